@@ -1,0 +1,11 @@
+/*
+ * main.c - the one multi-call binary.  hsmadmin, vcmadmin and the other
+ * tools are this program under another name; everything else is in
+ * libhsmadmin (core/lib/dispatch.c) and the plugins.
+ */
+int hsm_main(int argc, char **argv);
+
+int main(int argc, char **argv)
+{
+	return hsm_main(argc, argv);
+}

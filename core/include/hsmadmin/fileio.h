@@ -1,0 +1,62 @@
+/*
+ * hsmadmin/fileio.h - files written atomically, read with a bound, and JSON
+ * parsed strictly.  Shared by the core, plugins and hsmd services so that
+ * every piece of state on disk is crash-safe the same way.
+ *
+ * Every function returns 0 on success and -1 on failure with a one-line
+ * reason in err (never NULL-terminated garbage: err is always a string).
+ */
+#ifndef HSMADMIN_FILEIO_H
+#define HSMADMIN_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <jansson.h>
+#include <hsmadmin/plugin.h> /* HSM_API */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest JSON document any hsmadmin parser accepts by default. */
+#define HSM_JSON_MAX_BYTES (1024u * 1024u)
+/* Deepest nesting any hsmadmin JSON parser accepts. */
+#define HSM_JSON_MAX_DEPTH 32
+
+/* Write data to path atomically: a temp file in the same directory,
+ * fsync, rename over path, fsync the directory.  mode is applied to the
+ * new file (0600 for secrets).  A crash at any point leaves either the old
+ * or the new content, never a mix. */
+HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len,
+				  mode_t mode, char *err, size_t errlen);
+
+/* Serialise a JSON value (sorted keys, indented) and write it atomically. */
+HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mode,
+				  char *err, size_t errlen);
+
+/* Read a whole regular file of at most max bytes into a NUL-terminated
+ * malloc'ed buffer (*len excludes the NUL).  Larger files, directories and
+ * devices are refused. */
+HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len,
+			  char *err, size_t errlen);
+
+/* Parse untrusted JSON: at most max bytes (0: HSM_JSON_MAX_BYTES), valid
+ * UTF-8, no duplicate keys, nesting at most HSM_JSON_MAX_DEPTH, nothing
+ * after the document.  Returns a new reference or NULL with a reason. */
+HSM_API json_t *hsm_json_parse(const char *buf, size_t len, size_t max,
+			       char *err, size_t errlen);
+
+/* hsm_read_file + hsm_json_parse. */
+HSM_API json_t *hsm_json_load_file(const char *path, size_t max, char *err, size_t errlen);
+
+/* Create a directory and its missing parents with mode for the ones it
+ * creates.  An existing directory is fine. */
+HSM_API int hsm_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen);
+
+/* fsync a directory so that a rename or unlink in it is durable. */
+HSM_API int hsm_fsync_dir(const char *dir, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,219 @@
+/*
+ * hsmadmin/service.h - the hsmd service ABI (version 1.0).
+ *
+ * A service module is a shared object that exports exactly one symbol,
+ * `hsmd_service`, a const struct hsmd_service.  hsmd reads the ABI version
+ * and the struct sizes before it touches anything else:
+ *
+ *   - abi_major differs from hsmd's        -> the service is refused
+ *   - size (or a table stride) is smaller than hsmd needs -> refused
+ *   - abi_minor newer than hsmd's          -> only known fields are used
+ *
+ * Rules for changing this file: add fields only at the end of a struct and
+ * bump HSMD_SERVICE_ABI_MINOR; removing or changing a field bumps the major.
+ * Method tables are plain data.  A handler never sees SSH: it gets a
+ * struct hsmd_call and talks to hsmd only through the accessors below.
+ *
+ * The device's central rules (factory state, the interlock, log capacity,
+ * lost clock, maintenance mode) are applied by hsmd before a handler runs,
+ * from the method's flags; services never re-implement them.
+ *
+ * A minimal service:
+ *
+ *   static int echo_ping(struct hsmd_call *call) {
+ *       hsmd_reply(call, json_pack("{s:b}", "pong", 1));
+ *       return HSMD_OK;
+ *   }
+ *   static const struct hsmd_method echo_methods[] = {
+ *       { .name = "ping", .handler = echo_ping, .summary = "answer pong" },
+ *       HSMD_METHOD_END
+ *   };
+ *   HSMD_SERVICE_EXPORT const struct hsmd_service hsmd_service = {
+ *       HSMD_SERVICE_HEADER,
+ *       .name = "echo", .version = "1.0", .default_port = 2299,
+ *       .methods = echo_methods,
+ *   };
+ */
+#ifndef HSMADMIN_SERVICE_H
+#define HSMADMIN_SERVICE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HSMD_SERVICE_ABI_MAJOR 1
+#define HSMD_SERVICE_ABI_MINOR 0
+
+/* The one symbol hsmd looks up with dlsym(). */
+#define HSMD_SERVICE_SYMBOL "hsmd_service"
+
+#if defined(__GNUC__)
+#define HSMD_SERVICE_EXPORT __attribute__((visibility("default")))
+#define HSMD_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define HSMD_SERVICE_EXPORT
+#define HSMD_PRINTF(a, b)
+#endif
+
+/* What a handler returns; equal to the exit status on the wire
+ * (docs/protocol.md). */
+enum hsmd_status {
+	HSMD_OK = 0,
+	HSMD_FAILED = 1,        /* "failed" */
+	HSMD_BAD_REQUEST = 2,   /* "bad_request" */
+	HSMD_REFUSED_STATE = 3, /* "refused_state" */
+	HSMD_DENIED = 4         /* "denied" */
+};
+
+/* hsmd_method.flags: which central rules apply (guide 4.2.2, 4.6.4, 4.12.1). */
+#define HSMD_METHOD_INVASIVE    0x01u /* changes device state: refused by the interlock */
+#define HSMD_METHOD_STREAMS     0x02u /* streams bulk data (reserved; later minor) */
+#define HSMD_METHOD_FACTORY_OK  0x04u /* also allowed in factory state */
+#define HSMD_METHOD_NEEDS_CLOCK 0x08u /* refused while the system clock is lost */
+#define HSMD_METHOD_LOG_GUARDED 0x10u /* refused past the safe log level */
+#define HSMD_METHOD_LOG_ACCESS  0x20u /* retrieves or clears logs: allowed past the critical level */
+#define HSMD_METHOD_MAINTENANCE 0x40u /* needs the HSM in maintenance mode */
+
+struct hsmd_call; /* opaque: one method call */
+
+struct hsmd_method {
+	const char *name;        /* [a-z0-9_]{1,47}; NULL ends a table */
+	uint32_t flags;          /* HSMD_METHOD_* that always apply */
+	/* Optional: a params member that changes the rules.  When params has
+	 * it with a value other than false or null, variant_flags are added;
+	 * otherwise plain_flags are.  (settime: "adjust"; select: "set".) */
+	const char *variant_param;
+	uint32_t variant_flags;
+	uint32_t plain_flags;
+	int (*handler)(struct hsmd_call *call); /* returns enum hsmd_status */
+	const char *summary;     /* one line, for hsmd's own listing */
+};
+#define HSMD_METHOD_END { .name = NULL }
+
+struct hsmd_service {
+	uint16_t abi_major;      /* HSMD_SERVICE_ABI_MAJOR the service was built with */
+	uint16_t abi_minor;
+	uint32_t size;           /* sizeof(struct hsmd_service) as built */
+	uint32_t method_size;    /* sizeof(struct hsmd_method): stride of .methods */
+	uint32_t reserved;
+	const char *name;        /* must match services.d/<name>.conf */
+	const char *version;
+	uint16_t default_port;   /* used when the HSM's state names no port */
+	const struct hsmd_method *methods;
+	/* Optional: once after loading, before serving.  Non-zero with a
+	 * reason in err disables just this service. */
+	int (*init)(char *err, size_t errlen);
+	void (*fini)(void);
+};
+
+#define HSMD_SERVICE_HEADER \
+	.abi_major = HSMD_SERVICE_ABI_MAJOR, .abi_minor = HSMD_SERVICE_ABI_MINOR, \
+	.size = sizeof(struct hsmd_service), .method_size = sizeof(struct hsmd_method)
+
+/* ---------------------------------------------------------------------
+ * What a handler may ask hsmd.  hsmd hands every call a pointer to this
+ * table (its first member); the inline accessors below go through it so
+ * that a module links against nothing of hsmd's.  Fields are added only at
+ * the end; `size` tells how many a running hsmd has.
+ * ------------------------------------------------------------------- */
+struct hsmd_api {
+	uint32_t size; /* sizeof(struct hsmd_api) of the running hsmd */
+
+	/* The request.  params is always an object (empty stdin is {}). */
+	const json_t *(*params)(struct hsmd_call *call);
+	const char *(*service)(struct hsmd_call *call);
+	const char *(*method)(struct hsmd_call *call);
+
+	/* Lifetime data (esn, psn, mfgtime, speed, features, identity_key,
+	 * warrant, address, ports): never changes after provisioning. */
+	const json_t *(*lifetime)(struct hsmd_call *call);
+
+	/* The device document without secrets (state, mode, client_keys,
+	 * clock, min_vsn, firmware, acceleration, services ...), read-only.
+	 * See docs/formats/hsmd-state.md. */
+	const json_t *(*device)(struct hsmd_call *call);
+
+	/* Change the device atomically: edit a copy of device() and commit
+	 * it.  Only the members a service may change are taken from doc
+	 * (state, mode, client_keys, clock, min_vsn, acceleration, services);
+	 * the result is validated, written, and one entry (event, detail) is
+	 * appended to the system log in the same transaction.  Steals doc
+	 * and detail.  Returns 0, or -1 with the reason set as a "failed"
+	 * error on the call. */
+	json_t *(*begin)(struct hsmd_call *call);
+	int (*commit)(struct hsmd_call *call, json_t *doc, const char *event, json_t *detail);
+
+	/* The device clock (host clock plus the persisted offset, slewed),
+	 * and the host clock, in Unix seconds. */
+	int64_t (*now)(struct hsmd_call *call);
+	int64_t (*host_now)(struct hsmd_call *call);
+	/* Seconds since the emulated HSM last booted. */
+	int64_t (*uptime)(struct hsmd_call *call);
+
+	/* The reply.  reply steals result (an object).  error sets the error
+	 * envelope and returns status, so `return hsmd_error(call, ...)`. */
+	void (*reply)(struct hsmd_call *call, json_t *result);
+	int (*verror)(struct hsmd_call *call, int status, const char *fmt, va_list ap);
+
+	/* Platform operations only hsmd can do (they hold the identity key
+	 * or the event loop).  Each is one transaction and one log entry. */
+	json_t *(*hostkeys)(struct hsmd_call *call);      /* the sshadmin hostkeys result */
+	int (*factory_state)(struct hsmd_call *call);     /* erase, new host keys and log key, reboot */
+	int (*reboot)(struct hsmd_call *call, const char *why); /* apply pending settings, restart */
+
+	/* Logs: entries of "system" or "init" as a new array, or NULL with
+	 * an error set on the call. */
+	json_t *(*log_entries)(struct hsmd_call *call, const char *log);
+	/* Log usage for status displays: bytes used and the capacity. */
+	void (*log_usage)(struct hsmd_call *call, uint64_t *used, uint64_t *capacity);
+
+	/* The services that run, as a new array of names. */
+	json_t *(*running_services)(struct hsmd_call *call);
+};
+
+/* Every call starts with the table pointer. */
+struct hsmd_call_head {
+	const struct hsmd_api *api;
+};
+
+#define HSMD_API(call) (((const struct hsmd_call_head *)(const void *)(call))->api)
+
+static inline const json_t *hsmd_params(struct hsmd_call *c) { return HSMD_API(c)->params(c); }
+static inline const char *hsmd_service_name(struct hsmd_call *c) { return HSMD_API(c)->service(c); }
+static inline const char *hsmd_method_name(struct hsmd_call *c) { return HSMD_API(c)->method(c); }
+static inline const json_t *hsmd_lifetime(struct hsmd_call *c) { return HSMD_API(c)->lifetime(c); }
+static inline const json_t *hsmd_device(struct hsmd_call *c) { return HSMD_API(c)->device(c); }
+static inline json_t *hsmd_begin(struct hsmd_call *c) { return HSMD_API(c)->begin(c); }
+static inline int hsmd_commit(struct hsmd_call *c, json_t *doc, const char *event, json_t *detail)
+{ return HSMD_API(c)->commit(c, doc, event, detail); }
+static inline int64_t hsmd_now(struct hsmd_call *c) { return HSMD_API(c)->now(c); }
+static inline int64_t hsmd_host_now(struct hsmd_call *c) { return HSMD_API(c)->host_now(c); }
+static inline int64_t hsmd_uptime(struct hsmd_call *c) { return HSMD_API(c)->uptime(c); }
+static inline void hsmd_reply(struct hsmd_call *c, json_t *result) { HSMD_API(c)->reply(c, result); }
+static inline int hsmd_error(struct hsmd_call *c, int status, const char *fmt, ...) HSMD_PRINTF(3, 4);
+static inline int hsmd_error(struct hsmd_call *c, int status, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+	va_start(ap, fmt);
+	r = HSMD_API(c)->verror(c, status, fmt, ap);
+	va_end(ap);
+	return r;
+}
+static inline json_t *hsmd_hostkeys(struct hsmd_call *c) { return HSMD_API(c)->hostkeys(c); }
+static inline int hsmd_factory_state(struct hsmd_call *c) { return HSMD_API(c)->factory_state(c); }
+static inline int hsmd_reboot(struct hsmd_call *c, const char *why) { return HSMD_API(c)->reboot(c, why); }
+static inline json_t *hsmd_log_entries(struct hsmd_call *c, const char *log) { return HSMD_API(c)->log_entries(c, log); }
+static inline void hsmd_log_usage(struct hsmd_call *c, uint64_t *used, uint64_t *cap)
+{ HSMD_API(c)->log_usage(c, used, cap); }
+static inline json_t *hsmd_running_services(struct hsmd_call *c) { return HSMD_API(c)->running_services(c); }
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HSMADMIN_SERVICE_H */

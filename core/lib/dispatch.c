@@ -1,0 +1,285 @@
+/*
+ * dispatch.c - from argv to a command's run().
+ *
+ *  1. argv[0] names the tool (hsmadmin, vcmadmin, ...).
+ *  2. The registry (configuration only) says which plugin owns the longest
+ *     prefix of the command words; only that plugin is loaded.
+ *  3. The longest command path of that plugin matching the words wins; the
+ *     rest of argv is parsed against its options plus the common ones.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const struct hsm_option common_json = {
+	.name = "json", .type = HSM_OPT_FLAG, .help = "print one JSON document"
+};
+static const struct hsm_option common_verbose = {
+	.name = "verbose", .type = HSM_OPT_FLAG, .help = "print verbose logs on stderr"
+};
+static const struct hsm_option common_esn = {
+	.name = "esn", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REPEATABLE, .metavar = "ESN",
+	.help = "the HSM to act on (default: every known HSM)"
+};
+static const struct hsm_option common_timeout = {
+	.name = "timeout", .type = HSM_OPT_INT, .min = 3, .max = 120, .defval = "30",
+	.metavar = "SECONDS", .help = "time to wait for the HSM's answer"
+};
+
+size_t hsm_common_options(uint32_t cmd_flags, const struct hsm_option **out, size_t max)
+{
+	size_t n = 0;
+
+	if (max < 4)
+		return 0;
+	if (cmd_flags & HSM_CMDF_DEVICE) {
+		out[n++] = &common_esn;
+		out[n++] = &common_timeout;
+	}
+	out[n++] = &common_json;
+	out[n++] = &common_verbose;
+	return n;
+}
+
+static const char *tool_name(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+
+	base = base ? base + 1 : argv0;
+	/* libtool's uninstalled wrappers run the program as lt-NAME */
+	if (!strncmp(base, "lt-", 3))
+		base += 3;
+	return base;
+}
+
+/* Specs for a command: its own options (walked with the plugin's stride),
+ * then the common ones.  Caller frees. */
+static const struct hsm_option **command_specs(const struct hsm_plugin *d,
+					       const struct hsm_command *c, size_t *n)
+{
+	const char *base = (const char *)c->options;
+	size_t own = 0;
+	const struct hsm_option **v;
+
+	while (base && ((const struct hsm_option *)(base + own * d->option_size))->name)
+		own++;
+	v = calloc(own + 4, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < own; i++)
+		v[i] = (const struct hsm_option *)(base + i * d->option_size);
+	*n = own + hsm_common_options(c->flags, v + own, 4);
+	return v;
+}
+
+/* The command of e whose path is the longest match of words. */
+static const struct hsm_command *find_command(const struct hsm_plugin_entry *e, const char *tool,
+					      char *const *words, size_t n, size_t *used)
+{
+	const struct hsm_command *best = NULL;
+	size_t best_w = 0;
+
+	for (size_t k = 0; k < e->n_cmds; k++) {
+		const struct hsm_command *c = e->cmds[k];
+		const char *p = c->path;
+		size_t w = 0;
+		if (strcmp(c->tool ? c->tool : "hsmadmin", tool))
+			continue;
+		for (; w < n; w++) {
+			size_t len = strlen(words[w]);
+			if (strncmp(p, words[w], len) || (p[len] != ' ' && p[len] != '\0'))
+				break;
+			p += len;
+			if (*p == '\0') {
+				w++;
+				break;
+			}
+			p++;
+		}
+		if (*p == '\0' && w > best_w) {
+			best = c;
+			best_w = w;
+		}
+	}
+	*used = best_w;
+	return best;
+}
+
+static int has_help_flag(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return 0;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return 1;
+	}
+	return 0;
+}
+
+static char *join_words(char *const *words, size_t n)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(words[i]) + 1;
+	s = calloc(1, len);
+	for (size_t i = 0; s && i < n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, words[i]);
+	}
+	return s;
+}
+
+/* Load every plugin that has commands under prefix (for group help). */
+static void load_group(struct hsm_registry *reg, const char *tool, const char *prefix)
+{
+	for (size_t i = 0; i < reg->n; i++)
+		for (size_t k = 0; k < reg->v[i].n_claims; k++) {
+			const struct hsm_claim *c = &reg->v[i].claims[k];
+			if (!strcmp(c->tool, tool) &&
+			    (hsm_path_has_prefix(c->prefix, prefix) || hsm_path_has_prefix(prefix, c->prefix))) {
+				hsm_registry_load(reg, &reg->v[i]);
+				break;
+			}
+		}
+}
+
+static int run_command(struct hsm_ctx *ctx, const struct hsm_plugin_entry *e, int argc, char **argv)
+{
+	size_t n = 0;
+	const struct hsm_option **specs = command_specs(e->desc, ctx->cmd, &n);
+	char err[512];
+	int rc;
+
+	if (!specs) {
+		fprintf(stderr, "%s: out of memory\n", ctx->tool);
+		return HSM_EXIT_FAILED;
+	}
+	if (hsm_opts_parse(specs, n, argc, argv, &ctx->parsed, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s: usage: %s (try '%s %s --help')\n", ctx->tool, ctx->path, err,
+			ctx->tool, ctx->path);
+		free(specs);
+		return HSM_EXIT_USAGE;
+	}
+	if (ctx->parsed.help) {
+		hsm_help_command(stdout, ctx->tool, ctx->cmd, specs, n);
+		free(specs);
+		return HSM_EXIT_OK;
+	}
+	free(specs);
+	ctx->json = hsm_opt_given(ctx, "json");
+	ctx->verbose = hsm_opt_given(ctx, "verbose");
+	ctx->timeout = (ctx->cmd->flags & HSM_CMDF_DEVICE) ? (int)hsm_opt_int(ctx, "timeout") : 30;
+	rc = ctx->cmd->run(ctx);
+	if (rc < 0 || rc > 125)
+		rc = HSM_EXIT_FAILED;
+	if (rc != 0 && !ctx->errored)
+		fprintf(stderr, "%s: %s: failed (exit %d)\n", ctx->tool, ctx->path, rc);
+	return hsm_finish_output(ctx, rc);
+}
+
+static int builtin_completion(struct hsm_registry *reg, const char *tool, int argc, char **argv)
+{
+	if (argc == 1 && !strcmp(argv[0], "bash"))
+		return hsm_completion_bash(stdout, reg) == 0 ? HSM_EXIT_OK : HSM_EXIT_FAILED;
+	if (argc == 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
+		printf("usage: %s completion bash\n\nPrint the bash completion script for every installed tool.\n", tool);
+		return HSM_EXIT_OK;
+	}
+	fprintf(stderr, "%s: completion: usage: only 'bash' is supported (try '%s completion bash')\n", tool, tool);
+	return HSM_EXIT_USAGE;
+}
+
+HSM_API int hsm_main(int argc, char **argv);
+HSM_API int hsm_main(int argc, char **argv)
+{
+	const char *tool = tool_name(argc > 0 ? argv[0] : "hsmadmin");
+	struct hsm_registry reg;
+	struct hsm_ctx ctx = { .tool = tool };
+	struct hsm_plugin_entry *owner;
+	const struct hsm_command *cmd;
+	size_t nwords = 0, claimed, used;
+	char *conf = hsm_path_conf(), *group;
+	int rc;
+
+	argc--;
+	argv++;
+	if (argc >= 1 && (!strcmp(argv[0], "-v") || !strcmp(argv[0], "--version"))) {
+		printf("%s %s (plugin ABI %d.%d)\n", tool, PACKAGE_VERSION, HSMADMIN_PLUGIN_ABI_MAJOR,
+		       HSMADMIN_PLUGIN_ABI_MINOR);
+		free(conf);
+		return HSM_EXIT_OK;
+	}
+	hsm_registry_open(&reg, conf, tool, stderr);
+	free(conf);
+
+	while ((int)nwords < argc && argv[nwords][0] != '-')
+		nwords++;
+	if (nwords == 0) {
+		int help = argc >= 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"));
+		hsm_help_tool(help ? stdout : stderr, tool, &reg);
+		if (!help && argc >= 1)
+			fprintf(stderr, "%s: unknown option '%s'\n", tool, argv[0]);
+		hsm_registry_close(&reg);
+		return help ? HSM_EXIT_OK : HSM_EXIT_USAGE;
+	}
+	if (!strcmp(tool, "hsmadmin") && !strcmp(argv[0], "completion")) {
+		rc = builtin_completion(&reg, tool, argc - 1, argv + 1);
+		hsm_registry_close(&reg);
+		return rc;
+	}
+
+	owner = hsm_registry_owner(&reg, tool, argv, nwords, &claimed);
+	if (!owner) {
+		int known = 0;
+		for (size_t i = 0; i < reg.n; i++)
+			for (size_t k = 0; k < reg.v[i].n_claims; k++)
+				known |= !strcmp(reg.v[i].claims[k].tool, tool);
+		if (!known)
+			fprintf(stderr, "%s: no command is configured for this tool (is %s/plugins.d empty?)\n",
+				tool, reg.conf_dir);
+		else
+			fprintf(stderr, "%s: unknown command '%s' (try '%s --help')\n", tool, argv[0], tool);
+		hsm_registry_close(&reg);
+		return HSM_EXIT_USAGE;
+	}
+	if (hsm_registry_load(&reg, owner) != 0) {
+		group = join_words(argv, nwords);
+		fprintf(stderr, "%s: %s: command unavailable: plugin %s could not be loaded (see above)\n",
+			tool, group, owner->name);
+		free(group);
+		hsm_registry_close(&reg);
+		return HSM_EXIT_UNAVAILABLE;
+	}
+	cmd = find_command(owner, tool, argv, nwords, &used);
+	if (!cmd) {
+		/* The words name a group ("vcm", "vcm logs"), not a command. */
+		group = join_words(argv, nwords);
+		load_group(&reg, tool, group);
+		int help = has_help_flag(argc - (int)nwords, argv + nwords);
+		hsm_help_group(help ? stdout : stderr, tool, group, &reg);
+		if (!help)
+			fprintf(stderr, "%s: %s: usage: missing or unknown subcommand\n", tool, group);
+		free(group);
+		hsm_registry_close(&reg);
+		return help ? HSM_EXIT_OK : HSM_EXIT_USAGE;
+	}
+	ctx.cmd = cmd;
+	ctx.path = cmd->path;
+	ctx.plugin = owner;
+	ctx.home = hsm_path_home();
+	ctx.conf = strdup(reg.conf_dir);
+	rc = run_command(&ctx, owner, argc - (int)used, argv + used);
+	hsm_opts_free(&ctx.parsed);
+	json_decref(ctx.doc);
+	free(ctx.home);
+	free(ctx.conf);
+	hsm_registry_close(&reg);
+	return rc;
+}

@@ -1,0 +1,208 @@
+/*
+ * fileio.c - crash-safe writes and bounded reads.
+ *
+ * The atomic write is the one way state reaches disk in hsmadmin: write a
+ * temp file next to the target, fsync it, rename it over the target, fsync
+ * the directory.  After a crash the target holds the old or the new bytes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hsmadmin/fileio.h>
+#include "internal.h"
+
+static int set_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);
+static int set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static void split_dir(const char *path, char *dir, size_t dirlen)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(dir, dirlen, ".");
+	else if (slash == path)
+		snprintf(dir, dirlen, "/");
+	else
+		snprintf(dir, dirlen, "%.*s", (int)(slash - path), path);
+}
+
+HSM_API int hsm_fsync_dir(const char *dir, char *err, size_t errlen)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return set_err(err, errlen, "%s: %s", dir, strerror(errno));
+	if (fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		return set_err(err, errlen, "%s: fsync: %s", dir, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len,
+				  mode_t mode, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX + 32];
+	int fd, e;
+
+	if (strlen(path) >= PATH_MAX)
+		return set_err(err, errlen, "%s: path too long", path);
+	split_dir(path, dir, sizeof(dir));
+	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return set_err(err, errlen, "%s: cannot create temporary file: %s", path, strerror(errno));
+	/* mkostemp creates 0600; widen (or keep) to what the caller asked. */
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		return set_err(err, errlen, "%s: write failed: %s", path, strerror(e));
+	}
+	if (close(fd) != 0) {
+		e = errno;
+		unlink(tmp);
+		return set_err(err, errlen, "%s: write failed: %s", path, strerror(e));
+	}
+	if (rename(tmp, path) != 0) {
+		e = errno;
+		unlink(tmp);
+		return set_err(err, errlen, "%s: rename failed: %s", path, strerror(e));
+	}
+	return hsm_fsync_dir(dir, err, errlen);
+}
+
+HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mode,
+				  char *err, size_t errlen)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	int rc;
+
+	if (!text)
+		return set_err(err, errlen, "%s: cannot serialise JSON", path);
+	size_t n = strlen(text);
+	/* End with a newline so the file is friendly to people and tools. */
+	char *buf = malloc(n + 2);
+	if (!buf) {
+		free(text);
+		return set_err(err, errlen, "%s: out of memory", path);
+	}
+	memcpy(buf, text, n);
+	buf[n] = '\n';
+	rc = hsm_write_file_atomic(path, buf, n + 1, mode, err, errlen);
+	free(buf);
+	free(text);
+	return rc;
+}
+
+HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len,
+			  char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+	int fd;
+
+	*data = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return set_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return set_err(err, errlen, "%s: not a regular file", path);
+	}
+	if ((uintmax_t)st.st_size > max) {
+		close(fd);
+		return set_err(err, errlen, "%s: file too large (%jd bytes, limit %zu)",
+			       path, (intmax_t)st.st_size, max);
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return set_err(err, errlen, "%s: out of memory", path);
+	}
+	/* The size may change under us: read at most st_size, then check EOF. */
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			return set_err(err, errlen, "%s: read failed: %s", path, strerror(e));
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	return 0;
+}
+
+HSM_API int hsm_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return set_err(err, errlen, "%s: bad directory path", path);
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return set_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return set_err(err, errlen, "%s: not a directory", path);
+	return 0;
+}

@@ -1,0 +1,143 @@
+/*
+ * ini-strict.c - validate INI text line by line, then parse it with inih.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+#include <hsmadmin/fileio.h>
+#include "ini-strict.h"
+
+struct ini_run {
+	hsm_ini_handler handler;
+	void *user;
+	char reason[256];
+};
+
+/* Length of a name: the text before '=' or ':' (inih accepts both), with
+ * trailing blanks removed. */
+static size_t name_length(const char *line, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && line[n] != '=' && line[n] != ':')
+		n++;
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	return n;
+}
+
+static int check_line(const char *line, size_t len, char *why, size_t whylen)
+{
+	if (len > HSM_INI_MAX_LINE) {
+		snprintf(why, whylen, "line longer than %d bytes", HSM_INI_MAX_LINE);
+		return -1;
+	}
+	if (memchr(line, '\0', len)) {
+		snprintf(why, whylen, "NUL byte");
+		return -1;
+	}
+	if (len == 0 || line[0] == '\r')
+		return 0;
+	if (line[0] == ' ' || line[0] == '\t') {
+		snprintf(why, whylen, "leading white space (indented lines are not allowed)");
+		return -1;
+	}
+	if (line[0] == '#' || line[0] == ';')
+		return 0;
+	if (line[0] == '[') {
+		const char *end = memchr(line, ']', len);
+		if (!end) {
+			snprintf(why, whylen, "section header without ']'");
+			return -1;
+		}
+		if ((size_t)(end - line - 1) > HSM_INI_MAX_NAME) {
+			snprintf(why, whylen, "section name longer than %d characters", HSM_INI_MAX_NAME);
+			return -1;
+		}
+		return 0;
+	}
+	if (!memchr(line, '=', len) && !memchr(line, ':', len)) {
+		snprintf(why, whylen, "expected 'name = value'");
+		return -1;
+	}
+	if (name_length(line, len) > HSM_INI_MAX_NAME) {
+		snprintf(why, whylen, "name longer than %d characters", HSM_INI_MAX_NAME);
+		return -1;
+	}
+	return 0;
+}
+
+static int on_pair(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_run *run = user;
+
+	return run->handler(run->user, section, name, value, run->reason,
+			    sizeof(run->reason)) == 0;
+}
+
+HSM_API int hsm_ini_parse_text(const char *text, size_t len, hsm_ini_handler handler,
+			       void *user, char *err, size_t errlen)
+{
+	struct ini_run run = { .handler = handler, .user = user };
+	size_t lineno = 1;
+	char *copy;
+	int rc;
+
+	for (size_t pos = 0; pos < len; lineno++) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		char why[96];
+
+		if (check_line(text + pos, n, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "line %zu: %s", lineno, why);
+			return -1;
+		}
+		pos += n + 1;
+	}
+	copy = malloc(len + 1);
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	rc = ini_parse_string(copy, on_pair, &run);
+	free(copy);
+	if (rc != 0) {
+		snprintf(err, errlen, "line %d: %s", rc,
+			 run.reason[0] ? run.reason : "syntax error");
+		return -1;
+	}
+	return 0;
+}
+
+HSM_API int hsm_ini_parse_file(const char *path, hsm_ini_handler handler, void *user,
+			       char *err, size_t errlen)
+{
+	char *text, inner[320];
+	size_t len;
+	int rc;
+
+	if (hsm_read_file(path, HSM_INI_MAX_FILE, &text, &len, err, errlen) != 0)
+		return -1;
+	rc = hsm_ini_parse_text(text, len, handler, user, inner, sizeof(inner));
+	if (rc != 0)
+		snprintf(err, errlen, "%s:%s", path, inner + 5 /* "line N: why" -> "N: why" */);
+	free(text);
+	return rc;
+}
+
+HSM_API int hsm_ini_bool(const char *value, int *out)
+{
+	if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1"))
+		*out = 1;
+	else if (!strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}

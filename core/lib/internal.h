@@ -1,0 +1,49 @@
+/*
+ * internal.h - what the pieces of libhsmadmin share and nobody else sees.
+ */
+#ifndef HSMADMIN_INTERNAL_H
+#define HSMADMIN_INTERNAL_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include <hsmadmin/plugin.h>
+#include "options.h"
+#include "registry.h"
+
+struct hsm_ctx {
+	const char *tool;          /* "hsmadmin" */
+	const char *path;          /* "vcm create" */
+	const struct hsm_command *cmd;
+	const struct hsm_plugin_entry *plugin;
+	char *home, *conf;
+	int json, verbose, timeout;
+	struct hsm_parsed parsed;
+	json_t *doc;               /* the --json document, created on demand */
+	int errored;               /* hsm_error was called */
+};
+
+/* paths.c */
+char *hsm_path_home(void);
+char *hsm_path_conf(void);
+char *hsm_path_join(const char *a, const char *b);
+
+/* The common options every command accepts; device commands add --esn and
+ * --timeout.  Returned as pointers for hsm_opts_parse. */
+size_t hsm_common_options(uint32_t cmd_flags, const struct hsm_option **out, size_t max);
+
+/* help.c */
+void hsm_help_tool(FILE *f, const char *tool, const struct hsm_registry *reg);
+void hsm_help_group(FILE *f, const char *tool, const char *prefix,
+		    const struct hsm_registry *reg);
+void hsm_help_command(FILE *f, const char *tool, const struct hsm_command *cmd,
+		      const struct hsm_option *const *specs, size_t n);
+void hsm_usage_line(FILE *f, const char *tool, const struct hsm_command *cmd,
+		    const struct hsm_option *const *specs, size_t n);
+
+/* completion.c */
+int hsm_completion_bash(FILE *f, struct hsm_registry *reg);
+
+/* output.c */
+int hsm_finish_output(struct hsm_ctx *ctx, int rc);
+
+#endif

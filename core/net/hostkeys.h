@@ -1,0 +1,70 @@
+/*
+ * core/net/hostkeys.h - this host's SSH credentials: the per-service
+ * client keys and the host keys pinned per HSM at enrollment.
+ *
+ *   $HSMADMIN_HOME/keys/client/<service>   private key, 0600 (dirs 0700)
+ *   $HSMADMIN_HOME/pins/<ESN>.json         pinned keys (docs/formats/modules.md)
+ *
+ * Every load and save of a client key goes through this file, so that key
+ * protection (the keys issue) changes one place.  In-tree API of
+ * libhsmadmin-net.  Functions return 0 on success, -1 with a one-line
+ * reason in err.
+ */
+#ifndef HSMADMIN_NET_HOSTKEYS_H
+#define HSMADMIN_NET_HOSTKEYS_H
+
+#include <stddef.h>
+#include <hsmadmin/plugin.h> /* HSM_API */
+#include "modules.h"
+
+/* A client private key held in memory.  Opaque; one loaded key may be used
+ * by many threads at once (each SSH session makes its own copy). */
+struct hsm_client_key;
+
+HSM_API struct hsm_client_key *hsm_client_key_generate(char *err, size_t errlen);
+/* Load a private key file (OpenSSH or PEM, unencrypted).  Refuses a file
+ * that is not a regular file owned by this user, or that group or others
+ * may read or write. */
+HSM_API struct hsm_client_key *hsm_client_key_load(const char *path, char *err, size_t errlen);
+/* Write a new file (mode 0600, O_EXCL: never replaces a key). */
+HSM_API int hsm_client_key_save(const struct hsm_client_key *key, const char *path,
+				char *err, size_t errlen);
+/* "ssh-ed25519 AAAA..." without comment, malloc'ed. */
+HSM_API char *hsm_client_key_public(const struct hsm_client_key *key);
+/* "SHA256:..." like ssh-keygen -l, malloc'ed. */
+HSM_API char *hsm_client_key_fingerprint(const struct hsm_client_key *key);
+HSM_API void hsm_client_key_free(struct hsm_client_key *key);
+
+/* $HSMADMIN_HOME/keys/client/<service>. */
+HSM_API int hsm_client_key_path(const char *home, const char *service, char *buf, size_t len);
+/* Load the key of a service from home. */
+HSM_API struct hsm_client_key *hsm_client_key_load_service(const char *home, const char *service,
+							   char *err, size_t errlen);
+/* Create the client keys of every platform service that has none yet.
+ * *created counts the new ones. */
+HSM_API int hsm_client_keys_ensure(const char *home, int *created, char *err, size_t errlen);
+
+/* The keys pinned for one HSM. */
+struct hsm_pins {
+	char esn[HSM_ESN_LEN + 1];
+	char *identity_key;               /* OpenSSH line of the device identity key */
+	char *host_keys[HSM_SVC_COUNT];   /* OpenSSH lines; NULL: service not enrolled */
+	long long pinned;                 /* when (Unix seconds) */
+};
+
+/* 0: loaded; 1: no pins for this ESN (not enrolled from this host);
+ * -1: the file exists but is unreadable or malformed. */
+HSM_API int hsm_pins_load(const char *home, const char *esn, struct hsm_pins *pins,
+			  char *err, size_t errlen);
+/* Written atomically (0644; the directory 0700). */
+HSM_API int hsm_pins_save(const char *home, const struct hsm_pins *pins, char *err, size_t errlen);
+/* Forget an HSM (after factory state); absent pins are fine. */
+HSM_API int hsm_pins_remove(const char *home, const char *esn, char *err, size_t errlen);
+HSM_API void hsm_pins_clear(struct hsm_pins *pins);
+
+/* Is line one well-formed "ssh-ed25519 <base64>" public key (no comment)? */
+HSM_API int hsm_ssh_pubkey_valid(const char *line);
+/* 0 when both lines hold the same public key. */
+HSM_API int hsm_ssh_pubkey_cmp(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * config.c - hsmd.conf: limits of the SSH server, the log capacity rules
+ * (guide 4.12.1) and the clock slew rate.  Parsed with the hardened inih
+ * wrapper; unknown sections and keys, duplicates and out-of-range numbers
+ * are errors naming the line, and nothing is applied unless the whole file
+ * parses.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <hsmadmin/fileio.h>
+#include "ini-strict.h"
+#include "hsmd.h"
+
+void hsmd_config_defaults(struct hsmd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->servicedir, sizeof(cfg->servicedir), "%s", HSMADMIN_SERVICEDIR);
+	cfg->login_timeout = 10;
+	cfg->idle_timeout = 300;
+	cfg->max_auth_attempts = 6;
+	cfg->max_connections = 1024;
+	cfg->max_channels = 8;
+	cfg->log_capacity = 64u * 1024u * 1024u;
+	cfg->log_safe_percent = 80;
+	cfg->log_critical_percent = 95;
+	cfg->slew_per_day = 5;
+}
+
+struct key_spec {
+	const char *section, *name;
+	size_t offset;      /* into struct hsmd_config */
+	int is64;           /* uint64_t rather than unsigned */
+	uint64_t min, max;
+};
+
+#define U(sec, key, field, lo, hi) { sec, key, offsetof(struct hsmd_config, field), 0, lo, hi }
+#define U64(sec, key, field, lo, hi) { sec, key, offsetof(struct hsmd_config, field), 1, lo, hi }
+static const struct key_spec keys[] = {
+	U("server", "login_timeout", login_timeout, 1, 600),
+	U("server", "idle_timeout", idle_timeout, 1, 86400),
+	U("server", "max_auth_attempts", max_auth_attempts, 1, 100),
+	U("server", "max_connections", max_connections, 1, 100000),
+	U("server", "max_channels", max_channels, 1, 64),
+	U64("logs", "capacity", log_capacity, 1024, UINT64_C(1) << 40),
+	U("logs", "safe_percent", log_safe_percent, 1, 100),
+	U("logs", "critical_percent", log_critical_percent, 1, 100),
+	U("clock", "slew_per_day", slew_per_day, 1, 86400),
+};
+
+struct parse_state {
+	struct hsmd_config cfg;
+	uint32_t seen; /* bit per keys[] entry, plus bit 31 for servicedir */
+};
+
+static int parse_number(const char *value, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (value[0] < '0' || value[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value,
+		  char *err, size_t errlen)
+{
+	struct parse_state *ps = user;
+
+	if (strcmp(section, "paths") == 0 && strcmp(name, "servicedir") == 0) {
+		if (ps->seen & (1u << 31))
+			return hsmd_err(err, errlen, "duplicate key 'servicedir'");
+		ps->seen |= 1u << 31;
+		if (value[0] != '/' || strlen(value) >= sizeof(ps->cfg.servicedir))
+			return hsmd_err(err, errlen, "servicedir must be an absolute path");
+		snprintf(ps->cfg.servicedir, sizeof(ps->cfg.servicedir), "%s", value);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		uint64_t v;
+		if (strcmp(section, keys[i].section) || strcmp(name, keys[i].name))
+			continue;
+		if (ps->seen & (1u << i))
+			return hsmd_err(err, errlen, "duplicate key '%s'", name);
+		ps->seen |= 1u << i;
+		if (parse_number(value, keys[i].min, keys[i].max, &v) != 0)
+			return hsmd_err(err, errlen, "%s: '%s' is not a number from %" PRIu64 " to %" PRIu64,
+					name, value, keys[i].min, keys[i].max);
+		if (keys[i].is64)
+			*(uint64_t *)(void *)((char *)&ps->cfg + keys[i].offset) = v;
+		else
+			*(unsigned *)(void *)((char *)&ps->cfg + keys[i].offset) = (unsigned)v;
+		return 0;
+	}
+	return hsmd_err(err, errlen, "unknown key '%s' in section [%s]", name, section);
+}
+
+int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, char *err, size_t errlen)
+{
+	struct parse_state ps = { .cfg = *cfg };
+
+	if (hsm_ini_parse_text(text, len, on_key, &ps, err, errlen) != 0)
+		return -1;
+	if (ps.cfg.log_safe_percent >= ps.cfg.log_critical_percent)
+		return hsmd_err(err, errlen, "safe_percent (%u) must be below critical_percent (%u)",
+				ps.cfg.log_safe_percent, ps.cfg.log_critical_percent);
+	*cfg = ps.cfg;
+	return 0;
+}
+
+int hsmd_config_load(struct hsmd_config *cfg, const char *confdir, char *err, size_t errlen)
+{
+	char path[4200], *text, inner[HSMD_ERRLEN];
+	size_t len;
+	struct stat stb;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/hsmd.conf", confdir);
+	if (stat(path, &stb) != 0 && errno == ENOENT)
+		return 0;
+	if (hsm_read_file(path, 65536, &text, &len, inner, sizeof(inner)) != 0)
+		return hsmd_err(err, errlen, "%s", inner);
+	rc = hsmd_config_parse(cfg, text, len, inner, sizeof(inner));
+	free(text);
+	if (rc != 0)
+		return hsmd_err(err, errlen, "%s: %s", path, inner);
+	return 0;
+}

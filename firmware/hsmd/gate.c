@@ -1,0 +1,68 @@
+/*
+ * gate.c - the central rules.  Pure functions of (flags, facts) so that
+ * unit tests can walk every combination.
+ *
+ * Order matters for the message an admin sees: factory state first (only
+ * enroll makes sense there), then the critical log level (it blocks nearly
+ * everything), then the interlock (the admin must act on the VCMs), then
+ * the specific rules.
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include <hsmadmin/service.h>
+#include "gate.h"
+
+uint32_t hsmd_gate_flags(uint32_t flags, const char *variant_param, uint32_t variant_flags,
+			 uint32_t plain_flags, const json_t *params)
+{
+	const json_t *v;
+
+	if (!variant_param)
+		return flags;
+	v = json_is_object(params) ? json_object_get(params, variant_param) : NULL;
+	if (v && !json_is_false(v) && !json_is_null(v))
+		return flags | variant_flags;
+	return flags | plain_flags;
+}
+
+static int refuse(char *msg, size_t msglen, const char *text)
+{
+	snprintf(msg, msglen, "%s", text);
+	return HSMD_REFUSED_STATE;
+}
+
+int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *f, char *msg, size_t msglen)
+{
+	if (f->factory && !(flags & HSMD_METHOD_FACTORY_OK))
+		return refuse(msg, msglen, "HSM is in factory state: only enroll is accepted");
+	if (f->log_level == HSMD_LOG_CRITICAL && !(flags & HSMD_METHOD_LOG_ACCESS))
+		return refuse(msg, msglen, "system logs are past their critical capacity: "
+			      "only retrieving and clearing logs is allowed until logs are "
+			      "reduced and the HSM is reset");
+	if ((flags & HSMD_METHOD_INVASIVE) && f->ncoreapi_operational)
+		return refuse(msg, msglen, "interlock: an ncoreapi service is operational; "
+			      "put it into maintenance mode (nopclearfail -M) first");
+	if ((flags & HSMD_METHOD_LOG_GUARDED) && f->log_level >= HSMD_LOG_OVER_SAFE)
+		return refuse(msg, msglen, "system logs are past their safe working capacity: "
+			      "export and expire logs first");
+	if ((flags & HSMD_METHOD_NEEDS_CLOCK) && f->clock_lost)
+		return refuse(msg, msglen, "the system clock is lost: set it with settime first");
+	if ((flags & HSMD_METHOD_MAINTENANCE) && !f->maintenance)
+		return refuse(msg, msglen, "the HSM is not in maintenance mode");
+	return 0;
+}
+
+enum hsmd_log_level hsmd_log_level_of(uint64_t used, uint64_t capacity,
+				      unsigned safe_percent, unsigned critical_percent)
+{
+	/* Compare used*100 with capacity*percent; capacity is at most 2^40. */
+	if (capacity == 0)
+		return HSMD_LOG_CRITICAL;
+	if (used >= capacity || used * 100 >= capacity * critical_percent)
+		return HSMD_LOG_CRITICAL;
+	if (used * 100 >= capacity * safe_percent)
+		return HSMD_LOG_OVER_SAFE;
+	return HSMD_LOG_OK;
+}

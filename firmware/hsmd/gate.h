@@ -1,0 +1,42 @@
+/*
+ * gate.h - the device's central rules, applied to every method call before
+ * its handler runs (SPEC "Must-have behaviour"; guide 4.2.2, 4.5.3, 4.6.4,
+ * 4.12.1).  Services declare which rules apply through their method flags;
+ * this is the only place the rules are written.
+ */
+#ifndef HSMD_GATE_H
+#define HSMD_GATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+enum hsmd_log_level {
+	HSMD_LOG_OK = 0,       /* below the safe level */
+	HSMD_LOG_OVER_SAFE,    /* past the safe working capacity */
+	HSMD_LOG_CRITICAL      /* past the critical capacity (latched until reset) */
+};
+
+/* What the gate needs to know about the device at the moment of a call. */
+struct hsmd_gate_facts {
+	int factory;              /* in factory state */
+	int maintenance;          /* mode is "maintenance" */
+	int ncoreapi_operational; /* the interlock hook's answer */
+	int clock_lost;
+	enum hsmd_log_level log_level;
+};
+
+/* The flags that apply to one call: the method's flags plus its variant
+ * or plain flags, chosen by params (see struct hsmd_method). */
+uint32_t hsmd_gate_flags(uint32_t flags, const char *variant_param, uint32_t variant_flags,
+			 uint32_t plain_flags, const json_t *params);
+
+/* 0: the call may run.  Otherwise HSMD_REFUSED_STATE with a one-line
+ * message naming the rule. */
+int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *facts, char *msg, size_t msglen);
+
+/* The log level for a usage, given the capacity and the two percentages. */
+enum hsmd_log_level hsmd_log_level_of(uint64_t used, uint64_t capacity,
+				      unsigned safe_percent, unsigned critical_percent);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * hsmd.h - what the pieces of hsmd share: configuration, diagnostics and
+ * small helpers.  Nothing here is seen by service modules (they get
+ * hsmadmin/service.h only).
+ */
+#ifndef HSMD_HSMD_H
+#define HSMD_HSMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <hsmadmin/plugin.h> /* HSM_PRINTF */
+
+#define HSMD_ERRLEN 512
+
+/* The platform services this HSM knows, with their default ports (guide
+ * 4.6, SPEC "Services and ports").  Every one gets a host key at
+ * provisioning, whether or not its module runs. */
+struct hsmd_known_service {
+	const char *name;
+	uint16_t port;
+};
+extern const struct hsmd_known_service hsmd_known_services[];
+extern const size_t hsmd_known_service_count;
+
+/* hsmd.conf (docs/man/hsmd.8). */
+struct hsmd_config {
+	char servicedir[4096];     /* where service modules live */
+	unsigned login_timeout;    /* seconds from accept to authenticated */
+	unsigned idle_timeout;     /* seconds without traffic before a session is dropped */
+	unsigned max_auth_attempts;
+	unsigned max_connections;  /* open sessions over all services */
+	unsigned max_channels;     /* concurrent calls per session */
+	uint64_t log_capacity;     /* bytes shared by the system and init logs */
+	unsigned log_safe_percent;
+	unsigned log_critical_percent;
+	unsigned slew_per_day;     /* seconds per day that settime --adjust moves the clock */
+};
+
+void hsmd_config_defaults(struct hsmd_config *cfg);
+/* Read DIR/hsmd.conf when it exists (a missing file keeps the defaults). */
+int hsmd_config_load(struct hsmd_config *cfg, const char *confdir, char *err, size_t errlen);
+/* Parse hsmd.conf text (the fuzz target's entry point). */
+int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, char *err, size_t errlen);
+
+/* Diagnostics on stderr, one line each: "hsmd: ...".  The journal adds
+ * the time when run under systemd. */
+void hsmd_log(const char *fmt, ...) HSM_PRINTF(1, 2);
+
+/* snprintf into err; returns -1 so callers can `return set_err(...)`. */
+int hsmd_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);
+
+/* Monotonic milliseconds, and the host's wall clock in seconds. */
+int64_t hsmd_mono_ms(void);
+int64_t hsmd_host_time(void);
+
+/* A method or service name: [a-z0-9_]{1,47}, starting with a letter. */
+int hsmd_name_valid(const char *name);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * util.c - small helpers every part of hsmd uses.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "hsmd.h"
+
+const struct hsmd_known_service hsmd_known_services[] = {
+	{ "sshadmin", 2201 }, { "setup", 2202 }, { "ncoreapi", 2203 }, { "updater", 2204 },
+	{ "launcher", 2205 }, { "monitor", 2206 }, { "orchestrator", 2207 },
+};
+const size_t hsmd_known_service_count =
+	sizeof(hsmd_known_services) / sizeof(hsmd_known_services[0]);
+
+void hsmd_log(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* One write per line so lines of concurrent processes never mix. */
+	fprintf(stderr, "hsmd: %s\n", line);
+}
+
+int hsmd_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+int64_t hsmd_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t hsmd_host_time(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int hsmd_name_valid(const char *name)
+{
+	size_t n = 0;
+
+	if (!name || name[0] < 'a' || name[0] > 'z')
+		return 0;
+	for (const char *p = name; *p; p++, n++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return 0;
+		if (n >= 47)
+			return 0;
+	}
+	return 1;
+}

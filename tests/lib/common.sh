@@ -1,0 +1,108 @@
+# tests/lib/common.sh - shared set-up for shell tests (TAP producers).
+#
+#   . "$top_srcdir/tests/lib/common.sh"
+#
+# gives every test its own world in a temporary directory:
+#   HSMADMIN_HOME=$TEST_TMP/home   HSMADMIN_CONF=$TEST_TMP/conf
+#   $TEST_TMP/bin first on PATH with hsmadmin, vcmadmin (the built binary)
+#   $TEST_TMP/plugins holding a copy of every built plugin, and
+#   conf/plugins.d holding their shipped .conf files, exactly as installed.
+# Everything is removed, and every process registered with cleanup_pid is
+# killed, when the test exits.
+
+set -u
+: "${top_builddir:?run through make check (top_builddir unset)}"
+: "${top_srcdir:?run through make check (top_srcdir unset)}"
+
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hsmtest.XXXXXX")
+chmod 0755 "$TEST_TMP"
+_cleanup_pids=""
+cleanup_pid() { _cleanup_pids="$_cleanup_pids $1"; }
+_test_cleanup() {
+	for p in $_cleanup_pids; do kill -TERM "$p" 2>/dev/null; done
+	for p in $_cleanup_pids; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$TEST_TMP"
+}
+trap _test_cleanup EXIT
+trap 'exit 129' HUP INT TERM
+
+# --- TAP -----------------------------------------------------------------
+_tap_n=0
+_tap_failed=0
+ok() { # ok NAME CMD... : passes when CMD succeeds
+	_name=$1; shift
+	_tap_n=$((_tap_n + 1))
+	if "$@"; then echo "ok $_tap_n - $_name"
+	else echo "not ok $_tap_n - $_name"; _tap_failed=$((_tap_failed + 1)); fi
+}
+is() { # is GOT WANT NAME
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" = "$2" ]; then echo "ok $_tap_n - $3"
+	else
+		echo "not ok $_tap_n - $3"; _tap_failed=$((_tap_failed + 1))
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+	fi
+}
+like() { # like TEXT EXTENDED-REGEX NAME
+	_tap_n=$((_tap_n + 1))
+	if printf '%s' "$1" | grep -Eq -- "$2"; then echo "ok $_tap_n - $3"
+	else
+		echo "not ok $_tap_n - $3"; _tap_failed=$((_tap_failed + 1))
+		printf '#   text: %s\n#   want match: %s\n' "$1" "$2" | head -20
+	fi
+}
+unlike() { # unlike TEXT EXTENDED-REGEX NAME
+	_tap_n=$((_tap_n + 1))
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		echo "not ok $_tap_n - $3"; _tap_failed=$((_tap_failed + 1))
+		printf '#   text: %s\n#   must not match: %s\n' "$1" "$2" | head -20
+	else echo "ok $_tap_n - $3"; fi
+}
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" -eq 0 ]; }
+
+# run CMD...: sets $out (stdout), $err (stderr) and $rc, bounded to 60 s.
+run() {
+	_o=$TEST_TMP/.out; _e=$TEST_TMP/.err
+	timeout -k 5 "${RUN_TIMEOUT:-60}" "$@" >"$_o" 2>"$_e" </dev/null
+	rc=$?
+	out=$(cat "$_o"); err=$(cat "$_e")
+}
+
+# --- the built tree ---------------------------------------------------------
+_find_built() { # _find_built DIR NAME: the real ELF file libtool made
+	for c in "$1/.libs/$2" "$1/.libs/lt-$2" "$1/$2"; do
+		if [ -f "$c" ] && head -c 4 "$c" | grep -q ELF; then echo "$c"; return 0; fi
+	done
+	return 1
+}
+HSMADMIN_BIN=$(_find_built "$top_builddir/core/cli" hsmadmin) || { echo "Bail out! hsmadmin not built"; exit 1; }
+export LD_LIBRARY_PATH="$top_builddir/core/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# Sanitizer runtimes must not abort on the leaks of dlopen'ed code we do not own.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+export HSMADMIN_HOME="$TEST_TMP/home"
+export HSMADMIN_CONF="$TEST_TMP/conf"
+PLUGIN_DIR="$TEST_TMP/plugins"
+mkdir -p "$TEST_TMP/bin" "$HSMADMIN_CONF/plugins.d" "$PLUGIN_DIR"
+for t in hsmadmin vcmadmin; do ln -s "$HSMADMIN_BIN" "$TEST_TMP/bin/$t"; done
+export PATH="$TEST_TMP/bin:$PATH"
+printf '[paths]\nplugindir = %s\n' "$PLUGIN_DIR" >"$HSMADMIN_CONF/hsmadmin.conf"
+
+# install_plugin NAME: copy a built plugin and its shipped conf into place.
+install_plugin() {
+	_so=$(_find_built "$top_builddir/plugins/$1" "$1.so") || { echo "# plugin $1 not built"; return 1; }
+	cp "$_so" "$PLUGIN_DIR/$1.so"
+	cp "$top_srcdir/conf.d/plugins.d/$1.conf" "$HSMADMIN_CONF/plugins.d/$1.conf"
+}
+for _p in ${BUILT_PLUGINS:-}; do install_plugin "$_p"; done
+
+# A loopback address of our own, so parallel tests and several emulated
+# HSMs never share a port.
+test_address() {
+	echo "127.$(( (RANDOM % 200) + 20 )).$(( (RANDOM % 250) + 1 )).$(( (RANDOM % 250) + 2 ))"
+}
