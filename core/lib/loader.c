@@ -190,12 +190,14 @@ static int check_descriptor(struct hsm_registry *reg, struct hsm_plugin_entry *e
 			      "plugin ABI %u.%u, this hsmadmin speaks %d.%d; rebuild the plugin against hsmadmin-plugin %d.x",
 			      d->abi_major, d->abi_minor, HSMADMIN_PLUGIN_ABI_MAJOR,
 			      HSMADMIN_PLUGIN_ABI_MINOR, HSMADMIN_PLUGIN_ABI_MAJOR);
-	if (d->size < MIN_PLUGIN_SIZE || d->command_size < MIN_COMMAND_SIZE ||
-	    d->option_size < MIN_OPTION_SIZE)
+	/* Read nothing past the header until size says the fields exist. */
+	if (d->size < MIN_PLUGIN_SIZE)
+		return refuse(reg, e, path, "descriptor too small (%u bytes, this hsmadmin needs at least %zu)",
+			      d->size, MIN_PLUGIN_SIZE);
+	if (d->command_size < MIN_COMMAND_SIZE || d->option_size < MIN_OPTION_SIZE)
 		return refuse(reg, e, path,
-			      "descriptor too small (struct %u, command %u, option %u bytes; need at least %zu, %zu, %zu)",
-			      d->size, d->command_size, d->option_size, MIN_PLUGIN_SIZE,
-			      MIN_COMMAND_SIZE, MIN_OPTION_SIZE);
+			      "descriptor tables too small (command %u, option %u bytes; need at least %zu, %zu)",
+			      d->command_size, d->option_size, MIN_COMMAND_SIZE, MIN_OPTION_SIZE);
 	if (!d->name || strcmp(d->name, e->name))
 		return refuse(reg, e, path, "descriptor names plugin '%s' but %s configures '%s'",
 			      d->name ? d->name : "(null)", e->conf_path, e->name);

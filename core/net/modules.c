@@ -1,5 +1,5 @@
 /*
- * core/net/modules.c - reader of $HSMADMIN_CONF/modules.d/*.conf.
+ * core/net/modules.c - reader of $HSMADMIN_CONF/modules.d/NAME.conf.
  *
  * inih as Debian ships it splits long lines, cuts long names and joins
  * indented lines to the previous key (../shared/PITFALLS.md), so every

@@ -65,7 +65,7 @@ HSM_API int hsm_module_parse(const char *buf, size_t len, struct hsm_module *out
 /* Called once for every file that was skipped: the file's path and why. */
 typedef void (*hsm_module_skip_fn)(void *arg, const char *file, const char *why);
 
-/* Read every DIR/modules.d/*.conf (hidden files ignored) into a malloc'ed
+/* Read every DIR/modules.d/NAME.conf (hidden files ignored) into a malloc'ed
  * array sorted by ESN.  A file that does not parse, or repeats an ESN seen
  * in an earlier file, is reported through skip and left out; the others are
  * returned.  A missing modules.d is an empty list.  -1 only when the

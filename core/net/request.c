@@ -62,6 +62,8 @@ static const char *safe(const char *s, char buf[48])
 
 static const char *json_type_name(const json_t *v)
 {
+	if (!v)
+		return "nothing";
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "an object";
 	case JSON_ARRAY: return "an array";

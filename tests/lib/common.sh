@@ -106,3 +106,13 @@ for _p in ${BUILT_PLUGINS:-}; do install_plugin "$_p"; done
 test_address() {
 	echo "127.$(( (RANDOM % 200) + 20 )).$(( (RANDOM % 250) + 1 )).$(( (RANDOM % 250) + 2 ))"
 }
+
+# install_fixture NAME [CONFNAME]: a loader fixture (tests/fixtures) with a
+# conf claiming the command prefix NAME for hsmadmin and vcmadmin.
+install_fixture() {
+	_so=$(_find_built "$top_builddir/tests/fixtures" "$1.so") || { echo "# fixture $1 not built"; return 1; }
+	cp "$_so" "$PLUGIN_DIR/$1.so"
+	chmod 0755 "$PLUGIN_DIR/$1.so"
+	printf '[plugin]\nname = %s\nfile = %s.so\ndescription = fixture %s\n[commands]\nhsmadmin = %s\nvcmadmin = %s\n' \
+		"$1" "$1" "$1" "$1" "$1" >"$HSMADMIN_CONF/plugins.d/${2:-$1}.conf"
+}

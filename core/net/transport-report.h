@@ -1,0 +1,42 @@
+/*
+ * core/net/transport-report.h - how device commands answer for many HSMs.
+ *
+ * Text: one block per HSM in ESN order, written by the command's own
+ * formatter; a failed HSM gets one error line on stderr
+ * ("hsmadmin: status: 1A23-BC45-6789: <why>").  --json: one document
+ *
+ *   {"modules": [{"esn": "...", "ok": true,  "result": {...}},
+ *                {"esn": "...", "ok": false, "error": {"exit": 5,
+ *                  "code": "unreachable", "message": "..."}}],
+ *    "config_errors": [{"file": "...", "error": "..."}]}   (only if any)
+ *
+ * The exit code is the worst (highest) per-HSM code, and at least 2 when a
+ * modules.d file was skipped.  In-tree API of libhsmadmin-net.
+ */
+#ifndef HSMADMIN_NET_TRANSPORT_REPORT_H
+#define HSMADMIN_NET_TRANSPORT_REPORT_H
+
+#include "transport.h"
+
+/* Print the text block of one HSM's successful result. */
+typedef void (*hsm_report_fn)(struct hsm_ctx *ctx, const struct hsm_module *module,
+			      const json_t *result, void *arg);
+
+/* Report replies[i] for fleet->modules[i]; returns the exit code. */
+HSM_API int hsm_report(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
+		       const struct hsm_rpc_reply *replies, hsm_report_fn text, void *arg);
+
+/* The whole of a simple device command: open the fleet, call service.method
+ * with params on every HSM in parallel, report. */
+HSM_API int hsm_report_call(struct hsm_ctx *ctx, const char *service, const char *method,
+			    const json_t *params, hsm_report_fn text, void *arg);
+
+/* Text helpers for formatters. */
+/* "2026-11-23 10:38:32 UTC" for Unix seconds, into buf. */
+HSM_API const char *hsm_format_time(long long t, char *buf, size_t len);
+/* Print every member of an object as "  name: value" lines, names padded
+ * to a column; nested objects as "name.sub".  order (NULL-terminated, may
+ * be NULL) lists members to print first; the rest follow sorted. */
+HSM_API void hsm_print_fields(struct hsm_ctx *ctx, const json_t *obj, const char *const *order);
+
+#endif

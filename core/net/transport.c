@@ -1,0 +1,586 @@
+/*
+ * core/net/transport.c - the libssh client side of docs/protocol.md.
+ *
+ * Rules from ../shared/PITFALLS.md: never read ~/.ssh/config, offer and
+ * accept only Ed25519 and the modern algorithms hsmd speaks, TCP_NODELAY
+ * (Nagle against delayed ACK costs ~100 ms a round trip), and check the
+ * host key against the pin before our key is offered.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libssh/libssh.h>
+#include <hsmadmin/fileio.h>
+
+#include "hostkeys-ssh.h"
+#include "transport.h"
+
+#define KEX_ALGOS "curve25519-sha256,curve25519-sha256@libssh.org"
+#define CIPHERS "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com"
+#define MAX_THREADS 32
+#define STDERR_MAX 4096
+
+static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
+
+static void ssh_init_once(void)
+{
+	ssh_init();
+}
+
+int hsm_exit_worst(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+void hsm_rpc_reply_clear(struct hsm_rpc_reply *reply)
+{
+	json_decref(reply->result);
+	memset(reply, 0, sizeof(*reply));
+}
+
+/* Device text ends up on a terminal: keep one line of printable ASCII. */
+static void sanitize(char *s)
+{
+	size_t n;
+
+	for (char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
+	n = strlen(s);
+	while (n && (s[n - 1] == '.' || s[n - 1] == ' '))
+		s[--n] = '\0';
+}
+
+static int fail(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
+	HSM_PRINTF(4, 5);
+static int fail(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	json_decref(r->result);
+	r->result = NULL;
+	r->exit = exit;
+	snprintf(r->code, sizeof(r->code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+	sanitize(r->message);
+	return exit;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* libssh's blocking calls each wait up to SSH_OPTIONS_TIMEOUT: give each
+ * step only what is left of the call's budget. */
+static long remaining_ms(long long deadline)
+{
+	long long left = deadline - now_ms();
+	return left > 0 ? (long)left : 0;
+}
+
+static void set_step_timeout(ssh_session s, long long deadline)
+{
+	long ms = remaining_ms(deadline);
+	long sec = ms / 1000, usec = (ms % 1000) * 1000;
+
+	if (sec == 0 && usec == 0)
+		usec = 1000;
+	ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &sec);
+	ssh_options_set(s, SSH_OPTIONS_TIMEOUT_USEC, &usec);
+}
+
+static int session_options(ssh_session s, const struct hsm_rpc_endpoint *ep, int timeout)
+{
+	bool no = false;
+	int yes = 1;
+	unsigned int port = ep->port;
+	long sec = timeout;
+
+	return ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no) ||
+	       ssh_options_set(s, SSH_OPTIONS_HOST, ep->address) ||
+	       ssh_options_set(s, SSH_OPTIONS_PORT, &port) ||
+	       ssh_options_set(s, SSH_OPTIONS_USER, "hsm") ||
+	       ssh_options_set(s, SSH_OPTIONS_HOSTKEYS, "ssh-ed25519") ||
+	       ssh_options_set(s, SSH_OPTIONS_PUBLICKEY_ACCEPTED_TYPES, "ssh-ed25519") ||
+	       ssh_options_set(s, SSH_OPTIONS_KEY_EXCHANGE, KEX_ALGOS) ||
+	       ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, CIPHERS) ||
+	       ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, CIPHERS) ||
+	       ssh_options_set(s, SSH_OPTIONS_COMPRESSION, "no") ||
+	       ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") ||
+	       ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") ||
+	       ssh_options_set(s, SSH_OPTIONS_NODELAY, &yes) ||
+	       ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &sec) ? -1 : 0;
+}
+
+/* The server's host key into reply->host_key; with a pin, insist on it. */
+static int check_host_key(ssh_session s, const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
+{
+	ssh_key srv = NULL, pin;
+	int same;
+
+	if (ssh_get_server_publickey(s, &srv) != SSH_OK ||
+	    hsm_ssh_pubkey_line(srv, r->host_key, sizeof(r->host_key)) < 0) {
+		ssh_key_free(srv);
+		return fail(r, HSM_EXIT_AUTH, "trust", "%s service presented no Ed25519 host key",
+			    ep->service);
+	}
+	if (!ep->host_key) {
+		ssh_key_free(srv);
+		return 0;
+	}
+	if (!(pin = hsm_ssh_pubkey_import(ep->host_key))) {
+		ssh_key_free(srv);
+		return fail(r, HSM_EXIT_AUTH, "trust", "pinned %s host key is malformed: re-enroll",
+			    ep->service);
+	}
+	same = ssh_key_cmp(srv, pin, SSH_KEY_CMP_PUBLIC) == 0;
+	ssh_key_free(pin);
+	ssh_key_free(srv);
+	if (!same)
+		return fail(r, HSM_EXIT_AUTH, "trust",
+			    "%s host key does not match the key pinned at enrollment: "
+			    "refusing to talk to a possible impostor (if this HSM was returned to "
+			    "factory state elsewhere or replaced, remove its pins and enroll again)",
+			    ep->service);
+	return 0;
+}
+
+static int authenticate(ssh_session s, const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
+{
+	ssh_key key = hsm_client_key_ssh(ep->client_key);
+	int rc;
+
+	if (!key)
+		return fail(r, HSM_EXIT_FAILED, "local", "%s client key is unusable", ep->service);
+	rc = ssh_userauth_publickey(s, NULL, key);
+	ssh_key_free(key);
+	if (rc == SSH_AUTH_SUCCESS)
+		return 0;
+	if (rc == SSH_AUTH_ERROR)
+		return fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: authentication: %s",
+			    ep->service, ssh_get_error(s));
+	return fail(r, HSM_EXIT_AUTH, "auth",
+		    "%s service refused this host's %s client key (not enrolled with it, or in factory state)",
+		    ep->service, ep->service);
+}
+
+/* Bounded read of one stream until EOF.  Returns 0, or -1 with r set. */
+static int read_stream(ssh_channel ch, int is_stderr, char **buf, size_t *len, size_t max,
+		       long long deadline, const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
+{
+	size_t cap = 0;
+	char chunk[16384];
+
+	*buf = NULL;
+	*len = 0;
+	for (;;) {
+		int n = ssh_channel_read_timeout(ch, chunk, sizeof(chunk), is_stderr,
+						 (int)remaining_ms(deadline));
+		if (n == SSH_ERROR)
+			return fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: connection lost: %s",
+				    ep->service, ssh_get_error(ssh_channel_get_session(ch))), -1;
+		if (n == 0) {
+			if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
+				break;
+			if (remaining_ms(deadline) == 0)
+				return fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+					    "%s service: no complete reply within the timeout", ep->service), -1;
+			continue;
+		}
+		if (*len + (size_t)n > max) {
+			if (is_stderr)
+				continue; /* keep the head, drain the rest */
+			return fail(r, HSM_EXIT_FAILED, "protocol", "%s service: reply larger than %zu bytes",
+				    ep->service, max), -1;
+		}
+		if (*len + (size_t)n + 1 > cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			char *nb;
+			while (ncap < *len + (size_t)n + 1)
+				ncap *= 2;
+			if (!(nb = realloc(*buf, ncap)))
+				return fail(r, HSM_EXIT_FAILED, "local", "out of memory"), -1;
+			*buf = nb;
+			cap = ncap;
+		}
+		memcpy(*buf + *len, chunk, (size_t)n);
+		*len += (size_t)n;
+		(*buf)[*len] = '\0';
+	}
+	return 0;
+}
+
+/* exit 0 and an object, or a non-zero exit and the error envelope. */
+static int parse_reply(const char *out, size_t len, int status, const struct hsm_rpc_endpoint *ep,
+		       const char *method, struct hsm_rpc_reply *r)
+{
+	char why[256];
+	json_t *doc = hsm_json_parse(out ? out : "", len, HSM_RPC_MAX_REPLY, why, sizeof(why));
+	const char *code, *message;
+	json_error_t jerr;
+
+	if (!doc)
+		return fail(r, HSM_EXIT_FAILED, "protocol", "%s.%s: malformed reply: %s",
+			    ep->service, method, why);
+	if (status == 0) {
+		if (!json_is_object(doc)) {
+			json_decref(doc);
+			return fail(r, HSM_EXIT_FAILED, "protocol", "%s.%s: reply is not a JSON object",
+				    ep->service, method);
+		}
+		r->result = doc;
+		r->exit = 0;
+		return 0;
+	}
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:{s:s, s:s}}", "error", "code", &code,
+			   "message", &message) < 0) {
+		json_decref(doc);
+		return fail(r, HSM_EXIT_FAILED, "protocol", "%s.%s: exit status %d with a malformed error: %s",
+			    ep->service, method, status, jerr.text);
+	}
+	switch (status) {
+	case 3:
+		fail(r, HSM_EXIT_STATE, code, "%s", message);
+		break;
+	case 4:
+		fail(r, HSM_EXIT_AUTH, code, "%s", message);
+		break;
+	default: /* 1 failed, 2 bad_request, anything else */
+		fail(r, HSM_EXIT_FAILED, code, "%s", message);
+		break;
+	}
+	sanitize(r->code);
+	json_decref(doc);
+	return r->exit;
+}
+
+static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const char *method,
+		       const char *params, size_t plen, long long deadline, struct hsm_rpc_reply *r)
+{
+	ssh_channel ch = ssh_channel_new(s);
+	char *out = NULL, *errbuf = NULL;
+	size_t out_len = 0, err_len = 0;
+	int status, rc = -1;
+
+	if (!ch)
+		return fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+	set_step_timeout(s, deadline);
+	if (ssh_channel_open_session(ch) != SSH_OK || ssh_channel_request_exec(ch, method) != SSH_OK) {
+		fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: cannot start '%s': %s",
+		     ep->service, method, ssh_get_error(s));
+		goto out;
+	}
+	if ((plen && ssh_channel_write(ch, params, (uint32_t)plen) != (int)plen) ||
+	    ssh_channel_send_eof(ch) != SSH_OK) {
+		fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: sending params: %s",
+		     ep->service, ssh_get_error(s));
+		goto out;
+	}
+	if (read_stream(ch, 0, &out, &out_len, HSM_RPC_MAX_REPLY, deadline, ep, r) < 0 ||
+	    read_stream(ch, 1, &errbuf, &err_len, STDERR_MAX, deadline, ep, r) < 0)
+		goto out;
+	set_step_timeout(s, deadline);
+	status = ssh_channel_get_exit_status(ch);
+	if (status < 0) {
+		fail(r, HSM_EXIT_FAILED, "protocol", "%s.%s: the service sent no exit status",
+		     ep->service, method);
+		goto out;
+	}
+	rc = parse_reply(out, out_len, status, ep, method, r);
+out:
+	free(out);
+	free(errbuf);
+	ssh_channel_close(ch);
+	ssh_channel_free(ch);
+	return rc;
+}
+
+int hsm_rpc_exec(const struct hsm_rpc_endpoint *ep, const char *method, const json_t *params,
+		 int timeout, struct hsm_rpc_reply *r)
+{
+	long long start = now_ms(), deadline = start + (long long)timeout * 1000;
+	char *text = NULL;
+	size_t plen = 0;
+	ssh_session s;
+
+	memset(r, 0, sizeof(*r));
+	pthread_once(&ssh_once, ssh_init_once);
+	if (params) {
+		text = json_dumps(params, JSON_COMPACT);
+		if (!text)
+			return fail(r, HSM_EXIT_FAILED, "local", "cannot serialise params");
+		plen = strlen(text);
+		if (plen > HSM_RPC_MAX_PARAMS) {
+			free(text);
+			return fail(r, HSM_EXIT_FAILED, "local", "params larger than %u bytes",
+				    HSM_RPC_MAX_PARAMS);
+		}
+	}
+	if (!(s = ssh_new())) {
+		free(text);
+		return fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+	}
+	if (session_options(s, ep, timeout) < 0) {
+		fail(r, HSM_EXIT_FAILED, "local", "%s service: bad address or port '%s' %u: %s",
+		     ep->service, ep->address, ep->port, ssh_get_error(s));
+		goto out;
+	}
+	if (ssh_connect(s) != SSH_OK) {
+		fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service at %s port %u: %s",
+		     ep->service, ep->address, ep->port, ssh_get_error(s));
+		goto out;
+	}
+	if (check_host_key(s, ep, r) || (set_step_timeout(s, deadline), authenticate(s, ep, r)))
+		goto out;
+	run_channel(s, ep, method, text, plen, deadline, r);
+out:
+	free(text);
+	ssh_disconnect(s);
+	ssh_free(s);
+	r->elapsed_ms = (unsigned)(now_ms() - start);
+	return r->exit;
+}
+
+/* --- HSMs known to this host ---------------------------------------------- */
+
+struct skip_ctx {
+	struct hsm_ctx *ctx;
+	struct hsm_fleet *fleet;
+};
+
+static void report_skip(void *arg, const char *file, const char *why)
+{
+	struct skip_ctx *sc = arg;
+
+	hsm_error(sc->ctx, HSM_EXIT_USAGE, file, "%s (this HSM is skipped)", why);
+	sc->fleet->config_exit = HSM_EXIT_USAGE;
+	json_array_append_new(sc->fleet->config_errors,
+			      json_pack("{s:s, s:s}", "file", file, "error", why));
+}
+
+const struct hsm_module *hsm_fleet_find(const struct hsm_fleet *fleet, const char *esn)
+{
+	for (size_t i = 0; i < fleet->count; i++)
+		if (strcmp(fleet->modules[i].esn, esn) == 0)
+			return &fleet->modules[i];
+	return NULL;
+}
+
+void hsm_fleet_close(struct hsm_fleet *fleet)
+{
+	free(fleet->modules);
+	json_decref(fleet->config_errors);
+	memset(fleet, 0, sizeof(*fleet));
+}
+
+/* Keep only the modules named by --esn, in ESN order, each once. */
+static int select_esns(struct hsm_ctx *ctx, struct hsm_fleet *fleet)
+{
+	size_t n = hsm_esn_count(ctx), kept = 0;
+	char *want = calloc(fleet->count ? fleet->count : 1, 1);
+	char esn[HSM_ESN_LEN + 1];
+
+	if (!want)
+		return hsm_error(ctx, HSM_EXIT_FAILED, "--esn", "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *arg = hsm_esn_at(ctx, i);
+		const struct hsm_module *m;
+
+		if (hsm_esn_normalize(arg, esn) < 0) {
+			free(want);
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--esn",
+					 "'%s' is not an ESN like 1A23-BC45-6789", arg);
+		}
+		if (!(m = hsm_fleet_find(fleet, esn))) {
+			free(want);
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--esn",
+					 "%s is not a known HSM (no file for it in %s/modules.d)", esn,
+					 hsm_conf_dir(ctx));
+		}
+		want[m - fleet->modules] = 1;
+	}
+	for (size_t i = 0; i < fleet->count; i++)
+		if (want[i])
+			fleet->modules[kept++] = fleet->modules[i];
+	fleet->count = kept;
+	free(want);
+	return 0;
+}
+
+int hsm_fleet_open(struct hsm_ctx *ctx, struct hsm_fleet *fleet)
+{
+	struct skip_ctx sc = { ctx, fleet };
+	char why[PATH_MAX + 64];
+	int rc;
+
+	memset(fleet, 0, sizeof(*fleet));
+	fleet->config_errors = json_array();
+	if (hsm_modules_load(hsm_conf_dir(ctx), &fleet->modules, &fleet->count, report_skip, &sc,
+			     why, sizeof(why)) < 0) {
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, "modules.d", "%s", why);
+		hsm_fleet_close(fleet);
+		return rc;
+	}
+	if (hsm_esn_count(ctx) == 0 && fleet->count == 0) {
+		rc = hsm_error(ctx, fleet->config_exit ? fleet->config_exit : HSM_EXIT_FAILED,
+			       "no HSMs", "%s/modules.d has no usable HSM file (see hsmadmin-modules(5))",
+			       hsm_conf_dir(ctx));
+		hsm_fleet_close(fleet);
+		return rc;
+	}
+	if (hsm_esn_count(ctx) && (rc = select_esns(ctx, fleet)) != 0) {
+		hsm_fleet_close(fleet);
+		return rc;
+	}
+	return 0;
+}
+
+/* --- calls to known HSMs ---------------------------------------------------- */
+
+int hsm_rpc_call_module(const char *home, int timeout, const struct hsm_module *m,
+			const char *service, const struct hsm_client_key *key, const char *method,
+			const json_t *params, struct hsm_rpc_reply *r)
+{
+	struct hsm_pins pins;
+	char why[PATH_MAX + 128];
+	int svc = hsm_service_lookup(service), rc;
+
+	memset(r, 0, sizeof(*r));
+	if (svc < 0)
+		return fail(r, HSM_EXIT_FAILED, "local", "unknown service '%s'", service);
+	rc = hsm_pins_load(home, m->esn, &pins, why, sizeof(why));
+	if (rc < 0)
+		return fail(r, HSM_EXIT_AUTH, "trust", "%s", why);
+	if (rc == 1)
+		return fail(r, HSM_EXIT_STATE, "not_enrolled",
+			    "not enrolled from this host: run 'hsmadmin enroll --esn %s'", m->esn);
+	if (!pins.host_keys[svc]) {
+		hsm_pins_clear(&pins);
+		return fail(r, HSM_EXIT_STATE, "not_enrolled",
+			    "the %s service was not enrolled: run 'hsmadmin enroll --esn %s'", service,
+			    m->esn);
+	}
+	{
+		struct hsm_rpc_endpoint ep = {
+			.label = m->esn, .service = service, .address = m->address,
+			.port = m->ports[svc], .client_key = key, .host_key = pins.host_keys[svc],
+		};
+		hsm_rpc_exec(&ep, method, params, timeout, r);
+	}
+	hsm_pins_clear(&pins);
+	return r->exit;
+}
+
+int hsm_rpc_call(struct hsm_ctx *ctx, const struct hsm_module *m, const char *service,
+		 const char *method, const json_t *params, struct hsm_rpc_reply *r)
+{
+	char why[PATH_MAX + 128];
+	struct hsm_client_key *key = hsm_client_key_load_service(hsm_home(ctx), service, why, sizeof(why));
+
+	if (!key) {
+		memset(r, 0, sizeof(*r));
+		return fail(r, HSM_EXIT_STATE, "not_enrolled", "%s", why);
+	}
+	hsm_rpc_call_module(hsm_home(ctx), hsm_timeout(ctx), m, service, key, method, params, r);
+	hsm_client_key_free(key);
+	return r->exit;
+}
+
+struct fanout {
+	const char *home;
+	int timeout;
+	const struct hsm_fleet *fleet;
+	const char *service, *method;
+	const json_t *params;
+	const struct hsm_client_key *key;
+	struct hsm_rpc_reply *replies;
+};
+
+static void fanout_one(size_t i, void *arg)
+{
+	struct fanout *f = arg;
+
+	hsm_rpc_call_module(f->home, f->timeout, &f->fleet->modules[i], f->service, f->key,
+			    f->method, f->params, &f->replies[i]);
+}
+
+void hsm_rpc_fanout(struct hsm_ctx *ctx, const struct hsm_fleet *fleet, const char *service,
+		    const char *method, const json_t *params, struct hsm_rpc_reply *replies)
+{
+	char why[PATH_MAX + 128];
+	struct hsm_client_key *key = hsm_client_key_load_service(hsm_home(ctx), service, why, sizeof(why));
+	struct fanout f = {
+		.home = hsm_home(ctx), .timeout = hsm_timeout(ctx), .fleet = fleet,
+		.service = service, .method = method, .params = params, .key = key,
+		.replies = replies,
+	};
+
+	if (!key) {
+		for (size_t i = 0; i < fleet->count; i++) {
+			memset(&replies[i], 0, sizeof(replies[i]));
+			fail(&replies[i], HSM_EXIT_STATE, "not_enrolled", "%s", why);
+		}
+		return;
+	}
+	hsm_parallel(fleet->count, fanout_one, &f);
+	hsm_client_key_free(key);
+}
+
+/* --- parallel-for ------------------------------------------------------------ */
+
+struct par {
+	pthread_mutex_t lock;
+	size_t next, n;
+	void (*fn)(size_t, void *);
+	void *arg;
+};
+
+static void *par_worker(void *p_)
+{
+	struct par *p = p_;
+
+	for (;;) {
+		size_t i;
+		pthread_mutex_lock(&p->lock);
+		i = p->next++;
+		pthread_mutex_unlock(&p->lock);
+		if (i >= p->n)
+			return NULL;
+		p->fn(i, p->arg);
+	}
+}
+
+void hsm_parallel(size_t n, void (*fn)(size_t i, void *arg), void *arg)
+{
+	struct par p = { .next = 0, .n = n, .fn = fn, .arg = arg };
+	pthread_t tid[MAX_THREADS];
+	size_t started = 0, want = n < MAX_THREADS ? n : MAX_THREADS;
+
+	pthread_once(&ssh_once, ssh_init_once);
+	if (n == 1) {
+		fn(0, arg);
+		return;
+	}
+	pthread_mutex_init(&p.lock, NULL);
+	while (started < want && pthread_create(&tid[started], NULL, par_worker, &p) == 0)
+		started++;
+	/* Threads that could not start leave their share to this one. */
+	par_worker(&p);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	pthread_mutex_destroy(&p.lock);
+}

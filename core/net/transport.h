@@ -1,0 +1,112 @@
+/*
+ * core/net/transport.h - calls to HSM services over SSH (docs/protocol.md).
+ *
+ * A call connects to one service of one HSM with that service's client
+ * key, checks the server's host key against the key pinned at enrollment
+ * before it authenticates, runs the method on an exec channel and returns
+ * the result object or a one-line error with its exit code.  Plugins use
+ * this and never touch SSH.
+ *
+ *   struct hsm_fleet fleet;
+ *   int rc = hsm_fleet_open(ctx, &fleet);           // --esn, or every known HSM
+ *   if (rc) return rc;
+ *   struct hsm_rpc_reply *r = calloc(fleet.count, sizeof(*r));
+ *   hsm_rpc_fanout(ctx, &fleet, "setup", "status", NULL, r);  // in parallel
+ *   for (i...) r[i].exit == 0 ? use(r[i].result) : hsm_error(ctx, r[i].exit,
+ *                                   fleet.modules[i].esn, "%s", r[i].message);
+ *
+ * In-tree API of libhsmadmin-net (exported for the in-tree plugins; not
+ * installed, no stability promise).
+ */
+#ifndef HSMADMIN_NET_TRANSPORT_H
+#define HSMADMIN_NET_TRANSPORT_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include <hsmadmin/plugin.h>
+#include "hostkeys.h"
+#include "modules.h"
+
+/* Largest params object a call sends (protocol: 64 KiB) and largest reply
+ * it reads. */
+#define HSM_RPC_MAX_PARAMS (64u * 1024u)
+#define HSM_RPC_MAX_REPLY (16u * 1024u * 1024u)
+
+struct hsm_rpc_reply {
+	int exit;              /* enum hsm_exit: 0 when result is set */
+	json_t *result;        /* the result object (a new reference), or NULL */
+	/* Why it failed.  code is the device's error code ("failed",
+	 * "bad_request", "refused_state", "denied") or the host's own:
+	 * "unreachable" (5), "trust" (4: host key or certificate), "auth" (4:
+	 * our key refused), "not_enrolled" (3: no pins or keys on this host),
+	 * "protocol" (1: malformed reply), "local" (1: a local file). */
+	char code[32];
+	char message[512];     /* one line, printable ASCII, no trailing period */
+	char host_key[160];    /* the host key the server presented, if seen */
+	unsigned elapsed_ms;
+};
+/* Drop the result and zero the reply. */
+HSM_API void hsm_rpc_reply_clear(struct hsm_rpc_reply *reply);
+
+/* One service of one peer. */
+struct hsm_rpc_endpoint {
+	const char *label;     /* for messages, e.g. the ESN */
+	const char *service;   /* "setup"; also names the service in messages */
+	const char *address;   /* IPv4 or IPv6 literal */
+	unsigned port;
+	const struct hsm_client_key *client_key;
+	/* The pinned host key, an OpenSSH line.  NULL only for the first
+	 * contact of enrollment: then any host key is accepted and returned in
+	 * reply->host_key for the caller to check against the certificate. */
+	const char *host_key;
+};
+
+/* One call, blocking, bounded by timeout seconds in total.  params may be
+ * NULL ({}).  Safe to call from several threads at once (one session per
+ * call).  Returns reply->exit. */
+HSM_API int hsm_rpc_exec(const struct hsm_rpc_endpoint *ep, const char *method,
+			 const json_t *params, int timeout, struct hsm_rpc_reply *reply);
+
+/* The HSMs a device command addresses. */
+struct hsm_fleet {
+	struct hsm_module *modules; /* sorted by ESN */
+	size_t count;
+	/* HSM_EXIT_USAGE when a modules.d file was skipped (already reported
+	 * on stderr), else 0: fold it into the command's exit code. */
+	int config_exit;
+	json_t *config_errors;      /* [{"file","error"}] of skipped files */
+};
+
+/* Read modules.d and apply --esn (none: every known HSM).  Reports its own
+ * errors through hsm_error and returns their exit code: an --esn that is
+ * malformed or not known is HSM_EXIT_USAGE; no HSM known at all is
+ * HSM_EXIT_FAILED. */
+HSM_API int hsm_fleet_open(struct hsm_ctx *ctx, struct hsm_fleet *fleet);
+HSM_API void hsm_fleet_close(struct hsm_fleet *fleet);
+HSM_API const struct hsm_module *hsm_fleet_find(const struct hsm_fleet *fleet, const char *esn);
+
+/* One call to a service of a known HSM, with this host's client key and
+ * the pins of its ESN from HSMADMIN_HOME.  Main thread only (reads ctx). */
+HSM_API int hsm_rpc_call(struct hsm_ctx *ctx, const struct hsm_module *module, const char *service,
+			 const char *method, const json_t *params, struct hsm_rpc_reply *reply);
+
+/* The same call against every HSM of the fleet in parallel; replies[i]
+ * (caller-allocated, fleet->count entries) answers fleet->modules[i]. */
+HSM_API void hsm_rpc_fanout(struct hsm_ctx *ctx, const struct hsm_fleet *fleet, const char *service,
+			    const char *method, const json_t *params, struct hsm_rpc_reply *replies);
+
+/* Thread-safe form of hsm_rpc_call for workers of hsm_parallel: key is the
+ * service's client key, already loaded. */
+HSM_API int hsm_rpc_call_module(const char *home, int timeout, const struct hsm_module *module,
+				const char *service, const struct hsm_client_key *key,
+				const char *method, const json_t *params, struct hsm_rpc_reply *reply);
+
+/* Run fn(i, arg) for i in [0, n) on up to 32 threads; returns when all
+ * are done.  fn must not touch ctx or print. */
+HSM_API void hsm_parallel(size_t n, void (*fn)(size_t i, void *arg), void *arg);
+
+/* The worst of two exit codes (the higher one): a command over many HSMs
+ * exits with the worst per-HSM code. */
+HSM_API int hsm_exit_worst(int a, int b);
+
+#endif

@@ -1,0 +1,604 @@
+/*
+ * store.c - the device state store (see store.h for the transaction rule).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libssh/libssh.h>
+#include <openssl/pem.h>
+#include <hsmadmin/fileio.h>
+#include "sign.h"
+#include "store.h"
+
+/* Firmware this emulator reports (guide 4.1: primary, recovery, uboot). */
+#define EMU_FIRMWARE_PRIMARY "13.6.3"
+#define EMU_FIRMWARE_RECOVERY "13.6.3"
+#define EMU_FIRMWARE_UBOOT "2023.04-nshield"
+#define EMU_FIRMWARE_VSN 7
+#define EMU_ACCEL_DEFAULT "ecc"
+
+static int default_interlock(const struct hsmd_store *st)
+{
+	return json_is_true(json_object_get(json_object_get(st->device, "emulation"),
+					     "ncoreapi_operational"));
+}
+int (*hsmd_interlock_hook)(const struct hsmd_store *st) = default_interlock;
+
+static void path_of(const struct hsmd_store *st, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", st->dir, name);
+}
+
+int hsmd_store_lock(const char *dir, char *err, size_t errlen)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return hsmd_err(err, errlen, "%s is in use by another hsmd", dir);
+		return hsmd_err(err, errlen, "%s: lock: %s", path, strerror(e));
+	}
+	return fd;
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+static char *pem_private(EVP_PKEY *key)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *out = NULL;
+	long n;
+
+	if (!bio)
+		return NULL;
+	if (PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1 &&
+	    (n = BIO_get_mem_data(bio, &data)) > 0 && (out = malloc((size_t)n + 1))) {
+		memcpy(out, data, (size_t)n);
+		out[n] = '\0';
+	}
+	BIO_free(bio);
+	return out;
+}
+
+/* A new host key: the private key in OpenSSH format (loads fast into
+ * libssh) and its public line. */
+static int new_host_key(char **priv, char **pub)
+{
+	ssh_key key = NULL;
+	char *b64 = NULL, *p = NULL;
+	int rc = -1;
+
+	*priv = *pub = NULL;
+	if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK)
+		return -1;
+	if (ssh_pki_export_privkey_base64(key, NULL, NULL, NULL, &p) == SSH_OK &&
+	    ssh_pki_export_pubkey_base64(key, &b64) == SSH_OK &&
+	    asprintf(pub, "ssh-ed25519 %s", b64) > 0) {
+		*priv = strdup(p);
+		rc = *priv ? 0 : -1;
+	}
+	if (p) {
+		explicit_bzero(p, strlen(p));
+		ssh_string_free_char(p);
+	}
+	ssh_string_free_char(b64);
+	ssh_key_free(key);
+	return rc;
+}
+
+json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json_t *prev,
+			  int64_t host_now, char *err, size_t errlen)
+{
+	const char *esn = json_string_value(json_object_get(lifetime, "esn"));
+	json_t *doc, *host_keys = json_object(), *certs = json_object();
+	json_t *prev_log = json_object_get(prev, "log");
+	json_t *clock, *firmware, *emulation;
+	EVP_PKEY *logkey;
+	char *logpem, inner[256];
+	json_int_t next_seq = 1, segment = 1, min_vsn = 1;
+
+	for (size_t i = 0; i < hsmd_known_service_count; i++) {
+		const char *svc = hsmd_known_services[i].name;
+		char *priv, *pub;
+		json_t *body, *cert;
+
+		if (new_host_key(&priv, &pub) != 0) {
+			json_decref(host_keys);
+			json_decref(certs);
+			hsmd_err(err, errlen, "cannot generate a host key for %s", svc);
+			return NULL;
+		}
+		body = json_pack("{s:s, s:s, s:s, s:I}", "esn", esn, "service", svc,
+				 "host_key", pub, "issued", (json_int_t)host_now);
+		cert = hsm_signed_wrap(body, identity, inner, sizeof(inner));
+		json_decref(body);
+		json_object_set_new(host_keys, svc, json_string(priv));
+		explicit_bzero(priv, strlen(priv));
+		free(priv);
+		free(pub);
+		if (!cert) {
+			json_decref(host_keys);
+			json_decref(certs);
+			hsmd_err(err, errlen, "cannot certify the %s host key: %s", svc, inner);
+			return NULL;
+		}
+		json_object_set_new(certs, svc, cert);
+	}
+	logkey = hsm_ed25519_generate(inner, sizeof(inner));
+	logpem = logkey ? pem_private(logkey) : NULL;
+	EVP_PKEY_free(logkey);
+	if (!logpem) {
+		json_decref(host_keys);
+		json_decref(certs);
+		hsmd_err(err, errlen, "cannot generate the log signing key");
+		return NULL;
+	}
+	if (prev) {
+		struct hsmd_clock clk;
+		next_seq = json_integer_value(json_object_get(prev_log, "next_seq"));
+		segment = json_integer_value(json_object_get(prev_log, "segment"));
+		min_vsn = json_integer_value(json_object_get(prev, "min_vsn"));
+		firmware = json_deep_copy(json_object_get(prev, "firmware"));
+		emulation = json_deep_copy(json_object_get(prev, "emulation"));
+		/* The clock keeps running (a slew in progress stops); the
+		 * saved time is erased (guide 4.2.4.1). */
+		hsmd_clock_get(prev, &clk);
+		clock = json_pack("{s:I, s:n, s:b, s:n}", "offset", (json_int_t)clk.offset,
+				  "last_set", "lost", clk.lost, "slew");
+	} else {
+		firmware = json_pack("{s:s, s:s, s:s, s:i}", "primary", EMU_FIRMWARE_PRIMARY,
+				     "recovery", EMU_FIRMWARE_RECOVERY, "uboot", EMU_FIRMWARE_UBOOT,
+				     "vsn", EMU_FIRMWARE_VSN);
+		emulation = json_pack("{s:b}", "ncoreapi_operational", 0);
+		clock = json_pack("{s:i, s:n, s:b, s:n}", "offset", 0, "last_set", "lost", 0, "slew");
+	}
+	doc = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:{s:s, s:n}, "
+			"s:{s:I, s:I, s:s, s:b, s:n}, s:o, s:o}",
+			"version", HSMD_DOC_VERSION, "state", "factory", "mode", "operational",
+			"host_keys", host_keys, "certificates", certs, "client_keys", json_object(),
+			"clock", clock, "min_vsn", min_vsn, "firmware", firmware,
+			"acceleration", "selected", EMU_ACCEL_DEFAULT, "pending",
+			"log", "next_seq", next_seq, "segment", segment, "key", logpem,
+			"critical", prev ? json_is_true(json_object_get(prev_log, "critical")) : 0,
+			"pending",
+			"emulation", emulation, "services", json_object());
+	explicit_bzero(logpem, strlen(logpem));
+	free(logpem);
+	if (!doc)
+		hsmd_err(err, errlen, "out of memory");
+	return doc;
+}
+
+/* ---- the view --------------------------------------------------------- */
+
+static void rebuild_view(struct hsmd_store *st)
+{
+	json_t *view = json_deep_copy(st->device);
+
+	json_object_del(view, "host_keys");
+	json_object_del(json_object_get(view, "log"), "key");
+	json_object_del(json_object_get(view, "log"), "pending");
+	json_decref(st->view);
+	st->view = view;
+}
+
+/* ---- logs ------------------------------------------------------------- */
+
+static int append_line(const char *path, const json_t *entry, uint64_t *bytes, char *err, size_t errlen)
+{
+	char *line = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
+	size_t n;
+	int fd, rc = 0;
+
+	if (!line)
+		return hsmd_err(err, errlen, "out of memory");
+	n = strlen(line);
+	line[n] = '\n'; /* replaces the NUL; the length is known */
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		rc = hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+	else {
+		ssize_t w = write(fd, line, n + 1);
+		if (w != (ssize_t)(n + 1) || fdatasync(fd) != 0)
+			rc = hsmd_err(err, errlen, "%s: write: %s", path, strerror(errno));
+		close(fd);
+	}
+	if (rc == 0)
+		*bytes += n + 1;
+	free(line);
+	return rc;
+}
+
+/* Append the pending entry of the current device document unless the log
+ * already has it. */
+static int flush_pending(struct hsmd_store *st, char *err, size_t errlen)
+{
+	json_t *pending = json_object_get(json_object_get(st->device, "log"), "pending");
+	char path[4200];
+	json_int_t seq;
+
+	if (!json_is_object(pending))
+		return 0;
+	seq = json_integer_value(json_object_get(pending, "seq"));
+	if (seq <= st->last_seq)
+		return 0;
+	path_of(st, "system.log", path, sizeof(path));
+	if (append_line(path, pending, &st->system_bytes, err, errlen) != 0)
+		return -1;
+	st->last_seq = seq;
+	return 0;
+}
+
+static json_t *read_log(const char *path, size_t *bytes, int repair, char *err, size_t errlen)
+{
+	char *text = NULL, inner[HSMD_ERRLEN];
+	size_t len = 0, good = 0;
+	struct stat sb;
+	json_t *entries;
+
+	if (lstat(path, &sb) != 0 && errno == ENOENT) {
+		*bytes = 0;
+		return json_array();
+	}
+	if (hsm_read_file(path, 1u << 30, &text, &len, inner, sizeof(inner)) != 0) {
+		hsmd_err(err, errlen, "%s", inner);
+		return NULL;
+	}
+	entries = hsmd_log_parse(text, len, &good, inner, sizeof(inner));
+	free(text);
+	if (!entries) {
+		hsmd_err(err, errlen, "%s: %s", path, inner);
+		return NULL;
+	}
+	if (good != len && repair) {
+		/* A write cut short by a crash: drop the partial line. */
+		if (truncate(path, (off_t)good) != 0) {
+			json_decref(entries);
+			hsmd_err(err, errlen, "%s: truncate: %s", path, strerror(errno));
+			return NULL;
+		}
+		hsmd_log("%s: dropped %zu bytes of a partial entry", path, len - good);
+	}
+	*bytes = good;
+	return entries;
+}
+
+/* ---- open ------------------------------------------------------------- */
+
+int hsmd_store_open(struct hsmd_store *st, const char *dir, const struct hsmd_config *cfg,
+		    char *err, size_t errlen)
+{
+	char path[4200], inner[HSMD_ERRLEN];
+	json_t *entries;
+	size_t bytes;
+
+	memset(st, 0, sizeof(*st));
+	st->lockfd = -1;
+	st->cfg = cfg;
+	if (strlen(dir) >= sizeof(st->dir) - 32)
+		return hsmd_err(err, errlen, "%s: path too long", dir);
+	snprintf(st->dir, sizeof(st->dir), "%s", dir);
+	path_of(st, "lifetime.json", path, sizeof(path));
+	if (access(path, F_OK) != 0)
+		return hsmd_err(err, errlen, "%s: not a provisioned HSM (no lifetime.json; run hsmd provision)", dir);
+	st->lockfd = hsmd_store_lock(dir, err, errlen);
+	if (st->lockfd < 0)
+		return -1;
+	st->lifetime = hsm_json_load_file(path, HSMD_DOC_MAX, inner, sizeof(inner));
+	if (!st->lifetime)
+		goto fail_inner;
+	if (hsmd_lifetime_validate(st->lifetime, inner, sizeof(inner)) != 0) {
+		hsmd_err(err, errlen, "%s: %s", path, inner);
+		goto fail;
+	}
+	path_of(st, "identity.pem", path, sizeof(path));
+	st->identity = hsm_key_load_private(path, inner, sizeof(inner));
+	if (!st->identity)
+		goto fail_inner;
+	{
+		char *pub = hsm_key_to_openssh(st->identity);
+		int same = pub && strcmp(pub, json_string_value(json_object_get(st->lifetime, "identity_key"))) == 0;
+		free(pub);
+		if (!same) {
+			hsmd_err(err, errlen, "%s: does not match identity_key in lifetime.json", path);
+			goto fail;
+		}
+	}
+	path_of(st, "device.json", path, sizeof(path));
+	st->device = hsm_json_load_file(path, HSMD_DOC_MAX, inner, sizeof(inner));
+	if (!st->device)
+		goto fail_inner;
+	if (hsmd_device_validate(st->device, inner, sizeof(inner)) != 0) {
+		hsmd_err(err, errlen, "%s: %s", path, inner);
+		goto fail;
+	}
+	path_of(st, "system.log", path, sizeof(path));
+	entries = read_log(path, &bytes, 1, err, errlen);
+	if (!entries)
+		goto fail;
+	st->system_bytes = bytes;
+	if (json_array_size(entries))
+		st->last_seq = json_integer_value(json_object_get(
+			json_array_get(entries, json_array_size(entries) - 1), "seq"));
+	json_decref(entries);
+	if (st->last_seq >= json_integer_value(json_object_get(json_object_get(st->device, "log"), "next_seq"))) {
+		hsmd_err(err, errlen, "%s: entries beyond the state's next sequence number", path);
+		goto fail;
+	}
+	if (flush_pending(st, err, errlen) != 0)
+		goto fail;
+	path_of(st, "init.log", path, sizeof(path));
+	entries = read_log(path, &bytes, 0, inner, sizeof(inner));
+	st->init_bytes = entries ? bytes : 0;
+	json_decref(entries);
+	st->init_log = json_array();
+	st->boot_time = hsmd_host_time();
+	rebuild_view(st);
+	return 0;
+fail_inner:
+	hsmd_err(err, errlen, "%s", inner);
+fail:
+	hsmd_store_close(st);
+	return -1;
+}
+
+void hsmd_store_close(struct hsmd_store *st)
+{
+	json_decref(st->lifetime);
+	json_decref(st->device);
+	json_decref(st->view);
+	json_decref(st->init_log);
+	EVP_PKEY_free(st->identity);
+	if (st->lockfd >= 0)
+		close(st->lockfd);
+	memset(st, 0, sizeof(*st));
+	st->lockfd = -1;
+}
+
+/* ---- transactions ----------------------------------------------------- */
+
+int64_t hsmd_store_now(const struct hsmd_store *st)
+{
+	struct hsmd_clock clk;
+
+	hsmd_clock_get(st->device, &clk);
+	return hsmd_clock_now(&clk, hsmd_host_time(), st->cfg->slew_per_day);
+}
+
+int hsmd_store_commit(struct hsmd_store *st, json_t *doc, const char *event, json_t *detail,
+		      char *err, size_t errlen)
+{
+	json_t *log = json_object_get(doc, "log");
+	char path[4200], inner[HSMD_ERRLEN];
+
+	if (!json_is_object(log)) {
+		json_decref(doc);
+		json_decref(detail);
+		return hsmd_err(err, errlen, "internal: device document without log");
+	}
+	if (event) {
+		struct hsmd_clock clk;
+		json_int_t seq = json_integer_value(json_object_get(log, "next_seq"));
+		int64_t t;
+
+		hsmd_clock_get(doc, &clk);
+		t = hsmd_clock_now(&clk, hsmd_host_time(), st->cfg->slew_per_day);
+		json_object_set_new(log, "pending", json_pack("{s:I, s:I, s:s, s:o}",
+			"seq", seq, "time", (json_int_t)(t < 0 ? 0 : t), "event", event,
+			"detail", detail ? detail : json_object()));
+		json_object_set_new(log, "next_seq", json_integer(seq + 1));
+	} else {
+		json_decref(detail);
+	}
+	if (hsmd_device_validate(doc, inner, sizeof(inner)) != 0) {
+		json_decref(doc);
+		return hsmd_err(err, errlen, "refusing to store an invalid device state: %s", inner);
+	}
+	path_of(st, "device.json", path, sizeof(path));
+	if (hsm_write_json_atomic(path, doc, 0600, inner, sizeof(inner)) != 0) {
+		json_decref(doc);
+		return hsmd_err(err, errlen, "%s", inner);
+	}
+	json_decref(st->device);
+	st->device = doc;
+	st->generation++;
+	rebuild_view(st);
+	if (event && flush_pending(st, inner, sizeof(inner)) != 0)
+		/* The change is stored and its entry is in device.json: the
+		 * next start appends it.  Not a failure of the call. */
+		hsmd_log("system log: %s (entry kept for the next start)", inner);
+	return 0;
+}
+
+/* What a service may change.  Everything else (keys, certificates, log
+ * state, firmware, emulation) belongs to hsmd. */
+static const char *const service_members[] = {
+	"state", "mode", "client_keys", "clock", "min_vsn", "acceleration", "services",
+};
+
+int hsmd_store_commit_view(struct hsmd_store *st, json_t *view_doc, const char *event,
+			   json_t *detail, char *err, size_t errlen)
+{
+	json_t *doc;
+
+	if (!json_is_object(view_doc)) {
+		json_decref(view_doc);
+		json_decref(detail);
+		return hsmd_err(err, errlen, "internal: commit without a document");
+	}
+	doc = json_deep_copy(st->device);
+	for (size_t i = 0; i < sizeof(service_members) / sizeof(service_members[0]); i++) {
+		json_t *v = json_object_get(view_doc, service_members[i]);
+		if (v)
+			json_object_set(doc, service_members[i], v);
+	}
+	json_decref(view_doc);
+	return hsmd_store_commit(st, doc, event, detail, err, errlen);
+}
+
+static void apply_reboot(struct hsmd_store *st, json_t *doc)
+{
+	json_t *accel = json_object_get(doc, "acceleration");
+	json_t *pending = json_object_get(accel, "pending");
+	json_t *log = json_object_get(doc, "log");
+
+	if (json_is_string(pending)) {
+		json_object_set(accel, "selected", pending);
+		json_object_set_new(accel, "pending", json_null());
+	}
+	json_object_set_new(doc, "mode", json_string("operational"));
+	if (json_is_true(json_object_get(log, "critical")) &&
+	    hsmd_log_level_of(hsmd_store_log_used(st), st->cfg->log_capacity,
+			      st->cfg->log_safe_percent, st->cfg->log_critical_percent) < HSMD_LOG_CRITICAL)
+		json_object_set_new(log, "critical", json_false());
+}
+
+static void booted(struct hsmd_store *st, const char *why)
+{
+	st->boot_time = hsmd_host_time();
+	hsmd_store_init_reset(st);
+	hsmd_store_init_add(st, "boot", json_pack("{s:s, s:s}", "reason", why, "image", "primary"));
+	hsmd_store_init_add(st, "boot_complete", json_object());
+}
+
+int hsmd_store_reboot(struct hsmd_store *st, const char *event, json_t *detail,
+		      char *err, size_t errlen)
+{
+	json_t *doc = json_deep_copy(st->device);
+
+	apply_reboot(st, doc);
+	if (hsmd_store_commit(st, doc, event, detail, err, errlen) != 0)
+		return -1;
+	booted(st, event);
+	return 0;
+}
+
+int hsmd_store_factory_state(struct hsmd_store *st, char *err, size_t errlen)
+{
+	json_t *doc = hsmd_device_fresh(st->lifetime, st->identity, st->device,
+					hsmd_host_time(), err, errlen);
+
+	if (!doc)
+		return -1;
+	apply_reboot(st, doc);
+	if (hsmd_store_commit(st, doc, "factorystate", json_pack("{s:s}", "note",
+			      "user data and credentials erased; new host keys and log key"),
+			      err, errlen) != 0)
+		return -1;
+	booted(st, "factorystate");
+	return 0;
+}
+
+/* ---- the init log ----------------------------------------------------- */
+
+static int write_init_log(struct hsmd_store *st)
+{
+	char path[4200], inner[HSMD_ERRLEN];
+	size_t total = 0, idx;
+	json_t *e;
+	char *buf = NULL;
+	FILE *mem;
+	int rc;
+
+	mem = open_memstream(&buf, &total);
+	if (!mem)
+		return -1;
+	json_array_foreach(st->init_log, idx, e) {
+		char *line = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+		if (line)
+			fprintf(mem, "%s\n", line);
+		free(line);
+	}
+	fclose(mem);
+	path_of(st, "init.log", path, sizeof(path));
+	rc = hsm_write_file_atomic(path, buf, total, 0600, inner, sizeof(inner));
+	if (rc != 0)
+		hsmd_log("init log: %s", inner);
+	else
+		st->init_bytes = total;
+	free(buf);
+	return rc;
+}
+
+void hsmd_store_init_reset(struct hsmd_store *st)
+{
+	json_array_clear(st->init_log);
+}
+
+int hsmd_store_init_add(struct hsmd_store *st, const char *event, json_t *detail)
+{
+	json_int_t seq = (json_int_t)json_array_size(st->init_log) + 1;
+	int64_t t = hsmd_store_now(st);
+
+	json_array_append_new(st->init_log, json_pack("{s:I, s:I, s:s, s:o}", "seq", seq,
+		"time", (json_int_t)(t < 0 ? 0 : t), "event", event,
+		"detail", detail ? detail : json_object()));
+	return write_init_log(st);
+}
+
+json_t *hsmd_store_log_entries(struct hsmd_store *st, const char *log, char *err, size_t errlen)
+{
+	char path[4200];
+	size_t bytes;
+
+	if (strcmp(log, "init") == 0)
+		return json_deep_copy(st->init_log);
+	if (strcmp(log, "system") != 0) {
+		hsmd_err(err, errlen, "unknown log '%.32s' (system or init)", log);
+		return NULL;
+	}
+	path_of(st, "system.log", path, sizeof(path));
+	return read_log(path, &bytes, 0, err, errlen);
+}
+
+uint64_t hsmd_store_log_used(const struct hsmd_store *st)
+{
+	return st->system_bytes + st->init_bytes;
+}
+
+enum hsmd_log_level hsmd_store_log_level(struct hsmd_store *st)
+{
+	enum hsmd_log_level lvl = hsmd_log_level_of(hsmd_store_log_used(st), st->cfg->log_capacity,
+						    st->cfg->log_safe_percent,
+						    st->cfg->log_critical_percent);
+	json_t *log = json_object_get(st->device, "log");
+
+	if (json_is_true(json_object_get(log, "critical")))
+		return HSMD_LOG_CRITICAL;
+	if (lvl == HSMD_LOG_CRITICAL) {
+		/* Latched: only a reset with logs reduced clears it (4.12.1). */
+		json_t *doc = json_deep_copy(st->device);
+		char e[HSMD_ERRLEN];
+		json_object_set_new(json_object_get(doc, "log"), "critical", json_true());
+		if (hsmd_store_commit(st, doc, NULL, NULL, e, sizeof(e)) != 0)
+			hsmd_log("cannot record the critical log state: %s", e);
+		else
+			hsmd_log("system logs reached their critical capacity");
+	}
+	return lvl;
+}
+
+void hsmd_store_gate_facts(struct hsmd_store *st, struct hsmd_gate_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->factory = strcmp(json_string_value(json_object_get(st->device, "state")), "factory") == 0;
+	f->maintenance = strcmp(json_string_value(json_object_get(st->device, "mode")), "maintenance") == 0;
+	f->ncoreapi_operational = hsmd_interlock_hook(st);
+	f->clock_lost = json_is_true(json_object_get(json_object_get(st->device, "clock"), "lost"));
+	f->log_level = hsmd_store_log_level(st);
+}

@@ -1,0 +1,101 @@
+/*
+ * store.h - the device state store: one HSM's state directory, loaded,
+ * validated and changed one atomic transaction at a time.
+ *
+ * A transaction is one atomic rewrite of device.json.  The system log
+ * entry it causes is written into device.json first (log.pending) and then
+ * appended to system.log; if hsmd dies in between, the next start appends
+ * it.  So kill -9 at any moment leaves either the old or the new state, and
+ * the log never misses a change that happened.
+ */
+#ifndef HSMD_STORE_H
+#define HSMD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "devdoc.h"
+#include "gate.h"
+#include "hsmd.h"
+
+struct hsmd_store {
+	char dir[4096];
+	int lockfd;
+	const struct hsmd_config *cfg;
+	json_t *lifetime;       /* validated, read-only */
+	json_t *device;         /* validated, with secrets */
+	json_t *view;           /* device without secrets, for services */
+	EVP_PKEY *identity;     /* the device identity key */
+	uint64_t generation;    /* bumped by every commit, in memory */
+	int64_t boot_time;      /* host time of the last emulated boot */
+	json_t *init_log;       /* entries of the current boot */
+	uint64_t system_bytes;  /* size of system.log */
+	uint64_t init_bytes;    /* size of init.log */
+	int64_t last_seq;       /* last entry in system.log */
+};
+
+/* Take the state directory's lock (DIR/lock, flock): one process at a time
+ * may open a state.  Returns the fd or -1. */
+int hsmd_store_lock(const char *dir, char *err, size_t errlen);
+
+/* Open an HSM's state (provisioned) and recover an interrupted
+ * transaction.  The caller holds no lock; open takes it. */
+int hsmd_store_open(struct hsmd_store *st, const char *dir, const struct hsmd_config *cfg,
+		    char *err, size_t errlen);
+void hsmd_store_close(struct hsmd_store *st);
+
+/* A fresh device document for a lifetime: factory state, a new host key
+ * and certificate for every known service, a new log key.  prev (may be
+ * NULL) carries over what survives factory state: the log sequence
+ * numbers, min VSN, firmware, clock offset and the emulation flags. */
+json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json_t *prev,
+			  int64_t host_now, char *err, size_t errlen);
+
+/* Device time now. */
+int64_t hsmd_store_now(const struct hsmd_store *st);
+
+/* Commit a new full device document (steals doc and detail).  With event
+ * NULL nothing is logged. */
+int hsmd_store_commit(struct hsmd_store *st, json_t *doc, const char *event, json_t *detail,
+		      char *err, size_t errlen);
+
+/* Commit the members a service may change, taken from an edited copy of
+ * the view (steals view_doc and detail). */
+int hsmd_store_commit_view(struct hsmd_store *st, json_t *view_doc, const char *event,
+			   json_t *detail, char *err, size_t errlen);
+
+/* Factory state (guide 4.5.3): a fresh device document keeping what must
+ * survive, committed with one log entry, then a reboot. */
+int hsmd_store_factory_state(struct hsmd_store *st, char *err, size_t errlen);
+
+/* Emulated reboot: pending settings take effect, mode returns to
+ * operational, a latched critical log state clears if logs are below the
+ * critical level, uptime restarts and the init log is rewritten.  One
+ * commit logged as `event`. */
+int hsmd_store_reboot(struct hsmd_store *st, const char *event, json_t *detail,
+		      char *err, size_t errlen);
+
+/* The init log of this boot: start afresh, add an entry (written through). */
+void hsmd_store_init_reset(struct hsmd_store *st);
+int hsmd_store_init_add(struct hsmd_store *st, const char *event, json_t *detail);
+
+/* Entries of "system" or "init", new reference, or NULL with err. */
+json_t *hsmd_store_log_entries(struct hsmd_store *st, const char *log, char *err, size_t errlen);
+
+/* Log bytes used (system + init) and the level; reaching the critical
+ * level latches it in the device document. */
+uint64_t hsmd_store_log_used(const struct hsmd_store *st);
+enum hsmd_log_level hsmd_store_log_level(struct hsmd_store *st);
+
+/* The facts the gate needs (latches the critical log level). */
+void hsmd_store_gate_facts(struct hsmd_store *st, struct hsmd_gate_facts *facts);
+
+/* The interlock hook: is any ncoreapi service operational?  Issue 3 has
+ * no VCMs, so the answer comes from the emulation flag in device.json
+ * (`hsmd simulate --ncoreapi operational`); the VCM supervisor replaces
+ * this by setting hsmd_interlock_hook. */
+extern int (*hsmd_interlock_hook)(const struct hsmd_store *st);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * plugins/platform/chain.c - verification of an HSM's certificate chain
+ * (see chain.h).  Every signature is checked before any key it vouches
+ * for is used; every document is unpacked strictly.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hostkeys.h"
+#include "sign.h"
+
+#include "chain.h"
+
+static int set_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);
+static int set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void chain_clear(struct chain *c)
+{
+	free(c->identity_key);
+	for (int i = 0; i < HSM_SVC_COUNT; i++)
+		free(c->host_keys[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The warrant: signed by one of the vendor keys, naming this ESN. */
+static EVP_PKEY *verify_warrant(const json_t *env, const char *esn, EVP_PKEY *const *vendors,
+				size_t nvendors, struct chain *out, char *err, size_t errlen)
+{
+	const json_t *body = NULL;
+	const char *w_esn, *psn, *identity;
+	json_int_t issued;
+	json_error_t jerr;
+	char why[256] = "no trusted vendor keys";
+	EVP_PKEY *id;
+	size_t i;
+
+	for (i = 0; i < nvendors; i++)
+		if (hsm_signed_verify(env, vendors[i], &body, NULL, why, sizeof(why)) == 0)
+			break;
+	if (i == nvendors)
+		return set_err(err, errlen, "device warrant is not signed by a trusted vendor key: %s",
+			       why), NULL;
+	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "esn", &w_esn,
+			   "psn", &psn, "identity_key", &identity, "issued", &issued) < 0)
+		return set_err(err, errlen, "device warrant: %s", jerr.text), NULL;
+	if (strcmp(w_esn, esn) != 0)
+		return set_err(err, errlen, "device warrant is for ESN '%.20s', not %s", w_esn, esn), NULL;
+	if (!(id = hsm_key_from_openssh(identity, why, sizeof(why))))
+		return set_err(err, errlen, "device warrant: identity key: %s", why), NULL;
+	if (!(out->identity_key = strdup(identity))) {
+		EVP_PKEY_free(id);
+		return set_err(err, errlen, "out of memory"), NULL;
+	}
+	return id;
+}
+
+/* One service's entry: its certificate, signed by the identity key, names
+ * this ESN, this service and the host key next to it. */
+static int verify_service(const char *name, const json_t *entry, const char *esn, EVP_PKEY *id,
+			  struct chain *out, char *err, size_t errlen)
+{
+	const char *host_key, *c_esn, *c_svc, *c_key;
+	json_int_t port, issued;
+	json_t *cert;
+	const json_t *body = NULL;
+	json_error_t jerr;
+	char why[256];
+	int svc = hsm_service_lookup(name);
+
+	if (svc < 0)
+		return set_err(err, errlen, "unknown service '%.32s' in the host key list", name);
+	if (json_unpack_ex((json_t *)entry, &jerr, JSON_STRICT, "{s:I, s:s, s:o}", "port", &port,
+			   "host_key", &host_key, "certificate", &cert) < 0)
+		return set_err(err, errlen, "%s: %s", name, jerr.text);
+	if (hsm_signed_verify(cert, id, &body, NULL, why, sizeof(why)) < 0)
+		return set_err(err, errlen, "%s certificate is not signed by the device identity key: %s",
+			       name, why);
+	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "esn", &c_esn,
+			   "service", &c_svc, "host_key", &c_key, "issued", &issued) < 0)
+		return set_err(err, errlen, "%s certificate: %s", name, jerr.text);
+	if (strcmp(c_esn, esn) != 0 || strcmp(c_svc, name) != 0)
+		return set_err(err, errlen, "%s certificate names %.20s/%.32s", name, c_esn, c_svc);
+	if (!hsm_ssh_pubkey_valid(c_key) || hsm_ssh_pubkey_cmp(c_key, host_key) != 0)
+		return set_err(err, errlen, "%s host key differs from the certified one", name);
+	if (!(out->host_keys[svc] = strdup(c_key)))
+		return set_err(err, errlen, "out of memory");
+	return 0;
+}
+
+int chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *const *vendors, size_t nvendors,
+		 struct chain *out, char *err, size_t errlen)
+{
+	const char *h_esn, *name;
+	json_t *warrant, *services, *entry;
+	json_error_t jerr;
+	EVP_PKEY *id;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (json_unpack_ex((json_t *)hostkeys, &jerr, JSON_STRICT, "{s:s, s:o, s:o}", "esn", &h_esn,
+			   "identity", &warrant, "services", &services) < 0)
+		return set_err(err, errlen, "malformed host key list: %s", jerr.text);
+	if (strcmp(h_esn, esn) != 0)
+		return set_err(err, errlen, "the HSM says it is ESN '%.20s'", h_esn);
+	if (!json_is_object(services))
+		return set_err(err, errlen, "malformed host key list: services is not an object");
+	if (!(id = verify_warrant(warrant, esn, vendors, nvendors, out, err, errlen))) {
+		chain_clear(out);
+		return -1;
+	}
+	json_object_foreach(services, name, entry)
+		if ((rc = verify_service(name, entry, esn, id, out, err, errlen)) < 0)
+			break;
+	EVP_PKEY_free(id);
+	if (rc == 0 && !out->host_keys[HSM_SVC_SSHADMIN])
+		rc = set_err(err, errlen, "the host key list has no sshadmin service");
+	if (rc < 0)
+		chain_clear(out);
+	return rc;
+}
+
+void chain_free_vendors(EVP_PKEY **keys, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		EVP_PKEY_free(keys[i]);
+	free(keys);
+}
+
+int chain_load_vendors(const char *confdir, EVP_PKEY ***keys, size_t *count,
+		       void (*skip)(void *arg, const char *file, const char *why), void *arg,
+		       char *err, size_t errlen)
+{
+	char dir[PATH_MAX], path[PATH_MAX], why[256];
+	struct dirent **names = NULL;
+	EVP_PKEY **v;
+	int n;
+	size_t k = 0;
+
+	*keys = NULL;
+	*count = 0;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/vendor.d", confdir) >= sizeof(dir))
+		return set_err(err, errlen, "%s: path too long", confdir);
+	n = scandir(dir, &names, NULL, alphasort);
+	if (n < 0)
+		return errno == ENOENT ? 0 : set_err(err, errlen, "%s: %s", dir, strerror(errno));
+	if (!(v = calloc((size_t)n + 1, sizeof(*v)))) {
+		for (int i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return set_err(err, errlen, "out of memory");
+	}
+	for (int i = 0; i < n; i++) {
+		const char *f = names[i]->d_name;
+		size_t len = strlen(f);
+
+		if (f[0] != '.' && len > 4 && strcmp(f + len - 4, ".pem") == 0 &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, f) < sizeof(path)) {
+			EVP_PKEY *key = hsm_key_load_public(path, why, sizeof(why));
+			if (key && EVP_PKEY_get_id(key) == EVP_PKEY_ED25519)
+				v[k++] = key;
+			else {
+				EVP_PKEY_free(key);
+				if (skip)
+					skip(arg, path, key ? "not an Ed25519 public key" : why);
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+	*keys = v;
+	*count = k;
+	return 0;
+}

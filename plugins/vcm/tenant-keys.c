@@ -1,0 +1,209 @@
+/*
+ * tenant-keys.c - the tenant's own keys and the files the tenant writes.
+ *
+ * The request-signing key is made on the first `vcm create` and then used
+ * for every later request (guide 4.10.1.16.1); losing or replacing it locks
+ * the tenant out of their VCMs' start and setproperties requests, so an
+ * existing key is never overwritten.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hsmadmin/fileio.h>
+#include "sign.h"
+#include "vcm.h"
+
+char *vcm_tenant_path(struct hsm_ctx *ctx, const char *name, const char *suffix)
+{
+	const char *home = hsm_home(ctx);
+	size_t n = strlen(home) + strlen(VCM_TENANT_DIR) + strlen(name) + strlen(suffix) + 3;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s/%s%s", home, VCM_TENANT_DIR, name, suffix);
+	return p;
+}
+
+/* The key directory must be ours and closed to others: whoever can write
+ * to it can swap the tenant's keys. */
+static int check_key_dir(struct hsm_ctx *ctx, const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0)
+		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s: not a directory", dir);
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys",
+				 "%s: refusing a key directory owned by another user or writable by others "
+				 "(mode %04o); chmod 700 it", dir, (unsigned)(st.st_mode & 07777));
+	return HSM_EXIT_OK;
+}
+
+static int write_public(struct hsm_ctx *ctx, const char *name, EVP_PKEY *key)
+{
+	char err[512], *path = vcm_tenant_path(ctx, name, ".pub"), *line = hsm_key_to_openssh(key);
+	size_t n;
+	int rc = HSM_EXIT_OK;
+
+	if (!path || !line) {
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "out of memory");
+	} else {
+		n = strlen(line);
+		line[n] = '\n'; /* replaces the NUL; we pass the length */
+		if (hsm_write_file_atomic(path, line, n + 1, 0644, err, sizeof(err)) != 0)
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s", err);
+	}
+	free(path);
+	free(line);
+	return rc;
+}
+
+int vcm_tenant_key(struct hsm_ctx *ctx, const char *name, int create, struct vcm_key *out)
+{
+	char err[512], *dir = NULL;
+	struct stat st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->path = vcm_tenant_path(ctx, name, ".key");
+	if (!out->path)
+		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "out of memory");
+	dir = strdup(out->path);
+	if (!dir)
+		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "out of memory");
+	*strrchr(dir, '/') = '\0';
+
+	if (lstat(out->path, &st) == 0 || errno != ENOENT) {
+		rc = check_key_dir(ctx, dir);
+		if (rc == HSM_EXIT_OK) {
+			out->key = hsm_key_load_private(out->path, err, sizeof(err));
+			if (!out->key)
+				rc = hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s", err);
+		}
+		free(dir);
+		return rc;
+	}
+	if (!create) {
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys",
+			       "no tenant request-signing key (%s): 'hsmadmin vcm create' makes it",
+			       out->path);
+		free(dir);
+		return rc;
+	}
+	if (hsm_mkdir_p(dir, 0700, err, sizeof(err)) != 0) {
+		free(dir);
+		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s", err);
+	}
+	rc = check_key_dir(ctx, dir);
+	free(dir);
+	if (rc != HSM_EXIT_OK)
+		return rc;
+	out->key = hsm_ed25519_generate(err, sizeof(err));
+	if (!out->key)
+		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s", err);
+	if (hsm_key_save_private(out->path, out->key, 0, err, sizeof(err)) != 0)
+		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s", err);
+	out->generated = 1;
+	hsm_verbosef(ctx, "generated %s", out->path);
+	return write_public(ctx, name, out->key);
+}
+
+void vcm_key_release(struct vcm_key *k)
+{
+	EVP_PKEY_free(k->key);
+	free(k->path);
+	memset(k, 0, sizeof(*k));
+}
+
+static void dir_of(const char *path, char *dir, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(dir, len, ".");
+	else if (slash == path)
+		snprintf(dir, len, "/");
+	else
+		snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Like hsm_write_file_atomic, but the final step is a no-replace rename
+ * (or, where the file system lacks it, a hard link), so an existing file is
+ * never touched and two writers cannot both win. */
+int vcm_write_new_file(const char *path, const void *data, size_t len, mode_t mode,
+		       char *err, size_t errlen)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX + 32];
+	int fd, rc, e;
+
+	if (strlen(path) >= PATH_MAX) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	dir_of(path, dir, sizeof(dir));
+	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		snprintf(err, errlen, "%s: write failed: %s", path, strerror(e));
+		return -1;
+	}
+	close(fd);
+	rc = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
+	if (rc != 0 && (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+		rc = link(tmp, path);
+		e = errno;
+		unlink(tmp);
+		errno = e;
+	}
+	if (rc != 0) {
+		e = errno;
+		unlink(tmp);
+		if (e == EEXIST)
+			snprintf(err, errlen, "%s: already exists; remove it or choose another file name", path);
+		else
+			snprintf(err, errlen, "%s: cannot create: %s", path, strerror(e));
+		return -1;
+	}
+	return hsm_fsync_dir(dir, err, errlen);
+}
+
+void vcm_iso_time(int64_t t, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, 32, "%lld", (long long)t);
+}

@@ -1,0 +1,26 @@
+/* libFuzzer target: the hardened INI reader. */
+#include <stdint.h>
+#include <string.h>
+#include "ini-strict.h"
+
+static int handler(void *user, const char *section, const char *name, const char *value,
+		   char *err, size_t errlen)
+{
+	size_t *n = user;
+	/* What reaches a handler must respect the limits the reader promises. */
+	if (strlen(name) > HSM_INI_MAX_NAME || strlen(section) > HSM_INI_MAX_NAME ||
+	    strlen(value) > HSM_INI_MAX_LINE)
+		__builtin_trap();
+	(*n)++;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char err[256];
+	size_t n = 0;
+
+	hsm_ini_parse_text((const char *)data, size, handler, &n, err, sizeof(err));
+	return 0;
+}

@@ -1,0 +1,49 @@
+/* Unit tests for strict JSON parsing (core/lib/json-strict.c). */
+#include <stdlib.h>
+#include <string.h>
+#include <hsmadmin/fileio.h>
+#include "tap.h"
+
+static json_t *parse(const char *s, char *err, size_t errlen)
+{
+	return hsm_json_parse(s, strlen(s), 0, err, errlen);
+}
+
+int main(void)
+{
+	char err[256];
+	json_t *j;
+
+	j = parse("{\"a\":1}", err, sizeof(err));
+	tap_ok(j != NULL, "object parses");
+	json_decref(j);
+
+	tap_ok(parse("{\"op\":\"read\",\"op\":\"erase\"}", err, sizeof(err)) == NULL, "duplicate key refused");
+	tap_ok(strstr(err, "duplicate") != NULL, "reason names the duplicate");
+
+	char deep[200] = "";
+	for (int i = 0; i < 40; i++) strcat(deep, "[");
+	for (int i = 0; i < 40; i++) strcat(deep, "]");
+	tap_ok(parse(deep, err, sizeof(err)) == NULL, "40 levels refused");
+	TAP_STR_EQ(err, "JSON nested deeper than 32 levels", "depth reason");
+
+	char ok[100] = "";
+	for (int i = 0; i < 32; i++) strcat(ok, "[");
+	for (int i = 0; i < 32; i++) strcat(ok, "]");
+	j = parse(ok, err, sizeof(err));
+	tap_ok(j != NULL, "32 levels accepted");
+	json_decref(j);
+
+	j = parse("{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}", err, sizeof(err));
+	tap_ok(j != NULL, "brackets inside strings do not count");
+	json_decref(j);
+
+	tap_ok(parse("{\"a\":\"\xff\"}", err, sizeof(err)) == NULL, "invalid UTF-8 refused");
+	tap_ok(parse("{} {}", err, sizeof(err)) == NULL, "trailing data refused");
+	tap_ok(parse("", err, sizeof(err)) == NULL, "empty input refused");
+	tap_ok(hsm_json_parse("{\"a\":1}", 7, 6, err, sizeof(err)) == NULL, "over the size bound refused");
+	TAP_STR_EQ(err, "JSON document too large (7 bytes, limit 6)", "size reason");
+	tap_ok(hsm_json_parse("{\"a\":\0}", 7, 0, err, sizeof(err)) == NULL, "NUL byte refused");
+	tap_ok(parse("{\"a\":\"\\u0000\"}", err, sizeof(err)) == NULL, "escaped NUL refused");
+	return tap_done();
+}
