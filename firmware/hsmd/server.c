@@ -1,0 +1,747 @@
+/*
+ * server.c - one event loop for every listener of the HSM.
+ *
+ * The rules of ../shared/PITFALLS.md shape this file:
+ *   - we own the listening sockets (backlog 512) and add them to the
+ *     ssh_event with ssh_event_add_fd; accepted sockets are CLOEXEC,
+ *     non-blocking and TCP_NODELAY, handed over with ssh_bind_accept_fd;
+ *   - key exchange is started once, non-blocking, then the session joins
+ *     the shared event; SSH_ERROR from ssh_event_dopoll is not fatal, each
+ *     session is judged by ssh_get_status;
+ *   - callbacks only record state; replies, closes and frees happen in the
+ *     loop; callback structs live in our connection and channel objects;
+ *   - our own login deadline, idle timeout and auth attempt limit;
+ *   - public-key auth compares the offered key with the one authorized key
+ *     every time, and succeeds on a signature only when libssh says VALID.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+#include <libssh/callbacks.h>
+
+#include "rpc.h"
+#include "server.h"
+
+#define POLL_MS 200
+#define ACCEPT_BURST 64
+#define OUT_CHUNK 32768u
+
+struct listener {
+	struct hsmd_server *srv;
+	const struct hsmd_loaded_service *svc;
+	int fd;
+	int ready;
+	uint16_t port;
+	ssh_bind bind;
+	char *host_key_pem;   /* what bind was made from, to notice a change */
+};
+
+struct chan;
+
+struct conn {
+	struct hsmd_server *srv;
+	struct listener *lis;
+	ssh_session session;
+	struct ssh_server_callbacks_struct cb;
+	int in_event;
+	int authenticated;
+	char *key_line;       /* the client key that authenticated */
+	unsigned auth_failures;
+	int64_t accepted_ms, active_ms;
+	int dead;
+	const char *why;      /* why it was dropped, for the log */
+	struct chan *chans;
+	unsigned nchans;
+	struct conn *next;
+};
+
+struct chan {
+	struct conn *conn;
+	ssh_channel channel;
+	struct ssh_channel_callbacks_struct cb;
+	char method[HSMD_COMMAND_MAX];
+	int have_exec, bad_exec, eof, closed_by_peer, overflow, dispatched, finished;
+	char *in;
+	size_t in_len;
+	char *out;
+	size_t out_len, out_off;
+	int status;
+	struct chan *next;
+};
+
+struct hsmd_server {
+	struct hsmd_store *st;
+	const struct hsmd_config *cfg;
+	struct hsmd_loaded_service *svcs;
+	size_t nsvcs;
+	ssh_event event;
+	struct listener *lis;
+	size_t nlis;
+	struct conn *conns;
+	unsigned nconns;
+	int sigfd;
+	int stop;
+	uint64_t keys_generation;
+	ssh_bind *old_binds;  /* replaced after factory state; freed at exit */
+	size_t nold;
+};
+
+/* ---- keys and binds --------------------------------------------------- */
+
+static const char *KEX = "curve25519-sha256,curve25519-sha256@libssh.org";
+static const char *CIPHERS = "aes256-gcm@openssh.com,chacha20-poly1305@openssh.com";
+static const char *MACS = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com";
+
+static ssh_bind make_bind(const char *pem, char *err, size_t errlen)
+{
+	ssh_bind b = ssh_bind_new();
+	ssh_key key = NULL;
+	bool no = false;
+
+	if (!b) {
+		hsmd_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, &key) != SSH_OK) {
+		ssh_bind_free(b);
+		hsmd_err(err, errlen, "host key does not load");
+		return NULL;
+	}
+	if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no) != SSH_OK ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_IMPORT_KEY, key) != SSH_OK ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, "ssh-ed25519") != SSH_OK ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, "ssh-ed25519") != SSH_OK ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_KEY_EXCHANGE, KEX) != SSH_OK ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_CIPHERS_C_S, CIPHERS) != SSH_OK ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_CIPHERS_S_C, CIPHERS) != SSH_OK ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HMAC_C_S, MACS) != SSH_OK ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HMAC_S_C, MACS) != SSH_OK) {
+		hsmd_err(err, errlen, "libssh refused an option: %s", ssh_get_error(b));
+		ssh_bind_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* After any commit the host keys (factory state) or the authorized keys
+ * may have changed: new binds for changed host keys.  Authorized keys are
+ * read from the state at each check. */
+static int refresh_keys(struct hsmd_server *srv)
+{
+	const json_t *hks = json_object_get(srv->st->device, "host_keys");
+
+	if (srv->keys_generation == srv->st->generation && srv->lis[0].bind)
+		return 0;
+	for (size_t i = 0; i < srv->nlis; i++) {
+		struct listener *l = &srv->lis[i];
+		const char *pem = json_string_value(json_object_get(hks, l->svc->name));
+		char err[HSMD_ERRLEN];
+		ssh_bind b;
+
+		if (!pem)
+			return -1; /* validated documents always have one */
+		if (l->host_key_pem && strcmp(l->host_key_pem, pem) == 0)
+			continue;
+		b = make_bind(pem, err, sizeof(err));
+		if (!b) {
+			hsmd_log("%s: %s", l->svc->name, err);
+			return -1;
+		}
+		if (l->bind) {
+			ssh_bind *o = realloc(srv->old_binds, (srv->nold + 1) * sizeof(*o));
+			if (o) {
+				srv->old_binds = o;
+				o[srv->nold++] = l->bind;
+			} else {
+				ssh_bind_free(l->bind);
+			}
+		}
+		l->bind = b;
+		free(l->host_key_pem);
+		l->host_key_pem = strdup(pem);
+	}
+	srv->keys_generation = srv->st->generation;
+	return 0;
+}
+
+/* Is this client key allowed on this listener in the current state?
+ * Factory state: sshadmin takes any Ed25519 key, every other service none.
+ * Enrolled: exactly the one key installed for the service. */
+static int key_authorized(const struct conn *c, const char *line)
+{
+	const json_t *dev = c->srv->st->device;
+	const char *svc = c->lis->svc->name;
+	const char *want;
+
+	if (!line)
+		return 0;
+	if (strcmp(json_string_value(json_object_get(dev, "state")), "factory") == 0)
+		return strcmp(svc, "sshadmin") == 0;
+	want = json_string_value(json_object_get(json_object_get(dev, "client_keys"), svc));
+	return want && strcmp(want, line) == 0;
+}
+
+static char *key_line(ssh_key key)
+{
+	char *b64 = NULL, *line = NULL;
+
+	if (ssh_key_type(key) != SSH_KEYTYPE_ED25519)
+		return NULL;
+	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK)
+		return NULL;
+	if (asprintf(&line, "ssh-ed25519 %s", b64) < 0)
+		line = NULL;
+	ssh_string_free_char(b64);
+	return line;
+}
+
+/* ---- libssh callbacks: record only ------------------------------------ */
+
+static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *pubkey,
+			  char state, void *ud)
+{
+	struct conn *c = ud;
+	char *line;
+
+	(void)s;
+	(void)user; /* the user name is ignored (docs/protocol.md) */
+	c->active_ms = hsmd_mono_ms();
+	if (c->authenticated || c->dead)
+		return SSH_AUTH_DENIED;
+	line = key_line(pubkey);
+	if (!key_authorized(c, line)) {
+		free(line);
+		c->auth_failures++;
+		return SSH_AUTH_DENIED;
+	}
+	if (state == SSH_PUBLICKEY_STATE_NONE) {
+		free(line); /* a probe for an acceptable key: PK_OK */
+		return SSH_AUTH_SUCCESS;
+	}
+	if (state != SSH_PUBLICKEY_STATE_VALID) {
+		free(line);
+		c->auth_failures++;
+		return SSH_AUTH_DENIED;
+	}
+	c->authenticated = 1;
+	c->key_line = line;
+	return SSH_AUTH_SUCCESS;
+}
+
+static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int is_stderr, void *ud)
+{
+	struct chan *k = ud;
+
+	(void)s;
+	(void)ch;
+	k->conn->active_ms = hsmd_mono_ms();
+	if (is_stderr || k->overflow || k->dispatched)
+		return (int)len; /* discarded */
+	if (k->in_len + len > HSMD_PARAMS_MAX) {
+		k->overflow = 1;
+		free(k->in);
+		k->in = NULL;
+		k->in_len = 0;
+		return (int)len;
+	}
+	{
+		char *n = realloc(k->in, k->in_len + len + 1);
+		if (!n) {
+			k->overflow = 1;
+			return (int)len;
+		}
+		memcpy(n + k->in_len, data, len);
+		k->in = n;
+		k->in_len += len;
+	}
+	return (int)len;
+}
+
+static void on_eof(ssh_session s, ssh_channel ch, void *ud)
+{
+	struct chan *k = ud;
+
+	(void)s;
+	(void)ch;
+	k->eof = 1;
+	k->conn->active_ms = hsmd_mono_ms();
+}
+
+static void on_close(ssh_session s, ssh_channel ch, void *ud)
+{
+	struct chan *k = ud;
+
+	(void)s;
+	(void)ch;
+	k->closed_by_peer = 1;
+}
+
+static int on_exec(ssh_session s, ssh_channel ch, const char *command, void *ud)
+{
+	struct chan *k = ud;
+	char err[128];
+
+	(void)s;
+	(void)ch;
+	k->conn->active_ms = hsmd_mono_ms();
+	if (k->have_exec)
+		return -1; /* one request per channel */
+	k->have_exec = 1;
+	if (hsmd_rpc_method(command, k->method, sizeof(k->method), err, sizeof(err)) != 0)
+		k->bad_exec = 1; /* accepted, answered with bad_request */
+	return 0;
+}
+
+static ssh_channel on_channel_open(ssh_session s, void *ud)
+{
+	struct conn *c = ud;
+	struct chan *k;
+
+	c->active_ms = hsmd_mono_ms();
+	if (!c->authenticated || c->dead || c->nchans >= c->srv->cfg->max_channels)
+		return NULL;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	k->channel = ssh_channel_new(s);
+	if (!k->channel) {
+		free(k);
+		return NULL;
+	}
+	k->conn = c;
+	k->cb.userdata = k;
+	k->cb.channel_data_function = on_data;
+	k->cb.channel_eof_function = on_eof;
+	k->cb.channel_close_function = on_close;
+	k->cb.channel_exec_request_function = on_exec;
+	ssh_callbacks_init(&k->cb);
+	ssh_set_channel_callbacks(k->channel, &k->cb);
+	k->next = c->chans;
+	c->chans = k;
+	c->nchans++;
+	return k->channel;
+}
+
+/* ---- channels and calls ----------------------------------------------- */
+
+json_t *hsmd_server_service_names(const struct hsmd_server *srv)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; srv && i < srv->nlis; i++)
+		json_array_append_new(a, json_string(srv->lis[i].svc->name));
+	return a;
+}
+
+static void set_reply(struct chan *k, int status, const json_t *result, const char *msg)
+{
+	k->status = status;
+	k->out = hsmd_rpc_reply(status, result, msg, &k->out_len);
+	k->out_off = 0;
+	k->dispatched = 1;
+}
+
+static void dispatch(struct hsmd_server *srv, struct chan *k)
+{
+	struct conn *c = k->conn;
+	struct hsmd_call call;
+	char err[HSMD_ERRLEN];
+	json_t *params;
+
+	if (k->bad_exec) {
+		set_reply(k, HSMD_BAD_REQUEST, NULL, "the exec command must be a method name and nothing else");
+		return;
+	}
+	/* The state may have changed since login (factory state, key change). */
+	if (!key_authorized(c, c->key_line)) {
+		set_reply(k, HSMD_DENIED, NULL, "the key of this session is no longer authorized");
+		return;
+	}
+	if (k->overflow) {
+		set_reply(k, HSMD_BAD_REQUEST, NULL, "params larger than 65536 bytes");
+		return;
+	}
+	params = hsmd_rpc_params(k->in ? k->in : "", k->in_len, err, sizeof(err));
+	if (!params) {
+		set_reply(k, HSMD_BAD_REQUEST, NULL, err);
+		return;
+	}
+	hsmd_call_run(&call, srv, srv->st, c->lis->svc, k->method, params);
+	set_reply(k, call.status, call.result, call.message);
+	hsmd_call_clear(&call);
+	json_decref(params);
+}
+
+/* Send what the window allows; then exit-status, EOF, close. */
+static void flush_chan(struct chan *k)
+{
+	while (k->out && k->out_off < k->out_len) {
+		uint32_t win = ssh_channel_window_size(k->channel);
+		size_t n = k->out_len - k->out_off;
+		int w;
+
+		if (win == 0)
+			return; /* the peer will grow the window */
+		if (n > win)
+			n = win;
+		if (n > OUT_CHUNK)
+			n = OUT_CHUNK;
+		w = ssh_channel_write(k->channel, k->out + k->out_off, (uint32_t)n);
+		if (w <= 0) {
+			if (w < 0)
+				k->finished = 1;
+			return;
+		}
+		k->out_off += (size_t)w;
+	}
+	if (!k->finished) {
+		ssh_channel_request_send_exit_status(k->channel, k->status);
+		ssh_channel_send_eof(k->channel);
+		ssh_channel_close(k->channel);
+		k->finished = 1;
+	}
+}
+
+static void free_chan(struct conn *c, struct chan *k, int free_channel)
+{
+	struct chan **pp;
+
+	for (pp = &c->chans; *pp; pp = &(*pp)->next)
+		if (*pp == k) {
+			*pp = k->next;
+			break;
+		}
+	c->nchans--;
+	if (free_channel) {
+		ssh_remove_channel_callbacks(k->channel, &k->cb);
+		ssh_channel_free(k->channel);
+	}
+	free(k->in);
+	free(k->out);
+	free(k);
+}
+
+static void service_channels(struct hsmd_server *srv, struct conn *c)
+{
+	struct chan *k = c->chans, *next;
+
+	for (; k; k = next) {
+		next = k->next;
+		if (!k->dispatched && k->have_exec && (k->eof || k->overflow || k->bad_exec))
+			dispatch(srv, k);
+		if (k->dispatched && !k->finished && !k->closed_by_peer)
+			flush_chan(k);
+		if (k->finished || k->closed_by_peer) {
+			if (!k->finished)
+				ssh_channel_close(k->channel);
+			free_chan(c, k, 1);
+		}
+	}
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+static void drop_conn(struct hsmd_server *srv, struct conn *c)
+{
+	struct conn **pp;
+
+	for (pp = &srv->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	srv->nconns--;
+	while (c->chans)
+		free_chan(c, c->chans, 0); /* ssh_free frees libssh's channels */
+	if (c->in_event)
+		ssh_event_remove_session(srv->event, c->session);
+	ssh_disconnect(c->session);
+	ssh_free(c->session);
+	free(c->key_line);
+	free(c);
+}
+
+static void accept_on(struct hsmd_server *srv, struct listener *l)
+{
+	for (int i = 0; i < ACCEPT_BURST; i++) {
+		int one = 1, fd, rc;
+		struct conn *c;
+
+		fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				hsmd_log("%s: accept: %s", l->svc->name, strerror(errno));
+			l->ready = 0;
+			return;
+		}
+		if (srv->nconns >= srv->cfg->max_connections) {
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c = calloc(1, sizeof(*c));
+		if (!c || !(c->session = ssh_new())) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		if (ssh_bind_accept_fd(l->bind, c->session, fd) != SSH_OK) {
+			ssh_free(c->session);
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->srv = srv;
+		c->lis = l;
+		c->accepted_ms = c->active_ms = hsmd_mono_ms();
+		c->cb.userdata = c;
+		c->cb.auth_pubkey_function = on_auth_pubkey;
+		c->cb.channel_open_request_session_function = on_channel_open;
+		ssh_callbacks_init(&c->cb);
+		ssh_set_server_callbacks(c->session, &c->cb);
+		ssh_set_auth_methods(c->session, SSH_AUTH_METHOD_PUBLICKEY);
+		ssh_set_blocking(c->session, 0);
+		c->next = srv->conns;
+		srv->conns = c;
+		srv->nconns++;
+		rc = ssh_handle_key_exchange(c->session);
+		if (rc == SSH_ERROR) {
+			c->dead = 1;
+			c->why = "key exchange failed to start";
+			continue;
+		}
+		if (ssh_event_add_session(srv->event, c->session) != SSH_OK) {
+			c->dead = 1;
+			c->why = "cannot add the session to the event loop";
+			continue;
+		}
+		c->in_event = 1;
+	}
+}
+
+static void judge_conns(struct hsmd_server *srv)
+{
+	int64_t now = hsmd_mono_ms();
+	const struct hsmd_config *cfg = srv->cfg;
+	struct conn *c, *next;
+
+	for (c = srv->conns; c; c = next) {
+		next = c->next;
+		if (!c->dead) {
+			int status = ssh_get_status(c->session);
+			if (status & (SSH_CLOSED | SSH_CLOSED_ERROR))
+				c->dead = 1;
+			else if (!c->authenticated && now - c->accepted_ms > (int64_t)cfg->login_timeout * 1000)
+				c->dead = 1, c->why = "login deadline passed";
+			else if (now - c->active_ms > (int64_t)cfg->idle_timeout * 1000 && !c->chans)
+				c->dead = 1, c->why = "idle timeout";
+			else if (c->auth_failures >= cfg->max_auth_attempts)
+				c->dead = 1, c->why = "too many authentication attempts";
+		}
+		if (!c->dead)
+			service_channels(srv, c);
+		if (c->dead)
+			drop_conn(srv, c);
+	}
+}
+
+/* ---- listeners and signals -------------------------------------------- */
+
+static int on_listener(socket_t fd, int revents, void *ud)
+{
+	struct listener *l = ud;
+
+	(void)fd;
+	if (revents & POLLIN)
+		l->ready = 1;
+	return 0;
+}
+
+static int on_signal(socket_t fd, int revents, void *ud)
+{
+	struct hsmd_server *srv = ud;
+	struct signalfd_siginfo si;
+
+	(void)revents;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			hsmd_log("SIGHUP: nothing to reload (configuration is read at start)");
+		else
+			srv->stop = (int)si.ssi_signo;
+	}
+	return 0;
+}
+
+static int open_listener(const char *address, uint16_t port, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, address, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+		sl = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, address, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+		sl = sizeof(struct sockaddr_in6);
+	} else {
+		return hsmd_err(err, errlen, "'%s' is not an IP address", address);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return hsmd_err(err, errlen, "socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 512) != 0) {
+		int e = errno;
+		close(fd);
+		return hsmd_err(err, errlen, "%s port %u: %s", address, port, strerror(e));
+	}
+	return fd;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int setup_signals(struct hsmd_server *srv)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	srv->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return srv->sigfd < 0 ? -1 : 0;
+}
+
+int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
+	       struct hsmd_loaded_service *svcs, size_t nsvcs)
+{
+	struct hsmd_server srv;
+	const json_t *ports = json_object_get(st->lifetime, "ports");
+	const char *address = json_string_value(json_object_get(st->lifetime, "address"));
+	char err[HSMD_ERRLEN];
+	int rc = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.st = st;
+	srv.cfg = cfg;
+	srv.svcs = svcs;
+	srv.nsvcs = nsvcs;
+	srv.sigfd = -1;
+	raise_nofile();
+	if (setup_signals(&srv) != 0) {
+		hsmd_log("signals: %s", strerror(errno));
+		return 1;
+	}
+	srv.event = ssh_event_new();
+	srv.lis = calloc(nsvcs ? nsvcs : 1, sizeof(*srv.lis));
+	if (!srv.event || !srv.lis)
+		goto out;
+	ssh_event_add_fd(srv.event, srv.sigfd, POLLIN, on_signal, &srv);
+	hsmd_store_init_reset(st);
+	hsmd_store_init_add(st, "boot", json_pack("{s:s, s:s}", "reason", "start", "image", "primary"));
+	for (size_t i = 0; i < nsvcs; i++) {
+		struct listener *l = &srv.lis[srv.nlis];
+		const json_t *p = json_object_get(ports, svcs[i].name);
+		uint16_t port = p ? (uint16_t)json_integer_value(p) : svcs[i].desc->default_port;
+		int fd;
+
+		if (!json_object_get(json_object_get(st->device, "host_keys"), svcs[i].name)) {
+			hsmd_log("service %s: this HSM has no host key for it; not served", svcs[i].name);
+			hsmd_store_init_add(st, "service_failed", json_pack("{s:s, s:s}", "service",
+					    svcs[i].name, "reason", "no host key"));
+			continue;
+		}
+		fd = open_listener(address, port, err, sizeof(err));
+		if (fd < 0) {
+			hsmd_log("service %s: %s; not served", svcs[i].name, err);
+			hsmd_store_init_add(st, "service_failed", json_pack("{s:s, s:s}", "service",
+					    svcs[i].name, "reason", err));
+			continue;
+		}
+		l->srv = &srv;
+		l->svc = &svcs[i];
+		l->fd = fd;
+		l->port = port;
+		srv.nlis++;
+		hsmd_store_init_add(st, "service_started", json_pack("{s:s, s:s, s:i}", "service",
+				    svcs[i].name, "address", address, "port", port));
+	}
+	if (srv.nlis == 0) {
+		hsmd_log("no service could be started");
+		goto out;
+	}
+	if (refresh_keys(&srv) != 0)
+		goto out;
+	for (size_t i = 0; i < srv.nlis; i++)
+		ssh_event_add_fd(srv.event, srv.lis[i].fd, POLLIN, on_listener, &srv.lis[i]);
+	hsmd_store_init_add(st, "boot_complete", json_pack("{s:o}", "services",
+			    hsmd_server_service_names(&srv)));
+	hsmd_log("serving %s on %s (%zu service%s)",
+		 json_string_value(json_object_get(st->lifetime, "esn")), address, srv.nlis,
+		 srv.nlis == 1 ? "" : "s");
+	while (!srv.stop) {
+		ssh_event_dopoll(srv.event, POLL_MS); /* SSH_ERROR: judged per session */
+		for (size_t i = 0; i < srv.nlis && !srv.stop; i++)
+			if (srv.lis[i].ready)
+				accept_on(&srv, &srv.lis[i]);
+		judge_conns(&srv);
+		if (refresh_keys(&srv) != 0) {
+			hsmd_log("cannot load new host keys; stopping");
+			goto out;
+		}
+	}
+	hsmd_log("signal %d: stopping", srv.stop);
+	rc = 0;
+out:
+	while (srv.conns)
+		drop_conn(&srv, srv.conns);
+	for (size_t i = 0; i < srv.nlis; i++) {
+		ssh_event_remove_fd(srv.event, srv.lis[i].fd);
+		close(srv.lis[i].fd);
+		if (srv.lis[i].bind)
+			ssh_bind_free(srv.lis[i].bind);
+		free(srv.lis[i].host_key_pem);
+	}
+	for (size_t i = 0; i < srv.nold; i++)
+		ssh_bind_free(srv.old_binds[i]);
+	free(srv.old_binds);
+	free(srv.lis);
+	if (srv.event) {
+		ssh_event_remove_fd(srv.event, srv.sigfd);
+		ssh_event_free(srv.event);
+	}
+	close(srv.sigfd);
+	return rc;
+}

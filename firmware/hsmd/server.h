@@ -1,0 +1,47 @@
+/*
+ * server.h - the event loop: one libssh event serving every service's
+ * listener of one HSM, with the method calls dispatched through the gate.
+ */
+#ifndef HSMD_SERVER_H
+#define HSMD_SERVER_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include "hsmd.h"
+#include "services.h"
+#include "store.h"
+
+struct hsmd_server;
+
+/* Everything a method call needs; the api table is the first member so
+ * that hsmadmin/service.h's accessors find it. */
+struct hsmd_call {
+	const struct hsmd_api *api;
+	struct hsmd_server *srv;
+	struct hsmd_store *st;
+	const struct hsmd_loaded_service *svc;
+	const char *method;
+	json_t *params;
+	json_t *result;
+	char message[512];
+	int status;
+	int message_set;
+};
+
+extern const struct hsmd_api hsmd_api_table;
+
+/* Run one call: look the method up, parse nothing (params given), apply
+ * the gate and run the handler.  Fills call->status/result/message.  Used
+ * by the server and by the unit tests. */
+void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_store *st,
+		   const struct hsmd_loaded_service *svc, const char *method, json_t *params);
+void hsmd_call_clear(struct hsmd_call *call);
+
+/* The running services' names (for the api and the init log). */
+json_t *hsmd_server_service_names(const struct hsmd_server *srv);
+
+/* Serve until SIGTERM/SIGINT.  Returns the process exit status. */
+int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
+	       struct hsmd_loaded_service *svcs, size_t nsvcs);
+
+#endif

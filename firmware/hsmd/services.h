@@ -1,0 +1,47 @@
+/*
+ * services.h - which services run (services.d/NAME.conf) and loading their
+ * modules with the same trust checks as host plugins (DESIGN.md, rules 1-10).
+ */
+#ifndef HSMD_SERVICES_H
+#define HSMD_SERVICES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <hsmadmin/service.h>
+
+struct hsmd_service_conf {
+	char name[48];
+	char module[128]; /* a file name in the service directory */
+};
+
+/* Parse one services.d file held in memory: section [service], keys name
+ * and module (both required, each once).  file_name is the file's base name
+ * and must be "<name>.conf". */
+int hsmd_service_conf_parse(const char *text, size_t len, const char *file_name,
+			    struct hsmd_service_conf *out, char *err, size_t errlen);
+
+struct hsmd_loaded_service {
+	char name[48];
+	char conf_path[4200];
+	const struct hsmd_service *desc;
+	void *handle;
+	size_t nmethods;
+};
+
+/* The i-th method of a loaded service (the descriptor's stride). */
+const struct hsmd_method *hsmd_service_method(const struct hsmd_loaded_service *s, size_t i);
+const struct hsmd_method *hsmd_service_find(const struct hsmd_loaded_service *s, const char *name);
+
+/* Check a descriptor before using it (ABI, sizes, names, flags). */
+int hsmd_service_check(const struct hsmd_service *desc, const char *want_name,
+		       size_t *nmethods, char *err, size_t errlen);
+
+/* Load every service named in CONFDIR/services.d/*.conf from servicedir.
+ * A service that fails is reported on stderr (file, module, reason, hint)
+ * and left out; the others load.  Returns the number loaded (malloc'ed
+ * array in *out), or -1 when the directory cannot be read. */
+int hsmd_services_load(const char *confdir, const char *servicedir,
+		       struct hsmd_loaded_service **out, size_t *count, char *err, size_t errlen);
+void hsmd_services_unload(struct hsmd_loaded_service *s, size_t count);
+
+#endif

@@ -1,0 +1,23 @@
+#!/bin/bash
+# The example plugin of docs/plugin-guide.md builds out of tree with
+# pkg-config (against this tree's uninstalled .pc) and runs.
+. "$top_srcdir/tests/lib/common.sh"
+command -v cc >/dev/null || skip_all "no C compiler"
+cp -r "$top_srcdir/docs/examples/hello-plugin" "$TEST_TMP/hello"
+run env PKG_CONFIG_PATH="$top_builddir/core" make -C "$TEST_TMP/hello"
+is "$rc" 0 "example plugin builds with pkg-config hsmadmin-plugin"
+[ "$rc" = 0 ] || printf '# %s\n' "$err" | head -20
+cp "$TEST_TMP/hello/hello.so" "$PLUGIN_DIR/hello.so"
+cp "$TEST_TMP/hello/hello.conf" "$HSMADMIN_CONF/plugins.d/hello.conf"
+# Only the descriptor is exported.
+is "$(nm -D --defined-only "$PLUGIN_DIR/hello.so" | awk '$2 ~ /[TDRB]/ {print $3}' | grep -v '^_' | sort | tr '\n' ' ')" \
+   "hsmadmin_plugin " "the example exports only its descriptor"
+run hsmadmin hello --times 2 world
+is "$rc" 0 "the example runs"
+is "$out" "hello, world
+hello, world" "and prints what it should"
+run hsmadmin hello --shout --whisper world
+is "$rc" 2 "its exclusive group is enforced by the core"
+run hsmadmin hello --json world
+like "$out" '"greeted": "world"' "its --json document"
+done_testing

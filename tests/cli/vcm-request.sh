@@ -1,0 +1,284 @@
+#!/bin/bash
+# vcm-request.sh - the tenant's request tools through the real binary:
+# hsmadmin vcm create | start | setproperties | inspect-request.
+. "$top_srcdir/tests/lib/common.sh"
+
+[ -f "$PLUGIN_DIR/vcm.so" ] || skip_all "vcm plugin not built"
+
+T=$TEST_TMP
+ALL_OUTPUT=$T/all-output # every stdout/stderr, to prove no private key leaks
+keep() { printf '%s\n%s\n' "$out" "$err" >>"$ALL_OUTPUT"; }
+# one_error PATTERN NAME: stderr is exactly one error line matching PATTERN
+one_error() {
+	is "$(printf '%s\n' "$err" | wc -l)" 1 "$2: one line on stderr"
+	like "$err" "^hsmadmin: vcm [a-z-]+: .*$1" "$2: says why"
+}
+# flip FILE OFFSET: change the byte at OFFSET to a different plausible one
+# (letters change case, digits count up, anything else becomes 'A').
+flip() {
+	_c=$(dd if="$1" bs=1 skip="$2" count=1 2>/dev/null)
+	case $_c in
+	[a-z]) _n=$(printf '%s' "$_c" | tr a-z A-Z) ;;
+	[A-Z]) _n=$(printf '%s' "$_c" | tr A-Z a-z) ;;
+	[0-8]) _n=$((_c + 1)) ;;
+	9) _n=0 ;;
+	*) _n=A ;;
+	esac
+	printf '%s' "$_n" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+offset_of() { # offset_of FILE TEXT: byte offset just after the first TEXT
+	_o=$(LC_ALL=C grep -bo -F -- "$2" "$1" | head -1 | cut -d: -f1)
+	echo $((_o + ${#2}))
+}
+
+# --- create, inspect, verify ------------------------------------------------
+run hsmadmin vcm create --request-file "$T/create.req" --request-validity 3600 \
+	--autostart --serial-cardreader --features 'ForeignTokenpen|KISAAgorithms|EllipticCurve' --name 'tenant one'
+keep
+is "$rc" 0 "create succeeds"
+like "$out" "^Wrote create request to $T/create.req" "create says where the request went"
+like "$out" "request key +SHA256:[A-Za-z0-9+/]{43} \(new key" "first create generates the request key"
+ok "request key file exists" test -f "$HSMADMIN_HOME/tenant/request.key"
+ok "sshadmin key file exists" test -f "$HSMADMIN_HOME/tenant/vcm-sshadmin.key"
+is "$(stat -c %a "$HSMADMIN_HOME/tenant/request.key")" 600 "request key is 0600"
+is "$(stat -c %a "$HSMADMIN_HOME/tenant/vcm-sshadmin.key")" 600 "sshadmin key is 0600"
+is "$(stat -c %a "$HSMADMIN_HOME/tenant")" 700 "tenant key directory is 0700"
+is "$(wc -l <"$T/create.req")" 1 "request file is one line"
+if command -v ssh-keygen >/dev/null; then
+	fp=$(ssh-keygen -lf "$HSMADMIN_HOME/tenant/request.pub" | cut -d' ' -f2 | sed 's/+/\\+/g')
+	like "$out" "request key +$fp" "fingerprint is the one ssh-keygen prints"
+fi
+
+run hsmadmin vcm inspect-request --verify "$T/create.req"
+keep
+is "$rc" 0 "inspect --verify of a fresh create request succeeds"
+like "$out" "Request: +create \(format version 1\)" "inspect shows the type"
+like "$out" "autostart +true" "inspect shows autostart"
+like "$out" "restrict_startup +false" "inspect shows restrict_startup"
+like "$out" "serial_cardreader +true" "inspect shows serial_cardreader"
+like "$out" "features +ForeignTokenOpen\|KISAAlgorithms\|EllipticCurve \(0x00000211\)" "features shown as canonical names"
+like "$out" "name +tenant one" "inspect shows the name"
+like "$out" "sshadmin key: +SHA256:" "inspect shows the sshadmin key fingerprint"
+like "$out" "Status: +valid" "fresh request is valid"
+like "$out" "Signature: +valid \(key SHA256:" "signature valid"
+
+run hsmadmin vcm inspect-request --json "$T/create.req"
+keep
+is "$rc" 0 "inspect --json succeeds"
+like "$out" '"type": "create"' "json: type"
+like "$out" '"features": 529' "json: features as the decimal word"
+like "$out" '"features_names": "ForeignTokenOpen\|KISAAlgorithms\|EllipticCurve"' "json: feature names"
+like "$out" '"expired": false' "json: not expired"
+like "$out" '"checked": false' "json: signature not checked without --verify"
+like "$out" '"not_after": [0-9]+' "json: not_after"
+unlike "$out" "Request:" "json mode prints no text"
+
+run hsmadmin vcm inspect-request --json --verify "$T/create.req"
+like "$out" '"valid": true' "json --verify: valid"
+
+# Keys are made once and reused.
+sum_before=$(cat "$HSMADMIN_HOME"/tenant/*.key | md5sum)
+run hsmadmin vcm create --request-file "$T/create2.req" --features 9A37
+keep
+is "$rc" 0 "second create succeeds"
+unlike "$out" "new key" "second create reuses the keys"
+is "$(cat "$HSMADMIN_HOME"/tenant/*.key | md5sum)" "$sum_before" "key files unchanged by the second create"
+run hsmadmin vcm inspect-request "$T/create2.req"
+like "$out" "features +ForeignTokenOpen\|RemoteShare\|GeneralSEE\|KISAAlgorithms\|StandardKM\|EllipticCurve\|ECCMQV\|AcceleratedECC\|HSMSpeed2 \(0x00009A37\)" \
+	"hex features 9A37 shown as the guide's names"
+like "$out" "Valid until: +no expiry" "without --request-validity there is no expiry"
+
+# An existing file is never replaced.
+sum=$(md5sum <"$T/create.req")
+run hsmadmin vcm create --request-file "$T/create.req"
+is "$rc" 1 "create refuses an existing request file"
+one_error "already exists" "existing request file"
+is "$(md5sum <"$T/create.req")" "$sum" "existing request file untouched"
+
+# --- any one-byte change fails verification ---------------------------------
+check_change() { # check_change OFFSET NAME WANT_RC
+	cp "$T/create.req" "$T/changed.req"
+	flip "$T/changed.req" "$1"
+	if cmp -s "$T/create.req" "$T/changed.req"; then
+		echo "# flip at $1 changed nothing"; return
+	fi
+	run hsmadmin vcm inspect-request --verify "$T/changed.req"
+	keep
+	if [ -n "$3" ]; then is "$rc" "$3" "$2: exit $3"; else ok "$2: refused" test "$rc" -ne 0; fi
+	unlike "$out" "Signature: +valid" "$2: not reported valid"
+}
+check_change "$(( $(offset_of "$T/create.req" '"name":"') + 1 ))" "changed name in body" 4
+check_change "$(( $(offset_of "$T/create.req" '"nonce":"') + 5 ))" "changed nonce" "" # upper-case hex is malformed (2), a digit reaches the signature (4)
+check_change "$(( $(offset_of "$T/create.req" '"issued":') + 9 ))" "changed issue time" 4
+check_change "$(( $(offset_of "$T/create.req" '"sig":"') + 10 ))" "changed signature" 4
+check_change "$(( $(offset_of "$T/create.req" '"signature":{"alg":"ed25519","key":"ssh-ed25519 ') + 40 ))" \
+	"changed signer key" 4
+check_change "$(( $(offset_of "$T/create.req" '"sshadmin_key":"ssh-ed25519 ') + 50 ))" "changed sshadmin key" 4
+check_change "$(( $(offset_of "$T/create.req" '"request_key":"ssh-ed25519 ') + 50 ))" "changed request key" 4
+size=$(wc -c <"$T/create.req")
+for off in $(seq 0 53 $((size - 1))); do
+	check_change "$off" "byte $off changed" ""
+done
+head -c $((size - 1)) "$T/create.req" >"$T/changed.req"
+run hsmadmin vcm inspect-request --verify "$T/changed.req"
+is "$rc" 2 "final newline removed: malformed"
+
+# --- start and setproperties --------------------------------------------------
+UUID=4f9d05b8-95f4-41ab-8b0a-0c9c7ce14209
+run hsmadmin vcm start --request-file "$T/start.req" --uuid "$(echo $UUID | tr a-f A-F)" --request-validity 600
+keep
+is "$rc" 0 "start request written"
+run hsmadmin vcm inspect-request --verify "$T/start.req"
+keep
+is "$rc" 0 "start request verifies with the tenant's own key by default"
+like "$out" "VCM UUID: +$UUID" "uuid shown in lower case"
+unlike "$out" "Properties:" "start carries no properties"
+run hsmadmin vcm inspect-request --key-file "$HSMADMIN_HOME/tenant/request.pub" "$T/start.req"
+is "$rc" 0 "start request verifies with --key-file (OpenSSH line; implies --verify)"
+openssl pkey -in "$HSMADMIN_HOME/tenant/request.key" -pubout -out "$T/request-pub.pem" 2>/dev/null &&
+	{ run hsmadmin vcm inspect-request --verify --key-file "$T/request-pub.pem" "$T/start.req"
+	  is "$rc" 0 "start request verifies with a PEM public key"; }
+run hsmadmin vcm inspect-request --verify --key-file "$HSMADMIN_HOME/tenant/vcm-sshadmin.pub" "$T/start.req"
+keep
+is "$rc" 4 "start request with another key: exit 4"
+like "$out" "Signature: +INVALID" "invalid signature reported"
+one_error "signature: .*not by the given key" "start with another key"
+
+run hsmadmin vcm setproperties --request-file "$T/setprop.req" --uuid $UUID --restrict-startup \
+	--no-autostart --features HSMSpeed1
+keep
+is "$rc" 0 "setproperties request written"
+run hsmadmin vcm inspect-request --verify --json "$T/setprop.req"
+is "$rc" 0 "setproperties verifies"
+like "$out" '"restrict_startup": true' "setproperties carries restrict_startup"
+like "$out" '"autostart": false' "setproperties carries --no-autostart"
+like "$out" '"features": 16384' "setproperties carries features"
+unlike "$out" '"serial_cardreader"|"name"' "setproperties carries only what was given"
+cp "$T/setprop.req" "$T/setprop-changed.req"
+flip "$T/setprop-changed.req" "$(( $(offset_of "$T/setprop.req" '"features":') + 1 ))"
+run hsmadmin vcm inspect-request --verify "$T/setprop-changed.req"
+is "$rc" 4 "changed setproperties request fails to verify"
+
+# Another tenant (another HSMADMIN_HOME) has no key to sign or verify with.
+run env HSMADMIN_HOME="$T/other-home" hsmadmin vcm start --request-file "$T/nokey.req"
+is "$rc" 1 "start without a tenant key fails"
+one_error "no tenant request-signing key" "start without a key"
+ok "no request written without a key" test ! -e "$T/nokey.req"
+run env HSMADMIN_HOME="$T/other-home" hsmadmin vcm inspect-request --verify "$T/start.req"
+is "$rc" 2 "verifying a start request without any key is a usage error"
+one_error "give --key-file" "verify without a key"
+run env HSMADMIN_HOME="$T/other-home" hsmadmin vcm inspect-request --verify "$T/create.req"
+is "$rc" 0 "anyone can verify a create request (the key is embedded)"
+
+# --- expiry ---------------------------------------------------------------------
+run hsmadmin vcm start --request-file "$T/short.req" --request-validity 1
+is "$rc" 0 "start request valid for one second"
+sleep 2.2
+run hsmadmin vcm inspect-request --verify "$T/short.req"
+keep
+is "$rc" 0 "expired request: signature still verifies"
+like "$out" "Status: +EXPIRED: expired at" "expired request shown as expired"
+like "$err" "warning: .*expired at" "expired request warned about under --verify"
+run hsmadmin vcm inspect-request --json "$T/short.req"
+like "$out" '"expired": true' "json: expired"
+like "$out" '"status": "expired"' "json: status expired"
+
+# --- usage errors -------------------------------------------------------------
+export HSMADMIN_HOME="$T/fresh-home"
+usage_case() { # usage_case NAME PATTERN ARGS...
+	_n=$1 _p=$2; shift 2
+	run hsmadmin vcm "$@"
+	is "$rc" 2 "$_n: exit 2"
+	one_error "$_p" "$_n"
+}
+usage_case "autostart with restrict-startup" "--restrict-startup and --autostart cannot be used together" \
+	create --request-file "$T/u.req" --restrict-startup --autostart
+usage_case "unknown feature name" "--features: unknown feature name 'Bogus'" \
+	create --request-file "$T/u.req" --features 'EllipticCurve|Bogus'
+usage_case "empty feature name" "--features: empty feature name" \
+	create --request-file "$T/u.req" --features 'EllipticCurve||ECCMQV'
+usage_case "features wider than 32 bits" "--features: .*wider than 32 bits" \
+	create --request-file "$T/u.req" --features 123456789
+usage_case "validity zero" "--request-validity: 0 is out of range" \
+	create --request-file "$T/u.req" --request-validity 0
+usage_case "validity over a year" "--request-validity: 31536001 is out of range" \
+	start --request-file "$T/u.req" --request-validity 31536001
+usage_case "validity not a number" "--request-validity: '1h' is not an integer" \
+	create --request-file "$T/u.req" --request-validity 1h
+usage_case "negative validity" "--request-validity: -5 is out of range" \
+	create --request-file "$T/u.req" --request-validity -5
+usage_case "missing request file" "missing required option --request-file" create --autostart
+usage_case "bad uuid" "--uuid: 'not-a-uuid' is not a UUID" start --request-file "$T/u.req" --uuid not-a-uuid
+usage_case "bad name" "--name: VCM name may hold only" create --request-file "$T/u.req" --name 'a;b'
+usage_case "autostart and no-autostart" "--autostart and --no-autostart cannot be used together" \
+	setproperties --request-file "$T/u.req" --autostart --no-autostart
+usage_case "setproperties both on" "--autostart and --restrict-startup cannot both be requested" \
+	setproperties --request-file "$T/u.req" --autostart --restrict-startup
+usage_case "setproperties with nothing" "nothing to change" setproperties --request-file "$T/u.req"
+usage_case "no-autostart on create" "unknown option '--no-autostart'" \
+	create --request-file "$T/u.req" --no-autostart
+usage_case "inspect without a file" "missing operand REQUEST_FILE" inspect-request --verify
+ok "usage errors create no request file" test ! -e "$T/u.req"
+ok "usage errors generate no keys" test ! -e "$HSMADMIN_HOME/tenant"
+
+# --- hostile request files --------------------------------------------------------
+hostile() { # hostile NAME FILE RC PATTERN
+	run hsmadmin vcm inspect-request --verify "$2"
+	keep
+	is "$rc" "$3" "$1: exit $3"
+	one_error "$4" "$1"
+}
+head -c 300 "$T/create.req" >"$T/h-truncated"
+hostile "truncated" "$T/h-truncated" 2 "invalid JSON"
+head -c $((1024 * 1024 + 10)) /dev/zero | tr '\0' ' ' >"$T/h-oversized"
+hostile "oversized (> 1 MiB)" "$T/h-oversized" 2 "file too large"
+LC_ALL=C sed "s/tenant one/tenant$(printf '\377')one/" "$T/create.req" >"$T/h-utf8"
+hostile "non-UTF-8" "$T/h-utf8" 2 "invalid JSON.*(decode|UTF-8)"
+printf '{"body":{},"body":{}}\n' >"$T/h-dup"
+hostile "duplicate keys" "$T/h-dup" 2 "duplicate"
+LC_ALL=C sed 's/"name":"tenant one"/"name":"x","name":"tenant one"/' "$T/create.req" >"$T/h-dup2"
+hostile "duplicate key inside the body" "$T/h-dup2" 2 "duplicate"
+{ for _ in $(seq 2000); do printf '['; done; for _ in $(seq 2000); do printf ']'; done; echo; } >"$T/h-deep"
+hostile "deeply nested" "$T/h-deep" 2 "nested deeper than"
+other_sig=$(LC_ALL=C grep -o '"sig":"[^"]*"' "$T/create2.req")
+LC_ALL=C sed "s|\"sig\":\"[^\"]*\"|$other_sig|" "$T/create.req" >"$T/h-wrongsig"
+hostile "wrong signature" "$T/h-wrongsig" 4 "signature verification failed"
+LC_ALL=C sed 's/"version":1/"version":2/' "$T/create.req" >"$T/h-version"
+hostile "wrong format version" "$T/h-version" 2 "unsupported request format version 2"
+LC_ALL=C sed 's/"nonce":"[0-9a-f]*",//' "$T/create.req" >"$T/h-nonce"
+hostile "missing nonce" "$T/h-nonce" 2 "missing field 'nonce'"
+LC_ALL=C sed 's/,"signature":{[^}]*}//' "$T/create.req" >"$T/h-unsigned"
+hostile "missing signature" "$T/h-unsigned" 2 "missing field 'signature'"
+LC_ALL=C sed 's/"issued":\([0-9]*\)/"issued":"\1"/' "$T/create.req" >"$T/h-type"
+hostile "issued as a string" "$T/h-type" 2 "'issued' must be an integer, not a string"
+LC_ALL=C sed 's/"autostart":true/"autostart":1/' "$T/create.req" >"$T/h-type2"
+hostile "autostart as a number" "$T/h-type2" 2 "'properties.autostart' must be a boolean"
+LC_ALL=C sed 's/"type":"create"/"type":"erase"/' "$T/create.req" >"$T/h-kind"
+hostile "unknown request type" "$T/h-kind" 2 "unknown request type 'erase'"
+LC_ALL=C sed 's/"restrict_startup":false/"restrict_startup":true/' "$T/create.req" >"$T/h-both"
+hostile "autostart and restrict_startup both true" "$T/h-both" 2 "cannot both be true"
+tr -d '\n' <"$T/create.req" | sed 's/,/, /g' >"$T/h-spaces"; echo >>"$T/h-spaces"
+hostile "not canonical" "$T/h-spaces" 2 "not in canonical form"
+: >"$T/h-empty"
+hostile "empty file" "$T/h-empty" 2 "empty"
+hostile "missing file" "$T/does-not-exist" 2 "No such file"
+hostile "a directory" "$T" 2 "not a regular file"
+printf 'x\033[2J\n' >"$T/h-escape"
+run hsmadmin vcm inspect-request "$T/h-escape"
+unlike "$err" "$(printf '\033')" "terminal escapes in a hostile file are not echoed"
+
+# --- private keys are never printed -------------------------------------------
+key_body=$(grep -v -- '-----' "$TEST_TMP/home/tenant/request.key")
+ssh_body=$(grep -v -- '-----' "$TEST_TMP/home/tenant/vcm-sshadmin.key")
+ok "request private key never printed" sh -c "! grep -qF -- '$key_body' '$ALL_OUTPUT'"
+ok "sshadmin private key never printed" sh -c "! grep -qF -- '$ssh_body' '$ALL_OUTPUT'"
+ok "no PEM private key in any output" sh -c "! grep -q 'PRIVATE KEY' '$ALL_OUTPUT'"
+ok "no private key in any request file" sh -c "! grep -qF -- '$key_body' '$T'/*.req"
+
+# A key readable by others is refused, not used.
+chmod 0644 "$TEST_TMP/home/tenant/request.key"
+run env HSMADMIN_HOME="$TEST_TMP/home" hsmadmin vcm start --request-file "$T/loose.req"
+is "$rc" 1 "a group/world-readable request key is refused"
+one_error "accessible by group or others" "loose key"
+
+done_testing
