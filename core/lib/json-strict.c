@@ -67,6 +67,11 @@ HSM_API json_t *hsm_json_parse(const char *buf, size_t len, size_t max,
 	if (!doc) {
 		snprintf(err, errlen, "invalid JSON at line %d column %d: %s",
 			 jerr.line, jerr.column, jerr.text);
+		/* jansson quotes the input near the error: keep the reason one
+		 * printable line whatever the input held. */
+		for (char *p = err; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 		return NULL;
 	}
 	return doc;

@@ -459,10 +459,8 @@ int hsm_pins_load(const char *home, const char *esn, struct hsm_pins *pins, char
 	}
 	if (stat(path, &st) < 0 && errno == ENOENT)
 		return 1;
-	if (!(doc = hsm_json_load_file(path, PINS_FILE_MAX, why, sizeof(why)))) {
-		set_err(err, errlen, "%s: %s", path, why);
+	if (!(doc = hsm_json_load_file(path, PINS_FILE_MAX, err, errlen)))
 		return -1;
-	}
 	rc = pins_from_json(doc, esn, pins, why, sizeof(why));
 	json_decref(doc);
 	if (rc < 0) {

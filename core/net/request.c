@@ -613,8 +613,13 @@ HSM_API int hsm_request_parse(const void *data, size_t len, struct hsm_request *
 	if (len > HSM_REQUEST_MAX_BYTES)
 		return ERR("too large for a request (%zu bytes, at most %d)", len, HSM_REQUEST_MAX_BYTES);
 	env = hsm_json_parse(data, len, HSM_REQUEST_MAX_BYTES, inner, sizeof(inner));
-	if (!env)
+	if (!env) {
+		/* jansson quotes the input near the error, raw: keep it one line. */
+		for (char *p = inner; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 		return ERR("%s", inner);
+	}
 	rc = hsm_request_from_json(env, out, err, errlen);
 	if (rc != 0) {
 		json_decref(env);

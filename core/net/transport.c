@@ -225,8 +225,8 @@ static int read_stream(ssh_channel ch, int is_stderr, char **buf, size_t *len, s
 }
 
 /* exit 0 and an object, or a non-zero exit and the error envelope. */
-static int parse_reply(const char *out, size_t len, int status, const struct hsm_rpc_endpoint *ep,
-		       const char *method, struct hsm_rpc_reply *r)
+int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *service,
+			const char *method, struct hsm_rpc_reply *r)
 {
 	char why[256];
 	json_t *doc = hsm_json_parse(out ? out : "", len, HSM_RPC_MAX_REPLY, why, sizeof(why));
@@ -235,12 +235,12 @@ static int parse_reply(const char *out, size_t len, int status, const struct hsm
 
 	if (!doc)
 		return fail(r, HSM_EXIT_FAILED, "protocol", "%s.%s: malformed reply: %s",
-			    ep->service, method, why);
+			    service, method, why);
 	if (status == 0) {
 		if (!json_is_object(doc)) {
 			json_decref(doc);
 			return fail(r, HSM_EXIT_FAILED, "protocol", "%s.%s: reply is not a JSON object",
-				    ep->service, method);
+				    service, method);
 		}
 		r->result = doc;
 		r->exit = 0;
@@ -250,8 +250,12 @@ static int parse_reply(const char *out, size_t len, int status, const struct hsm
 			   "message", &message) < 0) {
 		json_decref(doc);
 		return fail(r, HSM_EXIT_FAILED, "protocol", "%s.%s: exit status %d with a malformed error: %s",
-			    ep->service, method, status, jerr.text);
+			    service, method, status, jerr.text);
 	}
+	if (!*code)
+		code = "unknown";
+	if (!*message)
+		message = "(the device gave no reason)";
 	switch (status) {
 	case 3:
 		fail(r, HSM_EXIT_STATE, code, "%s", message);
@@ -300,7 +304,7 @@ static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const c
 		     ep->service, method);
 		goto out;
 	}
-	rc = parse_reply(out, out_len, status, ep, method, r);
+	rc = hsm_rpc_parse_reply(out, out_len, status, ep->service, method, r);
 out:
 	free(out);
 	free(errbuf);

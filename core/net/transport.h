@@ -67,6 +67,12 @@ struct hsm_rpc_endpoint {
 HSM_API int hsm_rpc_exec(const struct hsm_rpc_endpoint *ep, const char *method,
 			 const json_t *params, int timeout, struct hsm_rpc_reply *reply);
 
+/* Judge what a service wrote on stdout (len bytes) and its exit status,
+ * exactly as hsm_rpc_exec does; the reply must start zeroed.  Exposed for
+ * the fuzz target.  Returns reply->exit. */
+HSM_API int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *service,
+				const char *method, struct hsm_rpc_reply *reply);
+
 /* The HSMs a device command addresses. */
 struct hsm_fleet {
 	struct hsm_module *modules; /* sorted by ESN */

@@ -36,7 +36,7 @@ static int api_verror(struct hsmd_call *c, int status, const char *fmt, va_list 
 
 static int fail(struct hsmd_call *c, const char *what, const char *why)
 {
-	snprintf(c->message, sizeof(c->message), "%s: %s", what, why);
+	snprintf(c->message, sizeof(c->message), "%s: %.400s", what, why);
 	c->message_set = 1;
 	return -1;
 }

@@ -66,7 +66,7 @@ static int check_ports(const json_t *ports, char *err, size_t errlen)
 {
 	const char *name;
 	json_t *v;
-	int seen[65536 / 32] = { 0 };
+	uint32_t seen[65536 / 32] = { 0 };
 
 	if (!json_is_object(ports) || json_object_size(ports) == 0)
 		return hsmd_err(err, errlen, "ports: not an object of service ports");
@@ -76,9 +76,9 @@ static int check_ports(const json_t *ports, char *err, size_t errlen)
 			return hsmd_err(err, errlen, "ports: bad service name");
 		if (!json_is_integer(v) || (p = json_integer_value(v)) < 1 || p > 65535)
 			return hsmd_err(err, errlen, "ports: %s: not a port number 1-65535", name);
-		if (seen[p / 32] & (1 << (p % 32)))
+		if (seen[p / 32] & (1u << (p % 32)))
 			return hsmd_err(err, errlen, "ports: %s: port %d used twice", name, (int)p);
-		seen[p / 32] |= 1 << (p % 32);
+		seen[p / 32] |= 1u << (p % 32);
 	}
 	return 0;
 }

@@ -71,7 +71,7 @@ char *hsmd_rpc_reply(int status, const json_t *result, const char *message, size
 	else
 		doc = json_pack("{s:{s:s, s:s}}", "error", "code", hsmd_rpc_code(status),
 				"message", message && *message ? message : "the operation failed");
-	text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10)) : NULL;
 	json_decref(doc);
 	if (!text)
 		text = strdup("{\"error\":{\"code\":\"failed\",\"message\":\"out of memory\"}}");

@@ -164,26 +164,31 @@ static int load_one(int dirfd, const char *servicedir, const struct hsmd_service
 	}
 	snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d", fd);
 	handle = dlopen(procpath, RTLD_NOW | RTLD_LOCAL);
-	close(fd);
-	if (!handle)
+	if (!handle) {
+		close(fd);
 		return hsmd_err(err, errlen, "%s/%s: %s", servicedir, conf->module, dlerror());
+	}
 	desc = dlsym(handle, HSMD_SERVICE_SYMBOL);
 	if (!desc) {
 		dlclose(handle);
+		close(fd);
 		return hsmd_err(err, errlen, "%s/%s: no '%s' symbol: not an hsmd service module",
 				servicedir, conf->module, HSMD_SERVICE_SYMBOL);
 	}
 	if (hsmd_service_check(desc, conf->name, &out->nmethods, inner, sizeof(inner)) != 0) {
 		dlclose(handle);
+		close(fd);
 		return hsmd_err(err, errlen, "%s/%s: %s", servicedir, conf->module, inner);
 	}
 	if (desc->init && desc->init(inner, sizeof(inner)) != 0) {
 		dlclose(handle);
+		close(fd);
 		return hsmd_err(err, errlen, "%s/%s: init: %s", servicedir, conf->module, inner);
 	}
 	snprintf(out->name, sizeof(out->name), "%s", conf->name);
 	out->desc = desc;
 	out->handle = handle;
+	out->fd = fd;
 	return 0;
 }
 
@@ -274,6 +279,8 @@ void hsmd_services_unload(struct hsmd_loaded_service *s, size_t count)
 		if (s[i].handle)
 			dlclose(s[i].handle);
 #endif
+		if (s[i].fd > 0)
+			close(s[i].fd);
 	}
 	free(s);
 }

@@ -22,9 +22,11 @@ int hsmd_service_conf_parse(const char *text, size_t len, const char *file_name,
 
 struct hsmd_loaded_service {
 	char name[48];
-	char conf_path[4200];
+	char conf_path[4608];
 	const struct hsmd_service *desc;
 	void *handle;
+	int fd;         /* kept open while loaded: dlopen knows the module by
+			 * its /proc/self/fd/N name, which must stay unique */
 	size_t nmethods;
 };
 
@@ -36,7 +38,7 @@ const struct hsmd_method *hsmd_service_find(const struct hsmd_loaded_service *s,
 int hsmd_service_check(const struct hsmd_service *desc, const char *want_name,
 		       size_t *nmethods, char *err, size_t errlen);
 
-/* Load every service named in CONFDIR/services.d/*.conf from servicedir.
+/* Load every service named in CONFDIR/services.d/NAME.conf from servicedir.
  * A service that fails is reported on stderr (file, module, reason, hint)
  * and left out; the others load.  Returns the number loaded (malloc'ed
  * array in *out), or -1 when the directory cannot be read. */

@@ -45,5 +45,7 @@ int main(void)
 	TAP_STR_EQ(err, "JSON document too large (7 bytes, limit 6)", "size reason");
 	tap_ok(hsm_json_parse("{\"a\":\0}", 7, 0, err, sizeof(err)) == NULL, "NUL byte refused");
 	tap_ok(parse("{\"a\":\"\\u0000\"}", err, sizeof(err)) == NULL, "escaped NUL refused");
+	tap_ok(parse("{\"a\":\n\x01\nbad}", err, sizeof(err)) == NULL, "garbage with control bytes refused");
+	tap_ok(strpbrk(err, "\n\r\x01") == NULL, "the reason stays one printable line");
 	return tap_done();
 }

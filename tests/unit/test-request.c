@@ -504,10 +504,15 @@ static void test_hostile_bytes(void)
 
 	parse_fails("", 0, "empty", "empty file");
 	parse_fails("{\"body\":{},\"body\":{}}\n", 22, "duplicate", "duplicate keys refused");
-	parse_fails("{\"body\":{\"format\":\"a\xff\"}}\n", 24, "invalid JSON", "non-UTF-8 refused");
+	parse_fails("{\"body\":{\"format\":\"a\xff\"}}\n", 25, "invalid JSON", "non-UTF-8 refused");
 	parse_fails("[1]\n", 4, "a request is a JSON object, not an array", "array instead of object");
 	parse_fails("{\"a\":1}\x00\n", 9, "NUL", "NUL byte refused");
 	parse_fails("{\"body\":{}}\n{}\n", 15, "invalid JSON", "two documents refused");
+	/* Found by fuzz-request: jansson quotes raw input, newline included. */
+	{
+		static const char in[] = "{\"IXwx\\\\\\\\\\\\\\\n";
+		parse_fails(in, sizeof(in) - 1, "invalid JSON", "parser error quoting a newline stays one line");
+	}
 
 	n = 200000;
 	big = malloc(2 * n + 2);

@@ -1,0 +1,201 @@
+/*
+ * main.c - hsmd: the emulated HSM.
+ *
+ *   hsmd provision --state DIR --esn ESN --vendor-key FILE [...]
+ *   hsmd run --state DIR [--conf DIR]
+ *   hsmd simulate --state DIR [--clock-lost yes|no] [--ncoreapi operational|stopped]
+ *
+ * Exit status: 0 success, 1 failure, 2 usage (docs/man/hsmd.8).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hsmd.h"
+#include "provision.h"
+#include "server.h"
+#include "services.h"
+#include "store.h"
+
+static void help(void)
+{
+	printf("Usage: hsmd COMMAND [options]\n"
+	       "The emulated HSM: serves the platform services of one HSM over SSH.\n\n"
+	       "Commands:\n"
+	       "  provision   create a new HSM state directory (factory state)\n"
+	       "  run         serve an HSM in the foreground until SIGTERM\n"
+	       "  simulate    set emulated hardware conditions of a stopped HSM\n\n"
+	       "  hsmd COMMAND --help   options of one command\n"
+	       "  hsmd --version\n");
+}
+
+static int usage(const char *cmd, const char *fmt, ...) HSM_PRINTF(2, 3);
+static int usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "hsmd: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see hsmd %s --help)\n", cmd);
+	return 2;
+}
+
+static int run_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "conf", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL, *confdir = HSMADMIN_SYSCONFDIR;
+	struct hsmd_config cfg;
+	struct hsmd_store st;
+	struct hsmd_loaded_service *svcs = NULL;
+	size_t nsvcs = 0;
+	char err[HSMD_ERRLEN];
+	int c, rc;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': state = optarg; break;
+		case 'c': confdir = optarg; break;
+		case 'h':
+			printf("Usage: hsmd run --state DIR [--conf DIR]\n"
+			       "Serve the HSM whose state is in DIR until SIGTERM or SIGINT.\n"
+			       "  --conf DIR   configuration: DIR/hsmd.conf and DIR/services.d/*.conf [%s]\n",
+			       HSMADMIN_SYSCONFDIR);
+			return 0;
+		default:
+			return usage("run", "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage("run", "unexpected argument '%s'", argv[optind]);
+	if (!state)
+		return usage("run", "%s", "--state DIR is required");
+	hsmd_config_defaults(&cfg);
+	if (hsmd_config_load(&cfg, confdir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: run: %s\n", err);
+		return 1;
+	}
+	if (hsmd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: run: %s\n", err);
+		return 1;
+	}
+	if (hsmd_services_load(confdir, cfg.servicedir, &svcs, &nsvcs, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hsmd: run: %s\n", err);
+		hsmd_store_close(&st);
+		return 1;
+	}
+	if (nsvcs == 0) {
+		fprintf(stderr, "hsmd: run: no service loaded (configuration %s/services.d, modules %s)\n",
+			confdir, cfg.servicedir);
+		hsmd_services_unload(svcs, nsvcs);
+		hsmd_store_close(&st);
+		return 1;
+	}
+	rc = hsmd_serve(&st, &cfg, svcs, nsvcs);
+	hsmd_services_unload(svcs, nsvcs);
+	hsmd_store_close(&st);
+	return rc;
+}
+
+static int simulate_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "clock-lost", required_argument, NULL, 'c' },
+		{ "ncoreapi", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL, *clock_lost = NULL, *ncoreapi = NULL;
+	struct hsmd_config cfg;
+	struct hsmd_store st;
+	char err[HSMD_ERRLEN];
+	json_t *doc, *detail;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': state = optarg; break;
+		case 'c': clock_lost = optarg; break;
+		case 'n': ncoreapi = optarg; break;
+		case 'h':
+			printf("Usage: hsmd simulate --state DIR [--clock-lost yes|no] [--ncoreapi operational|stopped]\n"
+			       "Set emulated hardware conditions of an HSM that is not running (for tests):\n"
+			       "  --clock-lost yes|no              the real-time clock lost its time (guide 4.2.2)\n"
+			       "  --ncoreapi operational|stopped   an ncoreapi service is operational (interlock, 4.6.4)\n");
+			return 0;
+		default:
+			return usage("simulate", "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage("simulate", "unexpected argument '%s'", argv[optind]);
+	if (!state)
+		return usage("simulate", "%s", "--state DIR is required");
+	if (clock_lost && strcmp(clock_lost, "yes") && strcmp(clock_lost, "no"))
+		return usage("simulate", "--clock-lost: '%s' is not yes or no", clock_lost);
+	if (ncoreapi && strcmp(ncoreapi, "operational") && strcmp(ncoreapi, "stopped"))
+		return usage("simulate", "--ncoreapi: '%s' is not operational or stopped", ncoreapi);
+	hsmd_config_defaults(&cfg);
+	if (hsmd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: simulate: %s\n", err);
+		return 1;
+	}
+	doc = json_deep_copy(st.device);
+	detail = json_object();
+	if (clock_lost) {
+		json_object_set_new(json_object_get(doc, "clock"), "lost", json_boolean(!strcmp(clock_lost, "yes")));
+		json_object_set_new(detail, "clock_lost", json_boolean(!strcmp(clock_lost, "yes")));
+	}
+	if (ncoreapi) {
+		json_object_set_new(json_object_get(doc, "emulation"), "ncoreapi_operational",
+				    json_boolean(!strcmp(ncoreapi, "operational")));
+		json_object_set_new(detail, "ncoreapi", json_string(ncoreapi));
+	}
+	if (hsmd_store_commit(&st, doc, "simulate", detail, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: simulate: %s\n", err);
+		hsmd_store_close(&st);
+		return 1;
+	}
+	hsmd_store_close(&st);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		help();
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		help();
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-v")) {
+		printf("hsmd %s (service ABI %d.%d)\n", PACKAGE_VERSION, HSMD_SERVICE_ABI_MAJOR,
+		       HSMD_SERVICE_ABI_MINOR);
+		return 0;
+	}
+	if (!strcmp(argv[1], "provision"))
+		return hsmd_provision_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "run"))
+		return run_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "simulate"))
+		return simulate_main(argc - 1, argv + 1);
+	fprintf(stderr, "hsmd: unknown command '%s' (provision, run, simulate; see hsmd --help)\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,276 @@
+/*
+ * setup - information about the HSM and its configuration (guide 4.10.1):
+ * status, info, time, environment statistics, reset, factory state,
+ * accelerator selection and the platform mode.
+ *
+ * The central rules (factory state, interlock, log capacity, lost clock,
+ * maintenance mode) are declared in the method table and applied by hsmd.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include <hsmadmin/features.h>
+#include <hsmadmin/service.h>
+#include "envstats.h"
+
+#define MAX_TIME (INT64_C(1) << 40)
+
+static const char *const accelerators[] = { "ecc", "rsa" };
+
+static const char *dev_str(struct hsmd_call *call, const char *key)
+{
+	return json_string_value(json_object_get(hsmd_device(call), key));
+}
+
+static int m_status(struct hsmd_call *call)
+{
+	const json_t *dev = hsmd_device(call), *fw = json_object_get(dev, "firmware");
+
+	hsmd_reply(call, json_pack("{s:O, s:O, s:O, s:s, s:{s:O, s:O, s:O}, s:b}",
+		"esn", json_object_get(hsmd_lifetime(call), "esn"),
+		"state", json_object_get(dev, "state"),
+		"mode", json_object_get(dev, "mode"),
+		"image", "primary",
+		"firmware", "primary", json_object_get(fw, "primary"),
+		"recovery", json_object_get(fw, "recovery"), "uboot", json_object_get(fw, "uboot"),
+		"clock_set", json_is_integer(json_object_get(json_object_get(dev, "clock"), "last_set"))));
+	return HSMD_OK;
+}
+
+static int m_info(struct hsmd_call *call)
+{
+	const json_t *lt = hsmd_lifetime(call), *dev = hsmd_device(call);
+	uint32_t features = (uint32_t)json_integer_value(json_object_get(lt, "features"));
+	char names[512];
+
+	hsm_features_format(features, names, sizeof(names));
+	/* Without a feature licence (fet, a later issue) one VCM may exist
+	 * and run (SPEC: "1 without a licence"). */
+	hsmd_reply(call, json_pack("{s:O, s:O, s:O, s:O, s:O, s:s, s:O, s:O, s:i, s:i, s:{s:s, s:O, s:O}}",
+		"esn", json_object_get(lt, "esn"), "psn", json_object_get(lt, "psn"),
+		"mfgtime", json_object_get(lt, "mfgtime"), "speed", json_object_get(lt, "speed"),
+		"features", json_object_get(lt, "features"), "features_names", names,
+		"vsn", json_object_get(json_object_get(dev, "firmware"), "vsn"),
+		"min_vsn", json_object_get(dev, "min_vsn"),
+		"max_active_vcms", 1, "max_creatable_vcms", 1,
+		"network", "mode", "emulated", "address", json_object_get(lt, "address"),
+		"ports", json_object_get(lt, "ports")));
+	return HSMD_OK;
+}
+
+static int m_gettime(struct hsmd_call *call)
+{
+	hsmd_reply(call, json_pack("{s:I}", "time", (json_int_t)hsmd_now(call)));
+	return HSMD_OK;
+}
+
+static int m_settime(struct hsmd_call *call)
+{
+	json_error_t jerr;
+	json_int_t t;
+	int adjust = 0;
+	const json_t *lt = hsmd_lifetime(call);
+	json_t *doc, *clock;
+	const json_t *last_set;
+	int64_t host = hsmd_host_now(call), now = hsmd_now(call);
+
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:I, s?b}",
+			   "time", &t, "adjust", &adjust) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (t < 0 || t > MAX_TIME)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "time: %lld is out of range", (long long)t);
+	if (t < json_integer_value(json_object_get(lt, "mfgtime")))
+		return hsmd_error(call, HSMD_REFUSED_STATE,
+				  "time %lld is earlier than the manufacturing time %lld",
+				  (long long)t, (long long)json_integer_value(json_object_get(lt, "mfgtime")));
+	doc = hsmd_begin(call);
+	clock = json_object_get(doc, "clock");
+	last_set = json_object_get(clock, "last_set");
+	if (json_is_integer(last_set) && t < json_integer_value(last_set)) {
+		json_decref(doc);
+		return hsmd_error(call, HSMD_REFUSED_STATE,
+				  "time %lld is earlier than the last time set (%lld); only factory "
+				  "state allows that", (long long)t, (long long)json_integer_value(last_set));
+	}
+	if (adjust) {
+		/* Slew: fold what the current slew has done into the offset and
+		 * start a new one towards the host's time. */
+		json_int_t offset = json_integer_value(json_object_get(clock, "offset"));
+		int64_t done = now - host - offset;
+		json_object_set_new(clock, "offset", json_integer(offset + done));
+		json_object_set_new(clock, "slew", t == now ? json_null() :
+				    json_pack("{s:I, s:I}", "start", (json_int_t)host, "delta", (json_int_t)(t - now)));
+		if (hsmd_commit(call, doc, "settime_adjust", json_pack("{s:I, s:I}", "target", t,
+				"delta", (json_int_t)(t - now))) != 0)
+			return HSMD_FAILED;
+		hsmd_reply(call, json_pack("{s:b, s:s}", "adjusting", 1,
+					   "message", "HSM system time calibration in progress"));
+		return HSMD_OK;
+	}
+	json_object_set_new(clock, "offset", json_integer(t - host));
+	json_object_set_new(clock, "last_set", json_integer(t));
+	json_object_set_new(clock, "lost", json_false());
+	json_object_set_new(clock, "slew", json_null());
+	if (hsmd_commit(call, doc, "settime", json_pack("{s:I, s:I}", "time", t, "previous", (json_int_t)now)) != 0)
+		return HSMD_FAILED;
+	/* Setting the clock resets the HSM (guide 4.2.4.1). */
+	if (hsmd_reboot(call, "reset") != 0)
+		return HSMD_FAILED;
+	hsmd_reply(call, json_pack("{s:I, s:b}", "time", t, "reset", 1));
+	return HSMD_OK;
+}
+
+static int m_setminvsn(struct hsmd_call *call)
+{
+	json_error_t jerr;
+	json_int_t vsn, cur, installed;
+	const json_t *dev = hsmd_device(call);
+	json_t *doc;
+
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:I}", "vsn", &vsn) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	cur = json_integer_value(json_object_get(dev, "min_vsn"));
+	installed = json_integer_value(json_object_get(json_object_get(dev, "firmware"), "vsn"));
+	if (vsn < cur)
+		return hsmd_error(call, HSMD_REFUSED_STATE,
+				  "VSN %lld is lower than the current minimum VSN %lld",
+				  (long long)vsn, (long long)cur);
+	if (vsn > installed)
+		return hsmd_error(call, HSMD_REFUSED_STATE,
+				  "VSN %lld is higher than the VSN of the installed firmware (%lld)",
+				  (long long)vsn, (long long)installed);
+	if (vsn != cur) {
+		doc = hsmd_begin(call);
+		json_object_set_new(doc, "min_vsn", json_integer(vsn));
+		if (hsmd_commit(call, doc, "setminvsn", json_pack("{s:I, s:I}", "min_vsn", vsn,
+				"previous", cur)) != 0)
+			return HSMD_FAILED;
+	}
+	hsmd_reply(call, json_pack("{s:I, s:b}", "min_vsn", vsn, "changed", vsn != cur));
+	return HSMD_OK;
+}
+
+static int m_getenvstats(struct hsmd_call *call)
+{
+	hsmd_reply(call, hsmd_envstats(hsmd_uptime(call), hsmd_now(call),
+				       json_string_value(json_object_get(hsmd_lifetime(call), "esn"))));
+	return HSMD_OK;
+}
+
+static int m_reset(struct hsmd_call *call)
+{
+	if (hsmd_reboot(call, "reset") != 0)
+		return HSMD_FAILED;
+	hsmd_reply(call, json_pack("{s:b}", "reset", 1));
+	return HSMD_OK;
+}
+
+static int m_factorystate(struct hsmd_call *call)
+{
+	if (hsmd_factory_state(call) != 0)
+		return HSMD_FAILED;
+	hsmd_reply(call, json_pack("{s:b}", "factorystate", 1));
+	return HSMD_OK;
+}
+
+static int m_select_acceleration(struct hsmd_call *call)
+{
+	json_error_t jerr;
+	const char *set = NULL;
+	json_t *doc, *accel, *avail = json_array();
+	int known = 0;
+
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?s}", "set", &set) != 0) {
+		json_decref(avail);
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	}
+	for (size_t i = 0; i < sizeof(accelerators) / sizeof(accelerators[0]); i++) {
+		json_array_append_new(avail, json_string(accelerators[i]));
+		known |= set && strcmp(set, accelerators[i]) == 0;
+	}
+	doc = hsmd_begin(call);
+	accel = json_object_get(doc, "acceleration");
+	if (set) {
+		if (!known) {
+			json_decref(avail);
+			json_decref(doc);
+			return hsmd_error(call, HSMD_BAD_REQUEST, "set: unknown accelerator '%.32s' (ecc, rsa)", set);
+		}
+		/* Takes effect at the next reset (guide 4.10.1.15.1). */
+		if (strcmp(json_string_value(json_object_get(accel, "selected")), set) == 0)
+			json_object_set_new(accel, "pending", json_null());
+		else
+			json_object_set_new(accel, "pending", json_string(set));
+		json_incref(accel);
+		if (hsmd_commit(call, doc, "select_acceleration", json_pack("{s:s}", "set", set)) != 0) {
+			json_decref(accel);
+			json_decref(avail);
+			return HSMD_FAILED;
+		}
+		doc = NULL;
+	} else {
+		json_incref(accel);
+		json_decref(doc);
+	}
+	hsmd_reply(call, json_pack("{s:o, s:O, s:O}", "available", avail,
+				   "selected", json_object_get(accel, "selected"),
+				   "pending", json_object_get(accel, "pending")));
+	json_decref(accel);
+	return HSMD_OK;
+}
+
+static int m_set_mode(struct hsmd_call *call)
+{
+	json_error_t jerr;
+	const char *mode;
+	json_t *doc;
+
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s}", "mode", &mode) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (strcmp(mode, "operational") && strcmp(mode, "maintenance") && strcmp(mode, "initialization"))
+		return hsmd_error(call, HSMD_BAD_REQUEST,
+				  "mode: '%.32s' is not operational, maintenance or initialization", mode);
+	if (strcmp(dev_str(call, "mode"), mode) != 0) {
+		doc = hsmd_begin(call);
+		json_object_set_new(doc, "mode", json_string(mode));
+		if (hsmd_commit(call, doc, "set_mode", json_pack("{s:s, s:s}", "mode", mode,
+				"previous", dev_str(call, "mode"))) != 0)
+			return HSMD_FAILED;
+	}
+	hsmd_reply(call, json_pack("{s:s}", "mode", mode));
+	return HSMD_OK;
+}
+
+static const struct hsmd_method methods[] = {
+	{ .name = "status", .handler = m_status, .summary = "state, mode, image and firmware" },
+	{ .name = "info", .handler = m_info, .summary = "lifetime data and limits" },
+	{ .name = "gettime", .handler = m_gettime, .summary = "the HSM system time" },
+	/* Setting needs maintenance and cures a lost clock; adjusting works in
+	 * operational mode but not with a lost clock (guide 4.2). */
+	{ .name = "settime", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED,
+	  .variant_param = "adjust", .variant_flags = HSMD_METHOD_NEEDS_CLOCK,
+	  .plain_flags = HSMD_METHOD_MAINTENANCE, .handler = m_settime,
+	  .summary = "set (and reset) or slew the system time" },
+	{ .name = "setminvsn", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK,
+	  .handler = m_setminvsn, .summary = "raise the minimum firmware VSN" },
+	{ .name = "getenvstats", .handler = m_getenvstats, .summary = "environmental statistics" },
+	{ .name = "reset", .flags = HSMD_METHOD_INVASIVE, .handler = m_reset, .summary = "reset the HSM" },
+	{ .name = "factorystate", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK,
+	  .handler = m_factorystate, .summary = "return to factory state" },
+	{ .name = "select_acceleration", .variant_param = "set",
+	  .variant_flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_MAINTENANCE,
+	  .handler = m_select_acceleration, .summary = "show or select the accelerator" },
+	{ .name = "set_mode", .handler = m_set_mode,
+	  .summary = "operational, maintenance or initialization mode (nopclearfail)" },
+	HSMD_METHOD_END
+};
+
+HSMD_SERVICE_EXPORT const struct hsmd_service hsmd_service = {
+	HSMD_SERVICE_HEADER,
+	.name = "setup",
+	.version = PACKAGE_VERSION,
+	.default_port = 2202,
+	.methods = methods,
+};

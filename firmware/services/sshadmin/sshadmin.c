@@ -1,0 +1,215 @@
+/*
+ * sshadmin - the keys of the platform services (guide 4.7): the host keys
+ * and their certificates (hostkeys), enrollment from factory state, and
+ * the one authorized client key of each service.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <hsmadmin/service.h>
+#include "sign.h"
+
+/* A client key line in canonical form ("ssh-ed25519 AAAA..." without a
+ * comment), malloc'ed, or NULL when it is not an Ed25519 public key. */
+static char *canonical_key(const char *line)
+{
+	char err[128];
+	EVP_PKEY *k;
+	char *out;
+
+	if (!line || strlen(line) > 200)
+		return NULL;
+	k = hsm_key_from_openssh(line, err, sizeof(err));
+	if (!k)
+		return NULL;
+	out = hsm_key_to_openssh(k);
+	EVP_PKEY_free(k);
+	return out;
+}
+
+/* Services that have a host key on this HSM (lifetime ports). */
+static int known_service(struct hsmd_call *call, const char *name)
+{
+	return json_object_get(json_object_get(hsmd_lifetime(call), "ports"), name) != NULL;
+}
+
+/* Is this key already authorized for a service other than `except`? */
+static const char *key_used_by(const json_t *keys, const char *line, const char *except)
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach((json_t *)keys, name, v)
+		if (strcmp(name, except) != 0 && strcmp(json_string_value(v), line) == 0)
+			return name;
+	return NULL;
+}
+
+static int m_hostkeys(struct hsmd_call *call)
+{
+	hsmd_reply(call, hsmd_hostkeys(call));
+	return HSMD_OK;
+}
+
+/* The checked, canonical client_keys of an enroll request. */
+static int enroll_keys(struct hsmd_call *call, json_t **out)
+{
+	json_error_t jerr;
+	json_t *given, *keys, *v, *running;
+	const char *name;
+	size_t i;
+
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:o}",
+			   "client_keys", &given) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (!json_is_object(given) || json_object_size(given) > 32)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "client_keys: not an object of service keys");
+	keys = json_object();
+	json_object_foreach(given, name, v) {
+		char *line;
+		const char *other;
+
+		if (!known_service(call, name)) {
+			json_decref(keys);
+			return hsmd_error(call, HSMD_BAD_REQUEST, "client_keys: '%.48s' is not a service of this HSM", name);
+		}
+		line = canonical_key(json_string_value(v));
+		if (!line) {
+			json_decref(keys);
+			return hsmd_error(call, HSMD_BAD_REQUEST, "client_keys: %s: not an ssh-ed25519 public key", name);
+		}
+		other = key_used_by(keys, line, name);
+		if (other) {
+			hsmd_error(call, HSMD_BAD_REQUEST,
+				   "client_keys: %s and %s have the same key; each service needs its own",
+				   other, name);
+			free(line);
+			json_decref(keys); /* owns the string `other` points to */
+			return HSMD_BAD_REQUEST;
+		}
+		json_object_set_new(keys, name, json_string(line));
+		free(line);
+	}
+	running = hsmd_running_services(call);
+	json_array_foreach(running, i, v) {
+		if (!json_object_get(keys, json_string_value(v))) {
+			hsmd_error(call, HSMD_BAD_REQUEST, "client_keys: no key for service %s",
+				   json_string_value(v));
+			json_decref(running);
+			json_decref(keys);
+			return HSMD_BAD_REQUEST;
+		}
+	}
+	json_decref(running);
+	if (!json_object_get(keys, "sshadmin")) {
+		json_decref(keys);
+		return hsmd_error(call, HSMD_BAD_REQUEST, "client_keys: no key for service sshadmin");
+	}
+	*out = keys;
+	return HSMD_OK;
+}
+
+static int m_enroll(struct hsmd_call *call)
+{
+	const json_t *dev = hsmd_device(call);
+	json_t *keys = NULL, *doc, *result, *detail, *v;
+	const char *name;
+	int rc = enroll_keys(call, &keys);
+
+	if (rc != HSMD_OK)
+		return rc;
+	if (strcmp(json_string_value(json_object_get(dev, "state")), "enrolled") == 0) {
+		const char *installed = json_string_value(json_object_get(
+			json_object_get(dev, "client_keys"), "sshadmin"));
+		int same = installed && strcmp(installed, json_string_value(json_object_get(keys, "sshadmin"))) == 0;
+		json_decref(keys);
+		if (!same)
+			return hsmd_error(call, HSMD_REFUSED_STATE,
+					  "HSM is already enrolled with another sshadmin key; "
+					  "return it to factory state to enroll again");
+		result = hsmd_hostkeys(call);
+		json_object_set_new(result, "enrolled", json_true());
+		json_object_set_new(result, "changed", json_false());
+		hsmd_reply(call, result);
+		return HSMD_OK;
+	}
+	doc = hsmd_begin(call);
+	json_object_set_new(doc, "state", json_string("enrolled"));
+	json_object_set(doc, "client_keys", keys);
+	detail = json_object();
+	json_object_foreach(keys, name, v)
+		json_object_set_new(detail, name, json_string(json_string_value(v)));
+	json_decref(keys);
+	if (hsmd_commit(call, doc, "enroll", json_pack("{s:o}", "client_keys", detail)) != 0)
+		return HSMD_FAILED;
+	result = hsmd_hostkeys(call);
+	json_object_set_new(result, "enrolled", json_true());
+	json_object_set_new(result, "changed", json_true());
+	hsmd_reply(call, result);
+	return HSMD_OK;
+}
+
+static int m_authorized_keys(struct hsmd_call *call)
+{
+	hsmd_reply(call, json_pack("{s:O}", "keys", json_object_get(hsmd_device(call), "client_keys")));
+	return HSMD_OK;
+}
+
+static int m_set_key(struct hsmd_call *call)
+{
+	json_error_t jerr;
+	const char *service, *key, *other;
+	json_t *doc, *keys;
+	char *line;
+
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s, s:s}",
+			   "service", &service, "key", &key) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (!known_service(call, service))
+		return hsmd_error(call, HSMD_BAD_REQUEST, "service: '%.48s' is not a service of this HSM", service);
+	line = canonical_key(key);
+	if (!line)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "key: not an ssh-ed25519 public key");
+	doc = hsmd_begin(call);
+	keys = json_object_get(doc, "client_keys");
+	other = key_used_by(keys, line, service);
+	if (other) {
+		hsmd_error(call, HSMD_BAD_REQUEST, "key: already the key of service %s", other);
+		free(line);
+		json_decref(doc); /* owns the string `other` points to */
+		return HSMD_BAD_REQUEST;
+	}
+	json_object_set_new(keys, service, json_string(line));
+	if (hsmd_commit(call, doc, "set_key", json_pack("{s:s, s:s}", "service", service, "key", line)) != 0) {
+		free(line);
+		return HSMD_FAILED;
+	}
+	hsmd_reply(call, json_pack("{s:s, s:s}", "service", service, "key", line));
+	free(line);
+	return HSMD_OK;
+}
+
+static const struct hsmd_method methods[] = {
+	{ .name = "hostkeys", .flags = HSMD_METHOD_FACTORY_OK, .handler = m_hostkeys,
+	  .summary = "host keys, certificates and warrant" },
+	/* Enrollment is the way out of factory state, so neither the lost
+	 * clock nor the log level may block it (that would leave no way in). */
+	{ .name = "enroll", .flags = HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE,
+	  .handler = m_enroll, .summary = "install the client keys of every service" },
+	{ .name = "authorized_keys", .handler = m_authorized_keys,
+	  .summary = "the authorized client key of each service" },
+	{ .name = "set_key", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK,
+	  .handler = m_set_key, .summary = "change the client key of one service" },
+	HSMD_METHOD_END
+};
+
+HSMD_SERVICE_EXPORT const struct hsmd_service hsmd_service = {
+	HSMD_SERVICE_HEADER,
+	.name = "sshadmin",
+	.version = PACKAGE_VERSION,
+	.default_port = 2201,
+	.methods = methods,
+};

@@ -1,0 +1,28 @@
+/* libFuzzer target: the host key list an HSM returns at enrollment, as
+ * plugins/platform/chain.c verifies it.  Input: JSON bytes. */
+#include <stdint.h>
+#include <string.h>
+#include <hsmadmin/fileio.h>
+#include "sign.h"
+#include "chain.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static EVP_PKEY *vendor;
+	struct chain c;
+	char err[512];
+	json_t *doc;
+
+	if (!vendor)
+		vendor = hsm_ed25519_generate(NULL, 0);
+	doc = hsm_json_parse((const char *)data, size, 0, err, sizeof(err));
+	if (!doc)
+		return 0;
+	/* Nothing unsigned may pass: the vendor key is fresh, so every input
+	 * must be refused, with a reason. */
+	if (chain_verify(doc, "1A23-BC45-6789", &vendor, 1, &c, err, sizeof(err)) == 0 || !err[0])
+		__builtin_trap();
+	json_decref(doc);
+	return 0;
+}

@@ -1,0 +1,206 @@
+/*
+ * tests/unit/test-transport-keys.c - the client key store and host key
+ * pins (core/net/hostkeys.c): permissions, no replacement, strict pins.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hsmadmin/fileio.h>
+#include "hostkeys.h"
+#include "sign.h"
+#include "tap.h"
+
+static char root[64];
+
+static void write_text(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (st.st_mode & 07777) : (mode_t)-1;
+}
+
+static void test_client_keys(void)
+{
+	char path[256], other[256], err[512];
+	struct hsm_client_key *k, *l;
+	char *pub, *pub2, *fp;
+
+	k = hsm_client_key_generate(err, sizeof(err));
+	tap_ok(k != NULL, "generate an Ed25519 client key");
+	pub = hsm_client_key_public(k);
+	tap_ok(pub && strncmp(pub, "ssh-ed25519 AAAA", 16) == 0 && !strchr(pub + 12, ' '),
+	       "public key is one OpenSSH line without comment");
+	tap_ok(hsm_ssh_pubkey_valid(pub), "its public line is valid");
+	fp = hsm_client_key_fingerprint(k);
+	tap_ok(fp && strncmp(fp, "SHA256:", 7) == 0, "fingerprint like ssh-keygen -l");
+
+	snprintf(path, sizeof(path), "%s/key", root);
+	TAP_INT_EQ(hsm_client_key_save(k, path, err, sizeof(err)), 0, "save a new key");
+	TAP_INT_EQ(mode_of(path), 0600, "saved with mode 0600");
+	tap_ok(hsm_client_key_save(k, path, err, sizeof(err)) < 0 && strstr(err, "exists"),
+	       "an existing key is never replaced (%s)", err);
+	l = hsm_client_key_load(path, err, sizeof(err));
+	tap_ok(l != NULL, "load it back");
+	pub2 = l ? hsm_client_key_public(l) : NULL;
+	TAP_STR_EQ(pub2, pub, "same public key after the round trip");
+	free(pub2);
+	hsm_client_key_free(l);
+
+	chmod(path, 0640);
+	l = hsm_client_key_load(path, err, sizeof(err));
+	tap_ok(!l && strstr(err, "too open"), "group-readable key refused (%s)", err);
+	hsm_client_key_free(l);
+	chmod(path, 0604);
+	l = hsm_client_key_load(path, err, sizeof(err));
+	tap_ok(!l && strstr(err, "too open"), "world-readable key refused");
+	hsm_client_key_free(l);
+	chmod(path, 0600);
+
+	snprintf(other, sizeof(other), "%s/link", root);
+	if (symlink(path, other) != 0)
+		printf("# symlink: %s\n", strerror(errno));
+	l = hsm_client_key_load(other, err, sizeof(err));
+	tap_ok(!l, "a symlink to a key is not followed (%s)", err);
+	hsm_client_key_free(l);
+
+	l = hsm_client_key_load(root, err, sizeof(err));
+	tap_ok(!l, "a directory is not a key (%s)", err);
+	hsm_client_key_free(l);
+
+	snprintf(other, sizeof(other), "%s/garbage", root);
+	write_text(other, "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n", 0600);
+	l = hsm_client_key_load(other, err, sizeof(err));
+	tap_ok(!l && strstr(err, "not an unencrypted Ed25519"), "garbage key refused (%s)", err);
+	hsm_client_key_free(l);
+
+	/* A PKCS#8 key as core/net/sign.c writes it also works (vendor and
+	 * backup tools write that format). */
+	{
+		EVP_PKEY *pk = hsm_ed25519_generate(err, sizeof(err));
+		snprintf(other, sizeof(other), "%s/pkcs8", root);
+		if (pk && hsm_key_save_private(other, pk, 0, err, sizeof(err)) == 0) {
+			l = hsm_client_key_load(other, err, sizeof(err));
+			tap_ok(l != NULL, "PKCS#8 PEM Ed25519 key loads (%s)", l ? "ok" : err);
+			hsm_client_key_free(l);
+		} else {
+			tap_ok(0, "PKCS#8 key written by sign.c (%s)", err);
+		}
+		EVP_PKEY_free(pk);
+	}
+	free(pub);
+	free(fp);
+	hsm_client_key_free(k);
+}
+
+static void test_ensure(void)
+{
+	char home[128], path[256], err[512];
+	struct hsm_client_key *k;
+	int created = -1;
+
+	snprintf(home, sizeof(home), "%s/home", root);
+	TAP_INT_EQ(hsm_client_keys_ensure(home, &created, err, sizeof(err)), 0, "ensure client keys");
+	TAP_INT_EQ(created, HSM_SVC_COUNT, "one key per platform service created");
+	snprintf(path, sizeof(path), "%s/keys/client", home);
+	TAP_INT_EQ(mode_of(path), 0700, "keys/client is 0700");
+	snprintf(path, sizeof(path), "%s/keys/client/monitor", home);
+	TAP_INT_EQ(mode_of(path), 0600, "keys/client/monitor is 0600");
+	TAP_INT_EQ(hsm_client_keys_ensure(home, &created, err, sizeof(err)), 0, "ensure again");
+	TAP_INT_EQ(created, 0, "existing keys are kept");
+	k = hsm_client_key_load_service(home, "setup", err, sizeof(err));
+	tap_ok(k != NULL, "load the setup key by service name");
+	hsm_client_key_free(k);
+	k = hsm_client_key_load_service(root, "setup", err, sizeof(err));
+	tap_ok(!k && strstr(err, "run 'hsmadmin enroll'"), "a missing key says to enroll (%s)", err);
+	hsm_client_key_free(k);
+	k = hsm_client_key_load_service(home, "../x", err, sizeof(err));
+	tap_ok(!k, "an unknown service has no key path");
+}
+
+static void test_pins(void)
+{
+	char home[128], path[256], err[512];
+	struct hsm_client_key *a = hsm_client_key_generate(err, sizeof(err));
+	struct hsm_client_key *b = hsm_client_key_generate(err, sizeof(err));
+	struct hsm_pins p = { .esn = "1A23-BC45-6789", .pinned = 1700000000 }, q;
+	char *pa = hsm_client_key_public(a), *pb = hsm_client_key_public(b);
+
+	snprintf(home, sizeof(home), "%s/home", root);
+	TAP_INT_EQ(hsm_pins_load(home, "1A23-BC45-6789", &q, err, sizeof(err)), 1, "no pins yet");
+	p.identity_key = pa;
+	p.host_keys[HSM_SVC_SETUP] = pb;
+	TAP_INT_EQ(hsm_pins_save(home, &p, err, sizeof(err)), 0, "save pins");
+	TAP_INT_EQ(hsm_pins_load(home, "1A23-BC45-6789", &q, err, sizeof(err)), 0, "load pins");
+	TAP_STR_EQ(q.identity_key, pa, "identity key round trip");
+	TAP_STR_EQ(q.host_keys[HSM_SVC_SETUP], pb, "setup host key round trip");
+	tap_ok(q.host_keys[HSM_SVC_MONITOR] == NULL, "no pin for a service not enrolled");
+	TAP_INT_EQ(q.pinned, 1700000000, "pin time round trip");
+	hsm_pins_clear(&q);
+	TAP_INT_EQ(hsm_ssh_pubkey_cmp(pa, pa), 0, "same key compares equal");
+	tap_ok(hsm_ssh_pubkey_cmp(pa, pb) != 0, "different keys differ");
+
+	snprintf(path, sizeof(path), "%s/pins/9Z87-YX65-4321.json", home);
+	write_text(path, "{\"esn\":\"1A23-BC45-6789\",\"identity_key\":\"x\",\"host_keys\":{},\"pinned\":1}", 0644);
+	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
+	       "pins of another ESN refused (%s)", err);
+	write_text(path, "{\"esn\":\"9Z87-YX65-4321\",\"esn\":\"9Z87-YX65-4321\"}", 0644);
+	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
+	       "duplicate keys refused (%s)", err);
+	snprintf(err, sizeof(err), "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s\",\"host_keys\":{\"ssh\":\"%s\"},\"pinned\":1}", pa, pb);
+	write_text(path, err, 0644);
+	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
+	       "unknown service in pins refused (%s)", err);
+	snprintf(err, sizeof(err), "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s\",\"host_keys\":{},\"pinned\":1,\"x\":1}", pa);
+	write_text(path, err, 0644);
+	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
+	       "unknown member in pins refused (%s)", err);
+	snprintf(err, sizeof(err), "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s comment\",\"host_keys\":{},\"pinned\":1}", pa);
+	write_text(path, err, 0644);
+	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
+	       "key line with a comment refused (%s)", err);
+	tap_ok(hsm_pins_load(home, "../../etc/x", &q, err, sizeof(err)) < 0, "a path is not an ESN");
+
+	TAP_INT_EQ(hsm_pins_remove(home, "1A23-BC45-6789", err, sizeof(err)), 0, "remove pins");
+	TAP_INT_EQ(hsm_pins_load(home, "1A23-BC45-6789", &q, err, sizeof(err)), 1, "gone after remove");
+	TAP_INT_EQ(hsm_pins_remove(home, "1A23-BC45-6789", err, sizeof(err)), 0, "removing twice is fine");
+
+	tap_ok(!hsm_ssh_pubkey_valid("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"), "RSA line is not valid");
+	tap_ok(!hsm_ssh_pubkey_valid("ssh-ed25519 !!!"), "bad base64 is not valid");
+	tap_ok(!hsm_ssh_pubkey_valid("ssh-ed25519"), "no key is not valid");
+	free(pa);
+	free(pb);
+	hsm_client_key_free(a);
+	hsm_client_key_free(b);
+}
+
+int main(void)
+{
+	char cmd[128];
+
+	snprintf(root, sizeof(root), "/tmp/test-keys.XXXXXX");
+	if (!mkdtemp(root))
+		return 1;
+	umask(022);
+	test_client_keys();
+	test_ensure();
+	test_pins();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", root);
+	return tap_done();
+}
