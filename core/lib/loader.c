@@ -222,21 +222,26 @@ HSM_API int hsm_registry_load(struct hsm_registry *reg, struct hsm_plugin_entry 
 		return -1;
 	}
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	/* glibc recognises an already-loaded object by its name: closing fd now
+	 * would let the next plugin reuse the same /proc/self/fd/N name and get
+	 * this plugin back.  The fd stays open as long as the plugin is loaded. */
 	h = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
-	close(fd);
 	if (!h) {
+		close(fd);
 		const char *msg = dlerror();
 		refuse(reg, e, path, "cannot load: %s", msg ? msg : "unknown dlopen error");
 		free(path);
 		return -1;
 	}
+	/* From here on even a refused plugin stays mapped, and so keeps its fd. */
+	e->handle = h;
+	e->fd = fd;
 	d = dlsym(h, HSMADMIN_PLUGIN_SYMBOL);
 	if (!d) {
 		refuse(reg, e, path, "no '%s' symbol: not an hsmadmin plugin", HSMADMIN_PLUGIN_SYMBOL);
 		free(path);
 		return -1;
 	}
-	e->handle = h;
 	e->desc = d;
 	if (check_descriptor(reg, e, path, d) != 0) {
 		e->desc = NULL;

@@ -400,6 +400,8 @@ HSM_API void hsm_registry_close(struct hsm_registry *reg)
 		struct hsm_plugin_entry *e = &reg->v[i];
 		if (e->state == 1 && e->desc->fini)
 			e->desc->fini();
+		if (e->handle)
+			close(e->fd);
 		/* Not dlclose'd: a plugin's atexit handlers or thread-locals may
 		 * still point into it, and the process is about to exit. */
 		entry_free(e);

@@ -25,6 +25,7 @@ struct hsm_plugin_entry {
 	/* Set by hsm_registry_load. */
 	int state;                 /* 0 not tried, 1 loaded, -1 refused */
 	void *handle;
+	int fd;                    /* kept open while loaded: see loader.c */
 	const struct hsm_plugin *desc;
 	const struct hsm_command **cmds; /* commands of desc, by pointer (stride-safe) */
 	size_t n_cmds;

@@ -106,38 +106,33 @@ static int set_err(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+/* Outside text (environment values) in an error: one line or nothing. */
+static const char *shown(const char *s)
+{
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			return "(unprintable)";
+	return s;
+}
+
 /* --- algorithms, fetched once (implicit fetches are slow in 3.0) -------- */
 static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
 static EVP_CIPHER *alg_gcm;
-static EVP_KDF *alg_scrypt;
-static EVP_KDF_CTX *hkdf_template; /* digest already set; dup'ed per use */
+static EVP_KDF *alg_scrypt, *alg_hkdf;
 
 static void algs_fetch(void)
 {
-	EVP_KDF *hkdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
-		OSSL_PARAM_END,
-	};
-
 	alg_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
 	alg_scrypt = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_SCRYPT, NULL);
-	if (hkdf) {
-		hkdf_template = EVP_KDF_CTX_new(hkdf);
-		if (hkdf_template && EVP_KDF_CTX_set_params(hkdf_template, params) != 1) {
-			EVP_KDF_CTX_free(hkdf_template);
-			hkdf_template = NULL;
-		}
-		EVP_KDF_free(hkdf); /* the context keeps its own reference */
-	}
+	alg_hkdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
 }
 
 static int algs(char *err, size_t errlen)
 {
 	pthread_once(&algs_once, algs_fetch);
-	if (!alg_gcm || !alg_scrypt || !hkdf_template)
+	if (!alg_gcm || !alg_scrypt || !alg_hkdf)
 		return set_err(err, errlen, "OpenSSL lacks %s", !alg_gcm ? "AES-256-GCM" :
-			       !alg_scrypt ? "scrypt" : "HKDF-SHA256");
+			       !alg_scrypt ? "scrypt" : "HKDF");
 	return 0;
 }
 
@@ -153,16 +148,16 @@ HSM_API int hsm_keyprot_parse(const char *text, unsigned *opts, char *err, size_
 		const char *at = strchr(HSM_KEYPROT_LETTERS, *c);
 		unsigned bit;
 
-		if (!at || !*c) {
+		if (!at) {
 			if ((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f)
-				return set_err(err, errlen, "unknown protection option '%c' in \"%.16s\" (use upper-case letters from %s)",
-					       *c, text, HSM_KEYPROT_LETTERS);
+				return set_err(err, errlen, "unknown protection option '%c' (use upper-case letters from %s)",
+					       *c, HSM_KEYPROT_LETTERS);
 			return set_err(err, errlen, "unknown protection option byte 0x%02x (use upper-case letters from %s)",
 				       (unsigned char)*c, HSM_KEYPROT_LETTERS);
 		}
 		bit = 1u << (at - HSM_KEYPROT_LETTERS);
 		if (set & bit)
-			return set_err(err, errlen, "protection option '%c' given twice in \"%.16s\"", *c, text);
+			return set_err(err, errlen, "protection option '%c' given twice", *c);
 		set |= bit;
 	}
 	*opts = set;
@@ -200,6 +195,9 @@ static int service_index(const char *service, char *err, size_t errlen)
 	for (size_t i = 0; service && i < sizeof(services) / sizeof(services[0]); i++)
 		if (strcmp(service, services[i].name) == 0)
 			return (int)i;
+	for (const char *c = service; c && *c; c++)
+		if (*c < 'a' || *c > 'z')
+			return set_err(err, errlen, "unknown service (not a lower-case name)");
 	return set_err(err, errlen, "unknown service \"%.32s\" (no key protection defaults)",
 		       service ? service : "");
 }
@@ -273,7 +271,7 @@ HSM_API int hsm_keyprot_group_for_service(const char *service, char *buf, size_t
 	v = secure_getenv(var);
 	if (v) {
 		if (*v && group_lookup(v, &gid) != 0)
-			return set_err(err, errlen, "%s: group \"%.64s\" does not exist", var, v);
+			return set_err(err, errlen, "%s: group \"%.64s\" does not exist", var, shown(v));
 		group = v;
 	} else if (geteuid() == 0 && group_lookup(services[i].group, &gid) == 0) {
 		/* The guide's defaults describe an installed system run by
@@ -689,11 +687,12 @@ static int derive(unsigned opts, const struct inputs *in, uint8_t key[KP_KEY_LEN
 	}
 	{
 		OSSL_PARAM params[] = {
+			OSSL_PARAM_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
 			OSSL_PARAM_octet_string(OSSL_KDF_PARAM_KEY, ikm, n),
 			OSSL_PARAM_octet_string(OSSL_KDF_PARAM_INFO, (char *)hkdf_info, sizeof(hkdf_info) - 1),
 			OSSL_PARAM_END,
 		};
-		k = EVP_KDF_CTX_dup(hkdf_template);
+		k = EVP_KDF_CTX_new(alg_hkdf);
 		ok = k && EVP_KDF_derive(k, key, KP_KEY_LEN, params) == 1;
 	}
 	EVP_KDF_CTX_free(k);
@@ -940,6 +939,28 @@ static int open_failed(unsigned opts, char *err, size_t errlen)
 		       n ? machine : "", n ? " inputs differ here), " : "");
 }
 
+/* PKCS#8 DER -> key.  Ed25519, the only type in use, has one fixed
+ * encoding: taking its seed directly skips OpenSSL 3.0's generic decoder,
+ * which costs ~300 us and would dominate every load. */
+static EVP_PKEY *der_to_key(const uint8_t *der, size_t len)
+{
+	static const uint8_t ed25519_p8[16] = {
+		0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
+		0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+	};
+	const unsigned char *p = der;
+	EVP_PKEY *key;
+
+	if (len == sizeof(ed25519_p8) + 32 && memcmp(der, ed25519_p8, sizeof(ed25519_p8)) == 0)
+		return EVP_PKEY_new_raw_private_key_ex(NULL, "ED25519", NULL, der + sizeof(ed25519_p8), 32);
+	key = d2i_AutoPrivateKey_ex(NULL, &p, (long)len, NULL, NULL);
+	if (key && p != der + len) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	return key;
+}
+
 /* Decrypt to PKCS#8 DER (malloc'ed; wipe it) and check that it is a key. */
 static int open_der(const uint8_t *buf, size_t len, const struct hsm_keyprot_ctx *ctx,
 		    unsigned *opts, uint8_t **der, size_t *derlen, EVP_PKEY **key,
@@ -948,7 +969,6 @@ static int open_der(const uint8_t *buf, size_t len, const struct hsm_keyprot_ctx
 	struct kp_header h;
 	struct inputs in;
 	uint8_t k[KP_KEY_LEN], *pt = NULL;
-	const unsigned char *p;
 	EVP_CIPHER_CTX *c = NULL;
 	EVP_PKEY *pk = NULL;
 	int n, rc = -1;
@@ -985,9 +1005,8 @@ static int open_der(const uint8_t *buf, size_t len, const struct hsm_keyprot_ctx
 		open_failed(h.opts, err, errlen);
 		goto out;
 	}
-	p = pt;
-	pk = d2i_AutoPrivateKey_ex(NULL, &p, (long)h.ctlen, NULL, NULL);
-	if (!pk || p != pt + h.ctlen) {
+	pk = der_to_key(pt, h.ctlen);
+	if (!pk) {
 		set_err(err, errlen, "the decrypted data is not a PKCS#8 private key");
 		goto out;
 	}
@@ -1044,10 +1063,10 @@ static int check_perms(const char *path, const struct stat *st, const char *grou
 		return set_err(err, errlen, "%s: mode %04o lets group %u read the key, but no group is configured for it: refused (chmod 600, or set NFAST_<SERVICE>_GROUP)",
 			       path, mode, (unsigned)st->st_gid);
 	if (group_lookup(group, &gid) != 0)
-		return set_err(err, errlen, "%s: the configured group \"%.64s\" does not exist", path, group);
+		return set_err(err, errlen, "%s: the configured group \"%.64s\" does not exist", path, shown(group));
 	if (st->st_gid != gid)
 		return set_err(err, errlen, "%s: readable by group %u, not by the configured group %.64s: refused",
-			       path, (unsigned)st->st_gid, group);
+			       path, (unsigned)st->st_gid, shown(group));
 	return 0;
 }
 
@@ -1105,7 +1124,7 @@ static int write_key_file(const char *path, const uint8_t *data, size_t len, con
 	int fd, e, rc = 0;
 
 	if (group && *group && group_lookup(group, &gid) != 0)
-		return set_err(err, errlen, "%s: group \"%.64s\" does not exist", path, group);
+		return set_err(err, errlen, "%s: group \"%.64s\" does not exist", path, shown(group));
 	if (split_dir(path, dir, sizeof(dir)) != 0 ||
 	    snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
 		return set_err(err, errlen, "%s: path too long", path);
@@ -1115,7 +1134,7 @@ static int write_key_file(const char *path, const uint8_t *data, size_t len, con
 	if (fd < 0)
 		return set_err(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
 	if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0)
-		rc = set_err(err, errlen, "%s: cannot give the key to group %.64s: %s", path, group,
+		rc = set_err(err, errlen, "%s: cannot give the key to group %.64s: %s", path, shown(group),
 			     strerror(errno));
 	else if (fchmod(fd, gid != (gid_t)-1 ? 0640 : 0600) != 0 || write_all(fd, data, len) != 0 ||
 		 fsync(fd) != 0)
@@ -1214,6 +1233,19 @@ HSM_API char *hsm_keyprot_load_pem(const char *path, const struct hsm_keyprot_ct
 	if (!(pem = der_to_pem(der, derlen)))
 		set_err(err, errlen, "%s: out of memory", path);
 	OPENSSL_clear_free(der, derlen);
+	return pem;
+}
+
+HSM_API char *hsm_keyprot_key_pem(EVP_PKEY *key)
+{
+	uint8_t *der;
+	size_t len;
+	char *pem;
+
+	if (key_der(key, &der, &len, NULL, 0) != 0)
+		return NULL;
+	pem = der_to_pem(der, len);
+	OPENSSL_clear_free(der, len);
 	return pem;
 }
 

@@ -119,6 +119,9 @@ HSM_API EVP_PKEY *hsm_keyprot_load(const char *path, const struct hsm_keyprot_ct
 HSM_API char *hsm_keyprot_load_pem(const char *path, const struct hsm_keyprot_ctx *ctx,
 				   unsigned *opts, char *err, size_t errlen);
 HSM_API void hsm_keyprot_pem_free(char *pem);
+/* The PKCS#8 PEM text of a key in memory (e.g. a new one, for libssh);
+ * NULL if it is not a private key.  Free with hsm_keyprot_pem_free. */
+HSM_API char *hsm_keyprot_key_pem(EVP_PKEY *key);
 /* Options of a key file without decrypting it. */
 HSM_API int hsm_keyprot_file_options(const char *path, unsigned *opts, char *err, size_t errlen);
 

@@ -263,13 +263,13 @@ static int parse_body(const json_t *b, struct hsm_licence *lic, char *err, size_
 	char q[48];
 
 	/* Format and version first: another version may mean other fields. */
-	v = member(b, "body.", "format", JSON_STRING, 1, &bad, err, errlen);
+	v = member(b, "", "format", JSON_STRING, 1, &bad, err, errlen);
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
 	if (strcmp(json_string_value(v), HSM_LICENCE_FORMAT) != 0)
 		return MALFORMED("not a licence (format '%s', expected '%s')",
 				 safe(json_string_value(v), q), HSM_LICENCE_FORMAT);
-	v = member(b, "body.", "version", JSON_INTEGER, 1, &bad, err, errlen);
+	v = member(b, "", "version", JSON_INTEGER, 1, &bad, err, errlen);
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
 	if (json_integer_value(v) != HSM_LICENCE_VERSION)
@@ -277,10 +277,10 @@ static int parse_body(const json_t *b, struct hsm_licence *lic, char *err, size_
 			    "unknown licence format version %lld (this software reads version %d)",
 			    (long long)json_integer_value(v), HSM_LICENCE_VERSION);
 	lic->version = HSM_LICENCE_VERSION;
-	if (only_keys(b, "body.", allowed, err, errlen) != 0)
+	if (only_keys(b, "", allowed, err, errlen) != 0)
 		return HSM_LICENCE_MALFORMED;
 
-	v = member(b, "body.", "type", JSON_STRING, 1, &bad, err, errlen);
+	v = member(b, "", "type", JSON_STRING, 1, &bad, err, errlen);
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
 	if (strcmp(json_string_value(v), HSM_LICENCE_TYPE_MULTI_TENANT) != 0)
@@ -289,7 +289,7 @@ static int parse_body(const json_t *b, struct hsm_licence *lic, char *err, size_
 				 HSM_LICENCE_TYPE_MULTI_TENANT);
 	snprintf(lic->type, sizeof(lic->type), "%s", HSM_LICENCE_TYPE_MULTI_TENANT);
 
-	v = member(b, "body.", "esn", JSON_STRING, 1, &bad, err, errlen);
+	v = member(b, "", "esn", JSON_STRING, 1, &bad, err, errlen);
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
 	if (!hsm_esn_valid(json_string_value(v)))
@@ -310,7 +310,7 @@ static int parse_body(const json_t *b, struct hsm_licence *lic, char *err, size_
 		return MALFORMED("field 'features' holds unknown feature bits (0x%08X)",
 				 (unsigned)(lic->features & ~HSM_FEAT_KNOWN));
 
-	v = member(b, "body.", "speed_upgrade", JSON_STRING, 0, &bad, err, errlen);
+	v = member(b, "", "speed_upgrade", JSON_STRING, 0, &bad, err, errlen);
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
 	lic->speed_upgrade = HSM_LICENCE_SPEED_NONE;
@@ -753,7 +753,7 @@ HSM_API int hsm_vendor_keys_load(const char *dir, EVP_PKEY ***keys, size_t *n,
 		}
 		out[loaded] = hsm_key_load_public(path, inner, sizeof(inner));
 		if (!out[loaded]) {
-			rc = fail(err, errlen, "vendor key %s: %s", path, inner);
+			rc = fail(err, errlen, "vendor key: %s", inner);
 			break;
 		}
 		if (hsm_ed25519_pub_raw(out[loaded], raw) != 0) {

@@ -397,7 +397,8 @@ static int list_conf_files(const char *dir, char ***names, size_t *count, char *
 		n++;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), by_name);
+	if (n)
+		qsort(v, n, sizeof(*v), by_name);
 	*names = v;
 	*count = n;
 	return 0;

@@ -77,7 +77,7 @@ static int by_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-#define FIELD_WIDTH 26
+#define FIELD_WIDTH 28
 
 static void print_member(struct hsm_ctx *ctx, const char *prefix, const char *name, const json_t *v)
 {

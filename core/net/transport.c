@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libssh/libssh.h>
 #include <hsmadmin/fileio.h>
@@ -73,6 +74,8 @@ static int fail(struct hsm_rpc_reply *r, int exit, const char *code, const char 
 	vsnprintf(r->message, sizeof(r->message), fmt, ap);
 	va_end(ap);
 	sanitize(r->message);
+	if (!*r->message)
+		snprintf(r->message, sizeof(r->message), "(no reason given)");
 	return exit;
 }
 
@@ -254,8 +257,6 @@ int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *ser
 	}
 	if (!*code)
 		code = "unknown";
-	if (!*message)
-		message = "(the device gave no reason)";
 	switch (status) {
 	case 3:
 		fail(r, HSM_EXIT_STATE, code, "%s", message);
@@ -489,16 +490,32 @@ int hsm_rpc_call_module(const char *home, int timeout, const struct hsm_module *
 	return r->exit;
 }
 
+/* A missing key means this host never enrolled (state, 3); a key that is
+ * there but unusable (permissions, garbage) is a credential failure (4). */
+static struct hsm_client_key *load_key(const char *home, const char *service,
+				       struct hsm_rpc_reply *r)
+{
+	char why[PATH_MAX + 128], path[PATH_MAX];
+	struct hsm_client_key *key = hsm_client_key_load_service(home, service, why, sizeof(why));
+
+	if (key)
+		return key;
+	memset(r, 0, sizeof(*r));
+	if (hsm_client_key_path(home, service, path, sizeof(path)) == 0 && access(path, F_OK) < 0 &&
+	    errno == ENOENT)
+		fail(r, HSM_EXIT_STATE, "not_enrolled", "%s", why);
+	else
+		fail(r, HSM_EXIT_AUTH, "auth", "%s client key: %s", service, why);
+	return NULL;
+}
+
 int hsm_rpc_call(struct hsm_ctx *ctx, const struct hsm_module *m, const char *service,
 		 const char *method, const json_t *params, struct hsm_rpc_reply *r)
 {
-	char why[PATH_MAX + 128];
-	struct hsm_client_key *key = hsm_client_key_load_service(hsm_home(ctx), service, why, sizeof(why));
+	struct hsm_client_key *key = load_key(hsm_home(ctx), service, r);
 
-	if (!key) {
-		memset(r, 0, sizeof(*r));
-		return fail(r, HSM_EXIT_STATE, "not_enrolled", "%s", why);
-	}
+	if (!key)
+		return r->exit;
 	hsm_rpc_call_module(hsm_home(ctx), hsm_timeout(ctx), m, service, key, method, params, r);
 	hsm_client_key_free(key);
 	return r->exit;
@@ -525,8 +542,8 @@ static void fanout_one(size_t i, void *arg)
 void hsm_rpc_fanout(struct hsm_ctx *ctx, const struct hsm_fleet *fleet, const char *service,
 		    const char *method, const json_t *params, struct hsm_rpc_reply *replies)
 {
-	char why[PATH_MAX + 128];
-	struct hsm_client_key *key = hsm_client_key_load_service(hsm_home(ctx), service, why, sizeof(why));
+	struct hsm_rpc_reply first;
+	struct hsm_client_key *key = load_key(hsm_home(ctx), service, &first);
 	struct fanout f = {
 		.home = hsm_home(ctx), .timeout = hsm_timeout(ctx), .fleet = fleet,
 		.service = service, .method = method, .params = params, .key = key,
@@ -534,10 +551,8 @@ void hsm_rpc_fanout(struct hsm_ctx *ctx, const struct hsm_fleet *fleet, const ch
 	};
 
 	if (!key) {
-		for (size_t i = 0; i < fleet->count; i++) {
-			memset(&replies[i], 0, sizeof(replies[i]));
-			fail(&replies[i], HSM_EXIT_STATE, "not_enrolled", "%s", why);
-		}
+		for (size_t i = 0; i < fleet->count; i++)
+			replies[i] = first;
 		return;
 	}
 	hsm_parallel(fleet->count, fanout_one, &f);

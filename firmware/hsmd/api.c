@@ -24,6 +24,8 @@ static int64_t api_host_now(struct hsmd_call *c) { (void)c; return hsmd_host_tim
 static int64_t api_uptime(struct hsmd_call *c) { return hsmd_host_time() - c->st->boot_time; }
 
 static int api_verror(struct hsmd_call *c, int status, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static int api_verror(struct hsmd_call *c, int status, const char *fmt, va_list ap)
 {
 	vsnprintf(c->message, sizeof(c->message), fmt, ap);
 	/* One line: a newline in a message would break the host's display. */

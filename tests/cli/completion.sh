@@ -19,6 +19,14 @@ is "$(complete_words hsmadmin good "")" "device show " "completes subcommands"
 is "$(complete_words hsmadmin good show --c)" "--count " "completes an option"
 is "$(complete_words hsmadmin good device show --t)" "--tag --timeout " "device commands complete --timeout"
 is "$(complete_words vcmadmin good "")" "show " "vcmadmin has its own table"
+# Several plugins in one process: each must get its own mapping (a reused
+# /proc/self/fd/N name once made glibc hand back the previous plugin).
+install_fixture abi
+install_fixture dup
+run hsmadmin completion bash
+like "$out" "'hsmadmin\\|good show\\|" "good still loads after refused plugins in the same process"
+like "$err" "plugin abi .*plugin ABI 99" "the refused plugin is reported for what it is"
+like "$err" "plugin dup .*duplicate command path" "and so is the next one"
 run hsmadmin completion zsh
 is "$rc" 2 "unsupported shell is a usage error"
 done_testing

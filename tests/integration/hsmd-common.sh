@@ -63,17 +63,18 @@ hsmd_known_hosts() { # NAME
 
 hsmd_start() { # NAME
 	_n=$1
+	_before=$(grep -c 'serving' "$TEST_TMP/$_n.log" 2>/dev/null)
 	"$HSMD" run --state "$TEST_TMP/$_n" --conf "$HSMD_CONFDIR" >>"$TEST_TMP/$_n.log" 2>&1 &
 	HSMD_PIDS[$_n]=$!
 	HSMD_PID=$!
 	cleanup_pid "$HSMD_PID"
-	for _ in $(seq 1 100); do
-		grep -q 'serving' "$TEST_TMP/$_n.log" 2>/dev/null && break
+	for _ in $(seq 1 200); do
+		[ "$(grep -c 'serving' "$TEST_TMP/$_n.log" 2>/dev/null)" -gt "${_before:-0}" ] && break
 		kill -0 "$HSMD_PID" 2>/dev/null || break
 		sleep 0.05
 	done
 	hsmd_known_hosts "$_n"
-	grep -q 'serving' "$TEST_TMP/$_n.log"
+	[ "$(grep -c 'serving' "$TEST_TMP/$_n.log" 2>/dev/null)" -gt "${_before:-0}" ]
 }
 
 hsmd_stop() { # NAME: SIGTERM, wait; returns hsmd's exit status

@@ -80,7 +80,14 @@ sshx -i "$TEST_TMP/keys/setup" -o Ciphers=chacha20-poly1305@openssh.com; is "$?"
 sshx -i "$TEST_TMP/keys/setup" -o Ciphers=aes256-gcm@openssh.com; is "$?" 0 "aes256-gcm works"
 ssh-keygen -q -t rsa -b 2048 -N '' -f "$TEST_TMP/keys/rsa"
 sshx -i "$TEST_TMP/keys/rsa"; is "$?" 255 "an RSA client key is refused"
-sshx -i "$TEST_TMP/keys/setup" -tt; is "$?" 0 "a pty request is refused but the call still works"
+timeout 20 ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -T \
+	-o UserKnownHostsFile="$TEST_TMP/h.known_hosts" -o IdentitiesOnly=yes -o LogLevel=ERROR \
+	-i "$TEST_TMP/keys/setup" -p 2202 "hsm@$A" </dev/null >/dev/null 2>&1
+is "$?" 255 "a shell request is refused"
+timeout 20 ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -s \
+	-o UserKnownHostsFile="$TEST_TMP/h.known_hosts" -o IdentitiesOnly=yes -o LogLevel=ERROR \
+	-i "$TEST_TMP/keys/setup" -p 2202 "hsm@$A" sftp </dev/null >/dev/null 2>&1
+is "$?" 255 "a subsystem request is refused"
 
 # --- hostile params -----------------------------------------------------------
 call h setup nosuchmethod setup '{}'

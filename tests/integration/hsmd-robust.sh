@@ -1,2 +1,118 @@
 #!/bin/bash
-echo "1..0 # SKIP not yet"
+# hsmd under stress: silent clients, signals, kill -9 during state changes,
+# damaged files, bad service configuration.
+. "$top_srcdir/tests/integration/hsmd-common.sh"
+HSMD_EXTRA_CONF=$'[server]\nlogin_timeout = 2\n'
+hsmd_setup
+client_keys
+A=$(test_address)
+hsmd_provision h "$A" 3C45-DE67-8901
+hsmd_start h
+call h sshadmin enroll sshadmin "$(enroll_params)"
+is "$rc" 0 "enrolled"
+
+# --- slow and silent clients never block others ---------------------------------
+exec 3<>"/dev/tcp/$A/2202"
+for i in 4 5 6 7 8 9; do eval "exec $i<>/dev/tcp/$A/2201"; done
+start=$(date +%s%N)
+call h setup info setup ''
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+is "$rc" 0 "a call succeeds while 7 clients are connected and silent"
+ok "... without waiting for them (${ms} ms)" test "$ms" -lt 1500
+# a client that sent its banner and then stalls mid key exchange
+exec 10<>"/dev/tcp/$A/2206"
+printf 'SSH-2.0-stall\r\n' >&10
+call h monitor logs_get monitor '{"log":"init"}'
+is "$rc" 0 "a client stalled in key exchange does not block others"
+# the login deadline (2 s here) drops silent clients
+timeout 6 cat <&3 >"$TEST_TMP/banner"; crc=$?
+is "$crc" 0 "the server closes a silent client after the login deadline"
+like "$(head -c 8 "$TEST_TMP/banner")" "^SSH-2.0" "... after sending its banner"
+exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- 10>&-
+
+# --- many calls in parallel -------------------------------------------------------------
+for i in $(seq 1 12); do
+	( call h setup gettime setup ''; echo "$rc" >"$TEST_TMP/par.$i" ) &
+done
+wait_pids=$(jobs -p | grep -v "^${HSMD_PIDS[h]}$")
+for p in $wait_pids; do wait "$p"; done
+is "$(cat "$TEST_TMP"/par.* | sort -u | tr -d '\n')" 0 "12 parallel calls all succeed"
+
+# --- signals ----------------------------------------------------------------------------
+kill -HUP "${HSMD_PIDS[h]}"; sleep 0.2
+call h setup info setup ''
+is "$rc" 0 "SIGHUP does not stop hsmd"
+like "$(cat "$TEST_TMP/h.log")" "SIGHUP: nothing to reload" "... and is logged"
+start=$(date +%s%N)
+hsmd_stop h; src=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+is "$src" 0 "SIGTERM: exit status 0"
+ok "... within a second (${ms} ms)" test "$ms" -lt 1000
+
+# --- one state, one hsmd ------------------------------------------------------------------
+hsmd_start h
+run "$HSMD" run --state "$TEST_TMP/h" --conf "$HSMD_CONFDIR"
+is "$rc" 1 "a second hsmd on the same state is refused"
+like "$err" "in use by another hsmd" "... and says so"
+run "$HSMD" simulate --state "$TEST_TMP/h" --clock-lost yes
+is "$rc" 1 "simulate refuses a running HSM"
+
+# --- kill -9 during state changes -------------------------------------------------------------
+for round in 1 2 3 4 5; do
+	( for i in $(seq 1 40); do
+		m=$([ $((i % 2)) = 0 ] && echo maintenance || echo operational)
+		call h setup set_mode setup "{\"mode\":\"$m\"}"
+	done ) >/dev/null 2>&1 &
+	loader=$!
+	sleep "0.$((RANDOM % 9 + 1))"
+	kill -KILL "${HSMD_PIDS[h]}"
+	wait "${HSMD_PIDS[h]}" 2>/dev/null
+	wait "$loader"
+	hsmd_start h || break
+done
+ok "hsmd restarts after 5 kill -9 during state changes" kill -0 "${HSMD_PIDS[h]}"
+call h setup status setup ''
+is "$rc" 0 "... and answers"
+call h monitor logs_get monitor '{"log":"system"}'
+n=$(jqr '.entries | length')
+is "$(jqr '[.entries[].seq] == [range(1; .entries | length + 1)]')" true \
+	"the system log has no gaps ($n entries)"
+is "$(jqr '.entries[-1].seq + 1')" "$(jq -r .log.next_seq "$TEST_TMP/h/device.json")" \
+	"... and ends just before the state's next sequence number"
+last_mode=$(jqr '[.entries[] | select(.event == "set_mode")][-1].detail.mode')
+call h setup status setup ''
+is "$(jqr .mode)" "$last_mode" "the mode is the one the last logged change set"
+
+# --- damaged files -----------------------------------------------------------------------------
+hsmd_stop h
+printf '{"seq":99999,"time":1,"ev' >>"$TEST_TMP/h/system.log"
+ok "hsmd starts over a torn last log line" hsmd_start h
+like "$(cat "$TEST_TMP/h.log")" "dropped .* bytes of a partial entry" "... and reports it"
+call h monitor logs_get monitor '{"log":"system"}'
+is "$rc" 0 "... and the log reads back"
+hsmd_stop h
+cp "$TEST_TMP/h/system.log" "$TEST_TMP/syslog.good"
+printf 'garbage\n' >>"$TEST_TMP/h/system.log"
+run "$HSMD" run --state "$TEST_TMP/h" --conf "$HSMD_CONFDIR"
+is "$rc" 1 "a damaged log line stops hsmd"
+like "$err" "system.log: line [0-9]+" "... naming the file and line"
+cp "$TEST_TMP/syslog.good" "$TEST_TMP/h/system.log"
+
+# --- service configuration --------------------------------------------------------------------
+printf '[service]\nname = monitor\nmodule = monitor.so\nextra = 1\n' >"$HSMD_CONFDIR/services.d/monitor.conf"
+chmod 0666 "$HSMD_SVCDIR/setup.so"
+hsmd_start h
+like "$(cat "$TEST_TMP/h.log")" "monitor.conf:line 4: unknown key 'extra'" "a bad services.d file is reported with its line"
+like "$(cat "$TEST_TMP/h.log")" "setup.so: owned by another user or writable" "a world-writable module is refused"
+like "$(cat "$TEST_TMP/h.log")" "serving .* \(1 service\)" "... and the other services still run"
+call h sshadmin authorized_keys sshadmin ''
+is "$rc" 0 "sshadmin answers"
+hsmd_stop h
+chmod 0755 "$HSMD_SVCDIR/setup.so"
+cp "$top_srcdir/conf.d/services.d/monitor.conf" "$HSMD_CONFDIR/services.d/"
+printf 'not an ELF file' >"$HSMD_SVCDIR/monitor.so"
+printf '[service]\nname = setup\nmodule = monitor.so\n' >"$HSMD_CONFDIR/services.d/zz.conf"
+hsmd_start h
+like "$(cat "$TEST_TMP/h.log")" "monitor.so: .*(invalid ELF|too short|file too short|ELF)" "a broken module is refused with dlerror's reason"
+like "$(cat "$TEST_TMP/h.log")" "zz.conf:names service 'setup' but is not called setup.conf" "a misnamed services.d file is refused"
+done_testing

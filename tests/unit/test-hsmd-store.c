@@ -1,2 +1,209 @@
+/*
+ * test-hsmd-store.c - the device state store: transactions, the log
+ * write-ahead, crash recovery, factory state, the clock, and a call run
+ * through the central gate with a service table.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hsmadmin/fileio.h>
+#include "sign.h"
+#include "provision.h"
+#include "server.h"
+#include "store.h"
 #include "tap.h"
-int main(void){return tap_done();}
+
+static char dir[256], state[300];
+static int handler_ran;
+
+static int m_touch(struct hsmd_call *call)
+{
+	json_t *doc = hsmd_begin(call);
+	handler_ran = 1;
+	json_object_set_new(doc, "min_vsn", json_integer(2));
+	if (hsmd_commit(call, doc, "touch", NULL) != 0)
+		return HSMD_FAILED;
+	hsmd_reply(call, json_pack("{s:b}", "touched", 1));
+	return HSMD_OK;
+}
+static const struct hsmd_method methods[] = {
+	{ .name = "touch", .flags = HSMD_METHOD_INVASIVE, .handler = m_touch },
+	HSMD_METHOD_END
+};
+static const struct hsmd_service desc = {
+	HSMD_SERVICE_HEADER, .name = "setup", .version = "t", .default_port = 1, .methods = methods,
+};
+
+static size_t log_lines(void)
+{
+	char path[400], *buf;
+	size_t len, n = 0;
+	char err[256];
+
+	snprintf(path, sizeof(path), "%s/system.log", state);
+	if (hsm_read_file(path, 1 << 20, &buf, &len, err, sizeof(err)) != 0)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		n += buf[i] == '\n';
+	free(buf);
+	return n;
+}
+
+int main(void)
+{
+	struct hsmd_config cfg;
+	struct hsmd_store st;
+	char err[HSMD_ERRLEN], vpath[400], path[400];
+	EVP_PKEY *vendor;
+	json_t *doc, *entries;
+	char *logkey;
+	struct hsmd_clock clk;
+
+	snprintf(dir, sizeof(dir), "%s/hsmd-store-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(state, sizeof(state), "%s/s", dir);
+	snprintf(vpath, sizeof(vpath), "%s/vendor.pem", dir);
+	vendor = hsm_ed25519_generate(err, sizeof(err));
+	hsm_key_save_private(vpath, vendor, 0, err, sizeof(err));
+	EVP_PKEY_free(vendor);
+	{
+		char *argv[] = { "provision", "--state", state, "--esn", "1A23-BC45-6789",
+				 "--vendor-key", vpath, "--address", "127.0.0.9", NULL };
+		TAP_INT_EQ(hsmd_provision_main(9, argv), 0, "provision a test HSM");
+	}
+	hsmd_config_defaults(&cfg);
+	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open the state");
+	TAP_INT_EQ(st.last_seq, 1, "the first open appends the provision entry");
+	TAP_INT_EQ(log_lines(), 1, "system.log has one line");
+	tap_ok(json_object_get(st.view, "host_keys") == NULL, "the view has no host keys");
+	tap_ok(json_object_get(json_object_get(st.view, "log"), "key") == NULL, "the view has no log key");
+
+	doc = json_deep_copy(st.view);
+	json_object_set_new(doc, "mode", json_string("maintenance"));
+	json_object_set_new(doc, "host_keys", json_object()); /* not a service's to change */
+	TAP_INT_EQ(hsmd_store_commit_view(&st, doc, "set_mode", NULL, err, sizeof(err)), 0, "commit a change");
+	TAP_STR_EQ(json_string_value(json_object_get(st.device, "mode")), "maintenance", "the change is applied");
+	TAP_INT_EQ(json_object_size(json_object_get(st.device, "host_keys")), 7, "hsmd's members are not taken from a service");
+	TAP_INT_EQ(log_lines(), 2, "the change is logged");
+
+	doc = json_deep_copy(st.view);
+	json_object_set_new(doc, "state", json_string("bogus"));
+	tap_ok(hsmd_store_commit_view(&st, doc, "bad", NULL, err, sizeof(err)) != 0, "an invalid state is not committed");
+	tap_ok(strstr(err, "state") != NULL, "... the reason names the member");
+	TAP_STR_EQ(json_string_value(json_object_get(st.device, "state")), "factory", "... and nothing changed");
+	TAP_INT_EQ(log_lines(), 2, "... and nothing was logged");
+
+	/* A crash between the state write and the log append. */
+	doc = json_deep_copy(st.view);
+	json_object_set_new(doc, "mode", json_string("operational"));
+	hsmd_store_commit_view(&st, doc, "set_mode", NULL, err, sizeof(err));
+	hsmd_store_close(&st);
+	snprintf(path, sizeof(path), "%s/system.log", state);
+	{
+		char *buf;
+		size_t len;
+		hsm_read_file(path, 1 << 20, &buf, &len, err, sizeof(err));
+		len--; /* drop the last line */
+		while (len && buf[len - 1] != '\n')
+			len--;
+		hsm_write_file_atomic(path, buf, len, 0600, err, sizeof(err));
+		free(buf);
+	}
+	TAP_INT_EQ(log_lines(), 2, "simulated crash: the last entry is missing");
+	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "reopen");
+	TAP_INT_EQ(log_lines(), 3, "the pending entry is appended at the next start");
+	TAP_INT_EQ(st.last_seq, 3, "... with its sequence number");
+	hsmd_store_close(&st);
+
+	/* A torn last line. */
+	{
+		FILE *f = fopen(path, "a");
+		fputs("{\"seq\":4,\"ti", f);
+		fclose(f);
+	}
+	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open over a torn line");
+	TAP_INT_EQ(log_lines(), 3, "the torn line is dropped");
+	entries = hsmd_store_log_entries(&st, "system", err, sizeof(err));
+	TAP_INT_EQ(json_array_size(entries), 3, "the log reads back");
+	json_decref(entries);
+
+	/* A second open of the same state is refused. */
+	{
+		struct hsmd_store st2;
+		tap_ok(hsmd_store_open(&st2, state, &cfg, err, sizeof(err)) != 0, "a second open is refused");
+		tap_ok(strstr(err, "in use") != NULL, "... because it is in use");
+	}
+
+	/* The gate runs before a handler. */
+	{
+		struct hsmd_loaded_service svc = { .name = "setup", .desc = &desc, .nmethods = 1 };
+		struct hsmd_call call;
+		json_t *params = json_object();
+
+		doc = json_deep_copy(st.device);
+		json_object_set_new(doc, "state", json_string("enrolled"));
+		json_object_set_new(json_object_get(doc, "client_keys"), "sshadmin",
+				    json_string("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOGZaxjOge46gpuLF3qAvU4x8e/1lGUDnJPg58at8o7n"));
+		json_object_set_new(json_object_get(doc, "emulation"), "ncoreapi_operational", json_true());
+		hsmd_store_commit(&st, doc, NULL, NULL, err, sizeof(err));
+		hsmd_call_run(&call, NULL, &st, &svc, "touch", params);
+		TAP_INT_EQ(call.status, HSMD_REFUSED_STATE, "interlock: an invasive call is refused");
+		tap_ok(!handler_ran, "... before its handler runs");
+		hsmd_call_clear(&call);
+		doc = json_deep_copy(st.device);
+		json_object_set_new(json_object_get(doc, "emulation"), "ncoreapi_operational", json_false());
+		hsmd_store_commit(&st, doc, NULL, NULL, err, sizeof(err));
+		hsmd_call_run(&call, NULL, &st, &svc, "touch", params);
+		TAP_INT_EQ(call.status, HSMD_OK, "without the interlock it runs");
+		TAP_INT_EQ(json_integer_value(json_object_get(st.device, "min_vsn")), 2, "... and commits");
+		hsmd_call_clear(&call);
+		hsmd_call_run(&call, NULL, &st, &svc, "nosuch", params);
+		TAP_INT_EQ(call.status, HSMD_BAD_REQUEST, "an unknown method is bad_request");
+		hsmd_call_clear(&call);
+		json_decref(params);
+	}
+
+	/* Factory state. */
+	logkey = strdup(json_string_value(json_object_get(json_object_get(st.device, "log"), "key")));
+	{
+		json_int_t next = json_integer_value(json_object_get(json_object_get(st.device, "log"), "next_seq"));
+		char *hk = strdup(json_string_value(json_object_get(json_object_get(st.device, "host_keys"), "setup")));
+		TAP_INT_EQ(hsmd_store_factory_state(&st, err, sizeof(err)), 0, "factory state");
+		TAP_STR_EQ(json_string_value(json_object_get(st.device, "state")), "factory", "... state is factory");
+		TAP_INT_EQ(json_object_size(json_object_get(st.device, "client_keys")), 0, "... client keys erased");
+		TAP_INT_EQ(json_integer_value(json_object_get(json_object_get(st.device, "log"), "next_seq")), next + 1,
+			   "... the log sequence continues");
+		tap_ok(strcmp(logkey, json_string_value(json_object_get(json_object_get(st.device, "log"), "key"))) != 0,
+		       "... the log key changed");
+		tap_ok(strcmp(hk, json_string_value(json_object_get(json_object_get(st.device, "host_keys"), "setup"))) != 0,
+		       "... the host keys changed");
+		TAP_INT_EQ(json_integer_value(json_object_get(st.device, "min_vsn")), 2, "... the min VSN is kept");
+		free(hk);
+	}
+	free(logkey);
+	hsmd_store_close(&st);
+
+	/* The clock. */
+	memset(&clk, 0, sizeof(clk));
+	clk.offset = 10;
+	TAP_INT_EQ(hsmd_clock_now(&clk, 1000, 5), 1010, "clock: host + offset");
+	hsmd_clock_adjust(&clk, 1000, 86400, 30); /* 1 s per s for the test */
+	TAP_INT_EQ(hsmd_clock_now(&clk, 1010, 86400), 1030, "clock: slews gradually");
+	TAP_INT_EQ(hsmd_clock_now(&clk, 5000, 86400), 5040, "clock: the slew stops at its delta");
+	hsmd_clock_adjust(&clk, 1000, 5, -100);
+	TAP_INT_EQ(hsmd_clock_now(&clk, 1000 + 86400, 5), 1000 + 86400 + 10 - 5, "clock: 5 s per day backwards");
+
+	{
+		char cmd[600];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			return 1;
+	}
+	return tap_done();
+}

@@ -1,0 +1,20 @@
+#!/bin/bash
+# bench/keyload.sh - what does client key protection cost a load?
+#
+# Builds the tree with -O2 (no sanitizers) and runs bench/keyload.c, which
+# loads the same Ed25519 key N times (default 1000) in one process from an
+# unprotected PEM file and from a KFSG-protected file, and a few times from
+# a KP (scrypt) file, and prints medians and ratios.
+# Target: a KFSG load under 5 ms (exit 1 otherwise).
+set -eu
+cd "$(dirname "$0")/.."
+top=$PWD
+N=${N:-1000}
+b=${BENCH_BUILD:-$top/_build/bench}   # build dir (default shared with dispatch.sh)
+mkdir -p "$b"
+[ -x configure ] || autoreconf -fi >/dev/null
+( cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g" )
+make -C "$b" -j"$(nproc)" --quiet core/libhsmadmin-net.la >/dev/null
+cc -O2 -o "$b/keyload" bench/keyload.c -I"$top/core/net" -I"$top/core/include" \
+	-L"$b/core/.libs" -lhsmadmin-net -lhsmadmin -lcrypto -Wl,-rpath,"$b/core/.libs"
+"$b/keyload" "$N"
