@@ -442,7 +442,7 @@ int hsm_fleet_open(struct hsm_ctx *ctx, struct hsm_fleet *fleet)
 	}
 	if (hsm_esn_count(ctx) == 0 && fleet->count == 0) {
 		rc = hsm_error(ctx, fleet->config_exit ? fleet->config_exit : HSM_EXIT_FAILED,
-			       "no HSMs", "%s/modules.d has no usable HSM file (see hsmadmin-modules(5))",
+			       "no HSMs", "%s/modules.d has no usable HSM file: add one per HSM (hsmadmin-enroll(1), FILES)",
 			       hsm_conf_dir(ctx));
 		hsm_fleet_close(fleet);
 		return rc;
