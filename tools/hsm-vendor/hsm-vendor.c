@@ -59,15 +59,22 @@ static void usage(FILE *f)
 
 /* getopt_long's own messages are several words on stderr already; turn
  * its '?' into our one-line usage error. */
-static int bad_option(int c, char **argv)
+/* A command-line word inside a message: printable ASCII, at most 40. */
+static const char *printable(const char *arg, char q[48])
 {
-	char q[48];
-	const char *arg = argv[optind - 1];
 	size_t i;
 
 	for (i = 0; arg[i] && i < 40; i++)
 		q[i] = (arg[i] >= 0x20 && arg[i] < 0x7f) ? arg[i] : '?';
 	q[i] = '\0';
+	return q;
+}
+
+static int bad_option(int c, char **argv)
+{
+	char q[48];
+
+	printable(argv[optind - 1], q);
 	if (c == ':')
 		return fail(HSM_EXIT_USAGE, "option '%s' needs a value", q);
 	return fail(HSM_EXIT_USAGE, "unknown option '%s' (see " PROG " --help)", q);
@@ -125,7 +132,7 @@ static int cmd_keygen(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'", printable(argv[optind], (char[48]){ 0 }));
 	if (!out)
 		return fail(HSM_EXIT_USAGE, "--out KEY is required");
 	if (pub && strcmp(pub, out) == 0)
@@ -220,7 +227,7 @@ static int cmd_licence(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'", printable(argv[optind], (char[48]){ 0 }));
 	if (!keyfile || !esn || !vcms || !out)
 		return fail(HSM_EXIT_USAGE, "--key, --esn, --max-active-vcms and --out are required");
 	if (strcmp(type, HSM_LICENCE_TYPE_MULTI_TENANT) != 0)
@@ -412,5 +419,7 @@ int main(int argc, char **argv)
 			return cmds[i].run(argc - 1, argv + 1);
 		}
 	}
-	return fail(HSM_EXIT_USAGE, "unknown command '%.40s' (keygen, licence, verify-licence)", argv[1]);
+	char q[48];
+	return fail(HSM_EXIT_USAGE, "unknown command '%s' (keygen, licence, verify-licence)",
+		    printable(argv[1], q));
 }
