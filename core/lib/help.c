@@ -121,21 +121,37 @@ static int printed_before(const struct hsm_registry *reg, size_t upto_i, size_t 
 }
 
 /* Top-level help reads only configuration: listing commands must not cost
- * a dlopen of every plugin. */
+ * a dlopen of every plugin.  So it shows each plugin's command words with
+ * the plugin's description; `<command> --help` shows a command's summary. */
 void hsm_help_tool(FILE *f, const char *tool, const struct hsm_registry *reg)
 {
 	fprintf(f, "usage: %s [-h] [-v] <command> [options]\n\ncommands:\n", tool);
-	for (size_t i = 0; i < reg->n; i++)
-		for (size_t k = 0; k < reg->v[i].n_claims; k++) {
-			const struct hsm_claim *c = &reg->v[i].claims[k];
+	for (size_t i = 0; i < reg->n; i++) {
+		const struct hsm_plugin_entry *e = &reg->v[i];
+		size_t shown = 0, col = 2;
+		for (size_t k = 0; k < e->n_claims; k++) {
+			const struct hsm_claim *c = &e->claims[k];
 			size_t wlen = strcspn(c->prefix, " ");
 			if (strcmp(c->tool, tool) || printed_before(reg, i, k, tool, c->prefix, wlen))
 				continue;
-			fprintf(f, "  %-16.*s %s\n", (int)wlen, c->prefix,
-				reg->v[i].description ? reg->v[i].description : "");
+			if (!shown)
+				fputs("  ", f);
+			else if (col + wlen + 2 > 78) {
+				fputs(",\n  ", f);
+				col = 2;
+			} else {
+				fputs(", ", f);
+				col += 2;
+			}
+			fprintf(f, "%.*s", (int)wlen, c->prefix);
+			col += wlen;
+			shown++;
 		}
+		if (shown)
+			fprintf(f, "\n      %s\n", e->description ? e->description : "");
+	}
 	if (!strcmp(tool, "hsmadmin"))
-		fprintf(f, "  %-16s %s\n", "completion", "Print the bash completion script");
+		fprintf(f, "  completion\n      Print the bash completion script\n");
 	fprintf(f, "\noptions:\n  -h, --help       show this help and exit\n"
 		   "  -v, --version    show the version and exit\n\n"
 		   "Run '%s <command> --help' for the options of a command.\n", tool);

@@ -14,6 +14,7 @@
 struct ini_run {
 	hsm_ini_handler handler;
 	void *user;
+	int failed;
 	char reason[256];
 };
 
@@ -30,6 +31,11 @@ static size_t name_length(const char *line, size_t len)
 	return n;
 }
 
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
 static int check_line(const char *line, size_t len, char *why, size_t whylen)
 {
 	if (len > HSM_INI_MAX_LINE) {
@@ -40,9 +46,14 @@ static int check_line(const char *line, size_t len, char *why, size_t whylen)
 		snprintf(why, whylen, "NUL byte");
 		return -1;
 	}
-	if (len == 0 || line[0] == '\r')
-		return 0;
-	if (line[0] == ' ' || line[0] == '\t') {
+	size_t blank = 0;
+	while (blank < len && is_blank(line[blank]))
+		blank++;
+	if (blank == len)
+		return 0; /* an empty or all-blank line */
+	/* inih skips any leading white space (\r and \f too) and treats an
+	 * indented line as a continuation: refuse both. */
+	if (blank > 0) {
 		snprintf(why, whylen, "leading white space (indented lines are not allowed)");
 		return -1;
 	}
@@ -75,8 +86,15 @@ static int on_pair(void *user, const char *section, const char *name, const char
 {
 	struct ini_run *run = user;
 
-	return run->handler(run->user, section, name, value, run->reason,
-			    sizeof(run->reason)) == 0;
+	/* inih goes on after a refusal and reports the first failing line:
+	 * keep the first reason with it and call the handler no more. */
+	if (run->failed)
+		return 0;
+	if (run->handler(run->user, section, name, value, run->reason, sizeof(run->reason)) != 0) {
+		run->failed = 1;
+		return 0;
+	}
+	return 1;
 }
 
 HSM_API int hsm_ini_parse_text(const char *text, size_t len, hsm_ini_handler handler,

@@ -100,6 +100,9 @@ static void print_member(struct hsm_ctx *ctx, const char *prefix, const char *na
 		free(keys);
 		return;
 	}
+	for (char *c = full; *c; c++) /* member names come from the device too */
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	strncat(full, ":", sizeof(full) - strlen(full) - 1);
 	hsm_printf(ctx, "  %-*s ", FIELD_WIDTH, full);
 	print_scalar(ctx, v);

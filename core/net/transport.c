@@ -27,7 +27,7 @@
 #define KEX_ALGOS "curve25519-sha256,curve25519-sha256@libssh.org"
 #define CIPHERS "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com"
 #define MAX_THREADS 32
-#define STDERR_MAX 4096
+#define READ_SLICE_MS 50
 
 static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
 
@@ -181,8 +181,18 @@ static int authenticate(ssh_session s, const struct hsm_rpc_endpoint *ep, struct
 		    ep->service, ep->service);
 }
 
-/* Bounded read of one stream until EOF.  Returns 0, or -1 with r set. */
-static int read_stream(ssh_channel ch, int is_stderr, char **buf, size_t *len, size_t max,
+/* The protocol puts nothing on stderr; whatever a service writes there is
+ * discarded as it arrives so that it cannot pile up in libssh's buffers. */
+static void drain_stderr(ssh_channel ch)
+{
+	char junk[4096];
+
+	while (ssh_channel_read_nonblocking(ch, junk, sizeof(junk), 1) > 0)
+		;
+}
+
+/* Bounded read of stdout until EOF.  Returns 0, or -1 with r set. */
+static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max,
 		       long long deadline, const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
 {
 	size_t cap = 0;
@@ -191,32 +201,42 @@ static int read_stream(ssh_channel ch, int is_stderr, char **buf, size_t *len, s
 	*buf = NULL;
 	*len = 0;
 	for (;;) {
-		int n = ssh_channel_read_timeout(ch, chunk, sizeof(chunk), is_stderr,
-						 (int)remaining_ms(deadline));
-		if (n == SSH_ERROR)
-			return fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: connection lost: %s",
-				    ep->service, ssh_get_error(ssh_channel_get_session(ch))), -1;
+		/* Short slices: stderr arriving while we wait on stdout must be
+		 * drained, or the channel window fills and stdout never comes. */
+		long slice = remaining_ms(deadline);
+		int n = ssh_channel_read_timeout(ch, chunk, sizeof(chunk), 0,
+						 (int)(slice < READ_SLICE_MS ? slice : READ_SLICE_MS));
+
+		drain_stderr(ch);
+		if (n == SSH_ERROR) {
+			fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: connection lost: %s",
+			     ep->service, ssh_get_error(ssh_channel_get_session(ch)));
+			return -1;
+		}
 		if (n == 0) {
 			if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
 				break;
-			if (remaining_ms(deadline) == 0)
-				return fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
-					    "%s service: no complete reply within the timeout", ep->service), -1;
+			if (remaining_ms(deadline) == 0) {
+				fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+				     "%s service: no complete reply within the timeout", ep->service);
+				return -1;
+			}
 			continue;
 		}
 		if (*len + (size_t)n > max) {
-			if (is_stderr)
-				continue; /* keep the head, drain the rest */
-			return fail(r, HSM_EXIT_FAILED, "protocol", "%s service: reply larger than %zu bytes",
-				    ep->service, max), -1;
+			fail(r, HSM_EXIT_FAILED, "protocol", "%s service: reply larger than %zu bytes",
+			     ep->service, max);
+			return -1;
 		}
 		if (*len + (size_t)n + 1 > cap) {
 			size_t ncap = cap ? cap * 2 : 65536;
 			char *nb;
 			while (ncap < *len + (size_t)n + 1)
 				ncap *= 2;
-			if (!(nb = realloc(*buf, ncap)))
-				return fail(r, HSM_EXIT_FAILED, "local", "out of memory"), -1;
+			if (!(nb = realloc(*buf, ncap))) {
+				fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+				return -1;
+			}
 			*buf = nb;
 			cap = ncap;
 		}
@@ -277,8 +297,8 @@ static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const c
 		       const char *params, size_t plen, long long deadline, struct hsm_rpc_reply *r)
 {
 	ssh_channel ch = ssh_channel_new(s);
-	char *out = NULL, *errbuf = NULL;
-	size_t out_len = 0, err_len = 0;
+	char *out = NULL;
+	size_t out_len = 0;
 	int status, rc = -1;
 
 	if (!ch)
@@ -295,8 +315,7 @@ static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const c
 		     ep->service, ssh_get_error(s));
 		goto out;
 	}
-	if (read_stream(ch, 0, &out, &out_len, HSM_RPC_MAX_REPLY, deadline, ep, r) < 0 ||
-	    read_stream(ch, 1, &errbuf, &err_len, STDERR_MAX, deadline, ep, r) < 0)
+	if (read_stdout(ch, &out, &out_len, HSM_RPC_MAX_REPLY, deadline, ep, r) < 0)
 		goto out;
 	set_step_timeout(s, deadline);
 	status = ssh_channel_get_exit_status(ch);
@@ -308,7 +327,6 @@ static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const c
 	rc = hsm_rpc_parse_reply(out, out_len, status, ep->service, method, r);
 out:
 	free(out);
-	free(errbuf);
 	ssh_channel_close(ch);
 	ssh_channel_free(ch);
 	return rc;
@@ -317,13 +335,17 @@ out:
 int hsm_rpc_exec(const struct hsm_rpc_endpoint *ep, const char *method, const json_t *params,
 		 int timeout, struct hsm_rpc_reply *r)
 {
-	long long start = now_ms(), deadline = start + (long long)timeout * 1000;
+	long long start, deadline;
 	char *text = NULL;
 	size_t plen = 0;
 	ssh_session s;
 
 	memset(r, 0, sizeof(*r));
 	pthread_once(&ssh_once, ssh_init_once);
+	if (timeout < 1) /* libssh reads 0 as "its default" */
+		timeout = 1;
+	start = now_ms();
+	deadline = start + (long long)timeout * 1000;
 	if (params) {
 		text = json_dumps(params, JSON_COMPACT);
 		if (!text)

@@ -11,6 +11,7 @@
 #include <hsmadmin/service.h>
 #include "gate.h"
 #include "server.h"
+#include "vcmhost.h"
 
 
 static const json_t *api_params(struct hsmd_call *c) { return c->params; }
@@ -89,6 +90,8 @@ static int api_factory_state(struct hsmd_call *c)
 
 	if (hsmd_store_factory_state(c->st, err, sizeof(err)) != 0)
 		return fail(c, "factory state failed", err);
+	if (hsmd_serve_hooks.reboot) /* VCMs: erased with the registry */
+		hsmd_serve_hooks.reboot(c->st, "factorystate");
 	return 0;
 }
 
@@ -100,6 +103,8 @@ static int api_reboot(struct hsmd_call *c, const char *why)
 		return fail(c, "reboot", "reason is not a name");
 	if (hsmd_store_reboot(c->st, why, json_pack("{s:s}", "by", c->method), err, sizeof(err)) != 0)
 		return fail(c, "reset failed", err);
+	if (hsmd_serve_hooks.reboot) /* VCMs stop; autostart VCMs start again */
+		hsmd_serve_hooks.reboot(c->st, why);
 	return 0;
 }
 
@@ -124,6 +129,67 @@ static json_t *api_running_services(struct hsmd_call *c)
 	return hsmd_server_service_names(c->srv);
 }
 
+static const char *api_vendor_dir(struct hsmd_call *c)
+{
+	return c->st->cfg->vendordir;
+}
+
+/* ---- VCMs (vcmhost.c does the work) ---------------------------------- */
+
+static json_t *api_vcm_network(struct hsmd_call *c)
+{
+	char err[HSMD_ERRLEN];
+	json_t *n = hsmd_vcmhost_network(c->st, err, sizeof(err));
+
+	if (!n)
+		fail(c, "VCM network", err);
+	return n;
+}
+
+static json_t *api_vcm_prepare(struct hsmd_call *c, const json_t *spec)
+{
+	char err[HSMD_ERRLEN];
+	json_t *r = hsmd_vcmhost_prepare(c->st, spec, err, sizeof(err));
+
+	if (!r)
+		fail(c, "cannot make the VCM's state", err);
+	return r;
+}
+
+static int api_vcm_discard(struct hsmd_call *c, const char *uuid)
+{
+	char err[HSMD_ERRLEN];
+
+	if (hsmd_vcmhost_discard(c->st, uuid, err, sizeof(err)) != 0)
+		return fail(c, "cannot remove the VCM's state", err);
+	return 0;
+}
+
+static int api_vcm_start(struct hsmd_call *c, const char *uuid)
+{
+	char err[HSMD_ERRLEN];
+
+	if (hsmd_vcmhost_start(c->st, uuid, err, sizeof(err)) != 0)
+		return fail(c, "cannot start the VCM", err);
+	return 0;
+}
+
+static int api_vcm_stop(struct hsmd_call *c, const char *uuid)
+{
+	char err[HSMD_ERRLEN];
+
+	if (hsmd_vcmhost_stop(c->st, uuid, err, sizeof(err)) != 0)
+		return fail(c, "cannot stop the VCM", err);
+	return 0;
+}
+
+static json_t *api_vcm_running(struct hsmd_call *c) { (void)c; return hsmd_vcmhost_running(); }
+static json_t *api_vcm_stats(struct hsmd_call *c) { (void)c; return hsmd_vcmhost_stats(); }
+static int api_vcm_audit_open(struct hsmd_call *c, const char *uuid)
+{
+	return hsmd_vcmhost_audit_open(c->st, uuid);
+}
+
 const struct hsmd_api hsmd_api_table = {
 	.size = sizeof(struct hsmd_api),
 	.params = api_params,
@@ -144,6 +210,15 @@ const struct hsmd_api hsmd_api_table = {
 	.log_entries = api_log_entries,
 	.log_usage = api_log_usage,
 	.running_services = api_running_services,
+	.vendor_dir = api_vendor_dir,
+	.vcm_network = api_vcm_network,
+	.vcm_prepare = api_vcm_prepare,
+	.vcm_discard = api_vcm_discard,
+	.vcm_start = api_vcm_start,
+	.vcm_stop = api_vcm_stop,
+	.vcm_running = api_vcm_running,
+	.vcm_stats = api_vcm_stats,
+	.vcm_audit_open = api_vcm_audit_open,
 };
 
 void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_store *st,

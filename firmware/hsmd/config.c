@@ -15,7 +15,9 @@
 #include <sys/stat.h>
 
 #include <hsmadmin/fileio.h>
+#include <hsmadmin/netaddr.h>
 #include "ini-strict.h"
+#include "licence.h"
 #include "hsmd.h"
 
 void hsmd_config_defaults(struct hsmd_config *cfg)
@@ -31,6 +33,10 @@ void hsmd_config_defaults(struct hsmd_config *cfg)
 	cfg->log_safe_percent = 80;
 	cfg->log_critical_percent = 95;
 	cfg->slew_per_day = 5;
+	cfg->vcm_stats_interval = 30;
+	cfg->vcm_start_timeout = 10;
+	cfg->vcm_disk_limit = 16u * 1024u * 1024u;
+	snprintf(cfg->vendordir, sizeof(cfg->vendordir), "%s/vendor.d", HSMADMIN_SYSCONFDIR);
 }
 
 struct key_spec {
@@ -49,6 +55,9 @@ static const struct key_spec keys[] = {
 	U("server", "max_connections", max_connections, 1, 100000),
 	U("server", "max_channels", max_channels, 1, 64),
 	U64("logs", "capacity", log_capacity, 1024, UINT64_C(1) << 40),
+	U("vcm", "stats_interval", vcm_stats_interval, 1, 3600),
+	U("vcm", "start_timeout", vcm_start_timeout, 1, 120),
+	U64("vcm", "disk_limit", vcm_disk_limit, 4096, UINT64_C(1) << 40),
 	U("logs", "safe_percent", log_safe_percent, 1, 100),
 	U("logs", "critical_percent", log_critical_percent, 1, 100),
 	U("clock", "slew_per_day", slew_per_day, 1, 86400),
@@ -88,6 +97,17 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		snprintf(ps->cfg.servicedir, sizeof(ps->cfg.servicedir), "%s", value);
 		return 0;
 	}
+	if (strcmp(section, "vcm") == 0 && strcmp(name, "emulated_subnet") == 0) {
+		struct hsm_cidr net;
+		char inner[128];
+		if (ps->seen & (1u << 30))
+			return hsmd_err(err, errlen, "duplicate key 'emulated_subnet'");
+		ps->seen |= 1u << 30;
+		if (hsm_cidr_parse(value, 0, &net, inner, sizeof(inner)) != 0)
+			return hsmd_err(err, errlen, "emulated_subnet: %s", inner);
+		snprintf(ps->cfg.vcm_subnet, sizeof(ps->cfg.vcm_subnet), "%s", value);
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		uint64_t v;
 		if (strcmp(section, keys[i].section) || strcmp(name, keys[i].name))
@@ -120,6 +140,25 @@ int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, cha
 	return 0;
 }
 
+/* ---- vendor.d (issue 5) ------------------------------------------------
+ * The vendor keys that sign feature licences.  `fet` reads them again at
+ * each call; loading them here makes a broken key file a start-up error
+ * rather than a surprise when a licence arrives. */
+static int vendor_dir_load(struct hsmd_config *cfg, const char *confdir, char *err, size_t errlen)
+{
+	char inner[HSMD_ERRLEN];
+	EVP_PKEY **vkeys = NULL;
+	size_t n = 0;
+
+	if (strlen(confdir) + sizeof("/vendor.d") > sizeof(cfg->vendordir))
+		return hsmd_err(err, errlen, "%s: configuration path too long", confdir);
+	snprintf(cfg->vendordir, sizeof(cfg->vendordir), "%s/vendor.d", confdir);
+	if (hsm_vendor_keys_load(cfg->vendordir, &vkeys, &n, inner, sizeof(inner)) != 0)
+		return hsmd_err(err, errlen, "vendor keys: %s", inner);
+	hsm_vendor_keys_free(vkeys, n);
+	return 0;
+}
+
 int hsmd_config_load(struct hsmd_config *cfg, const char *confdir, char *err, size_t errlen)
 {
 	char path[4200], *text, inner[HSMD_ERRLEN];
@@ -127,6 +166,8 @@ int hsmd_config_load(struct hsmd_config *cfg, const char *confdir, char *err, si
 	struct stat stb;
 	int rc;
 
+	if (vendor_dir_load(cfg, confdir, err, errlen) != 0)
+		return -1;
 	snprintf(path, sizeof(path), "%s/hsmd.conf", confdir);
 	if (stat(path, &stb) != 0 && errno == ENOENT)
 		return 0;

@@ -12,10 +12,14 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <hsmadmin/features.h>
 #include <hsmadmin/fileio.h>
+#include <hsmadmin/netaddr.h>
+#include "licence.h"
 #include "sign.h"
 #include "modules.h"
 #include "devdoc.h"
+#include "vcmrules.h"
 #include "hsmd.h"
 
 #define MAX_TIME (INT64_C(1) << 40)
@@ -218,6 +222,96 @@ static int check_log(const json_t *log, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- members of issue 5 (fet, setnetwork) and of the orchestrator ----
+ * All optional: absent means no licence, the default VCM network, no VCM. */
+
+/* "licence": null or the licence as applied; its text must parse (the
+ * signature was verified when fet applied it) and the copied fields must
+ * be the text's, so that readers may trust them. */
+static int check_licence(const json_t *lic, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_int_t max, features, serial, issued;
+	const char *text;
+	json_t *speed;
+	struct hsm_licence *parsed;
+	char inner[384];
+	int same;
+
+	if (json_is_null(lic))
+		return 0;
+	if (json_unpack_ex((json_t *)lic, &jerr, JSON_STRICT, "{s:s, s:I, s:I, s:o, s:I, s:I}",
+			   "text", &text, "max_active_vcms", &max, "features", &features,
+			   "speed_upgrade", &speed, "serial", &serial, "issued", &issued) != 0)
+		return hsmd_err(err, errlen, "licence: %s", jerr.text);
+	if (hsm_licence_parse(text, json_string_length(json_object_get(lic, "text")), &parsed,
+			      inner, sizeof(inner)) != 0)
+		return hsmd_err(err, errlen, "licence: text: %s", inner);
+	same = max == (json_int_t)parsed->max_active_vcms && features == (json_int_t)parsed->features &&
+	       serial == parsed->serial && issued == parsed->issued &&
+	       (parsed->speed_upgrade == HSM_LICENCE_SPEED_NONE ? json_is_null(speed) :
+		json_is_string(speed) && strcmp(json_string_value(speed),
+						hsm_licence_speed_name(parsed->speed_upgrade)) == 0);
+	hsm_licence_free(parsed);
+	if (!same)
+		return hsmd_err(err, errlen, "licence: fields do not match the licence text");
+	return 0;
+}
+
+/* One VCM network: {"mode":"default","address":null,"gateway":null} or a
+ * static network that passes the rules of hsm_netconfig_parse. */
+static int check_network(const json_t *net, const char *what, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	const char *mode;
+	json_t *address, *gateway;
+	struct hsm_netconfig cfg;
+	char inner[256];
+	int family;
+
+	if (json_unpack_ex((json_t *)net, &jerr, JSON_STRICT, "{s:s, s:o, s:o}", "mode", &mode,
+			   "address", &address, "gateway", &gateway) != 0)
+		return hsmd_err(err, errlen, "vcm_network: %s: %s", what, jerr.text);
+	if (strcmp(mode, "default") == 0) {
+		if (!json_is_null(address) || !json_is_null(gateway))
+			return hsmd_err(err, errlen, "vcm_network: %s: default has no address or gateway", what);
+		return 0;
+	}
+	if (strcmp(mode, "ipv4static") == 0)
+		family = 4;
+	else if (strcmp(mode, "ipv6static") == 0)
+		family = 6;
+	else
+		return hsmd_err(err, errlen, "vcm_network: %s: mode is not default, ipv4static or ipv6static", what);
+	if (!json_is_string(address) || !json_is_string(gateway))
+		return hsmd_err(err, errlen, "vcm_network: %s: address and gateway must be strings", what);
+	if (hsm_netconfig_parse(family, json_string_value(address), json_string_value(gateway),
+				&cfg, inner, sizeof(inner)) != 0)
+		return hsmd_err(err, errlen, "vcm_network: %s: %s", what, inner);
+	return 0;
+}
+
+static int check_vcm_network(const json_t *vn, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *current, *pending;
+
+	if (json_unpack_ex((json_t *)vn, &jerr, JSON_STRICT, "{s:o, s:o}", "current", &current,
+			   "pending", &pending) != 0)
+		return hsmd_err(err, errlen, "vcm_network: %s", jerr.text);
+	if (check_network(current, "current", err, errlen) != 0)
+		return -1;
+	if (!json_is_null(pending) && check_network(pending, "pending", err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+/* "vcms": the VCM registry (issue 6), every rule of vcmrules.c. */
+static int check_vcms(const json_t *vcms, char *err, size_t errlen)
+{
+	return hsmd_vcms_validate(vcms, err, errlen);
+}
+
 int hsmd_device_validate(const json_t *doc, char *err, size_t errlen)
 {
 	json_error_t jerr;
@@ -225,17 +319,25 @@ int hsmd_device_validate(const json_t *doc, char *err, size_t errlen)
 	const char *state, *mode, *primary, *recovery, *uboot, *selected;
 	json_t *host_keys, *certs, *client_keys, *clock, *firmware, *accel, *log, *emul, *services;
 	json_t *pending, *v;
+	json_t *licence = NULL, *vcm_network = NULL, *vcms = NULL; /* optional */
 	int ncoreapi;
 	const char *name;
 
 	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT,
-			   "{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o}",
+			   "{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s?o, s?o, s?o}",
 			   "version", &version, "state", &state, "mode", &mode,
 			   "host_keys", &host_keys, "certificates", &certs, "client_keys", &client_keys,
 			   "clock", &clock, "min_vsn", &min_vsn, "firmware", &firmware,
 			   "acceleration", &accel, "log", &log, "emulation", &emul,
-			   "services", &services) != 0)
+			   "services", &services, "licence", &licence, "vcm_network", &vcm_network,
+			   "vcms", &vcms) != 0)
 		return hsmd_err(err, errlen, "%s", jerr.text);
+	if (licence && check_licence(licence, err, errlen) != 0)
+		return -1;
+	if (vcm_network && check_vcm_network(vcm_network, err, errlen) != 0)
+		return -1;
+	if (vcms && check_vcms(vcms, err, errlen) != 0)
+		return -1;
 	if (version != HSMD_DOC_VERSION)
 		return hsmd_err(err, errlen, "version %lld is not %d", (long long)version, HSMD_DOC_VERSION);
 	if (strcmp(state, "factory") && strcmp(state, "enrolled"))

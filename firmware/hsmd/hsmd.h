@@ -34,10 +34,19 @@ struct hsmd_config {
 	unsigned log_safe_percent;
 	unsigned log_critical_percent;
 	unsigned slew_per_day;     /* seconds per day that settime --adjust moves the clock */
+	/* CONF/vendor.d: the vendor public keys trusted for feature licences
+	 * (checked at start-up, read again by each `fet`). */
+	char vendordir[4200];
+	/* [vcm] (issue 6): the VCM supervisor. */
+	unsigned vcm_stats_interval; /* seconds between statistics polls */
+	unsigned vcm_start_timeout;  /* seconds a VCM process may take to serve */
+	uint64_t vcm_disk_limit;     /* bytes of state a VCM may hold */
+	char vcm_subnet[64];         /* emulated_subnet: VCM addresses in default mode */
 };
 
 void hsmd_config_defaults(struct hsmd_config *cfg);
-/* Read DIR/hsmd.conf when it exists (a missing file keeps the defaults). */
+/* Read DIR/hsmd.conf when it exists (a missing file keeps the defaults),
+ * and check the vendor keys in DIR/vendor.d (a missing directory is no keys). */
 int hsmd_config_load(struct hsmd_config *cfg, const char *confdir, char *err, size_t errlen);
 /* Parse hsmd.conf text (the fuzz target's entry point). */
 int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, char *err, size_t errlen);

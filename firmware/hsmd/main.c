@@ -20,6 +20,7 @@
 #include "server.h"
 #include "services.h"
 #include "store.h"
+#include "vcmhost.h"
 
 static void help(void)
 {
@@ -28,7 +29,8 @@ static void help(void)
 	       "Commands:\n"
 	       "  provision   create a new HSM state directory (factory state)\n"
 	       "  run         serve an HSM in the foreground until SIGTERM\n"
-	       "  simulate    set emulated hardware conditions of a stopped HSM\n\n"
+	       "  simulate    set emulated hardware conditions of a stopped HSM\n"
+	       "  vcm         serve one VCM (run by hsmd's VCM supervisor)\n\n"
 	       "  hsmd COMMAND --help   options of one command\n"
 	       "  hsmd --version\n");
 }
@@ -44,6 +46,14 @@ static int usage(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n(see hsmd %s --help)\n", cmd);
 	return 2;
+}
+
+/* At start-up the emulated HSM boots: autostart VCMs start. */
+static void run_boot(struct hsmd_store *st, int ok, const char *why)
+{
+	(void)why;
+	if (ok)
+		hsmd_vcmhost_boot(st, "start");
 }
 
 static int run_main(int argc, char **argv)
@@ -103,7 +113,25 @@ static int run_main(int argc, char **argv)
 		hsmd_store_close(&st);
 		return 1;
 	}
-	rc = hsmd_serve(&st, &cfg, svcs, nsvcs);
+	/* VCMs (issue 6): the supervisor runs them; ncoreapi is a VCM's
+	 * service, never the platform's (overview 5.1). */
+	{
+		size_t serve = nsvcs;
+		for (size_t i = 0; i < serve; i++)
+			if (strcmp(svcs[i].name, "ncoreapi") == 0) {
+				struct hsmd_loaded_service t = svcs[i];
+				svcs[i] = svcs[serve - 1];
+				svcs[serve - 1] = t;
+				serve--;
+				i--;
+			}
+		hsmd_vcmhost_init(&st, confdir);
+		hsmd_serve_hooks.boot = run_boot;
+		hsmd_serve_hooks.tick = hsmd_vcmhost_tick;
+		hsmd_serve_hooks.shutdown = hsmd_vcmhost_shutdown;
+		hsmd_serve_hooks.reboot = hsmd_vcmhost_boot;
+		rc = hsmd_serve(&st, &cfg, svcs, serve);
+	}
 	hsmd_services_unload(svcs, nsvcs);
 	hsmd_store_close(&st);
 	return rc;
@@ -196,6 +224,8 @@ int main(int argc, char **argv)
 		return run_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "simulate"))
 		return simulate_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "vcm"))
+		return hsmd_vcm_main(argc - 1, argv + 1);
 	fprintf(stderr, "hsmd: unknown command '%s' (provision, run, simulate; see hsmd --help)\n", argv[1]);
 	return 2;
 }

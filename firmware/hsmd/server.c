@@ -103,6 +103,8 @@ struct hsmd_server {
 	size_t nold;
 };
 
+struct hsmd_serve_hooks hsmd_serve_hooks;
+
 /* ---- keys and binds --------------------------------------------------- */
 
 static const char *KEX = "curve25519-sha256,curve25519-sha256@libssh.org";
@@ -655,6 +657,7 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 	int rc = 1;
 
 	memset(&srv, 0, sizeof(srv));
+	err[0] = '\0';
 	srv.st = st;
 	srv.cfg = cfg;
 	srv.svcs = svcs;
@@ -701,10 +704,15 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 	}
 	if (srv.nlis == 0) {
 		hsmd_log("no service could be started");
+		if (hsmd_serve_hooks.boot)
+			hsmd_serve_hooks.boot(st, 0, nsvcs ? err : "no service to serve");
 		goto out;
 	}
-	if (refresh_keys(&srv) != 0)
+	if (refresh_keys(&srv) != 0) {
+		if (hsmd_serve_hooks.boot)
+			hsmd_serve_hooks.boot(st, 0, "host keys do not load");
 		goto out;
+	}
 	for (size_t i = 0; i < srv.nlis; i++)
 		ssh_event_add_fd(srv.event, srv.lis[i].fd, POLLIN, on_listener, &srv.lis[i]);
 	hsmd_store_init_add(st, "boot_complete", json_pack("{s:o}", "services",
@@ -712,12 +720,16 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 	hsmd_log("serving %s on %s (%zu service%s)",
 		 json_string_value(json_object_get(st->lifetime, "esn")), address, srv.nlis,
 		 srv.nlis == 1 ? "" : "s");
+	if (hsmd_serve_hooks.boot)
+		hsmd_serve_hooks.boot(st, 1, NULL);
 	while (!srv.stop) {
 		ssh_event_dopoll(srv.event, POLL_MS); /* SSH_ERROR: judged per session */
 		for (size_t i = 0; i < srv.nlis && !srv.stop; i++)
 			if (srv.lis[i].ready)
 				accept_on(&srv, &srv.lis[i]);
 		judge_conns(&srv);
+		if (hsmd_serve_hooks.tick)
+			hsmd_serve_hooks.tick(st);
 		if (refresh_keys(&srv) != 0) {
 			hsmd_log("cannot load new host keys; stopping");
 			goto out;
@@ -726,6 +738,8 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 	hsmd_log("signal %d: stopping", srv.stop);
 	rc = 0;
 out:
+	if (hsmd_serve_hooks.shutdown)
+		hsmd_serve_hooks.shutdown(st);
 	while (srv.conns)
 		drop_conn(&srv, srv.conns);
 	for (size_t i = 0; i < srv.nlis; i++) {

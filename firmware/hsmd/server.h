@@ -40,6 +40,19 @@ void hsmd_call_clear(struct hsmd_call *call);
 /* The running services' names (for the api and the init log). */
 json_t *hsmd_server_service_names(const struct hsmd_server *srv);
 
+/* Hooks for the VCM supervisor (vcmhost.c) and for a VCM process; any may
+ * be NULL.  boot: once the listeners are open (ok 1) or could not be (ok 0,
+ * why says so); tick: once per loop iteration; shutdown: before hsmd_serve
+ * returns; reboot: see below. */
+struct hsmd_serve_hooks {
+	void (*boot)(struct hsmd_store *st, int ok, const char *why);
+	void (*tick)(struct hsmd_store *st);
+	void (*shutdown)(struct hsmd_store *st);
+	/* After an emulated reboot (reset, settime, factory state). */
+	void (*reboot)(struct hsmd_store *st, const char *why);
+};
+extern struct hsmd_serve_hooks hsmd_serve_hooks;
+
 /* Serve until SIGTERM/SIGINT.  Returns the process exit status. */
 int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 	       struct hsmd_loaded_service *svcs, size_t nsvcs);

@@ -429,6 +429,8 @@ int hsmd_store_commit(struct hsmd_store *st, json_t *doc, const char *event, jso
  * state, firmware, emulation) belongs to hsmd. */
 static const char *const service_members[] = {
 	"state", "mode", "client_keys", "clock", "min_vsn", "acceleration", "services",
+	"licence", "vcm_network", /* setup: fet, setnetwork (issue 5) */
+	"vcms",                   /* orchestrator: the VCM registry (issue 6) */
 };
 
 int hsmd_store_commit_view(struct hsmd_store *st, json_t *view_doc, const char *event,
@@ -460,6 +462,15 @@ static void apply_reboot(struct hsmd_store *st, json_t *doc)
 	if (json_is_string(pending)) {
 		json_object_set(accel, "selected", pending);
 		json_object_set_new(accel, "pending", json_null());
+	}
+	/* A VCM network set with setnetwork takes effect now (guide 4.10.1.18). */
+	{
+		json_t *net = json_object_get(doc, "vcm_network");
+		json_t *next = json_object_get(net, "pending");
+		if (json_is_object(next)) {
+			json_object_set(net, "current", next);
+			json_object_set_new(net, "pending", json_null());
+		}
 	}
 	json_object_set_new(doc, "mode", json_string("operational"));
 	if (json_is_true(json_object_get(log, "critical")) &&

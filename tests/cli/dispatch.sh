@@ -6,7 +6,8 @@ install_fixture good
 
 run hsmadmin --help
 is "$rc" 0 "hsmadmin --help exits 0"
-like "$out" "good +fixture good" "top-level help lists the fixture from its conf"
+like "$out" "  good
+      fixture good" "top-level help lists the fixture from its conf"
 run hsmadmin -v
 like "$out" "^hsmadmin [0-9.]+ \\(plugin ABI 1\\.0\\)$" "-v prints the version"
 run hsmadmin --version

@@ -4,7 +4,7 @@
 . "$top_srcdir/tests/lib/common.sh"
 command -v cc >/dev/null || skip_all "no C compiler"
 cp -r "$top_srcdir/docs/examples/hello-plugin" "$TEST_TMP/hello"
-run env PKG_CONFIG_PATH="$top_builddir/core" make -C "$TEST_TMP/hello"
+run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL PKG_CONFIG_PATH="$top_builddir/core" make -C "$TEST_TMP/hello"
 is "$rc" 0 "example plugin builds with pkg-config hsmadmin-plugin"
 [ "$rc" = 0 ] || printf '# %s\n' "$err" | head -20
 cp "$TEST_TMP/hello/hello.so" "$PLUGIN_DIR/hello.so"

@@ -69,12 +69,14 @@ hsmd_start() { # NAME
 	HSMD_PID=$!
 	cleanup_pid "$HSMD_PID"
 	for _ in $(seq 1 200); do
-		[ "$(grep -c 'serving' "$TEST_TMP/$_n.log" 2>/dev/null)" -gt "${_before:-0}" ] && break
+		_now=$(grep -c 'serving' "$TEST_TMP/$_n.log" 2>/dev/null)
+		[ "${_now:-0}" -gt "${_before:-0}" ] && break
 		kill -0 "$HSMD_PID" 2>/dev/null || break
 		sleep 0.05
 	done
 	hsmd_known_hosts "$_n"
-	[ "$(grep -c 'serving' "$TEST_TMP/$_n.log" 2>/dev/null)" -gt "${_before:-0}" ]
+	_now=$(grep -c 'serving' "$TEST_TMP/$_n.log" 2>/dev/null)
+	[ "${_now:-0}" -gt "${_before:-0}" ]
 }
 
 hsmd_stop() { # NAME: SIGTERM, wait; returns hsmd's exit status

@@ -195,4 +195,18 @@ is "$(printf '%s' "$out" | jq -r '.modules[0].result.state')" enrolled "status w
 ha logs get --log system --json
 is "$(printf '%s' "$out" | jq -r '[.modules[0].result.entries[].event] | index("factorystate") != null')" true \
 	"factory state is in the system log, which survived it"
+
+TTY_ANSWER=y ha_tty factorystate
+is "$rc" 0 "factorystate on a terminal, answered yes"
+like "$out" "$ESN \(" "... listed the HSM before asking"
+like "$out" "returned to factory state" "... and did it"
+ha status
+is "$rc" 3 "... the HSM is in factory state"
+ha enroll
+is "$rc" 0 "re-enrolled"
+ha factorystate --all --json
+is "$rc" 0 "factorystate --all: no question asked"
+is "$(printf '%s' "$out" | jq -r '.modules[0].result.factorystate')" true "... --json result"
+ha enroll
+is "$rc" 0 "re-enrolled again"
 done_testing

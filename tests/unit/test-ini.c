@@ -54,6 +54,14 @@ int main(void)
 	tap_ok(parse("[a\nk = v\n", &s, err, sizeof(err)) != 0, "unterminated section refused");
 	tap_ok(parse("[a]\njust words\n", &s, err, sizeof(err)) != 0, "line without = refused");
 
+	tap_ok(parse("[a]\n\r\tname_that_is_way_too_long_for_inih_to_keep_whole_xxxxx = 1\n", &s, err, sizeof(err)) != 0,
+	       "a line starting with CR then text is refused (found by fuzz-ini)");
+	TAP_STR_EQ(err, "line 2: leading white space (indented lines are not allowed)", "CR indent reason");
+	tap_ok(parse("[a]\n \t\r\nk = v\n", &s, err, sizeof(err)) == 0, "an all-blank line is fine");
+	tap_ok(parse("[a]\nreject = 1\nk = v\nreject = 2\n", &s, err, sizeof(err)) != 0, "two refusals");
+	TAP_STR_EQ(err, "line 2: unknown key 'reject'", "the first refusal's line and reason");
+	tap_ok(s.n == 0, "no handler call after the first refusal");
+
 	int b;
 	tap_ok(hsm_ini_bool("yes", &b) == 0 && b == 1, "bool yes");
 	tap_ok(hsm_ini_bool("0", &b) == 0 && b == 0, "bool 0");

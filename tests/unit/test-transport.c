@@ -34,7 +34,7 @@
 
 enum mode {
 	MODE_OK, MODE_STATE, MODE_BADREQ, MODE_DENIED, MODE_GARBAGE, MODE_ARRAY, MODE_DUP,
-	MODE_BADERR, MODE_CTRL, MODE_BIG, MODE_SILENT, MODE_NOSTATUS
+	MODE_BADERR, MODE_CTRL, MODE_BIG, MODE_SILENT, MODE_NOSTATUS, MODE_STDERR
 };
 
 static struct server {
@@ -220,6 +220,15 @@ static void respond(ssh_channel ch, const char *cmd, const char *params)
 		text = "{}";
 		status = -1;
 		break;
+	case MODE_STDERR: {
+		/* More noise on stderr than a client should ever hold. */
+		static char noise[65536];
+		memset(noise, 'e', sizeof(noise));
+		for (int i = 0; i < 64; i++)
+			ssh_channel_write_stderr(ch, noise, sizeof(noise));
+		text = "{\"quiet\":false}";
+		break;
+	}
 	case MODE_SILENT: {
 		char buf[64];
 		long long until = now_ms() + 8000;
@@ -438,6 +447,9 @@ static void test_errors(void)
 	hsm_rpc_reply_clear(&r);
 	TAP_INT_EQ(call(MODE_NOSTATUS, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED, "no exit status: exit 1");
 	tap_ok(strstr(r.message, "no exit status") != NULL, "no exit status: says so (%s)", r.message);
+	hsm_rpc_reply_clear(&r);
+	TAP_INT_EQ(call(MODE_STDERR, srv.host_key, client, NULL, 20, &r), 0, "4 MiB on stderr: ignored, call succeeds");
+	tap_ok(json_is_false(json_object_get(r.result, "quiet")), "... with the stdout result");
 	hsm_rpc_reply_clear(&r);
 	TAP_INT_EQ(call(MODE_BIG, srv.host_key, client, NULL, 20, &r), HSM_EXIT_FAILED, "oversized reply: exit 1");
 	tap_ok(strstr(r.message, "larger than") != NULL, "oversized reply: stops reading (%s)", r.message);

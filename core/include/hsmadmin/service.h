@@ -1,5 +1,5 @@
 /*
- * hsmadmin/service.h - the hsmd service ABI (version 1.0).
+ * hsmadmin/service.h - the hsmd service ABI (version 1.1).
  *
  * A service module is a shared object that exports exactly one symbol,
  * `hsmd_service`, a const struct hsmd_service.  hsmd reads the ABI version
@@ -47,7 +47,7 @@ extern "C" {
 #endif
 
 #define HSMD_SERVICE_ABI_MAJOR 1
-#define HSMD_SERVICE_ABI_MINOR 0
+#define HSMD_SERVICE_ABI_MINOR 1
 
 /* The one symbol hsmd looks up with dlsym(). */
 #define HSMD_SERVICE_SYMBOL "hsmd_service"
@@ -174,6 +174,38 @@ struct hsmd_api {
 
 	/* The services that run, as a new array of names. */
 	json_t *(*running_services)(struct hsmd_call *call);
+
+	/* --- ABI 1.1 --- */
+	/* The directory of the vendor public keys this hsmd trusts
+	 * (the *.pem files of CONF/vendor.d), for services that verify vendor-signed
+	 * objects such as feature licences. */
+	const char *(*vendor_dir)(struct hsmd_call *call);
+
+	/* --- ABI 1.1: VCMs, for the orchestrator ----------------------------
+	 * hsmd owns the VCM processes and state directories; the orchestrator
+	 * owns the rules and the registry (the device member "vcms", changed
+	 * with begin/commit like any other).  Functions returning int give 0,
+	 * or -1 with a "failed" error set on the call; those returning json_t
+	 * give a new reference or NULL with the error set. */
+	/* The VCM network in effect: {"mode","subnet","hsm","gateway"}. */
+	json_t *(*vcm_network)(struct hsmd_call *call);
+	/* Make a new VCM's state directory from {"uuid","address","features",
+	 * "sshadmin_key","name"}; returns {"identity","services":{svc:{"port",
+	 * "host_key","certificate"}}} (the certificates signed by the device
+	 * identity key).  The registry does not name it yet. */
+	json_t *(*vcm_prepare)(struct hsmd_call *call, const json_t *spec);
+	/* Remove a VCM's state directory. */
+	int (*vcm_discard)(struct hsmd_call *call, const char *uuid);
+	/* Run a VCM's process (returns once it serves) or stop it. */
+	int (*vcm_start)(struct hsmd_call *call, const char *uuid);
+	int (*vcm_stop)(struct hsmd_call *call, const char *uuid);
+	/* {"UUID":{"pid","ncoreapi":"operational"|"stopped","since"}} */
+	json_t *(*vcm_running)(struct hsmd_call *call);
+	/* The last statistics poll {"time","interval","vcms":{UUID:{"memory_kb",
+	 * "disk_kb"}}}, or JSON null before the first. */
+	json_t *(*vcm_stats)(struct hsmd_call *call);
+	/* 1 when the VCM has an audit log that is not finalized. */
+	int (*vcm_audit_open)(struct hsmd_call *call, const char *uuid);
 };
 
 /* Every call starts with the table pointer. */
@@ -212,6 +244,32 @@ static inline json_t *hsmd_log_entries(struct hsmd_call *c, const char *log) { r
 static inline void hsmd_log_usage(struct hsmd_call *c, uint64_t *used, uint64_t *cap)
 { HSMD_API(c)->log_usage(c, used, cap); }
 static inline json_t *hsmd_running_services(struct hsmd_call *c) { return HSMD_API(c)->running_services(c); }
+/* NULL from an hsmd older than ABI 1.1. */
+static inline const char *hsmd_vendor_dir(struct hsmd_call *c)
+{
+	const struct hsmd_api *a = HSMD_API(c);
+
+	if (a->size < offsetof(struct hsmd_api, vendor_dir) + sizeof(a->vendor_dir))
+		return NULL;
+	return a->vendor_dir(c);
+}
+/* The VCM functions: has the running hsmd got them (ABI 1.1)? */
+static inline int hsmd_has_vcm_api(struct hsmd_call *c)
+{
+	const struct hsmd_api *a = HSMD_API(c);
+
+	return a->size >= offsetof(struct hsmd_api, vcm_audit_open) + sizeof(a->vcm_audit_open);
+}
+static inline json_t *hsmd_vcm_network(struct hsmd_call *c) { return HSMD_API(c)->vcm_network(c); }
+static inline json_t *hsmd_vcm_prepare(struct hsmd_call *c, const json_t *spec)
+{ return HSMD_API(c)->vcm_prepare(c, spec); }
+static inline int hsmd_vcm_discard(struct hsmd_call *c, const char *uuid) { return HSMD_API(c)->vcm_discard(c, uuid); }
+static inline int hsmd_vcm_start(struct hsmd_call *c, const char *uuid) { return HSMD_API(c)->vcm_start(c, uuid); }
+static inline int hsmd_vcm_stop(struct hsmd_call *c, const char *uuid) { return HSMD_API(c)->vcm_stop(c, uuid); }
+static inline json_t *hsmd_vcm_running(struct hsmd_call *c) { return HSMD_API(c)->vcm_running(c); }
+static inline json_t *hsmd_vcm_stats(struct hsmd_call *c) { return HSMD_API(c)->vcm_stats(c); }
+static inline int hsmd_vcm_audit_open(struct hsmd_call *c, const char *uuid)
+{ return HSMD_API(c)->vcm_audit_open(c, uuid); }
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,8 @@
 /*
  * setup - information about the HSM and its configuration (guide 4.10.1):
  * status, info, time, environment statistics, reset, factory state,
- * accelerator selection and the platform mode.
+ * accelerator selection and the platform mode; feature licences (fet,
+ * licence.c) and the VCM network (setnetwork, network.c).
  *
  * The central rules (factory state, interlock, log capacity, lost clock,
  * maintenance mode) are declared in the method table and applied by hsmd.
@@ -14,6 +15,7 @@
 #include <hsmadmin/features.h>
 #include <hsmadmin/service.h>
 #include "envstats.h"
+#include "setup.h"
 
 #define MAX_TIME (INT64_C(1) << 40)
 
@@ -28,35 +30,43 @@ static int m_status(struct hsmd_call *call)
 {
 	const json_t *dev = hsmd_device(call), *fw = json_object_get(dev, "firmware");
 
-	hsmd_reply(call, json_pack("{s:O, s:O, s:O, s:s, s:{s:O, s:O, s:O}, s:b}",
+	hsmd_reply(call, json_pack("{s:O, s:O, s:O, s:s, s:{s:O, s:O, s:O}, s:b, s:o}",
 		"esn", json_object_get(hsmd_lifetime(call), "esn"),
 		"state", json_object_get(dev, "state"),
 		"mode", json_object_get(dev, "mode"),
 		"image", "primary",
 		"firmware", "primary", json_object_get(fw, "primary"),
 		"recovery", json_object_get(fw, "recovery"), "uboot", json_object_get(fw, "uboot"),
-		"clock_set", json_is_integer(json_object_get(json_object_get(dev, "clock"), "last_set"))));
+		"clock_set", json_is_integer(json_object_get(json_object_get(dev, "clock"), "last_set")),
+		"vcm_network", setup_vcm_network(dev)));
 	return HSMD_OK;
 }
 
 static int m_info(struct hsmd_call *call)
 {
 	const json_t *lt = hsmd_lifetime(call), *dev = hsmd_device(call);
-	uint32_t features = (uint32_t)json_integer_value(json_object_get(lt, "features"));
+	struct setup_limits lim;
 	char names[512];
 
-	hsm_features_format(features, names, sizeof(names));
-	/* Without a feature licence (fet, a later issue) one VCM may exist
-	 * and run (SPEC: "1 without a licence"). */
-	hsmd_reply(call, json_pack("{s:O, s:O, s:O, s:O, s:O, s:s, s:O, s:O, s:i, s:i, s:{s:s, s:O, s:O}}",
+	/* Limits, speed and features come from the lifetime data and the
+	 * feature licence, if one was applied (licence.c). */
+	setup_limits(lt, dev, &lim);
+	hsm_features_format(lim.features, names, sizeof(names));
+	hsmd_reply(call, json_pack("{s:O, s:O, s:O, s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I, s:I, "
+				   "s:{s:s, s:O, s:O}, s:o, s:o}",
 		"esn", json_object_get(lt, "esn"), "psn", json_object_get(lt, "psn"),
-		"mfgtime", json_object_get(lt, "mfgtime"), "speed", json_object_get(lt, "speed"),
-		"features", json_object_get(lt, "features"), "features_names", names,
+		"mfgtime", json_object_get(lt, "mfgtime"), "speed", lim.speed,
+		"features", (json_int_t)lim.features, "features_names", names,
+		"factory_features", (json_int_t)lim.factory_features,
+		"licensed_features", (json_int_t)lim.licensed_features,
 		"vsn", json_object_get(json_object_get(dev, "firmware"), "vsn"),
 		"min_vsn", json_object_get(dev, "min_vsn"),
-		"max_active_vcms", 1, "max_creatable_vcms", 1,
+		"max_active_vcms", (json_int_t)lim.max_active_vcms,
+		"max_creatable_vcms", (json_int_t)lim.max_creatable_vcms,
 		"network", "mode", "emulated", "address", json_object_get(lt, "address"),
-		"ports", json_object_get(lt, "ports")));
+		"ports", json_object_get(lt, "ports"),
+		"licence", setup_licence_summary(dev),
+		"vcm_network", setup_vcm_network(dev)));
 	return HSMD_OK;
 }
 
@@ -264,6 +274,11 @@ static const struct hsmd_method methods[] = {
 	  .handler = m_select_acceleration, .summary = "show or select the accelerator" },
 	{ .name = "set_mode", .handler = m_set_mode,
 	  .summary = "operational, maintenance or initialization mode (nopclearfail)" },
+	/* Issue 5.  Both change the device, so the interlock applies. */
+	{ .name = "fet", .flags = HSMD_METHOD_INVASIVE, .handler = setup_fet,
+	  .summary = "verify and apply a feature licence" },
+	{ .name = "setnetwork", .flags = HSMD_METHOD_INVASIVE, .handler = setup_setnetwork,
+	  .summary = "set the VCM network (takes effect at the next reset)" },
 	HSMD_METHOD_END
 };
 

@@ -1,0 +1,790 @@
+/*
+ * vcmhost.c - the VCM supervisor (see vcmhost.h).
+ */
+#include "config.h"
+
+#define _GNU_SOURCE 1
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <hsmadmin/fileio.h>
+#include "sign.h"
+#include "vcmhost.h"
+#include "vcmrules.h"
+
+#define STOP_GRACE_MS 3000
+#define STATUS_LINE_MAX 512
+
+static const char *const vcm_services[] = HSMD_VCM_SERVICES;
+static const int vcm_ports[] = { 2201, 2203, 2206 };
+
+struct proc {
+	char uuid[37];
+	pid_t pid;
+	int fd;               /* status pipe, read end */
+	char buf[STATUS_LINE_MAX];
+	size_t len;
+	int operational;      /* its ncoreapi is operational */
+	int64_t since;
+};
+
+static struct {
+	struct hsmd_store *st;
+	char confdir[4096];
+	char exe[4096];
+	struct proc *procs;
+	size_t nprocs, cap;
+	json_t *stats;        /* the last poll */
+	int64_t next_poll_ms;
+	int (*base_interlock)(const struct hsmd_store *st);
+} host;
+
+/* ---- paths ------------------------------------------------------------ */
+
+static void vcm_dir(const struct hsmd_store *st, const char *uuid, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/vcms/%s", st->dir, uuid);
+}
+
+static struct proc *find_proc(const char *uuid)
+{
+	for (size_t i = 0; i < host.nprocs; i++)
+		if (strcmp(host.procs[i].uuid, uuid) == 0)
+			return &host.procs[i];
+	return NULL;
+}
+
+static void drop_proc(struct proc *p)
+{
+	size_t i = (size_t)(p - host.procs);
+
+	if (p->fd >= 0)
+		close(p->fd);
+	host.procs[i] = host.procs[--host.nprocs];
+}
+
+/* ---- status lines from VCM processes ------------------------------------ */
+
+static void status_line(struct proc *p, const char *line)
+{
+	if (strcmp(line, "ncoreapi operational") == 0)
+		p->operational = 1;
+	else if (strcmp(line, "ncoreapi stopped") == 0)
+		p->operational = 0;
+}
+
+/* Read what a process wrote; 1 at EOF. */
+static int drain(struct proc *p)
+{
+	for (;;) {
+		ssize_t n = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
+		char *nl;
+
+		if (n == 0)
+			return 1;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : 1;
+		p->len += (size_t)n;
+		p->buf[p->len] = '\0';
+		while ((nl = memchr(p->buf, '\n', p->len))) {
+			*nl = '\0';
+			status_line(p, p->buf);
+			p->len -= (size_t)(nl + 1 - p->buf);
+			memmove(p->buf, nl + 1, p->len);
+		}
+		if (p->len == sizeof(p->buf) - 1)
+			p->len = 0; /* an over-long line: not ours to trust */
+	}
+}
+
+static void drain_all(void)
+{
+	for (size_t i = 0; i < host.nprocs; i++)
+		if (host.procs[i].fd >= 0 && drain(&host.procs[i])) {
+			close(host.procs[i].fd);
+			host.procs[i].fd = -1;
+		}
+}
+
+/* The interlock (guide 4.6.4): the emulation flag of `hsmd simulate`, or
+ * any VCM whose ncoreapi is operational. */
+static int vcm_interlock(const struct hsmd_store *st)
+{
+	if (host.base_interlock && host.base_interlock(st))
+		return 1;
+	drain_all();
+	for (size_t i = 0; i < host.nprocs; i++)
+		if (host.procs[i].operational)
+			return 1;
+	return 0;
+}
+
+/* ---- registry changes made by the device itself ------------------------ */
+
+/* Set the state of VCMs in one commit; uuids NULL: every VCM in state
+ * `from`.  Logged as event with detail. */
+static void set_states(struct hsmd_store *st, const json_t *uuids, const char *from, const char *to,
+		       const char *event, json_t *detail)
+{
+	json_t *doc = json_deep_copy(st->device), *vcms = json_object_get(doc, "vcms"), *e;
+	json_t *changed = json_array();
+	const char *uuid;
+	char err[HSMD_ERRLEN];
+
+	json_object_foreach(vcms, uuid, e) {
+		const char *s = json_string_value(json_object_get(e, "state"));
+		int pick = uuids ? 0 : (s && strcmp(s, from) == 0);
+		size_t i;
+		json_t *u;
+		json_array_foreach(uuids, i, u)
+			pick |= strcmp(json_string_value(u), uuid) == 0;
+		if (!pick || !s || strcmp(s, to) == 0)
+			continue;
+		json_object_set_new(e, "state", json_string(to));
+		json_object_set_new(e, "changed", json_integer(hsmd_store_now(st)));
+		json_array_append_new(changed, json_string(uuid));
+	}
+	if (json_array_size(changed) == 0) {
+		json_decref(doc);
+		json_decref(changed);
+		json_decref(detail);
+		return;
+	}
+	if (!detail)
+		detail = json_object();
+	json_object_set_new(detail, "vcms", changed);
+	if (hsmd_store_commit(st, doc, event, detail, err, sizeof(err)) != 0)
+		hsmd_log("VCM registry: %s", err);
+}
+
+/* ---- processes -------------------------------------------------------- */
+
+static void child_exec(const char *dir, int wfd)
+{
+	sigset_t none;
+	char *argv[] = { "hsmd", "vcm", "--state", (char *)dir, "--conf", host.confdir,
+			 "--status-fd", "3", NULL };
+
+	/* The VCM dies with hsmd: a killed hsmd must not leave a VCM
+	 * holding its address. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if (wfd != 3) {
+		if (dup2(wfd, 3) < 0)
+			_exit(127);
+		close(wfd);
+	} else {
+		fcntl(3, F_SETFD, 0);
+	}
+	for (int fd = 4; fd < 1024; fd++)
+		close(fd);
+	execv(host.exe, argv);
+	_exit(127);
+}
+
+/* Wait for the first status line: "ready" or "error TEXT". */
+static int await_ready(struct proc *p, char *err, size_t errlen)
+{
+	int64_t deadline = hsmd_mono_ms() + (int64_t)host.st->cfg->vcm_start_timeout * 1000;
+
+	for (;;) {
+		int64_t left = deadline - hsmd_mono_ms();
+		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+		char *nl;
+		ssize_t n;
+
+		if (left <= 0)
+			return hsmd_err(err, errlen, "the VCM process did not start within %u s",
+					host.st->cfg->vcm_start_timeout);
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return hsmd_err(err, errlen, "poll: %s", strerror(errno));
+		n = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
+		if (n == 0)
+			return hsmd_err(err, errlen, "the VCM process exited during start-up (see the hsmd log)");
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return hsmd_err(err, errlen, "status pipe: %s", strerror(errno));
+		}
+		p->len += (size_t)n;
+		p->buf[p->len] = '\0';
+		if (!(nl = memchr(p->buf, '\n', p->len))) {
+			if (p->len == sizeof(p->buf) - 1)
+				return hsmd_err(err, errlen, "the VCM process sent a malformed status");
+			continue;
+		}
+		*nl = '\0';
+		if (strcmp(p->buf, "ready") != 0) {
+			int rc = hsmd_err(err, errlen, "%.300s", strncmp(p->buf, "error ", 6) == 0 ?
+					  p->buf + 6 : "the VCM process sent a malformed status");
+			return rc;
+		}
+		p->len -= (size_t)(nl + 1 - p->buf);
+		memmove(p->buf, nl + 1, p->len);
+		drain(p);
+		return 0;
+	}
+}
+
+static void kill_and_reap(pid_t pid)
+{
+	int64_t deadline = hsmd_mono_ms() + STOP_GRACE_MS;
+
+	kill(pid, SIGTERM);
+	while (hsmd_mono_ms() < deadline) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return;
+		usleep(5000);
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_t errlen)
+{
+	char dir[4200];
+	struct proc *p;
+	int fds[2];
+	pid_t pid;
+
+	if (!hsmd_uuid_valid(uuid))
+		return hsmd_err(err, errlen, "'%.40s' is not a UUID", uuid);
+	if (find_proc(uuid))
+		return hsmd_err(err, errlen, "VCM %s is already running", uuid);
+	if (!host.exe[0])
+		return hsmd_err(err, errlen, "cannot find the hsmd executable to run VCMs");
+	vcm_dir(st, uuid, dir, sizeof(dir));
+	if (access(dir, F_OK) != 0)
+		return hsmd_err(err, errlen, "VCM %s has no state directory", uuid);
+	if (host.nprocs == host.cap) {
+		size_t cap = host.cap ? host.cap * 2 : 16;
+		struct proc *n = realloc(host.procs, cap * sizeof(*n));
+		if (!n)
+			return hsmd_err(err, errlen, "out of memory");
+		host.procs = n;
+		host.cap = cap;
+	}
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return hsmd_err(err, errlen, "pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return hsmd_err(err, errlen, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		child_exec(dir, fds[1]);
+	}
+	close(fds[1]);
+	p = &host.procs[host.nprocs++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
+	p->pid = pid;
+	p->fd = fds[0];
+	p->since = hsmd_store_now(st);
+	if (await_ready(p, err, errlen) != 0) {
+		kill_and_reap(pid);
+		drop_proc(p);
+		return -1;
+	}
+	fcntl(p->fd, F_SETFL, fcntl(p->fd, F_GETFL) | O_NONBLOCK);
+	hsmd_log("VCM %s: started (pid %d)", uuid, (int)pid);
+	return 0;
+}
+
+int hsmd_vcmhost_stop(struct hsmd_store *st, const char *uuid, char *err, size_t errlen)
+{
+	struct proc *p = find_proc(uuid);
+
+	(void)st;
+	if (!p)
+		return hsmd_err(err, errlen, "VCM %s is not running", uuid);
+	kill_and_reap(p->pid);
+	hsmd_log("VCM %s: stopped", uuid);
+	drop_proc(p);
+	return 0;
+}
+
+json_t *hsmd_vcmhost_running(void)
+{
+	json_t *out = json_object();
+
+	drain_all();
+	for (size_t i = 0; i < host.nprocs; i++)
+		json_object_set_new(out, host.procs[i].uuid, json_pack("{s:i, s:s, s:I}",
+			"pid", (int)host.procs[i].pid,
+			"ncoreapi", host.procs[i].operational ? "operational" : "stopped",
+			"since", (json_int_t)host.procs[i].since));
+	return out;
+}
+
+/* ---- reaping and the statistics poll ------------------------------------ */
+
+static void reap(struct hsmd_store *st)
+{
+	json_t *failed = json_array(), *why = json_object();
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (size_t i = 0; i < host.nprocs; i++) {
+			struct proc *p = &host.procs[i];
+			char text[64];
+			if (p->pid != pid)
+				continue;
+			if (WIFSIGNALED(status))
+				snprintf(text, sizeof(text), "killed by signal %d", WTERMSIG(status));
+			else
+				snprintf(text, sizeof(text), "exited with status %d", WEXITSTATUS(status));
+			hsmd_log("VCM %s: process %d %s; the VCM is failed", p->uuid, (int)pid, text);
+			json_array_append_new(failed, json_string(p->uuid));
+			json_object_set_new(why, p->uuid, json_string(text));
+			drop_proc(p);
+			break;
+		}
+	}
+	if (json_array_size(failed))
+		set_states(st, failed, NULL, "failed", "vcm_failed", json_pack("{s:o}", "reason", why));
+	else
+		json_decref(why);
+	json_decref(failed);
+}
+
+static uint64_t du_total;
+static int du_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (type == FTW_F)
+		du_total += (uint64_t)sb->st_size;
+	return 0;
+}
+
+static uint64_t disk_use(const char *dir)
+{
+	du_total = 0;
+	nftw(dir, du_one, 16, FTW_PHYS);
+	return du_total;
+}
+
+static long rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static void poll_stats(struct hsmd_store *st)
+{
+	json_t *vcms = json_object_get(st->device, "vcms"), *e, *per = json_object();
+	json_t *over = json_array();
+	const char *uuid;
+
+	json_object_foreach(vcms, uuid, e) {
+		char dir[4200];
+		struct proc *p = find_proc(uuid);
+		uint64_t disk;
+
+		vcm_dir(st, uuid, dir, sizeof(dir));
+		disk = disk_use(dir);
+		json_object_set_new(per, uuid, json_pack("{s:I, s:I}",
+			"memory_kb", (json_int_t)(p ? rss_kb(p->pid) : 0),
+			"disk_kb", (json_int_t)((disk + 1023) / 1024)));
+		if (disk > st->cfg->vcm_disk_limit && !json_is_true(json_object_get(e, "disk_exceeded")))
+			json_array_append_new(over, json_string(uuid));
+	}
+	json_decref(host.stats);
+	host.stats = json_pack("{s:I, s:I, s:o}", "time", (json_int_t)hsmd_store_now(st),
+			       "interval", (json_int_t)st->cfg->vcm_stats_interval, "vcms", per);
+	if (json_array_size(over)) {
+		/* Guide 3.1.3.5.1: stopped, and from now on only deleted. */
+		json_t *doc = json_deep_copy(st->device), *dv = json_object_get(doc, "vcms");
+		char err[HSMD_ERRLEN];
+		size_t i;
+		json_t *u;
+
+		json_array_foreach(over, i, u) {
+			struct proc *p = find_proc(json_string_value(u));
+			json_t *entry = json_object_get(dv, json_string_value(u));
+			if (p) {
+				kill_and_reap(p->pid);
+				drop_proc(p);
+			}
+			hsmd_log("VCM %s: disk use over %llu bytes; stopped", json_string_value(u),
+				 (unsigned long long)st->cfg->vcm_disk_limit);
+			if (strcmp(json_string_value(json_object_get(entry, "state")), "inactive") != 0)
+				json_object_set_new(entry, "state", json_string("stopped"));
+			json_object_set_new(entry, "disk_exceeded", json_true());
+			json_object_set_new(entry, "changed", json_integer(hsmd_store_now(st)));
+		}
+		if (hsmd_store_commit(st, doc, "vcm_disk_limit", json_pack("{s:O, s:I}", "vcms", over,
+				      "limit", (json_int_t)st->cfg->vcm_disk_limit), err, sizeof(err)) != 0)
+			hsmd_log("VCM registry: %s", err);
+	}
+	json_decref(over);
+}
+
+json_t *hsmd_vcmhost_stats(void)
+{
+	return host.stats ? json_deep_copy(host.stats) : json_null();
+}
+
+void hsmd_vcmhost_tick(struct hsmd_store *st)
+{
+	reap(st);
+	drain_all();
+	if (hsmd_mono_ms() >= host.next_poll_ms) {
+		poll_stats(st);
+		host.next_poll_ms = hsmd_mono_ms() + (int64_t)st->cfg->vcm_stats_interval * 1000;
+	}
+}
+
+/* ---- boot, reset, shutdown ------------------------------------------------ */
+
+static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_DP)
+		return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
+	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static int rm_tree(const char *dir)
+{
+	if (access(dir, F_OK) != 0)
+		return 0;
+	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* State directories the registry does not name are what a crash left of
+ * a create or a delete: removed, so no address or key outlives its VCM. */
+static void collect_garbage(struct hsmd_store *st)
+{
+	const json_t *vcms = json_object_get(st->device, "vcms");
+	char dir[4200], path[4500];
+	struct dirent *d;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "%s/vcms", st->dir);
+	dp = opendir(dir);
+	if (!dp)
+		return;
+	while ((d = readdir(dp))) {
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		if (hsmd_uuid_valid(d->d_name) && json_object_get(vcms, d->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		if (rm_tree(path) == 0)
+			hsmd_log("VCM state %s: not in the registry (an interrupted create or delete); removed",
+				 d->d_name);
+		else
+			hsmd_log("VCM state %s: cannot remove: %s", d->d_name, strerror(errno));
+	}
+	closedir(dp);
+}
+
+static void stop_all(void)
+{
+	for (size_t i = 0; i < host.nprocs; i++)
+		kill(host.procs[i].pid, SIGTERM);
+	while (host.nprocs)
+		{
+			kill_and_reap(host.procs[0].pid);
+			drop_proc(&host.procs[0]);
+		}
+}
+
+void hsmd_vcmhost_boot(struct hsmd_store *st, const char *why)
+{
+	struct hsmd_vcm_limits lim;
+	json_t *order, *started = json_array(), *skipped = json_array(), *u;
+	const json_t *vcms;
+	unsigned active = 0;
+	size_t i;
+
+	stop_all();
+	collect_garbage(st);
+	/* A boot stops every VCM; only autostart VCMs come back. */
+	set_states(st, NULL, "active", "stopped", "vcm_boot_stopped", json_pack("{s:s}", "boot", why));
+	set_states(st, NULL, "failed", "stopped", "vcm_boot_stopped", json_pack("{s:s}", "boot", why));
+	vcms = json_object_get(st->device, "vcms");
+	hsmd_vcm_limits(st->lifetime, st->device, &lim);
+	order = hsmd_vcms_ordered(vcms);
+	json_array_foreach(order, i, u) {
+		const char *uuid = json_string_value(u);
+		const json_t *e = json_object_get(vcms, uuid);
+		char err[HSMD_ERRLEN];
+
+		if (!json_is_true(json_object_get(e, "autostart")) ||
+		    json_is_true(json_object_get(e, "disk_exceeded")))
+			continue;
+		if (active >= lim.max_active) {
+			json_array_append_new(skipped, json_pack("{s:s, s:s}", "uuid", uuid, "reason",
+					      "licence limit of active VCMs reached"));
+			continue;
+		}
+		if (hsmd_vcmhost_start(st, uuid, err, sizeof(err)) != 0) {
+			json_array_append_new(skipped, json_pack("{s:s, s:s}", "uuid", uuid, "reason", err));
+			continue;
+		}
+		json_array_append_new(started, json_string(uuid));
+		active++;
+	}
+	json_decref(order);
+	if (json_array_size(started))
+		set_states(st, started, NULL, "active", "vcm_autostart", NULL);
+	if (json_array_size(started) || json_array_size(skipped)) {
+		json_t *d = json_pack("{s:O, s:O, s:i}", "started", started, "not_started", skipped,
+				      "max_active_vcms", (int)lim.max_active);
+		hsmd_store_init_add(st, "vcm_autostart", json_deep_copy(d));
+		if (json_array_size(skipped)) {
+			json_t *doc = json_deep_copy(st->device);
+			char err[HSMD_ERRLEN];
+			/* Reported in the system log as well: the admin must act. */
+			if (hsmd_store_commit(st, doc, "vcm_autostart_skipped", json_deep_copy(d),
+					      err, sizeof(err)) != 0)
+				hsmd_log("system log: %s", err);
+			hsmd_log("autostart: %zu VCM(s) not started (licence allows %u active)",
+				 json_array_size(skipped), lim.max_active);
+		}
+		json_decref(d);
+	}
+	json_decref(started);
+	json_decref(skipped);
+	host.next_poll_ms = 0;
+}
+
+void hsmd_vcmhost_shutdown(struct hsmd_store *st)
+{
+	(void)st;
+	stop_all();
+	json_decref(host.stats);
+	host.stats = NULL;
+	free(host.procs);
+	host.procs = NULL;
+	host.cap = 0;
+}
+
+void hsmd_vcmhost_init(struct hsmd_store *st, const char *confdir)
+{
+	ssize_t n;
+
+	host.st = st;
+	snprintf(host.confdir, sizeof(host.confdir), "%s", confdir);
+	n = readlink("/proc/self/exe", host.exe, sizeof(host.exe) - 1);
+	host.exe[n > 0 ? n : 0] = '\0';
+	if (!host.base_interlock)
+		host.base_interlock = hsmd_interlock_hook;
+	hsmd_interlock_hook = vcm_interlock;
+}
+
+/* ---- state directories -------------------------------------------------- */
+
+int hsmd_vcmhost_discard(struct hsmd_store *st, const char *uuid, char *err, size_t errlen)
+{
+	char dir[4200];
+
+	if (!hsmd_uuid_valid(uuid))
+		return hsmd_err(err, errlen, "'%.40s' is not a UUID", uuid);
+	vcm_dir(st, uuid, dir, sizeof(dir));
+	if (rm_tree(dir) != 0)
+		return hsmd_err(err, errlen, "%s: cannot remove: %s", dir, strerror(errno));
+	return 0;
+}
+
+int hsmd_vcmhost_audit_open(struct hsmd_store *st, const char *uuid)
+{
+	char path[4300], err[256];
+	json_t *doc;
+	int open_log;
+
+	vcm_dir(st, uuid, path, sizeof(path));
+	strncat(path, "/audit.json", sizeof(path) - strlen(path) - 1);
+	if (access(path, F_OK) != 0)
+		return 0;
+	doc = hsm_json_load_file(path, 65536, err, sizeof(err));
+	/* Unreadable counts as open: deleting needs --force then. */
+	open_log = !doc || !json_is_true(json_object_get(doc, "finalized"));
+	json_decref(doc);
+	return open_log;
+}
+
+json_t *hsmd_vcmhost_network(struct hsmd_store *st, char *err, size_t errlen)
+{
+	struct hsmd_vcm_net net;
+	char a[HSM_NETADDR_STRLEN], b[HSM_NETADDR_STRLEN], c[HSM_NETADDR_STRLEN];
+
+	if (hsmd_vcm_net_get(st->lifetime, st->device, st->cfg->vcm_subnet, &net, err, errlen) != 0)
+		return NULL;
+	return json_pack("{s:s, s:s, s:o, s:o}", "mode", net.mode,
+			 "subnet", hsm_cidr_format(&net.subnet, a, sizeof(a)),
+			 "hsm", net.has_hsm ? json_string(hsm_ip_format(&net.hsm, b, sizeof(b))) : json_null(),
+			 "gateway", net.has_gateway ? json_string(hsm_ip_format(&net.gateway, c, sizeof(c))) : json_null());
+}
+
+/* A certificate for one VCM service: the device identity signs what the
+ * platform certificates say plus the VCM's UUID and address, so that a
+ * VCM's certificate can never pass for a platform service's. */
+static json_t *vcm_certificate(struct hsmd_store *st, const char *uuid, const char *address,
+			       const char *svc, const char *host_key, int64_t now, char *err, size_t errlen)
+{
+	json_t *body = json_pack("{s:O, s:s, s:s, s:I, s:s, s:s}",
+				 "esn", json_object_get(st->lifetime, "esn"), "service", svc,
+				 "host_key", host_key, "issued", (json_int_t)now, "vcm", uuid,
+				 "address", address);
+	json_t *cert = body ? hsm_signed_wrap(body, st->identity, err, errlen) : NULL;
+
+	json_decref(body);
+	return cert;
+}
+
+json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *err, size_t errlen)
+{
+	const char *uuid = json_string_value(json_object_get(spec, "uuid"));
+	const char *address = json_string_value(json_object_get(spec, "address"));
+	const char *sshkey = json_string_value(json_object_get(spec, "sshadmin_key"));
+	json_int_t features = json_integer_value(json_object_get(spec, "features"));
+	struct hsmd_vcm_limits lim;
+	char base[4200], tmp[4300], final[4300], path[4400], inner[HSMD_ERRLEN], psn[32];
+	EVP_PKEY *vid = NULL;
+	char *vid_line = NULL;
+	json_t *warrant = NULL, *lifetime = NULL, *device = NULL, *certs, *services = NULL, *ports;
+	json_t *result = NULL;
+	int64_t now = hsmd_host_time();
+
+	if (!hsmd_uuid_valid(uuid) || !address || !sshkey) {
+		hsmd_err(err, errlen, "internal: incomplete VCM specification");
+		return NULL;
+	}
+	hsmd_vcm_limits(st->lifetime, st->device, &lim);
+	snprintf(base, sizeof(base), "%s/vcms", st->dir);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", base, uuid);
+	snprintf(final, sizeof(final), "%s/%s", base, uuid);
+	if (hsm_mkdir_p(base, 0700, err, errlen) != 0)
+		return NULL;
+	if (access(final, F_OK) == 0) {
+		hsmd_err(err, errlen, "VCM %s already has a state directory", uuid);
+		return NULL;
+	}
+	rm_tree(tmp);
+	if (mkdir(tmp, 0700) != 0) {
+		hsmd_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		return NULL;
+	}
+	vid = hsm_ed25519_generate(inner, sizeof(inner));
+	vid_line = vid ? hsm_key_to_openssh(vid) : NULL;
+	if (!vid_line) {
+		hsmd_err(err, errlen, "cannot make the VCM identity key");
+		goto fail;
+	}
+	snprintf(psn, sizeof(psn), "VCM-%.8s", uuid);
+	{
+		json_t *body = json_pack("{s:O, s:s, s:s, s:I, s:s}", "esn",
+					 json_object_get(st->lifetime, "esn"), "psn", psn,
+					 "identity_key", vid_line, "issued", (json_int_t)now, "vcm", uuid);
+		warrant = hsm_signed_wrap(body, st->identity, inner, sizeof(inner));
+		json_decref(body);
+	}
+	if (!warrant) {
+		hsmd_err(err, errlen, "cannot sign the VCM warrant: %s", inner);
+		goto fail;
+	}
+	ports = json_object();
+	for (int i = 0; i < HSMD_VCM_NSERVICES; i++)
+		json_object_set_new(ports, vcm_services[i], json_integer(vcm_ports[i]));
+	lifetime = json_pack("{s:i, s:O, s:s, s:I, s:s, s:I, s:s, s:O, s:s, s:o}",
+			     "version", HSMD_DOC_VERSION, "esn", json_object_get(st->lifetime, "esn"),
+			     "psn", psn, "mfgtime", (json_int_t)now, "speed", lim.speed,
+			     "features", features, "identity_key", vid_line, "warrant", warrant,
+			     "address", address, "ports", ports);
+	if (!lifetime || hsmd_lifetime_validate(lifetime, inner, sizeof(inner)) != 0) {
+		hsmd_err(err, errlen, "VCM lifetime: %s", lifetime ? inner : "out of memory");
+		goto fail;
+	}
+	device = hsmd_device_fresh(lifetime, vid, NULL, now, err, errlen);
+	if (!device)
+		goto fail;
+	/* Born enrolled to its tenant: the sshadmin key from the request is
+	 * the only key it accepts. */
+	json_object_set_new(device, "state", json_string("enrolled"));
+	json_object_set_new(device, "client_keys", json_pack("{s:s}", "sshadmin", sshkey));
+	certs = json_object();
+	services = json_object();
+	for (int i = 0; i < HSMD_VCM_NSERVICES; i++) {
+		const char *svc = vcm_services[i];
+		const json_t *old = json_object_get(json_object_get(device, "certificates"), svc);
+		const char *hk = json_string_value(json_object_get(json_object_get(old, "body"), "host_key"));
+		json_t *cert = hk ? vcm_certificate(st, uuid, address, svc, hk, now, inner, sizeof(inner)) : NULL;
+		if (!cert) {
+			json_decref(certs);
+			hsmd_err(err, errlen, "cannot certify the VCM's %s host key", svc);
+			goto fail;
+		}
+		json_object_set(certs, svc, cert);
+		json_object_set_new(services, svc, json_pack("{s:i, s:s, s:o}", "port", vcm_ports[i],
+				    "host_key", hk, "certificate", cert));
+	}
+	json_object_set_new(device, "certificates", certs);
+	json_object_set_new(json_object_get(device, "log"), "pending",
+			    json_pack("{s:i, s:I, s:s, s:{s:s, s:s}}", "seq", 1, "time", (json_int_t)now,
+				      "event", "vcm_created", "detail", "uuid", uuid, "address", address));
+	json_object_set_new(json_object_get(device, "log"), "next_seq", json_integer(2));
+	snprintf(path, sizeof(path), "%s/identity.pem", tmp);
+	if (hsm_key_save_private(path, vid, 1, err, errlen) != 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/device.json", tmp);
+	if (hsmd_device_validate(device, inner, sizeof(inner)) != 0) {
+		hsmd_err(err, errlen, "VCM device state: %s", inner);
+		goto fail;
+	}
+	if (hsm_write_json_atomic(path, device, 0600, err, errlen) != 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/lifetime.json", tmp);
+	if (hsm_write_json_atomic(path, lifetime, 0600, err, errlen) != 0)
+		goto fail;
+	if (rename(tmp, final) != 0) {
+		hsmd_err(err, errlen, "%s: %s", final, strerror(errno));
+		goto fail;
+	}
+	hsm_fsync_dir(base, inner, sizeof(inner));
+	result = json_pack("{s:O, s:O}", "identity", warrant, "services", services);
+	goto out;
+fail:
+	rm_tree(tmp);
+out:
+	json_decref(services);
+	json_decref(warrant);
+	json_decref(lifetime);
+	json_decref(device);
+	free(vid_line);
+	EVP_PKEY_free(vid);
+	return result;
+}

@@ -1,0 +1,164 @@
+/*
+ * vcmproc.c - `hsmd vcm`: one VCM's process.  Started by the supervisor
+ * (vcmhost.c), never by hand in normal use: it serves the VCM's end-user
+ * services (sshadmin, ncoreapi, monitor) on the VCM's own address from
+ * the VCM's own state directory, and reports on the status fd.
+ *
+ * The state directory has the shape of an HSM's (lifetime.json,
+ * identity.pem, device.json, logs), so the store, the gate and the server
+ * are the ones the platform uses: a VCM is an HSM to its tenant.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "services.h"
+#include "vcmhost.h"
+#include "vcmrules.h"
+
+static int status_fd = -1;
+static int reported_operational = -1;
+static uint64_t seen_generation = (uint64_t)-1;
+
+/* One status line: WORD or "WORD TEXT". */
+static void report(const char *word, const char *text)
+{
+	char line[600];
+	int n;
+
+	if (status_fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%s%s%s\n", word, text ? " " : "", text ? text : "");
+	if (n <= 0 || (size_t)n >= sizeof(line))
+		return;
+	/* One line; newlines inside a reason would split it. */
+	for (int i = 0; i < n - 1; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	if (write(status_fd, line, (size_t)n) != n)
+		hsmd_log("status fd: %s", strerror(errno));
+}
+
+/* ncoreapi is operational when a tenant can use it: a client key is
+ * installed (the tenant enrolled) and the module is in operational mode. */
+static int ncoreapi_operational(const struct hsmd_store *st)
+{
+	const char *mode = json_string_value(json_object_get(st->device, "mode"));
+
+	return json_object_get(json_object_get(st->device, "client_keys"), "ncoreapi") &&
+	       mode && strcmp(mode, "operational") == 0;
+}
+
+static void on_boot(struct hsmd_store *st, int ok, const char *why)
+{
+	if (!ok) {
+		report("error", why && *why ? why : "no service could be started");
+		return;
+	}
+	report("ready", NULL);
+	seen_generation = st->generation;
+	reported_operational = ncoreapi_operational(st);
+	report("ncoreapi", reported_operational ? "operational" : "stopped");
+}
+
+static void on_tick(struct hsmd_store *st)
+{
+	int op;
+
+	if (st->generation == seen_generation)
+		return;
+	seen_generation = st->generation;
+	op = ncoreapi_operational(st);
+	if (op != reported_operational) {
+		reported_operational = op;
+		report("ncoreapi", op ? "operational" : "stopped");
+	}
+}
+
+/* Keep the VCM's services at the front of the array; serve only those. */
+static size_t select_services(struct hsmd_loaded_service *svcs, size_t n, const json_t *ports)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (json_object_get(ports, svcs[i].name)) {
+			struct hsmd_loaded_service t = svcs[keep];
+			svcs[keep] = svcs[i];
+			svcs[i] = t;
+			keep++;
+		}
+	return keep;
+}
+
+int hsmd_vcm_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "conf", required_argument, NULL, 'c' },
+		{ "status-fd", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL, *confdir = HSMADMIN_SYSCONFDIR;
+	struct hsmd_config cfg;
+	struct hsmd_store st;
+	struct hsmd_loaded_service *svcs = NULL;
+	size_t nsvcs = 0, nserve;
+	char err[HSMD_ERRLEN], *end;
+	int c, rc;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': state = optarg; break;
+		case 'c': confdir = optarg; break;
+		case 'f':
+			errno = 0;
+			status_fd = (int)strtol(optarg, &end, 10);
+			if (errno || *end || status_fd < 3 || status_fd > 1023) {
+				fprintf(stderr, "hsmd: vcm: --status-fd: '%s' is not a descriptor 3-1023\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			printf("Usage: hsmd vcm --state DIR [--conf DIR] [--status-fd N]\n"
+			       "Serve one VCM (started by hsmd's VCM supervisor, see hsmd(8)).\n");
+			return 0;
+		default:
+			fprintf(stderr, "hsmd: vcm: unknown or incomplete option '%s'\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (!state || optind < argc) {
+		fprintf(stderr, "hsmd: vcm: usage: hsmd vcm --state DIR [--conf DIR] [--status-fd N]\n");
+		return 2;
+	}
+	hsmd_config_defaults(&cfg);
+	if (hsmd_config_load(&cfg, confdir, err, sizeof(err)) != 0 ||
+	    hsmd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: vcm: %s\n", err);
+		report("error", err);
+		return 1;
+	}
+	if (hsmd_services_load(confdir, cfg.servicedir, &svcs, &nsvcs, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hsmd: vcm: %s\n", err);
+		report("error", err);
+		hsmd_store_close(&st);
+		return 1;
+	}
+	nserve = select_services(svcs, nsvcs, json_object_get(st.lifetime, "ports"));
+	hsmd_serve_hooks.boot = on_boot;
+	hsmd_serve_hooks.tick = on_tick;
+	rc = hsmd_serve(&st, &cfg, svcs, nserve);
+	hsmd_services_unload(svcs, nsvcs);
+	hsmd_store_close(&st);
+	return rc;
+}

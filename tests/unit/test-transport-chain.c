@@ -1,0 +1,155 @@
+/*
+ * tests/unit/test-transport-chain.c - enrollment's certificate chain check
+ * (plugins/platform/chain.c): a good chain passes, and every broken link
+ * is refused with a reason.  Chains are built here with core/net/sign.h
+ * exactly as docs/protocol.md describes them.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "hostkeys.h"
+#include "sign.h"
+#include "tap.h"
+
+#define ESN "1A23-BC45-6789"
+
+static EVP_PKEY *vendor, *identity, *stranger, *hk_sshadmin, *hk_setup;
+
+static json_t *warrant(EVP_PKEY *signer, const char *esn, EVP_PKEY *id)
+{
+	char *line = hsm_key_to_openssh(id);
+	json_t *body = json_pack("{s:s, s:s, s:s, s:I}", "esn", esn, "psn", "EMU-1",
+				 "identity_key", line, "issued", (json_int_t)1700000000);
+	json_t *env = hsm_signed_wrap(body, signer, NULL, 0);
+
+	free(line);
+	json_decref(body);
+	return env;
+}
+
+static json_t *service(EVP_PKEY *signer, const char *esn, const char *name, EVP_PKEY *certified,
+		       EVP_PKEY *presented)
+{
+	char *c = hsm_key_to_openssh(certified), *p = hsm_key_to_openssh(presented);
+	json_t *body = json_pack("{s:s, s:s, s:s, s:I}", "esn", esn, "service", name, "host_key", c,
+				 "issued", (json_int_t)1700000000);
+	json_t *entry = json_pack("{s:i, s:s, s:o}", "port", 2201, "host_key", p, "certificate",
+				  hsm_signed_wrap(body, signer, NULL, 0));
+
+	free(c);
+	free(p);
+	json_decref(body);
+	return entry;
+}
+
+static json_t *good(void)
+{
+	return json_pack("{s:s, s:o, s:{s:o, s:o}}", "esn", ESN, "identity", warrant(vendor, ESN, identity),
+			 "services", "sshadmin", service(identity, ESN, "sshadmin", hk_sshadmin, hk_sshadmin),
+			 "setup", service(identity, ESN, "setup", hk_setup, hk_setup));
+}
+
+static void refused(json_t *doc, const char *want, const char *name)
+{
+	struct chain c;
+	char err[512] = "";
+	int rc = chain_verify(doc, ESN, &vendor, 1, &c, err, sizeof(err));
+
+	tap_ok(rc < 0 && strstr(err, want) != NULL, "refused: %s (%s)", name, err);
+	if (rc == 0)
+		chain_clear(&c);
+	json_decref(doc);
+}
+
+int main(void)
+{
+	struct chain c;
+	char err[512] = "";
+	json_t *doc;
+	char *line;
+
+	vendor = hsm_ed25519_generate(NULL, 0);
+	identity = hsm_ed25519_generate(NULL, 0);
+	stranger = hsm_ed25519_generate(NULL, 0);
+	hk_sshadmin = hsm_ed25519_generate(NULL, 0);
+	hk_setup = hsm_ed25519_generate(NULL, 0);
+
+	doc = good();
+	TAP_INT_EQ(chain_verify(doc, ESN, &vendor, 1, &c, err, sizeof(err)), 0, "a good chain verifies");
+	line = hsm_key_to_openssh(identity);
+	TAP_STR_EQ(c.identity_key, line, "identity key from the warrant");
+	free(line);
+	line = hsm_key_to_openssh(hk_setup);
+	TAP_STR_EQ(c.host_keys[HSM_SVC_SETUP], line, "setup host key from its certificate");
+	free(line);
+	tap_ok(c.host_keys[HSM_SVC_MONITOR] == NULL, "no key for a service not listed");
+	chain_clear(&c);
+	tap_ok(chain_verify(doc, ESN, &stranger, 1, &c, err, sizeof(err)) < 0 &&
+	       strstr(err, "not signed by a trusted vendor key"), "another vendor: refused (%s)", err);
+	tap_ok(chain_verify(doc, ESN, &vendor, 0, &c, err, sizeof(err)) < 0, "no vendor keys: refused");
+	tap_ok(chain_verify(doc, "9Z87-YX65-4321", &vendor, 1, &c, err, sizeof(err)) < 0 &&
+	       strstr(err, "says it is ESN"), "asked for another ESN: refused (%s)", err);
+	json_decref(doc);
+
+	doc = good();
+	json_object_set_new(doc, "identity", warrant(stranger, ESN, identity));
+	refused(doc, "not signed by a trusted vendor key", "warrant signed by a stranger");
+
+	doc = good();
+	json_object_set_new(doc, "identity", warrant(vendor, "9Z87-YX65-4321", identity));
+	refused(doc, "device warrant is for ESN", "warrant for another ESN");
+
+	doc = good();
+	json_object_set_new(json_object_get(json_object_get(doc, "identity"), "body"), "psn",
+			    json_string("EMU-2"));
+	refused(doc, "signature verification failed", "warrant body changed after signing");
+
+	doc = good();
+	json_object_set_new(json_object_get(doc, "services"), "setup",
+			    service(stranger, ESN, "setup", hk_setup, hk_setup));
+	refused(doc, "setup certificate is not signed by the device identity key", "certificate by a stranger");
+
+	doc = good();
+	json_object_set_new(json_object_get(doc, "services"), "setup",
+			    service(identity, "9Z87-YX65-4321", "setup", hk_setup, hk_setup));
+	refused(doc, "setup certificate names 9Z87-YX65-4321", "certificate for another ESN");
+
+	doc = good();
+	json_object_set_new(json_object_get(doc, "services"), "setup",
+			    service(identity, ESN, "monitor", hk_setup, hk_setup));
+	refused(doc, "setup certificate names", "monitor's certificate listed as setup");
+
+	doc = good();
+	json_object_set_new(json_object_get(doc, "services"), "setup",
+			    service(identity, ESN, "setup", hk_setup, stranger));
+	refused(doc, "setup host key differs from the certified one", "listed host key not the certified one");
+
+	doc = good();
+	json_object_set_new(json_object_get(doc, "services"), "telnet",
+			    service(identity, ESN, "telnet", hk_setup, hk_setup));
+	refused(doc, "unknown service 'telnet'", "unknown service");
+
+	doc = good();
+	json_object_del(json_object_get(doc, "services"), "sshadmin");
+	refused(doc, "no sshadmin service", "no sshadmin entry");
+
+	doc = good();
+	json_object_set_new(doc, "extra", json_true());
+	refused(doc, "malformed host key list", "unknown member");
+
+	doc = good();
+	json_object_set_new(json_object_get(json_object_get(doc, "services"), "setup"), "port",
+			    json_string("2202"));
+	refused(doc, "setup:", "port as a string");
+
+	EVP_PKEY_free(vendor);
+	EVP_PKEY_free(identity);
+	EVP_PKEY_free(stranger);
+	EVP_PKEY_free(hk_sshadmin);
+	EVP_PKEY_free(hk_setup);
+	return tap_done();
+}
