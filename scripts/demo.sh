@@ -29,6 +29,46 @@ export HSMADMIN_HOME="$top/.hsm/home"
 work="$top/.hsm/work"
 mkdir -p "$work"
 
+# --- the emulated HSM ------------------------------------------------------
+esn=${HSM_ESN:-1A23-BC45-6789}
+addr=${HSM_ADDRESS:-127.0.0.2}
+hsm=$top/.hsm/hsm1
+vendor=$top/.hsm/vendor
+
+# A previous demo's hsmd is stopped first: one state directory, one daemon.
+if [ -f "$hsm.pid" ] && kill -0 "$(cat "$hsm.pid")" 2>/dev/null; then
+	kill "$(cat "$hsm.pid")"; sleep 0.5
+fi
+rm -rf "$hsm" "$HSMADMIN_HOME" "$HSMADMIN_CONF/modules.d"
+mkdir -p "$vendor" "$HSMADMIN_CONF/vendor.d" "$HSMADMIN_CONF/modules.d"
+
+echo "== the vendor: a signing key (the emulated HSM's warrant is signed with it)"
+if [ ! -f "$vendor/vendor.key" ]; then
+	run hsm-vendor keygen --out "$vendor/vendor.key" --pub "$vendor/vendor.pub"
+fi
+cp "$vendor/vendor.pub" "$HSMADMIN_CONF/vendor.d/demo-vendor.pem"
+
+echo "== the HSM: provision an emulated HSM on $addr and start it"
+run hsmd provision --state "$hsm" --esn "$esn" --address "$addr" \
+	--vendor-key "$vendor/vendor.key" --module-conf "$HSMADMIN_CONF/modules.d/hsm1.conf"
+say "hsmd run --state $hsm &"
+hsmd run --state "$hsm" >"$hsm.log" 2>&1 &
+echo $! >"$hsm.pid"
+for _ in $(seq 1 100); do
+	(exec 3<>"/dev/tcp/$addr/2201") 2>/dev/null && break
+	kill -0 "$(cat "$hsm.pid")" 2>/dev/null || { echo "hsmd did not start:"; cat "$hsm.log"; exit 1; }
+	sleep 0.1
+done
+
+echo "== the service provider: enroll the HSM and ask it about itself"
+run hsmadmin enroll
+run hsmadmin enroll
+run hsmadmin status
+run hsmadmin info
+run hsmadmin getenvstats
+run hsmadmin gettime --json
+run hsmadmin logs get --log system
+
 echo "== the tenant: a signed request to create a VCM"
 rm -f "$work/create.req"
 run hsmadmin vcm create --request-file "$work/create.req" --name demo-tenant \
@@ -36,5 +76,14 @@ run hsmadmin vcm create --request-file "$work/create.req" --name demo-tenant \
 run hsmadmin vcm inspect-request --verify "$work/create.req"
 run hsmadmin vcm inspect-request --json "$work/create.req"
 
-echo
-echo "== done: the tools are in .hsm/inst/bin; try 'hsmadmin --help'"
+cat <<EOT
+
+== done.  The emulated HSM $esn is still running on $addr (pid $(cat "$hsm.pid")).
+   To use the tools yourself:
+     export PATH=$top/.hsm/inst/bin:$top/.hsm/inst/sbin:\$PATH
+     export HSMADMIN_CONF=$HSMADMIN_CONF HSMADMIN_HOME=$HSMADMIN_HOME
+     hsmadmin --help
+   To stop it:  kill \$(cat $hsm.pid)
+   Several HSMs side by side: provision each with its own --state, --esn and
+   --address (any 127.x.y.z) and its own modules.d file; see docs/man/hsmd.8.
+EOT
