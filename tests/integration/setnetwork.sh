@@ -164,7 +164,7 @@ vcm_record() { # vcm_record STATE SEQ ADDRESS
 		  restrict_startup: false, serial_cardreader: false, k_tenant_req: $k, sshadmin_key: $k,
 		  state: $st, disk_exceeded: false, created: 1700000000, changed: 1700000000,
 		  request_nonce: "00112233445566778899aabbccddeeff", nonces: [], nonce_floor: 0}'
-}----------------------------------------------------------
+}
 hsmd_stop h
 cp "$TEST_TMP/h/device.json" "$TEST_TMP/dev.json"
 vcm_record inactive 1 10.20.0.5 | jq --slurpfile d "$TEST_TMP/dev.json" \
