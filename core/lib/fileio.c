@@ -20,19 +20,6 @@
 #include <hsmadmin/fileio.h>
 #include "internal.h"
 
-static int set_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static void split_dir(const char *path, char *dir, size_t dirlen)
 {
 	const char *slash = strrchr(path, '/');
@@ -50,11 +37,11 @@ HSM_API int hsm_fsync_dir(const char *dir, char *err, size_t errlen)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
-		return set_err(err, errlen, "%s: %s", dir, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", dir, strerror(errno));
 	if (fsync(fd) != 0) {
 		int e = errno;
 		close(fd);
-		return set_err(err, errlen, "%s: fsync: %s", dir, strerror(e));
+		return hsm_set_err(err, errlen, "%s: fsync: %s", dir, strerror(e));
 	}
 	close(fd);
 	return 0;
@@ -84,28 +71,28 @@ HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len
 	int fd, e;
 
 	if (strlen(path) >= PATH_MAX)
-		return set_err(err, errlen, "%s: path too long", path);
+		return hsm_set_err(err, errlen, "%s: path too long", path);
 	split_dir(path, dir, sizeof(dir));
 	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return set_err(err, errlen, "%s: cannot create temporary file: %s", path, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: cannot create temporary file: %s", path, strerror(errno));
 	/* mkostemp creates 0600; widen (or keep) to what the caller asked. */
 	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		e = errno;
 		close(fd);
 		unlink(tmp);
-		return set_err(err, errlen, "%s: write failed: %s", path, strerror(e));
+		return hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(e));
 	}
 	if (close(fd) != 0) {
 		e = errno;
 		unlink(tmp);
-		return set_err(err, errlen, "%s: write failed: %s", path, strerror(e));
+		return hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(e));
 	}
 	if (rename(tmp, path) != 0) {
 		e = errno;
 		unlink(tmp);
-		return set_err(err, errlen, "%s: rename failed: %s", path, strerror(e));
+		return hsm_set_err(err, errlen, "%s: rename failed: %s", path, strerror(e));
 	}
 	return hsm_fsync_dir(dir, err, errlen);
 }
@@ -117,13 +104,13 @@ HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mo
 	int rc;
 
 	if (!text)
-		return set_err(err, errlen, "%s: cannot serialise JSON", path);
+		return hsm_set_err(err, errlen, "%s: cannot serialise JSON", path);
 	size_t n = strlen(text);
 	/* End with a newline so the file is friendly to people and tools. */
 	char *buf = malloc(n + 2);
 	if (!buf) {
 		free(text);
-		return set_err(err, errlen, "%s: out of memory", path);
+		return hsm_set_err(err, errlen, "%s: out of memory", path);
 	}
 	memcpy(buf, text, n);
 	buf[n] = '\n';
@@ -145,20 +132,20 @@ HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len
 	*len = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return set_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return set_err(err, errlen, "%s: not a regular file", path);
+		return hsm_set_err(err, errlen, "%s: not a regular file", path);
 	}
 	if ((uintmax_t)st.st_size > max) {
 		close(fd);
-		return set_err(err, errlen, "%s: file too large (%jd bytes, limit %zu)",
+		return hsm_set_err(err, errlen, "%s: file too large (%jd bytes, limit %zu)",
 			       path, (intmax_t)st.st_size, max);
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
 		close(fd);
-		return set_err(err, errlen, "%s: out of memory", path);
+		return hsm_set_err(err, errlen, "%s: out of memory", path);
 	}
 	/* The size may change under us: read at most st_size, then check EOF. */
 	while (got < (size_t)st.st_size) {
@@ -169,7 +156,7 @@ HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len
 			int e = errno;
 			free(buf);
 			close(fd);
-			return set_err(err, errlen, "%s: read failed: %s", path, strerror(e));
+			return hsm_set_err(err, errlen, "%s: read failed: %s", path, strerror(e));
 		}
 		if (n == 0)
 			break;
@@ -189,7 +176,7 @@ HSM_API int hsm_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
 	size_t n = strlen(path);
 
 	if (n == 0 || n >= sizeof(buf))
-		return set_err(err, errlen, "%s: bad directory path", path);
+		return hsm_set_err(err, errlen, "%s: bad directory path", path);
 	memcpy(buf, path, n + 1);
 	for (char *p = buf + 1; ; p++) {
 		if (*p != '/' && *p != '\0')
@@ -197,12 +184,12 @@ HSM_API int hsm_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
 		char saved = *p;
 		*p = '\0';
 		if (mkdir(buf, mode) != 0 && errno != EEXIST)
-			return set_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
+			return hsm_set_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
 		*p = saved;
 		if (saved == '\0')
 			break;
 	}
 	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		return set_err(err, errlen, "%s: not a directory", path);
+		return hsm_set_err(err, errlen, "%s: not a directory", path);
 	return 0;
 }

@@ -93,19 +93,6 @@ struct kp_header {
 
 static const struct hsm_keyprot_ctx no_ctx;
 
-static int set_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* Outside text (environment values) in an error: one line or nothing. */
 static const char *shown(const char *s)
 {
@@ -131,7 +118,7 @@ static int algs(char *err, size_t errlen)
 {
 	pthread_once(&algs_once, algs_fetch);
 	if (!alg_gcm || !alg_scrypt || !alg_hkdf)
-		return set_err(err, errlen, "OpenSSL lacks %s", !alg_gcm ? "AES-256-GCM" :
+		return hsm_set_err(err, errlen, "OpenSSL lacks %s", !alg_gcm ? "AES-256-GCM" :
 			       !alg_scrypt ? "scrypt" : "HKDF");
 	return 0;
 }
@@ -142,7 +129,7 @@ HSM_API int hsm_keyprot_parse(const char *text, unsigned *opts, char *err, size_
 	unsigned set = 0;
 
 	if (!text || !*text)
-		return set_err(err, errlen, "empty protection options (use letters from %s)",
+		return hsm_set_err(err, errlen, "empty protection options (use letters from %s)",
 			       HSM_KEYPROT_LETTERS);
 	for (const char *c = text; *c; c++) {
 		const char *at = strchr(HSM_KEYPROT_LETTERS, *c);
@@ -150,14 +137,14 @@ HSM_API int hsm_keyprot_parse(const char *text, unsigned *opts, char *err, size_
 
 		if (!at) {
 			if ((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f)
-				return set_err(err, errlen, "unknown protection option '%c' (use upper-case letters from %s)",
+				return hsm_set_err(err, errlen, "unknown protection option '%c' (use upper-case letters from %s)",
 					       *c, HSM_KEYPROT_LETTERS);
-			return set_err(err, errlen, "unknown protection option byte 0x%02x (use upper-case letters from %s)",
+			return hsm_set_err(err, errlen, "unknown protection option byte 0x%02x (use upper-case letters from %s)",
 				       (unsigned char)*c, HSM_KEYPROT_LETTERS);
 		}
 		bit = 1u << (at - HSM_KEYPROT_LETTERS);
 		if (set & bit)
-			return set_err(err, errlen, "protection option '%c' given twice", *c);
+			return hsm_set_err(err, errlen, "protection option '%c' given twice", *c);
 		set |= bit;
 	}
 	*opts = set;
@@ -197,8 +184,8 @@ static int service_index(const char *service, char *err, size_t errlen)
 			return (int)i;
 	for (const char *c = service; c && *c; c++)
 		if (*c < 'a' || *c > 'z')
-			return set_err(err, errlen, "unknown service (not a lower-case name)");
-	return set_err(err, errlen, "unknown service \"%.32s\" (no key protection defaults)",
+			return hsm_set_err(err, errlen, "unknown service (not a lower-case name)");
+	return hsm_set_err(err, errlen, "unknown service \"%.32s\" (no key protection defaults)",
 		       service ? service : "");
 }
 
@@ -232,7 +219,7 @@ HSM_API int hsm_keyprot_for_service(const char *service, unsigned *opts, char *e
 		return 0;
 	}
 	if (hsm_keyprot_parse(v, opts, why, sizeof(why)) != 0)
-		return set_err(err, errlen, "%s: %s", var, why);
+		return hsm_set_err(err, errlen, "%s: %s", var, why);
 	return 0;
 }
 
@@ -271,7 +258,7 @@ HSM_API int hsm_keyprot_group_for_service(const char *service, char *buf, size_t
 	v = secure_getenv(var);
 	if (v) {
 		if (*v && group_lookup(v, &gid) != 0)
-			return set_err(err, errlen, "%s: group \"%.64s\" does not exist", var, shown(v));
+			return hsm_set_err(err, errlen, "%s: group \"%.64s\" does not exist", var, shown(v));
 		group = v;
 	} else if (geteuid() == 0 && group_lookup(services[i].group, &gid) == 0) {
 		/* The guide's defaults describe an installed system run by
@@ -281,7 +268,7 @@ HSM_API int hsm_keyprot_group_for_service(const char *service, char *buf, size_t
 		group = "";
 	}
 	if (strlen(group) >= len)
-		return set_err(err, errlen, "%s: group name too long", var);
+		return hsm_set_err(err, errlen, "%s: group name too long", var);
 	memcpy(buf, group, strlen(group) + 1);
 	return 0;
 }
@@ -378,16 +365,16 @@ static int machine_id(int bit, const char *path, uint8_t *out, size_t *outlen,
 	int rc = read_small(path, 0, (uint8_t *)text, INPUT_MAX, &len, &st);
 
 	if (rc == -2)
-		return set_err(err, errlen, "protection option %s: %s is longer than %d bytes",
+		return hsm_set_err(err, errlen, "protection option %s: %s is longer than %d bytes",
 			       opt_names[bit], path, INPUT_MAX);
 	if (rc < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
-			return set_err(err, errlen, "protection option %s is not available on this machine (%s does not exist)",
+			return hsm_set_err(err, errlen, "protection option %s is not available on this machine (%s does not exist)",
 				       opt_names[bit], path);
 		if (errno == EACCES || errno == EPERM)
-			return set_err(err, errlen, "protection option %s needs root: %s: %s",
+			return hsm_set_err(err, errlen, "protection option %s needs root: %s: %s",
 				       opt_names[bit], path, strerror(errno));
-		return set_err(err, errlen, "protection option %s: %s: %s", opt_names[bit], path,
+		return hsm_set_err(err, errlen, "protection option %s: %s: %s", opt_names[bit], path,
 			       errno == EINVAL ? "not a regular file" : strerror(errno));
 	}
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\t' ||
@@ -398,10 +385,10 @@ static int machine_id(int bit, const char *path, uint8_t *out, size_t *outlen,
 	text[len] = '\0';
 	for (size_t i = start; i < len; i++)
 		if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] > 0x7e)
-			return set_err(err, errlen, "protection option %s: %s holds non-printable bytes",
+			return hsm_set_err(err, errlen, "protection option %s: %s holds non-printable bytes",
 				       opt_names[bit], path);
 	if (start == len || placeholder(text + start))
-		return set_err(err, errlen, "protection option %s is not available on this machine (%s holds no identifier)",
+		return hsm_set_err(err, errlen, "protection option %s is not available on this machine (%s holds no identifier)",
 			       opt_names[bit], path);
 	*outlen = len - start;
 	memcpy(out, text + start, *outlen);
@@ -446,31 +433,31 @@ static int gnonce_create(const char *path, char *err, size_t errlen)
 
 	if (split_dir(path, dir, sizeof(dir)) != 0 ||
 	    snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return set_err(err, errlen, "protection option %s: %s: path too long", opt_names[4], path);
+		return hsm_set_err(err, errlen, "protection option %s: %s: path too long", opt_names[4], path);
 	if (hsm_mkdir_p(dir, 0700, why, sizeof(why)) != 0)
-		return set_err(err, errlen, "protection option %s: %s", opt_names[4], why);
+		return hsm_set_err(err, errlen, "protection option %s: %s", opt_names[4], why);
 	if (RAND_priv_bytes(nonce, sizeof(nonce)) != 1)
-		return set_err(err, errlen, "protection option %s: no random bytes", opt_names[4]);
+		return hsm_set_err(err, errlen, "protection option %s: no random bytes", opt_names[4]);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		OPENSSL_cleanse(nonce, sizeof(nonce));
-		return set_err(err, errlen, "protection option %s: cannot create %s: %s", opt_names[4],
+		return hsm_set_err(err, errlen, "protection option %s: cannot create %s: %s", opt_names[4],
 			       path, strerror(errno));
 	}
 	if (fchmod(fd, 0600) != 0 || write(fd, nonce, sizeof(nonce)) != (ssize_t)sizeof(nonce) ||
 	    fsync(fd) != 0)
-		rc = set_err(err, errlen, "protection option %s: cannot write %s: %s", opt_names[4],
+		rc = hsm_set_err(err, errlen, "protection option %s: cannot write %s: %s", opt_names[4],
 			     path, strerror(errno));
 	OPENSSL_cleanse(nonce, sizeof(nonce));
 	if (close(fd) != 0 && rc == 0)
-		rc = set_err(err, errlen, "protection option %s: cannot write %s: %s", opt_names[4],
+		rc = hsm_set_err(err, errlen, "protection option %s: cannot write %s: %s", opt_names[4],
 			     path, strerror(errno));
 	if (rc == 0 && link(tmp, path) != 0 && errno != EEXIST) /* EEXIST: another won */
-		rc = set_err(err, errlen, "protection option %s: cannot create %s: %s", opt_names[4],
+		rc = hsm_set_err(err, errlen, "protection option %s: cannot create %s: %s", opt_names[4],
 			     path, strerror(errno));
 	unlink(tmp);
 	if (rc == 0 && hsm_fsync_dir(dir, why, sizeof(why)) != 0)
-		rc = set_err(err, errlen, "protection option %s: %s", opt_names[4], why);
+		rc = hsm_set_err(err, errlen, "protection option %s: %s", opt_names[4], why);
 	return rc;
 }
 
@@ -485,7 +472,7 @@ static int gnonce(const struct hsm_keyprot_ctx *ctx, int mode, uint8_t *out, siz
 	int rc;
 
 	if (gnonce_path(ctx, path, sizeof(path)) != 0)
-		return set_err(err, errlen, "protection option %s: path too long", opt_names[4]);
+		return hsm_set_err(err, errlen, "protection option %s: path too long", opt_names[4]);
 	rc = read_small(path, 1, out, GNONCE_LEN, &len, &st);
 	if (rc == -1 && errno == ENOENT && mode != 'l') {
 		if (mode == 'c')
@@ -495,23 +482,23 @@ static int gnonce(const struct hsm_keyprot_ctx *ctx, int mode, uint8_t *out, siz
 		rc = read_small(path, 1, out, GNONCE_LEN, &len, &st);
 	}
 	if (rc == -1 && errno == ENOENT)
-		return set_err(err, errlen, "protection option %s: %s does not exist (was the key protected under another installation?)",
+		return hsm_set_err(err, errlen, "protection option %s: %s does not exist (was the key protected under another installation?)",
 			       opt_names[4], path);
 	if (rc == -1 && (errno == EACCES || errno == EPERM))
-		return set_err(err, errlen, "protection option %s needs its owner (root): %s: %s",
+		return hsm_set_err(err, errlen, "protection option %s needs its owner (root): %s: %s",
 			       opt_names[4], path, strerror(errno));
 	if (rc == -1)
-		return set_err(err, errlen, "protection option %s: %s: %s", opt_names[4], path,
+		return hsm_set_err(err, errlen, "protection option %s: %s: %s", opt_names[4], path,
 			       errno == EINVAL ? "not a regular file" : errno == ELOOP ?
 			       "a symbolic link" : strerror(errno));
 	if (rc == -2 || len != GNONCE_LEN)
-		return set_err(err, errlen, "protection option %s: %s is not %d bytes long",
+		return hsm_set_err(err, errlen, "protection option %s: %s is not %d bytes long",
 			       opt_names[4], path, GNONCE_LEN);
 	if (st.st_uid != geteuid() && st.st_uid != 0)
-		return set_err(err, errlen, "protection option %s: %s is owned by uid %u, not by this user or root",
+		return hsm_set_err(err, errlen, "protection option %s: %s is owned by uid %u, not by this user or root",
 			       opt_names[4], path, (unsigned)st.st_uid);
 	if (st.st_mode & 077)
-		return set_err(err, errlen, "protection option %s: %s has mode %04o: group and others must have no access (chmod 600)",
+		return hsm_set_err(err, errlen, "protection option %s: %s has mode %04o: group and others must have no access (chmod 600)",
 			       opt_names[4], path, (unsigned)(st.st_mode & 07777));
 	*outlen = len;
 	return 0;
@@ -528,11 +515,11 @@ static int prompt_line(int fd, const char *prompt, char *buf, size_t max, char *
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 		if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0)
-			return set_err(err, errlen, "protection option %s: cannot turn off terminal echo",
+			return hsm_set_err(err, errlen, "protection option %s: cannot turn off terminal echo",
 				       opt_names[5]);
 	}
 	if (write(fd, prompt, strlen(prompt)) < 0)
-		rc = set_err(err, errlen, "protection option %s: cannot write to the terminal", opt_names[5]);
+		rc = hsm_set_err(err, errlen, "protection option %s: cannot write to the terminal", opt_names[5]);
 	while (rc == 0) {
 		char c;
 		ssize_t r = read(fd, &c, 1);
@@ -542,7 +529,7 @@ static int prompt_line(int fd, const char *prompt, char *buf, size_t max, char *
 		if (r <= 0 || c == '\n' || c == '\r')
 			break;
 		if (n + 1 >= max) {
-			rc = set_err(err, errlen, "protection option %s: passphrase longer than %d bytes",
+			rc = hsm_set_err(err, errlen, "protection option %s: passphrase longer than %d bytes",
 				     opt_names[5], PASS_MAX - 1);
 			break;
 		}
@@ -569,30 +556,30 @@ static int passphrase(const struct hsm_keyprot_ctx *ctx, int confirm, char *buf,
 		v = secure_getenv("NFAST_KEYPROT_PASS");
 	if (v) {
 		if (!*v)
-			return set_err(err, errlen, "protection option %s: the passphrase is empty%s",
+			return hsm_set_err(err, errlen, "protection option %s: the passphrase is empty%s",
 				       opt_names[5], ctx->passphrase ? "" : " (NFAST_KEYPROT_PASS)");
 		if (strlen(v) >= max)
-			return set_err(err, errlen, "protection option %s: passphrase longer than %d bytes",
+			return hsm_set_err(err, errlen, "protection option %s: passphrase longer than %d bytes",
 				       opt_names[5], PASS_MAX - 1);
 		memcpy(buf, v, strlen(v) + 1);
 		return 0;
 	}
 	if (ctx->no_prompt)
-		return set_err(err, errlen, "protection option %s: no passphrase: set NFAST_KEYPROT_PASS (prompting is disabled here)",
+		return hsm_set_err(err, errlen, "protection option %s: no passphrase: set NFAST_KEYPROT_PASS (prompting is disabled here)",
 			       opt_names[5]);
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return set_err(err, errlen, "protection option %s: no passphrase: set NFAST_KEYPROT_PASS or run on a terminal",
+		return hsm_set_err(err, errlen, "protection option %s: no passphrase: set NFAST_KEYPROT_PASS or run on a terminal",
 			       opt_names[5]);
 	snprintf(prompt, sizeof(prompt), "Passphrase for %.200s: ", what);
 	rc = prompt_line(fd, prompt, buf, max, err, errlen);
 	if (rc == 0 && !*buf)
-		rc = set_err(err, errlen, "protection option %s: the passphrase is empty", opt_names[5]);
+		rc = hsm_set_err(err, errlen, "protection option %s: the passphrase is empty", opt_names[5]);
 	if (rc == 0 && confirm) {
 		snprintf(prompt, sizeof(prompt), "Passphrase for %.200s (again): ", what);
 		rc = prompt_line(fd, prompt, again, sizeof(again), err, errlen);
 		if (rc == 0 && strcmp(buf, again) != 0)
-			rc = set_err(err, errlen, "protection option %s: the passphrases do not match",
+			rc = hsm_set_err(err, errlen, "protection option %s: the passphrases do not match",
 				     opt_names[5]);
 		OPENSSL_cleanse(again, sizeof(again));
 	}
@@ -620,7 +607,7 @@ static int scrypt(const char *pass, const struct kp_header *h, uint8_t out[KP_KE
 	int ok = k && EVP_KDF_derive(k, out, KP_KEY_LEN, params) == 1;
 
 	EVP_KDF_CTX_free(k);
-	return ok ? 0 : set_err(err, errlen, "protection option %s: scrypt failed", opt_names[5]);
+	return ok ? 0 : hsm_set_err(err, errlen, "protection option %s: scrypt failed", opt_names[5]);
 }
 
 /* Collect the value of every option in h->opts.  mode: 'l' load, 's' save,
@@ -697,7 +684,7 @@ static int derive(unsigned opts, const struct inputs *in, uint8_t key[KP_KEY_LEN
 	}
 	EVP_KDF_CTX_free(k);
 	OPENSSL_cleanse(ikm, sizeof(ikm));
-	return ok ? 0 : set_err(err, errlen, "HKDF failed");
+	return ok ? 0 : hsm_set_err(err, errlen, "HKDF failed");
 }
 
 /* --- header -------------------------------------------------------------- */
@@ -718,20 +705,20 @@ static int header_parse(const uint8_t *buf, size_t len, struct kp_header *h, cha
 
 	memset(h, 0, sizeof(*h));
 	if (len >= 10 && memcmp(buf, "-----BEGIN", 10) == 0)
-		return set_err(err, errlen, "an unprotected PEM key, not a protected key file");
+		return hsm_set_err(err, errlen, "an unprotected PEM key, not a protected key file");
 	if (len < KP_MAGIC_LEN || memcmp(buf, KP_MAGIC, KP_MAGIC_LEN) != 0)
-		return set_err(err, errlen, len < KP_MAGIC_LEN && memcmp(buf, KP_MAGIC, len) == 0 ?
+		return hsm_set_err(err, errlen, len < KP_MAGIC_LEN && memcmp(buf, KP_MAGIC, len) == 0 ?
 			       "truncated: %zu bytes, the header alone is 64" :
 			       "not a protected key file (no HSMKEY magic; %zu bytes)", len);
 	if (len < KP_MAGIC_LEN + 1)
-		return set_err(err, errlen, "truncated: %zu bytes, the header alone is %d", len, KP_HDR_LEN);
+		return hsm_set_err(err, errlen, "truncated: %zu bytes, the header alone is %d", len, KP_HDR_LEN);
 	if (buf[6] != KP_VERSION)
-		return set_err(err, errlen, "key file format version %u is not supported (this software reads version %d)",
+		return hsm_set_err(err, errlen, "key file format version %u is not supported (this software reads version %d)",
 			       buf[6], KP_VERSION);
 	if (len < KP_HDR_LEN)
-		return set_err(err, errlen, "truncated: %zu bytes, the header alone is %d", len, KP_HDR_LEN);
+		return hsm_set_err(err, errlen, "truncated: %zu bytes, the header alone is %d", len, KP_HDR_LEN);
 	if (buf[7] != 0)
-		return set_err(err, errlen, "reserved header byte 7 is 0x%02x, not 0", buf[7]);
+		return hsm_set_err(err, errlen, "reserved header byte 7 is 0x%02x, not 0", buf[7]);
 	for (int i = 0; i < KP_OPTS_LEN; i++) {
 		const char *at;
 
@@ -741,46 +728,46 @@ static int header_parse(const uint8_t *buf, size_t len, struct kp_header *h, cha
 		}
 		at = strchr(HSM_KEYPROT_LETTERS, o[i]);
 		if (ended || !at || (int)(at - HSM_KEYPROT_LETTERS) <= last)
-			return set_err(err, errlen, "bad protection options field in the header (letters from %s in that order, then NUL bytes)",
+			return hsm_set_err(err, errlen, "bad protection options field in the header (letters from %s in that order, then NUL bytes)",
 				       HSM_KEYPROT_LETTERS);
 		last = (int)(at - HSM_KEYPROT_LETTERS);
 		h->opts |= 1u << last;
 	}
 	if (!h->opts)
-		return set_err(err, errlen, "the header names no protection option");
+		return hsm_set_err(err, errlen, "the header names no protection option");
 	h->kdf = buf[KP_KDF_OFF];
 	h->log2n = buf[KP_KDF_OFF + 1];
 	h->r = buf[KP_KDF_OFF + 2];
 	h->p = buf[KP_KDF_OFF + 3];
 	if (h->opts & HSM_KEYPROT_P) {
 		if (h->kdf != KDF_SCRYPT_HKDF)
-			return set_err(err, errlen, "KDF id %u in the header, but option P needs %d (scrypt)",
+			return hsm_set_err(err, errlen, "KDF id %u in the header, but option P needs %d (scrypt)",
 				       h->kdf, KDF_SCRYPT_HKDF);
 		if (h->log2n < SCRYPT_LOG2N_MIN || h->log2n > SCRYPT_LOG2N_MAX || h->r == 0 ||
 		    h->p == 0 || h->p > SCRYPT_P_MAX ||
 		    ((uint64_t)128 * h->r << h->log2n) + (uint64_t)128 * h->r * h->p > SCRYPT_MAXMEM)
-			return set_err(err, errlen, "scrypt parameters N=2^%u r=%u p=%u are out of bounds",
+			return hsm_set_err(err, errlen, "scrypt parameters N=2^%u r=%u p=%u are out of bounds",
 				       h->log2n, h->r, h->p);
 	} else if (h->kdf != KDF_HKDF || h->log2n || h->r || h->p) {
-		return set_err(err, errlen, "KDF id %u with parameters %u/%u/%u in the header, but without option P they are all 0",
+		return hsm_set_err(err, errlen, "KDF id %u with parameters %u/%u/%u in the header, but without option P they are all 0",
 			       h->kdf, h->log2n, h->r, h->p);
 	}
 	memcpy(h->salt, buf + KP_SALT_OFF, KP_SALT_LEN);
 	if (!!(h->opts & (HSM_KEYPROT_K | HSM_KEYPROT_P)) == all_zero(h->salt, KP_SALT_LEN))
-		return set_err(err, errlen, (h->opts & (HSM_KEYPROT_K | HSM_KEYPROT_P)) ?
+		return hsm_set_err(err, errlen, (h->opts & (HSM_KEYPROT_K | HSM_KEYPROT_P)) ?
 			       "the per-key salt in the header is all zero" :
 			       "a per-key salt in the header, but neither K nor P is set");
 	memcpy(h->iv, buf + KP_IV_OFF, KP_IV_LEN);
 	h->ctlen = (size_t)buf[KP_CTLEN_OFF] << 8 | buf[KP_CTLEN_OFF + 1];
 	if (h->ctlen == 0 || h->ctlen > KP_CT_MAX)
-		return set_err(err, errlen, "ciphertext length %zu in the header is out of bounds (1..%d)",
+		return hsm_set_err(err, errlen, "ciphertext length %zu in the header is out of bounds (1..%d)",
 			       h->ctlen, KP_CT_MAX);
 	want = KP_HDR_LEN + h->ctlen + KP_TAG_LEN;
 	if (len < want)
-		return set_err(err, errlen, "truncated: %zu bytes, the header announces %zu (ciphertext and a %d-byte tag)",
+		return hsm_set_err(err, errlen, "truncated: %zu bytes, the header announces %zu (ciphertext and a %d-byte tag)",
 			       len, want, KP_TAG_LEN);
 	if (len > want)
-		return set_err(err, errlen, "%zu bytes of trailing data after the tag", len - want);
+		return hsm_set_err(err, errlen, "%zu bytes of trailing data after the tag", len - want);
 	return 0;
 }
 
@@ -810,7 +797,7 @@ HSM_API int hsm_keyprot_inspect(const uint8_t *buf, size_t len, unsigned *opts,
 	struct kp_header h;
 
 	if (!buf)
-		return set_err(err, errlen, "no data");
+		return hsm_set_err(err, errlen, "no data");
 	if (header_parse(buf, len, &h, err, errlen) != 0)
 		return -1;
 	if (opts)
@@ -822,7 +809,7 @@ HSM_API int hsm_keyprot_inspect(const uint8_t *buf, size_t len, unsigned *opts,
 static int opts_valid(unsigned opts, char *err, size_t errlen)
 {
 	if (!opts || (opts & ~(unsigned)HSM_KEYPROT_ALL))
-		return set_err(err, errlen, "invalid protection options 0x%x (at least one of %s)",
+		return hsm_set_err(err, errlen, "invalid protection options 0x%x (at least one of %s)",
 			       opts, HSM_KEYPROT_LETTERS);
 	return 0;
 }
@@ -849,14 +836,14 @@ static int key_der(EVP_PKEY *key, uint8_t **der, size_t *len, char *err, size_t 
 	int n;
 
 	if (!p8)
-		return set_err(err, errlen, "not a private key");
+		return hsm_set_err(err, errlen, "not a private key");
 	n = i2d_PKCS8_PRIV_KEY_INFO(p8, &out);
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	if (n <= 0 || !out)
-		return set_err(err, errlen, "cannot encode the private key");
+		return hsm_set_err(err, errlen, "cannot encode the private key");
 	if (n > KP_CT_MAX) {
 		OPENSSL_clear_free(out, (size_t)n);
-		return set_err(err, errlen, "private key too large (%d bytes of PKCS#8, limit %d)", n, KP_CT_MAX);
+		return hsm_set_err(err, errlen, "private key too large (%d bytes of PKCS#8, limit %d)", n, KP_CT_MAX);
 	}
 	*der = out;
 	*len = (size_t)n;
@@ -887,7 +874,7 @@ HSM_API int hsm_keyprot_seal(EVP_PKEY *key, unsigned opts, const struct hsm_keyp
 	}
 	if (((opts & (HSM_KEYPROT_K | HSM_KEYPROT_P)) && RAND_bytes(h.salt, KP_SALT_LEN) != 1) ||
 	    RAND_bytes(h.iv, KP_IV_LEN) != 1)
-		return set_err(err, errlen, "no random bytes");
+		return hsm_set_err(err, errlen, "no random bytes");
 	if (key_der(key, &der, &derlen, err, errlen) != 0)
 		return -1;
 	h.ctlen = derlen;
@@ -899,7 +886,7 @@ HSM_API int hsm_keyprot_seal(EVP_PKEY *key, unsigned opts, const struct hsm_keyp
 		goto out;
 	rc = -1;
 	if (!(file = malloc(KP_HDR_LEN + derlen + KP_TAG_LEN))) {
-		set_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 		goto out;
 	}
 	header_write(&h, file);
@@ -909,7 +896,7 @@ HSM_API int hsm_keyprot_seal(EVP_PKEY *key, unsigned opts, const struct hsm_keyp
 	    EVP_EncryptUpdate(c, file + KP_HDR_LEN, &n, der, (int)derlen) != 1 || (size_t)n != derlen ||
 	    EVP_EncryptFinal_ex(c, file + KP_HDR_LEN + n, &n) != 1 || n != 0 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, KP_TAG_LEN, file + KP_HDR_LEN + derlen) != 1) {
-		set_err(err, errlen, "AES-256-GCM encryption failed");
+		hsm_set_err(err, errlen, "AES-256-GCM encryption failed");
 		free(file);
 		goto out;
 	}
@@ -933,7 +920,7 @@ static int open_failed(unsigned opts, char *err, size_t errlen)
 		if (opts & (1u << i))
 			machine[n++] = HSM_KEYPROT_LETTERS[i];
 	machine[n] = '\0';
-	return set_err(err, errlen, "cannot decrypt the key: %s%s%s%sor the file was modified",
+	return hsm_set_err(err, errlen, "cannot decrypt the key: %s%s%s%sor the file was modified",
 		       (opts & HSM_KEYPROT_P) ? "wrong passphrase, " : "",
 		       n ? "made on another machine or installation (its " : "",
 		       n ? machine : "", n ? " inputs differ here), " : "");
@@ -976,7 +963,7 @@ static int open_der(const uint8_t *buf, size_t len, const struct hsm_keyprot_ctx
 	if (!ctx)
 		ctx = &no_ctx;
 	if (!buf)
-		return set_err(err, errlen, "no data");
+		return hsm_set_err(err, errlen, "no data");
 	if (algs(err, errlen) != 0 || header_parse(buf, len, &h, err, errlen) != 0)
 		return -1;
 	if (gather(&h, ctx, 'l', &in, err, errlen) != 0)
@@ -987,7 +974,7 @@ static int open_der(const uint8_t *buf, size_t len, const struct hsm_keyprot_ctx
 		goto out;
 	rc = -1;
 	if (!(pt = malloc(h.ctlen))) {
-		set_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 		goto out;
 	}
 	/* The tag length is fixed by the format: exactly 16 bytes are passed,
@@ -998,7 +985,7 @@ static int open_der(const uint8_t *buf, size_t len, const struct hsm_keyprot_ctx
 	    EVP_DecryptUpdate(c, pt, &n, buf + KP_HDR_LEN, (int)h.ctlen) != 1 || (size_t)n != h.ctlen ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, KP_TAG_LEN,
 				(void *)(buf + KP_HDR_LEN + h.ctlen)) != 1) {
-		set_err(err, errlen, "AES-256-GCM decryption failed");
+		hsm_set_err(err, errlen, "AES-256-GCM decryption failed");
 		goto out;
 	}
 	if (EVP_DecryptFinal_ex(c, pt + n, &n) != 1) {
@@ -1007,7 +994,7 @@ static int open_der(const uint8_t *buf, size_t len, const struct hsm_keyprot_ctx
 	}
 	pk = der_to_key(pt, h.ctlen);
 	if (!pk) {
-		set_err(err, errlen, "the decrypted data is not a PKCS#8 private key");
+		hsm_set_err(err, errlen, "the decrypted data is not a PKCS#8 private key");
 		goto out;
 	}
 	if (opts)
@@ -1049,23 +1036,23 @@ static int check_perms(const char *path, const struct stat *st, const char *grou
 	gid_t gid;
 
 	if (st->st_uid != geteuid() && st->st_uid != 0)
-		return set_err(err, errlen, "%s: owned by uid %u, not by this user or root: refused",
+		return hsm_set_err(err, errlen, "%s: owned by uid %u, not by this user or root: refused",
 			       path, (unsigned)st->st_uid);
 	if (mode & 007)
-		return set_err(err, errlen, "%s: mode %04o lets others access the key: refused (chmod 600)",
+		return hsm_set_err(err, errlen, "%s: mode %04o lets others access the key: refused (chmod 600)",
 			       path, mode);
 	if (mode & 020)
-		return set_err(err, errlen, "%s: mode %04o lets the group write the key: refused (chmod 600)",
+		return hsm_set_err(err, errlen, "%s: mode %04o lets the group write the key: refused (chmod 600)",
 			       path, mode);
 	if (!(mode & 050))
 		return 0;
 	if (!group || !*group)
-		return set_err(err, errlen, "%s: mode %04o lets group %u read the key, but no group is configured for it: refused (chmod 600, or set NFAST_<SERVICE>_GROUP)",
+		return hsm_set_err(err, errlen, "%s: mode %04o lets group %u read the key, but no group is configured for it: refused (chmod 600, or set NFAST_<SERVICE>_GROUP)",
 			       path, mode, (unsigned)st->st_gid);
 	if (group_lookup(group, &gid) != 0)
-		return set_err(err, errlen, "%s: the configured group \"%.64s\" does not exist", path, shown(group));
+		return hsm_set_err(err, errlen, "%s: the configured group \"%.64s\" does not exist", path, shown(group));
 	if (st->st_gid != gid)
-		return set_err(err, errlen, "%s: readable by group %u, not by the configured group %.64s: refused",
+		return hsm_set_err(err, errlen, "%s: readable by group %u, not by the configured group %.64s: refused",
 			       path, (unsigned)st->st_gid, shown(group));
 	return 0;
 }
@@ -1079,14 +1066,14 @@ static int read_key_file(const char *path, const char *group, int check, uint8_t
 
 	*data = NULL;
 	if (!path)
-		return set_err(err, errlen, "no key file given");
+		return hsm_set_err(err, errlen, "no key file given");
 	if (!(buf = malloc(KP_FILE_MAX)))
-		return set_err(err, errlen, "out of memory");
+		return hsm_set_err(err, errlen, "out of memory");
 	rc = read_small(path, 1, buf, KP_FILE_MAX, len, &st);
 	if (rc == -2)
-		set_err(err, errlen, "%s: larger than %d bytes: not a key file", path, KP_FILE_MAX);
+		hsm_set_err(err, errlen, "%s: larger than %d bytes: not a key file", path, KP_FILE_MAX);
 	else if (rc < 0)
-		set_err(err, errlen, "%s: %s", path, errno == EINVAL ? "not a regular file" :
+		hsm_set_err(err, errlen, "%s: %s", path, errno == EINVAL ? "not a regular file" :
 			errno == ELOOP ? "a symbolic link: refused" : strerror(errno));
 	else if (check)
 		rc = check_perms(path, &st, group, err, errlen);
@@ -1124,31 +1111,31 @@ static int write_key_file(const char *path, const uint8_t *data, size_t len, con
 	int fd, e, rc = 0;
 
 	if (group && *group && group_lookup(group, &gid) != 0)
-		return set_err(err, errlen, "%s: group \"%.64s\" does not exist", path, shown(group));
+		return hsm_set_err(err, errlen, "%s: group \"%.64s\" does not exist", path, shown(group));
 	if (split_dir(path, dir, sizeof(dir)) != 0 ||
 	    snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return set_err(err, errlen, "%s: path too long", path);
+		return hsm_set_err(err, errlen, "%s: path too long", path);
 	if (!overwrite && access(path, F_OK) == 0)
-		return set_err(err, errlen, "%s: exists already: not replaced", path);
+		return hsm_set_err(err, errlen, "%s: exists already: not replaced", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return set_err(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
 	if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0)
-		rc = set_err(err, errlen, "%s: cannot give the key to group %.64s: %s", path, shown(group),
+		rc = hsm_set_err(err, errlen, "%s: cannot give the key to group %.64s: %s", path, shown(group),
 			     strerror(errno));
 	else if (fchmod(fd, gid != (gid_t)-1 ? 0640 : 0600) != 0 || write_all(fd, data, len) != 0 ||
 		 fsync(fd) != 0)
-		rc = set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		rc = hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
 	if (close(fd) != 0 && rc == 0)
-		rc = set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		rc = hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
 	if (rc == 0 && (overwrite ? rename(tmp, path) : link(tmp, path)) != 0) {
 		e = errno;
-		rc = set_err(err, errlen, e == EEXIST ? "%s: exists already: not replaced" : "%s: %s",
+		rc = hsm_set_err(err, errlen, e == EEXIST ? "%s: exists already: not replaced" : "%s: %s",
 			     path, strerror(e));
 	}
 	unlink(tmp);
 	if (rc == 0 && hsm_fsync_dir(dir, why, sizeof(why)) != 0)
-		rc = set_err(err, errlen, "%s", why);
+		rc = hsm_set_err(err, errlen, "%s", why);
 	return rc;
 }
 
@@ -1164,9 +1151,9 @@ HSM_API int hsm_keyprot_save(const char *path, EVP_PKEY *key, unsigned opts,
 	if (!ctx)
 		ctx = &no_ctx;
 	if (!path)
-		return set_err(err, errlen, "no key file given");
+		return hsm_set_err(err, errlen, "no key file given");
 	if (hsm_keyprot_seal(key, opts, ctx, &data, &len, why, sizeof(why)) != 0)
-		return set_err(err, errlen, "%s: %s", path, why);
+		return hsm_set_err(err, errlen, "%s: %s", path, why);
 	rc = write_key_file(path, data, len, ctx->group, !!(flags & HSM_KEYPROT_OVERWRITE), err, errlen);
 	free(data);
 	return rc;
@@ -1187,7 +1174,7 @@ HSM_API EVP_PKEY *hsm_keyprot_load(const char *path, const struct hsm_keyprot_ct
 	key = hsm_keyprot_open(data, len, ctx, opts, why, sizeof(why));
 	free(data);
 	if (!key)
-		set_err(err, errlen, "%s: %s", path, why);
+		hsm_set_err(err, errlen, "%s: %s", path, why);
 	return key;
 }
 
@@ -1227,11 +1214,11 @@ HSM_API char *hsm_keyprot_load_pem(const char *path, const struct hsm_keyprot_ct
 	rc = open_der(data, len, ctx, opts, &der, &derlen, NULL, why, sizeof(why));
 	free(data);
 	if (rc != 0) {
-		set_err(err, errlen, "%s: %s", path, why);
+		hsm_set_err(err, errlen, "%s: %s", path, why);
 		return NULL;
 	}
 	if (!(pem = der_to_pem(der, derlen)))
-		set_err(err, errlen, "%s: out of memory", path);
+		hsm_set_err(err, errlen, "%s: out of memory", path);
 	OPENSSL_clear_free(der, derlen);
 	return pem;
 }
@@ -1266,7 +1253,7 @@ HSM_API int hsm_keyprot_file_options(const char *path, unsigned *opts, char *err
 		return -1;
 	rc = hsm_keyprot_inspect(data, len, opts, why, sizeof(why));
 	free(data);
-	return rc == 0 ? 0 : set_err(err, errlen, "%s: %s", path, why);
+	return rc == 0 ? 0 : hsm_set_err(err, errlen, "%s: %s", path, why);
 }
 
 HSM_API int hsm_keyprot_rewrap(const char *src, const struct hsm_keyprot_ctx *from,

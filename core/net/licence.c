@@ -56,11 +56,6 @@ static const char *safe_n(const char *s, size_t n, char buf[48])
 	return buf;
 }
 
-static const char *safe(const char *s, char buf[48])
-{
-	return safe_n(s, SIZE_MAX, buf);
-}
-
 HSM_API const char *hsm_licence_speed_name(enum hsm_licence_speed speed)
 {
 	return speed == HSM_LICENCE_SPEED_MID ? "mid" : speed == HSM_LICENCE_SPEED_HIGH ? "high" : "";
@@ -179,71 +174,12 @@ static json_t *body_to_json(const struct hsm_licence *lic)
 	return b;
 }
 
-static const char *json_type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number with a fraction";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
-/* A member of the given type; NULL with err set when missing (and
- * required) or of another type.  *bad tells the two NULLs apart. */
-static json_t *member(const json_t *obj, const char *where, const char *key, json_type type,
-		      int required, int *bad, char *err, size_t errlen)
-{
-	static const char *const want[] = {
-		[JSON_OBJECT] = "an object", [JSON_STRING] = "a string", [JSON_INTEGER] = "an integer",
-	};
-	json_t *v = json_object_get(obj, key);
-
-	if (*bad)
-		return NULL;
-	if (!v) {
-		if (required) {
-			*bad = 1;
-			snprintf(err, errlen, "missing field '%s%s'", where, key);
-		}
-		return NULL;
-	}
-	if (json_typeof(v) != type) {
-		*bad = 1;
-		snprintf(err, errlen, "field '%s%s' must be %s, not %s", where, key, want[type],
-			 json_type_name(v));
-		return NULL;
-	}
-	return v;
-}
-
-static int only_keys(const json_t *obj, const char *where, const char *const *allowed,
-		     char *err, size_t errlen)
-{
-	const char *key;
-	json_t *v;
-	char q[48];
-
-	json_object_foreach((json_t *)obj, key, v) {
-		int known = 0;
-		for (const char *const *a = allowed; *a; a++)
-			known |= strcmp(*a, key) == 0;
-		if (!known)
-			return MALFORMED("unknown field '%s%s'", where, safe(key, q));
-	}
-	return 0;
-}
-
 /* An integer field within [min, max]. */
 static int int_field(const json_t *b, const char *key, long long min, long long max,
 		     long long *out, char *err, size_t errlen)
 {
 	int bad = 0;
-	json_t *v = member(b, "", key, JSON_INTEGER, 1, &bad, err, errlen);
+	json_t *v = hsm_json_member(b, "", key, JSON_INTEGER, 1, &bad, err, errlen);
 
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
@@ -260,16 +196,16 @@ static int parse_body(const json_t *b, struct hsm_licence *lic, char *err, size_
 	long long n;
 	int bad = 0;
 	json_t *v;
-	char q[48];
+	char q[HSM_PRINTABLE_LEN];
 
 	/* Format and version first: another version may mean other fields. */
-	v = member(b, "", "format", JSON_STRING, 1, &bad, err, errlen);
+	v = hsm_json_member(b, "", "format", JSON_STRING, 1, &bad, err, errlen);
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
 	if (strcmp(json_string_value(v), HSM_LICENCE_FORMAT) != 0)
 		return MALFORMED("not a licence (format '%s', expected '%s')",
-				 safe(json_string_value(v), q), HSM_LICENCE_FORMAT);
-	v = member(b, "", "version", JSON_INTEGER, 1, &bad, err, errlen);
+				 hsm_printable(json_string_value(v), q), HSM_LICENCE_FORMAT);
+	v = hsm_json_member(b, "", "version", JSON_INTEGER, 1, &bad, err, errlen);
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
 	if (json_integer_value(v) != HSM_LICENCE_VERSION)
@@ -277,24 +213,24 @@ static int parse_body(const json_t *b, struct hsm_licence *lic, char *err, size_
 			    "unknown licence format version %lld (this software reads version %d)",
 			    (long long)json_integer_value(v), HSM_LICENCE_VERSION);
 	lic->version = HSM_LICENCE_VERSION;
-	if (only_keys(b, "", allowed, err, errlen) != 0)
+	if (hsm_json_only_keys(b, "", allowed, err, errlen) != 0)
 		return HSM_LICENCE_MALFORMED;
 
-	v = member(b, "", "type", JSON_STRING, 1, &bad, err, errlen);
+	v = hsm_json_member(b, "", "type", JSON_STRING, 1, &bad, err, errlen);
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
 	if (strcmp(json_string_value(v), HSM_LICENCE_TYPE_MULTI_TENANT) != 0)
 		return MALFORMED("unknown licence type '%s' (version %d knows '%s')",
-				 safe(json_string_value(v), q), HSM_LICENCE_VERSION,
+				 hsm_printable(json_string_value(v), q), HSM_LICENCE_VERSION,
 				 HSM_LICENCE_TYPE_MULTI_TENANT);
 	snprintf(lic->type, sizeof(lic->type), "%s", HSM_LICENCE_TYPE_MULTI_TENANT);
 
-	v = member(b, "", "esn", JSON_STRING, 1, &bad, err, errlen);
+	v = hsm_json_member(b, "", "esn", JSON_STRING, 1, &bad, err, errlen);
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
 	if (!hsm_esn_valid(json_string_value(v)))
 		return MALFORMED("field 'esn' must be an upper-case ESN like 1A23-BC45-6789, not '%s'",
-				 safe(json_string_value(v), q));
+				 hsm_printable(json_string_value(v), q));
 	memcpy(lic->esn, json_string_value(v), HSM_ESN_LEN + 1);
 
 	if (int_field(b, "max_active_vcms", HSM_LICENCE_VCMS_MIN, HSM_LICENCE_VCMS_MAX, &n, err, errlen))
@@ -310,13 +246,13 @@ static int parse_body(const json_t *b, struct hsm_licence *lic, char *err, size_
 		return MALFORMED("field 'features' holds unknown feature bits (0x%08X)",
 				 (unsigned)(lic->features & ~HSM_FEAT_KNOWN));
 
-	v = member(b, "", "speed_upgrade", JSON_STRING, 0, &bad, err, errlen);
+	v = hsm_json_member(b, "", "speed_upgrade", JSON_STRING, 0, &bad, err, errlen);
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
 	lic->speed_upgrade = HSM_LICENCE_SPEED_NONE;
 	if (v && hsm_licence_speed_parse(json_string_value(v), &lic->speed_upgrade) != 0)
 		return MALFORMED("field 'speed_upgrade' must be 'mid' or 'high', not '%s'",
-				 safe(json_string_value(v), q));
+				 hsm_printable(json_string_value(v), q));
 
 	if (int_field(b, "serial", 1, HSM_LICENCE_SERIAL_MAX, &n, err, errlen))
 		return HSM_LICENCE_MALFORMED;
@@ -355,18 +291,18 @@ static int parse_signature_block(const json_t *s, struct hsm_licence *lic, char 
 	size_t siglen;
 	int bad = 0;
 	json_t *alg, *key, *val;
-	char q[48];
+	char q[HSM_PRINTABLE_LEN];
 
-	if (only_keys(s, "signature.", allowed, err, errlen) != 0)
+	if (hsm_json_only_keys(s, "signature.", allowed, err, errlen) != 0)
 		return HSM_LICENCE_MALFORMED;
-	alg = member(s, "signature.", "alg", JSON_STRING, 1, &bad, err, errlen);
-	key = member(s, "signature.", "key", JSON_STRING, 1, &bad, err, errlen);
-	val = member(s, "signature.", "sig", JSON_STRING, 1, &bad, err, errlen);
+	alg = hsm_json_member(s, "signature.", "alg", JSON_STRING, 1, &bad, err, errlen);
+	key = hsm_json_member(s, "signature.", "key", JSON_STRING, 1, &bad, err, errlen);
+	val = hsm_json_member(s, "signature.", "sig", JSON_STRING, 1, &bad, err, errlen);
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
 	if (strcmp(json_string_value(alg), "ed25519") != 0)
 		return MALFORMED("unsupported signature algorithm '%s' (only ed25519)",
-				 safe(json_string_value(alg), q));
+				 hsm_printable(json_string_value(alg), q));
 	if (strlen(json_string_value(val)) != SIG_B64_LEN ||
 	    hsm_base64_decode(json_string_value(val), sig, sizeof(sig), &siglen) != 0 ||
 	    siglen != HSM_ED25519_SIG_LEN)
@@ -382,11 +318,11 @@ static int from_envelope(const json_t *env, struct hsm_licence *lic, char *err, 
 	json_t *body, *sig;
 
 	if (!json_is_object(env))
-		return MALFORMED("the signed part is JSON %s, not an object", json_type_name(env));
-	if (only_keys(env, "", allowed, err, errlen) != 0)
+		return MALFORMED("the signed part is JSON %s, not an object", hsm_json_type_name(env));
+	if (hsm_json_only_keys(env, "", allowed, err, errlen) != 0)
 		return HSM_LICENCE_MALFORMED;
-	body = member(env, "", "body", JSON_OBJECT, 1, &bad, err, errlen);
-	sig = member(env, "", "signature", JSON_OBJECT, 1, &bad, err, errlen);
+	body = hsm_json_member(env, "", "body", JSON_OBJECT, 1, &bad, err, errlen);
+	sig = hsm_json_member(env, "", "signature", JSON_OBJECT, 1, &bad, err, errlen);
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
 	rc = parse_body(body, lic, err, errlen);
@@ -591,7 +527,7 @@ HSM_API int hsm_licence_check_esn(const struct hsm_licence *lic, const char *esn
 	char norm[HSM_ESN_LEN + 1], q[48];
 
 	if (!esn || hsm_esn_normalize(esn, norm) != 0)
-		return ERRS(HSM_LICENCE_WRONG_ESN, "'%s' is not an ESN", esn ? safe(esn, q) : "");
+		return ERRS(HSM_LICENCE_WRONG_ESN, "'%s' is not an ESN", esn ? hsm_printable(esn, q) : "");
 	if (strcmp(norm, lic->esn) != 0)
 		return ERRS(HSM_LICENCE_WRONG_ESN, "the licence is for ESN %s, not for %s", lic->esn, norm);
 	return 0;

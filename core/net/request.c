@@ -41,41 +41,6 @@ HSM_API const char *hsm_request_type_name(enum hsm_request_type type)
 	return type_names[type];
 }
 
-/* Untrusted text inside an error message: at most 40 printable ASCII
- * characters, the rest shown as '?', so a hostile file cannot forge output
- * lines or terminal escapes. */
-static const char *safe(const char *s, char buf[48])
-{
-	size_t o = 0, n = strlen(s);
-
-	for (size_t i = 0; i < n && i < 40; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	if (n > 40) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
-static const char *json_type_name(const json_t *v)
-{
-	if (!v)
-		return "nothing";
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number with a fraction";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
 /* --- single values ------------------------------------------------------ */
 
 static int is_lower_hex(char c)
@@ -113,10 +78,10 @@ static int uuid_ok(const char *s, int lower_only)
 HSM_API int hsm_request_set_uuid(struct hsm_request *req, const char *uuid,
 				 char *err, size_t errlen)
 {
-	char q[48];
+	char q[HSM_PRINTABLE_LEN];
 
 	if (!uuid_ok(uuid, 0))
-		return ERR("'%s' is not a UUID (8-4-4-4-12 hex digits)", safe(uuid, q));
+		return ERR("'%s' is not a UUID (8-4-4-4-12 hex digits)", hsm_printable(uuid, q));
 	for (int i = 0; i < 36; i++)
 		req->uuid[i] = (uuid[i] >= 'A' && uuid[i] <= 'F') ? (char)(uuid[i] - 'A' + 'a') : uuid[i];
 	req->uuid[36] = '\0';
@@ -311,58 +276,6 @@ HSM_API int hsm_request_sign(struct hsm_request *req, EVP_PKEY *signing_key,
 
 /* --- parsing ------------------------------------------------------------- */
 
-/* Fetch a member that must have a given JSON type.  Returns NULL (with
- * *bad set and err filled) when present with another type or required and
- * missing. */
-static json_t *member(const json_t *obj, const char *where, const char *key, json_type type,
-		      int required, int *bad, char *err, size_t errlen)
-{
-	static const char *const want[] = {
-		[JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array",
-		[JSON_STRING] = "a string", [JSON_INTEGER] = "an integer",
-		[JSON_REAL] = "a number", [JSON_TRUE] = "a boolean",
-		[JSON_FALSE] = "a boolean", [JSON_NULL] = "null",
-	};
-	json_t *v = json_object_get(obj, key);
-
-	if (*bad)
-		return NULL;
-	if (!v) {
-		if (required) {
-			*bad = 1;
-			snprintf(err, errlen, "missing field '%s%s'", where, key);
-		}
-		return NULL;
-	}
-	int type_ok = type == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == type;
-	if (!type_ok) {
-		*bad = 1;
-		snprintf(err, errlen, "field '%s%s' must be %s, not %s", where, key, want[type],
-			 json_type_name(v));
-		return NULL;
-	}
-	return v;
-}
-
-/* Only the listed keys may appear. */
-static int only_keys(const json_t *obj, const char *where, const char *const *allowed,
-		     char *err, size_t errlen)
-{
-	const char *key;
-	json_t *v;
-	char q[48];
-
-	json_object_foreach((json_t *)obj, key, v) {
-		int known = 0;
-		for (const char *const *a = allowed; *a; a++)
-			if (strcmp(*a, key) == 0)
-				known = 1;
-		if (!known)
-			return ERR("unknown field '%s%s'", where, safe(key, q));
-	}
-	return 0;
-}
-
 /* An OpenSSH ssh-ed25519 line in exactly the form we write. */
 static EVP_PKEY *parse_key_line(const char *field, const char *line, char *err, size_t errlen)
 {
@@ -400,18 +313,18 @@ static int parse_props(const json_t *o, enum hsm_request_type type, struct hsm_r
 	int bad = 0;
 	json_t *v;
 
-	if (only_keys(o, where, allowed, err, errlen) != 0)
+	if (hsm_json_only_keys(o, where, allowed, err, errlen) != 0)
 		return -1;
 	/* A create request says yes or no to every switch; a setproperties
 	 * request carries only what it changes. */
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		v = member(o, where, flags[i].key, JSON_TRUE, type == HSM_REQUEST_CREATE, &bad, err, errlen);
+		v = hsm_json_member(o, where, flags[i].key, JSON_TRUE, type == HSM_REQUEST_CREATE, &bad, err, errlen);
 		if (v) {
 			p->present |= flags[i].bit;
 			*(int *)((char *)p + flags[i].off) = json_is_true(v);
 		}
 	}
-	v = member(o, where, "features", JSON_INTEGER, 0, &bad, err, errlen);
+	v = hsm_json_member(o, where, "features", JSON_INTEGER, 0, &bad, err, errlen);
 	if (v) {
 		json_int_t w = json_integer_value(v);
 		if (w < 0 || w > 0xFFFFFFFFLL)
@@ -419,7 +332,7 @@ static int parse_props(const json_t *o, enum hsm_request_type type, struct hsm_r
 		p->present |= HSM_REQP_FEATURES;
 		p->features = (uint32_t)w;
 	}
-	v = member(o, where, "name", JSON_STRING, 0, &bad, err, errlen);
+	v = hsm_json_member(o, where, "name", JSON_STRING, 0, &bad, err, errlen);
 	if (bad)
 		return -1;
 	if (v) {
@@ -454,47 +367,47 @@ static int parse_body(const json_t *b, struct hsm_request *req, char *err, size_
 					       "sshadmin_key", NULL };
 	int bad = 0, create, start;
 	json_t *v;
-	char q[48];
+	char q[HSM_PRINTABLE_LEN];
 
 	/* Format and version first: a newer version may mean other fields. */
-	v = member(b, "", "format", JSON_STRING, 1, &bad, err, errlen);
+	v = hsm_json_member(b, "", "format", JSON_STRING, 1, &bad, err, errlen);
 	if (bad)
 		return -1;
 	if (strcmp(json_string_value(v), HSM_REQUEST_FORMAT) != 0)
 		return ERR("not a VCM request (format '%s', expected '%s')",
-			   safe(json_string_value(v), q), HSM_REQUEST_FORMAT);
-	v = member(b, "", "version", JSON_INTEGER, 1, &bad, err, errlen);
+			   hsm_printable(json_string_value(v), q), HSM_REQUEST_FORMAT);
+	v = hsm_json_member(b, "", "version", JSON_INTEGER, 1, &bad, err, errlen);
 	if (bad)
 		return -1;
 	if (json_integer_value(v) != HSM_REQUEST_VERSION)
 		return ERR("unsupported request format version %lld (this tool reads version %d)",
 			   (long long)json_integer_value(v), HSM_REQUEST_VERSION);
 	req->version = HSM_REQUEST_VERSION;
-	if (only_keys(b, "", allowed, err, errlen) != 0)
+	if (hsm_json_only_keys(b, "", allowed, err, errlen) != 0)
 		return -1;
 
-	v = member(b, "", "type", JSON_STRING, 1, &bad, err, errlen);
+	v = hsm_json_member(b, "", "type", JSON_STRING, 1, &bad, err, errlen);
 	if (bad)
 		return -1;
 	if (parse_type(json_string_value(v), &req->type) != 0)
 		return ERR("unknown request type '%s' (create, start or setproperties)",
-			   safe(json_string_value(v), q));
+			   hsm_printable(json_string_value(v), q));
 	create = req->type == HSM_REQUEST_CREATE;
 	start = req->type == HSM_REQUEST_START;
 
-	v = member(b, "", "nonce", JSON_STRING, 1, &bad, err, errlen);
+	v = hsm_json_member(b, "", "nonce", JSON_STRING, 1, &bad, err, errlen);
 	if (bad || check_nonce(json_string_value(v), err, errlen) != 0)
 		return -1;
 	memcpy(req->nonce, json_string_value(v), sizeof(req->nonce));
 
-	v = member(b, "", "issued", JSON_INTEGER, 1, &bad, err, errlen);
+	v = hsm_json_member(b, "", "issued", JSON_INTEGER, 1, &bad, err, errlen);
 	if (bad)
 		return -1;
 	req->issued = json_integer_value(v);
 	if (req->issued <= 0 || req->issued > ISSUED_MAX)
 		return ERR("field 'issued' is out of range (%lld)", (long long)req->issued);
 
-	v = member(b, "", "not_after", JSON_INTEGER, 0, &bad, err, errlen);
+	v = hsm_json_member(b, "", "not_after", JSON_INTEGER, 0, &bad, err, errlen);
 	if (bad)
 		return -1;
 	if (v) {
@@ -506,7 +419,7 @@ static int parse_body(const json_t *b, struct hsm_request *req, char *err, size_
 		req->not_after = na;
 	}
 
-	v = member(b, "", "uuid", JSON_STRING, 0, &bad, err, errlen);
+	v = hsm_json_member(b, "", "uuid", JSON_STRING, 0, &bad, err, errlen);
 	if (bad)
 		return -1;
 	if (v && create)
@@ -517,7 +430,7 @@ static int parse_body(const json_t *b, struct hsm_request *req, char *err, size_
 		memcpy(req->uuid, json_string_value(v), sizeof(req->uuid));
 	}
 
-	v = member(b, "", "properties", JSON_OBJECT, !start, &bad, err, errlen);
+	v = hsm_json_member(b, "", "properties", JSON_OBJECT, !start, &bad, err, errlen);
 	if (bad)
 		return -1;
 	if (v && start)
@@ -530,10 +443,10 @@ static int parse_body(const json_t *b, struct hsm_request *req, char *err, size_
 			return ERR("only a create request carries keys");
 		return 0;
 	}
-	v = member(b, "", "request_key", JSON_STRING, 1, &bad, err, errlen);
+	v = hsm_json_member(b, "", "request_key", JSON_STRING, 1, &bad, err, errlen);
 	if (bad || !(req->request_key = parse_key_line("request_key", json_string_value(v), err, errlen)))
 		return -1;
-	v = member(b, "", "sshadmin_key", JSON_STRING, 1, &bad, err, errlen);
+	v = hsm_json_member(b, "", "sshadmin_key", JSON_STRING, 1, &bad, err, errlen);
 	if (bad || !(req->sshadmin_key = parse_key_line("sshadmin_key", json_string_value(v), err, errlen)))
 		return -1;
 	return 0;
@@ -546,18 +459,18 @@ static int parse_signature_block(const json_t *s, struct hsm_request *req, char 
 	size_t siglen;
 	int bad = 0;
 	json_t *alg, *key, *val;
-	char q[48];
+	char q[HSM_PRINTABLE_LEN];
 
-	if (only_keys(s, "signature.", allowed, err, errlen) != 0)
+	if (hsm_json_only_keys(s, "signature.", allowed, err, errlen) != 0)
 		return -1;
-	alg = member(s, "signature.", "alg", JSON_STRING, 1, &bad, err, errlen);
-	key = member(s, "signature.", "key", JSON_STRING, 1, &bad, err, errlen);
-	val = member(s, "signature.", "sig", JSON_STRING, 1, &bad, err, errlen);
+	alg = hsm_json_member(s, "signature.", "alg", JSON_STRING, 1, &bad, err, errlen);
+	key = hsm_json_member(s, "signature.", "key", JSON_STRING, 1, &bad, err, errlen);
+	val = hsm_json_member(s, "signature.", "sig", JSON_STRING, 1, &bad, err, errlen);
 	if (bad)
 		return -1;
 	if (strcmp(json_string_value(alg), "ed25519") != 0)
 		return ERR("unsupported signature algorithm '%s' (only ed25519)",
-			   safe(json_string_value(alg), q));
+			   hsm_printable(json_string_value(alg), q));
 	if (strlen(json_string_value(val)) != SIG_B64_LEN ||
 	    hsm_base64_decode(json_string_value(val), sig, sizeof(sig), &siglen) != 0 ||
 	    siglen != HSM_ED25519_SIG_LEN)
@@ -576,11 +489,11 @@ HSM_API int hsm_request_from_json(const json_t *envelope, struct hsm_request **o
 
 	*out = NULL;
 	if (!json_is_object(envelope))
-		return ERR("a request is a JSON object, not %s", json_type_name(envelope));
-	if (only_keys(envelope, "", allowed, err, errlen) != 0)
+		return ERR("a request is a JSON object, not %s", hsm_json_type_name(envelope));
+	if (hsm_json_only_keys(envelope, "", allowed, err, errlen) != 0)
 		return -1;
-	body = member(envelope, "", "body", JSON_OBJECT, 1, &bad, err, errlen);
-	sig = member(envelope, "", "signature", JSON_OBJECT, 1, &bad, err, errlen);
+	body = hsm_json_member(envelope, "", "body", JSON_OBJECT, 1, &bad, err, errlen);
+	sig = hsm_json_member(envelope, "", "signature", JSON_OBJECT, 1, &bad, err, errlen);
 	if (bad)
 		return -1;
 	req = calloc(1, sizeof(*req));

@@ -56,6 +56,32 @@ HSM_API int hsm_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
 /* fsync a directory so that a rename or unlink in it is durable. */
 HSM_API int hsm_fsync_dir(const char *dir, char *err, size_t errlen);
 
+/* --- checking untrusted JSON objects (json-fields.c) ------------------ */
+
+/* snprintf into err (when err is not NULL) and return -1. */
+HSM_API int hsm_set_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);
+
+/* A printable, bounded copy of untrusted text for messages: control and
+ * non-ASCII bytes become '?', more than 40 characters end in "...". */
+#define HSM_PRINTABLE_LEN 48
+HSM_API const char *hsm_printable(const char *s, char buf[HSM_PRINTABLE_LEN]);
+
+/* "an object", "a string", ... ("nothing" for NULL). */
+HSM_API const char *hsm_json_type_name(const json_t *v);
+
+/* The member key of obj when it has the given type (JSON_TRUE means any
+ * boolean).  NULL when absent and not required, or, with *bad set and a
+ * reason naming where+key, when required and absent or of another type.
+ * Once *bad is set further calls return NULL at once, so a parser can
+ * fetch all members and check *bad once. */
+HSM_API json_t *hsm_json_member(const json_t *obj, const char *where, const char *key,
+				json_type type, int required, int *bad, char *err, size_t errlen);
+
+/* -1 with "unknown field 'where+key'" when obj has a key not in allowed
+ * (a NULL-terminated list). */
+HSM_API int hsm_json_only_keys(const json_t *obj, const char *where, const char *const *allowed,
+			       char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
