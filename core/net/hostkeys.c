@@ -1,11 +1,16 @@
 /*
  * core/net/hostkeys.c - client key store and host key pins.
  *
- * Client keys are kept in OpenSSH's unencrypted private key format written
- * by ssh_pki_export_privkey_base64: loading it costs microseconds, where
- * ssh_pki_export_privkey_file would use the umask and bcrypt
- * (../shared/PITFALLS.md).  Protection at rest comes with the keys issue,
- * behind this same API.
+ * Client keys are stored protected (core/net/keyprot.c, docs/formats/
+ * keys.md): each service's key under that service's protection options and
+ * group.  In memory a key is held twice: as an EVP_PKEY (to save it again,
+ * e.g. under other options) and as PKCS#8 PEM text, which is what each SSH
+ * session hands to ssh_pki_import_privkey_base64.
+ *
+ * Keys written by hsmadmin before key protection existed are unencrypted
+ * PEM files (OpenSSH or PKCS#8).  They still load, so an upgraded host keeps
+ * its access to its HSMs, but only when nobody but the owner can read them;
+ * `keys show` flags them and `keys roll` replaces them with protected keys.
  */
 #include "config.h"
 
@@ -20,18 +25,25 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
 #include <hsmadmin/fileio.h>
 
 #include "hostkeys-ssh.h"
+#include "keyprot.h"
+#include "sign.h"
 
-/* A private key file is a few hundred bytes. */
-#define KEY_FILE_MAX 16384
+/* An unprotected (legacy) private key file is a few hundred bytes. */
+#define LEGACY_FILE_MAX 16384
 #define PINS_FILE_MAX 65536
 #define PUBKEY_LINE_MAX 256
+#define PEM_START "-----BEGIN "
 
 struct hsm_client_key {
-	char *text;     /* the private key file's content */
+	char *text;      /* PEM text for libssh: PKCS#8, or the legacy file's */
 	size_t len;
+	EVP_PKEY *pkey;  /* NULL only for a legacy OpenSSH-format key */
+	unsigned opts;   /* protection options it was loaded with; 0: legacy */
+	int legacy;
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);
@@ -54,6 +66,7 @@ void hsm_client_key_free(struct hsm_client_key *key)
 		OPENSSL_cleanse(key->text, key->len);
 		free(key->text);
 	}
+	EVP_PKEY_free(key->pkey);
 	free(key);
 }
 
@@ -70,8 +83,10 @@ ssh_key hsm_client_key_ssh(const struct hsm_client_key *key)
 	return k;
 }
 
-/* Take ownership of text if it holds an Ed25519 private key. */
-static struct hsm_client_key *key_from_text(char *text, size_t len, char *err, size_t errlen)
+/* Take ownership of text (and pkey, may be NULL) if text holds an Ed25519
+ * private key libssh can use. */
+static struct hsm_client_key *key_from_text(char *text, size_t len, EVP_PKEY *pkey,
+					    char *err, size_t errlen)
 {
 	struct hsm_client_key *key = calloc(1, sizeof(*key));
 	ssh_key k;
@@ -79,51 +94,102 @@ static struct hsm_client_key *key_from_text(char *text, size_t len, char *err, s
 	if (!key) {
 		OPENSSL_cleanse(text, len);
 		free(text);
+		EVP_PKEY_free(pkey);
 		set_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	key->text = text;
 	key->len = len;
+	key->pkey = pkey;
 	if (!(k = hsm_client_key_ssh(key))) {
 		hsm_client_key_free(key);
-		set_err(err, errlen, "not an unencrypted Ed25519 private key");
+		set_err(err, errlen, "not an Ed25519 private key");
 		return NULL;
 	}
 	ssh_key_free(k);
 	return key;
 }
 
-struct hsm_client_key *hsm_client_key_generate(char *err, size_t errlen)
+/* A key object for an EVP key (steals pkey). */
+static struct hsm_client_key *key_from_pkey(EVP_PKEY *pkey, unsigned opts, char *err, size_t errlen)
 {
-	ssh_key k = NULL;
-	char *b64 = NULL, *text;
-	int rc;
+	struct hsm_client_key *key;
+	char *pem = hsm_keyprot_key_pem(pkey), *text;
 
-	if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &k) != SSH_OK) {
-		set_err(err, errlen, "cannot generate an Ed25519 key");
+	if (!pem) {
+		EVP_PKEY_free(pkey);
+		set_err(err, errlen, "not a private key");
 		return NULL;
 	}
-	rc = ssh_pki_export_privkey_base64(k, NULL, NULL, NULL, &b64);
-	ssh_key_free(k);
-	if (rc != SSH_OK || !b64) {
-		set_err(err, errlen, "cannot export the new key");
-		return NULL;
-	}
-	text = strdup(b64);
-	OPENSSL_cleanse(b64, strlen(b64));
-	ssh_string_free_char(b64);
+	/* key_from_text owns and frees with free(): copy out of OpenSSL's heap */
+	text = strdup(pem);
+	hsm_keyprot_pem_free(pem);
 	if (!text) {
+		EVP_PKEY_free(pkey);
 		set_err(err, errlen, "out of memory");
 		return NULL;
 	}
-	return key_from_text(text, strlen(text), err, errlen);
+	if ((key = key_from_text(text, strlen(text), pkey, err, errlen)))
+		key->opts = opts;
+	return key;
 }
 
-struct hsm_client_key *hsm_client_key_load(const char *path, char *err, size_t errlen)
+struct hsm_client_key *hsm_client_key_generate(char *err, size_t errlen)
+{
+	EVP_PKEY *pk = hsm_ed25519_generate(err, errlen);
+
+	return pk ? key_from_pkey(pk, 0, err, errlen) : NULL;
+}
+
+struct hsm_client_key *hsm_client_key_from_pkey(EVP_PKEY *pkey, char *err, size_t errlen)
+{
+	if (!pkey || EVP_PKEY_up_ref(pkey) != 1) {
+		set_err(err, errlen, "no key");
+		return NULL;
+	}
+	return key_from_pkey(pkey, 0, err, errlen);
+}
+
+EVP_PKEY *hsm_client_key_pkey(const struct hsm_client_key *key)
+{
+	return key ? key->pkey : NULL;
+}
+
+unsigned hsm_client_key_options(const struct hsm_client_key *key)
+{
+	return key ? key->opts : 0;
+}
+
+int hsm_client_key_is_legacy(const struct hsm_client_key *key)
+{
+	return key && key->legacy;
+}
+
+/* Does the file start like a PEM file?  1 yes, 0 no (or unreadable: the
+ * protected loader then reports why). */
+static int looks_like_pem(const char *path)
+{
+	char head[sizeof(PEM_START) - 1];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	ssize_t r;
+
+	if (fd < 0)
+		return 0;
+	r = read(fd, head, sizeof(head));
+	close(fd);
+	return r == (ssize_t)sizeof(head) && memcmp(head, PEM_START, sizeof(head)) == 0;
+}
+
+/* An unprotected key of an earlier version: accepted only when nobody but
+ * its owner (this user or root) may read it. */
+static struct hsm_client_key *load_legacy(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 	char *text;
 	size_t len = 0;
+	EVP_PKEY *pkey = NULL;
+	struct hsm_client_key *key;
+	char why[128];
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0) {
@@ -136,27 +202,28 @@ struct hsm_client_key *hsm_client_key_load(const char *path, char *err, size_t e
 		set_err(err, errlen, "%s: not a regular file", path);
 		return NULL;
 	}
-	if (st.st_uid != geteuid()) {
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
 		close(fd);
-		set_err(err, errlen, "%s: owned by uid %u, not by this user", path, (unsigned)st.st_uid);
+		set_err(err, errlen, "%s: owned by uid %u, not by this user or root: refused",
+			path, (unsigned)st.st_uid);
 		return NULL;
 	}
 	if (st.st_mode & 077) {
 		close(fd);
-		set_err(err, errlen, "%s: permissions %04o are too open: group and others must have none (chmod 600)",
+		set_err(err, errlen, "%s: mode %04o lets the group or others access an unprotected key: refused (chmod 600)",
 			path, (unsigned)(st.st_mode & 07777));
 		return NULL;
 	}
-	if (st.st_size > KEY_FILE_MAX || !(text = malloc(KEY_FILE_MAX + 1))) {
+	if (st.st_size > LEGACY_FILE_MAX || !(text = malloc(LEGACY_FILE_MAX + 1))) {
 		close(fd);
-		set_err(err, errlen, "%s: larger than %d bytes", path, KEY_FILE_MAX);
+		set_err(err, errlen, "%s: larger than %d bytes", path, LEGACY_FILE_MAX);
 		return NULL;
 	}
 	for (;;) {
-		ssize_t r = read(fd, text + len, KEY_FILE_MAX + 1 - len);
+		ssize_t r = read(fd, text + len, LEGACY_FILE_MAX + 1 - len);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 || (r > 0 && len + (size_t)r > KEY_FILE_MAX)) {
+		if (r < 0 || (r > 0 && len + (size_t)r > LEGACY_FILE_MAX)) {
 			set_err(err, errlen, "%s: %s", path, r < 0 ? strerror(errno) : "file too large");
 			close(fd);
 			OPENSSL_cleanse(text, len);
@@ -175,70 +242,95 @@ struct hsm_client_key *hsm_client_key_load(const char *path, char *err, size_t e
 		set_err(err, errlen, "%s: NUL byte in key file", path);
 		return NULL;
 	}
+	/* A PKCS#8 key can be saved again (protected); an OpenSSH one only used. */
+	if (strncmp(text, "-----BEGIN PRIVATE KEY-----", 27) == 0) {
+		BIO *b = BIO_new_mem_buf(text, (int)len);
+		pkey = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+		BIO_free(b);
+	}
+	if (!(key = key_from_text(text, len, pkey, why, sizeof(why)))) {
+		set_err(err, errlen, "%s: not a protected key file nor an unencrypted Ed25519 private key", path);
+		return NULL;
+	}
+	key->legacy = 1;
+	return key;
+}
+
+/* Load a key file: protected (ctx gives the group and passphrase rules) or
+ * legacy. */
+static struct hsm_client_key *load_file(const char *path, const struct hsm_keyprot_ctx *ctx,
+					char *err, size_t errlen)
+{
+	EVP_PKEY *pk;
+	unsigned opts = 0;
+
+	if (looks_like_pem(path))
+		return load_legacy(path, err, errlen);
+	if (!(pk = hsm_keyprot_load(path, ctx, &opts, err, errlen)))
+		return NULL;
+	if (EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(pk);
+		set_err(err, errlen, "%s: not an Ed25519 key", path);
+		return NULL;
+	}
 	{
 		char why[128];
-		struct hsm_client_key *key = key_from_text(text, len, why, sizeof(why));
+		struct hsm_client_key *key = key_from_pkey(pk, opts, why, sizeof(why));
 		if (!key)
 			set_err(err, errlen, "%s: %s", path, why);
 		return key;
 	}
 }
 
-static int dir_of(const char *path, char *dir, size_t len)
+struct hsm_client_key *hsm_client_key_load(const char *path, char *err, size_t errlen)
 {
-	const char *slash = strrchr(path, '/');
+	struct hsm_keyprot_ctx ctx = { .what = path };
 
-	if (!slash)
-		return snprintf(dir, len, ".") >= (int)len ? -1 : 0;
-	if ((size_t)(slash - path) + 1 > len)
+	return load_file(path, &ctx, err, errlen);
+}
+
+/* The keyprot inputs of a service's key: its group, and the prompt text. */
+static int service_ctx(const char *home, const char *service, struct hsm_keyprot_ctx *ctx,
+		       char *group, size_t glen, char *what, size_t wlen, char *err, size_t errlen)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->home = home;
+	if (hsm_keyprot_group_for_service(service, group, glen, err, errlen) != 0)
 		return -1;
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash - path] = '\0';
-	if (!*dir)
-		snprintf(dir, len, "/");
+	snprintf(what, wlen, "the %s client key", service);
+	ctx->group = group;
+	ctx->what = what;
 	return 0;
 }
 
-/* Write to a private temporary file, then link() it into place: the key
- * appears whole or not at all, and an existing key is never replaced. */
-int hsm_client_key_save(const struct hsm_client_key *key, const char *path, char *err, size_t errlen)
+struct hsm_client_key *hsm_client_key_load_as(const char *home, const char *path, const char *service,
+					      char *err, size_t errlen)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	size_t off = 0;
-	int fd, rc = -1;
+	struct hsm_keyprot_ctx ctx;
+	char group[64], what[64];
 
-	if (dir_of(path, dir, sizeof(dir)) < 0 ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp)) {
-		set_err(err, errlen, "%s: path too long", path);
+	if (service_ctx(home, service, &ctx, group, sizeof(group), what, sizeof(what), err, errlen) != 0)
+		return NULL;
+	return load_file(path, &ctx, err, errlen);
+}
+
+int hsm_client_key_save(const struct hsm_client_key *key, const char *home, const char *path,
+			const char *service, unsigned flags, char *err, size_t errlen)
+{
+	struct hsm_keyprot_ctx ctx;
+	char group[64], what[64];
+	unsigned opts;
+
+	if (!key->pkey) {
+		set_err(err, errlen, "%s: an unprotected OpenSSH-format key of an earlier version cannot "
+			"be stored protected: make new keys with 'hsmadmin keys roll'", path);
 		return -1;
 	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		set_err(err, errlen, "%s: %s", tmp, strerror(errno));
+	if (hsm_keyprot_for_service(service, &opts, err, errlen) != 0 ||
+	    service_ctx(home, service, &ctx, group, sizeof(group), what, sizeof(what), err, errlen) != 0)
 		return -1;
-	}
-	if (fchmod(fd, 0600) < 0)
-		goto out;
-	while (off < key->len) {
-		ssize_t w = write(fd, key->text + off, key->len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto out;
-		off += (size_t)w;
-	}
-	if (fsync(fd) < 0)
-		goto out;
-	if (link(tmp, path) < 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc < 0)
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
-	close(fd);
-	unlink(tmp);
-	if (rc == 0 && hsm_fsync_dir(dir, err, errlen) < 0)
-		rc = -1;
-	return rc;
+	return hsm_keyprot_save(path, key->pkey, opts, &ctx,
+				(flags & HSM_CLIENT_KEY_REPLACE) ? HSM_KEYPROT_OVERWRITE : 0, err, errlen);
 }
 
 char *hsm_client_key_public(const struct hsm_client_key *key)
@@ -293,7 +385,23 @@ struct hsm_client_key *hsm_client_key_load_service(const char *home, const char 
 			service, path);
 		return NULL;
 	}
-	return hsm_client_key_load(path, err, errlen);
+	return hsm_client_key_load_as(home, path, service, err, errlen);
+}
+
+int hsm_client_key_save_service(const char *home, const char *service,
+				const struct hsm_client_key *key, unsigned flags,
+				char *err, size_t errlen)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+
+	if (hsm_client_key_path(home, service, path, sizeof(path)) < 0 ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s/keys/client", home) >= sizeof(dir)) {
+		set_err(err, errlen, "no client key path for service '%s'", service);
+		return -1;
+	}
+	if (hsm_mkdir_p(dir, 0700, err, errlen) < 0)
+		return -1;
+	return hsm_client_key_save(key, home, path, service, flags, err, errlen);
 }
 
 int hsm_client_keys_ensure(const char *home, int *created, char *err, size_t errlen)
@@ -321,7 +429,7 @@ int hsm_client_keys_ensure(const char *home, int *created, char *err, size_t err
 		}
 		if (!(key = hsm_client_key_generate(err, errlen)))
 			return -1;
-		rc = hsm_client_key_save(key, path, err, errlen);
+		rc = hsm_client_key_save(key, home, path, hsm_service_name(svc), 0, err, errlen);
 		hsm_client_key_free(key);
 		if (rc < 0)
 			return -1;

@@ -225,16 +225,17 @@ static void warn_vendor(void *arg, const char *file, const char *why)
 static int use_sshadmin_backup(struct hsm_ctx *ctx, struct enroll_job *job)
 {
 	const char *file = hsm_opt_str(ctx, "sshadmin-key");
-	char path[PATH_MAX], dir[PATH_MAX], why[PATH_MAX + 128];
+	char path[PATH_MAX], why[PATH_MAX + 128];
 
 	if (!(job->keys[HSM_SVC_SSHADMIN] = hsm_client_key_load(file, why, sizeof(why))))
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--sshadmin-key", "%s", why);
 	hsm_client_key_path(job->home, "sshadmin", path, sizeof(path));
-	snprintf(dir, sizeof(dir), "%s/keys/client", job->home);
 	if (access(path, F_OK) == 0)
 		return 0;
-	if (hsm_mkdir_p(dir, 0700, why, sizeof(why)) < 0 ||
-	    hsm_client_key_save(job->keys[HSM_SVC_SSHADMIN], path, why, sizeof(why)) < 0)
+	/* Stored again under this machine's sshadmin protection, not copied:
+	 * a passphrase backup must not keep asking for its passphrase. */
+	if (hsm_client_key_save_service(job->home, "sshadmin", job->keys[HSM_SVC_SSHADMIN], 0,
+					why, sizeof(why)) < 0)
 		return hsm_error(ctx, HSM_EXIT_FAILED, "--sshadmin-key", "%s", why);
 	hsm_verbosef(ctx, "installed %s as %s", file, path);
 	return 0;

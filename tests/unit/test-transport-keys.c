@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <hsmadmin/fileio.h>
+#include <libssh/libssh.h>
 #include "hostkeys.h"
+#include "keyprot.h"
 #include "sign.h"
 #include "tap.h"
 
@@ -36,10 +38,11 @@ static mode_t mode_of(const char *path)
 
 static void test_client_keys(void)
 {
-	char path[256], other[256], err[512];
+	char path[256], other[256], err[512], home[128];
 	struct hsm_client_key *k, *l;
 	char *pub, *pub2, *fp;
 
+	snprintf(home, sizeof(home), "%s/home", root);
 	k = hsm_client_key_generate(err, sizeof(err));
 	tap_ok(k != NULL, "generate an Ed25519 client key");
 	pub = hsm_client_key_public(k);
@@ -50,24 +53,37 @@ static void test_client_keys(void)
 	tap_ok(fp && strncmp(fp, "SHA256:", 7) == 0, "fingerprint like ssh-keygen -l");
 
 	snprintf(path, sizeof(path), "%s/key", root);
-	TAP_INT_EQ(hsm_client_key_save(k, path, err, sizeof(err)), 0, "save a new key");
+	TAP_INT_EQ(hsm_client_key_save(k, home, path, "setup", 0, err, sizeof(err)), 0, "save a new key");
 	TAP_INT_EQ(mode_of(path), 0600, "saved with mode 0600");
-	tap_ok(hsm_client_key_save(k, path, err, sizeof(err)) < 0 && strstr(err, "exists"),
+	tap_ok(hsm_client_key_save(k, home, path, "setup", 0, err, sizeof(err)) < 0 && strstr(err, "exists"),
 	       "an existing key is never replaced (%s)", err);
 	l = hsm_client_key_load(path, err, sizeof(err));
 	tap_ok(l != NULL, "load it back");
 	pub2 = l ? hsm_client_key_public(l) : NULL;
 	TAP_STR_EQ(pub2, pub, "same public key after the round trip");
+	tap_ok(l && !hsm_client_key_is_legacy(l), "... a protected key, not a legacy one");
+	TAP_INT_EQ(l ? hsm_client_key_options(l) : 0,
+		   HSM_KEYPROT_K | HSM_KEYPROT_F | HSM_KEYPROT_S | HSM_KEYPROT_G,
+		   "... saved under the setup default KFSG");
 	free(pub2);
 	hsm_client_key_free(l);
+	{
+		/* the file holds no trace of the key in the clear */
+		FILE *f = fopen(path, "rb");
+		char buf[512];
+		size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+		if (f)
+			fclose(f);
+		tap_ok(n == 128 && memcmp(buf, "HSMKEY", 6) == 0, "the key file is a 128-byte protected key file");
+	}
 
 	chmod(path, 0640);
 	l = hsm_client_key_load(path, err, sizeof(err));
-	tap_ok(!l && strstr(err, "too open"), "group-readable key refused (%s)", err);
+	tap_ok(!l && strstr(err, "lets group"), "group-readable key refused (%s)", err);
 	hsm_client_key_free(l);
 	chmod(path, 0604);
 	l = hsm_client_key_load(path, err, sizeof(err));
-	tap_ok(!l && strstr(err, "too open"), "world-readable key refused");
+	tap_ok(!l && strstr(err, "lets others"), "world-readable key refused (%s)", err);
 	hsm_client_key_free(l);
 	chmod(path, 0600);
 
@@ -85,7 +101,7 @@ static void test_client_keys(void)
 	snprintf(other, sizeof(other), "%s/garbage", root);
 	write_text(other, "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n", 0600);
 	l = hsm_client_key_load(other, err, sizeof(err));
-	tap_ok(!l && strstr(err, "not an unencrypted Ed25519"), "garbage key refused (%s)", err);
+	tap_ok(!l && strstr(err, "unencrypted Ed25519"), "garbage key refused (%s)", err);
 	hsm_client_key_free(l);
 
 	/* A PKCS#8 key as core/net/sign.c writes it also works (vendor and
@@ -96,11 +112,65 @@ static void test_client_keys(void)
 		if (pk && hsm_key_save_private(other, pk, 0, err, sizeof(err)) == 0) {
 			l = hsm_client_key_load(other, err, sizeof(err));
 			tap_ok(l != NULL, "PKCS#8 PEM Ed25519 key loads (%s)", l ? "ok" : err);
+			tap_ok(l && hsm_client_key_is_legacy(l), "... flagged as an unprotected legacy key");
+			snprintf(path, sizeof(path), "%s/pkcs8.protected", root);
+			TAP_INT_EQ(l ? hsm_client_key_save(l, home, path, "monitor", 0, err, sizeof(err)) : -1, 0,
+				   "... and can be stored protected");
+			hsm_client_key_free(l);
+			chmod(other, 0640);
+			l = hsm_client_key_load(other, err, sizeof(err));
+			tap_ok(!l && strstr(err, "unprotected key: refused"), "a group-readable legacy key is refused (%s)", err);
 			hsm_client_key_free(l);
 		} else {
 			tap_ok(0, "PKCS#8 key written by sign.c (%s)", err);
 		}
 		EVP_PKEY_free(pk);
+	}
+	/* A legacy OpenSSH-format key (what earlier versions wrote): usable,
+	 * but it cannot be stored protected. */
+	{
+		ssh_key sk = NULL;
+		char *b64 = NULL;
+		snprintf(other, sizeof(other), "%s/openssh", root);
+		if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &sk) == SSH_OK &&
+		    ssh_pki_export_privkey_base64(sk, NULL, NULL, NULL, &b64) == SSH_OK) {
+			write_text(other, b64, 0600);
+			l = hsm_client_key_load(other, err, sizeof(err));
+			tap_ok(l && hsm_client_key_is_legacy(l), "a legacy OpenSSH key loads (%s)", l ? "ok" : err);
+			snprintf(path, sizeof(path), "%s/openssh.protected", root);
+			tap_ok(l && hsm_client_key_save(l, home, path, "monitor", 0, err, sizeof(err)) < 0 &&
+			       strstr(err, "keys roll"), "... cannot be stored again: says to roll (%s)", err);
+			hsm_client_key_free(l);
+		}
+		ssh_string_free_char(b64);
+		ssh_key_free(sk);
+	}
+	/* A tampered or truncated protected file is refused. */
+	{
+		FILE *f;
+		char buf[256];
+		size_t n;
+		snprintf(path, sizeof(path), "%s/key", root);
+		f = fopen(path, "rb");
+		n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+		if (f)
+			fclose(f);
+		snprintf(other, sizeof(other), "%s/tampered", root);
+		buf[100] ^= 1;
+		f = fopen(other, "wb");
+		fwrite(buf, 1, n, f);
+		fclose(f);
+		chmod(other, 0600);
+		l = hsm_client_key_load_as(home, other, "setup", err, sizeof(err));
+		tap_ok(!l && strstr(err, "cannot decrypt"), "a tampered key file is refused (%s)", err);
+		hsm_client_key_free(l);
+		buf[100] ^= 1;
+		f = fopen(other, "wb");
+		fwrite(buf, 1, n - 5, f);
+		fclose(f);
+		l = hsm_client_key_load_as(home, other, "setup", err, sizeof(err));
+		tap_ok(!l && strstr(err, "truncated"), "a truncated key file is refused (%s)", err);
+		hsm_client_key_free(l);
 	}
 	free(pub);
 	free(fp);
@@ -196,6 +266,22 @@ int main(void)
 	if (!mkdtemp(root))
 		return 1;
 	umask(022);
+	/* Key protection's machine inputs (a container may have no DMI), and
+	 * no group: keys are owner-only whoever runs the test. */
+	snprintf(cmd, sizeof(cmd), "%s/system-uuid", root);
+	write_text(cmd, "4c4c4544-0042-3510-8051-c7c04f325a31\n", 0600);
+	setenv("HSMADMIN_SYSTEM_UUID_FILE", cmd, 1);
+	for (int i = 0; i < HSM_SVC_COUNT; i++) {
+		char var[64];
+		snprintf(var, sizeof(var), "NFAST_%s_GROUP", hsm_service_name(i));
+		for (char *c = var; *c; c++)
+			if (*c >= 'a' && *c <= 'z')
+				*c = (char)(*c - 'a' + 'A');
+		setenv(var, "", 1);
+	}
+	unsetenv("NFAST_KEYPROT");
+	snprintf(cmd, sizeof(cmd), "%s/home", root);
+	setenv("HSMADMIN_HOME", cmd, 1);
 	test_client_keys();
 	test_ensure();
 	test_pins();

@@ -21,6 +21,11 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	/* jansson's messages quote member names, which may hold any
+	 * character: keep the reason one printable line. */
+	for (char *p = err; errlen && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -1;
 }
 
@@ -79,7 +84,8 @@ json_t *setup_network_params(const json_t *params, char *err, size_t errlen)
 		return NULL;
 	}
 	if (strcmp(mode, "default") == 0) {
-		if (a || g) {
+		/* null members are the stored form of default: accepted. */
+		if ((a && !json_is_null(a)) || (g && !json_is_null(g))) {
 			fail(err, errlen, "params: mode default (IPv6 link-local) takes no address or gateway");
 			return NULL;
 		}

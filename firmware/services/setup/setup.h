@@ -23,10 +23,10 @@
 int setup_fet_params(const json_t *params, const char **text, size_t *len,
 		     char *err, size_t errlen);
 
-/* {"mode":"default"} or {"mode":"ipv4static"|"ipv6static","address":CIDR,
- * "gateway":IP}: a new network object as stored in device.json
- * ({"mode","address","gateway"}, canonical text, null for default), or
- * NULL with a one-line reason. */
+/* {"mode":"default"} (address and gateway absent or null), or
+ * {"mode":"ipv4static"|"ipv6static","address":CIDR,"gateway":IP}: a new
+ * network object as stored in device.json ({"mode","address","gateway"},
+ * canonical text, null for default), or NULL with a one-line reason. */
 json_t *setup_network_params(const json_t *params, char *err, size_t errlen);
 
 /* --- licence.c ------------------------------------------------------------ */
