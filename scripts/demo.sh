@@ -27,6 +27,12 @@ export PATH="$top/.hsm/inst/bin:$top/.hsm/inst/sbin:$PATH"
 export HSMADMIN_CONF="$top/.hsm/inst/etc/hsmadmin"
 export HSMADMIN_HOME="$top/.hsm/home"
 work="$top/.hsm/work"
+# Client keys are protected with the system UUID by default (guide 4.8);
+# containers often have none: say so and use the documented override.
+if ! head -c1 /sys/class/dmi/id/product_uuid >/dev/null 2>&1 && [ -z "${NFAST_KEYPROT:-}" ]; then
+	echo "note: no readable system UUID on this machine: protecting client keys with K F G (NFAST_KEYPROT=KFG)"
+	export NFAST_KEYPROT=KFG
+fi
 mkdir -p "$work"
 
 # --- the emulated HSM ------------------------------------------------------
@@ -68,6 +74,15 @@ run hsmadmin info
 run hsmadmin getenvstats
 run hsmadmin gettime --json
 run hsmadmin logs get --log system
+
+echo "== the service provider: licence the HSM for several VCMs and set the VCM network"
+rm -f "$work/hsm1.lic"
+run hsm-vendor licence --key "$vendor/vendor.key" --esn "$esn" --max-active-vcms 4 \
+	--features "ForeignTokenOpen|RemoteShare" --out "$work/hsm1.lic"
+run hsmadmin fet "$work/hsm1.lic"
+run hsmadmin setnetwork ipv4static --address 127.10.0.1/24 --gateway 127.10.0.254
+run hsmadmin reset
+run hsmadmin info
 
 echo "== the tenant: a signed request to create a VCM"
 rm -f "$work/create.req"
