@@ -27,8 +27,8 @@ for i in $(seq 1 10); do
 		-DFIXTURE_NAME="\"extra$i\"" $(PKG_CONFIG_PATH=$b/core pkg-config --cflags hsmadmin-plugin) \
 		-o "$plugindir/extra$i.so" tests/fixtures/fixture-plugin.c \
 		$(PKG_CONFIG_PATH=$b/core pkg-config --libs hsmadmin-plugin) -Wl,-rpath,"$b/inst/lib"
-	printf '[plugin]\nname = extra%s\nfile = extra%s.so\ndescription = bench fixture\n[commands]\nhsmadmin = extra%s\n' \
-		$i $i $i >"$HSMADMIN_CONF/plugins.d/extra$i.conf"
+	printf '[plugin]\nname = extra%s\nfile = extra%s.so\ndescription = bench fixture\n[commands]\nhsmadmin = extra%s\nvcmadmin = extra%s\n' \
+		$i $i $i $i >"$HSMADMIN_CONF/plugins.d/extra$i.conf"
 done
 hsm=$b/inst/bin/hsmadmin
 "$hsm" extra3 show --name x f >/dev/null   # the extra plugins really load
