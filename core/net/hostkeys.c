@@ -4,8 +4,8 @@
  * Client keys are stored protected (core/net/keyprot.c, docs/formats/
  * keys.md): each service's key under that service's protection options and
  * group.  In memory a key is held twice: as an EVP_PKEY (to save it again,
- * e.g. under other options) and as PKCS#8 PEM text, which is what each SSH
- * session hands to ssh_pki_import_privkey_base64.
+ * e.g. under other options) and as OpenSSH private key text, which is what
+ * each SSH session hands to ssh_pki_import_privkey_base64.
  *
  * Keys written by hsmadmin before key protection existed are unencrypted
  * PEM files (OpenSSH or PKCS#8).  They still load, so an upgraded host keeps
@@ -26,6 +26,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <hsmadmin/fileio.h>
 
 #include "hostkeys-ssh.h"
@@ -39,7 +40,7 @@
 #define PEM_START "-----BEGIN "
 
 struct hsm_client_key {
-	char *text;      /* PEM text for libssh: PKCS#8, or the legacy file's */
+	char *text;      /* OpenSSH private key text for libssh */
 	size_t len;
 	EVP_PKEY *pkey;  /* NULL only for a legacy OpenSSH-format key */
 	unsigned opts;   /* protection options it was loaded with; 0: legacy */
@@ -110,23 +111,112 @@ static struct hsm_client_key *key_from_text(char *text, size_t len, EVP_PKEY *pk
 	return key;
 }
 
+/* --- OpenSSH private key text ----------------------------------------------
+ * libssh 0.10 imports a PKCS#8 Ed25519 key but cannot sign with it (nor
+ * derive its public key), so each key is handed to libssh in OpenSSH's own
+ * unencrypted format ("openssh-key-v1", PROTOCOL.key), built here from the
+ * raw key.  Every buffer that holds the secret is wiped. */
+
+struct wbuf {
+	uint8_t *p;
+	size_t len, cap;
+	int failed;
+};
+
+static void put_bytes(struct wbuf *b, const void *data, size_t n)
+{
+	if (b->failed || b->len + n > b->cap) {
+		b->failed = 1;
+		return;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+}
+
+static void put_u32(struct wbuf *b, uint32_t v)
+{
+	uint8_t be[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+	put_bytes(b, be, 4);
+}
+
+static void put_string(struct wbuf *b, const void *data, size_t n)
+{
+	put_u32(b, (uint32_t)n);
+	put_bytes(b, data, n);
+}
+
+#define OSSH_BEGIN "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+#define OSSH_END "-----END OPENSSH PRIVATE KEY-----\n"
+
+static char *openssh_text(EVP_PKEY *pkey)
+{
+	static const char type[] = "ssh-ed25519";
+	uint8_t seed_pub[64], pub[32], check[4];
+	uint8_t blob[512], pubblob[64], priv[256];
+	struct wbuf b = { blob, 0, sizeof(blob), 0 };
+	struct wbuf pb = { pubblob, 0, sizeof(pubblob), 0 };
+	struct wbuf vb = { priv, 0, sizeof(priv), 0 };
+	size_t n = 32, m = 32, b64len, tlen;
+	uint8_t b64[700];
+	char *text = NULL, *w;
+	uint32_t ci;
+
+	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519 ||
+	    EVP_PKEY_get_raw_private_key(pkey, seed_pub, &n) != 1 || n != 32 ||
+	    EVP_PKEY_get_raw_public_key(pkey, pub, &m) != 1 || m != 32 ||
+	    RAND_bytes(check, sizeof(check)) != 1)
+		goto out;
+	memcpy(seed_pub + 32, pub, 32);
+	ci = (uint32_t)check[0] << 24 | (uint32_t)check[1] << 16 | (uint32_t)check[2] << 8 | check[3];
+	put_string(&pb, type, strlen(type));
+	put_string(&pb, pub, 32);
+	put_u32(&vb, ci);
+	put_u32(&vb, ci);
+	put_string(&vb, type, strlen(type));
+	put_string(&vb, pub, 32);
+	put_string(&vb, seed_pub, 64);
+	put_string(&vb, "", 0); /* comment */
+	for (uint8_t pad = 1; vb.len % 8; pad++)
+		put_bytes(&vb, &pad, 1);
+	put_bytes(&b, "openssh-key-v1", 15); /* with its NUL */
+	put_string(&b, "none", 4);
+	put_string(&b, "none", 4);
+	put_string(&b, "", 0);
+	put_u32(&b, 1);
+	put_string(&b, pubblob, pb.len);
+	put_string(&b, priv, vb.len);
+	if (b.failed || pb.failed || vb.failed)
+		goto out;
+	b64len = (size_t)EVP_EncodeBlock(b64, blob, (int)b.len);
+	tlen = strlen(OSSH_BEGIN) + b64len + b64len / 70 + 2 + strlen(OSSH_END);
+	if (!(text = malloc(tlen + 1)))
+		goto out;
+	w = text + sprintf(text, "%s", OSSH_BEGIN);
+	for (size_t off = 0; off < b64len; off += 70) {
+		size_t k = b64len - off < 70 ? b64len - off : 70;
+		memcpy(w, b64 + off, k);
+		w += k;
+		*w++ = '\n';
+	}
+	sprintf(w, "%s", OSSH_END);
+out:
+	OPENSSL_cleanse(seed_pub, sizeof(seed_pub));
+	OPENSSL_cleanse(priv, sizeof(priv));
+	OPENSSL_cleanse(blob, sizeof(blob));
+	OPENSSL_cleanse(b64, sizeof(b64));
+	return text;
+}
+
 /* A key object for an EVP key (steals pkey). */
 static struct hsm_client_key *key_from_pkey(EVP_PKEY *pkey, unsigned opts, char *err, size_t errlen)
 {
 	struct hsm_client_key *key;
-	char *pem = hsm_keyprot_key_pem(pkey), *text;
+	char *text = openssh_text(pkey);
 
-	if (!pem) {
-		EVP_PKEY_free(pkey);
-		set_err(err, errlen, "not a private key");
-		return NULL;
-	}
-	/* key_from_text owns and frees with free(): copy out of OpenSSL's heap */
-	text = strdup(pem);
-	hsm_keyprot_pem_free(pem);
 	if (!text) {
 		EVP_PKEY_free(pkey);
-		set_err(err, errlen, "out of memory");
+		set_err(err, errlen, "not an Ed25519 private key");
 		return NULL;
 	}
 	if ((key = key_from_text(text, strlen(text), pkey, err, errlen)))
@@ -247,8 +337,13 @@ static struct hsm_client_key *load_legacy(const char *path, char *err, size_t er
 		BIO *b = BIO_new_mem_buf(text, (int)len);
 		pkey = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
 		BIO_free(b);
+		OPENSSL_cleanse(text, len);
+		free(text);
+		key = pkey ? key_from_pkey(pkey, 0, why, sizeof(why)) : NULL;
+	} else {
+		key = key_from_text(text, len, NULL, why, sizeof(why));
 	}
-	if (!(key = key_from_text(text, len, pkey, why, sizeof(why)))) {
+	if (!key) {
 		set_err(err, errlen, "%s: not a protected key file nor an unencrypted Ed25519 private key", path);
 		return NULL;
 	}

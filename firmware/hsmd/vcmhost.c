@@ -170,7 +170,7 @@ static void set_states(struct hsmd_store *st, const json_t *uuids, const char *f
 
 /* ---- processes -------------------------------------------------------- */
 
-static void child_exec(const char *dir, int wfd)
+static void child_exec(const char *dir, int wfd, pid_t parent)
 {
 	sigset_t none;
 	char *argv[] = { "hsmd", "vcm", "--state", (char *)dir, "--conf", host.confdir,
@@ -178,7 +178,8 @@ static void child_exec(const char *dir, int wfd)
 
 	/* The VCM dies with hsmd: a killed hsmd must not leave a VCM
 	 * holding its address. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(127); /* hsmd died before the death signal was armed */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
@@ -260,7 +261,7 @@ int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_
 	char dir[4200];
 	struct proc *p;
 	int fds[2];
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	if (!hsmd_uuid_valid(uuid))
 		return hsmd_err(err, errlen, "'%.40s' is not a UUID", uuid);
@@ -289,9 +290,10 @@ int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_exec(dir, fds[1]);
+		child_exec(dir, fds[1], self);
 	}
 	close(fds[1]);
+	fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
 	p = &host.procs[host.nprocs++];
 	memset(p, 0, sizeof(*p));
 	snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
@@ -303,7 +305,6 @@ int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_
 		drop_proc(p);
 		return -1;
 	}
-	fcntl(p->fd, F_SETFL, fcntl(p->fd, F_GETFL) | O_NONBLOCK);
 	hsmd_log("VCM %s: started (pid %d)", uuid, (int)pid);
 	return 0;
 }

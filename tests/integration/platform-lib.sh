@@ -7,7 +7,7 @@
 #   hsm_new NAME ESN [ADDR]         provision (modules.d entry written by hsmd) and start
 #   ha ARGS...                      run hsmadmin: $out $err $rc
 #   ha_tty ARGS...                  the same with stdin on a pseudo-terminal
-#   host_keys_for_ssh               copy this host's client keys to $TEST_TMP/keys
+#   host_keys_for_ssh               export this host's client keys to $TEST_TMP/keys
 #                                   so that `call` (stock ssh) uses them
 
 . "$top_srcdir/tests/integration/hsmd-common.sh"
@@ -41,11 +41,14 @@ ha_tty() {
 	out=$(tr -d '\r' <"$TEST_TMP/.out")
 }
 
+# The client keys are stored protected (docs/formats/keys.md): a test tool
+# decrypts them for ssh.
+KEYEXPORT="$top_builddir/tests/tools/keyexport"
 host_keys_for_ssh() {
 	mkdir -p "$TEST_TMP/keys"
 	for _s in sshadmin setup monitor; do
-		cp "$HSMADMIN_HOME/keys/client/$_s" "$TEST_TMP/keys/$_s"
-		chmod 0600 "$TEST_TMP/keys/$_s"
+		rm -f "$TEST_TMP/keys/$_s"
+		"$KEYEXPORT" "$_s" "$HSMADMIN_HOME/keys/client/$_s" "$TEST_TMP/keys/$_s"
 	done
 }
 

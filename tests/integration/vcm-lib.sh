@@ -84,14 +84,31 @@ vcm_pid() {
 	printf '%s' "$out" | jq -r '.pid // empty'
 }
 
-# A tenant's sshadmin key, in the OpenSSH format the stock client reads.
+# pem_to_openssh PEM OUT: an Ed25519 PKCS#8 PEM private key in the OpenSSH
+# format the stock client reads (PROTOCOL.key), with openssl and xxd only.
+pem_to_openssh() {
+	_seed=$(openssl pkey -in "$1" -outform DER 2>/dev/null | tail -c 32 | xxd -p | tr -d '\n')
+	_pub=$(openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | tail -c 32 | xxd -p | tr -d '\n')
+	[ ${#_seed} = 64 ] && [ ${#_pub} = 64 ] || return 1
+	_s() { printf '%08x%s' $(( ${#1} / 2 )) "$1"; }
+	_a() { printf '%s' "$1" | xxd -p | tr -d '\n'; }
+	_kt=$(_s "$(_a ssh-ed25519)")
+	_blob=$_kt$(_s "$_pub")
+	_priv=0102030401020304$_kt$(_s "$_pub")$(_s "$_seed$_pub")$(_s "")
+	_pad=1
+	while [ $(( ${#_priv} / 2 % 8 )) != 0 ]; do _priv=$_priv$(printf '%02x' $_pad); _pad=$((_pad + 1)); done
+	_all=$(_a openssh-key-v1)00$(_s "$(_a none)")$(_s "$(_a none)")$(_s "")00000001$(_s "$_blob")$(_s "$_priv")
+	( umask 077
+	  { echo "-----BEGIN OPENSSH PRIVATE KEY-----"
+	    printf '%s' "$_all" | xxd -r -p | base64 -w 70
+	    echo "-----END OPENSSH PRIVATE KEY-----"; } >"$2" )
+}
+
+# A tenant's sshadmin key, in the OpenSSH format the stock client reads
+# (the tenant tools keep PKCS#8 PEM, which OpenSSH does not read for Ed25519).
 tenant_ssh_key() { # T
 	_k=$TEST_TMP/tenants/$1/ssh-sshadmin
-	if [ ! -f "$_k" ]; then
-		cp "$TEST_TMP/tenants/$1/tenant/vcm-sshadmin.key" "$_k"
-		chmod 0600 "$_k"
-		ssh-keygen -p -q -N '' -f "$_k" >/dev/null 2>&1
-	fi
+	[ -f "$_k" ] || pem_to_openssh "$TEST_TMP/tenants/$1/tenant/vcm-sshadmin.key" "$_k"
 	echo "$_k"
 }
 

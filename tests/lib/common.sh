@@ -93,6 +93,19 @@ for t in hsmadmin vcmadmin; do ln -s "$HSMADMIN_BIN" "$TEST_TMP/bin/$t"; done
 export PATH="$TEST_TMP/bin:$PATH"
 printf '[paths]\nplugindir = %s\n' "$PLUGIN_DIR" >"$HSMADMIN_CONF/hsmadmin.conf"
 
+# Client key protection (docs/formats/keys.md) reads the machine's system
+# UUID and board serial, which a container may lack and only root may read:
+# each test gets its own "machine".  Key files get no group (owner-only)
+# whoever runs the tests; tests of the group rules set NFAST_<SVC>_GROUP.
+printf '%s\n' "$(cat /proc/sys/kernel/random/uuid)" >"$TEST_TMP/system-uuid"
+printf 'BOARD%s\n' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" >"$TEST_TMP/board-serial"
+export HSMADMIN_SYSTEM_UUID_FILE="$TEST_TMP/system-uuid" HSMADMIN_BOARD_UUID_FILE="$TEST_TMP/board-serial"
+for _s in SSHADMIN NCOREAPI SETUP UPDATER MONITOR LAUNCHER ORCHESTRATOR TENANTREQ; do
+	export "NFAST_${_s}_GROUP="
+	unset "NFAST_${_s}_KEYPROT"
+done
+unset NFAST_KEYPROT NFAST_KEYPROT_PASS HSMADMIN_GLOBAL_NONCE_FILE
+
 # install_plugin NAME: copy a built plugin and its shipped conf into place.
 install_plugin() {
 	_so=$(_find_built "$top_builddir/plugins/$1" "$1.so") || { echo "# plugin $1 not built"; return 1; }

@@ -48,6 +48,50 @@ static const char *key_used_by(const json_t *keys, const char *line, const char 
 	return NULL;
 }
 
+/* --- keys set for remote access (hsmadmin keys remote-set) ----------------
+ * The device member services.sshadmin.remote lists the services whose key
+ * was installed for a remote client rather than by the enrolled host, so
+ * that re-enrolling (and the host's keys roll) leave them alone. */
+
+static const json_t *remote_list(const json_t *dev)
+{
+	const json_t *r = json_object_get(json_object_get(json_object_get(dev, "services"),
+							  "sshadmin"), "remote");
+
+	return json_is_array(r) ? r : NULL;
+}
+
+static int is_remote(const json_t *dev, const char *service)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(remote_list(dev), i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), service) == 0)
+			return 1;
+	return 0;
+}
+
+/* Mark (or unmark) service in doc, a copy of the device being changed. */
+static void set_remote(json_t *doc, const char *service, int remote)
+{
+	json_t *svcs = json_object_get(doc, "services"), *mine, *list, *v;
+	size_t i;
+
+	mine = json_object_get(svcs, "sshadmin");
+	if (!json_is_object(mine)) {
+		mine = json_object();
+		json_object_set_new(svcs, "sshadmin", mine);
+	}
+	list = json_array();
+	json_array_foreach(remote_list(doc), i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), service) != 0)
+			json_array_append(list, v);
+	if (remote)
+		json_array_append_new(list, json_string(service));
+	json_object_set_new(mine, "remote", list);
+}
+
 static int m_hostkeys(struct hsmd_call *call)
 {
 	hsmd_reply(call, hsmd_hostkeys(call));
@@ -112,6 +156,52 @@ static int enroll_keys(struct hsmd_call *call, json_t **out)
 	return HSMD_OK;
 }
 
+/* Enroll on an enrolled HSM by the holder of its sshadmin key: the given
+ * keys of the other services replace the installed ones where they differ
+ * (a host that took the HSM over with `keys migrate` installs its own),
+ * except keys set for remote access.  Steals keys. */
+static int enroll_again(struct hsmd_call *call, json_t *keys)
+{
+	const json_t *dev = hsmd_device(call);
+	json_t *doc = NULL, *installed, *detail = json_object(), *result, *v;
+	const char *name;
+
+	json_object_foreach(keys, name, v) {
+		const char *have = json_string_value(json_object_get(json_object_get(dev, "client_keys"), name));
+
+		if ((have && strcmp(have, json_string_value(v)) == 0) || is_remote(dev, name))
+			continue;
+		if (!doc)
+			doc = hsmd_begin(call);
+		installed = json_object_get(doc, "client_keys");
+		json_object_set(installed, name, v);
+		json_object_set(detail, name, v);
+	}
+	if (doc) {
+		/* a given key may be another (remote) service's installed key */
+		json_object_foreach(json_object_get(doc, "client_keys"), name, v) {
+			if (key_used_by(json_object_get(doc, "client_keys"), json_string_value(v), name)) {
+				hsmd_error(call, HSMD_BAD_REQUEST,
+					   "client_keys: %s would share its key with another service", name);
+				json_decref(doc);
+				json_decref(detail);
+				json_decref(keys);
+				return HSMD_BAD_REQUEST;
+			}
+		}
+	}
+	json_decref(keys);
+	if (doc && hsmd_commit(call, doc, "enroll", json_pack("{s:o}", "client_keys", detail)) != 0)
+		return HSMD_FAILED;
+	if (!doc)
+		json_decref(detail);
+	result = hsmd_hostkeys(call);
+	json_object_set_new(result, "enrolled", json_true());
+	json_object_set_new(result, "changed", json_boolean(doc != NULL));
+	hsmd_reply(call, result);
+	return HSMD_OK;
+}
+
 static int m_enroll(struct hsmd_call *call)
 {
 	const json_t *dev = hsmd_device(call);
@@ -125,16 +215,13 @@ static int m_enroll(struct hsmd_call *call)
 		const char *installed = json_string_value(json_object_get(
 			json_object_get(dev, "client_keys"), "sshadmin"));
 		int same = installed && strcmp(installed, json_string_value(json_object_get(keys, "sshadmin"))) == 0;
-		json_decref(keys);
-		if (!same)
+		if (!same) {
+			json_decref(keys);
 			return hsmd_error(call, HSMD_REFUSED_STATE,
 					  "HSM is already enrolled with another sshadmin key; "
 					  "return it to factory state to enroll again");
-		result = hsmd_hostkeys(call);
-		json_object_set_new(result, "enrolled", json_true());
-		json_object_set_new(result, "changed", json_false());
-		hsmd_reply(call, result);
-		return HSMD_OK;
+		}
+		return enroll_again(call, keys);
 	}
 	doc = hsmd_begin(call);
 	json_object_set_new(doc, "state", json_string("enrolled"));
@@ -154,7 +241,10 @@ static int m_enroll(struct hsmd_call *call)
 
 static int m_authorized_keys(struct hsmd_call *call)
 {
-	hsmd_reply(call, json_pack("{s:O}", "keys", json_object_get(hsmd_device(call), "client_keys")));
+	const json_t *remote = remote_list(hsmd_device(call));
+
+	hsmd_reply(call, json_pack("{s:O, s:o}", "keys", json_object_get(hsmd_device(call), "client_keys"),
+				   "remote", remote ? json_deep_copy(remote) : json_array()));
 	return HSMD_OK;
 }
 
@@ -164,9 +254,10 @@ static int m_set_key(struct hsmd_call *call)
 	const char *service, *key, *other;
 	json_t *doc, *keys;
 	char *line;
+	int remote = 0;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s, s:s}",
-			   "service", &service, "key", &key) != 0)
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s, s:s, s?b}",
+			   "service", &service, "key", &key, "remote", &remote) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	if (!known_service(call, service))
 		return hsmd_error(call, HSMD_BAD_REQUEST, "service: '%.48s' is not a service of this HSM", service);
@@ -183,11 +274,13 @@ static int m_set_key(struct hsmd_call *call)
 		return HSMD_BAD_REQUEST;
 	}
 	json_object_set_new(keys, service, json_string(line));
-	if (hsmd_commit(call, doc, "set_key", json_pack("{s:s, s:s}", "service", service, "key", line)) != 0) {
+	set_remote(doc, service, remote);
+	if (hsmd_commit(call, doc, "set_key", json_pack("{s:s, s:s, s:b}", "service", service, "key", line,
+							"remote", remote)) != 0) {
 		free(line);
 		return HSMD_FAILED;
 	}
-	hsmd_reply(call, json_pack("{s:s, s:s}", "service", service, "key", line));
+	hsmd_reply(call, json_pack("{s:s, s:s, s:b}", "service", service, "key", line, "remote", remote));
 	free(line);
 	return HSMD_OK;
 }
@@ -200,9 +293,9 @@ static const struct hsmd_method methods[] = {
 	{ .name = "enroll", .flags = HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE,
 	  .handler = m_enroll, .summary = "install the client keys of every service" },
 	{ .name = "authorized_keys", .handler = m_authorized_keys,
-	  .summary = "the authorized client key of each service" },
+	  .summary = "the authorized client key of each service, and which are remote" },
 	{ .name = "set_key", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK,
-	  .handler = m_set_key, .summary = "change the client key of one service" },
+	  .handler = m_set_key, .summary = "change the client key of one service (atomically)" },
 	HSMD_METHOD_END
 };
 
