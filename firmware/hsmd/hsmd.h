@@ -54,6 +54,9 @@ int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, cha
 /* Diagnostics on stderr, one line each: "hsmd: ...".  The journal adds
  * the time when run under systemd. */
 void hsmd_log(const char *fmt, ...) HSM_PRINTF(1, 2);
+/* The name diagnostics start with: "hsmd", or "hsmd vcm UUID" in a VCM's
+ * process (its lines go to the same log as the platform's). */
+extern char hsmd_log_name[64];
 
 /* snprintf into err; returns -1 so callers can `return set_err(...)`. */
 int hsmd_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);

@@ -17,6 +17,8 @@ const struct hsmd_known_service hsmd_known_services[] = {
 const size_t hsmd_known_service_count =
 	sizeof(hsmd_known_services) / sizeof(hsmd_known_services[0]);
 
+char hsmd_log_name[64] = "hsmd";
+
 void hsmd_log(const char *fmt, ...)
 {
 	char line[1024];
@@ -26,7 +28,7 @@ void hsmd_log(const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	/* One write per line so lines of concurrent processes never mix. */
-	fprintf(stderr, "hsmd: %s\n", line);
+	fprintf(stderr, "%s: %s\n", hsmd_log_name, line);
 }
 
 int hsmd_err(char *err, size_t errlen, const char *fmt, ...)

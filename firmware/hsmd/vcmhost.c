@@ -256,6 +256,25 @@ static void kill_and_reap(pid_t pid)
 		;
 }
 
+/* A VCM process of an hsmd killed a moment ago may still hold the state
+ * (its death signal is on the way): wait for its lock a little. */
+static int await_unlocked(const char *dir, char *err, size_t errlen)
+{
+	int64_t deadline = hsmd_mono_ms() + 2000;
+	char inner[HSMD_ERRLEN];
+
+	for (;;) {
+		int fd = hsmd_store_lock(dir, inner, sizeof(inner));
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (hsmd_mono_ms() >= deadline)
+			return hsmd_err(err, errlen, "%s", inner);
+		usleep(20000);
+	}
+}
+
 int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_t errlen)
 {
 	char dir[4200];
@@ -272,6 +291,8 @@ int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_
 	vcm_dir(st, uuid, dir, sizeof(dir));
 	if (access(dir, F_OK) != 0)
 		return hsmd_err(err, errlen, "VCM %s has no state directory", uuid);
+	if (await_unlocked(dir, err, errlen) != 0)
+		return -1;
 	if (host.nprocs == host.cap) {
 		size_t cap = host.cap ? host.cap * 2 : 16;
 		struct proc *n = realloc(host.procs, cap * sizeof(*n));

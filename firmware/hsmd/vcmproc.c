@@ -141,6 +141,10 @@ int hsmd_vcm_main(int argc, char **argv)
 		fprintf(stderr, "hsmd: vcm: usage: hsmd vcm --state DIR [--conf DIR] [--status-fd N]\n");
 		return 2;
 	}
+	{
+		const char *base = strrchr(state, '/');
+		snprintf(hsmd_log_name, sizeof(hsmd_log_name), "hsmd vcm %.36s", base ? base + 1 : state);
+	}
 	hsmd_config_defaults(&cfg);
 	if (hsmd_config_load(&cfg, confdir, err, sizeof(err)) != 0 ||
 	    hsmd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {

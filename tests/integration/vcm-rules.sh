@@ -31,6 +31,13 @@ device create '{"request": {"body": {}, "signature": 5}, "name": "x"}'
 is "$rc" 2 "a malformed request envelope is a bad request"
 device create '{"name": "x"}'
 is "$rc" 2 "create without a request is a bad request"
+for bad in 'stop {"uuid":"0b3c5f2e-0000-4000-8000-000000000001","force":"yes"}' 'show {"uuid":5}' \
+	'list {"active":1}' 'start {}' 'stats {"uuid":"x","more":1}' 'setproperties {"uuid":"x"}' \
+	'delete {"uuid":"0b3c5f2e-0000-4000-8000-000000000001","extra":true}'; do
+	device "${bad%% *}" "${bad#* }"
+	is "$rc" 2 "hostile params are a bad request: $bad"
+	like "$out" '"message":"[^"]+"' "... with a message"
+done
 create_req A old.req --name old --request-validity 1
 sleep 2.2
 va create --request old.req old
@@ -238,11 +245,33 @@ like "$(cat skipped)" "licence limit" "... with the reason"
 ha logs get --log init --esn "$ESN" --json
 like "$out" "vcm_autostart" "the init log reports the autostart"
 
+# --- addresses ----------------------------------------------------------------------
+IFS=. read -r _ a2 a3 _ <<<"${HSMD_ADDR[h]}"
+pool="127.$((a2 ^ 128)).$((a3 & 252))"
+va list --json
+is "$(printf '%s' "$out" | jq -r '.vcms[0].address')" "$pool.1" \
+	"default network: addresses from 127.(A xor 128).(B and 252).0/22, lowest first"
+create_req H h1.req --name addr1
+va create --request h1.req --ip-address "$pool.1" addr1
+is "$rc" 3 "--ip-address already in use is refused"
+like "$err" "already used by another VCM" "... saying so"
+va create --request h1.req --ip-address 10.1.2.3 addr1
+is "$rc" 3 "--ip-address outside the VCM subnet is refused"
+va create --request h1.req --ip-address "$pool.0" addr1
+is "$rc" 3 "--ip-address of the subnet's network address is refused"
+va create --request h1.req --ip-address "$pool.200" --outdir configs addr1
+is "$rc" 0 "a free --ip-address in the subnet is used"
+is "$(printf '%s' "$out" | sed -n 's/^IP ADDRESS *: //p' | head -1)" "$pool.200" "... as given"
+
 # --- base speed: at most 5 VCMs ----------------------------------------------------------
 E2=9Z87-YX65-4321
 ok "a base-speed HSM" vcm_hsm b "$E2" --speed base
 ok "licensed for 3" licence b "$E2" 3
 VCM_HSM=b
+create_req G g0.req --name g0
+va create --esn "$E2" --request g0.req --features HSMSpeed1 g0
+is "$rc" 3 "HSMSpeed1 on a base-speed HSM is above its rating"
+like "$err" "above this HSM's rating \(base speed\)" "... naming the rating"
 n=0
 for i in 1 2 3 4 5; do create_req G "g$i.req" --name "g$i" && va create --esn "$E2" --request "g$i.req" "g$i" && [ "$rc" = 0 ] && n=$((n + 1)); done
 is "$n" 5 "five VCMs on a base-speed HSM"
@@ -252,4 +281,30 @@ is "$rc" 3 "the sixth is refused"
 like "$err" "at most 5 VCMs \(base speed HSM\)" "... naming the base-speed limit"
 va create --request g6.req g6
 is "$rc" 2 "create with two HSMs known and no --esn is a usage error"
+ok "a speed upgrade to mid" licence b "$E2" 4 --speed-upgrade mid --serial 2
+va create --esn "$E2" --request g6.req --features HSMSpeed1 --outdir configs g6
+is "$rc" 0 "mid speed: more than 5 VCMs, and HSMSpeed1 accepted"
+va show --esn "$E2" "$(printf '%s' "$out" | sed -n 's/^Created VCM //p')" --json
+is "$(printf '%s' "$out" | jq -r '.features_names' | tr '|' '\n' | grep HSMSpeed)" HSMSpeed0 \
+	"... and converted to HSMSpeed0 on the mid-speed HSM (guide 3.3.4)"
+create_req G g7.req --name g7
+va create --esn "$E2" --request g7.req --features HSMSpeed2 g7
+is "$rc" 3 "HSMSpeed2 on a mid-speed HSM is refused"
+
+# --- a static VCM network ------------------------------------------------------------
+E3=5C5C-0000-0003
+ok "a third HSM" vcm_hsm s "$E3"
+ha setnetwork ipv4static --esn "$E3" --address 10.99.0.1/24 --gateway 10.99.0.254
+is "$rc" 0 "hsmadmin setnetwork ipv4static"
+ha reset --esn "$E3"
+VCM_HSM=s
+create_req K k1.req --name static
+va create --esn "$E3" --request k1.req --outdir configs static
+is "$rc" 0 "create on a static network"
+like "$out" "IP ADDRESS +: 10\.99\.0\.2" "... the lowest free host, not the HSM's own address"
+US=$(printf '%s' "$out" | sed -n 's/^Created VCM //p')
+va start --esn "$E3" "$US"
+is "$rc" 1 "starting a VCM whose address this machine does not have fails"
+like "$err" "10\.99\.0\.2 port 2201" "... naming the address and port"
+is "$(vcm_state "$US")" inactive "... and the VCM stays inactive"
 done_testing

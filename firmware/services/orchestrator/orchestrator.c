@@ -32,6 +32,25 @@ static const json_t *registry(struct hsmd_call *call)
 	return json_object_get(hsmd_device(call), "vcms");
 }
 
+/* Params of the methods that name one VCM: exactly these members. */
+static int check_params(struct hsmd_call *call, const char *fmt_members)
+{
+	const json_t *p = hsmd_params(call), *v;
+	const char *k;
+
+	json_object_foreach((json_t *)p, k, v) {
+		char want[32];
+		snprintf(want, sizeof(want), " %s ", k);
+		if (!strstr(fmt_members, want))
+			return hsmd_error(call, HSMD_BAD_REQUEST, "params: unknown member '%.32s'", k);
+		if ((!strcmp(k, "force") || !strcmp(k, "active")) && !json_is_boolean(v))
+			return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s must be true or false", k);
+		if (!strcmp(k, "uuid") && !json_is_string(v))
+			return hsmd_error(call, HSMD_BAD_REQUEST, "params: uuid must be a string");
+	}
+	return HSMD_OK;
+}
+
 static int param_uuid(struct hsmd_call *call, const char **uuid, const json_t **entry)
 {
 	*uuid = json_string_value(json_object_get(hsmd_params(call), "uuid"));
@@ -358,7 +377,8 @@ static int m_start(struct hsmd_call *call)
 	json_t *entry;
 	int rc;
 
-	if ((rc = not_supported(call)) || (rc = param_uuid(call, &uuid, &e)))
+	if ((rc = not_supported(call)) || (rc = check_params(call, " uuid request ")) ||
+	    (rc = param_uuid(call, &uuid, &e)))
 		return rc;
 	state = state_of(e);
 	if (strcmp(state, "active") == 0)
@@ -421,7 +441,8 @@ static int m_stop(struct hsmd_call *call)
 	json_t *running, *entry;
 	int force = json_is_true(json_object_get(hsmd_params(call), "force")), rc, op;
 
-	if ((rc = not_supported(call)) || (rc = param_uuid(call, &uuid, &e)))
+	if ((rc = not_supported(call)) || (rc = check_params(call, " uuid force ")) ||
+	    (rc = param_uuid(call, &uuid, &e)))
 		return rc;
 	state = state_of(e);
 	if (strcmp(state, "active") != 0 && strcmp(state, "failed") != 0)
@@ -461,7 +482,8 @@ static int m_delete(struct hsmd_call *call)
 	int force = json_is_true(json_object_get(hsmd_params(call), "force")), rc;
 	json_t *gone;
 
-	if ((rc = not_supported(call)) || (rc = param_uuid(call, &uuid, &e)))
+	if ((rc = not_supported(call)) || (rc = check_params(call, " uuid force ")) ||
+	    (rc = param_uuid(call, &uuid, &e)))
 		return rc;
 	if (strcmp(state_of(e), "active") == 0)
 		return hsmd_error(call, HSMD_REFUSED_STATE, "VCM %s is active: stop it first "
@@ -531,7 +553,8 @@ static int m_show(struct hsmd_call *call)
 	json_t *running;
 	int rc;
 
-	if ((rc = not_supported(call)) || (rc = param_uuid(call, &uuid, &e)))
+	if ((rc = not_supported(call)) || (rc = check_params(call, " uuid ")) ||
+	    (rc = param_uuid(call, &uuid, &e)))
 		return rc;
 	running = hsmd_vcm_running(call);
 	hsmd_reply(call, view(uuid, e, running, 1));
@@ -547,7 +570,7 @@ static int m_stats(struct hsmd_call *call)
 	size_t i;
 	int rc;
 
-	if ((rc = not_supported(call))) {
+	if ((rc = not_supported(call)) || (rc = check_params(call, " uuid "))) {
 		json_decref(out);
 		return rc;
 	}
