@@ -15,6 +15,7 @@ hsm_install_deps $HSM_BUILD_DEPS
 
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 run() { say "$*"; "$@"; }
+as_tenant() { say "HSMADMIN_HOME=$tenant_home $*"; HSMADMIN_HOME=$tenant_home "$@"; }
 
 echo "== building hsmadmin into $top/.hsm/inst"
 [ -x configure ] || autoreconf -fi >/dev/null
@@ -26,6 +27,7 @@ make -C _build/demo install --quiet >/dev/null
 export PATH="$top/.hsm/inst/bin:$top/.hsm/inst/sbin:$PATH"
 export HSMADMIN_CONF="$top/.hsm/inst/etc/hsmadmin"
 export HSMADMIN_HOME="$top/.hsm/home"
+tenant_home="$top/.hsm/tenant-home"
 work="$top/.hsm/work"
 # Client keys are protected with the system UUID by default (guide 4.8);
 # containers often have none: say so and use the documented override.
@@ -45,8 +47,9 @@ vendor=$top/.hsm/vendor
 if [ -f "$hsm.pid" ] && kill -0 "$(cat "$hsm.pid")" 2>/dev/null; then
 	kill "$(cat "$hsm.pid")"; sleep 0.5
 fi
-rm -rf "$hsm" "$HSMADMIN_HOME" "$HSMADMIN_CONF/modules.d"
+rm -rf "$hsm" "$HSMADMIN_HOME" "$tenant_home" "$HSMADMIN_CONF/modules.d"
 mkdir -p "$vendor" "$HSMADMIN_CONF/vendor.d" "$HSMADMIN_CONF/modules.d"
+mkdir -m 0700 -p "$tenant_home"
 
 echo "== the vendor: a signing key (the emulated HSM's warrant is signed with it)"
 if [ ! -f "$vendor/vendor.key" ]; then
@@ -84,16 +87,43 @@ run hsmadmin setnetwork ipv4static --address 127.10.0.1/24 --gateway 127.10.0.25
 run hsmadmin reset
 run hsmadmin info
 
-echo "== the tenant: a signed request to create a VCM"
+echo "== the tenant (a host of its own: HSMADMIN_HOME=$tenant_home): a signed request to create a VCM"
 rm -f "$work/create.req"
-run hsmadmin vcm create --request-file "$work/create.req" --name demo-tenant \
+as_tenant hsmadmin vcm create --request-file "$work/create.req" --name demo-tenant \
 	--features "ForeignTokenOpen|RemoteShare" --request-validity 86400
-run hsmadmin vcm inspect-request --verify "$work/create.req"
+as_tenant hsmadmin vcm inspect-request --verify "$work/create.req"
 run hsmadmin vcm inspect-request --json "$work/create.req"
+
+echo "== the service provider: create the VCM from the request and start it"
+rm -f "$work"/vcm-*.json
+say "vcmadmin create --request $work/create.req --outdir $work demo-tenant"
+created=$(vcmadmin create --request "$work/create.req" --outdir "$work" demo-tenant)
+printf '%s\n' "$created"
+uuid=$(printf '%s\n' "$created" | sed -n 's/^Created VCM //p')
+run vcmadmin start "$uuid"
+run vcmadmin list
+
+echo "== the tenant: enroll the VCM with the configuration file from the provider"
+as_tenant hsmadmin vcm enroll --config "$work/vcm-$uuid.json"
+as_tenant enquiry
+as_tenant hsmadmin vcm getenvstats --uuid "$uuid"
+
+echo "== the tenant: a key in the VCM signs; the signature verifies with openssl"
+printf 'signed in the VCM by the tenant\n' >"$work/message.txt"
+say "HSMADMIN_HOME=$tenant_home hsmadmin vcm key generate --uuid $uuid --name demo-signing"
+HSMADMIN_HOME=$tenant_home hsmadmin vcm key generate --uuid "$uuid" --name demo-signing |
+	tee "$work/generate.out"
+sed -n '/BEGIN PUBLIC KEY/,/END PUBLIC KEY/p' "$work/generate.out" >"$work/demo-signing.pub.pem"
+as_tenant hsmadmin vcm key sign --uuid "$uuid" --name demo-signing --in "$work/message.txt" \
+	--out "$work/message.sig"
+run openssl pkeyutl -verify -pubin -inkey "$work/demo-signing.pub.pem" -rawin \
+	-in "$work/message.txt" -sigfile "$work/message.sig"
+as_tenant hsmadmin vcm logs getkey --uuid "$uuid"
 
 cat <<EOT
 
-== done.  The emulated HSM $esn is still running on $addr (pid $(cat "$hsm.pid")).
+== done.  The emulated HSM $esn is still running on $addr (pid $(cat "$hsm.pid")),
+   with the tenant's VCM $uuid (module 1 of HSMADMIN_HOME=$tenant_home).
    To use the tools yourself:
      export PATH=$top/.hsm/inst/bin:$top/.hsm/inst/sbin:\$PATH
      export HSMADMIN_CONF=$HSMADMIN_CONF HSMADMIN_HOME=$HSMADMIN_HOME

@@ -204,8 +204,9 @@ HSM_API int hsm_main(int argc, char **argv)
 	struct hsm_ctx ctx = { .tool = tool };
 	struct hsm_plugin_entry *owner;
 	const struct hsm_command *cmd;
-	size_t nwords = 0, claimed, used;
+	size_t nwords = 0, claimed, used, own_words = 1;
 	char *conf = hsm_path_conf(), *group;
+	char *self[] = { (char *)tool }, **words;
 	int rc;
 
 	argc--;
@@ -218,9 +219,18 @@ HSM_API int hsm_main(int argc, char **argv)
 	}
 	hsm_registry_open(&reg, conf, tool, stderr);
 	free(conf);
+	words = argv;
 
 	while ((int)nwords < argc && argv[nwords][0] != '-')
 		nwords++;
+	/* A tool that is one command (enquiry, nopclearfail): a plugin claims
+	 * the tool's own name and provides the command of that path, which
+	 * runs when no command words are given; every argument is its own. */
+	if (nwords == 0 && hsm_registry_owner(&reg, tool, self, 1, &claimed)) {
+		words = self;
+		nwords = 1;
+		own_words = 0;
+	}
 	if (nwords == 0) {
 		int help = argc >= 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"));
 		hsm_help_tool(help ? stdout : stderr, tool, &reg);
@@ -229,13 +239,13 @@ HSM_API int hsm_main(int argc, char **argv)
 		hsm_registry_close(&reg);
 		return help ? HSM_EXIT_OK : HSM_EXIT_USAGE;
 	}
-	if (!strcmp(tool, "hsmadmin") && !strcmp(argv[0], "completion")) {
+	if (!strcmp(tool, "hsmadmin") && own_words && !strcmp(argv[0], "completion")) {
 		rc = builtin_completion(&reg, tool, argc - 1, argv + 1);
 		hsm_registry_close(&reg);
 		return rc;
 	}
 
-	owner = hsm_registry_owner(&reg, tool, argv, nwords, &claimed);
+	owner = hsm_registry_owner(&reg, tool, words, nwords, &claimed);
 	if (!owner) {
 		int known = 0;
 		for (size_t i = 0; i < reg.n; i++)
@@ -245,24 +255,24 @@ HSM_API int hsm_main(int argc, char **argv)
 			fprintf(stderr, "%s: no command is configured for this tool (is %s/plugins.d empty?)\n",
 				tool, reg.conf_dir);
 		else
-			fprintf(stderr, "%s: unknown command '%s' (try '%s --help')\n", tool, argv[0], tool);
+			fprintf(stderr, "%s: unknown command '%s' (try '%s --help')\n", tool, words[0], tool);
 		hsm_registry_close(&reg);
 		return HSM_EXIT_USAGE;
 	}
 	if (hsm_registry_load(&reg, owner) != 0) {
-		group = join_words(argv, nwords);
+		group = join_words(words, nwords);
 		fprintf(stderr, "%s: %s: command unavailable: plugin %s could not be loaded (see above)\n",
 			tool, group, owner->name);
 		free(group);
 		hsm_registry_close(&reg);
 		return HSM_EXIT_UNAVAILABLE;
 	}
-	cmd = find_command(owner, tool, argv, nwords, &used);
+	cmd = find_command(owner, tool, words, nwords, &used);
 	if (!cmd) {
 		/* The words name a group ("vcm", "vcm logs"), not a command. */
-		group = join_words(argv, nwords);
+		group = join_words(words, nwords);
 		load_group(&reg, tool, group);
-		int help = has_help_flag(argc - (int)nwords, argv + nwords);
+		int help = has_help_flag(argc - (int)(nwords * own_words), argv + nwords * own_words);
 		hsm_help_group(help ? stdout : stderr, tool, group, &reg);
 		if (!help)
 			fprintf(stderr, "%s: %s: usage: missing or unknown subcommand\n", tool, group);
@@ -275,7 +285,7 @@ HSM_API int hsm_main(int argc, char **argv)
 	ctx.plugin = owner;
 	ctx.home = hsm_path_home();
 	ctx.conf = strdup(reg.conf_dir);
-	rc = run_command(&ctx, owner, argc - (int)used, argv + used);
+	rc = run_command(&ctx, owner, argc - (int)(used * own_words), argv + used * own_words);
 	hsm_opts_free(&ctx.parsed);
 	json_decref(ctx.doc);
 	free(ctx.home);

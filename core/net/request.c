@@ -167,6 +167,25 @@ HSM_API int hsm_request_set_sshadmin_key(struct hsm_request *req, EVP_PKEY *key,
 	return req->sshadmin_key ? 0 : ERR("out of memory");
 }
 
+HSM_API int hsm_request_set_k_tenant_req(struct hsm_request *req, EVP_PKEY *key,
+					 char *err, size_t errlen)
+{
+	uint8_t raw[HSM_ED25519_PUB_LEN];
+
+	if (req->type != HSM_REQUEST_SETPROPERTIES)
+		return ERR("only a setproperties request carries a new k_tenant_req");
+	if (hsm_ed25519_pub_raw(key, raw) != 0)
+		return ERR("the new request key is not an Ed25519 key");
+	EVP_PKEY_free(req->props.k_tenant_req);
+	req->props.k_tenant_req = hsm_ed25519_from_pub_raw(raw, sizeof(raw));
+	if (!req->props.k_tenant_req) {
+		req->props.present &= ~HSM_REQP_K_TENANT_REQ;
+		return ERR("out of memory");
+	}
+	req->props.present |= HSM_REQP_K_TENANT_REQ;
+	return 0;
+}
+
 static int set_key_line(json_t *obj, const char *field, EVP_PKEY *key)
 {
 	char *line = hsm_key_to_openssh(key);
@@ -192,6 +211,10 @@ static json_t *props_to_json(const struct hsm_request_props *p)
 		json_object_set_new(o, "features", json_integer((json_int_t)p->features));
 	if (p->present & HSM_REQP_NAME)
 		json_object_set_new(o, "name", json_string(p->name));
+	if ((p->present & HSM_REQP_K_TENANT_REQ) && set_key_line(o, "k_tenant_req", p->k_tenant_req) != 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -206,8 +229,10 @@ static json_t *body_to_json(const struct hsm_request *req)
 		bad |= json_object_set_new(b, "not_after", json_integer((json_int_t)req->not_after));
 	if (!bad && req->uuid[0])
 		bad |= json_object_set_new(b, "uuid", json_string(req->uuid));
-	if (!bad && req->type != HSM_REQUEST_START)
-		bad |= json_object_set_new(b, "properties", props_to_json(&req->props));
+	if (!bad && req->type != HSM_REQUEST_START) {
+		json_t *props = props_to_json(&req->props);
+		bad |= !props || json_object_set_new(b, "properties", props);
+	}
 	if (!bad && req->request_key)
 		bad |= set_key_line(b, "request_key", req->request_key);
 	if (!bad && req->sshadmin_key)
@@ -276,6 +301,8 @@ HSM_API int hsm_request_sign(struct hsm_request *req, EVP_PKEY *signing_key,
 
 /* --- parsing ------------------------------------------------------------- */
 
+static int key_eq(EVP_PKEY *a, EVP_PKEY *b);
+
 /* An OpenSSH ssh-ed25519 line in exactly the form we write. */
 static EVP_PKEY *parse_key_line(const char *field, const char *line, char *err, size_t errlen)
 {
@@ -301,7 +328,7 @@ static int parse_props(const json_t *o, enum hsm_request_type type, struct hsm_r
 		       char *err, size_t errlen)
 {
 	static const char *const allowed[] = { "autostart", "restrict_startup", "serial_cardreader",
-					       "features", "name", NULL };
+					       "features", "name", "k_tenant_req", NULL };
 	static const struct { const char *key; unsigned bit; size_t off; } flags[] = {
 		{ "autostart", HSM_REQP_AUTOSTART, offsetof(struct hsm_request_props, autostart) },
 		{ "restrict_startup", HSM_REQP_RESTRICT_STARTUP,
@@ -341,6 +368,18 @@ static int parse_props(const json_t *o, enum hsm_request_type type, struct hsm_r
 			return ERR("field 'properties.name': %s", inner);
 		snprintf(p->name, sizeof(p->name), "%s", json_string_value(v));
 		p->present |= HSM_REQP_NAME;
+	}
+	v = hsm_json_member(o, where, "k_tenant_req", JSON_STRING, 0, &bad, err, errlen);
+	if (bad)
+		return -1;
+	if (v && type != HSM_REQUEST_SETPROPERTIES)
+		return ERR("only a setproperties request carries 'properties.k_tenant_req' "
+			   "(a create request names its key in 'request_key')");
+	if (v) {
+		p->k_tenant_req = parse_key_line("properties.k_tenant_req", json_string_value(v), err, errlen);
+		if (!p->k_tenant_req)
+			return -1;
+		p->present |= HSM_REQP_K_TENANT_REQ;
 	}
 	if (type == HSM_REQUEST_SETPROPERTIES && !p->present)
 		return ERR("a setproperties request must change at least one property");
@@ -504,6 +543,13 @@ HSM_API int hsm_request_from_json(const json_t *envelope, struct hsm_request **o
 		hsm_request_free(req);
 		return -1;
 	}
+	/* A key cannot hand over to itself: such a request would change
+	 * nothing, and most likely the tenant named the wrong file. */
+	if ((req->props.present & HSM_REQP_K_TENANT_REQ) && key_eq(req->props.k_tenant_req, req->signer)) {
+		hsm_request_free(req);
+		return ERR("field 'properties.k_tenant_req' is the key that signs the request; "
+			   "the new request key must differ from the current one");
+	}
 	req->envelope = json_deep_copy(envelope);
 	if (!req->envelope) {
 		hsm_request_free(req);
@@ -664,6 +710,7 @@ HSM_API void hsm_request_free(struct hsm_request *req)
 		return;
 	EVP_PKEY_free(req->request_key);
 	EVP_PKEY_free(req->sshadmin_key);
+	EVP_PKEY_free(req->props.k_tenant_req);
 	EVP_PKEY_free(req->signer);
 	json_decref(req->envelope);
 	free(req);

@@ -57,6 +57,8 @@ enum hsm_request_type {
 #define HSM_REQP_SERIAL_CARDREADER 0x04u
 #define HSM_REQP_FEATURES          0x08u
 #define HSM_REQP_NAME              0x10u
+/* setproperties only: a new request-signing key (guide 3.1.2.3.7). */
+#define HSM_REQP_K_TENANT_REQ      0x20u
 
 struct hsm_request_props {
 	unsigned present;           /* HSM_REQP_* */
@@ -65,6 +67,10 @@ struct hsm_request_props {
 	int serial_cardreader;
 	uint32_t features;
 	char name[HSM_REQUEST_NAME_MAX + 1];
+	/* HSM_REQP_K_TENANT_REQ: the tenant's next request key (owned by the
+	 * request, freed by hsm_request_free; set it with
+	 * hsm_request_set_k_tenant_req, not by copying props). */
+	EVP_PKEY *k_tenant_req;
 };
 
 struct hsm_request {
@@ -110,6 +116,12 @@ HSM_API int hsm_request_check_name(const char *name, char *err, size_t errlen);
  * is taken from the signing key by hsm_request_sign).  The request keeps
  * its own reference. */
 HSM_API int hsm_request_set_sshadmin_key(struct hsm_request *req, EVP_PKEY *key,
+					 char *err, size_t errlen);
+
+/* setproperties: ask for a new request-signing key (property
+ * "k_tenant_req").  The request keeps its own copy; hsm_request_sign
+ * refuses it if it is the signing key itself. */
+HSM_API int hsm_request_set_k_tenant_req(struct hsm_request *req, EVP_PKEY *key,
 					 char *err, size_t errlen);
 
 /* Check the request against the format's rules (everything the parser

@@ -118,6 +118,26 @@ static json_t *api_log_entries(struct hsmd_call *c, const char *log)
 	return e;
 }
 
+static char *api_log_public_key(struct hsmd_call *c)
+{
+	char err[HSMD_ERRLEN];
+	char *line = hsmd_store_log_public_key(c->st, err, sizeof(err));
+
+	if (!line)
+		fail(c, "cannot read the log key", err);
+	return line;
+}
+
+static long long api_log_expire(struct hsmd_call *c, int64_t upto)
+{
+	char err[HSMD_ERRLEN];
+	long long gone = hsmd_store_log_expire(c->st, upto, err, sizeof(err));
+
+	if (gone < 0)
+		fail(c, "cannot expire the log", err);
+	return gone;
+}
+
 static void api_log_usage(struct hsmd_call *c, uint64_t *used, uint64_t *capacity)
 {
 	*used = hsmd_store_log_used(c->st);
@@ -219,6 +239,8 @@ const struct hsmd_api hsmd_api_table = {
 	.vcm_running = api_vcm_running,
 	.vcm_stats = api_vcm_stats,
 	.vcm_audit_open = api_vcm_audit_open,
+	.log_public_key = api_log_public_key,
+	.log_expire = api_log_expire,
 };
 
 void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_store *st,

@@ -36,6 +36,8 @@ void hsmd_config_defaults(struct hsmd_config *cfg)
 	cfg->vcm_stats_interval = 30;
 	cfg->vcm_start_timeout = 10;
 	cfg->vcm_disk_limit = 16u * 1024u * 1024u;
+	cfg->vcm_uid_base = 200000;
+	cfg->vcm_uid_count = 65536;
 	snprintf(cfg->vendordir, sizeof(cfg->vendordir), "%s/vendor.d", HSMADMIN_SYSCONFDIR);
 }
 
@@ -58,6 +60,8 @@ static const struct key_spec keys[] = {
 	U("vcm", "stats_interval", vcm_stats_interval, 1, 3600),
 	U("vcm", "start_timeout", vcm_start_timeout, 1, 120),
 	U64("vcm", "disk_limit", vcm_disk_limit, 4096, UINT64_C(1) << 40),
+	U("vcm", "uid_base", vcm_uid_base, 0, 4000000000u),
+	U("vcm", "uid_count", vcm_uid_count, 2, 1000000),
 	U("logs", "safe_percent", log_safe_percent, 1, 100),
 	U("logs", "critical_percent", log_critical_percent, 1, 100),
 	U("clock", "slew_per_day", slew_per_day, 1, 86400),
@@ -136,6 +140,11 @@ int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, cha
 	if (ps.cfg.log_safe_percent >= ps.cfg.log_critical_percent)
 		return hsmd_err(err, errlen, "safe_percent (%u) must be below critical_percent (%u)",
 				ps.cfg.log_safe_percent, ps.cfg.log_critical_percent);
+	if (ps.cfg.vcm_uid_base != 0 && ps.cfg.vcm_uid_base < 1000)
+		return hsmd_err(err, errlen, "uid_base (%u) must be 0 (VCMs run as hsmd) or at least 1000",
+				ps.cfg.vcm_uid_base);
+	if (ps.cfg.vcm_uid_base > 4294967294u - ps.cfg.vcm_uid_count)
+		return hsmd_err(err, errlen, "uid_base + uid_count passes the largest uid");
 	*cfg = ps.cfg;
 	return 0;
 }

@@ -41,6 +41,8 @@ struct hsmd_config {
 	unsigned vcm_stats_interval; /* seconds between statistics polls */
 	unsigned vcm_start_timeout;  /* seconds a VCM process may take to serve */
 	uint64_t vcm_disk_limit;     /* bytes of state a VCM may hold */
+	unsigned vcm_uid_base;       /* VCM N runs as uid_base + N when hsmd is root; 0: as hsmd */
+	unsigned vcm_uid_count;      /* how many such uids there are */
 	char vcm_subnet[64];         /* emulated_subnet: VCM addresses in default mode */
 };
 

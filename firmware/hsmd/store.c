@@ -582,6 +582,81 @@ uint64_t hsmd_store_log_used(const struct hsmd_store *st)
 	return st->system_bytes + st->init_bytes;
 }
 
+char *hsmd_store_log_public_key(const struct hsmd_store *st, char *err, size_t errlen)
+{
+	const char *pem = json_string_value(json_object_get(json_object_get(st->device, "log"), "key"));
+	BIO *bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+	EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	char *line = key ? hsm_key_to_openssh(key) : NULL;
+
+	if (!line)
+		hsmd_err(err, errlen, "the log key is missing or unreadable");
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	return line;
+}
+
+long long hsmd_store_log_expire(struct hsmd_store *st, int64_t upto, char *err, size_t errlen)
+{
+	char path[4200], inner[HSMD_ERRLEN];
+	json_t *entries, *e;
+	size_t bytes, i;
+	long long gone = 0;
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+
+	/* The newest entry stays: it is how a restart knows the pending
+	 * entry of device.json was already written (flush_pending). */
+	if (upto >= st->last_seq) {
+		hsmd_err(err, errlen, "the newest entry (%lld) cannot be expired", (long long)st->last_seq);
+		return -1;
+	}
+	path_of(st, "system.log", path, sizeof(path));
+	entries = read_log(path, &bytes, 0, err, errlen);
+	if (!entries)
+		return -1;
+	json_array_foreach(entries, i, e) {
+		char *line;
+		size_t n;
+
+		if (json_integer_value(json_object_get(e, "seq")) <= upto) {
+			gone++;
+			continue;
+		}
+		line = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+		n = line ? strlen(line) : 0;
+		if (line && len + n + 1 > cap) {
+			size_t ncap = (len + n + 1) * 2;
+			char *t = realloc(text, ncap);
+			if (t) {
+				text = t;
+				cap = ncap;
+			}
+		}
+		if (!line || len + n + 1 > cap) {
+			free(line);
+			free(text);
+			json_decref(entries);
+			hsmd_err(err, errlen, "out of memory");
+			return -1;
+		}
+		memcpy(text + len, line, n);
+		text[len + n] = '\n';
+		len += n + 1;
+		free(line);
+	}
+	json_decref(entries);
+	if (gone && hsm_write_file_atomic(path, text ? text : "", len, 0600, inner, sizeof(inner)) != 0) {
+		free(text);
+		hsmd_err(err, errlen, "%s", inner);
+		return -1;
+	}
+	free(text);
+	if (gone)
+		st->system_bytes = len;
+	return gone;
+}
+
 enum hsmd_log_level hsmd_store_log_level(struct hsmd_store *st)
 {
 	enum hsmd_log_level lvl = hsmd_log_level_of(hsmd_store_log_used(st), st->cfg->log_capacity,

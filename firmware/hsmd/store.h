@@ -87,6 +87,11 @@ json_t *hsmd_store_log_entries(struct hsmd_store *st, const char *log, char *err
 /* Log bytes used (system + init) and the level; reaching the critical
  * level latches it in the device document. */
 uint64_t hsmd_store_log_used(const struct hsmd_store *st);
+/* The log key's public half (OpenSSH line, a new string) or NULL. */
+char *hsmd_store_log_public_key(const struct hsmd_store *st, char *err, size_t errlen);
+/* Drop system log entries with seq <= upto: one atomic rewrite of
+ * system.log.  How many went, or -1 with err. */
+long long hsmd_store_log_expire(struct hsmd_store *st, int64_t upto, char *err, size_t errlen);
 enum hsmd_log_level hsmd_store_log_level(struct hsmd_store *st);
 
 /* The facts the gate needs (latches the critical log level). */

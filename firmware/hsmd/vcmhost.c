@@ -22,6 +22,7 @@
 #include "sign.h"
 #include "vcmhost.h"
 #include "vcmrules.h"
+#include "vcmuser.h"
 
 #define STOP_GRACE_MS 3000
 #define STATUS_LINE_MAX 512
@@ -170,11 +171,12 @@ static void set_states(struct hsmd_store *st, const json_t *uuids, const char *f
 
 /* ---- processes -------------------------------------------------------- */
 
-static void child_exec(const char *dir, int wfd, pid_t parent)
+/* user: "" to run as hsmd, or the uid the VCM drops to (vcmuser.h). */
+static void child_exec(const char *dir, int wfd, pid_t parent, char *user)
 {
 	sigset_t none;
 	char *argv[] = { "hsmd", "vcm", "--state", (char *)dir, "--conf", host.confdir,
-			 "--status-fd", "3", NULL };
+			 "--status-fd", "3", user[0] ? "--user" : NULL, user, NULL };
 
 	/* The VCM dies with hsmd: a killed hsmd must not leave a VCM
 	 * holding its address. */
@@ -277,10 +279,11 @@ static int await_unlocked(const char *dir, char *err, size_t errlen)
 
 int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_t errlen)
 {
-	char dir[4200];
+	char dir[4200], user[16] = "";
 	struct proc *p;
 	int fds[2];
 	pid_t pid, self = getpid();
+	uid_t uid;
 
 	if (!hsmd_uuid_valid(uuid))
 		return hsmd_err(err, errlen, "'%.40s' is not a UUID", uuid);
@@ -293,6 +296,17 @@ int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_
 		return hsmd_err(err, errlen, "VCM %s has no state directory", uuid);
 	if (await_unlocked(dir, err, errlen) != 0)
 		return -1;
+	/* Its own user (vcmuser.h), given its directory afresh at every
+	 * start: files hsmd made as root there (the lock) become its own. */
+	switch (hsmd_vcmuser_of(st, uuid, &uid, err, errlen)) {
+	case -1:
+		return -1;
+	case 1:
+		if (hsmd_vcmuser_own(dir, uid, err, errlen) != 0)
+			return -1;
+		snprintf(user, sizeof(user), "%u", (unsigned)uid);
+		break;
+	}
 	if (host.nprocs == host.cap) {
 		size_t cap = host.cap ? host.cap * 2 : 16;
 		struct proc *n = realloc(host.procs, cap * sizeof(*n));
@@ -311,7 +325,7 @@ int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_exec(dir, fds[1], self);
+		child_exec(dir, fds[1], self, user);
 	}
 	close(fds[1]);
 	fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);

@@ -22,6 +22,7 @@
 #include "services.h"
 #include "vcmhost.h"
 #include "vcmrules.h"
+#include "vcmuser.h"
 
 static int status_fd = -1;
 static int reported_operational = -1;
@@ -103,6 +104,7 @@ int hsmd_vcm_main(int argc, char **argv)
 		{ "state", required_argument, NULL, 's' },
 		{ "conf", required_argument, NULL, 'c' },
 		{ "status-fd", required_argument, NULL, 'f' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -112,7 +114,8 @@ int hsmd_vcm_main(int argc, char **argv)
 	struct hsmd_loaded_service *svcs = NULL;
 	size_t nsvcs = 0, nserve;
 	char err[HSMD_ERRLEN], *end;
-	int c, rc;
+	int c, rc, drop = 0;
+	uid_t uid = 0;
 
 	opterr = 0;
 	optind = 1;
@@ -128,8 +131,15 @@ int hsmd_vcm_main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'u':
+			if (hsmd_vcmuser_parse(optarg, &uid) != 0) {
+				fprintf(stderr, "hsmd: vcm: --user: '%s' is not a uid 1000-4294967294\n", optarg);
+				return 2;
+			}
+			drop = 1;
+			break;
 		case 'h':
-			printf("Usage: hsmd vcm --state DIR [--conf DIR] [--status-fd N]\n"
+			printf("Usage: hsmd vcm --state DIR [--conf DIR] [--status-fd N] [--user UID]\n"
 			       "Serve one VCM (started by hsmd's VCM supervisor, see hsmd(8)).\n");
 			return 0;
 		default:
@@ -138,24 +148,24 @@ int hsmd_vcm_main(int argc, char **argv)
 		}
 	}
 	if (!state || optind < argc) {
-		fprintf(stderr, "hsmd: vcm: usage: hsmd vcm --state DIR [--conf DIR] [--status-fd N]\n");
+		fprintf(stderr, "hsmd: vcm: usage: hsmd vcm --state DIR [--conf DIR] [--status-fd N] [--user UID]\n");
 		return 2;
 	}
 	{
 		const char *base = strrchr(state, '/');
 		snprintf(hsmd_log_name, sizeof(hsmd_log_name), "hsmd vcm %.36s", base ? base + 1 : state);
 	}
+	/* The platform's configuration and the service modules are read
+	 * before the change of user (vcmuser.h); the state is opened after,
+	 * from inside its directory. */
 	hsmd_config_defaults(&cfg);
 	if (hsmd_config_load(&cfg, confdir, err, sizeof(err)) != 0 ||
-	    hsmd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
+	    hsmd_services_load(confdir, cfg.servicedir, &svcs, &nsvcs, err, sizeof(err)) < 0 ||
+	    (drop && hsmd_vcmuser_drop(state, uid, err, sizeof(err)) != 0) ||
+	    hsmd_store_open(&st, drop ? "." : state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: vcm: %s\n", err);
 		report("error", err);
-		return 1;
-	}
-	if (hsmd_services_load(confdir, cfg.servicedir, &svcs, &nsvcs, err, sizeof(err)) < 0) {
-		fprintf(stderr, "hsmd: vcm: %s\n", err);
-		report("error", err);
-		hsmd_store_close(&st);
+		hsmd_services_unload(svcs, nsvcs);
 		return 1;
 	}
 	nserve = select_services(svcs, nsvcs, json_object_get(st.lifetime, "ports"));

@@ -73,6 +73,8 @@ static const struct hsm_option setproperties_opts[] = {
 	  .help = "disable serial-cardreader" },
 	OPT_FEATURES,
 	OPT_NAME,
+	{ .name = "k-tenant-req", .type = HSM_OPT_STRING, .metavar = "PUBKEY_FILE",
+	  .help = "new request-signing public key (PEM or OpenSSH line); the current key signs" },
 	HSM_OPTION_END
 };
 

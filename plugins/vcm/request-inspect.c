@@ -33,6 +33,8 @@ static const char *time_status(const struct hsm_request *req, int64_t now)
 	}
 }
 
+static json_t *fingerprint_json(EVP_PKEY *key);
+
 static json_t *props_json(const struct hsm_request_props *p)
 {
 	json_t *o = json_object();
@@ -52,6 +54,8 @@ static json_t *props_json(const struct hsm_request_props *p)
 	}
 	if (p->present & HSM_REQP_NAME)
 		json_object_set_new(o, "name", json_string(p->name));
+	if (p->present & HSM_REQP_K_TENANT_REQ)
+		json_object_set_new(o, "k_tenant_req", fingerprint_json(p->k_tenant_req));
 	return o;
 }
 
@@ -106,6 +110,11 @@ static void print_props(struct hsm_ctx *ctx, const struct hsm_request_props *p)
 	}
 	if (p->present & HSM_REQP_NAME)
 		hsm_printf(ctx, "  %-18s %s\n", "name", p->name);
+	if (p->present & HSM_REQP_K_TENANT_REQ) {
+		char *fp = hsm_key_fingerprint(p->k_tenant_req);
+		hsm_printf(ctx, "  %-18s %s (new request key)\n", "k_tenant_req", fp ? fp : "?");
+		free(fp);
+	}
 }
 
 static void print_key(struct hsm_ctx *ctx, const char *label, EVP_PKEY *key)

@@ -66,11 +66,30 @@ static int read_props(struct hsm_ctx *ctx, enum hsm_request_type type, struct hs
 		snprintf(p->name, sizeof(p->name), "%s", s);
 		p->present |= HSM_REQP_NAME;
 	}
-	if (type == HSM_REQUEST_SETPROPERTIES && !p->present)
+	/* --k-tenant-req is a key, not a value: write_request loads it. */
+	if (type == HSM_REQUEST_SETPROPERTIES && !p->present && !hsm_opt_given(ctx, "k-tenant-req"))
 		return hsm_error(ctx, HSM_EXIT_USAGE, "usage",
 				 "nothing to change: give at least one property option "
 				 "(--[no-]autostart, --[no-]restrict-startup, --[no-]serial-cardreader, "
-				 "--features, --name)");
+				 "--features, --name, --k-tenant-req)");
+	return HSM_EXIT_OK;
+}
+
+/* --k-tenant-req PUBKEY_FILE: the tenant's next request-signing key
+ * (guide 3.1.2.3.7); the current key signs the request. */
+static int read_new_request_key(struct hsm_ctx *ctx, struct hsm_request *req)
+{
+	const char *path = hsm_opt_str(ctx, "k-tenant-req");
+	char err[512];
+	EVP_PKEY *key = hsm_key_load_public(path, err, sizeof(err));
+	int rc;
+
+	if (!key)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--k-tenant-req", "%s", err);
+	rc = hsm_request_set_k_tenant_req(req, key, err, sizeof(err));
+	EVP_PKEY_free(key);
+	if (rc != 0)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--k-tenant-req", "%s: %s", path, err);
 	return HSM_EXIT_OK;
 }
 
@@ -105,6 +124,11 @@ static int write_request(struct hsm_ctx *ctx, enum hsm_request_type type)
 	if (!req)
 		return hsm_error(ctx, HSM_EXIT_FAILED, "request", "%s", err);
 	req->props = props;
+	if (type == HSM_REQUEST_SETPROPERTIES && hsm_opt_given(ctx, "k-tenant-req")) {
+		rc = read_new_request_key(ctx, req);
+		if (rc != HSM_EXIT_OK)
+			goto done;
+	}
 	if (hsm_opt_given(ctx, "request-validity") &&
 	    hsm_request_set_validity(req, hsm_opt_int(ctx, "request-validity"), err, sizeof(err)) != 0) {
 		rc = hsm_error(ctx, HSM_EXIT_USAGE, "--request-validity", "%s", err);

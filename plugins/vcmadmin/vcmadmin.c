@@ -34,7 +34,8 @@ static const char *const property_help[] = {
 	"access to the HSM's serial card reader (true/false; one VCM at a time)",
 	"VCM features: a hex word or names joined by '|' (a subset of the platform's)",
 	"friendly name shown in listings",
-	"the tenant's request-signing key (needs a request signed with the current key)",
+	"the tenant's request-signing key: an \"ssh-ed25519 AAAA...\" line or a public key file "
+	"(needs a request signed with the current key)",
 };
 
 /* ---- reading a request file ------------------------------------------- */
@@ -428,16 +429,46 @@ static int cmd_stats(struct hsm_ctx *ctx)
 
 /* ---- properties --------------------------------------------------------- */
 
+/* k_tenant_req's VALUE may name a public key file (PEM or OpenSSH line)
+ * instead of being the line itself: the device is sent the line.  *line
+ * is NULL when VALUE is used as given. */
+static int key_value_from_file(struct hsm_ctx *ctx, const char *property, const char *value,
+			       char **line)
+{
+	char err[512];
+	EVP_PKEY *k;
+
+	*line = NULL;
+	if (strcmp(property, "k_tenant_req") != 0 || strncmp(value, "ssh-", 4) == 0)
+		return HSM_EXIT_OK;
+	k = hsm_key_load_public(value, err, sizeof(err));
+	if (!k)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "VALUE", "k_tenant_req: neither an "
+				 "\"ssh-ed25519 AAAA...\" line nor a public key file: %s", err);
+	*line = hsm_key_to_openssh(k);
+	EVP_PKEY_free(k);
+	if (!*line)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "VALUE", "k_tenant_req: %s is not an Ed25519 key", value);
+	return HSM_EXIT_OK;
+}
+
 static int cmd_properties_set(struct hsm_ctx *ctx)
 {
+	const char *property = hsm_opt_str(ctx, "PROPERTY");
 	json_t *env, *params;
+	char *line;
 	int rc;
 
-	if ((rc = request_envelope(ctx, hsm_opt_str(ctx, "request"), &env)))
+	if ((rc = key_value_from_file(ctx, property, hsm_opt_str(ctx, "VALUE"), &line)))
 		return rc;
+	if ((rc = request_envelope(ctx, hsm_opt_str(ctx, "request"), &env))) {
+		free(line);
+		return rc;
+	}
 	params = json_pack("{s:s, s:s, s:s, s:o}", "uuid", hsm_opt_str(ctx, "UUID"),
-			   "property", hsm_opt_str(ctx, "PROPERTY"), "value", hsm_opt_str(ctx, "VALUE"),
+			   "property", property, "value", line ? line : hsm_opt_str(ctx, "VALUE"),
 			   "request", env);
+	free(line);
 	return simple(ctx, "setproperties", params, "Failed to set VCM properties", NULL);
 }
 
@@ -506,7 +537,8 @@ static const struct hsm_option propset_opts[] = {
 	{ .name = "PROPERTY", .type = HSM_OPT_STRING, .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
 	  .help = "the property (see vcmadmin properties list)" },
 	{ .name = "VALUE", .type = HSM_OPT_STRING, .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
-	  .help = "its new value, exactly as in the request" },
+	  .help = "its new value, exactly as in the request (k_tenant_req: the key line or a "
+		  "public key file)" },
 	HSM_OPTION_END
 };
 

@@ -159,6 +159,33 @@ flip "$T/setprop-changed.req" "$(( $(offset_of "$T/setprop.req" '"features":') +
 run hsmadmin vcm inspect-request --verify "$T/setprop-changed.req"
 is "$rc" 4 "changed setproperties request fails to verify"
 
+# k_tenant_req (guide 3.1.2.3.7): the current key signs a request naming the next.
+run env HSMADMIN_HOME="$T/next-home" hsmadmin vcm create --request-file "$T/next-create.req"
+is "$rc" 0 "a second tenant home makes the next request key"
+next_fp=$(printf '%s\n' "$out" | sed -n 's/.*request key *\(SHA256:[A-Za-z0-9+/]*\).*/\1/p')
+like "$next_fp" '^SHA256:[A-Za-z0-9+/]{43}$' "fingerprint of the next key"
+run hsmadmin vcm setproperties --request-file "$T/rotate.req" --uuid $UUID \
+	--k-tenant-req "$T/next-home/tenant/request.pub"
+keep
+is "$rc" 0 "setproperties --k-tenant-req (OpenSSH public key file) written"
+run hsmadmin vcm inspect-request --verify "$T/rotate.req"
+is "$rc" 0 "rotation request verifies with the current key"
+like "$out" "k_tenant_req +$(printf '%s' "$next_fp" | sed 's/+/\\+/g') \(new request key\)" "inspect shows the new key's fingerprint"
+run hsmadmin vcm inspect-request --json --key-file "$T/next-home/tenant/request.pub" "$T/rotate.req"
+is "$rc" 4 "the new key does not verify its own rotation request"
+like "$out" "\"k_tenant_req\": \"$(printf '%s' "$next_fp" | sed 's/+/\\+/g')\"" "json: properties.k_tenant_req is the fingerprint"
+if openssl pkey -in "$T/next-home/tenant/request.key" -pubout -out "$T/next-pub.pem" 2>/dev/null; then
+	run hsmadmin vcm setproperties --request-file "$T/rotate-pem.req" --uuid $UUID \
+		--k-tenant-req "$T/next-pub.pem" --name renamed
+	is "$rc" 0 "--k-tenant-req takes a PEM public key, with other properties"
+	run hsmadmin vcm inspect-request --json "$T/rotate-pem.req"
+	like "$out" "\"k_tenant_req\": \"$(printf '%s' "$next_fp" | sed 's/+/\\+/g')\"" "PEM and OpenSSH name the same key"
+fi
+run hsmadmin vcm setproperties --request-file "$T/rotate-self.req" --k-tenant-req "$HSMADMIN_HOME/tenant/request.pub"
+is "$rc" 1 "rotating to the current key fails"
+one_error "must differ from the current one" "rotating to the current key"
+ok "no request written for a rotation to the current key" test ! -e "$T/rotate-self.req"
+
 # Another tenant (another HSMADMIN_HOME) has no key to sign or verify with.
 run env HSMADMIN_HOME="$T/other-home" hsmadmin vcm start --request-file "$T/nokey.req"
 is "$rc" 1 "start without a tenant key fails"
@@ -215,6 +242,13 @@ usage_case "autostart and no-autostart" "--autostart and --no-autostart cannot b
 usage_case "setproperties both on" "--autostart and --restrict-startup cannot both be requested" \
 	setproperties --request-file "$T/u.req" --autostart --restrict-startup
 usage_case "setproperties with nothing" "nothing to change" setproperties --request-file "$T/u.req"
+printf 'not a key\n' >"$T/garbage.pub"
+usage_case "k-tenant-req missing file" "--k-tenant-req: .*$T/no-such.pub" \
+	setproperties --request-file "$T/u.req" --k-tenant-req "$T/no-such.pub"
+usage_case "k-tenant-req not a key" "--k-tenant-req: " \
+	setproperties --request-file "$T/u.req" --k-tenant-req "$T/garbage.pub"
+usage_case "k-tenant-req on create" "unknown option '--k-tenant-req'" \
+	create --request-file "$T/u.req" --k-tenant-req "$T/garbage.pub"
 usage_case "no-autostart on create" "unknown option '--no-autostart'" \
 	create --request-file "$T/u.req" --no-autostart
 usage_case "inspect without a file" "missing operand REQUEST_FILE" inspect-request --verify

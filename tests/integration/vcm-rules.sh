@@ -212,7 +212,9 @@ va list --json
 is "$(printf '%s' "$out" | jq '[.vcms[] | select(.state == "active")] | length')" 1 "a failed VCM does not count as active"
 va start "$UA"
 is "$rc" 0 "an explicit start brings the failed VCM back"
-va stop "$UA"
+# UA's module is operational (its mode and ncoreapi key persist): only a
+# forced stop is sure to stop it, whenever its status line arrives.
+va stop --force "$UA"
 va stop "$UB"
 
 # --- the disk limit -----------------------------------------------------------------

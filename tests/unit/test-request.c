@@ -471,6 +471,111 @@ static void test_start_and_setproperties(void)
 	tap_ok(hsm_request_new(HSM_REQUEST_START, 0, err, sizeof(err)) == NULL, "unset clock refused");
 }
 
+/* k_tenant_req (guide 3.1.2.3.7): edits of a valid rotation request. */
+static char *line_of(EVP_PKEY *k)
+{
+	char *l = hsm_key_to_openssh(k);
+
+	if (!l) {
+		printf("Bail out! cannot write a key line\n");
+		exit(1);
+	}
+	return l;
+}
+static void set_ktr(json_t *b, json_t *v) { json_object_set_new(json_object_get(b, "properties"), "k_tenant_req", v); }
+static void e_ktr_signer(json_t *b) { char *l = line_of(tenant_key); set_ktr(b, json_string(l)); free(l); }
+static void e_ktr_comment(json_t *b)
+{
+	char *l = line_of(other_key), line[256];
+	snprintf(line, sizeof(line), "%s tenant@host", l);
+	set_ktr(b, json_string(line));
+	free(l);
+}
+static void e_ktr_newline(json_t *b)
+{
+	char *l = line_of(other_key), line[256];
+	snprintf(line, sizeof(line), "%s\n", l);
+	set_ktr(b, json_string(line));
+	free(l);
+}
+static void e_ktr_truncated(json_t *b)
+{
+	char *l = line_of(other_key);
+	l[strlen(l) - 4] = '\0';
+	set_ktr(b, json_string(l));
+	free(l);
+}
+static void e_ktr_rsa(json_t *b) { set_ktr(b, json_string("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ")); }
+static void e_ktr_int(json_t *b) { set_ktr(b, json_integer(1)); }
+static void e_ktr_null(json_t *b) { set_ktr(b, json_null()); }
+static void e_ktr_empty(json_t *b) { set_ktr(b, json_string("")); }
+static void e_ktr_ctrl(json_t *b) { set_ktr(b, json_string("ssh-ed25519 \x1b[2J AAAA")); }
+static void e_ktr_long(json_t *b)
+{
+	char *big = malloc(20000);
+	memcpy(big, "ssh-ed25519 ", 12);
+	memset(big + 12, 'A', 20000 - 13);
+	big[19999] = '\0';
+	set_ktr(b, json_string(big));
+	free(big);
+}
+static void e_ktr_in_create(json_t *b) { char *l = line_of(other_key); set_ktr(b, json_string(l)); free(l); }
+
+static void test_k_tenant_req(void)
+{
+	char err[512], *out = NULL, *want = line_of(other_key), *got;
+	struct hsm_request *b, *req;
+	size_t len;
+
+	b = hsm_request_new(HSM_REQUEST_SETPROPERTIES, NOW, err, sizeof(err));
+	tap_ok(hsm_request_set_k_tenant_req(b, other_key, err, sizeof(err)) == 0, "setproperties takes a new k_tenant_req");
+	tap_ok(hsm_request_sign(b, tenant_key, &out, &len, err, sizeof(err)) == 0, "rotation request signed by the current key");
+	hsm_request_free(b);
+	tap_ok(strstr(out, "\"k_tenant_req\":\"ssh-ed25519 ") != NULL, "the file carries properties.k_tenant_req as a key line");
+	tap_ok(hsm_request_parse(out, len, &req, err, sizeof(err)) == 0, "rotation request parses");
+	if (!req) {
+		printf("Bail out! %s\n", err);
+		exit(1);
+	}
+	TAP_INT_EQ(req->props.present, HSM_REQP_K_TENANT_REQ, "only k_tenant_req is carried");
+	got = line_of(req->props.k_tenant_req);
+	TAP_STR_EQ(got, want, "the carried key is the new key");
+	free(got);
+	tap_ok(hsm_request_verify(req, tenant_key, err, sizeof(err)) == 0, "verifies with the current key");
+	verify_fails(req, other_key, "not by the given key", "the new key cannot verify its own rotation");
+	hsm_request_free(req);
+	every_byte(out, len, tenant_key, "k_tenant_req rotation");
+
+	body_edit_fails(out, len, e_ktr_signer, "must differ from the current one", "k_tenant_req equal to the signing key refused");
+	body_edit_fails(out, len, e_ktr_comment, "properties.k_tenant_req", "k_tenant_req with a comment refused");
+	body_edit_fails(out, len, e_ktr_newline, "properties.k_tenant_req", "k_tenant_req with a newline refused");
+	body_edit_fails(out, len, e_ktr_truncated, "properties.k_tenant_req", "truncated k_tenant_req refused");
+	body_edit_fails(out, len, e_ktr_rsa, "properties.k_tenant_req", "ssh-rsa k_tenant_req refused");
+	body_edit_fails(out, len, e_ktr_int, "field 'properties.k_tenant_req' must be a string", "integer k_tenant_req refused");
+	body_edit_fails(out, len, e_ktr_null, "properties.k_tenant_req", "null k_tenant_req refused");
+	body_edit_fails(out, len, e_ktr_empty, "properties.k_tenant_req", "empty k_tenant_req refused");
+	body_edit_fails(out, len, e_ktr_ctrl, "properties.k_tenant_req", "k_tenant_req with control characters refused");
+	body_edit_fails(out, len, e_ktr_long, "properties.k_tenant_req", "20000-byte k_tenant_req refused");
+	free(out);
+
+	out = make(HSM_REQUEST_CREATE, 0, &len);
+	body_edit_fails(out, len, e_ktr_in_create, "only a setproperties request carries", "create carrying k_tenant_req refused");
+	free(out);
+
+	/* The builder: the same rules, before anything is written. */
+	b = hsm_request_new(HSM_REQUEST_SETPROPERTIES, NOW, err, sizeof(err));
+	hsm_request_set_k_tenant_req(b, tenant_key, err, sizeof(err));
+	out = NULL;
+	tap_ok(hsm_request_sign(b, tenant_key, &out, &len, err, sizeof(err)) != 0 && out == NULL &&
+	       strstr(err, "must differ"), "builder refuses a rotation to the signing key");
+	hsm_request_free(b);
+	b = hsm_request_new(HSM_REQUEST_START, NOW, err, sizeof(err));
+	tap_ok(hsm_request_set_k_tenant_req(b, other_key, err, sizeof(err)) != 0 &&
+	       strstr(err, "only a setproperties request"), "a start request takes no k_tenant_req");
+	hsm_request_free(b);
+	free(want);
+}
+
 static void test_time(void)
 {
 	char err[512];
@@ -549,6 +654,7 @@ int main(void)
 	TAP_STR_EQ(hsm_request_type_name(HSM_REQUEST_SETPROPERTIES), "setproperties", "type names");
 	test_create();
 	test_start_and_setproperties();
+	test_k_tenant_req();
 	test_time();
 	test_hostile_bytes();
 

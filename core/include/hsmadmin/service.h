@@ -1,5 +1,5 @@
 /*
- * hsmadmin/service.h - the hsmd service ABI (version 1.1).
+ * hsmadmin/service.h - the hsmd service ABI (version 1.2).
  *
  * A service module is a shared object that exports exactly one symbol,
  * `hsmd_service`, a const struct hsmd_service.  hsmd reads the ABI version
@@ -47,7 +47,7 @@ extern "C" {
 #endif
 
 #define HSMD_SERVICE_ABI_MAJOR 1
-#define HSMD_SERVICE_ABI_MINOR 1
+#define HSMD_SERVICE_ABI_MINOR 2
 
 /* The one symbol hsmd looks up with dlsym(). */
 #define HSMD_SERVICE_SYMBOL "hsmd_service"
@@ -206,6 +206,14 @@ struct hsmd_api {
 	json_t *(*vcm_stats)(struct hsmd_call *call);
 	/* 1 when the VCM has an audit log that is not finalized. */
 	int (*vcm_audit_open)(struct hsmd_call *call, const char *uuid);
+
+	/* ABI 1.2: the log key and expiry (the monitor's logs_getkey and
+	 * logs_expire).  log_public_key: the device's (or VCM's) log public
+	 * key as an OpenSSH line, a new string, or NULL with an error set.
+	 * log_expire: drop the system log entries with seq <= upto (one atomic
+	 * rewrite of system.log); how many went, or -1 with an error set. */
+	char *(*log_public_key)(struct hsmd_call *call);
+	long long (*log_expire)(struct hsmd_call *call, int64_t upto);
 };
 
 /* Every call starts with the table pointer. */
@@ -253,6 +261,15 @@ static inline const char *hsmd_vendor_dir(struct hsmd_call *c)
 		return NULL;
 	return a->vendor_dir(c);
 }
+/* The log key and expiry: has the running hsmd got them (ABI 1.2)? */
+static inline int hsmd_has_log_api(struct hsmd_call *c)
+{
+	const struct hsmd_api *a = HSMD_API(c);
+
+	return a->size >= offsetof(struct hsmd_api, log_expire) + sizeof(a->log_expire);
+}
+static inline char *hsmd_log_public_key(struct hsmd_call *c) { return HSMD_API(c)->log_public_key(c); }
+static inline long long hsmd_log_expire(struct hsmd_call *c, int64_t upto) { return HSMD_API(c)->log_expire(c, upto); }
 /* The VCM functions: has the running hsmd got them (ABI 1.1)? */
 static inline int hsmd_has_vcm_api(struct hsmd_call *c)
 {

@@ -1,57 +1,456 @@
 /*
- * ncoreapi - the VCM's cryptographic service, kept minimal in issue 6:
- * enquiry and the module mode, which the supervisor reports to the
- * orchestrator ("operational" once a tenant key is installed and the mode
- * is operational) so that `vcmadmin stop` and the platform interlock know
- * when a tenant is using the VCM.  Issue 7 makes it real (key store,
- * fail/clear/retry).  Served only by VCM processes, never by the platform.
+ * ncoreapi - the VCM's cryptographic service (docs/protocol.md, ncoreapi):
+ * enquiry, info and getenvstats, the module mode, fail/clear, and a
+ * minimal key store so that a tenant can use the VCM and tests can show
+ * that no one else can.
+ *
+ * Its state lives in the VCM's device.json under services.ncoreapi
+ * (written atomically with one system log entry by hsmd_commit):
+ *   {"failed": null | {"reason", "time"},
+ *    "keys": {NAME: {"type", "public", "private" (PKCS#8 PEM), "created"}}}
+ * The VCM's state directory is 0700 and device.json 0600, so the private
+ * keys are readable by the VCM's process only; they never leave it (no
+ * method returns them, no log entry names them).
+ *
+ * The mode and client key together are what the supervisor reports as
+ * "operational" (vcmproc.c); this service only changes the mode.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <hsmadmin/features.h>
 #include <hsmadmin/service.h>
 
+#include "ncoreapi-params.h"
+#include "sign.h"
+
+#define NCORE_MAX_KEYS 64
+#define NCORE_MAX_SIGN_DATA 16384
+
+/* Changes every time the VCM's process starts: a host that sees another
+ * boot id than the one it last acknowledged knows the module restarted
+ * under it (docs/protocol.md, "fail, clear, retry"). */
+static char boot_id[33];
+
+static int ncore_init(char *err, size_t errlen)
+{
+	unsigned char raw[16];
+
+	if (hsm_random(raw, sizeof(raw)) != 0) {
+		snprintf(err, errlen, "no random bytes for the boot id");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(boot_id + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
+static const json_t *state_of(struct hsmd_call *call)
+{
+	return json_object_get(json_object_get(hsmd_device(call), "services"), "ncoreapi");
+}
+
+static const char *vcm_uuid(struct hsmd_call *call)
+{
+	const char *u = json_string_value(json_object_get(json_object_get(json_object_get(
+		hsmd_lifetime(call), "warrant"), "body"), "vcm"));
+	return u ? u : "";
+}
+
+static const char *mode_of(struct hsmd_call *call)
+{
+	const char *m = json_string_value(json_object_get(hsmd_device(call), "mode"));
+	return m ? m : "initialization";
+}
+
+static int is_failed(struct hsmd_call *call)
+{
+	return json_is_object(json_object_get(state_of(call), "failed"));
+}
+
+/* A copy of the device document and of its ncoreapi state to edit. */
+static json_t *begin_state(struct hsmd_call *call, json_t **doc)
+{
+	json_t *services, *st;
+
+	*doc = hsmd_begin(call);
+	if (!*doc)
+		return NULL;
+	services = json_object_get(*doc, "services");
+	if (!json_is_object(services)) {
+		services = json_object();
+		json_object_set_new(*doc, "services", services);
+	}
+	st = json_object_get(services, "ncoreapi");
+	if (!json_is_object(st)) {
+		st = json_pack("{s:n, s:{}}", "failed", "keys");
+		json_object_set_new(services, "ncoreapi", st);
+	}
+	if (!json_is_object(json_object_get(st, "keys")))
+		json_object_set_new(st, "keys", json_object());
+	if (!json_object_get(st, "failed"))
+		json_object_set_new(st, "failed", json_null());
+	return st;
+}
+
+/* The serial a host shows for this module: derived from the HSM's ESN and
+ * the VCM's UUID so that two VCMs of one HSM never share one. */
+static void vcm_serial(struct hsmd_call *call, char *buf, size_t len)
+{
+	const char *esn = json_string_value(json_object_get(hsmd_lifetime(call), "esn"));
+	const char *u = vcm_uuid(call);
+
+	snprintf(buf, len, "%s-V%.4s", esn ? esn : "unknown", u);
+	for (char *p = buf; *p; p++)
+		if (*p >= 'a' && *p <= 'f')
+			*p = (char)(*p - 'a' + 'A');
+}
+
 static int m_enquiry(struct hsmd_call *call)
+{
+	const json_t *lt = hsmd_lifetime(call), *dev = hsmd_device(call);
+	const json_t *failed = json_object_get(state_of(call), "failed");
+	char names[512], serial[64], device_name[80];
+	uint32_t features = (uint32_t)json_integer_value(json_object_get(lt, "features"));
+
+	hsm_features_format(features, names, sizeof(names));
+	vcm_serial(call, serial, sizeof(serial));
+	snprintf(device_name, sizeof(device_name), "VCM %s", vcm_uuid(call));
+	hsmd_reply(call, json_pack("{s:s, s:s, s:O, s:O, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:b, s:O,"
+				   " s:I, s:i}",
+				   "serial", serial, "uuid", vcm_uuid(call),
+				   "esn", json_object_get(lt, "esn"), "psn", json_object_get(lt, "psn"),
+				   "mode", mode_of(call), "version", PACKAGE_VERSION,
+				   "firmware", json_string_value(json_object_get(json_object_get(dev,
+						"firmware"), "primary")) ?: "unknown",
+				   "device_name", device_name,
+				   "features", json_object_get(lt, "features"), "features_names", names,
+				   "boot_id", boot_id, "failed", json_is_object(failed),
+				   "fail_reason", json_is_object(failed) ?
+						json_object_get(failed, "reason") : json_null(),
+				   "uptime", (json_int_t)hsmd_uptime(call),
+				   "keys", (int)json_object_size(json_object_get(state_of(call), "keys"))));
+	return HSMD_OK;
+}
+
+/* The HSM that hosts this VCM (hsmadmin vcm info). */
+static int m_info(struct hsmd_call *call)
 {
 	const json_t *lt = hsmd_lifetime(call), *dev = hsmd_device(call);
 	char names[512];
 
 	hsm_features_format((uint32_t)json_integer_value(json_object_get(lt, "features")), names,
 			    sizeof(names));
-	hsmd_reply(call, json_pack("{s:O, s:O, s:O, s:O, s:s}", "esn", json_object_get(lt, "esn"),
-				   "psn", json_object_get(lt, "psn"), "mode", json_object_get(dev, "mode"),
-				   "features", json_object_get(lt, "features"), "features_names", names));
+	hsmd_reply(call, json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:s}",
+				   "uuid", vcm_uuid(call), "esn", json_object_get(lt, "esn"),
+				   "psn", json_object_get(lt, "psn"), "address", json_object_get(lt, "address"),
+				   "firmware", json_object_get(dev, "firmware"),
+				   "features", json_object_get(lt, "features"),
+				   "speed", json_object_get(lt, "speed") ?: json_null(),
+				   "features_names", names, "version", PACKAGE_VERSION));
+	return HSMD_OK;
+}
+
+/* Times in Unix seconds (guide 4.10.1.16.8). */
+static int m_getenvstats(struct hsmd_call *call)
+{
+	int64_t now = hsmd_now(call), up = hsmd_uptime(call);
+
+	hsmd_reply(call, json_pack("{s:s, s:I, s:I, s:I, s:s, s:i}", "uuid", vcm_uuid(call),
+				   "current_time", (json_int_t)now, "uptime", (json_int_t)up,
+				   "boot_time", (json_int_t)(now - up), "mode", mode_of(call),
+				   "keys", (int)json_object_size(json_object_get(state_of(call), "keys"))));
+	return HSMD_OK;
+}
+
+static int commit_mode(struct hsmd_call *call, const char *mode, int clear_failure, const char *event)
+{
+	const char *cur = mode_of(call);
+	json_t *doc, *st = begin_state(call, &doc);
+
+	if (!st)
+		return HSMD_FAILED;
+	json_object_set_new(doc, "mode", json_string(mode));
+	if (clear_failure)
+		json_object_set_new(st, "failed", json_null());
+	if (hsmd_commit(call, doc, event, json_pack("{s:s, s:s}", "mode", mode, "previous", cur)) != 0)
+		return HSMD_FAILED;
 	return HSMD_OK;
 }
 
 static int m_set_mode(struct hsmd_call *call)
 {
-	json_error_t jerr;
-	const char *mode, *cur = json_string_value(json_object_get(hsmd_device(call), "mode"));
-	json_t *doc;
+	char why[160];
+	const char *mode;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s}", "mode", &mode) != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
-	if (strcmp(mode, "operational") && strcmp(mode, "maintenance") && strcmp(mode, "initialization"))
-		return hsmd_error(call, HSMD_BAD_REQUEST,
-				  "mode: '%.32s' is not operational, maintenance or initialization", mode);
-	if (strcmp(cur, mode) != 0) {
-		doc = hsmd_begin(call);
-		json_object_set_new(doc, "mode", json_string(mode));
-		if (hsmd_commit(call, doc, "set_mode", json_pack("{s:s, s:s}", "mode", mode,
-				"previous", cur)) != 0)
+	if (ncore_params_mode(hsmd_params(call), &mode, why, sizeof(why)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", why);
+	/* A failed module leaves the failed state only by clear (from
+	 * maintenance) or by retry; it may always be put into maintenance. */
+	if (is_failed(call) && strcmp(mode, "maintenance") != 0)
+		return hsmd_error(call, HSMD_REFUSED_STATE, "the module has failed: put it into "
+				  "maintenance mode (nopclearfail -M) and clear it (-c), or retry (-r)");
+	if (strcmp(mode_of(call), mode) != 0 && commit_mode(call, mode, 0, "set_mode") != HSMD_OK)
+		return HSMD_FAILED;
+	hsmd_reply(call, json_pack("{s:s, s:b}", "mode", mode, "failed", is_failed(call)));
+	return HSMD_OK;
+}
+
+static int m_fail(struct hsmd_call *call)
+{
+	char why[160];
+	const char *reason;
+	json_t *doc, *st;
+
+	if (ncore_params_reason(hsmd_params(call), &reason, why, sizeof(why)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", why);
+	if (!is_failed(call)) {
+		if (!(st = begin_state(call, &doc)))
+			return HSMD_FAILED;
+		json_object_set_new(st, "failed", json_pack("{s:s, s:I}", "reason", reason,
+				    "time", (json_int_t)hsmd_now(call)));
+		if (hsmd_commit(call, doc, "ncoreapi_fail", json_pack("{s:s}", "reason", reason)) != 0)
 			return HSMD_FAILED;
 	}
-	hsmd_reply(call, json_pack("{s:s}", "mode", mode));
+	hsmd_reply(call, json_pack("{s:s, s:b}", "mode", mode_of(call), "failed", 1));
+	return HSMD_OK;
+}
+
+/* Clear: only from maintenance mode (so a tenant never clears a module
+ * that is serving by accident); the module comes back operational with
+ * no failure and its keys intact. */
+static int m_clear(struct hsmd_call *call)
+{
+	if (ncore_params_empty(hsmd_params(call), NULL, 0) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "clear takes no parameters");
+	if (strcmp(mode_of(call), "maintenance") != 0)
+		return hsmd_error(call, HSMD_REFUSED_STATE, "clear needs the module in maintenance mode "
+				  "(nopclearfail -M) first");
+	if (commit_mode(call, "operational", 1, "ncoreapi_clear") != HSMD_OK)
+		return HSMD_FAILED;
+	hsmd_reply(call, json_pack("{s:s, s:b, s:s}", "mode", "operational", "failed", 0,
+				   "boot_id", boot_id));
+	return HSMD_OK;
+}
+
+/* Retry: the module answers, so a host that lost it may use it again.  A
+ * failure recorded on the device (-F) is not undone by retry: that needs
+ * clear. */
+static int m_retry(struct hsmd_call *call)
+{
+	if (ncore_params_empty(hsmd_params(call), NULL, 0) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "retry takes no parameters");
+	if (is_failed(call))
+		return hsmd_error(call, HSMD_REFUSED_STATE, "the module has failed on the device: "
+				  "put it into maintenance mode (nopclearfail -M) and clear it (-c)");
+	hsmd_reply(call, json_pack("{s:s, s:b, s:s}", "mode", mode_of(call), "failed", 0,
+				   "boot_id", boot_id));
+	return HSMD_OK;
+}
+
+/* ---- the key store --------------------------------------------------- */
+
+static int usable(struct hsmd_call *call)
+{
+	if (is_failed(call))
+		return hsmd_error(call, HSMD_REFUSED_STATE, "the module has failed");
+	if (strcmp(mode_of(call), "operational") != 0)
+		return hsmd_error(call, HSMD_REFUSED_STATE, "the module is in %s mode, not operational",
+				  mode_of(call));
+	return HSMD_OK;
+}
+
+static EVP_PKEY *generate(const char *type)
+{
+	EVP_PKEY *key = NULL;
+	EVP_PKEY_CTX *kc;
+
+	if (strcmp(type, "ed25519") == 0)
+		kc = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+	else
+		kc = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
+	if (!kc)
+		return NULL;
+	if (EVP_PKEY_keygen_init(kc) <= 0 ||
+	    (strcmp(type, "p256") == 0 &&
+	     EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc, NID_X9_62_prime256v1) <= 0) ||
+	    EVP_PKEY_keygen(kc, &key) <= 0)
+		key = NULL;
+	EVP_PKEY_CTX_free(kc);
+	return key;
+}
+
+static char *pem_of(EVP_PKEY *key, int private)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *out = NULL;
+	long n;
+
+	if (!b)
+		return NULL;
+	if ((private ? PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)
+		     : PEM_write_bio_PUBKEY(b, key)) == 1 && (n = BIO_get_mem_data(b, &data)) > 0)
+		out = strndup(data, (size_t)n);
+	BIO_free(b);
+	return out;
+}
+
+static json_t *key_view(const char *name, const json_t *k)
+{
+	return json_pack("{s:s, s:O, s:O, s:O}", "name", name, "type", json_object_get(k, "type"),
+			 "public", json_object_get(k, "public"), "created", json_object_get(k, "created"));
+}
+
+static int m_key_generate(struct hsmd_call *call)
+{
+	char why[160];
+	const char *name, *type;
+	char *priv = NULL, *pub = NULL;
+	EVP_PKEY *key;
+	json_t *doc, *st, *keys, *entry;
+	int rc;
+
+	if (ncore_params_generate(hsmd_params(call), &name, &type, why, sizeof(why)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", why);
+	if ((rc = usable(call)) != HSMD_OK)
+		return rc;
+	keys = json_object_get(state_of(call), "keys");
+	if (json_object_get(keys, name))
+		return hsmd_error(call, HSMD_REFUSED_STATE, "a key named '%s' exists", name);
+	if (json_object_size(keys) >= NCORE_MAX_KEYS)
+		return hsmd_error(call, HSMD_REFUSED_STATE, "the key store is full (%d keys)", NCORE_MAX_KEYS);
+	if (!(key = generate(type)) || !(priv = pem_of(key, 1)) || !(pub = pem_of(key, 0))) {
+		EVP_PKEY_free(key);
+		free(priv);
+		free(pub);
+		return hsmd_error(call, HSMD_FAILED, "cannot generate the %s key", type);
+	}
+	EVP_PKEY_free(key);
+	if (!(st = begin_state(call, &doc))) {
+		OPENSSL_clear_free(priv, strlen(priv));
+		free(pub);
+		return HSMD_FAILED;
+	}
+	entry = json_pack("{s:s, s:s, s:s, s:I}", "type", type, "public", pub, "private", priv,
+			  "created", (json_int_t)hsmd_now(call));
+	OPENSSL_clear_free(priv, strlen(priv));
+	json_object_set_new(json_object_get(st, "keys"), name, entry);
+	if (hsmd_commit(call, doc, "key_generate", json_pack("{s:s, s:s}", "name", name, "type", type)) != 0) {
+		free(pub);
+		return HSMD_FAILED;
+	}
+	hsmd_reply(call, json_pack("{s:s, s:s, s:s}", "name", name, "type", type, "public", pub));
+	free(pub);
+	return HSMD_OK;
+}
+
+static int m_key_list(struct hsmd_call *call)
+{
+	const char *name;
+	json_t *k, *out;
+	int rc;
+
+	if (ncore_params_empty(hsmd_params(call), NULL, 0) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "key_list takes no parameters");
+	if ((rc = usable(call)) != HSMD_OK)
+		return rc;
+	out = json_array();
+	json_object_foreach(json_object_get(state_of(call), "keys"), name, k)
+		json_array_append_new(out, key_view(name, k));
+	hsmd_reply(call, json_pack("{s:o}", "keys", out));
+	return HSMD_OK;
+}
+
+static int m_key_sign(struct hsmd_call *call)
+{
+	char why[160];
+	const char *name, *data64, *pem;
+	unsigned char *data = NULL, *sig = NULL;
+	size_t dlen = 0, slen = 0;
+	const json_t *k;
+	EVP_PKEY *key = NULL;
+	EVP_MD_CTX *mc = NULL;
+	BIO *b;
+	char *sig64;
+	int rc;
+
+	if (ncore_params_sign(hsmd_params(call), &name, &data64, why, sizeof(why)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", why);
+	if ((rc = usable(call)) != HSMD_OK)
+		return rc;
+	k = json_object_get(json_object_get(state_of(call), "keys"), name);
+	if (!k)
+		return hsmd_error(call, HSMD_FAILED, "no key named '%s'", name);
+	if (!(data = malloc(NCORE_MAX_SIGN_DATA)) ||
+	    hsm_base64_decode(data64, data, NCORE_MAX_SIGN_DATA, &dlen) != 0) {
+		free(data);
+		return hsmd_error(call, HSMD_BAD_REQUEST, "data: not base64 of at most %d bytes",
+				  NCORE_MAX_SIGN_DATA);
+	}
+	pem = json_string_value(json_object_get(k, "private"));
+	if (pem && (b = BIO_new_mem_buf(pem, -1))) {
+		key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+		BIO_free(b);
+	}
+	rc = HSMD_FAILED;
+	if (key && (mc = EVP_MD_CTX_new()) &&
+	    EVP_DigestSignInit(mc, NULL, EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256(),
+			       NULL, key) == 1 &&
+	    EVP_DigestSign(mc, NULL, &slen, data, dlen) == 1 && (sig = malloc(slen)) &&
+	    EVP_DigestSign(mc, sig, &slen, data, dlen) == 1 && (sig64 = hsm_base64_encode(sig, slen))) {
+		hsmd_reply(call, json_pack("{s:s, s:O, s:s}", "name", name, "type",
+					   json_object_get(k, "type"), "signature", sig64));
+		free(sig64);
+		rc = HSMD_OK;
+	}
+	EVP_MD_CTX_free(mc);
+	EVP_PKEY_free(key);
+	free(sig);
+	free(data);
+	return rc == HSMD_OK ? rc : hsmd_error(call, HSMD_FAILED, "cannot sign with '%s'", name);
+}
+
+static int m_key_delete(struct hsmd_call *call)
+{
+	char why[160];
+	const char *name;
+	json_t *doc, *st;
+	int rc;
+
+	if (ncore_params_name(hsmd_params(call), &name, why, sizeof(why)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", why);
+	if ((rc = usable(call)) != HSMD_OK)
+		return rc;
+	if (!json_object_get(json_object_get(state_of(call), "keys"), name))
+		return hsmd_error(call, HSMD_FAILED, "no key named '%s'", name);
+	if (!(st = begin_state(call, &doc)))
+		return HSMD_FAILED;
+	json_object_del(json_object_get(st, "keys"), name);
+	if (hsmd_commit(call, doc, "key_delete", json_pack("{s:s}", "name", name)) != 0)
+		return HSMD_FAILED;
+	hsmd_reply(call, json_pack("{s:s, s:b}", "name", name, "deleted", 1));
 	return HSMD_OK;
 }
 
 static const struct hsmd_method methods[] = {
-	{ .name = "enquiry", .handler = m_enquiry, .summary = "module identity, mode and features" },
+	{ .name = "enquiry", .handler = m_enquiry, .summary = "module identity, mode, boot id, failure" },
+	{ .name = "info", .handler = m_info, .summary = "the HSM that hosts this VCM" },
+	{ .name = "getenvstats", .handler = m_getenvstats, .summary = "times (Unix seconds) and uptime" },
 	{ .name = "set_mode", .handler = m_set_mode,
 	  .summary = "operational, maintenance or initialization mode (nopclearfail)" },
+	{ .name = "fail", .handler = m_fail, .summary = "mark the module failed (nopclearfail -F)" },
+	{ .name = "clear", .handler = m_clear, .summary = "clear from maintenance mode (nopclearfail -c)" },
+	{ .name = "retry", .handler = m_retry, .summary = "re-establish a lost module (nopclearfail -r)" },
+	{ .name = "key_generate", .handler = m_key_generate, .summary = "new ed25519 or p256 key" },
+	{ .name = "key_list", .handler = m_key_list, .summary = "the keys of the store (public parts)" },
+	{ .name = "key_sign", .handler = m_key_sign, .summary = "sign data with a stored key" },
+	{ .name = "key_delete", .handler = m_key_delete, .summary = "delete a stored key" },
 	HSMD_METHOD_END
 };
 
@@ -61,4 +460,5 @@ HSMD_SERVICE_EXPORT const struct hsmd_service hsmd_service = {
 	.version = PACKAGE_VERSION,
 	.default_port = 2203,
 	.methods = methods,
+	.init = ncore_init,
 };

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <hsmadmin/features.h>
@@ -175,11 +176,16 @@ int orch_property_matches(const struct hsm_request *req, const char *property,
 	} else if (!strcmp(property, "name")) {
 		bit = HSM_REQP_NAME;
 		same = strcmp(p->name, json_string_value(value)) == 0;
+	} else if (!strcmp(property, "k_tenant_req")) {
+		/* value is the canonical line orch_property_value made; the
+		 * request's key was parsed from a canonical line too.  The
+		 * signature was checked against the current key already. */
+		char *line = (p->present & HSM_REQP_K_TENANT_REQ) ? hsm_key_to_openssh(p->k_tenant_req) : NULL;
+		bit = HSM_REQP_K_TENANT_REQ;
+		same = line && strcmp(line, json_string_value(value)) == 0;
+		free(line);
 	} else {
-		/* Request format version 1 has no k_tenant_req property
-		 * (docs/formats/request.md): no request can authorise it yet. */
-		return say(msg, msglen, HSMD_DENIED, "Invalid property value: %s is not in the request "
-			   "(request format version 1 cannot carry it)", property);
+		return say(msg, msglen, HSMD_BAD_REQUEST, "Invalid property: '%.40s'", property);
 	}
 	if (!(p->present & bit))
 		return say(msg, msglen, HSMD_DENIED, "Invalid property value: %s is not in the request",

@@ -1,0 +1,121 @@
+/*
+ * ncoreapi-params.c - strict checks of ncoreapi params (see the header).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ncoreapi-params.h"
+
+static int say(char *err, size_t errlen, const char *text)
+{
+	if (err)
+		snprintf(err, errlen, "%s", text);
+	return -1;
+}
+
+static int unpack(const json_t *params, char *err, size_t errlen, const char *fmt, ...)
+{
+	json_error_t jerr;
+	va_list ap;
+	int rc;
+
+	if (!json_is_object(params))
+		return say(err, errlen, "params: not an object");
+	va_start(ap, fmt);
+	rc = json_vunpack_ex((json_t *)params, &jerr, JSON_STRICT, fmt, ap);
+	va_end(ap);
+	if (rc != 0) {
+		if (err)
+			snprintf(err, errlen, "params: %s", jerr.text);
+		return -1;
+	}
+	return 0;
+}
+
+int ncore_key_name_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n < 1 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '.' ||
+		      name[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int ncore_params_empty(const json_t *params, char *err, size_t errlen)
+{
+	if (!json_is_object(params) || json_object_size(params) != 0)
+		return say(err, errlen, "params: expected {}");
+	return 0;
+}
+
+int ncore_params_mode(const json_t *params, const char **mode, char *err, size_t errlen)
+{
+	if (unpack(params, err, errlen, "{s:s}", "mode", mode) != 0)
+		return -1;
+	if (strcmp(*mode, "operational") && strcmp(*mode, "maintenance") &&
+	    strcmp(*mode, "initialization"))
+		return say(err, errlen, "mode: not operational, maintenance or initialization");
+	return 0;
+}
+
+int ncore_params_reason(const json_t *params, const char **reason, char *err, size_t errlen)
+{
+	size_t n;
+
+	*reason = NULL;
+	if (unpack(params, err, errlen, "{s?s}", "reason", reason) != 0)
+		return -1;
+	if (!*reason) {
+		*reason = "set by the tenant";
+		return 0;
+	}
+	n = strlen(*reason);
+	if (n < 1 || n > 128)
+		return say(err, errlen, "reason: 1-128 printable characters");
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)(*reason)[i] < 0x20 || (unsigned char)(*reason)[i] > 0x7e)
+			return say(err, errlen, "reason: 1-128 printable characters");
+	return 0;
+}
+
+int ncore_params_generate(const json_t *params, const char **name, const char **type,
+			  char *err, size_t errlen)
+{
+	*type = NULL;
+	if (unpack(params, err, errlen, "{s:s, s?s}", "name", name, "type", type) != 0)
+		return -1;
+	if (!ncore_key_name_valid(*name))
+		return say(err, errlen, "name: 1-64 of A-Z a-z 0-9 _ . -");
+	if (!*type)
+		*type = "ed25519";
+	if (strcmp(*type, "ed25519") && strcmp(*type, "p256"))
+		return say(err, errlen, "type: not ed25519 or p256");
+	return 0;
+}
+
+int ncore_params_sign(const json_t *params, const char **name, const char **data,
+		      char *err, size_t errlen)
+{
+	if (unpack(params, err, errlen, "{s:s, s:s}", "name", name, "data", data) != 0)
+		return -1;
+	if (!ncore_key_name_valid(*name))
+		return say(err, errlen, "name: 1-64 of A-Z a-z 0-9 _ . -");
+	return 0;
+}
+
+int ncore_params_name(const json_t *params, const char **name, char *err, size_t errlen)
+{
+	if (unpack(params, err, errlen, "{s:s}", "name", name) != 0)
+		return -1;
+	if (!ncore_key_name_valid(*name))
+		return say(err, errlen, "name: 1-64 of A-Z a-z 0-9 _ . -");
+	return 0;
+}

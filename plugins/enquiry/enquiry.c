@@ -1,0 +1,138 @@
+/*
+ * plugins/enquiry - the `enquiry` tool: the tenant's enrolled VCMs as
+ * modules 1..N, in the layout nShield administrators know, or as JSON.
+ * A module that cannot be reached, failed on the device or restarted
+ * since this host last used it is shown with the flag Failed and its
+ * connection status (plugins/vcmtenant/module.c).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hsmadmin/plugin.h>
+#include "vcmtenant.h"
+
+struct fan {
+	const char *home;
+	int timeout;
+	const struct vt_vcm *v;
+	struct vt_module *m;
+};
+
+static void one(size_t i, void *arg)
+{
+	struct fan *f = arg;
+
+	vt_module_query(f->home, f->timeout, &f->v[i], &f->m[i]);
+}
+
+/* Each call's copy lives until the next eight calls. */
+static const char *str(const json_t *r, const char *key, const char *dflt)
+{
+	static char bufs[8][256];
+	static unsigned k;
+	const char *s = json_string_value(json_object_get(r, key));
+
+	return s && *s ? vt_safe(s, bufs[k++ % 8], sizeof(bufs[0])) : dflt;
+}
+
+static void print_module(struct hsm_ctx *ctx, const struct vt_module *m)
+{
+	const struct vt_vcm *v = m->vcm;
+	const json_t *r = m->reachable ? m->reply.result : NULL;
+	char safe[600];
+
+	hsm_printf(ctx, "Module #%d:\n", v->module);
+	hsm_printf(ctx, " enquiry reply flags  %s\n", m->failed ? "Failed" : "none");
+	hsm_printf(ctx, " enquiry reply level  Six\n");
+	hsm_printf(ctx, " serial number        %s\n", str(r, "serial", "unknown"));
+	hsm_printf(ctx, " mode                 %s\n", str(r, "mode", "unknown"));
+	hsm_printf(ctx, " version              %s\n", str(r, "version", "0.0.0"));
+	hsm_printf(ctx, " product name         %s\n", r ? "hsmadmin VCM" : "unknown");
+	hsm_printf(ctx, " device name          %s\n", str(r, "device_name", "unknown"));
+	hsm_printf(ctx, " features enabled     %s\n", str(r, "features_names", "none"));
+	hsm_printf(ctx, " connection status    %s\n", m->connection);
+	hsm_printf(ctx, " connection info      esn = %s; addr = INET/%s; uuid = %s; ncoreapi port = %u\n",
+		   v->esn, v->address, v->uuid, v->ports[VT_NCOREAPI]);
+	hsm_printf(ctx, " image version        %s\n", str(r, "firmware", "unknown"));
+	hsm_printf(ctx, " boot id              %s\n", str(r, "boot_id", "unknown"));
+	if (m->failed)
+		hsm_printf(ctx, " failure              %s\n", vt_safe(m->reason, safe, sizeof(safe)));
+	hsm_printf(ctx, " hardware status      %s\n", m->failed ? "unknown" : "OK");
+}
+
+static json_t *module_json(const struct vt_module *m)
+{
+	const struct vt_vcm *v = m->vcm;
+	const json_t *r = m->reachable ? m->reply.result : NULL;
+	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:b, s:b, s:s, s:s?}", "module", v->module,
+			      "uuid", v->uuid, "esn", v->esn, "address", v->address,
+			      "failed", m->failed, "restarted", m->restarted,
+			      "connection_status", m->connection, "failure", m->failed ? m->reason : NULL);
+
+	if (o && r)
+		json_object_set(o, "enquiry", (json_t *)r);
+	return o;
+}
+
+static int cmd_enquiry(struct hsm_ctx *ctx)
+{
+	struct vt_vcm *v = NULL;
+	size_t n = 0;
+	struct vt_module *m;
+	json_t *mods;
+	int rc = vt_records_list(ctx, &v, &n), only = hsm_opt_given(ctx, "module") ?
+		(int)hsm_opt_int(ctx, "module") : 0, shown = 0;
+
+	if (rc)
+		return rc;
+	if (!(m = calloc(n + 1, sizeof(*m)))) {
+		vt_records_free(v, n);
+		return hsm_error(ctx, HSM_EXIT_FAILED, "enquiry", "out of memory");
+	}
+	hsm_parallel(n, one, &(struct fan){ hsm_home(ctx), hsm_timeout(ctx), v, m });
+	hsm_printf(ctx, "Server:\n enquiry reply flags  none\n version              %s\n"
+		   " modules              %zu\n", PACKAGE_VERSION, n);
+	mods = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (only && v[i].module != only)
+			continue;
+		shown++;
+		print_module(ctx, &m[i]);
+		json_array_append_new(mods, module_json(&m[i]));
+	}
+	json_object_set_new(hsm_json(ctx), "server", json_pack("{s:s}", "version", PACKAGE_VERSION));
+	json_object_set_new(hsm_json(ctx), "modules", mods);
+	for (size_t i = 0; i < n; i++)
+		vt_module_clear(&m[i]);
+	free(m);
+	vt_records_free(v, n);
+	if (only && !shown)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "-m", "no module #%d (hsmadmin vcm enroll)", only);
+	return HSM_EXIT_OK;
+}
+
+static const struct hsm_option opts[] = {
+	{ .name = "module", .short_name = 'm', .type = HSM_OPT_INT, .min = 1, .max = VT_MAX_MODULES,
+	  .metavar = "MODULE", .help = "only this module (default: all)" },
+	HSM_OPTION_END
+};
+
+static const struct hsm_command commands[] = {
+	{ .path = "enquiry", .tool = "enquiry",
+	  .summary = "Show the enrolled VCMs as modules",
+	  .description = "Asks each VCM enrolled with `hsmadmin vcm enroll` for its state.  A module "
+			 "that cannot be reached, failed, or restarted since this host last used it "
+			 "is shown as Failed; see nopclearfail(1).  Exits 0 even when modules failed.",
+	  .options = opts, .flags = HSM_CMDF_DEVICE, .run = cmd_enquiry },
+	HSM_COMMAND_END
+};
+
+HSMADMIN_PLUGIN_EXPORT const struct hsm_plugin hsmadmin_plugin = {
+	HSMADMIN_PLUGIN_HEADER,
+	.name = "enquiry",
+	.version = PACKAGE_VERSION,
+	.commands = commands,
+};

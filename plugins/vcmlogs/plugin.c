@@ -1,0 +1,61 @@
+/*
+ * plugin.c - the vcmlogs plugin: `hsmadmin vcm logs export|expire|getkey`
+ * (guide 4.10.1.16.10-.13).  The tenant reaches the VCM's own monitor
+ * service with the monitor client key installed by `hsmadmin vcm enroll`;
+ * nothing here can reach another VCM's logs or the platform's.
+ * Descriptor and command tables only; the commands are in logs.c.
+ */
+#include "config.h"
+
+#include <hsmadmin/plugin.h>
+#include "vcmlogs.h"
+
+#define OPT_UUID \
+	{ .name = "uuid", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "UUID", \
+	  .help = "the enrolled VCM" }
+
+static const struct hsm_option export_opts[] = {
+	OPT_UUID,
+	{ .name = "outdir", .type = HSM_OPT_STRING, .metavar = "OUTDIR",
+	  .help = "write the log to a file in this existing directory" },
+	{ .name = "expire", .type = HSM_OPT_FLAG,
+	  .help = "expire the exported entries on the VCM afterwards" },
+	HSM_OPTION_END
+};
+
+static const struct hsm_option expire_opts[] = {
+	OPT_UUID,
+	{ .name = "seq", .type = HSM_OPT_INT, .flags = HSM_OPTF_REQUIRED, .metavar = "SEQ_NO",
+	  .min = 1, .max = INT64_C(9007199254740991),
+	  .help = "expire the exported entries up to this sequence number" },
+	HSM_OPTION_END
+};
+
+static const struct hsm_option getkey_opts[] = {
+	OPT_UUID,
+	{ .name = "out", .type = HSM_OPT_STRING, .metavar = "OUTFILE",
+	  .help = "write the key to this file" },
+	HSM_OPTION_END
+};
+
+static const struct hsm_command commands[] = {
+	{ .path = "vcm logs export", .tool = "hsmadmin",
+	  .summary = "Export the system log of an enrolled VCM",
+	  .description = "Reads the VCM's system log from its own monitor service; the VCM remembers "
+			 "how far it was exported, so that only exported entries can be expired.",
+	  .options = export_opts, .flags = HSM_CMDF_DEVICE, .run = vl_cmd_export },
+	{ .path = "vcm logs expire", .tool = "hsmadmin",
+	  .summary = "Expire exported system log entries of an enrolled VCM",
+	  .options = expire_opts, .flags = HSM_CMDF_DEVICE, .run = vl_cmd_expire },
+	{ .path = "vcm logs getkey", .tool = "hsmadmin",
+	  .summary = "The system log key of an enrolled VCM",
+	  .options = getkey_opts, .flags = HSM_CMDF_DEVICE, .run = vl_cmd_getkey },
+	HSM_COMMAND_END
+};
+
+HSMADMIN_PLUGIN_EXPORT const struct hsm_plugin hsmadmin_plugin = {
+	HSMADMIN_PLUGIN_HEADER,
+	.name = "vcmlogs",
+	.version = PACKAGE_VERSION,
+	.commands = commands,
+};

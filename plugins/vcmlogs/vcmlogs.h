@@ -1,0 +1,15 @@
+/*
+ * plugins/vcmlogs/vcmlogs.h - `hsmadmin vcm logs` (plugin.c, logs.c).
+ * The enrollment records and the call to a VCM's service are those of
+ * plugins/vcmtenant, compiled in.
+ */
+#ifndef HSM_PLUGIN_VCMLOGS_H
+#define HSM_PLUGIN_VCMLOGS_H
+
+#include <hsmadmin/plugin.h>
+
+int vl_cmd_export(struct hsm_ctx *ctx);
+int vl_cmd_expire(struct hsm_ctx *ctx);
+int vl_cmd_getkey(struct hsm_ctx *ctx);
+
+#endif

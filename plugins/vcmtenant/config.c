@@ -1,0 +1,205 @@
+/*
+ * config.c - checking the configuration file a service provider hands to
+ * the tenant (docs/formats/vcm-config.md, "How a tenant checks it").
+ * Every signature is verified before the key it vouches for is used; the
+ * file itself is untrusted.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hsmadmin/fileio.h>
+#include "hostkeys.h"
+#include "sign.h"
+
+#include "vcmtenant.h"
+
+const char *const vt_services[VT_NSVC] = { "sshadmin", "ncoreapi", "monitor" };
+
+void vt_vcm_clear(struct vt_vcm *v)
+{
+	for (int i = 0; i < VT_NSVC; i++)
+		free(v->host_keys[i]);
+	free(v->identity_key);
+	memset(v, 0, sizeof(*v));
+}
+
+int vt_uuid_valid(const char *s)
+{
+	if (!s || strlen(s) != VT_UUID_LEN)
+		return 0;
+	for (int i = 0; i < VT_UUID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int copy(char *dst, size_t len, const char *src, const char *what, char *err, size_t errlen)
+{
+	char p[HSM_PRINTABLE_LEN];
+
+	if (!src || !*src || strlen(src) >= len)
+		return hsm_set_err(err, errlen, "%s: '%s' is empty or too long", what, hsm_printable(src, p));
+	for (const char *c = src; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			return hsm_set_err(err, errlen, "%s: '%s' is not printable", what, hsm_printable(src, p));
+	memcpy(dst, src, strlen(src) + 1);
+	return 0;
+}
+
+/* The HSM warrant: a vendor's signature naming this ESN. */
+static EVP_PKEY *verify_warrant(const json_t *env, const char *esn, EVP_PKEY *const *vendors,
+				size_t nvendors, char **identity_line, char *err, size_t errlen)
+{
+	const json_t *body = NULL;
+	const char *w_esn, *psn, *identity;
+	json_int_t issued;
+	json_error_t jerr;
+	char why[256] = "no trusted vendor keys in HSMADMIN_CONF/vendor.d";
+	EVP_PKEY *id;
+	size_t i;
+
+	for (i = 0; i < nvendors; i++)
+		if (hsm_signed_verify(env, vendors[i], &body, NULL, why, sizeof(why)) == 0)
+			break;
+	if (i == nvendors)
+		return hsm_set_err(err, errlen, "hsm_identity is not signed by a trusted vendor key: %s",
+				   why), NULL;
+	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "esn", &w_esn,
+			   "psn", &psn, "identity_key", &identity, "issued", &issued) < 0)
+		return hsm_set_err(err, errlen, "hsm_identity: %s", jerr.text), NULL;
+	if (strcmp(w_esn, esn) != 0)
+		return hsm_set_err(err, errlen, "hsm_identity is for another ESN than %s", esn), NULL;
+	if (!(id = hsm_key_from_openssh(identity, why, sizeof(why))))
+		return hsm_set_err(err, errlen, "hsm_identity: identity key: %s", why), NULL;
+	if (!(*identity_line = strdup(identity))) {
+		EVP_PKEY_free(id);
+		return hsm_set_err(err, errlen, "out of memory"), NULL;
+	}
+	return id;
+}
+
+/* The VCM's own warrant: signed by the HSM identity key, naming the VCM. */
+static int verify_vcm_warrant(const json_t *env, EVP_PKEY *id, const struct vt_vcm *v,
+			      char *err, size_t errlen)
+{
+	const json_t *body = NULL;
+	const char *esn, *psn, *key, *vcm;
+	json_int_t issued;
+	json_error_t jerr;
+	char why[256];
+
+	if (hsm_signed_verify(env, id, &body, NULL, why, sizeof(why)) < 0)
+		return hsm_set_err(err, errlen, "vcm_identity is not signed by the HSM identity key: %s", why);
+	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I, s:s}", "esn", &esn,
+			   "psn", &psn, "identity_key", &key, "issued", &issued, "vcm", &vcm) < 0)
+		return hsm_set_err(err, errlen, "vcm_identity: %s", jerr.text);
+	if (strcmp(esn, v->esn) != 0 || strcmp(vcm, v->uuid) != 0)
+		return hsm_set_err(err, errlen, "vcm_identity names another HSM or VCM");
+	return 0;
+}
+
+static int verify_service(int s, const json_t *entry, EVP_PKEY *id, struct vt_vcm *v,
+			  char *err, size_t errlen)
+{
+	const char *name = vt_services[s], *host_key, *c_esn, *c_svc, *c_key, *c_vcm, *c_addr;
+	json_int_t port, issued;
+	json_t *cert;
+	const json_t *body = NULL;
+	json_error_t jerr;
+	char why[256];
+
+	if (!entry)
+		return hsm_set_err(err, errlen, "services: no %s", name);
+	if (json_unpack_ex((json_t *)entry, &jerr, JSON_STRICT, "{s:I, s:s, s:o}", "port", &port,
+			   "host_key", &host_key, "certificate", &cert) < 0)
+		return hsm_set_err(err, errlen, "services.%s: %s", name, jerr.text);
+	if (port != (json_int_t)v->ports[s])
+		return hsm_set_err(err, errlen, "services.%s.port differs from ports.%s", name, name);
+	if (hsm_signed_verify(cert, id, &body, NULL, why, sizeof(why)) < 0)
+		return hsm_set_err(err, errlen, "%s certificate is not signed by the HSM identity key: %s",
+				   name, why);
+	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I, s:s, s:s}",
+			   "esn", &c_esn, "service", &c_svc, "host_key", &c_key, "issued", &issued,
+			   "vcm", &c_vcm, "address", &c_addr) < 0)
+		return hsm_set_err(err, errlen, "%s certificate: %s (a VCM certificate names its vcm "
+				   "and address)", name, jerr.text);
+	if (strcmp(c_esn, v->esn) || strcmp(c_svc, name) || strcmp(c_vcm, v->uuid) ||
+	    strcmp(c_addr, v->address))
+		return hsm_set_err(err, errlen, "%s certificate names another HSM, service, VCM or address",
+				   name);
+	if (!hsm_ssh_pubkey_valid(c_key) || hsm_ssh_pubkey_cmp(c_key, host_key) != 0)
+		return hsm_set_err(err, errlen, "%s host key differs from the certified one", name);
+	if (!(v->host_keys[s] = strdup(c_key)))
+		return hsm_set_err(err, errlen, "out of memory");
+	return 0;
+}
+
+int vt_config_verify(const json_t *cfg, EVP_PKEY *const *vendors, size_t nvendors,
+		     struct vt_vcm *out, char *err, size_t errlen)
+{
+	const char *format, *uuid, *name = NULL, *esn, *address;
+	json_int_t version, created, port;
+	json_t *ports, *hsm_id, *vcm_id, *services;
+	json_error_t jerr;
+	EVP_PKEY *id;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (json_unpack_ex((json_t *)cfg, &jerr, JSON_STRICT,
+			   "{s:s, s:I, s:s, s?s, s:s, s:s, s:o, s:o, s:o, s:o, s:I}",
+			   "format", &format, "version", &version, "uuid", &uuid, "name", &name,
+			   "esn", &esn, "address", &address, "ports", &ports, "hsm_identity", &hsm_id,
+			   "vcm_identity", &vcm_id, "services", &services, "created", &created) < 0)
+		return hsm_set_err(err, errlen, "%s", jerr.text);
+	if (strcmp(format, "hsmadmin-vcm-config") != 0 || version != 1)
+		return hsm_set_err(err, errlen, "not an hsmadmin-vcm-config version 1 file");
+	if (!vt_uuid_valid(uuid))
+		return hsm_set_err(err, errlen, "uuid: not a lower-case UUID");
+	memcpy(out->uuid, uuid, VT_UUID_LEN + 1);
+	if (copy(out->esn, sizeof(out->esn), esn, "esn", err, errlen) ||
+	    copy(out->address, sizeof(out->address), address, "address", err, errlen) ||
+	    (name && copy(out->name, sizeof(out->name), name, "name", err, errlen)))
+		return -1;
+	if (!json_is_object(ports) || json_object_size(ports) != VT_NSVC)
+		return hsm_set_err(err, errlen, "ports: not an object of the three VCM services");
+	for (int s = 0; s < VT_NSVC; s++) {
+		json_t *p = json_object_get(ports, vt_services[s]);
+		port = json_integer_value(p);
+		if (!json_is_integer(p) || port < 1 || port > 65535)
+			return hsm_set_err(err, errlen, "ports.%s: not a port", vt_services[s]);
+		out->ports[s] = (unsigned)port;
+	}
+	if (!json_is_object(services) || json_object_size(services) != VT_NSVC)
+		return hsm_set_err(err, errlen, "services: not an object of the three VCM services");
+	if (!(id = verify_warrant(hsm_id, out->esn, vendors, nvendors, &out->identity_key, err, errlen))) {
+		vt_vcm_clear(out);
+		return -1;
+	}
+	rc = verify_vcm_warrant(vcm_id, id, out, err, errlen);
+	for (int s = 0; rc == 0 && s < VT_NSVC; s++)
+		rc = verify_service(s, json_object_get(services, vt_services[s]), id, out, err, errlen);
+	EVP_PKEY_free(id);
+	if (rc != 0)
+		vt_vcm_clear(out);
+	return rc;
+}
+
+const char *vt_safe(const char *s, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	if (!s)
+		s = "";
+	for (; s[i] && i + 1 < len; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}

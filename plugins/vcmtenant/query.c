@@ -1,0 +1,100 @@
+/*
+ * query.c - hsmadmin vcm info / getenvstats (guide 4.10.1.16.7-8): ask
+ * each enrolled VCM's ncoreapi (with this tenant's key for it) in
+ * parallel; the exit code is the worst of them.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transport.h"
+
+#include "vcmtenant.h"
+
+struct fan {
+	const char *home;
+	int timeout;
+	const struct vt_vcm *v;
+	const char *method;
+	struct hsm_rpc_reply *r;
+};
+
+static void one(size_t i, void *arg)
+{
+	struct fan *f = arg;
+
+	vt_call_home(f->home, f->timeout, &f->v[i], VT_NCOREAPI, f->method, NULL, &f->r[i]);
+}
+
+static void print_value(struct hsm_ctx *ctx, const char *key, const json_t *val)
+{
+	char *s, safe[512];
+
+	if (json_is_string(val))
+		hsm_printf(ctx, "  %-16s: %s\n", key, vt_safe(json_string_value(val), safe, sizeof(safe)));
+	else if (json_is_object(val)) {
+		const char *k;
+		json_t *x;
+		json_object_foreach((json_t *)val, k, x) {
+			char name[64];
+			snprintf(name, sizeof(name), "%s.%s", key, vt_safe(k, safe, 40));
+			print_value(ctx, name, x);
+		}
+	} else if ((s = json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT))) {
+		hsm_printf(ctx, "  %-16s: %s\n", key, s);
+		free(s);
+	}
+}
+
+static int query(struct hsm_ctx *ctx, const char *method)
+{
+	struct vt_vcm *v = NULL;
+	size_t n = 0;
+	struct hsm_rpc_reply *r;
+	json_t *rows;
+	int rc = vt_records_select(ctx, &v, &n), worst = 0;
+
+	if (rc)
+		return rc;
+	if (!(r = calloc(n, sizeof(*r)))) {
+		vt_records_free(v, n);
+		return hsm_error(ctx, HSM_EXIT_FAILED, method, "out of memory");
+	}
+	hsm_parallel(n, one, &(struct fan){ hsm_home(ctx), hsm_timeout(ctx), v, method, r });
+	rows = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].exit != 0) {
+			hsm_error(ctx, r[i].exit, v[i].uuid, "%s", r[i].message);
+			worst = hsm_exit_worst(worst, r[i].exit);
+			json_array_append_new(rows, json_pack("{s:s, s:i, s:s, s:s}", "uuid", v[i].uuid,
+					      "module", v[i].module, "error", r[i].code, "message", r[i].message));
+			continue;
+		}
+		hsm_printf(ctx, "VCM %s (module %d):\n", v[i].uuid, v[i].module);
+		const char *k;
+		json_t *x;
+		char safe[48];
+		json_object_foreach(r[i].result, k, x)
+			print_value(ctx, vt_safe(k, safe, sizeof(safe)), x);
+		json_object_set_new(r[i].result, "module", json_integer(v[i].module));
+		json_array_append(rows, r[i].result);
+	}
+	json_object_set_new(hsm_json(ctx), "vcms", rows);
+	for (size_t i = 0; i < n; i++)
+		hsm_rpc_reply_clear(&r[i]);
+	free(r);
+	vt_records_free(v, n);
+	return worst;
+}
+
+int vt_cmd_info(struct hsm_ctx *ctx)
+{
+	return query(ctx, "info");
+}
+
+int vt_cmd_getenvstats(struct hsm_ctx *ctx)
+{
+	return query(ctx, "getenvstats");
+}

@@ -1,0 +1,145 @@
+#!/bin/bash
+# `hsmadmin vcm logs export|expire|getkey` against real VCM processes: each
+# tenant reaches its own VCM's monitor with the key enrollment installed;
+# the VCM's log is its own (not the platform's, not another VCM's); expiry
+# only of exported entries; and a tenant's monitor key gets into neither
+# another tenant's VCM nor the platform's monitor (exit 4).
+. "$top_srcdir/tests/integration/vcm-lib.sh"
+case " ${BUILT_PLUGINS:-} " in *" vcmtenant "*) ;; *) skip_all "vcmtenant plugin not built" ;; esac
+case " ${BUILT_PLUGINS:-} " in *" vcmlogs "*) ;; *) skip_all "vcmlogs plugin not built" ;; esac
+vcm_setup
+cd "$TEST_TMP" || exit 1
+ESN=1A23-BC45-6791
+VCM_HSM=h
+ok "HSM provisioned, started and enrolled" vcm_hsm h "$ESN"
+ok "licence for 2 active VCMs" licence h "$ESN" 2
+ok "tenant A's VCM created" new_vcm A "tenant a"
+UA=$UUID
+ok "tenant B's VCM created" new_vcm B "tenant b"
+UB=$UUID
+va start "$UA"
+is "$rc" 0 "start A's VCM"
+va start "$UB"
+is "$rc" 0 "start B's VCM"
+tenant A vcm enroll --config "configs/vcm-$UA.json"
+is "$rc" 0 "tenant A enrolls its VCM"
+tenant B vcm enroll --config "configs/vcm-$UB.json"
+is "$rc" 0 "tenant B enrolls its VCM"
+
+# --- getkey -----------------------------------------------------------------------------
+tenant A vcm logs getkey --uuid "$UA"
+is "$rc" 0 "getkey"
+like "$out" "^ssh-ed25519 [A-Za-z0-9+/]+=*$" "... prints an ssh-ed25519 key"
+keya=$out
+tenant A vcm logs getkey --uuid "$UA" --json
+is "$(printf '%s' "$out" | jq -r .key)" "$keya" "getkey --json: the same key"
+tenant A vcm logs getkey --uuid "$UA" --out a-log.pub
+is "$rc" 0 "getkey --out"
+is "$(cat a-log.pub)" "$keya" "... writes the key"
+tenant B vcm logs getkey --uuid "$UB"
+keyb=$out
+ok "each VCM has a log key of its own" test "$keya" != "$keyb" -a -n "$keyb"
+host_keys_for_ssh
+call h monitor logs_getkey monitor '{}'
+is "$rc" 0 "the platform's monitor answers logs_getkey to the provider"
+ok "... with a key that is not a VCM's" test "$(jqr .key)" != "$keya" -a "$(jqr .key)" != "$keyb"
+pa=$(vcm_pid "$UA")
+va stop --force "$UA"
+is "$rc" 0 "stop A's VCM (forced: it is operational)"
+va start "$UA"
+is "$rc" 0 "start it again"
+ok "... a new process" test "$(vcm_pid "$UA")" != "$pa"
+tenant A vcm logs getkey --uuid "$UA"
+is "$out" "$keya" "the log key is kept in the VCM's state across a stop and start"
+
+# --- export -------------------------------------------------------------------------------
+tenant A vcm logs export --uuid "$UA"
+is "$rc" 0 "export"
+like "$out" "vcm_created .*\"uuid\":\"$UA\"" "... the VCM's own log, from its creation"
+unlike "$out" "$UB" "... nothing of the other VCM"
+unlike "$out" "  fet  " "... nothing of the platform's log"
+mkdir out
+tenant A vcm logs export --uuid "$UA" --outdir out
+is "$rc" 0 "export --outdir"
+f=$(ls out/vcm-"$UA"-system-*.json 2>/dev/null | head -1)
+ok "... writes the file" test -f "$f"
+is "$(stat -c %a "$f")" 600 "... 0600"
+last=$(jq -r .last "$f")
+is "$(jq -r '.entries | length' "$f")" "$(jq -r .count "$f")" "... count matches the entries"
+is "$(jq -r '.entries[-1].seq' "$f")" "$last" "... last is the last entry"
+
+# --- expire ----------------------------------------------------------------------------------
+tenant A vcm logs expire --uuid "$UA" --seq $((last + 5))
+is "$rc" 3 "expiring entries never exported is refused"
+like "$err" "not been exported" "... saying why"
+tenant A vcm logs expire --uuid "$UA" --seq "$last" --json
+is "$rc" 0 "expire up to the last exported entry"
+removed=$(printf '%s' "$out" | jq -r .removed)
+ok "... removed entries" test "$removed" -ge 1
+tenant A vcm logs export --uuid "$UA" --json
+is "$rc" 0 "export after expiry"
+ok "... starts after the expired entries" test "$(printf '%s' "$out" | jq -r .first)" -gt "$last"
+like "$(printf '%s' "$out" | jq -r '.entries[].event' | tr '\n' ' ')" "logs_expired" "... and logs the expiry"
+tenant A vcm logs export --uuid "$UA" --expire --json
+is "$rc" 0 "export --expire"
+ok "... expired what it exported" test "$(printf '%s' "$out" | jq -r .expired)" -ge 1
+last=$(printf '%s' "$out" | jq -r .last)
+va stop --force "$UA"
+va start "$UA"
+tenant A vcm logs export --uuid "$UA" --json
+ok "expired entries stay gone across a restart of the VCM" \
+	test "$(printf '%s' "$out" | jq -r .first)" -gt "$last"
+tenant B vcm logs export --uuid "$UB" --json
+like "$(printf '%s' "$out" | jq -r '.entries[0].event')" "vcm_created" "B's log was not touched by A's expiry"
+
+# --- bad input ---------------------------------------------------------------------------------
+tenant A vcm logs export --uuid not-a-uuid
+is "$rc" 2 "a malformed UUID: exit 2"
+tenant A vcm logs export --uuid "$UB"
+is "$rc" 2 "a VCM this tenant has not enrolled: exit 2"
+like "$err" "no enrolled VCM" "... saying so"
+tenant A vcm logs export --uuid "$UA" --outdir missing-dir
+is "$rc" 2 "a missing --outdir: exit 2"
+tenant A vcm logs expire --uuid "$UA" --seq 0
+is "$rc" 2 "--seq 0: exit 2"
+tenant A vcm logs expire --uuid "$UA"
+is "$rc" 2 "expire without --seq: exit 2"
+
+# --- isolation through the real client -------------------------------------------------------
+# Tenant A points its own monitor key at B's VCM (B's record, A's key):
+# B's VCM refuses it.
+recA=tenants/A/tenant/vcms/$UA
+mkdir -p "tenants/A/tenant/vcms/$UB"
+cp "tenants/B/tenant/vcms/$UB/enrollment.json" "tenants/A/tenant/vcms/$UB/"
+jq '.module = 2' "tenants/A/tenant/vcms/$UB/enrollment.json" >x.json && mv x.json "tenants/A/tenant/vcms/$UB/enrollment.json"
+cp "$recA/monitor.key" "$recA/ncoreapi.key" "tenants/A/tenant/vcms/$UB/"
+tenant A vcm logs export --uuid "$UB"
+is "$rc" 4 "tenant A's monitor key is refused by B's VCM: exit 4"
+unlike "$out" "vcm_created" "... and nothing of B's log is shown"
+tenant A vcm logs getkey --uuid "$UB"
+is "$rc" 4 "... getkey too"
+rm -rf "tenants/A/tenant/vcms/$UB"
+# Tenant A points its VCM record at the platform's monitor (its address,
+# port and pinned host key): the platform refuses the tenant's key.
+hsmd_known_hosts h
+phk=$(jq -r '.certificates.monitor.body.host_key' h/device.json)
+cp "$recA/enrollment.json" a-rec.json
+jq --arg a "${HSMD_ADDR[h]}" --argjson p "$(port_of h monitor)" --arg k "$phk" \
+	'.address = $a | .ports.monitor = $p | .host_keys.monitor = $k' a-rec.json >"$recA/enrollment.json"
+tenant A vcm logs export --uuid "$UA"
+is "$rc" 4 "tenant A's VCM monitor key is refused by the platform's monitor: exit 4"
+unlike "$out" "  fet  " "... and nothing of the platform's log is shown"
+# The same record with the VCM's host key left pinned: a trust failure.
+jq --arg a "${HSMD_ADDR[h]}" --argjson p "$(port_of h monitor)" \
+	'.address = $a | .ports.monitor = $p' a-rec.json >"$recA/enrollment.json"
+tenant A vcm logs getkey --uuid "$UA"
+is "$rc" 4 "the platform's monitor does not pass for the VCM's (pinned host key): exit 4"
+cp a-rec.json "$recA/enrollment.json"
+printf '{"uuid":' >"$recA/enrollment.json"
+tenant A vcm logs getkey --uuid "$UA"
+is "$rc" 1 "a corrupt enrollment record: exit 1"
+like "$err" "enrollment record" "... naming it"
+cp a-rec.json "$recA/enrollment.json"
+tenant A vcm logs getkey --uuid "$UA"
+is "$out" "$keya" "the restored record works again"
+done_testing
