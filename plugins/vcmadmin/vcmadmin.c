@@ -34,8 +34,8 @@ static const char *const property_help[] = {
 	"access to the HSM's serial card reader (true/false; one VCM at a time)",
 	"VCM features: a hex word or names joined by '|' (a subset of the platform's)",
 	"friendly name shown in listings",
-	"the tenant's request-signing key: an \"ssh-ed25519 AAAA...\" line or a public key file "
-	"(needs a request signed with the current key)",
+	("the tenant's request-signing key: an \"ssh-ed25519 AAAA...\" line or a public key file "
+	 "(needs a request signed with the current key)"),
 };
 
 /* ---- reading a request file ------------------------------------------- */
