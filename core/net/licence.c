@@ -36,7 +36,6 @@
 /* Latest "issued" we accept: 9999-12-31T23:59:59Z. */
 #define ISSUED_MAX 253402300799LL
 /* Length of a base64 Ed25519 signature. */
-#define SIG_B64_LEN 88
 
 /* Untrusted text inside an error message: printable ASCII only, at most
  * 40 characters, so a hostile file cannot forge lines or escapes. */
@@ -263,52 +262,9 @@ static int parse_body(const json_t *b, struct hsm_licence *lic, char *err, size_
 	return 0;
 }
 
-/* An OpenSSH ssh-ed25519 line in exactly the form we write. */
-static EVP_PKEY *parse_key_line(const char *line, char *err, size_t errlen)
-{
-	char inner[128];
-	EVP_PKEY *key = hsm_key_from_openssh(line, inner, sizeof(inner));
-	char *again;
-
-	if (!key) {
-		snprintf(err, errlen, "field 'signature.key': %s", inner);
-		return NULL;
-	}
-	again = hsm_key_to_openssh(key);
-	if (!again || strcmp(again, line) != 0) {
-		snprintf(err, errlen, "field 'signature.key' must be exactly \"ssh-ed25519 <base64>\"");
-		EVP_PKEY_free(key);
-		key = NULL;
-	}
-	free(again);
-	return key;
-}
-
 static int parse_signature_block(const json_t *s, struct hsm_licence *lic, char *err, size_t errlen)
 {
-	static const char *const allowed[] = { "alg", "key", "sig", NULL };
-	uint8_t sig[HSM_ED25519_SIG_LEN + 3];
-	size_t siglen;
-	int bad = 0;
-	json_t *alg, *key, *val;
-	char q[HSM_PRINTABLE_LEN];
-
-	if (hsm_json_only_keys(s, "signature.", allowed, err, errlen) != 0)
-		return HSM_LICENCE_MALFORMED;
-	alg = hsm_json_member(s, "signature.", "alg", JSON_STRING, 1, &bad, err, errlen);
-	key = hsm_json_member(s, "signature.", "key", JSON_STRING, 1, &bad, err, errlen);
-	val = hsm_json_member(s, "signature.", "sig", JSON_STRING, 1, &bad, err, errlen);
-	if (bad)
-		return HSM_LICENCE_MALFORMED;
-	if (strcmp(json_string_value(alg), "ed25519") != 0)
-		return MALFORMED("unsupported signature algorithm '%s' (only ed25519)",
-				 hsm_printable(json_string_value(alg), q));
-	if (strlen(json_string_value(val)) != SIG_B64_LEN ||
-	    hsm_base64_decode(json_string_value(val), sig, sizeof(sig), &siglen) != 0 ||
-	    siglen != HSM_ED25519_SIG_LEN)
-		return MALFORMED("field 'signature.sig' is not a base64 Ed25519 signature");
-	lic->signer = parse_key_line(json_string_value(key), err, errlen);
-	return lic->signer ? 0 : HSM_LICENCE_MALFORMED;
+	return hsm_signature_block_parse(s, &lic->signer, err, errlen) == 0 ? 0 : HSM_LICENCE_MALFORMED;
 }
 
 static int from_envelope(const json_t *env, struct hsm_licence *lic, char *err, size_t errlen)
@@ -488,14 +444,6 @@ HSM_API int hsm_licence_load_file(const char *path, struct hsm_licence **out,
 
 /* --- verifying ----------------------------------------------------------------- */
 
-static int key_eq(EVP_PKEY *a, EVP_PKEY *b)
-{
-	uint8_t ra[HSM_ED25519_PUB_LEN], rb[HSM_ED25519_PUB_LEN];
-
-	return hsm_ed25519_pub_raw(a, ra) == 0 && hsm_ed25519_pub_raw(b, rb) == 0 &&
-	       CRYPTO_memcmp(ra, rb, sizeof(ra)) == 0;
-}
-
 HSM_API int hsm_licence_verify(const struct hsm_licence *lic, EVP_PKEY *const *trusted,
 			       size_t n, char *err, size_t errlen)
 {
@@ -506,7 +454,7 @@ HSM_API int hsm_licence_verify(const struct hsm_licence *lic, EVP_PKEY *const *t
 	if (!lic || !lic->envelope || !lic->signer)
 		return MALFORMED("no licence to verify");
 	for (size_t i = 0; i < n; i++) {
-		if (!trusted[i] || !key_eq(trusted[i], lic->signer))
+		if (!trusted[i] || !hsm_key_equal(trusted[i], lic->signer))
 			continue;
 		if (hsm_signed_verify(lic->envelope, trusted[i], &body, NULL, inner, sizeof(inner)) != 0)
 			return ERRS(HSM_LICENCE_TAMPERED,

@@ -26,7 +26,6 @@
 /* Latest "issued" we accept: 9999-12-31T23:59:59Z. */
 #define ISSUED_MAX 253402300799LL
 /* Length of a base64 Ed25519 signature and of a canonical key line. */
-#define SIG_B64_LEN 88
 
 static const char *const type_names[] = {
 	[HSM_REQUEST_CREATE] = "create",
@@ -301,28 +300,6 @@ HSM_API int hsm_request_sign(struct hsm_request *req, EVP_PKEY *signing_key,
 
 /* --- parsing ------------------------------------------------------------- */
 
-static int key_eq(EVP_PKEY *a, EVP_PKEY *b);
-
-/* An OpenSSH ssh-ed25519 line in exactly the form we write. */
-static EVP_PKEY *parse_key_line(const char *field, const char *line, char *err, size_t errlen)
-{
-	char inner[128];
-	EVP_PKEY *key = hsm_key_from_openssh(line, inner, sizeof(inner));
-	char *again;
-
-	if (!key) {
-		snprintf(err, errlen, "field '%s': %s", field, inner);
-		return NULL;
-	}
-	again = hsm_key_to_openssh(key);
-	if (!again || strcmp(again, line) != 0) {
-		snprintf(err, errlen, "field '%s' must be exactly \"ssh-ed25519 <base64>\" without a comment", field);
-		EVP_PKEY_free(key);
-		key = NULL;
-	}
-	free(again);
-	return key;
-}
 
 static int parse_props(const json_t *o, enum hsm_request_type type, struct hsm_request_props *p,
 		       char *err, size_t errlen)
@@ -376,7 +353,7 @@ static int parse_props(const json_t *o, enum hsm_request_type type, struct hsm_r
 		return ERR("only a setproperties request carries 'properties.k_tenant_req' "
 			   "(a create request names its key in 'request_key')");
 	if (v) {
-		p->k_tenant_req = parse_key_line("properties.k_tenant_req", json_string_value(v), err, errlen);
+		p->k_tenant_req = hsm_key_from_openssh_strict("properties.k_tenant_req", json_string_value(v), err, errlen);
 		if (!p->k_tenant_req)
 			return -1;
 		p->present |= HSM_REQP_K_TENANT_REQ;
@@ -483,39 +460,17 @@ static int parse_body(const json_t *b, struct hsm_request *req, char *err, size_
 		return 0;
 	}
 	v = hsm_json_member(b, "", "request_key", JSON_STRING, 1, &bad, err, errlen);
-	if (bad || !(req->request_key = parse_key_line("request_key", json_string_value(v), err, errlen)))
+	if (bad || !(req->request_key = hsm_key_from_openssh_strict("request_key", json_string_value(v), err, errlen)))
 		return -1;
 	v = hsm_json_member(b, "", "sshadmin_key", JSON_STRING, 1, &bad, err, errlen);
-	if (bad || !(req->sshadmin_key = parse_key_line("sshadmin_key", json_string_value(v), err, errlen)))
+	if (bad || !(req->sshadmin_key = hsm_key_from_openssh_strict("sshadmin_key", json_string_value(v), err, errlen)))
 		return -1;
 	return 0;
 }
 
 static int parse_signature_block(const json_t *s, struct hsm_request *req, char *err, size_t errlen)
 {
-	static const char *const allowed[] = { "alg", "key", "sig", NULL };
-	uint8_t sig[HSM_ED25519_SIG_LEN + 3];
-	size_t siglen;
-	int bad = 0;
-	json_t *alg, *key, *val;
-	char q[HSM_PRINTABLE_LEN];
-
-	if (hsm_json_only_keys(s, "signature.", allowed, err, errlen) != 0)
-		return -1;
-	alg = hsm_json_member(s, "signature.", "alg", JSON_STRING, 1, &bad, err, errlen);
-	key = hsm_json_member(s, "signature.", "key", JSON_STRING, 1, &bad, err, errlen);
-	val = hsm_json_member(s, "signature.", "sig", JSON_STRING, 1, &bad, err, errlen);
-	if (bad)
-		return -1;
-	if (strcmp(json_string_value(alg), "ed25519") != 0)
-		return ERR("unsupported signature algorithm '%s' (only ed25519)",
-			   hsm_printable(json_string_value(alg), q));
-	if (strlen(json_string_value(val)) != SIG_B64_LEN ||
-	    hsm_base64_decode(json_string_value(val), sig, sizeof(sig), &siglen) != 0 ||
-	    siglen != HSM_ED25519_SIG_LEN)
-		return ERR("field 'signature.sig' is not a base64 Ed25519 signature");
-	req->signer = parse_key_line("signature.key", json_string_value(key), err, errlen);
-	return req->signer ? 0 : -1;
+	return hsm_signature_block_parse(s, &req->signer, err, errlen);
 }
 
 HSM_API int hsm_request_from_json(const json_t *envelope, struct hsm_request **out,
@@ -545,7 +500,7 @@ HSM_API int hsm_request_from_json(const json_t *envelope, struct hsm_request **o
 	}
 	/* A key cannot hand over to itself: such a request would change
 	 * nothing, and most likely the tenant named the wrong file. */
-	if ((req->props.present & HSM_REQP_K_TENANT_REQ) && key_eq(req->props.k_tenant_req, req->signer)) {
+	if ((req->props.present & HSM_REQP_K_TENANT_REQ) && hsm_key_equal(req->props.k_tenant_req, req->signer)) {
 		hsm_request_free(req);
 		return ERR("field 'properties.k_tenant_req' is the key that signs the request; "
 			   "the new request key must differ from the current one");
@@ -625,14 +580,6 @@ HSM_API int hsm_request_load_file(const char *path, struct hsm_request **out,
 
 /* --- verifying ----------------------------------------------------------- */
 
-static int key_eq(EVP_PKEY *a, EVP_PKEY *b)
-{
-	uint8_t ra[HSM_ED25519_PUB_LEN], rb[HSM_ED25519_PUB_LEN];
-
-	return hsm_ed25519_pub_raw(a, ra) == 0 && hsm_ed25519_pub_raw(b, rb) == 0 &&
-	       CRYPTO_memcmp(ra, rb, sizeof(ra)) == 0;
-}
-
 static int wrong_signer(EVP_PKEY *signer, EVP_PKEY *want, const char *what, char *err, size_t errlen)
 {
 	char *fs = hsm_key_fingerprint(signer), *fw = hsm_key_fingerprint(want);
@@ -654,16 +601,16 @@ HSM_API int hsm_request_verify(const struct hsm_request *req, EVP_PKEY *key,
 	if (req->type == HSM_REQUEST_CREATE) {
 		/* The request key is embedded: the signature proves the tenant
 		 * holds it.  A key given by the caller must be that key. */
-		if (key && !key_eq(key, req->request_key))
+		if (key && !hsm_key_equal(key, req->request_key))
 			return ERR("the request key in the request is not the given key");
-		if (!key_eq(req->signer, req->request_key))
+		if (!hsm_key_equal(req->signer, req->request_key))
 			return wrong_signer(req->signer, req->request_key, "its own request key", err, errlen);
 		key = req->request_key;
 	} else {
 		if (!key)
 			return ERR("a %s request is verified with the tenant's request key, and none was given",
 				   hsm_request_type_name(req->type));
-		if (!key_eq(req->signer, key))
+		if (!hsm_key_equal(req->signer, key))
 			return wrong_signer(req->signer, key, "the given key", err, errlen);
 	}
 	if (hsm_signed_verify(req->envelope, key, &body, NULL, inner, sizeof(inner)) != 0)

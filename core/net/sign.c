@@ -450,3 +450,67 @@ HSM_API int hsm_signed_verify(const json_t *envelope, EVP_PKEY *pub, const json_
 		EVP_PKEY_free(embedded);
 	return 0;
 }
+
+/* --- strict parsing of signed files -------------------------------------- */
+
+HSM_API EVP_PKEY *hsm_key_from_openssh_strict(const char *field, const char *line,
+					      char *err, size_t errlen)
+{
+	char inner[128];
+	EVP_PKEY *key = hsm_key_from_openssh(line, inner, sizeof(inner));
+	char *again;
+
+	if (!key) {
+		snprintf(err, errlen, "field '%s': %s", field, inner);
+		return NULL;
+	}
+	/* Only the exact text we write: then a signed file has one spelling. */
+	again = hsm_key_to_openssh(key);
+	if (!again || strcmp(again, line) != 0) {
+		snprintf(err, errlen, "field '%s' must be exactly \"ssh-ed25519 <base64>\" without a comment",
+			 field);
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	free(again);
+	return key;
+}
+
+HSM_API int hsm_key_equal(EVP_PKEY *a, EVP_PKEY *b)
+{
+	uint8_t ra[HSM_ED25519_PUB_LEN], rb[HSM_ED25519_PUB_LEN];
+
+	return hsm_ed25519_pub_raw(a, ra) == 0 && hsm_ed25519_pub_raw(b, rb) == 0 &&
+	       CRYPTO_memcmp(ra, rb, sizeof(ra)) == 0;
+}
+
+/* base64 of 64 bytes, with padding */
+#define SIG_B64_LEN 88
+
+HSM_API int hsm_signature_block_parse(const json_t *s, EVP_PKEY **signer, char *err, size_t errlen)
+{
+	static const char *const allowed[] = { "alg", "key", "sig", NULL };
+	uint8_t sig[HSM_ED25519_SIG_LEN + 3];
+	size_t siglen;
+	int bad = 0;
+	json_t *alg, *key, *val;
+	char q[HSM_PRINTABLE_LEN];
+
+	*signer = NULL;
+	if (hsm_json_only_keys(s, "signature.", allowed, err, errlen) != 0)
+		return -1;
+	alg = hsm_json_member(s, "signature.", "alg", JSON_STRING, 1, &bad, err, errlen);
+	key = hsm_json_member(s, "signature.", "key", JSON_STRING, 1, &bad, err, errlen);
+	val = hsm_json_member(s, "signature.", "sig", JSON_STRING, 1, &bad, err, errlen);
+	if (bad)
+		return -1;
+	if (strcmp(json_string_value(alg), "ed25519") != 0)
+		return hsm_set_err(err, errlen, "unsupported signature algorithm '%s' (only ed25519)",
+				   hsm_printable(json_string_value(alg), q));
+	if (strlen(json_string_value(val)) != SIG_B64_LEN ||
+	    hsm_base64_decode(json_string_value(val), sig, sizeof(sig), &siglen) != 0 ||
+	    siglen != HSM_ED25519_SIG_LEN)
+		return hsm_set_err(err, errlen, "field 'signature.sig' is not a base64 Ed25519 signature");
+	*signer = hsm_key_from_openssh_strict("signature.key", json_string_value(key), err, errlen);
+	return *signer ? 0 : -1;
+}

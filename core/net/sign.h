@@ -40,6 +40,20 @@ HSM_API EVP_PKEY *hsm_ed25519_from_pub_raw(const uint8_t *raw, size_t len);
 HSM_API char *hsm_key_to_openssh(EVP_PKEY *key);
 HSM_API EVP_PKEY *hsm_key_from_openssh(const char *line, char *err, size_t errlen);
 
+/* A key line that must be exactly "ssh-ed25519 <base64>" as we write it
+ * (no comment, canonical base64).  field names it in the reason. */
+HSM_API EVP_PKEY *hsm_key_from_openssh_strict(const char *field, const char *line,
+					      char *err, size_t errlen);
+
+/* Are two Ed25519 keys the same key?  (Constant time on the raw bytes.) */
+HSM_API int hsm_key_equal(EVP_PKEY *a, EVP_PKEY *b);
+
+/* The "signature" member of a signed file parsed strictly: exactly
+ * {"alg":"ed25519","key":<strict key line>,"sig":<88 base64 chars>}.
+ * Returns 0 and the signer's key (new reference), or -1 with a reason. */
+HSM_API int hsm_signature_block_parse(const json_t *block, EVP_PKEY **signer,
+				      char *err, size_t errlen);
+
 /* OpenSSH-style fingerprint "SHA256:<base64 without padding>" of the key's
  * SSH wire blob, the same text `ssh-keygen -lf` prints.  malloc'ed. */
 HSM_API char *hsm_key_fingerprint(EVP_PKEY *key);
