@@ -1,7 +1,7 @@
 /*
  * plugins/keys/pin.c - pinning HSMs again after the host lost its pins
  * (keys restore into an empty HSMADMIN_HOME).  The same checks as enroll
- * (plugins/platform/chain.c): the certificate chain from a trusted vendor
+ * (core/net/chain.c): the certificate chain from a trusted vendor
  * key to each service host key, and the sshadmin host key presented must
  * be the certified one.
  */
@@ -31,7 +31,7 @@ static int pin_one(struct hsm_ctx *ctx, const struct hsm_module *m, const struct
 	};
 	struct hsm_rpc_reply r;
 	struct hsm_pins pins;
-	struct chain c;
+	struct hsm_chain c;
 	char why[512];
 	int rc;
 
@@ -41,7 +41,7 @@ static int pin_one(struct hsm_ctx *ctx, const struct hsm_module *m, const struct
 		hsm_rpc_reply_clear(&r);
 		return rc;
 	}
-	if (chain_verify(r.result, m->esn, vendors, nvendors, &c, why, sizeof(why)) != 0) {
+	if (hsm_chain_verify(r.result, m->esn, vendors, nvendors, &c, why, sizeof(why)) != 0) {
 		hsm_rpc_reply_clear(&r);
 		return hsm_error(ctx, HSM_EXIT_AUTH, m->esn, "certificate chain: %s", why);
 	}
@@ -59,7 +59,7 @@ static int pin_one(struct hsm_ctx *ctx, const struct hsm_module *m, const struct
 		if (!rc)
 			hsm_verbosef(ctx, "%s: pinned its host keys again", m->esn);
 	}
-	chain_clear(&c);
+	hsm_chain_clear(&c);
 	hsm_rpc_reply_clear(&r);
 	return rc;
 }
@@ -82,7 +82,7 @@ int keys_pin_missing(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
 			continue; /* pinned (or broken: the calls will say so) */
 		if (!loaded) {
 			loaded = 1;
-			if (chain_load_vendors(hsm_conf_dir(ctx), &vendors, &nvendors, skip_vendor, ctx,
+			if (hsm_chain_load_vendors(hsm_conf_dir(ctx), &vendors, &nvendors, skip_vendor, ctx,
 					       why, sizeof(why)) != 0)
 				return hsm_error(ctx, HSM_EXIT_FAILED, "vendor keys", "%s", why);
 		}
@@ -94,6 +94,6 @@ int keys_pin_missing(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
 		}
 		rc = hsm_exit_worst(rc, pin_one(ctx, &fleet->modules[i], key, vendors, nvendors));
 	}
-	chain_free_vendors(vendors, nvendors);
+	hsm_chain_free_vendors(vendors, nvendors);
 	return rc;
 }

@@ -56,7 +56,7 @@ static void refuse(struct hsm_rpc_reply *r, int exit, const char *code, const ch
 	va_end(ap);
 }
 
-static int same_pins(const struct hsm_pins *p, const struct chain *c)
+static int same_pins(const struct hsm_pins *p, const struct hsm_chain *c)
 {
 	if (hsm_ssh_pubkey_cmp(p->identity_key, c->identity_key) != 0)
 		return 0;
@@ -69,7 +69,7 @@ static int same_pins(const struct hsm_pins *p, const struct chain *c)
 	return 1;
 }
 
-static json_t *enroll_params(const struct enroll_job *job, const struct chain *c)
+static json_t *enroll_params(const struct enroll_job *job, const struct hsm_chain *c)
 {
 	json_t *keys = json_object();
 
@@ -79,7 +79,7 @@ static json_t *enroll_params(const struct enroll_job *job, const struct chain *c
 	return json_pack("{s:o}", "client_keys", keys);
 }
 
-static json_t *summary(const struct chain *c, int changed, int pins_updated)
+static json_t *summary(const struct hsm_chain *c, int changed, int pins_updated)
 {
 	json_t *services = json_array();
 	EVP_PKEY *id = hsm_key_from_openssh(c->identity_key, NULL, 0);
@@ -107,12 +107,12 @@ static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
 		.port = m->ports[HSM_SVC_SSHADMIN], .client_key = job->keys[HSM_SVC_SSHADMIN],
 	};
 	struct hsm_pins fresh;
-	struct chain c;
+	struct hsm_chain c;
 	char why[512];
 	json_t *params, *changed;
 	int pins_updated;
 
-	if (chain_verify(hostkeys, m->esn, job->vendors, job->nvendors, &c, why, sizeof(why)) < 0) {
+	if (hsm_chain_verify(hostkeys, m->esn, job->vendors, job->nvendors, &c, why, sizeof(why)) < 0) {
 		refuse(r, HSM_EXIT_AUTH, "trust", "certificate chain: %s", why);
 		return;
 	}
@@ -157,7 +157,7 @@ static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
 		r->result = summary(&c, was_changed, pins_updated);
 	}
 out:
-	chain_clear(&c);
+	hsm_chain_clear(&c);
 }
 
 static void enroll_one(size_t i, void *arg)
@@ -270,7 +270,7 @@ static void job_free(struct enroll_job *job)
 		hsm_client_key_free(job->keys[i]);
 		free(job->pubs[i]);
 	}
-	chain_free_vendors(job->vendors, job->nvendors);
+	hsm_chain_free_vendors(job->vendors, job->nvendors);
 	if (job->replies && job->fleet)
 		for (size_t i = 0; i < job->fleet->count; i++)
 			hsm_rpc_reply_clear(&job->replies[i]);
@@ -287,7 +287,7 @@ int platform_enroll(struct hsm_ctx *ctx)
 	if (rc)
 		return rc;
 	job.fleet = &fleet;
-	if (chain_load_vendors(hsm_conf_dir(ctx), &job.vendors, &job.nvendors, warn_vendor, ctx, why,
+	if (hsm_chain_load_vendors(hsm_conf_dir(ctx), &job.vendors, &job.nvendors, warn_vendor, ctx, why,
 			       sizeof(why)) < 0)
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, "vendor keys", "%s", why);
 	else if (job.nvendors == 0)

@@ -1,5 +1,5 @@
 /* libFuzzer target: the host key list an HSM returns at enrollment, as
- * plugins/platform/chain.c verifies it.  Input: JSON bytes. */
+ * core/net/chain.c verifies it.  Input: JSON bytes. */
 #include <stdint.h>
 #include <string.h>
 #include <hsmadmin/fileio.h>
@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static EVP_PKEY *vendor;
-	struct chain c;
+	struct hsm_chain c;
 	char err[512];
 	json_t *doc;
 
@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* Nothing unsigned may pass: the vendor key is fresh, so every input
 	 * must be refused, with a reason. */
-	if (chain_verify(doc, "1A23-BC45-6789", &vendor, 1, &c, err, sizeof(err)) == 0 || !err[0])
+	if (hsm_chain_verify(doc, "1A23-BC45-6789", &vendor, 1, &c, err, sizeof(err)) == 0 || !err[0])
 		__builtin_trap();
 	json_decref(doc);
 	return 0;

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test-transport-chain.c - enrollment's certificate chain check
- * (plugins/platform/chain.c): a good chain passes, and every broken link
+ * (core/net/chain.c): a good chain passes, and every broken link
  * is refused with a reason.  Chains are built here with core/net/sign.h
  * exactly as docs/protocol.md describes them.
  */
@@ -55,19 +55,19 @@ static json_t *good(void)
 
 static void refused(json_t *doc, const char *want, const char *name)
 {
-	struct chain c;
+	struct hsm_chain c;
 	char err[512] = "";
-	int rc = chain_verify(doc, ESN, &vendor, 1, &c, err, sizeof(err));
+	int rc = hsm_chain_verify(doc, ESN, &vendor, 1, &c, err, sizeof(err));
 
 	tap_ok(rc < 0 && strstr(err, want) != NULL, "refused: %s (%s)", name, err);
 	if (rc == 0)
-		chain_clear(&c);
+		hsm_chain_clear(&c);
 	json_decref(doc);
 }
 
 int main(void)
 {
-	struct chain c;
+	struct hsm_chain c;
 	char err[512] = "";
 	json_t *doc;
 	char *line;
@@ -79,7 +79,7 @@ int main(void)
 	hk_setup = hsm_ed25519_generate(NULL, 0);
 
 	doc = good();
-	TAP_INT_EQ(chain_verify(doc, ESN, &vendor, 1, &c, err, sizeof(err)), 0, "a good chain verifies");
+	TAP_INT_EQ(hsm_chain_verify(doc, ESN, &vendor, 1, &c, err, sizeof(err)), 0, "a good chain verifies");
 	line = hsm_key_to_openssh(identity);
 	TAP_STR_EQ(c.identity_key, line, "identity key from the warrant");
 	free(line);
@@ -87,11 +87,11 @@ int main(void)
 	TAP_STR_EQ(c.host_keys[HSM_SVC_SETUP], line, "setup host key from its certificate");
 	free(line);
 	tap_ok(c.host_keys[HSM_SVC_MONITOR] == NULL, "no key for a service not listed");
-	chain_clear(&c);
-	tap_ok(chain_verify(doc, ESN, &stranger, 1, &c, err, sizeof(err)) < 0 &&
+	hsm_chain_clear(&c);
+	tap_ok(hsm_chain_verify(doc, ESN, &stranger, 1, &c, err, sizeof(err)) < 0 &&
 	       strstr(err, "not signed by a trusted vendor key"), "another vendor: refused (%s)", err);
-	tap_ok(chain_verify(doc, ESN, &vendor, 0, &c, err, sizeof(err)) < 0, "no vendor keys: refused");
-	tap_ok(chain_verify(doc, "9Z87-YX65-4321", &vendor, 1, &c, err, sizeof(err)) < 0 &&
+	tap_ok(hsm_chain_verify(doc, ESN, &vendor, 0, &c, err, sizeof(err)) < 0, "no vendor keys: refused");
+	tap_ok(hsm_chain_verify(doc, "9Z87-YX65-4321", &vendor, 1, &c, err, sizeof(err)) < 0 &&
 	       strstr(err, "says it is ESN"), "asked for another ESN: refused (%s)", err);
 	json_decref(doc);
 

@@ -1,5 +1,5 @@
 /*
- * plugins/platform/chain.h - checking an HSM's certificate chain before
+ * core/net/chain.h - checking an HSM's certificate chain before
  * enrollment trusts it (docs/protocol.md "Keys, certificates and trust"):
  *
  *   vendor key (HSMADMIN_CONF/vendor.d/NAME.pem)
@@ -7,16 +7,17 @@
  *       whose identity key signs, per service,
  *         the certificate {"esn","service","host_key","issued"}.
  */
-#ifndef HSMADMIN_PLUGIN_PLATFORM_CHAIN_H
-#define HSMADMIN_PLUGIN_PLATFORM_CHAIN_H
+#ifndef HSMADMIN_NET_CHAIN_H
+#define HSMADMIN_NET_CHAIN_H
 
 #include <stddef.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include <hsmadmin/plugin.h> /* HSM_API */
 #include "modules.h"
 
-struct chain {
+struct hsm_chain {
 	char *identity_key;              /* OpenSSH line */
 	char *host_keys[HSM_SVC_COUNT];  /* certified host keys; NULL: service absent */
 };
@@ -24,15 +25,15 @@ struct chain {
 /* Check the result of sshadmin `hostkeys` for an HSM of ESN esn against
  * the trusted vendor keys; fill out with the keys it vouches for.  Returns
  * 0, or -1 with the first broken link in err. */
-int chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *const *vendors, size_t nvendors,
-		 struct chain *out, char *err, size_t errlen);
-void chain_clear(struct chain *c);
+HSM_API int hsm_chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *const *vendors, size_t nvendors,
+		 struct hsm_chain *out, char *err, size_t errlen);
+HSM_API void hsm_chain_clear(struct hsm_chain *c);
 
 /* Load every DIR/vendor.d/NAME.pem.  A file that is not an Ed25519 public
  * key is reported through skip and left out. */
-int chain_load_vendors(const char *confdir, EVP_PKEY ***keys, size_t *count,
+HSM_API int hsm_chain_load_vendors(const char *confdir, EVP_PKEY ***keys, size_t *count,
 		       void (*skip)(void *arg, const char *file, const char *why), void *arg,
 		       char *err, size_t errlen);
-void chain_free_vendors(EVP_PKEY **keys, size_t count);
+HSM_API void hsm_chain_free_vendors(EVP_PKEY **keys, size_t count);
 
 #endif

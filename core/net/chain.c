@@ -1,5 +1,5 @@
 /*
- * plugins/platform/chain.c - verification of an HSM's certificate chain
+ * core/net/chain.c - verification of an HSM's certificate chain
  * (see chain.h).  Every signature is checked before any key it vouches
  * for is used; every document is unpacked strictly.
  */
@@ -29,7 +29,7 @@ static int set_err(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-void chain_clear(struct chain *c)
+HSM_API void hsm_chain_clear(struct hsm_chain *c)
 {
 	free(c->identity_key);
 	for (int i = 0; i < HSM_SVC_COUNT; i++)
@@ -39,7 +39,7 @@ void chain_clear(struct chain *c)
 
 /* The warrant: signed by one of the vendor keys, naming this ESN. */
 static EVP_PKEY *verify_warrant(const json_t *env, const char *esn, EVP_PKEY *const *vendors,
-				size_t nvendors, struct chain *out, char *err, size_t errlen)
+				size_t nvendors, struct hsm_chain *out, char *err, size_t errlen)
 {
 	const json_t *body = NULL;
 	const char *w_esn, *psn, *identity;
@@ -72,7 +72,7 @@ static EVP_PKEY *verify_warrant(const json_t *env, const char *esn, EVP_PKEY *co
 /* One service's entry: its certificate, signed by the identity key, names
  * this ESN, this service and the host key next to it. */
 static int verify_service(const char *name, const json_t *entry, const char *esn, EVP_PKEY *id,
-			  struct chain *out, char *err, size_t errlen)
+			  struct hsm_chain *out, char *err, size_t errlen)
 {
 	const char *host_key, *c_esn, *c_svc, *c_key;
 	json_int_t port, issued;
@@ -102,8 +102,8 @@ static int verify_service(const char *name, const json_t *entry, const char *esn
 	return 0;
 }
 
-int chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *const *vendors, size_t nvendors,
-		 struct chain *out, char *err, size_t errlen)
+HSM_API int hsm_chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *const *vendors, size_t nvendors,
+		 struct hsm_chain *out, char *err, size_t errlen)
 {
 	const char *h_esn, *name;
 	json_t *warrant, *services, *entry;
@@ -120,7 +120,7 @@ int chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *const *vendo
 	if (!json_is_object(services))
 		return set_err(err, errlen, "malformed host key list: services is not an object");
 	if (!(id = verify_warrant(warrant, esn, vendors, nvendors, out, err, errlen))) {
-		chain_clear(out);
+		hsm_chain_clear(out);
 		return -1;
 	}
 	json_object_foreach(services, name, entry)
@@ -130,18 +130,18 @@ int chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *const *vendo
 	if (rc == 0 && !out->host_keys[HSM_SVC_SSHADMIN])
 		rc = set_err(err, errlen, "the host key list has no sshadmin service");
 	if (rc < 0)
-		chain_clear(out);
+		hsm_chain_clear(out);
 	return rc;
 }
 
-void chain_free_vendors(EVP_PKEY **keys, size_t count)
+HSM_API void hsm_chain_free_vendors(EVP_PKEY **keys, size_t count)
 {
 	for (size_t i = 0; i < count; i++)
 		EVP_PKEY_free(keys[i]);
 	free(keys);
 }
 
-int chain_load_vendors(const char *confdir, EVP_PKEY ***keys, size_t *count,
+HSM_API int hsm_chain_load_vendors(const char *confdir, EVP_PKEY ***keys, size_t *count,
 		       void (*skip)(void *arg, const char *file, const char *why), void *arg,
 		       char *err, size_t errlen)
 {
