@@ -37,9 +37,9 @@ HSM_API void hsm_chain_clear(struct hsm_chain *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* The warrant: signed by one of the vendor keys, naming this ESN. */
-static EVP_PKEY *verify_warrant(const json_t *env, const char *esn, EVP_PKEY *const *vendors,
-				size_t nvendors, struct hsm_chain *out, char *err, size_t errlen)
+HSM_API EVP_PKEY *hsm_chain_verify_warrant(const json_t *env, const char *esn,
+					   EVP_PKEY *const *vendors, size_t nvendors,
+					   char **identity_line, char *err, size_t errlen)
 {
 	const json_t *body = NULL;
 	const char *w_esn, *psn, *identity;
@@ -62,7 +62,7 @@ static EVP_PKEY *verify_warrant(const json_t *env, const char *esn, EVP_PKEY *co
 		return set_err(err, errlen, "device warrant is for ESN '%.20s', not %s", w_esn, esn), NULL;
 	if (!(id = hsm_key_from_openssh(identity, why, sizeof(why))))
 		return set_err(err, errlen, "device warrant: identity key: %s", why), NULL;
-	if (!(out->identity_key = strdup(identity))) {
+	if (!(*identity_line = strdup(identity))) {
 		EVP_PKEY_free(id);
 		return set_err(err, errlen, "out of memory"), NULL;
 	}
@@ -119,7 +119,7 @@ HSM_API int hsm_chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *
 		return set_err(err, errlen, "the HSM says it is ESN '%.20s'", h_esn);
 	if (!json_is_object(services))
 		return set_err(err, errlen, "malformed host key list: services is not an object");
-	if (!(id = verify_warrant(warrant, esn, vendors, nvendors, out, err, errlen))) {
+	if (!(id = hsm_chain_verify_warrant(warrant, esn, vendors, nvendors, &out->identity_key, err, errlen))) {
 		hsm_chain_clear(out);
 		return -1;
 	}

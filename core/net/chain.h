@@ -29,6 +29,13 @@ HSM_API int hsm_chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *
 		 struct hsm_chain *out, char *err, size_t errlen);
 HSM_API void hsm_chain_clear(struct hsm_chain *c);
 
+/* The warrant alone: signed by one of the vendor keys and naming esn.
+ * Returns the identity key it vouches for (and its OpenSSH line, malloc'ed,
+ * in *identity_line), or NULL with the reason. */
+HSM_API EVP_PKEY *hsm_chain_verify_warrant(const json_t *warrant, const char *esn,
+					   EVP_PKEY *const *vendors, size_t nvendors,
+					   char **identity_line, char *err, size_t errlen);
+
 /* Load every DIR/vendor.d/NAME.pem.  A file that is not an Ed25519 public
  * key is reported through skip and left out. */
 HSM_API int hsm_chain_load_vendors(const char *confdir, EVP_PKEY ***keys, size_t *count,

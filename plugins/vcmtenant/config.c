@@ -14,6 +14,7 @@
 #include "hostkeys.h"
 #include "sign.h"
 
+#include "chain.h"
 #include "vcmtenant.h"
 
 const char *const vt_services[VT_NSVC] = { "sshadmin", "ncoreapi", "monitor" };
@@ -52,38 +53,6 @@ static int copy(char *dst, size_t len, const char *src, const char *what, char *
 			return hsm_set_err(err, errlen, "%s: '%s' is not printable", what, hsm_printable(src, p));
 	memcpy(dst, src, strlen(src) + 1);
 	return 0;
-}
-
-/* The HSM warrant: a vendor's signature naming this ESN. */
-static EVP_PKEY *verify_warrant(const json_t *env, const char *esn, EVP_PKEY *const *vendors,
-				size_t nvendors, char **identity_line, char *err, size_t errlen)
-{
-	const json_t *body = NULL;
-	const char *w_esn, *psn, *identity;
-	json_int_t issued;
-	json_error_t jerr;
-	char why[256] = "no trusted vendor keys in HSMADMIN_CONF/vendor.d";
-	EVP_PKEY *id;
-	size_t i;
-
-	for (i = 0; i < nvendors; i++)
-		if (hsm_signed_verify(env, vendors[i], &body, NULL, why, sizeof(why)) == 0)
-			break;
-	if (i == nvendors)
-		return hsm_set_err(err, errlen, "hsm_identity is not signed by a trusted vendor key: %s",
-				   why), NULL;
-	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "esn", &w_esn,
-			   "psn", &psn, "identity_key", &identity, "issued", &issued) < 0)
-		return hsm_set_err(err, errlen, "hsm_identity: %s", jerr.text), NULL;
-	if (strcmp(w_esn, esn) != 0)
-		return hsm_set_err(err, errlen, "hsm_identity is for another ESN than %s", esn), NULL;
-	if (!(id = hsm_key_from_openssh(identity, why, sizeof(why))))
-		return hsm_set_err(err, errlen, "hsm_identity: identity key: %s", why), NULL;
-	if (!(*identity_line = strdup(identity))) {
-		EVP_PKEY_free(id);
-		return hsm_set_err(err, errlen, "out of memory"), NULL;
-	}
-	return id;
 }
 
 /* The VCM's own warrant: signed by the HSM identity key, naming the VCM. */
@@ -179,7 +148,7 @@ int vt_config_verify(const json_t *cfg, EVP_PKEY *const *vendors, size_t nvendor
 	}
 	if (!json_is_object(services) || json_object_size(services) != VT_NSVC)
 		return hsm_set_err(err, errlen, "services: not an object of the three VCM services");
-	if (!(id = verify_warrant(hsm_id, out->esn, vendors, nvendors, &out->identity_key, err, errlen))) {
+	if (!(id = hsm_chain_verify_warrant(hsm_id, out->esn, vendors, nvendors, &out->identity_key, err, errlen))) {
 		vt_vcm_clear(out);
 		return -1;
 	}
