@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/dispatch.sh - how cheap is the core's dispatch?
 #
 # Medians of N runs (default 300) of

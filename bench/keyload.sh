@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/keyload.sh - what does client key protection cost a load?
 #
 # Builds the tree with -O2 (no sanitizers) and runs bench/keyload.c, which

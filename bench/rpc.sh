@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/rpc.sh - what a call to an emulated HSM costs, measured in one run.
 #
 #  (a) `hsmadmin info` (one HSM) against a bare OpenSSH round trip

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * runtimes.c - run a command N times (fork+exec, output to /dev/null) and
  * print the median wall time in microseconds.  Used by the bench scripts so

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/vcms.sh - what VCMs cost, measured in one run against one emulated
 # HSM licensed for 1000 active VCMs (an -O2 build installed under
 # _build/bench, like bench/rpc.sh):

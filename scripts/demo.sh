@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # scripts/demo.sh - the main job: build and install hsmadmin into a
 # project-local prefix (.hsm/), then drive it as a user would.
 #

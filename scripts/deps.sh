@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # scripts/deps.sh - sourced by demo.sh and test.sh: install what building
 # and testing hsmadmin needs on Debian 12, only when something is missing.
 HSM_BUILD_DEPS="build-essential autoconf automake libtool pkg-config libssh-dev libjansson-dev libinih-dev libssl-dev openssl"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # scripts/test.sh - build hsmadmin with ASan+UBSan and run every test:
 # unit, CLI and integration tests (make check), each fuzz target for a
 # bounded time, and make distcheck.  Ends with "N passed, N failed".

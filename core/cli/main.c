@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * main.c - the one multi-call binary.  hsmadmin, vcmadmin and the other
  * tools are this program under another name; everything else is in

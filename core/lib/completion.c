@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * completion.c - `hsmadmin completion bash`: a bash completion script made
  * from the command tables of every configured plugin, for every tool.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * help.c - help text generated from the command tables, so it can never
  * disagree with what the parser accepts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ini-strict.c - validate INI text line by line, then parse it with inih.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ini-strict.h - inih with the traps closed (see ../shared/PITFALLS.md):
  * Debian's inih r55 splits lines of 200 bytes or more, cuts names at 49

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * json-fields.c - checking the members of untrusted JSON objects, and
  * quoting untrusted text in messages.  Every parser of signed or received

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * json-strict.c - the one way hsmadmin parses JSON it did not write.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * netaddr.c - strict IP/CIDR parsing, the static VCM network rules and the
  * VCM address allocator.  The rules are in hsmadmin/netaddr.h; this file

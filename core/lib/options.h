@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * options.h - the command-line parser.  Plugins declare options; only the
  * core parses argv, so every command of every tool behaves the same.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * output.c - what commands print.  Text is for people and is suppressed
  * under --json, where the core prints one JSON document (sorted keys) after

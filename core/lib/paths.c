@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * paths.c - where hsmadmin keeps things.  Everything derives from two
  * roots so tests and users can run unprivileged in a temporary directory:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * registry.h - which plugins exist (plugins.d/NAME.conf), which command
  * prefixes each owns for which tool, and the loaded descriptors.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/chain.c - verification of an HSM's certificate chain
  * (see chain.h).  Every signature is checked before any key it vouches

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/chain.h - checking an HSM's certificate chain before
  * enrollment trusts it (docs/protocol.md "Keys, certificates and trust"):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/hostkeys-ssh.h - libssh views of hostkeys.h objects, for the
  * transport only (not exported).

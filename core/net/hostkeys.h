@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/hostkeys.h - this host's SSH credentials: the per-service
  * client keys and the host keys pinned per HSM at enrollment.

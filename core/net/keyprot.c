@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/keyprot.c - client private keys encrypted at rest under a key
  * derived from the protection options K F S B G P (guide 4.8).

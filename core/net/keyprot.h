@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/keyprot.h - protection of client private keys at rest
  * (guide 4.8): each key file is AES-256-GCM encrypted under a key derived

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * licence.c - feature licence files: issue, parse, verify.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/licence.h - feature licences (docs/formats/licence.md).
  *

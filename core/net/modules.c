@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/modules.c - reader of $HSMADMIN_CONF/modules.d/NAME.conf.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/modules.h - the HSMs this host knows: $HSMADMIN_CONF/modules.d.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/request.h - tenant request files (docs/formats/request.md).
  *

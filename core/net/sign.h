@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/sign.h - Ed25519 keys, signatures and canonical JSON.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/transport-report.c - one output shape for every device command
  * (see transport-report.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/transport-report.h - how device commands answer for many HSMs.
  *

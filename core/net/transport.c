@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/transport.c - the libssh client side of docs/protocol.md.
  *

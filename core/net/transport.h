@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net/transport.h - calls to HSM services over SSH (docs/protocol.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * api.c - what service handlers may ask hsmd (struct hsmd_api), and one
  * call run through the gate.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.c - hsmd.conf: limits of the SSH server, the log capacity rules
  * (guide 4.12.1) and the clock slew rate.  Parsed with the hardened inih

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * devdoc.c - validation of the state documents and the device clock.
  *

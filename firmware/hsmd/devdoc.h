@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * devdoc.h - the documents under an HSM's state directory and their
  * validation (docs/formats/hsmd-state.md).  Every document hsmd reads is

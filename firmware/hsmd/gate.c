@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gate.c - the central rules.  Pure functions of (flags, facts) so that
  * unit tests can walk every combination.

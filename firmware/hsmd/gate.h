@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gate.h - the device's central rules, applied to every method call before
  * its handler runs (SPEC "Must-have behaviour"; guide 4.2.2, 4.5.3, 4.6.4,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hsmd.h - what the pieces of hsmd share: configuration, diagnostics and
  * small helpers.  Nothing here is seen by service modules (they get

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * provision.c - `hsmd provision`: make a new emulated HSM as a factory
  * would: lifetime data, the identity key and its vendor warrant, then the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* provision.h - `hsmd provision` (see provision.c). */
 #ifndef HSMD_PROVISION_H
 #define HSMD_PROVISION_H

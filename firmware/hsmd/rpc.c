@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rpc.c - method names, params and replies (docs/protocol.md).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rpc.h - the request and reply formats of docs/protocol.md, separate from
  * SSH so that the fuzz target runs exactly what the server runs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server.h - the event loop: one libssh event serving every service's
  * listener of one HSM, with the method calls dispatched through the gate.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * services.h - which services run (services.d/NAME.conf) and loading their
  * modules with the same trust checks as host plugins (DESIGN.md, rules 1-10).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.h - the device state store: one HSM's state directory, loaded,
  * validated and changed one atomic transaction at a time.

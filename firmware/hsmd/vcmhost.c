@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vcmhost.c - the VCM supervisor (see vcmhost.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vcmhost.h - hsmd's VCM supervisor: the state directories of VCMs and
  * the processes of the active ones (DESIGN.md "each active VCM is a

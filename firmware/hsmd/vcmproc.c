@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vcmproc.c - `hsmd vcm`: one VCM's process.  Started by the supervisor
  * (vcmhost.c), never by hand in normal use: it serves the VCM's end-user

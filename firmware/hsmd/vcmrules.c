@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vcmrules.c - the VCM rules of guide chapter 3 (see vcmrules.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vcmrules.h - the VCM rules of guide chapter 3 as pure functions of the
  * device documents, shared by hsmd's VCM supervisor (autostart after a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vcmuser.c - the user of each VCM process (see vcmuser.h).
  */

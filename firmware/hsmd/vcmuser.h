@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vcmuser.h - each VCM process runs as a user of its own, so that the OS,
  * not only hsmd's code, keeps a VCM out of another VCM's state and out of

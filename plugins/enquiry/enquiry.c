@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/enquiry - the `enquiry` tool: the tenant's enrolled VCMs as
  * modules 1..N, in the layout nShield administrators know, or as JSON.

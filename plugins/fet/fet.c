@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/fet/fet.c - hsmadmin fet (guide 3.2, 4.10.1.17): apply a feature
  * licence to the HSM it was issued for.

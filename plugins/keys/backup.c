@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/keys/backup.c - keys backup and keys restore (guide 4.7.6,
  * 4.7.7, 4.10.1.7.4-5).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/keys/keys.c - the keys plugin's descriptor: hsmadmin keys show,
  * roll, backup, restore, migrate, remote-set, remote-remove (guide

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/keys/keys.h - the commands of the keys plugin (guide 4.7,
  * 4.10.1.7) and what they share.

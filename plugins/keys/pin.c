@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/keys/pin.c - pinning HSMs again after the host lost its pins
  * (keys restore into an empty HSMADMIN_HOME).  The same checks as enroll

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/keys/remote.c - changing one service's authorized key on the
  * HSMs: keys remote-set / remote-remove (guide 4.10.1.7.6-7) and keys

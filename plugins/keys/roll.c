@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/keys/roll.c - replacing client keys on every HSM without ever
  * leaving an HSM that this host cannot log in to (guide 4.7.5).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/keys/show.c - keys show (guide 4.7.4, 4.10.1.7.1): this host's
  * client keys (public key, file time, protection, mode and group) and, per

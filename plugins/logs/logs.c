@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/logs/logs.c - hsmadmin logs get (guide 4.10.1.8.1): the unsigned
  * system or init log of one HSM, from its monitor service.  clear, export,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/nopclearfail - the `nopclearfail` tool: change the mode of an
  * enrolled VCM's module (-M maintenance, -O operational, -I

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/platform/change.c - the commands that change an HSM: settime,
  * setminvsn, reset, factorystate, select acceleration.  The device enforces

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/platform/enroll.c - hsmadmin enroll (guide 4.10.1.6).
  *

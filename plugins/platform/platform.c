@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/platform/platform.c - the platform plugin's descriptor: the
  * hsmadmin commands of guide 4.10.1 that administer the HSM itself.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/platform/platform.h - the commands of the platform plugin.
  */

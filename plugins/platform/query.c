@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/platform/query.c - the read-only commands: status, info,
  * gettime, getenvstats.  Each is one setup call fanned out to the HSMs

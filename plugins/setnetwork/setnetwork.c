@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/setnetwork/setnetwork.c - hsmadmin setnetwork default |
  * ipv4static | ipv6static (guide 3.1.2.1, 4.10.1.18): the subnet the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugin.c - the vcm plugin: the tenant's side of VCMs (guide 4.10.1.16).
  * This file is only the descriptor and the command tables; the commands

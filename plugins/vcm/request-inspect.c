@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * request-inspect.c - `hsmadmin vcm inspect-request [--verify] [--key-file
  * KEY] FILE` (guide 4.10.1.16.6): show what a request asks for, and with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * request-write.c - `hsmadmin vcm create|start|setproperties` (guide
  * 4.10.1.16.1, .2, .5): the tenant writes a signed request file for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tenant-keys.c - the tenant's own keys and the files the tenant writes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/vcm/vcm.h - what the files of the vcm plugin share.
  */

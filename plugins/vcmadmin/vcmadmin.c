@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/vcmadmin - the service provider's VCM commands (guide 3.4.1):
  * `vcmadmin create|start|stop|list|show|delete|stats|properties set|

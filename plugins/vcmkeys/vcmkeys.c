@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vcmkeys.c - the vcmkeys plugin: `hsmadmin vcm key generate|list|sign
  * --uuid UUID`, the tenant's use of the key store in its enrolled VCM

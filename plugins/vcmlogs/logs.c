@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * logs.c - `hsmadmin vcm logs export|expire|getkey --uuid UUID`: one call
  * each to the VCM's monitor (docs/protocol.md, monitor) with this

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugin.c - the vcmlogs plugin: `hsmadmin vcm logs export|expire|getkey`
  * (guide 4.10.1.16.10-.13).  The tenant reaches the VCM's own monitor

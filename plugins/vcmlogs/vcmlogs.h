@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/vcmlogs/vcmlogs.h - `hsmadmin vcm logs` (plugin.c, logs.c).
  * The enrollment records and the call to a VCM's service are those of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugin.c - the vcmsetup plugin: `hsmadmin vcm single-setup` (guide
  * 4.10.1.16.9).  Descriptor and command table only.

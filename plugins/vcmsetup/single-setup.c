@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * single-setup.c - `hsmadmin vcm single-setup [--esn] [--name] [--json]`
  * (guide 4.10.1.16.9): on an HSM enrolled from this host, create, start

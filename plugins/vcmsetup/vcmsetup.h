@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/vcmsetup/vcmsetup.h - `hsmadmin vcm single-setup` (single-setup.c).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.c - checking the configuration file a service provider hands to
  * the tenant (docs/formats/vcm-config.md, "How a tenant checks it").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * enroll.c - hsmadmin vcm enroll / unenroll (guide 4.10.1.16.3-4).
  *

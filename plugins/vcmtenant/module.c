@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * module.c - what the host makes of an enrolled VCM's ncoreapi enquiry:
  * the state `enquiry` prints and `nopclearfail` acts on (docs/protocol.md,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugin.c - the vcmtenant plugin: a tenant's enrolled VCMs (guide
  * 4.10.1.16.3, .4, .7, .8).  Descriptor and command tables only.

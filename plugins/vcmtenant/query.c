@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * query.c - hsmadmin vcm info / getenvstats (guide 4.10.1.16.7-8): ask
  * each enrolled VCM's ncoreapi (with this tenant's key for it) in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * record.c - the tenant's enrollment records (docs/formats/vcm-enrollment.md):
  * $HSMADMIN_HOME/tenant/vcms/<UUID>/enrollment.json, written atomically

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/vcmtenant/vcmtenant.h - the tenant's enrolled VCMs: checking a
  * configuration file, the enrollment records, and the commands that use

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # `hsmadmin completion bash` is generated from the command tables and
 # completes commands and options for every tool.
 . "$top_srcdir/tests/lib/common.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The dispatcher and option parser end to end: the real binary, a fixture
 # plugin with every option type, hsmadmin and vcmadmin from one binary.
 . "$top_srcdir/tests/lib/common.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The example plugin of docs/plugin-guide.md builds out of tree with
 # pkg-config (against this tree's uninstalled .pc) and runs.
 . "$top_srcdir/tests/lib/common.sh"

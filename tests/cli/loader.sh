@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The plugin loader refuses bad plugins one by one, with one line naming the
 # file and the reason, and the other commands keep working.
 . "$top_srcdir/tests/lib/common.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Tools that are one command (enquiry, nopclearfail): the plugin claims
 # the tool's own name and a command of that path; the dispatcher runs it
 # when the tool is given no command words, passing every argument to it.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # vcm-request.sh - the tenant's request tools through the real binary:
 # hsmadmin vcm create | start | setproperties | inspect-request.
 . "$top_srcdir/tests/lib/common.sh"

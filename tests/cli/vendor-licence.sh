@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/cli/vendor-licence.sh - hsm-vendor: vendor keys, signing and
 # verifying feature licences, and every refusal with its exit code:
 # tampered (4), unknown signer (4), unknown version (2), hostile files (2),

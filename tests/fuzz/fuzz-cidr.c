@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-cidr.c - libFuzzer target for the address and prefix parsers and
  * the static network rules (core/lib/netaddr.c): any bytes must give a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-clientkey.c - libFuzzer target for loading a client key file
  * (core/net/hostkeys.c): the same path as a key in HSMADMIN_HOME, a

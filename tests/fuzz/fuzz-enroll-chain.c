@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the host key list an HSM returns at enrollment, as
  * core/net/chain.c verifies it.  Input: JSON bytes. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the hardened INI reader. */
 #include <stdint.h>
 #include <string.h>

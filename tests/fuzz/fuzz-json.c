@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: strict JSON parsing (every JSON input goes through it). */
 #include <stdint.h>
 #include <hsmadmin/fileio.h>

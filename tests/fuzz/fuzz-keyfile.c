@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-keyfile.c - libFuzzer target for the protected key file parser
  * (core/net/keyprot.c, docs/formats/keys.md).  Any bytes must give a key

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-licence.c - libFuzzer target for the licence parser
  * (core/net/licence.c): any bytes must give a licence or a one-line

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: one modules.d file (core/net/modules.c). */
 #include <stdint.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-ncoreapi-params.c - every ncoreapi params check on arbitrary JSON.
  */

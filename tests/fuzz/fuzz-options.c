@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the option parser.  Input bytes are split at NUL into
  * argv words and parsed against a table with every option kind. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-orchestrator.c - the orchestrator's handling of what a caller
  * sends: a params object for create/start/setproperties with a request

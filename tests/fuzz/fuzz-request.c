@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-request.c - libFuzzer target for the tenant request parser
  * (core/net/request.c): any bytes must give a request or a one-line

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-rpc.c - an exec command and its stdin, parsed as hsmd's server does
  * (firmware/hsmd/rpc.c): the first line is the command, the rest params. */
 #include "config.h"

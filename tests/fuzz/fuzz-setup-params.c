@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-setup-params.c - libFuzzer target for the params of the setup
  * service's fet and setnetwork methods (firmware/services/setup/params.c),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-state-device.c - device.json as hsmd reads it: strict JSON, then
  * validation (firmware/hsmd/devdoc.c). */
 #include "config.h"

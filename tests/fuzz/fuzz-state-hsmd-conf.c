@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-state-hsmd-conf.c - hsmd.conf. */
 #include "config.h"
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-state-log.c - system.log / init.log as hsmd reads them. */
 #include "config.h"
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-state-services-conf.c - a services.d/NAME.conf file. */
 #include "config.h"
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: a service's reply as the transport judges it
  * (core/net/transport.c hsm_rpc_parse_reply).  The first byte picks the
  * exit status; the rest is stdout. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-vcm-enrollment.c - the tenant's two parsers of outside input: an
  * enrollment record and a VCM configuration file (checked against a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hsmadmin fet end to end: licences made by hsm-vendor, applied by the real
 # hsmadmin to real hsmd processes.  info before and after (1/1 -> N/1000,
 # base speed N/5, speed upgrade), features by name and word, every refusal

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/hsmd-common.sh - real hsmd processes on loopback for
 # the hsmd-*.sh tests, called with the stock OpenSSH client.
 #

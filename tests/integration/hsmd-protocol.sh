@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The wire protocol with the stock OpenSSH client: factory state, enroll,
 # one key per service, pinned host keys, algorithms, hostile params.
 . "$top_srcdir/tests/integration/hsmd-common.sh"

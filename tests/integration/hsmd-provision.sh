@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hsmd provision: what it creates, and the bad arguments it refuses.
 . "$top_srcdir/tests/integration/hsmd-common.sh"
 hsmd_setup

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hsmd under stress: silent clients, signals, kill -9 during state changes,
 # damaged files, bad service configuration.
 . "$top_srcdir/tests/integration/hsmd-common.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # setup methods and the central rules: time, VSN, acceleration, env stats,
 # interlock, lost clock, log capacity, reset and factory state.
 . "$top_srcdir/tests/integration/hsmd-common.sh"

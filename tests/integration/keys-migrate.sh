@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Moving an HSM to another host without factory state (guide 4.7.9), with
 # two host homes (and two "machines": other system UUIDs):
 #   destination: keys backup --passphrase FILE

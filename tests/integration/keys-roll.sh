@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # keys roll interrupted halfway never leaves an HSM without a key this host
 # holds: the host killed after N set_key calls (any N), an HSM unreachable,
 # an hsmd killed while the roll waits for it; running the roll again

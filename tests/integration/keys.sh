@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hsmadmin keys end to end against real hsmd: show, the protection options
 # and their environment overrides as the CLI applies them, group and
 # permission rules, damaged key files, backup and restore (on this machine

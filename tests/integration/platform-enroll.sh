@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hsmadmin against one real hsmd: enroll (twice), the read-only commands in
 # text and JSON, the time/VSN/acceleration rules as the device applies
 # them, logs get, reset, factory state and re-enrollment.

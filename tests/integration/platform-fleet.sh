@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Several HSMs side by side: one command fans out to all of them in
 # parallel, answers in ESN order, --esn selects, one bad modules.d file or
 # one unreachable HSM does not stop the others; the common option rules.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/platform-lib.sh - shared set-up for the platform-*.sh
 # tests: real hsmd processes on loopback (tests/integration/hsmd-common.sh)
 # driven by the real hsmadmin with the platform and logs plugins.

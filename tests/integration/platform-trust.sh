@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Trust failures end to end: a key of one service refused by another, a
 # client key with loose permissions, an impostor HSM (same address and ESN,
 # another identity) refused on every call including enroll, a device

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hsmadmin setnetwork end to end against a real hsmd: each mode, every
 # validation refusal on the host (usage error naming the option) and on
 # the device (the stock ssh client, bypassing the host), pending until

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The start-up table of overview chapter 6, steps 1-10, end to end with our
 # CLIs on one machine: a service provider (the default HSMADMIN_HOME, which
 # enrolled the HSM) and a tenant (HSMADMIN_HOME of its own), the emulated

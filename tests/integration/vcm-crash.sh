@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Many VCMs, and kill -9 of hsmd in the middle of create, start and
 # delete: after a restart the registry and the state directories agree
 # (no lost and no duplicate VCM, no leaked address, no orphan state), no

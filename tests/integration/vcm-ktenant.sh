@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # vcm-ktenant.sh - rotating a VCM's k_tenant_req (guide 3.1.2.3.7) end to
 # end: the tenant's `hsmadmin vcm setproperties --k-tenant-req`, the
 # provider's `vcmadmin properties set ... k_tenant_req VALUE`, the device's

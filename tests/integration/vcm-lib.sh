@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/vcm-lib.sh - shared set-up for the vcm-*.sh tests: a
 # real hsmd with the orchestrator and the VCM services, the real vcmadmin
 # for the provider and the real `hsmadmin vcm` for tenants (each tenant

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # `hsmadmin vcm logs export|expire|getkey` against real VCM processes: each
 # tenant reaches its own VCM's monitor with the key enrollment installed;
 # the VCM's log is its own (not the platform's, not another VCM's); expiry

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The service provider's whole flow against a real hsmd, with tenant
 # requests made by the real `hsmadmin vcm create|start|setproperties`:
 # create many VCMs, start up to the licence, the next start refused, stop,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Every VCM rule of guide chapter 3 as the device enforces it: forged,
 # wrongly signed, expired, replayed and misdirected requests; restrict-
 # startup; autostart vs restrict-startup; one serial card reader; features

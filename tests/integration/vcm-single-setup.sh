@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # `hsmadmin vcm single-setup` on an unlicensed HSM enrolled from this host:
 # one command makes the tenant request, creates and starts the VCM and
 # enrolls it; the VCM then serves its tenant (this host).  A second run is

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The tenant's side of enrollment against a real hsmd and real VCM
 # processes: `hsmadmin vcm enroll` checks the configuration file's
 # signatures and the VCM's host keys, installs its own ncoreapi and monitor

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The tenant's `enquiry` and `nopclearfail` against real VCM processes:
 # the enquiry layout and JSON, the modes, the interlock the modes drive
 # (vcmadmin stop, platform-invasive operations), fail/clear/retry, and

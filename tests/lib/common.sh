@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/lib/common.sh - shared set-up for shell tests (TAP producers).
 #
 #   . "$top_srcdir/tests/lib/common.sh"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/tools/keyexport.c - for tests only: decrypt a protected client key
  * file and write it as an unencrypted OpenSSH private key (0600, never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/tap.h - a tiny TAP producer for the C unit tests.
  * Each check prints "ok N - name" or "not ok N - name"; tap_done() prints

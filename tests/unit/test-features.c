@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test-features.c - feature words: the guide's examples, aliases, errors,
  * and that printing and parsing agree for every bit.

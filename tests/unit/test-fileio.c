@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for atomic writes and bounded reads (core/lib/fileio.c). */
 #include <dirent.h>
 #include <stdlib.h>

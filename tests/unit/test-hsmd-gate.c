@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test-hsmd-gate.c - the central rules (firmware/hsmd/gate.c): every rule,
  * its order, the params variants, and the log levels.

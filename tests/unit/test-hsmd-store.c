@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test-hsmd-store.c - the device state store: transactions, the log
  * write-ahead, crash recovery, factory state, the clock, and a call run

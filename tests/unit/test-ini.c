@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the hardened INI reader (core/lib/ini-strict.c). */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for strict JSON parsing (core/lib/json-strict.c). */
 #include <stdlib.h>
 #include <string.h>

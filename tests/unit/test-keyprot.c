@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test-keyprot.c - client key protection (core/net/keyprot.c): option
  * strings and their environment overrides, round trips for every option

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test-licence.c - feature licences (core/net/licence.c): issue, parse,
  * verify against vendor keys, ESN check, and every refusal with its own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test-netaddr.c - IP/CIDR parsing (including hostile strings), the static
  * network rules and the VCM address allocator (core/lib/netaddr.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the option parser (core/lib/options.c). */
 #include <stdarg.h>
 #include <stdlib.h>

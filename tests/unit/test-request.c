@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test-request.c - tenant request files: build and verify each type, catch
  * every one-byte change, check validity windows, and refuse hostile files

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test-transport-chain.c - enrollment's certificate chain check
  * (core/net/chain.c): a good chain passes, and every broken link

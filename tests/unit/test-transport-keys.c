@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test-transport-keys.c - the client key store and host key
  * pins (core/net/hostkeys.c): permissions, no replacement, strict pins.

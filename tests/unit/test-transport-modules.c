@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test-transport-modules.c - the modules.d reader against good
  * and hostile files.

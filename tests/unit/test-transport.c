@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test-transport.c - hsm_rpc_exec against an in-process libssh
  * server on 127.0.0.1 that can misbehave on purpose: wrong host key, key

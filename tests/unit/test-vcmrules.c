@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test-vcmrules.c - the VCM rules shared by hsmd and the orchestrator
  * (firmware/hsmd/vcmrules.c): limits with and without a licence and per

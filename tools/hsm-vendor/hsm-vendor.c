@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hsm-vendor - the vendor's tool: vendor signing keys and feature
  * licences (docs/man/hsm-vendor.1, docs/formats/licence.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hsmadmin/features.h - feature words (guide 3.3.3 and 4.9).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hsmadmin/fileio.h - files written atomically, read with a bound, and JSON
  * parsed strictly.  Shared by the core, plugins and hsmd services so that

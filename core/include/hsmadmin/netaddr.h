@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hsmadmin/netaddr.h - IP addresses, CIDR prefixes, the VCM network
  * configuration and the VCM address allocator (guide 4.10.1.18).

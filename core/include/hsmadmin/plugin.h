@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hsmadmin/plugin.h - the host plugin ABI (version 1.0).
  *

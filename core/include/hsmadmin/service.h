@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hsmadmin/service.h - the hsmd service ABI (version 1.2).
  *

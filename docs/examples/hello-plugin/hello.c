@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hello.c - a complete hsmadmin plugin, built out of tree with pkg-config.
  * See docs/plugin-guide.md.  The test suite builds and runs it exactly as a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * monitor - the HSM's logs (guide 4.12): the system log and the init log
  * of the current boot, and the plumbing of export and expiry (a VCM's

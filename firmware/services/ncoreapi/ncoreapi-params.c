@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ncoreapi-params.c - strict checks of ncoreapi params (see the header).
  */

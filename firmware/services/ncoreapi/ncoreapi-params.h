@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ncoreapi-params.h - strict checks of the params of ncoreapi's methods
  * (outside input: a tenant's JSON).  Each returns 0, or -1 with a

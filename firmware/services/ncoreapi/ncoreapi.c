@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ncoreapi - the VCM's cryptographic service (docs/protocol.md, ncoreapi):
  * enquiry, info and getenvstats, the module mode, fail/clear, and a

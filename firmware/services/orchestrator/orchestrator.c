@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * orchestrator - the VCM service of the platform (guide chapter 3): the
  * registry (device member "vcms") and every rule of creating, starting,

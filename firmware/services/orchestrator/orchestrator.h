@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * orchestrator.h - the pure parts of the orchestrator service: checking a
  * tenant request against a VCM and the rules of its properties.  No hsmd

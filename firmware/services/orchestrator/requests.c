@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * requests.c - tenant requests as the device checks them (guide 3.1.2.2,
  * 3.1.3.1, 3.1.3.4; docs/formats/request.md "What a verifier must check").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * envstats.c - environmental statistics of an emulated nShield 5s.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* envstats.h - emulated environmental statistics (guide 4.10.1.13). */
 #ifndef SETUP_ENVSTATS_H
 #define SETUP_ENVSTATS_H

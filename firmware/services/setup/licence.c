@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * firmware/services/setup/licence.c - feature licences on the device
  * (guide 3.2, 4.9; docs/formats/licence.md): `fet` verifies a licence with

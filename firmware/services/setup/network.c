@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * firmware/services/setup/network.c - the VCM network (guide 3.1.2.1,
  * 4.10.1.18): `setnetwork` stores a validated network as pending; hsmd's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * firmware/services/setup/params.c - the params of fet and setnetwork.
  * Pure functions of the request (no device state), so that the fuzz

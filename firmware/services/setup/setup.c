@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * setup - information about the HSM and its configuration (guide 4.10.1):
  * status, info, time, environment statistics, reset, factory state,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * firmware/services/setup/setup.h - what the files of the setup service
  * share: the feature licence (fet) and the VCM network (setnetwork).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sshadmin - the keys of the platform services (guide 4.7): the host keys
  * and their certificates (hostkeys), enrollment from factory state, and
