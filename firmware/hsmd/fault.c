@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fault.c - an emulated hardware fault of the whole HSM (`hsmd fail`,
+ * docs/man/hsmd.8): the module inside the appliance has failed while the
+ * appliance still answers on the network, as in the field report of a
+ * failed HSM.  The fault is a control file, STATE/hardware-fault.json, so
+ * that it can be set on an HSM that is running (the store's lock is held
+ * by the running hsmd) and is seen by the HSM's VCM processes too.
+ *
+ * While it exists every method of every service, platform and VCM, fails,
+ * except the two that report on the module (setup `status` and ncoreapi
+ * `enquiry`), whose replies then say so: "hardware_failed": true.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+
+#include <hsmadmin/fileio.h>
+#include "fault.h"
+
+#define FAULT_FILE "hardware-fault.json"
+
+/* The HSM's state directory: a VCM's store is STATE/vcms/UUID. */
+static void hsm_dir_of(const char *store_dir, int is_vcm, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", store_dir, is_vcm ? "/../.." : "");
+}
+
+int hsmd_fault_get(const char *store_dir, int is_vcm, char *reason, size_t len)
+{
+	char dir[4200], path[4300], err[256];
+	struct stat st;
+	json_t *doc;
+	const char *r;
+
+	hsm_dir_of(store_dir, is_vcm, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, FAULT_FILE);
+	if (stat(path, &st) != 0)
+		return 0;
+	doc = hsm_json_load_file(path, 4096, err, sizeof(err));
+	r = json_string_value(json_object_get(doc, "reason"));
+	snprintf(reason, len, "%s", r ? r : "hardware fault");
+	json_decref(doc);
+	return 1;
+}
+
+int hsmd_fault_set(const char *state_dir, const char *reason, char *err, size_t errlen)
+{
+	char path[4300];
+	json_t *doc = json_pack("{s:s, s:I}", "reason", reason, "time", (json_int_t)time(NULL));
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", state_dir, FAULT_FILE);
+	rc = doc ? hsm_write_json_atomic(path, doc, 0644, err, errlen) : -1;
+	json_decref(doc);
+	return rc;
+}
+
+int hsmd_fault_exempt(const char *service, const char *method)
+{
+	return (!strcmp(service, "setup") && !strcmp(method, "status")) ||
+	       (!strcmp(service, "ncoreapi") && !strcmp(method, "enquiry"));
+}
