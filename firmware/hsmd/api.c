@@ -252,7 +252,7 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 	struct hsmd_gate_facts facts;
 	char fault[256];
 	uint32_t flags;
-	int rc, is_vcm, faulted;
+	int rc, faulted;
 
 	memset(call, 0, sizeof(*call));
 	call->api = &hsmd_api_table;
@@ -269,9 +269,7 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 		return;
 	}
 	/* A failed module answers only the calls that report on it. */
-	is_vcm = json_is_string(json_object_get(json_object_get(json_object_get(st->lifetime, "warrant"),
-					    "body"), "vcm"));
-	faulted = hsmd_fault_get(st->dir, is_vcm, fault, sizeof(fault));
+	faulted = hsmd_fault_get(st->dir, fault, sizeof(fault));
 	if (faulted && !hsmd_fault_exempt(svc->name, method)) {
 		call->status = HSMD_FAILED;
 		snprintf(call->message, sizeof(call->message), "the HSM has failed (%s): it must be replaced",

@@ -5,7 +5,8 @@
  * appliance still answers on the network, as in the field report of a
  * failed HSM.  The fault is a control file, STATE/hardware-fault.json, so
  * that it can be set on an HSM that is running (the store's lock is held
- * by the running hsmd) and is seen by the HSM's VCM processes too.
+ * by the running hsmd).  A copy goes into each VCM's state directory, the
+ * only place a VCM process (which may run as a user of its own) reads.
  *
  * While it exists every method of every service, platform and VCM, fails,
  * except the two that report on the module (setup `status` and ncoreapi
@@ -13,6 +14,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,21 +26,14 @@
 
 #define FAULT_FILE "hardware-fault.json"
 
-/* The HSM's state directory: a VCM's store is STATE/vcms/UUID. */
-static void hsm_dir_of(const char *store_dir, int is_vcm, char *buf, size_t len)
+int hsmd_fault_get(const char *store_dir, char *reason, size_t len)
 {
-	snprintf(buf, len, "%s%s", store_dir, is_vcm ? "/../.." : "");
-}
-
-int hsmd_fault_get(const char *store_dir, int is_vcm, char *reason, size_t len)
-{
-	char dir[4200], path[4300], err[256];
+	char path[4300], err[256];
 	struct stat st;
 	json_t *doc;
 	const char *r;
 
-	hsm_dir_of(store_dir, is_vcm, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/%s", dir, FAULT_FILE);
+	snprintf(path, sizeof(path), "%s/%s", store_dir, FAULT_FILE);
 	if (stat(path, &st) != 0)
 		return 0;
 	doc = hsm_json_load_file(path, 4096, err, sizeof(err));
@@ -50,12 +45,34 @@ int hsmd_fault_get(const char *store_dir, int is_vcm, char *reason, size_t len)
 
 int hsmd_fault_set(const char *state_dir, const char *reason, char *err, size_t errlen)
 {
-	char path[4300];
+	char path[4600], vcms[4200];
 	json_t *doc = json_pack("{s:s, s:I}", "reason", reason, "time", (json_int_t)time(NULL));
+	struct dirent *e;
+	DIR *d;
 	int rc;
 
+	if (!doc)
+		return hsm_set_err(err, errlen, "out of memory");
+	/* The VCMs first, the HSM last: once the HSM says failed, so do all. */
+	snprintf(vcms, sizeof(vcms), "%s/vcms", state_dir);
+	rc = 0;
+	if ((d = opendir(vcms))) {
+		while (rc == 0 && (e = readdir(d))) {
+			struct stat st;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", vcms, e->d_name);
+			if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/%s", vcms, e->d_name, FAULT_FILE);
+			rc = hsm_write_json_atomic(path, doc, 0644, err, errlen);
+		}
+		closedir(d);
+	}
 	snprintf(path, sizeof(path), "%s/%s", state_dir, FAULT_FILE);
-	rc = doc ? hsm_write_json_atomic(path, doc, 0644, err, errlen) : -1;
+	if (rc == 0)
+		rc = hsm_write_json_atomic(path, doc, 0644, err, errlen);
 	json_decref(doc);
 	return rc;
 }
