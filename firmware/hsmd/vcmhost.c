@@ -21,6 +21,7 @@
 
 #include <hsmadmin/fileio.h>
 #include "sign.h"
+#include "boot.h"
 #include "vcmhost.h"
 #include "vcmrules.h"
 #include "vcmuser.h"
@@ -177,7 +178,17 @@ static void child_exec(const char *dir, int wfd, pid_t parent, char *user)
 {
 	sigset_t none;
 	char *argv[] = { "hsmd", "vcm", "--state", (char *)dir, "--conf", host.confdir,
-			 "--status-fd", "3", user[0] ? "--user" : NULL, user, NULL };
+			 "--status-fd", "3", NULL, NULL, NULL, NULL, NULL };
+	int a = 8;
+
+	if (hsmd_image_dir[0]) { /* the services of the image the platform booted */
+		argv[a++] = "--image";
+		argv[a++] = hsmd_image_dir;
+	}
+	if (user[0]) {
+		argv[a++] = "--user";
+		argv[a++] = user;
+	}
 
 	/* The VCM dies with hsmd: a killed hsmd must not leave a VCM
 	 * holding its address. */
