@@ -22,6 +22,7 @@
 #include <hsmadmin/fileio.h>
 #include "sign.h"
 #include "boot.h"
+#include "docstore.h"
 #include "vcmhost.h"
 #include "vcmrules.h"
 #include "vcmuser.h"
@@ -547,9 +548,13 @@ static void collect_garbage(struct hsmd_store *st)
 	while ((d = readdir(dp))) {
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 			continue;
-		if (hsmd_uuid_valid(d->d_name) && json_object_get(vcms, d->d_name))
-			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		if (hsmd_uuid_valid(d->d_name) && json_object_get(vcms, d->d_name)) {
+			/* A VCM's own temporary files (its host keys) go now,
+			 * not only when it next starts. */
+			hsmd_docstore_sweep_temps(path);
+			continue;
+		}
 		if (rm_tree(path) == 0)
 			hsmd_log("VCM state %s: not in the registry (an interrupted create or delete); removed",
 				 d->d_name);
