@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include "boot.h"
 #include "fault.h"
 #include "hsmd.h"
 #include "provision.h"
@@ -127,14 +128,17 @@ static int run_main(int argc, char **argv)
 		fprintf(stderr, "hsmd: run: %s\n", err);
 		return 1;
 	}
-	if (hsmd_services_load(confdir, cfg.servicedir, &svcs, &nsvcs, err, sizeof(err)) < 0) {
+	if (hsmd_boot_image(&st, &cfg, confdir, &svcs, &nsvcs, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: %s\n", err);
 		hsmd_store_close(&st);
 		return 1;
 	}
 	if (nsvcs == 0) {
-		fprintf(stderr, "hsmd: run: no service loaded (configuration %s/services.d, modules %s)\n",
-			confdir, cfg.servicedir);
+		if (hsmd_image_dir[0])
+			fprintf(stderr, "hsmd: run: no service loaded from the firmware image %s\n", hsmd_image_dir);
+		else
+			fprintf(stderr, "hsmd: run: no service loaded (configuration %s/services.d, modules %s)\n",
+				confdir, cfg.servicedir);
 		hsmd_services_unload(svcs, nsvcs);
 		hsmd_store_close(&st);
 		return 1;
