@@ -103,6 +103,10 @@ struct hsm_option {
 #define HSM_CMDF_DEVICE     0x1u /* talks to HSMs: accepts the common --esn and --timeout */
 #define HSM_CMDF_NEEDS_ROOT 0x2u /* documented as needing root on real hardware (informational) */
 #define HSM_CMDF_INVASIVE   0x4u /* changes device state (shown in help) */
+/* With HSM_CMDF_DEVICE: the command always acts on every known HSM, so it
+ * accepts --timeout but not --esn (keys restore).  A core that predates
+ * this bit ignores it and offers --esn, which the command then refuses. */
+#define HSM_CMDF_EVERY_HSM  0x8u
 
 struct hsm_ctx; /* opaque: everything a running command may ask the core */
 
