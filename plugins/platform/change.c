@@ -64,7 +64,17 @@ int platform_setminvsn(struct hsm_ctx *ctx)
 
 static void print_reset(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
 {
+	const json_t *started = json_object_get(res, "autostart_started");
+	const json_t *skipped = json_object_get(res, "autostart_not_started"), *v;
+	size_t i;
+
 	hsm_printf(ctx, "%s: reset\n", m->esn);
+	json_array_foreach(started, i, v)
+		hsm_printf(ctx, "%s: autostart VCM %s started\n", m->esn, json_string_value(v) ?: "?");
+	json_array_foreach(skipped, i, v)
+		hsm_printf(ctx, "%s: autostart VCM %s not started: %s\n", m->esn,
+			   json_string_value(json_object_get(v, "uuid")) ?: "?",
+			   json_string_value(json_object_get(v, "reason")) ?: "?");
 }
 
 int platform_reset(struct hsm_ctx *ctx)

@@ -192,11 +192,33 @@ static int m_getenvstats(struct hsmd_call *call)
 	return HSMD_OK;
 }
 
+/* What the boot just done did with the autostart VCMs: the "started" and
+ * "not_started" lists of the init log's vcm_autostart entry, so that the
+ * admin who reset learns at once which VCMs did not come back. */
+static void add_autostart(struct hsmd_call *call, json_t *reply)
+{
+	json_t *init = hsmd_log_entries(call, "init"), *e, *d = NULL;
+	size_t i;
+
+	json_array_foreach(init, i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "event")) ?: "", "vcm_autostart"))
+			d = json_object_get(e, "detail");
+	if (json_is_array(json_object_get(d, "started")))
+		json_object_set(reply, "autostart_started", json_object_get(d, "started"));
+	if (json_is_array(json_object_get(d, "not_started")))
+		json_object_set(reply, "autostart_not_started", json_object_get(d, "not_started"));
+	json_decref(init);
+}
+
 static int m_reset(struct hsmd_call *call)
 {
+	json_t *reply;
+
 	if (hsmd_reboot(call, "reset") != 0)
 		return HSMD_FAILED;
-	hsmd_reply(call, json_pack("{s:b}", "reset", 1));
+	reply = json_pack("{s:b}", "reset", 1);
+	add_autostart(call, reply);
+	hsmd_reply(call, reply);
 	return HSMD_OK;
 }
 
