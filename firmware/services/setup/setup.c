@@ -104,10 +104,12 @@ static int m_settime(struct hsmd_call *call)
 	clock = json_object_get(doc, "clock");
 	last_set = json_object_get(clock, "last_set");
 	if (json_is_integer(last_set) && t < json_integer_value(last_set)) {
+		/* Read before the document (which owns last_set) is released. */
+		long long last = (long long)json_integer_value(last_set);
 		json_decref(doc);
 		return hsmd_error(call, HSMD_REFUSED_STATE,
 				  "time %lld is earlier than the last time set (%lld); only factory "
-				  "state allows that", (long long)t, (long long)json_integer_value(last_set));
+				  "state allows that", (long long)t, last);
 	}
 	if (adjust) {
 		/* Slew: fold what the current slew has done into the offset and
