@@ -174,6 +174,9 @@ int hsmd_vcm_main(int argc, char **argv)
 	{
 		const char *base = strrchr(state, '/');
 		snprintf(hsmd_log_name, sizeof(hsmd_log_name), "hsmd vcm %.36s", base ? base + 1 : state);
+		hsmd_log_configure_from_env();
+		/* Only the platform process speaks to the service manager. */
+		unsetenv("NOTIFY_SOCKET");
 	}
 	/* The platform's configuration and the service modules are read
 	 * before the change of user (vcmuser.h); the state is opened after,
