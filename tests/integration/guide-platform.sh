@@ -219,7 +219,7 @@ like "$out" "--timeout" "... but --timeout, which it accepts"
 
 # --- help lists each accepted option once, -h once ------------------------------------------
 ha completion bash
-cmds=$(printf '%s\n' "$out" | sed -n "s/^  'hsmadmin|\([^|]*\)|\(.*\)'$/\1|\2/p" | grep -v '^completion bash|')
+cmds=$(printf '%s\n' "$out" | sed -n "s/^  'hsmadmin|\([^|]*\)|\([^|']*\).*'$/\1|\2/p" | grep -v '^completion ')
 bad=""
 while IFS='|' read -r path opts; do
 	[ -n "$path" ] || continue
