@@ -4,7 +4,7 @@
  * modules 1..N, in the layout nShield administrators know, or as JSON.
  * A module that cannot be reached, failed on the device or restarted
  * since this host last used it is shown with the flag Failed and its
- * connection status (plugins/vcmtenant/module.c).
+ * connection status (core/tenant/module-state.c).
  */
 #include "config.h"
 
@@ -13,20 +13,20 @@
 #include <string.h>
 
 #include <hsmadmin/plugin.h>
-#include "vcmtenant.h"
+#include "tenant.h"
 
 struct fan {
 	const char *home;
 	int timeout;
-	const struct vt_vcm *v;
-	struct vt_module *m;
+	const struct hsm_tenant_vcm *v;
+	struct hsm_tenant_module *m;
 };
 
 static void one(size_t i, void *arg)
 {
 	struct fan *f = arg;
 
-	vt_module_query(f->home, f->timeout, &f->v[i], &f->m[i]);
+	hsm_tenant_module_query(f->home, f->timeout, &f->v[i], &f->m[i]);
 }
 
 /* Each call's copy lives until the next eight calls. */
@@ -36,12 +36,12 @@ static const char *str(const json_t *r, const char *key, const char *dflt)
 	static unsigned k;
 	const char *s = json_string_value(json_object_get(r, key));
 
-	return s && *s ? vt_safe(s, bufs[k++ % 8], sizeof(bufs[0])) : dflt;
+	return s && *s ? hsm_tenant_safe(s, bufs[k++ % 8], sizeof(bufs[0])) : dflt;
 }
 
-static void print_module(struct hsm_ctx *ctx, const struct vt_module *m)
+static void print_module(struct hsm_ctx *ctx, const struct hsm_tenant_module *m)
 {
-	const struct vt_vcm *v = m->vcm;
+	const struct hsm_tenant_vcm *v = m->vcm;
 	const json_t *r = m->reachable ? m->reply.result : NULL;
 	char safe[600];
 
@@ -56,17 +56,17 @@ static void print_module(struct hsm_ctx *ctx, const struct vt_module *m)
 	hsm_printf(ctx, " features enabled     %s\n", str(r, "features_names", "none"));
 	hsm_printf(ctx, " connection status    %s\n", m->connection);
 	hsm_printf(ctx, " connection info      esn = %s; addr = INET/%s; uuid = %s; ncoreapi port = %u\n",
-		   v->esn, v->address, v->uuid, v->ports[VT_NCOREAPI]);
+		   v->esn, v->address, v->uuid, v->ports[HSM_TENANT_NCOREAPI]);
 	hsm_printf(ctx, " image version        %s\n", str(r, "firmware", "unknown"));
 	hsm_printf(ctx, " boot id              %s\n", str(r, "boot_id", "unknown"));
 	if (m->failed)
-		hsm_printf(ctx, " failure              %s\n", vt_safe(m->reason, safe, sizeof(safe)));
+		hsm_printf(ctx, " failure              %s\n", hsm_tenant_safe(m->reason, safe, sizeof(safe)));
 	hsm_printf(ctx, " hardware status      %s\n", m->failed ? "unknown" : "OK");
 }
 
-static json_t *module_json(const struct vt_module *m)
+static json_t *module_json(const struct hsm_tenant_module *m)
 {
-	const struct vt_vcm *v = m->vcm;
+	const struct hsm_tenant_vcm *v = m->vcm;
 	const json_t *r = m->reachable ? m->reply.result : NULL;
 	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:b, s:b, s:s, s:s?}", "module", v->module,
 			      "uuid", v->uuid, "esn", v->esn, "address", v->address,
@@ -80,17 +80,17 @@ static json_t *module_json(const struct vt_module *m)
 
 static int cmd_enquiry(struct hsm_ctx *ctx)
 {
-	struct vt_vcm *v = NULL;
+	struct hsm_tenant_vcm *v = NULL;
 	size_t n = 0;
-	struct vt_module *m;
+	struct hsm_tenant_module *m;
 	json_t *mods;
-	int rc = vt_records_list(ctx, &v, &n), only = hsm_opt_given(ctx, "module") ?
+	int rc = hsm_tenant_records_list(ctx, &v, &n), only = hsm_opt_given(ctx, "module") ?
 		(int)hsm_opt_int(ctx, "module") : 0, shown = 0;
 
 	if (rc)
 		return rc;
 	if (!(m = calloc(n + 1, sizeof(*m)))) {
-		vt_records_free(v, n);
+		hsm_tenant_records_free(v, n);
 		return hsm_error(ctx, HSM_EXIT_FAILED, "enquiry", "out of memory");
 	}
 	hsm_parallel(n, one, &(struct fan){ hsm_home(ctx), hsm_timeout(ctx), v, m });
@@ -107,16 +107,16 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 	json_object_set_new(hsm_json(ctx), "server", json_pack("{s:s}", "version", PACKAGE_VERSION));
 	json_object_set_new(hsm_json(ctx), "modules", mods);
 	for (size_t i = 0; i < n; i++)
-		vt_module_clear(&m[i]);
+		hsm_tenant_module_clear(&m[i]);
 	free(m);
-	vt_records_free(v, n);
+	hsm_tenant_records_free(v, n);
 	if (only && !shown)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "-m", "no module #%d (hsmadmin vcm enroll)", only);
 	return HSM_EXIT_OK;
 }
 
 static const struct hsm_option opts[] = {
-	{ .name = "module", .short_name = 'm', .type = HSM_OPT_INT, .min = 1, .max = VT_MAX_MODULES,
+	{ .name = "module", .short_name = 'm', .type = HSM_OPT_INT, .min = 1, .max = HSM_TENANT_MAX_MODULES,
 	  .metavar = "MODULE", .help = "only this module (default: all)" },
 	HSM_OPTION_END
 };

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include <hsmadmin/plugin.h>
-#include "vcmtenant.h"
+#include "tenant.h"
 
 enum { G_ACTION = 1, G_WHICH };
 
@@ -40,7 +40,7 @@ static const struct action actions[] = {
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))
 
 /* Is the module where the action should have left it?  (-w) */
-static int settled(const struct action *a, const struct vt_module *m)
+static int settled(const struct action *a, const struct hsm_tenant_module *m)
 {
 	const char *mode = json_string_value(json_object_get(m->reply.result, "mode"));
 
@@ -53,13 +53,13 @@ static int settled(const struct action *a, const struct vt_module *m)
 	return !m->failed;
 }
 
-static int act(struct hsm_ctx *ctx, const struct action *a, const struct vt_vcm *v)
+static int act(struct hsm_ctx *ctx, const struct action *a, const struct hsm_tenant_vcm *v)
 {
 	struct hsm_rpc_reply r;
 	json_t *params = a->mode ? json_pack("{s:s}", "mode", a->mode) : NULL;
 	const char *boot;
 	char err[512];
-	int rc = vt_call(ctx, v, VT_NCOREAPI, a->method, params, &r);
+	int rc = hsm_tenant_call(ctx, v, HSM_TENANT_NCOREAPI, a->method, params, &r);
 
 	json_decref(params);
 	if (rc != 0) {
@@ -68,7 +68,7 @@ static int act(struct hsm_ctx *ctx, const struct action *a, const struct vt_vcm 
 		return rc;
 	}
 	boot = json_string_value(json_object_get(r.result, "boot_id"));
-	if (boot && vt_session_save(hsm_home(ctx), v->uuid, boot, err, sizeof(err)) != 0) {
+	if (boot && hsm_tenant_session_save(hsm_home(ctx), v->uuid, boot, err, sizeof(err)) != 0) {
 		hsm_rpc_reply_clear(&r);
 		return hsm_error(ctx, HSM_EXIT_FAILED, "module", "#%d: %s", v->module, err);
 	}
@@ -77,15 +77,15 @@ static int act(struct hsm_ctx *ctx, const struct action *a, const struct vt_vcm 
 	return 0;
 }
 
-static int wait_for(struct hsm_ctx *ctx, const struct action *a, const struct vt_vcm *v)
+static int wait_for(struct hsm_ctx *ctx, const struct action *a, const struct hsm_tenant_vcm *v)
 {
 	time_t end = time(NULL) + hsm_timeout(ctx);
-	struct vt_module m;
+	struct hsm_tenant_module m;
 
 	for (;;) {
-		vt_module_query(hsm_home(ctx), hsm_timeout(ctx), v, &m);
+		hsm_tenant_module_query(hsm_home(ctx), hsm_timeout(ctx), v, &m);
 		int ok = settled(a, &m);
-		vt_module_clear(&m);
+		hsm_tenant_module_clear(&m);
 		if (ok)
 			return 0;
 		if (time(NULL) >= end)
@@ -98,7 +98,7 @@ static int wait_for(struct hsm_ctx *ctx, const struct action *a, const struct vt
 static int cmd_nopclearfail(struct hsm_ctx *ctx)
 {
 	const struct action *a = NULL;
-	struct vt_vcm *v = NULL;
+	struct hsm_tenant_vcm *v = NULL;
 	size_t n = 0, done = 0;
 	int rc, worst = 0, all = hsm_opt_given(ctx, "all");
 	int only = hsm_opt_given(ctx, "module") ? (int)hsm_opt_int(ctx, "module") : 0;
@@ -111,7 +111,7 @@ static int cmd_nopclearfail(struct hsm_ctx *ctx)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "usage", "give one of -M -O -I -F -c -r");
 	if (!all && !only)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "usage", "give -m MODULE or -a");
-	if ((rc = vt_records_list(ctx, &v, &n)) != 0)
+	if ((rc = hsm_tenant_records_list(ctx, &v, &n)) != 0)
 		return rc;
 	mods = json_array();
 	for (size_t i = 0; i < n; i++) {
@@ -126,7 +126,7 @@ static int cmd_nopclearfail(struct hsm_ctx *ctx)
 				      "uuid", v[i].uuid, "action", a->opt, "ok", rc == 0));
 	}
 	json_object_set_new(hsm_json(ctx), "modules", mods);
-	vt_records_free(v, n);
+	hsm_tenant_records_free(v, n);
 	if (!done)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "-m", all ? "no enrolled module" :
 				 "no such module (see enquiry)");
@@ -134,7 +134,7 @@ static int cmd_nopclearfail(struct hsm_ctx *ctx)
 }
 
 static const struct hsm_option opts[] = {
-	{ .name = "module", .short_name = 'm', .type = HSM_OPT_INT, .min = 1, .max = VT_MAX_MODULES,
+	{ .name = "module", .short_name = 'm', .type = HSM_OPT_INT, .min = 1, .max = HSM_TENANT_MAX_MODULES,
 	  .group = G_WHICH, .metavar = "MODULE", .help = "the module (as enquiry numbers it)" },
 	{ .name = "all", .short_name = 'a', .type = HSM_OPT_FLAG, .group = G_WHICH,
 	  .help = "every enrolled module" },

@@ -18,19 +18,19 @@
 #include <hsmadmin/plugin.h>
 #include "sign.h"
 #include "transport.h"
-#include "vcmtenant.h"
+#include "tenant.h"
 
 #define SIGN_INPUT_MAX (1u << 20)
 
 
-static int load(struct hsm_ctx *ctx, struct vt_vcm *v)
+static int load(struct hsm_ctx *ctx, struct hsm_tenant_vcm *v)
 {
 	const char *uuid = hsm_opt_str(ctx, "uuid");
 	char err[256];
 
-	if (!vt_uuid_valid(uuid))
+	if (!hsm_tenant_uuid_valid(uuid))
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid", "'%.40s' is not a lower-case UUID", uuid);
-	switch (vt_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
+	switch (hsm_tenant_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
 	case 0:
 		return 0;
 	case 1:
@@ -41,7 +41,7 @@ static int load(struct hsm_ctx *ctx, struct vt_vcm *v)
 }
 
 /* One ncoreapi call; 0 with r->result or the reported exit status. */
-static int ncore(struct hsm_ctx *ctx, const char *method, json_t *params, struct vt_vcm *v,
+static int ncore(struct hsm_ctx *ctx, const char *method, json_t *params, struct hsm_tenant_vcm *v,
 		 struct hsm_rpc_reply *r)
 {
 	int rc = load(ctx, v);
@@ -51,7 +51,7 @@ static int ncore(struct hsm_ctx *ctx, const char *method, json_t *params, struct
 		json_decref(params);
 		return rc;
 	}
-	vt_call(ctx, v, VT_NCOREAPI, method, params, r);
+	hsm_tenant_call(ctx, v, HSM_TENANT_NCOREAPI, method, params, r);
 	json_decref(params);
 	if (r->exit != 0)
 		return hsm_error(ctx, r->exit, v->uuid, "%s", r->message);
@@ -62,7 +62,7 @@ static int vk_cmd_generate(struct hsm_ctx *ctx)
 {
 	const char *type = hsm_opt_given(ctx, "type") ? hsm_opt_str(ctx, "type") : "ed25519";
 	struct hsm_rpc_reply r;
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	int rc = ncore(ctx, "key_generate", json_pack("{s:s, s:s}", "name", hsm_opt_str(ctx, "name"),
 						  "type", type), &v, &r);
 
@@ -72,14 +72,14 @@ static int vk_cmd_generate(struct hsm_ctx *ctx)
 		json_object_update(hsm_json(ctx), r.result);
 	}
 	hsm_rpc_reply_clear(&r);
-	vt_vcm_clear(&v);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }
 
 static int vk_cmd_list(struct hsm_ctx *ctx)
 {
 	struct hsm_rpc_reply r;
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	size_t i;
 	json_t *k;
 	int rc = ncore(ctx, "key_list", json_object(), &v, &r);
@@ -91,7 +91,7 @@ static int vk_cmd_list(struct hsm_ctx *ctx)
 		json_object_update(hsm_json(ctx), r.result);
 	}
 	hsm_rpc_reply_clear(&r);
-	vt_vcm_clear(&v);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }
 
@@ -102,7 +102,7 @@ static int vk_cmd_sign(struct hsm_ctx *ctx)
 	uint8_t raw[512];
 	size_t len = 0, rawlen = 0;
 	struct hsm_rpc_reply r;
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	int rc;
 
 	if (hsm_read_file(in, SIGN_INPUT_MAX, &data, &len, err, sizeof(err)) != 0)
@@ -131,7 +131,7 @@ static int vk_cmd_sign(struct hsm_ctx *ctx)
 			json_object_update(hsm_json(ctx), r.result);
 	}
 	hsm_rpc_reply_clear(&r);
-	vt_vcm_clear(&v);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core/net/keyprot.c - client private keys encrypted at rest under a key
+ * core/crypto/keyprot.c - client private keys encrypted at rest under a key
  * derived from the protection options K F S B G P (guide 4.8).
  *
  * The inputs are high-entropy machine and installation secrets, so one

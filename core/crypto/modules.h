@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core/net/modules.h - the HSMs this host knows: $HSMADMIN_CONF/modules.d.
+ * core/crypto/modules.h - the HSMs this host knows: $HSMADMIN_CONF/modules.d.
  *
  * One INI file per HSM (docs/formats/modules.md):
  *

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-# tests/integration/keys-lib.sh - shared set-up for the keys-*.sh tests:
+# tests/lib/keys-lib.sh - shared set-up for the keys-*.sh tests:
 # platform-lib.sh plus the keys plugin, a transcript of every hsmadmin
 # output (for the test that no private key ever leaks) and helpers.
-. "$top_srcdir/tests/integration/platform-lib.sh"
+. "$top_srcdir/tests/lib/platform-lib.sh"
 
 case " ${BUILT_PLUGINS:-} " in
 *" keys "*) ;;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core/net/modules.c - reader of $HSMADMIN_CONF/modules.d/NAME.conf.
+ * core/crypto/modules.c - reader of $HSMADMIN_CONF/modules.d/NAME.conf.
  *
  * inih as Debian ships it splits long lines, cuts long names and joins
  * indented lines to the previous key (../shared/PITFALLS.md), so every

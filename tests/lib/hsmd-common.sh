@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-# tests/integration/hsmd-common.sh - real hsmd processes on loopback for
+# tests/lib/hsmd-common.sh - real hsmd processes on loopback for
 # the hsmd-*.sh tests, called with the stock OpenSSH client.
 #
-#   . "$top_srcdir/tests/integration/hsmd-common.sh"
+#   . "$top_srcdir/tests/lib/hsmd-common.sh"
 #   hsmd_setup                      services and configuration in $TEST_TMP
 #   hsmd_provision NAME ADDR ESN [provision options...]
 #   hsmd_start NAME                 background; $HSMD_PID; waits until serving

@@ -16,23 +16,23 @@
 #include "sign.h"
 
 #include "chain.h"
-#include "vcmtenant.h"
+#include "tenant.h"
 
-const char *const vt_services[VT_NSVC] = { "sshadmin", "ncoreapi", "monitor" };
+const char *const hsm_tenant_services[HSM_TENANT_NSVC] = { "sshadmin", "ncoreapi", "monitor" };
 
-void vt_vcm_clear(struct vt_vcm *v)
+void hsm_tenant_vcm_clear(struct hsm_tenant_vcm *v)
 {
-	for (int i = 0; i < VT_NSVC; i++)
+	for (int i = 0; i < HSM_TENANT_NSVC; i++)
 		free(v->host_keys[i]);
 	free(v->identity_key);
 	memset(v, 0, sizeof(*v));
 }
 
-int vt_uuid_valid(const char *s)
+int hsm_tenant_uuid_valid(const char *s)
 {
-	if (!s || strlen(s) != VT_UUID_LEN)
+	if (!s || strlen(s) != HSM_TENANT_UUID_LEN)
 		return 0;
-	for (int i = 0; i < VT_UUID_LEN; i++) {
+	for (int i = 0; i < HSM_TENANT_UUID_LEN; i++) {
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return 0;
@@ -57,7 +57,7 @@ static int copy(char *dst, size_t len, const char *src, const char *what, char *
 }
 
 /* The VCM's own warrant: signed by the HSM identity key, naming the VCM. */
-static int verify_vcm_warrant(const json_t *env, EVP_PKEY *id, const struct vt_vcm *v,
+static int verify_vcm_warrant(const json_t *env, EVP_PKEY *id, const struct hsm_tenant_vcm *v,
 			      char *err, size_t errlen)
 {
 	const json_t *body = NULL;
@@ -76,10 +76,10 @@ static int verify_vcm_warrant(const json_t *env, EVP_PKEY *id, const struct vt_v
 	return 0;
 }
 
-static int verify_service(int s, const json_t *entry, EVP_PKEY *id, struct vt_vcm *v,
+static int verify_service(int s, const json_t *entry, EVP_PKEY *id, struct hsm_tenant_vcm *v,
 			  char *err, size_t errlen)
 {
-	const char *name = vt_services[s], *host_key, *c_esn, *c_svc, *c_key, *c_vcm, *c_addr;
+	const char *name = hsm_tenant_services[s], *host_key, *c_esn, *c_svc, *c_key, *c_vcm, *c_addr;
 	json_int_t port, issued;
 	json_t *cert;
 	const json_t *body = NULL;
@@ -112,8 +112,8 @@ static int verify_service(int s, const json_t *entry, EVP_PKEY *id, struct vt_vc
 	return 0;
 }
 
-int vt_config_verify(const json_t *cfg, EVP_PKEY *const *vendors, size_t nvendors,
-		     struct vt_vcm *out, char *err, size_t errlen)
+int hsm_tenant_config_verify(const json_t *cfg, EVP_PKEY *const *vendors, size_t nvendors,
+		     struct hsm_tenant_vcm *out, char *err, size_t errlen)
 {
 	const char *format, *uuid, *name = NULL, *esn, *address;
 	json_int_t version, created, port;
@@ -131,38 +131,38 @@ int vt_config_verify(const json_t *cfg, EVP_PKEY *const *vendors, size_t nvendor
 		return hsm_set_err(err, errlen, "%s", jerr.text);
 	if (strcmp(format, "hsmadmin-vcm-config") != 0 || version != 1)
 		return hsm_set_err(err, errlen, "not an hsmadmin-vcm-config version 1 file");
-	if (!vt_uuid_valid(uuid))
+	if (!hsm_tenant_uuid_valid(uuid))
 		return hsm_set_err(err, errlen, "uuid: not a lower-case UUID");
-	memcpy(out->uuid, uuid, VT_UUID_LEN + 1);
+	memcpy(out->uuid, uuid, HSM_TENANT_UUID_LEN + 1);
 	if (copy(out->esn, sizeof(out->esn), esn, "esn", err, errlen) ||
 	    copy(out->address, sizeof(out->address), address, "address", err, errlen) ||
 	    (name && copy(out->name, sizeof(out->name), name, "name", err, errlen)))
 		return -1;
-	if (!json_is_object(ports) || json_object_size(ports) != VT_NSVC)
+	if (!json_is_object(ports) || json_object_size(ports) != HSM_TENANT_NSVC)
 		return hsm_set_err(err, errlen, "ports: not an object of the three VCM services");
-	for (int s = 0; s < VT_NSVC; s++) {
-		json_t *p = json_object_get(ports, vt_services[s]);
+	for (int s = 0; s < HSM_TENANT_NSVC; s++) {
+		json_t *p = json_object_get(ports, hsm_tenant_services[s]);
 		port = json_integer_value(p);
 		if (!json_is_integer(p) || port < 1 || port > 65535)
-			return hsm_set_err(err, errlen, "ports.%s: not a port", vt_services[s]);
+			return hsm_set_err(err, errlen, "ports.%s: not a port", hsm_tenant_services[s]);
 		out->ports[s] = (unsigned)port;
 	}
-	if (!json_is_object(services) || json_object_size(services) != VT_NSVC)
+	if (!json_is_object(services) || json_object_size(services) != HSM_TENANT_NSVC)
 		return hsm_set_err(err, errlen, "services: not an object of the three VCM services");
 	if (!(id = hsm_chain_verify_warrant(hsm_id, out->esn, vendors, nvendors, &out->identity_key, err, errlen))) {
-		vt_vcm_clear(out);
+		hsm_tenant_vcm_clear(out);
 		return -1;
 	}
 	rc = verify_vcm_warrant(vcm_id, id, out, err, errlen);
-	for (int s = 0; rc == 0 && s < VT_NSVC; s++)
-		rc = verify_service(s, json_object_get(services, vt_services[s]), id, out, err, errlen);
+	for (int s = 0; rc == 0 && s < HSM_TENANT_NSVC; s++)
+		rc = verify_service(s, json_object_get(services, hsm_tenant_services[s]), id, out, err, errlen);
 	EVP_PKEY_free(id);
 	if (rc != 0)
-		vt_vcm_clear(out);
+		hsm_tenant_vcm_clear(out);
 	return rc;
 }
 
-const char *vt_safe(const char *s, char *buf, size_t len)
+const char *hsm_tenant_safe(const char *s, char *buf, size_t len)
 {
 	size_t i = 0;
 

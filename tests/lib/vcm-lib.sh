@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
-# tests/integration/vcm-lib.sh - shared set-up for the vcm-*.sh tests: a
+# tests/lib/vcm-lib.sh - shared set-up for the vcm-*.sh tests: a
 # real hsmd with the orchestrator and the VCM services, the real vcmadmin
 # for the provider and the real `hsmadmin vcm` for tenants (each tenant
 # with its own HSMADMIN_HOME), licences made by hsm-vendor and applied
 # with the real `hsmadmin fet`.
 #
-#   . "$top_srcdir/tests/integration/vcm-lib.sh"
+#   . "$top_srcdir/tests/lib/vcm-lib.sh"
 #   vcm_setup                       services, vendor keys, licence key
 #   vcm_hsm NAME ESN [provision options...]   provision, start, enroll
 #   licence NAME ESN N [hsm-vendor options]   make and apply a licence
@@ -18,7 +18,7 @@
 #   tcall UUID SERVICE METHOD T [PARAMS]  stock ssh to a VCM's service with
 #                                   tenant T's sshadmin key: $out $err $rc
 
-. "$top_srcdir/tests/integration/platform-lib.sh"
+. "$top_srcdir/tests/lib/platform-lib.sh"
 case " ${BUILT_PLUGINS:-} " in *" vcmadmin "*) ;; *) skip_all "vcmadmin plugin not built" ;; esac
 case " ${BUILT_PLUGINS:-} " in *" vcm "*) ;; *) skip_all "vcm plugin not built" ;; esac
 VENDOR=$(_find_built "$top_builddir/tools/hsm-vendor" hsm-vendor) || { echo "Bail out! hsm-vendor not built"; exit 1; }

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-# tests/integration/platform-lib.sh - shared set-up for the platform-*.sh
-# tests: real hsmd processes on loopback (tests/integration/hsmd-common.sh)
+# tests/lib/platform-lib.sh - shared set-up for the platform-*.sh
+# tests: real hsmd processes on loopback (tests/lib/hsmd-common.sh)
 # driven by the real hsmadmin with the platform and logs plugins.
 #
-#   . "$top_srcdir/tests/integration/platform-lib.sh"
+#   . "$top_srcdir/tests/lib/platform-lib.sh"
 #   platform_setup                  hsmd services, a vendor key trusted by both sides
 #   hsm_new NAME ESN [ADDR]         provision (modules.d entry written by hsmd) and start
 #   ha ARGS...                      run hsmadmin: $out $err $rc
@@ -11,7 +11,7 @@
 #   host_keys_for_ssh               export this host's client keys to $TEST_TMP/keys
 #                                   so that `call` (stock ssh) uses them
 
-. "$top_srcdir/tests/integration/hsmd-common.sh"
+. "$top_srcdir/tests/lib/hsmd-common.sh"
 
 case " ${BUILT_PLUGINS:-} " in
 *" platform "*) ;;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core/net/request.h - tenant request files (docs/formats/request.md).
+ * core/crypto/request.h - tenant request files (docs/formats/request.md).
  *
  * A tenant signs a request to create, start or change the properties of a
  * VCM; the service provider's tools inspect it and the device (hsmd's

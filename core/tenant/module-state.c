@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * module.c - what the host makes of an enrolled VCM's ncoreapi enquiry:
+ * core/tenant/module-state.c - what the host makes of an enrolled VCM's ncoreapi enquiry:
  * the state `enquiry` prints and `nopclearfail` acts on (docs/protocol.md,
  * ncoreapi "fail, clear, retry").
  *
@@ -17,22 +17,22 @@
 
 #include "transport.h"
 
-#include "vcmtenant.h"
+#include "tenant.h"
 
-void vt_module_clear(struct vt_module *m)
+void hsm_tenant_module_clear(struct hsm_tenant_module *m)
 {
 	hsm_rpc_reply_clear(&m->reply);
 	memset(m, 0, sizeof(*m));
 }
 
-int vt_module_query(const char *home, int timeout, const struct vt_vcm *v, struct vt_module *m)
+int hsm_tenant_module_query(const char *home, int timeout, const struct hsm_tenant_vcm *v, struct hsm_tenant_module *m)
 {
 	char acked[64];
 	const char *boot;
 
 	memset(m, 0, sizeof(*m));
 	m->vcm = v;
-	if (vt_call_home(home, timeout, v, VT_NCOREAPI, "enquiry", NULL, &m->reply) != 0) {
+	if (hsm_tenant_call_home(home, timeout, v, HSM_TENANT_NCOREAPI, "enquiry", NULL, &m->reply) != 0) {
 		m->failed = 1;
 		snprintf(m->connection, sizeof(m->connection), "%s",
 			 m->reply.exit == HSM_EXIT_UNREACHABLE ? "Unreachable"
@@ -47,7 +47,7 @@ int vt_module_query(const char *home, int timeout, const struct vt_vcm *v, struc
 		m->failed = 1;
 		snprintf(m->reason, sizeof(m->reason), "failed on the device: %s",
 			 json_string_value(json_object_get(m->reply.result, "fail_reason")) ?: "unknown");
-	} else if (vt_session_load(home, v->uuid, acked, sizeof(acked)) != 0 || !boot ||
+	} else if (hsm_tenant_session_load(home, v->uuid, acked, sizeof(acked)) != 0 || !boot ||
 		   strcmp(acked, boot) != 0) {
 		m->failed = 1;
 		m->restarted = 1;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core/net/keyprot.h - protection of client private keys at rest
+ * core/crypto/keyprot.h - protection of client private keys at rest
  * (guide 4.8): each key file is AES-256-GCM encrypted under a key derived
  * from the protection options chosen for it:
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core/net/licence.h - feature licences (docs/formats/licence.md).
+ * core/crypto/licence.h - feature licences (docs/formats/licence.md).
  *
  * The vendor signs a licence for one HSM (ESN) with hsm-vendor; the
  * service provider applies it with `hsmadmin fet`, and hsmd verifies it

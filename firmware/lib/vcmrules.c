@@ -40,7 +40,7 @@ static const char *const speed_names[] = { "base", "base", "mid", "high" };
 static const uint32_t speed_bits[] = { HSM_FEAT_HSM_SPEED0, HSM_FEAT_HSM_SPEED0,
 				       HSM_FEAT_HSM_SPEED1, HSM_FEAT_HSM_SPEED2 };
 
-void hsmd_vcm_limits(const json_t *lifetime, const json_t *device, struct hsmd_vcm_limits *out)
+void fw_vcm_limits(const json_t *lifetime, const json_t *device, struct fw_vcm_limits *out)
 {
 	const json_t *lic = json_object_get(device, "licence");
 	int rank = speed_rank(json_string_value(json_object_get(lifetime, "speed")));
@@ -53,12 +53,12 @@ void hsmd_vcm_limits(const json_t *lifetime, const json_t *device, struct hsmd_v
 		int up = speed_rank(json_string_value(json_object_get(lic, "speed_upgrade")));
 		if (json_is_string(json_object_get(lic, "speed_upgrade")) && up > rank)
 			rank = up;
-		out->max_active = max < 1 ? 1 : max > HSMD_VCM_MAX ? HSMD_VCM_MAX : (unsigned)max;
+		out->max_active = max < 1 ? 1 : max > FW_VCM_MAX ? FW_VCM_MAX : (unsigned)max;
 		features |= (uint32_t)json_integer_value(json_object_get(lic, "features"));
-		out->max_creatable = rank == 1 ? HSMD_VCM_MAX_BASE_SPEED : HSMD_VCM_MAX;
+		out->max_creatable = rank == 1 ? FW_VCM_MAX_BASE_SPEED : FW_VCM_MAX;
 	} else {
-		out->max_active = HSMD_VCM_UNLICENSED;
-		out->max_creatable = HSMD_VCM_UNLICENSED;
+		out->max_active = FW_VCM_UNLICENSED;
+		out->max_creatable = FW_VCM_UNLICENSED;
 	}
 	out->speed = speed_names[rank];
 	out->platform = (features & ~HSM_FEAT_SPEED_MASK) | speed_bits[rank] | HSM_FEAT_BUILTIN;
@@ -75,7 +75,7 @@ static int word_speed_rank(uint32_t w)
 	return 0;
 }
 
-int hsmd_vcm_features(uint32_t requested, const struct hsmd_vcm_limits *lim, uint32_t *out,
+int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_t *out,
 		      char *err, size_t errlen)
 {
 	uint32_t plain = requested & ~HSM_FEAT_SPEED_MASK & ~HSM_FEAT_BUILTIN;
@@ -103,7 +103,7 @@ int hsmd_vcm_features(uint32_t requested, const struct hsmd_vcm_limits *lim, uin
 
 /* ---- small values ----------------------------------------------------- */
 
-int hsmd_uuid_valid(const char *s)
+int fw_uuid_valid(const char *s)
 {
 	static const int dash[] = { 8, 13, 18, 23 };
 
@@ -118,7 +118,7 @@ int hsmd_uuid_valid(const char *s)
 	return 1;
 }
 
-int hsmd_vcm_bool_parse(const char *s)
+int fw_vcm_bool_parse(const char *s)
 {
 	if (!s)
 		return -1;
@@ -171,7 +171,7 @@ static int hex_valid(const char *s, size_t len)
 
 #define MAX_TIME (INT64_C(1) << 40)
 
-int hsmd_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t errlen)
+int fw_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_int_t seq, features, created, changed, floor;
@@ -181,7 +181,7 @@ int hsmd_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t
 	struct hsm_ipaddr ip;
 	size_t i;
 
-	if (!hsmd_uuid_valid(uuid))
+	if (!fw_uuid_valid(uuid))
 		return fail(err, errlen, "vcms: '%.40s' is not a lower-case UUID", uuid);
 	if (json_unpack_ex((json_t *)e, &jerr, JSON_STRICT,
 			   "{s:I, s:s, s:s, s:I, s:b, s:b, s:b, s:s, s:s, s:s, s:b, s:I, s:I, s:s, s:o, s:I}",
@@ -214,9 +214,9 @@ int hsmd_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t
 		return fail(err, errlen, "vcms: %s: times out of range", uuid);
 	if (!hex_valid(nonce, 32))
 		return fail(err, errlen, "vcms: %s: request_nonce is not 32 hex digits", uuid);
-	if (!json_is_array(nonces) || json_array_size(nonces) > HSMD_VCM_NONCES_MAX)
+	if (!json_is_array(nonces) || json_array_size(nonces) > FW_VCM_NONCES_MAX)
 		return fail(err, errlen, "vcms: %s: nonces is not an array of at most %u", uuid,
-			    HSMD_VCM_NONCES_MAX);
+			    FW_VCM_NONCES_MAX);
 	json_array_foreach(nonces, i, v) {
 		const char *s = json_string_value(v);
 		if (!s || strlen(s) < 32 || strlen(s) > 64)
@@ -247,7 +247,7 @@ static int seq_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int hsmd_vcms_validate(const json_t *vcms, char *err, size_t errlen)
+int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen)
 {
 	size_t n = json_object_size(vcms), i = 0;
 	struct addr_ref *addrs;
@@ -258,8 +258,8 @@ int hsmd_vcms_validate(const json_t *vcms, char *err, size_t errlen)
 
 	if (!json_is_object(vcms))
 		return fail(err, errlen, "vcms: not an object");
-	if (n > HSMD_VCM_MAX)
-		return fail(err, errlen, "vcms: more than %u VCMs", HSMD_VCM_MAX);
+	if (n > FW_VCM_MAX)
+		return fail(err, errlen, "vcms: more than %u VCMs", FW_VCM_MAX);
 	if (n == 0)
 		return 0;
 	addrs = calloc(n, sizeof(*addrs));
@@ -270,7 +270,7 @@ int hsmd_vcms_validate(const json_t *vcms, char *err, size_t errlen)
 		return fail(err, errlen, "out of memory");
 	}
 	json_object_foreach((json_t *)vcms, uuid, e) {
-		if (hsmd_vcm_entry_validate(uuid, e, err, errlen) != 0) {
+		if (fw_vcm_entry_validate(uuid, e, err, errlen) != 0) {
 			rc = -1;
 			goto out;
 		}
@@ -306,7 +306,7 @@ out:
 	return rc;
 }
 
-unsigned hsmd_vcms_active(const json_t *vcms)
+unsigned fw_vcms_active(const json_t *vcms)
 {
 	const char *uuid;
 	json_t *e;
@@ -330,7 +330,7 @@ static int seqref_cmp(const void *a, const void *b)
 	return seq_cmp(&((const struct seq_ref *)a)->seq, &((const struct seq_ref *)b)->seq);
 }
 
-json_t *hsmd_vcms_ordered(const json_t *vcms)
+json_t *fw_vcms_ordered(const json_t *vcms)
 {
 	size_t n = json_object_size(vcms), i = 0;
 	struct seq_ref *refs = calloc(n ? n : 1, sizeof(*refs));
@@ -351,7 +351,7 @@ json_t *hsmd_vcms_ordered(const json_t *vcms)
 	return out;
 }
 
-const char *hsmd_vcms_cardreader(const json_t *vcms, const char *except)
+const char *fw_vcms_cardreader(const json_t *vcms, const char *except)
 {
 	const char *uuid;
 	json_t *e;
@@ -365,8 +365,8 @@ const char *hsmd_vcms_cardreader(const json_t *vcms, const char *except)
 
 /* ---- the network ------------------------------------------------------ */
 
-int hsmd_vcm_net_get(const json_t *lifetime, const json_t *device, const char *override,
-		     struct hsmd_vcm_net *out, char *err, size_t errlen)
+int fw_vcm_net_get(const json_t *lifetime, const json_t *device, const char *override,
+		     struct fw_vcm_net *out, char *err, size_t errlen)
 {
 	const json_t *cur = json_object_get(json_object_get(device, "vcm_network"), "current");
 	const char *mode = json_string_value(json_object_get(cur, "mode"));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core/net/sign.h - Ed25519 keys, signatures and canonical JSON.
+ * core/crypto/sign.h - Ed25519 keys, signatures and canonical JSON.
  *
  * In-tree API of libhsmadmin-net (exported for the in-tree plugins and
  * hsmd; not installed, no stability promise to vendors).  Every signed
