@@ -267,6 +267,7 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 		return;
 	}
 	flags = hsmd_gate_flags(m->flags, m->variant_param, m->variant_flags, m->plain_flags, params);
+	call->flags = flags;
 	hsmd_store_gate_facts(st, &facts);
 	rc = hsmd_gate_check(flags, &facts, call->message, sizeof(call->message));
 	if (rc != 0) {
