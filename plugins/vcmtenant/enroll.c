@@ -158,7 +158,7 @@ int vt_cmd_enroll(struct hsm_ctx *ctx)
 		goto out;
 	}
 	snprintf(keypath, sizeof(keypath), "%s/tenant/vcm-sshadmin.key", hsm_home(ctx));
-	if (!(sshkey = hsm_client_key_load(keypath, err, sizeof(err)))) {
+	if (!(sshkey = hsm_client_key_load_as(hsm_home(ctx), keypath, "sshadmin", err, sizeof(err)))) {
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, "tenant sshadmin key", "%s (made by hsmadmin vcm "
 			       "create)", err);
 		goto out;

@@ -106,10 +106,16 @@ pem_to_openssh() {
 }
 
 # A tenant's sshadmin key, in the OpenSSH format the stock client reads
-# (the tenant tools keep PKCS#8 PEM, which OpenSSH does not read for Ed25519).
+# (the tenant tools keep it as a protected key file, docs/formats/keys.md;
+# tests/tools/keyprot-pem opens it with the tenant's protection inputs).
+KEYPROT_PEM=$(_find_built "$top_builddir/tests/tools" keyprot-pem) || { echo "Bail out! keyprot-pem not built"; exit 1; }
 tenant_ssh_key() { # T
 	_k=$TEST_TMP/tenants/$1/ssh-sshadmin
-	[ -f "$_k" ] || pem_to_openssh "$TEST_TMP/tenants/$1/tenant/vcm-sshadmin.key" "$_k"
+	if [ ! -f "$_k" ]; then
+		( umask 077; HSMADMIN_HOME=$TEST_TMP/tenants/$1 "$KEYPROT_PEM" \
+			"$TEST_TMP/tenants/$1/tenant/vcm-sshadmin.key" >"$_k.pem" ) &&
+			pem_to_openssh "$_k.pem" "$_k"
+	fi
 	echo "$_k"
 }
 
