@@ -10,7 +10,7 @@
 # maintenance mode without --force, an operational ncoreapi, a lost clock
 # (3); --dry-run writes nothing; a downgrade to a VSN >= the minimum works
 # and setminvsn then forbids it; several HSMs are upgraded in parallel.
-. "$top_srcdir/tests/integration/platform-lib.sh"
+. "$top_srcdir/tests/lib/platform-lib.sh"
 VENDOR=$(_find_built "$top_builddir/tools/hsm-vendor" hsm-vendor) || { echo "Bail out! hsm-vendor not built"; exit 1; }
 for _p in upgrade nopclearfail; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
