@@ -317,6 +317,7 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 		return;
 	}
 	flags = hsmd_gate_flags(m->flags, m->variant_param, m->variant_flags, m->plain_flags, params);
+	call->flags = flags;
 	hsmd_store_gate_facts(st, &facts);
 	if (facts.recovery && !hsmd_gate_runs_in_recovery(svc->name)) {
 		call->status = HSMD_REFUSED_STATE;
