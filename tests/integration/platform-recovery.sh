@@ -6,7 +6,7 @@
 # not certified, only platform services run, the mode is shown as
 # recovery and cannot be changed, and a reset without the button (or a
 # power cycle) returns to the primary image, in factory state again.
-. "$top_srcdir/tests/integration/platform-lib.sh"
+. "$top_srcdir/tests/lib/platform-lib.sh"
 for _p in enquiry nopclearfail; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
 done
