@@ -8,7 +8,7 @@
 # files whose errors name the file and the field.  Each description names
 # the guide section.  (vcm logs and vcm key/world are covered by the logs
 # and Security World tests.)
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 for _p in vcmtenant enquiry nopclearfail; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
 done
