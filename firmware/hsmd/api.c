@@ -420,6 +420,7 @@ static int api_image_install(struct hsmd_call *c, int reset)
 		json_decref(detail);
 		return upload_fail(c, HSMD_FAILED, "images", err);
 	}
+	hsmd_crash_point("image-installed");
 	hsmd_images_gc(c->st->dir, images);
 	json_decref(images);
 	api_image_discard(c); /* the image is installed: nothing to drop */
