@@ -47,6 +47,8 @@
 extern "C" {
 #endif
 
+/* The one source of the service ABI version: configure reads these two
+ * lines for hsmadmin-service.pc (tests/cli/versions.sh checks). */
 #define HSMD_SERVICE_ABI_MAJOR 1
 #define HSMD_SERVICE_ABI_MINOR 2
 
