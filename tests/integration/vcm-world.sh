@@ -131,6 +131,9 @@ mkdir -p tenants/B/kmdata && cp tenants/A/kmdata/key_signing.json tenants/B/kmda
 tenant B vcm key sign --uuid "$UB" --name signing --in msg
 is "$rc" 4 "tenant B's VCM refuses tenant A's blob"
 like "$err" "belongs to world $W" "... it belongs to another world"
+NFAST_KMDATA=$TEST_TMP/tenants/A/kmdata tenant B vcm key generate --uuid "$UB" --name strayed
+is "$rc" 3 "a key from a VCM of another world than kmdata's is not kept"
+ok "... no blob written" test ! -e tenants/A/kmdata/key_strayed.json
 host_keys_for_ssh
 for k in sshadmin setup monitor; do
 	tcall "$U1" ncoreapi world_info "$TEST_TMP/keys/$k"
