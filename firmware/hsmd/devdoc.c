@@ -313,7 +313,7 @@ static int check_vcm_network(const json_t *vn, char *err, size_t errlen)
 /* "vcms": the VCM registry (issue 6), every rule of vcmrules.c. */
 static int check_vcms(const json_t *vcms, char *err, size_t errlen)
 {
-	return hsmd_vcms_validate(vcms, err, errlen);
+	return fw_vcms_validate(vcms, err, errlen);
 }
 
 int hsmd_device_validate(const json_t *doc, char *err, size_t errlen)

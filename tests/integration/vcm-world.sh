@@ -10,7 +10,7 @@
 # process during a create or a load, and of hsmd during a load, leaves no
 # half world (in the VCM: whole or absent; in kmdata: a world file only
 # with all its cards).
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 for _p in vcmtenant vcmkeys; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
 done
