@@ -67,7 +67,7 @@ openssl genpkey -algorithm ed25519 -out "$w/ref.pem" 2>/dev/null
 # --- (a) per signature -------------------------------------------------------------
 t_sign=$(HSMADMIN_HOME=$t "$b/runtimes" "$N" "$b/inst/bin/hsmadmin" vcm key sign --uuid "$u" --name bench \
 	--in "$w/data" --out "$w/data.sig")
-t_ossl=$("$b/runtimes" "$N" openssl pkeyutl -sign -inkey "$w/ref.pem" -rawin -in "$w/data" -out "$w/ref.sig")
+t_ossl=$("$b/runtimes" "$N" "$(command -v openssl)" pkeyutl -sign -inkey "$w/ref.pem" -rawin -in "$w/data" -out "$w/ref.sig")
 echo "(a) one signature, 1 KiB, Ed25519 (median of $N):"
 echo "    hsmadmin vcm key sign (blob)   $t_sign us"
 echo "    openssl pkeyutl -sign (PEM)    $t_ossl us"
