@@ -204,6 +204,17 @@ is "$rc" 0 "setminvsn 8"
 ha upgrade --esn "$E" --force "$P7"
 is "$rc" 3 "setminvsn forbids the downgrade now"
 
+# --- bootloader: an irreversible upgrade revokes older bootloaders -------------------------------
+"$VENDOR" npkg --key vendor.pem --component bootloader --version 2024.10 --revokes-older --out boot-new.npkg >/dev/null
+"$VENDOR" npkg --key vendor.pem --component bootloader --version 2024.01 --out boot-old.npkg >/dev/null
+ha upgrade --esn "$E" --force --no-reset --json boot-new.npkg
+is "$(printf '%s' "$out" | jq -r '.modules[0].result | "\(.changed[0]) \(.factory_state)"')" "bootloader false" \
+	"a bootloader upgrade (no factory state)"
+is "$(jq -r '"\(.bootloader.version) \(.bootloader.revokes_older)"' h/images.json)" "2024.10 true" "... recorded"
+ha upgrade --esn "$E" --force --dry-run boot-old.npkg
+is "$rc" 3 "an older bootloader is refused after a revoking one"
+like "$err" "bootloader 2024.10 revoked older bootloaders: 2024.01 cannot be installed" "... saying so"
+
 # --- kill -9 during the transfer: the old image boots, nothing is left ---------------------------
 mkdir -p bigmods/services.d
 cp mods/*.so bigmods/
