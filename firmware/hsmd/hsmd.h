@@ -30,6 +30,10 @@ struct hsmd_config {
 	unsigned idle_timeout;     /* seconds without traffic before a session is dropped */
 	unsigned max_auth_attempts;
 	unsigned max_connections;  /* open sessions over all services */
+	unsigned max_unauthenticated;            /* connections not yet authenticated, all sources */
+	unsigned max_unauthenticated_per_source; /* ... from one source address */
+	unsigned max_sessions_per_key;           /* authenticated sessions of one client key */
+	unsigned refusal_log_interval;           /* seconds: refusals logged once per source per interval */
 	unsigned max_channels;     /* concurrent calls per session */
 	uint64_t log_capacity;     /* bytes shared by the system and init logs */
 	unsigned log_safe_percent;
