@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <hsmadmin/service.h>
+#include "enrollsecret.h"
 #include "gate.h"
 #include "server.h"
 #include "vcmhost.h"
@@ -45,6 +46,21 @@ static int fail(struct hsmd_call *c, const char *what, const char *why)
 	return -1;
 }
 
+/* The enrollment secret follows the state: gone once enrolled, a new one
+ * in a new factory state.  Done before the reply so that the caller finds
+ * it.  A failure here is the next start's to repair, not the call's. */
+static void sync_enroll_secret(struct hsmd_store *st, int renew)
+{
+	char err[HSMD_ERRLEN];
+	const char *state = json_string_value(json_object_get(st->device, "state"));
+	const char *esn = json_string_value(json_object_get(st->lifetime, "esn"));
+
+	if ((renew && hsmd_enroll_secret_sync(st->dir, esn, 0, err, sizeof(err)) != 0) ||
+	    hsmd_enroll_secret_sync(st->dir, esn, state && strcmp(state, "factory") == 0,
+				    err, sizeof(err)) != 0)
+		hsmd_log("enrollment secret: %s", err);
+}
+
 static int api_commit(struct hsmd_call *c, json_t *doc, const char *event, json_t *detail)
 {
 	char err[HSMD_ERRLEN];
@@ -56,6 +72,7 @@ static int api_commit(struct hsmd_call *c, json_t *doc, const char *event, json_
 	}
 	if (hsmd_store_commit_view(c->st, doc, event, detail, err, sizeof(err)) != 0)
 		return fail(c, "cannot store the device state", err);
+	sync_enroll_secret(c->st, 0);
 	return 0;
 }
 
@@ -91,6 +108,7 @@ static int api_factory_state(struct hsmd_call *c)
 
 	if (hsmd_store_factory_state(c->st, err, sizeof(err)) != 0)
 		return fail(c, "factory state failed", err);
+	sync_enroll_secret(c->st, 1); /* a new factory state, a new secret */
 	if (hsmd_serve_hooks.reboot) /* VCMs: erased with the registry */
 		hsmd_serve_hooks.reboot(c->st, "factorystate");
 	return 0;
@@ -268,6 +286,9 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 	}
 	flags = hsmd_gate_flags(m->flags, m->variant_param, m->variant_flags, m->plain_flags, params);
 	hsmd_store_gate_facts(st, &facts);
+	if (facts.factory && (flags & HSMD_METHOD_INVASIVE))
+		facts.enroll_secret_ok = hsmd_enroll_secret_check(st->dir, json_string_value(
+			json_object_get(params, "enrollment_secret")));
 	rc = hsmd_gate_check(flags, &facts, call->message, sizeof(call->message));
 	if (rc != 0) {
 		call->status = rc;

@@ -21,6 +21,7 @@ enum hsmd_log_level {
 /* What the gate needs to know about the device at the moment of a call. */
 struct hsmd_gate_facts {
 	int factory;              /* in factory state */
+	int enroll_secret_ok;     /* params carry the HSM's one-time enrollment secret */
 	int maintenance;          /* mode is "maintenance" */
 	int ncoreapi_operational; /* the interlock hook's answer */
 	int clock_lost;
@@ -32,7 +33,8 @@ struct hsmd_gate_facts {
 uint32_t hsmd_gate_flags(uint32_t flags, const char *variant_param, uint32_t variant_flags,
 			 uint32_t plain_flags, const json_t *params);
 
-/* 0: the call may run.  Otherwise HSMD_REFUSED_STATE with a one-line
+/* 0: the call may run.  Otherwise HSMD_REFUSED_STATE (HSMD_DENIED for a
+ * way out of factory state without the enrollment secret) with a one-line
  * message naming the rule. */
 int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *facts, char *msg, size_t msglen);
 

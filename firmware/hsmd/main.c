@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enrollsecret.h"
 #include "hsmd.h"
 #include "provision.h"
 #include "server.h"
@@ -100,6 +101,15 @@ static int run_main(int argc, char **argv)
 	}
 	if (hsmd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: %s\n", err);
+		return 1;
+	}
+	/* A factory-state HSM shows its enrollment secret on its console;
+	 * one that lost it (a crash right after factory state) gets a new one. */
+	if (hsmd_enroll_secret_sync(state, json_string_value(json_object_get(st.lifetime, "esn")),
+				    strcmp(json_string_value(json_object_get(st.device, "state")), "factory") == 0,
+				    err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: run: enrollment secret: %s\n", err);
+		hsmd_store_close(&st);
 		return 1;
 	}
 	if (hsmd_services_load(confdir, cfg.servicedir, &svcs, &nsvcs, err, sizeof(err)) < 0) {

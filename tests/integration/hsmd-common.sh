@@ -39,12 +39,15 @@ client_keys() {
 	done
 }
 
-# The enroll params for the keys in $TEST_TMP/keys.
-enroll_params() {
+# The enroll params for the keys in $TEST_TMP/keys, with the one-time
+# enrollment secret of HSM NAME (default h) while it has one.
+enroll_params() { # [NAME]
+	_sf=$TEST_TMP/${1:-h}/enrollment-secret
 	jq -nc --arg a "$(cut -d' ' -f1,2 "$TEST_TMP/keys/sshadmin.pub")" \
 		--arg b "$(cut -d' ' -f1,2 "$TEST_TMP/keys/setup.pub")" \
 		--arg c "$(cut -d' ' -f1,2 "$TEST_TMP/keys/monitor.pub")" \
-		'{client_keys: {sshadmin: $a, setup: $b, monitor: $c}}'
+		--arg s "$( [ -f "$_sf" ] && cut -d' ' -f2 "$_sf")" \
+		'{client_keys: {sshadmin: $a, setup: $b, monitor: $c}} + (if $s == "" then {} else {enrollment_secret: $s} end)'
 }
 
 hsmd_provision() { # NAME ADDR ESN [options]

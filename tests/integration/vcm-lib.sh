@@ -42,7 +42,8 @@ vcm_hsm() { # NAME ESN [provision options]
 	_n=$1 _e=$2; shift 2
 	_addr=$(test_address)
 	hsmd_provision "$_n" "$_addr" "$_e" --module-conf "$HSMADMIN_CONF/modules.d/$_n.conf" "$@" &&
-		hsmd_start "$_n" && run hsmadmin enroll --esn "$_e" && [ "$rc" = 0 ]
+		hsmd_start "$_n" &&
+		run hsmadmin enroll --esn "$_e" --secret-file "$TEST_TMP/$_n/enrollment-secret" && [ "$rc" = 0 ]
 }
 
 licence() { # NAME ESN N [hsm-vendor options]
