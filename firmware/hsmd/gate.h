@@ -20,6 +20,7 @@ enum hsmd_log_level {
 
 /* What the gate needs to know about the device at the moment of a call. */
 struct hsmd_gate_facts {
+	const char *esn;          /* for messages (may be NULL) */
 	int factory;              /* in factory state */
 	int enroll_secret_ok;     /* params carry the HSM's one-time enrollment secret */
 	int maintenance;          /* mode is "maintenance" */

@@ -683,6 +683,7 @@ enum hsmd_log_level hsmd_store_log_level(struct hsmd_store *st)
 void hsmd_store_gate_facts(struct hsmd_store *st, struct hsmd_gate_facts *f)
 {
 	memset(f, 0, sizeof(*f));
+	f->esn = json_string_value(json_object_get(st->lifetime, "esn"));
 	f->factory = strcmp(json_string_value(json_object_get(st->device, "state")), "factory") == 0;
 	f->maintenance = strcmp(json_string_value(json_object_get(st->device, "mode")), "maintenance") == 0;
 	f->ncoreapi_operational = hsmd_interlock_hook(st);

@@ -34,7 +34,7 @@ int platform_status(struct hsm_ctx *ctx)
 /* Manufacturing time and features read better as text than as numbers. */
 static void print_info(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
 {
-	static const char *const order[] = { "esn", "psn", "mfgtime", "speed", "features",
+	static const char *const order[] = { "esn", "mode", "psn", "mfgtime", "speed", "features",
 					     "features_names", "vsn", "min_vsn", "max_active_vcms",
 					     "max_creatable_vcms", NULL };
 	json_t *copy = json_deep_copy(res);
