@@ -44,6 +44,8 @@ void hsmd_config_defaults(struct hsmd_config *cfg)
 	cfg->vcm_uid_base = 200000;
 	cfg->vcm_uid_count = 65536;
 	snprintf(cfg->vendordir, sizeof(cfg->vendordir), "%s/vendor.d", HSMADMIN_SYSCONFDIR);
+	snprintf(cfg->vcm_allocations, sizeof(cfg->vcm_allocations), "%s/vcm-allocations.json",
+		 HSMADMIN_DEFAULT_HOME);
 }
 
 struct key_spec {
@@ -108,6 +110,15 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		if (value[0] != '/' || strlen(value) >= sizeof(ps->cfg.servicedir))
 			return hsmd_err(err, errlen, "servicedir must be an absolute path");
 		snprintf(ps->cfg.servicedir, sizeof(ps->cfg.servicedir), "%s", value);
+		return 0;
+	}
+	if (strcmp(section, "paths") == 0 && strcmp(name, "vcm_allocations") == 0) {
+		if (ps->seen & (1u << 29))
+			return hsmd_err(err, errlen, "duplicate key 'vcm_allocations'");
+		ps->seen |= 1u << 29;
+		if (value[0] != '/' || strlen(value) >= sizeof(ps->cfg.vcm_allocations) - 8)
+			return hsmd_err(err, errlen, "vcm_allocations must be an absolute path");
+		snprintf(ps->cfg.vcm_allocations, sizeof(ps->cfg.vcm_allocations), "%s", value);
 		return 0;
 	}
 	if (strcmp(section, "vcm") == 0 && strcmp(name, "emulated_subnet") == 0) {

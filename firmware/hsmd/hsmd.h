@@ -49,6 +49,9 @@ struct hsmd_config {
 	unsigned vcm_uid_base;       /* VCM N runs as uid_base + N when hsmd is root; 0: as hsmd */
 	unsigned vcm_uid_count;      /* how many such uids there are */
 	char vcm_subnet[64];         /* emulated_subnet: VCM addresses in default mode */
+	/* [paths] vcm_allocations: the machine-wide table of VCM addresses
+	 * and users shared by every hsmd of this machine (vcmalloc.h). */
+	char vcm_allocations[4096];
 };
 
 void hsmd_config_defaults(struct hsmd_config *cfg);
