@@ -187,13 +187,33 @@ static int run_command(struct hsm_ctx *ctx, const struct hsm_plugin_entry *e, in
 
 static int builtin_completion(struct hsm_registry *reg, const char *tool, int argc, char **argv)
 {
-	if (argc == 1 && !strcmp(argv[0], "bash"))
-		return hsm_completion_bash(stdout, reg) == 0 ? HSM_EXIT_OK : HSM_EXIT_FAILED;
+	static const struct {
+		const char *shell;
+		int (*gen)(FILE *f, struct hsm_registry *reg);
+	} shells[] = {
+		{ "bash", hsm_completion_bash }, { "zsh", hsm_completion_zsh }, { "fish", hsm_completion_fish },
+	};
+
 	if (argc == 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
-		printf("usage: %s completion bash\n\nPrint the bash completion script for every installed tool.\n", tool);
+		printf("usage: %s completion bash|zsh|fish\n"
+		       "       %s completion values esn|uuid\n\n"
+		       "Print the completion script of a shell for every installed tool, or the\n"
+		       "values the scripts offer for --esn (modules.d) and VCM UUIDs (this host's\n"
+		       "tenant enrollments and the last 'vcmadmin list').\n",
+		       tool, tool);
 		return HSM_EXIT_OK;
 	}
-	fprintf(stderr, "%s: completion: usage: only 'bash' is supported (try '%s completion bash')\n", tool, tool);
+	for (size_t i = 0; argc == 1 && i < sizeof(shells) / sizeof(shells[0]); i++)
+		if (!strcmp(argv[0], shells[i].shell))
+			return shells[i].gen(stdout, reg) == 0 ? HSM_EXIT_OK : HSM_EXIT_FAILED;
+	if (argc == 2 && !strcmp(argv[0], "values")) {
+		if (hsm_completion_values(stdout, argv[1]) == 0)
+			return HSM_EXIT_OK;
+		fprintf(stderr, "%s: completion values: unknown kind '%s' (esn or uuid)\n", tool, argv[1]);
+		return HSM_EXIT_USAGE;
+	}
+	fprintf(stderr, "%s: completion: usage: %s completion bash|zsh|fish, or values esn|uuid%s%s%s\n", tool, tool,
+		argc ? " (not '" : "", argc ? argv[0] : "", argc ? "')" : "");
 	return HSM_EXIT_USAGE;
 }
 

@@ -3,8 +3,9 @@
  * store.h - the device state store: one HSM's state directory, loaded,
  * validated and changed one atomic transaction at a time.
  *
- * A transaction is one atomic rewrite of device.json.  The system log
- * entry it causes is written into device.json first (log.pending) and then
+ * A transaction is one atomic commit of the device documents (device.json
+ * and the VCM registry documents, docstore.h).  The system log entry it
+ * causes is written into device.json first (log.pending) and then
  * appended to system.log; if hsmd dies in between, the next start appends
  * it.  So kill -9 at any moment leaves either the old or the new state, and
  * the log never misses a change that happened.

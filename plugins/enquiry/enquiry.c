@@ -84,39 +84,53 @@ static json_t *module_json(const struct vt_module *m)
 /* An HSM's platform as a module: its mode is the platform mode. */
 static void print_platform(struct hsm_ctx *ctx, const struct vt_platform *p, const struct hsm_rpc_reply *r)
 {
-	const json_t *res = r->exit == 0 ? r->result : NULL;
+	const json_t *status = r->exit == 0 ? r->result : NULL;
+	/* A failed module (hsmd fail) answers but knows nothing of itself. */
+	int hw_failed = json_is_true(json_object_get(status, "hardware_failed"));
+	const json_t *res = hw_failed ? NULL : status;
 	const char *mode = res ? vt_platform_mode(res) : NULL;
 	char safe[600], msafe[64];
 
 	hsm_printf(ctx, "Module #%d:\n", p->module);
 	hsm_printf(ctx, " enquiry reply flags  %s\n", res ? "none" : "Failed");
 	hsm_printf(ctx, " enquiry reply level  Six\n");
-	hsm_printf(ctx, " serial number        %s\n", p->hsm.esn);
+	hsm_printf(ctx, " serial number        %s\n", hw_failed ? "unknown" : p->hsm.esn);
+	hsm_printf(ctx, " version              %s\n", hw_failed ? "0.0.0" :
+		   str(json_object_get(res, "firmware"), "primary", "unknown"));
 	hsm_printf(ctx, " mode                 %s\n", mode ? vt_safe(mode, msafe, sizeof(msafe)) : "unknown");
 	hsm_printf(ctx, " product name         hsmadmin HSM platform\n");
 	hsm_printf(ctx, " state                %s\n", str(res, "state", "unknown"));
 	hsm_printf(ctx, " image                %s\n", str(res, "image", "unknown"));
-	hsm_printf(ctx, " connection status    %s\n", res ? "OK" : r->exit == HSM_EXIT_UNREACHABLE ?
+	hsm_printf(ctx, " connection status    %s\n", status ? "OK" : r->exit == HSM_EXIT_UNREACHABLE ?
 		   "Unreachable" : r->exit == HSM_EXIT_AUTH ? "AuthFailed" : "Error");
 	hsm_printf(ctx, " connection info      esn = %s; addr = INET/%s; setup port = %u\n", p->hsm.esn,
 		   p->hsm.address, p->hsm.ports[HSM_SVC_SETUP]);
-	if (!res)
+	if (hw_failed)
+		hsm_printf(ctx, " failure              the HSM has failed: %s\n",
+			   str(status, "hardware_fault", "unknown"));
+	else if (!res)
 		hsm_printf(ctx, " failure              %s\n", vt_safe(r->message, safe, sizeof(safe)));
 	hsm_printf(ctx, " hardware status      %s\n", res ? "OK" : "unknown");
 }
 
 static json_t *platform_json(const struct vt_platform *p, const struct hsm_rpc_reply *r)
 {
-	const json_t *res = r->exit == 0 ? r->result : NULL;
-	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:b, s:s?, s:s, s:s?}", "module", p->module,
+	const json_t *status = r->exit == 0 ? r->result : NULL;
+	int hw_failed = json_is_true(json_object_get(status, "hardware_failed"));
+	const json_t *res = hw_failed ? NULL : status;
+	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:b, s:s?, s:s, s:s?, s:s?, s:s?}", "module", p->module,
 			      "kind", "hsm", "esn", p->hsm.esn, "address", p->hsm.address, "failed", !res,
 			      "mode", res ? vt_platform_mode(res) : NULL,
-			      "connection_status", res ? "OK" : r->exit == HSM_EXIT_UNREACHABLE ? "Unreachable"
+			      "connection_status", status ? "OK" : r->exit == HSM_EXIT_UNREACHABLE ? "Unreachable"
 			      : r->exit == HSM_EXIT_AUTH ? "AuthFailed" : "Error",
-			      "failure", res ? NULL : r->message);
+			      "failure", hw_failed ? json_string_value(json_object_get(status, "hardware_fault"))
+			      : res ? NULL : r->message,
+			      "serial", hw_failed ? "unknown" : p->hsm.esn,
+			      "version", hw_failed ? "0.0.0" :
+			      json_string_value(json_object_get(json_object_get(res, "firmware"), "primary")));
 
-	if (o && res)
-		json_object_set(o, "status", (json_t *)res);
+	if (o && status)
+		json_object_set(o, "status", (json_t *)status);
 	return o;
 }
 

@@ -379,12 +379,38 @@ static void list_text(struct hsm_ctx *ctx, const char *esn, const json_t *res)
 			   json_string_value(json_object_get(v, "name")));
 }
 
+/* Remember the UUIDs just listed in $HSMADMIN_HOME/cache/vcms, one a line,
+ * for shell completion (`hsmadmin completion values uuid`).  A cache: a
+ * failure to write it changes nothing else. */
+static void remember_uuids(struct hsm_ctx *ctx)
+{
+	const json_t *vcms = json_object_get(hsm_json(ctx), "vcms"), *v;
+	char *dir = NULL, *path = NULL, err[256];
+	size_t i, len = 0;
+	char *text = NULL;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return;
+	json_array_foreach(vcms, i, v)
+		if (json_is_string(json_object_get(v, "uuid")))
+			fprintf(f, "%s\n", json_string_value(json_object_get(v, "uuid")));
+	fclose(f);
+	if (asprintf(&dir, "%s/cache", hsm_home(ctx)) > 0 && asprintf(&path, "%s/vcms", dir) > 0 &&
+	    hsm_mkdir_p(dir, 0700, err, sizeof(err)) == 0)
+		hsm_write_file_atomic(path, text, len, 0600, err, sizeof(err));
+	free(text);
+	free(path);
+	free(dir);
+}
+
 static int cmd_list(struct hsm_ctx *ctx)
 {
 	json_t *params = json_pack("{s:b}", "active", hsm_opt_given(ctx, "active"));
 	int rc = fan(ctx, "list", params, "list", list_text, "vcms");
 
 	json_decref(params);
+	remember_uuids(ctx);
 	return rc;
 }
 
