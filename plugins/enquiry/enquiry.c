@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include <hsmadmin/plugin.h>
 #include "platform-module.h"
 #include "vcmtenant.h"
@@ -42,25 +44,79 @@ static const char *str(const json_t *r, const char *key, const char *dflt)
 	return s && *s ? vt_safe(s, bufs[k++ % 8], sizeof(bufs[0])) : dflt;
 }
 
+/* A number of the reply as text, or dflt. */
+static const char *num(const json_t *r, const char *key, const char *dflt)
+{
+	static char bufs[8][32];
+	static unsigned k;
+	const json_t *v = json_object_get(r, key);
+	char *b = bufs[k++ % 8];
+
+	if (!json_is_integer(v))
+		return dflt;
+	snprintf(b, sizeof(bufs[0]), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	return b;
+}
+
+/* The "ku hash" of the connection info: SHA-1 of the HSM identity key
+ * this host pinned for the VCM (its OpenSSH line), as 40 hex digits. */
+static void ku_hash(const struct vt_vcm *v, char out[41])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	snprintf(out, 41, "unknown");
+	if (!v->identity_key ||
+	    !EVP_Digest(v->identity_key, strlen(v->identity_key), md, &len, EVP_sha1(), NULL) || len != 20)
+		return;
+	for (unsigned int i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The layout and field names of guide 4.3.1.1 and of a failed module as
+ * admins see it (the field report): every field, "unknown" or 0 when the
+ * module does not answer. */
 static void print_module(struct hsm_ctx *ctx, const struct vt_module *m)
 {
 	const struct vt_vcm *v = m->vcm;
 	const json_t *r = m->reachable ? m->reply.result : NULL;
-	char safe[600];
+	char safe[600], ku[41];
 
+	ku_hash(v, ku);
 	hsm_printf(ctx, "Module #%d:\n", v->module);
 	hsm_printf(ctx, " enquiry reply flags  %s\n", m->failed ? "Failed" : "none");
 	hsm_printf(ctx, " enquiry reply level  Six\n");
 	hsm_printf(ctx, " serial number        %s\n", str(r, "serial", "unknown"));
 	hsm_printf(ctx, " mode                 %s\n", str(r, "mode", "unknown"));
 	hsm_printf(ctx, " version              %s\n", str(r, "version", "0.0.0"));
-	hsm_printf(ctx, " product name         %s\n", r ? "hsmadmin VCM" : "unknown");
+	hsm_printf(ctx, " speed index          %s\n", num(r, "speed_index", "0"));
+	hsm_printf(ctx, " rec. queue           %s\n", str(r, "rec_queue", "0..0"));
+	hsm_printf(ctx, " level one flags      %s\n", str(r, "level_one_flags", "none"));
+	hsm_printf(ctx, " version string       %s\n", str(r, "version", "unknown"));
+	hsm_printf(ctx, " level two flags      %s\n", str(r, "level_two_flags", "none"));
+	hsm_printf(ctx, " max. write size      %s\n", num(r, "max_write_size", "0"));
+	hsm_printf(ctx, " level three flags    %s\n", str(r, "level_three_flags", "none"));
+	hsm_printf(ctx, " level four flags     %s\n", str(r, "level_four_flags", "none"));
+	hsm_printf(ctx, " module type code     %s\n", num(r, "module_type_code", "0"));
+	hsm_printf(ctx, " product name         %s\n", str(r, "product_name", "unknown"));
 	hsm_printf(ctx, " device name          %s\n", str(r, "device_name", "unknown"));
+	hsm_printf(ctx, " EnquirySix version   %s\n", num(r, "enquiry_six_version", "0"));
+	hsm_printf(ctx, " impath kx groups     %s\n", str(r, "impath_kx_groups", ""));
+	hsm_printf(ctx, " feature ctrl flags   %s\n", str(r, "feature_ctrl_flags", "none"));
 	hsm_printf(ctx, " features enabled     %s\n", str(r, "features_names", "none"));
+	hsm_printf(ctx, " version serial       %s\n", num(r, "version_serial", "0"));
 	hsm_printf(ctx, " connection status    %s\n", m->connection);
-	hsm_printf(ctx, " connection info      esn = %s; addr = INET/%s; uuid = %s; ncoreapi port = %u\n",
-		   v->esn, v->address, v->uuid, v->ports[VT_NCOREAPI]);
+	hsm_printf(ctx, " connection info      esn = %s; addr = INET/%s; ku hash = %s; uuid = %s; "
+		   "ncoreapi port = %u\n", v->esn, v->address, ku, v->uuid, v->ports[VT_NCOREAPI]);
 	hsm_printf(ctx, " image version        %s\n", str(r, "firmware", "unknown"));
+	hsm_printf(ctx, " max exported modules %s\n", num(r, "max_exported_modules", "0"));
+	hsm_printf(ctx, " rec. LongJobs queue  %s\n", num(r, "rec_longjobs_queue", "0"));
+	hsm_printf(ctx, " SEE machine type     %s\n", str(r, "see_machine_type", "unknown"));
+	hsm_printf(ctx, " supported KML types  %s\n", str(r, "supported_kml_types", ""));
+	hsm_printf(ctx, " active modes         %s\n", r && !strcmp(str(r, "mode", ""), "operational")
+		   ? "none" : str(r, "mode", "none"));
+	hsm_printf(ctx, " physical serial      %s\n", str(r, "physical_serial", "unknown"));
+	hsm_printf(ctx, " hardware part no     %s\n", str(r, "hardware_part_no", "unknown"));
 	hsm_printf(ctx, " boot id              %s\n", str(r, "boot_id", "unknown"));
 	if (m->failed)
 		hsm_printf(ctx, " failure              %s\n", vt_safe(m->reason, safe, sizeof(safe)));
@@ -71,8 +127,13 @@ static json_t *module_json(const struct vt_module *m)
 {
 	const struct vt_vcm *v = m->vcm;
 	const json_t *r = m->reachable ? m->reply.result : NULL;
-	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:s?}", "module", v->module,
+	char ku[41];
+	json_t *o;
+
+	ku_hash(v, ku);
+	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:s?}", "module", v->module,
 			      "kind", "vcm", "uuid", v->uuid, "esn", v->esn, "address", v->address,
+			      "ku_hash", ku,
 			      "failed", m->failed, "restarted", m->restarted,
 			      "connection_status", m->connection, "failure", m->failed ? m->reason : NULL);
 
@@ -162,7 +223,10 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 	for (size_t i = 0; i < np; i++)
 		if (!only || p[i].module == only)
 			vt_platform_status(ctx, &p[i], &pr[i]);
-	hsm_printf(ctx, "Server:\n enquiry reply flags  none\n version              %s\n"
+	hsm_printf(ctx, "Server:\n enquiry reply flags  none\n enquiry reply level  Six\n"
+		   " serial number        none\n mode                 operational\n"
+		   " version              %s\n speed index          0\n rec. queue           0..0\n"
+		   " module type code     0\n product name         nFast server\n"
 		   " modules              %zu\n", PACKAGE_VERSION, n + np);
 	mods = json_array();
 	for (size_t i = 0; i < n; i++) {
@@ -180,7 +244,9 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 		json_array_append_new(mods, platform_json(&p[i], &pr[i]));
 		hsm_rpc_reply_clear(&pr[i]);
 	}
-	json_object_set_new(hsm_json(ctx), "server", json_pack("{s:s}", "version", PACKAGE_VERSION));
+	json_object_set_new(hsm_json(ctx), "server", json_pack("{s:s, s:s, s:s, s:i}", "version",
+			    PACKAGE_VERSION, "mode", "operational", "product_name", "nFast server",
+			    "module_type_code", 0));
 	json_object_set_new(hsm_json(ctx), "modules", mods);
 	for (size_t i = 0; i < n; i++)
 		vt_module_clear(&m[i]);

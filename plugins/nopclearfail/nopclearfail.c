@@ -68,14 +68,35 @@ static int settled(const struct action *a, const struct vt_module *m)
 	return !m->failed;
 }
 
+/* A clear passes through maintenance mode: the device clears only from
+ * there, and the guide clears every module with one command after
+ * enabling features (guide 4.9.3: nopclearfail --clear --all). */
+static int to_maintenance(struct hsm_ctx *ctx, const struct vt_vcm *v)
+{
+	struct hsm_rpc_reply r;
+	json_t *params = json_pack("{s:s}", "mode", "maintenance");
+	int rc = vt_call(ctx, v, VT_NCOREAPI, "set_mode", params, &r);
+
+	json_decref(params);
+	if (rc != 0)
+		hsm_error(ctx, rc, "module", "#%d (%s): clear: maintenance mode first: %s", v->module,
+			  v->uuid, r.message);
+	hsm_rpc_reply_clear(&r);
+	return rc;
+}
+
 static int act_vcm(struct hsm_ctx *ctx, const struct action *a, const struct vt_vcm *v)
 {
 	struct hsm_rpc_reply r;
-	json_t *params = a->mode ? json_pack("{s:s}", "mode", a->mode) : NULL;
+	json_t *params;
 	const char *boot;
 	char err[512];
-	int rc = vt_call(ctx, v, VT_NCOREAPI, a->method, params, &r);
+	int rc;
 
+	if (!strcmp(a->method, "clear") && (rc = to_maintenance(ctx, v)) != 0)
+		return rc;
+	params = a->mode ? json_pack("{s:s}", "mode", a->mode) : NULL;
+	rc = vt_call(ctx, v, VT_NCOREAPI, a->method, params, &r);
 	json_decref(params);
 	if (rc != 0) {
 		hsm_error(ctx, rc, "module", "#%d (%s): %s: %s", v->module, v->uuid, a->opt, r.message);
@@ -299,7 +320,7 @@ static const struct hsm_option opts[] = {
 	{ .name = "fail", .short_name = 'F', .type = HSM_OPT_FLAG, .group = G_ACTION,
 	  .help = "mark the module failed" },
 	{ .name = "clear", .short_name = 'c', .type = HSM_OPT_FLAG, .group = G_ACTION,
-	  .help = "clear the module (needs maintenance mode; it returns operational)" },
+	  .help = "clear the module (through maintenance mode; it returns operational)" },
 	{ .name = "retry", .short_name = 'r', .type = HSM_OPT_FLAG, .group = G_ACTION,
 	  .help = "use a module again that restarted or was unreachable" },
 	{ .name = "wait", .short_name = 'w', .type = HSM_OPT_FLAG,

@@ -120,12 +120,14 @@ int km_world_load(struct hsm_ctx *ctx, json_t **doc)
 	return 0;
 }
 
-int vk_load(struct hsm_ctx *ctx, const char *uuid, struct vt_vcm *v)
+int vk_load(struct hsm_ctx *ctx, const char *typed, struct vt_vcm *v)
 {
-	char err[256];
+	char err[256], uuid[HSM_UUID_LEN + 1];
 
-	if (!vt_uuid_valid(uuid))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid", "'%.40s' is not a lower-case UUID", uuid);
+	/* Either case names the VCM (hsm_uuid_normalize). */
+	if (!typed || hsm_uuid_normalize(typed, uuid) != 0)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid", "'%.40s' is not a UUID (8-4-4-4-12 hex digits)",
+				 typed ? typed : "");
 	switch (vt_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
 	case 0:
 		return 0;

@@ -23,11 +23,11 @@
 /* The record of the VCM named by --uuid; reports its own errors. */
 static int load(struct hsm_ctx *ctx, struct vt_vcm *v)
 {
-	const char *uuid = hsm_opt_str(ctx, "uuid");
-	char err[256];
+	char uuid[HSM_UUID_LEN + 1], err[256];
+	int rc = hsm_opt_uuid(ctx, "uuid", uuid);
 
-	if (!vt_uuid_valid(uuid))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid", "'%.40s' is not a lower-case UUID", uuid);
+	if (rc)
+		return rc;
 	switch (vt_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
 	case 0:
 		return 0;

@@ -213,13 +213,13 @@ out:
 
 int vt_cmd_unenroll(struct hsm_ctx *ctx)
 {
-	const char *uuid = hsm_opt_str(ctx, "uuid");
+	char uuid[HSM_UUID_LEN + 1];
 	char dir[PATH_MAX], err[512];
 	struct vt_vcm v;
 	int rc;
 
-	if (!vt_uuid_valid(uuid))
-		return hsm_error(ctx, HSM_EXIT_USAGE, uuid ? uuid : "uuid", "not a lower-case UUID");
+	if ((rc = hsm_opt_uuid(ctx, "uuid", uuid)))
+		return rc;
 	rc = vt_record_load(hsm_home(ctx), uuid, &v, err, sizeof(err));
 	if (rc == 1)
 		return hsm_error(ctx, HSM_EXIT_USAGE, uuid, "no enrolled VCM with this UUID");

@@ -207,11 +207,14 @@ int vt_module_free(const struct vt_vcm *v, size_t count)
 
 int vt_records_select(struct hsm_ctx *ctx, struct vt_vcm **out, size_t *count)
 {
-	const char *uuid = hsm_opt_str(ctx, "uuid");
-	int rc = vt_records_list(ctx, out, count);
+	char canon[HSM_UUID_LEN + 1];
+	const char *uuid = hsm_opt_given(ctx, "uuid") ? canon : NULL;
+	int rc = hsm_opt_uuid(ctx, "uuid", canon);
 	size_t k = 0;
 
 	if (rc)
+		return rc;
+	if ((rc = vt_records_list(ctx, out, count)))
 		return rc;
 	/* --esn: only the VCMs those HSMs host. */
 	if (hsm_esn_count(ctx) > 0) {
