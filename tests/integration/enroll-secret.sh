@@ -6,7 +6,7 @@
 # a stranger without it (hsmadmin or a stock ssh client) is refused and the
 # HSM stays in factory state; the owner enrolls; the secret is used up; a
 # new factory state makes a new one.
-. "$top_srcdir/tests/integration/platform-lib.sh"
+. "$top_srcdir/tests/lib/platform-lib.sh"
 platform_setup
 client_keys
 E1=2B34-CD56-7890

@@ -8,7 +8,7 @@
 # usage errors that name the word and exit 2; help that lists only what
 # the parser accepts.  Each description names the guide section.
 # (npkginfo/upgrade and logs are covered with the firmware and logs tests.)
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 for _p in enquiry nopclearfail keys fet setnetwork; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
 done

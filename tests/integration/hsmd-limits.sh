@@ -11,7 +11,7 @@
 #     sshadmin; now one key holds at most max_sessions_per_key sessions and
 #     the idle timeout closes a session with an open channel too;
 #   - each refused connection is logged once per source per interval.
-. "$top_srcdir/tests/integration/hsmd-common.sh"
+. "$top_srcdir/tests/lib/hsmd-common.sh"
 # Limits low enough to reach quickly; the login deadline long enough that
 # the flood is still held while the other clients are served.
 HSMD_EXTRA_CONF=$'[server]\nlogin_timeout = 60\nidle_timeout = 3\nmax_unauthenticated_per_source = 8\nmax_sessions_per_key = 4\nrefusal_log_interval = 3600\n'

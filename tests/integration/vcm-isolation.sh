@@ -1,12 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Isolation of VCMs (issue 7 item 8): each VCM process runs as a user of
+# Isolation of VCMs: each VCM process runs as a user of
 # its own (hsmd.conf [vcm] uid_base + the VCM's number) so that the OS
 # keeps it out of another VCM's state directory and out of the platform's;
 # and no key gets into a service it was not made for: tenant A's keys
 # into tenant B's VCM, the provider's platform keys into any VCM service,
 # a tenant's keys into the platform's services.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 vcm_setup
 cd "$TEST_TMP" || exit 1
 ESN=1A23-BC45-6790

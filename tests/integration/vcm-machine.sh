@@ -7,7 +7,7 @@
 # first VCMs got the same address ("Address already in use").  Now one
 # machine-wide table (hsmd(8), [paths] vcm_allocations) hands out every VCM
 # address and user number once.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 vcm_setup
 cd "$TEST_TMP" || exit 1
 net=$(test_address | cut -d. -f1-3)

@@ -5,7 +5,7 @@
 # create many VCMs, start up to the licence, the next start refused, stop,
 # restart with the tenant's data intact, show/list/stats in text and JSON,
 # properties, delete; each VCM a process of its own on its own address.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 HSMD_EXTRA_CONF=$(printf '[vcm]\nstats_interval = 1\n')
 vcm_setup
 cd "$TEST_TMP" || exit 1

@@ -6,7 +6,7 @@
 # recovery (overview ch. 11) after kill -9 of the VCM process, a forced
 # stop and start, and a restart of hsmd.  Also the core's single-command
 # tools: `enquiry` and `nopclearfail` run with no command words.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 for _p in vcmtenant enquiry nopclearfail; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
 done
