@@ -49,7 +49,7 @@ json_t *hsmd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errl
 
 		if (json_unpack_ex(e, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "state", &state,
 				   "uuid", &uuid, "address", &address, "index", &index) != 0 ||
-		    state[0] != '/' || strlen(state) >= PATH_MAX || !hsmd_uuid_valid(uuid) ||
+		    state[0] != '/' || strlen(state) >= PATH_MAX || !fw_uuid_valid(uuid) ||
 		    hsm_ip_parse(address, 0, &ip, NULL, 0) != 0 || index < 1 || index > 1000000) {
 			hsmd_err(err, errlen, "entry %zu: not {state, uuid, address, index}", i + 1);
 			json_decref(doc);
