@@ -10,7 +10,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +77,7 @@ static void run_boot(struct hsmd_store *st, int ok, const char *why)
 
 static int run_main(int argc, char **argv)
 {
+	char **args = argv;
 	static const struct option longopts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "conf", required_argument, NULL, 'c' },
@@ -129,15 +132,6 @@ static int run_main(int argc, char **argv)
 		fprintf(stderr, "hsmd: run: %s\n", err);
 		return 1;
 	}
-	/* A factory-state HSM shows its enrollment secret on its console;
-	 * one that lost it (a crash right after factory state) gets a new one. */
-	if (hsmd_enroll_secret_sync(state, json_string_value(json_object_get(st.lifetime, "esn")),
-				    strcmp(json_string_value(json_object_get(st.device, "state")), "factory") == 0,
-				    err, sizeof(err)) != 0) {
-		fprintf(stderr, "hsmd: run: enrollment secret: %s\n", err);
-		hsmd_store_close(&st);
-		return 1;
-	}
 	if (hsmd_boot_image(&st, &cfg, confdir, &svcs, &nsvcs, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: %s\n", err);
 		hsmd_store_close(&st);
@@ -149,6 +143,17 @@ static int run_main(int argc, char **argv)
 		else
 			fprintf(stderr, "hsmd: run: no service loaded (configuration %s/services.d, modules %s)\n",
 				confdir, cfg.servicedir);
+		hsmd_services_unload(svcs, nsvcs);
+		hsmd_store_close(&st);
+		return 1;
+	}
+	/* A factory-state HSM shows its enrollment secret on its console; one
+	 * that has none (a crash right after factory state, or the factory
+	 * state of a new image's first boot just now) gets a new one. */
+	if (hsmd_enroll_secret_sync(state, json_string_value(json_object_get(st.lifetime, "esn")),
+				    strcmp(json_string_value(json_object_get(st.device, "state")), "factory") == 0,
+				    err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: run: enrollment secret: %s\n", err);
 		hsmd_services_unload(svcs, nsvcs);
 		hsmd_store_close(&st);
 		return 1;
@@ -175,6 +180,18 @@ static int run_main(int argc, char **argv)
 	}
 	hsmd_services_unload(svcs, nsvcs);
 	hsmd_store_close(&st);
+	if (rc == HSMD_SERVE_REEXEC) {
+		/* The emulated reboot into a new firmware image: the same
+		 * process starts again, so the new image's modules load. */
+		char *again[64] = { "hsmd" };
+		int n = 1;
+		for (int i = 0; i < argc && n < 63; i++)
+			again[n++] = args[i];
+		again[n] = NULL;
+		execv("/proc/self/exe", again);
+		hsmd_log("cannot restart: %s", strerror(errno));
+		return 1;
+	}
 	return rc;
 }
 
