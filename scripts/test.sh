@@ -6,7 +6,8 @@
 #
 #   sudo bash scripts/test.sh          (installs its build dependencies)
 #
-# Environment: FUZZ_SECONDS (default 20 per target), SKIP_DISTCHECK=1.
+# Environment: FUZZ_SECONDS (default 20 per target), SKIP_DISTCHECK=1,
+# SKIP_PACKAGES=1 (the Debian package build and install check).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 top=$PWD
@@ -67,5 +68,22 @@ if [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
 	( cd _build/dist && "$top/configure" --enable-werror >/dev/null 2>&1 ) && step distcheck make -C _build/dist distcheck
 else
 	skipped=$((skipped + 1)); echo "SKIP: distcheck (SKIP_DISTCHECK=1)"
+fi
+# Debian packages: build, lint, install, smoke flow, remove, purge (as root;
+# the script skips itself otherwise).  Every TAP point counts.
+if [ "${SKIP_PACKAGES:-0}" != 1 ]; then
+	hsm_install_deps $HSM_PKG_DEPS
+	bash tests/packaging/debian.sh "$top/_build/deb" >"$log/packages.log" 2>&1
+	p=$(grep -c '^ok ' "$log/packages.log"); f=$(grep -c '^not ok ' "$log/packages.log")
+	s=$(grep -c '^1\.\.0 # SKIP' "$log/packages.log")
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	if [ "$f" -gt 0 ] || ! grep -q '^1\.\.' "$log/packages.log"; then
+		echo "FAIL: packages (see $log/packages.log)"; grep -A25 '^not ok' "$log/packages.log" | head -n 60 | sed 's/^/    /'
+		grep -q '^1\.\.' "$log/packages.log" || failed=$((failed + 1))
+	else
+		echo "PASS: packages ($p checks)"
+	fi
+else
+	skipped=$((skipped + 1)); echo "SKIP: packages (SKIP_PACKAGES=1)"
 fi
 summary

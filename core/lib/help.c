@@ -156,7 +156,7 @@ void hsm_help_tool(FILE *f, const char *tool, const struct hsm_registry *reg)
 			fprintf(f, "\n      %s\n", e->description ? e->description : "");
 	}
 	if (!strcmp(tool, "hsmadmin"))
-		fprintf(f, "  completion\n      Print the bash completion script\n");
+		fprintf(f, "  completion\n      Print the completion script of bash, zsh or fish\n");
 	fprintf(f, "\noptions:\n  -h, --help       show this help and exit\n"
 		   "  -v, --version    show the version and exit\n\n"
 		   "Run '%s <command> --help' for the options of a command.\n", tool);
