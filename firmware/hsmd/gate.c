@@ -50,8 +50,12 @@ int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *f, char *msg, 
 			      "export and expire logs first (hsmadmin logs export, hsmadmin logs expire)");
 	if ((flags & HSMD_METHOD_NEEDS_CLOCK) && f->clock_lost)
 		return refuse(msg, msglen, "the system clock is lost: set it with settime first");
-	if ((flags & HSMD_METHOD_MAINTENANCE) && !f->maintenance)
-		return refuse(msg, msglen, "the HSM is not in maintenance mode");
+	if ((flags & HSMD_METHOD_MAINTENANCE) && !f->maintenance) {
+		/* Name the command that gets there (guide 4.6.4). */
+		snprintf(msg, msglen, "the HSM is not in maintenance mode: enter it with "
+			 "'nopclearfail -M --esn %s -w' first", f->esn && *f->esn ? f->esn : "ESN");
+		return HSMD_REFUSED_STATE;
+	}
 	return 0;
 }
 

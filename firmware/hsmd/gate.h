@@ -20,6 +20,7 @@ enum hsmd_log_level {
 
 /* What the gate needs to know about the device at the moment of a call. */
 struct hsmd_gate_facts {
+	const char *esn;          /* for messages (may be NULL) */
 	int factory;              /* in factory state */
 	int maintenance;          /* mode is "maintenance" */
 	int ncoreapi_operational; /* the interlock hook's answer */

@@ -7,6 +7,7 @@
 #ifndef HSMD_HSMD_H
 #define HSMD_HSMD_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <hsmadmin/plugin.h> /* HSM_PRINTF */
@@ -55,9 +56,24 @@ int hsmd_config_load(struct hsmd_config *cfg, const char *confdir, char *err, si
 /* Parse hsmd.conf text (the fuzz target's entry point). */
 int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, char *err, size_t errlen);
 
-/* Diagnostics on stderr, one line each: "hsmd: ...".  The journal adds
- * the time when run under systemd. */
+/* Diagnostics (log.c), one line each: "hsmd: ...".  hsmd_log is
+ * LOG_INFO; hsmd_log_at takes a syslog(3) priority (LOG_ERR ...
+ * LOG_DEBUG).  Lines above the threshold are dropped. */
+enum hsmd_log_sink { HSMD_LOG_AUTO, HSMD_LOG_STDERR, HSMD_LOG_JOURNAL, HSMD_LOG_SYSLOG };
+void hsmd_log_setup(enum hsmd_log_sink sink, int threshold);
+/* hsmd run --log-target/--log-level: "auto|stderr|journal|syslog" and a
+ * level name; -1 if either is unknown.  Exported to VCM processes in
+ * HSMD_LOG_TARGET/HSMD_LOG_LEVEL, which they read with _from_env. */
+int hsmd_log_configure(const char *target, const char *level);
+void hsmd_log_configure_from_env(void);
+/* "err", "warning", "notice", "info", "debug" -> a priority; -1 if none. */
+int hsmd_log_level_parse(const char *name, int *priority);
 void hsmd_log(const char *fmt, ...) HSM_PRINTF(1, 2);
+void hsmd_log_at(int priority, const char *fmt, ...) HSM_PRINTF(2, 3);
+void hsmd_vlog_at(int priority, const char *fmt, va_list ap) HSM_PRINTF(2, 0);
+/* Tell the service manager (sd_notify protocol, NOTIFY_SOCKET) a state
+ * such as "READY=1" or "STOPPING=1"; 0 when there is none to tell. */
+int hsmd_notify(const char *state);
 /* The name diagnostics start with: "hsmd", or "hsmd vcm UUID" in a VCM's
  * process (its lines go to the same log as the platform's). */
 extern char hsmd_log_name[64];

@@ -32,6 +32,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <syslog.h>
 
 #include <libssh/libssh.h>
 #include <libssh/server.h>
@@ -64,6 +65,8 @@ struct conn {
 	int in_event;
 	int authenticated;
 	char *key_line;       /* the client key that authenticated */
+	char key_fp[64];      /* its SHA256 fingerprint, for the log */
+	char peer[64];        /* the client's address, for the log */
 	unsigned auth_failures;
 	int64_t accepted_ms, active_ms;
 	int dead;
@@ -215,6 +218,39 @@ static char *key_line(ssh_key key)
 	return line;
 }
 
+/* "SHA256:..." of a public key, as ssh-keygen -l prints it. */
+static void key_fingerprint(ssh_key key, char *out, size_t outlen)
+{
+	unsigned char *hash = NULL;
+	size_t hlen = 0;
+	char *fp;
+
+	snprintf(out, outlen, "(no key)");
+	if (!key || ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) != 0)
+		return;
+	fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
+	if (fp)
+		snprintf(out, outlen, "%s", fp);
+	ssh_string_free_char(fp);
+	ssh_clean_pubkey_hash(&hash);
+}
+
+/* One line per accepted login and per refused key offer: who (address and
+ * key fingerprint) asked which service, for the journal (not the device's
+ * signed system log, which records what changed). */
+static void log_auth(struct conn *c, ssh_key key, int accepted)
+{
+	char fp[64];
+
+	key_fingerprint(key, fp, sizeof(fp));
+	if (accepted)
+		snprintf(c->key_fp, sizeof(c->key_fp), "%s", fp);
+	hsmd_log_at(accepted ? LOG_NOTICE : LOG_WARNING, "%s: authentication %s for %s key %s from %s",
+		    c->lis->svc->name, accepted ? "accepted" : "refused",
+		    ssh_key_type_to_char(ssh_key_type(key)) ? ssh_key_type_to_char(ssh_key_type(key)) : "unknown",
+		    fp, c->peer);
+}
+
 /* ---- libssh callbacks: record only ------------------------------------ */
 
 static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *pubkey,
@@ -232,6 +268,7 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
 	if (!key_authorized(c, line)) {
 		free(line);
 		c->auth_failures++;
+		log_auth(c, pubkey, 0);
 		return SSH_AUTH_DENIED;
 	}
 	if (state == SSH_PUBLICKEY_STATE_NONE) {
@@ -245,6 +282,7 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
 	}
 	c->authenticated = 1;
 	c->key_line = line;
+	log_auth(c, pubkey, 1);
 	return SSH_AUTH_SUCCESS;
 }
 
@@ -361,6 +399,21 @@ static void set_reply(struct chan *k, int status, const json_t *result, const ch
 	k->dispatched = 1;
 }
 
+/* State-changing calls are logged with their result at notice, others
+ * at debug; refusals of either at warning. */
+static void log_call(const struct conn *c, const struct hsmd_call *call)
+{
+	int pri = call->status != HSMD_OK            ? LOG_WARNING
+		  : (call->flags & HSMD_METHOD_INVASIVE) ? LOG_NOTICE
+							 : LOG_DEBUG;
+
+	if (call->status == HSMD_OK)
+		hsmd_log_at(pri, "%s.%s by %s from %s: ok", c->lis->svc->name, call->method, c->key_fp, c->peer);
+	else
+		hsmd_log_at(pri, "%s.%s by %s from %s: status %d: %s", c->lis->svc->name, call->method,
+			    c->key_fp, c->peer, call->status, call->message);
+}
+
 static void dispatch(struct hsmd_server *srv, struct chan *k)
 {
 	struct conn *c = k->conn;
@@ -387,6 +440,7 @@ static void dispatch(struct hsmd_server *srv, struct chan *k)
 		return;
 	}
 	hsmd_call_run(&call, srv, srv->st, c->lis->svc, k->method, params);
+	log_call(c, &call);
 	set_reply(k, call.status, call.result, call.message);
 	hsmd_call_clear(&call);
 	json_decref(params);
@@ -481,6 +535,28 @@ static void drop_conn(struct hsmd_server *srv, struct conn *c)
 	free(c);
 }
 
+/* "ADDRESS port PORT" of the other end, for the log. */
+static void peer_name(int fd, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+			port = ntohs(a->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+			port = ntohs(a->sin6_port);
+		}
+	}
+	snprintf(out, outlen, "%s port %u", host, port);
+}
+
 static void accept_on(struct hsmd_server *srv, struct listener *l)
 {
 	for (int i = 0; i < ACCEPT_BURST; i++) {
@@ -514,6 +590,7 @@ static void accept_on(struct hsmd_server *srv, struct listener *l)
 		}
 		c->srv = srv;
 		c->lis = l;
+		peer_name(fd, c->peer, sizeof(c->peer));
 		c->accepted_ms = c->active_ms = hsmd_mono_ms();
 		c->cb.userdata = c;
 		c->cb.auth_pubkey_function = on_auth_pubkey;

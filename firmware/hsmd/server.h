@@ -27,6 +27,7 @@ struct hsmd_call {
 	char message[512];
 	int status;
 	int message_set;
+	uint32_t flags;        /* the gate flags that applied (HSMD_METHOD_*) */
 };
 
 extern const struct hsmd_api hsmd_api_table;

@@ -16,14 +16,11 @@
 #include <libssh/libssh.h>
 #include <openssl/pem.h>
 #include <hsmadmin/fileio.h>
+#include "docstore.h"
+#include "images.h"
 #include "sign.h"
 #include "store.h"
 
-/* Firmware this emulator reports (guide 4.1: primary, recovery, uboot). */
-#define EMU_FIRMWARE_PRIMARY "13.6.3"
-#define EMU_FIRMWARE_RECOVERY "13.6.3"
-#define EMU_FIRMWARE_UBOOT "2023.04-nshield"
-#define EMU_FIRMWARE_VSN 7
 #define EMU_ACCEL_DEFAULT "ecc"
 
 static int default_interlock(const struct hsmd_store *st)
@@ -232,9 +229,11 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 		clock = json_pack("{s:I, s:n, s:b, s:n}", "offset", (json_int_t)clk.offset,
 				  "last_set", "lost", clk.lost, "slew");
 	} else {
-		firmware = json_pack("{s:s, s:s, s:s, s:i}", "primary", EMU_FIRMWARE_PRIMARY,
-				     "recovery", EMU_FIRMWARE_RECOVERY, "uboot", EMU_FIRMWARE_UBOOT,
-				     "vsn", EMU_FIRMWARE_VSN);
+		/* The development image's versions until a package is
+		 * installed (images.c); boot.c keeps this in step. */
+		json_t *dev = hsmd_images_development();
+		firmware = hsmd_images_firmware(dev);
+		json_decref(dev);
 		emulation = json_pack("{s:b}", "ncoreapi_operational", 0);
 		clock = json_pack("{s:i, s:n, s:b, s:n}", "offset", 0, "last_set", "lost", 0, "slew");
 	}
@@ -400,8 +399,12 @@ int hsmd_store_open(struct hsmd_store *st, const char *dir, const struct hsmd_co
 			goto fail;
 		}
 	}
+	/* Finish a commit a crash interrupted, drop temporary copies of
+	 * secrets, then read the device and its registry documents. */
+	if (hsmd_docstore_recover(dir, inner, sizeof(inner)) != 0)
+		goto fail_inner;
 	path_of(st, "device.json", path, sizeof(path));
-	st->device = hsm_json_load_file(path, HSMD_DOC_MAX, inner, sizeof(inner));
+	st->device = hsmd_docstore_load(dir, inner, sizeof(inner));
 	if (!st->device)
 		goto fail_inner;
 	if (hsmd_device_validate(st->device, inner, sizeof(inner)) != 0) {
@@ -458,9 +461,10 @@ static int commit_logged(struct hsmd_store *st, json_t *doc, const char *event, 
 			 EVP_PKEY *newkey, char *err, size_t errlen)
 {
 	json_t *log = json_object_get(doc, "log");
-	char path[4200], inner[HSMD_ERRLEN];
+	char inner[HSMD_ERRLEN];
 	struct hsmd_slog_mark mark;
 	int64_t t = 0;
+	int rc;
 
 	if (!json_is_object(log)) {
 		json_decref(doc);
@@ -501,14 +505,17 @@ static int commit_logged(struct hsmd_store *st, json_t *doc, const char *event, 
 	} else {
 		json_decref(detail);
 	}
-	path_of(st, "device.json", path, sizeof(path));
-	if (hsm_write_json_atomic(path, doc, 0600, inner, sizeof(inner)) != 0) {
+	rc = hsmd_docstore_commit(st->dir, st->device, doc, inner, sizeof(inner));
+	if (rc < 0) {
 		if (event && hsmd_slog_rollback(&st->slog, &mark) != 0)
 			hsmd_log("system log: cannot cut off the entry of a failed change yet "
 				 "(the next write or start does)");
 		json_decref(doc);
 		return hsmd_err(err, errlen, "%s", inner);
 	}
+	if (rc > 0)
+		/* Committed: the journal finishes it at the next commit or start. */
+		hsmd_log("state: %s (the change stands)", inner);
 	json_decref(st->device);
 	st->device = doc;
 	st->generation++;
@@ -814,6 +821,7 @@ enum hsmd_log_level hsmd_store_log_level(struct hsmd_store *st)
 void hsmd_store_gate_facts(struct hsmd_store *st, struct hsmd_gate_facts *f)
 {
 	memset(f, 0, sizeof(*f));
+	f->esn = json_string_value(json_object_get(st->lifetime, "esn"));
 	f->factory = strcmp(json_string_value(json_object_get(st->device, "state")), "factory") == 0;
 	f->maintenance = strcmp(json_string_value(json_object_get(st->device, "mode")), "maintenance") == 0;
 	f->ncoreapi_operational = hsmd_interlock_hook(st);

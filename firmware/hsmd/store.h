@@ -3,7 +3,8 @@
  * store.h - the device state store: one HSM's state directory, loaded,
  * validated and changed one atomic transaction at a time.
  *
- * A transaction is one atomic rewrite of device.json.  The system log
+ * A transaction is one atomic commit of the device documents (device.json
+ * and the VCM registry documents, docstore.h).  The system log
  * entry it causes is appended (and made durable) first; only then is
  * device.json written, with log.next_seq past the entry.  If the entry
  * cannot be written the call fails and nothing changed; if the state

@@ -18,20 +18,6 @@ const struct hsmd_known_service hsmd_known_services[] = {
 const size_t hsmd_known_service_count =
 	sizeof(hsmd_known_services) / sizeof(hsmd_known_services[0]);
 
-char hsmd_log_name[64] = "hsmd";
-
-void hsmd_log(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	/* One write per line so lines of concurrent processes never mix. */
-	fprintf(stderr, "%s: %s\n", hsmd_log_name, line);
-}
-
 int hsmd_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

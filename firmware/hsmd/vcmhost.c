@@ -21,6 +21,8 @@
 
 #include <hsmadmin/fileio.h>
 #include "sign.h"
+#include "boot.h"
+#include "docstore.h"
 #include "vcmhost.h"
 #include "vcmrules.h"
 #include "vcmuser.h"
@@ -177,7 +179,17 @@ static void child_exec(const char *dir, int wfd, pid_t parent, char *user)
 {
 	sigset_t none;
 	char *argv[] = { "hsmd", "vcm", "--state", (char *)dir, "--conf", host.confdir,
-			 "--status-fd", "3", user[0] ? "--user" : NULL, user, NULL };
+			 "--status-fd", "3", NULL, NULL, NULL, NULL, NULL };
+	int a = 8;
+
+	if (hsmd_image_dir[0]) { /* the services of the image the platform booted */
+		argv[a++] = "--image";
+		argv[a++] = hsmd_image_dir;
+	}
+	if (user[0]) {
+		argv[a++] = "--user";
+		argv[a++] = user;
+	}
 
 	/* The VCM dies with hsmd: a killed hsmd must not leave a VCM
 	 * holding its address. */
@@ -536,9 +548,13 @@ static void collect_garbage(struct hsmd_store *st)
 	while ((d = readdir(dp))) {
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 			continue;
-		if (hsmd_uuid_valid(d->d_name) && json_object_get(vcms, d->d_name))
-			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		if (hsmd_uuid_valid(d->d_name) && json_object_get(vcms, d->d_name)) {
+			/* A VCM's own temporary files (its host keys) go now,
+			 * not only when it next starts. */
+			hsmd_docstore_sweep_temps(path);
+			continue;
+		}
 		if (rm_tree(path) == 0)
 			hsmd_log("VCM state %s: not in the registry (an interrupted create or delete); removed",
 				 d->d_name);

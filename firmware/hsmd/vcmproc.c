@@ -106,14 +106,16 @@ int hsmd_vcm_main(int argc, char **argv)
 		{ "conf", required_argument, NULL, 'c' },
 		{ "status-fd", required_argument, NULL, 'f' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "image", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *state = NULL, *confdir = HSMADMIN_SYSCONFDIR;
+	const char *state = NULL, *confdir = HSMADMIN_SYSCONFDIR, *image = NULL;
 	struct hsmd_config cfg;
 	struct hsmd_store st;
 	struct hsmd_loaded_service *svcs = NULL;
 	size_t nsvcs = 0, nserve;
+	char mods[4400];
 	char err[HSMD_ERRLEN], *end;
 	int c, rc, drop = 0;
 	uid_t uid = 0;
@@ -124,6 +126,7 @@ int hsmd_vcm_main(int argc, char **argv)
 		switch (c) {
 		case 's': state = optarg; break;
 		case 'c': confdir = optarg; break;
+		case 'i': image = optarg; break;
 		case 'f':
 			errno = 0;
 			status_fd = (int)strtol(optarg, &end, 10);
@@ -140,7 +143,7 @@ int hsmd_vcm_main(int argc, char **argv)
 			drop = 1;
 			break;
 		case 'h':
-			printf("Usage: hsmd vcm --state DIR [--conf DIR] [--status-fd N] [--user UID]\n"
+			printf("Usage: hsmd vcm --state DIR [--conf DIR] [--image DIR] [--status-fd N] [--user UID]\n"
 			       "Serve one VCM (started by hsmd's VCM supervisor, see hsmd(8)).\n");
 			return 0;
 		default:
@@ -155,13 +158,20 @@ int hsmd_vcm_main(int argc, char **argv)
 	{
 		const char *base = strrchr(state, '/');
 		snprintf(hsmd_log_name, sizeof(hsmd_log_name), "hsmd vcm %.36s", base ? base + 1 : state);
+		hsmd_log_configure_from_env();
+		/* Only the platform process speaks to the service manager. */
+		unsetenv("NOTIFY_SOCKET");
 	}
 	/* The platform's configuration and the service modules are read
 	 * before the change of user (vcmuser.h); the state is opened after,
 	 * from inside its directory. */
+	/* --image: the platform booted a package image (boot.c), whose
+	 * modules and services.d the VCM runs too. */
 	hsmd_config_defaults(&cfg);
+	snprintf(mods, sizeof(mods), "%s/modules", image ? image : "");
 	if (hsmd_config_load(&cfg, confdir, err, sizeof(err)) != 0 ||
-	    hsmd_services_load(confdir, cfg.servicedir, &svcs, &nsvcs, err, sizeof(err)) < 0 ||
+	    hsmd_services_load(image ? image : confdir, image ? mods : cfg.servicedir, &svcs, &nsvcs,
+			       err, sizeof(err)) < 0 ||
 	    (drop && hsmd_vcmuser_drop(state, uid, err, sizeof(err)) != 0) ||
 	    hsmd_store_open(&st, drop ? "." : state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: vcm: %s\n", err);

@@ -16,6 +16,14 @@
 static const struct hsm_option enroll_opts[] = {
 	{ .name = "sshadmin-key", .type = HSM_OPT_STRING, .metavar = "FILE",
 	  .help = "sshadmin client key to use instead of the one in HSMADMIN_HOME (a backup)" },
+	{ .name = "remove", .type = HSM_OPT_FLAG,
+	  .help = "forget the HSM named by --esn on this host: its modules.d entry and pinned host keys" },
+	{ .name = "force", .type = HSM_OPT_FLAG,
+	  .help = "with --remove: do not ask the HSM first (it is offline or failed)" },
+	{ .name = "probe", .type = HSM_OPT_STRING, .metavar = "ADDRESS",
+	  .help = "show the ESN and key fingerprints of the HSM at ADDRESS; change and trust nothing" },
+	{ .name = "port", .type = HSM_OPT_INT, .min = 1, .max = 65535, .metavar = "PORT",
+	  .help = "with --probe: the HSM's sshadmin port (default 2201)" },
 	HSM_OPTION_END
 };
 

@@ -43,7 +43,13 @@ int vt_module_query(const char *home, int timeout, const struct vt_vcm *v, struc
 	m->reachable = 1;
 	snprintf(m->connection, sizeof(m->connection), "OK");
 	boot = json_string_value(json_object_get(m->reply.result, "boot_id"));
-	if (json_is_true(json_object_get(m->reply.result, "failed"))) {
+	if (json_is_true(json_object_get(m->reply.result, "hardware_failed"))) {
+		/* The module of the HSM failed: it answers, but knows nothing. */
+		m->failed = 1;
+		m->reachable = 0;
+		snprintf(m->reason, sizeof(m->reason), "the HSM has failed: %s",
+			 json_string_value(json_object_get(m->reply.result, "hardware_fault")) ?: "unknown");
+	} else if (json_is_true(json_object_get(m->reply.result, "failed"))) {
 		m->failed = 1;
 		snprintf(m->reason, sizeof(m->reason), "failed on the device: %s",
 			 json_string_value(json_object_get(m->reply.result, "fail_reason")) ?: "unknown");

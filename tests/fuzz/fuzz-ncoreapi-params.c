@@ -25,6 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)ncore_params_generate(p, &a, &b, err, sizeof(err));
 	(void)ncore_params_sign(p, &a, &b, err, sizeof(err));
 	(void)ncore_params_name(p, &a, err, sizeof(err));
+	{
+		unsigned k, n;
+		const json_t *x, *y;
+
+		(void)ncore_params_world_generate(p, &k, &n, &x, err, sizeof(err));
+		(void)ncore_params_world_load(p, &x, &y, err, sizeof(err));
+		(void)ncore_params_blob_sign(p, &x, &a, err, sizeof(err));
+	}
 	json_decref(p);
 	return 0;
 }

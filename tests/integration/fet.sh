@@ -216,7 +216,7 @@ like "$err" "interlock" "... naming the interlock"
 hsmd_stop a
 "$HSMD" simulate --state "$TEST_TMP/a" --ncoreapi stopped
 hsmd_start a
-active=$(jq '[.vcms[] | select(.state == "active")] | length' "$TEST_TMP/a/device.json")
+active=$(hsmd_device_doc "$TEST_TMP/a" | jq '[.vcms[] | select(.state == "active")] | length')
 ha fet two.lic
 is "$rc" 0 "a licence for 2 active VCMs while 3 VCMs exist still applies"
 fet_err=$err

@@ -104,4 +104,20 @@ call() {
 	err=$(cat "$TEST_TMP/.err")
 }
 
+# The device document as hsmd holds it: DIR/device.json with the registry
+# documents DIR/registry/UUID.json as its "vcms" member
+# (docs/formats/hsmd-state.md, "Layout and crash guarantees").
+hsmd_device_doc() { # DIR
+	set -- "$1" "$1"/registry/*.json
+	_dd=$1
+	shift
+	if [ -e "$1" ]; then
+		jq -n --slurpfile dev "$_dd/device.json" '$dev[0] + {vcms: ([inputs |
+			{key: (input_filename | split("/") | last | rtrimstr(".json")), value: .}] |
+			from_entries)}' "$@"
+	else
+		jq . "$_dd/device.json"
+	fi
+}
+
 jqr() { printf '%s' "$out" | jq -r "$1" 2>/dev/null; }

@@ -104,12 +104,15 @@ call h setup info setup 'not json'
 is "$rc" 2 "non-JSON params are bad_request"
 call h setup info setup '[1,2]'
 is "$rc" 2 "params that are not an object are bad_request"
+call h setup set_mode setup '{"mode":"maintenance"}' # setminvsn needs it
 call h setup setminvsn setup '{"vsn":"seven"}'
 is "$rc" 2 "a wrong type is bad_request"
 call h setup setminvsn setup '{"vsn":3,"extra":1}'
 is "$rc" 2 "an unknown member is bad_request"
 call h setup setminvsn setup '{"vsn":4294967299}'
 is "$rc" 3 "a huge VSN is refused, not truncated"
+like "$(jqr .error.message)" "higher than the VSN of the installed firmware" "... as higher than the installed VSN"
+call h setup set_mode setup '{"mode":"operational"}'
 call h setup info setup "{\"pad\":\"$(head -c 70000 /dev/zero | tr '\0' a)\"}"
 is "$rc" 2 "params over 64 KiB are bad_request"
 like "$(jqr .error.message)" "larger than 65536" "... saying so"

@@ -65,7 +65,7 @@ is "$(tail -1 "$f1" | sed 's/^[^{]*//' | jq -r '.event + " " + (.detail.close|to
 ha logs export --outdir out
 rc_is 3 "exporting again without --saved is refused"
 like "$err" "already exported.*--saved" "... saying to use --saved or to expire"
-ha logs export --outdir out --saved --json
+ha logs export --saved --json
 rc_is 0 "export --saved"
 is "$(printf '%s' "$out" | jq -r .segment)" 1 "... the stored segment again"
 is "$(printf '%s' "$out" | jq -r .verified)" true "... verified"
@@ -118,6 +118,7 @@ rc_is 0 "factorystate"
 ha enroll
 rc_is 0 "enroll again"
 host_keys_for_ssh
+hsmd_known_hosts h
 ha logs getkey --out key2.json
 rc_is 0 "getkey after factory state"
 key2=$(jq -r .key key2.json)
@@ -164,9 +165,16 @@ hsmd_stop h
 "$HSMD" simulate --state "$TEST_TMP/h" --clock-lost no >/dev/null
 
 # --- capacity: safe, then critical, and the way back -------------------------------------
+hsmd_start h
+for i in $(seq 1 12); do
+	call h setup set_mode setup '{"mode":"maintenance"}'
+	call h setup set_mode setup '{"mode":"operational"}'
+done
+hsmd_stop h
 used=$(( $(stat -c %s h/system.log) + $(stat -c %s h/init.log) ))
-cap=$(( used * 100 / 70 + 1 ))
-printf '[paths]\nservicedir = %s\n[logs]\ncapacity = %d\nsafe_percent = 50\ncritical_percent = 95\ncheckpoint_every = 3\n' \
+# usage at 40%: past a safe level of 30%, with room for the export's own entries
+cap=$(( used * 100 / 40 + 1 ))
+printf '[paths]\nservicedir = %s\n[logs]\ncapacity = %d\nsafe_percent = 30\ncritical_percent = 99\ncheckpoint_every = 3\n' \
 	"$HSMD_SVCDIR" "$cap" >"$HSMD_CONFDIR/hsmd.conf"
 hsmd_start h
 call h setup set_mode setup '{"mode":"maintenance"}'
@@ -180,6 +188,7 @@ ha factorystate --esn "$ESN"
 rc_is 3 "... factorystate too"
 ha logs export --outdir out
 rc_is 0 "export is allowed"
+
 ha logs expire --seq 4
 rc_is 0 "... and expire"
 call h setup set_mode setup '{"mode":"maintenance"}'

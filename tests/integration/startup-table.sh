@@ -4,7 +4,7 @@
 # CLIs on one machine: a service provider (the default HSMADMIN_HOME, which
 # enrolled the HSM) and a tenant (HSMADMIN_HOME of its own), the emulated
 # HSM a real hsmd.  Then the tenant uses its VCM: enquiry shows the module
-# operational and a key in the VCM signs.
+# operational, a Security World is made in it and a key blob signs.
 . "$top_srcdir/tests/integration/vcm-lib.sh"
 for _p in vcmtenant enquiry vcmkeys vcmlogs; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
@@ -83,7 +83,12 @@ ten enquiry --json
 is "$(printf '%s' "$out" | jq -r '.modules[] | select(.module == 1) | "\(.failed) \(.enquiry.mode)"')" \
 	"false operational" "enquiry --json: module 1 operational, not failed"
 ten hsmadmin vcm key generate --uuid "$U" --name signing --json
-is "$rc" 0 "the tenant generates a key in the VCM"
+is "$rc" 3 "a key needs a Security World in the VCM first"
+printf 'card passphrase\n' >tenant/pass
+ten hsmadmin vcm world create --uuid "$U" --quorum 1/1 --cards tenant/cards --passphrase-file tenant/pass
+is "$rc" 0 "the tenant makes a Security World in its VCM"
+ten hsmadmin vcm key generate --uuid "$U" --name signing --json
+is "$rc" 0 "the tenant generates a key in the VCM (a blob in kmdata)"
 printf '%s' "$out" | jq -r .public >tenant/signing.pub.pem
 printf 'the tenant signs this\n' >tenant/msg
 ten hsmadmin vcm key sign --uuid "$U" --name signing --in tenant/msg --out tenant/msg.sig

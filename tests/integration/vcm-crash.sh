@@ -23,17 +23,17 @@ is "$(printf '%s' "$out" | jq '.vcms | length')" 50 "list: 50 VCMs"
 is "$(printf '%s' "$out" | jq '[.vcms[].address] | unique | length')" 50 "50 distinct addresses"
 
 consistent() { # the registry names exactly the state directories, addresses unique
-	_reg=$(jq -r '.vcms // {} | keys[]' h/device.json | sort | tr '\n' ' ')
+	_reg=$(jq -r '.vcms // {} | keys[]' <(hsmd_device_doc h) | sort | tr '\n' ' ')
 	_dirs=$(ls -A h/vcms 2>/dev/null | sort | tr '\n' ' ')
-	_addrs=$(jq -r '.vcms // {} | [.[].address] | length' h/device.json)
-	_uniq=$(jq -r '.vcms // {} | [.[].address] | unique | length' h/device.json)
+	_addrs=$(jq -r '.vcms // {} | [.[].address] | length' <(hsmd_device_doc h))
+	_uniq=$(jq -r '.vcms // {} | [.[].address] | unique | length' <(hsmd_device_doc h))
 	[ "$_reg" = "$_dirs" ] && [ "$_addrs" = "$_uniq" ] ||
 		{ echo "# registry: $_reg"; echo "# dirs: $_dirs"; return 1; }
 }
 no_orphans() { # no VCM process of this HSM without its hsmd
 	! pgrep -f "hsmd vcm --state $TEST_TMP/h/vcms/" >/dev/null
 }
-count() { jq '.vcms // {} | length' h/device.json; }
+count() { jq '.vcms // {} | length' <(hsmd_device_doc h); }
 crash() { # kill -9 hsmd after $1 seconds, wait for its children to go, restart
 	sleep "$1"
 	kill -9 "${HSMD_PIDS[h]}"
@@ -59,7 +59,7 @@ ok "a create after the crashes works" new_vcm Z after
 ok "... and its address was free" consistent
 
 # --- kill -9 during start ------------------------------------------------------------
-uuids=($(jq -r '.vcms | keys[]' h/device.json))
+uuids=($(jq -r '.vcms | keys[]' <(hsmd_device_doc h)))
 for d in 0.005 0.02 0.05 0.1; do
 	u=${uuids[0]}
 	vcmadmin start "$u" >/dev/null 2>&1 &

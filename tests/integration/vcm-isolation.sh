@@ -70,8 +70,8 @@ fi
 uid_of() { awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status"; }
 pa=$(vcm_pid "$UA")
 pb=$(vcm_pid "$UB")
-seqa=$(jq -r --arg u "$UA" '.vcms[$u].seq' h/device.json)
-seqb=$(jq -r --arg u "$UB" '.vcms[$u].seq' h/device.json)
+seqa=$(jq -r --arg u "$UA" '.vcms[$u].seq' <(hsmd_device_doc h))
+seqb=$(jq -r --arg u "$UB" '.vcms[$u].seq' <(hsmd_device_doc h))
 uida=$((200000 + seqa))
 uidb=$((200000 + seqb))
 is "$(uid_of "$pa")" "$uida $uida $uida $uida" "A's VCM process runs as uid 200000 + its number (real, effective, saved, fs)"

@@ -15,7 +15,7 @@ ok "HSM enrolled" vcm_hsm h "$ESN"
 ok "licence: 1 active VCM" licence h "$ESN" 1
 
 key_line() { cut -d' ' -f1,2 "tenants/$1/tenant/request.pub"; }
-registry_key() { jq -r --arg u "$U" '.vcms[$u].k_tenant_req' h/device.json; }
+registry_key() { jq -r --arg u "$U" '.vcms[$u].k_tenant_req' <(hsmd_device_doc h); }
 fp_of() { ssh-keygen -lf "tenants/$1/tenant/request.pub" 2>/dev/null | cut -d' ' -f2; }
 
 # Tenant A owns the VCM; N's request key is A's next key; X is a stranger.

@@ -79,7 +79,7 @@ new_vcm() { # T NAME [vcmadmin create options]: sets UUID ADDR
 }
 
 # Registry facts, read from the device state (as the device wrote it).
-vcm_state() { jq -r --arg u "$1" '.vcms[$u].state // "none"' "$TEST_TMP/${VCM_HSM:-h}/device.json"; }
+vcm_state() { jq -r --arg u "$1" '.vcms[$u].state // "none"' <(hsmd_device_doc "$TEST_TMP/${VCM_HSM:-h}"); }
 vcm_pid() {
 	va show "$1" --json
 	printf '%s' "$out" | jq -r '.pid // empty'

@@ -32,7 +32,7 @@ is "$(jq -r '.hsm_identity.body.identity_key' "$cfg")" "$(jq -r .identity_key h/
 	"config: carries the HSM warrant"
 is "$(vcm_state "$U1")" inactive "registry: created inactive"
 is "$(stat -c %a "h/vcms/$U1")" 700 "VCM state directory is 0700"
-is "$(jq -r --arg u "$U1" '.vcms[$u].k_tenant_req' h/device.json)" \
+is "$(jq -r --arg u "$U1" '.vcms[$u].k_tenant_req' <(hsmd_device_doc h))" \
 	"$(cut -d' ' -f1,2 tenants/A/tenant/request.pub)" "k_tenant_req is the tenant's request key"
 is "$(jq -r '.client_keys.sshadmin' "h/vcms/$U1/device.json")" \
 	"$(cut -d' ' -f1,2 tenants/A/tenant/vcm-sshadmin.pub)" "the VCM's sshadmin key is the tenant's"
@@ -143,7 +143,7 @@ va properties set --request p2.req "${uuids[1]}" autostart true
 is "$rc" 0 "properties set autostart true"
 va properties set --request p2.req "${uuids[1]}" name renamed
 is "$rc" 0 "the same request sets its other property"
-is "$(jq -r --arg u "${uuids[1]}" '.vcms[$u] | "\(.autostart) \(.name)"' h/device.json)" "true renamed" \
+is "$(jq -r --arg u "${uuids[1]}" '.vcms[$u] | "\(.autostart) \(.name)"' <(hsmd_device_doc h))" "true renamed" \
 	"registry: both changed"
 va properties set --request p2.req "${uuids[1]}" restrict_startup False
 is "$rc" 4 "a property not in the request is refused"

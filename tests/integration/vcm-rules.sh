@@ -63,7 +63,7 @@ create_req B b-restrict.req --name three --restrict-startup
 va create --request b-restrict.req --outdir configs three
 is "$rc" 0 "create with restrict-startup from the request"
 UR=$(printf '%s' "$out" | sed -n 's/^Created VCM //p')
-is "$(jq -r --arg u "$UR" '.vcms[$u].restrict_startup' h/device.json)" true "registry: restrict_startup"
+is "$(jq -r --arg u "$UR" '.vcms[$u].restrict_startup' <(hsmd_device_doc h))" true "registry: restrict_startup"
 va start "$UR"
 is "$rc" 4 "restrict-startup: start without a request is refused"
 like "$err" "restrict-startup: a start request signed by its tenant is needed" "... saying what is needed"
@@ -223,7 +223,7 @@ va start "$UB"
 head -c 300000 /dev/zero >"h/vcms/$UB/bulk"
 for _ in $(seq 50); do [ "$(vcm_state "$UB")" = stopped ] && break; sleep 0.1; done
 is "$(vcm_state "$UB")" stopped "a VCM over its disk limit is stopped"
-is "$(jq -r --arg u "$UB" '.vcms[$u].disk_exceeded' h/device.json)" true "... and marked"
+is "$(jq -r --arg u "$UB" '.vcms[$u].disk_exceeded' <(hsmd_device_doc h))" true "... and marked"
 va start "$UB"
 is "$rc" 3 "it cannot start again"
 like "$err" "can only be deleted" "... it can only be deleted"

@@ -56,6 +56,9 @@ int main(void)
 	       "lost clock: settime (maintenance) passes");
 
 	tap_ok(check(HSMD_METHOD_MAINTENANCE, clean, "maintenance mode"), "maintenance needed, not in it: refused");
+	f = clean; f.esn = "1A23-BC45-6789";
+	tap_ok(check(HSMD_METHOD_MAINTENANCE, f, "enter it with 'nopclearfail -M --esn 1A23-BC45-6789 -w'"),
+	       "... naming the command that enters it, for this HSM");
 	f = clean; f.maintenance = 1;
 	tap_ok(check(HSMD_METHOD_MAINTENANCE, f, NULL), "maintenance needed and in it: passes");
 

@@ -8,11 +8,16 @@
  *                      [--speed-upgrade mid|high] [--type multi-tenant]
  *                      [--serial N] --out FILE [--force]
  *   hsm-vendor verify-licence --pub PUB [--pub PUB...] [--esn ESN] [--json] FILE
+ *   hsm-vendor npkg --key KEY --component primary|recovery --version V --vsn N
+ *                   --modules DIR [--services DIR] [--product P] --out FILE|DIR [--force]
+ *   hsm-vendor npkg --key KEY --component bootloader --version V [--revokes-older]
+ *                   [--product P] --out FILE|DIR [--force]
  *
  * Errors are one line on stderr; exit codes are enum hsm_exit.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -28,6 +33,7 @@
 #include <hsmadmin/plugin.h>
 #include "licence.h"
 #include "modules.h"
+#include "npkg.h"
 #include "sign.h"
 
 #define PROG "hsm-vendor"
@@ -55,6 +61,10 @@ static void usage(FILE *f)
 		"                  [--speed-upgrade mid|high] [--type multi-tenant] [--serial N]\n"
 		"                  --out FILE [--force]\n"
 		"       " PROG " verify-licence --pub PUB [--pub PUB...] [--esn ESN] [--json] FILE\n"
+		"       " PROG " npkg --key KEY --component primary|recovery --version V --vsn N\n"
+		"                  --modules DIR [--services DIR] [--product P] --out FILE|DIR [--force]\n"
+		"       " PROG " npkg --key KEY --component bootloader --version V [--revokes-older]\n"
+		"                  [--product P] --out FILE|DIR [--force]\n"
 		"See hsm-vendor(1).\n");
 }
 
@@ -399,12 +409,217 @@ out:
 	return rc;
 }
 
+/* --- npkg ---------------------------------------------------------------------- */
+
+struct sources {
+	struct hsm_npkg_source *v;
+	char (*names)[HSM_NPKG_NAME_MAX + 1];
+	char (*paths)[4200];
+	size_t n;
+};
+
+/* Every regular DIR/<stem><ext> with a service-name stem, as
+ * <prefix><stem><ext>. */
+static int add_dir(struct sources *s, const char *dir, const char *prefix, const char *ext)
+{
+	struct dirent **ents = NULL;
+	int n = scandir(dir, &ents, NULL, alphasort), rc = 0;
+	size_t el = strlen(ext);
+
+	if (n < 0)
+		return fail(HSM_EXIT_USAGE, "%s: %s", dir, strerror(errno));
+	for (int i = 0; i < n; i++) {
+		const char *nm = ents[i]->d_name;
+		size_t len = strlen(nm);
+		char path[4200];
+		struct stat st;
+
+		if (rc == 0 && len > el && strcmp(nm + len - el, ext) == 0 && nm[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, nm);
+			if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+				if (s->n == HSM_NPKG_FILES_MAX)
+					rc = fail(HSM_EXIT_USAGE, "more than %d files", HSM_NPKG_FILES_MAX);
+				else {
+					snprintf(s->names[s->n], sizeof(s->names[0]), "%s%s", prefix, nm);
+					snprintf(s->paths[s->n], sizeof(s->paths[0]), "%s", path);
+					s->v[s->n].name = s->names[s->n];
+					s->v[s->n].path = s->paths[s->n];
+					s->n++;
+				}
+			}
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return rc;
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int cmd_npkg(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "component", required_argument, NULL, 'c' },
+		{ "version", required_argument, NULL, 'V' },
+		{ "vsn", required_argument, NULL, 'n' },
+		{ "revokes-older", no_argument, NULL, 'r' },
+		{ "modules", required_argument, NULL, 'm' },
+		{ "services", required_argument, NULL, 's' },
+		{ "product", required_argument, NULL, 'p' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *keyfile = NULL, *component = NULL, *version = NULL, *vsn = NULL, *modules = NULL;
+	const char *services = NULL, *product = HSM_NPKG_PRODUCT, *out = NULL;
+	struct hsm_npkg_manifest m = { 0 };
+	struct sources src = { 0 };
+	char err[512], path[4400], name[256], bootpath[64] = "", svcdefault[4200];
+	int force = 0, revokes = 0, c, rc = HSM_EXIT_FAILED;
+	EVP_PKEY *key = NULL;
+	long long n;
+
+	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': keyfile = optarg; break;
+		case 'c': component = optarg; break;
+		case 'V': version = optarg; break;
+		case 'n': vsn = optarg; break;
+		case 'r': revokes = 1; break;
+		case 'm': modules = optarg; break;
+		case 's': services = optarg; break;
+		case 'p': product = optarg; break;
+		case 'o': out = optarg; break;
+		case 'f': force = 1; break;
+		case 'h': usage(stdout); return HSM_EXIT_OK;
+		default: return bad_option(c, argv);
+		}
+	}
+	if (optind != argc)
+		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'", printable(argv[optind], (char[48]){ 0 }));
+	if (!keyfile || !component || !version || !out)
+		return fail(HSM_EXIT_USAGE, "--key, --component, --version and --out are required");
+	if (hsm_npkg_component_parse(component, &m.component) != 0)
+		return fail(HSM_EXIT_USAGE, "--component: must be primary, recovery or bootloader");
+	if (!hsm_npkg_version_valid(version))
+		return fail(HSM_EXIT_USAGE, "--version: must be a version like 13.7.1");
+	snprintf(m.firmware_version, sizeof(m.firmware_version), "%s", version);
+	if (strlen(product) < 1 || strlen(product) > 32)
+		return fail(HSM_EXIT_USAGE, "--product: 1 to 32 characters");
+	snprintf(m.product, sizeof(m.product), "%s", product);
+	if (m.component == HSM_NPKG_BOOTLOADER) {
+		if (vsn || modules || services)
+			return fail(HSM_EXIT_USAGE, "a bootloader package has no --vsn, --modules or --services");
+		m.revokes_older = revokes;
+	} else {
+		if (revokes)
+			return fail(HSM_EXIT_USAGE, "--revokes-older is for bootloader packages");
+		if (!vsn || !modules)
+			return fail(HSM_EXIT_USAGE, "a %s package needs --vsn and --modules", component);
+		if (parse_uint(vsn, 1, HSM_NPKG_VSN_MAX, &n) != 0)
+			return fail(HSM_EXIT_USAGE, "--vsn: must be a number from 1 to %d", HSM_NPKG_VSN_MAX);
+		m.vsn = n;
+	}
+	m.created = (int64_t)time(NULL);
+	if (is_dir(out)) {
+		if (hsm_npkg_file_name(&m, name, sizeof(name)) != 0)
+			return fail(HSM_EXIT_USAGE, "--out: name too long");
+		snprintf(path, sizeof(path), "%s/%s", out, name);
+		out = path;
+	}
+	if (!force && exists(out))
+		return fail(HSM_EXIT_FAILED, "%s exists (use --force to replace it)", out);
+
+	src.v = calloc(HSM_NPKG_FILES_MAX, sizeof(*src.v));
+	src.names = calloc(HSM_NPKG_FILES_MAX, sizeof(*src.names));
+	src.paths = calloc(HSM_NPKG_FILES_MAX, sizeof(*src.paths));
+	if (!src.v || !src.names || !src.paths) {
+		fail(HSM_EXIT_FAILED, "out of memory");
+		goto out;
+	}
+	if (m.component == HSM_NPKG_BOOTLOADER) {
+		/* The boot manifest: what the bootloader is, for the device. */
+		char text[160];
+		int fd;
+		snprintf(bootpath, sizeof(bootpath), "/tmp/hsm-vendor-boot.XXXXXX");
+		fd = mkstemp(bootpath);
+		snprintf(text, sizeof(text), "{\"bootloader\":\"%s\",\"revokes_older\":%s}\n", version,
+			 revokes ? "true" : "false");
+		if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+			if (fd >= 0)
+				close(fd);
+			fail(HSM_EXIT_FAILED, "cannot write a temporary file: %s", strerror(errno));
+			goto out;
+		}
+		close(fd);
+		src.v[0].name = HSM_NPKG_BOOT_FILE;
+		src.v[0].path = bootpath;
+		src.n = 1;
+	} else {
+		if ((rc = add_dir(&src, modules, "modules/", ".so")) != 0)
+			goto out;
+		rc = HSM_EXIT_FAILED;
+		if (src.n == 0) {
+			rc = fail(HSM_EXIT_USAGE, "--modules: %s holds no service modules (*.so)", modules);
+			goto out;
+		}
+		snprintf(svcdefault, sizeof(svcdefault), "%s/services.d", modules);
+		if (!services && is_dir(svcdefault))
+			services = svcdefault;
+		if (!services) {
+			rc = fail(HSM_EXIT_USAGE, "--services DIR (the services.d configuration) is required "
+				  "when %s has no services.d", modules);
+			goto out;
+		}
+		size_t before = src.n;
+		if ((rc = add_dir(&src, services, "services.d/", ".conf")) != 0)
+			goto out;
+		rc = HSM_EXIT_FAILED;
+		if (src.n == before) {
+			rc = fail(HSM_EXIT_USAGE, "--services: %s holds no service configuration (*.conf)", services);
+			goto out;
+		}
+	}
+	key = hsm_key_load_private(keyfile, err, sizeof(err));
+	if (!key) {
+		fail(HSM_EXIT_FAILED, "--key: %s", err);
+		goto out;
+	}
+	if (hsm_npkg_write(out, &m, src.v, src.n, key, err, sizeof(err)) != 0) {
+		fail(HSM_EXIT_FAILED, "%s", err);
+		goto out;
+	}
+	if (m.component == HSM_NPKG_BOOTLOADER)
+		printf("%s bootloader %s%s (%zu file) written to %s\n", m.product, version,
+		       revokes ? ", revokes older bootloaders" : "", src.n, out);
+	else
+		printf("%s %s image %s VSN %lld (%zu files) written to %s\n", m.product, component, version,
+		       (long long)m.vsn, src.n, out);
+	rc = HSM_EXIT_OK;
+out:
+	if (bootpath[0])
+		unlink(bootpath);
+	free(src.v);
+	free(src.names);
+	free(src.paths);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*run)(int, char **); } cmds[] = {
 		{ "keygen", cmd_keygen },
 		{ "licence", cmd_licence },
 		{ "verify-licence", cmd_verify },
+		{ "npkg", cmd_npkg },
 	};
 
 	if (argc < 2)
@@ -421,6 +636,6 @@ int main(int argc, char **argv)
 		}
 	}
 	char q[48];
-	return fail(HSM_EXIT_USAGE, "unknown command '%s' (keygen, licence, verify-licence)",
+	return fail(HSM_EXIT_USAGE, "unknown command '%s' (keygen, licence, verify-licence, npkg)",
 		    printable(argv[1], q));
 }

@@ -120,3 +120,67 @@ int ncore_params_name(const json_t *params, const char **name, char *err, size_t
 		return say(err, errlen, "name: 1-64 of A-Z a-z 0-9 _ . -");
 	return 0;
 }
+
+int ncore_params_world_generate(const json_t *params, unsigned *k, unsigned *n, const json_t **pass,
+				char *err, size_t errlen)
+{
+	json_int_t jk, jn;
+	json_t *arr;
+	size_t i;
+	json_t *v;
+
+	if (unpack(params, err, errlen, "{s:I, s:I, s:o}", "k", &jk, "n", &jn, "passphrases", &arr) != 0)
+		return -1;
+	if (jn < 1 || jn > NCORE_WORLD_MAX_CARDS || jk < 1 || jk > jn)
+		return say(err, errlen, "quorum: 1 <= K <= N <= 64");
+	if (!json_is_array(arr) || json_array_size(arr) != (size_t)jn)
+		return say(err, errlen, "passphrases: one for each of the N cards");
+	json_array_foreach(arr, i, v)
+		if (!json_is_string(v) || json_string_length(v) < 1 || json_string_length(v) > 1023 ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return say(err, errlen, "passphrases: each 1-1023 bytes, no NUL");
+	*k = (unsigned)jk;
+	*n = (unsigned)jn;
+	*pass = arr;
+	return 0;
+}
+
+int ncore_params_world_load(const json_t *params, const json_t **world, const json_t **cards,
+			    char *err, size_t errlen)
+{
+	json_t *w, *arr, *v, *card;
+	const char *pass;
+	size_t i;
+
+	if (unpack(params, err, errlen, "{s:o, s:o}", "world", &w, "cards", &arr) != 0)
+		return -1;
+	if (!json_is_object(w))
+		return say(err, errlen, "world: not an object");
+	if (!json_is_array(arr) || json_array_size(arr) < 1 || json_array_size(arr) > NCORE_WORLD_MAX_CARDS)
+		return say(err, errlen, "cards: a list of 1-64 cards");
+	json_array_foreach(arr, i, v) {
+		if (unpack(v, err, errlen, "{s:o, s:s}", "card", &card, "passphrase", &pass) != 0)
+			return -1;
+		if (!json_is_object(card))
+			return say(err, errlen, "cards: each card an object");
+		if (strlen(pass) < 1 || strlen(pass) > 1023 ||
+		    strlen(pass) != json_string_length(json_object_get(v, "passphrase")))
+			return say(err, errlen, "cards: each passphrase 1-1023 bytes, no NUL");
+	}
+	*world = w;
+	*cards = arr;
+	return 0;
+}
+
+int ncore_params_blob_sign(const json_t *params, const json_t **blob, const char **data,
+			   char *err, size_t errlen)
+{
+	json_t *b;
+
+	if (unpack(params, err, errlen, "{s:o, s:s}", "blob", &b, "data", data) != 0)
+		return -1;
+	if (!json_is_object(b))
+		return say(err, errlen, "blob: not an object");
+	*blob = b;
+	return 0;
+}

@@ -26,4 +26,18 @@ int ncore_params_sign(const json_t *params, const char **name, const char **data
 /* {"name"} */
 int ncore_params_name(const json_t *params, const char **name, char *err, size_t errlen);
 
+
+/* The Security World (docs/formats/world.md).  Passphrases, cards and
+ * blobs are only checked for shape here; world.c parses them. */
+#define NCORE_WORLD_MAX_CARDS 64
+/* {"k", "n", "passphrases": [N strings of 1-1023 bytes]} */
+int ncore_params_world_generate(const json_t *params, unsigned *k, unsigned *n, const json_t **pass,
+				char *err, size_t errlen);
+/* {"world": {...}, "cards": [{"card": {...}, "passphrase"}, ...1-64]} */
+int ncore_params_world_load(const json_t *params, const json_t **world, const json_t **cards,
+			    char *err, size_t errlen);
+/* {"blob": {...}, "data": base64} */
+int ncore_params_blob_sign(const json_t *params, const json_t **blob, const char **data,
+			   char *err, size_t errlen);
+
 #endif

@@ -13,6 +13,15 @@
  * keys are readable by the VCM's process only; they never leave it (no
  * method returns them, no log entry names them).
  *
+ * The Security World (docs/formats/world.md) a tenant loads into its VCM
+ * is kept there too, under services.ncoreapi.world:
+ *   {"id", "k", "n", "module_key" (base64), "loaded" (time)}
+ * so it survives the VCM's stop and start and goes with its state
+ * directory when the VCM is deleted.  Key blobs are never stored here:
+ * blob_generate returns the blob and blob_sign is given it back.  The
+ * "keys" store is the store of keys made before worlds existed; they keep
+ * working by name.
+ *
  * The mode and client key together are what the supervisor reports as
  * "operational" (vcmproc.c); this service only changes the mode.
  */
@@ -21,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -30,6 +40,7 @@
 
 #include "ncoreapi-params.h"
 #include "sign.h"
+#include "world.h"
 
 #define NCORE_MAX_KEYS 64
 #define NCORE_MAX_SIGN_DATA 16384
@@ -439,6 +450,297 @@ static int m_key_delete(struct hsmd_call *call)
 	return HSMD_OK;
 }
 
+/* ---- the Security World --------------------------------------------- */
+
+/* A world exists only in a VCM: the platform's own ncoreapi (reached with
+ * the service provider's key) holds none and loads none. */
+static int world_usable(struct hsmd_call *call)
+{
+	if (!vcm_uuid(call)[0])
+		return hsmd_error(call, HSMD_DENIED, "a Security World lives in a tenant's VCM, "
+				  "not in the HSM's platform services");
+	return usable(call);
+}
+
+static const json_t *loaded_world(struct hsmd_call *call)
+{
+	const json_t *w = json_object_get(state_of(call), "world");
+
+	return json_is_object(w) ? w : NULL;
+}
+
+/* The loaded world's module key; 0, or -1 when the state is damaged. */
+static int module_key(const json_t *w, uint8_t mk[HSM_WORLD_KEY_LEN])
+{
+	const char *b64 = json_string_value(json_object_get(w, "module_key"));
+	size_t n = 0;
+
+	if (!b64 || hsm_base64_decode(b64, mk, HSM_WORLD_KEY_LEN, &n) != 0 || n != HSM_WORLD_KEY_LEN) {
+		OPENSSL_cleanse(mk, HSM_WORLD_KEY_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+/* Make a world and its cards; nothing is kept in the VCM until the host
+ * has written the files and loads it with its cards (world_load), so a
+ * crash at any point leaves either no world or a complete one. */
+static int m_world_generate(struct hsmd_call *call)
+{
+	char why[256];
+	unsigned k, n;
+	const json_t *pass;
+	const char *pw[NCORE_WORLD_MAX_CARDS];
+	const char *esn = json_string_value(json_object_get(hsmd_lifetime(call), "esn"));
+	json_t *world, *cards;
+	int rc;
+
+	if (ncore_params_world_generate(hsmd_params(call), &k, &n, &pass, why, sizeof(why)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", why);
+	if ((rc = world_usable(call)) != HSMD_OK)
+		return rc;
+	if (loaded_world(call))
+		return hsmd_error(call, HSMD_REFUSED_STATE, "this VCM already has world %s loaded",
+				  json_string_value(json_object_get(loaded_world(call), "id")));
+	for (unsigned i = 0; i < n; i++)
+		pw[i] = json_string_value(json_array_get(pass, i));
+	if (hsm_world_generate(k, n, pw, vcm_uuid(call), esn ? esn : "unknown", (long long)hsmd_now(call),
+			       &world, &cards, why, sizeof(why)) != 0)
+		return hsmd_error(call, HSMD_FAILED, "%s", why);
+	hsmd_reply(call, json_pack("{s:o, s:o}", "world", world, "cards", cards));
+	return HSMD_OK;
+}
+
+/* Open the cards, combine the shares and unwrap the module key; only a
+ * world that fully checks out is committed (one atomic write), so a
+ * refusal or a crash leaves nothing of it loaded. */
+static int m_world_load(struct hsmd_call *call)
+{
+	char why[256];
+	const json_t *wdoc, *cards, *cur, *entry;
+	struct hsm_world w;
+	uint8_t xs[NCORE_WORLD_MAX_CARDS], (*shares)[HSM_WORLD_KEY_LEN] = NULL, mk[HSM_WORLD_KEY_LEN];
+	unsigned count = 0;
+	size_t i;
+	json_t *doc, *st;
+	char *mk64;
+	int rc;
+
+	if (ncore_params_world_load(hsmd_params(call), &wdoc, &cards, why, sizeof(why)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", why);
+	if ((rc = world_usable(call)) != HSMD_OK)
+		return rc;
+	if (hsm_world_parse(wdoc, &w, why, sizeof(why)) != 0)
+		return hsmd_error(call, HSMD_DENIED, "world file: %s", why);
+	if ((cur = loaded_world(call))) {
+		rc = strcmp(json_string_value(json_object_get(cur, "id")) ?: "", w.id) == 0 ? HSMD_OK
+			: hsmd_error(call, HSMD_REFUSED_STATE, "this VCM already has another world loaded (%s)",
+				     json_string_value(json_object_get(cur, "id")));
+		if (rc == HSMD_OK)
+			hsmd_reply(call, json_pack("{s:s, s:i, s:i, s:b}", "world", w.id, "k", (int)w.k,
+						   "n", (int)w.n, "already_loaded", 1));
+		hsm_world_clear(&w);
+		return rc;
+	}
+	shares = OPENSSL_secure_malloc(NCORE_WORLD_MAX_CARDS * HSM_WORLD_KEY_LEN);
+	if (!shares) {
+		hsm_world_clear(&w);
+		return hsmd_error(call, HSMD_FAILED, "out of memory");
+	}
+	rc = HSMD_OK;
+	/* Check every card against the world before opening any (scrypt is
+	 * the slow part; a card of another world is refused at once). */
+	json_array_foreach(cards, i, entry) {
+		struct hsm_world_card c;
+
+		if (hsm_world_card_parse(json_object_get(entry, "card"), &c, why, sizeof(why)) != 0) {
+			rc = hsmd_error(call, HSMD_BAD_REQUEST, "card file %zu: %s", i + 1, why);
+			break;
+		}
+		if (strcmp(c.world, w.id) != 0) {
+			rc = hsmd_error(call, HSMD_DENIED, "card %u belongs to world %s, not to world %s",
+					c.index, c.world, w.id);
+			break;
+		}
+		if (c.k != w.k || c.n != w.n) {
+			rc = hsmd_error(call, HSMD_DENIED, "card %u says quorum %u/%u, the world %u/%u",
+					c.index, c.k, c.n, w.k, w.n);
+			break;
+		}
+		for (unsigned j = 0; j < count; j++)
+			if (xs[j] == c.index)
+				rc = hsmd_error(call, HSMD_BAD_REQUEST, "card %u was given twice", c.index);
+		if (rc != HSMD_OK)
+			break;
+		xs[count++] = (uint8_t)c.index;
+	}
+	if (rc == HSMD_OK && count < w.k)
+		rc = hsmd_error(call, HSMD_DENIED, "the quorum is %u of %u cards: %u given", w.k, w.n, count);
+	/* Open only as many as the quorum needs. */
+	for (i = 0; rc == HSMD_OK && i < w.k; i++) {
+		struct hsm_world_card c;
+		const json_t *e = json_array_get(cards, i);
+
+		hsm_world_card_parse(json_object_get(e, "card"), &c, why, sizeof(why));
+		if (hsm_world_card_open(&c, json_string_value(json_object_get(e, "passphrase")), shares[i],
+					why, sizeof(why)) != 0)
+			rc = hsmd_error(call, HSMD_DENIED, "%s", why);
+	}
+	if (rc == HSMD_OK &&
+	    hsm_world_unlock(&w, xs, (const uint8_t (*)[HSM_WORLD_KEY_LEN])shares, w.k, mk, why, sizeof(why)) != 0)
+		rc = hsmd_error(call, HSMD_DENIED, "%s", why);
+	OPENSSL_secure_clear_free(shares, NCORE_WORLD_MAX_CARDS * HSM_WORLD_KEY_LEN);
+	if (rc != HSMD_OK) {
+		hsm_world_clear(&w);
+		return rc;
+	}
+	mk64 = hsm_base64_encode(mk, sizeof(mk));
+	OPENSSL_cleanse(mk, sizeof(mk));
+	if (!mk64 || !(st = begin_state(call, &doc))) {
+		if (mk64)
+			OPENSSL_clear_free(mk64, strlen(mk64));
+		hsm_world_clear(&w);
+		return HSMD_FAILED;
+	}
+	json_object_set_new(st, "world", json_pack("{s:s, s:i, s:i, s:s, s:I}", "id", w.id, "k", (int)w.k,
+				"n", (int)w.n, "module_key", mk64, "loaded", (json_int_t)hsmd_now(call)));
+	OPENSSL_clear_free(mk64, strlen(mk64));
+	if (hsmd_commit(call, doc, "world_load", json_pack("{s:s, s:i, s:i}", "world", w.id,
+							    "k", (int)w.k, "n", (int)w.n)) != 0) {
+		hsm_world_clear(&w);
+		return HSMD_FAILED;
+	}
+	hsmd_reply(call, json_pack("{s:s, s:i, s:i, s:b}", "world", w.id, "k", (int)w.k, "n", (int)w.n,
+				   "already_loaded", 0));
+	hsm_world_clear(&w);
+	return HSMD_OK;
+}
+
+static int m_world_info(struct hsmd_call *call)
+{
+	const json_t *w;
+	int rc;
+
+	if (ncore_params_empty(hsmd_params(call), NULL, 0) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "world_info takes no parameters");
+	if ((rc = world_usable(call)) != HSMD_OK)
+		return rc;
+	if (!(w = loaded_world(call))) {
+		hsmd_reply(call, json_pack("{s:b, s:s}", "loaded", 0, "uuid", vcm_uuid(call)));
+		return HSMD_OK;
+	}
+	hsmd_reply(call, json_pack("{s:b, s:s, s:O, s:O, s:O, s:O}", "loaded", 1, "uuid", vcm_uuid(call),
+				   "world", json_object_get(w, "id"), "k", json_object_get(w, "k"),
+				   "n", json_object_get(w, "n"), "loaded_at", json_object_get(w, "loaded")));
+	return HSMD_OK;
+}
+
+/* A new key wrapped by the loaded world's module key; the VCM keeps
+ * nothing of it. */
+static int m_blob_generate(struct hsmd_call *call)
+{
+	char why[256];
+	const char *name, *type;
+	const json_t *w;
+	uint8_t mk[HSM_WORLD_KEY_LEN];
+	EVP_PKEY *key;
+	json_t *blob;
+	int rc;
+
+	if (ncore_params_generate(hsmd_params(call), &name, &type, why, sizeof(why)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", why);
+	if ((rc = world_usable(call)) != HSMD_OK)
+		return rc;
+	if (!(w = loaded_world(call)))
+		return hsmd_error(call, HSMD_REFUSED_STATE, "no Security World is loaded in this VCM "
+				  "(hsmadmin vcm world create or load)");
+	if (module_key(w, mk) != 0)
+		return hsmd_error(call, HSMD_FAILED, "the loaded world's module key is damaged");
+	if (!(key = generate(type))) {
+		OPENSSL_cleanse(mk, sizeof(mk));
+		return hsmd_error(call, HSMD_FAILED, "cannot generate the %s key", type);
+	}
+	blob = hsm_key_blob_wrap(mk, json_string_value(json_object_get(w, "id")), name, type,
+				 HSM_KEY_PERM_SIGN, key, (long long)hsmd_now(call), why, sizeof(why));
+	OPENSSL_cleanse(mk, sizeof(mk));
+	EVP_PKEY_free(key);
+	if (!blob)
+		return hsmd_error(call, HSMD_FAILED, "%s", why);
+	hsmd_reply(call, json_pack("{s:s, s:s, s:O, s:o}", "name", name, "type", type,
+				   "public", json_object_get(blob, "public"), "blob", blob));
+	return HSMD_OK;
+}
+
+static int sign_with(struct hsmd_call *call, EVP_PKEY *key, const char *name, const char *type,
+		     const char *data64)
+{
+	unsigned char *data = NULL, *sig = NULL;
+	size_t dlen = 0, slen = 0;
+	EVP_MD_CTX *mc = NULL;
+	char *sig64 = NULL;
+	int rc = HSMD_FAILED;
+
+	if (!(data = malloc(NCORE_MAX_SIGN_DATA)) ||
+	    hsm_base64_decode(data64, data, NCORE_MAX_SIGN_DATA, &dlen) != 0) {
+		free(data);
+		return hsmd_error(call, HSMD_BAD_REQUEST, "data: not base64 of at most %d bytes",
+				  NCORE_MAX_SIGN_DATA);
+	}
+	if ((mc = EVP_MD_CTX_new()) &&
+	    EVP_DigestSignInit(mc, NULL, EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256(),
+			       NULL, key) == 1 &&
+	    EVP_DigestSign(mc, NULL, &slen, data, dlen) == 1 && (sig = malloc(slen)) &&
+	    EVP_DigestSign(mc, sig, &slen, data, dlen) == 1 && (sig64 = hsm_base64_encode(sig, slen))) {
+		hsmd_reply(call, json_pack("{s:s, s:s, s:s}", "name", name, "type", type, "signature", sig64));
+		rc = HSMD_OK;
+	}
+	free(sig64);
+	EVP_MD_CTX_free(mc);
+	free(sig);
+	free(data);
+	return rc == HSMD_OK ? rc : hsmd_error(call, HSMD_FAILED, "cannot sign with '%s'", name);
+}
+
+/* Sign with a blob: it opens only with the module key of its own world,
+ * and only when its bound permissions include signing. */
+static int m_blob_sign(struct hsmd_call *call)
+{
+	char why[256];
+	const json_t *bdoc, *w;
+	const char *data64;
+	struct hsm_key_blob b;
+	uint8_t mk[HSM_WORLD_KEY_LEN];
+	EVP_PKEY *key;
+	int rc;
+
+	if (ncore_params_blob_sign(hsmd_params(call), &bdoc, &data64, why, sizeof(why)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", why);
+	if ((rc = world_usable(call)) != HSMD_OK)
+		return rc;
+	if (hsm_key_blob_parse(bdoc, &b, why, sizeof(why)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "key blob: %s", why);
+	if (!(w = loaded_world(call)))
+		rc = hsmd_error(call, HSMD_REFUSED_STATE, "key '%s' belongs to world %s; no Security World is "
+				"loaded in this VCM", b.name, b.world);
+	else if (strcmp(json_string_value(json_object_get(w, "id")) ?: "", b.world) != 0)
+		rc = hsmd_error(call, HSMD_DENIED, "key '%s' belongs to world %s, not to this VCM's world %s",
+				b.name, b.world, json_string_value(json_object_get(w, "id")));
+	else if (!(b.perms & HSM_KEY_PERM_SIGN))
+		rc = hsmd_error(call, HSMD_DENIED, "key '%s' is not permitted to sign", b.name);
+	else if (module_key(w, mk) != 0)
+		rc = hsmd_error(call, HSMD_FAILED, "the loaded world's module key is damaged");
+	if (rc != HSMD_OK) {
+		hsm_key_blob_clear(&b);
+		return rc;
+	}
+	key = hsm_key_blob_unwrap(mk, &b, why, sizeof(why));
+	OPENSSL_cleanse(mk, sizeof(mk));
+	rc = key ? sign_with(call, key, b.name, b.type, data64) : hsmd_error(call, HSMD_DENIED, "%s", why);
+	EVP_PKEY_free(key);
+	hsm_key_blob_clear(&b);
+	return rc;
+}
+
 static const struct hsmd_method methods[] = {
 	{ .name = "enquiry", .handler = m_enquiry, .summary = "module identity, mode, boot id, failure" },
 	{ .name = "info", .handler = m_info, .summary = "the HSM that hosts this VCM" },
@@ -452,6 +754,13 @@ static const struct hsmd_method methods[] = {
 	{ .name = "key_list", .handler = m_key_list, .summary = "the keys of the store (public parts)" },
 	{ .name = "key_sign", .handler = m_key_sign, .summary = "sign data with a stored key" },
 	{ .name = "key_delete", .handler = m_key_delete, .summary = "delete a stored key" },
+	{ .name = "world_generate", .handler = m_world_generate,
+	  .summary = "make a Security World: the world file and its sealed cards" },
+	{ .name = "world_load", .handler = m_world_load, .summary = "load a world with a quorum of its cards" },
+	{ .name = "world_info", .handler = m_world_info, .summary = "the world loaded in this VCM" },
+	{ .name = "blob_generate", .handler = m_blob_generate,
+	  .summary = "new key, returned as a blob wrapped by the world's module key" },
+	{ .name = "blob_sign", .handler = m_blob_sign, .summary = "sign data with a key blob of the loaded world" },
 	HSMD_METHOD_END
 };
 

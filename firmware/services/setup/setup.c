@@ -53,9 +53,10 @@ static int m_info(struct hsmd_call *call)
 	 * feature licence, if one was applied (licence.c). */
 	setup_limits(lt, dev, &lim);
 	hsm_features_format(lim.features, names, sizeof(names));
-	hsmd_reply(call, json_pack("{s:O, s:O, s:O, s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I, s:I, "
+	hsmd_reply(call, json_pack("{s:O, s:O, s:O, s:O, s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I, s:I, "
 				   "s:{s:s, s:O, s:O}, s:o, s:o}",
-		"esn", json_object_get(lt, "esn"), "psn", json_object_get(lt, "psn"),
+		"esn", json_object_get(lt, "esn"), "mode", json_object_get(dev, "mode"),
+		"psn", json_object_get(lt, "psn"),
 		"mfgtime", json_object_get(lt, "mfgtime"), "speed", lim.speed,
 		"features", (json_int_t)lim.features, "features_names", names,
 		"factory_features", (json_int_t)lim.factory_features,
@@ -264,7 +265,9 @@ static const struct hsmd_method methods[] = {
 	  .variant_param = "adjust", .variant_flags = HSMD_METHOD_NEEDS_CLOCK,
 	  .plain_flags = HSMD_METHOD_MAINTENANCE, .handler = m_settime,
 	  .summary = "set (and reset) or slew the system time" },
-	{ .name = "setminvsn", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK,
+	/* Maintenance mode as guide 4.10.1.12 says. */
+	{ .name = "setminvsn", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK |
+	  HSMD_METHOD_MAINTENANCE,
 	  .handler = m_setminvsn, .summary = "raise the minimum firmware VSN" },
 	{ .name = "getenvstats", .handler = m_getenvstats, .summary = "environmental statistics" },
 	/* A reboot is how the critical log state is left once logs are

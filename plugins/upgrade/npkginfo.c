@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * plugins/upgrade/npkginfo.c - hsmadmin npkginfo FILE (guide 4.10.1.3):
+ * what a firmware package says, and whether it verifies, offline.
+ *
+ * The whole file is read once through the streaming reader in inspect
+ * mode, so a bad signature, an unknown vendor or a tampered file is shown
+ * next to the metadata instead of hiding it; the exit status says whether
+ * the package is one an HSM would accept (docs/man/hsmadmin-npkginfo.1).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hsmadmin/plugin.h>
+#include "upgrade.h"
+
+int upgrade_exit_of(int status)
+{
+	switch (status) {
+	case HSM_NPKG_OK: return HSM_EXIT_OK;
+	case HSM_NPKG_UNKNOWN_SIGNER:
+	case HSM_NPKG_BAD_SIGNATURE:
+	case HSM_NPKG_DIGEST_MISMATCH: return HSM_EXIT_AUTH;
+	case HSM_NPKG_MALFORMED:
+	case HSM_NPKG_UNKNOWN_VERSION:
+	case HSM_NPKG_TRUNCATED:
+	case HSM_NPKG_PADDED: return HSM_EXIT_USAGE;
+	default: return HSM_EXIT_FAILED;
+	}
+}
+
+int upgrade_vendor_keys(struct hsm_ctx *ctx, EVP_PKEY ***keys, size_t *n)
+{
+	char dir[4096], err[512];
+
+	snprintf(dir, sizeof(dir), "%s/vendor.d", hsm_conf_dir(ctx));
+	if (hsm_vendor_keys_load(dir, keys, n, err, sizeof(err)) != 0)
+		return hsm_error(ctx, HSM_EXIT_FAILED, "vendor keys", "%s", err);
+	return 0;
+}
+
+static void iso_time(int64_t t, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, 32, "%lld", (long long)t);
+}
+
+static void print_text(struct hsm_ctx *ctx, const char *path, const struct hsm_npkg_manifest *m,
+		       int status, const char *why)
+{
+	char when[32], *fp = hsm_key_fingerprint(m->signer), hex[65];
+
+	iso_time(m->created, when);
+	hsm_printf(ctx, "file: %s\n", path);
+	hsm_printf(ctx, "product: %s\n", m->product);
+	hsm_printf(ctx, "component: %s\n", hsm_npkg_component_name(m->component));
+	hsm_printf(ctx, "version: %s\n", m->firmware_version);
+	if (m->component == HSM_NPKG_BOOTLOADER)
+		hsm_printf(ctx, "revokes older bootloaders: %s\n", m->revokes_older ? "yes (irreversible)" : "no");
+	else
+		hsm_printf(ctx, "vsn: %lld\n", (long long)m->vsn);
+	hsm_printf(ctx, "created: %s\n", when);
+	hsm_printf(ctx, "signer: %s (%s)\n", fp ? fp : "?",
+		   m->trusted ? "trusted vendor key" : "NOT a trusted vendor key");
+	hsm_printf(ctx, "signature: %s\n", m->signature_ok ? "good" : "BAD");
+	hsm_printf(ctx, "contents: %zu files, %llu bytes\n", m->nfiles, (unsigned long long)m->payload_size);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		for (int k = 0; k < 32; k++)
+			snprintf(hex + 2 * k, 3, "%02x", m->files[i].sha256[k]);
+		hsm_printf(ctx, "  %-32s %10llu  sha256:%.16s...  %s\n", m->files[i].name,
+			   (unsigned long long)m->files[i].size, hex,
+			   m->files[i].digest_ok ? "ok" : "MISMATCH");
+	}
+	if (status == 0)
+		hsm_printf(ctx, "verified: yes\n");
+	else
+		hsm_printf(ctx, "verified: no (%s)\n", why);
+	free(fp);
+}
+
+int upgrade_npkginfo_run(struct hsm_ctx *ctx)
+{
+	const char *path = hsm_opt_str(ctx, "NPKGFILE");
+	const struct hsm_npkg_manifest *m;
+	struct hsm_npkg_reader *r = NULL;
+	EVP_PKEY **keys = NULL;
+	size_t nkeys = 0;
+	char err[640];
+	int fd, rc, status;
+
+	if ((rc = upgrade_vendor_keys(ctx, &keys, &nkeys)) != 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = hsm_error(ctx, HSM_EXIT_USAGE, "package", "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	r = hsm_npkg_reader_new(keys, nkeys, HSM_NPKG_INSPECT, NULL, NULL);
+	if (!r) {
+		close(fd);
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, "package", "out of memory");
+		goto out;
+	}
+	status = hsm_npkg_read_fd(r, fd, path, err, sizeof(err));
+	close(fd);
+	m = hsm_npkg_reader_manifest(r);
+	if (!m) { /* nothing to show: not even the manifest parsed */
+		rc = hsm_error(ctx, upgrade_exit_of(status), "package", "%s", err);
+		goto out;
+	}
+	if (hsm_json_mode(ctx)) {
+		json_t *o = hsm_npkg_manifest_json(m);
+		json_object_set_new(o, "file", json_string(path));
+		json_object_set_new(o, "verified", json_boolean(status == 0));
+		if (status != 0) {
+			json_object_set_new(o, "problem", json_string(hsm_npkg_status_text(status)));
+			json_object_set_new(o, "reason", json_string(err));
+		}
+		json_object_update(hsm_json(ctx), o);
+		json_decref(o);
+	} else {
+		print_text(ctx, path, m, status, hsm_npkg_status_text(status));
+	}
+	rc = status == 0 ? HSM_EXIT_OK : hsm_error(ctx, upgrade_exit_of(status), "package", "%s", err);
+	if (status == HSM_NPKG_UNKNOWN_SIGNER && nkeys == 0)
+		hsm_warn(ctx, "%s/vendor.d holds no vendor keys", hsm_conf_dir(ctx));
+out:
+	hsm_npkg_reader_free(r);
+	hsm_vendor_keys_free(keys, nkeys);
+	return rc;
+}
+
+const struct hsm_option upgrade_npkginfo_opts[] = {
+	{ .name = "NPKGFILE", .type = HSM_OPT_STRING, .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
+	  .help = "the firmware package (.npkg) to inspect" },
+	HSM_OPTION_END
+};

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kmdata.c - the tenant's key-management directory (docs/formats/world.md):
+ * where the world file and key blobs live, written as new files only, and
+ * the passphrases of administrator cards.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include <hsmadmin/fileio.h>
+#include "sign.h"
+#include "vcmkeys.h"
+
+int km_dir(struct hsm_ctx *ctx, char *buf, size_t len, int create)
+{
+	const char *env = secure_getenv("NFAST_KMDATA");
+	char err[512];
+	int n;
+
+	if (env && *env)
+		n = snprintf(buf, len, "%s", env);
+	else
+		n = snprintf(buf, len, "%s/kmdata", hsm_home(ctx));
+	if (n < 0 || (size_t)n >= len)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "kmdata", "path too long");
+	if (create && hsm_mkdir_p(buf, 0700, err, sizeof(err)) != 0)
+		return hsm_error(ctx, HSM_EXIT_FAILED, "kmdata", "%s", err);
+	return 0;
+}
+
+int km_path(struct hsm_ctx *ctx, const char *file, char *buf, size_t len, int create)
+{
+	char dir[4096];
+	int rc = km_dir(ctx, dir, sizeof(dir), create);
+
+	if (rc)
+		return rc;
+	if ((size_t)snprintf(buf, len, "%s/%s", dir, file) >= len)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "kmdata", "path too long");
+	return 0;
+}
+
+int km_write_new(const char *path, const json_t *doc, mode_t mode, char *err, size_t errlen)
+{
+	char tmp[4200], dir[4200], *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS), *slash;
+	size_t len, off = 0;
+	int fd, rc, e;
+
+	if (!text)
+		return hsm_set_err(err, errlen, "%s: out of memory", path);
+	len = strlen(text);
+	text[len] = '\0';
+	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		free(text);
+		return hsm_set_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+	}
+	rc = fchmod(fd, mode);
+	while (rc == 0 && off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = -1;
+		else
+			off += (size_t)n;
+	}
+	if (rc == 0 && write(fd, "\n", 1) != 1)
+		rc = -1;
+	if (rc == 0)
+		rc = fsync(fd);
+	e = errno;
+	close(fd);
+	free(text);
+	if (rc != 0) {
+		unlink(tmp);
+		return hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(e));
+	}
+	/* link() publishes the complete file under its name or fails with
+	 * EEXIST: an existing world or key is never replaced. */
+	rc = link(tmp, path);
+	e = errno;
+	unlink(tmp);
+	if (rc != 0)
+		return e == EEXIST ? hsm_set_err(err, errlen, "%s: already exists", path)
+				   : hsm_set_err(err, errlen, "%s: cannot create: %s", path, strerror(e));
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), "%s", slash ? "/" : ".");
+	return hsm_fsync_dir(dir, err, errlen);
+}
+
+int km_world_load(struct hsm_ctx *ctx, json_t **doc)
+{
+	char path[4200], err[600];
+	struct stat st;
+
+	*doc = NULL;
+	if (km_path(ctx, "world", path, sizeof(path), 0) != 0)
+		return -1;
+	if (stat(path, &st) != 0 && errno == ENOENT)
+		return 1;
+	if (!(*doc = hsm_json_load_file(path, KM_FILE_MAX, err, sizeof(err)))) {
+		hsm_error(ctx, HSM_EXIT_USAGE, path, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int vk_load(struct hsm_ctx *ctx, const char *uuid, struct vt_vcm *v)
+{
+	char err[256];
+
+	if (!vt_uuid_valid(uuid))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid", "'%.40s' is not a lower-case UUID", uuid);
+	switch (vt_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
+	case 0:
+		return 0;
+	case 1:
+		return hsm_error(ctx, HSM_EXIT_USAGE, uuid, "no enrolled VCM with this UUID (hsmadmin vcm enroll)");
+	default:
+		return hsm_error(ctx, HSM_EXIT_FAILED, uuid, "enrollment record: %s", err);
+	}
+}
+
+int vk_ncore(struct hsm_ctx *ctx, const struct vt_vcm *v, const char *method, json_t *params,
+	     struct hsm_rpc_reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	vt_call(ctx, v, VT_NCOREAPI, method, params, r);
+	json_decref(params);
+	if (r->exit != 0)
+		return hsm_error(ctx, r->exit, v->uuid, "%s", r->message);
+	return 0;
+}
+
+static int tty_read(int fd, const char *prompt, char *buf, size_t len)
+{
+	struct termios old, quiet;
+	size_t n = 0;
+	int echo_off = tcgetattr(fd, &old) == 0;
+	char c;
+
+	if (echo_off) {
+		quiet = old;
+		quiet.c_lflag &= (tcflag_t)~(ECHO | ECHONL);
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	if (write(fd, prompt, strlen(prompt)) < 0)
+		n = 0;
+	while (read(fd, &c, 1) == 1 && c != '\n') {
+		if (n + 1 < len)
+			buf[n++] = c;
+	}
+	buf[n] = '\0';
+	if (echo_off)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0)
+		n = n + 0;
+	return (int)n;
+}
+
+int vk_passphrase(struct hsm_ctx *ctx, size_t i, const char *prompt, int confirm, char **out)
+{
+	char err[512], *data = NULL, *nl, a[HSM_WORLD_PASS_MAX + 2], b[HSM_WORLD_PASS_MAX + 2];
+	size_t len = 0;
+	int fd;
+
+	*out = NULL;
+	if (hsm_opt_count(ctx, "passphrase-file") > 0) {
+		const char *f = hsm_opt_str_at(ctx, "passphrase-file", i);
+
+		if (!f)
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--passphrase-file",
+					 "one file per card: %zu given, card %zu has none",
+					 hsm_opt_count(ctx, "passphrase-file"), i + 1);
+		if (hsm_read_file(f, HSM_WORLD_PASS_MAX + 2, &data, &len, err, sizeof(err)) != 0)
+			return hsm_error(ctx, HSM_EXIT_USAGE, f, "%s", err);
+		if ((nl = memchr(data, '\n', len)))
+			*nl = '\0';
+		if (!data[0] || strlen(data) > HSM_WORLD_PASS_MAX) {
+			OPENSSL_clear_free(data, len + 1);
+			return hsm_error(ctx, HSM_EXIT_USAGE, f, "the passphrase on its first line must be 1-%d bytes",
+					 HSM_WORLD_PASS_MAX);
+		}
+		*out = data;
+		return 0;
+	}
+	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "passphrase",
+				 "no terminal to ask on: give --passphrase-file for each card");
+	tty_read(fd, prompt, a, sizeof(a));
+	if (confirm)
+		tty_read(fd, "Again: ", b, sizeof(b));
+	close(fd);
+	if (!a[0] || strlen(a) > HSM_WORLD_PASS_MAX || (confirm && strcmp(a, b) != 0)) {
+		const char *why = a[0] && strlen(a) <= HSM_WORLD_PASS_MAX ? "the two entries differ"
+									   : "1-1023 bytes needed";
+		OPENSSL_cleanse(a, sizeof(a));
+		OPENSSL_cleanse(b, sizeof(b));
+		return hsm_error(ctx, HSM_EXIT_USAGE, "passphrase", "%s", why);
+	}
+	*out = strdup(a);
+	OPENSSL_cleanse(a, sizeof(a));
+	OPENSSL_cleanse(b, sizeof(b));
+	return *out ? 0 : hsm_error(ctx, HSM_EXIT_FAILED, "passphrase", "out of memory");
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * plugins/vcmkeys/vcmkeys.h - the tenant's Security World and keys:
+ * the key-management directory (kmdata.c), `vcm world` (world.c) and
+ * `vcm key` (vcmkeys.c).
+ */
+#ifndef HSM_PLUGIN_VCMKEYS_H
+#define HSM_PLUGIN_VCMKEYS_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include <hsmadmin/plugin.h>
+#include "transport.h"
+#include "vcmtenant.h"
+#include "world.h"
+
+/* Largest kmdata or card file read. */
+#define KM_FILE_MAX (64u * 1024u)
+
+/* The key-management directory: $NFAST_KMDATA when set, else
+ * $HSMADMIN_HOME/kmdata.  create: make it (0700) when missing. */
+int km_dir(struct hsm_ctx *ctx, char *buf, size_t len, int create);
+/* kmdata/<file>. */
+int km_path(struct hsm_ctx *ctx, const char *file, char *buf, size_t len, int create);
+/* Write a new file: never replaces an existing one (no-replace rename),
+ * durable (fsync file and directory) before returning 0. */
+int km_write_new(const char *path, const json_t *doc, mode_t mode, char *err, size_t errlen);
+/* The world file, parsed as JSON (its signature is checked by the
+ * caller that needs it).  0, 1 when there is none, or -1 (reported). */
+int km_world_load(struct hsm_ctx *ctx, json_t **doc);
+
+/* An enrolled VCM by --uuid, reported. */
+int vk_load(struct hsm_ctx *ctx, const char *uuid, struct vt_vcm *v);
+/* One ncoreapi call on VCM v; 0, or the exit status (reported). */
+int vk_ncore(struct hsm_ctx *ctx, const struct vt_vcm *v, const char *method, json_t *params,
+	     struct hsm_rpc_reply *r);
+
+/* A passphrase for one card: line i of --passphrase-file (one file per
+ * card, first line), else asked on /dev/tty (twice when confirm). */
+int vk_passphrase(struct hsm_ctx *ctx, size_t i, const char *prompt, int confirm, char **out);
+
+/* The names of the key blobs in kmdata (of world, or all when NULL),
+ * sorted; unreadable files are warned about and skipped. */
+int vk_blob_names(struct hsm_ctx *ctx, const char *world, json_t **names);
+
+int vw_cmd_create(struct hsm_ctx *ctx);
+int vw_cmd_load(struct hsm_ctx *ctx);
+int vw_cmd_info(struct hsm_ctx *ctx);
+
+#endif

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * plugins/vcmtenant/platform-module.h - the HSMs this host administers
+ * (enrolled with `hsmadmin enroll`: a modules.d entry and pins in
+ * HSMADMIN_HOME), as `enquiry` and `nopclearfail` show and address them:
+ * one module per HSM, numbered after the host's VCMs in ESN order, whose
+ * mode is the platform mode (operational, maintenance, initialization,
+ * recovery; guide 4.5, 4.6.4).
+ */
+#ifndef HSM_PLUGIN_PLATFORM_MODULE_H
+#define HSM_PLUGIN_PLATFORM_MODULE_H
+
+#include <stddef.h>
+#include "transport.h"
+#include "vcmtenant.h"
+
+struct vt_platform {
+	struct hsm_module hsm;
+	int module;
+};
+
+/* The first number after the VCMs' (v sorted by module number). */
+int vt_platform_first(const struct vt_vcm *v, size_t count);
+
+/* The HSMs of modules.d this host holds pins for, numbered from first.
+ * modules.d files that do not parse are left out quietly: the platform
+ * commands report them.  0, or an exit code already reported. */
+int vt_platforms_list(struct hsm_ctx *ctx, int first, struct vt_platform **out, size_t *count);
+void vt_platforms_free(struct vt_platform *p);
+
+/* The platform with this ESN (normalised), or NULL. */
+const struct vt_platform *vt_platform_find(const struct vt_platform *p, size_t count, const char *esn);
+
+/* The platform's status (setup status) into reply; returns reply->exit. */
+int vt_platform_status(struct hsm_ctx *ctx, const struct vt_platform *p, struct hsm_rpc_reply *reply);
+
+/* The mode a platform reports: "recovery" when it runs the recovery image,
+ * else its mode; NULL when the reply has neither. */
+const char *vt_platform_mode(const json_t *status);
+
+#endif
