@@ -27,6 +27,10 @@
 #include "provision.h"
 #include "store.h"
 
+/* The manufacturing database record of every emulated HSM (guide 4.9.6
+ * shows a real one as "dbid : PLEXUS-01"). */
+#define HSMD_DBID "HSMD-EMU-01"
+
 struct prov_opts {
 	const char *state, *esn, *psn, *speed, *address, *vendor_key, *module_conf, *features;
 	uint16_t ports[16];
@@ -185,8 +189,8 @@ static int provision(const struct prov_opts *o)
 		fprintf(stderr, "hsmd: provision: cannot sign the warrant: %s\n", err);
 		goto out_ports;
 	}
-	lifetime = json_pack("{s:i, s:s, s:s, s:I, s:s, s:I, s:s, s:o, s:s, s:o}",
-			     "version", HSMD_DOC_VERSION, "esn", esn, "psn", psn,
+	lifetime = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:o, s:s, s:o}",
+			     "version", HSMD_DOC_VERSION, "esn", esn, "psn", psn, "dbid", HSMD_DBID,
 			     "mfgtime", (json_int_t)now, "speed", o->speed,
 			     "features", (json_int_t)features, "identity_key", idline,
 			     "warrant", warrant, "address", o->address, "ports", ports);

@@ -99,6 +99,25 @@ static size_t select_services(struct hsmd_loaded_service *svcs, size_t n, const 
 	return keep;
 }
 
+/* Starting a VCM boots its module.  Maintenance mode, which the interlock
+ * demanded so that the VCM could be stopped, ends with the boot: the
+ * module comes back in the mode it served in before (operational), like an
+ * HSM after a reset.  Initialization mode and a failure are kept. */
+static int resume_mode(struct hsmd_store *st, char *err, size_t errlen)
+{
+	const char *mode = json_string_value(json_object_get(st->device, "mode"));
+	json_t *doc;
+
+	if (!mode || strcmp(mode, "maintenance") != 0)
+		return 0;
+	doc = json_deep_copy(st->device);
+	if (!doc)
+		return hsmd_err(err, errlen, "out of memory");
+	json_object_set_new(doc, "mode", json_string("operational"));
+	return hsmd_store_commit(st, doc, "set_mode", json_pack("{s:s, s:s, s:s}", "mode", "operational",
+				 "previous", "maintenance", "by", "start"), err, errlen);
+}
+
 int hsmd_vcm_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -176,6 +195,13 @@ int hsmd_vcm_main(int argc, char **argv)
 	    hsmd_store_open(&st, drop ? "." : state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: vcm: %s\n", err);
 		report("error", err);
+		hsmd_services_unload(svcs, nsvcs);
+		return 1;
+	}
+	if (resume_mode(&st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: vcm: %s\n", err);
+		report("error", err);
+		hsmd_store_close(&st);
 		hsmd_services_unload(svcs, nsvcs);
 		return 1;
 	}

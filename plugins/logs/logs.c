@@ -539,7 +539,7 @@ out:
 }
 
 static const struct hsm_option get_opts[] = {
-	{ .name = "log", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "LOG",
+	{ .name = "log", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "system|init",
 	  .help = "which log: system or init" },
 	{ .name = "out", .type = HSM_OPT_STRING, .metavar = "OUTFILE",
 	  .help = "write the log to OUTFILE instead of stdout" },

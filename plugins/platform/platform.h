@@ -23,5 +23,6 @@ int platform_setminvsn(struct hsm_ctx *ctx);
 int platform_reset(struct hsm_ctx *ctx);
 int platform_factorystate(struct hsm_ctx *ctx);
 int platform_select_acceleration(struct hsm_ctx *ctx);
+int platform_cs5_stats(struct hsm_ctx *ctx);
 
 #endif

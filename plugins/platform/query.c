@@ -63,7 +63,7 @@ int platform_status(struct hsm_ctx *ctx)
 /* Manufacturing time and features read better as text than as numbers. */
 static void print_info(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
 {
-	static const char *const order[] = { "esn", "mode", "psn", "mfgtime", "speed", "features",
+	static const char *const order[] = { "esn", "dbid", "mode", "psn", "mfgtime", "speed", "features",
 					     "features_names", "vsn", "min_vsn", "max_active_vcms",
 					     "max_creatable_vcms", NULL };
 	json_t *copy = json_deep_copy(res);
@@ -110,7 +110,7 @@ static void print_envstats(struct hsm_ctx *ctx, const struct hsm_module *m, cons
 {
 	/* The guide's order (4.10.1.13). */
 	static const char *const order[] = {
-		"uptime", "current_time", "mem_total", "mcp_temp", "cpu_temp", "crypto_co_proc_temp",
+		"uptime", "current_time", "mem_total", "mem_used", "mcp_temp", "cpu_temp", "crypto_co_proc_temp",
 		"voltage_t1022_core", "voltage_t1022_ifc_io", "voltage_t1022_serdes",
 		"voltage_t1022_serdes_io", "voltage_c292_serdes", "voltage_fpga_serdes",
 		"voltage_c292_serdes_io", "voltage_fpga_serdes_io", "voltage_msp_avcc",

@@ -22,18 +22,18 @@
 #include "sign.h"
 #include "signed-log.h"
 #include "transport.h"
-#include "vcmtenant.h"
+#include "tenant.h"
 #include "vcmlogs.h"
 
 /* The record of the VCM named by --uuid; reports its own errors. */
-static int load(struct hsm_ctx *ctx, struct vt_vcm *v)
+static int load(struct hsm_ctx *ctx, struct hsm_tenant_vcm *v)
 {
-	const char *uuid = hsm_opt_str(ctx, "uuid");
-	char err[256];
+	char uuid[HSM_UUID_LEN + 1], err[256];
+	int rc = hsm_opt_uuid(ctx, "uuid", uuid);
 
-	if (!vt_uuid_valid(uuid))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid", "'%.40s' is not a lower-case UUID", uuid);
-	switch (vt_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
+	if (rc)
+		return rc;
+	switch (hsm_tenant_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
 	case 0:
 		return 0;
 	case 1:
@@ -44,10 +44,10 @@ static int load(struct hsm_ctx *ctx, struct vt_vcm *v)
 }
 
 /* Call the VCM's monitor; 0 with r->result, or the exit status reported. */
-static int monitor(struct hsm_ctx *ctx, const struct vt_vcm *v, const char *method, json_t *params,
+static int monitor(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method, json_t *params,
 		   struct hsm_rpc_reply *r)
 {
-	vt_call(ctx, v, VT_MONITOR, method, params, r);
+	hsm_tenant_call(ctx, v, HSM_TENANT_MONITOR, method, params, r);
 	json_decref(params);
 	if (r->exit != 0)
 		return hsm_error(ctx, r->exit, v->uuid, "%s", r->message);
@@ -71,7 +71,7 @@ static void print_entry(struct hsm_ctx *ctx, const json_t *e)
 	free(detail);
 }
 
-static int expire(struct hsm_ctx *ctx, const struct vt_vcm *v, json_int_t seg, json_int_t *freed)
+static int expire(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_int_t seg, json_int_t *freed)
 {
 	struct hsm_rpc_reply r;
 	int rc = monitor(ctx, v, "logs_expire", json_pack("{s:I}", "segment", seg), &r);
@@ -86,7 +86,7 @@ static int expire(struct hsm_ctx *ctx, const struct vt_vcm *v, json_int_t seg, j
  * identity key of the enrollment record names this VCM and its identity
  * key, which certifies every log key.  0 with *keys and *vid (new
  * references), or the exit status reported. */
-static int certified_keys(struct hsm_ctx *ctx, const struct vt_vcm *v, json_t **keys, EVP_PKEY **vid,
+static int certified_keys(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_t **keys, EVP_PKEY **vid,
 			  char *log, size_t loglen)
 {
 	struct hsm_rpc_reply r;
@@ -153,7 +153,7 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 	const char *outdir = hsm_opt_str(ctx, "outdir");
 	int saved = hsm_opt_given(ctx, "saved");
 	struct hsm_rpc_reply r;
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	json_t *keys = NULL, *sum = NULL, *meta = NULL, *params, *s0;
 	EVP_PKEY *vid = NULL;
 	const char *text;
@@ -233,14 +233,14 @@ out:
 	json_decref(keys);
 	EVP_PKEY_free(vid);
 	hsm_rpc_reply_clear(&r);
-	vt_vcm_clear(&v);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }
 
 int vl_cmd_expire(struct hsm_ctx *ctx)
 {
 	json_int_t seg = (json_int_t)hsm_opt_int(ctx, "seq"), freed = 0;
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	int rc;
 
 	if ((rc = load(ctx, &v)) != 0)
@@ -253,14 +253,14 @@ int vl_cmd_expire(struct hsm_ctx *ctx)
 		else
 			hsm_printf(ctx, "Expired log segment %" JSON_INTEGER_FORMAT " of VCM %s\n", seg, v.uuid);
 	}
-	vt_vcm_clear(&v);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }
 
 int vl_cmd_getkey(struct hsm_ctx *ctx)
 {
 	const char *out = hsm_opt_str(ctx, "out");
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	json_t *keys = NULL, *doc, *cur;
 	EVP_PKEY *vid = NULL;
 	char err[256], log[64], *text;
@@ -271,7 +271,7 @@ int vl_cmd_getkey(struct hsm_ctx *ctx)
 	if ((rc = load(ctx, &v)) != 0)
 		return rc;
 	if ((rc = certified_keys(ctx, &v, &keys, &vid, log, sizeof(log))) != 0) {
-		vt_vcm_clear(&v);
+		hsm_tenant_vcm_clear(&v);
 		return rc;
 	}
 	cur = json_array_get(keys, json_array_size(keys) - 1);
@@ -292,6 +292,6 @@ int vl_cmd_getkey(struct hsm_ctx *ctx)
 	json_decref(doc);
 	json_decref(keys);
 	EVP_PKEY_free(vid);
-	vt_vcm_clear(&v);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }

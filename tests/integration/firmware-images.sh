@@ -8,7 +8,7 @@
 # or a module the manifest does not list, or an image whose services fail
 # to start, makes hsmd go back to the previous image and say so in the
 # system log.  Without a package the development image (servicedir) runs.
-. "$top_srcdir/tests/integration/hsmd-common.sh"
+. "$top_srcdir/tests/lib/hsmd-common.sh"
 VENDOR=$(_find_built "$top_builddir/tools/hsm-vendor" hsm-vendor) || { echo "Bail out! hsm-vendor not built"; exit 1; }
 hsmd_setup
 client_keys

@@ -8,7 +8,7 @@
 # entry fails and changes nothing, the half entry is gone, the next call
 # is logged with the next sequence number, hsmd restarts, and the exported
 # segment verifies with no gap.
-. "$top_srcdir/tests/integration/platform-lib.sh"
+. "$top_srcdir/tests/lib/platform-lib.sh"
 case " ${BUILT_PLUGINS:-} " in *" logs "*) ;; *) skip_all "logs plugin not built" ;; esac
 SHIM=$(_find_built "$top_builddir/tests/fault" enospc-shim.so) || { echo "Bail out! enospc shim not built"; exit 1; }
 

@@ -8,7 +8,7 @@
 # place named, clear refused outside recovery mode, the safe and critical
 # capacities (and the way back through export, expire and reset), and a
 # lost clock refusing export and expire.
-. "$top_srcdir/tests/integration/platform-lib.sh"
+. "$top_srcdir/tests/lib/platform-lib.sh"
 case " ${BUILT_PLUGINS:-} " in *" logs "*) ;; *) skip_all "logs plugin not built" ;; esac
 
 rc_is() { # WANT NAME: is for an exit status; on failure it shows the output

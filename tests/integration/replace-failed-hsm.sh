@@ -10,7 +10,7 @@
 # loaded with 2 of the 3 cards (1 is refused); every key made before the
 # failure signs, and the signatures verify against the public keys taken
 # before the failure.  No key is lost.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 for _p in vcmtenant vcmkeys enquiry; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
 done

@@ -7,7 +7,7 @@
 # (again with --saved); expiry only of exported segments; and a tenant's
 # monitor key gets into neither another tenant's VCM nor the platform's
 # monitor (exit 4).
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 case " ${BUILT_PLUGINS:-} " in *" vcmtenant "*) ;; *) skip_all "vcmtenant plugin not built" ;; esac
 case " ${BUILT_PLUGINS:-} " in *" vcmlogs "*) ;; *) skip_all "vcmlogs plugin not built" ;; esac
 case " ${BUILT_PLUGINS:-} " in *" logs "*) ;; *) skip_all "logs plugin not built" ;; esac
