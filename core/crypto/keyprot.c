@@ -5,7 +5,7 @@
  *
  * The inputs are high-entropy machine and installation secrets, so one
  * HKDF-SHA256 over them is enough and costs microseconds; scrypt runs only
- * when a person's passphrase (P) is among them (../shared/PITFALLS.md).
+ * when a person's passphrase (P) is among them (docs/pitfalls.md).
  * The file format is docs/formats/keys.md; keep the two in step.
  */
 #include "config.h"

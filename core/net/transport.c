@@ -2,7 +2,7 @@
 /*
  * core/net/transport.c - the libssh client side of docs/protocol.md.
  *
- * Rules from ../shared/PITFALLS.md: never read ~/.ssh/config, offer and
+ * Rules from docs/pitfalls.md: never read ~/.ssh/config, offer and
  * accept only Ed25519 and the modern algorithms hsmd speaks, TCP_NODELAY
  * (Nagle against delayed ACK costs ~100 ms a round trip), and check the
  * host key against the pin before our key is offered.

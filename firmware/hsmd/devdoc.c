@@ -244,7 +244,7 @@ static int check_log(const json_t *log, char *err, size_t errlen)
 	return 0;
 }
 
-/* ---- members of issue 5 (fet, setnetwork) and of the orchestrator ----
+/* ---- members of the setup service (fet, setnetwork) and of the orchestrator
  * All optional: absent means no licence, the default VCM network, no VCM. */
 
 /* "licence": null or the licence as applied; its text must parse (the
@@ -328,7 +328,7 @@ static int check_vcm_network(const json_t *vn, char *err, size_t errlen)
 	return 0;
 }
 
-/* "vcms": the VCM registry (issue 6), every rule of vcmrules.c. */
+/* "vcms": the VCM registry, every rule of firmware/lib/vcmrules.c. */
 static int check_vcms(const json_t *vcms, char *err, size_t errlen)
 {
 	return fw_vcms_validate(vcms, err, errlen);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gate.h - the device's central rules, applied to every method call before
- * its handler runs (SPEC "Must-have behaviour"; guide 4.2.2, 4.5.3, 4.6.4,
+ * its handler runs (docs/design.md, "Behaviour"; guide 4.2.2, 4.5.3, 4.6.4,
  * 4.12.1).  Services declare which rules apply through their method flags;
  * this is the only place the rules are written.
  */

@@ -143,7 +143,7 @@ static int run_main(int argc, char **argv)
 		hsmd_store_close(&st);
 		return 1;
 	}
-	/* VCMs (issue 6): the supervisor runs them; ncoreapi is a VCM's
+	/* VCMs: the supervisor runs them; ncoreapi is a VCM's
 	 * service, never the platform's (overview 5.1). */
 	{
 		size_t serve = nsvcs;

@@ -2,7 +2,7 @@
 /*
  * server.c - one event loop for every listener of the HSM.
  *
- * The rules of ../shared/PITFALLS.md shape this file:
+ * The rules of docs/pitfalls.md shape this file:
  *   - we own the listening sockets (backlog 512) and add them to the
  *     ssh_event with ssh_event_add_fd; accepted sockets are CLOEXEC,
  *     non-blocking and TCP_NODELAY, handed over with ssh_bind_accept_fd;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * services.h - which services run (services.d/NAME.conf) and loading their
- * modules with the same trust checks as host plugins (DESIGN.md, rules 1-10).
+ * modules with the same trust checks as host plugins (docs/design.md,
+ * "Rules for the two ABIs").
  */
 #ifndef HSMD_SERVICES_H
 #define HSMD_SERVICES_H

@@ -537,8 +537,8 @@ int hsmd_store_commit(struct hsmd_store *st, json_t *doc, const char *event, jso
  * state, firmware, emulation) belongs to hsmd. */
 static const char *const service_members[] = {
 	"state", "mode", "client_keys", "clock", "min_vsn", "acceleration", "services",
-	"licence", "vcm_network", /* setup: fet, setnetwork (issue 5) */
-	"vcms",                   /* orchestrator: the VCM registry (issue 6) */
+	"licence", "vcm_network", /* setup: fet, setnetwork */
+	"vcms",                   /* orchestrator: the VCM registry */
 };
 
 int hsmd_store_commit_view(struct hsmd_store *st, json_t *view_doc, const char *event,

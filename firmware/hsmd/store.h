@@ -108,8 +108,8 @@ enum hsmd_log_level hsmd_store_log_level(struct hsmd_store *st);
 /* The facts the gate needs (latches the critical log level). */
 void hsmd_store_gate_facts(struct hsmd_store *st, struct hsmd_gate_facts *facts);
 
-/* The interlock hook: is any ncoreapi service operational?  Issue 3 has
- * no VCMs, so the answer comes from the emulation flag in device.json
+/* The interlock hook: is any ncoreapi service operational?  Without VCMs
+ * the answer comes from the emulation flag in device.json
  * (`hsmd simulate --ncoreapi operational`); the VCM supervisor replaces
  * this by setting hsmd_interlock_hook. */
 extern int (*hsmd_interlock_hook)(const struct hsmd_store *st);

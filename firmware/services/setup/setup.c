@@ -327,7 +327,7 @@ static const struct hsmd_method methods[] = {
 	  .handler = m_select_acceleration, .summary = "show or select the accelerator" },
 	{ .name = "set_mode", .handler = m_set_mode,
 	  .summary = "operational, maintenance or initialization mode (nopclearfail)" },
-	/* Issue 5.  Both change the device, so the interlock applies. */
+	/* Both change the device, so the interlock applies. */
 	{ .name = "fet", .flags = HSMD_METHOD_INVASIVE, .handler = setup_fet,
 	  .summary = "verify and apply a feature licence" },
 	{ .name = "setnetwork", .flags = HSMD_METHOD_INVASIVE, .handler = setup_setnetwork,
