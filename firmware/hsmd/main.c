@@ -10,7 +10,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +76,7 @@ static void run_boot(struct hsmd_store *st, int ok, const char *why)
 
 static int run_main(int argc, char **argv)
 {
+	char **args = argv;
 	static const struct option longopts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "conf", required_argument, NULL, 'c' },
@@ -165,6 +168,18 @@ static int run_main(int argc, char **argv)
 	}
 	hsmd_services_unload(svcs, nsvcs);
 	hsmd_store_close(&st);
+	if (rc == HSMD_SERVE_REEXEC) {
+		/* The emulated reboot into a new firmware image: the same
+		 * process starts again, so the new image's modules load. */
+		char *again[64] = { "hsmd" };
+		int n = 1;
+		for (int i = 0; i < argc && n < 63; i++)
+			again[n++] = args[i];
+		again[n] = NULL;
+		execv("/proc/self/exe", again);
+		hsmd_log("cannot restart: %s", strerror(errno));
+		return 1;
+	}
 	return rc;
 }
 

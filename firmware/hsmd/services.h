@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include <hsmadmin/service.h>
 
+/* The smallest method stride hsmd accepts: ABI 1.2's struct, before
+ * stream and finish. */
+#define HSMD_METHOD_MIN_SIZE offsetof(struct hsmd_method, stream)
+
 struct hsmd_service_conf {
 	char name[48];
 	char module[128]; /* a file name in the service directory */

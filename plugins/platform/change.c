@@ -69,6 +69,17 @@ static void print_reset(struct hsm_ctx *ctx, const struct hsm_module *m, const j
 	size_t i;
 
 	hsm_printf(ctx, "%s: reset\n", m->esn);
+	if (json_is_object(json_object_get(res, "new_firmware"))) {
+		/* An upgrade installed with --no-reset boots now, into factory
+		 * state with new host keys: forget the pins, as factorystate does. */
+		char why[512];
+		if (hsm_pins_remove(hsm_home(ctx), m->esn, why, sizeof(why)) < 0)
+			hsm_warn(ctx, "%s: %s", m->esn, why);
+		hsm_printf(ctx, "%s: firmware %s installed by upgrade boots now, in factory state; enroll it "
+			   "again with 'hsmadmin enroll --esn %s'\n", m->esn,
+			   json_string_value(json_object_get(json_object_get(res, "new_firmware"), "primary")) ?: "?",
+			   m->esn);
+	}
 	json_array_foreach(started, i, v)
 		hsm_printf(ctx, "%s: autostart VCM %s started\n", m->esn, json_string_value(v) ?: "?");
 	json_array_foreach(skipped, i, v)

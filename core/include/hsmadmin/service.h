@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hsmadmin/service.h - the hsmd service ABI (version 1.2).
+ * hsmadmin/service.h - the hsmd service ABI (version 1.3).
  *
  * A service module is a shared object that exports exactly one symbol,
  * `hsmd_service`, a const struct hsmd_service.  hsmd reads the ABI version
@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 #define HSMD_SERVICE_ABI_MAJOR 1
-#define HSMD_SERVICE_ABI_MINOR 3
+#define HSMD_SERVICE_ABI_MINOR 4
 
 /* The one symbol hsmd looks up with dlsym(). */
 #define HSMD_SERVICE_SYMBOL "hsmd_service"
@@ -73,7 +73,7 @@ enum hsmd_status {
 
 /* hsmd_method.flags: which central rules apply (guide 4.2.2, 4.6.4, 4.12.1). */
 #define HSMD_METHOD_INVASIVE    0x01u /* changes device state: refused by the interlock */
-#define HSMD_METHOD_STREAMS     0x02u /* streams bulk data (reserved; later minor) */
+#define HSMD_METHOD_STREAMS     0x02u /* stdin is a params line, then bulk data (ABI 1.3: stream, finish) */
 #define HSMD_METHOD_FACTORY_OK  0x04u /* also allowed in factory state */
 #define HSMD_METHOD_NEEDS_CLOCK 0x08u /* refused while the system clock is lost */
 #define HSMD_METHOD_LOG_GUARDED 0x10u /* refused past the safe log level */
@@ -93,6 +93,16 @@ struct hsmd_method {
 	uint32_t plain_flags;
 	int (*handler)(struct hsmd_call *call); /* returns enum hsmd_status */
 	const char *summary;     /* one line, for hsmd's own listing */
+	/* --- ABI 1.3: a method with HSMD_METHOD_STREAMS.  Its stdin is one
+	 * line of JSON params ending in '\n', then bulk data until EOF, never
+	 * held whole.  handler runs when the params line is in (after the
+	 * central rules): HSMD_OK to receive the data, or an error that ends
+	 * the call.  stream gets each piece of the data as it arrives (non-zero
+	 * with an error set ends the call; the rest is discarded).  finish runs
+	 * at EOF and replies.  hsmd releases what the call holds (an image
+	 * being received) whatever happens, also when the client goes away. */
+	int (*stream)(struct hsmd_call *call, const void *data, size_t len);
+	int (*finish)(struct hsmd_call *call);
 };
 #define HSMD_METHOD_END { .name = NULL }
 
@@ -215,7 +225,31 @@ struct hsmd_api {
 	 * with this number; the bytes freed, or -1 with an error set. */
 	char *(*log_public_key)(struct hsmd_call *call);
 	long long (*log_expire)(struct hsmd_call *call, int64_t segment);
-	/* --- ABI 1.3: signed log segments (docs/formats/signed-log.md) ---
+
+	/* --- ABI 1.3: firmware images (the updater; docs/formats/npkg.md).
+	 * A streaming call receives one package into a new image directory:
+	 * image_open starts it, image_write takes the next bytes (the package
+	 * is verified as it arrives against CONF/vendor.d: the signature once
+	 * the manifest is in, each file's digest at its end), image_close says
+	 * the stream ended and gives the verified manifest ({"product",
+	 * "component","version","vsn",...} as npkginfo --json shows it).
+	 * image_write and image_close return HSMD_OK, or the status to answer
+	 * with an error set: HSMD_DENIED for signature, vendor or digest,
+	 * HSMD_BAD_REQUEST for a malformed, truncated or padded package.  Nothing is installed until
+	 * image_install names the image for its component in images.json (a
+	 * primary: the old one is kept to roll back to and the new one is on
+	 * trial); with reset it also reboots the HSM into it once the reply is
+	 * sent.  A new primary image returns the HSM to factory state the
+	 * first time it boots.  image_discard drops an image not installed.
+	 * images: the images document {"primary","recovery","bootloader",
+	 * "previous","trial"} (docs/formats/hsmd-state.md). */
+	int (*image_open)(struct hsmd_call *call);
+	int (*image_write)(struct hsmd_call *call, const void *data, size_t len);
+	int (*image_close)(struct hsmd_call *call, json_t **manifest);
+	int (*image_install)(struct hsmd_call *call, int reset);
+	void (*image_discard)(struct hsmd_call *call);
+	json_t *(*images)(struct hsmd_call *call);
+	/* --- ABI 1.4: signed log segments (docs/formats/signed-log.md) ---
 	 * log_saved: the saved segment numbers, ascending, and the open one:
 	 * {"saved":[N...],"open":N}.  log_close: close the open segment (its
 	 * closing checkpoint) and keep it as saved; its number, or -1.
@@ -285,7 +319,7 @@ static inline int hsmd_has_log_api(struct hsmd_call *c)
 }
 static inline char *hsmd_log_public_key(struct hsmd_call *c) { return HSMD_API(c)->log_public_key(c); }
 static inline long long hsmd_log_expire(struct hsmd_call *c, int64_t segment) { return HSMD_API(c)->log_expire(c, segment); }
-/* Signed log segments: has the running hsmd got them (ABI 1.3)? */
+/* Signed log segments: has the running hsmd got them (ABI 1.4)? */
 static inline int hsmd_has_segment_api(struct hsmd_call *c)
 {
 	const struct hsmd_api *a = HSMD_API(c);
@@ -296,6 +330,21 @@ static inline int64_t hsmd_log_close(struct hsmd_call *c) { return HSMD_API(c)->
 static inline json_t *hsmd_log_segment(struct hsmd_call *c, int64_t seg) { return HSMD_API(c)->log_segment(c, seg); }
 static inline json_t *hsmd_log_keys(struct hsmd_call *c) { return HSMD_API(c)->log_keys(c); }
 static inline int hsmd_log_clear(struct hsmd_call *c, const char *log) { return HSMD_API(c)->log_clear(c, log); }
+/* Firmware images: has the running hsmd got them (ABI 1.3)? */
+static inline int hsmd_has_image_api(struct hsmd_call *c)
+{
+	const struct hsmd_api *a = HSMD_API(c);
+
+	return a->size >= offsetof(struct hsmd_api, images) + sizeof(a->images);
+}
+static inline int hsmd_image_open(struct hsmd_call *c) { return HSMD_API(c)->image_open(c); }
+static inline int hsmd_image_write(struct hsmd_call *c, const void *d, size_t n)
+{ return HSMD_API(c)->image_write(c, d, n); }
+static inline int hsmd_image_close(struct hsmd_call *c, json_t **manifest)
+{ return HSMD_API(c)->image_close(c, manifest); }
+static inline int hsmd_image_install(struct hsmd_call *c, int reset) { return HSMD_API(c)->image_install(c, reset); }
+static inline void hsmd_image_discard(struct hsmd_call *c) { HSMD_API(c)->image_discard(c); }
+static inline json_t *hsmd_images(struct hsmd_call *c) { return HSMD_API(c)->images(c); }
 /* The VCM functions: has the running hsmd got them (ABI 1.1)? */
 static inline int hsmd_has_vcm_api(struct hsmd_call *c)
 {

@@ -215,11 +215,22 @@ static void add_autostart(struct hsmd_call *call, json_t *reply)
 
 static int m_reset(struct hsmd_call *call)
 {
-	json_t *reply;
+	json_t *reply, *images = hsmd_has_image_api(call) ? hsmd_images(call) : NULL;
+	/* A primary image installed with upgrade --no-reset boots now, and
+	 * its first boot returns the HSM to factory state. */
+	int new_image = json_is_true(json_object_get(images, "trial"));
+	json_t *version = json_incref(json_object_get(json_object_get(images, "primary"), "version"));
 
-	if (hsmd_reboot(call, "reset") != 0)
+	json_decref(images);
+	if (hsmd_reboot(call, "reset") != 0) {
+		json_decref(version);
 		return HSMD_FAILED;
+	}
 	reply = json_pack("{s:b}", "reset", 1);
+	if (new_image && version)
+		json_object_set_new(reply, "new_firmware", json_pack("{s:O, s:b}", "primary", version,
+								    "factory_state", 1));
+	json_decref(version);
 	add_autostart(call, reply);
 	hsmd_reply(call, reply);
 	return HSMD_OK;
