@@ -124,6 +124,58 @@ HSM_API int hsm_chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *
 	return rc;
 }
 
+HSM_API int hsm_chain_is_recovery(const json_t *hostkeys)
+{
+	const char *image = json_string_value(json_object_get(hostkeys, "image"));
+
+	return image && strcmp(image, "recovery") == 0;
+}
+
+HSM_API int hsm_chain_verify_recovery(const json_t *hostkeys, const char *esn, EVP_PKEY *const *vendors,
+				      size_t nvendors, struct hsm_chain *out, char *err, size_t errlen)
+{
+	const char *h_esn, *image, *name;
+	json_t *warrant, *services, *entry;
+	json_error_t jerr;
+	EVP_PKEY *id;
+
+	memset(out, 0, sizeof(*out));
+	if (json_unpack_ex((json_t *)hostkeys, &jerr, JSON_STRICT, "{s:s, s:o, s:o, s:s}", "esn", &h_esn,
+			   "identity", &warrant, "services", &services, "image", &image) < 0)
+		return hsm_set_err(err, errlen, "malformed recovery host key list: %s", jerr.text);
+	if (strcmp(image, "recovery") != 0)
+		return hsm_set_err(err, errlen, "malformed recovery host key list: image is not recovery");
+	if (strcmp(h_esn, esn) != 0)
+		return hsm_set_err(err, errlen, "the HSM says it is ESN '%.20s'", h_esn);
+	if (!json_is_object(services))
+		return hsm_set_err(err, errlen, "malformed host key list: services is not an object");
+	/* The warrant still proves which HSM this is. */
+	if (!(id = hsm_chain_verify_warrant(warrant, esn, vendors, nvendors, &out->identity_key, err, errlen)))
+		return -1;
+	EVP_PKEY_free(id);
+	json_object_foreach(services, name, entry) {
+		const char *host_key;
+		json_int_t port;
+		int svc = hsm_service_lookup(name);
+
+		if (svc < 0) {
+			hsm_chain_clear(out);
+			return hsm_set_err(err, errlen, "unknown service '%.32s' in the host key list", name);
+		}
+		if (json_unpack_ex(entry, &jerr, JSON_STRICT, "{s:I, s:s}", "port", &port,
+				   "host_key", &host_key) < 0 || !hsm_ssh_pubkey_valid(host_key) ||
+		    !(out->host_keys[svc] = strdup(host_key))) {
+			hsm_chain_clear(out);
+			return hsm_set_err(err, errlen, "%s: not a port and an ssh-ed25519 host key", name);
+		}
+	}
+	if (!out->host_keys[HSM_SVC_SSHADMIN]) {
+		hsm_chain_clear(out);
+		return hsm_set_err(err, errlen, "the host key list has no sshadmin service");
+	}
+	return 0;
+}
+
 HSM_API void hsm_chain_free_vendors(EVP_PKEY **keys, size_t count)
 {
 	for (size_t i = 0; i < count; i++)

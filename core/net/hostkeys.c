@@ -376,12 +376,17 @@ struct hsm_client_key *hsm_client_key_load(const char *path, char *err, size_t e
 static int service_ctx(const char *home, const char *service, struct hsm_keyprot_ctx *ctx,
 		       char *group, size_t glen, char *what, size_t wlen, char *err, size_t errlen)
 {
+	int rc;
+
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->home = home;
-	if (hsm_keyprot_group_for_service(service, group, glen, err, errlen) != 0)
+	if ((rc = hsm_keyprot_group_for_service(service, group, glen, err, errlen)) < 0)
 		return -1;
 	snprintf(what, wlen, "the %s client key", service);
 	ctx->group = group;
+	/* Loading with NFAST_<SERVICE>_GROUP unset: the key keeps the group
+	 * it was saved with (guide 4.8.4); saving uses the default group. */
+	ctx->group_unset = rc == 1;
 	ctx->what = what;
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libssh/libssh.h>
 #include <hsmadmin/service.h>
 #include "boot.h"
 #include "fault.h"
@@ -70,14 +71,54 @@ static void api_reply(struct hsmd_call *c, json_t *result)
 	c->result = result;
 }
 
+/* The public line of a stored host key (OpenSSH private key text). */
+static json_t *host_key_public(const char *priv)
+{
+	ssh_key key = NULL;
+	char *b64 = NULL;
+	json_t *line = NULL;
+
+	if (priv && ssh_pki_import_privkey_base64(priv, NULL, NULL, NULL, &key) == SSH_OK &&
+	    ssh_pki_export_pubkey_base64(key, &b64) == SSH_OK)
+		line = json_sprintf("ssh-ed25519 %s", b64);
+	ssh_string_free_char(b64);
+	ssh_key_free(key);
+	return line;
+}
+
+/* The recovery image makes no certificates (guide 4.5.4.1): it lists its
+ * host keys uncertified and says which image it runs, so that enrollment
+ * can warn instead of failing. */
+static json_t *hostkeys_uncertified(struct hsmd_call *c)
+{
+	const json_t *lt = c->st->lifetime, *ports = json_object_get(lt, "ports");
+	const json_t *keys = json_object_get(c->st->device, "host_keys");
+	json_t *services = json_object(), *priv;
+	const char *name;
+
+	json_object_foreach((json_t *)keys, name, priv) {
+		const json_t *port = json_object_get(ports, name);
+		json_t *pub;
+		if (!port || !hsmd_gate_runs_in_recovery(name) || !(pub = host_key_public(json_string_value(priv))))
+			continue;
+		json_object_set_new(services, name, json_pack("{s:O, s:o}", "port", port, "host_key", pub));
+	}
+	return json_pack("{s:O, s:O, s:o, s:s}", "esn", json_object_get(lt, "esn"),
+			 "identity", json_object_get(lt, "warrant"), "services", services,
+			 "image", "recovery");
+}
+
 static json_t *api_hostkeys(struct hsmd_call *c)
 {
 	const json_t *lt = c->st->lifetime, *ports = json_object_get(lt, "ports");
 	const json_t *certs = json_object_get(c->st->device, "certificates");
-	json_t *services = json_object();
+	json_t *services;
 	const char *name;
 	json_t *cert;
 
+	if (strcmp(hsmd_store_image(c->st), "recovery") == 0)
+		return hostkeys_uncertified(c);
+	services = json_object();
 	json_object_foreach((json_t *)certs, name, cert) {
 		const json_t *port = json_object_get(ports, name);
 		const json_t *hk = json_object_get(json_object_get(cert, "body"), "host_key");
@@ -199,9 +240,18 @@ static void api_log_usage(struct hsmd_call *c, uint64_t *used, uint64_t *capacit
 	*capacity = c->st->cfg->log_capacity;
 }
 
+/* On the recovery image only the platform services run (guide 4.5.4.1). */
 static json_t *api_running_services(struct hsmd_call *c)
 {
-	return hsmd_server_service_names(c->srv);
+	json_t *all = hsmd_server_service_names(c->srv), *v;
+	size_t i;
+
+	if (!all || strcmp(hsmd_store_image(c->st), "recovery") != 0)
+		return all;
+	for (i = json_array_size(all); i-- > 0;)
+		if (!(v = json_array_get(all, i)) || !hsmd_gate_runs_in_recovery(json_string_value(v)))
+			json_array_remove(all, i);
+	return all;
 }
 
 static const char *api_vendor_dir(struct hsmd_call *c)
@@ -417,6 +467,7 @@ static int api_image_install(struct hsmd_call *c, int reset)
 		json_decref(detail);
 		return upload_fail(c, HSMD_FAILED, "images", err);
 	}
+	hsmd_crash_point("image-installed");
 	hsmd_images_gc(c->st->dir, images);
 	json_decref(images);
 	api_image_discard(c); /* the image is installed: nothing to drop */
@@ -516,6 +567,13 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 	flags = hsmd_gate_flags(m->flags, m->variant_param, m->variant_flags, m->plain_flags, params);
 	call->flags = flags;
 	hsmd_store_gate_facts(st, &facts);
+	if (facts.recovery && !hsmd_gate_runs_in_recovery(svc->name)) {
+		call->status = HSMD_REFUSED_STATE;
+		snprintf(call->message, sizeof(call->message), "the HSM runs its recovery image, where "
+			 "the %s service does not run (guide 4.5.4.1); reset it without the recovery "
+			 "button held to leave recovery mode", svc->name);
+		return;
+	}
 	rc = hsmd_gate_check(flags, &facts, call->message, sizeof(call->message));
 	if (rc != 0) {
 		call->status = rc;

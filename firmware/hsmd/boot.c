@@ -148,6 +148,7 @@ int hsmd_boot_image(struct hsmd_store *st, const struct hsmd_config *cfg, const 
 			 * the two repeats it, never skips it. */
 			if (hsmd_store_factory_state(st, inner, sizeof(inner)) != 0)
 				hsmd_log("factory state after the upgrade failed: %s", inner);
+			hsmd_crash_point("image-factory");
 			json_object_set_new(images, "trial", json_false());
 			if (hsmd_images_save(st->dir, images, inner, sizeof(inner)) != 0)
 				hsmd_log("images: %s", inner);

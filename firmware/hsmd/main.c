@@ -5,6 +5,7 @@
  *   hsmd provision --state DIR --esn ESN --vendor-key FILE [...]
  *   hsmd run --state DIR [--conf DIR]
  *   hsmd simulate --state DIR [--clock-lost yes|no] [--ncoreapi operational|stopped]
+ *   hsmd button --state DIR (--hold SECONDS | --release | --show)
  *
  * Exit status: 0 success, 1 failure, 2 usage (docs/man/hsmd.8).
  */
@@ -21,6 +22,7 @@
 #include <syslog.h>
 
 #include "boot.h"
+#include "button.h"
 #include "fault.h"
 #include "hsmd.h"
 #include "provision.h"
@@ -38,6 +40,7 @@ static void help(void)
 	       "  run         serve an HSM in the foreground until SIGTERM\n"
 	       "  simulate    set emulated hardware conditions of a stopped HSM\n"
 	       "  fail        make the HSM's module fail (it stays reachable)\n"
+	       "  button      hold or release the emulated recovery-mode button\n"
 	       "  vcm         serve one VCM (run by hsmd's VCM supervisor)\n\n"
 	       "  hsmd COMMAND --help   options of one command\n"
 	       "  hsmd --version\n");
@@ -129,6 +132,12 @@ static int run_main(int argc, char **argv)
 	}
 	if (hsmd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: %s\n", err);
+		return 1;
+	}
+	/* Power on: the recovery button decides the image (guide 4.5.4.2). */
+	if (hsmd_store_power_on(&st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: run: %s\n", err);
+		hsmd_store_close(&st);
 		return 1;
 	}
 	if (hsmd_boot_image(&st, &cfg, confdir, &svcs, &nsvcs, err, sizeof(err)) != 0) {
@@ -323,6 +332,8 @@ int main(int argc, char **argv)
 		return hsmd_vcm_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "fail"))
 		return fail_main(argc - 1, argv + 1);
-	fprintf(stderr, "hsmd: unknown command '%s' (provision, run, simulate, fail; see hsmd --help)\n", argv[1]);
+	if (!strcmp(argv[1], "button"))
+		return hsmd_button_main(argc - 1, argv + 1);
+	fprintf(stderr, "hsmd: unknown command '%s' (provision, run, simulate, fail, button; see hsmd --help)\n", argv[1]);
 	return 2;
 }

@@ -885,7 +885,8 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 		goto out;
 	ssh_event_add_fd(srv.event, srv.sigfd, POLLIN, on_signal, &srv);
 	hsmd_store_init_reset(st);
-	hsmd_store_init_add(st, "boot", json_pack("{s:s, s:s}", "reason", "start", "image", "primary"));
+	hsmd_store_init_add(st, "boot", json_pack("{s:s, s:s}", "reason", "start", "image",
+			    hsmd_store_image(st)));
 	for (size_t i = 0; i < nsvcs; i++) {
 		struct listener *l = &srv.lis[srv.nlis];
 		const json_t *p = json_object_get(ports, svcs[i].name);

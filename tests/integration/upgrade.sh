@@ -7,8 +7,8 @@
 # on the device itself (stock ssh streaming the file) and through
 # hsmadmin: tampered payload and manifest, unknown vendor (4), truncated,
 # padded (2), another product (1), a VSN below the minimum, not in
-# maintenance mode without --force, an operational ncoreapi, a lost clock
-# (3); --dry-run writes nothing; a downgrade to a VSN >= the minimum works
+# maintenance mode without --force, an operational ncoreapi, a lost clock,
+# logs past their safe level (3); --dry-run writes nothing; a downgrade to a VSN >= the minimum works
 # and setminvsn then forbids it; several HSMs are upgraded in parallel.
 . "$top_srcdir/tests/lib/platform-lib.sh"
 VENDOR=$(_find_built "$top_builddir/tools/hsm-vendor" hsm-vendor) || { echo "Bail out! hsm-vendor not built"; exit 1; }
@@ -128,6 +128,17 @@ is "$rc" 3 "refused while the clock is lost"
 like "$err" "clock" "... saying so"
 hsmd_stop h
 "$HSMD" simulate --state "$TEST_TMP/h" --clock-lost no
+# Logs past their safe level (guide 4.12.1).
+used=$(( $(stat -c %s h/system.log) + $(stat -c %s h/init.log) ))
+cp "$HSMD_CONFDIR/hsmd.conf" hsmd.conf.saved
+printf '[paths]\nservicedir = %s\n[logs]\ncapacity = %d\nsafe_percent = 50\ncritical_percent = 95\n' \
+	"$HSMD_SVCDIR" $(( used * 100 / 70 + 1 )) >"$HSMD_CONFDIR/hsmd.conf"
+hsmd_start h
+ha upgrade --esn "$E" --dry-run --force "$P8"
+is "$rc" 3 "refused past the safe log level"
+like "$err" "safe working capacity" "... saying so"
+hsmd_stop h
+mv hsmd.conf.saved "$HSMD_CONFDIR/hsmd.conf"
 hsmd_start h
 
 # --- dry run, then the upgrade ---------------------------------------------------------------
@@ -192,6 +203,17 @@ ha setminvsn --esn "$E" 8
 is "$rc" 0 "setminvsn 8"
 ha upgrade --esn "$E" --force "$P7"
 is "$rc" 3 "setminvsn forbids the downgrade now"
+
+# --- bootloader: an irreversible upgrade revokes older bootloaders -------------------------------
+"$VENDOR" npkg --key vendor.pem --component bootloader --version 2024.10 --revokes-older --out boot-new.npkg >/dev/null
+"$VENDOR" npkg --key vendor.pem --component bootloader --version 2024.01 --out boot-old.npkg >/dev/null
+ha upgrade --esn "$E" --force --no-reset --json boot-new.npkg
+is "$(printf '%s' "$out" | jq -r '.modules[0].result | "\(.changed[0]) \(.factory_state)"')" "bootloader false" \
+	"a bootloader upgrade (no factory state)"
+is "$(jq -r '"\(.bootloader.version) \(.bootloader.revokes_older)"' h/images.json)" "2024.10 true" "... recorded"
+ha upgrade --esn "$E" --force --dry-run boot-old.npkg
+is "$rc" 3 "an older bootloader is refused after a revoking one"
+like "$err" "bootloader 2024.10 revoked older bootloaders: 2024.01 cannot be installed" "... saying so"
 
 # --- kill -9 during the transfer: the old image boots, nothing is left ---------------------------
 mkdir -p bigmods/services.d

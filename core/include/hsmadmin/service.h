@@ -79,6 +79,7 @@ enum hsmd_status {
 #define HSMD_METHOD_LOG_GUARDED 0x10u /* refused past the safe log level */
 #define HSMD_METHOD_LOG_ACCESS  0x20u /* retrieves or clears logs: allowed past the critical level */
 #define HSMD_METHOD_MAINTENANCE 0x40u /* needs the HSM in maintenance mode */
+#define HSMD_METHOD_RECOVERY    0x80u /* needs the HSM in recovery mode (guide 4.5.4: log clear) */
 
 struct hsmd_call; /* opaque: one method call */
 
