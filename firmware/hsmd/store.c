@@ -625,23 +625,64 @@ static void set_image(json_t *doc, const char *image)
 	}
 }
 
+/* Factory state (guide 4.5.3), also on entering and leaving recovery
+ * mode: a fresh document keeping what must survive, and a new log key.
+ * The key's epoch begins at its log_key entry, right after the change's
+ * entry, which names the key (guide 4.12.4.4); the old key signs the
+ * transition.  One commit, logged as event (steals detail). */
+static int fresh_state(struct hsmd_store *st, const char *image, const char *event, json_t *detail,
+		       char *err, size_t errlen)
+{
+	json_t *doc, *log, *rec;
+	EVP_PKEY *newkey;
+	int64_t since, epoch;
+	char *line;
+	int rc;
+
+	if (hsmd_slog_ready(&st->slog, hsmd_store_now(st), err, errlen) != 0 ||
+	    !(doc = hsmd_device_fresh(st->lifetime, st->identity, st->device, hsmd_host_time(),
+				      err, errlen))) {
+		json_decref(detail);
+		return -1;
+	}
+	log = json_object_get(doc, "log");
+	epoch = json_integer_value(json_object_get(log, "epoch"));
+	since = hsmd_slog_key_since(&st->slog, 1);
+	newkey = doc_log_key(doc);
+	rec = newkey ? log_key_record(st->lifetime, st->identity, newkey, epoch, since,
+				      hsmd_host_time(), err, errlen) : NULL;
+	line = newkey ? hsm_key_to_openssh(newkey) : NULL;
+	if (!rec || !line) {
+		json_decref(rec);
+		json_decref(detail);
+		free(line);
+		EVP_PKEY_free(newkey);
+		json_decref(doc);
+		return newkey ? -1 : hsmd_err(err, errlen, "the new log key is unreadable");
+	}
+	json_array_append_new(json_object_get(log, "keys"), rec);
+	json_object_set_new(log, "since", json_integer(since));
+	set_image(doc, image);
+	apply_reboot(st, doc);
+	json_object_set_new(detail, "epoch", json_integer(epoch));
+	json_object_set_new(detail, "log_key", json_string(line));
+	free(line);
+	rc = commit_logged(st, doc, event, detail, newkey, err, errlen);
+	EVP_PKEY_free(newkey);
+	return rc;
+}
+
 /* Entering and leaving recovery mode return the HSM to factory state
  * (guide 4.5.4.2, 4.5.4.3): one commit, logged, then the boot. */
 static int boot_other_image(struct hsmd_store *st, const char *image, const char *why,
 			    char *err, size_t errlen)
 {
 	int entering = strcmp(image, "recovery") == 0;
-	json_t *doc = hsmd_device_fresh(st->lifetime, st->identity, st->device, hsmd_host_time(),
-					err, errlen);
 
-	if (!doc)
-		return -1;
-	set_image(doc, image);
-	apply_reboot(st, doc);
-	if (hsmd_store_commit(st, doc, entering ? "recovery_enter" : "recovery_leave",
-			      json_pack("{s:s, s:s, s:s}", "by", why, "image", image, "note",
-					"factory state: user data and credentials erased; new host "
-					"keys and log key"), err, errlen) != 0)
+	if (fresh_state(st, image, entering ? "recovery_enter" : "recovery_leave",
+			json_pack("{s:s, s:s, s:s}", "by", why, "image", image, "note",
+				  "factory state: user data and credentials erased; new host "
+				  "keys and log key"), err, errlen) != 0)
 		return -1;
 	hsmd_log("booted the %s image (%s): factory state", image, why);
 	booted(st, why);
@@ -677,46 +718,12 @@ int hsmd_store_reboot(struct hsmd_store *st, const char *event, json_t *detail,
 
 int hsmd_store_factory_state(struct hsmd_store *st, char *err, size_t errlen)
 {
-	json_t *doc, *log, *rec, *detail;
 	const char *image = next_image(st);
-	EVP_PKEY *newkey;
-	int64_t since, epoch;
-	char *line;
-	int rc;
 
-	if (hsmd_slog_ready(&st->slog, hsmd_store_now(st), err, errlen) != 0)
-		return -1;
-	doc = hsmd_device_fresh(st->lifetime, st->identity, st->device, hsmd_host_time(), err, errlen);
-	if (!doc)
-		return -1;
-	/* The new key's epoch begins at its log_key entry, right after the
-	 * factorystate entry (guide 4.12.4.4: that entry names the key). */
-	log = json_object_get(doc, "log");
-	epoch = json_integer_value(json_object_get(log, "epoch"));
-	since = hsmd_slog_key_since(&st->slog, 1);
-	newkey = doc_log_key(doc);
-	rec = newkey ? log_key_record(st->lifetime, st->identity, newkey, epoch, since,
-				      hsmd_host_time(), err, errlen) : NULL;
-	line = newkey ? hsm_key_to_openssh(newkey) : NULL;
-	if (!rec || !line) {
-		json_decref(rec);
-		free(line);
-		EVP_PKEY_free(newkey);
-		json_decref(doc);
-		return newkey ? -1 : hsmd_err(err, errlen, "the new log key is unreadable");
-	}
-	json_array_append_new(json_object_get(log, "keys"), rec);
-	json_object_set_new(log, "since", json_integer(since));
 	/* Factory state reboots: the button decides the image as for any boot. */
-	set_image(doc, image);
-	apply_reboot(st, doc);
-	detail = json_pack("{s:s, s:s, s:I, s:s}", "note",
-			   "user data and credentials erased; new host keys and log key", "image", image,
-			   "epoch", (json_int_t)epoch, "log_key", line);
-	free(line);
-	rc = commit_logged(st, doc, "factorystate", detail, newkey, err, errlen);
-	EVP_PKEY_free(newkey);
-	if (rc != 0)
+	if (fresh_state(st, image, "factorystate", json_pack("{s:s, s:s}", "note",
+			"user data and credentials erased; new host keys and log key", "image", image),
+			err, errlen) != 0)
 		return -1;
 	booted(st, "factorystate");
 	return 0;

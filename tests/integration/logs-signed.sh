@@ -215,4 +215,28 @@ ha reset
 rc_is 0 "... reset works"
 ha gettime
 rc_is 0 "after the reset with logs reduced the HSM works again"
+
+# --- recovery mode: both logs can be cleared, numbering goes on ----------------------------
+call h monitor logs_get monitor '{"log":"system"}'
+before=$(jqr '.entries[-1].seq')
+"$HSMD" button --state "$TEST_TMP/h" --hold 60 >/dev/null
+ha reset
+rc_is 0 "reset with the recovery button held: recovery mode"
+ha enroll
+rc_is 0 "enroll in recovery mode"
+ha logs clear --log init
+rc_is 0 "in recovery mode the init log can be cleared"
+ha logs clear --log system
+rc_is 0 "... and the signed system log"
+ha logs get --log system --json
+entries=$(printf '%s' "$out" | jq -c '.modules[0].result.entries')
+is "$(printf '%s' "$entries" | jq -r '.[1] | "\(.event) \(.detail.cleared)"')" "log_previous true" \
+	"the new segment says the log was cleared"
+ok "... and the sequence numbers go on" test "$(printf '%s' "$entries" | jq -r '.[0].seq')" -gt "$before"
+is "$(printf '%s' "$entries" | jq -r '[.[] | select(.event != "checkpoint")][-1].event')" logs_cleared \
+	"... the clear is logged"
+ha logs getkey --out key3.json
+rc_is 0 "getkey in recovery mode"
+is "$(jq -r '[.keys[].epoch] | join(",")' key3.json)" "1,2,3" \
+	"entering recovery mode (a factory state) made a new key epoch"
 done_testing

@@ -33,12 +33,12 @@ static int m_logs_get(struct hsmd_call *call)
 	return HSMD_OK;
 }
 
-/* The device is in recovery mode (platform modes, guide 4.5). */
+/* The HSM runs its recovery image (recovery mode, guide 4.5.4). */
 static int in_recovery(struct hsmd_call *call)
 {
-	const char *mode = json_string_value(json_object_get(hsmd_device(call), "mode"));
+	const char *image = json_string_value(json_object_get(hsmd_device(call), "image"));
 
-	return mode && strcmp(mode, "recovery") == 0;
+	return image && strcmp(image, "recovery") == 0;
 }
 
 static int need_segment_api(struct hsmd_call *call)
