@@ -47,6 +47,8 @@
 extern "C" {
 #endif
 
+/* The one source of the service ABI version: configure reads these two
+ * lines for hsmadmin-service.pc (tests/cli/versions.sh checks). */
 #define HSMD_SERVICE_ABI_MAJOR 1
 #define HSMD_SERVICE_ABI_MINOR 4
 
@@ -302,67 +304,84 @@ static inline json_t *hsmd_log_entries(struct hsmd_call *c, const char *log) { r
 static inline void hsmd_log_usage(struct hsmd_call *c, uint64_t *used, uint64_t *cap)
 { HSMD_API(c)->log_usage(c, used, cap); }
 static inline json_t *hsmd_running_services(struct hsmd_call *c) { return HSMD_API(c)->running_services(c); }
-/* NULL from an hsmd older than ABI 1.1. */
+/* Members added after ABI 1.0 may be missing from the table of an older
+ * hsmd.  HSMD_API_HAS says whether the running hsmd's table reaches one;
+ * every accessor of such a member checks it itself and, when it is
+ * missing, sets a "failed" error on the call naming the member and the
+ * ABI that brought it, and fails (NULL or -1), as tss2's accessors
+ * return an ABI-mismatch error: a service never calls past the table. */
+#define HSMD_API_HAS(call, member) \
+	(HSMD_API(call)->size >= offsetof(struct hsmd_api, member) + sizeof(HSMD_API(call)->member))
+static inline int hsmd_api_missing(struct hsmd_call *c, const char *member, const char *abi)
+{
+	hsmd_error(c, HSMD_FAILED, "this hsmd has no %s (service ABI %s): upgrade hsmd", member, abi);
+	return -1;
+}
+#define HSMD_API_CALL(call, member, abi, fail, ...) \
+	(HSMD_API_HAS(call, member) ? HSMD_API(call)->member(__VA_ARGS__) \
+				    : (hsmd_api_missing(call, #member, abi), (fail)))
+
+/* NULL (and no error) from an hsmd older than ABI 1.1. */
 static inline const char *hsmd_vendor_dir(struct hsmd_call *c)
 {
-	const struct hsmd_api *a = HSMD_API(c);
-
-	if (a->size < offsetof(struct hsmd_api, vendor_dir) + sizeof(a->vendor_dir))
-		return NULL;
-	return a->vendor_dir(c);
+	return HSMD_API_HAS(c, vendor_dir) ? HSMD_API(c)->vendor_dir(c) : NULL;
 }
 /* The log key and expiry: has the running hsmd got them (ABI 1.2)? */
-static inline int hsmd_has_log_api(struct hsmd_call *c)
-{
-	const struct hsmd_api *a = HSMD_API(c);
-
-	return a->size >= offsetof(struct hsmd_api, log_expire) + sizeof(a->log_expire);
-}
-static inline char *hsmd_log_public_key(struct hsmd_call *c) { return HSMD_API(c)->log_public_key(c); }
-static inline long long hsmd_log_expire(struct hsmd_call *c, int64_t segment) { return HSMD_API(c)->log_expire(c, segment); }
+static inline int hsmd_has_log_api(struct hsmd_call *c) { return HSMD_API_HAS(c, log_expire); }
+static inline char *hsmd_log_public_key(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, log_public_key, "1.2", (char *)NULL, c); }
+/* ABI 1.4 changed what the number means: a segment, not an entry. */
+static inline long long hsmd_log_expire(struct hsmd_call *c, int64_t segment)
+{ return HSMD_API_CALL(c, log_expire, "1.2", -1LL, c, segment); }
 /* Signed log segments: has the running hsmd got them (ABI 1.4)? */
-static inline int hsmd_has_segment_api(struct hsmd_call *c)
-{
-	const struct hsmd_api *a = HSMD_API(c);
-	return a->size >= offsetof(struct hsmd_api, log_clear) + sizeof(a->log_clear);
-}
-static inline json_t *hsmd_log_saved(struct hsmd_call *c) { return HSMD_API(c)->log_saved(c); }
-static inline int64_t hsmd_log_close(struct hsmd_call *c) { return HSMD_API(c)->log_close(c); }
-static inline json_t *hsmd_log_segment(struct hsmd_call *c, int64_t seg) { return HSMD_API(c)->log_segment(c, seg); }
-static inline json_t *hsmd_log_keys(struct hsmd_call *c) { return HSMD_API(c)->log_keys(c); }
-static inline int hsmd_log_clear(struct hsmd_call *c, const char *log) { return HSMD_API(c)->log_clear(c, log); }
+static inline int hsmd_has_segment_api(struct hsmd_call *c) { return HSMD_API_HAS(c, log_clear); }
+static inline json_t *hsmd_log_saved(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, log_saved, "1.4", (json_t *)NULL, c); }
+static inline int64_t hsmd_log_close(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, log_close, "1.4", (int64_t)-1, c); }
+static inline json_t *hsmd_log_segment(struct hsmd_call *c, int64_t seg)
+{ return HSMD_API_CALL(c, log_segment, "1.4", (json_t *)NULL, c, seg); }
+static inline json_t *hsmd_log_keys(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, log_keys, "1.4", (json_t *)NULL, c); }
+static inline int hsmd_log_clear(struct hsmd_call *c, const char *log)
+{ return HSMD_API_CALL(c, log_clear, "1.4", -1, c, log); }
 /* Firmware images: has the running hsmd got them (ABI 1.3)? */
-static inline int hsmd_has_image_api(struct hsmd_call *c)
-{
-	const struct hsmd_api *a = HSMD_API(c);
-
-	return a->size >= offsetof(struct hsmd_api, images) + sizeof(a->images);
-}
-static inline int hsmd_image_open(struct hsmd_call *c) { return HSMD_API(c)->image_open(c); }
+static inline int hsmd_has_image_api(struct hsmd_call *c) { return HSMD_API_HAS(c, images); }
+static inline int hsmd_image_open(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, image_open, "1.3", -1, c); }
 static inline int hsmd_image_write(struct hsmd_call *c, const void *d, size_t n)
-{ return HSMD_API(c)->image_write(c, d, n); }
+{ return HSMD_API_CALL(c, image_write, "1.3", -1, c, d, n); }
 static inline int hsmd_image_close(struct hsmd_call *c, json_t **manifest)
-{ return HSMD_API(c)->image_close(c, manifest); }
-static inline int hsmd_image_install(struct hsmd_call *c, int reset) { return HSMD_API(c)->image_install(c, reset); }
-static inline void hsmd_image_discard(struct hsmd_call *c) { HSMD_API(c)->image_discard(c); }
-static inline json_t *hsmd_images(struct hsmd_call *c) { return HSMD_API(c)->images(c); }
-/* The VCM functions: has the running hsmd got them (ABI 1.1)? */
-static inline int hsmd_has_vcm_api(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, image_close, "1.3", -1, c, manifest); }
+static inline int hsmd_image_install(struct hsmd_call *c, int reset)
+{ return HSMD_API_CALL(c, image_install, "1.3", -1, c, reset); }
+static inline void hsmd_image_discard(struct hsmd_call *c)
 {
-	const struct hsmd_api *a = HSMD_API(c);
-
-	return a->size >= offsetof(struct hsmd_api, vcm_audit_open) + sizeof(a->vcm_audit_open);
+	if (HSMD_API_HAS(c, image_discard))
+		HSMD_API(c)->image_discard(c);
+	else
+		hsmd_api_missing(c, "image_discard", "1.3");
 }
-static inline json_t *hsmd_vcm_network(struct hsmd_call *c) { return HSMD_API(c)->vcm_network(c); }
+static inline json_t *hsmd_images(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, images, "1.3", (json_t *)NULL, c); }
+/* The VCM functions: has the running hsmd got them (ABI 1.1)? */
+static inline int hsmd_has_vcm_api(struct hsmd_call *c) { return HSMD_API_HAS(c, vcm_audit_open); }
+static inline json_t *hsmd_vcm_network(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, vcm_network, "1.1", (json_t *)NULL, c); }
 static inline json_t *hsmd_vcm_prepare(struct hsmd_call *c, const json_t *spec)
-{ return HSMD_API(c)->vcm_prepare(c, spec); }
-static inline int hsmd_vcm_discard(struct hsmd_call *c, const char *uuid) { return HSMD_API(c)->vcm_discard(c, uuid); }
-static inline int hsmd_vcm_start(struct hsmd_call *c, const char *uuid) { return HSMD_API(c)->vcm_start(c, uuid); }
-static inline int hsmd_vcm_stop(struct hsmd_call *c, const char *uuid) { return HSMD_API(c)->vcm_stop(c, uuid); }
-static inline json_t *hsmd_vcm_running(struct hsmd_call *c) { return HSMD_API(c)->vcm_running(c); }
-static inline json_t *hsmd_vcm_stats(struct hsmd_call *c) { return HSMD_API(c)->vcm_stats(c); }
+{ return HSMD_API_CALL(c, vcm_prepare, "1.1", (json_t *)NULL, c, spec); }
+static inline int hsmd_vcm_discard(struct hsmd_call *c, const char *uuid)
+{ return HSMD_API_CALL(c, vcm_discard, "1.1", -1, c, uuid); }
+static inline int hsmd_vcm_start(struct hsmd_call *c, const char *uuid)
+{ return HSMD_API_CALL(c, vcm_start, "1.1", -1, c, uuid); }
+static inline int hsmd_vcm_stop(struct hsmd_call *c, const char *uuid)
+{ return HSMD_API_CALL(c, vcm_stop, "1.1", -1, c, uuid); }
+static inline json_t *hsmd_vcm_running(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, vcm_running, "1.1", (json_t *)NULL, c); }
+static inline json_t *hsmd_vcm_stats(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, vcm_stats, "1.1", (json_t *)NULL, c); }
 static inline int hsmd_vcm_audit_open(struct hsmd_call *c, const char *uuid)
-{ return HSMD_API(c)->vcm_audit_open(c, uuid); }
+{ return HSMD_API_CALL(c, vcm_audit_open, "1.1", -1, c, uuid); }
 
 #ifdef __cplusplus
 }
