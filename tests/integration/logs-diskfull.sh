@@ -26,7 +26,7 @@ export HSM_FAULT_ENOSPC_FILE=system.log HSM_FAULT_ENOSPC_CONTROL=$CTL
 # The sanitizer runtime need not come first when the shim is preloaded.
 LD_PRELOAD=$SHIM ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 hsmd_start h
 ok "hsmd serving with the disk-full shim" kill -0 "${HSMD_PIDS[h]}"
-ha enroll
+ha enroll --secret-file "$(secrets)"
 rc_is 0 "enrolled"
 host_keys_for_ssh
 call h monitor logs_get monitor '{"log":"system"}'

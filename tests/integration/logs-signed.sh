@@ -21,7 +21,7 @@ HSMD_EXTRA_CONF=$(printf '[logs]\ncheckpoint_every = 3\n')
 platform_setup
 ESN=5E67-FA89-0123
 hsm_new h "$ESN"
-ha enroll
+ha enroll --secret-file "$(secrets)"
 rc_is 0 "enrolled"
 host_keys_for_ssh
 cd "$TEST_TMP" || exit 1
@@ -115,7 +115,7 @@ call h monitor logs_get monitor '{"log":"system"}'
 lastseq=$(jqr '.entries[-1].seq')
 ha factorystate --esn "$ESN"
 rc_is 0 "factorystate"
-ha enroll
+ha enroll --secret-file "$(secrets)"
 rc_is 0 "enroll again"
 host_keys_for_ssh
 hsmd_known_hosts h
@@ -222,7 +222,7 @@ before=$(jqr '.entries[-1].seq')
 "$HSMD" button --state "$TEST_TMP/h" --hold 60 >/dev/null
 ha reset
 rc_is 0 "reset with the recovery button held: recovery mode"
-ha enroll
+ha enroll --secret-file "$(secrets)"
 rc_is 0 "enroll in recovery mode"
 ha logs clear --log init
 rc_is 0 "in recovery mode the init log can be cleared"
