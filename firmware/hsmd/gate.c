@@ -62,10 +62,10 @@ int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *f, char *msg, 
 	if ((flags & HSMD_METHOD_RECOVERY) && !f->recovery)
 		return refuse(msg, msglen, "only in recovery mode: hold the recovery button "
 			      "(hsmd button --hold 60) and reset the HSM (guide 4.5.4.2)");
-	if ((flags & HSMD_METHOD_MAINTENANCE) && f->recovery)
-		return refuse(msg, msglen, "the HSM runs its recovery image, which has no "
-			      "maintenance mode: reset it without the recovery button held first");
-	if ((flags & HSMD_METHOD_MAINTENANCE) && !f->maintenance) {
+	/* Maintenance mode is what keeps ncoreapi from serving (guide 4.6.4);
+	 * on the recovery image none runs, so the rule is met there (the
+	 * guide's upgrade and clock recovery work in recovery mode). */
+	if ((flags & HSMD_METHOD_MAINTENANCE) && !f->maintenance && !f->recovery) {
 		/* Name the command that gets there (guide 4.6.4). */
 		snprintf(msg, msglen, "the HSM is not in maintenance mode: enter it with "
 			 "'nopclearfail -M --esn %s -w' first", f->esn && *f->esn ? f->esn : "ESN");
