@@ -1115,8 +1115,9 @@ static int check_perms(const char *path, const struct stat *st, const char *grou
 	if (!group)
 		return 0;
 	if (!*group)
-		return hsm_set_err(err, errlen, "%s: mode %04o lets group %u read the key, but no group is configured for it: refused (chmod 600, or set NFAST_<SERVICE>_GROUP)",
-			       path, mode, (unsigned)st->st_gid);
+		return hsm_set_err(err, errlen, "%s: mode %04o lets group %u read the key, but no group is "
+				   "configured for it: refused (chmod 600, or set NFAST_<SERVICE>_GROUP)",
+				   path, mode, (unsigned)st->st_gid);
 	if (group_lookup(group, &gid) != 0)
 		return hsm_set_err(err, errlen, "%s: the configured group \"%.64s\" does not exist", path, shown(group));
 	if (st->st_gid != gid)
