@@ -50,22 +50,22 @@ int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *f, char *msg, 
 	if (f->log_level == HSMD_LOG_CRITICAL && !(flags & HSMD_METHOD_LOG_ACCESS))
 		return refuse(msg, msglen, "system logs are past their critical capacity: "
 			      "only retrieving and clearing logs is allowed until logs are "
-			      "reduced and the HSM is reset");
+			      "reduced (hsmadmin logs export, hsmadmin logs expire) and the HSM is reset");
 	if ((flags & HSMD_METHOD_INVASIVE) && f->ncoreapi_operational)
 		return refuse(msg, msglen, "interlock: an ncoreapi service is operational; "
 			      "put it into maintenance mode (nopclearfail -M) first");
 	if ((flags & HSMD_METHOD_LOG_GUARDED) && f->log_level >= HSMD_LOG_OVER_SAFE)
 		return refuse(msg, msglen, "system logs are past their safe working capacity: "
-			      "export and expire logs first");
+			      "export and expire logs first (hsmadmin logs export, hsmadmin logs expire)");
 	if ((flags & HSMD_METHOD_NEEDS_CLOCK) && f->clock_lost)
 		return refuse(msg, msglen, "the system clock is lost: set it with settime first");
 	if ((flags & HSMD_METHOD_RECOVERY) && !f->recovery)
 		return refuse(msg, msglen, "only in recovery mode: hold the recovery button "
 			      "(hsmd button --hold 60) and reset the HSM (guide 4.5.4.2)");
-	if ((flags & HSMD_METHOD_MAINTENANCE) && f->recovery)
-		return refuse(msg, msglen, "the HSM runs its recovery image, which has no "
-			      "maintenance mode: reset it without the recovery button held first");
-	if ((flags & HSMD_METHOD_MAINTENANCE) && !f->maintenance) {
+	/* Maintenance mode is what keeps ncoreapi from serving (guide 4.6.4);
+	 * on the recovery image none runs, so the rule is met there (the
+	 * guide's upgrade and clock recovery work in recovery mode). */
+	if ((flags & HSMD_METHOD_MAINTENANCE) && !f->maintenance && !f->recovery) {
 		/* Name the command that gets there (guide 4.6.4). */
 		snprintf(msg, msglen, "the HSM is not in maintenance mode: enter it with "
 			 "'nopclearfail -M --esn %s -w' first", f->esn && *f->esn ? f->esn : "ESN");
