@@ -412,6 +412,25 @@ int hsmd_store_commit(struct hsmd_store *st, json_t *doc, const char *event, jso
 	} else {
 		json_decref(detail);
 	}
+	/* The clock's high-water mark: every commit records the highest device
+	 * time seen, before and after this change (a settime back included). */
+	{
+		struct hsmd_clock was, next;
+		int64_t host = hsmd_host_time(), t;
+		hsmd_clock_get(st->device, &was);
+		hsmd_clock_get(doc, &next);
+		t = hsmd_clock_now(&was, host, st->cfg->slew_per_day);
+		if (t > next.high_water)
+			next.high_water = t;
+		if (was.high_water > next.high_water)
+			next.high_water = was.high_water;
+		t = hsmd_clock_now(&next, host, st->cfg->slew_per_day);
+		if (t > next.high_water)
+			next.high_water = t;
+		if (json_is_object(json_object_get(doc, "clock")))
+			json_object_set_new(json_object_get(doc, "clock"), "high_water",
+					    json_integer(next.high_water < 0 ? 0 : next.high_water));
+	}
 	if (hsmd_device_validate(doc, inner, sizeof(inner)) != 0) {
 		json_decref(doc);
 		return hsmd_err(err, errlen, "refusing to store an invalid device state: %s", inner);
