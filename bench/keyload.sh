@@ -15,7 +15,7 @@ b=${BENCH_BUILD:-$top/_build/bench}   # build dir (default shared with dispatch.
 mkdir -p "$b"
 [ -x configure ] || autoreconf -fi >/dev/null
 ( cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g" )
-make -C "$b" -j"$(nproc)" --quiet core/libhsmadmin-net.la >/dev/null
-cc -O2 -o "$b/keyload" bench/keyload.c -I"$top/core/net" -I"$top/core/include" \
-	-L"$b/core/.libs" -lhsmadmin-net -lhsmadmin -lcrypto -Wl,-rpath,"$b/core/.libs"
+make -C "$b" -j"$(nproc)" --quiet core/libhsmadmin-crypto.la >/dev/null
+cc -O2 -o "$b/keyload" bench/keyload.c -I"$top/core/crypto" -I"$top/core/include" \
+	-L"$b/core/.libs" -lhsmadmin-crypto -lhsmadmin -lcrypto -Wl,-rpath,"$b/core/.libs"
 "$b/keyload" "$N"

@@ -38,7 +38,8 @@ size_t hsm_common_options(uint32_t cmd_flags, const struct hsm_option **out, siz
 	if (max < 4)
 		return 0;
 	if (cmd_flags & HSM_CMDF_DEVICE) {
-		out[n++] = &common_esn;
+		if (!(cmd_flags & HSM_CMDF_EVERY_HSM))
+			out[n++] = &common_esn;
 		out[n++] = &common_timeout;
 	}
 	out[n++] = &common_json;
@@ -151,6 +152,19 @@ static void load_group(struct hsm_registry *reg, const char *tool, const char *p
 		}
 }
 
+/* Does any loaded command of tool live under prefix? */
+static int group_has_commands(const struct hsm_registry *reg, const char *tool, const char *prefix)
+{
+	for (size_t i = 0; i < reg->n; i++) {
+		const struct hsm_plugin_entry *e = &reg->v[i];
+		for (size_t k = 0; e->state == 1 && k < e->n_cmds; k++)
+			if (!strcmp(e->cmds[k]->tool ? e->cmds[k]->tool : "hsmadmin", tool) &&
+			    hsm_path_has_prefix(e->cmds[k]->path, prefix))
+				return 1;
+	}
+	return 0;
+}
+
 static int run_command(struct hsm_ctx *ctx, const struct hsm_plugin_entry *e, int argc, char **argv)
 {
 	size_t n = 0;
@@ -163,8 +177,9 @@ static int run_command(struct hsm_ctx *ctx, const struct hsm_plugin_entry *e, in
 		return HSM_EXIT_FAILED;
 	}
 	if (hsm_opts_parse(specs, n, argc, argv, &ctx->parsed, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s: usage: %s (try '%s %s --help')\n", ctx->tool, ctx->path, err,
-			ctx->tool, ctx->path);
+		const char *words = strcmp(ctx->path, ctx->tool) ? ctx->path : NULL;
+		fprintf(stderr, "%s: %s: usage: %s (try '%s%s%s --help')\n", ctx->tool, ctx->path, err,
+			ctx->tool, words ? " " : "", words ? words : "");
 		free(specs);
 		return HSM_EXIT_USAGE;
 	}
@@ -187,27 +202,109 @@ static int run_command(struct hsm_ctx *ctx, const struct hsm_plugin_entry *e, in
 
 static int builtin_completion(struct hsm_registry *reg, const char *tool, int argc, char **argv)
 {
-	if (argc == 1 && !strcmp(argv[0], "bash"))
-		return hsm_completion_bash(stdout, reg) == 0 ? HSM_EXIT_OK : HSM_EXIT_FAILED;
-	if (argc == 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
-		printf("usage: %s completion bash\n\nPrint the bash completion script for every installed tool.\n", tool);
+	static const struct {
+		const char *shell;
+		int (*gen)(FILE *f, struct hsm_registry *reg);
+	} shells[] = {
+		{ "bash", hsm_completion_bash }, { "zsh", hsm_completion_zsh }, { "fish", hsm_completion_fish },
+	};
+
+	/* --help alone or after the shell's name ("completion bash --help"). */
+	if (has_help_flag(argc, argv) && argc <= 2) {
+		printf("usage: %s completion bash|zsh|fish\n"
+		       "       %s completion values esn|uuid\n\n"
+		       "Print the completion script of a shell for every installed tool, or the\n"
+		       "values the scripts offer for --esn (modules.d) and VCM UUIDs (this host's\n"
+		       "tenant enrollments and the last 'vcmadmin list').\n",
+		       tool, tool);
 		return HSM_EXIT_OK;
 	}
-	fprintf(stderr, "%s: completion: usage: only 'bash' is supported (try '%s completion bash')\n", tool, tool);
+	for (size_t i = 0; argc == 1 && i < sizeof(shells) / sizeof(shells[0]); i++)
+		if (!strcmp(argv[0], shells[i].shell))
+			return shells[i].gen(stdout, reg) == 0 ? HSM_EXIT_OK : HSM_EXIT_FAILED;
+	if (argc == 2 && !strcmp(argv[0], "values")) {
+		if (hsm_completion_values(stdout, argv[1]) == 0)
+			return HSM_EXIT_OK;
+		fprintf(stderr, "%s: completion values: unknown kind '%s' (esn or uuid)\n", tool, argv[1]);
+		return HSM_EXIT_USAGE;
+	}
+	fprintf(stderr, "%s: completion: usage: %s completion bash|zsh|fish, or values esn|uuid%s%s%s\n", tool, tool,
+		argc ? " (not '" : "", argc ? argv[0] : "", argc ? "')" : "");
 	return HSM_EXIT_USAGE;
 }
+
+/* The options every command shares, which the guide writes before or after
+ * the command words ("hsmadmin setnetwork --esn E ipv4static ...",
+ * "hsmadmin keys --timeout 10 show", "hsmadmin --no-reset settime").
+ * Returns 1 for such an argument and sets *value when it takes the next
+ * argument as its value. */
+static int common_anywhere(const char *arg, int *value)
+{
+	static const char *const with_value[] = { "esn", "timeout", NULL };
+	static const char *const flags[] = { "json", "verbose", "no-reset", "help", NULL };
+
+	*value = 0;
+	if (!strcmp(arg, "-h"))
+		return 1;
+	if (strncmp(arg, "--", 2) != 0)
+		return 0;
+	arg += 2;
+	for (size_t i = 0; with_value[i]; i++) {
+		size_t len = strlen(with_value[i]);
+		if (!strncmp(arg, with_value[i], len) && (arg[len] == '\0' || arg[len] == '=')) {
+			*value = arg[len] == '\0';
+			return 1;
+		}
+	}
+	for (size_t i = 0; flags[i]; i++)
+		if (!strcmp(arg, flags[i]))
+			return 1;
+	return 0;
+}
+
+/* Reorder argv (after the tool's name) as: the leading command words, the
+ * common options found among them, then the rest untouched.  The words
+ * then name the command wherever the common options were written, and the
+ * option parser still sees every argument exactly once.  Returns the
+ * number of words; *out is a new array of argc pointers (caller frees). */
+static size_t sort_arguments(int argc, char **argv, char ***out)
+{
+	char **v = calloc((size_t)argc + 1, sizeof(*v)), **opts = calloc((size_t)argc + 1, sizeof(*v));
+	size_t nw = 0, no = 0;
+	int i = 0, value;
+
+	if (!v || !opts) {
+		free(v);
+		free(opts);
+		*out = NULL;
+		return 0;
+	}
+	while (i < argc) {
+		if (argv[i][0] != '-' || argv[i][1] == '\0') {
+			v[nw++] = argv[i++];
+			continue;
+		}
+		if (!common_anywhere(argv[i], &value))
+			break;
+		opts[no++] = argv[i++];
+		if (value && i < argc)
+			opts[no++] = argv[i++];
+	}
+	memcpy(v + nw, opts, no * sizeof(*v));
+	memcpy(v + nw + no, argv + i, (size_t)(argc - i) * sizeof(*v));
+	free(opts);
+	*out = v;
+	return nw;
+}
+
+static int main_sorted(const char *tool, int argc, char **argv, size_t nwords);
 
 HSM_API int hsm_main(int argc, char **argv);
 HSM_API int hsm_main(int argc, char **argv)
 {
 	const char *tool = tool_name(argc > 0 ? argv[0] : "hsmadmin");
-	struct hsm_registry reg;
-	struct hsm_ctx ctx = { .tool = tool };
-	struct hsm_plugin_entry *owner;
-	const struct hsm_command *cmd;
-	size_t nwords = 0, claimed, used, own_words = 1;
-	char *conf = hsm_path_conf(), *group;
-	char *self[] = { (char *)tool }, **words;
+	char **sorted;
+	size_t nwords;
 	int rc;
 
 	argc--;
@@ -215,15 +312,32 @@ HSM_API int hsm_main(int argc, char **argv)
 	if (argc >= 1 && (!strcmp(argv[0], "-v") || !strcmp(argv[0], "--version"))) {
 		printf("%s %s (plugin ABI %d.%d)\n", tool, PACKAGE_VERSION, HSMADMIN_PLUGIN_ABI_MAJOR,
 		       HSMADMIN_PLUGIN_ABI_MINOR);
-		free(conf);
 		return HSM_EXIT_OK;
 	}
+	nwords = sort_arguments(argc, argv, &sorted);
+	if (!sorted) {
+		fprintf(stderr, "%s: out of memory\n", tool);
+		return HSM_EXIT_FAILED;
+	}
+	rc = main_sorted(tool, argc, sorted, nwords);
+	free(sorted);
+	return rc;
+}
+
+static int main_sorted(const char *tool, int argc, char **argv, size_t nwords)
+{
+	struct hsm_registry reg;
+	struct hsm_ctx ctx = { .tool = tool };
+	struct hsm_plugin_entry *owner;
+	const struct hsm_command *cmd;
+	size_t claimed, used, own_words = 1;
+	char *conf = hsm_path_conf(), *group;
+	char *self[] = { (char *)tool }, **words;
+	int rc, value;
+
 	hsm_registry_open(&reg, conf, tool, stderr);
 	free(conf);
 	words = argv;
-
-	while ((int)nwords < argc && argv[nwords][0] != '-')
-		nwords++;
 	/* A tool that is one command (enquiry, nopclearfail): a plugin claims
 	 * the tool's own name and provides the command of that path, which
 	 * runs when no command words are given; every argument is its own. */
@@ -233,9 +347,11 @@ HSM_API int hsm_main(int argc, char **argv)
 		own_words = 0;
 	}
 	if (nwords == 0) {
-		int help = argc >= 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"));
+		int help = has_help_flag(argc, argv);
 		hsm_help_tool(help ? stdout : stderr, tool, &reg);
-		if (!help && argc >= 1)
+		if (!help && argc >= 1 && common_anywhere(argv[0], &value))
+			fprintf(stderr, "%s: usage: %s needs a command (try '%s --help')\n", tool, argv[0], tool);
+		else if (!help && argc >= 1)
 			fprintf(stderr, "%s: unknown option '%s'\n", tool, argv[0]);
 		hsm_registry_close(&reg);
 		return help ? HSM_EXIT_OK : HSM_EXIT_USAGE;
@@ -270,13 +386,27 @@ HSM_API int hsm_main(int argc, char **argv)
 	}
 	cmd = find_command(owner, tool, words, nwords, &used);
 	if (!cmd) {
-		/* The words name a group ("vcm", "vcm logs"), not a command. */
+		/* The words name a group ("vcm", "vcm logs"), or a group and a
+		 * word that is none of its subcommands ("vcm bogus"): then name
+		 * the word and refuse, with --help or without. */
+		size_t known = nwords;
 		group = join_words(words, nwords);
 		load_group(&reg, tool, group);
+		while (known > 1 && !group_has_commands(&reg, tool, group)) {
+			free(group);
+			group = join_words(words, --known);
+		}
+		if (known < nwords) {
+			fprintf(stderr, "%s: %s: unknown subcommand '%s' (try '%s %s --help')\n", tool, group,
+				words[known], tool, group);
+			free(group);
+			hsm_registry_close(&reg);
+			return HSM_EXIT_USAGE;
+		}
 		int help = has_help_flag(argc - (int)(nwords * own_words), argv + nwords * own_words);
 		hsm_help_group(help ? stdout : stderr, tool, group, &reg);
 		if (!help)
-			fprintf(stderr, "%s: %s: usage: missing or unknown subcommand\n", tool, group);
+			fprintf(stderr, "%s: %s: usage: a subcommand is needed\n", tool, group);
 		free(group);
 		hsm_registry_close(&reg);
 		return help ? HSM_EXIT_OK : HSM_EXIT_USAGE;

@@ -41,6 +41,9 @@ static const struct feature_name feature_names[] = {
 	{ HSM_FEAT_HSM_SPEED1, "HSMSpeed1", 1 },
 	{ HSM_FEAT_HSM_SPEED2, "HSMSpeed2", 1 },
 	{ HSM_FEAT_FAST_RANDOM, "FastRandom", 1 },
+	/* Built in, always on, and without a bit (guide 3.3.2): naming it
+	 * has no effect, like naming any other built-in feature. */
+	{ 0, "PostQuantum", 0 },
 };
 #define N_FEATURE_NAMES (sizeof(feature_names) / sizeof(feature_names[0]))
 
@@ -161,7 +164,7 @@ static int parse_names(const char *s, size_t n, uint32_t *word, char *err, size_
 			quote_part(q, sizeof(q), s + a, b - a);
 			snprintf(err, errlen, "unknown feature name '%s' (known: ForeignTokenOpen RemoteShare "
 				 "GeneralSEE ExportCGEA KISAAlgorithms StandardKM EllipticCurve HSMSpeed0 "
-				 "ECCMQV AcceleratedECC HSMSpeed1 HSMSpeed2 FastRandom, or a hex word)", q);
+				 "ECCMQV AcceleratedECC HSMSpeed1 HSMSpeed2 FastRandom PostQuantum, or a hex word)", q);
 			return -1;
 		}
 		w |= f->bit;

@@ -36,7 +36,11 @@ static void option_usage(FILE *f, const struct hsm_option *o)
 void hsm_usage_line(FILE *f, const char *tool, const struct hsm_command *cmd,
 		    const struct hsm_option *const *specs, size_t n)
 {
-	fprintf(f, "usage: %s %s [-h]", tool, cmd->path);
+	/* A tool that is one command (enquiry) is used without command words. */
+	if (!strcmp(cmd->path, tool))
+		fprintf(f, "usage: %s [-h]", tool);
+	else
+		fprintf(f, "usage: %s %s [-h]", tool, cmd->path);
 	/* Options first, a mutually exclusive group once as [a | b]. */
 	for (size_t i = 0; i < n; i++) {
 		const struct hsm_option *o = specs[i];

@@ -43,6 +43,11 @@ void hsm_usage_line(FILE *f, const char *tool, const struct hsm_command *cmd,
 
 /* completion.c */
 int hsm_completion_bash(FILE *f, struct hsm_registry *reg);
+int hsm_completion_zsh(FILE *f, struct hsm_registry *reg);
+int hsm_completion_fish(FILE *f, struct hsm_registry *reg);
+/* KIND "esn" or "uuid": the values known on this host, one a line; -1 for
+ * another KIND. */
+int hsm_completion_values(FILE *out, const char *kind);
 
 /* output.c */
 int hsm_finish_output(struct hsm_ctx *ctx, int rc);

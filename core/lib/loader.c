@@ -106,6 +106,11 @@ static int check_options(const struct hsm_plugin *d, const struct hsm_command *c
 			snprintf(why, whylen, "command '%s' redefines the common option --%s", c->path, o->name);
 			return -1;
 		}
+		if (o->short_name == 'h') {
+			snprintf(why, whylen, "command '%s': option --%s takes -h, which is --help", c->path,
+				 o->name);
+			return -1;
+		}
 		if (o->flags & HSM_OPTF_POSITIONAL) {
 			if (optional_seen && (o->flags & HSM_OPTF_REQUIRED)) {
 				snprintf(why, whylen, "command '%s': required operand %s after an optional one",

@@ -2,7 +2,7 @@
 /*
  * core/net/hostkeys.c - client key store and host key pins.
  *
- * Client keys are stored protected (core/net/keyprot.c, docs/formats/
+ * Client keys are stored protected (core/crypto/keyprot.c, docs/formats/
  * keys.md): each service's key under that service's protection options and
  * group.  In memory a key is held twice: as an EVP_PKEY (to save it again,
  * e.g. under other options) and as OpenSSH private key text, which is what

@@ -23,7 +23,7 @@
  * by many threads at once (each SSH session makes its own copy). */
 struct hsm_client_key;
 
-/* Client key files are protected (core/net/keyprot.h, docs/formats/
+/* Client key files are protected (core/crypto/keyprot.h, docs/formats/
  * keys.md) under the options and group of their service: the options
  * apply when a key is saved, and a load reads them from the file.  An
  * unprotected PEM key of an earlier version (OpenSSH or PKCS#8) still

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <hsmadmin/service.h>
+#include "fault.h"
 #include "gate.h"
 #include "server.h"
 #include "vcmhost.h"
@@ -249,8 +250,9 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 {
 	const struct hsmd_method *m;
 	struct hsmd_gate_facts facts;
+	char fault[256];
 	uint32_t flags;
-	int rc;
+	int rc, faulted;
 
 	memset(call, 0, sizeof(*call));
 	call->api = &hsmd_api_table;
@@ -266,6 +268,14 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 			 method, svc->name);
 		return;
 	}
+	/* A failed module answers only the calls that report on it. */
+	faulted = hsmd_fault_get(st->dir, fault, sizeof(fault));
+	if (faulted && !hsmd_fault_exempt(svc->name, method)) {
+		call->status = HSMD_FAILED;
+		snprintf(call->message, sizeof(call->message), "the HSM has failed (%s): it must be replaced",
+			 fault);
+		return;
+	}
 	flags = hsmd_gate_flags(m->flags, m->variant_param, m->variant_flags, m->plain_flags, params);
 	call->flags = flags;
 	hsmd_store_gate_facts(st, &facts);
@@ -277,6 +287,10 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 	rc = m->handler(call);
 	if (rc < HSMD_OK || rc > HSMD_DENIED)
 		rc = HSMD_FAILED;
+	if (faulted && rc == HSMD_OK && json_is_object(call->result)) {
+		json_object_set_new(call->result, "hardware_failed", json_true());
+		json_object_set_new(call->result, "hardware_fault", json_string(fault));
+	}
 	call->status = rc;
 	if (rc != HSMD_OK && !call->message_set)
 		snprintf(call->message, sizeof(call->message), "%s failed", method);

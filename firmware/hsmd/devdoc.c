@@ -92,17 +92,20 @@ int hsmd_lifetime_validate(const json_t *doc, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_int_t version, mfgtime, features;
-	const char *esn, *psn, *speed, *idkey, *address;
+	const char *esn, *psn, *speed, *idkey, *address, *dbid = NULL;
 	json_t *warrant, *ports;
 	const json_t *body;
 	char inner[256];
 
 	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT,
-			   "{s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:o, s:s, s:o}",
+			   "{s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:o, s:s, s:o, s?:s}",
 			   "version", &version, "esn", &esn, "psn", &psn, "mfgtime", &mfgtime,
 			   "speed", &speed, "features", &features, "identity_key", &idkey,
-			   "warrant", &warrant, "address", &address, "ports", &ports) != 0)
+			   "warrant", &warrant, "address", &address, "ports", &ports,
+			   "dbid", &dbid) != 0)
 		return hsmd_err(err, errlen, "%s", jerr.text);
+	if (dbid && !printable(dbid, 32))
+		return hsmd_err(err, errlen, "dbid: not 1-32 printable characters");
 	if (version != HSMD_DOC_VERSION)
 		return hsmd_err(err, errlen, "version %lld is not %d", (long long)version, HSMD_DOC_VERSION);
 	if (!hsm_esn_valid(esn))
@@ -314,7 +317,7 @@ static int check_vcm_network(const json_t *vn, char *err, size_t errlen)
 /* "vcms": the VCM registry (issue 6), every rule of vcmrules.c. */
 static int check_vcms(const json_t *vcms, char *err, size_t errlen)
 {
-	return hsmd_vcms_validate(vcms, err, errlen);
+	return fw_vcms_validate(vcms, err, errlen);
 }
 
 int hsmd_device_validate(const json_t *doc, char *err, size_t errlen)

@@ -284,7 +284,7 @@ static int finish_journal(const char *dir, char *err, size_t errlen)
 	if (!device_text)
 		goto out;
 	json_object_foreach(vcms, uuid, v) {
-		if (!hsmd_uuid_valid(uuid) || !(json_is_object(v) || json_is_null(v))) {
+		if (!fw_uuid_valid(uuid) || !(json_is_object(v) || json_is_null(v))) {
 			hsmd_err(err, errlen, "%s: vcms: '%.40s' is not a UUID with a document or null", path, uuid);
 			goto out;
 		}
@@ -443,12 +443,12 @@ static json_t *load_registry(const char *dir, char *err, size_t errlen)
 		}
 		memcpy(uuid, d->d_name, 36);
 		uuid[36] = '\0';
-		if (!hsmd_uuid_valid(uuid)) {
+		if (!fw_uuid_valid(uuid)) {
 			hsmd_err(err, errlen, "%s: not a VCM document (UUID.json)", path);
 			goto fail;
 		}
-		if (json_object_size(vcms) >= HSMD_VCM_MAX) {
-			hsmd_err(err, errlen, "%s: more than %u VCM documents", regdir, HSMD_VCM_MAX);
+		if (json_object_size(vcms) >= FW_VCM_MAX) {
+			hsmd_err(err, errlen, "%s: more than %u VCM documents", regdir, FW_VCM_MAX);
 			goto fail;
 		}
 		e = load_doc(path, HSMD_DOCSTORE_VCM_MAX, err, errlen);

@@ -15,8 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 
+#include "boot.h"
+#include "fault.h"
 #include "hsmd.h"
 #include "provision.h"
 #include "server.h"
@@ -32,6 +35,7 @@ static void help(void)
 	       "  provision   create a new HSM state directory (factory state)\n"
 	       "  run         serve an HSM in the foreground until SIGTERM\n"
 	       "  simulate    set emulated hardware conditions of a stopped HSM\n"
+	       "  fail        make the HSM's module fail (it stays reachable)\n"
 	       "  vcm         serve one VCM (run by hsmd's VCM supervisor)\n\n"
 	       "  hsmd COMMAND --help   options of one command\n"
 	       "  hsmd --version\n");
@@ -124,14 +128,17 @@ static int run_main(int argc, char **argv)
 		fprintf(stderr, "hsmd: run: %s\n", err);
 		return 1;
 	}
-	if (hsmd_services_load(confdir, cfg.servicedir, &svcs, &nsvcs, err, sizeof(err)) < 0) {
+	if (hsmd_boot_image(&st, &cfg, confdir, &svcs, &nsvcs, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: %s\n", err);
 		hsmd_store_close(&st);
 		return 1;
 	}
 	if (nsvcs == 0) {
-		fprintf(stderr, "hsmd: run: no service loaded (configuration %s/services.d, modules %s)\n",
-			confdir, cfg.servicedir);
+		if (hsmd_image_dir[0])
+			fprintf(stderr, "hsmd: run: no service loaded from the firmware image %s\n", hsmd_image_dir);
+		else
+			fprintf(stderr, "hsmd: run: no service loaded (configuration %s/services.d, modules %s)\n",
+				confdir, cfg.servicedir);
 		hsmd_services_unload(svcs, nsvcs);
 		hsmd_store_close(&st);
 		return 1;
@@ -227,6 +234,55 @@ static int simulate_main(int argc, char **argv)
 	return 0;
 }
 
+/* hsmd fail: the emulated module fails while the appliance keeps
+ * answering (fault.c); works on a running HSM. */
+static int fail_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL, *reason = "HSM Failed";
+	char err[HSMD_ERRLEN], path[4200];
+	struct stat st;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': state = optarg; break;
+		case 'r': reason = optarg; break;
+		case 'h':
+			printf("Usage: hsmd fail --state DIR [--reason TEXT]\n"
+			       "Make the emulated HSM's module fail (for tests and drills): the HSM, running or\n"
+			       "not, keeps answering on the network, but every call fails except setup status and\n"
+			       "ncoreapi enquiry, which report it failed.  There is no way back: replace the HSM.\n");
+			return 0;
+		default:
+			return usage("fail", "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage("fail", "unexpected argument '%s'", argv[optind]);
+	if (!state)
+		return usage("fail", "%s", "--state DIR is required");
+	if (!*reason || strlen(reason) > 128)
+		return usage("fail", "%s", "--reason: 1-128 characters");
+	snprintf(path, sizeof(path), "%s/lifetime.json", state);
+	if (stat(path, &st) != 0) {
+		fprintf(stderr, "hsmd: fail: %s is not an HSM state directory (no lifetime.json)\n", state);
+		return 1;
+	}
+	if (hsmd_fault_set(state, reason, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: fail: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -250,6 +306,8 @@ int main(int argc, char **argv)
 		return simulate_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "vcm"))
 		return hsmd_vcm_main(argc - 1, argv + 1);
-	fprintf(stderr, "hsmd: unknown command '%s' (provision, run, simulate; see hsmd --help)\n", argv[1]);
+	if (!strcmp(argv[1], "fail"))
+		return fail_main(argc - 1, argv + 1);
+	fprintf(stderr, "hsmd: unknown command '%s' (provision, run, simulate, fail; see hsmd --help)\n", argv[1]);
 	return 2;
 }

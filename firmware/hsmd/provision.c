@@ -23,12 +23,19 @@
 #include <hsmadmin/fileio.h>
 #include "sign.h"
 #include "modules.h"
+#include "images.h"
 #include "provision.h"
 #include "store.h"
+
+/* The manufacturing database record of every emulated HSM (guide 4.9.6
+ * shows a real one as "dbid : PLEXUS-01"). */
+#define HSMD_DBID "HSMD-EMU-01"
 
 struct prov_opts {
 	const char *state, *esn, *psn, *speed, *address, *vendor_key, *module_conf, *features;
 	uint16_t ports[16];
+	const char *firmware[3]; /* packages to install (primary, recovery, bootloader) */
+	size_t nfirmware;
 };
 
 static int usage_err(const char *fmt, ...) HSM_PRINTF(1, 2);
@@ -56,7 +63,10 @@ static void provision_help(void)
 	       "  --features WORD      extra factory features (hex word or A|B names)\n"
 	       "  --address ADDR       IP address the services listen on [127.0.0.1]\n"
 	       "  --port SERVICE=PORT  port of one service (repeatable) [sshadmin=2201 ... orchestrator=2207]\n"
-	       "  --module-conf FILE   also write the host's modules.d entry for this HSM\n");
+	       "  --module-conf FILE   also write the host's modules.d entry for this HSM\n"
+	       "  --firmware PKG       install a firmware package signed with the vendor key (repeatable:\n"
+	       "                       one per component); without a primary package the HSM runs the\n"
+	       "                       development image: hsmd.conf's servicedir and CONF/services.d\n");
 }
 
 static int parse_port(struct prov_opts *o, const char *arg)
@@ -179,8 +189,8 @@ static int provision(const struct prov_opts *o)
 		fprintf(stderr, "hsmd: provision: cannot sign the warrant: %s\n", err);
 		goto out_ports;
 	}
-	lifetime = json_pack("{s:i, s:s, s:s, s:I, s:s, s:I, s:s, s:o, s:s, s:o}",
-			     "version", HSMD_DOC_VERSION, "esn", esn, "psn", psn,
+	lifetime = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:o, s:s, s:o}",
+			     "version", HSMD_DOC_VERSION, "esn", esn, "psn", psn, "dbid", HSMD_DBID,
 			     "mfgtime", (json_int_t)now, "speed", o->speed,
 			     "features", (json_int_t)features, "identity_key", idline,
 			     "warrant", warrant, "address", o->address, "ports", ports);
@@ -205,6 +215,25 @@ static int provision(const struct prov_opts *o)
 	if (hsm_key_save_private(path, identity, 1, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: provision: %s\n", err);
 		goto out;
+	}
+	/* Firmware packages, verified with the vendor's public key while
+	 * they are written; hsmd checks them again at every boot against
+	 * the vendor keys it trusts (CONF/vendor.d). */
+	for (size_t i = 0; i < o->nfirmware; i++) {
+		EVP_PKEY *trusted[1] = { vendor };
+		if (hsmd_images_install_file(o->state, o->firmware[i], trusted, 1, now, err, sizeof(err)) != 0) {
+			fprintf(stderr, "hsmd: provision: --firmware: %s\n", err);
+			goto out;
+		}
+	}
+	if (o->nfirmware) {
+		json_t *images = hsmd_images_load(o->state, err, sizeof(err));
+		if (!images) {
+			fprintf(stderr, "hsmd: provision: %s\n", err);
+			goto out;
+		}
+		json_object_set_new(device, "firmware", hsmd_images_firmware(images));
+		json_decref(images);
 	}
 	snprintf(path, sizeof(path), "%s/device.json", o->state);
 	if (hsmd_device_validate(device, err, sizeof(err)) != 0 ||
@@ -251,6 +280,7 @@ int hsmd_provision_main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'P' },
 		{ "vendor-key", required_argument, NULL, 'v' },
 		{ "module-conf", required_argument, NULL, 'm' },
+		{ "firmware", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -269,6 +299,11 @@ int hsmd_provision_main(int argc, char **argv)
 		case 'a': o.address = optarg; break;
 		case 'v': o.vendor_key = optarg; break;
 		case 'm': o.module_conf = optarg; break;
+		case 'F':
+			if (o.nfirmware == 3)
+				return usage_err("%s", "--firmware: at most three packages (primary, recovery, bootloader)");
+			o.firmware[o.nfirmware++] = optarg;
+			break;
 		case 'P':
 			if (parse_port(&o, optarg) != 0)
 				return usage_err("--port: '%s' is not SERVICE=PORT with a known platform "

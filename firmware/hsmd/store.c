@@ -17,14 +17,10 @@
 #include <openssl/pem.h>
 #include <hsmadmin/fileio.h>
 #include "docstore.h"
+#include "images.h"
 #include "sign.h"
 #include "store.h"
 
-/* Firmware this emulator reports (guide 4.1: primary, recovery, uboot). */
-#define EMU_FIRMWARE_PRIMARY "13.6.3"
-#define EMU_FIRMWARE_RECOVERY "13.6.3"
-#define EMU_FIRMWARE_UBOOT "2023.04-nshield"
-#define EMU_FIRMWARE_VSN 7
 #define EMU_ACCEL_DEFAULT "ecc"
 
 static int default_interlock(const struct hsmd_store *st)
@@ -163,9 +159,11 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 		clock = json_pack("{s:I, s:n, s:b, s:n}", "offset", (json_int_t)clk.offset,
 				  "last_set", "lost", clk.lost, "slew");
 	} else {
-		firmware = json_pack("{s:s, s:s, s:s, s:i}", "primary", EMU_FIRMWARE_PRIMARY,
-				     "recovery", EMU_FIRMWARE_RECOVERY, "uboot", EMU_FIRMWARE_UBOOT,
-				     "vsn", EMU_FIRMWARE_VSN);
+		/* The development image's versions until a package is
+		 * installed (images.c); boot.c keeps this in step. */
+		json_t *dev = hsmd_images_development();
+		firmware = hsmd_images_firmware(dev);
+		json_decref(dev);
 		emulation = json_pack("{s:b}", "ncoreapi_operational", 0);
 		clock = json_pack("{s:i, s:n, s:b, s:n}", "offset", 0, "last_set", "lost", 0, "slew");
 	}

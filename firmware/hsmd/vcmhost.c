@@ -21,6 +21,7 @@
 
 #include <hsmadmin/fileio.h>
 #include "sign.h"
+#include "boot.h"
 #include "docstore.h"
 #include "vcmhost.h"
 #include "vcmrules.h"
@@ -29,7 +30,7 @@
 #define STOP_GRACE_MS 3000
 #define STATUS_LINE_MAX 512
 
-static const char *const vcm_services[] = HSMD_VCM_SERVICES;
+static const char *const vcm_services[] = FW_VCM_SERVICES;
 static const int vcm_ports[] = { 2201, 2203, 2206 };
 
 struct proc {
@@ -178,7 +179,17 @@ static void child_exec(const char *dir, int wfd, pid_t parent, char *user)
 {
 	sigset_t none;
 	char *argv[] = { "hsmd", "vcm", "--state", (char *)dir, "--conf", host.confdir,
-			 "--status-fd", "3", user[0] ? "--user" : NULL, user, NULL };
+			 "--status-fd", "3", NULL, NULL, NULL, NULL, NULL };
+	int a = 8;
+
+	if (hsmd_image_dir[0]) { /* the services of the image the platform booted */
+		argv[a++] = "--image";
+		argv[a++] = hsmd_image_dir;
+	}
+	if (user[0]) {
+		argv[a++] = "--user";
+		argv[a++] = user;
+	}
 
 	/* The VCM dies with hsmd: a killed hsmd must not leave a VCM
 	 * holding its address. */
@@ -287,7 +298,7 @@ int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_
 	pid_t pid, self = getpid();
 	uid_t uid;
 
-	if (!hsmd_uuid_valid(uuid))
+	if (!fw_uuid_valid(uuid))
 		return hsmd_err(err, errlen, "'%.40s' is not a UUID", uuid);
 	if (find_proc(uuid))
 		return hsmd_err(err, errlen, "VCM %s is already running", uuid);
@@ -538,7 +549,7 @@ static void collect_garbage(struct hsmd_store *st)
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
-		if (hsmd_uuid_valid(d->d_name) && json_object_get(vcms, d->d_name)) {
+		if (fw_uuid_valid(d->d_name) && json_object_get(vcms, d->d_name)) {
 			/* A VCM's own temporary files (its host keys) go now,
 			 * not only when it next starts. */
 			hsmd_docstore_sweep_temps(path);
@@ -566,7 +577,7 @@ static void stop_all(void)
 
 void hsmd_vcmhost_boot(struct hsmd_store *st, const char *why)
 {
-	struct hsmd_vcm_limits lim;
+	struct fw_vcm_limits lim;
 	json_t *order, *started = json_array(), *skipped = json_array(), *u;
 	const json_t *vcms;
 	unsigned active = 0;
@@ -578,8 +589,8 @@ void hsmd_vcmhost_boot(struct hsmd_store *st, const char *why)
 	set_states(st, NULL, "active", "stopped", "vcm_boot_stopped", json_pack("{s:s}", "boot", why));
 	set_states(st, NULL, "failed", "stopped", "vcm_boot_stopped", json_pack("{s:s}", "boot", why));
 	vcms = json_object_get(st->device, "vcms");
-	hsmd_vcm_limits(st->lifetime, st->device, &lim);
-	order = hsmd_vcms_ordered(vcms);
+	fw_vcm_limits(st->lifetime, st->device, &lim);
+	order = fw_vcms_ordered(vcms);
 	json_array_foreach(order, i, u) {
 		const char *uuid = json_string_value(u);
 		const json_t *e = json_object_get(vcms, uuid);
@@ -654,7 +665,7 @@ int hsmd_vcmhost_discard(struct hsmd_store *st, const char *uuid, char *err, siz
 {
 	char dir[4200];
 
-	if (!hsmd_uuid_valid(uuid))
+	if (!fw_uuid_valid(uuid))
 		return hsmd_err(err, errlen, "'%.40s' is not a UUID", uuid);
 	vcm_dir(st, uuid, dir, sizeof(dir));
 	if (rm_tree(dir) != 0)
@@ -681,10 +692,10 @@ int hsmd_vcmhost_audit_open(struct hsmd_store *st, const char *uuid)
 
 json_t *hsmd_vcmhost_network(struct hsmd_store *st, char *err, size_t errlen)
 {
-	struct hsmd_vcm_net net;
+	struct fw_vcm_net net;
 	char a[HSM_NETADDR_STRLEN], b[HSM_NETADDR_STRLEN], c[HSM_NETADDR_STRLEN];
 
-	if (hsmd_vcm_net_get(st->lifetime, st->device, st->cfg->vcm_subnet, &net, err, errlen) != 0)
+	if (fw_vcm_net_get(st->lifetime, st->device, st->cfg->vcm_subnet, &net, err, errlen) != 0)
 		return NULL;
 	return json_pack("{s:s, s:s, s:o, s:o}", "mode", net.mode,
 			 "subnet", hsm_cidr_format(&net.subnet, a, sizeof(a)),
@@ -714,7 +725,7 @@ json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *er
 	const char *address = json_string_value(json_object_get(spec, "address"));
 	const char *sshkey = json_string_value(json_object_get(spec, "sshadmin_key"));
 	json_int_t features = json_integer_value(json_object_get(spec, "features"));
-	struct hsmd_vcm_limits lim;
+	struct fw_vcm_limits lim;
 	char base[4200], tmp[4300], final[4300], path[4400], inner[HSMD_ERRLEN], psn[32];
 	EVP_PKEY *vid = NULL;
 	char *vid_line = NULL;
@@ -722,11 +733,11 @@ json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *er
 	json_t *result = NULL;
 	int64_t now = hsmd_host_time();
 
-	if (!hsmd_uuid_valid(uuid) || !address || !sshkey) {
+	if (!fw_uuid_valid(uuid) || !address || !sshkey) {
 		hsmd_err(err, errlen, "internal: incomplete VCM specification");
 		return NULL;
 	}
-	hsmd_vcm_limits(st->lifetime, st->device, &lim);
+	fw_vcm_limits(st->lifetime, st->device, &lim);
 	snprintf(base, sizeof(base), "%s/vcms", st->dir);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", base, uuid);
 	snprintf(final, sizeof(final), "%s/%s", base, uuid);
@@ -760,7 +771,7 @@ json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *er
 		goto fail;
 	}
 	ports = json_object();
-	for (int i = 0; i < HSMD_VCM_NSERVICES; i++)
+	for (int i = 0; i < FW_VCM_NSERVICES; i++)
 		json_object_set_new(ports, vcm_services[i], json_integer(vcm_ports[i]));
 	lifetime = json_pack("{s:i, s:O, s:s, s:I, s:s, s:I, s:s, s:O, s:s, s:o}",
 			     "version", HSMD_DOC_VERSION, "esn", json_object_get(st->lifetime, "esn"),
@@ -780,7 +791,7 @@ json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *er
 	json_object_set_new(device, "client_keys", json_pack("{s:s}", "sshadmin", sshkey));
 	certs = json_object();
 	services = json_object();
-	for (int i = 0; i < HSMD_VCM_NSERVICES; i++) {
+	for (int i = 0; i < FW_VCM_NSERVICES; i++) {
 		const char *svc = vcm_services[i];
 		const json_t *old = json_object_get(json_object_get(device, "certificates"), svc);
 		const char *hk = json_string_value(json_object_get(json_object_get(old, "body"), "host_key"));

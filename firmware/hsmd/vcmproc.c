@@ -99,6 +99,25 @@ static size_t select_services(struct hsmd_loaded_service *svcs, size_t n, const 
 	return keep;
 }
 
+/* Starting a VCM boots its module.  Maintenance mode, which the interlock
+ * demanded so that the VCM could be stopped, ends with the boot: the
+ * module comes back in the mode it served in before (operational), like an
+ * HSM after a reset.  Initialization mode and a failure are kept. */
+static int resume_mode(struct hsmd_store *st, char *err, size_t errlen)
+{
+	const char *mode = json_string_value(json_object_get(st->device, "mode"));
+	json_t *doc;
+
+	if (!mode || strcmp(mode, "maintenance") != 0)
+		return 0;
+	doc = json_deep_copy(st->device);
+	if (!doc)
+		return hsmd_err(err, errlen, "out of memory");
+	json_object_set_new(doc, "mode", json_string("operational"));
+	return hsmd_store_commit(st, doc, "set_mode", json_pack("{s:s, s:s, s:s}", "mode", "operational",
+				 "previous", "maintenance", "by", "start"), err, errlen);
+}
+
 int hsmd_vcm_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -106,14 +125,16 @@ int hsmd_vcm_main(int argc, char **argv)
 		{ "conf", required_argument, NULL, 'c' },
 		{ "status-fd", required_argument, NULL, 'f' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "image", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *state = NULL, *confdir = HSMADMIN_SYSCONFDIR;
+	const char *state = NULL, *confdir = HSMADMIN_SYSCONFDIR, *image = NULL;
 	struct hsmd_config cfg;
 	struct hsmd_store st;
 	struct hsmd_loaded_service *svcs = NULL;
 	size_t nsvcs = 0, nserve;
+	char mods[4400];
 	char err[HSMD_ERRLEN], *end;
 	int c, rc, drop = 0;
 	uid_t uid = 0;
@@ -124,6 +145,7 @@ int hsmd_vcm_main(int argc, char **argv)
 		switch (c) {
 		case 's': state = optarg; break;
 		case 'c': confdir = optarg; break;
+		case 'i': image = optarg; break;
 		case 'f':
 			errno = 0;
 			status_fd = (int)strtol(optarg, &end, 10);
@@ -140,7 +162,7 @@ int hsmd_vcm_main(int argc, char **argv)
 			drop = 1;
 			break;
 		case 'h':
-			printf("Usage: hsmd vcm --state DIR [--conf DIR] [--status-fd N] [--user UID]\n"
+			printf("Usage: hsmd vcm --state DIR [--conf DIR] [--image DIR] [--status-fd N] [--user UID]\n"
 			       "Serve one VCM (started by hsmd's VCM supervisor, see hsmd(8)).\n");
 			return 0;
 		default:
@@ -162,13 +184,24 @@ int hsmd_vcm_main(int argc, char **argv)
 	/* The platform's configuration and the service modules are read
 	 * before the change of user (vcmuser.h); the state is opened after,
 	 * from inside its directory. */
+	/* --image: the platform booted a package image (boot.c), whose
+	 * modules and services.d the VCM runs too. */
 	hsmd_config_defaults(&cfg);
+	snprintf(mods, sizeof(mods), "%s/modules", image ? image : "");
 	if (hsmd_config_load(&cfg, confdir, err, sizeof(err)) != 0 ||
-	    hsmd_services_load(confdir, cfg.servicedir, &svcs, &nsvcs, err, sizeof(err)) < 0 ||
+	    hsmd_services_load(image ? image : confdir, image ? mods : cfg.servicedir, &svcs, &nsvcs,
+			       err, sizeof(err)) < 0 ||
 	    (drop && hsmd_vcmuser_drop(state, uid, err, sizeof(err)) != 0) ||
 	    hsmd_store_open(&st, drop ? "." : state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: vcm: %s\n", err);
 		report("error", err);
+		hsmd_services_unload(svcs, nsvcs);
+		return 1;
+	}
+	if (resume_mode(&st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: vcm: %s\n", err);
+		report("error", err);
+		hsmd_store_close(&st);
 		hsmd_services_unload(svcs, nsvcs);
 		return 1;
 	}

@@ -73,7 +73,8 @@ static const struct hsm_command commands[] = {
 	  .description = "Installs the sshadmin key from a backup, pins the HSMs this host has no "
 			 "pins for (verifying their certificates), then installs new keys for the other "
 			 "services through sshadmin.",
-	  .options = restore_opts, .flags = DEVICE | ROOT | INVASIVE, .run = keys_restore },
+	  .options = restore_opts, .flags = DEVICE | HSM_CMDF_EVERY_HSM | ROOT | INVASIVE,
+	  .run = keys_restore },
 	{ .path = "keys migrate", .summary = "Hand HSMs over to the host whose sshadmin key is given",
 	  .description = "Sets the sshadmin client key of every addressed HSM to the public half of "
 			 "FILE (guide 4.7.9).  Afterwards this host can no longer administer them; run "

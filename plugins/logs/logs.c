@@ -145,7 +145,7 @@ static int logs_get(struct hsm_ctx *ctx)
 }
 
 static const struct hsm_option get_opts[] = {
-	{ .name = "log", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "LOG",
+	{ .name = "log", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "system|init",
 	  .help = "which log: system or init" },
 	{ .name = "out", .type = HSM_OPT_STRING, .metavar = "OUTFILE",
 	  .help = "write the log to OUTFILE instead of stdout" },

@@ -25,7 +25,7 @@
 
 #include <hsmadmin/plugin.h>
 #include "platform-module.h"
-#include "vcmtenant.h"
+#include "tenant.h"
 
 enum { G_ACTION = 1, G_WHICH };
 
@@ -50,12 +50,12 @@ static const struct action actions[] = {
 struct target {
 	int module;
 	const char *esn;
-	const struct vt_vcm *vcm;          /* or NULL */
-	const struct vt_platform *hsm;     /* or NULL */
+	const struct hsm_tenant_vcm *vcm;          /* or NULL */
+	const struct hsm_tenant_platform *hsm;     /* or NULL */
 };
 
 /* Is the VCM's module where the action should have left it?  (-w) */
-static int settled(const struct action *a, const struct vt_module *m)
+static int settled(const struct action *a, const struct hsm_tenant_module *m)
 {
 	const char *mode = json_string_value(json_object_get(m->reply.result, "mode"));
 
@@ -68,14 +68,35 @@ static int settled(const struct action *a, const struct vt_module *m)
 	return !m->failed;
 }
 
-static int act_vcm(struct hsm_ctx *ctx, const struct action *a, const struct vt_vcm *v)
+/* A clear passes through maintenance mode: the device clears only from
+ * there, and the guide clears every module with one command after
+ * enabling features (guide 4.9.3: nopclearfail --clear --all). */
+static int to_maintenance(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v)
 {
 	struct hsm_rpc_reply r;
-	json_t *params = a->mode ? json_pack("{s:s}", "mode", a->mode) : NULL;
+	json_t *params = json_pack("{s:s}", "mode", "maintenance");
+	int rc = hsm_tenant_call(ctx, v, HSM_TENANT_NCOREAPI, "set_mode", params, &r);
+
+	json_decref(params);
+	if (rc != 0)
+		hsm_error(ctx, rc, "module", "#%d (%s): clear: maintenance mode first: %s", v->module,
+			  v->uuid, r.message);
+	hsm_rpc_reply_clear(&r);
+	return rc;
+}
+
+static int act_vcm(struct hsm_ctx *ctx, const struct action *a, const struct hsm_tenant_vcm *v)
+{
+	struct hsm_rpc_reply r;
+	json_t *params;
 	const char *boot;
 	char err[512];
-	int rc = vt_call(ctx, v, VT_NCOREAPI, a->method, params, &r);
+	int rc;
 
+	if (!strcmp(a->method, "clear") && (rc = to_maintenance(ctx, v)) != 0)
+		return rc;
+	params = a->mode ? json_pack("{s:s}", "mode", a->mode) : NULL;
+	rc = hsm_tenant_call(ctx, v, HSM_TENANT_NCOREAPI, a->method, params, &r);
 	json_decref(params);
 	if (rc != 0) {
 		hsm_error(ctx, rc, "module", "#%d (%s): %s: %s", v->module, v->uuid, a->opt, r.message);
@@ -83,7 +104,7 @@ static int act_vcm(struct hsm_ctx *ctx, const struct action *a, const struct vt_
 		return rc;
 	}
 	boot = json_string_value(json_object_get(r.result, "boot_id"));
-	if (boot && vt_session_save(hsm_home(ctx), v->uuid, boot, err, sizeof(err)) != 0) {
+	if (boot && hsm_tenant_session_save(hsm_home(ctx), v->uuid, boot, err, sizeof(err)) != 0) {
 		hsm_rpc_reply_clear(&r);
 		return hsm_error(ctx, HSM_EXIT_FAILED, "module", "#%d: %s", v->module, err);
 	}
@@ -92,7 +113,7 @@ static int act_vcm(struct hsm_ctx *ctx, const struct action *a, const struct vt_
 	return 0;
 }
 
-static int act_hsm(struct hsm_ctx *ctx, const struct action *a, const struct vt_platform *p)
+static int act_hsm(struct hsm_ctx *ctx, const struct action *a, const struct hsm_tenant_platform *p)
 {
 	struct hsm_rpc_reply r;
 	json_t *params = json_pack("{s:s}", "mode", a->mode);
@@ -112,15 +133,15 @@ static int target_settled(struct hsm_ctx *ctx, const struct action *a, const str
 	int ok;
 
 	if (t->vcm) {
-		struct vt_module m;
-		vt_module_query(hsm_home(ctx), hsm_timeout(ctx), t->vcm, &m);
+		struct hsm_tenant_module m;
+		hsm_tenant_module_query(hsm_home(ctx), hsm_timeout(ctx), t->vcm, &m);
 		ok = settled(a, &m);
-		vt_module_clear(&m);
+		hsm_tenant_module_clear(&m);
 	} else {
 		struct hsm_rpc_reply r;
 		const char *mode;
-		vt_platform_status(ctx, t->hsm, &r);
-		mode = r.exit == 0 ? vt_platform_mode(r.result) : NULL;
+		hsm_tenant_platform_status(ctx, t->hsm, &r);
+		mode = r.exit == 0 ? hsm_tenant_platform_mode(r.result) : NULL;
 		ok = mode && strcmp(mode, a->mode) == 0;
 		hsm_rpc_reply_clear(&r);
 	}
@@ -156,8 +177,8 @@ static int esn_selected(const struct esns *e, const char *esn)
 	return 0;
 }
 
-static int read_esns(struct hsm_ctx *ctx, const struct vt_vcm *v, size_t nv,
-		     const struct vt_platform *p, size_t np, struct esns *e)
+static int read_esns(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, size_t nv,
+		     const struct hsm_tenant_platform *p, size_t np, struct esns *e)
 {
 	e->n = hsm_esn_count(ctx);
 	if (!e->n)
@@ -169,7 +190,7 @@ static int read_esns(struct hsm_ctx *ctx, const struct vt_vcm *v, size_t nv,
 		if (hsm_esn_normalize(hsm_esn_at(ctx, i), e->v[i]) != 0)
 			return hsm_error(ctx, HSM_EXIT_USAGE, "--esn", "'%s' is not an ESN (like 1A23-BC45-6789)",
 					 hsm_esn_at(ctx, i));
-		known = vt_platform_find(p, np, e->v[i]) != NULL;
+		known = hsm_tenant_platform_find(p, np, e->v[i]) != NULL;
 		for (size_t k = 0; k < nv && !known; k++)
 			known = strcmp(v[k].esn, e->v[i]) == 0;
 		if (!known)
@@ -180,8 +201,8 @@ static int read_esns(struct hsm_ctx *ctx, const struct vt_vcm *v, size_t nv,
 }
 
 /* The modules addressed by -m, -a and --esn, in module order. */
-static int select_targets(struct hsm_ctx *ctx, const struct action *a, const struct vt_vcm *v, size_t nv,
-			  const struct vt_platform *p, size_t np, const struct esns *e,
+static int select_targets(struct hsm_ctx *ctx, const struct action *a, const struct hsm_tenant_vcm *v, size_t nv,
+			  const struct hsm_tenant_platform *p, size_t np, const struct esns *e,
 			  struct target *out, size_t *count)
 {
 	int all = hsm_opt_given(ctx, "all");
@@ -221,7 +242,7 @@ static int select_targets(struct hsm_ctx *ctx, const struct action *a, const str
 	}
 	if (e->n && !only && !all) {
 		for (size_t i = 0; i < e->n; i++)
-			if (!vt_platform_find(p, np, e->v[i]))
+			if (!hsm_tenant_platform_find(p, np, e->v[i]))
 				return hsm_error(ctx, HSM_EXIT_USAGE, "--esn", "%s: this host does not administer "
 						 "that HSM (hsmadmin enroll); give -m MODULE for its VCMs", e->v[i]);
 	}
@@ -239,8 +260,8 @@ static int by_module(const void *x, const void *y)
 static int cmd_nopclearfail(struct hsm_ctx *ctx)
 {
 	const struct action *a = NULL;
-	struct vt_vcm *v = NULL;
-	struct vt_platform *p = NULL;
+	struct hsm_tenant_vcm *v = NULL;
+	struct hsm_tenant_platform *p = NULL;
 	struct target *t = NULL;
 	struct esns e = { NULL, 0 };
 	size_t nv = 0, np = 0, nt = 0;
@@ -252,9 +273,9 @@ static int cmd_nopclearfail(struct hsm_ctx *ctx)
 			a = &actions[i];
 	if (!a)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "usage", "give one of -M -O -I -F -c -r");
-	if ((rc = vt_records_list(ctx, &v, &nv)) != 0)
+	if ((rc = hsm_tenant_records_list(ctx, &v, &nv)) != 0)
 		return rc;
-	if ((rc = vt_platforms_list(ctx, vt_platform_first(v, nv), &p, &np)) != 0)
+	if ((rc = hsm_tenant_platforms_list(ctx, hsm_tenant_platform_first(v, nv), &p, &np)) != 0)
 		goto out;
 	if ((rc = read_esns(ctx, v, nv, p, np, &e)) != 0)
 		goto out;
@@ -280,13 +301,13 @@ static int cmd_nopclearfail(struct hsm_ctx *ctx)
 out:
 	free(t);
 	free(e.v);
-	vt_platforms_free(p);
-	vt_records_free(v, nv);
+	hsm_tenant_platforms_free(p);
+	hsm_tenant_records_free(v, nv);
 	return rc;
 }
 
 static const struct hsm_option opts[] = {
-	{ .name = "module", .short_name = 'm', .type = HSM_OPT_INT, .min = 1, .max = VT_MAX_MODULES,
+	{ .name = "module", .short_name = 'm', .type = HSM_OPT_INT, .min = 1, .max = HSM_TENANT_MAX_MODULES,
 	  .group = G_WHICH, .metavar = "MODULE", .help = "the module (as enquiry numbers it)" },
 	{ .name = "all", .short_name = 'a', .type = HSM_OPT_FLAG, .group = G_WHICH,
 	  .help = "every enrolled module" },
@@ -299,7 +320,7 @@ static const struct hsm_option opts[] = {
 	{ .name = "fail", .short_name = 'F', .type = HSM_OPT_FLAG, .group = G_ACTION,
 	  .help = "mark the module failed" },
 	{ .name = "clear", .short_name = 'c', .type = HSM_OPT_FLAG, .group = G_ACTION,
-	  .help = "clear the module (needs maintenance mode; it returns operational)" },
+	  .help = "clear the module (through maintenance mode; it returns operational)" },
 	{ .name = "retry", .short_name = 'r', .type = HSM_OPT_FLAG, .group = G_ACTION,
 	  .help = "use a module again that restarted or was unreachable" },
 	{ .name = "wait", .short_name = 'w', .type = HSM_OPT_FLAG,

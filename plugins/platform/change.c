@@ -28,13 +28,19 @@ static void print_settime(struct hsm_ctx *ctx, const struct hsm_module *m, const
 	}
 	hsm_printf(ctx, "%s: HSM system time set to %s%s\n", m->esn,
 		   json_is_integer(t) ? hsm_format_time(json_integer_value(t), buf, sizeof(buf)) : "?",
-		   json_is_true(json_object_get(res, "reset")) ? "; the HSM was reset" : "");
+		   json_is_true(json_object_get(res, "reset")) ? "; the HSM was reset"
+		   : "; not reset (--no-reset): reboot the host to reset the HSM");
 }
 
+/* `settime --adjust` and the guide's other spelling `settime adjust`
+ * (guide 4.2.4) are the same command. */
 int platform_settime(struct hsm_ctx *ctx)
 {
-	int adjust = hsm_opt_given(ctx, "adjust");
+	int adjust = hsm_opt_given(ctx, "adjust") || !strcmp(hsm_command_path(ctx), "settime adjust");
 	json_t *params = json_pack("{s:I, s:b}", "time", (json_int_t)time(NULL), "adjust", adjust);
+
+	if (hsm_opt_given(ctx, "no-reset"))
+		json_object_set_new(params, "no_reset", json_true());
 	int rc = hsm_report_call(ctx, "setup", "settime", params, print_settime, NULL);
 
 	json_decref(params);
@@ -58,7 +64,17 @@ int platform_setminvsn(struct hsm_ctx *ctx)
 
 static void print_reset(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
 {
+	const json_t *started = json_object_get(res, "autostart_started");
+	const json_t *skipped = json_object_get(res, "autostart_not_started"), *v;
+	size_t i;
+
 	hsm_printf(ctx, "%s: reset\n", m->esn);
+	json_array_foreach(started, i, v)
+		hsm_printf(ctx, "%s: autostart VCM %s started\n", m->esn, json_string_value(v) ?: "?");
+	json_array_foreach(skipped, i, v)
+		hsm_printf(ctx, "%s: autostart VCM %s not started: %s\n", m->esn,
+			   json_string_value(json_object_get(v, "uuid")) ?: "?",
+			   json_string_value(json_object_get(v, "reason")) ?: "?");
 }
 
 int platform_reset(struct hsm_ctx *ctx)
@@ -158,4 +174,17 @@ int platform_select_acceleration(struct hsm_ctx *ctx)
 	rc = hsm_report_call(ctx, "setup", "select_acceleration", params, print_acceleration, NULL);
 	json_decref(params);
 	return rc;
+}
+
+/* --- cs5 stats ------------------------------------------------------------ */
+
+/* CodeSafe 5 is not supported in multi-tenant systems (guide 4.10.1.14):
+ * every HSM this tool administers is one, so the answer is the guide's. */
+int platform_cs5_stats(struct hsm_ctx *ctx)
+{
+	static const char msg[] = "CodeSafe 5 is not supported in multi-tenant systems";
+
+	json_object_set_new(hsm_json(ctx), "supported", json_false());
+	json_object_set_new(hsm_json(ctx), "message", json_string(msg));
+	return hsm_error(ctx, HSM_EXIT_STATE, "unsupported", "%s", msg);
 }

@@ -283,9 +283,19 @@ int platform_enroll(struct hsm_ctx *ctx)
 	struct enroll_job job = { .home = hsm_home(ctx), .timeout = hsm_timeout(ctx) };
 	struct hsm_fleet fleet;
 	char why[PATH_MAX + 128];
-	int rc = hsm_fleet_open(ctx, &fleet);
+	int rc;
 
-	if (rc)
+	if (hsm_opt_given(ctx, "remove") + hsm_opt_given(ctx, "probe") > 1)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "enroll", "--remove and --probe do not go together");
+	if (hsm_opt_given(ctx, "force") && !hsm_opt_given(ctx, "remove"))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--force", "only with --remove");
+	if (hsm_opt_given(ctx, "port") && !hsm_opt_given(ctx, "probe"))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--port", "only with --probe");
+	if (hsm_opt_given(ctx, "remove"))
+		return platform_enroll_remove(ctx);
+	if (hsm_opt_given(ctx, "probe"))
+		return platform_enroll_probe(ctx);
+	if ((rc = hsm_fleet_open(ctx, &fleet)) != 0)
 		return rc;
 	job.fleet = &fleet;
 	if (hsm_chain_load_vendors(hsm_conf_dir(ctx), &job.vendors, &job.nvendors, warn_vendor, ctx, why,

@@ -16,12 +16,28 @@
 static const struct hsm_option enroll_opts[] = {
 	{ .name = "sshadmin-key", .type = HSM_OPT_STRING, .metavar = "FILE",
 	  .help = "sshadmin client key to use instead of the one in HSMADMIN_HOME (a backup)" },
+	{ .name = "remove", .type = HSM_OPT_FLAG,
+	  .help = "forget the HSM named by --esn on this host: its modules.d entry and pinned host keys" },
+	{ .name = "force", .type = HSM_OPT_FLAG,
+	  .help = "with --remove: do not ask the HSM first (it is offline or failed)" },
+	{ .name = "probe", .type = HSM_OPT_STRING, .metavar = "ADDRESS",
+	  .help = "show the ESN and key fingerprints of the HSM at ADDRESS; change and trust nothing" },
+	{ .name = "port", .type = HSM_OPT_INT, .min = 1, .max = 65535, .metavar = "PORT",
+	  .help = "with --probe: the HSM's sshadmin port (default 2201)" },
 	HSM_OPTION_END
 };
 
 static const struct hsm_option settime_opts[] = {
-	{ .name = "adjust", .type = HSM_OPT_FLAG,
+	{ .name = "adjust", .type = HSM_OPT_FLAG, .group = 1,
 	  .help = "slew the HSM clock towards the host clock instead of setting it (no reset)" },
+	{ .name = "no-reset", .type = HSM_OPT_FLAG, .group = 1,
+	  .help = "set the clock but do not reset the HSM (reboot the host later)" },
+	HSM_OPTION_END
+};
+
+static const struct hsm_option cs5_stats_opts[] = {
+	{ .name = "uuid", .short_name = 'u', .type = HSM_OPT_STRING, .metavar = "UUID",
+	  .help = "the SEE machine (default: every running one)" },
 	HSM_OPTION_END
 };
 
@@ -62,6 +78,10 @@ static const struct hsm_command commands[] = {
 	  .description = "Without --adjust the HSM must be in maintenance mode and is reset; a time "
 			 "earlier than the last one set, or than the manufacturing time, is refused.",
 	  .options = settime_opts, .flags = DEVICE | ROOT | INVASIVE, .run = platform_settime },
+	{ .path = "settime adjust", .summary = "Slew the HSM clock towards the host clock (no reset)",
+	  .description = "The guide's other spelling of settime --adjust (guide 4.2.4): answers "
+			 "\"HSM system time calibration in progress\"; allowed in operational mode.",
+	  .flags = DEVICE | ROOT | INVASIVE, .run = platform_settime },
 	{ .path = "setminvsn", .summary = "Set the minimum firmware VSN the HSM accepts",
 	  .description = "The new minimum may not be lower than the current minimum nor higher "
 			 "than the VSN of the installed firmware.",
@@ -78,6 +98,10 @@ static const struct hsm_command commands[] = {
 	{ .path = "select acceleration", .summary = "Show or select the algorithm accelerator",
 	  .options = acceleration_opts, .flags = DEVICE | ROOT | INVASIVE,
 	  .run = platform_select_acceleration },
+	{ .path = "cs5 stats", .summary = "Statistics of CodeSafe 5 SEE machines (not on multi-tenant HSMs)",
+	  .description = "CodeSafe 5 is not supported in multi-tenant systems (guide 4.10.1.14): "
+			 "the command answers so and exits 3.",
+	  .options = cs5_stats_opts, .flags = DEVICE, .run = platform_cs5_stats },
 	HSM_COMMAND_END
 };
 

@@ -9,6 +9,9 @@
 
 /* enroll.c */
 int platform_enroll(struct hsm_ctx *ctx);
+/* enroll --remove, enroll --probe (enroll-remove.c) */
+int platform_enroll_remove(struct hsm_ctx *ctx);
+int platform_enroll_probe(struct hsm_ctx *ctx);
 /* query.c: read-only */
 int platform_status(struct hsm_ctx *ctx);
 int platform_info(struct hsm_ctx *ctx);
@@ -20,5 +23,6 @@ int platform_setminvsn(struct hsm_ctx *ctx);
 int platform_reset(struct hsm_ctx *ctx);
 int platform_factorystate(struct hsm_ctx *ctx);
 int platform_select_acceleration(struct hsm_ctx *ctx);
+int platform_cs5_stats(struct hsm_ctx *ctx);
 
 #endif

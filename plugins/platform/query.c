@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <hsmadmin/features.h>
 #include "transport-report.h"
@@ -26,15 +27,43 @@ static void print_status(struct hsm_ctx *ctx, const struct hsm_module *m, const 
 	hsm_print_fields(ctx, res, order);
 }
 
+/* A failed module (hsmd fail) still answers status, saying so: for the
+ * admin that is a failed HSM, reported like any other failure. */
 int platform_status(struct hsm_ctx *ctx)
 {
-	return hsm_report_call(ctx, "setup", "status", NULL, print_status, NULL);
+	struct hsm_fleet fleet;
+	struct hsm_rpc_reply *r;
+	int rc = hsm_fleet_open(ctx, &fleet);
+
+	if (rc)
+		return rc;
+	if (!(r = calloc(fleet.count, sizeof(*r)))) {
+		hsm_fleet_close(&fleet);
+		return hsm_error(ctx, HSM_EXIT_FAILED, "status", "out of memory");
+	}
+	hsm_rpc_fanout(ctx, &fleet, "setup", "status", NULL, r);
+	for (size_t i = 0; i < fleet.count; i++) {
+		if (r[i].exit != 0 || !json_is_true(json_object_get(r[i].result, "hardware_failed")))
+			continue;
+		snprintf(r[i].message, sizeof(r[i].message), "the HSM has failed (%s): replace it",
+			 json_string_value(json_object_get(r[i].result, "hardware_fault")) ?: "unknown");
+		snprintf(r[i].code, sizeof(r[i].code), "failed");
+		json_decref(r[i].result);
+		r[i].result = NULL;
+		r[i].exit = HSM_EXIT_FAILED;
+	}
+	rc = hsm_report(ctx, &fleet, r, print_status, NULL);
+	for (size_t i = 0; i < fleet.count; i++)
+		hsm_rpc_reply_clear(&r[i]);
+	free(r);
+	hsm_fleet_close(&fleet);
+	return rc;
 }
 
 /* Manufacturing time and features read better as text than as numbers. */
 static void print_info(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
 {
-	static const char *const order[] = { "esn", "mode", "psn", "mfgtime", "speed", "features",
+	static const char *const order[] = { "esn", "dbid", "mode", "psn", "mfgtime", "speed", "features",
 					     "features_names", "vsn", "min_vsn", "max_active_vcms",
 					     "max_creatable_vcms", NULL };
 	json_t *copy = json_deep_copy(res);
@@ -81,7 +110,7 @@ static void print_envstats(struct hsm_ctx *ctx, const struct hsm_module *m, cons
 {
 	/* The guide's order (4.10.1.13). */
 	static const char *const order[] = {
-		"uptime", "current_time", "mem_total", "mcp_temp", "cpu_temp", "crypto_co_proc_temp",
+		"uptime", "current_time", "mem_total", "mem_used", "mcp_temp", "cpu_temp", "crypto_co_proc_temp",
 		"voltage_t1022_core", "voltage_t1022_ifc_io", "voltage_t1022_serdes",
 		"voltage_t1022_serdes_io", "voltage_c292_serdes", "voltage_fpga_serdes",
 		"voltage_c292_serdes_io", "voltage_fpga_serdes_io", "voltage_msp_avcc",

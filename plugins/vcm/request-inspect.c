@@ -162,10 +162,11 @@ void vcm_request_print(struct hsm_ctx *ctx, const struct hsm_request *req, int64
 }
 
 /* The key to verify a start/setproperties request with when no --key-file
- * is given: the tenant's own request key, if this is the tenant's machine. */
+ * is given: the tenant's own request key, if this is the tenant's machine
+ * (its public half: verifying needs no passphrase). */
 static EVP_PKEY *default_key(struct hsm_ctx *ctx, char **used, char *err, size_t errlen)
 {
-	char *path = vcm_tenant_path(ctx, VCM_REQUEST_KEY, ".key");
+	char *path = vcm_tenant_path(ctx, VCM_REQUEST_KEY, ".pub");
 	struct stat st;
 	EVP_PKEY *key;
 
@@ -175,7 +176,7 @@ static EVP_PKEY *default_key(struct hsm_ctx *ctx, char **used, char *err, size_t
 		free(path);
 		return NULL;
 	}
-	key = hsm_key_load_private(path, err, errlen);
+	key = hsm_key_load_public(path, err, errlen);
 	if (key)
 		*used = path;
 	else

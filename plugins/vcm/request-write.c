@@ -113,7 +113,7 @@ static int write_request(struct hsm_ctx *ctx, enum hsm_request_type type)
 	struct vcm_key rk = { 0 }, sk = { 0 };
 	struct hsm_request_props props;
 	struct hsm_request *req = NULL, *written = NULL;
-	char err[512], *out = NULL;
+	char err[512], *out = NULL, uuid[HSM_UUID_LEN + 1];
 	size_t len = 0;
 	int64_t now = (int64_t)time(NULL);
 	int rc;
@@ -135,8 +135,9 @@ static int write_request(struct hsm_ctx *ctx, enum hsm_request_type type)
 		rc = hsm_error(ctx, HSM_EXIT_USAGE, "--request-validity", "%s", err);
 		goto done;
 	}
-	if (hsm_opt_given(ctx, "uuid") &&
-	    hsm_request_set_uuid(req, hsm_opt_str(ctx, "uuid"), err, sizeof(err)) != 0) {
+	if ((rc = hsm_opt_uuid(ctx, "uuid", uuid)) != HSM_EXIT_OK)
+		goto done;
+	if (uuid[0] && hsm_request_set_uuid(req, uuid, err, sizeof(err)) != 0) {
 		rc = hsm_error(ctx, HSM_EXIT_USAGE, "--uuid", "%s", err);
 		goto done;
 	}

@@ -20,8 +20,48 @@
 #include <unistd.h>
 
 #include <hsmadmin/fileio.h>
+#include "keyprot.h"
 #include "sign.h"
 #include "vcm.h"
+
+/* The key protection service a tenant key is stored under (guide 4.8):
+ * the request key as "tenantreq" (NFAST_TENANTREQ_KEYPROT,
+ * NFAST_TENANTREQ_GROUP), the VCM sshadmin key as "sshadmin". */
+static const char *protection_service(const char *name)
+{
+	return strcmp(name, VCM_REQUEST_KEY) == 0 ? "tenantreq" : "sshadmin";
+}
+
+/* The inputs of a tenant key's protection; group and what are the
+ * caller's buffers. */
+static int protection_ctx(struct hsm_ctx *ctx, const char *name, struct hsm_keyprot_ctx *kp,
+			  char *group, size_t glen, char *what, size_t wlen)
+{
+	char err[256];
+
+	memset(kp, 0, sizeof(*kp));
+	if (hsm_keyprot_group_for_service(protection_service(name), group, glen, err, sizeof(err)) != 0)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "tenant keys", "%s", err);
+	kp->home = hsm_home(ctx);
+	kp->group = group;
+	snprintf(what, wlen, "the tenant's %s key", name);
+	kp->what = what;
+	return 0;
+}
+
+/* A key file as written before protection (PKCS#8 PEM) keeps working. */
+static int is_legacy_pem(const char *path)
+{
+	char head[11] = { 0 };
+	FILE *f = fopen(path, "re");
+	int legacy = 0;
+
+	if (f) {
+		legacy = fread(head, 1, 10, f) == 10 && strncmp(head, "-----BEGIN", 10) == 0;
+		fclose(f);
+	}
+	return legacy;
+}
 
 char *vcm_tenant_path(struct hsm_ctx *ctx, const char *name, const char *suffix)
 {
@@ -87,11 +127,17 @@ int vcm_tenant_key(struct hsm_ctx *ctx, const char *name, int create, struct vcm
 
 	if (lstat(out->path, &st) == 0 || errno != ENOENT) {
 		rc = check_key_dir(ctx, dir);
-		if (rc == HSM_EXIT_OK) {
+		if (rc == HSM_EXIT_OK && is_legacy_pem(out->path)) {
 			out->key = hsm_key_load_private(out->path, err, sizeof(err));
-			if (!out->key)
-				rc = hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s", err);
+		} else if (rc == HSM_EXIT_OK) {
+			struct hsm_keyprot_ctx kp;
+			char group[64], what[64];
+
+			if ((rc = protection_ctx(ctx, name, &kp, group, sizeof(group), what, sizeof(what))) == 0)
+				out->key = hsm_keyprot_load(out->path, &kp, NULL, err, sizeof(err));
 		}
+		if (rc == HSM_EXIT_OK && !out->key)
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s", err);
 		free(dir);
 		return rc;
 	}
@@ -110,11 +156,21 @@ int vcm_tenant_key(struct hsm_ctx *ctx, const char *name, int create, struct vcm
 	free(dir);
 	if (rc != HSM_EXIT_OK)
 		return rc;
-	out->key = hsm_ed25519_generate(err, sizeof(err));
-	if (!out->key)
-		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s", err);
-	if (hsm_key_save_private(out->path, out->key, 0, err, sizeof(err)) != 0)
-		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s", err);
+	{
+		struct hsm_keyprot_ctx kp;
+		char group[64], what[64];
+		unsigned opts;
+
+		if ((rc = protection_ctx(ctx, name, &kp, group, sizeof(group), what, sizeof(what))) != 0)
+			return rc;
+		if (hsm_keyprot_for_service(protection_service(name), &opts, err, sizeof(err)) != 0)
+			return hsm_error(ctx, HSM_EXIT_USAGE, "tenant keys", "%s", err);
+		out->key = hsm_ed25519_generate(err, sizeof(err));
+		if (!out->key)
+			return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s", err);
+		if (hsm_keyprot_save(out->path, out->key, opts, &kp, 0, err, sizeof(err)) != 0)
+			return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s", err);
+	}
 	out->generated = 1;
 	hsm_verbosef(ctx, "generated %s", out->path);
 	return write_public(ctx, name, out->key);

@@ -15,7 +15,11 @@ struct hsm_request;
 /* The tenant's keys live under $HSMADMIN_HOME/tenant/ (0700):
  *   request.key / request.pub             signs the tenant's requests
  *   vcm-sshadmin.key / vcm-sshadmin.pub   the client key for the VCM's sshadmin
- * Private keys are PKCS#8 PEM, 0600; public keys one OpenSSH line. */
+ * Private keys are protected key files (docs/formats/keys.md) under the
+ * protection of "tenantreq" (request.key) and "sshadmin" (vcm-sshadmin.key),
+ * with NFAST_<SERVICE>_KEYPROT and NFAST_<SERVICE>_GROUP honoured; keys
+ * written as PKCS#8 PEM by earlier versions are still read.  Public keys
+ * are one OpenSSH line. */
 #define VCM_TENANT_DIR        "tenant"
 #define VCM_REQUEST_KEY       "request"
 #define VCM_SSHADMIN_KEY      "vcm-sshadmin"

@@ -18,6 +18,7 @@
 
 #include <hsmadmin/features.h>
 #include <hsmadmin/fileio.h>
+#include <hsmadmin/netaddr.h>
 #include "request.h"
 #include "sign.h"
 #include "transport-report.h"
@@ -182,8 +183,14 @@ static int cmd_create(struct hsm_ctx *ctx)
 	params = json_pack("{s:o, s:s, s:b, s:b}", "request", env, "name", hsm_opt_str(ctx, "NAME"),
 			   "autostart", hsm_opt_given(ctx, "autostart"),
 			   "serial_cardreader", hsm_opt_given(ctx, "serial-cardreader"));
-	if (hsm_opt_given(ctx, "ip-address"))
+	if (hsm_opt_given(ctx, "ip-address")) {
+		struct hsm_ipaddr ip;
+		if (hsm_ip_parse(hsm_opt_str(ctx, "ip-address"), 0, &ip, err, sizeof(err)) != 0) {
+			json_decref(params);
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--ip-address", "%s", err);
+		}
 		json_object_set_new(params, "ip_address", json_string(hsm_opt_str(ctx, "ip-address")));
+	}
 	if (feat) {
 		if (hsm_features_parse(feat, &word, err, sizeof(err)) != 0) {
 			json_decref(params);
@@ -197,10 +204,14 @@ static int cmd_create(struct hsm_ctx *ctx)
 		return rc;
 	}
 	if (fleet.count != 1) {
+		size_t n = fleet.count;
 		hsm_fleet_close(&fleet);
 		json_decref(params);
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--esn", "%zu HSMs are known: choose the one to "
-				 "create the VCM on with --esn", fleet.count);
+		if (hsm_esn_count(ctx))
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--esn", "names %zu HSMs: a VCM is created "
+					 "on exactly one", n);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--esn", "needed: this host knows %zu HSMs; "
+				 "name the one to create the VCM on", n);
 	}
 	memset(&r, 0, sizeof(r));
 	rc = hsm_rpc_call(ctx, &fleet.modules[0], "orchestrator", "create", params, &r);
@@ -256,10 +267,23 @@ static int simple(struct hsm_ctx *ctx, const char *method, json_t *params, const
 	return rc;
 }
 
+/* {"uuid": the UUID operand in lower case}, or NULL after a usage error. */
+static json_t *uuid_params(struct hsm_ctx *ctx, int *rc)
+{
+	char uuid[HSM_UUID_LEN + 1];
+
+	if ((*rc = hsm_opt_uuid(ctx, "UUID", uuid)))
+		return NULL;
+	return json_pack("{s:s}", "uuid", uuid);
+}
+
 static int cmd_start(struct hsm_ctx *ctx)
 {
-	json_t *params = json_pack("{s:s}", "uuid", hsm_opt_str(ctx, "UUID")), *env;
+	json_t *params, *env;
 	int rc;
+
+	if (!(params = uuid_params(ctx, &rc)))
+		return rc;
 
 	if (hsm_opt_given(ctx, "request")) {
 		if ((rc = request_envelope(ctx, hsm_opt_str(ctx, "request"), &env))) {
@@ -273,20 +297,32 @@ static int cmd_start(struct hsm_ctx *ctx)
 
 static int cmd_stop(struct hsm_ctx *ctx)
 {
-	return simple(ctx, "stop", json_pack("{s:s, s:b}", "uuid", hsm_opt_str(ctx, "UUID"), "force",
-					     hsm_opt_given(ctx, "force")), "Failed to stop VCM", "stopped");
+	int rc;
+	json_t *params = uuid_params(ctx, &rc);
+
+	if (!params)
+		return rc;
+	json_object_set_new(params, "force", json_boolean(hsm_opt_given(ctx, "force")));
+	return simple(ctx, "stop", params, "Failed to stop VCM", "stopped");
 }
 
 static int cmd_delete(struct hsm_ctx *ctx)
 {
-	return simple(ctx, "delete", json_pack("{s:s, s:b}", "uuid", hsm_opt_str(ctx, "UUID"), "force",
-					       hsm_opt_given(ctx, "force")), "Failed to delete VCM", "deleted");
+	int rc;
+	json_t *params = uuid_params(ctx, &rc);
+
+	if (!params)
+		return rc;
+	json_object_set_new(params, "force", json_boolean(hsm_opt_given(ctx, "force")));
+	return simple(ctx, "delete", params, "Failed to delete VCM", "deleted");
 }
 
 static int cmd_show(struct hsm_ctx *ctx)
 {
-	return simple(ctx, "show", json_pack("{s:s}", "uuid", hsm_opt_str(ctx, "UUID")),
-		      "Failed to show VCM", NULL);
+	int rc;
+	json_t *params = uuid_params(ctx, &rc);
+
+	return params ? simple(ctx, "show", params, "Failed to show VCM", NULL) : rc;
 }
 
 /* ---- list and stats: every HSM ----------------------------------------- */
@@ -361,7 +397,7 @@ static void list_text(struct hsm_ctx *ctx, const char *esn, const json_t *res)
 	const json_t *vcms = json_object_get(res, "vcms"), *v;
 	size_t i;
 
-	hsm_printf(ctx, "HSM %s: %zu VCM%s listed, %lld active (at most %lld active, %lld created)\n",
+	hsm_printf(ctx, "HSM %s: %zu VCM%s listed, %lld active; the HSM allows %lld active and %lld created\n",
 		   esn, json_array_size(vcms), json_array_size(vcms) == 1 ? "" : "s",
 		   (long long)json_integer_value(json_object_get(res, "active")),
 		   (long long)json_integer_value(json_object_get(res, "max_active_vcms")),
@@ -379,12 +415,38 @@ static void list_text(struct hsm_ctx *ctx, const char *esn, const json_t *res)
 			   json_string_value(json_object_get(v, "name")));
 }
 
+/* Remember the UUIDs just listed in $HSMADMIN_HOME/cache/vcms, one a line,
+ * for shell completion (`hsmadmin completion values uuid`).  A cache: a
+ * failure to write it changes nothing else. */
+static void remember_uuids(struct hsm_ctx *ctx)
+{
+	const json_t *vcms = json_object_get(hsm_json(ctx), "vcms"), *v;
+	char *dir = NULL, *path = NULL, err[256];
+	size_t i, len = 0;
+	char *text = NULL;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return;
+	json_array_foreach(vcms, i, v)
+		if (json_is_string(json_object_get(v, "uuid")))
+			fprintf(f, "%s\n", json_string_value(json_object_get(v, "uuid")));
+	fclose(f);
+	if (asprintf(&dir, "%s/cache", hsm_home(ctx)) > 0 && asprintf(&path, "%s/vcms", dir) > 0 &&
+	    hsm_mkdir_p(dir, 0700, err, sizeof(err)) == 0)
+		hsm_write_file_atomic(path, text, len, 0600, err, sizeof(err));
+	free(text);
+	free(path);
+	free(dir);
+}
+
 static int cmd_list(struct hsm_ctx *ctx)
 {
 	json_t *params = json_pack("{s:b}", "active", hsm_opt_given(ctx, "active"));
 	int rc = fan(ctx, "list", params, "list", list_text, "vcms");
 
 	json_decref(params);
+	remember_uuids(ctx);
 	return rc;
 }
 
@@ -418,11 +480,15 @@ static void stats_text(struct hsm_ctx *ctx, const char *esn, const json_t *res)
 
 static int cmd_stats(struct hsm_ctx *ctx)
 {
-	json_t *params = json_object();
+	json_t *params;
+	char uuid[HSM_UUID_LEN + 1];
 	int rc;
 
-	if (hsm_opt_given(ctx, "uuid"))
-		json_object_set_new(params, "uuid", json_string(hsm_opt_str(ctx, "uuid")));
+	if ((rc = hsm_opt_uuid(ctx, "uuid", uuid)))
+		return rc;
+	params = json_object();
+	if (uuid[0])
+		json_object_set_new(params, "uuid", json_string(uuid));
 	rc = fan(ctx, "stats", params, "stats", stats_text, "vcms");
 	json_decref(params);
 	return rc;
@@ -457,16 +523,18 @@ static int cmd_properties_set(struct hsm_ctx *ctx)
 {
 	const char *property = hsm_opt_str(ctx, "PROPERTY");
 	json_t *env, *params;
-	char *line;
+	char *line, uuid[HSM_UUID_LEN + 1];
 	int rc;
 
+	if ((rc = hsm_opt_uuid(ctx, "UUID", uuid)))
+		return rc;
 	if ((rc = key_value_from_file(ctx, property, hsm_opt_str(ctx, "VALUE"), &line)))
 		return rc;
 	if ((rc = request_envelope(ctx, hsm_opt_str(ctx, "request"), &env))) {
 		free(line);
 		return rc;
 	}
-	params = json_pack("{s:s, s:s, s:s, s:o}", "uuid", hsm_opt_str(ctx, "UUID"),
+	params = json_pack("{s:s, s:s, s:s, s:o}", "uuid", uuid,
 			   "property", property, "value", line ? line : hsm_opt_str(ctx, "VALUE"),
 			   "request", env);
 	free(line);

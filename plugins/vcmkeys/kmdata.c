@@ -120,13 +120,15 @@ int km_world_load(struct hsm_ctx *ctx, json_t **doc)
 	return 0;
 }
 
-int vk_load(struct hsm_ctx *ctx, const char *uuid, struct vt_vcm *v)
+int vk_load(struct hsm_ctx *ctx, const char *typed, struct hsm_tenant_vcm *v)
 {
-	char err[256];
+	char err[256], uuid[HSM_UUID_LEN + 1];
 
-	if (!vt_uuid_valid(uuid))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid", "'%.40s' is not a lower-case UUID", uuid);
-	switch (vt_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
+	/* Either case names the VCM (hsm_uuid_normalize). */
+	if (!typed || hsm_uuid_normalize(typed, uuid) != 0)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid", "'%.40s' is not a UUID (8-4-4-4-12 hex digits)",
+				 typed ? typed : "");
+	switch (hsm_tenant_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
 	case 0:
 		return 0;
 	case 1:
@@ -136,11 +138,11 @@ int vk_load(struct hsm_ctx *ctx, const char *uuid, struct vt_vcm *v)
 	}
 }
 
-int vk_ncore(struct hsm_ctx *ctx, const struct vt_vcm *v, const char *method, json_t *params,
+int vk_ncore(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method, json_t *params,
 	     struct hsm_rpc_reply *r)
 {
 	memset(r, 0, sizeof(*r));
-	vt_call(ctx, v, VT_NCOREAPI, method, params, r);
+	hsm_tenant_call(ctx, v, HSM_TENANT_NCOREAPI, method, params, r);
 	json_decref(params);
 	if (r->exit != 0)
 		return hsm_error(ctx, r->exit, v->uuid, "%s", r->message);

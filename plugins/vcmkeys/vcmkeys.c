@@ -113,7 +113,7 @@ static int vk_cmd_generate(struct hsm_ctx *ctx)
 	const char *name = hsm_opt_str(ctx, "name");
 	char path[4200], err[600];
 	struct hsm_rpc_reply r;
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	struct stat st;
 	json_t *blob;
 	int rc;
@@ -143,14 +143,14 @@ static int vk_cmd_generate(struct hsm_ctx *ctx)
 		json_object_set_new(hsm_json(ctx), "blob", json_string(path));
 	}
 	hsm_rpc_reply_clear(&r);
-	vt_vcm_clear(&v);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }
 
 static int vk_cmd_list(struct hsm_ctx *ctx)
 {
 	struct hsm_rpc_reply r;
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	size_t i;
 	json_t *k, *keys = NULL;
 	int rc = 0;
@@ -173,7 +173,7 @@ static int vk_cmd_list(struct hsm_ctx *ctx)
 				json_array_append_new(keys, e);
 			}
 		hsm_rpc_reply_clear(&r);
-		vt_vcm_clear(&v);
+		hsm_tenant_vcm_clear(&v);
 	}
 	if (rc == 0) {
 		json_array_foreach(keys, i, k)
@@ -195,7 +195,7 @@ static int vk_cmd_sign(struct hsm_ctx *ctx)
 	uint8_t raw[512];
 	size_t len = 0, rawlen = 0;
 	struct hsm_rpc_reply r;
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	json_t *blob = NULL;
 	int rc;
 
@@ -234,7 +234,7 @@ static int vk_cmd_sign(struct hsm_ctx *ctx)
 			json_object_update(hsm_json(ctx), r.result);
 	}
 	hsm_rpc_reply_clear(&r);
-	vt_vcm_clear(&v);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }
 

@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <hsmadmin/plugin.h>
 #include "transport.h"
-#include "vcmtenant.h"
+#include "tenant.h"
 #include "world.h"
 
 /* Largest kmdata or card file read. */
@@ -30,9 +30,9 @@ int km_write_new(const char *path, const json_t *doc, mode_t mode, char *err, si
 int km_world_load(struct hsm_ctx *ctx, json_t **doc);
 
 /* An enrolled VCM by --uuid, reported. */
-int vk_load(struct hsm_ctx *ctx, const char *uuid, struct vt_vcm *v);
+int vk_load(struct hsm_ctx *ctx, const char *uuid, struct hsm_tenant_vcm *v);
 /* One ncoreapi call on VCM v; 0, or the exit status (reported). */
-int vk_ncore(struct hsm_ctx *ctx, const struct vt_vcm *v, const char *method, json_t *params,
+int vk_ncore(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method, json_t *params,
 	     struct hsm_rpc_reply *r);
 
 /* A passphrase for one card: line i of --passphrase-file (one file per

@@ -38,7 +38,7 @@ static int parse_quorum(const char *s, unsigned *k, unsigned *n)
 
 /* Load the world just written with the first K cards: proves the cards
  * open, and is the step that makes the world exist in the VCM. */
-static int load_into(struct hsm_ctx *ctx, const struct vt_vcm *v, const json_t *world, json_t *cards,
+static int load_into(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const json_t *world, json_t *cards,
 		     char **pass, size_t count, struct hsm_rpc_reply *r)
 {
 	json_t *list = json_array();
@@ -54,7 +54,7 @@ int vw_cmd_create(struct hsm_ctx *ctx)
 	const char *dir = hsm_opt_str(ctx, "cards");
 	char wpath[4200], cpath[4200], err[600], prompt[96], **pass = NULL;
 	unsigned k, n;
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	struct hsm_rpc_reply r;
 	json_t *existing = NULL, *pw, *world, *cards, *written;
 	const char *id;
@@ -75,21 +75,21 @@ int vw_cmd_create(struct hsm_ctx *ctx)
 			       "hsmadmin vcm world load, or use another HSMADMIN_HOME or NFAST_KMDATA",
 			       json_string_value(json_object_get(existing, "world")) ?: "unreadable");
 		json_decref(existing);
-		vt_vcm_clear(&v);
+		hsm_tenant_vcm_clear(&v);
 		return rc;
 	}
 	if (rc < 0) {
-		vt_vcm_clear(&v);
+		hsm_tenant_vcm_clear(&v);
 		return HSM_EXIT_USAGE;
 	}
 	if (hsm_mkdir_p(dir, 0700, err, sizeof(err)) != 0) {
-		vt_vcm_clear(&v);
+		hsm_tenant_vcm_clear(&v);
 		return hsm_error(ctx, HSM_EXIT_FAILED, dir, "%s", err);
 	}
 	for (unsigned i = 1; i <= n; i++) {
 		snprintf(cpath, sizeof(cpath), "%s/card-%u.json", dir, i);
 		if (stat(cpath, &st) == 0) {
-			vt_vcm_clear(&v);
+			hsm_tenant_vcm_clear(&v);
 			return hsm_error(ctx, HSM_EXIT_USAGE, cpath, "a card file is there already; use an empty directory");
 		}
 	}
@@ -104,14 +104,14 @@ int vw_cmd_create(struct hsm_ctx *ctx)
 	if (!pass || rc) {
 		json_decref(pw);
 		free_passes(pass, n);
-		vt_vcm_clear(&v);
+		hsm_tenant_vcm_clear(&v);
 		return rc ? rc : hsm_error(ctx, HSM_EXIT_FAILED, "passphrase", "out of memory");
 	}
 	rc = vk_ncore(ctx, &v, "world_generate", json_pack("{s:i, s:i, s:o}", "k", (int)k, "n", (int)n,
 							   "passphrases", pw), &r);
 	if (rc) {
 		free_passes(pass, n);
-		vt_vcm_clear(&v);
+		hsm_tenant_vcm_clear(&v);
 		hsm_rpc_reply_clear(&r);
 		return rc;
 	}
@@ -159,7 +159,7 @@ int vw_cmd_create(struct hsm_ctx *ctx)
 out:
 	free_passes(pass, n);
 	hsm_rpc_reply_clear(&r);
-	vt_vcm_clear(&v);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }
 
@@ -169,7 +169,7 @@ int vw_cmd_load(struct hsm_ctx *ctx)
 	char err[600], prompt[160], **pass = NULL;
 	json_t *world = NULL, *cards = json_array();
 	struct hsm_world_card first;
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	struct hsm_rpc_reply r;
 	int rc;
 
@@ -225,7 +225,7 @@ int vw_cmd_load(struct hsm_ctx *ctx)
 		free_passes(pass, ncards);
 	json_decref(world);
 	json_decref(cards);
-	vt_vcm_clear(&v);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }
 
@@ -245,7 +245,7 @@ int vw_cmd_info(struct hsm_ctx *ctx)
 {
 	json_t *doc = NULL, *vcms = json_array();
 	struct hsm_world w;
-	struct vt_vcm *recs = NULL;
+	struct hsm_tenant_vcm *recs = NULL;
 	size_t nrec = 0;
 	char err[600];
 	int rc = km_world_load(ctx, &doc);
@@ -263,13 +263,13 @@ int vw_cmd_info(struct hsm_ctx *ctx)
 	}
 	hsm_printf(ctx, "World %s\n  quorum      %u of %u administrator cards\n  created     %lld by VCM %s on %s\n",
 		   w.id, w.k, w.n, w.created, w.created_vcm, w.created_esn);
-	if (vt_records_list(ctx, &recs, &nrec) == 0) {
+	if (hsm_tenant_records_list(ctx, &recs, &nrec) == 0) {
 		for (size_t i = 0; i < nrec; i++) {
 			struct hsm_rpc_reply r;
 			const char *state;
 
 			memset(&r, 0, sizeof(r));
-			vt_call(ctx, &recs[i], VT_NCOREAPI, "world_info", NULL, &r);
+			hsm_tenant_call(ctx, &recs[i], HSM_TENANT_NCOREAPI, "world_info", NULL, &r);
 			if (r.exit != 0)
 				state = r.exit == HSM_EXIT_UNREACHABLE ? "unreachable" : "error";
 			else if (!json_is_true(json_object_get(r.result, "loaded")))
@@ -283,7 +283,7 @@ int vw_cmd_info(struct hsm_ctx *ctx)
 							      "uuid", recs[i].uuid, "esn", recs[i].esn, "state", state));
 			hsm_rpc_reply_clear(&r);
 		}
-		vt_records_free(recs, nrec);
+		hsm_tenant_records_free(recs, nrec);
 	}
 	int keys = count_keys(ctx, w.id);
 	hsm_printf(ctx, "  keys        %d in kmdata\n", keys);

@@ -17,18 +17,18 @@
 
 #include <hsmadmin/fileio.h>
 #include "transport.h"
-#include "vcmtenant.h"
+#include "tenant.h"
 #include "vcmlogs.h"
 
 /* The record of the VCM named by --uuid; reports its own errors. */
-static int load(struct hsm_ctx *ctx, struct vt_vcm *v)
+static int load(struct hsm_ctx *ctx, struct hsm_tenant_vcm *v)
 {
-	const char *uuid = hsm_opt_str(ctx, "uuid");
-	char err[256];
+	char uuid[HSM_UUID_LEN + 1], err[256];
+	int rc = hsm_opt_uuid(ctx, "uuid", uuid);
 
-	if (!vt_uuid_valid(uuid))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid", "'%.40s' is not a lower-case UUID", uuid);
-	switch (vt_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
+	if (rc)
+		return rc;
+	switch (hsm_tenant_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
 	case 0:
 		return 0;
 	case 1:
@@ -39,10 +39,10 @@ static int load(struct hsm_ctx *ctx, struct vt_vcm *v)
 }
 
 /* Call the VCM's monitor; 0 with r->result, or the exit status reported. */
-static int monitor(struct hsm_ctx *ctx, const struct vt_vcm *v, const char *method, json_t *params,
+static int monitor(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method, json_t *params,
 		   struct hsm_rpc_reply *r)
 {
-	vt_call(ctx, v, VT_MONITOR, method, params, r);
+	hsm_tenant_call(ctx, v, HSM_TENANT_MONITOR, method, params, r);
 	json_decref(params);
 	if (r->exit != 0)
 		return hsm_error(ctx, r->exit, v->uuid, "%s", r->message);
@@ -66,7 +66,7 @@ static void print_entry(struct hsm_ctx *ctx, const json_t *e)
 	free(detail);
 }
 
-static int expire(struct hsm_ctx *ctx, const struct vt_vcm *v, json_int_t upto, json_int_t *removed)
+static int expire(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_int_t upto, json_int_t *removed)
 {
 	struct hsm_rpc_reply r;
 	int rc = monitor(ctx, v, "logs_expire", json_pack("{s:I}", "upto", upto), &r);
@@ -81,7 +81,7 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 {
 	const char *outdir = hsm_opt_str(ctx, "outdir");
 	struct hsm_rpc_reply r;
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	json_t *entries, *meta;
 	json_int_t first, last, removed = 0;
 	char path[PATH_MAX], err[256];
@@ -97,7 +97,7 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 	if ((rc = load(ctx, &v)) != 0)
 		return rc;
 	if ((rc = monitor(ctx, &v, "logs_export", json_object(), &r)) != 0) {
-		vt_vcm_clear(&v);
+		hsm_tenant_vcm_clear(&v);
 		return rc;
 	}
 	entries = json_object_get(r.result, "entries");
@@ -150,14 +150,14 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 	rc = 0;
 out:
 	hsm_rpc_reply_clear(&r);
-	vt_vcm_clear(&v);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }
 
 int vl_cmd_expire(struct hsm_ctx *ctx)
 {
 	json_int_t upto = (json_int_t)hsm_opt_int(ctx, "seq"), removed = 0;
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	int rc;
 
 	if ((rc = load(ctx, &v)) != 0)
@@ -171,7 +171,7 @@ int vl_cmd_expire(struct hsm_ctx *ctx)
 			hsm_printf(ctx, "Expired %" JSON_INTEGER_FORMAT " system log entries of VCM %s up to %"
 				   JSON_INTEGER_FORMAT "\n", removed, v.uuid, upto);
 	}
-	vt_vcm_clear(&v);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }
 
@@ -179,7 +179,7 @@ int vl_cmd_getkey(struct hsm_ctx *ctx)
 {
 	const char *out = hsm_opt_str(ctx, "out");
 	struct hsm_rpc_reply r;
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	const char *key;
 	char err[256], line[1024];
 	int rc;
@@ -189,7 +189,7 @@ int vl_cmd_getkey(struct hsm_ctx *ctx)
 	if ((rc = load(ctx, &v)) != 0)
 		return rc;
 	if ((rc = monitor(ctx, &v, "logs_getkey", json_object(), &r)) != 0) {
-		vt_vcm_clear(&v);
+		hsm_tenant_vcm_clear(&v);
 		return rc;
 	}
 	key = json_string_value(json_object_get(r.result, "key"));
@@ -207,6 +207,6 @@ int vl_cmd_getkey(struct hsm_ctx *ctx)
 		hsm_printf(ctx, "%s\n", key);
 	}
 	hsm_rpc_reply_clear(&r);
-	vt_vcm_clear(&v);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }

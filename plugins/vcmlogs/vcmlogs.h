@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/vcmlogs/vcmlogs.h - `hsmadmin vcm logs` (plugin.c, logs.c).
- * The enrollment records and the call to a VCM's service are those of
- * plugins/vcmtenant, compiled in.
+ * The enrollment records and the call to a VCM's service come from
+ * core/tenant (tenant.h, libhsmadmin-net).
  */
 #ifndef HSM_PLUGIN_VCMLOGS_H
 #define HSM_PLUGIN_VCMLOGS_H

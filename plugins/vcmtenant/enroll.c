@@ -27,7 +27,7 @@
 
 #define CONFIG_MAX (256u * 1024u)
 
-static int verify_config(struct hsm_ctx *ctx, const char *file, struct vt_vcm *v)
+static int verify_config(struct hsm_ctx *ctx, const char *file, struct hsm_tenant_vcm *v)
 {
 	char err[512];
 	EVP_PKEY **vendors = NULL;
@@ -41,7 +41,7 @@ static int verify_config(struct hsm_ctx *ctx, const char *file, struct vt_vcm *v
 		json_decref(cfg);
 		return hsm_error(ctx, HSM_EXIT_FAILED, "vendor keys", "%s", err);
 	}
-	rc = vt_config_verify(cfg, vendors, nvendors, v, err, sizeof(err));
+	rc = hsm_tenant_config_verify(cfg, vendors, nvendors, v, err, sizeof(err));
 	hsm_chain_free_vendors(vendors, nvendors);
 	json_decref(cfg);
 	if (rc != 0)
@@ -50,23 +50,23 @@ static int verify_config(struct hsm_ctx *ctx, const char *file, struct vt_vcm *v
 	return 0;
 }
 
-static int reply_error(struct hsm_ctx *ctx, const struct vt_vcm *v, const char *what,
+static int reply_error(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *what,
 		       const struct hsm_rpc_reply *r)
 {
 	return hsm_error(ctx, r->exit ? r->exit : HSM_EXIT_FAILED, v->uuid, "%s: %s", what, r->message);
 }
 
 /* Every host key the VCM presents must be the certified one. */
-static int check_hostkeys(struct hsm_ctx *ctx, const struct vt_vcm *v, const json_t *result)
+static int check_hostkeys(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const json_t *result)
 {
 	const json_t *services = json_object_get(result, "services");
 
-	for (int s = 0; s < VT_NSVC; s++) {
-		const char *k = json_string_value(json_object_get(json_object_get(services, vt_services[s]),
+	for (int s = 0; s < HSM_TENANT_NSVC; s++) {
+		const char *k = json_string_value(json_object_get(json_object_get(services, hsm_tenant_services[s]),
 								  "host_key"));
 		if (!k || hsm_ssh_pubkey_cmp(k, v->host_keys[s]) != 0)
 			return hsm_error(ctx, HSM_EXIT_AUTH, v->uuid, "the VCM's %s host key is not the "
-					 "one its certificate names", vt_services[s]);
+					 "one its certificate names", hsm_tenant_services[s]);
 	}
 	return 0;
 }
@@ -86,7 +86,7 @@ static int remove_dir(const char *dir)
 }
 
 /* Generate, save and install the client key of one service. */
-static int install_key(struct hsm_ctx *ctx, const struct vt_vcm *v, const char *dir, int svc,
+static int install_key(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *dir, int svc,
 		       const struct hsm_rpc_endpoint *ep)
 {
 	char path[PATH_MAX + 32], err[256];
@@ -97,16 +97,16 @@ static int install_key(struct hsm_ctx *ctx, const struct vt_vcm *v, const char *
 	int rc;
 
 	if (!key)
-		return hsm_error(ctx, HSM_EXIT_FAILED, vt_services[svc], "key: %s", err);
-	snprintf(path, sizeof(path), "%s/%s.key", dir, vt_services[svc]);
-	if (hsm_client_key_save(key, hsm_home(ctx), path, vt_services[svc], HSM_CLIENT_KEY_REPLACE,
+		return hsm_error(ctx, HSM_EXIT_FAILED, hsm_tenant_services[svc], "key: %s", err);
+	snprintf(path, sizeof(path), "%s/%s.key", dir, hsm_tenant_services[svc]);
+	if (hsm_client_key_save(key, hsm_home(ctx), path, hsm_tenant_services[svc], HSM_CLIENT_KEY_REPLACE,
 				err, sizeof(err)) != 0) {
 		hsm_client_key_free(key);
 		return hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
 	}
 	pub = hsm_client_key_public(key);
 	hsm_client_key_free(key);
-	params = json_pack("{s:s, s:s}", "service", vt_services[svc], "key", pub ? pub : "");
+	params = json_pack("{s:s, s:s}", "service", hsm_tenant_services[svc], "key", pub ? pub : "");
 	free(pub);
 	memset(&r, 0, sizeof(r));
 	rc = hsm_rpc_exec(ep, "set_key", params, hsm_timeout(ctx), &r);
@@ -114,7 +114,7 @@ static int install_key(struct hsm_ctx *ctx, const struct vt_vcm *v, const char *
 	if (rc != 0)
 		rc = reply_error(ctx, v, "set_key", &r);
 	else
-		hsm_verbosef(ctx, "installed the %s client key", vt_services[svc]);
+		hsm_verbosef(ctx, "installed the %s client key", hsm_tenant_services[svc]);
 	hsm_rpc_reply_clear(&r);
 	return rc;
 }
@@ -122,7 +122,7 @@ static int install_key(struct hsm_ctx *ctx, const struct vt_vcm *v, const char *
 int vt_cmd_enroll(struct hsm_ctx *ctx)
 {
 	char dir[PATH_MAX], keypath[PATH_MAX], err[512];
-	struct vt_vcm v, *have = NULL;
+	struct hsm_tenant_vcm v, *have = NULL;
 	size_t nhave = 0;
 	struct hsm_client_key *sshkey = NULL;
 	struct hsm_rpc_reply r;
@@ -138,7 +138,7 @@ int vt_cmd_enroll(struct hsm_ctx *ctx)
 				       "not %s (--esn)", v.esn, hsm_esn_at(ctx, e));
 			goto out;
 		}
-	if ((rc = vt_records_list(ctx, &have, &nhave)) != 0)
+	if ((rc = hsm_tenant_records_list(ctx, &have, &nhave)) != 0)
 		goto out;
 	for (size_t i = 0; i < nhave; i++) {
 		if (strcmp(have[i].uuid, v.uuid) == 0) {
@@ -153,45 +153,45 @@ int vt_cmd_enroll(struct hsm_ctx *ctx)
 			goto out;
 		}
 	}
-	if ((v.module = vt_module_free(have, nhave)) < 0) {
+	if ((v.module = hsm_tenant_lowest_free_module(have, nhave)) < 0) {
 		rc = hsm_error(ctx, HSM_EXIT_STATE, v.uuid, "no free module number");
 		goto out;
 	}
 	snprintf(keypath, sizeof(keypath), "%s/tenant/vcm-sshadmin.key", hsm_home(ctx));
-	if (!(sshkey = hsm_client_key_load(keypath, err, sizeof(err)))) {
+	if (!(sshkey = hsm_client_key_load_as(hsm_home(ctx), keypath, "sshadmin", err, sizeof(err)))) {
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, "tenant sshadmin key", "%s (made by hsmadmin vcm "
 			       "create)", err);
 		goto out;
 	}
 	ep = (struct hsm_rpc_endpoint){ .label = v.uuid, .service = "sshadmin", .address = v.address,
-		.port = v.ports[VT_SSHADMIN], .client_key = sshkey, .host_key = v.host_keys[VT_SSHADMIN] };
+		.port = v.ports[HSM_TENANT_SSHADMIN], .client_key = sshkey, .host_key = v.host_keys[HSM_TENANT_SSHADMIN] };
 	if (hsm_rpc_exec(&ep, "hostkeys", NULL, hsm_timeout(ctx), &r) != 0) {
 		rc = reply_error(ctx, &v, "sshadmin", &r);
 		goto out;
 	}
 	if ((rc = check_hostkeys(ctx, &v, r.result)) != 0)
 		goto out;
-	if (vt_record_dir(hsm_home(ctx), v.uuid, dir, sizeof(dir)) != 0 ||
+	if (hsm_tenant_record_dir(hsm_home(ctx), v.uuid, dir, sizeof(dir)) != 0 ||
 	    hsm_mkdir_p(dir, 0700, err, sizeof(err)) != 0) {
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, dir, "%s", err);
 		goto out;
 	}
-	if ((rc = install_key(ctx, &v, dir, VT_NCOREAPI, &ep)) != 0 ||
-	    (rc = install_key(ctx, &v, dir, VT_MONITOR, &ep)) != 0) {
+	if ((rc = install_key(ctx, &v, dir, HSM_TENANT_NCOREAPI, &ep)) != 0 ||
+	    (rc = install_key(ctx, &v, dir, HSM_TENANT_MONITOR, &ep)) != 0) {
 		remove_dir(dir);
 		goto out;
 	}
 	v.enrolled = (long long)time(NULL);
-	if (vt_record_save(hsm_home(ctx), &v, err, sizeof(err)) != 0) {
+	if (hsm_tenant_record_save(hsm_home(ctx), &v, err, sizeof(err)) != 0) {
 		remove_dir(dir);
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, "enrollment record", "%s", err);
 		goto out;
 	}
 	/* The boot this enrollment saw: enquiry compares later ones with it. */
 	hsm_rpc_reply_clear(&r);
-	if (vt_call(ctx, &v, VT_NCOREAPI, "enquiry", NULL, &r) != 0) {
+	if (hsm_tenant_call(ctx, &v, HSM_TENANT_NCOREAPI, "enquiry", NULL, &r) != 0) {
 		hsm_warn(ctx, "ncoreapi of the new VCM does not answer yet: %s", r.message);
-	} else if (vt_session_save(hsm_home(ctx), v.uuid,
+	} else if (hsm_tenant_session_save(hsm_home(ctx), v.uuid,
 				   json_string_value(json_object_get(r.result, "boot_id")) ?: "",
 				   err, sizeof(err)) != 0) {
 		hsm_warn(ctx, "%s", err);
@@ -202,37 +202,37 @@ int vt_cmd_enroll(struct hsm_ctx *ctx)
 	hsm_printf(ctx, "  HSM ESN    : %s\n  address    : %s\n", v.esn, v.address);
 	if (v.name[0])
 		hsm_printf(ctx, "  name       : %s\n", v.name);
-	json_object_set_new(hsm_json(ctx), "enrollment", vt_record_json(&v));
+	json_object_set_new(hsm_json(ctx), "enrollment", hsm_tenant_record_json(&v));
 out:
 	hsm_rpc_reply_clear(&r);
 	hsm_client_key_free(sshkey);
-	vt_records_free(have, nhave);
-	vt_vcm_clear(&v);
+	hsm_tenant_records_free(have, nhave);
+	hsm_tenant_vcm_clear(&v);
 	return rc;
 }
 
 int vt_cmd_unenroll(struct hsm_ctx *ctx)
 {
-	const char *uuid = hsm_opt_str(ctx, "uuid");
+	char uuid[HSM_UUID_LEN + 1];
 	char dir[PATH_MAX], err[512];
-	struct vt_vcm v;
+	struct hsm_tenant_vcm v;
 	int rc;
 
-	if (!vt_uuid_valid(uuid))
-		return hsm_error(ctx, HSM_EXIT_USAGE, uuid ? uuid : "uuid", "not a lower-case UUID");
-	rc = vt_record_load(hsm_home(ctx), uuid, &v, err, sizeof(err));
+	if ((rc = hsm_opt_uuid(ctx, "uuid", uuid)))
+		return rc;
+	rc = hsm_tenant_record_load(hsm_home(ctx), uuid, &v, err, sizeof(err));
 	if (rc == 1)
 		return hsm_error(ctx, HSM_EXIT_USAGE, uuid, "no enrolled VCM with this UUID");
-	if (vt_record_dir(hsm_home(ctx), uuid, dir, sizeof(dir)) != 0 || remove_dir(dir) != 0) {
+	if (hsm_tenant_record_dir(hsm_home(ctx), uuid, dir, sizeof(dir)) != 0 || remove_dir(dir) != 0) {
 		if (rc == 0)
-			vt_vcm_clear(&v);
+			hsm_tenant_vcm_clear(&v);
 		return hsm_error(ctx, HSM_EXIT_FAILED, dir, "%s", strerror(errno));
 	}
 	hsm_printf(ctx, "Unenrolled VCM %s%s\n", uuid, rc == 0 ? "" : " (its record was damaged)");
 	json_object_set_new(hsm_json(ctx), "unenrolled", json_string(uuid));
 	if (rc == 0) {
 		json_object_set_new(hsm_json(ctx), "module", json_integer(v.module));
-		vt_vcm_clear(&v);
+		hsm_tenant_vcm_clear(&v);
 	}
 	return 0;
 }

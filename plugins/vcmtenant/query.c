@@ -17,7 +17,7 @@
 struct fan {
 	const char *home;
 	int timeout;
-	const struct vt_vcm *v;
+	const struct hsm_tenant_vcm *v;
 	const char *method;
 	struct hsm_rpc_reply *r;
 };
@@ -26,7 +26,7 @@ static void one(size_t i, void *arg)
 {
 	struct fan *f = arg;
 
-	vt_call_home(f->home, f->timeout, &f->v[i], VT_NCOREAPI, f->method, NULL, &f->r[i]);
+	hsm_tenant_call_home(f->home, f->timeout, &f->v[i], HSM_TENANT_NCOREAPI, f->method, NULL, &f->r[i]);
 }
 
 static void print_value(struct hsm_ctx *ctx, const char *key, const json_t *val)
@@ -34,13 +34,13 @@ static void print_value(struct hsm_ctx *ctx, const char *key, const json_t *val)
 	char *s, safe[512];
 
 	if (json_is_string(val))
-		hsm_printf(ctx, "  %-16s: %s\n", key, vt_safe(json_string_value(val), safe, sizeof(safe)));
+		hsm_printf(ctx, "  %-16s: %s\n", key, hsm_tenant_safe(json_string_value(val), safe, sizeof(safe)));
 	else if (json_is_object(val)) {
 		const char *k;
 		json_t *x;
 		json_object_foreach((json_t *)val, k, x) {
 			char name[64];
-			snprintf(name, sizeof(name), "%s.%s", key, vt_safe(k, safe, 40));
+			snprintf(name, sizeof(name), "%s.%s", key, hsm_tenant_safe(k, safe, 40));
 			print_value(ctx, name, x);
 		}
 	} else if ((s = json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT))) {
@@ -51,16 +51,16 @@ static void print_value(struct hsm_ctx *ctx, const char *key, const json_t *val)
 
 static int query(struct hsm_ctx *ctx, const char *method)
 {
-	struct vt_vcm *v = NULL;
+	struct hsm_tenant_vcm *v = NULL;
 	size_t n = 0;
 	struct hsm_rpc_reply *r;
 	json_t *rows;
-	int rc = vt_records_select(ctx, &v, &n), worst = 0;
+	int rc = hsm_tenant_records_select(ctx, &v, &n), worst = 0;
 
 	if (rc)
 		return rc;
 	if (!(r = calloc(n, sizeof(*r)))) {
-		vt_records_free(v, n);
+		hsm_tenant_records_free(v, n);
 		return hsm_error(ctx, HSM_EXIT_FAILED, method, "out of memory");
 	}
 	hsm_parallel(n, one, &(struct fan){ hsm_home(ctx), hsm_timeout(ctx), v, method, r });
@@ -78,7 +78,7 @@ static int query(struct hsm_ctx *ctx, const char *method)
 		json_t *x;
 		char safe[48];
 		json_object_foreach(r[i].result, k, x)
-			print_value(ctx, vt_safe(k, safe, sizeof(safe)), x);
+			print_value(ctx, hsm_tenant_safe(k, safe, sizeof(safe)), x);
 		json_object_set_new(r[i].result, "module", json_integer(v[i].module));
 		json_array_append(rows, r[i].result);
 	}
@@ -86,7 +86,7 @@ static int query(struct hsm_ctx *ctx, const char *method)
 	for (size_t i = 0; i < n; i++)
 		hsm_rpc_reply_clear(&r[i]);
 	free(r);
-	vt_records_free(v, n);
+	hsm_tenant_records_free(v, n);
 	return worst;
 }
 

@@ -3,6 +3,7 @@
 # vcm-request.sh - the tenant's request tools through the real binary:
 # hsmadmin vcm create | start | setproperties | inspect-request.
 . "$top_srcdir/tests/lib/common.sh"
+KEYPROT_PEM=$(_find_built "$top_builddir/tests/tools" keyprot-pem) || { echo "Bail out! keyprot-pem not built"; exit 1; }
 
 [ -f "$PLUGIN_DIR/vcm.so" ] || skip_all "vcm plugin not built"
 
@@ -136,7 +137,7 @@ like "$out" "VCM UUID: +$UUID" "uuid shown in lower case"
 unlike "$out" "Properties:" "start carries no properties"
 run hsmadmin vcm inspect-request --key-file "$HSMADMIN_HOME/tenant/request.pub" "$T/start.req"
 is "$rc" 0 "start request verifies with --key-file (OpenSSH line; implies --verify)"
-openssl pkey -in "$HSMADMIN_HOME/tenant/request.key" -pubout -out "$T/request-pub.pem" 2>/dev/null &&
+"$KEYPROT_PEM" "$HSMADMIN_HOME/tenant/request.key" | openssl pkey -pubout -out "$T/request-pub.pem" 2>/dev/null &&
 	{ run hsmadmin vcm inspect-request --verify --key-file "$T/request-pub.pem" "$T/start.req"
 	  is "$rc" 0 "start request verifies with a PEM public key"; }
 run hsmadmin vcm inspect-request --verify --key-file "$HSMADMIN_HOME/tenant/vcm-sshadmin.pub" "$T/start.req"
@@ -175,7 +176,8 @@ like "$out" "k_tenant_req +$(printf '%s' "$next_fp" | sed 's/+/\\+/g') \(new req
 run hsmadmin vcm inspect-request --json --key-file "$T/next-home/tenant/request.pub" "$T/rotate.req"
 is "$rc" 4 "the new key does not verify its own rotation request"
 like "$out" "\"k_tenant_req\": \"$(printf '%s' "$next_fp" | sed 's/+/\\+/g')\"" "json: properties.k_tenant_req is the fingerprint"
-if openssl pkey -in "$T/next-home/tenant/request.key" -pubout -out "$T/next-pub.pem" 2>/dev/null; then
+if HSMADMIN_HOME=$T/next-home "$KEYPROT_PEM" "$T/next-home/tenant/request.key" |
+	openssl pkey -pubout -out "$T/next-pub.pem" 2>/dev/null; then
 	run hsmadmin vcm setproperties --request-file "$T/rotate-pem.req" --uuid $UUID \
 		--k-tenant-req "$T/next-pub.pem" --name renamed
 	is "$rc" 0 "--k-tenant-req takes a PEM public key, with other properties"
@@ -303,17 +305,39 @@ run hsmadmin vcm inspect-request "$T/h-escape"
 unlike "$err" "$(printf '\033')" "terminal escapes in a hostile file are not echoed"
 
 # --- private keys are never printed -------------------------------------------
-key_body=$(grep -v -- '-----' "$TEST_TMP/home/tenant/request.key")
-ssh_body=$(grep -v -- '-----' "$TEST_TMP/home/tenant/vcm-sshadmin.key")
+key_body=$(HSMADMIN_HOME=$TEST_TMP/home "$KEYPROT_PEM" "$TEST_TMP/home/tenant/request.key" | grep -v -- '-----')
+ssh_body=$(HSMADMIN_HOME=$TEST_TMP/home "$KEYPROT_PEM" "$TEST_TMP/home/tenant/vcm-sshadmin.key" | grep -v -- '-----')
+ok "the tenant's keys are stored protected (docs/formats/keys.md), not as PEM" \
+	sh -c "head -c 6 '$TEST_TMP/home/tenant/request.key' | grep -q HSMKEY && head -c 6 '$TEST_TMP/home/tenant/vcm-sshadmin.key' | grep -q HSMKEY"
+ok "... and open to the same keys as their public halves" test -n "$key_body" -a -n "$ssh_body"
 ok "request private key never printed" sh -c "! grep -qF -- '$key_body' '$ALL_OUTPUT'"
 ok "sshadmin private key never printed" sh -c "! grep -qF -- '$ssh_body' '$ALL_OUTPUT'"
 ok "no PEM private key in any output" sh -c "! grep -q 'PRIVATE KEY' '$ALL_OUTPUT'"
 ok "no private key in any request file" sh -c "! grep -qF -- '$key_body' '$T'/*.req"
 
+# Key protection of the tenant's keys (guide 4.8): tenantreq and sshadmin.
+opts_of() { head -c 14 "$1" | tail -c 6 | tr -d '\0'; }
+run env HSMADMIN_HOME="$T/kp-home" NFAST_TENANTREQ_KEYPROT=KF hsmadmin vcm create --request-file "$T/kp.req"
+is "$rc" 0 "create with NFAST_TENANTREQ_KEYPROT=KF"
+is "$(opts_of "$T/kp-home/tenant/request.key")" KF "... the request key is protected KF"
+is "$(opts_of "$T/kp-home/tenant/vcm-sshadmin.key")" KFSG "... the sshadmin key keeps the sshadmin default KFSG"
+run env HSMADMIN_HOME="$T/kp-home2" NFAST_TENANTREQ_KEYPROT=KQ hsmadmin vcm create --request-file "$T/kp2.req"
+is "$rc" 2 "an invalid NFAST_TENANTREQ_KEYPROT: exit 2"
+like "$err" "NFAST_TENANTREQ_KEYPROT" "... naming the variable"
+ok "... and no key was made" test ! -e "$T/kp-home2/tenant/request.key"
+if getent group root >/dev/null; then
+	run env HSMADMIN_HOME="$T/kp-home3" NFAST_TENANTREQ_GROUP=root hsmadmin vcm create --request-file "$T/kp3.req"
+	is "$rc" 0 "create with NFAST_TENANTREQ_GROUP=root"
+	is "$(stat -c '%a %G' "$T/kp-home3/tenant/request.key")" "640 root" "... the request key is 0640, group root"
+	is "$(stat -c %a "$T/kp-home3/tenant/vcm-sshadmin.key")" 600 "... the sshadmin key stays 0600"
+	run env HSMADMIN_HOME="$T/kp-home3" NFAST_TENANTREQ_GROUP=root hsmadmin vcm create --request-file "$T/kp3b.req"
+	is "$rc" 0 "... and the group-readable key is used again with the same group"
+fi
+
 # A key readable by others is refused, not used.
 chmod 0644 "$TEST_TMP/home/tenant/request.key"
 run env HSMADMIN_HOME="$TEST_TMP/home" hsmadmin vcm start --request-file "$T/loose.req"
 is "$rc" 1 "a group/world-readable request key is refused"
-one_error "accessible by group or others" "loose key"
+one_error "lets others access the key" "loose key"
 
 done_testing

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-keyfile.c - libFuzzer target for the protected key file parser
- * (core/net/keyprot.c, docs/formats/keys.md).  Any bytes must give a key
+ * (core/crypto/keyprot.c, docs/formats/keys.md).  Any bytes must give a key
  * or a one-line reason, never a crash, a leak or a hang.
  *
  * The machine inputs are fixed files made at start-up, the same values

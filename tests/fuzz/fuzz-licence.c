@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-licence.c - libFuzzer target for the licence parser
- * (core/net/licence.c): any bytes must give a licence or a one-line
+ * (core/crypto/licence.c): any bytes must give a licence or a one-line
  * reason with a defined status, never a crash, a leak or a hang; whatever
  * parses must survive verification, the ESN check and re-serialisation
  * (which must give back exactly the input).

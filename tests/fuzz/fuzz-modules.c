@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libFuzzer target: one modules.d file (core/net/modules.c). */
+/* libFuzzer target: one modules.d file (core/crypto/modules.c). */
 #include <stdint.h>
 #include <string.h>
 #include <arpa/inet.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fuzz-npkg.c - libFuzzer target for firmware packages (core/net/npkg.c):
+ * fuzz-npkg.c - libFuzzer target for firmware packages (core/crypto/npkg.c):
  * the manifest parser on the raw bytes, and the streaming reader on the
  * same bytes as a package, fed in chunks whose sizes come from the input.
  * Any bytes must give a defined status and a one-line reason, never a

@@ -69,10 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(v);
 	}
 	vcms = json_object_get(doc, "vcms");
-	if (vcms && hsmd_vcms_validate(vcms, err, sizeof(err)) == 0) {
-		json_t *order = hsmd_vcms_ordered(vcms);
-		hsmd_vcms_active(vcms);
-		hsmd_vcms_cardreader(vcms, NULL);
+	if (vcms && fw_vcms_validate(vcms, err, sizeof(err)) == 0) {
+		json_t *order = fw_vcms_ordered(vcms);
+		fw_vcms_active(vcms);
+		fw_vcms_cardreader(vcms, NULL);
 		json_decref(order);
 	}
 	json_decref(doc);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-request.c - libFuzzer target for the tenant request parser
- * (core/net/request.c): any bytes must give a request or a one-line
+ * (core/crypto/request.c): any bytes must give a request or a one-line
  * reason, never a crash, a leak or a hang; whatever parses must survive
  * signature and time checks.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-world.c - libFuzzer target for the Security World's parsers
- * (core/net/world.c): the world file, administrator cards and key blobs.
+ * (core/crypto/world.c): the world file, administrator cards and key blobs.
  * Any bytes must parse or give a one-line reason, never a crash, a leak or
  * a hang.  Every input is tried as all three (the format member decides
  * which one can accept it).

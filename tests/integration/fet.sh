@@ -11,8 +11,9 @@
 # VCMs do not exist yet (the orchestrator, issue 6): "active VCMs" are
 # simulated by writing a "vcms" member into device.json while hsmd is
 # stopped (docs/formats/hsmd-state.md, "vcms").
-. "$top_srcdir/tests/integration/platform-lib.sh"
-case " ${BUILT_PLUGINS:-} " in *" fet "*) ;; *) skip_all "fet plugin not built" ;; esac
+. "$top_srcdir/tests/lib/platform-lib.sh"
+need_plugins fet
+need_services setup
 VENDOR=$(_find_built "$top_builddir/tools/hsm-vendor" hsm-vendor) || { echo "Bail out! hsm-vendor not built"; exit 1; }
 platform_setup
 cd "$TEST_TMP" || exit 1
@@ -191,7 +192,7 @@ like "$err" "^hsmadmin: fet: $E1: licence refused \(unknown signer\)" "... with 
 mv "$TEST_TMP/host-vendor.d" "$HSMADMIN_CONF/vendor.d"
 
 # --- fewer VCMs than exist or are active; the interlock ------------------------------------
-# Registry entries as the orchestrator writes them (firmware/hsmd/vcmrules.c).
+# Registry entries as the orchestrator writes them (firmware/lib/vcmrules.c).
 vcm_record() { # vcm_record STATE SEQ ADDRESS
 	[ -f "$TEST_TMP/vcmkey.pub" ] || ssh-keygen -q -t ed25519 -N '' -C '' -f "$TEST_TMP/vcmkey"
 	jq -nc --arg st "$1" --argjson seq "$2" --arg a "$3" --arg k "$(cut -d' ' -f1,2 "$TEST_TMP/vcmkey.pub")" \

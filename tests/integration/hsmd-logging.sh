@@ -5,7 +5,7 @@
 # threshold, one line per authentication (address, service, key
 # fingerprint) and per state-changing call with its result; and the
 # generated systemd unit's paths and hardening.
-. "$top_srcdir/tests/integration/hsmd-common.sh"
+. "$top_srcdir/tests/lib/hsmd-common.sh"
 hsmd_setup
 client_keys
 A=$(test_address)

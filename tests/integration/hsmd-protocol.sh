@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The wire protocol with the stock OpenSSH client: factory state, enroll,
 # one key per service, pinned host keys, algorithms, hostile params.
-. "$top_srcdir/tests/integration/hsmd-common.sh"
+. "$top_srcdir/tests/lib/hsmd-common.sh"
 hsmd_setup
 client_keys
 A=$(test_address)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # hsmd provision: what it creates, and the bad arguments it refuses.
-. "$top_srcdir/tests/integration/hsmd-common.sh"
+. "$top_srcdir/tests/lib/hsmd-common.sh"
 hsmd_setup
 A=$(test_address)
 V=$TEST_TMP/vendor.pem

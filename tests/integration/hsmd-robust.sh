@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # hsmd under stress: silent clients, signals, kill -9 during state changes,
 # damaged files, bad service configuration.
-. "$top_srcdir/tests/integration/hsmd-common.sh"
+. "$top_srcdir/tests/lib/hsmd-common.sh"
 HSMD_EXTRA_CONF=$'[server]\nlogin_timeout = 2\n'
 hsmd_setup
 client_keys

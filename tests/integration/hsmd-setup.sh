@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # setup methods and the central rules: time, VSN, acceleration, env stats,
 # interlock, lost clock, log capacity, reset and factory state.
-. "$top_srcdir/tests/integration/hsmd-common.sh"
+. "$top_srcdir/tests/lib/hsmd-common.sh"
 hsmd_setup
 client_keys
 A=$(test_address)

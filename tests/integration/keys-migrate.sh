@@ -5,7 +5,7 @@
 #   destination: keys backup --passphrase FILE
 #   source:      keys migrate --privkeyfile FILE
 #   source:      enroll (refreshes its list)   destination: enroll
-. "$top_srcdir/tests/integration/keys-lib.sh"
+. "$top_srcdir/tests/lib/keys-lib.sh"
 platform_setup
 E=1A23-BC45-6789
 ED=5D56-EF78-9012

@@ -4,7 +4,7 @@
 # holds: the host killed after N set_key calls (any N), an HSM unreachable,
 # an hsmd killed while the roll waits for it; running the roll again
 # finishes the job.
-. "$top_srcdir/tests/integration/keys-lib.sh"
+. "$top_srcdir/tests/lib/keys-lib.sh"
 platform_setup
 hsm_new a 1A23-BC45-6789
 hsm_new b 9Z87-YX65-4321

@@ -5,7 +5,7 @@
 # permission rules, damaged key files, backup and restore (on this machine
 # and on "another machine"), remote-set / remote-remove, a legacy
 # unprotected key, and no private key in any output or log.
-. "$top_srcdir/tests/integration/keys-lib.sh"
+. "$top_srcdir/tests/lib/keys-lib.sh"
 platform_setup
 E1=1A23-BC45-6789
 hsm_new h "$E1"

@@ -3,7 +3,7 @@
 # hsmadmin against one real hsmd: enroll (twice), the read-only commands in
 # text and JSON, the time/VSN/acceleration rules as the device applies
 # them, logs get, reset, factory state and re-enrollment.
-. "$top_srcdir/tests/integration/platform-lib.sh"
+. "$top_srcdir/tests/lib/platform-lib.sh"
 platform_setup
 ESN=1A23-BC45-6789
 hsm_new h "$ESN"

@@ -3,7 +3,7 @@
 # Several HSMs side by side: one command fans out to all of them in
 # parallel, answers in ESN order, --esn selects, one bad modules.d file or
 # one unreachable HSM does not stop the others; the common option rules.
-. "$top_srcdir/tests/integration/platform-lib.sh"
+. "$top_srcdir/tests/lib/platform-lib.sh"
 platform_setup
 
 # --- no HSMs, bad options ------------------------------------------------------

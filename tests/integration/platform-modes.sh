@@ -5,7 +5,7 @@
 # that need maintenance mode refuse with one line naming the command that
 # enters it; `nopclearfail -M|-O|-I` reaches the platform by --esn or by
 # its module number; maintenance mode -> settime -> operational again.
-. "$top_srcdir/tests/integration/platform-lib.sh"
+. "$top_srcdir/tests/lib/platform-lib.sh"
 for _p in enquiry nopclearfail; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
 done

@@ -4,7 +4,7 @@
 # client key with loose permissions, an impostor HSM (same address and ESN,
 # another identity) refused on every call including enroll, a device
 # warranted by an untrusted vendor, no vendor keys at all.
-. "$top_srcdir/tests/integration/platform-lib.sh"
+. "$top_srcdir/tests/lib/platform-lib.sh"
 platform_setup
 ESN=3C45-DE67-8901
 ADDR=$(test_address)

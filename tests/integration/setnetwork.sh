@@ -9,8 +9,9 @@
 # VCMs do not exist yet (the orchestrator, issue 6): a VCM is simulated by
 # writing a "vcms" member into device.json while hsmd is stopped
 # (docs/formats/hsmd-state.md, "vcms").
-. "$top_srcdir/tests/integration/platform-lib.sh"
-case " ${BUILT_PLUGINS:-} " in *" setnetwork "*) ;; *) skip_all "setnetwork plugin not built" ;; esac
+. "$top_srcdir/tests/lib/platform-lib.sh"
+need_plugins setnetwork
+need_services setup
 platform_setup
 
 ESN=1A23-BC45-6789
@@ -157,7 +158,7 @@ is "$rc:$(jqr .error.code)" "2:bad_request" "device: params not an object: bad_r
 is "$(vn info .pending)" null "no device refusal left anything pending"
 
 # --- refused while a VCM exists ---
-# A registry entry as the orchestrator writes it (firmware/hsmd/vcmrules.c).
+# A registry entry as the orchestrator writes it (firmware/lib/vcmrules.c).
 vcm_record() { # vcm_record STATE SEQ ADDRESS
 	[ -f "$TEST_TMP/vcmkey.pub" ] || ssh-keygen -q -t ed25519 -N '' -C '' -f "$TEST_TMP/vcmkey"
 	jq -nc --arg st "$1" --argjson seq "$2" --arg a "$3" --arg k "$(cut -d' ' -f1,2 "$TEST_TMP/vcmkey.pub")" \

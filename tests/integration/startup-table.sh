@@ -5,7 +5,7 @@
 # enrolled the HSM) and a tenant (HSMADMIN_HOME of its own), the emulated
 # HSM a real hsmd.  Then the tenant uses its VCM: enquiry shows the module
 # operational, a Security World is made in it and a key blob signs.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 for _p in vcmtenant enquiry vcmkeys vcmlogs; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
 done

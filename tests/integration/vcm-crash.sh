@@ -4,7 +4,7 @@
 # delete: after a restart the registry and the state directories agree
 # (no lost and no duplicate VCM, no leaked address, no orphan state), no
 # VCM process outlives hsmd, and everything works on.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 vcm_setup
 cd "$TEST_TMP" || exit 1
 ESN=1A23-BC45-6789

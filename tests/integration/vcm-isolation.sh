@@ -6,7 +6,7 @@
 # and no key gets into a service it was not made for: tenant A's keys
 # into tenant B's VCM, the provider's platform keys into any VCM service,
 # a tenant's keys into the platform's services.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 vcm_setup
 cd "$TEST_TMP" || exit 1
 ESN=1A23-BC45-6790

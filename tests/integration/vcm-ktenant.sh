@@ -6,7 +6,7 @@
 # rules.  Only a request signed by the current key changes it, only to the
 # key the request carries; afterwards the old key is refused and the new
 # one works.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 vcm_setup
 cd "$TEST_TMP" || exit 1
 ESN=1A23-BC45-6790

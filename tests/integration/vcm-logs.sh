@@ -5,7 +5,7 @@
 # the VCM's log is its own (not the platform's, not another VCM's); expiry
 # only of exported entries; and a tenant's monitor key gets into neither
 # another tenant's VCM nor the platform's monitor (exit 4).
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 case " ${BUILT_PLUGINS:-} " in *" vcmtenant "*) ;; *) skip_all "vcmtenant plugin not built" ;; esac
 case " ${BUILT_PLUGINS:-} " in *" vcmlogs "*) ;; *) skip_all "vcmlogs plugin not built" ;; esac
 vcm_setup

@@ -4,7 +4,7 @@
 # a tenant's VCM: the VCM keeps its module number, the HSMs follow it,
 # --esn is always honoured (a module on another HSM is refused, never
 # acted on) and the platform's mode is independent of the VCM's.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 for _p in vcmtenant enquiry nopclearfail; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
 done

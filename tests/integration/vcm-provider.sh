@@ -5,7 +5,7 @@
 # create many VCMs, start up to the licence, the next start refused, stop,
 # restart with the tenant's data intact, show/list/stats in text and JSON,
 # properties, delete; each VCM a process of its own on its own address.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 HSMD_EXTRA_CONF=$(printf '[vcm]\nstats_interval = 1\n')
 vcm_setup
 cd "$TEST_TMP" || exit 1
@@ -85,7 +85,7 @@ va list --active --json
 is "$(printf '%s' "$out" | jq -r '[.vcms[].state] | unique | join(",")')" active "list --active: only active VCMs"
 is "$(printf '%s' "$out" | jq '.vcms | length')" 3 "... three of them"
 va list
-like "$out" "HSM $ESN: 5 VCMs listed, 3 active \(at most 3 active, 1000 created\)" "list text: header"
+like "$out" "HSM $ESN: 5 VCMs listed, 3 active; the HSM allows 3 active and 1000 created" "list text: header"
 like "$out" "$U1 +active +127\." "list text: a row per VCM"
 
 # --- tenant data survives stop and start -------------------------------------------------
@@ -119,7 +119,11 @@ va show 00000000-0000-4000-8000-000000000000
 is "$rc" 1 "show of an unknown UUID fails"
 like "$err" "no VCM 00000000-0000-4000-8000-000000000000" "... naming it"
 va show not-a-uuid
-like "$err" "not a lower-case UUID" "a malformed UUID is refused by the device"
+is "$rc" 2 "a malformed UUID is a usage error"
+like "$err" "UUID: 'not-a-uuid' is not a UUID" "... naming the operand and the word"
+va show "$(printf '%s' "$U1" | tr a-f A-F)"
+is "$rc" 0 "show of the upper-case UUID finds the VCM"
+like "$out" "UUID +: $U1" "... and shows it in lower case"
 
 # --- stats ------------------------------------------------------------------------------
 sleep 1.2

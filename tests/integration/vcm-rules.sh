@@ -7,7 +7,7 @@
 # value; stop while ncoreapi is operational and the platform interlock;
 # the disk limit; a killed VCM process; autostart after `hsmadmin reset`
 # within the licence; the base-speed limit of 5 VCMs.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 HSMD_EXTRA_CONF=$(printf '[vcm]\nstats_interval = 1\ndisk_limit = 262144\n')
 vcm_setup
 cd "$TEST_TMP" || exit 1

@@ -4,7 +4,7 @@
 # one command makes the tenant request, creates and starts the VCM and
 # enrolls it; the VCM then serves its tenant (this host).  A second run is
 # refused by the licence and leaves nothing behind.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 case " ${BUILT_PLUGINS:-} " in *" vcmtenant "*) ;; *) skip_all "vcmtenant plugin not built" ;; esac
 case " ${BUILT_PLUGINS:-} " in *" vcmsetup "*) ;; *) skip_all "vcmsetup plugin not built" ;; esac
 vcm_setup

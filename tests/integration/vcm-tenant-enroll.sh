@@ -6,7 +6,7 @@
 # keys and records the VCM; one VCM per HSM; unenroll and re-enroll;
 # info/getenvstats; the VCM's key store through ncoreapi with stock ssh
 # (kept across a stop and start; another tenant's key refused).
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 case " ${BUILT_PLUGINS:-} " in *" vcmtenant "*) ;; *) skip_all "vcmtenant plugin not built" ;; esac
 vcm_setup
 cd "$TEST_TMP" || exit 1

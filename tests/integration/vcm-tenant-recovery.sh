@@ -6,7 +6,7 @@
 # recovery (overview ch. 11) after kill -9 of the VCM process, a forced
 # stop and start, and a restart of hsmd.  Also the core's single-command
 # tools: `enquiry` and `nopclearfail` run with no command words.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 for _p in vcmtenant enquiry nopclearfail; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
 done
@@ -101,9 +101,11 @@ npf -m 1 -r
 is "$rc" 3 "retry does not undo a failure on the device"
 npf -m 1 -O
 is "$rc" 3 "a failed module cannot go operational"
-npf -m 1 -c
-is "$rc" 3 "clear outside maintenance mode is refused"
-like "$err" "maintenance mode" "... saying it needs maintenance mode"
+npf --clear --all
+is "$rc" 0 "guide 4.9.3: nopclearfail --clear --all clears a failed operational module"
+is "$(flags)" "false OK operational" "... through maintenance mode, back to operational"
+npf -m 1 -F
+is "$(flags)" "true OK operational" "failed again"
 npf -m 1 -M
 is "$rc" 0 "-M on a failed module"
 npf -m 1 -c

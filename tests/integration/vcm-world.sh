@@ -8,7 +8,7 @@
 # refuses the blob; the provider's keys do not reach a world; a loaded
 # world survives stop and start and goes with delete; kill -9 of the VCM
 # during a load leaves no half world.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 for _p in vcmtenant vcmkeys; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
 done

@@ -63,6 +63,19 @@ unlike() { # unlike TEXT EXTENDED-REGEX NAME
 	else echo "ok $_tap_n - $3"; fi
 }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+# need_plugins NAME...: skip the whole test unless configure built them
+# (every test is registered in tests/Makefile.inc whatever is enabled).
+need_plugins() {
+	for _n in "$@"; do
+		case " ${BUILT_PLUGINS:-} " in *" $_n "*) ;; *) skip_all "$_n plugin not built" ;; esac
+	done
+}
+# need_services NAME...: the same for hsmd's service modules.
+need_services() {
+	for _n in "$@"; do
+		case " ${BUILT_SERVICES:-} " in *" $_n "*) ;; *) skip_all "$_n service not built" ;; esac
+	done
+}
 done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" -eq 0 ]; }
 
 # run CMD...: sets $out (stdout), $err (stderr) and $rc, bounded to 60 s.

@@ -114,6 +114,15 @@ int main(void)
 	TAP_INT_EQ(n, strlen("ForeignTokenOpen|RemoteShare|StandardKM|EllipticCurve|ECCMQV|AcceleratedECC|HSMSpeed2"),
 		   "truncated format still returns the full length");
 
+	/* guide 3.3.2: built-in features may be named and have no effect. */
+	TAP_INT_EQ(parse_ok("PostQuantum", "guide 3.3.2 built-in PostQuantum"), 0,
+		   "guide 3.3.2: PostQuantum alone is the empty word");
+	TAP_INT_EQ(parse_ok("RemoteShare|PostQuantum|StandardKM", "guide 3.3.2 built-ins among others"),
+		   HSM_FEAT_REMOTE_SHARE | HSM_FEAT_STANDARD_KM,
+		   "guide 3.3.2: PostQuantum adds no bit, StandardKM keeps its own");
+	n = hsm_features_format(HSM_FEAT_REMOTE_SHARE, buf, sizeof(buf));
+	TAP_STR_EQ(buf, "RemoteShare", "PostQuantum is never printed");
+
 	/* Errors name what was wrong. */
 	parse_fails("", "empty", "empty text is an error");
 	parse_fails("   ", "empty", "blank text is an error");

@@ -114,7 +114,7 @@ int main(void)
 	vcms = json_object();
 	for (unsigned i = 1; i <= 300; i++) {
 		uuid_of(i, u);
-		json_object_set_new(vcms, u, entry(i, HSMD_VCM_NONCES_MAX));
+		json_object_set_new(vcms, u, entry(i, FW_VCM_NONCES_MAX));
 	}
 	json_object_set_new(doc, "vcms", vcms);
 	TAP_INT_EQ(hsmd_store_commit(&st, doc, "bulk", NULL, err, sizeof(err)), 0,

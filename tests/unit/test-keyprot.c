@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test-keyprot.c - client key protection (core/net/keyprot.c): option
+ * test-keyprot.c - client key protection (core/crypto/keyprot.c): option
  * strings and their environment overrides, round trips for every option
  * set, "another machine" failures, tampered and truncated files, file
  * permissions and groups, backups under a passphrase, and that no error

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test-licence.c - feature licences (core/net/licence.c): issue, parse,
+ * test-licence.c - feature licences (core/crypto/licence.c): issue, parse,
  * verify against vendor keys, ESN check, and every refusal with its own
  * status: malformed, unknown version, unknown signer, tampered, wrong ESN.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test-shamir.c - Shamir secret sharing over GF(2^8)
- * (core/net/shamir.c): published vectors, then properties.
+ * (core/crypto/shamir.c): published vectors, then properties.
  *
  * Vectors and where they come from:
  *  - FIPS 197 (AES), section 4.2 and 4.2.1: {57} x {83} = {c1},

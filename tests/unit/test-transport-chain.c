@@ -2,7 +2,7 @@
 /*
  * tests/unit/test-transport-chain.c - enrollment's certificate chain check
  * (core/net/chain.c): a good chain passes, and every broken link
- * is refused with a reason.  Chains are built here with core/net/sign.h
+ * is refused with a reason.  Chains are built here with core/crypto/sign.h
  * exactly as docs/protocol.md describes them.
  */
 #include "config.h"

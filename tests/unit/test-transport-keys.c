@@ -105,7 +105,7 @@ static void test_client_keys(void)
 	tap_ok(!l && strstr(err, "unencrypted Ed25519"), "garbage key refused (%s)", err);
 	hsm_client_key_free(l);
 
-	/* A PKCS#8 key as core/net/sign.c writes it also works (vendor and
+	/* A PKCS#8 key as core/crypto/sign.c writes it also works (vendor and
 	 * backup tools write that format). */
 	{
 		EVP_PKEY *pk = hsm_ed25519_generate(err, sizeof(err));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tests/unit/test-world.c - the Security World's files (core/net/world.c):
+ * tests/unit/test-world.c - the Security World's files (core/crypto/world.c):
  * a world made 2 of 3 unlocks with any 2 cards and not with 1; wrong
  * passphrases, cards of another world and changed files are refused; key
  * blobs open with their world's module key only, and not after an edit.

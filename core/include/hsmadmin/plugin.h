@@ -103,6 +103,10 @@ struct hsm_option {
 #define HSM_CMDF_DEVICE     0x1u /* talks to HSMs: accepts the common --esn and --timeout */
 #define HSM_CMDF_NEEDS_ROOT 0x2u /* documented as needing root on real hardware (informational) */
 #define HSM_CMDF_INVASIVE   0x4u /* changes device state (shown in help) */
+/* With HSM_CMDF_DEVICE: the command always acts on every known HSM, so it
+ * accepts --timeout but not --esn (keys restore).  A core that predates
+ * this bit ignores it and offers --esn, which the command then refuses. */
+#define HSM_CMDF_EVERY_HSM  0x8u
 
 struct hsm_ctx; /* opaque: everything a running command may ask the core */
 
@@ -148,6 +152,14 @@ HSM_API const char *hsm_opt_str(const struct hsm_ctx *ctx, const char *name);
 HSM_API int64_t hsm_opt_int(const struct hsm_ctx *ctx, const char *name);
 HSM_API size_t hsm_opt_count(const struct hsm_ctx *ctx, const char *name);
 HSM_API const char *hsm_opt_str_at(const struct hsm_ctx *ctx, const char *name, size_t i);
+
+/* VCM UUIDs: 8-4-4-4-12 hex digits, either case; out gets the lower-case
+ * form.  hsm_uuid_normalize returns 0 or -1.  hsm_opt_uuid reads option (or
+ * operand) name: HSM_EXIT_OK with out set ("" when not given), or
+ * HSM_EXIT_USAGE after one error line naming the option and the value. */
+#define HSM_UUID_LEN 36
+HSM_API int hsm_uuid_normalize(const char *s, char out[HSM_UUID_LEN + 1]);
+HSM_API int hsm_opt_uuid(struct hsm_ctx *ctx, const char *name, char out[HSM_UUID_LEN + 1]);
 
 /* Common options. */
 HSM_API int hsm_json_mode(const struct hsm_ctx *ctx);

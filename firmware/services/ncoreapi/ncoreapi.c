@@ -124,17 +124,48 @@ static void vcm_serial(struct hsmd_call *call, char *buf, size_t len)
 			*p = (char)(*p - 'a' + 'A');
 }
 
+/* The speed index enquiry shows for a speed rating (guide 4.9.5). */
+static int speed_index(const json_t *lt)
+{
+	const char *speed = json_string_value(json_object_get(lt, "speed"));
+
+	if (speed && !strcmp(speed, "base"))
+		return 1500;
+	if (speed && !strcmp(speed, "mid"))
+		return 3000;
+	return 4512;
+}
+
+/* The fields of the nShield enquiry layout (guide 4.3.1.1) that describe
+ * the emulated hardware rather than a state: the same for every VCM. */
+static json_t *enquiry_hardware(const json_t *lt)
+{
+	return json_pack("{s:i, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:i, s:i,"
+			 " s:s, s:s, s:O, s:s, s:i}",
+			 "speed_index", speed_index(lt), "rec_queue", "19..152",
+			 "module_type_code", 14, "product_name", "hsmd VCM",
+			 "level_one_flags", "Hardware HasTokens", "level_two_flags", "none",
+			 "level_three_flags", "KeyStorage", "level_four_flags", "none",
+			 "max_write_size", 8192, "enquiry_six_version", 6,
+			 "impath_kx_groups", "DHPrime3072", "feature_ctrl_flags", "LongTerm",
+			 "version_serial", 0, "rec_longjobs_queue", 18,
+			 "see_machine_type", "None", "supported_kml_types", "DSAp1024s160 DSAp3072s256",
+			 "physical_serial", json_object_get(lt, "psn"),
+			 "hardware_part_no", "HSMD-EMU revision 01", "max_exported_modules", 3);
+}
+
 static int m_enquiry(struct hsmd_call *call)
 {
 	const json_t *lt = hsmd_lifetime(call), *dev = hsmd_device(call);
 	const json_t *failed = json_object_get(state_of(call), "failed");
 	char names[512], serial[64], device_name[80];
 	uint32_t features = (uint32_t)json_integer_value(json_object_get(lt, "features"));
+	json_t *reply, *hw;
 
 	hsm_features_format(features, names, sizeof(names));
 	vcm_serial(call, serial, sizeof(serial));
 	snprintf(device_name, sizeof(device_name), "VCM %s", vcm_uuid(call));
-	hsmd_reply(call, json_pack("{s:s, s:s, s:O, s:O, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:b, s:O,"
+	reply = json_pack("{s:s, s:s, s:O, s:O, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:b, s:O,"
 				   " s:I, s:i}",
 				   "serial", serial, "uuid", vcm_uuid(call),
 				   "esn", json_object_get(lt, "esn"), "psn", json_object_get(lt, "psn"),
@@ -147,7 +178,11 @@ static int m_enquiry(struct hsmd_call *call)
 				   "fail_reason", json_is_object(failed) ?
 						json_object_get(failed, "reason") : json_null(),
 				   "uptime", (json_int_t)hsmd_uptime(call),
-				   "keys", (int)json_object_size(json_object_get(state_of(call), "keys"))));
+				   "keys", (int)json_object_size(json_object_get(state_of(call), "keys")));
+	hw = enquiry_hardware(lt);
+	json_object_update(reply, hw);
+	json_decref(hw);
+	hsmd_reply(call, reply);
 	return HSMD_OK;
 }
 

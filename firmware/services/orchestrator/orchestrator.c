@@ -4,7 +4,7 @@
  * registry (device member "vcms") and every rule of creating, starting,
  * stopping, changing and deleting VCMs.  The processes and state
  * directories are hsmd's (vcm_* in hsmadmin/service.h); the rules are
- * here and in firmware/hsmd/vcmrules.c, which hsmd shares for autostart.
+ * here and in firmware/lib/vcmrules.c, which hsmd shares for autostart.
  *
  * Every method that changes the registry is one commit and one system log
  * entry.  A VCM that is started is committed as active only once its
@@ -57,7 +57,7 @@ static int param_uuid(struct hsmd_call *call, const char **uuid, const json_t **
 	*uuid = json_string_value(json_object_get(hsmd_params(call), "uuid"));
 	if (!*uuid)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: uuid: a VCM UUID is required");
-	if (!hsmd_uuid_valid(*uuid))
+	if (!fw_uuid_valid(*uuid))
 		return hsmd_error(call, HSMD_BAD_REQUEST, "uuid: '%.40s' is not a lower-case UUID "
 				  "like 4f9d05b8-95f4-41ab-8b0a-0c9c7ce14209", *uuid);
 	*entry = json_object_get(registry(call), *uuid);
@@ -261,7 +261,7 @@ static json_t *tenant_config(struct hsmd_call *call, const char *uuid, const cha
 static int m_create(struct hsmd_call *call)
 {
 	struct create_args a;
-	struct hsmd_vcm_limits lim;
+	struct fw_vcm_limits lim;
 	struct hsm_request *req = NULL;
 	const json_t *vcms = registry(call), *e;
 	char msg[512], uuid[37], address[HSM_NETADDR_STRLEN], *ktr = NULL, *ssh = NULL;
@@ -278,7 +278,7 @@ static int m_create(struct hsmd_call *call)
 				msg, sizeof(msg));
 	if (rc != HSMD_OK)
 		return hsmd_error(call, rc, "%s", msg);
-	hsmd_vcm_limits(hsmd_lifetime(call), hsmd_device(call), &lim);
+	fw_vcm_limits(hsmd_lifetime(call), hsmd_device(call), &lim);
 	json_object_foreach((json_t *)vcms, u, e) {
 		if (strcmp(json_string_value(json_object_get(e, "request_nonce")), req->nonce) == 0) {
 			rc = hsmd_error(call, HSMD_DENIED, "request: already used to create VCM %s (replay)", u);
@@ -291,7 +291,7 @@ static int m_create(struct hsmd_call *call)
 		rc = hsmd_error(call, HSMD_REFUSED_STATE, "this HSM can hold at most %u VCM%s (%s); "
 				"delete one first", lim.max_creatable, lim.max_creatable == 1 ? "" : "s",
 				!lim.licensed ? "no multi-tenant licence" :
-				lim.max_creatable == HSMD_VCM_MAX_BASE_SPEED ? "base speed HSM" : "limit");
+				lim.max_creatable == FW_VCM_MAX_BASE_SPEED ? "base speed HSM" : "limit");
 		goto out;
 	}
 	/* The provider chooses (guide 3.1.2.2), within what the tenant asked:
@@ -311,12 +311,12 @@ static int m_create(struct hsmd_call *call)
 				"exclusive (the request asks for restrict_startup)");
 		goto out;
 	}
-	if (a.cardreader && (holder = hsmd_vcms_cardreader(vcms, NULL))) {
+	if (a.cardreader && (holder = fw_vcms_cardreader(vcms, NULL))) {
 		rc = hsmd_error(call, HSMD_REFUSED_STATE, "only one VCM may have the serial card reader; "
 				"VCM %s has it", holder);
 		goto out;
 	}
-	if (hsmd_vcm_features(a.has_features ? (uint32_t)a.features : lim.platform, &lim, &features,
+	if (fw_vcm_features(a.has_features ? (uint32_t)a.features : lim.platform, &lim, &features,
 			      msg, sizeof(msg)) != 0) {
 		rc = hsmd_error(call, HSMD_REFUSED_STATE, "%s", msg);
 		goto out;
@@ -383,7 +383,7 @@ static int m_start(struct hsmd_call *call)
 {
 	const char *uuid;
 	const json_t *e, *env;
-	struct hsmd_vcm_limits lim;
+	struct fw_vcm_limits lim;
 	struct hsm_request *req = NULL;
 	const char *state;
 	unsigned active;
@@ -415,8 +415,8 @@ static int m_start(struct hsmd_call *call)
 			return hsmd_error(call, rc, "%s", msg);
 		}
 	}
-	hsmd_vcm_limits(hsmd_lifetime(call), hsmd_device(call), &lim);
-	active = hsmd_vcms_active(registry(call));
+	fw_vcm_limits(hsmd_lifetime(call), hsmd_device(call), &lim);
+	active = fw_vcms_active(registry(call));
 	if (active >= lim.max_active) {
 		hsm_request_free(req);
 		return hsmd_error(call, HSMD_REFUSED_STATE, "%u VCM%s active: the %s allows %u; stop "
@@ -540,7 +540,7 @@ static int m_list(struct hsmd_call *call)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	}
 	running = hsmd_vcm_running(call);
-	order = hsmd_vcms_ordered(vcms);
+	order = fw_vcms_ordered(vcms);
 	json_array_foreach(order, i, u) {
 		const json_t *e = json_object_get(vcms, json_string_value(u));
 		if (only_active && strcmp(state_of(e), "active") != 0)
@@ -550,10 +550,10 @@ static int m_list(struct hsmd_call *call)
 	json_decref(order);
 	json_decref(running);
 	{
-		struct hsmd_vcm_limits lim;
-		hsmd_vcm_limits(hsmd_lifetime(call), hsmd_device(call), &lim);
+		struct fw_vcm_limits lim;
+		fw_vcm_limits(hsmd_lifetime(call), hsmd_device(call), &lim);
 		hsmd_reply(call, json_pack("{s:o, s:i, s:i, s:i}", "vcms", out,
-					   "active", (int)hsmd_vcms_active(vcms),
+					   "active", (int)fw_vcms_active(vcms),
 					   "max_active_vcms", (int)lim.max_active,
 					   "max_creatable_vcms", (int)lim.max_creatable));
 	}
@@ -594,7 +594,7 @@ static int m_stats(struct hsmd_call *call)
 	}
 	stats = hsmd_vcm_stats(call);
 	per = json_object_get(stats, "vcms");
-	order = hsmd_vcms_ordered(vcms);
+	order = fw_vcms_ordered(vcms);
 	json_array_foreach(order, i, u) {
 		const char *uuid = json_string_value(u);
 		const json_t *e = json_object_get(vcms, uuid), *s = json_object_get(per, uuid);
@@ -668,10 +668,10 @@ static int m_setproperties(struct hsmd_call *call)
 	}
 	entry = json_deep_copy(e);
 	if (!strcmp(property, "features")) {
-		struct hsmd_vcm_limits lim;
+		struct fw_vcm_limits lim;
 		uint32_t w;
-		hsmd_vcm_limits(hsmd_lifetime(call), hsmd_device(call), &lim);
-		if (hsmd_vcm_features((uint32_t)json_integer_value(value), &lim, &w, msg, sizeof(msg)) != 0) {
+		fw_vcm_limits(hsmd_lifetime(call), hsmd_device(call), &lim);
+		if (fw_vcm_features((uint32_t)json_integer_value(value), &lim, &w, msg, sizeof(msg)) != 0) {
 			rc = hsmd_error(call, HSMD_REFUSED_STATE, "%s", msg);
 			goto out;
 		}
@@ -687,7 +687,7 @@ static int m_setproperties(struct hsmd_call *call)
 		goto out;
 	}
 	if (!strcmp(property, "serial_cardreader") && json_is_true(value) &&
-	    (holder = hsmd_vcms_cardreader(registry(call), uuid))) {
+	    (holder = fw_vcms_cardreader(registry(call), uuid))) {
 		rc = hsmd_error(call, HSMD_REFUSED_STATE, "only one VCM may have the serial card reader; "
 				"VCM %s has it", holder);
 		goto out;

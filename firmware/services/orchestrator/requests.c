@@ -105,7 +105,7 @@ void orch_nonce_add(json_t *entry, const char *tag, int64_t now)
 {
 	json_t *nonces = json_object_get(entry, "nonces");
 
-	while (json_array_size(nonces) >= HSMD_VCM_NONCES_MAX) {
+	while (json_array_size(nonces) >= FW_VCM_NONCES_MAX) {
 		json_array_remove(nonces, 0);
 		json_object_set_new(entry, "nonce_floor", json_integer(now));
 	}
@@ -120,7 +120,7 @@ int orch_property_value(const char *property, const char *text, json_t **out,
 	*out = NULL;
 	if (!strcmp(property, "autostart") || !strcmp(property, "restrict_startup") ||
 	    !strcmp(property, "serial_cardreader")) {
-		int b = hsmd_vcm_bool_parse(text);
+		int b = fw_vcm_bool_parse(text);
 		if (b < 0)
 			return say(msg, msglen, HSMD_BAD_REQUEST, "Invalid property value: %s must be "
 				   "true or false, not '%.40s'", property, text);

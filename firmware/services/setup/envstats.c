@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "envstats.h"
 
@@ -82,4 +83,21 @@ json_t *hsmd_envstats(int64_t uptime, int64_t now, const char *esn)
 		"nvm_worn_blocks", 0,
 		"bios_code", "None",
 		"dfs_throttling", 0);
+}
+
+long setup_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
 }

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hsmadmin/features.h>
 #include <hsmadmin/service.h>
@@ -53,9 +54,11 @@ static int m_info(struct hsmd_call *call)
 	 * feature licence, if one was applied (licence.c). */
 	setup_limits(lt, dev, &lim);
 	hsm_features_format(lim.features, names, sizeof(names));
-	hsmd_reply(call, json_pack("{s:O, s:O, s:O, s:O, s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I, s:I, "
+	hsmd_reply(call, json_pack("{s:O, s:s, s:O, s:O, s:O, s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I, s:I, "
 				   "s:{s:s, s:O, s:O}, s:o, s:o}",
-		"esn", json_object_get(lt, "esn"), "mode", json_object_get(dev, "mode"),
+		"esn", json_object_get(lt, "esn"),
+		"dbid", json_string_value(json_object_get(lt, "dbid")) ?: "unknown",
+		"mode", json_object_get(dev, "mode"),
 		"psn", json_object_get(lt, "psn"),
 		"mfgtime", json_object_get(lt, "mfgtime"), "speed", lim.speed,
 		"features", (json_int_t)lim.features, "features_names", names,
@@ -82,14 +85,14 @@ static int m_settime(struct hsmd_call *call)
 {
 	json_error_t jerr;
 	json_int_t t;
-	int adjust = 0;
+	int adjust = 0, no_reset = 0;
 	const json_t *lt = hsmd_lifetime(call);
 	json_t *doc, *clock;
 	const json_t *last_set;
 	int64_t host = hsmd_host_now(call), now = hsmd_now(call);
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:I, s?b}",
-			   "time", &t, "adjust", &adjust) != 0)
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:I, s?b, s?b}",
+			   "time", &t, "adjust", &adjust, "no_reset", &no_reset) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	if (t < 0 || t > MAX_TIME)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "time: %lld is out of range", (long long)t);
@@ -101,10 +104,12 @@ static int m_settime(struct hsmd_call *call)
 	clock = json_object_get(doc, "clock");
 	last_set = json_object_get(clock, "last_set");
 	if (json_is_integer(last_set) && t < json_integer_value(last_set)) {
+		/* Read before the document (which owns last_set) is released. */
+		long long last = (long long)json_integer_value(last_set);
 		json_decref(doc);
 		return hsmd_error(call, HSMD_REFUSED_STATE,
 				  "time %lld is earlier than the last time set (%lld); only factory "
-				  "state allows that", (long long)t, (long long)json_integer_value(last_set));
+				  "state allows that", (long long)t, last);
 	}
 	if (adjust) {
 		/* Slew: fold what the current slew has done into the offset and
@@ -127,10 +132,11 @@ static int m_settime(struct hsmd_call *call)
 	json_object_set_new(clock, "slew", json_null());
 	if (hsmd_commit(call, doc, "settime", json_pack("{s:I, s:I}", "time", t, "previous", (json_int_t)now)) != 0)
 		return HSMD_FAILED;
-	/* Setting the clock resets the HSM (guide 4.2.4.1). */
-	if (hsmd_reboot(call, "reset") != 0)
+	/* Setting the clock resets the HSM (guide 4.2.4.1), unless the admin
+	 * asked for no reset (guide 4.10.1 --no-reset) and will reboot later. */
+	if (!no_reset && hsmd_reboot(call, "reset") != 0)
 		return HSMD_FAILED;
-	hsmd_reply(call, json_pack("{s:I, s:b}", "time", t, "reset", 1));
+	hsmd_reply(call, json_pack("{s:I, s:b}", "time", t, "reset", !no_reset));
 	return HSMD_OK;
 }
 
@@ -164,18 +170,58 @@ static int m_setminvsn(struct hsmd_call *call)
 	return HSMD_OK;
 }
 
+/* Memory in use on the HSM (guide 3.1.3.5.1): the platform's plus that of
+ * every VCM running on it, in kilobytes like mem_total. */
+static json_int_t mem_used_kb(struct hsmd_call *call)
+{
+	json_int_t kb = setup_rss_kb(getpid());
+	json_t *running = hsmd_has_vcm_api(call) ? hsmd_vcm_running(call) : NULL, *e;
+	const char *uuid;
+
+	json_object_foreach(running, uuid, e)
+		if (json_is_integer(json_object_get(e, "pid")))
+			kb += setup_rss_kb((pid_t)json_integer_value(json_object_get(e, "pid")));
+	json_decref(running);
+	return kb;
+}
+
 static int m_getenvstats(struct hsmd_call *call)
 {
-	hsmd_reply(call, hsmd_envstats(hsmd_uptime(call), hsmd_now(call),
-				       json_string_value(json_object_get(hsmd_lifetime(call), "esn"))));
+	json_t *st = hsmd_envstats(hsmd_uptime(call), hsmd_now(call),
+				   json_string_value(json_object_get(hsmd_lifetime(call), "esn")));
+
+	json_object_set_new(st, "mem_used", json_integer(mem_used_kb(call)));
+	hsmd_reply(call, st);
 	return HSMD_OK;
+}
+
+/* What the boot just done did with the autostart VCMs: the "started" and
+ * "not_started" lists of the init log's vcm_autostart entry, so that the
+ * admin who reset learns at once which VCMs did not come back. */
+static void add_autostart(struct hsmd_call *call, json_t *reply)
+{
+	json_t *init = hsmd_log_entries(call, "init"), *e, *d = NULL;
+	size_t i;
+
+	json_array_foreach(init, i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "event")) ?: "", "vcm_autostart"))
+			d = json_object_get(e, "detail");
+	if (json_is_array(json_object_get(d, "started")))
+		json_object_set(reply, "autostart_started", json_object_get(d, "started"));
+	if (json_is_array(json_object_get(d, "not_started")))
+		json_object_set(reply, "autostart_not_started", json_object_get(d, "not_started"));
+	json_decref(init);
 }
 
 static int m_reset(struct hsmd_call *call)
 {
+	json_t *reply;
+
 	if (hsmd_reboot(call, "reset") != 0)
 		return HSMD_FAILED;
-	hsmd_reply(call, json_pack("{s:b}", "reset", 1));
+	reply = json_pack("{s:b}", "reset", 1);
+	add_autostart(call, reply);
+	hsmd_reply(call, reply);
 	return HSMD_OK;
 }
 

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * boot.c - which firmware image hsmd runs, and loading its services.
+ *
+ * At start-up (an emulated boot) hsmd takes the primary image that
+ * images.json names, checks every file of it against its vendor-signed
+ * manifest, and loads the service modules from that image's directory —
+ * never from anywhere a file could have been swapped after the check
+ * (services.c opens each module by descriptor).  A development image
+ * (no package installed) loads CONF/services.d and hsmd.conf's servicedir.
+ *
+ * A newly installed primary image is on trial until it has booted once
+ * with all its services: if it fails its check or a service does not
+ * load, hsmd goes back to the previous image, says so in the system log,
+ * and boots that.  The device document's "firmware" member (what status,
+ * info and enquiry show) is kept equal to the installed images.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hsmadmin/fileio.h>
+#include "boot.h"
+#include "hsmd.h"
+#include "images.h"
+#include "licence.h" /* hsm_vendor_keys_load */
+
+char hsmd_image_dir[4200];
+
+/* How many services.d files the image's manifest lists. */
+static size_t expected_services(const char *imgdir)
+{
+	char path[4400], *text = NULL, err[HSMD_ERRLEN];
+	struct hsm_npkg_manifest *m = NULL;
+	size_t len, n = 0;
+
+	snprintf(path, sizeof(path), "%s/manifest.json", imgdir);
+	if (hsm_read_file(path, HSM_NPKG_MANIFEST_MAX, &text, &len, err, sizeof(err)) == 0 &&
+	    hsm_npkg_manifest_parse(text, len, NULL, 0, &m, err, sizeof(err)) == 0)
+		for (size_t i = 0; i < m->nfiles; i++)
+			n += strncmp(m->files[i].name, "services.d/", 11) == 0;
+	hsm_npkg_manifest_free(m);
+	free(text);
+	return n;
+}
+
+/* Check and load one package image.  0 when every service it configures
+ * loaded. */
+static int load_image(struct hsmd_store *st, const json_t *img, EVP_PKEY **keys, size_t nkeys,
+		      struct hsmd_loaded_service **svcs, size_t *nsvcs, char *err, size_t errlen)
+{
+	char dir[4200], mods[4300], inner[HSMD_ERRLEN];
+	size_t want;
+
+	if (hsmd_images_dir(st->dir, img, dir, sizeof(dir)) != 0)
+		return hsmd_err(err, errlen, "the image has no directory");
+	if (hsmd_images_verify(st->dir, img, keys, nkeys, inner, sizeof(inner)) != 0)
+		return hsmd_err(err, errlen, "image %s fails its check: %s",
+				json_string_value(json_object_get(img, "version")), inner);
+	snprintf(mods, sizeof(mods), "%s/modules", dir);
+	if (hsmd_services_load(dir, mods, svcs, nsvcs, inner, sizeof(inner)) < 0)
+		return hsmd_err(err, errlen, "%s", inner);
+	want = expected_services(dir);
+	if (*nsvcs == 0 || *nsvcs < want) {
+		hsmd_err(err, errlen, "image %s: %zu of its %zu services failed to start",
+			 json_string_value(json_object_get(img, "version")), want - *nsvcs, want);
+		hsmd_services_unload(*svcs, *nsvcs);
+		*svcs = NULL;
+		*nsvcs = 0;
+		return -1;
+	}
+	snprintf(hsmd_image_dir, sizeof(hsmd_image_dir), "%s", dir);
+	return 0;
+}
+
+/* Make device.json's firmware member say what images.json says. */
+static void sync_firmware(struct hsmd_store *st, const json_t *images)
+{
+	json_t *fw = hsmd_images_firmware(images), *doc;
+	char err[HSMD_ERRLEN];
+
+	if (!fw || json_equal(fw, json_object_get(st->device, "firmware"))) {
+		json_decref(fw);
+		return;
+	}
+	doc = json_deep_copy(st->device);
+	json_object_set(doc, "firmware", fw);
+	if (hsmd_store_commit(st, doc, "firmware", json_pack("{s:O}", "firmware", fw), err, sizeof(err)) != 0)
+		hsmd_log("firmware versions not recorded: %s", err);
+	json_decref(fw);
+}
+
+static void log_event(struct hsmd_store *st, const char *event, json_t *detail)
+{
+	char err[HSMD_ERRLEN];
+
+	if (hsmd_store_commit(st, json_deep_copy(st->device), event, detail, err, sizeof(err)) != 0)
+		hsmd_log("%s not logged: %s", event, err);
+}
+
+int hsmd_boot_image(struct hsmd_store *st, const struct hsmd_config *cfg, const char *confdir,
+		    struct hsmd_loaded_service **svcs, size_t *nsvcs, char *err, size_t errlen)
+{
+	EVP_PKEY **keys = NULL;
+	size_t nkeys = 0;
+	json_t *images;
+	const json_t *img;
+	char why[HSMD_ERRLEN], inner[HSMD_ERRLEN];
+	int rc = -1;
+
+	*svcs = NULL;
+	*nsvcs = 0;
+	hsmd_image_dir[0] = '\0';
+	images = hsmd_images_load(st->dir, err, errlen);
+	if (!images)
+		return -1;
+	img = hsmd_images_slot(images, "primary");
+	if (json_is_true(json_object_get(img, "development"))) {
+		rc = hsmd_services_load(confdir, cfg->servicedir, svcs, nsvcs, err, errlen) < 0 ? -1 : 0;
+		goto out;
+	}
+	if (hsm_vendor_keys_load(cfg->vendordir, &keys, &nkeys, inner, sizeof(inner)) != 0) {
+		hsmd_err(err, errlen, "vendor keys: %s", inner);
+		goto out;
+	}
+	if (load_image(st, img, keys, nkeys, svcs, nsvcs, why, sizeof(why)) == 0) {
+		if (json_is_true(json_object_get(images, "trial"))) {
+			/* The new image booted with all its services: it stays. */
+			json_object_set_new(images, "trial", json_false());
+			if (hsmd_images_save(st->dir, images, inner, sizeof(inner)) != 0)
+				hsmd_log("images: %s", inner);
+			hsmd_images_gc(st->dir, images);
+		}
+		rc = 0;
+		goto out;
+	}
+	hsmd_log("%s", why);
+	if (!hsmd_images_slot(images, "previous")) {
+		hsmd_err(err, errlen, "no bootable image: %s", why);
+		goto out;
+	}
+	/* Roll back: the previous image becomes the primary again. */
+	{
+		json_t *bad = json_deep_copy(img);
+		json_object_set(images, "primary", json_object_get(images, "previous"));
+		json_object_set_new(images, "previous", json_null());
+		json_object_set_new(images, "trial", json_false());
+		if (hsmd_images_save(st->dir, images, inner, sizeof(inner)) != 0) {
+			json_decref(bad);
+			hsmd_err(err, errlen, "cannot roll back: %s", inner);
+			goto out;
+		}
+		hsmd_log("firmware rolled back from %s to %s",
+			 json_string_value(json_object_get(bad, "version")),
+			 json_string_value(json_object_get(hsmd_images_slot(images, "primary"), "version")));
+		log_event(st, "firmware_rollback",
+			  json_pack("{s:O, s:O, s:s}", "from", json_object_get(bad, "version"), "to",
+				    json_object_get(hsmd_images_slot(images, "primary"), "version"),
+				    "reason", why));
+		json_decref(bad);
+	}
+	img = hsmd_images_slot(images, "primary");
+	if (json_is_true(json_object_get(img, "development")))
+		rc = hsmd_services_load(confdir, cfg->servicedir, svcs, nsvcs, err, errlen) < 0 ? -1 : 0;
+	else
+		rc = load_image(st, img, keys, nkeys, svcs, nsvcs, err, errlen);
+	hsmd_images_gc(st->dir, images);
+out:
+	if (rc == 0)
+		sync_firmware(st, images);
+	hsm_vendor_keys_free(keys, nkeys);
+	json_decref(images);
+	return rc;
+}

@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vcmrules.c - the VCM rules of guide chapter 3 (see vcmrules.h).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hsmadmin/features.h>
+#include "vcmrules.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* ---- limits and features ---------------------------------------------- */
+
+static int speed_rank(const char *s)
+{
+	if (s && strcmp(s, "high") == 0)
+		return 3;
+	if (s && strcmp(s, "mid") == 0)
+		return 2;
+	return 1;
+}
+
+static const char *const speed_names[] = { "base", "base", "mid", "high" };
+static const uint32_t speed_bits[] = { HSM_FEAT_HSM_SPEED0, HSM_FEAT_HSM_SPEED0,
+				       HSM_FEAT_HSM_SPEED1, HSM_FEAT_HSM_SPEED2 };
+
+void fw_vcm_limits(const json_t *lifetime, const json_t *device, struct fw_vcm_limits *out)
+{
+	const json_t *lic = json_object_get(device, "licence");
+	int rank = speed_rank(json_string_value(json_object_get(lifetime, "speed")));
+	uint32_t features = (uint32_t)json_integer_value(json_object_get(lifetime, "features"));
+
+	memset(out, 0, sizeof(*out));
+	out->licensed = json_is_object(lic);
+	if (out->licensed) {
+		json_int_t max = json_integer_value(json_object_get(lic, "max_active_vcms"));
+		int up = speed_rank(json_string_value(json_object_get(lic, "speed_upgrade")));
+		if (json_is_string(json_object_get(lic, "speed_upgrade")) && up > rank)
+			rank = up;
+		out->max_active = max < 1 ? 1 : max > FW_VCM_MAX ? FW_VCM_MAX : (unsigned)max;
+		features |= (uint32_t)json_integer_value(json_object_get(lic, "features"));
+		out->max_creatable = rank == 1 ? FW_VCM_MAX_BASE_SPEED : FW_VCM_MAX;
+	} else {
+		out->max_active = FW_VCM_UNLICENSED;
+		out->max_creatable = FW_VCM_UNLICENSED;
+	}
+	out->speed = speed_names[rank];
+	out->platform = (features & ~HSM_FEAT_SPEED_MASK) | speed_bits[rank] | HSM_FEAT_BUILTIN;
+}
+
+static int word_speed_rank(uint32_t w)
+{
+	if (w & HSM_FEAT_HSM_SPEED2)
+		return 3;
+	if (w & HSM_FEAT_HSM_SPEED1)
+		return 2;
+	if (w & HSM_FEAT_HSM_SPEED0)
+		return 1;
+	return 0;
+}
+
+int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_t *out,
+		      char *err, size_t errlen)
+{
+	uint32_t plain = requested & ~HSM_FEAT_SPEED_MASK & ~HSM_FEAT_BUILTIN;
+	uint32_t missing = plain & ~lim->platform;
+	int hsm_rank = speed_rank(lim->speed), want = word_speed_rank(requested);
+	uint32_t speed = requested & HSM_FEAT_SPEED_MASK;
+
+	if (missing) {
+		char names[256];
+		hsm_features_format(missing, names, sizeof(names));
+		return fail(err, errlen, "features %s are not enabled on this HSM (a VCM's features "
+			    "must be a subset of the platform's; apply a licence with hsmadmin fet)", names);
+	}
+	/* Guide 3.3.4: HSMSpeed1 is converted to HSMSpeed0 on a mid-speed HSM. */
+	if (hsm_rank == 2 && (speed & HSM_FEAT_HSM_SPEED1)) {
+		speed = (speed & ~HSM_FEAT_HSM_SPEED1) | HSM_FEAT_HSM_SPEED0;
+		want = word_speed_rank(speed);
+	}
+	if (want > hsm_rank)
+		return fail(err, errlen, "speed %s is above this HSM's rating (%s speed)",
+			    want == 3 ? "HSMSpeed2" : "HSMSpeed1", lim->speed);
+	*out = plain | speed | HSM_FEAT_BUILTIN;
+	return 0;
+}
+
+/* ---- small values ----------------------------------------------------- */
+
+int fw_uuid_valid(const char *s)
+{
+	static const int dash[] = { 8, 13, 18, 23 };
+
+	if (!s || strlen(s) != 36)
+		return 0;
+	for (int i = 0; i < 36; i++) {
+		int is_dash = i == dash[0] || i == dash[1] || i == dash[2] || i == dash[3];
+		char c = s[i];
+		if (is_dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return 1;
+}
+
+int fw_vcm_bool_parse(const char *s)
+{
+	if (!s)
+		return -1;
+	if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0)
+		return 1;
+	if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0)
+		return 0;
+	return -1;
+}
+
+static int name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == ' ' || s[n - 1] == ' ')
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_' || *s == '.' || *s == '-' || *s == ' '))
+			return 0;
+	return 1;
+}
+
+/* The text form only: "ssh-ed25519 " and the 68 base64 characters of a
+ * 51-byte key blob.  Keys were verified when the request was; this keeps
+ * a damaged file from passing without paying a key parse per VCM on
+ * every commit. */
+static int key_line_valid(const char *s)
+{
+	if (strncmp(s, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI", 37) != 0 || strlen(s) != 80)
+		return 0;
+	for (s += 12; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '+' || *s == '/' || *s == '='))
+			return 0;
+	return 1;
+}
+
+static int hex_valid(const char *s, size_t len)
+{
+	if (strlen(s) != len)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* ---- the registry ----------------------------------------------------- */
+
+#define MAX_TIME (INT64_C(1) << 40)
+
+int fw_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_int_t seq, features, created, changed, floor;
+	const char *name, *address, *ktr, *ssh, *state, *nonce;
+	int autostart, restrict_startup, cardreader, disk;
+	json_t *nonces, *v;
+	struct hsm_ipaddr ip;
+	size_t i;
+
+	if (!fw_uuid_valid(uuid))
+		return fail(err, errlen, "vcms: '%.40s' is not a lower-case UUID", uuid);
+	if (json_unpack_ex((json_t *)e, &jerr, JSON_STRICT,
+			   "{s:I, s:s, s:s, s:I, s:b, s:b, s:b, s:s, s:s, s:s, s:b, s:I, s:I, s:s, s:o, s:I}",
+			   "seq", &seq, "name", &name, "address", &address, "features", &features,
+			   "autostart", &autostart, "restrict_startup", &restrict_startup,
+			   "serial_cardreader", &cardreader, "k_tenant_req", &ktr, "sshadmin_key", &ssh,
+			   "state", &state, "disk_exceeded", &disk, "created", &created,
+			   "changed", &changed, "request_nonce", &nonce, "nonces", &nonces,
+			   "nonce_floor", &floor) != 0)
+		return fail(err, errlen, "vcms: %s: %s", uuid, jerr.text);
+	if (seq < 1 || seq > MAX_TIME)
+		return fail(err, errlen, "vcms: %s: seq out of range", uuid);
+	if (!name_valid(name))
+		return fail(err, errlen, "vcms: %s: name is not 1-64 of A-Z a-z 0-9 _ . - and inner spaces", uuid);
+	if (hsm_ip_parse(address, 0, &ip, NULL, 0) != 0)
+		return fail(err, errlen, "vcms: %s: address is not an IP address", uuid);
+	if (features < 0 || features > 0xffffffffLL)
+		return fail(err, errlen, "vcms: %s: features is not a 32-bit word", uuid);
+	if (autostart && restrict_startup)
+		return fail(err, errlen, "vcms: %s: autostart and restrict_startup are both set", uuid);
+	if (!key_line_valid(ktr) || !key_line_valid(ssh))
+		return fail(err, errlen, "vcms: %s: k_tenant_req and sshadmin_key must be ssh-ed25519 keys", uuid);
+	if (strcmp(state, "inactive") && strcmp(state, "active") && strcmp(state, "stopped") &&
+	    strcmp(state, "failed"))
+		return fail(err, errlen, "vcms: %s: state is not inactive, active, stopped or failed", uuid);
+	if (disk && strcmp(state, "active") == 0)
+		return fail(err, errlen, "vcms: %s: active although over its disk limit", uuid);
+	if (created < 0 || created > MAX_TIME || changed < 0 || changed > MAX_TIME ||
+	    floor < 0 || floor > MAX_TIME)
+		return fail(err, errlen, "vcms: %s: times out of range", uuid);
+	if (!hex_valid(nonce, 32))
+		return fail(err, errlen, "vcms: %s: request_nonce is not 32 hex digits", uuid);
+	if (!json_is_array(nonces) || json_array_size(nonces) > FW_VCM_NONCES_MAX)
+		return fail(err, errlen, "vcms: %s: nonces is not an array of at most %u", uuid,
+			    FW_VCM_NONCES_MAX);
+	json_array_foreach(nonces, i, v) {
+		const char *s = json_string_value(v);
+		if (!s || strlen(s) < 32 || strlen(s) > 64)
+			return fail(err, errlen, "vcms: %s: nonces[%zu] is not a nonce", uuid, i);
+		for (size_t k = 0; k < 32; k++)
+			if (!((s[k] >= '0' && s[k] <= '9') || (s[k] >= 'a' && s[k] <= 'f')))
+				return fail(err, errlen, "vcms: %s: nonces[%zu] is not a nonce", uuid, i);
+		if (s[32] && (s[32] != '/' || !name_valid(s + 33)))
+			return fail(err, errlen, "vcms: %s: nonces[%zu] is not NONCE or NONCE/PROPERTY", uuid, i);
+	}
+	return 0;
+}
+
+struct addr_ref {
+	struct hsm_ipaddr ip;
+	const char *uuid;
+};
+
+static int addr_cmp(const void *a, const void *b)
+{
+	return hsm_ip_compare(&((const struct addr_ref *)a)->ip, &((const struct addr_ref *)b)->ip);
+}
+
+static int seq_cmp(const void *a, const void *b)
+{
+	json_int_t x = ((const json_int_t *)a)[0], y = ((const json_int_t *)b)[0];
+
+	return x < y ? -1 : x > y;
+}
+
+int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen)
+{
+	size_t n = json_object_size(vcms), i = 0;
+	struct addr_ref *addrs;
+	json_int_t *seqs;
+	const char *uuid, *reader = NULL;
+	json_t *e;
+	int rc = 0;
+
+	if (!json_is_object(vcms))
+		return fail(err, errlen, "vcms: not an object");
+	if (n > FW_VCM_MAX)
+		return fail(err, errlen, "vcms: more than %u VCMs", FW_VCM_MAX);
+	if (n == 0)
+		return 0;
+	addrs = calloc(n, sizeof(*addrs));
+	seqs = calloc(n, sizeof(*seqs));
+	if (!addrs || !seqs) {
+		free(addrs);
+		free(seqs);
+		return fail(err, errlen, "out of memory");
+	}
+	json_object_foreach((json_t *)vcms, uuid, e) {
+		if (fw_vcm_entry_validate(uuid, e, err, errlen) != 0) {
+			rc = -1;
+			goto out;
+		}
+		if (json_is_true(json_object_get(e, "serial_cardreader"))) {
+			if (reader) {
+				rc = fail(err, errlen, "vcms: %s and %s both have the serial card reader",
+					  reader, uuid);
+				goto out;
+			}
+			reader = uuid;
+		}
+		hsm_ip_parse(json_string_value(json_object_get(e, "address")), 0, &addrs[i].ip, NULL, 0);
+		addrs[i].uuid = uuid;
+		seqs[i] = json_integer_value(json_object_get(e, "seq"));
+		i++;
+	}
+	qsort(addrs, n, sizeof(*addrs), addr_cmp);
+	qsort(seqs, n, sizeof(*seqs), seq_cmp);
+	for (i = 1; i < n; i++) {
+		if (hsm_ip_equal(&addrs[i].ip, &addrs[i - 1].ip)) {
+			rc = fail(err, errlen, "vcms: %s and %s have the same address", addrs[i - 1].uuid,
+				  addrs[i].uuid);
+			goto out;
+		}
+		if (seqs[i] == seqs[i - 1]) {
+			rc = fail(err, errlen, "vcms: two VCMs have sequence number %lld", (long long)seqs[i]);
+			goto out;
+		}
+	}
+out:
+	free(addrs);
+	free(seqs);
+	return rc;
+}
+
+unsigned fw_vcms_active(const json_t *vcms)
+{
+	const char *uuid;
+	json_t *e;
+	unsigned n = 0;
+
+	json_object_foreach((json_t *)vcms, uuid, e)
+		{
+		const char *s = json_string_value(json_object_get(e, "state"));
+		n += s && strcmp(s, "active") == 0;
+	}
+	return n;
+}
+
+struct seq_ref {
+	json_int_t seq;
+	const char *uuid;
+};
+
+static int seqref_cmp(const void *a, const void *b)
+{
+	return seq_cmp(&((const struct seq_ref *)a)->seq, &((const struct seq_ref *)b)->seq);
+}
+
+json_t *fw_vcms_ordered(const json_t *vcms)
+{
+	size_t n = json_object_size(vcms), i = 0;
+	struct seq_ref *refs = calloc(n ? n : 1, sizeof(*refs));
+	json_t *out = json_array(), *e;
+	const char *uuid;
+
+	if (!refs)
+		return out;
+	json_object_foreach((json_t *)vcms, uuid, e) {
+		refs[i].seq = json_integer_value(json_object_get(e, "seq"));
+		refs[i].uuid = uuid;
+		i++;
+	}
+	qsort(refs, n, sizeof(*refs), seqref_cmp);
+	for (i = 0; i < n; i++)
+		json_array_append_new(out, json_string(refs[i].uuid));
+	free(refs);
+	return out;
+}
+
+const char *fw_vcms_cardreader(const json_t *vcms, const char *except)
+{
+	const char *uuid;
+	json_t *e;
+
+	json_object_foreach((json_t *)vcms, uuid, e)
+		if (json_is_true(json_object_get(e, "serial_cardreader")) &&
+		    (!except || strcmp(uuid, except) != 0))
+			return uuid;
+	return NULL;
+}
+
+/* ---- the network ------------------------------------------------------ */
+
+int fw_vcm_net_get(const json_t *lifetime, const json_t *device, const char *override,
+		     struct fw_vcm_net *out, char *err, size_t errlen)
+{
+	const json_t *cur = json_object_get(json_object_get(device, "vcm_network"), "current");
+	const char *mode = json_string_value(json_object_get(cur, "mode"));
+	const char *hsm_addr = json_string_value(json_object_get(lifetime, "address"));
+	char inner[256];
+
+	memset(out, 0, sizeof(*out));
+	if (mode && strcmp(mode, "default") != 0) {
+		struct hsm_netconfig nc;
+		int family = strcmp(mode, "ipv6static") == 0 ? 6 : 4;
+		if (hsm_netconfig_parse(family, json_string_value(json_object_get(cur, "address")),
+					json_string_value(json_object_get(cur, "gateway")), &nc,
+					inner, sizeof(inner)) != 0)
+			return fail(err, errlen, "VCM network: %s", inner);
+		out->subnet = nc.address;
+		out->hsm = nc.address.addr;
+		out->has_hsm = 1;
+		out->gateway = nc.gateway;
+		out->has_gateway = 1;
+		snprintf(out->mode, sizeof(out->mode), "%s", mode);
+		return 0;
+	}
+	snprintf(out->mode, sizeof(out->mode), "default");
+	if (hsm_ip_parse(hsm_addr ? hsm_addr : "", 0, &out->hsm, NULL, 0) == 0)
+		out->has_hsm = 1;
+	if (override && *override) {
+		if (hsm_cidr_parse(override, 0, &out->subnet, inner, sizeof(inner)) != 0)
+			return fail(err, errlen, "[vcm] emulated_subnet: %s", inner);
+		return 0;
+	}
+	if (!out->has_hsm || out->hsm.family != 4 || out->hsm.b[0] != 127)
+		return fail(err, errlen, "the default VCM network of the emulator needs an HSM address "
+			    "in 127.0.0.0/8 or [vcm] emulated_subnet in hsmd.conf");
+	out->subnet.addr.family = 4;
+	out->subnet.addr.b[0] = 127;
+	out->subnet.addr.b[1] = out->hsm.b[1] ^ 0x80;
+	out->subnet.addr.b[2] = out->hsm.b[2] & 0xfc;
+	out->subnet.prefix = 22;
+	return 0;
+}

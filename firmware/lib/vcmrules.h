@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * firmware/lib/vcmrules.h - the VCM rules of guide chapter 3 as pure
+ * functions of the device documents, shared by hsmd's VCM supervisor
+ * (autostart after a reset, the registry's validation) and the
+ * orchestrator service (every vcmadmin call).  Both link the firmware
+ * library (firmware/lib, libhsmfw, prefix fw_), so there is one copy of
+ * each rule; nothing here touches files or processes, so the fuzz target
+ * and the unit tests run exactly what the device runs.
+ *
+ * The registry is device.json's member "vcms" (docs/formats/hsmd-state.md,
+ * section "VCMs"): an object keyed by UUID.
+ */
+#ifndef FW_VCMRULES_H
+#define FW_VCMRULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <hsmadmin/netaddr.h>
+
+/* Guide 3.1.2.2.1 and 3.2.1.1. */
+#define FW_VCM_MAX 1000u
+#define FW_VCM_MAX_BASE_SPEED 5u
+#define FW_VCM_UNLICENSED 1u
+/* Guide 3.1.3.5.1: a VCM storing more than this is stopped. */
+#define FW_VCM_DISK_LIMIT (16u * 1024u * 1024u)
+/* Nonces of acted-on requests a VCM remembers (docs/formats/hsmd-state.md). */
+#define FW_VCM_NONCES_MAX 256u
+/* The services a VCM serves, with their ports (SPEC "Services and ports"). */
+#define FW_VCM_SERVICES { "sshadmin", "ncoreapi", "monitor" }
+#define FW_VCM_NSERVICES 3
+
+struct fw_vcm_limits {
+	unsigned max_active;      /* the licence's active count, 1 without */
+	unsigned max_creatable;   /* 1 without a licence, 5 on base speed, else 1000 */
+	int licensed;
+	const char *speed;        /* effective rating: "base", "mid" or "high" */
+	uint32_t platform;        /* platform features: factory | licence | speed bit */
+};
+
+/* The limits of this HSM from lifetime.json and device.json. */
+void fw_vcm_limits(const json_t *lifetime, const json_t *device, struct fw_vcm_limits *out);
+
+/* The feature word a VCM gets for a requested word (guide 3.3): every
+ * non-speed bit must be a platform feature; speed bits may not rate above
+ * the HSM; HSMSpeed1 becomes HSMSpeed0 on a mid-speed HSM; built-in
+ * features are always added.  0 or -1 with the reason. */
+int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_t *out,
+		      char *err, size_t errlen);
+
+/* A lower-case 8-4-4-4-12 hex UUID. */
+int fw_uuid_valid(const char *s);
+/* "true"/"True"/"false"/"False" (guide 3.1.3.4): 0 or 1, -1 otherwise. */
+int fw_vcm_bool_parse(const char *s);
+
+/* One registry entry and the whole registry (unique addresses, at most
+ * one serial-cardreader VCM, never autostart with restrict-startup, at
+ * most FW_VCM_MAX entries, unique sequence numbers). */
+int fw_vcm_entry_validate(const char *uuid, const json_t *entry, char *err, size_t errlen);
+int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen);
+
+/* How many VCMs are in state "active". */
+unsigned fw_vcms_active(const json_t *vcms);
+/* The UUIDs in creation order ("seq"): the stable order of autostart and
+ * of every listing.  New array. */
+json_t *fw_vcms_ordered(const json_t *vcms);
+/* The UUID of the VCM holding the serial card reader, other than except. */
+const char *fw_vcms_cardreader(const json_t *vcms, const char *except);
+
+/* The VCM subnet in effect.  Static modes use the configured prefix (the
+ * HSM's own address and the gateway are reserved); the default mode of the
+ * emulator uses override (hsmd.conf [vcm] emulated_subnet) or, for an
+ * HSM at 127.A.B.C, 127.(A xor 128).(B & 252).0/22 (1022 hosts). */
+struct fw_vcm_net {
+	struct hsm_cidr subnet;
+	int has_hsm, has_gateway;
+	struct hsm_ipaddr hsm, gateway;
+	char mode[16];
+};
+int fw_vcm_net_get(const json_t *lifetime, const json_t *device, const char *override,
+		     struct fw_vcm_net *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: Apache-2.0
+# tests/lib/hsmd-common.sh - real hsmd processes on loopback for
+# the hsmd-*.sh tests, called with the stock OpenSSH client.
+#
+#   . "$top_srcdir/tests/lib/hsmd-common.sh"
+#   hsmd_setup                      services and configuration in $TEST_TMP
+#   hsmd_provision NAME ADDR ESN [provision options...]
+#   hsmd_start NAME                 background; $HSMD_PID; waits until serving
+#   hsmd_stop NAME                  SIGTERM and wait
+#   client_keys                     $TEST_TMP/keys/{sshadmin,setup,monitor,other}
+#   call NAME SERVICE METHOD KEY [PARAMS]   sets $out $err $rc (ssh's status)
+
+. "$top_srcdir/tests/lib/common.sh"
+
+HSMD="$top_builddir/firmware/hsmd/hsmd"
+[ -x "$HSMD" ] || { echo "Bail out! hsmd not built"; exit 1; }
+HSMD_CONFDIR=$TEST_TMP/hsmdconf
+HSMD_SVCDIR=$TEST_TMP/services
+declare -A HSMD_PIDS HSMD_ADDR
+
+hsmd_setup() {
+	mkdir -p "$HSMD_CONFDIR/services.d" "$HSMD_SVCDIR" "$TEST_TMP/keys"
+	chmod 0755 "$HSMD_SVCDIR"
+	for s in sshadmin setup monitor; do
+		so=$(_find_built "$top_builddir/firmware/services/$s" "$s.so") ||
+			{ echo "Bail out! service $s not built"; exit 1; }
+		cp "$so" "$HSMD_SVCDIR/$s.so"
+		chmod 0755 "$HSMD_SVCDIR/$s.so"
+		cp "$top_srcdir/conf.d/services.d/$s.conf" "$HSMD_CONFDIR/services.d/"
+	done
+	printf '[paths]\nservicedir = %s\n%s' "$HSMD_SVCDIR" "${HSMD_EXTRA_CONF:-}" >"$HSMD_CONFDIR/hsmd.conf"
+	openssl genpkey -algorithm ed25519 -out "$TEST_TMP/vendor.pem" 2>/dev/null
+	chmod 0600 "$TEST_TMP/vendor.pem"
+}
+
+client_keys() {
+	for s in sshadmin setup monitor other; do
+		[ -f "$TEST_TMP/keys/$s" ] || ssh-keygen -q -t ed25519 -N '' -C '' -f "$TEST_TMP/keys/$s"
+	done
+}
+
+# The enroll params for the keys in $TEST_TMP/keys.
+enroll_params() {
+	jq -nc --arg a "$(cut -d' ' -f1,2 "$TEST_TMP/keys/sshadmin.pub")" \
+		--arg b "$(cut -d' ' -f1,2 "$TEST_TMP/keys/setup.pub")" \
+		--arg c "$(cut -d' ' -f1,2 "$TEST_TMP/keys/monitor.pub")" \
+		'{client_keys: {sshadmin: $a, setup: $b, monitor: $c}}'
+}
+
+hsmd_provision() { # NAME ADDR ESN [options]
+	_n=$1 _a=$2 _e=$3; shift 3
+	HSMD_ADDR[$_n]=$_a
+	"$HSMD" provision --state "$TEST_TMP/$_n" --esn "$_e" --address "$_a" \
+		--vendor-key "$TEST_TMP/vendor.pem" "$@" >/dev/null
+}
+
+# known_hosts of an HSM from its current host keys (what enroll pins).
+hsmd_known_hosts() { # NAME
+	_n=$1
+	jq -r --arg a "${HSMD_ADDR[$_n]}" --slurpfile lt "$TEST_TMP/$_n/lifetime.json" \
+		'.certificates | to_entries[] | "[\($a)]:\($lt[0].ports[.key]) \(.value.body.host_key)"' \
+		"$TEST_TMP/$_n/device.json" >"$TEST_TMP/$_n.known_hosts"
+}
+
+hsmd_start() { # NAME
+	_n=$1
+	_before=$(grep -c 'serving' "$TEST_TMP/$_n.log" 2>/dev/null)
+	"$HSMD" run --state "$TEST_TMP/$_n" --conf "$HSMD_CONFDIR" >>"$TEST_TMP/$_n.log" 2>&1 &
+	HSMD_PIDS[$_n]=$!
+	HSMD_PID=$!
+	cleanup_pid "$HSMD_PID"
+	for _ in $(seq 1 200); do
+		_now=$(grep -c 'serving' "$TEST_TMP/$_n.log" 2>/dev/null)
+		[ "${_now:-0}" -gt "${_before:-0}" ] && break
+		kill -0 "$HSMD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	hsmd_known_hosts "$_n"
+	_now=$(grep -c 'serving' "$TEST_TMP/$_n.log" 2>/dev/null)
+	[ "${_now:-0}" -gt "${_before:-0}" ]
+}
+
+hsmd_stop() { # NAME: SIGTERM, wait; returns hsmd's exit status
+	_p=${HSMD_PIDS[$1]}
+	kill -TERM "$_p" 2>/dev/null
+	wait "$_p"
+}
+
+port_of() { # NAME SERVICE
+	jq -r --arg s "$2" '.ports[$s]' "$TEST_TMP/$1/lifetime.json"
+}
+
+# call NAME SERVICE METHOD KEYNAME [PARAMS]: one exec with the stock ssh.
+call() {
+	_n=$1 _s=$2 _m=$3 _k=$4 _p=${5-}
+	printf '%s' "$_p" >"$TEST_TMP/.params"
+	timeout -k 2 20 ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes \
+		-o UserKnownHostsFile="$TEST_TMP/$_n.known_hosts" -o GlobalKnownHostsFile=/dev/null \
+		-o IdentitiesOnly=yes -o ConnectTimeout=5 -o LogLevel=ERROR \
+		-i "$TEST_TMP/keys/$_k" -p "$(port_of "$_n" "$_s")" "hsm@${HSMD_ADDR[$_n]}" "$_m" \
+		<"$TEST_TMP/.params" >"$TEST_TMP/.out" 2>"$TEST_TMP/.err"
+	rc=$?
+	out=$(cat "$TEST_TMP/.out")
+	err=$(cat "$TEST_TMP/.err")
+}
+
+# The device document as hsmd holds it: DIR/device.json with the registry
+# documents DIR/registry/UUID.json as its "vcms" member
+# (docs/formats/hsmd-state.md, "Layout and crash guarantees").
+hsmd_device_doc() { # DIR
+	set -- "$1" "$1"/registry/*.json
+	_dd=$1
+	shift
+	if [ -e "$1" ]; then
+		jq -n --slurpfile dev "$_dd/device.json" '$dev[0] + {vcms: ([inputs |
+			{key: (input_filename | split("/") | last | rtrimstr(".json")), value: .}] |
+			from_entries)}' "$@"
+	else
+		jq . "$_dd/device.json"
+	fi
+}
+
+jqr() { printf '%s' "$out" | jq -r "$1" 2>/dev/null; }

@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: Apache-2.0
+# tests/lib/vcm-lib.sh - shared set-up for the vcm-*.sh tests: a
+# real hsmd with the orchestrator and the VCM services, the real vcmadmin
+# for the provider and the real `hsmadmin vcm` for tenants (each tenant
+# with its own HSMADMIN_HOME), licences made by hsm-vendor and applied
+# with the real `hsmadmin fet`.
+#
+#   . "$top_srcdir/tests/lib/vcm-lib.sh"
+#   vcm_setup                       services, vendor keys, licence key
+#   vcm_hsm NAME ESN [provision options...]   provision, start, enroll
+#   licence NAME ESN N [hsm-vendor options]   make and apply a licence
+#   tenant T ARGS...                hsmadmin as tenant T: $out $err $rc
+#   va ARGS...                      vcmadmin: $out $err $rc
+#   create_req T FILE [options]     tenant T writes a create request
+#   new_vcm T NAME [vcmadmin create options]  $UUID $ADDR of a new VCM
+#   vcm_state UUID                  the registry's state of a VCM
+#   vcm_pid UUID                    the pid of its process ("" when none)
+#   tcall UUID SERVICE METHOD T [PARAMS]  stock ssh to a VCM's service with
+#                                   tenant T's sshadmin key: $out $err $rc
+
+. "$top_srcdir/tests/lib/platform-lib.sh"
+case " ${BUILT_PLUGINS:-} " in *" vcmadmin "*) ;; *) skip_all "vcmadmin plugin not built" ;; esac
+case " ${BUILT_PLUGINS:-} " in *" vcm "*) ;; *) skip_all "vcm plugin not built" ;; esac
+VENDOR=$(_find_built "$top_builddir/tools/hsm-vendor" hsm-vendor) || { echo "Bail out! hsm-vendor not built"; exit 1; }
+
+vcm_setup() {
+	platform_setup
+	for _s in orchestrator ncoreapi; do
+		_so=$(_find_built "$top_builddir/firmware/services/$_s" "$_s.so") ||
+			{ echo "Bail out! service $_s not built"; exit 1; }
+		cp "$_so" "$HSMD_SVCDIR/$_s.so"
+		chmod 0755 "$HSMD_SVCDIR/$_s.so"
+		cp "$top_srcdir/conf.d/services.d/$_s.conf" "$HSMD_CONFDIR/services.d/"
+	done
+	"$VENDOR" keygen --out "$TEST_TMP/lic.key" --pub "$TEST_TMP/lic.pub" >/dev/null
+	mkdir -p "$HSMD_CONFDIR/vendor.d"
+	cp "$TEST_TMP/lic.pub" "$HSMD_CONFDIR/vendor.d/licences.pem"
+	cp "$TEST_TMP/lic.pub" "$HSMADMIN_CONF/vendor.d/licences.pem"
+}
+
+vcm_hsm() { # NAME ESN [provision options]
+	_n=$1 _e=$2; shift 2
+	_addr=$(test_address)
+	hsmd_provision "$_n" "$_addr" "$_e" --module-conf "$HSMADMIN_CONF/modules.d/$_n.conf" "$@" &&
+		hsmd_start "$_n" && run hsmadmin enroll --esn "$_e" && [ "$rc" = 0 ]
+}
+
+licence() { # NAME ESN N [hsm-vendor options]
+	_n=$1 _e=$2 _c=$3; shift 3
+	"$VENDOR" licence --key "$TEST_TMP/lic.key" --esn "$_e" --max-active-vcms "$_c" \
+		--out "$TEST_TMP/$_n-$_c.lic" "$@" >/dev/null &&
+		run hsmadmin fet --esn "$_e" "$TEST_TMP/$_n-$_c.lic" && [ "$rc" = 0 ]
+}
+
+tenant() { # T ARGS...
+	_t=$1; shift
+	mkdir -p "$TEST_TMP/tenants/$_t"
+	chmod 0700 "$TEST_TMP/tenants/$_t"
+	HSMADMIN_HOME="$TEST_TMP/tenants/$_t" run hsmadmin "$@"
+}
+
+va() { run vcmadmin "$@"; }
+
+create_req() { # T FILE [hsmadmin vcm create options]
+	_t=$1 _f=$2; shift 2
+	tenant "$_t" vcm create --request-file "$_f" "$@"
+}
+
+new_vcm() { # T NAME [vcmadmin create options]: sets UUID ADDR
+	_t=$1 _name=$2; shift 2
+	_f=$TEST_TMP/req-$_t-$RANDOM$RANDOM.req
+	UUID= ADDR=
+	create_req "$_t" "$_f" --name "$_name" || return 1
+	[ "$rc" = 0 ] || return 1
+	va create --request "$_f" --outdir "$TEST_TMP/configs" --json "$@" "$_name"
+	[ "$rc" = 0 ] || return 1
+	UUID=$(printf '%s' "$out" | jq -r .uuid)
+	ADDR=$(printf '%s' "$out" | jq -r .address)
+}
+
+# Registry facts, read from the device state (as the device wrote it).
+vcm_state() { jq -r --arg u "$1" '.vcms[$u].state // "none"' <(hsmd_device_doc "$TEST_TMP/${VCM_HSM:-h}"); }
+vcm_pid() {
+	va show "$1" --json
+	printf '%s' "$out" | jq -r '.pid // empty'
+}
+
+# pem_to_openssh PEM OUT: an Ed25519 PKCS#8 PEM private key in the OpenSSH
+# format the stock client reads (PROTOCOL.key), with openssl and xxd only.
+pem_to_openssh() {
+	_seed=$(openssl pkey -in "$1" -outform DER 2>/dev/null | tail -c 32 | xxd -p | tr -d '\n')
+	_pub=$(openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | tail -c 32 | xxd -p | tr -d '\n')
+	[ ${#_seed} = 64 ] && [ ${#_pub} = 64 ] || return 1
+	_s() { printf '%08x%s' $(( ${#1} / 2 )) "$1"; }
+	_a() { printf '%s' "$1" | xxd -p | tr -d '\n'; }
+	_kt=$(_s "$(_a ssh-ed25519)")
+	_blob=$_kt$(_s "$_pub")
+	_priv=0102030401020304$_kt$(_s "$_pub")$(_s "$_seed$_pub")$(_s "")
+	_pad=1
+	while [ $(( ${#_priv} / 2 % 8 )) != 0 ]; do _priv=$_priv$(printf '%02x' $_pad); _pad=$((_pad + 1)); done
+	_all=$(_a openssh-key-v1)00$(_s "$(_a none)")$(_s "$(_a none)")$(_s "")00000001$(_s "$_blob")$(_s "$_priv")
+	( umask 077
+	  { echo "-----BEGIN OPENSSH PRIVATE KEY-----"
+	    printf '%s' "$_all" | xxd -r -p | base64 -w 70
+	    echo "-----END OPENSSH PRIVATE KEY-----"; } >"$2" )
+}
+
+# A tenant's sshadmin key, in the OpenSSH format the stock client reads
+# (the tenant tools keep it as a protected key file, docs/formats/keys.md;
+# tests/tools/keyprot-pem opens it with the tenant's protection inputs).
+KEYPROT_PEM=$(_find_built "$top_builddir/tests/tools" keyprot-pem) || { echo "Bail out! keyprot-pem not built"; exit 1; }
+tenant_ssh_key() { # T
+	_k=$TEST_TMP/tenants/$1/ssh-sshadmin
+	if [ ! -f "$_k" ]; then
+		( umask 077; HSMADMIN_HOME=$TEST_TMP/tenants/$1 "$KEYPROT_PEM" \
+			"$TEST_TMP/tenants/$1/tenant/vcm-sshadmin.key" >"$_k.pem" ) &&
+			pem_to_openssh "$_k.pem" "$_k"
+	fi
+	echo "$_k"
+}
+
+# tcall UUID SERVICE METHOD KEYFILE [PARAMS]: stock ssh to a VCM service,
+# the host key pinned from the tenant configuration file.
+tcall() {
+	_u=$1 _s=$2 _m=$3 _k=$4 _p=${5-}
+	_cfg=$TEST_TMP/configs/vcm-$_u.json
+	jq -r '.address as $a | .services | to_entries[] | "[\($a)]:\(.value.port) \(.value.host_key)"' \
+		"$_cfg" >"$TEST_TMP/.vcm_known_hosts"
+	printf '%s' "$_p" >"$TEST_TMP/.params"
+	timeout -k 2 20 ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes \
+		-o UserKnownHostsFile="$TEST_TMP/.vcm_known_hosts" -o GlobalKnownHostsFile=/dev/null \
+		-o IdentitiesOnly=yes -o ConnectTimeout=5 -o LogLevel=ERROR \
+		-i "$_k" -p "$(jq -r --arg s "$_s" '.ports[$s]' "$_cfg")" "hsm@$(jq -r .address "$_cfg")" "$_m" \
+		<"$TEST_TMP/.params" >"$TEST_TMP/.out" 2>"$TEST_TMP/.err"
+	rc=$?
+	out=$(cat "$TEST_TMP/.out")
+	err=$(cat "$TEST_TMP/.err")
+}
