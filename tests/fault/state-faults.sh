@@ -12,7 +12,7 @@
 # A method is one line in the table below.  FAULT_METHODS="a b" runs only
 # those; FAULT_KINDS="kill" only those kinds (default "enospc kill"; "eio"
 # takes the same paths in hsmd, README.md).
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 SHIM=$(_find_built "$top_builddir/tests/fault" faultshim.so) || { echo "Bail out! faultshim not built"; exit 1; }
 FAULTCTL="$top_builddir/tests/fault/faultctl"
 [ -x "$FAULTCTL" ] || { echo "Bail out! faultctl not built"; exit 1; }

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The device clock's high-water mark: setting the clock back (allowed while
 # it is not earlier than the last time set) revives no expired request.
-. "$top_srcdir/tests/integration/vcm-lib.sh"
+. "$top_srcdir/tests/lib/vcm-lib.sh"
 vcm_setup
 cd "$TEST_TMP" || exit 1
 ESN=1A23-BC45-6789
