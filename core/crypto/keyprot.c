@@ -5,7 +5,7 @@
  *
  * The inputs are high-entropy machine and installation secrets, so one
  * HKDF-SHA256 over them is enough and costs microseconds; scrypt runs only
- * when a person's passphrase (P) is among them (../shared/PITFALLS.md).
+ * when a person's passphrase (P) is among them (docs/pitfalls.md).
  * The file format is docs/formats/keys.md; keep the two in step.
  */
 #include "config.h"
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -245,21 +246,81 @@ static int group_lookup(const char *name, gid_t *gid)
 	return -1;
 }
 
+/* A name groupadd would take: [a-z_][a-z0-9_-]{0,31}. */
+static int group_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 1 || n > 32 || !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+		return 0;
+	for (const char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
+			return 0;
+	return 1;
+}
+
+/* Create a system group the way the vendor's installer does when
+ * NFAST_<SERVICE>_GROUP names one that does not exist (guide 4.8.4): with
+ * groupadd, found at its fixed path, never through PATH. */
+static int group_create(const char *name, char *err, size_t errlen)
+{
+	static const char *const tools[] = { "/usr/sbin/groupadd", "/sbin/groupadd", NULL };
+	const char *tool = NULL;
+	gid_t gid;
+	pid_t pid;
+	int status;
+
+	if (!group_name_valid(name))
+		return hsm_set_err(err, errlen, "group \"%.64s\" does not exist, and it is not a name a "
+				   "group can be created with ([a-z_][a-z0-9_-], at most 32)", shown(name));
+	if (geteuid() != 0)
+		return hsm_set_err(err, errlen, "group \"%.64s\" does not exist, and only root can create it",
+				   shown(name));
+	for (size_t i = 0; tools[i] && !tool; i++)
+		if (access(tools[i], X_OK) == 0)
+			tool = tools[i];
+	if (!tool)
+		return hsm_set_err(err, errlen, "group \"%.64s\" does not exist and groupadd was not found",
+				   shown(name));
+	pid = fork();
+	if (pid < 0)
+		return hsm_set_err(err, errlen, "cannot create group %.64s: %s", shown(name), strerror(errno));
+	if (pid == 0) {
+		char *const argv[] = { (char *)"groupadd", (char *)"--system", (char *)"--", (char *)name, NULL };
+		char *const envp[] = { (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 1);
+		}
+		execve(tool, argv, envp);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return hsm_set_err(err, errlen, "cannot create group %.64s: %s", shown(name), strerror(errno));
+	if (group_lookup(name, &gid) != 0)
+		return hsm_set_err(err, errlen, "cannot create group %.64s: groupadd exited with %d", shown(name),
+				   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	return 0;
+}
+
 HSM_API int hsm_keyprot_group_for_service(const char *service, char *buf, size_t len,
 					  char *err, size_t errlen)
 {
-	char var[64];
+	char var[64], why[200];
 	const char *v, *group;
 	gid_t gid;
-	int i = service_index(service, err, errlen);
+	int i = service_index(service, err, errlen), from_default = 0;
 
 	if (i < 0)
 		return -1;
 	service_var(var, sizeof(var), service, "GROUP");
 	v = secure_getenv(var);
 	if (v) {
-		if (*v && group_lookup(v, &gid) != 0)
-			return hsm_set_err(err, errlen, "%s: group \"%.64s\" does not exist", var, shown(v));
+		/* The installer creates a group that does not exist (guide 4.8.4). */
+		if (*v && group_lookup(v, &gid) != 0 && group_create(v, why, sizeof(why)) != 0)
+			return hsm_set_err(err, errlen, "%s: %s", var, why);
 		group = v;
 	} else if (geteuid() == 0 && group_lookup(services[i].group, &gid) == 0) {
 		/* The guide's defaults describe an installed system run by
@@ -268,10 +329,11 @@ HSM_API int hsm_keyprot_group_for_service(const char *service, char *buf, size_t
 	} else {
 		group = "";
 	}
+	from_default = !v;
 	if (strlen(group) >= len)
 		return hsm_set_err(err, errlen, "%s: group name too long", var);
 	memcpy(buf, group, strlen(group) + 1);
-	return 0;
+	return from_default;
 }
 
 /* --- the inputs ---------------------------------------------------------- */
@@ -1047,9 +1109,15 @@ static int check_perms(const char *path, const struct stat *st, const char *grou
 			       path, mode);
 	if (!(mode & 050))
 		return 0;
-	if (!group || !*group)
-		return hsm_set_err(err, errlen, "%s: mode %04o lets group %u read the key, but no group is configured for it: refused (chmod 600, or set NFAST_<SERVICE>_GROUP)",
-			       path, mode, (unsigned)st->st_gid);
+	/* NFAST_<SERVICE>_GROUP is read when a key is saved, like the
+	 * installer reads it (guide 4.8.4): with the variable unset later, the
+	 * group the key was given stays what it was. */
+	if (!group)
+		return 0;
+	if (!*group)
+		return hsm_set_err(err, errlen, "%s: mode %04o lets group %u read the key, but no group is "
+				   "configured for it: refused (chmod 600, or set NFAST_<SERVICE>_GROUP)",
+				   path, mode, (unsigned)st->st_gid);
 	if (group_lookup(group, &gid) != 0)
 		return hsm_set_err(err, errlen, "%s: the configured group \"%.64s\" does not exist", path, shown(group));
 	if (st->st_gid != gid)
@@ -1170,7 +1238,7 @@ HSM_API EVP_PKEY *hsm_keyprot_load(const char *path, const struct hsm_keyprot_ct
 
 	if (!ctx)
 		ctx = &no_ctx;
-	if (read_key_file(path, ctx->group, 1, &data, &len, err, errlen) != 0)
+	if (read_key_file(path, ctx->group_unset ? NULL : ctx->group ? ctx->group : "", 1, &data, &len, err, errlen) != 0)
 		return NULL;
 	key = hsm_keyprot_open(data, len, ctx, opts, why, sizeof(why));
 	free(data);
@@ -1210,7 +1278,7 @@ HSM_API char *hsm_keyprot_load_pem(const char *path, const struct hsm_keyprot_ct
 
 	if (!ctx)
 		ctx = &no_ctx;
-	if (read_key_file(path, ctx->group, 1, &data, &len, err, errlen) != 0)
+	if (read_key_file(path, ctx->group_unset ? NULL : ctx->group ? ctx->group : "", 1, &data, &len, err, errlen) != 0)
 		return NULL;
 	rc = open_der(data, len, ctx, opts, &der, &derlen, NULL, why, sizeof(why));
 	free(data);

@@ -53,10 +53,12 @@ HSM_API void hsm_keyprot_format(unsigned opts, char buf[HSM_KEYPROT_STRLEN]);
 HSM_API int hsm_keyprot_for_service(const char *service, unsigned *opts,
 				    char *err, size_t errlen);
 /* The group that may read a service's key: NFAST_<SERVICE>_GROUP when set
- * (empty: none; a group that does not exist is an error), else, when
+ * (empty: none; a group that does not exist is created when running as
+ * root, as the installer does (guide 4.8.4), else an error), else, when
  * running as root, the guide's default (root, or nfastadmin for updater,
  * monitor, launcher, orchestrator) if that group exists, else none.
- * buf gets "" for none. */
+ * buf gets "" for none.  Returns 0 (from the variable), 1 (the variable
+ * is unset: a default) or -1. */
 HSM_API int hsm_keyprot_group_for_service(const char *service, char *buf, size_t len,
 					  char *err, size_t errlen);
 
@@ -74,6 +76,11 @@ struct hsm_keyprot_ctx {
 	 * /dev/tty (twice when saving), unless no_prompt. */
 	const char *passphrase;
 	int no_prompt;
+	/* Load only: NFAST_<SERVICE>_GROUP is unset, so a group-readable file
+	 * keeps the group it was saved with, whatever group says (the
+	 * variable is read when a key is saved, like the installer reads it:
+	 * guide 4.8.4).  Others and group write are refused all the same. */
+	int group_unset;
 	/* Named in the prompt ("Passphrase for <what>: "); NULL: "key". */
 	const char *what;
 	/* Test and diagnostic hooks: the sources of S, B and G.  NULL: the

@@ -13,7 +13,6 @@
 #include "config.h"
 
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,17 +571,6 @@ HSM_API void hsm_licence_free(struct hsm_licence *lic)
 
 /* --- trusted vendor keys ---------------------------------------------------------- */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -616,11 +604,11 @@ HSM_API int hsm_vendor_keys_load(const char *dir, EVP_PKEY ***keys, size_t *n,
 		if (de->d_name[0] == '.' || l < 5 || strcmp(de->d_name + l - 4, ".pem") != 0)
 			continue;
 		if (count == HSM_VENDOR_KEYS_MAX) {
-			rc = fail(err, errlen, "%s: more than %d vendor keys", dir, HSM_VENDOR_KEYS_MAX);
+			rc = hsm_set_err(err, errlen, "%s: more than %d vendor keys", dir, HSM_VENDOR_KEYS_MAX);
 			break;
 		}
 		if (!(names[count] = strdup(de->d_name))) {
-			rc = fail(err, errlen, "out of memory");
+			rc = hsm_set_err(err, errlen, "out of memory");
 			break;
 		}
 		count++;
@@ -628,22 +616,22 @@ HSM_API int hsm_vendor_keys_load(const char *dir, EVP_PKEY ***keys, size_t *n,
 	closedir(d);
 	out = rc == 0 ? calloc(count ? count : 1, sizeof(*out)) : NULL;
 	if (rc == 0 && !out)
-		rc = fail(err, errlen, "out of memory");
+		rc = hsm_set_err(err, errlen, "out of memory");
 	if (rc == 0)
 		qsort(names, count, sizeof(names[0]), cmp_names);
 	for (size_t i = 0; rc == 0 && i < count; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= sizeof(path)) {
-			rc = fail(err, errlen, "%s: path too long", dir);
+			rc = hsm_set_err(err, errlen, "%s: path too long", dir);
 			break;
 		}
 		out[loaded] = hsm_key_load_public(path, inner, sizeof(inner));
 		if (!out[loaded]) {
-			rc = fail(err, errlen, "vendor key: %s", inner);
+			rc = hsm_set_err(err, errlen, "vendor key: %s", inner);
 			break;
 		}
 		if (hsm_ed25519_pub_raw(out[loaded], raw) != 0) {
 			EVP_PKEY_free(out[loaded]);
-			rc = fail(err, errlen, "vendor key %s is not an Ed25519 key", path);
+			rc = hsm_set_err(err, errlen, "vendor key %s is not an Ed25519 key", path);
 			break;
 		}
 		loaded++;

@@ -3,7 +3,7 @@
  * core/crypto/modules.c - reader of $HSMADMIN_CONF/modules.d/NAME.conf.
  *
  * inih as Debian ships it splits long lines, cuts long names and joins
- * indented lines to the previous key (../shared/PITFALLS.md), so every
+ * indented lines to the previous key (docs/pitfalls.md), so every
  * line is checked here first and inih only sees text it parses exactly.
  */
 #include "config.h"
@@ -91,18 +91,6 @@ int hsm_esn_normalize(const char *esn, char out[HSM_ESN_LEN + 1])
 	return 0;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Every line must be something inih reads exactly as written: blank, a
  * comment, "[section]" or "name = value" with a short name. */
 static int precheck_line(const char *line, size_t len, char *why, size_t whylen)
@@ -177,7 +165,7 @@ static int precheck(const char *buf, size_t len, char *err, size_t errlen)
 	char why[96];
 
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
-		set_err(err, errlen, "line 1: byte order mark");
+		hsm_set_err(err, errlen, "line 1: byte order mark");
 		return -1;
 	}
 	while (start < len) {
@@ -185,7 +173,7 @@ static int precheck(const char *buf, size_t len, char *err, size_t errlen)
 		size_t end = nl ? (size_t)(nl - buf) : len;
 
 		if (precheck_line(buf + start, end - start, why, sizeof(why)) < 0) {
-			set_err(err, errlen, "line %zu: %s", lineno, why);
+			hsm_set_err(err, errlen, "line %zu: %s", lineno, why);
 			return -1;
 		}
 		start = end + 1;
@@ -326,22 +314,22 @@ int hsm_module_parse(const char *buf, size_t len, struct hsm_module *out,
 		return -1;
 	text = strndup(buf, len);
 	if (!text) {
-		set_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 		return -1;
 	}
 	memset(&p, 0, sizeof(p));
 	rc = ini_parse_string(text, handler, &p);
 	free(text);
 	if (p.failed_key) {
-		set_err(err, errlen, "line %zu: %s", line_of_key(buf, len, p.failed_key), p.why);
+		hsm_set_err(err, errlen, "line %zu: %s", line_of_key(buf, len, p.failed_key), p.why);
 		return -1;
 	}
 	if (rc != 0) {
-		set_err(err, errlen, "line %d: syntax error", rc);
+		hsm_set_err(err, errlen, "line %d: syntax error", rc);
 		return -1;
 	}
 	if (!p.have_esn || !p.have_address) {
-		set_err(err, errlen, "[module] needs both 'esn' and 'address'");
+		hsm_set_err(err, errlen, "[module] needs both 'esn' and 'address'");
 		return -1;
 	}
 	for (int i = 0; i < HSM_SVC_COUNT; i++)
@@ -381,7 +369,7 @@ static int list_conf_files(const char *dir, char ***names, size_t *count, char *
 	if (!d) {
 		if (errno == ENOENT)
 			return 0;
-		set_err(err, errlen, "%s: %s", dir, strerror(errno));
+		hsm_set_err(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	while ((e = readdir(d))) {
@@ -408,7 +396,7 @@ oom:
 	while (n)
 		free(v[--n]);
 	free(v);
-	set_err(err, errlen, "out of memory");
+	hsm_set_err(err, errlen, "out of memory");
 	return -1;
 }
 
@@ -432,13 +420,13 @@ int hsm_modules_load(const char *confdir, struct hsm_module **mods, size_t *coun
 	*mods = NULL;
 	*count = 0;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/modules.d", confdir) >= sizeof(dir)) {
-		set_err(err, errlen, "%s: path too long", confdir);
+		hsm_set_err(err, errlen, "%s: path too long", confdir);
 		return -1;
 	}
 	if (list_conf_files(dir, &names, &n_names, err, errlen) < 0)
 		return -1;
 	if (n_names && !(v = calloc(n_names, sizeof(*v)))) {
-		set_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 		rc = -1;
 	}
 	for (size_t i = 0; rc == 0 && i < n_names; i++) {

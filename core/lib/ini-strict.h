@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ini-strict.h - inih with the traps closed (see ../shared/PITFALLS.md):
+ * ini-strict.h - inih with the traps closed (see docs/pitfalls.md):
  * Debian's inih r55 splits lines of 200 bytes or more, cuts names at 49
  * characters and treats indented lines as continuations.  We read the file
  * ourselves, refuse all of those, and only then hand it to inih.

@@ -9,26 +9,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <hsmadmin/fileio.h>
 #include "hostkeys.h"
 #include "sign.h"
 
 #include "chain.h"
-
-static int set_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 HSM_API void hsm_chain_clear(struct hsm_chain *c)
 {
@@ -54,18 +43,18 @@ HSM_API EVP_PKEY *hsm_chain_verify_warrant(const json_t *env, const char *esn,
 		if (hsm_signed_verify(env, vendors[i], &body, NULL, why, sizeof(why)) == 0)
 			break;
 	if (i == nvendors)
-		return set_err(err, errlen, "device warrant is not signed by a trusted vendor key: %s",
+		return hsm_set_err(err, errlen, "device warrant is not signed by a trusted vendor key: %s",
 			       why), NULL;
 	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "esn", &w_esn,
 			   "psn", &psn, "identity_key", &identity, "issued", &issued) < 0)
-		return set_err(err, errlen, "device warrant: %s", jerr.text), NULL;
+		return hsm_set_err(err, errlen, "device warrant: %s", jerr.text), NULL;
 	if (strcmp(w_esn, esn) != 0)
-		return set_err(err, errlen, "device warrant is for ESN '%.20s', not %s", w_esn, esn), NULL;
+		return hsm_set_err(err, errlen, "device warrant is for ESN '%.20s', not %s", w_esn, esn), NULL;
 	if (!(id = hsm_key_from_openssh(identity, why, sizeof(why))))
-		return set_err(err, errlen, "device warrant: identity key: %s", why), NULL;
+		return hsm_set_err(err, errlen, "device warrant: identity key: %s", why), NULL;
 	if (!(*identity_line = strdup(identity))) {
 		EVP_PKEY_free(id);
-		return set_err(err, errlen, "out of memory"), NULL;
+		return hsm_set_err(err, errlen, "out of memory"), NULL;
 	}
 	return id;
 }
@@ -84,22 +73,22 @@ static int verify_service(const char *name, const json_t *entry, const char *esn
 	int svc = hsm_service_lookup(name);
 
 	if (svc < 0)
-		return set_err(err, errlen, "unknown service '%.32s' in the host key list", name);
+		return hsm_set_err(err, errlen, "unknown service '%.32s' in the host key list", name);
 	if (json_unpack_ex((json_t *)entry, &jerr, JSON_STRICT, "{s:I, s:s, s:o}", "port", &port,
 			   "host_key", &host_key, "certificate", &cert) < 0)
-		return set_err(err, errlen, "%s: %s", name, jerr.text);
+		return hsm_set_err(err, errlen, "%s: %s", name, jerr.text);
 	if (hsm_signed_verify(cert, id, &body, NULL, why, sizeof(why)) < 0)
-		return set_err(err, errlen, "%s certificate is not signed by the device identity key: %s",
+		return hsm_set_err(err, errlen, "%s certificate is not signed by the device identity key: %s",
 			       name, why);
 	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "esn", &c_esn,
 			   "service", &c_svc, "host_key", &c_key, "issued", &issued) < 0)
-		return set_err(err, errlen, "%s certificate: %s", name, jerr.text);
+		return hsm_set_err(err, errlen, "%s certificate: %s", name, jerr.text);
 	if (strcmp(c_esn, esn) != 0 || strcmp(c_svc, name) != 0)
-		return set_err(err, errlen, "%s certificate names %.20s/%.32s", name, c_esn, c_svc);
+		return hsm_set_err(err, errlen, "%s certificate names %.20s/%.32s", name, c_esn, c_svc);
 	if (!hsm_ssh_pubkey_valid(c_key) || hsm_ssh_pubkey_cmp(c_key, host_key) != 0)
-		return set_err(err, errlen, "%s host key differs from the certified one", name);
+		return hsm_set_err(err, errlen, "%s host key differs from the certified one", name);
 	if (!(out->host_keys[svc] = strdup(c_key)))
-		return set_err(err, errlen, "out of memory");
+		return hsm_set_err(err, errlen, "out of memory");
 	return 0;
 }
 
@@ -115,11 +104,11 @@ HSM_API int hsm_chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *
 	memset(out, 0, sizeof(*out));
 	if (json_unpack_ex((json_t *)hostkeys, &jerr, JSON_STRICT, "{s:s, s:o, s:o}", "esn", &h_esn,
 			   "identity", &warrant, "services", &services) < 0)
-		return set_err(err, errlen, "malformed host key list: %s", jerr.text);
+		return hsm_set_err(err, errlen, "malformed host key list: %s", jerr.text);
 	if (strcmp(h_esn, esn) != 0)
-		return set_err(err, errlen, "the HSM says it is ESN '%.20s'", h_esn);
+		return hsm_set_err(err, errlen, "the HSM says it is ESN '%.20s'", h_esn);
 	if (!json_is_object(services))
-		return set_err(err, errlen, "malformed host key list: services is not an object");
+		return hsm_set_err(err, errlen, "malformed host key list: services is not an object");
 	if (!(id = hsm_chain_verify_warrant(warrant, esn, vendors, nvendors, &out->identity_key, err, errlen))) {
 		hsm_chain_clear(out);
 		return -1;
@@ -129,10 +118,62 @@ HSM_API int hsm_chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *
 			break;
 	EVP_PKEY_free(id);
 	if (rc == 0 && !out->host_keys[HSM_SVC_SSHADMIN])
-		rc = set_err(err, errlen, "the host key list has no sshadmin service");
+		rc = hsm_set_err(err, errlen, "the host key list has no sshadmin service");
 	if (rc < 0)
 		hsm_chain_clear(out);
 	return rc;
+}
+
+HSM_API int hsm_chain_is_recovery(const json_t *hostkeys)
+{
+	const char *image = json_string_value(json_object_get(hostkeys, "image"));
+
+	return image && strcmp(image, "recovery") == 0;
+}
+
+HSM_API int hsm_chain_verify_recovery(const json_t *hostkeys, const char *esn, EVP_PKEY *const *vendors,
+				      size_t nvendors, struct hsm_chain *out, char *err, size_t errlen)
+{
+	const char *h_esn, *image, *name;
+	json_t *warrant, *services, *entry;
+	json_error_t jerr;
+	EVP_PKEY *id;
+
+	memset(out, 0, sizeof(*out));
+	if (json_unpack_ex((json_t *)hostkeys, &jerr, JSON_STRICT, "{s:s, s:o, s:o, s:s}", "esn", &h_esn,
+			   "identity", &warrant, "services", &services, "image", &image) < 0)
+		return hsm_set_err(err, errlen, "malformed recovery host key list: %s", jerr.text);
+	if (strcmp(image, "recovery") != 0)
+		return hsm_set_err(err, errlen, "malformed recovery host key list: image is not recovery");
+	if (strcmp(h_esn, esn) != 0)
+		return hsm_set_err(err, errlen, "the HSM says it is ESN '%.20s'", h_esn);
+	if (!json_is_object(services))
+		return hsm_set_err(err, errlen, "malformed host key list: services is not an object");
+	/* The warrant still proves which HSM this is. */
+	if (!(id = hsm_chain_verify_warrant(warrant, esn, vendors, nvendors, &out->identity_key, err, errlen)))
+		return -1;
+	EVP_PKEY_free(id);
+	json_object_foreach(services, name, entry) {
+		const char *host_key;
+		json_int_t port;
+		int svc = hsm_service_lookup(name);
+
+		if (svc < 0) {
+			hsm_chain_clear(out);
+			return hsm_set_err(err, errlen, "unknown service '%.32s' in the host key list", name);
+		}
+		if (json_unpack_ex(entry, &jerr, JSON_STRICT, "{s:I, s:s}", "port", &port,
+				   "host_key", &host_key) < 0 || !hsm_ssh_pubkey_valid(host_key) ||
+		    !(out->host_keys[svc] = strdup(host_key))) {
+			hsm_chain_clear(out);
+			return hsm_set_err(err, errlen, "%s: not a port and an ssh-ed25519 host key", name);
+		}
+	}
+	if (!out->host_keys[HSM_SVC_SSHADMIN]) {
+		hsm_chain_clear(out);
+		return hsm_set_err(err, errlen, "the host key list has no sshadmin service");
+	}
+	return 0;
 }
 
 HSM_API void hsm_chain_free_vendors(EVP_PKEY **keys, size_t count)
@@ -155,15 +196,15 @@ HSM_API int hsm_chain_load_vendors(const char *confdir, EVP_PKEY ***keys, size_t
 	*keys = NULL;
 	*count = 0;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/vendor.d", confdir) >= sizeof(dir))
-		return set_err(err, errlen, "%s: path too long", confdir);
+		return hsm_set_err(err, errlen, "%s: path too long", confdir);
 	n = scandir(dir, &names, NULL, alphasort);
 	if (n < 0)
-		return errno == ENOENT ? 0 : set_err(err, errlen, "%s: %s", dir, strerror(errno));
+		return errno == ENOENT ? 0 : hsm_set_err(err, errlen, "%s: %s", dir, strerror(errno));
 	if (!(v = calloc((size_t)n + 1, sizeof(*v)))) {
 		for (int i = 0; i < n; i++)
 			free(names[i]);
 		free(names);
-		return set_err(err, errlen, "out of memory");
+		return hsm_set_err(err, errlen, "out of memory");
 	}
 	for (int i = 0; i < n; i++) {
 		const char *f = names[i]->d_name;

@@ -30,6 +30,15 @@ HSM_API int hsm_chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *
 		 struct hsm_chain *out, char *err, size_t errlen);
 HSM_API void hsm_chain_clear(struct hsm_chain *c);
 
+/* An HSM running its recovery image makes no certificates for its host
+ * keys (guide 4.5.4.1) and says so with "image": "recovery" in the list.
+ * Then only the warrant (vendor -> identity, naming esn) is checked and
+ * the host keys are taken as listed: well-formed, but vouched for by
+ * nothing.  Callers must warn.  0, or -1 with the reason. */
+HSM_API int hsm_chain_is_recovery(const json_t *hostkeys);
+HSM_API int hsm_chain_verify_recovery(const json_t *hostkeys, const char *esn, EVP_PKEY *const *vendors,
+				      size_t nvendors, struct hsm_chain *out, char *err, size_t errlen);
+
 /* The warrant alone: signed by one of the vendor keys and naming esn.
  * Returns the identity key it vouches for (and its OpenSSH line, malloc'ed,
  * in *identity_line), or NULL with the reason. */

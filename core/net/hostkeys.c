@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,18 +46,6 @@ struct hsm_client_key {
 	unsigned opts;   /* protection options it was loaded with; 0: legacy */
 	int legacy;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void hsm_client_key_free(struct hsm_client_key *key)
 {
@@ -97,7 +84,7 @@ static struct hsm_client_key *key_from_text(char *text, size_t len, EVP_PKEY *pk
 		OPENSSL_cleanse(text, len);
 		free(text);
 		EVP_PKEY_free(pkey);
-		set_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	key->text = text;
@@ -105,7 +92,7 @@ static struct hsm_client_key *key_from_text(char *text, size_t len, EVP_PKEY *pk
 	key->pkey = pkey;
 	if (!(k = hsm_client_key_ssh(key))) {
 		hsm_client_key_free(key);
-		set_err(err, errlen, "not an Ed25519 private key");
+		hsm_set_err(err, errlen, "not an Ed25519 private key");
 		return NULL;
 	}
 	ssh_key_free(k);
@@ -217,7 +204,7 @@ static struct hsm_client_key *key_from_pkey(EVP_PKEY *pkey, unsigned opts, char 
 
 	if (!text) {
 		EVP_PKEY_free(pkey);
-		set_err(err, errlen, "not an Ed25519 private key");
+		hsm_set_err(err, errlen, "not an Ed25519 private key");
 		return NULL;
 	}
 	if ((key = key_from_text(text, strlen(text), pkey, err, errlen)))
@@ -235,7 +222,7 @@ struct hsm_client_key *hsm_client_key_generate(char *err, size_t errlen)
 struct hsm_client_key *hsm_client_key_from_pkey(EVP_PKEY *pkey, char *err, size_t errlen)
 {
 	if (!pkey || EVP_PKEY_up_ref(pkey) != 1) {
-		set_err(err, errlen, "no key");
+		hsm_set_err(err, errlen, "no key");
 		return NULL;
 	}
 	return key_from_pkey(pkey, 0, err, errlen);
@@ -284,30 +271,30 @@ static struct hsm_client_key *load_legacy(const char *path, char *err, size_t er
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0) {
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	/* Judge the file we opened, not the path, so a swap cannot slip by. */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		set_err(err, errlen, "%s: not a regular file", path);
+		hsm_set_err(err, errlen, "%s: not a regular file", path);
 		return NULL;
 	}
 	if (st.st_uid != geteuid() && st.st_uid != 0) {
 		close(fd);
-		set_err(err, errlen, "%s: owned by uid %u, not by this user or root: refused",
+		hsm_set_err(err, errlen, "%s: owned by uid %u, not by this user or root: refused",
 			path, (unsigned)st.st_uid);
 		return NULL;
 	}
 	if (st.st_mode & 077) {
 		close(fd);
-		set_err(err, errlen, "%s: mode %04o lets the group or others access an unprotected key: refused (chmod 600)",
+		hsm_set_err(err, errlen, "%s: mode %04o lets the group or others access an unprotected key: refused (chmod 600)",
 			path, (unsigned)(st.st_mode & 07777));
 		return NULL;
 	}
 	if (st.st_size > LEGACY_FILE_MAX || !(text = malloc(LEGACY_FILE_MAX + 1))) {
 		close(fd);
-		set_err(err, errlen, "%s: larger than %d bytes", path, LEGACY_FILE_MAX);
+		hsm_set_err(err, errlen, "%s: larger than %d bytes", path, LEGACY_FILE_MAX);
 		return NULL;
 	}
 	for (;;) {
@@ -315,7 +302,7 @@ static struct hsm_client_key *load_legacy(const char *path, char *err, size_t er
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 || (r > 0 && len + (size_t)r > LEGACY_FILE_MAX)) {
-			set_err(err, errlen, "%s: %s", path, r < 0 ? strerror(errno) : "file too large");
+			hsm_set_err(err, errlen, "%s: %s", path, r < 0 ? strerror(errno) : "file too large");
 			close(fd);
 			OPENSSL_cleanse(text, len);
 			free(text);
@@ -330,7 +317,7 @@ static struct hsm_client_key *load_legacy(const char *path, char *err, size_t er
 	if (strlen(text) != len) {
 		OPENSSL_cleanse(text, len);
 		free(text);
-		set_err(err, errlen, "%s: NUL byte in key file", path);
+		hsm_set_err(err, errlen, "%s: NUL byte in key file", path);
 		return NULL;
 	}
 	/* A PKCS#8 key can be saved again (protected); an OpenSSH one only used. */
@@ -345,7 +332,7 @@ static struct hsm_client_key *load_legacy(const char *path, char *err, size_t er
 		key = key_from_text(text, len, NULL, why, sizeof(why));
 	}
 	if (!key) {
-		set_err(err, errlen, "%s: not a protected key file nor an unencrypted Ed25519 private key", path);
+		hsm_set_err(err, errlen, "%s: not a protected key file nor an unencrypted Ed25519 private key", path);
 		return NULL;
 	}
 	key->legacy = 1;
@@ -366,14 +353,14 @@ static struct hsm_client_key *load_file(const char *path, const struct hsm_keypr
 		return NULL;
 	if (EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519) {
 		EVP_PKEY_free(pk);
-		set_err(err, errlen, "%s: not an Ed25519 key", path);
+		hsm_set_err(err, errlen, "%s: not an Ed25519 key", path);
 		return NULL;
 	}
 	{
 		char why[128];
 		struct hsm_client_key *key = key_from_pkey(pk, opts, why, sizeof(why));
 		if (!key)
-			set_err(err, errlen, "%s: %s", path, why);
+			hsm_set_err(err, errlen, "%s: %s", path, why);
 		return key;
 	}
 }
@@ -389,12 +376,17 @@ struct hsm_client_key *hsm_client_key_load(const char *path, char *err, size_t e
 static int service_ctx(const char *home, const char *service, struct hsm_keyprot_ctx *ctx,
 		       char *group, size_t glen, char *what, size_t wlen, char *err, size_t errlen)
 {
+	int rc;
+
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->home = home;
-	if (hsm_keyprot_group_for_service(service, group, glen, err, errlen) != 0)
+	if ((rc = hsm_keyprot_group_for_service(service, group, glen, err, errlen)) < 0)
 		return -1;
 	snprintf(what, wlen, "the %s client key", service);
 	ctx->group = group;
+	/* Loading with NFAST_<SERVICE>_GROUP unset: the key keeps the group
+	 * it was saved with (guide 4.8.4); saving uses the default group. */
+	ctx->group_unset = rc == 1;
 	ctx->what = what;
 	return 0;
 }
@@ -418,7 +410,7 @@ int hsm_client_key_save(const struct hsm_client_key *key, const char *home, cons
 	unsigned opts;
 
 	if (!key->pkey) {
-		set_err(err, errlen, "%s: an unprotected OpenSSH-format key of an earlier version cannot "
+		hsm_set_err(err, errlen, "%s: an unprotected OpenSSH-format key of an earlier version cannot "
 			"be stored protected: make new keys with 'hsmadmin keys roll'", path);
 		return -1;
 	}
@@ -473,11 +465,11 @@ struct hsm_client_key *hsm_client_key_load_service(const char *home, const char 
 	char path[PATH_MAX];
 
 	if (hsm_client_key_path(home, service, path, sizeof(path)) < 0) {
-		set_err(err, errlen, "no client key path for service '%s'", service);
+		hsm_set_err(err, errlen, "no client key path for service '%s'", service);
 		return NULL;
 	}
 	if (access(path, F_OK) < 0 && errno == ENOENT) {
-		set_err(err, errlen, "no %s client key on this host (%s): run 'hsmadmin enroll'",
+		hsm_set_err(err, errlen, "no %s client key on this host (%s): run 'hsmadmin enroll'",
 			service, path);
 		return NULL;
 	}
@@ -492,7 +484,7 @@ int hsm_client_key_save_service(const char *home, const char *service,
 
 	if (hsm_client_key_path(home, service, path, sizeof(path)) < 0 ||
 	    (size_t)snprintf(dir, sizeof(dir), "%s/keys/client", home) >= sizeof(dir)) {
-		set_err(err, errlen, "no client key path for service '%s'", service);
+		hsm_set_err(err, errlen, "no client key path for service '%s'", service);
 		return -1;
 	}
 	if (hsm_mkdir_p(dir, 0700, err, errlen) < 0)
@@ -506,7 +498,7 @@ int hsm_client_keys_ensure(const char *home, int *created, char *err, size_t err
 
 	*created = 0;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/keys/client", home) >= sizeof(dir)) {
-		set_err(err, errlen, "%s: path too long", home);
+		hsm_set_err(err, errlen, "%s: path too long", home);
 		return -1;
 	}
 	if (hsm_mkdir_p(dir, 0700, err, errlen) < 0)
@@ -520,7 +512,7 @@ int hsm_client_keys_ensure(const char *home, int *created, char *err, size_t err
 		if (lstat(path, &st) == 0)
 			continue;
 		if (errno != ENOENT) {
-			set_err(err, errlen, "%s: %s", path, strerror(errno));
+			hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 			return -1;
 		}
 		if (!(key = hsm_client_key_generate(err, errlen)))
@@ -619,15 +611,15 @@ static int pins_from_json(const json_t *doc, const char *esn, struct hsm_pins *p
 	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT, "{s:s, s:s, s:o, s:I}",
 			   "esn", &file_esn, "identity_key", &identity, "host_keys", &keys,
 			   "pinned", &pinned) < 0) {
-		set_err(err, errlen, "%s", jerr.text);
+		hsm_set_err(err, errlen, "%s", jerr.text);
 		return -1;
 	}
 	if (strcmp(file_esn, esn) != 0) {
-		set_err(err, errlen, "holds the pins of ESN '%.20s'", file_esn);
+		hsm_set_err(err, errlen, "holds the pins of ESN '%.20s'", file_esn);
 		return -1;
 	}
 	if (!hsm_ssh_pubkey_valid(identity) || !json_is_object(keys)) {
-		set_err(err, errlen, "malformed identity_key or host_keys");
+		hsm_set_err(err, errlen, "malformed identity_key or host_keys");
 		return -1;
 	}
 	memcpy(pins->esn, esn, HSM_ESN_LEN + 1);
@@ -637,7 +629,7 @@ static int pins_from_json(const json_t *doc, const char *esn, struct hsm_pins *p
 	json_object_foreach(keys, svc, val) {
 		int s = hsm_service_lookup(svc);
 		if (s < 0 || !json_is_string(val) || !hsm_ssh_pubkey_valid(json_string_value(val))) {
-			set_err(err, errlen, "host_keys: bad entry '%.20s'", svc);
+			hsm_set_err(err, errlen, "host_keys: bad entry '%.20s'", svc);
 			return -1;
 		}
 		if (!(pins->host_keys[s] = strdup(json_string_value(val))))
@@ -645,7 +637,7 @@ static int pins_from_json(const json_t *doc, const char *esn, struct hsm_pins *p
 	}
 	return 0;
 oom:
-	set_err(err, errlen, "out of memory");
+	hsm_set_err(err, errlen, "out of memory");
 	return -1;
 }
 
@@ -658,7 +650,7 @@ int hsm_pins_load(const char *home, const char *esn, struct hsm_pins *pins, char
 
 	memset(pins, 0, sizeof(*pins));
 	if (pins_path(home, esn, path, sizeof(path)) < 0) {
-		set_err(err, errlen, "bad ESN or path for pins");
+		hsm_set_err(err, errlen, "bad ESN or path for pins");
 		return -1;
 	}
 	if (stat(path, &st) < 0 && errno == ENOENT)
@@ -669,7 +661,7 @@ int hsm_pins_load(const char *home, const char *esn, struct hsm_pins *pins, char
 	json_decref(doc);
 	if (rc < 0) {
 		hsm_pins_clear(pins);
-		set_err(err, errlen, "%s: %s", path, why);
+		hsm_set_err(err, errlen, "%s: %s", path, why);
 	}
 	return rc;
 }
@@ -682,7 +674,7 @@ int hsm_pins_save(const char *home, const struct hsm_pins *pins, char *err, size
 
 	if (pins_path(home, pins->esn, path, sizeof(path)) < 0 ||
 	    (size_t)snprintf(dir, sizeof(dir), "%s/pins", home) >= sizeof(dir)) {
-		set_err(err, errlen, "bad ESN or path for pins");
+		hsm_set_err(err, errlen, "bad ESN or path for pins");
 		return -1;
 	}
 	if (hsm_mkdir_p(dir, 0700, err, errlen) < 0)
@@ -695,7 +687,7 @@ int hsm_pins_save(const char *home, const struct hsm_pins *pins, char *err, size
 			pins->identity_key ? pins->identity_key : "", "host_keys", keys,
 			"pinned", (json_int_t)pins->pinned);
 	if (!doc) {
-		set_err(err, errlen, "cannot build the pins document");
+		hsm_set_err(err, errlen, "cannot build the pins document");
 		return -1;
 	}
 	rc = hsm_write_json_atomic(path, doc, 0644, err, errlen);
@@ -709,13 +701,13 @@ int hsm_pins_remove(const char *home, const char *esn, char *err, size_t errlen)
 
 	if (pins_path(home, esn, path, sizeof(path)) < 0 ||
 	    (size_t)snprintf(dir, sizeof(dir), "%s/pins", home) >= sizeof(dir)) {
-		set_err(err, errlen, "bad ESN or path for pins");
+		hsm_set_err(err, errlen, "bad ESN or path for pins");
 		return -1;
 	}
 	if (unlink(path) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	return hsm_fsync_dir(dir, err, errlen);

@@ -2,7 +2,7 @@
 /*
  * core/net/transport.c - the libssh client side of docs/protocol.md.
  *
- * Rules from ../shared/PITFALLS.md: never read ~/.ssh/config, offer and
+ * Rules from docs/pitfalls.md: never read ~/.ssh/config, offer and
  * accept only Ed25519 and the modern algorithms hsmd speaks, TCP_NODELAY
  * (Nagle against delayed ACK costs ~100 ms a round trip), and check the
  * host key against the pin before our key is offered.
@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -25,6 +26,7 @@
 #include "hostkeys-ssh.h"
 #include "transport.h"
 
+#define STREAM_CHUNK (64 * 1024)
 #define KEX_ALGOS "curve25519-sha256,curve25519-sha256@libssh.org"
 #define CIPHERS "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com"
 #define MAX_THREADS 32
@@ -294,8 +296,53 @@ int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *ser
 	return r->exit;
 }
 
+/* stdin of a streaming method: the params line, then the file's bytes,
+ * a chunk at a time (ssh_channel_write waits for the peer's window).  A
+ * write that fails means the service ended the call early: its reply
+ * says why, so the caller reads it either way. */
+static int send_stream(ssh_channel ch, const char *params, size_t plen, const char *path,
+		       long long deadline, const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
+{
+	char *buf;
+	int fd, rc = 0;
+
+	if ((plen && ssh_channel_write(ch, params, (uint32_t)plen) != (int)plen) ||
+	    ssh_channel_write(ch, "\n", 1) != 1)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(r, HSM_EXIT_FAILED, "local", "%s: %s", path, strerror(errno));
+	buf = malloc(STREAM_CHUNK);
+	if (!buf) {
+		close(fd);
+		return fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, STREAM_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = fail(r, HSM_EXIT_FAILED, "local", "%s: %s", path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if (now_ms() > deadline) {
+			rc = fail(r, HSM_EXIT_UNREACHABLE, "timeout", "%s service: sending the data took "
+				  "longer than the timeout", ep->service);
+			break;
+		}
+		if (ssh_channel_write(ch, buf, (uint32_t)n) != (int)n)
+			break; /* the service answered early */
+	}
+	free(buf);
+	close(fd);
+	return rc;
+}
+
 static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const char *method,
-		       const char *params, size_t plen, long long deadline, struct hsm_rpc_reply *r)
+		       const char *params, size_t plen, const char *path, long long deadline,
+		       struct hsm_rpc_reply *r)
 {
 	ssh_channel ch = ssh_channel_new(s);
 	char *out = NULL;
@@ -310,8 +357,12 @@ static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const c
 		     ep->service, method, ssh_get_error(s));
 		goto out;
 	}
-	if ((plen && ssh_channel_write(ch, params, (uint32_t)plen) != (int)plen) ||
-	    ssh_channel_send_eof(ch) != SSH_OK) {
+	if (path) {
+		if (send_stream(ch, params, plen, path, deadline, ep, r) != 0)
+			goto out;
+		ssh_channel_send_eof(ch); /* may fail after an early answer */
+	} else if ((plen && ssh_channel_write(ch, params, (uint32_t)plen) != (int)plen) ||
+		   ssh_channel_send_eof(ch) != SSH_OK) {
 		fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: sending params: %s",
 		     ep->service, ssh_get_error(s));
 		goto out;
@@ -333,8 +384,23 @@ out:
 	return rc;
 }
 
+static int exec_call(const struct hsm_rpc_endpoint *ep, const char *method, const json_t *params,
+		     const char *path, int timeout, struct hsm_rpc_reply *r);
+
 int hsm_rpc_exec(const struct hsm_rpc_endpoint *ep, const char *method, const json_t *params,
 		 int timeout, struct hsm_rpc_reply *r)
+{
+	return exec_call(ep, method, params, NULL, timeout, r);
+}
+
+int hsm_rpc_exec_stream(const struct hsm_rpc_endpoint *ep, const char *method, const json_t *params,
+			const char *path, int timeout, struct hsm_rpc_reply *r)
+{
+	return exec_call(ep, method, params, path, timeout, r);
+}
+
+static int exec_call(const struct hsm_rpc_endpoint *ep, const char *method, const json_t *params,
+		     const char *path, int timeout, struct hsm_rpc_reply *r)
 {
 	long long start, deadline;
 	char *text = NULL;
@@ -374,7 +440,7 @@ int hsm_rpc_exec(const struct hsm_rpc_endpoint *ep, const char *method, const js
 	}
 	if (check_host_key(s, ep, r) || (set_step_timeout(s, deadline), authenticate(s, ep, r)))
 		goto out;
-	run_channel(s, ep, method, text, plen, deadline, r);
+	run_channel(s, ep, method, text, plen, path, deadline, r);
 out:
 	free(text);
 	ssh_disconnect(s);
@@ -483,6 +549,13 @@ int hsm_rpc_call_module(const char *home, int timeout, const struct hsm_module *
 			const char *service, const struct hsm_client_key *key, const char *method,
 			const json_t *params, struct hsm_rpc_reply *r)
 {
+	return hsm_rpc_call_module_stream(home, timeout, m, service, key, method, params, NULL, r);
+}
+
+int hsm_rpc_call_module_stream(const char *home, int timeout, const struct hsm_module *m,
+			       const char *service, const struct hsm_client_key *key, const char *method,
+			       const json_t *params, const char *path, struct hsm_rpc_reply *r)
+{
 	struct hsm_pins pins;
 	char why[PATH_MAX + 128];
 	int svc = hsm_service_lookup(service), rc;
@@ -507,7 +580,7 @@ int hsm_rpc_call_module(const char *home, int timeout, const struct hsm_module *
 			.label = m->esn, .service = service, .address = m->address,
 			.port = m->ports[svc], .client_key = key, .host_key = pins.host_keys[svc],
 		};
-		hsm_rpc_exec(&ep, method, params, timeout, r);
+		exec_call(&ep, method, params, path, timeout, r);
 	}
 	hsm_pins_clear(&pins);
 	return r->exit;

@@ -68,6 +68,13 @@ struct hsm_rpc_endpoint {
 HSM_API int hsm_rpc_exec(const struct hsm_rpc_endpoint *ep, const char *method,
 			 const json_t *params, int timeout, struct hsm_rpc_reply *reply);
 
+/* The same, for a streaming method (docs/protocol.md): stdin is the params
+ * as one line, then the bytes of the file at path, streamed (never held
+ * whole).  The timeout bounds the whole call. */
+HSM_API int hsm_rpc_exec_stream(const struct hsm_rpc_endpoint *ep, const char *method,
+				const json_t *params, const char *path, int timeout,
+				struct hsm_rpc_reply *reply);
+
 /* Judge what a service wrote on stdout (len bytes) and its exit status,
  * exactly as hsm_rpc_exec does; the reply must start zeroed.  Exposed for
  * the fuzz target.  Returns reply->exit. */
@@ -107,6 +114,13 @@ HSM_API void hsm_rpc_fanout(struct hsm_ctx *ctx, const struct hsm_fleet *fleet, 
 HSM_API int hsm_rpc_call_module(const char *home, int timeout, const struct hsm_module *module,
 				const char *service, const struct hsm_client_key *key,
 				const char *method, const json_t *params, struct hsm_rpc_reply *reply);
+
+/* hsm_rpc_call_module for a streaming method: the file at path follows
+ * the params line (path NULL: an ordinary call). */
+HSM_API int hsm_rpc_call_module_stream(const char *home, int timeout, const struct hsm_module *module,
+				       const char *service, const struct hsm_client_key *key,
+				       const char *method, const json_t *params, const char *path,
+				       struct hsm_rpc_reply *reply);
 
 /* Run fn(i, arg) for i in [0, n) on up to 32 threads; returns when all
  * are done.  fn must not touch ctx or print. */

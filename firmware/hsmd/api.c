@@ -7,11 +7,16 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <libssh/libssh.h>
 #include <hsmadmin/service.h>
+#include "boot.h"
 #include "fault.h"
 #include "gate.h"
+#include "images.h"
+#include "licence.h" /* hsm_vendor_keys_load */
 #include "server.h"
 #include "vcmhost.h"
 
@@ -66,14 +71,54 @@ static void api_reply(struct hsmd_call *c, json_t *result)
 	c->result = result;
 }
 
+/* The public line of a stored host key (OpenSSH private key text). */
+static json_t *host_key_public(const char *priv)
+{
+	ssh_key key = NULL;
+	char *b64 = NULL;
+	json_t *line = NULL;
+
+	if (priv && ssh_pki_import_privkey_base64(priv, NULL, NULL, NULL, &key) == SSH_OK &&
+	    ssh_pki_export_pubkey_base64(key, &b64) == SSH_OK)
+		line = json_sprintf("ssh-ed25519 %s", b64);
+	ssh_string_free_char(b64);
+	ssh_key_free(key);
+	return line;
+}
+
+/* The recovery image makes no certificates (guide 4.5.4.1): it lists its
+ * host keys uncertified and says which image it runs, so that enrollment
+ * can warn instead of failing. */
+static json_t *hostkeys_uncertified(struct hsmd_call *c)
+{
+	const json_t *lt = c->st->lifetime, *ports = json_object_get(lt, "ports");
+	const json_t *keys = json_object_get(c->st->device, "host_keys");
+	json_t *services = json_object(), *priv;
+	const char *name;
+
+	json_object_foreach((json_t *)keys, name, priv) {
+		const json_t *port = json_object_get(ports, name);
+		json_t *pub;
+		if (!port || !hsmd_gate_runs_in_recovery(name) || !(pub = host_key_public(json_string_value(priv))))
+			continue;
+		json_object_set_new(services, name, json_pack("{s:O, s:o}", "port", port, "host_key", pub));
+	}
+	return json_pack("{s:O, s:O, s:o, s:s}", "esn", json_object_get(lt, "esn"),
+			 "identity", json_object_get(lt, "warrant"), "services", services,
+			 "image", "recovery");
+}
+
 static json_t *api_hostkeys(struct hsmd_call *c)
 {
 	const json_t *lt = c->st->lifetime, *ports = json_object_get(lt, "ports");
 	const json_t *certs = json_object_get(c->st->device, "certificates");
-	json_t *services = json_object();
+	json_t *services;
 	const char *name;
 	json_t *cert;
 
+	if (strcmp(hsmd_store_image(c->st), "recovery") == 0)
+		return hostkeys_uncertified(c);
+	services = json_object();
 	json_object_foreach((json_t *)certs, name, cert) {
 		const json_t *port = json_object_get(ports, name);
 		const json_t *hk = json_object_get(json_object_get(cert, "body"), "host_key");
@@ -105,6 +150,8 @@ static int api_reboot(struct hsmd_call *c, const char *why)
 		return fail(c, "reboot", "reason is not a name");
 	if (hsmd_store_reboot(c->st, why, json_pack("{s:s}", "by", c->method), err, sizeof(err)) != 0)
 		return fail(c, "reset failed", err);
+	if (hsmd_boot_image_changed(c->st)) /* an upgrade with --no-reset */
+		hsmd_server_request_reexec(c->srv);
 	if (hsmd_serve_hooks.reboot) /* VCMs stop; autostart VCMs start again */
 		hsmd_serve_hooks.reboot(c->st, why);
 	return 0;
@@ -146,9 +193,18 @@ static void api_log_usage(struct hsmd_call *c, uint64_t *used, uint64_t *capacit
 	*capacity = c->st->cfg->log_capacity;
 }
 
+/* On the recovery image only the platform services run (guide 4.5.4.1). */
 static json_t *api_running_services(struct hsmd_call *c)
 {
-	return hsmd_server_service_names(c->srv);
+	json_t *all = hsmd_server_service_names(c->srv), *v;
+	size_t i;
+
+	if (!all || strcmp(hsmd_store_image(c->st), "recovery") != 0)
+		return all;
+	for (i = json_array_size(all); i-- > 0;)
+		if (!(v = json_array_get(all, i)) || !hsmd_gate_runs_in_recovery(json_string_value(v)))
+			json_array_remove(all, i);
+	return all;
 }
 
 static const char *api_vendor_dir(struct hsmd_call *c)
@@ -212,6 +268,180 @@ static int api_vcm_audit_open(struct hsmd_call *c, const char *uuid)
 	return hsmd_vcmhost_audit_open(c->st, uuid);
 }
 
+/* ---- firmware images (ABI 1.3) ------------------------------------------ */
+
+/* A package being received by one streaming call. */
+struct hsmd_upload {
+	struct hsmd_image_writer w;
+	struct hsm_npkg_reader *r;
+	EVP_PKEY **keys;
+	size_t nkeys;
+	int closed;           /* verified whole */
+};
+
+static int status_of(int npkg)
+{
+	switch (npkg) {
+	case HSM_NPKG_UNKNOWN_SIGNER:
+	case HSM_NPKG_BAD_SIGNATURE:
+	case HSM_NPKG_DIGEST_MISMATCH: return HSMD_DENIED;
+	case HSM_NPKG_MALFORMED:
+	case HSM_NPKG_UNKNOWN_VERSION:
+	case HSM_NPKG_TRUNCATED:
+	case HSM_NPKG_PADDED: return HSMD_BAD_REQUEST;
+	default: return HSMD_FAILED;
+	}
+}
+
+static int upload_fail(struct hsmd_call *c, int status, const char *what, const char *why)
+{
+	fail(c, what, why);
+	c->status = status;
+	return status;
+}
+
+static void api_image_discard(struct hsmd_call *c)
+{
+	struct hsmd_upload *u = c->upload;
+
+	if (!u)
+		return;
+	hsmd_image_writer_abort(&u->w);
+	hsm_npkg_reader_free(u->r);
+	hsm_vendor_keys_free(u->keys, u->nkeys);
+	free(u);
+	c->upload = NULL;
+}
+
+static int check_product(void *ctx, const struct hsm_npkg_manifest *m, char *err, size_t errlen)
+{
+	(void)ctx;
+	if (strcmp(m->product, HSM_NPKG_PRODUCT) != 0) {
+		snprintf(err, errlen, "the package is for product %.32s; this HSM is %s", m->product,
+			 HSM_NPKG_PRODUCT);
+		return -1;
+	}
+	return 0;
+}
+
+static int api_image_open(struct hsmd_call *c)
+{
+	static struct hsm_npkg_sink sink;
+	struct hsmd_upload *u;
+	char err[HSMD_ERRLEN];
+
+	if (c->upload)
+		return upload_fail(c, HSMD_FAILED, "image", "a package is already being received");
+	sink = hsmd_image_sink;
+	sink.manifest = check_product;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return upload_fail(c, HSMD_FAILED, "image", "out of memory");
+	c->upload = u;
+	u->w.fd = -1;
+	if (hsm_vendor_keys_load(c->st->cfg->vendordir, &u->keys, &u->nkeys, err, sizeof(err)) != 0 ||
+	    hsmd_image_writer_open(&u->w, c->st->dir, err, sizeof(err)) != 0) {
+		api_image_discard(c);
+		return upload_fail(c, HSMD_FAILED, "image", err);
+	}
+	u->r = hsm_npkg_reader_new(u->keys, u->nkeys, 0, &sink, &u->w);
+	if (!u->r) {
+		api_image_discard(c);
+		return upload_fail(c, HSMD_FAILED, "image", "out of memory");
+	}
+	return HSMD_OK;
+}
+
+static int api_image_write(struct hsmd_call *c, const void *data, size_t len)
+{
+	char err[HSMD_ERRLEN];
+	int rc;
+
+	if (!c->upload || c->upload->closed)
+		return upload_fail(c, HSMD_FAILED, "image", "no package is being received");
+	rc = hsm_npkg_reader_feed(c->upload->r, data, len, err, sizeof(err));
+	if (rc != 0) {
+		api_image_discard(c);
+		return upload_fail(c, status_of(rc), "package refused", err);
+	}
+	return HSMD_OK;
+}
+
+static int api_image_close(struct hsmd_call *c, json_t **manifest)
+{
+	char err[HSMD_ERRLEN];
+	int rc;
+
+	*manifest = NULL;
+	if (!c->upload || c->upload->closed)
+		return upload_fail(c, HSMD_FAILED, "image", "no package is being received");
+	rc = hsm_npkg_reader_finish(c->upload->r, err, sizeof(err));
+	if (rc != 0) {
+		api_image_discard(c);
+		return upload_fail(c, status_of(rc), "package refused", err);
+	}
+	c->upload->closed = 1;
+	*manifest = hsm_npkg_manifest_json(hsm_npkg_reader_manifest(c->upload->r));
+	return *manifest ? HSMD_OK : upload_fail(c, HSMD_FAILED, "image", "out of memory");
+}
+
+static int api_image_install(struct hsmd_call *c, int reset)
+{
+	struct hsmd_upload *u = c->upload;
+	const struct hsm_npkg_manifest *m;
+	json_t *images, *rec, *detail;
+	const char *slot;
+	char err[HSMD_ERRLEN];
+
+	if (!u || !u->closed)
+		return upload_fail(c, HSMD_FAILED, "image", "no verified package to install");
+	m = hsm_npkg_reader_manifest(u->r);
+	images = hsmd_images_load(c->st->dir, err, sizeof(err));
+	if (!images)
+		return upload_fail(c, HSMD_FAILED, "images", err);
+	rec = hsmd_image_writer_commit(&u->w, m, hsmd_host_time(), err, sizeof(err));
+	if (!rec) {
+		json_decref(images);
+		return upload_fail(c, HSMD_FAILED, "writing the image", err);
+	}
+	slot = hsm_npkg_component_name(m->component);
+	detail = json_pack("{s:s, s:O, s:O}", "component", slot, "from",
+			   json_object_get(hsmd_images_slot(images, slot), "version"), "to",
+			   json_object_get(rec, "version"));
+	if (m->component == HSM_NPKG_PRIMARY) {
+		/* The running image stays to roll back to; the new one is on
+		 * trial until it has booted with all its services. */
+		json_object_set(images, "previous", json_object_get(images, "primary"));
+		json_object_set_new(images, "trial", json_true());
+	}
+	json_object_set_new(images, slot, rec);
+	if (hsmd_images_save(c->st->dir, images, err, sizeof(err)) != 0) {
+		json_decref(images);
+		json_decref(detail);
+		return upload_fail(c, HSMD_FAILED, "images", err);
+	}
+	hsmd_crash_point("image-installed");
+	hsmd_images_gc(c->st->dir, images);
+	json_decref(images);
+	api_image_discard(c); /* the image is installed: nothing to drop */
+	if (hsmd_store_commit(c->st, json_deep_copy(c->st->device), "firmware_install", detail,
+			      err, sizeof(err)) != 0)
+		hsmd_log("firmware_install not logged: %s", err);
+	if (reset)
+		hsmd_server_request_reexec(c->srv);
+	return HSMD_OK;
+}
+
+static json_t *api_images(struct hsmd_call *c)
+{
+	char err[HSMD_ERRLEN];
+	json_t *doc = hsmd_images_load(c->st->dir, err, sizeof(err));
+
+	if (!doc)
+		fail(c, "images", err);
+	return doc;
+}
+
 const struct hsmd_api hsmd_api_table = {
 	.size = sizeof(struct hsmd_api),
 	.params = api_params,
@@ -243,6 +473,12 @@ const struct hsmd_api hsmd_api_table = {
 	.vcm_audit_open = api_vcm_audit_open,
 	.log_public_key = api_log_public_key,
 	.log_expire = api_log_expire,
+	.image_open = api_image_open,
+	.image_write = api_image_write,
+	.image_close = api_image_close,
+	.image_install = api_image_install,
+	.image_discard = api_image_discard,
+	.images = api_images,
 };
 
 void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_store *st,
@@ -279,6 +515,13 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 	flags = hsmd_gate_flags(m->flags, m->variant_param, m->variant_flags, m->plain_flags, params);
 	call->flags = flags;
 	hsmd_store_gate_facts(st, &facts);
+	if (facts.recovery && !hsmd_gate_runs_in_recovery(svc->name)) {
+		call->status = HSMD_REFUSED_STATE;
+		snprintf(call->message, sizeof(call->message), "the HSM runs its recovery image, where "
+			 "the %s service does not run (guide 4.5.4.1); reset it without the recovery "
+			 "button held to leave recovery mode", svc->name);
+		return;
+	}
 	rc = hsmd_gate_check(flags, &facts, call->message, sizeof(call->message));
 	if (rc != 0) {
 		call->status = rc;
@@ -300,4 +543,10 @@ void hsmd_call_clear(struct hsmd_call *call)
 {
 	json_decref(call->result);
 	call->result = NULL;
+	api_image_discard(call);
+	if (call->owns_params) {
+		json_decref(call->params);
+		call->params = NULL;
+		call->owns_params = 0;
+	}
 }

@@ -28,6 +28,19 @@
 #include "licence.h" /* hsm_vendor_keys_load */
 
 char hsmd_image_dir[4200];
+/* The id of the primary image this process booted ("" for development). */
+static char booted_id[40];
+
+int hsmd_boot_image_changed(struct hsmd_store *st)
+{
+	char err[HSMD_ERRLEN];
+	json_t *images = hsmd_images_load(st->dir, err, sizeof(err));
+	const char *id = json_string_value(json_object_get(hsmd_images_slot(images, "primary"), "id"));
+	int changed = images && strcmp(id ? id : "", booted_id) != 0;
+
+	json_decref(images);
+	return changed;
+}
 
 /* How many services.d files the image's manifest lists. */
 static size_t expected_services(const char *imgdir)
@@ -72,6 +85,7 @@ static int load_image(struct hsmd_store *st, const json_t *img, EVP_PKEY **keys,
 		return -1;
 	}
 	snprintf(hsmd_image_dir, sizeof(hsmd_image_dir), "%s", dir);
+	snprintf(booted_id, sizeof(booted_id), "%s", json_string_value(json_object_get(img, "id")));
 	return 0;
 }
 
@@ -113,6 +127,7 @@ int hsmd_boot_image(struct hsmd_store *st, const struct hsmd_config *cfg, const 
 	*svcs = NULL;
 	*nsvcs = 0;
 	hsmd_image_dir[0] = '\0';
+	booted_id[0] = '\0';
 	images = hsmd_images_load(st->dir, err, errlen);
 	if (!images)
 		return -1;
@@ -127,10 +142,18 @@ int hsmd_boot_image(struct hsmd_store *st, const struct hsmd_config *cfg, const 
 	}
 	if (load_image(st, img, keys, nkeys, svcs, nsvcs, why, sizeof(why)) == 0) {
 		if (json_is_true(json_object_get(images, "trial"))) {
-			/* The new image booted with all its services: it stays. */
+			/* The new image booted with all its services: it stays,
+			 * and a new primary image starts from factory state
+			 * (overview §7).  Factory state first: a crash between
+			 * the two repeats it, never skips it. */
+			if (hsmd_store_factory_state(st, inner, sizeof(inner)) != 0)
+				hsmd_log("factory state after the upgrade failed: %s", inner);
+			hsmd_crash_point("image-factory");
 			json_object_set_new(images, "trial", json_false());
 			if (hsmd_images_save(st->dir, images, inner, sizeof(inner)) != 0)
 				hsmd_log("images: %s", inner);
+			hsmd_log("firmware %s booted for the first time: factory state",
+				 json_string_value(json_object_get(img, "version")));
 			hsmd_images_gc(st->dir, images);
 		}
 		rc = 0;
@@ -168,8 +191,10 @@ int hsmd_boot_image(struct hsmd_store *st, const struct hsmd_config *cfg, const 
 		rc = load_image(st, img, keys, nkeys, svcs, nsvcs, err, errlen);
 	hsmd_images_gc(st->dir, images);
 out:
-	if (rc == 0)
+	if (rc == 0) {
 		sync_firmware(st, images);
+		hsmd_images_gc(st->dir, images); /* staging left by a crash */
+	}
 	hsm_vendor_keys_free(keys, nkeys);
 	json_decref(images);
 	return rc;

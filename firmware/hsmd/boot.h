@@ -22,4 +22,8 @@ extern char hsmd_image_dir[4200];
 int hsmd_boot_image(struct hsmd_store *st, const struct hsmd_config *cfg, const char *confdir,
 		    struct hsmd_loaded_service **svcs, size_t *nsvcs, char *err, size_t errlen);
 
+/* Does images.json name another primary image than the one booted (an
+ * upgrade installed with --no-reset)?  Then a reset restarts hsmd. */
+int hsmd_boot_image_changed(struct hsmd_store *st);
+
 #endif

@@ -150,7 +150,7 @@ int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, cha
 	return 0;
 }
 
-/* ---- vendor.d (issue 5) ------------------------------------------------
+/* ---- vendor.d ----------------------------------------------------------
  * The vendor keys that sign feature licences.  `fet` reads them again at
  * each call; loading them here makes a broken key file a start-up error
  * rather than a surprise when a licence arrives. */

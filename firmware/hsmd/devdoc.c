@@ -230,7 +230,7 @@ static int check_log(const json_t *log, char *err, size_t errlen)
 	return 0;
 }
 
-/* ---- members of issue 5 (fet, setnetwork) and of the orchestrator ----
+/* ---- members of the setup service (fet, setnetwork) and of the orchestrator
  * All optional: absent means no licence, the default VCM network, no VCM. */
 
 /* "licence": null or the licence as applied; its text must parse (the
@@ -314,7 +314,7 @@ static int check_vcm_network(const json_t *vn, char *err, size_t errlen)
 	return 0;
 }
 
-/* "vcms": the VCM registry (issue 6), every rule of vcmrules.c. */
+/* "vcms": the VCM registry, every rule of firmware/lib/vcmrules.c. */
 static int check_vcms(const json_t *vcms, char *err, size_t errlen)
 {
 	return fw_vcms_validate(vcms, err, errlen);
@@ -328,18 +328,22 @@ int hsmd_device_validate(const json_t *doc, char *err, size_t errlen)
 	json_t *host_keys, *certs, *client_keys, *clock, *firmware, *accel, *log, *emul, *services;
 	json_t *pending, *v;
 	json_t *licence = NULL, *vcm_network = NULL, *vcms = NULL; /* optional */
+	const char *image = NULL;                                  /* optional: primary */
 	int ncoreapi;
 	const char *name;
 
 	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT,
-			   "{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s?o, s?o, s?o}",
+			   "{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s?o, s?o, s?o, s?s}",
 			   "version", &version, "state", &state, "mode", &mode,
 			   "host_keys", &host_keys, "certificates", &certs, "client_keys", &client_keys,
 			   "clock", &clock, "min_vsn", &min_vsn, "firmware", &firmware,
 			   "acceleration", &accel, "log", &log, "emulation", &emul,
 			   "services", &services, "licence", &licence, "vcm_network", &vcm_network,
-			   "vcms", &vcms) != 0)
+			   "vcms", &vcms, "image", &image) != 0)
 		return hsmd_err(err, errlen, "%s", jerr.text);
+	/* Written only for the recovery image (absent: primary). */
+	if (image && strcmp(image, "recovery") != 0)
+		return hsmd_err(err, errlen, "image: not recovery (the primary image is written as no member)");
 	if (licence && check_licence(licence, err, errlen) != 0)
 		return -1;
 	if (vcm_network && check_vcm_network(vcm_network, err, errlen) != 0)

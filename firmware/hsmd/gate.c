@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <hsmadmin/service.h>
 #include "gate.h"
@@ -50,12 +51,31 @@ int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *f, char *msg, 
 			      "export and expire logs first");
 	if ((flags & HSMD_METHOD_NEEDS_CLOCK) && f->clock_lost)
 		return refuse(msg, msglen, "the system clock is lost: set it with settime first");
+	if ((flags & HSMD_METHOD_RECOVERY) && !f->recovery)
+		return refuse(msg, msglen, "only in recovery mode: hold the recovery button "
+			      "(hsmd button --hold 60) and reset the HSM (guide 4.5.4.2)");
+	if ((flags & HSMD_METHOD_MAINTENANCE) && f->recovery)
+		return refuse(msg, msglen, "the HSM runs its recovery image, which has no "
+			      "maintenance mode: reset it without the recovery button held first");
 	if ((flags & HSMD_METHOD_MAINTENANCE) && !f->maintenance) {
 		/* Name the command that gets there (guide 4.6.4). */
 		snprintf(msg, msglen, "the HSM is not in maintenance mode: enter it with "
 			 "'nopclearfail -M --esn %s -w' first", f->esn && *f->esn ? f->esn : "ESN");
 		return HSMD_REFUSED_STATE;
 	}
+	return 0;
+}
+
+int hsmd_gate_runs_in_recovery(const char *service)
+{
+	static const char *const platform[] = { "sshadmin", "setup", "updater", "monitor" };
+
+	if (!service)
+		return 0;
+
+	for (size_t i = 0; i < sizeof(platform) / sizeof(platform[0]); i++)
+		if (strcmp(service, platform[i]) == 0)
+			return 1;
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gate.h - the device's central rules, applied to every method call before
- * its handler runs (SPEC "Must-have behaviour"; guide 4.2.2, 4.5.3, 4.6.4,
+ * its handler runs (docs/design.md, "Behaviour"; guide 4.2.2, 4.5.3, 4.6.4,
  * 4.12.1).  Services declare which rules apply through their method flags;
  * this is the only place the rules are written.
  */
@@ -23,6 +23,7 @@ struct hsmd_gate_facts {
 	const char *esn;          /* for messages (may be NULL) */
 	int factory;              /* in factory state */
 	int maintenance;          /* mode is "maintenance" */
+	int recovery;             /* runs the recovery image (guide 4.5.4) */
 	int ncoreapi_operational; /* the interlock hook's answer */
 	int clock_lost;
 	enum hsmd_log_level log_level;
@@ -36,6 +37,11 @@ uint32_t hsmd_gate_flags(uint32_t flags, const char *variant_param, uint32_t var
 /* 0: the call may run.  Otherwise HSMD_REFUSED_STATE with a one-line
  * message naming the rule. */
 int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *facts, char *msg, size_t msglen);
+
+/* Does this service run on the recovery image?  Only the platform
+ * services do: sshadmin, setup, updater, monitor; not ncoreapi, launcher
+ * or the VCM orchestrator (guide 4.5.4.1). */
+int hsmd_gate_runs_in_recovery(const char *service);
 
 /* The log level for a usage, given the capacity and the two percentages. */
 enum hsmd_log_level hsmd_log_level_of(uint64_t used, uint64_t capacity,

@@ -15,7 +15,7 @@
 #define HSMD_ERRLEN 512
 
 /* The platform services this HSM knows, with their default ports (guide
- * 4.6, SPEC "Services and ports").  Every one gets a host key at
+ * 4.6, docs/design.md "Services, ports and the protocol").  Every one gets a host key at
  * provisioning, whether or not its module runs. */
 struct hsmd_known_service {
 	const char *name;
@@ -39,7 +39,7 @@ struct hsmd_config {
 	/* CONF/vendor.d: the vendor public keys trusted for feature licences
 	 * (checked at start-up, read again by each `fet`). */
 	char vendordir[4200];
-	/* [vcm] (issue 6): the VCM supervisor. */
+	/* [vcm]: the VCM supervisor. */
 	unsigned vcm_stats_interval; /* seconds between statistics polls */
 	unsigned vcm_start_timeout;  /* seconds a VCM process may take to serve */
 	uint64_t vcm_disk_limit;     /* bytes of state a VCM may hold */

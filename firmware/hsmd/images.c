@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,16 @@
 #define IO_CHUNK (256 * 1024)
 
 static const char *const slots[] = { "primary", "recovery", "bootloader", "previous", NULL };
+
+void hsmd_crash_point(const char *point)
+{
+	const char *at = secure_getenv("HSMD_CRASH_AT");
+
+	if (at && strcmp(at, point) == 0) {
+		hsmd_log("crash point %s: SIGKILL", point);
+		raise(SIGKILL);
+	}
+}
 
 json_t *hsmd_images_development(void)
 {
@@ -308,6 +319,7 @@ json_t *hsmd_image_writer_commit(struct hsmd_image_writer *w, const struct hsm_n
 	}
 	if (hsm_fsync_dir(w->staging, err, errlen) != 0)
 		return NULL;
+	hsmd_crash_point("image-staged");
 	snprintf(final, sizeof(final), "%s/images/%s", w->state, w->id);
 	if (rename(w->staging, final) != 0) {
 		hsmd_err(err, errlen, "%s: %s", final, strerror(errno));
@@ -317,6 +329,7 @@ json_t *hsmd_image_writer_commit(struct hsmd_image_writer *w, const struct hsm_n
 	snprintf(path, sizeof(path), "%s/images", w->state);
 	if (hsm_fsync_dir(path, err, errlen) != 0)
 		return NULL;
+	hsmd_crash_point("image-renamed");
 	rec = json_pack("{s:s, s:b, s:s, s:I, s:I}", "id", w->id, "development", 0, "version",
 			m->firmware_version, "installed", (json_int_t)now, "size", (json_int_t)m->payload_size);
 	if (rec && m->component == HSM_NPKG_BOOTLOADER)

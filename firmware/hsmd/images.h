@@ -86,6 +86,14 @@ int hsmd_images_install_file(const char *state, const char *pkg, EVP_PKEY *const
 int hsmd_images_verify(const char *state, const json_t *image, EVP_PKEY *const *trusted,
 		       size_t ntrusted, char *err, size_t errlen);
 
+/* Power-loss testing: when the environment variable HSMD_CRASH_AT names
+ * this point, hsmd kills itself with SIGKILL there (tests/integration/
+ * upgrade-crash.sh).  Points: "image-staged" (package verified, image
+ * not yet renamed), "image-renamed" (image in place, images.json not yet
+ * switched), "image-installed" (switched, not yet rebooted),
+ * "image-factory" (first boot: factory state done, trial not yet cleared). */
+void hsmd_crash_point(const char *point);
+
 /* Remove image directories no slot names any more, and stale staging. */
 void hsmd_images_gc(const char *state, const json_t *doc);
 

@@ -5,12 +5,15 @@
  *   hsmd provision --state DIR --esn ESN --vendor-key FILE [...]
  *   hsmd run --state DIR [--conf DIR]
  *   hsmd simulate --state DIR [--clock-lost yes|no] [--ncoreapi operational|stopped]
+ *   hsmd button --state DIR (--hold SECONDS | --release | --show)
  *
  * Exit status: 0 success, 1 failure, 2 usage (docs/man/hsmd.8).
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include <syslog.h>
 
 #include "boot.h"
+#include "button.h"
 #include "fault.h"
 #include "hsmd.h"
 #include "provision.h"
@@ -36,6 +40,7 @@ static void help(void)
 	       "  run         serve an HSM in the foreground until SIGTERM\n"
 	       "  simulate    set emulated hardware conditions of a stopped HSM\n"
 	       "  fail        make the HSM's module fail (it stays reachable)\n"
+	       "  button      hold or release the emulated recovery-mode button\n"
 	       "  vcm         serve one VCM (run by hsmd's VCM supervisor)\n\n"
 	       "  hsmd COMMAND --help   options of one command\n"
 	       "  hsmd --version\n");
@@ -74,6 +79,7 @@ static void run_boot(struct hsmd_store *st, int ok, const char *why)
 
 static int run_main(int argc, char **argv)
 {
+	char **args = argv;
 	static const struct option longopts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "conf", required_argument, NULL, 'c' },
@@ -128,6 +134,12 @@ static int run_main(int argc, char **argv)
 		fprintf(stderr, "hsmd: run: %s\n", err);
 		return 1;
 	}
+	/* Power on: the recovery button decides the image (guide 4.5.4.2). */
+	if (hsmd_store_power_on(&st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: run: %s\n", err);
+		hsmd_store_close(&st);
+		return 1;
+	}
 	if (hsmd_boot_image(&st, &cfg, confdir, &svcs, &nsvcs, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: %s\n", err);
 		hsmd_store_close(&st);
@@ -143,7 +155,7 @@ static int run_main(int argc, char **argv)
 		hsmd_store_close(&st);
 		return 1;
 	}
-	/* VCMs (issue 6): the supervisor runs them; ncoreapi is a VCM's
+	/* VCMs: the supervisor runs them; ncoreapi is a VCM's
 	 * service, never the platform's (overview 5.1). */
 	{
 		size_t serve = nsvcs;
@@ -165,6 +177,18 @@ static int run_main(int argc, char **argv)
 	}
 	hsmd_services_unload(svcs, nsvcs);
 	hsmd_store_close(&st);
+	if (rc == HSMD_SERVE_REEXEC) {
+		/* The emulated reboot into a new firmware image: the same
+		 * process starts again, so the new image's modules load. */
+		char *again[64] = { "hsmd" };
+		int n = 1;
+		for (int i = 0; i < argc && n < 63; i++)
+			again[n++] = args[i];
+		again[n] = NULL;
+		execv("/proc/self/exe", again);
+		hsmd_log("cannot restart: %s", strerror(errno));
+		return 1;
+	}
 	return rc;
 }
 
@@ -308,6 +332,8 @@ int main(int argc, char **argv)
 		return hsmd_vcm_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "fail"))
 		return fail_main(argc - 1, argv + 1);
-	fprintf(stderr, "hsmd: unknown command '%s' (provision, run, simulate, fail; see hsmd --help)\n", argv[1]);
+	if (!strcmp(argv[1], "button"))
+		return hsmd_button_main(argc - 1, argv + 1);
+	fprintf(stderr, "hsmd: unknown command '%s' (provision, run, simulate, fail, button; see hsmd --help)\n", argv[1]);
 	return 2;
 }

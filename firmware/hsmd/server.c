@@ -2,7 +2,7 @@
 /*
  * server.c - one event loop for every listener of the HSM.
  *
- * The rules of ../shared/PITFALLS.md shape this file:
+ * The rules of docs/pitfalls.md shape this file:
  *   - we own the listening sockets (backlog 512) and add them to the
  *     ssh_event with ssh_event_add_fd; accepted sockets are CLOEXEC,
  *     non-blocking and TCP_NODELAY, handed over with ssh_bind_accept_fd;
@@ -87,6 +87,10 @@ struct chan {
 	char *out;
 	size_t out_len, out_off;
 	int status;
+	/* A streaming method (HSMD_METHOD_STREAMS): its call lives from the
+	 * params line to the end of the data. */
+	const struct hsmd_method *smethod;
+	struct hsmd_call *call;
 	struct chan *next;
 };
 
@@ -102,6 +106,7 @@ struct hsmd_server {
 	unsigned nconns;
 	int sigfd;
 	int stop;
+	int reexec;           /* restart the process into a new image once replies are out */
 	uint64_t keys_generation;
 	ssh_bind *old_binds;  /* replaced after factory state; freed at exit */
 	size_t nold;
@@ -286,6 +291,79 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
 	return SSH_AUTH_SUCCESS;
 }
 
+static void set_reply(struct chan *k, int status, const json_t *result, const char *msg);
+
+/* The call of a streaming method ended early: its error is the reply. */
+static void stream_fail(struct chan *k)
+{
+	set_reply(k, k->call->status ? k->call->status : HSMD_FAILED, NULL,
+		  k->call->message[0] ? k->call->message : "the call failed");
+	hsmd_call_clear(k->call);
+}
+
+/* The params line is in: check the rules and start the method. */
+static void stream_start(struct chan *k)
+{
+	struct conn *c = k->conn;
+	char err[HSMD_ERRLEN];
+	json_t *params;
+
+	if (!key_authorized(c, c->key_line)) {
+		set_reply(k, HSMD_DENIED, NULL, "the key of this session is no longer authorized");
+		return;
+	}
+	params = hsmd_rpc_params(k->in ? k->in : "", k->in_len, err, sizeof(err));
+	if (!params) {
+		set_reply(k, HSMD_BAD_REQUEST, NULL, err);
+		return;
+	}
+	k->call = calloc(1, sizeof(*k->call));
+	if (!k->call) {
+		json_decref(params);
+		set_reply(k, HSMD_FAILED, NULL, "out of memory");
+		return;
+	}
+	hsmd_call_run(k->call, c->srv, c->srv->st, c->lis->svc, k->method, params);
+	k->call->owns_params = 1;
+	if (k->call->status != HSMD_OK)
+		stream_fail(k);
+}
+
+/* Bytes of a streaming method: the params line, then the data, handed to
+ * the method as they arrive (never held). */
+static int stream_data(struct chan *k, const char *data, uint32_t len)
+{
+	uint32_t used = 0;
+
+	if (!k->call) {
+		const char *nl = memchr(data, '\n', len);
+		uint32_t take = nl ? (uint32_t)(nl - data) + 1 : len;
+		char *n;
+
+		if (k->in_len + take > HSMD_PARAMS_MAX) {
+			k->overflow = 1;
+			return (int)len;
+		}
+		n = realloc(k->in, k->in_len + take + 1);
+		if (!n) {
+			k->overflow = 1;
+			return (int)len;
+		}
+		memcpy(n + k->in_len, data, take);
+		k->in = n;
+		k->in_len += take - (nl ? 1 : 0); /* the newline ends the params */
+		k->in[k->in_len] = '\0';
+		used = take;
+		if (!nl)
+			return (int)len;
+		stream_start(k);
+	}
+	if (!k->dispatched && used < len &&
+	    k->smethod->stream(k->call, data + used, len - used) != HSMD_OK)
+		stream_fail(k);
+	return (int)len;
+}
+
 static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int is_stderr, void *ud)
 {
 	struct chan *k = ud;
@@ -295,6 +373,8 @@ static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int 
 	k->conn->active_ms = hsmd_mono_ms();
 	if (is_stderr || k->overflow || k->dispatched)
 		return (int)len; /* discarded */
+	if (k->smethod)
+		return stream_data(k, data, len);
 	if (k->in_len + len > HSMD_PARAMS_MAX) {
 		k->overflow = 1;
 		free(k->in);
@@ -345,8 +425,13 @@ static int on_exec(ssh_session s, ssh_channel ch, const char *command, void *ud)
 	if (k->have_exec)
 		return -1; /* one request per channel */
 	k->have_exec = 1;
-	if (hsmd_rpc_method(command, k->method, sizeof(k->method), err, sizeof(err)) != 0)
+	if (hsmd_rpc_method(command, k->method, sizeof(k->method), err, sizeof(err)) != 0) {
 		k->bad_exec = 1; /* accepted, answered with bad_request */
+	} else {
+		const struct hsmd_method *m = hsmd_service_find(k->conn->lis->svc, k->method);
+		if (m && (m->flags & HSMD_METHOD_STREAMS))
+			k->smethod = m; /* services.c checked stream and finish */
+	}
 	return 0;
 }
 
@@ -434,6 +519,26 @@ static void dispatch(struct hsmd_server *srv, struct chan *k)
 		set_reply(k, HSMD_BAD_REQUEST, NULL, "params larger than 65536 bytes");
 		return;
 	}
+	if (k->smethod) { /* EOF of a streaming method */
+		int rc;
+		if (!k->call) /* no newline: the params and no data */
+			stream_start(k);
+		if (k->dispatched)
+			return;
+		rc = k->smethod->finish(k->call);
+		if (rc < HSMD_OK || rc > HSMD_DENIED)
+			rc = HSMD_FAILED;
+		if (rc != HSMD_OK) {
+			k->call->status = rc;
+			if (!k->call->message[0])
+				snprintf(k->call->message, sizeof(k->call->message), "%s failed", k->method);
+			stream_fail(k);
+			return;
+		}
+		set_reply(k, HSMD_OK, k->call->result, NULL);
+		hsmd_call_clear(k->call);
+		return;
+	}
 	params = hsmd_rpc_params(k->in ? k->in : "", k->in_len, err, sizeof(err));
 	if (!params) {
 		set_reply(k, HSMD_BAD_REQUEST, NULL, err);
@@ -490,6 +595,10 @@ static void free_chan(struct conn *c, struct chan *k, int free_channel)
 		ssh_remove_channel_callbacks(k->channel, &k->cb);
 		ssh_channel_free(k->channel);
 	}
+	if (k->call) { /* releases what a streaming call held */
+		hsmd_call_clear(k->call);
+		free(k->call);
+	}
 	free(k->in);
 	free(k->out);
 	free(k);
@@ -511,6 +620,30 @@ static void service_channels(struct hsmd_server *srv, struct conn *c)
 			free_chan(c, k, 1);
 		}
 	}
+}
+
+/* Has every call that was answered sent its whole reply?  (A reboot into
+ * a new image waits for that, bounded by the idle timeout.) */
+static int replies_sent(struct hsmd_server *srv)
+{
+	static int64_t since;
+	int64_t now = hsmd_mono_ms();
+
+	if (!since)
+		since = now;
+	if (now - since > 5000)
+		return 1;
+	for (struct conn *c = srv->conns; c; c = c->next)
+		for (struct chan *k = c->chans; k; k = k->next)
+			if (k->dispatched && !k->finished && !k->closed_by_peer)
+				return 0;
+	return 1;
+}
+
+void hsmd_server_request_reexec(struct hsmd_server *srv)
+{
+	if (srv)
+		srv->reexec = 1;
 }
 
 /* ---- connections ------------------------------------------------------ */
@@ -752,7 +885,8 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 		goto out;
 	ssh_event_add_fd(srv.event, srv.sigfd, POLLIN, on_signal, &srv);
 	hsmd_store_init_reset(st);
-	hsmd_store_init_add(st, "boot", json_pack("{s:s, s:s}", "reason", "start", "image", "primary"));
+	hsmd_store_init_add(st, "boot", json_pack("{s:s, s:s}", "reason", "start", "image",
+			    hsmd_store_image(st)));
 	for (size_t i = 0; i < nsvcs; i++) {
 		struct listener *l = &srv.lis[srv.nlis];
 		const json_t *p = json_object_get(ports, svcs[i].name);
@@ -812,6 +946,13 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 			hsmd_log("cannot load new host keys; stopping");
 			goto out;
 		}
+		if (srv.reexec && replies_sent(&srv))
+			break;
+	}
+	if (srv.reexec) {
+		hsmd_log("rebooting into the new firmware image");
+		rc = HSMD_SERVE_REEXEC;
+		goto out;
 	}
 	hsmd_log("signal %d: stopping", srv.stop);
 	rc = 0;

@@ -28,6 +28,8 @@ struct hsmd_call {
 	int status;
 	int message_set;
 	uint32_t flags;        /* the gate flags that applied (HSMD_METHOD_*) */
+	int owns_params;       /* a streaming call: clear drops params */
+	struct hsmd_upload *upload; /* an image being received (api.c) */
 };
 
 extern const struct hsmd_api hsmd_api_table;
@@ -54,6 +56,12 @@ struct hsmd_serve_hooks {
 	void (*reboot)(struct hsmd_store *st, const char *why);
 };
 extern struct hsmd_serve_hooks hsmd_serve_hooks;
+
+/* hsmd_serve's result when the HSM reboots into a new firmware image:
+ * main restarts the process (exec) so the new image's modules load. */
+#define HSMD_SERVE_REEXEC 100
+/* Ask for that once the replies in flight are sent. */
+void hsmd_server_request_reexec(struct hsmd_server *srv);
 
 /* Serve until SIGTERM/SIGINT.  Returns the process exit status. */
 int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,

@@ -26,7 +26,7 @@
 
 #define KNOWN_FLAGS (HSMD_METHOD_INVASIVE | HSMD_METHOD_STREAMS | HSMD_METHOD_FACTORY_OK | \
 		     HSMD_METHOD_NEEDS_CLOCK | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_LOG_ACCESS | \
-		     HSMD_METHOD_MAINTENANCE)
+		     HSMD_METHOD_MAINTENANCE | HSMD_METHOD_RECOVERY)
 #define MAX_METHODS 256
 
 struct conf_parse {
@@ -104,10 +104,11 @@ int hsmd_service_check(const struct hsmd_service *d, const char *want_name, size
 	if (d->abi_major != HSMD_SERVICE_ABI_MAJOR)
 		return hsmd_err(err, errlen, "built for service ABI %u.%u, hsmd has %u.%u: rebuild the module",
 				d->abi_major, d->abi_minor, HSMD_SERVICE_ABI_MAJOR, HSMD_SERVICE_ABI_MINOR);
-	if (d->size < sizeof(struct hsmd_service) || d->method_size < sizeof(struct hsmd_method))
+	/* A method table of ABI 1.2 (no stream, finish) is still good. */
+	if (d->size < sizeof(struct hsmd_service) || d->method_size < HSMD_METHOD_MIN_SIZE)
 		return hsmd_err(err, errlen, "descriptor smaller than ABI %u.%u needs (struct %u/%zu, method %u/%zu)",
 				HSMD_SERVICE_ABI_MAJOR, HSMD_SERVICE_ABI_MINOR, d->size,
-				sizeof(struct hsmd_service), d->method_size, sizeof(struct hsmd_method));
+				sizeof(struct hsmd_service), d->method_size, (size_t)HSMD_METHOD_MIN_SIZE);
 	if (d->method_size > 4096)
 		return hsmd_err(err, errlen, "method table stride %u is implausible", d->method_size);
 	if (!d->name || strcmp(d->name, want_name) != 0)
@@ -127,6 +128,13 @@ int hsmd_service_check(const struct hsmd_service *d, const char *want_name, size
 			return hsmd_err(err, errlen, "method %s: no handler", m->name);
 		if ((m->flags | m->variant_flags | m->plain_flags) & ~KNOWN_FLAGS)
 			return hsmd_err(err, errlen, "method %s: unknown flags", m->name);
+		if ((m->variant_flags | m->plain_flags) & HSMD_METHOD_STREAMS)
+			return hsmd_err(err, errlen, "method %s: streaming is a flag of the method, not of a variant",
+					m->name);
+		if ((m->flags & HSMD_METHOD_STREAMS) &&
+		    (d->method_size < sizeof(struct hsmd_method) || !m->stream || !m->finish))
+			return hsmd_err(err, errlen, "method %s: a streaming method needs stream and finish (ABI 1.3)",
+					m->name);
 		for (size_t j = 0; j < n; j++) {
 			const struct hsmd_method *o = (const void *)((const char *)d->methods + j * d->method_size);
 			if (strcmp(o->name, m->name) == 0)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * services.h - which services run (services.d/NAME.conf) and loading their
- * modules with the same trust checks as host plugins (DESIGN.md, rules 1-10).
+ * modules with the same trust checks as host plugins (docs/design.md,
+ * "Rules for the two ABIs").
  */
 #ifndef HSMD_SERVICES_H
 #define HSMD_SERVICES_H
@@ -9,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <hsmadmin/service.h>
+
+/* The smallest method stride hsmd accepts: ABI 1.2's struct, before
+ * stream and finish. */
+#define HSMD_METHOD_MIN_SIZE offsetof(struct hsmd_method, stream)
 
 struct hsmd_service_conf {
 	char name[48];

@@ -16,6 +16,7 @@
 #include <libssh/libssh.h>
 #include <openssl/pem.h>
 #include <hsmadmin/fileio.h>
+#include "button.h"
 #include "docstore.h"
 #include "images.h"
 #include "sign.h"
@@ -456,8 +457,8 @@ int hsmd_store_commit(struct hsmd_store *st, json_t *doc, const char *event, jso
  * state, firmware, emulation) belongs to hsmd. */
 static const char *const service_members[] = {
 	"state", "mode", "client_keys", "clock", "min_vsn", "acceleration", "services",
-	"licence", "vcm_network", /* setup: fet, setnetwork (issue 5) */
-	"vcms",                   /* orchestrator: the VCM registry (issue 6) */
+	"licence", "vcm_network", /* setup: fet, setnetwork */
+	"vcms",                   /* orchestrator: the VCM registry */
 };
 
 int hsmd_store_commit_view(struct hsmd_store *st, json_t *view_doc, const char *event,
@@ -510,15 +511,82 @@ static void booted(struct hsmd_store *st, const char *why)
 {
 	st->boot_time = hsmd_host_time();
 	hsmd_store_init_reset(st);
-	hsmd_store_init_add(st, "boot", json_pack("{s:s, s:s}", "reason", why, "image", "primary"));
+	hsmd_store_init_add(st, "boot", json_pack("{s:s, s:s}", "reason", why, "image", hsmd_store_image(st)));
 	hsmd_store_init_add(st, "boot_complete", json_object());
+}
+
+/* ---- images: primary and recovery (guide 4.5.4) ------------------------ */
+
+const char *hsmd_store_image(const struct hsmd_store *st)
+{
+	const char *s = json_string_value(json_object_get(st->device, "image"));
+
+	return s ? s : "primary";
+}
+
+/* The image the boot about to happen runs: the recovery image while the
+ * recovery button is held (button.h). */
+static const char *next_image(const struct hsmd_store *st)
+{
+	return hsmd_button_held(st->dir, hsmd_host_time()) ? "recovery" : "primary";
+}
+
+/* Mark a fresh document with its image.  The recovery image makes no
+ * certificates for the host keys (guide 4.5.4.1): enrollment pins them
+ * on the HSM's word alone and says so. */
+static void set_image(json_t *doc, const char *image)
+{
+	if (strcmp(image, "recovery") == 0) {
+		json_object_set_new(doc, "image", json_string("recovery"));
+		json_object_clear(json_object_get(doc, "certificates"));
+	} else {
+		json_object_del(doc, "image");
+	}
+}
+
+/* Entering and leaving recovery mode return the HSM to factory state
+ * (guide 4.5.4.2, 4.5.4.3): one commit, logged, then the boot. */
+static int boot_other_image(struct hsmd_store *st, const char *image, const char *why,
+			    char *err, size_t errlen)
+{
+	int entering = strcmp(image, "recovery") == 0;
+	json_t *doc = hsmd_device_fresh(st->lifetime, st->identity, st->device, hsmd_host_time(),
+					err, errlen);
+
+	if (!doc)
+		return -1;
+	set_image(doc, image);
+	apply_reboot(st, doc);
+	if (hsmd_store_commit(st, doc, entering ? "recovery_enter" : "recovery_leave",
+			      json_pack("{s:s, s:s, s:s}", "by", why, "image", image, "note",
+					"factory state: user data and credentials erased; new host "
+					"keys and log key"), err, errlen) != 0)
+		return -1;
+	hsmd_log("booted the %s image (%s): factory state", image, why);
+	booted(st, why);
+	return 0;
+}
+
+int hsmd_store_power_on(struct hsmd_store *st, char *err, size_t errlen)
+{
+	const char *image = next_image(st);
+
+	if (strcmp(image, hsmd_store_image(st)) == 0)
+		return 0;
+	return boot_other_image(st, image, "start", err, errlen);
 }
 
 int hsmd_store_reboot(struct hsmd_store *st, const char *event, json_t *detail,
 		      char *err, size_t errlen)
 {
-	json_t *doc = json_deep_copy(st->device);
+	const char *image = next_image(st);
+	json_t *doc;
 
+	if (strcmp(image, hsmd_store_image(st)) != 0) {
+		json_decref(detail);
+		return boot_other_image(st, image, event, err, errlen);
+	}
+	doc = json_deep_copy(st->device);
 	apply_reboot(st, doc);
 	if (hsmd_store_commit(st, doc, event, detail, err, errlen) != 0)
 		return -1;
@@ -530,12 +598,15 @@ int hsmd_store_factory_state(struct hsmd_store *st, char *err, size_t errlen)
 {
 	json_t *doc = hsmd_device_fresh(st->lifetime, st->identity, st->device,
 					hsmd_host_time(), err, errlen);
+	const char *image = next_image(st);
 
 	if (!doc)
 		return -1;
+	/* Factory state reboots: the button decides the image as for any boot. */
+	set_image(doc, image);
 	apply_reboot(st, doc);
-	if (hsmd_store_commit(st, doc, "factorystate", json_pack("{s:s}", "note",
-			      "user data and credentials erased; new host keys and log key"),
+	if (hsmd_store_commit(st, doc, "factorystate", json_pack("{s:s, s:s}", "note",
+			      "user data and credentials erased; new host keys and log key", "image", image),
 			      err, errlen) != 0)
 		return -1;
 	booted(st, "factorystate");
@@ -710,6 +781,7 @@ void hsmd_store_gate_facts(struct hsmd_store *st, struct hsmd_gate_facts *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->esn = json_string_value(json_object_get(st->lifetime, "esn"));
+	f->recovery = strcmp(hsmd_store_image(st), "recovery") == 0;
 	f->factory = strcmp(json_string_value(json_object_get(st->device, "state")), "factory") == 0;
 	f->maintenance = strcmp(json_string_value(json_object_get(st->device, "mode")), "maintenance") == 0;
 	f->ncoreapi_operational = hsmd_interlock_hook(st);

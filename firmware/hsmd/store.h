@@ -73,7 +73,8 @@ int hsmd_store_commit_view(struct hsmd_store *st, json_t *view_doc, const char *
 int hsmd_store_factory_state(struct hsmd_store *st, char *err, size_t errlen);
 
 /* Emulated reboot: pending settings take effect, mode returns to
- * operational, a latched critical log state clears if logs are below the
+ * operational (or, when the recovery button decides another image, that
+ * image boots in factory state), a latched critical log state clears if logs are below the
  * critical level, uptime restarts and the init log is rewritten.  One
  * commit logged as `event`. */
 int hsmd_store_reboot(struct hsmd_store *st, const char *event, json_t *detail,
@@ -82,6 +83,15 @@ int hsmd_store_reboot(struct hsmd_store *st, const char *event, json_t *detail,
 /* The init log of this boot: start afresh, add an entry (written through). */
 void hsmd_store_init_reset(struct hsmd_store *st);
 int hsmd_store_init_add(struct hsmd_store *st, const char *event, json_t *detail);
+
+/* The image the HSM runs: "primary" or "recovery" (device member image;
+ * absent means primary). */
+const char *hsmd_store_image(const struct hsmd_store *st);
+/* Power-on boot (hsmd run): when the recovery button is held and the HSM
+ * runs the primary image, or the other way round, boot the other image,
+ * which returns the HSM to factory state.  Reboots (hsmd_store_reboot,
+ * hsmd_store_factory_state) decide the same way. */
+int hsmd_store_power_on(struct hsmd_store *st, char *err, size_t errlen);
 
 /* Entries of "system" or "init", new reference, or NULL with err. */
 json_t *hsmd_store_log_entries(struct hsmd_store *st, const char *log, char *err, size_t errlen);
@@ -99,8 +109,8 @@ enum hsmd_log_level hsmd_store_log_level(struct hsmd_store *st);
 /* The facts the gate needs (latches the critical log level). */
 void hsmd_store_gate_facts(struct hsmd_store *st, struct hsmd_gate_facts *facts);
 
-/* The interlock hook: is any ncoreapi service operational?  Issue 3 has
- * no VCMs, so the answer comes from the emulation flag in device.json
+/* The interlock hook: is any ncoreapi service operational?  Without VCMs
+ * the answer comes from the emulation flag in device.json
  * (`hsmd simulate --ncoreapi operational`); the VCM supervisor replaces
  * this by setting hsmd_interlock_hook. */
 extern int (*hsmd_interlock_hook)(const struct hsmd_store *st);

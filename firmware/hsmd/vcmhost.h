@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vcmhost.h - hsmd's VCM supervisor: the state directories of VCMs and
- * the processes of the active ones (DESIGN.md "each active VCM is a
- * separate child process").
+ * the processes of the active ones (each a separate child process,
+ * docs/design.md).
  *
  * Each active VCM is `hsmd vcm --state DIR/vcms/UUID`, exec'ed (not only
  * forked: it holds none of the platform's secrets), with its own state

@@ -2,7 +2,7 @@
 /*
  * vcmuser.h - each VCM process runs as a user of its own, so that the OS,
  * not only hsmd's code, keeps a VCM out of another VCM's state and out of
- * the platform's (issue 7 item 8).
+ * the platform's.
  *
  * When hsmd runs as root and hsmd.conf [vcm] uid_base is not 0, the VCM
  * with registry `seq` N runs as uid = gid = uid_base + N (N < uid_count),

@@ -4,26 +4,13 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hsmadmin/features.h>
+#include <hsmadmin/fileio.h>
 #include "vcmrules.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* ---- limits and features ---------------------------------------------- */
 
@@ -86,7 +73,7 @@ int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_
 	if (missing) {
 		char names[256];
 		hsm_features_format(missing, names, sizeof(names));
-		return fail(err, errlen, "features %s are not enabled on this HSM (a VCM's features "
+		return hsm_set_err(err, errlen, "features %s are not enabled on this HSM (a VCM's features "
 			    "must be a subset of the platform's; apply a licence with hsmadmin fet)", names);
 	}
 	/* Guide 3.3.4: HSMSpeed1 is converted to HSMSpeed0 on a mid-speed HSM. */
@@ -95,7 +82,7 @@ int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_
 		want = word_speed_rank(speed);
 	}
 	if (want > hsm_rank)
-		return fail(err, errlen, "speed %s is above this HSM's rating (%s speed)",
+		return hsm_set_err(err, errlen, "speed %s is above this HSM's rating (%s speed)",
 			    want == 3 ? "HSMSpeed2" : "HSMSpeed1", lim->speed);
 	*out = plain | speed | HSM_FEAT_BUILTIN;
 	return 0;
@@ -182,7 +169,7 @@ int fw_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t e
 	size_t i;
 
 	if (!fw_uuid_valid(uuid))
-		return fail(err, errlen, "vcms: '%.40s' is not a lower-case UUID", uuid);
+		return hsm_set_err(err, errlen, "vcms: '%.40s' is not a lower-case UUID", uuid);
 	if (json_unpack_ex((json_t *)e, &jerr, JSON_STRICT,
 			   "{s:I, s:s, s:s, s:I, s:b, s:b, s:b, s:s, s:s, s:s, s:b, s:I, s:I, s:s, s:o, s:I}",
 			   "seq", &seq, "name", &name, "address", &address, "features", &features,
@@ -191,41 +178,41 @@ int fw_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t e
 			   "state", &state, "disk_exceeded", &disk, "created", &created,
 			   "changed", &changed, "request_nonce", &nonce, "nonces", &nonces,
 			   "nonce_floor", &floor) != 0)
-		return fail(err, errlen, "vcms: %s: %s", uuid, jerr.text);
+		return hsm_set_err(err, errlen, "vcms: %s: %s", uuid, jerr.text);
 	if (seq < 1 || seq > MAX_TIME)
-		return fail(err, errlen, "vcms: %s: seq out of range", uuid);
+		return hsm_set_err(err, errlen, "vcms: %s: seq out of range", uuid);
 	if (!name_valid(name))
-		return fail(err, errlen, "vcms: %s: name is not 1-64 of A-Z a-z 0-9 _ . - and inner spaces", uuid);
+		return hsm_set_err(err, errlen, "vcms: %s: name is not 1-64 of A-Z a-z 0-9 _ . - and inner spaces", uuid);
 	if (hsm_ip_parse(address, 0, &ip, NULL, 0) != 0)
-		return fail(err, errlen, "vcms: %s: address is not an IP address", uuid);
+		return hsm_set_err(err, errlen, "vcms: %s: address is not an IP address", uuid);
 	if (features < 0 || features > 0xffffffffLL)
-		return fail(err, errlen, "vcms: %s: features is not a 32-bit word", uuid);
+		return hsm_set_err(err, errlen, "vcms: %s: features is not a 32-bit word", uuid);
 	if (autostart && restrict_startup)
-		return fail(err, errlen, "vcms: %s: autostart and restrict_startup are both set", uuid);
+		return hsm_set_err(err, errlen, "vcms: %s: autostart and restrict_startup are both set", uuid);
 	if (!key_line_valid(ktr) || !key_line_valid(ssh))
-		return fail(err, errlen, "vcms: %s: k_tenant_req and sshadmin_key must be ssh-ed25519 keys", uuid);
+		return hsm_set_err(err, errlen, "vcms: %s: k_tenant_req and sshadmin_key must be ssh-ed25519 keys", uuid);
 	if (strcmp(state, "inactive") && strcmp(state, "active") && strcmp(state, "stopped") &&
 	    strcmp(state, "failed"))
-		return fail(err, errlen, "vcms: %s: state is not inactive, active, stopped or failed", uuid);
+		return hsm_set_err(err, errlen, "vcms: %s: state is not inactive, active, stopped or failed", uuid);
 	if (disk && strcmp(state, "active") == 0)
-		return fail(err, errlen, "vcms: %s: active although over its disk limit", uuid);
+		return hsm_set_err(err, errlen, "vcms: %s: active although over its disk limit", uuid);
 	if (created < 0 || created > MAX_TIME || changed < 0 || changed > MAX_TIME ||
 	    floor < 0 || floor > MAX_TIME)
-		return fail(err, errlen, "vcms: %s: times out of range", uuid);
+		return hsm_set_err(err, errlen, "vcms: %s: times out of range", uuid);
 	if (!hex_valid(nonce, 32))
-		return fail(err, errlen, "vcms: %s: request_nonce is not 32 hex digits", uuid);
+		return hsm_set_err(err, errlen, "vcms: %s: request_nonce is not 32 hex digits", uuid);
 	if (!json_is_array(nonces) || json_array_size(nonces) > FW_VCM_NONCES_MAX)
-		return fail(err, errlen, "vcms: %s: nonces is not an array of at most %u", uuid,
+		return hsm_set_err(err, errlen, "vcms: %s: nonces is not an array of at most %u", uuid,
 			    FW_VCM_NONCES_MAX);
 	json_array_foreach(nonces, i, v) {
 		const char *s = json_string_value(v);
 		if (!s || strlen(s) < 32 || strlen(s) > 64)
-			return fail(err, errlen, "vcms: %s: nonces[%zu] is not a nonce", uuid, i);
+			return hsm_set_err(err, errlen, "vcms: %s: nonces[%zu] is not a nonce", uuid, i);
 		for (size_t k = 0; k < 32; k++)
 			if (!((s[k] >= '0' && s[k] <= '9') || (s[k] >= 'a' && s[k] <= 'f')))
-				return fail(err, errlen, "vcms: %s: nonces[%zu] is not a nonce", uuid, i);
+				return hsm_set_err(err, errlen, "vcms: %s: nonces[%zu] is not a nonce", uuid, i);
 		if (s[32] && (s[32] != '/' || !name_valid(s + 33)))
-			return fail(err, errlen, "vcms: %s: nonces[%zu] is not NONCE or NONCE/PROPERTY", uuid, i);
+			return hsm_set_err(err, errlen, "vcms: %s: nonces[%zu] is not NONCE or NONCE/PROPERTY", uuid, i);
 	}
 	return 0;
 }
@@ -257,9 +244,9 @@ int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen)
 	int rc = 0;
 
 	if (!json_is_object(vcms))
-		return fail(err, errlen, "vcms: not an object");
+		return hsm_set_err(err, errlen, "vcms: not an object");
 	if (n > FW_VCM_MAX)
-		return fail(err, errlen, "vcms: more than %u VCMs", FW_VCM_MAX);
+		return hsm_set_err(err, errlen, "vcms: more than %u VCMs", FW_VCM_MAX);
 	if (n == 0)
 		return 0;
 	addrs = calloc(n, sizeof(*addrs));
@@ -267,7 +254,7 @@ int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen)
 	if (!addrs || !seqs) {
 		free(addrs);
 		free(seqs);
-		return fail(err, errlen, "out of memory");
+		return hsm_set_err(err, errlen, "out of memory");
 	}
 	json_object_foreach((json_t *)vcms, uuid, e) {
 		if (fw_vcm_entry_validate(uuid, e, err, errlen) != 0) {
@@ -276,7 +263,7 @@ int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen)
 		}
 		if (json_is_true(json_object_get(e, "serial_cardreader"))) {
 			if (reader) {
-				rc = fail(err, errlen, "vcms: %s and %s both have the serial card reader",
+				rc = hsm_set_err(err, errlen, "vcms: %s and %s both have the serial card reader",
 					  reader, uuid);
 				goto out;
 			}
@@ -291,12 +278,12 @@ int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen)
 	qsort(seqs, n, sizeof(*seqs), seq_cmp);
 	for (i = 1; i < n; i++) {
 		if (hsm_ip_equal(&addrs[i].ip, &addrs[i - 1].ip)) {
-			rc = fail(err, errlen, "vcms: %s and %s have the same address", addrs[i - 1].uuid,
+			rc = hsm_set_err(err, errlen, "vcms: %s and %s have the same address", addrs[i - 1].uuid,
 				  addrs[i].uuid);
 			goto out;
 		}
 		if (seqs[i] == seqs[i - 1]) {
-			rc = fail(err, errlen, "vcms: two VCMs have sequence number %lld", (long long)seqs[i]);
+			rc = hsm_set_err(err, errlen, "vcms: two VCMs have sequence number %lld", (long long)seqs[i]);
 			goto out;
 		}
 	}
@@ -380,7 +367,7 @@ int fw_vcm_net_get(const json_t *lifetime, const json_t *device, const char *ove
 		if (hsm_netconfig_parse(family, json_string_value(json_object_get(cur, "address")),
 					json_string_value(json_object_get(cur, "gateway")), &nc,
 					inner, sizeof(inner)) != 0)
-			return fail(err, errlen, "VCM network: %s", inner);
+			return hsm_set_err(err, errlen, "VCM network: %s", inner);
 		out->subnet = nc.address;
 		out->hsm = nc.address.addr;
 		out->has_hsm = 1;
@@ -394,11 +381,11 @@ int fw_vcm_net_get(const json_t *lifetime, const json_t *device, const char *ove
 		out->has_hsm = 1;
 	if (override && *override) {
 		if (hsm_cidr_parse(override, 0, &out->subnet, inner, sizeof(inner)) != 0)
-			return fail(err, errlen, "[vcm] emulated_subnet: %s", inner);
+			return hsm_set_err(err, errlen, "[vcm] emulated_subnet: %s", inner);
 		return 0;
 	}
 	if (!out->has_hsm || out->hsm.family != 4 || out->hsm.b[0] != 127)
-		return fail(err, errlen, "the default VCM network of the emulator needs an HSM address "
+		return hsm_set_err(err, errlen, "the default VCM network of the emulator needs an HSM address "
 			    "in 127.0.0.0/8 or [vcm] emulated_subnet in hsmd.conf");
 	out->subnet.addr.family = 4;
 	out->subnet.addr.b[0] = 127;

@@ -27,7 +27,8 @@
 #define FW_VCM_DISK_LIMIT (16u * 1024u * 1024u)
 /* Nonces of acted-on requests a VCM remembers (docs/formats/hsmd-state.md). */
 #define FW_VCM_NONCES_MAX 256u
-/* The services a VCM serves, with their ports (SPEC "Services and ports"). */
+/* The services a VCM serves, with their ports (docs/design.md, "Services,
+ * ports and the protocol"). */
 #define FW_VCM_SERVICES { "sshadmin", "ncoreapi", "monitor" }
 #define FW_VCM_NSERVICES 3
 

@@ -62,13 +62,35 @@ int platform_setminvsn(struct hsm_ctx *ctx)
 	return rc;
 }
 
+/* A reset with the recovery button held boots the recovery image; one in
+ * recovery mode without it boots the primary image; both in factory state
+ * (guide 4.5.4.2, 4.5.4.3). */
 static void print_reset(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
 {
+	const char *image = json_string_value(json_object_get(res, "image"));
 	const json_t *started = json_object_get(res, "autostart_started");
 	const json_t *skipped = json_object_get(res, "autostart_not_started"), *v;
 	size_t i;
 
+	if (json_is_true(json_object_get(res, "factory_state"))) {
+		hsm_printf(ctx, "%s: reset; %s in factory state: enroll it again with "
+			   "'hsmadmin enroll --esn %s'\n", m->esn,
+			   image && strcmp(image, "recovery") == 0 ? "the recovery image booted (recovery mode)"
+			   : "left recovery mode: the primary image booted", m->esn);
+		return;
+	}
 	hsm_printf(ctx, "%s: reset\n", m->esn);
+	if (json_is_object(json_object_get(res, "new_firmware"))) {
+		/* An upgrade installed with --no-reset boots now, into factory
+		 * state with new host keys: forget the pins, as factorystate does. */
+		char why[512];
+		if (hsm_pins_remove(hsm_home(ctx), m->esn, why, sizeof(why)) < 0)
+			hsm_warn(ctx, "%s: %s", m->esn, why);
+		hsm_printf(ctx, "%s: firmware %s installed by upgrade boots now, in factory state; enroll it "
+			   "again with 'hsmadmin enroll --esn %s'\n", m->esn,
+			   json_string_value(json_object_get(json_object_get(res, "new_firmware"), "primary")) ?: "?",
+			   m->esn);
+	}
 	json_array_foreach(started, i, v)
 		hsm_printf(ctx, "%s: autostart VCM %s started\n", m->esn, json_string_value(v) ?: "?");
 	json_array_foreach(skipped, i, v)
@@ -79,7 +101,30 @@ static void print_reset(struct hsm_ctx *ctx, const struct hsm_module *m, const j
 
 int platform_reset(struct hsm_ctx *ctx)
 {
-	return hsm_report_call(ctx, "setup", "reset", NULL, print_reset, NULL);
+	struct hsm_fleet fleet;
+	struct hsm_rpc_reply *replies;
+	char why[512];
+	int rc = hsm_fleet_open(ctx, &fleet);
+
+	if (rc)
+		return rc;
+	if (!(replies = calloc(fleet.count, sizeof(*replies)))) {
+		hsm_fleet_close(&fleet);
+		return hsm_error(ctx, HSM_EXIT_FAILED, "reset", "out of memory");
+	}
+	hsm_rpc_fanout(ctx, &fleet, "setup", "reset", NULL, replies);
+	/* An HSM that changed image is in factory state with new host keys:
+	 * its pins are stale, as after factorystate. */
+	for (size_t i = 0; i < fleet.count; i++)
+		if (replies[i].exit == 0 && json_is_true(json_object_get(replies[i].result, "factory_state")) &&
+		    hsm_pins_remove(hsm_home(ctx), fleet.modules[i].esn, why, sizeof(why)) < 0)
+			hsm_warn(ctx, "%s: %s", fleet.modules[i].esn, why);
+	rc = hsm_report(ctx, &fleet, replies, print_reset, NULL);
+	for (size_t i = 0; i < fleet.count; i++)
+		hsm_rpc_reply_clear(&replies[i]);
+	free(replies);
+	hsm_fleet_close(&fleet);
+	return rc;
 }
 
 /* --- factorystate ------------------------------------------------------ */

@@ -12,6 +12,11 @@
  *      to the certified sshadmin host key;
  *   4. the certified host keys are pinned (HSMADMIN_HOME/pins/ESN.json).
  * Client keys are created once per host and are the same for every HSM.
+ *
+ * An HSM running its recovery image makes no host key certificates (guide
+ * 4.5.4.1): then only the warrant is checked, the host keys it lists are
+ * pinned as presented, and enroll warns (the guide: "a warning will
+ * appear ... you can ignore this warning").
  */
 #include "config.h"
 
@@ -80,7 +85,11 @@ static json_t *enroll_params(const struct enroll_job *job, const struct hsm_chai
 	return json_pack("{s:o}", "client_keys", keys);
 }
 
-static json_t *summary(const struct hsm_chain *c, int changed, int pins_updated)
+#define RECOVERY_WARNING "the HSM runs its recovery image, which makes no certificates for its " \
+	"SSH host keys (guide 4.5.4.1): they were pinned as presented, vouched for by nothing; " \
+	"enroll again after leaving recovery mode"
+
+static json_t *summary(const struct hsm_chain *c, int changed, int pins_updated, int recovery)
 {
 	json_t *services = json_array();
 	EVP_PKEY *id = hsm_key_from_openssh(c->identity_key, NULL, 0);
@@ -90,8 +99,9 @@ static json_t *summary(const struct hsm_chain *c, int changed, int pins_updated)
 	for (int i = 0; i < HSM_SVC_COUNT; i++)
 		if (c->host_keys[i])
 			json_array_append_new(services, json_string(hsm_service_name(i)));
-	doc = json_pack("{s:b, s:b, s:o, s:s}", "changed", changed, "pins_updated", pins_updated,
-			"services", services, "identity_fingerprint", fp ? fp : "?");
+	doc = json_pack("{s:b, s:b, s:o, s:s, s:b, s:s?}", "changed", changed, "pins_updated", pins_updated,
+			"services", services, "identity_fingerprint", fp ? fp : "?", "recovery", recovery,
+			"warning", recovery ? RECOVERY_WARNING : NULL);
 	free(fp);
 	EVP_PKEY_free(id);
 	return doc;
@@ -111,10 +121,13 @@ static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
 	struct hsm_chain c;
 	char why[512];
 	json_t *params, *changed;
-	int pins_updated;
+	int pins_updated, recovery = hsm_chain_is_recovery(hostkeys);
 
-	if (hsm_chain_verify(hostkeys, m->esn, job->vendors, job->nvendors, &c, why, sizeof(why)) < 0) {
-		refuse(r, HSM_EXIT_AUTH, "trust", "certificate chain: %s", why);
+	if (recovery ? hsm_chain_verify_recovery(hostkeys, m->esn, job->vendors, job->nvendors, &c, why,
+						 sizeof(why)) < 0
+		     : hsm_chain_verify(hostkeys, m->esn, job->vendors, job->nvendors, &c, why, sizeof(why)) < 0) {
+		refuse(r, HSM_EXIT_AUTH, "trust", "%s: %s", recovery ? "recovery host key list" :
+		       "certificate chain", why);
 		return;
 	}
 	if (hsm_ssh_pubkey_cmp(presented, c.host_keys[HSM_SVC_SSHADMIN]) != 0) {
@@ -155,7 +168,7 @@ static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
 	{
 		int was_changed = json_is_true(changed);
 		json_decref(r->result);
-		r->result = summary(&c, was_changed, pins_updated);
+		r->result = summary(&c, was_changed, pins_updated, recovery);
 	}
 out:
 	hsm_chain_clear(&c);
@@ -205,6 +218,8 @@ static void print_enroll(struct hsm_ctx *ctx, const struct hsm_module *m, const 
 	json_t *svcs = json_object_get(res, "services"), *s;
 	size_t i;
 
+	if (json_is_true(json_object_get(res, "recovery")))
+		hsm_warn(ctx, "%s: %s", m->esn, RECOVERY_WARNING);
 	if (!changed && !pins) {
 		hsm_printf(ctx, "%s: already enrolled from this host: nothing changed\n", m->esn);
 		return;

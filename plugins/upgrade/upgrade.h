@@ -19,5 +19,8 @@ int upgrade_vendor_keys(struct hsm_ctx *ctx, EVP_PKEY ***keys, size_t *n);
 /* hsmadmin npkginfo (npkginfo.c). */
 extern const struct hsm_option upgrade_npkginfo_opts[];
 int upgrade_npkginfo_run(struct hsm_ctx *ctx);
+/* hsmadmin upgrade (upgrade.c). */
+extern const struct hsm_option upgrade_opts[];
+int upgrade_run(struct hsm_ctx *ctx);
 
 #endif

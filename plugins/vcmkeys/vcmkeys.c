@@ -126,11 +126,26 @@ static int vk_cmd_generate(struct hsm_ctx *ctx)
 		return rc;
 	rc = vk_ncore(ctx, &v, "blob_generate", json_pack("{s:s, s:s}", "name", name, "type", type), &r);
 	if (rc == 0) {
+		json_t *world = NULL;
+		const char *have;
+		int wl;
+
 		blob = json_object_get(r.result, "blob");
-		if (!json_is_object(blob))
+		/* A blob of another world than kmdata's would be unusable with
+		 * this host's cards: keep kmdata to one world. */
+		wl = km_world_load(ctx, &world);
+		have = wl == 0 ? json_string_value(json_object_get(world, "world")) : NULL;
+		if (wl < 0)
+			rc = HSM_EXIT_USAGE;
+		else if (!json_is_object(blob))
 			rc = hsm_error(ctx, HSM_EXIT_FAILED, v.uuid, "blob_generate: no blob in the reply");
+		else if (have && strcmp(have, json_string_value(json_object_get(blob, "world")) ?: "") != 0)
+			rc = hsm_error(ctx, HSM_EXIT_STATE, v.uuid, "the VCM has world %s loaded, but kmdata holds "
+				       "world %s: the key was not kept", json_string_value(json_object_get(blob,
+				       "world")) ?: "?", have);
 		else if (km_write_new(path, blob, 0600, err, sizeof(err)) != 0)
 			rc = hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
+		json_decref(world);
 	}
 	if (rc == 0) {
 		hsm_printf(ctx, "Generated %s key '%s' in world %s (VCM %s): %s\n%s", type, name,

@@ -8,9 +8,9 @@
 # active, the interlock, a damaged stored licence, and factory state
 # dropping the licence but keeping the factory features.
 #
-# VCMs do not exist yet (the orchestrator, issue 6): "active VCMs" are
-# simulated by writing a "vcms" member into device.json while hsmd is
-# stopped (docs/formats/hsmd-state.md, "vcms").
+# "Active VCMs" are simulated, without the orchestrator, by writing a
+# "vcms" member into device.json while hsmd is stopped
+# (docs/formats/hsmd-state.md, "vcms").
 . "$top_srcdir/tests/lib/platform-lib.sh"
 need_plugins fet
 need_services setup

@@ -6,8 +6,8 @@
 # reset and then current, shown by info and status, kept across an hsmd
 # restart, erased by factory state, and refused while a VCM exists.
 #
-# VCMs do not exist yet (the orchestrator, issue 6): a VCM is simulated by
-# writing a "vcms" member into device.json while hsmd is stopped
+# A VCM is simulated, without the orchestrator, by writing a "vcms"
+# member into device.json while hsmd is stopped
 # (docs/formats/hsmd-state.md, "vcms").
 . "$top_srcdir/tests/lib/platform-lib.sh"
 need_plugins setnetwork

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Isolation of VCMs (issue 7 item 8): each VCM process runs as a user of
+# Isolation of VCMs: each VCM process runs as a user of
 # its own (hsmd.conf [vcm] uid_base + the VCM's number) so that the OS
 # keeps it out of another VCM's state directory and out of the platform's;
 # and no key gets into a service it was not made for: tenant A's keys

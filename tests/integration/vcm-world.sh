@@ -7,7 +7,9 @@
 # changed world file), each leaving nothing loaded; another tenant's VCM
 # refuses the blob; the provider's keys do not reach a world; a loaded
 # world survives stop and start and goes with delete; kill -9 of the VCM
-# during a load leaves no half world.
+# process during a create or a load, and of hsmd during a load, leaves no
+# half world (in the VCM: whole or absent; in kmdata: a world file only
+# with all its cards).
 . "$top_srcdir/tests/lib/vcm-lib.sh"
 for _p in vcmtenant vcmkeys; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
@@ -129,6 +131,9 @@ mkdir -p tenants/B/kmdata && cp tenants/A/kmdata/key_signing.json tenants/B/kmda
 tenant B vcm key sign --uuid "$UB" --name signing --in msg
 is "$rc" 4 "tenant B's VCM refuses tenant A's blob"
 like "$err" "belongs to world $W" "... it belongs to another world"
+NFAST_KMDATA=$TEST_TMP/tenants/A/kmdata tenant B vcm key generate --uuid "$UB" --name strayed
+is "$rc" 3 "a key from a VCM of another world than kmdata's is not kept"
+ok "... no blob written" test ! -e tenants/A/kmdata/key_strayed.json
 host_keys_for_ssh
 for k in sshadmin setup monitor; do
 	tcall "$U1" ncoreapi world_info "$TEST_TMP/keys/$k"
@@ -169,6 +174,53 @@ for d in 0.05 0.3 0.8; do
 done
 echo "# $good of 3 loads completed before the kill"
 ok "the check sees a whole world (A's VCM on HSM 1)" test "$(jq -r '.services.ncoreapi.world | if .id and .module_key then "whole" else "half" end' "h1/vcms/$U1/device.json")" = whole
+
+# --- kill -9 of the VCM during a create ------------------------------------------------
+world_state() { # UUID: whole, half or none (the VCM's loaded world)
+	jq -r '.services.ncoreapi.world // "none" | if type == "object" then (if .id and .module_key and .k and .n then "whole" else "half" end) else . end' \
+		"h1/vcms/$1/device.json" 2>/dev/null
+}
+n=0
+for d in 0.1 0.5 1.5; do
+	n=$((n + 1))
+	vcm_up "D$n" "d$n" "$E1" >/dev/null || { ok "VCM for the kill test" false; continue; }
+	UD=$UUID
+	( HSMADMIN_HOME=$TEST_TMP/tenants/D$n hsmadmin vcm world create --uuid "$UD" --quorum 2/2 \
+		--cards "dcards$n" --passphrase-file pass1 --passphrase-file pass2 >/dev/null 2>&1 ) &
+	lp=$!
+	sleep "$d"
+	p=$(vcm_pid "$UD")
+	[ -n "$p" ] && kill -9 "$p"
+	wait "$lp"
+	st=$(world_state "$UD")
+	ok "VCM process killed ${d}s into a create: the world in the VCM is whole or absent ($st)" \
+		test "$st" = whole -o "$st" = none
+	if [ -f "tenants/D$n/kmdata/world" ]; then
+		ok "... the world file in kmdata has both its cards" test -f "dcards$n/card-1.json" -a -f "dcards$n/card-2.json"
+	else
+		ok "... no world file in kmdata, and no world in the VCM" test "$st" = none
+	fi
+	va stop --force "$UD"; va delete "$UD"
+done
+
+# --- kill -9 of hsmd during a load ----------------------------------------------------------
+vcm_up E e1 "$E1" >/dev/null
+UE=$UUID
+mkdir -p tenants/E/kmdata && cp tenants/A/kmdata/world tenants/E/kmdata/
+( HSMADMIN_HOME=$TEST_TMP/tenants/E hsmadmin vcm world load --uuid "$UE" --card cards/card-1.json \
+	--card cards/card-2.json --passphrase-file pass1 --passphrase-file pass2 >/dev/null 2>&1 ) &
+lp=$!
+sleep 0.3
+kill -9 "${HSMD_PIDS[h1]}"
+wait "${HSMD_PIDS[h1]}" 2>/dev/null
+wait "$lp"
+ok "hsmd restarts after kill -9" hsmd_start h1
+st=$(world_state "$UE")
+ok "hsmd killed during a load: the world in the VCM is whole or absent ($st)" test "$st" = whole -o "$st" = none
+va start "$UE"
+tenant E vcm world load --uuid "$UE" --card cards/card-1.json --card cards/card-2.json \
+	--passphrase-file pass1 --passphrase-file pass2
+is "$rc" 0 "... and after the restart the world loads (or was loaded) in full"
 
 # --- delete ------------------------------------------------------------------------------
 VCM_HSM=h2

@@ -62,6 +62,20 @@ int main(void)
 	f = clean; f.maintenance = 1;
 	tap_ok(check(HSMD_METHOD_MAINTENANCE, f, NULL), "maintenance needed and in it: passes");
 
+	/* Recovery mode (guide 4.5.4). */
+	tap_ok(check(HSMD_METHOD_RECOVERY, clean, "only in recovery mode"), "recovery needed, not in it: refused");
+	f = clean; f.recovery = 1;
+	tap_ok(check(HSMD_METHOD_RECOVERY | HSMD_METHOD_INVASIVE, f, NULL), "recovery needed and in it: passes");
+	f.maintenance = 1;
+	tap_ok(check(HSMD_METHOD_MAINTENANCE, f, "no maintenance mode"),
+	       "maintenance needed on the recovery image: refused, whatever the stored mode");
+	tap_ok(hsmd_gate_runs_in_recovery("sshadmin") && hsmd_gate_runs_in_recovery("setup") &&
+	       hsmd_gate_runs_in_recovery("monitor") && hsmd_gate_runs_in_recovery("updater"),
+	       "the platform services run on the recovery image");
+	tap_ok(!hsmd_gate_runs_in_recovery("ncoreapi") && !hsmd_gate_runs_in_recovery("launcher") &&
+	       !hsmd_gate_runs_in_recovery("orchestrator") && !hsmd_gate_runs_in_recovery(NULL),
+	       "ncoreapi, launcher and the orchestrator do not");
+
 	/* Order: factory before critical before interlock before the rest. */
 	f = (struct hsmd_gate_facts){ .factory = 1, .log_level = HSMD_LOG_CRITICAL, .ncoreapi_operational = 1 };
 	tap_ok(check(HSMD_METHOD_INVASIVE, f, "factory state"), "factory state is reported first");

@@ -47,6 +47,8 @@
 extern "C" {
 #endif
 
+/* The one source of the plugin ABI version: configure reads these two
+ * lines for hsmadmin-plugin.pc (tests/cli/versions.sh checks). */
 #define HSMADMIN_PLUGIN_ABI_MAJOR 1
 #define HSMADMIN_PLUGIN_ABI_MINOR 0
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hsmadmin/service.h - the hsmd service ABI (version 1.2).
+ * hsmadmin/service.h - the hsmd service ABI (version 1.3).
  *
  * A service module is a shared object that exports exactly one symbol,
  * `hsmd_service`, a const struct hsmd_service.  hsmd reads the ABI version
@@ -47,8 +47,10 @@
 extern "C" {
 #endif
 
+/* The one source of the service ABI version: configure reads these two
+ * lines for hsmadmin-service.pc (tests/cli/versions.sh checks). */
 #define HSMD_SERVICE_ABI_MAJOR 1
-#define HSMD_SERVICE_ABI_MINOR 2
+#define HSMD_SERVICE_ABI_MINOR 3
 
 /* The one symbol hsmd looks up with dlsym(). */
 #define HSMD_SERVICE_SYMBOL "hsmd_service"
@@ -73,12 +75,13 @@ enum hsmd_status {
 
 /* hsmd_method.flags: which central rules apply (guide 4.2.2, 4.6.4, 4.12.1). */
 #define HSMD_METHOD_INVASIVE    0x01u /* changes device state: refused by the interlock */
-#define HSMD_METHOD_STREAMS     0x02u /* streams bulk data (reserved; later minor) */
+#define HSMD_METHOD_STREAMS     0x02u /* stdin is a params line, then bulk data (ABI 1.3: stream, finish) */
 #define HSMD_METHOD_FACTORY_OK  0x04u /* also allowed in factory state */
 #define HSMD_METHOD_NEEDS_CLOCK 0x08u /* refused while the system clock is lost */
 #define HSMD_METHOD_LOG_GUARDED 0x10u /* refused past the safe log level */
 #define HSMD_METHOD_LOG_ACCESS  0x20u /* retrieves or clears logs: allowed past the critical level */
 #define HSMD_METHOD_MAINTENANCE 0x40u /* needs the HSM in maintenance mode */
+#define HSMD_METHOD_RECOVERY    0x80u /* needs the HSM in recovery mode (guide 4.5.4: log clear) */
 
 struct hsmd_call; /* opaque: one method call */
 
@@ -93,6 +96,16 @@ struct hsmd_method {
 	uint32_t plain_flags;
 	int (*handler)(struct hsmd_call *call); /* returns enum hsmd_status */
 	const char *summary;     /* one line, for hsmd's own listing */
+	/* --- ABI 1.3: a method with HSMD_METHOD_STREAMS.  Its stdin is one
+	 * line of JSON params ending in '\n', then bulk data until EOF, never
+	 * held whole.  handler runs when the params line is in (after the
+	 * central rules): HSMD_OK to receive the data, or an error that ends
+	 * the call.  stream gets each piece of the data as it arrives (non-zero
+	 * with an error set ends the call; the rest is discarded).  finish runs
+	 * at EOF and replies.  hsmd releases what the call holds (an image
+	 * being received) whatever happens, also when the client goes away. */
+	int (*stream)(struct hsmd_call *call, const void *data, size_t len);
+	int (*finish)(struct hsmd_call *call);
 };
 #define HSMD_METHOD_END { .name = NULL }
 
@@ -215,6 +228,30 @@ struct hsmd_api {
 	 * rewrite of system.log); how many went, or -1 with an error set. */
 	char *(*log_public_key)(struct hsmd_call *call);
 	long long (*log_expire)(struct hsmd_call *call, int64_t upto);
+
+	/* --- ABI 1.3: firmware images (the updater; docs/formats/npkg.md).
+	 * A streaming call receives one package into a new image directory:
+	 * image_open starts it, image_write takes the next bytes (the package
+	 * is verified as it arrives against CONF/vendor.d: the signature once
+	 * the manifest is in, each file's digest at its end), image_close says
+	 * the stream ended and gives the verified manifest ({"product",
+	 * "component","version","vsn",...} as npkginfo --json shows it).
+	 * image_write and image_close return HSMD_OK, or the status to answer
+	 * with an error set: HSMD_DENIED for signature, vendor or digest,
+	 * HSMD_BAD_REQUEST for a malformed, truncated or padded package.  Nothing is installed until
+	 * image_install names the image for its component in images.json (a
+	 * primary: the old one is kept to roll back to and the new one is on
+	 * trial); with reset it also reboots the HSM into it once the reply is
+	 * sent.  A new primary image returns the HSM to factory state the
+	 * first time it boots.  image_discard drops an image not installed.
+	 * images: the images document {"primary","recovery","bootloader",
+	 * "previous","trial"} (docs/formats/hsmd-state.md). */
+	int (*image_open)(struct hsmd_call *call);
+	int (*image_write)(struct hsmd_call *call, const void *data, size_t len);
+	int (*image_close)(struct hsmd_call *call, json_t **manifest);
+	int (*image_install)(struct hsmd_call *call, int reset);
+	void (*image_discard)(struct hsmd_call *call);
+	json_t *(*images)(struct hsmd_call *call);
 };
 
 /* Every call starts with the table pointer. */
@@ -253,41 +290,71 @@ static inline json_t *hsmd_log_entries(struct hsmd_call *c, const char *log) { r
 static inline void hsmd_log_usage(struct hsmd_call *c, uint64_t *used, uint64_t *cap)
 { HSMD_API(c)->log_usage(c, used, cap); }
 static inline json_t *hsmd_running_services(struct hsmd_call *c) { return HSMD_API(c)->running_services(c); }
-/* NULL from an hsmd older than ABI 1.1. */
+/* Members added after ABI 1.0 may be missing from the table of an older
+ * hsmd.  HSMD_API_HAS says whether the running hsmd's table reaches one;
+ * every accessor of such a member checks it itself and, when it is
+ * missing, sets a "failed" error on the call naming the member and the
+ * ABI that brought it, and fails (NULL or -1), as tss2's accessors
+ * return an ABI-mismatch error: a service never calls past the table. */
+#define HSMD_API_HAS(call, member) \
+	(HSMD_API(call)->size >= offsetof(struct hsmd_api, member) + sizeof(HSMD_API(call)->member))
+static inline int hsmd_api_missing(struct hsmd_call *c, const char *member, const char *abi)
+{
+	hsmd_error(c, HSMD_FAILED, "this hsmd has no %s (service ABI %s): upgrade hsmd", member, abi);
+	return -1;
+}
+#define HSMD_API_CALL(call, member, abi, fail, ...) \
+	(HSMD_API_HAS(call, member) ? HSMD_API(call)->member(__VA_ARGS__) \
+				    : (hsmd_api_missing(call, #member, abi), (fail)))
+
+/* NULL (and no error) from an hsmd older than ABI 1.1. */
 static inline const char *hsmd_vendor_dir(struct hsmd_call *c)
 {
-	const struct hsmd_api *a = HSMD_API(c);
-
-	if (a->size < offsetof(struct hsmd_api, vendor_dir) + sizeof(a->vendor_dir))
-		return NULL;
-	return a->vendor_dir(c);
+	return HSMD_API_HAS(c, vendor_dir) ? HSMD_API(c)->vendor_dir(c) : NULL;
 }
 /* The log key and expiry: has the running hsmd got them (ABI 1.2)? */
-static inline int hsmd_has_log_api(struct hsmd_call *c)
+static inline int hsmd_has_log_api(struct hsmd_call *c) { return HSMD_API_HAS(c, log_expire); }
+static inline char *hsmd_log_public_key(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, log_public_key, "1.2", (char *)NULL, c); }
+static inline long long hsmd_log_expire(struct hsmd_call *c, int64_t upto)
+{ return HSMD_API_CALL(c, log_expire, "1.2", -1LL, c, upto); }
+/* Firmware images: has the running hsmd got them (ABI 1.3)? */
+static inline int hsmd_has_image_api(struct hsmd_call *c) { return HSMD_API_HAS(c, images); }
+static inline int hsmd_image_open(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, image_open, "1.3", -1, c); }
+static inline int hsmd_image_write(struct hsmd_call *c, const void *d, size_t n)
+{ return HSMD_API_CALL(c, image_write, "1.3", -1, c, d, n); }
+static inline int hsmd_image_close(struct hsmd_call *c, json_t **manifest)
+{ return HSMD_API_CALL(c, image_close, "1.3", -1, c, manifest); }
+static inline int hsmd_image_install(struct hsmd_call *c, int reset)
+{ return HSMD_API_CALL(c, image_install, "1.3", -1, c, reset); }
+static inline void hsmd_image_discard(struct hsmd_call *c)
 {
-	const struct hsmd_api *a = HSMD_API(c);
-
-	return a->size >= offsetof(struct hsmd_api, log_expire) + sizeof(a->log_expire);
+	if (HSMD_API_HAS(c, image_discard))
+		HSMD_API(c)->image_discard(c);
+	else
+		hsmd_api_missing(c, "image_discard", "1.3");
 }
-static inline char *hsmd_log_public_key(struct hsmd_call *c) { return HSMD_API(c)->log_public_key(c); }
-static inline long long hsmd_log_expire(struct hsmd_call *c, int64_t upto) { return HSMD_API(c)->log_expire(c, upto); }
+static inline json_t *hsmd_images(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, images, "1.3", (json_t *)NULL, c); }
 /* The VCM functions: has the running hsmd got them (ABI 1.1)? */
-static inline int hsmd_has_vcm_api(struct hsmd_call *c)
-{
-	const struct hsmd_api *a = HSMD_API(c);
-
-	return a->size >= offsetof(struct hsmd_api, vcm_audit_open) + sizeof(a->vcm_audit_open);
-}
-static inline json_t *hsmd_vcm_network(struct hsmd_call *c) { return HSMD_API(c)->vcm_network(c); }
+static inline int hsmd_has_vcm_api(struct hsmd_call *c) { return HSMD_API_HAS(c, vcm_audit_open); }
+static inline json_t *hsmd_vcm_network(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, vcm_network, "1.1", (json_t *)NULL, c); }
 static inline json_t *hsmd_vcm_prepare(struct hsmd_call *c, const json_t *spec)
-{ return HSMD_API(c)->vcm_prepare(c, spec); }
-static inline int hsmd_vcm_discard(struct hsmd_call *c, const char *uuid) { return HSMD_API(c)->vcm_discard(c, uuid); }
-static inline int hsmd_vcm_start(struct hsmd_call *c, const char *uuid) { return HSMD_API(c)->vcm_start(c, uuid); }
-static inline int hsmd_vcm_stop(struct hsmd_call *c, const char *uuid) { return HSMD_API(c)->vcm_stop(c, uuid); }
-static inline json_t *hsmd_vcm_running(struct hsmd_call *c) { return HSMD_API(c)->vcm_running(c); }
-static inline json_t *hsmd_vcm_stats(struct hsmd_call *c) { return HSMD_API(c)->vcm_stats(c); }
+{ return HSMD_API_CALL(c, vcm_prepare, "1.1", (json_t *)NULL, c, spec); }
+static inline int hsmd_vcm_discard(struct hsmd_call *c, const char *uuid)
+{ return HSMD_API_CALL(c, vcm_discard, "1.1", -1, c, uuid); }
+static inline int hsmd_vcm_start(struct hsmd_call *c, const char *uuid)
+{ return HSMD_API_CALL(c, vcm_start, "1.1", -1, c, uuid); }
+static inline int hsmd_vcm_stop(struct hsmd_call *c, const char *uuid)
+{ return HSMD_API_CALL(c, vcm_stop, "1.1", -1, c, uuid); }
+static inline json_t *hsmd_vcm_running(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, vcm_running, "1.1", (json_t *)NULL, c); }
+static inline json_t *hsmd_vcm_stats(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, vcm_stats, "1.1", (json_t *)NULL, c); }
 static inline int hsmd_vcm_audit_open(struct hsmd_call *c, const char *uuid)
-{ return HSMD_API(c)->vcm_audit_open(c, uuid); }
+{ return HSMD_API_CALL(c, vcm_audit_open, "1.1", -1, c, uuid); }
 
 #ifdef __cplusplus
 }

@@ -136,7 +136,7 @@ static int licence_accept(struct hsmd_call *call, const char *text, size_t len,
 }
 
 /* Active VCMs, for the warning of a licence below the running count.  The
- * orchestrator (issue 6) owns the VCM records; setup only reads "state". */
+ * orchestrator owns the VCM records; setup only reads "state". */
 static size_t active_vcms(const json_t *device)
 {
 	const char *uuid;

@@ -28,15 +28,32 @@ static const char *dev_str(struct hsmd_call *call, const char *key)
 	return json_string_value(json_object_get(hsmd_device(call), key));
 }
 
+/* The image the HSM runs; the device writes "image" only for the
+ * recovery image (guide 4.5.1). */
+static const char *image(struct hsmd_call *call)
+{
+	const char *s = dev_str(call, "image");
+
+	return s ? s : "primary";
+}
+
+/* The platform mode as status, info and enquiry show it: on the recovery
+ * image the mode is "recovery" (guide 4.5.4.2: `hsmadmin status` shows
+ * it). */
+static const char *platform_mode(struct hsmd_call *call)
+{
+	return strcmp(image(call), "recovery") == 0 ? "recovery" : dev_str(call, "mode");
+}
+
 static int m_status(struct hsmd_call *call)
 {
 	const json_t *dev = hsmd_device(call), *fw = json_object_get(dev, "firmware");
 
-	hsmd_reply(call, json_pack("{s:O, s:O, s:O, s:s, s:{s:O, s:O, s:O}, s:b, s:o}",
+	hsmd_reply(call, json_pack("{s:O, s:O, s:s, s:s, s:{s:O, s:O, s:O}, s:b, s:o}",
 		"esn", json_object_get(hsmd_lifetime(call), "esn"),
 		"state", json_object_get(dev, "state"),
-		"mode", json_object_get(dev, "mode"),
-		"image", "primary",
+		"mode", platform_mode(call),
+		"image", image(call),
 		"firmware", "primary", json_object_get(fw, "primary"),
 		"recovery", json_object_get(fw, "recovery"), "uboot", json_object_get(fw, "uboot"),
 		"clock_set", json_is_integer(json_object_get(json_object_get(dev, "clock"), "last_set")),
@@ -54,11 +71,11 @@ static int m_info(struct hsmd_call *call)
 	 * feature licence, if one was applied (licence.c). */
 	setup_limits(lt, dev, &lim);
 	hsm_features_format(lim.features, names, sizeof(names));
-	hsmd_reply(call, json_pack("{s:O, s:s, s:O, s:O, s:O, s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I, s:I, "
+	hsmd_reply(call, json_pack("{s:O, s:s, s:s, s:O, s:O, s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I, s:I, "
 				   "s:{s:s, s:O, s:O}, s:o, s:o}",
 		"esn", json_object_get(lt, "esn"),
 		"dbid", json_string_value(json_object_get(lt, "dbid")) ?: "unknown",
-		"mode", json_object_get(dev, "mode"),
+		"mode", platform_mode(call),
 		"psn", json_object_get(lt, "psn"),
 		"mfgtime", json_object_get(lt, "mfgtime"), "speed", lim.speed,
 		"features", (json_int_t)lim.features, "features_names", names,
@@ -213,13 +230,29 @@ static void add_autostart(struct hsmd_call *call, json_t *reply)
 	json_decref(init);
 }
 
+/* The reply says what booted: with the recovery button held the recovery
+ * image, in factory state (guide 4.5.4.2). */
 static int m_reset(struct hsmd_call *call)
 {
-	json_t *reply;
+	/* A flag, not the string: the reboot replaces the view it points into. */
+	int was_recovery = strcmp(image(call), "recovery") == 0, switched;
+	json_t *reply, *images = hsmd_has_image_api(call) ? hsmd_images(call) : NULL;
+	/* A primary image installed with upgrade --no-reset boots now, and
+	 * its first boot returns the HSM to factory state. */
+	int new_image = json_is_true(json_object_get(images, "trial"));
+	json_t *version = json_incref(json_object_get(json_object_get(images, "primary"), "version"));
 
-	if (hsmd_reboot(call, "reset") != 0)
+	json_decref(images);
+	if (hsmd_reboot(call, "reset") != 0) {
+		json_decref(version);
 		return HSMD_FAILED;
-	reply = json_pack("{s:b}", "reset", 1);
+	}
+	switched = was_recovery != (strcmp(image(call), "recovery") == 0);
+	reply = json_pack("{s:b, s:s, s:b}", "reset", 1, "image", image(call), "factory_state", switched);
+	if (new_image && version)
+		json_object_set_new(reply, "new_firmware", json_pack("{s:O, s:b}", "primary", version,
+								    "factory_state", 1));
+	json_decref(version);
 	add_autostart(call, reply);
 	hsmd_reply(call, reply);
 	return HSMD_OK;
@@ -290,6 +323,10 @@ static int m_set_mode(struct hsmd_call *call)
 	if (strcmp(mode, "operational") && strcmp(mode, "maintenance") && strcmp(mode, "initialization"))
 		return hsmd_error(call, HSMD_BAD_REQUEST,
 				  "mode: '%.32s' is not operational, maintenance or initialization", mode);
+	if (strcmp(image(call), "recovery") == 0)
+		return hsmd_error(call, HSMD_REFUSED_STATE,
+				  "the HSM runs its recovery image: its mode is recovery until it is "
+				  "reset without the recovery button held (guide 4.5.4.3)");
 	if (strcmp(dev_str(call, "mode"), mode) != 0) {
 		doc = hsmd_begin(call);
 		json_object_set_new(doc, "mode", json_string(mode));
@@ -324,7 +361,7 @@ static const struct hsmd_method methods[] = {
 	  .handler = m_select_acceleration, .summary = "show or select the accelerator" },
 	{ .name = "set_mode", .handler = m_set_mode,
 	  .summary = "operational, maintenance or initialization mode (nopclearfail)" },
-	/* Issue 5.  Both change the device, so the interlock applies. */
+	/* Both change the device, so the interlock applies. */
 	{ .name = "fet", .flags = HSMD_METHOD_INVASIVE, .handler = setup_fet,
 	  .summary = "verify and apply a feature licence" },
 	{ .name = "setnetwork", .flags = HSMD_METHOD_INVASIVE, .handler = setup_setnetwork,

@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# bench/upgrade.sh - firmware packages, measured in one run against
+# `openssl dgst -sha256` of the same file:
+#
+#  (a) the streaming verifier on a host (`hsmadmin npkginfo`: signature,
+#      every digest, the framing) vs openssl dgst -sha256.  Target >= 0.8x
+#      its throughput.
+#  (b) the device side: `hsmadmin upgrade --dry-run` of the package to one
+#      emulated HSM (host check, SSH transfer, hsmd verifying and writing
+#      the staged image) vs openssl dgst.
+#  (c) hsmd's peak memory (VmHWM) after receiving a SMALL and a SIZE MiB
+#      package: should not depend on the package size.
+#  (d) `hsmadmin upgrade --dry-run` to 16 HSMs in parallel vs to one.
+#
+# SIZE (MiB, default 256), SMALL (default 16).  Prints ratios.
+set -eu
+cd "$(dirname "$0")/.."
+top=$PWD
+SIZE=${SIZE:-256}
+SMALL=${SMALL:-16}
+b=$top/_build/bench
+mkdir -p "$b"
+[ -x configure ] || autoreconf -fi >/dev/null
+( cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g" )
+make -C "$b" -j"$(nproc)" --quiet >/dev/null
+make -C "$b" install --quiet >/dev/null
+
+w=$(mktemp -d /tmp/hsmbench.XXXXXX)
+pids=""
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; sleep 0.2; rm -rf "$w"; }
+trap cleanup EXIT
+export PATH="$b/inst/bin:$b/inst/sbin:$PATH"
+export HSMADMIN_CONF=$w/conf HSMADMIN_HOME=$w/home NFAST_KEYPROT=KFG
+cp -r "$b/inst/etc/hsmadmin" "$HSMADMIN_CONF"
+mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
+hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
+# hsmd's configuration: the installed one, trusting the bench vendor.
+cp -r "$HSMADMIN_CONF" "$w/hsmdconf"
+
+# Packages: the installed services plus one payload file of the size.
+svcdir=$(sed -n 's/^servicedir *= *//p' "$w/hsmdconf/hsmd.conf" | head -1)
+[ -n "$svcdir" ] || svcdir=$b/inst/lib/hsmadmin/services
+mkdir -p "$w/mods/services.d"
+cp "$svcdir"/*.so "$w/mods/"
+cp "$w/hsmdconf/services.d/"*.conf "$w/mods/services.d/"
+pkg() { # MiB OUT
+	head -c "$1M" /dev/urandom >"$w/mods/zzpayload.so"
+	hsm-vendor npkg --key "$w/vendor.key" --component primary --version 13.7.1 --vsn 8 \
+		--modules "$w/mods" --out "$2" >/dev/null
+}
+pkg "$SIZE" "$w/big.npkg"
+pkg "$SMALL" "$w/small.npkg"
+rm -f "$w/mods/zzpayload.so"
+
+start_hsm() { # I
+	esn=$(printf 'BE0D-0000-%04d' "$1")
+	hsmd provision --state "$w/hsm$1" --esn "$esn" --address "127.78.0.$1" --vendor-key "$w/vendor.key" \
+		--module-conf "$HSMADMIN_CONF/modules.d/hsm$1.conf" >/dev/null
+	hsmd run --state "$w/hsm$1" --conf "$w/hsmdconf" >"$w/hsm$1.log" 2>&1 &
+	pids="$pids $!"
+	eval "hsm_pid_$1=$!"
+}
+for i in $(seq 1 16); do start_hsm "$i"; done
+for i in $(seq 1 16); do
+	for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.78.0.$i/2204") 2>/dev/null && break; sleep 0.05; done
+done
+hsmadmin enroll >/dev/null
+
+secs() { local s e; s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }
+best() { local m=; for _ in 1 2 3; do t=$(secs "$@"); [ -z "$m" ] || [ "$t" -lt "$m" ] && m=$t; done; echo "$m"; }
+hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+one=BE0D-0000-0001
+t_openssl=$(best openssl dgst -sha256 "$w/big.npkg")
+t_info=$(best hsmadmin npkginfo "$w/big.npkg")
+hsmadmin upgrade --esn "$one" --dry-run --force --timeout 120 "$w/small.npkg" >/dev/null
+hwm_small=$(hwm "$hsm_pid_1")
+t_up1=$(best hsmadmin upgrade --esn "$one" --dry-run --force --timeout 120 "$w/big.npkg")
+hwm_big=$(hwm "$hsm_pid_1")
+all=(); for i in $(seq 1 16); do all+=(--esn "$(printf 'BE0D-0000-%04d' "$i")"); done
+t_up16=$(secs hsmadmin upgrade "${all[@]}" --dry-run --force --timeout 120 "$w/big.npkg")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+mbs() { awk -v s="$(stat -c %s "$w/big.npkg")" -v t="$1" 'BEGIN { printf "%.0f MB/s", s / t }'; }
+echo "package: $(stat -c %s "$w/big.npkg") bytes (${SIZE} MiB payload); best of 3 (microseconds)"
+echo "  openssl dgst -sha256 $t_openssl ($(mbs "$t_openssl")), npkginfo $t_info ($(mbs "$t_info")),"
+echo "  upgrade --dry-run 1 HSM $t_up1 ($(mbs "$t_up1")), 16 HSMs $t_up16"
+echo "(a) verifier throughput / openssl dgst      = $(ratio "$t_openssl" "$t_info")   (target >= 0.8)"
+echo "(b) device-side dry run / openssl dgst      = $(ratio "$t_openssl" "$t_up1")"
+echo "(c) hsmd peak RSS: $hwm_small KiB after ${SMALL} MiB, $hwm_big KiB after ${SIZE} MiB (target: the same)"
+echo "(d) 16 HSMs / 1 HSM                         = $(ratio "$t_up16" "$t_up1")"

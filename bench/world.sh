@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# bench/world.sh - what the Security World costs, in one run against one
+# emulated HSM (an -O2 build installed under _build/bench, like
+# bench/rpc.sh):
+#
+#  (a) per signature: `hsmadmin vcm key sign` with a key blob (a whole CLI
+#      run: one SSH connection, the VCM unwraps the blob and signs) against
+#      `openssl pkeyutl -sign` with a PEM Ed25519 key on the same data;
+#      both as separate processes, median of N runs, and the ratio.  The
+#      target of 3x is for a connected client signing many times; this
+#      project's CLI opens one connection per signature, so the figure here
+#      is the whole per-command cost;
+#  (b) `hsmadmin vcm world load` with K = 3 cards (3 scrypt openings in the
+#      VCM) against an `hsmadmin vcm info` round trip to the same VCM.
+#
+# N runs per median (default 20).
+set -eu
+cd "$(dirname "$0")/.."
+top=$PWD
+N=${N:-20}
+b=$top/_build/bench
+mkdir -p "$b"
+[ -x configure ] || autoreconf -fi >/dev/null
+( cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g" )
+make -C "$b" -j"$(nproc)" --quiet >/dev/null
+make -C "$b" install --quiet >/dev/null
+cc -O2 -o "$b/runtimes" bench/runtimes.c
+
+w=$(mktemp -d /tmp/hsmbench.XXXXXX)
+hsmd_pid=
+cleanup() { [ -n "$hsmd_pid" ] && kill "$hsmd_pid" 2>/dev/null; sleep 0.5; rm -rf "$w"; }
+trap cleanup EXIT
+export PATH="$b/inst/bin:$b/inst/sbin:$PATH"
+export HSMADMIN_CONF=$w/conf HSMADMIN_HOME=$w/home
+head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$w/system-uuid"
+export HSMADMIN_SYSTEM_UUID_FILE=$w/system-uuid
+cp -r "$b/inst/etc/hsmadmin" "$HSMADMIN_CONF"
+mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
+hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
+esn=BE0C-0000-0043
+addr=127.78.$((RANDOM % 200 + 10)).1
+hsmd provision --state "$w/hsm" --esn "$esn" --address "$addr" --vendor-key "$w/vendor.key" \
+	--module-conf "$HSMADMIN_CONF/modules.d/hsm.conf" >/dev/null
+hsmd run --state "$w/hsm" --conf "$HSMADMIN_CONF" >"$w/hsm.log" 2>&1 &
+hsmd_pid=$!
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/$addr/2201") 2>/dev/null && break; sleep 0.05; done
+hsmadmin enroll >/dev/null
+hsm-vendor licence --key "$w/vendor.key" --esn "$esn" --max-active-vcms 2 --out "$w/2.lic" >/dev/null
+hsmadmin fet "$w/2.lic" >/dev/null
+
+# The tenant: its own home, a VCM, a world, a key.
+t=$w/tenant
+mkdir -p "$t" && chmod 700 "$t"
+HSMADMIN_HOME=$t hsmadmin vcm create --request-file "$w/create.req" --name bench >/dev/null
+u=$(vcmadmin create --request "$w/create.req" --outdir "$w" --json bench | sed -n 's/.*"uuid": *"\([^"]*\)".*/\1/p')
+vcmadmin start "$u" >/dev/null
+HSMADMIN_HOME=$t hsmadmin vcm enroll --config "$w/vcm-$u.json" >/dev/null
+for i in 1 2 3 4 5; do printf 'bench card %s\n' "$i" >"$w/pass$i"; done
+HSMADMIN_HOME=$t hsmadmin vcm world create --uuid "$u" --quorum 3/5 --cards "$w/cards" \
+	--passphrase-file "$w/pass1" --passphrase-file "$w/pass2" --passphrase-file "$w/pass3" \
+	--passphrase-file "$w/pass4" --passphrase-file "$w/pass5" >/dev/null
+HSMADMIN_HOME=$t hsmadmin vcm key generate --uuid "$u" --name bench >/dev/null
+head -c 1024 /dev/urandom >"$w/data"
+openssl genpkey -algorithm ed25519 -out "$w/ref.pem" 2>/dev/null
+
+# --- (a) per signature -------------------------------------------------------------
+t_sign=$(HSMADMIN_HOME=$t "$b/runtimes" "$N" "$b/inst/bin/hsmadmin" vcm key sign --uuid "$u" --name bench \
+	--in "$w/data" --out "$w/data.sig")
+t_ossl=$("$b/runtimes" "$N" "$(command -v openssl)" pkeyutl -sign -inkey "$w/ref.pem" -rawin -in "$w/data" -out "$w/ref.sig")
+echo "(a) one signature, 1 KiB, Ed25519 (median of $N):"
+echo "    hsmadmin vcm key sign (blob)   $t_sign us"
+echo "    openssl pkeyutl -sign (PEM)    $t_ossl us"
+awk -v a="$t_sign" -v b="$t_ossl" 'BEGIN { printf "    ratio                          %.1fx\n", a / b }'
+
+# --- (b) world load with 3 cards ----------------------------------------------------
+# Into fresh VCMs (a VCM that has the world answers at once): each of
+# LOADS rounds makes a VCM for a second tenant home holding a copy of
+# kmdata, loads the world into it (timed), and deletes it.
+loads=${LOADS:-3}
+total=0
+for i in $(seq 1 "$loads"); do
+	t2=$w/t2-$i
+	mkdir -p "$t2/kmdata" && chmod 700 "$t2" && cp "$t/kmdata/world" "$t2/kmdata/"
+	HSMADMIN_HOME=$t2 hsmadmin vcm create --request-file "$w/c$i.req" --name "load $i" >/dev/null
+	u2=$(vcmadmin create --request "$w/c$i.req" --outdir "$w" --json "load $i" | sed -n 's/.*"uuid": *"\([^"]*\)".*/\1/p')
+	vcmadmin start "$u2" >/dev/null
+	HSMADMIN_HOME=$t2 hsmadmin vcm enroll --config "$w/vcm-$u2.json" >/dev/null
+	t0=$(date +%s%N)
+	HSMADMIN_HOME=$t2 hsmadmin vcm world load --uuid "$u2" --card "$w/cards/card-1.json" \
+		--card "$w/cards/card-2.json" --card "$w/cards/card-3.json" --passphrase-file "$w/pass1" \
+		--passphrase-file "$w/pass2" --passphrase-file "$w/pass3" >/dev/null
+	total=$(( total + ($(date +%s%N) - t0) / 1000 ))
+	vcmadmin stop --force "$u2" >/dev/null
+	vcmadmin delete "$u2" >/dev/null
+done
+t_load=$(( total / loads ))
+t_info=$(HSMADMIN_HOME=$t "$b/runtimes" "$N" "$b/inst/bin/hsmadmin" vcm info --uuid "$u")
+echo "(b) world load into a fresh VCM, K = 3 cards (mean of $loads):"
+echo "    hsmadmin vcm world load        $t_load us"
+echo "    hsmadmin vcm info              $t_info us"
+awk -v a="$t_load" -v b="$t_info" 'BEGIN { printf "    ratio                          %.1fx\n", a / b }'

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * plugins/upgrade/upgrade.c - hsmadmin upgrade --esn ESN... FILE (guide
+ * 4.1.4, 4.10.1.4): stream a firmware package to each HSM's updater
+ * service, in parallel.
+ *
+ * The host reads the package once first: it must be well formed and, when
+ * HSMADMIN_CONF/vendor.d holds vendor keys, signed by one of them with
+ * every digest matching.  Then each HSM receives the file as a stream and
+ * verifies all of it again with its own vendor keys before it installs
+ * anything; its verdict and its rules (minimum VSN, active VCMs, the
+ * interlock, log capacity, the clock, maintenance mode) are the ones that
+ * count.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hsmadmin/plugin.h>
+#include "hostkeys.h"
+#include "transport-report.h"
+#include "upgrade.h"
+
+static int precheck(struct hsm_ctx *ctx, const char *path)
+{
+	EVP_PKEY **keys = NULL;
+	size_t nkeys = 0;
+	struct hsm_npkg_reader *r;
+	const struct hsm_npkg_manifest *m;
+	char err[640];
+	int fd, rc, status;
+
+	if ((rc = upgrade_vendor_keys(ctx, &keys, &nkeys)) != 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		hsm_vendor_keys_free(keys, nkeys);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "package", "%s: %s", path, strerror(errno));
+	}
+	/* Without host vendor keys only the HSM judges the signature. */
+	r = hsm_npkg_reader_new(keys, nkeys, nkeys ? 0 : HSM_NPKG_INSPECT, NULL, NULL);
+	status = r ? hsm_npkg_read_fd(r, fd, path, err, sizeof(err)) : HSM_NPKG_IO;
+	close(fd);
+	m = r ? hsm_npkg_reader_manifest(r) : NULL;
+	if (status == HSM_NPKG_UNKNOWN_SIGNER && !nkeys && m && m->signature_ok) {
+		hsm_verbosef(ctx, "%s/vendor.d holds no vendor keys: only the HSM checks the signer",
+			     hsm_conf_dir(ctx));
+		status = 0;
+	}
+	if (status != 0)
+		rc = hsm_error(ctx, upgrade_exit_of(status), "package", "%s", r ? err : "out of memory");
+	else
+		hsm_verbosef(ctx, "%s: %s %s (%llu bytes of files) checked", path,
+			     hsm_npkg_component_name(m->component), m->firmware_version,
+			     (unsigned long long)m->payload_size);
+	hsm_npkg_reader_free(r);
+	hsm_vendor_keys_free(keys, nkeys);
+	return rc;
+}
+
+struct job {
+	const char *home, *path;
+	int timeout;
+	const struct hsm_fleet *fleet;
+	const struct hsm_client_key *key;
+	const json_t *params;
+	struct hsm_rpc_reply *replies;
+};
+
+static void upgrade_one(size_t i, void *arg)
+{
+	struct job *j = arg;
+
+	hsm_rpc_call_module_stream(j->home, j->timeout, &j->fleet->modules[i], "updater", j->key,
+				   "upgrade", j->params, j->path, &j->replies[i]);
+}
+
+static void print_upgrade(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
+{
+	const json_t *pkg = json_object_get(res, "package"), *cur = json_object_get(res, "current");
+	const char *comp = json_string_value(json_object_get(res, "component"));
+	const json_t *changed = json_object_get(res, "changed");
+	const char *want = json_string_value(json_object_get(pkg, "version"));
+	const json_t *vsn = json_object_get(pkg, "vsn");
+
+	(void)arg;
+	hsm_printf(ctx, "%s: current %s firmware %s; package %s %s", m->esn, comp ? comp : "?",
+		   json_string_value(json_object_get(cur, comp ? comp : "primary")), comp ? comp : "?",
+		   want ? want : "?");
+	if (json_is_integer(vsn))
+		hsm_printf(ctx, " (VSN %" JSON_INTEGER_FORMAT ")", json_integer_value(vsn));
+	hsm_printf(ctx, "\n");
+	if (json_is_true(json_object_get(res, "dry_run"))) {
+		hsm_printf(ctx, "%s: dry run: the package verified and every check passed; nothing was written\n",
+			   m->esn);
+		return;
+	}
+	hsm_printf(ctx, "%s: components changed: %s\n", m->esn,
+		   json_string_value(json_array_get(changed, 0)) ? json_string_value(json_array_get(changed, 0))
+								  : "none");
+	if (json_is_true(json_object_get(res, "reset")))
+		hsm_printf(ctx, "%s: rebooting into the new firmware\n", m->esn);
+	else
+		hsm_printf(ctx, "%s: the new firmware runs after the next reset (hsmadmin reset)\n", m->esn);
+	if (json_is_true(json_object_get(res, "factory_state")))
+		hsm_printf(ctx, "%s: the HSM returns to factory state on that boot: run "
+			   "'hsmadmin enroll --esn %s' afterwards\n", m->esn, m->esn);
+}
+
+int upgrade_run(struct hsm_ctx *ctx)
+{
+	const char *path = hsm_opt_str(ctx, "NPKGFILE");
+	struct hsm_fleet fleet;
+	struct hsm_rpc_reply *replies;
+	struct hsm_client_key *key;
+	json_t *params;
+	char why[1024];
+	int rc;
+
+	if (hsm_esn_count(ctx) == 0)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--esn",
+				 "name the HSMs to upgrade (--esn ESN, repeatable)");
+	if ((rc = precheck(ctx, path)) != 0)
+		return rc;
+	if ((rc = hsm_fleet_open(ctx, &fleet)) != 0)
+		return rc;
+	key = hsm_client_key_load_service(hsm_home(ctx), "updater", why, sizeof(why));
+	if (!key) {
+		hsm_fleet_close(&fleet);
+		return hsm_error(ctx, HSM_EXIT_STATE, "updater key", "%s (run 'hsmadmin enroll')", why);
+	}
+	params = json_pack("{s:b, s:b, s:b}", "dry_run", hsm_opt_given(ctx, "dry-run"), "force",
+			   hsm_opt_given(ctx, "force"), "no_reset", hsm_opt_given(ctx, "no-reset"));
+	replies = calloc(fleet.count ? fleet.count : 1, sizeof(*replies));
+	if (!params || !replies) {
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, "upgrade", "out of memory");
+	} else {
+		struct job j = { .home = hsm_home(ctx), .path = path, .timeout = hsm_timeout(ctx),
+				 .fleet = &fleet, .key = key, .params = params, .replies = replies };
+		hsm_parallel(fleet.count, upgrade_one, &j);
+		/* A new primary image boots into factory state with new host
+		 * keys: forget the pins, as factorystate does, so that
+		 * `hsmadmin enroll` can enroll the HSM again. */
+		for (size_t i = 0; i < fleet.count; i++) {
+			const json_t *res = replies[i].result;
+			if (replies[i].exit == 0 && json_is_true(json_object_get(res, "factory_state")) &&
+			    json_is_true(json_object_get(res, "reset")) &&
+			    hsm_pins_remove(hsm_home(ctx), fleet.modules[i].esn, why, sizeof(why)) < 0)
+				hsm_warn(ctx, "%s: %s", fleet.modules[i].esn, why);
+		}
+		rc = hsm_report(ctx, &fleet, replies, print_upgrade, NULL);
+		for (size_t i = 0; i < fleet.count; i++)
+			hsm_rpc_reply_clear(&replies[i]);
+	}
+	free(replies);
+	json_decref(params);
+	hsm_client_key_free(key);
+	hsm_fleet_close(&fleet);
+	return rc;
+}
+
+const struct hsm_option upgrade_opts[] = {
+	{ .name = "dry-run", .type = HSM_OPT_FLAG,
+	  .help = "verify the package and check every rule on the HSM; write nothing" },
+	{ .name = "force", .type = HSM_OPT_FLAG,
+	  .help = "do not require maintenance mode (never overrides an active VCM)" },
+	{ .name = "no-reset", .type = HSM_OPT_FLAG,
+	  .help = "install, but run the new firmware only after the next reset" },
+	{ .name = "NPKGFILE", .type = HSM_OPT_STRING, .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
+	  .help = "the firmware package (.npkg) to install" },
+	HSM_OPTION_END
+};

@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# scripts/format-check.sh [SRCDIR] - the layout rules the whole tree keeps
+# (`make format-check`; tests/repo/format.sh runs it in the test suite).
+#
+# It checks, in every source, build, script and documentation file:
+#   - no trailing white space, no carriage return, a final newline;
+# and in C sources and headers:
+#   - indentation by tabs (no line starts with eight spaces),
+#   - no space before a tab,
+#   - no line longer than 150 columns (tabs at 8).
+# The style target (.clang-format, .editorconfig) is 100 columns; lines
+# between 100 and 150 columns remain in the tree and are counted, not
+# refused.  clang-format itself is not run: the tree does not pass it yet.
+# Prints one line per violation and exits 1 if there is any.
+top=${1:-$(dirname "$0")/..}
+cd "$top" || exit 2
+files=$(find core plugins firmware tests tools bench scripts conf.d docs \
+	\( -path tests/fuzz/corpus -o -name _build -o -name .deps -o -name .libs \) -prune -o -type f \
+	\( -name '*.c' -o -name '*.h' -o -name '*.sh' -o -name '*.inc' -o -name '*.am' -o -name '*.in' \
+	   -o -name '*.md' -o -name '*.map' -o -name '*.conf' -o -name '*.[1-8]' \) -print 2>/dev/null;
+	ls configure.ac Makefile.am README.md 2>/dev/null)
+csrc=$(printf '%s\n' $files | grep -E '\.[ch]$')
+bad=0
+report() { echo "$1"; bad=1; }
+
+for f in $files; do
+	grep -nE '[[:space:]]$' "$f" /dev/null | grep -v "$(printf '\r')" | cut -d: -f1,2 | sed 's/$/: trailing white space/' | head -5
+	grep -n "$(printf '\r')" "$f" /dev/null | cut -d: -f1,2 | sed 's/$/: carriage return/' | head -5
+	[ -s "$f" ] && [ -n "$(tail -c1 "$f")" ] && echo "$f: no newline at the end"
+done >"${TMPDIR:-/tmp}/format-check.$$"
+for f in $csrc; do
+	grep -nE '^        ' "$f" /dev/null | cut -d: -f1,2 | sed 's/$/: indented with spaces, not tabs/' | head -5
+	grep -nE ' 	' "$f" /dev/null | cut -d: -f1,2 | sed 's/$/: space before a tab/' | head -5
+	expand -t8 "$f" | awk -v f="$f" 'length > 150 { print f ":" FNR ": " length " columns (at most 150)" }'
+done >>"${TMPDIR:-/tmp}/format-check.$$"
+if [ -s "${TMPDIR:-/tmp}/format-check.$$" ]; then
+	cat "${TMPDIR:-/tmp}/format-check.$$"; bad=1
+fi
+rm -f "${TMPDIR:-/tmp}/format-check.$$"
+over=$(for f in $csrc; do expand -t8 "$f" | awk 'length > 100'; done | wc -l)
+echo "format-check: $(printf '%s\n' $files | wc -l) files; $over C lines over the 100-column target (allowed up to 150)"
+exit $bad
