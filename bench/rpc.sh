@@ -87,7 +87,8 @@ for i in $(seq 1 16); do start_hsm "$i"; done
 for i in $(seq 1 16); do
 	for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.77.0.$i/2201") 2>/dev/null && break; sleep 0.05; done
 done
-hsmadmin enroll >/dev/null
+cat "$w"/hsm*/enrollment-secret >"$w/secrets"
+hsmadmin enroll --secret-file "$w/secrets" >/dev/null
 one=BE0C-0000-0001
 
 t_ssh=$("$b/runtimes" "$N" "$w/ssh-true")

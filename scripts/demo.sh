@@ -70,8 +70,8 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 
-echo "== the service provider: enroll the HSM and ask it about itself"
-run hsmadmin enroll
+echo "== the service provider: enroll the HSM (with the one-time secret it printed) and ask it about itself"
+run hsmadmin enroll --secret-file "$hsm/enrollment-secret"
 run hsmadmin enroll
 run hsmadmin status
 run hsmadmin info

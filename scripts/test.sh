@@ -30,7 +30,7 @@ summary() { # the single closing line CI reads
 
 step autoreconf autoreconf -fi || { summary; exit 1; }
 mkdir -p _build/san
-( cd _build/san && step configure "$top/configure" --enable-sanitizers ) || { failed=$((failed + 1)); summary; exit 1; }
+( cd _build/san && step configure "$top/configure" --enable-sanitizers --enable-werror ) || { failed=$((failed + 1)); summary; exit 1; }
 step build make -C _build/san -j"$jobs" || { summary; exit 1; }
 
 # make check: every TAP test point counts.
@@ -48,7 +48,7 @@ fi
 
 # Fuzz targets: clang + libFuzzer, each for a bounded time from its corpus.
 mkdir -p _build/fuzz
-if ( cd _build/fuzz && "$top/configure" CC=clang --enable-fuzzing --enable-sanitizers >"$log/fuzz-configure.log" 2>&1 ) &&
+if ( cd _build/fuzz && "$top/configure" CC=clang --enable-fuzzing --enable-sanitizers --enable-werror >"$log/fuzz-configure.log" 2>&1 ) &&
    make -C _build/fuzz -j"$jobs" all >"$log/fuzz-build.log" 2>&1; then
 	for f in _build/fuzz/tests/fuzz/fuzz-*; do
 		[ -x "$f" ] && [ ! -d "$f" ] || continue
@@ -64,7 +64,7 @@ fi
 
 if [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
 	mkdir -p _build/dist
-	( cd _build/dist && "$top/configure" >/dev/null 2>&1 ) && step distcheck make -C _build/dist distcheck
+	( cd _build/dist && "$top/configure" --enable-werror >/dev/null 2>&1 ) && step distcheck make -C _build/dist distcheck
 else
 	skipped=$((skipped + 1)); echo "SKIP: distcheck (SKIP_DISTCHECK=1)"
 fi

@@ -160,7 +160,8 @@ static int check_host_key(ssh_session s, const struct hsm_rpc_endpoint *ep, stru
 		return fail(r, HSM_EXIT_AUTH, "trust",
 			    "%s host key does not match the key pinned at enrollment: "
 			    "refusing to talk to a possible impostor (if this HSM was returned to "
-			    "factory state elsewhere or replaced, remove its pins and enroll again)",
+			    "factory state elsewhere, entered or left recovery mode, or was replaced, "
+			    "enroll it again; a replaced HSM needs its pins removed first)",
 			    ep->service);
 	return 0;
 }

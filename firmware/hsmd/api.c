@@ -12,6 +12,7 @@
 
 #include <libssh/libssh.h>
 #include <hsmadmin/service.h>
+#include "enrollsecret.h"
 #include "boot.h"
 #include "fault.h"
 #include "gate.h"
@@ -51,6 +52,21 @@ static int fail(struct hsmd_call *c, const char *what, const char *why)
 	return -1;
 }
 
+/* The enrollment secret follows the state: gone once enrolled, a new one
+ * in a new factory state.  Done before the reply so that the caller finds
+ * it.  A failure here is the next start's to repair, not the call's. */
+static void sync_enroll_secret(struct hsmd_store *st, int renew)
+{
+	char err[HSMD_ERRLEN];
+	const char *state = json_string_value(json_object_get(st->device, "state"));
+	const char *esn = json_string_value(json_object_get(st->lifetime, "esn"));
+
+	if ((renew && hsmd_enroll_secret_sync(st->dir, esn, 0, err, sizeof(err)) != 0) ||
+	    hsmd_enroll_secret_sync(st->dir, esn, state && strcmp(state, "factory") == 0,
+				    err, sizeof(err)) != 0)
+		hsmd_log("enrollment secret: %s", err);
+}
+
 static int api_commit(struct hsmd_call *c, json_t *doc, const char *event, json_t *detail)
 {
 	char err[HSMD_ERRLEN];
@@ -62,6 +78,7 @@ static int api_commit(struct hsmd_call *c, json_t *doc, const char *event, json_
 	}
 	if (hsmd_store_commit_view(c->st, doc, event, detail, err, sizeof(err)) != 0)
 		return fail(c, "cannot store the device state", err);
+	sync_enroll_secret(c->st, 0);
 	return 0;
 }
 
@@ -137,6 +154,7 @@ static int api_factory_state(struct hsmd_call *c)
 
 	if (hsmd_store_factory_state(c->st, err, sizeof(err)) != 0)
 		return fail(c, "factory state failed", err);
+	sync_enroll_secret(c->st, 1); /* a new factory state, a new secret */
 	if (hsmd_serve_hooks.reboot) /* VCMs: erased with the registry */
 		hsmd_serve_hooks.reboot(c->st, "factorystate");
 	return 0;
@@ -145,11 +163,17 @@ static int api_factory_state(struct hsmd_call *c)
 static int api_reboot(struct hsmd_call *c, const char *why)
 {
 	char err[HSMD_ERRLEN];
+	int was_factory = strcmp(json_string_value(json_object_get(c->st->device, "state")), "factory") == 0;
 
 	if (!hsmd_name_valid(why))
 		return fail(c, "reboot", "reason is not a name");
 	if (hsmd_store_reboot(c->st, why, json_pack("{s:s}", "by", c->method), err, sizeof(err)) != 0)
 		return fail(c, "reset failed", err);
+	/* Entering or leaving recovery mode is a new factory state. */
+	{
+		int factory = strcmp(json_string_value(json_object_get(c->st->device, "state")), "factory") == 0;
+		sync_enroll_secret(c->st, factory && !was_factory);
+	}
 	if (hsmd_boot_image_changed(c->st)) /* an upgrade with --no-reset */
 		hsmd_server_request_reexec(c->srv);
 	if (hsmd_serve_hooks.reboot) /* VCMs stop; autostart VCMs start again */
@@ -522,6 +546,9 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 			 "button held to leave recovery mode", svc->name);
 		return;
 	}
+	if (facts.factory && (flags & HSMD_METHOD_INVASIVE))
+		facts.enroll_secret_ok = hsmd_enroll_secret_check(st->dir, json_string_value(
+			json_object_get(params, "enrollment_secret")));
 	rc = hsmd_gate_check(flags, &facts, call->message, sizeof(call->message));
 	if (rc != 0) {
 		call->status = rc;

@@ -29,6 +29,10 @@ void hsmd_config_defaults(struct hsmd_config *cfg)
 	cfg->idle_timeout = 300;
 	cfg->max_auth_attempts = 6;
 	cfg->max_connections = 1024;
+	cfg->max_unauthenticated = 256;
+	cfg->max_unauthenticated_per_source = 16;
+	cfg->max_sessions_per_key = 32;
+	cfg->refusal_log_interval = 60;
 	cfg->max_channels = 8;
 	cfg->log_capacity = 64u * 1024u * 1024u;
 	cfg->log_safe_percent = 80;
@@ -40,6 +44,8 @@ void hsmd_config_defaults(struct hsmd_config *cfg)
 	cfg->vcm_uid_base = 200000;
 	cfg->vcm_uid_count = 65536;
 	snprintf(cfg->vendordir, sizeof(cfg->vendordir), "%s/vendor.d", HSMADMIN_SYSCONFDIR);
+	snprintf(cfg->vcm_allocations, sizeof(cfg->vcm_allocations), "%s/vcm-allocations.json",
+		 HSMADMIN_DEFAULT_HOME);
 }
 
 struct key_spec {
@@ -57,6 +63,10 @@ static const struct key_spec keys[] = {
 	U("server", "max_auth_attempts", max_auth_attempts, 1, 100),
 	U("server", "max_connections", max_connections, 1, 100000),
 	U("server", "max_channels", max_channels, 1, 64),
+	U("server", "max_unauthenticated", max_unauthenticated, 1, 100000),
+	U("server", "max_unauthenticated_per_source", max_unauthenticated_per_source, 1, 100000),
+	U("server", "max_sessions_per_key", max_sessions_per_key, 1, 100000),
+	U("server", "refusal_log_interval", refusal_log_interval, 1, 86400),
 	U64("logs", "capacity", log_capacity, 1024, UINT64_C(1) << 40),
 	U("vcm", "stats_interval", vcm_stats_interval, 1, 3600),
 	U("vcm", "start_timeout", vcm_start_timeout, 1, 120),
@@ -100,6 +110,15 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		if (value[0] != '/' || strlen(value) >= sizeof(ps->cfg.servicedir))
 			return hsmd_err(err, errlen, "servicedir must be an absolute path");
 		snprintf(ps->cfg.servicedir, sizeof(ps->cfg.servicedir), "%s", value);
+		return 0;
+	}
+	if (strcmp(section, "paths") == 0 && strcmp(name, "vcm_allocations") == 0) {
+		if (ps->seen & (1u << 29))
+			return hsmd_err(err, errlen, "duplicate key 'vcm_allocations'");
+		ps->seen |= 1u << 29;
+		if (value[0] != '/' || strlen(value) >= sizeof(ps->cfg.vcm_allocations) - 8)
+			return hsmd_err(err, errlen, "vcm_allocations must be an absolute path");
+		snprintf(ps->cfg.vcm_allocations, sizeof(ps->cfg.vcm_allocations), "%s", value);
 		return 0;
 	}
 	if (strcmp(section, "vcm") == 0 && strcmp(name, "emulated_subnet") == 0) {

@@ -4,7 +4,7 @@
  * unit tests can walk every combination.
  *
  * Order matters for the message an admin sees: factory state first (only
- * enroll makes sense there), then the critical log level (it blocks nearly
+ * enroll makes sense there, and only with the enrollment secret), then the critical log level (it blocks nearly
  * everything), then the interlock (the admin must act on the VCMs), then
  * the specific rules.
  */
@@ -39,6 +39,14 @@ int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *f, char *msg, 
 {
 	if (f->factory && !(flags & HSMD_METHOD_FACTORY_OK))
 		return refuse(msg, msglen, "HSM is in factory state: only enroll is accepted");
+	/* In factory state an invasive method is the way out of it: only
+	 * whoever holds the one-time enrollment secret may take it. */
+	if (f->factory && (flags & HSMD_METHOD_INVASIVE) && !f->enroll_secret_ok) {
+		snprintf(msg, msglen, "HSM is in factory state: enrolling needs its one-time "
+			 "enrollment secret (printed by the HSM when it entered factory state; "
+			 "hsmadmin enroll --secret-file)");
+		return HSMD_DENIED;
+	}
 	if (f->log_level == HSMD_LOG_CRITICAL && !(flags & HSMD_METHOD_LOG_ACCESS))
 		return refuse(msg, msglen, "system logs are past their critical capacity: "
 			      "only retrieving and clearing logs is allowed until logs are "
@@ -54,10 +62,10 @@ int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *f, char *msg, 
 	if ((flags & HSMD_METHOD_RECOVERY) && !f->recovery)
 		return refuse(msg, msglen, "only in recovery mode: hold the recovery button "
 			      "(hsmd button --hold 60) and reset the HSM (guide 4.5.4.2)");
-	if ((flags & HSMD_METHOD_MAINTENANCE) && f->recovery)
-		return refuse(msg, msglen, "the HSM runs its recovery image, which has no "
-			      "maintenance mode: reset it without the recovery button held first");
-	if ((flags & HSMD_METHOD_MAINTENANCE) && !f->maintenance) {
+	/* Maintenance mode is what keeps ncoreapi from serving (guide 4.6.4);
+	 * on the recovery image none runs, so the rule is met there (the
+	 * guide's upgrade and clock recovery work in recovery mode). */
+	if ((flags & HSMD_METHOD_MAINTENANCE) && !f->maintenance && !f->recovery) {
 		/* Name the command that gets there (guide 4.6.4). */
 		snprintf(msg, msglen, "the HSM is not in maintenance mode: enter it with "
 			 "'nopclearfail -M --esn %s -w' first", f->esn && *f->esn ? f->esn : "ESN");

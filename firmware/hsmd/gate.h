@@ -22,6 +22,7 @@ enum hsmd_log_level {
 struct hsmd_gate_facts {
 	const char *esn;          /* for messages (may be NULL) */
 	int factory;              /* in factory state */
+	int enroll_secret_ok;     /* params carry the HSM's one-time enrollment secret */
 	int maintenance;          /* mode is "maintenance" */
 	int recovery;             /* runs the recovery image (guide 4.5.4) */
 	int ncoreapi_operational; /* the interlock hook's answer */
@@ -34,7 +35,8 @@ struct hsmd_gate_facts {
 uint32_t hsmd_gate_flags(uint32_t flags, const char *variant_param, uint32_t variant_flags,
 			 uint32_t plain_flags, const json_t *params);
 
-/* 0: the call may run.  Otherwise HSMD_REFUSED_STATE with a one-line
+/* 0: the call may run.  Otherwise HSMD_REFUSED_STATE (HSMD_DENIED for a
+ * way out of factory state without the enrollment secret) with a one-line
  * message naming the rule. */
 int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *facts, char *msg, size_t msglen);
 

@@ -31,6 +31,10 @@ struct hsmd_config {
 	unsigned idle_timeout;     /* seconds without traffic before a session is dropped */
 	unsigned max_auth_attempts;
 	unsigned max_connections;  /* open sessions over all services */
+	unsigned max_unauthenticated;            /* connections not yet authenticated, all sources */
+	unsigned max_unauthenticated_per_source; /* ... from one source address */
+	unsigned max_sessions_per_key;           /* authenticated sessions of one client key */
+	unsigned refusal_log_interval;           /* seconds: refusals logged once per source per interval */
 	unsigned max_channels;     /* concurrent calls per session */
 	uint64_t log_capacity;     /* bytes shared by the system and init logs */
 	unsigned log_safe_percent;
@@ -46,6 +50,9 @@ struct hsmd_config {
 	unsigned vcm_uid_base;       /* VCM N runs as uid_base + N when hsmd is root; 0: as hsmd */
 	unsigned vcm_uid_count;      /* how many such uids there are */
 	char vcm_subnet[64];         /* emulated_subnet: VCM addresses in default mode */
+	/* [paths] vcm_allocations: the machine-wide table of VCM addresses
+	 * and users shared by every hsmd of this machine (vcmalloc.h). */
+	char vcm_allocations[4096];
 };
 
 void hsmd_config_defaults(struct hsmd_config *cfg);

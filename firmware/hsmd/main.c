@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include "enrollsecret.h"
 #include "boot.h"
 #include "button.h"
 #include "fault.h"
@@ -151,6 +152,17 @@ static int run_main(int argc, char **argv)
 		else
 			fprintf(stderr, "hsmd: run: no service loaded (configuration %s/services.d, modules %s)\n",
 				confdir, cfg.servicedir);
+		hsmd_services_unload(svcs, nsvcs);
+		hsmd_store_close(&st);
+		return 1;
+	}
+	/* A factory-state HSM shows its enrollment secret on its console; one
+	 * that has none (a crash right after factory state, or the factory
+	 * state of a new image's first boot just now) gets a new one. */
+	if (hsmd_enroll_secret_sync(state, json_string_value(json_object_get(st.lifetime, "esn")),
+				    strcmp(json_string_value(json_object_get(st.device, "state")), "factory") == 0,
+				    err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: run: enrollment secret: %s\n", err);
 		hsmd_services_unload(svcs, nsvcs);
 		hsmd_store_close(&st);
 		return 1;

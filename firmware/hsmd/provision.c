@@ -19,9 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include <hsmadmin/features.h>
 #include <hsmadmin/fileio.h>
 #include "sign.h"
+#include "enrollsecret.h"
 #include "modules.h"
 #include "images.h"
 #include "provision.h"
@@ -112,6 +115,7 @@ static int write_module_conf(const char *path, const json_t *lifetime, char *err
 static int provision(const struct prov_opts *o)
 {
 	char err[HSMD_ERRLEN], path[4200], esn[HSM_ESN_LEN + 1], psn[64];
+	char secret[HSMD_ENROLL_SECRET_LEN + 1];
 	uint32_t features = HSM_FEAT_BUILTIN, extra = 0;
 	EVP_PKEY *vendor = NULL, *identity = NULL;
 	json_t *lifetime = NULL, *device = NULL, *warrant = NULL, *body, *ports;
@@ -241,6 +245,10 @@ static int provision(const struct prov_opts *o)
 		fprintf(stderr, "hsmd: provision: %s\n", err);
 		goto out;
 	}
+	if (hsmd_enroll_secret_new(o->state, esn, secret, sizeof(secret), err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: provision: enrollment secret: %s\n", err);
+		goto out;
+	}
 	snprintf(path, sizeof(path), "%s/lifetime.json", o->state);
 	if (hsm_write_json_atomic(path, lifetime, 0644, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: provision: %s\n", err);
@@ -250,8 +258,11 @@ static int provision(const struct prov_opts *o)
 		fprintf(stderr, "hsmd: provision: --module-conf: %s\n", err);
 		goto out;
 	}
-	printf("provisioned %s (PSN %s, %s speed) in %s, factory state, listening address %s\n",
-	       esn, psn, o->speed, o->state, o->address);
+	printf("provisioned %s (PSN %s, %s speed) in %s, factory state, listening address %s\n"
+	       "one-time enrollment secret: %s\n"
+	       "  (kept in %s/%s until the HSM is enrolled: hsmadmin enroll --secret-file FILE)\n",
+	       esn, psn, o->speed, o->state, o->address, secret, o->state, HSMD_ENROLL_SECRET_FILE);
+	OPENSSL_cleanse(secret, sizeof(secret));
 	rc = 0;
 	goto out;
 out_ports:

@@ -11,7 +11,13 @@
  *     session is judged by ssh_get_status;
  *   - callbacks only record state; replies, closes and frees happen in the
  *     loop; callback structs live in our connection and channel objects;
- *   - our own login deadline, idle timeout and auth attempt limit;
+ *   - our own login deadline, idle timeout (also for sessions with open
+ *     channels: a call whose input never ends is idle) and auth attempt
+ *     limit;
+ *   - a flood from one client leaves the others served: unauthenticated
+ *     connections are limited per source address and in total, sessions
+ *     per client key; refused connections are logged once per source
+ *     and reason per interval (hsmd(8), [server]);
  *   - public-key auth compares the offered key with the one authorized key
  *     every time, and succeeds on a signature only when libssh says VALID.
  */
@@ -44,6 +50,7 @@
 #define POLL_MS 200
 #define ACCEPT_BURST 64
 #define OUT_CHUNK 32768u
+#define REFUSAL_SLOTS 64
 
 struct listener {
 	struct hsmd_server *srv;
@@ -69,6 +76,7 @@ struct conn {
 	char peer[64];        /* the client's address, for the log */
 	unsigned auth_failures;
 	int64_t accepted_ms, active_ms;
+	char source[INET6_ADDRSTRLEN]; /* source address alone, for the limits */
 	int dead;
 	const char *why;      /* why it was dropped, for the log */
 	struct chan *chans;
@@ -94,6 +102,16 @@ struct chan {
 	struct chan *next;
 };
 
+/* Refused connections from one source for one reason (a string constant):
+ * the first is logged at once, the rest are counted and summed up once the
+ * interval has passed. */
+struct refusal {
+	char peer[INET6_ADDRSTRLEN];
+	const char *service, *why;
+	int64_t since_ms;
+	unsigned suppressed;
+};
+
 struct hsmd_server {
 	struct hsmd_store *st;
 	const struct hsmd_config *cfg;
@@ -110,6 +128,7 @@ struct hsmd_server {
 	uint64_t keys_generation;
 	ssh_bind *old_binds;  /* replaced after factory state; freed at exit */
 	size_t nold;
+	struct refusal refusals[REFUSAL_SLOTS];
 };
 
 struct hsmd_serve_hooks hsmd_serve_hooks;
@@ -223,6 +242,87 @@ static char *key_line(ssh_key key)
 	return line;
 }
 
+/* ---- limits and the refusal log ---------------------------------------- */
+
+static void refusal_summary(struct refusal *r, int64_t now)
+{
+	if (r->suppressed)
+		hsmd_log("refused %u more connection%s from %s in the last %lld s (%s)", r->suppressed,
+			 r->suppressed == 1 ? "" : "s", r->peer, (long long)((now - r->since_ms) / 1000),
+			 r->why);
+	r->suppressed = 0;
+	r->since_ms = now;
+}
+
+/* Log a refused connection once per source and reason per interval. */
+static void note_refusal(struct hsmd_server *srv, const char *peer, const char *service, const char *why)
+{
+	int64_t now = hsmd_mono_ms(), interval = (int64_t)srv->cfg->refusal_log_interval * 1000;
+	struct refusal *r = NULL, *oldest = &srv->refusals[0];
+
+	for (size_t i = 0; i < REFUSAL_SLOTS; i++) {
+		struct refusal *x = &srv->refusals[i];
+		if (x->peer[0] && strcmp(x->peer, peer) == 0 && x->why == why) {
+			r = x;
+			break;
+		}
+		if (!x->peer[0] || (oldest->peer[0] && x->since_ms < oldest->since_ms))
+			oldest = x;
+	}
+	if (r && now - r->since_ms < interval) {
+		r->suppressed++;
+		return;
+	}
+	if (r) {
+		refusal_summary(r, now);
+	} else {
+		r = oldest;
+		if (r->peer[0])
+			refusal_summary(r, now);
+		snprintf(r->peer, sizeof(r->peer), "%s", peer);
+		r->since_ms = now;
+		r->suppressed = 0;
+	}
+	r->service = service;
+	r->why = why;
+	hsmd_log("%s: refused a connection from %s: %s (further refusals from %s are summed up "
+		 "every %u s)", service, peer, why, peer, srv->cfg->refusal_log_interval);
+}
+
+/* Summaries of intervals that ended without a new refusal. */
+static void flush_refusals(struct hsmd_server *srv)
+{
+	int64_t now = hsmd_mono_ms(), interval = (int64_t)srv->cfg->refusal_log_interval * 1000;
+
+	for (size_t i = 0; i < REFUSAL_SLOTS; i++) {
+		struct refusal *r = &srv->refusals[i];
+		if (r->peer[0] && now - r->since_ms >= interval) {
+			refusal_summary(r, now);
+			r->peer[0] = '\0';
+		}
+	}
+}
+
+static unsigned count_unauthenticated(const struct hsmd_server *srv, const char *peer)
+{
+	unsigned n = 0;
+
+	for (const struct conn *c = srv->conns; c; c = c->next)
+		if (!c->authenticated && !c->dead && (!peer || strcmp(c->source, peer) == 0))
+			n++;
+	return n;
+}
+
+static unsigned count_key_sessions(const struct hsmd_server *srv, const char *line)
+{
+	unsigned n = 0;
+
+	for (const struct conn *c = srv->conns; c; c = c->next)
+		if (c->authenticated && !c->dead && c->key_line && strcmp(c->key_line, line) == 0)
+			n++;
+	return n;
+}
+
 /* "SHA256:..." of a public key, as ssh-keygen -l prints it. */
 static void key_fingerprint(ssh_key key, char *out, size_t outlen)
 {
@@ -283,6 +383,15 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
 	if (state != SSH_PUBLICKEY_STATE_VALID) {
 		free(line);
 		c->auth_failures++;
+		return SSH_AUTH_DENIED;
+	}
+	/* One key (one client) holds at most max_sessions_per_key sessions,
+	 * so it cannot crowd out the other services and clients. */
+	if (count_key_sessions(c->srv, line) >= c->srv->cfg->max_sessions_per_key) {
+		free(line);
+		note_refusal(c->srv, c->source, c->lis->svc->name, "this client key has too many sessions");
+		c->dead = 1;
+		c->why = "too many sessions for its key";
 		return SSH_AUTH_DENIED;
 	}
 	c->authenticated = 1;
@@ -549,6 +658,7 @@ static void dispatch(struct hsmd_server *srv, struct chan *k)
 	set_reply(k, call.status, call.result, call.message);
 	hsmd_call_clear(&call);
 	json_decref(params);
+	c->active_ms = hsmd_mono_ms(); /* the call's own time is not the client's idleness */
 }
 
 /* Send what the window allows; then exit-status, EOF, close. */
@@ -572,6 +682,7 @@ static void flush_chan(struct chan *k)
 			return;
 		}
 		k->out_off += (size_t)w;
+		k->conn->active_ms = hsmd_mono_ms(); /* the client reads */
 	}
 	if (!k->finished) {
 		ssh_channel_request_send_exit_status(k->channel, k->status);
@@ -668,6 +779,16 @@ static void drop_conn(struct hsmd_server *srv, struct conn *c)
 	free(c);
 }
 
+static void source_name(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	const void *a = ss->ss_family == AF_INET6 ?
+		(const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
+		(const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+
+	if (!inet_ntop(ss->ss_family, a, out, (socklen_t)len))
+		snprintf(out, len, "?");
+}
+
 /* "ADDRESS port PORT" of the other end, for the log. */
 static void peer_name(int fd, char *out, size_t outlen)
 {
@@ -695,8 +816,12 @@ static void accept_on(struct hsmd_server *srv, struct listener *l)
 	for (int i = 0; i < ACCEPT_BURST; i++) {
 		int one = 1, fd, rc;
 		struct conn *c;
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char source[INET6_ADDRSTRLEN];
+		const char *refuse = NULL;
 
-		fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 			    errno != ECONNABORTED)
@@ -704,7 +829,15 @@ static void accept_on(struct hsmd_server *srv, struct listener *l)
 			l->ready = 0;
 			return;
 		}
-		if (srv->nconns >= srv->cfg->max_connections) {
+		source_name(&ss, source, sizeof(source));
+		if (srv->nconns >= srv->cfg->max_connections)
+			refuse = "max_connections reached";
+		else if (count_unauthenticated(srv, NULL) >= srv->cfg->max_unauthenticated)
+			refuse = "max_unauthenticated reached";
+		else if (count_unauthenticated(srv, source) >= srv->cfg->max_unauthenticated_per_source)
+			refuse = "too many unauthenticated connections from this address";
+		if (refuse) {
+			note_refusal(srv, source, l->svc->name, refuse);
 			close(fd);
 			continue;
 		}
@@ -723,6 +856,7 @@ static void accept_on(struct hsmd_server *srv, struct listener *l)
 		}
 		c->srv = srv;
 		c->lis = l;
+		snprintf(c->source, sizeof(c->source), "%s", source);
 		peer_name(fd, c->peer, sizeof(c->peer));
 		c->accepted_ms = c->active_ms = hsmd_mono_ms();
 		c->cb.userdata = c;
@@ -764,8 +898,12 @@ static void judge_conns(struct hsmd_server *srv)
 				c->dead = 1;
 			else if (!c->authenticated && now - c->accepted_ms > (int64_t)cfg->login_timeout * 1000)
 				c->dead = 1, c->why = "login deadline passed";
-			else if (now - c->active_ms > (int64_t)cfg->idle_timeout * 1000 && !c->chans)
+			else if (now - c->active_ms > (int64_t)cfg->idle_timeout * 1000) {
 				c->dead = 1, c->why = "idle timeout";
+				if (c->chans) /* a call left hanging: worth the admin's eye */
+					hsmd_log("%s: closed the session of %s: idle for %u s with a call open",
+						 c->lis->svc->name, c->peer, cfg->idle_timeout);
+			}
 			else if (c->auth_failures >= cfg->max_auth_attempts)
 				c->dead = 1, c->why = "too many authentication attempts";
 		}
@@ -940,6 +1078,7 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 			if (srv.lis[i].ready)
 				accept_on(&srv, &srv.lis[i]);
 		judge_conns(&srv);
+		flush_refusals(&srv);
 		if (hsmd_serve_hooks.tick)
 			hsmd_serve_hooks.tick(st);
 		if (refresh_keys(&srv) != 0) {

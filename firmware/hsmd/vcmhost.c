@@ -21,6 +21,7 @@
 
 #include <hsmadmin/fileio.h>
 #include "sign.h"
+#include "vcmalloc.h"
 #include "boot.h"
 #include "docstore.h"
 #include "vcmhost.h"
@@ -646,6 +647,20 @@ void hsmd_vcmhost_shutdown(struct hsmd_store *st)
 	host.cap = 0;
 }
 
+/* At start-up every VCM of the registry claims its address and user in
+ * the machine-wide table again (it may be new, or another machine's copy). */
+static void claim_all(struct hsmd_store *st)
+{
+	const char *uuid;
+	json_t *e;
+	char err[HSMD_ERRLEN];
+
+	json_object_foreach(json_object_get(st->device, "vcms"), uuid, e)
+		if (hsmd_vcmalloc_claim(st, uuid, json_string_value(json_object_get(e, "address")), NULL,
+					err, sizeof(err)) != 0)
+			hsmd_log("VCM %s: %s", uuid, err);
+}
+
 void hsmd_vcmhost_init(struct hsmd_store *st, const char *confdir)
 {
 	ssize_t n;
@@ -657,19 +672,23 @@ void hsmd_vcmhost_init(struct hsmd_store *st, const char *confdir)
 	if (!host.base_interlock)
 		host.base_interlock = hsmd_interlock_hook;
 	hsmd_interlock_hook = vcm_interlock;
+	claim_all(st);
 }
 
 /* ---- state directories -------------------------------------------------- */
 
 int hsmd_vcmhost_discard(struct hsmd_store *st, const char *uuid, char *err, size_t errlen)
 {
-	char dir[4200];
+	char dir[4200], inner[HSMD_ERRLEN];
 
 	if (!fw_uuid_valid(uuid))
 		return hsmd_err(err, errlen, "'%.40s' is not a UUID", uuid);
 	vcm_dir(st, uuid, dir, sizeof(dir));
 	if (rm_tree(dir) != 0)
 		return hsmd_err(err, errlen, "%s: cannot remove: %s", dir, strerror(errno));
+	/* A release lost here is purged by the next change of the table. */
+	if (hsmd_vcmalloc_release(st, uuid, inner, sizeof(inner)) != 0)
+		hsmd_log("VCM %s: %s", uuid, inner);
 	return 0;
 }
 
@@ -695,12 +714,18 @@ json_t *hsmd_vcmhost_network(struct hsmd_store *st, char *err, size_t errlen)
 	struct fw_vcm_net net;
 	char a[HSM_NETADDR_STRLEN], b[HSM_NETADDR_STRLEN], c[HSM_NETADDR_STRLEN];
 
+	json_t *taken;
+
 	if (fw_vcm_net_get(st->lifetime, st->device, st->cfg->vcm_subnet, &net, err, errlen) != 0)
 		return NULL;
-	return json_pack("{s:s, s:s, s:o, s:o}", "mode", net.mode,
+	/* taken: addresses the VCMs of other HSMs of this machine hold. */
+	if (!(taken = hsmd_vcmalloc_taken(st, err, errlen)))
+		return NULL;
+	return json_pack("{s:s, s:s, s:o, s:o, s:o}", "mode", net.mode,
 			 "subnet", hsm_cidr_format(&net.subnet, a, sizeof(a)),
 			 "hsm", net.has_hsm ? json_string(hsm_ip_format(&net.hsm, b, sizeof(b))) : json_null(),
-			 "gateway", net.has_gateway ? json_string(hsm_ip_format(&net.gateway, c, sizeof(c))) : json_null());
+			 "gateway", net.has_gateway ? json_string(hsm_ip_format(&net.gateway, c, sizeof(c))) : json_null(),
+			 "taken", taken);
 }
 
 /* A certificate for one VCM service: the device identity signs what the
@@ -828,6 +853,12 @@ json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *er
 		goto fail;
 	}
 	hsm_fsync_dir(base, inner, sizeof(inner));
+	/* The address (and a user number) for this VCM in the machine-wide
+	 * table, so that no other hsmd of this machine gives them out. */
+	if (hsmd_vcmalloc_claim(st, uuid, address, NULL, err, errlen) != 0) {
+		rm_tree(final);
+		goto out;
+	}
 	result = json_pack("{s:O, s:O}", "identity", warrant, "services", services);
 	goto out;
 fail:

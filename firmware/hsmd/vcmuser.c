@@ -19,22 +19,25 @@
 #include <unistd.h>
 
 #include "hsmd.h"
+#include "vcmalloc.h"
 #include "vcmuser.h"
 
 int hsmd_vcmuser_of(const struct hsmd_store *st, const char *uuid, uid_t *uid, char *err, size_t errlen)
 {
 	const json_t *e = json_object_get(json_object_get(st->device, "vcms"), uuid);
-	uint64_t base = st->cfg->vcm_uid_base, count = st->cfg->vcm_uid_count;
-	json_int_t seq = json_integer_value(json_object_get(e, "seq"));
+	uint64_t base = st->cfg->vcm_uid_base;
+	unsigned index;
 
 	if (geteuid() != 0 || base == 0)
 		return 0;
-	if (!e || seq < 1)
+	if (!e)
 		return hsmd_err(err, errlen, "VCM %s is not in the registry", uuid);
-	if ((uint64_t)seq >= count)
-		return hsmd_err(err, errlen, "VCM %s: its number %lld is outside hsmd.conf [vcm] uid_count %llu",
-				uuid, (long long)seq, (unsigned long long)count);
-	*uid = (uid_t)(base + (uint64_t)seq);
+	/* The user number comes from the machine-wide table, so that VCM #1
+	 * of two HSMs on one machine never share a uid (vcmalloc.h). */
+	if (hsmd_vcmalloc_claim(st, uuid, json_string_value(json_object_get(e, "address")), &index,
+				err, errlen) != 0)
+		return -1;
+	*uid = (uid_t)(base + index);
 	return 1;
 }
 

@@ -5,7 +5,9 @@
  * the platform's.
  *
  * When hsmd runs as root and hsmd.conf [vcm] uid_base is not 0, the VCM
- * with registry `seq` N runs as uid = gid = uid_base + N (N < uid_count),
+ * with user number N runs as uid = gid = uid_base + N (N < uid_count; N
+ * from the machine-wide table of vcmalloc.h, unique among every hsmd of
+ * the machine),
  * no supplementary groups; its state directory is chowned to that user
  * (0700) before every start.  The process starts as root only to read the
  * platform's configuration and load the service modules, then changes to

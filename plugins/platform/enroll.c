@@ -9,7 +9,9 @@
  *      per service host key; the sshadmin host key the server presented
  *      must be the certified one; an identity pinned earlier must not change;
  *   3. sshadmin `enroll` with this host's client public keys, now pinned
- *      to the certified sshadmin host key;
+ *      to the certified sshadmin host key, and the HSM's one-time
+ *      enrollment secret when one was given for its ESN (a factory-state
+ *      HSM refuses enrollment without it; an enrolled one ignores it);
  *   4. the certified host keys are pinned (HSMADMIN_HOME/pins/ESN.json).
  * Client keys are created once per host and are the same for every HSM.
  *
@@ -28,12 +30,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <hsmadmin/fileio.h>
 
 #include "sign.h"
 #include "transport-report.h"
 
 #include "chain.h"
+#include "enrollsecret.h"
 #include "platform.h"
 
 struct enroll_job {
@@ -45,6 +49,8 @@ struct enroll_job {
 	char *pubs[HSM_SVC_COUNT];
 	const struct hsm_fleet *fleet;
 	struct hsm_rpc_reply *replies;
+	struct hsm_enroll_secret *secrets; /* --secret-file, --secret */
+	size_t nsecrets;
 };
 
 static void refuse(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
@@ -75,14 +81,18 @@ static int same_pins(const struct hsm_pins *p, const struct hsm_chain *c)
 	return 1;
 }
 
-static json_t *enroll_params(const struct enroll_job *job, const struct hsm_chain *c)
+static json_t *enroll_params(const struct enroll_job *job, const struct hsm_chain *c, const char *esn)
 {
-	json_t *keys = json_object();
+	json_t *keys = json_object(), *params;
+	const char *secret = hsm_enroll_secret_for(job->secrets, job->nsecrets, esn);
 
 	for (int i = 0; i < HSM_SVC_COUNT; i++)
 		if (c->host_keys[i])
 			json_object_set_new(keys, hsm_service_name(i), json_string(job->pubs[i]));
-	return json_pack("{s:o}", "client_keys", keys);
+	params = json_pack("{s:o}", "client_keys", keys);
+	if (secret)
+		json_object_set_new(params, "enrollment_secret", json_string(secret));
+	return params;
 }
 
 #define RECOVERY_WARNING "the HSM runs its recovery image, which makes no certificates for its " \
@@ -143,9 +153,9 @@ static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
 		goto out;
 	}
 	ep.host_key = c.host_keys[HSM_SVC_SSHADMIN];
-	params = enroll_params(job, &c);
+	params = enroll_params(job, &c, m->esn);
 	hsm_rpc_exec(&ep, "enroll", params, job->timeout, r);
-	json_decref(params);
+	json_decref(params); /* the secret was held only by jansson's string */
 	if (r->exit)
 		goto out;
 	changed = json_object_get(r->result, "changed");
@@ -287,10 +297,57 @@ static void job_free(struct enroll_job *job)
 		free(job->pubs[i]);
 	}
 	hsm_chain_free_vendors(job->vendors, job->nvendors);
+	hsm_enroll_secrets_free(job->secrets, job->nsecrets);
 	if (job->replies && job->fleet)
 		for (size_t i = 0; i < job->fleet->count; i++)
 			hsm_rpc_reply_clear(&job->replies[i]);
 	free(job->replies);
+}
+
+/* --secret-file FILE (repeatable) and --secret SECRET (one HSM). */
+static int load_secrets(struct hsm_ctx *ctx, struct enroll_job *job)
+{
+	char why[PATH_MAX + 128];
+
+	for (size_t i = 0; i < hsm_opt_count(ctx, "secret-file"); i++) {
+		const char *file = hsm_opt_str_at(ctx, "secret-file", i);
+		char *text = NULL;
+		size_t len = 0;
+		int rc;
+
+		if (hsm_read_file(file, HSM_ENROLL_SECRETS_FILE_MAX, &text, &len, why, sizeof(why)) != 0)
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--secret-file", "%s", why);
+		rc = hsm_enroll_secrets_parse(text, len, &job->secrets, &job->nsecrets, why, sizeof(why));
+		OPENSSL_cleanse(text, len);
+		free(text);
+		if (rc != 0)
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--secret-file", "%s: %s", file, why);
+	}
+	if (hsm_opt_given(ctx, "secret")) {
+		const char *secret = hsm_opt_str(ctx, "secret");
+		struct hsm_enroll_secret *grown;
+
+		if (job->fleet->count != 1)
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--secret",
+					 "a secret belongs to one HSM, but %zu are addressed: give one --esn, "
+					 "or use --secret-file with a line \"ESN SECRET\" per HSM",
+					 job->fleet->count);
+		if (!hsm_enroll_secret_valid(secret))
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--secret",
+					 "not an enrollment secret (1-64 letters, digits or '-')");
+		if (hsm_enroll_secret_for(job->secrets, job->nsecrets, job->fleet->modules[0].esn))
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--secret",
+					 "a --secret-file already holds a secret for %s",
+					 job->fleet->modules[0].esn);
+		if (!(grown = realloc(job->secrets, (job->nsecrets + 1) * sizeof(*grown))))
+			return hsm_error(ctx, HSM_EXIT_FAILED, "enroll", "out of memory");
+		job->secrets = grown;
+		memset(&grown[job->nsecrets], 0, sizeof(*grown));
+		memcpy(grown[job->nsecrets].esn, job->fleet->modules[0].esn, HSM_ESN_LEN);
+		memcpy(grown[job->nsecrets].secret, secret, strlen(secret));
+		job->nsecrets++;
+	}
+	return 0;
 }
 
 int platform_enroll(struct hsm_ctx *ctx)
@@ -322,7 +379,7 @@ int platform_enroll(struct hsm_ctx *ctx)
 			       "(NAME.pem) there to verify HSMs", hsm_conf_dir(ctx));
 	else if (!(job.replies = calloc(fleet.count, sizeof(*job.replies))))
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, "enroll", "out of memory");
-	else
+	else if (!(rc = load_secrets(ctx, &job)))
 		rc = load_client_keys(ctx, &job);
 	if (rc == 0) {
 		hsm_parallel(fleet.count, enroll_one, &job);

@@ -16,6 +16,12 @@
 static const struct hsm_option enroll_opts[] = {
 	{ .name = "sshadmin-key", .type = HSM_OPT_STRING, .metavar = "FILE",
 	  .help = "sshadmin client key to use instead of the one in HSMADMIN_HOME (a backup)" },
+	{ .name = "secret-file", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REPEATABLE, .metavar = "FILE",
+	  .help = "one-time enrollment secrets of factory-state HSMs: lines \"ESN SECRET\" "
+		  "(as hsmd writes STATE/enrollment-secret)" },
+	{ .name = "secret", .type = HSM_OPT_STRING, .metavar = "SECRET",
+	  .help = "the one-time enrollment secret of the one HSM addressed (visible to other "
+		  "users of this machine: prefer --secret-file)" },
 	{ .name = "remove", .type = HSM_OPT_FLAG,
 	  .help = "forget the HSM named by --esn on this host: its modules.d entry and pinned host keys" },
 	{ .name = "force", .type = HSM_OPT_FLAG,
@@ -65,7 +71,9 @@ static const struct hsm_command commands[] = {
 	{ .path = "enroll", .summary = "Install this host's SSH keys on HSMs and pin their host keys",
 	  .description = "Creates this host's per-service client keys on first use, verifies each "
 			 "HSM's certificate chain against the vendor keys in HSMADMIN_CONF/vendor.d, "
-			 "installs the client keys and pins every service host key.  On an HSM "
+			 "installs the client keys and pins every service host key.  An HSM in "
+			 "factory state is enrolled only with the one-time enrollment secret it "
+			 "printed when it entered factory state (--secret-file, --secret).  On an HSM "
 			 "already enrolled from this host it changes nothing.",
 	  .options = enroll_opts, .flags = DEVICE | ROOT | INVASIVE, .run = platform_enroll },
 	{ .path = "status", .summary = "Show ESN, state, mode, image and firmware versions",

@@ -38,12 +38,16 @@ static int protection_ctx(struct hsm_ctx *ctx, const char *name, struct hsm_keyp
 			  char *group, size_t glen, char *what, size_t wlen)
 {
 	char err[256];
+	int rc;
 
 	memset(kp, 0, sizeof(*kp));
-	if (hsm_keyprot_group_for_service(protection_service(name), group, glen, err, sizeof(err)) != 0)
+	if ((rc = hsm_keyprot_group_for_service(protection_service(name), group, glen, err, sizeof(err))) < 0)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "tenant keys", "%s", err);
 	kp->home = hsm_home(ctx);
 	kp->group = group;
+	/* With NFAST_<SERVICE>_GROUP unset a key keeps the group it was saved
+	 * with (guide 4.8.4); saving uses the default group. */
+	kp->group_unset = rc == 1;
 	snprintf(what, wlen, "the tenant's %s key", name);
 	kp->what = what;
 	return 0;

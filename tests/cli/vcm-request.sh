@@ -334,6 +334,18 @@ if getent group root >/dev/null; then
 	is "$rc" 0 "... and the group-readable key is used again with the same group"
 fi
 
+if [ "$(id -u)" = 0 ]; then
+	# Regression: with the group variables unset, root gets the guide's
+	# default group (root) for both keys, and the keys are used again.
+	run env -u NFAST_TENANTREQ_GROUP -u NFAST_SSHADMIN_GROUP HSMADMIN_HOME="$T/kp-home4" \
+		hsmadmin vcm create --request-file "$T/kp4.req"
+	is "$rc" 0 "create as root with the group variables unset"
+	is "$(stat -c '%a %G' "$T/kp-home4/tenant/request.key")" "640 root" "... the request key gets the default group"
+	run env -u NFAST_TENANTREQ_GROUP -u NFAST_SSHADMIN_GROUP HSMADMIN_HOME="$T/kp-home4" \
+		hsmadmin vcm create --request-file "$T/kp4b.req"
+	is "$rc" 0 "... and is used again"
+fi
+
 # A key readable by others is refused, not used.
 chmod 0644 "$TEST_TMP/home/tenant/request.key"
 run env HSMADMIN_HOME="$TEST_TMP/home" hsmadmin vcm start --request-file "$T/loose.req"

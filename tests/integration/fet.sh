@@ -44,7 +44,7 @@ hsmd_stop b
 rm -rf "$TEST_TMP/b"
 hsmd_provision b "${HSMD_ADDR[b]}" "$E2" --speed base --module-conf "$HSMADMIN_CONF/modules.d/b.conf"
 ok "HSM b (base speed) started" hsmd_start b
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "both enrolled"
 host_keys_for_ssh
 
@@ -253,7 +253,7 @@ ok "restarted" hsmd_start a
 # --- factory state drops the licence, keeps the factory features -----------------------
 ha factorystate --esn "$E1"
 is "$rc" 0 "factory state"
-ha enroll --esn "$E1"
+ha enroll --secret-file "$(secrets)" --esn "$E1"
 is "$rc" 0 "re-enrolled"
 is "$(info "$E1" '"\(.max_active_vcms)/\(.max_creatable_vcms) \(.licence)"')" "1/1 null" \
 	"after factory state: no licence, 1/1"

@@ -93,7 +93,7 @@ hsmd_stop e
 B=$(test_address)
 hsmd_provision b "$B" 1A23-BC45-6782 --firmware "$P"
 hsmd_start b
-call b sshadmin enroll sshadmin "$(enroll_params)"
+call b sshadmin enroll sshadmin "$(enroll_params b)"
 status b
 is "$(printf '%s' "$st" | jq -r .firmware.primary)" 13.7.1 "a second HSM runs 13.7.1"
 hsmd_stop b
@@ -124,7 +124,7 @@ hsmd_stop b
 D=$(test_address)
 hsmd_provision d "$D" 1A23-BC45-6784
 ok "without a package hsmd runs the development image" hsmd_start d
-call d sshadmin enroll sshadmin "$(enroll_params)"
+call d sshadmin enroll sshadmin "$(enroll_params d)"
 status d
 is "$(printf '%s' "$st" | jq -r .firmware.primary)" 13.6.3 "... with the development versions"
 ok "... and no images.json" test ! -e d/images.json

@@ -42,7 +42,8 @@ done
 # --- 4.10.1.6: enroll --------------------------------------------------------------------
 ok "HSM $ESN provisioned and started" hsm_new h "$ESN"
 ok "HSM $E2 provisioned and started" hsm_new h2 "$E2"
-ha enroll --timeout 30 --verbose
+# (plus the one-time enrollment secrets the factory-state HSMs printed)
+ha enroll --timeout 30 --verbose --secret-file "$(secrets)"
 rc_is 0 "4.10.1.6: hsmadmin enroll [--timeout <TIMEOUT>] [--verbose]"
 like "$out" "$ESN: enrolled" "4.10.1.6: ... enrolls the first HSM"
 like "$out" "$E2: enrolled" "4.10.1.6: ... and the second"

@@ -29,6 +29,8 @@ is "$rc" 255 "factory: monitor accepts no key"
 
 # --- enroll ---------------------------------------------------------------
 call h sshadmin enroll sshadmin '{"client_keys":{"sshadmin":"ssh-ed25519 AAAA"}}'
+is "$rc" 4 "enroll without the enrollment secret is denied, before its params are looked at"
+call h sshadmin enroll sshadmin "$(enroll_params | jq -c '.client_keys = {sshadmin: "ssh-ed25519 AAAA"}')"
 is "$rc" 2 "enroll with a bad key is bad_request"
 call h sshadmin enroll sshadmin "$(enroll_params | jq -c 'del(.client_keys.monitor)')"
 is "$rc" 2 "enroll without a key for a running service is bad_request"

@@ -19,12 +19,12 @@ as_dest() { export HSMADMIN_HOME=$DST_HOME HSMADMIN_CONF=$DST_CONF HSMADMIN_SYST
 
 as_source
 hsm_new h "$E"
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "source host enrolls HSM h"
 collect_seeds
 as_dest
 hsmd_provision d "$(test_address)" "$ED" --module-conf "$DST_CONF/modules.d/d.conf" && hsmd_start d
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "destination host enrolls its own HSM d"
 collect_seeds
 dst_admin=$(host_key sshadmin)
@@ -56,11 +56,11 @@ is "$rc" 2 "migrate to this host's own key: usage error"
 # 3. the HSM moves: the source forgets it, the destination learns it
 mv "$SRC_CONF/modules.d/h.conf" "$DST_CONF/modules.d/h.conf"
 # 4. source: enroll refreshes its list (h is gone from it)
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 1 "source: enroll with no HSM left: exit 1 (nothing to enroll)"
 # 5. destination: enroll
 as_dest
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "destination: enroll"
 like "$out" "$E: enrolled; pinned host keys" "... h takes the destination's service keys and gets pinned"
 for s in setup monitor; do
@@ -68,7 +68,7 @@ for s in setup monitor; do
 done
 ha status
 is "$rc" 0 "destination: status on both HSMs, no factory state"
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$(printf '%s\n' "$out" | grep -c 'nothing changed')" 2 "enroll again changes nothing"
 ha keys show --json
 is "$(printf '%s' "$out" | jq -r '[.modules[].client_keys[].owner] | unique | join(",")')" "this host" \

@@ -8,7 +8,7 @@
 platform_setup
 hsm_new a 1A23-BC45-6789
 hsm_new b 9Z87-YX65-4321
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "two HSMs enrolled"
 collect_seeds
 

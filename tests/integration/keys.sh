@@ -9,7 +9,7 @@
 platform_setup
 E1=1A23-BC45-6789
 hsm_new h "$E1"
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "enrolled"
 keys=$HSMADMIN_HOME/keys/client
 collect_seeds
@@ -238,7 +238,7 @@ ha keys roll
 is "$rc" 0 "roll with a remote key set"
 like "$out" "kept the remote key of monitor" "... keeps the remote key"
 is "$(hsm_key h monitor)" "ssh-ed25519 $rk" "... which still is on the HSM"
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$(hsm_key h monitor)" "ssh-ed25519 $rk" "enroll again leaves the remote key too"
 ha keys remote-remove monitor
 is "$rc" 0 "remote-remove monitor"

@@ -16,7 +16,7 @@ is "$rc" 3 "status before enroll: exit 3"
 like "$err" "^hsmadmin: status: $ESN: .*run 'hsmadmin enroll" "... one line telling to enroll"
 
 # --- enroll ----------------------------------------------------------------------
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "enroll a factory-state HSM"
 like "$out" "^$ESN: enrolled; pinned host keys of sshadmin, setup" "... says what it pinned"
 for s in sshadmin setup ncoreapi updater launcher monitor orchestrator; do
@@ -38,13 +38,13 @@ ok "enroll prints the identity fingerprint as ssh-keygen does" \
 key_before=$(cat "$HSMADMIN_HOME/keys/client/setup.pub" 2>/dev/null; md5sum <"$HSMADMIN_HOME/keys/client/setup")
 pins_before=$(md5sum <"$pins")
 
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "enroll again"
 like "$out" "already enrolled from this host: nothing changed" "... changes nothing and says so"
 is "$(md5sum <"$pins")" "$pins_before" "... pins untouched"
 is "$(cat "$HSMADMIN_HOME/keys/client/setup.pub" 2>/dev/null; md5sum <"$HSMADMIN_HOME/keys/client/setup")" \
 	"$key_before" "... client keys untouched"
-ha enroll --json
+ha enroll --secret-file "$(secrets)" --json
 is "$(printf '%s' "$out" | jq -r '.modules[0].result.changed')" false "enroll --json: changed false"
 
 # --- read-only commands -------------------------------------------------------
@@ -188,7 +188,7 @@ ha logs get --log system
 is "$rc" 3 "after factory state: logs get refused"
 call h setup status setup ''
 ok "after factory state: the old setup key is refused by the device too" test "$rc" -ne 0
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "only enroll works: re-enrolled"
 like "$out" "^$ESN: enrolled" "... as a fresh enrollment"
 ha status --json
@@ -203,11 +203,11 @@ like "$out" "$ESN \(" "... listed the HSM before asking"
 like "$out" "returned to factory state" "... and did it"
 ha status
 is "$rc" 3 "... the HSM is in factory state"
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "re-enrolled"
 ha factorystate --all --json
 is "$rc" 0 "factorystate --all: no question asked"
 is "$(printf '%s' "$out" | jq -r '.modules[0].result.factorystate')" true "... --json result"
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "re-enrolled again"
 done_testing

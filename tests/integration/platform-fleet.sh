@@ -22,7 +22,7 @@ E1=9Z87-YX65-4321
 E2=1A23-BC45-6789
 hsm_new b "$E1"
 hsm_new a "$E2"
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "one enroll enrolls both"
 is "$(printf '%s\n' "$out" | grep -c ': enrolled;')" 2 "... one line each"
 is "$(ls "$HSMADMIN_HOME/pins" | sort | tr '\n' ' ')" "$E2.json $E1.json " "... both pinned"

@@ -23,7 +23,7 @@ rc_is() {
 enq() { run enquiry "$@"; }
 mode_of() { ha status --esn "$ESN" --json; printf '%s' "$out" | jq -r '.modules[0].result.mode'; }
 
-ha enroll --esn "$ESN"
+ha enroll --esn "$ESN" --secret-file "$(secrets)"
 rc_is 0 "enroll"
 
 # --- the mode is shown ---------------------------------------------------------------

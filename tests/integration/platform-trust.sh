@@ -9,7 +9,7 @@ platform_setup
 ESN=3C45-DE67-8901
 ADDR=$(test_address)
 hsm_new h "$ESN" "$ADDR"
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "enrolled"
 host_keys_for_ssh
 hsmd_known_hosts h
@@ -39,16 +39,16 @@ chmod 0600 "$keys/setup"
 # --- enroll --sshadmin-key: a backup of the sshadmin key ----------------------------
 cp -p "$keys/sshadmin" "$TEST_TMP/sshadmin.backup"
 chmod 0644 "$TEST_TMP/sshadmin.backup"
-ha enroll --sshadmin-key "$TEST_TMP/sshadmin.backup"
+ha enroll --secret-file "$(secrets)" --sshadmin-key "$TEST_TMP/sshadmin.backup"
 is "$rc" 2 "--sshadmin-key readable by others: usage error"
 like "$err" "^hsmadmin: enroll: --sshadmin-key: .*lets others access the key" "... says why"
 chmod 0600 "$TEST_TMP/sshadmin.backup"
 ssh-keygen -q -t ed25519 -N '' -C '' -f "$TEST_TMP/stranger"
-ha enroll --sshadmin-key "$TEST_TMP/stranger"
+ha enroll --secret-file "$(secrets)" --sshadmin-key "$TEST_TMP/stranger"
 is "$rc" 4 "--sshadmin-key with a key the HSM does not know: exit 4"
 like "$err" "enrolled with another host's keys" "... explains"
 rm "$keys/sshadmin"
-ha enroll --sshadmin-key "$TEST_TMP/sshadmin.backup"
+ha enroll --secret-file "$(secrets)" --sshadmin-key "$TEST_TMP/sshadmin.backup"
 is "$rc" 0 "--sshadmin-key with the backup: works"
 like "$out" "nothing changed" "... nothing changed on the HSM"
 rm -f "$TEST_TMP/k1" "$TEST_TMP/k2"
@@ -82,7 +82,7 @@ for c in status info gettime getenvstats reset settime "settime --adjust" "setmi
 done
 ha status --json
 is "$(printf '%s' "$out" | jq -r '.modules[0].error.code')" trust "impostor: --json error code trust"
-ha enroll
+ha enroll --secret-file "$(secrets fake)"
 is "$rc" 4 "impostor: enroll fails with exit 4"
 like "$err" "device identity key differs from the one pinned at enrollment" "... because the identity changed"
 is "$(md5sum <"$HSMADMIN_HOME/pins/$ESN.json")" "$pins_before" "impostor: pins untouched"
@@ -98,12 +98,12 @@ chmod 0600 "$TEST_TMP/rogue.pem"
 HSMD_ADDR[rogue]=$ADDR
 hsmd_start rogue
 rm -f "$HSMADMIN_HOME/pins/$ESN.json"
-ha enroll
+ha enroll --secret-file "$(secrets rogue)"
 is "$rc" 4 "untrusted vendor: enroll fails with exit 4"
 like "$err" "not signed by a trusted vendor key" "... says why"
 ok "untrusted vendor: nothing pinned" test ! -e "$HSMADMIN_HOME/pins/$ESN.json"
 mv "$HSMADMIN_CONF/vendor.d" "$TEST_TMP/vendor.d.off"
-ha enroll
+ha enroll --secret-file "$(secrets rogue)"
 is "$rc" 4 "no vendor keys: enroll fails with exit 4"
 like "$err" "no trusted vendor public key in .*/vendor.d" "... says where to put one"
 mv "$TEST_TMP/vendor.d.off" "$HSMADMIN_CONF/vendor.d"

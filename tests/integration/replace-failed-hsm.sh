@@ -109,7 +109,7 @@ is "$(ls "$HSMADMIN_HOME/pins" | sort | tr '\n' ' ')" "$pins_before" "... and pi
 ha enroll --probe 999.1.1.1
 is "$rc" 2 "--probe of a non-address: exit 2"
 cp h3.conf "$HSMADMIN_CONF/modules.d/h3.conf"
-ha enroll --esn "$E3"
+ha enroll --esn "$E3" --secret-file "$(secrets h3)"
 is "$rc" 0 "the provider enrolls the replacement"
 ok "the provider licenses it" licence h3 "$E3" 2
 NET=127.$((200 + RANDOM % 50)).$((RANDOM % 250))

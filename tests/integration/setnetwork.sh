@@ -16,7 +16,7 @@ platform_setup
 
 ESN=1A23-BC45-6789
 hsm_new h "$ESN" && ok "HSM started" true
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$rc" 0 "enrolled"
 host_keys_for_ssh
 
@@ -196,7 +196,7 @@ hsmd_start h
 # --- factory state erases it ---------------------------------------------------------------------
 ha factorystate --esn "$ESN"
 is "$rc" 0 "factory state"
-ha enroll
+ha enroll --secret-file "$(secrets)"
 is "$(vn info '[.current, .pending]')" "[$DEFAULT,null]" "after factory state: the default network, nothing pending"
 
 done_testing

@@ -31,7 +31,7 @@ for spec in image-staged:13.6.3 image-renamed:13.6.3 image-installed:13.7.1 imag
 	n=$((n + 1))
 	name=c$n esn=3C45-DE67-890$n
 	hsm_new "$name" "$esn" || { echo "Bail out! $name did not start"; exit 1; }
-	ha enroll --esn "$esn"
+	ha enroll --esn "$esn" --secret-file "$(secrets "$name")"
 	hsmd_stop "$name"
 	HSMD_CRASH_AT=$pt hsmd_start "$name"
 	pid=${HSMD_PIDS[$name]}

@@ -50,7 +50,7 @@ head -c $((size - 1)) "$P8" >trunc.npkg
 
 E=1A23-BC45-6789
 hsm_new h "$E" || { echo "Bail out! hsmd did not start"; exit 1; }
-ha enroll --esn "$E"
+ha enroll --esn "$E" --secret-file "$(secrets)"
 is "$rc" 0 "enrolled (the updater key too)"
 mkdir -p keys
 "$KEYEXPORT" updater "$HSMADMIN_HOME/keys/client/updater" keys/updater
@@ -162,7 +162,7 @@ like "$(cat h.log)" "firmware 13.7.1 booted for the first time: factory state" "
 hsmd_known_hosts h
 ha status --esn "$E"
 is "$rc" 3 "factory state: status refused until enrolled again"
-ha enroll --esn "$E"
+ha enroll --esn "$E" --secret-file "$(secrets)"
 is "$rc" 0 "enrolled again (the host forgot the old pins)"
 ha status --esn "$E" --json
 is "$(printf '%s' "$out" | jq -r '.modules[0].result.firmware.primary')" 13.7.1 "status shows the new firmware"
@@ -177,7 +177,7 @@ ha upgrade --esn "$E" --force "$P7"
 is "$rc" 0 "a downgrade to a VSN >= the minimum works"
 for _ in $(seq 1 200); do grep -q "firmware 13.6.9 booted" h.log && break; sleep 0.05; done
 hsmd_known_hosts h
-ha enroll --esn "$E"
+ha enroll --esn "$E" --secret-file "$(secrets)"
 ha status --esn "$E" --json
 is "$(printf '%s' "$out" | jq -r '.modules[0].result.firmware.primary')" 13.6.9 "... now 13.6.9"
 ha upgrade --esn "$E" --force --no-reset "$P8"
@@ -194,7 +194,7 @@ like "$out" "firmware 13.7.1 installed by upgrade boots now, in factory state" "
 for _ in $(seq 1 200); do [ "$(grep -c serving h.log)" -gt "$before" ] && break; sleep 0.05; done
 ok "reset restarts hsmd into the installed image" test "$(grep -c serving h.log)" -gt "$before"
 hsmd_known_hosts h
-ha enroll --esn "$E"
+ha enroll --esn "$E" --secret-file "$(secrets)"
 is "$rc" 0 "... enrolled again"
 ha status --esn "$E" --json
 is "$(printf '%s' "$out" | jq -r '.modules[0].result.firmware.primary')" 13.7.1 "13.7.1 runs after the reset"
@@ -241,7 +241,7 @@ N=4
 for i in $(seq 1 $N); do
 	hsm_new "p$i" "2B34-CD56-789$i" || { echo "Bail out! p$i did not start"; exit 1; }
 done
-ha enroll
+ha enroll --secret-file "$(secrets)"
 args=()
 for i in $(seq 1 $N); do args+=(--esn "2B34-CD56-789$i"); done
 ha upgrade "${args[@]}" --force --json "$P8"

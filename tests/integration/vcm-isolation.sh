@@ -70,11 +70,11 @@ fi
 uid_of() { awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status"; }
 pa=$(vcm_pid "$UA")
 pb=$(vcm_pid "$UB")
-seqa=$(jq -r --arg u "$UA" '.vcms[$u].seq' <(hsmd_device_doc h))
-seqb=$(jq -r --arg u "$UB" '.vcms[$u].seq' <(hsmd_device_doc h))
-uida=$((200000 + seqa))
-uidb=$((200000 + seqb))
-is "$(uid_of "$pa")" "$uida $uida $uida $uida" "A's VCM process runs as uid 200000 + its number (real, effective, saved, fs)"
+# the VCM's user number in the machine-wide allocations (hsmd(8))
+index_of() { jq -r --arg u "$1" '.vcms[] | select(.uuid == $u) | .index' "$HSMD_VCM_ALLOCATIONS"; }
+uida=$((200000 + $(index_of "$UA")))
+uidb=$((200000 + $(index_of "$UB")))
+is "$(uid_of "$pa")" "$uida $uida $uida $uida" "A's VCM process runs as uid 200000 + its user number (real, effective, saved, fs)"
 is "$(uid_of "$pb")" "$uidb $uidb $uidb $uidb" "B's VCM process runs as a uid of its own"
 is "$(awk '/^Gid:/ { print $2 }' "/proc/$pa/status")" "$uida" "... with a gid of its own"
 is "$(awk '/^Groups:/ { print $2 }' "/proc/$pa/status")" "" "... and no supplementary groups"

@@ -64,4 +64,21 @@ is "$(vmode 3) $(vmode 1)" "maintenance operational" "... only HSM 2"
 run nopclearfail -r -m 3
 rc_is 2 "-r on a platform: exit 2"
 
+# Recovery mode runs no VCM (guide 4.5.4.1): entering it stops and erases them.
+run nopclearfail -M -m 1 --esn "$E1" -w
+rc_is 0 "the VCM in maintenance mode (the interlock allows the reset)"
+pid=$(vcm_pid "$U")
+ok "the VCM runs as a process" test -n "$pid"
+run "$HSMD" button --state "$TEST_TMP/h1" --hold 60
+rc_is 0 "hold HSM 1's recovery button"
+ha reset --esn "$E1"
+rc_is 0 "reset HSM 1 with the button held"
+like "$out" "the recovery image booted" "... into recovery mode"
+for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+ok "the VCM process is gone" sh -c "! kill -0 $pid 2>/dev/null"
+is "$(vcm_state "$U")" none "the VCM registry is empty (factory state)"
+run enquiry --json
+is "$(printf '%s' "$out" | jq -r '.modules[] | select(.module == 1) | .failed')" true \
+	"enquiry: the tenant's module 1 is failed (its VCM is gone)"
+
 done_testing

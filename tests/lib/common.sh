@@ -31,13 +31,26 @@ trap _test_cleanup EXIT
 trap 'exit 129' HUP INT TERM
 
 # --- TAP -----------------------------------------------------------------
+# Every failed assertion also prints the last command run with `run` (or
+# a helper that records one with _last_command): its exit status, stdout
+# and stderr, so that a failure seen once is never a mystery.
 _tap_n=0
 _tap_failed=0
+_last_cmd=
+_last_command() { _last_cmd=$*; }
+_tap_diag() {
+	[ -n "$_last_cmd" ] || return 0
+	printf '#   last command: %s
+#   exit status: %s
+' "$_last_cmd" "${rc-}" | head -c 2000
+	printf '%s\n' "${out-}" | head -40 | sed 's/^/#   stdout: /'
+	printf '%s\n' "${err-}" | head -40 | sed 's/^/#   stderr: /'
+}
 ok() { # ok NAME CMD... : passes when CMD succeeds
 	_name=$1; shift
 	_tap_n=$((_tap_n + 1))
 	if "$@"; then echo "ok $_tap_n - $_name"
-	else echo "not ok $_tap_n - $_name"; _tap_failed=$((_tap_failed + 1)); fi
+	else echo "not ok $_tap_n - $_name"; _tap_failed=$((_tap_failed + 1)); _tap_diag; fi
 }
 is() { # is GOT WANT NAME
 	_tap_n=$((_tap_n + 1))
@@ -45,6 +58,7 @@ is() { # is GOT WANT NAME
 	else
 		echo "not ok $_tap_n - $3"; _tap_failed=$((_tap_failed + 1))
 		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+		_tap_diag
 	fi
 }
 like() { # like TEXT EXTENDED-REGEX NAME
@@ -53,6 +67,7 @@ like() { # like TEXT EXTENDED-REGEX NAME
 	else
 		echo "not ok $_tap_n - $3"; _tap_failed=$((_tap_failed + 1))
 		printf '#   text: %s\n#   want match: %s\n' "$1" "$2" | head -20
+		_tap_diag
 	fi
 }
 unlike() { # unlike TEXT EXTENDED-REGEX NAME
@@ -60,6 +75,7 @@ unlike() { # unlike TEXT EXTENDED-REGEX NAME
 	if printf '%s' "$1" | grep -Eq -- "$2"; then
 		echo "not ok $_tap_n - $3"; _tap_failed=$((_tap_failed + 1))
 		printf '#   text: %s\n#   must not match: %s\n' "$1" "$2" | head -20
+		_tap_diag
 	else echo "ok $_tap_n - $3"; fi
 }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
@@ -80,6 +96,7 @@ done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" -eq 0 ]; }
 
 # run CMD...: sets $out (stdout), $err (stderr) and $rc, bounded to 60 s.
 run() {
+	_last_command "$@"
 	_o=$TEST_TMP/.out; _e=$TEST_TMP/.err
 	timeout -k 5 "${RUN_TIMEOUT:-60}" "$@" >"$_o" 2>"$_e" </dev/null
 	rc=$?

@@ -16,6 +16,10 @@ HSMD="$top_builddir/firmware/hsmd/hsmd"
 [ -x "$HSMD" ] || { echo "Bail out! hsmd not built"; exit 1; }
 HSMD_CONFDIR=$TEST_TMP/hsmdconf
 HSMD_SVCDIR=$TEST_TMP/services
+# One machine-wide table of VCM addresses and users (hsmd(8)) for every
+# test of this machine, as for every hsmd of a real one: the HSMs of tests
+# running side by side never hand out the same VCM address or uid.
+HSMD_VCM_ALLOCATIONS=${HSMD_VCM_ALLOCATIONS:-${TMPDIR:-/tmp}/hsmadmin-tests-vcm-allocations.json}
 declare -A HSMD_PIDS HSMD_ADDR
 
 hsmd_setup() {
@@ -28,7 +32,8 @@ hsmd_setup() {
 		chmod 0755 "$HSMD_SVCDIR/$s.so"
 		cp "$top_srcdir/conf.d/services.d/$s.conf" "$HSMD_CONFDIR/services.d/"
 	done
-	printf '[paths]\nservicedir = %s\n%s' "$HSMD_SVCDIR" "${HSMD_EXTRA_CONF:-}" >"$HSMD_CONFDIR/hsmd.conf"
+	printf '[paths]\nservicedir = %s\nvcm_allocations = %s\n%s' "$HSMD_SVCDIR" "$HSMD_VCM_ALLOCATIONS" \
+		"${HSMD_EXTRA_CONF:-}" >"$HSMD_CONFDIR/hsmd.conf"
 	openssl genpkey -algorithm ed25519 -out "$TEST_TMP/vendor.pem" 2>/dev/null
 	chmod 0600 "$TEST_TMP/vendor.pem"
 }
@@ -39,12 +44,15 @@ client_keys() {
 	done
 }
 
-# The enroll params for the keys in $TEST_TMP/keys.
-enroll_params() {
+# The enroll params for the keys in $TEST_TMP/keys, with the one-time
+# enrollment secret of HSM NAME (default h) while it has one.
+enroll_params() { # [NAME]
+	_sf=$TEST_TMP/${1:-h}/enrollment-secret
 	jq -nc --arg a "$(cut -d' ' -f1,2 "$TEST_TMP/keys/sshadmin.pub")" \
 		--arg b "$(cut -d' ' -f1,2 "$TEST_TMP/keys/setup.pub")" \
 		--arg c "$(cut -d' ' -f1,2 "$TEST_TMP/keys/monitor.pub")" \
-		'{client_keys: {sshadmin: $a, setup: $b, monitor: $c}}'
+		--arg s "$( [ -f "$_sf" ] && cut -d' ' -f2 "$_sf")" \
+		'{client_keys: {sshadmin: $a, setup: $b, monitor: $c}} + (if $s == "" then {} else {enrollment_secret: $s} end)'
 }
 
 hsmd_provision() { # NAME ADDR ESN [options]
@@ -93,6 +101,7 @@ port_of() { # NAME SERVICE
 # call NAME SERVICE METHOD KEYNAME [PARAMS]: one exec with the stock ssh.
 call() {
 	_n=$1 _s=$2 _m=$3 _k=$4 _p=${5-}
+	_last_command ssh "${_s}.${_m}" "key $_k" "params $_p"
 	printf '%s' "$_p" >"$TEST_TMP/.params"
 	timeout -k 2 20 ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes \
 		-o UserKnownHostsFile="$TEST_TMP/$_n.known_hosts" -o GlobalKnownHostsFile=/dev/null \

@@ -7,6 +7,9 @@
 #   platform_setup                  hsmd services, a vendor key trusted by both sides
 #   hsm_new NAME ESN [ADDR]         provision (modules.d entry written by hsmd) and start
 #   ha ARGS...                      run hsmadmin: $out $err $rc
+#   secrets [NAME...]               the path of a file with the enrollment
+#                                   secrets of HSMs NAME... (default: all)
+#                                   while they are in factory state
 #   ha_tty ARGS...                  the same with stdin on a pseudo-terminal
 #   host_keys_for_ssh               export this host's client keys to $TEST_TMP/keys
 #                                   so that `call` (stock ssh) uses them
@@ -31,6 +34,18 @@ hsm_new() { # NAME ESN [ADDR]
 }
 
 ha() { run hsmadmin "$@"; }
+
+# The one-time enrollment secrets (hsmd(8)) of the HSMs of this test that
+# are in factory state, concatenated as `hsmadmin enroll --secret-file`
+# takes them.
+secrets() {
+	: >"$TEST_TMP/secrets"
+	if [ $# = 0 ]; then set -- "$TEST_TMP"/*/enrollment-secret; else
+		for _n in "$@"; do shift; set -- "$@" "$TEST_TMP/$_n/enrollment-secret"; done
+	fi
+	for _f in "$@"; do [ -f "$_f" ] && cat "$_f" >>"$TEST_TMP/secrets"; done
+	echo "$TEST_TMP/secrets"
+}
 
 # stdin on a pseudo-terminal (script(1)), answering with $TTY_ANSWER.
 ha_tty() {

@@ -8,6 +8,7 @@
 #   . "$top_srcdir/tests/lib/vcm-lib.sh"
 #   vcm_setup                       services, vendor keys, licence key
 #   vcm_hsm NAME ESN [provision options...]   provision, start, enroll
+#                                   (at $VCM_HSM_ADDRESS when set)
 #   licence NAME ESN N [hsm-vendor options]   make and apply a licence
 #   tenant T ARGS...                hsmadmin as tenant T: $out $err $rc
 #   va ARGS...                      vcmadmin: $out $err $rc
@@ -40,9 +41,10 @@ vcm_setup() {
 
 vcm_hsm() { # NAME ESN [provision options]
 	_n=$1 _e=$2; shift 2
-	_addr=$(test_address)
+	_addr=${VCM_HSM_ADDRESS:-$(test_address)}
 	hsmd_provision "$_n" "$_addr" "$_e" --module-conf "$HSMADMIN_CONF/modules.d/$_n.conf" "$@" &&
-		hsmd_start "$_n" && run hsmadmin enroll --esn "$_e" && [ "$rc" = 0 ]
+		hsmd_start "$_n" &&
+		run hsmadmin enroll --esn "$_e" --secret-file "$TEST_TMP/$_n/enrollment-secret" && [ "$rc" = 0 ]
 }
 
 licence() { # NAME ESN N [hsm-vendor options]
@@ -123,6 +125,7 @@ tenant_ssh_key() { # T
 # the host key pinned from the tenant configuration file.
 tcall() {
 	_u=$1 _s=$2 _m=$3 _k=$4 _p=${5-}
+	_last_command ssh "${_s}.${_m}" "key $_k" "params $_p"
 	_cfg=$TEST_TMP/configs/vcm-$_u.json
 	jq -r '.address as $a | .services | to_entries[] | "[\($a)]:\(.value.port) \(.value.host_key)"' \
 		"$_cfg" >"$TEST_TMP/.vcm_known_hosts"

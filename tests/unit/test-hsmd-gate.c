@@ -34,6 +34,18 @@ int main(void)
 	f = clean; f.factory = 1;
 	tap_ok(check(0, f, "factory state"), "factory: read-only method refused");
 	tap_ok(check(HSMD_METHOD_FACTORY_OK, f, NULL), "factory: FACTORY_OK method passes");
+	{
+		char msg[256] = "";
+		int rc = hsmd_gate_check(HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE, &f, msg, sizeof(msg));
+		TAP_INT_EQ(rc, HSMD_DENIED, "factory: the way out (enroll) without the enrollment secret is denied");
+		tap_ok(strstr(msg, "enrollment secret") != NULL, "... naming the secret (%s)", msg);
+		f.enroll_secret_ok = 1;
+		tap_ok(check(HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE, f, NULL), "... and passes with it");
+		f.factory = 0;
+		f.enroll_secret_ok = 0;
+		tap_ok(check(HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE, f, NULL),
+		       "enrolled: enroll needs no secret");
+	}
 
 	f = clean; f.ncoreapi_operational = 1;
 	tap_ok(check(HSMD_METHOD_INVASIVE, f, "interlock"), "interlock refuses invasive");
@@ -67,8 +79,9 @@ int main(void)
 	f = clean; f.recovery = 1;
 	tap_ok(check(HSMD_METHOD_RECOVERY | HSMD_METHOD_INVASIVE, f, NULL), "recovery needed and in it: passes");
 	f.maintenance = 1;
-	tap_ok(check(HSMD_METHOD_MAINTENANCE, f, "no maintenance mode"),
-	       "maintenance needed on the recovery image: refused, whatever the stored mode");
+	f.maintenance = 0;
+	tap_ok(check(HSMD_METHOD_MAINTENANCE, f, NULL),
+	       "maintenance needed on the recovery image: met (no ncoreapi runs there)");
 	tap_ok(hsmd_gate_runs_in_recovery("sshadmin") && hsmd_gate_runs_in_recovery("setup") &&
 	       hsmd_gate_runs_in_recovery("monitor") && hsmd_gate_runs_in_recovery("updater"),
 	       "the platform services run on the recovery image");
@@ -78,7 +91,7 @@ int main(void)
 
 	/* Order: factory before critical before interlock before the rest. */
 	f = (struct hsmd_gate_facts){ .factory = 1, .log_level = HSMD_LOG_CRITICAL, .ncoreapi_operational = 1 };
-	tap_ok(check(HSMD_METHOD_INVASIVE, f, "factory state"), "factory state is reported first");
+	tap_ok(check(0, f, "factory state"), "factory state is reported first");
 	f.factory = 0;
 	tap_ok(check(HSMD_METHOD_INVASIVE, f, "critical"), "then the critical log level");
 	f.log_level = HSMD_LOG_OVER_SAFE;

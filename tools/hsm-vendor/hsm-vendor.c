@@ -65,6 +65,7 @@ static void usage(FILE *f)
 		"                  --modules DIR [--services DIR] [--product P] --out FILE|DIR [--force]\n"
 		"       " PROG " npkg --key KEY --component bootloader --version V [--revokes-older]\n"
 		"                  [--product P] --out FILE|DIR [--force]\n"
+		"       " PROG " --version | --help\n"
 		"See hsm-vendor(1).\n");
 }
 
@@ -635,6 +636,10 @@ int main(int argc, char **argv)
 		return usage(stderr), HSM_EXIT_USAGE;
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
+		return HSM_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0) {
+		printf(PROG " %s\n", PACKAGE_VERSION);
 		return HSM_EXIT_OK;
 	}
 	opterr = 0; /* errors are ours, one line */

@@ -201,7 +201,10 @@ struct hsmd_api {
 	 * with begin/commit like any other).  Functions returning int give 0,
 	 * or -1 with a "failed" error set on the call; those returning json_t
 	 * give a new reference or NULL with the error set. */
-	/* The VCM network in effect: {"mode","subnet","hsm","gateway"}. */
+	/* The VCM network in effect: {"mode","subnet","hsm","gateway"}, and
+	 * (since hsmd 0.1 with machine-wide allocations) "taken": the
+	 * addresses VCMs of other HSMs on this machine hold, never to be
+	 * given to a new VCM. */
 	json_t *(*vcm_network)(struct hsmd_call *call);
 	/* Make a new VCM's state directory from {"uuid","address","features",
 	 * "sshadmin_key","name"}; returns {"identity","services":{svc:{"port",

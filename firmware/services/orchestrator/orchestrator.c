@@ -209,7 +209,10 @@ static int pick_address(struct hsmd_call *call, const char *want, char out[HSM_N
 	if (json_is_string(json_object_get(net, "gateway")) &&
 	    hsm_ip_parse(json_string_value(json_object_get(net, "gateway")), 0, &gw, NULL, 0) == 0)
 		pool.gateway = &gw;
-	used = calloc(json_object_size(vcms) + 1, sizeof(*used));
+	/* taken: addresses of other HSMs' VCMs on this machine (hsmd's
+	 * machine-wide allocations); absent from an older hsmd. */
+	used = calloc(json_object_size(vcms) + json_array_size(json_object_get(net, "taken")) + 1,
+		      sizeof(*used));
 	if (!used) {
 		json_decref(net);
 		return hsmd_error(call, HSMD_FAILED, "out of memory");
@@ -217,6 +220,13 @@ static int pick_address(struct hsmd_call *call, const char *want, char out[HSM_N
 	json_object_foreach((json_t *)vcms, uuid, e)
 		if (hsm_ip_parse(json_string_value(json_object_get(e, "address")), 0, &used[n], NULL, 0) == 0)
 			n++;
+	{
+		size_t i;
+		json_t *t;
+		json_array_foreach(json_object_get(net, "taken"), i, t)
+			if (hsm_ip_parse(json_string_value(t), 0, &used[n], NULL, 0) == 0)
+				n++;
+	}
 	pool.used = used;
 	pool.nused = n;
 	if (want) {

@@ -104,11 +104,13 @@ static int enroll_keys(struct hsmd_call *call, json_t **out)
 {
 	json_error_t jerr;
 	json_t *given, *keys, *v, *running;
-	const char *name;
+	const char *name, *secret = NULL;
 	size_t i;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:o}",
-			   "client_keys", &given) != 0)
+	/* enrollment_secret: checked by hsmd before this runs (factory state
+	 * only; an enrolled HSM ignores it). */
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:o, s?s}",
+			   "client_keys", &given, "enrollment_secret", &secret) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	if (!json_is_object(given) || json_object_size(given) > 32)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "client_keys: not an object of service keys");

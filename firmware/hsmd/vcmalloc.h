@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vcmalloc.h - the machine-wide allocation of VCM addresses and VCM users.
+ *
+ * Several hsmd instances on one machine (the README's set-up: one
+ * configuration, HSMs side by side on loopback) each number their VCMs
+ * from 1 and derive the same default VCM subnet from neighbouring
+ * addresses; without a shared allocator VCM #1 of every HSM ran as the same
+ * uid (and could signal another HSM's VCM) and their addresses collided.
+ * So every VCM's address and user number are recorded in one table per
+ * machine (hsmd.conf [paths] vcm_allocations), changed only under an
+ * exclusive lock (PATH.lock) and written atomically:
+ *
+ *   {"version":1,"vcms":[{"state":"/abs/hsm/state","uuid":"...",
+ *                          "address":"127.128.0.1","index":1}, ...]}
+ *
+ * A VCM runs as uid_base + index (index >= 1, < uid_count): the lowest
+ * index no VCM of any HSM holds.  An address held by a VCM of another HSM
+ * is never given out.  Entries of HSMs whose state directory is gone, and
+ * of this HSM's VCMs that have neither a registry entry nor a state
+ * directory, are dropped whenever the table is changed.
+ */
+#ifndef HSMD_VCMALLOC_H
+#define HSMD_VCMALLOC_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include "store.h"
+
+#define HSMD_VCMALLOC_MAX (16u * 1024u * 1024u)
+
+/* Record (or confirm) the VCM uuid of this HSM at address; its user
+ * index in *index (may be NULL).  Refused when another HSM's VCM holds
+ * the address, or no index is free.  0, or -1 with err. */
+int hsmd_vcmalloc_claim(const struct hsmd_store *st, const char *uuid, const char *address,
+			unsigned *index, char *err, size_t errlen);
+
+/* Forget the VCM uuid of this HSM.  0, or -1 with err. */
+int hsmd_vcmalloc_release(const struct hsmd_store *st, const char *uuid, char *err, size_t errlen);
+
+/* The addresses held by VCMs of other HSMs on this machine: a new array of
+ * strings, or NULL with err. */
+json_t *hsmd_vcmalloc_taken(const struct hsmd_store *st, char *err, size_t errlen);
+
+/* Parse and check a table (the fuzz target's entry point): a new
+ * reference, or NULL with err naming what is wrong. */
+json_t *hsmd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen);
+
+#endif

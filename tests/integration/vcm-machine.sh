@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Several HSMs on one machine, sharing one configuration as in the README:
+# hsmd instances used to number their VCMs from 1 each, so VCM #1 of every
+# HSM ran as the same uid (uid_base + 1) and could signal another HSM's VCM,
+# and HSMs on neighbouring addresses derive the same VCM subnet, so their
+# first VCMs got the same address ("Address already in use").  Now one
+# machine-wide table (hsmd(8), [paths] vcm_allocations) hands out every VCM
+# address and user number once.
+. "$top_srcdir/tests/lib/vcm-lib.sh"
+vcm_setup
+cd "$TEST_TMP" || exit 1
+net=$(test_address | cut -d. -f1-3)
+E=(none 2C45-DE67-0001 2C45-DE67-0002 2C45-DE67-0003)
+for i in 1 2 3; do
+	VCM_HSM_ADDRESS=$net.$((i + 1))
+	ok "HSM $i on $VCM_HSM_ADDRESS provisioned, started and enrolled" vcm_hsm "h$i" "${E[i]}"
+done
+unset VCM_HSM_ADDRESS
+for i in 1 2 3; do
+	new_vcm "T$i" "v$i" --esn "${E[i]}"
+	is "$rc" 0 "a VCM on HSM $i (stderr: $err)"
+	U[i]=$UUID A[i]=$ADDR
+done
+like "${A[1]}" "^[0-9a-f.:]+$" "VCM addresses: ${A[1]} ${A[2]} ${A[3]}"
+is "$(printf '%s\n' "${A[@]:1}" | sort -u | wc -l)" 3 "the three HSMs' VCMs have three different addresses"
+is "$(jq -r '[.vcms[] | select(.uuid as $u | ["'"${U[1]}"'","'"${U[2]}"'","'"${U[3]}"'"] | index($u)) | .index] | unique | length' \
+	"$HSMD_VCM_ALLOCATIONS")" 3 "... and three different user numbers in the machine-wide table"
+for i in 1 2 3; do
+	va start "${U[i]}" --esn "${E[i]}"
+	is "$rc" 0 "VCM of HSM $i starts (stderr: $err)"
+done
+for i in 1 2 3; do
+	tenant "T$i" vcm enroll --config "configs/vcm-${U[i]}.json"
+	is "$rc" 0 "tenant $i enrolls its VCM (stderr: $err)"
+	tenant "T$i" vcm getenvstats --uuid "${U[i]}"
+	is "$rc" 0 "... and its VCM answers on ${A[i]} (stderr: $err)"
+done
+if [ "$(id -u)" = 0 ]; then
+	uids=
+	for i in 1 2 3; do
+		p=$(pgrep -f "vcms/${U[i]}" | head -1)
+		uids="$uids $(awk '/^Uid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)"
+	done
+	is "$(printf '%s\n' $uids | sort -u | wc -l)" 3 "the three VCM processes run as three different users ($uids)"
+else
+	echo "# not root: VCM processes share hsmd's uid; the user numbers are checked in the table above"
+fi
+
+# a deleted VCM gives its address and number back; a removed HSM's are purged
+va stop "${U[3]}" --force --esn "${E[3]}"
+is "$rc" 0 "VCM of HSM 3 stopped (its ncoreapi is operational: --force) (stderr: $err)"
+va delete "${U[3]}" --esn "${E[3]}"
+is "$rc" 0 "VCM of HSM 3 deleted (stderr: $err)"
+is "$(jq -r --arg u "${U[3]}" '[.vcms[] | select(.uuid == $u)] | length' "$HSMD_VCM_ALLOCATIONS")" 0 \
+	"... and released from the table"
+hsmd_stop h2
+rm -rf "$TEST_TMP/h2"
+new_vcm T3 w3 --esn "${E[3]}"
+is "$rc" 0 "a new VCM on HSM 3 (stderr: $err)"
+is "$(jq -r --arg u "${U[2]}" '[.vcms[] | select(.uuid == $u)] | length' "$HSMD_VCM_ALLOCATIONS")" 0 \
+	"the entries of a removed HSM are purged at the next change"
+ok "the new VCM does not take HSM 1's VCM address" test "$ADDR" != "${A[1]}"
+done_testing
