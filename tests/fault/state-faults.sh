@@ -68,7 +68,7 @@ snapshot factory
 METHODS=()
 # Fields are joined with the unit separator: tabs would collapse an empty PRE.
 method() { METHODS+=("$(printf '%s\037' "$@")"); }
-method enroll         factory enroll            '.state'                         '' 'ha enroll --esn $ESN'
+method enroll         factory enroll            '.state'                         '' 'ha enroll --secret-file "$(secrets h)" --esn $ESN'
 method set_key        plain   set_key           '.client_keys.monitor'           '' 'call h sshadmin set_key sshadmin "$SETKEY"'
 method fet            plain   fet               '.licence.serial'                '' 'ha fet --esn $ESN two.lic'
 method setnetwork     plain   setnetwork        '.vcm_network | (.pending // .current)' '' 'ha setnetwork ipv4static --esn $ESN --address 10.20.0.2/24 --gateway 10.20.0.1'
