@@ -45,7 +45,7 @@ hsmd provision --state "$w/hsm" --esn "$esn" --address "$addr" --vendor-key "$w/
 hsmd run --state "$w/hsm" --conf "$HSMADMIN_CONF" >"$w/hsm.log" 2>&1 &
 hsmd_pid=$!
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/$addr/2201") 2>/dev/null && break; sleep 0.05; done
-hsmadmin enroll >/dev/null
+hsmadmin enroll --secret-file "$w/hsm/enrollment-secret" >/dev/null
 hsm-vendor licence --key "$w/vendor.key" --esn "$esn" --max-active-vcms 2 --out "$w/2.lic" >/dev/null
 hsmadmin fet "$w/2.lic" >/dev/null
 

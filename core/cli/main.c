@@ -4,7 +4,7 @@
  * tools are this program under another name; everything else is in
  * libhsmadmin (core/lib/dispatch.c) and the plugins.
  */
-int hsm_main(int argc, char **argv);
+#include "dispatch.h"
 
 int main(int argc, char **argv)
 {

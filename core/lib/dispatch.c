@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dispatch.h"
 #include "internal.h"
 
 static const struct hsm_option common_json = {
@@ -299,7 +300,6 @@ static size_t sort_arguments(int argc, char **argv, char ***out)
 
 static int main_sorted(const char *tool, int argc, char **argv, size_t nwords);
 
-HSM_API int hsm_main(int argc, char **argv);
 HSM_API int hsm_main(int argc, char **argv)
 {
 	const char *tool = tool_name(argc > 0 ? argv[0] : "hsmadmin");

@@ -15,6 +15,7 @@
 
 #include <hsmadmin/fileio.h>
 #include "hostkeys.h"
+#include "licence.h" /* hsm_vendor_keys_load, the one loader of vendor.d */
 #include "sign.h"
 
 #include "chain.h"
@@ -176,55 +177,12 @@ HSM_API int hsm_chain_verify_recovery(const json_t *hostkeys, const char *esn, E
 	return 0;
 }
 
-HSM_API void hsm_chain_free_vendors(EVP_PKEY **keys, size_t count)
-{
-	for (size_t i = 0; i < count; i++)
-		EVP_PKEY_free(keys[i]);
-	free(keys);
-}
-
 HSM_API int hsm_chain_load_vendors(const char *confdir, EVP_PKEY ***keys, size_t *count,
-		       void (*skip)(void *arg, const char *file, const char *why), void *arg,
-		       char *err, size_t errlen)
+				   char *err, size_t errlen)
 {
-	char dir[PATH_MAX], path[PATH_MAX], why[256];
-	struct dirent **names = NULL;
-	EVP_PKEY **v;
-	int n;
-	size_t k = 0;
+	char dir[PATH_MAX];
 
-	*keys = NULL;
-	*count = 0;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/vendor.d", confdir) >= sizeof(dir))
 		return hsm_set_err(err, errlen, "%s: path too long", confdir);
-	n = scandir(dir, &names, NULL, alphasort);
-	if (n < 0)
-		return errno == ENOENT ? 0 : hsm_set_err(err, errlen, "%s: %s", dir, strerror(errno));
-	if (!(v = calloc((size_t)n + 1, sizeof(*v)))) {
-		for (int i = 0; i < n; i++)
-			free(names[i]);
-		free(names);
-		return hsm_set_err(err, errlen, "out of memory");
-	}
-	for (int i = 0; i < n; i++) {
-		const char *f = names[i]->d_name;
-		size_t len = strlen(f);
-
-		if (f[0] != '.' && len > 4 && strcmp(f + len - 4, ".pem") == 0 &&
-		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, f) < sizeof(path)) {
-			EVP_PKEY *key = hsm_key_load_public(path, why, sizeof(why));
-			if (key && EVP_PKEY_get_id(key) == EVP_PKEY_ED25519)
-				v[k++] = key;
-			else {
-				EVP_PKEY_free(key);
-				if (skip)
-					skip(arg, path, key ? "not an Ed25519 public key" : why);
-			}
-		}
-		free(names[i]);
-	}
-	free(names);
-	*keys = v;
-	*count = k;
-	return 0;
+	return hsm_vendor_keys_load(dir, keys, count, err, errlen);
 }

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include <hsmadmin/plugin.h> /* HSM_API */
+#include "licence.h" /* hsm_vendor_keys_load, hsm_vendor_keys_free */
 #include "modules.h"
 
 struct hsm_chain {
@@ -46,11 +47,12 @@ HSM_API EVP_PKEY *hsm_chain_verify_warrant(const json_t *warrant, const char *es
 					   EVP_PKEY *const *vendors, size_t nvendors,
 					   char **identity_line, char *err, size_t errlen);
 
-/* Load every DIR/vendor.d/NAME.pem.  A file that is not an Ed25519 public
- * key is reported through skip and left out. */
+/* The vendor keys of CONFDIR/vendor.d, through hsm_vendor_keys_load
+ * (core/crypto/licence.h), the one loader every command and hsmd use: a
+ * file that is not an Ed25519 public key is refused and named, at most
+ * HSM_VENDOR_KEYS_MAX keys, no directory means no keys.  Free them with
+ * hsm_vendor_keys_free. */
 HSM_API int hsm_chain_load_vendors(const char *confdir, EVP_PKEY ***keys, size_t *count,
-		       void (*skip)(void *arg, const char *file, const char *why), void *arg,
-		       char *err, size_t errlen);
-HSM_API void hsm_chain_free_vendors(EVP_PKEY **keys, size_t count);
+				   char *err, size_t errlen);
 
 #endif

@@ -201,14 +201,61 @@ static char *api_log_public_key(struct hsmd_call *c)
 	return line;
 }
 
-static long long api_log_expire(struct hsmd_call *c, int64_t upto)
+static long long api_log_expire(struct hsmd_call *c, int64_t segment)
 {
 	char err[HSMD_ERRLEN];
-	long long gone = hsmd_store_log_expire(c->st, upto, err, sizeof(err));
+	long long gone = hsmd_store_log_expire(c->st, segment, err, sizeof(err));
 
 	if (gone < 0)
 		fail(c, "cannot expire the log", err);
 	return gone;
+}
+
+static json_t *api_log_saved(struct hsmd_call *c)
+{
+	return json_pack("{s:o, s:I}", "saved", hsmd_slog_saved(&c->st->slog), "open",
+			 (json_int_t)c->st->slog.segment);
+}
+
+static int64_t api_log_close(struct hsmd_call *c)
+{
+	char err[HSMD_ERRLEN];
+	int64_t seg = hsmd_store_log_close(c->st, err, sizeof(err));
+
+	if (seg < 0)
+		fail(c, "cannot close the log segment", err);
+	return seg;
+}
+
+static json_t *api_log_segment(struct hsmd_call *c, int64_t segment)
+{
+	char err[HSMD_ERRLEN], *buf = NULL;
+	size_t len = 0;
+	json_t *text;
+
+	if (hsmd_slog_read_saved(&c->st->slog, segment, &buf, &len, err, sizeof(err)) != 0) {
+		fail(c, "cannot read the log segment", err);
+		return NULL;
+	}
+	text = json_stringn(buf, len);
+	free(buf);
+	if (!text)
+		fail(c, "cannot read the log segment", "not valid UTF-8");
+	return text;
+}
+
+static json_t *api_log_keys(struct hsmd_call *c)
+{
+	return hsmd_store_log_keys(c->st);
+}
+
+static int api_log_clear(struct hsmd_call *c, const char *log)
+{
+	char err[HSMD_ERRLEN];
+
+	if (hsmd_store_log_clear(c->st, log, err, sizeof(err)) != 0)
+		return fail(c, "cannot clear the log", err);
+	return 0;
 }
 
 static void api_log_usage(struct hsmd_call *c, uint64_t *used, uint64_t *capacity)
@@ -503,6 +550,11 @@ const struct hsmd_api hsmd_api_table = {
 	.image_install = api_image_install,
 	.image_discard = api_image_discard,
 	.images = api_images,
+	.log_saved = api_log_saved,
+	.log_close = api_log_close,
+	.log_segment = api_log_segment,
+	.log_keys = api_log_keys,
+	.log_clear = api_log_clear,
 };
 
 void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_store *st,

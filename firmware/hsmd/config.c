@@ -37,6 +37,7 @@ void hsmd_config_defaults(struct hsmd_config *cfg)
 	cfg->log_capacity = 64u * 1024u * 1024u;
 	cfg->log_safe_percent = 80;
 	cfg->log_critical_percent = 95;
+	cfg->log_checkpoint_every = 64;
 	cfg->slew_per_day = 5;
 	cfg->vcm_stats_interval = 30;
 	cfg->vcm_start_timeout = 10;
@@ -75,6 +76,7 @@ static const struct key_spec keys[] = {
 	U("vcm", "uid_count", vcm_uid_count, 2, 1000000),
 	U("logs", "safe_percent", log_safe_percent, 1, 100),
 	U("logs", "critical_percent", log_critical_percent, 1, 100),
+	U("logs", "checkpoint_every", log_checkpoint_every, 1, 100000),
 	U("clock", "slew_per_day", slew_per_day, 1, 86400),
 };
 

@@ -207,18 +207,36 @@ int hsmd_log_entry_validate(const json_t *entry, char *err, size_t errlen)
 static int check_log(const json_t *log, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_int_t next_seq, segment;
+	json_int_t next_seq, segment, epoch = 1, since = 1;
 	const char *key;
 	int critical;
-	json_t *pending;
+	json_t *pending, *keys = NULL, *k;
 	char inner[256];
+	size_t i;
 
-	if (json_unpack_ex((json_t *)log, &jerr, JSON_STRICT, "{s:I, s:I, s:s, s:b, s:o}",
+	if (json_unpack_ex((json_t *)log, &jerr, JSON_STRICT, "{s:I, s:I, s:s, s:b, s:o, s?I, s?I, s?o}",
 			   "next_seq", &next_seq, "segment", &segment, "key", &key,
-			   "critical", &critical, "pending", &pending) != 0)
+			   "critical", &critical, "pending", &pending, "epoch", &epoch,
+			   "since", &since, "keys", &keys) != 0)
 		return hsmd_err(err, errlen, "log: %s", jerr.text);
 	if (next_seq < 1 || next_seq > MAX_TIME * 1024 || segment < 1 || segment > MAX_TIME)
 		return hsmd_err(err, errlen, "log: sequence numbers out of range");
+	if (epoch < 1 || epoch > 1000000 || since < 1 || since > MAX_TIME * 1024)
+		return hsmd_err(err, errlen, "log: epoch or since out of range");
+	/* The verification keys of every epoch, each certified by the
+	 * identity key (logs_getkey hands them out). */
+	if (keys && (!json_is_array(keys) || json_array_size(keys) > 4096))
+		return hsmd_err(err, errlen, "log: keys is not an array of at most 4096");
+	json_array_foreach(keys, i, k) {
+		json_int_t ke, ks;
+		const char *kl;
+		json_t *cert;
+		if (json_unpack_ex(k, &jerr, JSON_STRICT, "{s:I, s:I, s:s, s:o}", "epoch", &ke,
+				   "since", &ks, "key", &kl, "certificate", &cert) != 0)
+			return hsmd_err(err, errlen, "log: keys[%zu]: %s", i, jerr.text);
+		if (!openssh_key_valid(kl) || !json_is_object(cert))
+			return hsmd_err(err, errlen, "log: keys[%zu]: bad key or certificate", i);
+	}
 	if (strncmp(key, "-----BEGIN PRIVATE KEY-----", 27) != 0 || strlen(key) > 4096)
 		return hsmd_err(err, errlen, "log: key is not a PEM private key");
 	if (!json_is_null(pending)) {

@@ -50,13 +50,13 @@ int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *f, char *msg, 
 	if (f->log_level == HSMD_LOG_CRITICAL && !(flags & HSMD_METHOD_LOG_ACCESS))
 		return refuse(msg, msglen, "system logs are past their critical capacity: "
 			      "only retrieving and clearing logs is allowed until logs are "
-			      "reduced and the HSM is reset");
+			      "reduced (hsmadmin logs export, hsmadmin logs expire) and the HSM is reset");
 	if ((flags & HSMD_METHOD_INVASIVE) && f->ncoreapi_operational)
 		return refuse(msg, msglen, "interlock: an ncoreapi service is operational; "
 			      "put it into maintenance mode (nopclearfail -M) first");
 	if ((flags & HSMD_METHOD_LOG_GUARDED) && f->log_level >= HSMD_LOG_OVER_SAFE)
 		return refuse(msg, msglen, "system logs are past their safe working capacity: "
-			      "export and expire logs first");
+			      "export and expire logs first (hsmadmin logs export, hsmadmin logs expire)");
 	if ((flags & HSMD_METHOD_NEEDS_CLOCK) && f->clock_lost)
 		return refuse(msg, msglen, "the system clock is lost: set it with settime first");
 	if ((flags & HSMD_METHOD_RECOVERY) && !f->recovery)

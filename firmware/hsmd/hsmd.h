@@ -39,6 +39,7 @@ struct hsmd_config {
 	uint64_t log_capacity;     /* bytes shared by the system and init logs */
 	unsigned log_safe_percent;
 	unsigned log_critical_percent;
+	unsigned log_checkpoint_every; /* entries between signed checkpoints */
 	unsigned slew_per_day;     /* seconds per day that settime --adjust moves the clock */
 	/* CONF/vendor.d: the vendor public keys trusted for feature licences
 	 * (checked at start-up, read again by each `fet`). */

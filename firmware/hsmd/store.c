@@ -100,6 +100,57 @@ static int new_host_key(char **priv, char **pub)
 	return rc;
 }
 
+/* The log's name in its entries: "system" for an HSM, "vcm/UUID" for a
+ * VCM (its warrant names it), so that one log's segments never pass for
+ * another's. */
+static void log_name_of(const json_t *lifetime, char *buf, size_t len)
+{
+	const char *vcm = json_string_value(json_object_get(
+		json_object_get(json_object_get(lifetime, "warrant"), "body"), "vcm"));
+
+	if (vcm)
+		snprintf(buf, len, "vcm/%s", vcm);
+	else
+		snprintf(buf, len, "system");
+}
+
+/* A verification key record {"epoch","since","key","certificate"}, the
+ * certificate signed by the identity key over
+ * {"esn","log","epoch","since","key","issued"}. */
+static json_t *log_key_record(const json_t *lifetime, EVP_PKEY *identity, EVP_PKEY *logkey,
+			      int64_t epoch, int64_t since, int64_t now, char *err, size_t errlen)
+{
+	char name[64], *line = hsm_key_to_openssh(logkey);
+	json_t *body, *cert, *rec = NULL;
+
+	if (!line) {
+		hsmd_err(err, errlen, "the log key is unreadable");
+		return NULL;
+	}
+	log_name_of(lifetime, name, sizeof(name));
+	body = json_pack("{s:O, s:s, s:I, s:I, s:s, s:I}", "esn", json_object_get(lifetime, "esn"),
+			 "log", name, "epoch", (json_int_t)epoch, "since", (json_int_t)since,
+			 "key", line, "issued", (json_int_t)now);
+	cert = body ? hsm_signed_wrap(body, identity, err, errlen) : NULL;
+	json_decref(body);
+	if (cert)
+		rec = json_pack("{s:I, s:I, s:s, s:o}", "epoch", (json_int_t)epoch, "since",
+				(json_int_t)since, "key", line, "certificate", cert);
+	free(line);
+	return rec;
+}
+
+/* The log signing key of a device document (a new reference). */
+static EVP_PKEY *doc_log_key(const json_t *doc)
+{
+	const char *pem = json_string_value(json_object_get(json_object_get(doc, "log"), "key"));
+	BIO *bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+	EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+
+	BIO_free(bio);
+	return key;
+}
+
 json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json_t *prev,
 			  int64_t host_now, char *err, size_t errlen)
 {
@@ -109,7 +160,8 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 	json_t *clock, *firmware, *emulation;
 	EVP_PKEY *logkey;
 	char *logpem, inner[256];
-	json_int_t next_seq = 1, segment = 1, min_vsn = 1;
+	json_int_t next_seq = 1, segment = 1, min_vsn = 1, epoch = 1;
+	json_t *keys = NULL;
 
 	for (size_t i = 0; i < hsmd_known_service_count; i++) {
 		const char *svc = hsmd_known_services[i].name;
@@ -140,10 +192,28 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 	}
 	logkey = hsm_ed25519_generate(inner, sizeof(inner));
 	logpem = logkey ? pem_private(logkey) : NULL;
+	if (prev) {
+		/* Factory state: the caller records the new key's epoch once it
+		 * knows where the epoch begins (hsmd_store_factory_state). */
+		epoch = json_integer_value(json_object_get(prev_log, "epoch"));
+		epoch = (epoch ? epoch : 1) + 1;
+		keys = json_deep_copy(json_object_get(prev_log, "keys"));
+		if (!keys)
+			keys = json_array();
+	} else if (logkey) {
+		json_t *rec = log_key_record(lifetime, identity, logkey, 1, 1, host_now, inner, sizeof(inner));
+		keys = json_array();
+		if (!rec) {
+			free(logpem);
+			logpem = NULL;
+		}
+		json_array_append_new(keys, rec);
+	}
 	EVP_PKEY_free(logkey);
 	if (!logpem) {
 		json_decref(host_keys);
 		json_decref(certs);
+		json_decref(keys);
 		hsmd_err(err, errlen, "cannot generate the log signing key");
 		return NULL;
 	}
@@ -169,14 +239,17 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 		clock = json_pack("{s:i, s:n, s:b, s:n}", "offset", 0, "last_set", "lost", 0, "slew");
 	}
 	doc = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:{s:s, s:n}, "
-			"s:{s:I, s:I, s:s, s:b, s:n}, s:o, s:o}",
+			"s:{s:I, s:I, s:s, s:b, s:n, s:I, s:I, s:o}, s:o, s:o}",
 			"version", HSMD_DOC_VERSION, "state", "factory", "mode", "operational",
 			"host_keys", host_keys, "certificates", certs, "client_keys", json_object(),
 			"clock", clock, "min_vsn", min_vsn, "firmware", firmware,
 			"acceleration", "selected", EMU_ACCEL_DEFAULT, "pending",
 			"log", "next_seq", next_seq, "segment", segment, "key", logpem,
 			"critical", prev ? json_is_true(json_object_get(prev_log, "critical")) : 0,
-			"pending",
+			"pending", "epoch", epoch, "since",
+			json_integer_value(json_object_get(prev_log, "since")) > 0
+				? json_integer_value(json_object_get(prev_log, "since")) : (json_int_t)1,
+			"keys", keys,
 			"emulation", emulation, "services", json_object());
 	explicit_bzero(logpem, strlen(logpem));
 	free(logpem);
@@ -200,48 +273,55 @@ static void rebuild_view(struct hsmd_store *st)
 
 /* ---- logs ------------------------------------------------------------- */
 
-static int append_line(const char *path, const json_t *entry, uint64_t *bytes, char *err, size_t errlen)
+/* Open the signed system log.  A state written before its entry could be
+ * (provisioning, a new VCM) carries it in log.pending: it is appended now
+ * and the state written again without it. */
+static int open_system_log(struct hsmd_store *st, char *err, size_t errlen)
 {
-	char *line = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
-	size_t n;
-	int fd, rc = 0;
+	json_t *log = json_object_get(st->device, "log"), *pending = json_object_get(log, "pending");
+	json_t *problems = json_array();
+	EVP_PKEY *key = doc_log_key(st->device);
+	json_int_t committed = json_integer_value(json_object_get(log, "next_seq"));
+	json_int_t epoch = json_integer_value(json_object_get(log, "epoch"));
+	json_int_t since = json_integer_value(json_object_get(log, "since"));
+	int64_t now = hsmd_store_now(st);
+	char name[64];
+	int rc;
 
-	if (!line)
-		return hsmd_err(err, errlen, "out of memory");
-	n = strlen(line);
-	line[n] = '\n'; /* replaces the NUL; the length is known */
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		rc = hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
-	else {
-		ssize_t w = write(fd, line, n + 1);
-		if (w != (ssize_t)(n + 1) || fdatasync(fd) != 0)
-			rc = hsmd_err(err, errlen, "%s: write: %s", path, strerror(errno));
-		close(fd);
+	if (!key) {
+		json_decref(problems);
+		return hsmd_err(err, errlen, "device.json: the log key is unreadable");
 	}
-	if (rc == 0)
-		*bytes += n + 1;
-	free(line);
-	return rc;
-}
-
-/* Append the pending entry of the current device document unless the log
- * already has it. */
-static int flush_pending(struct hsmd_store *st, char *err, size_t errlen)
-{
-	json_t *pending = json_object_get(json_object_get(st->device, "log"), "pending");
-	char path[4200];
-	json_int_t seq;
-
-	if (!json_is_object(pending))
-		return 0;
-	seq = json_integer_value(json_object_get(pending, "seq"));
-	if (seq <= st->last_seq)
-		return 0;
-	path_of(st, "system.log", path, sizeof(path));
-	if (append_line(path, pending, &st->system_bytes, err, errlen) != 0)
+	if (json_is_object(pending))
+		committed = json_integer_value(json_object_get(pending, "seq"));
+	log_name_of(st->lifetime, name, sizeof(name));
+	rc = hsmd_slog_open(&st->slog, st->dir, "system",
+			    json_string_value(json_object_get(st->lifetime, "esn")), name, key,
+			    epoch ? epoch : 1, since ? since : 1, st->cfg->log_checkpoint_every,
+			    committed, json_integer_value(json_object_get(log, "segment")), problems,
+			    now < 0 ? 0 : now, err, errlen);
+	EVP_PKEY_free(key);
+	json_decref(problems);
+	if (rc != 0)
 		return -1;
-	st->last_seq = seq;
+	st->slog_open = 1;
+	if (json_is_object(pending) &&
+	    json_integer_value(json_object_get(pending, "seq")) > st->slog.found_last_seq &&
+	    hsmd_slog_append(&st->slog, json_integer_value(json_object_get(pending, "time")),
+			     json_string_value(json_object_get(pending, "event")),
+			     json_deep_copy(json_object_get(pending, "detail")), err, errlen) != 0)
+		return -1;
+	if (json_is_object(pending) ||
+	    json_integer_value(json_object_get(log, "next_seq")) != hsmd_slog_next_seq(&st->slog) ||
+	    json_integer_value(json_object_get(log, "segment")) != st->slog.segment) {
+		json_t *doc = json_deep_copy(st->device);
+		json_t *dl = json_object_get(doc, "log");
+		json_object_set_new(dl, "pending", json_null());
+		json_object_set_new(dl, "next_seq", json_integer(hsmd_slog_next_seq(&st->slog)));
+		json_object_set_new(dl, "segment", json_integer(st->slog.segment));
+		if (hsmd_store_commit(st, doc, NULL, NULL, err, errlen) != 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -332,20 +412,8 @@ int hsmd_store_open(struct hsmd_store *st, const char *dir, const struct hsmd_co
 		hsmd_err(err, errlen, "%s: %s", path, inner);
 		goto fail;
 	}
-	path_of(st, "system.log", path, sizeof(path));
-	entries = read_log(path, &bytes, 1, err, errlen);
-	if (!entries)
-		goto fail;
-	st->system_bytes = bytes;
-	if (json_array_size(entries))
-		st->last_seq = json_integer_value(json_object_get(
-			json_array_get(entries, json_array_size(entries) - 1), "seq"));
-	json_decref(entries);
-	if (st->last_seq >= json_integer_value(json_object_get(json_object_get(st->device, "log"), "next_seq"))) {
-		hsmd_err(err, errlen, "%s: entries beyond the state's next sequence number", path);
-		goto fail;
-	}
-	if (flush_pending(st, err, errlen) != 0)
+	rebuild_view(st);
+	if (open_system_log(st, err, errlen) != 0)
 		goto fail;
 	path_of(st, "init.log", path, sizeof(path));
 	entries = read_log(path, &bytes, 0, inner, sizeof(inner));
@@ -369,6 +437,8 @@ void hsmd_store_close(struct hsmd_store *st)
 	json_decref(st->view);
 	json_decref(st->init_log);
 	EVP_PKEY_free(st->identity);
+	if (st->slog_open)
+		hsmd_slog_close(&st->slog);
 	if (st->lockfd >= 0)
 		close(st->lockfd);
 	memset(st, 0, sizeof(*st));
@@ -385,11 +455,16 @@ int64_t hsmd_store_now(const struct hsmd_store *st)
 	return hsmd_clock_now(&clk, hsmd_host_time(), st->cfg->slew_per_day);
 }
 
-int hsmd_store_commit(struct hsmd_store *st, json_t *doc, const char *event, json_t *detail,
-		      char *err, size_t errlen)
+/* One transaction: the entry (and, at factory state, the key change)
+ * durable in the log first, then device.json; a failure of either leaves
+ * the old state and cuts the entries off again. */
+static int commit_logged(struct hsmd_store *st, json_t *doc, const char *event, json_t *detail,
+			 EVP_PKEY *newkey, char *err, size_t errlen)
 {
 	json_t *log = json_object_get(doc, "log");
 	char inner[HSMD_ERRLEN];
+	struct hsmd_slog_mark mark;
+	int64_t t = 0;
 	int rc;
 
 	if (!json_is_object(log)) {
@@ -399,17 +474,16 @@ int hsmd_store_commit(struct hsmd_store *st, json_t *doc, const char *event, jso
 	}
 	if (event) {
 		struct hsmd_clock clk;
-		json_int_t seq = json_integer_value(json_object_get(log, "next_seq"));
-		int64_t t;
 
+		if (hsmd_slog_ready(&st->slog, hsmd_store_now(st), inner, sizeof(inner)) != 0) {
+			json_decref(doc);
+			json_decref(detail);
+			return hsmd_err(err, errlen, "cannot record the change in the system log: %s", inner);
+		}
 		hsmd_clock_get(doc, &clk);
 		t = hsmd_clock_now(&clk, hsmd_host_time(), st->cfg->slew_per_day);
-		json_object_set_new(log, "pending", json_pack("{s:I, s:I, s:s, s:o}",
-			"seq", seq, "time", (json_int_t)(t < 0 ? 0 : t), "event", event,
-			"detail", detail ? detail : json_object()));
-		json_object_set_new(log, "next_seq", json_integer(seq + 1));
-	} else {
-		json_decref(detail);
+		json_object_set_new(log, "pending", json_null());
+		json_object_set_new(log, "next_seq", json_integer(hsmd_slog_next_seq(&st->slog) + 1));
 	}
 	/* The clock's high-water mark: every commit records the highest device
 	 * time seen, before and after this change (a settime back included). */
@@ -432,10 +506,30 @@ int hsmd_store_commit(struct hsmd_store *st, json_t *doc, const char *event, jso
 	}
 	if (hsmd_device_validate(doc, inner, sizeof(inner)) != 0) {
 		json_decref(doc);
+		json_decref(detail);
 		return hsmd_err(err, errlen, "refusing to store an invalid device state: %s", inner);
+	}
+	hsmd_slog_mark(&st->slog, &mark);
+	if (event) {
+		if (hsmd_slog_append(&st->slog, t, event, detail, inner, sizeof(inner)) != 0) {
+			json_decref(doc);
+			return hsmd_err(err, errlen, "cannot record the change in the system log: %s", inner);
+		}
+		if (newkey && hsmd_slog_change_key(&st->slog, t, newkey, inner, sizeof(inner)) != 0) {
+			hsmd_slog_rollback(&st->slog, &mark);
+			json_decref(doc);
+			return hsmd_err(err, errlen, "cannot record the new log key: %s", inner);
+		}
+		json_object_set_new(log, "next_seq", json_integer(hsmd_slog_next_seq(&st->slog)));
+		json_object_set_new(log, "segment", json_integer(st->slog.segment));
+	} else {
+		json_decref(detail);
 	}
 	rc = hsmd_docstore_commit(st->dir, st->device, doc, inner, sizeof(inner));
 	if (rc < 0) {
+		if (event && hsmd_slog_rollback(&st->slog, &mark) != 0)
+			hsmd_log("system log: cannot cut off the entry of a failed change yet "
+				 "(the next write or start does)");
 		json_decref(doc);
 		return hsmd_err(err, errlen, "%s", inner);
 	}
@@ -446,11 +540,17 @@ int hsmd_store_commit(struct hsmd_store *st, json_t *doc, const char *event, jso
 	st->device = doc;
 	st->generation++;
 	rebuild_view(st);
-	if (event && flush_pending(st, inner, sizeof(inner)) != 0)
-		/* The change is stored and its entry is in device.json: the
-		 * next start appends it.  Not a failure of the call. */
-		hsmd_log("system log: %s (entry kept for the next start)", inner);
+	if (event && hsmd_slog_checkpoint_due(&st->slog, t, inner, sizeof(inner)) != 0)
+		/* The change and its entry are durable; the next append
+		 * retries the checkpoint. */
+		hsmd_log("system log: checkpoint: %s", inner);
 	return 0;
+}
+
+int hsmd_store_commit(struct hsmd_store *st, json_t *doc, const char *event, json_t *detail,
+		      char *err, size_t errlen)
+{
+	return commit_logged(st, doc, event, detail, NULL, err, errlen);
 }
 
 /* What a service may change.  Everything else (keys, certificates, log
@@ -544,23 +644,64 @@ static void set_image(json_t *doc, const char *image)
 	}
 }
 
+/* Factory state (guide 4.5.3), also on entering and leaving recovery
+ * mode: a fresh document keeping what must survive, and a new log key.
+ * The key's epoch begins at its log_key entry, right after the change's
+ * entry, which names the key (guide 4.12.4.4); the old key signs the
+ * transition.  One commit, logged as event (steals detail). */
+static int fresh_state(struct hsmd_store *st, const char *image, const char *event, json_t *detail,
+		       char *err, size_t errlen)
+{
+	json_t *doc, *log, *rec;
+	EVP_PKEY *newkey;
+	int64_t since, epoch;
+	char *line;
+	int rc;
+
+	if (hsmd_slog_ready(&st->slog, hsmd_store_now(st), err, errlen) != 0 ||
+	    !(doc = hsmd_device_fresh(st->lifetime, st->identity, st->device, hsmd_host_time(),
+				      err, errlen))) {
+		json_decref(detail);
+		return -1;
+	}
+	log = json_object_get(doc, "log");
+	epoch = json_integer_value(json_object_get(log, "epoch"));
+	since = hsmd_slog_key_since(&st->slog, 1);
+	newkey = doc_log_key(doc);
+	rec = newkey ? log_key_record(st->lifetime, st->identity, newkey, epoch, since,
+				      hsmd_host_time(), err, errlen) : NULL;
+	line = newkey ? hsm_key_to_openssh(newkey) : NULL;
+	if (!rec || !line) {
+		json_decref(rec);
+		json_decref(detail);
+		free(line);
+		EVP_PKEY_free(newkey);
+		json_decref(doc);
+		return newkey ? -1 : hsmd_err(err, errlen, "the new log key is unreadable");
+	}
+	json_array_append_new(json_object_get(log, "keys"), rec);
+	json_object_set_new(log, "since", json_integer(since));
+	set_image(doc, image);
+	apply_reboot(st, doc);
+	json_object_set_new(detail, "epoch", json_integer(epoch));
+	json_object_set_new(detail, "log_key", json_string(line));
+	free(line);
+	rc = commit_logged(st, doc, event, detail, newkey, err, errlen);
+	EVP_PKEY_free(newkey);
+	return rc;
+}
+
 /* Entering and leaving recovery mode return the HSM to factory state
  * (guide 4.5.4.2, 4.5.4.3): one commit, logged, then the boot. */
 static int boot_other_image(struct hsmd_store *st, const char *image, const char *why,
 			    char *err, size_t errlen)
 {
 	int entering = strcmp(image, "recovery") == 0;
-	json_t *doc = hsmd_device_fresh(st->lifetime, st->identity, st->device, hsmd_host_time(),
-					err, errlen);
 
-	if (!doc)
-		return -1;
-	set_image(doc, image);
-	apply_reboot(st, doc);
-	if (hsmd_store_commit(st, doc, entering ? "recovery_enter" : "recovery_leave",
-			      json_pack("{s:s, s:s, s:s}", "by", why, "image", image, "note",
-					"factory state: user data and credentials erased; new host "
-					"keys and log key"), err, errlen) != 0)
+	if (fresh_state(st, image, entering ? "recovery_enter" : "recovery_leave",
+			json_pack("{s:s, s:s, s:s}", "by", why, "image", image, "note",
+				  "factory state: user data and credentials erased; new host "
+				  "keys and log key"), err, errlen) != 0)
 		return -1;
 	hsmd_log("booted the %s image (%s): factory state", image, why);
 	booted(st, why);
@@ -596,18 +737,12 @@ int hsmd_store_reboot(struct hsmd_store *st, const char *event, json_t *detail,
 
 int hsmd_store_factory_state(struct hsmd_store *st, char *err, size_t errlen)
 {
-	json_t *doc = hsmd_device_fresh(st->lifetime, st->identity, st->device,
-					hsmd_host_time(), err, errlen);
 	const char *image = next_image(st);
 
-	if (!doc)
-		return -1;
 	/* Factory state reboots: the button decides the image as for any boot. */
-	set_image(doc, image);
-	apply_reboot(st, doc);
-	if (hsmd_store_commit(st, doc, "factorystate", json_pack("{s:s, s:s}", "note",
-			      "user data and credentials erased; new host keys and log key", "image", image),
-			      err, errlen) != 0)
+	if (fresh_state(st, image, "factorystate", json_pack("{s:s, s:s}", "note",
+			"user data and credentials erased; new host keys and log key", "image", image),
+			err, errlen) != 0)
 		return -1;
 	booted(st, "factorystate");
 	return 0;
@@ -662,22 +797,18 @@ int hsmd_store_init_add(struct hsmd_store *st, const char *event, json_t *detail
 
 json_t *hsmd_store_log_entries(struct hsmd_store *st, const char *log, char *err, size_t errlen)
 {
-	char path[4200];
-	size_t bytes;
-
 	if (strcmp(log, "init") == 0)
 		return json_deep_copy(st->init_log);
 	if (strcmp(log, "system") != 0) {
 		hsmd_err(err, errlen, "unknown log '%.32s' (system or init)", log);
 		return NULL;
 	}
-	path_of(st, "system.log", path, sizeof(path));
-	return read_log(path, &bytes, 0, err, errlen);
+	return hsmd_slog_entries(&st->slog, err, errlen);
 }
 
 uint64_t hsmd_store_log_used(const struct hsmd_store *st)
 {
-	return st->system_bytes + st->init_bytes;
+	return hsmd_slog_bytes(&st->slog) + st->init_bytes;
 }
 
 char *hsmd_store_log_public_key(const struct hsmd_store *st, char *err, size_t errlen)
@@ -694,65 +825,72 @@ char *hsmd_store_log_public_key(const struct hsmd_store *st, char *err, size_t e
 	return line;
 }
 
-long long hsmd_store_log_expire(struct hsmd_store *st, int64_t upto, char *err, size_t errlen)
+/* A saved segment exists? */
+static int segment_saved(const struct hsmd_store *st, int64_t segment)
 {
-	char path[4200], inner[HSMD_ERRLEN];
-	json_t *entries, *e;
-	size_t bytes, i;
-	long long gone = 0;
-	char *text = NULL;
-	size_t len = 0, cap = 0;
+	json_t *saved = hsmd_slog_saved(&st->slog), *v;
+	size_t i;
+	int found = 0;
 
-	/* The newest entry stays: it is how a restart knows the pending
-	 * entry of device.json was already written (flush_pending). */
-	if (upto >= st->last_seq) {
-		hsmd_err(err, errlen, "the newest entry (%lld) cannot be expired", (long long)st->last_seq);
-		return -1;
-	}
-	path_of(st, "system.log", path, sizeof(path));
-	entries = read_log(path, &bytes, 0, err, errlen);
-	if (!entries)
-		return -1;
-	json_array_foreach(entries, i, e) {
-		char *line;
-		size_t n;
+	json_array_foreach(saved, i, v)
+		found |= json_integer_value(v) == segment;
+	json_decref(saved);
+	return found;
+}
 
-		if (json_integer_value(json_object_get(e, "seq")) <= upto) {
-			gone++;
-			continue;
-		}
-		line = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
-		n = line ? strlen(line) : 0;
-		if (line && len + n + 1 > cap) {
-			size_t ncap = (len + n + 1) * 2;
-			char *t = realloc(text, ncap);
-			if (t) {
-				text = t;
-				cap = ncap;
-			}
-		}
-		if (!line || len + n + 1 > cap) {
-			free(line);
-			free(text);
-			json_decref(entries);
-			hsmd_err(err, errlen, "out of memory");
+long long hsmd_store_log_expire(struct hsmd_store *st, int64_t segment, char *err, size_t errlen)
+{
+	uint64_t before = hsmd_slog_bytes(&st->slog);
+
+	if (segment == st->slog.segment)
+		return hsmd_err(err, errlen, "segment %lld is the open log: export it first",
+				(long long)segment);
+	if (!segment_saved(st, segment))
+		return hsmd_err(err, errlen, "no exported segment %lld is stored", (long long)segment);
+	/* Logged first: an expiry is never done without its entry. */
+	if (hsmd_store_commit(st, json_deep_copy(st->device), "logs_expired",
+			      json_pack("{s:I}", "segment", (json_int_t)segment), err, errlen) != 0 ||
+	    hsmd_slog_expire(&st->slog, segment, err, errlen) != 0)
+		return -1;
+	return (long long)(before - hsmd_slog_bytes(&st->slog));
+}
+
+int64_t hsmd_store_log_close(struct hsmd_store *st, char *err, size_t errlen)
+{
+	int64_t closed = 0, now = hsmd_store_now(st);
+
+	if (hsmd_slog_close_segment(&st->slog, now < 0 ? 0 : now, &closed, err, errlen) != 0)
+		return -1;
+	if (hsmd_store_commit(st, json_deep_copy(st->device), "logs_exported",
+			      json_pack("{s:I}", "segment", (json_int_t)closed), err, errlen) != 0)
+		hsmd_log("system log: segment %lld closed, but its export entry failed: %s",
+			 (long long)closed, err);
+	return closed;
+}
+
+int hsmd_store_log_clear(struct hsmd_store *st, const char *log, char *err, size_t errlen)
+{
+	int64_t now = hsmd_store_now(st);
+
+	if (strcmp(log, "init") == 0) {
+		hsmd_store_init_reset(st);
+		if (write_init_log(st) != 0)
+			return hsmd_err(err, errlen, "cannot write the init log");
+	} else if (strcmp(log, "system") == 0) {
+		if (hsmd_slog_clear(&st->slog, now < 0 ? 0 : now, err, errlen) != 0)
 			return -1;
-		}
-		memcpy(text + len, line, n);
-		text[len + n] = '\n';
-		len += n + 1;
-		free(line);
+	} else {
+		return hsmd_err(err, errlen, "unknown log '%.32s' (system or init)", log);
 	}
-	json_decref(entries);
-	if (gone && hsm_write_file_atomic(path, text ? text : "", len, 0600, inner, sizeof(inner)) != 0) {
-		free(text);
-		hsmd_err(err, errlen, "%s", inner);
-		return -1;
-	}
-	free(text);
-	if (gone)
-		st->system_bytes = len;
-	return gone;
+	return hsmd_store_commit(st, json_deep_copy(st->device), "logs_cleared",
+				 json_pack("{s:s}", "log", log), err, errlen);
+}
+
+json_t *hsmd_store_log_keys(const struct hsmd_store *st)
+{
+	json_t *keys = json_object_get(json_object_get(st->device, "log"), "keys");
+
+	return keys ? json_deep_copy(keys) : json_array();
 }
 
 enum hsmd_log_level hsmd_store_log_level(struct hsmd_store *st)

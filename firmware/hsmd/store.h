@@ -4,11 +4,14 @@
  * validated and changed one atomic transaction at a time.
  *
  * A transaction is one atomic commit of the device documents (device.json
- * and the VCM registry documents, docstore.h).  The system log entry it
- * causes is written into device.json first (log.pending) and then
- * appended to system.log; if hsmd dies in between, the next start appends
- * it.  So kill -9 at any moment leaves either the old or the new state, and
- * the log never misses a change that happened.
+ * and the VCM registry documents, docstore.h).  The system log
+ * entry it causes is appended (and made durable) first; only then is
+ * device.json written, with log.next_seq past the entry.  If the entry
+ * cannot be written the call fails and nothing changed; if the state
+ * cannot be written the entry is cut off again; if hsmd dies in between,
+ * the next start finds a change entry at or past next_seq and cuts it
+ * off.  So kill -9 at any moment leaves either the old state or the new
+ * one with its entry, and a change is never stored without its entry.
  */
 #ifndef HSMD_STORE_H
 #define HSMD_STORE_H
@@ -21,6 +24,7 @@
 #include "devdoc.h"
 #include "gate.h"
 #include "hsmd.h"
+#include "logstore.h"
 
 struct hsmd_store {
 	char dir[4096];
@@ -33,9 +37,9 @@ struct hsmd_store {
 	uint64_t generation;    /* bumped by every commit, in memory */
 	int64_t boot_time;      /* host time of the last emulated boot */
 	json_t *init_log;       /* entries of the current boot */
-	uint64_t system_bytes;  /* size of system.log */
 	uint64_t init_bytes;    /* size of init.log */
-	int64_t last_seq;       /* last entry in system.log */
+	struct hsmd_slog slog;  /* the signed system log */
+	int slog_open;
 };
 
 /* Take the state directory's lock (DIR/lock, flock): one process at a time
@@ -101,9 +105,14 @@ json_t *hsmd_store_log_entries(struct hsmd_store *st, const char *log, char *err
 uint64_t hsmd_store_log_used(const struct hsmd_store *st);
 /* The log key's public half (OpenSSH line, a new string) or NULL. */
 char *hsmd_store_log_public_key(const struct hsmd_store *st, char *err, size_t errlen);
-/* Drop system log entries with seq <= upto: one atomic rewrite of
- * system.log.  How many went, or -1 with err. */
-long long hsmd_store_log_expire(struct hsmd_store *st, int64_t upto, char *err, size_t errlen);
+/* Remove the saved segment `segment` (logged).  Bytes freed, or -1. */
+long long hsmd_store_log_expire(struct hsmd_store *st, int64_t segment, char *err, size_t errlen);
+/* Close the open segment (logged as logs_exported).  Its number, or -1. */
+int64_t hsmd_store_log_close(struct hsmd_store *st, char *err, size_t errlen);
+/* Clear "system" (every segment) or "init" (logged). */
+int hsmd_store_log_clear(struct hsmd_store *st, const char *log, char *err, size_t errlen);
+/* The verification keys of every epoch (new reference). */
+json_t *hsmd_store_log_keys(const struct hsmd_store *st);
 enum hsmd_log_level hsmd_store_log_level(struct hsmd_store *st);
 
 /* The facts the gate needs (latches the critical log level). */

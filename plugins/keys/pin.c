@@ -18,11 +18,6 @@
 
 #include "keys.h"
 
-static void skip_vendor(void *arg, const char *file, const char *why)
-{
-	hsm_warn(arg, "%s: %s (ignored)", file, why);
-}
-
 static int pin_one(struct hsm_ctx *ctx, const struct hsm_module *m, const struct hsm_client_key *key,
 		   EVP_PKEY **vendors, size_t nvendors)
 {
@@ -83,8 +78,7 @@ int keys_pin_missing(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
 			continue; /* pinned (or broken: the calls will say so) */
 		if (!loaded) {
 			loaded = 1;
-			if (hsm_chain_load_vendors(hsm_conf_dir(ctx), &vendors, &nvendors, skip_vendor, ctx,
-					       why, sizeof(why)) != 0)
+			if (hsm_chain_load_vendors(hsm_conf_dir(ctx), &vendors, &nvendors, why, sizeof(why)) != 0)
 				return hsm_error(ctx, HSM_EXIT_FAILED, "vendor keys", "%s", why);
 		}
 		if (!nvendors) {
@@ -95,6 +89,6 @@ int keys_pin_missing(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
 		}
 		rc = hsm_exit_worst(rc, pin_one(ctx, &fleet->modules[i], key, vendors, nvendors));
 	}
-	hsm_chain_free_vendors(vendors, nvendors);
+	hsm_vendor_keys_free(vendors, nvendors);
 	return rc;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * plugins/logs/logs.c - hsmadmin logs get (guide 4.10.1.8.1): the unsigned
- * system or init log of one HSM, from its monitor service.  clear, export,
- * expire and getkey arrive with the logging issue.
+ * plugins/logs/logs.c - hsmadmin logs (guide 4.10.1.8, 4.12): get (the
+ * unsigned view), export (signed segments, verified before they are
+ * written), expire, getkey (the verification keys, their certificates
+ * checked against the identity key pinned at enrollment), clear (recovery
+ * mode) and verify (offline, docs/formats/signed-log.md).
  */
 #include "config.h"
 
@@ -10,8 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sys/stat.h>
+
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/plugin.h>
+#include "hostkeys.h"
+#include "sign.h"
+#include "signed-log.h"
 #include "transport-report.h"
 
 /* One entry as a line: "seq  time  event  {detail}". */
@@ -144,6 +154,390 @@ static int logs_get(struct hsm_ctx *ctx)
 	return rc;
 }
 
+/* One call to the monitor of the one HSM picked; reports failures. */
+static int monitor_call(struct hsm_ctx *ctx, struct hsm_fleet *fleet, const char *method,
+			json_t *params, struct hsm_rpc_reply *reply)
+{
+	hsm_rpc_call(ctx, &fleet->modules[0], "monitor", method, params, reply);
+	json_decref(params);
+	if (reply->exit != 0)
+		return hsm_report(ctx, fleet, reply, NULL, NULL);
+	return 0;
+}
+
+/* The verification keys of an HSM, their certificates checked against the
+ * identity key pinned when this host enrolled it.  0 with *keys (new
+ * reference) and the reply's current key, or an exit status reported. */
+static int certified_keys(struct hsm_ctx *ctx, struct hsm_fleet *fleet, json_t **keys,
+			  struct hsm_rpc_reply *reply)
+{
+	const char *esn = fleet->modules[0].esn;
+	struct hsm_pins pins;
+	struct hsm_slog_verifier *v;
+	EVP_PKEY *identity;
+	char err[512];
+	int rc;
+
+	*keys = NULL;
+	if ((rc = monitor_call(ctx, fleet, "logs_getkey", json_object(), reply)) != 0)
+		return rc;
+	switch (hsm_pins_load(hsm_home(ctx), esn, &pins, err, sizeof(err))) {
+	case 0:
+		break;
+	case 1:
+		return hsm_error(ctx, HSM_EXIT_STATE, esn, "not enrolled from this host: no identity key "
+				 "to check the log key's certificate against (hsmadmin enroll)");
+	default:
+		return hsm_error(ctx, HSM_EXIT_FAILED, esn, "pins: %s", err);
+	}
+	identity = hsm_key_from_openssh(pins.identity_key, err, sizeof(err));
+	hsm_pins_clear(&pins);
+	if (!identity)
+		return hsm_error(ctx, HSM_EXIT_FAILED, esn, "pinned identity key: %s", err);
+	v = hsm_slog_verifier_new();
+	rc = v ? hsm_slog_verifier_pin_certified(v, json_object_get(reply->result, "keys"), identity,
+						 esn, "system", err, sizeof(err)) : -1;
+	hsm_slog_verifier_free(v);
+	EVP_PKEY_free(identity);
+	if (rc != 0)
+		return hsm_error(ctx, HSM_EXIT_AUTH, esn, "log key: %s", v ? err : "out of memory");
+	*keys = json_incref(json_object_get(reply->result, "keys"));
+	return 0;
+}
+
+static int identity_of(struct hsm_ctx *ctx, const char *esn, EVP_PKEY **identity)
+{
+	struct hsm_pins pins;
+	char err[512];
+
+	if (hsm_pins_load(hsm_home(ctx), esn, &pins, err, sizeof(err)) != 0)
+		return hsm_error(ctx, HSM_EXIT_STATE, esn, "no pinned identity key (hsmadmin enroll)");
+	*identity = hsm_key_from_openssh(pins.identity_key, err, sizeof(err));
+	hsm_pins_clear(&pins);
+	if (!*identity)
+		return hsm_error(ctx, HSM_EXIT_FAILED, esn, "pinned identity key: %s", err);
+	return 0;
+}
+
+static int expire_segment(struct hsm_ctx *ctx, struct hsm_fleet *fleet, int64_t seg, json_int_t *freed)
+{
+	struct hsm_rpc_reply r;
+	int rc = monitor_call(ctx, fleet, "logs_expire", json_pack("{s:I}", "segment", (json_int_t)seg), &r);
+
+	if (rc == 0)
+		*freed = json_integer_value(json_object_get(r.result, "freed"));
+	hsm_rpc_reply_clear(&r);
+	return rc;
+}
+
+/* logs export (guide 4.12.4.2.2): the segment is verified against the
+ * certified keys before anything is written; --expire only after the
+ * verified copy is durably on disk. */
+static int logs_export(struct hsm_ctx *ctx)
+{
+	const char *outdir = hsm_opt_str(ctx, "outdir");
+	int saved = hsm_opt_given(ctx, "saved"), expire = hsm_opt_given(ctx, "expire");
+	struct hsm_fleet fleet;
+	struct hsm_rpc_reply kr, r;
+	json_t *keys = NULL, *params, *sum = NULL, *meta;
+	EVP_PKEY *identity = NULL;
+	const char *text;
+	char err[512], path[PATH_MAX];
+	int64_t seg;
+	struct stat sb;
+	int rc;
+
+	memset(&kr, 0, sizeof(kr));
+	memset(&r, 0, sizeof(r));
+	if (outdir && hsm_json_mode(ctx))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "give either --json or --outdir, not both");
+	if (!outdir && !hsm_json_mode(ctx))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "give --outdir DIR (or --json to print the segment)");
+	if (outdir && (stat(outdir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s is not an existing directory", outdir);
+	if (hsm_opt_given(ctx, "seq") && !saved)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--seq", "--seq picks a saved segment: give --saved too");
+	if ((rc = pick_one(ctx, &fleet)))
+		return rc;
+	if ((rc = certified_keys(ctx, &fleet, &keys, &kr)) != 0 ||
+	    (rc = identity_of(ctx, fleet.modules[0].esn, &identity)) != 0)
+		goto out;
+	if (expire)
+		hsm_warn(ctx, "--expire is not recommended: if anything fails between export and "
+			 "expiry the segment is lost; export, keep the file, then run logs expire");
+	params = json_pack("{s:b}", "saved", saved);
+	if (hsm_opt_given(ctx, "seq"))
+		json_object_set_new(params, "segment", json_integer(hsm_opt_int(ctx, "seq")));
+	if ((rc = monitor_call(ctx, &fleet, "logs_export", params, &r)) != 0)
+		goto out;
+	text = json_string_value(json_object_get(r.result, "text"));
+	seg = json_integer_value(json_object_get(r.result, "segment"));
+	if (!text || seg < 1) {
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, fleet.modules[0].esn, "monitor.logs_export: malformed reply");
+		goto out;
+	}
+	sum = hsm_slog_verify_export(text, strlen(text), keys, identity, fleet.modules[0].esn, "system",
+				     seg, err, sizeof(err));
+	if (!sum) {
+		rc = hsm_error(ctx, HSM_EXIT_AUTH, fleet.modules[0].esn,
+			       "the exported segment does not verify, nothing written: %s", err);
+		goto out;
+	}
+	meta = json_object_get(sum, "segments");
+	meta = json_pack("{s:s, s:s, s:I, s:O, s:O, s:O, s:b, s:b}", "esn", fleet.modules[0].esn,
+			 "log", "system", "segment", (json_int_t)seg,
+			 "first_seq", json_object_get(json_array_get(meta, 0), "first_seq"),
+			 "last_seq", json_object_get(json_array_get(meta, 0), "last_seq"),
+			 "entries", json_object_get(json_array_get(meta, 0), "entries"),
+			 "verified", 1, "saved", saved);
+	if (outdir) {
+		snprintf(path, sizeof(path), "%s/%s-system-%" PRId64 ".log", outdir, fleet.modules[0].esn, seg);
+		if (hsm_write_file_atomic(path, text, strlen(text), 0600, err, sizeof(err)) != 0) {
+			json_decref(meta);
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
+			goto out;
+		}
+		json_object_set_new(meta, "file", json_string(path));
+	} else {
+		json_object_set_new(meta, "text", json_string(text));
+	}
+	if (expire) {
+		json_int_t freed = 0;
+		if ((rc = expire_segment(ctx, &fleet, seg, &freed)) != 0) {
+			json_decref(meta);
+			goto out;
+		}
+		json_object_set_new(meta, "expired", json_true());
+	}
+	if (hsm_json_mode(ctx))
+		json_object_update(hsm_json(ctx), meta);
+	else
+		hsm_printf(ctx, "Exported log segment %" PRId64 " of %s (entries %" JSON_INTEGER_FORMAT "-%"
+			   JSON_INTEGER_FORMAT ", verified) to %s%s\n", seg, fleet.modules[0].esn,
+			   json_integer_value(json_object_get(meta, "first_seq")),
+			   json_integer_value(json_object_get(meta, "last_seq")), path,
+			   expire ? "; expired on the HSM" : "");
+	json_decref(meta);
+	rc = 0;
+out:
+	json_decref(sum);
+	json_decref(keys);
+	EVP_PKEY_free(identity);
+	hsm_rpc_reply_clear(&kr);
+	hsm_rpc_reply_clear(&r);
+	hsm_fleet_close(&fleet);
+	return rc;
+}
+
+static int logs_expire(struct hsm_ctx *ctx)
+{
+	int64_t seg = hsm_opt_int(ctx, "seq");
+	struct hsm_fleet fleet;
+	json_int_t freed = 0;
+	int rc;
+
+	if ((rc = pick_one(ctx, &fleet)))
+		return rc;
+	if ((rc = expire_segment(ctx, &fleet, seg, &freed)) == 0) {
+		if (hsm_json_mode(ctx))
+			json_object_update_new(hsm_json(ctx), json_pack("{s:s, s:I, s:I}", "esn",
+					       fleet.modules[0].esn, "segment", (json_int_t)seg, "freed", freed));
+		else
+			hsm_printf(ctx, "Expired log segment %" PRId64 " of %s (%" JSON_INTEGER_FORMAT
+				   " bytes freed)\n", seg, fleet.modules[0].esn, freed);
+	}
+	hsm_fleet_close(&fleet);
+	return rc;
+}
+
+/* logs getkey (guide 4.12.4.4): the current key, and with --out/--json
+ * the key file `logs verify --key` reads (every epoch's key). */
+static int logs_getkey(struct hsm_ctx *ctx)
+{
+	const char *out = hsm_opt_str(ctx, "out");
+	struct hsm_fleet fleet;
+	struct hsm_rpc_reply r;
+	json_t *keys = NULL, *doc;
+	char err[512], *text;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if (out && hsm_json_mode(ctx))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--out", "give either --json or --out, not both");
+	if ((rc = pick_one(ctx, &fleet)))
+		return rc;
+	if (!json_array_size(json_object_get((rc = monitor_call(ctx, &fleet, "logs_getkey", json_object(), &r)) == 0
+					     ? r.result : NULL, "keys"))) {
+		if (rc == 0) {
+			/* No certificate (recovery mode, or a log key older than
+			 * certificates): the key is shown, unverified. */
+			const char *key = json_string_value(json_object_get(r.result, "key"));
+			hsm_warn(ctx, "no certificate for the log key of %s: it cannot be checked "
+				 "(expected in recovery mode)", fleet.modules[0].esn);
+			if (key && hsm_ssh_pubkey_valid(key))
+				hsm_printf(ctx, "%s\n", key);
+			rc = key && hsm_ssh_pubkey_valid(key) ? 0
+				: hsm_error(ctx, HSM_EXIT_FAILED, fleet.modules[0].esn, "malformed logs_getkey reply");
+		}
+		goto out;
+	}
+	hsm_rpc_reply_clear(&r);
+	if ((rc = certified_keys(ctx, &fleet, &keys, &r)) != 0)
+		goto out;
+	doc = json_pack("{s:s, s:s, s:O, s:O, s:O}", "esn", fleet.modules[0].esn, "log", "system",
+			"key", json_object_get(r.result, "key"), "epoch", json_object_get(r.result, "epoch"),
+			"keys", keys);
+	if (out) {
+		text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (!text || hsm_write_file_atomic(out, text, strlen(text), 0644, err, sizeof(err)) != 0)
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s", text ? err : "out of memory");
+		else
+			hsm_printf(ctx, "Wrote the log verification keys of %s (%zu epochs, certificates "
+				   "checked) to %s\n", fleet.modules[0].esn, json_array_size(keys), out);
+		free(text);
+	} else if (hsm_json_mode(ctx)) {
+		json_object_update(hsm_json(ctx), doc);
+	} else {
+		hsm_printf(ctx, "%s\n", json_string_value(json_object_get(r.result, "key")));
+		hsm_verbosef(ctx, "epoch %" JSON_INTEGER_FORMAT ", certificate checked against the pinned "
+			     "identity key", json_integer_value(json_object_get(r.result, "epoch")));
+	}
+	json_decref(doc);
+out:
+	json_decref(keys);
+	hsm_rpc_reply_clear(&r);
+	hsm_fleet_close(&fleet);
+	return rc;
+}
+
+/* logs clear (guide 4.10.1.8.2): the device allows it only in recovery
+ * mode. */
+static int logs_clear(struct hsm_ctx *ctx)
+{
+	const char *log = hsm_opt_str(ctx, "log");
+	json_t *params;
+	int rc;
+
+	if (strcmp(log, "system") != 0 && strcmp(log, "init") != 0)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--log", "'%s' is not a log: use system or init", log);
+	params = json_pack("{s:s}", "log", log);
+	rc = hsm_report_call(ctx, "monitor", "logs_clear", params, NULL, NULL);
+	json_decref(params);
+	return rc;
+}
+
+/* A file's segment number (from its first entry), 0 if unreadable. */
+static int64_t first_segment(const char *buf, size_t len)
+{
+	size_t pos = 0, jlen;
+	const char *json;
+	json_t *e;
+	int64_t seg = 0;
+	char err[128];
+
+	if (hsm_slog_next_frame(buf, len, &pos, &json, &jlen) == 1 &&
+	    (e = hsm_slog_entry_parse(json, jlen, err, sizeof(err)))) {
+		seg = json_integer_value(json_object_get(e, "seg"));
+		json_decref(e);
+	}
+	return seg;
+}
+
+struct vfile {
+	const char *name;
+	char *buf;
+	size_t len;
+	int64_t seg;
+};
+
+static int cmp_vfile(const void *a, const void *b)
+{
+	const struct vfile *x = a, *y = b;
+	return x->seg < y->seg ? -1 : x->seg > y->seg;
+}
+
+/* logs verify (offline): files in segment order; the first problem is
+ * named with its file, byte offset and sequence number. */
+static int logs_verify(struct hsm_ctx *ctx)
+{
+	size_t n = hsm_opt_count(ctx, "FILE");
+	const char *keyfile = hsm_opt_str(ctx, "key");
+	struct vfile *files = calloc(n ? n : 1, sizeof(*files));
+	struct hsm_slog_verifier *v = hsm_slog_verifier_new();
+	char err[768];
+	json_t *sum;
+	int rc = 0;
+
+	if (!files || !v) {
+		free(files);
+		hsm_slog_verifier_free(v);
+		return hsm_error(ctx, HSM_EXIT_FAILED, "logs verify", "out of memory");
+	}
+	if (keyfile) {
+		char *buf;
+		size_t len;
+		if (hsm_read_file(keyfile, 1 << 20, &buf, &len, err, sizeof(err)) != 0) {
+			rc = hsm_error(ctx, HSM_EXIT_USAGE, "--key", "%s", err);
+			goto out;
+		}
+		if (hsm_slog_verifier_pin_file(v, buf, len, err, sizeof(err)) != 0) {
+			free(buf);
+			rc = hsm_error(ctx, HSM_EXIT_USAGE, keyfile, "%s", err);
+			goto out;
+		}
+		free(buf);
+	}
+	for (size_t i = 0; i < n; i++) {
+		files[i].name = hsm_opt_str_at(ctx, "FILE", i);
+		if (hsm_read_file(files[i].name, SIZE_MAX / 2, &files[i].buf, &files[i].len, err,
+				  sizeof(err)) != 0) {
+			rc = hsm_error(ctx, HSM_EXIT_USAGE, files[i].name, "%s", err);
+			goto out;
+		}
+		files[i].seg = first_segment(files[i].buf, files[i].len);
+	}
+	qsort(files, n, sizeof(*files), cmp_vfile);
+	for (size_t i = 0; i < n; i++)
+		if (hsm_slog_verifier_feed(v, files[i].name, files[i].buf, files[i].len, err, sizeof(err)) != 0) {
+			if (hsm_json_mode(ctx))
+				json_object_update_new(hsm_json(ctx), json_pack("{s:b, s:s}", "verified", 0,
+						       "error", err));
+			rc = hsm_error(ctx, HSM_EXIT_AUTH, "verification failed", "%s", err);
+			goto out;
+		}
+	sum = hsm_slog_verifier_summary(v);
+	json_object_set_new(sum, "verified", json_true());
+	if (!hsm_slog_verifier_anchored(v))
+		hsm_warn(ctx, "%s", keyfile ? "a checkpoint is signed by a key the key file does not give: "
+			 "the segments are consistent but not proven to come from the HSM"
+			 : "no --key given: the segments are consistent with the keys they announce, "
+			   "which proves nothing about who wrote them (give --key from logs getkey)");
+	if (hsm_json_mode(ctx)) {
+		json_object_update(hsm_json(ctx), sum);
+	} else {
+		size_t i;
+		json_t *s;
+		json_array_foreach(json_object_get(sum, "segments"), i, s)
+			hsm_printf(ctx, "segment %" JSON_INTEGER_FORMAT ": entries %" JSON_INTEGER_FORMAT "-%"
+				   JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT " checkpoints: OK\n",
+				   json_integer_value(json_object_get(s, "segment")),
+				   json_integer_value(json_object_get(s, "first_seq")),
+				   json_integer_value(json_object_get(s, "last_seq")),
+				   json_integer_value(json_object_get(s, "checkpoints")));
+		hsm_printf(ctx, "%s %s: %zu segment(s) verified%s\n",
+			   json_string_value(json_object_get(sum, "esn")),
+			   json_string_value(json_object_get(sum, "log")), n,
+			   hsm_slog_verifier_anchored(v) ? " against the given keys" : " (NOT anchored to a given key)");
+	}
+	json_decref(sum);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(files[i].buf);
+	free(files);
+	hsm_slog_verifier_free(v);
+	return rc;
+}
+
 static const struct hsm_option get_opts[] = {
 	{ .name = "log", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "system|init",
 	  .help = "which log: system or init" },
@@ -152,11 +546,69 @@ static const struct hsm_option get_opts[] = {
 	HSM_OPTION_END
 };
 
+static const struct hsm_option export_opts[] = {
+	{ .name = "outdir", .type = HSM_OPT_STRING, .metavar = "OUTDIR",
+	  .help = "write the segment to OUTDIR/ESN-system-SEQ.log (the directory must exist)" },
+	{ .name = "saved", .type = HSM_OPT_FLAG,
+	  .help = "export again a segment exported before and not yet expired" },
+	{ .name = "seq", .type = HSM_OPT_INT, .metavar = "SEQ_NO", .min = 1, .max = INT64_C(1) << 50,
+	  .help = "with --saved: which saved segment (default: the oldest)" },
+	{ .name = "expire", .type = HSM_OPT_FLAG,
+	  .help = "expire the segment once its verified copy is written (not recommended)" },
+	HSM_OPTION_END
+};
+
+static const struct hsm_option expire_opts[] = {
+	{ .name = "seq", .type = HSM_OPT_INT, .flags = HSM_OPTF_REQUIRED, .metavar = "SEQ_NO",
+	  .min = 1, .max = INT64_C(1) << 50, .help = "the log sequence number of an exported segment" },
+	HSM_OPTION_END
+};
+
+static const struct hsm_option getkey_opts[] = {
+	{ .name = "out", .type = HSM_OPT_STRING, .metavar = "OUTFILE",
+	  .help = "write the key file (every epoch's key, for logs verify --key) to OUTFILE" },
+	HSM_OPTION_END
+};
+
+static const struct hsm_option clear_opts[] = {
+	{ .name = "log", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "LOG",
+	  .help = "which log: system or init" },
+	HSM_OPTION_END
+};
+
+static const struct hsm_option verify_opts[] = {
+	{ .name = "key", .type = HSM_OPT_STRING, .metavar = "KEYFILE",
+	  .help = "the keys to trust: a file from logs getkey --out, or one OpenSSH key line" },
+	{ .name = "FILE", .type = HSM_OPT_STRING, .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REPEATABLE | HSM_OPTF_REQUIRED,
+	  .help = "exported segments (any order)" },
+	HSM_OPTION_END
+};
+
 static const struct hsm_command commands[] = {
 	{ .path = "logs get", .summary = "Print the system or init log of an HSM (unsigned)",
-	  .description = "Reads one HSM's log from its monitor service.  For signed logs use "
-			 "'logs export'.",
+	  .description = "Reads one HSM's stored log entries from its monitor service, unsigned.  "
+			 "For signed segments that can be verified later, use 'logs export'.",
 	  .options = get_opts, .flags = HSM_CMDF_DEVICE, .run = logs_get },
+	{ .path = "logs export", .summary = "Export the signed system log segment of an HSM",
+	  .description = "Closes the HSM's open log segment and writes it, after verifying it against "
+			 "the log keys certified by the HSM identity key.  A segment goes out once; "
+			 "--saved exports a stored one again.  Refused while the clock is lost.",
+	  .options = export_opts, .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE, .run = logs_export },
+	{ .path = "logs expire", .summary = "Remove an exported log segment from an HSM",
+	  .description = "Only a segment that was exported can be expired.  Refused while the clock is lost.",
+	  .options = expire_opts, .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE, .run = logs_expire },
+	{ .path = "logs getkey", .summary = "The system log verification key of an HSM",
+	  .description = "Fetches the log verification keys of every key epoch and checks their "
+			 "certificates against the identity key pinned at enrollment.",
+	  .options = getkey_opts, .flags = HSM_CMDF_DEVICE, .run = logs_getkey },
+	{ .path = "logs clear", .summary = "Clear the init or system log of an HSM (recovery mode)",
+	  .description = "The HSM clears either log only in recovery mode; otherwise export and "
+			 "expire the system log.",
+	  .options = clear_opts, .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE, .run = logs_clear },
+	{ .path = "logs verify", .summary = "Verify exported log segments offline",
+	  .description = "Checks frames, sequence numbers, the hash chain and every checkpoint "
+			 "signature, and names the first bad entry or missing sequence number.",
+	  .options = verify_opts, .run = logs_verify },
 	HSM_COMMAND_END
 };
 

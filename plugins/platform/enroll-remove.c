@@ -121,13 +121,6 @@ static char *fingerprint_of(const char *line)
 	return fp;
 }
 
-static void no_vendor(void *arg, const char *file, const char *why)
-{
-	(void)arg;
-	(void)file;
-	(void)why;
-}
-
 int platform_enroll_probe(struct hsm_ctx *ctx)
 {
 	const char *addr = hsm_opt_str(ctx, "probe");
@@ -162,13 +155,12 @@ int platform_enroll_probe(struct hsm_ctx *ctx)
 		esn = NULL;
 	id_fp = fingerprint_of(json_string_value(json_object_get(json_object_get(json_object_get(
 			r.result, "identity"), "body"), "identity_key")));
-	if (esn && hsm_chain_load_vendors(hsm_conf_dir(ctx), &vendors, &nvendors, no_vendor, NULL, why,
-					  sizeof(why)) == 0 && nvendors > 0 &&
+	if (esn && hsm_chain_load_vendors(hsm_conf_dir(ctx), &vendors, &nvendors, why, sizeof(why)) == 0 && nvendors > 0 &&
 	    hsm_chain_verify(r.result, esn, vendors, nvendors, &chain, why, sizeof(why)) == 0) {
 		verified = hsm_ssh_pubkey_cmp(r.host_key, chain.host_keys[HSM_SVC_SSHADMIN]) == 0;
 		hsm_chain_clear(&chain);
 	}
-	hsm_chain_free_vendors(vendors, nvendors);
+	hsm_vendor_keys_free(vendors, nvendors);
 	hsm_printf(ctx, "%s port %u (nothing was changed or trusted; compare with the HSM's label):\n", addr, port);
 	hsm_printf(ctx, "  ESN                  %s\n", esn ? esn : r.exit == 0 ? "not given" :
 		   "not given to an unenrolled host (the HSM is enrolled)");

@@ -241,11 +241,6 @@ static void print_enroll(struct hsm_ctx *ctx, const struct hsm_module *m, const 
 	hsm_printf(ctx, " (identity %s)\n", json_string_value(json_object_get(res, "identity_fingerprint")));
 }
 
-static void warn_vendor(void *arg, const char *file, const char *why)
-{
-	hsm_warn(arg, "%s: %s (ignored)", file, why);
-}
-
 /* --sshadmin-key: a backup of the sshadmin key replaces the stored one for
  * this run, and becomes the stored one when there is none. */
 static int use_sshadmin_backup(struct hsm_ctx *ctx, struct enroll_job *job)
@@ -296,7 +291,7 @@ static void job_free(struct enroll_job *job)
 		hsm_client_key_free(job->keys[i]);
 		free(job->pubs[i]);
 	}
-	hsm_chain_free_vendors(job->vendors, job->nvendors);
+	hsm_vendor_keys_free(job->vendors, job->nvendors);
 	hsm_enroll_secrets_free(job->secrets, job->nsecrets);
 	if (job->replies && job->fleet)
 		for (size_t i = 0; i < job->fleet->count; i++)
@@ -370,8 +365,7 @@ int platform_enroll(struct hsm_ctx *ctx)
 	if ((rc = hsm_fleet_open(ctx, &fleet)) != 0)
 		return rc;
 	job.fleet = &fleet;
-	if (hsm_chain_load_vendors(hsm_conf_dir(ctx), &job.vendors, &job.nvendors, warn_vendor, ctx, why,
-			       sizeof(why)) < 0)
+	if (hsm_chain_load_vendors(hsm_conf_dir(ctx), &job.vendors, &job.nvendors, why, sizeof(why)) < 0)
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, "vendor keys", "%s", why);
 	else if (job.nvendors == 0)
 		rc = hsm_error(ctx, HSM_EXIT_AUTH, "vendor keys",

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * logs.c - `hsmadmin vcm logs export|expire|getkey --uuid UUID`: one call
- * each to the VCM's monitor (docs/protocol.md, monitor) with this
- * tenant's monitor key for that VCM, the host key pinned at enrollment.
+ * logs.c - `hsmadmin vcm logs export|expire|getkey --uuid UUID`: calls to
+ * the VCM's monitor (docs/protocol.md, monitor) with this tenant's monitor
+ * key for that VCM, the host key pinned at enrollment.  Exported segments
+ * are verified (docs/formats/signed-log.md) against log keys certified by
+ * the VCM's identity key, itself vouched for by the HSM identity key of
+ * the enrollment record, before anything is written or expired.
  */
 #include "config.h"
 
@@ -16,6 +19,8 @@
 #include <time.h>
 
 #include <hsmadmin/fileio.h>
+#include "sign.h"
+#include "signed-log.h"
 #include "transport.h"
 #include "tenant.h"
 #include "vcmlogs.h"
@@ -66,89 +71,167 @@ static void print_entry(struct hsm_ctx *ctx, const json_t *e)
 	free(detail);
 }
 
-static int expire(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_int_t upto, json_int_t *removed)
+static int expire(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_int_t seg, json_int_t *freed)
 {
 	struct hsm_rpc_reply r;
-	int rc = monitor(ctx, v, "logs_expire", json_pack("{s:I}", "upto", upto), &r);
+	int rc = monitor(ctx, v, "logs_expire", json_pack("{s:I}", "segment", seg), &r);
 
 	if (rc == 0)
-		*removed = json_integer_value(json_object_get(r.result, "removed"));
+		*freed = json_integer_value(json_object_get(r.result, "freed"));
 	hsm_rpc_reply_clear(&r);
 	return rc;
+}
+
+/* The VCM's log keys, checked: the VCM's warrant signed by the HSM
+ * identity key of the enrollment record names this VCM and its identity
+ * key, which certifies every log key.  0 with *keys and *vid (new
+ * references), or the exit status reported. */
+static int certified_keys(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_t **keys, EVP_PKEY **vid,
+			  char *log, size_t loglen)
+{
+	struct hsm_rpc_reply r;
+	const json_t *body = NULL;
+	EVP_PKEY *hsmid;
+	struct hsm_slog_verifier *ver;
+	char err[512];
+	int rc;
+
+	*keys = NULL;
+	*vid = NULL;
+	snprintf(log, loglen, "vcm/%s", v->uuid);
+	if ((rc = monitor(ctx, v, "logs_getkey", json_object(), &r)) != 0)
+		return rc;
+	hsmid = hsm_key_from_openssh(v->identity_key, err, sizeof(err));
+	if (!hsmid) {
+		hsm_rpc_reply_clear(&r);
+		return hsm_error(ctx, HSM_EXIT_FAILED, v->uuid, "enrollment record: identity key: %s", err);
+	}
+	if (hsm_signed_verify(json_object_get(r.result, "warrant"), hsmid, &body, NULL, err, sizeof(err)) != 0 ||
+	    !json_is_string(json_object_get(body, "vcm")) ||
+	    strcmp(json_string_value(json_object_get(body, "vcm")), v->uuid) != 0 ||
+	    !json_is_string(json_object_get(body, "esn")) ||
+	    strcmp(json_string_value(json_object_get(body, "esn")), v->esn) != 0) {
+		EVP_PKEY_free(hsmid);
+		hsm_rpc_reply_clear(&r);
+		return hsm_error(ctx, HSM_EXIT_AUTH, v->uuid, "the VCM's warrant does not check out%s%s",
+				 body ? "" : ": ", body ? "" : err);
+	}
+	EVP_PKEY_free(hsmid);
+	*vid = hsm_key_from_openssh(json_string_value(json_object_get(body, "identity_key")), err, sizeof(err));
+	ver = *vid ? hsm_slog_verifier_new() : NULL;
+	rc = ver ? hsm_slog_verifier_pin_certified(ver, json_object_get(r.result, "keys"), *vid, v->esn,
+						   log, err, sizeof(err)) : -1;
+	hsm_slog_verifier_free(ver);
+	if (rc != 0) {
+		hsm_rpc_reply_clear(&r);
+		EVP_PKEY_free(*vid);
+		*vid = NULL;
+		return hsm_error(ctx, HSM_EXIT_AUTH, v->uuid, "log key: %s", err);
+	}
+	*keys = json_incref(json_object_get(r.result, "keys"));
+	hsm_rpc_reply_clear(&r);
+	return 0;
+}
+
+/* The entries of a verified segment, for the terminal. */
+static void print_segment(struct hsm_ctx *ctx, const char *text, size_t len)
+{
+	size_t pos = 0, jlen;
+	const char *json;
+	char err[128];
+
+	while (hsm_slog_next_frame(text, len, &pos, &json, &jlen) == 1) {
+		json_t *e = hsm_slog_entry_parse(json, jlen, err, sizeof(err));
+		if (e)
+			print_entry(ctx, e);
+		json_decref(e);
+	}
 }
 
 int vl_cmd_export(struct hsm_ctx *ctx)
 {
 	const char *outdir = hsm_opt_str(ctx, "outdir");
+	int saved = hsm_opt_given(ctx, "saved");
 	struct hsm_rpc_reply r;
 	struct hsm_tenant_vcm v;
-	json_t *entries, *meta;
-	json_int_t first, last, removed = 0;
-	char path[PATH_MAX], err[256];
+	json_t *keys = NULL, *sum = NULL, *meta = NULL, *params, *s0;
+	EVP_PKEY *vid = NULL;
+	const char *text;
+	char path[PATH_MAX], err[512], log[64];
+	json_int_t seg;
 	struct stat sb;
-	size_t i;
-	json_t *e;
 	int rc;
 
+	memset(&r, 0, sizeof(r));
 	if (outdir && hsm_json_mode(ctx))
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "give --json or --outdir, not both");
 	if (outdir && (stat(outdir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
 		return hsm_error(ctx, HSM_EXIT_USAGE, outdir, "not an existing directory");
+	if (hsm_opt_given(ctx, "seq") && !saved)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--seq", "--seq picks a saved segment: give --saved too");
 	if ((rc = load(ctx, &v)) != 0)
 		return rc;
-	if ((rc = monitor(ctx, &v, "logs_export", json_object(), &r)) != 0) {
-		hsm_tenant_vcm_clear(&v);
-		return rc;
-	}
-	entries = json_object_get(r.result, "entries");
-	first = json_integer_value(json_object_get(r.result, "first"));
-	last = json_integer_value(json_object_get(r.result, "last"));
-	if (!json_is_array(entries)) {
-		rc = hsm_error(ctx, HSM_EXIT_FAILED, v.uuid, "monitor: logs_export: no entries in the reply");
+	if ((rc = certified_keys(ctx, &v, &keys, &vid, log, sizeof(log))) != 0)
+		goto out;
+	if (hsm_opt_given(ctx, "expire"))
+		hsm_warn(ctx, "--expire is not recommended: if anything fails between export and "
+			 "expiry the segment is lost; export, keep the file, then run vcm logs expire");
+	params = json_pack("{s:b}", "saved", saved);
+	if (hsm_opt_given(ctx, "seq"))
+		json_object_set_new(params, "segment", json_integer(hsm_opt_int(ctx, "seq")));
+	if ((rc = monitor(ctx, &v, "logs_export", params, &r)) != 0)
+		goto out;
+	text = json_string_value(json_object_get(r.result, "text"));
+	seg = json_integer_value(json_object_get(r.result, "segment"));
+	if (!text || seg < 1) {
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, v.uuid, "monitor: logs_export: malformed reply");
 		goto out;
 	}
-	meta = json_pack("{s:s, s:s, s:I, s:I, s:I}", "uuid", v.uuid, "log", "system", "first", first,
-			 "last", last, "count", (json_int_t)json_array_size(entries));
+	sum = hsm_slog_verify_export(text, strlen(text), keys, vid, v.esn, log, seg, err, sizeof(err));
+	if (!sum) {
+		rc = hsm_error(ctx, HSM_EXIT_AUTH, v.uuid, "the exported segment does not verify, nothing written: %s", err);
+		goto out;
+	}
+	s0 = json_array_get(json_object_get(sum, "segments"), 0);
+	meta = json_pack("{s:s, s:s, s:I, s:O, s:O, s:O, s:b}", "uuid", v.uuid, "log", log,
+			 "segment", seg, "first_seq", json_object_get(s0, "first_seq"),
+			 "last_seq", json_object_get(s0, "last_seq"), "entries", json_object_get(s0, "entries"),
+			 "verified", 1);
 	if (outdir) {
-		json_t *doc = json_deep_copy(meta);
-		json_object_set(doc, "entries", entries);
-		snprintf(path, sizeof(path), "%s/vcm-%s-system-%" JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT ".json",
-			 outdir, v.uuid, first, last);
-		rc = hsm_write_json_atomic(path, doc, 0600, err, sizeof(err));
-		json_decref(doc);
-		if (rc != 0) {
-			json_decref(meta);
+		snprintf(path, sizeof(path), "%s/vcm-%s-system-%" JSON_INTEGER_FORMAT ".log", outdir, v.uuid, seg);
+		if (hsm_write_file_atomic(path, text, strlen(text), 0600, err, sizeof(err)) != 0) {
 			rc = hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
 			goto out;
 		}
 		json_object_set_new(meta, "file", json_string(path));
-	} else {
-		json_object_set(meta, "entries", entries);
+	} else if (hsm_json_mode(ctx)) {
+		json_object_set_new(meta, "text", json_string(text));
 	}
-	/* Expire only what this export holds, and only once it is safe on
-	 * this host (written, or about to be printed). */
-	if (hsm_opt_given(ctx, "expire") && last > 0) {
-		if ((rc = expire(ctx, &v, last, &removed)) != 0) {
-			json_decref(meta);
+	/* Expire only once the verified copy is safe on this host (written,
+	 * or about to be printed). */
+	if (hsm_opt_given(ctx, "expire")) {
+		json_int_t freed = 0;
+		if ((rc = expire(ctx, &v, seg, &freed)) != 0)
 			goto out;
-		}
-		json_object_set_new(meta, "expired", json_integer(removed));
+		json_object_set_new(meta, "expired", json_true());
 	}
-	if (hsm_json_mode(ctx)) {
+	if (hsm_json_mode(ctx))
 		json_object_update(hsm_json(ctx), meta);
-	} else if (outdir) {
-		hsm_printf(ctx, "Exported %zu system log entries (%" JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT
-			   ") of VCM %s to %s\n", json_array_size(entries), first, last, v.uuid, path);
-	} else {
-		json_array_foreach(entries, i, e)
-			print_entry(ctx, e);
-	}
+	else if (outdir)
+		hsm_printf(ctx, "Exported log segment %" JSON_INTEGER_FORMAT " of VCM %s (entries %"
+			   JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT ", verified) to %s\n", seg, v.uuid,
+			   json_integer_value(json_object_get(meta, "first_seq")),
+			   json_integer_value(json_object_get(meta, "last_seq")), path);
+	else
+		print_segment(ctx, text, strlen(text));
 	if (!hsm_json_mode(ctx) && hsm_opt_given(ctx, "expire"))
-		hsm_printf(ctx, "Expired %" JSON_INTEGER_FORMAT " entries up to %" JSON_INTEGER_FORMAT "\n",
-			   removed, last);
-	json_decref(meta);
+		hsm_printf(ctx, "Expired log segment %" JSON_INTEGER_FORMAT "\n", seg);
 	rc = 0;
 out:
+	json_decref(meta);
+	json_decref(sum);
+	json_decref(keys);
+	EVP_PKEY_free(vid);
 	hsm_rpc_reply_clear(&r);
 	hsm_tenant_vcm_clear(&v);
 	return rc;
@@ -156,20 +239,19 @@ out:
 
 int vl_cmd_expire(struct hsm_ctx *ctx)
 {
-	json_int_t upto = (json_int_t)hsm_opt_int(ctx, "seq"), removed = 0;
+	json_int_t seg = (json_int_t)hsm_opt_int(ctx, "seq"), freed = 0;
 	struct hsm_tenant_vcm v;
 	int rc;
 
 	if ((rc = load(ctx, &v)) != 0)
 		return rc;
-	rc = expire(ctx, &v, upto, &removed);
+	rc = expire(ctx, &v, seg, &freed);
 	if (rc == 0) {
 		if (hsm_json_mode(ctx))
 			json_object_update_new(hsm_json(ctx), json_pack("{s:s, s:I, s:I}", "uuid", v.uuid,
-					       "upto", upto, "removed", removed));
+					       "segment", seg, "freed", freed));
 		else
-			hsm_printf(ctx, "Expired %" JSON_INTEGER_FORMAT " system log entries of VCM %s up to %"
-				   JSON_INTEGER_FORMAT "\n", removed, v.uuid, upto);
+			hsm_printf(ctx, "Expired log segment %" JSON_INTEGER_FORMAT " of VCM %s\n", seg, v.uuid);
 	}
 	hsm_tenant_vcm_clear(&v);
 	return rc;
@@ -178,35 +260,38 @@ int vl_cmd_expire(struct hsm_ctx *ctx)
 int vl_cmd_getkey(struct hsm_ctx *ctx)
 {
 	const char *out = hsm_opt_str(ctx, "out");
-	struct hsm_rpc_reply r;
 	struct hsm_tenant_vcm v;
-	const char *key;
-	char err[256], line[1024];
+	json_t *keys = NULL, *doc, *cur;
+	EVP_PKEY *vid = NULL;
+	char err[256], log[64], *text;
 	int rc;
 
 	if (out && hsm_json_mode(ctx))
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--out", "give --json or --out, not both");
 	if ((rc = load(ctx, &v)) != 0)
 		return rc;
-	if ((rc = monitor(ctx, &v, "logs_getkey", json_object(), &r)) != 0) {
+	if ((rc = certified_keys(ctx, &v, &keys, &vid, log, sizeof(log))) != 0) {
 		hsm_tenant_vcm_clear(&v);
 		return rc;
 	}
-	key = json_string_value(json_object_get(r.result, "key"));
-	if (!key || !hsm_ssh_pubkey_valid(key)) {
-		rc = hsm_error(ctx, HSM_EXIT_FAILED, v.uuid, "monitor: logs_getkey: the reply holds no ssh-ed25519 key");
-	} else if (out) {
-		snprintf(line, sizeof(line), "%s\n", key);
-		if (hsm_write_file_atomic(out, line, strlen(line), 0644, err, sizeof(err)) != 0)
-			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s", err);
+	cur = json_array_get(keys, json_array_size(keys) - 1);
+	doc = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O}", "uuid", v.uuid, "esn", v.esn, "log", log,
+			"key", json_object_get(cur, "key"), "epoch", json_object_get(cur, "epoch"), "keys", keys);
+	if (out) {
+		text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (!text || hsm_write_file_atomic(out, text, strlen(text), 0644, err, sizeof(err)) != 0)
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s", text ? err : "out of memory");
 		else
-			hsm_printf(ctx, "Wrote the log key of VCM %s to %s\n", v.uuid, out);
+			hsm_printf(ctx, "Wrote the log verification keys of VCM %s to %s\n", v.uuid, out);
+		free(text);
 	} else if (hsm_json_mode(ctx)) {
-		json_object_update_new(hsm_json(ctx), json_pack("{s:s, s:s}", "uuid", v.uuid, "key", key));
+		json_object_update(hsm_json(ctx), doc);
 	} else {
-		hsm_printf(ctx, "%s\n", key);
+		hsm_printf(ctx, "%s\n", json_string_value(json_object_get(cur, "key")));
 	}
-	hsm_rpc_reply_clear(&r);
+	json_decref(doc);
+	json_decref(keys);
+	EVP_PKEY_free(vid);
 	hsm_tenant_vcm_clear(&v);
 	return rc;
 }

@@ -37,12 +37,12 @@ static int verify_config(struct hsm_ctx *ctx, const char *file, struct hsm_tenan
 
 	if (!(cfg = hsm_json_load_file(file, CONFIG_MAX, err, sizeof(err))))
 		return hsm_error(ctx, HSM_EXIT_USAGE, file, "%s", err);
-	if (hsm_chain_load_vendors(hsm_conf_dir(ctx), &vendors, &nvendors, NULL, NULL, err, sizeof(err)) != 0) {
+	if (hsm_chain_load_vendors(hsm_conf_dir(ctx), &vendors, &nvendors, err, sizeof(err)) != 0) {
 		json_decref(cfg);
 		return hsm_error(ctx, HSM_EXIT_FAILED, "vendor keys", "%s", err);
 	}
 	rc = hsm_tenant_config_verify(cfg, vendors, nvendors, v, err, sizeof(err));
-	hsm_chain_free_vendors(vendors, nvendors);
+	hsm_vendor_keys_free(vendors, nvendors);
 	json_decref(cfg);
 	if (rc != 0)
 		return hsm_error(ctx, strstr(err, "signed") || strstr(err, "differs") ? HSM_EXIT_AUTH

@@ -61,8 +61,9 @@ call h monitor logs_get setup '{"log":"system"}'
 is "$rc" 255 "monitor refuses the setup key"
 call h monitor logs_get monitor '{"log":"system"}'
 is "$rc" 0 "monitor accepts the monitor key"
-is "$(jqr '[.entries[].event] | join(",")')" "provision,enroll" "the system log holds provision and enroll"
-is "$(jqr '[.entries[].seq] | join(",")')" "1,2" "... numbered 1, 2"
+is "$(jqr '[.entries[].event] | join(",")')" "log_open,log_previous,provision,enroll" \
+	"the system log holds its segment's first entries, provision and enroll"
+is "$(jqr '[.entries[].seq] | join(",")')" "1,2,3,4" "... numbered 1 to 4"
 call h sshadmin authorized_keys sshadmin ''
 is "$(jqr .keys.setup)" "$(cut -d' ' -f1,2 "$TEST_TMP/keys/setup.pub")" "authorized_keys shows the setup key"
 

@@ -107,6 +107,14 @@ ha enroll --secret-file "$(secrets rogue)"
 is "$rc" 4 "no vendor keys: enroll fails with exit 4"
 like "$err" "no trusted vendor public key in .*/vendor.d" "... says where to put one"
 mv "$TEST_TMP/vendor.d.off" "$HSMADMIN_CONF/vendor.d"
+# One rule for vendor.d everywhere (enroll, keys, fet, hsmd): a file that
+# is not a vendor key is refused and named, never skipped.
+printf 'not a key\n' >"$HSMADMIN_CONF/vendor.d/broken.pem"
+ha enroll
+is "$rc" 1 "a bad file in vendor.d: enroll refuses (exit 1)"
+like "$err" "broken\.pem" "... naming the file"
+ok "... and pins nothing" test ! -e "$HSMADMIN_HOME/pins/$ESN.json"
+rm "$HSMADMIN_CONF/vendor.d/broken.pem"
 hsmd_stop rogue
 
 # --- the real HSM back: everything works again ----------------------------------

@@ -40,6 +40,14 @@ static void tap_ok(int cond, const char *fmt, ...)
 	if (g_ != w_) printf("#   got:  %lld\n#   want: %lld\n", g_, w_); \
 } while (0)
 
+/* got contains needle. */
+#define TAP_HAS(got, needle, name) do { \
+	const char *g_ = (got), *n_ = (needle); \
+	int has_ = g_ && strstr(g_, n_) != NULL; \
+	tap_ok(has_, "%s", name); \
+	if (!has_) printf("#   got:  '%s'\n#   want: ...'%s'...\n", g_ ? g_ : "(null)", n_); \
+} while (0)
+
 static int tap_done(void) __attribute__((unused));
 static int tap_done(void)
 {

@@ -59,7 +59,7 @@ int main(void)
 
 	f = clean; f.log_level = HSMD_LOG_CRITICAL;
 	tap_ok(check(0, f, "critical capacity"), "critical: even read-only refused");
-	tap_ok(check(HSMD_METHOD_INVASIVE, f, "critical capacity"), "critical: reset refused");
+	tap_ok(check(HSMD_METHOD_INVASIVE, f, "critical capacity"), "critical: invasive methods refused");
 	tap_ok(check(HSMD_METHOD_LOG_ACCESS, f, NULL), "critical: log retrieval passes");
 
 	f = clean; f.clock_lost = 1;

@@ -80,8 +80,12 @@ int main(void)
 	}
 	hsmd_config_defaults(&cfg);
 	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open the state");
-	TAP_INT_EQ(st.last_seq, 1, "the first open appends the provision entry");
-	TAP_INT_EQ(log_lines(), 1, "system.log has one line");
+	TAP_INT_EQ(st.slog.last_seq, 3, "the first open writes log_open, log_previous and the provision entry");
+	TAP_INT_EQ(log_lines(), 3, "system.log has three entries");
+	TAP_INT_EQ(json_integer_value(json_object_get(json_object_get(st.device, "log"), "next_seq")), 4,
+		   "... and the state's next_seq is past them");
+	tap_ok(json_is_null(json_object_get(json_object_get(st.device, "log"), "pending")),
+	       "... with no pending entry left");
 	tap_ok(json_object_get(st.view, "host_keys") == NULL, "the view has no host keys");
 	tap_ok(json_object_get(json_object_get(st.view, "log"), "key") == NULL, "the view has no log key");
 
@@ -91,47 +95,51 @@ int main(void)
 	TAP_INT_EQ(hsmd_store_commit_view(&st, doc, "set_mode", NULL, err, sizeof(err)), 0, "commit a change");
 	TAP_STR_EQ(json_string_value(json_object_get(st.device, "mode")), "maintenance", "the change is applied");
 	TAP_INT_EQ(json_object_size(json_object_get(st.device, "host_keys")), 7, "hsmd's members are not taken from a service");
-	TAP_INT_EQ(log_lines(), 2, "the change is logged");
+	TAP_INT_EQ(log_lines(), 4, "the change is logged");
 
 	doc = json_deep_copy(st.view);
 	json_object_set_new(doc, "state", json_string("bogus"));
 	tap_ok(hsmd_store_commit_view(&st, doc, "bad", NULL, err, sizeof(err)) != 0, "an invalid state is not committed");
 	tap_ok(strstr(err, "state") != NULL, "... the reason names the member");
 	TAP_STR_EQ(json_string_value(json_object_get(st.device, "state")), "factory", "... and nothing changed");
-	TAP_INT_EQ(log_lines(), 2, "... and nothing was logged");
+	TAP_INT_EQ(log_lines(), 4, "... and nothing was logged");
 
-	/* A crash between the state write and the log append. */
-	doc = json_deep_copy(st.view);
-	json_object_set_new(doc, "mode", json_string("operational"));
-	hsmd_store_commit_view(&st, doc, "set_mode", NULL, err, sizeof(err));
+	/* A crash between the log append and the state write: the entry of
+	 * a change that never happened is cut off at the next start. */
+	snprintf(path, sizeof(path), "%s/device.json", state);
+	{
+		char *old;
+		size_t oldlen;
+		hsm_read_file(path, 1 << 22, &old, &oldlen, err, sizeof(err));
+		doc = json_deep_copy(st.view);
+		json_object_set_new(doc, "mode", json_string("operational"));
+		hsmd_store_commit_view(&st, doc, "set_mode", NULL, err, sizeof(err));
+		TAP_INT_EQ(log_lines(), 5, "a second change is logged");
+		hsmd_store_close(&st);
+		hsm_write_file_atomic(path, old, oldlen, 0600, err, sizeof(err)); /* its state write "never happened" */
+		free(old);
+	}
+	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "reopen");
+	TAP_INT_EQ(log_lines(), 4, "the entry of the change that was not stored is cut off");
+	TAP_STR_EQ(json_string_value(json_object_get(st.device, "mode")), "maintenance", "... the state is the old one");
+	TAP_INT_EQ(st.slog.last_seq, 4, "... and numbering continues after the last stored change");
 	hsmd_store_close(&st);
+
+	/* A torn last entry. */
 	snprintf(path, sizeof(path), "%s/system.log", state);
 	{
-		char *buf;
-		size_t len;
-		hsm_read_file(path, 1 << 20, &buf, &len, err, sizeof(err));
-		len--; /* drop the last line */
-		while (len && buf[len - 1] != '\n')
-			len--;
-		hsm_write_file_atomic(path, buf, len, 0600, err, sizeof(err));
-		free(buf);
-	}
-	TAP_INT_EQ(log_lines(), 2, "simulated crash: the last entry is missing");
-	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "reopen");
-	TAP_INT_EQ(log_lines(), 3, "the pending entry is appended at the next start");
-	TAP_INT_EQ(st.last_seq, 3, "... with its sequence number");
-	hsmd_store_close(&st);
-
-	/* A torn last line. */
-	{
 		FILE *f = fopen(path, "a");
-		fputs("{\"seq\":4,\"ti", f);
+		fputs("57 0badcafe {\"detail\":{},\"ev", f);
 		fclose(f);
 	}
-	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open over a torn line");
-	TAP_INT_EQ(log_lines(), 3, "the torn line is dropped");
+	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open over a torn entry");
+	TAP_INT_EQ(log_lines(), 5, "the torn bytes are cut and the cut is logged (log_damaged)");
 	entries = hsmd_store_log_entries(&st, "system", err, sizeof(err));
-	TAP_INT_EQ(json_array_size(entries), 3, "the log reads back");
+	TAP_INT_EQ(json_array_size(entries), 5, "the log reads back");
+	TAP_STR_EQ(json_string_value(json_object_get(json_array_get(entries, 4), "event")), "log_damaged",
+		   "... the last entry reports the torn tail");
+	TAP_HAS(json_string_value(json_object_get(json_object_get(json_array_get(entries, 4), "detail"), "found")),
+		 "torn tail after seq 4", "... with the sequence number before it");
 	json_decref(entries);
 
 	/* A second open of the same state is refused. */
@@ -178,8 +186,14 @@ int main(void)
 		TAP_INT_EQ(hsmd_store_factory_state(&st, err, sizeof(err)), 0, "factory state");
 		TAP_STR_EQ(json_string_value(json_object_get(st.device, "state")), "factory", "... state is factory");
 		TAP_INT_EQ(json_object_size(json_object_get(st.device, "client_keys")), 0, "... client keys erased");
-		TAP_INT_EQ(json_integer_value(json_object_get(json_object_get(st.device, "log"), "next_seq")), next + 1,
-			   "... the log sequence continues");
+		TAP_INT_EQ(json_integer_value(json_object_get(json_object_get(st.device, "log"), "next_seq")), next + 3,
+			   "... the log sequence continues (factorystate, log_key, checkpoint)");
+		TAP_INT_EQ(json_integer_value(json_object_get(json_object_get(st.device, "log"), "epoch")), 2,
+			   "... the log key's epoch is the next one");
+		TAP_INT_EQ(json_integer_value(json_object_get(json_object_get(st.device, "log"), "since")), next + 1,
+			   "... beginning at the log_key entry");
+		TAP_INT_EQ(json_array_size(json_object_get(json_object_get(st.device, "log"), "keys")), 2,
+			   "... both epochs' verification keys are kept");
 		tap_ok(strcmp(logkey, json_string_value(json_object_get(json_object_get(st.device, "log"), "key"))) != 0,
 		       "... the log key changed");
 		tap_ok(strcmp(hk, json_string_value(json_object_get(json_object_get(st.device, "host_keys"), "setup"))) != 0,

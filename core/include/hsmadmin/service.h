@@ -50,7 +50,7 @@ extern "C" {
 /* The one source of the service ABI version: configure reads these two
  * lines for hsmadmin-service.pc (tests/cli/versions.sh checks). */
 #define HSMD_SERVICE_ABI_MAJOR 1
-#define HSMD_SERVICE_ABI_MINOR 3
+#define HSMD_SERVICE_ABI_MINOR 4
 
 /* The one symbol hsmd looks up with dlsym(). */
 #define HSMD_SERVICE_SYMBOL "hsmd_service"
@@ -227,10 +227,10 @@ struct hsmd_api {
 	/* ABI 1.2: the log key and expiry (the monitor's logs_getkey and
 	 * logs_expire).  log_public_key: the device's (or VCM's) log public
 	 * key as an OpenSSH line, a new string, or NULL with an error set.
-	 * log_expire: drop the system log entries with seq <= upto (one atomic
-	 * rewrite of system.log); how many went, or -1 with an error set. */
+	 * log_expire (since ABI 1.3): remove the saved (exported) segment
+	 * with this number; the bytes freed, or -1 with an error set. */
 	char *(*log_public_key)(struct hsmd_call *call);
-	long long (*log_expire)(struct hsmd_call *call, int64_t upto);
+	long long (*log_expire)(struct hsmd_call *call, int64_t segment);
 
 	/* --- ABI 1.3: firmware images (the updater; docs/formats/npkg.md).
 	 * A streaming call receives one package into a new image directory:
@@ -255,6 +255,20 @@ struct hsmd_api {
 	int (*image_install)(struct hsmd_call *call, int reset);
 	void (*image_discard)(struct hsmd_call *call);
 	json_t *(*images)(struct hsmd_call *call);
+	/* --- ABI 1.4: signed log segments (docs/formats/signed-log.md) ---
+	 * log_saved: the saved segment numbers, ascending, and the open one:
+	 * {"saved":[N...],"open":N}.  log_close: close the open segment (its
+	 * closing checkpoint) and keep it as saved; its number, or -1.
+	 * log_segment: the bytes of a saved segment as a JSON string.
+	 * log_keys: the verification keys of every epoch,
+	 * [{"epoch","since","key","certificate"}], certificates signed by the
+	 * identity key.  log_clear: "system" (every segment goes, numbering
+	 * continues) or "init". */
+	json_t *(*log_saved)(struct hsmd_call *call);
+	int64_t (*log_close)(struct hsmd_call *call);
+	json_t *(*log_segment)(struct hsmd_call *call, int64_t segment);
+	json_t *(*log_keys)(struct hsmd_call *call);
+	int (*log_clear)(struct hsmd_call *call, const char *log);
 };
 
 /* Every call starts with the table pointer. */
@@ -319,8 +333,21 @@ static inline const char *hsmd_vendor_dir(struct hsmd_call *c)
 static inline int hsmd_has_log_api(struct hsmd_call *c) { return HSMD_API_HAS(c, log_expire); }
 static inline char *hsmd_log_public_key(struct hsmd_call *c)
 { return HSMD_API_CALL(c, log_public_key, "1.2", (char *)NULL, c); }
-static inline long long hsmd_log_expire(struct hsmd_call *c, int64_t upto)
-{ return HSMD_API_CALL(c, log_expire, "1.2", -1LL, c, upto); }
+/* ABI 1.4 changed what the number means: a segment, not an entry. */
+static inline long long hsmd_log_expire(struct hsmd_call *c, int64_t segment)
+{ return HSMD_API_CALL(c, log_expire, "1.2", -1LL, c, segment); }
+/* Signed log segments: has the running hsmd got them (ABI 1.4)? */
+static inline int hsmd_has_segment_api(struct hsmd_call *c) { return HSMD_API_HAS(c, log_clear); }
+static inline json_t *hsmd_log_saved(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, log_saved, "1.4", (json_t *)NULL, c); }
+static inline int64_t hsmd_log_close(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, log_close, "1.4", (int64_t)-1, c); }
+static inline json_t *hsmd_log_segment(struct hsmd_call *c, int64_t seg)
+{ return HSMD_API_CALL(c, log_segment, "1.4", (json_t *)NULL, c, seg); }
+static inline json_t *hsmd_log_keys(struct hsmd_call *c)
+{ return HSMD_API_CALL(c, log_keys, "1.4", (json_t *)NULL, c); }
+static inline int hsmd_log_clear(struct hsmd_call *c, const char *log)
+{ return HSMD_API_CALL(c, log_clear, "1.4", -1, c, log); }
 /* Firmware images: has the running hsmd got them (ABI 1.3)? */
 static inline int hsmd_has_image_api(struct hsmd_call *c) { return HSMD_API_HAS(c, images); }
 static inline int hsmd_image_open(struct hsmd_call *c)

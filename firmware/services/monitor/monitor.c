@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * monitor - the HSM's logs (guide 4.12): the system log and the init log
- * of the current boot, and the plumbing of export and expiry (a VCM's
- * monitor serves its own logs, `hsmadmin vcm logs`): logs_export hands
- * out the system log and remembers how far, logs_expire drops entries up
- * to a sequence number only once they were exported, logs_getkey gives
- * the log public key.  Signing the exported log comes with the logs
- * issue.  Every method stays allowed past the critical log level.
+ * monitor - the HSM's logs (guide 4.12): the signed system log in
+ * segments (docs/formats/signed-log.md) and the init log of the current
+ * boot.  A VCM's monitor serves the VCM's own logs (`hsmadmin vcm logs`).
+ * logs_export closes the open segment and hands it out (once; again only
+ * with "saved"), logs_expire removes an exported segment, logs_getkey
+ * gives the verification keys, logs_clear works in recovery mode only.
+ * Every method stays allowed past the critical log level.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,101 +33,185 @@ static int m_logs_get(struct hsmd_call *call)
 	return HSMD_OK;
 }
 
-/* How far the system log has been exported: device.services.monitor. */
-static json_int_t exported_upto(struct hsmd_call *call)
+/* The HSM runs its recovery image (recovery mode, guide 4.5.4). */
+static int in_recovery(struct hsmd_call *call)
 {
-	const json_t *m = json_object_get(json_object_get(hsmd_device(call), "services"), "monitor");
+	const char *image = json_string_value(json_object_get(hsmd_device(call), "image"));
 
-	return json_integer_value(json_object_get(m, "exported_upto"));
+	return image && strcmp(image, "recovery") == 0;
 }
 
+static int need_segment_api(struct hsmd_call *call)
+{
+	if (!hsmd_has_segment_api(call))
+		return hsmd_error(call, HSMD_FAILED, "this hsmd has no signed log segments");
+	return 0;
+}
+
+/* Export (guide 4.12.4.2.2): close the open segment and hand it out; it
+ * stays stored until expired.  Once exported, a segment goes out again
+ * only with "saved". */
 static int m_logs_export(struct hsmd_call *call)
 {
 	json_error_t jerr;
-	json_t *entries, *doc, *mon;
-	json_int_t first = 0, last = 0;
-	size_t n;
+	int saved = 0;
+	json_int_t want = 0;
+	json_t *list, *text, *ids;
+	int64_t seg;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{}") != 0)
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?b, s?I}", "saved", &saved,
+			   "segment", &want) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
-	entries = hsmd_log_entries(call, "system");
-	if (!entries)
+	if (want < 0 || (want && !saved))
+		return hsmd_error(call, HSMD_BAD_REQUEST, "segment: a segment number goes with saved");
+	if (need_segment_api(call))
 		return HSMD_FAILED;
-	n = json_array_size(entries);
-	if (n) {
-		first = json_integer_value(json_object_get(json_array_get(entries, 0), "seq"));
-		last = json_integer_value(json_object_get(json_array_get(entries, n - 1), "seq"));
+	list = hsmd_log_saved(call);
+	ids = json_object_get(list, "saved");
+	if (!saved && json_array_size(ids)) {
+		json_int_t first = json_integer_value(json_array_get(ids, 0));
+		json_decref(list);
+		return hsmd_error(call, HSMD_REFUSED_STATE,
+				  "log segment %lld was already exported and is still stored: re-export it "
+				  "with --saved, or expire it (logs expire --seq %lld) before exporting again",
+				  (long long)first, (long long)first);
 	}
-	if (last > exported_upto(call)) {
-		doc = hsmd_begin(call);
-		mon = json_pack("{s:I}", "exported_upto", last);
-		json_object_set_new(json_object_get(doc, "services"), "monitor", mon);
-		if (hsmd_commit(call, doc, "logs_exported", json_pack("{s:I, s:I}", "first", first,
-								  "last", last)) != 0) {
-			json_decref(entries);
+	if (saved) {
+		if (!json_array_size(ids)) {
+			json_decref(list);
+			return hsmd_error(call, HSMD_REFUSED_STATE,
+					  "no exported log segment is stored (export without --saved first)");
+		}
+		seg = want ? want : json_integer_value(json_array_get(ids, 0));
+	} else {
+		seg = hsmd_log_close(call);
+		if (seg < 0) {
+			json_decref(list);
 			return HSMD_FAILED;
 		}
 	}
-	hsmd_reply(call, json_pack("{s:s, s:I, s:I, s:o}", "log", "system", "first", first,
-				   "last", last, "entries", entries));
+	json_decref(list);
+	text = hsmd_log_segment(call, seg);
+	if (!text)
+		return HSMD_FAILED;
+	hsmd_reply(call, json_pack("{s:O, s:s, s:I, s:b, s:o}", "esn",
+				   json_object_get(hsmd_lifetime(call), "esn"), "log", "system",
+				   "segment", (json_int_t)seg, "saved", saved, "text", text));
 	return HSMD_OK;
 }
 
+/* Expire (guide 4.12.4.3.2): only a segment that was exported. */
 static int m_logs_expire(struct hsmd_call *call)
 {
 	json_error_t jerr;
-	json_int_t upto, done;
-	long long gone;
+	json_int_t seg;
+	long long freed;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:I}", "upto", &upto) != 0)
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:I}", "segment", &seg) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
-	if (upto < 1)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "upto: %lld is not a sequence number", (long long)upto);
-	if (!hsmd_has_log_api(call))
-		return hsmd_error(call, HSMD_FAILED, "this hsmd cannot expire logs");
-	done = exported_upto(call);
-	/* Never lose an entry nobody has a copy of. */
-	if (upto > done)
-		return hsmd_error(call, HSMD_REFUSED_STATE,
-				  "entries up to %lld have not been exported (exported up to %lld); export first",
-				  (long long)upto, (long long)done);
-	gone = hsmd_log_expire(call, upto);
-	if (gone < 0)
+	if (seg < 1)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "segment: %lld is not a log sequence number",
+				  (long long)seg);
+	if (need_segment_api(call))
 		return HSMD_FAILED;
-	if (hsmd_commit(call, hsmd_begin(call), "logs_expired",
-			json_pack("{s:I, s:I}", "upto", upto, "removed", (json_int_t)gone)) != 0)
+	{
+		json_t *list = hsmd_log_saved(call), *v;
+		size_t i;
+		int found = 0;
+		json_int_t open = json_integer_value(json_object_get(list, "open"));
+		json_array_foreach(json_object_get(list, "saved"), i, v)
+			found |= json_integer_value(v) == seg;
+		json_decref(list);
+		/* Never lose an entry nobody has a copy of. */
+		if (seg == open)
+			return hsmd_error(call, HSMD_REFUSED_STATE,
+					  "log segment %lld is the open log and was never exported: export it first",
+					  (long long)seg);
+		if (!found)
+			return hsmd_error(call, HSMD_REFUSED_STATE,
+					  "no exported log segment %lld is stored (%s)", (long long)seg,
+					  seg > open ? "it was never exported" : "already expired or cleared");
+	}
+	freed = hsmd_log_expire(call, seg);
+	if (freed < 0)
 		return HSMD_FAILED;
-	hsmd_reply(call, json_pack("{s:I, s:I}", "upto", upto, "removed", (json_int_t)gone));
+	hsmd_reply(call, json_pack("{s:I, s:I}", "segment", seg, "freed", (json_int_t)freed));
 	return HSMD_OK;
 }
 
+/* The verification keys (guide 4.12.4.4): the current one and every
+ * epoch's, each with its certificate from the identity key. */
 static int m_logs_getkey(struct hsmd_call *call)
 {
 	json_error_t jerr;
-	char *key;
+	json_t *keys, *cur, *warrant, *reply;
+	const char *vcm;
+	char *key, log[64] = "system";
 
 	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{}") != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
-	if (!hsmd_has_log_api(call))
-		return hsmd_error(call, HSMD_FAILED, "this hsmd has no log key interface");
+	if (need_segment_api(call))
+		return HSMD_FAILED;
 	key = hsmd_log_public_key(call);
 	if (!key)
 		return HSMD_FAILED;
-	hsmd_reply(call, json_pack("{s:s, s:O}", "key", key, "esn",
-				   json_object_get(hsmd_lifetime(call), "esn")));
+	keys = hsmd_log_keys(call);
+	cur = json_array_get(keys, json_array_size(keys) - 1);
+	warrant = json_object_get(hsmd_lifetime(call), "warrant");
+	vcm = json_string_value(json_object_get(json_object_get(warrant, "body"), "vcm"));
+	if (vcm)
+		snprintf(log, sizeof(log), "vcm/%.40s", vcm);
+	reply = json_pack("{s:s, s:O, s:s, s:O, s:O, s:o}", "key", key, "esn",
+			  json_object_get(hsmd_lifetime(call), "esn"), "log", log,
+			  "epoch", cur ? json_object_get(cur, "epoch") : json_null(),
+			  "certificate", cur ? json_object_get(cur, "certificate") : json_null(),
+			  "keys", keys);
+	/* A VCM's keys are certified by its own identity key; its warrant
+	 * (signed by the HSM identity key) vouches for that key. */
+	if (vcm && reply)
+		json_object_set(reply, "warrant", warrant);
+	hsmd_reply(call, reply);
 	free(key);
+	return HSMD_OK;
+}
+
+/* Clear (guide 4.10.1.8.2, 4.12.3.2, 4.12.4.3.1): both logs only in
+ * recovery mode; the signed system log is otherwise exported and
+ * expired. */
+static int m_logs_clear(struct hsmd_call *call)
+{
+	json_error_t jerr;
+	const char *log;
+
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s}", "log", &log) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (strcmp(log, "system") != 0 && strcmp(log, "init") != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "log: '%.32s' is not system or init", log);
+	if (need_segment_api(call))
+		return HSMD_FAILED;
+	if (!in_recovery(call))
+		return hsmd_error(call, HSMD_REFUSED_STATE, "%s",
+				  strcmp(log, "init") == 0
+				  ? "the init log can only be cleared in recovery mode"
+				  : "the signed system log can only be cleared in recovery mode: "
+				    "export and expire it instead (logs export, logs expire)");
+	if (hsmd_log_clear(call, log) != 0)
+		return HSMD_FAILED;
+	hsmd_reply(call, json_pack("{s:s, s:b}", "log", log, "cleared", 1));
 	return HSMD_OK;
 }
 
 static const struct hsmd_method methods[] = {
 	{ .name = "logs_get", .flags = HSMD_METHOD_LOG_ACCESS, .handler = m_logs_get,
-	  .summary = "entries of the system or init log" },
-	{ .name = "logs_export", .flags = HSMD_METHOD_LOG_ACCESS, .handler = m_logs_export,
-	  .summary = "the system log, remembered as exported" },
-	{ .name = "logs_expire", .flags = HSMD_METHOD_LOG_ACCESS, .handler = m_logs_expire,
-	  .summary = "drop exported system log entries up to a sequence number" },
+	  .summary = "entries of the system or init log (unsigned view)" },
+	{ .name = "logs_export", .flags = HSMD_METHOD_LOG_ACCESS | HSMD_METHOD_NEEDS_CLOCK,
+	  .handler = m_logs_export, .summary = "close the log segment and hand it out signed" },
+	{ .name = "logs_expire", .flags = HSMD_METHOD_LOG_ACCESS | HSMD_METHOD_NEEDS_CLOCK,
+	  .handler = m_logs_expire, .summary = "remove an exported log segment" },
 	{ .name = "logs_getkey", .flags = HSMD_METHOD_LOG_ACCESS, .handler = m_logs_getkey,
-	  .summary = "the log public key" },
+	  .summary = "the log verification keys and their certificates" },
+	{ .name = "logs_clear", .flags = HSMD_METHOD_LOG_ACCESS, .handler = m_logs_clear,
+	  .summary = "clear the system or init log (recovery mode only)" },
 	HSMD_METHOD_END
 };
 

@@ -353,7 +353,10 @@ static const struct hsmd_method methods[] = {
 	  HSMD_METHOD_MAINTENANCE,
 	  .handler = m_setminvsn, .summary = "raise the minimum firmware VSN" },
 	{ .name = "getenvstats", .handler = m_getenvstats, .summary = "environmental statistics" },
-	{ .name = "reset", .flags = HSMD_METHOD_INVASIVE, .handler = m_reset, .summary = "reset the HSM" },
+	/* A reboot is how the critical log state is left once logs are
+	 * reduced (guide 4.12.1), so reset stays allowed past it. */
+	{ .name = "reset", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_ACCESS, .handler = m_reset,
+	  .summary = "reset the HSM" },
 	{ .name = "factorystate", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK,
 	  .handler = m_factorystate, .summary = "return to factory state" },
 	{ .name = "select_acceleration", .variant_param = "set",

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core/net/signed-log.h - the signed log format (docs/formats/signed-log.md):
+ * framed entries, the hash chain, checkpoint signatures bound to key
+ * epochs, and a streaming verifier.
+ *
+ * One format serves the device's own files and the exported segments, so
+ * the device's crash recovery and the offline `hsmadmin logs verify` read
+ * entries with the same code.
+ *
+ * In-tree API of libhsmadmin-crypto (no stability promise to vendors).
+ */
+#ifndef HSMADMIN_NET_SIGNED_LOG_H
+#define HSMADMIN_NET_SIGNED_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <hsmadmin/plugin.h> /* HSM_API */
+
+#define HSM_SLOG_MAX_ENTRY 65536 /* bytes of one entry's JSON */
+#define HSM_SLOG_HASH_LEN 32
+#define HSM_SLOG_MAX_SEQ (INT64_C(1) << 50)
+
+/* CRC-32C (Castagnoli) of len bytes: the frame checksum. */
+HSM_API uint32_t hsm_crc32c(const void *data, size_t len);
+
+/* The frame of one entry: "<len> <crc32c as 8 hex digits> <json>\n", json
+ * being the entry's canonical JSON (compact, sorted keys).  Returns the
+ * malloc'ed frame and its length; hash (may be NULL) receives SHA-256 of
+ * the json bytes, the entry's hash in the chain. */
+HSM_API char *hsm_slog_frame(const json_t *entry, size_t *framelen, uint8_t hash[HSM_SLOG_HASH_LEN]);
+
+/* The next frame of buf at *pos.  Returns 1 with the entry's json bytes
+ * (not NUL-terminated) and *pos past the frame; 0 when buf ends inside the
+ * frame (a torn tail; *pos unchanged); -1 when the bytes at *pos are not a
+ * frame (damage; *pos unchanged). */
+HSM_API int hsm_slog_next_frame(const char *buf, size_t len, size_t *pos,
+				const char **json, size_t *jlen);
+
+/* After damage at *pos: the offset of the next byte that starts a valid
+ * frame, or len if none. */
+HSM_API size_t hsm_slog_resync(const char *buf, size_t len, size_t pos);
+
+/* Parse and check one entry's json bytes: exactly
+ * {"seq","time","event","detail","prev","seg"} with the documented types
+ * and ranges.  New reference or NULL with a reason. */
+HSM_API json_t *hsm_slog_entry_parse(const char *json, size_t jlen, char *err, size_t errlen);
+
+/* The bytes a checkpoint signs: canonical JSON of
+ * {"ctx":"hsmadmin-signed-log-checkpoint-v1","esn","log","seg","seq","epoch","prev"}.
+ * malloc'ed. */
+HSM_API char *hsm_slog_checkpoint_message(const char *esn, const char *log, int64_t seg,
+					  int64_t seq, int64_t epoch, const char *prev_hex,
+					  size_t *len);
+
+/* SHA-256 of an entry's json bytes: its hash in the chain. */
+HSM_API void hsm_slog_hash_json(const char *json, size_t jlen, uint8_t out[HSM_SLOG_HASH_LEN]);
+
+HSM_API void hsm_slog_hex(const uint8_t hash[HSM_SLOG_HASH_LEN], char out[2 * HSM_SLOG_HASH_LEN + 1]);
+
+/* ---- the verifier -------------------------------------------------------
+ * Feed whole segment files in segment order; the verifier checks each
+ * frame, the sequence (no gaps, within and between files), the hash chain,
+ * every checkpoint's signature with the key of its epoch, that keys only
+ * sign entries from their epoch's first sequence number on, and that every
+ * entry is covered by a checkpoint.  It stops at the first problem and
+ * names it (file, byte offset, sequence number). */
+struct hsm_slog_verifier;
+
+HSM_API struct hsm_slog_verifier *hsm_slog_verifier_new(void);
+HSM_API void hsm_slog_verifier_free(struct hsm_slog_verifier *v);
+/* Trust key for epoch (from seq `since` on).  Pinned keys make the
+ * verification anchored; a key the log announces for an epoch with a
+ * pinned key must be that key.  epoch 0: "the epoch the log says this key
+ * has" (an OpenSSH line given without its epoch). */
+HSM_API int hsm_slog_verifier_pin(struct hsm_slog_verifier *v, int64_t epoch, int64_t since,
+				  EVP_PKEY *key, char *err, size_t errlen);
+/* Pin the keys of a key file: the JSON `hsmadmin logs getkey --json`
+ * writes ({"keys":[{"epoch","since","key",...}],...}) or one OpenSSH line. */
+HSM_API int hsm_slog_verifier_pin_file(struct hsm_slog_verifier *v, const char *text, size_t len,
+				       char *err, size_t errlen);
+/* Pin the keys of a logs_getkey reply ([{"epoch","since","key",
+ * "certificate"}]): each certificate must be signed by signer (the HSM's
+ * or the VCM's identity key) over exactly these fields plus esn and log. */
+HSM_API int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *keys,
+					    EVP_PKEY *signer, const char *esn, const char *log,
+					    char *err, size_t errlen);
+/* The whole check of an exported segment: its text against the certified
+ * keys; it must be segment `segment` of log `log` of esn and anchored.
+ * Returns the summary (see hsm_slog_verifier_summary) or NULL with the
+ * first problem. */
+HSM_API json_t *hsm_slog_verify_export(const char *text, size_t len, const json_t *keys,
+				       EVP_PKEY *signer, const char *esn, const char *log,
+				       int64_t segment, char *err, size_t errlen);
+/* Verify one segment file.  0, or -1 with the first problem in err. */
+HSM_API int hsm_slog_verifier_feed(struct hsm_slog_verifier *v, const char *name,
+				   const char *buf, size_t len, char *err, size_t errlen);
+/* What was verified: {"segments":[{"segment","first_seq","last_seq",
+ * "entries","checkpoints","epochs":[..]}],"anchored":bool,"esn","log"}.
+ * New reference. */
+HSM_API json_t *hsm_slog_verifier_summary(const struct hsm_slog_verifier *v);
+/* 1 when every checkpoint verified with a pinned key (or one introduced
+ * by a pinned key's checkpoint). */
+HSM_API int hsm_slog_verifier_anchored(const struct hsm_slog_verifier *v);
+
+#endif
