@@ -20,6 +20,7 @@
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/plugin.h>
 #include "hostkeys.h"
+#include "logs.h"
 #include "sign.h"
 #include "signed-log.h"
 #include "transport-report.h"
@@ -584,6 +585,16 @@ static const struct hsm_option verify_opts[] = {
 	HSM_OPTION_END
 };
 
+static const struct hsm_option collect_opts[] = {
+	{ .name = "outdir", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "DIR",
+	  .help = "where segments are stored: DIR/ESN/system-SEQ.log (must exist)" },
+	{ .name = "daemon", .type = HSM_OPT_FLAG, .help = "keep collecting every --interval seconds" },
+	{ .name = "interval", .type = HSM_OPT_INT, .metavar = "SECONDS", .min = 1, .max = 86400,
+	  .help = "seconds between rounds with --daemon (default 300)" },
+	{ .name = "syslog", .type = HSM_OPT_FLAG, .help = "also send every collected entry to syslog" },
+	HSM_OPTION_END
+};
+
 static const struct hsm_command commands[] = {
 	{ .path = "logs get", .summary = "Print the system or init log of an HSM (unsigned)",
 	  .description = "Reads one HSM's stored log entries from its monitor service, unsigned.  "
@@ -609,6 +620,11 @@ static const struct hsm_command commands[] = {
 	  .description = "Checks frames, sequence numbers, the hash chain and every checkpoint "
 			 "signature, and names the first bad entry or missing sequence number.",
 	  .options = verify_opts, .run = logs_verify },
+	{ .path = "logs collect", .summary = "Collect the signed logs of every HSM (audit-log collector)",
+	  .description = "Exports each HSM's new segments, verifies them, stores them under DIR and "
+			 "expires them on the HSM only once the verified copy is durably stored.  "
+			 "With --daemon it runs until stopped (hsmadmin-auditd.service).",
+	  .options = collect_opts, .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE, .run = logs_collect },
 	HSM_COMMAND_END
 };
 

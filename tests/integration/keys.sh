@@ -172,6 +172,31 @@ unlike "$out" "tty pass 1" "... not echoed"
 tty_typed 'tty pass 1' 'another' keys backup -p "$TEST_TMP/bk-tty2"
 is "$rc" 1 "two different passphrases on the terminal: exit 1"
 ok "... no file" test ! -e "$TEST_TMP/bk-tty2"
+# A signal at the prompt (Ctrl-C, a hang-up, kill) ends the command with the
+# terminal's echo restored: on a pty, wait until the prompt turned echo
+# off, send the signal, then ask the same terminal for its settings.
+cat >"$TEST_TMP/sig-at-prompt.sh" <<'EOS'
+sig=$1; shift
+ulimit -c 0 # SIGQUIT: no core file
+# The command runs in the foreground (its signals at their defaults); a
+# helper started just before the exec signals it once echo is off.
+sh -c 'sig=$1; shift
+	( for _ in $(seq 1 100); do stty -a </dev/tty | grep -q -- "-echo " && break; sleep 0.1; done
+	  stty -a </dev/tty | grep -q -- "-echo " && echo "ECHO-OFF-AT-PROMPT"
+	  kill -"$sig" $$ ) &
+	exec "$@"' _ "$sig" "$@"
+echo "EXIT=$?"
+stty -a | grep -q -- ' echo ' && echo "ECHO-RESTORED"
+EOS
+for sig in INT TERM HUP QUIT; do
+	timeout -k 5 30 script -qec "sh $TEST_TMP/sig-at-prompt.sh $sig hsmadmin keys backup --passphrase $TEST_TMP/bk-sig" \
+		/dev/null </dev/null >"$TEST_TMP/.out" 2>&1
+	out=$(tr -d '\r' <"$TEST_TMP/.out")
+	like "$out" "ECHO-OFF-AT-PROMPT" "SIG$sig at the passphrase prompt (pty): the prompt had turned echo off"
+	like "$out" "ECHO-RESTORED" "... and after SIG$sig the terminal echoes again"
+	like "$out" "EXIT=(129|13[01]|143)" "... the command ended by the signal"
+	ok "... no backup file" test ! -e "$TEST_TMP/bk-sig"
+done
 ha keys backup --passphrase "$TEST_TMP/bk-nopass"
 is "$rc" 1 "--passphrase without a terminal or NFAST_KEYPROT_PASS: exit 1"
 ok "... and no file written" test ! -e "$TEST_TMP/bk-nopass"
