@@ -25,19 +25,27 @@ HSM_API int hsm_set_err(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+HSM_API const char *hsm_printable_copy(const char *s, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	if (!len)
+		return buf;
+	if (!s)
+		s = "";
+	for (; s[i] && i + 1 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		buf[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
 HSM_API const char *hsm_printable(const char *s, char buf[HSM_PRINTABLE_LEN])
 {
-	size_t o = 0, n = strlen(s);
-
-	for (size_t i = 0; i < n && i < 40; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	if (n > 40) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
+	hsm_printable_copy(s, buf, 41);
+	if (s && strlen(s) > 40)
+		memcpy(buf + 40, "...", 4);
 	return buf;
 }
 

@@ -45,6 +45,11 @@ struct hsm_client_key {
 	EVP_PKEY *pkey;  /* NULL only for a legacy OpenSSH-format key */
 	unsigned opts;   /* protection options it was loaded with; 0: legacy */
 	int legacy;
+	/* The key as libssh uses it, imported once when the key is loaded:
+	 * a fan-out to N HSMs authenticates N times with it, and importing
+	 * it per connection was measurable per-HSM cost (bench/rpc.sh).
+	 * Read-only after loading, so the fan-out threads may share it. */
+	ssh_key ssh;
 };
 
 void hsm_client_key_free(struct hsm_client_key *key)
@@ -56,7 +61,13 @@ void hsm_client_key_free(struct hsm_client_key *key)
 		free(key->text);
 	}
 	EVP_PKEY_free(key->pkey);
+	ssh_key_free(key->ssh);
 	free(key);
+}
+
+ssh_key hsm_client_key_ssh_shared(const struct hsm_client_key *key)
+{
+	return key ? key->ssh : NULL;
 }
 
 ssh_key hsm_client_key_ssh(const struct hsm_client_key *key)
@@ -95,7 +106,7 @@ static struct hsm_client_key *key_from_text(char *text, size_t len, EVP_PKEY *pk
 		hsm_set_err(err, errlen, "not an Ed25519 private key");
 		return NULL;
 	}
-	ssh_key_free(k);
+	key->ssh = k;
 	return key;
 }
 

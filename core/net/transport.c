@@ -168,13 +168,12 @@ static int check_host_key(ssh_session s, const struct hsm_rpc_endpoint *ep, stru
 
 static int authenticate(ssh_session s, const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
 {
-	ssh_key key = hsm_client_key_ssh(ep->client_key);
+	ssh_key key = hsm_client_key_ssh_shared(ep->client_key);
 	int rc;
 
 	if (!key)
 		return fail(r, HSM_EXIT_FAILED, "local", "%s client key is unusable", ep->service);
 	rc = ssh_userauth_publickey(s, NULL, key);
-	ssh_key_free(key);
 	if (rc == SSH_AUTH_SUCCESS)
 		return 0;
 	if (rc == SSH_AUTH_ERROR)

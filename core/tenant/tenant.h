@@ -40,9 +40,6 @@ struct hsm_tenant_vcm {
 HSM_API void hsm_tenant_vcm_clear(struct hsm_tenant_vcm *v);
 
 HSM_API int hsm_tenant_uuid_valid(const char *s);
-/* A VCM's answer is outside input: a printable copy for the terminal
- * (control and non-ASCII bytes become '?', at most len - 1 bytes). */
-HSM_API const char *hsm_tenant_safe(const char *s, char *buf, size_t len);
 
 /* Check a parsed configuration file: the HSM warrant against the vendor
  * keys, every service certificate against the HSM identity key, the

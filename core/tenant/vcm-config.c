@@ -177,14 +177,3 @@ int hsm_tenant_config_verify(const json_t *cfg, EVP_PKEY *const *vendors, size_t
 	return rc;
 }
 
-const char *hsm_tenant_safe(const char *s, char *buf, size_t len)
-{
-	size_t i = 0;
-
-	if (!s)
-		s = "";
-	for (; s[i] && i + 1 < len; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ? '?' : s[i];
-	buf[i] = '\0';
-	return buf;
-}

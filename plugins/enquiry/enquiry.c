@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include <hsmadmin/fileio.h>
 #include <hsmadmin/plugin.h>
 #include "platform-module.h"
 #include "tenant.h"
@@ -41,7 +42,7 @@ static const char *str(const json_t *r, const char *key, const char *dflt)
 	static unsigned k;
 	const char *s = json_string_value(json_object_get(r, key));
 
-	return s && *s ? hsm_tenant_safe(s, bufs[k++ % 8], sizeof(bufs[0])) : dflt;
+	return s && *s ? hsm_printable_copy(s, bufs[k++ % 8], sizeof(bufs[0])) : dflt;
 }
 
 /* A number of the reply as text, or dflt. */
@@ -119,7 +120,7 @@ static void print_module(struct hsm_ctx *ctx, const struct hsm_tenant_module *m)
 	hsm_printf(ctx, " hardware part no     %s\n", str(r, "hardware_part_no", "unknown"));
 	hsm_printf(ctx, " boot id              %s\n", str(r, "boot_id", "unknown"));
 	if (m->failed)
-		hsm_printf(ctx, " failure              %s\n", hsm_tenant_safe(m->reason, safe, sizeof(safe)));
+		hsm_printf(ctx, " failure              %s\n", hsm_printable_copy(m->reason, safe, sizeof(safe)));
 	hsm_printf(ctx, " hardware status      %s\n", m->failed ? "unknown" : "OK");
 }
 
@@ -158,7 +159,7 @@ static void print_platform(struct hsm_ctx *ctx, const struct hsm_tenant_platform
 	hsm_printf(ctx, " serial number        %s\n", hw_failed ? "unknown" : p->hsm.esn);
 	hsm_printf(ctx, " version              %s\n", hw_failed ? "0.0.0" :
 		   str(json_object_get(res, "firmware"), "primary", "unknown"));
-	hsm_printf(ctx, " mode                 %s\n", mode ? hsm_tenant_safe(mode, msafe, sizeof(msafe)) : "unknown");
+	hsm_printf(ctx, " mode                 %s\n", mode ? hsm_printable_copy(mode, msafe, sizeof(msafe)) : "unknown");
 	hsm_printf(ctx, " product name         hsmadmin HSM platform\n");
 	hsm_printf(ctx, " state                %s\n", str(res, "state", "unknown"));
 	hsm_printf(ctx, " image                %s\n", str(res, "image", "unknown"));
@@ -170,7 +171,7 @@ static void print_platform(struct hsm_ctx *ctx, const struct hsm_tenant_platform
 		hsm_printf(ctx, " failure              the HSM has failed: %s\n",
 			   str(status, "hardware_fault", "unknown"));
 	else if (!res)
-		hsm_printf(ctx, " failure              %s\n", hsm_tenant_safe(r->message, safe, sizeof(safe)));
+		hsm_printf(ctx, " failure              %s\n", hsm_printable_copy(r->message, safe, sizeof(safe)));
 	hsm_printf(ctx, " hardware status      %s\n", res ? "OK" : "unknown");
 }
 

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hsmadmin/fileio.h>
+
 #include "transport.h"
 
 #include "vcmtenant.h"
@@ -34,13 +36,13 @@ static void print_value(struct hsm_ctx *ctx, const char *key, const json_t *val)
 	char *s, safe[512];
 
 	if (json_is_string(val))
-		hsm_printf(ctx, "  %-16s: %s\n", key, hsm_tenant_safe(json_string_value(val), safe, sizeof(safe)));
+		hsm_printf(ctx, "  %-16s: %s\n", key, hsm_printable_copy(json_string_value(val), safe, sizeof(safe)));
 	else if (json_is_object(val)) {
 		const char *k;
 		json_t *x;
 		json_object_foreach((json_t *)val, k, x) {
 			char name[64];
-			snprintf(name, sizeof(name), "%s.%s", key, hsm_tenant_safe(k, safe, 40));
+			snprintf(name, sizeof(name), "%s.%s", key, hsm_printable_copy(k, safe, 40));
 			print_value(ctx, name, x);
 		}
 	} else if ((s = json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT))) {
@@ -78,7 +80,7 @@ static int query(struct hsm_ctx *ctx, const char *method)
 		json_t *x;
 		char safe[48];
 		json_object_foreach(r[i].result, k, x)
-			print_value(ctx, hsm_tenant_safe(k, safe, sizeof(safe)), x);
+			print_value(ctx, hsm_printable_copy(k, safe, sizeof(safe)), x);
 		json_object_set_new(r[i].result, "module", json_integer(v[i].module));
 		json_array_append(rows, r[i].result);
 	}

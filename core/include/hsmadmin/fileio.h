@@ -66,6 +66,9 @@ HSM_API int hsm_set_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRIN
  * non-ASCII bytes become '?', more than 40 characters end in "...". */
 #define HSM_PRINTABLE_LEN 48
 HSM_API const char *hsm_printable(const char *s, char buf[HSM_PRINTABLE_LEN]);
+/* The same for text shown whole (a device's answer): control and
+ * non-ASCII bytes become '?', at most len - 1 bytes, NULL gives "". */
+HSM_API const char *hsm_printable_copy(const char *s, char *buf, size_t len);
 
 /* "an object", "a string", ... ("nothing" for NULL). */
 HSM_API const char *hsm_json_type_name(const json_t *v);
