@@ -335,6 +335,9 @@ static int main_sorted(const char *tool, int argc, char **argv, size_t nwords)
 	char *self[] = { (char *)tool }, **words;
 	int rc, value;
 
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "--verbose"))
+			hsm_registry_verbose = 1;
 	hsm_registry_open(&reg, conf, tool, stderr);
 	free(conf);
 	words = argv;

@@ -272,6 +272,20 @@ static const struct hsm_plugin_entry *claim_conflict(const struct hsm_registry *
 	return NULL;
 }
 
+int hsm_registry_verbose;
+
+/* Is the plugin's file missing from the plugin directory (not: present but
+ * untrusted, which the loader reports when the plugin is used)? */
+static int plugin_file_gone(const struct hsm_registry *reg, const char *file)
+{
+	char *path = hsm_path_join(reg->plugindir, file);
+	struct stat st;
+	int gone = lstat(path, &st) != 0 && errno == ENOENT;
+
+	free(path);
+	return gone;
+}
+
 static void read_plugin_conf(struct hsm_registry *reg, int dirfd, const char *name)
 {
 	struct plugin_conf pc = { 0 };
@@ -296,6 +310,14 @@ static void read_plugin_conf(struct hsm_registry *reg, int dirfd, const char *na
 	}
 	if (pc.e.n_claims == 0) {
 		diag(reg, "%s: [commands] names no command; skipped", full);
+		goto skip;
+	}
+	if (plugin_file_gone(reg, pc.e.file)) {
+		/* Its package was removed and the conf (a conffile) stayed:
+		 * not an error, and nothing to show in help or completion. */
+		if (hsm_registry_verbose)
+			diag(reg, "%s: note: %s is not installed in %s; plugin %s skipped", full, pc.e.file,
+			     reg->plugindir, pc.e.name);
 		goto skip;
 	}
 	for (size_t i = 0; i < reg->n; i++)

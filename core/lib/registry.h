@@ -43,6 +43,9 @@ struct hsm_registry {
 
 /* Read hsmadmin.conf and plugins.d/NAME.conf.  Bad files are reported and
  * skipped; returns -1 only when the configuration directory is unusable. */
+/* Set before hsm_registry_open (by --verbose) to note each plugins.d
+ * entry skipped because its plugin file is not installed. */
+extern int hsm_registry_verbose;
 HSM_API int hsm_registry_open(struct hsm_registry *reg, const char *conf_dir,
 			      const char *prog, FILE *diag);
 HSM_API void hsm_registry_close(struct hsm_registry *reg);

@@ -71,4 +71,17 @@ is "$rc" 0 "bad conf files do not stop good plugins"
 like "$err" "evil.conf:3: file must be a plain file name in the plugin directory" "path escape in file= refused"
 like "$err" "unknownkey.conf:4: unknown key 'bogus' in section \\[plugin\\]" "unknown key refused with its line"
 like "$err" "indent.conf:4: leading white space" "indented continuation refused"
+# A plugin whose file is gone (its package removed, its conf kept as a
+# conffile) is not an error: it disappears from help and completion.
+install_fixture good gone
+rm -f "$PLUGIN_DIR/good.so"
+run hsmadmin --help
+is "$rc" 0 "help with a plugin whose file is gone exits 0"
+unlike "$out" "good" "... and does not list its commands"
+unlike "$err" "gone\\.conf|good" "... and says nothing about it"
+run hsmadmin completion bash
+unlike "$out" "'hsmadmin\\|good " "completion does not offer its commands"
+run hsmadmin good show --verbose
+like "$err" "note: good.so is not installed in .*plugin good skipped" "--verbose notes the skipped conf"
+rm -f "$HSMADMIN_CONF/plugins.d/gone.conf"
 done_testing
