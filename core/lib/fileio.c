@@ -131,7 +131,9 @@ HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len
 
 	*data = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO (or a device) given as a file is refused below
+	 * instead of blocking the open; regular files ignore the flag. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

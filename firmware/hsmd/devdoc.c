@@ -141,12 +141,16 @@ static int check_clock(const json_t *clock, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_int_t offset, start, delta;
+	json_int_t high_water = 0;
 	json_t *last_set, *slew;
 	int lost;
 
-	if (json_unpack_ex((json_t *)clock, &jerr, JSON_STRICT, "{s:I, s:o, s:b, s:o}",
-			   "offset", &offset, "last_set", &last_set, "lost", &lost, "slew", &slew) != 0)
+	if (json_unpack_ex((json_t *)clock, &jerr, JSON_STRICT, "{s:I, s:o, s:b, s:o, s?I}",
+			   "offset", &offset, "last_set", &last_set, "lost", &lost, "slew", &slew,
+			   "high_water", &high_water) != 0)
 		return hsmd_err(err, errlen, "clock: %s", jerr.text);
+	if (high_water < 0 || high_water > MAX_TIME)
+		return hsmd_err(err, errlen, "clock: high_water out of range");
 	if (offset < -MAX_TIME || offset > MAX_TIME)
 		return hsmd_err(err, errlen, "clock: offset out of range");
 	if (!json_is_null(last_set) &&
@@ -431,6 +435,7 @@ void hsmd_clock_get(const json_t *device, struct hsmd_clock *clk)
 	clk->slewing = json_is_object(slew);
 	clk->slew_start = json_integer_value(json_object_get(slew, "start"));
 	clk->slew_delta = json_integer_value(json_object_get(slew, "delta"));
+	clk->high_water = json_integer_value(json_object_get(c, "high_water"));
 }
 
 void hsmd_clock_put(json_t *device, const struct hsmd_clock *clk)
@@ -441,6 +446,9 @@ void hsmd_clock_put(json_t *device, const struct hsmd_clock *clk)
 		"lost", clk->lost,
 		"slew", clk->slewing ? json_pack("{s:I, s:I}", "start", (json_int_t)clk->slew_start,
 						 "delta", (json_int_t)clk->slew_delta) : json_null()));
+	if (clk->high_water > 0)
+		json_object_set_new(json_object_get(device, "clock"), "high_water",
+				    json_integer(clk->high_water));
 }
 
 int64_t hsmd_clock_slewed(const struct hsmd_clock *clk, int64_t host_now, unsigned per_day)

@@ -32,6 +32,9 @@ struct hsmd_clock {
 	int slewing;
 	int64_t slew_start; /* host time the slew began */
 	int64_t slew_delta; /* seconds still to apply at slew_start */
+	/* The highest device time the device has seen (0: none yet): expiry
+	 * is judged by it, so setting the clock back revives nothing. */
+	int64_t high_water;
 };
 
 int hsmd_lifetime_validate(const json_t *doc, char *err, size_t errlen);

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <hsmadmin/features.h>
 #include <hsmadmin/fileio.h>
@@ -168,6 +170,27 @@ static int write_config(struct hsm_ctx *ctx, const json_t *config, const char *u
 	return 0;
 }
 
+/* --outdir is checked (and made) before the device is asked: a VCM whose
+ * configuration file cannot be written would be created for nothing, and
+ * its create request cannot be used again. */
+static int check_outdir(struct hsm_ctx *ctx)
+{
+	const char *dir = hsm_opt_str(ctx, "outdir");
+	char err[512];
+	struct stat sb;
+
+	if (!dir)
+		dir = ".";
+	if (stat(dir, &sb) != 0 && errno == ENOENT && hsm_mkdir_p(dir, 0755, err, sizeof(err)) != 0)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s; no VCM was created", err);
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s is not a directory; no VCM was created", dir);
+	if (access(dir, W_OK | X_OK) != 0)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s is not writable (%s); no VCM was created",
+				 dir, strerror(errno));
+	return 0;
+}
+
 static int cmd_create(struct hsm_ctx *ctx)
 {
 	json_t *env = NULL, *params, *res = NULL;
@@ -180,6 +203,10 @@ static int cmd_create(struct hsm_ctx *ctx)
 
 	if ((rc = request_envelope(ctx, hsm_opt_str(ctx, "request"), &env)))
 		return rc;
+	if ((rc = check_outdir(ctx))) {
+		json_decref(env);
+		return rc;
+	}
 	params = json_pack("{s:o, s:s, s:b, s:b}", "request", env, "name", hsm_opt_str(ctx, "NAME"),
 			   "autostart", hsm_opt_given(ctx, "autostart"),
 			   "serial_cardreader", hsm_opt_given(ctx, "serial-cardreader"));

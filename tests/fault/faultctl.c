@@ -10,6 +10,8 @@
  *   faultctl FILE show              "COUNT FIRED" (FIRED: 1 when it hit)
  *   faultctl FILE disarm
  */
+#include "config.h"
+
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>

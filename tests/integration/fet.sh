@@ -264,4 +264,18 @@ ha fet good.lic
 is "$rc" 0 "the licence can be applied again"
 is "$(info "$E1" '.max_active_vcms')" 8 "... and counts again"
 
+# --- an older licence cannot undo a newer one ---------------------------------------------
+now=$(date +%s)
+lic newer.lic "$E1" 3 --serial 901 --issued "$now"
+lic older.lic "$E1" 50 --serial 900 --issued $((now - 3600))
+ha fet newer.lic
+is "$rc" 0 "a newer licence for fewer VCMs applies"
+ha fet older.lic
+is "$rc" 3 "an older licence (issued an hour earlier, for more VCMs) is refused: exit 3"
+like "$err" "licence refused \(older\): serial 900 was issued before the applied licence \(serial 901" \
+	"... saying which and why"
+is "$(info "$E1" '.max_active_vcms')" 3 "... and the newer licence stays in effect"
+ha fet newer.lic
+is "$rc" 0 "the applied licence can be applied again"
+
 done_testing

@@ -175,6 +175,24 @@ is "$rc" 0 "delete an inactive VCM"
 va list --json
 is "$(printf '%s' "$out" | jq '.vcms | length')" 3 "three VCMs left"
 
+# --- local inputs are checked before the device is asked ----------------------------------
+create_req O outdir.req --name "outdir"
+: >not-a-dir
+va create --request outdir.req --outdir not-a-dir outdir
+is "$rc" 2 "create with an --outdir that is a file: exit 2" || echo "# out: $out err: $err"
+like "$err" "not-a-dir is not a directory; no VCM was created" "... saying so before asking the device"
+va list --json
+is "$(printf '%s' "$out" | jq '.vcms | length')" 3 "... and no VCM was created"
+mkfifo request.fifo
+timeout -k 5 20 vcmadmin create --request request.fifo --outdir "$TEST_TMP/configs" fifo >/dev/null 2>fifo.err
+rc=$?
+ok "a FIFO given as --request is refused at once, not waited on (exit $rc)" test "$rc" != 0 -a "$rc" != 124 -a "$rc" != 137 ||
+	cat fifo.err
+va create --request outdir.req --outdir "$TEST_TMP/configs" outdir
+is "$rc" 0 "the same request then creates the VCM (it was not used)" || echo "# err: $err"
+va delete "$(printf '%s' "$out" | sed -n 's/^Created VCM //p')"
+is "$rc" 0 "... which is deleted again"
+
 # --- every VCM process stops with hsmd ---------------------------------------------------
 pids=$(pgrep -f "hsmd vcm --state $TEST_TMP/h/vcms/" | tr '\n' ' ')
 ok "VCM processes run" test -n "$pids"

@@ -59,7 +59,7 @@ static void usage(FILE *f)
 		"Usage: " PROG " keygen --out KEY [--pub PUBFILE] [--force]\n"
 		"       " PROG " licence --key KEY --esn ESN --max-active-vcms N [--features F]\n"
 		"                  [--speed-upgrade mid|high] [--type multi-tenant] [--serial N]\n"
-		"                  --out FILE [--force]\n"
+		"                  [--issued UNIX-TIME] --out FILE [--force]\n"
 		"       " PROG " verify-licence --pub PUB [--pub PUB...] [--esn ESN] [--json] FILE\n"
 		"       " PROG " npkg --key KEY --component primary|recovery --version V --vsn N\n"
 		"                  --modules DIR [--services DIR] [--product P] --out FILE|DIR [--force]\n"
@@ -209,13 +209,14 @@ static int cmd_licence(int argc, char **argv)
 		{ "speed-upgrade", required_argument, NULL, 's' },
 		{ "type", required_argument, NULL, 't' },
 		{ "serial", required_argument, NULL, 'n' },
+		{ "issued", required_argument, NULL, 'i' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *keyfile = NULL, *esn = NULL, *vcms = NULL, *features = NULL, *speed = NULL;
-	const char *type = HSM_LICENCE_TYPE_MULTI_TENANT, *serial = NULL, *out = NULL;
+	const char *type = HSM_LICENCE_TYPE_MULTI_TENANT, *serial = NULL, *out = NULL, *issued = NULL;
 	struct hsm_licence lic = { 0 };
 	int force = 0, c, rc = HSM_EXIT_FAILED;
 	char err[512], *text = NULL;
@@ -232,6 +233,7 @@ static int cmd_licence(int argc, char **argv)
 		case 's': speed = optarg; break;
 		case 't': type = optarg; break;
 		case 'n': serial = optarg; break;
+		case 'i': issued = optarg; break;
 		case 'o': out = optarg; break;
 		case 'f': force = 1; break;
 		case 'h': usage(stdout); return HSM_EXIT_OK;
@@ -269,7 +271,14 @@ static int cmd_licence(int argc, char **argv)
 	} else if (random_serial(&lic.serial) != 0) {
 		return fail(HSM_EXIT_FAILED, "cannot get random bytes for the serial");
 	}
+	/* The issue time orders licences: a device refuses one issued before
+	 * the licence it has applied. */
 	lic.issued = (int64_t)time(NULL);
+	if (issued) {
+		if (parse_uint(issued, 1, 253402300799LL, &n) != 0)
+			return fail(HSM_EXIT_USAGE, "--issued: must be Unix seconds from 1 to 253402300799");
+		lic.issued = n;
+	}
 	if (!force && exists(out))
 		return fail(HSM_EXIT_FAILED, "%s exists (use --force to replace it)", out);
 

@@ -119,6 +119,18 @@ static int commit_entry(struct hsmd_call *call, const char *uuid, json_t *entry,
 	return hsmd_commit(call, doc, event, detail) == 0 ? HSMD_OK : HSMD_FAILED;
 }
 
+/* The time requests expire by: the highest device time the HSM has seen
+ * (clock.high_water, kept by hsmd), so setting the clock back revives no
+ * expired request. */
+static int64_t expiry_now(struct hsmd_call *call)
+{
+	int64_t now = hsmd_now(call);
+	json_int_t hw = json_integer_value(json_object_get(json_object_get(hsmd_device(call), "clock"),
+							   "high_water"));
+
+	return hw > now ? hw : now;
+}
+
 static int not_supported(struct hsmd_call *call)
 {
 	if (!hsmd_has_vcm_api(call))
@@ -272,7 +284,8 @@ static int m_create(struct hsmd_call *call)
 
 	if ((rc = not_supported(call)) || (rc = create_params(call, &a)))
 		return rc;
-	rc = orch_check_request(a.request, HSM_REQUEST_CREATE, NULL, NULL, now, &req, msg, sizeof(msg));
+	rc = orch_check_request(a.request, HSM_REQUEST_CREATE, NULL, NULL, expiry_now(call), &req,
+				msg, sizeof(msg));
 	if (rc != HSMD_OK)
 		return hsmd_error(call, rc, "%s", msg);
 	fw_vcm_limits(hsmd_lifetime(call), hsmd_device(call), &lim);
@@ -404,7 +417,7 @@ static int m_start(struct hsmd_call *call)
 	if (env && !json_is_null(env)) {
 		rc = orch_check_request(env, HSM_REQUEST_START, uuid,
 					json_string_value(json_object_get(e, "k_tenant_req")),
-					hsmd_now(call), &req, msg, sizeof(msg));
+					expiry_now(call), &req, msg, sizeof(msg));
 		if (rc != HSMD_OK)
 			return hsmd_error(call, rc, "%s", msg);
 		if ((rc = orch_nonce_used(e, req->nonce, req->issued, msg, sizeof(msg))) != 0) {
@@ -648,7 +661,7 @@ static int m_setproperties(struct hsmd_call *call)
 	/* Any property, k_tenant_req included, changes only by a request
 	 * signed with the VCM's current k_tenant_req (guide 3.1.2.3.7). */
 	rc = orch_check_request(env, HSM_REQUEST_SETPROPERTIES, uuid,
-				json_string_value(json_object_get(e, "k_tenant_req")), hsmd_now(call),
+				json_string_value(json_object_get(e, "k_tenant_req")), expiry_now(call),
 				&req, msg, sizeof(msg));
 	if (rc != HSMD_OK) {
 		hsmd_error(call, rc, "%s", msg);

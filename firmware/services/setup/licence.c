@@ -164,6 +164,20 @@ int setup_fet(struct hsmd_call *call)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", err);
 	if ((rc = licence_accept(call, text, len, &lic)) != 0)
 		return rc;
+	/* A licence issued before the applied one is an old licence: applying
+	 * it again would undo a later one (e.g. bring back a larger count the
+	 * vendor has since reduced).  A sanctioned downgrade is a new licence
+	 * with a later issue time (docs/formats/licence.md). */
+	old = json_object_get(hsmd_device(call), "licence");
+	if (json_is_object(old) && lic->issued < json_integer_value(json_object_get(old, "issued"))) {
+		rc = hsmd_error(call, HSMD_REFUSED_STATE, "licence refused (older): serial %lld was issued "
+				"before the applied licence (serial %lld, %lld seconds later); ask the vendor "
+				"for a licence issued later", (long long)lic->serial,
+				(long long)json_integer_value(json_object_get(old, "serial")),
+				(long long)(json_integer_value(json_object_get(old, "issued")) - lic->issued));
+		hsm_licence_free(lic);
+		return rc;
+	}
 	canon = hsm_licence_text(lic, &clen);
 	if (!canon) {
 		hsm_licence_free(lic);
@@ -175,7 +189,6 @@ int setup_fet(struct hsmd_call *call)
 			   "features", (json_int_t)lic->features, "speed_upgrade", speed,
 			   "serial", (json_int_t)lic->serial, "issued", (json_int_t)lic->issued);
 	free(canon);
-	old = json_object_get(hsmd_device(call), "licence");
 	changed = !json_is_object(old) || !json_equal((json_t *)old, stored);
 	detail = json_pack("{s:I, s:I, s:I, s:s?, s:o}", "serial", (json_int_t)lic->serial,
 			   "max_active_vcms", (json_int_t)lic->max_active_vcms,

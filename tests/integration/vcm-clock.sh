@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The device clock's high-water mark: setting the clock back (allowed while
+# it is not earlier than the last time set) revives no expired request.
+. "$top_srcdir/tests/lib/vcm-lib.sh"
+vcm_setup
+cd "$TEST_TMP" || exit 1
+ESN=1A23-BC45-6789
+VCM_HSM=h
+ok "HSM enrolled" vcm_hsm h "$ESN"
+host_keys_for_ssh
+new_vcm A "clock"
+ok "a VCM" test -n "$UUID"
+U=$UUID
+
+settime() { # T: maintenance mode, then settime (which resets)
+	call h setup set_mode setup '{"mode":"maintenance"}' &&
+		call h setup settime setup "{\"time\":$1}"
+}
+t0=$(date +%s)
+ok "the clock set to now" settime "$t0"
+tenant A vcm start --request-file start.req --uuid "$U" --request-validity 5
+is "$rc" 0 "a start request valid for 5 seconds"
+expires=$(grep -o '"not_after":[0-9]*' start.req | cut -d: -f2)
+while [ "$(date +%s)" -le $((expires + 1)) ]; do sleep 0.2; done
+va start --request start.req "$U"
+is "$rc" 4 "after it expired the start request is refused"
+like "$err" "expired" "... as expired"
+ok "the clock set back, to one second after the last time set" settime $((t0 + 1))
+va start --request start.req "$U"
+is "$rc" 4 "the expired request is still refused: expiry uses the highest time the device has seen" ||
+	{ echo "# out: $out"; echo "# err: $err"; }
+like "$err" "expired" "... as expired"
+hw=$(jq -r '.clock.high_water' h/device.json)
+ok "device.json records the high-water mark ($hw >= $expires)" test "$hw" -ge "$expires"
+done_testing
