@@ -71,15 +71,6 @@ HSM_API int hsm_licence_speed_parse(const char *text, enum hsm_licence_speed *ou
 	return 0;
 }
 
-static void iso_time(int64_t t, char buf[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || !strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, 32, "%lld", (long long)t);
-}
-
 /* --- the header ------------------------------------------------------------- */
 
 /* The header the body implies, malloc'ed. */
@@ -95,7 +86,7 @@ static char *header_text(const struct hsm_licence *lic)
 	if (lic->speed_upgrade != HSM_LICENCE_SPEED_NONE)
 		snprintf(speed, sizeof(speed), "# speed-upgrade: %s\n",
 			 hsm_licence_speed_name(lic->speed_upgrade));
-	iso_time(lic->issued, when);
+	hsm_time_iso(lic->issued, when);
 	if (asprintf(&out, TITLE_LINE
 		     "# type: %s\n"
 		     "# esn: %s\n"

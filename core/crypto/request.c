@@ -619,15 +619,6 @@ HSM_API int hsm_request_verify(const struct hsm_request *req, EVP_PKEY *key,
 	return 0;
 }
 
-static void iso_time(int64_t t, char buf[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || !strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, 32, "%lld", (long long)t);
-}
-
 HSM_API enum hsm_request_time hsm_request_check_time(const struct hsm_request *req,
 						     int64_t now, int64_t skew,
 						     char *err, size_t errlen)
@@ -637,13 +628,13 @@ HSM_API enum hsm_request_time hsm_request_check_time(const struct hsm_request *r
 	if (skew < 0)
 		skew = 0;
 	if (req->issued - skew > now) {
-		iso_time(req->issued, when);
+		hsm_time_iso(req->issued, when);
 		snprintf(err, errlen, "issued at %s, %lld s in the future: check the clocks",
 			 when, (long long)(req->issued - now));
 		return HSM_REQUEST_TIME_NOT_YET;
 	}
 	if (req->has_not_after && now > req->not_after) {
-		iso_time(req->not_after, when);
+		hsm_time_iso(req->not_after, when);
 		snprintf(err, errlen, "expired at %s (%lld s ago)", when, (long long)(now - req->not_after));
 		return HSM_REQUEST_TIME_EXPIRED;
 	}

@@ -489,17 +489,17 @@ static int commit_logged(struct hsmd_store *st, json_t *doc, const char *event, 
 	 * time seen, before and after this change (a settime back included). */
 	{
 		struct hsmd_clock was, next;
-		int64_t host = hsmd_host_time(), t;
+		int64_t host = hsmd_host_time(), seen;
 		hsmd_clock_get(st->device, &was);
 		hsmd_clock_get(doc, &next);
-		t = hsmd_clock_now(&was, host, st->cfg->slew_per_day);
-		if (t > next.high_water)
-			next.high_water = t;
+		seen = hsmd_clock_now(&was, host, st->cfg->slew_per_day);
+		if (seen > next.high_water)
+			next.high_water = seen;
 		if (was.high_water > next.high_water)
 			next.high_water = was.high_water;
-		t = hsmd_clock_now(&next, host, st->cfg->slew_per_day);
-		if (t > next.high_water)
-			next.high_water = t;
+		seen = hsmd_clock_now(&next, host, st->cfg->slew_per_day);
+		if (seen > next.high_water)
+			next.high_water = seen;
 		if (json_is_object(json_object_get(doc, "clock")))
 			json_object_set_new(json_object_get(doc, "clock"), "high_water",
 					    json_integer(next.high_water < 0 ? 0 : next.high_water));

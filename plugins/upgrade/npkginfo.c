@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hsmadmin/fileio.h>
 #include <hsmadmin/plugin.h>
 #include "upgrade.h"
 
@@ -46,21 +47,12 @@ int upgrade_vendor_keys(struct hsm_ctx *ctx, EVP_PKEY ***keys, size_t *n)
 	return 0;
 }
 
-static void iso_time(int64_t t, char buf[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || !strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, 32, "%lld", (long long)t);
-}
-
 static void print_text(struct hsm_ctx *ctx, const char *path, const struct hsm_npkg_manifest *m,
 		       int status, const char *why)
 {
 	char when[32], *fp = hsm_key_fingerprint(m->signer), hex[65];
 
-	iso_time(m->created, when);
+	hsm_time_iso(m->created, when);
 	hsm_printf(ctx, "file: %s\n", path);
 	hsm_printf(ctx, "product: %s\n", m->product);
 	hsm_printf(ctx, "component: %s\n", hsm_npkg_component_name(m->component));

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include <hsmadmin/features.h>
+#include <hsmadmin/fileio.h>
 #include "request.h"
 #include "sign.h"
 #include "vcm.h"
@@ -134,10 +135,10 @@ void vcm_request_print(struct hsm_ctx *ctx, const struct hsm_request *req, int64
 		   req->version);
 	hsm_printf(ctx, "%-20s %s\n", "VCM UUID:", req->uuid[0] ? req->uuid : "(any)");
 	hsm_printf(ctx, "%-20s %s\n", "Nonce:", req->nonce);
-	vcm_iso_time(req->issued, when);
+	hsm_time_iso(req->issued, when);
 	hsm_printf(ctx, "%-20s %s\n", "Issued:", when);
 	if (req->has_not_after) {
-		vcm_iso_time(req->not_after, when);
+		hsm_time_iso(req->not_after, when);
 		hsm_printf(ctx, "%-20s %s\n", "Valid until:", when);
 	} else {
 		hsm_printf(ctx, "%-20s %s\n", "Valid until:", "no expiry");

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <hsmadmin/features.h>
+#include <hsmadmin/fileio.h>
 #include "request.h"
 #include "sign.h"
 #include "vcm.h"
@@ -183,7 +184,7 @@ static int write_request(struct hsm_ctx *ctx, enum hsm_request_type type)
 	hsm_printf(ctx, "Wrote %s request to %s\n", hsm_request_type_name(type), file);
 	if (written->has_not_after) {
 		char when[32];
-		vcm_iso_time(written->not_after, when);
+		hsm_time_iso(written->not_after, when);
 		hsm_printf(ctx, "  %-14s %s\n", "valid until", when);
 	} else {
 		hsm_printf(ctx, "  %-14s %s\n", "valid until", "no expiry (use --request-validity to limit it)");

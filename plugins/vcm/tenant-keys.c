@@ -260,11 +260,3 @@ int vcm_write_new_file(const char *path, const void *data, size_t len, mode_t mo
 	return hsm_fsync_dir(dir, err, errlen);
 }
 
-void vcm_iso_time(int64_t t, char buf[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || !strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, 32, "%lld", (long long)t);
-}

@@ -41,9 +41,6 @@ char *vcm_tenant_path(struct hsm_ctx *ctx, const char *name, const char *suffix)
 int vcm_write_new_file(const char *path, const void *data, size_t len, mode_t mode,
 		       char *err, size_t errlen);
 
-/* "2024-05-01T12:00:00Z" */
-void vcm_iso_time(int64_t t, char buf[32]);
-
 /* The stable JSON description of a request (inspect-request --json and
  * the result of the request-writing commands). */
 json_t *vcm_request_describe(const struct hsm_request *req, int64_t now);

@@ -57,6 +57,13 @@ HSM_API int hsm_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
 /* fsync a directory so that a rename or unlink in it is durable. */
 HSM_API int hsm_fsync_dir(const char *dir, char *err, size_t errlen);
 
+/* --- time (time-format.c) ------------------------------------------------ */
+
+/* Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" (the number itself when out of
+ * range); returns buf. */
+#define HSM_TIME_ISO_LEN 32
+HSM_API const char *hsm_time_iso(int64_t t, char buf[HSM_TIME_ISO_LEN]);
+
 /* --- checking untrusted JSON objects (json-fields.c) ------------------ */
 
 /* snprintf into err (when err is not NULL) and return -1. */
