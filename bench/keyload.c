@@ -81,9 +81,11 @@ int main(int argc, char **argv)
 	if (!f || !PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) || fclose(f) != 0)
 		die(pem, "cannot write");
 	chmod(pem, 0600);
-	if (hsm_keyprot_save(kfsg, key, HSM_KEYPROT_K | HSM_KEYPROT_F | HSM_KEYPROT_S | HSM_KEYPROT_G,
-			     &ctx, 0, err, sizeof(err)) != 0 ||
-	    hsm_keyprot_save(kp, key, HSM_KEYPROT_K | HSM_KEYPROT_P, &ctx, 0, err, sizeof(err)) != 0)
+	if (hsm_keyprot_save(kfsg, key,
+			     HSM_KEYPROT_K | HSM_KEYPROT_F | HSM_KEYPROT_S | HSM_KEYPROT_G, &ctx, 0,
+			     err, sizeof(err)) != 0 ||
+	    hsm_keyprot_save(kp, key, HSM_KEYPROT_K | HSM_KEYPROT_P, &ctx, 0, err, sizeof(err)) !=
+		0)
 		die("save", err);
 
 	/* Warm both paths once (library initialisation, page cache). */
@@ -116,7 +118,8 @@ int main(int argc, char **argv)
 	printf("key load, median of %d (KP: of %d), microseconds; S from %s\n", n, np,
 	       ctx.system_uuid_file == real_uuid ? real_uuid : "a stand-in file");
 	printf("  unprotected PEM         %8.1f\n", ma);
-	printf("  KFSG (HKDF, AES-GCM)    %8.1f   ratio to PEM %.2f   (target < 5000 us)\n", mb, mb / ma);
+	printf("  KFSG (HKDF, AES-GCM)    %8.1f   ratio to PEM %.2f   (target < 5000 us)\n", mb,
+	       mb / ma);
 	printf("  KP   (scrypt 2^15,8,1)  %8.1f   ratio to PEM %.1f\n", mc, mc / ma);
 
 	unlink(pem);

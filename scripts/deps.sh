@@ -3,7 +3,7 @@
 # and testing hsmadmin needs on Debian 12, only when something is missing.
 HSM_BUILD_DEPS="build-essential autoconf automake libtool pkg-config libssh-dev libjansson-dev libinih-dev libssl-dev openssl"
 HSM_PKG_DEPS="debhelper dpkg-dev fakeroot lintian"
-HSM_TEST_DEPS="clang libclang-rt-14-dev openssh-client openssh-server python3 jq bsdutils procps iproute2 zsh fish"
+HSM_TEST_DEPS="clang libclang-rt-14-dev openssh-client openssh-server python3 jq bsdutils procps iproute2 zsh fish clang-format"
 
 hsm_install_deps() { # hsm_install_deps PACKAGE...
 	missing=""

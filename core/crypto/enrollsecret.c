@@ -78,7 +78,8 @@ int hsm_enroll_secrets_parse(const char *text, size_t len, struct hsm_enroll_sec
 	size_t pos = 0, lineno = 0;
 
 	if (len > HSM_ENROLL_SECRETS_FILE_MAX)
-		return hsm_set_err(err, errlen, "larger than %d bytes", HSM_ENROLL_SECRETS_FILE_MAX);
+		return hsm_set_err(err, errlen, "larger than %d bytes",
+				   HSM_ENROLL_SECRETS_FILE_MAX);
 	if (memchr(text, '\0', len))
 		return hsm_set_err(err, errlen, "holds a NUL byte: not a text file");
 	while (pos < len) {
@@ -94,8 +95,10 @@ int hsm_enroll_secrets_parse(const char *text, size_t len, struct hsm_enroll_sec
 		}
 		if (parse_line(text + pos, n, &e) != 0) {
 			OPENSSL_cleanse(&e, sizeof(e));
-			return hsm_set_err(err, errlen, "line %zu: not \"ESN SECRET\" (an ESN like "
-					   "1A23-BC45-6789, then 1-64 letters, digits or '-')", lineno);
+			return hsm_set_err(err, errlen,
+					   "line %zu: not \"ESN SECRET\" (an ESN like "
+					   "1A23-BC45-6789, then 1-64 letters, digits or '-')",
+					   lineno);
 		}
 		pos += n + 1;
 		have = hsm_enroll_secret_for(*list, *count, e.esn);
@@ -104,7 +107,8 @@ int hsm_enroll_secrets_parse(const char *text, size_t len, struct hsm_enroll_sec
 				   CRYPTO_memcmp(have, e.secret, strlen(have)) == 0;
 			OPENSSL_cleanse(e.secret, sizeof(e.secret));
 			if (!same)
-				return hsm_set_err(err, errlen, "line %zu: a second, different secret for %s",
+				return hsm_set_err(err, errlen,
+						   "line %zu: a second, different secret for %s",
 						   lineno, e.esn);
 			continue;
 		}

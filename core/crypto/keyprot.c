@@ -66,7 +66,7 @@
 #define SCRYPT_MAXMEM (65u * 1024u * 1024u)
 
 #define KP_KEY_LEN 32
-#define INPUT_MAX 256        /* longest machine ID we use */
+#define INPUT_MAX 256 /* longest machine ID we use */
 #define PASS_MAX 1024
 #define GNONCE_LEN 32
 
@@ -77,12 +77,13 @@ static const char hkdf_info[] = "hsmadmin keyprot v1 AES-256-GCM key";
  * key file useless to tools that do not know it; the other options carry
  * the secrecy.  Changing it makes every F-protected key unreadable. */
 static const uint8_t fixed_nonce[32] = {
-	0xa7, 0x90, 0x6b, 0x73, 0x36, 0x1f, 0x16, 0xc1, 0x4c, 0xbd, 0x88, 0xd3, 0xe2, 0x0b, 0xaa, 0x3e,
-	0x61, 0xd7, 0x0d, 0x67, 0xf6, 0x5a, 0xc4, 0xe2, 0xf9, 0xf5, 0xd0, 0x88, 0x79, 0x70, 0x37, 0x1c,
+	0xa7, 0x90, 0x6b, 0x73, 0x36, 0x1f, 0x16, 0xc1, 0x4c, 0xbd, 0x88,
+	0xd3, 0xe2, 0x0b, 0xaa, 0x3e, 0x61, 0xd7, 0x0d, 0x67, 0xf6, 0x5a,
+	0xc4, 0xe2, 0xf9, 0xf5, 0xd0, 0x88, 0x79, 0x70, 0x37, 0x1c,
 };
 
 static const char *const opt_names[6] = {
-	"K (per-key nonce)", "F (fixed nonce)", "S (system UUID)",
+	"K (per-key nonce)",    "F (fixed nonce)",  "S (system UUID)",
 	"B (baseboard serial)", "G (global nonce)", "P (user passphrase)",
 };
 
@@ -121,8 +122,10 @@ static int algs(char *err, size_t errlen)
 {
 	pthread_once(&algs_once, algs_fetch);
 	if (!alg_gcm || !alg_scrypt || !alg_hkdf)
-		return hsm_set_err(err, errlen, "OpenSSL lacks %s", !alg_gcm ? "AES-256-GCM" :
-			       !alg_scrypt ? "scrypt" : "HKDF");
+		return hsm_set_err(err, errlen, "OpenSSL lacks %s",
+				   !alg_gcm      ? "AES-256-GCM"
+				   : !alg_scrypt ? "scrypt"
+						 : "HKDF");
 	return 0;
 }
 
@@ -133,17 +136,21 @@ HSM_API int hsm_keyprot_parse(const char *text, unsigned *opts, char *err, size_
 
 	if (!text || !*text)
 		return hsm_set_err(err, errlen, "empty protection options (use letters from %s)",
-			       HSM_KEYPROT_LETTERS);
+				   HSM_KEYPROT_LETTERS);
 	for (const char *c = text; *c; c++) {
 		const char *at = strchr(HSM_KEYPROT_LETTERS, *c);
 		unsigned bit;
 
 		if (!at) {
 			if ((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f)
-				return hsm_set_err(err, errlen, "unknown protection option '%c' (use upper-case letters from %s)",
-					       *c, HSM_KEYPROT_LETTERS);
-			return hsm_set_err(err, errlen, "unknown protection option byte 0x%02x (use upper-case letters from %s)",
-				       (unsigned char)*c, HSM_KEYPROT_LETTERS);
+				return hsm_set_err(err, errlen,
+						   "unknown protection option '%c' (use upper-case "
+						   "letters from %s)",
+						   *c, HSM_KEYPROT_LETTERS);
+			return hsm_set_err(err, errlen,
+					   "unknown protection option byte 0x%02x (use upper-case "
+					   "letters from %s)",
+					   (unsigned char)*c, HSM_KEYPROT_LETTERS);
 		}
 		bit = 1u << (at - HSM_KEYPROT_LETTERS);
 		if (set & bit)
@@ -189,7 +196,7 @@ static int service_index(const char *service, char *err, size_t errlen)
 		if (*c < 'a' || *c > 'z')
 			return hsm_set_err(err, errlen, "unknown service (not a lower-case name)");
 	return hsm_set_err(err, errlen, "unknown service \"%.32s\" (no key protection defaults)",
-		       service ? service : "");
+			   service ? service : "");
 }
 
 /* NFAST_<SERVICE>_<what>, from a name of the table (lower-case ASCII). */
@@ -255,7 +262,8 @@ static int group_name_valid(const char *name)
 	if (n < 1 || n > 32 || !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
 		return 0;
 	for (const char *c = name; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+		      *c == '-'))
 			return 0;
 	return 1;
 }
@@ -272,22 +280,28 @@ static int group_create(const char *name, char *err, size_t errlen)
 	int status;
 
 	if (!group_name_valid(name))
-		return hsm_set_err(err, errlen, "group \"%.64s\" does not exist, and it is not a name a "
-				   "group can be created with ([a-z_][a-z0-9_-], at most 32)", shown(name));
+		return hsm_set_err(err, errlen,
+				   "group \"%.64s\" does not exist, and it is not a name a "
+				   "group can be created with ([a-z_][a-z0-9_-], at most 32)",
+				   shown(name));
 	if (geteuid() != 0)
-		return hsm_set_err(err, errlen, "group \"%.64s\" does not exist, and only root can create it",
+		return hsm_set_err(err, errlen,
+				   "group \"%.64s\" does not exist, and only root can create it",
 				   shown(name));
 	for (size_t i = 0; tools[i] && !tool; i++)
 		if (access(tools[i], X_OK) == 0)
 			tool = tools[i];
 	if (!tool)
-		return hsm_set_err(err, errlen, "group \"%.64s\" does not exist and groupadd was not found",
+		return hsm_set_err(err, errlen,
+				   "group \"%.64s\" does not exist and groupadd was not found",
 				   shown(name));
 	pid = fork();
 	if (pid < 0)
-		return hsm_set_err(err, errlen, "cannot create group %.64s: %s", shown(name), strerror(errno));
+		return hsm_set_err(err, errlen, "cannot create group %.64s: %s", shown(name),
+				   strerror(errno));
 	if (pid == 0) {
-		char *const argv[] = { (char *)"groupadd", (char *)"--system", (char *)"--", (char *)name, NULL };
+		char *const argv[] = { (char *)"groupadd", (char *)"--system", (char *)"--",
+				       (char *)name, NULL };
 		char *const envp[] = { (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (devnull >= 0) {
@@ -299,15 +313,17 @@ static int group_create(const char *name, char *err, size_t errlen)
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return hsm_set_err(err, errlen, "cannot create group %.64s: %s", shown(name), strerror(errno));
+			return hsm_set_err(err, errlen, "cannot create group %.64s: %s",
+					   shown(name), strerror(errno));
 	if (group_lookup(name, &gid) != 0)
-		return hsm_set_err(err, errlen, "cannot create group %.64s: groupadd exited with %d", shown(name),
-				   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		return hsm_set_err(
+		    err, errlen, "cannot create group %.64s: groupadd exited with %d", shown(name),
+		    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	return 0;
 }
 
-HSM_API int hsm_keyprot_group_for_service(const char *service, char *buf, size_t len,
-					  char *err, size_t errlen)
+HSM_API int hsm_keyprot_group_for_service(const char *service, char *buf, size_t len, char *err,
+					  size_t errlen)
 {
 	char var[64], why[200];
 	const char *v, *group;
@@ -402,8 +418,16 @@ static int read_small(const char *path, int nofollow, uint8_t *buf, size_t max, 
 static int placeholder(const char *v)
 {
 	static const char *const known[] = {
-		"none", "not specified", "not applicable", "default string", "to be filled by o.e.m.",
-		"system serial number", "base board serial number", "0123456789", "n/a", "unknown",
+		"none",
+		"not specified",
+		"not applicable",
+		"default string",
+		"to be filled by o.e.m.",
+		"system serial number",
+		"base board serial number",
+		"0123456789",
+		"n/a",
+		"unknown",
 	};
 	const char *c;
 
@@ -420,8 +444,8 @@ static int placeholder(const char *v)
 }
 
 /* S and B: an identifier the firmware exposes, trimmed of white space. */
-static int machine_id(int bit, const char *path, uint8_t *out, size_t *outlen,
-		      char *err, size_t errlen)
+static int machine_id(int bit, const char *path, uint8_t *out, size_t *outlen, char *err,
+		      size_t errlen)
 {
 	char text[INPUT_MAX + 1];
 	size_t len = 0, start = 0;
@@ -430,16 +454,18 @@ static int machine_id(int bit, const char *path, uint8_t *out, size_t *outlen,
 
 	if (rc == -2)
 		return hsm_set_err(err, errlen, "protection option %s: %s is longer than %d bytes",
-			       opt_names[bit], path, INPUT_MAX);
+				   opt_names[bit], path, INPUT_MAX);
 	if (rc < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
-			return hsm_set_err(err, errlen, "protection option %s is not available on this machine (%s does not exist)",
-				       opt_names[bit], path);
+			return hsm_set_err(err, errlen,
+					   "protection option %s is not available on this machine "
+					   "(%s does not exist)",
+					   opt_names[bit], path);
 		if (errno == EACCES || errno == EPERM)
 			return hsm_set_err(err, errlen, "protection option %s needs root: %s: %s",
-				       opt_names[bit], path, strerror(errno));
-		return hsm_set_err(err, errlen, "protection option %s: %s: %s", opt_names[bit], path,
-			       errno == EINVAL ? "not a regular file" : strerror(errno));
+					   opt_names[bit], path, strerror(errno));
+		return hsm_set_err(err, errlen, "protection option %s: %s: %s", opt_names[bit],
+				   path, errno == EINVAL ? "not a regular file" : strerror(errno));
 	}
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\t' ||
 			   text[len - 1] == '\r'))
@@ -449,11 +475,14 @@ static int machine_id(int bit, const char *path, uint8_t *out, size_t *outlen,
 	text[len] = '\0';
 	for (size_t i = start; i < len; i++)
 		if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] > 0x7e)
-			return hsm_set_err(err, errlen, "protection option %s: %s holds non-printable bytes",
-				       opt_names[bit], path);
+			return hsm_set_err(err, errlen,
+					   "protection option %s: %s holds non-printable bytes",
+					   opt_names[bit], path);
 	if (start == len || placeholder(text + start))
-		return hsm_set_err(err, errlen, "protection option %s is not available on this machine (%s holds no identifier)",
-			       opt_names[bit], path);
+		return hsm_set_err(err, errlen,
+				   "protection option %s is not available on this machine (%s "
+				   "holds no identifier)",
+				   opt_names[bit], path);
 	*outlen = len - start;
 	memcpy(out, text + start, *outlen);
 	OPENSSL_cleanse(text, sizeof(text));
@@ -469,7 +498,9 @@ static int gnonce_path(const struct hsm_keyprot_ctx *ctx, char *buf, size_t len)
 		return snprintf(buf, len, "%s", p) >= (int)len ? -1 : 0;
 	home = env_or(ctx->home, "HSMADMIN_HOME", HSMADMIN_DEFAULT_HOME);
 	return snprintf(buf, len, "%s%skeys/global.nonce", home,
-			*home && home[strlen(home) - 1] == '/' ? "" : "/") >= (int)len ? -1 : 0;
+			*home && home[strlen(home) - 1] == '/' ? "" : "/") >= (int)len
+		   ? -1
+		   : 0;
 }
 
 static int split_dir(const char *path, char *dir, size_t len)
@@ -497,28 +528,30 @@ static int gnonce_create(const char *path, char *err, size_t errlen)
 
 	if (split_dir(path, dir, sizeof(dir)) != 0 ||
 	    snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return hsm_set_err(err, errlen, "protection option %s: %s: path too long", opt_names[4], path);
+		return hsm_set_err(err, errlen, "protection option %s: %s: path too long",
+				   opt_names[4], path);
 	if (hsm_mkdir_p(dir, 0700, why, sizeof(why)) != 0)
 		return hsm_set_err(err, errlen, "protection option %s: %s", opt_names[4], why);
 	if (RAND_priv_bytes(nonce, sizeof(nonce)) != 1)
-		return hsm_set_err(err, errlen, "protection option %s: no random bytes", opt_names[4]);
+		return hsm_set_err(err, errlen, "protection option %s: no random bytes",
+				   opt_names[4]);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		OPENSSL_cleanse(nonce, sizeof(nonce));
-		return hsm_set_err(err, errlen, "protection option %s: cannot create %s: %s", opt_names[4],
-			       path, strerror(errno));
+		return hsm_set_err(err, errlen, "protection option %s: cannot create %s: %s",
+				   opt_names[4], path, strerror(errno));
 	}
 	if (fchmod(fd, 0600) != 0 || write(fd, nonce, sizeof(nonce)) != (ssize_t)sizeof(nonce) ||
 	    fsync(fd) != 0)
-		rc = hsm_set_err(err, errlen, "protection option %s: cannot write %s: %s", opt_names[4],
-			     path, strerror(errno));
+		rc = hsm_set_err(err, errlen, "protection option %s: cannot write %s: %s",
+				 opt_names[4], path, strerror(errno));
 	OPENSSL_cleanse(nonce, sizeof(nonce));
 	if (close(fd) != 0 && rc == 0)
-		rc = hsm_set_err(err, errlen, "protection option %s: cannot write %s: %s", opt_names[4],
-			     path, strerror(errno));
+		rc = hsm_set_err(err, errlen, "protection option %s: cannot write %s: %s",
+				 opt_names[4], path, strerror(errno));
 	if (rc == 0 && link(tmp, path) != 0 && errno != EEXIST) /* EEXIST: another won */
-		rc = hsm_set_err(err, errlen, "protection option %s: cannot create %s: %s", opt_names[4],
-			     path, strerror(errno));
+		rc = hsm_set_err(err, errlen, "protection option %s: cannot create %s: %s",
+				 opt_names[4], path, strerror(errno));
 	unlink(tmp);
 	if (rc == 0 && hsm_fsync_dir(dir, why, sizeof(why)) != 0)
 		rc = hsm_set_err(err, errlen, "protection option %s: %s", opt_names[4], why);
@@ -536,7 +569,8 @@ static int gnonce(const struct hsm_keyprot_ctx *ctx, int mode, uint8_t *out, siz
 	int rc;
 
 	if (gnonce_path(ctx, path, sizeof(path)) != 0)
-		return hsm_set_err(err, errlen, "protection option %s: path too long", opt_names[4]);
+		return hsm_set_err(err, errlen, "protection option %s: path too long",
+				   opt_names[4]);
 	rc = read_small(path, 1, out, GNONCE_LEN, &len, &st);
 	if (rc == -1 && errno == ENOENT && mode != 'l') {
 		if (mode == 'c')
@@ -546,24 +580,32 @@ static int gnonce(const struct hsm_keyprot_ctx *ctx, int mode, uint8_t *out, siz
 		rc = read_small(path, 1, out, GNONCE_LEN, &len, &st);
 	}
 	if (rc == -1 && errno == ENOENT)
-		return hsm_set_err(err, errlen, "protection option %s: %s does not exist (was the key protected under another installation?)",
-			       opt_names[4], path);
+		return hsm_set_err(err, errlen,
+				   "protection option %s: %s does not exist (was the key protected "
+				   "under another installation?)",
+				   opt_names[4], path);
 	if (rc == -1 && (errno == EACCES || errno == EPERM))
-		return hsm_set_err(err, errlen, "protection option %s needs its owner (root): %s: %s",
-			       opt_names[4], path, strerror(errno));
+		return hsm_set_err(err, errlen,
+				   "protection option %s needs its owner (root): %s: %s",
+				   opt_names[4], path, strerror(errno));
 	if (rc == -1)
 		return hsm_set_err(err, errlen, "protection option %s: %s: %s", opt_names[4], path,
-			       errno == EINVAL ? "not a regular file" : errno == ELOOP ?
-			       "a symbolic link" : strerror(errno));
+				   errno == EINVAL  ? "not a regular file"
+				   : errno == ELOOP ? "a symbolic link"
+						    : strerror(errno));
 	if (rc == -2 || len != GNONCE_LEN)
 		return hsm_set_err(err, errlen, "protection option %s: %s is not %d bytes long",
-			       opt_names[4], path, GNONCE_LEN);
+				   opt_names[4], path, GNONCE_LEN);
 	if (st.st_uid != geteuid() && st.st_uid != 0)
-		return hsm_set_err(err, errlen, "protection option %s: %s is owned by uid %u, not by this user or root",
-			       opt_names[4], path, (unsigned)st.st_uid);
+		return hsm_set_err(
+		    err, errlen,
+		    "protection option %s: %s is owned by uid %u, not by this user or root",
+		    opt_names[4], path, (unsigned)st.st_uid);
 	if (st.st_mode & 077)
-		return hsm_set_err(err, errlen, "protection option %s: %s has mode %04o: group and others must have no access (chmod 600)",
-			       opt_names[4], path, (unsigned)(st.st_mode & 07777));
+		return hsm_set_err(err, errlen,
+				   "protection option %s: %s has mode %04o: group and others must "
+				   "have no access (chmod 600)",
+				   opt_names[4], path, (unsigned)(st.st_mode & 07777));
 	*outlen = len;
 	return 0;
 }
@@ -572,8 +614,8 @@ static int gnonce(const struct hsm_keyprot_ctx *ctx, int mode, uint8_t *out, siz
  * hang-up, kill) must not leave the terminal without echo: the handler
  * restores the saved settings, then lets the signal do what it would have
  * done.  tcsetattr, sigaction and raise are async-signal-safe. */
-static const int tty_signals[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGPIPE, SIGALRM,
-				   SIGUSR1, SIGUSR2 };
+static const int tty_signals[] = { SIGINT,  SIGQUIT, SIGTERM, SIGHUP,
+				   SIGPIPE, SIGALRM, SIGUSR1, SIGUSR2 };
 #define N_TTY_SIGNALS (sizeof(tty_signals) / sizeof(tty_signals[0]))
 static volatile sig_atomic_t tty_saved_fd = -1;
 static struct termios tty_saved;
@@ -633,12 +675,14 @@ static int prompt_line(int fd, const char *prompt, char *buf, size_t max, char *
 		tty_guard(fd, &old);
 		if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
 			tty_unguard();
-			return hsm_set_err(err, errlen, "protection option %s: cannot turn off terminal echo",
-				       opt_names[5]);
+			return hsm_set_err(err, errlen,
+					   "protection option %s: cannot turn off terminal echo",
+					   opt_names[5]);
 		}
 	}
 	if (write(fd, prompt, strlen(prompt)) < 0)
-		rc = hsm_set_err(err, errlen, "protection option %s: cannot write to the terminal", opt_names[5]);
+		rc = hsm_set_err(err, errlen, "protection option %s: cannot write to the terminal",
+				 opt_names[5]);
 	while (rc == 0) {
 		char c;
 		ssize_t r = read(fd, &c, 1);
@@ -648,8 +692,9 @@ static int prompt_line(int fd, const char *prompt, char *buf, size_t max, char *
 		if (r <= 0 || c == '\n' || c == '\r')
 			break;
 		if (n + 1 >= max) {
-			rc = hsm_set_err(err, errlen, "protection option %s: passphrase longer than %d bytes",
-				     opt_names[5], PASS_MAX - 1);
+			rc = hsm_set_err(err, errlen,
+					 "protection option %s: passphrase longer than %d bytes",
+					 opt_names[5], PASS_MAX - 1);
 			break;
 		}
 		buf[n++] = c;
@@ -677,31 +722,39 @@ static int passphrase(const struct hsm_keyprot_ctx *ctx, int confirm, char *buf,
 		v = secure_getenv("NFAST_KEYPROT_PASS");
 	if (v) {
 		if (!*v)
-			return hsm_set_err(err, errlen, "protection option %s: the passphrase is empty%s",
-				       opt_names[5], ctx->passphrase ? "" : " (NFAST_KEYPROT_PASS)");
+			return hsm_set_err(
+			    err, errlen, "protection option %s: the passphrase is empty%s",
+			    opt_names[5], ctx->passphrase ? "" : " (NFAST_KEYPROT_PASS)");
 		if (strlen(v) >= max)
-			return hsm_set_err(err, errlen, "protection option %s: passphrase longer than %d bytes",
-				       opt_names[5], PASS_MAX - 1);
+			return hsm_set_err(err, errlen,
+					   "protection option %s: passphrase longer than %d bytes",
+					   opt_names[5], PASS_MAX - 1);
 		memcpy(buf, v, strlen(v) + 1);
 		return 0;
 	}
 	if (ctx->no_prompt)
-		return hsm_set_err(err, errlen, "protection option %s: no passphrase: set NFAST_KEYPROT_PASS (prompting is disabled here)",
-			       opt_names[5]);
+		return hsm_set_err(err, errlen,
+				   "protection option %s: no passphrase: set NFAST_KEYPROT_PASS "
+				   "(prompting is disabled here)",
+				   opt_names[5]);
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return hsm_set_err(err, errlen, "protection option %s: no passphrase: set NFAST_KEYPROT_PASS or run on a terminal",
-			       opt_names[5]);
+		return hsm_set_err(err, errlen,
+				   "protection option %s: no passphrase: set NFAST_KEYPROT_PASS or "
+				   "run on a terminal",
+				   opt_names[5]);
 	snprintf(prompt, sizeof(prompt), "Passphrase for %.200s: ", what);
 	rc = prompt_line(fd, prompt, buf, max, err, errlen);
 	if (rc == 0 && !*buf)
-		rc = hsm_set_err(err, errlen, "protection option %s: the passphrase is empty", opt_names[5]);
+		rc = hsm_set_err(err, errlen, "protection option %s: the passphrase is empty",
+				 opt_names[5]);
 	if (rc == 0 && confirm) {
 		snprintf(prompt, sizeof(prompt), "Passphrase for %.200s (again): ", what);
 		rc = prompt_line(fd, prompt, again, sizeof(again), err, errlen);
 		if (rc == 0 && strcmp(buf, again) != 0)
-			rc = hsm_set_err(err, errlen, "protection option %s: the passphrases do not match",
-				     opt_names[5]);
+			rc = hsm_set_err(err, errlen,
+					 "protection option %s: the passphrases do not match",
+					 opt_names[5]);
 		OPENSSL_cleanse(again, sizeof(again));
 	}
 	close(fd);
@@ -710,8 +763,8 @@ static int passphrase(const struct hsm_keyprot_ctx *ctx, int confirm, char *buf,
 	return rc;
 }
 
-static int scrypt(const char *pass, const struct kp_header *h, uint8_t out[KP_KEY_LEN],
-		  char *err, size_t errlen)
+static int scrypt(const char *pass, const struct kp_header *h, uint8_t out[KP_KEY_LEN], char *err,
+		  size_t errlen)
 {
 	uint64_t n = (uint64_t)1 << h->log2n, maxmem = SCRYPT_MAXMEM;
 	uint32_t r = h->r, p = h->p;
@@ -728,7 +781,8 @@ static int scrypt(const char *pass, const struct kp_header *h, uint8_t out[KP_KE
 	int ok = k && EVP_KDF_derive(k, out, KP_KEY_LEN, params) == 1;
 
 	EVP_KDF_CTX_free(k);
-	return ok ? 0 : hsm_set_err(err, errlen, "protection option %s: scrypt failed", opt_names[5]);
+	return ok ? 0
+		  : hsm_set_err(err, errlen, "protection option %s: scrypt failed", opt_names[5]);
 }
 
 /* Collect the value of every option in h->opts.  mode: 'l' load, 's' save,
@@ -750,14 +804,19 @@ static int gather(const struct kp_header *h, const struct hsm_keyprot_ctx *ctx, 
 		in->len[1] = sizeof(fixed_nonce);
 	}
 	if ((h->opts & HSM_KEYPROT_S) &&
-	    machine_id(2, env_or(ctx->system_uuid_file, "HSMADMIN_SYSTEM_UUID_FILE",
-				 "/sys/class/dmi/id/product_uuid"), in->val[2], &in->len[2], err, errlen) != 0)
+	    machine_id(2,
+		       env_or(ctx->system_uuid_file, "HSMADMIN_SYSTEM_UUID_FILE",
+			      "/sys/class/dmi/id/product_uuid"),
+		       in->val[2], &in->len[2], err, errlen) != 0)
 		goto fail;
 	if ((h->opts & HSM_KEYPROT_B) &&
-	    machine_id(3, env_or(ctx->board_uuid_file, "HSMADMIN_BOARD_UUID_FILE",
-				 "/sys/class/dmi/id/board_serial"), in->val[3], &in->len[3], err, errlen) != 0)
+	    machine_id(3,
+		       env_or(ctx->board_uuid_file, "HSMADMIN_BOARD_UUID_FILE",
+			      "/sys/class/dmi/id/board_serial"),
+		       in->val[3], &in->len[3], err, errlen) != 0)
 		goto fail;
-	if ((h->opts & HSM_KEYPROT_G) && gnonce(ctx, mode, in->val[4], &in->len[4], err, errlen) != 0)
+	if ((h->opts & HSM_KEYPROT_G) &&
+	    gnonce(ctx, mode, in->val[4], &in->len[4], err, errlen) != 0)
 		goto fail;
 	if ((h->opts & HSM_KEYPROT_P) && mode != 'c') {
 		if (passphrase(ctx, mode == 's', pass, sizeof(pass), err, errlen) != 0)
@@ -775,8 +834,8 @@ fail:
 }
 
 /* HKDF-SHA256 over label || for each option: letter, u16 length, value. */
-static int derive(unsigned opts, const struct inputs *in, uint8_t key[KP_KEY_LEN],
-		  char *err, size_t errlen)
+static int derive(unsigned opts, const struct inputs *in, uint8_t key[KP_KEY_LEN], char *err,
+		  size_t errlen)
 {
 	uint8_t ikm[sizeof(ikm_label) + 6 * (3 + INPUT_MAX)];
 	size_t n = sizeof(ikm_label) - 1;
@@ -797,7 +856,8 @@ static int derive(unsigned opts, const struct inputs *in, uint8_t key[KP_KEY_LEN
 		OSSL_PARAM params[] = {
 			OSSL_PARAM_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
 			OSSL_PARAM_octet_string(OSSL_KDF_PARAM_KEY, ikm, n),
-			OSSL_PARAM_octet_string(OSSL_KDF_PARAM_INFO, (char *)hkdf_info, sizeof(hkdf_info) - 1),
+			OSSL_PARAM_octet_string(OSSL_KDF_PARAM_INFO, (char *)hkdf_info,
+						sizeof(hkdf_info) - 1),
 			OSSL_PARAM_END,
 		};
 		k = EVP_KDF_CTX_new(alg_hkdf);
@@ -818,7 +878,8 @@ static int all_zero(const uint8_t *b, size_t n)
 	return acc == 0;
 }
 
-static int header_parse(const uint8_t *buf, size_t len, struct kp_header *h, char *err, size_t errlen)
+static int header_parse(const uint8_t *buf, size_t len, struct kp_header *h, char *err,
+			size_t errlen)
 {
 	const uint8_t *o = buf + KP_OPTS_OFF;
 	int last = -1, ended = 0;
@@ -828,16 +889,22 @@ static int header_parse(const uint8_t *buf, size_t len, struct kp_header *h, cha
 	if (len >= 10 && memcmp(buf, "-----BEGIN", 10) == 0)
 		return hsm_set_err(err, errlen, "an unprotected PEM key, not a protected key file");
 	if (len < KP_MAGIC_LEN || memcmp(buf, KP_MAGIC, KP_MAGIC_LEN) != 0)
-		return hsm_set_err(err, errlen, len < KP_MAGIC_LEN && memcmp(buf, KP_MAGIC, len) == 0 ?
-			       "truncated: %zu bytes, the header alone is 64" :
-			       "not a protected key file (no HSMKEY magic; %zu bytes)", len);
+		return hsm_set_err(err, errlen,
+				   len < KP_MAGIC_LEN && memcmp(buf, KP_MAGIC, len) == 0
+				       ? "truncated: %zu bytes, the header alone is 64"
+				       : "not a protected key file (no HSMKEY magic; %zu bytes)",
+				   len);
 	if (len < KP_MAGIC_LEN + 1)
-		return hsm_set_err(err, errlen, "truncated: %zu bytes, the header alone is %d", len, KP_HDR_LEN);
+		return hsm_set_err(err, errlen, "truncated: %zu bytes, the header alone is %d", len,
+				   KP_HDR_LEN);
 	if (buf[6] != KP_VERSION)
-		return hsm_set_err(err, errlen, "key file format version %u is not supported (this software reads version %d)",
-			       buf[6], KP_VERSION);
+		return hsm_set_err(
+		    err, errlen,
+		    "key file format version %u is not supported (this software reads version %d)",
+		    buf[6], KP_VERSION);
 	if (len < KP_HDR_LEN)
-		return hsm_set_err(err, errlen, "truncated: %zu bytes, the header alone is %d", len, KP_HDR_LEN);
+		return hsm_set_err(err, errlen, "truncated: %zu bytes, the header alone is %d", len,
+				   KP_HDR_LEN);
 	if (buf[7] != 0)
 		return hsm_set_err(err, errlen, "reserved header byte 7 is 0x%02x, not 0", buf[7]);
 	for (int i = 0; i < KP_OPTS_LEN; i++) {
@@ -849,8 +916,10 @@ static int header_parse(const uint8_t *buf, size_t len, struct kp_header *h, cha
 		}
 		at = strchr(HSM_KEYPROT_LETTERS, o[i]);
 		if (ended || !at || (int)(at - HSM_KEYPROT_LETTERS) <= last)
-			return hsm_set_err(err, errlen, "bad protection options field in the header (letters from %s in that order, then NUL bytes)",
-				       HSM_KEYPROT_LETTERS);
+			return hsm_set_err(err, errlen,
+					   "bad protection options field in the header (letters "
+					   "from %s in that order, then NUL bytes)",
+					   HSM_KEYPROT_LETTERS);
 		last = (int)(at - HSM_KEYPROT_LETTERS);
 		h->opts |= 1u << last;
 	}
@@ -862,33 +931,44 @@ static int header_parse(const uint8_t *buf, size_t len, struct kp_header *h, cha
 	h->p = buf[KP_KDF_OFF + 3];
 	if (h->opts & HSM_KEYPROT_P) {
 		if (h->kdf != KDF_SCRYPT_HKDF)
-			return hsm_set_err(err, errlen, "KDF id %u in the header, but option P needs %d (scrypt)",
-				       h->kdf, KDF_SCRYPT_HKDF);
+			return hsm_set_err(
+			    err, errlen, "KDF id %u in the header, but option P needs %d (scrypt)",
+			    h->kdf, KDF_SCRYPT_HKDF);
 		if (h->log2n < SCRYPT_LOG2N_MIN || h->log2n > SCRYPT_LOG2N_MAX || h->r == 0 ||
 		    h->p == 0 || h->p > SCRYPT_P_MAX ||
-		    ((uint64_t)128 * h->r << h->log2n) + (uint64_t)128 * h->r * h->p > SCRYPT_MAXMEM)
-			return hsm_set_err(err, errlen, "scrypt parameters N=2^%u r=%u p=%u are out of bounds",
-				       h->log2n, h->r, h->p);
+		    ((uint64_t)128 * h->r << h->log2n) + (uint64_t)128 * h->r * h->p >
+			SCRYPT_MAXMEM)
+			return hsm_set_err(err, errlen,
+					   "scrypt parameters N=2^%u r=%u p=%u are out of bounds",
+					   h->log2n, h->r, h->p);
 	} else if (h->kdf != KDF_HKDF || h->log2n || h->r || h->p) {
-		return hsm_set_err(err, errlen, "KDF id %u with parameters %u/%u/%u in the header, but without option P they are all 0",
-			       h->kdf, h->log2n, h->r, h->p);
+		return hsm_set_err(err, errlen,
+				   "KDF id %u with parameters %u/%u/%u in the header, but without "
+				   "option P they are all 0",
+				   h->kdf, h->log2n, h->r, h->p);
 	}
 	memcpy(h->salt, buf + KP_SALT_OFF, KP_SALT_LEN);
 	if (!!(h->opts & (HSM_KEYPROT_K | HSM_KEYPROT_P)) == all_zero(h->salt, KP_SALT_LEN))
-		return hsm_set_err(err, errlen, (h->opts & (HSM_KEYPROT_K | HSM_KEYPROT_P)) ?
-			       "the per-key salt in the header is all zero" :
-			       "a per-key salt in the header, but neither K nor P is set");
+		return hsm_set_err(
+		    err, errlen,
+		    (h->opts & (HSM_KEYPROT_K | HSM_KEYPROT_P))
+			? "the per-key salt in the header is all zero"
+			: "a per-key salt in the header, but neither K nor P is set");
 	memcpy(h->iv, buf + KP_IV_OFF, KP_IV_LEN);
 	h->ctlen = (size_t)buf[KP_CTLEN_OFF] << 8 | buf[KP_CTLEN_OFF + 1];
 	if (h->ctlen == 0 || h->ctlen > KP_CT_MAX)
-		return hsm_set_err(err, errlen, "ciphertext length %zu in the header is out of bounds (1..%d)",
-			       h->ctlen, KP_CT_MAX);
+		return hsm_set_err(err, errlen,
+				   "ciphertext length %zu in the header is out of bounds (1..%d)",
+				   h->ctlen, KP_CT_MAX);
 	want = KP_HDR_LEN + h->ctlen + KP_TAG_LEN;
 	if (len < want)
-		return hsm_set_err(err, errlen, "truncated: %zu bytes, the header announces %zu (ciphertext and a %d-byte tag)",
-			       len, want, KP_TAG_LEN);
+		return hsm_set_err(
+		    err, errlen,
+		    "truncated: %zu bytes, the header announces %zu (ciphertext and a %d-byte tag)",
+		    len, want, KP_TAG_LEN);
 	if (len > want)
-		return hsm_set_err(err, errlen, "%zu bytes of trailing data after the tag", len - want);
+		return hsm_set_err(err, errlen, "%zu bytes of trailing data after the tag",
+				   len - want);
 	return 0;
 }
 
@@ -912,8 +992,8 @@ static void header_write(const struct kp_header *h, uint8_t *buf)
 	buf[KP_CTLEN_OFF + 1] = (uint8_t)h->ctlen;
 }
 
-HSM_API int hsm_keyprot_inspect(const uint8_t *buf, size_t len, unsigned *opts,
-				char *err, size_t errlen)
+HSM_API int hsm_keyprot_inspect(const uint8_t *buf, size_t len, unsigned *opts, char *err,
+				size_t errlen)
 {
 	struct kp_header h;
 
@@ -930,13 +1010,14 @@ HSM_API int hsm_keyprot_inspect(const uint8_t *buf, size_t len, unsigned *opts,
 static int opts_valid(unsigned opts, char *err, size_t errlen)
 {
 	if (!opts || (opts & ~(unsigned)HSM_KEYPROT_ALL))
-		return hsm_set_err(err, errlen, "invalid protection options 0x%x (at least one of %s)",
-			       opts, HSM_KEYPROT_LETTERS);
+		return hsm_set_err(err, errlen,
+				   "invalid protection options 0x%x (at least one of %s)", opts,
+				   HSM_KEYPROT_LETTERS);
 	return 0;
 }
 
-HSM_API int hsm_keyprot_check(unsigned opts, const struct hsm_keyprot_ctx *ctx,
-			      char *err, size_t errlen)
+HSM_API int hsm_keyprot_check(unsigned opts, const struct hsm_keyprot_ctx *ctx, char *err,
+			      size_t errlen)
 {
 	struct kp_header h = { .opts = opts };
 	struct inputs in;
@@ -964,7 +1045,9 @@ static int key_der(EVP_PKEY *key, uint8_t **der, size_t *len, char *err, size_t 
 		return hsm_set_err(err, errlen, "cannot encode the private key");
 	if (n > KP_CT_MAX) {
 		OPENSSL_clear_free(out, (size_t)n);
-		return hsm_set_err(err, errlen, "private key too large (%d bytes of PKCS#8, limit %d)", n, KP_CT_MAX);
+		return hsm_set_err(err, errlen,
+				   "private key too large (%d bytes of PKCS#8, limit %d)", n,
+				   KP_CT_MAX);
 	}
 	*der = out;
 	*len = (size_t)n;
@@ -1011,12 +1094,13 @@ HSM_API int hsm_keyprot_seal(EVP_PKEY *key, unsigned opts, const struct hsm_keyp
 		goto out;
 	}
 	header_write(&h, file);
-	if (!(c = EVP_CIPHER_CTX_new()) ||
-	    EVP_EncryptInit_ex2(c, alg_gcm, k, h.iv, NULL) != 1 ||
+	if (!(c = EVP_CIPHER_CTX_new()) || EVP_EncryptInit_ex2(c, alg_gcm, k, h.iv, NULL) != 1 ||
 	    EVP_EncryptUpdate(c, NULL, &n, file, KP_HDR_LEN) != 1 ||
-	    EVP_EncryptUpdate(c, file + KP_HDR_LEN, &n, der, (int)derlen) != 1 || (size_t)n != derlen ||
-	    EVP_EncryptFinal_ex(c, file + KP_HDR_LEN + n, &n) != 1 || n != 0 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, KP_TAG_LEN, file + KP_HDR_LEN + derlen) != 1) {
+	    EVP_EncryptUpdate(c, file + KP_HDR_LEN, &n, der, (int)derlen) != 1 ||
+	    (size_t)n != derlen || EVP_EncryptFinal_ex(c, file + KP_HDR_LEN + n, &n) != 1 ||
+	    n != 0 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, KP_TAG_LEN, file + KP_HDR_LEN + derlen) !=
+		1) {
 		hsm_set_err(err, errlen, "AES-256-GCM encryption failed");
 		free(file);
 		goto out;
@@ -1042,9 +1126,9 @@ static int open_failed(unsigned opts, char *err, size_t errlen)
 			machine[n++] = HSM_KEYPROT_LETTERS[i];
 	machine[n] = '\0';
 	return hsm_set_err(err, errlen, "cannot decrypt the key: %s%s%s%sor the file was modified",
-		       (opts & HSM_KEYPROT_P) ? "wrong passphrase, " : "",
-		       n ? "made on another machine or installation (its " : "",
-		       n ? machine : "", n ? " inputs differ here), " : "");
+			   (opts & HSM_KEYPROT_P) ? "wrong passphrase, " : "",
+			   n ? "made on another machine or installation (its " : "",
+			   n ? machine : "", n ? " inputs differ here), " : "");
 }
 
 /* PKCS#8 DER -> key.  Ed25519, the only type in use, has one fixed
@@ -1060,7 +1144,8 @@ static EVP_PKEY *der_to_key(const uint8_t *der, size_t len)
 	EVP_PKEY *key;
 
 	if (len == sizeof(ed25519_p8) + 32 && memcmp(der, ed25519_p8, sizeof(ed25519_p8)) == 0)
-		return EVP_PKEY_new_raw_private_key_ex(NULL, "ED25519", NULL, der + sizeof(ed25519_p8), 32);
+		return EVP_PKEY_new_raw_private_key_ex(NULL, "ED25519", NULL,
+						       der + sizeof(ed25519_p8), 32);
 	key = d2i_AutoPrivateKey_ex(NULL, &p, (long)len, NULL, NULL);
 	if (key && p != der + len) {
 		EVP_PKEY_free(key);
@@ -1071,8 +1156,8 @@ static EVP_PKEY *der_to_key(const uint8_t *der, size_t len)
 
 /* Decrypt to PKCS#8 DER (malloc'ed; wipe it) and check that it is a key. */
 static int open_der(const uint8_t *buf, size_t len, const struct hsm_keyprot_ctx *ctx,
-		    unsigned *opts, uint8_t **der, size_t *derlen, EVP_PKEY **key,
-		    char *err, size_t errlen)
+		    unsigned *opts, uint8_t **der, size_t *derlen, EVP_PKEY **key, char *err,
+		    size_t errlen)
 {
 	struct kp_header h;
 	struct inputs in;
@@ -1100,10 +1185,10 @@ static int open_der(const uint8_t *buf, size_t len, const struct hsm_keyprot_ctx
 	}
 	/* The tag length is fixed by the format: exactly 16 bytes are passed,
 	 * never a shorter tag the API would also accept. */
-	if (!(c = EVP_CIPHER_CTX_new()) ||
-	    EVP_DecryptInit_ex2(c, alg_gcm, k, h.iv, NULL) != 1 ||
+	if (!(c = EVP_CIPHER_CTX_new()) || EVP_DecryptInit_ex2(c, alg_gcm, k, h.iv, NULL) != 1 ||
 	    EVP_DecryptUpdate(c, NULL, &n, buf, KP_HDR_LEN) != 1 ||
-	    EVP_DecryptUpdate(c, pt, &n, buf + KP_HDR_LEN, (int)h.ctlen) != 1 || (size_t)n != h.ctlen ||
+	    EVP_DecryptUpdate(c, pt, &n, buf + KP_HDR_LEN, (int)h.ctlen) != 1 ||
+	    (size_t)n != h.ctlen ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, KP_TAG_LEN,
 				(void *)(buf + KP_HDR_LEN + h.ctlen)) != 1) {
 		hsm_set_err(err, errlen, "AES-256-GCM decryption failed");
@@ -1138,8 +1223,9 @@ out:
 	return rc;
 }
 
-HSM_API EVP_PKEY *hsm_keyprot_open(const uint8_t *buf, size_t len, const struct hsm_keyprot_ctx *ctx,
-				   unsigned *opts, char *err, size_t errlen)
+HSM_API EVP_PKEY *hsm_keyprot_open(const uint8_t *buf, size_t len,
+				   const struct hsm_keyprot_ctx *ctx, unsigned *opts, char *err,
+				   size_t errlen)
 {
 	EVP_PKEY *key = NULL;
 
@@ -1150,21 +1236,24 @@ HSM_API EVP_PKEY *hsm_keyprot_open(const uint8_t *buf, size_t len, const struct 
 
 /* --- files --------------------------------------------------------------- */
 /* Judge the opened file, not the path, so that a swap cannot slip by. */
-static int check_perms(const char *path, const struct stat *st, const char *group,
-		       char *err, size_t errlen)
+static int check_perms(const char *path, const struct stat *st, const char *group, char *err,
+		       size_t errlen)
 {
 	unsigned mode = (unsigned)(st->st_mode & 07777);
 	gid_t gid;
 
 	if (st->st_uid != geteuid() && st->st_uid != 0)
-		return hsm_set_err(err, errlen, "%s: owned by uid %u, not by this user or root: refused",
-			       path, (unsigned)st->st_uid);
+		return hsm_set_err(err, errlen,
+				   "%s: owned by uid %u, not by this user or root: refused", path,
+				   (unsigned)st->st_uid);
 	if (mode & 007)
-		return hsm_set_err(err, errlen, "%s: mode %04o lets others access the key: refused (chmod 600)",
-			       path, mode);
+		return hsm_set_err(err, errlen,
+				   "%s: mode %04o lets others access the key: refused (chmod 600)",
+				   path, mode);
 	if (mode & 020)
-		return hsm_set_err(err, errlen, "%s: mode %04o lets the group write the key: refused (chmod 600)",
-			       path, mode);
+		return hsm_set_err(
+		    err, errlen, "%s: mode %04o lets the group write the key: refused (chmod 600)",
+		    path, mode);
 	if (!(mode & 050))
 		return 0;
 	/* NFAST_<SERVICE>_GROUP is read when a key is saved, like the
@@ -1173,14 +1262,19 @@ static int check_perms(const char *path, const struct stat *st, const char *grou
 	if (!group)
 		return 0;
 	if (!*group)
-		return hsm_set_err(err, errlen, "%s: mode %04o lets group %u read the key, but no group is "
-				   "configured for it: refused (chmod 600, or set NFAST_<SERVICE>_GROUP)",
-				   path, mode, (unsigned)st->st_gid);
+		return hsm_set_err(
+		    err, errlen,
+		    "%s: mode %04o lets group %u read the key, but no group is "
+		    "configured for it: refused (chmod 600, or set NFAST_<SERVICE>_GROUP)",
+		    path, mode, (unsigned)st->st_gid);
 	if (group_lookup(group, &gid) != 0)
-		return hsm_set_err(err, errlen, "%s: the configured group \"%.64s\" does not exist", path, shown(group));
+		return hsm_set_err(err, errlen, "%s: the configured group \"%.64s\" does not exist",
+				   path, shown(group));
 	if (st->st_gid != gid)
-		return hsm_set_err(err, errlen, "%s: readable by group %u, not by the configured group %.64s: refused",
-			       path, (unsigned)st->st_gid, shown(group));
+		return hsm_set_err(
+		    err, errlen,
+		    "%s: readable by group %u, not by the configured group %.64s: refused", path,
+		    (unsigned)st->st_gid, shown(group));
 	return 0;
 }
 
@@ -1198,10 +1292,13 @@ static int read_key_file(const char *path, const char *group, int check, uint8_t
 		return hsm_set_err(err, errlen, "out of memory");
 	rc = read_small(path, 1, buf, KP_FILE_MAX, len, &st);
 	if (rc == -2)
-		hsm_set_err(err, errlen, "%s: larger than %d bytes: not a key file", path, KP_FILE_MAX);
+		hsm_set_err(err, errlen, "%s: larger than %d bytes: not a key file", path,
+			    KP_FILE_MAX);
 	else if (rc < 0)
-		hsm_set_err(err, errlen, "%s: %s", path, errno == EINVAL ? "not a regular file" :
-			errno == ELOOP ? "a symbolic link: refused" : strerror(errno));
+		hsm_set_err(err, errlen, "%s: %s", path,
+			    errno == EINVAL  ? "not a regular file"
+			    : errno == ELOOP ? "a symbolic link: refused"
+					     : strerror(errno));
 	else if (check)
 		rc = check_perms(path, &st, group, err, errlen);
 	if (rc != 0) {
@@ -1238,7 +1335,8 @@ static int write_key_file(const char *path, const uint8_t *data, size_t len, con
 	int fd, e, rc = 0;
 
 	if (group && *group && group_lookup(group, &gid) != 0)
-		return hsm_set_err(err, errlen, "%s: group \"%.64s\" does not exist", path, shown(group));
+		return hsm_set_err(err, errlen, "%s: group \"%.64s\" does not exist", path,
+				   shown(group));
 	if (split_dir(path, dir, sizeof(dir)) != 0 ||
 	    snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
 		return hsm_set_err(err, errlen, "%s: path too long", path);
@@ -1246,10 +1344,11 @@ static int write_key_file(const char *path, const uint8_t *data, size_t len, con
 		return hsm_set_err(err, errlen, "%s: exists already: not replaced", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return hsm_set_err(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: cannot create a temporary file: %s", path,
+				   strerror(errno));
 	if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0)
-		rc = hsm_set_err(err, errlen, "%s: cannot give the key to group %.64s: %s", path, shown(group),
-			     strerror(errno));
+		rc = hsm_set_err(err, errlen, "%s: cannot give the key to group %.64s: %s", path,
+				 shown(group), strerror(errno));
 	else if (fchmod(fd, gid != (gid_t)-1 ? 0640 : 0600) != 0 || write_all(fd, data, len) != 0 ||
 		 fsync(fd) != 0)
 		rc = hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
@@ -1257,8 +1356,9 @@ static int write_key_file(const char *path, const uint8_t *data, size_t len, con
 		rc = hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
 	if (rc == 0 && (overwrite ? rename(tmp, path) : link(tmp, path)) != 0) {
 		e = errno;
-		rc = hsm_set_err(err, errlen, e == EEXIST ? "%s: exists already: not replaced" : "%s: %s",
-			     path, strerror(e));
+		rc = hsm_set_err(err, errlen,
+				 e == EEXIST ? "%s: exists already: not replaced" : "%s: %s", path,
+				 strerror(e));
 	}
 	unlink(tmp);
 	if (rc == 0 && hsm_fsync_dir(dir, why, sizeof(why)) != 0)
@@ -1267,8 +1367,8 @@ static int write_key_file(const char *path, const uint8_t *data, size_t len, con
 }
 
 HSM_API int hsm_keyprot_save(const char *path, EVP_PKEY *key, unsigned opts,
-			     const struct hsm_keyprot_ctx *ctx, unsigned flags,
-			     char *err, size_t errlen)
+			     const struct hsm_keyprot_ctx *ctx, unsigned flags, char *err,
+			     size_t errlen)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
@@ -1281,7 +1381,8 @@ HSM_API int hsm_keyprot_save(const char *path, EVP_PKEY *key, unsigned opts,
 		return hsm_set_err(err, errlen, "no key file given");
 	if (hsm_keyprot_seal(key, opts, ctx, &data, &len, why, sizeof(why)) != 0)
 		return hsm_set_err(err, errlen, "%s: %s", path, why);
-	rc = write_key_file(path, data, len, ctx->group, !!(flags & HSM_KEYPROT_OVERWRITE), err, errlen);
+	rc = write_key_file(path, data, len, ctx->group, !!(flags & HSM_KEYPROT_OVERWRITE), err,
+			    errlen);
 	free(data);
 	return rc;
 }
@@ -1296,7 +1397,11 @@ HSM_API EVP_PKEY *hsm_keyprot_load(const char *path, const struct hsm_keyprot_ct
 
 	if (!ctx)
 		ctx = &no_ctx;
-	if (read_key_file(path, ctx->group_unset ? NULL : ctx->group ? ctx->group : "", 1, &data, &len, err, errlen) != 0)
+	if (read_key_file(path,
+			  ctx->group_unset ? NULL
+			  : ctx->group     ? ctx->group
+					   : "",
+			  1, &data, &len, err, errlen) != 0)
 		return NULL;
 	key = hsm_keyprot_open(data, len, ctx, opts, why, sizeof(why));
 	free(data);
@@ -1336,7 +1441,11 @@ HSM_API char *hsm_keyprot_load_pem(const char *path, const struct hsm_keyprot_ct
 
 	if (!ctx)
 		ctx = &no_ctx;
-	if (read_key_file(path, ctx->group_unset ? NULL : ctx->group ? ctx->group : "", 1, &data, &len, err, errlen) != 0)
+	if (read_key_file(path,
+			  ctx->group_unset ? NULL
+			  : ctx->group     ? ctx->group
+					   : "",
+			  1, &data, &len, err, errlen) != 0)
 		return NULL;
 	rc = open_der(data, len, ctx, opts, &der, &derlen, NULL, why, sizeof(why));
 	free(data);
@@ -1383,9 +1492,9 @@ HSM_API int hsm_keyprot_file_options(const char *path, unsigned *opts, char *err
 	return rc == 0 ? 0 : hsm_set_err(err, errlen, "%s: %s", path, why);
 }
 
-HSM_API int hsm_keyprot_rewrap(const char *src, const struct hsm_keyprot_ctx *from,
-			       const char *dst, unsigned opts, const struct hsm_keyprot_ctx *to,
-			       unsigned flags, char *err, size_t errlen)
+HSM_API int hsm_keyprot_rewrap(const char *src, const struct hsm_keyprot_ctx *from, const char *dst,
+			       unsigned opts, const struct hsm_keyprot_ctx *to, unsigned flags,
+			       char *err, size_t errlen)
 {
 	EVP_PKEY *key = hsm_keyprot_load(src, from, NULL, err, errlen);
 	int rc;

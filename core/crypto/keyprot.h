@@ -50,8 +50,7 @@ HSM_API void hsm_keyprot_format(unsigned opts, char buf[HSM_KEYPROT_STRLEN]);
  * NFAST_KEYPROT, else the guide's default (KFSG for sshadmin, ncoreapi,
  * setup, tenantreq; KF for updater, monitor, launcher, orchestrator).  An
  * empty variable counts as unset; an invalid one is an error naming it. */
-HSM_API int hsm_keyprot_for_service(const char *service, unsigned *opts,
-				    char *err, size_t errlen);
+HSM_API int hsm_keyprot_for_service(const char *service, unsigned *opts, char *err, size_t errlen);
 /* The group that may read a service's key: NFAST_<SERVICE>_GROUP when set
  * (empty: none; a group that does not exist is created when running as
  * root, as the installer does (guide 4.8.4), else an error), else, when
@@ -59,8 +58,8 @@ HSM_API int hsm_keyprot_for_service(const char *service, unsigned *opts,
  * monitor, launcher, orchestrator) if that group exists, else none.
  * buf gets "" for none.  Returns 0 (from the variable), 1 (the variable
  * is unset: a default) or -1. */
-HSM_API int hsm_keyprot_group_for_service(const char *service, char *buf, size_t len,
-					  char *err, size_t errlen);
+HSM_API int hsm_keyprot_group_for_service(const char *service, char *buf, size_t len, char *err,
+					  size_t errlen);
 
 /* Where the inputs come from.  Zero-initialise and set what you need;
  * every NULL field has a default. */
@@ -93,29 +92,29 @@ struct hsm_keyprot_ctx {
 };
 
 /* Flags of hsm_keyprot_save. */
-#define HSM_KEYPROT_OVERWRITE 1u  /* replace an existing file (else refused) */
+#define HSM_KEYPROT_OVERWRITE 1u /* replace an existing file (else refused) */
 
 /* Is every input of opts available here (files readable, G creatable)?
  * Fails naming the first option that is not.  Does not ask for P. */
-HSM_API int hsm_keyprot_check(unsigned opts, const struct hsm_keyprot_ctx *ctx,
-			      char *err, size_t errlen);
+HSM_API int hsm_keyprot_check(unsigned opts, const struct hsm_keyprot_ctx *ctx, char *err,
+			      size_t errlen);
 
 /* Encrypt a private key into a key file image (malloc'ed, *len bytes). */
 HSM_API int hsm_keyprot_seal(EVP_PKEY *key, unsigned opts, const struct hsm_keyprot_ctx *ctx,
 			     uint8_t **out, size_t *len, char *err, size_t errlen);
 /* Decrypt a key file image.  *opts (when not NULL) gets its options. */
 HSM_API EVP_PKEY *hsm_keyprot_open(const uint8_t *buf, size_t len,
-				   const struct hsm_keyprot_ctx *ctx, unsigned *opts,
-				   char *err, size_t errlen);
+				   const struct hsm_keyprot_ctx *ctx, unsigned *opts, char *err,
+				   size_t errlen);
 /* The options of a key file image, checking only its framing (no key
  * needed).  For `keys show` and the fuzzer. */
-HSM_API int hsm_keyprot_inspect(const uint8_t *buf, size_t len, unsigned *opts,
-				char *err, size_t errlen);
+HSM_API int hsm_keyprot_inspect(const uint8_t *buf, size_t len, unsigned *opts, char *err,
+				size_t errlen);
 
 /* seal + an atomic write: mode 0600, or 0640 and ctx->group. */
 HSM_API int hsm_keyprot_save(const char *path, EVP_PKEY *key, unsigned opts,
-			     const struct hsm_keyprot_ctx *ctx, unsigned flags,
-			     char *err, size_t errlen);
+			     const struct hsm_keyprot_ctx *ctx, unsigned flags, char *err,
+			     size_t errlen);
 /* Read (refusing a file that is not regular, not owned by this user or
  * root, writable by group or others, readable by others, or readable by a
  * group other than ctx->group) + open. */
@@ -136,8 +135,8 @@ HSM_API int hsm_keyprot_file_options(const char *path, unsigned *opts, char *err
 /* Re-encrypt src (opened with from) as dst under opts (saved with to):
  * `keys backup --passphrase` uses opts KP, which binds the copy to no
  * machine; restore goes the other way. */
-HSM_API int hsm_keyprot_rewrap(const char *src, const struct hsm_keyprot_ctx *from,
-			       const char *dst, unsigned opts, const struct hsm_keyprot_ctx *to,
-			       unsigned flags, char *err, size_t errlen);
+HSM_API int hsm_keyprot_rewrap(const char *src, const struct hsm_keyprot_ctx *from, const char *dst,
+			       unsigned opts, const struct hsm_keyprot_ctx *to, unsigned flags,
+			       char *err, size_t errlen);
 
 #endif

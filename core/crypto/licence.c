@@ -31,7 +31,7 @@
 
 #define TITLE_LINE "# hsmadmin feature licence\n"
 #define BEGIN_LINE "-----BEGIN HSMADMIN LICENCE-----\n"
-#define END_LINE   "-----END HSMADMIN LICENCE-----\n"
+#define END_LINE "-----END HSMADMIN LICENCE-----\n"
 
 /* Latest "issued" we accept: 9999-12-31T23:59:59Z. */
 #define ISSUED_MAX 253402300799LL
@@ -57,7 +57,9 @@ static const char *safe_n(const char *s, size_t n, char buf[48])
 
 HSM_API const char *hsm_licence_speed_name(enum hsm_licence_speed speed)
 {
-	return speed == HSM_LICENCE_SPEED_MID ? "mid" : speed == HSM_LICENCE_SPEED_HIGH ? "high" : "";
+	return speed == HSM_LICENCE_SPEED_MID    ? "mid"
+	       : speed == HSM_LICENCE_SPEED_HIGH ? "high"
+						 : "";
 }
 
 HSM_API int hsm_licence_speed_parse(const char *text, enum hsm_licence_speed *out)
@@ -87,14 +89,14 @@ static char *header_text(const struct hsm_licence *lic)
 		snprintf(speed, sizeof(speed), "# speed-upgrade: %s\n",
 			 hsm_licence_speed_name(lic->speed_upgrade));
 	hsm_time_iso(lic->issued, when);
-	if (asprintf(&out, TITLE_LINE
-		     "# type: %s\n"
-		     "# esn: %s\n"
-		     "# max-active-vcms: %u\n"
-		     "# features: %s\n"
-		     "%s"
-		     "# issued: %s\n"
-		     "# serial: %lld\n",
+	if (asprintf(&out,
+		     TITLE_LINE "# type: %s\n"
+				"# esn: %s\n"
+				"# max-active-vcms: %u\n"
+				"# features: %s\n"
+				"%s"
+				"# issued: %s\n"
+				"# serial: %lld\n",
 		     lic->type, lic->esn, lic->max_active_vcms, names[0] ? names : "none", speed,
 		     when, (long long)lic->serial) < 0)
 		return NULL;
@@ -102,8 +104,8 @@ static char *header_text(const struct hsm_licence *lic)
 }
 
 /* The header in the file must be byte for byte what the body implies. */
-static int check_header(const struct hsm_licence *lic, const char *got, size_t gotlen,
-			char *err, size_t errlen)
+static int check_header(const struct hsm_licence *lic, const char *got, size_t gotlen, char *err,
+			size_t errlen)
 {
 	char *want = header_text(lic), q1[48], q2[48];
 	size_t wantlen, line = 1, g = 0, w = 0;
@@ -124,7 +126,8 @@ static int check_header(const struct hsm_licence *lic, const char *got, size_t g
 
 		if (gl != wl || memcmp(got + g, want + w, wl) != 0) {
 			rc = ERRS(HSM_LICENCE_TAMPERED,
-				  "header line %zu reads '%s' but the signed body says '%s': the licence was altered",
+				  "header line %zu reads '%s' but the signed body says '%s': the "
+				  "licence was altered",
 				  line, safe_n(got + g, gl, q1), safe_n(want + w, wl, q2));
 			break;
 		}
@@ -134,12 +137,14 @@ static int check_header(const struct hsm_licence *lic, const char *got, size_t g
 	}
 	if (rc == 0 && w < wantlen)
 		rc = ERRS(HSM_LICENCE_TAMPERED,
-			  "header line %zu is missing (the signed body says '%s'): the licence was altered",
+			  "header line %zu is missing (the signed body says '%s'): the licence was "
+			  "altered",
 			  line, safe_n(want + w, strcspn(want + w, "\n"), q2));
 	else if (rc == 0)
-		rc = ERRS(HSM_LICENCE_TAMPERED,
-			  "header line %zu ('%s') is not part of the licence: the licence was altered",
-			  line, safe_n(got + g, gotlen - g, q1));
+		rc = ERRS(
+		    HSM_LICENCE_TAMPERED,
+		    "header line %zu ('%s') is not part of the licence: the licence was altered",
+		    line, safe_n(got + g, gotlen - g, q1));
 	free(want);
 	return rc;
 }
@@ -148,12 +153,11 @@ static int check_header(const struct hsm_licence *lic, const char *got, size_t g
 
 static json_t *body_to_json(const struct hsm_licence *lic)
 {
-	json_t *b = json_pack("{s:s, s:i, s:s, s:s, s:i, s:I, s:I, s:I}",
-			      "format", HSM_LICENCE_FORMAT, "version", HSM_LICENCE_VERSION,
-			      "type", lic->type, "esn", lic->esn,
-			      "max_active_vcms", (int)lic->max_active_vcms,
-			      "features", (json_int_t)lic->features,
-			      "serial", (json_int_t)lic->serial, "issued", (json_int_t)lic->issued);
+	json_t *b = json_pack("{s:s, s:i, s:s, s:s, s:i, s:I, s:I, s:I}", "format",
+			      HSM_LICENCE_FORMAT, "version", HSM_LICENCE_VERSION, "type", lic->type,
+			      "esn", lic->esn, "max_active_vcms", (int)lic->max_active_vcms,
+			      "features", (json_int_t)lic->features, "serial",
+			      (json_int_t)lic->serial, "issued", (json_int_t)lic->issued);
 
 	if (b && lic->speed_upgrade != HSM_LICENCE_SPEED_NONE &&
 	    json_object_set_new(b, "speed_upgrade",
@@ -165,8 +169,8 @@ static json_t *body_to_json(const struct hsm_licence *lic)
 }
 
 /* An integer field within [min, max]. */
-static int int_field(const json_t *b, const char *key, long long min, long long max,
-		     long long *out, char *err, size_t errlen)
+static int int_field(const json_t *b, const char *key, long long min, long long max, long long *out,
+		     char *err, size_t errlen)
 {
 	int bad = 0;
 	json_t *v = hsm_json_member(b, "", key, JSON_INTEGER, 1, &bad, err, errlen);
@@ -181,8 +185,10 @@ static int int_field(const json_t *b, const char *key, long long min, long long 
 
 static int parse_body(const json_t *b, struct hsm_licence *lic, char *err, size_t errlen)
 {
-	static const char *const allowed[] = { "format", "version", "type", "esn", "max_active_vcms",
-					       "features", "speed_upgrade", "serial", "issued", NULL };
+	static const char *const allowed[] = {
+		"format",   "version",       "type",   "esn",    "max_active_vcms",
+		"features", "speed_upgrade", "serial", "issued", NULL
+	};
 	long long n;
 	int bad = 0;
 	json_t *v;
@@ -219,18 +225,21 @@ static int parse_body(const json_t *b, struct hsm_licence *lic, char *err, size_
 	if (bad)
 		return HSM_LICENCE_MALFORMED;
 	if (!hsm_esn_valid(json_string_value(v)))
-		return MALFORMED("field 'esn' must be an upper-case ESN like 1A23-BC45-6789, not '%s'",
-				 hsm_printable(json_string_value(v), q));
+		return MALFORMED(
+		    "field 'esn' must be an upper-case ESN like 1A23-BC45-6789, not '%s'",
+		    hsm_printable(json_string_value(v), q));
 	memcpy(lic->esn, json_string_value(v), HSM_ESN_LEN + 1);
 
-	if (int_field(b, "max_active_vcms", HSM_LICENCE_VCMS_MIN, HSM_LICENCE_VCMS_MAX, &n, err, errlen))
+	if (int_field(b, "max_active_vcms", HSM_LICENCE_VCMS_MIN, HSM_LICENCE_VCMS_MAX, &n, err,
+		      errlen))
 		return HSM_LICENCE_MALFORMED;
 	lic->max_active_vcms = (unsigned)n;
 	if (int_field(b, "features", 0, 0xFFFFFFFFLL, &n, err, errlen))
 		return HSM_LICENCE_MALFORMED;
 	lic->features = (uint32_t)n;
 	if (lic->features & HSM_FEAT_SPEED_MASK)
-		return MALFORMED("field 'features' holds speed bits (0x%08X): a speed upgrade is 'speed_upgrade'",
+		return MALFORMED("field 'features' holds speed bits (0x%08X): a speed upgrade is "
+				 "'speed_upgrade'",
 				 (unsigned)(lic->features & HSM_FEAT_SPEED_MASK));
 	if (lic->features & ~HSM_FEAT_KNOWN)
 		return MALFORMED("field 'features' holds unknown feature bits (0x%08X)",
@@ -255,7 +264,8 @@ static int parse_body(const json_t *b, struct hsm_licence *lic, char *err, size_
 
 static int parse_signature_block(const json_t *s, struct hsm_licence *lic, char *err, size_t errlen)
 {
-	return hsm_signature_block_parse(s, &lic->signer, err, errlen) == 0 ? 0 : HSM_LICENCE_MALFORMED;
+	return hsm_signature_block_parse(s, &lic->signer, err, errlen) == 0 ? 0
+									    : HSM_LICENCE_MALFORMED;
 }
 
 static int from_envelope(const json_t *env, struct hsm_licence *lic, char *err, size_t errlen)
@@ -265,7 +275,8 @@ static int from_envelope(const json_t *env, struct hsm_licence *lic, char *err, 
 	json_t *body, *sig;
 
 	if (!json_is_object(env))
-		return MALFORMED("the signed part is JSON %s, not an object", hsm_json_type_name(env));
+		return MALFORMED("the signed part is JSON %s, not an object",
+				 hsm_json_type_name(env));
 	if (hsm_json_only_keys(env, "", allowed, err, errlen) != 0)
 		return HSM_LICENCE_MALFORMED;
 	body = hsm_json_member(env, "", "body", JSON_OBJECT, 1, &bad, err, errlen);
@@ -334,7 +345,8 @@ static const char *find_line(const char *data, size_t len, const char *text)
 	return NULL;
 }
 
-static int parse_file(const char *data, size_t len, struct hsm_licence *lic, char *err, size_t errlen)
+static int parse_file(const char *data, size_t len, struct hsm_licence *lic, char *err,
+		      size_t errlen)
 {
 	const char *begin, *body, *nl, *end;
 	char inner[256], *canon;
@@ -343,14 +355,16 @@ static int parse_file(const char *data, size_t len, struct hsm_licence *lic, cha
 	int rc;
 
 	if (len > HSM_LICENCE_MAX_BYTES)
-		return MALFORMED("too large for a licence (%zu bytes, at most %d)", len, HSM_LICENCE_MAX_BYTES);
+		return MALFORMED("too large for a licence (%zu bytes, at most %d)", len,
+				 HSM_LICENCE_MAX_BYTES);
 	at = utf8_bad_at((const unsigned char *)data, len);
 	if (at != SIZE_MAX)
 		return MALFORMED("not a licence: byte %zu is %s", at,
 				 data[at] ? "not UTF-8 text" : "a NUL byte");
 	begin = find_line(data, len, BEGIN_LINE);
 	if (!begin)
-		return MALFORMED("not a licence: no '%.*s' line", (int)strlen(BEGIN_LINE) - 1, BEGIN_LINE);
+		return MALFORMED("not a licence: no '%.*s' line", (int)strlen(BEGIN_LINE) - 1,
+				 BEGIN_LINE);
 	body = begin + strlen(BEGIN_LINE);
 	nl = memchr(body, '\n', len - (size_t)(body - data));
 	if (!nl)
@@ -358,11 +372,13 @@ static int parse_file(const char *data, size_t len, struct hsm_licence *lic, cha
 				 (int)strlen(END_LINE) - 1, END_LINE);
 	blen = (size_t)(nl - body);
 	end = nl + 1;
-	if ((size_t)(data + len - end) < strlen(END_LINE) || memcmp(end, END_LINE, strlen(END_LINE)) != 0)
+	if ((size_t)(data + len - end) < strlen(END_LINE) ||
+	    memcmp(end, END_LINE, strlen(END_LINE)) != 0)
 		return MALFORMED("the signed part must be one line followed by '%.*s'",
 				 (int)strlen(END_LINE) - 1, END_LINE);
 	if (end + strlen(END_LINE) != data + len)
-		return MALFORMED("there is data after the '%.*s' line", (int)strlen(END_LINE) - 1, END_LINE);
+		return MALFORMED("there is data after the '%.*s' line", (int)strlen(END_LINE) - 1,
+				 END_LINE);
 
 	env = hsm_json_parse(body, blen, HSM_LICENCE_MAX_BYTES, inner, sizeof(inner));
 	if (!env) {
@@ -388,14 +404,16 @@ static int parse_file(const char *data, size_t len, struct hsm_licence *lic, cha
 			d++;
 		free(canon);
 		return ERRS(HSM_LICENCE_TAMPERED,
-			    "the signed part is not in canonical form (differs at byte %zu): the licence was altered", d);
+			    "the signed part is not in canonical form (differs at byte %zu): the "
+			    "licence was altered",
+			    d);
 	}
 	free(canon);
 	return check_header(lic, data, (size_t)(begin - data), err, errlen);
 }
 
-HSM_API int hsm_licence_parse(const void *data, size_t len, struct hsm_licence **out,
-			      char *err, size_t errlen)
+HSM_API int hsm_licence_parse(const void *data, size_t len, struct hsm_licence **out, char *err,
+			      size_t errlen)
 {
 	struct hsm_licence *lic;
 	int rc;
@@ -415,8 +433,8 @@ HSM_API int hsm_licence_parse(const void *data, size_t len, struct hsm_licence *
 	return 0;
 }
 
-HSM_API int hsm_licence_load_file(const char *path, struct hsm_licence **out,
-				  char *err, size_t errlen)
+HSM_API int hsm_licence_load_file(const char *path, struct hsm_licence **out, char *err,
+				  size_t errlen)
 {
 	char inner[384], *data;
 	size_t len;
@@ -435,8 +453,8 @@ HSM_API int hsm_licence_load_file(const char *path, struct hsm_licence **out,
 
 /* --- verifying ----------------------------------------------------------------- */
 
-HSM_API int hsm_licence_verify(const struct hsm_licence *lic, EVP_PKEY *const *trusted,
-			       size_t n, char *err, size_t errlen)
+HSM_API int hsm_licence_verify(const struct hsm_licence *lic, EVP_PKEY *const *trusted, size_t n,
+			       char *err, size_t errlen)
 {
 	const json_t *body;
 	char inner[256];
@@ -447,28 +465,32 @@ HSM_API int hsm_licence_verify(const struct hsm_licence *lic, EVP_PKEY *const *t
 	for (size_t i = 0; i < n; i++) {
 		if (!trusted[i] || !hsm_key_equal(trusted[i], lic->signer))
 			continue;
-		if (hsm_signed_verify(lic->envelope, trusted[i], &body, NULL, inner, sizeof(inner)) != 0)
+		if (hsm_signed_verify(lic->envelope, trusted[i], &body, NULL, inner,
+				      sizeof(inner)) != 0)
 			return ERRS(HSM_LICENCE_TAMPERED,
-				    "the vendor signature does not match the licence body: the licence was altered (%s)",
+				    "the vendor signature does not match the licence body: the "
+				    "licence was altered (%s)",
 				    inner);
 		return 0;
 	}
 	fp = hsm_key_fingerprint(lic->signer);
-	snprintf(err, errlen, "signed by %s, which is not a trusted vendor key%s", fp ? fp : "an unknown key",
-		 n ? "" : " (no vendor keys are configured)");
+	snprintf(err, errlen, "signed by %s, which is not a trusted vendor key%s",
+		 fp ? fp : "an unknown key", n ? "" : " (no vendor keys are configured)");
 	free(fp);
 	return HSM_LICENCE_UNKNOWN_SIGNER;
 }
 
-HSM_API int hsm_licence_check_esn(const struct hsm_licence *lic, const char *esn,
-				  char *err, size_t errlen)
+HSM_API int hsm_licence_check_esn(const struct hsm_licence *lic, const char *esn, char *err,
+				  size_t errlen)
 {
 	char norm[HSM_ESN_LEN + 1], q[48];
 
 	if (!esn || hsm_esn_normalize(esn, norm) != 0)
-		return ERRS(HSM_LICENCE_WRONG_ESN, "'%s' is not an ESN", esn ? hsm_printable(esn, q) : "");
+		return ERRS(HSM_LICENCE_WRONG_ESN, "'%s' is not an ESN",
+			    esn ? hsm_printable(esn, q) : "");
 	if (strcmp(norm, lic->esn) != 0)
-		return ERRS(HSM_LICENCE_WRONG_ESN, "the licence is for ESN %s, not for %s", lic->esn, norm);
+		return ERRS(HSM_LICENCE_WRONG_ESN, "the licence is for ESN %s, not for %s",
+			    lic->esn, norm);
 	return 0;
 }
 
@@ -492,8 +514,8 @@ HSM_API char *hsm_licence_text(const struct hsm_licence *lic, size_t *len)
 	return out;
 }
 
-HSM_API int hsm_licence_sign(struct hsm_licence *lic, EVP_PKEY *vendor_key,
-			     char **text, size_t *len, char *err, size_t errlen)
+HSM_API int hsm_licence_sign(struct hsm_licence *lic, EVP_PKEY *vendor_key, char **text,
+			     size_t *len, char *err, size_t errlen)
 {
 	struct hsm_licence *check = NULL;
 	json_t *body, *env;
@@ -536,14 +558,15 @@ HSM_API json_t *hsm_licence_summary(const struct hsm_licence *lic)
 	json_t *o;
 
 	hsm_features_format(lic->features, names, sizeof(names));
-	o = json_pack("{s:i, s:s, s:s, s:i, s:I, s:s, s:I, s:I}", "version", lic->version,
-		      "type", lic->type, "esn", lic->esn, "max_active_vcms", (int)lic->max_active_vcms,
-		      "features", (json_int_t)lic->features, "features_names", names,
-		      "serial", (json_int_t)lic->serial, "issued", (json_int_t)lic->issued);
+	o = json_pack("{s:i, s:s, s:s, s:i, s:I, s:s, s:I, s:I}", "version", lic->version, "type",
+		      lic->type, "esn", lic->esn, "max_active_vcms", (int)lic->max_active_vcms,
+		      "features", (json_int_t)lic->features, "features_names", names, "serial",
+		      (json_int_t)lic->serial, "issued", (json_int_t)lic->issued);
 	if (!o)
 		return NULL;
 	if (lic->speed_upgrade != HSM_LICENCE_SPEED_NONE)
-		json_object_set_new(o, "speed_upgrade", json_string(hsm_licence_speed_name(lic->speed_upgrade)));
+		json_object_set_new(o, "speed_upgrade",
+				    json_string(hsm_licence_speed_name(lic->speed_upgrade)));
 	fp = lic->signer ? hsm_key_fingerprint(lic->signer) : NULL;
 	if (fp)
 		json_object_set_new(o, "signer", json_string(fp));
@@ -574,8 +597,8 @@ HSM_API void hsm_vendor_keys_free(EVP_PKEY **keys, size_t n)
 	free(keys);
 }
 
-HSM_API int hsm_vendor_keys_load(const char *dir, EVP_PKEY ***keys, size_t *n,
-				 char *err, size_t errlen)
+HSM_API int hsm_vendor_keys_load(const char *dir, EVP_PKEY ***keys, size_t *n, char *err,
+				 size_t errlen)
 {
 	char *names[HSM_VENDOR_KEYS_MAX + 1], path[4096], inner[256];
 	size_t count = 0, loaded = 0;
@@ -595,7 +618,8 @@ HSM_API int hsm_vendor_keys_load(const char *dir, EVP_PKEY ***keys, size_t *n,
 		if (de->d_name[0] == '.' || l < 5 || strcmp(de->d_name + l - 4, ".pem") != 0)
 			continue;
 		if (count == HSM_VENDOR_KEYS_MAX) {
-			rc = hsm_set_err(err, errlen, "%s: more than %d vendor keys", dir, HSM_VENDOR_KEYS_MAX);
+			rc = hsm_set_err(err, errlen, "%s: more than %d vendor keys", dir,
+					 HSM_VENDOR_KEYS_MAX);
 			break;
 		}
 		if (!(names[count] = strdup(de->d_name))) {

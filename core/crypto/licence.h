@@ -27,7 +27,7 @@
 #include <hsmadmin/plugin.h> /* HSM_API */
 
 /* Body "format" and "version"; a verifier refuses anything else. */
-#define HSM_LICENCE_FORMAT  "hsmadmin-licence"
+#define HSM_LICENCE_FORMAT "hsmadmin-licence"
 #define HSM_LICENCE_VERSION 1
 /* A licence file is at most this big (they are about 700 bytes). */
 #define HSM_LICENCE_MAX_BYTES 65536
@@ -58,17 +58,17 @@ enum hsm_licence_speed {
 
 struct hsm_licence {
 	int version;
-	char type[16];              /* "multi-tenant" */
-	char esn[15];               /* HSM_ESN_LEN + 1, upper case */
-	unsigned max_active_vcms;   /* 1..1000 */
-	uint32_t features;          /* known feature bits, no speed bits */
+	char type[16];            /* "multi-tenant" */
+	char esn[15];             /* HSM_ESN_LEN + 1, upper case */
+	unsigned max_active_vcms; /* 1..1000 */
+	uint32_t features;        /* known feature bits, no speed bits */
 	enum hsm_licence_speed speed_upgrade;
-	int64_t serial;             /* 1..HSM_LICENCE_SERIAL_MAX */
-	int64_t issued;             /* Unix seconds */
+	int64_t serial; /* 1..HSM_LICENCE_SERIAL_MAX */
+	int64_t issued; /* Unix seconds */
 	/* The key the signature block names.  Informational until
 	 * hsm_licence_verify has accepted it. */
 	EVP_PKEY *signer;
-	json_t *envelope;           /* the signed envelope (owned) */
+	json_t *envelope; /* the signed envelope (owned) */
 };
 
 /* "mid"/"high" (and "" for none) <-> enum; parse returns -1 for others. */
@@ -81,28 +81,28 @@ HSM_API int hsm_licence_speed_parse(const char *text, enum hsm_licence_speed *ou
  * vendor key and return the whole file text, malloc'ed.  lic->version,
  * signer and envelope are ignored; on success lic->envelope and
  * lic->signer are set. */
-HSM_API int hsm_licence_sign(struct hsm_licence *lic, EVP_PKEY *vendor_key,
-			     char **text, size_t *len, char *err, size_t errlen);
+HSM_API int hsm_licence_sign(struct hsm_licence *lic, EVP_PKEY *vendor_key, char **text,
+			     size_t *len, char *err, size_t errlen);
 
 /* --- reading (hosts and the device) ------------------------------------- */
 
 /* Parse file bytes: at most HSM_LICENCE_MAX_BYTES, UTF-8, exactly the
  * header the body implies, the armour lines and the canonical envelope.
  * On success *out is a new licence (free with hsm_licence_free). */
-HSM_API int hsm_licence_parse(const void *data, size_t len, struct hsm_licence **out,
-			      char *err, size_t errlen);
+HSM_API int hsm_licence_parse(const void *data, size_t len, struct hsm_licence **out, char *err,
+			      size_t errlen);
 /* hsm_read_file (bounded) + hsm_licence_parse; err names the file. */
-HSM_API int hsm_licence_load_file(const char *path, struct hsm_licence **out,
-				  char *err, size_t errlen);
+HSM_API int hsm_licence_load_file(const char *path, struct hsm_licence **out, char *err,
+				  size_t errlen);
 
 /* The signer must be one of the n trusted keys (else UNKNOWN_SIGNER) and
  * the signature must hold (else TAMPERED). */
-HSM_API int hsm_licence_verify(const struct hsm_licence *lic, EVP_PKEY *const *trusted,
-			       size_t n, char *err, size_t errlen);
+HSM_API int hsm_licence_verify(const struct hsm_licence *lic, EVP_PKEY *const *trusted, size_t n,
+			       char *err, size_t errlen);
 
 /* esn (any case) must be the licence's ESN (else WRONG_ESN). */
-HSM_API int hsm_licence_check_esn(const struct hsm_licence *lic, const char *esn,
-				  char *err, size_t errlen);
+HSM_API int hsm_licence_check_esn(const struct hsm_licence *lic, const char *esn, char *err,
+				  size_t errlen);
 
 /* The file text again (what hsm_licence_sign wrote), malloc'ed: the device
  * stores this and parses and verifies it again when it loads it. */
@@ -120,8 +120,8 @@ HSM_API void hsm_licence_free(struct hsm_licence *lic);
 /* Load every *.pem in dir (PEM Ed25519 public keys, or one OpenSSH line)
  * in name order.  A missing directory gives no keys; an unreadable or bad
  * file is an error naming it.  At most HSM_VENDOR_KEYS_MAX keys. */
-HSM_API int hsm_vendor_keys_load(const char *dir, EVP_PKEY ***keys, size_t *n,
-				 char *err, size_t errlen);
+HSM_API int hsm_vendor_keys_load(const char *dir, EVP_PKEY ***keys, size_t *n, char *err,
+				 size_t errlen);
 HSM_API void hsm_vendor_keys_free(EVP_PKEY **keys, size_t n);
 
 #endif

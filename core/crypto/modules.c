@@ -33,12 +33,9 @@ static const struct {
 	const char *name;
 	unsigned port;
 } services[HSM_SVC_COUNT] = {
-	[HSM_SVC_SSHADMIN] = { "sshadmin", 2201 },
-	[HSM_SVC_SETUP] = { "setup", 2202 },
-	[HSM_SVC_NCOREAPI] = { "ncoreapi", 2203 },
-	[HSM_SVC_UPDATER] = { "updater", 2204 },
-	[HSM_SVC_LAUNCHER] = { "launcher", 2205 },
-	[HSM_SVC_MONITOR] = { "monitor", 2206 },
+	[HSM_SVC_SSHADMIN] = { "sshadmin", 2201 },         [HSM_SVC_SETUP] = { "setup", 2202 },
+	[HSM_SVC_NCOREAPI] = { "ncoreapi", 2203 },         [HSM_SVC_UPDATER] = { "updater", 2204 },
+	[HSM_SVC_LAUNCHER] = { "launcher", 2205 },         [HSM_SVC_MONITOR] = { "monitor", 2206 },
 	[HSM_SVC_ORCHESTRATOR] = { "orchestrator", 2207 },
 };
 
@@ -187,8 +184,8 @@ struct parse {
 	struct hsm_module mod;
 	int have_esn, have_address;
 	int have_port[HSM_SVC_COUNT];
-	int key_no;        /* handler calls so far */
-	int failed_key;    /* 1-based index of the first rejected key */
+	int key_no;     /* handler calls so far */
+	int failed_key; /* 1-based index of the first rejected key */
 	char why[160];
 };
 
@@ -303,8 +300,7 @@ static size_t line_of_key(const char *buf, size_t len, int key_no)
 	return lineno;
 }
 
-int hsm_module_parse(const char *buf, size_t len, struct hsm_module *out,
-		     char *err, size_t errlen)
+int hsm_module_parse(const char *buf, size_t len, struct hsm_module *out, char *err, size_t errlen)
 {
 	struct parse p;
 	char *text;
@@ -321,7 +317,8 @@ int hsm_module_parse(const char *buf, size_t len, struct hsm_module *out,
 	rc = ini_parse_string(text, handler, &p);
 	free(text);
 	if (p.failed_key) {
-		hsm_set_err(err, errlen, "line %zu: %s", line_of_key(buf, len, p.failed_key), p.why);
+		hsm_set_err(err, errlen, "line %zu: %s", line_of_key(buf, len, p.failed_key),
+			    p.why);
 		return -1;
 	}
 	if (rc != 0) {
@@ -445,7 +442,8 @@ int hsm_modules_load(const char *confdir, struct hsm_module **mods, size_t *coun
 		}
 		free(data);
 		if ((dup = find_esn(v, n, v[n].esn))) {
-			snprintf(why, sizeof(why), "ESN %s is already defined in %s", v[n].esn, dup->file);
+			snprintf(why, sizeof(why), "ESN %s is already defined in %s", v[n].esn,
+				 dup->file);
 			if (skip)
 				skip(arg, path, why);
 			continue;

@@ -25,13 +25,13 @@
 
 /* The platform services, in port order (guide 4.6). */
 enum hsm_service {
-	HSM_SVC_SSHADMIN = 0,     /* 2201 */
-	HSM_SVC_SETUP,            /* 2202 */
-	HSM_SVC_NCOREAPI,         /* 2203 */
-	HSM_SVC_UPDATER,          /* 2204 */
-	HSM_SVC_LAUNCHER,         /* 2205 */
-	HSM_SVC_MONITOR,          /* 2206 */
-	HSM_SVC_ORCHESTRATOR,     /* 2207 */
+	HSM_SVC_SSHADMIN = 0, /* 2201 */
+	HSM_SVC_SETUP,        /* 2202 */
+	HSM_SVC_NCOREAPI,     /* 2203 */
+	HSM_SVC_UPDATER,      /* 2204 */
+	HSM_SVC_LAUNCHER,     /* 2205 */
+	HSM_SVC_MONITOR,      /* 2206 */
+	HSM_SVC_ORCHESTRATOR, /* 2207 */
 	HSM_SVC_COUNT
 };
 
@@ -53,15 +53,15 @@ struct hsm_module {
 	char esn[HSM_ESN_LEN + 1];
 	char address[INET6_ADDRSTRLEN]; /* IPv4 or IPv6 literal, as written */
 	uint16_t ports[HSM_SVC_COUNT];
-	char file[PATH_MAX];            /* where it was read from, for messages */
+	char file[PATH_MAX]; /* where it was read from, for messages */
 };
 
 /* Parse one modules.d file held in memory.  Rejects (err names the line):
  * NUL and control bytes, lines of 198 bytes or more, leading white space,
  * names of 49 bytes or more, unknown sections and keys, duplicate keys,
  * a missing esn or address, a malformed ESN, address or port. */
-HSM_API int hsm_module_parse(const char *buf, size_t len, struct hsm_module *out,
-			     char *err, size_t errlen);
+HSM_API int hsm_module_parse(const char *buf, size_t len, struct hsm_module *out, char *err,
+			     size_t errlen);
 
 /* Called once for every file that was skipped: the file's path and why. */
 typedef void (*hsm_module_skip_fn)(void *arg, const char *file, const char *why);

@@ -52,9 +52,12 @@ static EVP_MD *sha256_md(void)
 HSM_API const char *hsm_npkg_component_name(enum hsm_npkg_component c)
 {
 	switch (c) {
-	case HSM_NPKG_PRIMARY: return "primary";
-	case HSM_NPKG_RECOVERY: return "recovery";
-	case HSM_NPKG_BOOTLOADER: return "bootloader";
+	case HSM_NPKG_PRIMARY:
+		return "primary";
+	case HSM_NPKG_RECOVERY:
+		return "recovery";
+	case HSM_NPKG_BOOTLOADER:
+		return "bootloader";
 	}
 	return "?";
 }
@@ -107,16 +110,26 @@ HSM_API int hsm_npkg_version_cmp(const char *a, const char *b)
 HSM_API const char *hsm_npkg_status_text(int status)
 {
 	switch (status) {
-	case HSM_NPKG_OK: return "ok";
-	case HSM_NPKG_MALFORMED: return "malformed";
-	case HSM_NPKG_UNKNOWN_VERSION: return "unknown format version";
-	case HSM_NPKG_UNKNOWN_SIGNER: return "unknown signer";
-	case HSM_NPKG_BAD_SIGNATURE: return "bad signature";
-	case HSM_NPKG_DIGEST_MISMATCH: return "digest mismatch";
-	case HSM_NPKG_TRUNCATED: return "truncated";
-	case HSM_NPKG_PADDED: return "padded";
-	case HSM_NPKG_REFUSED: return "refused";
-	default: return "i/o error";
+	case HSM_NPKG_OK:
+		return "ok";
+	case HSM_NPKG_MALFORMED:
+		return "malformed";
+	case HSM_NPKG_UNKNOWN_VERSION:
+		return "unknown format version";
+	case HSM_NPKG_UNKNOWN_SIGNER:
+		return "unknown signer";
+	case HSM_NPKG_BAD_SIGNATURE:
+		return "bad signature";
+	case HSM_NPKG_DIGEST_MISMATCH:
+		return "digest mismatch";
+	case HSM_NPKG_TRUNCATED:
+		return "truncated";
+	case HSM_NPKG_PADDED:
+		return "padded";
+	case HSM_NPKG_REFUSED:
+		return "refused";
+	default:
+		return "i/o error";
 	}
 }
 
@@ -185,7 +198,9 @@ static int hex_decode32(const char *hex, uint8_t out[32])
 		return -1;
 	for (int i = 0; i < 64; i++) {
 		char c = hex[i];
-		int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+		int v = (c >= '0' && c <= '9')   ? c - '0'
+			: (c >= 'a' && c <= 'f') ? c - 'a' + 10
+						 : -1;
 		if (v < 0)
 			return -1; /* lower case only: one spelling per digest */
 		if (i % 2 == 0)
@@ -258,8 +273,10 @@ static int parse_files(const json_t *files, struct hsm_npkg_manifest *m, char *e
 /* The body's fields and the rules between them. */
 static int parse_body(const json_t *b, struct hsm_npkg_manifest *m, char *err, size_t errlen)
 {
-	static const char *const allowed[] = { "format", "version", "product", "component",
-		"firmware_version", "vsn", "revokes_older", "created", "files", NULL };
+	static const char *const allowed[] = {
+		"format", "version",       "product", "component", "firmware_version",
+		"vsn",    "revokes_older", "created", "files",     NULL
+	};
 	json_t *format, *version, *product, *component, *fwv, *vsn, *rev, *created, *files;
 	char q[HSM_PRINTABLE_LEN];
 	int bad = 0;
@@ -273,10 +290,11 @@ static int parse_body(const json_t *b, struct hsm_npkg_manifest *m, char *err, s
 	if (bad)
 		return HSM_NPKG_MALFORMED;
 	if (strcmp(json_string_value(format), HSM_NPKG_FORMAT) != 0)
-		return MALFORMED("body.format: '%s' is not %s", hsm_printable(json_string_value(format), q),
-				 HSM_NPKG_FORMAT);
+		return MALFORMED("body.format: '%s' is not %s",
+				 hsm_printable(json_string_value(format), q), HSM_NPKG_FORMAT);
 	if (json_integer_value(version) != HSM_NPKG_VERSION)
-		return ERRS(HSM_NPKG_UNKNOWN_VERSION, "manifest version %lld is not one this tool reads (%d)",
+		return ERRS(HSM_NPKG_UNKNOWN_VERSION,
+			    "manifest version %lld is not one this tool reads (%d)",
 			    (long long)json_integer_value(version), HSM_NPKG_VERSION);
 	m->version = HSM_NPKG_VERSION;
 	product = hsm_json_member(b, "body.", "product", JSON_STRING, 1, &bad, err, errlen);
@@ -325,11 +343,12 @@ static int parse_body(const json_t *b, struct hsm_npkg_manifest *m, char *err, s
 		const char *nm = m->files[i].name;
 		if (m->component == HSM_NPKG_BOOTLOADER ? strcmp(nm, HSM_NPKG_BOOT_FILE) != 0
 							: !image_name_valid(nm))
-			return MALFORMED("files[%zu].name: '%s' does not belong in a %s package (%s)", i,
-					 hsm_printable(nm, q), hsm_npkg_component_name(m->component),
-					 m->component == HSM_NPKG_BOOTLOADER
-						 ? "only " HSM_NPKG_BOOT_FILE
-						 : "modules/NAME.so and services.d/NAME.conf");
+			return MALFORMED(
+			    "files[%zu].name: '%s' does not belong in a %s package (%s)", i,
+			    hsm_printable(nm, q), hsm_npkg_component_name(m->component),
+			    m->component == HSM_NPKG_BOOTLOADER
+				? "only " HSM_NPKG_BOOT_FILE
+				: "modules/NAME.so and services.d/NAME.conf");
 	}
 	return 0;
 }
@@ -345,8 +364,8 @@ HSM_API void hsm_npkg_manifest_free(struct hsm_npkg_manifest *m)
 }
 
 HSM_API int hsm_npkg_manifest_parse(const void *data, size_t len, EVP_PKEY *const *trusted,
-				    size_t ntrusted, struct hsm_npkg_manifest **out,
-				    char *err, size_t errlen)
+				    size_t ntrusted, struct hsm_npkg_manifest **out, char *err,
+				    size_t errlen)
 {
 	static const char *const allowed[] = { "body", "signature", NULL };
 	struct hsm_npkg_manifest *m;
@@ -428,8 +447,9 @@ HSM_API json_t *hsm_npkg_manifest_json(const struct hsm_npkg_manifest *m)
 
 	for (size_t i = 0; files && i < m->nfiles; i++) {
 		hex_encode32(m->files[i].sha256, hex);
-		json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "name", m->files[i].name,
-						       "size", (json_int_t)m->files[i].size, "sha256", hex));
+		json_array_append_new(files,
+				      json_pack("{s:s, s:I, s:s}", "name", m->files[i].name, "size",
+						(json_int_t)m->files[i].size, "sha256", hex));
 	}
 	o = json_pack("{s:s, s:s, s:s, s:I, s:o, s:I, s:s?, s:b, s:b}", "product", m->product,
 		      "component", hsm_npkg_component_name(m->component), "version",
@@ -472,22 +492,22 @@ struct hsm_npkg_reader {
 	void *ctx;
 	char header[HEADER_MAX];
 	size_t header_len;
-	char *mbuf;           /* the manifest while it arrives */
+	char *mbuf; /* the manifest while it arrives */
 	size_t mlen, mhave;
 	struct hsm_npkg_manifest *m;
-	size_t file;          /* index of the file being read */
-	uint64_t left;        /* its bytes still to come */
+	size_t file;   /* index of the file being read */
+	uint64_t left; /* its bytes still to come */
 	EVP_MD_CTX *md;
 	uint64_t offset;
-	int status;           /* the failure once R_FAILED */
-	int deferred;         /* INSPECT: the first recorded problem */
+	int status;   /* the failure once R_FAILED */
+	int deferred; /* INSPECT: the first recorded problem */
 	char deferred_err[512];
 	char failed_err[512];
 };
 
 HSM_API struct hsm_npkg_reader *hsm_npkg_reader_new(EVP_PKEY *const *trusted, size_t ntrusted,
-						    unsigned flags, const struct hsm_npkg_sink *sink,
-						    void *ctx)
+						    unsigned flags,
+						    const struct hsm_npkg_sink *sink, void *ctx)
 {
 	static const struct hsm_npkg_sink none;
 	struct hsm_npkg_reader *r = calloc(1, sizeof(*r));
@@ -560,14 +580,16 @@ static int parse_header(struct hsm_npkg_reader *r, char *err, size_t errlen)
 	if (digits == 0 || digits > 6 || *p != ' ' || (digits > 1 && p[-(long)digits] == '0'))
 		return MALFORMED("header: bad format version field");
 	if (version != HSM_NPKG_VERSION)
-		return ERRS(HSM_NPKG_UNKNOWN_VERSION, "package format version %llu is not one this tool reads (%d)",
-			    version, HSM_NPKG_VERSION);
+		return ERRS(HSM_NPKG_UNKNOWN_VERSION,
+			    "package format version %llu is not one this tool reads (%d)", version,
+			    HSM_NPKG_VERSION);
 	for (p++, digits = 0; *p >= '0' && *p <= '9'; p++, digits++)
 		len = len * 10 + (unsigned)(*p - '0');
 	if (digits == 0 || digits > 8 || *p != '\n' || (digits > 1 && p[-(long)digits] == '0'))
 		return MALFORMED("header: bad manifest length field");
 	if (len == 0 || len > HSM_NPKG_MANIFEST_MAX)
-		return MALFORMED("header: manifest length %llu is not from 1 to %d", len, HSM_NPKG_MANIFEST_MAX);
+		return MALFORMED("header: manifest length %llu is not from 1 to %d", len,
+				 HSM_NPKG_MANIFEST_MAX);
 	r->mlen = (size_t)len;
 	r->mbuf = malloc(r->mlen);
 	if (!r->mbuf)
@@ -581,16 +603,19 @@ static int manifest_done(struct hsm_npkg_reader *r, char *err, size_t errlen)
 	char inner[512];
 	int rc;
 
-	rc = hsm_npkg_manifest_parse(r->mbuf, r->mlen, r->trusted, r->ntrusted, &r->m, inner, sizeof(inner));
+	rc = hsm_npkg_manifest_parse(r->mbuf, r->mlen, r->trusted, r->ntrusted, &r->m, inner,
+				     sizeof(inner));
 	free(r->mbuf);
 	r->mbuf = NULL;
 	if (rc != 0)
 		return fail(r, rc, inner);
 	if (!r->m->signature_ok &&
-	    problem(r, HSM_NPKG_BAD_SIGNATURE, "the manifest's signature does not verify (tampered)") != 0)
+	    problem(r, HSM_NPKG_BAD_SIGNATURE,
+		    "the manifest's signature does not verify (tampered)") != 0)
 		return r->status;
 	if (r->m->signature_ok && !r->m->trusted &&
-	    problem(r, HSM_NPKG_UNKNOWN_SIGNER, "signed by a key that is not a trusted vendor key (vendor.d)") != 0)
+	    problem(r, HSM_NPKG_UNKNOWN_SIGNER,
+		    "signed by a key that is not a trusted vendor key (vendor.d)") != 0)
 		return r->status;
 	if (r->sink->manifest && r->sink->manifest(r->ctx, r->m, inner, sizeof(inner)) != 0)
 		return fail(r, HSM_NPKG_REFUSED, inner);
@@ -610,7 +635,8 @@ static int file_start(struct hsm_npkg_reader *r)
 	r->left = r->m->files[r->file].size;
 	if (EVP_DigestInit_ex2(r->md, sha256_md(), NULL) != 1)
 		return fail(r, HSM_NPKG_IO, "cannot start SHA-256");
-	if (r->sink->file_begin && r->sink->file_begin(r->ctx, &r->m->files[r->file], inner, sizeof(inner)) != 0)
+	if (r->sink->file_begin &&
+	    r->sink->file_begin(r->ctx, &r->m->files[r->file], inner, sizeof(inner)) != 0)
 		return fail(r, HSM_NPKG_REFUSED, inner);
 	return 0;
 }
@@ -625,7 +651,8 @@ static int file_finish(struct hsm_npkg_reader *r)
 	if (EVP_DigestFinal_ex(r->md, got, &n) != 1 || n != 32)
 		return fail(r, HSM_NPKG_IO, "cannot finish SHA-256");
 	if (CRYPTO_memcmp(got, f->sha256, 32) != 0) {
-		snprintf(inner, sizeof(inner), "file '%s': SHA-256 does not match the manifest (tampered)",
+		snprintf(inner, sizeof(inner),
+			 "file '%s': SHA-256 does not match the manifest (tampered)",
 			 hsm_printable(f->name, q));
 		if (problem(r, HSM_NPKG_DIGEST_MISMATCH, inner) != 0)
 			return r->status;
@@ -638,8 +665,8 @@ static int file_finish(struct hsm_npkg_reader *r)
 	return file_start(r);
 }
 
-HSM_API int hsm_npkg_reader_feed(struct hsm_npkg_reader *r, const void *data, size_t len,
-				 char *err, size_t errlen)
+HSM_API int hsm_npkg_reader_feed(struct hsm_npkg_reader *r, const void *data, size_t len, char *err,
+				 size_t errlen)
 {
 	const uint8_t *p = data;
 	char inner[512];
@@ -651,7 +678,8 @@ HSM_API int hsm_npkg_reader_feed(struct hsm_npkg_reader *r, const void *data, si
 			char c = (char)*p;
 			size_t magic = strlen(HSM_NPKG_MAGIC " ");
 			if (r->header_len < magic && c != (HSM_NPKG_MAGIC " ")[r->header_len])
-				rc = fail(r, HSM_NPKG_MALFORMED, "not an npkg firmware package (bad magic)");
+				rc = fail(r, HSM_NPKG_MALFORMED,
+					  "not an npkg firmware package (bad magic)");
 			else if (r->header_len + 1 >= HEADER_MAX)
 				rc = fail(r, HSM_NPKG_MALFORMED, "header: line too long");
 			else
@@ -704,7 +732,8 @@ HSM_API int hsm_npkg_reader_feed(struct hsm_npkg_reader *r, const void *data, si
 					fail(r, HSM_NPKG_IO, "SHA-256 failed");
 					goto failed;
 				}
-				if (r->sink->file_data && r->sink->file_data(r->ctx, p, n, inner, sizeof(inner)) != 0) {
+				if (r->sink->file_data &&
+				    r->sink->file_data(r->ctx, p, n, inner, sizeof(inner)) != 0) {
 					fail(r, HSM_NPKG_REFUSED, inner);
 					goto failed;
 				}
@@ -730,7 +759,8 @@ HSM_API int hsm_npkg_reader_finish(struct hsm_npkg_reader *r, char *err, size_t 
 
 	if (r->state == R_FAILED)
 		return ERRS(r->status, "%s", r->failed_err);
-	if (r->state == R_FILES && r->left == 0 && hsm_npkg_reader_feed(r, NULL, 0, err, errlen) != 0)
+	if (r->state == R_FILES && r->left == 0 &&
+	    hsm_npkg_reader_feed(r, NULL, 0, err, errlen) != 0)
 		return r->status;
 	if (r->state != R_DONE) {
 		if (r->state == R_FILES && r->m)
@@ -749,8 +779,8 @@ HSM_API int hsm_npkg_reader_finish(struct hsm_npkg_reader *r, char *err, size_t 
 	return 0;
 }
 
-HSM_API int hsm_npkg_read_fd(struct hsm_npkg_reader *r, int fd, const char *name,
-			     char *err, size_t errlen)
+HSM_API int hsm_npkg_read_fd(struct hsm_npkg_reader *r, int fd, const char *name, char *err,
+			     size_t errlen)
 {
 	uint8_t *buf = malloc(IO_CHUNK);
 	char inner[512];
@@ -784,11 +814,13 @@ HSM_API int hsm_npkg_read_fd(struct hsm_npkg_reader *r, int fd, const char *name
 
 static int cmp_source(const void *a, const void *b)
 {
-	return strcmp(((const struct hsm_npkg_source *)a)->name, ((const struct hsm_npkg_source *)b)->name);
+	return strcmp(((const struct hsm_npkg_source *)a)->name,
+		      ((const struct hsm_npkg_source *)b)->name);
 }
 
 /* SHA-256 and size of a file, streaming; with out >= 0 also copy it there. */
-static int hash_file(const char *path, int out, uint64_t *size, uint8_t sha[32], char *err, size_t errlen)
+static int hash_file(const char *path, int out, uint64_t *size, uint8_t sha[32], char *err,
+		     size_t errlen)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint8_t *buf = malloc(IO_CHUNK);
@@ -851,8 +883,8 @@ static int write_all(int fd, const void *data, size_t len)
 }
 
 HSM_API int hsm_npkg_write(const char *out, const struct hsm_npkg_manifest *m,
-			   const struct hsm_npkg_source *src, size_t nsrc, EVP_PKEY *key,
-			   char *err, size_t errlen)
+			   const struct hsm_npkg_source *src, size_t nsrc, EVP_PKEY *key, char *err,
+			   size_t errlen)
 {
 	struct hsm_npkg_source *sorted = NULL;
 	struct hsm_npkg_manifest *check = NULL;
@@ -862,7 +894,8 @@ HSM_API int hsm_npkg_write(const char *out, const struct hsm_npkg_manifest *m,
 	int fd = -1, rc = -1;
 
 	if (nsrc == 0 || nsrc > HSM_NPKG_FILES_MAX)
-		return hsm_set_err(err, errlen, "a package holds 1 to %d files", HSM_NPKG_FILES_MAX);
+		return hsm_set_err(err, errlen, "a package holds 1 to %d files",
+				   HSM_NPKG_FILES_MAX);
 	sorted = calloc(nsrc, sizeof(*sorted));
 	files = json_array();
 	if (!sorted || !files) {
@@ -877,13 +910,13 @@ HSM_API int hsm_npkg_write(const char *out, const struct hsm_npkg_manifest *m,
 		if (hash_file(sorted[i].path, -1, &size, sha, err, errlen) != 0)
 			goto out;
 		hex_encode32(sha, hex);
-		json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "name", sorted[i].name, "size",
-						       (json_int_t)size, "sha256", hex));
+		json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "name", sorted[i].name,
+						       "size", (json_int_t)size, "sha256", hex));
 	}
-	body = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:O}", "format", HSM_NPKG_FORMAT, "version",
-			 HSM_NPKG_VERSION, "product", m->product, "component",
-			 hsm_npkg_component_name(m->component), "firmware_version", m->firmware_version,
-			 "created", (json_int_t)m->created, "files", files);
+	body = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:O}", "format", HSM_NPKG_FORMAT,
+			 "version", HSM_NPKG_VERSION, "product", m->product, "component",
+			 hsm_npkg_component_name(m->component), "firmware_version",
+			 m->firmware_version, "created", (json_int_t)m->created, "files", files);
 	if (!body) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -919,7 +952,8 @@ HSM_API int hsm_npkg_write(const char *out, const struct hsm_npkg_manifest *m,
 		uint8_t sha[32];
 		if (hash_file(sorted[i].path, fd, &size, sha, err, errlen) != 0)
 			goto out;
-		if (size != check->files[i].size || CRYPTO_memcmp(sha, check->files[i].sha256, 32) != 0) {
+		if (size != check->files[i].size ||
+		    CRYPTO_memcmp(sha, check->files[i].sha256, 32) != 0) {
 			snprintf(err, errlen, "%s changed while the package was written; try again",
 				 sorted[i].path);
 			goto out;

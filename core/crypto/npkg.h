@@ -31,12 +31,12 @@
 /* The product this code's packages and devices are (the emulated nShield 5s). */
 #define HSM_NPKG_PRODUCT "nShield5s"
 /* Bounds (docs/formats/npkg.md). */
-#define HSM_NPKG_MANIFEST_MAX 1048576      /* bytes of signed manifest */
+#define HSM_NPKG_MANIFEST_MAX 1048576 /* bytes of signed manifest */
 #define HSM_NPKG_FILES_MAX 256
-#define HSM_NPKG_NAME_MAX 127              /* characters of a file name */
+#define HSM_NPKG_NAME_MAX 127               /* characters of a file name */
 #define HSM_NPKG_FILE_SIZE_MAX (1ULL << 40) /* bytes of one file */
 #define HSM_NPKG_VSN_MAX 1000000
-#define HSM_NPKG_VERSION_TEXT_MAX 32       /* "13.7.1" */
+#define HSM_NPKG_VERSION_TEXT_MAX 32 /* "13.7.1" */
 /* The bootloader package's one file. */
 #define HSM_NPKG_BOOT_FILE "boot.json"
 
@@ -53,11 +53,7 @@ enum hsm_npkg_status {
 	HSM_NPKG_IO = -9               /* reading or writing failed */
 };
 
-enum hsm_npkg_component {
-	HSM_NPKG_PRIMARY = 0,
-	HSM_NPKG_RECOVERY = 1,
-	HSM_NPKG_BOOTLOADER = 2
-};
+enum hsm_npkg_component { HSM_NPKG_PRIMARY = 0, HSM_NPKG_RECOVERY = 1, HSM_NPKG_BOOTLOADER = 2 };
 
 struct hsm_npkg_file {
 	char name[HSM_NPKG_NAME_MAX + 1];
@@ -71,9 +67,9 @@ struct hsm_npkg_manifest {
 	char product[33];
 	enum hsm_npkg_component component;
 	char firmware_version[HSM_NPKG_VERSION_TEXT_MAX + 1];
-	int64_t vsn;          /* primary, recovery: 1..HSM_NPKG_VSN_MAX; bootloader: 0 */
-	int revokes_older;    /* bootloader: an irreversible upgrade */
-	int64_t created;      /* Unix seconds */
+	int64_t vsn;       /* primary, recovery: 1..HSM_NPKG_VSN_MAX; bootloader: 0 */
+	int revokes_older; /* bootloader: an irreversible upgrade */
+	int64_t created;   /* Unix seconds */
 	size_t nfiles;
 	struct hsm_npkg_file *files;
 	uint64_t payload_size; /* sum of the file sizes */
@@ -122,12 +118,12 @@ struct hsm_npkg_reader;
 
 /* trusted: the vendor keys (borrowed; must outlive the reader). */
 HSM_API struct hsm_npkg_reader *hsm_npkg_reader_new(EVP_PKEY *const *trusted, size_t ntrusted,
-						    unsigned flags, const struct hsm_npkg_sink *sink,
-						    void *ctx);
+						    unsigned flags,
+						    const struct hsm_npkg_sink *sink, void *ctx);
 /* Push the next len bytes.  Returns 0 or a negative status with a one-line
  * reason in err; after a failure every call returns that failure. */
-HSM_API int hsm_npkg_reader_feed(struct hsm_npkg_reader *r, const void *data, size_t len,
-				 char *err, size_t errlen);
+HSM_API int hsm_npkg_reader_feed(struct hsm_npkg_reader *r, const void *data, size_t len, char *err,
+				 size_t errlen);
 /* The stream ended: 0 only when the whole package arrived, verified, with
  * nothing after it. */
 HSM_API int hsm_npkg_reader_finish(struct hsm_npkg_reader *r, char *err, size_t errlen);
@@ -140,8 +136,8 @@ HSM_API void hsm_npkg_reader_free(struct hsm_npkg_reader *r);
 /* Read a whole file through a reader (buffered, never held whole).  err
  * names the file.  Returns the reader's status; the reader stays the
  * caller's to inspect and free. */
-HSM_API int hsm_npkg_read_fd(struct hsm_npkg_reader *r, int fd, const char *name,
-			     char *err, size_t errlen);
+HSM_API int hsm_npkg_read_fd(struct hsm_npkg_reader *r, int fd, const char *name, char *err,
+			     size_t errlen);
 
 /* The manifest as JSON for npkginfo --json and the device:
  * {"product","component","version","vsn"(not bootloader),
@@ -157,8 +153,8 @@ HSM_API int hsm_npkg_file_name(const struct hsm_npkg_manifest *m, char *buf, siz
  * of an installed package, and the fuzz target).  No trust decision: sets
  * signature_ok, and trusted against the keys given.  *out is new. */
 HSM_API int hsm_npkg_manifest_parse(const void *data, size_t len, EVP_PKEY *const *trusted,
-				    size_t ntrusted, struct hsm_npkg_manifest **out,
-				    char *err, size_t errlen);
+				    size_t ntrusted, struct hsm_npkg_manifest **out, char *err,
+				    size_t errlen);
 HSM_API void hsm_npkg_manifest_free(struct hsm_npkg_manifest *m);
 
 /* --- writing (hsm-vendor) -------------------------------------------------- */
@@ -173,7 +169,7 @@ struct hsm_npkg_source {
  * firmware_version, vsn, revokes_older and created; files are sorted by
  * name.  A source that changes while being copied fails the write. */
 HSM_API int hsm_npkg_write(const char *out, const struct hsm_npkg_manifest *m,
-			   const struct hsm_npkg_source *src, size_t nsrc, EVP_PKEY *key,
-			   char *err, size_t errlen);
+			   const struct hsm_npkg_source *src, size_t nsrc, EVP_PKEY *key, char *err,
+			   size_t errlen);
 
 #endif

@@ -51,10 +51,12 @@ static int is_lower_hex(char c)
 static int check_nonce(const char *s, char *err, size_t errlen)
 {
 	if (strlen(s) != 2 * HSM_REQUEST_NONCE_BYTES)
-		return ERR("field 'nonce' must be %d lower-case hex digits", 2 * HSM_REQUEST_NONCE_BYTES);
+		return ERR("field 'nonce' must be %d lower-case hex digits",
+			   2 * HSM_REQUEST_NONCE_BYTES);
 	for (const char *p = s; *p; p++)
 		if (!is_lower_hex(*p))
-			return ERR("field 'nonce' must be %d lower-case hex digits", 2 * HSM_REQUEST_NONCE_BYTES);
+			return ERR("field 'nonce' must be %d lower-case hex digits",
+				   2 * HSM_REQUEST_NONCE_BYTES);
 	return 0;
 }
 
@@ -75,15 +77,16 @@ static int uuid_ok(const char *s, int lower_only)
 	return 1;
 }
 
-HSM_API int hsm_request_set_uuid(struct hsm_request *req, const char *uuid,
-				 char *err, size_t errlen)
+HSM_API int hsm_request_set_uuid(struct hsm_request *req, const char *uuid, char *err,
+				 size_t errlen)
 {
 	char q[HSM_PRINTABLE_LEN];
 
 	if (!uuid_ok(uuid, 0))
 		return ERR("'%s' is not a UUID (8-4-4-4-12 hex digits)", hsm_printable(uuid, q));
 	for (int i = 0; i < 36; i++)
-		req->uuid[i] = (uuid[i] >= 'A' && uuid[i] <= 'F') ? (char)(uuid[i] - 'A' + 'a') : uuid[i];
+		req->uuid[i] =
+		    (uuid[i] >= 'A' && uuid[i] <= 'F') ? (char)(uuid[i] - 'A' + 'a') : uuid[i];
 	req->uuid[36] = '\0';
 	return 0;
 }
@@ -102,7 +105,8 @@ HSM_API int hsm_request_check_name(const char *name, char *err, size_t errlen)
 		return ERR("VCM name must be 1 to %d characters", HSM_REQUEST_NAME_MAX);
 	for (size_t i = 0; i < n; i++)
 		if (!name_char_ok(name[i]))
-			return ERR("VCM name may hold only letters, digits, '_', '.', '-' and spaces");
+			return ERR(
+			    "VCM name may hold only letters, digits, '_', '.', '-' and spaces");
 	if (name[0] == ' ' || name[n - 1] == ' ')
 		return ERR("VCM name must not begin or end with a space");
 	return 0;
@@ -110,8 +114,8 @@ HSM_API int hsm_request_check_name(const char *name, char *err, size_t errlen)
 
 /* --- building ------------------------------------------------------------ */
 
-HSM_API struct hsm_request *hsm_request_new(enum hsm_request_type type, int64_t now,
-					    char *err, size_t errlen)
+HSM_API struct hsm_request *hsm_request_new(enum hsm_request_type type, int64_t now, char *err,
+					    size_t errlen)
 {
 	uint8_t raw[HSM_REQUEST_NONCE_BYTES];
 	struct hsm_request *req;
@@ -142,8 +146,8 @@ HSM_API struct hsm_request *hsm_request_new(enum hsm_request_type type, int64_t 
 	return req;
 }
 
-HSM_API int hsm_request_set_validity(struct hsm_request *req, int64_t seconds,
-				     char *err, size_t errlen)
+HSM_API int hsm_request_set_validity(struct hsm_request *req, int64_t seconds, char *err,
+				     size_t errlen)
 {
 	if (seconds < HSM_REQUEST_VALIDITY_MIN || seconds > HSM_REQUEST_VALIDITY_MAX)
 		return ERR("validity must be %d to %d seconds", HSM_REQUEST_VALIDITY_MIN,
@@ -153,8 +157,8 @@ HSM_API int hsm_request_set_validity(struct hsm_request *req, int64_t seconds,
 	return 0;
 }
 
-HSM_API int hsm_request_set_sshadmin_key(struct hsm_request *req, EVP_PKEY *key,
-					 char *err, size_t errlen)
+HSM_API int hsm_request_set_sshadmin_key(struct hsm_request *req, EVP_PKEY *key, char *err,
+					 size_t errlen)
 {
 	uint8_t raw[HSM_ED25519_PUB_LEN];
 
@@ -167,8 +171,8 @@ HSM_API int hsm_request_set_sshadmin_key(struct hsm_request *req, EVP_PKEY *key,
 	return req->sshadmin_key ? 0 : ERR("out of memory");
 }
 
-HSM_API int hsm_request_set_k_tenant_req(struct hsm_request *req, EVP_PKEY *key,
-					 char *err, size_t errlen)
+HSM_API int hsm_request_set_k_tenant_req(struct hsm_request *req, EVP_PKEY *key, char *err,
+					 size_t errlen)
 {
 	uint8_t raw[HSM_ED25519_PUB_LEN];
 
@@ -211,7 +215,8 @@ static json_t *props_to_json(const struct hsm_request_props *p)
 		json_object_set_new(o, "features", json_integer((json_int_t)p->features));
 	if (p->present & HSM_REQP_NAME)
 		json_object_set_new(o, "name", json_string(p->name));
-	if ((p->present & HSM_REQP_K_TENANT_REQ) && set_key_line(o, "k_tenant_req", p->k_tenant_req) != 0) {
+	if ((p->present & HSM_REQP_K_TENANT_REQ) &&
+	    set_key_line(o, "k_tenant_req", p->k_tenant_req) != 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -220,13 +225,14 @@ static json_t *props_to_json(const struct hsm_request_props *p)
 
 static json_t *body_to_json(const struct hsm_request *req)
 {
-	json_t *b = json_pack("{s:s, s:i, s:s, s:s, s:I}", "format", HSM_REQUEST_FORMAT,
-			      "version", req->version, "type", hsm_request_type_name(req->type),
-			      "nonce", req->nonce, "issued", (json_int_t)req->issued);
+	json_t *b = json_pack("{s:s, s:i, s:s, s:s, s:I}", "format", HSM_REQUEST_FORMAT, "version",
+			      req->version, "type", hsm_request_type_name(req->type), "nonce",
+			      req->nonce, "issued", (json_int_t)req->issued);
 	int bad = !b;
 
 	if (!bad && req->has_not_after)
-		bad |= json_object_set_new(b, "not_after", json_integer((json_int_t)req->not_after));
+		bad |=
+		    json_object_set_new(b, "not_after", json_integer((json_int_t)req->not_after));
 	if (!bad && req->uuid[0])
 		bad |= json_object_set_new(b, "uuid", json_string(req->uuid));
 	if (!bad && req->type != HSM_REQUEST_START) {
@@ -256,8 +262,8 @@ static char *with_newline(const char *text, size_t len)
 	return out;
 }
 
-HSM_API int hsm_request_sign(struct hsm_request *req, EVP_PKEY *signing_key,
-			     char **out, size_t *outlen, char *err, size_t errlen)
+HSM_API int hsm_request_sign(struct hsm_request *req, EVP_PKEY *signing_key, char **out,
+			     size_t *outlen, char *err, size_t errlen)
 {
 	uint8_t raw[HSM_ED25519_PUB_LEN];
 	json_t *body, *env;
@@ -301,13 +307,21 @@ HSM_API int hsm_request_sign(struct hsm_request *req, EVP_PKEY *signing_key,
 
 /* --- parsing ------------------------------------------------------------- */
 
-
 static int parse_props(const json_t *o, enum hsm_request_type type, struct hsm_request_props *p,
 		       char *err, size_t errlen)
 {
-	static const char *const allowed[] = { "autostart", "restrict_startup", "serial_cardreader",
-					       "features", "name", "k_tenant_req", NULL };
-	static const struct { const char *key; unsigned bit; size_t off; } flags[] = {
+	static const char *const allowed[] = { "autostart",
+					       "restrict_startup",
+					       "serial_cardreader",
+					       "features",
+					       "name",
+					       "k_tenant_req",
+					       NULL };
+	static const struct {
+		const char *key;
+		unsigned bit;
+		size_t off;
+	} flags[] = {
 		{ "autostart", HSM_REQP_AUTOSTART, offsetof(struct hsm_request_props, autostart) },
 		{ "restrict_startup", HSM_REQP_RESTRICT_STARTUP,
 		  offsetof(struct hsm_request_props, restrict_startup) },
@@ -323,7 +337,8 @@ static int parse_props(const json_t *o, enum hsm_request_type type, struct hsm_r
 	/* A create request says yes or no to every switch; a setproperties
 	 * request carries only what it changes. */
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		v = hsm_json_member(o, where, flags[i].key, JSON_TRUE, type == HSM_REQUEST_CREATE, &bad, err, errlen);
+		v = hsm_json_member(o, where, flags[i].key, JSON_TRUE, type == HSM_REQUEST_CREATE,
+				    &bad, err, errlen);
 		if (v) {
 			p->present |= flags[i].bit;
 			*(int *)((char *)p + flags[i].off) = json_is_true(v);
@@ -333,7 +348,8 @@ static int parse_props(const json_t *o, enum hsm_request_type type, struct hsm_r
 	if (v) {
 		json_int_t w = json_integer_value(v);
 		if (w < 0 || w > 0xFFFFFFFFLL)
-			return ERR("field 'properties.features' must be a 32-bit word (0 to 4294967295)");
+			return ERR(
+			    "field 'properties.features' must be a 32-bit word (0 to 4294967295)");
 		p->present |= HSM_REQP_FEATURES;
 		p->features = (uint32_t)w;
 	}
@@ -354,7 +370,8 @@ static int parse_props(const json_t *o, enum hsm_request_type type, struct hsm_r
 		return ERR("only a setproperties request carries 'properties.k_tenant_req' "
 			   "(a create request names its key in 'request_key')");
 	if (v) {
-		p->k_tenant_req = hsm_key_from_openssh_strict("properties.k_tenant_req", json_string_value(v), err, errlen);
+		p->k_tenant_req = hsm_key_from_openssh_strict("properties.k_tenant_req",
+							      json_string_value(v), err, errlen);
 		if (!p->k_tenant_req)
 			return -1;
 		p->present |= HSM_REQP_K_TENANT_REQ;
@@ -379,9 +396,9 @@ static int parse_type(const char *s, enum hsm_request_type *type)
 
 static int parse_body(const json_t *b, struct hsm_request *req, char *err, size_t errlen)
 {
-	static const char *const allowed[] = { "format", "version", "type", "nonce", "issued",
-					       "not_after", "uuid", "properties", "request_key",
-					       "sshadmin_key", NULL };
+	static const char *const allowed[] = { "format",      "version",      "type", "nonce",
+					       "issued",      "not_after",    "uuid", "properties",
+					       "request_key", "sshadmin_key", NULL };
 	int bad = 0, create, start;
 	json_t *v;
 	char q[HSM_PRINTABLE_LEN];
@@ -443,7 +460,8 @@ static int parse_body(const json_t *b, struct hsm_request *req, char *err, size_
 		return ERR("a create request must not name a VCM uuid");
 	if (v) {
 		if (!uuid_ok(json_string_value(v), 1))
-			return ERR("field 'uuid' must be a lower-case UUID (8-4-4-4-12 hex digits)");
+			return ERR(
+			    "field 'uuid' must be a lower-case UUID (8-4-4-4-12 hex digits)");
 		memcpy(req->uuid, json_string_value(v), sizeof(req->uuid));
 	}
 
@@ -461,10 +479,12 @@ static int parse_body(const json_t *b, struct hsm_request *req, char *err, size_
 		return 0;
 	}
 	v = hsm_json_member(b, "", "request_key", JSON_STRING, 1, &bad, err, errlen);
-	if (bad || !(req->request_key = hsm_key_from_openssh_strict("request_key", json_string_value(v), err, errlen)))
+	if (bad || !(req->request_key = hsm_key_from_openssh_strict(
+			 "request_key", json_string_value(v), err, errlen)))
 		return -1;
 	v = hsm_json_member(b, "", "sshadmin_key", JSON_STRING, 1, &bad, err, errlen);
-	if (bad || !(req->sshadmin_key = hsm_key_from_openssh_strict("sshadmin_key", json_string_value(v), err, errlen)))
+	if (bad || !(req->sshadmin_key = hsm_key_from_openssh_strict(
+			 "sshadmin_key", json_string_value(v), err, errlen)))
 		return -1;
 	return 0;
 }
@@ -474,8 +494,8 @@ static int parse_signature_block(const json_t *s, struct hsm_request *req, char 
 	return hsm_signature_block_parse(s, &req->signer, err, errlen);
 }
 
-HSM_API int hsm_request_from_json(const json_t *envelope, struct hsm_request **out,
-				  char *err, size_t errlen)
+HSM_API int hsm_request_from_json(const json_t *envelope, struct hsm_request **out, char *err,
+				  size_t errlen)
 {
 	static const char *const allowed[] = { "body", "signature", NULL };
 	struct hsm_request *req;
@@ -501,7 +521,8 @@ HSM_API int hsm_request_from_json(const json_t *envelope, struct hsm_request **o
 	}
 	/* A key cannot hand over to itself: such a request would change
 	 * nothing, and most likely the tenant named the wrong file. */
-	if ((req->props.present & HSM_REQP_K_TENANT_REQ) && hsm_key_equal(req->props.k_tenant_req, req->signer)) {
+	if ((req->props.present & HSM_REQP_K_TENANT_REQ) &&
+	    hsm_key_equal(req->props.k_tenant_req, req->signer)) {
 		hsm_request_free(req);
 		return ERR("field 'properties.k_tenant_req' is the key that signs the request; "
 			   "the new request key must differ from the current one");
@@ -515,8 +536,8 @@ HSM_API int hsm_request_from_json(const json_t *envelope, struct hsm_request **o
 	return 0;
 }
 
-HSM_API int hsm_request_parse(const void *data, size_t len, struct hsm_request **out,
-			      char *err, size_t errlen)
+HSM_API int hsm_request_parse(const void *data, size_t len, struct hsm_request **out, char *err,
+			      size_t errlen)
 {
 	char inner[256];
 	json_t *env;
@@ -526,7 +547,8 @@ HSM_API int hsm_request_parse(const void *data, size_t len, struct hsm_request *
 
 	*out = NULL;
 	if (len > HSM_REQUEST_MAX_BYTES)
-		return ERR("too large for a request (%zu bytes, at most %d)", len, HSM_REQUEST_MAX_BYTES);
+		return ERR("too large for a request (%zu bytes, at most %d)", len,
+			   HSM_REQUEST_MAX_BYTES);
 	env = hsm_json_parse(data, len, HSM_REQUEST_MAX_BYTES, inner, sizeof(inner));
 	if (!env) {
 		/* jansson quotes the input near the error, raw: keep it one line. */
@@ -549,21 +571,24 @@ HSM_API int hsm_request_parse(const void *data, size_t len, struct hsm_request *
 		*out = NULL;
 		return ERR("out of memory");
 	}
-	if (len != clen + 1 || memcmp(data, canon, clen) != 0 || ((const char *)data)[clen] != '\n') {
+	if (len != clen + 1 || memcmp(data, canon, clen) != 0 ||
+	    ((const char *)data)[clen] != '\n') {
 		size_t at = 0;
 		while (at < clen && at < len && ((const char *)data)[at] == canon[at])
 			at++;
 		free(canon);
 		hsm_request_free(*out);
 		*out = NULL;
-		return ERR("not in canonical form (differs at byte %zu): the file was changed after signing", at);
+		return ERR("not in canonical form (differs at byte %zu): the file was changed "
+			   "after signing",
+			   at);
 	}
 	free(canon);
 	return 0;
 }
 
-HSM_API int hsm_request_load_file(const char *path, struct hsm_request **out,
-				  char *err, size_t errlen)
+HSM_API int hsm_request_load_file(const char *path, struct hsm_request **out, char *err,
+				  size_t errlen)
 {
 	char inner[256], *data;
 	size_t len;
@@ -581,7 +606,8 @@ HSM_API int hsm_request_load_file(const char *path, struct hsm_request **out,
 
 /* --- verifying ----------------------------------------------------------- */
 
-static int wrong_signer(EVP_PKEY *signer, EVP_PKEY *want, const char *what, char *err, size_t errlen)
+static int wrong_signer(EVP_PKEY *signer, EVP_PKEY *want, const char *what, char *err,
+			size_t errlen)
 {
 	char *fs = hsm_key_fingerprint(signer), *fw = hsm_key_fingerprint(want);
 
@@ -591,8 +617,8 @@ static int wrong_signer(EVP_PKEY *signer, EVP_PKEY *want, const char *what, char
 	return -1;
 }
 
-HSM_API int hsm_request_verify(const struct hsm_request *req, EVP_PKEY *key,
-			       char *err, size_t errlen)
+HSM_API int hsm_request_verify(const struct hsm_request *req, EVP_PKEY *key, char *err,
+			       size_t errlen)
 {
 	const json_t *body;
 	char inner[256];
@@ -605,11 +631,13 @@ HSM_API int hsm_request_verify(const struct hsm_request *req, EVP_PKEY *key,
 		if (key && !hsm_key_equal(key, req->request_key))
 			return ERR("the request key in the request is not the given key");
 		if (!hsm_key_equal(req->signer, req->request_key))
-			return wrong_signer(req->signer, req->request_key, "its own request key", err, errlen);
+			return wrong_signer(req->signer, req->request_key, "its own request key",
+					    err, errlen);
 		key = req->request_key;
 	} else {
 		if (!key)
-			return ERR("a %s request is verified with the tenant's request key, and none was given",
+			return ERR("a %s request is verified with the tenant's request key, and "
+				   "none was given",
 				   hsm_request_type_name(req->type));
 		if (!hsm_key_equal(req->signer, key))
 			return wrong_signer(req->signer, key, "the given key", err, errlen);
@@ -619,9 +647,8 @@ HSM_API int hsm_request_verify(const struct hsm_request *req, EVP_PKEY *key,
 	return 0;
 }
 
-HSM_API enum hsm_request_time hsm_request_check_time(const struct hsm_request *req,
-						     int64_t now, int64_t skew,
-						     char *err, size_t errlen)
+HSM_API enum hsm_request_time hsm_request_check_time(const struct hsm_request *req, int64_t now,
+						     int64_t skew, char *err, size_t errlen)
 {
 	char when[32];
 
@@ -629,13 +656,14 @@ HSM_API enum hsm_request_time hsm_request_check_time(const struct hsm_request *r
 		skew = 0;
 	if (req->issued - skew > now) {
 		hsm_time_iso(req->issued, when);
-		snprintf(err, errlen, "issued at %s, %lld s in the future: check the clocks",
-			 when, (long long)(req->issued - now));
+		snprintf(err, errlen, "issued at %s, %lld s in the future: check the clocks", when,
+			 (long long)(req->issued - now));
 		return HSM_REQUEST_TIME_NOT_YET;
 	}
 	if (req->has_not_after && now > req->not_after) {
 		hsm_time_iso(req->not_after, when);
-		snprintf(err, errlen, "expired at %s (%lld s ago)", when, (long long)(now - req->not_after));
+		snprintf(err, errlen, "expired at %s (%lld s ago)", when,
+			 (long long)(now - req->not_after));
 		return HSM_REQUEST_TIME_EXPIRED;
 	}
 	if (errlen)

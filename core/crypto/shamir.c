@@ -22,7 +22,7 @@ uint8_t hsm_gf256_mul(uint8_t a, uint8_t b)
 	unsigned p = 0, x = a, y = b;
 
 	for (int i = 0; i < 8; i++) {
-		p ^= x & (0u - (y & 1u));                 /* add x when the low bit of y is set */
+		p ^= x & (0u - (y & 1u));                  /* add x when the low bit of y is set */
 		x = (x << 1) ^ (0x11bu & (0u - (x >> 7))); /* x *= 2, reduced mod 0x11b */
 		y >>= 1;
 	}
@@ -50,8 +50,8 @@ static int fail(char *err, size_t errlen, const char *why)
 	return -1;
 }
 
-int hsm_shamir_split(const uint8_t *secret, size_t len, unsigned k, unsigned n,
-		     uint8_t *shares, char *err, size_t errlen)
+int hsm_shamir_split(const uint8_t *secret, size_t len, unsigned k, unsigned n, uint8_t *shares,
+		     char *err, size_t errlen)
 {
 	uint8_t *coef;
 	size_t ncoef;

@@ -66,8 +66,8 @@ HSM_API int hsm_ed25519_sign(EVP_PKEY *key, const void *data, size_t len,
 	return rc;
 }
 
-HSM_API int hsm_ed25519_verify(EVP_PKEY *pub, const void *data, size_t len,
-			       const uint8_t *sig, size_t siglen)
+HSM_API int hsm_ed25519_verify(EVP_PKEY *pub, const void *data, size_t len, const uint8_t *sig,
+			       size_t siglen)
 {
 	EVP_MD_CTX *md;
 	int ok;
@@ -114,11 +114,16 @@ HSM_API char *hsm_base64_encode(const uint8_t *data, size_t len)
 
 static int b64_value(char c)
 {
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
 	return -1;
 }
 
@@ -154,8 +159,10 @@ HSM_API int hsm_base64_decode(const char *text, uint8_t *out, size_t max, size_t
 		if (o + n > max)
 			return -1;
 		out[o++] = (uint8_t)(w >> 16);
-		if (n > 1) out[o++] = (uint8_t)(w >> 8);
-		if (n > 2) out[o++] = (uint8_t)w;
+		if (n > 1)
+			out[o++] = (uint8_t)(w >> 8);
+		if (n > 2)
+			out[o++] = (uint8_t)w;
 	}
 	*outlen = o;
 	return 0;
@@ -243,8 +250,8 @@ HSM_API char *hsm_key_fingerprint(EVP_PKEY *key)
 
 /* --- key files --------------------------------------------------------- */
 
-HSM_API int hsm_key_save_private(const char *path, EVP_PKEY *key, int overwrite,
-				 char *err, size_t errlen)
+HSM_API int hsm_key_save_private(const char *path, EVP_PKEY *key, int overwrite, char *err,
+				 size_t errlen)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *pem;
@@ -278,7 +285,9 @@ static BIO *read_key_file(const char *path, int secret, char *err, size_t errlen
 			return NULL;
 		}
 		if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-			snprintf(err, errlen, "%s: private key is accessible by group or others (mode %04o); chmod 600 it",
+			snprintf(err, errlen,
+				 "%s: private key is accessible by group or others (mode %04o); "
+				 "chmod 600 it",
 				 path, (unsigned)(st.st_mode & 07777));
 			return NULL;
 		}
@@ -333,7 +342,8 @@ HSM_API EVP_PKEY *hsm_key_load_public(const char *path, char *err, size_t errlen
 		if (!key || !is_ed25519(key)) {
 			EVP_PKEY_free(key);
 			key = NULL;
-			snprintf(err, errlen, "%s: not an Ed25519 public key (PEM or ssh-ed25519 line)", path);
+			snprintf(err, errlen,
+				 "%s: not an Ed25519 public key (PEM or ssh-ed25519 line)", path);
 		}
 	}
 	free(data);
@@ -392,8 +402,8 @@ HSM_API json_t *hsm_signed_wrap(const json_t *body, EVP_PKEY *key, char *err, si
 	}
 	if (hsm_ed25519_sign(key, bytes, len, sig, err, errlen) == 0 &&
 	    (pub = hsm_key_to_openssh(key)) && (b64 = hsm_base64_encode(sig, sizeof(sig))))
-		env = json_pack("{s:O, s:{s:s, s:s, s:s}}", "body", body, "signature",
-				"alg", "ed25519", "key", pub, "sig", b64);
+		env = json_pack("{s:O, s:{s:s, s:s, s:s}}", "body", body, "signature", "alg",
+				"ed25519", "key", pub, "sig", b64);
 	if (!env && !*err)
 		snprintf(err, errlen, "cannot build the signed envelope");
 	free(bytes);
@@ -415,7 +425,8 @@ HSM_API int hsm_signed_verify(const json_t *envelope, EVP_PKEY *pub, const json_
 	int rc;
 
 	if (json_unpack_ex((json_t *)envelope, &jerr, JSON_STRICT, "{s:o, s:{s:s, s:s, s:s}}",
-			   "body", &b, "signature", "alg", &alg, "key", &keyline, "sig", &sigtext) != 0)
+			   "body", &b, "signature", "alg", &alg, "key", &keyline, "sig",
+			   &sigtext) != 0)
 		return ERR("malformed signed document: %s", jerr.text);
 	if (!json_is_object(b))
 		return ERR("malformed signed document: body is not an object");
@@ -454,8 +465,8 @@ HSM_API int hsm_signed_verify(const json_t *envelope, EVP_PKEY *pub, const json_
 
 /* --- strict parsing of signed files -------------------------------------- */
 
-HSM_API EVP_PKEY *hsm_key_from_openssh_strict(const char *field, const char *line,
-					      char *err, size_t errlen)
+HSM_API EVP_PKEY *hsm_key_from_openssh_strict(const char *field, const char *line, char *err,
+					      size_t errlen)
 {
 	char inner[128];
 	EVP_PKEY *key = hsm_key_from_openssh(line, inner, sizeof(inner));
@@ -468,7 +479,8 @@ HSM_API EVP_PKEY *hsm_key_from_openssh_strict(const char *field, const char *lin
 	/* Only the exact text we write: then a signed file has one spelling. */
 	again = hsm_key_to_openssh(key);
 	if (!again || strcmp(again, line) != 0) {
-		snprintf(err, errlen, "field '%s' must be exactly \"ssh-ed25519 <base64>\" without a comment",
+		snprintf(err, errlen,
+			 "field '%s' must be exactly \"ssh-ed25519 <base64>\" without a comment",
 			 field);
 		EVP_PKEY_free(key);
 		key = NULL;
@@ -506,12 +518,14 @@ HSM_API int hsm_signature_block_parse(const json_t *s, EVP_PKEY **signer, char *
 	if (bad)
 		return -1;
 	if (strcmp(json_string_value(alg), "ed25519") != 0)
-		return hsm_set_err(err, errlen, "unsupported signature algorithm '%s' (only ed25519)",
+		return hsm_set_err(err, errlen,
+				   "unsupported signature algorithm '%s' (only ed25519)",
 				   hsm_printable(json_string_value(alg), q));
 	if (strlen(json_string_value(val)) != SIG_B64_LEN ||
 	    hsm_base64_decode(json_string_value(val), sig, sizeof(sig), &siglen) != 0 ||
 	    siglen != HSM_ED25519_SIG_LEN)
-		return hsm_set_err(err, errlen, "field 'signature.sig' is not a base64 Ed25519 signature");
+		return hsm_set_err(err, errlen,
+				   "field 'signature.sig' is not a base64 Ed25519 signature");
 	*signer = hsm_key_from_openssh_strict("signature.key", json_string_value(key), err, errlen);
 	return *signer ? 0 : -1;
 }

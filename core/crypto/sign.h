@@ -29,8 +29,8 @@ HSM_API EVP_PKEY *hsm_ed25519_generate(char *err, size_t errlen);
  * signature of exactly HSM_ED25519_SIG_LEN bytes. */
 HSM_API int hsm_ed25519_sign(EVP_PKEY *key, const void *data, size_t len,
 			     uint8_t sig[HSM_ED25519_SIG_LEN], char *err, size_t errlen);
-HSM_API int hsm_ed25519_verify(EVP_PKEY *pub, const void *data, size_t len,
-			       const uint8_t *sig, size_t siglen);
+HSM_API int hsm_ed25519_verify(EVP_PKEY *pub, const void *data, size_t len, const uint8_t *sig,
+			       size_t siglen);
 
 /* Raw 32-byte public key <-> EVP_PKEY. */
 HSM_API int hsm_ed25519_pub_raw(EVP_PKEY *key, uint8_t out[HSM_ED25519_PUB_LEN]);
@@ -43,8 +43,8 @@ HSM_API EVP_PKEY *hsm_key_from_openssh(const char *line, char *err, size_t errle
 
 /* A key line that must be exactly "ssh-ed25519 <base64>" as we write it
  * (no comment, canonical base64).  field names it in the reason. */
-HSM_API EVP_PKEY *hsm_key_from_openssh_strict(const char *field, const char *line,
-					      char *err, size_t errlen);
+HSM_API EVP_PKEY *hsm_key_from_openssh_strict(const char *field, const char *line, char *err,
+					      size_t errlen);
 
 /* Are two Ed25519 keys the same key?  (Constant time on the raw bytes.) */
 HSM_API int hsm_key_equal(EVP_PKEY *a, EVP_PKEY *b);
@@ -52,8 +52,8 @@ HSM_API int hsm_key_equal(EVP_PKEY *a, EVP_PKEY *b);
 /* The "signature" member of a signed file parsed strictly: exactly
  * {"alg":"ed25519","key":<strict key line>,"sig":<88 base64 chars>}.
  * Returns 0 and the signer's key (new reference), or -1 with a reason. */
-HSM_API int hsm_signature_block_parse(const json_t *block, EVP_PKEY **signer,
-				      char *err, size_t errlen);
+HSM_API int hsm_signature_block_parse(const json_t *block, EVP_PKEY **signer, char *err,
+				      size_t errlen);
 
 /* OpenSSH-style fingerprint "SHA256:<base64 without padding>" of the key's
  * SSH wire blob, the same text `ssh-keygen -lf` prints.  malloc'ed. */
@@ -62,8 +62,8 @@ HSM_API char *hsm_key_fingerprint(EVP_PKEY *key);
 /* Private keys as PKCS#8 PEM (unencrypted; the keys issue adds protection).
  * save: atomic, mode 0600, refuses to replace an existing file unless
  * overwrite.  load: refuses a file readable by group or others. */
-HSM_API int hsm_key_save_private(const char *path, EVP_PKEY *key, int overwrite,
-				 char *err, size_t errlen);
+HSM_API int hsm_key_save_private(const char *path, EVP_PKEY *key, int overwrite, char *err,
+				 size_t errlen);
 HSM_API EVP_PKEY *hsm_key_load_private(const char *path, char *err, size_t errlen);
 /* A public key from a file: PEM "PUBLIC KEY" or one OpenSSH line. */
 HSM_API EVP_PKEY *hsm_key_load_public(const char *path, char *err, size_t errlen);

@@ -226,9 +226,9 @@ fail:
 char *hsm_slog_checkpoint_message(const char *esn, const char *log, int64_t seg, int64_t seq,
 				  int64_t epoch, const char *prev_hex, size_t *len)
 {
-	json_t *m = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
-			      "ctx", "hsmadmin-signed-log-checkpoint-v1", "esn", esn, "log", log,
-			      "seg", (json_int_t)seg, "seq", (json_int_t)seq, "epoch", (json_int_t)epoch,
+	json_t *m = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "ctx",
+			      "hsmadmin-signed-log-checkpoint-v1", "esn", esn, "log", log, "seg",
+			      (json_int_t)seg, "seq", (json_int_t)seq, "epoch", (json_int_t)epoch,
 			      "prev", prev_hex);
 	char *out = m ? hsm_json_canonical(m, len) : NULL;
 
@@ -313,8 +313,9 @@ static struct epoch_key *add_epoch(struct hsm_slog_verifier *v, int64_t epoch, i
 	v->keys = k;
 	k = &v->keys[v->nkeys++];
 	EVP_PKEY_up_ref(key);
-	*k = (struct epoch_key){ .epoch = epoch, .since = since, .key = key, .pinned = pinned,
-				 .anchored = anchored };
+	*k = (struct epoch_key){
+		.epoch = epoch, .since = since, .key = key, .pinned = pinned, .anchored = anchored
+	};
 	return k;
 }
 
@@ -331,15 +332,17 @@ int hsm_slog_verifier_pin(struct hsm_slog_verifier *v, int64_t epoch, int64_t si
 		return 0;
 	}
 	if (epoch < 0 || since < 1)
-		return hsm_set_err(err, errlen, "key epoch %" PRId64 " / since %" PRId64 " out of range",
-				   epoch, since);
+		return hsm_set_err(err, errlen,
+				   "key epoch %" PRId64 " / since %" PRId64 " out of range", epoch,
+				   since);
 	if (find_epoch(v, epoch))
 		return hsm_set_err(err, errlen, "two keys for epoch %" PRId64, epoch);
-	return add_epoch(v, epoch, since, key, 1, 1) ? 0 : hsm_set_err(err, errlen, "too many keys");
+	return add_epoch(v, epoch, since, key, 1, 1) ? 0
+						     : hsm_set_err(err, errlen, "too many keys");
 }
 
-int hsm_slog_verifier_pin_file(struct hsm_slog_verifier *v, const char *text, size_t len,
-			       char *err, size_t errlen)
+int hsm_slog_verifier_pin_file(struct hsm_slog_verifier *v, const char *text, size_t len, char *err,
+			       size_t errlen)
 {
 	char inner[256];
 	json_t *doc, *keys, *k;
@@ -353,7 +356,8 @@ int hsm_slog_verifier_pin_file(struct hsm_slog_verifier *v, const char *text, si
 		int rc;
 
 		if (len >= sizeof(line) || memchr(text, '\n', len))
-			return hsm_set_err(err, errlen, "key file: expected one OpenSSH ed25519 line");
+			return hsm_set_err(err, errlen,
+					   "key file: expected one OpenSSH ed25519 line");
 		memcpy(line, text, len);
 		line[len] = '\0';
 		if (!(key = hsm_key_from_openssh(line, inner, sizeof(inner))))
@@ -368,9 +372,11 @@ int hsm_slog_verifier_pin_file(struct hsm_slog_verifier *v, const char *text, si
 	keys = json_object_get(doc, "keys");
 	if (!json_is_array(keys) || json_array_size(keys) == 0) {
 		json_decref(doc);
-		return hsm_set_err(err, errlen, "key file: no \"keys\" array (write it with logs getkey --json)");
+		return hsm_set_err(
+		    err, errlen, "key file: no \"keys\" array (write it with logs getkey --json)");
 	}
-	json_array_foreach(keys, i, k) {
+	json_array_foreach(keys, i, k)
+	{
 		json_t *ep = json_object_get(k, "epoch"), *since = json_object_get(k, "since");
 		const char *line = json_string_value(json_object_get(k, "key"));
 		EVP_PKEY *key;
@@ -378,14 +384,15 @@ int hsm_slog_verifier_pin_file(struct hsm_slog_verifier *v, const char *text, si
 
 		if (!json_is_integer(ep) || !json_is_integer(since) || !line) {
 			json_decref(doc);
-			return hsm_set_err(err, errlen, "key file: keys[%zu] needs epoch, since and key", i);
+			return hsm_set_err(err, errlen,
+					   "key file: keys[%zu] needs epoch, since and key", i);
 		}
 		if (!(key = hsm_key_from_openssh_strict("key", line, inner, sizeof(inner)))) {
 			json_decref(doc);
 			return hsm_set_err(err, errlen, "key file: keys[%zu]: %s", i, inner);
 		}
-		rc = hsm_slog_verifier_pin(v, json_integer_value(ep), json_integer_value(since), key,
-					   err, errlen);
+		rc = hsm_slog_verifier_pin(v, json_integer_value(ep), json_integer_value(since),
+					   key, err, errlen);
 		EVP_PKEY_free(key);
 		if (rc) {
 			json_decref(doc);
@@ -398,8 +405,8 @@ int hsm_slog_verifier_pin_file(struct hsm_slog_verifier *v, const char *text, si
 
 /* Accept the key a log announces for epoch: it must match a pinned key
  * for that epoch; a loose pinned key that matches pins it. */
-static int announce_key(struct hsm_slog_verifier *v, int64_t epoch, int64_t since,
-			const char *line, int anchored, char *why, size_t whylen)
+static int announce_key(struct hsm_slog_verifier *v, int64_t epoch, int64_t since, const char *line,
+			int anchored, char *why, size_t whylen)
 {
 	char inner[256];
 	EVP_PKEY *key = hsm_key_from_openssh_strict("key", line, inner, sizeof(inner));
@@ -412,8 +419,10 @@ static int announce_key(struct hsm_slog_verifier *v, int64_t epoch, int64_t sinc
 		int same = hsm_key_equal(k->key, key);
 		EVP_PKEY_free(key);
 		if (!same)
-			return hsm_set_err(why, whylen, "the log's key for epoch %" PRId64
-					   " is not the key given for that epoch", epoch);
+			return hsm_set_err(why, whylen,
+					   "the log's key for epoch %" PRId64
+					   " is not the key given for that epoch",
+					   epoch);
 		return 0;
 	}
 	for (size_t i = 0; i < v->nloose; i++)
@@ -451,24 +460,30 @@ static int check_checkpoint(struct hsm_slog_verifier *v, const json_t *e, int64_
 	if (!json_is_integer(json_object_get(d, "epoch")) || !sig64)
 		return hsm_set_err(why, whylen, "checkpoint without epoch and sig");
 	if (epoch != v->cur_epoch)
-		return hsm_set_err(why, whylen, "checkpoint of epoch %" PRId64 " where epoch %" PRId64
-				   " is in force", (int64_t)epoch, v->cur_epoch);
+		return hsm_set_err(why, whylen,
+				   "checkpoint of epoch %" PRId64 " where epoch %" PRId64
+				   " is in force",
+				   (int64_t)epoch, v->cur_epoch);
 	k = find_epoch(v, epoch);
 	if (!k)
 		return hsm_set_err(why, whylen, "no key for epoch %" PRId64, (int64_t)epoch);
 	if (v->covered + 1 < k->since)
-		return hsm_set_err(why, whylen, "the key of epoch %" PRId64 " signs entries from seq %"
-				   PRId64 ", before its epoch began (seq %" PRId64 ")",
+		return hsm_set_err(why, whylen,
+				   "the key of epoch %" PRId64 " signs entries from seq %" PRId64
+				   ", before its epoch began (seq %" PRId64 ")",
 				   (int64_t)epoch, v->covered + 1, k->since);
-	if (hsm_base64_decode(sig64, sig, sizeof(sig), &siglen) != 0 || siglen != HSM_ED25519_SIG_LEN)
+	if (hsm_base64_decode(sig64, sig, sizeof(sig), &siglen) != 0 ||
+	    siglen != HSM_ED25519_SIG_LEN)
 		return hsm_set_err(why, whylen, "checkpoint sig is not a 64-byte base64 signature");
 	msg = hsm_slog_checkpoint_message(v->esn, v->log, seg, seq, epoch,
 					  json_string_value(json_object_get(e, "prev")), &mlen);
 	ok = msg && hsm_ed25519_verify(k->key, msg, mlen, sig, siglen) == 0;
 	free(msg);
 	if (!ok)
-		return hsm_set_err(why, whylen, "checkpoint signature does not verify with the key of epoch %"
-				   PRId64, (int64_t)epoch);
+		return hsm_set_err(
+		    why, whylen,
+		    "checkpoint signature does not verify with the key of epoch %" PRId64,
+		    (int64_t)epoch);
 	if (!k->anchored)
 		v->all_anchored = 0;
 	v->any_checkpoint = 1;
@@ -477,8 +492,10 @@ static int check_checkpoint(struct hsm_slog_verifier *v, const json_t *e, int64_
 		/* The old key has signed the transition: the new key is in force. */
 		struct epoch_key *n = find_epoch(v, v->next_epoch);
 		if (n && !hsm_key_equal(n->key, v->next_key))
-			return hsm_set_err(why, whylen, "the log's key for epoch %" PRId64
-					   " is not the key given for that epoch", v->next_epoch);
+			return hsm_set_err(why, whylen,
+					   "the log's key for epoch %" PRId64
+					   " is not the key given for that epoch",
+					   v->next_epoch);
 		if (!n && !add_epoch(v, v->next_epoch, v->next_since, v->next_key, 0, k->anchored))
 			return hsm_set_err(why, whylen, "too many key epochs");
 		v->cur_epoch = v->next_epoch;
@@ -498,7 +515,8 @@ static int check_log_open(struct hsm_slog_verifier *v, const json_t *e, int64_t 
 	json_t *ep = json_object_get(d, "epoch"), *since = json_object_get(d, "since");
 
 	if (json_integer_value(json_object_get(d, "segment")) != seg)
-		return hsm_set_err(why, whylen, "log_open names segment %" JSON_INTEGER_FORMAT
+		return hsm_set_err(why, whylen,
+				   "log_open names segment %" JSON_INTEGER_FORMAT
 				   ", not its own (%" PRId64 ")",
 				   json_integer_value(json_object_get(d, "segment")), seg);
 	if (!esn || !log || !key || !json_is_integer(ep) || !json_is_integer(since) ||
@@ -507,31 +525,35 @@ static int check_log_open(struct hsm_slog_verifier *v, const json_t *e, int64_t 
 	    json_integer_value(since) > seq)
 		return hsm_set_err(why, whylen, "log_open needs esn, log, epoch, since and key");
 	if (v->esn[0] && (strcmp(v->esn, esn) != 0 || strcmp(v->log, log) != 0))
-		return hsm_set_err(why, whylen, "segment of another log (%s %s after %s %s)",
-				   esn, log, v->esn, v->log);
+		return hsm_set_err(why, whylen, "segment of another log (%s %s after %s %s)", esn,
+				   log, v->esn, v->log);
 	snprintf(v->esn, sizeof(v->esn), "%s", esn);
 	snprintf(v->log, sizeof(v->log), "%s", log);
 	if (v->next_key)
 		return hsm_set_err(why, whylen, "the previous segment ended inside a key change");
 	if (v->cur_epoch && json_integer_value(ep) != v->cur_epoch)
-		return hsm_set_err(why, whylen, "segment opens in epoch %" JSON_INTEGER_FORMAT
-				   " after epoch %" PRId64, json_integer_value(ep), v->cur_epoch);
+		return hsm_set_err(why, whylen,
+				   "segment opens in epoch %" JSON_INTEGER_FORMAT
+				   " after epoch %" PRId64,
+				   json_integer_value(ep), v->cur_epoch);
 	v->cur_epoch = json_integer_value(ep);
 	return announce_key(v, v->cur_epoch, json_integer_value(since), key, 0, why, whylen);
 }
 
-static int check_log_key(struct hsm_slog_verifier *v, const json_t *e, int64_t seq,
-			 char *why, size_t whylen)
+static int check_log_key(struct hsm_slog_verifier *v, const json_t *e, int64_t seq, char *why,
+			 size_t whylen)
 {
 	const json_t *d = json_object_get(e, "detail");
 	const char *key = json_string_value(json_object_get(d, "key"));
 	char inner[256];
 
 	if (!key || json_integer_value(json_object_get(d, "epoch")) != v->cur_epoch + 1)
-		return hsm_set_err(why, whylen, "log_key must introduce epoch %" PRId64 " with a key",
+		return hsm_set_err(why, whylen,
+				   "log_key must introduce epoch %" PRId64 " with a key",
 				   v->cur_epoch + 1);
 	if (v->next_key)
-		return hsm_set_err(why, whylen, "two key changes without a checkpoint between them");
+		return hsm_set_err(why, whylen,
+				   "two key changes without a checkpoint between them");
 	if (!(v->next_key = hsm_key_from_openssh_strict("key", key, inner, sizeof(inner))))
 		return hsm_set_err(why, whylen, "%s", inner);
 	v->next_epoch = v->cur_epoch + 1;
@@ -560,50 +582,61 @@ int hsm_slog_verifier_feed(struct hsm_slog_verifier *v, const char *name, const 
 		r = hsm_slog_next_frame(buf, len, &pos, &json, &jlen);
 
 		if (r == 0)
-			return hsm_set_err(err, errlen, "%s: byte %zu: torn tail after seq %" PRId64
-					   " (%zu bytes of an incomplete entry)", name, at, v->last_seq, len - at);
+			return hsm_set_err(err, errlen,
+					   "%s: byte %zu: torn tail after seq %" PRId64
+					   " (%zu bytes of an incomplete entry)",
+					   name, at, v->last_seq, len - at);
 		if (r < 0) {
 			size_t next = hsm_slog_resync(buf, len, at);
-			return hsm_set_err(err, errlen, "%s: byte %zu: damaged entry after seq %" PRId64
-					   " (%zu bytes up to the next valid frame)", name, at, v->last_seq,
-					   next - at);
+			return hsm_set_err(err, errlen,
+					   "%s: byte %zu: damaged entry after seq %" PRId64
+					   " (%zu bytes up to the next valid frame)",
+					   name, at, v->last_seq, next - at);
 		}
 		e = hsm_slog_entry_parse(json, jlen, why, sizeof(why));
 		if (!e)
-			return hsm_set_err(err, errlen, "%s: byte %zu: entry after seq %" PRId64 ": %s",
-					   name, at, v->last_seq, why);
+			return hsm_set_err(err, errlen,
+					   "%s: byte %zu: entry after seq %" PRId64 ": %s", name,
+					   at, v->last_seq, why);
 		seq = json_integer_value(json_object_get(e, "seq"));
 		event = json_string_value(json_object_get(e, "event"));
 		if (index == 0) {
 			seg = json_integer_value(json_object_get(e, "seg"));
 			first = seq;
 			if (strcmp(event, "log_open") != 0) {
-				hsm_set_err(why, sizeof(why), "a segment must begin with log_open, not %s", event);
+				hsm_set_err(why, sizeof(why),
+					    "a segment must begin with log_open, not %s", event);
 				goto bad;
 			}
 			if (v->last_seg && seg != v->last_seg + 1) {
-				hsm_set_err(why, sizeof(why), "segment %" PRId64 " follows segment %" PRId64
-					    ": segments %" PRId64 "..%" PRId64 " are missing", seg,
-					    v->last_seg, v->last_seg + 1, seg - 1);
+				hsm_set_err(why, sizeof(why),
+					    "segment %" PRId64 " follows segment %" PRId64
+					    ": segments %" PRId64 "..%" PRId64 " are missing",
+					    seg, v->last_seg, v->last_seg + 1, seg - 1);
 				goto bad;
 			}
 		} else if (json_integer_value(json_object_get(e, "seg")) != seg) {
-			hsm_set_err(why, sizeof(why), "entry of segment %" JSON_INTEGER_FORMAT " in segment %" PRId64,
+			hsm_set_err(why, sizeof(why),
+				    "entry of segment %" JSON_INTEGER_FORMAT " in segment %" PRId64,
 				    json_integer_value(json_object_get(e, "seg")), seg);
 			goto bad;
 		}
 		if (v->have_last && seq != v->last_seq + 1) {
 			if (seq <= v->last_seq)
-				hsm_set_err(why, sizeof(why), "sequence goes back from %" PRId64, v->last_seq);
+				hsm_set_err(why, sizeof(why), "sequence goes back from %" PRId64,
+					    v->last_seq);
 			else
-				hsm_set_err(why, sizeof(why), "entries %" PRId64 "..%" PRId64 " are missing",
+				hsm_set_err(why, sizeof(why),
+					    "entries %" PRId64 "..%" PRId64 " are missing",
 					    v->last_seq + 1, seq - 1);
 			goto bad;
 		}
 		hex_to_hash(json_string_value(json_object_get(e, "prev")), prev);
 		if (v->have_last && CRYPTO_memcmp(prev, v->last_hash, HSM_SLOG_HASH_LEN) != 0) {
-			hsm_set_err(why, sizeof(why), "prev is not the hash of entry %" PRId64
-				    " (an entry before it was changed)", v->last_seq);
+			hsm_set_err(why, sizeof(why),
+				    "prev is not the hash of entry %" PRId64
+				    " (an entry before it was changed)",
+				    v->last_seq);
 			goto bad;
 		}
 		if (!v->have_last) {
@@ -619,15 +652,21 @@ int hsm_slog_verifier_feed(struct hsm_slog_verifier *v, const char *name, const 
 			if (strcmp(event, "log_previous") != 0 ||
 			    json_integer_value(json_object_get(d, "segment")) != seg - 1 ||
 			    json_integer_value(json_object_get(d, "last_seq")) != first - 1) {
-				hsm_set_err(why, sizeof(why), "the second entry must be log_previous naming "
-					    "segment %" PRId64 " ending at seq %" PRId64, seg - 1, first - 1);
+				hsm_set_err(why, sizeof(why),
+					    "the second entry must be log_previous naming "
+					    "segment %" PRId64 " ending at seq %" PRId64,
+					    seg - 1, first - 1);
 				goto bad;
 			}
 		}
 		if (index == 0 ? check_log_open(v, e, seq, seg, why, sizeof(why)) != 0
-		    : strcmp(event, "log_open") == 0 ? hsm_set_err(why, sizeof(why), "log_open inside a segment") != 0
-		    : strcmp(event, "checkpoint") == 0 ? check_checkpoint(v, e, seq, seg, why, sizeof(why)) != 0
-		    : strcmp(event, "log_key") == 0 ? check_log_key(v, e, seq, why, sizeof(why)) != 0 : 0)
+		    : strcmp(event, "log_open") == 0
+			? hsm_set_err(why, sizeof(why), "log_open inside a segment") != 0
+		    : strcmp(event, "checkpoint") == 0
+			? check_checkpoint(v, e, seq, seg, why, sizeof(why)) != 0
+		    : strcmp(event, "log_key") == 0
+			? check_log_key(v, e, seq, why, sizeof(why)) != 0
+			: 0)
 			goto bad;
 		if (strcmp(event, "checkpoint") == 0)
 			sum.checkpoints++;
@@ -642,9 +681,10 @@ int hsm_slog_verifier_feed(struct hsm_slog_verifier *v, const char *name, const 
 	if (index == 0)
 		return hsm_set_err(err, errlen, "%s: no entries", name);
 	if (v->covered != v->last_seq)
-		return hsm_set_err(err, errlen, "%s: entries %" PRId64 "..%" PRId64 " are not covered by "
-				   "a checkpoint signature (a segment must end with one)", name,
-				   v->covered + 1, v->last_seq);
+		return hsm_set_err(err, errlen,
+				   "%s: entries %" PRId64 "..%" PRId64 " are not covered by "
+				   "a checkpoint signature (a segment must end with one)",
+				   name, v->covered + 1, v->last_seq);
 	v->last_seg = seg;
 	sum.segment = seg;
 	sum.first = first;
@@ -658,13 +698,12 @@ int hsm_slog_verifier_feed(struct hsm_slog_verifier *v, const char *name, const 
 		v->segs[v->nsegs++] = sum;
 	}
 	return 0;
-bad:
-	{
-		int64_t seq = json_integer_value(json_object_get(e, "seq"));
-		json_decref(e);
-		return hsm_set_err(err, errlen, "%s: entry seq %" PRId64 " (byte %zu): %s", name, seq,
-				   at, why);
-	}
+bad : {
+	int64_t seq = json_integer_value(json_object_get(e, "seq"));
+	json_decref(e);
+	return hsm_set_err(err, errlen, "%s: entry seq %" PRId64 " (byte %zu): %s", name, seq, at,
+			   why);
+}
 }
 
 int hsm_slog_verifier_anchored(const struct hsm_slog_verifier *v)
@@ -677,23 +716,28 @@ json_t *hsm_slog_verifier_summary(const struct hsm_slog_verifier *v)
 	json_t *segs = json_array(), *epochs = json_array();
 
 	for (size_t i = 0; i < v->nsegs; i++)
-		json_array_append_new(segs, json_pack("{s:I, s:I, s:I, s:I, s:I}",
-			"segment", (json_int_t)v->segs[i].segment, "first_seq", (json_int_t)v->segs[i].first,
-			"last_seq", (json_int_t)v->segs[i].last, "entries", (json_int_t)v->segs[i].entries,
-			"checkpoints", (json_int_t)v->segs[i].checkpoints));
+		json_array_append_new(segs, json_pack("{s:I, s:I, s:I, s:I, s:I}", "segment",
+						      (json_int_t)v->segs[i].segment, "first_seq",
+						      (json_int_t)v->segs[i].first, "last_seq",
+						      (json_int_t)v->segs[i].last, "entries",
+						      (json_int_t)v->segs[i].entries, "checkpoints",
+						      (json_int_t)v->segs[i].checkpoints));
 	for (size_t i = 0; i < v->nkeys; i++) {
 		char *line = hsm_key_to_openssh(v->keys[i].key);
-		json_array_append_new(epochs, json_pack("{s:I, s:I, s:s?, s:b, s:b}",
-			"epoch", (json_int_t)v->keys[i].epoch, "since", (json_int_t)v->keys[i].since,
-			"key", line, "pinned", v->keys[i].pinned, "anchored", v->keys[i].anchored));
+		json_array_append_new(epochs, json_pack("{s:I, s:I, s:s?, s:b, s:b}", "epoch",
+							(json_int_t)v->keys[i].epoch, "since",
+							(json_int_t)v->keys[i].since, "key", line,
+							"pinned", v->keys[i].pinned, "anchored",
+							v->keys[i].anchored));
 		free(line);
 	}
-	return json_pack("{s:s, s:s, s:o, s:o, s:b}", "esn", v->esn, "log", v->log, "segments", segs,
-			 "epochs", epochs, "anchored", hsm_slog_verifier_anchored(v));
+	return json_pack("{s:s, s:s, s:o, s:o, s:b}", "esn", v->esn, "log", v->log, "segments",
+			 segs, "epochs", epochs, "anchored", hsm_slog_verifier_anchored(v));
 }
 
-int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *keys, EVP_PKEY *signer,
-				    const char *esn, const char *log, char *err, size_t errlen)
+int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *keys,
+				    EVP_PKEY *signer, const char *esn, const char *log, char *err,
+				    size_t errlen)
 {
 	size_t i;
 	json_t *k;
@@ -701,7 +745,8 @@ int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *k
 
 	if (!json_is_array(keys) || json_array_size(keys) == 0)
 		return hsm_set_err(err, errlen, "no certified log keys");
-	json_array_foreach(keys, i, k) {
+	json_array_foreach(keys, i, k)
+	{
 		const json_t *body = NULL;
 		const char *line = json_string_value(json_object_get(k, "key"));
 		json_t *ep = json_object_get(k, "epoch"), *since = json_object_get(k, "since");
@@ -712,8 +757,10 @@ int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *k
 			return hsm_set_err(err, errlen, "keys[%zu]: needs epoch, since and key", i);
 		if (hsm_signed_verify(json_object_get(k, "certificate"), signer, &body, NULL, inner,
 				      sizeof(inner)) != 0)
-			return hsm_set_err(err, errlen, "keys[%zu] (epoch %" JSON_INTEGER_FORMAT
-					   "): certificate: %s", i, json_integer_value(ep), inner);
+			return hsm_set_err(err, errlen,
+					   "keys[%zu] (epoch %" JSON_INTEGER_FORMAT
+					   "): certificate: %s",
+					   i, json_integer_value(ep), inner);
 		if (!json_equal(json_object_get(body, "epoch"), ep) ||
 		    !json_equal(json_object_get(body, "since"), since) ||
 		    !json_is_string(json_object_get(body, "key")) ||
@@ -722,12 +769,14 @@ int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *k
 		    strcmp(json_string_value(json_object_get(body, "esn")), esn) != 0 ||
 		    !json_is_string(json_object_get(body, "log")) ||
 		    strcmp(json_string_value(json_object_get(body, "log")), log) != 0)
-			return hsm_set_err(err, errlen, "keys[%zu]: the certificate is for another key, "
-					   "epoch or log", i);
+			return hsm_set_err(err, errlen,
+					   "keys[%zu]: the certificate is for another key, "
+					   "epoch or log",
+					   i);
 		if (!(key = hsm_key_from_openssh_strict("key", line, inner, sizeof(inner))))
 			return hsm_set_err(err, errlen, "keys[%zu]: %s", i, inner);
-		rc = hsm_slog_verifier_pin(v, json_integer_value(ep), json_integer_value(since), key,
-					   err, errlen);
+		rc = hsm_slog_verifier_pin(v, json_integer_value(ep), json_integer_value(since),
+					   key, err, errlen);
 		EVP_PKEY_free(key);
 		if (rc)
 			return -1;
@@ -736,7 +785,8 @@ int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *k
 }
 
 json_t *hsm_slog_verify_export(const char *text, size_t len, const json_t *keys, EVP_PKEY *signer,
-			       const char *esn, const char *log, int64_t segment, char *err, size_t errlen)
+			       const char *esn, const char *log, int64_t segment, char *err,
+			       size_t errlen)
 {
 	struct hsm_slog_verifier *v = hsm_slog_verifier_new();
 	json_t *sum = NULL;
@@ -751,11 +801,13 @@ json_t *hsm_slog_verify_export(const char *text, size_t len, const json_t *keys,
 	    hsm_slog_verifier_feed(v, name, text, len, err, errlen) != 0)
 		goto out;
 	if (strcmp(v->esn, esn) != 0 || strcmp(v->log, log) != 0) {
-		hsm_set_err(err, errlen, "the segment is of %s %s, not %s %s", v->esn, v->log, esn, log);
+		hsm_set_err(err, errlen, "the segment is of %s %s, not %s %s", v->esn, v->log, esn,
+			    log);
 		goto out;
 	}
 	if (v->last_seg != segment) {
-		hsm_set_err(err, errlen, "asked for segment %" PRId64 ", got %" PRId64, segment, v->last_seg);
+		hsm_set_err(err, errlen, "asked for segment %" PRId64 ", got %" PRId64, segment,
+			    v->last_seg);
 		goto out;
 	}
 	if (!hsm_slog_verifier_anchored(v)) {

@@ -30,14 +30,15 @@ HSM_API uint32_t hsm_crc32c(const void *data, size_t len);
  * being the entry's canonical JSON (compact, sorted keys).  Returns the
  * malloc'ed frame and its length; hash (may be NULL) receives SHA-256 of
  * the json bytes, the entry's hash in the chain. */
-HSM_API char *hsm_slog_frame(const json_t *entry, size_t *framelen, uint8_t hash[HSM_SLOG_HASH_LEN]);
+HSM_API char *hsm_slog_frame(const json_t *entry, size_t *framelen,
+			     uint8_t hash[HSM_SLOG_HASH_LEN]);
 
 /* The next frame of buf at *pos.  Returns 1 with the entry's json bytes
  * (not NUL-terminated) and *pos past the frame; 0 when buf ends inside the
  * frame (a torn tail; *pos unchanged); -1 when the bytes at *pos are not a
  * frame (damage; *pos unchanged). */
-HSM_API int hsm_slog_next_frame(const char *buf, size_t len, size_t *pos,
-				const char **json, size_t *jlen);
+HSM_API int hsm_slog_next_frame(const char *buf, size_t len, size_t *pos, const char **json,
+				size_t *jlen);
 
 /* After damage at *pos: the offset of the next byte that starts a valid
  * frame, or len if none. */
@@ -58,7 +59,8 @@ HSM_API char *hsm_slog_checkpoint_message(const char *esn, const char *log, int6
 /* SHA-256 of an entry's json bytes: its hash in the chain. */
 HSM_API void hsm_slog_hash_json(const char *json, size_t jlen, uint8_t out[HSM_SLOG_HASH_LEN]);
 
-HSM_API void hsm_slog_hex(const uint8_t hash[HSM_SLOG_HASH_LEN], char out[2 * HSM_SLOG_HASH_LEN + 1]);
+HSM_API void hsm_slog_hex(const uint8_t hash[HSM_SLOG_HASH_LEN],
+			  char out[2 * HSM_SLOG_HASH_LEN + 1]);
 
 /* ---- the verifier -------------------------------------------------------
  * Feed whole segment files in segment order; the verifier checks each
@@ -95,8 +97,8 @@ HSM_API json_t *hsm_slog_verify_export(const char *text, size_t len, const json_
 				       EVP_PKEY *signer, const char *esn, const char *log,
 				       int64_t segment, char *err, size_t errlen);
 /* Verify one segment file.  0, or -1 with the first problem in err. */
-HSM_API int hsm_slog_verifier_feed(struct hsm_slog_verifier *v, const char *name,
-				   const char *buf, size_t len, char *err, size_t errlen);
+HSM_API int hsm_slog_verifier_feed(struct hsm_slog_verifier *v, const char *name, const char *buf,
+				   size_t len, char *err, size_t errlen);
 /* What was verified: {"segments":[{"segment","first_seq","last_seq",
  * "entries","checkpoints","epochs":[..]}],"anchored":bool,"esn","log"}.
  * New reference. */

@@ -60,14 +60,15 @@ int hsm_world_key_name_valid(const char *name)
 	if (n < 1 || n > 64 || name[0] == '.')
 		return 0;
 	for (const char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '_' || *p == '.' || *p == '-'))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
 			return 0;
 	return 1;
 }
 
 /* base64 text that decodes to exactly len bytes. */
-static int b64_exact(const json_t *v, const char *what, uint8_t *out, size_t len, char *err, size_t errlen)
+static int b64_exact(const json_t *v, const char *what, uint8_t *out, size_t len, char *err,
+		     size_t errlen)
 {
 	uint8_t buf[HSM_WORLD_BLOB_MAX + 64];
 	size_t got = 0;
@@ -93,12 +94,14 @@ static int get_uint(const json_t *obj, const char *where, const char *key, unsig
 		return -1;
 	i = json_integer_value(v);
 	if (i < (json_int_t)lo || i > (json_int_t)hi)
-		return hsm_set_err(err, errlen, "%s%s: %lld is not in %u..%u", where, key, (long long)i, lo, hi);
+		return hsm_set_err(err, errlen, "%s%s: %lld is not in %u..%u", where, key,
+				   (long long)i, lo, hi);
 	*out = (unsigned)i;
 	return 0;
 }
 
-static const char *get_str(const json_t *obj, const char *where, const char *key, char *err, size_t errlen)
+static const char *get_str(const json_t *obj, const char *where, const char *key, char *err,
+			   size_t errlen)
 {
 	int bad = 0;
 	json_t *v = hsm_json_member(obj, where, key, JSON_STRING, 1, &bad, err, errlen);
@@ -117,11 +120,13 @@ static int check_format(const json_t *doc, const char *format, char *err, size_t
 	if (!(f = get_str(doc, "", "format", err, errlen)))
 		return -1;
 	if (strcmp(f, format) != 0)
-		return hsm_set_err(err, errlen, "format '%s' is not '%s'", hsm_printable(f, buf), format);
+		return hsm_set_err(err, errlen, "format '%s' is not '%s'", hsm_printable(f, buf),
+				   format);
 	if (get_uint(doc, "", "version", 0, 1000, &version, err, errlen) != 0)
 		return -1;
 	if (version != 1)
-		return hsm_set_err(err, errlen, "version %u is not supported (this hsmadmin reads 1)", version);
+		return hsm_set_err(err, errlen,
+				   "version %u is not supported (this hsmadmin reads 1)", version);
 	return 0;
 }
 
@@ -140,7 +145,8 @@ static int get_quorum(const json_t *doc, unsigned *k, unsigned *n, char *err, si
 	return 0;
 }
 
-static int get_id(const json_t *doc, const char *key, char out[HSM_WORLD_ID_HEX + 1], char *err, size_t errlen)
+static int get_id(const json_t *doc, const char *key, char out[HSM_WORLD_ID_HEX + 1], char *err,
+		  size_t errlen)
 {
 	const char *s = get_str(doc, "", key, err, errlen);
 
@@ -152,7 +158,8 @@ static int get_id(const json_t *doc, const char *key, char out[HSM_WORLD_ID_HEX 
 	return 0;
 }
 
-static int copy_printable(const char *s, const char *what, size_t max, char *out, char *err, size_t errlen)
+static int copy_printable(const char *s, const char *what, size_t max, char *out, char *err,
+			  size_t errlen)
 {
 	size_t n = strlen(s);
 
@@ -207,14 +214,16 @@ static int gcm(int enc, const uint8_t key[32], const uint8_t iv[HSM_WORLD_IV_LEN
 					 (void *)(in + body)) == 1;
 	ok = ok && EVP_CipherFinal_ex(c, out + n, &n) == 1;
 	if (ok && enc)
-		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, HSM_WORLD_TAG_LEN, out + body) == 1;
+		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, HSM_WORLD_TAG_LEN, out + body) ==
+		     1;
 	EVP_CIPHER_CTX_free(c);
 	if (!ok && !enc)
 		OPENSSL_cleanse(out, body);
 	return ok ? 0 : -1;
 }
 
-static int hkdf(const uint8_t *secret, size_t len, const char *label, const char *world, uint8_t out[32])
+static int hkdf(const uint8_t *secret, size_t len, const char *label, const char *world,
+		uint8_t out[32])
 {
 	char info[96];
 	EVP_KDF *alg = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
@@ -242,8 +251,10 @@ static int scrypt_key(const char *pass, const uint8_t salt[HSM_WORLD_SALT_LEN], 
 	OSSL_PARAM params[7];
 	int ok;
 
-	params[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)pass, strlen(pass));
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, HSM_WORLD_SALT_LEN);
+	params[0] =
+	    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)pass, strlen(pass));
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
+						      HSM_WORLD_SALT_LEN);
 	params[2] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n);
 	params[3] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &rr);
 	params[4] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &pp);
@@ -284,11 +295,13 @@ static json_t *b64_json(const uint8_t *b, size_t n)
 /* --- the world file ------------------------------------------------------ */
 
 static const char *const world_signed_drop[] = { "signature", NULL };
-static const char *const world_aad_drop[] = { "created", "created_by", "module_key", "signature", NULL };
+static const char *const world_aad_drop[] = { "created", "created_by", "module_key", "signature",
+					      NULL };
 
 int hsm_world_parse(const json_t *doc, struct hsm_world *w, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "format", "version", "world", "quorum", "created", "created_by",
+	static const char *const keys[] = { "format",     "version",   "world",
+					    "quorum",     "created",   "created_by",
 					    "module_key", "signature", NULL };
 	static const char *const by_keys[] = { "vcm", "esn", NULL };
 	static const char *const mk_keys[] = { "alg", "iv", "wrapped", NULL };
@@ -316,28 +329,35 @@ int hsm_world_parse(const json_t *doc, struct hsm_world *w, char *err, size_t er
 	if (w->created < 0)
 		return hsm_set_err(err, errlen, "created: negative");
 	if (!(s = get_str(by, "created_by.", "vcm", err, errlen)) ||
-	    copy_printable(s, "created_by.vcm", sizeof(w->created_vcm), w->created_vcm, err, errlen) != 0 ||
+	    copy_printable(s, "created_by.vcm", sizeof(w->created_vcm), w->created_vcm, err,
+			   errlen) != 0 ||
 	    !(s = get_str(by, "created_by.", "esn", err, errlen)) ||
-	    copy_printable(s, "created_by.esn", sizeof(w->created_esn), w->created_esn, err, errlen) != 0 ||
+	    copy_printable(s, "created_by.esn", sizeof(w->created_esn), w->created_esn, err,
+			   errlen) != 0 ||
 	    !(s = get_str(mk, "module_key.", "alg", err, errlen)))
 		return -1;
 	if (strcmp(s, "aes-256-gcm") != 0)
 		return hsm_set_err(err, errlen, "module_key.alg: only aes-256-gcm is supported");
-	if (b64_exact(json_object_get(mk, "iv"), "module_key.iv", w->iv, sizeof(w->iv), err, errlen) != 0 ||
-	    b64_exact(json_object_get(mk, "wrapped"), "module_key.wrapped", w->wrapped, sizeof(w->wrapped),
-		      err, errlen) != 0)
+	if (b64_exact(json_object_get(mk, "iv"), "module_key.iv", w->iv, sizeof(w->iv), err,
+		      errlen) != 0 ||
+	    b64_exact(json_object_get(mk, "wrapped"), "module_key.wrapped", w->wrapped,
+		      sizeof(w->wrapped), err, errlen) != 0)
 		return -1;
 	if (!json_object_get(doc, "signature"))
 		return hsm_set_err(err, errlen, "signature: missing");
-	if (hsm_signature_block_parse(json_object_get(doc, "signature"), &w->signer, err, errlen) != 0)
+	if (hsm_signature_block_parse(json_object_get(doc, "signature"), &w->signer, err, errlen) !=
+	    0)
 		return -1;
 	bytes = canonical_without(doc, world_signed_drop, &len);
-	if (!bytes || hsm_base64_decode(json_string_value(json_object_get(json_object_get(doc, "signature"),
-				       "sig")), sig, sizeof(sig), &siglen) != 0 ||
+	if (!bytes ||
+	    hsm_base64_decode(
+		json_string_value(json_object_get(json_object_get(doc, "signature"), "sig")), sig,
+		sizeof(sig), &siglen) != 0 ||
 	    hsm_ed25519_verify(w->signer, bytes, len, sig, siglen) != 0) {
 		free(bytes);
 		hsm_world_clear(w);
-		return hsm_set_err(err, errlen, "the signature does not verify: the world file was changed");
+		return hsm_set_err(err, errlen,
+				   "the signature does not verify: the world file was changed");
 	}
 	free(bytes);
 	return 0;
@@ -351,11 +371,10 @@ void hsm_world_clear(struct hsm_world *w)
 
 /* --- cards ---------------------------------------------------------------- */
 
-
 int hsm_world_card_parse(const json_t *doc, struct hsm_world_card *c, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "format", "version", "world", "card", "quorum", "kdf", "iv",
-					    "sealed", NULL };
+	static const char *const keys[] = { "format", "version", "world",  "card", "quorum",
+					    "kdf",    "iv",      "sealed", NULL };
 	static const char *const kdf_keys[] = { "alg", "log2n", "r", "p", "salt", NULL };
 	json_t *kdf;
 	const char *alg;
@@ -369,7 +388,8 @@ int hsm_world_card_parse(const json_t *doc, struct hsm_world_card *c, char *err,
 	    get_uint(doc, "", "card", 1, HSM_WORLD_MAX_CARDS, &c->index, err, errlen) != 0)
 		return -1;
 	if (c->index > c->n)
-		return hsm_set_err(err, errlen, "card: %u is more than the quorum's N=%u", c->index, c->n);
+		return hsm_set_err(err, errlen, "card: %u is more than the quorum's N=%u", c->index,
+				   c->n);
 	kdf = hsm_json_member(doc, "", "kdf", JSON_OBJECT, 1, &bad, err, errlen);
 	if (bad || hsm_json_only_keys(kdf, "kdf.", kdf_keys, err, errlen) != 0 ||
 	    !(alg = get_str(kdf, "kdf.", "alg", err, errlen)))
@@ -383,9 +403,11 @@ int hsm_world_card_parse(const json_t *doc, struct hsm_world_card *c, char *err,
 	/* scrypt needs about 128 * r * N bytes: bounded before any work */
 	if ((128ull * c->r << c->log2n) + 128ull * c->r * c->p > SCRYPT_MAXMEM)
 		return hsm_set_err(err, errlen, "kdf: scrypt parameters need more than 65 MiB");
-	if (b64_exact(json_object_get(kdf, "salt"), "kdf.salt", c->salt, sizeof(c->salt), err, errlen) != 0 ||
+	if (b64_exact(json_object_get(kdf, "salt"), "kdf.salt", c->salt, sizeof(c->salt), err,
+		      errlen) != 0 ||
 	    b64_exact(json_object_get(doc, "iv"), "iv", c->iv, sizeof(c->iv), err, errlen) != 0 ||
-	    b64_exact(json_object_get(doc, "sealed"), "sealed", c->sealed, sizeof(c->sealed), err, errlen) != 0)
+	    b64_exact(json_object_get(doc, "sealed"), "sealed", c->sealed, sizeof(c->sealed), err,
+		      errlen) != 0)
 		return -1;
 	return 0;
 }
@@ -396,8 +418,9 @@ static json_t *card_doc(const char *world, unsigned index, unsigned k, unsigned 
 			 "world", world, "card", (int)index, "quorum", "k", (int)k, "n", (int)n);
 }
 
-static json_t *card_seal(const char *world, unsigned index, unsigned k, unsigned n, const char *pass,
-			 const uint8_t share[HSM_WORLD_KEY_LEN], char *err, size_t errlen)
+static json_t *card_seal(const char *world, unsigned index, unsigned k, unsigned n,
+			 const char *pass, const uint8_t share[HSM_WORLD_KEY_LEN], char *err,
+			 size_t errlen)
 {
 	uint8_t salt[HSM_WORLD_SALT_LEN], iv[HSM_WORLD_IV_LEN], key[32];
 	uint8_t sealed[HSM_WORLD_KEY_LEN + HSM_WORLD_TAG_LEN];
@@ -410,9 +433,10 @@ static json_t *card_seal(const char *world, unsigned index, unsigned k, unsigned
 	     scrypt_key(pass, salt, SCRYPT_LOG2N, SCRYPT_R, SCRYPT_P, key) == 0 &&
 	     (aad = hsm_json_canonical(doc, &aadlen)) &&
 	     gcm(1, key, iv, aad, aadlen, share, HSM_WORLD_KEY_LEN, sealed) == 0 &&
-	     json_object_set_new(doc, "kdf", json_pack("{s:s, s:i, s:i, s:i, s:o}", "alg", "scrypt",
-						       "log2n", SCRYPT_LOG2N, "r", SCRYPT_R, "p", SCRYPT_P,
-						       "salt", b64_json(salt, sizeof(salt)))) == 0 &&
+	     json_object_set_new(doc, "kdf",
+				 json_pack("{s:s, s:i, s:i, s:i, s:o}", "alg", "scrypt", "log2n",
+					   SCRYPT_LOG2N, "r", SCRYPT_R, "p", SCRYPT_P, "salt",
+					   b64_json(salt, sizeof(salt)))) == 0 &&
 	     json_object_set_new(doc, "iv", b64_json(iv, sizeof(iv))) == 0 &&
 	     json_object_set_new(doc, "sealed", b64_json(sealed, sizeof(sealed))) == 0;
 	OPENSSL_cleanse(key, sizeof(key));
@@ -425,8 +449,8 @@ static json_t *card_seal(const char *world, unsigned index, unsigned k, unsigned
 	return doc;
 }
 
-int hsm_world_card_open(const struct hsm_world_card *c, const char *pass, uint8_t share[HSM_WORLD_KEY_LEN],
-			char *err, size_t errlen)
+int hsm_world_card_open(const struct hsm_world_card *c, const char *pass,
+			uint8_t share[HSM_WORLD_KEY_LEN], char *err, size_t errlen)
 {
 	json_t *doc = card_doc(c->world, c->index, c->k, c->n);
 	uint8_t key[32];
@@ -436,8 +460,8 @@ int hsm_world_card_open(const struct hsm_world_card *c, const char *pass, uint8_
 
 	if (!pass || !*pass || strlen(pass) > HSM_WORLD_PASS_MAX) {
 		json_decref(doc);
-		return hsm_set_err(err, errlen, "card %u: the passphrase must be 1-%d bytes", c->index,
-				   HSM_WORLD_PASS_MAX);
+		return hsm_set_err(err, errlen, "card %u: the passphrase must be 1-%d bytes",
+				   c->index, HSM_WORLD_PASS_MAX);
 	}
 	if (doc && (aad = hsm_json_canonical(doc, &aadlen)) &&
 	    scrypt_key(pass, c->salt, c->log2n, c->r, c->p, key) == 0)
@@ -446,7 +470,8 @@ int hsm_world_card_open(const struct hsm_world_card *c, const char *pass, uint8_
 	free(aad);
 	json_decref(doc);
 	if (rc != 0)
-		return hsm_set_err(err, errlen, "card %u does not open: wrong passphrase or a changed card",
+		return hsm_set_err(err, errlen,
+				   "card %u does not open: wrong passphrase or a changed card",
 				   c->index);
 	return 0;
 }
@@ -458,8 +483,9 @@ static char *world_aad(const json_t *doc, size_t *len)
 	return canonical_without(doc, world_aad_drop, len);
 }
 
-int hsm_world_generate(unsigned k, unsigned n, const char *const *pass, const char *vcm, const char *esn,
-		       long long now, json_t **world, json_t **cards, char *err, size_t errlen)
+int hsm_world_generate(unsigned k, unsigned n, const char *const *pass, const char *vcm,
+		       const char *esn, long long now, json_t **world, json_t **cards, char *err,
+		       size_t errlen)
 {
 	uint8_t id[16], mk[HSM_WORLD_KEY_LEN], as[HSM_WORLD_KEY_LEN], wk[32], iv[HSM_WORLD_IV_LEN];
 	uint8_t wrapped[HSM_WORLD_KEY_LEN + HSM_WORLD_TAG_LEN], sig[HSM_ED25519_SIG_LEN];
@@ -472,10 +498,12 @@ int hsm_world_generate(unsigned k, unsigned n, const char *const *pass, const ch
 
 	*world = *cards = NULL;
 	if (k < 1 || k > n || n > HSM_WORLD_MAX_CARDS)
-		return hsm_set_err(err, errlen, "a quorum needs 1 <= K <= N <= %d", HSM_WORLD_MAX_CARDS);
+		return hsm_set_err(err, errlen, "a quorum needs 1 <= K <= N <= %d",
+				   HSM_WORLD_MAX_CARDS);
 	for (unsigned i = 0; i < n; i++)
 		if (!pass[i] || !*pass[i] || strlen(pass[i]) > HSM_WORLD_PASS_MAX)
-			return hsm_set_err(err, errlen, "card %u: the passphrase must be 1-%d bytes", i + 1,
+			return hsm_set_err(err, errlen,
+					   "card %u: the passphrase must be 1-%d bytes", i + 1,
 					   HSM_WORLD_PASS_MAX);
 	if (hsm_random(id, sizeof(id)) != 0 || hsm_random(mk, sizeof(mk)) != 0 ||
 	    hsm_random(as, sizeof(as)) != 0 || hsm_random(iv, sizeof(iv)) != 0) {
@@ -484,18 +512,21 @@ int hsm_world_generate(unsigned k, unsigned n, const char *const *pass, const ch
 	}
 	hex(id, sizeof(id), idhex);
 	doc = json_pack("{s:s, s:i, s:s, s:{s:i, s:i}, s:I, s:{s:s, s:s}}", "format", WORLD_FORMAT,
-			"version", 1, "world", idhex, "quorum", "k", (int)k, "n", (int)n,
-			"created", (json_int_t)now, "created_by", "vcm", vcm, "esn", esn);
+			"version", 1, "world", idhex, "quorum", "k", (int)k, "n", (int)n, "created",
+			(json_int_t)now, "created_by", "vcm", vcm, "esn", esn);
 	if (!doc || !(aad = world_aad(doc, &aadlen)) ||
 	    hkdf(as, sizeof(as), "hsmadmin world module key v1", idhex, wk) != 0 ||
 	    gcm(1, wk, iv, aad, aadlen, mk, sizeof(mk), wrapped) != 0 ||
-	    json_object_set_new(doc, "module_key", json_pack("{s:s, s:o, s:o}", "alg", "aes-256-gcm",
-			    "iv", b64_json(iv, sizeof(iv)), "wrapped", b64_json(wrapped, sizeof(wrapped)))) != 0 ||
+	    json_object_set_new(doc, "module_key",
+				json_pack("{s:s, s:o, s:o}", "alg", "aes-256-gcm", "iv",
+					  b64_json(iv, sizeof(iv)), "wrapped",
+					  b64_json(wrapped, sizeof(wrapped)))) != 0 ||
 	    !(sk = signing_key(mk, idhex)) || !(bytes = hsm_json_canonical(doc, &len)) ||
-	    hsm_ed25519_sign(sk, bytes, len, sig, err, errlen) != 0 || !(line = hsm_key_to_openssh(sk)) ||
-	    !(sig64 = hsm_base64_encode(sig, sizeof(sig))) ||
-	    json_object_set_new(doc, "signature", json_pack("{s:s, s:s, s:s}", "alg", "ed25519", "key", line,
-							    "sig", sig64)) != 0) {
+	    hsm_ed25519_sign(sk, bytes, len, sig, err, errlen) != 0 ||
+	    !(line = hsm_key_to_openssh(sk)) || !(sig64 = hsm_base64_encode(sig, sizeof(sig))) ||
+	    json_object_set_new(
+		doc, "signature",
+		json_pack("{s:s, s:s, s:s}", "alg", "ed25519", "key", line, "sig", sig64)) != 0) {
 		hsm_set_err(err, errlen, "cannot make the world file");
 		goto out;
 	}
@@ -504,8 +535,8 @@ int hsm_world_generate(unsigned k, unsigned n, const char *const *pass, const ch
 	if (!shares || !arr || hsm_shamir_split(as, sizeof(as), k, n, shares, err, errlen) != 0)
 		goto out;
 	for (unsigned i = 0; i < n; i++) {
-		json_t *card = card_seal(idhex, i + 1, k, n, pass[i], shares + (size_t)i * HSM_WORLD_KEY_LEN,
-					 err, errlen);
+		json_t *card = card_seal(idhex, i + 1, k, n, pass[i],
+					 shares + (size_t)i * HSM_WORLD_KEY_LEN, err, errlen);
 		if (!card || json_array_append_new(arr, card) != 0)
 			goto out;
 	}
@@ -529,11 +560,13 @@ out:
 	return rc;
 }
 
-int hsm_world_unlock(const struct hsm_world *w, const uint8_t *xs, const uint8_t (*shares)[HSM_WORLD_KEY_LEN],
-		     unsigned count, uint8_t mk[HSM_WORLD_KEY_LEN], char *err, size_t errlen)
+int hsm_world_unlock(const struct hsm_world *w, const uint8_t *xs,
+		     const uint8_t (*shares)[HSM_WORLD_KEY_LEN], unsigned count,
+		     uint8_t mk[HSM_WORLD_KEY_LEN], char *err, size_t errlen)
 {
 	const uint8_t *ys[HSM_WORLD_MAX_CARDS];
-	uint8_t as[HSM_WORLD_KEY_LEN], wk[32], pub_mine[HSM_ED25519_PUB_LEN], pub_file[HSM_ED25519_PUB_LEN];
+	uint8_t as[HSM_WORLD_KEY_LEN], wk[32], pub_mine[HSM_ED25519_PUB_LEN],
+	    pub_file[HSM_ED25519_PUB_LEN];
 	json_t *doc;
 	char *aad = NULL;
 	size_t aadlen = 0;
@@ -541,27 +574,31 @@ int hsm_world_unlock(const struct hsm_world *w, const uint8_t *xs, const uint8_t
 	int rc = -1;
 
 	if (count < w->k)
-		return hsm_set_err(err, errlen, "the quorum is %u of %u cards: %u given", w->k, w->n, count);
+		return hsm_set_err(err, errlen, "the quorum is %u of %u cards: %u given", w->k,
+				   w->n, count);
 	for (unsigned i = 0; i < w->k; i++)
 		ys[i] = shares[i];
 	if (hsm_shamir_combine(xs, ys, w->k, HSM_WORLD_KEY_LEN, as, err, errlen) != 0)
 		return -1;
-	doc = json_pack("{s:s, s:i, s:s, s:{s:i, s:i}}", "format", WORLD_FORMAT, "version", 1, "world", w->id,
-			"quorum", "k", (int)w->k, "n", (int)w->n);
+	doc = json_pack("{s:s, s:i, s:s, s:{s:i, s:i}}", "format", WORLD_FORMAT, "version", 1,
+			"world", w->id, "quorum", "k", (int)w->k, "n", (int)w->n);
 	if (doc && (aad = hsm_json_canonical(doc, &aadlen)) &&
 	    hkdf(as, sizeof(as), "hsmadmin world module key v1", w->id, wk) == 0 &&
 	    gcm(0, wk, w->iv, aad, aadlen, w->wrapped, sizeof(w->wrapped), mk) == 0)
 		rc = 0;
 	else
-		hsm_set_err(err, errlen, "the module key does not open with these cards: "
+		hsm_set_err(err, errlen,
+			    "the module key does not open with these cards: "
 			    "the world file or a card was changed");
 	if (rc == 0) {
 		/* The file's signer must be this world's own signing key. */
 		sk = signing_key(mk, w->id);
-		if (!sk || hsm_ed25519_pub_raw(sk, pub_mine) != 0 || hsm_ed25519_pub_raw(w->signer, pub_file) != 0 ||
+		if (!sk || hsm_ed25519_pub_raw(sk, pub_mine) != 0 ||
+		    hsm_ed25519_pub_raw(w->signer, pub_file) != 0 ||
 		    CRYPTO_memcmp(pub_mine, pub_file, sizeof(pub_mine)) != 0) {
 			OPENSSL_cleanse(mk, HSM_WORLD_KEY_LEN);
-			rc = hsm_set_err(err, errlen, "the world file is not signed by its world's key");
+			rc = hsm_set_err(err, errlen,
+					 "the world file is not signed by its world's key");
 		}
 	}
 	EVP_PKEY_free(sk);
@@ -584,7 +621,8 @@ static int perms_parse(const json_t *arr, unsigned *perms, char *err, size_t err
 	if (!json_is_array(arr) || json_array_size(arr) > 8)
 		return hsm_set_err(err, errlen, "permissions: not a list of at most 8 names");
 	*perms = 0;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (!json_is_string(v) || strcmp(json_string_value(v), "sign") != 0)
 			return hsm_set_err(err, errlen, "permissions: only \"sign\" is known");
 		if (*perms & HSM_KEY_PERM_SIGN)
@@ -596,8 +634,9 @@ static int perms_parse(const json_t *arr, unsigned *perms, char *err, size_t err
 
 int hsm_key_blob_parse(const json_t *doc, struct hsm_key_blob *b, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "format", "version", "world", "name", "type", "permissions",
-					    "created", "public", "iv", "wrapped", NULL };
+	static const char *const keys[] = { "format", "version",     "world",   "name",
+					    "type",   "permissions", "created", "public",
+					    "iv",     "wrapped",     NULL };
 	const char *s, *pub;
 	json_t *created;
 	uint8_t buf[HSM_WORLD_BLOB_MAX + 64];
@@ -607,10 +646,12 @@ int hsm_key_blob_parse(const json_t *doc, struct hsm_key_blob *b, char *err, siz
 	memset(b, 0, sizeof(*b));
 	if (check_format(doc, BLOB_FORMAT, err, errlen) != 0 ||
 	    hsm_json_only_keys(doc, "", keys, err, errlen) != 0 ||
-	    get_id(doc, "world", b->world, err, errlen) != 0 || !(s = get_str(doc, "", "name", err, errlen)))
+	    get_id(doc, "world", b->world, err, errlen) != 0 ||
+	    !(s = get_str(doc, "", "name", err, errlen)))
 		return -1;
 	if (!hsm_world_key_name_valid(s))
-		return hsm_set_err(err, errlen, "name: 1-64 of A-Z a-z 0-9 _ . - (not starting with '.')");
+		return hsm_set_err(err, errlen,
+				   "name: 1-64 of A-Z a-z 0-9 _ . - (not starting with '.')");
 	snprintf(b->name, sizeof(b->name), "%s", s);
 	if (!(s = get_str(doc, "", "type", err, errlen)))
 		return -1;
@@ -624,13 +665,16 @@ int hsm_key_blob_parse(const json_t *doc, struct hsm_key_blob *b, char *err, siz
 		return -1;
 	b->created = (long long)json_integer_value(created);
 	if (strlen(pub) > 1024 || strncmp(pub, "-----BEGIN PUBLIC KEY-----\n", 27) != 0)
-		return hsm_set_err(err, errlen, "public: not a PEM public key of at most 1024 bytes");
+		return hsm_set_err(err, errlen,
+				   "public: not a PEM public key of at most 1024 bytes");
 	if (b64_exact(json_object_get(doc, "iv"), "iv", b->iv, sizeof(b->iv), err, errlen) != 0)
 		return -1;
 	if (!json_is_string(json_object_get(doc, "wrapped")) ||
-	    hsm_base64_decode(json_string_value(json_object_get(doc, "wrapped")), buf, sizeof(buf), &got) != 0 ||
+	    hsm_base64_decode(json_string_value(json_object_get(doc, "wrapped")), buf, sizeof(buf),
+			      &got) != 0 ||
 	    got <= HSM_WORLD_TAG_LEN || got > HSM_WORLD_BLOB_MAX)
-		return hsm_set_err(err, errlen, "wrapped: not base64 of 17-%d bytes", HSM_WORLD_BLOB_MAX);
+		return hsm_set_err(err, errlen, "wrapped: not base64 of 17-%d bytes",
+				   HSM_WORLD_BLOB_MAX);
 	if (!(b->public_pem = strdup(pub)) || !(b->wrapped = malloc(got))) {
 		hsm_key_blob_clear(b);
 		return hsm_set_err(err, errlen, "out of memory");
@@ -654,13 +698,14 @@ static json_t *blob_header(const char *world, const char *name, const char *type
 
 	if (p && (perms & HSM_KEY_PERM_SIGN))
 		json_array_append_new(p, json_string("sign"));
-	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:I, s:s}", "format", BLOB_FORMAT, "version", 1,
-			 "world", world, "name", name, "type", type, "permissions", p,
+	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:I, s:s}", "format", BLOB_FORMAT,
+			 "version", 1, "world", world, "name", name, "type", type, "permissions", p,
 			 "created", (json_int_t)created, "public", pub);
 }
 
 json_t *hsm_key_blob_wrap(const uint8_t mk[HSM_WORLD_KEY_LEN], const char *world, const char *name,
-			  const char *type, unsigned perms, EVP_PKEY *key, long long now, char *err, size_t errlen)
+			  const char *type, unsigned perms, EVP_PKEY *key, long long now, char *err,
+			  size_t errlen)
 {
 	uint8_t bk[32], iv[HSM_WORLD_IV_LEN], *der = NULL, *ct = NULL;
 	char *pub = hsm_key_public_pem(key), *aad = NULL;
@@ -675,7 +720,8 @@ json_t *hsm_key_blob_wrap(const uint8_t mk[HSM_WORLD_KEY_LEN], const char *world
 	     (aad = canonical_without(doc, blob_aad_drop, &aadlen)) &&
 	     gcm(1, bk, iv, aad, aadlen, der, (size_t)derlen, ct) == 0 &&
 	     json_object_set_new(doc, "iv", b64_json(iv, sizeof(iv))) == 0 &&
-	     json_object_set_new(doc, "wrapped", b64_json(ct, (size_t)derlen + HSM_WORLD_TAG_LEN)) == 0;
+	     json_object_set_new(doc, "wrapped",
+				 b64_json(ct, (size_t)derlen + HSM_WORLD_TAG_LEN)) == 0;
 	OPENSSL_cleanse(bk, sizeof(bk));
 	if (der)
 		OPENSSL_clear_free(der, (size_t)derlen);
@@ -714,8 +760,10 @@ EVP_PKEY *hsm_key_blob_unwrap(const uint8_t mk[HSM_WORLD_KEY_LEN], const struct 
 	free(aad);
 	json_decref(doc);
 	if (!opened) {
-		hsm_set_err(err, errlen, "key '%s': the blob does not open with this world's module key "
-			    "(changed, or made in another world)", b->name);
+		hsm_set_err(err, errlen,
+			    "key '%s': the blob does not open with this world's module key "
+			    "(changed, or made in another world)",
+			    b->name);
 		return NULL;
 	}
 	/* The public key in the file must be this key's: a host shows it. */
@@ -723,7 +771,9 @@ EVP_PKEY *hsm_key_blob_unwrap(const uint8_t mk[HSM_WORLD_KEY_LEN], const struct 
 	    (strcmp(b->type, "ed25519") == 0) != (EVP_PKEY_get_id(key) == EVP_PKEY_ED25519)) {
 		EVP_PKEY_free(key);
 		free(pub);
-		hsm_set_err(err, errlen, "key '%s': the blob's key does not match its public key or type", b->name);
+		hsm_set_err(err, errlen,
+			    "key '%s': the blob's key does not match its public key or type",
+			    b->name);
 		return NULL;
 	}
 	free(pub);

@@ -18,14 +18,14 @@
 #include <openssl/evp.h>
 #include <hsmadmin/plugin.h> /* HSM_API */
 
-#define HSM_WORLD_ID_HEX 32          /* 16 random bytes, lower-case hex */
-#define HSM_WORLD_KEY_LEN 32         /* the module key and the admin secret */
+#define HSM_WORLD_ID_HEX 32  /* 16 random bytes, lower-case hex */
+#define HSM_WORLD_KEY_LEN 32 /* the module key and the admin secret */
 #define HSM_WORLD_MAX_CARDS 64
 #define HSM_WORLD_PASS_MAX 1023
 #define HSM_WORLD_IV_LEN 12
 #define HSM_WORLD_TAG_LEN 16
 #define HSM_WORLD_SALT_LEN 16
-#define HSM_WORLD_BLOB_MAX 4096      /* wrapped private key bytes */
+#define HSM_WORLD_BLOB_MAX 4096 /* wrapped private key bytes */
 #define HSM_WORLD_FILE_MAX (64u * 1024u)
 
 /* Key permissions bound into a blob. */
@@ -56,7 +56,8 @@ struct hsm_world_card {
 	uint8_t iv[HSM_WORLD_IV_LEN];
 	uint8_t sealed[HSM_WORLD_KEY_LEN + HSM_WORLD_TAG_LEN];
 };
-HSM_API int hsm_world_card_parse(const json_t *doc, struct hsm_world_card *c, char *err, size_t errlen);
+HSM_API int hsm_world_card_parse(const json_t *doc, struct hsm_world_card *c, char *err,
+				 size_t errlen);
 
 /* A key blob: a private key wrapped by the world's module key, bound to
  * its world, name, type, permissions and public key. */
@@ -66,9 +67,9 @@ struct hsm_key_blob {
 	char type[16];
 	unsigned perms;
 	long long created;
-	char *public_pem;            /* malloc'ed */
+	char *public_pem; /* malloc'ed */
 	uint8_t iv[HSM_WORLD_IV_LEN];
-	uint8_t *wrapped;            /* malloc'ed, wrapped_len bytes (tag included) */
+	uint8_t *wrapped; /* malloc'ed, wrapped_len bytes (tag included) */
 	size_t wrapped_len;
 };
 HSM_API int hsm_key_blob_parse(const json_t *doc, struct hsm_key_blob *b, char *err, size_t errlen);
@@ -104,7 +105,7 @@ HSM_API json_t *hsm_key_blob_wrap(const uint8_t mk[HSM_WORLD_KEY_LEN], const cha
 				  const char *name, const char *type, unsigned perms, EVP_PKEY *key,
 				  long long now, char *err, size_t errlen);
 /* Unwrap a parsed blob with the module key of its world. */
-HSM_API EVP_PKEY *hsm_key_blob_unwrap(const uint8_t mk[HSM_WORLD_KEY_LEN], const struct hsm_key_blob *b,
-				      char *err, size_t errlen);
+HSM_API EVP_PKEY *hsm_key_blob_unwrap(const uint8_t mk[HSM_WORLD_KEY_LEN],
+				      const struct hsm_key_blob *b, char *err, size_t errlen);
 
 #endif

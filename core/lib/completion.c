@@ -60,8 +60,8 @@ static void value_kind(const struct hsm_option *o, char *out, size_t outlen)
 
 /* Calls fn for each option of a command, its own then the common ones. */
 typedef void (*option_fn)(FILE *f, const struct hsm_option *o, void *ud);
-static void each_option(const struct hsm_plugin *d, const struct hsm_command *c, option_fn fn, FILE *f,
-			void *ud)
+static void each_option(const struct hsm_plugin *d, const struct hsm_command *c, option_fn fn,
+			FILE *f, void *ud)
 {
 	const char *base = (const char *)c->options;
 	const struct hsm_option *common[4];
@@ -146,73 +146,78 @@ static void bash_command(FILE *f, const struct hsm_plugin *d, const struct hsm_c
 }
 
 static const char bash_functions[] =
-	"# _hsmadmin_values KIND CUR: the candidates of one value kind.\n"
-	"_hsmadmin_values() {\n"
-	"  case $1 in\n"
-	"    file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$2\")) ;;\n"
-	"    dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- \"$2\")) ;;\n"
-	"    esn|uuid) COMPREPLY=($(compgen -W \"$(command hsmadmin completion values \"$1\" 2>/dev/null)\" -- \"$2\")) ;;\n"
-	"    enum:*) local w=${1#enum:}; COMPREPLY=($(compgen -W \"${w//,/ }\" -- \"$2\")) ;;\n"
-	"    any) COMPREPLY=() ;;\n"
-	"    *) compopt -o default 2>/dev/null; COMPREPLY=() ;;\n"
-	"  esac\n"
-	"}\n"
-	"_hsmadmin_complete() {\n"
-	"  local tool=${COMP_WORDS[0]##*/} cur=${COMP_WORDS[COMP_CWORD]} typed='' best='' opts='' kinds='' next='' i\n"
-	"  local prev=${COMP_WORDS[COMP_CWORD-1]}\n"
-	"  for ((i = 1; i < COMP_CWORD; i++)); do\n"
-	"    [[ ${COMP_WORDS[i]} == -* ]] && break\n"
-	"    typed+=${typed:+ }${COMP_WORDS[i]}\n"
-	"  done\n"
-	"  local entry path rest\n"
-	"  # a tool that is one command (enquiry): its path is the tool's name\n"
-	"  for entry in \"${_hsmadmin_cmds[@]}\"; do\n"
-	"    [[ $entry == \"$tool|$tool|\"* ]] && typed=$tool${typed:+ $typed} && break\n"
-	"  done\n"
-	"  for entry in \"${_hsmadmin_cmds[@]}\"; do\n"
-	"    [[ ${entry%%|*} == \"$tool\" ]] || continue\n"
-	"    rest=${entry#*|}; path=${rest%%|*}; rest=${rest#*|}\n"
-	"    if [[ \" $typed \" == \" $path \"* && ${#path} -gt ${#best} ]]; then\n"
-	"      best=$path; opts=${rest%%|*}; kinds=\" ${rest#*|} \"\n"
-	"    elif [[ -z $typed || $path == \"$typed \"* ]]; then\n"
-	"      rest=${path#\"$typed\"}; rest=${rest# }\n"
-	"      rest=${rest%% *}\n"
-	"      [[ \" $next \" == *\" $rest \"* ]] || next+=\" $rest\"\n"
-	"    fi\n"
-	"  done\n"
-	"  if [[ -z $best ]]; then\n"
-	"    COMPREPLY=($(compgen -W \"$next\" -- \"$cur\"))\n"
-	"    return\n"
-	"  fi\n"
-	"  local kind\n"
-	"  if [[ $prev == --* && $kinds == *\" $prev=\"* ]]; then\n"
-	"    kind=${kinds#*\" $prev=\"}; _hsmadmin_values \"${kind%% *}\" \"$cur\"\n"
-	"  elif [[ $cur == --*=* ]]; then\n"
-	"    local opt=${cur%%=*}\n"
-	"    if [[ $kinds == *\" $opt=\"* ]]; then\n"
-	"      kind=${kinds#*\" $opt=\"}; _hsmadmin_values \"${kind%% *}\" \"${cur#*=}\"\n"
-	"    fi\n"
-	"  elif [[ $cur == -* ]]; then\n"
-	"    COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
-	"  elif [[ $kinds == *\" @=\"* ]]; then\n"
-	"    kind=${kinds#*\" @=\"}; _hsmadmin_values \"${kind%% *}\" \"$cur\"\n"
-	"  else\n"
-	"    compopt -o default 2>/dev/null; COMPREPLY=()\n"
-	"  fi\n"
-	"}\n";
+    "# _hsmadmin_values KIND CUR: the candidates of one value kind.\n"
+    "_hsmadmin_values() {\n"
+    "  case $1 in\n"
+    "    file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$2\")) ;;\n"
+    "    dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- \"$2\")) ;;\n"
+    "    esn|uuid) COMPREPLY=($(compgen -W \"$(command hsmadmin completion values \"$1\" "
+    "2>/dev/null)\" -- \"$2\")) ;;\n"
+    "    enum:*) local w=${1#enum:}; COMPREPLY=($(compgen -W \"${w//,/ }\" -- \"$2\")) ;;\n"
+    "    any) COMPREPLY=() ;;\n"
+    "    *) compopt -o default 2>/dev/null; COMPREPLY=() ;;\n"
+    "  esac\n"
+    "}\n"
+    "_hsmadmin_complete() {\n"
+    "  local tool=${COMP_WORDS[0]##*/} cur=${COMP_WORDS[COMP_CWORD]} typed='' best='' opts='' "
+    "kinds='' next='' i\n"
+    "  local prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+    "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
+    "    [[ ${COMP_WORDS[i]} == -* ]] && break\n"
+    "    typed+=${typed:+ }${COMP_WORDS[i]}\n"
+    "  done\n"
+    "  local entry path rest\n"
+    "  # a tool that is one command (enquiry): its path is the tool's name\n"
+    "  for entry in \"${_hsmadmin_cmds[@]}\"; do\n"
+    "    [[ $entry == \"$tool|$tool|\"* ]] && typed=$tool${typed:+ $typed} && break\n"
+    "  done\n"
+    "  for entry in \"${_hsmadmin_cmds[@]}\"; do\n"
+    "    [[ ${entry%%|*} == \"$tool\" ]] || continue\n"
+    "    rest=${entry#*|}; path=${rest%%|*}; rest=${rest#*|}\n"
+    "    if [[ \" $typed \" == \" $path \"* && ${#path} -gt ${#best} ]]; then\n"
+    "      best=$path; opts=${rest%%|*}; kinds=\" ${rest#*|} \"\n"
+    "    elif [[ -z $typed || $path == \"$typed \"* ]]; then\n"
+    "      rest=${path#\"$typed\"}; rest=${rest# }\n"
+    "      rest=${rest%% *}\n"
+    "      [[ \" $next \" == *\" $rest \"* ]] || next+=\" $rest\"\n"
+    "    fi\n"
+    "  done\n"
+    "  if [[ -z $best ]]; then\n"
+    "    COMPREPLY=($(compgen -W \"$next\" -- \"$cur\"))\n"
+    "    return\n"
+    "  fi\n"
+    "  local kind\n"
+    "  if [[ $prev == --* && $kinds == *\" $prev=\"* ]]; then\n"
+    "    kind=${kinds#*\" $prev=\"}; _hsmadmin_values \"${kind%% *}\" \"$cur\"\n"
+    "  elif [[ $cur == --*=* ]]; then\n"
+    "    local opt=${cur%%=*}\n"
+    "    if [[ $kinds == *\" $opt=\"* ]]; then\n"
+    "      kind=${kinds#*\" $opt=\"}; _hsmadmin_values \"${kind%% *}\" \"${cur#*=}\"\n"
+    "    fi\n"
+    "  elif [[ $cur == -* ]]; then\n"
+    "    COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
+    "  elif [[ $kinds == *\" @=\"* ]]; then\n"
+    "    kind=${kinds#*\" @=\"}; _hsmadmin_values \"${kind%% *}\" \"$cur\"\n"
+    "  else\n"
+    "    compopt -o default 2>/dev/null; COMPREPLY=()\n"
+    "  fi\n"
+    "}\n";
 
 int hsm_completion_bash(FILE *f, struct hsm_registry *reg)
 {
 	char tools[1024];
 
-	fputs("# bash completion for hsmadmin and its tools, generated by `hsmadmin completion bash`\n"
-	      "_hsmadmin_cmds=(\n", f);
+	fputs("# bash completion for hsmadmin and its tools, generated by `hsmadmin completion "
+	      "bash`\n"
+	      "_hsmadmin_cmds=(\n",
+	      f);
 	each_command(reg, bash_command, f);
 	tool_list(reg, tools, sizeof(tools));
 	fputs("  'hsmadmin|completion bash||'\n"
 	      "  'hsmadmin|completion zsh||'\n"
 	      "  'hsmadmin|completion fish||'\n"
-	      "  'hsmadmin|completion values||@=enum:esn,uuid'\n)\n", f);
+	      "  'hsmadmin|completion values||@=enum:esn,uuid'\n)\n",
+	      f);
 	fputs(bash_functions, f);
 	fprintf(f, "complete -F _hsmadmin_complete%s\n", tools);
 	return 0;
@@ -222,9 +227,11 @@ int hsm_completion_bash(FILE *f, struct hsm_registry *reg)
  * the two shells can never disagree. */
 int hsm_completion_zsh(FILE *f, struct hsm_registry *reg)
 {
-	fputs("# zsh completion for hsmadmin and its tools, generated by `hsmadmin completion zsh`\n"
-	      "autoload -U +X compinit && compinit -u\n"
-	      "autoload -U +X bashcompinit && bashcompinit\n", f);
+	fputs(
+	    "# zsh completion for hsmadmin and its tools, generated by `hsmadmin completion zsh`\n"
+	    "autoload -U +X compinit && compinit -u\n"
+	    "autoload -U +X bashcompinit && bashcompinit\n",
+	    f);
 	return hsm_completion_bash(f, reg);
 }
 
@@ -254,7 +261,8 @@ static void fish_option(FILE *f, const struct hsm_option *o, void *ud)
 	if (o->flags & HSM_OPTF_POSITIONAL)
 		return;
 	value_kind(o, kind, sizeof(kind));
-	fprintf(f, "complete -c %s -n '__hsmadmin_path_is %s' -l %s", fish_tool, fish_path, o->name);
+	fprintf(f, "complete -c %s -n '__hsmadmin_path_is %s' -l %s", fish_tool, fish_path,
+		o->name);
 	if (o->short_name)
 		fprintf(f, " -s %c", o->short_name);
 	if (o->type != HSM_OPT_FLAG)
@@ -298,7 +306,8 @@ static void fish_command(FILE *f, const struct hsm_plugin *d, const struct hsm_c
 
 int hsm_completion_fish(FILE *f, struct hsm_registry *reg)
 {
-	fputs("# fish completion for hsmadmin and its tools, generated by `hsmadmin completion fish`\n"
+	fputs("# fish completion for hsmadmin and its tools, generated by `hsmadmin completion "
+	      "fish`\n"
 	      "# __hsmadmin_path_is WORDS: the command words typed so far (before any\n"
 	      "# option, not counting the word being completed) are WORDS, comma-joined.\n"
 	      "function __hsmadmin_path_is\n"
@@ -308,10 +317,13 @@ int hsm_completion_fish(FILE *f, struct hsm_registry *reg)
 	      "        set -a words $w\n"
 	      "    end\n"
 	      "    test (string join , $words) = \"$argv[1]\"\n"
-	      "end\n", f);
+	      "end\n",
+	      f);
 	each_command(reg, fish_command, f);
-	fputs("complete -c hsmadmin -f -n '__hsmadmin_path_is completion' -a 'bash zsh fish values'\n"
-	      "complete -c hsmadmin -f -n '__hsmadmin_path_is completion,values' -a 'esn uuid'\n", f);
+	fputs(
+	    "complete -c hsmadmin -f -n '__hsmadmin_path_is completion' -a 'bash zsh fish values'\n"
+	    "complete -c hsmadmin -f -n '__hsmadmin_path_is completion,values' -a 'esn uuid'\n",
+	    f);
 	return 0;
 }
 
@@ -323,7 +335,9 @@ static int esn_valid(const char *s)
 	if (strlen(s) != 14)
 		return 0;
 	for (int i = 0; i < 14; i++)
-		if (i == 4 || i == 9 ? s[i] != '-' : !(isdigit((unsigned char)s[i]) || (s[i] >= 'A' && s[i] <= 'F')))
+		if (i == 4 || i == 9
+			? s[i] != '-'
+			: !(isdigit((unsigned char)s[i]) || (s[i] >= 'A' && s[i] <= 'F')))
 			return 0;
 	return 1;
 }
@@ -333,7 +347,8 @@ static int uuid_valid(const char *s)
 	if (strlen(s) != 36)
 		return 0;
 	for (int i = 0; i < 36; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-'
+							    : !isxdigit((unsigned char)s[i]))
 			return 0;
 	return 1;
 }
@@ -356,8 +371,8 @@ static void values_esn(FILE *out)
 			f = fopen(path, "re");
 			while (f && fgets(line, sizeof(line), f)) {
 				char key[16], val[64];
-				if (sscanf(line, " %15[a-z] = %63s", key, val) == 2 && !strcmp(key, "esn") &&
-				    esn_valid(val))
+				if (sscanf(line, " %15[a-z] = %63s", key, val) == 2 &&
+				    !strcmp(key, "esn") && esn_valid(val))
 					fprintf(out, "%s\n", val);
 			}
 			if (f)

@@ -17,20 +17,25 @@
 #include "dispatch.h"
 #include "internal.h"
 
-static const struct hsm_option common_json = {
-	.name = "json", .type = HSM_OPT_FLAG, .help = "print one JSON document"
-};
-static const struct hsm_option common_verbose = {
-	.name = "verbose", .type = HSM_OPT_FLAG, .help = "print verbose logs on stderr"
-};
-static const struct hsm_option common_esn = {
-	.name = "esn", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REPEATABLE, .metavar = "ESN",
-	.help = "the HSM to act on (default: every known HSM)"
-};
-static const struct hsm_option common_timeout = {
-	.name = "timeout", .type = HSM_OPT_INT, .min = 3, .max = 120, .defval = "30",
-	.metavar = "SECONDS", .help = "time to wait for the HSM's answer"
-};
+static const struct hsm_option common_json = { .name = "json",
+					       .type = HSM_OPT_FLAG,
+					       .help = "print one JSON document" };
+static const struct hsm_option common_verbose = { .name = "verbose",
+						  .type = HSM_OPT_FLAG,
+						  .help = "print verbose logs on stderr" };
+static const struct hsm_option common_esn = { .name = "esn",
+					      .type = HSM_OPT_STRING,
+					      .flags = HSM_OPTF_REPEATABLE,
+					      .metavar = "ESN",
+					      .help =
+						  "the HSM to act on (default: every known HSM)" };
+static const struct hsm_option common_timeout = { .name = "timeout",
+						  .type = HSM_OPT_INT,
+						  .min = 3,
+						  .max = 120,
+						  .defval = "30",
+						  .metavar = "SECONDS",
+						  .help = "time to wait for the HSM's answer" };
 
 size_t hsm_common_options(uint32_t cmd_flags, const struct hsm_option **out, size_t max)
 {
@@ -145,8 +150,8 @@ static void load_group(struct hsm_registry *reg, const char *tool, const char *p
 	for (size_t i = 0; i < reg->n; i++)
 		for (size_t k = 0; k < reg->v[i].n_claims; k++) {
 			const struct hsm_claim *c = &reg->v[i].claims[k];
-			if (!strcmp(c->tool, tool) &&
-			    (hsm_path_has_prefix(c->prefix, prefix) || hsm_path_has_prefix(prefix, c->prefix))) {
+			if (!strcmp(c->tool, tool) && (hsm_path_has_prefix(c->prefix, prefix) ||
+						       hsm_path_has_prefix(prefix, c->prefix))) {
 				hsm_registry_load(reg, &reg->v[i]);
 				break;
 			}
@@ -179,8 +184,8 @@ static int run_command(struct hsm_ctx *ctx, const struct hsm_plugin_entry *e, in
 	}
 	if (hsm_opts_parse(specs, n, argc, argv, &ctx->parsed, err, sizeof(err)) != 0) {
 		const char *words = strcmp(ctx->path, ctx->tool) ? ctx->path : NULL;
-		fprintf(stderr, "%s: %s: usage: %s (try '%s%s%s --help')\n", ctx->tool, ctx->path, err,
-			ctx->tool, words ? " " : "", words ? words : "");
+		fprintf(stderr, "%s: %s: usage: %s (try '%s%s%s --help')\n", ctx->tool, ctx->path,
+			err, ctx->tool, words ? " " : "", words ? words : "");
 		free(specs);
 		return HSM_EXIT_USAGE;
 	}
@@ -207,7 +212,9 @@ static int builtin_completion(struct hsm_registry *reg, const char *tool, int ar
 		const char *shell;
 		int (*gen)(FILE *f, struct hsm_registry *reg);
 	} shells[] = {
-		{ "bash", hsm_completion_bash }, { "zsh", hsm_completion_zsh }, { "fish", hsm_completion_fish },
+		{ "bash", hsm_completion_bash },
+		{ "zsh", hsm_completion_zsh },
+		{ "fish", hsm_completion_fish },
 	};
 
 	/* --help alone or after the shell's name ("completion bash --help"). */
@@ -226,11 +233,13 @@ static int builtin_completion(struct hsm_registry *reg, const char *tool, int ar
 	if (argc == 2 && !strcmp(argv[0], "values")) {
 		if (hsm_completion_values(stdout, argv[1]) == 0)
 			return HSM_EXIT_OK;
-		fprintf(stderr, "%s: completion values: unknown kind '%s' (esn or uuid)\n", tool, argv[1]);
+		fprintf(stderr, "%s: completion values: unknown kind '%s' (esn or uuid)\n", tool,
+			argv[1]);
 		return HSM_EXIT_USAGE;
 	}
-	fprintf(stderr, "%s: completion: usage: %s completion bash|zsh|fish, or values esn|uuid%s%s%s\n", tool, tool,
-		argc ? " (not '" : "", argc ? argv[0] : "", argc ? "')" : "");
+	fprintf(stderr,
+		"%s: completion: usage: %s completion bash|zsh|fish, or values esn|uuid%s%s%s\n",
+		tool, tool, argc ? " (not '" : "", argc ? argv[0] : "", argc ? "')" : "");
 	return HSM_EXIT_USAGE;
 }
 
@@ -270,7 +279,8 @@ static int common_anywhere(const char *arg, int *value)
  * number of words; *out is a new array of argc pointers (caller frees). */
 static size_t sort_arguments(int argc, char **argv, char ***out)
 {
-	char **v = calloc((size_t)argc + 1, sizeof(*v)), **opts = calloc((size_t)argc + 1, sizeof(*v));
+	char **v = calloc((size_t)argc + 1, sizeof(*v)),
+	     **opts = calloc((size_t)argc + 1, sizeof(*v));
 	size_t nw = 0, no = 0;
 	int i = 0, value;
 
@@ -310,8 +320,8 @@ HSM_API int hsm_main(int argc, char **argv)
 	argc--;
 	argv++;
 	if (argc >= 1 && (!strcmp(argv[0], "-v") || !strcmp(argv[0], "--version"))) {
-		printf("%s %s (plugin ABI %d.%d)\n", tool, PACKAGE_VERSION, HSMADMIN_PLUGIN_ABI_MAJOR,
-		       HSMADMIN_PLUGIN_ABI_MINOR);
+		printf("%s %s (plugin ABI %d.%d)\n", tool, PACKAGE_VERSION,
+		       HSMADMIN_PLUGIN_ABI_MAJOR, HSMADMIN_PLUGIN_ABI_MINOR);
 		return HSM_EXIT_OK;
 	}
 	nwords = sort_arguments(argc, argv, &sorted);
@@ -353,7 +363,8 @@ static int main_sorted(const char *tool, int argc, char **argv, size_t nwords)
 		int help = has_help_flag(argc, argv);
 		hsm_help_tool(help ? stdout : stderr, tool, &reg);
 		if (!help && argc >= 1 && common_anywhere(argv[0], &value))
-			fprintf(stderr, "%s: usage: %s needs a command (try '%s --help')\n", tool, argv[0], tool);
+			fprintf(stderr, "%s: usage: %s needs a command (try '%s --help')\n", tool,
+				argv[0], tool);
 		else if (!help && argc >= 1)
 			fprintf(stderr, "%s: unknown option '%s'\n", tool, argv[0]);
 		hsm_registry_close(&reg);
@@ -372,16 +383,20 @@ static int main_sorted(const char *tool, int argc, char **argv, size_t nwords)
 			for (size_t k = 0; k < reg.v[i].n_claims; k++)
 				known |= !strcmp(reg.v[i].claims[k].tool, tool);
 		if (!known)
-			fprintf(stderr, "%s: no command is configured for this tool (is %s/plugins.d empty?)\n",
-				tool, reg.conf_dir);
+			fprintf(
+			    stderr,
+			    "%s: no command is configured for this tool (is %s/plugins.d empty?)\n",
+			    tool, reg.conf_dir);
 		else
-			fprintf(stderr, "%s: unknown command '%s' (try '%s --help')\n", tool, words[0], tool);
+			fprintf(stderr, "%s: unknown command '%s' (try '%s --help')\n", tool,
+				words[0], tool);
 		hsm_registry_close(&reg);
 		return HSM_EXIT_USAGE;
 	}
 	if (hsm_registry_load(&reg, owner) != 0) {
 		group = join_words(words, nwords);
-		fprintf(stderr, "%s: %s: command unavailable: plugin %s could not be loaded (see above)\n",
+		fprintf(stderr,
+			"%s: %s: command unavailable: plugin %s could not be loaded (see above)\n",
 			tool, group, owner->name);
 		free(group);
 		hsm_registry_close(&reg);
@@ -400,13 +415,14 @@ static int main_sorted(const char *tool, int argc, char **argv, size_t nwords)
 			group = join_words(words, --known);
 		}
 		if (known < nwords) {
-			fprintf(stderr, "%s: %s: unknown subcommand '%s' (try '%s %s --help')\n", tool, group,
-				words[known], tool, group);
+			fprintf(stderr, "%s: %s: unknown subcommand '%s' (try '%s %s --help')\n",
+				tool, group, words[known], tool, group);
 			free(group);
 			hsm_registry_close(&reg);
 			return HSM_EXIT_USAGE;
 		}
-		int help = has_help_flag(argc - (int)(nwords * own_words), argv + nwords * own_words);
+		int help =
+		    has_help_flag(argc - (int)(nwords * own_words), argv + nwords * own_words);
 		hsm_help_group(help ? stdout : stderr, tool, group, &reg);
 		if (!help)
 			fprintf(stderr, "%s: %s: usage: a subcommand is needed\n", tool, group);

@@ -107,7 +107,8 @@ static int parse_hex(const char *s, size_t n, uint32_t *word, char *err, size_t 
 	}
 	if (n > 8) {
 		quote_part(q, sizeof(q), s, n);
-		snprintf(err, errlen, "hex word '%s' is wider than 32 bits (at most 8 hex digits)", q);
+		snprintf(err, errlen, "hex word '%s' is wider than 32 bits (at most 8 hex digits)",
+			 q);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -156,15 +157,22 @@ static int parse_names(const char *s, size_t n, uint32_t *word, char *err, size_
 		while (b > a && is_space(s[b - 1]))
 			b--;
 		if (a == b) {
-			snprintf(err, errlen, "empty feature name at offset %zu (names are joined by a single '|')", pos);
+			snprintf(
+			    err, errlen,
+			    "empty feature name at offset %zu (names are joined by a single '|')",
+			    pos);
 			return -1;
 		}
 		const struct feature_name *f = lookup(s + a, b - a);
 		if (!f) {
 			quote_part(q, sizeof(q), s + a, b - a);
-			snprintf(err, errlen, "unknown feature name '%s' (known: ForeignTokenOpen RemoteShare "
-				 "GeneralSEE ExportCGEA KISAAlgorithms StandardKM EllipticCurve HSMSpeed0 "
-				 "ECCMQV AcceleratedECC HSMSpeed1 HSMSpeed2 FastRandom PostQuantum, or a hex word)", q);
+			snprintf(err, errlen,
+				 "unknown feature name '%s' (known: ForeignTokenOpen RemoteShare "
+				 "GeneralSEE ExportCGEA KISAAlgorithms StandardKM EllipticCurve "
+				 "HSMSpeed0 "
+				 "ECCMQV AcceleratedECC HSMSpeed1 HSMSpeed2 FastRandom "
+				 "PostQuantum, or a hex word)",
+				 q);
 			return -1;
 		}
 		w |= f->bit;
@@ -194,7 +202,8 @@ HSM_API int hsm_features_parse(const char *text, uint32_t *word, char *err, size
 	while (b > a && is_space(text[b - 1]))
 		b--;
 	if (a == b) {
-		snprintf(err, errlen, "empty feature text (give a hex word or names joined by '|')");
+		snprintf(err, errlen,
+			 "empty feature text (give a hex word or names joined by '|')");
 		return -1;
 	}
 	/* No name consists of hex digits only, so the two forms cannot clash. */

@@ -65,8 +65,8 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len,
-				  mode_t mode, char *err, size_t errlen)
+HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+				  char *err, size_t errlen)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 32];
 	int fd, e;
@@ -77,7 +77,8 @@ HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len
 	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return hsm_set_err(err, errlen, "%s: cannot create temporary file: %s", path, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: cannot create temporary file: %s", path,
+				   strerror(errno));
 	/* mkostemp creates 0600; widen (or keep) to what the caller asked. */
 	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		e = errno;
@@ -98,8 +99,8 @@ HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len
 	return hsm_fsync_dir(dir, err, errlen);
 }
 
-HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mode,
-				  char *err, size_t errlen)
+HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mode, char *err,
+				  size_t errlen)
 {
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 	int rc;
@@ -121,8 +122,8 @@ HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mo
 	return rc;
 }
 
-HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len,
-			  char *err, size_t errlen)
+HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len, char *err,
+			  size_t errlen)
 {
 	struct stat st;
 	char *buf;
@@ -142,8 +143,8 @@ HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len
 	}
 	if ((uintmax_t)st.st_size > max) {
 		close(fd);
-		return hsm_set_err(err, errlen, "%s: file too large (%jd bytes, limit %zu)",
-			       path, (intmax_t)st.st_size, max);
+		return hsm_set_err(err, errlen, "%s: file too large (%jd bytes, limit %zu)", path,
+				   (intmax_t)st.st_size, max);
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
@@ -181,13 +182,14 @@ HSM_API int hsm_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
 	if (n == 0 || n >= sizeof(buf))
 		return hsm_set_err(err, errlen, "%s: bad directory path", path);
 	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; ; p++) {
+	for (char *p = buf + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		char saved = *p;
 		*p = '\0';
 		if (mkdir(buf, mode) != 0 && errno != EEXIST)
-			return hsm_set_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
+			return hsm_set_err(err, errlen, "%s: cannot create directory: %s", buf,
+					   strerror(errno));
 		*p = saved;
 		if (saved == '\0')
 			break;

@@ -26,7 +26,8 @@ static void option_usage(FILE *f, const struct hsm_option *o)
 	char mv[48];
 
 	if (o->flags & HSM_OPTF_POSITIONAL)
-		fprintf(f, "%s%s", metavar(o, mv, sizeof(mv)), (o->flags & HSM_OPTF_REPEATABLE) ? "..." : "");
+		fprintf(f, "%s%s", metavar(o, mv, sizeof(mv)),
+			(o->flags & HSM_OPTF_REPEATABLE) ? "..." : "");
 	else if (o->type == HSM_OPT_FLAG)
 		fprintf(f, "--%s", o->name);
 	else
@@ -137,7 +138,8 @@ void hsm_help_tool(FILE *f, const char *tool, const struct hsm_registry *reg)
 		for (size_t k = 0; k < e->n_claims; k++) {
 			const struct hsm_claim *c = &e->claims[k];
 			size_t wlen = strcspn(c->prefix, " ");
-			if (strcmp(c->tool, tool) || printed_before(reg, i, k, tool, c->prefix, wlen))
+			if (strcmp(c->tool, tool) ||
+			    printed_before(reg, i, k, tool, c->prefix, wlen))
 				continue;
 			if (!shown)
 				fputs("  ", f);
@@ -156,10 +158,13 @@ void hsm_help_tool(FILE *f, const char *tool, const struct hsm_registry *reg)
 			fprintf(f, "\n      %s\n", e->description ? e->description : "");
 	}
 	if (!strcmp(tool, "hsmadmin"))
-		fprintf(f, "  completion\n      Print the completion script of bash, zsh or fish\n");
-	fprintf(f, "\noptions:\n  -h, --help       show this help and exit\n"
-		   "  -v, --version    show the version and exit\n\n"
-		   "Run '%s <command> --help' for the options of a command.\n", tool);
+		fprintf(f,
+			"  completion\n      Print the completion script of bash, zsh or fish\n");
+	fprintf(f,
+		"\noptions:\n  -h, --help       show this help and exit\n"
+		"  -v, --version    show the version and exit\n\n"
+		"Run '%s <command> --help' for the options of a command.\n",
+		tool);
 }
 
 /* Commands under a prefix, from every loaded plugin. */
@@ -172,7 +177,8 @@ void hsm_help_group(FILE *f, const char *tool, const char *prefix, const struct 
 			continue;
 		for (size_t k = 0; k < e->n_cmds; k++) {
 			const struct hsm_command *c = e->cmds[k];
-			if (strcmp(c->tool ? c->tool : "hsmadmin", tool) || !hsm_path_has_prefix(c->path, prefix))
+			if (strcmp(c->tool ? c->tool : "hsmadmin", tool) ||
+			    !hsm_path_has_prefix(c->path, prefix))
 				continue;
 			fprintf(f, "  %-28s %s\n", c->path, c->summary);
 		}

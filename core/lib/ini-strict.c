@@ -67,7 +67,8 @@ static int check_line(const char *line, size_t len, char *why, size_t whylen)
 			return -1;
 		}
 		if ((size_t)(end - line - 1) > HSM_INI_MAX_NAME) {
-			snprintf(why, whylen, "section name longer than %d characters", HSM_INI_MAX_NAME);
+			snprintf(why, whylen, "section name longer than %d characters",
+				 HSM_INI_MAX_NAME);
 			return -1;
 		}
 		return 0;
@@ -98,8 +99,8 @@ static int on_pair(void *user, const char *section, const char *name, const char
 	return 1;
 }
 
-HSM_API int hsm_ini_parse_text(const char *text, size_t len, hsm_ini_handler handler,
-			       void *user, char *err, size_t errlen)
+HSM_API int hsm_ini_parse_text(const char *text, size_t len, hsm_ini_handler handler, void *user,
+			       char *err, size_t errlen)
 {
 	struct ini_run run = { .handler = handler, .user = user };
 	size_t lineno = 1;
@@ -134,8 +135,8 @@ HSM_API int hsm_ini_parse_text(const char *text, size_t len, hsm_ini_handler han
 	return 0;
 }
 
-HSM_API int hsm_ini_parse_file(const char *path, hsm_ini_handler handler, void *user,
-			       char *err, size_t errlen)
+HSM_API int hsm_ini_parse_file(const char *path, hsm_ini_handler handler, void *user, char *err,
+			       size_t errlen)
 {
 	char *text, inner[320];
 	size_t len;

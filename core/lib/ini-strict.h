@@ -14,23 +14,23 @@
 #include <stddef.h>
 #include <hsmadmin/plugin.h>
 
-#define HSM_INI_MAX_LINE 198  /* bytes, without the newline */
-#define HSM_INI_MAX_NAME 48   /* section and key names */
+#define HSM_INI_MAX_LINE 198 /* bytes, without the newline */
+#define HSM_INI_MAX_NAME 48  /* section and key names */
 #define HSM_INI_MAX_FILE 65536
 
 /* Called for each name=value.  Return 0 to accept, or -1 with a reason in
  * err (e.g. "unknown key 'x'"); parsing stops at the first refusal. */
-typedef int (*hsm_ini_handler)(void *user, const char *section, const char *name,
-			       const char *value, char *err, size_t errlen);
+typedef int (*hsm_ini_handler)(void *user, const char *section, const char *name, const char *value,
+			       char *err, size_t errlen);
 
 /* Parse text.  On failure err reads "line N: reason". */
-HSM_API int hsm_ini_parse_text(const char *text, size_t len, hsm_ini_handler handler,
-			       void *user, char *err, size_t errlen);
+HSM_API int hsm_ini_parse_text(const char *text, size_t len, hsm_ini_handler handler, void *user,
+			       char *err, size_t errlen);
 
 /* Read (at most HSM_INI_MAX_FILE bytes) and parse a file.  On failure err
  * reads "PATH:N: reason" or "PATH: reason". */
-HSM_API int hsm_ini_parse_file(const char *path, hsm_ini_handler handler, void *user,
-			       char *err, size_t errlen);
+HSM_API int hsm_ini_parse_file(const char *path, hsm_ini_handler handler, void *user, char *err,
+			       size_t errlen);
 
 /* Helpers for handlers. */
 HSM_API int hsm_ini_bool(const char *value, int *out); /* yes/no/true/false/1/0 */

@@ -12,15 +12,15 @@
 #include "registry.h"
 
 struct hsm_ctx {
-	const char *tool;          /* "hsmadmin" */
-	const char *path;          /* "vcm create" */
+	const char *tool; /* "hsmadmin" */
+	const char *path; /* "vcm create" */
 	const struct hsm_command *cmd;
 	const struct hsm_plugin_entry *plugin;
 	char *home, *conf;
 	int json, verbose, timeout;
 	struct hsm_parsed parsed;
-	json_t *doc;               /* the --json document, created on demand */
-	int errored;               /* hsm_error was called */
+	json_t *doc; /* the --json document, created on demand */
+	int errored; /* hsm_error was called */
 };
 
 /* paths.c */
@@ -34,8 +34,7 @@ size_t hsm_common_options(uint32_t cmd_flags, const struct hsm_option **out, siz
 
 /* help.c */
 void hsm_help_tool(FILE *f, const char *tool, const struct hsm_registry *reg);
-void hsm_help_group(FILE *f, const char *tool, const char *prefix,
-		    const struct hsm_registry *reg);
+void hsm_help_group(FILE *f, const char *tool, const char *prefix, const struct hsm_registry *reg);
 void hsm_help_command(FILE *f, const char *tool, const struct hsm_command *cmd,
 		      const struct hsm_option *const *specs, size_t n);
 void hsm_usage_line(FILE *f, const char *tool, const struct hsm_command *cmd,

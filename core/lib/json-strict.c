@@ -40,8 +40,7 @@ static int json_depth_exceeds(const char *buf, size_t len, int limit)
 	return 0;
 }
 
-HSM_API json_t *hsm_json_parse(const char *buf, size_t len, size_t max,
-			       char *err, size_t errlen)
+HSM_API json_t *hsm_json_parse(const char *buf, size_t len, size_t max, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *doc;
@@ -66,8 +65,8 @@ HSM_API json_t *hsm_json_parse(const char *buf, size_t len, size_t max,
 	}
 	doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc) {
-		snprintf(err, errlen, "invalid JSON at line %d column %d: %s",
-			 jerr.line, jerr.column, jerr.text);
+		snprintf(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line,
+			 jerr.column, jerr.text);
 		/* jansson quotes the input near the error: keep the reason one
 		 * printable line whatever the input held. */
 		for (char *p = err; *p; p++)

@@ -26,9 +26,9 @@
 int hsm_trusted_stat(const struct stat *st, char *why, size_t whylen);
 
 /* The smallest descriptor and tables this core can use (ABI 1.0). */
-#define MIN_PLUGIN_SIZE  (offsetof(struct hsm_plugin, fini) + sizeof(void (*)(void)))
+#define MIN_PLUGIN_SIZE (offsetof(struct hsm_plugin, fini) + sizeof(void (*)(void)))
 #define MIN_COMMAND_SIZE (offsetof(struct hsm_command, run) + sizeof(int (*)(struct hsm_ctx *)))
-#define MIN_OPTION_SIZE  (offsetof(struct hsm_option, help) + sizeof(const char *))
+#define MIN_OPTION_SIZE (offsetof(struct hsm_option, help) + sizeof(const char *))
 #define MAX_COMMANDS 512
 #define MAX_OPTIONS 64
 
@@ -41,7 +41,8 @@ static int refuse(struct hsm_registry *reg, struct hsm_plugin_entry *e, const ch
 
 	e->state = -1;
 	if (reg->diag) {
-		fprintf(reg->diag, "%s: plugin %s (%s): %s: ", reg->prog, e->name, e->conf_path, path);
+		fprintf(reg->diag, "%s: plugin %s (%s): %s: ", reg->prog, e->name, e->conf_path,
+			path);
 		va_start(ap, fmt);
 		vfprintf(reg->diag, fmt, ap);
 		va_end(ap);
@@ -82,8 +83,8 @@ static int open_trusted(struct hsm_registry *reg, struct hsm_plugin_entry *e, co
 	return fd;
 }
 
-static int check_options(const struct hsm_plugin *d, const struct hsm_command *c,
-			 char *why, size_t whylen)
+static int check_options(const struct hsm_plugin *d, const struct hsm_command *c, char *why,
+			 size_t whylen)
 {
 	const char *base = (const char *)c->options;
 	int optional_seen = 0;
@@ -94,26 +95,31 @@ static int check_options(const struct hsm_plugin *d, const struct hsm_command *c
 		if (!o->name)
 			return 0;
 		if (i >= MAX_OPTIONS) {
-			snprintf(why, whylen, "command '%s' has more than %d options", c->path, MAX_OPTIONS);
+			snprintf(why, whylen, "command '%s' has more than %d options", c->path,
+				 MAX_OPTIONS);
 			return -1;
 		}
 		if (hsm_opt_validate(o, inner, sizeof(inner)) != 0) {
 			snprintf(why, whylen, "command '%s': %s", c->path, inner);
 			return -1;
 		}
-		if (!strcmp(o->name, "json") || !strcmp(o->name, "verbose") || !strcmp(o->name, "help") ||
-		    (((c->flags & HSM_CMDF_DEVICE)) && (!strcmp(o->name, "esn") || !strcmp(o->name, "timeout")))) {
-			snprintf(why, whylen, "command '%s' redefines the common option --%s", c->path, o->name);
+		if (!strcmp(o->name, "json") || !strcmp(o->name, "verbose") ||
+		    !strcmp(o->name, "help") ||
+		    (((c->flags & HSM_CMDF_DEVICE)) &&
+		     (!strcmp(o->name, "esn") || !strcmp(o->name, "timeout")))) {
+			snprintf(why, whylen, "command '%s' redefines the common option --%s",
+				 c->path, o->name);
 			return -1;
 		}
 		if (o->short_name == 'h') {
-			snprintf(why, whylen, "command '%s': option --%s takes -h, which is --help", c->path,
-				 o->name);
+			snprintf(why, whylen, "command '%s': option --%s takes -h, which is --help",
+				 c->path, o->name);
 			return -1;
 		}
 		if (o->flags & HSM_OPTF_POSITIONAL) {
 			if (optional_seen && (o->flags & HSM_OPTF_REQUIRED)) {
-				snprintf(why, whylen, "command '%s': required operand %s after an optional one",
+				snprintf(why, whylen,
+					 "command '%s': required operand %s after an optional one",
 					 c->path, o->name);
 				return -1;
 			}
@@ -121,9 +127,12 @@ static int check_options(const struct hsm_plugin *d, const struct hsm_command *c
 				optional_seen = 1;
 		}
 		for (size_t j = 0; j < i; j++) {
-			const struct hsm_option *p = (const struct hsm_option *)(base + j * d->option_size);
-			if (!strcmp(p->name, o->name) || (o->short_name && p->short_name == o->short_name)) {
-				snprintf(why, whylen, "command '%s' declares option --%s twice", c->path, o->name);
+			const struct hsm_option *p =
+			    (const struct hsm_option *)(base + j * d->option_size);
+			if (!strcmp(p->name, o->name) ||
+			    (o->short_name && p->short_name == o->short_name)) {
+				snprintf(why, whylen, "command '%s' declares option --%s twice",
+					 c->path, o->name);
 				return -1;
 			}
 		}
@@ -143,7 +152,8 @@ static int collect_commands(struct hsm_plugin_entry *e, char *why, size_t whylen
 		return -1;
 	}
 	for (size_t i = 0;; i++) {
-		const struct hsm_command *c = (const struct hsm_command *)(base + i * d->command_size);
+		const struct hsm_command *c =
+		    (const struct hsm_command *)(base + i * d->command_size);
 		const char *tool;
 		int claimed = 0;
 
@@ -155,21 +165,26 @@ static int collect_commands(struct hsm_plugin_entry *e, char *why, size_t whylen
 		}
 		tool = c->tool ? c->tool : "hsmadmin";
 		if (!c->run || !c->summary) {
-			snprintf(why, whylen, "command '%s' lacks %s", c->path, c->run ? "a summary" : "a run function");
+			snprintf(why, whylen, "command '%s' lacks %s", c->path,
+				 c->run ? "a summary" : "a run function");
 			return -1;
 		}
 		for (size_t k = 0; k < e->n_claims; k++)
-			if (!strcmp(e->claims[k].tool, tool) && hsm_path_has_prefix(c->path, e->claims[k].prefix))
+			if (!strcmp(e->claims[k].tool, tool) &&
+			    hsm_path_has_prefix(c->path, e->claims[k].prefix))
 				claimed = 1;
 		if (!claimed) {
-			snprintf(why, whylen, "command '%s' for %s is outside the prefixes %s gives it",
-				 c->path, tool, e->conf_path);
+			snprintf(why, whylen,
+				 "command '%s' for %s is outside the prefixes %s gives it", c->path,
+				 tool, e->conf_path);
 			return -1;
 		}
 		for (size_t k = 0; k < e->n_cmds; k++) {
 			const struct hsm_command *o = e->cmds[k];
-			if (!strcmp(o->path, c->path) && !strcmp(o->tool ? o->tool : "hsmadmin", tool)) {
-				snprintf(why, whylen, "duplicate command path '%s' for %s", c->path, tool);
+			if (!strcmp(o->path, c->path) &&
+			    !strcmp(o->tool ? o->tool : "hsmadmin", tool)) {
+				snprintf(why, whylen, "duplicate command path '%s' for %s", c->path,
+					 tool);
 				return -1;
 			}
 		}
@@ -186,23 +201,26 @@ static int collect_commands(struct hsm_plugin_entry *e, char *why, size_t whylen
 	return 0;
 }
 
-static int check_descriptor(struct hsm_registry *reg, struct hsm_plugin_entry *e,
-			    const char *path, const struct hsm_plugin *d)
+static int check_descriptor(struct hsm_registry *reg, struct hsm_plugin_entry *e, const char *path,
+			    const struct hsm_plugin *d)
 {
 	char why[256];
 
 	if (d->abi_major != HSMADMIN_PLUGIN_ABI_MAJOR)
 		return refuse(reg, e, path,
-			      "plugin ABI %u.%u, this hsmadmin speaks %d.%d; rebuild the plugin against hsmadmin-plugin %d.x",
+			      "plugin ABI %u.%u, this hsmadmin speaks %d.%d; rebuild the plugin "
+			      "against hsmadmin-plugin %d.x",
 			      d->abi_major, d->abi_minor, HSMADMIN_PLUGIN_ABI_MAJOR,
 			      HSMADMIN_PLUGIN_ABI_MINOR, HSMADMIN_PLUGIN_ABI_MAJOR);
 	/* Read nothing past the header until size says the fields exist. */
 	if (d->size < MIN_PLUGIN_SIZE)
-		return refuse(reg, e, path, "descriptor too small (%u bytes, this hsmadmin needs at least %zu)",
+		return refuse(reg, e, path,
+			      "descriptor too small (%u bytes, this hsmadmin needs at least %zu)",
 			      d->size, MIN_PLUGIN_SIZE);
 	if (d->command_size < MIN_COMMAND_SIZE || d->option_size < MIN_OPTION_SIZE)
 		return refuse(reg, e, path,
-			      "descriptor tables too small (command %u, option %u bytes; need at least %zu, %zu)",
+			      "descriptor tables too small (command %u, option %u bytes; need at "
+			      "least %zu, %zu)",
 			      d->command_size, d->option_size, MIN_COMMAND_SIZE, MIN_OPTION_SIZE);
 	if (!d->name || strcmp(d->name, e->name))
 		return refuse(reg, e, path, "descriptor names plugin '%s' but %s configures '%s'",
@@ -244,7 +262,8 @@ HSM_API int hsm_registry_load(struct hsm_registry *reg, struct hsm_plugin_entry 
 	e->fd = fd;
 	d = dlsym(h, HSMADMIN_PLUGIN_SYMBOL);
 	if (!d) {
-		refuse(reg, e, path, "no '%s' symbol: not an hsmadmin plugin", HSMADMIN_PLUGIN_SYMBOL);
+		refuse(reg, e, path, "no '%s' symbol: not an hsmadmin plugin",
+		       HSMADMIN_PLUGIN_SYMBOL);
 		free(path);
 		return -1;
 	}

@@ -121,8 +121,8 @@ static int text_ok(const char *text, const char *what, char *err, size_t errlen)
 	return 0;
 }
 
-HSM_API int hsm_ip_parse(const char *text, int family, struct hsm_ipaddr *out,
-			 char *err, size_t errlen)
+HSM_API int hsm_ip_parse(const char *text, int family, struct hsm_ipaddr *out, char *err,
+			 size_t errlen)
 {
 	char q[48];
 	int rc;
@@ -137,8 +137,8 @@ HSM_API int hsm_ip_parse(const char *text, int family, struct hsm_ipaddr *out,
 	return 0;
 }
 
-HSM_API int hsm_cidr_parse(const char *text, int family, struct hsm_cidr *out,
-			   char *err, size_t errlen)
+HSM_API int hsm_cidr_parse(const char *text, int family, struct hsm_cidr *out, char *err,
+			   size_t errlen)
 {
 	const char *slash, *p;
 	unsigned prefix = 0;
@@ -290,7 +290,10 @@ static int in_block(const struct hsm_ipaddr *a, int family, const char *block_te
 /* Addresses no VCM network may use, whatever the prefix. */
 static const char *special_kind(const struct hsm_ipaddr *a)
 {
-	static const struct { int family; const char *block, *kind; } specials[] = {
+	static const struct {
+		int family;
+		const char *block, *kind;
+	} specials[] = {
 		{ 4, "0.0.0.0/8", "a \"this network\" address (0.0.0.0/8)" },
 		{ 4, "224.0.0.0/4", "a multicast address" },
 		{ 4, "240.0.0.0/4", "a reserved address (240.0.0.0/4)" },
@@ -350,7 +353,8 @@ HSM_API int hsm_netconfig_check(const struct hsm_netconfig *cfg, char *err, size
 	if (why)
 		return ERR("address %s %s %s", a, why, net);
 	if (cfg->gateway.family != fam)
-		return ERR("the gateway must be an %s address like the HSM address", family_name(fam));
+		return ERR("the gateway must be an %s address like the HSM address",
+			   family_name(fam));
 	hsm_ip_format(&cfg->gateway, g, sizeof(g));
 	why = not_host_reason(&cfg->gateway, c);
 	if (why)
@@ -389,7 +393,8 @@ static int pool_ok(const struct hsm_addr_pool *pool, char *err, size_t errlen)
 	if (!pool || (fam != 4 && fam != 6) || pool->subnet.prefix > addr_bits(fam) ||
 	    (pool->nused && !pool->used))
 		return ERR("invalid address pool");
-	if ((pool->hsm && pool->hsm->family != fam) || (pool->gateway && pool->gateway->family != fam))
+	if ((pool->hsm && pool->hsm->family != fam) ||
+	    (pool->gateway && pool->gateway->family != fam))
 		return ERR("the HSM and gateway addresses must be of the subnet's family");
 	return 0;
 }
@@ -412,7 +417,8 @@ HSM_API int hsm_addr_check(const struct hsm_addr_pool *pool, const struct hsm_ip
 	hsm_cidr_format(&network, net, sizeof(net));
 	why = not_host_reason(want, &pool->subnet);
 	if (why)
-		return ERRC(hsm_ip_in_prefix(want, &pool->subnet) ? HSM_ADDR_RESERVED : HSM_ADDR_OUTSIDE,
+		return ERRC(hsm_ip_in_prefix(want, &pool->subnet) ? HSM_ADDR_RESERVED
+								  : HSM_ADDR_OUTSIDE,
 			    "%s %s %s", w, why, net);
 	if (pool->hsm && hsm_ip_equal(want, pool->hsm))
 		return ERRC(HSM_ADDR_RESERVED, "%s is the HSM's address", w);
@@ -424,8 +430,8 @@ HSM_API int hsm_addr_check(const struct hsm_addr_pool *pool, const struct hsm_ip
 	return HSM_ADDR_OK;
 }
 
-HSM_API int hsm_addr_alloc(const struct hsm_addr_pool *pool, struct hsm_ipaddr *out,
-			   char *err, size_t errlen)
+HSM_API int hsm_addr_alloc(const struct hsm_addr_pool *pool, struct hsm_ipaddr *out, char *err,
+			   size_t errlen)
 {
 	struct hsm_ipaddr lo, hi, *taken;
 	char net[HSM_NETADDR_STRLEN];

@@ -42,8 +42,8 @@ static int valid_name(const char *name)
 	if (!name[0] || name[0] == '-')
 		return 0;
 	for (const char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
-		      (*p >= 'A' && *p <= 'Z')))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '_' || (*p >= 'A' && *p <= 'Z')))
 			return 0;
 	return strlen(name) <= 40;
 }
@@ -74,7 +74,8 @@ HSM_API int hsm_opt_validate(const struct hsm_option *o, char *err, size_t errle
 	if (o->type == HSM_OPT_INT && o->defval) {
 		int64_t v;
 		if (hsm_parse_int64(o->defval, &v) != 0 || v < o->min || v > o->max) {
-			snprintf(err, errlen, "option --%s has a default outside its range", o->name);
+			snprintf(err, errlen, "option --%s has a default outside its range",
+				 o->name);
 			return -1;
 		}
 	}
@@ -102,7 +103,8 @@ static int add_value(struct hsm_optval *v, const char *val, char *err, size_t er
 	if (o->type == HSM_OPT_INT) {
 		int64_t n;
 		if (hsm_parse_int64(val, &n) != 0) {
-			snprintf(err, errlen, "%s: '%s' is not an integer", display(o, name, sizeof(name)), val);
+			snprintf(err, errlen, "%s: '%s' is not an integer",
+				 display(o, name, sizeof(name)), val);
 			return -1;
 		}
 		if (n < o->min || n > o->max) {
@@ -153,8 +155,7 @@ static struct hsm_optval *next_positional(struct hsm_parsed *p)
 }
 
 /* One "--name[=value]" argument; may consume the next argv entry. */
-static int parse_long(struct hsm_parsed *p, int argc, char **argv, int *i,
-		      char *err, size_t errlen)
+static int parse_long(struct hsm_parsed *p, int argc, char **argv, int *i, char *err, size_t errlen)
 {
 	const char *arg = argv[*i] + 2, *eq = strchr(arg, '=');
 	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -185,8 +186,8 @@ static int parse_long(struct hsm_parsed *p, int argc, char **argv, int *i,
 	return add_value(v, argv[++*i], err, errlen);
 }
 
-static int parse_short(struct hsm_parsed *p, int argc, char **argv, int *i,
-		       char *err, size_t errlen)
+static int parse_short(struct hsm_parsed *p, int argc, char **argv, int *i, char *err,
+		       size_t errlen)
 {
 	const char *arg = argv[*i];
 	struct hsm_optval *v;
@@ -224,7 +225,8 @@ static int check_complete(struct hsm_parsed *p, char *err, size_t errlen)
 		const struct hsm_option *o = p->v[i].opt;
 		if ((o->flags & HSM_OPTF_REQUIRED) && p->v[i].count == 0) {
 			if (o->flags & HSM_OPTF_POSITIONAL)
-				snprintf(err, errlen, "missing operand %s", display(o, a, sizeof(a)));
+				snprintf(err, errlen, "missing operand %s",
+					 display(o, a, sizeof(a)));
 			else
 				snprintf(err, errlen, "missing required option --%s", o->name);
 			return -1;
@@ -234,15 +236,16 @@ static int check_complete(struct hsm_parsed *p, char *err, size_t errlen)
 		for (size_t j = i + 1; j < p->n; j++)
 			if (p->v[j].opt->group == o->group && p->v[j].count) {
 				snprintf(err, errlen, "%s and %s cannot be used together",
-					 display(o, a, sizeof(a)), display(p->v[j].opt, b, sizeof(b)));
+					 display(o, a, sizeof(a)),
+					 display(p->v[j].opt, b, sizeof(b)));
 				return -1;
 			}
 	}
 	return 0;
 }
 
-HSM_API int hsm_opts_parse(const struct hsm_option *const *specs, size_t n, int argc,
-			   char **argv, struct hsm_parsed *out, char *err, size_t errlen)
+HSM_API int hsm_opts_parse(const struct hsm_option *const *specs, size_t n, int argc, char **argv,
+			   struct hsm_parsed *out, char *err, size_t errlen)
 {
 	int only_operands = 0;
 

@@ -23,8 +23,8 @@ struct hsm_parsed {
 
 /* Parse argv[0..argc) against specs (an array of n pointers).  Returns 0,
  * or -1 with a one-line reason in err (a usage error). */
-HSM_API int hsm_opts_parse(const struct hsm_option *const *specs, size_t n, int argc,
-			   char **argv, struct hsm_parsed *out, char *err, size_t errlen);
+HSM_API int hsm_opts_parse(const struct hsm_option *const *specs, size_t n, int argc, char **argv,
+			   struct hsm_parsed *out, char *err, size_t errlen);
 HSM_API void hsm_opts_free(struct hsm_parsed *p);
 
 /* Look-ups by name; NULL/0 when unknown or absent. */

@@ -66,9 +66,9 @@ HSM_API int hsm_error(struct hsm_ctx *ctx, int code, const char *what, const cha
 	fprintf(stderr, "%s: %s: %s: %s\n", ctx->tool, ctx->path, what, why);
 	ctx->errored = 1;
 	if (ctx->json && !json_object_get(hsm_json(ctx), "error"))
-		json_object_set_new(hsm_json(ctx), "error",
-				    json_pack("{s:i, s:s, s:s}", "exit", code, "what", what,
-					      "message", why));
+		json_object_set_new(
+		    hsm_json(ctx), "error",
+		    json_pack("{s:i, s:s, s:s}", "exit", code, "what", what, "message", why));
 	return code;
 }
 
@@ -145,12 +145,39 @@ HSM_API const char *hsm_opt_str_at(const struct hsm_ctx *ctx, const char *name, 
 	return v && i < v->count ? v->vals[i] : NULL;
 }
 
-HSM_API int hsm_json_mode(const struct hsm_ctx *ctx) { return ctx->json; }
-HSM_API int hsm_verbose(const struct hsm_ctx *ctx) { return ctx->verbose; }
-HSM_API int hsm_timeout(const struct hsm_ctx *ctx) { return ctx->timeout; }
-HSM_API size_t hsm_esn_count(const struct hsm_ctx *ctx) { return hsm_opt_count(ctx, "esn"); }
-HSM_API const char *hsm_esn_at(const struct hsm_ctx *ctx, size_t i) { return hsm_opt_str_at(ctx, "esn", i); }
-HSM_API const char *hsm_home(const struct hsm_ctx *ctx) { return ctx->home; }
-HSM_API const char *hsm_conf_dir(const struct hsm_ctx *ctx) { return ctx->conf; }
-HSM_API const char *hsm_tool(const struct hsm_ctx *ctx) { return ctx->tool; }
-HSM_API const char *hsm_command_path(const struct hsm_ctx *ctx) { return ctx->path; }
+HSM_API int hsm_json_mode(const struct hsm_ctx *ctx)
+{
+	return ctx->json;
+}
+HSM_API int hsm_verbose(const struct hsm_ctx *ctx)
+{
+	return ctx->verbose;
+}
+HSM_API int hsm_timeout(const struct hsm_ctx *ctx)
+{
+	return ctx->timeout;
+}
+HSM_API size_t hsm_esn_count(const struct hsm_ctx *ctx)
+{
+	return hsm_opt_count(ctx, "esn");
+}
+HSM_API const char *hsm_esn_at(const struct hsm_ctx *ctx, size_t i)
+{
+	return hsm_opt_str_at(ctx, "esn", i);
+}
+HSM_API const char *hsm_home(const struct hsm_ctx *ctx)
+{
+	return ctx->home;
+}
+HSM_API const char *hsm_conf_dir(const struct hsm_ctx *ctx)
+{
+	return ctx->conf;
+}
+HSM_API const char *hsm_tool(const struct hsm_ctx *ctx)
+{
+	return ctx->tool;
+}
+HSM_API const char *hsm_command_path(const struct hsm_ctx *ctx)
+{
+	return ctx->path;
+}

@@ -81,7 +81,8 @@ int hsm_trusted_stat(const struct stat *st, char *why, size_t whylen);
 int hsm_trusted_stat(const struct stat *st, char *why, size_t whylen)
 {
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(why, whylen, "owned by uid %u, not by root or by us", (unsigned)st->st_uid);
+		snprintf(why, whylen, "owned by uid %u, not by root or by us",
+			 (unsigned)st->st_uid);
 		return -1;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
@@ -99,8 +100,8 @@ struct main_conf {
 	char *plugindir;
 };
 
-static int main_conf_pair(void *user, const char *section, const char *name,
-			  const char *value, char *err, size_t errlen)
+static int main_conf_pair(void *user, const char *section, const char *name, const char *value,
+			  char *err, size_t errlen)
 {
 	struct main_conf *mc = user;
 
@@ -127,8 +128,8 @@ struct plugin_conf {
 	int seen_name, seen_file, seen_desc;
 };
 
-static int add_claims(struct hsm_plugin_entry *e, const char *tool, const char *list,
-		      char *err, size_t errlen)
+static int add_claims(struct hsm_plugin_entry *e, const char *tool, const char *list, char *err,
+		      size_t errlen)
 {
 	char *copy = strdup(list), *save = NULL, *tok;
 
@@ -147,7 +148,8 @@ static int add_claims(struct hsm_plugin_entry *e, const char *tool, const char *
 		}
 		for (size_t i = 0; i < e->n_claims; i++)
 			if (!strcmp(e->claims[i].tool, tool) && !strcmp(e->claims[i].prefix, tok)) {
-				snprintf(err, errlen, "command prefix '%s' listed twice for %s", tok, tool);
+				snprintf(err, errlen, "command prefix '%s' listed twice for %s",
+					 tok, tool);
 				free(copy);
 				return -1;
 			}
@@ -165,8 +167,8 @@ static int add_claims(struct hsm_plugin_entry *e, const char *tool, const char *
 	return 0;
 }
 
-static int plugin_conf_pair(void *user, const char *section, const char *name,
-			    const char *value, char *err, size_t errlen)
+static int plugin_conf_pair(void *user, const char *section, const char *name, const char *value,
+			    char *err, size_t errlen)
 {
 	struct plugin_conf *pc = user;
 	struct hsm_plugin_entry *e = &pc->e;
@@ -187,7 +189,8 @@ static int plugin_conf_pair(void *user, const char *section, const char *name,
 			/* A bare file name inside the plugin directory: configuration
 			 * cannot point the loader anywhere else. */
 			if (!*value || strchr(value, '/') || value[0] == '.') {
-				snprintf(err, errlen, "file must be a plain file name in the plugin directory");
+				snprintf(err, errlen,
+					 "file must be a plain file name in the plugin directory");
 				return -1;
 			}
 		} else if (!strcmp(name, "description")) {
@@ -316,8 +319,8 @@ static void read_plugin_conf(struct hsm_registry *reg, int dirfd, const char *na
 		/* Its package was removed and the conf (a conffile) stayed:
 		 * not an error, and nothing to show in help or completion. */
 		if (hsm_registry_verbose)
-			diag(reg, "%s: note: %s is not installed in %s; plugin %s skipped", full, pc.e.file,
-			     reg->plugindir, pc.e.name);
+			diag(reg, "%s: note: %s is not installed in %s; plugin %s skipped", full,
+			     pc.e.file, reg->plugindir, pc.e.name);
 		goto skip;
 	}
 	for (size_t i = 0; i < reg->n; i++)
@@ -327,7 +330,9 @@ static void read_plugin_conf(struct hsm_registry *reg, int dirfd, const char *na
 			goto skip;
 		}
 	if ((other = claim_conflict(reg, &pc.e, &clash))) {
-		diag(reg, "%s: duplicate command path: '%s' for %s is already owned by plugin %s (%s); plugin %s skipped",
+		diag(reg,
+		     "%s: duplicate command path: '%s' for %s is already owned by plugin %s (%s); "
+		     "plugin %s skipped",
 		     full, clash->prefix, clash->tool, other->name, other->conf_path, pc.e.name);
 		goto skip;
 	}
@@ -389,8 +394,8 @@ static void read_plugins_d(struct hsm_registry *reg)
 	free(dirpath);
 }
 
-HSM_API int hsm_registry_open(struct hsm_registry *reg, const char *conf_dir,
-			      const char *prog, FILE *f)
+HSM_API int hsm_registry_open(struct hsm_registry *reg, const char *conf_dir, const char *prog,
+			      FILE *f)
 {
 	struct main_conf mc = { 0 };
 	char *main_path, err[512];
@@ -405,7 +410,8 @@ HSM_API int hsm_registry_open(struct hsm_registry *reg, const char *conf_dir,
 		char why[128];
 		if (hsm_trusted_stat(&st, why, sizeof(why)) != 0)
 			diag(reg, "%s: refused: %s; using built-in defaults", main_path, why);
-		else if (hsm_ini_parse_file(main_path, main_conf_pair, &mc, err, sizeof(err)) != 0) {
+		else if (hsm_ini_parse_file(main_path, main_conf_pair, &mc, err, sizeof(err)) !=
+			 0) {
 			diag(reg, "%s; using built-in defaults", err);
 			free(mc.plugindir);
 			mc.plugindir = NULL;

@@ -24,9 +24,9 @@ struct hsm_plugin_entry {
 	struct hsm_claim *claims;
 	size_t n_claims;
 	/* Set by hsm_registry_load. */
-	int state;                 /* 0 not tried, 1 loaded, -1 refused */
+	int state; /* 0 not tried, 1 loaded, -1 refused */
 	void *handle;
-	int fd;                    /* kept open while loaded: see loader.c */
+	int fd; /* kept open while loaded: see loader.c */
 	const struct hsm_plugin *desc;
 	const struct hsm_command **cmds; /* commands of desc, by pointer (stride-safe) */
 	size_t n_cmds;
@@ -37,8 +37,8 @@ struct hsm_registry {
 	char *plugindir;
 	struct hsm_plugin_entry *v;
 	size_t n;
-	FILE *diag;               /* where refusals are reported (stderr) */
-	const char *prog;         /* prefix for diagnostics ("hsmadmin") */
+	FILE *diag;       /* where refusals are reported (stderr) */
+	const char *prog; /* prefix for diagnostics ("hsmadmin") */
 };
 
 /* Read hsmadmin.conf and plugins.d/NAME.conf.  Bad files are reported and
@@ -46,8 +46,8 @@ struct hsm_registry {
 /* Set before hsm_registry_open (by --verbose) to note each plugins.d
  * entry skipped because its plugin file is not installed. */
 extern int hsm_registry_verbose;
-HSM_API int hsm_registry_open(struct hsm_registry *reg, const char *conf_dir,
-			      const char *prog, FILE *diag);
+HSM_API int hsm_registry_open(struct hsm_registry *reg, const char *conf_dir, const char *prog,
+			      FILE *diag);
 HSM_API void hsm_registry_close(struct hsm_registry *reg);
 
 /* The entry owning the longest claimed prefix of words[0..n) for tool, and

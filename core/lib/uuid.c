@@ -61,5 +61,6 @@ HSM_API int hsm_opt_uuid(struct hsm_ctx *ctx, const char *name, char out[HSM_UUI
 		snprintf(what, sizeof(what), "%s", name);
 	else
 		snprintf(what, sizeof(what), "--%s", name);
-	return hsm_error(ctx, HSM_EXIT_USAGE, what, "'%s' is not a UUID (8-4-4-4-12 hex digits)", shown);
+	return hsm_error(ctx, HSM_EXIT_USAGE, what, "'%s' is not a UUID (8-4-4-4-12 hex digits)",
+			 shown);
 }

@@ -44,13 +44,16 @@ HSM_API EVP_PKEY *hsm_chain_verify_warrant(const json_t *env, const char *esn,
 		if (hsm_signed_verify(env, vendors[i], &body, NULL, why, sizeof(why)) == 0)
 			break;
 	if (i == nvendors)
-		return hsm_set_err(err, errlen, "device warrant is not signed by a trusted vendor key: %s",
-			       why), NULL;
-	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "esn", &w_esn,
-			   "psn", &psn, "identity_key", &identity, "issued", &issued) < 0)
+		return hsm_set_err(err, errlen,
+				   "device warrant is not signed by a trusted vendor key: %s", why),
+		       NULL;
+	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "esn",
+			   &w_esn, "psn", &psn, "identity_key", &identity, "issued", &issued) < 0)
 		return hsm_set_err(err, errlen, "device warrant: %s", jerr.text), NULL;
 	if (strcmp(w_esn, esn) != 0)
-		return hsm_set_err(err, errlen, "device warrant is for ESN '%.20s', not %s", w_esn, esn), NULL;
+		return hsm_set_err(err, errlen, "device warrant is for ESN '%.20s', not %s", w_esn,
+				   esn),
+		       NULL;
 	if (!(id = hsm_key_from_openssh(identity, why, sizeof(why))))
 		return hsm_set_err(err, errlen, "device warrant: identity key: %s", why), NULL;
 	if (!(*identity_line = strdup(identity))) {
@@ -74,18 +77,21 @@ static int verify_service(const char *name, const json_t *entry, const char *esn
 	int svc = hsm_service_lookup(name);
 
 	if (svc < 0)
-		return hsm_set_err(err, errlen, "unknown service '%.32s' in the host key list", name);
+		return hsm_set_err(err, errlen, "unknown service '%.32s' in the host key list",
+				   name);
 	if (json_unpack_ex((json_t *)entry, &jerr, JSON_STRICT, "{s:I, s:s, s:o}", "port", &port,
 			   "host_key", &host_key, "certificate", &cert) < 0)
 		return hsm_set_err(err, errlen, "%s: %s", name, jerr.text);
 	if (hsm_signed_verify(cert, id, &body, NULL, why, sizeof(why)) < 0)
-		return hsm_set_err(err, errlen, "%s certificate is not signed by the device identity key: %s",
-			       name, why);
-	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "esn", &c_esn,
-			   "service", &c_svc, "host_key", &c_key, "issued", &issued) < 0)
+		return hsm_set_err(err, errlen,
+				   "%s certificate is not signed by the device identity key: %s",
+				   name, why);
+	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "esn",
+			   &c_esn, "service", &c_svc, "host_key", &c_key, "issued", &issued) < 0)
 		return hsm_set_err(err, errlen, "%s certificate: %s", name, jerr.text);
 	if (strcmp(c_esn, esn) != 0 || strcmp(c_svc, name) != 0)
-		return hsm_set_err(err, errlen, "%s certificate names %.20s/%.32s", name, c_esn, c_svc);
+		return hsm_set_err(err, errlen, "%s certificate names %.20s/%.32s", name, c_esn,
+				   c_svc);
 	if (!hsm_ssh_pubkey_valid(c_key) || hsm_ssh_pubkey_cmp(c_key, host_key) != 0)
 		return hsm_set_err(err, errlen, "%s host key differs from the certified one", name);
 	if (!(out->host_keys[svc] = strdup(c_key)))
@@ -93,8 +99,8 @@ static int verify_service(const char *name, const json_t *entry, const char *esn
 	return 0;
 }
 
-HSM_API int hsm_chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *const *vendors, size_t nvendors,
-		 struct hsm_chain *out, char *err, size_t errlen)
+HSM_API int hsm_chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *const *vendors,
+			     size_t nvendors, struct hsm_chain *out, char *err, size_t errlen)
 {
 	const char *h_esn, *name;
 	json_t *warrant, *services, *entry;
@@ -109,14 +115,16 @@ HSM_API int hsm_chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *
 	if (strcmp(h_esn, esn) != 0)
 		return hsm_set_err(err, errlen, "the HSM says it is ESN '%.20s'", h_esn);
 	if (!json_is_object(services))
-		return hsm_set_err(err, errlen, "malformed host key list: services is not an object");
-	if (!(id = hsm_chain_verify_warrant(warrant, esn, vendors, nvendors, &out->identity_key, err, errlen))) {
+		return hsm_set_err(err, errlen,
+				   "malformed host key list: services is not an object");
+	if (!(id = hsm_chain_verify_warrant(warrant, esn, vendors, nvendors, &out->identity_key,
+					    err, errlen))) {
 		hsm_chain_clear(out);
 		return -1;
 	}
-	json_object_foreach(services, name, entry)
-		if ((rc = verify_service(name, entry, esn, id, out, err, errlen)) < 0)
-			break;
+	json_object_foreach(
+	    services, name,
+	    entry) if ((rc = verify_service(name, entry, esn, id, out, err, errlen)) < 0) break;
 	EVP_PKEY_free(id);
 	if (rc == 0 && !out->host_keys[HSM_SVC_SSHADMIN])
 		rc = hsm_set_err(err, errlen, "the host key list has no sshadmin service");
@@ -132,8 +140,9 @@ HSM_API int hsm_chain_is_recovery(const json_t *hostkeys)
 	return image && strcmp(image, "recovery") == 0;
 }
 
-HSM_API int hsm_chain_verify_recovery(const json_t *hostkeys, const char *esn, EVP_PKEY *const *vendors,
-				      size_t nvendors, struct hsm_chain *out, char *err, size_t errlen)
+HSM_API int hsm_chain_verify_recovery(const json_t *hostkeys, const char *esn,
+				      EVP_PKEY *const *vendors, size_t nvendors,
+				      struct hsm_chain *out, char *err, size_t errlen)
 {
 	const char *h_esn, *image, *name;
 	json_t *warrant, *services, *entry;
@@ -141,33 +150,40 @@ HSM_API int hsm_chain_verify_recovery(const json_t *hostkeys, const char *esn, E
 	EVP_PKEY *id;
 
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex((json_t *)hostkeys, &jerr, JSON_STRICT, "{s:s, s:o, s:o, s:s}", "esn", &h_esn,
-			   "identity", &warrant, "services", &services, "image", &image) < 0)
+	if (json_unpack_ex((json_t *)hostkeys, &jerr, JSON_STRICT, "{s:s, s:o, s:o, s:s}", "esn",
+			   &h_esn, "identity", &warrant, "services", &services, "image",
+			   &image) < 0)
 		return hsm_set_err(err, errlen, "malformed recovery host key list: %s", jerr.text);
 	if (strcmp(image, "recovery") != 0)
-		return hsm_set_err(err, errlen, "malformed recovery host key list: image is not recovery");
+		return hsm_set_err(err, errlen,
+				   "malformed recovery host key list: image is not recovery");
 	if (strcmp(h_esn, esn) != 0)
 		return hsm_set_err(err, errlen, "the HSM says it is ESN '%.20s'", h_esn);
 	if (!json_is_object(services))
-		return hsm_set_err(err, errlen, "malformed host key list: services is not an object");
+		return hsm_set_err(err, errlen,
+				   "malformed host key list: services is not an object");
 	/* The warrant still proves which HSM this is. */
-	if (!(id = hsm_chain_verify_warrant(warrant, esn, vendors, nvendors, &out->identity_key, err, errlen)))
+	if (!(id = hsm_chain_verify_warrant(warrant, esn, vendors, nvendors, &out->identity_key,
+					    err, errlen)))
 		return -1;
 	EVP_PKEY_free(id);
-	json_object_foreach(services, name, entry) {
+	json_object_foreach(services, name, entry)
+	{
 		const char *host_key;
 		json_int_t port;
 		int svc = hsm_service_lookup(name);
 
 		if (svc < 0) {
 			hsm_chain_clear(out);
-			return hsm_set_err(err, errlen, "unknown service '%.32s' in the host key list", name);
+			return hsm_set_err(err, errlen,
+					   "unknown service '%.32s' in the host key list", name);
 		}
 		if (json_unpack_ex(entry, &jerr, JSON_STRICT, "{s:I, s:s}", "port", &port,
-				   "host_key", &host_key) < 0 || !hsm_ssh_pubkey_valid(host_key) ||
-		    !(out->host_keys[svc] = strdup(host_key))) {
+				   "host_key", &host_key) < 0 ||
+		    !hsm_ssh_pubkey_valid(host_key) || !(out->host_keys[svc] = strdup(host_key))) {
 			hsm_chain_clear(out);
-			return hsm_set_err(err, errlen, "%s: not a port and an ssh-ed25519 host key", name);
+			return hsm_set_err(err, errlen,
+					   "%s: not a port and an ssh-ed25519 host key", name);
 		}
 	}
 	if (!out->host_keys[HSM_SVC_SSHADMIN]) {
@@ -177,8 +193,8 @@ HSM_API int hsm_chain_verify_recovery(const json_t *hostkeys, const char *esn, E
 	return 0;
 }
 
-HSM_API int hsm_chain_load_vendors(const char *confdir, EVP_PKEY ***keys, size_t *count,
-				   char *err, size_t errlen)
+HSM_API int hsm_chain_load_vendors(const char *confdir, EVP_PKEY ***keys, size_t *count, char *err,
+				   size_t errlen)
 {
 	char dir[PATH_MAX];
 

@@ -40,10 +40,10 @@
 #define PEM_START "-----BEGIN "
 
 struct hsm_client_key {
-	char *text;      /* OpenSSH private key text for libssh */
+	char *text; /* OpenSSH private key text for libssh */
 	size_t len;
-	EVP_PKEY *pkey;  /* NULL only for a legacy OpenSSH-format key */
-	unsigned opts;   /* protection options it was loaded with; 0: legacy */
+	EVP_PKEY *pkey; /* NULL only for a legacy OpenSSH-format key */
+	unsigned opts;  /* protection options it was loaded with; 0: legacy */
 	int legacy;
 	/* The key as libssh uses it, imported once when the key is loaded:
 	 * a fan-out to N HSMs authenticates N times with it, and importing
@@ -85,8 +85,8 @@ ssh_key hsm_client_key_ssh(const struct hsm_client_key *key)
 
 /* Take ownership of text (and pkey, may be NULL) if text holds an Ed25519
  * private key libssh can use. */
-static struct hsm_client_key *key_from_text(char *text, size_t len, EVP_PKEY *pkey,
-					    char *err, size_t errlen)
+static struct hsm_client_key *key_from_text(char *text, size_t len, EVP_PKEY *pkey, char *err,
+					    size_t errlen)
 {
 	struct hsm_client_key *key = calloc(1, sizeof(*key));
 	ssh_key k;
@@ -167,7 +167,8 @@ static char *openssh_text(EVP_PKEY *pkey)
 	    RAND_bytes(check, sizeof(check)) != 1)
 		goto out;
 	memcpy(seed_pub + 32, pub, 32);
-	ci = (uint32_t)check[0] << 24 | (uint32_t)check[1] << 16 | (uint32_t)check[2] << 8 | check[3];
+	ci = (uint32_t)check[0] << 24 | (uint32_t)check[1] << 16 | (uint32_t)check[2] << 8 |
+	     check[3];
 	put_string(&pb, type, strlen(type));
 	put_string(&pb, pub, 32);
 	put_u32(&vb, ci);
@@ -294,13 +295,15 @@ static struct hsm_client_key *load_legacy(const char *path, char *err, size_t er
 	if (st.st_uid != geteuid() && st.st_uid != 0) {
 		close(fd);
 		hsm_set_err(err, errlen, "%s: owned by uid %u, not by this user or root: refused",
-			path, (unsigned)st.st_uid);
+			    path, (unsigned)st.st_uid);
 		return NULL;
 	}
 	if (st.st_mode & 077) {
 		close(fd);
-		hsm_set_err(err, errlen, "%s: mode %04o lets the group or others access an unprotected key: refused (chmod 600)",
-			path, (unsigned)(st.st_mode & 07777));
+		hsm_set_err(err, errlen,
+			    "%s: mode %04o lets the group or others access an unprotected key: "
+			    "refused (chmod 600)",
+			    path, (unsigned)(st.st_mode & 07777));
 		return NULL;
 	}
 	if (st.st_size > LEGACY_FILE_MAX || !(text = malloc(LEGACY_FILE_MAX + 1))) {
@@ -313,7 +316,8 @@ static struct hsm_client_key *load_legacy(const char *path, char *err, size_t er
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 || (r > 0 && len + (size_t)r > LEGACY_FILE_MAX)) {
-			hsm_set_err(err, errlen, "%s: %s", path, r < 0 ? strerror(errno) : "file too large");
+			hsm_set_err(err, errlen, "%s: %s", path,
+				    r < 0 ? strerror(errno) : "file too large");
 			close(fd);
 			OPENSSL_cleanse(text, len);
 			free(text);
@@ -343,7 +347,9 @@ static struct hsm_client_key *load_legacy(const char *path, char *err, size_t er
 		key = key_from_text(text, len, NULL, why, sizeof(why));
 	}
 	if (!key) {
-		hsm_set_err(err, errlen, "%s: not a protected key file nor an unencrypted Ed25519 private key", path);
+		hsm_set_err(err, errlen,
+			    "%s: not a protected key file nor an unencrypted Ed25519 private key",
+			    path);
 		return NULL;
 	}
 	key->legacy = 1;
@@ -402,13 +408,14 @@ static int service_ctx(const char *home, const char *service, struct hsm_keyprot
 	return 0;
 }
 
-struct hsm_client_key *hsm_client_key_load_as(const char *home, const char *path, const char *service,
-					      char *err, size_t errlen)
+struct hsm_client_key *hsm_client_key_load_as(const char *home, const char *path,
+					      const char *service, char *err, size_t errlen)
 {
 	struct hsm_keyprot_ctx ctx;
 	char group[64], what[64];
 
-	if (service_ctx(home, service, &ctx, group, sizeof(group), what, sizeof(what), err, errlen) != 0)
+	if (service_ctx(home, service, &ctx, group, sizeof(group), what, sizeof(what), err,
+			errlen) != 0)
 		return NULL;
 	return load_file(path, &ctx, err, errlen);
 }
@@ -421,15 +428,19 @@ int hsm_client_key_save(const struct hsm_client_key *key, const char *home, cons
 	unsigned opts;
 
 	if (!key->pkey) {
-		hsm_set_err(err, errlen, "%s: an unprotected OpenSSH-format key of an earlier version cannot "
-			"be stored protected: make new keys with 'hsmadmin keys roll'", path);
+		hsm_set_err(err, errlen,
+			    "%s: an unprotected OpenSSH-format key of an earlier version cannot "
+			    "be stored protected: make new keys with 'hsmadmin keys roll'",
+			    path);
 		return -1;
 	}
 	if (hsm_keyprot_for_service(service, &opts, err, errlen) != 0 ||
-	    service_ctx(home, service, &ctx, group, sizeof(group), what, sizeof(what), err, errlen) != 0)
+	    service_ctx(home, service, &ctx, group, sizeof(group), what, sizeof(what), err,
+			errlen) != 0)
 		return -1;
 	return hsm_keyprot_save(path, key->pkey, opts, &ctx,
-				(flags & HSM_CLIENT_KEY_REPLACE) ? HSM_KEYPROT_OVERWRITE : 0, err, errlen);
+				(flags & HSM_CLIENT_KEY_REPLACE) ? HSM_KEYPROT_OVERWRITE : 0, err,
+				errlen);
 }
 
 char *hsm_client_key_public(const struct hsm_client_key *key)
@@ -470,8 +481,8 @@ int hsm_client_key_path(const char *home, const char *service, char *buf, size_t
 	return (size_t)snprintf(buf, len, "%s/keys/client/%s", home, service) >= len ? -1 : 0;
 }
 
-struct hsm_client_key *hsm_client_key_load_service(const char *home, const char *service,
-						   char *err, size_t errlen)
+struct hsm_client_key *hsm_client_key_load_service(const char *home, const char *service, char *err,
+						   size_t errlen)
 {
 	char path[PATH_MAX];
 
@@ -480,16 +491,17 @@ struct hsm_client_key *hsm_client_key_load_service(const char *home, const char 
 		return NULL;
 	}
 	if (access(path, F_OK) < 0 && errno == ENOENT) {
-		hsm_set_err(err, errlen, "no %s client key on this host (%s): run 'hsmadmin enroll'",
-			service, path);
+		hsm_set_err(err, errlen,
+			    "no %s client key on this host (%s): run 'hsmadmin enroll'", service,
+			    path);
 		return NULL;
 	}
 	return hsm_client_key_load_as(home, path, service, err, errlen);
 }
 
 int hsm_client_key_save_service(const char *home, const char *service,
-				const struct hsm_client_key *key, unsigned flags,
-				char *err, size_t errlen)
+				const struct hsm_client_key *key, unsigned flags, char *err,
+				size_t errlen)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 
@@ -611,17 +623,17 @@ void hsm_pins_clear(struct hsm_pins *pins)
 	memset(pins, 0, sizeof(*pins));
 }
 
-static int pins_from_json(const json_t *doc, const char *esn, struct hsm_pins *pins,
-			  char *err, size_t errlen)
+static int pins_from_json(const json_t *doc, const char *esn, struct hsm_pins *pins, char *err,
+			  size_t errlen)
 {
 	const char *file_esn, *identity, *svc;
 	json_t *keys, *val;
 	json_int_t pinned;
 	json_error_t jerr;
 
-	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT, "{s:s, s:s, s:o, s:I}",
-			   "esn", &file_esn, "identity_key", &identity, "host_keys", &keys,
-			   "pinned", &pinned) < 0) {
+	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT, "{s:s, s:s, s:o, s:I}", "esn",
+			   &file_esn, "identity_key", &identity, "host_keys", &keys, "pinned",
+			   &pinned) < 0) {
 		hsm_set_err(err, errlen, "%s", jerr.text);
 		return -1;
 	}
@@ -637,9 +649,11 @@ static int pins_from_json(const json_t *doc, const char *esn, struct hsm_pins *p
 	pins->pinned = pinned;
 	if (!(pins->identity_key = strdup(identity)))
 		goto oom;
-	json_object_foreach(keys, svc, val) {
+	json_object_foreach(keys, svc, val)
+	{
 		int s = hsm_service_lookup(svc);
-		if (s < 0 || !json_is_string(val) || !hsm_ssh_pubkey_valid(json_string_value(val))) {
+		if (s < 0 || !json_is_string(val) ||
+		    !hsm_ssh_pubkey_valid(json_string_value(val))) {
 			hsm_set_err(err, errlen, "host_keys: bad entry '%.20s'", svc);
 			return -1;
 		}
@@ -652,7 +666,8 @@ oom:
 	return -1;
 }
 
-int hsm_pins_load(const char *home, const char *esn, struct hsm_pins *pins, char *err, size_t errlen)
+int hsm_pins_load(const char *home, const char *esn, struct hsm_pins *pins, char *err,
+		  size_t errlen)
 {
 	char path[PATH_MAX], why[256];
 	struct stat st;
@@ -693,10 +708,11 @@ int hsm_pins_save(const char *home, const struct hsm_pins *pins, char *err, size
 	keys = json_object();
 	for (int i = 0; i < HSM_SVC_COUNT; i++)
 		if (pins->host_keys[i])
-			json_object_set_new(keys, hsm_service_name(i), json_string(pins->host_keys[i]));
+			json_object_set_new(keys, hsm_service_name(i),
+					    json_string(pins->host_keys[i]));
 	doc = json_pack("{s:s, s:s, s:o, s:I}", "esn", pins->esn, "identity_key",
-			pins->identity_key ? pins->identity_key : "", "host_keys", keys,
-			"pinned", (json_int_t)pins->pinned);
+			pins->identity_key ? pins->identity_key : "", "host_keys", keys, "pinned",
+			(json_int_t)pins->pinned);
 	if (!doc) {
 		hsm_set_err(err, errlen, "cannot build the pins document");
 		return -1;

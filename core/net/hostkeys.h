@@ -40,15 +40,16 @@ HSM_API struct hsm_client_key *hsm_client_key_load(const char *path, char *err, 
  * service's group (NFAST_<SERVICE>_GROUP) may read it; home holds the
  * global nonce (G). */
 HSM_API struct hsm_client_key *hsm_client_key_load_as(const char *home, const char *path,
-						      const char *service, char *err, size_t errlen);
+						      const char *service, char *err,
+						      size_t errlen);
 /* Write key as the key file of service at path: that service's options
  * (NFAST_<SERVICE>_KEYPROT, NFAST_KEYPROT, the default) and group; the
  * global nonce (G) is home's.
  * Without HSM_CLIENT_KEY_REPLACE an existing file is never replaced. */
 #define HSM_CLIENT_KEY_REPLACE 1u
 HSM_API int hsm_client_key_save(const struct hsm_client_key *key, const char *home,
-				const char *path, const char *service, unsigned flags,
-				char *err, size_t errlen);
+				const char *path, const char *service, unsigned flags, char *err,
+				size_t errlen);
 /* "ssh-ed25519 AAAA..." without comment, malloc'ed. */
 HSM_API char *hsm_client_key_public(const struct hsm_client_key *key);
 /* "SHA256:..." like ssh-keygen -l, malloc'ed. */
@@ -68,8 +69,8 @@ HSM_API struct hsm_client_key *hsm_client_key_load_service(const char *home, con
 							   char *err, size_t errlen);
 /* Save the key of a service into home (keys/client made 0700). */
 HSM_API int hsm_client_key_save_service(const char *home, const char *service,
-					const struct hsm_client_key *key, unsigned flags,
-					char *err, size_t errlen);
+					const struct hsm_client_key *key, unsigned flags, char *err,
+					size_t errlen);
 /* Create the client keys of every platform service that has none yet.
  * *created counts the new ones. */
 HSM_API int hsm_client_keys_ensure(const char *home, int *created, char *err, size_t errlen);
@@ -77,15 +78,15 @@ HSM_API int hsm_client_keys_ensure(const char *home, int *created, char *err, si
 /* The keys pinned for one HSM. */
 struct hsm_pins {
 	char esn[HSM_ESN_LEN + 1];
-	char *identity_key;               /* OpenSSH line of the device identity key */
-	char *host_keys[HSM_SVC_COUNT];   /* OpenSSH lines; NULL: service not enrolled */
-	long long pinned;                 /* when (Unix seconds) */
+	char *identity_key;             /* OpenSSH line of the device identity key */
+	char *host_keys[HSM_SVC_COUNT]; /* OpenSSH lines; NULL: service not enrolled */
+	long long pinned;               /* when (Unix seconds) */
 };
 
 /* 0: loaded; 1: no pins for this ESN (not enrolled from this host);
  * -1: the file exists but is unreadable or malformed. */
-HSM_API int hsm_pins_load(const char *home, const char *esn, struct hsm_pins *pins,
-			  char *err, size_t errlen);
+HSM_API int hsm_pins_load(const char *home, const char *esn, struct hsm_pins *pins, char *err,
+			  size_t errlen);
 /* Written atomically (0644; the directory 0700). */
 HSM_API int hsm_pins_save(const char *home, const struct hsm_pins *pins, char *err, size_t errlen);
 /* Forget an HSM (after factory state); absent pins are fine. */

@@ -55,7 +55,8 @@ static void print_scalar(struct hsm_ctx *ctx, const json_t *v)
 	case JSON_ARRAY: {
 		size_t i;
 		json_t *e;
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			if (i)
 				hsm_printf(ctx, ", ");
 			if (json_is_object(e) || json_is_array(e)) {
@@ -93,8 +94,7 @@ static void print_member(struct hsm_ctx *ctx, const char *prefix, const char *na
 
 		if (!keys)
 			return;
-		json_object_foreach((json_t *)v, k, sub)
-			keys[n++] = k;
+		json_object_foreach((json_t *)v, k, sub) keys[n++] = k;
 		qsort(keys, n, sizeof(*keys), by_str);
 		for (size_t i = 0; i < n; i++)
 			print_member(ctx, full, keys[i], json_object_get(v, keys[i]));
@@ -130,9 +130,7 @@ void hsm_print_fields(struct hsm_ctx *ctx, const json_t *obj, const char *const 
 			print_member(ctx, "", order[i], v);
 	if (!rest)
 		return;
-	json_object_foreach((json_t *)obj, k, v)
-		if (!listed(order, k))
-			rest[n++] = k;
+	json_object_foreach((json_t *)obj, k, v) if (!listed(order, k)) rest[n++] = k;
 	qsort(rest, n, sizeof(*rest), by_str);
 	for (size_t i = 0; i < n; i++)
 		print_member(ctx, "", rest[i], json_object_get(obj, rest[i]));
@@ -141,7 +139,8 @@ void hsm_print_fields(struct hsm_ctx *ctx, const json_t *obj, const char *const 
 
 static json_t *error_json(const struct hsm_rpc_reply *r)
 {
-	return json_pack("{s:i, s:s, s:s}", "exit", r->exit, "code", r->code, "message", r->message);
+	return json_pack("{s:i, s:s, s:s}", "exit", r->exit, "code", r->code, "message",
+			 r->message);
 }
 
 int hsm_report(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
@@ -156,8 +155,8 @@ int hsm_report(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
 
 		hsm_verbosef(ctx, "%s: %u ms", m->esn, r->elapsed_ms);
 		if (r->exit == 0) {
-			json_array_append_new(mods, json_pack("{s:s, s:b, s:O}", "esn", m->esn, "ok", 1,
-							      "result", r->result));
+			json_array_append_new(mods, json_pack("{s:s, s:b, s:O}", "esn", m->esn,
+							      "ok", 1, "result", r->result));
 			if (text)
 				text(ctx, m, r->result, arg);
 			continue;

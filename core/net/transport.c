@@ -64,7 +64,7 @@ static void sanitize(char *s)
 }
 
 static int fail(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
-	HSM_PRINTF(4, 5);
+    HSM_PRINTF(4, 5);
 static int fail(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
 {
 	va_list ap;
@@ -117,19 +117,21 @@ static int session_options(ssh_session s, const struct hsm_rpc_endpoint *ep, int
 	long sec = timeout;
 
 	return ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no) ||
-	       ssh_options_set(s, SSH_OPTIONS_HOST, ep->address) ||
-	       ssh_options_set(s, SSH_OPTIONS_PORT, &port) ||
-	       ssh_options_set(s, SSH_OPTIONS_USER, "hsm") ||
-	       ssh_options_set(s, SSH_OPTIONS_HOSTKEYS, "ssh-ed25519") ||
-	       ssh_options_set(s, SSH_OPTIONS_PUBLICKEY_ACCEPTED_TYPES, "ssh-ed25519") ||
-	       ssh_options_set(s, SSH_OPTIONS_KEY_EXCHANGE, KEX_ALGOS) ||
-	       ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, CIPHERS) ||
-	       ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, CIPHERS) ||
-	       ssh_options_set(s, SSH_OPTIONS_COMPRESSION, "no") ||
-	       ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") ||
-	       ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") ||
-	       ssh_options_set(s, SSH_OPTIONS_NODELAY, &yes) ||
-	       ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &sec) ? -1 : 0;
+		       ssh_options_set(s, SSH_OPTIONS_HOST, ep->address) ||
+		       ssh_options_set(s, SSH_OPTIONS_PORT, &port) ||
+		       ssh_options_set(s, SSH_OPTIONS_USER, "hsm") ||
+		       ssh_options_set(s, SSH_OPTIONS_HOSTKEYS, "ssh-ed25519") ||
+		       ssh_options_set(s, SSH_OPTIONS_PUBLICKEY_ACCEPTED_TYPES, "ssh-ed25519") ||
+		       ssh_options_set(s, SSH_OPTIONS_KEY_EXCHANGE, KEX_ALGOS) ||
+		       ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, CIPHERS) ||
+		       ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, CIPHERS) ||
+		       ssh_options_set(s, SSH_OPTIONS_COMPRESSION, "no") ||
+		       ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") ||
+		       ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") ||
+		       ssh_options_set(s, SSH_OPTIONS_NODELAY, &yes) ||
+		       ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &sec)
+		   ? -1
+		   : 0;
 }
 
 /* The server's host key into reply->host_key; with a pin, insist on it. */
@@ -157,12 +159,13 @@ static int check_host_key(ssh_session s, const struct hsm_rpc_endpoint *ep, stru
 	ssh_key_free(pin);
 	ssh_key_free(srv);
 	if (!same)
-		return fail(r, HSM_EXIT_AUTH, "trust",
-			    "%s host key does not match the key pinned at enrollment: "
-			    "refusing to talk to a possible impostor (if this HSM was returned to "
-			    "factory state elsewhere, entered or left recovery mode, or was replaced, "
-			    "enroll it again; a replaced HSM needs its pins removed first)",
-			    ep->service);
+		return fail(
+		    r, HSM_EXIT_AUTH, "trust",
+		    "%s host key does not match the key pinned at enrollment: "
+		    "refusing to talk to a possible impostor (if this HSM was returned to "
+		    "factory state elsewhere, entered or left recovery mode, or was replaced, "
+		    "enroll it again; a replaced HSM needs its pins removed first)",
+		    ep->service);
 	return 0;
 }
 
@@ -177,10 +180,11 @@ static int authenticate(ssh_session s, const struct hsm_rpc_endpoint *ep, struct
 	if (rc == SSH_AUTH_SUCCESS)
 		return 0;
 	if (rc == SSH_AUTH_ERROR)
-		return fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: authentication: %s",
-			    ep->service, ssh_get_error(s));
+		return fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+			    "%s service: authentication: %s", ep->service, ssh_get_error(s));
 	return fail(r, HSM_EXIT_AUTH, "auth",
-		    "%s service refused this host's %s client key (not enrolled with it, or in factory state)",
+		    "%s service refused this host's %s client key (not enrolled with it, or in "
+		    "factory state)",
 		    ep->service, ep->service);
 }
 
@@ -195,8 +199,8 @@ static void drain_stderr(ssh_channel ch)
 }
 
 /* Bounded read of stdout until EOF.  Returns 0, or -1 with r set. */
-static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max,
-		       long long deadline, const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
+static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max, long long deadline,
+		       const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
 {
 	size_t cap = 0;
 	char chunk[16384];
@@ -207,13 +211,15 @@ static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max,
 		/* Short slices: stderr arriving while we wait on stdout must be
 		 * drained, or the channel window fills and stdout never comes. */
 		long slice = remaining_ms(deadline);
-		int n = ssh_channel_read_timeout(ch, chunk, sizeof(chunk), 0,
-						 (int)(slice < READ_SLICE_MS ? slice : READ_SLICE_MS));
+		int n =
+		    ssh_channel_read_timeout(ch, chunk, sizeof(chunk), 0,
+					     (int)(slice < READ_SLICE_MS ? slice : READ_SLICE_MS));
 
 		drain_stderr(ch);
 		if (n == SSH_ERROR) {
-			fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: connection lost: %s",
-			     ep->service, ssh_get_error(ssh_channel_get_session(ch)));
+			fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+			     "%s service: connection lost: %s", ep->service,
+			     ssh_get_error(ssh_channel_get_session(ch)));
 			return -1;
 		}
 		if (n == 0) {
@@ -221,14 +227,15 @@ static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max,
 				break;
 			if (remaining_ms(deadline) == 0) {
 				fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
-				     "%s service: no complete reply within the timeout", ep->service);
+				     "%s service: no complete reply within the timeout",
+				     ep->service);
 				return -1;
 			}
 			continue;
 		}
 		if (*len + (size_t)n > max) {
-			fail(r, HSM_EXIT_FAILED, "protocol", "%s service: reply larger than %zu bytes",
-			     ep->service, max);
+			fail(r, HSM_EXIT_FAILED, "protocol",
+			     "%s service: reply larger than %zu bytes", ep->service, max);
 			return -1;
 		}
 		if (*len + (size_t)n + 1 > cap) {
@@ -260,13 +267,13 @@ int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *ser
 	json_error_t jerr;
 
 	if (!doc)
-		return fail(r, HSM_EXIT_FAILED, "protocol", "%s.%s: malformed reply: %s",
-			    service, method, why);
+		return fail(r, HSM_EXIT_FAILED, "protocol", "%s.%s: malformed reply: %s", service,
+			    method, why);
 	if (status == 0) {
 		if (!json_is_object(doc)) {
 			json_decref(doc);
-			return fail(r, HSM_EXIT_FAILED, "protocol", "%s.%s: reply is not a JSON object",
-				    service, method);
+			return fail(r, HSM_EXIT_FAILED, "protocol",
+				    "%s.%s: reply is not a JSON object", service, method);
 		}
 		r->result = doc;
 		r->exit = 0;
@@ -275,8 +282,9 @@ int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *ser
 	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:{s:s, s:s}}", "error", "code", &code,
 			   "message", &message) < 0) {
 		json_decref(doc);
-		return fail(r, HSM_EXIT_FAILED, "protocol", "%s.%s: exit status %d with a malformed error: %s",
-			    service, method, status, jerr.text);
+		return fail(r, HSM_EXIT_FAILED, "protocol",
+			    "%s.%s: exit status %d with a malformed error: %s", service, method,
+			    status, jerr.text);
 	}
 	if (!*code)
 		code = "unknown";
@@ -301,7 +309,8 @@ int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *ser
  * write that fails means the service ended the call early: its reply
  * says why, so the caller reads it either way. */
 static int send_stream(ssh_channel ch, const char *params, size_t plen, const char *path,
-		       long long deadline, const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
+		       long long deadline, const struct hsm_rpc_endpoint *ep,
+		       struct hsm_rpc_reply *r)
 {
 	char *buf;
 	int fd, rc = 0;
@@ -328,8 +337,10 @@ static int send_stream(ssh_channel ch, const char *params, size_t plen, const ch
 		if (n == 0)
 			break;
 		if (now_ms() > deadline) {
-			rc = fail(r, HSM_EXIT_UNREACHABLE, "timeout", "%s service: sending the data took "
-				  "longer than the timeout", ep->service);
+			rc = fail(r, HSM_EXIT_UNREACHABLE, "timeout",
+				  "%s service: sending the data took "
+				  "longer than the timeout",
+				  ep->service);
 			break;
 		}
 		if (ssh_channel_write(ch, buf, (uint32_t)n) != (int)n)
@@ -352,7 +363,8 @@ static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const c
 	if (!ch)
 		return fail(r, HSM_EXIT_FAILED, "local", "out of memory");
 	set_step_timeout(s, deadline);
-	if (ssh_channel_open_session(ch) != SSH_OK || ssh_channel_request_exec(ch, method) != SSH_OK) {
+	if (ssh_channel_open_session(ch) != SSH_OK ||
+	    ssh_channel_request_exec(ch, method) != SSH_OK) {
 		fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: cannot start '%s': %s",
 		     ep->service, method, ssh_get_error(s));
 		goto out;
@@ -502,8 +514,8 @@ static int select_esns(struct hsm_ctx *ctx, struct hsm_fleet *fleet)
 		if (!(m = hsm_fleet_find(fleet, esn))) {
 			free(want);
 			return hsm_error(ctx, HSM_EXIT_USAGE, "--esn",
-					 "%s is not a known HSM (no file for it in %s/modules.d)", esn,
-					 hsm_conf_dir(ctx));
+					 "%s is not a known HSM (no file for it in %s/modules.d)",
+					 esn, hsm_conf_dir(ctx));
 		}
 		want[m - fleet->modules] = 1;
 	}
@@ -531,7 +543,9 @@ int hsm_fleet_open(struct hsm_ctx *ctx, struct hsm_fleet *fleet)
 	}
 	if (hsm_esn_count(ctx) == 0 && fleet->count == 0) {
 		rc = hsm_error(ctx, fleet->config_exit ? fleet->config_exit : HSM_EXIT_FAILED,
-			       "no HSMs", "%s/modules.d has no usable HSM file: add one per HSM (hsmadmin-enroll(1), FILES)",
+			       "no HSMs",
+			       "%s/modules.d has no usable HSM file: add one per HSM "
+			       "(hsmadmin-enroll(1), FILES)",
 			       hsm_conf_dir(ctx));
 		hsm_fleet_close(fleet);
 		return rc;
@@ -553,8 +567,9 @@ int hsm_rpc_call_module(const char *home, int timeout, const struct hsm_module *
 }
 
 int hsm_rpc_call_module_stream(const char *home, int timeout, const struct hsm_module *m,
-			       const char *service, const struct hsm_client_key *key, const char *method,
-			       const json_t *params, const char *path, struct hsm_rpc_reply *r)
+			       const char *service, const struct hsm_client_key *key,
+			       const char *method, const json_t *params, const char *path,
+			       struct hsm_rpc_reply *r)
 {
 	struct hsm_pins pins;
 	char why[PATH_MAX + 128];
@@ -572,13 +587,17 @@ int hsm_rpc_call_module_stream(const char *home, int timeout, const struct hsm_m
 	if (!pins.host_keys[svc]) {
 		hsm_pins_clear(&pins);
 		return fail(r, HSM_EXIT_STATE, "not_enrolled",
-			    "the %s service was not enrolled: run 'hsmadmin enroll --esn %s'", service,
-			    m->esn);
+			    "the %s service was not enrolled: run 'hsmadmin enroll --esn %s'",
+			    service, m->esn);
 	}
 	{
 		struct hsm_rpc_endpoint ep = {
-			.label = m->esn, .service = service, .address = m->address,
-			.port = m->ports[svc], .client_key = key, .host_key = pins.host_keys[svc],
+			.label = m->esn,
+			.service = service,
+			.address = m->address,
+			.port = m->ports[svc],
+			.client_key = key,
+			.host_key = pins.host_keys[svc],
 		};
 		exec_call(&ep, method, params, path, timeout, r);
 	}
@@ -641,8 +660,13 @@ void hsm_rpc_fanout(struct hsm_ctx *ctx, const struct hsm_fleet *fleet, const ch
 	struct hsm_rpc_reply first;
 	struct hsm_client_key *key = load_key(hsm_home(ctx), service, &first);
 	struct fanout f = {
-		.home = hsm_home(ctx), .timeout = hsm_timeout(ctx), .fleet = fleet,
-		.service = service, .method = method, .params = params, .key = key,
+		.home = hsm_home(ctx),
+		.timeout = hsm_timeout(ctx),
+		.fleet = fleet,
+		.service = service,
+		.method = method,
+		.params = params,
+		.key = key,
 		.replies = replies,
 	};
 

@@ -34,16 +34,16 @@
 #define HSM_RPC_MAX_REPLY (16u * 1024u * 1024u)
 
 struct hsm_rpc_reply {
-	int exit;              /* enum hsm_exit: 0 when result is set */
-	json_t *result;        /* the result object (a new reference), or NULL */
+	int exit;       /* enum hsm_exit: 0 when result is set */
+	json_t *result; /* the result object (a new reference), or NULL */
 	/* Why it failed.  code is the device's error code ("failed",
 	 * "bad_request", "refused_state", "denied") or the host's own:
 	 * "unreachable" (5), "trust" (4: host key or certificate), "auth" (4:
 	 * our key refused), "not_enrolled" (3: no pins or keys on this host),
 	 * "protocol" (1: malformed reply), "local" (1: a local file). */
 	char code[32];
-	char message[512];     /* one line, printable ASCII, no trailing period */
-	char host_key[160];    /* the host key the server presented, if seen */
+	char message[512];  /* one line, printable ASCII, no trailing period */
+	char host_key[160]; /* the host key the server presented, if seen */
 	unsigned elapsed_ms;
 };
 /* Drop the result and zero the reply. */
@@ -51,9 +51,9 @@ HSM_API void hsm_rpc_reply_clear(struct hsm_rpc_reply *reply);
 
 /* One service of one peer. */
 struct hsm_rpc_endpoint {
-	const char *label;     /* for messages, e.g. the ESN */
-	const char *service;   /* "setup"; also names the service in messages */
-	const char *address;   /* IPv4 or IPv6 literal */
+	const char *label;   /* for messages, e.g. the ESN */
+	const char *service; /* "setup"; also names the service in messages */
+	const char *address; /* IPv4 or IPv6 literal */
 	unsigned port;
 	const struct hsm_client_key *client_key;
 	/* The pinned host key, an OpenSSH line.  NULL only for the first
@@ -88,7 +88,7 @@ struct hsm_fleet {
 	/* HSM_EXIT_USAGE when a modules.d file was skipped (already reported
 	 * on stderr), else 0: fold it into the command's exit code. */
 	int config_exit;
-	json_t *config_errors;      /* [{"file","error"}] of skipped files */
+	json_t *config_errors; /* [{"file","error"}] of skipped files */
 };
 
 /* Read modules.d and apply --esn (none: every known HSM).  Reports its own
@@ -107,19 +107,22 @@ HSM_API int hsm_rpc_call(struct hsm_ctx *ctx, const struct hsm_module *module, c
 /* The same call against every HSM of the fleet in parallel; replies[i]
  * (caller-allocated, fleet->count entries) answers fleet->modules[i]. */
 HSM_API void hsm_rpc_fanout(struct hsm_ctx *ctx, const struct hsm_fleet *fleet, const char *service,
-			    const char *method, const json_t *params, struct hsm_rpc_reply *replies);
+			    const char *method, const json_t *params,
+			    struct hsm_rpc_reply *replies);
 
 /* Thread-safe form of hsm_rpc_call for workers of hsm_parallel: key is the
  * service's client key, already loaded. */
 HSM_API int hsm_rpc_call_module(const char *home, int timeout, const struct hsm_module *module,
 				const char *service, const struct hsm_client_key *key,
-				const char *method, const json_t *params, struct hsm_rpc_reply *reply);
+				const char *method, const json_t *params,
+				struct hsm_rpc_reply *reply);
 
 /* hsm_rpc_call_module for a streaming method: the file at path follows
  * the params line (path NULL: an ordinary call). */
-HSM_API int hsm_rpc_call_module_stream(const char *home, int timeout, const struct hsm_module *module,
-				       const char *service, const struct hsm_client_key *key,
-				       const char *method, const json_t *params, const char *path,
+HSM_API int hsm_rpc_call_module_stream(const char *home, int timeout,
+				       const struct hsm_module *module, const char *service,
+				       const struct hsm_client_key *key, const char *method,
+				       const json_t *params, const char *path,
 				       struct hsm_rpc_reply *reply);
 
 /* Run fn(i, arg) for i in [0, n) on up to 32 threads; returns when all

@@ -25,18 +25,21 @@ void hsm_tenant_module_clear(struct hsm_tenant_module *m)
 	memset(m, 0, sizeof(*m));
 }
 
-int hsm_tenant_module_query(const char *home, int timeout, const struct hsm_tenant_vcm *v, struct hsm_tenant_module *m)
+int hsm_tenant_module_query(const char *home, int timeout, const struct hsm_tenant_vcm *v,
+			    struct hsm_tenant_module *m)
 {
 	char acked[64];
 	const char *boot;
 
 	memset(m, 0, sizeof(*m));
 	m->vcm = v;
-	if (hsm_tenant_call_home(home, timeout, v, HSM_TENANT_NCOREAPI, "enquiry", NULL, &m->reply) != 0) {
+	if (hsm_tenant_call_home(home, timeout, v, HSM_TENANT_NCOREAPI, "enquiry", NULL,
+				 &m->reply) != 0) {
 		m->failed = 1;
 		snprintf(m->connection, sizeof(m->connection), "%s",
 			 m->reply.exit == HSM_EXIT_UNREACHABLE ? "Unreachable"
-			 : m->reply.exit == HSM_EXIT_AUTH ? "AuthFailed" : "Error");
+			 : m->reply.exit == HSM_EXIT_AUTH      ? "AuthFailed"
+							       : "Error");
 		snprintf(m->reason, sizeof(m->reason), "%s", m->reply.message);
 		return 0;
 	}
@@ -48,17 +51,21 @@ int hsm_tenant_module_query(const char *home, int timeout, const struct hsm_tena
 		m->failed = 1;
 		m->reachable = 0;
 		snprintf(m->reason, sizeof(m->reason), "the HSM has failed: %s",
-			 json_string_value(json_object_get(m->reply.result, "hardware_fault")) ?: "unknown");
+			 json_string_value(json_object_get(m->reply.result, "hardware_fault"))
+			     ?: "unknown");
 	} else if (json_is_true(json_object_get(m->reply.result, "failed"))) {
 		m->failed = 1;
 		snprintf(m->reason, sizeof(m->reason), "failed on the device: %s",
-			 json_string_value(json_object_get(m->reply.result, "fail_reason")) ?: "unknown");
+			 json_string_value(json_object_get(m->reply.result, "fail_reason"))
+			     ?: "unknown");
 	} else if (hsm_tenant_session_load(home, v->uuid, acked, sizeof(acked)) != 0 || !boot ||
 		   strcmp(acked, boot) != 0) {
 		m->failed = 1;
 		m->restarted = 1;
-		snprintf(m->reason, sizeof(m->reason), "the module restarted since this host last used "
-			 "it (nopclearfail -m %d -r)", v->module);
+		snprintf(m->reason, sizeof(m->reason),
+			 "the module restarted since this host last used "
+			 "it (nopclearfail -m %d -r)",
+			 v->module);
 	}
 	return 0;
 }

@@ -31,7 +31,8 @@ static void quiet(void *arg, const char *file, const char *why)
 	(void)why;
 }
 
-int hsm_tenant_platforms_list(struct hsm_ctx *ctx, int first, struct hsm_tenant_platform **out, size_t *count)
+int hsm_tenant_platforms_list(struct hsm_ctx *ctx, int first, struct hsm_tenant_platform **out,
+			      size_t *count)
 {
 	struct hsm_module *mods = NULL;
 	struct hsm_tenant_platform *p;
@@ -66,7 +67,8 @@ void hsm_tenant_platforms_free(struct hsm_tenant_platform *p)
 	free(p);
 }
 
-const struct hsm_tenant_platform *hsm_tenant_platform_find(const struct hsm_tenant_platform *p, size_t count, const char *esn)
+const struct hsm_tenant_platform *hsm_tenant_platform_find(const struct hsm_tenant_platform *p,
+							   size_t count, const char *esn)
 {
 	for (size_t i = 0; i < count; i++)
 		if (strcmp(p[i].hsm.esn, esn) == 0)
@@ -74,7 +76,8 @@ const struct hsm_tenant_platform *hsm_tenant_platform_find(const struct hsm_tena
 	return NULL;
 }
 
-int hsm_tenant_platform_status(struct hsm_ctx *ctx, const struct hsm_tenant_platform *p, struct hsm_rpc_reply *reply)
+int hsm_tenant_platform_status(struct hsm_ctx *ctx, const struct hsm_tenant_platform *p,
+			       struct hsm_rpc_reply *reply)
 {
 	return hsm_rpc_call(ctx, &p->hsm, "setup", "status", NULL, reply);
 }

@@ -26,14 +26,17 @@ HSM_API int hsm_tenant_platform_first(const struct hsm_tenant_vcm *v, size_t cou
 /* The HSMs of modules.d this host holds pins for, numbered from first.
  * modules.d files that do not parse are left out quietly: the platform
  * commands report them.  0, or an exit code already reported. */
-HSM_API int hsm_tenant_platforms_list(struct hsm_ctx *ctx, int first, struct hsm_tenant_platform **out, size_t *count);
+HSM_API int hsm_tenant_platforms_list(struct hsm_ctx *ctx, int first,
+				      struct hsm_tenant_platform **out, size_t *count);
 HSM_API void hsm_tenant_platforms_free(struct hsm_tenant_platform *p);
 
 /* The platform with this ESN (normalised), or NULL. */
-HSM_API const struct hsm_tenant_platform *hsm_tenant_platform_find(const struct hsm_tenant_platform *p, size_t count, const char *esn);
+HSM_API const struct hsm_tenant_platform *
+hsm_tenant_platform_find(const struct hsm_tenant_platform *p, size_t count, const char *esn);
 
 /* The platform's status (setup status) into reply; returns reply->exit. */
-HSM_API int hsm_tenant_platform_status(struct hsm_ctx *ctx, const struct hsm_tenant_platform *p, struct hsm_rpc_reply *reply);
+HSM_API int hsm_tenant_platform_status(struct hsm_ctx *ctx, const struct hsm_tenant_platform *p,
+				       struct hsm_rpc_reply *reply);
 
 /* The mode a platform reports: "recovery" when it runs the recovery image,
  * else its mode; NULL when the reply has neither. */

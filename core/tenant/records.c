@@ -50,17 +50,20 @@ int hsm_tenant_record_parse(const json_t *doc, struct hsm_tenant_vcm *out, char 
 	json_error_t jerr;
 
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT, "{s:s, s:s, s?s, s:s, s:o, s:o, s:s, s:I, s:I}",
-			   "uuid", &uuid, "esn", &esn, "name", &name, "address", &address,
-			   "ports", &ports, "host_keys", &keys, "identity_key", &identity,
-			   "module", &module, "enrolled", &enrolled) < 0)
+	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT,
+			   "{s:s, s:s, s?s, s:s, s:o, s:o, s:s, s:I, s:I}", "uuid", &uuid, "esn",
+			   &esn, "name", &name, "address", &address, "ports", &ports, "host_keys",
+			   &keys, "identity_key", &identity, "module", &module, "enrolled",
+			   &enrolled) < 0)
 		return hsm_set_err(err, errlen, "%s", jerr.text);
 	if (!hsm_tenant_uuid_valid(uuid))
 		return hsm_set_err(err, errlen, "uuid: not a lower-case UUID");
 	memcpy(out->uuid, uuid, HSM_TENANT_UUID_LEN + 1);
-	if (text(out->esn, sizeof(out->esn), esn) || text(out->address, sizeof(out->address), address) ||
+	if (text(out->esn, sizeof(out->esn), esn) ||
+	    text(out->address, sizeof(out->address), address) ||
 	    (name && text(out->name, sizeof(out->name), name)))
-		return hsm_set_err(err, errlen, "esn, address or name: empty, too long or not printable");
+		return hsm_set_err(err, errlen,
+				   "esn, address or name: empty, too long or not printable");
 	if (module < 1 || module > HSM_TENANT_MAX_MODULES)
 		return hsm_set_err(err, errlen, "module: not 1-%d", HSM_TENANT_MAX_MODULES);
 	out->module = (int)module;
@@ -76,14 +79,17 @@ int hsm_tenant_record_parse(const json_t *doc, struct hsm_tenant_vcm *out, char 
 		json_t *p = json_object_get(ports, hsm_tenant_services[s]);
 		const char *k = json_string_value(json_object_get(keys, hsm_tenant_services[s]));
 
-		if (!json_is_integer(p) || json_integer_value(p) < 1 || json_integer_value(p) > 65535) {
+		if (!json_is_integer(p) || json_integer_value(p) < 1 ||
+		    json_integer_value(p) > 65535) {
 			hsm_tenant_vcm_clear(out);
-			return hsm_set_err(err, errlen, "ports.%s: not a port", hsm_tenant_services[s]);
+			return hsm_set_err(err, errlen, "ports.%s: not a port",
+					   hsm_tenant_services[s]);
 		}
 		out->ports[s] = (unsigned)json_integer_value(p);
 		if (!k || !hsm_ssh_pubkey_valid(k) || !(out->host_keys[s] = strdup(k))) {
 			hsm_tenant_vcm_clear(out);
-			return hsm_set_err(err, errlen, "host_keys.%s: not an ssh-ed25519 key", hsm_tenant_services[s]);
+			return hsm_set_err(err, errlen, "host_keys.%s: not an ssh-ed25519 key",
+					   hsm_tenant_services[s]);
 		}
 	}
 	return 0;
@@ -98,15 +104,15 @@ json_t *hsm_tenant_record_json(const struct hsm_tenant_vcm *v)
 		json_object_set_new(keys, hsm_tenant_services[s], json_string(v->host_keys[s]));
 	}
 	doc = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:I}", "uuid", v->uuid, "esn", v->esn,
-			"address", v->address, "ports", ports, "host_keys", keys,
-			"identity_key", v->identity_key, "module", v->module,
-			"enrolled", (json_int_t)v->enrolled);
+			"address", v->address, "ports", ports, "host_keys", keys, "identity_key",
+			v->identity_key, "module", v->module, "enrolled", (json_int_t)v->enrolled);
 	if (doc && v->name[0])
 		json_object_set_new(doc, "name", json_string(v->name));
 	return doc;
 }
 
-int hsm_tenant_record_load(const char *home, const char *uuid, struct hsm_tenant_vcm *out, char *err, size_t errlen)
+int hsm_tenant_record_load(const char *home, const char *uuid, struct hsm_tenant_vcm *out,
+			   char *err, size_t errlen)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32], why[256];
 	json_t *doc;
@@ -130,7 +136,8 @@ int hsm_tenant_record_load(const char *home, const char *uuid, struct hsm_tenant
 	return rc == 0 ? 0 : hsm_set_err(err, errlen, "%s: %s", path, why);
 }
 
-int hsm_tenant_record_save(const char *home, const struct hsm_tenant_vcm *v, char *err, size_t errlen)
+int hsm_tenant_record_save(const char *home, const struct hsm_tenant_vcm *v, char *err,
+			   size_t errlen)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32];
 	json_t *doc = hsm_tenant_record_json(v);
@@ -155,7 +162,8 @@ void hsm_tenant_records_free(struct hsm_tenant_vcm *v, size_t count)
 
 static int by_module(const void *a, const void *b)
 {
-	return ((const struct hsm_tenant_vcm *)a)->module - ((const struct hsm_tenant_vcm *)b)->module;
+	return ((const struct hsm_tenant_vcm *)a)->module -
+	       ((const struct hsm_tenant_vcm *)b)->module;
 }
 
 int hsm_tenant_records_list(struct hsm_ctx *ctx, struct hsm_tenant_vcm **out, size_t *count)
@@ -172,11 +180,14 @@ int hsm_tenant_records_list(struct hsm_ctx *ctx, struct hsm_tenant_vcm **out, si
 		return hsm_error(ctx, HSM_EXIT_FAILED, "HSMADMIN_HOME", "path too long");
 	n = scandir(dir, &names, NULL, alphasort);
 	if (n < 0)
-		return errno == ENOENT ? 0 : hsm_error(ctx, HSM_EXIT_FAILED, dir, "%s", strerror(errno));
+		return errno == ENOENT
+			   ? 0
+			   : hsm_error(ctx, HSM_EXIT_FAILED, dir, "%s", strerror(errno));
 	v = calloc((size_t)n + 1, sizeof(*v));
 	for (int i = 0; i < n; i++) {
 		if (v && hsm_tenant_uuid_valid(names[i]->d_name)) {
-			int rc = hsm_tenant_record_load(hsm_home(ctx), names[i]->d_name, &v[k], err, sizeof(err));
+			int rc = hsm_tenant_record_load(hsm_home(ctx), names[i]->d_name, &v[k], err,
+							sizeof(err));
 			if (rc == 0)
 				k++;
 			else if (rc < 0)
@@ -249,19 +260,23 @@ int hsm_tenant_records_select(struct hsm_ctx *ctx, struct hsm_tenant_vcm **out, 
 		free(*out);
 		*out = NULL;
 		return uuid ? hsm_error(ctx, HSM_EXIT_USAGE, uuid, "no enrolled VCM with this UUID")
-			    : hsm_error(ctx, HSM_EXIT_FAILED, "vcm", "no enrolled VCM (hsmadmin vcm enroll)");
+			    : hsm_error(ctx, HSM_EXIT_FAILED, "vcm",
+					"no enrolled VCM (hsmadmin vcm enroll)");
 	}
 	return 0;
 }
 
-int hsm_tenant_call_home(const char *home, int timeout, const struct hsm_tenant_vcm *v, int svc, const char *method,
-		 const json_t *params, struct hsm_rpc_reply *reply)
+int hsm_tenant_call_home(const char *home, int timeout, const struct hsm_tenant_vcm *v, int svc,
+			 const char *method, const json_t *params, struct hsm_rpc_reply *reply)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32], why[256];
 	struct hsm_client_key *key;
 	struct hsm_rpc_endpoint ep = {
-		.label = v->uuid, .service = hsm_tenant_services[svc], .address = v->address,
-		.port = v->ports[svc], .host_key = v->host_keys[svc],
+		.label = v->uuid,
+		.service = hsm_tenant_services[svc],
+		.address = v->address,
+		.port = v->ports[svc],
+		.host_key = v->host_keys[svc],
 	};
 	int rc;
 
@@ -269,9 +284,11 @@ int hsm_tenant_call_home(const char *home, int timeout, const struct hsm_tenant_
 	if (hsm_tenant_record_dir(home, v->uuid, dir, sizeof(dir)) != 0)
 		return reply->exit = HSM_EXIT_FAILED;
 	snprintf(path, sizeof(path), "%s/%s.key", dir, hsm_tenant_services[svc]);
-	if (!(key = hsm_client_key_load_as(home, path, hsm_tenant_services[svc], why, sizeof(why)))) {
+	if (!(key =
+		  hsm_client_key_load_as(home, path, hsm_tenant_services[svc], why, sizeof(why)))) {
 		snprintf(reply->code, sizeof(reply->code), "local");
-		snprintf(reply->message, sizeof(reply->message), "%s key: %s", hsm_tenant_services[svc], why);
+		snprintf(reply->message, sizeof(reply->message), "%s key: %s",
+			 hsm_tenant_services[svc], why);
 		return reply->exit = HSM_EXIT_FAILED;
 	}
 	ep.client_key = key;
@@ -280,8 +297,8 @@ int hsm_tenant_call_home(const char *home, int timeout, const struct hsm_tenant_
 	return rc;
 }
 
-int hsm_tenant_call(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, int svc, const char *method,
-	    const json_t *params, struct hsm_rpc_reply *reply)
+int hsm_tenant_call(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, int svc,
+		    const char *method, const json_t *params, struct hsm_rpc_reply *reply)
 {
 	return hsm_tenant_call_home(hsm_home(ctx), hsm_timeout(ctx), v, svc, method, params, reply);
 }
@@ -311,7 +328,8 @@ int hsm_tenant_session_load(const char *home, const char *uuid, char *boot_id, s
 	return 0;
 }
 
-int hsm_tenant_session_save(const char *home, const char *uuid, const char *boot_id, char *err, size_t errlen)
+int hsm_tenant_session_save(const char *home, const char *uuid, const char *boot_id, char *err,
+			    size_t errlen)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32];
 	json_t *doc;
@@ -321,7 +339,8 @@ int hsm_tenant_session_save(const char *home, const char *uuid, const char *boot
 		return hsm_set_err(err, errlen, "HSMADMIN_HOME path too long");
 	snprintf(path, sizeof(path), "%s/session.json", dir);
 	doc = json_pack("{s:s, s:I}", "boot_id", boot_id, "acknowledged", (json_int_t)time(NULL));
-	rc = doc ? hsm_write_json_atomic(path, doc, 0600, err, errlen) : hsm_set_err(err, errlen, "out of memory");
+	rc = doc ? hsm_write_json_atomic(path, doc, 0600, err, errlen)
+		 : hsm_set_err(err, errlen, "out of memory");
 	json_decref(doc);
 	return rc;
 }

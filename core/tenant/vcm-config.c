@@ -48,10 +48,12 @@ static int copy(char *dst, size_t len, const char *src, const char *what, char *
 	char p[HSM_PRINTABLE_LEN];
 
 	if (!src || !*src || strlen(src) >= len)
-		return hsm_set_err(err, errlen, "%s: '%s' is empty or too long", what, hsm_printable(src, p));
+		return hsm_set_err(err, errlen, "%s: '%s' is empty or too long", what,
+				   hsm_printable(src, p));
 	for (const char *c = src; *c; c++)
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
-			return hsm_set_err(err, errlen, "%s: '%s' is not printable", what, hsm_printable(src, p));
+			return hsm_set_err(err, errlen, "%s: '%s' is not printable", what,
+					   hsm_printable(src, p));
 	memcpy(dst, src, strlen(src) + 1);
 	return 0;
 }
@@ -67,9 +69,11 @@ static int verify_vcm_warrant(const json_t *env, EVP_PKEY *id, const struct hsm_
 	char why[256];
 
 	if (hsm_signed_verify(env, id, &body, NULL, why, sizeof(why)) < 0)
-		return hsm_set_err(err, errlen, "vcm_identity is not signed by the HSM identity key: %s", why);
-	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I, s:s}", "esn", &esn,
-			   "psn", &psn, "identity_key", &key, "issued", &issued, "vcm", &vcm) < 0)
+		return hsm_set_err(err, errlen,
+				   "vcm_identity is not signed by the HSM identity key: %s", why);
+	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I, s:s}", "esn",
+			   &esn, "psn", &psn, "identity_key", &key, "issued", &issued, "vcm",
+			   &vcm) < 0)
 		return hsm_set_err(err, errlen, "vcm_identity: %s", jerr.text);
 	if (strcmp(esn, v->esn) != 0 || strcmp(vcm, v->uuid) != 0)
 		return hsm_set_err(err, errlen, "vcm_identity names another HSM or VCM");
@@ -79,7 +83,8 @@ static int verify_vcm_warrant(const json_t *env, EVP_PKEY *id, const struct hsm_
 static int verify_service(int s, const json_t *entry, EVP_PKEY *id, struct hsm_tenant_vcm *v,
 			  char *err, size_t errlen)
 {
-	const char *name = hsm_tenant_services[s], *host_key, *c_esn, *c_svc, *c_key, *c_vcm, *c_addr;
+	const char *name = hsm_tenant_services[s], *host_key, *c_esn, *c_svc, *c_key, *c_vcm,
+		   *c_addr;
 	json_int_t port, issued;
 	json_t *cert;
 	const json_t *body = NULL;
@@ -92,19 +97,23 @@ static int verify_service(int s, const json_t *entry, EVP_PKEY *id, struct hsm_t
 			   "host_key", &host_key, "certificate", &cert) < 0)
 		return hsm_set_err(err, errlen, "services.%s: %s", name, jerr.text);
 	if (port != (json_int_t)v->ports[s])
-		return hsm_set_err(err, errlen, "services.%s.port differs from ports.%s", name, name);
+		return hsm_set_err(err, errlen, "services.%s.port differs from ports.%s", name,
+				   name);
 	if (hsm_signed_verify(cert, id, &body, NULL, why, sizeof(why)) < 0)
-		return hsm_set_err(err, errlen, "%s certificate is not signed by the HSM identity key: %s",
-				   name, why);
+		return hsm_set_err(err, errlen,
+				   "%s certificate is not signed by the HSM identity key: %s", name,
+				   why);
 	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I, s:s, s:s}",
 			   "esn", &c_esn, "service", &c_svc, "host_key", &c_key, "issued", &issued,
 			   "vcm", &c_vcm, "address", &c_addr) < 0)
-		return hsm_set_err(err, errlen, "%s certificate: %s (a VCM certificate names its vcm "
-				   "and address)", name, jerr.text);
+		return hsm_set_err(err, errlen,
+				   "%s certificate: %s (a VCM certificate names its vcm "
+				   "and address)",
+				   name, jerr.text);
 	if (strcmp(c_esn, v->esn) || strcmp(c_svc, name) || strcmp(c_vcm, v->uuid) ||
 	    strcmp(c_addr, v->address))
-		return hsm_set_err(err, errlen, "%s certificate names another HSM, service, VCM or address",
-				   name);
+		return hsm_set_err(
+		    err, errlen, "%s certificate names another HSM, service, VCM or address", name);
 	if (!hsm_ssh_pubkey_valid(c_key) || hsm_ssh_pubkey_cmp(c_key, host_key) != 0)
 		return hsm_set_err(err, errlen, "%s host key differs from the certified one", name);
 	if (!(v->host_keys[s] = strdup(c_key)))
@@ -113,11 +122,11 @@ static int verify_service(int s, const json_t *entry, EVP_PKEY *id, struct hsm_t
 }
 
 int hsm_tenant_config_verify(const json_t *cfg, EVP_PKEY *const *vendors, size_t nvendors,
-		     struct hsm_tenant_vcm *out, char *err, size_t errlen)
+			     struct hsm_tenant_vcm *out, char *err, size_t errlen)
 {
-	static const char *const fields[] = { "format", "version", "uuid", "name", "esn", "address",
-					      "ports", "hsm_identity", "vcm_identity", "services",
-					      "created", NULL };
+	static const char *const fields[] = { "format",       "version",  "uuid",    "name",
+					      "esn",          "address",  "ports",   "hsm_identity",
+					      "vcm_identity", "services", "created", NULL };
 	const char *format, *uuid, *name, *esn, *address;
 	json_int_t version, port;
 	json_t *ports, *hsm_id, *vcm_id, *services;
@@ -129,16 +138,22 @@ int hsm_tenant_config_verify(const json_t *cfg, EVP_PKEY *const *vendors, size_t
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(cfg))
 		return hsm_set_err(err, errlen, "not a JSON object");
-	format = json_string_value(hsm_json_member(cfg, "", "format", JSON_STRING, 1, &bad, err, errlen));
-	version = json_integer_value(hsm_json_member(cfg, "", "version", JSON_INTEGER, 1, &bad, err, errlen));
+	format = json_string_value(
+	    hsm_json_member(cfg, "", "format", JSON_STRING, 1, &bad, err, errlen));
+	version = json_integer_value(
+	    hsm_json_member(cfg, "", "version", JSON_INTEGER, 1, &bad, err, errlen));
 	if (bad)
 		return -1;
 	if (strcmp(format, "hsmadmin-vcm-config") != 0 || version != 1)
-		return hsm_set_err(err, errlen, "format, version: not an hsmadmin-vcm-config version 1 file");
-	uuid = json_string_value(hsm_json_member(cfg, "", "uuid", JSON_STRING, 1, &bad, err, errlen));
-	name = json_string_value(hsm_json_member(cfg, "", "name", JSON_STRING, 0, &bad, err, errlen));
+		return hsm_set_err(err, errlen,
+				   "format, version: not an hsmadmin-vcm-config version 1 file");
+	uuid =
+	    json_string_value(hsm_json_member(cfg, "", "uuid", JSON_STRING, 1, &bad, err, errlen));
+	name =
+	    json_string_value(hsm_json_member(cfg, "", "name", JSON_STRING, 0, &bad, err, errlen));
 	esn = json_string_value(hsm_json_member(cfg, "", "esn", JSON_STRING, 1, &bad, err, errlen));
-	address = json_string_value(hsm_json_member(cfg, "", "address", JSON_STRING, 1, &bad, err, errlen));
+	address = json_string_value(
+	    hsm_json_member(cfg, "", "address", JSON_STRING, 1, &bad, err, errlen));
 	ports = hsm_json_member(cfg, "", "ports", JSON_OBJECT, 1, &bad, err, errlen);
 	hsm_id = hsm_json_member(cfg, "", "hsm_identity", JSON_OBJECT, 1, &bad, err, errlen);
 	vcm_id = hsm_json_member(cfg, "", "vcm_identity", JSON_OBJECT, 1, &bad, err, errlen);
@@ -159,21 +174,24 @@ int hsm_tenant_config_verify(const json_t *cfg, EVP_PKEY *const *vendors, size_t
 		json_t *p = json_object_get(ports, hsm_tenant_services[s]);
 		port = json_integer_value(p);
 		if (!json_is_integer(p) || port < 1 || port > 65535)
-			return hsm_set_err(err, errlen, "ports.%s: not a port", hsm_tenant_services[s]);
+			return hsm_set_err(err, errlen, "ports.%s: not a port",
+					   hsm_tenant_services[s]);
 		out->ports[s] = (unsigned)port;
 	}
 	if (!json_is_object(services) || json_object_size(services) != HSM_TENANT_NSVC)
-		return hsm_set_err(err, errlen, "services: not an object of the three VCM services");
-	if (!(id = hsm_chain_verify_warrant(hsm_id, out->esn, vendors, nvendors, &out->identity_key, err, errlen))) {
+		return hsm_set_err(err, errlen,
+				   "services: not an object of the three VCM services");
+	if (!(id = hsm_chain_verify_warrant(hsm_id, out->esn, vendors, nvendors, &out->identity_key,
+					    err, errlen))) {
 		hsm_tenant_vcm_clear(out);
 		return -1;
 	}
 	rc = verify_vcm_warrant(vcm_id, id, out, err, errlen);
 	for (int s = 0; rc == 0 && s < HSM_TENANT_NSVC; s++)
-		rc = verify_service(s, json_object_get(services, hsm_tenant_services[s]), id, out, err, errlen);
+		rc = verify_service(s, json_object_get(services, hsm_tenant_services[s]), id, out,
+				    err, errlen);
 	EVP_PKEY_free(id);
 	if (rc != 0)
 		hsm_tenant_vcm_clear(out);
 	return rc;
 }
-

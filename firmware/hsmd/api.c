@@ -21,19 +21,46 @@
 #include "server.h"
 #include "vcmhost.h"
 
-
-static const json_t *api_params(struct hsmd_call *c) { return c->params; }
-static const char *api_service(struct hsmd_call *c) { return c->svc->name; }
-static const char *api_method(struct hsmd_call *c) { return c->method; }
-static const json_t *api_lifetime(struct hsmd_call *c) { return c->st->lifetime; }
-static const json_t *api_device(struct hsmd_call *c) { return c->st->view; }
-static json_t *api_begin(struct hsmd_call *c) { return json_deep_copy(c->st->view); }
-static int64_t api_now(struct hsmd_call *c) { return hsmd_store_now(c->st); }
-static int64_t api_host_now(struct hsmd_call *c) { (void)c; return hsmd_host_time(); }
-static int64_t api_uptime(struct hsmd_call *c) { return hsmd_host_time() - c->st->boot_time; }
+static const json_t *api_params(struct hsmd_call *c)
+{
+	return c->params;
+}
+static const char *api_service(struct hsmd_call *c)
+{
+	return c->svc->name;
+}
+static const char *api_method(struct hsmd_call *c)
+{
+	return c->method;
+}
+static const json_t *api_lifetime(struct hsmd_call *c)
+{
+	return c->st->lifetime;
+}
+static const json_t *api_device(struct hsmd_call *c)
+{
+	return c->st->view;
+}
+static json_t *api_begin(struct hsmd_call *c)
+{
+	return json_deep_copy(c->st->view);
+}
+static int64_t api_now(struct hsmd_call *c)
+{
+	return hsmd_store_now(c->st);
+}
+static int64_t api_host_now(struct hsmd_call *c)
+{
+	(void)c;
+	return hsmd_host_time();
+}
+static int64_t api_uptime(struct hsmd_call *c)
+{
+	return hsmd_host_time() - c->st->boot_time;
+}
 
 static int api_verror(struct hsmd_call *c, int status, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 static int api_verror(struct hsmd_call *c, int status, const char *fmt, va_list ap)
 {
 	vsnprintf(c->message, sizeof(c->message), fmt, ap);
@@ -62,8 +89,8 @@ static void sync_enroll_secret(struct hsmd_store *st, int renew)
 	const char *esn = json_string_value(json_object_get(st->lifetime, "esn"));
 
 	if ((renew && hsmd_enroll_secret_sync(st->dir, esn, 0, err, sizeof(err)) != 0) ||
-	    hsmd_enroll_secret_sync(st->dir, esn, state && strcmp(state, "factory") == 0,
-				    err, sizeof(err)) != 0)
+	    hsmd_enroll_secret_sync(st->dir, esn, state && strcmp(state, "factory") == 0, err,
+				    sizeof(err)) != 0)
 		hsmd_log("enrollment secret: %s", err);
 }
 
@@ -113,16 +140,18 @@ static json_t *hostkeys_uncertified(struct hsmd_call *c)
 	json_t *services = json_object(), *priv;
 	const char *name;
 
-	json_object_foreach((json_t *)keys, name, priv) {
+	json_object_foreach((json_t *)keys, name, priv)
+	{
 		const json_t *port = json_object_get(ports, name);
 		json_t *pub;
-		if (!port || !hsmd_gate_runs_in_recovery(name) || !(pub = host_key_public(json_string_value(priv))))
+		if (!port || !hsmd_gate_runs_in_recovery(name) ||
+		    !(pub = host_key_public(json_string_value(priv))))
 			continue;
-		json_object_set_new(services, name, json_pack("{s:O, s:o}", "port", port, "host_key", pub));
+		json_object_set_new(services, name,
+				    json_pack("{s:O, s:o}", "port", port, "host_key", pub));
 	}
-	return json_pack("{s:O, s:O, s:o, s:s}", "esn", json_object_get(lt, "esn"),
-			 "identity", json_object_get(lt, "warrant"), "services", services,
-			 "image", "recovery");
+	return json_pack("{s:O, s:O, s:o, s:s}", "esn", json_object_get(lt, "esn"), "identity",
+			 json_object_get(lt, "warrant"), "services", services, "image", "recovery");
 }
 
 static json_t *api_hostkeys(struct hsmd_call *c)
@@ -136,16 +165,18 @@ static json_t *api_hostkeys(struct hsmd_call *c)
 	if (strcmp(hsmd_store_image(c->st), "recovery") == 0)
 		return hostkeys_uncertified(c);
 	services = json_object();
-	json_object_foreach((json_t *)certs, name, cert) {
+	json_object_foreach((json_t *)certs, name, cert)
+	{
 		const json_t *port = json_object_get(ports, name);
 		const json_t *hk = json_object_get(json_object_get(cert, "body"), "host_key");
 		if (!port)
 			continue;
-		json_object_set_new(services, name, json_pack("{s:O, s:O, s:O}", "port", port,
-				    "host_key", hk, "certificate", cert));
+		json_object_set_new(services, name,
+				    json_pack("{s:O, s:O, s:O}", "port", port, "host_key", hk,
+					      "certificate", cert));
 	}
-	return json_pack("{s:O, s:O, s:o}", "esn", json_object_get(lt, "esn"),
-			 "identity", json_object_get(lt, "warrant"), "services", services);
+	return json_pack("{s:O, s:O, s:o}", "esn", json_object_get(lt, "esn"), "identity",
+			 json_object_get(lt, "warrant"), "services", services);
 }
 
 static int api_factory_state(struct hsmd_call *c)
@@ -155,7 +186,7 @@ static int api_factory_state(struct hsmd_call *c)
 	if (hsmd_store_factory_state(c->st, err, sizeof(err)) != 0)
 		return fail(c, "factory state failed", err);
 	sync_enroll_secret(c->st, 1); /* a new factory state, a new secret */
-	if (hsmd_serve_hooks.reboot) /* VCMs: erased with the registry */
+	if (hsmd_serve_hooks.reboot)  /* VCMs: erased with the registry */
 		hsmd_serve_hooks.reboot(c->st, "factorystate");
 	return 0;
 }
@@ -163,15 +194,18 @@ static int api_factory_state(struct hsmd_call *c)
 static int api_reboot(struct hsmd_call *c, const char *why)
 {
 	char err[HSMD_ERRLEN];
-	int was_factory = strcmp(json_string_value(json_object_get(c->st->device, "state")), "factory") == 0;
+	int was_factory =
+	    strcmp(json_string_value(json_object_get(c->st->device, "state")), "factory") == 0;
 
 	if (!hsmd_name_valid(why))
 		return fail(c, "reboot", "reason is not a name");
-	if (hsmd_store_reboot(c->st, why, json_pack("{s:s}", "by", c->method), err, sizeof(err)) != 0)
+	if (hsmd_store_reboot(c->st, why, json_pack("{s:s}", "by", c->method), err, sizeof(err)) !=
+	    0)
 		return fail(c, "reset failed", err);
 	/* Entering or leaving recovery mode is a new factory state. */
 	{
-		int factory = strcmp(json_string_value(json_object_get(c->st->device, "state")), "factory") == 0;
+		int factory = strcmp(json_string_value(json_object_get(c->st->device, "state")),
+				     "factory") == 0;
 		sync_enroll_secret(c->st, factory && !was_factory);
 	}
 	if (hsmd_boot_image_changed(c->st)) /* an upgrade with --no-reset */
@@ -273,7 +307,8 @@ static json_t *api_running_services(struct hsmd_call *c)
 	if (!all || strcmp(hsmd_store_image(c->st), "recovery") != 0)
 		return all;
 	for (i = json_array_size(all); i-- > 0;)
-		if (!(v = json_array_get(all, i)) || !hsmd_gate_runs_in_recovery(json_string_value(v)))
+		if (!(v = json_array_get(all, i)) ||
+		    !hsmd_gate_runs_in_recovery(json_string_value(v)))
 			json_array_remove(all, i);
 	return all;
 }
@@ -332,8 +367,16 @@ static int api_vcm_stop(struct hsmd_call *c, const char *uuid)
 	return 0;
 }
 
-static json_t *api_vcm_running(struct hsmd_call *c) { (void)c; return hsmd_vcmhost_running(); }
-static json_t *api_vcm_stats(struct hsmd_call *c) { (void)c; return hsmd_vcmhost_stats(); }
+static json_t *api_vcm_running(struct hsmd_call *c)
+{
+	(void)c;
+	return hsmd_vcmhost_running();
+}
+static json_t *api_vcm_stats(struct hsmd_call *c)
+{
+	(void)c;
+	return hsmd_vcmhost_stats();
+}
 static int api_vcm_audit_open(struct hsmd_call *c, const char *uuid)
 {
 	return hsmd_vcmhost_audit_open(c->st, uuid);
@@ -347,7 +390,7 @@ struct hsmd_upload {
 	struct hsm_npkg_reader *r;
 	EVP_PKEY **keys;
 	size_t nkeys;
-	int closed;           /* verified whole */
+	int closed; /* verified whole */
 };
 
 static int status_of(int npkg)
@@ -355,12 +398,15 @@ static int status_of(int npkg)
 	switch (npkg) {
 	case HSM_NPKG_UNKNOWN_SIGNER:
 	case HSM_NPKG_BAD_SIGNATURE:
-	case HSM_NPKG_DIGEST_MISMATCH: return HSMD_DENIED;
+	case HSM_NPKG_DIGEST_MISMATCH:
+		return HSMD_DENIED;
 	case HSM_NPKG_MALFORMED:
 	case HSM_NPKG_UNKNOWN_VERSION:
 	case HSM_NPKG_TRUNCATED:
-	case HSM_NPKG_PADDED: return HSMD_BAD_REQUEST;
-	default: return HSMD_FAILED;
+	case HSM_NPKG_PADDED:
+		return HSMD_BAD_REQUEST;
+	default:
+		return HSMD_FAILED;
 	}
 }
 
@@ -388,8 +434,8 @@ static int check_product(void *ctx, const struct hsm_npkg_manifest *m, char *err
 {
 	(void)ctx;
 	if (strcmp(m->product, HSM_NPKG_PRODUCT) != 0) {
-		snprintf(err, errlen, "the package is for product %.32s; this HSM is %s", m->product,
-			 HSM_NPKG_PRODUCT);
+		snprintf(err, errlen, "the package is for product %.32s; this HSM is %s",
+			 m->product, HSM_NPKG_PRODUCT);
 		return -1;
 	}
 	return 0;
@@ -410,7 +456,8 @@ static int api_image_open(struct hsmd_call *c)
 		return upload_fail(c, HSMD_FAILED, "image", "out of memory");
 	c->upload = u;
 	u->w.fd = -1;
-	if (hsm_vendor_keys_load(c->st->cfg->vendordir, &u->keys, &u->nkeys, err, sizeof(err)) != 0 ||
+	if (hsm_vendor_keys_load(c->st->cfg->vendordir, &u->keys, &u->nkeys, err, sizeof(err)) !=
+		0 ||
 	    hsmd_image_writer_open(&u->w, c->st->dir, err, sizeof(err)) != 0) {
 		api_image_discard(c);
 		return upload_fail(c, HSMD_FAILED, "image", err);
@@ -495,8 +542,8 @@ static int api_image_install(struct hsmd_call *c, int reset)
 	hsmd_images_gc(c->st->dir, images);
 	json_decref(images);
 	api_image_discard(c); /* the image is installed: nothing to drop */
-	if (hsmd_store_commit(c->st, json_deep_copy(c->st->device), "firmware_install", detail,
-			      err, sizeof(err)) != 0)
+	if (hsmd_store_commit(c->st, json_deep_copy(c->st->device), "firmware_install", detail, err,
+			      sizeof(err)) != 0)
 		hsmd_log("firmware_install not logged: %s", err);
 	if (reset)
 		hsmd_server_request_reexec(c->srv);
@@ -584,23 +631,27 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 	faulted = hsmd_fault_get(st->dir, fault, sizeof(fault));
 	if (faulted && !hsmd_fault_exempt(svc->name, method)) {
 		call->status = HSMD_FAILED;
-		snprintf(call->message, sizeof(call->message), "the HSM has failed (%s): it must be replaced",
-			 fault);
+		snprintf(call->message, sizeof(call->message),
+			 "the HSM has failed (%s): it must be replaced", fault);
 		return;
 	}
-	flags = hsmd_gate_flags(m->flags, m->variant_param, m->variant_flags, m->plain_flags, params);
+	flags =
+	    hsmd_gate_flags(m->flags, m->variant_param, m->variant_flags, m->plain_flags, params);
 	call->flags = flags;
 	hsmd_store_gate_facts(st, &facts);
 	if (facts.recovery && !hsmd_gate_runs_in_recovery(svc->name)) {
 		call->status = HSMD_REFUSED_STATE;
-		snprintf(call->message, sizeof(call->message), "the HSM runs its recovery image, where "
-			 "the %s service does not run (guide 4.5.4.1); reset it without the recovery "
-			 "button held to leave recovery mode", svc->name);
+		snprintf(
+		    call->message, sizeof(call->message),
+		    "the HSM runs its recovery image, where "
+		    "the %s service does not run (guide 4.5.4.1); reset it without the recovery "
+		    "button held to leave recovery mode",
+		    svc->name);
 		return;
 	}
 	if (facts.factory && (flags & HSMD_METHOD_INVASIVE))
-		facts.enroll_secret_ok = hsmd_enroll_secret_check(st->dir, json_string_value(
-			json_object_get(params, "enrollment_secret")));
+		facts.enroll_secret_ok = hsmd_enroll_secret_check(
+		    st->dir, json_string_value(json_object_get(params, "enrollment_secret")));
 	rc = hsmd_gate_check(flags, &facts, call->message, sizeof(call->message));
 	if (rc != 0) {
 		call->status = rc;

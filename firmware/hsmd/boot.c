@@ -35,7 +35,8 @@ int hsmd_boot_image_changed(struct hsmd_store *st)
 {
 	char err[HSMD_ERRLEN];
 	json_t *images = hsmd_images_load(st->dir, err, sizeof(err));
-	const char *id = json_string_value(json_object_get(hsmd_images_slot(images, "primary"), "id"));
+	const char *id =
+	    json_string_value(json_object_get(hsmd_images_slot(images, "primary"), "id"));
 	int changed = images && strcmp(id ? id : "", booted_id) != 0;
 
 	json_decref(images);
@@ -101,7 +102,8 @@ static void sync_firmware(struct hsmd_store *st, const json_t *images)
 	}
 	doc = json_deep_copy(st->device);
 	json_object_set(doc, "firmware", fw);
-	if (hsmd_store_commit(st, doc, "firmware", json_pack("{s:O}", "firmware", fw), err, sizeof(err)) != 0)
+	if (hsmd_store_commit(st, doc, "firmware", json_pack("{s:O}", "firmware", fw), err,
+			      sizeof(err)) != 0)
 		hsmd_log("firmware versions not recorded: %s", err);
 	json_decref(fw);
 }
@@ -133,7 +135,8 @@ int hsmd_boot_image(struct hsmd_store *st, const struct hsmd_config *cfg, const 
 		return -1;
 	img = hsmd_images_slot(images, "primary");
 	if (json_is_true(json_object_get(img, "development"))) {
-		rc = hsmd_services_load(confdir, cfg->servicedir, svcs, nsvcs, err, errlen) < 0 ? -1 : 0;
+		rc = hsmd_services_load(confdir, cfg->servicedir, svcs, nsvcs, err, errlen) < 0 ? -1
+												: 0;
 		goto out;
 	}
 	if (hsm_vendor_keys_load(cfg->vendordir, &keys, &nkeys, inner, sizeof(inner)) != 0) {
@@ -177,16 +180,19 @@ int hsmd_boot_image(struct hsmd_store *st, const struct hsmd_config *cfg, const 
 		}
 		hsmd_log("firmware rolled back from %s to %s",
 			 json_string_value(json_object_get(bad, "version")),
-			 json_string_value(json_object_get(hsmd_images_slot(images, "primary"), "version")));
+			 json_string_value(
+			     json_object_get(hsmd_images_slot(images, "primary"), "version")));
 		log_event(st, "firmware_rollback",
-			  json_pack("{s:O, s:O, s:s}", "from", json_object_get(bad, "version"), "to",
+			  json_pack("{s:O, s:O, s:s}", "from", json_object_get(bad, "version"),
+				    "to",
 				    json_object_get(hsmd_images_slot(images, "primary"), "version"),
 				    "reason", why));
 		json_decref(bad);
 	}
 	img = hsmd_images_slot(images, "primary");
 	if (json_is_true(json_object_get(img, "development")))
-		rc = hsmd_services_load(confdir, cfg->servicedir, svcs, nsvcs, err, errlen) < 0 ? -1 : 0;
+		rc = hsmd_services_load(confdir, cfg->servicedir, svcs, nsvcs, err, errlen) < 0 ? -1
+												: 0;
 	else
 		rc = load_image(st, img, keys, nkeys, svcs, nsvcs, err, errlen);
 	hsmd_images_gc(st->dir, images);

@@ -85,20 +85,17 @@ int hsmd_button_held(const char *dir, int64_t now)
 
 static int button_usage(const char *what, const char *arg)
 {
-	fprintf(stderr, "hsmd: button: %s%s%s%s\n(see hsmd button --help)\n", what,
-		arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
+	fprintf(stderr, "hsmd: button: %s%s%s%s\n(see hsmd button --help)\n", what, arg ? " '" : "",
+		arg ? arg : "", arg ? "'" : "");
 	return 2;
 }
 
 int hsmd_button_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "hold", required_argument, NULL, 'H' },
-		{ "release", no_argument, NULL, 'r' },
-		{ "show", no_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "state", required_argument, NULL, 's' }, { "hold", required_argument, NULL, 'H' },
+		{ "release", no_argument, NULL, 'r' },     { "show", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
 	};
 	const char *state = NULL, *hold = NULL;
 	int release = 0, show = 0, c;
@@ -108,19 +105,32 @@ int hsmd_button_main(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': state = optarg; break;
-		case 'H': hold = optarg; break;
-		case 'r': release = 1; break;
-		case 'S': show = 1; break;
+		case 's':
+			state = optarg;
+			break;
+		case 'H':
+			hold = optarg;
+			break;
+		case 'r':
+			release = 1;
+			break;
+		case 'S':
+			show = 1;
+			break;
 		case 'h':
-			printf("Usage: hsmd button --state DIR (--hold SECONDS | --release | --show)\n"
-			       "The emulated recovery-mode button of the HSM whose state is in DIR (guide 4.5.4.2);\n"
-			       "hsmd may be running.  A boot (hsmadmin reset, settime, factorystate, or hsmd run)\n"
-			       "while the button is held boots the recovery image; a boot without it held leaves\n"
-			       "recovery mode.  Both return the HSM to factory state.\n"
-			       "  --hold SECONDS   hold the button for SECONDS (1-%d) from now\n"
-			       "  --release        let go of it\n"
-			       "  --show           print 'held' or 'released'\n", MAX_HOLD);
+			printf(
+			    "Usage: hsmd button --state DIR (--hold SECONDS | --release | --show)\n"
+			    "The emulated recovery-mode button of the HSM whose state is in DIR "
+			    "(guide 4.5.4.2);\n"
+			    "hsmd may be running.  A boot (hsmadmin reset, settime, factorystate, "
+			    "or hsmd run)\n"
+			    "while the button is held boots the recovery image; a boot without it "
+			    "held leaves\n"
+			    "recovery mode.  Both return the HSM to factory state.\n"
+			    "  --hold SECONDS   hold the button for SECONDS (1-%d) from now\n"
+			    "  --release        let go of it\n"
+			    "  --show           print 'held' or 'released'\n",
+			    MAX_HOLD);
 			return 0;
 		default:
 			return button_usage("unknown or incomplete option", argv[optind - 1]);
@@ -152,7 +162,8 @@ int hsmd_button_main(int argc, char **argv)
 		errno = 0;
 		secs = strtol(hold, &end, 10);
 		if (errno || end == hold || *end || secs < 1 || secs > MAX_HOLD)
-			return button_usage("--hold: not a number of seconds from 1 to 86400:", hold);
+			return button_usage("--hold: not a number of seconds from 1 to 86400:",
+					    hold);
 		if (hsmd_button_hold(state, hsmd_host_time() + secs, err, sizeof(err)) != 0) {
 			fprintf(stderr, "hsmd: button: %s\n", err);
 			return 1;

@@ -51,13 +51,19 @@ void hsmd_config_defaults(struct hsmd_config *cfg)
 
 struct key_spec {
 	const char *section, *name;
-	size_t offset;      /* into struct hsmd_config */
-	int is64;           /* uint64_t rather than unsigned */
+	size_t offset; /* into struct hsmd_config */
+	int is64;      /* uint64_t rather than unsigned */
 	uint64_t min, max;
 };
 
-#define U(sec, key, field, lo, hi) { sec, key, offsetof(struct hsmd_config, field), 0, lo, hi }
-#define U64(sec, key, field, lo, hi) { sec, key, offsetof(struct hsmd_config, field), 1, lo, hi }
+#define U(sec, key, field, lo, hi)                                                                 \
+	{                                                                                          \
+		sec, key, offsetof(struct hsmd_config, field), 0, lo, hi                           \
+	}
+#define U64(sec, key, field, lo, hi)                                                               \
+	{                                                                                          \
+		sec, key, offsetof(struct hsmd_config, field), 1, lo, hi                           \
+	}
 static const struct key_spec keys[] = {
 	U("server", "login_timeout", login_timeout, 1, 600),
 	U("server", "idle_timeout", idle_timeout, 1, 86400),
@@ -100,8 +106,8 @@ static int parse_number(const char *value, uint64_t min, uint64_t max, uint64_t 
 	return 0;
 }
 
-static int on_key(void *user, const char *section, const char *name, const char *value,
-		  char *err, size_t errlen)
+static int on_key(void *user, const char *section, const char *name, const char *value, char *err,
+		  size_t errlen)
 {
 	struct parse_state *ps = user;
 
@@ -142,7 +148,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 			return hsmd_err(err, errlen, "duplicate key '%s'", name);
 		ps->seen |= 1u << i;
 		if (parse_number(value, keys[i].min, keys[i].max, &v) != 0)
-			return hsmd_err(err, errlen, "%s: '%s' is not a number from %" PRIu64 " to %" PRIu64,
+			return hsmd_err(err, errlen,
+					"%s: '%s' is not a number from %" PRIu64 " to %" PRIu64,
 					name, value, keys[i].min, keys[i].max);
 		if (keys[i].is64)
 			*(uint64_t *)(void *)((char *)&ps->cfg + keys[i].offset) = v;
@@ -153,17 +160,20 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	return hsmd_err(err, errlen, "unknown key '%s' in section [%s]", name, section);
 }
 
-int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, char *err, size_t errlen)
+int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, char *err,
+		      size_t errlen)
 {
 	struct parse_state ps = { .cfg = *cfg };
 
 	if (hsm_ini_parse_text(text, len, on_key, &ps, err, errlen) != 0)
 		return -1;
 	if (ps.cfg.log_safe_percent >= ps.cfg.log_critical_percent)
-		return hsmd_err(err, errlen, "safe_percent (%u) must be below critical_percent (%u)",
+		return hsmd_err(err, errlen,
+				"safe_percent (%u) must be below critical_percent (%u)",
 				ps.cfg.log_safe_percent, ps.cfg.log_critical_percent);
 	if (ps.cfg.vcm_uid_base != 0 && ps.cfg.vcm_uid_base < 1000)
-		return hsmd_err(err, errlen, "uid_base (%u) must be 0 (VCMs run as hsmd) or at least 1000",
+		return hsmd_err(err, errlen,
+				"uid_base (%u) must be 0 (VCMs run as hsmd) or at least 1000",
 				ps.cfg.vcm_uid_base);
 	if (ps.cfg.vcm_uid_base > 4294967294u - ps.cfg.vcm_uid_count)
 		return hsmd_err(err, errlen, "uid_base + uid_count passes the largest uid");

@@ -75,7 +75,8 @@ static int check_ports(const json_t *ports, char *err, size_t errlen)
 
 	if (!json_is_object(ports) || json_object_size(ports) == 0)
 		return hsmd_err(err, errlen, "ports: not an object of service ports");
-	json_object_foreach((json_t *)ports, name, v) {
+	json_object_foreach((json_t *)ports, name, v)
+	{
 		json_int_t p;
 		if (!hsmd_name_valid(name))
 			return hsmd_err(err, errlen, "ports: bad service name");
@@ -98,16 +99,16 @@ int hsmd_lifetime_validate(const json_t *doc, char *err, size_t errlen)
 	char inner[256];
 
 	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT,
-			   "{s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:o, s:s, s:o, s?:s}",
-			   "version", &version, "esn", &esn, "psn", &psn, "mfgtime", &mfgtime,
-			   "speed", &speed, "features", &features, "identity_key", &idkey,
-			   "warrant", &warrant, "address", &address, "ports", &ports,
-			   "dbid", &dbid) != 0)
+			   "{s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:o, s:s, s:o, s?:s}", "version",
+			   &version, "esn", &esn, "psn", &psn, "mfgtime", &mfgtime, "speed", &speed,
+			   "features", &features, "identity_key", &idkey, "warrant", &warrant,
+			   "address", &address, "ports", &ports, "dbid", &dbid) != 0)
 		return hsmd_err(err, errlen, "%s", jerr.text);
 	if (dbid && !printable(dbid, 32))
 		return hsmd_err(err, errlen, "dbid: not 1-32 printable characters");
 	if (version != HSMD_DOC_VERSION)
-		return hsmd_err(err, errlen, "version %lld is not %d", (long long)version, HSMD_DOC_VERSION);
+		return hsmd_err(err, errlen, "version %lld is not %d", (long long)version,
+				HSMD_DOC_VERSION);
 	if (!hsm_esn_valid(esn))
 		return hsmd_err(err, errlen, "esn: not an ESN like 1A23-BC45-6789");
 	if (!printable(psn, 32))
@@ -159,7 +160,8 @@ static int check_clock(const json_t *clock, char *err, size_t errlen)
 		return hsmd_err(err, errlen, "clock: last_set is not a time or null");
 	if (json_is_null(slew))
 		return 0;
-	if (json_unpack_ex(slew, &jerr, JSON_STRICT, "{s:I, s:I}", "start", &start, "delta", &delta) != 0)
+	if (json_unpack_ex(slew, &jerr, JSON_STRICT, "{s:I, s:I}", "start", &start, "delta",
+			   &delta) != 0)
 		return hsmd_err(err, errlen, "clock: slew: %s", jerr.text);
 	if (start < 0 || start > MAX_TIME || delta < -MAX_TIME || delta > MAX_TIME)
 		return hsmd_err(err, errlen, "clock: slew out of range");
@@ -174,10 +176,12 @@ static int check_string_map(const json_t *obj, const char *what, int known_only,
 
 	if (!json_is_object(obj))
 		return hsmd_err(err, errlen, "%s: not an object", what);
-	json_object_foreach((json_t *)obj, name, v) {
+	json_object_foreach((json_t *)obj, name, v)
+	{
 		if (!hsmd_name_valid(name) || (known_only && !known_service(name)))
 			return hsmd_err(err, errlen, "%s: unknown service '%.48s'", what, name);
-		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > maxlen)
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > maxlen)
 			return hsmd_err(err, errlen, "%s: %s: not a string", what, name);
 	}
 	return 0;
@@ -190,8 +194,8 @@ int hsmd_log_entry_validate(const json_t *entry, char *err, size_t errlen)
 	const char *event;
 	json_t *detail;
 
-	if (json_unpack_ex((json_t *)entry, &jerr, JSON_STRICT, "{s:I, s:I, s:s, s:o}",
-			   "seq", &seq, "time", &time, "event", &event, "detail", &detail) != 0)
+	if (json_unpack_ex((json_t *)entry, &jerr, JSON_STRICT, "{s:I, s:I, s:s, s:o}", "seq", &seq,
+			   "time", &time, "event", &event, "detail", &detail) != 0)
 		return hsmd_err(err, errlen, "%s", jerr.text);
 	if (seq < 1 || seq > MAX_TIME * 1024)
 		return hsmd_err(err, errlen, "seq out of range");
@@ -214,10 +218,10 @@ static int check_log(const json_t *log, char *err, size_t errlen)
 	char inner[256];
 	size_t i;
 
-	if (json_unpack_ex((json_t *)log, &jerr, JSON_STRICT, "{s:I, s:I, s:s, s:b, s:o, s?I, s?I, s?o}",
-			   "next_seq", &next_seq, "segment", &segment, "key", &key,
-			   "critical", &critical, "pending", &pending, "epoch", &epoch,
-			   "since", &since, "keys", &keys) != 0)
+	if (json_unpack_ex((json_t *)log, &jerr, JSON_STRICT,
+			   "{s:I, s:I, s:s, s:b, s:o, s?I, s?I, s?o}", "next_seq", &next_seq,
+			   "segment", &segment, "key", &key, "critical", &critical, "pending",
+			   &pending, "epoch", &epoch, "since", &since, "keys", &keys) != 0)
 		return hsmd_err(err, errlen, "log: %s", jerr.text);
 	if (next_seq < 1 || next_seq > MAX_TIME * 1024 || segment < 1 || segment > MAX_TIME)
 		return hsmd_err(err, errlen, "log: sequence numbers out of range");
@@ -227,7 +231,8 @@ static int check_log(const json_t *log, char *err, size_t errlen)
 	 * identity key (logs_getkey hands them out). */
 	if (keys && (!json_is_array(keys) || json_array_size(keys) > 4096))
 		return hsmd_err(err, errlen, "log: keys is not an array of at most 4096");
-	json_array_foreach(keys, i, k) {
+	json_array_foreach(keys, i, k)
+	{
 		json_int_t ke, ks;
 		const char *kl;
 		json_t *cert;
@@ -273,11 +278,14 @@ static int check_licence(const json_t *lic, char *err, size_t errlen)
 	if (hsm_licence_parse(text, json_string_length(json_object_get(lic, "text")), &parsed,
 			      inner, sizeof(inner)) != 0)
 		return hsmd_err(err, errlen, "licence: text: %s", inner);
-	same = max == (json_int_t)parsed->max_active_vcms && features == (json_int_t)parsed->features &&
-	       serial == parsed->serial && issued == parsed->issued &&
-	       (parsed->speed_upgrade == HSM_LICENCE_SPEED_NONE ? json_is_null(speed) :
-		json_is_string(speed) && strcmp(json_string_value(speed),
-						hsm_licence_speed_name(parsed->speed_upgrade)) == 0);
+	same = max == (json_int_t)parsed->max_active_vcms &&
+	       features == (json_int_t)parsed->features && serial == parsed->serial &&
+	       issued == parsed->issued &&
+	       (parsed->speed_upgrade == HSM_LICENCE_SPEED_NONE
+		    ? json_is_null(speed)
+		    : json_is_string(speed) &&
+			  strcmp(json_string_value(speed),
+				 hsm_licence_speed_name(parsed->speed_upgrade)) == 0);
 	hsm_licence_free(parsed);
 	if (!same)
 		return hsmd_err(err, errlen, "licence: fields do not match the licence text");
@@ -300,7 +308,8 @@ static int check_network(const json_t *net, const char *what, char *err, size_t 
 		return hsmd_err(err, errlen, "vcm_network: %s: %s", what, jerr.text);
 	if (strcmp(mode, "default") == 0) {
 		if (!json_is_null(address) || !json_is_null(gateway))
-			return hsmd_err(err, errlen, "vcm_network: %s: default has no address or gateway", what);
+			return hsmd_err(err, errlen,
+					"vcm_network: %s: default has no address or gateway", what);
 		return 0;
 	}
 	if (strcmp(mode, "ipv4static") == 0)
@@ -308,9 +317,12 @@ static int check_network(const json_t *net, const char *what, char *err, size_t 
 	else if (strcmp(mode, "ipv6static") == 0)
 		family = 6;
 	else
-		return hsmd_err(err, errlen, "vcm_network: %s: mode is not default, ipv4static or ipv6static", what);
+		return hsmd_err(err, errlen,
+				"vcm_network: %s: mode is not default, ipv4static or ipv6static",
+				what);
 	if (!json_is_string(address) || !json_is_string(gateway))
-		return hsmd_err(err, errlen, "vcm_network: %s: address and gateway must be strings", what);
+		return hsmd_err(err, errlen, "vcm_network: %s: address and gateway must be strings",
+				what);
 	if (hsm_netconfig_parse(family, json_string_value(address), json_string_value(gateway),
 				&cfg, inner, sizeof(inner)) != 0)
 		return hsmd_err(err, errlen, "vcm_network: %s: %s", what, inner);
@@ -351,17 +363,19 @@ int hsmd_device_validate(const json_t *doc, char *err, size_t errlen)
 	const char *name;
 
 	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT,
-			   "{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s?o, s?o, s?o, s?s}",
-			   "version", &version, "state", &state, "mode", &mode,
-			   "host_keys", &host_keys, "certificates", &certs, "client_keys", &client_keys,
-			   "clock", &clock, "min_vsn", &min_vsn, "firmware", &firmware,
-			   "acceleration", &accel, "log", &log, "emulation", &emul,
-			   "services", &services, "licence", &licence, "vcm_network", &vcm_network,
-			   "vcms", &vcms, "image", &image) != 0)
+			   "{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s?o, "
+			   "s?o, s?o, s?s}",
+			   "version", &version, "state", &state, "mode", &mode, "host_keys",
+			   &host_keys, "certificates", &certs, "client_keys", &client_keys, "clock",
+			   &clock, "min_vsn", &min_vsn, "firmware", &firmware, "acceleration",
+			   &accel, "log", &log, "emulation", &emul, "services", &services,
+			   "licence", &licence, "vcm_network", &vcm_network, "vcms", &vcms, "image",
+			   &image) != 0)
 		return hsmd_err(err, errlen, "%s", jerr.text);
 	/* Written only for the recovery image (absent: primary). */
 	if (image && strcmp(image, "recovery") != 0)
-		return hsmd_err(err, errlen, "image: not recovery (the primary image is written as no member)");
+		return hsmd_err(err, errlen,
+				"image: not recovery (the primary image is written as no member)");
 	if (licence && check_licence(licence, err, errlen) != 0)
 		return -1;
 	if (vcm_network && check_vcm_network(vcm_network, err, errlen) != 0)
@@ -369,54 +383,66 @@ int hsmd_device_validate(const json_t *doc, char *err, size_t errlen)
 	if (vcms && check_vcms(vcms, err, errlen) != 0)
 		return -1;
 	if (version != HSMD_DOC_VERSION)
-		return hsmd_err(err, errlen, "version %lld is not %d", (long long)version, HSMD_DOC_VERSION);
+		return hsmd_err(err, errlen, "version %lld is not %d", (long long)version,
+				HSMD_DOC_VERSION);
 	if (strcmp(state, "factory") && strcmp(state, "enrolled"))
 		return hsmd_err(err, errlen, "state: not factory or enrolled");
-	if (strcmp(mode, "operational") && strcmp(mode, "maintenance") && strcmp(mode, "initialization"))
-		return hsmd_err(err, errlen, "mode: not operational, maintenance or initialization");
+	if (strcmp(mode, "operational") && strcmp(mode, "maintenance") &&
+	    strcmp(mode, "initialization"))
+		return hsmd_err(err, errlen,
+				"mode: not operational, maintenance or initialization");
 	if (check_string_map(host_keys, "host_keys", 1, 4096, err, errlen) != 0)
 		return -1;
 	for (size_t i = 0; i < hsmd_known_service_count; i++)
 		if (!json_object_get(host_keys, hsmd_known_services[i].name))
-			return hsmd_err(err, errlen, "host_keys: no key for %s", hsmd_known_services[i].name);
+			return hsmd_err(err, errlen, "host_keys: no key for %s",
+					hsmd_known_services[i].name);
 	if (!json_is_object(certs))
 		return hsmd_err(err, errlen, "certificates: not an object");
-	json_object_foreach(certs, name, v)
-		if (!known_service(name) || !json_is_object(v))
-			return hsmd_err(err, errlen, "certificates: bad entry '%.48s'", name);
+	json_object_foreach(
+	    certs, name,
+	    v) if (!known_service(name) ||
+		   !json_is_object(v)) return hsmd_err(err, errlen,
+						       "certificates: bad entry '%.48s'", name);
 	if (check_string_map(client_keys, "client_keys", 0, 200, err, errlen) != 0)
 		return -1;
-	json_object_foreach(client_keys, name, v)
-		if (!openssh_key_valid(json_string_value(v)))
-			return hsmd_err(err, errlen, "client_keys: %s: not an ssh-ed25519 public key", name);
+	json_object_foreach(client_keys, name, v) if (
+	    !openssh_key_valid(json_string_value(
+		v))) return hsmd_err(err, errlen, "client_keys: %s: not an ssh-ed25519 public key",
+				     name);
 	if (!strcmp(state, "factory") && json_object_size(client_keys) != 0)
 		return hsmd_err(err, errlen, "client_keys: must be empty in factory state");
 	if (!strcmp(state, "enrolled") && !json_object_get(client_keys, "sshadmin"))
 		return hsmd_err(err, errlen, "client_keys: enrolled without an sshadmin key");
 	if (check_clock(clock, err, errlen) != 0)
 		return -1;
-	if (json_unpack_ex(firmware, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "primary", &primary,
-			   "recovery", &recovery, "uboot", &uboot, "vsn", &vsn) != 0)
+	if (json_unpack_ex(firmware, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "primary",
+			   &primary, "recovery", &recovery, "uboot", &uboot, "vsn", &vsn) != 0)
 		return hsmd_err(err, errlen, "firmware: %s", jerr.text);
 	if (!printable(primary, 32) || !printable(recovery, 32) || !printable(uboot, 32))
-		return hsmd_err(err, errlen, "firmware: versions must be 1-32 printable characters");
+		return hsmd_err(err, errlen,
+				"firmware: versions must be 1-32 printable characters");
 	if (vsn < 1 || vsn > 1000000 || min_vsn < 1 || min_vsn > vsn)
 		return hsmd_err(err, errlen, "min_vsn: must be from 1 to the installed VSN");
 	if (json_unpack_ex(accel, &jerr, JSON_STRICT, "{s:s, s:o}", "selected", &selected,
 			   "pending", &pending) != 0)
 		return hsmd_err(err, errlen, "acceleration: %s", jerr.text);
-	if (!hsmd_name_valid(selected) || (!json_is_null(pending) &&
-	    (!json_is_string(pending) || !hsmd_name_valid(json_string_value(pending)))))
+	if (!hsmd_name_valid(selected) ||
+	    (!json_is_null(pending) &&
+	     (!json_is_string(pending) || !hsmd_name_valid(json_string_value(pending)))))
 		return hsmd_err(err, errlen, "acceleration: not an accelerator name");
 	if (check_log(log, err, errlen) != 0)
 		return -1;
-	if (json_unpack_ex(emul, &jerr, JSON_STRICT, "{s:b}", "ncoreapi_operational", &ncoreapi) != 0)
+	if (json_unpack_ex(emul, &jerr, JSON_STRICT, "{s:b}", "ncoreapi_operational", &ncoreapi) !=
+	    0)
 		return hsmd_err(err, errlen, "emulation: %s", jerr.text);
 	if (!json_is_object(services))
 		return hsmd_err(err, errlen, "services: not an object");
-	json_object_foreach(services, name, v)
-		if (!hsmd_name_valid(name) || !json_is_object(v))
-			return hsmd_err(err, errlen, "services: bad entry '%.48s'", name);
+	json_object_foreach(
+	    services, name,
+	    v) if (!hsmd_name_valid(name) ||
+		   !json_is_object(v)) return hsmd_err(err, errlen, "services: bad entry '%.48s'",
+						       name);
 	return 0;
 }
 
@@ -440,12 +466,14 @@ void hsmd_clock_get(const json_t *device, struct hsmd_clock *clk)
 
 void hsmd_clock_put(json_t *device, const struct hsmd_clock *clk)
 {
-	json_object_set_new(device, "clock", json_pack("{s:I, s:o, s:b, s:o}",
-		"offset", (json_int_t)clk->offset,
-		"last_set", clk->have_last_set ? json_integer(clk->last_set) : json_null(),
-		"lost", clk->lost,
-		"slew", clk->slewing ? json_pack("{s:I, s:I}", "start", (json_int_t)clk->slew_start,
-						 "delta", (json_int_t)clk->slew_delta) : json_null()));
+	json_object_set_new(
+	    device, "clock",
+	    json_pack("{s:I, s:o, s:b, s:o}", "offset", (json_int_t)clk->offset, "last_set",
+		      clk->have_last_set ? json_integer(clk->last_set) : json_null(), "lost",
+		      clk->lost, "slew",
+		      clk->slewing ? json_pack("{s:I, s:I}", "start", (json_int_t)clk->slew_start,
+					       "delta", (json_int_t)clk->slew_delta)
+				   : json_null()));
 	if (clk->high_water > 0)
 		json_object_set_new(json_object_get(device, "clock"), "high_water",
 				    json_integer(clk->high_water));
@@ -513,7 +541,8 @@ json_t *hsmd_log_parse(const char *text, size_t len, size_t *good_len, char *err
 		if (json_integer_value(json_object_get(e, "seq")) <= last) {
 			json_decref(e);
 			json_decref(entries);
-			hsmd_err(err, errlen, "line %zu: sequence number does not increase", lineno);
+			hsmd_err(err, errlen, "line %zu: sequence number does not increase",
+				 lineno);
 			return NULL;
 		}
 		last = json_integer_value(json_object_get(e, "seq"));

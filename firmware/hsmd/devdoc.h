@@ -27,7 +27,7 @@
 struct hsmd_clock {
 	int64_t offset;
 	int have_last_set;
-	int64_t last_set;   /* the last time set without --adjust */
+	int64_t last_set; /* the last time set without --adjust */
 	int lost;
 	int slewing;
 	int64_t slew_start; /* host time the slew began */

@@ -38,15 +38,11 @@ static int depth_of(const json_t *v)
 	size_t i;
 
 	if (json_is_object(v)) {
-		json_object_foreach((json_t *)v, k, m)
-			if ((sub = depth_of(m)) > d)
-				d = sub;
+		json_object_foreach((json_t *)v, k, m) if ((sub = depth_of(m)) > d) d = sub;
 		return d + 1;
 	}
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, m)
-			if ((sub = depth_of(m)) > d)
-				d = sub;
+		json_array_foreach(v, i, m) if ((sub = depth_of(m)) > d) d = sub;
 		return d + 1;
 	}
 	return 0;
@@ -54,8 +50,8 @@ static int depth_of(const json_t *v)
 
 /* The bytes of one document as it is stored (sorted keys, indented, a
  * final newline), refused when the loader would refuse them. */
-static char *dump_doc(const json_t *doc, size_t max, const char *what, size_t *len,
-		      char *err, size_t errlen)
+static char *dump_doc(const json_t *doc, size_t max, const char *what, size_t *len, char *err,
+		      size_t errlen)
 {
 	char *text;
 	size_t n;
@@ -73,7 +69,8 @@ static char *dump_doc(const json_t *doc, size_t max, const char *what, size_t *l
 	n = strlen(text);
 	if (n + 1 > max) {
 		free(text);
-		hsmd_err(err, errlen, "%s would be %zu bytes, more than its limit of %zu; nothing was changed",
+		hsmd_err(err, errlen,
+			 "%s would be %zu bytes, more than its limit of %zu; nothing was changed",
 			 what, n + 1, (size_t)max);
 		return NULL;
 	}
@@ -125,7 +122,8 @@ static int write_atomic(const char *dir, const char *path, const char *data, siz
 		return hsmd_err(err, errlen, "%s: path too long", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return hsmd_err(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
+		return hsmd_err(err, errlen, "%s: cannot create a temporary file: %s", path,
+				strerror(errno));
 	while (off < len) {
 		ssize_t n = write(fd, data + off, len - off);
 		if (n < 0 && errno == EINTR)
@@ -171,7 +169,8 @@ static int is_temp_name(const char *name)
 	if (!t || t == name || strlen(t + 5) != 6)
 		return 0;
 	for (t += 5; *t; t++)
-		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || (*t >= '0' && *t <= '9')))
+		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
+		      (*t >= '0' && *t <= '9')))
 			return 0;
 	return 1;
 }
@@ -208,7 +207,7 @@ int hsmd_docstore_sweep_temps(const char *dir)
 
 struct change {
 	const char *uuid;
-	char *text;     /* NULL: the VCM is deleted */
+	char *text; /* NULL: the VCM is deleted */
 	size_t len;
 };
 
@@ -270,9 +269,12 @@ static int finish_journal(const char *dir, char *err, size_t errlen)
 		return -1;
 	device = json_object_get(journal, "device");
 	vcms = json_object_get(journal, "vcms");
-	if (json_integer_value(json_object_get(journal, "version")) != 1 || json_object_size(journal) != 3 ||
-	    !json_is_object(device) || json_object_get(device, "vcms") || !json_is_object(vcms)) {
-		hsmd_err(err, errlen, "%s: not a journal of version 1 ({\"version\",\"device\",\"vcms\"})", path);
+	if (json_integer_value(json_object_get(journal, "version")) != 1 ||
+	    json_object_size(journal) != 3 || !json_is_object(device) ||
+	    json_object_get(device, "vcms") || !json_is_object(vcms)) {
+		hsmd_err(err, errlen,
+			 "%s: not a journal of version 1 ({\"version\",\"device\",\"vcms\"})",
+			 path);
 		goto out;
 	}
 	c = calloc(json_object_size(vcms) + 1, sizeof(*c));
@@ -283,9 +285,12 @@ static int finish_journal(const char *dir, char *err, size_t errlen)
 	device_text = dump_doc(device, HSMD_DOCSTORE_DEVICE_MAX, path, &device_len, err, errlen);
 	if (!device_text)
 		goto out;
-	json_object_foreach(vcms, uuid, v) {
+	json_object_foreach(vcms, uuid, v)
+	{
 		if (!fw_uuid_valid(uuid) || !(json_is_object(v) || json_is_null(v))) {
-			hsmd_err(err, errlen, "%s: vcms: '%.40s' is not a UUID with a document or null", path, uuid);
+			hsmd_err(err, errlen,
+				 "%s: vcms: '%.40s' is not a UUID with a document or null", path,
+				 uuid);
 			goto out;
 		}
 		c[n].uuid = uuid;
@@ -296,7 +301,8 @@ static int finish_journal(const char *dir, char *err, size_t errlen)
 	}
 	if (apply(dir, device_text, device_len, c, n, err, errlen) != 0)
 		goto out;
-	hsmd_log("%s: finished an interrupted commit (%zu VCM document%s)", path, n, n == 1 ? "" : "s");
+	hsmd_log("%s: finished an interrupted commit (%zu VCM document%s)", path, n,
+		 n == 1 ? "" : "s");
 	rc = 0;
 out:
 	free(device_text);
@@ -318,8 +324,8 @@ int hsmd_docstore_recover(const char *dir, char *err, size_t errlen)
 
 /* ---- commit ------------------------------------------------------------ */
 
-int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next,
-			 char *err, size_t errlen)
+int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next, char *err,
+			 size_t errlen)
 {
 	const json_t *pv = json_object_get(prev, "vcms"), *nv = json_object_get(next, "vcms");
 	json_t *devpart = json_copy((json_t *)next), *changes = json_object(), *v;
@@ -341,12 +347,10 @@ int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next
 	json_object_del(devpart, "vcms");
 	/* Which VCM documents change: compared in memory, one entry at a
 	 * time; only those are written. */
-	json_object_foreach((json_t *)nv, uuid, v)
-		if (!json_equal(v, json_object_get(pv, uuid)))
-			json_object_set(changes, uuid, v);
-	json_object_foreach((json_t *)pv, uuid, v)
-		if (!json_object_get(nv, uuid))
-			json_object_set_new(changes, uuid, json_null());
+	json_object_foreach((json_t *)nv, uuid, v) if (!json_equal(v, json_object_get(pv, uuid)))
+	    json_object_set(changes, uuid, v);
+	json_object_foreach((json_t *)pv, uuid, v) if (!json_object_get(nv, uuid))
+	    json_object_set_new(changes, uuid, json_null());
 	device_text = dump_doc(devpart, HSMD_DOCSTORE_DEVICE_MAX, "the device state (device.json)",
 			       &device_len, err, errlen);
 	if (!device_text)
@@ -356,7 +360,8 @@ int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next
 		hsmd_err(err, errlen, "out of memory");
 		goto out;
 	}
-	json_object_foreach(changes, uuid, v) {
+	json_object_foreach(changes, uuid, v)
+	{
 		char what[128];
 		c[n].uuid = uuid;
 		snprintf(what, sizeof(what), "the registry document of VCM %.40s", uuid);
@@ -373,8 +378,8 @@ int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next
 	}
 	/* Several documents: the journal is the commit point. */
 	{
-		json_t *journal = json_pack("{s:i, s:O, s:O}", "version", 1, "device", devpart,
-					    "vcms", changes);
+		json_t *journal =
+		    json_pack("{s:i, s:O, s:O}", "version", 1, "device", devpart, "vcms", changes);
 		journal_text = journal ? json_dumps(journal, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 		json_decref(journal);
 		if (!journal_text) {
@@ -383,8 +388,10 @@ int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next
 		}
 		journal_len = strlen(journal_text);
 		if (journal_len > HSMD_DOCSTORE_JOURNAL_MAX) {
-			hsmd_err(err, errlen, "the change would be %zu bytes, more than the journal's limit "
-				 "of %zu; nothing was changed", journal_len, (size_t)HSMD_DOCSTORE_JOURNAL_MAX);
+			hsmd_err(err, errlen,
+				 "the change would be %zu bytes, more than the journal's limit "
+				 "of %zu; nothing was changed",
+				 journal_len, (size_t)HSMD_DOCSTORE_JOURNAL_MAX);
 			goto out;
 		}
 	}
@@ -496,13 +503,16 @@ json_t *hsmd_docstore_load(const char *dir, char *err, size_t errlen)
 			return NULL;
 		}
 		json_object_set(prev, "vcms", registry);
-		rc = json_is_object(json_object_get(device, "vcms")) ?
-			hsmd_docstore_commit(dir, prev, device, inner, sizeof(inner)) : -1;
+		rc = json_is_object(json_object_get(device, "vcms"))
+			 ? hsmd_docstore_commit(dir, prev, device, inner, sizeof(inner))
+			 : -1;
 		json_decref(prev);
 		json_decref(registry);
 		if (rc < 0) {
-			hsmd_err(err, errlen, "%s: cannot move \"vcms\" to registry documents: %s", path,
-				 json_is_object(json_object_get(device, "vcms")) ? inner : "not an object");
+			hsmd_err(err, errlen, "%s: cannot move \"vcms\" to registry documents: %s",
+				 path,
+				 json_is_object(json_object_get(device, "vcms")) ? inner
+										 : "not an object");
 			json_decref(device);
 			return NULL;
 		}

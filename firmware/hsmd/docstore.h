@@ -33,7 +33,7 @@
 /* One VCM's registry document. */
 #define HSMD_DOCSTORE_VCM_MAX (64u * 1024u)
 /* journal.json: a device part and at most every VCM document. */
-#define HSMD_DOCSTORE_JOURNAL_MAX \
+#define HSMD_DOCSTORE_JOURNAL_MAX                                                                  \
 	(HSMD_DOCSTORE_DEVICE_MAX + 1000u * (HSMD_DOCSTORE_VCM_MAX + 64u) + 4096u)
 
 /* Finish an interrupted commit (a journal left by a crash or a failed
@@ -53,8 +53,8 @@ json_t *hsmd_docstore_load(const char *dir, char *err, size_t errlen);
  * write before the commit point); 1 with err when the change is committed
  * but not yet in place (the journal is finished by the next commit or
  * start: the change stands). */
-int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next,
-			 char *err, size_t errlen);
+int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next, char *err,
+			 size_t errlen);
 
 /* Remove DIR/NAME.tmp.XXXXXX files (left by a crash during an atomic
  * write) in one directory; how many went. */

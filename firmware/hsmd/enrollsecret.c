@@ -50,8 +50,8 @@ int hsmd_enroll_secret_normalize(const char *s, char out[33])
 	return 0;
 }
 
-int hsmd_enroll_secret_new(const char *dir, const char *esn, char *out, size_t outlen,
-			   char *err, size_t errlen)
+int hsmd_enroll_secret_new(const char *dir, const char *esn, char *out, size_t outlen, char *err,
+			   size_t errlen)
 {
 	unsigned char raw[20];
 	char secret[HSMD_ENROLL_SECRET_LEN + 1], line[128], path[4200];
@@ -75,9 +75,9 @@ int hsmd_enroll_secret_new(const char *dir, const char *esn, char *out, size_t o
 	OPENSSL_cleanse(raw, sizeof(raw));
 	n = snprintf(line, sizeof(line), "%s %s\n", esn, secret);
 	path_of(dir, path, sizeof(path));
-	rc = n > 0 && (size_t)n < sizeof(line) ?
-		hsm_write_file_atomic(path, line, (size_t)n, 0600, err, errlen) :
-		hsmd_err(err, errlen, "ESN too long");
+	rc = n > 0 && (size_t)n < sizeof(line)
+		 ? hsm_write_file_atomic(path, line, (size_t)n, 0600, err, errlen)
+		 : hsmd_err(err, errlen, "ESN too long");
 	OPENSSL_cleanse(line, sizeof(line));
 	if (rc == 0)
 		memcpy(out, secret, sizeof(secret));
@@ -98,8 +98,9 @@ static int stored_secret(const char *dir, char out[33])
 	sp = memchr(text, ' ', len);
 	if (sp && len && text[len - 1] == '\n')
 		text[len - 1] = '\0';
-	rc = sp && memchr(text, '\0', len) == text + len - 1 ?
-		hsmd_enroll_secret_normalize(sp + 1, out) : -1;
+	rc = sp && memchr(text, '\0', len) == text + len - 1
+		 ? hsmd_enroll_secret_normalize(sp + 1, out)
+		 : -1;
 	OPENSSL_cleanse(text, len);
 	free(text);
 	return rc;
@@ -117,14 +118,16 @@ int hsmd_enroll_secret_sync(const char *dir, const char *esn, int factory, char 
 	}
 	if (stored_secret(dir, have) == 0) {
 		OPENSSL_cleanse(have, sizeof(have));
-		hsmd_log("%s is in factory state: its one-time enrollment secret is in %s", esn, path);
+		hsmd_log("%s is in factory state: its one-time enrollment secret is in %s", esn,
+			 path);
 		return 0;
 	}
 	if (hsmd_enroll_secret_new(dir, esn, secret, sizeof(secret), err, errlen) != 0)
 		return -1;
 	/* The emulated device's console: only its owner sees it. */
-	hsmd_log("%s is in factory state: one-time enrollment secret %s (also in %s until enrolled)",
-		 esn, secret, path);
+	hsmd_log(
+	    "%s is in factory state: one-time enrollment secret %s (also in %s until enrolled)",
+	    esn, secret, path);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	return 0;
 }

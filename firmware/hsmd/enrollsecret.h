@@ -23,14 +23,15 @@
 /* Make a new secret for the HSM ESN in the state directory dir: written
  * atomically (0600) to dir/enrollment-secret, copied to out (at least
  * HSMD_ENROLL_SECRET_LEN + 1 bytes).  0, or -1 with err. */
-int hsmd_enroll_secret_new(const char *dir, const char *esn, char *out, size_t outlen,
-			   char *err, size_t errlen);
+int hsmd_enroll_secret_new(const char *dir, const char *esn, char *out, size_t outlen, char *err,
+			   size_t errlen);
 
 /* Keep the file in step with the device state: in factory state make a
  * secret when there is none (and say so on hsmd's log, printing it when
  * it is new); once enrolled remove it.  factory: 1 in factory state.
  * 0, or -1 with err. */
-int hsmd_enroll_secret_sync(const char *dir, const char *esn, int factory, char *err, size_t errlen);
+int hsmd_enroll_secret_sync(const char *dir, const char *esn, int factory, char *err,
+			    size_t errlen);
 
 /* Does given (any case; '-' and spaces ignored) match the stored secret?
  * A constant-time compare of the normalised forms.  1 yes, 0 no (also

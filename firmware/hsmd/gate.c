@@ -4,7 +4,8 @@
  * unit tests can walk every combination.
  *
  * Order matters for the message an admin sees: factory state first (only
- * enroll makes sense there, and only with the enrollment secret), then the critical log level (it blocks nearly
+ * enroll makes sense there, and only with the enrollment secret), then the
+ * critical log level (it blocks nearly
  * everything), then the interlock (the admin must act on the VCMs), then
  * the specific rules.
  */
@@ -42,33 +43,42 @@ int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *f, char *msg, 
 	/* In factory state an invasive method is the way out of it: only
 	 * whoever holds the one-time enrollment secret may take it. */
 	if (f->factory && (flags & HSMD_METHOD_INVASIVE) && !f->enroll_secret_ok) {
-		snprintf(msg, msglen, "HSM is in factory state: enrolling needs its one-time "
+		snprintf(msg, msglen,
+			 "HSM is in factory state: enrolling needs its one-time "
 			 "enrollment secret (printed by the HSM when it entered factory state; "
 			 "hsmadmin enroll --secret-file)");
 		return HSMD_DENIED;
 	}
 	if (f->log_level == HSMD_LOG_CRITICAL && !(flags & HSMD_METHOD_LOG_ACCESS))
-		return refuse(msg, msglen, "system logs are past their critical capacity: "
-			      "only retrieving and clearing logs is allowed until logs are "
-			      "reduced (hsmadmin logs export, hsmadmin logs expire) and the HSM is reset");
+		return refuse(
+		    msg, msglen,
+		    "system logs are past their critical capacity: "
+		    "only retrieving and clearing logs is allowed until logs are "
+		    "reduced (hsmadmin logs export, hsmadmin logs expire) and the HSM is reset");
 	if ((flags & HSMD_METHOD_INVASIVE) && f->ncoreapi_operational)
-		return refuse(msg, msglen, "interlock: an ncoreapi service is operational; "
+		return refuse(msg, msglen,
+			      "interlock: an ncoreapi service is operational; "
 			      "put it into maintenance mode (nopclearfail -M) first");
 	if ((flags & HSMD_METHOD_LOG_GUARDED) && f->log_level >= HSMD_LOG_OVER_SAFE)
-		return refuse(msg, msglen, "system logs are past their safe working capacity: "
-			      "export and expire logs first (hsmadmin logs export, hsmadmin logs expire)");
+		return refuse(
+		    msg, msglen,
+		    "system logs are past their safe working capacity: "
+		    "export and expire logs first (hsmadmin logs export, hsmadmin logs expire)");
 	if ((flags & HSMD_METHOD_NEEDS_CLOCK) && f->clock_lost)
 		return refuse(msg, msglen, "the system clock is lost: set it with settime first");
 	if ((flags & HSMD_METHOD_RECOVERY) && !f->recovery)
-		return refuse(msg, msglen, "only in recovery mode: hold the recovery button "
+		return refuse(msg, msglen,
+			      "only in recovery mode: hold the recovery button "
 			      "(hsmd button --hold 60) and reset the HSM (guide 4.5.4.2)");
 	/* Maintenance mode is what keeps ncoreapi from serving (guide 4.6.4);
 	 * on the recovery image none runs, so the rule is met there (the
 	 * guide's upgrade and clock recovery work in recovery mode). */
 	if ((flags & HSMD_METHOD_MAINTENANCE) && !f->maintenance && !f->recovery) {
 		/* Name the command that gets there (guide 4.6.4). */
-		snprintf(msg, msglen, "the HSM is not in maintenance mode: enter it with "
-			 "'nopclearfail -M --esn %s -w' first", f->esn && *f->esn ? f->esn : "ESN");
+		snprintf(msg, msglen,
+			 "the HSM is not in maintenance mode: enter it with "
+			 "'nopclearfail -M --esn %s -w' first",
+			 f->esn && *f->esn ? f->esn : "ESN");
 		return HSMD_REFUSED_STATE;
 	}
 	return 0;
@@ -87,8 +97,8 @@ int hsmd_gate_runs_in_recovery(const char *service)
 	return 0;
 }
 
-enum hsmd_log_level hsmd_log_level_of(uint64_t used, uint64_t capacity,
-				      unsigned safe_percent, unsigned critical_percent)
+enum hsmd_log_level hsmd_log_level_of(uint64_t used, uint64_t capacity, unsigned safe_percent,
+				      unsigned critical_percent)
 {
 	/* Compare used*100 with capacity*percent; capacity is at most 2^40. */
 	if (capacity == 0)

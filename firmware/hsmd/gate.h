@@ -13,9 +13,9 @@
 #include <jansson.h>
 
 enum hsmd_log_level {
-	HSMD_LOG_OK = 0,       /* below the safe level */
-	HSMD_LOG_OVER_SAFE,    /* past the safe working capacity */
-	HSMD_LOG_CRITICAL      /* past the critical capacity (latched until reset) */
+	HSMD_LOG_OK = 0,    /* below the safe level */
+	HSMD_LOG_OVER_SAFE, /* past the safe working capacity */
+	HSMD_LOG_CRITICAL   /* past the critical capacity (latched until reset) */
 };
 
 /* What the gate needs to know about the device at the moment of a call. */
@@ -46,7 +46,7 @@ int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *facts, char *m
 int hsmd_gate_runs_in_recovery(const char *service);
 
 /* The log level for a usage, given the capacity and the two percentages. */
-enum hsmd_log_level hsmd_log_level_of(uint64_t used, uint64_t capacity,
-				      unsigned safe_percent, unsigned critical_percent);
+enum hsmd_log_level hsmd_log_level_of(uint64_t used, uint64_t capacity, unsigned safe_percent,
+				      unsigned critical_percent);
 
 #endif

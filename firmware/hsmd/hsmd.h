@@ -26,21 +26,21 @@ extern const size_t hsmd_known_service_count;
 
 /* hsmd.conf (docs/man/hsmd.8). */
 struct hsmd_config {
-	char servicedir[4096];     /* where service modules live */
-	unsigned login_timeout;    /* seconds from accept to authenticated */
-	unsigned idle_timeout;     /* seconds without traffic before a session is dropped */
+	char servicedir[4096];  /* where service modules live */
+	unsigned login_timeout; /* seconds from accept to authenticated */
+	unsigned idle_timeout;  /* seconds without traffic before a session is dropped */
 	unsigned max_auth_attempts;
-	unsigned max_connections;  /* open sessions over all services */
-	unsigned max_unauthenticated;            /* connections not yet authenticated, all sources */
+	unsigned max_connections;     /* open sessions over all services */
+	unsigned max_unauthenticated; /* connections not yet authenticated, all sources */
 	unsigned max_unauthenticated_per_source; /* ... from one source address */
 	unsigned max_sessions_per_key;           /* authenticated sessions of one client key */
-	unsigned refusal_log_interval;           /* seconds: refusals logged once per source per interval */
-	unsigned max_channels;     /* concurrent calls per session */
-	uint64_t log_capacity;     /* bytes shared by the system and init logs */
+	unsigned refusal_log_interval; /* seconds: refusals logged once per source per interval */
+	unsigned max_channels;         /* concurrent calls per session */
+	uint64_t log_capacity;         /* bytes shared by the system and init logs */
 	unsigned log_safe_percent;
 	unsigned log_critical_percent;
 	unsigned log_checkpoint_every; /* entries between signed checkpoints */
-	unsigned slew_per_day;     /* seconds per day that settime --adjust moves the clock */
+	unsigned slew_per_day;         /* seconds per day that settime --adjust moves the clock */
 	/* CONF/vendor.d: the vendor public keys trusted for feature licences
 	 * (checked at start-up, read again by each `fet`). */
 	char vendordir[4200];
@@ -61,7 +61,8 @@ void hsmd_config_defaults(struct hsmd_config *cfg);
  * and check the vendor keys in DIR/vendor.d (a missing directory is no keys). */
 int hsmd_config_load(struct hsmd_config *cfg, const char *confdir, char *err, size_t errlen);
 /* Parse hsmd.conf text (the fuzz target's entry point). */
-int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, char *err, size_t errlen);
+int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, char *err,
+		      size_t errlen);
 
 /* Diagnostics (log.c), one line each: "hsmd: ...".  hsmd_log is
  * LOG_INFO; hsmd_log_at takes a syslog(3) priority (LOG_ERR ...

@@ -46,13 +46,14 @@ void hsmd_crash_point(const char *point)
 
 json_t *hsmd_images_development(void)
 {
-	return json_pack("{s:i, s:{s:n, s:b, s:s, s:i}, s:{s:n, s:b, s:s, s:i}, s:{s:n, s:b, s:s, s:b}, "
-			 "s:n, s:b}",
-			 "version", HSMD_IMAGES_VERSION,
-			 "primary", "id", "development", 1, "version", DEV_FIRMWARE_PRIMARY, "vsn", DEV_FIRMWARE_VSN,
-			 "recovery", "id", "development", 1, "version", DEV_FIRMWARE_RECOVERY, "vsn", DEV_FIRMWARE_VSN,
-			 "bootloader", "id", "development", 1, "version", DEV_FIRMWARE_UBOOT, "revokes_older", 0,
-			 "previous", "trial", 0);
+	return json_pack(
+	    "{s:i, s:{s:n, s:b, s:s, s:i}, s:{s:n, s:b, s:s, s:i}, s:{s:n, s:b, s:s, s:b}, "
+	    "s:n, s:b}",
+	    "version", HSMD_IMAGES_VERSION, "primary", "id", "development", 1, "version",
+	    DEV_FIRMWARE_PRIMARY, "vsn", DEV_FIRMWARE_VSN, "recovery", "id", "development", 1,
+	    "version", DEV_FIRMWARE_RECOVERY, "vsn", DEV_FIRMWARE_VSN, "bootloader", "id",
+	    "development", 1, "version", DEV_FIRMWARE_UBOOT, "revokes_older", 0, "previous",
+	    "trial", 0);
 }
 
 static int id_valid(const char *s)
@@ -69,8 +70,9 @@ static int id_valid(const char *s)
 
 static int image_validate(const json_t *img, const char *slot, char *err, size_t errlen)
 {
-	static const char *const img_keys[] = { "id", "development", "version", "vsn", "revokes_older",
-		"installed", "size", NULL };
+	static const char *const img_keys[] = {
+		"id", "development", "version", "vsn", "revokes_older", "installed", "size", NULL
+	};
 	int boot = strcmp(slot, "bootloader") == 0, bad = 0;
 	json_t *id, *dev, *ver, *vsn, *rev;
 	char where[32];
@@ -90,14 +92,19 @@ static int image_validate(const json_t *img, const char *slot, char *err, size_t
 	if (bad)
 		return -1;
 	if ((boot && vsn) || (!boot && rev))
-		return hsm_set_err(err, errlen, "%s: vsn is for images, revokes_older for the bootloader", slot);
-	if (json_is_true(dev) ? !json_is_null(id) : !(json_is_string(id) && id_valid(json_string_value(id))))
-		return hsm_set_err(err, errlen, "%s.id: must be null for a development image, else 32 hex digits", slot);
+		return hsm_set_err(err, errlen,
+				   "%s: vsn is for images, revokes_older for the bootloader", slot);
+	if (json_is_true(dev) ? !json_is_null(id)
+			      : !(json_is_string(id) && id_valid(json_string_value(id))))
+		return hsm_set_err(
+		    err, errlen, "%s.id: must be null for a development image, else 32 hex digits",
+		    slot);
 	if (json_string_length(ver) < 1 || json_string_length(ver) > 32)
 		return hsm_set_err(err, errlen, "%s.version: 1 to 32 characters", slot);
 	for (const char *p = json_string_value(ver); *p; p++)
 		if (*p < 0x21 || *p > 0x7e)
-			return hsm_set_err(err, errlen, "%s.version: printable characters only", slot);
+			return hsm_set_err(err, errlen, "%s.version: printable characters only",
+					   slot);
 	if (vsn && (json_integer_value(vsn) < 1 || json_integer_value(vsn) > HSM_NPKG_VSN_MAX))
 		return hsm_set_err(err, errlen, "%s.vsn: 1 to %d", slot, HSM_NPKG_VSN_MAX);
 	return 0;
@@ -105,8 +112,8 @@ static int image_validate(const json_t *img, const char *slot, char *err, size_t
 
 int hsmd_images_validate(const json_t *doc, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "version", "primary", "recovery", "bootloader", "previous",
-		"trial", NULL };
+	static const char *const keys[] = { "version",  "primary", "recovery", "bootloader",
+					    "previous", "trial",   NULL };
 	int bad = 0;
 	json_t *v;
 
@@ -119,14 +126,15 @@ int hsmd_images_validate(const json_t *doc, char *err, size_t errlen)
 	if (bad)
 		return -1;
 	if (json_integer_value(v) != HSMD_IMAGES_VERSION)
-		return hsm_set_err(err, errlen, "version: %lld is not %d", (long long)json_integer_value(v),
-				   HSMD_IMAGES_VERSION);
+		return hsm_set_err(err, errlen, "version: %lld is not %d",
+				   (long long)json_integer_value(v), HSMD_IMAGES_VERSION);
 	for (int i = 0; slots[i]; i++) {
 		const json_t *img = json_object_get(doc, slots[i]);
 		int optional = strcmp(slots[i], "previous") == 0;
 		if (optional && (!img || json_is_null(img)))
 			continue;
-		if (image_validate(img, strcmp(slots[i], "previous") == 0 ? "primary" : slots[i], err, errlen) != 0)
+		if (image_validate(img, strcmp(slots[i], "previous") == 0 ? "primary" : slots[i],
+				   err, errlen) != 0)
 			return -1;
 	}
 	return 0;
@@ -201,7 +209,8 @@ static int w_file_begin(void *ctx, const struct hsm_npkg_file *f, char *err, siz
 	const char *slash = strchr(f->name, '/');
 
 	if (slash) { /* one level: modules/ or services.d/ (the reader checked) */
-		snprintf(path, sizeof(path), "%s/%.*s", w->staging, (int)(slash - f->name), f->name);
+		snprintf(path, sizeof(path), "%s/%.*s", w->staging, (int)(slash - f->name),
+			 f->name);
 		if (mkdir(path, 0755) != 0 && errno != EEXIST)
 			return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
 	}
@@ -312,7 +321,8 @@ json_t *hsmd_image_writer_commit(struct hsmd_image_writer *w, const struct hsm_n
 	snprintf(path, sizeof(path), "%s/manifest.json", w->staging);
 	if (hsm_write_file_atomic(path, m->text, m->text_len, 0644, err, errlen) != 0)
 		return NULL;
-	for (const char *sub = "modules"; sub; sub = strcmp(sub, "modules") == 0 ? "services.d" : NULL) {
+	for (const char *sub = "modules"; sub;
+	     sub = strcmp(sub, "modules") == 0 ? "services.d" : NULL) {
 		snprintf(path, sizeof(path), "%s/%s", w->staging, sub);
 		if (access(path, F_OK) == 0 && hsm_fsync_dir(path, err, errlen) != 0)
 			return NULL;
@@ -331,7 +341,8 @@ json_t *hsmd_image_writer_commit(struct hsmd_image_writer *w, const struct hsm_n
 		return NULL;
 	hsmd_crash_point("image-renamed");
 	rec = json_pack("{s:s, s:b, s:s, s:I, s:I}", "id", w->id, "development", 0, "version",
-			m->firmware_version, "installed", (json_int_t)now, "size", (json_int_t)m->payload_size);
+			m->firmware_version, "installed", (json_int_t)now, "size",
+			(json_int_t)m->payload_size);
 	if (rec && m->component == HSM_NPKG_BOOTLOADER)
 		json_object_set_new(rec, "revokes_older", json_boolean(m->revokes_older));
 	else if (rec)
@@ -345,8 +356,8 @@ static int check_product(void *ctx, const struct hsm_npkg_manifest *m, char *err
 {
 	(void)ctx;
 	if (strcmp(m->product, HSM_NPKG_PRODUCT) != 0)
-		return hsmd_err(err, errlen, "the package is for product %s, this HSM is %s", m->product,
-				HSM_NPKG_PRODUCT);
+		return hsmd_err(err, errlen, "the package is for product %s, this HSM is %s",
+				m->product, HSM_NPKG_PRODUCT);
 	return 0;
 }
 
@@ -439,8 +450,8 @@ static int listed(const struct hsm_npkg_manifest *m, const char *name)
 }
 
 /* Every entry of dir/sub is in the manifest (or is one of its folders). */
-static int no_extra(const char *dir, const char *sub, const struct hsm_npkg_manifest *m,
-		    char *err, size_t errlen)
+static int no_extra(const char *dir, const char *sub, const struct hsm_npkg_manifest *m, char *err,
+		    size_t errlen)
 {
 	char path[4400], name[300];
 	struct dirent **ents = NULL;
@@ -457,7 +468,8 @@ static int no_extra(const char *dir, const char *sub, const struct hsm_npkg_mani
 		    !(sub[0] == '\0' && (!strcmp(e, "manifest.json") || !strcmp(e, "modules") ||
 					 !strcmp(e, "services.d"))) &&
 		    !listed(m, name))
-			rc = hsmd_err(err, errlen, "%s: a file the signed manifest does not list", name);
+			rc = hsmd_err(err, errlen, "%s: a file the signed manifest does not list",
+				      name);
 		free(ents[i]);
 	}
 	free(ents);
@@ -482,14 +494,16 @@ int hsmd_images_verify(const char *state, const json_t *image, EVP_PKEY *const *
 		goto out;
 	}
 	if (!m->signature_ok || !m->trusted || strcmp(m->product, HSM_NPKG_PRODUCT) != 0) {
-		hsmd_err(err, errlen, "%s: %s", path, !m->signature_ok ? "the signature does not verify"
-						    : !m->trusted ? "not signed by a trusted vendor key (vendor.d)"
-								  : "for another product");
+		hsmd_err(err, errlen, "%s: %s", path,
+			 !m->signature_ok ? "the signature does not verify"
+			 : !m->trusted    ? "not signed by a trusted vendor key (vendor.d)"
+					  : "for another product");
 		goto out;
 	}
-	if (strcmp(m->firmware_version, json_string_value(json_object_get(image, "version"))) != 0) {
-		hsmd_err(err, errlen, "%s: version %s, images.json says %s", path, m->firmware_version,
-			 json_string_value(json_object_get(image, "version")));
+	if (strcmp(m->firmware_version, json_string_value(json_object_get(image, "version"))) !=
+	    0) {
+		hsmd_err(err, errlen, "%s: version %s, images.json says %s", path,
+			 m->firmware_version, json_string_value(json_object_get(image, "version")));
 		goto out;
 	}
 	for (size_t i = 0; i < m->nfiles; i++) {
@@ -507,12 +521,14 @@ int hsmd_images_verify(const char *state, const json_t *image, EVP_PKEY *const *
 		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || hash_fd(fd, got, &size) != 0 ||
 		    size != m->files[i].size || CRYPTO_memcmp(got, m->files[i].sha256, 32) != 0) {
 			close(fd);
-			hsmd_err(err, errlen, "%s: does not match the signed manifest", m->files[i].name);
+			hsmd_err(err, errlen, "%s: does not match the signed manifest",
+				 m->files[i].name);
 			goto out;
 		}
 		close(fd);
 	}
-	if (no_extra(dir, "", m, err, errlen) != 0 || no_extra(dir, "modules", m, err, errlen) != 0 ||
+	if (no_extra(dir, "", m, err, errlen) != 0 ||
+	    no_extra(dir, "modules", m, err, errlen) != 0 ||
 	    no_extra(dir, "services.d", m, err, errlen) != 0)
 		goto out;
 	rc = 0;
@@ -534,7 +550,8 @@ void hsmd_images_gc(const char *state, const json_t *doc)
 		const char *e = ents[i]->d_name;
 		int keep = !strcmp(e, ".") || !strcmp(e, "..");
 		for (int s = 0; slots[s] && !keep; s++) {
-			const char *id = json_string_value(json_object_get(hsmd_images_slot(doc, slots[s]), "id"));
+			const char *id = json_string_value(
+			    json_object_get(hsmd_images_slot(doc, slots[s]), "id"));
 			keep = id && strcmp(e, id) == 0;
 		}
 		if (!keep) {

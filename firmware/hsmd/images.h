@@ -57,14 +57,15 @@ json_t *hsmd_images_firmware(const json_t *doc);
  * package size. */
 struct hsmd_image_writer {
 	char state[4096];
-	char staging[4400];  /* STATE/images/.staging-<id> */
+	char staging[4400]; /* STATE/images/.staging-<id> */
 	char id[40];
-	int fd;              /* the file being written, or -1 */
+	int fd; /* the file being written, or -1 */
 	uint64_t written;
 };
 extern const struct hsm_npkg_sink hsmd_image_sink;
 
-int hsmd_image_writer_open(struct hsmd_image_writer *w, const char *state, char *err, size_t errlen);
+int hsmd_image_writer_open(struct hsmd_image_writer *w, const char *state, char *err,
+			   size_t errlen);
 /* After the reader's finish() returned 0: write the manifest, fsync, and
  * rename the staging directory to STATE/images/<id>.  Returns the new
  * image record {"id","version","vsn"|"revokes_older","installed","size"}

@@ -102,8 +102,8 @@ static int append_bytes(struct hsmd_slog *l, const char *frame, size_t n, char *
 	int fd, e;
 
 	if (l->tail_dirty && cut_tail(l) != 0)
-		return hsmd_err(err, errlen, "%s.log: a failed write could not be undone: %s", l->name,
-				strerror(errno));
+		return hsmd_err(err, errlen, "%s.log: a failed write could not be undone: %s",
+				l->name, strerror(errno));
 	open_path(l, path, sizeof(path));
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -166,11 +166,13 @@ int hsmd_slog_checkpoint(struct hsmd_slog *l, int64_t time, int close, char *err
 					  prev, &mlen);
 	if (!msg || hsm_ed25519_sign(l->key, msg, mlen, sig, inner, sizeof(inner)) != 0) {
 		free(msg);
-		return hsmd_err(err, errlen, "cannot sign a log checkpoint: %s", msg ? inner : "out of memory");
+		return hsmd_err(err, errlen, "cannot sign a log checkpoint: %s",
+				msg ? inner : "out of memory");
 	}
 	free(msg);
 	sig64 = hsm_base64_encode(sig, sizeof(sig));
-	detail = sig64 ? json_pack("{s:I, s:s}", "epoch", (json_int_t)l->epoch, "sig", sig64) : NULL;
+	detail =
+	    sig64 ? json_pack("{s:I, s:s}", "epoch", (json_int_t)l->epoch, "sig", sig64) : NULL;
 	free(sig64);
 	if (!detail)
 		return hsmd_err(err, errlen, "out of memory");
@@ -199,12 +201,12 @@ static int open_segment(struct hsmd_slog *l, int64_t time, int cleared, char *er
 		return hsmd_err(err, errlen, "the log key is unreadable");
 	l->open_bytes = 0;
 	l->uncovered = 0;
-	open = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s}", "segment", (json_int_t)l->segment,
-			 "esn", l->esn, "log", l->log, "epoch", (json_int_t)l->epoch,
-			 "since", (json_int_t)l->since, "key", key);
+	open = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s}", "segment", (json_int_t)l->segment, "esn",
+			 l->esn, "log", l->log, "epoch", (json_int_t)l->epoch, "since",
+			 (json_int_t)l->since, "key", key);
 	free(key);
-	prev = json_pack("{s:I, s:I}", "segment", (json_int_t)(l->segment - 1),
-			 "last_seq", (json_int_t)l->last_seq);
+	prev = json_pack("{s:I, s:I}", "segment", (json_int_t)(l->segment - 1), "last_seq",
+			 (json_int_t)l->last_seq);
 	if (cleared && prev)
 		json_object_set_new(prev, "cleared", json_true());
 	if (!open || !prev) {
@@ -316,9 +318,9 @@ int hsmd_slog_change_key(struct hsmd_slog *l, int64_t time, EVP_PKEY *key, char 
 struct scan {
 	int64_t first_seq, last_seq, seg, uncovered;
 	uint8_t last_hash[HSM_SLOG_HASH_LEN];
-	size_t good;           /* end of the last whole entry */
-	size_t cut;            /* where uncommitted change entries begin (or good) */
-	int closed;            /* the last entry is a closing checkpoint */
+	size_t good; /* end of the last whole entry */
+	size_t cut;  /* where uncommitted change entries begin (or good) */
+	int closed;  /* the last entry is a closing checkpoint */
 	size_t entries;
 };
 
@@ -342,15 +344,19 @@ static void scan_segment(const char *name, const char *buf, size_t len, int64_t 
 		const char *event;
 
 		if (r == 0) {
-			problem(problems, "%s: torn tail after seq %" PRId64 ": %zu bytes of an incomplete "
-				"entry dropped", name, last, len - at);
+			problem(problems,
+				"%s: torn tail after seq %" PRId64 ": %zu bytes of an incomplete "
+				"entry dropped",
+				name, last, len - at);
 			break;
 		}
 		if (r < 0 || !(e = hsm_slog_entry_parse(json, jlen, why, sizeof(why)))) {
 			size_t next = hsm_slog_resync(buf, len, at);
 			if (r < 0)
 				snprintf(why, sizeof(why), "not a valid frame");
-			problem(problems, "%s: byte %zu: %zu damaged bytes after seq %" PRId64 " skipped (%s)",
+			problem(problems,
+				"%s: byte %zu: %zu damaged bytes after seq %" PRId64
+				" skipped (%s)",
 				name, at, next - at, last, why);
 			pos = next;
 			continue;
@@ -358,14 +364,17 @@ static void scan_segment(const char *name, const char *buf, size_t len, int64_t 
 		seq = json_integer_value(json_object_get(e, "seq"));
 		event = json_string_value(json_object_get(e, "event"));
 		if (seq <= last && last) {
-			problem(problems, "%s: byte %zu: entry seq %" PRId64 " after seq %" PRId64 " skipped",
+			problem(problems,
+				"%s: byte %zu: entry seq %" PRId64 " after seq %" PRId64 " skipped",
 				name, at, seq, last);
 			json_decref(e);
 			continue;
 		}
 		if (last && seq != last + 1)
-			problem(problems, "%s: entries %" PRId64 "..%" PRId64 " are missing (gap before seq %"
-				PRId64 ")", name, last + 1, seq - 1, seq);
+			problem(problems,
+				"%s: entries %" PRId64 "..%" PRId64
+				" are missing (gap before seq %" PRId64 ")",
+				name, last + 1, seq - 1, seq);
 		if (!cut_set && committed_next > 0 && !structural(event) && seq >= committed_next) {
 			/* The state write of this transaction never happened. */
 			s->cut = at;
@@ -379,8 +388,9 @@ static void scan_segment(const char *name, const char *buf, size_t len, int64_t 
 			s->good = pos;
 			s->entries++;
 			hsm_slog_hash_json(json, jlen, s->last_hash);
-			s->closed = strcmp(event, "checkpoint") == 0 &&
-				    json_is_true(json_object_get(json_object_get(e, "detail"), "close"));
+			s->closed =
+			    strcmp(event, "checkpoint") == 0 &&
+			    json_is_true(json_object_get(json_object_get(e, "detail"), "close"));
 			s->uncovered = strcmp(event, "checkpoint") == 0 ? 0 : s->uncovered + 1;
 			if (out) {
 				json_object_del(e, "prev");
@@ -509,9 +519,11 @@ int hsmd_slog_open(struct hsmd_slog *l, const char *dir, const char *name, const
 			/* A torn tail, or entries of a transaction that never
 			 * committed: cut them off. */
 			if (truncate(path, (off_t)s.cut) != 0)
-				return hsmd_err(err, errlen, "%s: truncate: %s", path, strerror(errno));
+				return hsmd_err(err, errlen, "%s: truncate: %s", path,
+						strerror(errno));
 			if (s.cut < s.good || s.good < len)
-				hsmd_log("%s: cut %zu bytes after seq %" PRId64, path, len - s.cut, s.last_seq);
+				hsmd_log("%s: cut %zu bytes after seq %" PRId64, path, len - s.cut,
+					 s.last_seq);
 		}
 		if (s.entries) {
 			l->segment = s.seg;
@@ -526,11 +538,13 @@ int hsmd_slog_open(struct hsmd_slog *l, const char *dir, const char *name, const
 			char to[4200];
 			saved_path(l, l->segment, to, sizeof(to));
 			if (rename(path, to) != 0)
-				return hsmd_err(err, errlen, "%s: rename: %s", path, strerror(errno));
+				return hsmd_err(err, errlen, "%s: rename: %s", path,
+						strerror(errno));
 			l->saved_bytes += l->open_bytes;
 			l->open_bytes = 0;
 			saved_dir(l, to, sizeof(to));
-			if (hsm_fsync_dir(to, err, errlen) != 0 || hsm_fsync_dir(l->dir, err, errlen) != 0)
+			if (hsm_fsync_dir(to, err, errlen) != 0 ||
+			    hsm_fsync_dir(l->dir, err, errlen) != 0)
 				return -1;
 		} else if (s.entries == 0 && unlink(path) != 0) {
 			return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
@@ -539,8 +553,8 @@ int hsmd_slog_open(struct hsmd_slog *l, const char *dir, const char *name, const
 	if (l->last_seq == 0 && committed_next > 1) {
 		/* No entry survived at all: keep numbering after the last
 		 * change the state knows of, and say what is missing. */
-		problem(problems, "%s.log: entries 1..%" PRId64 " are missing (no log files)", l->name,
-			committed_next - 1);
+		problem(problems, "%s.log: entries 1..%" PRId64 " are missing (no log files)",
+			l->name, committed_next - 1);
 		l->last_seq = committed_next - 1;
 	}
 	l->found_last_seq = l->last_seq;
@@ -554,7 +568,8 @@ int hsmd_slog_open(struct hsmd_slog *l, const char *dir, const char *name, const
 	for (size_t i = nproblems; problems && i < json_array_size(problems); i++) {
 		hsmd_log("%s", json_string_value(json_array_get(problems, i)));
 		if (hsmd_slog_append(l, now, "log_damaged",
-				     json_pack("{s:O}", "found", json_array_get(problems, i)), err, errlen) != 0)
+				     json_pack("{s:O}", "found", json_array_get(problems, i)), err,
+				     errlen) != 0)
 			return -1;
 	}
 	return 0;
@@ -566,8 +581,8 @@ void hsmd_slog_close(struct hsmd_slog *l)
 	l->key = NULL;
 }
 
-int hsmd_slog_close_segment(struct hsmd_slog *l, int64_t time, int64_t *closed,
-			    char *err, size_t errlen)
+int hsmd_slog_close_segment(struct hsmd_slog *l, int64_t time, int64_t *closed, char *err,
+			    size_t errlen)
 {
 	char from[4200], to[4200], sdir[4200];
 	uint64_t bytes;
@@ -630,7 +645,8 @@ int hsmd_slog_expire(struct hsmd_slog *l, int64_t segment, char *err, size_t err
 	saved_dir(l, sdir, sizeof(sdir));
 	if (hsm_fsync_dir(sdir, err, errlen) != 0)
 		return -1;
-	l->saved_bytes = l->saved_bytes > (uint64_t)sb.st_size ? l->saved_bytes - (uint64_t)sb.st_size : 0;
+	l->saved_bytes =
+	    l->saved_bytes > (uint64_t)sb.st_size ? l->saved_bytes - (uint64_t)sb.st_size : 0;
 	return 0;
 }
 

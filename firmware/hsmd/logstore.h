@@ -22,20 +22,20 @@
 #include "signed-log.h"
 
 struct hsmd_slog {
-	char dir[4096];          /* the state directory */
-	char name[16];           /* file name stem: "system" */
-	char esn[64], log[64];   /* what log_open and checkpoints name */
-	EVP_PKEY *key;           /* signing key of the current epoch (owned) */
-	int64_t epoch, since;    /* the key's epoch and its first sequence number */
+	char dir[4096];        /* the state directory */
+	char name[16];         /* file name stem: "system" */
+	char esn[64], log[64]; /* what log_open and checkpoints name */
+	EVP_PKEY *key;         /* signing key of the current epoch (owned) */
+	int64_t epoch, since;  /* the key's epoch and its first sequence number */
 	unsigned checkpoint_every;
-	int64_t segment;         /* the open segment (0: none yet) */
-	int64_t last_seq;        /* the newest entry anywhere */
+	int64_t segment;  /* the open segment (0: none yet) */
+	int64_t last_seq; /* the newest entry anywhere */
 	uint8_t last_hash[HSM_SLOG_HASH_LEN];
-	int64_t uncovered;       /* entries after the last checkpoint */
-	uint64_t open_bytes;     /* whole entries in the open segment */
-	uint64_t saved_bytes;    /* bytes of the saved segments */
-	int tail_dirty;          /* a failed append could not be cut off yet */
-	int64_t found_last_seq;  /* newest entry found by open, before it wrote */
+	int64_t uncovered;      /* entries after the last checkpoint */
+	uint64_t open_bytes;    /* whole entries in the open segment */
+	uint64_t saved_bytes;   /* bytes of the saved segments */
+	int tail_dirty;         /* a failed append could not be cut off yet */
+	int64_t found_last_seq; /* newest entry found by open, before it wrote */
 };
 
 /* A point to roll back to: a transaction whose state write failed takes
@@ -78,15 +78,16 @@ int hsmd_slog_checkpoint_due(struct hsmd_slog *l, int64_t time, char *err, size_
 /* Change the signing key (factory state): log_key entry announcing the
  * new key for epoch+1, a checkpoint with the old key, then the new key
  * signs.  key is borrowed.  The new epoch's first seq is the log_key's. */
-int hsmd_slog_change_key(struct hsmd_slog *l, int64_t time, EVP_PKEY *key, char *err, size_t errlen);
+int hsmd_slog_change_key(struct hsmd_slog *l, int64_t time, EVP_PKEY *key, char *err,
+			 size_t errlen);
 /* The seq the log_key entry of the next change_key gets, when exactly
  * `entries_before` entries are appended before it. */
 int64_t hsmd_slog_key_since(const struct hsmd_slog *l, int entries_before);
 
 /* Export: close the open segment (a closing checkpoint, then it becomes
  * saved) and open the next.  *closed gets the closed segment's number. */
-int hsmd_slog_close_segment(struct hsmd_slog *l, int64_t time, int64_t *closed,
-			    char *err, size_t errlen);
+int hsmd_slog_close_segment(struct hsmd_slog *l, int64_t time, int64_t *closed, char *err,
+			    size_t errlen);
 /* Saved segment numbers, ascending (new reference). */
 json_t *hsmd_slog_saved(const struct hsmd_slog *l);
 /* The bytes of a saved segment (malloc'ed). */

@@ -102,18 +102,31 @@ static int run_main(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': state = optarg; break;
-		case 'c': confdir = optarg; break;
-		case 'l': log_level = optarg; break;
-		case 't': log_target = optarg; break;
+		case 's':
+			state = optarg;
+			break;
+		case 'c':
+			confdir = optarg;
+			break;
+		case 'l':
+			log_level = optarg;
+			break;
+		case 't':
+			log_target = optarg;
+			break;
 		case 'h':
-			printf("Usage: hsmd run --state DIR [--conf DIR] [--log-level LEVEL] [--log-target TARGET]\n"
-			       "Serve the HSM whose state is in DIR until SIGTERM or SIGINT.\n"
-			       "  --conf DIR            configuration: DIR/hsmd.conf and DIR/services.d/*.conf [%s]\n"
-			       "  --log-level LEVEL     err, warning, notice, info or debug [info]\n"
-			       "  --log-target TARGET   stderr, journal, syslog or auto [auto: journal when\n"
-			       "                        systemd connected stderr to it, else stderr]\n",
-			       HSMADMIN_SYSCONFDIR);
+			printf(
+			    "Usage: hsmd run --state DIR [--conf DIR] [--log-level LEVEL] "
+			    "[--log-target TARGET]\n"
+			    "Serve the HSM whose state is in DIR until SIGTERM or SIGINT.\n"
+			    "  --conf DIR            configuration: DIR/hsmd.conf and "
+			    "DIR/services.d/*.conf [%s]\n"
+			    "  --log-level LEVEL     err, warning, notice, info or debug [info]\n"
+			    "  --log-target TARGET   stderr, journal, syslog or auto [auto: "
+			    "journal when\n"
+			    "                        systemd connected stderr to it, else "
+			    "stderr]\n",
+			    HSMADMIN_SYSCONFDIR);
 			return 0;
 		default:
 			return usage("run", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -124,8 +137,10 @@ static int run_main(int argc, char **argv)
 	if (!state)
 		return usage("run", "%s", "--state DIR is required");
 	if (hsmd_log_configure(log_target, log_level) != 0)
-		return usage("run", "--log-target '%s' or --log-level '%s' is not one of the documented values",
-			     log_target, log_level);
+		return usage(
+		    "run",
+		    "--log-target '%s' or --log-level '%s' is not one of the documented values",
+		    log_target, log_level);
 	hsmd_config_defaults(&cfg);
 	if (hsmd_config_load(&cfg, confdir, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: %s\n", err);
@@ -148,9 +163,12 @@ static int run_main(int argc, char **argv)
 	}
 	if (nsvcs == 0) {
 		if (hsmd_image_dir[0])
-			fprintf(stderr, "hsmd: run: no service loaded from the firmware image %s\n", hsmd_image_dir);
+			fprintf(stderr, "hsmd: run: no service loaded from the firmware image %s\n",
+				hsmd_image_dir);
 		else
-			fprintf(stderr, "hsmd: run: no service loaded (configuration %s/services.d, modules %s)\n",
+			fprintf(stderr,
+				"hsmd: run: no service loaded (configuration %s/services.d, "
+				"modules %s)\n",
 				confdir, cfg.servicedir);
 		hsmd_services_unload(svcs, nsvcs);
 		hsmd_store_close(&st);
@@ -159,9 +177,10 @@ static int run_main(int argc, char **argv)
 	/* A factory-state HSM shows its enrollment secret on its console; one
 	 * that has none (a crash right after factory state, or the factory
 	 * state of a new image's first boot just now) gets a new one. */
-	if (hsmd_enroll_secret_sync(state, json_string_value(json_object_get(st.lifetime, "esn")),
-				    strcmp(json_string_value(json_object_get(st.device, "state")), "factory") == 0,
-				    err, sizeof(err)) != 0) {
+	if (hsmd_enroll_secret_sync(
+		state, json_string_value(json_object_get(st.lifetime, "esn")),
+		strcmp(json_string_value(json_object_get(st.device, "state")), "factory") == 0, err,
+		sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: enrollment secret: %s\n", err);
 		hsmd_services_unload(svcs, nsvcs);
 		hsmd_store_close(&st);
@@ -224,17 +243,28 @@ static int simulate_main(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': state = optarg; break;
-		case 'c': clock_lost = optarg; break;
-		case 'n': ncoreapi = optarg; break;
+		case 's':
+			state = optarg;
+			break;
+		case 'c':
+			clock_lost = optarg;
+			break;
+		case 'n':
+			ncoreapi = optarg;
+			break;
 		case 'h':
-			printf("Usage: hsmd simulate --state DIR [--clock-lost yes|no] [--ncoreapi operational|stopped]\n"
-			       "Set emulated hardware conditions of an HSM that is not running (for tests):\n"
-			       "  --clock-lost yes|no              the real-time clock lost its time (guide 4.2.2)\n"
-			       "  --ncoreapi operational|stopped   an ncoreapi service is operational (interlock, 4.6.4)\n");
+			printf("Usage: hsmd simulate --state DIR [--clock-lost yes|no] [--ncoreapi "
+			       "operational|stopped]\n"
+			       "Set emulated hardware conditions of an HSM that is not running "
+			       "(for tests):\n"
+			       "  --clock-lost yes|no              the real-time clock lost its "
+			       "time (guide 4.2.2)\n"
+			       "  --ncoreapi operational|stopped   an ncoreapi service is "
+			       "operational (interlock, 4.6.4)\n");
 			return 0;
 		default:
-			return usage("simulate", "unknown or incomplete option '%s'", argv[optind - 1]);
+			return usage("simulate", "unknown or incomplete option '%s'",
+				     argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -244,7 +274,8 @@ static int simulate_main(int argc, char **argv)
 	if (clock_lost && strcmp(clock_lost, "yes") && strcmp(clock_lost, "no"))
 		return usage("simulate", "--clock-lost: '%s' is not yes or no", clock_lost);
 	if (ncoreapi && strcmp(ncoreapi, "operational") && strcmp(ncoreapi, "stopped"))
-		return usage("simulate", "--ncoreapi: '%s' is not operational or stopped", ncoreapi);
+		return usage("simulate", "--ncoreapi: '%s' is not operational or stopped",
+			     ncoreapi);
 	hsmd_config_defaults(&cfg);
 	if (hsmd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: simulate: %s\n", err);
@@ -253,7 +284,8 @@ static int simulate_main(int argc, char **argv)
 	doc = json_deep_copy(st.device);
 	detail = json_object();
 	if (clock_lost) {
-		json_object_set_new(json_object_get(doc, "clock"), "lost", json_boolean(!strcmp(clock_lost, "yes")));
+		json_object_set_new(json_object_get(doc, "clock"), "lost",
+				    json_boolean(!strcmp(clock_lost, "yes")));
 		json_object_set_new(detail, "clock_lost", json_boolean(!strcmp(clock_lost, "yes")));
 	}
 	if (ncoreapi) {
@@ -289,13 +321,20 @@ static int fail_main(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': state = optarg; break;
-		case 'r': reason = optarg; break;
+		case 's':
+			state = optarg;
+			break;
+		case 'r':
+			reason = optarg;
+			break;
 		case 'h':
 			printf("Usage: hsmd fail --state DIR [--reason TEXT]\n"
-			       "Make the emulated HSM's module fail (for tests and drills): the HSM, running or\n"
-			       "not, keeps answering on the network, but every call fails except setup status and\n"
-			       "ncoreapi enquiry, which report it failed.  There is no way back: replace the HSM.\n");
+			       "Make the emulated HSM's module fail (for tests and drills): the "
+			       "HSM, running or\n"
+			       "not, keeps answering on the network, but every call fails except "
+			       "setup status and\n"
+			       "ncoreapi enquiry, which report it failed.  There is no way back: "
+			       "replace the HSM.\n");
 			return 0;
 		default:
 			return usage("fail", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -309,7 +348,8 @@ static int fail_main(int argc, char **argv)
 		return usage("fail", "%s", "--reason: 1-128 characters");
 	snprintf(path, sizeof(path), "%s/lifetime.json", state);
 	if (stat(path, &st) != 0) {
-		fprintf(stderr, "hsmd: fail: %s is not an HSM state directory (no lifetime.json)\n", state);
+		fprintf(stderr, "hsmd: fail: %s is not an HSM state directory (no lifetime.json)\n",
+			state);
 		return 1;
 	}
 	if (hsmd_fault_set(state, reason, err, sizeof(err)) != 0) {
@@ -346,6 +386,9 @@ int main(int argc, char **argv)
 		return fail_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "button"))
 		return hsmd_button_main(argc - 1, argv + 1);
-	fprintf(stderr, "hsmd: unknown command '%s' (provision, run, simulate, fail, button; see hsmd --help)\n", argv[1]);
+	fprintf(stderr,
+		"hsmd: unknown command '%s' (provision, run, simulate, fail, button; see hsmd "
+		"--help)\n",
+		argv[1]);
 	return 2;
 }

@@ -60,16 +60,21 @@ static void provision_help(void)
 	       "Create a new emulated HSM in factory state.\n\n"
 	       "  --state DIR          state directory to create (must not hold an HSM)\n"
 	       "  --esn ESN            electronic serial number, e.g. 1A23-BC45-6789\n"
-	       "  --vendor-key FILE    vendor Ed25519 private key (PEM, mode 0600) that signs the warrant\n"
+	       "  --vendor-key FILE    vendor Ed25519 private key (PEM, mode 0600) that signs the "
+	       "warrant\n"
 	       "  --psn PSN            product serial number [EMU-<ESN>]\n"
 	       "  --speed base|mid|high  speed rating [high]\n"
 	       "  --features WORD      extra factory features (hex word or A|B names)\n"
 	       "  --address ADDR       IP address the services listen on [127.0.0.1]\n"
-	       "  --port SERVICE=PORT  port of one service (repeatable) [sshadmin=2201 ... orchestrator=2207]\n"
+	       "  --port SERVICE=PORT  port of one service (repeatable) [sshadmin=2201 ... "
+	       "orchestrator=2207]\n"
 	       "  --module-conf FILE   also write the host's modules.d entry for this HSM\n"
-	       "  --firmware PKG       install a firmware package signed with the vendor key (repeatable:\n"
-	       "                       one per component); without a primary package the HSM runs the\n"
-	       "                       development image: hsmd.conf's servicedir and CONF/services.d\n");
+	       "  --firmware PKG       install a firmware package signed with the vendor key "
+	       "(repeatable:\n"
+	       "                       one per component); without a primary package the HSM runs "
+	       "the\n"
+	       "                       development image: hsmd.conf's servicedir and "
+	       "CONF/services.d\n");
 }
 
 static int parse_port(struct prov_opts *o, const char *arg)
@@ -104,8 +109,9 @@ static int write_module_conf(const char *path, const json_t *lifetime, char *err
 			     json_string_value(json_object_get(lifetime, "address")));
 	for (size_t i = 0; i < hsmd_known_service_count && n < sizeof(buf); i++) {
 		const json_t *p = json_object_get(ports, hsmd_known_services[i].name);
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s = %lld\n",
-				      hsmd_known_services[i].name, (long long)json_integer_value(p));
+		n +=
+		    (size_t)snprintf(buf + n, sizeof(buf) - n, "%s = %lld\n",
+				     hsmd_known_services[i].name, (long long)json_integer_value(p));
 	}
 	if (n >= sizeof(buf))
 		return hsmd_err(err, errlen, "module configuration too long");
@@ -146,18 +152,22 @@ static int provision(const struct prov_opts *o)
 		if (hsm_features_parse(o->features, &extra, err, sizeof(err)) != 0)
 			return usage_err("--features: %s", err);
 		if (extra & HSM_FEAT_SPEED_MASK)
-			return usage_err("--features: '%s': give the speed with --speed", o->features);
+			return usage_err("--features: '%s': give the speed with --speed",
+					 o->features);
 		features |= extra;
 	}
 	{
 		unsigned char a[16];
-		if (inet_pton(AF_INET, o->address, a) != 1 && inet_pton(AF_INET6, o->address, a) != 1)
-			return usage_err("--address: '%s' is not an IPv4 or IPv6 address", o->address);
+		if (inet_pton(AF_INET, o->address, a) != 1 &&
+		    inet_pton(AF_INET6, o->address, a) != 1)
+			return usage_err("--address: '%s' is not an IPv4 or IPv6 address",
+					 o->address);
 	}
 	ports = json_object();
 	for (size_t i = 0; i < hsmd_known_service_count; i++)
-		json_object_set_new(ports, hsmd_known_services[i].name,
-				    json_integer(o->ports[i] ? o->ports[i] : hsmd_known_services[i].port));
+		json_object_set_new(
+		    ports, hsmd_known_services[i].name,
+		    json_integer(o->ports[i] ? o->ports[i] : hsmd_known_services[i].port));
 	vendor = hsm_key_load_private(o->vendor_key, err, sizeof(err));
 	if (!vendor) {
 		json_decref(ports);
@@ -175,8 +185,10 @@ static int provision(const struct prov_opts *o)
 	}
 	snprintf(path, sizeof(path), "%s/lifetime.json", o->state);
 	if (access(path, F_OK) == 0) {
-		fprintf(stderr, "hsmd: provision: %s already holds a provisioned HSM; "
-			"use another directory\n", o->state);
+		fprintf(stderr,
+			"hsmd: provision: %s already holds a provisioned HSM; "
+			"use another directory\n",
+			o->state);
 		goto out_ports;
 	}
 	identity = hsm_ed25519_generate(err, sizeof(err));
@@ -193,11 +205,11 @@ static int provision(const struct prov_opts *o)
 		fprintf(stderr, "hsmd: provision: cannot sign the warrant: %s\n", err);
 		goto out_ports;
 	}
-	lifetime = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:o, s:s, s:o}",
-			     "version", HSMD_DOC_VERSION, "esn", esn, "psn", psn, "dbid", HSMD_DBID,
-			     "mfgtime", (json_int_t)now, "speed", o->speed,
-			     "features", (json_int_t)features, "identity_key", idline,
-			     "warrant", warrant, "address", o->address, "ports", ports);
+	lifetime = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:o, s:s, s:o}", "version",
+			     HSMD_DOC_VERSION, "esn", esn, "psn", psn, "dbid", HSMD_DBID, "mfgtime",
+			     (json_int_t)now, "speed", o->speed, "features", (json_int_t)features,
+			     "identity_key", idline, "warrant", warrant, "address", o->address,
+			     "ports", ports);
 	warrant = NULL;
 	ports = NULL;
 	if (!lifetime || hsmd_lifetime_validate(lifetime, err, sizeof(err)) != 0) {
@@ -211,9 +223,9 @@ static int provision(const struct prov_opts *o)
 	}
 	/* The first system log entry, appended by the first start. */
 	json_object_set_new(json_object_get(device, "log"), "pending",
-			    json_pack("{s:i, s:I, s:s, s:{s:s, s:s, s:s}}", "seq", 1,
-				      "time", (json_int_t)now, "event", "provision",
-				      "detail", "esn", esn, "psn", psn, "speed", o->speed));
+			    json_pack("{s:i, s:I, s:s, s:{s:s, s:s, s:s}}", "seq", 1, "time",
+				      (json_int_t)now, "event", "provision", "detail", "esn", esn,
+				      "psn", psn, "speed", o->speed));
 	json_object_set_new(json_object_get(device, "log"), "next_seq", json_integer(2));
 	snprintf(path, sizeof(path), "%s/identity.pem", o->state);
 	if (hsm_key_save_private(path, identity, 1, err, sizeof(err)) != 0) {
@@ -225,7 +237,8 @@ static int provision(const struct prov_opts *o)
 	 * the vendor keys it trusts (CONF/vendor.d). */
 	for (size_t i = 0; i < o->nfirmware; i++) {
 		EVP_PKEY *trusted[1] = { vendor };
-		if (hsmd_images_install_file(o->state, o->firmware[i], trusted, 1, now, err, sizeof(err)) != 0) {
+		if (hsmd_images_install_file(o->state, o->firmware[i], trusted, 1, now, err,
+					     sizeof(err)) != 0) {
 			fprintf(stderr, "hsmd: provision: --firmware: %s\n", err);
 			goto out;
 		}
@@ -302,25 +315,46 @@ int hsmd_provision_main(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': o.state = optarg; break;
-		case 'e': o.esn = optarg; break;
-		case 'p': o.psn = optarg; break;
-		case 'S': o.speed = optarg; break;
-		case 'f': o.features = optarg; break;
-		case 'a': o.address = optarg; break;
-		case 'v': o.vendor_key = optarg; break;
-		case 'm': o.module_conf = optarg; break;
+		case 's':
+			o.state = optarg;
+			break;
+		case 'e':
+			o.esn = optarg;
+			break;
+		case 'p':
+			o.psn = optarg;
+			break;
+		case 'S':
+			o.speed = optarg;
+			break;
+		case 'f':
+			o.features = optarg;
+			break;
+		case 'a':
+			o.address = optarg;
+			break;
+		case 'v':
+			o.vendor_key = optarg;
+			break;
+		case 'm':
+			o.module_conf = optarg;
+			break;
 		case 'F':
 			if (o.nfirmware == 3)
-				return usage_err("%s", "--firmware: at most three packages (primary, recovery, bootloader)");
+				return usage_err("%s", "--firmware: at most three packages "
+						       "(primary, recovery, bootloader)");
 			o.firmware[o.nfirmware++] = optarg;
 			break;
 		case 'P':
 			if (parse_port(&o, optarg) != 0)
-				return usage_err("--port: '%s' is not SERVICE=PORT with a known platform "
-						 "service and a port 1-65535", optarg);
+				return usage_err(
+				    "--port: '%s' is not SERVICE=PORT with a known platform "
+				    "service and a port 1-65535",
+				    optarg);
 			break;
-		case 'h': provision_help(); return 0;
+		case 'h':
+			provision_help();
+			return 0;
 		default:
 			return usage_err("unknown or incomplete option '%s'", argv[optind - 1]);
 		}
@@ -338,8 +372,10 @@ int hsmd_provision_main(int argc, char **argv)
 			uint16_t pi = o.ports[i] ? o.ports[i] : hsmd_known_services[i].port;
 			uint16_t pj = o.ports[j] ? o.ports[j] : hsmd_known_services[j].port;
 			if (pi == pj) {
-				fprintf(stderr, "hsmd: provision: --port: %s and %s would share port %u\n",
-					hsmd_known_services[j].name, hsmd_known_services[i].name, pi);
+				fprintf(stderr,
+					"hsmd: provision: --port: %s and %s would share port %u\n",
+					hsmd_known_services[j].name, hsmd_known_services[i].name,
+					pi);
 				return 2;
 			}
 		}

@@ -54,10 +54,14 @@ json_t *hsmd_rpc_params(const char *buf, size_t len, char *err, size_t errlen)
 const char *hsmd_rpc_code(int status)
 {
 	switch (status) {
-	case HSMD_BAD_REQUEST: return "bad_request";
-	case HSMD_REFUSED_STATE: return "refused_state";
-	case HSMD_DENIED: return "denied";
-	default: return "failed";
+	case HSMD_BAD_REQUEST:
+		return "bad_request";
+	case HSMD_REFUSED_STATE:
+		return "refused_state";
+	case HSMD_DENIED:
+		return "denied";
+	default:
+		return "failed";
 	}
 }
 
@@ -70,9 +74,10 @@ char *hsmd_rpc_reply(int status, const json_t *result, const char *message, size
 	if (status == HSMD_OK)
 		doc = json_is_object(result) ? json_incref((json_t *)result) : json_object();
 	else
-		doc = json_pack("{s:{s:s, s:s}}", "error", "code", hsmd_rpc_code(status),
-				"message", message && *message ? message : "the operation failed");
-	text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10)) : NULL;
+		doc = json_pack("{s:{s:s, s:s}}", "error", "code", hsmd_rpc_code(status), "message",
+				message && *message ? message : "the operation failed");
+	text =
+	    doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10)) : NULL;
 	json_decref(doc);
 	if (!text)
 		text = strdup("{\"error\":{\"code\":\"failed\",\"message\":\"out of memory\"}}");

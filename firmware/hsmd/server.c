@@ -59,7 +59,7 @@ struct listener {
 	int ready;
 	uint16_t port;
 	ssh_bind bind;
-	char *host_key_pem;   /* what bind was made from, to notice a change */
+	char *host_key_pem; /* what bind was made from, to notice a change */
 };
 
 struct chan;
@@ -71,14 +71,14 @@ struct conn {
 	struct ssh_server_callbacks_struct cb;
 	int in_event;
 	int authenticated;
-	char *key_line;       /* the client key that authenticated */
-	char key_fp[64];      /* its SHA256 fingerprint, for the log */
-	char peer[64];        /* the client's address, for the log */
+	char *key_line;  /* the client key that authenticated */
+	char key_fp[64]; /* its SHA256 fingerprint, for the log */
+	char peer[64];   /* the client's address, for the log */
 	unsigned auth_failures;
 	int64_t accepted_ms, active_ms;
 	char source[INET6_ADDRSTRLEN]; /* source address alone, for the limits */
 	int dead;
-	const char *why;      /* why it was dropped, for the log */
+	const char *why; /* why it was dropped, for the log */
 	struct chan *chans;
 	unsigned nchans;
 	struct conn *next;
@@ -124,9 +124,9 @@ struct hsmd_server {
 	unsigned nconns;
 	int sigfd;
 	int stop;
-	int reexec;           /* restart the process into a new image once replies are out */
+	int reexec; /* restart the process into a new image once replies are out */
 	uint64_t keys_generation;
-	ssh_bind *old_binds;  /* replaced after factory state; freed at exit */
+	ssh_bind *old_binds; /* replaced after factory state; freed at exit */
 	size_t nold;
 	struct refusal refusals[REFUSAL_SLOTS];
 };
@@ -157,7 +157,8 @@ static ssh_bind make_bind(const char *pem, char *err, size_t errlen)
 	if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no) != SSH_OK ||
 	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_IMPORT_KEY, key) != SSH_OK ||
 	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, "ssh-ed25519") != SSH_OK ||
-	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, "ssh-ed25519") != SSH_OK ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, "ssh-ed25519") !=
+		SSH_OK ||
 	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_KEY_EXCHANGE, KEX) != SSH_OK ||
 	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_CIPHERS_C_S, CIPHERS) != SSH_OK ||
 	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_CIPHERS_S_C, CIPHERS) != SSH_OK ||
@@ -247,15 +248,16 @@ static char *key_line(ssh_key key)
 static void refusal_summary(struct refusal *r, int64_t now)
 {
 	if (r->suppressed)
-		hsmd_log("refused %u more connection%s from %s in the last %lld s (%s)", r->suppressed,
-			 r->suppressed == 1 ? "" : "s", r->peer, (long long)((now - r->since_ms) / 1000),
-			 r->why);
+		hsmd_log("refused %u more connection%s from %s in the last %lld s (%s)",
+			 r->suppressed, r->suppressed == 1 ? "" : "s", r->peer,
+			 (long long)((now - r->since_ms) / 1000), r->why);
 	r->suppressed = 0;
 	r->since_ms = now;
 }
 
 /* Log a refused connection once per source and reason per interval. */
-static void note_refusal(struct hsmd_server *srv, const char *peer, const char *service, const char *why)
+static void note_refusal(struct hsmd_server *srv, const char *peer, const char *service,
+			 const char *why)
 {
 	int64_t now = hsmd_mono_ms(), interval = (int64_t)srv->cfg->refusal_log_interval * 1000;
 	struct refusal *r = NULL, *oldest = &srv->refusals[0];
@@ -286,7 +288,8 @@ static void note_refusal(struct hsmd_server *srv, const char *peer, const char *
 	r->service = service;
 	r->why = why;
 	hsmd_log("%s: refused a connection from %s: %s (further refusals from %s are summed up "
-		 "every %u s)", service, peer, why, peer, srv->cfg->refusal_log_interval);
+		 "every %u s)",
+		 service, peer, why, peer, srv->cfg->refusal_log_interval);
 }
 
 /* Summaries of intervals that ended without a new refusal. */
@@ -350,10 +353,12 @@ static void log_auth(struct conn *c, ssh_key key, int accepted)
 	key_fingerprint(key, fp, sizeof(fp));
 	if (accepted)
 		snprintf(c->key_fp, sizeof(c->key_fp), "%s", fp);
-	hsmd_log_at(accepted ? LOG_NOTICE : LOG_WARNING, "%s: authentication %s for %s key %s from %s",
-		    c->lis->svc->name, accepted ? "accepted" : "refused",
-		    ssh_key_type_to_char(ssh_key_type(key)) ? ssh_key_type_to_char(ssh_key_type(key)) : "unknown",
-		    fp, c->peer);
+	hsmd_log_at(
+	    accepted ? LOG_NOTICE : LOG_WARNING, "%s: authentication %s for %s key %s from %s",
+	    c->lis->svc->name, accepted ? "accepted" : "refused",
+	    ssh_key_type_to_char(ssh_key_type(key)) ? ssh_key_type_to_char(ssh_key_type(key))
+						    : "unknown",
+	    fp, c->peer);
 }
 
 /* ---- libssh callbacks: record only ------------------------------------ */
@@ -389,7 +394,8 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
 	 * so it cannot crowd out the other services and clients. */
 	if (count_key_sessions(c->srv, line) >= c->srv->cfg->max_sessions_per_key) {
 		free(line);
-		note_refusal(c->srv, c->source, c->lis->svc->name, "this client key has too many sessions");
+		note_refusal(c->srv, c->source, c->lis->svc->name,
+			     "this client key has too many sessions");
 		c->dead = 1;
 		c->why = "too many sessions for its key";
 		return SSH_AUTH_DENIED;
@@ -597,15 +603,16 @@ static void set_reply(struct chan *k, int status, const json_t *result, const ch
  * at debug; refusals of either at warning. */
 static void log_call(const struct conn *c, const struct hsmd_call *call)
 {
-	int pri = call->status != HSMD_OK            ? LOG_WARNING
+	int pri = call->status != HSMD_OK                ? LOG_WARNING
 		  : (call->flags & HSMD_METHOD_INVASIVE) ? LOG_NOTICE
 							 : LOG_DEBUG;
 
 	if (call->status == HSMD_OK)
-		hsmd_log_at(pri, "%s.%s by %s from %s: ok", c->lis->svc->name, call->method, c->key_fp, c->peer);
+		hsmd_log_at(pri, "%s.%s by %s from %s: ok", c->lis->svc->name, call->method,
+			    c->key_fp, c->peer);
 	else
-		hsmd_log_at(pri, "%s.%s by %s from %s: status %d: %s", c->lis->svc->name, call->method,
-			    c->key_fp, c->peer, call->status, call->message);
+		hsmd_log_at(pri, "%s.%s by %s from %s: status %d: %s", c->lis->svc->name,
+			    call->method, c->key_fp, c->peer, call->status, call->message);
 }
 
 static void dispatch(struct hsmd_server *srv, struct chan *k)
@@ -616,7 +623,8 @@ static void dispatch(struct hsmd_server *srv, struct chan *k)
 	json_t *params;
 
 	if (k->bad_exec) {
-		set_reply(k, HSMD_BAD_REQUEST, NULL, "the exec command must be a method name and nothing else");
+		set_reply(k, HSMD_BAD_REQUEST, NULL,
+			  "the exec command must be a method name and nothing else");
 		return;
 	}
 	/* The state may have changed since login (factory state, key change). */
@@ -640,7 +648,8 @@ static void dispatch(struct hsmd_server *srv, struct chan *k)
 		if (rc != HSMD_OK) {
 			k->call->status = rc;
 			if (!k->call->message[0])
-				snprintf(k->call->message, sizeof(k->call->message), "%s failed", k->method);
+				snprintf(k->call->message, sizeof(k->call->message), "%s failed",
+					 k->method);
 			stream_fail(k);
 			return;
 		}
@@ -781,9 +790,9 @@ static void drop_conn(struct hsmd_server *srv, struct conn *c)
 
 static void source_name(const struct sockaddr_storage *ss, char *out, size_t len)
 {
-	const void *a = ss->ss_family == AF_INET6 ?
-		(const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
-		(const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+	const void *a = ss->ss_family == AF_INET6
+			    ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+			    : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
 
 	if (!inet_ntop(ss->ss_family, a, out, (socklen_t)len))
 		snprintf(out, len, "?");
@@ -834,7 +843,8 @@ static void accept_on(struct hsmd_server *srv, struct listener *l)
 			refuse = "max_connections reached";
 		else if (count_unauthenticated(srv, NULL) >= srv->cfg->max_unauthenticated)
 			refuse = "max_unauthenticated reached";
-		else if (count_unauthenticated(srv, source) >= srv->cfg->max_unauthenticated_per_source)
+		else if (count_unauthenticated(srv, source) >=
+			 srv->cfg->max_unauthenticated_per_source)
 			refuse = "too many unauthenticated connections from this address";
 		if (refuse) {
 			note_refusal(srv, source, l->svc->name, refuse);
@@ -896,15 +906,16 @@ static void judge_conns(struct hsmd_server *srv)
 			int status = ssh_get_status(c->session);
 			if (status & (SSH_CLOSED | SSH_CLOSED_ERROR))
 				c->dead = 1;
-			else if (!c->authenticated && now - c->accepted_ms > (int64_t)cfg->login_timeout * 1000)
+			else if (!c->authenticated &&
+				 now - c->accepted_ms > (int64_t)cfg->login_timeout * 1000)
 				c->dead = 1, c->why = "login deadline passed";
 			else if (now - c->active_ms > (int64_t)cfg->idle_timeout * 1000) {
 				c->dead = 1, c->why = "idle timeout";
 				if (c->chans) /* a call left hanging: worth the admin's eye */
-					hsmd_log("%s: closed the session of %s: idle for %u s with a call open",
+					hsmd_log("%s: closed the session of %s: idle for %u s with "
+						 "a call open",
 						 c->lis->svc->name, c->peer, cfg->idle_timeout);
-			}
-			else if (c->auth_failures >= cfg->max_auth_attempts)
+			} else if (c->auth_failures >= cfg->max_auth_attempts)
 				c->dead = 1, c->why = "too many authentication attempts";
 		}
 		if (!c->dead)
@@ -1023,8 +1034,8 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 		goto out;
 	ssh_event_add_fd(srv.event, srv.sigfd, POLLIN, on_signal, &srv);
 	hsmd_store_init_reset(st);
-	hsmd_store_init_add(st, "boot", json_pack("{s:s, s:s}", "reason", "start", "image",
-			    hsmd_store_image(st)));
+	hsmd_store_init_add(
+	    st, "boot", json_pack("{s:s, s:s}", "reason", "start", "image", hsmd_store_image(st)));
 	for (size_t i = 0; i < nsvcs; i++) {
 		struct listener *l = &srv.lis[srv.nlis];
 		const json_t *p = json_object_get(ports, svcs[i].name);
@@ -1032,16 +1043,19 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 		int fd;
 
 		if (!json_object_get(json_object_get(st->device, "host_keys"), svcs[i].name)) {
-			hsmd_log("service %s: this HSM has no host key for it; not served", svcs[i].name);
-			hsmd_store_init_add(st, "service_failed", json_pack("{s:s, s:s}", "service",
-					    svcs[i].name, "reason", "no host key"));
+			hsmd_log("service %s: this HSM has no host key for it; not served",
+				 svcs[i].name);
+			hsmd_store_init_add(st, "service_failed",
+					    json_pack("{s:s, s:s}", "service", svcs[i].name,
+						      "reason", "no host key"));
 			continue;
 		}
 		fd = open_listener(address, port, err, sizeof(err));
 		if (fd < 0) {
 			hsmd_log("service %s: %s; not served", svcs[i].name, err);
-			hsmd_store_init_add(st, "service_failed", json_pack("{s:s, s:s}", "service",
-					    svcs[i].name, "reason", err));
+			hsmd_store_init_add(
+			    st, "service_failed",
+			    json_pack("{s:s, s:s}", "service", svcs[i].name, "reason", err));
 			continue;
 		}
 		l->srv = &srv;
@@ -1049,8 +1063,9 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 		l->fd = fd;
 		l->port = port;
 		srv.nlis++;
-		hsmd_store_init_add(st, "service_started", json_pack("{s:s, s:s, s:i}", "service",
-				    svcs[i].name, "address", address, "port", port));
+		hsmd_store_init_add(st, "service_started",
+				    json_pack("{s:s, s:s, s:i}", "service", svcs[i].name, "address",
+					      address, "port", port));
 	}
 	if (srv.nlis == 0) {
 		hsmd_log("no service could be started");
@@ -1065,8 +1080,8 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 	}
 	for (size_t i = 0; i < srv.nlis; i++)
 		ssh_event_add_fd(srv.event, srv.lis[i].fd, POLLIN, on_listener, &srv.lis[i]);
-	hsmd_store_init_add(st, "boot_complete", json_pack("{s:o}", "services",
-			    hsmd_server_service_names(&srv)));
+	hsmd_store_init_add(st, "boot_complete",
+			    json_pack("{s:o}", "services", hsmd_server_service_names(&srv)));
 	hsmd_log("serving %s on %s (%zu service%s)",
 		 json_string_value(json_object_get(st->lifetime, "esn")), address, srv.nlis,
 		 srv.nlis == 1 ? "" : "s");

@@ -27,8 +27,8 @@ struct hsmd_call {
 	char message[512];
 	int status;
 	int message_set;
-	uint32_t flags;        /* the gate flags that applied (HSMD_METHOD_*) */
-	int owns_params;       /* a streaming call: clear drops params */
+	uint32_t flags;             /* the gate flags that applied (HSMD_METHOD_*) */
+	int owns_params;            /* a streaming call: clear drops params */
 	struct hsmd_upload *upload; /* an image being received (api.c) */
 };
 

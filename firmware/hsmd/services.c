@@ -24,9 +24,10 @@
 #include "hsmd.h"
 #include "services.h"
 
-#define KNOWN_FLAGS (HSMD_METHOD_INVASIVE | HSMD_METHOD_STREAMS | HSMD_METHOD_FACTORY_OK | \
-		     HSMD_METHOD_NEEDS_CLOCK | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_LOG_ACCESS | \
-		     HSMD_METHOD_MAINTENANCE | HSMD_METHOD_RECOVERY)
+#define KNOWN_FLAGS                                                                                \
+	(HSMD_METHOD_INVASIVE | HSMD_METHOD_STREAMS | HSMD_METHOD_FACTORY_OK |                     \
+	 HSMD_METHOD_NEEDS_CLOCK | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_LOG_ACCESS |              \
+	 HSMD_METHOD_MAINTENANCE | HSMD_METHOD_RECOVERY)
 #define MAX_METHODS 256
 
 struct conf_parse {
@@ -45,7 +46,9 @@ static int on_conf_key(void *user, const char *section, const char *name, const 
 		if (cp->have_name++)
 			return hsmd_err(err, errlen, "duplicate key 'name'");
 		if (!hsmd_name_valid(value))
-			return hsmd_err(err, errlen, "name: '%s' is not a service name ([a-z][a-z0-9_]*)", value);
+			return hsmd_err(err, errlen,
+					"name: '%s' is not a service name ([a-z][a-z0-9_]*)",
+					value);
 		snprintf(cp->conf.name, sizeof(cp->conf.name), "%s", value);
 		return 0;
 	}
@@ -53,9 +56,10 @@ static int on_conf_key(void *user, const char *section, const char *name, const 
 		size_t n = strlen(value);
 		if (cp->have_module++)
 			return hsmd_err(err, errlen, "duplicate key 'module'");
-		if (n < 4 || n >= sizeof(cp->conf.module) || strchr(value, '/') || value[0] == '.' ||
-		    strcmp(value + n - 3, ".so") != 0)
-			return hsmd_err(err, errlen, "module: '%s' is not a file name ending in .so", value);
+		if (n < 4 || n >= sizeof(cp->conf.module) || strchr(value, '/') ||
+		    value[0] == '.' || strcmp(value + n - 3, ".so") != 0)
+			return hsmd_err(err, errlen,
+					"module: '%s' is not a file name ending in .so", value);
 		snprintf(cp->conf.module, sizeof(cp->conf.module), "%s", value);
 		return 0;
 	}
@@ -72,18 +76,20 @@ int hsmd_service_conf_parse(const char *text, size_t len, const char *file_name,
 	if (hsm_ini_parse_text(text, len, on_conf_key, &cp, err, errlen) != 0)
 		return -1;
 	if (!cp.have_name || !cp.have_module)
-		return hsmd_err(err, errlen, "missing key '%s' in [service]", cp.have_name ? "module" : "name");
+		return hsmd_err(err, errlen, "missing key '%s' in [service]",
+				cp.have_name ? "module" : "name");
 	snprintf(want, sizeof(want), "%s.conf", cp.conf.name);
 	if (file_name && strcmp(file_name, want) != 0)
-		return hsmd_err(err, errlen, "names service '%s' but is not called %s", cp.conf.name, want);
+		return hsmd_err(err, errlen, "names service '%s' but is not called %s",
+				cp.conf.name, want);
 	*out = cp.conf;
 	return 0;
 }
 
 const struct hsmd_method *hsmd_service_method(const struct hsmd_loaded_service *s, size_t i)
 {
-	return (const struct hsmd_method *)(const void *)
-		((const char *)s->desc->methods + i * s->desc->method_size);
+	return (const struct hsmd_method *)(const void *)((const char *)s->desc->methods +
+							  i * s->desc->method_size);
 }
 
 const struct hsmd_method *hsmd_service_find(const struct hsmd_loaded_service *s, const char *name)
@@ -102,22 +108,27 @@ int hsmd_service_check(const struct hsmd_service *d, const char *want_name, size
 	size_t n;
 
 	if (d->abi_major != HSMD_SERVICE_ABI_MAJOR)
-		return hsmd_err(err, errlen, "built for service ABI %u.%u, hsmd has %u.%u: rebuild the module",
-				d->abi_major, d->abi_minor, HSMD_SERVICE_ABI_MAJOR, HSMD_SERVICE_ABI_MINOR);
+		return hsmd_err(
+		    err, errlen, "built for service ABI %u.%u, hsmd has %u.%u: rebuild the module",
+		    d->abi_major, d->abi_minor, HSMD_SERVICE_ABI_MAJOR, HSMD_SERVICE_ABI_MINOR);
 	/* A method table of ABI 1.2 (no stream, finish) is still good. */
 	if (d->size < sizeof(struct hsmd_service) || d->method_size < HSMD_METHOD_MIN_SIZE)
-		return hsmd_err(err, errlen, "descriptor smaller than ABI %u.%u needs (struct %u/%zu, method %u/%zu)",
-				HSMD_SERVICE_ABI_MAJOR, HSMD_SERVICE_ABI_MINOR, d->size,
-				sizeof(struct hsmd_service), d->method_size, (size_t)HSMD_METHOD_MIN_SIZE);
+		return hsmd_err(
+		    err, errlen,
+		    "descriptor smaller than ABI %u.%u needs (struct %u/%zu, method %u/%zu)",
+		    HSMD_SERVICE_ABI_MAJOR, HSMD_SERVICE_ABI_MINOR, d->size,
+		    sizeof(struct hsmd_service), d->method_size, (size_t)HSMD_METHOD_MIN_SIZE);
 	if (d->method_size > 4096)
-		return hsmd_err(err, errlen, "method table stride %u is implausible", d->method_size);
+		return hsmd_err(err, errlen, "method table stride %u is implausible",
+				d->method_size);
 	if (!d->name || strcmp(d->name, want_name) != 0)
 		return hsmd_err(err, errlen, "module is service '%s', configuration says '%s'",
 				d->name ? d->name : "(null)", want_name);
 	if (!d->methods)
 		return hsmd_err(err, errlen, "no method table");
 	for (n = 0;; n++) {
-		const struct hsmd_method *m = (const void *)((const char *)d->methods + n * d->method_size);
+		const struct hsmd_method *m =
+		    (const void *)((const char *)d->methods + n * d->method_size);
 		if (!m->name)
 			break;
 		if (n >= MAX_METHODS)
@@ -129,14 +140,19 @@ int hsmd_service_check(const struct hsmd_service *d, const char *want_name, size
 		if ((m->flags | m->variant_flags | m->plain_flags) & ~KNOWN_FLAGS)
 			return hsmd_err(err, errlen, "method %s: unknown flags", m->name);
 		if ((m->variant_flags | m->plain_flags) & HSMD_METHOD_STREAMS)
-			return hsmd_err(err, errlen, "method %s: streaming is a flag of the method, not of a variant",
-					m->name);
+			return hsmd_err(
+			    err, errlen,
+			    "method %s: streaming is a flag of the method, not of a variant",
+			    m->name);
 		if ((m->flags & HSMD_METHOD_STREAMS) &&
 		    (d->method_size < sizeof(struct hsmd_method) || !m->stream || !m->finish))
-			return hsmd_err(err, errlen, "method %s: a streaming method needs stream and finish (ABI 1.3)",
-					m->name);
+			return hsmd_err(
+			    err, errlen,
+			    "method %s: a streaming method needs stream and finish (ABI 1.3)",
+			    m->name);
 		for (size_t j = 0; j < n; j++) {
-			const struct hsmd_method *o = (const void *)((const char *)d->methods + j * d->method_size);
+			const struct hsmd_method *o =
+			    (const void *)((const char *)d->methods + j * d->method_size);
 			if (strcmp(o->name, m->name) == 0)
 				return hsmd_err(err, errlen, "method %s declared twice", m->name);
 		}
@@ -161,15 +177,18 @@ static int load_one(int dirfd, const char *servicedir, const struct hsmd_service
 
 	fd = openat(dirfd, conf->module, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return hsmd_err(err, errlen, "%s/%s: %s", servicedir, conf->module, strerror(errno));
+		return hsmd_err(err, errlen, "%s/%s: %s", servicedir, conf->module,
+				strerror(errno));
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		close(fd);
 		return hsmd_err(err, errlen, "%s/%s: not a regular file", servicedir, conf->module);
 	}
 	if (!trusted(&sb)) {
 		close(fd);
-		return hsmd_err(err, errlen, "%s/%s: owned by another user or writable by group/others; "
-				"fix with chown root and chmod go-w", servicedir, conf->module);
+		return hsmd_err(err, errlen,
+				"%s/%s: owned by another user or writable by group/others; "
+				"fix with chown root and chmod go-w",
+				servicedir, conf->module);
 	}
 	snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d", fd);
 	handle = dlopen(procpath, RTLD_NOW | RTLD_LOCAL);
@@ -230,7 +249,8 @@ int hsmd_services_load(const char *confdir, const char *servicedir,
 		hsmd_log("service directory %s: %s", servicedir, strerror(errno));
 	else if (fstat(dirfd, &sb) != 0 || !trusted(&sb)) {
 		hsmd_log("service directory %s: owned by another user or writable by group/others; "
-			 "no service loaded", servicedir);
+			 "no service loaded",
+			 servicedir);
 		close(dirfd);
 		dirfd = -1;
 	}
@@ -245,7 +265,8 @@ int hsmd_services_load(const char *confdir, const char *servicedir,
 			hsmd_log("%s: %s; service skipped", path, inner);
 			continue;
 		}
-		if (hsmd_service_conf_parse(text, len, names[i]->d_name, &conf, inner, sizeof(inner)) != 0) {
+		if (hsmd_service_conf_parse(text, len, names[i]->d_name, &conf, inner,
+					    sizeof(inner)) != 0) {
 			free(text);
 			hsmd_log("%s:%s; service skipped", path, inner);
 			continue;
@@ -255,7 +276,8 @@ int hsmd_services_load(const char *confdir, const char *servicedir,
 			dup |= strcmp(svcs[j].name, conf.name) == 0;
 		if (dup || dirfd < 0 || !svcs) {
 			if (dup)
-				hsmd_log("%s: service '%s' configured twice; skipped", path, conf.name);
+				hsmd_log("%s: service '%s' configured twice; skipped", path,
+					 conf.name);
 			continue;
 		}
 		if (load_one(dirfd, servicedir, &conf, &svcs[loaded], why, sizeof(why)) != 0) {
@@ -282,7 +304,7 @@ void hsmd_services_unload(struct hsmd_loaded_service *s, size_t count)
 	for (size_t i = 0; i < count; i++) {
 		if (s[i].desc && s[i].desc->fini)
 			s[i].desc->fini();
-		/* Under the sanitizers keep modules mapped so leak reports can
+			/* Under the sanitizers keep modules mapped so leak reports can
 		 * still name their code. */
 #ifndef HSMD_KEEP_MODULES
 		if (s[i].handle)

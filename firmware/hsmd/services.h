@@ -31,7 +31,7 @@ struct hsmd_loaded_service {
 	char conf_path[4608];
 	const struct hsmd_service *desc;
 	void *handle;
-	int fd;         /* kept open while loaded: dlopen knows the module by
+	int fd; /* kept open while loaded: dlopen knows the module by
 			 * its /proc/self/fd/N name, which must stay unique */
 	size_t nmethods;
 };
@@ -41,8 +41,8 @@ const struct hsmd_method *hsmd_service_method(const struct hsmd_loaded_service *
 const struct hsmd_method *hsmd_service_find(const struct hsmd_loaded_service *s, const char *name);
 
 /* Check a descriptor before using it (ABI, sizes, names, flags). */
-int hsmd_service_check(const struct hsmd_service *desc, const char *want_name,
-		       size_t *nmethods, char *err, size_t errlen);
+int hsmd_service_check(const struct hsmd_service *desc, const char *want_name, size_t *nmethods,
+		       char *err, size_t errlen);
 
 /* Load every service named in CONFDIR/services.d/NAME.conf from servicedir.
  * A service that fails is reported on stderr (file, module, reason, hint)

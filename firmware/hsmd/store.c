@@ -26,8 +26,8 @@
 
 static int default_interlock(const struct hsmd_store *st)
 {
-	return json_is_true(json_object_get(json_object_get(st->device, "emulation"),
-					     "ncoreapi_operational"));
+	return json_is_true(
+	    json_object_get(json_object_get(st->device, "emulation"), "ncoreapi_operational"));
 }
 int (*hsmd_interlock_hook)(const struct hsmd_store *st) = default_interlock;
 
@@ -105,8 +105,8 @@ static int new_host_key(char **priv, char **pub)
  * another's. */
 static void log_name_of(const json_t *lifetime, char *buf, size_t len)
 {
-	const char *vcm = json_string_value(json_object_get(
-		json_object_get(json_object_get(lifetime, "warrant"), "body"), "vcm"));
+	const char *vcm = json_string_value(
+	    json_object_get(json_object_get(json_object_get(lifetime, "warrant"), "body"), "vcm"));
 
 	if (vcm)
 		snprintf(buf, len, "vcm/%s", vcm);
@@ -129,8 +129,8 @@ static json_t *log_key_record(const json_t *lifetime, EVP_PKEY *identity, EVP_PK
 	}
 	log_name_of(lifetime, name, sizeof(name));
 	body = json_pack("{s:O, s:s, s:I, s:I, s:s, s:I}", "esn", json_object_get(lifetime, "esn"),
-			 "log", name, "epoch", (json_int_t)epoch, "since", (json_int_t)since,
-			 "key", line, "issued", (json_int_t)now);
+			 "log", name, "epoch", (json_int_t)epoch, "since", (json_int_t)since, "key",
+			 line, "issued", (json_int_t)now);
 	cert = body ? hsm_signed_wrap(body, identity, err, errlen) : NULL;
 	json_decref(body);
 	if (cert)
@@ -174,8 +174,8 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 			hsmd_err(err, errlen, "cannot generate a host key for %s", svc);
 			return NULL;
 		}
-		body = json_pack("{s:s, s:s, s:s, s:I}", "esn", esn, "service", svc,
-				 "host_key", pub, "issued", (json_int_t)host_now);
+		body = json_pack("{s:s, s:s, s:s, s:I}", "esn", esn, "service", svc, "host_key",
+				 pub, "issued", (json_int_t)host_now);
 		cert = hsm_signed_wrap(body, identity, inner, sizeof(inner));
 		json_decref(body);
 		json_object_set_new(host_keys, svc, json_string(priv));
@@ -201,7 +201,8 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 		if (!keys)
 			keys = json_array();
 	} else if (logkey) {
-		json_t *rec = log_key_record(lifetime, identity, logkey, 1, 1, host_now, inner, sizeof(inner));
+		json_t *rec = log_key_record(lifetime, identity, logkey, 1, 1, host_now, inner,
+					     sizeof(inner));
 		keys = json_array();
 		if (!rec) {
 			free(logpem);
@@ -236,21 +237,22 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 		firmware = hsmd_images_firmware(dev);
 		json_decref(dev);
 		emulation = json_pack("{s:b}", "ncoreapi_operational", 0);
-		clock = json_pack("{s:i, s:n, s:b, s:n}", "offset", 0, "last_set", "lost", 0, "slew");
+		clock =
+		    json_pack("{s:i, s:n, s:b, s:n}", "offset", 0, "last_set", "lost", 0, "slew");
 	}
 	doc = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:{s:s, s:n}, "
 			"s:{s:I, s:I, s:s, s:b, s:n, s:I, s:I, s:o}, s:o, s:o}",
 			"version", HSMD_DOC_VERSION, "state", "factory", "mode", "operational",
 			"host_keys", host_keys, "certificates", certs, "client_keys", json_object(),
-			"clock", clock, "min_vsn", min_vsn, "firmware", firmware,
-			"acceleration", "selected", EMU_ACCEL_DEFAULT, "pending",
-			"log", "next_seq", next_seq, "segment", segment, "key", logpem,
-			"critical", prev ? json_is_true(json_object_get(prev_log, "critical")) : 0,
-			"pending", "epoch", epoch, "since",
+			"clock", clock, "min_vsn", min_vsn, "firmware", firmware, "acceleration",
+			"selected", EMU_ACCEL_DEFAULT, "pending", "log", "next_seq", next_seq,
+			"segment", segment, "key", logpem, "critical",
+			prev ? json_is_true(json_object_get(prev_log, "critical")) : 0, "pending",
+			"epoch", epoch, "since",
 			json_integer_value(json_object_get(prev_log, "since")) > 0
-				? json_integer_value(json_object_get(prev_log, "since")) : (json_int_t)1,
-			"keys", keys,
-			"emulation", emulation, "services", json_object());
+			    ? json_integer_value(json_object_get(prev_log, "since"))
+			    : (json_int_t)1,
+			"keys", keys, "emulation", emulation, "services", json_object());
 	explicit_bzero(logpem, strlen(logpem));
 	free(logpem);
 	if (!doc)
@@ -278,7 +280,8 @@ static void rebuild_view(struct hsmd_store *st)
  * and the state written again without it. */
 static int open_system_log(struct hsmd_store *st, char *err, size_t errlen)
 {
-	json_t *log = json_object_get(st->device, "log"), *pending = json_object_get(log, "pending");
+	json_t *log = json_object_get(st->device, "log"),
+	       *pending = json_object_get(log, "pending");
 	json_t *problems = json_array();
 	EVP_PKEY *key = doc_log_key(st->device);
 	json_int_t committed = json_integer_value(json_object_get(log, "next_seq"));
@@ -298,8 +301,8 @@ static int open_system_log(struct hsmd_store *st, char *err, size_t errlen)
 	rc = hsmd_slog_open(&st->slog, st->dir, "system",
 			    json_string_value(json_object_get(st->lifetime, "esn")), name, key,
 			    epoch ? epoch : 1, since ? since : 1, st->cfg->log_checkpoint_every,
-			    committed, json_integer_value(json_object_get(log, "segment")), problems,
-			    now < 0 ? 0 : now, err, errlen);
+			    committed, json_integer_value(json_object_get(log, "segment")),
+			    problems, now < 0 ? 0 : now, err, errlen);
 	EVP_PKEY_free(key);
 	json_decref(problems);
 	if (rc != 0)
@@ -376,7 +379,9 @@ int hsmd_store_open(struct hsmd_store *st, const char *dir, const struct hsmd_co
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
 	path_of(st, "lifetime.json", path, sizeof(path));
 	if (access(path, F_OK) != 0)
-		return hsmd_err(err, errlen, "%s: not a provisioned HSM (no lifetime.json; run hsmd provision)", dir);
+		return hsmd_err(err, errlen,
+				"%s: not a provisioned HSM (no lifetime.json; run hsmd provision)",
+				dir);
 	st->lockfd = hsmd_store_lock(dir, err, errlen);
 	if (st->lockfd < 0)
 		return -1;
@@ -393,10 +398,12 @@ int hsmd_store_open(struct hsmd_store *st, const char *dir, const struct hsmd_co
 		goto fail_inner;
 	{
 		char *pub = hsm_key_to_openssh(st->identity);
-		int same = pub && strcmp(pub, json_string_value(json_object_get(st->lifetime, "identity_key"))) == 0;
+		int same = pub && strcmp(pub, json_string_value(json_object_get(
+						  st->lifetime, "identity_key"))) == 0;
 		free(pub);
 		if (!same) {
-			hsmd_err(err, errlen, "%s: does not match identity_key in lifetime.json", path);
+			hsmd_err(err, errlen, "%s: does not match identity_key in lifetime.json",
+				 path);
 			goto fail;
 		}
 	}
@@ -478,12 +485,14 @@ static int commit_logged(struct hsmd_store *st, json_t *doc, const char *event, 
 		if (hsmd_slog_ready(&st->slog, hsmd_store_now(st), inner, sizeof(inner)) != 0) {
 			json_decref(doc);
 			json_decref(detail);
-			return hsmd_err(err, errlen, "cannot record the change in the system log: %s", inner);
+			return hsmd_err(err, errlen,
+					"cannot record the change in the system log: %s", inner);
 		}
 		hsmd_clock_get(doc, &clk);
 		t = hsmd_clock_now(&clk, hsmd_host_time(), st->cfg->slew_per_day);
 		json_object_set_new(log, "pending", json_null());
-		json_object_set_new(log, "next_seq", json_integer(hsmd_slog_next_seq(&st->slog) + 1));
+		json_object_set_new(log, "next_seq",
+				    json_integer(hsmd_slog_next_seq(&st->slog) + 1));
 	}
 	/* The clock's high-water mark: every commit records the highest device
 	 * time seen, before and after this change (a settime back included). */
@@ -501,21 +510,25 @@ static int commit_logged(struct hsmd_store *st, json_t *doc, const char *event, 
 		if (seen > next.high_water)
 			next.high_water = seen;
 		if (json_is_object(json_object_get(doc, "clock")))
-			json_object_set_new(json_object_get(doc, "clock"), "high_water",
-					    json_integer(next.high_water < 0 ? 0 : next.high_water));
+			json_object_set_new(
+			    json_object_get(doc, "clock"), "high_water",
+			    json_integer(next.high_water < 0 ? 0 : next.high_water));
 	}
 	if (hsmd_device_validate(doc, inner, sizeof(inner)) != 0) {
 		json_decref(doc);
 		json_decref(detail);
-		return hsmd_err(err, errlen, "refusing to store an invalid device state: %s", inner);
+		return hsmd_err(err, errlen, "refusing to store an invalid device state: %s",
+				inner);
 	}
 	hsmd_slog_mark(&st->slog, &mark);
 	if (event) {
 		if (hsmd_slog_append(&st->slog, t, event, detail, inner, sizeof(inner)) != 0) {
 			json_decref(doc);
-			return hsmd_err(err, errlen, "cannot record the change in the system log: %s", inner);
+			return hsmd_err(err, errlen,
+					"cannot record the change in the system log: %s", inner);
 		}
-		if (newkey && hsmd_slog_change_key(&st->slog, t, newkey, inner, sizeof(inner)) != 0) {
+		if (newkey &&
+		    hsmd_slog_change_key(&st->slog, t, newkey, inner, sizeof(inner)) != 0) {
 			hsmd_slog_rollback(&st->slog, &mark);
 			json_decref(doc);
 			return hsmd_err(err, errlen, "cannot record the new log key: %s", inner);
@@ -556,9 +569,9 @@ int hsmd_store_commit(struct hsmd_store *st, json_t *doc, const char *event, jso
 /* What a service may change.  Everything else (keys, certificates, log
  * state, firmware, emulation) belongs to hsmd. */
 static const char *const service_members[] = {
-	"state", "mode", "client_keys", "clock", "min_vsn", "acceleration", "services",
-	"licence", "vcm_network", /* setup: fet, setnetwork */
-	"vcms",                   /* orchestrator: the VCM registry */
+	"state",        "mode",     "client_keys", "clock",       "min_vsn",
+	"acceleration", "services", "licence",     "vcm_network", /* setup: fet, setnetwork */
+	"vcms", /* orchestrator: the VCM registry */
 };
 
 int hsmd_store_commit_view(struct hsmd_store *st, json_t *view_doc, const char *event,
@@ -603,7 +616,8 @@ static void apply_reboot(struct hsmd_store *st, json_t *doc)
 	json_object_set_new(doc, "mode", json_string("operational"));
 	if (json_is_true(json_object_get(log, "critical")) &&
 	    hsmd_log_level_of(hsmd_store_log_used(st), st->cfg->log_capacity,
-			      st->cfg->log_safe_percent, st->cfg->log_critical_percent) < HSMD_LOG_CRITICAL)
+			      st->cfg->log_safe_percent,
+			      st->cfg->log_critical_percent) < HSMD_LOG_CRITICAL)
 		json_object_set_new(log, "critical", json_false());
 }
 
@@ -611,7 +625,8 @@ static void booted(struct hsmd_store *st, const char *why)
 {
 	st->boot_time = hsmd_host_time();
 	hsmd_store_init_reset(st);
-	hsmd_store_init_add(st, "boot", json_pack("{s:s, s:s}", "reason", why, "image", hsmd_store_image(st)));
+	hsmd_store_init_add(st, "boot",
+			    json_pack("{s:s, s:s}", "reason", why, "image", hsmd_store_image(st)));
 	hsmd_store_init_add(st, "boot_complete", json_object());
 }
 
@@ -659,8 +674,8 @@ static int fresh_state(struct hsmd_store *st, const char *image, const char *eve
 	int rc;
 
 	if (hsmd_slog_ready(&st->slog, hsmd_store_now(st), err, errlen) != 0 ||
-	    !(doc = hsmd_device_fresh(st->lifetime, st->identity, st->device, hsmd_host_time(),
-				      err, errlen))) {
+	    !(doc = hsmd_device_fresh(st->lifetime, st->identity, st->device, hsmd_host_time(), err,
+				      errlen))) {
 		json_decref(detail);
 		return -1;
 	}
@@ -669,7 +684,8 @@ static int fresh_state(struct hsmd_store *st, const char *image, const char *eve
 	since = hsmd_slog_key_since(&st->slog, 1);
 	newkey = doc_log_key(doc);
 	rec = newkey ? log_key_record(st->lifetime, st->identity, newkey, epoch, since,
-				      hsmd_host_time(), err, errlen) : NULL;
+				      hsmd_host_time(), err, errlen)
+		     : NULL;
 	line = newkey ? hsm_key_to_openssh(newkey) : NULL;
 	if (!rec || !line) {
 		json_decref(rec);
@@ -693,15 +709,16 @@ static int fresh_state(struct hsmd_store *st, const char *image, const char *eve
 
 /* Entering and leaving recovery mode return the HSM to factory state
  * (guide 4.5.4.2, 4.5.4.3): one commit, logged, then the boot. */
-static int boot_other_image(struct hsmd_store *st, const char *image, const char *why,
-			    char *err, size_t errlen)
+static int boot_other_image(struct hsmd_store *st, const char *image, const char *why, char *err,
+			    size_t errlen)
 {
 	int entering = strcmp(image, "recovery") == 0;
 
 	if (fresh_state(st, image, entering ? "recovery_enter" : "recovery_leave",
 			json_pack("{s:s, s:s, s:s}", "by", why, "image", image, "note",
 				  "factory state: user data and credentials erased; new host "
-				  "keys and log key"), err, errlen) != 0)
+				  "keys and log key"),
+			err, errlen) != 0)
 		return -1;
 	hsmd_log("booted the %s image (%s): factory state", image, why);
 	booted(st, why);
@@ -717,8 +734,8 @@ int hsmd_store_power_on(struct hsmd_store *st, char *err, size_t errlen)
 	return boot_other_image(st, image, "start", err, errlen);
 }
 
-int hsmd_store_reboot(struct hsmd_store *st, const char *event, json_t *detail,
-		      char *err, size_t errlen)
+int hsmd_store_reboot(struct hsmd_store *st, const char *event, json_t *detail, char *err,
+		      size_t errlen)
 {
 	const char *image = next_image(st);
 	json_t *doc;
@@ -740,8 +757,10 @@ int hsmd_store_factory_state(struct hsmd_store *st, char *err, size_t errlen)
 	const char *image = next_image(st);
 
 	/* Factory state reboots: the button decides the image as for any boot. */
-	if (fresh_state(st, image, "factorystate", json_pack("{s:s, s:s}", "note",
-			"user data and credentials erased; new host keys and log key", "image", image),
+	if (fresh_state(st, image, "factorystate",
+			json_pack("{s:s, s:s}", "note",
+				  "user data and credentials erased; new host keys and log key",
+				  "image", image),
 			err, errlen) != 0)
 		return -1;
 	booted(st, "factorystate");
@@ -762,7 +781,8 @@ static int write_init_log(struct hsmd_store *st)
 	mem = open_memstream(&buf, &total);
 	if (!mem)
 		return -1;
-	json_array_foreach(st->init_log, idx, e) {
+	json_array_foreach(st->init_log, idx, e)
+	{
 		char *line = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
 		if (line)
 			fprintf(mem, "%s\n", line);
@@ -789,9 +809,9 @@ int hsmd_store_init_add(struct hsmd_store *st, const char *event, json_t *detail
 	json_int_t seq = (json_int_t)json_array_size(st->init_log) + 1;
 	int64_t t = hsmd_store_now(st);
 
-	json_array_append_new(st->init_log, json_pack("{s:I, s:I, s:s, s:o}", "seq", seq,
-		"time", (json_int_t)(t < 0 ? 0 : t), "event", event,
-		"detail", detail ? detail : json_object()));
+	json_array_append_new(st->init_log, json_pack("{s:I, s:I, s:s, s:o}", "seq", seq, "time",
+						      (json_int_t)(t < 0 ? 0 : t), "event", event,
+						      "detail", detail ? detail : json_object()));
 	return write_init_log(st);
 }
 
@@ -813,7 +833,8 @@ uint64_t hsmd_store_log_used(const struct hsmd_store *st)
 
 char *hsmd_store_log_public_key(const struct hsmd_store *st, char *err, size_t errlen)
 {
-	const char *pem = json_string_value(json_object_get(json_object_get(st->device, "log"), "key"));
+	const char *pem =
+	    json_string_value(json_object_get(json_object_get(st->device, "log"), "key"));
 	BIO *bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
 	EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
 	char *line = key ? hsm_key_to_openssh(key) : NULL;
@@ -832,8 +853,7 @@ static int segment_saved(const struct hsmd_store *st, int64_t segment)
 	size_t i;
 	int found = 0;
 
-	json_array_foreach(saved, i, v)
-		found |= json_integer_value(v) == segment;
+	json_array_foreach(saved, i, v) found |= json_integer_value(v) == segment;
 	json_decref(saved);
 	return found;
 }
@@ -846,10 +866,12 @@ long long hsmd_store_log_expire(struct hsmd_store *st, int64_t segment, char *er
 		return hsmd_err(err, errlen, "segment %lld is the open log: export it first",
 				(long long)segment);
 	if (!segment_saved(st, segment))
-		return hsmd_err(err, errlen, "no exported segment %lld is stored", (long long)segment);
+		return hsmd_err(err, errlen, "no exported segment %lld is stored",
+				(long long)segment);
 	/* Logged first: an expiry is never done without its entry. */
 	if (hsmd_store_commit(st, json_deep_copy(st->device), "logs_expired",
-			      json_pack("{s:I}", "segment", (json_int_t)segment), err, errlen) != 0 ||
+			      json_pack("{s:I}", "segment", (json_int_t)segment), err,
+			      errlen) != 0 ||
 	    hsmd_slog_expire(&st->slog, segment, err, errlen) != 0)
 		return -1;
 	return (long long)(before - hsmd_slog_bytes(&st->slog));
@@ -895,9 +917,9 @@ json_t *hsmd_store_log_keys(const struct hsmd_store *st)
 
 enum hsmd_log_level hsmd_store_log_level(struct hsmd_store *st)
 {
-	enum hsmd_log_level lvl = hsmd_log_level_of(hsmd_store_log_used(st), st->cfg->log_capacity,
-						    st->cfg->log_safe_percent,
-						    st->cfg->log_critical_percent);
+	enum hsmd_log_level lvl =
+	    hsmd_log_level_of(hsmd_store_log_used(st), st->cfg->log_capacity,
+			      st->cfg->log_safe_percent, st->cfg->log_critical_percent);
 	json_t *log = json_object_get(st->device, "log");
 
 	if (json_is_true(json_object_get(log, "critical")))
@@ -920,8 +942,10 @@ void hsmd_store_gate_facts(struct hsmd_store *st, struct hsmd_gate_facts *f)
 	memset(f, 0, sizeof(*f));
 	f->esn = json_string_value(json_object_get(st->lifetime, "esn"));
 	f->recovery = strcmp(hsmd_store_image(st), "recovery") == 0;
-	f->factory = strcmp(json_string_value(json_object_get(st->device, "state")), "factory") == 0;
-	f->maintenance = strcmp(json_string_value(json_object_get(st->device, "mode")), "maintenance") == 0;
+	f->factory =
+	    strcmp(json_string_value(json_object_get(st->device, "state")), "factory") == 0;
+	f->maintenance =
+	    strcmp(json_string_value(json_object_get(st->device, "mode")), "maintenance") == 0;
 	f->ncoreapi_operational = hsmd_interlock_hook(st);
 	f->clock_lost = json_is_true(json_object_get(json_object_get(st->device, "clock"), "lost"));
 	f->log_level = hsmd_store_log_level(st);

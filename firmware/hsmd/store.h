@@ -30,15 +30,15 @@ struct hsmd_store {
 	char dir[4096];
 	int lockfd;
 	const struct hsmd_config *cfg;
-	json_t *lifetime;       /* validated, read-only */
-	json_t *device;         /* validated, with secrets */
-	json_t *view;           /* device without secrets, for services */
-	EVP_PKEY *identity;     /* the device identity key */
-	uint64_t generation;    /* bumped by every commit, in memory */
-	int64_t boot_time;      /* host time of the last emulated boot */
-	json_t *init_log;       /* entries of the current boot */
-	uint64_t init_bytes;    /* size of init.log */
-	struct hsmd_slog slog;  /* the signed system log */
+	json_t *lifetime;      /* validated, read-only */
+	json_t *device;        /* validated, with secrets */
+	json_t *view;          /* device without secrets, for services */
+	EVP_PKEY *identity;    /* the device identity key */
+	uint64_t generation;   /* bumped by every commit, in memory */
+	int64_t boot_time;     /* host time of the last emulated boot */
+	json_t *init_log;      /* entries of the current boot */
+	uint64_t init_bytes;   /* size of init.log */
+	struct hsmd_slog slog; /* the signed system log */
 	int slog_open;
 };
 
@@ -81,8 +81,8 @@ int hsmd_store_factory_state(struct hsmd_store *st, char *err, size_t errlen);
  * image boots in factory state), a latched critical log state clears if logs are below the
  * critical level, uptime restarts and the init log is rewritten.  One
  * commit logged as `event`. */
-int hsmd_store_reboot(struct hsmd_store *st, const char *event, json_t *detail,
-		      char *err, size_t errlen);
+int hsmd_store_reboot(struct hsmd_store *st, const char *event, json_t *detail, char *err,
+		      size_t errlen);
 
 /* The init log of this boot: start afresh, add an entry (written through). */
 void hsmd_store_init_reset(struct hsmd_store *st);

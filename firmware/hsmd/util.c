@@ -12,11 +12,11 @@
 #include "hsmd.h"
 
 const struct hsmd_known_service hsmd_known_services[] = {
-	{ "sshadmin", 2201 }, { "setup", 2202 }, { "ncoreapi", 2203 }, { "updater", 2204 },
+	{ "sshadmin", 2201 }, { "setup", 2202 },   { "ncoreapi", 2203 },     { "updater", 2204 },
 	{ "launcher", 2205 }, { "monitor", 2206 }, { "orchestrator", 2207 },
 };
 const size_t hsmd_known_service_count =
-	sizeof(hsmd_known_services) / sizeof(hsmd_known_services[0]);
+    sizeof(hsmd_known_services) / sizeof(hsmd_known_services[0]);
 
 int hsmd_err(char *err, size_t errlen, const char *fmt, ...)
 {

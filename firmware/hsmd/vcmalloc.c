@@ -36,13 +36,16 @@ json_t *hsmd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errl
 		hsmd_err(err, errlen, "%s", inner);
 		return NULL;
 	}
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:I, s:o}", "version", &version, "vcms", &vcms) != 0 ||
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:I, s:o}", "version", &version, "vcms",
+			   &vcms) != 0 ||
 	    version != 1 || !json_is_array(vcms) || json_array_size(vcms) > MAX_ENTRIES) {
-		hsmd_err(err, errlen, "not a version 1 table of VCMs%s%s", jerr.text[0] ? ": " : "", jerr.text);
+		hsmd_err(err, errlen, "not a version 1 table of VCMs%s%s", jerr.text[0] ? ": " : "",
+			 jerr.text);
 		json_decref(doc);
 		return NULL;
 	}
-	json_array_foreach(vcms, i, e) {
+	json_array_foreach(vcms, i, e)
+	{
 		const char *state, *uuid, *address;
 		json_int_t index;
 		struct hsm_ipaddr ip;
@@ -51,7 +54,8 @@ json_t *hsmd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errl
 				   "uuid", &uuid, "address", &address, "index", &index) != 0 ||
 		    state[0] != '/' || strlen(state) >= PATH_MAX || !fw_uuid_valid(uuid) ||
 		    hsm_ip_parse(address, 0, &ip, NULL, 0) != 0 || index < 1 || index > 1000000) {
-			hsmd_err(err, errlen, "entry %zu: not {state, uuid, address, index}", i + 1);
+			hsmd_err(err, errlen, "entry %zu: not {state, uuid, address, index}",
+				 i + 1);
 			json_decref(doc);
 			return NULL;
 		}
@@ -107,11 +111,13 @@ static int table_open(const struct hsmd_store *st, struct table *t, char *err, s
 	}
 	t->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (t->lockfd < 0)
-		return hsmd_err(err, errlen, "VCM allocations: %s: %s (set hsmd.conf [paths] vcm_allocations)",
+		return hsmd_err(err, errlen,
+				"VCM allocations: %s: %s (set hsmd.conf [paths] vcm_allocations)",
 				lock, strerror(errno));
 	while (flock(t->lockfd, LOCK_EX) != 0)
 		if (errno != EINTR) {
-			hsmd_err(err, errlen, "VCM allocations: %s: lock: %s", lock, strerror(errno));
+			hsmd_err(err, errlen, "VCM allocations: %s: lock: %s", lock,
+				 strerror(errno));
 			table_close(t);
 			return -1;
 		}
@@ -184,7 +190,8 @@ int hsmd_vcmalloc_claim(const struct hsmd_store *st, const char *uuid, const cha
 		hsmd_err(err, errlen, "out of memory");
 		goto out;
 	}
-	json_array_foreach(vcms, i, e) {
+	json_array_foreach(vcms, i, e)
+	{
 		const char *state = json_string_value(json_object_get(e, "state"));
 		const char *u = json_string_value(json_object_get(e, "uuid"));
 		json_int_t x = json_integer_value(json_object_get(e, "index"));
@@ -196,8 +203,10 @@ int hsmd_vcmalloc_claim(const struct hsmd_store *st, const char *uuid, const cha
 		if (x >= 1 && (json_int_t)count > x)
 			used[x] = 1;
 		if (strcmp(json_string_value(json_object_get(e, "address")), address) == 0) {
-			hsmd_err(err, errlen, "address %s is held by VCM %s of the HSM in %s (machine-wide "
-				 "VCM allocations %s)", address, u, state, t.path);
+			hsmd_err(err, errlen,
+				 "address %s is held by VCM %s of the HSM in %s (machine-wide "
+				 "VCM allocations %s)",
+				 address, u, state, t.path);
 			goto out;
 		}
 	}
@@ -208,7 +217,9 @@ int hsmd_vcmalloc_claim(const struct hsmd_store *st, const char *uuid, const cha
 		for (n = 1; n < count && used[n]; n++)
 			;
 		if (n >= count) {
-			hsmd_err(err, errlen, "no free VCM user number below uid_count %u on this machine", count);
+			hsmd_err(err, errlen,
+				 "no free VCM user number below uid_count %u on this machine",
+				 count);
 			goto out;
 		}
 	}
@@ -221,8 +232,9 @@ int hsmd_vcmalloc_claim(const struct hsmd_store *st, const char *uuid, const cha
 		json_object_set_new(mine, "address", json_string(address));
 		json_object_set_new(mine, "index", json_integer(n));
 	} else {
-		json_array_append_new(vcms, json_pack("{s:s, s:s, s:s, s:I}", "state", me, "uuid", uuid,
-						      "address", address, "index", (json_int_t)n));
+		json_array_append_new(vcms,
+				      json_pack("{s:s, s:s, s:s, s:I}", "state", me, "uuid", uuid,
+						"address", address, "index", (json_int_t)n));
 	}
 	rc = table_save(&t, err, errlen);
 out:
@@ -245,12 +257,13 @@ int hsmd_vcmalloc_release(const struct hsmd_store *st, const char *uuid, char *e
 		return -1;
 	vcms = json_object_get(t.doc, "vcms");
 	before = json_array_size(vcms);
-	json_array_foreach(vcms, i, e)
-		if (strcmp(json_string_value(json_object_get(e, "state")), me) == 0 &&
-		    strcmp(json_string_value(json_object_get(e, "uuid")), uuid) == 0) {
-			json_array_remove(vcms, i);
-			break;
-		}
+	json_array_foreach(vcms, i,
+			   e) if (strcmp(json_string_value(json_object_get(e, "state")), me) == 0 &&
+				  strcmp(json_string_value(json_object_get(e, "uuid")), uuid) == 0)
+	{
+		json_array_remove(vcms, i);
+		break;
+	}
 	purge(st, me, vcms);
 	if (json_array_size(vcms) != before)
 		rc = table_save(&t, err, errlen);
@@ -270,9 +283,9 @@ json_t *hsmd_vcmalloc_taken(const struct hsmd_store *st, char *err, size_t errle
 	vcms = json_object_get(t.doc, "vcms");
 	purge(st, me, vcms); /* in memory only: a reader does not write */
 	out = json_array();
-	json_array_foreach(vcms, i, e)
-		if (strcmp(json_string_value(json_object_get(e, "state")), me) != 0)
-			json_array_append(out, json_object_get(e, "address"));
+	json_array_foreach(vcms, i,
+			   e) if (strcmp(json_string_value(json_object_get(e, "state")), me) != 0)
+	    json_array_append(out, json_object_get(e, "address"));
 	table_close(&t);
 	return out;
 }

@@ -37,10 +37,10 @@ static const int vcm_ports[] = { 2201, 2203, 2206 };
 struct proc {
 	char uuid[37];
 	pid_t pid;
-	int fd;               /* status pipe, read end */
+	int fd; /* status pipe, read end */
 	char buf[STATUS_LINE_MAX];
 	size_t len;
-	int operational;      /* its ncoreapi is operational */
+	int operational; /* its ncoreapi is operational */
 	int64_t since;
 };
 
@@ -50,7 +50,7 @@ static struct {
 	char exe[4096];
 	struct proc *procs;
 	size_t nprocs, cap;
-	json_t *stats;        /* the last poll */
+	json_t *stats; /* the last poll */
 	int64_t next_poll_ms;
 	int (*base_interlock)(const struct hsmd_store *st);
 } host;
@@ -147,13 +147,13 @@ static void set_states(struct hsmd_store *st, const json_t *uuids, const char *f
 	const char *uuid;
 	char err[HSMD_ERRLEN];
 
-	json_object_foreach(vcms, uuid, e) {
+	json_object_foreach(vcms, uuid, e)
+	{
 		const char *s = json_string_value(json_object_get(e, "state"));
 		int pick = uuids ? 0 : (s && strcmp(s, from) == 0);
 		size_t i;
 		json_t *u;
-		json_array_foreach(uuids, i, u)
-			pick |= strcmp(json_string_value(u), uuid) == 0;
+		json_array_foreach(uuids, i, u) pick |= strcmp(json_string_value(u), uuid) == 0;
 		if (!pick || !s || strcmp(s, to) == 0)
 			continue;
 		json_object_set_new(e, "state", json_string(to));
@@ -179,8 +179,9 @@ static void set_states(struct hsmd_store *st, const json_t *uuids, const char *f
 static void child_exec(const char *dir, int wfd, pid_t parent, char *user)
 {
 	sigset_t none;
-	char *argv[] = { "hsmd", "vcm", "--state", (char *)dir, "--conf", host.confdir,
-			 "--status-fd", "3", NULL, NULL, NULL, NULL, NULL };
+	char *argv[] = { "hsmd",       "vcm",         "--state", (char *)dir, "--conf",
+			 host.confdir, "--status-fd", "3",       NULL,        NULL,
+			 NULL,         NULL,          NULL };
 	int a = 8;
 
 	if (hsmd_image_dir[0]) { /* the services of the image the platform booted */
@@ -230,7 +231,9 @@ static int await_ready(struct proc *p, char *err, size_t errlen)
 			return hsmd_err(err, errlen, "poll: %s", strerror(errno));
 		n = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
 		if (n == 0)
-			return hsmd_err(err, errlen, "the VCM process exited during start-up (see the hsmd log)");
+			return hsmd_err(
+			    err, errlen,
+			    "the VCM process exited during start-up (see the hsmd log)");
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
@@ -240,13 +243,16 @@ static int await_ready(struct proc *p, char *err, size_t errlen)
 		p->buf[p->len] = '\0';
 		if (!(nl = memchr(p->buf, '\n', p->len))) {
 			if (p->len == sizeof(p->buf) - 1)
-				return hsmd_err(err, errlen, "the VCM process sent a malformed status");
+				return hsmd_err(err, errlen,
+						"the VCM process sent a malformed status");
 			continue;
 		}
 		*nl = '\0';
 		if (strcmp(p->buf, "ready") != 0) {
-			int rc = hsmd_err(err, errlen, "%.300s", strncmp(p->buf, "error ", 6) == 0 ?
-					  p->buf + 6 : "the VCM process sent a malformed status");
+			int rc = hsmd_err(err, errlen, "%.300s",
+					  strncmp(p->buf, "error ", 6) == 0
+					      ? p->buf + 6
+					      : "the VCM process sent a malformed status");
 			return rc;
 		}
 		p->len -= (size_t)(nl + 1 - p->buf);
@@ -377,10 +383,11 @@ json_t *hsmd_vcmhost_running(void)
 
 	drain_all();
 	for (size_t i = 0; i < host.nprocs; i++)
-		json_object_set_new(out, host.procs[i].uuid, json_pack("{s:i, s:s, s:I}",
-			"pid", (int)host.procs[i].pid,
-			"ncoreapi", host.procs[i].operational ? "operational" : "stopped",
-			"since", (json_int_t)host.procs[i].since));
+		json_object_set_new(out, host.procs[i].uuid,
+				    json_pack("{s:i, s:s, s:I}", "pid", (int)host.procs[i].pid,
+					      "ncoreapi",
+					      host.procs[i].operational ? "operational" : "stopped",
+					      "since", (json_int_t)host.procs[i].since));
 	return out;
 }
 
@@ -399,10 +406,13 @@ static void reap(struct hsmd_store *st)
 			if (p->pid != pid)
 				continue;
 			if (WIFSIGNALED(status))
-				snprintf(text, sizeof(text), "killed by signal %d", WTERMSIG(status));
+				snprintf(text, sizeof(text), "killed by signal %d",
+					 WTERMSIG(status));
 			else
-				snprintf(text, sizeof(text), "exited with status %d", WEXITSTATUS(status));
-			hsmd_log("VCM %s: process %d %s; the VCM is failed", p->uuid, (int)pid, text);
+				snprintf(text, sizeof(text), "exited with status %d",
+					 WEXITSTATUS(status));
+			hsmd_log("VCM %s: process %d %s; the VCM is failed", p->uuid, (int)pid,
+				 text);
 			json_array_append_new(failed, json_string(p->uuid));
 			json_object_set_new(why, p->uuid, json_string(text));
 			drop_proc(p);
@@ -410,7 +420,8 @@ static void reap(struct hsmd_store *st)
 		}
 	}
 	if (json_array_size(failed))
-		set_states(st, failed, NULL, "failed", "vcm_failed", json_pack("{s:o}", "reason", why));
+		set_states(st, failed, NULL, "failed", "vcm_failed",
+			   json_pack("{s:o}", "reason", why));
 	else
 		json_decref(why);
 	json_decref(failed);
@@ -456,17 +467,20 @@ static void poll_stats(struct hsmd_store *st)
 	json_t *over = json_array();
 	const char *uuid;
 
-	json_object_foreach(vcms, uuid, e) {
+	json_object_foreach(vcms, uuid, e)
+	{
 		char dir[4200];
 		struct proc *p = find_proc(uuid);
 		uint64_t disk;
 
 		vcm_dir(st, uuid, dir, sizeof(dir));
 		disk = disk_use(dir);
-		json_object_set_new(per, uuid, json_pack("{s:I, s:I}",
-			"memory_kb", (json_int_t)(p ? rss_kb(p->pid) : 0),
-			"disk_kb", (json_int_t)((disk + 1023) / 1024)));
-		if (disk > st->cfg->vcm_disk_limit && !json_is_true(json_object_get(e, "disk_exceeded")))
+		json_object_set_new(per, uuid,
+				    json_pack("{s:I, s:I}", "memory_kb",
+					      (json_int_t)(p ? rss_kb(p->pid) : 0), "disk_kb",
+					      (json_int_t)((disk + 1023) / 1024)));
+		if (disk > st->cfg->vcm_disk_limit &&
+		    !json_is_true(json_object_get(e, "disk_exceeded")))
 			json_array_append_new(over, json_string(uuid));
 	}
 	json_decref(host.stats);
@@ -479,7 +493,8 @@ static void poll_stats(struct hsmd_store *st)
 		size_t i;
 		json_t *u;
 
-		json_array_foreach(over, i, u) {
+		json_array_foreach(over, i, u)
+		{
 			struct proc *p = find_proc(json_string_value(u));
 			json_t *entry = json_object_get(dv, json_string_value(u));
 			if (p) {
@@ -488,13 +503,16 @@ static void poll_stats(struct hsmd_store *st)
 			}
 			hsmd_log("VCM %s: disk use over %llu bytes; stopped", json_string_value(u),
 				 (unsigned long long)st->cfg->vcm_disk_limit);
-			if (strcmp(json_string_value(json_object_get(entry, "state")), "inactive") != 0)
+			if (strcmp(json_string_value(json_object_get(entry, "state")),
+				   "inactive") != 0)
 				json_object_set_new(entry, "state", json_string("stopped"));
 			json_object_set_new(entry, "disk_exceeded", json_true());
 			json_object_set_new(entry, "changed", json_integer(hsmd_store_now(st)));
 		}
-		if (hsmd_store_commit(st, doc, "vcm_disk_limit", json_pack("{s:O, s:I}", "vcms", over,
-				      "limit", (json_int_t)st->cfg->vcm_disk_limit), err, sizeof(err)) != 0)
+		if (hsmd_store_commit(st, doc, "vcm_disk_limit",
+				      json_pack("{s:O, s:I}", "vcms", over, "limit",
+						(json_int_t)st->cfg->vcm_disk_limit),
+				      err, sizeof(err)) != 0)
 			hsmd_log("VCM registry: %s", err);
 	}
 	json_decref(over);
@@ -557,7 +575,8 @@ static void collect_garbage(struct hsmd_store *st)
 			continue;
 		}
 		if (rm_tree(path) == 0)
-			hsmd_log("VCM state %s: not in the registry (an interrupted create or delete); removed",
+			hsmd_log("VCM state %s: not in the registry (an interrupted create or "
+				 "delete); removed",
 				 d->d_name);
 		else
 			hsmd_log("VCM state %s: cannot remove: %s", d->d_name, strerror(errno));
@@ -569,11 +588,10 @@ static void stop_all(void)
 {
 	for (size_t i = 0; i < host.nprocs; i++)
 		kill(host.procs[i].pid, SIGTERM);
-	while (host.nprocs)
-		{
-			kill_and_reap(host.procs[0].pid);
-			drop_proc(&host.procs[0]);
-		}
+	while (host.nprocs) {
+		kill_and_reap(host.procs[0].pid);
+		drop_proc(&host.procs[0]);
+	}
 }
 
 void hsmd_vcmhost_boot(struct hsmd_store *st, const char *why)
@@ -587,12 +605,15 @@ void hsmd_vcmhost_boot(struct hsmd_store *st, const char *why)
 	stop_all();
 	collect_garbage(st);
 	/* A boot stops every VCM; only autostart VCMs come back. */
-	set_states(st, NULL, "active", "stopped", "vcm_boot_stopped", json_pack("{s:s}", "boot", why));
-	set_states(st, NULL, "failed", "stopped", "vcm_boot_stopped", json_pack("{s:s}", "boot", why));
+	set_states(st, NULL, "active", "stopped", "vcm_boot_stopped",
+		   json_pack("{s:s}", "boot", why));
+	set_states(st, NULL, "failed", "stopped", "vcm_boot_stopped",
+		   json_pack("{s:s}", "boot", why));
 	vcms = json_object_get(st->device, "vcms");
 	fw_vcm_limits(st->lifetime, st->device, &lim);
 	order = fw_vcms_ordered(vcms);
-	json_array_foreach(order, i, u) {
+	json_array_foreach(order, i, u)
+	{
 		const char *uuid = json_string_value(u);
 		const json_t *e = json_object_get(vcms, uuid);
 		char err[HSMD_ERRLEN];
@@ -601,12 +622,14 @@ void hsmd_vcmhost_boot(struct hsmd_store *st, const char *why)
 		    json_is_true(json_object_get(e, "disk_exceeded")))
 			continue;
 		if (active >= lim.max_active) {
-			json_array_append_new(skipped, json_pack("{s:s, s:s}", "uuid", uuid, "reason",
-					      "licence limit of active VCMs reached"));
+			json_array_append_new(skipped,
+					      json_pack("{s:s, s:s}", "uuid", uuid, "reason",
+							"licence limit of active VCMs reached"));
 			continue;
 		}
 		if (hsmd_vcmhost_start(st, uuid, err, sizeof(err)) != 0) {
-			json_array_append_new(skipped, json_pack("{s:s, s:s}", "uuid", uuid, "reason", err));
+			json_array_append_new(skipped,
+					      json_pack("{s:s, s:s}", "uuid", uuid, "reason", err));
 			continue;
 		}
 		json_array_append_new(started, json_string(uuid));
@@ -655,10 +678,11 @@ static void claim_all(struct hsmd_store *st)
 	json_t *e;
 	char err[HSMD_ERRLEN];
 
-	json_object_foreach(json_object_get(st->device, "vcms"), uuid, e)
-		if (hsmd_vcmalloc_claim(st, uuid, json_string_value(json_object_get(e, "address")), NULL,
-					err, sizeof(err)) != 0)
-			hsmd_log("VCM %s: %s", uuid, err);
+	json_object_foreach(
+	    json_object_get(st->device, "vcms"), uuid,
+	    e) if (hsmd_vcmalloc_claim(st, uuid, json_string_value(json_object_get(e, "address")),
+				       NULL, err, sizeof(err)) != 0)
+	    hsmd_log("VCM %s: %s", uuid, err);
 }
 
 void hsmd_vcmhost_init(struct hsmd_store *st, const char *confdir)
@@ -721,23 +745,26 @@ json_t *hsmd_vcmhost_network(struct hsmd_store *st, char *err, size_t errlen)
 	/* taken: addresses the VCMs of other HSMs of this machine hold. */
 	if (!(taken = hsmd_vcmalloc_taken(st, err, errlen)))
 		return NULL;
-	return json_pack("{s:s, s:s, s:o, s:o, s:o}", "mode", net.mode,
-			 "subnet", hsm_cidr_format(&net.subnet, a, sizeof(a)),
-			 "hsm", net.has_hsm ? json_string(hsm_ip_format(&net.hsm, b, sizeof(b))) : json_null(),
-			 "gateway", net.has_gateway ? json_string(hsm_ip_format(&net.gateway, c, sizeof(c))) : json_null(),
-			 "taken", taken);
+	return json_pack(
+	    "{s:s, s:s, s:o, s:o, s:o}", "mode", net.mode, "subnet",
+	    hsm_cidr_format(&net.subnet, a, sizeof(a)), "hsm",
+	    net.has_hsm ? json_string(hsm_ip_format(&net.hsm, b, sizeof(b))) : json_null(),
+	    "gateway",
+	    net.has_gateway ? json_string(hsm_ip_format(&net.gateway, c, sizeof(c))) : json_null(),
+	    "taken", taken);
 }
 
 /* A certificate for one VCM service: the device identity signs what the
  * platform certificates say plus the VCM's UUID and address, so that a
  * VCM's certificate can never pass for a platform service's. */
 static json_t *vcm_certificate(struct hsmd_store *st, const char *uuid, const char *address,
-			       const char *svc, const char *host_key, int64_t now, char *err, size_t errlen)
+			       const char *svc, const char *host_key, int64_t now, char *err,
+			       size_t errlen)
 {
-	json_t *body = json_pack("{s:O, s:s, s:s, s:I, s:s, s:s}",
-				 "esn", json_object_get(st->lifetime, "esn"), "service", svc,
-				 "host_key", host_key, "issued", (json_int_t)now, "vcm", uuid,
-				 "address", address);
+	json_t *body =
+	    json_pack("{s:O, s:s, s:s, s:I, s:s, s:s}", "esn", json_object_get(st->lifetime, "esn"),
+		      "service", svc, "host_key", host_key, "issued", (json_int_t)now, "vcm", uuid,
+		      "address", address);
 	json_t *cert = body ? hsm_signed_wrap(body, st->identity, err, errlen) : NULL;
 
 	json_decref(body);
@@ -785,9 +812,9 @@ json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *er
 	}
 	snprintf(psn, sizeof(psn), "VCM-%.8s", uuid);
 	{
-		json_t *body = json_pack("{s:O, s:s, s:s, s:I, s:s}", "esn",
-					 json_object_get(st->lifetime, "esn"), "psn", psn,
-					 "identity_key", vid_line, "issued", (json_int_t)now, "vcm", uuid);
+		json_t *body = json_pack(
+		    "{s:O, s:s, s:s, s:I, s:s}", "esn", json_object_get(st->lifetime, "esn"), "psn",
+		    psn, "identity_key", vid_line, "issued", (json_int_t)now, "vcm", uuid);
 		warrant = hsm_signed_wrap(body, st->identity, inner, sizeof(inner));
 		json_decref(body);
 	}
@@ -798,11 +825,11 @@ json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *er
 	ports = json_object();
 	for (int i = 0; i < FW_VCM_NSERVICES; i++)
 		json_object_set_new(ports, vcm_services[i], json_integer(vcm_ports[i]));
-	lifetime = json_pack("{s:i, s:O, s:s, s:I, s:s, s:I, s:s, s:O, s:s, s:o}",
-			     "version", HSMD_DOC_VERSION, "esn", json_object_get(st->lifetime, "esn"),
-			     "psn", psn, "mfgtime", (json_int_t)now, "speed", lim.speed,
-			     "features", features, "identity_key", vid_line, "warrant", warrant,
-			     "address", address, "ports", ports);
+	lifetime = json_pack("{s:i, s:O, s:s, s:I, s:s, s:I, s:s, s:O, s:s, s:o}", "version",
+			     HSMD_DOC_VERSION, "esn", json_object_get(st->lifetime, "esn"), "psn",
+			     psn, "mfgtime", (json_int_t)now, "speed", lim.speed, "features",
+			     features, "identity_key", vid_line, "warrant", warrant, "address",
+			     address, "ports", ports);
 	if (!lifetime || hsmd_lifetime_validate(lifetime, inner, sizeof(inner)) != 0) {
 		hsmd_err(err, errlen, "VCM lifetime: %s", lifetime ? inner : "out of memory");
 		goto fail;
@@ -819,21 +846,26 @@ json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *er
 	for (int i = 0; i < FW_VCM_NSERVICES; i++) {
 		const char *svc = vcm_services[i];
 		const json_t *old = json_object_get(json_object_get(device, "certificates"), svc);
-		const char *hk = json_string_value(json_object_get(json_object_get(old, "body"), "host_key"));
-		json_t *cert = hk ? vcm_certificate(st, uuid, address, svc, hk, now, inner, sizeof(inner)) : NULL;
+		const char *hk =
+		    json_string_value(json_object_get(json_object_get(old, "body"), "host_key"));
+		json_t *cert =
+		    hk ? vcm_certificate(st, uuid, address, svc, hk, now, inner, sizeof(inner))
+		       : NULL;
 		if (!cert) {
 			json_decref(certs);
 			hsmd_err(err, errlen, "cannot certify the VCM's %s host key", svc);
 			goto fail;
 		}
 		json_object_set(certs, svc, cert);
-		json_object_set_new(services, svc, json_pack("{s:i, s:s, s:o}", "port", vcm_ports[i],
-				    "host_key", hk, "certificate", cert));
+		json_object_set_new(services, svc,
+				    json_pack("{s:i, s:s, s:o}", "port", vcm_ports[i], "host_key",
+					      hk, "certificate", cert));
 	}
 	json_object_set_new(device, "certificates", certs);
 	json_object_set_new(json_object_get(device, "log"), "pending",
-			    json_pack("{s:i, s:I, s:s, s:{s:s, s:s}}", "seq", 1, "time", (json_int_t)now,
-				      "event", "vcm_created", "detail", "uuid", uuid, "address", address));
+			    json_pack("{s:i, s:I, s:s, s:{s:s, s:s}}", "seq", 1, "time",
+				      (json_int_t)now, "event", "vcm_created", "detail", "uuid",
+				      uuid, "address", address));
 	json_object_set_new(json_object_get(device, "log"), "next_seq", json_integer(2));
 	snprintf(path, sizeof(path), "%s/identity.pem", tmp);
 	if (hsm_key_save_private(path, vid, 1, err, errlen) != 0)

@@ -54,8 +54,8 @@ static int ncoreapi_operational(const struct hsmd_store *st)
 {
 	const char *mode = json_string_value(json_object_get(st->device, "mode"));
 
-	return json_object_get(json_object_get(st->device, "client_keys"), "ncoreapi") &&
-	       mode && strcmp(mode, "operational") == 0;
+	return json_object_get(json_object_get(st->device, "client_keys"), "ncoreapi") && mode &&
+	       strcmp(mode, "operational") == 0;
 }
 
 static void on_boot(struct hsmd_store *st, int ok, const char *why)
@@ -114,8 +114,10 @@ static int resume_mode(struct hsmd_store *st, char *err, size_t errlen)
 	if (!doc)
 		return hsmd_err(err, errlen, "out of memory");
 	json_object_set_new(doc, "mode", json_string("operational"));
-	return hsmd_store_commit(st, doc, "set_mode", json_pack("{s:s, s:s, s:s}", "mode", "operational",
-				 "previous", "maintenance", "by", "start"), err, errlen);
+	return hsmd_store_commit(st, doc, "set_mode",
+				 json_pack("{s:s, s:s, s:s}", "mode", "operational", "previous",
+					   "maintenance", "by", "start"),
+				 err, errlen);
 }
 
 int hsmd_vcm_main(int argc, char **argv)
@@ -143,40 +145,54 @@ int hsmd_vcm_main(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': state = optarg; break;
-		case 'c': confdir = optarg; break;
-		case 'i': image = optarg; break;
+		case 's':
+			state = optarg;
+			break;
+		case 'c':
+			confdir = optarg;
+			break;
+		case 'i':
+			image = optarg;
+			break;
 		case 'f':
 			errno = 0;
 			status_fd = (int)strtol(optarg, &end, 10);
 			if (errno || *end || status_fd < 3 || status_fd > 1023) {
-				fprintf(stderr, "hsmd: vcm: --status-fd: '%s' is not a descriptor 3-1023\n", optarg);
+				fprintf(stderr,
+					"hsmd: vcm: --status-fd: '%s' is not a descriptor 3-1023\n",
+					optarg);
 				return 2;
 			}
 			break;
 		case 'u':
 			if (hsmd_vcmuser_parse(optarg, &uid) != 0) {
-				fprintf(stderr, "hsmd: vcm: --user: '%s' is not a uid 1000-4294967294\n", optarg);
+				fprintf(stderr,
+					"hsmd: vcm: --user: '%s' is not a uid 1000-4294967294\n",
+					optarg);
 				return 2;
 			}
 			drop = 1;
 			break;
 		case 'h':
-			printf("Usage: hsmd vcm --state DIR [--conf DIR] [--image DIR] [--status-fd N] [--user UID]\n"
+			printf("Usage: hsmd vcm --state DIR [--conf DIR] [--image DIR] "
+			       "[--status-fd N] [--user UID]\n"
 			       "Serve one VCM (started by hsmd's VCM supervisor, see hsmd(8)).\n");
 			return 0;
 		default:
-			fprintf(stderr, "hsmd: vcm: unknown or incomplete option '%s'\n", argv[optind - 1]);
+			fprintf(stderr, "hsmd: vcm: unknown or incomplete option '%s'\n",
+				argv[optind - 1]);
 			return 2;
 		}
 	}
 	if (!state || optind < argc) {
-		fprintf(stderr, "hsmd: vcm: usage: hsmd vcm --state DIR [--conf DIR] [--status-fd N] [--user UID]\n");
+		fprintf(stderr, "hsmd: vcm: usage: hsmd vcm --state DIR [--conf DIR] [--status-fd "
+				"N] [--user UID]\n");
 		return 2;
 	}
 	{
 		const char *base = strrchr(state, '/');
-		snprintf(hsmd_log_name, sizeof(hsmd_log_name), "hsmd vcm %.36s", base ? base + 1 : state);
+		snprintf(hsmd_log_name, sizeof(hsmd_log_name), "hsmd vcm %.36s",
+			 base ? base + 1 : state);
 		hsmd_log_configure_from_env();
 		/* Only the platform process speaks to the service manager. */
 		unsetenv("NOTIFY_SOCKET");
@@ -189,8 +205,8 @@ int hsmd_vcm_main(int argc, char **argv)
 	hsmd_config_defaults(&cfg);
 	snprintf(mods, sizeof(mods), "%s/modules", image ? image : "");
 	if (hsmd_config_load(&cfg, confdir, err, sizeof(err)) != 0 ||
-	    hsmd_services_load(image ? image : confdir, image ? mods : cfg.servicedir, &svcs, &nsvcs,
-			       err, sizeof(err)) < 0 ||
+	    hsmd_services_load(image ? image : confdir, image ? mods : cfg.servicedir, &svcs,
+			       &nsvcs, err, sizeof(err)) < 0 ||
 	    (drop && hsmd_vcmuser_drop(state, uid, err, sizeof(err)) != 0) ||
 	    hsmd_store_open(&st, drop ? "." : state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: vcm: %s\n", err);

@@ -22,7 +22,8 @@
 #include "vcmalloc.h"
 #include "vcmuser.h"
 
-int hsmd_vcmuser_of(const struct hsmd_store *st, const char *uuid, uid_t *uid, char *err, size_t errlen)
+int hsmd_vcmuser_of(const struct hsmd_store *st, const char *uuid, uid_t *uid, char *err,
+		    size_t errlen)
 {
 	const json_t *e = json_object_get(json_object_get(st->device, "vcms"), uuid);
 	uint64_t base = st->cfg->vcm_uid_base;
@@ -81,10 +82,13 @@ int hsmd_vcmuser_drop(const char *dir, uid_t uid, char *err, size_t errlen)
 	 * directory, 0700) stay closed to the VCM's user. */
 	if (chdir(dir) != 0)
 		return hsmd_err(err, errlen, "%s: %s", dir, strerror(errno));
-	if (setgroups(0, NULL) != 0 || setresgid(uid, uid, uid) != 0 || setresuid(uid, uid, uid) != 0)
-		return hsmd_err(err, errlen, "cannot become uid %u: %s", (unsigned)uid, strerror(errno));
+	if (setgroups(0, NULL) != 0 || setresgid(uid, uid, uid) != 0 ||
+	    setresuid(uid, uid, uid) != 0)
+		return hsmd_err(err, errlen, "cannot become uid %u: %s", (unsigned)uid,
+				strerror(errno));
 	if (setuid(0) == 0 || geteuid() != uid || getegid() != (gid_t)uid)
-		return hsmd_err(err, errlen, "uid %u: the change of user did not hold", (unsigned)uid);
+		return hsmd_err(err, errlen, "uid %u: the change of user did not hold",
+				(unsigned)uid);
 	/* A credential change clears the parent-death signal (prctl(2)). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 		return hsmd_err(err, errlen, "hsmd went away during start-up");

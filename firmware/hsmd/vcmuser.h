@@ -25,7 +25,8 @@
 
 /* The user the VCM `uuid` runs as: 1 with *uid set, 0 when VCMs share
  * hsmd's uid (not root, or uid_base = 0), -1 with err. */
-int hsmd_vcmuser_of(const struct hsmd_store *st, const char *uuid, uid_t *uid, char *err, size_t errlen);
+int hsmd_vcmuser_of(const struct hsmd_store *st, const char *uuid, uid_t *uid, char *err,
+		    size_t errlen);
 
 /* Give the VCM's state directory (the whole tree, no symlink followed)
  * to uid:uid, the directory 0700. */

@@ -62,8 +62,8 @@ static int word_speed_rank(uint32_t w)
 	return 0;
 }
 
-int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_t *out,
-		      char *err, size_t errlen)
+int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_t *out, char *err,
+		    size_t errlen)
 {
 	uint32_t plain = requested & ~HSM_FEAT_SPEED_MASK & ~HSM_FEAT_BUILTIN;
 	uint32_t missing = plain & ~lim->platform;
@@ -73,8 +73,11 @@ int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_
 	if (missing) {
 		char names[256];
 		hsm_features_format(missing, names, sizeof(names));
-		return hsm_set_err(err, errlen, "features %s are not enabled on this HSM (a VCM's features "
-			    "must be a subset of the platform's; apply a licence with hsmadmin fet)", names);
+		return hsm_set_err(
+		    err, errlen,
+		    "features %s are not enabled on this HSM (a VCM's features "
+		    "must be a subset of the platform's; apply a licence with hsmadmin fet)",
+		    names);
 	}
 	/* Guide 3.3.4: HSMSpeed1 is converted to HSMSpeed0 on a mid-speed HSM. */
 	if (hsm_rank == 2 && (speed & HSM_FEAT_HSM_SPEED1)) {
@@ -83,7 +86,7 @@ int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_
 	}
 	if (want > hsm_rank)
 		return hsm_set_err(err, errlen, "speed %s is above this HSM's rating (%s speed)",
-			    want == 3 ? "HSMSpeed2" : "HSMSpeed1", lim->speed);
+				   want == 3 ? "HSMSpeed2" : "HSMSpeed1", lim->speed);
 	*out = plain | speed | HSM_FEAT_BUILTIN;
 	return 0;
 }
@@ -123,8 +126,8 @@ static int name_valid(const char *s)
 	if (n == 0 || n > 64 || s[0] == ' ' || s[n - 1] == ' ')
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '_' || *s == '.' || *s == '-' || *s == ' '))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-' || *s == ' '))
 			return 0;
 	return 1;
 }
@@ -138,8 +141,8 @@ static int key_line_valid(const char *s)
 	if (strncmp(s, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI", 37) != 0 || strlen(s) != 80)
 		return 0;
 	for (s += 12; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '+' || *s == '/' || *s == '='))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '+' || *s == '/' || *s == '='))
 			return 0;
 	return 1;
 }
@@ -170,49 +173,63 @@ int fw_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t e
 
 	if (!fw_uuid_valid(uuid))
 		return hsm_set_err(err, errlen, "vcms: '%.40s' is not a lower-case UUID", uuid);
-	if (json_unpack_ex((json_t *)e, &jerr, JSON_STRICT,
-			   "{s:I, s:s, s:s, s:I, s:b, s:b, s:b, s:s, s:s, s:s, s:b, s:I, s:I, s:s, s:o, s:I}",
-			   "seq", &seq, "name", &name, "address", &address, "features", &features,
-			   "autostart", &autostart, "restrict_startup", &restrict_startup,
-			   "serial_cardreader", &cardreader, "k_tenant_req", &ktr, "sshadmin_key", &ssh,
-			   "state", &state, "disk_exceeded", &disk, "created", &created,
-			   "changed", &changed, "request_nonce", &nonce, "nonces", &nonces,
-			   "nonce_floor", &floor) != 0)
+	if (json_unpack_ex(
+		(json_t *)e, &jerr, JSON_STRICT,
+		"{s:I, s:s, s:s, s:I, s:b, s:b, s:b, s:s, s:s, s:s, s:b, s:I, s:I, s:s, s:o, s:I}",
+		"seq", &seq, "name", &name, "address", &address, "features", &features, "autostart",
+		&autostart, "restrict_startup", &restrict_startup, "serial_cardreader", &cardreader,
+		"k_tenant_req", &ktr, "sshadmin_key", &ssh, "state", &state, "disk_exceeded", &disk,
+		"created", &created, "changed", &changed, "request_nonce", &nonce, "nonces",
+		&nonces, "nonce_floor", &floor) != 0)
 		return hsm_set_err(err, errlen, "vcms: %s: %s", uuid, jerr.text);
 	if (seq < 1 || seq > MAX_TIME)
 		return hsm_set_err(err, errlen, "vcms: %s: seq out of range", uuid);
 	if (!name_valid(name))
-		return hsm_set_err(err, errlen, "vcms: %s: name is not 1-64 of A-Z a-z 0-9 _ . - and inner spaces", uuid);
+		return hsm_set_err(
+		    err, errlen, "vcms: %s: name is not 1-64 of A-Z a-z 0-9 _ . - and inner spaces",
+		    uuid);
 	if (hsm_ip_parse(address, 0, &ip, NULL, 0) != 0)
 		return hsm_set_err(err, errlen, "vcms: %s: address is not an IP address", uuid);
 	if (features < 0 || features > 0xffffffffLL)
 		return hsm_set_err(err, errlen, "vcms: %s: features is not a 32-bit word", uuid);
 	if (autostart && restrict_startup)
-		return hsm_set_err(err, errlen, "vcms: %s: autostart and restrict_startup are both set", uuid);
+		return hsm_set_err(err, errlen,
+				   "vcms: %s: autostart and restrict_startup are both set", uuid);
 	if (!key_line_valid(ktr) || !key_line_valid(ssh))
-		return hsm_set_err(err, errlen, "vcms: %s: k_tenant_req and sshadmin_key must be ssh-ed25519 keys", uuid);
+		return hsm_set_err(
+		    err, errlen, "vcms: %s: k_tenant_req and sshadmin_key must be ssh-ed25519 keys",
+		    uuid);
 	if (strcmp(state, "inactive") && strcmp(state, "active") && strcmp(state, "stopped") &&
 	    strcmp(state, "failed"))
-		return hsm_set_err(err, errlen, "vcms: %s: state is not inactive, active, stopped or failed", uuid);
+		return hsm_set_err(err, errlen,
+				   "vcms: %s: state is not inactive, active, stopped or failed",
+				   uuid);
 	if (disk && strcmp(state, "active") == 0)
-		return hsm_set_err(err, errlen, "vcms: %s: active although over its disk limit", uuid);
-	if (created < 0 || created > MAX_TIME || changed < 0 || changed > MAX_TIME ||
-	    floor < 0 || floor > MAX_TIME)
+		return hsm_set_err(err, errlen, "vcms: %s: active although over its disk limit",
+				   uuid);
+	if (created < 0 || created > MAX_TIME || changed < 0 || changed > MAX_TIME || floor < 0 ||
+	    floor > MAX_TIME)
 		return hsm_set_err(err, errlen, "vcms: %s: times out of range", uuid);
 	if (!hex_valid(nonce, 32))
-		return hsm_set_err(err, errlen, "vcms: %s: request_nonce is not 32 hex digits", uuid);
+		return hsm_set_err(err, errlen, "vcms: %s: request_nonce is not 32 hex digits",
+				   uuid);
 	if (!json_is_array(nonces) || json_array_size(nonces) > FW_VCM_NONCES_MAX)
-		return hsm_set_err(err, errlen, "vcms: %s: nonces is not an array of at most %u", uuid,
-			    FW_VCM_NONCES_MAX);
-	json_array_foreach(nonces, i, v) {
+		return hsm_set_err(err, errlen, "vcms: %s: nonces is not an array of at most %u",
+				   uuid, FW_VCM_NONCES_MAX);
+	json_array_foreach(nonces, i, v)
+	{
 		const char *s = json_string_value(v);
 		if (!s || strlen(s) < 32 || strlen(s) > 64)
-			return hsm_set_err(err, errlen, "vcms: %s: nonces[%zu] is not a nonce", uuid, i);
+			return hsm_set_err(err, errlen, "vcms: %s: nonces[%zu] is not a nonce",
+					   uuid, i);
 		for (size_t k = 0; k < 32; k++)
 			if (!((s[k] >= '0' && s[k] <= '9') || (s[k] >= 'a' && s[k] <= 'f')))
-				return hsm_set_err(err, errlen, "vcms: %s: nonces[%zu] is not a nonce", uuid, i);
+				return hsm_set_err(err, errlen,
+						   "vcms: %s: nonces[%zu] is not a nonce", uuid, i);
 		if (s[32] && (s[32] != '/' || !name_valid(s + 33)))
-			return hsm_set_err(err, errlen, "vcms: %s: nonces[%zu] is not NONCE or NONCE/PROPERTY", uuid, i);
+			return hsm_set_err(err, errlen,
+					   "vcms: %s: nonces[%zu] is not NONCE or NONCE/PROPERTY",
+					   uuid, i);
 	}
 	return 0;
 }
@@ -256,20 +273,23 @@ int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen)
 		free(seqs);
 		return hsm_set_err(err, errlen, "out of memory");
 	}
-	json_object_foreach((json_t *)vcms, uuid, e) {
+	json_object_foreach((json_t *)vcms, uuid, e)
+	{
 		if (fw_vcm_entry_validate(uuid, e, err, errlen) != 0) {
 			rc = -1;
 			goto out;
 		}
 		if (json_is_true(json_object_get(e, "serial_cardreader"))) {
 			if (reader) {
-				rc = hsm_set_err(err, errlen, "vcms: %s and %s both have the serial card reader",
-					  reader, uuid);
+				rc = hsm_set_err(err, errlen,
+						 "vcms: %s and %s both have the serial card reader",
+						 reader, uuid);
 				goto out;
 			}
 			reader = uuid;
 		}
-		hsm_ip_parse(json_string_value(json_object_get(e, "address")), 0, &addrs[i].ip, NULL, 0);
+		hsm_ip_parse(json_string_value(json_object_get(e, "address")), 0, &addrs[i].ip,
+			     NULL, 0);
 		addrs[i].uuid = uuid;
 		seqs[i] = json_integer_value(json_object_get(e, "seq"));
 		i++;
@@ -278,12 +298,13 @@ int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen)
 	qsort(seqs, n, sizeof(*seqs), seq_cmp);
 	for (i = 1; i < n; i++) {
 		if (hsm_ip_equal(&addrs[i].ip, &addrs[i - 1].ip)) {
-			rc = hsm_set_err(err, errlen, "vcms: %s and %s have the same address", addrs[i - 1].uuid,
-				  addrs[i].uuid);
+			rc = hsm_set_err(err, errlen, "vcms: %s and %s have the same address",
+					 addrs[i - 1].uuid, addrs[i].uuid);
 			goto out;
 		}
 		if (seqs[i] == seqs[i - 1]) {
-			rc = hsm_set_err(err, errlen, "vcms: two VCMs have sequence number %lld", (long long)seqs[i]);
+			rc = hsm_set_err(err, errlen, "vcms: two VCMs have sequence number %lld",
+					 (long long)seqs[i]);
 			goto out;
 		}
 	}
@@ -300,7 +321,7 @@ unsigned fw_vcms_active(const json_t *vcms)
 	unsigned n = 0;
 
 	json_object_foreach((json_t *)vcms, uuid, e)
-		{
+	{
 		const char *s = json_string_value(json_object_get(e, "state"));
 		n += s && strcmp(s, "active") == 0;
 	}
@@ -326,7 +347,8 @@ json_t *fw_vcms_ordered(const json_t *vcms)
 
 	if (!refs)
 		return out;
-	json_object_foreach((json_t *)vcms, uuid, e) {
+	json_object_foreach((json_t *)vcms, uuid, e)
+	{
 		refs[i].seq = json_integer_value(json_object_get(e, "seq"));
 		refs[i].uuid = uuid;
 		i++;
@@ -343,17 +365,16 @@ const char *fw_vcms_cardreader(const json_t *vcms, const char *except)
 	const char *uuid;
 	json_t *e;
 
-	json_object_foreach((json_t *)vcms, uuid, e)
-		if (json_is_true(json_object_get(e, "serial_cardreader")) &&
-		    (!except || strcmp(uuid, except) != 0))
-			return uuid;
+	json_object_foreach((json_t *)vcms, uuid,
+			    e) if (json_is_true(json_object_get(e, "serial_cardreader")) &&
+				   (!except || strcmp(uuid, except) != 0)) return uuid;
 	return NULL;
 }
 
 /* ---- the network ------------------------------------------------------ */
 
 int fw_vcm_net_get(const json_t *lifetime, const json_t *device, const char *override,
-		     struct fw_vcm_net *out, char *err, size_t errlen)
+		   struct fw_vcm_net *out, char *err, size_t errlen)
 {
 	const json_t *cur = json_object_get(json_object_get(device, "vcm_network"), "current");
 	const char *mode = json_string_value(json_object_get(cur, "mode"));
@@ -385,8 +406,9 @@ int fw_vcm_net_get(const json_t *lifetime, const json_t *device, const char *ove
 		return 0;
 	}
 	if (!out->has_hsm || out->hsm.family != 4 || out->hsm.b[0] != 127)
-		return hsm_set_err(err, errlen, "the default VCM network of the emulator needs an HSM address "
-			    "in 127.0.0.0/8 or [vcm] emulated_subnet in hsmd.conf");
+		return hsm_set_err(err, errlen,
+				   "the default VCM network of the emulator needs an HSM address "
+				   "in 127.0.0.0/8 or [vcm] emulated_subnet in hsmd.conf");
 	out->subnet.addr.family = 4;
 	out->subnet.addr.b[0] = 127;
 	out->subnet.addr.b[1] = out->hsm.b[1] ^ 0x80;

@@ -29,15 +29,18 @@
 #define FW_VCM_NONCES_MAX 256u
 /* The services a VCM serves, with their ports (docs/design.md, "Services,
  * ports and the protocol"). */
-#define FW_VCM_SERVICES { "sshadmin", "ncoreapi", "monitor" }
+#define FW_VCM_SERVICES                                                                            \
+	{                                                                                          \
+		"sshadmin", "ncoreapi", "monitor"                                                  \
+	}
 #define FW_VCM_NSERVICES 3
 
 struct fw_vcm_limits {
-	unsigned max_active;      /* the licence's active count, 1 without */
-	unsigned max_creatable;   /* 1 without a licence, 5 on base speed, else 1000 */
+	unsigned max_active;    /* the licence's active count, 1 without */
+	unsigned max_creatable; /* 1 without a licence, 5 on base speed, else 1000 */
 	int licensed;
-	const char *speed;        /* effective rating: "base", "mid" or "high" */
-	uint32_t platform;        /* platform features: factory | licence | speed bit */
+	const char *speed; /* effective rating: "base", "mid" or "high" */
+	uint32_t platform; /* platform features: factory | licence | speed bit */
 };
 
 /* The limits of this HSM from lifetime.json and device.json. */
@@ -47,8 +50,8 @@ void fw_vcm_limits(const json_t *lifetime, const json_t *device, struct fw_vcm_l
  * non-speed bit must be a platform feature; speed bits may not rate above
  * the HSM; HSMSpeed1 becomes HSMSpeed0 on a mid-speed HSM; built-in
  * features are always added.  0 or -1 with the reason. */
-int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_t *out,
-		      char *err, size_t errlen);
+int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_t *out, char *err,
+		    size_t errlen);
 
 /* A lower-case 8-4-4-4-12 hex UUID. */
 int fw_uuid_valid(const char *s);
@@ -80,6 +83,6 @@ struct fw_vcm_net {
 	char mode[16];
 };
 int fw_vcm_net_get(const json_t *lifetime, const json_t *device, const char *override,
-		     struct fw_vcm_net *out, char *err, size_t errlen);
+		   struct fw_vcm_net *out, char *err, size_t errlen);
 
 #endif

@@ -68,7 +68,8 @@ static void ku_hash(const struct hsm_tenant_vcm *v, char out[41])
 
 	snprintf(out, 41, "unknown");
 	if (!v->identity_key ||
-	    !EVP_Digest(v->identity_key, strlen(v->identity_key), md, &len, EVP_sha1(), NULL) || len != 20)
+	    !EVP_Digest(v->identity_key, strlen(v->identity_key), md, &len, EVP_sha1(), NULL) ||
+	    len != 20)
 		return;
 	for (unsigned int i = 0; i < len; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
@@ -107,20 +108,24 @@ static void print_module(struct hsm_ctx *ctx, const struct hsm_tenant_module *m)
 	hsm_printf(ctx, " features enabled     %s\n", str(r, "features_names", "none"));
 	hsm_printf(ctx, " version serial       %s\n", num(r, "version_serial", "0"));
 	hsm_printf(ctx, " connection status    %s\n", m->connection);
-	hsm_printf(ctx, " connection info      esn = %s; addr = INET/%s; ku hash = %s; uuid = %s; "
-		   "ncoreapi port = %u\n", v->esn, v->address, ku, v->uuid, v->ports[HSM_TENANT_NCOREAPI]);
+	hsm_printf(ctx,
+		   " connection info      esn = %s; addr = INET/%s; ku hash = %s; uuid = %s; "
+		   "ncoreapi port = %u\n",
+		   v->esn, v->address, ku, v->uuid, v->ports[HSM_TENANT_NCOREAPI]);
 	hsm_printf(ctx, " image version        %s\n", str(r, "firmware", "unknown"));
 	hsm_printf(ctx, " max exported modules %s\n", num(r, "max_exported_modules", "0"));
 	hsm_printf(ctx, " rec. LongJobs queue  %s\n", num(r, "rec_longjobs_queue", "0"));
 	hsm_printf(ctx, " SEE machine type     %s\n", str(r, "see_machine_type", "unknown"));
 	hsm_printf(ctx, " supported KML types  %s\n", str(r, "supported_kml_types", ""));
-	hsm_printf(ctx, " active modes         %s\n", r && !strcmp(str(r, "mode", ""), "operational")
-		   ? "none" : str(r, "mode", "none"));
+	hsm_printf(ctx, " active modes         %s\n",
+		   r && !strcmp(str(r, "mode", ""), "operational") ? "none"
+								   : str(r, "mode", "none"));
 	hsm_printf(ctx, " physical serial      %s\n", str(r, "physical_serial", "unknown"));
 	hsm_printf(ctx, " hardware part no     %s\n", str(r, "hardware_part_no", "unknown"));
 	hsm_printf(ctx, " boot id              %s\n", str(r, "boot_id", "unknown"));
 	if (m->failed)
-		hsm_printf(ctx, " failure              %s\n", hsm_printable_copy(m->reason, safe, sizeof(safe)));
+		hsm_printf(ctx, " failure              %s\n",
+			   hsm_printable_copy(m->reason, safe, sizeof(safe)));
 	hsm_printf(ctx, " hardware status      %s\n", m->failed ? "unknown" : "OK");
 }
 
@@ -133,10 +138,9 @@ static json_t *module_json(const struct hsm_tenant_module *m)
 
 	ku_hash(v, ku);
 	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:s?}", "module", v->module,
-			      "kind", "vcm", "uuid", v->uuid, "esn", v->esn, "address", v->address,
-			      "ku_hash", ku,
-			      "failed", m->failed, "restarted", m->restarted,
-			      "connection_status", m->connection, "failure", m->failed ? m->reason : NULL);
+		      "kind", "vcm", "uuid", v->uuid, "esn", v->esn, "address", v->address,
+		      "ku_hash", ku, "failed", m->failed, "restarted", m->restarted,
+		      "connection_status", m->connection, "failure", m->failed ? m->reason : NULL);
 
 	if (o && r)
 		json_object_set(o, "enquiry", (json_t *)r);
@@ -144,7 +148,8 @@ static json_t *module_json(const struct hsm_tenant_module *m)
 }
 
 /* An HSM's platform as a module: its mode is the platform mode. */
-static void print_platform(struct hsm_ctx *ctx, const struct hsm_tenant_platform *p, const struct hsm_rpc_reply *r)
+static void print_platform(struct hsm_ctx *ctx, const struct hsm_tenant_platform *p,
+			   const struct hsm_rpc_reply *r)
 {
 	const json_t *status = r->exit == 0 ? r->result : NULL;
 	/* A failed module (hsmd fail) answers but knows nothing of itself. */
@@ -157,21 +162,27 @@ static void print_platform(struct hsm_ctx *ctx, const struct hsm_tenant_platform
 	hsm_printf(ctx, " enquiry reply flags  %s\n", res ? "none" : "Failed");
 	hsm_printf(ctx, " enquiry reply level  Six\n");
 	hsm_printf(ctx, " serial number        %s\n", hw_failed ? "unknown" : p->hsm.esn);
-	hsm_printf(ctx, " version              %s\n", hw_failed ? "0.0.0" :
-		   str(json_object_get(res, "firmware"), "primary", "unknown"));
-	hsm_printf(ctx, " mode                 %s\n", mode ? hsm_printable_copy(mode, msafe, sizeof(msafe)) : "unknown");
+	hsm_printf(ctx, " version              %s\n",
+		   hw_failed ? "0.0.0"
+			     : str(json_object_get(res, "firmware"), "primary", "unknown"));
+	hsm_printf(ctx, " mode                 %s\n",
+		   mode ? hsm_printable_copy(mode, msafe, sizeof(msafe)) : "unknown");
 	hsm_printf(ctx, " product name         hsmadmin HSM platform\n");
 	hsm_printf(ctx, " state                %s\n", str(res, "state", "unknown"));
 	hsm_printf(ctx, " image                %s\n", str(res, "image", "unknown"));
-	hsm_printf(ctx, " connection status    %s\n", status ? "OK" : r->exit == HSM_EXIT_UNREACHABLE ?
-		   "Unreachable" : r->exit == HSM_EXIT_AUTH ? "AuthFailed" : "Error");
-	hsm_printf(ctx, " connection info      esn = %s; addr = INET/%s; setup port = %u\n", p->hsm.esn,
-		   p->hsm.address, p->hsm.ports[HSM_SVC_SETUP]);
+	hsm_printf(ctx, " connection status    %s\n",
+		   status                            ? "OK"
+		   : r->exit == HSM_EXIT_UNREACHABLE ? "Unreachable"
+		   : r->exit == HSM_EXIT_AUTH        ? "AuthFailed"
+						     : "Error");
+	hsm_printf(ctx, " connection info      esn = %s; addr = INET/%s; setup port = %u\n",
+		   p->hsm.esn, p->hsm.address, p->hsm.ports[HSM_SVC_SETUP]);
 	if (hw_failed)
 		hsm_printf(ctx, " failure              the HSM has failed: %s\n",
 			   str(status, "hardware_fault", "unknown"));
 	else if (!res)
-		hsm_printf(ctx, " failure              %s\n", hsm_printable_copy(r->message, safe, sizeof(safe)));
+		hsm_printf(ctx, " failure              %s\n",
+			   hsm_printable_copy(r->message, safe, sizeof(safe)));
 	hsm_printf(ctx, " hardware status      %s\n", res ? "OK" : "unknown");
 }
 
@@ -180,16 +191,22 @@ static json_t *platform_json(const struct hsm_tenant_platform *p, const struct h
 	const json_t *status = r->exit == 0 ? r->result : NULL;
 	int hw_failed = json_is_true(json_object_get(status, "hardware_failed"));
 	const json_t *res = hw_failed ? NULL : status;
-	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:b, s:s?, s:s, s:s?, s:s?, s:s?}", "module", p->module,
-			      "kind", "hsm", "esn", p->hsm.esn, "address", p->hsm.address, "failed", !res,
-			      "mode", res ? hsm_tenant_platform_mode(res) : NULL,
-			      "connection_status", status ? "OK" : r->exit == HSM_EXIT_UNREACHABLE ? "Unreachable"
-			      : r->exit == HSM_EXIT_AUTH ? "AuthFailed" : "Error",
-			      "failure", hw_failed ? json_string_value(json_object_get(status, "hardware_fault"))
-			      : res ? NULL : r->message,
-			      "serial", hw_failed ? "unknown" : p->hsm.esn,
-			      "version", hw_failed ? "0.0.0" :
-			      json_string_value(json_object_get(json_object_get(res, "firmware"), "primary")));
+	json_t *o = json_pack(
+	    "{s:i, s:s, s:s, s:s, s:b, s:s?, s:s, s:s?, s:s?, s:s?}", "module", p->module, "kind",
+	    "hsm", "esn", p->hsm.esn, "address", p->hsm.address, "failed", !res, "mode",
+	    res ? hsm_tenant_platform_mode(res) : NULL, "connection_status",
+	    status                            ? "OK"
+	    : r->exit == HSM_EXIT_UNREACHABLE ? "Unreachable"
+	    : r->exit == HSM_EXIT_AUTH        ? "AuthFailed"
+					      : "Error",
+	    "failure",
+	    hw_failed ? json_string_value(json_object_get(status, "hardware_fault"))
+	    : res     ? NULL
+		      : r->message,
+	    "serial", hw_failed ? "unknown" : p->hsm.esn, "version",
+	    hw_failed
+		? "0.0.0"
+		: json_string_value(json_object_get(json_object_get(res, "firmware"), "primary")));
 
 	if (o && status)
 		json_object_set(o, "status", (json_t *)status);
@@ -205,8 +222,8 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 	struct hsm_rpc_reply *pr = NULL;
 	size_t np = 0;
 	json_t *mods;
-	int rc = hsm_tenant_records_list(ctx, &v, &n), only = hsm_opt_given(ctx, "module") ?
-		(int)hsm_opt_int(ctx, "module") : 0, shown = 0;
+	int rc = hsm_tenant_records_list(ctx, &v, &n),
+	    only = hsm_opt_given(ctx, "module") ? (int)hsm_opt_int(ctx, "module") : 0, shown = 0;
 
 	if (rc)
 		return rc;
@@ -224,11 +241,13 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 	for (size_t i = 0; i < np; i++)
 		if (!only || p[i].module == only)
 			hsm_tenant_platform_status(ctx, &p[i], &pr[i]);
-	hsm_printf(ctx, "Server:\n enquiry reply flags  none\n enquiry reply level  Six\n"
+	hsm_printf(ctx,
+		   "Server:\n enquiry reply flags  none\n enquiry reply level  Six\n"
 		   " serial number        none\n mode                 operational\n"
 		   " version              %s\n speed index          0\n rec. queue           0..0\n"
 		   " module type code     0\n product name         nFast server\n"
-		   " modules              %zu\n", PACKAGE_VERSION, n + np);
+		   " modules              %zu\n",
+		   PACKAGE_VERSION, n + np);
 	mods = json_array();
 	for (size_t i = 0; i < n; i++) {
 		if (only && v[i].module != only)
@@ -245,9 +264,10 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 		json_array_append_new(mods, platform_json(&p[i], &pr[i]));
 		hsm_rpc_reply_clear(&pr[i]);
 	}
-	json_object_set_new(hsm_json(ctx), "server", json_pack("{s:s, s:s, s:s, s:i}", "version",
-			    PACKAGE_VERSION, "mode", "operational", "product_name", "nFast server",
-			    "module_type_code", 0));
+	json_object_set_new(hsm_json(ctx), "server",
+			    json_pack("{s:s, s:s, s:s, s:i}", "version", PACKAGE_VERSION, "mode",
+				      "operational", "product_name", "nFast server",
+				      "module_type_code", 0));
 	json_object_set_new(hsm_json(ctx), "modules", mods);
 	for (size_t i = 0; i < n; i++)
 		hsm_tenant_module_clear(&m[i]);
@@ -256,25 +276,33 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 	hsm_tenant_platforms_free(p);
 	hsm_tenant_records_free(v, n);
 	if (only && !shown)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "-m", "no module #%d (hsmadmin vcm enroll, hsmadmin enroll)", only);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "-m",
+				 "no module #%d (hsmadmin vcm enroll, hsmadmin enroll)", only);
 	return HSM_EXIT_OK;
 }
 
-static const struct hsm_option opts[] = {
-	{ .name = "module", .short_name = 'm', .type = HSM_OPT_INT, .min = 1, .max = HSM_TENANT_MAX_MODULES,
-	  .metavar = "MODULE", .help = "only this module (default: all)" },
-	HSM_OPTION_END
-};
+static const struct hsm_option opts[] = { { .name = "module",
+					    .short_name = 'm',
+					    .type = HSM_OPT_INT,
+					    .min = 1,
+					    .max = HSM_TENANT_MAX_MODULES,
+					    .metavar = "MODULE",
+					    .help = "only this module (default: all)" },
+					  HSM_OPTION_END };
 
 static const struct hsm_command commands[] = {
-	{ .path = "enquiry", .tool = "enquiry",
+	{ .path = "enquiry",
+	  .tool = "enquiry",
 	  .summary = "Show the enrolled VCMs and administered HSMs as modules",
-	  .description = "Asks each VCM enrolled with `hsmadmin vcm enroll` for its state, then each "
-			 "HSM enrolled with `hsmadmin enroll` from this host for its platform mode "
-			 "(numbered after the VCMs).  A module that cannot be reached, failed, or "
-			 "restarted since this host last used it is shown as Failed; see "
-			 "nopclearfail(1).  Exits 0 even when modules failed.",
-	  .options = opts, .flags = HSM_CMDF_DEVICE, .run = cmd_enquiry },
+	  .description =
+	      "Asks each VCM enrolled with `hsmadmin vcm enroll` for its state, then each "
+	      "HSM enrolled with `hsmadmin enroll` from this host for its platform mode "
+	      "(numbered after the VCMs).  A module that cannot be reached, failed, or "
+	      "restarted since this host last used it is shown as Failed; see "
+	      "nopclearfail(1).  Exits 0 even when modules failed.",
+	  .options = opts,
+	  .flags = HSM_CMDF_DEVICE,
+	  .run = cmd_enquiry },
 	HSM_COMMAND_END
 };
 

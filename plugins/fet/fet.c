@@ -66,7 +66,8 @@ static int precheck_signature(struct hsm_ctx *ctx, const char *path, const struc
 	if (hsm_vendor_keys_load(dir, &keys, &n, err, sizeof(err)) != 0)
 		return hsm_error(ctx, HSM_EXIT_FAILED, "vendor keys", "%s", err);
 	if (n == 0) {
-		hsm_verbosef(ctx, "%s holds no vendor keys: only the HSM checks the signature", dir);
+		hsm_verbosef(ctx, "%s holds no vendor keys: only the HSM checks the signature",
+			     dir);
 		return 0;
 	}
 	rc = hsm_licence_verify(lic, keys, n, err, sizeof(err));
@@ -111,12 +112,15 @@ static void print_fet(struct hsm_ctx *ctx, const struct hsm_module *m, const jso
 
 	(void)arg;
 	if (json_is_false(json_object_get(res, "changed")))
-		hsm_printf(ctx, "%s: licence %" JSON_INTEGER_FORMAT " was already applied; nothing changed\n",
+		hsm_printf(ctx,
+			   "%s: licence %" JSON_INTEGER_FORMAT
+			   " was already applied; nothing changed\n",
 			   m->esn, json_integer_value(json_object_get(lic, "serial")));
 	else
 		hsm_printf(ctx, "%s: licence %" JSON_INTEGER_FORMAT " applied\n", m->esn,
 			   json_integer_value(json_object_get(lic, "serial")));
-	hsm_printf(ctx, "  max_active_vcms: %" JSON_INTEGER_FORMAT "\n"
+	hsm_printf(ctx,
+		   "  max_active_vcms: %" JSON_INTEGER_FORMAT "\n"
 		   "  max_creatable_vcms: %" JSON_INTEGER_FORMAT "\n"
 		   "  licensed features: %s\n",
 		   json_integer_value(json_object_get(res, "max_active_vcms")),
@@ -170,20 +174,23 @@ static int fet_run(struct hsm_ctx *ctx)
 	return rc;
 }
 
-static const struct hsm_option fet_opts[] = {
-	{ .name = "FILE", .type = HSM_OPT_STRING, .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
-	  .help = "the feature licence file from the vendor" },
-	HSM_OPTION_END
-};
+static const struct hsm_option fet_opts[] = { { .name = "FILE",
+						.type = HSM_OPT_STRING,
+						.flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
+						.help =
+						    "the feature licence file from the vendor" },
+					      HSM_OPTION_END };
 
 static const struct hsm_command commands[] = {
-	{ .path = "fet", .summary = "Apply a feature licence to the HSM it was issued for",
+	{ .path = "fet",
+	  .summary = "Apply a feature licence to the HSM it was issued for",
 	  .description = "Checks the licence file (format, and the vendor signature when "
 			 "HSMADMIN_CONF/vendor.d holds vendor keys) and sends it to the HSM named "
 			 "in it, which verifies it with its own vendor keys and applies it.  With "
 			 "--esn the licence must be for that HSM.  A licence applied this way is "
 			 "lost when the HSM returns to factory state.",
-	  .options = fet_opts, .flags = HSM_CMDF_DEVICE | HSM_CMDF_NEEDS_ROOT | HSM_CMDF_INVASIVE,
+	  .options = fet_opts,
+	  .flags = HSM_CMDF_DEVICE | HSM_CMDF_NEEDS_ROOT | HSM_CMDF_INVASIVE,
 	  .run = fet_run },
 	HSM_COMMAND_END
 };

@@ -35,18 +35,25 @@ static void warn_verbatim(struct hsm_ctx *ctx, const struct hsm_client_key *key)
 	char letters[HSM_KEYPROT_STRLEN];
 
 	if (hsm_client_key_is_legacy(key)) {
-		hsm_warn(ctx, "the sshadmin key is an unprotected key of an earlier version: the backup "
-			 "is readable by whoever can read the file (run 'hsmadmin keys roll' to protect it)");
+		hsm_warn(ctx,
+			 "the sshadmin key is an unprotected key of an earlier version: the backup "
+			 "is readable by whoever can read the file (run 'hsmadmin keys roll' to "
+			 "protect it)");
 		return;
 	}
 	hsm_keyprot_format(o, letters);
 	if (o & (HSM_KEYPROT_S | HSM_KEYPROT_B | HSM_KEYPROT_G))
-		hsm_warn(ctx, "the backup keeps the key's protection %s and is tied to this machine: it "
-			 "restores only here, on this OS installation (use --passphrase for a backup that "
-			 "restores anywhere, or --local to say this is intended)", letters);
+		hsm_warn(ctx,
+			 "the backup keeps the key's protection %s and is tied to this machine: it "
+			 "restores only here, on this OS installation (use --passphrase for a "
+			 "backup that "
+			 "restores anywhere, or --local to say this is intended)",
+			 letters);
 	else if (!(o & HSM_KEYPROT_P))
-		hsm_warn(ctx, "the backup keeps the key's protection %s, which anyone with hsmadmin can "
-			 "undo: keep it safe (or use --passphrase)", letters);
+		hsm_warn(ctx,
+			 "the backup keeps the key's protection %s, which anyone with hsmadmin can "
+			 "undo: keep it safe (or use --passphrase)",
+			 letters);
 }
 
 /* Guide 4.10.1.7.4: as root, the backup gets the owner and group of the
@@ -66,7 +73,8 @@ static void give_to_dir_owner(struct hsm_ctx *ctx, const char *file)
 	if (stat(dir, &st) != 0 || (st.st_uid == 0 && st.st_gid == 0))
 		return;
 	if (lchown(file, st.st_uid, st.st_gid) != 0)
-		hsm_warn(ctx, "%s: cannot give it to the owner of %s: %s", file, dir, strerror(errno));
+		hsm_warn(ctx, "%s: cannot give it to the owner of %s: %s", file, dir,
+			 strerror(errno));
 }
 
 int keys_backup(struct hsm_ctx *ctx)
@@ -89,10 +97,13 @@ int keys_backup(struct hsm_ctx *ctx)
 
 		opts = HSM_KEYPROT_K | HSM_KEYPROT_P;
 		if (!hsm_client_key_pkey(key))
-			rc = hsm_error(ctx, HSM_EXIT_FAILED, "sshadmin key", "an unprotected OpenSSH-format "
-				       "key of an earlier version cannot be re-encrypted: run 'hsmadmin keys "
-				       "roll' first");
-		else if (hsm_keyprot_save(file, hsm_client_key_pkey(key), opts, &to, 0, why, sizeof(why)) != 0)
+			rc = hsm_error(
+			    ctx, HSM_EXIT_FAILED, "sshadmin key",
+			    "an unprotected OpenSSH-format "
+			    "key of an earlier version cannot be re-encrypted: run 'hsmadmin keys "
+			    "roll' first");
+		else if (hsm_keyprot_save(file, hsm_client_key_pkey(key), opts, &to, 0, why,
+					  sizeof(why)) != 0)
 			rc = hsm_error(ctx, HSM_EXIT_FAILED, "backup", "%s", why);
 	} else {
 		char *data = NULL;
@@ -117,14 +128,16 @@ int keys_backup(struct hsm_ctx *ctx)
 		hsm_keyprot_format(opts, letters);
 		hsm_printf(ctx, "sshadmin key %s backed up to %s (%s, %s)\n", fp ? fp : "?", file,
 			   hsm_client_key_is_legacy(key) ? "unprotected" : letters,
-			   hsm_opt_given(ctx, "passphrase") ? "restores anywhere with its passphrase"
-							    : "verbatim copy");
+			   hsm_opt_given(ctx, "passphrase")
+			       ? "restores anywhere with its passphrase"
+			       : "verbatim copy");
 		json_object_set_new(hsm_json(ctx), "file", json_string(file));
 		json_object_set_new(hsm_json(ctx), "fingerprint", json_string(fp ? fp : ""));
 		json_object_set_new(hsm_json(ctx), "protection",
 				    json_string(hsm_client_key_is_legacy(key) ? "" : letters));
-		json_object_set_new(hsm_json(ctx), "tied_to_machine",
-				    json_boolean(!!(opts & (HSM_KEYPROT_S | HSM_KEYPROT_B | HSM_KEYPROT_G))));
+		json_object_set_new(
+		    hsm_json(ctx), "tied_to_machine",
+		    json_boolean(!!(opts & (HSM_KEYPROT_S | HSM_KEYPROT_B | HSM_KEYPROT_G))));
 		free(fp);
 	}
 	hsm_client_key_free(key);
@@ -149,8 +162,10 @@ static int install_sshadmin(struct hsm_ctx *ctx, const struct hsm_client_key *ke
 		return 0;
 	}
 	if (!(have = hsm_client_key_load_service(home, "sshadmin", why, sizeof(why))))
-		return hsm_error(ctx, HSM_EXIT_FAILED, "restore", "an sshadmin key is already installed "
-				 "but does not open (%s): move %s away to restore the backup", why, path);
+		return hsm_error(ctx, HSM_EXIT_FAILED, "restore",
+				 "an sshadmin key is already installed "
+				 "but does not open (%s): move %s away to restore the backup",
+				 why, path);
 	a = hsm_client_key_public(have);
 	b = hsm_client_key_public(key);
 	same = a && b && strcmp(a, b) == 0;
@@ -158,8 +173,10 @@ static int install_sshadmin(struct hsm_ctx *ctx, const struct hsm_client_key *ke
 	free(b);
 	hsm_client_key_free(have);
 	if (!same)
-		return hsm_error(ctx, HSM_EXIT_FAILED, "restore", "another sshadmin key is installed "
-				 "(%s): move it away to restore the backup", path);
+		return hsm_error(ctx, HSM_EXIT_FAILED, "restore",
+				 "another sshadmin key is installed "
+				 "(%s): move it away to restore the backup",
+				 path);
 	return 0;
 }
 
@@ -172,10 +189,12 @@ int keys_restore(struct hsm_ctx *ctx)
 	int rc;
 
 	if (hsm_esn_count(ctx))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--esn",
-				 "keys restore makes new keys for every HSM this host knows; it takes no --esn");
+		return hsm_error(
+		    ctx, HSM_EXIT_USAGE, "--esn",
+		    "keys restore makes new keys for every HSM this host knows; it takes no --esn");
 	if (keys_roll_pending(hsm_home(ctx)))
-		return hsm_error(ctx, HSM_EXIT_FAILED, "restore", "a key roll is pending: finish it with "
+		return hsm_error(ctx, HSM_EXIT_FAILED, "restore",
+				 "a key roll is pending: finish it with "
 				 "'hsmadmin keys roll' first");
 	if (!(key = hsm_client_key_load(file, why, sizeof(why))))
 		return hsm_error(ctx, HSM_EXIT_USAGE, file, "%s", why);

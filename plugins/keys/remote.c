@@ -26,8 +26,11 @@ static void print_set(struct hsm_ctx *ctx, const struct hsm_module *m, const jso
 	const struct set_job *job = arg;
 
 	if (strcmp(job->service, "sshadmin") == 0)
-		hsm_printf(ctx, "%s: sshadmin now accepts only the key of the destination host; this host "
-			   "can no longer administer it\n", m->esn);
+		hsm_printf(
+		    ctx,
+		    "%s: sshadmin now accepts only the key of the destination host; this host "
+		    "can no longer administer it\n",
+		    m->esn);
 	else
 		hsm_printf(ctx, "%s: %s now accepts %s\n", m->esn, job->service,
 			   job->remote ? "the remote key" : "this host's key");
@@ -48,12 +51,17 @@ static int set_everywhere(struct hsm_ctx *ctx, struct set_job *job)
 static int service_arg(struct hsm_ctx *ctx, const char *svc)
 {
 	if (hsm_service_lookup(svc) < 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "SERVICE", "'%.48s' is not an HSM service "
-				 "(sshadmin, setup, ncoreapi, updater, launcher, monitor, orchestrator)", svc);
+		return hsm_error(
+		    ctx, HSM_EXIT_USAGE, "SERVICE",
+		    "'%.48s' is not an HSM service "
+		    "(sshadmin, setup, ncoreapi, updater, launcher, monitor, orchestrator)",
+		    svc);
 	if (strcmp(svc, "sshadmin") == 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "SERVICE", "the sshadmin key cannot be set for remote "
-				 "access: this host would lose control of the HSM (to hand an HSM to another "
-				 "host, use 'hsmadmin keys migrate')");
+		return hsm_error(
+		    ctx, HSM_EXIT_USAGE, "SERVICE",
+		    "the sshadmin key cannot be set for remote "
+		    "access: this host would lose control of the HSM (to hand an HSM to another "
+		    "host, use 'hsmadmin keys migrate')");
 	return 0;
 }
 
@@ -68,11 +76,14 @@ int keys_remote_set(struct hsm_ctx *ctx)
 	if ((rc = service_arg(ctx, svc)))
 		return rc;
 	if (strcmp(type, "ssh-ed25519") != 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "KEYTYPE", "'%.32s' is not supported: the HSM "
-				 "accepts ssh-ed25519 keys only", type);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "KEYTYPE",
+				 "'%.32s' is not supported: the HSM "
+				 "accepts ssh-ed25519 keys only",
+				 type);
 	if ((size_t)snprintf(line, sizeof(line), "%s %s", type, data) >= sizeof(line) ||
 	    !hsm_ssh_pubkey_valid(line))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "KEYDATA", "not the base64 of an ssh-ed25519 public key");
+		return hsm_error(ctx, HSM_EXIT_USAGE, "KEYDATA",
+				 "not the base64 of an ssh-ed25519 public key");
 	job.key = line;
 	return set_everywhere(ctx, &job);
 }
@@ -92,7 +103,8 @@ int keys_remote_remove(struct hsm_ctx *ctx)
 	pub = hsm_client_key_public(key);
 	hsm_client_key_free(key);
 	if (!pub)
-		return hsm_error(ctx, HSM_EXIT_FAILED, "client key", "cannot derive the %s public key", svc);
+		return hsm_error(ctx, HSM_EXIT_FAILED, "client key",
+				 "cannot derive the %s public key", svc);
 	job.key = pub;
 	rc = set_everywhere(ctx, &job);
 	free(pub);
@@ -112,22 +124,26 @@ int keys_migrate(struct hsm_ctx *ctx)
 	pub = hsm_client_key_public(dest);
 	hsm_client_key_free(dest);
 	if (!pub)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--privkeyfile", "%s: not an Ed25519 key", file);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--privkeyfile", "%s: not an Ed25519 key",
+				 file);
 	if ((mine = hsm_client_key_load_service(hsm_home(ctx), "sshadmin", why, sizeof(why))))
 		minepub = hsm_client_key_public(mine);
 	hsm_client_key_free(mine);
 	if (minepub && strcmp(minepub, pub) == 0) {
 		free(minepub);
 		free(pub);
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--privkeyfile", "%s holds this host's own sshadmin "
-				 "key: nothing to migrate", file);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--privkeyfile",
+				 "%s holds this host's own sshadmin "
+				 "key: nothing to migrate",
+				 file);
 	}
 	free(minepub);
 	job.key = pub;
 	rc = set_everywhere(ctx, &job);
 	free(pub);
 	if (rc == 0)
-		hsm_printf(ctx, "Move the HSMs to the destination host and run 'hsmadmin enroll' there "
+		hsm_printf(ctx,
+			   "Move the HSMs to the destination host and run 'hsmadmin enroll' there "
 			   "(and here, to refresh this host's list).\n");
 	return rc;
 }

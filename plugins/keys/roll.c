@@ -62,10 +62,10 @@ struct roll {
 	struct hsm_client_key *cur[HSM_SVC_COUNT];  /* client/, NULL if none usable */
 	struct hsm_client_key *next[HSM_SVC_COUNT]; /* roll/ */
 	char *curpub[HSM_SVC_COUNT], *nextpub[HSM_SVC_COUNT];
-	int back;                                   /* restore cur instead of installing next */
-	int *touched;                               /* per HSM: a set_key was sent */
+	int back;     /* restore cur instead of installing next */
+	int *touched; /* per HSM: a set_key was sent */
 	struct hsm_rpc_reply *replies;
-	long crash_after;                           /* test hook, 0: off */
+	long crash_after; /* test hook, 0: off */
 };
 
 static atomic_long set_key_calls;
@@ -93,7 +93,8 @@ static int remove_dir(const char *dir, char *err, size_t errlen)
 	struct dirent *e;
 
 	if (!d)
-		return errno == ENOENT ? 0 : hsm_set_err(err, errlen, "%s: %s", dir, strerror(errno));
+		return errno == ENOENT ? 0
+				       : hsm_set_err(err, errlen, "%s: %s", dir, strerror(errno));
 	while ((e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 			unlinkat(dirfd(d), e->d_name, 0);
@@ -104,7 +105,7 @@ static int remove_dir(const char *dir, char *err, size_t errlen)
 }
 
 static void refuse(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
-	HSM_PRINTF(4, 5);
+    HSM_PRINTF(4, 5);
 static void refuse(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
 {
 	va_list ap;
@@ -123,22 +124,23 @@ static int in_array(const json_t *arr, const char *s)
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(arr, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-			return 1;
+	json_array_foreach(arr, i, v) if (json_is_string(v) &&
+					  strcmp(json_string_value(v), s) == 0) return 1;
 	return 0;
 }
 
 /* authorized_keys with the first sshadmin key the HSM accepts; *used
  * gets it.  Returns the reply's exit. */
-static int login(struct roll *rl, const struct hsm_module *m, const struct hsm_client_key *const *keys,
-		 size_t n, const struct hsm_client_key **used, struct hsm_rpc_reply *r)
+static int login(struct roll *rl, const struct hsm_module *m,
+		 const struct hsm_client_key *const *keys, size_t n,
+		 const struct hsm_client_key **used, struct hsm_rpc_reply *r)
 {
 	for (size_t k = 0; k < n; k++) {
 		if (!keys[k])
 			continue;
 		hsm_rpc_reply_clear(r);
-		hsm_rpc_call_module(rl->home, rl->timeout, m, "sshadmin", keys[k], "authorized_keys", NULL, r);
+		hsm_rpc_call_module(rl->home, rl->timeout, m, "sshadmin", keys[k],
+				    "authorized_keys", NULL, r);
 		*used = keys[k];
 		if (!(r->exit == HSM_EXIT_AUTH && strcmp(r->code, "auth") == 0))
 			return r->exit;
@@ -176,7 +178,8 @@ static void roll_one(size_t i, void *arg)
 	const struct hsm_module *m = &rl->fleet->modules[i];
 	struct hsm_rpc_reply *r = &rl->replies[i];
 	char *const *want = rl->back ? rl->curpub : rl->nextpub;
-	const struct hsm_client_key *try[2] = { rl->cur[HSM_SVC_SSHADMIN], rl->next[HSM_SVC_SSHADMIN] };
+	const struct hsm_client_key *try[2] = { rl->cur[HSM_SVC_SSHADMIN],
+						rl->next[HSM_SVC_SSHADMIN] };
 	const struct hsm_client_key *admin = NULL, *final;
 	json_t *keys, *remote, *changed = json_array(), *kept = json_array();
 	const char *have;
@@ -188,10 +191,13 @@ static void roll_one(size_t i, void *arg)
 	if (login(rl, m, try, 2, &admin, r) != 0) {
 		if (strcmp(r->code, "not_enrolled") == 0) {
 			hsm_rpc_reply_clear(r);
-			r->result = json_pack("{s:b, s:[], s:[]}", "skipped", 1, "changed", "kept_remote");
+			r->result =
+			    json_pack("{s:b, s:[], s:[]}", "skipped", 1, "changed", "kept_remote");
 		} else if (strcmp(r->code, "auth") == 0) {
-			refuse(r, HSM_EXIT_AUTH, "auth", "the sshadmin service accepts neither this host's "
-			       "current nor its new sshadmin key: %s", r->message);
+			refuse(r, HSM_EXIT_AUTH, "auth",
+			       "the sshadmin service accepts neither this host's "
+			       "current nor its new sshadmin key: %s",
+			       r->message);
 		}
 		goto out;
 	}
@@ -222,8 +228,9 @@ static void roll_one(size_t i, void *arg)
 		goto out;
 	}
 	/* Check from the key this host will use that every key is in place. */
-	final = (rl->pending & (1u << HSM_SVC_SSHADMIN)) ?
-		(rl->back ? rl->cur[HSM_SVC_SSHADMIN] : rl->next[HSM_SVC_SSHADMIN]) : admin;
+	final = (rl->pending & (1u << HSM_SVC_SSHADMIN))
+		    ? (rl->back ? rl->cur[HSM_SVC_SSHADMIN] : rl->next[HSM_SVC_SSHADMIN])
+		    : admin;
 	if (!final)
 		final = admin;
 	if (login(rl, m, &final, 1, &admin, r) != 0) {
@@ -238,14 +245,16 @@ static void roll_one(size_t i, void *arg)
 		have = json_string_value(json_object_get(keys, svc));
 		if ((rl->pending & (1u << s)) && want[s] && have && !in_array(remote, svc) &&
 		    hsm_ssh_pubkey_cmp(have, want[s]) != 0) {
-			refuse(r, HSM_EXIT_FAILED, "failed", "after the change the %s key is not the new one", svc);
+			refuse(r, HSM_EXIT_FAILED, "failed",
+			       "after the change the %s key is not the new one", svc);
 			break;
 		}
 	}
 	json_decref(remote);
 	if (!r->exit) {
 		hsm_rpc_reply_clear(r);
-		r->result = json_pack("{s:b, s:O, s:O}", "skipped", 0, "changed", changed, "kept_remote", kept);
+		r->result = json_pack("{s:b, s:O, s:O}", "skipped", 0, "changed", changed,
+				      "kept_remote", kept);
 	}
 out:
 	json_decref(changed);
@@ -297,7 +306,8 @@ static int load_keys(struct hsm_ctx *ctx, struct roll *rl)
 		dir_path(rl->home, "roll", svc, path, sizeof(path));
 		if (access(path, F_OK) == 0) {
 			rl->pending |= 1u << s;
-			if (!(rl->next[s] = hsm_client_key_load_as(rl->home, path, svc, why, sizeof(why))) ||
+			if (!(rl->next[s] =
+				  hsm_client_key_load_as(rl->home, path, svc, why, sizeof(why))) ||
 			    !(rl->nextpub[s] = hsm_client_key_public(rl->next[s])))
 				return hsm_error(ctx, HSM_EXIT_FAILED, "new keys", "%s", why);
 		}
@@ -327,8 +337,9 @@ static int switch_host(struct hsm_ctx *ctx, struct roll *rl)
 		dir_path(rl->home, "roll", hsm_service_name(s), from, sizeof(from));
 		hsm_client_key_path(rl->home, hsm_service_name(s), to, sizeof(to));
 		if (rename(from, to) != 0)
-			return hsm_error(ctx, HSM_EXIT_FAILED, "switch", "%s: %s (run 'hsmadmin keys roll' again)",
-					 to, strerror(errno));
+			return hsm_error(ctx, HSM_EXIT_FAILED, "switch",
+					 "%s: %s (run 'hsmadmin keys roll' again)", to,
+					 strerror(errno));
 	}
 	if (hsm_fsync_dir(dir, why, sizeof(why)) != 0)
 		return hsm_error(ctx, HSM_EXIT_FAILED, "switch", "%s", why);
@@ -338,9 +349,11 @@ static int switch_host(struct hsm_ctx *ctx, struct roll *rl)
 	return 0;
 }
 
-static void print_rolled(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
+static void print_rolled(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res,
+			 void *arg)
 {
-	json_t *changed = json_object_get(res, "changed"), *kept = json_object_get(res, "kept_remote"), *v;
+	json_t *changed = json_object_get(res, "changed"),
+	       *kept = json_object_get(res, "kept_remote"), *v;
 	size_t i;
 
 	if (json_is_true(json_object_get(res, "skipped"))) {
@@ -352,9 +365,9 @@ static void print_rolled(struct hsm_ctx *ctx, const struct hsm_module *m, const 
 	else
 		hsm_printf(ctx, "%s: new client keys for", m->esn);
 	json_array_foreach(changed, i, v)
-		hsm_printf(ctx, "%s %s", i ? "," : "", json_string_value(v));
+	    hsm_printf(ctx, "%s %s", i ? "," : "", json_string_value(v));
 	json_array_foreach(kept, i, v)
-		hsm_printf(ctx, "%s%s", i ? ", " : "; kept the remote key of ", json_string_value(v));
+	    hsm_printf(ctx, "%s%s", i ? ", " : "; kept the remote key of ", json_string_value(v));
 	hsm_printf(ctx, "\n");
 }
 
@@ -398,8 +411,8 @@ static int roll_back(struct hsm_ctx *ctx, struct roll *rl)
 			rl->replies = fwd;
 		}
 		if (back[i].exit) {
-			hsm_warn(ctx, "%s: cannot put the current keys back: %s", rl->fleet->modules[i].esn,
-				 back[i].message);
+			hsm_warn(ctx, "%s: cannot put the current keys back: %s",
+				 rl->fleet->modules[i].esn, back[i].message);
 			ok = 0;
 		}
 		hsm_rpc_reply_clear(&back[i]);
@@ -431,8 +444,10 @@ static int roll_lock(struct hsm_ctx *ctx, const char *home)
 		return hsm_error(ctx, HSM_EXIT_FAILED, "roll", "%s: %s", path, strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		close(fd);
-		return hsm_error(ctx, HSM_EXIT_FAILED, "roll", "another keys roll or restore is running "
-				 "for %s", home);
+		return hsm_error(ctx, HSM_EXIT_FAILED, "roll",
+				 "another keys roll or restore is running "
+				 "for %s",
+				 home);
 	}
 	return 0; /* fd stays open (and locked) until the process ends */
 }
@@ -449,7 +464,8 @@ int keys_roll_services(struct hsm_ctx *ctx, struct hsm_fleet *fleet, unsigned ma
 	if (hook && *hook)
 		rl.crash_after = strtol(hook, NULL, 10);
 	if (resumed)
-		hsm_warn(ctx, "finishing an interrupted roll (%s/keys/roll) with its keys", rl.home);
+		hsm_warn(ctx, "finishing an interrupted roll (%s/keys/roll) with its keys",
+			 rl.home);
 	else if ((rc = make_new_keys(ctx, rl.home, mask)))
 		return rc;
 	if ((rc = load_keys(ctx, &rl)) ||
@@ -473,12 +489,16 @@ int keys_roll_services(struct hsm_ctx *ctx, struct hsm_fleet *fleet, unsigned ma
 		json_object_set_new(hsm_json(ctx), "switched", json_false());
 		if (roll_back(ctx, &rl) == 0) {
 			json_object_set_new(hsm_json(ctx), "pending", json_false());
-			hsm_error(ctx, rc, "roll", "not done: every HSM keeps this host's current keys");
+			hsm_error(ctx, rc, "roll",
+				  "not done: every HSM keeps this host's current keys");
 		} else {
 			json_object_set_new(hsm_json(ctx), "pending", json_true());
-			hsm_error(ctx, rc, "roll", "interrupted: the new keys are kept in %s/keys/roll and every "
-				  "HSM accepts the current or the new sshadmin key; run 'hsmadmin keys roll' "
-				  "again to finish", rl.home);
+			hsm_error(ctx, rc, "roll",
+				  "interrupted: the new keys are kept in %s/keys/roll and every "
+				  "HSM accepts the current or the new sshadmin key; run 'hsmadmin "
+				  "keys roll' "
+				  "again to finish",
+				  rl.home);
 		}
 	}
 	roll_free(&rl);
@@ -493,8 +513,9 @@ int keys_roll(struct hsm_ctx *ctx)
 	/* Every HSM of a host shares its client keys (guide 4.7.9): rolling
 	 * some would lock this host out of the others. */
 	if (hsm_esn_count(ctx))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--esn",
-				 "keys roll changes the keys of every HSM this host knows; it takes no --esn");
+		return hsm_error(
+		    ctx, HSM_EXIT_USAGE, "--esn",
+		    "keys roll changes the keys of every HSM this host knows; it takes no --esn");
 	if ((rc = hsm_fleet_open(ctx, &fleet)))
 		return rc;
 	rc = keys_roll_services(ctx, &fleet, KEYS_ALL_SERVICES);

@@ -84,27 +84,34 @@ static void print_client(struct hsm_ctx *ctx, const char *svc, const json_t *o)
 		hsm_printf(ctx, "  %-13s (none)\n", svc);
 		return;
 	}
-	hsm_printf(ctx, "  %-13s %s\n", svc, json_object_get(o, "public_key") ?
-		   json_string_value(json_object_get(o, "public_key")) : "(cannot open: see below)");
+	hsm_printf(ctx, "  %-13s %s\n", svc,
+		   json_object_get(o, "public_key")
+		       ? json_string_value(json_object_get(o, "public_key"))
+		       : "(cannot open: see below)");
 	hsm_format_time(json_integer_value(json_object_get(o, "modified")), when, sizeof(when));
 	hsm_printf(ctx, "  %-13s installed %s, protection %s, mode %s group %s\n", "", when,
-		   json_is_true(json_object_get(o, "legacy")) ? "NONE (unprotected key of an earlier "
-		   "version: run 'hsmadmin keys roll')" : (prot ? prot : "?"),
-		   json_string_value(json_object_get(o, "mode")), json_string_value(json_object_get(o, "group")));
+		   json_is_true(json_object_get(o, "legacy"))
+		       ? "NONE (unprotected key of an earlier "
+			 "version: run 'hsmadmin keys roll')"
+		       : (prot ? prot : "?"),
+		   json_string_value(json_object_get(o, "mode")),
+		   json_string_value(json_object_get(o, "group")));
 	if (json_object_get(o, "error"))
-		hsm_printf(ctx, "  %-13s cannot open: %s\n", "", json_string_value(json_object_get(o, "error")));
+		hsm_printf(ctx, "  %-13s cannot open: %s\n", "",
+			   json_string_value(json_object_get(o, "error")));
 }
 
 /* The HSM's accepted key of a service, as it relates to this host. */
-static const char *whose(const json_t *clients, const char *svc, const char *key, const json_t *remote)
+static const char *whose(const json_t *clients, const char *svc, const char *key,
+			 const json_t *remote)
 {
-	const char *mine = json_string_value(json_object_get(json_object_get(clients, svc), "public_key"));
+	const char *mine =
+	    json_string_value(json_object_get(json_object_get(clients, svc), "public_key"));
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(remote, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), svc) == 0)
-			return "remote";
+	json_array_foreach(remote, i, v) if (json_is_string(v) && strcmp(json_string_value(v),
+									 svc) == 0) return "remote";
 	return mine && hsm_ssh_pubkey_cmp(mine, key) == 0 ? "this host" : "another host";
 }
 
@@ -148,13 +155,16 @@ int keys_show(struct hsm_ctx *ctx)
 			hsm_printf(ctx, "  server keys (pinned):\n");
 			for (int s = 0; s < HSM_SVC_COUNT; s++)
 				if (pins.host_keys[s]) {
-					hsm_printf(ctx, "    %-13s %s\n", hsm_service_name(s), pins.host_keys[s]);
-					json_object_set_new(pinned, hsm_service_name(s), json_string(pins.host_keys[s]));
+					hsm_printf(ctx, "    %-13s %s\n", hsm_service_name(s),
+						   pins.host_keys[s]);
+					json_object_set_new(pinned, hsm_service_name(s),
+							    json_string(pins.host_keys[s]));
 				}
 			json_object_set_new(mod, "identity_key", json_string(pins.identity_key));
 			hsm_pins_clear(&pins);
 		} else {
-			hsm_printf(ctx, "  server keys: %s\n", have == 1 ? "not pinned (not enrolled from this host)" : why);
+			hsm_printf(ctx, "  server keys: %s\n",
+				   have == 1 ? "not pinned (not enrolled from this host)" : why);
 		}
 		json_object_set_new(mod, "server_keys", pinned);
 		if (replies[i].exit == 0) {
@@ -171,17 +181,20 @@ int keys_show(struct hsm_ctx *ctx)
 					continue;
 				hsm_printf(ctx, "    %-13s %s (%s)\n", svc, json_string_value(v),
 					   whose(clients, svc, json_string_value(v), remote));
-				json_object_set_new(auth, svc, json_pack("{s:s, s:s}", "key", json_string_value(v),
-									 "owner", whose(clients, svc, json_string_value(v), remote)));
+				json_object_set_new(
+				    auth, svc,
+				    json_pack("{s:s, s:s}", "key", json_string_value(v), "owner",
+					      whose(clients, svc, json_string_value(v), remote)));
 			}
 			json_object_set_new(mod, "client_keys", auth);
 			json_object_set_new(mod, "ok", json_true());
 		} else {
 			hsm_error(ctx, replies[i].exit, m->esn, "%s", replies[i].message);
 			json_object_set_new(mod, "ok", json_false());
-			json_object_set_new(mod, "error", json_pack("{s:i, s:s, s:s}", "exit", replies[i].exit,
-								    "code", replies[i].code, "message",
-								    replies[i].message));
+			json_object_set_new(mod, "error",
+					    json_pack("{s:i, s:s, s:s}", "exit", replies[i].exit,
+						      "code", replies[i].code, "message",
+						      replies[i].message));
 			rc = hsm_exit_worst(rc, replies[i].exit);
 		}
 		json_array_append_new(mods, mod);

@@ -46,8 +46,8 @@ static void on_stop(int sig)
 }
 
 /* One monitor call to one HSM; on failure the reason is in r. */
-static int call1(struct hsm_ctx *ctx, const struct hsm_module *m, const char *method, json_t *params,
-		 struct hsm_rpc_reply *r)
+static int call1(struct hsm_ctx *ctx, const struct hsm_module *m, const char *method,
+		 json_t *params, struct hsm_rpc_reply *r)
 {
 	memset(r, 0, sizeof(*r));
 	hsm_rpc_call(ctx, m, "monitor", method, params, r);
@@ -59,8 +59,8 @@ static int call1(struct hsm_ctx *ctx, const struct hsm_module *m, const char *me
  * exporting (every export would otherwise make the next such segment). */
 static int bookkeeping(const char *event)
 {
-	static const char *const ev[] = { "log_open", "log_previous", "checkpoint", "logs_exported",
-					  "logs_expired", NULL };
+	static const char *const ev[] = { "log_open",      "log_previous", "checkpoint",
+					  "logs_exported", "logs_expired", NULL };
 	for (size_t i = 0; ev[i]; i++)
 		if (strcmp(event, ev[i]) == 0)
 			return 1;
@@ -81,11 +81,11 @@ static int open_segment_has_news(struct hsm_ctx *ctx, const struct hsm_module *m
 	entries = json_object_get(r.result, "entries");
 	last = json_array_get(entries, json_array_size(entries) - 1);
 	seg = json_integer_value(json_object_get(last, "seg"));
-	json_array_foreach(entries, i, e)
-		if (json_integer_value(json_object_get(e, "seg")) == seg &&
-		    json_is_string(json_object_get(e, "event")) &&
-		    !bookkeeping(json_string_value(json_object_get(e, "event"))))
-			*news = 1;
+	json_array_foreach(
+	    entries, i, e) if (json_integer_value(json_object_get(e, "seg")) == seg &&
+			       json_is_string(json_object_get(e, "event")) &&
+			       !bookkeeping(json_string_value(json_object_get(e, "event")))) *news =
+	    1;
 	hsm_rpc_reply_clear(&r);
 	return 0;
 }
@@ -113,11 +113,13 @@ static int store_segment(struct hsm_ctx *ctx, const char *dir, const char *esn, 
 		return hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
 	snprintf(path, sizeof(path), "%s/%s/system-%" PRId64 ".log", dir, esn, seg);
 	if (lstat(path, &sb) == 0) {
-		int same = read_whole(path, &buf, &len) == 0 && len == tlen && memcmp(buf, text, len) == 0;
+		int same =
+		    read_whole(path, &buf, &len) == 0 && len == tlen && memcmp(buf, text, len) == 0;
 		free(buf);
 		if (!same)
-			return hsm_error(ctx, HSM_EXIT_FAILED, path, "a different segment %" PRId64
-					 " is stored already: not replaced", seg);
+			return hsm_error(
+			    ctx, HSM_EXIT_FAILED, path,
+			    "a different segment %" PRId64 " is stored already: not replaced", seg);
 		return 0;
 	}
 	/* Continuity with the stored segment before it, when there is one. */
@@ -133,16 +135,21 @@ static int store_segment(struct hsm_ctx *ctx, const char *dir, const char *esn, 
 		hsm_slog_verifier_free(v);
 		free(buf);
 		if (rc != 0)
-			return hsm_error(ctx, HSM_EXIT_AUTH, esn, "segment %" PRId64 " does not continue "
-					 "the stored segment %" PRId64 ": %s", seg, seg - 1, err);
+			return hsm_error(ctx, HSM_EXIT_AUTH, esn,
+					 "segment %" PRId64 " does not continue "
+					 "the stored segment %" PRId64 ": %s",
+					 seg, seg - 1, err);
 	} else if (seg > 1) {
 		/* Nothing stored before it: a gap only if older ones are here. */
 		for (int64_t s = seg - 2; s >= 1 && s >= seg - 1000; s--) {
 			snprintf(prev, sizeof(prev), "%s/%s/system-%" PRId64 ".log", dir, esn, s);
 			if (lstat(prev, &sb) == 0) {
 				*gap = 1;
-				hsm_warn(ctx, "%s: segments %" PRId64 "..%" PRId64 " were never collected "
-					 "(gap before segment %" PRId64 ")", esn, s + 1, seg - 1, seg);
+				hsm_warn(ctx,
+					 "%s: segments %" PRId64 "..%" PRId64
+					 " were never collected "
+					 "(gap before segment %" PRId64 ")",
+					 esn, s + 1, seg - 1, seg);
 				break;
 			}
 		}
@@ -161,11 +168,14 @@ static void forward(const char *esn, const char *text)
 
 	while (hsm_slog_next_frame(text, len, &pos, &json, &jlen) == 1) {
 		json_t *e = hsm_slog_entry_parse(json, jlen, err, sizeof(err));
-		char *d = e ? json_dumps(json_object_get(e, "detail"), JSON_COMPACT | JSON_SORT_KEYS |
-					 JSON_ENSURE_ASCII) : NULL;
+		char *d = e ? json_dumps(json_object_get(e, "detail"),
+					 JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
+			    : NULL;
 		if (e)
-			syslog(LOG_INFO, "%s seq=%" JSON_INTEGER_FORMAT " seg=%" JSON_INTEGER_FORMAT
-			       " event=%s detail=%s", esn, json_integer_value(json_object_get(e, "seq")),
+			syslog(LOG_INFO,
+			       "%s seq=%" JSON_INTEGER_FORMAT " seg=%" JSON_INTEGER_FORMAT
+			       " event=%s detail=%s",
+			       esn, json_integer_value(json_object_get(e, "seq")),
 			       json_integer_value(json_object_get(e, "seg")),
 			       json_string_value(json_object_get(e, "event")), d ? d : "{}");
 		free(d);
@@ -224,11 +234,14 @@ static int collect_one(struct hsm_ctx *ctx, const struct hsm_module *m, const ch
 		}
 		text = json_string_value(json_object_get(r.result, "text"));
 		seg = json_integer_value(json_object_get(r.result, "segment"));
-		sum = text ? hsm_slog_verify_export(text, strlen(text), keys, identity, m->esn, "system",
-						    seg, err, sizeof(err)) : NULL;
+		sum = text ? hsm_slog_verify_export(text, strlen(text), keys, identity, m->esn,
+						    "system", seg, err, sizeof(err))
+			   : NULL;
 		if (!sum) {
-			rc = hsm_error(ctx, HSM_EXIT_AUTH, m->esn, "segment %" PRId64 " does not verify, "
-				       "not stored and not expired: %s", seg, text ? err : "malformed reply");
+			rc = hsm_error(ctx, HSM_EXIT_AUTH, m->esn,
+				       "segment %" PRId64 " does not verify, "
+				       "not stored and not expired: %s",
+				       seg, text ? err : "malformed reply");
 			hsm_rpc_reply_clear(&r);
 			break;
 		}
@@ -240,22 +253,24 @@ static int collect_one(struct hsm_ctx *ctx, const struct hsm_module *m, const ch
 		if (rc != 0)
 			break;
 		/* Expired only now that the verified copy is durable. */
-		if (call1(ctx, m, "logs_expire", json_pack("{s:I}", "segment", (json_int_t)seg), &r) != 0) {
-			rc = hsm_error(ctx, r.exit, m->esn, "segment %" PRId64 " stored but not expired: %s",
-				       seg, r.message);
+		if (call1(ctx, m, "logs_expire", json_pack("{s:I}", "segment", (json_int_t)seg),
+			  &r) != 0) {
+			rc = hsm_error(ctx, r.exit, m->esn,
+				       "segment %" PRId64 " stored but not expired: %s", seg,
+				       r.message);
 			break;
 		}
 		hsm_rpc_reply_clear(&r);
 		json_array_append_new(done, json_pack("{s:I, s:b, s:b}", "segment", (json_int_t)seg,
-						       "saved", saved, "gap_before", gap));
+						      "saved", saved, "gap_before", gap));
 		if (!hsm_json_mode(ctx))
 			hsm_printf(ctx, "%s: segment %" PRId64 " collected%s\n", m->esn, seg,
 				   gap ? " (segments before it are missing)" : "");
 	}
 out:
 	hsm_rpc_reply_clear(&r);
-	json_array_append_new(report, json_pack("{s:s, s:b, s:o}", "esn", m->esn, "ok", rc == 0,
-						"segments", done));
+	json_array_append_new(
+	    report, json_pack("{s:s, s:b, s:o}", "esn", m->esn, "ok", rc == 0, "segments", done));
 	json_decref(keys);
 	EVP_PKEY_free(identity);
 	return rc;
@@ -270,9 +285,11 @@ int logs_collect(struct hsm_ctx *ctx)
 	int worst = 0;
 
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s is not an existing directory", dir);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s is not an existing directory",
+				 dir);
 	if (daemon_mode && hsm_json_mode(ctx))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--json", "--json reports one round: not with --daemon");
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--json",
+				 "--json reports one round: not with --daemon");
 	if (use_syslog)
 		openlog("hsmadmin-auditd", LOG_PID, LOG_DAEMON);
 	signal(SIGTERM, on_stop);
@@ -285,8 +302,8 @@ int logs_collect(struct hsm_ctx *ctx)
 		worst = rc;
 		if (rc == 0) {
 			for (size_t i = 0; i < fleet.count && !stop_requested; i++)
-				worst = hsm_exit_worst(worst, collect_one(ctx, &fleet.modules[i], dir,
-									   use_syslog, report));
+				worst = hsm_exit_worst(worst, collect_one(ctx, &fleet.modules[i],
+									  dir, use_syslog, report));
 			hsm_fleet_close(&fleet);
 		}
 		if (hsm_json_mode(ctx))

@@ -56,11 +56,10 @@ static int entries_valid(const json_t *entries)
 
 	if (!json_is_array(entries))
 		return 0;
-	json_array_foreach(entries, i, e)
-		if (!json_is_object(e) || !json_is_integer(json_object_get(e, "seq")) ||
-		    !json_is_integer(json_object_get(e, "time")) ||
-		    !json_is_string(json_object_get(e, "event")))
-			return 0;
+	json_array_foreach(
+	    entries, i, e) if (!json_is_object(e) || !json_is_integer(json_object_get(e, "seq")) ||
+			       !json_is_integer(json_object_get(e, "time")) ||
+			       !json_is_string(json_object_get(e, "event"))) return 0;
 	return 1;
 }
 
@@ -73,7 +72,8 @@ static char *render(const json_t *entries, size_t *len)
 	if (!buf)
 		return NULL;
 	buf[0] = '\0';
-	json_array_foreach(entries, i, e) {
+	json_array_foreach(entries, i, e)
+	{
 		char *line = entry_line(e);
 		size_t l = line ? strlen(line) : 0;
 		if (n + l + 1 > cap) {
@@ -103,9 +103,10 @@ static int pick_one(struct hsm_ctx *ctx, struct hsm_fleet *fleet)
 	if (rc)
 		return rc;
 	if (fleet->count != 1) {
-		rc = hsm_error(ctx, HSM_EXIT_USAGE, "--esn",
-			       "logs get reads the log of one HSM: give exactly one --esn (%zu HSMs %s)",
-			       fleet->count, hsm_esn_count(ctx) ? "given" : "known");
+		rc = hsm_error(
+		    ctx, HSM_EXIT_USAGE, "--esn",
+		    "logs get reads the log of one HSM: give exactly one --esn (%zu HSMs %s)",
+		    fleet->count, hsm_esn_count(ctx) ? "given" : "known");
 		hsm_fleet_close(fleet);
 	}
 	return rc;
@@ -122,9 +123,11 @@ static int logs_get(struct hsm_ctx *ctx)
 	int rc;
 
 	if (strcmp(log, "system") != 0 && strcmp(log, "init") != 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--log", "'%s' is not a log: use system or init", log);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--log",
+				 "'%s' is not a log: use system or init", log);
 	if (out && hsm_json_mode(ctx))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--out", "give either --json or --out, not both");
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--out",
+				 "give either --json or --out, not both");
 	if ((rc = pick_one(ctx, &fleet)))
 		return rc;
 	params = json_pack("{s:s}", "log", log);
@@ -136,7 +139,8 @@ static int logs_get(struct hsm_ctx *ctx)
 		reply.result = NULL;
 		reply.exit = HSM_EXIT_FAILED;
 		snprintf(reply.code, sizeof(reply.code), "protocol");
-		snprintf(reply.message, sizeof(reply.message), "monitor.logs_get: malformed log entries");
+		snprintf(reply.message, sizeof(reply.message),
+			 "monitor.logs_get: malformed log entries");
 	}
 	rc = hsm_report(ctx, &fleet, &reply, NULL, NULL);
 	if (reply.exit == 0) {
@@ -186,7 +190,8 @@ static int certified_keys(struct hsm_ctx *ctx, struct hsm_fleet *fleet, json_t *
 	case 0:
 		break;
 	case 1:
-		return hsm_error(ctx, HSM_EXIT_STATE, esn, "not enrolled from this host: no identity key "
+		return hsm_error(ctx, HSM_EXIT_STATE, esn,
+				 "not enrolled from this host: no identity key "
 				 "to check the log key's certificate against (hsmadmin enroll)");
 	default:
 		return hsm_error(ctx, HSM_EXIT_FAILED, esn, "pins: %s", err);
@@ -196,8 +201,9 @@ static int certified_keys(struct hsm_ctx *ctx, struct hsm_fleet *fleet, json_t *
 	if (!identity)
 		return hsm_error(ctx, HSM_EXIT_FAILED, esn, "pinned identity key: %s", err);
 	v = hsm_slog_verifier_new();
-	rc = v ? hsm_slog_verifier_pin_certified(v, json_object_get(reply->result, "keys"), identity,
-						 esn, "system", err, sizeof(err)) : -1;
+	rc = v ? hsm_slog_verifier_pin_certified(v, json_object_get(reply->result, "keys"),
+						 identity, esn, "system", err, sizeof(err))
+	       : -1;
 	hsm_slog_verifier_free(v);
 	EVP_PKEY_free(identity);
 	if (rc != 0)
@@ -212,7 +218,8 @@ static int identity_of(struct hsm_ctx *ctx, const char *esn, EVP_PKEY **identity
 	char err[512];
 
 	if (hsm_pins_load(hsm_home(ctx), esn, &pins, err, sizeof(err)) != 0)
-		return hsm_error(ctx, HSM_EXIT_STATE, esn, "no pinned identity key (hsmadmin enroll)");
+		return hsm_error(ctx, HSM_EXIT_STATE, esn,
+				 "no pinned identity key (hsmadmin enroll)");
 	*identity = hsm_key_from_openssh(pins.identity_key, err, sizeof(err));
 	hsm_pins_clear(&pins);
 	if (!*identity)
@@ -220,10 +227,12 @@ static int identity_of(struct hsm_ctx *ctx, const char *esn, EVP_PKEY **identity
 	return 0;
 }
 
-static int expire_segment(struct hsm_ctx *ctx, struct hsm_fleet *fleet, int64_t seg, json_int_t *freed)
+static int expire_segment(struct hsm_ctx *ctx, struct hsm_fleet *fleet, int64_t seg,
+			  json_int_t *freed)
 {
 	struct hsm_rpc_reply r;
-	int rc = monitor_call(ctx, fleet, "logs_expire", json_pack("{s:I}", "segment", (json_int_t)seg), &r);
+	int rc = monitor_call(ctx, fleet, "logs_expire",
+			      json_pack("{s:I}", "segment", (json_int_t)seg), &r);
 
 	if (rc == 0)
 		*freed = json_integer_value(json_object_get(r.result, "freed"));
@@ -251,20 +260,25 @@ static int logs_export(struct hsm_ctx *ctx)
 	memset(&kr, 0, sizeof(kr));
 	memset(&r, 0, sizeof(r));
 	if (outdir && hsm_json_mode(ctx))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "give either --json or --outdir, not both");
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
+				 "give either --json or --outdir, not both");
 	if (!outdir && !hsm_json_mode(ctx))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "give --outdir DIR (or --json to print the segment)");
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
+				 "give --outdir DIR (or --json to print the segment)");
 	if (outdir && (stat(outdir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s is not an existing directory", outdir);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s is not an existing directory",
+				 outdir);
 	if (hsm_opt_given(ctx, "seq") && !saved)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--seq", "--seq picks a saved segment: give --saved too");
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--seq",
+				 "--seq picks a saved segment: give --saved too");
 	if ((rc = pick_one(ctx, &fleet)))
 		return rc;
 	if ((rc = certified_keys(ctx, &fleet, &keys, &kr)) != 0 ||
 	    (rc = identity_of(ctx, fleet.modules[0].esn, &identity)) != 0)
 		goto out;
 	if (expire)
-		hsm_warn(ctx, "--expire is not recommended: if anything fails between export and "
+		hsm_warn(ctx,
+			 "--expire is not recommended: if anything fails between export and "
 			 "expiry the segment is lost; export, keep the file, then run logs expire");
 	params = json_pack("{s:b}", "saved", saved);
 	if (hsm_opt_given(ctx, "seq"))
@@ -274,11 +288,12 @@ static int logs_export(struct hsm_ctx *ctx)
 	text = json_string_value(json_object_get(r.result, "text"));
 	seg = json_integer_value(json_object_get(r.result, "segment"));
 	if (!text || seg < 1) {
-		rc = hsm_error(ctx, HSM_EXIT_FAILED, fleet.modules[0].esn, "monitor.logs_export: malformed reply");
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, fleet.modules[0].esn,
+			       "monitor.logs_export: malformed reply");
 		goto out;
 	}
-	sum = hsm_slog_verify_export(text, strlen(text), keys, identity, fleet.modules[0].esn, "system",
-				     seg, err, sizeof(err));
+	sum = hsm_slog_verify_export(text, strlen(text), keys, identity, fleet.modules[0].esn,
+				     "system", seg, err, sizeof(err));
 	if (!sum) {
 		rc = hsm_error(ctx, HSM_EXIT_AUTH, fleet.modules[0].esn,
 			       "the exported segment does not verify, nothing written: %s", err);
@@ -286,13 +301,14 @@ static int logs_export(struct hsm_ctx *ctx)
 	}
 	meta = json_object_get(sum, "segments");
 	meta = json_pack("{s:s, s:s, s:I, s:O, s:O, s:O, s:b, s:b}", "esn", fleet.modules[0].esn,
-			 "log", "system", "segment", (json_int_t)seg,
-			 "first_seq", json_object_get(json_array_get(meta, 0), "first_seq"),
-			 "last_seq", json_object_get(json_array_get(meta, 0), "last_seq"),
-			 "entries", json_object_get(json_array_get(meta, 0), "entries"),
-			 "verified", 1, "saved", saved);
+			 "log", "system", "segment", (json_int_t)seg, "first_seq",
+			 json_object_get(json_array_get(meta, 0), "first_seq"), "last_seq",
+			 json_object_get(json_array_get(meta, 0), "last_seq"), "entries",
+			 json_object_get(json_array_get(meta, 0), "entries"), "verified", 1,
+			 "saved", saved);
 	if (outdir) {
-		snprintf(path, sizeof(path), "%s/%s-system-%" PRId64 ".log", outdir, fleet.modules[0].esn, seg);
+		snprintf(path, sizeof(path), "%s/%s-system-%" PRId64 ".log", outdir,
+			 fleet.modules[0].esn, seg);
 		if (hsm_write_file_atomic(path, text, strlen(text), 0600, err, sizeof(err)) != 0) {
 			json_decref(meta);
 			rc = hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
@@ -313,8 +329,10 @@ static int logs_export(struct hsm_ctx *ctx)
 	if (hsm_json_mode(ctx))
 		json_object_update(hsm_json(ctx), meta);
 	else
-		hsm_printf(ctx, "Exported log segment %" PRId64 " of %s (entries %" JSON_INTEGER_FORMAT "-%"
-			   JSON_INTEGER_FORMAT ", verified) to %s%s\n", seg, fleet.modules[0].esn,
+		hsm_printf(ctx,
+			   "Exported log segment %" PRId64 " of %s (entries %" JSON_INTEGER_FORMAT
+			   "-%" JSON_INTEGER_FORMAT ", verified) to %s%s\n",
+			   seg, fleet.modules[0].esn,
 			   json_integer_value(json_object_get(meta, "first_seq")),
 			   json_integer_value(json_object_get(meta, "last_seq")), path,
 			   expire ? "; expired on the HSM" : "");
@@ -341,11 +359,14 @@ static int logs_expire(struct hsm_ctx *ctx)
 		return rc;
 	if ((rc = expire_segment(ctx, &fleet, seg, &freed)) == 0) {
 		if (hsm_json_mode(ctx))
-			json_object_update_new(hsm_json(ctx), json_pack("{s:s, s:I, s:I}", "esn",
-					       fleet.modules[0].esn, "segment", (json_int_t)seg, "freed", freed));
+			json_object_update_new(
+			    hsm_json(ctx), json_pack("{s:s, s:I, s:I}", "esn", fleet.modules[0].esn,
+						     "segment", (json_int_t)seg, "freed", freed));
 		else
-			hsm_printf(ctx, "Expired log segment %" PRId64 " of %s (%" JSON_INTEGER_FORMAT
-				   " bytes freed)\n", seg, fleet.modules[0].esn, freed);
+			hsm_printf(ctx,
+				   "Expired log segment %" PRId64 " of %s (%" JSON_INTEGER_FORMAT
+				   " bytes freed)\n",
+				   seg, fleet.modules[0].esn, freed);
 	}
 	hsm_fleet_close(&fleet);
 	return rc;
@@ -364,21 +385,28 @@ static int logs_getkey(struct hsm_ctx *ctx)
 
 	memset(&r, 0, sizeof(r));
 	if (out && hsm_json_mode(ctx))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--out", "give either --json or --out, not both");
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--out",
+				 "give either --json or --out, not both");
 	if ((rc = pick_one(ctx, &fleet)))
 		return rc;
-	if (!json_array_size(json_object_get((rc = monitor_call(ctx, &fleet, "logs_getkey", json_object(), &r)) == 0
-					     ? r.result : NULL, "keys"))) {
+	if (!json_array_size(json_object_get(
+		(rc = monitor_call(ctx, &fleet, "logs_getkey", json_object(), &r)) == 0 ? r.result
+											: NULL,
+		"keys"))) {
 		if (rc == 0) {
 			/* No certificate (recovery mode, or a log key older than
 			 * certificates): the key is shown, unverified. */
 			const char *key = json_string_value(json_object_get(r.result, "key"));
-			hsm_warn(ctx, "no certificate for the log key of %s: it cannot be checked "
-				 "(expected in recovery mode)", fleet.modules[0].esn);
+			hsm_warn(ctx,
+				 "no certificate for the log key of %s: it cannot be checked "
+				 "(expected in recovery mode)",
+				 fleet.modules[0].esn);
 			if (key && hsm_ssh_pubkey_valid(key))
 				hsm_printf(ctx, "%s\n", key);
-			rc = key && hsm_ssh_pubkey_valid(key) ? 0
-				: hsm_error(ctx, HSM_EXIT_FAILED, fleet.modules[0].esn, "malformed logs_getkey reply");
+			rc = key && hsm_ssh_pubkey_valid(key)
+				 ? 0
+				 : hsm_error(ctx, HSM_EXIT_FAILED, fleet.modules[0].esn,
+					     "malformed logs_getkey reply");
 		}
 		goto out;
 	}
@@ -386,22 +414,30 @@ static int logs_getkey(struct hsm_ctx *ctx)
 	if ((rc = certified_keys(ctx, &fleet, &keys, &r)) != 0)
 		goto out;
 	doc = json_pack("{s:s, s:s, s:O, s:O, s:O}", "esn", fleet.modules[0].esn, "log", "system",
-			"key", json_object_get(r.result, "key"), "epoch", json_object_get(r.result, "epoch"),
-			"keys", keys);
+			"key", json_object_get(r.result, "key"), "epoch",
+			json_object_get(r.result, "epoch"), "keys", keys);
 	if (out) {
 		text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-		if (!text || hsm_write_file_atomic(out, text, strlen(text), 0644, err, sizeof(err)) != 0)
-			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s", text ? err : "out of memory");
+		if (!text ||
+		    hsm_write_file_atomic(out, text, strlen(text), 0644, err, sizeof(err)) != 0)
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s",
+				       text ? err : "out of memory");
 		else
-			hsm_printf(ctx, "Wrote the log verification keys of %s (%zu epochs, certificates "
-				   "checked) to %s\n", fleet.modules[0].esn, json_array_size(keys), out);
+			hsm_printf(
+			    ctx,
+			    "Wrote the log verification keys of %s (%zu epochs, certificates "
+			    "checked) to %s\n",
+			    fleet.modules[0].esn, json_array_size(keys), out);
 		free(text);
 	} else if (hsm_json_mode(ctx)) {
 		json_object_update(hsm_json(ctx), doc);
 	} else {
 		hsm_printf(ctx, "%s\n", json_string_value(json_object_get(r.result, "key")));
-		hsm_verbosef(ctx, "epoch %" JSON_INTEGER_FORMAT ", certificate checked against the pinned "
-			     "identity key", json_integer_value(json_object_get(r.result, "epoch")));
+		hsm_verbosef(ctx,
+			     "epoch %" JSON_INTEGER_FORMAT
+			     ", certificate checked against the pinned "
+			     "identity key",
+			     json_integer_value(json_object_get(r.result, "epoch")));
 	}
 	json_decref(doc);
 out:
@@ -420,7 +456,8 @@ static int logs_clear(struct hsm_ctx *ctx)
 	int rc;
 
 	if (strcmp(log, "system") != 0 && strcmp(log, "init") != 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--log", "'%s' is not a log: use system or init", log);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--log",
+				 "'%s' is not a log: use system or init", log);
 	params = json_pack("{s:s}", "log", log);
 	rc = hsm_report_call(ctx, "monitor", "logs_clear", params, NULL, NULL);
 	json_decref(params);
@@ -499,36 +536,43 @@ static int logs_verify(struct hsm_ctx *ctx)
 	}
 	qsort(files, n, sizeof(*files), cmp_vfile);
 	for (size_t i = 0; i < n; i++)
-		if (hsm_slog_verifier_feed(v, files[i].name, files[i].buf, files[i].len, err, sizeof(err)) != 0) {
+		if (hsm_slog_verifier_feed(v, files[i].name, files[i].buf, files[i].len, err,
+					   sizeof(err)) != 0) {
 			if (hsm_json_mode(ctx))
-				json_object_update_new(hsm_json(ctx), json_pack("{s:b, s:s}", "verified", 0,
-						       "error", err));
+				json_object_update_new(
+				    hsm_json(ctx),
+				    json_pack("{s:b, s:s}", "verified", 0, "error", err));
 			rc = hsm_error(ctx, HSM_EXIT_AUTH, "verification failed", "%s", err);
 			goto out;
 		}
 	sum = hsm_slog_verifier_summary(v);
 	json_object_set_new(sum, "verified", json_true());
 	if (!hsm_slog_verifier_anchored(v))
-		hsm_warn(ctx, "%s", keyfile ? "a checkpoint is signed by a key the key file does not give: "
-			 "the segments are consistent but not proven to come from the HSM"
-			 : "no --key given: the segments are consistent with the keys they announce, "
-			   "which proves nothing about who wrote them (give --key from logs getkey)");
+		hsm_warn(ctx, "%s",
+			 keyfile ? "a checkpoint is signed by a key the key file does not give: "
+				   "the segments are consistent but not proven to come from the HSM"
+				 : "no --key given: the segments are consistent with the keys they "
+				   "announce, "
+				   "which proves nothing about who wrote them (give --key from "
+				   "logs getkey)");
 	if (hsm_json_mode(ctx)) {
 		json_object_update(hsm_json(ctx), sum);
 	} else {
 		size_t i;
 		json_t *s;
-		json_array_foreach(json_object_get(sum, "segments"), i, s)
-			hsm_printf(ctx, "segment %" JSON_INTEGER_FORMAT ": entries %" JSON_INTEGER_FORMAT "-%"
-				   JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT " checkpoints: OK\n",
-				   json_integer_value(json_object_get(s, "segment")),
-				   json_integer_value(json_object_get(s, "first_seq")),
-				   json_integer_value(json_object_get(s, "last_seq")),
-				   json_integer_value(json_object_get(s, "checkpoints")));
+		json_array_foreach(json_object_get(sum, "segments"), i, s) hsm_printf(
+		    ctx,
+		    "segment %" JSON_INTEGER_FORMAT ": entries %" JSON_INTEGER_FORMAT
+		    "-%" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT " checkpoints: OK\n",
+		    json_integer_value(json_object_get(s, "segment")),
+		    json_integer_value(json_object_get(s, "first_seq")),
+		    json_integer_value(json_object_get(s, "last_seq")),
+		    json_integer_value(json_object_get(s, "checkpoints")));
 		hsm_printf(ctx, "%s %s: %zu segment(s) verified%s\n",
 			   json_string_value(json_object_get(sum, "esn")),
 			   json_string_value(json_object_get(sum, "log")), n,
-			   hsm_slog_verifier_anchored(v) ? " against the given keys" : " (NOT anchored to a given key)");
+			   hsm_slog_verifier_anchored(v) ? " against the given keys"
+							 : " (NOT anchored to a given key)");
 	}
 	json_decref(sum);
 out:
@@ -539,92 +583,150 @@ out:
 	return rc;
 }
 
-static const struct hsm_option get_opts[] = {
-	{ .name = "log", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "system|init",
-	  .help = "which log: system or init" },
-	{ .name = "out", .type = HSM_OPT_STRING, .metavar = "OUTFILE",
-	  .help = "write the log to OUTFILE instead of stdout" },
-	HSM_OPTION_END
-};
+static const struct hsm_option get_opts[] = { { .name = "log",
+						.type = HSM_OPT_STRING,
+						.flags = HSM_OPTF_REQUIRED,
+						.metavar = "system|init",
+						.help = "which log: system or init" },
+					      { .name = "out",
+						.type = HSM_OPT_STRING,
+						.metavar = "OUTFILE",
+						.help =
+						    "write the log to OUTFILE instead of stdout" },
+					      HSM_OPTION_END };
 
 static const struct hsm_option export_opts[] = {
-	{ .name = "outdir", .type = HSM_OPT_STRING, .metavar = "OUTDIR",
+	{ .name = "outdir",
+	  .type = HSM_OPT_STRING,
+	  .metavar = "OUTDIR",
 	  .help = "write the segment to OUTDIR/ESN-system-SEQ.log (the directory must exist)" },
-	{ .name = "saved", .type = HSM_OPT_FLAG,
+	{ .name = "saved",
+	  .type = HSM_OPT_FLAG,
 	  .help = "export again a segment exported before and not yet expired" },
-	{ .name = "seq", .type = HSM_OPT_INT, .metavar = "SEQ_NO", .min = 1, .max = INT64_C(1) << 50,
+	{ .name = "seq",
+	  .type = HSM_OPT_INT,
+	  .metavar = "SEQ_NO",
+	  .min = 1,
+	  .max = INT64_C(1) << 50,
 	  .help = "with --saved: which saved segment (default: the oldest)" },
-	{ .name = "expire", .type = HSM_OPT_FLAG,
+	{ .name = "expire",
+	  .type = HSM_OPT_FLAG,
 	  .help = "expire the segment once its verified copy is written (not recommended)" },
 	HSM_OPTION_END
 };
 
 static const struct hsm_option expire_opts[] = {
-	{ .name = "seq", .type = HSM_OPT_INT, .flags = HSM_OPTF_REQUIRED, .metavar = "SEQ_NO",
-	  .min = 1, .max = INT64_C(1) << 50, .help = "the log sequence number of an exported segment" },
+	{ .name = "seq",
+	  .type = HSM_OPT_INT,
+	  .flags = HSM_OPTF_REQUIRED,
+	  .metavar = "SEQ_NO",
+	  .min = 1,
+	  .max = INT64_C(1) << 50,
+	  .help = "the log sequence number of an exported segment" },
 	HSM_OPTION_END
 };
 
 static const struct hsm_option getkey_opts[] = {
-	{ .name = "out", .type = HSM_OPT_STRING, .metavar = "OUTFILE",
+	{ .name = "out",
+	  .type = HSM_OPT_STRING,
+	  .metavar = "OUTFILE",
 	  .help = "write the key file (every epoch's key, for logs verify --key) to OUTFILE" },
 	HSM_OPTION_END
 };
 
-static const struct hsm_option clear_opts[] = {
-	{ .name = "log", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "LOG",
-	  .help = "which log: system or init" },
-	HSM_OPTION_END
-};
+static const struct hsm_option clear_opts[] = { { .name = "log",
+						  .type = HSM_OPT_STRING,
+						  .flags = HSM_OPTF_REQUIRED,
+						  .metavar = "LOG",
+						  .help = "which log: system or init" },
+						HSM_OPTION_END };
 
 static const struct hsm_option verify_opts[] = {
-	{ .name = "key", .type = HSM_OPT_STRING, .metavar = "KEYFILE",
+	{ .name = "key",
+	  .type = HSM_OPT_STRING,
+	  .metavar = "KEYFILE",
 	  .help = "the keys to trust: a file from logs getkey --out, or one OpenSSH key line" },
-	{ .name = "FILE", .type = HSM_OPT_STRING, .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REPEATABLE | HSM_OPTF_REQUIRED,
+	{ .name = "FILE",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REPEATABLE | HSM_OPTF_REQUIRED,
 	  .help = "exported segments (any order)" },
 	HSM_OPTION_END
 };
 
 static const struct hsm_option collect_opts[] = {
-	{ .name = "outdir", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "DIR",
+	{ .name = "outdir",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_REQUIRED,
+	  .metavar = "DIR",
 	  .help = "where segments are stored: DIR/ESN/system-SEQ.log (must exist)" },
-	{ .name = "daemon", .type = HSM_OPT_FLAG, .help = "keep collecting every --interval seconds" },
-	{ .name = "interval", .type = HSM_OPT_INT, .metavar = "SECONDS", .min = 1, .max = 86400,
+	{ .name = "daemon",
+	  .type = HSM_OPT_FLAG,
+	  .help = "keep collecting every --interval seconds" },
+	{ .name = "interval",
+	  .type = HSM_OPT_INT,
+	  .metavar = "SECONDS",
+	  .min = 1,
+	  .max = 86400,
 	  .help = "seconds between rounds with --daemon (default 300)" },
-	{ .name = "syslog", .type = HSM_OPT_FLAG, .help = "also send every collected entry to syslog" },
+	{ .name = "syslog",
+	  .type = HSM_OPT_FLAG,
+	  .help = "also send every collected entry to syslog" },
 	HSM_OPTION_END
 };
 
 static const struct hsm_command commands[] = {
-	{ .path = "logs get", .summary = "Print the system or init log of an HSM (unsigned)",
+	{ .path = "logs get",
+	  .summary = "Print the system or init log of an HSM (unsigned)",
 	  .description = "Reads one HSM's stored log entries from its monitor service, unsigned.  "
 			 "For signed segments that can be verified later, use 'logs export'.",
-	  .options = get_opts, .flags = HSM_CMDF_DEVICE, .run = logs_get },
-	{ .path = "logs export", .summary = "Export the signed system log segment of an HSM",
-	  .description = "Closes the HSM's open log segment and writes it, after verifying it against "
-			 "the log keys certified by the HSM identity key.  A segment goes out once; "
-			 "--saved exports a stored one again.  Refused while the clock is lost.",
-	  .options = export_opts, .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE, .run = logs_export },
-	{ .path = "logs expire", .summary = "Remove an exported log segment from an HSM",
-	  .description = "Only a segment that was exported can be expired.  Refused while the clock is lost.",
-	  .options = expire_opts, .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE, .run = logs_expire },
-	{ .path = "logs getkey", .summary = "The system log verification key of an HSM",
+	  .options = get_opts,
+	  .flags = HSM_CMDF_DEVICE,
+	  .run = logs_get },
+	{ .path = "logs export",
+	  .summary = "Export the signed system log segment of an HSM",
+	  .description =
+	      "Closes the HSM's open log segment and writes it, after verifying it against "
+	      "the log keys certified by the HSM identity key.  A segment goes out once; "
+	      "--saved exports a stored one again.  Refused while the clock is lost.",
+	  .options = export_opts,
+	  .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE,
+	  .run = logs_export },
+	{ .path = "logs expire",
+	  .summary = "Remove an exported log segment from an HSM",
+	  .description =
+	      "Only a segment that was exported can be expired.  Refused while the clock is lost.",
+	  .options = expire_opts,
+	  .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE,
+	  .run = logs_expire },
+	{ .path = "logs getkey",
+	  .summary = "The system log verification key of an HSM",
 	  .description = "Fetches the log verification keys of every key epoch and checks their "
 			 "certificates against the identity key pinned at enrollment.",
-	  .options = getkey_opts, .flags = HSM_CMDF_DEVICE, .run = logs_getkey },
-	{ .path = "logs clear", .summary = "Clear the init or system log of an HSM (recovery mode)",
+	  .options = getkey_opts,
+	  .flags = HSM_CMDF_DEVICE,
+	  .run = logs_getkey },
+	{ .path = "logs clear",
+	  .summary = "Clear the init or system log of an HSM (recovery mode)",
 	  .description = "The HSM clears either log only in recovery mode; otherwise export and "
 			 "expire the system log.",
-	  .options = clear_opts, .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE, .run = logs_clear },
-	{ .path = "logs verify", .summary = "Verify exported log segments offline",
+	  .options = clear_opts,
+	  .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE,
+	  .run = logs_clear },
+	{ .path = "logs verify",
+	  .summary = "Verify exported log segments offline",
 	  .description = "Checks frames, sequence numbers, the hash chain and every checkpoint "
 			 "signature, and names the first bad entry or missing sequence number.",
-	  .options = verify_opts, .run = logs_verify },
-	{ .path = "logs collect", .summary = "Collect the signed logs of every HSM (audit-log collector)",
-	  .description = "Exports each HSM's new segments, verifies them, stores them under DIR and "
-			 "expires them on the HSM only once the verified copy is durably stored.  "
-			 "With --daemon it runs until stopped (hsmadmin-auditd.service).",
-	  .options = collect_opts, .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE, .run = logs_collect },
+	  .options = verify_opts,
+	  .run = logs_verify },
+	{ .path = "logs collect",
+	  .summary = "Collect the signed logs of every HSM (audit-log collector)",
+	  .description =
+	      "Exports each HSM's new segments, verifies them, stores them under DIR and "
+	      "expires them on the HSM only once the verified copy is durably stored.  "
+	      "With --daemon it runs until stopped (hsmadmin-auditd.service).",
+	  .options = collect_opts,
+	  .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE,
+	  .run = logs_collect },
 	HSM_COMMAND_END
 };
 

@@ -32,8 +32,8 @@ enum { G_ACTION = 1, G_WHICH };
 struct action {
 	const char *opt;
 	const char *method;
-	const char *mode;       /* set_mode's mode, or NULL */
-	const char *done;       /* for the message */
+	const char *mode; /* set_mode's mode, or NULL */
+	const char *done; /* for the message */
 };
 
 static const struct action actions[] = {
@@ -50,8 +50,8 @@ static const struct action actions[] = {
 struct target {
 	int module;
 	const char *esn;
-	const struct hsm_tenant_vcm *vcm;          /* or NULL */
-	const struct hsm_tenant_platform *hsm;     /* or NULL */
+	const struct hsm_tenant_vcm *vcm;      /* or NULL */
+	const struct hsm_tenant_platform *hsm; /* or NULL */
 };
 
 /* Is the VCM's module where the action should have left it?  (-w) */
@@ -79,8 +79,8 @@ static int to_maintenance(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v)
 
 	json_decref(params);
 	if (rc != 0)
-		hsm_error(ctx, rc, "module", "#%d (%s): clear: maintenance mode first: %s", v->module,
-			  v->uuid, r.message);
+		hsm_error(ctx, rc, "module", "#%d (%s): clear: maintenance mode first: %s",
+			  v->module, v->uuid, r.message);
 	hsm_rpc_reply_clear(&r);
 	return rc;
 }
@@ -99,7 +99,8 @@ static int act_vcm(struct hsm_ctx *ctx, const struct action *a, const struct hsm
 	rc = hsm_tenant_call(ctx, v, HSM_TENANT_NCOREAPI, a->method, params, &r);
 	json_decref(params);
 	if (rc != 0) {
-		hsm_error(ctx, rc, "module", "#%d (%s): %s: %s", v->module, v->uuid, a->opt, r.message);
+		hsm_error(ctx, rc, "module", "#%d (%s): %s: %s", v->module, v->uuid, a->opt,
+			  r.message);
 		hsm_rpc_reply_clear(&r);
 		return rc;
 	}
@@ -121,7 +122,8 @@ static int act_hsm(struct hsm_ctx *ctx, const struct action *a, const struct hsm
 
 	json_decref(params);
 	if (rc != 0)
-		hsm_error(ctx, rc, "module", "#%d (HSM %s): %s: %s", p->module, p->hsm.esn, a->opt, r.message);
+		hsm_error(ctx, rc, "module", "#%d (HSM %s): %s: %s", p->module, p->hsm.esn, a->opt,
+			  r.message);
 	else
 		hsm_printf(ctx, "Module #%d (HSM %s) %s\n", p->module, p->hsm.esn, a->done);
 	hsm_rpc_reply_clear(&r);
@@ -154,8 +156,10 @@ static int wait_for(struct hsm_ctx *ctx, const struct action *a, const struct ta
 
 	while (!target_settled(ctx, a, t)) {
 		if (time(NULL) >= end)
-			return hsm_error(ctx, HSM_EXIT_UNREACHABLE, "module", "#%d did not settle %s within "
-					 "%d s", t->module, a->done, hsm_timeout(ctx));
+			return hsm_error(ctx, HSM_EXIT_UNREACHABLE, "module",
+					 "#%d did not settle %s within "
+					 "%d s",
+					 t->module, a->done, hsm_timeout(ctx));
 		usleep(250000);
 	}
 	return 0;
@@ -188,20 +192,24 @@ static int read_esns(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, size_t
 	for (size_t i = 0; i < e->n; i++) {
 		int known = 0;
 		if (hsm_esn_normalize(hsm_esn_at(ctx, i), e->v[i]) != 0)
-			return hsm_error(ctx, HSM_EXIT_USAGE, "--esn", "'%s' is not an ESN (like 1A23-BC45-6789)",
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--esn",
+					 "'%s' is not an ESN (like 1A23-BC45-6789)",
 					 hsm_esn_at(ctx, i));
 		known = hsm_tenant_platform_find(p, np, e->v[i]) != NULL;
 		for (size_t k = 0; k < nv && !known; k++)
 			known = strcmp(v[k].esn, e->v[i]) == 0;
 		if (!known)
-			return hsm_error(ctx, HSM_EXIT_USAGE, "--esn", "%s: this host has no module on that HSM "
-					 "(see enquiry)", e->v[i]);
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--esn",
+					 "%s: this host has no module on that HSM "
+					 "(see enquiry)",
+					 e->v[i]);
 	}
 	return 0;
 }
 
 /* The modules addressed by -m, -a and --esn, in module order. */
-static int select_targets(struct hsm_ctx *ctx, const struct action *a, const struct hsm_tenant_vcm *v, size_t nv,
+static int select_targets(struct hsm_ctx *ctx, const struct action *a,
+			  const struct hsm_tenant_vcm *v, size_t nv,
 			  const struct hsm_tenant_platform *p, size_t np, const struct esns *e,
 			  struct target *out, size_t *count)
 {
@@ -223,28 +231,37 @@ static int select_targets(struct hsm_ctx *ctx, const struct action *a, const str
 		if (!a->mode && all)
 			continue;
 		if (!a->mode)
-			return hsm_error(ctx, HSM_EXIT_USAGE, a->opt, "module #%d is HSM %s, whose platform "
-					 "has only modes (-M, -O, -I); -%c acts on a VCM's module", p[i].module,
-					 p[i].hsm.esn, a->opt[0] == 'f' ? 'F' : a->opt[0]);
+			return hsm_error(ctx, HSM_EXIT_USAGE, a->opt,
+					 "module #%d is HSM %s, whose platform "
+					 "has only modes (-M, -O, -I); -%c acts on a VCM's module",
+					 p[i].module, p[i].hsm.esn,
+					 a->opt[0] == 'f' ? 'F' : a->opt[0]);
 		out[k++] = (struct target){ p[i].module, p[i].hsm.esn, NULL, &p[i] };
 	}
 	if (only && !k) {
 		/* Say why: no such module, or one on another HSM than --esn. */
 		for (size_t i = 0; i < nv; i++)
 			if (v[i].module == only)
-				return hsm_error(ctx, HSM_EXIT_USAGE, "-m", "module #%d is on HSM %s, not the "
-						 "HSM --esn names", only, v[i].esn);
+				return hsm_error(ctx, HSM_EXIT_USAGE, "-m",
+						 "module #%d is on HSM %s, not the "
+						 "HSM --esn names",
+						 only, v[i].esn);
 		for (size_t i = 0; i < np; i++)
 			if (p[i].module == only)
-				return hsm_error(ctx, HSM_EXIT_USAGE, "-m", "module #%d is HSM %s, not the HSM "
-						 "--esn names", only, p[i].hsm.esn);
+				return hsm_error(ctx, HSM_EXIT_USAGE, "-m",
+						 "module #%d is HSM %s, not the HSM "
+						 "--esn names",
+						 only, p[i].hsm.esn);
 		return hsm_error(ctx, HSM_EXIT_USAGE, "-m", "no module #%d (see enquiry)", only);
 	}
 	if (e->n && !only && !all) {
 		for (size_t i = 0; i < e->n; i++)
 			if (!hsm_tenant_platform_find(p, np, e->v[i]))
-				return hsm_error(ctx, HSM_EXIT_USAGE, "--esn", "%s: this host does not administer "
-						 "that HSM (hsmadmin enroll); give -m MODULE for its VCMs", e->v[i]);
+				return hsm_error(
+				    ctx, HSM_EXIT_USAGE, "--esn",
+				    "%s: this host does not administer "
+				    "that HSM (hsmadmin enroll); give -m MODULE for its VCMs",
+				    e->v[i]);
 	}
 	if (!k)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "-a", "no enrolled module");
@@ -292,9 +309,11 @@ static int cmd_nopclearfail(struct hsm_ctx *ctx)
 		if (rc == 0 && hsm_opt_given(ctx, "wait"))
 			rc = wait_for(ctx, a, &t[i]);
 		worst = hsm_exit_worst(worst, rc);
-		json_array_append_new(mods, json_pack("{s:i, s:s, s:s, s:s?, s:s, s:b}", "module", t[i].module,
-				      "kind", t[i].vcm ? "vcm" : "hsm", "esn", t[i].esn,
-				      "uuid", t[i].vcm ? t[i].vcm->uuid : NULL, "action", a->opt, "ok", rc == 0));
+		json_array_append_new(mods, json_pack("{s:i, s:s, s:s, s:s?, s:s, s:b}", "module",
+						      t[i].module, "kind", t[i].vcm ? "vcm" : "hsm",
+						      "esn", t[i].esn, "uuid",
+						      t[i].vcm ? t[i].vcm->uuid : NULL, "action",
+						      a->opt, "ok", rc == 0));
 	}
 	json_object_set_new(hsm_json(ctx), "modules", mods);
 	rc = worst;
@@ -307,36 +326,69 @@ out:
 }
 
 static const struct hsm_option opts[] = {
-	{ .name = "module", .short_name = 'm', .type = HSM_OPT_INT, .min = 1, .max = HSM_TENANT_MAX_MODULES,
-	  .group = G_WHICH, .metavar = "MODULE", .help = "the module (as enquiry numbers it)" },
-	{ .name = "all", .short_name = 'a', .type = HSM_OPT_FLAG, .group = G_WHICH,
+	{ .name = "module",
+	  .short_name = 'm',
+	  .type = HSM_OPT_INT,
+	  .min = 1,
+	  .max = HSM_TENANT_MAX_MODULES,
+	  .group = G_WHICH,
+	  .metavar = "MODULE",
+	  .help = "the module (as enquiry numbers it)" },
+	{ .name = "all",
+	  .short_name = 'a',
+	  .type = HSM_OPT_FLAG,
+	  .group = G_WHICH,
 	  .help = "every enrolled module" },
-	{ .name = "maintenance", .short_name = 'M', .type = HSM_OPT_FLAG, .group = G_ACTION,
+	{ .name = "maintenance",
+	  .short_name = 'M',
+	  .type = HSM_OPT_FLAG,
+	  .group = G_ACTION,
 	  .help = "put the module into maintenance mode" },
-	{ .name = "operational", .short_name = 'O', .type = HSM_OPT_FLAG, .group = G_ACTION,
+	{ .name = "operational",
+	  .short_name = 'O',
+	  .type = HSM_OPT_FLAG,
+	  .group = G_ACTION,
 	  .help = "put the module into operational mode" },
-	{ .name = "initialization", .short_name = 'I', .type = HSM_OPT_FLAG, .group = G_ACTION,
+	{ .name = "initialization",
+	  .short_name = 'I',
+	  .type = HSM_OPT_FLAG,
+	  .group = G_ACTION,
 	  .help = "put the module into initialization mode" },
-	{ .name = "fail", .short_name = 'F', .type = HSM_OPT_FLAG, .group = G_ACTION,
+	{ .name = "fail",
+	  .short_name = 'F',
+	  .type = HSM_OPT_FLAG,
+	  .group = G_ACTION,
 	  .help = "mark the module failed" },
-	{ .name = "clear", .short_name = 'c', .type = HSM_OPT_FLAG, .group = G_ACTION,
+	{ .name = "clear",
+	  .short_name = 'c',
+	  .type = HSM_OPT_FLAG,
+	  .group = G_ACTION,
 	  .help = "clear the module (through maintenance mode; it returns operational)" },
-	{ .name = "retry", .short_name = 'r', .type = HSM_OPT_FLAG, .group = G_ACTION,
+	{ .name = "retry",
+	  .short_name = 'r',
+	  .type = HSM_OPT_FLAG,
+	  .group = G_ACTION,
 	  .help = "use a module again that restarted or was unreachable" },
-	{ .name = "wait", .short_name = 'w', .type = HSM_OPT_FLAG,
+	{ .name = "wait",
+	  .short_name = 'w',
+	  .type = HSM_OPT_FLAG,
 	  .help = "wait (up to --timeout) until the module is in the new state" },
 	HSM_OPTION_END
 };
 
 static const struct hsm_command commands[] = {
-	{ .path = "nopclearfail", .tool = "nopclearfail",
+	{ .path = "nopclearfail",
+	  .tool = "nopclearfail",
 	  .summary = "Change a module's mode, fail, clear or retry it",
-	  .description = "Acts on the modules enquiry shows: the VCMs enrolled with `hsmadmin vcm "
-			 "enroll` and, numbered after them, the HSMs this host enrolled with `hsmadmin "
-			 "enroll` (their platform mode).  --esn restricts the selection to that HSM; "
-			 "alone it selects the HSM's platform.  Recovery of a failed VCM: -r; if that "
-			 "does not help, -M, wait, then -c.",
-	  .options = opts, .flags = HSM_CMDF_DEVICE, .run = cmd_nopclearfail },
+	  .description =
+	      "Acts on the modules enquiry shows: the VCMs enrolled with `hsmadmin vcm "
+	      "enroll` and, numbered after them, the HSMs this host enrolled with `hsmadmin "
+	      "enroll` (their platform mode).  --esn restricts the selection to that HSM; "
+	      "alone it selects the HSM's platform.  Recovery of a failed VCM: -r; if that "
+	      "does not help, -M, wait, then -c.",
+	  .options = opts,
+	  .flags = HSM_CMDF_DEVICE,
+	  .run = cmd_nopclearfail },
 	HSM_COMMAND_END
 };
 

@@ -17,7 +17,8 @@
 
 #include "platform.h"
 
-static void print_settime(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
+static void print_settime(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res,
+			  void *arg)
 {
 	json_t *t = json_object_get(res, "time");
 	char buf[64];
@@ -27,16 +28,19 @@ static void print_settime(struct hsm_ctx *ctx, const struct hsm_module *m, const
 		return;
 	}
 	hsm_printf(ctx, "%s: HSM system time set to %s%s\n", m->esn,
-		   json_is_integer(t) ? hsm_format_time(json_integer_value(t), buf, sizeof(buf)) : "?",
-		   json_is_true(json_object_get(res, "reset")) ? "; the HSM was reset"
-		   : "; not reset (--no-reset): reboot the host to reset the HSM");
+		   json_is_integer(t) ? hsm_format_time(json_integer_value(t), buf, sizeof(buf))
+				      : "?",
+		   json_is_true(json_object_get(res, "reset"))
+		       ? "; the HSM was reset"
+		       : "; not reset (--no-reset): reboot the host to reset the HSM");
 }
 
 /* `settime --adjust` and the guide's other spelling `settime adjust`
  * (guide 4.2.4) are the same command. */
 int platform_settime(struct hsm_ctx *ctx)
 {
-	int adjust = hsm_opt_given(ctx, "adjust") || !strcmp(hsm_command_path(ctx), "settime adjust");
+	int adjust =
+	    hsm_opt_given(ctx, "adjust") || !strcmp(hsm_command_path(ctx), "settime adjust");
 	json_t *params = json_pack("{s:I, s:b}", "time", (json_int_t)time(NULL), "adjust", adjust);
 
 	if (hsm_opt_given(ctx, "no-reset"))
@@ -47,7 +51,8 @@ int platform_settime(struct hsm_ctx *ctx)
 	return rc;
 }
 
-static void print_minvsn(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
+static void print_minvsn(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res,
+			 void *arg)
 {
 	hsm_printf(ctx, "%s: minimum VSN is now %" JSON_INTEGER_FORMAT "\n", m->esn,
 		   json_integer_value(json_object_get(res, "min_vsn")));
@@ -65,7 +70,8 @@ int platform_setminvsn(struct hsm_ctx *ctx)
 /* A reset with the recovery button held boots the recovery image; one in
  * recovery mode without it boots the primary image; both in factory state
  * (guide 4.5.4.2, 4.5.4.3). */
-static void print_reset(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
+static void print_reset(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res,
+			void *arg)
 {
 	const char *image = json_string_value(json_object_get(res, "image"));
 	const json_t *started = json_object_get(res, "autostart_started");
@@ -73,10 +79,14 @@ static void print_reset(struct hsm_ctx *ctx, const struct hsm_module *m, const j
 	size_t i;
 
 	if (json_is_true(json_object_get(res, "factory_state"))) {
-		hsm_printf(ctx, "%s: reset; %s in factory state: enroll it again with "
-			   "'hsmadmin enroll --esn %s'\n", m->esn,
-			   image && strcmp(image, "recovery") == 0 ? "the recovery image booted (recovery mode)"
-			   : "left recovery mode: the primary image booted", m->esn);
+		hsm_printf(ctx,
+			   "%s: reset; %s in factory state: enroll it again with "
+			   "'hsmadmin enroll --esn %s'\n",
+			   m->esn,
+			   image && strcmp(image, "recovery") == 0
+			       ? "the recovery image booted (recovery mode)"
+			       : "left recovery mode: the primary image booted",
+			   m->esn);
 		return;
 	}
 	hsm_printf(ctx, "%s: reset\n", m->esn);
@@ -86,17 +96,22 @@ static void print_reset(struct hsm_ctx *ctx, const struct hsm_module *m, const j
 		char why[512];
 		if (hsm_pins_remove(hsm_home(ctx), m->esn, why, sizeof(why)) < 0)
 			hsm_warn(ctx, "%s: %s", m->esn, why);
-		hsm_printf(ctx, "%s: firmware %s installed by upgrade boots now, in factory state; enroll it "
-			   "again with 'hsmadmin enroll --esn %s'\n", m->esn,
-			   json_string_value(json_object_get(json_object_get(res, "new_firmware"), "primary")) ?: "?",
-			   m->esn);
+		hsm_printf(
+		    ctx,
+		    "%s: firmware %s installed by upgrade boots now, in factory state; enroll it "
+		    "again with 'hsmadmin enroll --esn %s'\n",
+		    m->esn,
+		    json_string_value(
+			json_object_get(json_object_get(res, "new_firmware"), "primary"))
+			?: "?",
+		    m->esn);
 	}
 	json_array_foreach(started, i, v)
-		hsm_printf(ctx, "%s: autostart VCM %s started\n", m->esn, json_string_value(v) ?: "?");
+	    hsm_printf(ctx, "%s: autostart VCM %s started\n", m->esn, json_string_value(v) ?: "?");
 	json_array_foreach(skipped, i, v)
-		hsm_printf(ctx, "%s: autostart VCM %s not started: %s\n", m->esn,
-			   json_string_value(json_object_get(v, "uuid")) ?: "?",
-			   json_string_value(json_object_get(v, "reason")) ?: "?");
+	    hsm_printf(ctx, "%s: autostart VCM %s not started: %s\n", m->esn,
+		       json_string_value(json_object_get(v, "uuid")) ?: "?",
+		       json_string_value(json_object_get(v, "reason")) ?: "?");
 }
 
 int platform_reset(struct hsm_ctx *ctx)
@@ -116,7 +131,8 @@ int platform_reset(struct hsm_ctx *ctx)
 	/* An HSM that changed image is in factory state with new host keys:
 	 * its pins are stale, as after factorystate. */
 	for (size_t i = 0; i < fleet.count; i++)
-		if (replies[i].exit == 0 && json_is_true(json_object_get(replies[i].result, "factory_state")) &&
+		if (replies[i].exit == 0 &&
+		    json_is_true(json_object_get(replies[i].result, "factory_state")) &&
 		    hsm_pins_remove(hsm_home(ctx), fleet.modules[i].esn, why, sizeof(why)) < 0)
 			hsm_warn(ctx, "%s: %s", fleet.modules[i].esn, why);
 	rc = hsm_report(ctx, &fleet, replies, print_reset, NULL);
@@ -135,27 +151,34 @@ static int confirm_all(struct hsm_ctx *ctx, const struct hsm_fleet *fleet)
 	char answer[16];
 
 	if (!isatty(STDIN_FILENO))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "confirmation",
-				 "this would return all %zu known HSMs to factory state; give --esn "
-				 "or --all (stdin is not a terminal, so I cannot ask)", fleet->count);
-	fprintf(stderr, "This returns %zu HSM%s to factory state, erasing all user data and "
-		"credentials:\n", fleet->count, fleet->count == 1 ? "" : "s");
+		return hsm_error(
+		    ctx, HSM_EXIT_USAGE, "confirmation",
+		    "this would return all %zu known HSMs to factory state; give --esn "
+		    "or --all (stdin is not a terminal, so I cannot ask)",
+		    fleet->count);
+	fprintf(stderr,
+		"This returns %zu HSM%s to factory state, erasing all user data and "
+		"credentials:\n",
+		fleet->count, fleet->count == 1 ? "" : "s");
 	for (size_t i = 0; i < fleet->count; i++)
 		fprintf(stderr, "  %s (%s)\n", fleet->modules[i].esn, fleet->modules[i].address);
 	fprintf(stderr, "Continue? [y/N] ");
 	fflush(stderr);
-	if (!fgets(answer, sizeof(answer), stdin) || (strcmp(answer, "y\n") != 0 &&
-						       strcmp(answer, "yes\n") != 0 &&
-						       strcmp(answer, "Y\n") != 0))
-		return hsm_error(ctx, HSM_EXIT_FAILED, "confirmation", "not confirmed: nothing changed");
+	if (!fgets(answer, sizeof(answer), stdin) ||
+	    (strcmp(answer, "y\n") != 0 && strcmp(answer, "yes\n") != 0 &&
+	     strcmp(answer, "Y\n") != 0))
+		return hsm_error(ctx, HSM_EXIT_FAILED, "confirmation",
+				 "not confirmed: nothing changed");
 	return 0;
 }
 
 static void print_factorystate(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res,
 			       void *arg)
 {
-	hsm_printf(ctx, "%s: returned to factory state; enroll it again with "
-		   "'hsmadmin enroll --esn %s'\n", m->esn, m->esn);
+	hsm_printf(ctx,
+		   "%s: returned to factory state; enroll it again with "
+		   "'hsmadmin enroll --esn %s'\n",
+		   m->esn, m->esn);
 }
 
 int platform_factorystate(struct hsm_ctx *ctx)
@@ -167,7 +190,8 @@ int platform_factorystate(struct hsm_ctx *ctx)
 
 	if (rc)
 		return rc;
-	if (hsm_esn_count(ctx) == 0 && !hsm_opt_given(ctx, "all") && (rc = confirm_all(ctx, &fleet))) {
+	if (hsm_esn_count(ctx) == 0 && !hsm_opt_given(ctx, "all") &&
+	    (rc = confirm_all(ctx, &fleet))) {
 		hsm_fleet_close(&fleet);
 		return rc;
 	}
@@ -211,7 +235,8 @@ int platform_select_acceleration(struct hsm_ctx *ctx)
 
 	if (hsm_opt_given(ctx, "set")) {
 		if (!*id || strlen(id) > 64)
-			return hsm_error(ctx, HSM_EXIT_USAGE, "--set", "'%s' is not an accelerator ID", id);
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--set",
+					 "'%s' is not an accelerator ID", id);
 		params = json_pack("{s:s}", "set", id);
 	} else {
 		params = json_object();

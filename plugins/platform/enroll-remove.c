@@ -57,7 +57,8 @@ static int module_file(const char *confdir, const char *esn, char *path, size_t 
 		snprintf(file, sizeof(file), "%s/%s", dir, e->d_name);
 		if (hsm_read_file(file, 64 * 1024, &text, &tlen, err, sizeof(err)) != 0)
 			continue;
-		if (hsm_module_parse(text, tlen, &m, err, sizeof(err)) == 0 && strcmp(m.esn, esn) == 0) {
+		if (hsm_module_parse(text, tlen, &m, err, sizeof(err)) == 0 &&
+		    strcmp(m.esn, esn) == 0) {
 			snprintf(path, len, "%s", file);
 			found = 0;
 		}
@@ -74,7 +75,8 @@ int platform_enroll_remove(struct hsm_ctx *ctx)
 	struct hsm_pins pins;
 
 	if (hsm_esn_count(ctx) != 1 || hsm_esn_normalize(hsm_esn_at(ctx, 0), esn) != 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--remove", "name exactly one HSM with --esn ESN");
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--remove",
+				 "name exactly one HSM with --esn ESN");
 	if (module_file(hsm_conf_dir(ctx), esn, path, sizeof(path)) != 0)
 		return hsm_error(ctx, HSM_EXIT_USAGE, esn, "no HSM with this ESN in %s/modules.d",
 				 hsm_conf_dir(ctx));
@@ -87,8 +89,10 @@ int platform_enroll_remove(struct hsm_ctx *ctx)
 		hsm_rpc_call(ctx, &fleet.modules[0], "setup", "status", NULL, &r);
 		rc = r.exit;
 		if (rc != 0 && rc != HSM_EXIT_AUTH)
-			hsm_error(ctx, rc, esn, "%s: the HSM does not answer; if it is offline for good, "
-				  "remove it with --force", r.message);
+			hsm_error(ctx, rc, esn,
+				  "%s: the HSM does not answer; if it is offline for good, "
+				  "remove it with --force",
+				  r.message);
 		hsm_rpc_reply_clear(&r);
 		hsm_fleet_close(&fleet);
 		if (rc != 0 && rc != HSM_EXIT_AUTH)
@@ -99,9 +103,11 @@ int platform_enroll_remove(struct hsm_ctx *ctx)
 		hsm_pins_clear(&pins);
 	snprintf(moved, sizeof(moved), "%s.removed", path);
 	if (rename(path, moved) != 0)
-		return hsm_error(ctx, HSM_EXIT_FAILED, path, "cannot rename it: %s", strerror(errno));
+		return hsm_error(ctx, HSM_EXIT_FAILED, path, "cannot rename it: %s",
+				 strerror(errno));
 	if (hsm_pins_remove(hsm_home(ctx), esn, why, sizeof(why)) != 0)
-		return hsm_error(ctx, HSM_EXIT_FAILED, esn, "modules.d entry removed, but not the pins: %s", why);
+		return hsm_error(ctx, HSM_EXIT_FAILED, esn,
+				 "modules.d entry removed, but not the pins: %s", why);
 	hsm_printf(ctx, "%s: removed from this host (%s -> %s%s)\n", esn, path, moved,
 		   have_pins ? "; pinned host keys forgotten" : "");
 	json_object_set_new(hsm_json(ctx), "esn", json_string(esn));
@@ -136,12 +142,17 @@ int platform_enroll_probe(struct hsm_ctx *ctx)
 	int verified = 0;
 
 	if (hsm_ip_parse(addr, 0, &ip, why, sizeof(why)) != 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--probe", "'%.60s' is not an IPv4 or IPv6 address", addr);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--probe",
+				 "'%.60s' is not an IPv4 or IPv6 address", addr);
 	/* A key made for this call only: the probe installs and proves nothing. */
 	if (!(throwaway = hsm_client_key_generate(why, sizeof(why))))
 		return hsm_error(ctx, HSM_EXIT_FAILED, "--probe", "%s", why);
-	struct hsm_rpc_endpoint ep = { .label = addr, .service = "sshadmin", .address = addr, .port = port,
-				       .client_key = throwaway, .host_key = NULL };
+	struct hsm_rpc_endpoint ep = { .label = addr,
+				       .service = "sshadmin",
+				       .address = addr,
+				       .port = port,
+				       .client_key = throwaway,
+				       .host_key = NULL };
 	hsm_rpc_exec(&ep, "hostkeys", NULL, hsm_timeout(ctx), &r);
 	hsm_client_key_free(throwaway);
 	host_fp = r.host_key[0] ? fingerprint_of(r.host_key) : NULL;
@@ -153,27 +164,37 @@ int platform_enroll_probe(struct hsm_ctx *ctx)
 	esn = json_string_value(json_object_get(r.result, "esn"));
 	if (esn && !hsm_esn_valid(esn))
 		esn = NULL;
-	id_fp = fingerprint_of(json_string_value(json_object_get(json_object_get(json_object_get(
-			r.result, "identity"), "body"), "identity_key")));
-	if (esn && hsm_chain_load_vendors(hsm_conf_dir(ctx), &vendors, &nvendors, why, sizeof(why)) == 0 && nvendors > 0 &&
+	id_fp = fingerprint_of(json_string_value(json_object_get(
+	    json_object_get(json_object_get(r.result, "identity"), "body"), "identity_key")));
+	if (esn &&
+	    hsm_chain_load_vendors(hsm_conf_dir(ctx), &vendors, &nvendors, why, sizeof(why)) == 0 &&
+	    nvendors > 0 &&
 	    hsm_chain_verify(r.result, esn, vendors, nvendors, &chain, why, sizeof(why)) == 0) {
 		verified = hsm_ssh_pubkey_cmp(r.host_key, chain.host_keys[HSM_SVC_SSHADMIN]) == 0;
 		hsm_chain_clear(&chain);
 	}
 	hsm_vendor_keys_free(vendors, nvendors);
-	hsm_printf(ctx, "%s port %u (nothing was changed or trusted; compare with the HSM's label):\n", addr, port);
-	hsm_printf(ctx, "  ESN                  %s\n", esn ? esn : r.exit == 0 ? "not given" :
-		   "not given to an unenrolled host (the HSM is enrolled)");
+	hsm_printf(ctx,
+		   "%s port %u (nothing was changed or trusted; compare with the HSM's label):\n",
+		   addr, port);
+	hsm_printf(ctx, "  ESN                  %s\n",
+		   esn           ? esn
+		   : r.exit == 0 ? "not given"
+				 : "not given to an unenrolled host (the HSM is enrolled)");
 	hsm_printf(ctx, "  sshadmin host key    %s\n", host_fp ? host_fp : "?");
 	hsm_printf(ctx, "  identity key         %s\n", id_fp ? id_fp : "?");
-	hsm_printf(ctx, "  vendor chain         %s\n", verified ? "verifies against HSMADMIN_CONF/vendor.d" :
-		   esn ? "does not verify (or no vendor keys here)" : "not offered");
+	hsm_printf(ctx, "  vendor chain         %s\n",
+		   verified ? "verifies against HSMADMIN_CONF/vendor.d"
+		   : esn    ? "does not verify (or no vendor keys here)"
+			    : "not offered");
 	json_object_set_new(hsm_json(ctx), "address", json_string(addr));
 	json_object_set_new(hsm_json(ctx), "port", json_integer(port));
 	json_object_set_new(hsm_json(ctx), "esn", esn ? json_string(esn) : json_null());
 	json_object_set_new(hsm_json(ctx), "host_key", json_string(r.host_key));
-	json_object_set_new(hsm_json(ctx), "host_key_fingerprint", host_fp ? json_string(host_fp) : json_null());
-	json_object_set_new(hsm_json(ctx), "identity_fingerprint", id_fp ? json_string(id_fp) : json_null());
+	json_object_set_new(hsm_json(ctx), "host_key_fingerprint",
+			    host_fp ? json_string(host_fp) : json_null());
+	json_object_set_new(hsm_json(ctx), "identity_fingerprint",
+			    id_fp ? json_string(id_fp) : json_null());
 	json_object_set_new(hsm_json(ctx), "chain_verified", json_boolean(verified));
 	json_object_set_new(hsm_json(ctx), "trusted", json_false());
 	free(host_fp);

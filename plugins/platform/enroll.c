@@ -54,7 +54,7 @@ struct enroll_job {
 };
 
 static void refuse(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
-	HSM_PRINTF(4, 5);
+    HSM_PRINTF(4, 5);
 static void refuse(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
 {
 	va_list ap;
@@ -81,7 +81,8 @@ static int same_pins(const struct hsm_pins *p, const struct hsm_chain *c)
 	return 1;
 }
 
-static json_t *enroll_params(const struct enroll_job *job, const struct hsm_chain *c, const char *esn)
+static json_t *enroll_params(const struct enroll_job *job, const struct hsm_chain *c,
+			     const char *esn)
 {
 	json_t *keys = json_object(), *params;
 	const char *secret = hsm_enroll_secret_for(job->secrets, job->nsecrets, esn);
@@ -95,8 +96,9 @@ static json_t *enroll_params(const struct enroll_job *job, const struct hsm_chai
 	return params;
 }
 
-#define RECOVERY_WARNING "the HSM runs its recovery image, which makes no certificates for its " \
-	"SSH host keys (guide 4.5.4.1): they were pinned as presented, vouched for by nothing; " \
+#define RECOVERY_WARNING                                                                           \
+	"the HSM runs its recovery image, which makes no certificates for its "                    \
+	"SSH host keys (guide 4.5.4.1): they were pinned as presented, vouched for by nothing; "   \
 	"enroll again after leaving recovery mode"
 
 static json_t *summary(const struct hsm_chain *c, int changed, int pins_updated, int recovery)
@@ -109,9 +111,9 @@ static json_t *summary(const struct hsm_chain *c, int changed, int pins_updated,
 	for (int i = 0; i < HSM_SVC_COUNT; i++)
 		if (c->host_keys[i])
 			json_array_append_new(services, json_string(hsm_service_name(i)));
-	doc = json_pack("{s:b, s:b, s:o, s:s, s:b, s:s?}", "changed", changed, "pins_updated", pins_updated,
-			"services", services, "identity_fingerprint", fp ? fp : "?", "recovery", recovery,
-			"warning", recovery ? RECOVERY_WARNING : NULL);
+	doc = json_pack("{s:b, s:b, s:o, s:s, s:b, s:s?}", "changed", changed, "pins_updated",
+			pins_updated, "services", services, "identity_fingerprint", fp ? fp : "?",
+			"recovery", recovery, "warning", recovery ? RECOVERY_WARNING : NULL);
 	free(fp);
 	EVP_PKEY_free(id);
 	return doc;
@@ -124,8 +126,11 @@ static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
 			    const char *presented, struct hsm_rpc_reply *r)
 {
 	struct hsm_rpc_endpoint ep = {
-		.label = m->esn, .service = "sshadmin", .address = m->address,
-		.port = m->ports[HSM_SVC_SSHADMIN], .client_key = job->keys[HSM_SVC_SSHADMIN],
+		.label = m->esn,
+		.service = "sshadmin",
+		.address = m->address,
+		.port = m->ports[HSM_SVC_SSHADMIN],
+		.client_key = job->keys[HSM_SVC_SSHADMIN],
 	};
 	struct hsm_pins fresh;
 	struct hsm_chain c;
@@ -133,23 +138,26 @@ static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
 	json_t *params, *changed;
 	int pins_updated, recovery = hsm_chain_is_recovery(hostkeys);
 
-	if (recovery ? hsm_chain_verify_recovery(hostkeys, m->esn, job->vendors, job->nvendors, &c, why,
-						 sizeof(why)) < 0
-		     : hsm_chain_verify(hostkeys, m->esn, job->vendors, job->nvendors, &c, why, sizeof(why)) < 0) {
-		refuse(r, HSM_EXIT_AUTH, "trust", "%s: %s", recovery ? "recovery host key list" :
-		       "certificate chain", why);
+	if (recovery ? hsm_chain_verify_recovery(hostkeys, m->esn, job->vendors, job->nvendors, &c,
+						 why, sizeof(why)) < 0
+		     : hsm_chain_verify(hostkeys, m->esn, job->vendors, job->nvendors, &c, why,
+					sizeof(why)) < 0) {
+		refuse(r, HSM_EXIT_AUTH, "trust", "%s: %s",
+		       recovery ? "recovery host key list" : "certificate chain", why);
 		return;
 	}
 	if (hsm_ssh_pubkey_cmp(presented, c.host_keys[HSM_SVC_SSHADMIN]) != 0) {
-		refuse(r, HSM_EXIT_AUTH, "trust",
-		       "the sshadmin service presented a host key its certificate does not vouch for");
+		refuse(
+		    r, HSM_EXIT_AUTH, "trust",
+		    "the sshadmin service presented a host key its certificate does not vouch for");
 		goto out;
 	}
 	if (have_pins && hsm_ssh_pubkey_cmp(pins->identity_key, c.identity_key) != 0) {
 		refuse(r, HSM_EXIT_AUTH, "trust",
 		       "device identity key differs from the one pinned at enrollment "
 		       "(%s/pins/%s.json): possible impostor; if this HSM was replaced, "
-		       "remove that file and enroll again", job->home, m->esn);
+		       "remove that file and enroll again",
+		       job->home, m->esn);
 		goto out;
 	}
 	ep.host_key = c.host_keys[HSM_SVC_SSHADMIN];
@@ -160,7 +168,8 @@ static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
 		goto out;
 	changed = json_object_get(r->result, "changed");
 	if (!json_is_boolean(changed)) {
-		refuse(r, HSM_EXIT_FAILED, "protocol", "sshadmin.enroll: reply has no boolean 'changed'");
+		refuse(r, HSM_EXIT_FAILED, "protocol",
+		       "sshadmin.enroll: reply has no boolean 'changed'");
 		goto out;
 	}
 	pins_updated = !have_pins || !same_pins(pins, &c);
@@ -171,7 +180,8 @@ static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
 		memcpy(fresh.host_keys, c.host_keys, sizeof(fresh.host_keys));
 		fresh.pinned = (long long)time(NULL);
 		if (hsm_pins_save(job->home, &fresh, why, sizeof(why)) < 0) {
-			refuse(r, HSM_EXIT_FAILED, "local", "enrolled, but pinning failed: %s", why);
+			refuse(r, HSM_EXIT_FAILED, "local", "enrolled, but pinning failed: %s",
+			       why);
 			goto out;
 		}
 	}
@@ -190,8 +200,11 @@ static void enroll_one(size_t i, void *arg)
 	const struct hsm_module *m = &job->fleet->modules[i];
 	struct hsm_rpc_reply *r = &job->replies[i];
 	struct hsm_rpc_endpoint ep = {
-		.label = m->esn, .service = "sshadmin", .address = m->address,
-		.port = m->ports[HSM_SVC_SSHADMIN], .client_key = job->keys[HSM_SVC_SSHADMIN],
+		.label = m->esn,
+		.service = "sshadmin",
+		.address = m->address,
+		.port = m->ports[HSM_SVC_SSHADMIN],
+		.client_key = job->keys[HSM_SVC_SSHADMIN],
 		.host_key = NULL, /* first contact: captured, checked against the chain */
 	};
 	struct hsm_pins pins;
@@ -213,15 +226,18 @@ static void enroll_one(size_t i, void *arg)
 		r->elapsed_ms += elapsed;
 		json_decref(hostkeys);
 	} else if (r->exit == HSM_EXIT_AUTH && strcmp(r->code, "auth") == 0) {
-		refuse(r, HSM_EXIT_AUTH, "auth", "the sshadmin service refused this host's sshadmin key: "
-		       "the HSM is enrolled with another host's keys (use --sshadmin-key FILE with a "
-		       "backup of that key, or return it to factory state)");
+		refuse(
+		    r, HSM_EXIT_AUTH, "auth",
+		    "the sshadmin service refused this host's sshadmin key: "
+		    "the HSM is enrolled with another host's keys (use --sshadmin-key FILE with a "
+		    "backup of that key, or return it to factory state)");
 	}
 	if (have == 0)
 		hsm_pins_clear(&pins);
 }
 
-static void print_enroll(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
+static void print_enroll(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res,
+			 void *arg)
 {
 	int changed = json_is_true(json_object_get(res, "changed"));
 	int pins = json_is_true(json_object_get(res, "pins_updated"));
@@ -236,9 +252,9 @@ static void print_enroll(struct hsm_ctx *ctx, const struct hsm_module *m, const 
 	}
 	hsm_printf(ctx, "%s: %s; pinned host keys of", m->esn,
 		   changed ? "enrolled" : "already enrolled with this host's keys, pins restored");
-	json_array_foreach(svcs, i, s)
-		hsm_printf(ctx, "%s %s", i ? "," : "", json_string_value(s));
-	hsm_printf(ctx, " (identity %s)\n", json_string_value(json_object_get(res, "identity_fingerprint")));
+	json_array_foreach(svcs, i, s) hsm_printf(ctx, "%s %s", i ? "," : "", json_string_value(s));
+	hsm_printf(ctx, " (identity %s)\n",
+		   json_string_value(json_object_get(res, "identity_fingerprint")));
 }
 
 /* --sshadmin-key: a backup of the sshadmin key replaces the stored one for
@@ -255,8 +271,8 @@ static int use_sshadmin_backup(struct hsm_ctx *ctx, struct enroll_job *job)
 		return 0;
 	/* Stored again under this machine's sshadmin protection, not copied:
 	 * a passphrase backup must not keep asking for its passphrase. */
-	if (hsm_client_key_save_service(job->home, "sshadmin", job->keys[HSM_SVC_SSHADMIN], 0,
-					why, sizeof(why)) < 0)
+	if (hsm_client_key_save_service(job->home, "sshadmin", job->keys[HSM_SVC_SSHADMIN], 0, why,
+					sizeof(why)) < 0)
 		return hsm_error(ctx, HSM_EXIT_FAILED, "--sshadmin-key", "%s", why);
 	hsm_verbosef(ctx, "installed %s as %s", file, path);
 	return 0;
@@ -275,12 +291,12 @@ static int load_client_keys(struct hsm_ctx *ctx, struct enroll_job *job)
 		hsm_verbosef(ctx, "created %d client key%s in %s/keys/client", created,
 			     created == 1 ? "" : "s", job->home);
 	for (int i = 0; i < HSM_SVC_COUNT; i++) {
-		if (!job->keys[i] &&
-		    !(job->keys[i] = hsm_client_key_load_service(job->home, hsm_service_name(i), why,
-								  sizeof(why))))
+		if (!job->keys[i] && !(job->keys[i] = hsm_client_key_load_service(
+					   job->home, hsm_service_name(i), why, sizeof(why))))
 			return hsm_error(ctx, HSM_EXIT_FAILED, "client keys", "%s", why);
 		if (!(job->pubs[i] = hsm_client_key_public(job->keys[i])))
-			return hsm_error(ctx, HSM_EXIT_FAILED, "client keys", "cannot derive a public key");
+			return hsm_error(ctx, HSM_EXIT_FAILED, "client keys",
+					 "cannot derive a public key");
 	}
 	return 0;
 }
@@ -310,9 +326,11 @@ static int load_secrets(struct hsm_ctx *ctx, struct enroll_job *job)
 		size_t len = 0;
 		int rc;
 
-		if (hsm_read_file(file, HSM_ENROLL_SECRETS_FILE_MAX, &text, &len, why, sizeof(why)) != 0)
+		if (hsm_read_file(file, HSM_ENROLL_SECRETS_FILE_MAX, &text, &len, why,
+				  sizeof(why)) != 0)
 			return hsm_error(ctx, HSM_EXIT_USAGE, "--secret-file", "%s", why);
-		rc = hsm_enroll_secrets_parse(text, len, &job->secrets, &job->nsecrets, why, sizeof(why));
+		rc = hsm_enroll_secrets_parse(text, len, &job->secrets, &job->nsecrets, why,
+					      sizeof(why));
 		OPENSSL_cleanse(text, len);
 		free(text);
 		if (rc != 0)
@@ -323,10 +341,11 @@ static int load_secrets(struct hsm_ctx *ctx, struct enroll_job *job)
 		struct hsm_enroll_secret *grown;
 
 		if (job->fleet->count != 1)
-			return hsm_error(ctx, HSM_EXIT_USAGE, "--secret",
-					 "a secret belongs to one HSM, but %zu are addressed: give one --esn, "
-					 "or use --secret-file with a line \"ESN SECRET\" per HSM",
-					 job->fleet->count);
+			return hsm_error(
+			    ctx, HSM_EXIT_USAGE, "--secret",
+			    "a secret belongs to one HSM, but %zu are addressed: give one --esn, "
+			    "or use --secret-file with a line \"ESN SECRET\" per HSM",
+			    job->fleet->count);
 		if (!hsm_enroll_secret_valid(secret))
 			return hsm_error(ctx, HSM_EXIT_USAGE, "--secret",
 					 "not an enrollment secret (1-64 letters, digits or '-')");
@@ -353,7 +372,8 @@ int platform_enroll(struct hsm_ctx *ctx)
 	int rc;
 
 	if (hsm_opt_given(ctx, "remove") + hsm_opt_given(ctx, "probe") > 1)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "enroll", "--remove and --probe do not go together");
+		return hsm_error(ctx, HSM_EXIT_USAGE, "enroll",
+				 "--remove and --probe do not go together");
 	if (hsm_opt_given(ctx, "force") && !hsm_opt_given(ctx, "remove"))
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--force", "only with --remove");
 	if (hsm_opt_given(ctx, "port") && !hsm_opt_given(ctx, "probe"))
@@ -365,12 +385,15 @@ int platform_enroll(struct hsm_ctx *ctx)
 	if ((rc = hsm_fleet_open(ctx, &fleet)) != 0)
 		return rc;
 	job.fleet = &fleet;
-	if (hsm_chain_load_vendors(hsm_conf_dir(ctx), &job.vendors, &job.nvendors, why, sizeof(why)) < 0)
+	if (hsm_chain_load_vendors(hsm_conf_dir(ctx), &job.vendors, &job.nvendors, why,
+				   sizeof(why)) < 0)
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, "vendor keys", "%s", why);
 	else if (job.nvendors == 0)
-		rc = hsm_error(ctx, HSM_EXIT_AUTH, "vendor keys",
-			       "no trusted vendor public key in %s/vendor.d: install the vendor's key "
-			       "(NAME.pem) there to verify HSMs", hsm_conf_dir(ctx));
+		rc = hsm_error(
+		    ctx, HSM_EXIT_AUTH, "vendor keys",
+		    "no trusted vendor public key in %s/vendor.d: install the vendor's key "
+		    "(NAME.pem) there to verify HSMs",
+		    hsm_conf_dir(ctx));
 	else if (!(job.replies = calloc(fleet.count, sizeof(*job.replies))))
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, "enroll", "out of memory");
 	else if (!(rc = load_secrets(ctx, &job)))

@@ -19,9 +19,11 @@ static void header(struct hsm_ctx *ctx, const struct hsm_module *m)
 	hsm_printf(ctx, "HSM %s (%s)\n", m->esn, m->address);
 }
 
-static void print_status(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
+static void print_status(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res,
+			 void *arg)
 {
-	static const char *const order[] = { "esn", "state", "mode", "image", "firmware", "clock_set", NULL };
+	static const char *const order[] = { "esn",      "state",     "mode", "image",
+					     "firmware", "clock_set", NULL };
 
 	header(ctx, m);
 	hsm_print_fields(ctx, res, order);
@@ -43,10 +45,12 @@ int platform_status(struct hsm_ctx *ctx)
 	}
 	hsm_rpc_fanout(ctx, &fleet, "setup", "status", NULL, r);
 	for (size_t i = 0; i < fleet.count; i++) {
-		if (r[i].exit != 0 || !json_is_true(json_object_get(r[i].result, "hardware_failed")))
+		if (r[i].exit != 0 ||
+		    !json_is_true(json_object_get(r[i].result, "hardware_failed")))
 			continue;
 		snprintf(r[i].message, sizeof(r[i].message), "the HSM has failed (%s): replace it",
-			 json_string_value(json_object_get(r[i].result, "hardware_fault")) ?: "unknown");
+			 json_string_value(json_object_get(r[i].result, "hardware_fault"))
+			     ?: "unknown");
 		snprintf(r[i].code, sizeof(r[i].code), "failed");
 		json_decref(r[i].result);
 		r[i].result = NULL;
@@ -61,11 +65,22 @@ int platform_status(struct hsm_ctx *ctx)
 }
 
 /* Manufacturing time and features read better as text than as numbers. */
-static void print_info(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
+static void print_info(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res,
+		       void *arg)
 {
-	static const char *const order[] = { "esn", "dbid", "mode", "psn", "mfgtime", "speed", "features",
-					     "features_names", "vsn", "min_vsn", "max_active_vcms",
-					     "max_creatable_vcms", NULL };
+	static const char *const order[] = { "esn",
+					     "dbid",
+					     "mode",
+					     "psn",
+					     "mfgtime",
+					     "speed",
+					     "features",
+					     "features_names",
+					     "vsn",
+					     "min_vsn",
+					     "max_active_vcms",
+					     "max_creatable_vcms",
+					     NULL };
 	json_t *copy = json_deep_copy(res);
 	json_t *mfg = json_object_get(res, "mfgtime"), *feat = json_object_get(res, "features");
 	char buf[64];
@@ -74,10 +89,12 @@ static void print_info(struct hsm_ctx *ctx, const struct hsm_module *m, const js
 	if (!copy)
 		return;
 	if (json_is_integer(mfg))
-		json_object_set_new(copy, "mfgtime",
-				    json_string(hsm_format_time(json_integer_value(mfg), buf, sizeof(buf))));
+		json_object_set_new(
+		    copy, "mfgtime",
+		    json_string(hsm_format_time(json_integer_value(mfg), buf, sizeof(buf))));
 	if (json_is_integer(feat)) {
-		snprintf(buf, sizeof(buf), "0x%08llX", (unsigned long long)json_integer_value(feat) & 0xffffffffull);
+		snprintf(buf, sizeof(buf), "0x%08llX",
+			 (unsigned long long)json_integer_value(feat) & 0xffffffffull);
 		json_object_set_new(copy, "features", json_string(buf));
 	}
 	hsm_print_fields(ctx, copy, order);
@@ -89,7 +106,8 @@ int platform_info(struct hsm_ctx *ctx)
 	return hsm_report_call(ctx, "setup", "info", NULL, print_info, NULL);
 }
 
-static void print_time(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
+static void print_time(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res,
+		       void *arg)
 {
 	json_t *t = json_object_get(res, "time");
 	char buf[64];
@@ -98,7 +116,8 @@ static void print_time(struct hsm_ctx *ctx, const struct hsm_module *m, const js
 		hsm_printf(ctx, "%s: (no time in the reply)\n", m->esn);
 		return;
 	}
-	hsm_printf(ctx, "%s: %s\n", m->esn, hsm_format_time(json_integer_value(t), buf, sizeof(buf)));
+	hsm_printf(ctx, "%s: %s\n", m->esn,
+		   hsm_format_time(json_integer_value(t), buf, sizeof(buf)));
 }
 
 int platform_gettime(struct hsm_ctx *ctx)
@@ -106,21 +125,47 @@ int platform_gettime(struct hsm_ctx *ctx)
 	return hsm_report_call(ctx, "setup", "gettime", NULL, print_time, NULL);
 }
 
-static void print_envstats(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
+static void print_envstats(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res,
+			   void *arg)
 {
 	/* The guide's order (4.10.1.13). */
-	static const char *const order[] = {
-		"uptime", "current_time", "mem_total", "mem_used", "mcp_temp", "cpu_temp", "crypto_co_proc_temp",
-		"voltage_t1022_core", "voltage_t1022_ifc_io", "voltage_t1022_serdes",
-		"voltage_t1022_serdes_io", "voltage_c292_serdes", "voltage_fpga_serdes",
-		"voltage_c292_serdes_io", "voltage_fpga_serdes_io", "voltage_msp_avcc",
-		"voltage_ddr4_io_access", "voltage_ddr4_io", "voltage_battery", "voltage_pci_bus",
-		"max_temp", "min_temp", "ais31_preliminary_alarm_count", "spl_retries",
-		"sp_i2c_total_failures", "sp_i2c_slave_failures", "sp_temp_failures",
-		"sp_voltage_failures", "host_bus_exceptions", "crypto_bus_exceptions",
-		"sp_sensor_cmd_failures", "nvm_free_space", "nvm_wear_level", "nvm_worn_blocks",
-		"bios_code", "dfs_throttling", NULL
-	};
+	static const char *const order[] = { "uptime",
+					     "current_time",
+					     "mem_total",
+					     "mem_used",
+					     "mcp_temp",
+					     "cpu_temp",
+					     "crypto_co_proc_temp",
+					     "voltage_t1022_core",
+					     "voltage_t1022_ifc_io",
+					     "voltage_t1022_serdes",
+					     "voltage_t1022_serdes_io",
+					     "voltage_c292_serdes",
+					     "voltage_fpga_serdes",
+					     "voltage_c292_serdes_io",
+					     "voltage_fpga_serdes_io",
+					     "voltage_msp_avcc",
+					     "voltage_ddr4_io_access",
+					     "voltage_ddr4_io",
+					     "voltage_battery",
+					     "voltage_pci_bus",
+					     "max_temp",
+					     "min_temp",
+					     "ais31_preliminary_alarm_count",
+					     "spl_retries",
+					     "sp_i2c_total_failures",
+					     "sp_i2c_slave_failures",
+					     "sp_temp_failures",
+					     "sp_voltage_failures",
+					     "host_bus_exceptions",
+					     "crypto_bus_exceptions",
+					     "sp_sensor_cmd_failures",
+					     "nvm_free_space",
+					     "nvm_wear_level",
+					     "nvm_worn_blocks",
+					     "bios_code",
+					     "dfs_throttling",
+					     NULL };
 
 	header(ctx, m);
 	hsm_print_fields(ctx, res, order);

@@ -41,10 +41,13 @@ static void print_setnetwork(struct hsm_ctx *ctx, const struct hsm_module *m, co
 
 	(void)arg;
 	if (json_is_true(json_object_get(res, "reset_needed")))
-		hsm_printf(ctx, "%s: VCM network set; reset the HSM (hsmadmin reset --esn %s) to apply it\n",
-			   m->esn, m->esn);
+		hsm_printf(
+		    ctx,
+		    "%s: VCM network set; reset the HSM (hsmadmin reset --esn %s) to apply it\n",
+		    m->esn, m->esn);
 	else
-		hsm_printf(ctx, "%s: that is the current VCM network; nothing is pending\n", m->esn);
+		hsm_printf(ctx, "%s: that is the current VCM network; nothing is pending\n",
+			   m->esn);
 	print_network(ctx, "current", json_object_get(vn, "current"));
 	print_network(ctx, "pending", json_object_get(vn, "pending"));
 }
@@ -68,8 +71,9 @@ static int run_default(struct hsm_ctx *ctx)
 /* Which option a hsm_netconfig_check message is about. */
 static const char *option_of(const char *why)
 {
-	return strncmp(why, "gateway", 7) == 0 || strncmp(why, "the gateway", 11) == 0 ?
-	       "--gateway" : "--address";
+	return strncmp(why, "gateway", 7) == 0 || strncmp(why, "the gateway", 11) == 0
+		   ? "--gateway"
+		   : "--address";
 }
 
 static int run_static(struct hsm_ctx *ctx, int family, const char *mode)
@@ -78,52 +82,84 @@ static int run_static(struct hsm_ctx *ctx, int family, const char *mode)
 	char why[256], a[HSM_NETADDR_STRLEN], g[HSM_NETADDR_STRLEN];
 
 	memset(&cfg, 0, sizeof(cfg));
-	if (hsm_cidr_parse(hsm_opt_str(ctx, "address"), family, &cfg.address, why, sizeof(why)) != 0)
+	if (hsm_cidr_parse(hsm_opt_str(ctx, "address"), family, &cfg.address, why, sizeof(why)) !=
+	    0)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--address", "%s", why);
 	if (hsm_ip_parse(hsm_opt_str(ctx, "gateway"), family, &cfg.gateway, why, sizeof(why)) != 0)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--gateway", "%s", why);
 	if (hsm_netconfig_check(&cfg, why, sizeof(why)) != 0)
 		return hsm_error(ctx, HSM_EXIT_USAGE, option_of(why), "%s", why);
-	return send_network(ctx, json_pack("{s:s, s:s, s:s}", "mode", mode,
-				   "address", hsm_cidr_format(&cfg.address, a, sizeof(a)),
-				   "gateway", hsm_ip_format(&cfg.gateway, g, sizeof(g))));
+	return send_network(ctx, json_pack("{s:s, s:s, s:s}", "mode", mode, "address",
+					   hsm_cidr_format(&cfg.address, a, sizeof(a)), "gateway",
+					   hsm_ip_format(&cfg.gateway, g, sizeof(g))));
 }
 
-static int run_ipv4(struct hsm_ctx *ctx) { return run_static(ctx, 4, "ipv4static"); }
-static int run_ipv6(struct hsm_ctx *ctx) { return run_static(ctx, 6, "ipv6static"); }
+static int run_ipv4(struct hsm_ctx *ctx)
+{
+	return run_static(ctx, 4, "ipv4static");
+}
+static int run_ipv6(struct hsm_ctx *ctx)
+{
+	return run_static(ctx, 6, "ipv6static");
+}
 
 static const struct hsm_option ipv4_opts[] = {
-	{ .name = "address", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "CIDR",
-	  .help = "the HSM's IPv4 address and prefix on the VCM network, e.g. 10.20.0.2/24 (/8 to /30)" },
-	{ .name = "gateway", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "IP",
+	{ .name = "address",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_REQUIRED,
+	  .metavar = "CIDR",
+	  .help = "the HSM's IPv4 address and prefix on the VCM network, e.g. 10.20.0.2/24 (/8 to "
+		  "/30)" },
+	{ .name = "gateway",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_REQUIRED,
+	  .metavar = "IP",
 	  .help = "the IPv4 gateway, inside the prefix and not the HSM's address" },
 	HSM_OPTION_END
 };
 
 static const struct hsm_option ipv6_opts[] = {
-	{ .name = "address", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "CIDR",
-	  .help = "the HSM's IPv6 address and prefix on the VCM network, e.g. 2001:db8::2/64 (/64 to /126)" },
-	{ .name = "gateway", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "IP",
+	{ .name = "address",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_REQUIRED,
+	  .metavar = "CIDR",
+	  .help = "the HSM's IPv6 address and prefix on the VCM network, e.g. 2001:db8::2/64 (/64 "
+		  "to /126)" },
+	{ .name = "gateway",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_REQUIRED,
+	  .metavar = "IP",
 	  .help = "the IPv6 gateway, inside the prefix and not the HSM's address" },
 	HSM_OPTION_END
 };
 
 #define FLAGS (HSM_CMDF_DEVICE | HSM_CMDF_NEEDS_ROOT | HSM_CMDF_INVASIVE)
-#define AFTER "The HSM applies it at its next reset (hsmadmin reset) and refuses while any VCM exists."
+#define AFTER                                                                                      \
+	"The HSM applies it at its next reset (hsmadmin reset) and refuses while any VCM exists."
 
 static const struct hsm_command commands[] = {
-	{ .path = "setnetwork default", .summary = "Put VCMs on IPv6 link-local addresses (the default)",
+	{ .path = "setnetwork default",
+	  .summary = "Put VCMs on IPv6 link-local addresses (the default)",
 	  .description = "For tenants on the HSM's own machine (single tenant, or tenants in "
 			 "containers).  " AFTER,
-	  .flags = FLAGS, .run = run_default },
-	{ .path = "setnetwork ipv4static", .summary = "Put VCMs on a static IPv4 subnet",
-	  .description = "VCM addresses are allocated from the prefix of --address, avoiding the "
-			 "network and broadcast addresses, the HSM's address and the gateway.  " AFTER,
-	  .options = ipv4_opts, .flags = FLAGS, .run = run_ipv4 },
-	{ .path = "setnetwork ipv6static", .summary = "Put VCMs on a static IPv6 subnet",
-	  .description = "VCM addresses are allocated from the prefix of --address, avoiding the "
-			 "first and last addresses of the prefix, the HSM's address and the gateway.  " AFTER,
-	  .options = ipv6_opts, .flags = FLAGS, .run = run_ipv6 },
+	  .flags = FLAGS,
+	  .run = run_default },
+	{ .path = "setnetwork ipv4static",
+	  .summary = "Put VCMs on a static IPv4 subnet",
+	  .description =
+	      "VCM addresses are allocated from the prefix of --address, avoiding the "
+	      "network and broadcast addresses, the HSM's address and the gateway.  " AFTER,
+	  .options = ipv4_opts,
+	  .flags = FLAGS,
+	  .run = run_ipv4 },
+	{ .path = "setnetwork ipv6static",
+	  .summary = "Put VCMs on a static IPv6 subnet",
+	  .description =
+	      "VCM addresses are allocated from the prefix of --address, avoiding the "
+	      "first and last addresses of the prefix, the HSM's address and the gateway.  " AFTER,
+	  .options = ipv6_opts,
+	  .flags = FLAGS,
+	  .run = run_ipv6 },
 	HSM_COMMAND_END
 };
 

@@ -25,15 +25,19 @@
 int upgrade_exit_of(int status)
 {
 	switch (status) {
-	case HSM_NPKG_OK: return HSM_EXIT_OK;
+	case HSM_NPKG_OK:
+		return HSM_EXIT_OK;
 	case HSM_NPKG_UNKNOWN_SIGNER:
 	case HSM_NPKG_BAD_SIGNATURE:
-	case HSM_NPKG_DIGEST_MISMATCH: return HSM_EXIT_AUTH;
+	case HSM_NPKG_DIGEST_MISMATCH:
+		return HSM_EXIT_AUTH;
 	case HSM_NPKG_MALFORMED:
 	case HSM_NPKG_UNKNOWN_VERSION:
 	case HSM_NPKG_TRUNCATED:
-	case HSM_NPKG_PADDED: return HSM_EXIT_USAGE;
-	default: return HSM_EXIT_FAILED;
+	case HSM_NPKG_PADDED:
+		return HSM_EXIT_USAGE;
+	default:
+		return HSM_EXIT_FAILED;
 	}
 }
 
@@ -58,14 +62,16 @@ static void print_text(struct hsm_ctx *ctx, const char *path, const struct hsm_n
 	hsm_printf(ctx, "component: %s\n", hsm_npkg_component_name(m->component));
 	hsm_printf(ctx, "version: %s\n", m->firmware_version);
 	if (m->component == HSM_NPKG_BOOTLOADER)
-		hsm_printf(ctx, "revokes older bootloaders: %s\n", m->revokes_older ? "yes (irreversible)" : "no");
+		hsm_printf(ctx, "revokes older bootloaders: %s\n",
+			   m->revokes_older ? "yes (irreversible)" : "no");
 	else
 		hsm_printf(ctx, "vsn: %lld\n", (long long)m->vsn);
 	hsm_printf(ctx, "created: %s\n", when);
 	hsm_printf(ctx, "signer: %s (%s)\n", fp ? fp : "?",
 		   m->trusted ? "trusted vendor key" : "NOT a trusted vendor key");
 	hsm_printf(ctx, "signature: %s\n", m->signature_ok ? "good" : "BAD");
-	hsm_printf(ctx, "contents: %zu files, %llu bytes\n", m->nfiles, (unsigned long long)m->payload_size);
+	hsm_printf(ctx, "contents: %zu files, %llu bytes\n", m->nfiles,
+		   (unsigned long long)m->payload_size);
 	for (size_t i = 0; i < m->nfiles; i++) {
 		for (int k = 0; k < 32; k++)
 			snprintf(hex + 2 * k, 3, "%02x", m->files[i].sha256[k]);
@@ -115,7 +121,8 @@ int upgrade_npkginfo_run(struct hsm_ctx *ctx)
 		json_object_set_new(o, "file", json_string(path));
 		json_object_set_new(o, "verified", json_boolean(status == 0));
 		if (status != 0) {
-			json_object_set_new(o, "problem", json_string(hsm_npkg_status_text(status)));
+			json_object_set_new(o, "problem",
+					    json_string(hsm_npkg_status_text(status)));
 			json_object_set_new(o, "reason", json_string(err));
 		}
 		json_object_update(hsm_json(ctx), o);
@@ -123,7 +130,8 @@ int upgrade_npkginfo_run(struct hsm_ctx *ctx)
 	} else {
 		print_text(ctx, path, m, status, hsm_npkg_status_text(status));
 	}
-	rc = status == 0 ? HSM_EXIT_OK : hsm_error(ctx, upgrade_exit_of(status), "package", "%s", err);
+	rc = status == 0 ? HSM_EXIT_OK
+			 : hsm_error(ctx, upgrade_exit_of(status), "package", "%s", err);
 	if (status == HSM_NPKG_UNKNOWN_SIGNER && nkeys == 0)
 		hsm_warn(ctx, "%s/vendor.d holds no vendor keys", hsm_conf_dir(ctx));
 out:
@@ -133,7 +141,9 @@ out:
 }
 
 const struct hsm_option upgrade_npkginfo_opts[] = {
-	{ .name = "NPKGFILE", .type = HSM_OPT_STRING, .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
+	{ .name = "NPKGFILE",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
 	  .help = "the firmware package (.npkg) to inspect" },
 	HSM_OPTION_END
 };

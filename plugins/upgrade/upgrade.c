@@ -48,12 +48,14 @@ static int precheck(struct hsm_ctx *ctx, const char *path)
 	close(fd);
 	m = r ? hsm_npkg_reader_manifest(r) : NULL;
 	if (status == HSM_NPKG_UNKNOWN_SIGNER && !nkeys && m && m->signature_ok) {
-		hsm_verbosef(ctx, "%s/vendor.d holds no vendor keys: only the HSM checks the signer",
+		hsm_verbosef(ctx,
+			     "%s/vendor.d holds no vendor keys: only the HSM checks the signer",
 			     hsm_conf_dir(ctx));
 		status = 0;
 	}
 	if (status != 0)
-		rc = hsm_error(ctx, upgrade_exit_of(status), "package", "%s", r ? err : "out of memory");
+		rc = hsm_error(ctx, upgrade_exit_of(status), "package", "%s",
+			       r ? err : "out of memory");
 	else
 		hsm_verbosef(ctx, "%s: %s %s (%llu bytes of files) checked", path,
 			     hsm_npkg_component_name(m->component), m->firmware_version,
@@ -80,7 +82,8 @@ static void upgrade_one(size_t i, void *arg)
 				   "upgrade", j->params, j->path, &j->replies[i]);
 }
 
-static void print_upgrade(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res, void *arg)
+static void print_upgrade(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *res,
+			  void *arg)
 {
 	const json_t *pkg = json_object_get(res, "package"), *cur = json_object_get(res, "current");
 	const char *comp = json_string_value(json_object_get(res, "component"));
@@ -90,26 +93,32 @@ static void print_upgrade(struct hsm_ctx *ctx, const struct hsm_module *m, const
 
 	(void)arg;
 	hsm_printf(ctx, "%s: current %s firmware %s; package %s %s", m->esn, comp ? comp : "?",
-		   json_string_value(json_object_get(cur, comp ? comp : "primary")), comp ? comp : "?",
-		   want ? want : "?");
+		   json_string_value(json_object_get(cur, comp ? comp : "primary")),
+		   comp ? comp : "?", want ? want : "?");
 	if (json_is_integer(vsn))
 		hsm_printf(ctx, " (VSN %" JSON_INTEGER_FORMAT ")", json_integer_value(vsn));
 	hsm_printf(ctx, "\n");
 	if (json_is_true(json_object_get(res, "dry_run"))) {
-		hsm_printf(ctx, "%s: dry run: the package verified and every check passed; nothing was written\n",
+		hsm_printf(ctx,
+			   "%s: dry run: the package verified and every check passed; nothing was "
+			   "written\n",
 			   m->esn);
 		return;
 	}
 	hsm_printf(ctx, "%s: components changed: %s\n", m->esn,
-		   json_string_value(json_array_get(changed, 0)) ? json_string_value(json_array_get(changed, 0))
-								  : "none");
+		   json_string_value(json_array_get(changed, 0))
+		       ? json_string_value(json_array_get(changed, 0))
+		       : "none");
 	if (json_is_true(json_object_get(res, "reset")))
 		hsm_printf(ctx, "%s: rebooting into the new firmware\n", m->esn);
 	else
-		hsm_printf(ctx, "%s: the new firmware runs after the next reset (hsmadmin reset)\n", m->esn);
+		hsm_printf(ctx, "%s: the new firmware runs after the next reset (hsmadmin reset)\n",
+			   m->esn);
 	if (json_is_true(json_object_get(res, "factory_state")))
-		hsm_printf(ctx, "%s: the HSM returns to factory state on that boot: run "
-			   "'hsmadmin enroll --esn %s' afterwards\n", m->esn, m->esn);
+		hsm_printf(ctx,
+			   "%s: the HSM returns to factory state on that boot: run "
+			   "'hsmadmin enroll --esn %s' afterwards\n",
+			   m->esn, m->esn);
 }
 
 int upgrade_run(struct hsm_ctx *ctx)
@@ -132,7 +141,8 @@ int upgrade_run(struct hsm_ctx *ctx)
 	key = hsm_client_key_load_service(hsm_home(ctx), "updater", why, sizeof(why));
 	if (!key) {
 		hsm_fleet_close(&fleet);
-		return hsm_error(ctx, HSM_EXIT_STATE, "updater key", "%s (run 'hsmadmin enroll')", why);
+		return hsm_error(ctx, HSM_EXIT_STATE, "updater key", "%s (run 'hsmadmin enroll')",
+				 why);
 	}
 	params = json_pack("{s:b, s:b, s:b}", "dry_run", hsm_opt_given(ctx, "dry-run"), "force",
 			   hsm_opt_given(ctx, "force"), "no_reset", hsm_opt_given(ctx, "no-reset"));
@@ -140,17 +150,24 @@ int upgrade_run(struct hsm_ctx *ctx)
 	if (!params || !replies) {
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, "upgrade", "out of memory");
 	} else {
-		struct job j = { .home = hsm_home(ctx), .path = path, .timeout = hsm_timeout(ctx),
-				 .fleet = &fleet, .key = key, .params = params, .replies = replies };
+		struct job j = { .home = hsm_home(ctx),
+				 .path = path,
+				 .timeout = hsm_timeout(ctx),
+				 .fleet = &fleet,
+				 .key = key,
+				 .params = params,
+				 .replies = replies };
 		hsm_parallel(fleet.count, upgrade_one, &j);
 		/* A new primary image boots into factory state with new host
 		 * keys: forget the pins, as factorystate does, so that
 		 * `hsmadmin enroll` can enroll the HSM again. */
 		for (size_t i = 0; i < fleet.count; i++) {
 			const json_t *res = replies[i].result;
-			if (replies[i].exit == 0 && json_is_true(json_object_get(res, "factory_state")) &&
+			if (replies[i].exit == 0 &&
+			    json_is_true(json_object_get(res, "factory_state")) &&
 			    json_is_true(json_object_get(res, "reset")) &&
-			    hsm_pins_remove(hsm_home(ctx), fleet.modules[i].esn, why, sizeof(why)) < 0)
+			    hsm_pins_remove(hsm_home(ctx), fleet.modules[i].esn, why, sizeof(why)) <
+				0)
 				hsm_warn(ctx, "%s: %s", fleet.modules[i].esn, why);
 		}
 		rc = hsm_report(ctx, &fleet, replies, print_upgrade, NULL);
@@ -165,13 +182,18 @@ int upgrade_run(struct hsm_ctx *ctx)
 }
 
 const struct hsm_option upgrade_opts[] = {
-	{ .name = "dry-run", .type = HSM_OPT_FLAG,
+	{ .name = "dry-run",
+	  .type = HSM_OPT_FLAG,
 	  .help = "verify the package and check every rule on the HSM; write nothing" },
-	{ .name = "force", .type = HSM_OPT_FLAG,
+	{ .name = "force",
+	  .type = HSM_OPT_FLAG,
 	  .help = "do not require maintenance mode (never overrides an active VCM)" },
-	{ .name = "no-reset", .type = HSM_OPT_FLAG,
+	{ .name = "no-reset",
+	  .type = HSM_OPT_FLAG,
 	  .help = "install, but run the new firmware only after the next reset" },
-	{ .name = "NPKGFILE", .type = HSM_OPT_STRING, .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
+	{ .name = "NPKGFILE",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
 	  .help = "the firmware package (.npkg) to install" },
 	HSM_OPTION_END
 };

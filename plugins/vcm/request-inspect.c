@@ -29,9 +29,12 @@ static const char *time_status(const struct hsm_request *req, int64_t now)
 	char err[256];
 
 	switch (hsm_request_check_time(req, now, HSM_REQUEST_DEFAULT_SKEW, err, sizeof(err))) {
-	case HSM_REQUEST_TIME_EXPIRED: return "expired";
-	case HSM_REQUEST_TIME_NOT_YET: return "not_yet_valid";
-	default: return "valid";
+	case HSM_REQUEST_TIME_EXPIRED:
+		return "expired";
+	case HSM_REQUEST_TIME_NOT_YET:
+		return "not_yet_valid";
+	default:
+		return "valid";
 	}
 }
 
@@ -80,17 +83,13 @@ json_t *vcm_request_describe(const struct hsm_request *req, int64_t now)
 		json_object_set_new(keys, "sshadmin", fingerprint_json(req->sshadmin_key));
 	}
 	json_object_set_new(keys, "signer", fingerprint_json(req->signer));
-	return json_pack("{s:s, s:i, s:s, s:I, s:o, s:s, s:b, s:o, s:o, s:o}",
-			 "type", hsm_request_type_name(req->type),
-			 "version", req->version,
-			 "nonce", req->nonce,
-			 "issued", (json_int_t)req->issued,
-			 "not_after", req->has_not_after ? json_integer(req->not_after) : json_null(),
-			 "status", status,
-			 "expired", strcmp(status, "expired") == 0,
-			 "uuid", req->uuid[0] ? json_string(req->uuid) : json_null(),
-			 "properties", props_json(&req->props),
-			 "keys", keys);
+	return json_pack("{s:s, s:i, s:s, s:I, s:o, s:s, s:b, s:o, s:o, s:o}", "type",
+			 hsm_request_type_name(req->type), "version", req->version, "nonce",
+			 req->nonce, "issued", (json_int_t)req->issued, "not_after",
+			 req->has_not_after ? json_integer(req->not_after) : json_null(), "status",
+			 status, "expired", strcmp(status, "expired") == 0, "uuid",
+			 req->uuid[0] ? json_string(req->uuid) : json_null(), "properties",
+			 props_json(&req->props), "keys", keys);
 }
 
 static void print_props(struct hsm_ctx *ctx, const struct hsm_request_props *p)
@@ -103,12 +102,15 @@ static void print_props(struct hsm_ctx *ctx, const struct hsm_request_props *p)
 	if (p->present & HSM_REQP_AUTOSTART)
 		hsm_printf(ctx, "  %-18s %s\n", "autostart", p->autostart ? "true" : "false");
 	if (p->present & HSM_REQP_RESTRICT_STARTUP)
-		hsm_printf(ctx, "  %-18s %s\n", "restrict_startup", p->restrict_startup ? "true" : "false");
+		hsm_printf(ctx, "  %-18s %s\n", "restrict_startup",
+			   p->restrict_startup ? "true" : "false");
 	if (p->present & HSM_REQP_SERIAL_CARDREADER)
-		hsm_printf(ctx, "  %-18s %s\n", "serial_cardreader", p->serial_cardreader ? "true" : "false");
+		hsm_printf(ctx, "  %-18s %s\n", "serial_cardreader",
+			   p->serial_cardreader ? "true" : "false");
 	if (p->present & HSM_REQP_FEATURES) {
 		hsm_features_format(p->features, names, sizeof(names));
-		hsm_printf(ctx, "  %-18s %s (0x%08X)\n", "features", names[0] ? names : "(none)", p->features);
+		hsm_printf(ctx, "  %-18s %s (0x%08X)\n", "features", names[0] ? names : "(none)",
+			   p->features);
 	}
 	if (p->present & HSM_REQP_NAME)
 		hsm_printf(ctx, "  %-18s %s\n", "name", p->name);
@@ -131,8 +133,8 @@ void vcm_request_print(struct hsm_ctx *ctx, const struct hsm_request *req, int64
 {
 	char when[32], why[256];
 
-	hsm_printf(ctx, "%-20s %s (format version %d)\n", "Request:", hsm_request_type_name(req->type),
-		   req->version);
+	hsm_printf(ctx, "%-20s %s (format version %d)\n",
+		   "Request:", hsm_request_type_name(req->type), req->version);
 	hsm_printf(ctx, "%-20s %s\n", "VCM UUID:", req->uuid[0] ? req->uuid : "(any)");
 	hsm_printf(ctx, "%-20s %s\n", "Nonce:", req->nonce);
 	hsm_time_iso(req->issued, when);
@@ -173,7 +175,9 @@ static EVP_PKEY *default_key(struct hsm_ctx *ctx, char **used, char *err, size_t
 
 	*used = NULL;
 	if (!path || stat(path, &st) != 0) {
-		snprintf(err, errlen, "no key to verify with: give --key-file (the tenant's request public key)");
+		snprintf(
+		    err, errlen,
+		    "no key to verify with: give --key-file (the tenant's request public key)");
 		free(path);
 		return NULL;
 	}
@@ -236,7 +240,8 @@ int vcm_cmd_inspect_request(struct hsm_ctx *ctx)
 			json_object_set_new(sig, "key_file", json_string(keypath));
 		if (strcmp(time_status(req, now), "valid") != 0) {
 			char why[256];
-			hsm_request_check_time(req, now, HSM_REQUEST_DEFAULT_SKEW, why, sizeof(why));
+			hsm_request_check_time(req, now, HSM_REQUEST_DEFAULT_SKEW, why,
+					       sizeof(why));
 			hsm_warn(ctx, "%s: the signature is valid but the request %s", file, why);
 		}
 	} else {

@@ -70,10 +70,11 @@ static int read_props(struct hsm_ctx *ctx, enum hsm_request_type type, struct hs
 	}
 	/* --k-tenant-req is a key, not a value: write_request loads it. */
 	if (type == HSM_REQUEST_SETPROPERTIES && !p->present && !hsm_opt_given(ctx, "k-tenant-req"))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "usage",
-				 "nothing to change: give at least one property option "
-				 "(--[no-]autostart, --[no-]restrict-startup, --[no-]serial-cardreader, "
-				 "--features, --name, --k-tenant-req)");
+		return hsm_error(
+		    ctx, HSM_EXIT_USAGE, "usage",
+		    "nothing to change: give at least one property option "
+		    "(--[no-]autostart, --[no-]restrict-startup, --[no-]serial-cardreader, "
+		    "--features, --name, --k-tenant-req)");
 	return HSM_EXIT_OK;
 }
 
@@ -132,7 +133,8 @@ static int write_request(struct hsm_ctx *ctx, enum hsm_request_type type)
 			goto done;
 	}
 	if (hsm_opt_given(ctx, "request-validity") &&
-	    hsm_request_set_validity(req, hsm_opt_int(ctx, "request-validity"), err, sizeof(err)) != 0) {
+	    hsm_request_set_validity(req, hsm_opt_int(ctx, "request-validity"), err, sizeof(err)) !=
+		0) {
 		rc = hsm_error(ctx, HSM_EXIT_USAGE, "--request-validity", "%s", err);
 		goto done;
 	}
@@ -173,7 +175,8 @@ static int write_request(struct hsm_ctx *ctx, enum hsm_request_type type)
 
 	/* Describe what was written from the bytes themselves. */
 	if (hsm_request_parse(out, len, &written, err, sizeof(err)) != 0) {
-		rc = hsm_error(ctx, HSM_EXIT_FAILED, "request", "written file does not parse: %s", err);
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, "request", "written file does not parse: %s",
+			       err);
 		goto done;
 	}
 	json_t *doc = vcm_request_describe(written, now);
@@ -187,7 +190,8 @@ static int write_request(struct hsm_ctx *ctx, enum hsm_request_type type)
 		hsm_time_iso(written->not_after, when);
 		hsm_printf(ctx, "  %-14s %s\n", "valid until", when);
 	} else {
-		hsm_printf(ctx, "  %-14s %s\n", "valid until", "no expiry (use --request-validity to limit it)");
+		hsm_printf(ctx, "  %-14s %s\n", "valid until",
+			   "no expiry (use --request-validity to limit it)");
 	}
 	report_key(ctx, "request key", "request_key", &rk);
 	if (type == HSM_REQUEST_CREATE)

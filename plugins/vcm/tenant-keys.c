@@ -41,7 +41,8 @@ static int protection_ctx(struct hsm_ctx *ctx, const char *name, struct hsm_keyp
 	int rc;
 
 	memset(kp, 0, sizeof(*kp));
-	if ((rc = hsm_keyprot_group_for_service(protection_service(name), group, glen, err, sizeof(err))) < 0)
+	if ((rc = hsm_keyprot_group_for_service(protection_service(name), group, glen, err,
+						sizeof(err))) < 0)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "tenant keys", "%s", err);
 	kp->home = hsm_home(ctx);
 	kp->group = group;
@@ -85,13 +86,16 @@ static int check_key_dir(struct hsm_ctx *ctx, const char *dir)
 	struct stat st;
 
 	if (stat(dir, &st) != 0)
-		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s: %s", dir, strerror(errno));
+		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s: %s", dir,
+				 strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys", "%s: not a directory", dir);
 	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		return hsm_error(ctx, HSM_EXIT_FAILED, "tenant keys",
-				 "%s: refusing a key directory owned by another user or writable by others "
-				 "(mode %04o); chmod 700 it", dir, (unsigned)(st.st_mode & 07777));
+		return hsm_error(
+		    ctx, HSM_EXIT_FAILED, "tenant keys",
+		    "%s: refusing a key directory owned by another user or writable by others "
+		    "(mode %04o); chmod 700 it",
+		    dir, (unsigned)(st.st_mode & 07777));
 	return HSM_EXIT_OK;
 }
 
@@ -137,7 +141,8 @@ int vcm_tenant_key(struct hsm_ctx *ctx, const char *name, int create, struct vcm
 			struct hsm_keyprot_ctx kp;
 			char group[64], what[64];
 
-			if ((rc = protection_ctx(ctx, name, &kp, group, sizeof(group), what, sizeof(what))) == 0)
+			if ((rc = protection_ctx(ctx, name, &kp, group, sizeof(group), what,
+						 sizeof(what))) == 0)
 				out->key = hsm_keyprot_load(out->path, &kp, NULL, err, sizeof(err));
 		}
 		if (rc == HSM_EXIT_OK && !out->key)
@@ -165,7 +170,8 @@ int vcm_tenant_key(struct hsm_ctx *ctx, const char *name, int create, struct vcm
 		char group[64], what[64];
 		unsigned opts;
 
-		if ((rc = protection_ctx(ctx, name, &kp, group, sizeof(group), what, sizeof(what))) != 0)
+		if ((rc = protection_ctx(ctx, name, &kp, group, sizeof(group), what,
+					 sizeof(what))) != 0)
 			return rc;
 		if (hsm_keyprot_for_service(protection_service(name), &opts, err, sizeof(err)) != 0)
 			return hsm_error(ctx, HSM_EXIT_USAGE, "tenant keys", "%s", err);
@@ -216,8 +222,8 @@ static int write_all(int fd, const char *p, size_t len)
 /* Like hsm_write_file_atomic, but the final step is a no-replace rename
  * (or, where the file system lacks it, a hard link), so an existing file is
  * never touched and two writers cannot both win. */
-int vcm_write_new_file(const char *path, const void *data, size_t len, mode_t mode,
-		       char *err, size_t errlen)
+int vcm_write_new_file(const char *path, const void *data, size_t len, mode_t mode, char *err,
+		       size_t errlen)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 32];
 	int fd, rc, e;
@@ -252,11 +258,11 @@ int vcm_write_new_file(const char *path, const void *data, size_t len, mode_t mo
 		e = errno;
 		unlink(tmp);
 		if (e == EEXIST)
-			snprintf(err, errlen, "%s: already exists; remove it or choose another file name", path);
+			snprintf(err, errlen,
+				 "%s: already exists; remove it or choose another file name", path);
 		else
 			snprintf(err, errlen, "%s: cannot create: %s", path, strerror(e));
 		return -1;
 	}
 	return hsm_fsync_dir(dir, err, errlen);
 }
-

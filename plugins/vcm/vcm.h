@@ -20,14 +20,14 @@ struct hsm_request;
  * with NFAST_<SERVICE>_KEYPROT and NFAST_<SERVICE>_GROUP honoured; keys
  * written as PKCS#8 PEM by earlier versions are still read.  Public keys
  * are one OpenSSH line. */
-#define VCM_TENANT_DIR        "tenant"
-#define VCM_REQUEST_KEY       "request"
-#define VCM_SSHADMIN_KEY      "vcm-sshadmin"
+#define VCM_TENANT_DIR "tenant"
+#define VCM_REQUEST_KEY "request"
+#define VCM_SSHADMIN_KEY "vcm-sshadmin"
 
 struct vcm_key {
 	EVP_PKEY *key;
-	char *path;      /* private key file */
-	int generated;   /* made by this run */
+	char *path;    /* private key file */
+	int generated; /* made by this run */
 };
 
 /* Load the named tenant key, or (create != 0) generate and store it when
@@ -38,8 +38,8 @@ void vcm_key_release(struct vcm_key *k);
 char *vcm_tenant_path(struct hsm_ctx *ctx, const char *name, const char *suffix);
 
 /* Write data to a new file atomically; refuses (EEXIST) to replace one. */
-int vcm_write_new_file(const char *path, const void *data, size_t len, mode_t mode,
-		       char *err, size_t errlen);
+int vcm_write_new_file(const char *path, const void *data, size_t len, mode_t mode, char *err,
+		       size_t errlen);
 
 /* The stable JSON description of a request (inspect-request --json and
  * the result of the request-writing commands). */

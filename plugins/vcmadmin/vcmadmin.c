@@ -30,7 +30,8 @@
 #define INVASIVE HSM_CMDF_INVASIVE
 
 static const char *const properties[] = {
-	"autostart", "restrict_startup", "serial_cardreader", "features", "name", "k_tenant_req", NULL
+	"autostart", "restrict_startup", "serial_cardreader", "features", "name", "k_tenant_req",
+	NULL
 };
 static const char *const property_help[] = {
 	"start automatically after a reboot of the HSM (true/false; not with restrict_startup)",
@@ -84,7 +85,8 @@ static int call_vcm(struct hsm_ctx *ctx, const char *method, json_t *params, con
 	/* The holder answers (success or its refusal); the others say "no
 	 * VCM".  With no holder, an HSM that did not answer may be it. */
 	for (i = 0; i < fleet.count; i++) {
-		int absent = r[i].exit == HSM_EXIT_FAILED && strncmp(r[i].message, "no VCM ", 7) == 0;
+		int absent =
+		    r[i].exit == HSM_EXIT_FAILED && strncmp(r[i].message, "no VCM ", 7) == 0;
 		if (!absent && r[i].exit != HSM_EXIT_UNREACHABLE && found < 0)
 			found = (int)i;
 		if (r[i].exit == HSM_EXIT_UNREACHABLE)
@@ -93,10 +95,12 @@ static int call_vcm(struct hsm_ctx *ctx, const char *method, json_t *params, con
 	if (found < 0 && unreachable >= 0)
 		found = unreachable;
 	if (found < 0) {
-		rc = hsm_error(ctx, HSM_EXIT_FAILED, what, "orchestrator %s: no VCM %s on %s", method,
-			       uuid ? uuid : "", fleet.count == 1 ? fleet.modules[0].esn : "any HSM addressed");
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, what, "orchestrator %s: no VCM %s on %s",
+			       method, uuid ? uuid : "",
+			       fleet.count == 1 ? fleet.modules[0].esn : "any HSM addressed");
 	} else if (r[found].exit != 0) {
-		rc = hsm_error(ctx, r[found].exit, what, "orchestrator %s: %s", method, r[found].message);
+		rc = hsm_error(ctx, r[found].exit, what, "orchestrator %s: %s", method,
+			       r[found].message);
 	} else {
 		*res = json_incref(r[found].result);
 		if (esn)
@@ -128,20 +132,26 @@ static void print_show(struct hsm_ctx *ctx, const char *esn, const json_t *v)
 	if (esn)
 		hsm_printf(ctx, "ESN               : %s\n", esn);
 	hsm_printf(ctx, "NAME              : %s\n", json_string_value(json_object_get(v, "name")));
-	hsm_printf(ctx, "STATE             : %s%s\n", json_string_value(json_object_get(v, "state")),
-		   json_is_true(json_object_get(v, "disk_exceeded")) ? " (disk limit passed: delete only)" : "");
-	hsm_printf(ctx, "IP ADDRESS        : %s\n", json_string_value(json_object_get(v, "address")));
-	hsm_printf(ctx, "FEATURES          : %s\n", json_string_value(json_object_get(v, "features_names")));
+	hsm_printf(
+	    ctx, "STATE             : %s%s\n", json_string_value(json_object_get(v, "state")),
+	    json_is_true(json_object_get(v, "disk_exceeded")) ? " (disk limit passed: delete only)"
+							      : "");
+	hsm_printf(ctx, "IP ADDRESS        : %s\n",
+		   json_string_value(json_object_get(v, "address")));
+	hsm_printf(ctx, "FEATURES          : %s\n",
+		   json_string_value(json_object_get(v, "features_names")));
 	hsm_printf(ctx, "AUTOSTART         : %s\n", yesno(json_object_get(v, "autostart")));
 	hsm_printf(ctx, "RESTRICT_STARTUP  : %s\n", yesno(json_object_get(v, "restrict_startup")));
 	hsm_printf(ctx, "SERIAL_CARDREADER : %s\n", yesno(json_object_get(v, "serial_cardreader")));
 	if (json_is_string(json_object_get(v, "ncoreapi")))
-		hsm_printf(ctx, "NCOREAPI          : %s\n", json_string_value(json_object_get(v, "ncoreapi")));
+		hsm_printf(ctx, "NCOREAPI          : %s\n",
+			   json_string_value(json_object_get(v, "ncoreapi")));
 	if (fp)
 		hsm_printf(ctx, "K_TENANT_REQ      : %s\n", fp);
 	if (json_is_integer(json_object_get(v, "created")))
 		hsm_printf(ctx, "CREATED           : %s\n",
-			   hsm_format_time(json_integer_value(json_object_get(v, "created")), tbuf, sizeof(tbuf)));
+			   hsm_format_time(json_integer_value(json_object_get(v, "created")), tbuf,
+					   sizeof(tbuf)));
 	free(fp);
 }
 
@@ -184,10 +194,12 @@ static int check_outdir(struct hsm_ctx *ctx)
 	if (stat(dir, &sb) != 0 && errno == ENOENT && hsm_mkdir_p(dir, 0755, err, sizeof(err)) != 0)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s; no VCM was created", err);
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s is not a directory; no VCM was created", dir);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
+				 "%s is not a directory; no VCM was created", dir);
 	if (access(dir, W_OK | X_OK) != 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s is not writable (%s); no VCM was created",
-				 dir, strerror(errno));
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
+				 "%s is not writable (%s); no VCM was created", dir,
+				 strerror(errno));
 	return 0;
 }
 
@@ -208,15 +220,16 @@ static int cmd_create(struct hsm_ctx *ctx)
 		return rc;
 	}
 	params = json_pack("{s:o, s:s, s:b, s:b}", "request", env, "name", hsm_opt_str(ctx, "NAME"),
-			   "autostart", hsm_opt_given(ctx, "autostart"),
-			   "serial_cardreader", hsm_opt_given(ctx, "serial-cardreader"));
+			   "autostart", hsm_opt_given(ctx, "autostart"), "serial_cardreader",
+			   hsm_opt_given(ctx, "serial-cardreader"));
 	if (hsm_opt_given(ctx, "ip-address")) {
 		struct hsm_ipaddr ip;
 		if (hsm_ip_parse(hsm_opt_str(ctx, "ip-address"), 0, &ip, err, sizeof(err)) != 0) {
 			json_decref(params);
 			return hsm_error(ctx, HSM_EXIT_USAGE, "--ip-address", "%s", err);
 		}
-		json_object_set_new(params, "ip_address", json_string(hsm_opt_str(ctx, "ip-address")));
+		json_object_set_new(params, "ip_address",
+				    json_string(hsm_opt_str(ctx, "ip-address")));
 	}
 	if (feat) {
 		if (hsm_features_parse(feat, &word, err, sizeof(err)) != 0) {
@@ -235,16 +248,21 @@ static int cmd_create(struct hsm_ctx *ctx)
 		hsm_fleet_close(&fleet);
 		json_decref(params);
 		if (hsm_esn_count(ctx))
-			return hsm_error(ctx, HSM_EXIT_USAGE, "--esn", "names %zu HSMs: a VCM is created "
-					 "on exactly one", n);
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--esn", "needed: this host knows %zu HSMs; "
-				 "name the one to create the VCM on", n);
+			return hsm_error(ctx, HSM_EXIT_USAGE, "--esn",
+					 "names %zu HSMs: a VCM is created "
+					 "on exactly one",
+					 n);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--esn",
+				 "needed: this host knows %zu HSMs; "
+				 "name the one to create the VCM on",
+				 n);
 	}
 	memset(&r, 0, sizeof(r));
 	rc = hsm_rpc_call(ctx, &fleet.modules[0], "orchestrator", "create", params, &r);
 	json_decref(params);
 	if (rc != 0) {
-		rc = hsm_error(ctx, r.exit, "Failed to create VCM", "orchestrator create: %s", r.message);
+		rc = hsm_error(ctx, r.exit, "Failed to create VCM", "orchestrator create: %s",
+			       r.message);
 		goto out;
 	}
 	res = json_incref(r.result);
@@ -252,13 +270,15 @@ static int cmd_create(struct hsm_ctx *ctx)
 		const char *uuid = json_string_value(json_object_get(res, "uuid"));
 		json_t *config = json_object_get(res, "config");
 		if (!uuid || !json_is_object(config)) {
-			rc = hsm_error(ctx, HSM_EXIT_FAILED, "create", "malformed reply from the HSM");
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, "create",
+				       "malformed reply from the HSM");
 			goto out;
 		}
 		if ((rc = write_config(ctx, config, uuid, path, sizeof(path))))
 			goto out;
 		hsm_printf(ctx, "Created VCM %s\n", uuid);
-		hsm_printf(ctx, "IP ADDRESS        : %s\n", json_string_value(json_object_get(res, "address")));
+		hsm_printf(ctx, "IP ADDRESS        : %s\n",
+			   json_string_value(json_object_get(res, "address")));
 		print_show(ctx, fleet.modules[0].esn, res);
 		hsm_printf(ctx, "Configuration file for the tenant: %s\n", path);
 		json_object_del(res, "config");
@@ -284,7 +304,8 @@ static int simple(struct hsm_ctx *ctx, const char *method, json_t *params, const
 	json_decref(params);
 	if (rc == 0 && res) {
 		if (done)
-			hsm_printf(ctx, "VCM %s %s\n", json_string_value(json_object_get(res, "uuid")), done);
+			hsm_printf(ctx, "VCM %s %s\n",
+				   json_string_value(json_object_get(res, "uuid")), done);
 		else
 			print_show(ctx, esn, res);
 		json_result(ctx, res, esn);
@@ -382,14 +403,17 @@ static int fan(struct hsm_ctx *ctx, const char *method, json_t *params, const ch
 		json_t *v;
 		size_t k;
 		if (r[i].exit != 0) {
-			worst = hsm_exit_worst(worst, hsm_error(ctx, r[i].exit, esn, "orchestrator %s: %s",
-								 method, r[i].message));
-			json_array_append_new(errors, json_pack("{s:s, s:i, s:s, s:s}", "esn", esn,
-					      "exit", r[i].exit, "code", r[i].code, "message", r[i].message));
+			worst = hsm_exit_worst(worst,
+					       hsm_error(ctx, r[i].exit, esn, "orchestrator %s: %s",
+							 method, r[i].message));
+			json_array_append_new(
+			    errors, json_pack("{s:s, s:i, s:s, s:s}", "esn", esn, "exit", r[i].exit,
+					      "code", r[i].code, "message", r[i].message));
 			continue;
 		}
 		text(ctx, esn, r[i].result);
-		json_array_foreach(json_object_get(r[i].result, member), k, v) {
+		json_array_foreach(json_object_get(r[i].result, member), k, v)
+		{
 			json_t *c = json_copy(v);
 			json_object_set_new(c, "esn", json_string(esn));
 			json_array_append_new(all, c);
@@ -424,22 +448,25 @@ static void list_text(struct hsm_ctx *ctx, const char *esn, const json_t *res)
 	const json_t *vcms = json_object_get(res, "vcms"), *v;
 	size_t i;
 
-	hsm_printf(ctx, "HSM %s: %zu VCM%s listed, %lld active; the HSM allows %lld active and %lld created\n",
-		   esn, json_array_size(vcms), json_array_size(vcms) == 1 ? "" : "s",
-		   (long long)json_integer_value(json_object_get(res, "active")),
-		   (long long)json_integer_value(json_object_get(res, "max_active_vcms")),
-		   (long long)json_integer_value(json_object_get(res, "max_creatable_vcms")));
+	hsm_printf(
+	    ctx,
+	    "HSM %s: %zu VCM%s listed, %lld active; the HSM allows %lld active and %lld created\n",
+	    esn, json_array_size(vcms), json_array_size(vcms) == 1 ? "" : "s",
+	    (long long)json_integer_value(json_object_get(res, "active")),
+	    (long long)json_integer_value(json_object_get(res, "max_active_vcms")),
+	    (long long)json_integer_value(json_object_get(res, "max_creatable_vcms")));
 	if (!json_array_size(vcms))
 		return;
-	hsm_printf(ctx, "%-36s  %-8s  %-15s  %-11s  %s\n", "UUID", "STATE", "IP ADDRESS", "NCOREAPI", "NAME");
-	json_array_foreach(vcms, i, v)
-		hsm_printf(ctx, "%-36s  %-8s  %-15s  %-11s  %s\n",
-			   json_string_value(json_object_get(v, "uuid")),
-			   json_string_value(json_object_get(v, "state")),
-			   json_string_value(json_object_get(v, "address")),
-			   json_is_string(json_object_get(v, "ncoreapi")) ?
-			   json_string_value(json_object_get(v, "ncoreapi")) : "-",
-			   json_string_value(json_object_get(v, "name")));
+	hsm_printf(ctx, "%-36s  %-8s  %-15s  %-11s  %s\n", "UUID", "STATE", "IP ADDRESS",
+		   "NCOREAPI", "NAME");
+	json_array_foreach(vcms, i, v) hsm_printf(
+	    ctx, "%-36s  %-8s  %-15s  %-11s  %s\n", json_string_value(json_object_get(v, "uuid")),
+	    json_string_value(json_object_get(v, "state")),
+	    json_string_value(json_object_get(v, "address")),
+	    json_is_string(json_object_get(v, "ncoreapi"))
+		? json_string_value(json_object_get(v, "ncoreapi"))
+		: "-",
+	    json_string_value(json_object_get(v, "name")));
 }
 
 /* Remember the UUIDs just listed in $HSMADMIN_HOME/cache/vcms, one a line,
@@ -455,9 +482,8 @@ static void remember_uuids(struct hsm_ctx *ctx)
 
 	if (!f)
 		return;
-	json_array_foreach(vcms, i, v)
-		if (json_is_string(json_object_get(v, "uuid")))
-			fprintf(f, "%s\n", json_string_value(json_object_get(v, "uuid")));
+	json_array_foreach(vcms, i, v) if (json_is_string(json_object_get(v, "uuid")))
+	    fprintf(f, "%s\n", json_string_value(json_object_get(v, "uuid")));
 	fclose(f);
 	if (asprintf(&dir, "%s/cache", hsm_home(ctx)) > 0 && asprintf(&path, "%s/vcms", dir) > 0 &&
 	    hsm_mkdir_p(dir, 0700, err, sizeof(err)) == 0)
@@ -485,21 +511,27 @@ static void stats_text(struct hsm_ctx *ctx, const char *esn, const json_t *res)
 
 	if (json_is_integer(json_object_get(res, "polled")))
 		hsm_printf(ctx, "HSM %s: polled %s (%lld s ago, every %lld s)\n", esn,
-			   hsm_format_time(json_integer_value(json_object_get(res, "polled")), tbuf, sizeof(tbuf)),
+			   hsm_format_time(json_integer_value(json_object_get(res, "polled")), tbuf,
+					   sizeof(tbuf)),
 			   (long long)json_integer_value(json_object_get(res, "age")),
 			   (long long)json_integer_value(json_object_get(res, "interval")));
 	else
 		hsm_printf(ctx, "HSM %s: not polled yet\n", esn);
 	if (!json_array_size(vcms))
 		return;
-	hsm_printf(ctx, "%-36s  %-8s  %12s  %12s  %s\n", "UUID", "STATE", "Memory use", "Disk use", "NAME");
-	json_array_foreach(vcms, i, v) {
+	hsm_printf(ctx, "%-36s  %-8s  %12s  %12s  %s\n", "UUID", "STATE", "Memory use", "Disk use",
+		   "NAME");
+	json_array_foreach(vcms, i, v)
+	{
 		char mem[32] = "-", disk[32] = "-";
 		if (json_is_integer(json_object_get(v, "memory_kb")))
-			snprintf(mem, sizeof(mem), "%lld kB", (long long)json_integer_value(json_object_get(v, "memory_kb")));
+			snprintf(mem, sizeof(mem), "%lld kB",
+				 (long long)json_integer_value(json_object_get(v, "memory_kb")));
 		if (json_is_integer(json_object_get(v, "disk_kb")))
-			snprintf(disk, sizeof(disk), "%lld kB", (long long)json_integer_value(json_object_get(v, "disk_kb")));
-		hsm_printf(ctx, "%-36s  %-8s  %12s  %12s  %s\n", json_string_value(json_object_get(v, "uuid")),
+			snprintf(disk, sizeof(disk), "%lld kB",
+				 (long long)json_integer_value(json_object_get(v, "disk_kb")));
+		hsm_printf(ctx, "%-36s  %-8s  %12s  %12s  %s\n",
+			   json_string_value(json_object_get(v, "uuid")),
 			   json_string_value(json_object_get(v, "state")), mem, disk,
 			   json_string_value(json_object_get(v, "name")));
 	}
@@ -537,12 +569,15 @@ static int key_value_from_file(struct hsm_ctx *ctx, const char *property, const 
 		return HSM_EXIT_OK;
 	k = hsm_key_load_public(value, err, sizeof(err));
 	if (!k)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "VALUE", "k_tenant_req: neither an "
-				 "\"ssh-ed25519 AAAA...\" line nor a public key file: %s", err);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "VALUE",
+				 "k_tenant_req: neither an "
+				 "\"ssh-ed25519 AAAA...\" line nor a public key file: %s",
+				 err);
 	*line = hsm_key_to_openssh(k);
 	EVP_PKEY_free(k);
 	if (!*line)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "VALUE", "k_tenant_req: %s is not an Ed25519 key", value);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "VALUE",
+				 "k_tenant_req: %s is not an Ed25519 key", value);
 	return HSM_EXIT_OK;
 }
 
@@ -561,9 +596,8 @@ static int cmd_properties_set(struct hsm_ctx *ctx)
 		free(line);
 		return rc;
 	}
-	params = json_pack("{s:s, s:s, s:s, s:o}", "uuid", uuid,
-			   "property", property, "value", line ? line : hsm_opt_str(ctx, "VALUE"),
-			   "request", env);
+	params = json_pack("{s:s, s:s, s:s, s:o}", "uuid", uuid, "property", property, "value",
+			   line ? line : hsm_opt_str(ctx, "VALUE"), "request", env);
 	free(line);
 	return simple(ctx, "setproperties", params, "Failed to set VCM properties", NULL);
 }
@@ -574,7 +608,8 @@ static int cmd_properties_list(struct hsm_ctx *ctx)
 
 	for (size_t i = 0; properties[i]; i++) {
 		hsm_printf(ctx, "%-18s %s\n", properties[i], property_help[i]);
-		json_array_append_new(a, json_pack("{s:s, s:s}", "name", properties[i], "help", property_help[i]));
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s}", "name", properties[i], "help", property_help[i]));
 	}
 	json_object_set_new(hsm_json(ctx), "properties", a);
 	return HSM_EXIT_OK;
@@ -582,87 +617,153 @@ static int cmd_properties_list(struct hsm_ctx *ctx)
 
 /* ---- the command table ------------------------------------------------ */
 
-#define UUID_ARG { .name = "UUID", .type = HSM_OPT_STRING, \
-		   .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED, .help = "the VCM's identifier" }
+#define UUID_ARG                                                                                   \
+	{                                                                                          \
+		.name = "UUID", .type = HSM_OPT_STRING,                                            \
+		.flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED, .help = "the VCM's identifier"   \
+	}
 
 static const struct hsm_option create_opts[] = {
-	{ .name = "request", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "FILE",
+	{ .name = "request",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_REQUIRED,
+	  .metavar = "FILE",
 	  .help = "the tenant's signed create request" },
-	{ .name = "ip-address", .type = HSM_OPT_STRING, .metavar = "IP",
+	{ .name = "ip-address",
+	  .type = HSM_OPT_STRING,
+	  .metavar = "IP",
 	  .help = "the VCM's address (default: the lowest free one of the VCM subnet)" },
-	{ .name = "features", .type = HSM_OPT_STRING, .metavar = "FEATURES",
+	{ .name = "features",
+	  .type = HSM_OPT_STRING,
+	  .metavar = "FEATURES",
 	  .help = "VCM features, hex word or names joined by '|' (default: the platform's)" },
-	{ .name = "autostart", .type = HSM_OPT_FLAG,
+	{ .name = "autostart",
+	  .type = HSM_OPT_FLAG,
 	  .help = "start after every reboot of the HSM (the request must ask for it)" },
-	{ .name = "serial-cardreader", .type = HSM_OPT_FLAG,
+	{ .name = "serial-cardreader",
+	  .type = HSM_OPT_FLAG,
 	  .help = "give the VCM the serial card reader (the request must ask for it)" },
-	{ .name = "outdir", .type = HSM_OPT_STRING, .metavar = "DIR",
+	{ .name = "outdir",
+	  .type = HSM_OPT_STRING,
+	  .metavar = "DIR",
 	  .help = "where to write the tenant's configuration file [.]" },
-	{ .name = "NAME", .type = HSM_OPT_STRING, .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
+	{ .name = "NAME",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
 	  .help = "the VCM's friendly name" },
 	HSM_OPTION_END
 };
 static const struct hsm_option start_opts[] = {
-	{ .name = "request", .type = HSM_OPT_STRING, .metavar = "FILE",
+	{ .name = "request",
+	  .type = HSM_OPT_STRING,
+	  .metavar = "FILE",
 	  .help = "the tenant's signed start request (needed with restrict-startup)" },
-	UUID_ARG, HSM_OPTION_END
+	UUID_ARG,
+	HSM_OPTION_END
 };
 static const struct hsm_option stop_opts[] = {
-	{ .name = "force", .type = HSM_OPT_FLAG,
+	{ .name = "force",
+	  .type = HSM_OPT_FLAG,
 	  .help = "stop even while the VCM's ncoreapi is operational" },
-	UUID_ARG, HSM_OPTION_END
+	UUID_ARG,
+	HSM_OPTION_END
 };
 static const struct hsm_option delete_opts[] = {
-	{ .name = "force", .type = HSM_OPT_FLAG,
+	{ .name = "force",
+	  .type = HSM_OPT_FLAG,
 	  .help = "delete even with an unfinalized audit log (never a running VCM)" },
-	UUID_ARG, HSM_OPTION_END
+	UUID_ARG,
+	HSM_OPTION_END
 };
 static const struct hsm_option show_opts[] = { UUID_ARG, HSM_OPTION_END };
 static const struct hsm_option list_opts[] = {
-	{ .name = "active", .type = HSM_OPT_FLAG, .help = "only the VCMs that run" },
-	HSM_OPTION_END
+	{ .name = "active", .type = HSM_OPT_FLAG, .help = "only the VCMs that run" }, HSM_OPTION_END
 };
 static const struct hsm_option stats_opts[] = {
 	{ .name = "uuid", .type = HSM_OPT_STRING, .metavar = "UUID", .help = "only this VCM" },
 	HSM_OPTION_END
 };
 static const struct hsm_option propset_opts[] = {
-	{ .name = "request", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "FILE",
+	{ .name = "request",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_REQUIRED,
+	  .metavar = "FILE",
 	  .help = "the tenant's signed setproperties request" },
 	UUID_ARG,
-	{ .name = "PROPERTY", .type = HSM_OPT_STRING, .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
+	{ .name = "PROPERTY",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
 	  .help = "the property (see vcmadmin properties list)" },
-	{ .name = "VALUE", .type = HSM_OPT_STRING, .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
+	{ .name = "VALUE",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
 	  .help = "its new value, exactly as in the request (k_tenant_req: the key line or a "
 		  "public key file)" },
 	HSM_OPTION_END
 };
 
 static const struct hsm_command commands[] = {
-	{ .path = "create", .tool = "vcmadmin", .summary = "Create a VCM from a tenant's request",
+	{ .path = "create",
+	  .tool = "vcmadmin",
+	  .summary = "Create a VCM from a tenant's request",
 	  .description = "The HSM verifies the request's signature and validity, allocates the "
 			 "address (or checks --ip-address), and returns the UUID; the tenant's "
 			 "configuration file is written to --outdir as vcm-UUID.json.",
-	  .options = create_opts, .flags = DEVICE | ROOT | INVASIVE, .run = cmd_create },
-	{ .path = "start", .tool = "vcmadmin", .summary = "Start a VCM",
-	  .options = start_opts, .flags = DEVICE | ROOT | INVASIVE, .run = cmd_start },
-	{ .path = "stop", .tool = "vcmadmin", .summary = "Stop a VCM (its data is kept)",
-	  .options = stop_opts, .flags = DEVICE | ROOT | INVASIVE, .run = cmd_stop },
-	{ .path = "list", .tool = "vcmadmin", .summary = "List the VCMs of the HSMs",
-	  .options = list_opts, .flags = DEVICE, .run = cmd_list },
-	{ .path = "show", .tool = "vcmadmin", .summary = "Show the properties of a VCM",
-	  .options = show_opts, .flags = DEVICE, .run = cmd_show },
-	{ .path = "show uuid", .tool = "vcmadmin", .summary = "Show the properties of a VCM (show uuid UUID)",
+	  .options = create_opts,
+	  .flags = DEVICE | ROOT | INVASIVE,
+	  .run = cmd_create },
+	{ .path = "start",
+	  .tool = "vcmadmin",
+	  .summary = "Start a VCM",
+	  .options = start_opts,
+	  .flags = DEVICE | ROOT | INVASIVE,
+	  .run = cmd_start },
+	{ .path = "stop",
+	  .tool = "vcmadmin",
+	  .summary = "Stop a VCM (its data is kept)",
+	  .options = stop_opts,
+	  .flags = DEVICE | ROOT | INVASIVE,
+	  .run = cmd_stop },
+	{ .path = "list",
+	  .tool = "vcmadmin",
+	  .summary = "List the VCMs of the HSMs",
+	  .options = list_opts,
+	  .flags = DEVICE,
+	  .run = cmd_list },
+	{ .path = "show",
+	  .tool = "vcmadmin",
+	  .summary = "Show the properties of a VCM",
+	  .options = show_opts,
+	  .flags = DEVICE,
+	  .run = cmd_show },
+	{ .path = "show uuid",
+	  .tool = "vcmadmin",
+	  .summary = "Show the properties of a VCM (show uuid UUID)",
 	  .description = "The guide's other spelling of 'vcmadmin show UUID' (guide 3.4.1.5).",
-	  .options = show_opts, .flags = DEVICE, .run = cmd_show },
-	{ .path = "delete", .tool = "vcmadmin", .summary = "Delete a stopped VCM and all its secrets",
-	  .options = delete_opts, .flags = DEVICE | ROOT | INVASIVE, .run = cmd_delete },
-	{ .path = "stats", .tool = "vcmadmin", .summary = "Show the memory and disk use of VCMs",
-	  .options = stats_opts, .flags = DEVICE, .run = cmd_stats },
-	{ .path = "properties set", .tool = "vcmadmin",
+	  .options = show_opts,
+	  .flags = DEVICE,
+	  .run = cmd_show },
+	{ .path = "delete",
+	  .tool = "vcmadmin",
+	  .summary = "Delete a stopped VCM and all its secrets",
+	  .options = delete_opts,
+	  .flags = DEVICE | ROOT | INVASIVE,
+	  .run = cmd_delete },
+	{ .path = "stats",
+	  .tool = "vcmadmin",
+	  .summary = "Show the memory and disk use of VCMs",
+	  .options = stats_opts,
+	  .flags = DEVICE,
+	  .run = cmd_stats },
+	{ .path = "properties set",
+	  .tool = "vcmadmin",
 	  .summary = "Set one property of a stopped VCM to the value of a tenant request",
-	  .options = propset_opts, .flags = DEVICE | ROOT | INVASIVE, .run = cmd_properties_set },
-	{ .path = "properties list", .tool = "vcmadmin", .summary = "List the properties that can be set",
+	  .options = propset_opts,
+	  .flags = DEVICE | ROOT | INVASIVE,
+	  .run = cmd_properties_set },
+	{ .path = "properties list",
+	  .tool = "vcmadmin",
+	  .summary = "List the properties that can be set",
 	  .run = cmd_properties_list },
 	HSM_COMMAND_END
 };

@@ -92,8 +92,9 @@ int km_write_new(const char *path, const json_t *doc, mode_t mode, char *err, si
 	e = errno;
 	unlink(tmp);
 	if (rc != 0)
-		return e == EEXIST ? hsm_set_err(err, errlen, "%s: already exists", path)
-				   : hsm_set_err(err, errlen, "%s: cannot create: %s", path, strerror(e));
+		return e == EEXIST
+			   ? hsm_set_err(err, errlen, "%s: already exists", path)
+			   : hsm_set_err(err, errlen, "%s: cannot create: %s", path, strerror(e));
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir)
@@ -126,20 +127,22 @@ int vk_load(struct hsm_ctx *ctx, const char *typed, struct hsm_tenant_vcm *v)
 
 	/* Either case names the VCM (hsm_uuid_normalize). */
 	if (!typed || hsm_uuid_normalize(typed, uuid) != 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid", "'%.40s' is not a UUID (8-4-4-4-12 hex digits)",
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid",
+				 "'%.40s' is not a UUID (8-4-4-4-12 hex digits)",
 				 typed ? typed : "");
 	switch (hsm_tenant_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
 	case 0:
 		return 0;
 	case 1:
-		return hsm_error(ctx, HSM_EXIT_USAGE, uuid, "no enrolled VCM with this UUID (hsmadmin vcm enroll)");
+		return hsm_error(ctx, HSM_EXIT_USAGE, uuid,
+				 "no enrolled VCM with this UUID (hsmadmin vcm enroll)");
 	default:
 		return hsm_error(ctx, HSM_EXIT_FAILED, uuid, "enrollment record: %s", err);
 	}
 }
 
-int vk_ncore(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method, json_t *params,
-	     struct hsm_rpc_reply *r)
+int vk_ncore(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method,
+	     json_t *params, struct hsm_rpc_reply *r)
 {
 	memset(r, 0, sizeof(*r));
 	hsm_tenant_call(ctx, v, HSM_TENANT_NCOREAPI, method, params, r);
@@ -158,7 +161,7 @@ static int tty_read(int fd, const char *prompt, char *buf, size_t len)
 
 	if (echo_off) {
 		quiet = old;
-		quiet.c_lflag &= (tcflag_t)~(ECHO | ECHONL);
+		quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
 		tcsetattr(fd, TCSAFLUSH, &quiet);
 	}
 	if (write(fd, prompt, strlen(prompt)) < 0)
@@ -195,7 +198,8 @@ int vk_passphrase(struct hsm_ctx *ctx, size_t i, const char *prompt, int confirm
 			*nl = '\0';
 		if (!data[0] || strlen(data) > HSM_WORLD_PASS_MAX) {
 			OPENSSL_clear_free(data, len + 1);
-			return hsm_error(ctx, HSM_EXIT_USAGE, f, "the passphrase on its first line must be 1-%d bytes",
+			return hsm_error(ctx, HSM_EXIT_USAGE, f,
+					 "the passphrase on its first line must be 1-%d bytes",
 					 HSM_WORLD_PASS_MAX);
 		}
 		*out = data;
@@ -210,7 +214,7 @@ int vk_passphrase(struct hsm_ctx *ctx, size_t i, const char *prompt, int confirm
 	close(fd);
 	if (!a[0] || strlen(a) > HSM_WORLD_PASS_MAX || (confirm && strcmp(a, b) != 0)) {
 		const char *why = a[0] && strlen(a) <= HSM_WORLD_PASS_MAX ? "the two entries differ"
-									   : "1-1023 bytes needed";
+									  : "1-1023 bytes needed";
 		OPENSSL_cleanse(a, sizeof(a));
 		OPENSSL_cleanse(b, sizeof(b));
 		return hsm_error(ctx, HSM_EXIT_USAGE, "passphrase", "%s", why);

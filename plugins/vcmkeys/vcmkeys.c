@@ -30,8 +30,10 @@ static int blob_path(struct hsm_ctx *ctx, const char *name, char *buf, size_t le
 	char file[96];
 
 	if (!hsm_world_key_name_valid(name))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--name", "'%.70s': 1-64 of A-Z a-z 0-9 _ . - "
-				 "(not starting with '.')", name);
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--name",
+				 "'%.70s': 1-64 of A-Z a-z 0-9 _ . - "
+				 "(not starting with '.')",
+				 name);
 	snprintf(file, sizeof(file), "key_%s.json", name);
 	return km_path(ctx, file, buf, len, create);
 }
@@ -74,7 +76,8 @@ int vk_blob_names(struct hsm_ctx *ctx, const char *world, json_t **names)
 	while ((e = readdir(d)) && n < 1024) {
 		size_t l = strlen(e->d_name);
 
-		if (l > 9 && strncmp(e->d_name, "key_", 4) == 0 && strcmp(e->d_name + l - 5, ".json") == 0)
+		if (l > 9 && strncmp(e->d_name, "key_", 4) == 0 &&
+		    strcmp(e->d_name + l - 5, ".json") == 0)
 			list[n++] = strndup(e->d_name + 4, l - 9);
 	}
 	closedir(d);
@@ -95,10 +98,11 @@ int vk_blob_names(struct hsm_ctx *ctx, const char *world, json_t **names)
 			if (strcmp(b.name, list[i]) != 0)
 				hsm_warn(ctx, "%s: skipped: the blob is named '%s'", path, b.name);
 			else if (!world || strcmp(world, b.world) == 0)
-				json_array_append_new(*names, json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "name",
+				json_array_append_new(
+				    *names, json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "name",
 						      b.name, "type", b.type, "world", b.world,
-						      "created", (json_int_t)b.created, "public", b.public_pem,
-						      "store", "kmdata"));
+						      "created", (json_int_t)b.created, "public",
+						      b.public_pem, "store", "kmdata"));
 			hsm_key_blob_clear(&b);
 		}
 		json_decref(doc);
@@ -121,10 +125,12 @@ static int vk_cmd_generate(struct hsm_ctx *ctx)
 	if ((rc = blob_path(ctx, name, path, sizeof(path), 1)) != 0)
 		return rc;
 	if (stat(path, &st) == 0)
-		return hsm_error(ctx, HSM_EXIT_STATE, name, "a key of this name exists in kmdata (%s)", path);
+		return hsm_error(ctx, HSM_EXIT_STATE, name,
+				 "a key of this name exists in kmdata (%s)", path);
 	if ((rc = vk_load(ctx, hsm_opt_str(ctx, "uuid"), &v)) != 0)
 		return rc;
-	rc = vk_ncore(ctx, &v, "blob_generate", json_pack("{s:s, s:s}", "name", name, "type", type), &r);
+	rc = vk_ncore(ctx, &v, "blob_generate", json_pack("{s:s, s:s}", "name", name, "type", type),
+		      &r);
 	if (rc == 0) {
 		json_t *world = NULL;
 		const char *have;
@@ -138,11 +144,15 @@ static int vk_cmd_generate(struct hsm_ctx *ctx)
 		if (wl < 0)
 			rc = HSM_EXIT_USAGE;
 		else if (!json_is_object(blob))
-			rc = hsm_error(ctx, HSM_EXIT_FAILED, v.uuid, "blob_generate: no blob in the reply");
-		else if (have && strcmp(have, json_string_value(json_object_get(blob, "world")) ?: "") != 0)
-			rc = hsm_error(ctx, HSM_EXIT_STATE, v.uuid, "the VCM has world %s loaded, but kmdata holds "
-				       "world %s: the key was not kept", json_string_value(json_object_get(blob,
-				       "world")) ?: "?", have);
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, v.uuid,
+				       "blob_generate: no blob in the reply");
+		else if (have &&
+			 strcmp(have, json_string_value(json_object_get(blob, "world")) ?: "") != 0)
+			rc = hsm_error(ctx, HSM_EXIT_STATE, v.uuid,
+				       "the VCM has world %s loaded, but kmdata holds "
+				       "world %s: the key was not kept",
+				       json_string_value(json_object_get(blob, "world")) ?: "?",
+				       have);
 		else if (km_write_new(path, blob, 0600, err, sizeof(err)) != 0)
 			rc = hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
 		json_decref(world);
@@ -182,7 +192,8 @@ static int vk_cmd_list(struct hsm_ctx *ctx)
 		}
 		rc = vk_ncore(ctx, &v, "key_list", json_object(), &r);
 		if (rc == 0)
-			json_array_foreach(json_object_get(r.result, "keys"), i, k) {
+			json_array_foreach(json_object_get(r.result, "keys"), i, k)
+			{
 				json_t *e = json_deep_copy(k);
 				json_object_set_new(e, "store", json_string("module"));
 				json_array_append_new(keys, e);
@@ -191,11 +202,11 @@ static int vk_cmd_list(struct hsm_ctx *ctx)
 		hsm_tenant_vcm_clear(&v);
 	}
 	if (rc == 0) {
-		json_array_foreach(keys, i, k)
-			hsm_printf(ctx, "%-24s %-8s %s\n", json_string_value(json_object_get(k, "name")) ?: "?",
-				   json_string_value(json_object_get(k, "type")) ?: "?",
-				   json_string_value(json_object_get(k, "world")) ?:
-				   "(in the VCM's own store, made before worlds)");
+		json_array_foreach(keys, i, k) hsm_printf(
+		    ctx, "%-24s %-8s %s\n", json_string_value(json_object_get(k, "name")) ?: "?",
+		    json_string_value(json_object_get(k, "type")) ?: "?",
+		    json_string_value(json_object_get(k, "world"))
+			?: "(in the VCM's own store, made before worlds)");
 		json_object_set(hsm_json(ctx), "keys", keys);
 	}
 	json_decref(keys);
@@ -227,21 +238,24 @@ static int vk_cmd_sign(struct hsm_ctx *ctx)
 		return rc;
 	}
 	if (blob)
-		rc = vk_ncore(ctx, &v, "blob_sign", json_pack("{s:O, s:s}", "blob", blob, "data", b64), &r);
+		rc = vk_ncore(ctx, &v, "blob_sign",
+			      json_pack("{s:O, s:s}", "blob", blob, "data", b64), &r);
 	else /* no blob: a key of the VCM's own store, made before worlds */
-		rc = vk_ncore(ctx, &v, "key_sign", json_pack("{s:s, s:s}", "name", name, "data", b64), &r);
+		rc = vk_ncore(ctx, &v, "key_sign",
+			      json_pack("{s:s, s:s}", "name", name, "data", b64), &r);
 	free(b64);
 	json_decref(blob);
 	if (rc == 0) {
 		sig = json_string_value(json_object_get(r.result, "signature"));
 		if (!sig || hsm_base64_decode(sig, raw, sizeof(raw), &rawlen) != 0) {
-			rc = hsm_error(ctx, HSM_EXIT_FAILED, v.uuid, "ncoreapi: no signature in the reply");
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, v.uuid,
+				       "ncoreapi: no signature in the reply");
 		} else if (out) {
 			if (hsm_write_file_atomic(out, raw, rawlen, 0644, err, sizeof(err)) != 0)
 				rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s", err);
 			else
-				hsm_printf(ctx, "Signed %s with '%s' in VCM %s: %s (%zu bytes)\n", in, name, v.uuid,
-					   out, rawlen);
+				hsm_printf(ctx, "Signed %s with '%s' in VCM %s: %s (%zu bytes)\n",
+					   in, name, v.uuid, out, rawlen);
 		} else {
 			hsm_printf(ctx, "%s\n", sig);
 		}
@@ -253,72 +267,119 @@ static int vk_cmd_sign(struct hsm_ctx *ctx)
 	return rc;
 }
 
-#define OPT_UUID \
-	{ .name = "uuid", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "UUID", \
-	  .help = "the enrolled VCM" }
-#define OPT_NAME \
-	{ .name = "name", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "NAME", \
-	  .help = "the key's name (its blob is kmdata/key_NAME.json)" }
-#define OPT_PASSFILE \
-	{ .name = "passphrase-file", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REPEATABLE, .metavar = "FILE", \
-	  .help = "a card's passphrase on the first line of FILE, one per card in order (default: ask on /dev/tty)" }
+#define OPT_UUID                                                                                   \
+	{                                                                                          \
+		.name = "uuid", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED,                \
+		.metavar = "UUID", .help = "the enrolled VCM"                                      \
+	}
+#define OPT_NAME                                                                                   \
+	{                                                                                          \
+		.name = "name", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED,                \
+		.metavar = "NAME", .help = "the key's name (its blob is kmdata/key_NAME.json)"     \
+	}
+#define OPT_PASSFILE                                                                               \
+	{                                                                                          \
+		.name = "passphrase-file", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REPEATABLE,   \
+		.metavar = "FILE",                                                                 \
+		.help = "a card's passphrase on the first line of FILE, one per card in order "    \
+			"(default: ask on /dev/tty)"                                               \
+	}
 
-static const struct hsm_option gen_opts[] = {
-	OPT_UUID, OPT_NAME,
-	{ .name = "type", .type = HSM_OPT_STRING, .metavar = "TYPE", .help = "ed25519 (default) or p256" },
-	HSM_OPTION_END
-};
+static const struct hsm_option gen_opts[] = { OPT_UUID,
+					      OPT_NAME,
+					      { .name = "type",
+						.type = HSM_OPT_STRING,
+						.metavar = "TYPE",
+						.help = "ed25519 (default) or p256" },
+					      HSM_OPTION_END };
 static const struct hsm_option list_opts[] = {
-	{ .name = "uuid", .type = HSM_OPT_STRING, .metavar = "UUID",
+	{ .name = "uuid",
+	  .type = HSM_OPT_STRING,
+	  .metavar = "UUID",
 	  .help = "also list the keys made before worlds in this VCM's own store" },
 	HSM_OPTION_END
 };
 static const struct hsm_option sign_opts[] = {
-	OPT_UUID, OPT_NAME,
-	{ .name = "in", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "FILE",
+	OPT_UUID,
+	OPT_NAME,
+	{ .name = "in",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_REQUIRED,
+	  .metavar = "FILE",
 	  .help = "the data to sign (at most 1 MiB)" },
-	{ .name = "out", .type = HSM_OPT_STRING, .metavar = "SIGFILE",
+	{ .name = "out",
+	  .type = HSM_OPT_STRING,
+	  .metavar = "SIGFILE",
 	  .help = "write the raw signature here (default: print it in base64)" },
 	HSM_OPTION_END
 };
 static const struct hsm_option create_opts[] = {
 	OPT_UUID,
-	{ .name = "quorum", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "K/N",
+	{ .name = "quorum",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_REQUIRED,
+	  .metavar = "K/N",
 	  .help = "N administrator cards, any K of which load the world (1 <= K <= N <= 64)" },
-	{ .name = "cards", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "DIR",
+	{ .name = "cards",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_REQUIRED,
+	  .metavar = "DIR",
 	  .help = "where to write the card files card-1.json ... card-N.json" },
 	OPT_PASSFILE,
 	HSM_OPTION_END
 };
 static const struct hsm_option load_opts[] = {
 	OPT_UUID,
-	{ .name = "card", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED | HSM_OPTF_REPEATABLE,
-	  .metavar = "FILE", .help = "an administrator card file; at least K of them" },
+	{ .name = "card",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_REQUIRED | HSM_OPTF_REPEATABLE,
+	  .metavar = "FILE",
+	  .help = "an administrator card file; at least K of them" },
 	OPT_PASSFILE,
 	HSM_OPTION_END
 };
 static const struct hsm_option info_opts[] = { HSM_OPTION_END };
 
 static const struct hsm_command commands[] = {
-	{ .path = "vcm key generate", .tool = "hsmadmin",
+	{ .path = "vcm key generate",
+	  .tool = "hsmadmin",
 	  .summary = "Generate a key in a VCM, kept as a blob of the world in kmdata",
-	  .options = gen_opts, .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE, .run = vk_cmd_generate },
-	{ .path = "vcm key list", .tool = "hsmadmin", .summary = "The keys in kmdata (public parts)",
-	  .options = list_opts, .run = vk_cmd_list },
-	{ .path = "vcm key sign", .tool = "hsmadmin", .summary = "Sign a file with a key blob in an enrolled VCM",
-	  .options = sign_opts, .flags = HSM_CMDF_DEVICE, .run = vk_cmd_sign },
-	{ .path = "vcm world create", .tool = "hsmadmin",
+	  .options = gen_opts,
+	  .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE,
+	  .run = vk_cmd_generate },
+	{ .path = "vcm key list",
+	  .tool = "hsmadmin",
+	  .summary = "The keys in kmdata (public parts)",
+	  .options = list_opts,
+	  .run = vk_cmd_list },
+	{ .path = "vcm key sign",
+	  .tool = "hsmadmin",
+	  .summary = "Sign a file with a key blob in an enrolled VCM",
+	  .options = sign_opts,
+	  .flags = HSM_CMDF_DEVICE,
+	  .run = vk_cmd_sign },
+	{ .path = "vcm world create",
+	  .tool = "hsmadmin",
 	  .summary = "Make a Security World in a VCM with a K/N quorum of administrator cards",
-	  .options = create_opts, .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE, .run = vw_cmd_create },
-	{ .path = "vcm world load", .tool = "hsmadmin",
+	  .options = create_opts,
+	  .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE,
+	  .run = vw_cmd_create },
+	{ .path = "vcm world load",
+	  .tool = "hsmadmin",
 	  .summary = "Load the world of kmdata into a VCM with a quorum of its cards",
-	  .options = load_opts, .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE, .run = vw_cmd_load },
-	{ .path = "vcm world info", .tool = "hsmadmin",
+	  .options = load_opts,
+	  .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE,
+	  .run = vw_cmd_load },
+	{ .path = "vcm world info",
+	  .tool = "hsmadmin",
 	  .summary = "The world of kmdata: ID, quorum, which VCMs have it loaded, keys",
-	  .options = info_opts, .run = vw_cmd_info },
-	{ .path = "nfkminfo", .tool = "nfkminfo",
+	  .options = info_opts,
+	  .run = vw_cmd_info },
+	{ .path = "nfkminfo",
+	  .tool = "nfkminfo",
 	  .summary = "The tenant's Security World (as hsmadmin vcm world info)",
-	  .options = info_opts, .run = vw_cmd_info },
+	  .options = info_opts,
+	  .run = vw_cmd_info },
 	HSM_COMMAND_END
 };
 

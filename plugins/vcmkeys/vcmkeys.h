@@ -32,8 +32,8 @@ int km_world_load(struct hsm_ctx *ctx, json_t **doc);
 /* An enrolled VCM by --uuid, reported. */
 int vk_load(struct hsm_ctx *ctx, const char *uuid, struct hsm_tenant_vcm *v);
 /* One ncoreapi call on VCM v; 0, or the exit status (reported). */
-int vk_ncore(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method, json_t *params,
-	     struct hsm_rpc_reply *r);
+int vk_ncore(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method,
+	     json_t *params, struct hsm_rpc_reply *r);
 
 /* A passphrase for one card: line i of --passphrase-file (one file per
  * card, first line), else asked on /dev/tty (twice when confirm). */

@@ -31,22 +31,25 @@ static int parse_quorum(const char *s, unsigned *k, unsigned *n)
 {
 	char tail;
 
-	if (!s || sscanf(s, "%u/%u%c", k, n, &tail) != 2 || *k < 1 || *k > *n || *n > HSM_WORLD_MAX_CARDS)
+	if (!s || sscanf(s, "%u/%u%c", k, n, &tail) != 2 || *k < 1 || *k > *n ||
+	    *n > HSM_WORLD_MAX_CARDS)
 		return -1;
 	return 0;
 }
 
 /* Load the world just written with the first K cards: proves the cards
  * open, and is the step that makes the world exist in the VCM. */
-static int load_into(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const json_t *world, json_t *cards,
-		     char **pass, size_t count, struct hsm_rpc_reply *r)
+static int load_into(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const json_t *world,
+		     json_t *cards, char **pass, size_t count, struct hsm_rpc_reply *r)
 {
 	json_t *list = json_array();
 
 	for (size_t i = 0; i < count; i++)
-		json_array_append_new(list, json_pack("{s:O, s:s}", "card", json_array_get(cards, i),
-						      "passphrase", pass[i]));
-	return vk_ncore(ctx, v, "world_load", json_pack("{s:O, s:o}", "world", world, "cards", list), r);
+		json_array_append_new(list,
+				      json_pack("{s:O, s:s}", "card", json_array_get(cards, i),
+						"passphrase", pass[i]));
+	return vk_ncore(ctx, v, "world_load",
+			json_pack("{s:O, s:o}", "world", world, "cards", list), r);
 }
 
 int vw_cmd_create(struct hsm_ctx *ctx)
@@ -62,18 +65,22 @@ int vw_cmd_create(struct hsm_ctx *ctx)
 	int rc;
 
 	if (parse_quorum(hsm_opt_str(ctx, "quorum"), &k, &n) != 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--quorum", "'%.20s' is not K/N with 1 <= K <= N <= %d",
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--quorum",
+				 "'%.20s' is not K/N with 1 <= K <= N <= %d",
 				 hsm_opt_str(ctx, "quorum"), HSM_WORLD_MAX_CARDS);
 	if (hsm_opt_count(ctx, "passphrase-file") && hsm_opt_count(ctx, "passphrase-file") != n)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--passphrase-file", "one per card: %u needed, %zu given",
-				 n, hsm_opt_count(ctx, "passphrase-file"));
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--passphrase-file",
+				 "one per card: %u needed, %zu given", n,
+				 hsm_opt_count(ctx, "passphrase-file"));
 	if ((rc = vk_load(ctx, hsm_opt_str(ctx, "uuid"), &v)) != 0)
 		return rc;
 	rc = km_world_load(ctx, &existing);
 	if (rc == 0) {
-		rc = hsm_error(ctx, HSM_EXIT_STATE, "kmdata", "a world exists here already (%s): load it with "
-			       "hsmadmin vcm world load, or use another HSMADMIN_HOME or NFAST_KMDATA",
-			       json_string_value(json_object_get(existing, "world")) ?: "unreadable");
+		rc = hsm_error(
+		    ctx, HSM_EXIT_STATE, "kmdata",
+		    "a world exists here already (%s): load it with "
+		    "hsmadmin vcm world load, or use another HSMADMIN_HOME or NFAST_KMDATA",
+		    json_string_value(json_object_get(existing, "world")) ?: "unreadable");
 		json_decref(existing);
 		hsm_tenant_vcm_clear(&v);
 		return rc;
@@ -90,13 +97,15 @@ int vw_cmd_create(struct hsm_ctx *ctx)
 		snprintf(cpath, sizeof(cpath), "%s/card-%u.json", dir, i);
 		if (stat(cpath, &st) == 0) {
 			hsm_tenant_vcm_clear(&v);
-			return hsm_error(ctx, HSM_EXIT_USAGE, cpath, "a card file is there already; use an empty directory");
+			return hsm_error(ctx, HSM_EXIT_USAGE, cpath,
+					 "a card file is there already; use an empty directory");
 		}
 	}
 	pass = calloc(n, sizeof(*pass));
 	pw = json_array();
 	for (unsigned i = 0; pass && i < n; i++) {
-		snprintf(prompt, sizeof(prompt), "Passphrase for administrator card %u of %u: ", i + 1, n);
+		snprintf(prompt, sizeof(prompt),
+			 "Passphrase for administrator card %u of %u: ", i + 1, n);
 		if ((rc = vk_passphrase(ctx, i, prompt, 1, &pass[i])) != 0)
 			break;
 		json_array_append_new(pw, json_string(pass[i]));
@@ -107,8 +116,9 @@ int vw_cmd_create(struct hsm_ctx *ctx)
 		hsm_tenant_vcm_clear(&v);
 		return rc ? rc : hsm_error(ctx, HSM_EXIT_FAILED, "passphrase", "out of memory");
 	}
-	rc = vk_ncore(ctx, &v, "world_generate", json_pack("{s:i, s:i, s:o}", "k", (int)k, "n", (int)n,
-							   "passphrases", pw), &r);
+	rc =
+	    vk_ncore(ctx, &v, "world_generate",
+		     json_pack("{s:i, s:i, s:o}", "k", (int)k, "n", (int)n, "passphrases", pw), &r);
 	if (rc) {
 		free_passes(pass, n);
 		hsm_tenant_vcm_clear(&v);
@@ -141,16 +151,21 @@ int vw_cmd_create(struct hsm_ctx *ctx)
 		rc = load_into(ctx, &v, world, cards, pass, k, &lr);
 		hsm_rpc_reply_clear(&lr);
 		if (rc)
-			hsm_warn(ctx, "world %s is in %s with its cards, but not loaded in VCM %s: "
-				 "run hsmadmin vcm world load", id, wpath, v.uuid);
+			hsm_warn(ctx,
+				 "world %s is in %s with its cards, but not loaded in VCM %s: "
+				 "run hsmadmin vcm world load",
+				 id, wpath, v.uuid);
 	}
 	if (rc == 0) {
-		hsm_printf(ctx, "Created Security World %s (quorum %u of %u) in VCM %s\n", id, k, n, v.uuid);
+		hsm_printf(ctx, "Created Security World %s (quorum %u of %u) in VCM %s\n", id, k, n,
+			   v.uuid);
 		hsm_printf(ctx, "World file: %s\n", wpath);
 		for (unsigned i = 0; i < n; i++)
-			hsm_printf(ctx, "Card %u: %s\n", i + 1, json_string_value(json_array_get(written, i)));
+			hsm_printf(ctx, "Card %u: %s\n", i + 1,
+				   json_string_value(json_array_get(written, i)));
 		json_object_set_new(hsm_json(ctx), "world", json_string(id));
-		json_object_set_new(hsm_json(ctx), "quorum", json_pack("{s:i, s:i}", "k", (int)k, "n", (int)n));
+		json_object_set_new(hsm_json(ctx), "quorum",
+				    json_pack("{s:i, s:i}", "k", (int)k, "n", (int)n));
 		json_object_set_new(hsm_json(ctx), "world_file", json_string(wpath));
 		json_object_set_new(hsm_json(ctx), "cards", json_incref(written));
 		json_object_set_new(hsm_json(ctx), "loaded", json_pack("[s]", v.uuid));
@@ -174,14 +189,17 @@ int vw_cmd_load(struct hsm_ctx *ctx)
 	int rc;
 
 	memset(&v, 0, sizeof(v));
-	if (hsm_opt_count(ctx, "passphrase-file") && hsm_opt_count(ctx, "passphrase-file") != ncards) {
+	if (hsm_opt_count(ctx, "passphrase-file") &&
+	    hsm_opt_count(ctx, "passphrase-file") != ncards) {
 		json_decref(cards);
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--passphrase-file", "one per --card: %zu cards, %zu files",
-				 ncards, hsm_opt_count(ctx, "passphrase-file"));
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--passphrase-file",
+				 "one per --card: %zu cards, %zu files", ncards,
+				 hsm_opt_count(ctx, "passphrase-file"));
 	}
 	rc = km_world_load(ctx, &world);
 	if (rc == 1)
-		rc = hsm_error(ctx, HSM_EXIT_USAGE, "kmdata", "no world file here (hsmadmin vcm world create, or "
+		rc = hsm_error(ctx, HSM_EXIT_USAGE, "kmdata",
+			       "no world file here (hsmadmin vcm world create, or "
 			       "copy the world file into kmdata)");
 	else if (rc < 0)
 		rc = HSM_EXIT_USAGE;
@@ -192,20 +210,22 @@ int vw_cmd_load(struct hsm_ctx *ctx)
 		if (!c)
 			rc = hsm_error(ctx, HSM_EXIT_USAGE, f, "%s", err);
 		else if (i == 0 && hsm_world_card_parse(c, &first, err, sizeof(err)) != 0)
-			rc = hsm_error(ctx, HSM_EXIT_USAGE, f, "not an administrator card: %s", err);
+			rc =
+			    hsm_error(ctx, HSM_EXIT_USAGE, f, "not an administrator card: %s", err);
 		json_array_append_new(cards, c);
 	}
 	/* Fewer cards than the quorum: refused before anyone types a
 	 * passphrase (the VCM checks again, it is the judge). */
 	if (rc == 0 && ncards < first.k)
-		rc = hsm_error(ctx, HSM_EXIT_AUTH, "--card", "the quorum is %u of %u cards: %zu given",
-			       first.k, first.n, ncards);
+		rc = hsm_error(ctx, HSM_EXIT_AUTH, "--card",
+			       "the quorum is %u of %u cards: %zu given", first.k, first.n, ncards);
 	if (rc == 0)
 		rc = vk_load(ctx, hsm_opt_str(ctx, "uuid"), &v);
 	if (rc == 0 && !(pass = calloc(ncards, sizeof(*pass))))
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, "passphrase", "out of memory");
 	for (size_t i = 0; rc == 0 && i < ncards; i++) {
-		snprintf(prompt, sizeof(prompt), "Passphrase for %.120s: ", hsm_opt_str_at(ctx, "card", i));
+		snprintf(prompt, sizeof(prompt),
+			 "Passphrase for %.120s: ", hsm_opt_str_at(ctx, "card", i));
 		rc = vk_passphrase(ctx, i, prompt, 0, &pass[i]);
 	}
 	if (rc == 0) {
@@ -213,8 +233,10 @@ int vw_cmd_load(struct hsm_ctx *ctx)
 		if (rc == 0) {
 			const char *id = json_string_value(json_object_get(r.result, "world"));
 
-			hsm_printf(ctx, json_is_true(json_object_get(r.result, "already_loaded")) ?
-				   "World %s was already loaded in VCM %s\n" : "Loaded Security World %s in VCM %s\n",
+			hsm_printf(ctx,
+				   json_is_true(json_object_get(r.result, "already_loaded"))
+				       ? "World %s was already loaded in VCM %s\n"
+				       : "Loaded Security World %s in VCM %s\n",
 				   id ?: "?", v.uuid);
 			json_object_update(hsm_json(ctx), r.result);
 			json_object_set_new(hsm_json(ctx), "uuid", json_string(v.uuid));
@@ -251,7 +273,8 @@ int vw_cmd_info(struct hsm_ctx *ctx)
 	int rc = km_world_load(ctx, &doc);
 
 	if (rc == 1)
-		rc = hsm_error(ctx, HSM_EXIT_USAGE, "kmdata", "no world file (hsmadmin vcm world create)");
+		rc = hsm_error(ctx, HSM_EXIT_USAGE, "kmdata",
+			       "no world file (hsmadmin vcm world create)");
 	else if (rc < 0)
 		rc = HSM_EXIT_USAGE;
 	else if (hsm_world_parse(doc, &w, err, sizeof(err)) != 0)
@@ -261,7 +284,9 @@ int vw_cmd_info(struct hsm_ctx *ctx)
 		json_decref(vcms);
 		return rc;
 	}
-	hsm_printf(ctx, "World %s\n  quorum      %u of %u administrator cards\n  created     %lld by VCM %s on %s\n",
+	hsm_printf(ctx,
+		   "World %s\n  quorum      %u of %u administrator cards\n  created     %lld by "
+		   "VCM %s on %s\n",
 		   w.id, w.k, w.n, w.created, w.created_vcm, w.created_esn);
 	if (hsm_tenant_records_list(ctx, &recs, &nrec) == 0) {
 		for (size_t i = 0; i < nrec; i++) {
@@ -274,13 +299,16 @@ int vw_cmd_info(struct hsm_ctx *ctx)
 				state = r.exit == HSM_EXIT_UNREACHABLE ? "unreachable" : "error";
 			else if (!json_is_true(json_object_get(r.result, "loaded")))
 				state = "not loaded";
-			else if (strcmp(json_string_value(json_object_get(r.result, "world")) ?: "", w.id) == 0)
+			else if (strcmp(json_string_value(json_object_get(r.result, "world")) ?: "",
+					w.id) == 0)
 				state = "loaded";
 			else
 				state = "another world";
-			hsm_printf(ctx, "  module %-4d VCM %s on %s: %s\n", recs[i].module, recs[i].uuid, recs[i].esn, state);
-			json_array_append_new(vcms, json_pack("{s:i, s:s, s:s, s:s}", "module", recs[i].module,
-							      "uuid", recs[i].uuid, "esn", recs[i].esn, "state", state));
+			hsm_printf(ctx, "  module %-4d VCM %s on %s: %s\n", recs[i].module,
+				   recs[i].uuid, recs[i].esn, state);
+			json_array_append_new(vcms, json_pack("{s:i, s:s, s:s, s:s}", "module",
+							      recs[i].module, "uuid", recs[i].uuid,
+							      "esn", recs[i].esn, "state", state));
 			hsm_rpc_reply_clear(&r);
 		}
 		hsm_tenant_records_free(recs, nrec);
@@ -288,10 +316,11 @@ int vw_cmd_info(struct hsm_ctx *ctx)
 	int keys = count_keys(ctx, w.id);
 	hsm_printf(ctx, "  keys        %d in kmdata\n", keys);
 	json_object_set_new(hsm_json(ctx), "world", json_string(w.id));
-	json_object_set_new(hsm_json(ctx), "quorum", json_pack("{s:i, s:i}", "k", (int)w.k, "n", (int)w.n));
+	json_object_set_new(hsm_json(ctx), "quorum",
+			    json_pack("{s:i, s:i}", "k", (int)w.k, "n", (int)w.n));
 	json_object_set_new(hsm_json(ctx), "created", json_integer(w.created));
-	json_object_set_new(hsm_json(ctx), "created_by", json_pack("{s:s, s:s}", "vcm", w.created_vcm,
-								   "esn", w.created_esn));
+	json_object_set_new(hsm_json(ctx), "created_by",
+			    json_pack("{s:s, s:s}", "vcm", w.created_vcm, "esn", w.created_esn));
 	json_object_set_new(hsm_json(ctx), "vcms", vcms);
 	json_object_set_new(hsm_json(ctx), "keys", json_integer(keys));
 	hsm_world_clear(&w);

@@ -37,15 +37,16 @@ static int load(struct hsm_ctx *ctx, struct hsm_tenant_vcm *v)
 	case 0:
 		return 0;
 	case 1:
-		return hsm_error(ctx, HSM_EXIT_USAGE, uuid, "no enrolled VCM with this UUID (hsmadmin vcm enroll)");
+		return hsm_error(ctx, HSM_EXIT_USAGE, uuid,
+				 "no enrolled VCM with this UUID (hsmadmin vcm enroll)");
 	default:
 		return hsm_error(ctx, HSM_EXIT_FAILED, uuid, "enrollment record: %s", err);
 	}
 }
 
 /* Call the VCM's monitor; 0 with r->result, or the exit status reported. */
-static int monitor(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method, json_t *params,
-		   struct hsm_rpc_reply *r)
+static int monitor(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method,
+		   json_t *params, struct hsm_rpc_reply *r)
 {
 	hsm_tenant_call(ctx, v, HSM_TENANT_MONITOR, method, params, r);
 	json_decref(params);
@@ -57,7 +58,8 @@ static int monitor(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const ch
 static void print_entry(struct hsm_ctx *ctx, const json_t *e)
 {
 	time_t t = (time_t)json_integer_value(json_object_get(e, "time"));
-	char when[32], *detail = json_dumps(json_object_get(e, "detail"), JSON_COMPACT | JSON_SORT_KEYS);
+	char when[32],
+	    *detail = json_dumps(json_object_get(e, "detail"), JSON_COMPACT | JSON_SORT_KEYS);
 	struct tm tm;
 
 	if (!gmtime_r(&t, &tm) || !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
@@ -66,12 +68,15 @@ static void print_entry(struct hsm_ctx *ctx, const json_t *e)
 	 * check for printable text; the detail is compact JSON. */
 	hsm_printf(ctx, "%8" JSON_INTEGER_FORMAT "  %s  %s  %s\n",
 		   json_integer_value(json_object_get(e, "seq")), when,
-		   json_string_value(json_object_get(e, "event")) ? json_string_value(json_object_get(e, "event")) : "?",
+		   json_string_value(json_object_get(e, "event"))
+		       ? json_string_value(json_object_get(e, "event"))
+		       : "?",
 		   detail ? detail : "{}");
 	free(detail);
 }
 
-static int expire(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_int_t seg, json_int_t *freed)
+static int expire(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_int_t seg,
+		  json_int_t *freed)
 {
 	struct hsm_rpc_reply r;
 	int rc = monitor(ctx, v, "logs_expire", json_pack("{s:I}", "segment", seg), &r);
@@ -86,8 +91,8 @@ static int expire(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_int_
  * identity key of the enrollment record names this VCM and its identity
  * key, which certifies every log key.  0 with *keys and *vid (new
  * references), or the exit status reported. */
-static int certified_keys(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_t **keys, EVP_PKEY **vid,
-			  char *log, size_t loglen)
+static int certified_keys(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_t **keys,
+			  EVP_PKEY **vid, char *log, size_t loglen)
 {
 	struct hsm_rpc_reply r;
 	const json_t *body = NULL;
@@ -104,23 +109,28 @@ static int certified_keys(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, j
 	hsmid = hsm_key_from_openssh(v->identity_key, err, sizeof(err));
 	if (!hsmid) {
 		hsm_rpc_reply_clear(&r);
-		return hsm_error(ctx, HSM_EXIT_FAILED, v->uuid, "enrollment record: identity key: %s", err);
+		return hsm_error(ctx, HSM_EXIT_FAILED, v->uuid,
+				 "enrollment record: identity key: %s", err);
 	}
-	if (hsm_signed_verify(json_object_get(r.result, "warrant"), hsmid, &body, NULL, err, sizeof(err)) != 0 ||
+	if (hsm_signed_verify(json_object_get(r.result, "warrant"), hsmid, &body, NULL, err,
+			      sizeof(err)) != 0 ||
 	    !json_is_string(json_object_get(body, "vcm")) ||
 	    strcmp(json_string_value(json_object_get(body, "vcm")), v->uuid) != 0 ||
 	    !json_is_string(json_object_get(body, "esn")) ||
 	    strcmp(json_string_value(json_object_get(body, "esn")), v->esn) != 0) {
 		EVP_PKEY_free(hsmid);
 		hsm_rpc_reply_clear(&r);
-		return hsm_error(ctx, HSM_EXIT_AUTH, v->uuid, "the VCM's warrant does not check out%s%s",
-				 body ? "" : ": ", body ? "" : err);
+		return hsm_error(ctx, HSM_EXIT_AUTH, v->uuid,
+				 "the VCM's warrant does not check out%s%s", body ? "" : ": ",
+				 body ? "" : err);
 	}
 	EVP_PKEY_free(hsmid);
-	*vid = hsm_key_from_openssh(json_string_value(json_object_get(body, "identity_key")), err, sizeof(err));
+	*vid = hsm_key_from_openssh(json_string_value(json_object_get(body, "identity_key")), err,
+				    sizeof(err));
 	ver = *vid ? hsm_slog_verifier_new() : NULL;
-	rc = ver ? hsm_slog_verifier_pin_certified(ver, json_object_get(r.result, "keys"), *vid, v->esn,
-						   log, err, sizeof(err)) : -1;
+	rc = ver ? hsm_slog_verifier_pin_certified(ver, json_object_get(r.result, "keys"), *vid,
+						   v->esn, log, err, sizeof(err))
+		 : -1;
 	hsm_slog_verifier_free(ver);
 	if (rc != 0) {
 		hsm_rpc_reply_clear(&r);
@@ -164,18 +174,22 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 
 	memset(&r, 0, sizeof(r));
 	if (outdir && hsm_json_mode(ctx))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "give --json or --outdir, not both");
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
+				 "give --json or --outdir, not both");
 	if (outdir && (stat(outdir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
 		return hsm_error(ctx, HSM_EXIT_USAGE, outdir, "not an existing directory");
 	if (hsm_opt_given(ctx, "seq") && !saved)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--seq", "--seq picks a saved segment: give --saved too");
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--seq",
+				 "--seq picks a saved segment: give --saved too");
 	if ((rc = load(ctx, &v)) != 0)
 		return rc;
 	if ((rc = certified_keys(ctx, &v, &keys, &vid, log, sizeof(log))) != 0)
 		goto out;
 	if (hsm_opt_given(ctx, "expire"))
-		hsm_warn(ctx, "--expire is not recommended: if anything fails between export and "
-			 "expiry the segment is lost; export, keep the file, then run vcm logs expire");
+		hsm_warn(
+		    ctx,
+		    "--expire is not recommended: if anything fails between export and "
+		    "expiry the segment is lost; export, keep the file, then run vcm logs expire");
 	params = json_pack("{s:b}", "saved", saved);
 	if (hsm_opt_given(ctx, "seq"))
 		json_object_set_new(params, "segment", json_integer(hsm_opt_int(ctx, "seq")));
@@ -184,21 +198,25 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 	text = json_string_value(json_object_get(r.result, "text"));
 	seg = json_integer_value(json_object_get(r.result, "segment"));
 	if (!text || seg < 1) {
-		rc = hsm_error(ctx, HSM_EXIT_FAILED, v.uuid, "monitor: logs_export: malformed reply");
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, v.uuid,
+			       "monitor: logs_export: malformed reply");
 		goto out;
 	}
-	sum = hsm_slog_verify_export(text, strlen(text), keys, vid, v.esn, log, seg, err, sizeof(err));
+	sum = hsm_slog_verify_export(text, strlen(text), keys, vid, v.esn, log, seg, err,
+				     sizeof(err));
 	if (!sum) {
-		rc = hsm_error(ctx, HSM_EXIT_AUTH, v.uuid, "the exported segment does not verify, nothing written: %s", err);
+		rc = hsm_error(ctx, HSM_EXIT_AUTH, v.uuid,
+			       "the exported segment does not verify, nothing written: %s", err);
 		goto out;
 	}
 	s0 = json_array_get(json_object_get(sum, "segments"), 0);
 	meta = json_pack("{s:s, s:s, s:I, s:O, s:O, s:O, s:b}", "uuid", v.uuid, "log", log,
-			 "segment", seg, "first_seq", json_object_get(s0, "first_seq"),
-			 "last_seq", json_object_get(s0, "last_seq"), "entries", json_object_get(s0, "entries"),
+			 "segment", seg, "first_seq", json_object_get(s0, "first_seq"), "last_seq",
+			 json_object_get(s0, "last_seq"), "entries", json_object_get(s0, "entries"),
 			 "verified", 1);
 	if (outdir) {
-		snprintf(path, sizeof(path), "%s/vcm-%s-system-%" JSON_INTEGER_FORMAT ".log", outdir, v.uuid, seg);
+		snprintf(path, sizeof(path), "%s/vcm-%s-system-%" JSON_INTEGER_FORMAT ".log",
+			 outdir, v.uuid, seg);
 		if (hsm_write_file_atomic(path, text, strlen(text), 0600, err, sizeof(err)) != 0) {
 			rc = hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
 			goto out;
@@ -218,9 +236,11 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 	if (hsm_json_mode(ctx))
 		json_object_update(hsm_json(ctx), meta);
 	else if (outdir)
-		hsm_printf(ctx, "Exported log segment %" JSON_INTEGER_FORMAT " of VCM %s (entries %"
-			   JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT ", verified) to %s\n", seg, v.uuid,
-			   json_integer_value(json_object_get(meta, "first_seq")),
+		hsm_printf(ctx,
+			   "Exported log segment %" JSON_INTEGER_FORMAT
+			   " of VCM %s (entries %" JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT
+			   ", verified) to %s\n",
+			   seg, v.uuid, json_integer_value(json_object_get(meta, "first_seq")),
 			   json_integer_value(json_object_get(meta, "last_seq")), path);
 	else
 		print_segment(ctx, text, strlen(text));
@@ -248,10 +268,12 @@ int vl_cmd_expire(struct hsm_ctx *ctx)
 	rc = expire(ctx, &v, seg, &freed);
 	if (rc == 0) {
 		if (hsm_json_mode(ctx))
-			json_object_update_new(hsm_json(ctx), json_pack("{s:s, s:I, s:I}", "uuid", v.uuid,
-					       "segment", seg, "freed", freed));
+			json_object_update_new(hsm_json(ctx),
+					       json_pack("{s:s, s:I, s:I}", "uuid", v.uuid,
+							 "segment", seg, "freed", freed));
 		else
-			hsm_printf(ctx, "Expired log segment %" JSON_INTEGER_FORMAT " of VCM %s\n", seg, v.uuid);
+			hsm_printf(ctx, "Expired log segment %" JSON_INTEGER_FORMAT " of VCM %s\n",
+				   seg, v.uuid);
 	}
 	hsm_tenant_vcm_clear(&v);
 	return rc;
@@ -276,13 +298,17 @@ int vl_cmd_getkey(struct hsm_ctx *ctx)
 	}
 	cur = json_array_get(keys, json_array_size(keys) - 1);
 	doc = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O}", "uuid", v.uuid, "esn", v.esn, "log", log,
-			"key", json_object_get(cur, "key"), "epoch", json_object_get(cur, "epoch"), "keys", keys);
+			"key", json_object_get(cur, "key"), "epoch", json_object_get(cur, "epoch"),
+			"keys", keys);
 	if (out) {
 		text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-		if (!text || hsm_write_file_atomic(out, text, strlen(text), 0644, err, sizeof(err)) != 0)
-			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s", text ? err : "out of memory");
+		if (!text ||
+		    hsm_write_file_atomic(out, text, strlen(text), 0644, err, sizeof(err)) != 0)
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s",
+				       text ? err : "out of memory");
 		else
-			hsm_printf(ctx, "Wrote the log verification keys of VCM %s to %s\n", v.uuid, out);
+			hsm_printf(ctx, "Wrote the log verification keys of VCM %s to %s\n", v.uuid,
+				   out);
 		free(text);
 	} else if (hsm_json_mode(ctx)) {
 		json_object_update(hsm_json(ctx), doc);

@@ -11,52 +11,77 @@
 #include <hsmadmin/plugin.h>
 #include "vcmlogs.h"
 
-#define OPT_UUID \
-	{ .name = "uuid", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED, .metavar = "UUID", \
-	  .help = "the enrolled VCM" }
+#define OPT_UUID                                                                                   \
+	{                                                                                          \
+		.name = "uuid", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED,                \
+		.metavar = "UUID", .help = "the enrolled VCM"                                      \
+	}
 
 static const struct hsm_option export_opts[] = {
 	OPT_UUID,
-	{ .name = "outdir", .type = HSM_OPT_STRING, .metavar = "OUTDIR",
+	{ .name = "outdir",
+	  .type = HSM_OPT_STRING,
+	  .metavar = "OUTDIR",
 	  .help = "write the log to a file in this existing directory" },
-	{ .name = "saved", .type = HSM_OPT_FLAG,
+	{ .name = "saved",
+	  .type = HSM_OPT_FLAG,
 	  .help = "export again a segment exported before and not yet expired" },
-	{ .name = "seq", .type = HSM_OPT_INT, .metavar = "SEQ_NO", .min = 1, .max = INT64_C(1) << 50,
+	{ .name = "seq",
+	  .type = HSM_OPT_INT,
+	  .metavar = "SEQ_NO",
+	  .min = 1,
+	  .max = INT64_C(1) << 50,
 	  .help = "with --saved: which saved segment (default: the oldest)" },
-	{ .name = "expire", .type = HSM_OPT_FLAG,
+	{ .name = "expire",
+	  .type = HSM_OPT_FLAG,
 	  .help = "expire the segment once its verified copy is written (not recommended)" },
 	HSM_OPTION_END
 };
 
 static const struct hsm_option expire_opts[] = {
 	OPT_UUID,
-	{ .name = "seq", .type = HSM_OPT_INT, .flags = HSM_OPTF_REQUIRED, .metavar = "SEQ_NO",
-	  .min = 1, .max = INT64_C(1) << 50,
+	{ .name = "seq",
+	  .type = HSM_OPT_INT,
+	  .flags = HSM_OPTF_REQUIRED,
+	  .metavar = "SEQ_NO",
+	  .min = 1,
+	  .max = INT64_C(1) << 50,
 	  .help = "the log sequence number of an exported segment" },
 	HSM_OPTION_END
 };
 
 static const struct hsm_option getkey_opts[] = {
 	OPT_UUID,
-	{ .name = "out", .type = HSM_OPT_STRING, .metavar = "OUTFILE",
+	{ .name = "out",
+	  .type = HSM_OPT_STRING,
+	  .metavar = "OUTFILE",
 	  .help = "write the key file (every epoch's key, for logs verify --key) to this file" },
 	HSM_OPTION_END
 };
 
 static const struct hsm_command commands[] = {
-	{ .path = "vcm logs export", .tool = "hsmadmin",
+	{ .path = "vcm logs export",
+	  .tool = "hsmadmin",
 	  .summary = "Export the signed system log segment of an enrolled VCM",
 	  .description = "Closes the VCM's open log segment and writes it (or prints its entries), "
 			 "after verifying it against the VCM's certified log keys.  A segment goes "
 			 "out once; --saved exports a stored one again.  Verify files later with "
 			 "'hsmadmin logs verify --key KEYFILE'.",
-	  .options = export_opts, .flags = HSM_CMDF_DEVICE, .run = vl_cmd_export },
-	{ .path = "vcm logs expire", .tool = "hsmadmin",
+	  .options = export_opts,
+	  .flags = HSM_CMDF_DEVICE,
+	  .run = vl_cmd_export },
+	{ .path = "vcm logs expire",
+	  .tool = "hsmadmin",
 	  .summary = "Remove an exported log segment of an enrolled VCM",
-	  .options = expire_opts, .flags = HSM_CMDF_DEVICE, .run = vl_cmd_expire },
-	{ .path = "vcm logs getkey", .tool = "hsmadmin",
+	  .options = expire_opts,
+	  .flags = HSM_CMDF_DEVICE,
+	  .run = vl_cmd_expire },
+	{ .path = "vcm logs getkey",
+	  .tool = "hsmadmin",
 	  .summary = "The system log verification keys of an enrolled VCM",
-	  .options = getkey_opts, .flags = HSM_CMDF_DEVICE, .run = vl_cmd_getkey },
+	  .options = getkey_opts,
+	  .flags = HSM_CMDF_DEVICE,
+	  .run = vl_cmd_getkey },
 	HSM_COMMAND_END
 };
 

@@ -9,19 +9,23 @@
 
 #include "vcmsetup.h"
 
-static const struct hsm_option opts[] = {
-	{ .name = "name", .type = HSM_OPT_STRING, .metavar = "NAME",
-	  .help = "the name of the VCM (default: autocreated)" },
-	HSM_OPTION_END
-};
+static const struct hsm_option opts[] = { { .name = "name",
+					    .type = HSM_OPT_STRING,
+					    .metavar = "NAME",
+					    .help = "the name of the VCM (default: autocreated)" },
+					  HSM_OPTION_END };
 
 static const struct hsm_command commands[] = {
-	{ .path = "vcm single-setup", .tool = "hsmadmin",
+	{ .path = "vcm single-setup",
+	  .tool = "hsmadmin",
 	  .summary = "Create, start and enroll one VCM on an HSM of this host",
-	  .description = "Makes a tenant request with this host's tenant keys, creates and starts the "
-			 "VCM with this host's platform keys and enrolls it: the provider and the "
-			 "tenant are this one host.  A failed step deletes the VCM again.",
-	  .options = opts, .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE, .run = vs_cmd_single_setup },
+	  .description =
+	      "Makes a tenant request with this host's tenant keys, creates and starts the "
+	      "VCM with this host's platform keys and enrolls it: the provider and the "
+	      "tenant are this one host.  A failed step deletes the VCM again.",
+	  .options = opts,
+	  .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE,
+	  .run = vs_cmd_single_setup },
 	HSM_COMMAND_END
 };
 

@@ -43,8 +43,8 @@
 #define MAX_ARGS 16
 
 struct step {
-	const char *tool;              /* argv[0]: hsmadmin or vcmadmin */
-	const char *argv[MAX_ARGS];    /* after the tool name */
+	const char *tool;           /* argv[0]: hsmadmin or vcmadmin */
+	const char *argv[MAX_ARGS]; /* after the tool name */
 };
 
 /* Run this program as step->tool; its stdout (bounded) in *out, its
@@ -116,22 +116,27 @@ static int rm_one(const char *path, const struct stat *sb, int type, struct FTW 
 /* Undo a create after a later step failed: stop (it may run) and delete. */
 static void undo(struct hsm_ctx *ctx, const char *esn, const char *uuid)
 {
-	struct step stop = { "vcmadmin", { "stop", uuid, "--force", esn ? "--esn" : NULL, esn, NULL } };
-	struct step del = { "vcmadmin", { "delete", uuid, "--force", esn ? "--esn" : NULL, esn, NULL } };
+	struct step stop = { "vcmadmin",
+			     { "stop", uuid, "--force", esn ? "--esn" : NULL, esn, NULL } };
+	struct step del = { "vcmadmin",
+			    { "delete", uuid, "--force", esn ? "--esn" : NULL, esn, NULL } };
 	char *out;
 
 	run_step(ctx, &stop, &out);
 	free(out);
 	if (run_step(ctx, &del, &out) != 0)
-		hsm_warn(ctx, "VCM %s was created but could not be deleted again: delete it with "
-			 "'vcmadmin delete %s'", uuid, uuid);
+		hsm_warn(ctx,
+			 "VCM %s was created but could not be deleted again: delete it with "
+			 "'vcmadmin delete %s'",
+			 uuid, uuid);
 	free(out);
 }
 
 static int step_failed(struct hsm_ctx *ctx, int rc, const char *what)
 {
 	if (rc == 127)
-		return hsm_error(ctx, HSM_EXIT_FAILED, what, "cannot run this program again (/proc/self/exe)");
+		return hsm_error(ctx, HSM_EXIT_FAILED, what,
+				 "cannot run this program again (/proc/self/exe)");
 	return hsm_error(ctx, rc ? rc : HSM_EXIT_FAILED, what, "failed (see the message above)");
 }
 
@@ -145,7 +150,8 @@ int vs_cmd_single_setup(struct hsm_ctx *ctx)
 	int rc;
 
 	if (hsm_esn_count(ctx) > 1)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--esn", "single-setup sets up one HSM: give one --esn");
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--esn",
+				 "single-setup sets up one HSM: give one --esn");
 	snprintf(timeout, sizeof(timeout), "%d", hsm_timeout(ctx));
 	if (snprintf(tmp, sizeof(tmp), "%s/tenant", hsm_home(ctx)) >= (int)sizeof(tmp) ||
 	    hsm_mkdir_p(tmp, 0700, err, sizeof(err)) != 0)
@@ -156,7 +162,9 @@ int vs_cmd_single_setup(struct hsm_ctx *ctx)
 	snprintf(req, sizeof(req), "%s/autocreated.req", tmp);
 
 	{
-		struct step s = { "hsmadmin", { "vcm", "create", "--request-file", req, "--name", name, NULL } };
+		struct step s = {
+			"hsmadmin", { "vcm", "create", "--request-file", req, "--name", name, NULL }
+		};
 		if ((rc = run_step(ctx, &s, &out)) != 0) {
 			rc = step_failed(ctx, rc, "tenant request (hsmadmin vcm create)");
 			goto out;
@@ -164,8 +172,9 @@ int vs_cmd_single_setup(struct hsm_ctx *ctx)
 		free(out);
 	}
 	{
-		struct step s = { "vcmadmin", { "create", "--request", req, "--outdir", tmp, "--json",
-						"--timeout", timeout, name, esn ? "--esn" : NULL, esn, NULL } };
+		struct step s = { "vcmadmin",
+				  { "create", "--request", req, "--outdir", tmp, "--json",
+				    "--timeout", timeout, name, esn ? "--esn" : NULL, esn, NULL } };
 		rc = run_step(ctx, &s, &out);
 		created = rc == 0 && out ? json_loads(out, 0, NULL) : NULL;
 		if (rc != 0) {
@@ -177,14 +186,16 @@ int vs_cmd_single_setup(struct hsm_ctx *ctx)
 		rec = json_object_get(created, "uuid");
 		if (!json_is_string(rec) || strlen(json_string_value(rec)) != 36 ||
 		    strspn(json_string_value(rec), "0123456789abcdef-") != 36) {
-			rc = hsm_error(ctx, HSM_EXIT_FAILED, "create", "vcmadmin create --json gave no UUID");
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, "create",
+				       "vcmadmin create --json gave no UUID");
 			goto out;
 		}
 		snprintf(uuid, sizeof(uuid), "%s", json_string_value(rec));
 	}
 	{
-		struct step s = { "vcmadmin", { "start", uuid, "--timeout", timeout,
-						esn ? "--esn" : NULL, esn, NULL } };
+		struct step s = { "vcmadmin",
+				  { "start", uuid, "--timeout", timeout, esn ? "--esn" : NULL, esn,
+				    NULL } };
 		if ((rc = run_step(ctx, &s, &out)) != 0) {
 			rc = step_failed(ctx, rc, "start (vcmadmin start)");
 			undo(ctx, esn, uuid);
@@ -194,8 +205,9 @@ int vs_cmd_single_setup(struct hsm_ctx *ctx)
 	}
 	snprintf(cfg, sizeof(cfg), "%s/vcm-%s.json", tmp, uuid);
 	{
-		struct step s = { "hsmadmin", { "vcm", "enroll", "--config", cfg, "--json",
-						"--timeout", timeout, NULL } };
+		struct step s = { "hsmadmin",
+				  { "vcm", "enroll", "--config", cfg, "--json", "--timeout",
+				    timeout, NULL } };
 		rc = run_step(ctx, &s, &out);
 		enrolled = rc == 0 && out ? json_loads(out, 0, NULL) : NULL;
 		if (rc != 0) {
@@ -207,9 +219,12 @@ int vs_cmd_single_setup(struct hsm_ctx *ctx)
 	rec = json_object_get(enrolled, "enrollment");
 	hsm_printf(ctx, "Created, started and enrolled VCM %s\n", uuid);
 	hsm_printf(ctx, "  name       : %s\n", name);
-	hsm_printf(ctx, "  HSM ESN    : %s\n", json_string_value(json_object_get(rec, "esn")) ?: "?");
-	hsm_printf(ctx, "  address    : %s\n", json_string_value(json_object_get(rec, "address")) ?: "?");
-	hsm_printf(ctx, "  module     : %lld\n", (long long)json_integer_value(json_object_get(rec, "module")));
+	hsm_printf(ctx, "  HSM ESN    : %s\n",
+		   json_string_value(json_object_get(rec, "esn")) ?: "?");
+	hsm_printf(ctx, "  address    : %s\n",
+		   json_string_value(json_object_get(rec, "address")) ?: "?");
+	hsm_printf(ctx, "  module     : %lld\n",
+		   (long long)json_integer_value(json_object_get(rec, "module")));
 	json_object_set_new(hsm_json(ctx), "uuid", json_string(uuid));
 	json_object_set_new(hsm_json(ctx), "name", json_string(name));
 	if (rec)

@@ -45,15 +45,18 @@ static int verify_config(struct hsm_ctx *ctx, const char *file, struct hsm_tenan
 	hsm_vendor_keys_free(vendors, nvendors);
 	json_decref(cfg);
 	if (rc != 0)
-		return hsm_error(ctx, strstr(err, "signed") || strstr(err, "differs") ? HSM_EXIT_AUTH
-			       : HSM_EXIT_USAGE, file, "%s", err);
+		return hsm_error(ctx,
+				 strstr(err, "signed") || strstr(err, "differs") ? HSM_EXIT_AUTH
+										 : HSM_EXIT_USAGE,
+				 file, "%s", err);
 	return 0;
 }
 
 static int reply_error(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *what,
 		       const struct hsm_rpc_reply *r)
 {
-	return hsm_error(ctx, r->exit ? r->exit : HSM_EXIT_FAILED, v->uuid, "%s: %s", what, r->message);
+	return hsm_error(ctx, r->exit ? r->exit : HSM_EXIT_FAILED, v->uuid, "%s: %s", what,
+			 r->message);
 }
 
 /* Every host key the VCM presents must be the certified one. */
@@ -62,11 +65,13 @@ static int check_hostkeys(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, c
 	const json_t *services = json_object_get(result, "services");
 
 	for (int s = 0; s < HSM_TENANT_NSVC; s++) {
-		const char *k = json_string_value(json_object_get(json_object_get(services, hsm_tenant_services[s]),
-								  "host_key"));
+		const char *k = json_string_value(
+		    json_object_get(json_object_get(services, hsm_tenant_services[s]), "host_key"));
 		if (!k || hsm_ssh_pubkey_cmp(k, v->host_keys[s]) != 0)
-			return hsm_error(ctx, HSM_EXIT_AUTH, v->uuid, "the VCM's %s host key is not the "
-					 "one its certificate names", hsm_tenant_services[s]);
+			return hsm_error(ctx, HSM_EXIT_AUTH, v->uuid,
+					 "the VCM's %s host key is not the "
+					 "one its certificate names",
+					 hsm_tenant_services[s]);
 	}
 	return 0;
 }
@@ -86,8 +91,8 @@ static int remove_dir(const char *dir)
 }
 
 /* Generate, save and install the client key of one service. */
-static int install_key(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *dir, int svc,
-		       const struct hsm_rpc_endpoint *ep)
+static int install_key(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *dir,
+		       int svc, const struct hsm_rpc_endpoint *ep)
 {
 	char path[PATH_MAX + 32], err[256];
 	struct hsm_client_key *key = hsm_client_key_generate(err, sizeof(err));
@@ -99,14 +104,15 @@ static int install_key(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, cons
 	if (!key)
 		return hsm_error(ctx, HSM_EXIT_FAILED, hsm_tenant_services[svc], "key: %s", err);
 	snprintf(path, sizeof(path), "%s/%s.key", dir, hsm_tenant_services[svc]);
-	if (hsm_client_key_save(key, hsm_home(ctx), path, hsm_tenant_services[svc], HSM_CLIENT_KEY_REPLACE,
-				err, sizeof(err)) != 0) {
+	if (hsm_client_key_save(key, hsm_home(ctx), path, hsm_tenant_services[svc],
+				HSM_CLIENT_KEY_REPLACE, err, sizeof(err)) != 0) {
 		hsm_client_key_free(key);
 		return hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
 	}
 	pub = hsm_client_key_public(key);
 	hsm_client_key_free(key);
-	params = json_pack("{s:s, s:s}", "service", hsm_tenant_services[svc], "key", pub ? pub : "");
+	params =
+	    json_pack("{s:s, s:s}", "service", hsm_tenant_services[svc], "key", pub ? pub : "");
 	free(pub);
 	memset(&r, 0, sizeof(r));
 	rc = hsm_rpc_exec(ep, "set_key", params, hsm_timeout(ctx), &r);
@@ -134,20 +140,25 @@ int vt_cmd_enroll(struct hsm_ctx *ctx)
 		return rc;
 	for (size_t e = 0; e < hsm_esn_count(ctx); e++)
 		if (strcmp(hsm_esn_at(ctx, e), v.esn) != 0) {
-			rc = hsm_error(ctx, HSM_EXIT_USAGE, hsm_opt_str(ctx, "config"), "the VCM is on HSM %s, "
-				       "not %s (--esn)", v.esn, hsm_esn_at(ctx, e));
+			rc = hsm_error(ctx, HSM_EXIT_USAGE, hsm_opt_str(ctx, "config"),
+				       "the VCM is on HSM %s, "
+				       "not %s (--esn)",
+				       v.esn, hsm_esn_at(ctx, e));
 			goto out;
 		}
 	if ((rc = hsm_tenant_records_list(ctx, &have, &nhave)) != 0)
 		goto out;
 	for (size_t i = 0; i < nhave; i++) {
 		if (strcmp(have[i].uuid, v.uuid) == 0) {
-			rc = hsm_error(ctx, HSM_EXIT_STATE, v.uuid, "already enrolled as module %d; "
-				       "unenroll it first (hsmadmin vcm unenroll %s)", have[i].module, v.uuid);
+			rc = hsm_error(ctx, HSM_EXIT_STATE, v.uuid,
+				       "already enrolled as module %d; "
+				       "unenroll it first (hsmadmin vcm unenroll %s)",
+				       have[i].module, v.uuid);
 			goto out;
 		}
 		if (strcmp(have[i].esn, v.esn) == 0) {
-			rc = hsm_error(ctx, HSM_EXIT_STATE, v.uuid, "VCM %s on the same HSM %s is already "
+			rc = hsm_error(ctx, HSM_EXIT_STATE, v.uuid,
+				       "VCM %s on the same HSM %s is already "
 				       "enrolled (module %d): one VCM per HSM; unenroll it first",
 				       have[i].uuid, v.esn, have[i].module);
 			goto out;
@@ -158,13 +169,20 @@ int vt_cmd_enroll(struct hsm_ctx *ctx)
 		goto out;
 	}
 	snprintf(keypath, sizeof(keypath), "%s/tenant/vcm-sshadmin.key", hsm_home(ctx));
-	if (!(sshkey = hsm_client_key_load_as(hsm_home(ctx), keypath, "sshadmin", err, sizeof(err)))) {
-		rc = hsm_error(ctx, HSM_EXIT_FAILED, "tenant sshadmin key", "%s (made by hsmadmin vcm "
-			       "create)", err);
+	if (!(sshkey =
+		  hsm_client_key_load_as(hsm_home(ctx), keypath, "sshadmin", err, sizeof(err)))) {
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, "tenant sshadmin key",
+			       "%s (made by hsmadmin vcm "
+			       "create)",
+			       err);
 		goto out;
 	}
-	ep = (struct hsm_rpc_endpoint){ .label = v.uuid, .service = "sshadmin", .address = v.address,
-		.port = v.ports[HSM_TENANT_SSHADMIN], .client_key = sshkey, .host_key = v.host_keys[HSM_TENANT_SSHADMIN] };
+	ep = (struct hsm_rpc_endpoint){ .label = v.uuid,
+					.service = "sshadmin",
+					.address = v.address,
+					.port = v.ports[HSM_TENANT_SSHADMIN],
+					.client_key = sshkey,
+					.host_key = v.host_keys[HSM_TENANT_SSHADMIN] };
 	if (hsm_rpc_exec(&ep, "hostkeys", NULL, hsm_timeout(ctx), &r) != 0) {
 		rc = reply_error(ctx, &v, "sshadmin", &r);
 		goto out;
@@ -192,8 +210,9 @@ int vt_cmd_enroll(struct hsm_ctx *ctx)
 	if (hsm_tenant_call(ctx, &v, HSM_TENANT_NCOREAPI, "enquiry", NULL, &r) != 0) {
 		hsm_warn(ctx, "ncoreapi of the new VCM does not answer yet: %s", r.message);
 	} else if (hsm_tenant_session_save(hsm_home(ctx), v.uuid,
-				   json_string_value(json_object_get(r.result, "boot_id")) ?: "",
-				   err, sizeof(err)) != 0) {
+					   json_string_value(json_object_get(r.result, "boot_id"))
+					       ?: "",
+					   err, sizeof(err)) != 0) {
 		hsm_warn(ctx, "%s", err);
 	}
 	if (hsm_opt_given(ctx, "no-service-restart"))
@@ -223,7 +242,8 @@ int vt_cmd_unenroll(struct hsm_ctx *ctx)
 	rc = hsm_tenant_record_load(hsm_home(ctx), uuid, &v, err, sizeof(err));
 	if (rc == 1)
 		return hsm_error(ctx, HSM_EXIT_USAGE, uuid, "no enrolled VCM with this UUID");
-	if (hsm_tenant_record_dir(hsm_home(ctx), uuid, dir, sizeof(dir)) != 0 || remove_dir(dir) != 0) {
+	if (hsm_tenant_record_dir(hsm_home(ctx), uuid, dir, sizeof(dir)) != 0 ||
+	    remove_dir(dir) != 0) {
 		if (rc == 0)
 			hsm_tenant_vcm_clear(&v);
 		return hsm_error(ctx, HSM_EXIT_FAILED, dir, "%s", strerror(errno));

@@ -28,7 +28,8 @@ static void one(size_t i, void *arg)
 {
 	struct fan *f = arg;
 
-	hsm_tenant_call_home(f->home, f->timeout, &f->v[i], HSM_TENANT_NCOREAPI, f->method, NULL, &f->r[i]);
+	hsm_tenant_call_home(f->home, f->timeout, &f->v[i], HSM_TENANT_NCOREAPI, f->method, NULL,
+			     &f->r[i]);
 }
 
 static void print_value(struct hsm_ctx *ctx, const char *key, const json_t *val)
@@ -36,11 +37,13 @@ static void print_value(struct hsm_ctx *ctx, const char *key, const json_t *val)
 	char *s, safe[512];
 
 	if (json_is_string(val))
-		hsm_printf(ctx, "  %-16s: %s\n", key, hsm_printable_copy(json_string_value(val), safe, sizeof(safe)));
+		hsm_printf(ctx, "  %-16s: %s\n", key,
+			   hsm_printable_copy(json_string_value(val), safe, sizeof(safe)));
 	else if (json_is_object(val)) {
 		const char *k;
 		json_t *x;
-		json_object_foreach((json_t *)val, k, x) {
+		json_object_foreach((json_t *)val, k, x)
+		{
 			char name[64];
 			snprintf(name, sizeof(name), "%s.%s", key, hsm_printable_copy(k, safe, 40));
 			print_value(ctx, name, x);
@@ -71,8 +74,10 @@ static int query(struct hsm_ctx *ctx, const char *method)
 		if (r[i].exit != 0) {
 			hsm_error(ctx, r[i].exit, v[i].uuid, "%s", r[i].message);
 			worst = hsm_exit_worst(worst, r[i].exit);
-			json_array_append_new(rows, json_pack("{s:s, s:i, s:s, s:s}", "uuid", v[i].uuid,
-					      "module", v[i].module, "error", r[i].code, "message", r[i].message));
+			json_array_append_new(rows,
+					      json_pack("{s:s, s:i, s:s, s:s}", "uuid", v[i].uuid,
+							"module", v[i].module, "error", r[i].code,
+							"message", r[i].message));
 			continue;
 		}
 		hsm_printf(ctx, "VCM %s (module %d):\n", v[i].uuid, v[i].module);
@@ -80,7 +85,7 @@ static int query(struct hsm_ctx *ctx, const char *method)
 		json_t *x;
 		char safe[48];
 		json_object_foreach(r[i].result, k, x)
-			print_value(ctx, hsm_printable_copy(k, safe, sizeof(safe)), x);
+		    print_value(ctx, hsm_printable_copy(k, safe, sizeof(safe)), x);
 		json_object_set_new(r[i].result, "module", json_integer(v[i].module));
 		json_array_append(rows, r[i].result);
 	}

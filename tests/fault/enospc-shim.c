@@ -35,7 +35,8 @@ static int watched(int fd)
 		return 0;
 	path[n] = '\0';
 	nl = strlen(name);
-	return (size_t)n > nl && path[n - (ssize_t)nl - 1] == '/' && strcmp(path + n - nl, name) == 0;
+	return (size_t)n > nl && path[n - (ssize_t)nl - 1] == '/' &&
+	       strcmp(path + n - nl, name) == 0;
 }
 
 /* The bytes still allowed, or -1 when no fault is active. */

@@ -59,14 +59,16 @@ int main(int argc, char **argv)
 	if (strcmp(argv[2], "arm") == 0 && (argc == 5 || argc == 6)) {
 		__atomic_store_n(&c->armed, 0, __ATOMIC_SEQ_CST);
 		c->at = strtoull(argv[3], NULL, 10);
-		c->kind = strcmp(argv[4], "enospc") == 0 ? FAULT_ENOSPC :
-			  strcmp(argv[4], "kill") == 0 ? FAULT_KILL : FAULT_EIO;
+		c->kind = strcmp(argv[4], "enospc") == 0 ? FAULT_ENOSPC
+			  : strcmp(argv[4], "kill") == 0 ? FAULT_KILL
+							 : FAULT_EIO;
 		c->pid = argc == 6 ? atoi(argv[5]) : 0;
 		c->count = 0;
 		c->fired = 0;
 		__atomic_store_n(&c->armed, 1, __ATOMIC_SEQ_CST);
 	} else if (strcmp(argv[2], "show") == 0) {
-		printf("%" PRIu64 " %d\n", __atomic_load_n(&c->count, __ATOMIC_SEQ_CST), c->fired != 0);
+		printf("%" PRIu64 " %d\n", __atomic_load_n(&c->count, __ATOMIC_SEQ_CST),
+		       c->fired != 0);
 	} else if (strcmp(argv[2], "disarm") == 0) {
 		__atomic_store_n(&c->armed, 0, __ATOMIC_SEQ_CST);
 	} else {

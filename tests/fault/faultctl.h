@@ -8,12 +8,12 @@
 enum { FAULT_ENOSPC = 1, FAULT_EIO = 2, FAULT_KILL = 3 };
 
 struct fault_ctl {
-	uint32_t armed;   /* counting only while set */
-	uint32_t kind;    /* FAULT_* */
-	uint64_t at;      /* fail the at-th operation (1-based); 0: count only */
-	uint64_t count;   /* operations seen while armed */
-	uint32_t fired;   /* pid of the process that hit the fault, 0 before */
-	int32_t pid;      /* FAULT_KILL: hsmd, killed with the process that hit it */
+	uint32_t armed; /* counting only while set */
+	uint32_t kind;  /* FAULT_* */
+	uint64_t at;    /* fail the at-th operation (1-based); 0: count only */
+	uint64_t count; /* operations seen while armed */
+	uint32_t fired; /* pid of the process that hit the fault, 0 before */
+	int32_t pid;    /* FAULT_KILL: hsmd, killed with the process that hit it */
 };
 
 #endif

@@ -77,9 +77,10 @@ static int fault_here(void)
 	}
 }
 
-#define REAL(name) \
-	static __typeof__(name) *real_##name; \
-	if (!real_##name) real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name)
+#define REAL(name)                                                                                 \
+	static __typeof__(name) *real_##name;                                                      \
+	if (!real_##name)                                                                          \
+	real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name)
 
 ssize_t write(int fd, const void *buf, size_t len)
 {
@@ -87,7 +88,8 @@ ssize_t write(int fd, const void *buf, size_t len)
 	int e;
 
 	REAL(write);
-	if (get_ctl() && ctl->armed && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (e = fault_here())) {
+	if (get_ctl() && ctl->armed && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (e = fault_here())) {
 		errno = e;
 		return -1;
 	}

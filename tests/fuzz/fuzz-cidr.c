@@ -53,8 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !hsm_ip_equal(&c.addr, &c2.addr))
 			abort();
 		rc = hsm_addr_alloc(&pool, &out, err, sizeof(err));
-		if (rc == HSM_ADDR_OK && (!hsm_ip_is_host(&out, &c) ||
-					  hsm_addr_check(&pool, &out, err, sizeof(err)) != HSM_ADDR_OK))
+		if (rc == HSM_ADDR_OK &&
+		    (!hsm_ip_is_host(&out, &c) ||
+		     hsm_addr_check(&pool, &out, err, sizeof(err)) != HSM_ADDR_OK))
 			abort(); /* what is allocated is a free host of the subnet */
 		hsm_addr_check(&pool, &c.addr, err, sizeof(err));
 	}

@@ -23,12 +23,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* Nothing unsigned may pass: the vendor key is fresh, so every input
 	 * must be refused, with a reason. */
-	if (hsm_chain_verify(doc, "1A23-BC45-6789", &vendor, 1, &c, err, sizeof(err)) == 0 || !err[0])
+	if (hsm_chain_verify(doc, "1A23-BC45-6789", &vendor, 1, &c, err, sizeof(err)) == 0 ||
+	    !err[0])
 		__builtin_trap();
 	/* The recovery list still needs the vendor-signed warrant. */
 	err[0] = '\0';
 	(void)hsm_chain_is_recovery(doc);
-	if (hsm_chain_verify_recovery(doc, "1A23-BC45-6789", &vendor, 1, &c, err, sizeof(err)) == 0 || !err[0])
+	if (hsm_chain_verify_recovery(doc, "1A23-BC45-6789", &vendor, 1, &c, err, sizeof(err)) ==
+		0 ||
+	    !err[0])
 		__builtin_trap();
 	json_decref(doc);
 	return 0;

@@ -13,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t count = 0;
 	char err[256] = "";
 
-	if (hsm_enroll_secrets_parse((const char *)data, size, &list, &count, err, sizeof(err)) != 0) {
+	if (hsm_enroll_secrets_parse((const char *)data, size, &list, &count, err, sizeof(err)) !=
+	    0) {
 		/* A refusal says why in one line, and never quotes the input
 		 * beyond an ESN (the line holds a secret). */
 		if (!err[0] || strchr(err, '\n'))

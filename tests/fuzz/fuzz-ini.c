@@ -4,8 +4,8 @@
 #include <string.h>
 #include "ini-strict.h"
 
-static int handler(void *user, const char *section, const char *name, const char *value,
-		   char *err, size_t errlen)
+static int handler(void *user, const char *section, const char *name, const char *value, char *err,
+		   size_t errlen)
 {
 	size_t *n = user;
 	/* What reaches a handler must respect the limits the reader promises. */

@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	rc = hsm_npkg_manifest_parse(data, size, NULL, 0, &m, err, sizeof(err));
 	if (rc != 0) {
-		if (m || !one_line(err) || (rc != HSM_NPKG_MALFORMED && rc != HSM_NPKG_UNKNOWN_VERSION))
+		if (m || !one_line(err) ||
+		    (rc != HSM_NPKG_MALFORMED && rc != HSM_NPKG_UNKNOWN_VERSION))
 			abort();
 	} else {
 		char name[256];

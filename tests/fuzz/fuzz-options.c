@@ -12,8 +12,13 @@ static const struct hsm_option o[] = {
 	{ .name = "esn", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REPEATABLE },
 	{ .name = "a", .type = HSM_OPT_FLAG, .group = 1 },
 	{ .name = "b", .type = HSM_OPT_FLAG, .group = 1 },
-	{ .name = "file", .type = HSM_OPT_STRING, .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED },
-	{ .name = "more", .type = HSM_OPT_INT, .min = -5, .max = 5,
+	{ .name = "file",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED },
+	{ .name = "more",
+	  .type = HSM_OPT_INT,
+	  .min = -5,
+	  .max = 5,
 	  .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REPEATABLE },
 };
 

@@ -42,10 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < 3; i++) {
 			struct hsm_request *req = NULL;
 			const char *key = types[i] == HSM_REQUEST_CREATE ? NULL : KEY;
-			int rc = orch_check_request(env, types[i], types[i] == HSM_REQUEST_CREATE ? NULL : UUID,
+			int rc = orch_check_request(env, types[i],
+						    types[i] == HSM_REQUEST_CREATE ? NULL : UUID,
 						    key, 1795431000, &req, msg, sizeof(msg));
 			if (rc == HSMD_OK) {
-				json_t *entry = json_pack("{s:[], s:i}", "nonces", "nonce_floor", 0);
+				json_t *entry =
+				    json_pack("{s:[], s:i}", "nonces", "nonce_floor", 0);
 				orch_nonce_used(entry, req->nonce, req->issued, msg, sizeof(msg));
 				orch_nonce_add(entry, req->nonce, 1795431000);
 				json_decref(entry);
@@ -53,8 +55,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				text = json_string_value(json_object_get(doc, "value"));
 				if (prop && text) {
 					json_t *v = NULL;
-					if (orch_property_value(prop, text, &v, msg, sizeof(msg)) == HSMD_OK)
-						orch_property_matches(req, prop, v, msg, sizeof(msg));
+					if (orch_property_value(prop, text, &v, msg, sizeof(msg)) ==
+					    HSMD_OK)
+						orch_property_matches(req, prop, v, msg,
+								      sizeof(msg));
 					json_decref(v);
 				}
 				hsm_request_free(req);

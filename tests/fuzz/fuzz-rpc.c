@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(cmd, data, clen);
 	cmd[clen] = '\0';
 	hsmd_rpc_method(cmd, method, sizeof(method), err, sizeof(err));
-	p = nl ? hsmd_rpc_params(nl + 1, size - (size_t)(nl - (const char *)data) - 1, err, sizeof(err))
+	p = nl ? hsmd_rpc_params(nl + 1, size - (size_t)(nl - (const char *)data) - 1, err,
+				 sizeof(err))
 	       : json_object();
 	reply = hsmd_rpc_reply(p ? 0 : 2, p, p ? NULL : err, &rlen);
 	free(reply);

@@ -44,8 +44,8 @@ static void check_network(const json_t *params)
 	if (strcmp(mode, "default") != 0 &&
 	    hsm_netconfig_parse(strcmp(mode, "ipv4static") == 0 ? 4 : 6,
 				json_string_value(json_object_get(net, "address")),
-				json_string_value(json_object_get(net, "gateway")),
-				&cfg, err, sizeof(err)) != 0)
+				json_string_value(json_object_get(net, "gateway")), &cfg, err,
+				sizeof(err)) != 0)
 		abort();
 	json_decref(net);
 }

@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[512];
-	json_t *doc = hsm_json_parse((const char *)data, size, HSM_WORLD_FILE_MAX, err, sizeof(err));
+	json_t *doc =
+	    hsm_json_parse((const char *)data, size, HSM_WORLD_FILE_MAX, err, sizeof(err));
 	struct hsm_world w;
 	struct hsm_world_card c;
 	struct hsm_key_blob b;

@@ -16,4 +16,18 @@ is "$rc" 1 "a badly laid out file fails the check"
 like "$out" "bad.c:3: trailing white space" "... naming trailing white space"
 like "$out" "bad.c:3: indented with spaces" "... indentation by spaces"
 like "$out" "bad.c: no newline at the end" "... and a missing final newline"
+
+if command -v "${CLANG_FORMAT:-clang-format}" >/dev/null 2>&1; then
+	rm -f "$t/core/lib/bad.c"
+	cp "$top_srcdir/.clang-format" "$t/"
+	printf 'int g(int a,int b){return a+b;}\n' >"$t/core/lib/layout.c"
+	run sh "$top_srcdir/scripts/format-check.sh" "$t"
+	is "$rc" 1 "a file clang-format would change fails the check"
+	like "$out" "layout.c: not in the layout of .clang-format" "... naming the file"
+	printf 'int g(int a, int b)\n{\n\treturn a + b;\n}\n' >"$t/core/lib/layout.c"
+	run sh "$top_srcdir/scripts/format-check.sh" "$t"
+	is "$rc" 0 "the same function laid out as .clang-format says passes"
+else
+	skip 3 "clang-format is not installed"
+fi
 done_testing

@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 	k = hsm_client_key_ssh(key);
 	if (k && ssh_pki_export_privkey_base64(k, NULL, NULL, NULL, &b64) == SSH_OK) {
 		fd = open(argv[3], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 && write(fd, b64, strlen(b64)) == (ssize_t)strlen(b64) && close(fd) == 0)
+		if (fd >= 0 && write(fd, b64, strlen(b64)) == (ssize_t)strlen(b64) &&
+		    close(fd) == 0)
 			rc = 0;
 		else
 			fprintf(stderr, "keyexport: %s: %s\n", argv[3], strerror(errno));

@@ -27,26 +27,33 @@ static void tap_ok(int cond, const char *fmt, ...)
 	fflush(stdout);
 }
 
-#define TAP_STR_EQ(got, want, name) do { \
-	const char *g_ = (got), *w_ = (want); \
-	int eq_ = (g_ && w_) ? strcmp(g_, w_) == 0 : g_ == w_; \
-	tap_ok(eq_, "%s", name); \
-	if (!eq_) printf("#   got:  '%s'\n#   want: '%s'\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
-} while (0)
+#define TAP_STR_EQ(got, want, name)                                                                \
+	do {                                                                                       \
+		const char *g_ = (got), *w_ = (want);                                              \
+		int eq_ = (g_ && w_) ? strcmp(g_, w_) == 0 : g_ == w_;                             \
+		tap_ok(eq_, "%s", name);                                                           \
+		if (!eq_)                                                                          \
+			printf("#   got:  '%s'\n#   want: '%s'\n", g_ ? g_ : "(null)",             \
+			       w_ ? w_ : "(null)");                                                \
+	} while (0)
 
-#define TAP_INT_EQ(got, want, name) do { \
-	long long g_ = (long long)(got), w_ = (long long)(want); \
-	tap_ok(g_ == w_, "%s", name); \
-	if (g_ != w_) printf("#   got:  %lld\n#   want: %lld\n", g_, w_); \
-} while (0)
+#define TAP_INT_EQ(got, want, name)                                                                \
+	do {                                                                                       \
+		long long g_ = (long long)(got), w_ = (long long)(want);                           \
+		tap_ok(g_ == w_, "%s", name);                                                      \
+		if (g_ != w_)                                                                      \
+			printf("#   got:  %lld\n#   want: %lld\n", g_, w_);                        \
+	} while (0)
 
 /* got contains needle. */
-#define TAP_HAS(got, needle, name) do { \
-	const char *g_ = (got), *n_ = (needle); \
-	int has_ = g_ && strstr(g_, n_) != NULL; \
-	tap_ok(has_, "%s", name); \
-	if (!has_) printf("#   got:  '%s'\n#   want: ...'%s'...\n", g_ ? g_ : "(null)", n_); \
-} while (0)
+#define TAP_HAS(got, needle, name)                                                                 \
+	do {                                                                                       \
+		const char *g_ = (got), *n_ = (needle);                                            \
+		int has_ = g_ && strstr(g_, n_) != NULL;                                           \
+		tap_ok(has_, "%s", name);                                                          \
+		if (!has_)                                                                         \
+			printf("#   got:  '%s'\n#   want: ...'%s'...\n", g_ ? g_ : "(null)", n_);  \
+	} while (0)
 
 static int tap_done(void) __attribute__((unused));
 static int tap_done(void)

@@ -52,9 +52,10 @@ int main(void)
 	TAP_INT_EQ(parse_ok("ForeignTokenpen|KISAAgorithms|EllipticCurve", "alias"),
 		   HSM_FEAT_FOREIGN_TOKEN_OPEN | HSM_FEAT_KISA_ALGORITHMS | HSM_FEAT_ELLIPTIC_CURVE,
 		   "guide example with misspelt names");
-	TAP_INT_EQ(parse_ok("ForeignTokenOpen|KISAAlgorithms|Elliptic curve", "alias"),
-		   0x211, "canonical names and the table's 'Elliptic curve'");
-	TAP_INT_EQ(parse_ok("ellipticcurve|hsmspeed2", "case"), 0x8200, "names match case-insensitively");
+	TAP_INT_EQ(parse_ok("ForeignTokenOpen|KISAAlgorithms|Elliptic curve", "alias"), 0x211,
+		   "canonical names and the table's 'Elliptic curve'");
+	TAP_INT_EQ(parse_ok("ellipticcurve|hsmspeed2", "case"), 0x8200,
+		   "names match case-insensitively");
 	TAP_INT_EQ(parse_ok("HSMSpeed0 | FastRandom", "blanks"), 0x100400, "blanks around names");
 	TAP_INT_EQ(parse_ok("RemoteShare|RemoteShare", "dup"), 0x2, "a repeated name is harmless");
 	TAP_INT_EQ(parse_ok("ECCMQV", "single"), HSM_FEAT_ECCMQV, "a single name");
@@ -78,8 +79,10 @@ int main(void)
 
 	/* Guide 3.3.3.4: 39459 = 0x9A23 prints as the listed names. */
 	n = hsm_features_format(0x9A23, buf, sizeof(buf));
-	TAP_STR_EQ(buf, "ForeignTokenOpen|RemoteShare|StandardKM|EllipticCurve|ECCMQV|AcceleratedECC|HSMSpeed2",
-		   "guide 3.3.3.4 example output");
+	TAP_STR_EQ(
+	    buf,
+	    "ForeignTokenOpen|RemoteShare|StandardKM|EllipticCurve|ECCMQV|AcceleratedECC|HSMSpeed2",
+	    "guide 3.3.3.4 example output");
 	TAP_INT_EQ(n, strlen(buf), "format returns the length");
 	n = hsm_features_format(0, buf, sizeof(buf));
 	TAP_STR_EQ(buf, "", "zero formats as empty text");
@@ -90,7 +93,9 @@ int main(void)
 	TAP_STR_EQ(buf, "0x00000040", "only unnamed bits: hex alone");
 
 	/* Formatting then parsing gives the same word, named bits or not. */
-	static const uint32_t words[] = { 0x9A37, 0x10DE3F, 0xFFFFFFFF, 0x80000000, 0x1, 0x00104000 };
+	static const uint32_t words[] = {
+		0x9A37, 0x10DE3F, 0xFFFFFFFF, 0x80000000, 0x1, 0x00104000
+	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		uint32_t back = 0;
 		char err[256];
@@ -104,22 +109,26 @@ int main(void)
 			*bar = '\0';
 		}
 		int ok = buf[0] == '\0' || hsm_features_parse(buf, &back, err, sizeof(err)) == 0;
-		tap_ok(ok && (back | extra) == words[i], "format/parse round trip of 0x%08X", words[i]);
+		tap_ok(ok && (back | extra) == words[i], "format/parse round trip of 0x%08X",
+		       words[i]);
 	}
 
 	/* Truncation behaves like snprintf. */
 	char small[8];
 	n = hsm_features_format(0x9A23, small, sizeof(small));
 	TAP_STR_EQ(small, "Foreign", "truncated output is NUL-terminated");
-	TAP_INT_EQ(n, strlen("ForeignTokenOpen|RemoteShare|StandardKM|EllipticCurve|ECCMQV|AcceleratedECC|HSMSpeed2"),
+	TAP_INT_EQ(n,
+		   strlen("ForeignTokenOpen|RemoteShare|StandardKM|EllipticCurve|ECCMQV|"
+			  "AcceleratedECC|HSMSpeed2"),
 		   "truncated format still returns the full length");
 
 	/* guide 3.3.2: built-in features may be named and have no effect. */
 	TAP_INT_EQ(parse_ok("PostQuantum", "guide 3.3.2 built-in PostQuantum"), 0,
 		   "guide 3.3.2: PostQuantum alone is the empty word");
-	TAP_INT_EQ(parse_ok("RemoteShare|PostQuantum|StandardKM", "guide 3.3.2 built-ins among others"),
-		   HSM_FEAT_REMOTE_SHARE | HSM_FEAT_STANDARD_KM,
-		   "guide 3.3.2: PostQuantum adds no bit, StandardKM keeps its own");
+	TAP_INT_EQ(
+	    parse_ok("RemoteShare|PostQuantum|StandardKM", "guide 3.3.2 built-ins among others"),
+	    HSM_FEAT_REMOTE_SHARE | HSM_FEAT_STANDARD_KM,
+	    "guide 3.3.2: PostQuantum adds no bit, StandardKM keeps its own");
 	n = hsm_features_format(HSM_FEAT_REMOTE_SHARE, buf, sizeof(buf));
 	TAP_STR_EQ(buf, "RemoteShare", "PostQuantum is never printed");
 

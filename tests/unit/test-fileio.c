@@ -33,12 +33,14 @@ int main(void)
 	tap_ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "mode 0600 as asked");
 	tap_ok(hsm_write_file_atomic(path, "second", 6, 0644, err, sizeof(err)) == 0, "replace");
 	tap_ok(hsm_read_file(path, 100, &data, &len, err, sizeof(err)) == 0 && len == 6 &&
-	       !strcmp(data, "second"), "new content read back");
+		   !strcmp(data, "second"),
+	       "new content read back");
 	free(data);
 	tap_ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644, "mode 0644 as asked");
 	TAP_INT_EQ(count_entries(dir), 1, "no temporary files left behind");
 
-	tap_ok(hsm_read_file(path, 5, &data, &len, err, sizeof(err)) != 0, "file over the bound refused");
+	tap_ok(hsm_read_file(path, 5, &data, &len, err, sizeof(err)) != 0,
+	       "file over the bound refused");
 	tap_ok(strstr(err, "too large") != NULL, "reason says too large");
 	tap_ok(hsm_read_file(dir, 5, &data, &len, err, sizeof(err)) != 0, "directory refused");
 
@@ -59,7 +61,8 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/doc.json/sub", dir);
 	tap_ok(hsm_mkdir_p(path, 0700, err, sizeof(err)) != 0, "mkdir through a file refused");
 	snprintf(path, sizeof(path), "%s/missing/x", dir);
-	tap_ok(hsm_write_file_atomic(path, "x", 1, 0600, err, sizeof(err)) != 0, "write into a missing directory fails");
+	tap_ok(hsm_write_file_atomic(path, "x", 1, 0600, err, sizeof(err)) != 0,
+	       "write into a missing directory fails");
 
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -43,13 +43,12 @@ static json_t *entry(unsigned i, unsigned nonces)
 		snprintf(nonce, sizeof(nonce), "%08x%08x%016x/name", i, k, 0);
 		json_array_append_new(list, json_string(nonce));
 	}
-	e = json_pack("{s:I, s:s, s:s, s:i, s:b, s:b, s:b, s:s, s:s, s:s, s:b, s:i, s:i, s:s, s:o, s:i}",
-		      "seq", (json_int_t)i, "name", "tenant", "address", addr, "features", 0,
-		      "autostart", 0, "restrict_startup", 0, "serial_cardreader", 0,
-		      "k_tenant_req", key, "sshadmin_key", key, "state", "inactive",
-		      "disk_exceeded", 0, "created", 1, "changed", 1,
-		      "request_nonce", "00112233445566778899aabbccddeeff", "nonces", list,
-		      "nonce_floor", 0);
+	e = json_pack(
+	    "{s:I, s:s, s:s, s:i, s:b, s:b, s:b, s:s, s:s, s:s, s:b, s:i, s:i, s:s, s:o, s:i}",
+	    "seq", (json_int_t)i, "name", "tenant", "address", addr, "features", 0, "autostart", 0,
+	    "restrict_startup", 0, "serial_cardreader", 0, "k_tenant_req", key, "sshadmin_key", key,
+	    "state", "inactive", "disk_exceeded", 0, "created", 1, "changed", 1, "request_nonce",
+	    "00112233445566778899aabbccddeeff", "nonces", list, "nonce_floor", 0);
 	return e;
 }
 
@@ -92,7 +91,8 @@ int main(void)
 	EVP_PKEY *vendor;
 	json_t *doc, *vcms;
 
-	snprintf(dir, sizeof(dir), "%s/hsmd-docstore-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/hsmd-docstore-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(state, sizeof(state), "%s/s", dir);
@@ -101,8 +101,10 @@ int main(void)
 	hsm_key_save_private(vpath, vendor, 0, err, sizeof(err));
 	EVP_PKEY_free(vendor);
 	{
-		char *argv[] = { "provision", "--state", state, "--esn", "1A23-BC45-6789",
-				 "--vendor-key", vpath, "--address", "127.0.0.9", NULL };
+		char *argv[] = { "provision", "--state",        state,
+				 "--esn",     "1A23-BC45-6789", "--vendor-key",
+				 vpath,       "--address",      "127.0.0.9",
+				 NULL };
 		TAP_INT_EQ(hsmd_provision_main(9, argv), 0, "provision a test HSM");
 	}
 	hsmd_config_defaults(&cfg);
@@ -124,7 +126,8 @@ int main(void)
 	TAP_INT_EQ(reopen(&st, err, sizeof(err)), 0, "... and the state opens again");
 	if (!st.device)
 		return tap_done();
-	TAP_INT_EQ((int)json_object_size(json_object_get(st.device, "vcms")), 300, "... with 300 VCMs");
+	TAP_INT_EQ((int)json_object_size(json_object_get(st.device, "vcms")), 300,
+		   "... with 300 VCMs");
 
 	/* One VCM changes: only its document is written. */
 	{
@@ -139,7 +142,8 @@ int main(void)
 		uuid_of(7, u);
 		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u), "name",
 				    json_string("renamed"));
-		TAP_INT_EQ(hsmd_store_commit(&st, doc, "rename", NULL, err, sizeof(err)), 0, "change one VCM");
+		TAP_INT_EQ(hsmd_store_commit(&st, doc, "rename", NULL, err, sizeof(err)), 0,
+			   "change one VCM");
 		tap_ok(inode_of(name) == other, "... another VCM's document is not rewritten");
 		snprintf(name, sizeof(name), "registry/%s.json", u);
 		tap_ok(inode_of(name) != mine, "... the changed VCM's document is");
@@ -151,16 +155,20 @@ int main(void)
 	{
 		size_t big = HSMD_DOCSTORE_DEVICE_MAX;
 		char *s = malloc(big + 1);
-		json_int_t seq = json_integer_value(json_object_get(json_object_get(st.device, "log"), "next_seq"));
+		json_int_t seq = json_integer_value(
+		    json_object_get(json_object_get(st.device, "log"), "next_seq"));
 		memset(s, 'x', big);
 		s[big] = '\0';
 		doc = json_deep_copy(st.device);
-		json_object_set_new(json_object_get(doc, "services"), "setup", json_pack("{s:s}", "blob", s));
+		json_object_set_new(json_object_get(doc, "services"), "setup",
+				    json_pack("{s:s}", "blob", s));
 		free(s);
 		TAP_INT_EQ(hsmd_store_commit(&st, doc, "too_big", NULL, err, sizeof(err)), -1,
 			   "a device.json over the load limit is refused");
-		tap_ok(strstr(err, "limit") && strstr(err, "nothing was changed"), "... saying so: %s", err);
-		TAP_INT_EQ((int)json_integer_value(json_object_get(json_object_get(st.device, "log"), "next_seq")),
+		tap_ok(strstr(err, "limit") && strstr(err, "nothing was changed"),
+		       "... saying so: %s", err);
+		TAP_INT_EQ((int)json_integer_value(
+			       json_object_get(json_object_get(st.device, "log"), "next_seq")),
 			   (int)seq, "... the state in memory is unchanged");
 		/* Valid entries stay far below their limit; the store checks it
 		 * all the same (docstore without the validation in front). */
@@ -169,7 +177,8 @@ int main(void)
 		s = malloc(HSMD_DOCSTORE_VCM_MAX + 1);
 		memset(s, 'a', HSMD_DOCSTORE_VCM_MAX);
 		s[HSMD_DOCSTORE_VCM_MAX] = 0;
-		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u), "name", json_string(s));
+		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u), "name",
+				    json_string(s));
 		free(s);
 		TAP_INT_EQ(hsmd_docstore_commit(state, st.device, doc, err, sizeof(err)), -1,
 			   "a VCM document over the load limit is refused");
@@ -196,7 +205,8 @@ int main(void)
 	snprintf(name, sizeof(name), "registry/%s.json.tmp.q1W2e3", u);
 	write_text(name, "{}");
 	TAP_INT_EQ(reopen(&st, err, sizeof(err)), 0, "open with leftover temporary files");
-	tap_ok(file_size("device.json.tmp.Ab3xYz") < 0 && file_size(name) < 0, "... they are removed");
+	tap_ok(file_size("device.json.tmp.Ab3xYz") < 0 && file_size(name) < 0,
+	       "... they are removed");
 
 	/* A journal left by a crash after the commit point is finished. */
 	{
@@ -215,12 +225,15 @@ int main(void)
 		json_decref(j);
 	}
 	TAP_INT_EQ(reopen(&st, err, sizeof(err)), 0, "open with a journal");
-	TAP_INT_EQ((int)json_integer_value(json_object_get(st.device, "min_vsn")), 3, "... the device part applied");
+	TAP_INT_EQ((int)json_integer_value(json_object_get(st.device, "min_vsn")), 3,
+		   "... the device part applied");
 	uuid_of(4, u);
-	tap_ok(!json_object_get(json_object_get(st.device, "vcms"), u), "... the deleted VCM is gone");
+	tap_ok(!json_object_get(json_object_get(st.device, "vcms"), u),
+	       "... the deleted VCM is gone");
 	uuid_of(5, u);
-	TAP_INT_EQ((int)json_array_size(json_object_get(json_object_get(json_object_get(st.device, "vcms"), u),
-						    "nonces")), 0, "... the changed VCM changed");
+	TAP_INT_EQ((int)json_array_size(json_object_get(
+		       json_object_get(json_object_get(st.device, "vcms"), u), "nonces")),
+		   0, "... the changed VCM changed");
 	tap_ok(file_size("journal.json") < 0, "... and the journal is removed");
 
 	/* device.json with its own "vcms" (the single-document layout, or
@@ -235,12 +248,15 @@ int main(void)
 		snprintf(path, sizeof(path), "%s/device.json", state);
 		hsm_write_json_atomic(path, dev, 0600, err, sizeof(err));
 		json_decref(dev);
-		TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open a single-document state");
-		TAP_INT_EQ((int)json_object_size(json_object_get(st.device, "vcms")), 1, "... its registry is in effect");
+		TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0,
+			   "open a single-document state");
+		TAP_INT_EQ((int)json_object_size(json_object_get(st.device, "vcms")), 1,
+			   "... its registry is in effect");
 		snprintf(name, sizeof(name), "registry/%s.json", u);
 		tap_ok(file_size(name) > 0, "... as a registry document");
 		dev = hsm_json_load_file(path, HSMD_DOCSTORE_DEVICE_MAX, err, sizeof(err));
-		tap_ok(dev && !json_object_get(dev, "vcms"), "... and device.json holds no registry now");
+		tap_ok(dev && !json_object_get(dev, "vcms"),
+		       "... and device.json holds no registry now");
 		json_decref(dev);
 		uuid_of(2, u);
 		snprintf(name, sizeof(name), "registry/%s.json", u);

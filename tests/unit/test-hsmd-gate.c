@@ -28,87 +28,114 @@ int main(void)
 	json_t *p;
 
 	tap_ok(check(0, clean, NULL), "read-only call on a clean device passes");
-	tap_ok(check(HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK, clean, NULL),
+	tap_ok(check(HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK,
+		     clean, NULL),
 	       "invasive call on a clean device passes");
 
-	f = clean; f.factory = 1;
+	f = clean;
+	f.factory = 1;
 	tap_ok(check(0, f, "factory state"), "factory: read-only method refused");
 	tap_ok(check(HSMD_METHOD_FACTORY_OK, f, NULL), "factory: FACTORY_OK method passes");
 	{
 		char msg[256] = "";
-		int rc = hsmd_gate_check(HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE, &f, msg, sizeof(msg));
-		TAP_INT_EQ(rc, HSMD_DENIED, "factory: the way out (enroll) without the enrollment secret is denied");
+		int rc = hsmd_gate_check(HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE, &f, msg,
+					 sizeof(msg));
+		TAP_INT_EQ(rc, HSMD_DENIED,
+			   "factory: the way out (enroll) without the enrollment secret is denied");
 		tap_ok(strstr(msg, "enrollment secret") != NULL, "... naming the secret (%s)", msg);
 		f.enroll_secret_ok = 1;
-		tap_ok(check(HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE, f, NULL), "... and passes with it");
+		tap_ok(check(HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE, f, NULL),
+		       "... and passes with it");
 		f.factory = 0;
 		f.enroll_secret_ok = 0;
 		tap_ok(check(HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE, f, NULL),
 		       "enrolled: enroll needs no secret");
 	}
 
-	f = clean; f.ncoreapi_operational = 1;
+	f = clean;
+	f.ncoreapi_operational = 1;
 	tap_ok(check(HSMD_METHOD_INVASIVE, f, "interlock"), "interlock refuses invasive");
 	tap_ok(check(0, f, NULL), "interlock allows read-only");
 	tap_ok(check(HSMD_METHOD_LOG_ACCESS, f, NULL), "interlock allows log retrieval");
 
-	f = clean; f.log_level = HSMD_LOG_OVER_SAFE;
-	tap_ok(check(HSMD_METHOD_LOG_GUARDED, f, "safe working capacity"), "past safe: guarded refused");
-	tap_ok(check(HSMD_METHOD_INVASIVE, f, NULL), "past safe: unguarded invasive (reset) passes");
+	f = clean;
+	f.log_level = HSMD_LOG_OVER_SAFE;
+	tap_ok(check(HSMD_METHOD_LOG_GUARDED, f, "safe working capacity"),
+	       "past safe: guarded refused");
+	tap_ok(check(HSMD_METHOD_INVASIVE, f, NULL),
+	       "past safe: unguarded invasive (reset) passes");
 	tap_ok(check(0, f, NULL), "past safe: read-only passes");
 
-	f = clean; f.log_level = HSMD_LOG_CRITICAL;
+	f = clean;
+	f.log_level = HSMD_LOG_CRITICAL;
 	tap_ok(check(0, f, "critical capacity"), "critical: even read-only refused");
-	tap_ok(check(HSMD_METHOD_INVASIVE, f, "critical capacity"), "critical: invasive methods refused");
+	tap_ok(check(HSMD_METHOD_INVASIVE, f, "critical capacity"),
+	       "critical: invasive methods refused");
 	tap_ok(check(HSMD_METHOD_LOG_ACCESS, f, NULL), "critical: log retrieval passes");
 
-	f = clean; f.clock_lost = 1;
-	tap_ok(check(HSMD_METHOD_NEEDS_CLOCK, f, "clock is lost"), "lost clock: NEEDS_CLOCK refused");
-	tap_ok(check(HSMD_METHOD_INVASIVE | HSMD_METHOD_MAINTENANCE, (struct hsmd_gate_facts){ .clock_lost = 1, .maintenance = 1 }, NULL),
+	f = clean;
+	f.clock_lost = 1;
+	tap_ok(check(HSMD_METHOD_NEEDS_CLOCK, f, "clock is lost"),
+	       "lost clock: NEEDS_CLOCK refused");
+	tap_ok(check(HSMD_METHOD_INVASIVE | HSMD_METHOD_MAINTENANCE,
+		     (struct hsmd_gate_facts){ .clock_lost = 1, .maintenance = 1 }, NULL),
 	       "lost clock: settime (maintenance) passes");
 
-	tap_ok(check(HSMD_METHOD_MAINTENANCE, clean, "maintenance mode"), "maintenance needed, not in it: refused");
-	f = clean; f.esn = "1A23-BC45-6789";
-	tap_ok(check(HSMD_METHOD_MAINTENANCE, f, "enter it with 'nopclearfail -M --esn 1A23-BC45-6789 -w'"),
+	tap_ok(check(HSMD_METHOD_MAINTENANCE, clean, "maintenance mode"),
+	       "maintenance needed, not in it: refused");
+	f = clean;
+	f.esn = "1A23-BC45-6789";
+	tap_ok(check(HSMD_METHOD_MAINTENANCE, f,
+		     "enter it with 'nopclearfail -M --esn 1A23-BC45-6789 -w'"),
 	       "... naming the command that enters it, for this HSM");
-	f = clean; f.maintenance = 1;
+	f = clean;
+	f.maintenance = 1;
 	tap_ok(check(HSMD_METHOD_MAINTENANCE, f, NULL), "maintenance needed and in it: passes");
 
 	/* Recovery mode (guide 4.5.4). */
-	tap_ok(check(HSMD_METHOD_RECOVERY, clean, "only in recovery mode"), "recovery needed, not in it: refused");
-	f = clean; f.recovery = 1;
-	tap_ok(check(HSMD_METHOD_RECOVERY | HSMD_METHOD_INVASIVE, f, NULL), "recovery needed and in it: passes");
+	tap_ok(check(HSMD_METHOD_RECOVERY, clean, "only in recovery mode"),
+	       "recovery needed, not in it: refused");
+	f = clean;
+	f.recovery = 1;
+	tap_ok(check(HSMD_METHOD_RECOVERY | HSMD_METHOD_INVASIVE, f, NULL),
+	       "recovery needed and in it: passes");
 	f.maintenance = 1;
 	f.maintenance = 0;
 	tap_ok(check(HSMD_METHOD_MAINTENANCE, f, NULL),
 	       "maintenance needed on the recovery image: met (no ncoreapi runs there)");
 	tap_ok(hsmd_gate_runs_in_recovery("sshadmin") && hsmd_gate_runs_in_recovery("setup") &&
-	       hsmd_gate_runs_in_recovery("monitor") && hsmd_gate_runs_in_recovery("updater"),
+		   hsmd_gate_runs_in_recovery("monitor") && hsmd_gate_runs_in_recovery("updater"),
 	       "the platform services run on the recovery image");
 	tap_ok(!hsmd_gate_runs_in_recovery("ncoreapi") && !hsmd_gate_runs_in_recovery("launcher") &&
-	       !hsmd_gate_runs_in_recovery("orchestrator") && !hsmd_gate_runs_in_recovery(NULL),
+		   !hsmd_gate_runs_in_recovery("orchestrator") && !hsmd_gate_runs_in_recovery(NULL),
 	       "ncoreapi, launcher and the orchestrator do not");
 
 	/* Order: factory before critical before interlock before the rest. */
-	f = (struct hsmd_gate_facts){ .factory = 1, .log_level = HSMD_LOG_CRITICAL, .ncoreapi_operational = 1 };
+	f = (struct hsmd_gate_facts){ .factory = 1,
+				      .log_level = HSMD_LOG_CRITICAL,
+				      .ncoreapi_operational = 1 };
 	tap_ok(check(0, f, "factory state"), "factory state is reported first");
 	f.factory = 0;
 	tap_ok(check(HSMD_METHOD_INVASIVE, f, "critical"), "then the critical log level");
 	f.log_level = HSMD_LOG_OVER_SAFE;
-	tap_ok(check(HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED, f, "interlock"), "then the interlock");
+	tap_ok(check(HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED, f, "interlock"),
+	       "then the interlock");
 
 	/* Variants chosen by params. */
 	p = json_pack("{s:b}", "adjust", 1);
-	TAP_INT_EQ(hsmd_gate_flags(1, "adjust", 8, 64, p), 1 | 8, "variant param true adds variant flags");
+	TAP_INT_EQ(hsmd_gate_flags(1, "adjust", 8, 64, p), 1 | 8,
+		   "variant param true adds variant flags");
 	json_decref(p);
 	p = json_pack("{s:b}", "adjust", 0);
-	TAP_INT_EQ(hsmd_gate_flags(1, "adjust", 8, 64, p), 1 | 64, "variant param false adds plain flags");
+	TAP_INT_EQ(hsmd_gate_flags(1, "adjust", 8, 64, p), 1 | 64,
+		   "variant param false adds plain flags");
 	json_decref(p);
 	p = json_pack("{s:n}", "set");
 	TAP_INT_EQ(hsmd_gate_flags(0, "set", 1, 0, p), 0, "variant param null counts as absent");
 	json_decref(p);
 	p = json_pack("{s:s}", "set", "rsa");
-	TAP_INT_EQ(hsmd_gate_flags(0, "set", 1, 0, p), 1, "variant param string adds variant flags");
+	TAP_INT_EQ(hsmd_gate_flags(0, "set", 1, 0, p), 1,
+		   "variant param string adds variant flags");
 	json_decref(p);
 	p = json_object();
 	TAP_INT_EQ(hsmd_gate_flags(2, NULL, 1, 4, p), 2, "no variant: base flags only");
@@ -117,8 +144,11 @@ int main(void)
 	TAP_INT_EQ(hsmd_log_level_of(0, 1000, 80, 95), HSMD_LOG_OK, "log level: empty is ok");
 	TAP_INT_EQ(hsmd_log_level_of(799, 1000, 80, 95), HSMD_LOG_OK, "log level: just below safe");
 	TAP_INT_EQ(hsmd_log_level_of(800, 1000, 80, 95), HSMD_LOG_OVER_SAFE, "log level: at safe");
-	TAP_INT_EQ(hsmd_log_level_of(950, 1000, 80, 95), HSMD_LOG_CRITICAL, "log level: at critical");
-	TAP_INT_EQ(hsmd_log_level_of(UINT64_MAX, 1000, 80, 95), HSMD_LOG_CRITICAL, "log level: huge usage, no overflow");
-	TAP_INT_EQ(hsmd_log_level_of(10, 0, 80, 95), HSMD_LOG_CRITICAL, "log level: zero capacity is critical");
+	TAP_INT_EQ(hsmd_log_level_of(950, 1000, 80, 95), HSMD_LOG_CRITICAL,
+		   "log level: at critical");
+	TAP_INT_EQ(hsmd_log_level_of(UINT64_MAX, 1000, 80, 95), HSMD_LOG_CRITICAL,
+		   "log level: huge usage, no overflow");
+	TAP_INT_EQ(hsmd_log_level_of(10, 0, 80, 95), HSMD_LOG_CRITICAL,
+		   "log level: zero capacity is critical");
 	return tap_done();
 }

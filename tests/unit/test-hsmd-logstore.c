@@ -73,24 +73,29 @@ int main(void)
 {
 	struct hsmd_slog l;
 	char err[512], path[512], seg1[512], seg2[512], copy[512];
-	EVP_PKEY *k1 = hsm_ed25519_generate(err, sizeof(err)), *k2 = hsm_ed25519_generate(err, sizeof(err));
+	EVP_PKEY *k1 = hsm_ed25519_generate(err, sizeof(err)),
+		 *k2 = hsm_ed25519_generate(err, sizeof(err));
 	json_t *problems = json_array();
 	struct stat sb;
 	struct hsmd_slog_mark mark;
 	int64_t closed, since2;
 	int anchored;
 
-	snprintf(dir, sizeof(dir), "%s/hsmd-logstore-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/hsmd-logstore-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir) || !k1 || !k2)
 		return 1;
 	snprintf(path, sizeof(path), "%s/system.log", dir);
 
 	TAP_INT_EQ(hsmd_slog_open(&l, dir, "system", "1A23-BC45-6789", "system", k1, 1, 1, 4, 1, 1,
-				  problems, 1000, err, sizeof(err)), 0, "open a new log");
+				  problems, 1000, err, sizeof(err)),
+		   0, "open a new log");
 	TAP_INT_EQ(l.last_seq, 2, "... log_open and log_previous written");
 	for (int i = 0; i < 3; i++)
-		hsmd_slog_append(&l, 1000 + i, "touch", json_pack("{s:i}", "n", i), err, sizeof(err));
-	TAP_INT_EQ(hsmd_slog_checkpoint_due(&l, 1010, err, sizeof(err)), 0, "a checkpoint when due");
+		hsmd_slog_append(&l, 1000 + i, "touch", json_pack("{s:i}", "n", i), err,
+				 sizeof(err));
+	TAP_INT_EQ(hsmd_slog_checkpoint_due(&l, 1010, err, sizeof(err)), 0,
+		   "a checkpoint when due");
 	TAP_INT_EQ(l.uncovered, 0, "... covers every entry");
 	TAP_INT_EQ(l.last_seq, 6, "... and is an entry itself");
 
@@ -103,8 +108,10 @@ int main(void)
 		lim = old;
 		lim.rlim_cur = (rlim_t)(before + 30);
 		setrlimit(RLIMIT_FSIZE, &lim);
-		tap_ok(hsmd_slog_append(&l, 1020, "settime", json_pack("{s:s}", "pad",
-			"a detail long enough to cross the limit"), err, sizeof(err)) != 0,
+		tap_ok(hsmd_slog_append(
+			   &l, 1020, "settime",
+			   json_pack("{s:s}", "pad", "a detail long enough to cross the limit"),
+			   err, sizeof(err)) != 0,
 		       "disk full: the append fails");
 		TAP_HAS(err, "write", "... naming the write");
 		setrlimit(RLIMIT_FSIZE, &old);
@@ -112,7 +119,8 @@ int main(void)
 		TAP_INT_EQ(sb.st_size, before, "... and the half-written entry is cut off again");
 		TAP_INT_EQ(l.last_seq, 6, "... and takes no sequence number");
 	}
-	TAP_INT_EQ(hsmd_slog_append(&l, 1021, "settime", NULL, err, sizeof(err)), 0, "the next append works");
+	TAP_INT_EQ(hsmd_slog_append(&l, 1021, "settime", NULL, err, sizeof(err)), 0,
+		   "the next append works");
 	TAP_INT_EQ(l.last_seq, 7, "... with the next sequence number (no gap)");
 
 	/* A failed state write takes its entry out again. */
@@ -127,28 +135,33 @@ int main(void)
 	/* Reopen: clean, nothing to report. */
 	json_array_clear(problems);
 	TAP_INT_EQ(hsmd_slog_open(&l, dir, "system", "1A23-BC45-6789", "system", k1, 1, 1, 4, 8, 1,
-				  problems, 1030, err, sizeof(err)), 0, "reopen");
+				  problems, 1030, err, sizeof(err)),
+		   0, "reopen");
 	TAP_INT_EQ(json_array_size(problems), 0, "... no problems");
 	TAP_INT_EQ(l.last_seq, 7, "... the sequence continues");
 	/* A change entry at or past the state's next_seq never committed. */
 	hsmd_slog_append(&l, 1031, "setminvsn", NULL, err, sizeof(err));
 	hsmd_slog_close(&l);
 	TAP_INT_EQ(hsmd_slog_open(&l, dir, "system", "1A23-BC45-6789", "system", k1, 1, 1, 4, 8, 1,
-				  problems, 1032, err, sizeof(err)), 0, "reopen after a crash before the state write");
+				  problems, 1032, err, sizeof(err)),
+		   0, "reopen after a crash before the state write");
 	TAP_INT_EQ(l.last_seq, 7, "... the uncommitted entry is cut off");
 
 	/* Export: segment 1 closes and verifies. */
-	TAP_INT_EQ(hsmd_slog_close_segment(&l, 1040, &closed, err, sizeof(err)), 0, "close segment 1");
+	TAP_INT_EQ(hsmd_slog_close_segment(&l, 1040, &closed, err, sizeof(err)), 0,
+		   "close segment 1");
 	TAP_INT_EQ(closed, 1, "... its number");
 	TAP_INT_EQ(l.segment, 2, "... segment 2 is open");
 	snprintf(seg1, sizeof(seg1), "%s/system.saved/1.log", dir);
 	{
 		const char *f[] = { seg1 };
-		TAP_INT_EQ(verify(f, 1, k1, 1, NULL, 0, err, sizeof(err), &anchored), 0, "segment 1 verifies");
+		TAP_INT_EQ(verify(f, 1, k1, 1, NULL, 0, err, sizeof(err), &anchored), 0,
+			   "segment 1 verifies");
 		if (anchored == 0)
 			printf("# %s\n", err);
 		tap_ok(anchored, "... anchored to the pinned key");
-		TAP_INT_EQ(verify(f, 1, k2, 1, NULL, 0, err, sizeof(err), NULL), -1, "... not with another key");
+		TAP_INT_EQ(verify(f, 1, k2, 1, NULL, 0, err, sizeof(err), NULL), -1,
+			   "... not with another key");
 		TAP_HAS(err, "entry seq 1 (byte 0): the log's key for epoch 1 is not the key given",
 			"... the first entry that disagrees is named");
 	}
@@ -160,7 +173,8 @@ int main(void)
 		snprintf(copy, sizeof(copy), "%s/tampered.log", dir);
 		p[5] = '7';
 		hsm_write_file_atomic(copy, buf, len, 0600, err, sizeof(err));
-		TAP_INT_EQ(verify(f, 1, k1, 1, NULL, 0, err, sizeof(err), NULL), -1, "a tampered entry fails");
+		TAP_INT_EQ(verify(f, 1, k1, 1, NULL, 0, err, sizeof(err), NULL), -1,
+			   "a tampered entry fails");
 		TAP_HAS(err, "byte", "... pinpointed");
 		printf("# %s\n", err);
 		/* Re-frame it so only the chain can tell. */
@@ -176,7 +190,8 @@ int main(void)
 				memcpy(start, hdr, strlen(hdr));
 			hsm_write_file_atomic(copy, buf, len, 0600, err, sizeof(err));
 		}
-		TAP_INT_EQ(verify(f, 1, k1, 1, NULL, 0, err, sizeof(err), NULL), -1, "a re-framed tampered entry fails");
+		TAP_INT_EQ(verify(f, 1, k1, 1, NULL, 0, err, sizeof(err), NULL), -1,
+			   "a re-framed tampered entry fails");
 		TAP_HAS(err, "entry seq 5", "... at the entry after it (the hash chain)");
 		printf("# %s\n", err);
 		/* A missing entry. */
@@ -191,7 +206,8 @@ int main(void)
 			len -= (size_t)(nl + 1 - start);
 		}
 		hsm_write_file_atomic(copy, buf, len, 0600, err, sizeof(err));
-		TAP_INT_EQ(verify(f, 1, k1, 1, NULL, 0, err, sizeof(err), NULL), -1, "a missing entry fails");
+		TAP_INT_EQ(verify(f, 1, k1, 1, NULL, 0, err, sizeof(err), NULL), -1,
+			   "a missing entry fails");
 		TAP_HAS(err, "entries 4..4 are missing", "... naming the missing sequence numbers");
 		free(buf);
 	}
@@ -203,7 +219,8 @@ int main(void)
 	TAP_INT_EQ(l.epoch, 2, "... epoch 2");
 	TAP_INT_EQ(l.since, since2, "... from the log_key entry on");
 	hsmd_slog_append(&l, 1051, "enroll", NULL, err, sizeof(err));
-	TAP_INT_EQ(hsmd_slog_close_segment(&l, 1060, &closed, err, sizeof(err)), 0, "close segment 2");
+	TAP_INT_EQ(hsmd_slog_close_segment(&l, 1060, &closed, err, sizeof(err)), 0,
+		   "close segment 2");
 	snprintf(seg2, sizeof(seg2), "%s/system.saved/2.log", dir);
 	{
 		const char *both[] = { seg1, seg2 }, *only2[] = { seg2 }, *gap[] = { seg1, copy };
@@ -224,7 +241,8 @@ int main(void)
 		hsmd_slog_append(&l, 1061, "enroll", NULL, err, sizeof(err));
 		hsmd_slog_close_segment(&l, 1062, &closed, err, sizeof(err));
 		snprintf(copy, sizeof(copy), "%s/system.saved/3.log", dir);
-		TAP_INT_EQ(verify(gap, 2, k1, 1, k2, since2, err, sizeof(err), NULL), -1, "a missing segment fails");
+		TAP_INT_EQ(verify(gap, 2, k1, 1, k2, since2, err, sizeof(err), NULL), -1,
+			   "a missing segment fails");
 		TAP_HAS(err, "segments 2..2 are missing", "... naming it");
 	}
 
@@ -270,21 +288,26 @@ int main(void)
 		free(buf);
 	}
 	json_array_clear(problems);
-	TAP_INT_EQ(hsmd_slog_open(&l, dir, "system", "1A23-BC45-6789", "system", k2, 2, since2, 4, 0, 1,
-				  problems, 1080, err, sizeof(err)), 0, "open over a damaged entry");
-	TAP_INT_EQ(json_array_size(problems), 3, "... damage, the gap it leaves and the garbage tail reported");
-	TAP_HAS(json_string_value(json_array_get(problems, 0)), "after seq", "... each with the sequence number before it");
+	TAP_INT_EQ(hsmd_slog_open(&l, dir, "system", "1A23-BC45-6789", "system", k2, 2, since2, 4,
+				  0, 1, problems, 1080, err, sizeof(err)),
+		   0, "open over a damaged entry");
+	TAP_INT_EQ(json_array_size(problems), 3,
+		   "... damage, the gap it leaves and the garbage tail reported");
+	TAP_HAS(json_string_value(json_array_get(problems, 0)), "after seq",
+		"... each with the sequence number before it");
 	TAP_HAS(json_string_value(json_array_get(problems, 1)), "are missing (gap before seq",
 		"... the gap with its sequence numbers");
 	for (size_t i = 0; i < json_array_size(problems); i++)
 		printf("# %s\n", json_string_value(json_array_get(problems, i)));
-	TAP_INT_EQ(count(path, "\"event\":\"log_damaged\""), 3, "... and recorded in the log itself");
+	TAP_INT_EQ(count(path, "\"event\":\"log_damaged\""), 3,
+		   "... and recorded in the log itself");
 	TAP_INT_EQ(count(path, "\"event\":\"b\""), 1, "... the entry after the damage is kept");
 	hsmd_slog_append(&l, 1081, "c", NULL, err, sizeof(err));
 	{
 		json_t *all = hsmd_slog_entries(&l, err, sizeof(err));
 		json_t *last = json_array_get(all, json_array_size(all) - 1);
-		TAP_STR_EQ(json_string_value(json_object_get(last, "event")), "c", "new entries follow");
+		TAP_STR_EQ(json_string_value(json_object_get(last, "event")), "c",
+			   "new entries follow");
 		json_decref(all);
 	}
 	hsmd_slog_close(&l);
@@ -293,7 +316,8 @@ int main(void)
 	 * seeds (tests/fuzz/corpus/signed-log). */
 	if (getenv("SIGNED_LOG_SEEDS")) {
 		char cmd[2048];
-		snprintf(cmd, sizeof(cmd), "cp '%s' '%s/segment-1' && cp '%s' '%s/segment-2' && "
+		snprintf(cmd, sizeof(cmd),
+			 "cp '%s' '%s/segment-1' && cp '%s' '%s/segment-2' && "
 			 "sed -n 1p '%s' | sed 's/^[^{]*//' | jq -r .detail.key >'%s/key-line'",
 			 seg1, getenv("SIGNED_LOG_SEEDS"), seg2, getenv("SIGNED_LOG_SEEDS"), seg1,
 			 getenv("SIGNED_LOG_SEEDS"));

@@ -33,8 +33,7 @@ static int m_touch(struct hsmd_call *call)
 	return HSMD_OK;
 }
 static const struct hsmd_method methods[] = {
-	{ .name = "touch", .flags = HSMD_METHOD_INVASIVE, .handler = m_touch },
-	HSMD_METHOD_END
+	{ .name = "touch", .flags = HSMD_METHOD_INVASIVE, .handler = m_touch }, HSMD_METHOD_END
 };
 static const struct hsmd_service desc = {
 	HSMD_SERVICE_HEADER, .name = "setup", .version = "t", .default_port = 1, .methods = methods,
@@ -65,7 +64,8 @@ int main(void)
 	char *logkey;
 	struct hsmd_clock clk;
 
-	snprintf(dir, sizeof(dir), "%s/hsmd-store-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/hsmd-store-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(state, sizeof(state), "%s/s", dir);
@@ -74,34 +74,44 @@ int main(void)
 	hsm_key_save_private(vpath, vendor, 0, err, sizeof(err));
 	EVP_PKEY_free(vendor);
 	{
-		char *argv[] = { "provision", "--state", state, "--esn", "1A23-BC45-6789",
-				 "--vendor-key", vpath, "--address", "127.0.0.9", NULL };
+		char *argv[] = { "provision", "--state",        state,
+				 "--esn",     "1A23-BC45-6789", "--vendor-key",
+				 vpath,       "--address",      "127.0.0.9",
+				 NULL };
 		TAP_INT_EQ(hsmd_provision_main(9, argv), 0, "provision a test HSM");
 	}
 	hsmd_config_defaults(&cfg);
 	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open the state");
-	TAP_INT_EQ(st.slog.last_seq, 3, "the first open writes log_open, log_previous and the provision entry");
+	TAP_INT_EQ(st.slog.last_seq, 3,
+		   "the first open writes log_open, log_previous and the provision entry");
 	TAP_INT_EQ(log_lines(), 3, "system.log has three entries");
-	TAP_INT_EQ(json_integer_value(json_object_get(json_object_get(st.device, "log"), "next_seq")), 4,
-		   "... and the state's next_seq is past them");
+	TAP_INT_EQ(
+	    json_integer_value(json_object_get(json_object_get(st.device, "log"), "next_seq")), 4,
+	    "... and the state's next_seq is past them");
 	tap_ok(json_is_null(json_object_get(json_object_get(st.device, "log"), "pending")),
 	       "... with no pending entry left");
 	tap_ok(json_object_get(st.view, "host_keys") == NULL, "the view has no host keys");
-	tap_ok(json_object_get(json_object_get(st.view, "log"), "key") == NULL, "the view has no log key");
+	tap_ok(json_object_get(json_object_get(st.view, "log"), "key") == NULL,
+	       "the view has no log key");
 
 	doc = json_deep_copy(st.view);
 	json_object_set_new(doc, "mode", json_string("maintenance"));
 	json_object_set_new(doc, "host_keys", json_object()); /* not a service's to change */
-	TAP_INT_EQ(hsmd_store_commit_view(&st, doc, "set_mode", NULL, err, sizeof(err)), 0, "commit a change");
-	TAP_STR_EQ(json_string_value(json_object_get(st.device, "mode")), "maintenance", "the change is applied");
-	TAP_INT_EQ(json_object_size(json_object_get(st.device, "host_keys")), 7, "hsmd's members are not taken from a service");
+	TAP_INT_EQ(hsmd_store_commit_view(&st, doc, "set_mode", NULL, err, sizeof(err)), 0,
+		   "commit a change");
+	TAP_STR_EQ(json_string_value(json_object_get(st.device, "mode")), "maintenance",
+		   "the change is applied");
+	TAP_INT_EQ(json_object_size(json_object_get(st.device, "host_keys")), 7,
+		   "hsmd's members are not taken from a service");
 	TAP_INT_EQ(log_lines(), 4, "the change is logged");
 
 	doc = json_deep_copy(st.view);
 	json_object_set_new(doc, "state", json_string("bogus"));
-	tap_ok(hsmd_store_commit_view(&st, doc, "bad", NULL, err, sizeof(err)) != 0, "an invalid state is not committed");
+	tap_ok(hsmd_store_commit_view(&st, doc, "bad", NULL, err, sizeof(err)) != 0,
+	       "an invalid state is not committed");
 	tap_ok(strstr(err, "state") != NULL, "... the reason names the member");
-	TAP_STR_EQ(json_string_value(json_object_get(st.device, "state")), "factory", "... and nothing changed");
+	TAP_STR_EQ(json_string_value(json_object_get(st.device, "state")), "factory",
+		   "... and nothing changed");
 	TAP_INT_EQ(log_lines(), 4, "... and nothing was logged");
 
 	/* A crash between the log append and the state write: the entry of
@@ -116,12 +126,14 @@ int main(void)
 		hsmd_store_commit_view(&st, doc, "set_mode", NULL, err, sizeof(err));
 		TAP_INT_EQ(log_lines(), 5, "a second change is logged");
 		hsmd_store_close(&st);
-		hsm_write_file_atomic(path, old, oldlen, 0600, err, sizeof(err)); /* its state write "never happened" */
+		hsm_write_file_atomic(path, old, oldlen, 0600, err,
+				      sizeof(err)); /* its state write "never happened" */
 		free(old);
 	}
 	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "reopen");
 	TAP_INT_EQ(log_lines(), 4, "the entry of the change that was not stored is cut off");
-	TAP_STR_EQ(json_string_value(json_object_get(st.device, "mode")), "maintenance", "... the state is the old one");
+	TAP_STR_EQ(json_string_value(json_object_get(st.device, "mode")), "maintenance",
+		   "... the state is the old one");
 	TAP_INT_EQ(st.slog.last_seq, 4, "... and numbering continues after the last stored change");
 	hsmd_store_close(&st);
 
@@ -132,20 +144,23 @@ int main(void)
 		fputs("57 0badcafe {\"detail\":{},\"ev", f);
 		fclose(f);
 	}
-	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open over a torn entry");
+	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0,
+		   "open over a torn entry");
 	TAP_INT_EQ(log_lines(), 5, "the torn bytes are cut and the cut is logged (log_damaged)");
 	entries = hsmd_store_log_entries(&st, "system", err, sizeof(err));
 	TAP_INT_EQ(json_array_size(entries), 5, "the log reads back");
-	TAP_STR_EQ(json_string_value(json_object_get(json_array_get(entries, 4), "event")), "log_damaged",
-		   "... the last entry reports the torn tail");
-	TAP_HAS(json_string_value(json_object_get(json_object_get(json_array_get(entries, 4), "detail"), "found")),
-		 "torn tail after seq 4", "... with the sequence number before it");
+	TAP_STR_EQ(json_string_value(json_object_get(json_array_get(entries, 4), "event")),
+		   "log_damaged", "... the last entry reports the torn tail");
+	TAP_HAS(json_string_value(json_object_get(
+		    json_object_get(json_array_get(entries, 4), "detail"), "found")),
+		"torn tail after seq 4", "... with the sequence number before it");
 	json_decref(entries);
 
 	/* A second open of the same state is refused. */
 	{
 		struct hsmd_store st2;
-		tap_ok(hsmd_store_open(&st2, state, &cfg, err, sizeof(err)) != 0, "a second open is refused");
+		tap_ok(hsmd_store_open(&st2, state, &cfg, err, sizeof(err)) != 0,
+		       "a second open is refused");
 		tap_ok(strstr(err, "in use") != NULL, "... because it is in use");
 	}
 
@@ -157,20 +172,27 @@ int main(void)
 
 		doc = json_deep_copy(st.device);
 		json_object_set_new(doc, "state", json_string("enrolled"));
-		json_object_set_new(json_object_get(doc, "client_keys"), "sshadmin",
-				    json_string("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOGZaxjOge46gpuLF3qAvU4x8e/1lGUDnJPg58at8o7n"));
-		json_object_set_new(json_object_get(doc, "emulation"), "ncoreapi_operational", json_true());
+		json_object_set_new(
+		    json_object_get(doc, "client_keys"), "sshadmin",
+		    json_string(
+			"ssh-ed25519 "
+			"AAAAC3NzaC1lZDI1NTE5AAAAIOGZaxjOge46gpuLF3qAvU4x8e/1lGUDnJPg58at8o7n"));
+		json_object_set_new(json_object_get(doc, "emulation"), "ncoreapi_operational",
+				    json_true());
 		hsmd_store_commit(&st, doc, NULL, NULL, err, sizeof(err));
 		hsmd_call_run(&call, NULL, &st, &svc, "touch", params);
-		TAP_INT_EQ(call.status, HSMD_REFUSED_STATE, "interlock: an invasive call is refused");
+		TAP_INT_EQ(call.status, HSMD_REFUSED_STATE,
+			   "interlock: an invasive call is refused");
 		tap_ok(!handler_ran, "... before its handler runs");
 		hsmd_call_clear(&call);
 		doc = json_deep_copy(st.device);
-		json_object_set_new(json_object_get(doc, "emulation"), "ncoreapi_operational", json_false());
+		json_object_set_new(json_object_get(doc, "emulation"), "ncoreapi_operational",
+				    json_false());
 		hsmd_store_commit(&st, doc, NULL, NULL, err, sizeof(err));
 		hsmd_call_run(&call, NULL, &st, &svc, "touch", params);
 		TAP_INT_EQ(call.status, HSMD_OK, "without the interlock it runs");
-		TAP_INT_EQ(json_integer_value(json_object_get(st.device, "min_vsn")), 2, "... and commits");
+		TAP_INT_EQ(json_integer_value(json_object_get(st.device, "min_vsn")), 2,
+			   "... and commits");
 		hsmd_call_clear(&call);
 		hsmd_call_run(&call, NULL, &st, &svc, "nosuch", params);
 		TAP_INT_EQ(call.status, HSMD_BAD_REQUEST, "an unknown method is bad_request");
@@ -179,26 +201,39 @@ int main(void)
 	}
 
 	/* Factory state. */
-	logkey = strdup(json_string_value(json_object_get(json_object_get(st.device, "log"), "key")));
+	logkey =
+	    strdup(json_string_value(json_object_get(json_object_get(st.device, "log"), "key")));
 	{
-		json_int_t next = json_integer_value(json_object_get(json_object_get(st.device, "log"), "next_seq"));
-		char *hk = strdup(json_string_value(json_object_get(json_object_get(st.device, "host_keys"), "setup")));
+		json_int_t next = json_integer_value(
+		    json_object_get(json_object_get(st.device, "log"), "next_seq"));
+		char *hk = strdup(json_string_value(
+		    json_object_get(json_object_get(st.device, "host_keys"), "setup")));
 		TAP_INT_EQ(hsmd_store_factory_state(&st, err, sizeof(err)), 0, "factory state");
-		TAP_STR_EQ(json_string_value(json_object_get(st.device, "state")), "factory", "... state is factory");
-		TAP_INT_EQ(json_object_size(json_object_get(st.device, "client_keys")), 0, "... client keys erased");
-		TAP_INT_EQ(json_integer_value(json_object_get(json_object_get(st.device, "log"), "next_seq")), next + 3,
+		TAP_STR_EQ(json_string_value(json_object_get(st.device, "state")), "factory",
+			   "... state is factory");
+		TAP_INT_EQ(json_object_size(json_object_get(st.device, "client_keys")), 0,
+			   "... client keys erased");
+		TAP_INT_EQ(json_integer_value(
+			       json_object_get(json_object_get(st.device, "log"), "next_seq")),
+			   next + 3,
 			   "... the log sequence continues (factorystate, log_key, checkpoint)");
-		TAP_INT_EQ(json_integer_value(json_object_get(json_object_get(st.device, "log"), "epoch")), 2,
-			   "... the log key's epoch is the next one");
-		TAP_INT_EQ(json_integer_value(json_object_get(json_object_get(st.device, "log"), "since")), next + 1,
-			   "... beginning at the log_key entry");
-		TAP_INT_EQ(json_array_size(json_object_get(json_object_get(st.device, "log"), "keys")), 2,
-			   "... both epochs' verification keys are kept");
-		tap_ok(strcmp(logkey, json_string_value(json_object_get(json_object_get(st.device, "log"), "key"))) != 0,
+		TAP_INT_EQ(
+		    json_integer_value(json_object_get(json_object_get(st.device, "log"), "epoch")),
+		    2, "... the log key's epoch is the next one");
+		TAP_INT_EQ(
+		    json_integer_value(json_object_get(json_object_get(st.device, "log"), "since")),
+		    next + 1, "... beginning at the log_key entry");
+		TAP_INT_EQ(
+		    json_array_size(json_object_get(json_object_get(st.device, "log"), "keys")), 2,
+		    "... both epochs' verification keys are kept");
+		tap_ok(strcmp(logkey, json_string_value(json_object_get(
+					  json_object_get(st.device, "log"), "key"))) != 0,
 		       "... the log key changed");
-		tap_ok(strcmp(hk, json_string_value(json_object_get(json_object_get(st.device, "host_keys"), "setup"))) != 0,
+		tap_ok(strcmp(hk, json_string_value(json_object_get(
+				      json_object_get(st.device, "host_keys"), "setup"))) != 0,
 		       "... the host keys changed");
-		TAP_INT_EQ(json_integer_value(json_object_get(st.device, "min_vsn")), 2, "... the min VSN is kept");
+		TAP_INT_EQ(json_integer_value(json_object_get(st.device, "min_vsn")), 2,
+			   "... the min VSN is kept");
 		free(hk);
 	}
 	free(logkey);
@@ -212,7 +247,8 @@ int main(void)
 	TAP_INT_EQ(hsmd_clock_now(&clk, 1010, 86400), 1030, "clock: slews gradually");
 	TAP_INT_EQ(hsmd_clock_now(&clk, 5000, 86400), 5040, "clock: the slew stops at its delta");
 	hsmd_clock_adjust(&clk, 1000, 5, -100);
-	TAP_INT_EQ(hsmd_clock_now(&clk, 1000 + 86400, 5), 1000 + 86400 + 10 - 5, "clock: 5 s per day backwards");
+	TAP_INT_EQ(hsmd_clock_now(&clk, 1000 + 86400, 5), 1000 + 86400 + 10 - 5,
+		   "clock: 5 s per day backwards");
 
 	{
 		char cmd[600];

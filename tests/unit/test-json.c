@@ -19,18 +19,23 @@ int main(void)
 	tap_ok(j != NULL, "object parses");
 	json_decref(j);
 
-	tap_ok(parse("{\"op\":\"read\",\"op\":\"erase\"}", err, sizeof(err)) == NULL, "duplicate key refused");
+	tap_ok(parse("{\"op\":\"read\",\"op\":\"erase\"}", err, sizeof(err)) == NULL,
+	       "duplicate key refused");
 	tap_ok(strstr(err, "duplicate") != NULL, "reason names the duplicate");
 
 	char deep[200] = "";
-	for (int i = 0; i < 40; i++) strcat(deep, "[");
-	for (int i = 0; i < 40; i++) strcat(deep, "]");
+	for (int i = 0; i < 40; i++)
+		strcat(deep, "[");
+	for (int i = 0; i < 40; i++)
+		strcat(deep, "]");
 	tap_ok(parse(deep, err, sizeof(err)) == NULL, "40 levels refused");
 	TAP_STR_EQ(err, "JSON nested deeper than 32 levels", "depth reason");
 
 	char ok[100] = "";
-	for (int i = 0; i < 32; i++) strcat(ok, "[");
-	for (int i = 0; i < 32; i++) strcat(ok, "]");
+	for (int i = 0; i < 32; i++)
+		strcat(ok, "[");
+	for (int i = 0; i < 32; i++)
+		strcat(ok, "]");
 	j = parse(ok, err, sizeof(err));
 	tap_ok(j != NULL, "32 levels accepted");
 	json_decref(j);
@@ -42,11 +47,13 @@ int main(void)
 	tap_ok(parse("{\"a\":\"\xff\"}", err, sizeof(err)) == NULL, "invalid UTF-8 refused");
 	tap_ok(parse("{} {}", err, sizeof(err)) == NULL, "trailing data refused");
 	tap_ok(parse("", err, sizeof(err)) == NULL, "empty input refused");
-	tap_ok(hsm_json_parse("{\"a\":1}", 7, 6, err, sizeof(err)) == NULL, "over the size bound refused");
+	tap_ok(hsm_json_parse("{\"a\":1}", 7, 6, err, sizeof(err)) == NULL,
+	       "over the size bound refused");
 	TAP_STR_EQ(err, "JSON document too large (7 bytes, limit 6)", "size reason");
 	tap_ok(hsm_json_parse("{\"a\":\0}", 7, 0, err, sizeof(err)) == NULL, "NUL byte refused");
 	tap_ok(parse("{\"a\":\"\\u0000\"}", err, sizeof(err)) == NULL, "escaped NUL refused");
-	tap_ok(parse("{\"a\":\n\x01\nbad}", err, sizeof(err)) == NULL, "garbage with control bytes refused");
+	tap_ok(parse("{\"a\":\n\x01\nbad}", err, sizeof(err)) == NULL,
+	       "garbage with control bytes refused");
 	tap_ok(strpbrk(err, "\n\r\x01") == NULL, "the reason stays one printable line");
 	return tap_done();
 }

@@ -83,7 +83,9 @@ static void path_of(char *buf, size_t len, const char *name)
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
-	(void)st; (void)flag; (void)ftw;
+	(void)st;
+	(void)flag;
+	(void)ftw;
 	return remove(p);
 }
 
@@ -99,7 +101,10 @@ static EVP_PKEY *new_key(void)
 static struct hsm_keyprot_ctx machine1(void)
 {
 	struct hsm_keyprot_ctx c = {
-		.home = home1, .system_uuid_file = s1, .board_uuid_file = b1, .no_prompt = 1,
+		.home = home1,
+		.system_uuid_file = s1,
+		.board_uuid_file = b1,
+		.no_prompt = 1,
 	};
 	return c;
 }
@@ -108,15 +113,18 @@ static struct hsm_keyprot_ctx machine1(void)
 static struct hsm_keyprot_ctx machine2(void)
 {
 	struct hsm_keyprot_ctx c = {
-		.home = home2, .system_uuid_file = s2, .board_uuid_file = b2, .no_prompt = 1,
+		.home = home2,
+		.system_uuid_file = s2,
+		.board_uuid_file = b2,
+		.no_prompt = 1,
 	};
 	return c;
 }
 
 static void unset_env(void)
 {
-	static const char *const svc[] = { "SSHADMIN", "NCOREAPI", "SETUP", "UPDATER", "MONITOR",
-					   "LAUNCHER", "ORCHESTRATOR", "TENANTREQ" };
+	static const char *const svc[] = { "SSHADMIN", "NCOREAPI", "SETUP",        "UPDATER",
+					   "MONITOR",  "LAUNCHER", "ORCHESTRATOR", "TENANTREQ" };
 	char v[64];
 
 	for (size_t i = 0; i < sizeof(svc) / sizeof(svc[0]); i++) {
@@ -139,7 +147,8 @@ static void test_parse(void)
 	char buf[HSM_KEYPROT_STRLEN];
 
 	tap_ok(hsm_keyprot_parse("KFSG", &o, err, sizeof(err)) == 0 &&
-	       o == (HSM_KEYPROT_K | HSM_KEYPROT_F | HSM_KEYPROT_S | HSM_KEYPROT_G), "parse KFSG");
+		   o == (HSM_KEYPROT_K | HSM_KEYPROT_F | HSM_KEYPROT_S | HSM_KEYPROT_G),
+	       "parse KFSG");
 	tap_ok(hsm_keyprot_parse("GSFK", &o, err, sizeof(err)) == 0, "parse accepts any order");
 	hsm_keyprot_format(o, buf);
 	TAP_STR_EQ(buf, "KFSG", "format gives the canonical order");
@@ -150,9 +159,12 @@ static void test_parse(void)
 	hsm_keyprot_format(0, buf);
 	TAP_STR_EQ(buf, "", "format none");
 
-	static const struct { const char *in, *why; } bad[] = {
-		{ "", "empty" }, { "KK", "twice" }, { "KX", "'X'" }, { "k", "'k'" },
-		{ "KFSBGPK", "twice" }, { "K F", "' '" }, { "K\x01", "0x01" }, { "K\xc3\xa9", "0xc3" }, { "X\nK", "'X'" },
+	static const struct {
+		const char *in, *why;
+	} bad[] = {
+		{ "", "empty" },     { "KK", "twice" },       { "KX", "'X'" },
+		{ "k", "'k'" },      { "KFSBGPK", "twice" },  { "K F", "' '" },
+		{ "K\x01", "0x01" }, { "K\xc3\xa9", "0xc3" }, { "X\nK", "'X'" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		o = 12345;
@@ -167,10 +179,12 @@ static void test_parse(void)
 
 static void test_service_env(void)
 {
-	static const struct { const char *svc, *want; } def[] = {
-		{ "sshadmin", "KFSG" }, { "ncoreapi", "KFSG" }, { "setup", "KFSG" },
-		{ "tenantreq", "KFSG" }, { "updater", "KF" }, { "monitor", "KF" },
-		{ "launcher", "KF" }, { "orchestrator", "KF" },
+	static const struct {
+		const char *svc, *want;
+	} def[] = {
+		{ "sshadmin", "KFSG" },  { "ncoreapi", "KFSG" },   { "setup", "KFSG" },
+		{ "tenantreq", "KFSG" }, { "updater", "KF" },      { "monitor", "KF" },
+		{ "launcher", "KF" },    { "orchestrator", "KF" },
 	};
 	char buf[HSM_KEYPROT_STRLEN];
 	unsigned o;
@@ -205,13 +219,14 @@ static void test_service_env(void)
 	TAP_STR_EQ(buf, "KP", "an empty per-service variable counts as unset");
 	setenv("NFAST_ORCHESTRATOR_KEYPROT", "KZ", 1);
 	tap_ok(hsm_keyprot_for_service("orchestrator", &o, err, sizeof(err)) == -1 &&
-	       strstr(err, "NFAST_ORCHESTRATOR_KEYPROT") && strstr(err, "'Z'"),
+		   strstr(err, "NFAST_ORCHESTRATOR_KEYPROT") && strstr(err, "'Z'"),
 	       "invalid per-service variable named: %s", err);
 	log_err();
 	unset_env();
 	setenv("NFAST_KEYPROT", "KK", 1);
 	tap_ok(hsm_keyprot_for_service("setup", &o, err, sizeof(err)) == -1 &&
-	       strstr(err, "NFAST_KEYPROT:"), "invalid NFAST_KEYPROT named: %s", err);
+		   strstr(err, "NFAST_KEYPROT:"),
+	       "invalid NFAST_KEYPROT named: %s", err);
 	log_err();
 	unset_env();
 }
@@ -229,13 +244,15 @@ static void test_service_group(void)
 	 * that name. */
 	setenv("NFAST_MONITOR_GROUP", "No Such Group!", 1);
 	tap_ok(hsm_keyprot_group_for_service("monitor", g, sizeof(g), err, sizeof(err)) == -1 &&
-	       strstr(err, "No Such Group!") && strstr(err, "NFAST_MONITOR_GROUP"),
+		   strstr(err, "No Such Group!") && strstr(err, "NFAST_MONITOR_GROUP"),
 	       "a group that does not exist and cannot be created is refused: %s", err);
 	log_err();
 	if (gr) {
 		setenv("NFAST_MONITOR_GROUP", gr->gr_name, 1);
-		tap_ok(hsm_keyprot_group_for_service("monitor", g, sizeof(g), err, sizeof(err)) == 0 &&
-		       strcmp(g, gr->gr_name) == 0, "NFAST_MONITOR_GROUP=%s is used", gr->gr_name);
+		tap_ok(hsm_keyprot_group_for_service("monitor", g, sizeof(g), err, sizeof(err)) ==
+			       0 &&
+			   strcmp(g, gr->gr_name) == 0,
+		       "NFAST_MONITOR_GROUP=%s is used", gr->gr_name);
 	} else {
 		tap_ok(1, "# SKIP no name for our group");
 	}
@@ -244,7 +261,8 @@ static void test_service_group(void)
 	snprintf(want, sizeof(want), "%s", geteuid() == 0 && getgrnam("root") ? "root" : "");
 	hsm_keyprot_group_for_service("sshadmin", g, sizeof(g), err, sizeof(err));
 	TAP_STR_EQ(g, want, "sshadmin default group");
-	snprintf(want, sizeof(want), "%s", geteuid() == 0 && getgrnam("nfastadmin") ? "nfastadmin" : "");
+	snprintf(want, sizeof(want), "%s",
+		 geteuid() == 0 && getgrnam("nfastadmin") ? "nfastadmin" : "");
 	hsm_keyprot_group_for_service("updater", g, sizeof(g), err, sizeof(err));
 	TAP_STR_EQ(g, want, "updater default group");
 	tap_ok(hsm_keyprot_group_for_service("updater", g, sizeof(g), err, sizeof(err)) == 1,
@@ -327,7 +345,8 @@ static void test_round_trips(void)
 		struct hsm_keyprot_ctx e = machine1();
 		setenv("NFAST_KEYPROT_PASS", PASS1, 1);
 		tap_ok(round_trip(HSM_KEYPROT_K | HSM_KEYPROT_P, &e, &c, "rt-env-KP"),
-		       "NFAST_KEYPROT_PASS supplies P on save (loaded with the same passphrase given directly)");
+		       "NFAST_KEYPROT_PASS supplies P on save (loaded with the same passphrase "
+		       "given directly)");
 		unsetenv("NFAST_KEYPROT_PASS");
 	}
 }
@@ -363,7 +382,7 @@ static void test_passphrase(void)
 	c.passphrase = "";
 	path_of(path, sizeof(path), "empty-pass");
 	tap_ok(hsm_keyprot_save(path, k, HSM_KEYPROT_P, &c, 0, err, sizeof(err)) == -1 &&
-	       strstr(err, "empty") && access(path, F_OK) != 0,
+		   strstr(err, "empty") && access(path, F_OK) != 0,
 	       "an empty passphrase is refused on save, nothing written: %s", err);
 	log_err();
 	EVP_PKEY_free(k);
@@ -378,11 +397,14 @@ static void test_availability(void)
 	path_of(missing, sizeof(missing), "no-such-uuid");
 	c.system_uuid_file = missing;
 	path_of(path, sizeof(path), "avail-S");
-	tap_ok(hsm_keyprot_save(path, k, HSM_KEYPROT_K | HSM_KEYPROT_S, &c, 0, err, sizeof(err)) == -1 &&
-	       strstr(err, "S (system UUID)") && strstr(err, "not available") && access(path, F_OK) != 0,
+	tap_ok(hsm_keyprot_save(path, k, HSM_KEYPROT_K | HSM_KEYPROT_S, &c, 0, err, sizeof(err)) ==
+		       -1 &&
+		   strstr(err, "S (system UUID)") && strstr(err, "not available") &&
+		   access(path, F_OK) != 0,
 	       "S without a system UUID fails naming S: %s", err);
 	log_err();
-	tap_ok(hsm_keyprot_check(HSM_KEYPROT_S, &c, err, sizeof(err)) == -1 && strstr(err, "S (system UUID)"),
+	tap_ok(hsm_keyprot_check(HSM_KEYPROT_S, &c, err, sizeof(err)) == -1 &&
+		   strstr(err, "S (system UUID)"),
 	       "check names S too");
 	tap_ok(hsm_keyprot_check(HSM_KEYPROT_K | HSM_KEYPROT_F, &c, err, sizeof(err)) == 0,
 	       "check passes KF without any machine input");
@@ -391,7 +413,7 @@ static void test_availability(void)
 	c.board_uuid_file = bdummy;
 	path_of(path, sizeof(path), "avail-B");
 	tap_ok(hsm_keyprot_save(path, k, HSM_KEYPROT_B, &c, 0, err, sizeof(err)) == -1 &&
-	       strstr(err, "B (baseboard serial)") && strstr(err, "not available"),
+		   strstr(err, "B (baseboard serial)") && strstr(err, "not available"),
 	       "B with a placeholder serial (To be filled by O.E.M.) fails naming B: %s", err);
 	log_err();
 
@@ -412,7 +434,8 @@ static void test_availability(void)
 			u.system_uuid_file = rootonly;
 			if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
 				_exit(3);
-			if (hsm_keyprot_check(HSM_KEYPROT_K | HSM_KEYPROT_S, &u, err, sizeof(err)) == -1 &&
+			if (hsm_keyprot_check(HSM_KEYPROT_K | HSM_KEYPROT_S, &u, err,
+					      sizeof(err)) == -1 &&
 			    strstr(err, "S (system UUID) needs root"))
 				_exit(0);
 			printf("# child: %s\n", err);
@@ -433,10 +456,12 @@ static void test_availability(void)
 		setenv("HSMADMIN_SYSTEM_UUID_FILE", s1, 1);
 		setenv("HSMADMIN_BOARD_UUID_FILE", b1, 1);
 		tap_ok(hsm_keyprot_save(p2, k, HSM_KEYPROT_K | HSM_KEYPROT_S | HSM_KEYPROT_B, &e, 0,
-					err, sizeof(err)) == 0, "save with HSMADMIN_*_UUID_FILE hooks");
+					err, sizeof(err)) == 0,
+		       "save with HSMADMIN_*_UUID_FILE hooks");
 		c = machine1();
 		back = hsm_keyprot_load(p2, &c, NULL, err, sizeof(err));
-		tap_ok(back && EVP_PKEY_eq(back, k) == 1, "... the hooks read the same files as ctx paths");
+		tap_ok(back && EVP_PKEY_eq(back, k) == 1,
+		       "... the hooks read the same files as ctx paths");
 		EVP_PKEY_free(back);
 		setenv("HSMADMIN_SYSTEM_UUID_FILE", s2, 1);
 		back = hsm_keyprot_load(p2, &e, NULL, err, sizeof(err));
@@ -472,7 +497,7 @@ static void test_other_machine(void)
 	back = hsm_keyprot_load(path, &c, NULL, err, sizeof(err));
 	log_err();
 	tap_ok(!back && strstr(err, "G (global nonce)") && strstr(err, "does not exist") &&
-	       access(gpath, F_OK) != 0,
+		   access(gpath, F_OK) != 0,
 	       "KFSG key where there is no global nonce: refused, and none created: %s", err);
 	EVP_PKEY_free(back);
 
@@ -481,7 +506,8 @@ static void test_other_machine(void)
 	       "a G key on machine 2 creates its global nonce");
 	back = hsm_keyprot_load(path, &c, NULL, err, sizeof(err));
 	log_err();
-	tap_ok(!back && strstr(err, "cannot decrypt"), "KFSG key under another global nonce: %s", err);
+	tap_ok(!back && strstr(err, "cannot decrypt"), "KFSG key under another global nonce: %s",
+	       err);
 	EVP_PKEY_free(back);
 
 	path_of(path, sizeof(path), "rt-B");
@@ -545,7 +571,8 @@ static void test_global_nonce(void)
 		setenv("HSMADMIN_GLOBAL_NONCE_FILE", alt, 1);
 		back = hsm_keyprot_load(path, &c, NULL, err, sizeof(err));
 		log_err();
-		tap_ok(!back && strstr(err, alt), "HSMADMIN_GLOBAL_NONCE_FILE is where G is looked up: %s", err);
+		tap_ok(!back && strstr(err, alt),
+		       "HSMADMIN_GLOBAL_NONCE_FILE is where G is looked up: %s", err);
 		EVP_PKEY_free(back);
 		unsetenv("HSMADMIN_GLOBAL_NONCE_FILE");
 	}
@@ -568,7 +595,8 @@ static void test_tamper(void)
 	if (n != 64 + 48 + 16)
 		return;
 	tap_ok(hsm_keyprot_inspect(file, n, &o, err, sizeof(err)) == 0 &&
-	       o == (HSM_KEYPROT_K | HSM_KEYPROT_F | HSM_KEYPROT_S | HSM_KEYPROT_G), "inspect reads the options");
+		   o == (HSM_KEYPROT_K | HSM_KEYPROT_F | HSM_KEYPROT_S | HSM_KEYPROT_G),
+	       "inspect reads the options");
 	back = hsm_keyprot_open(file, n, &c, NULL, err, sizeof(err));
 	tap_ok(back != NULL, "the untouched image opens");
 	EVP_PKEY_free(back);
@@ -586,7 +614,8 @@ static void test_tamper(void)
 		}
 	}
 	tap_ok(refused == 2 * n && one == 2 * n,
-	       "each of %zu single-bit changes (header, IV, ciphertext, tag) refused with a reason", 2 * n);
+	       "each of %zu single-bit changes (header, IV, ciphertext, tag) refused with a reason",
+	       2 * n);
 
 	refused = one = 0;
 	for (size_t len = 0; len < n; len++) {
@@ -597,7 +626,8 @@ static void test_tamper(void)
 		log_err();
 		EVP_PKEY_free(back);
 	}
-	tap_ok(refused == n && one == n, "every truncation (0..%zu bytes) refused with a reason", n - 1);
+	tap_ok(refused == n && one == n, "every truncation (0..%zu bytes) refused with a reason",
+	       n - 1);
 	back = hsm_keyprot_open(file, n - 15, &c, NULL, err, sizeof(err));
 	log_err();
 	tap_ok(!back && strstr(err, "truncated") && strstr(err, "16-byte tag"),
@@ -644,7 +674,8 @@ static void test_tamper(void)
 	log_err();
 	tap_ok(!back && strstr(err, "KDF"), "scrypt KDF claimed without P: %s", err);
 	EVP_PKEY_free(back);
-	back = hsm_keyprot_open((const uint8_t *)"-----BEGIN PRIVATE KEY-----\n", 28, &c, NULL, err, sizeof(err));
+	back = hsm_keyprot_open((const uint8_t *)"-----BEGIN PRIVATE KEY-----\n", 28, &c, NULL, err,
+				sizeof(err));
 	log_err();
 	tap_ok(!back && strstr(err, "unprotected PEM"), "a PEM key is named as such: %s", err);
 	EVP_PKEY_free(back);
@@ -659,7 +690,8 @@ static void test_tamper(void)
 	c.passphrase = PASS1;
 	back = hsm_keyprot_open(bad, n, &c, NULL, err, sizeof(err));
 	log_err();
-	tap_ok(!back && strstr(err, "out of bounds"), "scrypt N=2^30 refused before any work: %s", err);
+	tap_ok(!back && strstr(err, "out of bounds"), "scrypt N=2^30 refused before any work: %s",
+	       err);
 	EVP_PKEY_free(back);
 	memcpy(bad, file, n);
 	bad[n - 1] ^= 0x80;
@@ -678,12 +710,18 @@ static void test_permissions(void)
 	struct group *other = NULL, *mine = getgrgid(getegid());
 
 	path_of(path, sizeof(path), "perm");
-	tap_ok(hsm_keyprot_save(path, k, HSM_KEYPROT_K | HSM_KEYPROT_F, &c, 0, err, sizeof(err)) == 0 &&
-	       stat(path, &st) == 0 && (st.st_mode & 07777) == 0600, "saved 0600 without a group");
+	tap_ok(hsm_keyprot_save(path, k, HSM_KEYPROT_K | HSM_KEYPROT_F, &c, 0, err, sizeof(err)) ==
+		       0 &&
+		   stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
+	       "saved 0600 without a group");
 
-	static const struct { mode_t mode; const char *why; } bad[] = {
-		{ 0644, "others" }, { 0604, "others" }, { 0601, "others" },
-		{ 0620, "group write" }, { 0660, "group write" }, { 0640, "no group is configured" },
+	static const struct {
+		mode_t mode;
+		const char *why;
+	} bad[] = {
+		{ 0644, "others" },      { 0604, "others" },
+		{ 0601, "others" },      { 0620, "group write" },
+		{ 0660, "group write" }, { 0640, "no group is configured" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		chmod(path, bad[i].mode);
@@ -747,7 +785,8 @@ static void test_permissions(void)
 			perror(path);
 		back = hsm_keyprot_load(path, &c, NULL, err, sizeof(err));
 		log_err();
-		tap_ok(!back && strstr(err, "owned by uid 65534"), "a key owned by someone else is refused: %s", err);
+		tap_ok(!back && strstr(err, "owned by uid 65534"),
+		       "a key owned by someone else is refused: %s", err);
 		EVP_PKEY_free(back);
 		if (chown(path, 0, 0) != 0)
 			perror(path);
@@ -761,7 +800,8 @@ static void test_permissions(void)
 		path_of(gp, sizeof(gp), "perm-group");
 		c.group = mine->gr_name;
 		tap_ok(hsm_keyprot_save(gp, k, HSM_KEYPROT_K, &c, 0, err, sizeof(err)) == 0 &&
-		       stat(gp, &st) == 0 && (st.st_mode & 07777) == 0640 && st.st_gid == mine->gr_gid,
+			   stat(gp, &st) == 0 && (st.st_mode & 07777) == 0640 &&
+			   st.st_gid == mine->gr_gid,
 		       "saved 0640 with group %s", mine->gr_name);
 		back = hsm_keyprot_load(gp, &c, NULL, err, sizeof(err));
 		tap_ok(back != NULL, "... and loads with that group configured");
@@ -773,7 +813,7 @@ static void test_permissions(void)
 		char gp[256];
 		path_of(gp, sizeof(gp), "perm-nogroup");
 		tap_ok(hsm_keyprot_save(gp, k, HSM_KEYPROT_K, &c, 0, err, sizeof(err)) == -1 &&
-		       strstr(err, "no-such-group-kp") && access(gp, F_OK) != 0,
+			   strstr(err, "no-such-group-kp") && access(gp, F_OK) != 0,
 		       "save with a group that does not exist: nothing written: %s", err);
 		log_err();
 	}
@@ -786,11 +826,13 @@ static void test_permissions(void)
 		EVP_PKEY *k2 = new_key();
 
 		tap_ok(hsm_keyprot_save(path, k2, HSM_KEYPROT_K, &c, 0, err, sizeof(err)) == -1 &&
-		       strstr(err, "exists already"), "save refuses to replace a key: %s", err);
+			   strstr(err, "exists already"),
+		       "save refuses to replace a key: %s", err);
 		log_err();
 		na = slurp(path, after, sizeof(after));
 		tap_ok(na == nb && memcmp(before, after, na) == 0, "... and leaves it as it was");
-		tap_ok(hsm_keyprot_save(path, k2, HSM_KEYPROT_K, &c, HSM_KEYPROT_OVERWRITE, err, sizeof(err)) == 0,
+		tap_ok(hsm_keyprot_save(path, k2, HSM_KEYPROT_K, &c, HSM_KEYPROT_OVERWRITE, err,
+					sizeof(err)) == 0,
 		       "HSM_KEYPROT_OVERWRITE replaces it");
 		back = hsm_keyprot_load(path, &c, NULL, err, sizeof(err));
 		tap_ok(back && EVP_PKEY_eq(back, k2) == 1, "... with the new key");
@@ -818,21 +860,24 @@ static void test_pem(void)
 	want = hsm_keyprot_load(path, &c, NULL, err, sizeof(err));
 	pem = hsm_keyprot_load_pem(path, &c, &o, err, sizeof(err));
 	tap_ok(pem && strncmp(pem, "-----BEGIN PRIVATE KEY-----\n", 28) == 0 &&
-	       o == (HSM_KEYPROT_K | HSM_KEYPROT_F | HSM_KEYPROT_S | HSM_KEYPROT_G), "load_pem gives PKCS#8 PEM");
+		   o == (HSM_KEYPROT_K | HSM_KEYPROT_F | HSM_KEYPROT_S | HSM_KEYPROT_G),
+	       "load_pem gives PKCS#8 PEM");
 	if (pem) {
 		BIO *b = BIO_new_mem_buf(pem, -1);
 		got = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
 		BIO_free(b);
 	}
-	tap_ok(got && want && EVP_PKEY_eq(got, want) == 1, "... which OpenSSL reads back as the same key");
+	tap_ok(got && want && EVP_PKEY_eq(got, want) == 1,
+	       "... which OpenSSL reads back as the same key");
 	tap_ok(pem && ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, &sk) == SSH_OK &&
-	       ssh_key_type(sk) == SSH_KEYTYPE_ED25519 && ssh_key_is_private(sk),
+		   ssh_key_type(sk) == SSH_KEYTYPE_ED25519 && ssh_key_is_private(sk),
 	       "... and libssh imports as an Ed25519 private key");
 	ssh_key_free(sk);
 	{
 		char *mem = want ? hsm_keyprot_key_pem(want) : NULL;
 		/* No TAP_STR_EQ: it would print the key on failure. */
-		tap_ok(mem && pem && strcmp(mem, pem) == 0, "key_pem of the loaded key is the same text");
+		tap_ok(mem && pem && strcmp(mem, pem) == 0,
+		       "key_pem of the loaded key is the same text");
 		hsm_keyprot_pem_free(mem);
 		tap_ok(hsm_keyprot_key_pem(NULL) == NULL, "key_pem of no key is NULL");
 	}
@@ -861,11 +906,13 @@ static void test_rewrap(void)
 	orig = hsm_keyprot_load(src, &m1, NULL, err, sizeof(err));
 	bk1.passphrase = PASS2;
 	bk2.passphrase = PASS2;
-	tap_ok(hsm_keyprot_rewrap(src, &m1, backup, HSM_KEYPROT_K | HSM_KEYPROT_P, &bk1, 0,
-				  err, sizeof(err)) == 0, "rewrap KFSG -> KP backup");
+	tap_ok(hsm_keyprot_rewrap(src, &m1, backup, HSM_KEYPROT_K | HSM_KEYPROT_P, &bk1, 0, err,
+				  sizeof(err)) == 0,
+	       "rewrap KFSG -> KP backup");
 	tap_ok(hsm_keyprot_file_options(backup, &o, err, sizeof(err)) == 0 &&
-	       o == (HSM_KEYPROT_K | HSM_KEYPROT_P) && stat(backup, &st) == 0 &&
-	       (st.st_mode & 07777) == 0600, "backup is KP and owner-only");
+		   o == (HSM_KEYPROT_K | HSM_KEYPROT_P) && stat(backup, &st) == 0 &&
+		   (st.st_mode & 07777) == 0600,
+	       "backup is KP and owner-only");
 	back = hsm_keyprot_load(backup, &bk2, NULL, err, sizeof(err));
 	tap_ok(back && orig && EVP_PKEY_eq(back, orig) == 1,
 	       "the backup opens on another machine with its passphrase");
@@ -876,8 +923,9 @@ static void test_rewrap(void)
 	tap_ok(!back && strstr(err, "wrong passphrase"), "... and not with another passphrase");
 	EVP_PKEY_free(back);
 	bk2.passphrase = PASS2;
-	tap_ok(hsm_keyprot_rewrap(backup, &bk2, restored, HSM_KEYPROT_K | HSM_KEYPROT_F |
-				  HSM_KEYPROT_S | HSM_KEYPROT_G, &m2, 0, err, sizeof(err)) == 0,
+	tap_ok(hsm_keyprot_rewrap(backup, &bk2, restored,
+				  HSM_KEYPROT_K | HSM_KEYPROT_F | HSM_KEYPROT_S | HSM_KEYPROT_G,
+				  &m2, 0, err, sizeof(err)) == 0,
 	       "restore: rewrap the backup as KFSG on machine 2");
 	back = hsm_keyprot_load(restored, &m2, NULL, err, sizeof(err));
 	tap_ok(back && orig && EVP_PKEY_eq(back, orig) == 1, "the restored key is the original");
@@ -887,7 +935,8 @@ static void test_rewrap(void)
 	tap_ok(!back, "... and is bound to machine 2");
 	EVP_PKEY_free(back);
 	tap_ok(hsm_keyprot_rewrap(src, &m2, restored, HSM_KEYPROT_K, &m2, HSM_KEYPROT_OVERWRITE,
-				  err, sizeof(err)) == -1 && strstr(err, src),
+				  err, sizeof(err)) == -1 &&
+		   strstr(err, src),
 	       "rewrap of a key this machine cannot open fails naming it: %s", err);
 	log_err();
 	EVP_PKEY_free(orig);
@@ -903,7 +952,8 @@ static void test_salts(void)
 
 	hsm_keyprot_seal(k, HSM_KEYPROT_K | HSM_KEYPROT_F, &c, &a, &al, err, sizeof(err));
 	hsm_keyprot_seal(k, HSM_KEYPROT_K | HSM_KEYPROT_F, &c, &b, &bl, err, sizeof(err));
-	tap_ok(a && b && al == bl && memcmp(a + 18, b + 18, 32) != 0 && memcmp(a + 50, b + 50, 12) != 0,
+	tap_ok(a && b && al == bl && memcmp(a + 18, b + 18, 32) != 0 &&
+		   memcmp(a + 50, b + 50, 12) != 0,
 	       "K: two seals of one key differ in nonce and IV");
 	free(a);
 	free(b);
@@ -911,7 +961,7 @@ static void test_salts(void)
 	hsm_keyprot_seal(k, HSM_KEYPROT_F | HSM_KEYPROT_S, &c, &a, &al, err, sizeof(err));
 	hsm_keyprot_seal(k, HSM_KEYPROT_F | HSM_KEYPROT_S, &c, &b, &bl, err, sizeof(err));
 	tap_ok(a && b && memcmp(a + 18, zero, 32) == 0 && memcmp(a + 50, b + 50, 12) != 0 &&
-	       memcmp(a + 64, b + 64, al - 64) != 0,
+		   memcmp(a + 64, b + 64, al - 64) != 0,
 	       "without K or P: no nonce stored, yet a fresh IV each time");
 	free(a);
 	free(b);
@@ -926,7 +976,8 @@ static void test_salts(void)
 		EVP_PKEY_get_raw_public_key(k, raw, &rl);
 		pub = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, rl);
 		tap_ok(hsm_keyprot_seal(pub, HSM_KEYPROT_K, &c, &a, &al, err, sizeof(err)) == -1 &&
-		       strstr(err, "not a private key"), "seal refuses a public key: %s", err);
+			   strstr(err, "not a private key"),
+		       "seal refuses a public key: %s", err);
 		EVP_PKEY_free(pub);
 	}
 	EVP_PKEY_free(k);
@@ -934,9 +985,12 @@ static void test_salts(void)
 	/* Other key types take the generic PKCS#8 path. */
 	{
 		EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), *back = NULL;
-		tap_ok(ec && hsm_keyprot_seal(ec, HSM_KEYPROT_K | HSM_KEYPROT_S, &c, &a, &al, err, sizeof(err)) == 0 &&
-		       (back = hsm_keyprot_open(a, al, &c, NULL, err, sizeof(err))) &&
-		       EVP_PKEY_eq(back, ec) == 1, "an EC P-256 key round-trips too");
+		tap_ok(ec &&
+			   hsm_keyprot_seal(ec, HSM_KEYPROT_K | HSM_KEYPROT_S, &c, &a, &al, err,
+					    sizeof(err)) == 0 &&
+			   (back = hsm_keyprot_open(a, al, &c, NULL, err, sizeof(err))) &&
+			   EVP_PKEY_eq(back, ec) == 1,
+		       "an EC P-256 key round-trips too");
 		free(a);
 		EVP_PKEY_free(ec);
 		if (back)
@@ -958,7 +1012,8 @@ static void test_speed(void)
 		k = hsm_keyprot_load(path, &c, NULL, err, sizeof(err));
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		EVP_PKEY_free(k);
-		double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+		double ms =
+		    (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 		if (k && ms < best)
 			best = ms;
 	}
@@ -996,7 +1051,8 @@ static void test_no_secrets(void)
 			found += !!memmem(errlog, errlog_len, g, 8);
 	}
 	tap_ok(errlog_len > 2000 && found == 0,
-	       "none of %zu bytes of error text holds the key, its PEM, the global nonce or a passphrase",
+	       "none of %zu bytes of error text holds the key, its PEM, the global nonce or a "
+	       "passphrase",
 	       errlog_len);
 	hsm_keyprot_pem_free(pem);
 	EVP_PKEY_free(k);

@@ -61,8 +61,10 @@ static char *raw_file(json_t *body, EVP_PKEY *key)
 		bail("wrap", err);
 	canon = hsm_json_canonical(env, NULL);
 	json_decref(env);
-	if (asprintf(&out, "# hsmadmin feature licence\n-----BEGIN HSMADMIN LICENCE-----\n%s\n"
-			   "-----END HSMADMIN LICENCE-----\n", canon) < 0)
+	if (asprintf(&out,
+		     "# hsmadmin feature licence\n-----BEGIN HSMADMIN LICENCE-----\n%s\n"
+		     "-----END HSMADMIN LICENCE-----\n",
+		     canon) < 0)
 		bail("asprintf", "");
 	free(canon);
 	return out;
@@ -72,8 +74,8 @@ static json_t *good_body(void)
 {
 	return json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:I, s:I}", "format", "hsmadmin-licence",
 			 "version", 1, "type", "multi-tenant", "esn", "1A23-BC45-6789",
-			 "max_active_vcms", 8, "features", 3, "serial", (json_int_t)42,
-			 "issued", (json_int_t)1700000000);
+			 "max_active_vcms", 8, "features", 3, "serial", (json_int_t)42, "issued",
+			 (json_int_t)1700000000);
 }
 
 static int parse_rc(const char *data, size_t len, char *err, size_t errlen)
@@ -104,12 +106,15 @@ static void test_roundtrip(void)
 	char err[512], *text = issue(base(), vendor, &len), *again;
 	json_t *sum;
 
-	static const char head[] = "# hsmadmin feature licence\n# type: multi-tenant\n# esn: 1A23-BC45-6789\n"
-				   "# max-active-vcms: 8\n# features: ForeignTokenOpen|RemoteShare\n"
-				   "# issued: 2023-11-14T22:13:20Z\n# serial: 42\n"
-				   "-----BEGIN HSMADMIN LICENCE-----\n{\"body\":{";
-	tap_ok(strncmp(text, head, strlen(head)) == 0, "the header is human-readable and names the features");
-	TAP_INT_EQ(hsm_licence_parse(text, len, &lic, err, sizeof(err)), 0, "a signed licence parses");
+	static const char head[] =
+	    "# hsmadmin feature licence\n# type: multi-tenant\n# esn: 1A23-BC45-6789\n"
+	    "# max-active-vcms: 8\n# features: ForeignTokenOpen|RemoteShare\n"
+	    "# issued: 2023-11-14T22:13:20Z\n# serial: 42\n"
+	    "-----BEGIN HSMADMIN LICENCE-----\n{\"body\":{";
+	tap_ok(strncmp(text, head, strlen(head)) == 0,
+	       "the header is human-readable and names the features");
+	TAP_INT_EQ(hsm_licence_parse(text, len, &lic, err, sizeof(err)), 0,
+		   "a signed licence parses");
 	if (!lic)
 		bail("parse", err);
 	TAP_STR_EQ(lic->esn, "1A23-BC45-6789", "ESN");
@@ -121,25 +126,29 @@ static void test_roundtrip(void)
 	TAP_INT_EQ(lic->version, 1, "format version");
 	TAP_INT_EQ(hsm_licence_verify(lic, trusted, 2, err, sizeof(err)), HSM_LICENCE_OK,
 		   "verifies against a trust list holding the vendor key");
-	TAP_INT_EQ(hsm_licence_verify(lic, trusted, 1, err, sizeof(err)), HSM_LICENCE_UNKNOWN_SIGNER,
-		   "another vendor key: unknown signer");
+	TAP_INT_EQ(hsm_licence_verify(lic, trusted, 1, err, sizeof(err)),
+		   HSM_LICENCE_UNKNOWN_SIGNER, "another vendor key: unknown signer");
 	tap_ok(strstr(err, "not a trusted vendor key") != NULL, "the reason says so: %s", err);
 	TAP_INT_EQ(hsm_licence_verify(lic, NULL, 0, err, sizeof(err)), HSM_LICENCE_UNKNOWN_SIGNER,
 		   "no vendor keys: unknown signer");
-	TAP_INT_EQ(hsm_licence_check_esn(lic, "1A23-BC45-6789", err, sizeof(err)), 0, "its own ESN matches");
-	TAP_INT_EQ(hsm_licence_check_esn(lic, "1a23-bc45-6789", err, sizeof(err)), 0, "in any case");
-	TAP_INT_EQ(hsm_licence_check_esn(lic, "1A23-BC45-6780", err, sizeof(err)), HSM_LICENCE_WRONG_ESN,
-		   "another ESN: wrong ESN");
-	tap_ok(strstr(err, "for ESN 1A23-BC45-6789, not for 1A23-BC45-6780") != NULL, "names both: %s", err);
+	TAP_INT_EQ(hsm_licence_check_esn(lic, "1A23-BC45-6789", err, sizeof(err)), 0,
+		   "its own ESN matches");
+	TAP_INT_EQ(hsm_licence_check_esn(lic, "1a23-bc45-6789", err, sizeof(err)), 0,
+		   "in any case");
+	TAP_INT_EQ(hsm_licence_check_esn(lic, "1A23-BC45-6780", err, sizeof(err)),
+		   HSM_LICENCE_WRONG_ESN, "another ESN: wrong ESN");
+	tap_ok(strstr(err, "for ESN 1A23-BC45-6789, not for 1A23-BC45-6780") != NULL,
+	       "names both: %s", err);
 	TAP_INT_EQ(hsm_licence_check_esn(lic, "junk", err, sizeof(err)), HSM_LICENCE_WRONG_ESN,
 		   "a malformed ESN never matches");
 
 	again = hsm_licence_text(lic, &len2);
-	tap_ok(again && len2 == len && memcmp(again, text, len) == 0, "hsm_licence_text gives back the file");
+	tap_ok(again && len2 == len && memcmp(again, text, len) == 0,
+	       "hsm_licence_text gives back the file");
 	free(again);
 	sum = hsm_licence_summary(lic);
-	TAP_STR_EQ(json_string_value(json_object_get(sum, "features_names")), "ForeignTokenOpen|RemoteShare",
-		   "summary: feature names");
+	TAP_STR_EQ(json_string_value(json_object_get(sum, "features_names")),
+		   "ForeignTokenOpen|RemoteShare", "summary: feature names");
 	TAP_INT_EQ(json_integer_value(json_object_get(sum, "max_active_vcms")), 8, "summary: VCMs");
 	tap_ok(json_object_get(sum, "speed_upgrade") == NULL, "summary: no speed upgrade");
 	tap_ok(strncmp(json_string_value(json_object_get(sum, "signer")), "SHA256:", 7) == 0,
@@ -154,16 +163,23 @@ static void test_roundtrip(void)
 	l2.speed_upgrade = HSM_LICENCE_SPEED_HIGH;
 	l2.max_active_vcms = 1000;
 	text = issue(l2, vendor, &len);
-	tap_ok(strstr(text, "# features: none\n# speed-upgrade: high\n") != NULL, "header: no features, speed");
+	tap_ok(strstr(text, "# features: none\n# speed-upgrade: high\n") != NULL,
+	       "header: no features, speed");
 	TAP_INT_EQ(hsm_licence_parse(text, len, &lic, err, sizeof(err)), 0, "parses");
-	TAP_INT_EQ(lic ? (int)lic->speed_upgrade : -1, HSM_LICENCE_SPEED_HIGH, "speed upgrade high");
+	TAP_INT_EQ(lic ? (int)lic->speed_upgrade : -1, HSM_LICENCE_SPEED_HIGH,
+		   "speed upgrade high");
 	hsm_licence_free(lic);
 	free(text);
 }
 
 static void test_sign_refuses(void)
 {
-	static const struct { const char *name; unsigned vcms; uint32_t features; const char *esn; } bad[] = {
+	static const struct {
+		const char *name;
+		unsigned vcms;
+		uint32_t features;
+		const char *esn;
+	} bad[] = {
 		{ "0 VCMs", 0, 0, "1A23-BC45-6789" },
 		{ "1001 VCMs", 1001, 0, "1A23-BC45-6789" },
 		{ "speed bits as features", 8, HSM_FEAT_HSM_SPEED2, "1A23-BC45-6789" },
@@ -180,7 +196,8 @@ static void test_sign_refuses(void)
 		l.features = bad[i].features;
 		snprintf(l.esn, sizeof(l.esn), "%s", bad[i].esn);
 		int rc = hsm_licence_sign(&l, vendor, &text, &len, err, sizeof(err));
-		tap_ok(rc == HSM_LICENCE_MALFORMED && text == NULL, "signing refuses %s: %s", bad[i].name, err);
+		tap_ok(rc == HSM_LICENCE_MALFORMED && text == NULL, "signing refuses %s: %s",
+		       bad[i].name, err);
 		EVP_PKEY_free(l.signer);
 		json_decref(l.envelope);
 	}
@@ -199,9 +216,10 @@ static void test_tampering(void)
 	t = strdup(text);
 	replace(t, "\"max_active_vcms\":8", "\"max_active_vcms\":9");
 	replace(t, "# max-active-vcms: 8", "# max-active-vcms: 9");
-	TAP_INT_EQ(hsm_licence_parse(t, len, &lic, err, sizeof(err)), 0, "a consistent forgery parses");
-	TAP_INT_EQ(lic ? hsm_licence_verify(lic, trusted, 1, err, sizeof(err)) : -99, HSM_LICENCE_TAMPERED,
-		   "but the body no longer matches the signature: tampered");
+	TAP_INT_EQ(hsm_licence_parse(t, len, &lic, err, sizeof(err)), 0,
+		   "a consistent forgery parses");
+	TAP_INT_EQ(lic ? hsm_licence_verify(lic, trusted, 1, err, sizeof(err)) : -99,
+		   HSM_LICENCE_TAMPERED, "but the body no longer matches the signature: tampered");
 	tap_ok(strstr(err, "altered") != NULL, "the reason says so: %s", err);
 	hsm_licence_free(lic);
 	lic = NULL;
@@ -210,18 +228,21 @@ static void test_tampering(void)
 	/* One byte of the body only: the header disagrees. */
 	t = strdup(text);
 	replace(t, "\"max_active_vcms\":8", "\"max_active_vcms\":9");
-	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_TAMPERED, "body changed, header not: tampered");
+	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_TAMPERED,
+		   "body changed, header not: tampered");
 	tap_ok(strstr(err, "header line 4") != NULL, "names the header line: %s", err);
 	free(t);
 
 	/* The header only. */
 	t = strdup(text);
 	replace(t, "# esn: 1A23-BC45-6789", "# esn: 1A23-BC45-6788");
-	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_TAMPERED, "header edited: tampered");
+	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_TAMPERED,
+		   "header edited: tampered");
 	free(t);
 	t = strdup(text);
 	replace(t, "ForeignTokenOpen|RemoteShare", "ForeignTokenOpen|RemoteSharf");
-	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_TAMPERED, "feature names edited: tampered");
+	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_TAMPERED,
+		   "feature names edited: tampered");
 	free(t);
 	{
 		char *extra;
@@ -232,10 +253,11 @@ static void test_tampering(void)
 		free(extra);
 		const char *cut = strstr(text, "# serial:");
 		char *shorter = NULL;
-		if (asprintf(&shorter, "%.*s%s", (int)(cut - text), text, strstr(cut, "-----BEGIN")) < 0)
+		if (asprintf(&shorter, "%.*s%s", (int)(cut - text), text,
+			     strstr(cut, "-----BEGIN")) < 0)
 			bail("asprintf", "");
-		TAP_INT_EQ(parse_rc(shorter, strlen(shorter), err, sizeof(err)), HSM_LICENCE_TAMPERED,
-			   "a header line removed: tampered");
+		TAP_INT_EQ(parse_rc(shorter, strlen(shorter), err, sizeof(err)),
+			   HSM_LICENCE_TAMPERED, "a header line removed: tampered");
 		tap_ok(strstr(err, "missing") != NULL, "says which is missing: %s", err);
 		free(shorter);
 	}
@@ -248,8 +270,8 @@ static void test_tampering(void)
 	}
 	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), 0, "a changed signature still parses");
 	hsm_licence_parse(t, len, &lic, err, sizeof(err));
-	TAP_INT_EQ(lic ? hsm_licence_verify(lic, trusted, 1, err, sizeof(err)) : -99, HSM_LICENCE_TAMPERED,
-		   "changed signature: tampered");
+	TAP_INT_EQ(lic ? hsm_licence_verify(lic, trusted, 1, err, sizeof(err)) : -99,
+		   HSM_LICENCE_TAMPERED, "changed signature: tampered");
 	hsm_licence_free(lic);
 	lic = NULL;
 	free(t);
@@ -282,7 +304,11 @@ static void test_versions_and_bodies(void)
 	free(f);
 	json_decref(b);
 
-	static const struct { const char *key; json_t *(*val)(void); const char *want; } edits[] = {
+	static const struct {
+		const char *key;
+		json_t *(*val)(void);
+		const char *want;
+	} edits[] = {
 		{ "max_active_vcms", NULL, "missing field 'max_active_vcms'" },
 		{ "format", NULL, "missing field 'format'" },
 		{ "version", NULL, "missing field 'version'" },
@@ -293,11 +319,14 @@ static void test_versions_and_bodies(void)
 		json_object_del(b, edits[i].key);
 		f = raw_file(b, vendor);
 		tap_ok(parse_rc(f, strlen(f), err, sizeof(err)) == HSM_LICENCE_MALFORMED &&
-		       strstr(err, edits[i].want), "without %s: malformed: %s", edits[i].key, err);
+			   strstr(err, edits[i].want),
+		       "without %s: malformed: %s", edits[i].key, err);
 		free(f);
 		json_decref(b);
 	}
-	static const struct { const char *key, *json, *want; } vals[] = {
+	static const struct {
+		const char *key, *json, *want;
+	} vals[] = {
 		{ "max_active_vcms", "0", "1 to 1000" },
 		{ "max_active_vcms", "1001", "1 to 1000" },
 		{ "max_active_vcms", "\"8\"", "must be an integer" },
@@ -322,7 +351,7 @@ static void test_versions_and_bodies(void)
 		json_object_set_new(b, vals[i].key, json_loads(vals[i].json, JSON_DECODE_ANY, &je));
 		f = raw_file(b, vendor);
 		tap_ok(parse_rc(f, strlen(f), err, sizeof(err)) == HSM_LICENCE_MALFORMED &&
-		       strstr(err, vals[i].want) && !strchr(err, '\n'),
+			   strstr(err, vals[i].want) && !strchr(err, '\n'),
 		       "%s = %s: malformed: %s", vals[i].key, vals[i].json, err);
 		free(f);
 		json_decref(b);
@@ -350,30 +379,35 @@ truncated_done:
 
 	big = malloc(HSM_LICENCE_MAX_BYTES + 2);
 	memset(big, '#', HSM_LICENCE_MAX_BYTES + 1);
-	TAP_INT_EQ(parse_rc(big, HSM_LICENCE_MAX_BYTES + 1, err, sizeof(err)), HSM_LICENCE_MALFORMED,
-		   "65537 bytes: malformed");
+	TAP_INT_EQ(parse_rc(big, HSM_LICENCE_MAX_BYTES + 1, err, sizeof(err)),
+		   HSM_LICENCE_MALFORMED, "65537 bytes: malformed");
 	tap_ok(strstr(err, "too large") != NULL, "says too large: %s", err);
 	free(big);
 
 	t = strdup(text);
 	t[3] = (char)0xFF;
-	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_MALFORMED, "non-UTF-8: malformed");
+	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_MALFORMED,
+		   "non-UTF-8: malformed");
 	tap_ok(strstr(err, "not UTF-8") != NULL, "says so: %s", err);
 	t[3] = (char)0xC0; /* overlong */
 	t[4] = (char)0xAF;
-	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_MALFORMED, "overlong UTF-8: malformed");
+	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_MALFORMED,
+		   "overlong UTF-8: malformed");
 	t[3] = '\0';
-	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_MALFORMED, "NUL byte: malformed");
+	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_MALFORMED,
+		   "NUL byte: malformed");
 	free(t);
 
 	t = strdup(text);
 	replace(t, "-----BEGIN", "-----BEGIM");
-	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_MALFORMED, "missing BEGIN: malformed");
+	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_MALFORMED,
+		   "missing BEGIN: malformed");
 	tap_ok(strstr(err, "BEGIN HSMADMIN LICENCE") != NULL, "names the line: %s", err);
 	free(t);
 	t = strdup(text);
 	replace(t, "-----END", "-----EN_");
-	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_MALFORMED, "missing END: malformed");
+	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_MALFORMED,
+		   "missing END: malformed");
 	free(t);
 	{
 		char *more;
@@ -391,15 +425,16 @@ truncated_done:
 				*o++ = '\r';
 			*o++ = text[i];
 		}
-		TAP_INT_EQ(parse_rc(crlf, (size_t)(o - crlf), err, sizeof(err)), HSM_LICENCE_MALFORMED,
-			   "CRLF line ends: malformed");
+		TAP_INT_EQ(parse_rc(crlf, (size_t)(o - crlf), err, sizeof(err)),
+			   HSM_LICENCE_MALFORMED, "CRLF line ends: malformed");
 		free(crlf);
 	}
 	{
 		/* Duplicate keys: {"body":{"esn":..,"esn":..}} */
 		char *dup = NULL;
 		const char *b = strstr(text, "{\"body\":{") + 9;
-		if (asprintf(&dup, "%.*s\"esn\":\"0000-0000-0000\",%s", (int)(b - text), text, b) < 0)
+		if (asprintf(&dup, "%.*s\"esn\":\"0000-0000-0000\",%s", (int)(b - text), text, b) <
+		    0)
 			bail("asprintf", "");
 		TAP_INT_EQ(parse_rc(dup, strlen(dup), err, sizeof(err)), HSM_LICENCE_MALFORMED,
 			   "duplicate key: malformed");
@@ -408,14 +443,18 @@ truncated_done:
 	}
 	TAP_INT_EQ(parse_rc("", 0, err, sizeof(err)), HSM_LICENCE_MALFORMED, "empty: malformed");
 	{
-		const char *arr = "-----BEGIN HSMADMIN LICENCE-----\n[1]\n-----END HSMADMIN LICENCE-----\n";
+		const char *arr =
+		    "-----BEGIN HSMADMIN LICENCE-----\n[1]\n-----END HSMADMIN LICENCE-----\n";
 		TAP_INT_EQ(parse_rc(arr, strlen(arr), err, sizeof(err)), HSM_LICENCE_MALFORMED,
 			   "an array inside: malformed");
 		char nest[2001], *deep;
 		memset(nest, '[', 1000);
 		memset(nest + 1000, ']', 1000);
 		nest[2000] = '\0';
-		if (asprintf(&deep, "-----BEGIN HSMADMIN LICENCE-----\n%s\n-----END HSMADMIN LICENCE-----\n", nest) < 0)
+		if (asprintf(
+			&deep,
+			"-----BEGIN HSMADMIN LICENCE-----\n%s\n-----END HSMADMIN LICENCE-----\n",
+			nest) < 0)
 			bail("asprintf", "");
 		TAP_INT_EQ(parse_rc(deep, strlen(deep), err, sizeof(err)), HSM_LICENCE_MALFORMED,
 			   "1000-deep nesting: malformed");
@@ -447,7 +486,8 @@ static void test_files(void)
 
 	/* vendor.d */
 	snprintf(path, sizeof(path), "%s/vendor.d", dir);
-	TAP_INT_EQ(hsm_vendor_keys_load(path, &keys, &n, err, sizeof(err)), 0, "no vendor.d: no keys");
+	TAP_INT_EQ(hsm_vendor_keys_load(path, &keys, &n, err, sizeof(err)), 0,
+		   "no vendor.d: no keys");
 	TAP_INT_EQ(n, 0, "zero keys");
 	hsm_vendor_keys_free(keys, n);
 	mkdir(path, 0755);
@@ -462,7 +502,8 @@ static void test_files(void)
 	snprintf(path, sizeof(path), "%s/vendor.d/README", dir);
 	hsm_write_file_atomic(path, "not a key\n", 10, 0644, err, sizeof(err));
 	snprintf(path, sizeof(path), "%s/vendor.d", dir);
-	TAP_INT_EQ(hsm_vendor_keys_load(path, &keys, &n, err, sizeof(err)), 0, "vendor.d with two keys loads");
+	TAP_INT_EQ(hsm_vendor_keys_load(path, &keys, &n, err, sizeof(err)), 0,
+		   "vendor.d with two keys loads");
 	TAP_INT_EQ(n, 2, "two keys; other files ignored");
 	text = issue(base(), vendor, &len);
 	hsm_licence_parse(text, len, &lic, err, sizeof(err));
@@ -474,7 +515,8 @@ static void test_files(void)
 	snprintf(path, sizeof(path), "%s/vendor.d/c.pem", dir);
 	hsm_write_file_atomic(path, "garbage\n", 8, 0644, err, sizeof(err));
 	snprintf(path, sizeof(path), "%s/vendor.d", dir);
-	tap_ok(hsm_vendor_keys_load(path, &keys, &n, err, sizeof(err)) == -1 && strstr(err, "c.pem"),
+	tap_ok(hsm_vendor_keys_load(path, &keys, &n, err, sizeof(err)) == -1 &&
+		   strstr(err, "c.pem"),
 	       "a bad key file is an error naming it: %s", err);
 
 	char cmd[300];

@@ -45,7 +45,10 @@ static const char *fmt(const struct hsm_ipaddr *a)
 
 static void test_ip_parse(void)
 {
-	static const struct { const char *in, *canon; int family; } good[] = {
+	static const struct {
+		const char *in, *canon;
+		int family;
+	} good[] = {
 		{ "192.168.1.1", "192.168.1.1", 4 },
 		{ "0.0.0.0", "0.0.0.0", 4 },
 		{ "255.255.255.255", "255.255.255.255", 4 },
@@ -58,21 +61,54 @@ static void test_ip_parse(void)
 		{ "fe80::1:2:3:4", "fe80::1:2:3:4", 6 },
 	};
 	static const char *const bad[] = {
-		"010.1.1.1", "1.2.3.04", "1.2.3.00", "00.0.0.0", "1.2.3", "1.2.3.4.5", "256.1.1.1",
-		"1.2.3.256", "999.1.1.1", "1000.1.1.1", "1.2.3.-1", " 1.2.3.4", "1.2.3.4 ",
-		"1.2.3.4\n", "1..2.3", "1.2.3.", ".1.2.3", "", "0x1.2.3.4", "1.2.3.4/", "+1.2.3.4",
-		"1.2.3.4x", "a.b.c.d", "1,2,3,4", "fe80::1%eth0", "fe80::1%1", "2001:db8:::1",
-		"2001:db8::1::2", "12345::1", "::ffff:01.2.3.4", "::ffff:1.2.3.256",
-		"1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", ":1::", "::1 ", "[::1]", "g::1",
-		"1.2.3.4\t", "\xc3\xa9.1.1.1", "1.2.3.4\xff",
+		"010.1.1.1",
+		"1.2.3.04",
+		"1.2.3.00",
+		"00.0.0.0",
+		"1.2.3",
+		"1.2.3.4.5",
+		"256.1.1.1",
+		"1.2.3.256",
+		"999.1.1.1",
+		"1000.1.1.1",
+		"1.2.3.-1",
+		" 1.2.3.4",
+		"1.2.3.4 ",
+		"1.2.3.4\n",
+		"1..2.3",
+		"1.2.3.",
+		".1.2.3",
+		"",
+		"0x1.2.3.4",
+		"1.2.3.4/",
+		"+1.2.3.4",
+		"1.2.3.4x",
+		"a.b.c.d",
+		"1,2,3,4",
+		"fe80::1%eth0",
+		"fe80::1%1",
+		"2001:db8:::1",
+		"2001:db8::1::2",
+		"12345::1",
+		"::ffff:01.2.3.4",
+		"::ffff:1.2.3.256",
+		"1:2:3:4:5:6:7:8:9",
+		"1:2:3:4:5:6:7",
+		":1::",
+		"::1 ",
+		"[::1]",
+		"g::1",
+		"1.2.3.4\t",
+		"\xc3\xa9.1.1.1",
+		"1.2.3.4\xff",
 	};
 	struct hsm_ipaddr a;
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		int rc = hsm_ip_parse(good[i].in, 0, &a, err, sizeof(err));
-		tap_ok(rc == 0 && a.family == good[i].family, "address '%s' parses as IPv%d", good[i].in,
-		       good[i].family);
+		tap_ok(rc == 0 && a.family == good[i].family, "address '%s' parses as IPv%d",
+		       good[i].in, good[i].family);
 		if (rc == 0)
 			TAP_STR_EQ(fmt(&a), good[i].canon, "canonical text");
 	}
@@ -107,7 +143,9 @@ static void test_ip_parse(void)
 
 static void test_cidr_parse(void)
 {
-	static const struct { const char *in, *canon; } good[] = {
+	static const struct {
+		const char *in, *canon;
+	} good[] = {
 		{ "10.0.0.0/8", "10.0.0.0/8" },
 		{ "10.1.2.3/24", "10.1.2.3/24" },
 		{ "0.0.0.0/0", "0.0.0.0/0" },
@@ -117,11 +155,31 @@ static void test_cidr_parse(void)
 		{ "::1/128", "::1/128" },
 	};
 	static const char *const bad[] = {
-		"1.2.3.4/33", "1.2.3.4/024", "1.2.3.4/00", "1.2.3.4/-1", "1.2.3.4/+8", "1.2.3.4/ 24",
-		"1.2.3.4/24 ", "1.2.3.4/24x", "1.2.3.4/", "1.2.3.4", "1.2.3.4//24", "/24", "/",
-		"010.0.0.0/8", "2001:db8::/129", "2001:db8::/0128", "1.2.3.4/1000", "1.2.3.4/99999999",
-		"2001:db8::/64/64", "1.2.3.4/24/", "1.2.3.4/0x18", "fe80::/64%eth0", "1.2.3.4\n/24",
-		"1.2.3.4/2\n4", "::/1290",
+		"1.2.3.4/33",
+		"1.2.3.4/024",
+		"1.2.3.4/00",
+		"1.2.3.4/-1",
+		"1.2.3.4/+8",
+		"1.2.3.4/ 24",
+		"1.2.3.4/24 ",
+		"1.2.3.4/24x",
+		"1.2.3.4/",
+		"1.2.3.4",
+		"1.2.3.4//24",
+		"/24",
+		"/",
+		"010.0.0.0/8",
+		"2001:db8::/129",
+		"2001:db8::/0128",
+		"1.2.3.4/1000",
+		"1.2.3.4/99999999",
+		"2001:db8::/64/64",
+		"1.2.3.4/24/",
+		"1.2.3.4/0x18",
+		"fe80::/64%eth0",
+		"1.2.3.4\n/24",
+		"1.2.3.4/2\n4",
+		"::/1290",
 	};
 	struct hsm_cidr c;
 	char err[256], buf[HSM_NETADDR_STRLEN];
@@ -130,21 +188,26 @@ static void test_cidr_parse(void)
 		int rc = hsm_cidr_parse(good[i].in, 0, &c, err, sizeof(err));
 		tap_ok(rc == 0, "prefix '%s' parses", good[i].in);
 		if (rc == 0)
-			TAP_STR_EQ(hsm_cidr_format(&c, buf, sizeof(buf)), good[i].canon, "canonical prefix text");
+			TAP_STR_EQ(hsm_cidr_format(&c, buf, sizeof(buf)), good[i].canon,
+				   "canonical prefix text");
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		int rc = hsm_cidr_parse(bad[i], 0, &c, err, sizeof(err));
-		tap_ok(rc == -1 && err[0] && !strchr(err, '\n'), "hostile prefix '%.20s' refused: %s",
+		tap_ok(rc == -1 && err[0] && !strchr(err, '\n'),
+		       "hostile prefix '%.20s' refused: %s",
 		       strchr(bad[i], '\n') ? "(with newline)" : bad[i], err);
 	}
-	tap_ok(hsm_cidr_parse("1.2.3.4/24", 6, &c, err, sizeof(err)) == -1 && strstr(err, "not an IPv6 prefix"),
+	tap_ok(hsm_cidr_parse("1.2.3.4/24", 6, &c, err, sizeof(err)) == -1 &&
+		   strstr(err, "not an IPv6 prefix"),
 	       "family is enforced for prefixes");
 }
 
 static void test_prefix_ops(void)
 {
-	static const struct { const char *net, *first, *last; } r[] = {
+	static const struct {
+		const char *net, *first, *last;
+	} r[] = {
 		{ "192.168.1.77/24", "192.168.1.0", "192.168.1.255" },
 		{ "192.168.1.77/31", "192.168.1.76", "192.168.1.77" },
 		{ "192.168.1.77/32", "192.168.1.77", "192.168.1.77" },
@@ -169,7 +232,8 @@ static void test_prefix_ops(void)
 	a = ip("192.168.2.1");
 	tap_ok(!hsm_ip_in_prefix(&a, &c), "192.168.2.1 is outside 192.168.1.0/24");
 	a = ip("192.168.1.0");
-	tap_ok(hsm_ip_in_prefix(&a, &c) && !hsm_ip_is_host(&a, &c), "the network address is inside, not a host");
+	tap_ok(hsm_ip_in_prefix(&a, &c) && !hsm_ip_is_host(&a, &c),
+	       "the network address is inside, not a host");
 	a = ip("192.168.1.255");
 	tap_ok(!hsm_ip_is_host(&a, &c), "the broadcast address is not a host");
 	a = ip("::ffff:192.168.1.1");
@@ -191,7 +255,10 @@ static void test_prefix_ops(void)
 
 static void test_netconfig(void)
 {
-	static const struct { int family; const char *addr, *gw, *want; } cases[] = {
+	static const struct {
+		int family;
+		const char *addr, *gw, *want;
+	} cases[] = {
 		{ 4, "192.168.1.10/24", "192.168.1.1", NULL },
 		{ 4, "127.1.2.1/24", "127.1.2.254", NULL },
 		{ 4, "10.0.0.1/8", "10.255.255.254", NULL },
@@ -234,13 +301,15 @@ static void test_netconfig(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
-		int rc = hsm_netconfig_parse(cases[i].family, cases[i].addr, cases[i].gw, &cfg, err, sizeof(err));
+		int rc = hsm_netconfig_parse(cases[i].family, cases[i].addr, cases[i].gw, &cfg, err,
+					     sizeof(err));
 		if (!cases[i].want)
-			tap_ok(rc == 0, "ipv%dstatic %s gateway %s accepted %s", cases[i].family, cases[i].addr,
-			       cases[i].gw, err);
+			tap_ok(rc == 0, "ipv%dstatic %s gateway %s accepted %s", cases[i].family,
+			       cases[i].addr, cases[i].gw, err);
 		else
-			tap_ok(rc == -1 && strstr(err, cases[i].want), "ipv%dstatic %s gateway %s refused: %s",
-			       cases[i].family, cases[i].addr, cases[i].gw, err);
+			tap_ok(rc == -1 && strstr(err, cases[i].want),
+			       "ipv%dstatic %s gateway %s refused: %s", cases[i].family,
+			       cases[i].addr, cases[i].gw, err);
 	}
 	tap_ok(hsm_netconfig_parse(5, "1.2.3.4/24", "1.2.3.1", &cfg, err, sizeof(err)) == -1,
 	       "unknown family refused");
@@ -270,8 +339,8 @@ static int alloc(const char *subnet, const char *hsm, const char *gw, const char
 	return hsm_addr_alloc(&pool, out, err, sizeof(err));
 }
 
-static void expect_alloc(const char *subnet, const char *hsm, const char *gw, const char *const *used,
-			 size_t nused, const char *want, const char *name)
+static void expect_alloc(const char *subnet, const char *hsm, const char *gw,
+			 const char *const *used, size_t nused, const char *want, const char *name)
 {
 	struct hsm_ipaddr out;
 	int rc = alloc(subnet, hsm, gw, used, nused, &out);
@@ -288,8 +357,9 @@ static void expect_alloc(const char *subnet, const char *hsm, const char *gw, co
 static void test_alloc(void)
 {
 	static const char *const two[] = { "192.168.1.2", "192.168.1.3" };
-	static const char *const messy[] = { "192.168.1.3", "10.9.9.9", "192.168.1.2", "192.168.1.2",
-					     "2001:db8::2", "192.168.1.255", "192.168.1.0" };
+	static const char *const messy[] = { "192.168.1.3", "10.9.9.9",    "192.168.1.2",
+					     "192.168.1.2", "2001:db8::2", "192.168.1.255",
+					     "192.168.1.0" };
 	static const char *const v6used[] = { "2001:db8::3" };
 	static const char *const carry[] = { "10.0.0.255" };
 	static const char *used_big[256];
@@ -312,16 +382,20 @@ static void test_alloc(void)
 		     "/30: the host below the HSM is free");
 	expect_alloc("192.168.1.0/31", "192.168.1.0", NULL, NULL, 0, "192.168.1.1",
 		     "/31: both addresses are hosts (RFC 3021)");
-	expect_alloc("192.168.1.0/31", NULL, NULL, NULL, 0, "192.168.1.0", "/31: the first address is usable");
+	expect_alloc("192.168.1.0/31", NULL, NULL, NULL, 0, "192.168.1.0",
+		     "/31: the first address is usable");
 	expect_alloc("192.168.1.0/31", "192.168.1.0", "192.168.1.1", NULL, 0, NULL, "/31: full");
 	expect_alloc("192.168.1.9/32", NULL, NULL, NULL, 0, "192.168.1.9", "/32: the one address");
 	expect_alloc("192.168.1.9/32", "192.168.1.9", NULL, NULL, 0, NULL, "/32: taken by the HSM");
 	expect_alloc("10.0.0.0/23", "10.0.0.1", NULL, carry, 1, "10.0.0.2", "/23: below the carry");
 	expect_alloc("2001:db8::/64", "2001:db8::1", "2001:db8::2", v6used, 1, "2001:db8::4",
 		     "IPv6 /64: skips the anycast, HSM, gateway and used");
-	expect_alloc("2001:db8::/126", "2001:db8::1", "2001:db8::2", NULL, 0, NULL, "IPv6 /126: full");
-	expect_alloc("2001:db8::/126", "2001:db8::1", NULL, NULL, 0, "2001:db8::2", "IPv6 /126: one left");
-	expect_alloc("2001:db8::/127", "2001:db8::", NULL, NULL, 0, "2001:db8::1", "IPv6 /127: both usable");
+	expect_alloc("2001:db8::/126", "2001:db8::1", "2001:db8::2", NULL, 0, NULL,
+		     "IPv6 /126: full");
+	expect_alloc("2001:db8::/126", "2001:db8::1", NULL, NULL, 0, "2001:db8::2",
+		     "IPv6 /126: one left");
+	expect_alloc("2001:db8::/127", "2001:db8::", NULL, NULL, 0, "2001:db8::1",
+		     "IPv6 /127: both usable");
 	expect_alloc("2001:db8::5/128", NULL, NULL, NULL, 0, "2001:db8::5", "IPv6 /128");
 
 	/* Carry across a byte: 10.0.0.1..10.0.0.255 taken in a /23. */
@@ -336,8 +410,8 @@ static void test_alloc(void)
 		snprintf(bufs[i - 2], sizeof(bufs[0]), "192.168.1.%d", i == 100 ? 253 : i);
 		used_big[i - 2] = bufs[i - 2];
 	}
-	expect_alloc("192.168.1.0/24", "192.168.1.1", "192.168.1.254", used_big, 251, "192.168.1.100",
-		     "/24: the last free address is found");
+	expect_alloc("192.168.1.0/24", "192.168.1.1", "192.168.1.254", used_big, 251,
+		     "192.168.1.100", "/24: the last free address is found");
 	snprintf(bufs[251], sizeof(bufs[0]), "192.168.1.100");
 	expect_alloc("192.168.1.0/24", "192.168.1.1", "192.168.1.254", used_big, 252, NULL,
 		     "/24: exhausted");
@@ -348,20 +422,27 @@ static void test_alloc(void)
 			snprintf(v6b[i - 1], sizeof(v6b[0]), "2001:db8::%x", i);
 			used_big[i - 1] = v6b[i - 1];
 		}
-		expect_alloc("2001:db8::/120", NULL, NULL, used_big, 254, NULL, "IPv6 /120: all hosts used");
-		expect_alloc("2001:db8::/120", NULL, NULL, used_big, 253, "2001:db8::fe", "IPv6 /120: last host");
+		expect_alloc("2001:db8::/120", NULL, NULL, used_big, 254, NULL,
+			     "IPv6 /120: all hosts used");
+		expect_alloc("2001:db8::/120", NULL, NULL, used_big, 253, "2001:db8::fe",
+			     "IPv6 /120: last host");
 	}
 
 	struct hsm_addr_pool bad = { .subnet = cidr("10.0.0.0/24") };
 	struct hsm_ipaddr v6 = ip("::1"), out;
 	bad.hsm = &v6;
-	TAP_INT_EQ(hsm_addr_alloc(&bad, &out, err, sizeof(err)), HSM_ADDR_INVALID, "family mismatch is invalid");
-	TAP_INT_EQ(hsm_addr_alloc(NULL, &out, err, sizeof(err)), HSM_ADDR_INVALID, "NULL pool is invalid");
+	TAP_INT_EQ(hsm_addr_alloc(&bad, &out, err, sizeof(err)), HSM_ADDR_INVALID,
+		   "family mismatch is invalid");
+	TAP_INT_EQ(hsm_addr_alloc(NULL, &out, err, sizeof(err)), HSM_ADDR_INVALID,
+		   "NULL pool is invalid");
 }
 
 static void test_check(void)
 {
-	static const struct { const char *subnet, *want; int rc; } cases[] = {
+	static const struct {
+		const char *subnet, *want;
+		int rc;
+	} cases[] = {
 		{ "192.168.1.0/24", "192.168.1.50", HSM_ADDR_OK },
 		{ "192.168.1.0/24", "192.168.2.50", HSM_ADDR_OUTSIDE },
 		{ "192.168.1.0/24", "2001:db8::1", HSM_ADDR_OUTSIDE },
@@ -376,7 +457,8 @@ static void test_check(void)
 		{ "2001:db8::/64", "2001:db8::20", HSM_ADDR_OK },
 		{ "2001:db8::/64", "2001:db8:0:1::20", HSM_ADDR_OUTSIDE },
 	};
-	struct hsm_ipaddr hsm4 = ip("192.168.1.1"), gw4 = ip("192.168.1.254"), used4 = ip("192.168.1.20");
+	struct hsm_ipaddr hsm4 = ip("192.168.1.1"), gw4 = ip("192.168.1.254"),
+			  used4 = ip("192.168.1.20");
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -440,11 +522,12 @@ static void test_alloc_matches_brute_force(void)
 		rounds++;
 		if (rc != want_rc || (rc == HSM_ADDR_OK && !hsm_ip_equal(&got, &a))) {
 			if (mismatches++ < 3)
-				printf("# mismatch: /%u rc %d want %d got %s want %s\n", prefix, rc, want_rc,
-				       fmt(&got), fmt(&a));
+				printf("# mismatch: /%u rc %d want %d got %s want %s\n", prefix, rc,
+				       want_rc, fmt(&got), fmt(&a));
 		}
 	}
-	tap_ok(mismatches == 0 && rounds == 400, "allocator equals brute force on 400 random /24../32 pools");
+	tap_ok(mismatches == 0 && rounds == 400,
+	       "allocator equals brute force on 400 random /24../32 pools");
 }
 
 int main(void)

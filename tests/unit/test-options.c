@@ -6,14 +6,23 @@
 #include "options.h"
 #include "tap.h"
 
-static const struct hsm_option o_name = { .name = "name", .short_name = 'n', .type = HSM_OPT_STRING,
-					   .flags = HSM_OPTF_REQUIRED };
-static const struct hsm_option o_count = { .name = "count", .type = HSM_OPT_INT, .min = 3, .max = 120, .defval = "30" };
-static const struct hsm_option o_esn = { .name = "esn", .type = HSM_OPT_STRING, .flags = HSM_OPTF_REPEATABLE };
+static const struct hsm_option o_name = {
+	.name = "name", .short_name = 'n', .type = HSM_OPT_STRING, .flags = HSM_OPTF_REQUIRED
+};
+static const struct hsm_option o_count = {
+	.name = "count", .type = HSM_OPT_INT, .min = 3, .max = 120, .defval = "30"
+};
+static const struct hsm_option o_esn = { .name = "esn",
+					 .type = HSM_OPT_STRING,
+					 .flags = HSM_OPTF_REPEATABLE };
 static const struct hsm_option o_a = { .name = "autostart", .type = HSM_OPT_FLAG, .group = 1 };
-static const struct hsm_option o_r = { .name = "restrict-startup", .type = HSM_OPT_FLAG, .group = 1 };
-static const struct hsm_option o_file = { .name = "file", .type = HSM_OPT_STRING,
-					   .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED, .metavar = "FILE" };
+static const struct hsm_option o_r = { .name = "restrict-startup",
+				       .type = HSM_OPT_FLAG,
+				       .group = 1 };
+static const struct hsm_option o_file = { .name = "file",
+					  .type = HSM_OPT_STRING,
+					  .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REQUIRED,
+					  .metavar = "FILE" };
 static const struct hsm_option *const specs[] = { &o_name, &o_count, &o_esn, &o_a, &o_r, &o_file };
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
@@ -66,18 +75,23 @@ int main(void)
 	tap_ok(parse(&p, "-n", "a", "--count", "3x", "f", NULL) != 0, "int with junk refused");
 	TAP_STR_EQ(err, "--count: '3x' is not an integer", "junk error text");
 	hsm_opts_free(&p);
-	tap_ok(parse(&p, "-n", "a", "--count", "99999999999999999999", "f", NULL) != 0, "overflowing int refused");
+	tap_ok(parse(&p, "-n", "a", "--count", "99999999999999999999", "f", NULL) != 0,
+	       "overflowing int refused");
 	hsm_opts_free(&p);
-	tap_ok(parse(&p, "-n", "a", "--count", " 5", "f", NULL) != 0, "int with leading blank refused");
+	tap_ok(parse(&p, "-n", "a", "--count", " 5", "f", NULL) != 0,
+	       "int with leading blank refused");
 	hsm_opts_free(&p);
 
-	tap_ok(parse(&p, "-n", "a", "--esn", "1", "--esn", "2", "--esn=3", "f", NULL) == 0, "repeatable option");
+	tap_ok(parse(&p, "-n", "a", "--esn", "1", "--esn", "2", "--esn=3", "f", NULL) == 0,
+	       "repeatable option");
 	TAP_INT_EQ(hsm_opts_find(&p, "esn")->count, 3, "three values kept");
 	TAP_STR_EQ(val(&p, "esn", 2), "3", "in order");
 	hsm_opts_free(&p);
 
-	tap_ok(parse(&p, "-n", "a", "--autostart", "--restrict-startup", "f", NULL) != 0, "exclusive group refused");
-	TAP_STR_EQ(err, "--autostart and --restrict-startup cannot be used together", "group error text");
+	tap_ok(parse(&p, "-n", "a", "--autostart", "--restrict-startup", "f", NULL) != 0,
+	       "exclusive group refused");
+	TAP_STR_EQ(err, "--autostart and --restrict-startup cannot be used together",
+		   "group error text");
 	hsm_opts_free(&p);
 
 	tap_ok(parse(&p, "f", NULL) != 0, "missing required option");
@@ -95,7 +109,8 @@ int main(void)
 	hsm_opts_free(&p);
 	tap_ok(parse(&p, "-x", NULL) != 0, "unknown short option");
 	hsm_opts_free(&p);
-	tap_ok(parse(&p, "-n", "a", "--autostart=yes", "f", NULL) != 0, "flag with a value refused");
+	tap_ok(parse(&p, "-n", "a", "--autostart=yes", "f", NULL) != 0,
+	       "flag with a value refused");
 	hsm_opts_free(&p);
 	tap_ok(parse(&p, "-n", NULL) != 0, "option without its value");
 	TAP_STR_EQ(err, "-n (--name) needs a value", "missing value text");
@@ -118,9 +133,13 @@ int main(void)
 	tap_ok(hsm_opt_validate(&bad, err, sizeof(err)) != 0, "option name with a space refused");
 	struct hsm_option range = { .name = "r", .type = HSM_OPT_INT, .min = 5, .max = 1 };
 	tap_ok(hsm_opt_validate(&range, err, sizeof(err)) != 0, "min > max refused");
-	struct hsm_option def = { .name = "d", .type = HSM_OPT_INT, .min = 1, .max = 2, .defval = "3" };
+	struct hsm_option def = {
+		.name = "d", .type = HSM_OPT_INT, .min = 1, .max = 2, .defval = "3"
+	};
 	tap_ok(hsm_opt_validate(&def, err, sizeof(err)) != 0, "default outside range refused");
-	struct hsm_option posflag = { .name = "p", .type = HSM_OPT_FLAG, .flags = HSM_OPTF_POSITIONAL };
+	struct hsm_option posflag = { .name = "p",
+				      .type = HSM_OPT_FLAG,
+				      .flags = HSM_OPTF_POSITIONAL };
 	tap_ok(hsm_opt_validate(&posflag, err, sizeof(err)) != 0, "positional flag refused");
 	return tap_done();
 }

@@ -58,7 +58,8 @@ static char *make(enum hsm_request_type type, int64_t validity, size_t *len)
 		req->props.features = 0x10;
 		/* fall through */
 	case HSM_REQUEST_START:
-		if (hsm_request_set_uuid(req, "4F9D05B8-95f4-41ab-8b0a-0c9c7ce14209", err, sizeof(err)) != 0)
+		if (hsm_request_set_uuid(req, "4F9D05B8-95f4-41ab-8b0a-0c9c7ce14209", err,
+					 sizeof(err)) != 0)
 			goto fail;
 		break;
 	}
@@ -144,47 +145,148 @@ static void body_edit_fails(const char *file, size_t len, edit_fn edit, const ch
 	json_decref(env);
 }
 
-static void e_version2(json_t *b) { json_object_set_new(b, "version", json_integer(2)); }
-static void e_format(json_t *b) { json_object_set_new(b, "format", json_string("hsmadmin-licence")); }
-static void e_no_nonce(json_t *b) { json_object_del(b, "nonce"); }
-static void e_no_issued(json_t *b) { json_object_del(b, "issued"); }
-static void e_no_type(json_t *b) { json_object_del(b, "type"); }
-static void e_no_props(json_t *b) { json_object_del(b, "properties"); }
-static void e_no_sshkey(json_t *b) { json_object_del(b, "sshadmin_key"); }
-static void e_issued_str(json_t *b) { json_object_set_new(b, "issued", json_string("1700000000")); }
-static void e_issued_real(json_t *b) { json_object_set_new(b, "issued", json_real(1.7e9)); }
-static void e_issued_neg(json_t *b) { json_object_set_new(b, "issued", json_integer(-5)); }
-static void e_version_str(json_t *b) { json_object_set_new(b, "version", json_string("1")); }
-static void e_type_bad(json_t *b) { json_object_set_new(b, "type", json_string("erase")); }
-static void e_nonce_short(json_t *b) { json_object_set_new(b, "nonce", json_string("abcd")); }
-static void e_nonce_upper(json_t *b) { json_object_set_new(b, "nonce", json_string("ABCDEF0123456789ABCDEF0123456789")); }
-static void e_extra(json_t *b) { json_object_set_new(b, "erase_everything", json_true()); }
-static void e_props_array(json_t *b) { json_object_set_new(b, "properties", json_array()); }
-static void e_autostart_str(json_t *b) { json_object_set_new(json_object_get(b, "properties"), "autostart", json_string("true")); }
-static void e_no_autostart(json_t *b) { json_object_del(json_object_get(b, "properties"), "autostart"); }
-static void e_feat_big(json_t *b) { json_object_set_new(json_object_get(b, "properties"), "features", json_integer(0x100000000LL)); }
-static void e_feat_neg(json_t *b) { json_object_set_new(json_object_get(b, "properties"), "features", json_integer(-1)); }
-static void e_name_ctrl(json_t *b) { json_object_set_new(json_object_get(b, "properties"), "name", json_string("a\x1b[2Jb")); }
-static void e_prop_extra(json_t *b) { json_object_set_new(json_object_get(b, "properties"), "ip_address", json_string("10.0.0.1")); }
-static void e_both_true(json_t *b) { json_object_set_new(json_object_get(b, "properties"), "restrict_startup", json_true()); }
-static void e_uuid_in_create(json_t *b) { json_object_set_new(b, "uuid", json_string("4f9d05b8-95f4-41ab-8b0a-0c9c7ce14209")); }
+static void e_version2(json_t *b)
+{
+	json_object_set_new(b, "version", json_integer(2));
+}
+static void e_format(json_t *b)
+{
+	json_object_set_new(b, "format", json_string("hsmadmin-licence"));
+}
+static void e_no_nonce(json_t *b)
+{
+	json_object_del(b, "nonce");
+}
+static void e_no_issued(json_t *b)
+{
+	json_object_del(b, "issued");
+}
+static void e_no_type(json_t *b)
+{
+	json_object_del(b, "type");
+}
+static void e_no_props(json_t *b)
+{
+	json_object_del(b, "properties");
+}
+static void e_no_sshkey(json_t *b)
+{
+	json_object_del(b, "sshadmin_key");
+}
+static void e_issued_str(json_t *b)
+{
+	json_object_set_new(b, "issued", json_string("1700000000"));
+}
+static void e_issued_real(json_t *b)
+{
+	json_object_set_new(b, "issued", json_real(1.7e9));
+}
+static void e_issued_neg(json_t *b)
+{
+	json_object_set_new(b, "issued", json_integer(-5));
+}
+static void e_version_str(json_t *b)
+{
+	json_object_set_new(b, "version", json_string("1"));
+}
+static void e_type_bad(json_t *b)
+{
+	json_object_set_new(b, "type", json_string("erase"));
+}
+static void e_nonce_short(json_t *b)
+{
+	json_object_set_new(b, "nonce", json_string("abcd"));
+}
+static void e_nonce_upper(json_t *b)
+{
+	json_object_set_new(b, "nonce", json_string("ABCDEF0123456789ABCDEF0123456789"));
+}
+static void e_extra(json_t *b)
+{
+	json_object_set_new(b, "erase_everything", json_true());
+}
+static void e_props_array(json_t *b)
+{
+	json_object_set_new(b, "properties", json_array());
+}
+static void e_autostart_str(json_t *b)
+{
+	json_object_set_new(json_object_get(b, "properties"), "autostart", json_string("true"));
+}
+static void e_no_autostart(json_t *b)
+{
+	json_object_del(json_object_get(b, "properties"), "autostart");
+}
+static void e_feat_big(json_t *b)
+{
+	json_object_set_new(json_object_get(b, "properties"), "features",
+			    json_integer(0x100000000LL));
+}
+static void e_feat_neg(json_t *b)
+{
+	json_object_set_new(json_object_get(b, "properties"), "features", json_integer(-1));
+}
+static void e_name_ctrl(json_t *b)
+{
+	json_object_set_new(json_object_get(b, "properties"), "name", json_string("a\x1b[2Jb"));
+}
+static void e_prop_extra(json_t *b)
+{
+	json_object_set_new(json_object_get(b, "properties"), "ip_address",
+			    json_string("10.0.0.1"));
+}
+static void e_both_true(json_t *b)
+{
+	json_object_set_new(json_object_get(b, "properties"), "restrict_startup", json_true());
+}
+static void e_uuid_in_create(json_t *b)
+{
+	json_object_set_new(b, "uuid", json_string("4f9d05b8-95f4-41ab-8b0a-0c9c7ce14209"));
+}
 static void e_key_comment(json_t *b)
 {
 	char line[256];
-	snprintf(line, sizeof(line), "%s tenant@host", json_string_value(json_object_get(b, "sshadmin_key")));
+	snprintf(line, sizeof(line), "%s tenant@host",
+		 json_string_value(json_object_get(b, "sshadmin_key")));
 	json_object_set_new(b, "sshadmin_key", json_string(line));
 }
-static void e_key_rsa(json_t *b) { json_object_set_new(b, "sshadmin_key", json_string("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ")); }
-static void e_not_after_before(json_t *b) { json_object_set_new(b, "not_after", json_integer(NOW - 1)); }
-static void e_not_after_far(json_t *b) { json_object_set_new(b, "not_after", json_integer(NOW + 2LL * 31536000)); }
+static void e_key_rsa(json_t *b)
+{
+	json_object_set_new(b, "sshadmin_key",
+			    json_string("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"));
+}
+static void e_not_after_before(json_t *b)
+{
+	json_object_set_new(b, "not_after", json_integer(NOW - 1));
+}
+static void e_not_after_far(json_t *b)
+{
+	json_object_set_new(b, "not_after", json_integer(NOW + 2LL * 31536000));
+}
 /* start / setproperties */
-static void e_start_props(json_t *b) { json_object_set_new(b, "properties", json_pack("{s:b}", "autostart", 1)); }
-static void e_start_key(json_t *b) { json_object_set_new(b, "request_key", json_string("ssh-ed25519 AAAA")); }
-static void e_uuid_upper(json_t *b) { json_object_set_new(b, "uuid", json_string("4F9D05B8-95F4-41AB-8B0A-0C9C7CE14209")); }
-static void e_uuid_bad(json_t *b) { json_object_set_new(b, "uuid", json_string("not-a-uuid")); }
-static void e_empty_props(json_t *b) { json_object_set_new(b, "properties", json_object()); }
+static void e_start_props(json_t *b)
+{
+	json_object_set_new(b, "properties", json_pack("{s:b}", "autostart", 1));
+}
+static void e_start_key(json_t *b)
+{
+	json_object_set_new(b, "request_key", json_string("ssh-ed25519 AAAA"));
+}
+static void e_uuid_upper(json_t *b)
+{
+	json_object_set_new(b, "uuid", json_string("4F9D05B8-95F4-41AB-8B0A-0C9C7CE14209"));
+}
+static void e_uuid_bad(json_t *b)
+{
+	json_object_set_new(b, "uuid", json_string("not-a-uuid"));
+}
+static void e_empty_props(json_t *b)
+{
+	json_object_set_new(b, "properties", json_object());
+}
 
-static void verify_fails(const struct hsm_request *req, EVP_PKEY *key, const char *want, const char *name)
+static void verify_fails(const struct hsm_request *req, EVP_PKEY *key, const char *want,
+			 const char *name)
 {
 	char err[512] = "";
 	int rc = hsm_request_verify(req, key, err, sizeof(err));
@@ -225,8 +327,8 @@ static void every_byte(const char *file, size_t len, EVP_PKEY *key, const char *
 			hsm_request_free(req);
 		}
 	}
-	tap_ok(accepted == 0, "%s: all %zu one-byte changes refused (%zu by the signature)",
-	       what, tried, by_sig);
+	tap_ok(accepted == 0, "%s: all %zu one-byte changes refused (%zu by the signature)", what,
+	       tried, by_sig);
 	if (accepted)
 		printf("#   %zu accepted, first at byte %zu\n", accepted, first_bad);
 	tap_ok(by_sig > 0, "%s: some changes reach the signature check", what);
@@ -251,7 +353,8 @@ static void test_create(void)
 	TAP_INT_EQ(req->version, HSM_REQUEST_VERSION, "format version");
 	TAP_INT_EQ(strlen(req->nonce), 32, "nonce is 128 bits of hex");
 	TAP_INT_EQ(req->issued, NOW, "issued");
-	TAP_INT_EQ(req->has_not_after && req->not_after == NOW + 3600, 1, "not_after = issued + validity");
+	TAP_INT_EQ(req->has_not_after && req->not_after == NOW + 3600, 1,
+		   "not_after = issued + validity");
 	TAP_STR_EQ(req->uuid, "", "create names no uuid");
 	TAP_INT_EQ(req->props.present, 0x1f, "all given properties present");
 	TAP_INT_EQ(req->props.autostart, 1, "autostart true");
@@ -263,9 +366,12 @@ static void test_create(void)
 	TAP_STR_EQ(fp1, fp2, "sshadmin key carried");
 	free(fp1);
 	free(fp2);
-	tap_ok(EVP_PKEY_eq(req->request_key, tenant_key) == 1, "request key is the signing key's public half");
-	tap_ok(hsm_request_verify(req, NULL, err, sizeof(err)) == 0, "create verifies with its embedded key");
-	tap_ok(hsm_request_verify(req, tenant_key, err, sizeof(err)) == 0, "create verifies with the right given key");
+	tap_ok(EVP_PKEY_eq(req->request_key, tenant_key) == 1,
+	       "request key is the signing key's public half");
+	tap_ok(hsm_request_verify(req, NULL, err, sizeof(err)) == 0,
+	       "create verifies with its embedded key");
+	tap_ok(hsm_request_verify(req, tenant_key, err, sizeof(err)) == 0,
+	       "create verifies with the right given key");
 	verify_fails(req, other_key, "not the given key", "create with another given key fails");
 	hsm_request_free(req);
 
@@ -290,7 +396,8 @@ static void test_create(void)
 	hsm_request_parse(bad, n, &req, err, sizeof(err));
 	tap_ok(req != NULL, "request signed by a stranger still parses");
 	if (req)
-		verify_fails(req, NULL, "not by its own request key", "create signed by a key other than its request key fails");
+		verify_fails(req, NULL, "not by its own request key",
+			     "create signed by a key other than its request key fails");
 	hsm_request_free(req);
 	free(bad);
 
@@ -300,7 +407,8 @@ static void test_create(void)
 	bad = dump(w, &n);
 	hsm_request_parse(bad, n, &req, err, sizeof(err));
 	if (req)
-		verify_fails(req, NULL, "signature verification failed", "wrong signature over the right key fails");
+		verify_fails(req, NULL, "signature verification failed",
+			     "wrong signature over the right key fails");
 	else
 		tap_ok(0, "wrong-signature file parses: %s", err);
 	hsm_request_free(req);
@@ -311,45 +419,64 @@ static void test_create(void)
 	 * failing for everything. */
 	bad = resign(env, tenant_key, &n);
 	tap_ok(hsm_request_parse(bad, n, &req, err, sizeof(err)) == 0 &&
-	       hsm_request_verify(req, NULL, err, sizeof(err)) == 0, "re-signed by the right key verifies");
+		   hsm_request_verify(req, NULL, err, sizeof(err)) == 0,
+	       "re-signed by the right key verifies");
 	hsm_request_free(req);
 	free(bad);
 
 	/* Hostile bodies, each signed properly: the parser names the field. */
-	body_edit_fails(file, len, e_version2, "unsupported request format version 2", "format version 2 refused");
-	body_edit_fails(file, len, e_version_str, "'version' must be an integer, not a string", "version as a string");
+	body_edit_fails(file, len, e_version2, "unsupported request format version 2",
+			"format version 2 refused");
+	body_edit_fails(file, len, e_version_str, "'version' must be an integer, not a string",
+			"version as a string");
 	body_edit_fails(file, len, e_format, "not a VCM request", "another format refused");
 	body_edit_fails(file, len, e_no_nonce, "missing field 'nonce'", "missing nonce");
 	body_edit_fails(file, len, e_no_issued, "missing field 'issued'", "missing issued");
 	body_edit_fails(file, len, e_no_type, "missing field 'type'", "missing type");
-	body_edit_fails(file, len, e_no_props, "missing field 'properties'", "create without properties");
-	body_edit_fails(file, len, e_no_sshkey, "missing field 'sshadmin_key'", "create without sshadmin key");
-	body_edit_fails(file, len, e_issued_str, "'issued' must be an integer, not a string", "issued as a string");
-	body_edit_fails(file, len, e_issued_real, "'issued' must be an integer, not a number", "issued as a real");
+	body_edit_fails(file, len, e_no_props, "missing field 'properties'",
+			"create without properties");
+	body_edit_fails(file, len, e_no_sshkey, "missing field 'sshadmin_key'",
+			"create without sshadmin key");
+	body_edit_fails(file, len, e_issued_str, "'issued' must be an integer, not a string",
+			"issued as a string");
+	body_edit_fails(file, len, e_issued_real, "'issued' must be an integer, not a number",
+			"issued as a real");
 	body_edit_fails(file, len, e_issued_neg, "'issued' is out of range", "negative issued");
 	body_edit_fails(file, len, e_type_bad, "unknown request type 'erase'", "unknown type");
-	body_edit_fails(file, len, e_nonce_short, "'nonce' must be 32 lower-case hex", "short nonce");
-	body_edit_fails(file, len, e_nonce_upper, "'nonce' must be 32 lower-case hex", "upper-case nonce");
-	body_edit_fails(file, len, e_extra, "unknown field 'erase_everything'", "unknown body field");
-	body_edit_fails(file, len, e_props_array, "'properties' must be an object, not an array", "properties as array");
-	body_edit_fails(file, len, e_autostart_str, "'properties.autostart' must be a boolean, not a string", "autostart as string");
-	body_edit_fails(file, len, e_no_autostart, "missing field 'properties.autostart'", "create must say autostart");
+	body_edit_fails(file, len, e_nonce_short, "'nonce' must be 32 lower-case hex",
+			"short nonce");
+	body_edit_fails(file, len, e_nonce_upper, "'nonce' must be 32 lower-case hex",
+			"upper-case nonce");
+	body_edit_fails(file, len, e_extra, "unknown field 'erase_everything'",
+			"unknown body field");
+	body_edit_fails(file, len, e_props_array, "'properties' must be an object, not an array",
+			"properties as array");
+	body_edit_fails(file, len, e_autostart_str,
+			"'properties.autostart' must be a boolean, not a string",
+			"autostart as string");
+	body_edit_fails(file, len, e_no_autostart, "missing field 'properties.autostart'",
+			"create must say autostart");
 	body_edit_fails(file, len, e_feat_big, "32-bit word", "features above 32 bits");
 	body_edit_fails(file, len, e_feat_neg, "32-bit word", "negative features");
 	body_edit_fails(file, len, e_name_ctrl, "'properties.name'", "name with escape sequence");
-	body_edit_fails(file, len, e_prop_extra, "unknown field 'properties.ip_address'", "unknown property");
-	body_edit_fails(file, len, e_both_true, "cannot both be true", "autostart and restrict_startup both true");
+	body_edit_fails(file, len, e_prop_extra, "unknown field 'properties.ip_address'",
+			"unknown property");
+	body_edit_fails(file, len, e_both_true, "cannot both be true",
+			"autostart and restrict_startup both true");
 	body_edit_fails(file, len, e_uuid_in_create, "must not name a VCM uuid", "uuid in create");
 	body_edit_fails(file, len, e_key_comment, "without a comment", "key line with comment");
 	body_edit_fails(file, len, e_key_rsa, "not an ssh-ed25519", "RSA key refused");
-	body_edit_fails(file, len, e_not_after_before, "'not_after' must be 1 to", "not_after before issued");
-	body_edit_fails(file, len, e_not_after_far, "'not_after' must be 1 to", "not_after over a year away");
+	body_edit_fails(file, len, e_not_after_before, "'not_after' must be 1 to",
+			"not_after before issued");
+	body_edit_fails(file, len, e_not_after_far, "'not_after' must be 1 to",
+			"not_after over a year away");
 
 	/* The envelope itself. */
 	json_t *e2 = json_deep_copy(env);
 	json_object_set_new(json_object_get(e2, "signature"), "alg", json_string("rsa"));
 	bad = dump(e2, &n);
-	parse_fails(bad, n, "unsupported signature algorithm 'rsa'", "signature algorithm other than ed25519");
+	parse_fails(bad, n, "unsupported signature algorithm 'rsa'",
+		    "signature algorithm other than ed25519");
 	free(bad);
 	json_object_set_new(json_object_get(e2, "signature"), "alg", json_string("ed25519"));
 	json_object_set_new(json_object_get(e2, "signature"), "sig", json_string("AAAA"));
@@ -368,7 +495,8 @@ static void test_create(void)
 
 	/* Bytes that are not canonical. */
 	char *pretty = json_dumps(env, JSON_INDENT(2) | JSON_SORT_KEYS);
-	parse_fails(pretty, strlen(pretty), "not in canonical form", "pretty-printed request refused");
+	parse_fails(pretty, strlen(pretty), "not in canonical form",
+		    "pretty-printed request refused");
 	free(pretty);
 	parse_fails(file, len - 1, "not in canonical form", "missing final newline refused");
 	char *extra = malloc(len + 1);
@@ -407,7 +535,8 @@ static void test_start_and_setproperties(void)
 	TAP_STR_EQ(req->uuid, "4f9d05b8-95f4-41ab-8b0a-0c9c7ce14209", "uuid stored in lower case");
 	TAP_INT_EQ(req->props.present, 0, "start carries no properties");
 	tap_ok(req->request_key == NULL && req->sshadmin_key == NULL, "start carries no keys");
-	tap_ok(hsm_request_verify(req, tenant_key, err, sizeof(err)) == 0, "start verifies with the tenant key");
+	tap_ok(hsm_request_verify(req, tenant_key, err, sizeof(err)) == 0,
+	       "start verifies with the tenant key");
 	verify_fails(req, NULL, "none was given", "start needs a key to verify");
 	verify_fails(req, other_key, "not by the given key", "start with another key fails");
 	hsm_request_free(req);
@@ -421,55 +550,72 @@ static void test_start_and_setproperties(void)
 	parse_fails(bad, n, "start request carries no properties", "start with properties");
 	free(bad);
 	json_decref(env);
-	body_edit_fails(file, len, e_start_props, "start request carries no properties", "start with a property");
-	body_edit_fails(file, len, e_start_key, "only a create request carries keys", "start with a key");
+	body_edit_fails(file, len, e_start_props, "start request carries no properties",
+			"start with a property");
+	body_edit_fails(file, len, e_start_key, "only a create request carries keys",
+			"start with a key");
 	body_edit_fails(file, len, e_uuid_upper, "lower-case UUID", "upper-case uuid in file");
 	body_edit_fails(file, len, e_uuid_bad, "lower-case UUID", "malformed uuid");
 	free(file);
 
 	file = make(HSM_REQUEST_SETPROPERTIES, 0, &len);
-	tap_ok(hsm_request_parse(file, len, &req, err, sizeof(err)) == 0, "setproperties request parses");
+	tap_ok(hsm_request_parse(file, len, &req, err, sizeof(err)) == 0,
+	       "setproperties request parses");
 	TAP_INT_EQ(req->type, HSM_REQUEST_SETPROPERTIES, "type setproperties");
 	TAP_INT_EQ(req->props.present, HSM_REQP_RESTRICT_STARTUP | HSM_REQP_FEATURES,
 		   "only the given properties are carried");
 	TAP_INT_EQ(req->props.restrict_startup, 1, "restrict_startup value");
 	TAP_INT_EQ(req->props.features, 0x10, "features value");
-	tap_ok(hsm_request_verify(req, tenant_key, err, sizeof(err)) == 0, "setproperties verifies");
-	verify_fails(req, other_key, "not by the given key", "setproperties with another key fails");
+	tap_ok(hsm_request_verify(req, tenant_key, err, sizeof(err)) == 0,
+	       "setproperties verifies");
+	verify_fails(req, other_key, "not by the given key",
+		     "setproperties with another key fails");
 	hsm_request_free(req);
 	every_byte(file, len, tenant_key, "setproperties");
-	body_edit_fails(file, len, e_empty_props, "at least one property", "setproperties changing nothing");
+	body_edit_fails(file, len, e_empty_props, "at least one property",
+			"setproperties changing nothing");
 	free(file);
 
 	/* The builder enforces the same rules as the parser. */
 	struct hsm_request *b = hsm_request_new(HSM_REQUEST_SETPROPERTIES, NOW, err, sizeof(err));
 	char *out = NULL;
 	tap_ok(hsm_request_sign(b, tenant_key, &out, &n, err, sizeof(err)) != 0 &&
-	       strstr(err, "at least one property"), "builder refuses an empty setproperties");
+		   strstr(err, "at least one property"),
+	       "builder refuses an empty setproperties");
 	free(out);
 	b->props.present = HSM_REQP_AUTOSTART | HSM_REQP_RESTRICT_STARTUP;
 	b->props.autostart = b->props.restrict_startup = 1;
 	tap_ok(hsm_request_sign(b, tenant_key, &out, &n, err, sizeof(err)) != 0 &&
-	       strstr(err, "cannot both be true"), "builder refuses autostart with restrict_startup");
+		   strstr(err, "cannot both be true"),
+	       "builder refuses autostart with restrict_startup");
 	free(out);
 	tap_ok(hsm_request_set_sshadmin_key(b, sshadmin_key, err, sizeof(err)) != 0,
 	       "only create takes an sshadmin key");
 	tap_ok(hsm_request_set_validity(b, 0, err, sizeof(err)) != 0 &&
-	       hsm_request_set_validity(b, 31536001, err, sizeof(err)) != 0 &&
-	       hsm_request_set_validity(b, 31536000, err, sizeof(err)) == 0, "validity range 1..31536000");
-	tap_ok(hsm_request_set_uuid(b, "4f9d05b8-95f4-41ab-8b0a-0c9c7ce1420", err, sizeof(err)) != 0 &&
-	       hsm_request_set_uuid(b, "4f9d05b8x95f4-41ab-8b0a-0c9c7ce14209", err, sizeof(err)) != 0 &&
-	       hsm_request_set_uuid(b, "4f9d05b8-95f4-41ab-8b0a-0c9c7ce1420g", err, sizeof(err)) != 0,
-	       "malformed UUIDs refused");
+		   hsm_request_set_validity(b, 31536001, err, sizeof(err)) != 0 &&
+		   hsm_request_set_validity(b, 31536000, err, sizeof(err)) == 0,
+	       "validity range 1..31536000");
+	tap_ok(
+	    hsm_request_set_uuid(b, "4f9d05b8-95f4-41ab-8b0a-0c9c7ce1420", err, sizeof(err)) != 0 &&
+		hsm_request_set_uuid(b, "4f9d05b8x95f4-41ab-8b0a-0c9c7ce14209", err, sizeof(err)) !=
+		    0 &&
+		hsm_request_set_uuid(b, "4f9d05b8-95f4-41ab-8b0a-0c9c7ce1420g", err, sizeof(err)) !=
+		    0,
+	    "malformed UUIDs refused");
 	hsm_request_free(b);
 	tap_ok(hsm_request_check_name("My_new_VCM1", err, sizeof(err)) == 0 &&
-	       hsm_request_check_name("", err, sizeof(err)) != 0 &&
-	       hsm_request_check_name(" lead", err, sizeof(err)) != 0 &&
-	       hsm_request_check_name("semi;colon", err, sizeof(err)) != 0 &&
-	       hsm_request_check_name("0123456789012345678901234567890123456789012345678901234567890123", err, sizeof(err)) == 0 &&
-	       hsm_request_check_name("01234567890123456789012345678901234567890123456789012345678901234", err, sizeof(err)) != 0,
+		   hsm_request_check_name("", err, sizeof(err)) != 0 &&
+		   hsm_request_check_name(" lead", err, sizeof(err)) != 0 &&
+		   hsm_request_check_name("semi;colon", err, sizeof(err)) != 0 &&
+		   hsm_request_check_name(
+		       "0123456789012345678901234567890123456789012345678901234567890123", err,
+		       sizeof(err)) == 0 &&
+		   hsm_request_check_name(
+		       "01234567890123456789012345678901234567890123456789012345678901234", err,
+		       sizeof(err)) != 0,
 	       "name rules: 1..64 of letters, digits, _ . - and inner spaces");
-	tap_ok(hsm_request_new(HSM_REQUEST_START, 0, err, sizeof(err)) == NULL, "unset clock refused");
+	tap_ok(hsm_request_new(HSM_REQUEST_START, 0, err, sizeof(err)) == NULL,
+	       "unset clock refused");
 }
 
 /* k_tenant_req (guide 3.1.2.3.7): edits of a valid rotation request. */
@@ -483,8 +629,16 @@ static char *line_of(EVP_PKEY *k)
 	}
 	return l;
 }
-static void set_ktr(json_t *b, json_t *v) { json_object_set_new(json_object_get(b, "properties"), "k_tenant_req", v); }
-static void e_ktr_signer(json_t *b) { char *l = line_of(tenant_key); set_ktr(b, json_string(l)); free(l); }
+static void set_ktr(json_t *b, json_t *v)
+{
+	json_object_set_new(json_object_get(b, "properties"), "k_tenant_req", v);
+}
+static void e_ktr_signer(json_t *b)
+{
+	char *l = line_of(tenant_key);
+	set_ktr(b, json_string(l));
+	free(l);
+}
 static void e_ktr_comment(json_t *b)
 {
 	char *l = line_of(other_key), line[256];
@@ -506,11 +660,26 @@ static void e_ktr_truncated(json_t *b)
 	set_ktr(b, json_string(l));
 	free(l);
 }
-static void e_ktr_rsa(json_t *b) { set_ktr(b, json_string("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ")); }
-static void e_ktr_int(json_t *b) { set_ktr(b, json_integer(1)); }
-static void e_ktr_null(json_t *b) { set_ktr(b, json_null()); }
-static void e_ktr_empty(json_t *b) { set_ktr(b, json_string("")); }
-static void e_ktr_ctrl(json_t *b) { set_ktr(b, json_string("ssh-ed25519 \x1b[2J AAAA")); }
+static void e_ktr_rsa(json_t *b)
+{
+	set_ktr(b, json_string("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"));
+}
+static void e_ktr_int(json_t *b)
+{
+	set_ktr(b, json_integer(1));
+}
+static void e_ktr_null(json_t *b)
+{
+	set_ktr(b, json_null());
+}
+static void e_ktr_empty(json_t *b)
+{
+	set_ktr(b, json_string(""));
+}
+static void e_ktr_ctrl(json_t *b)
+{
+	set_ktr(b, json_string("ssh-ed25519 \x1b[2J AAAA"));
+}
 static void e_ktr_long(json_t *b)
 {
 	char *big = malloc(20000);
@@ -520,7 +689,12 @@ static void e_ktr_long(json_t *b)
 	set_ktr(b, json_string(big));
 	free(big);
 }
-static void e_ktr_in_create(json_t *b) { char *l = line_of(other_key); set_ktr(b, json_string(l)); free(l); }
+static void e_ktr_in_create(json_t *b)
+{
+	char *l = line_of(other_key);
+	set_ktr(b, json_string(l));
+	free(l);
+}
 
 static void test_k_tenant_req(void)
 {
@@ -529,10 +703,13 @@ static void test_k_tenant_req(void)
 	size_t len;
 
 	b = hsm_request_new(HSM_REQUEST_SETPROPERTIES, NOW, err, sizeof(err));
-	tap_ok(hsm_request_set_k_tenant_req(b, other_key, err, sizeof(err)) == 0, "setproperties takes a new k_tenant_req");
-	tap_ok(hsm_request_sign(b, tenant_key, &out, &len, err, sizeof(err)) == 0, "rotation request signed by the current key");
+	tap_ok(hsm_request_set_k_tenant_req(b, other_key, err, sizeof(err)) == 0,
+	       "setproperties takes a new k_tenant_req");
+	tap_ok(hsm_request_sign(b, tenant_key, &out, &len, err, sizeof(err)) == 0,
+	       "rotation request signed by the current key");
 	hsm_request_free(b);
-	tap_ok(strstr(out, "\"k_tenant_req\":\"ssh-ed25519 ") != NULL, "the file carries properties.k_tenant_req as a key line");
+	tap_ok(strstr(out, "\"k_tenant_req\":\"ssh-ed25519 ") != NULL,
+	       "the file carries properties.k_tenant_req as a key line");
 	tap_ok(hsm_request_parse(out, len, &req, err, sizeof(err)) == 0, "rotation request parses");
 	if (!req) {
 		printf("Bail out! %s\n", err);
@@ -542,25 +719,38 @@ static void test_k_tenant_req(void)
 	got = line_of(req->props.k_tenant_req);
 	TAP_STR_EQ(got, want, "the carried key is the new key");
 	free(got);
-	tap_ok(hsm_request_verify(req, tenant_key, err, sizeof(err)) == 0, "verifies with the current key");
-	verify_fails(req, other_key, "not by the given key", "the new key cannot verify its own rotation");
+	tap_ok(hsm_request_verify(req, tenant_key, err, sizeof(err)) == 0,
+	       "verifies with the current key");
+	verify_fails(req, other_key, "not by the given key",
+		     "the new key cannot verify its own rotation");
 	hsm_request_free(req);
 	every_byte(out, len, tenant_key, "k_tenant_req rotation");
 
-	body_edit_fails(out, len, e_ktr_signer, "must differ from the current one", "k_tenant_req equal to the signing key refused");
-	body_edit_fails(out, len, e_ktr_comment, "properties.k_tenant_req", "k_tenant_req with a comment refused");
-	body_edit_fails(out, len, e_ktr_newline, "properties.k_tenant_req", "k_tenant_req with a newline refused");
-	body_edit_fails(out, len, e_ktr_truncated, "properties.k_tenant_req", "truncated k_tenant_req refused");
-	body_edit_fails(out, len, e_ktr_rsa, "properties.k_tenant_req", "ssh-rsa k_tenant_req refused");
-	body_edit_fails(out, len, e_ktr_int, "field 'properties.k_tenant_req' must be a string", "integer k_tenant_req refused");
-	body_edit_fails(out, len, e_ktr_null, "properties.k_tenant_req", "null k_tenant_req refused");
-	body_edit_fails(out, len, e_ktr_empty, "properties.k_tenant_req", "empty k_tenant_req refused");
-	body_edit_fails(out, len, e_ktr_ctrl, "properties.k_tenant_req", "k_tenant_req with control characters refused");
-	body_edit_fails(out, len, e_ktr_long, "properties.k_tenant_req", "20000-byte k_tenant_req refused");
+	body_edit_fails(out, len, e_ktr_signer, "must differ from the current one",
+			"k_tenant_req equal to the signing key refused");
+	body_edit_fails(out, len, e_ktr_comment, "properties.k_tenant_req",
+			"k_tenant_req with a comment refused");
+	body_edit_fails(out, len, e_ktr_newline, "properties.k_tenant_req",
+			"k_tenant_req with a newline refused");
+	body_edit_fails(out, len, e_ktr_truncated, "properties.k_tenant_req",
+			"truncated k_tenant_req refused");
+	body_edit_fails(out, len, e_ktr_rsa, "properties.k_tenant_req",
+			"ssh-rsa k_tenant_req refused");
+	body_edit_fails(out, len, e_ktr_int, "field 'properties.k_tenant_req' must be a string",
+			"integer k_tenant_req refused");
+	body_edit_fails(out, len, e_ktr_null, "properties.k_tenant_req",
+			"null k_tenant_req refused");
+	body_edit_fails(out, len, e_ktr_empty, "properties.k_tenant_req",
+			"empty k_tenant_req refused");
+	body_edit_fails(out, len, e_ktr_ctrl, "properties.k_tenant_req",
+			"k_tenant_req with control characters refused");
+	body_edit_fails(out, len, e_ktr_long, "properties.k_tenant_req",
+			"20000-byte k_tenant_req refused");
 	free(out);
 
 	out = make(HSM_REQUEST_CREATE, 0, &len);
-	body_edit_fails(out, len, e_ktr_in_create, "only a setproperties request carries", "create carrying k_tenant_req refused");
+	body_edit_fails(out, len, e_ktr_in_create, "only a setproperties request carries",
+			"create carrying k_tenant_req refused");
 	free(out);
 
 	/* The builder: the same rules, before anything is written. */
@@ -568,11 +758,13 @@ static void test_k_tenant_req(void)
 	hsm_request_set_k_tenant_req(b, tenant_key, err, sizeof(err));
 	out = NULL;
 	tap_ok(hsm_request_sign(b, tenant_key, &out, &len, err, sizeof(err)) != 0 && out == NULL &&
-	       strstr(err, "must differ"), "builder refuses a rotation to the signing key");
+		   strstr(err, "must differ"),
+	       "builder refuses a rotation to the signing key");
 	hsm_request_free(b);
 	b = hsm_request_new(HSM_REQUEST_START, NOW, err, sizeof(err));
 	tap_ok(hsm_request_set_k_tenant_req(b, other_key, err, sizeof(err)) != 0 &&
-	       strstr(err, "only a setproperties request"), "a start request takes no k_tenant_req");
+		   strstr(err, "only a setproperties request"),
+	       "a start request takes no k_tenant_req");
 	hsm_request_free(b);
 	free(want);
 }
@@ -585,20 +777,26 @@ static void test_time(void)
 	struct hsm_request *req;
 
 	hsm_request_parse(file, len, &req, err, sizeof(err));
-	TAP_INT_EQ(hsm_request_check_time(req, NOW, 300, err, sizeof(err)), HSM_REQUEST_TIME_OK, "valid at issue time");
-	TAP_INT_EQ(hsm_request_check_time(req, NOW + 600, 300, err, sizeof(err)), HSM_REQUEST_TIME_OK, "valid at not_after");
-	TAP_INT_EQ(hsm_request_check_time(req, NOW + 601, 300, err, sizeof(err)), HSM_REQUEST_TIME_EXPIRED, "expired one second later");
-	tap_ok(strstr(err, "expired at 2023-11-14T22:23:20Z (1 s ago)") != NULL, "expiry message names the time");
-	TAP_INT_EQ(hsm_request_check_time(req, NOW - 300, 300, err, sizeof(err)), HSM_REQUEST_TIME_OK, "skew tolerated");
-	TAP_INT_EQ(hsm_request_check_time(req, NOW - 301, 300, err, sizeof(err)), HSM_REQUEST_TIME_NOT_YET, "beyond skew: not yet valid");
+	TAP_INT_EQ(hsm_request_check_time(req, NOW, 300, err, sizeof(err)), HSM_REQUEST_TIME_OK,
+		   "valid at issue time");
+	TAP_INT_EQ(hsm_request_check_time(req, NOW + 600, 300, err, sizeof(err)),
+		   HSM_REQUEST_TIME_OK, "valid at not_after");
+	TAP_INT_EQ(hsm_request_check_time(req, NOW + 601, 300, err, sizeof(err)),
+		   HSM_REQUEST_TIME_EXPIRED, "expired one second later");
+	tap_ok(strstr(err, "expired at 2023-11-14T22:23:20Z (1 s ago)") != NULL,
+	       "expiry message names the time");
+	TAP_INT_EQ(hsm_request_check_time(req, NOW - 300, 300, err, sizeof(err)),
+		   HSM_REQUEST_TIME_OK, "skew tolerated");
+	TAP_INT_EQ(hsm_request_check_time(req, NOW - 301, 300, err, sizeof(err)),
+		   HSM_REQUEST_TIME_NOT_YET, "beyond skew: not yet valid");
 	tap_ok(strstr(err, "in the future") != NULL, "not-yet message");
 	hsm_request_free(req);
 	free(file);
 
 	file = make(HSM_REQUEST_START, 0, &len);
 	hsm_request_parse(file, len, &req, err, sizeof(err));
-	TAP_INT_EQ(hsm_request_check_time(req, NOW + 10LL * 31536000, 0, err, sizeof(err)), HSM_REQUEST_TIME_OK,
-		   "without not_after a request does not expire");
+	TAP_INT_EQ(hsm_request_check_time(req, NOW + 10LL * 31536000, 0, err, sizeof(err)),
+		   HSM_REQUEST_TIME_OK, "without not_after a request does not expire");
 	hsm_request_free(req);
 	free(file);
 }
@@ -611,13 +809,15 @@ static void test_hostile_bytes(void)
 	parse_fails("", 0, "empty", "empty file");
 	parse_fails("{\"body\":{},\"body\":{}}\n", 22, "duplicate", "duplicate keys refused");
 	parse_fails("{\"body\":{\"format\":\"a\xff\"}}\n", 25, "invalid JSON", "non-UTF-8 refused");
-	parse_fails("[1]\n", 4, "a request is a JSON object, not an array", "array instead of object");
+	parse_fails("[1]\n", 4, "a request is a JSON object, not an array",
+		    "array instead of object");
 	parse_fails("{\"a\":1}\x00\n", 9, "NUL", "NUL byte refused");
 	parse_fails("{\"body\":{}}\n{}\n", 15, "invalid JSON", "two documents refused");
 	/* Found by fuzz-request: jansson quotes raw input, newline included. */
 	{
 		static const char in[] = "{\"IXwx\\\\\\\\\\\\\\\n";
-		parse_fails(in, sizeof(in) - 1, "invalid JSON", "parser error quoting a newline stays one line");
+		parse_fails(in, sizeof(in) - 1, "invalid JSON",
+			    "parser error quoting a newline stays one line");
 	}
 
 	n = 200000;
@@ -638,12 +838,14 @@ static void test_hostile_bytes(void)
 	big[n - 2] = '}';
 	big[n - 1] = '\n';
 	parse_fails(big, n, "too large for a request", "oversized (> 1 MiB) refused");
-	parse_fails(big, HSM_REQUEST_MAX_BYTES + 1, "too large for a request", "just over the request limit refused");
+	parse_fails(big, HSM_REQUEST_MAX_BYTES + 1, "too large for a request",
+		    "just over the request limit refused");
 	free(big);
 
 	struct hsm_request *r;
 	char err[256];
-	tap_ok(hsm_request_from_json(NULL, &r, err, sizeof(err)) != 0 && r == NULL, "NULL envelope refused");
+	tap_ok(hsm_request_from_json(NULL, &r, err, sizeof(err)) != 0 && r == NULL,
+	       "NULL envelope refused");
 }
 
 int main(void)

@@ -82,7 +82,8 @@ int main(void)
 	TAP_INT_EQ(hsmd_vcm_start(&call, "u"), 0, "1.1 table: hsmd_vcm_start is called");
 	TAP_INT_EQ(call.called, 1, "... once");
 	TAP_INT_EQ(hsmd_log_expire(&call, 5), -1, "1.1 table: hsmd_log_expire fails");
-	tap_ok(strstr(call.error, "log_expire") && strstr(call.error, "1.2"), "... naming log_expire and 1.2");
+	tap_ok(strstr(call.error, "log_expire") && strstr(call.error, "1.2"),
+	       "... naming log_expire and 1.2");
 	TAP_INT_EQ(call.called, 1, "... without calling it");
 
 	/* This hsmd's own table: everything. */

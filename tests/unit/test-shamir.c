@@ -36,7 +36,8 @@ static void field_vectors(void)
 		if (hsm_gf256_mul((uint8_t)a, hsm_gf256_inv((uint8_t)a)) != 1)
 			inv_ok = 0;
 		for (unsigned b = 0; b < 256; b++)
-			if (hsm_gf256_mul((uint8_t)a, (uint8_t)b) != hsm_gf256_mul((uint8_t)b, (uint8_t)a))
+			if (hsm_gf256_mul((uint8_t)a, (uint8_t)b) !=
+			    hsm_gf256_mul((uint8_t)b, (uint8_t)a))
 				comm_ok = 0;
 	}
 	tap_ok(inv_ok, "a x inv(a) = 1 for every non-zero a");
@@ -54,9 +55,11 @@ static void tss_vector(void)
 	char err[128];
 
 	tap_ok(hsm_shamir_combine(xs, ys, 2, 5, out, err, sizeof(err)) == 0 &&
-	       memcmp(out, secret, 5) == 0, "draft-mcgrew-tss-03 section 9: shares 1, 2 give \"test\\0\"");
+		   memcmp(out, secret, 5) == 0,
+	       "draft-mcgrew-tss-03 section 9: shares 1, 2 give \"test\\0\"");
 	tap_ok(hsm_shamir_combine(xs_rev, ys_rev, 2, 5, out, err, sizeof(err)) == 0 &&
-	       memcmp(out, secret, 5) == 0, "... in either order");
+		   memcmp(out, secret, 5) == 0,
+	       "... in either order");
 	/* With threshold 2, f(x) = s + a x: the vector fixes a = s ^ share1,
 	 * so share 2 must be s ^ 2a.  Checks our evaluation side against it. */
 	int eval_ok = 1;
@@ -74,8 +77,10 @@ static void refusals(void)
 
 	tap_ok(hsm_shamir_split(secret, 4, 0, 3, shares, err, sizeof(err)) == -1, "K = 0 refused");
 	tap_ok(hsm_shamir_split(secret, 4, 4, 3, shares, err, sizeof(err)) == -1, "K > N refused");
-	tap_ok(hsm_shamir_split(secret, 4, 2, 256, shares, err, sizeof(err)) == -1, "N > 255 refused");
-	tap_ok(hsm_shamir_combine(xs, ys, 2, 4, out, err, sizeof(err)) == -1, "the same share twice refused");
+	tap_ok(hsm_shamir_split(secret, 4, 2, 256, shares, err, sizeof(err)) == -1,
+	       "N > 255 refused");
+	tap_ok(hsm_shamir_combine(xs, ys, 2, 4, out, err, sizeof(err)) == -1,
+	       "the same share twice refused");
 	TAP_STR_EQ(err, "the same share was given twice", "... saying so");
 	xs[0] = 0;
 	tap_ok(hsm_shamir_combine(xs, ys, 1, 4, out, err, sizeof(err)) == -1, "x = 0 refused");
@@ -168,11 +173,14 @@ static void k_minus_1_uniform(void)
 		double x1 = chi_square(one, 256, (unsigned long)LEN * ROUNDS);
 		double x2 = chi_square(pair, 256, (unsigned long)LEN * ROUNDS);
 		double xc = chi_square(constant, 256, (unsigned long)LEN * ROUNDS);
-		tap_ok(x1 < bound, "K=2, secret %02x: one share is uniform (chi-square %.1f < %.1f)",
+		tap_ok(x1 < bound,
+		       "K=2, secret %02x: one share is uniform (chi-square %.1f < %.1f)",
 		       which ? 0xff : 0, x1, bound);
-		tap_ok(x2 < bound, "K=3, secret %02x: two shares are jointly uniform (chi-square %.1f < %.1f)",
+		tap_ok(x2 < bound,
+		       "K=3, secret %02x: two shares are jointly uniform (chi-square %.1f < %.1f)",
 		       which ? 0xff : 0, x2, bound);
-		tap_ok(xc > 100 * bound, "... and the check does see a constant (chi-square %.0f)", xc);
+		tap_ok(xc > 100 * bound, "... and the check does see a constant (chi-square %.0f)",
+		       xc);
 	}
 }
 

@@ -23,8 +23,8 @@ static EVP_PKEY *vendor, *identity, *stranger, *hk_sshadmin, *hk_setup;
 static json_t *warrant(EVP_PKEY *signer, const char *esn, EVP_PKEY *id)
 {
 	char *line = hsm_key_to_openssh(id);
-	json_t *body = json_pack("{s:s, s:s, s:s, s:I}", "esn", esn, "psn", "EMU-1",
-				 "identity_key", line, "issued", (json_int_t)1700000000);
+	json_t *body = json_pack("{s:s, s:s, s:s, s:I}", "esn", esn, "psn", "EMU-1", "identity_key",
+				 line, "issued", (json_int_t)1700000000);
 	json_t *env = hsm_signed_wrap(body, signer, NULL, 0);
 
 	free(line);
@@ -49,9 +49,10 @@ static json_t *service(EVP_PKEY *signer, const char *esn, const char *name, EVP_
 
 static json_t *good(void)
 {
-	return json_pack("{s:s, s:o, s:{s:o, s:o}}", "esn", ESN, "identity", warrant(vendor, ESN, identity),
-			 "services", "sshadmin", service(identity, ESN, "sshadmin", hk_sshadmin, hk_sshadmin),
-			 "setup", service(identity, ESN, "setup", hk_setup, hk_setup));
+	return json_pack("{s:s, s:o, s:{s:o, s:o}}", "esn", ESN, "identity",
+			 warrant(vendor, ESN, identity), "services", "sshadmin",
+			 service(identity, ESN, "sshadmin", hk_sshadmin, hk_sshadmin), "setup",
+			 service(identity, ESN, "setup", hk_setup, hk_setup));
 }
 
 static void refused(json_t *doc, const char *want, const char *name)
@@ -80,7 +81,8 @@ int main(void)
 	hk_setup = hsm_ed25519_generate(NULL, 0);
 
 	doc = good();
-	TAP_INT_EQ(hsm_chain_verify(doc, ESN, &vendor, 1, &c, err, sizeof(err)), 0, "a good chain verifies");
+	TAP_INT_EQ(hsm_chain_verify(doc, ESN, &vendor, 1, &c, err, sizeof(err)), 0,
+		   "a good chain verifies");
 	line = hsm_key_to_openssh(identity);
 	TAP_STR_EQ(c.identity_key, line, "identity key from the warrant");
 	free(line);
@@ -90,10 +92,13 @@ int main(void)
 	tap_ok(c.host_keys[HSM_SVC_MONITOR] == NULL, "no key for a service not listed");
 	hsm_chain_clear(&c);
 	tap_ok(hsm_chain_verify(doc, ESN, &stranger, 1, &c, err, sizeof(err)) < 0 &&
-	       strstr(err, "not signed by a trusted vendor key"), "another vendor: refused (%s)", err);
-	tap_ok(hsm_chain_verify(doc, ESN, &vendor, 0, &c, err, sizeof(err)) < 0, "no vendor keys: refused");
+		   strstr(err, "not signed by a trusted vendor key"),
+	       "another vendor: refused (%s)", err);
+	tap_ok(hsm_chain_verify(doc, ESN, &vendor, 0, &c, err, sizeof(err)) < 0,
+	       "no vendor keys: refused");
 	tap_ok(hsm_chain_verify(doc, "9Z87-YX65-4321", &vendor, 1, &c, err, sizeof(err)) < 0 &&
-	       strstr(err, "says it is ESN"), "asked for another ESN: refused (%s)", err);
+		   strstr(err, "says it is ESN"),
+	       "asked for another ESN: refused (%s)", err);
 	json_decref(doc);
 
 	doc = good();
@@ -112,7 +117,8 @@ int main(void)
 	doc = good();
 	json_object_set_new(json_object_get(doc, "services"), "setup",
 			    service(stranger, ESN, "setup", hk_setup, hk_setup));
-	refused(doc, "setup certificate is not signed by the device identity key", "certificate by a stranger");
+	refused(doc, "setup certificate is not signed by the device identity key",
+		"certificate by a stranger");
 
 	doc = good();
 	json_object_set_new(json_object_get(doc, "services"), "setup",
@@ -127,7 +133,8 @@ int main(void)
 	doc = good();
 	json_object_set_new(json_object_get(doc, "services"), "setup",
 			    service(identity, ESN, "setup", hk_setup, stranger));
-	refused(doc, "setup host key differs from the certified one", "listed host key not the certified one");
+	refused(doc, "setup host key differs from the certified one",
+		"listed host key not the certified one");
 
 	doc = good();
 	json_object_set_new(json_object_get(doc, "services"), "telnet",

@@ -54,9 +54,11 @@ static void test_client_keys(void)
 	tap_ok(fp && strncmp(fp, "SHA256:", 7) == 0, "fingerprint like ssh-keygen -l");
 
 	snprintf(path, sizeof(path), "%s/key", root);
-	TAP_INT_EQ(hsm_client_key_save(k, home, path, "setup", 0, err, sizeof(err)), 0, "save a new key");
+	TAP_INT_EQ(hsm_client_key_save(k, home, path, "setup", 0, err, sizeof(err)), 0,
+		   "save a new key");
 	TAP_INT_EQ(mode_of(path), 0600, "saved with mode 0600");
-	tap_ok(hsm_client_key_save(k, home, path, "setup", 0, err, sizeof(err)) < 0 && strstr(err, "exists"),
+	tap_ok(hsm_client_key_save(k, home, path, "setup", 0, err, sizeof(err)) < 0 &&
+		   strstr(err, "exists"),
 	       "an existing key is never replaced (%s)", err);
 	l = hsm_client_key_load(path, err, sizeof(err));
 	tap_ok(l != NULL, "load it back");
@@ -75,7 +77,8 @@ static void test_client_keys(void)
 		size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
 		if (f)
 			fclose(f);
-		tap_ok(n == 128 && memcmp(buf, "HSMKEY", 6) == 0, "the key file is a 128-byte protected key file");
+		tap_ok(n == 128 && memcmp(buf, "HSMKEY", 6) == 0,
+		       "the key file is a 128-byte protected key file");
 	}
 
 	chmod(path, 0640);
@@ -100,7 +103,9 @@ static void test_client_keys(void)
 	hsm_client_key_free(l);
 
 	snprintf(other, sizeof(other), "%s/garbage", root);
-	write_text(other, "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n", 0600);
+	write_text(other,
+		   "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+		   0600);
 	l = hsm_client_key_load(other, err, sizeof(err));
 	tap_ok(!l && strstr(err, "unencrypted Ed25519"), "garbage key refused (%s)", err);
 	hsm_client_key_free(l);
@@ -113,14 +118,18 @@ static void test_client_keys(void)
 		if (pk && hsm_key_save_private(other, pk, 0, err, sizeof(err)) == 0) {
 			l = hsm_client_key_load(other, err, sizeof(err));
 			tap_ok(l != NULL, "PKCS#8 PEM Ed25519 key loads (%s)", l ? "ok" : err);
-			tap_ok(l && hsm_client_key_is_legacy(l), "... flagged as an unprotected legacy key");
+			tap_ok(l && hsm_client_key_is_legacy(l),
+			       "... flagged as an unprotected legacy key");
 			snprintf(path, sizeof(path), "%s/pkcs8.protected", root);
-			TAP_INT_EQ(l ? hsm_client_key_save(l, home, path, "monitor", 0, err, sizeof(err)) : -1, 0,
-				   "... and can be stored protected");
+			TAP_INT_EQ(
+			    l ? hsm_client_key_save(l, home, path, "monitor", 0, err, sizeof(err))
+			      : -1,
+			    0, "... and can be stored protected");
 			hsm_client_key_free(l);
 			chmod(other, 0640);
 			l = hsm_client_key_load(other, err, sizeof(err));
-			tap_ok(!l && strstr(err, "unprotected key: refused"), "a group-readable legacy key is refused (%s)", err);
+			tap_ok(!l && strstr(err, "unprotected key: refused"),
+			       "a group-readable legacy key is refused (%s)", err);
 			hsm_client_key_free(l);
 		} else {
 			tap_ok(0, "PKCS#8 key written by sign.c (%s)", err);
@@ -137,10 +146,14 @@ static void test_client_keys(void)
 		    ssh_pki_export_privkey_base64(sk, NULL, NULL, NULL, &b64) == SSH_OK) {
 			write_text(other, b64, 0600);
 			l = hsm_client_key_load(other, err, sizeof(err));
-			tap_ok(l && hsm_client_key_is_legacy(l), "a legacy OpenSSH key loads (%s)", l ? "ok" : err);
+			tap_ok(l && hsm_client_key_is_legacy(l), "a legacy OpenSSH key loads (%s)",
+			       l ? "ok" : err);
 			snprintf(path, sizeof(path), "%s/openssh.protected", root);
-			tap_ok(l && hsm_client_key_save(l, home, path, "monitor", 0, err, sizeof(err)) < 0 &&
-			       strstr(err, "keys roll"), "... cannot be stored again: says to roll (%s)", err);
+			tap_ok(l &&
+				   hsm_client_key_save(l, home, path, "monitor", 0, err,
+						       sizeof(err)) < 0 &&
+				   strstr(err, "keys roll"),
+			       "... cannot be stored again: says to roll (%s)", err);
 			hsm_client_key_free(l);
 		}
 		ssh_string_free_char(b64);
@@ -163,7 +176,8 @@ static void test_client_keys(void)
 		fclose(f);
 		chmod(other, 0600);
 		l = hsm_client_key_load_as(home, other, "setup", err, sizeof(err));
-		tap_ok(!l && strstr(err, "cannot decrypt"), "a tampered key file is refused (%s)", err);
+		tap_ok(!l && strstr(err, "cannot decrypt"), "a tampered key file is refused (%s)",
+		       err);
 		hsm_client_key_free(l);
 		buf[100] ^= 1;
 		f = fopen(other, "wb");
@@ -185,7 +199,8 @@ static void test_ensure(void)
 	int created = -1;
 
 	snprintf(home, sizeof(home), "%s/home", root);
-	TAP_INT_EQ(hsm_client_keys_ensure(home, &created, err, sizeof(err)), 0, "ensure client keys");
+	TAP_INT_EQ(hsm_client_keys_ensure(home, &created, err, sizeof(err)), 0,
+		   "ensure client keys");
 	TAP_INT_EQ(created, HSM_SVC_COUNT, "one key per platform service created");
 	snprintf(path, sizeof(path), "%s/keys/client", home);
 	TAP_INT_EQ(mode_of(path), 0700, "keys/client is 0700");
@@ -197,7 +212,8 @@ static void test_ensure(void)
 	tap_ok(k != NULL, "load the setup key by service name");
 	hsm_client_key_free(k);
 	k = hsm_client_key_load_service(root, "setup", err, sizeof(err));
-	tap_ok(!k && strstr(err, "run 'hsmadmin enroll'"), "a missing key says to enroll (%s)", err);
+	tap_ok(!k && strstr(err, "run 'hsmadmin enroll'"), "a missing key says to enroll (%s)",
+	       err);
 	hsm_client_key_free(k);
 	k = hsm_client_key_load_service(home, "../x", err, sizeof(err));
 	tap_ok(!k, "an unknown service has no key path");
@@ -226,31 +242,47 @@ static void test_pins(void)
 	tap_ok(hsm_ssh_pubkey_cmp(pa, pb) != 0, "different keys differ");
 
 	snprintf(path, sizeof(path), "%s/pins/9Z87-YX65-4321.json", home);
-	write_text(path, "{\"esn\":\"1A23-BC45-6789\",\"identity_key\":\"x\",\"host_keys\":{},\"pinned\":1}", 0644);
+	write_text(
+	    path,
+	    "{\"esn\":\"1A23-BC45-6789\",\"identity_key\":\"x\",\"host_keys\":{},\"pinned\":1}",
+	    0644);
 	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
 	       "pins of another ESN refused (%s)", err);
 	write_text(path, "{\"esn\":\"9Z87-YX65-4321\",\"esn\":\"9Z87-YX65-4321\"}", 0644);
 	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
 	       "duplicate keys refused (%s)", err);
-	snprintf(err, sizeof(err), "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s\",\"host_keys\":{\"ssh\":\"%s\"},\"pinned\":1}", pa, pb);
+	snprintf(err, sizeof(err),
+		 "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s\",\"host_keys\":{\"ssh\":\"%"
+		 "s\"},\"pinned\":1}",
+		 pa, pb);
 	write_text(path, err, 0644);
 	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
 	       "unknown service in pins refused (%s)", err);
-	snprintf(err, sizeof(err), "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s\",\"host_keys\":{},\"pinned\":1,\"x\":1}", pa);
+	snprintf(err, sizeof(err),
+		 "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s\",\"host_keys\":{},\"pinned\":"
+		 "1,\"x\":1}",
+		 pa);
 	write_text(path, err, 0644);
 	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
 	       "unknown member in pins refused (%s)", err);
-	snprintf(err, sizeof(err), "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s comment\",\"host_keys\":{},\"pinned\":1}", pa);
+	snprintf(err, sizeof(err),
+		 "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s "
+		 "comment\",\"host_keys\":{},\"pinned\":1}",
+		 pa);
 	write_text(path, err, 0644);
 	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
 	       "key line with a comment refused (%s)", err);
-	tap_ok(hsm_pins_load(home, "../../etc/x", &q, err, sizeof(err)) < 0, "a path is not an ESN");
+	tap_ok(hsm_pins_load(home, "../../etc/x", &q, err, sizeof(err)) < 0,
+	       "a path is not an ESN");
 
 	TAP_INT_EQ(hsm_pins_remove(home, "1A23-BC45-6789", err, sizeof(err)), 0, "remove pins");
-	TAP_INT_EQ(hsm_pins_load(home, "1A23-BC45-6789", &q, err, sizeof(err)), 1, "gone after remove");
-	TAP_INT_EQ(hsm_pins_remove(home, "1A23-BC45-6789", err, sizeof(err)), 0, "removing twice is fine");
+	TAP_INT_EQ(hsm_pins_load(home, "1A23-BC45-6789", &q, err, sizeof(err)), 1,
+		   "gone after remove");
+	TAP_INT_EQ(hsm_pins_remove(home, "1A23-BC45-6789", err, sizeof(err)), 0,
+		   "removing twice is fine");
 
-	tap_ok(!hsm_ssh_pubkey_valid("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"), "RSA line is not valid");
+	tap_ok(!hsm_ssh_pubkey_valid("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"),
+	       "RSA line is not valid");
 	tap_ok(!hsm_ssh_pubkey_valid("ssh-ed25519 !!!"), "bad base64 is not valid");
 	tap_ok(!hsm_ssh_pubkey_valid("ssh-ed25519"), "no key is not valid");
 	free(pa);

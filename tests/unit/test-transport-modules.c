@@ -14,14 +14,13 @@
 #include "modules.h"
 #include "tap.h"
 
-static const char good[] =
-	"# an HSM\n"
-	"[module]\n"
-	"esn = 1A23-BC45-6789\n"
-	"address = 127.0.0.2\n"
-	"[ports]\n"
-	"sshadmin = 3201\n"
-	"monitor = 3206\n";
+static const char good[] = "# an HSM\n"
+			   "[module]\n"
+			   "esn = 1A23-BC45-6789\n"
+			   "address = 127.0.0.2\n"
+			   "[ports]\n"
+			   "sshadmin = 3201\n"
+			   "monitor = 3206\n";
 
 /* Parse text; return the error text ("" on success). */
 static const char *parse(const char *text, size_t len, struct hsm_module *m)
@@ -34,12 +33,14 @@ static const char *parse(const char *text, size_t len, struct hsm_module *m)
 	return err[0] ? err : "(failed without a reason)";
 }
 
-#define REFUSED(text, want, name) do { \
-	struct hsm_module m_; \
-	const char *e_ = parse(text, sizeof(text) - 1, &m_); \
-	tap_ok(strstr(e_, want) != NULL && *e_, "refused: %s", name); \
-	if (!strstr(e_, want) || !*e_) printf("#   got: '%s'\n#   want: '%s'\n", e_, want); \
-} while (0)
+#define REFUSED(text, want, name)                                                                  \
+	do {                                                                                       \
+		struct hsm_module m_;                                                              \
+		const char *e_ = parse(text, sizeof(text) - 1, &m_);                               \
+		tap_ok(strstr(e_, want) != NULL && *e_, "refused: %s", name);                      \
+		if (!strstr(e_, want) || !*e_)                                                     \
+			printf("#   got: '%s'\n#   want: '%s'\n", e_, want);                       \
+	} while (0)
 
 static void test_good(void)
 {
@@ -75,26 +76,42 @@ static void test_hostile(void)
 		"line 4: unknown key 'foo'", "unknown key, with its line");
 	REFUSED("[module]\nesn = 1A23-BC45-6789\nesn = 1A23-BC45-6780\naddress = 127.0.0.2\n",
 		"line 3: duplicate key 'esn'", "duplicate key");
-	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n[ports]\nsetup = 1\nsetup = 2\n",
-		"line 6: duplicate key 'setup'", "duplicate port");
+	REFUSED(
+	    "[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n[ports]\nsetup = 1\nsetup = 2\n",
+	    "line 6: duplicate key 'setup'", "duplicate port");
 	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n[extra]\nx = 1\n",
 		"line 5: unknown section [extra]", "unknown section");
-	REFUSED("esn = 1A23-BC45-6789\n", "line 1: key 'esn' outside a section", "key before any section");
-	REFUSED("[module]\nesn = 1a23-bc45-6789\naddress = 127.0.0.2\n", "line 2: esn", "lower-case ESN");
-	REFUSED("[module]\nesn = 1A23BC456789\naddress = 127.0.0.2\n", "line 2: esn", "ESN without dashes");
-	REFUSED("[module]\nesn = 1A23-BC45-6789-0\naddress = 127.0.0.2\n", "line 2: esn", "ESN too long");
-	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress = 999.0.0.1\n", "line 3: address", "bad IPv4");
-	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress = hsm.example\n", "line 3: address", "host name");
-	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress = [::1]\n", "line 3: address", "bracketed IPv6");
-	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress = fe80::1%eth0\n", "line 3: address", "IPv6 scope");
+	REFUSED("esn = 1A23-BC45-6789\n", "line 1: key 'esn' outside a section",
+		"key before any section");
+	REFUSED("[module]\nesn = 1a23-bc45-6789\naddress = 127.0.0.2\n", "line 2: esn",
+		"lower-case ESN");
+	REFUSED("[module]\nesn = 1A23BC456789\naddress = 127.0.0.2\n", "line 2: esn",
+		"ESN without dashes");
+	REFUSED("[module]\nesn = 1A23-BC45-6789-0\naddress = 127.0.0.2\n", "line 2: esn",
+		"ESN too long");
+	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress = 999.0.0.1\n", "line 3: address",
+		"bad IPv4");
+	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress = hsm.example\n", "line 3: address",
+		"host name");
+	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress = [::1]\n", "line 3: address",
+		"bracketed IPv6");
+	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress = fe80::1%eth0\n", "line 3: address",
+		"IPv6 scope");
 	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress =\n", "line 3: address", "empty address");
-	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nsetup = 0\n", "line 5: setup", "port 0");
-	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nsetup = 65536\n", "line 5", "port 65536");
-	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nsetup = 22a\n", "line 5", "port with junk");
-	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nsetup = +22\n", "line 5", "signed port");
-	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nsetup = 0022\n", "line 5", "port with leading zero");
-	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nsetup =\n", "line 5", "empty port");
-	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nssh = 22\n", "line 5: unknown service 'ssh'", "unknown service");
+	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nsetup = 0\n",
+		"line 5: setup", "port 0");
+	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nsetup = 65536\n",
+		"line 5", "port 65536");
+	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nsetup = 22a\n", "line 5",
+		"port with junk");
+	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nsetup = +22\n", "line 5",
+		"signed port");
+	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nsetup = 0022\n",
+		"line 5", "port with leading zero");
+	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nsetup =\n", "line 5",
+		"empty port");
+	REFUSED("[module]\nesn=1A23-BC45-6789\naddress=127.0.0.2\n[ports]\nssh = 22\n",
+		"line 5: unknown service 'ssh'", "unknown service");
 	REFUSED("[module]\naddress = 127.0.0.2\n", "needs both", "missing esn");
 	REFUSED("[module]\nesn = 1A23-BC45-6789\n", "needs both", "missing address");
 	REFUSED("", "needs both", "empty file");
@@ -102,33 +119,42 @@ static void test_hostile(void)
 		"line 4: line starts with white space", "indented continuation line");
 	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\nnot a pair\n",
 		"line 4: expected 'name = value'", "line without '='");
-	REFUSED("[module\nesn = 1A23-BC45-6789\n", "line 1: section header without ']'", "open section header");
-	REFUSED("[module]\nesn = 1A23-BC45-6789\x01\naddress = 127.0.0.2\n", "line 2: control character",
-		"control character");
-	REFUSED("\xef\xbb\xbf[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n", "line 1: byte order mark",
-		"byte order mark");
+	REFUSED("[module\nesn = 1A23-BC45-6789\n", "line 1: section header without ']'",
+		"open section header");
+	REFUSED("[module]\nesn = 1A23-BC45-6789\x01\naddress = 127.0.0.2\n",
+		"line 2: control character", "control character");
+	REFUSED("\xef\xbb\xbf[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n",
+		"line 1: byte order mark", "byte order mark");
 	REFUSED("[module]\nfoo = 1\nbar = 2\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n",
-		"line 2: unknown key 'foo'", "the first of two errors is reported, with its own line");
+		"line 2: unknown key 'foo'",
+		"the first of two errors is reported, with its own line");
 
 	{
-		static const char nul[] = "[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\0\naddress=1.1.1.1\n";
+		static const char nul[] =
+		    "[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\0\naddress=1.1.1.1\n";
 		e = parse(nul, sizeof(nul) - 1, &m);
-		tap_ok(strstr(e, "line 3: NUL byte") != NULL, "NUL byte refused with its line (%s)", e);
+		tap_ok(strstr(e, "line 3: NUL byte") != NULL, "NUL byte refused with its line (%s)",
+		       e);
 	}
 	/* A value long enough for inih to split would let its tail be read as
 	 * a new key: "...xxxaddress = 10.6.6.6". */
-	snprintf(big, sizeof(big), "[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n; %0*d%s\n",
-		 196, 0, "address = 10.6.6.6");
+	snprintf(big, sizeof(big),
+		 "[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n; %0*d%s\n", 196, 0,
+		 "address = 10.6.6.6");
 	e = parse(big, strlen(big), &m);
-	tap_ok(strstr(e, "line 4: line longer than") != NULL, "long line refused, not split (%s)", e);
+	tap_ok(strstr(e, "line 4: line longer than") != NULL, "long line refused, not split (%s)",
+	       e);
 	{
 		char name[128];
-		snprintf(name, sizeof(name), "[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n%049d = 1\n", 0);
+		snprintf(name, sizeof(name),
+			 "[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n%049d = 1\n", 0);
 		e = parse(name, strlen(name), &m);
-		tap_ok(strstr(e, "line 4: name longer than") != NULL, "49-byte name refused (%s)", e);
+		tap_ok(strstr(e, "line 4: name longer than") != NULL, "49-byte name refused (%s)",
+		       e);
 		snprintf(name, sizeof(name), "[%049d]\nesn = 1\n", 0);
 		e = parse(name, strlen(name), &m);
-		tap_ok(strstr(e, "line 1: section name longer") != NULL, "49-byte section refused (%s)", e);
+		tap_ok(strstr(e, "line 1: section name longer") != NULL,
+		       "49-byte section refused (%s)", e);
 	}
 }
 
@@ -187,7 +213,8 @@ static void test_load(void)
 	write_file(dir, "b.conf", "[module]\nesn = 9Z87-YX65-4321\naddress = 127.0.0.3\n");
 	write_file(dir, "a.conf", "[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n");
 	write_file(dir, "c.conf", "[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.4\n");
-	write_file(dir, "d.conf", "[module]\nesn = 5555-5555-5555\naddress = 127.0.0.5\nbogus = 1\n");
+	write_file(dir, "d.conf",
+		   "[module]\nesn = 5555-5555-5555\naddress = 127.0.0.5\nbogus = 1\n");
 	write_file(dir, ".e.conf", "[module]\nesn = 6666-6666-6666\naddress = 127.0.0.6\n");
 	write_file(dir, "f.conf.bak", "[module]\nesn = 7777-7777-7777\naddress = 127.0.0.7\n");
 	TAP_INT_EQ(hsm_modules_load(root, &mods, &n, on_skip, &skips, err, sizeof(err)), 0, "load");

@@ -34,8 +34,19 @@
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 enum mode {
-	MODE_OK, MODE_STATE, MODE_BADREQ, MODE_DENIED, MODE_GARBAGE, MODE_ARRAY, MODE_DUP,
-	MODE_BADERR, MODE_CTRL, MODE_BIG, MODE_SILENT, MODE_NOSTATUS, MODE_STDERR
+	MODE_OK,
+	MODE_STATE,
+	MODE_BADREQ,
+	MODE_DENIED,
+	MODE_GARBAGE,
+	MODE_ARRAY,
+	MODE_DUP,
+	MODE_BADERR,
+	MODE_CTRL,
+	MODE_BIG,
+	MODE_SILENT,
+	MODE_NOSTATUS,
+	MODE_STDERR
 };
 
 static struct server {
@@ -183,10 +194,12 @@ static void respond(ssh_channel ch, const char *cmd, const char *params)
 
 	switch (atomic_load(&srv.mode)) {
 	case MODE_OK:
-		snprintf(out, sizeof(out), "{\"method\":\"%s\",\"params\":%s}", cmd, *params ? params : "{}");
+		snprintf(out, sizeof(out), "{\"method\":\"%s\",\"params\":%s}", cmd,
+			 *params ? params : "{}");
 		break;
 	case MODE_STATE:
-		text = "{\"error\":{\"code\":\"refused_state\",\"message\":\"HSM is in factory state: only enroll is accepted\"}}";
+		text = "{\"error\":{\"code\":\"refused_state\",\"message\":\"HSM is in factory "
+		       "state: only enroll is accepted\"}}";
 		status = 3;
 		break;
 	case MODE_BADREQ:
@@ -211,7 +224,8 @@ static void respond(ssh_channel ch, const char *cmd, const char *params)
 		status = 3;
 		break;
 	case MODE_CTRL:
-		text = "{\"error\":{\"code\":\"failed\",\"message\":\"\\u001b[31mred\\nsecond line\"}}";
+		text = "{\"error\":{\"code\":\"failed\",\"message\":\"\\u001b[31mred\\nsecond "
+		       "line\"}}";
 		status = 1;
 		break;
 	case MODE_BIG:
@@ -255,7 +269,8 @@ static void *serve(void *arg)
 	    !(ch = open_exec(s, cmd, sizeof(cmd))))
 		goto out;
 	for (;;) {
-		int n = ssh_channel_read_timeout(ch, params + len, (uint32_t)(sizeof(params) - 1 - len), 0, 5000);
+		int n = ssh_channel_read_timeout(ch, params + len,
+						 (uint32_t)(sizeof(params) - 1 - len), 0, 5000);
 		if (n <= 0)
 			break;
 		len += (size_t)n;
@@ -273,7 +288,8 @@ static void *serve(void *arg)
 		char buf[4096];
 
 		while (now_ms() < until && poll(&p, 1, 100) >= 0)
-			if ((p.revents & (POLLIN | POLLHUP | POLLERR)) && recv(p.fd, buf, sizeof(buf), 0) <= 0)
+			if ((p.revents & (POLLIN | POLLHUP | POLLERR)) &&
+			    recv(p.fd, buf, sizeof(buf), 0) <= 0)
 				break;
 	}
 	ssh_channel_close(ch);
@@ -354,12 +370,16 @@ static void server_stop(void)
 
 static struct hsm_client_key *client;
 
-static int call(enum mode mode, const char *pin, const struct hsm_client_key *key, const json_t *params,
-		int timeout, struct hsm_rpc_reply *r)
+static int call(enum mode mode, const char *pin, const struct hsm_client_key *key,
+		const json_t *params, int timeout, struct hsm_rpc_reply *r)
 {
 	struct hsm_rpc_endpoint ep = {
-		.label = "1A23-BC45-6789", .service = "setup", .address = "127.0.0.1",
-		.port = srv.port, .client_key = key, .host_key = pin,
+		.label = "1A23-BC45-6789",
+		.service = "setup",
+		.address = "127.0.0.1",
+		.port = srv.port,
+		.client_key = key,
+		.host_key = pin,
 	};
 
 	atomic_store(&srv.mode, mode);
@@ -374,14 +394,16 @@ static void test_success(void)
 	TAP_INT_EQ(call(MODE_OK, srv.host_key, client, params, 10, &r), 0, "pinned call succeeds");
 	TAP_STR_EQ(json_string_value(json_object_get(r.result, "method")), "status",
 		   "the exec command is the method name");
-	tap_ok(json_equal(json_object_get(r.result, "params"), params), "params arrive as JSON on stdin");
+	tap_ok(json_equal(json_object_get(r.result, "params"), params),
+	       "params arrive as JSON on stdin");
 	TAP_STR_EQ(r.host_key, srv.host_key, "the presented host key is reported");
 	hsm_rpc_reply_clear(&r);
 	json_decref(params);
 
 	TAP_INT_EQ(call(MODE_OK, srv.host_key, client, NULL, 10, &r), 0, "call without params");
 	tap_ok(json_is_object(json_object_get(r.result, "params")) &&
-	       json_object_size(json_object_get(r.result, "params")) == 0, "no params: empty stdin");
+		   json_object_size(json_object_get(r.result, "params")) == 0,
+	       "no params: empty stdin");
 	hsm_rpc_reply_clear(&r);
 
 	TAP_INT_EQ(call(MODE_OK, NULL, client, NULL, 10, &r), 0, "unpinned first contact succeeds");
@@ -396,7 +418,8 @@ static void test_trust(void)
 	char *wrong = hsm_client_key_public(other);
 	int before = atomic_load(&srv.auth_attempts);
 
-	TAP_INT_EQ(call(MODE_OK, wrong, client, NULL, 10, &r), HSM_EXIT_AUTH, "wrong host key: exit 4");
+	TAP_INT_EQ(call(MODE_OK, wrong, client, NULL, 10, &r), HSM_EXIT_AUTH,
+		   "wrong host key: exit 4");
 	TAP_STR_EQ(r.code, "trust", "wrong host key: code trust");
 	tap_ok(strstr(r.message, "setup host key does not match the key pinned") != NULL,
 	       "wrong host key: message names the service (%s)", r.message);
@@ -405,10 +428,12 @@ static void test_trust(void)
 	tap_ok(r.result == NULL, "wrong host key: no result");
 	hsm_rpc_reply_clear(&r);
 
-	TAP_INT_EQ(call(MODE_OK, "ssh-ed25519 !!", client, NULL, 10, &r), HSM_EXIT_AUTH, "malformed pin: exit 4");
+	TAP_INT_EQ(call(MODE_OK, "ssh-ed25519 !!", client, NULL, 10, &r), HSM_EXIT_AUTH,
+		   "malformed pin: exit 4");
 	hsm_rpc_reply_clear(&r);
 
-	TAP_INT_EQ(call(MODE_OK, srv.host_key, other, NULL, 10, &r), HSM_EXIT_AUTH, "client key refused: exit 4");
+	TAP_INT_EQ(call(MODE_OK, srv.host_key, other, NULL, 10, &r), HSM_EXIT_AUTH,
+		   "client key refused: exit 4");
 	TAP_STR_EQ(r.code, "auth", "client key refused: code auth");
 	tap_ok(strstr(r.message, "refused this host's setup client key") != NULL,
 	       "client key refused: says so (%s)", r.message);
@@ -421,39 +446,52 @@ static void test_errors(void)
 {
 	struct hsm_rpc_reply r;
 
-	TAP_INT_EQ(call(MODE_STATE, srv.host_key, client, NULL, 10, &r), HSM_EXIT_STATE, "refused_state: exit 3");
+	TAP_INT_EQ(call(MODE_STATE, srv.host_key, client, NULL, 10, &r), HSM_EXIT_STATE,
+		   "refused_state: exit 3");
 	TAP_STR_EQ(r.code, "refused_state", "refused_state: device code kept");
-	TAP_STR_EQ(r.message, "HSM is in factory state: only enroll is accepted", "refused_state: message");
+	TAP_STR_EQ(r.message, "HSM is in factory state: only enroll is accepted",
+		   "refused_state: message");
 	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_BADREQ, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED, "bad_request: exit 1");
+	TAP_INT_EQ(call(MODE_BADREQ, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
+		   "bad_request: exit 1");
 	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_DENIED, srv.host_key, client, NULL, 10, &r), HSM_EXIT_AUTH, "denied: exit 4");
+	TAP_INT_EQ(call(MODE_DENIED, srv.host_key, client, NULL, 10, &r), HSM_EXIT_AUTH,
+		   "denied: exit 4");
 	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_CTRL, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED, "failed: exit 1");
+	TAP_INT_EQ(call(MODE_CTRL, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
+		   "failed: exit 1");
 	tap_ok(!strchr(r.message, '\033') && !strchr(r.message, '\n'),
 	       "device message cleaned to one printable line (%s)", r.message);
 	hsm_rpc_reply_clear(&r);
 
-	TAP_INT_EQ(call(MODE_GARBAGE, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED, "not JSON: exit 1");
+	TAP_INT_EQ(call(MODE_GARBAGE, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
+		   "not JSON: exit 1");
 	TAP_STR_EQ(r.code, "protocol", "not JSON: protocol error");
 	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_ARRAY, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED, "array result refused");
+	TAP_INT_EQ(call(MODE_ARRAY, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
+		   "array result refused");
 	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_DUP, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED, "duplicate keys refused");
+	TAP_INT_EQ(call(MODE_DUP, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
+		   "duplicate keys refused");
 	tap_ok(strstr(r.message, "duplicate") != NULL, "duplicate keys: says so (%s)", r.message);
 	hsm_rpc_reply_clear(&r);
 	TAP_INT_EQ(call(MODE_BADERR, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
 		   "non-zero exit without an error envelope: exit 1");
 	TAP_STR_EQ(r.code, "protocol", "malformed envelope: protocol error");
 	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_NOSTATUS, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED, "no exit status: exit 1");
-	tap_ok(strstr(r.message, "no exit status") != NULL, "no exit status: says so (%s)", r.message);
+	TAP_INT_EQ(call(MODE_NOSTATUS, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
+		   "no exit status: exit 1");
+	tap_ok(strstr(r.message, "no exit status") != NULL, "no exit status: says so (%s)",
+	       r.message);
 	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_STDERR, srv.host_key, client, NULL, 20, &r), 0, "4 MiB on stderr: ignored, call succeeds");
+	TAP_INT_EQ(call(MODE_STDERR, srv.host_key, client, NULL, 20, &r), 0,
+		   "4 MiB on stderr: ignored, call succeeds");
 	tap_ok(json_is_false(json_object_get(r.result, "quiet")), "... with the stdout result");
 	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_BIG, srv.host_key, client, NULL, 20, &r), HSM_EXIT_FAILED, "oversized reply: exit 1");
-	tap_ok(strstr(r.message, "larger than") != NULL, "oversized reply: stops reading (%s)", r.message);
+	TAP_INT_EQ(call(MODE_BIG, srv.host_key, client, NULL, 20, &r), HSM_EXIT_FAILED,
+		   "oversized reply: exit 1");
+	tap_ok(strstr(r.message, "larger than") != NULL, "oversized reply: stops reading (%s)",
+	       r.message);
 	hsm_rpc_reply_clear(&r);
 	{
 		json_t *big = json_pack("{s:s%}", "x", "", (size_t)0);
@@ -473,8 +511,11 @@ static void test_unreachable(void)
 {
 	struct hsm_rpc_reply r;
 	struct hsm_rpc_endpoint ep = {
-		.label = "1A23-BC45-6789", .service = "monitor", .address = "127.0.0.1",
-		.client_key = client, .host_key = srv.host_key,
+		.label = "1A23-BC45-6789",
+		.service = "monitor",
+		.address = "127.0.0.1",
+		.client_key = client,
+		.host_key = srv.host_key,
 	};
 	unsigned port;
 	long long t0;
@@ -483,8 +524,10 @@ static void test_unreachable(void)
 	t0 = now_ms();
 	TAP_INT_EQ(call(MODE_SILENT, srv.host_key, client, NULL, 1, &r), HSM_EXIT_UNREACHABLE,
 		   "silent service: exit 5");
-	tap_ok(now_ms() - t0 < 2500, "silent service: gives up within the timeout (%lld ms)", now_ms() - t0);
-	tap_ok(strstr(r.message, "timeout") != NULL, "silent service: says timeout (%s)", r.message);
+	tap_ok(now_ms() - t0 < 2500, "silent service: gives up within the timeout (%lld ms)",
+	       now_ms() - t0);
+	tap_ok(strstr(r.message, "timeout") != NULL, "silent service: says timeout (%s)",
+	       r.message);
 	hsm_rpc_reply_clear(&r);
 
 	/* Nothing listening: refused at once. */
@@ -492,7 +535,8 @@ static void test_unreachable(void)
 	close(fd);
 	ep.port = port;
 	t0 = now_ms();
-	TAP_INT_EQ(hsm_rpc_exec(&ep, "logs_get", NULL, 5, &r), HSM_EXIT_UNREACHABLE, "closed port: exit 5");
+	TAP_INT_EQ(hsm_rpc_exec(&ep, "logs_get", NULL, 5, &r), HSM_EXIT_UNREACHABLE,
+		   "closed port: exit 5");
 	TAP_STR_EQ(r.code, "unreachable", "closed port: code unreachable");
 	tap_ok(strstr(r.message, "monitor service at 127.0.0.1 port") != NULL,
 	       "closed port: names service, address and port (%s)", r.message);
@@ -502,8 +546,10 @@ static void test_unreachable(void)
 	fd = listen_loopback(&port);
 	ep.port = port;
 	t0 = now_ms();
-	TAP_INT_EQ(hsm_rpc_exec(&ep, "logs_get", NULL, 1, &r), HSM_EXIT_UNREACHABLE, "mute peer: exit 5");
-	tap_ok(now_ms() - t0 < 2500, "mute peer: gives up within the timeout (%lld ms)", now_ms() - t0);
+	TAP_INT_EQ(hsm_rpc_exec(&ep, "logs_get", NULL, 1, &r), HSM_EXIT_UNREACHABLE,
+		   "mute peer: exit 5");
+	tap_ok(now_ms() - t0 < 2500, "mute peer: gives up within the timeout (%lld ms)",
+	       now_ms() - t0);
 	hsm_rpc_reply_clear(&r);
 	close(fd);
 }
@@ -517,8 +563,12 @@ static void par_one(size_t i, void *arg)
 	struct par_arg *p = arg;
 	json_t *params = json_pack("{s:I}", "i", (json_int_t)i);
 	struct hsm_rpc_endpoint ep = {
-		.label = "1A23-BC45-6789", .service = "setup", .address = "127.0.0.1",
-		.port = srv.port, .client_key = client, .host_key = srv.host_key,
+		.label = "1A23-BC45-6789",
+		.service = "setup",
+		.address = "127.0.0.1",
+		.port = srv.port,
+		.client_key = client,
+		.host_key = srv.host_key,
 	};
 
 	hsm_rpc_exec(&ep, "info", params, 10, &p->r[i]);
@@ -540,8 +590,10 @@ static void test_parallel(void)
 		hsm_rpc_reply_clear(&p.r[i]);
 	}
 	tap_ok(ok, "12 calls in parallel each get their own answer");
-	TAP_INT_EQ(hsm_exit_worst(HSM_EXIT_STATE, HSM_EXIT_UNREACHABLE), HSM_EXIT_UNREACHABLE, "worst exit code");
-	TAP_INT_EQ(hsm_exit_worst(0, HSM_EXIT_FAILED), HSM_EXIT_FAILED, "worst exit code with success");
+	TAP_INT_EQ(hsm_exit_worst(HSM_EXIT_STATE, HSM_EXIT_UNREACHABLE), HSM_EXIT_UNREACHABLE,
+		   "worst exit code");
+	TAP_INT_EQ(hsm_exit_worst(0, HSM_EXIT_FAILED), HSM_EXIT_FAILED,
+		   "worst exit code with success");
 }
 
 int main(void)

@@ -25,19 +25,19 @@ static json_t *lifetime(const char *speed, uint32_t features)
 
 static json_t *licence(int n, const char *upgrade, uint32_t features)
 {
-	return json_pack("{s:{s:i, s:o, s:I}}", "licence", "max_active_vcms", n,
-			 "speed_upgrade", upgrade ? json_string(upgrade) : json_null(),
-			 "features", (json_int_t)features);
+	return json_pack("{s:{s:i, s:o, s:I}}", "licence", "max_active_vcms", n, "speed_upgrade",
+			 upgrade ? json_string(upgrade) : json_null(), "features",
+			 (json_int_t)features);
 }
 
 static json_t *entry(int seq, const char *addr, const char *state)
 {
-	return json_pack("{s:i, s:s, s:s, s:i, s:b, s:b, s:b, s:s, s:s, s:s, s:b, s:i, s:i, s:s, s:[], s:i}",
-			 "seq", seq, "name", "vcm", "address", addr, "features", 0x1a20, "autostart", 0,
-			 "restrict_startup", 0, "serial_cardreader", 0, "k_tenant_req", KEY,
-			 "sshadmin_key", KEY, "state", state, "disk_exceeded", 0, "created", 1,
-			 "changed", 1, "request_nonce", "00112233445566778899aabbccddeeff", "nonces",
-			 "nonce_floor", 0);
+	return json_pack(
+	    "{s:i, s:s, s:s, s:i, s:b, s:b, s:b, s:s, s:s, s:s, s:b, s:i, s:i, s:s, s:[], s:i}",
+	    "seq", seq, "name", "vcm", "address", addr, "features", 0x1a20, "autostart", 0,
+	    "restrict_startup", 0, "serial_cardreader", 0, "k_tenant_req", KEY, "sshadmin_key", KEY,
+	    "state", state, "disk_exceeded", 0, "created", 1, "changed", 1, "request_nonce",
+	    "00112233445566778899aabbccddeeff", "nonces", "nonce_floor", 0);
 }
 
 static const char *U1 = "0b3c5f2e-0000-4000-8000-000000000001";
@@ -62,7 +62,8 @@ int main(void)
 	fw_vcm_limits(lt, dev, &lim);
 	TAP_INT_EQ(lim.max_active, 15, "licence for 15: 15 active");
 	TAP_INT_EQ(lim.max_creatable, 1000, "... 1000 creatable on a high-speed HSM");
-	tap_ok((lim.platform & HSM_FEAT_FOREIGN_TOKEN_OPEN) && (lim.platform & HSM_FEAT_KISA_ALGORITHMS),
+	tap_ok((lim.platform & HSM_FEAT_FOREIGN_TOKEN_OPEN) &&
+		   (lim.platform & HSM_FEAT_KISA_ALGORITHMS),
 	       "platform features: factory plus licence");
 	json_decref(dev);
 	json_decref(lt);
@@ -80,11 +81,14 @@ int main(void)
 
 	/* --- features (mid-speed HSM) --- */
 	tap_ok(fw_vcm_features(HSM_FEAT_HSM_SPEED1, &lim, &w, err, sizeof(err)) == 0 &&
-	       (w & HSM_FEAT_SPEED_MASK) == HSM_FEAT_HSM_SPEED0, "HSMSpeed1 becomes HSMSpeed0 on a mid-speed HSM");
+		   (w & HSM_FEAT_SPEED_MASK) == HSM_FEAT_HSM_SPEED0,
+	       "HSMSpeed1 becomes HSMSpeed0 on a mid-speed HSM");
 	tap_ok(fw_vcm_features(HSM_FEAT_HSM_SPEED2, &lim, &w, err, sizeof(err)) != 0 &&
-	       strstr(err, "above this HSM's rating"), "HSMSpeed2 on a mid-speed HSM is refused");
+		   strstr(err, "above this HSM's rating"),
+	       "HSMSpeed2 on a mid-speed HSM is refused");
 	tap_ok(fw_vcm_features(HSM_FEAT_FOREIGN_TOKEN_OPEN, &lim, &w, err, sizeof(err)) != 0 &&
-	       strstr(err, "ForeignTokenOpen"), "a feature the platform lacks is refused, by name");
+		   strstr(err, "ForeignTokenOpen"),
+	       "a feature the platform lacks is refused, by name");
 	tap_ok(fw_vcm_features(0, &lim, &w, err, sizeof(err)) == 0 && w == HSM_FEAT_BUILTIN,
 	       "built-in features are always present");
 	tap_ok(fw_vcm_features(0x80000000u, &lim, &w, err, sizeof(err)) != 0,
@@ -102,8 +106,10 @@ int main(void)
 	TAP_INT_EQ(fw_vcm_bool_parse("yes"), -1, "yes is not a boolean");
 
 	/* --- the registry --- */
-	vcms = json_pack("{s:o, s:o}", U1, entry(1, "127.1.0.1", "active"), U2, entry(2, "127.1.0.2", "inactive"));
-	tap_ok(fw_vcms_validate(vcms, err, sizeof(err)) == 0, "a good registry validates (%s)", err);
+	vcms = json_pack("{s:o, s:o}", U1, entry(1, "127.1.0.1", "active"), U2,
+			 entry(2, "127.1.0.2", "inactive"));
+	tap_ok(fw_vcms_validate(vcms, err, sizeof(err)) == 0, "a good registry validates (%s)",
+	       err);
 	TAP_INT_EQ(fw_vcms_active(vcms), 1, "one active");
 	order = fw_vcms_ordered(vcms);
 	TAP_STR_EQ(json_string_value(json_array_get(order, 0)), U1, "creation order");
@@ -120,17 +126,20 @@ int main(void)
 	json_object_set_new(json_object_get(vcms, U2), "serial_cardreader", json_false());
 	json_object_set_new(json_object_get(vcms, U2), "autostart", json_true());
 	json_object_set_new(json_object_get(vcms, U2), "restrict_startup", json_true());
-	tap_ok(fw_vcms_validate(vcms, err, sizeof(err)) != 0 && strstr(err, "autostart and restrict_startup"),
+	tap_ok(fw_vcms_validate(vcms, err, sizeof(err)) != 0 &&
+		   strstr(err, "autostart and restrict_startup"),
 	       "autostart with restrict-startup is refused");
 	json_object_set_new(json_object_get(vcms, U2), "restrict_startup", json_false());
 	json_object_set_new(json_object_get(vcms, U2), "seq", json_integer(1));
-	tap_ok(fw_vcms_validate(vcms, err, sizeof(err)) != 0, "duplicate sequence numbers are refused");
+	tap_ok(fw_vcms_validate(vcms, err, sizeof(err)) != 0,
+	       "duplicate sequence numbers are refused");
 	json_object_set_new(json_object_get(vcms, U2), "seq", json_integer(2));
 	json_object_set_new(json_object_get(vcms, U2), "state", json_string("running"));
 	tap_ok(fw_vcms_validate(vcms, err, sizeof(err)) != 0, "an unknown state is refused");
 	json_object_set_new(json_object_get(vcms, U2), "state", json_string("active"));
 	json_object_set_new(json_object_get(vcms, U2), "disk_exceeded", json_true());
-	tap_ok(fw_vcms_validate(vcms, err, sizeof(err)) != 0, "active over the disk limit is refused");
+	tap_ok(fw_vcms_validate(vcms, err, sizeof(err)) != 0,
+	       "active over the disk limit is refused");
 	json_object_set_new(json_object_get(vcms, U2), "disk_exceeded", json_false());
 	json_object_set_new(json_object_get(vcms, U2), "extra", json_true());
 	tap_ok(fw_vcms_validate(vcms, err, sizeof(err)) != 0, "an unknown member is refused");
@@ -158,18 +167,21 @@ int main(void)
 	TAP_STR_EQ(hsm_cidr_format(&net.subnet, buf, sizeof(buf)), "127.138.20.0/22",
 		   "emulated default: 127.(A xor 128).(B & 252).0/22");
 	tap_ok(fw_vcm_net_get(lt, dev, "127.50.0.0/24", &net, err, sizeof(err)) == 0 &&
-	       !strcmp(hsm_cidr_format(&net.subnet, buf, sizeof(buf)), "127.50.0.0/24"), "emulated_subnet overrides");
+		   !strcmp(hsm_cidr_format(&net.subnet, buf, sizeof(buf)), "127.50.0.0/24"),
+	       "emulated_subnet overrides");
 	json_decref(dev);
-	dev = json_pack("{s:{s:{s:s, s:s, s:s}, s:n}}", "vcm_network", "current", "mode", "ipv4static",
-			"address", "10.1.0.1/24", "gateway", "10.1.0.254", "pending");
+	dev = json_pack("{s:{s:{s:s, s:s, s:s}, s:n}}", "vcm_network", "current", "mode",
+			"ipv4static", "address", "10.1.0.1/24", "gateway", "10.1.0.254", "pending");
 	tap_ok(fw_vcm_net_get(lt, dev, "127.50.0.0/24", &net, err, sizeof(err)) == 0 &&
-	       !strcmp(hsm_cidr_format(&net.subnet, buf, sizeof(buf)), "10.1.0.1/24") && net.has_gateway,
+		   !strcmp(hsm_cidr_format(&net.subnet, buf, sizeof(buf)), "10.1.0.1/24") &&
+		   net.has_gateway,
 	       "a static network is used as set, with the gateway reserved");
 	json_decref(dev);
 	json_decref(lt);
 	lt = json_pack("{s:s}", "address", "::1");
 	dev = json_object();
-	tap_ok(fw_vcm_net_get(lt, dev, NULL, &net, err, sizeof(err)) != 0 && strstr(err, "emulated_subnet"),
+	tap_ok(fw_vcm_net_get(lt, dev, NULL, &net, err, sizeof(err)) != 0 &&
+		   strstr(err, "emulated_subnet"),
 	       "no derivable default pool: the error names the setting");
 	json_decref(dev);
 	json_decref(lt);

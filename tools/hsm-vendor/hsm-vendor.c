@@ -55,18 +55,20 @@ static int fail(int code, const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: " PROG " keygen --out KEY [--pub PUBFILE] [--force]\n"
-		"       " PROG " licence --key KEY --esn ESN --max-active-vcms N [--features F]\n"
-		"                  [--speed-upgrade mid|high] [--type multi-tenant] [--serial N]\n"
-		"                  [--issued UNIX-TIME] --out FILE [--force]\n"
-		"       " PROG " verify-licence --pub PUB [--pub PUB...] [--esn ESN] [--json] FILE\n"
-		"       " PROG " npkg --key KEY --component primary|recovery --version V --vsn N\n"
-		"                  --modules DIR [--services DIR] [--product P] --out FILE|DIR [--force]\n"
-		"       " PROG " npkg --key KEY --component bootloader --version V [--revokes-older]\n"
-		"                  [--product P] --out FILE|DIR [--force]\n"
-		"       " PROG " --version | --help\n"
-		"See hsm-vendor(1).\n");
+	fprintf(
+	    f,
+	    "Usage: " PROG " keygen --out KEY [--pub PUBFILE] [--force]\n"
+	    "       " PROG " licence --key KEY --esn ESN --max-active-vcms N [--features F]\n"
+	    "                  [--speed-upgrade mid|high] [--type multi-tenant] [--serial N]\n"
+	    "                  [--issued UNIX-TIME] --out FILE [--force]\n"
+	    "       " PROG " verify-licence --pub PUB [--pub PUB...] [--esn ESN] [--json] FILE\n"
+	    "       " PROG " npkg --key KEY --component primary|recovery --version V --vsn N\n"
+	    "                  --modules DIR [--services DIR] [--product P] --out FILE|DIR "
+	    "[--force]\n"
+	    "       " PROG " npkg --key KEY --component bootloader --version V [--revokes-older]\n"
+	    "                  [--product P] --out FILE|DIR [--force]\n"
+	    "       " PROG " --version | --help\n"
+	    "See hsm-vendor(1).\n");
 }
 
 /* getopt_long's own messages are several words on stderr already; turn
@@ -122,13 +124,11 @@ static int exists(const char *path)
 
 static int cmd_keygen(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "pub", required_argument, NULL, 'p' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option opts[] = { { "out", required_argument, NULL, 'o' },
+					      { "pub", required_argument, NULL, 'p' },
+					      { "force", no_argument, NULL, 'f' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
 	const char *out = NULL, *pub = NULL;
 	int force = 0, c, rc = HSM_EXIT_FAILED;
 	char err[512], *pem = NULL, *fp = NULL;
@@ -136,15 +136,25 @@ static int cmd_keygen(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'p': pub = optarg; break;
-		case 'f': force = 1; break;
-		case 'h': usage(stdout); return HSM_EXIT_OK;
-		default: return bad_option(c, argv);
+		case 'o':
+			out = optarg;
+			break;
+		case 'p':
+			pub = optarg;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return HSM_EXIT_OK;
+		default:
+			return bad_option(c, argv);
 		}
 	}
 	if (optind != argc)
-		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'", printable(argv[optind], (char[48]){ 0 }));
+		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'",
+			    printable(argv[optind], (char[48]){ 0 }));
 	if (!out)
 		return fail(HSM_EXIT_USAGE, "--out KEY is required");
 	if (pub && strcmp(pub, out) == 0)
@@ -201,22 +211,21 @@ static int random_serial(int64_t *serial)
 
 static int cmd_licence(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "esn", required_argument, NULL, 'e' },
-		{ "max-active-vcms", required_argument, NULL, 'm' },
-		{ "features", required_argument, NULL, 'F' },
-		{ "speed-upgrade", required_argument, NULL, 's' },
-		{ "type", required_argument, NULL, 't' },
-		{ "serial", required_argument, NULL, 'n' },
-		{ "issued", required_argument, NULL, 'i' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option opts[] = { { "key", required_argument, NULL, 'k' },
+					      { "esn", required_argument, NULL, 'e' },
+					      { "max-active-vcms", required_argument, NULL, 'm' },
+					      { "features", required_argument, NULL, 'F' },
+					      { "speed-upgrade", required_argument, NULL, 's' },
+					      { "type", required_argument, NULL, 't' },
+					      { "serial", required_argument, NULL, 'n' },
+					      { "issued", required_argument, NULL, 'i' },
+					      { "out", required_argument, NULL, 'o' },
+					      { "force", no_argument, NULL, 'f' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
 	const char *keyfile = NULL, *esn = NULL, *vcms = NULL, *features = NULL, *speed = NULL;
-	const char *type = HSM_LICENCE_TYPE_MULTI_TENANT, *serial = NULL, *out = NULL, *issued = NULL;
+	const char *type = HSM_LICENCE_TYPE_MULTI_TENANT, *serial = NULL, *out = NULL,
+		   *issued = NULL;
 	struct hsm_licence lic = { 0 };
 	int force = 0, c, rc = HSM_EXIT_FAILED;
 	char err[512], *text = NULL;
@@ -226,24 +235,49 @@ static int cmd_licence(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'k': keyfile = optarg; break;
-		case 'e': esn = optarg; break;
-		case 'm': vcms = optarg; break;
-		case 'F': features = optarg; break;
-		case 's': speed = optarg; break;
-		case 't': type = optarg; break;
-		case 'n': serial = optarg; break;
-		case 'i': issued = optarg; break;
-		case 'o': out = optarg; break;
-		case 'f': force = 1; break;
-		case 'h': usage(stdout); return HSM_EXIT_OK;
-		default: return bad_option(c, argv);
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'e':
+			esn = optarg;
+			break;
+		case 'm':
+			vcms = optarg;
+			break;
+		case 'F':
+			features = optarg;
+			break;
+		case 's':
+			speed = optarg;
+			break;
+		case 't':
+			type = optarg;
+			break;
+		case 'n':
+			serial = optarg;
+			break;
+		case 'i':
+			issued = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return HSM_EXIT_OK;
+		default:
+			return bad_option(c, argv);
 		}
 	}
 	if (optind != argc)
-		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'", printable(argv[optind], (char[48]){ 0 }));
+		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'",
+			    printable(argv[optind], (char[48]){ 0 }));
 	if (!keyfile || !esn || !vcms || !out)
-		return fail(HSM_EXIT_USAGE, "--key, --esn, --max-active-vcms and --out are required");
+		return fail(HSM_EXIT_USAGE,
+			    "--key, --esn, --max-active-vcms and --out are required");
 	if (strcmp(type, HSM_LICENCE_TYPE_MULTI_TENANT) != 0)
 		return fail(HSM_EXIT_USAGE, "--type: unknown licence type (only '%s')",
 			    HSM_LICENCE_TYPE_MULTI_TENANT);
@@ -257,7 +291,9 @@ static int cmd_licence(int argc, char **argv)
 	if (features && hsm_features_parse(features, &lic.features, err, sizeof(err)) != 0)
 		return fail(HSM_EXIT_USAGE, "--features: %s", err);
 	if (lic.features & HSM_FEAT_SPEED_MASK)
-		return fail(HSM_EXIT_USAGE, "--features: speed bits are not features; use --speed-upgrade mid|high");
+		return fail(
+		    HSM_EXIT_USAGE,
+		    "--features: speed bits are not features; use --speed-upgrade mid|high");
 	if (lic.features & ~HSM_FEAT_KNOWN)
 		return fail(HSM_EXIT_USAGE, "--features: unknown feature bits 0x%08X",
 			    (unsigned)(lic.features & ~HSM_FEAT_KNOWN));
@@ -276,7 +312,8 @@ static int cmd_licence(int argc, char **argv)
 	lic.issued = (int64_t)time(NULL);
 	if (issued) {
 		if (parse_uint(issued, 1, 253402300799LL, &n) != 0)
-			return fail(HSM_EXIT_USAGE, "--issued: must be Unix seconds from 1 to 253402300799");
+			return fail(HSM_EXIT_USAGE,
+				    "--issued: must be Unix seconds from 1 to 253402300799");
 		lic.issued = n;
 	}
 	if (!force && exists(out))
@@ -309,11 +346,15 @@ out:
 static int status_exit(int status)
 {
 	switch (status) {
-	case HSM_LICENCE_OK: return HSM_EXIT_OK;
+	case HSM_LICENCE_OK:
+		return HSM_EXIT_OK;
 	case HSM_LICENCE_UNKNOWN_SIGNER:
-	case HSM_LICENCE_TAMPERED: return HSM_EXIT_AUTH;
-	case HSM_LICENCE_WRONG_ESN: return HSM_EXIT_FAILED;
-	default: return HSM_EXIT_USAGE; /* malformed, unknown version: a bad input file */
+	case HSM_LICENCE_TAMPERED:
+		return HSM_EXIT_AUTH;
+	case HSM_LICENCE_WRONG_ESN:
+		return HSM_EXIT_FAILED;
+	default:
+		return HSM_EXIT_USAGE; /* malformed, unknown version: a bad input file */
 	}
 }
 
@@ -341,13 +382,11 @@ static void print_licence(const struct hsm_licence *lic)
 
 static int cmd_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "pub", required_argument, NULL, 'p' },
-		{ "esn", required_argument, NULL, 'e' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option opts[] = { { "pub", required_argument, NULL, 'p' },
+					      { "esn", required_argument, NULL, 'e' },
+					      { "json", no_argument, NULL, 'j' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
 	EVP_PKEY *trusted[HSM_VENDOR_KEYS_MAX] = { 0 };
 	struct hsm_licence *lic = NULL;
 	const char *esn = NULL, *file;
@@ -359,7 +398,8 @@ static int cmd_verify(int argc, char **argv)
 		switch (c) {
 		case 'p':
 			if (ntrusted == HSM_VENDOR_KEYS_MAX) {
-				rc = fail(HSM_EXIT_USAGE, "--pub: at most %d keys", HSM_VENDOR_KEYS_MAX);
+				rc = fail(HSM_EXIT_USAGE, "--pub: at most %d keys",
+					  HSM_VENDOR_KEYS_MAX);
 				goto out;
 			}
 			trusted[ntrusted] = hsm_key_load_public(optarg, err, sizeof(err));
@@ -369,10 +409,19 @@ static int cmd_verify(int argc, char **argv)
 			}
 			ntrusted++;
 			break;
-		case 'e': esn = optarg; break;
-		case 'j': json = 1; break;
-		case 'h': usage(stdout); rc = HSM_EXIT_OK; goto out;
-		default: rc = bad_option(c, argv); goto out;
+		case 'e':
+			esn = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			rc = HSM_EXIT_OK;
+			goto out;
+		default:
+			rc = bad_option(c, argv);
+			goto out;
 		}
 	}
 	if (optind + 1 != argc) {
@@ -448,9 +497,11 @@ static int add_dir(struct sources *s, const char *dir, const char *prefix, const
 			snprintf(path, sizeof(path), "%s/%s", dir, nm);
 			if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
 				if (s->n == HSM_NPKG_FILES_MAX)
-					rc = fail(HSM_EXIT_USAGE, "more than %d files", HSM_NPKG_FILES_MAX);
+					rc = fail(HSM_EXIT_USAGE, "more than %d files",
+						  HSM_NPKG_FILES_MAX);
 				else {
-					snprintf(s->names[s->n], sizeof(s->names[0]), "%s%s", prefix, nm);
+					snprintf(s->names[s->n], sizeof(s->names[0]), "%s%s",
+						 prefix, nm);
 					snprintf(s->paths[s->n], sizeof(s->paths[0]), "%s", path);
 					s->v[s->n].name = s->names[s->n];
 					s->v[s->n].path = s->paths[s->n];
@@ -473,21 +524,20 @@ static int is_dir(const char *path)
 
 static int cmd_npkg(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "component", required_argument, NULL, 'c' },
-		{ "version", required_argument, NULL, 'V' },
-		{ "vsn", required_argument, NULL, 'n' },
-		{ "revokes-older", no_argument, NULL, 'r' },
-		{ "modules", required_argument, NULL, 'm' },
-		{ "services", required_argument, NULL, 's' },
-		{ "product", required_argument, NULL, 'p' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *keyfile = NULL, *component = NULL, *version = NULL, *vsn = NULL, *modules = NULL;
+	static const struct option opts[] = { { "key", required_argument, NULL, 'k' },
+					      { "component", required_argument, NULL, 'c' },
+					      { "version", required_argument, NULL, 'V' },
+					      { "vsn", required_argument, NULL, 'n' },
+					      { "revokes-older", no_argument, NULL, 'r' },
+					      { "modules", required_argument, NULL, 'm' },
+					      { "services", required_argument, NULL, 's' },
+					      { "product", required_argument, NULL, 'p' },
+					      { "out", required_argument, NULL, 'o' },
+					      { "force", no_argument, NULL, 'f' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
+	const char *keyfile = NULL, *component = NULL, *version = NULL, *vsn = NULL,
+		   *modules = NULL;
 	const char *services = NULL, *product = HSM_NPKG_PRODUCT, *out = NULL;
 	struct hsm_npkg_manifest m = { 0 };
 	struct sources src = { 0 };
@@ -498,22 +548,46 @@ static int cmd_npkg(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'k': keyfile = optarg; break;
-		case 'c': component = optarg; break;
-		case 'V': version = optarg; break;
-		case 'n': vsn = optarg; break;
-		case 'r': revokes = 1; break;
-		case 'm': modules = optarg; break;
-		case 's': services = optarg; break;
-		case 'p': product = optarg; break;
-		case 'o': out = optarg; break;
-		case 'f': force = 1; break;
-		case 'h': usage(stdout); return HSM_EXIT_OK;
-		default: return bad_option(c, argv);
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'c':
+			component = optarg;
+			break;
+		case 'V':
+			version = optarg;
+			break;
+		case 'n':
+			vsn = optarg;
+			break;
+		case 'r':
+			revokes = 1;
+			break;
+		case 'm':
+			modules = optarg;
+			break;
+		case 's':
+			services = optarg;
+			break;
+		case 'p':
+			product = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return HSM_EXIT_OK;
+		default:
+			return bad_option(c, argv);
 		}
 	}
 	if (optind != argc)
-		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'", printable(argv[optind], (char[48]){ 0 }));
+		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'",
+			    printable(argv[optind], (char[48]){ 0 }));
 	if (!keyfile || !component || !version || !out)
 		return fail(HSM_EXIT_USAGE, "--key, --component, --version and --out are required");
 	if (hsm_npkg_component_parse(component, &m.component) != 0)
@@ -526,15 +600,18 @@ static int cmd_npkg(int argc, char **argv)
 	snprintf(m.product, sizeof(m.product), "%s", product);
 	if (m.component == HSM_NPKG_BOOTLOADER) {
 		if (vsn || modules || services)
-			return fail(HSM_EXIT_USAGE, "a bootloader package has no --vsn, --modules or --services");
+			return fail(HSM_EXIT_USAGE,
+				    "a bootloader package has no --vsn, --modules or --services");
 		m.revokes_older = revokes;
 	} else {
 		if (revokes)
 			return fail(HSM_EXIT_USAGE, "--revokes-older is for bootloader packages");
 		if (!vsn || !modules)
-			return fail(HSM_EXIT_USAGE, "a %s package needs --vsn and --modules", component);
+			return fail(HSM_EXIT_USAGE, "a %s package needs --vsn and --modules",
+				    component);
 		if (parse_uint(vsn, 1, HSM_NPKG_VSN_MAX, &n) != 0)
-			return fail(HSM_EXIT_USAGE, "--vsn: must be a number from 1 to %d", HSM_NPKG_VSN_MAX);
+			return fail(HSM_EXIT_USAGE, "--vsn: must be a number from 1 to %d",
+				    HSM_NPKG_VSN_MAX);
 		m.vsn = n;
 	}
 	m.created = (int64_t)time(NULL);
@@ -560,8 +637,8 @@ static int cmd_npkg(int argc, char **argv)
 		int fd;
 		snprintf(bootpath, sizeof(bootpath), "/tmp/hsm-vendor-boot.XXXXXX");
 		fd = mkstemp(bootpath);
-		snprintf(text, sizeof(text), "{\"bootloader\":\"%s\",\"revokes_older\":%s}\n", version,
-			 revokes ? "true" : "false");
+		snprintf(text, sizeof(text), "{\"bootloader\":\"%s\",\"revokes_older\":%s}\n",
+			 version, revokes ? "true" : "false");
 		if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
 			if (fd >= 0)
 				close(fd);
@@ -577,15 +654,18 @@ static int cmd_npkg(int argc, char **argv)
 			goto out;
 		rc = HSM_EXIT_FAILED;
 		if (src.n == 0) {
-			rc = fail(HSM_EXIT_USAGE, "--modules: %s holds no service modules (*.so)", modules);
+			rc = fail(HSM_EXIT_USAGE, "--modules: %s holds no service modules (*.so)",
+				  modules);
 			goto out;
 		}
 		snprintf(svcdefault, sizeof(svcdefault), "%s/services.d", modules);
 		if (!services && is_dir(svcdefault))
 			services = svcdefault;
 		if (!services) {
-			rc = fail(HSM_EXIT_USAGE, "--services DIR (the services.d configuration) is required "
-				  "when %s has no services.d", modules);
+			rc = fail(HSM_EXIT_USAGE,
+				  "--services DIR (the services.d configuration) is required "
+				  "when %s has no services.d",
+				  modules);
 			goto out;
 		}
 		size_t before = src.n;
@@ -593,7 +673,9 @@ static int cmd_npkg(int argc, char **argv)
 			goto out;
 		rc = HSM_EXIT_FAILED;
 		if (src.n == before) {
-			rc = fail(HSM_EXIT_USAGE, "--services: %s holds no service configuration (*.conf)", services);
+			rc = fail(HSM_EXIT_USAGE,
+				  "--services: %s holds no service configuration (*.conf)",
+				  services);
 			goto out;
 		}
 	}
@@ -610,8 +692,8 @@ static int cmd_npkg(int argc, char **argv)
 		printf("%s bootloader %s%s (%zu file) written to %s\n", m.product, version,
 		       revokes ? ", revokes older bootloaders" : "", src.n, out);
 	else
-		printf("%s %s image %s VSN %lld (%zu files) written to %s\n", m.product, component, version,
-		       (long long)m.vsn, src.n, out);
+		printf("%s %s image %s VSN %lld (%zu files) written to %s\n", m.product, component,
+		       version, (long long)m.vsn, src.n, out);
 	rc = HSM_EXIT_OK;
 out:
 	if (bootpath[0])
@@ -625,7 +707,10 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const struct { const char *name; int (*run)(int, char **); } cmds[] = {
+	static const struct {
+		const char *name;
+		int (*run)(int, char **);
+	} cmds[] = {
 		{ "keygen", cmd_keygen },
 		{ "licence", cmd_licence },
 		{ "verify-licence", cmd_verify },

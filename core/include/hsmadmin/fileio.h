@@ -28,24 +28,23 @@ extern "C" {
  * fsync, rename over path, fsync the directory.  mode is applied to the
  * new file (0600 for secrets).  A crash at any point leaves either the old
  * or the new content, never a mix. */
-HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len,
-				  mode_t mode, char *err, size_t errlen);
+HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+				  char *err, size_t errlen);
 
 /* Serialise a JSON value (sorted keys, indented) and write it atomically. */
-HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mode,
-				  char *err, size_t errlen);
+HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mode, char *err,
+				  size_t errlen);
 
 /* Read a whole regular file of at most max bytes into a NUL-terminated
  * malloc'ed buffer (*len excludes the NUL).  Larger files, directories and
  * devices are refused. */
-HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len,
-			  char *err, size_t errlen);
+HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len, char *err,
+			  size_t errlen);
 
 /* Parse untrusted JSON: at most max bytes (0: HSM_JSON_MAX_BYTES), valid
  * UTF-8, no duplicate keys, nesting at most HSM_JSON_MAX_DEPTH, nothing
  * after the document.  Returns a new reference or NULL with a reason. */
-HSM_API json_t *hsm_json_parse(const char *buf, size_t len, size_t max,
-			       char *err, size_t errlen);
+HSM_API json_t *hsm_json_parse(const char *buf, size_t len, size_t max, char *err, size_t errlen);
 
 /* hsm_read_file + hsm_json_parse. */
 HSM_API json_t *hsm_json_load_file(const char *path, size_t max, char *err, size_t errlen);

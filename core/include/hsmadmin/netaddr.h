@@ -45,8 +45,8 @@ extern "C" {
 #define HSM_NET6_PREFIX_MAX 126
 
 struct hsm_ipaddr {
-	int family;        /* 4 or 6 */
-	uint8_t b[16];     /* network byte order; IPv4 uses b[0..3] */
+	int family;    /* 4 or 6 */
+	uint8_t b[16]; /* network byte order; IPv4 uses b[0..3] */
 };
 
 struct hsm_cidr {
@@ -55,11 +55,11 @@ struct hsm_cidr {
 };
 
 /* family: 4 or 6 to insist on one, 0 for either. */
-HSM_API int hsm_ip_parse(const char *text, int family, struct hsm_ipaddr *out,
-			 char *err, size_t errlen);
+HSM_API int hsm_ip_parse(const char *text, int family, struct hsm_ipaddr *out, char *err,
+			 size_t errlen);
 /* "ADDRESS/PREFIX"; the prefix is required. */
-HSM_API int hsm_cidr_parse(const char *text, int family, struct hsm_cidr *out,
-			   char *err, size_t errlen);
+HSM_API int hsm_cidr_parse(const char *text, int family, struct hsm_cidr *out, char *err,
+			   size_t errlen);
 
 /* Canonical text (dotted quad; RFC 5952 for IPv6) into buf of at least
  * HSM_NETADDR_STRLEN bytes.  Returns buf. */
@@ -80,7 +80,7 @@ HSM_API int hsm_ip_is_host(const struct hsm_ipaddr *a, const struct hsm_cidr *ne
 /* --- the static VCM network (hsmadmin setnetwork ipv4static|ipv6static) --- */
 
 struct hsm_netconfig {
-	struct hsm_cidr address;    /* the HSM's address and its prefix */
+	struct hsm_cidr address; /* the HSM's address and its prefix */
 	struct hsm_ipaddr gateway;
 };
 
@@ -99,28 +99,28 @@ HSM_API int hsm_netconfig_check(const struct hsm_netconfig *cfg, char *err, size
 
 enum hsm_addr_status {
 	HSM_ADDR_OK = 0,
-	HSM_ADDR_INVALID = -1,   /* bad arguments (family mismatch, NULL) */
-	HSM_ADDR_OUTSIDE = -2,   /* not inside the subnet */
-	HSM_ADDR_RESERVED = -3,  /* network/broadcast, the HSM or the gateway */
-	HSM_ADDR_IN_USE = -4,    /* already given to a VCM */
-	HSM_ADDR_EXHAUSTED = -5  /* no free host address left */
+	HSM_ADDR_INVALID = -1,  /* bad arguments (family mismatch, NULL) */
+	HSM_ADDR_OUTSIDE = -2,  /* not inside the subnet */
+	HSM_ADDR_RESERVED = -3, /* network/broadcast, the HSM or the gateway */
+	HSM_ADDR_IN_USE = -4,   /* already given to a VCM */
+	HSM_ADDR_EXHAUSTED = -5 /* no free host address left */
 };
 
 /* What the allocator must not hand out, besides the reserved addresses of
  * the prefix.  gateway may be NULL (no gateway); used may hold addresses
  * outside the subnet (they are ignored) and duplicates. */
 struct hsm_addr_pool {
-	struct hsm_cidr subnet;          /* host bits are ignored */
-	const struct hsm_ipaddr *hsm;    /* may be NULL */
-	const struct hsm_ipaddr *gateway;/* may be NULL */
+	struct hsm_cidr subnet;           /* host bits are ignored */
+	const struct hsm_ipaddr *hsm;     /* may be NULL */
+	const struct hsm_ipaddr *gateway; /* may be NULL */
 	const struct hsm_ipaddr *used;
 	size_t nused;
 };
 
 /* The lowest free host address of the subnet into *out.  Cost is
  * O(nused log nused) whatever the size of the subnet. */
-HSM_API int hsm_addr_alloc(const struct hsm_addr_pool *pool, struct hsm_ipaddr *out,
-			   char *err, size_t errlen);
+HSM_API int hsm_addr_alloc(const struct hsm_addr_pool *pool, struct hsm_ipaddr *out, char *err,
+			   size_t errlen);
 /* Whether want may be given to a new VCM: inside the subnet, a host
  * address, not the HSM or gateway, not in use. */
 HSM_API int hsm_addr_check(const struct hsm_addr_pool *pool, const struct hsm_ipaddr *want,

@@ -84,47 +84,53 @@ enum hsm_opt_type {
 };
 
 /* hsm_option.flags */
-#define HSM_OPTF_REQUIRED   0x1u /* must be given */
+#define HSM_OPTF_REQUIRED 0x1u   /* must be given */
 #define HSM_OPTF_REPEATABLE 0x2u /* may be given more than once */
 #define HSM_OPTF_POSITIONAL 0x4u /* an operand, in declaration order; .name is its metavar */
 
 struct hsm_option {
-	const char *name;      /* long name without "--" ("request-file"); NULL ends a table */
-	char short_name;       /* single-letter alias, or 0 */
-	uint8_t type;          /* enum hsm_opt_type; positionals are STRING or INT */
-	uint16_t flags;        /* HSM_OPTF_* */
-	int32_t group;         /* options sharing a non-zero group are mutually exclusive */
-	int64_t min, max;      /* HSM_OPT_INT range, inclusive */
-	const char *defval;    /* default value as text, or NULL */
-	const char *metavar;   /* shown in help ("FILE"); NULL: derived from name */
-	const char *help;      /* one line */
+	const char *name;    /* long name without "--" ("request-file"); NULL ends a table */
+	char short_name;     /* single-letter alias, or 0 */
+	uint8_t type;        /* enum hsm_opt_type; positionals are STRING or INT */
+	uint16_t flags;      /* HSM_OPTF_* */
+	int32_t group;       /* options sharing a non-zero group are mutually exclusive */
+	int64_t min, max;    /* HSM_OPT_INT range, inclusive */
+	const char *defval;  /* default value as text, or NULL */
+	const char *metavar; /* shown in help ("FILE"); NULL: derived from name */
+	const char *help;    /* one line */
 };
-#define HSM_OPTION_END { .name = NULL }
+#define HSM_OPTION_END                                                                             \
+	{                                                                                          \
+		.name = NULL                                                                       \
+	}
 
 /* hsm_command.flags */
-#define HSM_CMDF_DEVICE     0x1u /* talks to HSMs: accepts the common --esn and --timeout */
+#define HSM_CMDF_DEVICE 0x1u     /* talks to HSMs: accepts the common --esn and --timeout */
 #define HSM_CMDF_NEEDS_ROOT 0x2u /* documented as needing root on real hardware (informational) */
-#define HSM_CMDF_INVASIVE   0x4u /* changes device state (shown in help) */
+#define HSM_CMDF_INVASIVE 0x4u   /* changes device state (shown in help) */
 /* With HSM_CMDF_DEVICE: the command always acts on every known HSM, so it
  * accepts --timeout but not --esn (keys restore).  A core that predates
  * this bit ignores it and offers --esn, which the command then refuses. */
-#define HSM_CMDF_EVERY_HSM  0x8u
+#define HSM_CMDF_EVERY_HSM 0x8u
 
 struct hsm_ctx; /* opaque: everything a running command may ask the core */
 
 struct hsm_command {
-	const char *path;      /* words separated by one space: "vcm create"; NULL ends a table */
-	const char *tool;      /* "hsmadmin", "vcmadmin", ...; NULL means "hsmadmin" */
-	const char *summary;   /* one line for help listings */
+	const char *path;        /* words separated by one space: "vcm create"; NULL ends a table */
+	const char *tool;        /* "hsmadmin", "vcmadmin", ...; NULL means "hsmadmin" */
+	const char *summary;     /* one line for help listings */
 	const char *description; /* optional paragraph for `--help` */
 	const struct hsm_option *options; /* may be NULL */
-	uint32_t flags;        /* HSM_CMDF_* */
-	int (*run)(struct hsm_ctx *ctx); /* returns an enum hsm_exit value */
+	uint32_t flags;                   /* HSM_CMDF_* */
+	int (*run)(struct hsm_ctx *ctx);  /* returns an enum hsm_exit value */
 };
-#define HSM_COMMAND_END { .path = NULL }
+#define HSM_COMMAND_END                                                                            \
+	{                                                                                          \
+		.path = NULL                                                                       \
+	}
 
 struct hsm_plugin {
-	uint16_t abi_major;    /* HSMADMIN_PLUGIN_ABI_MAJOR the plugin was built with */
+	uint16_t abi_major; /* HSMADMIN_PLUGIN_ABI_MAJOR the plugin was built with */
 	uint16_t abi_minor;
 	uint32_t size;         /* sizeof(struct hsm_plugin) as built */
 	uint32_t command_size; /* sizeof(struct hsm_command): stride of .commands */
@@ -138,9 +144,9 @@ struct hsm_plugin {
 	void (*fini)(void);
 };
 
-#define HSMADMIN_PLUGIN_HEADER \
-	.abi_major = HSMADMIN_PLUGIN_ABI_MAJOR, .abi_minor = HSMADMIN_PLUGIN_ABI_MINOR, \
-	.size = sizeof(struct hsm_plugin), .command_size = sizeof(struct hsm_command), \
+#define HSMADMIN_PLUGIN_HEADER                                                                     \
+	.abi_major = HSMADMIN_PLUGIN_ABI_MAJOR, .abi_minor = HSMADMIN_PLUGIN_ABI_MINOR,            \
+	.size = sizeof(struct hsm_plugin), .command_size = sizeof(struct hsm_command),             \
 	.option_size = sizeof(struct hsm_option)
 
 /* ---------------------------------------------------------------------
@@ -175,7 +181,7 @@ HSM_API const char *hsm_esn_at(const struct hsm_ctx *ctx, size_t i);
  * stores something creates what it needs (hsm_mkdir_p, mode 0700). */
 HSM_API const char *hsm_home(const struct hsm_ctx *ctx);
 HSM_API const char *hsm_conf_dir(const struct hsm_ctx *ctx);
-HSM_API const char *hsm_tool(const struct hsm_ctx *ctx);    /* "hsmadmin" */
+HSM_API const char *hsm_tool(const struct hsm_ctx *ctx);         /* "hsmadmin" */
 HSM_API const char *hsm_command_path(const struct hsm_ctx *ctx); /* "vcm create" */
 
 /* Output.  Text goes to stdout and is suppressed under --json; the JSON
@@ -187,8 +193,8 @@ HSM_API json_t *hsm_json(struct hsm_ctx *ctx);
 HSM_API void hsm_verbosef(struct hsm_ctx *ctx, const char *fmt, ...) HSM_PRINTF(2, 3);
 /* One error line on stderr: "<tool>: <command>: <what>: <why>".  Returns
  * code so a command can `return hsm_error(ctx, HSM_EXIT_FAILED, ...)`. */
-HSM_API int hsm_error(struct hsm_ctx *ctx, int code, const char *what,
-		      const char *fmt, ...) HSM_PRINTF(4, 5);
+HSM_API int hsm_error(struct hsm_ctx *ctx, int code, const char *what, const char *fmt, ...)
+    HSM_PRINTF(4, 5);
 /* A warning line on stderr: "<tool>: <command>: warning: <text>". */
 HSM_API void hsm_warn(struct hsm_ctx *ctx, const char *fmt, ...) HSM_PRINTF(2, 3);
 

@@ -74,20 +74,21 @@ enum hsmd_status {
 };
 
 /* hsmd_method.flags: which central rules apply (guide 4.2.2, 4.6.4, 4.12.1). */
-#define HSMD_METHOD_INVASIVE    0x01u /* changes device state: refused by the interlock */
-#define HSMD_METHOD_STREAMS     0x02u /* stdin is a params line, then bulk data (ABI 1.3: stream, finish) */
-#define HSMD_METHOD_FACTORY_OK  0x04u /* also allowed in factory state */
+#define HSMD_METHOD_INVASIVE 0x01u /* changes device state: refused by the interlock */
+#define HSMD_METHOD_STREAMS                                                                        \
+	0x02u /* stdin is a params line, then bulk data (ABI 1.3: stream, finish) */
+#define HSMD_METHOD_FACTORY_OK 0x04u  /* also allowed in factory state */
 #define HSMD_METHOD_NEEDS_CLOCK 0x08u /* refused while the system clock is lost */
 #define HSMD_METHOD_LOG_GUARDED 0x10u /* refused past the safe log level */
-#define HSMD_METHOD_LOG_ACCESS  0x20u /* retrieves or clears logs: allowed past the critical level */
+#define HSMD_METHOD_LOG_ACCESS 0x20u /* retrieves or clears logs: allowed past the critical level */
 #define HSMD_METHOD_MAINTENANCE 0x40u /* needs the HSM in maintenance mode */
-#define HSMD_METHOD_RECOVERY    0x80u /* needs the HSM in recovery mode (guide 4.5.4: log clear) */
+#define HSMD_METHOD_RECOVERY 0x80u    /* needs the HSM in recovery mode (guide 4.5.4: log clear) */
 
 struct hsmd_call; /* opaque: one method call */
 
 struct hsmd_method {
-	const char *name;        /* [a-z0-9_]{1,47}; NULL ends a table */
-	uint32_t flags;          /* HSMD_METHOD_* that always apply */
+	const char *name; /* [a-z0-9_]{1,47}; NULL ends a table */
+	uint32_t flags;   /* HSMD_METHOD_* that always apply */
 	/* Optional: a params member that changes the rules.  When params has
 	 * it with a value other than false or null, variant_flags are added;
 	 * otherwise plain_flags are.  (settime: "adjust"; select: "set".) */
@@ -95,7 +96,7 @@ struct hsmd_method {
 	uint32_t variant_flags;
 	uint32_t plain_flags;
 	int (*handler)(struct hsmd_call *call); /* returns enum hsmd_status */
-	const char *summary;     /* one line, for hsmd's own listing */
+	const char *summary;                    /* one line, for hsmd's own listing */
 	/* --- ABI 1.3: a method with HSMD_METHOD_STREAMS.  Its stdin is one
 	 * line of JSON params ending in '\n', then bulk data until EOF, never
 	 * held whole.  handler runs when the params line is in (after the
@@ -107,17 +108,20 @@ struct hsmd_method {
 	int (*stream)(struct hsmd_call *call, const void *data, size_t len);
 	int (*finish)(struct hsmd_call *call);
 };
-#define HSMD_METHOD_END { .name = NULL }
+#define HSMD_METHOD_END                                                                            \
+	{                                                                                          \
+		.name = NULL                                                                       \
+	}
 
 struct hsmd_service {
-	uint16_t abi_major;      /* HSMD_SERVICE_ABI_MAJOR the service was built with */
+	uint16_t abi_major; /* HSMD_SERVICE_ABI_MAJOR the service was built with */
 	uint16_t abi_minor;
-	uint32_t size;           /* sizeof(struct hsmd_service) as built */
-	uint32_t method_size;    /* sizeof(struct hsmd_method): stride of .methods */
+	uint32_t size;        /* sizeof(struct hsmd_service) as built */
+	uint32_t method_size; /* sizeof(struct hsmd_method): stride of .methods */
 	uint32_t reserved;
-	const char *name;        /* must match services.d/<name>.conf */
+	const char *name; /* must match services.d/<name>.conf */
 	const char *version;
-	uint16_t default_port;   /* used when the HSM's state names no port */
+	uint16_t default_port; /* used when the HSM's state names no port */
 	const struct hsmd_method *methods;
 	/* Optional: once after loading, before serving.  Non-zero with a
 	 * reason in err disables just this service. */
@@ -125,8 +129,8 @@ struct hsmd_service {
 	void (*fini)(void);
 };
 
-#define HSMD_SERVICE_HEADER \
-	.abi_major = HSMD_SERVICE_ABI_MAJOR, .abi_minor = HSMD_SERVICE_ABI_MINOR, \
+#define HSMD_SERVICE_HEADER                                                                        \
+	.abi_major = HSMD_SERVICE_ABI_MAJOR, .abi_minor = HSMD_SERVICE_ABI_MINOR,                  \
 	.size = sizeof(struct hsmd_service), .method_size = sizeof(struct hsmd_method)
 
 /* ---------------------------------------------------------------------
@@ -176,9 +180,10 @@ struct hsmd_api {
 
 	/* Platform operations only hsmd can do (they hold the identity key
 	 * or the event loop).  Each is one transaction and one log entry. */
-	json_t *(*hostkeys)(struct hsmd_call *call);      /* the sshadmin hostkeys result */
-	int (*factory_state)(struct hsmd_call *call);     /* erase, new host keys and log key, reboot */
-	int (*reboot)(struct hsmd_call *call, const char *why); /* apply pending settings, restart */
+	json_t *(*hostkeys)(struct hsmd_call *call);  /* the sshadmin hostkeys result */
+	int (*factory_state)(struct hsmd_call *call); /* erase, new host keys and log key, reboot */
+	int (*reboot)(struct hsmd_call *call,
+		      const char *why); /* apply pending settings, restart */
 
 	/* Logs: entries of "system" or "init" as a new array, or NULL with
 	 * an error set on the call. */
@@ -241,7 +246,8 @@ struct hsmd_api {
 	 * "component","version","vsn",...} as npkginfo --json shows it).
 	 * image_write and image_close return HSMD_OK, or the status to answer
 	 * with an error set: HSMD_DENIED for signature, vendor or digest,
-	 * HSMD_BAD_REQUEST for a malformed, truncated or padded package.  Nothing is installed until
+	 * HSMD_BAD_REQUEST for a malformed, truncated or padded package.
+	 * Nothing is installed until
 	 * image_install names the image for its component in images.json (a
 	 * primary: the old one is kept to roll back to and the new one is on
 	 * trial); with reset it also reboots the HSM into it once the reply is
@@ -278,19 +284,52 @@ struct hsmd_call_head {
 
 #define HSMD_API(call) (((const struct hsmd_call_head *)(const void *)(call))->api)
 
-static inline const json_t *hsmd_params(struct hsmd_call *c) { return HSMD_API(c)->params(c); }
-static inline const char *hsmd_service_name(struct hsmd_call *c) { return HSMD_API(c)->service(c); }
-static inline const char *hsmd_method_name(struct hsmd_call *c) { return HSMD_API(c)->method(c); }
-static inline const json_t *hsmd_lifetime(struct hsmd_call *c) { return HSMD_API(c)->lifetime(c); }
-static inline const json_t *hsmd_device(struct hsmd_call *c) { return HSMD_API(c)->device(c); }
-static inline json_t *hsmd_begin(struct hsmd_call *c) { return HSMD_API(c)->begin(c); }
+static inline const json_t *hsmd_params(struct hsmd_call *c)
+{
+	return HSMD_API(c)->params(c);
+}
+static inline const char *hsmd_service_name(struct hsmd_call *c)
+{
+	return HSMD_API(c)->service(c);
+}
+static inline const char *hsmd_method_name(struct hsmd_call *c)
+{
+	return HSMD_API(c)->method(c);
+}
+static inline const json_t *hsmd_lifetime(struct hsmd_call *c)
+{
+	return HSMD_API(c)->lifetime(c);
+}
+static inline const json_t *hsmd_device(struct hsmd_call *c)
+{
+	return HSMD_API(c)->device(c);
+}
+static inline json_t *hsmd_begin(struct hsmd_call *c)
+{
+	return HSMD_API(c)->begin(c);
+}
 static inline int hsmd_commit(struct hsmd_call *c, json_t *doc, const char *event, json_t *detail)
-{ return HSMD_API(c)->commit(c, doc, event, detail); }
-static inline int64_t hsmd_now(struct hsmd_call *c) { return HSMD_API(c)->now(c); }
-static inline int64_t hsmd_host_now(struct hsmd_call *c) { return HSMD_API(c)->host_now(c); }
-static inline int64_t hsmd_uptime(struct hsmd_call *c) { return HSMD_API(c)->uptime(c); }
-static inline void hsmd_reply(struct hsmd_call *c, json_t *result) { HSMD_API(c)->reply(c, result); }
-static inline int hsmd_error(struct hsmd_call *c, int status, const char *fmt, ...) HSMD_PRINTF(3, 4);
+{
+	return HSMD_API(c)->commit(c, doc, event, detail);
+}
+static inline int64_t hsmd_now(struct hsmd_call *c)
+{
+	return HSMD_API(c)->now(c);
+}
+static inline int64_t hsmd_host_now(struct hsmd_call *c)
+{
+	return HSMD_API(c)->host_now(c);
+}
+static inline int64_t hsmd_uptime(struct hsmd_call *c)
+{
+	return HSMD_API(c)->uptime(c);
+}
+static inline void hsmd_reply(struct hsmd_call *c, json_t *result)
+{
+	HSMD_API(c)->reply(c, result);
+}
+static inline int hsmd_error(struct hsmd_call *c, int status, const char *fmt, ...)
+    HSMD_PRINTF(3, 4);
 static inline int hsmd_error(struct hsmd_call *c, int status, const char *fmt, ...)
 {
 	va_list ap;
@@ -300,28 +339,46 @@ static inline int hsmd_error(struct hsmd_call *c, int status, const char *fmt, .
 	va_end(ap);
 	return r;
 }
-static inline json_t *hsmd_hostkeys(struct hsmd_call *c) { return HSMD_API(c)->hostkeys(c); }
-static inline int hsmd_factory_state(struct hsmd_call *c) { return HSMD_API(c)->factory_state(c); }
-static inline int hsmd_reboot(struct hsmd_call *c, const char *why) { return HSMD_API(c)->reboot(c, why); }
-static inline json_t *hsmd_log_entries(struct hsmd_call *c, const char *log) { return HSMD_API(c)->log_entries(c, log); }
+static inline json_t *hsmd_hostkeys(struct hsmd_call *c)
+{
+	return HSMD_API(c)->hostkeys(c);
+}
+static inline int hsmd_factory_state(struct hsmd_call *c)
+{
+	return HSMD_API(c)->factory_state(c);
+}
+static inline int hsmd_reboot(struct hsmd_call *c, const char *why)
+{
+	return HSMD_API(c)->reboot(c, why);
+}
+static inline json_t *hsmd_log_entries(struct hsmd_call *c, const char *log)
+{
+	return HSMD_API(c)->log_entries(c, log);
+}
 static inline void hsmd_log_usage(struct hsmd_call *c, uint64_t *used, uint64_t *cap)
-{ HSMD_API(c)->log_usage(c, used, cap); }
-static inline json_t *hsmd_running_services(struct hsmd_call *c) { return HSMD_API(c)->running_services(c); }
+{
+	HSMD_API(c)->log_usage(c, used, cap);
+}
+static inline json_t *hsmd_running_services(struct hsmd_call *c)
+{
+	return HSMD_API(c)->running_services(c);
+}
 /* Members added after ABI 1.0 may be missing from the table of an older
  * hsmd.  HSMD_API_HAS says whether the running hsmd's table reaches one;
  * every accessor of such a member checks it itself and, when it is
  * missing, sets a "failed" error on the call naming the member and the
  * ABI that brought it, and fails (NULL or -1), as tss2's accessors
  * return an ABI-mismatch error: a service never calls past the table. */
-#define HSMD_API_HAS(call, member) \
+#define HSMD_API_HAS(call, member)                                                                 \
 	(HSMD_API(call)->size >= offsetof(struct hsmd_api, member) + sizeof(HSMD_API(call)->member))
 static inline int hsmd_api_missing(struct hsmd_call *c, const char *member, const char *abi)
 {
-	hsmd_error(c, HSMD_FAILED, "this hsmd has no %s (service ABI %s): upgrade hsmd", member, abi);
+	hsmd_error(c, HSMD_FAILED, "this hsmd has no %s (service ABI %s): upgrade hsmd", member,
+		   abi);
 	return -1;
 }
-#define HSMD_API_CALL(call, member, abi, fail, ...) \
-	(HSMD_API_HAS(call, member) ? HSMD_API(call)->member(__VA_ARGS__) \
+#define HSMD_API_CALL(call, member, abi, fail, ...)                                                \
+	(HSMD_API_HAS(call, member) ? HSMD_API(call)->member(__VA_ARGS__)                          \
 				    : (hsmd_api_missing(call, #member, abi), (fail)))
 
 /* NULL (and no error) from an hsmd older than ABI 1.1. */
@@ -330,34 +387,65 @@ static inline const char *hsmd_vendor_dir(struct hsmd_call *c)
 	return HSMD_API_HAS(c, vendor_dir) ? HSMD_API(c)->vendor_dir(c) : NULL;
 }
 /* The log key and expiry: has the running hsmd got them (ABI 1.2)? */
-static inline int hsmd_has_log_api(struct hsmd_call *c) { return HSMD_API_HAS(c, log_expire); }
+static inline int hsmd_has_log_api(struct hsmd_call *c)
+{
+	return HSMD_API_HAS(c, log_expire);
+}
 static inline char *hsmd_log_public_key(struct hsmd_call *c)
-{ return HSMD_API_CALL(c, log_public_key, "1.2", (char *)NULL, c); }
+{
+	return HSMD_API_CALL(c, log_public_key, "1.2", (char *)NULL, c);
+}
 /* ABI 1.4 changed what the number means: a segment, not an entry. */
 static inline long long hsmd_log_expire(struct hsmd_call *c, int64_t segment)
-{ return HSMD_API_CALL(c, log_expire, "1.2", -1LL, c, segment); }
+{
+	return HSMD_API_CALL(c, log_expire, "1.2", -1LL, c, segment);
+}
 /* Signed log segments: has the running hsmd got them (ABI 1.4)? */
-static inline int hsmd_has_segment_api(struct hsmd_call *c) { return HSMD_API_HAS(c, log_clear); }
+static inline int hsmd_has_segment_api(struct hsmd_call *c)
+{
+	return HSMD_API_HAS(c, log_clear);
+}
 static inline json_t *hsmd_log_saved(struct hsmd_call *c)
-{ return HSMD_API_CALL(c, log_saved, "1.4", (json_t *)NULL, c); }
+{
+	return HSMD_API_CALL(c, log_saved, "1.4", (json_t *)NULL, c);
+}
 static inline int64_t hsmd_log_close(struct hsmd_call *c)
-{ return HSMD_API_CALL(c, log_close, "1.4", (int64_t)-1, c); }
+{
+	return HSMD_API_CALL(c, log_close, "1.4", (int64_t)-1, c);
+}
 static inline json_t *hsmd_log_segment(struct hsmd_call *c, int64_t seg)
-{ return HSMD_API_CALL(c, log_segment, "1.4", (json_t *)NULL, c, seg); }
+{
+	return HSMD_API_CALL(c, log_segment, "1.4", (json_t *)NULL, c, seg);
+}
 static inline json_t *hsmd_log_keys(struct hsmd_call *c)
-{ return HSMD_API_CALL(c, log_keys, "1.4", (json_t *)NULL, c); }
+{
+	return HSMD_API_CALL(c, log_keys, "1.4", (json_t *)NULL, c);
+}
 static inline int hsmd_log_clear(struct hsmd_call *c, const char *log)
-{ return HSMD_API_CALL(c, log_clear, "1.4", -1, c, log); }
+{
+	return HSMD_API_CALL(c, log_clear, "1.4", -1, c, log);
+}
 /* Firmware images: has the running hsmd got them (ABI 1.3)? */
-static inline int hsmd_has_image_api(struct hsmd_call *c) { return HSMD_API_HAS(c, images); }
+static inline int hsmd_has_image_api(struct hsmd_call *c)
+{
+	return HSMD_API_HAS(c, images);
+}
 static inline int hsmd_image_open(struct hsmd_call *c)
-{ return HSMD_API_CALL(c, image_open, "1.3", -1, c); }
+{
+	return HSMD_API_CALL(c, image_open, "1.3", -1, c);
+}
 static inline int hsmd_image_write(struct hsmd_call *c, const void *d, size_t n)
-{ return HSMD_API_CALL(c, image_write, "1.3", -1, c, d, n); }
+{
+	return HSMD_API_CALL(c, image_write, "1.3", -1, c, d, n);
+}
 static inline int hsmd_image_close(struct hsmd_call *c, json_t **manifest)
-{ return HSMD_API_CALL(c, image_close, "1.3", -1, c, manifest); }
+{
+	return HSMD_API_CALL(c, image_close, "1.3", -1, c, manifest);
+}
 static inline int hsmd_image_install(struct hsmd_call *c, int reset)
-{ return HSMD_API_CALL(c, image_install, "1.3", -1, c, reset); }
+{
+	return HSMD_API_CALL(c, image_install, "1.3", -1, c, reset);
+}
 static inline void hsmd_image_discard(struct hsmd_call *c)
 {
 	if (HSMD_API_HAS(c, image_discard))
@@ -366,25 +454,46 @@ static inline void hsmd_image_discard(struct hsmd_call *c)
 		hsmd_api_missing(c, "image_discard", "1.3");
 }
 static inline json_t *hsmd_images(struct hsmd_call *c)
-{ return HSMD_API_CALL(c, images, "1.3", (json_t *)NULL, c); }
+{
+	return HSMD_API_CALL(c, images, "1.3", (json_t *)NULL, c);
+}
 /* The VCM functions: has the running hsmd got them (ABI 1.1)? */
-static inline int hsmd_has_vcm_api(struct hsmd_call *c) { return HSMD_API_HAS(c, vcm_audit_open); }
+static inline int hsmd_has_vcm_api(struct hsmd_call *c)
+{
+	return HSMD_API_HAS(c, vcm_audit_open);
+}
 static inline json_t *hsmd_vcm_network(struct hsmd_call *c)
-{ return HSMD_API_CALL(c, vcm_network, "1.1", (json_t *)NULL, c); }
+{
+	return HSMD_API_CALL(c, vcm_network, "1.1", (json_t *)NULL, c);
+}
 static inline json_t *hsmd_vcm_prepare(struct hsmd_call *c, const json_t *spec)
-{ return HSMD_API_CALL(c, vcm_prepare, "1.1", (json_t *)NULL, c, spec); }
+{
+	return HSMD_API_CALL(c, vcm_prepare, "1.1", (json_t *)NULL, c, spec);
+}
 static inline int hsmd_vcm_discard(struct hsmd_call *c, const char *uuid)
-{ return HSMD_API_CALL(c, vcm_discard, "1.1", -1, c, uuid); }
+{
+	return HSMD_API_CALL(c, vcm_discard, "1.1", -1, c, uuid);
+}
 static inline int hsmd_vcm_start(struct hsmd_call *c, const char *uuid)
-{ return HSMD_API_CALL(c, vcm_start, "1.1", -1, c, uuid); }
+{
+	return HSMD_API_CALL(c, vcm_start, "1.1", -1, c, uuid);
+}
 static inline int hsmd_vcm_stop(struct hsmd_call *c, const char *uuid)
-{ return HSMD_API_CALL(c, vcm_stop, "1.1", -1, c, uuid); }
+{
+	return HSMD_API_CALL(c, vcm_stop, "1.1", -1, c, uuid);
+}
 static inline json_t *hsmd_vcm_running(struct hsmd_call *c)
-{ return HSMD_API_CALL(c, vcm_running, "1.1", (json_t *)NULL, c); }
+{
+	return HSMD_API_CALL(c, vcm_running, "1.1", (json_t *)NULL, c);
+}
 static inline json_t *hsmd_vcm_stats(struct hsmd_call *c)
-{ return HSMD_API_CALL(c, vcm_stats, "1.1", (json_t *)NULL, c); }
+{
+	return HSMD_API_CALL(c, vcm_stats, "1.1", (json_t *)NULL, c);
+}
 static inline int hsmd_vcm_audit_open(struct hsmd_call *c, const char *uuid)
-{ return HSMD_API_CALL(c, vcm_audit_open, "1.1", -1, c, uuid); }
+{
+	return HSMD_API_CALL(c, vcm_audit_open, "1.1", -1, c, uuid);
+}
 
 #ifdef __cplusplus
 }

@@ -22,10 +22,12 @@ static int m_logs_get(struct hsmd_call *call)
 	const char *log = "system";
 	json_t *entries;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?s}", "log", &log) != 0)
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?s}", "log", &log) !=
+	    0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	if (strcmp(log, "system") != 0 && strcmp(log, "init") != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "log: '%.32s' is not system or init", log);
+		return hsmd_error(call, HSMD_BAD_REQUEST, "log: '%.32s' is not system or init",
+				  log);
 	entries = hsmd_log_entries(call, log);
 	if (!entries)
 		return HSMD_FAILED;
@@ -59,11 +61,12 @@ static int m_logs_export(struct hsmd_call *call)
 	json_t *list, *text, *ids;
 	int64_t seg;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?b, s?I}", "saved", &saved,
-			   "segment", &want) != 0)
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?b, s?I}", "saved",
+			   &saved, "segment", &want) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	if (want < 0 || (want && !saved))
-		return hsmd_error(call, HSMD_BAD_REQUEST, "segment: a segment number goes with saved");
+		return hsmd_error(call, HSMD_BAD_REQUEST,
+				  "segment: a segment number goes with saved");
 	if (need_segment_api(call))
 		return HSMD_FAILED;
 	list = hsmd_log_saved(call);
@@ -71,16 +74,18 @@ static int m_logs_export(struct hsmd_call *call)
 	if (!saved && json_array_size(ids)) {
 		json_int_t first = json_integer_value(json_array_get(ids, 0));
 		json_decref(list);
-		return hsmd_error(call, HSMD_REFUSED_STATE,
-				  "log segment %lld was already exported and is still stored: re-export it "
-				  "with --saved, or expire it (logs expire --seq %lld) before exporting again",
-				  (long long)first, (long long)first);
+		return hsmd_error(
+		    call, HSMD_REFUSED_STATE,
+		    "log segment %lld was already exported and is still stored: re-export it "
+		    "with --saved, or expire it (logs expire --seq %lld) before exporting again",
+		    (long long)first, (long long)first);
 	}
 	if (saved) {
 		if (!json_array_size(ids)) {
 			json_decref(list);
-			return hsmd_error(call, HSMD_REFUSED_STATE,
-					  "no exported log segment is stored (export without --saved first)");
+			return hsmd_error(
+			    call, HSMD_REFUSED_STATE,
+			    "no exported log segment is stored (export without --saved first)");
 		}
 		seg = want ? want : json_integer_value(json_array_get(ids, 0));
 	} else {
@@ -107,11 +112,12 @@ static int m_logs_expire(struct hsmd_call *call)
 	json_int_t seg;
 	long long freed;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:I}", "segment", &seg) != 0)
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:I}", "segment",
+			   &seg) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	if (seg < 1)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "segment: %lld is not a log sequence number",
-				  (long long)seg);
+		return hsmd_error(call, HSMD_BAD_REQUEST,
+				  "segment: %lld is not a log sequence number", (long long)seg);
 	if (need_segment_api(call))
 		return HSMD_FAILED;
 	{
@@ -119,18 +125,20 @@ static int m_logs_expire(struct hsmd_call *call)
 		size_t i;
 		int found = 0;
 		json_int_t open = json_integer_value(json_object_get(list, "open"));
-		json_array_foreach(json_object_get(list, "saved"), i, v)
-			found |= json_integer_value(v) == seg;
+		json_array_foreach(json_object_get(list, "saved"), i, v) found |=
+		    json_integer_value(v) == seg;
 		json_decref(list);
 		/* Never lose an entry nobody has a copy of. */
 		if (seg == open)
 			return hsmd_error(call, HSMD_REFUSED_STATE,
-					  "log segment %lld is the open log and was never exported: export it first",
+					  "log segment %lld is the open log and was never "
+					  "exported: export it first",
 					  (long long)seg);
 		if (!found)
-			return hsmd_error(call, HSMD_REFUSED_STATE,
-					  "no exported log segment %lld is stored (%s)", (long long)seg,
-					  seg > open ? "it was never exported" : "already expired or cleared");
+			return hsmd_error(
+			    call, HSMD_REFUSED_STATE, "no exported log segment %lld is stored (%s)",
+			    (long long)seg,
+			    seg > open ? "it was never exported" : "already expired or cleared");
 	}
 	freed = hsmd_log_expire(call, seg);
 	if (freed < 0)
@@ -162,10 +170,9 @@ static int m_logs_getkey(struct hsmd_call *call)
 	if (vcm)
 		snprintf(log, sizeof(log), "vcm/%.40s", vcm);
 	reply = json_pack("{s:s, s:O, s:s, s:O, s:O, s:o}", "key", key, "esn",
-			  json_object_get(hsmd_lifetime(call), "esn"), "log", log,
-			  "epoch", cur ? json_object_get(cur, "epoch") : json_null(),
-			  "certificate", cur ? json_object_get(cur, "certificate") : json_null(),
-			  "keys", keys);
+			  json_object_get(hsmd_lifetime(call), "esn"), "log", log, "epoch",
+			  cur ? json_object_get(cur, "epoch") : json_null(), "certificate",
+			  cur ? json_object_get(cur, "certificate") : json_null(), "keys", keys);
 	/* A VCM's keys are certified by its own identity key; its warrant
 	 * (signed by the HSM identity key) vouches for that key. */
 	if (vcm && reply)
@@ -183,18 +190,21 @@ static int m_logs_clear(struct hsmd_call *call)
 	json_error_t jerr;
 	const char *log;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s}", "log", &log) != 0)
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s}", "log", &log) !=
+	    0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	if (strcmp(log, "system") != 0 && strcmp(log, "init") != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "log: '%.32s' is not system or init", log);
+		return hsmd_error(call, HSMD_BAD_REQUEST, "log: '%.32s' is not system or init",
+				  log);
 	if (need_segment_api(call))
 		return HSMD_FAILED;
 	if (!in_recovery(call))
-		return hsmd_error(call, HSMD_REFUSED_STATE, "%s",
-				  strcmp(log, "init") == 0
-				  ? "the init log can only be cleared in recovery mode"
-				  : "the signed system log can only be cleared in recovery mode: "
-				    "export and expire it instead (logs export, logs expire)");
+		return hsmd_error(
+		    call, HSMD_REFUSED_STATE, "%s",
+		    strcmp(log, "init") == 0
+			? "the init log can only be cleared in recovery mode"
+			: "the signed system log can only be cleared in recovery mode: "
+			  "export and expire it instead (logs export, logs expire)");
 	if (hsmd_log_clear(call, log) != 0)
 		return HSMD_FAILED;
 	hsmd_reply(call, json_pack("{s:s, s:b}", "log", log, "cleared", 1));
@@ -202,23 +212,30 @@ static int m_logs_clear(struct hsmd_call *call)
 }
 
 static const struct hsmd_method methods[] = {
-	{ .name = "logs_get", .flags = HSMD_METHOD_LOG_ACCESS, .handler = m_logs_get,
+	{ .name = "logs_get",
+	  .flags = HSMD_METHOD_LOG_ACCESS,
+	  .handler = m_logs_get,
 	  .summary = "entries of the system or init log (unsigned view)" },
-	{ .name = "logs_export", .flags = HSMD_METHOD_LOG_ACCESS | HSMD_METHOD_NEEDS_CLOCK,
-	  .handler = m_logs_export, .summary = "close the log segment and hand it out signed" },
-	{ .name = "logs_expire", .flags = HSMD_METHOD_LOG_ACCESS | HSMD_METHOD_NEEDS_CLOCK,
-	  .handler = m_logs_expire, .summary = "remove an exported log segment" },
-	{ .name = "logs_getkey", .flags = HSMD_METHOD_LOG_ACCESS, .handler = m_logs_getkey,
+	{ .name = "logs_export",
+	  .flags = HSMD_METHOD_LOG_ACCESS | HSMD_METHOD_NEEDS_CLOCK,
+	  .handler = m_logs_export,
+	  .summary = "close the log segment and hand it out signed" },
+	{ .name = "logs_expire",
+	  .flags = HSMD_METHOD_LOG_ACCESS | HSMD_METHOD_NEEDS_CLOCK,
+	  .handler = m_logs_expire,
+	  .summary = "remove an exported log segment" },
+	{ .name = "logs_getkey",
+	  .flags = HSMD_METHOD_LOG_ACCESS,
+	  .handler = m_logs_getkey,
 	  .summary = "the log verification keys and their certificates" },
-	{ .name = "logs_clear", .flags = HSMD_METHOD_LOG_ACCESS, .handler = m_logs_clear,
+	{ .name = "logs_clear",
+	  .flags = HSMD_METHOD_LOG_ACCESS,
+	  .handler = m_logs_clear,
 	  .summary = "clear the system or init log (recovery mode only)" },
 	HSMD_METHOD_END
 };
 
 HSMD_SERVICE_EXPORT const struct hsmd_service hsmd_service = {
-	HSMD_SERVICE_HEADER,
-	.name = "monitor",
-	.version = PACKAGE_VERSION,
-	.default_port = 2206,
-	.methods = methods,
+	HSMD_SERVICE_HEADER,  .name = "monitor",  .version = PACKAGE_VERSION,
+	.default_port = 2206, .methods = methods,
 };

@@ -87,8 +87,8 @@ int ncore_params_reason(const json_t *params, const char **reason, char *err, si
 	return 0;
 }
 
-int ncore_params_generate(const json_t *params, const char **name, const char **type,
-			  char *err, size_t errlen)
+int ncore_params_generate(const json_t *params, const char **name, const char **type, char *err,
+			  size_t errlen)
 {
 	*type = NULL;
 	if (unpack(params, err, errlen, "{s:s, s?s}", "name", name, "type", type) != 0)
@@ -102,8 +102,8 @@ int ncore_params_generate(const json_t *params, const char **name, const char **
 	return 0;
 }
 
-int ncore_params_sign(const json_t *params, const char **name, const char **data,
-		      char *err, size_t errlen)
+int ncore_params_sign(const json_t *params, const char **name, const char **data, char *err,
+		      size_t errlen)
 {
 	if (unpack(params, err, errlen, "{s:s, s:s}", "name", name, "data", data) != 0)
 		return -1;
@@ -129,16 +129,20 @@ int ncore_params_world_generate(const json_t *params, unsigned *k, unsigned *n, 
 	size_t i;
 	json_t *v;
 
-	if (unpack(params, err, errlen, "{s:I, s:I, s:o}", "k", &jk, "n", &jn, "passphrases", &arr) != 0)
+	if (unpack(params, err, errlen, "{s:I, s:I, s:o}", "k", &jk, "n", &jn, "passphrases",
+		   &arr) != 0)
 		return -1;
 	if (jn < 1 || jn > NCORE_WORLD_MAX_CARDS || jk < 1 || jk > jn)
 		return say(err, errlen, "quorum: 1 <= K <= N <= 64");
 	if (!json_is_array(arr) || json_array_size(arr) != (size_t)jn)
 		return say(err, errlen, "passphrases: one for each of the N cards");
-	json_array_foreach(arr, i, v)
-		if (!json_is_string(v) || json_string_length(v) < 1 || json_string_length(v) > 1023 ||
-		    strlen(json_string_value(v)) != json_string_length(v))
-			return say(err, errlen, "passphrases: each 1-1023 bytes, no NUL");
+	json_array_foreach(
+	    arr, i,
+	    v) if (!json_is_string(v) || json_string_length(v) < 1 ||
+		   json_string_length(v) > 1023 ||
+		   strlen(json_string_value(v)) !=
+		       json_string_length(v)) return say(err, errlen,
+							 "passphrases: each 1-1023 bytes, no NUL");
 	*k = (unsigned)jk;
 	*n = (unsigned)jn;
 	*pass = arr;
@@ -156,9 +160,11 @@ int ncore_params_world_load(const json_t *params, const json_t **world, const js
 		return -1;
 	if (!json_is_object(w))
 		return say(err, errlen, "world: not an object");
-	if (!json_is_array(arr) || json_array_size(arr) < 1 || json_array_size(arr) > NCORE_WORLD_MAX_CARDS)
+	if (!json_is_array(arr) || json_array_size(arr) < 1 ||
+	    json_array_size(arr) > NCORE_WORLD_MAX_CARDS)
 		return say(err, errlen, "cards: a list of 1-64 cards");
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (unpack(v, err, errlen, "{s:o, s:s}", "card", &card, "passphrase", &pass) != 0)
 			return -1;
 		if (!json_is_object(card))
@@ -172,8 +178,8 @@ int ncore_params_world_load(const json_t *params, const json_t **world, const js
 	return 0;
 }
 
-int ncore_params_blob_sign(const json_t *params, const json_t **blob, const char **data,
-			   char *err, size_t errlen)
+int ncore_params_blob_sign(const json_t *params, const json_t **blob, const char **data, char *err,
+			   size_t errlen)
 {
 	json_t *b;
 

@@ -18,14 +18,13 @@ int ncore_params_mode(const json_t *params, const char **mode, char *err, size_t
 /* {"reason"?: 1-128 printable characters} (default "set by the tenant") */
 int ncore_params_reason(const json_t *params, const char **reason, char *err, size_t errlen);
 /* {"name", "type"?: "ed25519"|"p256"} (default ed25519) */
-int ncore_params_generate(const json_t *params, const char **name, const char **type,
-			  char *err, size_t errlen);
+int ncore_params_generate(const json_t *params, const char **name, const char **type, char *err,
+			  size_t errlen);
 /* {"name", "data": base64} */
-int ncore_params_sign(const json_t *params, const char **name, const char **data,
-		      char *err, size_t errlen);
+int ncore_params_sign(const json_t *params, const char **name, const char **data, char *err,
+		      size_t errlen);
 /* {"name"} */
 int ncore_params_name(const json_t *params, const char **name, char *err, size_t errlen);
-
 
 /* The Security World (docs/formats/world.md).  Passphrases, cards and
  * blobs are only checked for shape here; world.c parses them. */
@@ -37,7 +36,7 @@ int ncore_params_world_generate(const json_t *params, unsigned *k, unsigned *n, 
 int ncore_params_world_load(const json_t *params, const json_t **world, const json_t **cards,
 			    char *err, size_t errlen);
 /* {"blob": {...}, "data": base64} */
-int ncore_params_blob_sign(const json_t *params, const json_t **blob, const char **data,
-			   char *err, size_t errlen);
+int ncore_params_blob_sign(const json_t *params, const json_t **blob, const char **data, char *err,
+			   size_t errlen);
 
 #endif

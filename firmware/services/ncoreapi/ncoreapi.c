@@ -70,8 +70,8 @@ static const json_t *state_of(struct hsmd_call *call)
 
 static const char *vcm_uuid(struct hsmd_call *call)
 {
-	const char *u = json_string_value(json_object_get(json_object_get(json_object_get(
-		hsmd_lifetime(call), "warrant"), "body"), "vcm"));
+	const char *u = json_string_value(json_object_get(
+	    json_object_get(json_object_get(hsmd_lifetime(call), "warrant"), "body"), "vcm"));
 	return u ? u : "";
 }
 
@@ -142,16 +142,15 @@ static json_t *enquiry_hardware(const json_t *lt)
 {
 	return json_pack("{s:i, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:i, s:i,"
 			 " s:s, s:s, s:O, s:s, s:i}",
-			 "speed_index", speed_index(lt), "rec_queue", "19..152",
-			 "module_type_code", 14, "product_name", "hsmd VCM",
-			 "level_one_flags", "Hardware HasTokens", "level_two_flags", "none",
-			 "level_three_flags", "KeyStorage", "level_four_flags", "none",
-			 "max_write_size", 8192, "enquiry_six_version", 6,
-			 "impath_kx_groups", "DHPrime3072", "feature_ctrl_flags", "LongTerm",
-			 "version_serial", 0, "rec_longjobs_queue", 18,
-			 "see_machine_type", "None", "supported_kml_types", "DSAp1024s160 DSAp3072s256",
-			 "physical_serial", json_object_get(lt, "psn"),
-			 "hardware_part_no", "HSMD-EMU revision 01", "max_exported_modules", 3);
+			 "speed_index", speed_index(lt), "rec_queue", "19..152", "module_type_code",
+			 14, "product_name", "hsmd VCM", "level_one_flags", "Hardware HasTokens",
+			 "level_two_flags", "none", "level_three_flags", "KeyStorage",
+			 "level_four_flags", "none", "max_write_size", 8192, "enquiry_six_version",
+			 6, "impath_kx_groups", "DHPrime3072", "feature_ctrl_flags", "LongTerm",
+			 "version_serial", 0, "rec_longjobs_queue", 18, "see_machine_type", "None",
+			 "supported_kml_types", "DSAp1024s160 DSAp3072s256", "physical_serial",
+			 json_object_get(lt, "psn"), "hardware_part_no", "HSMD-EMU revision 01",
+			 "max_exported_modules", 3);
 }
 
 static int m_enquiry(struct hsmd_call *call)
@@ -165,20 +164,19 @@ static int m_enquiry(struct hsmd_call *call)
 	hsm_features_format(features, names, sizeof(names));
 	vcm_serial(call, serial, sizeof(serial));
 	snprintf(device_name, sizeof(device_name), "VCM %s", vcm_uuid(call));
-	reply = json_pack("{s:s, s:s, s:O, s:O, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:b, s:O,"
-				   " s:I, s:i}",
-				   "serial", serial, "uuid", vcm_uuid(call),
-				   "esn", json_object_get(lt, "esn"), "psn", json_object_get(lt, "psn"),
-				   "mode", mode_of(call), "version", PACKAGE_VERSION,
-				   "firmware", json_string_value(json_object_get(json_object_get(dev,
-						"firmware"), "primary")) ?: "unknown",
-				   "device_name", device_name,
-				   "features", json_object_get(lt, "features"), "features_names", names,
-				   "boot_id", boot_id, "failed", json_is_object(failed),
-				   "fail_reason", json_is_object(failed) ?
-						json_object_get(failed, "reason") : json_null(),
-				   "uptime", (json_int_t)hsmd_uptime(call),
-				   "keys", (int)json_object_size(json_object_get(state_of(call), "keys")));
+	reply = json_pack(
+	    "{s:s, s:s, s:O, s:O, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:b, s:O,"
+	    " s:I, s:i}",
+	    "serial", serial, "uuid", vcm_uuid(call), "esn", json_object_get(lt, "esn"), "psn",
+	    json_object_get(lt, "psn"), "mode", mode_of(call), "version", PACKAGE_VERSION,
+	    "firmware",
+	    json_string_value(json_object_get(json_object_get(dev, "firmware"), "primary"))
+		?: "unknown",
+	    "device_name", device_name, "features", json_object_get(lt, "features"),
+	    "features_names", names, "boot_id", boot_id, "failed", json_is_object(failed),
+	    "fail_reason", json_is_object(failed) ? json_object_get(failed, "reason") : json_null(),
+	    "uptime", (json_int_t)hsmd_uptime(call), "keys",
+	    (int)json_object_size(json_object_get(state_of(call), "keys")));
 	hw = enquiry_hardware(lt);
 	json_object_update(reply, hw);
 	json_decref(hw);
@@ -194,13 +192,14 @@ static int m_info(struct hsmd_call *call)
 
 	hsm_features_format((uint32_t)json_integer_value(json_object_get(lt, "features")), names,
 			    sizeof(names));
-	hsmd_reply(call, json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:s}",
-				   "uuid", vcm_uuid(call), "esn", json_object_get(lt, "esn"),
-				   "psn", json_object_get(lt, "psn"), "address", json_object_get(lt, "address"),
-				   "firmware", json_object_get(dev, "firmware"),
-				   "features", json_object_get(lt, "features"),
-				   "speed", json_object_get(lt, "speed") ?: json_null(),
-				   "features_names", names, "version", PACKAGE_VERSION));
+	hsmd_reply(call,
+		   json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:s}", "uuid",
+			     vcm_uuid(call), "esn", json_object_get(lt, "esn"), "psn",
+			     json_object_get(lt, "psn"), "address", json_object_get(lt, "address"),
+			     "firmware", json_object_get(dev, "firmware"), "features",
+			     json_object_get(lt, "features"), "speed",
+			     json_object_get(lt, "speed") ?: json_null(), "features_names", names,
+			     "version", PACKAGE_VERSION));
 	return HSMD_OK;
 }
 
@@ -209,14 +208,16 @@ static int m_getenvstats(struct hsmd_call *call)
 {
 	int64_t now = hsmd_now(call), up = hsmd_uptime(call);
 
-	hsmd_reply(call, json_pack("{s:s, s:I, s:I, s:I, s:s, s:i}", "uuid", vcm_uuid(call),
-				   "current_time", (json_int_t)now, "uptime", (json_int_t)up,
-				   "boot_time", (json_int_t)(now - up), "mode", mode_of(call),
-				   "keys", (int)json_object_size(json_object_get(state_of(call), "keys"))));
+	hsmd_reply(call,
+		   json_pack("{s:s, s:I, s:I, s:I, s:s, s:i}", "uuid", vcm_uuid(call),
+			     "current_time", (json_int_t)now, "uptime", (json_int_t)up, "boot_time",
+			     (json_int_t)(now - up), "mode", mode_of(call), "keys",
+			     (int)json_object_size(json_object_get(state_of(call), "keys"))));
 	return HSMD_OK;
 }
 
-static int commit_mode(struct hsmd_call *call, const char *mode, int clear_failure, const char *event)
+static int commit_mode(struct hsmd_call *call, const char *mode, int clear_failure,
+		       const char *event)
 {
 	const char *cur = mode_of(call);
 	json_t *doc, *st = begin_state(call, &doc);
@@ -226,7 +227,8 @@ static int commit_mode(struct hsmd_call *call, const char *mode, int clear_failu
 	json_object_set_new(doc, "mode", json_string(mode));
 	if (clear_failure)
 		json_object_set_new(st, "failed", json_null());
-	if (hsmd_commit(call, doc, event, json_pack("{s:s, s:s}", "mode", mode, "previous", cur)) != 0)
+	if (hsmd_commit(call, doc, event, json_pack("{s:s, s:s}", "mode", mode, "previous", cur)) !=
+	    0)
 		return HSMD_FAILED;
 	return HSMD_OK;
 }
@@ -241,8 +243,10 @@ static int m_set_mode(struct hsmd_call *call)
 	/* A failed module leaves the failed state only by clear (from
 	 * maintenance) or by retry; it may always be put into maintenance. */
 	if (is_failed(call) && strcmp(mode, "maintenance") != 0)
-		return hsmd_error(call, HSMD_REFUSED_STATE, "the module has failed: put it into "
-				  "maintenance mode (nopclearfail -M) and clear it (-c), or retry (-r)");
+		return hsmd_error(
+		    call, HSMD_REFUSED_STATE,
+		    "the module has failed: put it into "
+		    "maintenance mode (nopclearfail -M) and clear it (-c), or retry (-r)");
 	if (strcmp(mode_of(call), mode) != 0 && commit_mode(call, mode, 0, "set_mode") != HSMD_OK)
 		return HSMD_FAILED;
 	hsmd_reply(call, json_pack("{s:s, s:b}", "mode", mode, "failed", is_failed(call)));
@@ -260,9 +264,11 @@ static int m_fail(struct hsmd_call *call)
 	if (!is_failed(call)) {
 		if (!(st = begin_state(call, &doc)))
 			return HSMD_FAILED;
-		json_object_set_new(st, "failed", json_pack("{s:s, s:I}", "reason", reason,
-				    "time", (json_int_t)hsmd_now(call)));
-		if (hsmd_commit(call, doc, "ncoreapi_fail", json_pack("{s:s}", "reason", reason)) != 0)
+		json_object_set_new(
+		    st, "failed",
+		    json_pack("{s:s, s:I}", "reason", reason, "time", (json_int_t)hsmd_now(call)));
+		if (hsmd_commit(call, doc, "ncoreapi_fail", json_pack("{s:s}", "reason", reason)) !=
+		    0)
 			return HSMD_FAILED;
 	}
 	hsmd_reply(call, json_pack("{s:s, s:b}", "mode", mode_of(call), "failed", 1));
@@ -277,12 +283,13 @@ static int m_clear(struct hsmd_call *call)
 	if (ncore_params_empty(hsmd_params(call), NULL, 0) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "clear takes no parameters");
 	if (strcmp(mode_of(call), "maintenance") != 0)
-		return hsmd_error(call, HSMD_REFUSED_STATE, "clear needs the module in maintenance mode "
+		return hsmd_error(call, HSMD_REFUSED_STATE,
+				  "clear needs the module in maintenance mode "
 				  "(nopclearfail -M) first");
 	if (commit_mode(call, "operational", 1, "ncoreapi_clear") != HSMD_OK)
 		return HSMD_FAILED;
-	hsmd_reply(call, json_pack("{s:s, s:b, s:s}", "mode", "operational", "failed", 0,
-				   "boot_id", boot_id));
+	hsmd_reply(call, json_pack("{s:s, s:b, s:s}", "mode", "operational", "failed", 0, "boot_id",
+				   boot_id));
 	return HSMD_OK;
 }
 
@@ -294,10 +301,12 @@ static int m_retry(struct hsmd_call *call)
 	if (ncore_params_empty(hsmd_params(call), NULL, 0) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "retry takes no parameters");
 	if (is_failed(call))
-		return hsmd_error(call, HSMD_REFUSED_STATE, "the module has failed on the device: "
-				  "put it into maintenance mode (nopclearfail -M) and clear it (-c)");
-	hsmd_reply(call, json_pack("{s:s, s:b, s:s}", "mode", mode_of(call), "failed", 0,
-				   "boot_id", boot_id));
+		return hsmd_error(
+		    call, HSMD_REFUSED_STATE,
+		    "the module has failed on the device: "
+		    "put it into maintenance mode (nopclearfail -M) and clear it (-c)");
+	hsmd_reply(call, json_pack("{s:s, s:b, s:s}", "mode", mode_of(call), "failed", 0, "boot_id",
+				   boot_id));
 	return HSMD_OK;
 }
 
@@ -308,8 +317,8 @@ static int usable(struct hsmd_call *call)
 	if (is_failed(call))
 		return hsmd_error(call, HSMD_REFUSED_STATE, "the module has failed");
 	if (strcmp(mode_of(call), "operational") != 0)
-		return hsmd_error(call, HSMD_REFUSED_STATE, "the module is in %s mode, not operational",
-				  mode_of(call));
+		return hsmd_error(call, HSMD_REFUSED_STATE,
+				  "the module is in %s mode, not operational", mode_of(call));
 	return HSMD_OK;
 }
 
@@ -342,7 +351,8 @@ static char *pem_of(EVP_PKEY *key, int private)
 	if (!b)
 		return NULL;
 	if ((private ? PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)
-		     : PEM_write_bio_PUBKEY(b, key)) == 1 && (n = BIO_get_mem_data(b, &data)) > 0)
+		     : PEM_write_bio_PUBKEY(b, key)) == 1 &&
+	    (n = BIO_get_mem_data(b, &data)) > 0)
 		out = strndup(data, (size_t)n);
 	BIO_free(b);
 	return out;
@@ -351,7 +361,8 @@ static char *pem_of(EVP_PKEY *key, int private)
 static json_t *key_view(const char *name, const json_t *k)
 {
 	return json_pack("{s:s, s:O, s:O, s:O}", "name", name, "type", json_object_get(k, "type"),
-			 "public", json_object_get(k, "public"), "created", json_object_get(k, "created"));
+			 "public", json_object_get(k, "public"), "created",
+			 json_object_get(k, "created"));
 }
 
 static int m_key_generate(struct hsmd_call *call)
@@ -371,7 +382,8 @@ static int m_key_generate(struct hsmd_call *call)
 	if (json_object_get(keys, name))
 		return hsmd_error(call, HSMD_REFUSED_STATE, "a key named '%s' exists", name);
 	if (json_object_size(keys) >= NCORE_MAX_KEYS)
-		return hsmd_error(call, HSMD_REFUSED_STATE, "the key store is full (%d keys)", NCORE_MAX_KEYS);
+		return hsmd_error(call, HSMD_REFUSED_STATE, "the key store is full (%d keys)",
+				  NCORE_MAX_KEYS);
 	if (!(key = generate(type)) || !(priv = pem_of(key, 1)) || !(pub = pem_of(key, 0))) {
 		EVP_PKEY_free(key);
 		free(priv);
@@ -388,7 +400,8 @@ static int m_key_generate(struct hsmd_call *call)
 			  "created", (json_int_t)hsmd_now(call));
 	OPENSSL_clear_free(priv, strlen(priv));
 	json_object_set_new(json_object_get(st, "keys"), name, entry);
-	if (hsmd_commit(call, doc, "key_generate", json_pack("{s:s, s:s}", "name", name, "type", type)) != 0) {
+	if (hsmd_commit(call, doc, "key_generate",
+			json_pack("{s:s, s:s}", "name", name, "type", type)) != 0) {
 		free(pub);
 		return HSMD_FAILED;
 	}
@@ -409,7 +422,7 @@ static int m_key_list(struct hsmd_call *call)
 		return rc;
 	out = json_array();
 	json_object_foreach(json_object_get(state_of(call), "keys"), name, k)
-		json_array_append_new(out, key_view(name, k));
+	    json_array_append_new(out, key_view(name, k));
 	hsmd_reply(call, json_pack("{s:o}", "keys", out));
 	return HSMD_OK;
 }
@@ -447,10 +460,12 @@ static int m_key_sign(struct hsmd_call *call)
 	}
 	rc = HSMD_FAILED;
 	if (key && (mc = EVP_MD_CTX_new()) &&
-	    EVP_DigestSignInit(mc, NULL, EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256(),
-			       NULL, key) == 1 &&
+	    EVP_DigestSignInit(mc, NULL,
+			       EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256(), NULL,
+			       key) == 1 &&
 	    EVP_DigestSign(mc, NULL, &slen, data, dlen) == 1 && (sig = malloc(slen)) &&
-	    EVP_DigestSign(mc, sig, &slen, data, dlen) == 1 && (sig64 = hsm_base64_encode(sig, slen))) {
+	    EVP_DigestSign(mc, sig, &slen, data, dlen) == 1 &&
+	    (sig64 = hsm_base64_encode(sig, slen))) {
 		hsmd_reply(call, json_pack("{s:s, s:O, s:s}", "name", name, "type",
 					   json_object_get(k, "type"), "signature", sig64));
 		free(sig64);
@@ -492,7 +507,8 @@ static int m_key_delete(struct hsmd_call *call)
 static int world_usable(struct hsmd_call *call)
 {
 	if (!vcm_uuid(call)[0])
-		return hsmd_error(call, HSMD_DENIED, "a Security World lives in a tenant's VCM, "
+		return hsmd_error(call, HSMD_DENIED,
+				  "a Security World lives in a tenant's VCM, "
 				  "not in the HSM's platform services");
 	return usable(call);
 }
@@ -510,7 +526,8 @@ static int module_key(const json_t *w, uint8_t mk[HSM_WORLD_KEY_LEN])
 	const char *b64 = json_string_value(json_object_get(w, "module_key"));
 	size_t n = 0;
 
-	if (!b64 || hsm_base64_decode(b64, mk, HSM_WORLD_KEY_LEN, &n) != 0 || n != HSM_WORLD_KEY_LEN) {
+	if (!b64 || hsm_base64_decode(b64, mk, HSM_WORLD_KEY_LEN, &n) != 0 ||
+	    n != HSM_WORLD_KEY_LEN) {
 		OPENSSL_cleanse(mk, HSM_WORLD_KEY_LEN);
 		return -1;
 	}
@@ -539,8 +556,8 @@ static int m_world_generate(struct hsmd_call *call)
 				  json_string_value(json_object_get(loaded_world(call), "id")));
 	for (unsigned i = 0; i < n; i++)
 		pw[i] = json_string_value(json_array_get(pass, i));
-	if (hsm_world_generate(k, n, pw, vcm_uuid(call), esn ? esn : "unknown", (long long)hsmd_now(call),
-			       &world, &cards, why, sizeof(why)) != 0)
+	if (hsm_world_generate(k, n, pw, vcm_uuid(call), esn ? esn : "unknown",
+			       (long long)hsmd_now(call), &world, &cards, why, sizeof(why)) != 0)
 		return hsmd_error(call, HSMD_FAILED, "%s", why);
 	hsmd_reply(call, json_pack("{s:o, s:o}", "world", world, "cards", cards));
 	return HSMD_OK;
@@ -554,7 +571,8 @@ static int m_world_load(struct hsmd_call *call)
 	char why[256];
 	const json_t *wdoc, *cards, *cur, *entry;
 	struct hsm_world w;
-	uint8_t xs[NCORE_WORLD_MAX_CARDS], (*shares)[HSM_WORLD_KEY_LEN] = NULL, mk[HSM_WORLD_KEY_LEN];
+	uint8_t xs[NCORE_WORLD_MAX_CARDS], (*shares)[HSM_WORLD_KEY_LEN] = NULL,
+					   mk[HSM_WORLD_KEY_LEN];
 	unsigned count = 0;
 	size_t i;
 	json_t *doc, *st;
@@ -568,12 +586,14 @@ static int m_world_load(struct hsmd_call *call)
 	if (hsm_world_parse(wdoc, &w, why, sizeof(why)) != 0)
 		return hsmd_error(call, HSMD_DENIED, "world file: %s", why);
 	if ((cur = loaded_world(call))) {
-		rc = strcmp(json_string_value(json_object_get(cur, "id")) ?: "", w.id) == 0 ? HSMD_OK
-			: hsmd_error(call, HSMD_REFUSED_STATE, "this VCM already has another world loaded (%s)",
-				     json_string_value(json_object_get(cur, "id")));
+		rc = strcmp(json_string_value(json_object_get(cur, "id")) ?: "", w.id) == 0
+			 ? HSMD_OK
+			 : hsmd_error(call, HSMD_REFUSED_STATE,
+				      "this VCM already has another world loaded (%s)",
+				      json_string_value(json_object_get(cur, "id")));
 		if (rc == HSMD_OK)
-			hsmd_reply(call, json_pack("{s:s, s:i, s:i, s:b}", "world", w.id, "k", (int)w.k,
-						   "n", (int)w.n, "already_loaded", 1));
+			hsmd_reply(call, json_pack("{s:s, s:i, s:i, s:b}", "world", w.id, "k",
+						   (int)w.k, "n", (int)w.n, "already_loaded", 1));
 		hsm_world_clear(&w);
 		return rc;
 	}
@@ -585,44 +605,50 @@ static int m_world_load(struct hsmd_call *call)
 	rc = HSMD_OK;
 	/* Check every card against the world before opening any (scrypt is
 	 * the slow part; a card of another world is refused at once). */
-	json_array_foreach(cards, i, entry) {
+	json_array_foreach(cards, i, entry)
+	{
 		struct hsm_world_card c;
 
-		if (hsm_world_card_parse(json_object_get(entry, "card"), &c, why, sizeof(why)) != 0) {
+		if (hsm_world_card_parse(json_object_get(entry, "card"), &c, why, sizeof(why)) !=
+		    0) {
 			rc = hsmd_error(call, HSMD_BAD_REQUEST, "card file %zu: %s", i + 1, why);
 			break;
 		}
 		if (strcmp(c.world, w.id) != 0) {
-			rc = hsmd_error(call, HSMD_DENIED, "card %u belongs to world %s, not to world %s",
-					c.index, c.world, w.id);
+			rc = hsmd_error(call, HSMD_DENIED,
+					"card %u belongs to world %s, not to world %s", c.index,
+					c.world, w.id);
 			break;
 		}
 		if (c.k != w.k || c.n != w.n) {
-			rc = hsmd_error(call, HSMD_DENIED, "card %u says quorum %u/%u, the world %u/%u",
-					c.index, c.k, c.n, w.k, w.n);
+			rc = hsmd_error(call, HSMD_DENIED,
+					"card %u says quorum %u/%u, the world %u/%u", c.index, c.k,
+					c.n, w.k, w.n);
 			break;
 		}
 		for (unsigned j = 0; j < count; j++)
 			if (xs[j] == c.index)
-				rc = hsmd_error(call, HSMD_BAD_REQUEST, "card %u was given twice", c.index);
+				rc = hsmd_error(call, HSMD_BAD_REQUEST, "card %u was given twice",
+						c.index);
 		if (rc != HSMD_OK)
 			break;
 		xs[count++] = (uint8_t)c.index;
 	}
 	if (rc == HSMD_OK && count < w.k)
-		rc = hsmd_error(call, HSMD_DENIED, "the quorum is %u of %u cards: %u given", w.k, w.n, count);
+		rc = hsmd_error(call, HSMD_DENIED, "the quorum is %u of %u cards: %u given", w.k,
+				w.n, count);
 	/* Open only as many as the quorum needs. */
 	for (i = 0; rc == HSMD_OK && i < w.k; i++) {
 		struct hsm_world_card c;
 		const json_t *e = json_array_get(cards, i);
 
 		hsm_world_card_parse(json_object_get(e, "card"), &c, why, sizeof(why));
-		if (hsm_world_card_open(&c, json_string_value(json_object_get(e, "passphrase")), shares[i],
-					why, sizeof(why)) != 0)
+		if (hsm_world_card_open(&c, json_string_value(json_object_get(e, "passphrase")),
+					shares[i], why, sizeof(why)) != 0)
 			rc = hsmd_error(call, HSMD_DENIED, "%s", why);
 	}
-	if (rc == HSMD_OK &&
-	    hsm_world_unlock(&w, xs, (const uint8_t (*)[HSM_WORLD_KEY_LEN])shares, w.k, mk, why, sizeof(why)) != 0)
+	if (rc == HSMD_OK && hsm_world_unlock(&w, xs, (const uint8_t(*)[HSM_WORLD_KEY_LEN])shares,
+					      w.k, mk, why, sizeof(why)) != 0)
 		rc = hsmd_error(call, HSMD_DENIED, "%s", why);
 	OPENSSL_secure_clear_free(shares, NCORE_WORLD_MAX_CARDS * HSM_WORLD_KEY_LEN);
 	if (rc != HSMD_OK) {
@@ -637,16 +663,19 @@ static int m_world_load(struct hsmd_call *call)
 		hsm_world_clear(&w);
 		return HSMD_FAILED;
 	}
-	json_object_set_new(st, "world", json_pack("{s:s, s:i, s:i, s:s, s:I}", "id", w.id, "k", (int)w.k,
-				"n", (int)w.n, "module_key", mk64, "loaded", (json_int_t)hsmd_now(call)));
+	json_object_set_new(st, "world",
+			    json_pack("{s:s, s:i, s:i, s:s, s:I}", "id", w.id, "k", (int)w.k, "n",
+				      (int)w.n, "module_key", mk64, "loaded",
+				      (json_int_t)hsmd_now(call)));
 	OPENSSL_clear_free(mk64, strlen(mk64));
-	if (hsmd_commit(call, doc, "world_load", json_pack("{s:s, s:i, s:i}", "world", w.id,
-							    "k", (int)w.k, "n", (int)w.n)) != 0) {
+	if (hsmd_commit(
+		call, doc, "world_load",
+		json_pack("{s:s, s:i, s:i}", "world", w.id, "k", (int)w.k, "n", (int)w.n)) != 0) {
 		hsm_world_clear(&w);
 		return HSMD_FAILED;
 	}
-	hsmd_reply(call, json_pack("{s:s, s:i, s:i, s:b}", "world", w.id, "k", (int)w.k, "n", (int)w.n,
-				   "already_loaded", 0));
+	hsmd_reply(call, json_pack("{s:s, s:i, s:i, s:b}", "world", w.id, "k", (int)w.k, "n",
+				   (int)w.n, "already_loaded", 0));
 	hsm_world_clear(&w);
 	return HSMD_OK;
 }
@@ -664,9 +693,10 @@ static int m_world_info(struct hsmd_call *call)
 		hsmd_reply(call, json_pack("{s:b, s:s}", "loaded", 0, "uuid", vcm_uuid(call)));
 		return HSMD_OK;
 	}
-	hsmd_reply(call, json_pack("{s:b, s:s, s:O, s:O, s:O, s:O}", "loaded", 1, "uuid", vcm_uuid(call),
-				   "world", json_object_get(w, "id"), "k", json_object_get(w, "k"),
-				   "n", json_object_get(w, "n"), "loaded_at", json_object_get(w, "loaded")));
+	hsmd_reply(call,
+		   json_pack("{s:b, s:s, s:O, s:O, s:O, s:O}", "loaded", 1, "uuid", vcm_uuid(call),
+			     "world", json_object_get(w, "id"), "k", json_object_get(w, "k"), "n",
+			     json_object_get(w, "n"), "loaded_at", json_object_get(w, "loaded")));
 	return HSMD_OK;
 }
 
@@ -687,7 +717,8 @@ static int m_blob_generate(struct hsmd_call *call)
 	if ((rc = world_usable(call)) != HSMD_OK)
 		return rc;
 	if (!(w = loaded_world(call)))
-		return hsmd_error(call, HSMD_REFUSED_STATE, "no Security World is loaded in this VCM "
+		return hsmd_error(call, HSMD_REFUSED_STATE,
+				  "no Security World is loaded in this VCM "
 				  "(hsmadmin vcm world create or load)");
 	if (module_key(w, mk) != 0)
 		return hsmd_error(call, HSMD_FAILED, "the loaded world's module key is damaged");
@@ -695,14 +726,15 @@ static int m_blob_generate(struct hsmd_call *call)
 		OPENSSL_cleanse(mk, sizeof(mk));
 		return hsmd_error(call, HSMD_FAILED, "cannot generate the %s key", type);
 	}
-	blob = hsm_key_blob_wrap(mk, json_string_value(json_object_get(w, "id")), name, type,
-				 HSM_KEY_PERM_SIGN, key, (long long)hsmd_now(call), why, sizeof(why));
+	blob =
+	    hsm_key_blob_wrap(mk, json_string_value(json_object_get(w, "id")), name, type,
+			      HSM_KEY_PERM_SIGN, key, (long long)hsmd_now(call), why, sizeof(why));
 	OPENSSL_cleanse(mk, sizeof(mk));
 	EVP_PKEY_free(key);
 	if (!blob)
 		return hsmd_error(call, HSMD_FAILED, "%s", why);
-	hsmd_reply(call, json_pack("{s:s, s:s, s:O, s:o}", "name", name, "type", type,
-				   "public", json_object_get(blob, "public"), "blob", blob));
+	hsmd_reply(call, json_pack("{s:s, s:s, s:O, s:o}", "name", name, "type", type, "public",
+				   json_object_get(blob, "public"), "blob", blob));
 	return HSMD_OK;
 }
 
@@ -722,11 +754,14 @@ static int sign_with(struct hsmd_call *call, EVP_PKEY *key, const char *name, co
 				  NCORE_MAX_SIGN_DATA);
 	}
 	if ((mc = EVP_MD_CTX_new()) &&
-	    EVP_DigestSignInit(mc, NULL, EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256(),
-			       NULL, key) == 1 &&
+	    EVP_DigestSignInit(mc, NULL,
+			       EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256(), NULL,
+			       key) == 1 &&
 	    EVP_DigestSign(mc, NULL, &slen, data, dlen) == 1 && (sig = malloc(slen)) &&
-	    EVP_DigestSign(mc, sig, &slen, data, dlen) == 1 && (sig64 = hsm_base64_encode(sig, slen))) {
-		hsmd_reply(call, json_pack("{s:s, s:s, s:s}", "name", name, "type", type, "signature", sig64));
+	    EVP_DigestSign(mc, sig, &slen, data, dlen) == 1 &&
+	    (sig64 = hsm_base64_encode(sig, slen))) {
+		hsmd_reply(call, json_pack("{s:s, s:s, s:s}", "name", name, "type", type,
+					   "signature", sig64));
 		rc = HSMD_OK;
 	}
 	free(sig64);
@@ -755,11 +790,14 @@ static int m_blob_sign(struct hsmd_call *call)
 	if (hsm_key_blob_parse(bdoc, &b, why, sizeof(why)) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "key blob: %s", why);
 	if (!(w = loaded_world(call)))
-		rc = hsmd_error(call, HSMD_REFUSED_STATE, "key '%s' belongs to world %s; no Security World is "
-				"loaded in this VCM", b.name, b.world);
+		rc = hsmd_error(call, HSMD_REFUSED_STATE,
+				"key '%s' belongs to world %s; no Security World is "
+				"loaded in this VCM",
+				b.name, b.world);
 	else if (strcmp(json_string_value(json_object_get(w, "id")) ?: "", b.world) != 0)
-		rc = hsmd_error(call, HSMD_DENIED, "key '%s' belongs to world %s, not to this VCM's world %s",
-				b.name, b.world, json_string_value(json_object_get(w, "id")));
+		rc = hsmd_error(call, HSMD_DENIED,
+				"key '%s' belongs to world %s, not to this VCM's world %s", b.name,
+				b.world, json_string_value(json_object_get(w, "id")));
 	else if (!(b.perms & HSM_KEY_PERM_SIGN))
 		rc = hsmd_error(call, HSMD_DENIED, "key '%s' is not permitted to sign", b.name);
 	else if (module_key(w, mk) != 0)
@@ -770,40 +808,58 @@ static int m_blob_sign(struct hsmd_call *call)
 	}
 	key = hsm_key_blob_unwrap(mk, &b, why, sizeof(why));
 	OPENSSL_cleanse(mk, sizeof(mk));
-	rc = key ? sign_with(call, key, b.name, b.type, data64) : hsmd_error(call, HSMD_DENIED, "%s", why);
+	rc = key ? sign_with(call, key, b.name, b.type, data64)
+		 : hsmd_error(call, HSMD_DENIED, "%s", why);
 	EVP_PKEY_free(key);
 	hsm_key_blob_clear(&b);
 	return rc;
 }
 
 static const struct hsmd_method methods[] = {
-	{ .name = "enquiry", .handler = m_enquiry, .summary = "module identity, mode, boot id, failure" },
+	{ .name = "enquiry",
+	  .handler = m_enquiry,
+	  .summary = "module identity, mode, boot id, failure" },
 	{ .name = "info", .handler = m_info, .summary = "the HSM that hosts this VCM" },
-	{ .name = "getenvstats", .handler = m_getenvstats, .summary = "times (Unix seconds) and uptime" },
-	{ .name = "set_mode", .handler = m_set_mode,
+	{ .name = "getenvstats",
+	  .handler = m_getenvstats,
+	  .summary = "times (Unix seconds) and uptime" },
+	{ .name = "set_mode",
+	  .handler = m_set_mode,
 	  .summary = "operational, maintenance or initialization mode (nopclearfail)" },
-	{ .name = "fail", .handler = m_fail, .summary = "mark the module failed (nopclearfail -F)" },
-	{ .name = "clear", .handler = m_clear, .summary = "clear from maintenance mode (nopclearfail -c)" },
-	{ .name = "retry", .handler = m_retry, .summary = "re-establish a lost module (nopclearfail -r)" },
+	{ .name = "fail",
+	  .handler = m_fail,
+	  .summary = "mark the module failed (nopclearfail -F)" },
+	{ .name = "clear",
+	  .handler = m_clear,
+	  .summary = "clear from maintenance mode (nopclearfail -c)" },
+	{ .name = "retry",
+	  .handler = m_retry,
+	  .summary = "re-establish a lost module (nopclearfail -r)" },
 	{ .name = "key_generate", .handler = m_key_generate, .summary = "new ed25519 or p256 key" },
-	{ .name = "key_list", .handler = m_key_list, .summary = "the keys of the store (public parts)" },
+	{ .name = "key_list",
+	  .handler = m_key_list,
+	  .summary = "the keys of the store (public parts)" },
 	{ .name = "key_sign", .handler = m_key_sign, .summary = "sign data with a stored key" },
 	{ .name = "key_delete", .handler = m_key_delete, .summary = "delete a stored key" },
-	{ .name = "world_generate", .handler = m_world_generate,
+	{ .name = "world_generate",
+	  .handler = m_world_generate,
 	  .summary = "make a Security World: the world file and its sealed cards" },
-	{ .name = "world_load", .handler = m_world_load, .summary = "load a world with a quorum of its cards" },
-	{ .name = "world_info", .handler = m_world_info, .summary = "the world loaded in this VCM" },
-	{ .name = "blob_generate", .handler = m_blob_generate,
+	{ .name = "world_load",
+	  .handler = m_world_load,
+	  .summary = "load a world with a quorum of its cards" },
+	{ .name = "world_info",
+	  .handler = m_world_info,
+	  .summary = "the world loaded in this VCM" },
+	{ .name = "blob_generate",
+	  .handler = m_blob_generate,
 	  .summary = "new key, returned as a blob wrapped by the world's module key" },
-	{ .name = "blob_sign", .handler = m_blob_sign, .summary = "sign data with a key blob of the loaded world" },
+	{ .name = "blob_sign",
+	  .handler = m_blob_sign,
+	  .summary = "sign data with a key blob of the loaded world" },
 	HSMD_METHOD_END
 };
 
 HSMD_SERVICE_EXPORT const struct hsmd_service hsmd_service = {
-	HSMD_SERVICE_HEADER,
-	.name = "ncoreapi",
-	.version = PACKAGE_VERSION,
-	.default_port = 2203,
-	.methods = methods,
-	.init = ncore_init,
+	HSMD_SERVICE_HEADER,  .name = "ncoreapi", .version = PACKAGE_VERSION,
+	.default_port = 2203, .methods = methods, .init = ncore_init,
 };

@@ -39,13 +39,16 @@ static int check_params(struct hsmd_call *call, const char *fmt_members)
 	const json_t *p = hsmd_params(call), *v;
 	const char *k;
 
-	json_object_foreach((json_t *)p, k, v) {
+	json_object_foreach((json_t *)p, k, v)
+	{
 		char want[32];
 		snprintf(want, sizeof(want), " %s ", k);
 		if (!strstr(fmt_members, want))
-			return hsmd_error(call, HSMD_BAD_REQUEST, "params: unknown member '%.32s'", k);
+			return hsmd_error(call, HSMD_BAD_REQUEST, "params: unknown member '%.32s'",
+					  k);
 		if ((!strcmp(k, "force") || !strcmp(k, "active")) && !json_is_boolean(v))
-			return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s must be true or false", k);
+			return hsmd_error(call, HSMD_BAD_REQUEST,
+					  "params: %s must be true or false", k);
 		if (!strcmp(k, "uuid") && !json_is_string(v))
 			return hsmd_error(call, HSMD_BAD_REQUEST, "params: uuid must be a string");
 	}
@@ -58,8 +61,10 @@ static int param_uuid(struct hsmd_call *call, const char **uuid, const json_t **
 	if (!*uuid)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: uuid: a VCM UUID is required");
 	if (!fw_uuid_valid(*uuid))
-		return hsmd_error(call, HSMD_BAD_REQUEST, "uuid: '%.40s' is not a lower-case UUID "
-				  "like 4f9d05b8-95f4-41ab-8b0a-0c9c7ce14209", *uuid);
+		return hsmd_error(call, HSMD_BAD_REQUEST,
+				  "uuid: '%.40s' is not a lower-case UUID "
+				  "like 4f9d05b8-95f4-41ab-8b0a-0c9c7ce14209",
+				  *uuid);
 	*entry = json_object_get(registry(call), *uuid);
 	if (!*entry)
 		return hsmd_error(call, HSMD_FAILED, "no VCM %s on this HSM", *uuid);
@@ -82,27 +87,28 @@ static json_t *view(const char *uuid, const json_t *e, const json_t *running, in
 	json_t *v;
 
 	hsm_features_format(w, names, sizeof(names));
-	v = json_pack("{s:s, s:O, s:s, s:O, s:I, s:s, s:O, s:O, s:O, s:O, s:o}",
-		      "uuid", uuid, "name", json_object_get(e, "name"), "state", state_of(e),
-		      "address", json_object_get(e, "address"), "features", (json_int_t)w,
-		      "features_names", names, "autostart", json_object_get(e, "autostart"),
-		      "restrict_startup", json_object_get(e, "restrict_startup"),
-		      "serial_cardreader", json_object_get(e, "serial_cardreader"),
-		      "disk_exceeded", json_object_get(e, "disk_exceeded"),
-		      "ncoreapi", r ? json_incref(json_object_get(r, "ncoreapi")) : json_null());
+	v = json_pack("{s:s, s:O, s:s, s:O, s:I, s:s, s:O, s:O, s:O, s:O, s:o}", "uuid", uuid,
+		      "name", json_object_get(e, "name"), "state", state_of(e), "address",
+		      json_object_get(e, "address"), "features", (json_int_t)w, "features_names",
+		      names, "autostart", json_object_get(e, "autostart"), "restrict_startup",
+		      json_object_get(e, "restrict_startup"), "serial_cardreader",
+		      json_object_get(e, "serial_cardreader"), "disk_exceeded",
+		      json_object_get(e, "disk_exceeded"), "ncoreapi",
+		      r ? json_incref(json_object_get(r, "ncoreapi")) : json_null());
 	if (full && v) {
 		json_object_set(v, "k_tenant_req", json_object_get(e, "k_tenant_req"));
 		json_object_set(v, "sshadmin_key", json_object_get(e, "sshadmin_key"));
 		json_object_set(v, "created", json_object_get(e, "created"));
 		json_object_set(v, "changed", json_object_get(e, "changed"));
-		json_object_set_new(v, "pid", r ? json_incref(json_object_get(r, "pid")) : json_null());
+		json_object_set_new(v, "pid",
+				    r ? json_incref(json_object_get(r, "pid")) : json_null());
 	}
 	return v;
 }
 
 /* Commit a registry with one VCM replaced (entry NULL: removed). */
-static int commit_entry(struct hsmd_call *call, const char *uuid, json_t *entry,
-			const char *event, json_t *detail)
+static int commit_entry(struct hsmd_call *call, const char *uuid, json_t *entry, const char *event,
+			json_t *detail)
 {
 	json_t *doc = hsmd_begin(call), *vcms = json_object_get(doc, "vcms");
 
@@ -125,8 +131,8 @@ static int commit_entry(struct hsmd_call *call, const char *uuid, json_t *entry,
 static int64_t expiry_now(struct hsmd_call *call)
 {
 	int64_t now = hsmd_now(call);
-	json_int_t hw = json_integer_value(json_object_get(json_object_get(hsmd_device(call), "clock"),
-							   "high_water"));
+	json_int_t hw = json_integer_value(
+	    json_object_get(json_object_get(hsmd_device(call), "clock"), "high_water"));
 
 	return hw > now ? hw : now;
 }
@@ -134,7 +140,8 @@ static int64_t expiry_now(struct hsmd_call *call)
 static int not_supported(struct hsmd_call *call)
 {
 	if (!hsmd_has_vcm_api(call))
-		return hsmd_error(call, HSMD_FAILED, "this hsmd has no VCM supervisor (service ABI 1.1 needed)");
+		return hsmd_error(call, HSMD_FAILED,
+				  "this hsmd has no VCM supervisor (service ABI 1.1 needed)");
 	return HSMD_OK;
 }
 
@@ -154,9 +161,9 @@ static int create_params(struct hsmd_call *call, struct create_args *a)
 
 	memset(a, 0, sizeof(*a));
 	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT,
-			   "{s:o, s?s, s?s, s?o, s?b, s?b}", "request", &a->request, "name", &a->name,
-			   "ip_address", &a->ip, "features", &features, "autostart", &a->autostart,
-			   "serial_cardreader", &a->cardreader) != 0)
+			   "{s:o, s?s, s?s, s?o, s?b, s?b}", "request", &a->request, "name",
+			   &a->name, "ip_address", &a->ip, "features", &features, "autostart",
+			   &a->autostart, "serial_cardreader", &a->cardreader) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	if (features && !json_is_null(features)) {
 		if (!json_is_integer(features) || json_integer_value(features) < 0 ||
@@ -198,8 +205,8 @@ static int pick_address(struct hsmd_call *call, const char *want, char out[HSM_N
 	if (!net)
 		return HSMD_FAILED;
 	memset(&pool, 0, sizeof(pool));
-	if (hsm_cidr_parse(json_string_value(json_object_get(net, "subnet")), 0, &pool.subnet, inner,
-			   sizeof(inner)) != 0) {
+	if (hsm_cidr_parse(json_string_value(json_object_get(net, "subnet")), 0, &pool.subnet,
+			   inner, sizeof(inner)) != 0) {
 		json_decref(net);
 		return hsmd_error(call, HSMD_FAILED, "VCM subnet: %s", inner);
 	}
@@ -217,15 +224,15 @@ static int pick_address(struct hsmd_call *call, const char *want, char out[HSM_N
 		json_decref(net);
 		return hsmd_error(call, HSMD_FAILED, "out of memory");
 	}
-	json_object_foreach((json_t *)vcms, uuid, e)
-		if (hsm_ip_parse(json_string_value(json_object_get(e, "address")), 0, &used[n], NULL, 0) == 0)
-			n++;
+	json_object_foreach((json_t *)vcms, uuid,
+			    e) if (hsm_ip_parse(json_string_value(json_object_get(e, "address")), 0,
+						&used[n], NULL, 0) == 0) n++;
 	{
 		size_t i;
 		json_t *t;
-		json_array_foreach(json_object_get(net, "taken"), i, t)
-			if (hsm_ip_parse(json_string_value(t), 0, &used[n], NULL, 0) == 0)
-				n++;
+		json_array_foreach(
+		    json_object_get(net, "taken"), i,
+		    t) if (hsm_ip_parse(json_string_value(t), 0, &used[n], NULL, 0) == 0) n++;
 	}
 	pool.used = used;
 	pool.nused = n;
@@ -233,13 +240,14 @@ static int pick_address(struct hsmd_call *call, const char *want, char out[HSM_N
 		if (hsm_ip_parse(want, 0, &got, inner, sizeof(inner)) != 0)
 			rc = hsmd_error(call, HSMD_BAD_REQUEST, "ip_address: %s", inner);
 		else if (hsm_addr_check(&pool, &got, inner, sizeof(inner)) != 0)
-			rc = hsmd_error(call, HSMD_REFUSED_STATE, "ip_address: %s (VCM subnet %s)", inner,
-					json_string_value(json_object_get(net, "subnet")));
+			rc = hsmd_error(call, HSMD_REFUSED_STATE, "ip_address: %s (VCM subnet %s)",
+					inner, json_string_value(json_object_get(net, "subnet")));
 		else
 			rc = HSMD_OK;
 	} else if (hsm_addr_alloc(&pool, &got, inner, sizeof(inner)) != 0) {
-		rc = hsmd_error(call, HSMD_REFUSED_STATE, "no free address in the VCM subnet %s: %s",
-				json_string_value(json_object_get(net, "subnet")), inner);
+		rc =
+		    hsmd_error(call, HSMD_REFUSED_STATE, "no free address in the VCM subnet %s: %s",
+			       json_string_value(json_object_get(net, "subnet")), inner);
 	} else {
 		rc = HSMD_OK;
 	}
@@ -259,13 +267,13 @@ static json_t *tenant_config(struct hsmd_call *call, const char *uuid, const cha
 	const char *s;
 
 	json_object_foreach(json_object_get(prepared, "services"), s, svc)
-		json_object_set(ports, s, json_object_get(svc, "port"));
-	return json_pack("{s:s, s:i, s:s, s:s, s:O, s:s, s:o, s:O, s:O, s:O, s:I}",
-			 "format", "hsmadmin-vcm-config", "version", 1, "uuid", uuid, "name", name,
-			 "esn", json_object_get(lt, "esn"), "address", address, "ports", ports,
-			 "hsm_identity", json_object_get(lt, "warrant"),
-			 "vcm_identity", json_object_get(prepared, "identity"),
-			 "services", json_object_get(prepared, "services"), "created", (json_int_t)now);
+	    json_object_set(ports, s, json_object_get(svc, "port"));
+	return json_pack("{s:s, s:i, s:s, s:s, s:O, s:s, s:o, s:O, s:O, s:O, s:I}", "format",
+			 "hsmadmin-vcm-config", "version", 1, "uuid", uuid, "name", name, "esn",
+			 json_object_get(lt, "esn"), "address", address, "ports", ports,
+			 "hsm_identity", json_object_get(lt, "warrant"), "vcm_identity",
+			 json_object_get(prepared, "identity"), "services",
+			 json_object_get(prepared, "services"), "created", (json_int_t)now);
 }
 
 static int m_create(struct hsmd_call *call)
@@ -289,19 +297,25 @@ static int m_create(struct hsmd_call *call)
 	if (rc != HSMD_OK)
 		return hsmd_error(call, rc, "%s", msg);
 	fw_vcm_limits(hsmd_lifetime(call), hsmd_device(call), &lim);
-	json_object_foreach((json_t *)vcms, u, e) {
-		if (strcmp(json_string_value(json_object_get(e, "request_nonce")), req->nonce) == 0) {
-			rc = hsmd_error(call, HSMD_DENIED, "request: already used to create VCM %s (replay)", u);
+	json_object_foreach((json_t *)vcms, u, e)
+	{
+		if (strcmp(json_string_value(json_object_get(e, "request_nonce")), req->nonce) ==
+		    0) {
+			rc = hsmd_error(call, HSMD_DENIED,
+					"request: already used to create VCM %s (replay)", u);
 			goto out;
 		}
 		if (json_integer_value(json_object_get(e, "seq")) > seq)
 			seq = json_integer_value(json_object_get(e, "seq"));
 	}
 	if (json_object_size(vcms) >= lim.max_creatable) {
-		rc = hsmd_error(call, HSMD_REFUSED_STATE, "this HSM can hold at most %u VCM%s (%s); "
-				"delete one first", lim.max_creatable, lim.max_creatable == 1 ? "" : "s",
-				!lim.licensed ? "no multi-tenant licence" :
-				lim.max_creatable == FW_VCM_MAX_BASE_SPEED ? "base speed HSM" : "limit");
+		rc = hsmd_error(call, HSMD_REFUSED_STATE,
+				"this HSM can hold at most %u VCM%s (%s); "
+				"delete one first",
+				lim.max_creatable, lim.max_creatable == 1 ? "" : "s",
+				!lim.licensed ? "no multi-tenant licence"
+				: lim.max_creatable == FW_VCM_MAX_BASE_SPEED ? "base speed HSM"
+									     : "limit");
 		goto out;
 	}
 	/* The provider chooses (guide 3.1.2.2), within what the tenant asked:
@@ -309,25 +323,30 @@ static int m_create(struct hsmd_call *call)
 	 * is the tenant's protection and always kept. */
 	restrict_startup = req->props.restrict_startup;
 	if (a.autostart && !req->props.autostart) {
-		rc = hsmd_error(call, HSMD_DENIED, "autostart: the tenant's request does not ask for it");
+		rc = hsmd_error(call, HSMD_DENIED,
+				"autostart: the tenant's request does not ask for it");
 		goto out;
 	}
 	if (a.cardreader && !req->props.serial_cardreader) {
-		rc = hsmd_error(call, HSMD_DENIED, "serial-cardreader: the tenant's request does not ask for it");
+		rc = hsmd_error(call, HSMD_DENIED,
+				"serial-cardreader: the tenant's request does not ask for it");
 		goto out;
 	}
 	if (a.autostart && restrict_startup) {
-		rc = hsmd_error(call, HSMD_BAD_REQUEST, "autostart and restrict-startup are mutually "
+		rc = hsmd_error(call, HSMD_BAD_REQUEST,
+				"autostart and restrict-startup are mutually "
 				"exclusive (the request asks for restrict_startup)");
 		goto out;
 	}
 	if (a.cardreader && (holder = fw_vcms_cardreader(vcms, NULL))) {
-		rc = hsmd_error(call, HSMD_REFUSED_STATE, "only one VCM may have the serial card reader; "
-				"VCM %s has it", holder);
+		rc = hsmd_error(call, HSMD_REFUSED_STATE,
+				"only one VCM may have the serial card reader; "
+				"VCM %s has it",
+				holder);
 		goto out;
 	}
 	if (fw_vcm_features(a.has_features ? (uint32_t)a.features : lim.platform, &lim, &features,
-			      msg, sizeof(msg)) != 0) {
+			    msg, sizeof(msg)) != 0) {
 		rc = hsmd_error(call, HSMD_REFUSED_STATE, "%s", msg);
 		goto out;
 	}
@@ -352,30 +371,32 @@ static int m_create(struct hsmd_call *call)
 		rc = hsmd_error(call, HSMD_FAILED, "out of memory");
 		goto out;
 	}
-	spec = json_pack("{s:s, s:s, s:I, s:s, s:s}", "uuid", uuid, "address", address,
-			 "features", (json_int_t)features, "sshadmin_key", ssh, "name", name);
+	spec = json_pack("{s:s, s:s, s:I, s:s, s:s}", "uuid", uuid, "address", address, "features",
+			 (json_int_t)features, "sshadmin_key", ssh, "name", name);
 	prepared = hsmd_vcm_prepare(call, spec);
 	json_decref(spec);
 	if (!prepared) {
 		rc = HSMD_FAILED;
 		goto out;
 	}
-	entry = json_pack("{s:I, s:s, s:s, s:I, s:b, s:b, s:b, s:s, s:s, s:s, s:b, s:I, s:I, s:s, s:[], s:i}",
-			  "seq", seq + 1, "name", name, "address", address, "features", (json_int_t)features,
-			  "autostart", a.autostart, "restrict_startup", restrict_startup,
-			  "serial_cardreader", a.cardreader, "k_tenant_req", ktr, "sshadmin_key", ssh,
-			  "state", "inactive", "disk_exceeded", 0, "created", (json_int_t)now,
-			  "changed", (json_int_t)now, "request_nonce", req->nonce, "nonces",
-			  "nonce_floor", 0);
-	rc = commit_entry(call, uuid, entry, "vcm_create", json_pack("{s:s, s:s, s:I}", "name", name,
-			  "address", address, "features", (json_int_t)features));
+	entry = json_pack(
+	    "{s:I, s:s, s:s, s:I, s:b, s:b, s:b, s:s, s:s, s:s, s:b, s:I, s:I, s:s, s:[], s:i}",
+	    "seq", seq + 1, "name", name, "address", address, "features", (json_int_t)features,
+	    "autostart", a.autostart, "restrict_startup", restrict_startup, "serial_cardreader",
+	    a.cardreader, "k_tenant_req", ktr, "sshadmin_key", ssh, "state", "inactive",
+	    "disk_exceeded", 0, "created", (json_int_t)now, "changed", (json_int_t)now,
+	    "request_nonce", req->nonce, "nonces", "nonce_floor", 0);
+	rc = commit_entry(call, uuid, entry, "vcm_create",
+			  json_pack("{s:s, s:s, s:I}", "name", name, "address", address, "features",
+				    (json_int_t)features));
 	if (rc != HSMD_OK) {
 		hsmd_vcm_discard(call, uuid);
 		goto out;
 	}
 	{
 		json_t *res = view(uuid, json_object_get(registry(call), uuid), NULL, 1);
-		json_object_set_new(res, "config", tenant_config(call, uuid, name, address, prepared, now));
+		json_object_set_new(res, "config",
+				    tenant_config(call, uuid, name, address, prepared, now));
 		hsmd_reply(call, res);
 	}
 	rc = HSMD_OK;
@@ -408,12 +429,16 @@ static int m_start(struct hsmd_call *call)
 	if (strcmp(state, "active") == 0)
 		return hsmd_error(call, HSMD_REFUSED_STATE, "VCM %s is already active", uuid);
 	if (json_is_true(json_object_get(e, "disk_exceeded")))
-		return hsmd_error(call, HSMD_REFUSED_STATE, "VCM %s was stopped because its disk use "
-				  "passed the limit; it can only be deleted", uuid);
+		return hsmd_error(call, HSMD_REFUSED_STATE,
+				  "VCM %s was stopped because its disk use "
+				  "passed the limit; it can only be deleted",
+				  uuid);
 	env = json_object_get(hsmd_params(call), "request");
 	if (json_is_true(json_object_get(e, "restrict_startup")) && !env)
-		return hsmd_error(call, HSMD_DENIED, "VCM %s has restrict-startup: a start request "
-				  "signed by its tenant is needed (--request)", uuid);
+		return hsmd_error(call, HSMD_DENIED,
+				  "VCM %s has restrict-startup: a start request "
+				  "signed by its tenant is needed (--request)",
+				  uuid);
 	if (env && !json_is_null(env)) {
 		rc = orch_check_request(env, HSM_REQUEST_START, uuid,
 					json_string_value(json_object_get(e, "k_tenant_req")),
@@ -429,8 +454,10 @@ static int m_start(struct hsmd_call *call)
 	active = fw_vcms_active(registry(call));
 	if (active >= lim.max_active) {
 		hsm_request_free(req);
-		return hsmd_error(call, HSMD_REFUSED_STATE, "%u VCM%s active: the %s allows %u; stop "
-				  "another VCM first", active, active == 1 ? " is" : "s are",
+		return hsmd_error(call, HSMD_REFUSED_STATE,
+				  "%u VCM%s active: the %s allows %u; stop "
+				  "another VCM first",
+				  active, active == 1 ? " is" : "s are",
 				  lim.licensed ? "licence" : "HSM without a multi-tenant licence",
 				  lim.max_active);
 	}
@@ -443,8 +470,8 @@ static int m_start(struct hsmd_call *call)
 	json_object_set_new(entry, "changed", json_integer(hsmd_now(call)));
 	if (req)
 		orch_nonce_add(entry, req->nonce, hsmd_now(call));
-	rc = commit_entry(call, uuid, entry, "vcm_start", json_pack("{s:s, s:b}", "from", state,
-			  "request", req != NULL));
+	rc = commit_entry(call, uuid, entry, "vcm_start",
+			  json_pack("{s:s, s:b}", "from", state, "request", req != NULL));
 	hsm_request_free(req);
 	if (rc != HSMD_OK) {
 		hsmd_vcm_stop(call, uuid);
@@ -470,16 +497,20 @@ static int m_stop(struct hsmd_call *call)
 		return rc;
 	state = state_of(e);
 	if (strcmp(state, "active") != 0 && strcmp(state, "failed") != 0)
-		return hsmd_error(call, HSMD_REFUSED_STATE, "VCM %s is not active (%s)", uuid, state);
+		return hsmd_error(call, HSMD_REFUSED_STATE, "VCM %s is not active (%s)", uuid,
+				  state);
 	running = hsmd_vcm_running(call);
 	op = json_object_get(running, uuid) &&
 	     strcmp(json_string_value(json_object_get(json_object_get(running, uuid), "ncoreapi")),
 		    "operational") == 0;
 	if (op && !force) {
 		json_decref(running);
-		return hsmd_error(call, HSMD_REFUSED_STATE, "VCM %s has an ncoreapi service running "
-				  "(operational): ask its tenant to put the module in maintenance mode "
-				  "(nopclearfail -M), or use --force", uuid);
+		return hsmd_error(
+		    call, HSMD_REFUSED_STATE,
+		    "VCM %s has an ncoreapi service running "
+		    "(operational): ask its tenant to put the module in maintenance mode "
+		    "(nopclearfail -M), or use --force",
+		    uuid);
 	}
 	if (json_object_get(running, uuid) && hsmd_vcm_stop(call, uuid) != 0) {
 		json_decref(running);
@@ -489,8 +520,9 @@ static int m_stop(struct hsmd_call *call)
 	entry = json_deep_copy(e);
 	json_object_set_new(entry, "state", json_string("stopped"));
 	json_object_set_new(entry, "changed", json_integer(hsmd_now(call)));
-	rc = commit_entry(call, uuid, entry, "vcm_stop", json_pack("{s:s, s:b, s:b}", "from", state,
-			  "force", force, "ncoreapi_operational", op));
+	rc = commit_entry(call, uuid, entry, "vcm_stop",
+			  json_pack("{s:s, s:b, s:b}", "from", state, "force", force,
+				    "ncoreapi_operational", op));
 	if (rc != HSMD_OK)
 		return rc;
 	hsmd_reply(call, view(uuid, json_object_get(registry(call), uuid), NULL, 1));
@@ -510,14 +542,19 @@ static int m_delete(struct hsmd_call *call)
 	    (rc = param_uuid(call, &uuid, &e)))
 		return rc;
 	if (strcmp(state_of(e), "active") == 0)
-		return hsmd_error(call, HSMD_REFUSED_STATE, "VCM %s is active: stop it first "
-				  "(--force does not delete a running VCM)", uuid);
+		return hsmd_error(call, HSMD_REFUSED_STATE,
+				  "VCM %s is active: stop it first "
+				  "(--force does not delete a running VCM)",
+				  uuid);
 	if (hsmd_vcm_audit_open(call, uuid) && !force)
-		return hsmd_error(call, HSMD_REFUSED_STATE, "VCM %s has an unfinalized audit log: ask its "
-				  "tenant to finalize it, or use --force", uuid);
+		return hsmd_error(call, HSMD_REFUSED_STATE,
+				  "VCM %s has an unfinalized audit log: ask its "
+				  "tenant to finalize it, or use --force",
+				  uuid);
 	gone = view(uuid, e, NULL, 0);
-	rc = commit_entry(call, uuid, NULL, "vcm_delete", json_pack("{s:O, s:O, s:b}", "name",
-			  json_object_get(e, "name"), "address", json_object_get(e, "address"), "force", force));
+	rc = commit_entry(call, uuid, NULL, "vcm_delete",
+			  json_pack("{s:O, s:O, s:b}", "name", json_object_get(e, "name"),
+				    "address", json_object_get(e, "address"), "force", force));
 	if (rc != HSMD_OK) {
 		json_decref(gone);
 		return rc;
@@ -551,7 +588,8 @@ static int m_list(struct hsmd_call *call)
 	}
 	running = hsmd_vcm_running(call);
 	order = fw_vcms_ordered(vcms);
-	json_array_foreach(order, i, u) {
+	json_array_foreach(order, i, u)
+	{
 		const json_t *e = json_object_get(vcms, json_string_value(u));
 		if (only_active && strcmp(state_of(e), "active") != 0)
 			continue;
@@ -562,10 +600,10 @@ static int m_list(struct hsmd_call *call)
 	{
 		struct fw_vcm_limits lim;
 		fw_vcm_limits(hsmd_lifetime(call), hsmd_device(call), &lim);
-		hsmd_reply(call, json_pack("{s:o, s:i, s:i, s:i}", "vcms", out,
-					   "active", (int)fw_vcms_active(vcms),
-					   "max_active_vcms", (int)lim.max_active,
-					   "max_creatable_vcms", (int)lim.max_creatable));
+		hsmd_reply(call, json_pack("{s:o, s:i, s:i, s:i}", "vcms", out, "active",
+					   (int)fw_vcms_active(vcms), "max_active_vcms",
+					   (int)lim.max_active, "max_creatable_vcms",
+					   (int)lim.max_creatable));
 	}
 	return HSMD_OK;
 }
@@ -605,21 +643,25 @@ static int m_stats(struct hsmd_call *call)
 	stats = hsmd_vcm_stats(call);
 	per = json_object_get(stats, "vcms");
 	order = fw_vcms_ordered(vcms);
-	json_array_foreach(order, i, u) {
+	json_array_foreach(order, i, u)
+	{
 		const char *uuid = json_string_value(u);
 		const json_t *e = json_object_get(vcms, uuid), *s = json_object_get(per, uuid);
 		if (want && strcmp(want, uuid) != 0)
 			continue;
-		json_array_append_new(out, json_pack("{s:s, s:O, s:s, s:o, s:o}", "uuid", uuid,
-			"name", json_object_get(e, "name"), "state", state_of(e),
-			"memory_kb", s ? json_incref(json_object_get(s, "memory_kb")) : json_null(),
-			"disk_kb", s ? json_incref(json_object_get(s, "disk_kb")) : json_null()));
+		json_array_append_new(
+		    out, json_pack("{s:s, s:O, s:s, s:o, s:o}", "uuid", uuid, "name",
+				   json_object_get(e, "name"), "state", state_of(e), "memory_kb",
+				   s ? json_incref(json_object_get(s, "memory_kb")) : json_null(),
+				   "disk_kb",
+				   s ? json_incref(json_object_get(s, "disk_kb")) : json_null()));
 	}
 	json_decref(order);
 	if (json_is_object(stats)) {
 		json_int_t t = json_integer_value(json_object_get(stats, "time"));
-		res = json_pack("{s:I, s:I, s:O, s:o}", "polled", t, "age", (json_int_t)(hsmd_now(call) - t),
-				"interval", json_object_get(stats, "interval"), "vcms", out);
+		res = json_pack("{s:I, s:I, s:O, s:o}", "polled", t, "age",
+				(json_int_t)(hsmd_now(call) - t), "interval",
+				json_object_get(stats, "interval"), "vcms", out);
 	} else {
 		res = json_pack("{s:n, s:n, s:n, s:o}", "polled", "age", "interval", "vcms", out);
 	}
@@ -643,26 +685,30 @@ static int m_setproperties(struct hsmd_call *call)
 	if ((rc = not_supported(call)))
 		return rc;
 	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:o}",
-			   "uuid", &uuid, "property", &property, "value", &text, "request", &env) != 0)
+			   "uuid", &uuid, "property", &property, "value", &text, "request",
+			   &env) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	if ((rc = param_uuid(call, &uuid, &e)))
 		return rc;
 	if ((rc = orch_property_value(property, text, &value, msg, sizeof(msg))) != HSMD_OK)
 		return hsmd_error(call, rc, "%s", msg);
 	if (json_is_true(json_object_get(e, "disk_exceeded"))) {
-		rc = hsmd_error(call, HSMD_REFUSED_STATE, "VCM %s passed its disk limit; it can only be deleted", uuid);
+		rc = hsmd_error(call, HSMD_REFUSED_STATE,
+				"VCM %s passed its disk limit; it can only be deleted", uuid);
 		goto out;
 	}
 	if (strcmp(state_of(e), "active") == 0) {
-		rc = hsmd_error(call, HSMD_REFUSED_STATE, "VCM %s is active: stop it before changing its "
-				"properties", uuid);
+		rc = hsmd_error(call, HSMD_REFUSED_STATE,
+				"VCM %s is active: stop it before changing its "
+				"properties",
+				uuid);
 		goto out;
 	}
 	/* Any property, k_tenant_req included, changes only by a request
 	 * signed with the VCM's current k_tenant_req (guide 3.1.2.3.7). */
 	rc = orch_check_request(env, HSM_REQUEST_SETPROPERTIES, uuid,
-				json_string_value(json_object_get(e, "k_tenant_req")), expiry_now(call),
-				&req, msg, sizeof(msg));
+				json_string_value(json_object_get(e, "k_tenant_req")),
+				expiry_now(call), &req, msg, sizeof(msg));
 	if (rc != HSMD_OK) {
 		hsmd_error(call, rc, "%s", msg);
 		goto out;
@@ -681,7 +727,8 @@ static int m_setproperties(struct hsmd_call *call)
 		struct fw_vcm_limits lim;
 		uint32_t w;
 		fw_vcm_limits(hsmd_lifetime(call), hsmd_device(call), &lim);
-		if (fw_vcm_features((uint32_t)json_integer_value(value), &lim, &w, msg, sizeof(msg)) != 0) {
+		if (fw_vcm_features((uint32_t)json_integer_value(value), &lim, &w, msg,
+				    sizeof(msg)) != 0) {
 			rc = hsmd_error(call, HSMD_REFUSED_STATE, "%s", msg);
 			goto out;
 		}
@@ -691,21 +738,25 @@ static int m_setproperties(struct hsmd_call *call)
 	}
 	if (json_is_true(json_object_get(entry, "autostart")) &&
 	    json_is_true(json_object_get(entry, "restrict_startup"))) {
-		rc = hsmd_error(call, HSMD_REFUSED_STATE, "Invalid property value: autostart and "
+		rc = hsmd_error(call, HSMD_REFUSED_STATE,
+				"Invalid property value: autostart and "
 				"restrict_startup are mutually exclusive; clear %s first",
 				!strcmp(property, "autostart") ? "restrict_startup" : "autostart");
 		goto out;
 	}
 	if (!strcmp(property, "serial_cardreader") && json_is_true(value) &&
 	    (holder = fw_vcms_cardreader(registry(call), uuid))) {
-		rc = hsmd_error(call, HSMD_REFUSED_STATE, "only one VCM may have the serial card reader; "
-				"VCM %s has it", holder);
+		rc = hsmd_error(call, HSMD_REFUSED_STATE,
+				"only one VCM may have the serial card reader; "
+				"VCM %s has it",
+				holder);
 		goto out;
 	}
 	json_object_set_new(entry, "changed", json_integer(hsmd_now(call)));
 	orch_nonce_add(entry, tag, hsmd_now(call));
-	rc = commit_entry(call, uuid, entry, "vcm_setproperties", json_pack("{s:s, s:O}", "property",
-			  property, "value", json_object_get(entry, property)));
+	rc = commit_entry(call, uuid, entry, "vcm_setproperties",
+			  json_pack("{s:s, s:O}", "property", property, "value",
+				    json_object_get(entry, property)));
 	entry = NULL;
 	if (rc == HSMD_OK)
 		hsmd_reply(call, view(uuid, json_object_get(registry(call), uuid), NULL, 1));
@@ -733,24 +784,28 @@ static int m_properties(struct hsmd_call *call)
  * managing other VCMs, so these methods carry no INVASIVE flag; stop's
  * own rule covers the VCM whose ncoreapi is operational. */
 static const struct hsmd_method methods[] = {
-	{ .name = "create", .flags = HSMD_METHOD_LOG_GUARDED, .handler = m_create,
+	{ .name = "create",
+	  .flags = HSMD_METHOD_LOG_GUARDED,
+	  .handler = m_create,
 	  .summary = "create a VCM from a tenant request" },
 	{ .name = "start", .handler = m_start, .summary = "start a VCM" },
 	{ .name = "stop", .handler = m_stop, .summary = "stop a VCM" },
-	{ .name = "delete", .handler = m_delete, .summary = "delete a stopped VCM and its secrets" },
+	{ .name = "delete",
+	  .handler = m_delete,
+	  .summary = "delete a stopped VCM and its secrets" },
 	{ .name = "list", .handler = m_list, .summary = "the VCMs of this HSM" },
 	{ .name = "show", .handler = m_show, .summary = "one VCM's properties" },
 	{ .name = "stats", .handler = m_stats, .summary = "memory and disk use of the last poll" },
-	{ .name = "setproperties", .handler = m_setproperties,
+	{ .name = "setproperties",
+	  .handler = m_setproperties,
 	  .summary = "change one property to the value of a tenant request" },
-	{ .name = "properties", .handler = m_properties, .summary = "the properties setproperties takes" },
+	{ .name = "properties",
+	  .handler = m_properties,
+	  .summary = "the properties setproperties takes" },
 	HSMD_METHOD_END
 };
 
 HSMD_SERVICE_EXPORT const struct hsmd_service hsmd_service = {
-	HSMD_SERVICE_HEADER,
-	.name = "orchestrator",
-	.version = PACKAGE_VERSION,
-	.default_port = 2207,
-	.methods = methods,
+	HSMD_SERVICE_HEADER,  .name = "orchestrator", .version = PACKAGE_VERSION,
+	.default_port = 2207, .methods = methods,
 };

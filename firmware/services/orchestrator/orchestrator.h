@@ -22,8 +22,8 @@ extern const char *const orch_properties[];
  * Returns HSMD_OK with *out set, or an hsmd_status with a one-line reason
  * in msg. */
 int orch_check_request(const json_t *envelope, enum hsm_request_type type, const char *uuid,
-		       const char *key_line, int64_t now, struct hsm_request **out,
-		       char *msg, size_t msglen);
+		       const char *key_line, int64_t now, struct hsm_request **out, char *msg,
+		       size_t msglen);
 
 /* Replays (docs/formats/hsmd-state.md, "VCMs"): a start request starts a
  * VCM once; a setproperties request sets each of its properties once.
@@ -36,12 +36,12 @@ void orch_nonce_add(json_t *entry, const char *tag, int64_t now);
 /* The value a property is set to, from the command line's text: booleans
  * as true/false/True/False, features as a hex word or names, name as
  * given.  Stores the JSON value in *out.  HSMD_OK or HSMD_BAD_REQUEST. */
-int orch_property_value(const char *property, const char *text, json_t **out,
-			char *msg, size_t msglen);
+int orch_property_value(const char *property, const char *text, json_t **out, char *msg,
+			size_t msglen);
 /* Whether the request carries property with exactly value: HSMD_OK, or
  * HSMD_DENIED with "Invalid property value: P mismatch" (or "... not in
  * the request"). */
-int orch_property_matches(const struct hsm_request *req, const char *property,
-			  const json_t *value, char *msg, size_t msglen);
+int orch_property_matches(const struct hsm_request *req, const char *property, const json_t *value,
+			  char *msg, size_t msglen);
 
 #endif

@@ -16,10 +16,12 @@
 #include "orchestrator.h"
 
 const char *const orch_properties[] = {
-	"autostart", "restrict_startup", "serial_cardreader", "features", "name", "k_tenant_req", NULL
+	"autostart", "restrict_startup", "serial_cardreader", "features", "name", "k_tenant_req",
+	NULL
 };
 
-static int say(char *msg, size_t msglen, int status, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int say(char *msg, size_t msglen, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static int say(char *msg, size_t msglen, int status, const char *fmt, ...)
 {
 	va_list ap;
@@ -31,8 +33,8 @@ static int say(char *msg, size_t msglen, int status, const char *fmt, ...)
 }
 
 int orch_check_request(const json_t *envelope, enum hsm_request_type type, const char *uuid,
-		       const char *key_line, int64_t now, struct hsm_request **out,
-		       char *msg, size_t msglen)
+		       const char *key_line, int64_t now, struct hsm_request **out, char *msg,
+		       size_t msglen)
 {
 	struct hsm_request *req = NULL;
 	EVP_PKEY *key = NULL;
@@ -45,16 +47,19 @@ int orch_check_request(const json_t *envelope, enum hsm_request_type type, const
 	if (hsm_request_from_json(envelope, &req, inner, sizeof(inner)) != 0)
 		return say(msg, msglen, HSMD_BAD_REQUEST, "request: %s", inner);
 	if (req->type != type) {
-		rc = say(msg, msglen, HSMD_BAD_REQUEST, "request: a %s request cannot be used to %s a VCM",
+		rc = say(msg, msglen, HSMD_BAD_REQUEST,
+			 "request: a %s request cannot be used to %s a VCM",
 			 hsm_request_type_name(req->type),
-			 type == HSM_REQUEST_CREATE ? "create" : type == HSM_REQUEST_START ? "start" :
-			 "set the properties of");
+			 type == HSM_REQUEST_CREATE  ? "create"
+			 : type == HSM_REQUEST_START ? "start"
+						     : "set the properties of");
 		goto fail;
 	}
 	if (key_line) {
 		key = hsm_key_from_openssh(key_line, inner, sizeof(inner));
 		if (!key) {
-			rc = say(msg, msglen, HSMD_FAILED, "the VCM's k_tenant_req does not load: %s", inner);
+			rc = say(msg, msglen, HSMD_FAILED,
+				 "the VCM's k_tenant_req does not load: %s", inner);
 			goto fail;
 		}
 	} else if (type != HSM_REQUEST_CREATE) {
@@ -72,7 +77,8 @@ int orch_check_request(const json_t *envelope, enum hsm_request_type type, const
 		goto fail;
 	}
 	if (uuid && req->uuid[0] && strcmp(req->uuid, uuid) != 0) {
-		rc = say(msg, msglen, HSMD_DENIED, "request: made for VCM %s, not %s", req->uuid, uuid);
+		rc = say(msg, msglen, HSMD_DENIED, "request: made for VCM %s, not %s", req->uuid,
+			 uuid);
 		goto fail;
 	}
 	EVP_PKEY_free(key);
@@ -90,14 +96,14 @@ int orch_nonce_used(const json_t *entry, const char *tag, int64_t issued, char *
 	size_t i;
 
 	if (issued <= json_integer_value(json_object_get(entry, "nonce_floor")))
-		return say(msg, msglen, HSMD_DENIED, "request: issued before the oldest request this VCM "
+		return say(msg, msglen, HSMD_DENIED,
+			   "request: issued before the oldest request this VCM "
 			   "remembers; ask the tenant for a new request");
-	json_array_foreach(nonces, i, v)
-		if (strcmp(json_string_value(v), tag) == 0)
-			return say(msg, msglen, HSMD_DENIED, "request: already used for this VCM%s%s "
-				   "(replay); ask the tenant for a new request",
-				   strchr(tag, '/') ? " and property " : "",
-				   strchr(tag, '/') ? strchr(tag, '/') + 1 : "");
+	json_array_foreach(nonces, i, v) if (strcmp(json_string_value(v), tag) == 0) return say(
+	    msg, msglen, HSMD_DENIED,
+	    "request: already used for this VCM%s%s "
+	    "(replay); ask the tenant for a new request",
+	    strchr(tag, '/') ? " and property " : "", strchr(tag, '/') ? strchr(tag, '/') + 1 : "");
 	return 0;
 }
 
@@ -112,8 +118,8 @@ void orch_nonce_add(json_t *entry, const char *tag, int64_t now)
 	json_array_append_new(nonces, json_string(tag));
 }
 
-int orch_property_value(const char *property, const char *text, json_t **out,
-			char *msg, size_t msglen)
+int orch_property_value(const char *property, const char *text, json_t **out, char *msg,
+			size_t msglen)
 {
 	char inner[256];
 
@@ -122,21 +128,25 @@ int orch_property_value(const char *property, const char *text, json_t **out,
 	    !strcmp(property, "serial_cardreader")) {
 		int b = fw_vcm_bool_parse(text);
 		if (b < 0)
-			return say(msg, msglen, HSMD_BAD_REQUEST, "Invalid property value: %s must be "
-				   "true or false, not '%.40s'", property, text);
+			return say(msg, msglen, HSMD_BAD_REQUEST,
+				   "Invalid property value: %s must be "
+				   "true or false, not '%.40s'",
+				   property, text);
 		*out = json_boolean(b);
 		return HSMD_OK;
 	}
 	if (!strcmp(property, "features")) {
 		uint32_t w;
 		if (hsm_features_parse(text, &w, inner, sizeof(inner)) != 0)
-			return say(msg, msglen, HSMD_BAD_REQUEST, "Invalid property value: features: %s", inner);
+			return say(msg, msglen, HSMD_BAD_REQUEST,
+				   "Invalid property value: features: %s", inner);
 		*out = json_integer(w);
 		return HSMD_OK;
 	}
 	if (!strcmp(property, "name")) {
 		if (hsm_request_check_name(text, inner, sizeof(inner)) != 0)
-			return say(msg, msglen, HSMD_BAD_REQUEST, "Invalid property value: name: %s", inner);
+			return say(msg, msglen, HSMD_BAD_REQUEST,
+				   "Invalid property value: name: %s", inner);
 		*out = json_string(text);
 		return HSMD_OK;
 	}
@@ -145,18 +155,20 @@ int orch_property_value(const char *property, const char *text, json_t **out,
 		char *line = k ? hsm_key_to_openssh(k) : NULL;
 		EVP_PKEY_free(k);
 		if (!line)
-			return say(msg, msglen, HSMD_BAD_REQUEST, "Invalid property value: k_tenant_req: %s",
-				   inner);
+			return say(msg, msglen, HSMD_BAD_REQUEST,
+				   "Invalid property value: k_tenant_req: %s", inner);
 		*out = json_string(line);
 		free(line);
 		return HSMD_OK;
 	}
-	return say(msg, msglen, HSMD_BAD_REQUEST, "Invalid property: '%.40s' (properties: autostart, "
-		   "restrict_startup, serial_cardreader, features, name, k_tenant_req)", property);
+	return say(msg, msglen, HSMD_BAD_REQUEST,
+		   "Invalid property: '%.40s' (properties: autostart, "
+		   "restrict_startup, serial_cardreader, features, name, k_tenant_req)",
+		   property);
 }
 
-int orch_property_matches(const struct hsm_request *req, const char *property,
-			  const json_t *value, char *msg, size_t msglen)
+int orch_property_matches(const struct hsm_request *req, const char *property, const json_t *value,
+			  char *msg, size_t msglen)
 {
 	const struct hsm_request_props *p = &req->props;
 	unsigned bit;
@@ -181,7 +193,9 @@ int orch_property_matches(const struct hsm_request *req, const char *property,
 		/* value is the canonical line orch_property_value made; the
 		 * request's key was parsed from a canonical line too.  The
 		 * signature was checked against the current key already. */
-		char *line = (p->present & HSM_REQP_K_TENANT_REQ) ? hsm_key_to_openssh(p->k_tenant_req) : NULL;
+		char *line = (p->present & HSM_REQP_K_TENANT_REQ)
+				 ? hsm_key_to_openssh(p->k_tenant_req)
+				 : NULL;
 		bit = HSM_REQP_K_TENANT_REQ;
 		same = line && strcmp(line, json_string_value(value)) == 0;
 		free(line);
@@ -189,9 +203,10 @@ int orch_property_matches(const struct hsm_request *req, const char *property,
 		return say(msg, msglen, HSMD_BAD_REQUEST, "Invalid property: '%.40s'", property);
 	}
 	if (!(p->present & bit))
-		return say(msg, msglen, HSMD_DENIED, "Invalid property value: %s is not in the request",
-			   property);
+		return say(msg, msglen, HSMD_DENIED,
+			   "Invalid property value: %s is not in the request", property);
 	if (!same)
-		return say(msg, msglen, HSMD_DENIED, "Invalid property value: %s mismatch", property);
+		return say(msg, msglen, HSMD_DENIED, "Invalid property value: %s mismatch",
+			   property);
 	return HSMD_OK;
 }

@@ -26,7 +26,8 @@ static int speed_rank(const char *speed)
 }
 
 static const char *const speed_names[] = { "base", "mid", "high" };
-static const uint32_t speed_bits[] = { HSM_FEAT_HSM_SPEED0, HSM_FEAT_HSM_SPEED1, HSM_FEAT_HSM_SPEED2 };
+static const uint32_t speed_bits[] = { HSM_FEAT_HSM_SPEED0, HSM_FEAT_HSM_SPEED1,
+				       HSM_FEAT_HSM_SPEED2 };
 
 void setup_limits(const json_t *lifetime, const json_t *device, struct setup_limits *out)
 {
@@ -43,12 +44,15 @@ void setup_limits(const json_t *lifetime, const json_t *device, struct setup_lim
 		int up = speed_rank(json_string_value(json_object_get(lic, "speed_upgrade")));
 		if (up > speed)
 			speed = up;
-		out->licensed_features = (uint32_t)json_integer_value(json_object_get(lic, "features"));
+		out->licensed_features =
+		    (uint32_t)json_integer_value(json_object_get(lic, "features"));
 		out->features |= out->licensed_features;
 		if (speed != factory)
 			out->features = (out->features & ~HSM_FEAT_SPEED_MASK) | speed_bits[speed];
-		out->max_active_vcms = (unsigned)json_integer_value(json_object_get(lic, "max_active_vcms"));
-		out->max_creatable_vcms = speed == 0 ? SETUP_VCMS_CREATABLE_BASE : SETUP_VCMS_CREATABLE;
+		out->max_active_vcms =
+		    (unsigned)json_integer_value(json_object_get(lic, "max_active_vcms"));
+		out->max_creatable_vcms =
+		    speed == 0 ? SETUP_VCMS_CREATABLE_BASE : SETUP_VCMS_CREATABLE;
 	}
 	out->speed = speed_names[speed];
 }
@@ -64,8 +68,8 @@ json_t *setup_licence_summary(const json_t *device)
 	if (!json_is_string(text))
 		return json_null();
 	/* hsmd validated the text when it loaded device.json. */
-	if (hsm_licence_parse(json_string_value(text), json_string_length(text), &parsed,
-			      err, sizeof(err)) != 0)
+	if (hsm_licence_parse(json_string_value(text), json_string_length(text), &parsed, err,
+			      sizeof(err)) != 0)
 		return json_null();
 	sum = hsm_licence_summary(parsed);
 	hsm_licence_free(parsed);
@@ -89,11 +93,16 @@ static int licence_status(int rc)
 static const char *licence_kind(int rc)
 {
 	switch (rc) {
-	case HSM_LICENCE_UNKNOWN_VERSION: return "unknown licence format version";
-	case HSM_LICENCE_UNKNOWN_SIGNER: return "unknown signer";
-	case HSM_LICENCE_TAMPERED: return "tampered licence";
-	case HSM_LICENCE_WRONG_ESN: return "wrong ESN";
-	default: return "malformed licence";
+	case HSM_LICENCE_UNKNOWN_VERSION:
+		return "unknown licence format version";
+	case HSM_LICENCE_UNKNOWN_SIGNER:
+		return "unknown signer";
+	case HSM_LICENCE_TAMPERED:
+		return "tampered licence";
+	case HSM_LICENCE_WRONG_ESN:
+		return "wrong ESN";
+	default:
+		return "malformed licence";
 	}
 }
 
@@ -113,15 +122,18 @@ static int licence_accept(struct hsmd_call *call, const char *text, size_t len,
 	*out = NULL;
 	rc = hsm_licence_parse(text, len, &lic, err, sizeof(err));
 	if (rc != 0)
-		return hsmd_error(call, licence_status(rc), "licence refused (%s): %s", licence_kind(rc), err);
+		return hsmd_error(call, licence_status(rc), "licence refused (%s): %s",
+				  licence_kind(rc), err);
 	if (!dir) {
 		hsm_licence_free(lic);
-		return hsmd_error(call, HSMD_FAILED, "this hsmd does not say where its vendor keys are "
+		return hsmd_error(call, HSMD_FAILED,
+				  "this hsmd does not say where its vendor keys are "
 				  "(service ABI older than 1.1)");
 	}
 	if (hsm_vendor_keys_load(dir, &keys, &n, err, sizeof(err)) != 0) {
 		hsm_licence_free(lic);
-		return hsmd_error(call, HSMD_FAILED, "cannot read the trusted vendor keys: %s", err);
+		return hsmd_error(call, HSMD_FAILED, "cannot read the trusted vendor keys: %s",
+				  err);
 	}
 	rc = hsm_licence_verify(lic, keys, n, err, sizeof(err));
 	hsm_vendor_keys_free(keys, n);
@@ -129,7 +141,8 @@ static int licence_accept(struct hsmd_call *call, const char *text, size_t len,
 		rc = hsm_licence_check_esn(lic, esn, err, sizeof(err));
 	if (rc != 0) {
 		hsm_licence_free(lic);
-		return hsmd_error(call, licence_status(rc), "licence refused (%s): %s", licence_kind(rc), err);
+		return hsmd_error(call, licence_status(rc), "licence refused (%s): %s",
+				  licence_kind(rc), err);
 	}
 	*out = lic;
 	return 0;
@@ -143,9 +156,9 @@ static size_t active_vcms(const json_t *device)
 	json_t *v;
 	size_t n = 0;
 
-	json_object_foreach((json_t *)json_object_get(device, "vcms"), uuid, v)
-		n += json_is_string(json_object_get(v, "state")) &&
-		     strcmp(json_string_value(json_object_get(v, "state")), "active") == 0;
+	json_object_foreach((json_t *)json_object_get(device, "vcms"), uuid, v) n +=
+	    json_is_string(json_object_get(v, "state")) &&
+	    strcmp(json_string_value(json_object_get(v, "state")), "active") == 0;
 	return n;
 }
 
@@ -169,12 +182,16 @@ int setup_fet(struct hsmd_call *call)
 	 * vendor has since reduced).  A sanctioned downgrade is a new licence
 	 * with a later issue time (docs/formats/licence.md). */
 	old = json_object_get(hsmd_device(call), "licence");
-	if (json_is_object(old) && lic->issued < json_integer_value(json_object_get(old, "issued"))) {
-		rc = hsmd_error(call, HSMD_REFUSED_STATE, "licence refused (older): serial %lld was issued "
-				"before the applied licence (serial %lld, %lld seconds later); ask the vendor "
-				"for a licence issued later", (long long)lic->serial,
-				(long long)json_integer_value(json_object_get(old, "serial")),
-				(long long)(json_integer_value(json_object_get(old, "issued")) - lic->issued));
+	if (json_is_object(old) &&
+	    lic->issued < json_integer_value(json_object_get(old, "issued"))) {
+		rc = hsmd_error(
+		    call, HSMD_REFUSED_STATE,
+		    "licence refused (older): serial %lld was issued "
+		    "before the applied licence (serial %lld, %lld seconds later); ask the vendor "
+		    "for a licence issued later",
+		    (long long)lic->serial,
+		    (long long)json_integer_value(json_object_get(old, "serial")),
+		    (long long)(json_integer_value(json_object_get(old, "issued")) - lic->issued));
 		hsm_licence_free(lic);
 		return rc;
 	}
@@ -183,20 +200,22 @@ int setup_fet(struct hsmd_call *call)
 		hsm_licence_free(lic);
 		return hsmd_error(call, HSMD_FAILED, "out of memory");
 	}
-	speed = lic->speed_upgrade == HSM_LICENCE_SPEED_NONE ? NULL : hsm_licence_speed_name(lic->speed_upgrade);
+	speed = lic->speed_upgrade == HSM_LICENCE_SPEED_NONE
+		    ? NULL
+		    : hsm_licence_speed_name(lic->speed_upgrade);
 	stored = json_pack("{s:s%, s:I, s:I, s:s?, s:I, s:I}", "text", canon, clen,
-			   "max_active_vcms", (json_int_t)lic->max_active_vcms,
-			   "features", (json_int_t)lic->features, "speed_upgrade", speed,
-			   "serial", (json_int_t)lic->serial, "issued", (json_int_t)lic->issued);
+			   "max_active_vcms", (json_int_t)lic->max_active_vcms, "features",
+			   (json_int_t)lic->features, "speed_upgrade", speed, "serial",
+			   (json_int_t)lic->serial, "issued", (json_int_t)lic->issued);
 	free(canon);
 	changed = !json_is_object(old) || !json_equal((json_t *)old, stored);
 	detail = json_pack("{s:I, s:I, s:I, s:s?, s:o}", "serial", (json_int_t)lic->serial,
-			   "max_active_vcms", (json_int_t)lic->max_active_vcms,
-			   "features", (json_int_t)lic->features, "speed_upgrade", speed,
-			   "previous_serial", json_is_object(old) ?
-			   json_incref(json_object_get(old, "serial")) : json_null());
-	result = json_pack("{s:b, s:b, s:o}", "applied", 1, "changed", changed,
-			   "licence", hsm_licence_summary(lic));
+			   "max_active_vcms", (json_int_t)lic->max_active_vcms, "features",
+			   (json_int_t)lic->features, "speed_upgrade", speed, "previous_serial",
+			   json_is_object(old) ? json_incref(json_object_get(old, "serial"))
+					       : json_null());
+	result = json_pack("{s:b, s:b, s:o}", "applied", 1, "changed", changed, "licence",
+			   hsm_licence_summary(lic));
 	hsm_licence_free(lic);
 	if (!stored || !detail || !result) {
 		json_decref(stored);
@@ -223,7 +242,8 @@ int setup_fet(struct hsmd_call *call)
 	/* Guide 3.2.1.1: it applies, running VCMs keep running, and no VCM
 	 * starts until fewer than the licensed number are active. */
 	if (active > lim.max_active_vcms) {
-		snprintf(err, sizeof(err), "%zu VCMs are active but the licence allows %u: they keep "
+		snprintf(err, sizeof(err),
+			 "%zu VCMs are active but the licence allows %u: they keep "
 			 "running, and no VCM can start until fewer than %u are active",
 			 active, lim.max_active_vcms, lim.max_active_vcms);
 		json_object_set_new(result, "warning", json_string(err));

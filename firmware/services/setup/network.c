@@ -31,9 +31,9 @@ size_t setup_vcm_count(const json_t *device)
 
 static json_t *detail_of(const json_t *net)
 {
-	return json_pack("{s:O, s:O, s:O}", "mode", json_object_get(net, "mode"),
-			 "address", json_object_get(net, "address"),
-			 "gateway", json_object_get(net, "gateway"));
+	return json_pack("{s:O, s:O, s:O}", "mode", json_object_get(net, "mode"), "address",
+			 json_object_get(net, "address"), "gateway",
+			 json_object_get(net, "gateway"));
 }
 
 int setup_setnetwork(struct hsmd_call *call)
@@ -49,10 +49,11 @@ int setup_setnetwork(struct hsmd_call *call)
 	nvcms = setup_vcm_count(hsmd_device(call));
 	if (nvcms) {
 		json_decref(net);
-		return hsmd_error(call, HSMD_REFUSED_STATE,
-				  "%zu VCM%s exist%s: the VCM network can change only while no VCM "
-				  "exists (delete the VCMs, change the network, reset, create them again)",
-				  nvcms, nvcms == 1 ? "" : "s", nvcms == 1 ? "s" : "");
+		return hsmd_error(
+		    call, HSMD_REFUSED_STATE,
+		    "%zu VCM%s exist%s: the VCM network can change only while no VCM "
+		    "exists (delete the VCMs, change the network, reset, create them again)",
+		    nvcms, nvcms == 1 ? "" : "s", nvcms == 1 ? "s" : "");
 	}
 	doc = hsmd_begin(call);
 	vn = setup_vcm_network(doc);

@@ -14,7 +14,8 @@
 #include "licence.h"
 #include "setup.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -30,8 +31,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-int setup_fet_params(const json_t *params, const char **text, size_t *len,
-		     char *err, size_t errlen)
+int setup_fet_params(const json_t *params, const char **text, size_t *len, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *lic;
@@ -39,11 +39,13 @@ int setup_fet_params(const json_t *params, const char **text, size_t *len,
 	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, "{s:o}", "licence", &lic) != 0)
 		return fail(err, errlen, "params: %s", jerr.text);
 	if (!json_is_string(lic))
-		return fail(err, errlen, "params: licence must be the licence file's text (a string)");
+		return fail(err, errlen,
+			    "params: licence must be the licence file's text (a string)");
 	if (json_string_length(lic) == 0)
 		return fail(err, errlen, "params: licence is empty");
 	if (json_string_length(lic) > HSM_LICENCE_MAX_BYTES)
-		return fail(err, errlen, "params: licence is larger than %d bytes", HSM_LICENCE_MAX_BYTES);
+		return fail(err, errlen, "params: licence is larger than %d bytes",
+			    HSM_LICENCE_MAX_BYTES);
 	*text = json_string_value(lic);
 	*len = json_string_length(lic);
 	return 0;
@@ -75,8 +77,8 @@ json_t *setup_network_params(const json_t *params, char *err, size_t errlen)
 	char abuf[HSM_NETADDR_STRLEN], gbuf[HSM_NETADDR_STRLEN], inner[256];
 	int family;
 
-	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, "{s:s, s?o, s?o}",
-			   "mode", &mode, "address", &a, "gateway", &g) != 0) {
+	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, "{s:s, s?o, s?o}", "mode", &mode,
+			   "address", &a, "gateway", &g) != 0) {
 		fail(err, errlen, "params: %s", jerr.text);
 		return NULL;
 	}
@@ -87,7 +89,8 @@ json_t *setup_network_params(const json_t *params, char *err, size_t errlen)
 	if (strcmp(mode, "default") == 0) {
 		/* null members are the stored form of default: accepted. */
 		if ((a && !json_is_null(a)) || (g && !json_is_null(g))) {
-			fail(err, errlen, "params: mode default (IPv6 link-local) takes no address or gateway");
+			fail(err, errlen,
+			     "params: mode default (IPv6 link-local) takes no address or gateway");
 			return NULL;
 		}
 		return json_pack("{s:s, s:n, s:n}", "mode", "default", "address", "gateway");
@@ -97,7 +100,8 @@ json_t *setup_network_params(const json_t *params, char *err, size_t errlen)
 	else if (strcmp(mode, "ipv6static") == 0)
 		family = 6;
 	else {
-		fail(err, errlen, "params: mode '%.32s' is not default, ipv4static or ipv6static", mode);
+		fail(err, errlen, "params: mode '%.32s' is not default, ipv4static or ipv6static",
+		     mode);
 		return NULL;
 	}
 	if (!(address = str_member(params, "address", err, errlen)) ||
@@ -114,7 +118,7 @@ json_t *setup_network_params(const json_t *params, char *err, size_t errlen)
 	}
 	if (hsm_netconfig_check(&cfg, err, errlen) != 0)
 		return NULL;
-	return json_pack("{s:s, s:s, s:s}", "mode", mode,
-			 "address", hsm_cidr_format(&cfg.address, abuf, sizeof(abuf)),
-			 "gateway", hsm_ip_format(&cfg.gateway, gbuf, sizeof(gbuf)));
+	return json_pack("{s:s, s:s, s:s}", "mode", mode, "address",
+			 hsm_cidr_format(&cfg.address, abuf, sizeof(abuf)), "gateway",
+			 hsm_ip_format(&cfg.gateway, gbuf, sizeof(gbuf)));
 }

@@ -49,15 +49,16 @@ static int m_status(struct hsmd_call *call)
 {
 	const json_t *dev = hsmd_device(call), *fw = json_object_get(dev, "firmware");
 
-	hsmd_reply(call, json_pack("{s:O, s:O, s:s, s:s, s:{s:O, s:O, s:O}, s:b, s:o}",
-		"esn", json_object_get(hsmd_lifetime(call), "esn"),
-		"state", json_object_get(dev, "state"),
-		"mode", platform_mode(call),
-		"image", image(call),
-		"firmware", "primary", json_object_get(fw, "primary"),
-		"recovery", json_object_get(fw, "recovery"), "uboot", json_object_get(fw, "uboot"),
-		"clock_set", json_is_integer(json_object_get(json_object_get(dev, "clock"), "last_set")),
-		"vcm_network", setup_vcm_network(dev)));
+	hsmd_reply(
+	    call,
+	    json_pack("{s:O, s:O, s:s, s:s, s:{s:O, s:O, s:O}, s:b, s:o}", "esn",
+		      json_object_get(hsmd_lifetime(call), "esn"), "state",
+		      json_object_get(dev, "state"), "mode", platform_mode(call), "image",
+		      image(call), "firmware", "primary", json_object_get(fw, "primary"),
+		      "recovery", json_object_get(fw, "recovery"), "uboot",
+		      json_object_get(fw, "uboot"), "clock_set",
+		      json_is_integer(json_object_get(json_object_get(dev, "clock"), "last_set")),
+		      "vcm_network", setup_vcm_network(dev)));
 	return HSMD_OK;
 }
 
@@ -71,24 +72,24 @@ static int m_info(struct hsmd_call *call)
 	 * feature licence, if one was applied (licence.c). */
 	setup_limits(lt, dev, &lim);
 	hsm_features_format(lim.features, names, sizeof(names));
-	hsmd_reply(call, json_pack("{s:O, s:s, s:s, s:O, s:O, s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I, s:I, "
-				   "s:{s:s, s:O, s:O}, s:o, s:o}",
-		"esn", json_object_get(lt, "esn"),
-		"dbid", json_string_value(json_object_get(lt, "dbid")) ?: "unknown",
-		"mode", platform_mode(call),
-		"psn", json_object_get(lt, "psn"),
-		"mfgtime", json_object_get(lt, "mfgtime"), "speed", lim.speed,
-		"features", (json_int_t)lim.features, "features_names", names,
-		"factory_features", (json_int_t)lim.factory_features,
-		"licensed_features", (json_int_t)lim.licensed_features,
-		"vsn", json_object_get(json_object_get(dev, "firmware"), "vsn"),
-		"min_vsn", json_object_get(dev, "min_vsn"),
-		"max_active_vcms", (json_int_t)lim.max_active_vcms,
-		"max_creatable_vcms", (json_int_t)lim.max_creatable_vcms,
-		"network", "mode", "emulated", "address", json_object_get(lt, "address"),
-		"ports", json_object_get(lt, "ports"),
-		"licence", setup_licence_summary(dev),
-		"vcm_network", setup_vcm_network(dev)));
+	hsmd_reply(
+	    call,
+	    json_pack("{s:O, s:s, s:s, s:O, s:O, s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I, s:I, "
+		      "s:{s:s, s:O, s:O}, s:o, s:o}",
+		      "esn", json_object_get(lt, "esn"), "dbid",
+		      json_string_value(json_object_get(lt, "dbid")) ?: "unknown", "mode",
+		      platform_mode(call), "psn", json_object_get(lt, "psn"), "mfgtime",
+		      json_object_get(lt, "mfgtime"), "speed", lim.speed, "features",
+		      (json_int_t)lim.features, "features_names", names, "factory_features",
+		      (json_int_t)lim.factory_features, "licensed_features",
+		      (json_int_t)lim.licensed_features, "vsn",
+		      json_object_get(json_object_get(dev, "firmware"), "vsn"), "min_vsn",
+		      json_object_get(dev, "min_vsn"), "max_active_vcms",
+		      (json_int_t)lim.max_active_vcms, "max_creatable_vcms",
+		      (json_int_t)lim.max_creatable_vcms, "network", "mode", "emulated", "address",
+		      json_object_get(lt, "address"), "ports", json_object_get(lt, "ports"),
+		      "licence", setup_licence_summary(dev), "vcm_network",
+		      setup_vcm_network(dev)));
 	return HSMD_OK;
 }
 
@@ -112,11 +113,13 @@ static int m_settime(struct hsmd_call *call)
 			   "time", &t, "adjust", &adjust, "no_reset", &no_reset) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	if (t < 0 || t > MAX_TIME)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "time: %lld is out of range", (long long)t);
+		return hsmd_error(call, HSMD_BAD_REQUEST, "time: %lld is out of range",
+				  (long long)t);
 	if (t < json_integer_value(json_object_get(lt, "mfgtime")))
 		return hsmd_error(call, HSMD_REFUSED_STATE,
 				  "time %lld is earlier than the manufacturing time %lld",
-				  (long long)t, (long long)json_integer_value(json_object_get(lt, "mfgtime")));
+				  (long long)t,
+				  (long long)json_integer_value(json_object_get(lt, "mfgtime")));
 	doc = hsmd_begin(call);
 	clock = json_object_get(doc, "clock");
 	last_set = json_object_get(clock, "last_set");
@@ -124,9 +127,11 @@ static int m_settime(struct hsmd_call *call)
 		/* Read before the document (which owns last_set) is released. */
 		long long last = (long long)json_integer_value(last_set);
 		json_decref(doc);
-		return hsmd_error(call, HSMD_REFUSED_STATE,
-				  "time %lld is earlier than the last time set (%lld); only factory "
-				  "state allows that", (long long)t, last);
+		return hsmd_error(
+		    call, HSMD_REFUSED_STATE,
+		    "time %lld is earlier than the last time set (%lld); only factory "
+		    "state allows that",
+		    (long long)t, last);
 	}
 	if (adjust) {
 		/* Slew: fold what the current slew has done into the offset and
@@ -134,20 +139,24 @@ static int m_settime(struct hsmd_call *call)
 		json_int_t offset = json_integer_value(json_object_get(clock, "offset"));
 		int64_t done = now - host - offset;
 		json_object_set_new(clock, "offset", json_integer(offset + done));
-		json_object_set_new(clock, "slew", t == now ? json_null() :
-				    json_pack("{s:I, s:I}", "start", (json_int_t)host, "delta", (json_int_t)(t - now)));
-		if (hsmd_commit(call, doc, "settime_adjust", json_pack("{s:I, s:I}", "target", t,
-				"delta", (json_int_t)(t - now))) != 0)
+		json_object_set_new(clock, "slew",
+				    t == now ? json_null()
+					     : json_pack("{s:I, s:I}", "start", (json_int_t)host,
+							 "delta", (json_int_t)(t - now)));
+		if (hsmd_commit(
+			call, doc, "settime_adjust",
+			json_pack("{s:I, s:I}", "target", t, "delta", (json_int_t)(t - now))) != 0)
 			return HSMD_FAILED;
-		hsmd_reply(call, json_pack("{s:b, s:s}", "adjusting", 1,
-					   "message", "HSM system time calibration in progress"));
+		hsmd_reply(call, json_pack("{s:b, s:s}", "adjusting", 1, "message",
+					   "HSM system time calibration in progress"));
 		return HSMD_OK;
 	}
 	json_object_set_new(clock, "offset", json_integer(t - host));
 	json_object_set_new(clock, "last_set", json_integer(t));
 	json_object_set_new(clock, "lost", json_false());
 	json_object_set_new(clock, "slew", json_null());
-	if (hsmd_commit(call, doc, "settime", json_pack("{s:I, s:I}", "time", t, "previous", (json_int_t)now)) != 0)
+	if (hsmd_commit(call, doc, "settime",
+			json_pack("{s:I, s:I}", "time", t, "previous", (json_int_t)now)) != 0)
 		return HSMD_FAILED;
 	/* Setting the clock resets the HSM (guide 4.2.4.1), unless the admin
 	 * asked for no reset (guide 4.10.1 --no-reset) and will reboot later. */
@@ -164,7 +173,8 @@ static int m_setminvsn(struct hsmd_call *call)
 	const json_t *dev = hsmd_device(call);
 	json_t *doc;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:I}", "vsn", &vsn) != 0)
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:I}", "vsn", &vsn) !=
+	    0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	cur = json_integer_value(json_object_get(dev, "min_vsn"));
 	installed = json_integer_value(json_object_get(json_object_get(dev, "firmware"), "vsn"));
@@ -173,14 +183,15 @@ static int m_setminvsn(struct hsmd_call *call)
 				  "VSN %lld is lower than the current minimum VSN %lld",
 				  (long long)vsn, (long long)cur);
 	if (vsn > installed)
-		return hsmd_error(call, HSMD_REFUSED_STATE,
-				  "VSN %lld is higher than the VSN of the installed firmware (%lld)",
-				  (long long)vsn, (long long)installed);
+		return hsmd_error(
+		    call, HSMD_REFUSED_STATE,
+		    "VSN %lld is higher than the VSN of the installed firmware (%lld)",
+		    (long long)vsn, (long long)installed);
 	if (vsn != cur) {
 		doc = hsmd_begin(call);
 		json_object_set_new(doc, "min_vsn", json_integer(vsn));
-		if (hsmd_commit(call, doc, "setminvsn", json_pack("{s:I, s:I}", "min_vsn", vsn,
-				"previous", cur)) != 0)
+		if (hsmd_commit(call, doc, "setminvsn",
+				json_pack("{s:I, s:I}", "min_vsn", vsn, "previous", cur)) != 0)
 			return HSMD_FAILED;
 	}
 	hsmd_reply(call, json_pack("{s:I, s:b}", "min_vsn", vsn, "changed", vsn != cur));
@@ -195,9 +206,8 @@ static json_int_t mem_used_kb(struct hsmd_call *call)
 	json_t *running = hsmd_has_vcm_api(call) ? hsmd_vcm_running(call) : NULL, *e;
 	const char *uuid;
 
-	json_object_foreach(running, uuid, e)
-		if (json_is_integer(json_object_get(e, "pid")))
-			kb += setup_rss_kb((pid_t)json_integer_value(json_object_get(e, "pid")));
+	json_object_foreach(running, uuid, e) if (json_is_integer(json_object_get(e, "pid"))) kb +=
+	    setup_rss_kb((pid_t)json_integer_value(json_object_get(e, "pid")));
 	json_decref(running);
 	return kb;
 }
@@ -220,9 +230,9 @@ static void add_autostart(struct hsmd_call *call, json_t *reply)
 	json_t *init = hsmd_log_entries(call, "init"), *e, *d = NULL;
 	size_t i;
 
-	json_array_foreach(init, i, e)
-		if (!strcmp(json_string_value(json_object_get(e, "event")) ?: "", "vcm_autostart"))
-			d = json_object_get(e, "detail");
+	json_array_foreach(init, i,
+			   e) if (!strcmp(json_string_value(json_object_get(e, "event")) ?: "",
+					  "vcm_autostart")) d = json_object_get(e, "detail");
 	if (json_is_array(json_object_get(d, "started")))
 		json_object_set(reply, "autostart_started", json_object_get(d, "started"));
 	if (json_is_array(json_object_get(d, "not_started")))
@@ -240,7 +250,8 @@ static int m_reset(struct hsmd_call *call)
 	/* A primary image installed with upgrade --no-reset boots now, and
 	 * its first boot returns the HSM to factory state. */
 	int new_image = json_is_true(json_object_get(images, "trial"));
-	json_t *version = json_incref(json_object_get(json_object_get(images, "primary"), "version"));
+	json_t *version =
+	    json_incref(json_object_get(json_object_get(images, "primary"), "version"));
 
 	json_decref(images);
 	if (hsmd_reboot(call, "reset") != 0) {
@@ -248,10 +259,12 @@ static int m_reset(struct hsmd_call *call)
 		return HSMD_FAILED;
 	}
 	switched = was_recovery != (strcmp(image(call), "recovery") == 0);
-	reply = json_pack("{s:b, s:s, s:b}", "reset", 1, "image", image(call), "factory_state", switched);
+	reply = json_pack("{s:b, s:s, s:b}", "reset", 1, "image", image(call), "factory_state",
+			  switched);
 	if (new_image && version)
-		json_object_set_new(reply, "new_firmware", json_pack("{s:O, s:b}", "primary", version,
-								    "factory_state", 1));
+		json_object_set_new(
+		    reply, "new_firmware",
+		    json_pack("{s:O, s:b}", "primary", version, "factory_state", 1));
 	json_decref(version);
 	add_autostart(call, reply);
 	hsmd_reply(call, reply);
@@ -273,7 +286,8 @@ static int m_select_acceleration(struct hsmd_call *call)
 	json_t *doc, *accel, *avail = json_array();
 	int known = 0;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?s}", "set", &set) != 0) {
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?s}", "set", &set) !=
+	    0) {
 		json_decref(avail);
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	}
@@ -287,7 +301,8 @@ static int m_select_acceleration(struct hsmd_call *call)
 		if (!known) {
 			json_decref(avail);
 			json_decref(doc);
-			return hsmd_error(call, HSMD_BAD_REQUEST, "set: unknown accelerator '%.32s' (ecc, rsa)", set);
+			return hsmd_error(call, HSMD_BAD_REQUEST,
+					  "set: unknown accelerator '%.32s' (ecc, rsa)", set);
 		}
 		/* Takes effect at the next reset (guide 4.10.1.15.1). */
 		if (strcmp(json_string_value(json_object_get(accel, "selected")), set) == 0)
@@ -295,7 +310,8 @@ static int m_select_acceleration(struct hsmd_call *call)
 		else
 			json_object_set_new(accel, "pending", json_string(set));
 		json_incref(accel);
-		if (hsmd_commit(call, doc, "select_acceleration", json_pack("{s:s}", "set", set)) != 0) {
+		if (hsmd_commit(call, doc, "select_acceleration", json_pack("{s:s}", "set", set)) !=
+		    0) {
 			json_decref(accel);
 			json_decref(avail);
 			return HSMD_FAILED;
@@ -305,9 +321,9 @@ static int m_select_acceleration(struct hsmd_call *call)
 		json_incref(accel);
 		json_decref(doc);
 	}
-	hsmd_reply(call, json_pack("{s:o, s:O, s:O}", "available", avail,
-				   "selected", json_object_get(accel, "selected"),
-				   "pending", json_object_get(accel, "pending")));
+	hsmd_reply(call, json_pack("{s:o, s:O, s:O}", "available", avail, "selected",
+				   json_object_get(accel, "selected"), "pending",
+				   json_object_get(accel, "pending")));
 	json_decref(accel);
 	return HSMD_OK;
 }
@@ -318,20 +334,25 @@ static int m_set_mode(struct hsmd_call *call)
 	const char *mode;
 	json_t *doc;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s}", "mode", &mode) != 0)
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s}", "mode",
+			   &mode) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
-	if (strcmp(mode, "operational") && strcmp(mode, "maintenance") && strcmp(mode, "initialization"))
+	if (strcmp(mode, "operational") && strcmp(mode, "maintenance") &&
+	    strcmp(mode, "initialization"))
 		return hsmd_error(call, HSMD_BAD_REQUEST,
-				  "mode: '%.32s' is not operational, maintenance or initialization", mode);
+				  "mode: '%.32s' is not operational, maintenance or initialization",
+				  mode);
 	if (strcmp(image(call), "recovery") == 0)
-		return hsmd_error(call, HSMD_REFUSED_STATE,
-				  "the HSM runs its recovery image: its mode is recovery until it is "
-				  "reset without the recovery button held (guide 4.5.4.3)");
+		return hsmd_error(
+		    call, HSMD_REFUSED_STATE,
+		    "the HSM runs its recovery image: its mode is recovery until it is "
+		    "reset without the recovery button held (guide 4.5.4.3)");
 	if (strcmp(dev_str(call, "mode"), mode) != 0) {
 		doc = hsmd_begin(call);
 		json_object_set_new(doc, "mode", json_string(mode));
-		if (hsmd_commit(call, doc, "set_mode", json_pack("{s:s, s:s}", "mode", mode,
-				"previous", dev_str(call, "mode"))) != 0)
+		if (hsmd_commit(call, doc, "set_mode",
+				json_pack("{s:s, s:s}", "mode", mode, "previous",
+					  dev_str(call, "mode"))) != 0)
 			return HSMD_FAILED;
 	}
 	hsmd_reply(call, json_pack("{s:s}", "mode", mode));
@@ -344,38 +365,51 @@ static const struct hsmd_method methods[] = {
 	{ .name = "gettime", .handler = m_gettime, .summary = "the HSM system time" },
 	/* Setting needs maintenance and cures a lost clock; adjusting works in
 	 * operational mode but not with a lost clock (guide 4.2). */
-	{ .name = "settime", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED,
-	  .variant_param = "adjust", .variant_flags = HSMD_METHOD_NEEDS_CLOCK,
-	  .plain_flags = HSMD_METHOD_MAINTENANCE, .handler = m_settime,
+	{ .name = "settime",
+	  .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED,
+	  .variant_param = "adjust",
+	  .variant_flags = HSMD_METHOD_NEEDS_CLOCK,
+	  .plain_flags = HSMD_METHOD_MAINTENANCE,
+	  .handler = m_settime,
 	  .summary = "set (and reset) or slew the system time" },
 	/* Maintenance mode as guide 4.10.1.12 says. */
-	{ .name = "setminvsn", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK |
-	  HSMD_METHOD_MAINTENANCE,
-	  .handler = m_setminvsn, .summary = "raise the minimum firmware VSN" },
+	{ .name = "setminvsn",
+	  .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK |
+		   HSMD_METHOD_MAINTENANCE,
+	  .handler = m_setminvsn,
+	  .summary = "raise the minimum firmware VSN" },
 	{ .name = "getenvstats", .handler = m_getenvstats, .summary = "environmental statistics" },
 	/* A reboot is how the critical log state is left once logs are
 	 * reduced (guide 4.12.1), so reset stays allowed past it. */
-	{ .name = "reset", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_ACCESS, .handler = m_reset,
+	{ .name = "reset",
+	  .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_ACCESS,
+	  .handler = m_reset,
 	  .summary = "reset the HSM" },
-	{ .name = "factorystate", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK,
-	  .handler = m_factorystate, .summary = "return to factory state" },
-	{ .name = "select_acceleration", .variant_param = "set",
+	{ .name = "factorystate",
+	  .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK,
+	  .handler = m_factorystate,
+	  .summary = "return to factory state" },
+	{ .name = "select_acceleration",
+	  .variant_param = "set",
 	  .variant_flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_MAINTENANCE,
-	  .handler = m_select_acceleration, .summary = "show or select the accelerator" },
-	{ .name = "set_mode", .handler = m_set_mode,
+	  .handler = m_select_acceleration,
+	  .summary = "show or select the accelerator" },
+	{ .name = "set_mode",
+	  .handler = m_set_mode,
 	  .summary = "operational, maintenance or initialization mode (nopclearfail)" },
 	/* Both change the device, so the interlock applies. */
-	{ .name = "fet", .flags = HSMD_METHOD_INVASIVE, .handler = setup_fet,
+	{ .name = "fet",
+	  .flags = HSMD_METHOD_INVASIVE,
+	  .handler = setup_fet,
 	  .summary = "verify and apply a feature licence" },
-	{ .name = "setnetwork", .flags = HSMD_METHOD_INVASIVE, .handler = setup_setnetwork,
+	{ .name = "setnetwork",
+	  .flags = HSMD_METHOD_INVASIVE,
+	  .handler = setup_setnetwork,
 	  .summary = "set the VCM network (takes effect at the next reset)" },
 	HSMD_METHOD_END
 };
 
 HSMD_SERVICE_EXPORT const struct hsmd_service hsmd_service = {
-	HSMD_SERVICE_HEADER,
-	.name = "setup",
-	.version = PACKAGE_VERSION,
-	.default_port = 2202,
-	.methods = methods,
+	HSMD_SERVICE_HEADER,  .name = "setup",    .version = PACKAGE_VERSION,
+	.default_port = 2202, .methods = methods,
 };

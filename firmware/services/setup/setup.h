@@ -21,8 +21,8 @@
 
 /* {"licence": "<file text>"}: *text points into params (len bytes, may
  * hold NUL bytes, which the licence parser refuses). */
-int setup_fet_params(const json_t *params, const char **text, size_t *len,
-		     char *err, size_t errlen);
+int setup_fet_params(const json_t *params, const char **text, size_t *len, char *err,
+		     size_t errlen);
 
 /* {"mode":"default"} (address and gateway absent or null), or
  * {"mode":"ipv4static"|"ipv6static","address":CIDR,"gateway":IP}: a new
@@ -40,7 +40,7 @@ struct setup_limits {
 	const char *speed;         /* "base", "mid" or "high" */
 	uint32_t factory_features; /* lifetime.json */
 	uint32_t licensed_features;
-	uint32_t features;         /* in effect: factory | licensed, speed bits of .speed */
+	uint32_t features; /* in effect: factory | licensed, speed bits of .speed */
 };
 void setup_limits(const json_t *lifetime, const json_t *device, struct setup_limits *out);
 /* The summary of the applied licence (hsm_licence_summary) or JSON null. */

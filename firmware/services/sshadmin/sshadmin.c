@@ -43,9 +43,9 @@ static const char *key_used_by(const json_t *keys, const char *line, const char 
 	const char *name;
 	json_t *v;
 
-	json_object_foreach((json_t *)keys, name, v)
-		if (strcmp(name, except) != 0 && strcmp(json_string_value(v), line) == 0)
-			return name;
+	json_object_foreach((json_t *)keys, name,
+			    v) if (strcmp(name, except) != 0 &&
+				   strcmp(json_string_value(v), line) == 0) return name;
 	return NULL;
 }
 
@@ -56,8 +56,8 @@ static const char *key_used_by(const json_t *keys, const char *line, const char 
 
 static const json_t *remote_list(const json_t *dev)
 {
-	const json_t *r = json_object_get(json_object_get(json_object_get(dev, "services"),
-							  "sshadmin"), "remote");
+	const json_t *r = json_object_get(
+	    json_object_get(json_object_get(dev, "services"), "sshadmin"), "remote");
 
 	return json_is_array(r) ? r : NULL;
 }
@@ -67,9 +67,9 @@ static int is_remote(const json_t *dev, const char *service)
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(remote_list(dev), i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), service) == 0)
-			return 1;
+	json_array_foreach(remote_list(dev), i,
+			   v) if (json_is_string(v) &&
+				  strcmp(json_string_value(v), service) == 0) return 1;
 	return 0;
 }
 
@@ -85,9 +85,9 @@ static void set_remote(json_t *doc, const char *service, int remote)
 		json_object_set_new(svcs, "sshadmin", mine);
 	}
 	list = json_array();
-	json_array_foreach(remote_list(doc), i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), service) != 0)
-			json_array_append(list, v);
+	json_array_foreach(remote_list(doc), i,
+			   v) if (json_is_string(v) && strcmp(json_string_value(v), service) != 0)
+	    json_array_append(list, v);
 	if (remote)
 		json_array_append_new(list, json_string(service));
 	json_object_set_new(mine, "remote", list);
@@ -113,26 +113,32 @@ static int enroll_keys(struct hsmd_call *call, json_t **out)
 			   "client_keys", &given, "enrollment_secret", &secret) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	if (!json_is_object(given) || json_object_size(given) > 32)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "client_keys: not an object of service keys");
+		return hsmd_error(call, HSMD_BAD_REQUEST,
+				  "client_keys: not an object of service keys");
 	keys = json_object();
-	json_object_foreach(given, name, v) {
+	json_object_foreach(given, name, v)
+	{
 		char *line;
 		const char *other;
 
 		if (!known_service(call, name)) {
 			json_decref(keys);
-			return hsmd_error(call, HSMD_BAD_REQUEST, "client_keys: '%.48s' is not a service of this HSM", name);
+			return hsmd_error(call, HSMD_BAD_REQUEST,
+					  "client_keys: '%.48s' is not a service of this HSM",
+					  name);
 		}
 		line = canonical_key(json_string_value(v));
 		if (!line) {
 			json_decref(keys);
-			return hsmd_error(call, HSMD_BAD_REQUEST, "client_keys: %s: not an ssh-ed25519 public key", name);
+			return hsmd_error(call, HSMD_BAD_REQUEST,
+					  "client_keys: %s: not an ssh-ed25519 public key", name);
 		}
 		other = key_used_by(keys, line, name);
 		if (other) {
-			hsmd_error(call, HSMD_BAD_REQUEST,
-				   "client_keys: %s and %s have the same key; each service needs its own",
-				   other, name);
+			hsmd_error(
+			    call, HSMD_BAD_REQUEST,
+			    "client_keys: %s and %s have the same key; each service needs its own",
+			    other, name);
 			free(line);
 			json_decref(keys); /* owns the string `other` points to */
 			return HSMD_BAD_REQUEST;
@@ -141,7 +147,8 @@ static int enroll_keys(struct hsmd_call *call, json_t **out)
 		free(line);
 	}
 	running = hsmd_running_services(call);
-	json_array_foreach(running, i, v) {
+	json_array_foreach(running, i, v)
+	{
 		if (!json_object_get(keys, json_string_value(v))) {
 			hsmd_error(call, HSMD_BAD_REQUEST, "client_keys: no key for service %s",
 				   json_string_value(v));
@@ -153,7 +160,8 @@ static int enroll_keys(struct hsmd_call *call, json_t **out)
 	json_decref(running);
 	if (!json_object_get(keys, "sshadmin")) {
 		json_decref(keys);
-		return hsmd_error(call, HSMD_BAD_REQUEST, "client_keys: no key for service sshadmin");
+		return hsmd_error(call, HSMD_BAD_REQUEST,
+				  "client_keys: no key for service sshadmin");
 	}
 	*out = keys;
 	return HSMD_OK;
@@ -169,8 +177,10 @@ static int enroll_again(struct hsmd_call *call, json_t *keys)
 	json_t *doc = NULL, *installed, *detail = json_object(), *result, *v;
 	const char *name;
 
-	json_object_foreach(keys, name, v) {
-		const char *have = json_string_value(json_object_get(json_object_get(dev, "client_keys"), name));
+	json_object_foreach(keys, name, v)
+	{
+		const char *have =
+		    json_string_value(json_object_get(json_object_get(dev, "client_keys"), name));
 
 		if ((have && strcmp(have, json_string_value(v)) == 0) || is_remote(dev, name))
 			continue;
@@ -182,10 +192,14 @@ static int enroll_again(struct hsmd_call *call, json_t *keys)
 	}
 	if (doc) {
 		/* a given key may be another (remote) service's installed key */
-		json_object_foreach(json_object_get(doc, "client_keys"), name, v) {
-			if (key_used_by(json_object_get(doc, "client_keys"), json_string_value(v), name)) {
-				hsmd_error(call, HSMD_BAD_REQUEST,
-					   "client_keys: %s would share its key with another service", name);
+		json_object_foreach(json_object_get(doc, "client_keys"), name, v)
+		{
+			if (key_used_by(json_object_get(doc, "client_keys"), json_string_value(v),
+					name)) {
+				hsmd_error(
+				    call, HSMD_BAD_REQUEST,
+				    "client_keys: %s would share its key with another service",
+				    name);
 				json_decref(doc);
 				json_decref(detail);
 				json_decref(keys);
@@ -215,9 +229,11 @@ static int m_enroll(struct hsmd_call *call)
 	if (rc != HSMD_OK)
 		return rc;
 	if (strcmp(json_string_value(json_object_get(dev, "state")), "enrolled") == 0) {
-		const char *installed = json_string_value(json_object_get(
-			json_object_get(dev, "client_keys"), "sshadmin"));
-		int same = installed && strcmp(installed, json_string_value(json_object_get(keys, "sshadmin"))) == 0;
+		const char *installed = json_string_value(
+		    json_object_get(json_object_get(dev, "client_keys"), "sshadmin"));
+		int same =
+		    installed &&
+		    strcmp(installed, json_string_value(json_object_get(keys, "sshadmin"))) == 0;
 		if (!same) {
 			json_decref(keys);
 			return hsmd_error(call, HSMD_REFUSED_STATE,
@@ -231,7 +247,7 @@ static int m_enroll(struct hsmd_call *call)
 	json_object_set(doc, "client_keys", keys);
 	detail = json_object();
 	json_object_foreach(keys, name, v)
-		json_object_set_new(detail, name, json_string(json_string_value(v)));
+	    json_object_set_new(detail, name, json_string(json_string_value(v)));
 	json_decref(keys);
 	if (hsmd_commit(call, doc, "enroll", json_pack("{s:o}", "client_keys", detail)) != 0)
 		return HSMD_FAILED;
@@ -246,8 +262,9 @@ static int m_authorized_keys(struct hsmd_call *call)
 {
 	const json_t *remote = remote_list(hsmd_device(call));
 
-	hsmd_reply(call, json_pack("{s:O, s:o}", "keys", json_object_get(hsmd_device(call), "client_keys"),
-				   "remote", remote ? json_deep_copy(remote) : json_array()));
+	hsmd_reply(call, json_pack("{s:O, s:o}", "keys",
+				   json_object_get(hsmd_device(call), "client_keys"), "remote",
+				   remote ? json_deep_copy(remote) : json_array()));
 	return HSMD_OK;
 }
 
@@ -263,7 +280,8 @@ static int m_set_key(struct hsmd_call *call)
 			   "service", &service, "key", &key, "remote", &remote) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	if (!known_service(call, service))
-		return hsmd_error(call, HSMD_BAD_REQUEST, "service: '%.48s' is not a service of this HSM", service);
+		return hsmd_error(call, HSMD_BAD_REQUEST,
+				  "service: '%.48s' is not a service of this HSM", service);
 	line = canonical_key(key);
 	if (!line)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "key: not an ssh-ed25519 public key");
@@ -278,34 +296,40 @@ static int m_set_key(struct hsmd_call *call)
 	}
 	json_object_set_new(keys, service, json_string(line));
 	set_remote(doc, service, remote);
-	if (hsmd_commit(call, doc, "set_key", json_pack("{s:s, s:s, s:b}", "service", service, "key", line,
-							"remote", remote)) != 0) {
+	if (hsmd_commit(call, doc, "set_key",
+			json_pack("{s:s, s:s, s:b}", "service", service, "key", line, "remote",
+				  remote)) != 0) {
 		free(line);
 		return HSMD_FAILED;
 	}
-	hsmd_reply(call, json_pack("{s:s, s:s, s:b}", "service", service, "key", line, "remote", remote));
+	hsmd_reply(call,
+		   json_pack("{s:s, s:s, s:b}", "service", service, "key", line, "remote", remote));
 	free(line);
 	return HSMD_OK;
 }
 
 static const struct hsmd_method methods[] = {
-	{ .name = "hostkeys", .flags = HSMD_METHOD_FACTORY_OK, .handler = m_hostkeys,
+	{ .name = "hostkeys",
+	  .flags = HSMD_METHOD_FACTORY_OK,
+	  .handler = m_hostkeys,
 	  .summary = "host keys, certificates and warrant" },
 	/* Enrollment is the way out of factory state, so neither the lost
 	 * clock nor the log level may block it (that would leave no way in). */
-	{ .name = "enroll", .flags = HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE,
-	  .handler = m_enroll, .summary = "install the client keys of every service" },
-	{ .name = "authorized_keys", .handler = m_authorized_keys,
+	{ .name = "enroll",
+	  .flags = HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE,
+	  .handler = m_enroll,
+	  .summary = "install the client keys of every service" },
+	{ .name = "authorized_keys",
+	  .handler = m_authorized_keys,
 	  .summary = "the authorized client key of each service, and which are remote" },
-	{ .name = "set_key", .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK,
-	  .handler = m_set_key, .summary = "change the client key of one service (atomically)" },
+	{ .name = "set_key",
+	  .flags = HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_NEEDS_CLOCK,
+	  .handler = m_set_key,
+	  .summary = "change the client key of one service (atomically)" },
 	HSMD_METHOD_END
 };
 
 HSMD_SERVICE_EXPORT const struct hsmd_service hsmd_service = {
-	HSMD_SERVICE_HEADER,
-	.name = "sshadmin",
-	.version = PACKAGE_VERSION,
-	.default_port = 2201,
-	.methods = methods,
+	HSMD_SERVICE_HEADER,  .name = "sshadmin", .version = PACKAGE_VERSION,
+	.default_port = 2201, .methods = methods,
 };

@@ -38,8 +38,9 @@ static int read_params(struct hsmd_call *call, struct upgrade_params *p)
 	json_error_t jerr;
 
 	memset(p, 0, sizeof(*p));
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?b, s?b, s?b}", "dry_run",
-			   &p->dry_run, "force", &p->force, "no_reset", &p->no_reset) != 0)
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?b, s?b, s?b}",
+			   "dry_run", &p->dry_run, "force", &p->force, "no_reset",
+			   &p->no_reset) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
 	return HSMD_OK;
 }
@@ -52,12 +53,13 @@ static int no_active_vcm(struct hsmd_call *call)
 	json_t *v;
 	size_t n = json_object_size(running);
 
-	json_object_foreach(running, uuid, v)
-		break;
+	json_object_foreach(running, uuid, v) break;
 	if (n) {
-		int rc = hsmd_error(call, HSMD_REFUSED_STATE,
-				    "%zu VCM%s active (%.36s): stop every VCM before upgrading firmware "
-				    "(--force does not override this)", n, n == 1 ? " is" : "s are", uuid);
+		int rc =
+		    hsmd_error(call, HSMD_REFUSED_STATE,
+			       "%zu VCM%s active (%.36s): stop every VCM before upgrading firmware "
+			       "(--force does not override this)",
+			       n, n == 1 ? " is" : "s are", uuid);
 		json_decref(running);
 		return rc;
 	}
@@ -94,14 +96,16 @@ static int check_rules(struct hsmd_call *call, const json_t *pkg, const json_t *
 		const char *want = json_string_value(json_object_get(pkg, "version"));
 		if (json_is_true(json_object_get(cur, "revokes_older")) && have && want &&
 		    strverscmp(want, have) < 0)
-			return hsmd_error(call, HSMD_REFUSED_STATE,
-					  "bootloader %s revoked older bootloaders: %s cannot be installed",
-					  have, want);
+			return hsmd_error(
+			    call, HSMD_REFUSED_STATE,
+			    "bootloader %s revoked older bootloaders: %s cannot be installed", have,
+			    want);
 		return HSMD_OK;
 	}
 	if (json_integer_value(json_object_get(pkg, "vsn")) < min)
 		return hsmd_error(call, HSMD_REFUSED_STATE,
-				  "the package's VSN %" JSON_INTEGER_FORMAT " is lower than the HSM's minimum "
+				  "the package's VSN %" JSON_INTEGER_FORMAT
+				  " is lower than the HSM's minimum "
 				  "VSN %" JSON_INTEGER_FORMAT " (guide 4.1.2.1)",
 				  json_integer_value(json_object_get(pkg, "vsn")), min);
 	return HSMD_OK;
@@ -109,10 +113,11 @@ static int check_rules(struct hsmd_call *call, const json_t *pkg, const json_t *
 
 static json_t *current_versions(const json_t *images)
 {
-	return json_pack("{s:O, s:O, s:O}",
-			 "primary", json_object_get(json_object_get(images, "primary"), "version"),
-			 "recovery", json_object_get(json_object_get(images, "recovery"), "version"),
-			 "bootloader", json_object_get(json_object_get(images, "bootloader"), "version"));
+	return json_pack("{s:O, s:O, s:O}", "primary",
+			 json_object_get(json_object_get(images, "primary"), "version"), "recovery",
+			 json_object_get(json_object_get(images, "recovery"), "version"),
+			 "bootloader",
+			 json_object_get(json_object_get(images, "bootloader"), "version"));
 }
 
 static int m_upgrade_finish(struct hsmd_call *call)
@@ -131,13 +136,14 @@ static int m_upgrade_finish(struct hsmd_call *call)
 		hsmd_image_discard(call);
 		return HSMD_FAILED;
 	}
-	if ((rc = check_rules(call, pkg, images)) != HSMD_OK || (rc = no_active_vcm(call)) != HSMD_OK) {
+	if ((rc = check_rules(call, pkg, images)) != HSMD_OK ||
+	    (rc = no_active_vcm(call)) != HSMD_OK) {
 		hsmd_image_discard(call);
 		goto out;
 	}
 	component = json_string_value(json_object_get(pkg, "component"));
-	result = json_pack("{s:o, s:O, s:b, s:s}", "current", current_versions(images), "package", pkg,
-			   "dry_run", p.dry_run, "component", component);
+	result = json_pack("{s:o, s:O, s:b, s:s}", "current", current_versions(images), "package",
+			   pkg, "dry_run", p.dry_run, "component", component);
 	if (p.dry_run) {
 		hsmd_image_discard(call);
 		json_object_set_new(result, "changed", json_array());
@@ -153,7 +159,8 @@ static int m_upgrade_finish(struct hsmd_call *call)
 	json_object_set_new(result, "reset", json_boolean(!p.no_reset));
 	/* A new primary image returns the HSM to factory state when it
 	 * first boots (overview §7): enroll again afterwards. */
-	json_object_set_new(result, "factory_state", json_boolean(strcmp(component, "primary") == 0));
+	json_object_set_new(result, "factory_state",
+			    json_boolean(strcmp(component, "primary") == 0));
 	hsmd_reply(call, result);
 out:
 	json_decref(pkg);
@@ -179,17 +186,20 @@ static const struct hsmd_method updater_methods[] = {
 	{ .name = "upgrade",
 	  .flags = HSMD_METHOD_STREAMS | HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED |
 		   HSMD_METHOD_NEEDS_CLOCK,
-	  .variant_param = "force", .variant_flags = 0, .plain_flags = HSMD_METHOD_MAINTENANCE,
-	  .handler = m_upgrade_start, .stream = m_upgrade_stream, .finish = m_upgrade_finish,
+	  .variant_param = "force",
+	  .variant_flags = 0,
+	  .plain_flags = HSMD_METHOD_MAINTENANCE,
+	  .handler = m_upgrade_start,
+	  .stream = m_upgrade_stream,
+	  .finish = m_upgrade_finish,
 	  .summary = "receive, verify and install a firmware package" },
-	{ .name = "images", .handler = m_images, .summary = "installed firmware images and minimum VSN" },
+	{ .name = "images",
+	  .handler = m_images,
+	  .summary = "installed firmware images and minimum VSN" },
 	HSMD_METHOD_END
 };
 
 HSMD_SERVICE_EXPORT const struct hsmd_service hsmd_service = {
-	HSMD_SERVICE_HEADER,
-	.name = "updater",
-	.version = PACKAGE_VERSION,
-	.default_port = 2204,
-	.methods = updater_methods,
+	HSMD_SERVICE_HEADER,  .name = "updater",          .version = PACKAGE_VERSION,
+	.default_port = 2204, .methods = updater_methods,
 };
