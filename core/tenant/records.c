@@ -286,10 +286,8 @@ int hsm_tenant_call_home(const char *home, int timeout, const struct hsm_tenant_
 	snprintf(path, sizeof(path), "%s/%s.key", dir, hsm_tenant_services[svc]);
 	if (!(key =
 		  hsm_client_key_load_as(home, path, hsm_tenant_services[svc], why, sizeof(why)))) {
-		snprintf(reply->code, sizeof(reply->code), "local");
-		snprintf(reply->message, sizeof(reply->message), "%s key: %s",
-			 hsm_tenant_services[svc], why);
-		return reply->exit = HSM_EXIT_FAILED;
+		return hsm_rpc_reply_fail(reply, HSM_EXIT_FAILED, "local", "%s key: %s",
+					  hsm_tenant_services[svc], why);
 	}
 	ep.client_key = key;
 	rc = hsm_rpc_exec(&ep, method, params, timeout, reply);
