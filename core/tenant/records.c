@@ -216,6 +216,27 @@ int hsm_tenant_lowest_free_module(const struct hsm_tenant_vcm *v, size_t count)
 	return -1;
 }
 
+int hsm_tenant_record_open(struct hsm_ctx *ctx, struct hsm_tenant_vcm *out)
+{
+	char uuid[HSM_UUID_LEN + 1], err[256];
+	int rc = hsm_opt_uuid(ctx, "uuid", uuid);
+
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	if (!uuid[0])
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid", "a VCM UUID is required");
+	switch (hsm_tenant_record_load(hsm_home(ctx), uuid, out, err, sizeof(err))) {
+	case 0:
+		return 0;
+	case 1:
+		return hsm_error(ctx, HSM_EXIT_USAGE, uuid,
+				 "no enrolled VCM with this UUID (hsmadmin vcm enroll)");
+	default:
+		return hsm_error(ctx, HSM_EXIT_FAILED, uuid, "enrollment record: %s", err);
+	}
+}
+
 int hsm_tenant_records_select(struct hsm_ctx *ctx, struct hsm_tenant_vcm **out, size_t *count)
 {
 	char canon[HSM_UUID_LEN + 1];
