@@ -35,12 +35,9 @@ static void judge_status(struct hsm_rpc_reply *r)
 {
 	if (r->exit != 0 || !json_is_true(json_object_get(r->result, "hardware_failed")))
 		return;
-	snprintf(r->message, sizeof(r->message), "the HSM has failed (%s): replace it",
-		 json_string_value(json_object_get(r->result, "hardware_fault")) ?: "unknown");
-	snprintf(r->code, sizeof(r->code), "failed");
-	json_decref(r->result);
-	r->result = NULL;
-	r->exit = HSM_EXIT_FAILED;
+	hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "failed", "the HSM has failed (%s): replace it",
+			   json_string_value(json_object_get(r->result, "hardware_fault"))
+			       ?: "unknown");
 }
 
 struct status_run {
