@@ -16,8 +16,10 @@
  *
  * ABI 1.1 adds no field: it adds the call API of <hsmadmin/call.h>
  * (libhsmadmin-call, `pkg-config hsmadmin-call`), with which a command
- * calls a device method on the HSMs selected by --esn.  A plugin built
- * for 1.0 loads unchanged.
+ * calls a device method on the HSMs selected by --esn, and the output
+ * helpers hsm_quiet, hsm_progress and hsm_progress_done below (the common
+ * -q/--quiet and the progress line).  A plugin built for 1.0 loads
+ * unchanged.
  *
  * A minimal plugin (see docs/plugin-guide.md for the whole story):
  *
