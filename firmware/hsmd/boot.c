@@ -27,16 +27,16 @@
 #include "images.h"
 #include "licence.h" /* hsm_vendor_keys_load */
 
-char hsmd_image_dir[4200];
+char hd_image_dir[4200];
 /* The id of the primary image this process booted ("" for development). */
 static char booted_id[40];
 
-int hsmd_boot_image_changed(struct hsmd_store *st)
+int hd_boot_image_changed(struct hd_store *st)
 {
-	char err[HSMD_ERRLEN];
-	json_t *images = hsmd_images_load(st->dir, err, sizeof(err));
+	char err[HD_ERRLEN];
+	json_t *images = hd_images_load(st->dir, err, sizeof(err));
 	const char *id =
-	    json_string_value(json_object_get(hsmd_images_slot(images, "primary"), "id"));
+	    json_string_value(json_object_get(hd_images_slot(images, "primary"), "id"));
 	int changed = images && strcmp(id ? id : "", booted_id) != 0;
 
 	json_decref(images);
@@ -46,7 +46,7 @@ int hsmd_boot_image_changed(struct hsmd_store *st)
 /* How many services.d files the image's manifest lists. */
 static size_t expected_services(const char *imgdir)
 {
-	char path[4400], *text = NULL, err[HSMD_ERRLEN];
+	char path[4400], *text = NULL, err[HD_ERRLEN];
 	struct hsm_npkg_manifest *m = NULL;
 	size_t len, n = 0;
 
@@ -62,39 +62,39 @@ static size_t expected_services(const char *imgdir)
 
 /* Check and load one package image.  0 when every service it configures
  * loaded. */
-static int load_image(struct hsmd_store *st, const json_t *img, EVP_PKEY **keys, size_t nkeys,
-		      struct hsmd_loaded_service **svcs, size_t *nsvcs, char *err, size_t errlen)
+static int load_image(struct hd_store *st, const json_t *img, EVP_PKEY **keys, size_t nkeys,
+		      struct hd_loaded_service **svcs, size_t *nsvcs, char *err, size_t errlen)
 {
-	char dir[4200], mods[4300], inner[HSMD_ERRLEN];
+	char dir[4200], mods[4300], inner[HD_ERRLEN];
 	size_t want;
 
-	if (hsmd_images_dir(st->dir, img, dir, sizeof(dir)) != 0)
-		return hsmd_err(err, errlen, "the image has no directory");
-	if (hsmd_images_verify(st->dir, img, keys, nkeys, inner, sizeof(inner)) != 0)
-		return hsmd_err(err, errlen, "image %s fails its check: %s",
-				json_string_value(json_object_get(img, "version")), inner);
+	if (hd_images_dir(st->dir, img, dir, sizeof(dir)) != 0)
+		return hd_err(err, errlen, "the image has no directory");
+	if (hd_images_verify(st->dir, img, keys, nkeys, inner, sizeof(inner)) != 0)
+		return hd_err(err, errlen, "image %s fails its check: %s",
+			      json_string_value(json_object_get(img, "version")), inner);
 	snprintf(mods, sizeof(mods), "%s/modules", dir);
-	if (hsmd_services_load(dir, mods, svcs, nsvcs, inner, sizeof(inner)) < 0)
-		return hsmd_err(err, errlen, "%s", inner);
+	if (hd_services_load(dir, mods, svcs, nsvcs, inner, sizeof(inner)) < 0)
+		return hd_err(err, errlen, "%s", inner);
 	want = expected_services(dir);
 	if (*nsvcs == 0 || *nsvcs < want) {
-		hsmd_err(err, errlen, "image %s: %zu of its %zu services failed to start",
-			 json_string_value(json_object_get(img, "version")), want - *nsvcs, want);
-		hsmd_services_unload(*svcs, *nsvcs);
+		hd_err(err, errlen, "image %s: %zu of its %zu services failed to start",
+		       json_string_value(json_object_get(img, "version")), want - *nsvcs, want);
+		hd_services_unload(*svcs, *nsvcs);
 		*svcs = NULL;
 		*nsvcs = 0;
 		return -1;
 	}
-	snprintf(hsmd_image_dir, sizeof(hsmd_image_dir), "%s", dir);
+	snprintf(hd_image_dir, sizeof(hd_image_dir), "%s", dir);
 	snprintf(booted_id, sizeof(booted_id), "%s", json_string_value(json_object_get(img, "id")));
 	return 0;
 }
 
 /* Make device.json's firmware member say what images.json says. */
-static void sync_firmware(struct hsmd_store *st, const json_t *images)
+static void sync_firmware(struct hd_store *st, const json_t *images)
 {
-	json_t *fw = hsmd_images_firmware(images), *doc;
-	char err[HSMD_ERRLEN];
+	json_t *fw = hd_images_firmware(images), *doc;
+	char err[HD_ERRLEN];
 
 	if (!fw || json_equal(fw, json_object_get(st->device, "firmware"))) {
 		json_decref(fw);
@@ -102,45 +102,45 @@ static void sync_firmware(struct hsmd_store *st, const json_t *images)
 	}
 	doc = json_deep_copy(st->device);
 	json_object_set(doc, "firmware", fw);
-	if (hsmd_store_commit(st, doc, "firmware", json_pack("{s:O}", "firmware", fw), err,
-			      sizeof(err)) != 0)
-		hsmd_log("firmware versions not recorded: %s", err);
+	if (hd_store_commit(st, doc, "firmware", json_pack("{s:O}", "firmware", fw), err,
+			    sizeof(err)) != 0)
+		hd_log("firmware versions not recorded: %s", err);
 	json_decref(fw);
 }
 
-static void log_event(struct hsmd_store *st, const char *event, json_t *detail)
+static void log_event(struct hd_store *st, const char *event, json_t *detail)
 {
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 
-	if (hsmd_store_commit(st, json_deep_copy(st->device), event, detail, err, sizeof(err)) != 0)
-		hsmd_log("%s not logged: %s", event, err);
+	if (hd_store_commit(st, json_deep_copy(st->device), event, detail, err, sizeof(err)) != 0)
+		hd_log("%s not logged: %s", event, err);
 }
 
-int hsmd_boot_image(struct hsmd_store *st, const struct hsmd_config *cfg, const char *confdir,
-		    struct hsmd_loaded_service **svcs, size_t *nsvcs, char *err, size_t errlen)
+int hd_boot_image(struct hd_store *st, const struct hd_config *cfg, const char *confdir,
+		  struct hd_loaded_service **svcs, size_t *nsvcs, char *err, size_t errlen)
 {
 	EVP_PKEY **keys = NULL;
 	size_t nkeys = 0;
 	json_t *images;
 	const json_t *img;
-	char why[HSMD_ERRLEN], inner[HSMD_ERRLEN];
+	char why[HD_ERRLEN], inner[HD_ERRLEN];
 	int rc = -1;
 
 	*svcs = NULL;
 	*nsvcs = 0;
-	hsmd_image_dir[0] = '\0';
+	hd_image_dir[0] = '\0';
 	booted_id[0] = '\0';
-	images = hsmd_images_load(st->dir, err, errlen);
+	images = hd_images_load(st->dir, err, errlen);
 	if (!images)
 		return -1;
-	img = hsmd_images_slot(images, "primary");
+	img = hd_images_slot(images, "primary");
 	if (json_is_true(json_object_get(img, "development"))) {
-		rc = hsmd_services_load(confdir, cfg->servicedir, svcs, nsvcs, err, errlen) < 0 ? -1
-												: 0;
+		rc = hd_services_load(confdir, cfg->servicedir, svcs, nsvcs, err, errlen) < 0 ? -1
+											      : 0;
 		goto out;
 	}
 	if (hsm_vendor_keys_load(cfg->vendordir, &keys, &nkeys, inner, sizeof(inner)) != 0) {
-		hsmd_err(err, errlen, "vendor keys: %s", inner);
+		hd_err(err, errlen, "vendor keys: %s", inner);
 		goto out;
 	}
 	if (load_image(st, img, keys, nkeys, svcs, nsvcs, why, sizeof(why)) == 0) {
@@ -149,22 +149,22 @@ int hsmd_boot_image(struct hsmd_store *st, const struct hsmd_config *cfg, const 
 			 * and a new primary image starts from factory state
 			 * (overview §7).  Factory state first: a crash between
 			 * the two repeats it, never skips it. */
-			if (hsmd_store_factory_state(st, inner, sizeof(inner)) != 0)
-				hsmd_log("factory state after the upgrade failed: %s", inner);
-			hsmd_crash_point("image-factory");
+			if (hd_store_factory_state(st, inner, sizeof(inner)) != 0)
+				hd_log("factory state after the upgrade failed: %s", inner);
+			hd_crash_point("image-factory");
 			json_object_set_new(images, "trial", json_false());
-			if (hsmd_images_save(st->dir, images, inner, sizeof(inner)) != 0)
-				hsmd_log("images: %s", inner);
-			hsmd_log("firmware %s booted for the first time: factory state",
-				 json_string_value(json_object_get(img, "version")));
-			hsmd_images_gc(st->dir, images);
+			if (hd_images_save(st->dir, images, inner, sizeof(inner)) != 0)
+				hd_log("images: %s", inner);
+			hd_log("firmware %s booted for the first time: factory state",
+			       json_string_value(json_object_get(img, "version")));
+			hd_images_gc(st->dir, images);
 		}
 		rc = 0;
 		goto out;
 	}
-	hsmd_log("%s", why);
-	if (!hsmd_images_slot(images, "previous")) {
-		hsmd_err(err, errlen, "no bootable image: %s", why);
+	hd_log("%s", why);
+	if (!hd_images_slot(images, "previous")) {
+		hd_err(err, errlen, "no bootable image: %s", why);
 		goto out;
 	}
 	/* Roll back: the previous image becomes the primary again. */
@@ -173,33 +173,33 @@ int hsmd_boot_image(struct hsmd_store *st, const struct hsmd_config *cfg, const 
 		json_object_set(images, "primary", json_object_get(images, "previous"));
 		json_object_set_new(images, "previous", json_null());
 		json_object_set_new(images, "trial", json_false());
-		if (hsmd_images_save(st->dir, images, inner, sizeof(inner)) != 0) {
+		if (hd_images_save(st->dir, images, inner, sizeof(inner)) != 0) {
 			json_decref(bad);
-			hsmd_err(err, errlen, "cannot roll back: %s", inner);
+			hd_err(err, errlen, "cannot roll back: %s", inner);
 			goto out;
 		}
-		hsmd_log("firmware rolled back from %s to %s",
-			 json_string_value(json_object_get(bad, "version")),
-			 json_string_value(
-			     json_object_get(hsmd_images_slot(images, "primary"), "version")));
+		hd_log("firmware rolled back from %s to %s",
+		       json_string_value(json_object_get(bad, "version")),
+		       json_string_value(
+			   json_object_get(hd_images_slot(images, "primary"), "version")));
 		log_event(st, "firmware_rollback",
 			  json_pack("{s:O, s:O, s:s}", "from", json_object_get(bad, "version"),
 				    "to",
-				    json_object_get(hsmd_images_slot(images, "primary"), "version"),
+				    json_object_get(hd_images_slot(images, "primary"), "version"),
 				    "reason", why));
 		json_decref(bad);
 	}
-	img = hsmd_images_slot(images, "primary");
+	img = hd_images_slot(images, "primary");
 	if (json_is_true(json_object_get(img, "development")))
-		rc = hsmd_services_load(confdir, cfg->servicedir, svcs, nsvcs, err, errlen) < 0 ? -1
-												: 0;
+		rc = hd_services_load(confdir, cfg->servicedir, svcs, nsvcs, err, errlen) < 0 ? -1
+											      : 0;
 	else
 		rc = load_image(st, img, keys, nkeys, svcs, nsvcs, err, errlen);
-	hsmd_images_gc(st->dir, images);
+	hd_images_gc(st->dir, images);
 out:
 	if (rc == 0) {
 		sync_firmware(st, images);
-		hsmd_images_gc(st->dir, images); /* staging left by a crash */
+		hd_images_gc(st->dir, images); /* staging left by a crash */
 	}
 	hsm_vendor_keys_free(keys, nkeys);
 	json_decref(images);
