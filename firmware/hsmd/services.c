@@ -21,6 +21,7 @@
 
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/ini-strict.h>
+#include "gate.h"
 #include "hsmd.h"
 #include "services.h"
 
@@ -224,8 +225,8 @@ static int conf_filter(const struct dirent *d)
 	return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".conf") == 0;
 }
 
-int hd_services_load(const char *confdir, const char *servicedir, struct hd_loaded_service **out,
-		     size_t *count, char *err, size_t errlen)
+int hd_services_load(const char *confdir, const char *servicedir, int platform_only,
+		     struct hd_loaded_service **out, size_t *count, char *err, size_t errlen)
 {
 	char dpath[4200];
 	struct dirent **names = NULL;
@@ -269,6 +270,11 @@ int hd_services_load(const char *confdir, const char *servicedir, struct hd_load
 			continue;
 		}
 		free(text);
+		if (platform_only && !hd_gate_runs_in_recovery(conf.name)) {
+			hd_log("%s: service '%s' does not run on the recovery image; not loaded",
+			       path, conf.name);
+			continue;
+		}
 		for (size_t j = 0; j < loaded; j++)
 			dup |= strcmp(svcs[j].name, conf.name) == 0;
 		if (dup || dirfd < 0 || !svcs) {

@@ -205,8 +205,8 @@ int hd_vcm_main(int argc, char **argv)
 	hd_config_defaults(&cfg);
 	snprintf(mods, sizeof(mods), "%s/modules", image ? image : "");
 	if (hd_config_load(&cfg, confdir, err, sizeof(err)) != 0 ||
-	    hd_services_load(image ? image : confdir, image ? mods : cfg.servicedir, &svcs, &nsvcs,
-			     err, sizeof(err)) < 0 ||
+	    hd_services_load(image ? image : confdir, image ? mods : cfg.servicedir, 0, &svcs,
+			     &nsvcs, err, sizeof(err)) < 0 ||
 	    (drop && hd_vcmuser_drop(state, uid, err, sizeof(err)) != 0) ||
 	    hd_store_open(&st, drop ? "." : state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: vcm: %s\n", err);

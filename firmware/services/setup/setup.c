@@ -46,18 +46,21 @@ static const char *platform_mode(struct hsmd_call *call)
 	return strcmp(image(call), "recovery") == 0 ? "recovery" : dev_str(call, "mode");
 }
 
+/* firmware.running: the version of the image this boot runs (its
+ * modules are the services that answer). */
 static int m_status(struct hsmd_call *call)
 {
 	const json_t *dev = hsmd_device(call), *fw = json_object_get(dev, "firmware");
 
 	hsmd_reply(
 	    call,
-	    json_pack("{s:O, s:O, s:s, s:s, s:{s:O, s:O, s:O}, s:b, s:o}", "esn",
+	    json_pack("{s:O, s:O, s:s, s:s, s:{s:O, s:O, s:O, s:O}, s:b, s:o}", "esn",
 		      json_object_get(hsmd_lifetime(call), "esn"), "state",
 		      json_object_get(dev, "state"), "mode", platform_mode(call), "image",
-		      image(call), "firmware", "primary", json_object_get(fw, "primary"),
-		      "recovery", json_object_get(fw, "recovery"), "uboot",
-		      json_object_get(fw, "uboot"), "clock_set",
+		      image(call), "firmware", "running", json_object_get(fw, image(call)),
+		      "primary", json_object_get(fw, "primary"), "recovery",
+		      json_object_get(fw, "recovery"), "uboot", json_object_get(fw, "uboot"),
+		      "clock_set",
 		      json_is_integer(json_object_get(json_object_get(dev, "clock"), "last_set")),
 		      "vcm_network", setup_vcm_network(dev)));
 	return HSMD_OK;
