@@ -37,7 +37,8 @@ cp -r "$b/inst/etc/hsmadmin" "$HSMADMIN_CONF"
 mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
 hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
 esn=BE0C-0000-0043
-addr=127.78.0.2
+# A loopback address of its own: two runs (or a test) never collide.
+addr=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).2
 hsmd provision --state "$w/hsm" --esn "$esn" --address "$addr" --vendor-key "$w/vendor.key" \
 	--module-conf "$HSMADMIN_CONF/modules.d/hsm.conf" >/dev/null
 
@@ -56,7 +57,7 @@ ms() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1000 }'; }
 
 # --- (b) reference: start-up without VCMs ------------------------------------------
 start_hsmd >/dev/null
-hsmadmin enroll >/dev/null
+hsmadmin enroll --secret-file "$w/hsm/enrollment-secret" >/dev/null
 hsm-vendor licence --key "$w/vendor.key" --esn "$esn" --max-active-vcms 1000 --out "$w/1000.lic" >/dev/null
 hsmadmin fet "$w/1000.lic" >/dev/null
 stop_hsmd

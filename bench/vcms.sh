@@ -42,7 +42,8 @@ mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
 hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
 # hsmd reads the same configuration (its vendor.d trusts the licence key).
 esn=BE0C-0000-0042
-addr=127.78.0.1
+# A loopback address of its own: two runs (or a test) never collide.
+addr=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).1
 hsmd provision --state "$w/hsm" --esn "$esn" --address "$addr" --vendor-key "$w/vendor.key" \
 	--module-conf "$HSMADMIN_CONF/modules.d/hsm.conf" >/dev/null
 hsmd run --state "$w/hsm" --conf "$HSMADMIN_CONF" >"$w/hsm.log" 2>&1 &
