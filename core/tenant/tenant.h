@@ -75,6 +75,10 @@ HSM_API int hsm_tenant_records_select(struct hsm_ctx *ctx, struct hsm_tenant_vcm
 struct hsm_rpc_reply;
 HSM_API int hsm_tenant_call(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, int svc,
 			    const char *method, const json_t *params, struct hsm_rpc_reply *reply);
+/* Same, for a method whose reply streams (struct hsm_rpc_endpoint.sink). */
+HSM_API int hsm_tenant_call_sink(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, int svc,
+				 const char *method, const json_t *params, hsm_rpc_sink sink,
+				 void *sink_arg, struct hsm_rpc_reply *reply);
 /* Same, thread-safe (no ctx): home and timeout given. */
 HSM_API int hsm_tenant_call_home(const char *home, int timeout, const struct hsm_tenant_vcm *v,
 				 int svc, const char *method, const json_t *params,

@@ -620,6 +620,25 @@ json_t *hsmd_slog_saved(const struct hsmd_slog *l)
 	return a;
 }
 
+int hsmd_slog_open_saved(const struct hsmd_slog *l, int64_t segment, int *fd, uint64_t *size,
+			 char *err, size_t errlen)
+{
+	char path[4200];
+	struct stat sb;
+
+	saved_path(l, segment, path, sizeof(path));
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (*fd < 0)
+		return hsmd_err(err, errlen, "segment %" PRId64 " is not stored", segment);
+	if (fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(*fd);
+		*fd = -1;
+		return hsmd_err(err, errlen, "segment %" PRId64 ": not a regular file", segment);
+	}
+	*size = (uint64_t)sb.st_size;
+	return 0;
+}
+
 int hsmd_slog_read_saved(const struct hsmd_slog *l, int64_t segment, char **buf, size_t *len,
 			 char *err, size_t errlen)
 {

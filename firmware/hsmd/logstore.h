@@ -91,6 +91,9 @@ int hsmd_slog_close_segment(struct hsmd_slog *l, int64_t time, int64_t *closed, 
 /* Saved segment numbers, ascending (new reference). */
 json_t *hsmd_slog_saved(const struct hsmd_slog *l);
 /* The bytes of a saved segment (malloc'ed). */
+/* A saved segment opened for reading (O_CLOEXEC) and its size; 0 or -1. */
+int hsmd_slog_open_saved(const struct hsmd_slog *l, int64_t segment, int *fd, uint64_t *size,
+			 char *err, size_t errlen);
 int hsmd_slog_read_saved(const struct hsmd_slog *l, int64_t segment, char **buf, size_t *len,
 			 char *err, size_t errlen);
 /* Remove a saved segment. */

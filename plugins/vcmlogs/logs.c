@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * logs.c - `hsmadmin vcm logs export|expire|getkey --uuid UUID`: calls to
+ * logs.c - `hsmadmin vcm logs export|expire|getkey --uuid UUID` and the
+ * offline `vcm logs verify`: calls to
  * the VCM's monitor (docs/protocol.md, monitor) with this tenant's monitor
  * key for that VCM, the host key pinned at enrollment.  Exported segments
  * are verified (docs/formats/signed-log.md) against log keys certified by
@@ -21,9 +22,14 @@
 #include <hsmadmin/fileio.h>
 #include "sign.h"
 #include "signed-log.h"
+#include "signed-log-files.h"
 #include "transport.h"
 #include "tenant.h"
 #include "vcmlogs.h"
+
+/* The most of a segment held in memory (printed or --json; --outdir
+ * streams to disk whatever the size). */
+#define VL_MEMORY_MAX (16u * 1024u * 1024u)
 
 /* The record of the VCM named by --uuid; reports its own errors. */
 static int load(struct hsm_ctx *ctx, struct hsm_tenant_vcm *v)
@@ -164,11 +170,13 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 	int saved = hsm_opt_given(ctx, "saved");
 	struct hsm_rpc_reply r;
 	struct hsm_tenant_vcm v;
+	struct hsm_slog_receiver *rx = NULL;
 	json_t *keys = NULL, *sum = NULL, *meta = NULL, *params, *s0;
 	EVP_PKEY *vid = NULL;
-	const char *text;
-	char path[PATH_MAX], err[512], log[64];
+	const char *text = NULL;
+	char path[PATH_MAX], err[768], log[64];
 	json_int_t seg;
+	size_t tlen = 0;
 	struct stat sb;
 	int rc;
 
@@ -185,45 +193,52 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 		return rc;
 	if ((rc = certified_keys(ctx, &v, &keys, &vid, log, sizeof(log))) != 0)
 		goto out;
+	/* Verified as it streams in; to a temporary file in OUTDIR that takes
+	 * its name only once all of it verified, or (printed, --json) held in
+	 * memory up to a bound. */
+	if (!(rx = hsm_slog_receiver_new(keys, vid, v.esn, log, outdir, VL_MEMORY_MAX, err,
+					 sizeof(err)))) {
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, outdir ? outdir : v.uuid, "%s", err);
+		goto out;
+	}
 	if (hsm_opt_given(ctx, "expire"))
 		hsm_warn(
 		    ctx,
 		    "--expire is not recommended: if anything fails between export and "
 		    "expiry the segment is lost; export, keep the file, then run vcm logs expire");
-	params = json_pack("{s:b}", "saved", saved);
+	params = json_pack("{s:b, s:b}", "saved", saved, "stream", 1);
 	if (hsm_opt_given(ctx, "seq"))
 		json_object_set_new(params, "segment", json_integer(hsm_opt_int(ctx, "seq")));
-	if ((rc = monitor(ctx, &v, "logs_export", params, &r)) != 0)
-		goto out;
-	text = json_string_value(json_object_get(r.result, "text"));
-	seg = json_integer_value(json_object_get(r.result, "segment"));
-	if (!text || seg < 1) {
-		rc = hsm_error(ctx, HSM_EXIT_FAILED, v.uuid,
-			       "monitor: logs_export: malformed reply");
+	hsm_tenant_call_sink(ctx, &v, HSM_TENANT_MONITOR, "logs_export", params,
+			     hsm_slog_receiver_push, rx, &r);
+	json_decref(params);
+	if (r.exit != 0 && strcmp(r.code, "local") != 0) {
+		rc = hsm_error(ctx, r.exit, v.uuid, "%s", r.message);
 		goto out;
 	}
-	sum = hsm_slog_verify_export(text, strlen(text), keys, vid, v.esn, log, seg, err,
-				     sizeof(err));
-	if (!sum) {
+	if (!(sum = hsm_slog_receiver_finish(rx, r.result, err, sizeof(err)))) {
 		rc = hsm_error(ctx, HSM_EXIT_AUTH, v.uuid,
 			       "the exported segment does not verify, nothing written: %s", err);
 		goto out;
 	}
+	seg = json_integer_value(json_object_get(r.result, "segment"));
 	s0 = json_array_get(json_object_get(sum, "segments"), 0);
-	meta = json_pack("{s:s, s:s, s:I, s:O, s:O, s:O, s:b}", "uuid", v.uuid, "log", log,
+	meta = json_pack("{s:s, s:s, s:I, s:O, s:O, s:O, s:b, s:b}", "uuid", v.uuid, "log", log,
 			 "segment", seg, "first_seq", json_object_get(s0, "first_seq"), "last_seq",
 			 json_object_get(s0, "last_seq"), "entries", json_object_get(s0, "entries"),
-			 "verified", 1);
+			 "verified", 1, "saved", saved);
 	if (outdir) {
 		snprintf(path, sizeof(path), "%s/vcm-%s-system-%" JSON_INTEGER_FORMAT ".log",
 			 outdir, v.uuid, seg);
-		if (hsm_write_file_atomic(path, text, strlen(text), 0600, err, sizeof(err)) != 0) {
+		if (hsm_slog_receiver_commit(rx, path, err, sizeof(err)) != 0) {
 			rc = hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
 			goto out;
 		}
 		json_object_set_new(meta, "file", json_string(path));
-	} else if (hsm_json_mode(ctx)) {
-		json_object_set_new(meta, "text", json_string(text));
+	} else {
+		text = hsm_slog_receiver_text(rx, &tlen);
+		if (hsm_json_mode(ctx))
+			json_object_set_new(meta, "text", json_stringn(text, tlen));
 	}
 	/* Expire only once the verified copy is safe on this host (written,
 	 * or about to be printed). */
@@ -239,15 +254,17 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 		hsm_printf(ctx,
 			   "Exported log segment %" JSON_INTEGER_FORMAT
 			   " of VCM %s (entries %" JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT
-			   ", verified) to %s\n",
+			   ", verified%s) to %s\n",
 			   seg, v.uuid, json_integer_value(json_object_get(meta, "first_seq")),
-			   json_integer_value(json_object_get(meta, "last_seq")), path);
+			   json_integer_value(json_object_get(meta, "last_seq")),
+			   saved ? ", saved" : "", path);
 	else
-		print_segment(ctx, text, strlen(text));
+		print_segment(ctx, text, tlen);
 	if (!hsm_json_mode(ctx) && hsm_opt_given(ctx, "expire"))
 		hsm_printf(ctx, "Expired log segment %" JSON_INTEGER_FORMAT "\n", seg);
 	rc = 0;
 out:
+	hsm_slog_receiver_free(rx);
 	json_decref(meta);
 	json_decref(sum);
 	json_decref(keys);
@@ -255,6 +272,12 @@ out:
 	hsm_rpc_reply_clear(&r);
 	hsm_tenant_vcm_clear(&v);
 	return rc;
+}
+
+/* vcm logs verify: offline, like logs verify (the same library code). */
+int vl_cmd_verify(struct hsm_ctx *ctx)
+{
+	return hsm_slog_verify_command(ctx, "vcm logs getkey --out");
 }
 
 int vl_cmd_expire(struct hsm_ctx *ctx)
