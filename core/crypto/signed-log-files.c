@@ -37,6 +37,7 @@ struct hsm_slog_receiver {
 	size_t mlen, mcap, mmax;
 	uint64_t bytes;
 	int failed, finished, committed;
+	int fail_exit; /* HSM_EXIT_AUTH: it does not verify; HSM_EXIT_FAILED: local */
 	char esn[64], log[80];
 	char err[768];
 };
@@ -82,9 +83,10 @@ struct hsm_slog_receiver *hsm_slog_receiver_new(const json_t *keys, EVP_PKEY *si
 	return r;
 }
 
-static int rfail(struct hsm_slog_receiver *r, const char *what)
+static int rfail(struct hsm_slog_receiver *r, int exit, const char *what)
 {
 	snprintf(r->err, sizeof(r->err), "%s", what);
+	r->fail_exit = exit;
 	r->failed = 1;
 	return -1;
 }
@@ -111,23 +113,24 @@ int hsm_slog_receiver_push(void *arg, const void *data, size_t len)
 	if (r->failed || r->finished)
 		return -1;
 	if (hsm_slog_verifier_push(r->v, data, len, why, sizeof(why)) != 0)
-		return rfail(r, why);
+		return rfail(r, HSM_EXIT_AUTH, why);
 	r->bytes += len;
 	if (r->fd >= 0) {
 		if (write_all(r->fd, data, len) != 0)
-			return rfail(r, strerror(errno ? errno : EIO));
+			return rfail(r, HSM_EXIT_FAILED, strerror(errno ? errno : EIO));
 		return 0;
 	}
 	if (r->mlen + len > r->mmax)
-		return rfail(r, "the segment is too large to be held in memory: "
-				"export it to a directory (--outdir)");
+		return rfail(r, HSM_EXIT_FAILED,
+			     "the segment is too large to be held in memory: "
+			     "export it to a directory (--outdir)");
 	if (r->mlen + len + 1 > r->mcap) {
 		size_t cap = r->mcap ? r->mcap : 65536;
 		char *m;
 		while (cap < r->mlen + len + 1)
 			cap *= 2;
 		if (!(m = realloc(r->mem, cap)))
-			return rfail(r, "out of memory");
+			return rfail(r, HSM_EXIT_FAILED, "out of memory");
 		r->mem = m;
 		r->mcap = cap;
 	}
@@ -199,6 +202,13 @@ int hsm_slog_receiver_commit(struct hsm_slog_receiver *r, const char *path, char
 	else
 		snprintf(dir, sizeof(dir), ".");
 	return hsm_fsync_dir(dir, err, errlen);
+}
+
+const char *hsm_slog_receiver_error(const struct hsm_slog_receiver *r, int *exit)
+{
+	if (exit)
+		*exit = r->fail_exit;
+	return r->failed ? r->err : NULL;
 }
 
 const char *hsm_slog_receiver_path(const struct hsm_slog_receiver *r)

@@ -40,12 +40,16 @@ HSM_API int hsm_slog_receiver_push(void *r, const void *data, size_t len);
  * Every byte announced must have arrived and the segment must verify as
  * segment head.segment; the temporary file is fsync'ed.  The verifier's
  * summary, or NULL with the first problem. */
-HSM_API json_t *hsm_slog_receiver_finish(struct hsm_slog_receiver *r, const json_t *head,
-					 char *err, size_t errlen);
+HSM_API json_t *hsm_slog_receiver_finish(struct hsm_slog_receiver *r, const json_t *head, char *err,
+					 size_t errlen);
 /* After a successful finish: rename the temporary file to path (same
  * directory) and fsync the directory.  0 or -1. */
 HSM_API int hsm_slog_receiver_commit(struct hsm_slog_receiver *r, const char *path, char *err,
 				     size_t errlen);
+/* Why the receiver refused the data (the sink returned -1), or NULL;
+ * *exit (may be NULL) is HSM_EXIT_AUTH when the data does not verify,
+ * HSM_EXIT_FAILED for a local problem (disk, memory bound). */
+HSM_API const char *hsm_slog_receiver_error(const struct hsm_slog_receiver *r, int *exit);
 /* The temporary file (NULL in memory mode or once committed). */
 HSM_API const char *hsm_slog_receiver_path(const struct hsm_slog_receiver *r);
 /* In memory mode: the bytes received (NUL-terminated). */

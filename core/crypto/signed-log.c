@@ -270,8 +270,8 @@ struct hsm_slog_verifier {
 	struct {
 		char *name;
 		int open, failed;
-		size_t index;   /* entries so far */
-		uint64_t pos;   /* file offset of the next byte not yet checked */
+		size_t index; /* entries so far */
+		uint64_t pos; /* file offset of the next byte not yet checked */
 		int64_t seg, first;
 		struct seg_summary sum;
 		char *carry; /* a frame cut by a push boundary (at most one frame) */
@@ -618,8 +618,9 @@ static int check_entry(struct hsm_slog_verifier *v, const char *json, size_t jle
 			hsm_set_err(why, sizeof(why), "sequence goes back from %" PRId64,
 				    v->last_seq);
 		else
-			hsm_set_err(why, sizeof(why), "entries %" PRId64 "..%" PRId64 " are missing",
-				    v->last_seq + 1, seq - 1);
+			hsm_set_err(why, sizeof(why),
+				    "entries %" PRId64 "..%" PRId64 " are missing", v->last_seq + 1,
+				    seq - 1);
 		goto bad;
 	}
 	hex_to_hash(json_string_value(json_object_get(e, "prev")), prev);
@@ -653,9 +654,10 @@ static int check_entry(struct hsm_slog_verifier *v, const char *json, size_t jle
 	if (v->f.index == 0 ? check_log_open(v, e, seq, seg, why, sizeof(why)) != 0
 	    : strcmp(event, "log_open") == 0
 		? hsm_set_err(why, sizeof(why), "log_open inside a segment") != 0
-	    : strcmp(event, "checkpoint") == 0 ? check_checkpoint(v, e, seq, seg, why, sizeof(why)) != 0
-	    : strcmp(event, "log_key") == 0    ? check_log_key(v, e, seq, why, sizeof(why)) != 0
-					       : 0)
+	    : strcmp(event, "checkpoint") == 0
+		? check_checkpoint(v, e, seq, seg, why, sizeof(why)) != 0
+	    : strcmp(event, "log_key") == 0 ? check_log_key(v, e, seq, why, sizeof(why)) != 0
+					    : 0)
 		goto bad;
 	if (strcmp(event, "checkpoint") == 0)
 		v->f.sum.checkpoints++;
@@ -699,8 +701,7 @@ static long long check_frames(struct hsm_slog_verifier *v, const char *buf, size
 	return (long long)pos;
 }
 
-int hsm_slog_verifier_begin(struct hsm_slog_verifier *v, const char *name, char *err,
-			    size_t errlen)
+int hsm_slog_verifier_begin(struct hsm_slog_verifier *v, const char *name, char *err, size_t errlen)
 {
 	free(v->f.name);
 	free(v->f.carry);
@@ -906,8 +907,8 @@ int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *k
 }
 
 struct hsm_slog_verifier *hsm_slog_export_begin(const json_t *keys, EVP_PKEY *signer,
-					       const char *esn, const char *log, const char *name,
-					       char *err, size_t errlen)
+						const char *esn, const char *log, const char *name,
+						char *err, size_t errlen)
 {
 	struct hsm_slog_verifier *v = hsm_slog_verifier_new();
 

@@ -117,11 +117,9 @@ HSM_API int hsm_slog_verifier_end(struct hsm_slog_verifier *v, char *err, size_t
  * anchored.  finish returns the summary or NULL with the first problem. */
 HSM_API struct hsm_slog_verifier *hsm_slog_export_begin(const json_t *keys, EVP_PKEY *signer,
 							const char *esn, const char *log,
-							const char *name, char *err,
-							size_t errlen);
+							const char *name, char *err, size_t errlen);
 HSM_API json_t *hsm_slog_export_finish(struct hsm_slog_verifier *v, const char *esn,
-				       const char *log, int64_t segment, char *err,
-				       size_t errlen);
+				       const char *log, int64_t segment, char *err, size_t errlen);
 /* What the verifier has seen: the last whole segment, the log's ESN and
  * name ("" before a log_open). */
 HSM_API int64_t hsm_slog_verifier_last_segment(const struct hsm_slog_verifier *v);

@@ -272,31 +272,34 @@ static int read_streamed(ssh_channel ch, char **head, size_t *hlen, uint64_t *st
 	*head = NULL;
 	*hlen = 0;
 	*streamed = 0;
-	if (!chunk)
-		return fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+	if (!chunk) {
+		fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+		return -1;
+	}
 	for (;;) {
 		long slice = remaining_ms(deadline);
-		int n = ssh_channel_read_timeout(
-		    ch, chunk, STREAM_CHUNK, 0,
-		    (int)(slice < READ_SLICE_MS ? slice : READ_SLICE_MS));
+		int n =
+		    ssh_channel_read_timeout(ch, chunk, STREAM_CHUNK, 0,
+					     (int)(slice < READ_SLICE_MS ? slice : READ_SLICE_MS));
 		const char *data = chunk;
 		size_t len;
 
 		drain_stderr(ch);
 		if (n == SSH_ERROR) {
 			free(chunk);
-			return fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
-				    "%s service: connection lost: %s", ep->service,
-				    ssh_get_error(ssh_channel_get_session(ch)));
+			fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+			     "%s service: connection lost: %s", ep->service,
+			     ssh_get_error(ssh_channel_get_session(ch)));
+			return -1;
 		}
 		if (n == 0) {
 			if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
 				break;
 			if (remaining_ms(deadline) == 0) {
 				free(chunk);
-				return fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
-					    "%s service: no data for %ld s", ep->service,
-					    idle_ms / 1000);
+				fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+				     "%s service: no data for %ld s", ep->service, idle_ms / 1000);
+				return -1;
 			}
 			continue;
 		}
@@ -308,13 +311,15 @@ static int read_streamed(ssh_channel ch, char **head, size_t *hlen, uint64_t *st
 			char *nb;
 			if (*hlen + take > HSM_RPC_MAX_HEAD) {
 				free(chunk);
-				return fail(r, HSM_EXIT_FAILED, "protocol",
-					    "%s service: reply head larger than %u bytes",
-					    ep->service, HSM_RPC_MAX_HEAD);
+				fail(r, HSM_EXIT_FAILED, "protocol",
+				     "%s service: reply head larger than %u bytes", ep->service,
+				     HSM_RPC_MAX_HEAD);
+				return -1;
 			}
 			if (!(nb = realloc(*head, *hlen + take + 1))) {
 				free(chunk);
-				return fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+				fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+				return -1;
 			}
 			*head = nb;
 			memcpy(*head + *hlen, data, take);
@@ -328,10 +333,11 @@ static int read_streamed(ssh_channel ch, char **head, size_t *hlen, uint64_t *st
 			*streamed += len;
 			if (ep->sink(ep->sink_arg, data, len) != 0) {
 				free(chunk);
-				return fail(r, HSM_EXIT_FAILED, "local",
-					    "%s service: the streamed reply was refused by its "
-					    "receiver",
-					    ep->service);
+				fail(r, HSM_EXIT_FAILED, "local",
+				     "%s service: the streamed reply was refused by its "
+				     "receiver",
+				     ep->service);
+				return -1;
 			}
 		}
 	}

@@ -243,6 +243,8 @@ static long long api_log_expire(struct hsmd_call *c, int64_t segment)
 
 	if (gone < 0)
 		fail(c, "cannot expire the log", err);
+	else
+		hsmd_crash_point("log-expired");
 	return gone;
 }
 
@@ -259,6 +261,8 @@ static int64_t api_log_close(struct hsmd_call *c)
 
 	if (seg < 0)
 		fail(c, "cannot close the log segment", err);
+	else
+		hsmd_crash_point("log-closed");
 	return seg;
 }
 

@@ -62,6 +62,11 @@ int hsmd_slog_append(struct hsmd_slog *l, int64_t time, const char *event, json_
 		     char *err, size_t errlen);
 /* Make sure a segment is open (an export may have closed one without
  * opening the next), so that the next append's number is known. */
+/* Append count entries (event, a copy of detail each) with their
+ * checkpoints, written a megabyte at a time: the emulator's quick way to
+ * a large log (hsmd simulate --log-fill).  Durable when it returns 0. */
+int hsmd_slog_fill(struct hsmd_slog *l, int64_t time, const char *event, const json_t *detail,
+		   int64_t count, char *err, size_t errlen);
 int hsmd_slog_ready(struct hsmd_slog *l, int64_t time, char *err, size_t errlen);
 /* The sequence number the next append gets. */
 int64_t hsmd_slog_next_seq(const struct hsmd_slog *l);

@@ -44,6 +44,7 @@
 #include <libssh/server.h>
 #include <libssh/callbacks.h>
 
+#include "images.h" /* hsmd_crash_point */
 #include "rpc.h"
 #include "server.h"
 
@@ -690,6 +691,8 @@ static void refill_from_source(struct chan *k)
 
 	if (k->out_off < k->out_len || k->src_fd < 0)
 		return;
+	if (k->src_chunked) /* the head and a first chunk are out */
+		hsmd_crash_point("log-stream");
 	if (!k->src_chunked) { /* the head's buffer: make it a chunk */
 		char *b = realloc(k->out, OUT_CHUNK);
 		if (!b) {

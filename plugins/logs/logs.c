@@ -248,8 +248,7 @@ static int expire_segment(struct hsm_ctx *ctx, struct hsm_fleet *fleet, int64_t 
  * 0 with *sum and *head (new references), or the exit status reported:
  * nothing verified means nothing written. */
 static int receive_export(struct hsm_ctx *ctx, struct hsm_fleet *fleet,
-			  struct hsm_slog_receiver *rx, json_t *params, json_t **sum,
-			  json_t **head)
+			  struct hsm_slog_receiver *rx, json_t *params, json_t **sum, json_t **head)
 {
 	const char *esn = fleet->modules[0].esn;
 	struct hsm_rpc_reply r;
@@ -260,7 +259,12 @@ static int receive_export(struct hsm_ctx *ctx, struct hsm_fleet *fleet,
 	hsm_rpc_call_sink(ctx, &fleet->modules[0], "monitor", "logs_export", params,
 			  hsm_slog_receiver_push, rx, &r);
 	json_decref(params);
-	if (r.exit != 0 && strcmp(r.code, "local") != 0) {
+	if (r.exit != 0 && hsm_slog_receiver_error(rx, &rc)) {
+		rc = hsm_error(ctx, rc, esn, "%s, nothing written: %s",
+			       rc == HSM_EXIT_AUTH ? "the exported segment does not verify"
+						   : "the export was not received",
+			       hsm_slog_receiver_error(rx, NULL));
+	} else if (r.exit != 0) {
 		rc = hsm_report(ctx, fleet, &r, NULL, NULL);
 	} else if (!(*sum = hsm_slog_receiver_finish(rx, r.result, err, sizeof(err)))) {
 		rc = hsm_error(ctx, HSM_EXIT_AUTH, esn,
@@ -310,8 +314,8 @@ static int logs_export(struct hsm_ctx *ctx)
 	if ((rc = certified_keys(ctx, &fleet, &keys, &kr)) != 0 ||
 	    (rc = identity_of(ctx, esn, &identity)) != 0)
 		goto out;
-	if (!(rx = hsm_slog_receiver_new(keys, identity, esn, "system", outdir,
-					 HSM_LOGS_JSON_MAX, err, sizeof(err)))) {
+	if (!(rx = hsm_slog_receiver_new(keys, identity, esn, "system", outdir, HSM_LOGS_JSON_MAX,
+					 err, sizeof(err)))) {
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, outdir ? outdir : esn, "%s", err);
 		goto out;
 	}
@@ -490,7 +494,8 @@ static int logs_getkey(struct hsm_ctx *ctx)
 			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s",
 				       text ? err : "out of memory");
 		else
-			hsm_printf(ctx, "Wrote the log verification keys of %s (%zu epochs, %s) to %s\n",
+			hsm_printf(ctx,
+				   "Wrote the log verification keys of %s (%zu epochs, %s) to %s\n",
 				   fleet.modules[0].esn, json_array_size(keys),
 				   certified ? "certificates checked" : "NO certificate", out);
 		free(text);

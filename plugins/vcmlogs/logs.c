@@ -212,7 +212,14 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 	hsm_tenant_call_sink(ctx, &v, HSM_TENANT_MONITOR, "logs_export", params,
 			     hsm_slog_receiver_push, rx, &r);
 	json_decref(params);
-	if (r.exit != 0 && strcmp(r.code, "local") != 0) {
+	if (r.exit != 0 && hsm_slog_receiver_error(rx, &rc)) {
+		rc = hsm_error(ctx, rc, v.uuid, "%s, nothing written: %s",
+			       rc == HSM_EXIT_AUTH ? "the exported segment does not verify"
+						   : "the export was not received",
+			       hsm_slog_receiver_error(rx, NULL));
+		goto out;
+	}
+	if (r.exit != 0) {
 		rc = hsm_error(ctx, r.exit, v.uuid, "%s", r.message);
 		goto out;
 	}
