@@ -600,6 +600,13 @@ static int check_entry(struct hsm_slog_verifier *v, const char *json, size_t jle
 				    event);
 			goto bad;
 		}
+		if (v->last_seg && seg <= v->last_seg) {
+			hsm_set_err(why, sizeof(why),
+				    "segment %" PRId64 " after segment %" PRId64
+				    ": given twice or out of order",
+				    seg, v->last_seg);
+			goto bad;
+		}
 		if (v->last_seg && seg != v->last_seg + 1) {
 			hsm_set_err(why, sizeof(why),
 				    "segment %" PRId64 " follows segment %" PRId64

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugin.c - the vcmlogs plugin: `hsmadmin vcm logs export|expire|getkey`
- * (guide 4.10.1.16.10-.13) and the offline `vcm logs verify`.  The tenant reaches the VCM's own monitor
- * service with the monitor client key installed by `hsmadmin vcm enroll`;
+ * (guide 4.10.1.16.10-.13) and the offline `vcm logs verify`.  The tenant
+ * reaches the VCM's own monitor service with the monitor client key
+ * installed by `hsmadmin vcm enroll`;
  * nothing here can reach another VCM's logs or the platform's.
  * Descriptor and command tables only; the commands are in logs.c.
  */
