@@ -43,6 +43,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <libssh/callbacks.h>
+#include <hsmadmin/netaddr.h>
 
 #include "images.h" /* hsmd_crash_point */
 #include "rpc.h"
@@ -1010,20 +1011,23 @@ static int on_signal(socket_t fd, int revents, void *ud)
 static int open_listener(const char *address, uint16_t port, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
+	struct hsm_ipaddr ip;
 	socklen_t sl;
 	int fd, one = 1;
 
 	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, address, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+	if (hsm_ip_parse(address, 0, &ip, err, errlen) != 0) {
+		return hsmd_err(err, errlen, "'%s' is not an IP address", address);
+	} else if (ip.family == 4) {
+		memcpy(&((struct sockaddr_in *)&ss)->sin_addr, ip.b, 4);
 		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
 		((struct sockaddr_in *)&ss)->sin_port = htons(port);
 		sl = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, address, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+	} else {
+		memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr, ip.b, 16);
 		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
 		sl = sizeof(struct sockaddr_in6);
-	} else {
-		return hsmd_err(err, errlen, "'%s' is not an IP address", address);
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)

@@ -222,19 +222,14 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 	struct hsm_rpc_reply *pr = NULL;
 	size_t np = 0;
 	json_t *mods;
-	int rc = hsm_tenant_records_list(ctx, &v, &n),
-	    only = hsm_opt_given(ctx, "module") ? (int)hsm_opt_int(ctx, "module") : 0, shown = 0;
+	int rc = hsm_tenant_modules_list(ctx, &v, &n, &p, &np), only = hsm_tenant_module_opt(ctx),
+	    shown = 0;
 
 	if (rc)
 		return rc;
-	if ((rc = hsm_tenant_platforms_list(ctx, hsm_tenant_platform_first(v, n), &p, &np)) != 0) {
-		hsm_tenant_records_free(v, n);
-		return rc;
-	}
 	if (!(m = calloc(n + 1, sizeof(*m))) || !(pr = calloc(np + 1, sizeof(*pr)))) {
 		free(m);
-		hsm_tenant_platforms_free(p);
-		hsm_tenant_records_free(v, n);
+		hsm_tenant_modules_free(v, n, p);
 		return hsm_error(ctx, HSM_EXIT_FAILED, "enquiry", "out of memory");
 	}
 	hsm_parallel(n, one, &(struct fan){ hsm_home(ctx), hsm_timeout(ctx), v, m });
@@ -273,22 +268,16 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 		hsm_tenant_module_clear(&m[i]);
 	free(m);
 	free(pr);
-	hsm_tenant_platforms_free(p);
-	hsm_tenant_records_free(v, n);
+	hsm_tenant_modules_free(v, n, p);
 	if (only && !shown)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "-m",
 				 "no module #%d (hsmadmin vcm enroll, hsmadmin enroll)", only);
 	return HSM_EXIT_OK;
 }
 
-static const struct hsm_option opts[] = { { .name = "module",
-					    .short_name = 'm',
-					    .type = HSM_OPT_INT,
-					    .min = 1,
-					    .max = HSM_TENANT_MAX_MODULES,
-					    .metavar = "MODULE",
-					    .help = "only this module (default: all)" },
-					  HSM_OPTION_END };
+static const struct hsm_option opts[] = {
+	HSM_TENANT_MODULE_OPTION(.help = "only this module (default: all)"), HSM_OPTION_END
+};
 
 static const struct hsm_command commands[] = {
 	{ .path = "enquiry",

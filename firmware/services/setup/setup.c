@@ -17,6 +17,7 @@
 #include <hsmadmin/features.h>
 #include <hsmadmin/service.h>
 #include "envstats.h"
+#include "procstat.h"
 #include "setup.h"
 
 #define MAX_TIME (INT64_C(1) << 40)
@@ -202,12 +203,12 @@ static int m_setminvsn(struct hsmd_call *call)
  * every VCM running on it, in kilobytes like mem_total. */
 static json_int_t mem_used_kb(struct hsmd_call *call)
 {
-	json_int_t kb = setup_rss_kb(getpid());
+	json_int_t kb = fw_rss_kb(getpid());
 	json_t *running = hsmd_has_vcm_api(call) ? hsmd_vcm_running(call) : NULL, *e;
 	const char *uuid;
 
 	json_object_foreach(running, uuid, e) if (json_is_integer(json_object_get(e, "pid"))) kb +=
-	    setup_rss_kb((pid_t)json_integer_value(json_object_get(e, "pid")));
+	    fw_rss_kb((pid_t)json_integer_value(json_object_get(e, "pid")));
 	json_decref(running);
 	return kb;
 }
