@@ -283,7 +283,7 @@ static int read_streamed(ssh_channel ch, char **head, size_t *hlen, uint64_t *st
 	*hlen = 0;
 	*streamed = 0;
 	if (!chunk) {
-		fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+		hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
 		return -1;
 	}
 	for (;;) {
@@ -297,9 +297,9 @@ static int read_streamed(ssh_channel ch, char **head, size_t *hlen, uint64_t *st
 		drain_stderr(ch);
 		if (n == SSH_ERROR) {
 			free(chunk);
-			fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
-			     "%s service: connection lost: %s", ep->service,
-			     ssh_get_error(ssh_channel_get_session(ch)));
+			hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+					   "%s service: connection lost: %s", ep->service,
+					   ssh_get_error(ssh_channel_get_session(ch)));
 			return -1;
 		}
 		if (n == 0) {
@@ -307,8 +307,9 @@ static int read_streamed(ssh_channel ch, char **head, size_t *hlen, uint64_t *st
 				break;
 			if (remaining_ms(deadline) == 0) {
 				free(chunk);
-				fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
-				     "%s service: no data for %ld s", ep->service, idle_ms / 1000);
+				hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+						   "%s service: no data for %ld s", ep->service,
+						   idle_ms / 1000);
 				return -1;
 			}
 			continue;
@@ -321,14 +322,14 @@ static int read_streamed(ssh_channel ch, char **head, size_t *hlen, uint64_t *st
 			char *nb;
 			if (*hlen + take > HSM_RPC_MAX_HEAD) {
 				free(chunk);
-				fail(r, HSM_EXIT_FAILED, "protocol",
-				     "%s service: reply head larger than %u bytes", ep->service,
-				     HSM_RPC_MAX_HEAD);
+				hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
+						   "%s service: reply head larger than %u bytes",
+						   ep->service, HSM_RPC_MAX_HEAD);
 				return -1;
 			}
 			if (!(nb = realloc(*head, *hlen + take + 1))) {
 				free(chunk);
-				fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+				hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
 				return -1;
 			}
 			*head = nb;
@@ -343,10 +344,11 @@ static int read_streamed(ssh_channel ch, char **head, size_t *hlen, uint64_t *st
 			*streamed += len;
 			if (ep->sink(ep->sink_arg, data, len) != 0) {
 				free(chunk);
-				fail(r, HSM_EXIT_FAILED, "local",
-				     "%s service: the streamed reply was refused by its "
-				     "receiver",
-				     ep->service);
+				hsm_rpc_reply_fail(
+				    r, HSM_EXIT_FAILED, "local",
+				    "%s service: the streamed reply was refused by its "
+				    "receiver",
+				    ep->service);
 				return -1;
 			}
 		}
@@ -497,9 +499,10 @@ static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const c
 		goto out;
 	}
 	if (status != 0 && streamed) {
-		fail(r, HSM_EXIT_FAILED, "failed",
-		     "%s.%s: the device cut the streamed reply short (exit status %d)", ep->service,
-		     method, status);
+		hsm_rpc_reply_fail(
+		    r, HSM_EXIT_FAILED, "failed",
+		    "%s.%s: the device cut the streamed reply short (exit status %d)", ep->service,
+		    method, status);
 		goto out;
 	}
 	rc = hsm_rpc_parse_reply(out, out_len, status, ep->service, method, r);
