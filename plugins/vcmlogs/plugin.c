@@ -5,7 +5,7 @@
  * reaches the VCM's own monitor service with the monitor client key
  * installed by `hsmadmin vcm enroll`;
  * nothing here can reach another VCM's logs or the platform's.
- * Descriptor and command tables only; the commands are in logs.c.
+ * Descriptor and command tables only; the commands are in vcm-logs.c.
  */
 #include "config.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * logs.c - `hsmadmin vcm logs export|expire|getkey --uuid UUID` and the
- * offline `vcm logs verify`: calls to
+ * vcm-logs.c - `hsmadmin vcm logs export|expire|getkey --uuid UUID` and
+ * the offline `vcm logs verify`: calls to
  * the VCM's monitor (docs/protocol.md, monitor) with this tenant's monitor
  * key for that VCM, the host key pinned at enrollment.  Exported segments
  * are verified (docs/formats/signed-log.md) against log keys certified by
