@@ -74,60 +74,15 @@ static int expire(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_int_
 	return rc;
 }
 
-/* The VCM's log keys, checked: the VCM's warrant signed by the HSM
- * identity key of the enrollment record names this VCM and its identity
- * key, which certifies every log key.  0 with *keys and *vid (new
- * references), or the exit status reported. */
+/* The VCM's log keys, checked (hsm_tenant_log_keys).  0 with *keys and
+ * *vid (new references), or the exit status reported. */
 static int certified_keys(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_t **keys,
 			  EVP_PKEY **vid, char *log, size_t loglen)
 {
-	struct hsm_rpc_reply r;
-	const json_t *body = NULL;
-	EVP_PKEY *hsmid;
-	struct hsm_slog_verifier *ver;
-	char err[512];
-	int rc;
+	char err[768];
+	int rc = hsm_tenant_log_keys(ctx, v, keys, vid, log, loglen, err, sizeof(err));
 
-	*keys = NULL;
-	*vid = NULL;
-	snprintf(log, loglen, "vcm/%s", v->uuid);
-	if ((rc = monitor(ctx, v, "logs_getkey", json_object(), &r)) != 0)
-		return rc;
-	hsmid = hsm_key_from_openssh(v->identity_key, err, sizeof(err));
-	if (!hsmid) {
-		hsm_rpc_reply_clear(&r);
-		return hsm_error(ctx, HSM_EXIT_FAILED, v->uuid,
-				 "enrollment record: identity key: %s", err);
-	}
-	if (hsm_signed_verify(json_object_get(r.result, "warrant"), hsmid, &body, NULL, err,
-			      sizeof(err)) != 0 ||
-	    !json_is_string(json_object_get(body, "vcm")) ||
-	    strcmp(json_string_value(json_object_get(body, "vcm")), v->uuid) != 0 ||
-	    !json_is_string(json_object_get(body, "esn")) ||
-	    strcmp(json_string_value(json_object_get(body, "esn")), v->esn) != 0) {
-		EVP_PKEY_free(hsmid);
-		hsm_rpc_reply_clear(&r);
-		return hsm_error(ctx, HSM_EXIT_AUTH, v->uuid,
-				 "the VCM's warrant does not check out%s%s", body ? "" : ": ",
-				 body ? "" : err);
-	}
-	EVP_PKEY_free(hsmid);
-	*vid = hsm_key_from_openssh(json_string_value(json_object_get(body, "identity_key")), err,
-				    sizeof(err));
-	ver = *vid ? hsm_slog_verifier_new() : NULL;
-	rc = ver ? hsm_slog_verifier_pin_certified(ver, json_object_get(r.result, "keys"), *vid,
-						   v->esn, log, err, sizeof(err))
-		 : -1;
-	hsm_slog_verifier_free(ver);
-	if (rc != 0) {
-		hsm_rpc_reply_clear(&r);
-		EVP_PKEY_free(*vid);
-		*vid = NULL;
-		return hsm_error(ctx, HSM_EXIT_AUTH, v->uuid, "log key: %s", err);
-	}
-	*keys = json_incref(json_object_get(r.result, "keys"));
-	hsm_rpc_reply_clear(&r);
-	return 0;
+	return rc ? hsm_error(ctx, rc, v->uuid, "%s", err) : 0;
 }
 
 /* The entries of a verified segment, for the terminal. */
