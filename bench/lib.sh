@@ -77,6 +77,14 @@ bench_wait_port() {
 	return 0
 }
 
+# bench_enroll: enroll this host with every HSM provisioned under $w (each
+# in factory state shows its one-time enrollment secret in its state
+# directory).
+bench_enroll() {
+	cat "$w"/*/enrollment-secret >"$w/secrets"
+	hsmadmin enroll --secret-file "$w/secrets" >/dev/null
+}
+
 # The median of the numbers on stdin.
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # ratio A B [DIGITS]: A / B with DIGITS decimals (default 2).

@@ -63,8 +63,7 @@ start_hsm() { # I
 }
 for i in $(seq 1 16); do start_hsm "$i"; done
 for i in $(seq 1 16); do bench_wait_port "127.77.0.$i" 2201; done
-cat "$w"/hsm*/enrollment-secret >"$w/secrets"
-hsmadmin enroll --secret-file "$w/secrets" >/dev/null
+bench_enroll
 one=BE0C-0000-0001
 
 t_ssh=$("$b/runtimes" "$N" "$w/ssh-true")

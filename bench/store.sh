@@ -37,7 +37,7 @@ start_hsmd() {
 
 # --- (b) reference: start-up without VCMs ------------------------------------------
 start_hsmd >/dev/null
-hsmadmin enroll >/dev/null
+bench_enroll
 hsm-vendor licence --key "$w/vendor.key" --esn "$esn" --max-active-vcms 1000 --out "$w/1000.lic" >/dev/null
 hsmadmin fet "$w/1000.lic" >/dev/null
 stop_hsmd

@@ -31,7 +31,7 @@ bench_provision hsm "$esn" "$addr"
 bench_run hsm "$HSMADMIN_CONF"
 hsmd_pid=$bench_pid
 bench_wait_port "$addr" 2201
-hsmadmin enroll --secret-file "$w/hsm/enrollment-secret" >/dev/null
+bench_enroll
 hsm-vendor licence --key "$w/vendor.key" --esn "$esn" --max-active-vcms 1000 --out "$w/1000.lic" >/dev/null
 hsmadmin fet "$w/1000.lic" >/dev/null
 

@@ -27,7 +27,7 @@ addr=127.78.$((RANDOM % 200 + 10)).1
 bench_provision hsm "$esn" "$addr"
 bench_run hsm "$HSMADMIN_CONF"
 bench_wait_port "$addr" 2201
-hsmadmin enroll --secret-file "$w/hsm/enrollment-secret" >/dev/null
+bench_enroll
 hsm-vendor licence --key "$w/vendor.key" --esn "$esn" --max-active-vcms 2 --out "$w/2.lic" >/dev/null
 hsmadmin fet "$w/2.lic" >/dev/null
 
