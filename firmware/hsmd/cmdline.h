@@ -5,8 +5,8 @@
  * where their values go; the parser does --help, unknown options, stray
  * arguments and required options the same way for all of them.
  */
-#ifndef HSMD_CMDLINE_H
-#define HSMD_CMDLINE_H
+#ifndef HD_CMDLINE_H
+#define HD_CMDLINE_H
 
 #include <stddef.h>
 #include <hsmadmin/plugin.h> /* HSM_PRINTF */
