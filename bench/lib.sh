@@ -46,9 +46,10 @@ bench_scratch() {
 	hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
 }
 
+# Under set -e: a process that is already gone must not stop the cleanup.
 bench_cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$w"
 }
 
