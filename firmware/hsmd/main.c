@@ -190,21 +190,54 @@ static void simulate_help(void)
 {
 	printf("Usage: hsmd simulate --state DIR [--clock-lost yes|no] [--ncoreapi "
 	       "operational|stopped]\n"
+	       "                     [--log-fill N [--log-fill-bytes B]]\n"
 	       "Set emulated hardware conditions of an HSM that is not running "
 	       "(for tests):\n"
 	       "  --clock-lost yes|no              the real-time clock lost its "
 	       "time (guide 4.2.2)\n"
 	       "  --ncoreapi operational|stopped   an ncoreapi service is "
-	       "operational (interlock, 4.6.4)\n");
+	       "operational (interlock, 4.6.4)\n"
+	       "  --log-fill N                     append N simulate_fill entries "
+	       "to the system log\n"
+	       "  --log-fill-bytes B               each with B bytes of padding "
+	       "(default 16)\n");
+}
+
+/* A decimal number in [min, max] into *out; -1 if it is not one. */
+static int take_range(const char *arg, long long min, long long max, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(arg, &end, 10);
+	return errno || *end || *out < min || *out > max ? -1 : 0;
+}
+
+static int take_log_fill(const char *cmd, const char *arg, void *data)
+{
+	if (take_range(arg, 1, 100000000, data) != 0)
+		return hd_usage(cmd, "--log-fill: '%s' is not 1..100000000", arg);
+	return 0;
+}
+
+static int take_log_fill_bytes(const char *cmd, const char *arg, void *data)
+{
+	if (take_range(arg, 0, HSM_SLOG_MAX_ENTRY - 512, data) != 0)
+		return hd_usage(cmd, "--log-fill-bytes: '%s' is not 0..%d", arg,
+				HSM_SLOG_MAX_ENTRY - 512);
+	return 0;
 }
 
 static int simulate_main(int argc, char **argv)
 {
 	const char *state = NULL, *clock_lost = NULL, *ncoreapi = NULL;
+	long long fill = 0, fill_bytes = 16;
 	const struct hd_opt opts[] = {
 		{ .name = "state", .str = &state, .required = "--state DIR" },
 		{ .name = "clock-lost", .str = &clock_lost },
 		{ .name = "ncoreapi", .str = &ncoreapi },
+		{ .name = "log-fill", .take = take_log_fill, .data = &fill },
+		{ .name = "log-fill-bytes", .take = take_log_fill_bytes, .data = &fill_bytes },
 	};
 	struct hd_config cfg;
 	struct hd_store st;
@@ -225,8 +258,33 @@ static int simulate_main(int argc, char **argv)
 		fprintf(stderr, "hsmd: simulate: %s\n", err);
 		return 1;
 	}
+	/* A large log quickly (tests, benches): whole entries with their
+	 * checkpoints, then the commit below records them as committed. */
+	if (fill) {
+		json_t *d = json_object();
+		char *pad = malloc((size_t)fill_bytes + 1);
+		int rc = -1;
+		if (pad) {
+			memset(pad, 'x', (size_t)fill_bytes);
+			pad[fill_bytes] = '\0';
+			json_object_set_new(d, "pad", json_string(pad));
+			rc = hd_slog_fill(&st.slog, hd_store_now(&st), "simulate_fill", d, fill,
+					  err, sizeof(err));
+		}
+		if (!pad)
+			snprintf(err, sizeof(err), "out of memory");
+		free(pad);
+		json_decref(d);
+		if (rc != 0) {
+			fprintf(stderr, "hsmd: simulate: %s\n", err);
+			hd_store_close(&st);
+			return 1;
+		}
+	}
 	doc = json_deep_copy(st.device);
 	detail = json_object();
+	if (fill)
+		json_object_set_new(detail, "log_fill", json_integer(fill));
 	if (clock_lost) {
 		json_object_set_new(json_object_get(doc, "clock"), "lost",
 				    json_boolean(!strcmp(clock_lost, "yes")));
