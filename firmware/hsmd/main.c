@@ -263,7 +263,7 @@ static int simulate_main(int argc, char **argv)
 	if (fill) {
 		json_t *d = json_object();
 		char *pad = malloc((size_t)fill_bytes + 1);
-		int rc = -1;
+		rc = -1;
 		if (pad) {
 			memset(pad, 'x', (size_t)fill_bytes);
 			pad[fill_bytes] = '\0';
