@@ -47,6 +47,11 @@ int hsm_completion_fish(FILE *f, struct hsm_registry *reg);
 /* KIND "esn" or "uuid": the values known on this host, one a line; -1 for
  * another KIND. */
 int hsm_completion_values(FILE *out, const char *kind);
+/* The value readers behind it (exposed for the fuzz target): one line of a
+ * modules.d file, 1 when it is "esn = ESN" (out: the ESN); one line of
+ * cache/vcms, 1 when it is a UUID and nothing else (out: the UUID). */
+HSM_API int hsm_completion_esn_line(const char *line, char out[15]);
+HSM_API int hsm_completion_uuid_line(const char *line, char out[37]);
 
 /* output.c */
 int hsm_finish_output(struct hsm_ctx *ctx, int rc);
