@@ -35,8 +35,9 @@ size_t hsm_common_options(uint32_t cmd_flags, const struct hsm_option **out, siz
 /* help.c */
 void hsm_help_tool(FILE *f, const char *tool, const struct hsm_registry *reg);
 void hsm_help_group(FILE *f, const char *tool, const char *prefix, const struct hsm_registry *reg);
-void hsm_help_command(FILE *f, const char *tool, const struct hsm_command *cmd,
-		      const struct hsm_option *const *specs, size_t n);
+void hsm_help_command(FILE *f, const char *tool, const struct hsm_plugin_entry *e,
+		      const struct hsm_command *cmd, const struct hsm_option *const *specs,
+		      size_t n);
 void hsm_usage_line(FILE *f, const char *tool, const struct hsm_command *cmd,
 		    const struct hsm_option *const *specs, size_t n);
 
