@@ -268,7 +268,7 @@ int hsmd_services_load(const char *confdir, const char *servicedir,
 		if (hsmd_service_conf_parse(text, len, names[i]->d_name, &conf, inner,
 					    sizeof(inner)) != 0) {
 			free(text);
-			hsmd_log("%s:%s; service skipped", path, inner);
+			hsmd_log("%s: %s; service skipped", path, inner);
 			continue;
 		}
 		free(text);
