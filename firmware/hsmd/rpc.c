@@ -13,24 +13,24 @@
 #include "hsmd.h"
 #include "rpc.h"
 
-int hsmd_rpc_method(const char *command, char *out, size_t outlen, char *err, size_t errlen)
+int hd_rpc_method(const char *command, char *out, size_t outlen, char *err, size_t errlen)
 {
 	if (!command || !*command)
-		return hsmd_err(err, errlen, "empty command: the exec command is the method name");
-	if (!hsmd_name_valid(command) || strlen(command) >= outlen)
-		return hsmd_err(err, errlen, "'%.*s' is not a method name", 48, command);
+		return hd_err(err, errlen, "empty command: the exec command is the method name");
+	if (!hd_name_valid(command) || strlen(command) >= outlen)
+		return hd_err(err, errlen, "'%.*s' is not a method name", 48, command);
 	memcpy(out, command, strlen(command) + 1);
 	return 0;
 }
 
-json_t *hsmd_rpc_params(const char *buf, size_t len, char *err, size_t errlen)
+json_t *hd_rpc_params(const char *buf, size_t len, char *err, size_t errlen)
 {
 	char inner[256];
 	size_t i;
 	json_t *p;
 
-	if (len > HSMD_PARAMS_MAX) {
-		hsmd_err(err, errlen, "params larger than %u bytes", HSMD_PARAMS_MAX);
+	if (len > HD_PARAMS_MAX) {
+		hd_err(err, errlen, "params larger than %u bytes", HD_PARAMS_MAX);
 		return NULL;
 	}
 	for (i = 0; i < len; i++)
@@ -38,27 +38,27 @@ json_t *hsmd_rpc_params(const char *buf, size_t len, char *err, size_t errlen)
 			break;
 	if (i == len)
 		return json_object();
-	p = hsm_json_parse(buf, len, HSMD_PARAMS_MAX, inner, sizeof(inner));
+	p = hsm_json_parse(buf, len, HD_PARAMS_MAX, inner, sizeof(inner));
 	if (!p) {
-		hsmd_err(err, errlen, "params: %s", inner);
+		hd_err(err, errlen, "params: %s", inner);
 		return NULL;
 	}
 	if (!json_is_object(p)) {
 		json_decref(p);
-		hsmd_err(err, errlen, "params: not a JSON object");
+		hd_err(err, errlen, "params: not a JSON object");
 		return NULL;
 	}
 	return p;
 }
 
-long hsmd_rpc_head_feed(char **buf, size_t *len, const char *data, size_t dlen, int *done)
+long hd_rpc_head_feed(char **buf, size_t *len, const char *data, size_t dlen, int *done)
 {
 	const char *nl = memchr(data, '\n', dlen);
 	size_t take = nl ? (size_t)(nl - data) + 1 : dlen;
 	char *n;
 
 	*done = 0;
-	if (*len + take > HSMD_PARAMS_MAX)
+	if (*len + take > HD_PARAMS_MAX)
 		return -1;
 	n = realloc(*buf, *len + take + 1);
 	if (!n)
@@ -71,7 +71,7 @@ long hsmd_rpc_head_feed(char **buf, size_t *len, const char *data, size_t dlen, 
 	return (long)take;
 }
 
-const char *hsmd_rpc_code(int status)
+const char *hd_rpc_code(int status)
 {
 	switch (status) {
 	case HSMD_BAD_REQUEST:
@@ -85,7 +85,7 @@ const char *hsmd_rpc_code(int status)
 	}
 }
 
-char *hsmd_rpc_reply(int status, const json_t *result, const char *message, size_t *len)
+char *hd_rpc_reply(int status, const json_t *result, const char *message, size_t *len)
 {
 	json_t *doc;
 	char *text, *out;
@@ -94,7 +94,7 @@ char *hsmd_rpc_reply(int status, const json_t *result, const char *message, size
 	if (status == HSMD_OK)
 		doc = json_is_object(result) ? json_incref((json_t *)result) : json_object();
 	else
-		doc = json_pack("{s:{s:s, s:s}}", "error", "code", hsmd_rpc_code(status), "message",
+		doc = json_pack("{s:{s:s, s:s}}", "error", "code", hd_rpc_code(status), "message",
 				message && *message ? message : "the operation failed");
 	text =
 	    doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10)) : NULL;

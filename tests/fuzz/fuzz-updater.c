@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-updater.c - what the updater's streaming `upgrade` reads: hsmd
- * gathers the params line from reads of any size (hsmd_rpc_head_feed),
- * parses it (hsmd_rpc_params), the updater checks it
+ * gathers the params line from reads of any size (hd_rpc_head_feed),
+ * parses it (hd_rpc_params), the updater checks it
  * (updater_params_upgrade), and the bytes after the newline go to the
  * package reader as they arrive.  The first input byte sets the read size.
  *
@@ -47,9 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (off < len && !done) {
 		size_t n = len - off < step ? len - off : step;
-		long took = hsmd_rpc_head_feed(&head, &hlen, in + off, n, &done);
+		long took = hd_rpc_head_feed(&head, &hlen, in + off, n, &done);
 		if (took < 0) {
-			if (nl ? (size_t)(nl - in) + 1 <= HSMD_PARAMS_MAX : len <= HSMD_PARAMS_MAX)
+			if (nl ? (size_t)(nl - in) + 1 <= HD_PARAMS_MAX : len <= HD_PARAMS_MAX)
 				__builtin_trap(); /* refused a line within the limit */
 			free(head);
 			return 0;
@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 
 	err[0] = '\0';
-	p = hsmd_rpc_params(head ? head : "", hlen, err, sizeof(err));
+	p = hd_rpc_params(head ? head : "", hlen, err, sizeof(err));
 	free(head);
 	if (!p) {
 		one_line(err);
