@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	const char *log;
 	json_int_t seg;
-	int saved, rc;
+	int saved, stream, rc;
 	json_t *p = hsm_json_parse((const char *)data, size, 0, err, sizeof(err));
 
 	if (!p)
@@ -44,9 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			known_log(log);
 	}
 	err[0] = '\0';
-	rc = monitor_params_export(p, &saved, &seg, err, sizeof(err));
+	rc = monitor_params_export(p, &saved, &seg, &stream, err, sizeof(err));
 	check(rc, err);
-	if (rc == 0 && (seg < 0 || (seg && !saved)))
+	if (rc == 0 && (seg < 0 || (seg && !saved) || (stream != 0 && stream != 1)))
 		__builtin_trap();
 	err[0] = '\0';
 	rc = monitor_params_expire(p, &seg, err, sizeof(err));

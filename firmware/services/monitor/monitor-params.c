@@ -25,15 +25,16 @@ int monitor_params_log(const json_t *params, int required, const char **log, cha
 	return 0;
 }
 
-int monitor_params_export(const json_t *params, int *saved, json_int_t *segment, char *err,
-			  size_t errlen)
+int monitor_params_export(const json_t *params, int *saved, json_int_t *segment, int *stream,
+			  char *err, size_t errlen)
 {
 	json_error_t jerr;
 
 	*saved = 0;
 	*segment = 0;
-	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, "{s?b, s?I}", "saved", saved,
-			   "segment", segment) != 0) {
+	*stream = 0;
+	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, "{s?b, s?I, s?b}", "saved", saved,
+			   "segment", segment, "stream", stream) != 0) {
 		snprintf(err, errlen, "params: %s", jerr.text);
 		return -1;
 	}

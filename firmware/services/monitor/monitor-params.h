@@ -14,9 +14,10 @@
  * log is "system" or "init". */
 int monitor_params_log(const json_t *params, int required, const char **log, char *err,
 		       size_t errlen);
-/* logs_export: {"saved"?, "segment"?}; a segment number goes with saved. */
-int monitor_params_export(const json_t *params, int *saved, json_int_t *segment, char *err,
-			  size_t errlen);
+/* logs_export: {"saved"?, "segment"?, "stream"?}; a segment number goes
+ * with saved. */
+int monitor_params_export(const json_t *params, int *saved, json_int_t *segment, int *stream,
+			  char *err, size_t errlen);
 /* logs_expire: {"segment"}, a log sequence number (at least 1). */
 int monitor_params_expire(const json_t *params, json_int_t *segment, char *err, size_t errlen);
 /* Methods without params: {}. */
