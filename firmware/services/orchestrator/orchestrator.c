@@ -107,24 +107,6 @@ static json_t *view(const char *uuid, const json_t *e, const json_t *running, in
 }
 
 /* Commit a registry with one VCM replaced (entry NULL: removed). */
-static int commit_entry(struct hsmd_call *call, const char *uuid, json_t *entry, const char *event,
-			json_t *detail)
-{
-	json_t *doc = hsmd_begin(call), *vcms = json_object_get(doc, "vcms");
-
-	if (!vcms) {
-		vcms = json_object();
-		json_object_set_new(doc, "vcms", vcms);
-	}
-	if (entry)
-		json_object_set_new(vcms, uuid, entry);
-	else
-		json_object_del(vcms, uuid);
-	if (json_is_object(detail))
-		json_object_set_new(detail, "uuid", json_string(uuid));
-	return hsmd_commit(call, doc, event, detail) == 0 ? HSMD_OK : HSMD_FAILED;
-}
-
 /* The time requests expire by: the highest device time the HSM has seen
  * (clock.high_water, kept by hsmd), so setting the clock back revives no
  * expired request. */
@@ -135,6 +117,26 @@ static int64_t expiry_now(struct hsmd_call *call)
 	    json_object_get(json_object_get(hsmd_device(call), "clock"), "high_water"));
 
 	return hw > now ? hw : now;
+}
+
+static int commit_entry(struct hsmd_call *call, const char *uuid, json_t *entry, const char *event,
+			json_t *detail)
+{
+	json_t *doc = hsmd_begin(call), *vcms = json_object_get(doc, "vcms");
+
+	if (!vcms) {
+		vcms = json_object();
+		json_object_set_new(doc, "vcms", vcms);
+	}
+	if (entry) {
+		/* Records of expired requests go with any change of the VCM. */
+		fw_vcm_nonces_prune(entry, expiry_now(call));
+		json_object_set_new(vcms, uuid, entry);
+	} else
+		json_object_del(vcms, uuid);
+	if (json_is_object(detail))
+		json_object_set_new(detail, "uuid", json_string(uuid));
+	return hsmd_commit(call, doc, event, detail) == 0 ? HSMD_OK : HSMD_FAILED;
 }
 
 static int not_supported(struct hsmd_call *call)
@@ -445,7 +447,8 @@ static int m_start(struct hsmd_call *call)
 					expiry_now(call), &req, msg, sizeof(msg));
 		if (rc != HSMD_OK)
 			return hsmd_error(call, rc, "%s", msg);
-		if ((rc = orch_nonce_used(e, req->nonce, req->issued, msg, sizeof(msg))) != 0) {
+		if ((rc = orch_nonce_used(e, req, req->nonce, expiry_now(call), msg,
+					  sizeof(msg))) != 0) {
 			hsm_request_free(req);
 			return hsmd_error(call, rc, "%s", msg);
 		}
@@ -468,8 +471,12 @@ static int m_start(struct hsmd_call *call)
 	entry = json_deep_copy(e);
 	json_object_set_new(entry, "state", json_string("active"));
 	json_object_set_new(entry, "changed", json_integer(hsmd_now(call)));
-	if (req)
-		orch_nonce_add(entry, req->nonce, hsmd_now(call));
+	if (req && orch_nonce_add(entry, req, req->nonce, expiry_now(call)) != 0) {
+		json_decref(entry);
+		hsm_request_free(req);
+		hsmd_vcm_stop(call, uuid);
+		return hsmd_error(call, HSMD_FAILED, "internal: no room for the request's nonce");
+	}
 	rc = commit_entry(call, uuid, entry, "vcm_start",
 			  json_pack("{s:s, s:b}", "from", state, "request", req != NULL));
 	hsm_request_free(req);
@@ -718,7 +725,7 @@ static int m_setproperties(struct hsmd_call *call)
 		goto out;
 	}
 	snprintf(tag, sizeof(tag), "%s/%s", req->nonce, property);
-	if ((rc = orch_nonce_used(e, tag, req->issued, msg, sizeof(msg))) != 0) {
+	if ((rc = orch_nonce_used(e, req, tag, expiry_now(call), msg, sizeof(msg))) != 0) {
 		hsmd_error(call, rc, "%s", msg);
 		goto out;
 	}
@@ -753,7 +760,10 @@ static int m_setproperties(struct hsmd_call *call)
 		goto out;
 	}
 	json_object_set_new(entry, "changed", json_integer(hsmd_now(call)));
-	orch_nonce_add(entry, tag, hsmd_now(call));
+	if (orch_nonce_add(entry, req, tag, expiry_now(call)) != 0) {
+		rc = hsmd_error(call, HSMD_FAILED, "internal: no room for the request's nonce");
+		goto out;
+	}
 	rc = commit_entry(call, uuid, entry, "vcm_setproperties",
 			  json_pack("{s:s, s:O}", "property", property, "value",
 				    json_object_get(entry, property)));
