@@ -17,6 +17,7 @@
 
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/netaddr.h>
+#include <hsmadmin/trust.h>
 #include "ini-strict.h"
 #include "licence.h"
 #include "hsmd.h"
@@ -204,15 +205,19 @@ int hsmd_config_load(struct hsmd_config *cfg, const char *confdir, char *err, si
 {
 	char path[4200], *text, inner[HSMD_ERRLEN];
 	size_t len;
-	struct stat stb;
 	int rc;
 
+	/* The configuration directory, hsmd.conf and vendor.d configure a
+	 * process running as root: the trust rules (hsmadmin/trust.h). */
+	if ((rc = hsm_trust_dir(confdir, inner, sizeof(inner))) == -1)
+		return hsmd_err(err, errlen, "configuration directory %s", inner);
 	if (vendor_dir_load(cfg, confdir, err, errlen) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/hsmd.conf", confdir);
-	if (stat(path, &stb) != 0 && errno == ENOENT)
+	rc = hsm_trust_read_file(path, 65536, &text, &len, inner, sizeof(inner));
+	if (rc == HSM_TRUST_ABSENT)
 		return 0;
-	if (hsm_read_file(path, 65536, &text, &len, inner, sizeof(inner)) != 0)
+	if (rc != 0)
 		return hsmd_err(err, errlen, "%s", inner);
 	rc = hsmd_config_parse(cfg, text, len, inner, sizeof(inner));
 	free(text);

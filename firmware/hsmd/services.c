@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <hsmadmin/fileio.h>
+#include <hsmadmin/trust.h>
 #include "ini-strict.h"
 #include "hsmd.h"
 #include "services.h"
@@ -163,7 +164,9 @@ int hsmd_service_check(const struct hsmd_service *d, const char *want_name, size
 
 static int trusted(const struct stat *sb)
 {
-	return (sb->st_uid == 0 || sb->st_uid == geteuid()) && !(sb->st_mode & 022);
+	char why[128];
+
+	return hsm_trust_stat(sb, why, sizeof(why)) == 0;
 }
 
 static int load_one(int dirfd, const char *servicedir, const struct hsmd_service_conf *conf,
@@ -230,7 +233,7 @@ static int conf_filter(const struct dirent *d)
 int hsmd_services_load(const char *confdir, const char *servicedir,
 		       struct hsmd_loaded_service **out, size_t *count, char *err, size_t errlen)
 {
-	char dpath[4200];
+	char dpath[4200], inner0[HSMD_ERRLEN];
 	struct dirent **names = NULL;
 	struct hsmd_loaded_service *svcs;
 	struct stat sb;
@@ -240,6 +243,8 @@ int hsmd_services_load(const char *confdir, const char *servicedir,
 	*out = NULL;
 	*count = 0;
 	snprintf(dpath, sizeof(dpath), "%s/services.d", confdir);
+	if (hsm_trust_dir(dpath, inner0, sizeof(inner0)) == -1)
+		return hsmd_err(err, errlen, "%s", inner0);
 	n = scandir(dpath, &names, conf_filter, alphasort);
 	if (n < 0)
 		return hsmd_err(err, errlen, "%s: %s", dpath, strerror(errno));
@@ -261,7 +266,7 @@ int hsmd_services_load(const char *confdir, const char *servicedir,
 		int dup = 0;
 
 		snprintf(path, sizeof(path), "%s/%s", dpath, names[i]->d_name);
-		if (hsm_read_file(path, 65536, &text, &len, inner, sizeof(inner)) != 0) {
+		if (hsm_trust_read_file(path, 65536, &text, &len, inner, sizeof(inner)) != 0) {
 			hsmd_log("%s: %s; service skipped", path, inner);
 			continue;
 		}
