@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include <hsmadmin/fileio.h>
+#include <hsmadmin/netaddr.h>
 #include <hsmadmin/trust.h>
 
 #include "modules.h"
@@ -225,11 +225,10 @@ static int parse_port(const char *v, uint16_t *port)
 
 static int address_valid(const char *v)
 {
-	unsigned char buf[sizeof(struct in6_addr)];
+	struct hsm_ipaddr a;
+	char why[128];
 
-	if (strlen(v) >= INET6_ADDRSTRLEN)
-		return 0;
-	return inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1;
+	return hsm_ip_parse(v, 0, &a, why, sizeof(why)) == 0;
 }
 
 static int handle_module_key(struct parse *p, const char *name, const char *value)

@@ -50,6 +50,29 @@ static int refuse(struct hsm_registry *reg, struct hsm_plugin_entry *e, const ch
 	return -1;
 }
 
+/* A plugin that needs another (requires = in its conf) is not loaded
+ * without it: its commands would fail half-way (vcm single-setup runs
+ * vcmadmin).  The other is there when its conf is (the registry already
+ * dropped confs whose file is gone). */
+static int missing_requirement(struct hsm_registry *reg, struct hsm_plugin_entry *e,
+			       const char *path)
+{
+	const char *p = e->requires;
+
+	while (p && *p) {
+		size_t len = strcspn(p, ",");
+		int found = 0;
+
+		for (size_t i = 0; i < reg->n && !found; i++)
+			found = strlen(reg->v[i].name) == len && !strncmp(reg->v[i].name, p, len);
+		if (!found)
+			return refuse(reg, e, path, "needs the %.*s plugin, which is not installed",
+				      (int)len, p);
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
 /* Open the plugin file; on success returns an fd whose file passed the
  * ownership and mode checks, as did its directory. */
 static int open_trusted(struct hsm_registry *reg, struct hsm_plugin_entry *e, const char *path)
@@ -239,6 +262,10 @@ HSM_API int hsm_registry_load(struct hsm_registry *reg, struct hsm_plugin_entry 
 	if (e->state)
 		return e->state == 1 ? 0 : -1;
 	path = hsm_path_join(reg->plugindir, e->file);
+	if (missing_requirement(reg, e, path) != 0) {
+		free(path);
+		return -1;
+	}
 	fd = open_trusted(reg, e, path);
 	if (fd < 0) {
 		free(path);

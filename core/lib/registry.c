@@ -9,6 +9,7 @@
  *   name = vcm
  *   file = vcm.so
  *   description = Tenant side of VCMs
+ *   requires = vcmadmin, vcmtenant     ; optional: plugins it needs
  *   [commands]
  *   hsmadmin = vcm
  *
@@ -74,6 +75,47 @@ static int valid_word(const char *s)
 	return valid_path(s) && !strchr(s, ' ');
 }
 
+/* "a, b" (plugin names) -> "a,b". */
+static int parse_requires(const char *value, char **out, char *err, size_t errlen)
+{
+	char *list = malloc(strlen(value) + 1), *w, *save = NULL, *copy = strdup(value);
+	size_t n = 0;
+
+	if (!list || !copy) {
+		free(list);
+		free(copy);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	list[0] = '\0';
+	for (w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		char *end;
+
+		while (*w == ' ' || *w == '\t')
+			w++;
+		end = w + strlen(w);
+		while (end > w && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (!valid_word(w)) {
+			snprintf(err, errlen, "requires: bad plugin name '%.60s'", w);
+			free(list);
+			free(copy);
+			return -1;
+		}
+		if (n++)
+			strcat(list, ",");
+		strcat(list, w);
+	}
+	free(copy);
+	if (n == 0) {
+		free(list);
+		snprintf(err, errlen, "requires: no plugin named");
+		return -1;
+	}
+	*out = list;
+	return 0;
+}
+
 /* --- hsmadmin.conf ------------------------------------------------------- */
 
 struct main_conf {
@@ -105,7 +147,7 @@ static int main_conf_pair(void *user, const char *section, const char *name, con
 
 struct plugin_conf {
 	struct hsm_plugin_entry e;
-	int seen_name, seen_file, seen_desc;
+	int seen_name, seen_file, seen_desc, seen_requires;
 };
 
 static int add_claims(struct hsm_plugin_entry *e, const char *tool, const char *list, char *err,
@@ -176,6 +218,12 @@ static int plugin_conf_pair(void *user, const char *section, const char *name, c
 		} else if (!strcmp(name, "description")) {
 			seen = &pc->seen_desc;
 			slot = &e->description;
+		} else if (!strcmp(name, "requires")) {
+			if (pc->seen_requires++) {
+				snprintf(err, errlen, "duplicate key '%s'", name);
+				return -1;
+			}
+			return parse_requires(value, &e->requires, err, errlen);
 		} else {
 			snprintf(err, errlen, "unknown key '%s' in section [plugin]", name);
 			return -1;
@@ -206,6 +254,7 @@ static int plugin_conf_pair(void *user, const char *section, const char *name, c
 
 static void entry_free(struct hsm_plugin_entry *e)
 {
+	free(e->requires);
 	free(e->name);
 	free(e->file);
 	free(e->description);

@@ -20,6 +20,7 @@ struct hsm_claim {
 
 struct hsm_plugin_entry {
 	char *name, *file, *description;
+	char *requires; /* "a,b": plugins this one needs (requires =), or NULL */
 	char *conf_path;
 	struct hsm_claim *claims;
 	size_t n_claims;

@@ -63,19 +63,23 @@ static void sanitize(char *s)
 		s[--n] = '\0';
 }
 
-static int fail(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
-    HSM_PRINTF(4, 5);
-static int fail(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
+HSM_API int hsm_rpc_reply_fail(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt,
+			       ...)
 {
+	char code_buf[sizeof(r->code)], message[sizeof(r->message)];
 	va_list ap;
 
+	/* code and the arguments may point into r itself ("after: %s",
+	 * r->message): format into copies first. */
+	snprintf(code_buf, sizeof(code_buf), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
 	json_decref(r->result);
 	r->result = NULL;
 	r->exit = exit;
-	snprintf(r->code, sizeof(r->code), "%s", code);
-	va_start(ap, fmt);
-	vsnprintf(r->message, sizeof(r->message), fmt, ap);
-	va_end(ap);
+	memcpy(r->code, code_buf, sizeof(r->code));
+	memcpy(r->message, message, sizeof(r->message));
 	sanitize(r->message);
 	if (!*r->message)
 		snprintf(r->message, sizeof(r->message), "(no reason given)");
@@ -143,8 +147,8 @@ static int check_host_key(ssh_session s, const struct hsm_rpc_endpoint *ep, stru
 	if (ssh_get_server_publickey(s, &srv) != SSH_OK ||
 	    hsm_ssh_pubkey_line(srv, r->host_key, sizeof(r->host_key)) < 0) {
 		ssh_key_free(srv);
-		return fail(r, HSM_EXIT_AUTH, "trust", "%s service presented no Ed25519 host key",
-			    ep->service);
+		return hsm_rpc_reply_fail(r, HSM_EXIT_AUTH, "trust",
+					  "%s service presented no Ed25519 host key", ep->service);
 	}
 	if (!ep->host_key) {
 		ssh_key_free(srv);
@@ -152,14 +156,15 @@ static int check_host_key(ssh_session s, const struct hsm_rpc_endpoint *ep, stru
 	}
 	if (!(pin = hsm_ssh_pubkey_import(ep->host_key))) {
 		ssh_key_free(srv);
-		return fail(r, HSM_EXIT_AUTH, "trust", "pinned %s host key is malformed: re-enroll",
-			    ep->service);
+		return hsm_rpc_reply_fail(r, HSM_EXIT_AUTH, "trust",
+					  "pinned %s host key is malformed: re-enroll",
+					  ep->service);
 	}
 	same = ssh_key_cmp(srv, pin, SSH_KEY_CMP_PUBLIC) == 0;
 	ssh_key_free(pin);
 	ssh_key_free(srv);
 	if (!same)
-		return fail(
+		return hsm_rpc_reply_fail(
 		    r, HSM_EXIT_AUTH, "trust",
 		    "%s host key does not match the key pinned at enrollment: "
 		    "refusing to talk to a possible impostor (if this HSM was returned to "
@@ -175,17 +180,20 @@ static int authenticate(ssh_session s, const struct hsm_rpc_endpoint *ep, struct
 	int rc;
 
 	if (!key)
-		return fail(r, HSM_EXIT_FAILED, "local", "%s client key is unusable", ep->service);
+		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "%s client key is unusable",
+					  ep->service);
 	rc = ssh_userauth_publickey(s, NULL, key);
 	if (rc == SSH_AUTH_SUCCESS)
 		return 0;
 	if (rc == SSH_AUTH_ERROR)
-		return fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
-			    "%s service: authentication: %s", ep->service, ssh_get_error(s));
-	return fail(r, HSM_EXIT_AUTH, "auth",
-		    "%s service refused this host's %s client key (not enrolled with it, or in "
-		    "factory state)",
-		    ep->service, ep->service);
+		return hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+					  "%s service: authentication: %s", ep->service,
+					  ssh_get_error(s));
+	return hsm_rpc_reply_fail(
+	    r, HSM_EXIT_AUTH, "auth",
+	    "%s service refused this host's %s client key (not enrolled with it, or in "
+	    "factory state)",
+	    ep->service, ep->service);
 }
 
 /* The protocol puts nothing on stderr; whatever a service writes there is
@@ -217,25 +225,27 @@ static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max, long
 
 		drain_stderr(ch);
 		if (n == SSH_ERROR) {
-			fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
-			     "%s service: connection lost: %s", ep->service,
-			     ssh_get_error(ssh_channel_get_session(ch)));
+			hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+					   "%s service: connection lost: %s", ep->service,
+					   ssh_get_error(ssh_channel_get_session(ch)));
 			return -1;
 		}
 		if (n == 0) {
 			if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
 				break;
 			if (remaining_ms(deadline) == 0) {
-				fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
-				     "%s service: no complete reply within the timeout",
-				     ep->service);
+				hsm_rpc_reply_fail(
+				    r, HSM_EXIT_UNREACHABLE, "unreachable",
+				    "%s service: no complete reply within the timeout",
+				    ep->service);
 				return -1;
 			}
 			continue;
 		}
 		if (*len + (size_t)n > max) {
-			fail(r, HSM_EXIT_FAILED, "protocol",
-			     "%s service: reply larger than %zu bytes", ep->service, max);
+			hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
+					   "%s service: reply larger than %zu bytes", ep->service,
+					   max);
 			return -1;
 		}
 		if (*len + (size_t)n + 1 > cap) {
@@ -244,7 +254,7 @@ static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max, long
 			while (ncap < *len + (size_t)n + 1)
 				ncap *= 2;
 			if (!(nb = realloc(*buf, ncap))) {
-				fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+				hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
 				return -1;
 			}
 			*buf = nb;
@@ -267,13 +277,14 @@ int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *ser
 	json_error_t jerr;
 
 	if (!doc)
-		return fail(r, HSM_EXIT_FAILED, "protocol", "%s.%s: malformed reply: %s", service,
-			    method, why);
+		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
+					  "%s.%s: malformed reply: %s", service, method, why);
 	if (status == 0) {
 		if (!json_is_object(doc)) {
 			json_decref(doc);
-			return fail(r, HSM_EXIT_FAILED, "protocol",
-				    "%s.%s: reply is not a JSON object", service, method);
+			return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
+						  "%s.%s: reply is not a JSON object", service,
+						  method);
 		}
 		r->result = doc;
 		r->exit = 0;
@@ -282,21 +293,21 @@ int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *ser
 	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:{s:s, s:s}}", "error", "code", &code,
 			   "message", &message) < 0) {
 		json_decref(doc);
-		return fail(r, HSM_EXIT_FAILED, "protocol",
-			    "%s.%s: exit status %d with a malformed error: %s", service, method,
-			    status, jerr.text);
+		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
+					  "%s.%s: exit status %d with a malformed error: %s",
+					  service, method, status, jerr.text);
 	}
 	if (!*code)
 		code = "unknown";
 	switch (status) {
 	case 3:
-		fail(r, HSM_EXIT_STATE, code, "%s", message);
+		hsm_rpc_reply_fail(r, HSM_EXIT_STATE, code, "%s", message);
 		break;
 	case 4:
-		fail(r, HSM_EXIT_AUTH, code, "%s", message);
+		hsm_rpc_reply_fail(r, HSM_EXIT_AUTH, code, "%s", message);
 		break;
 	default: /* 1 failed, 2 bad_request, anything else */
-		fail(r, HSM_EXIT_FAILED, code, "%s", message);
+		hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, code, "%s", message);
 		break;
 	}
 	sanitize(r->code);
@@ -320,27 +331,29 @@ static int send_stream(ssh_channel ch, const char *params, size_t plen, const ch
 		return 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(r, HSM_EXIT_FAILED, "local", "%s: %s", path, strerror(errno));
+		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "%s: %s", path,
+					  strerror(errno));
 	buf = malloc(STREAM_CHUNK);
 	if (!buf) {
 		close(fd);
-		return fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
 	}
 	for (;;) {
 		ssize_t n = read(fd, buf, STREAM_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = fail(r, HSM_EXIT_FAILED, "local", "%s: %s", path, strerror(errno));
+			rc = hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "%s: %s", path,
+						strerror(errno));
 			break;
 		}
 		if (n == 0)
 			break;
 		if (now_ms() > deadline) {
-			rc = fail(r, HSM_EXIT_UNREACHABLE, "timeout",
-				  "%s service: sending the data took "
-				  "longer than the timeout",
-				  ep->service);
+			rc = hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "timeout",
+						"%s service: sending the data took "
+						"longer than the timeout",
+						ep->service);
 			break;
 		}
 		if (ssh_channel_write(ch, buf, (uint32_t)n) != (int)n)
@@ -361,12 +374,13 @@ static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const c
 	int status, rc = -1;
 
 	if (!ch)
-		return fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
 	set_step_timeout(s, deadline);
 	if (ssh_channel_open_session(ch) != SSH_OK ||
 	    ssh_channel_request_exec(ch, method) != SSH_OK) {
-		fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: cannot start '%s': %s",
-		     ep->service, method, ssh_get_error(s));
+		hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+				   "%s service: cannot start '%s': %s", ep->service, method,
+				   ssh_get_error(s));
 		goto out;
 	}
 	if (path) {
@@ -375,8 +389,8 @@ static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const c
 		ssh_channel_send_eof(ch); /* may fail after an early answer */
 	} else if ((plen && ssh_channel_write(ch, params, (uint32_t)plen) != (int)plen) ||
 		   ssh_channel_send_eof(ch) != SSH_OK) {
-		fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: sending params: %s",
-		     ep->service, ssh_get_error(s));
+		hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+				   "%s service: sending params: %s", ep->service, ssh_get_error(s));
 		goto out;
 	}
 	if (read_stdout(ch, &out, &out_len, HSM_RPC_MAX_REPLY, deadline, ep, r) < 0)
@@ -384,8 +398,8 @@ static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const c
 	set_step_timeout(s, deadline);
 	status = ssh_channel_get_exit_status(ch);
 	if (status < 0) {
-		fail(r, HSM_EXIT_FAILED, "protocol", "%s.%s: the service sent no exit status",
-		     ep->service, method);
+		hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
+				   "%s.%s: the service sent no exit status", ep->service, method);
 		goto out;
 	}
 	rc = hsm_rpc_parse_reply(out, out_len, status, ep->service, method, r);
@@ -428,26 +442,30 @@ static int exec_call(const struct hsm_rpc_endpoint *ep, const char *method, cons
 	if (params) {
 		text = json_dumps(params, JSON_COMPACT);
 		if (!text)
-			return fail(r, HSM_EXIT_FAILED, "local", "cannot serialise params");
+			return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local",
+						  "cannot serialise params");
 		plen = strlen(text);
 		if (plen > HSM_RPC_MAX_PARAMS) {
 			free(text);
-			return fail(r, HSM_EXIT_FAILED, "local", "params larger than %u bytes",
-				    HSM_RPC_MAX_PARAMS);
+			return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local",
+						  "params larger than %u bytes",
+						  HSM_RPC_MAX_PARAMS);
 		}
 	}
 	if (!(s = ssh_new())) {
 		free(text);
-		return fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
 	}
 	if (session_options(s, ep, timeout) < 0) {
-		fail(r, HSM_EXIT_FAILED, "local", "%s service: bad address or port '%s' %u: %s",
-		     ep->service, ep->address, ep->port, ssh_get_error(s));
+		hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local",
+				   "%s service: bad address or port '%s' %u: %s", ep->service,
+				   ep->address, ep->port, ssh_get_error(s));
 		goto out;
 	}
 	if (ssh_connect(s) != SSH_OK) {
-		fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service at %s port %u: %s",
-		     ep->service, ep->address, ep->port, ssh_get_error(s));
+		hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+				   "%s service at %s port %u: %s", ep->service, ep->address,
+				   ep->port, ssh_get_error(s));
 		goto out;
 	}
 	if (check_host_key(s, ep, r) || (set_step_timeout(s, deadline), authenticate(s, ep, r)))
@@ -577,18 +595,21 @@ int hsm_rpc_call_module_stream(const char *home, int timeout, const struct hsm_m
 
 	memset(r, 0, sizeof(*r));
 	if (svc < 0)
-		return fail(r, HSM_EXIT_FAILED, "local", "unknown service '%s'", service);
+		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "unknown service '%s'",
+					  service);
 	rc = hsm_pins_load(home, m->esn, &pins, why, sizeof(why));
 	if (rc < 0)
-		return fail(r, HSM_EXIT_AUTH, "trust", "%s", why);
+		return hsm_rpc_reply_fail(r, HSM_EXIT_AUTH, "trust", "%s", why);
 	if (rc == 1)
-		return fail(r, HSM_EXIT_STATE, "not_enrolled",
-			    "not enrolled from this host: run 'hsmadmin enroll --esn %s'", m->esn);
+		return hsm_rpc_reply_fail(
+		    r, HSM_EXIT_STATE, "not_enrolled",
+		    "not enrolled from this host: run 'hsmadmin enroll --esn %s'", m->esn);
 	if (!pins.host_keys[svc]) {
 		hsm_pins_clear(&pins);
-		return fail(r, HSM_EXIT_STATE, "not_enrolled",
-			    "the %s service was not enrolled: run 'hsmadmin enroll --esn %s'",
-			    service, m->esn);
+		return hsm_rpc_reply_fail(
+		    r, HSM_EXIT_STATE, "not_enrolled",
+		    "the %s service was not enrolled: run 'hsmadmin enroll --esn %s'", service,
+		    m->esn);
 	}
 	{
 		struct hsm_rpc_endpoint ep = {
@@ -618,9 +639,9 @@ static struct hsm_client_key *load_key(const char *home, const char *service,
 	memset(r, 0, sizeof(*r));
 	if (hsm_client_key_path(home, service, path, sizeof(path)) == 0 && access(path, F_OK) < 0 &&
 	    errno == ENOENT)
-		fail(r, HSM_EXIT_STATE, "not_enrolled", "%s", why);
+		hsm_rpc_reply_fail(r, HSM_EXIT_STATE, "not_enrolled", "%s", why);
 	else
-		fail(r, HSM_EXIT_AUTH, "auth", "%s client key: %s", service, why);
+		hsm_rpc_reply_fail(r, HSM_EXIT_AUTH, "auth", "%s client key: %s", service, why);
 	return NULL;
 }
 

@@ -48,6 +48,11 @@ struct hsm_rpc_reply {
 };
 /* Drop the result and zero the reply. */
 HSM_API void hsm_rpc_reply_clear(struct hsm_rpc_reply *reply);
+/* Make reply a failure: drop its result, set exit and code, and format the
+ * message (kept to one printable line; code and the arguments may point
+ * into reply itself).  Returns exit. */
+HSM_API int hsm_rpc_reply_fail(struct hsm_rpc_reply *reply, int exit, const char *code,
+			       const char *fmt, ...) HSM_PRINTF(4, 5);
 
 /* One service of one peer. */
 struct hsm_rpc_endpoint {

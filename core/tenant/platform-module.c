@@ -67,6 +67,34 @@ void hsm_tenant_platforms_free(struct hsm_tenant_platform *p)
 	free(p);
 }
 
+int hsm_tenant_modules_list(struct hsm_ctx *ctx, struct hsm_tenant_vcm **v, size_t *nv,
+			    struct hsm_tenant_platform **p, size_t *np)
+{
+	int rc;
+
+	*p = NULL;
+	*np = 0;
+	if ((rc = hsm_tenant_records_list(ctx, v, nv)) != 0)
+		return rc;
+	if ((rc = hsm_tenant_platforms_list(ctx, hsm_tenant_platform_first(*v, *nv), p, np)) != 0) {
+		hsm_tenant_records_free(*v, *nv);
+		*v = NULL;
+		*nv = 0;
+	}
+	return rc;
+}
+
+void hsm_tenant_modules_free(struct hsm_tenant_vcm *v, size_t nv, struct hsm_tenant_platform *p)
+{
+	hsm_tenant_platforms_free(p);
+	hsm_tenant_records_free(v, nv);
+}
+
+int hsm_tenant_module_opt(struct hsm_ctx *ctx)
+{
+	return hsm_opt_given(ctx, "module") ? (int)hsm_opt_int(ctx, "module") : 0;
+}
+
 const struct hsm_tenant_platform *hsm_tenant_platform_find(const struct hsm_tenant_platform *p,
 							   size_t count, const char *esn)
 {

@@ -30,6 +30,25 @@ HSM_API int hsm_tenant_platforms_list(struct hsm_ctx *ctx, int first,
 				      struct hsm_tenant_platform **out, size_t *count);
 HSM_API void hsm_tenant_platforms_free(struct hsm_tenant_platform *p);
 
+/* Every module enquiry and nopclearfail show: the enrolled VCMs (*v,
+ * sorted by module number) and, numbered after them, the HSMs this host
+ * administers (*p).  0, or an exit code already reported (then nothing is
+ * left to free).  Free with hsm_tenant_modules_free. */
+HSM_API int hsm_tenant_modules_list(struct hsm_ctx *ctx, struct hsm_tenant_vcm **v, size_t *nv,
+				    struct hsm_tenant_platform **p, size_t *np);
+HSM_API void hsm_tenant_modules_free(struct hsm_tenant_vcm *v, size_t nv,
+				     struct hsm_tenant_platform *p);
+
+/* The -m MODULE option that addresses one of those modules; the rest of
+ * the entry (help, group) is the command's. */
+#define HSM_TENANT_MODULE_OPTION(...)                                                              \
+	{                                                                                          \
+		.name = "module", .short_name = 'm', .type = HSM_OPT_INT, .min = 1,                \
+		.max = HSM_TENANT_MAX_MODULES, .metavar = "MODULE", __VA_ARGS__                    \
+	}
+/* The module -m names, or 0 when -m was not given. */
+HSM_API int hsm_tenant_module_opt(struct hsm_ctx *ctx);
+
 /* The platform with this ESN (normalised), or NULL. */
 HSM_API const struct hsm_tenant_platform *
 hsm_tenant_platform_find(const struct hsm_tenant_platform *p, size_t count, const char *esn);

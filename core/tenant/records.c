@@ -216,6 +216,27 @@ int hsm_tenant_lowest_free_module(const struct hsm_tenant_vcm *v, size_t count)
 	return -1;
 }
 
+int hsm_tenant_record_open(struct hsm_ctx *ctx, struct hsm_tenant_vcm *out)
+{
+	char uuid[HSM_UUID_LEN + 1], err[256];
+	int rc = hsm_opt_uuid(ctx, "uuid", uuid);
+
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	if (!uuid[0])
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid", "a VCM UUID is required");
+	switch (hsm_tenant_record_load(hsm_home(ctx), uuid, out, err, sizeof(err))) {
+	case 0:
+		return 0;
+	case 1:
+		return hsm_error(ctx, HSM_EXIT_USAGE, uuid,
+				 "no enrolled VCM with this UUID (hsmadmin vcm enroll)");
+	default:
+		return hsm_error(ctx, HSM_EXIT_FAILED, uuid, "enrollment record: %s", err);
+	}
+}
+
 int hsm_tenant_records_select(struct hsm_ctx *ctx, struct hsm_tenant_vcm **out, size_t *count)
 {
 	char canon[HSM_UUID_LEN + 1];
@@ -286,10 +307,8 @@ int hsm_tenant_call_home(const char *home, int timeout, const struct hsm_tenant_
 	snprintf(path, sizeof(path), "%s/%s.key", dir, hsm_tenant_services[svc]);
 	if (!(key =
 		  hsm_client_key_load_as(home, path, hsm_tenant_services[svc], why, sizeof(why)))) {
-		snprintf(reply->code, sizeof(reply->code), "local");
-		snprintf(reply->message, sizeof(reply->message), "%s key: %s",
-			 hsm_tenant_services[svc], why);
-		return reply->exit = HSM_EXIT_FAILED;
+		return hsm_rpc_reply_fail(reply, HSM_EXIT_FAILED, "local", "%s key: %s",
+					  hsm_tenant_services[svc], why);
 	}
 	ep.client_key = key;
 	rc = hsm_rpc_exec(&ep, method, params, timeout, reply);

@@ -67,6 +67,10 @@ HSM_API void hsm_tenant_records_free(struct hsm_tenant_vcm *v, size_t count);
 /* The lowest module number no record holds. */
 HSM_API int hsm_tenant_lowest_free_module(const struct hsm_tenant_vcm *v, size_t count);
 
+/* The record of the one VCM --uuid names; reports its own errors (a
+ * malformed or unknown UUID is HSM_EXIT_USAGE, an unreadable record
+ * HSM_EXIT_FAILED). */
+HSM_API int hsm_tenant_record_open(struct hsm_ctx *ctx, struct hsm_tenant_vcm *out);
 /* Records addressed by --uuid (or all); reports its own errors. */
 HSM_API int hsm_tenant_records_select(struct hsm_ctx *ctx, struct hsm_tenant_vcm **out,
 				      size_t *count);

@@ -130,26 +130,37 @@ static json_t *host_key_public(const char *priv)
 	return line;
 }
 
-/* The recovery image makes no certificates (guide 4.5.4.1): it lists its
- * host keys uncertified and says which image it runs, so that enrollment
- * can warn instead of failing. */
+/* Is a service one this hsmd serves (the booted image's)? */
+static int served(const json_t *names, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(names, i, v) if (strcmp(json_string_value(v), name) == 0) return 1;
+	return 0;
+}
+
+/* The recovery image makes no certificates (guide 4.5.4.1): it lists the
+ * host keys of the services it runs, uncertified, and says which image it
+ * runs, so that enrollment can warn instead of failing. */
 static json_t *hostkeys_uncertified(struct hsmd_call *c)
 {
 	const json_t *lt = c->st->lifetime, *ports = json_object_get(lt, "ports");
 	const json_t *keys = json_object_get(c->st->device, "host_keys");
-	json_t *services = json_object(), *priv;
+	json_t *services = json_object(), *priv, *running = hsmd_server_service_names(c->srv);
 	const char *name;
 
 	json_object_foreach((json_t *)keys, name, priv)
 	{
 		const json_t *port = json_object_get(ports, name);
 		json_t *pub;
-		if (!port || !hsmd_gate_runs_in_recovery(name) ||
+		if (!port || !hsmd_gate_runs_in_recovery(name) || !served(running, name) ||
 		    !(pub = host_key_public(json_string_value(priv))))
 			continue;
 		json_object_set_new(services, name,
 				    json_pack("{s:O, s:o}", "port", port, "host_key", pub));
 	}
+	json_decref(running);
 	return json_pack("{s:O, s:O, s:o, s:s}", "esn", json_object_get(lt, "esn"), "identity",
 			 json_object_get(lt, "warrant"), "services", services, "image", "recovery");
 }
@@ -185,8 +196,10 @@ static int api_factory_state(struct hsmd_call *c)
 
 	if (hsmd_store_factory_state(c->st, err, sizeof(err)) != 0)
 		return fail(c, "factory state failed", err);
-	sync_enroll_secret(c->st, 1); /* a new factory state, a new secret */
-	if (hsmd_serve_hooks.reboot)  /* VCMs: erased with the registry */
+	sync_enroll_secret(c->st, 1);       /* a new factory state, a new secret */
+	if (hsmd_boot_image_changed(c->st)) /* the recovery button decided */
+		hsmd_server_request_reexec(c->srv);
+	if (hsmd_serve_hooks.reboot) /* VCMs: erased with the registry */
 		hsmd_serve_hooks.reboot(c->st, "factorystate");
 	return 0;
 }
@@ -208,7 +221,10 @@ static int api_reboot(struct hsmd_call *c, const char *why)
 				     "factory") == 0;
 		sync_enroll_secret(c->st, factory && !was_factory);
 	}
-	if (hsmd_boot_image_changed(c->st)) /* an upgrade with --no-reset */
+	/* The image to run is not the one booted (an upgrade with
+	 * --no-reset, or the recovery button): its modules load at the
+	 * re-exec. */
+	if (hsmd_boot_image_changed(c->st))
 		hsmd_server_request_reexec(c->srv);
 	if (hsmd_serve_hooks.reboot) /* VCMs stop; autostart VCMs start again */
 		hsmd_serve_hooks.reboot(c->st, why);

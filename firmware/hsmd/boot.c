@@ -14,6 +14,12 @@
  * load, hsmd goes back to the previous image, says so in the system log,
  * and boots that.  The device document's "firmware" member (what status,
  * info and enquiry show) is kept equal to the installed images.
+ *
+ * A boot with the recovery button held (store.c decides) runs the
+ * recovery image the same way: its own verified modules, and of them only
+ * the platform services (guide 4.5.4.1).  It has no previous image to go
+ * back to: a recovery image that fails its check does not boot, and hsmd
+ * says to release the button.
  */
 #include "config.h"
 
@@ -23,28 +29,58 @@
 
 #include <hsmadmin/fileio.h>
 #include "boot.h"
+#include "gate.h"
 #include "hsmd.h"
 #include "images.h"
 #include "licence.h" /* hsm_vendor_keys_load */
 
 char hsmd_image_dir[4200];
-/* The id of the primary image this process booted ("" for development). */
+/* The slot ("primary" or "recovery") and the id of the image this
+ * process booted (id "" for development). */
+static char booted_slot[16];
 static char booted_id[40];
+
+/* The image a boot of this device runs: the device document says which
+ * (store.c sets it from the recovery button at every boot). */
+static const char *boot_slot(const struct hsmd_store *st)
+{
+	return strcmp(hsmd_store_image(st), "recovery") == 0 ? "recovery" : "primary";
+}
 
 int hsmd_boot_image_changed(struct hsmd_store *st)
 {
 	char err[HSMD_ERRLEN];
+	const char *slot = boot_slot(st);
 	json_t *images = hsmd_images_load(st->dir, err, sizeof(err));
-	const char *id =
-	    json_string_value(json_object_get(hsmd_images_slot(images, "primary"), "id"));
-	int changed = images && strcmp(id ? id : "", booted_id) != 0;
+	const json_t *img = hsmd_images_slot(images, slot);
+	const char *id = json_string_value(json_object_get(img, "id"));
+	int changed;
 
+	if (json_is_true(json_object_get(img, "development")))
+		id = "";
+	changed =
+	    images && (strcmp(slot, booted_slot) != 0 || strcmp(id ? id : "", booted_id) != 0);
 	json_decref(images);
 	return changed;
 }
 
-/* How many services.d files the image's manifest lists. */
-static size_t expected_services(const char *imgdir)
+/* Does the service of a services.d file name ("NAME.conf") run on the
+ * recovery image? */
+static int runs_in_recovery(const char *file)
+{
+	char name[48];
+	size_t n = strlen(file);
+
+	if (n <= 5 || n - 5 >= sizeof(name) || strcmp(file + n - 5, ".conf") != 0)
+		return 0;
+	memcpy(name, file, n - 5);
+	name[n - 5] = '\0';
+	return hsmd_gate_runs_in_recovery(name);
+}
+
+/* How many services.d files the image's manifest lists (with
+ * platform_only, only those of services that run on the recovery image). */
+static size_t expected_services(const char *imgdir, int platform_only)
 {
 	char path[4400], *text = NULL, err[HSMD_ERRLEN];
 	struct hsm_npkg_manifest *m = NULL;
@@ -54,16 +90,18 @@ static size_t expected_services(const char *imgdir)
 	if (hsm_read_file(path, HSM_NPKG_MANIFEST_MAX, &text, &len, err, sizeof(err)) == 0 &&
 	    hsm_npkg_manifest_parse(text, len, NULL, 0, &m, err, sizeof(err)) == 0)
 		for (size_t i = 0; i < m->nfiles; i++)
-			n += strncmp(m->files[i].name, "services.d/", 11) == 0;
+			n += strncmp(m->files[i].name, "services.d/", 11) == 0 &&
+			     (!platform_only || runs_in_recovery(m->files[i].name + 11));
 	hsm_npkg_manifest_free(m);
 	free(text);
 	return n;
 }
 
 /* Check and load one package image.  0 when every service it configures
- * loaded. */
-static int load_image(struct hsmd_store *st, const json_t *img, EVP_PKEY **keys, size_t nkeys,
-		      struct hsmd_loaded_service **svcs, size_t *nsvcs, char *err, size_t errlen)
+ * loaded (with platform_only: every platform service). */
+static int load_image(struct hsmd_store *st, const json_t *img, int platform_only, EVP_PKEY **keys,
+		      size_t nkeys, struct hsmd_loaded_service **svcs, size_t *nsvcs, char *err,
+		      size_t errlen)
 {
 	char dir[4200], mods[4300], inner[HSMD_ERRLEN];
 	size_t want;
@@ -74,9 +112,9 @@ static int load_image(struct hsmd_store *st, const json_t *img, EVP_PKEY **keys,
 		return hsmd_err(err, errlen, "image %s fails its check: %s",
 				json_string_value(json_object_get(img, "version")), inner);
 	snprintf(mods, sizeof(mods), "%s/modules", dir);
-	if (hsmd_services_load(dir, mods, svcs, nsvcs, inner, sizeof(inner)) < 0)
+	if (hsmd_services_load(dir, mods, platform_only, svcs, nsvcs, inner, sizeof(inner)) < 0)
 		return hsmd_err(err, errlen, "%s", inner);
-	want = expected_services(dir);
+	want = expected_services(dir, platform_only);
 	if (*nsvcs == 0 || *nsvcs < want) {
 		hsmd_err(err, errlen, "image %s: %zu of its %zu services failed to start",
 			 json_string_value(json_object_get(img, "version")), want - *nsvcs, want);
@@ -87,6 +125,46 @@ static int load_image(struct hsmd_store *st, const json_t *img, EVP_PKEY **keys,
 	}
 	snprintf(hsmd_image_dir, sizeof(hsmd_image_dir), "%s", dir);
 	snprintf(booted_id, sizeof(booted_id), "%s", json_string_value(json_object_get(img, "id")));
+	return 0;
+}
+
+/* The development image: CONF/services.d and hsmd.conf's servicedir. */
+static int load_development(const struct hsmd_config *cfg, const char *confdir, int platform_only,
+			    struct hsmd_loaded_service **svcs, size_t *nsvcs, char *err,
+			    size_t errlen)
+{
+	return hsmd_services_load(confdir, cfg->servicedir, platform_only, svcs, nsvcs, err,
+				  errlen) < 0
+		   ? -1
+		   : 0;
+}
+
+/* A boot with the recovery button held: the recovery image, platform
+ * services only, and nothing to roll back to. */
+static int boot_recovery(struct hsmd_store *st, const struct hsmd_config *cfg, const char *confdir,
+			 const json_t *images, struct hsmd_loaded_service **svcs, size_t *nsvcs,
+			 char *err, size_t errlen)
+{
+	const json_t *img = hsmd_images_slot(images, "recovery");
+	EVP_PKEY **keys = NULL;
+	size_t nkeys = 0;
+	char inner[HSMD_ERRLEN];
+	int rc;
+
+	snprintf(booted_slot, sizeof(booted_slot), "recovery");
+	if (!img || json_is_true(json_object_get(img, "development")))
+		return load_development(cfg, confdir, 1, svcs, nsvcs, err, errlen);
+	if (hsm_vendor_keys_load(cfg->vendordir, &keys, &nkeys, inner, sizeof(inner)) != 0)
+		return hsmd_err(err, errlen, "vendor keys: %s", inner);
+	rc = load_image(st, img, 1, keys, nkeys, svcs, nsvcs, inner, sizeof(inner));
+	hsm_vendor_keys_free(keys, nkeys);
+	if (rc != 0)
+		return hsmd_err(err, errlen,
+				"the recovery image does not boot: %s; release the recovery button "
+				"(hsmd button --release) to boot the primary image",
+				inner);
+	hsmd_log("booted the recovery image %s",
+		 json_string_value(json_object_get(img, "version")));
 	return 0;
 }
 
@@ -133,17 +211,21 @@ int hsmd_boot_image(struct hsmd_store *st, const struct hsmd_config *cfg, const 
 	images = hsmd_images_load(st->dir, err, errlen);
 	if (!images)
 		return -1;
+	if (strcmp(boot_slot(st), "recovery") == 0) {
+		rc = boot_recovery(st, cfg, confdir, images, svcs, nsvcs, err, errlen);
+		goto out;
+	}
+	snprintf(booted_slot, sizeof(booted_slot), "primary");
 	img = hsmd_images_slot(images, "primary");
 	if (json_is_true(json_object_get(img, "development"))) {
-		rc = hsmd_services_load(confdir, cfg->servicedir, svcs, nsvcs, err, errlen) < 0 ? -1
-												: 0;
+		rc = load_development(cfg, confdir, 0, svcs, nsvcs, err, errlen);
 		goto out;
 	}
 	if (hsm_vendor_keys_load(cfg->vendordir, &keys, &nkeys, inner, sizeof(inner)) != 0) {
 		hsmd_err(err, errlen, "vendor keys: %s", inner);
 		goto out;
 	}
-	if (load_image(st, img, keys, nkeys, svcs, nsvcs, why, sizeof(why)) == 0) {
+	if (load_image(st, img, 0, keys, nkeys, svcs, nsvcs, why, sizeof(why)) == 0) {
 		if (json_is_true(json_object_get(images, "trial"))) {
 			/* The new image booted with all its services: it stays,
 			 * and a new primary image starts from factory state
@@ -191,10 +273,9 @@ int hsmd_boot_image(struct hsmd_store *st, const struct hsmd_config *cfg, const 
 	}
 	img = hsmd_images_slot(images, "primary");
 	if (json_is_true(json_object_get(img, "development")))
-		rc = hsmd_services_load(confdir, cfg->servicedir, svcs, nsvcs, err, errlen) < 0 ? -1
-												: 0;
+		rc = load_development(cfg, confdir, 0, svcs, nsvcs, err, errlen);
 	else
-		rc = load_image(st, img, keys, nkeys, svcs, nsvcs, err, errlen);
+		rc = load_image(st, img, 0, keys, nkeys, svcs, nsvcs, err, errlen);
 	hsmd_images_gc(st->dir, images);
 out:
 	if (rc == 0) {

@@ -7,7 +7,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +61,10 @@ static int openssh_key_valid(const char *line)
 
 static int address_valid(const char *a)
 {
-	unsigned char buf[16];
+	struct hsm_ipaddr ip;
+	char why[128];
 
-	return inet_pton(AF_INET, a, buf) == 1 || inet_pton(AF_INET6, a, buf) == 1;
+	return hsm_ip_parse(a, 0, &ip, why, sizeof(why)) == 0;
 }
 
 static int check_ports(const json_t *ports, char *err, size_t errlen)

@@ -10,7 +10,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -23,6 +22,7 @@
 
 #include <hsmadmin/features.h>
 #include <hsmadmin/fileio.h>
+#include <hsmadmin/netaddr.h>
 #include "sign.h"
 #include "enrollsecret.h"
 #include "modules.h"
@@ -157,9 +157,8 @@ static int provision(const struct prov_opts *o)
 		features |= extra;
 	}
 	{
-		unsigned char a[16];
-		if (inet_pton(AF_INET, o->address, a) != 1 &&
-		    inet_pton(AF_INET6, o->address, a) != 1)
+		struct hsm_ipaddr a;
+		if (hsm_ip_parse(o->address, 0, &a, err, sizeof(err)) != 0)
 			return usage_err("--address: '%s' is not an IPv4 or IPv6 address",
 					 o->address);
 	}

@@ -43,6 +43,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <libssh/callbacks.h>
+#include <hsmadmin/netaddr.h>
 
 #include "rpc.h"
 #include "server.h"
@@ -57,6 +58,7 @@ struct listener {
 	const struct hsmd_loaded_service *svc;
 	int fd;
 	int ready;
+	int handed; /* to the process of a reboot: not closed (hand_over) */
 	uint16_t port;
 	ssh_bind bind;
 	char *host_key_pem; /* what bind was made from, to notice a change */
@@ -952,24 +954,158 @@ static int on_signal(socket_t fd, int revents, void *ud)
 	return 0;
 }
 
+/* ---- listening sockets kept across a reboot ------------------------------
+ *
+ * The emulated reboot (a new firmware image, or the recovery image) is a
+ * re-exec of hsmd.  The listening sockets are handed to the new process
+ * in HSMD_LISTEN_FDS ("PORT:FD,..."), so a client that connects meanwhile
+ * waits in the backlog and is served by the new image instead of being
+ * refused.  A socket is adopted only if it is a listening TCP socket on
+ * this HSM's address and the service's port; the rest are closed once the
+ * services listen. */
+#define LISTEN_FDS_ENV "HSMD_LISTEN_FDS"
+
+static int same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_port ==
+			   ((const struct sockaddr_in *)b)->sin_port &&
+		       ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+			   ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return ((const struct sockaddr_in6 *)a)->sin6_port ==
+		   ((const struct sockaddr_in6 *)b)->sin6_port &&
+	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+/* The inherited socket for port, checked against the address it must be
+ * bound to, or -1.  An adopted socket is taken out of the list. */
+static int adopt_listener(const struct sockaddr_storage *want, uint16_t port)
+{
+	const char *env = getenv(LISTEN_FDS_ENV);
+	char rest[1024], *p, *save = NULL;
+	size_t used = 0;
+	int found = -1;
+
+	if (!env || strlen(env) >= sizeof(rest))
+		return -1;
+	rest[0] = '\0';
+	{
+		char copy[1024];
+		snprintf(copy, sizeof(copy), "%s", env);
+		for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+			unsigned long port_n, fd_n;
+			char *end;
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+			int listening = 0;
+			socklen_t ol = sizeof(listening);
+
+			port_n = strtoul(p, &end, 10);
+			if (*end != ':' || port_n != port || found >= 0) {
+				used += (size_t)snprintf(rest + used, sizeof(rest) - used, "%s%s",
+							 used ? "," : "", p);
+				continue;
+			}
+			fd_n = strtoul(end + 1, &end, 10);
+			if (*end || fd_n < 3 || fd_n > 65535)
+				continue;
+			memset(&ss, 0, sizeof(ss));
+			if (getsockname((int)fd_n, (struct sockaddr *)&ss, &sl) != 0 ||
+			    getsockopt((int)fd_n, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) !=
+				0 ||
+			    !listening || !same_address(&ss, want)) {
+				used += (size_t)snprintf(rest + used, sizeof(rest) - used, "%s%s",
+							 used ? "," : "", p);
+				continue;
+			}
+			found = (int)fd_n;
+		}
+	}
+	if (found < 0)
+		return -1;
+	if (fcntl(found, F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(found, F_SETFL, fcntl(found, F_GETFL) | O_NONBLOCK) != 0)
+		return -1;
+	if (used)
+		setenv(LISTEN_FDS_ENV, rest, 1);
+	else
+		unsetenv(LISTEN_FDS_ENV);
+	return found;
+}
+
+/* Close the inherited sockets no service adopted. */
+static void close_unadopted(void)
+{
+	const char *env = getenv(LISTEN_FDS_ENV);
+	char copy[1024], *p, *save = NULL;
+
+	if (!env)
+		return;
+	snprintf(copy, sizeof(copy), "%s", env);
+	for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		const char *colon = strchr(p, ':');
+		long fd = colon ? strtol(colon + 1, NULL, 10) : -1;
+		int listening = 0;
+		socklen_t ol = sizeof(listening);
+		if (fd >= 3 && fd <= 65535 &&
+		    getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) == 0 &&
+		    listening)
+			close((int)fd);
+	}
+	unsetenv(LISTEN_FDS_ENV);
+}
+
+/* Hand the listening sockets to the process the re-exec starts. */
+static void hand_over(struct hsmd_server *srv)
+{
+	char list[1024];
+	size_t used = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < srv->nlis; i++) {
+		int n;
+		if (srv->lis[i].fd < 0 || fcntl(srv->lis[i].fd, F_SETFD, 0) != 0)
+			continue;
+		n = snprintf(list + used, sizeof(list) - used, "%s%u:%d", used ? "," : "",
+			     srv->lis[i].port, srv->lis[i].fd);
+		if (n < 0 || (size_t)n >= sizeof(list) - used) {
+			fcntl(srv->lis[i].fd, F_SETFD, FD_CLOEXEC); /* closed below */
+			list[used] = '\0';
+			continue;
+		}
+		used += (size_t)n;
+		srv->lis[i].handed = 1;
+	}
+	if (used)
+		setenv(LISTEN_FDS_ENV, list, 1);
+}
+
 static int open_listener(const char *address, uint16_t port, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
+	struct hsm_ipaddr ip;
 	socklen_t sl;
 	int fd, one = 1;
 
 	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, address, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+	if (hsm_ip_parse(address, 0, &ip, err, errlen) != 0) {
+		return hsmd_err(err, errlen, "'%s' is not an IP address", address);
+	} else if (ip.family == 4) {
+		memcpy(&((struct sockaddr_in *)&ss)->sin_addr, ip.b, 4);
 		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
 		((struct sockaddr_in *)&ss)->sin_port = htons(port);
 		sl = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, address, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+	} else {
+		memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr, ip.b, 16);
 		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
 		sl = sizeof(struct sockaddr_in6);
-	} else {
-		return hsmd_err(err, errlen, "'%s' is not an IP address", address);
 	}
+	if ((fd = adopt_listener(&ss, port)) >= 0)
+		return fd;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return hsmd_err(err, errlen, "socket: %s", strerror(errno));
@@ -1067,6 +1203,7 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 				    json_pack("{s:s, s:s, s:i}", "service", svcs[i].name, "address",
 					      address, "port", port));
 	}
+	close_unadopted(); /* a service the rebooted image does not run */
 	if (srv.nlis == 0) {
 		hsmd_log("no service could be started");
 		if (hsmd_serve_hooks.boot)
@@ -1106,6 +1243,7 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 	if (srv.reexec) {
 		hsmd_log("rebooting into the new firmware image");
 		rc = HSMD_SERVE_REEXEC;
+		hand_over(&srv);
 		goto out;
 	}
 	hsmd_log("signal %d: stopping", srv.stop);
@@ -1117,7 +1255,8 @@ out:
 		drop_conn(&srv, srv.conns);
 	for (size_t i = 0; i < srv.nlis; i++) {
 		ssh_event_remove_fd(srv.event, srv.lis[i].fd);
-		close(srv.lis[i].fd);
+		if (!srv.lis[i].handed)
+			close(srv.lis[i].fd);
 		if (srv.lis[i].bind)
 			ssh_bind_free(srv.lis[i].bind);
 		free(srv.lis[i].host_key_pem);

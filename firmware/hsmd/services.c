@@ -22,6 +22,7 @@
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/trust.h>
 #include "ini-strict.h"
+#include "gate.h"
 #include "hsmd.h"
 #include "services.h"
 
@@ -230,7 +231,7 @@ static int conf_filter(const struct dirent *d)
 	return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".conf") == 0;
 }
 
-int hsmd_services_load(const char *confdir, const char *servicedir,
+int hsmd_services_load(const char *confdir, const char *servicedir, int platform_only,
 		       struct hsmd_loaded_service **out, size_t *count, char *err, size_t errlen)
 {
 	char dpath[4200], inner0[HSMD_ERRLEN];
@@ -277,6 +278,11 @@ int hsmd_services_load(const char *confdir, const char *servicedir,
 			continue;
 		}
 		free(text);
+		if (platform_only && !hsmd_gate_runs_in_recovery(conf.name)) {
+			hsmd_log("%s: service '%s' does not run on the recovery image; not loaded",
+				 path, conf.name);
+			continue;
+		}
 		for (size_t j = 0; j < loaded; j++)
 			dup |= strcmp(svcs[j].name, conf.name) == 0;
 		if (dup || dirfd < 0 || !svcs) {

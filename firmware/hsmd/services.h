@@ -46,9 +46,11 @@ int hsmd_service_check(const struct hsmd_service *desc, const char *want_name, s
 
 /* Load every service named in CONFDIR/services.d/NAME.conf from servicedir.
  * A service that fails is reported on stderr (file, module, reason, hint)
- * and left out; the others load.  Returns the number loaded (malloc'ed
- * array in *out), or -1 when the directory cannot be read. */
-int hsmd_services_load(const char *confdir, const char *servicedir,
+ * and left out; the others load.  With platform_only, a service that does
+ * not run on the recovery image (gate.h) is not loaded at all.  Returns
+ * the number loaded (malloc'ed array in *out), or -1 when the directory
+ * cannot be read. */
+int hsmd_services_load(const char *confdir, const char *servicedir, int platform_only,
 		       struct hsmd_loaded_service **out, size_t *count, char *err, size_t errlen);
 void hsmd_services_unload(struct hsmd_loaded_service *s, size_t count);
 

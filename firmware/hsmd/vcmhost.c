@@ -25,6 +25,7 @@
 #include "boot.h"
 #include "docstore.h"
 #include "vcmhost.h"
+#include "procstat.h"
 #include "vcmrules.h"
 #include "vcmuser.h"
 
@@ -444,23 +445,6 @@ static uint64_t disk_use(const char *dir)
 	return du_total;
 }
 
-static long rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 static void poll_stats(struct hsmd_store *st)
 {
 	json_t *vcms = json_object_get(st->device, "vcms"), *e, *per = json_object();
@@ -477,7 +461,7 @@ static void poll_stats(struct hsmd_store *st)
 		disk = disk_use(dir);
 		json_object_set_new(per, uuid,
 				    json_pack("{s:I, s:I}", "memory_kb",
-					      (json_int_t)(p ? rss_kb(p->pid) : 0), "disk_kb",
+					      (json_int_t)(p ? fw_rss_kb(p->pid) : 0), "disk_kb",
 					      (json_int_t)((disk + 1023) / 1024)));
 		if (disk > st->cfg->vcm_disk_limit &&
 		    !json_is_true(json_object_get(e, "disk_exceeded")))

@@ -205,7 +205,7 @@ int hsmd_vcm_main(int argc, char **argv)
 	hsmd_config_defaults(&cfg);
 	snprintf(mods, sizeof(mods), "%s/modules", image ? image : "");
 	if (hsmd_config_load(&cfg, confdir, err, sizeof(err)) != 0 ||
-	    hsmd_services_load(image ? image : confdir, image ? mods : cfg.servicedir, &svcs,
+	    hsmd_services_load(image ? image : confdir, image ? mods : cfg.servicedir, 0, &svcs,
 			       &nsvcs, err, sizeof(err)) < 0 ||
 	    (drop && hsmd_vcmuser_drop(state, uid, err, sizeof(err)) != 0) ||
 	    hsmd_store_open(&st, drop ? "." : state, &cfg, err, sizeof(err)) != 0) {

@@ -147,6 +147,16 @@ static json_t *module_json(const struct hsm_tenant_module *m)
 	return o;
 }
 
+/* The version of the firmware image an HSM runs (the recovery image's in
+ * recovery mode); an older hsmd names only the primary one. */
+static const char *running_version(const json_t *res)
+{
+	const json_t *fw = json_object_get(res, "firmware");
+	const char *v = json_string_value(json_object_get(fw, "running"));
+
+	return v ? v : json_string_value(json_object_get(fw, "primary"));
+}
+
 /* An HSM's platform as a module: its mode is the platform mode. */
 static void print_platform(struct hsm_ctx *ctx, const struct hsm_tenant_platform *p,
 			   const struct hsm_rpc_reply *r)
@@ -163,8 +173,7 @@ static void print_platform(struct hsm_ctx *ctx, const struct hsm_tenant_platform
 	hsm_printf(ctx, " enquiry reply level  Six\n");
 	hsm_printf(ctx, " serial number        %s\n", hw_failed ? "unknown" : p->hsm.esn);
 	hsm_printf(ctx, " version              %s\n",
-		   hw_failed ? "0.0.0"
-			     : str(json_object_get(res, "firmware"), "primary", "unknown"));
+		   hw_failed ? "0.0.0" : (running_version(res) ?: "unknown"));
 	hsm_printf(ctx, " mode                 %s\n",
 		   mode ? hsm_printable_copy(mode, msafe, sizeof(msafe)) : "unknown");
 	hsm_printf(ctx, " product name         hsmadmin HSM platform\n");
@@ -191,22 +200,20 @@ static json_t *platform_json(const struct hsm_tenant_platform *p, const struct h
 	const json_t *status = r->exit == 0 ? r->result : NULL;
 	int hw_failed = json_is_true(json_object_get(status, "hardware_failed"));
 	const json_t *res = hw_failed ? NULL : status;
-	json_t *o = json_pack(
-	    "{s:i, s:s, s:s, s:s, s:b, s:s?, s:s, s:s?, s:s?, s:s?}", "module", p->module, "kind",
-	    "hsm", "esn", p->hsm.esn, "address", p->hsm.address, "failed", !res, "mode",
-	    res ? hsm_tenant_platform_mode(res) : NULL, "connection_status",
-	    status                            ? "OK"
-	    : r->exit == HSM_EXIT_UNREACHABLE ? "Unreachable"
-	    : r->exit == HSM_EXIT_AUTH        ? "AuthFailed"
-					      : "Error",
-	    "failure",
-	    hw_failed ? json_string_value(json_object_get(status, "hardware_fault"))
-	    : res     ? NULL
-		      : r->message,
-	    "serial", hw_failed ? "unknown" : p->hsm.esn, "version",
-	    hw_failed
-		? "0.0.0"
-		: json_string_value(json_object_get(json_object_get(res, "firmware"), "primary")));
+	json_t *o =
+	    json_pack("{s:i, s:s, s:s, s:s, s:b, s:s?, s:s, s:s?, s:s?, s:s?}", "module", p->module,
+		      "kind", "hsm", "esn", p->hsm.esn, "address", p->hsm.address, "failed", !res,
+		      "mode", res ? hsm_tenant_platform_mode(res) : NULL, "connection_status",
+		      status                            ? "OK"
+		      : r->exit == HSM_EXIT_UNREACHABLE ? "Unreachable"
+		      : r->exit == HSM_EXIT_AUTH        ? "AuthFailed"
+							: "Error",
+		      "failure",
+		      hw_failed ? json_string_value(json_object_get(status, "hardware_fault"))
+		      : res     ? NULL
+				: r->message,
+		      "serial", hw_failed ? "unknown" : p->hsm.esn, "version",
+		      hw_failed ? "0.0.0" : running_version(res));
 
 	if (o && status)
 		json_object_set(o, "status", (json_t *)status);
@@ -222,19 +229,14 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 	struct hsm_rpc_reply *pr = NULL;
 	size_t np = 0;
 	json_t *mods;
-	int rc = hsm_tenant_records_list(ctx, &v, &n),
-	    only = hsm_opt_given(ctx, "module") ? (int)hsm_opt_int(ctx, "module") : 0, shown = 0;
+	int rc = hsm_tenant_modules_list(ctx, &v, &n, &p, &np), only = hsm_tenant_module_opt(ctx),
+	    shown = 0;
 
 	if (rc)
 		return rc;
-	if ((rc = hsm_tenant_platforms_list(ctx, hsm_tenant_platform_first(v, n), &p, &np)) != 0) {
-		hsm_tenant_records_free(v, n);
-		return rc;
-	}
 	if (!(m = calloc(n + 1, sizeof(*m))) || !(pr = calloc(np + 1, sizeof(*pr)))) {
 		free(m);
-		hsm_tenant_platforms_free(p);
-		hsm_tenant_records_free(v, n);
+		hsm_tenant_modules_free(v, n, p);
 		return hsm_error(ctx, HSM_EXIT_FAILED, "enquiry", "out of memory");
 	}
 	hsm_parallel(n, one, &(struct fan){ hsm_home(ctx), hsm_timeout(ctx), v, m });
@@ -273,22 +275,16 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 		hsm_tenant_module_clear(&m[i]);
 	free(m);
 	free(pr);
-	hsm_tenant_platforms_free(p);
-	hsm_tenant_records_free(v, n);
+	hsm_tenant_modules_free(v, n, p);
 	if (only && !shown)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "-m",
 				 "no module #%d (hsmadmin vcm enroll, hsmadmin enroll)", only);
 	return HSM_EXIT_OK;
 }
 
-static const struct hsm_option opts[] = { { .name = "module",
-					    .short_name = 'm',
-					    .type = HSM_OPT_INT,
-					    .min = 1,
-					    .max = HSM_TENANT_MAX_MODULES,
-					    .metavar = "MODULE",
-					    .help = "only this module (default: all)" },
-					  HSM_OPTION_END };
+static const struct hsm_option opts[] = {
+	HSM_TENANT_MODULE_OPTION(.help = "only this module (default: all)"), HSM_OPTION_END
+};
 
 static const struct hsm_command commands[] = {
 	{ .path = "enquiry",

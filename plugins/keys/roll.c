@@ -38,7 +38,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,21 +103,6 @@ static int remove_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-static void refuse(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
-    HSM_PRINTF(4, 5);
-static void refuse(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	json_decref(r->result);
-	r->result = NULL;
-	r->exit = exit;
-	snprintf(r->code, sizeof(r->code), "%s", code);
-	va_start(ap, fmt);
-	vsnprintf(r->message, sizeof(r->message), fmt, ap);
-	va_end(ap);
-}
-
 static int in_array(const json_t *arr, const char *s)
 {
 	const json_t *v;
@@ -161,7 +145,7 @@ static int set_key(struct roll *rl, size_t i, const struct hsm_client_key *admin
 				 "set_key", params, &sr);
 	json_decref(params);
 	if (rc) {
-		refuse(r, sr.exit, sr.code, "set_key %s: %s", svc, sr.message);
+		hsm_rpc_reply_fail(r, sr.exit, sr.code, "set_key %s: %s", svc, sr.message);
 		hsm_rpc_reply_clear(&sr);
 		return rc;
 	}
@@ -194,10 +178,10 @@ static void roll_one(size_t i, void *arg)
 			r->result =
 			    json_pack("{s:b, s:[], s:[]}", "skipped", 1, "changed", "kept_remote");
 		} else if (strcmp(r->code, "auth") == 0) {
-			refuse(r, HSM_EXIT_AUTH, "auth",
-			       "the sshadmin service accepts neither this host's "
-			       "current nor its new sshadmin key: %s",
-			       r->message);
+			hsm_rpc_reply_fail(r, HSM_EXIT_AUTH, "auth",
+					   "the sshadmin service accepts neither this host's "
+					   "current nor its new sshadmin key: %s",
+					   r->message);
 		}
 		goto out;
 	}
@@ -235,7 +219,7 @@ static void roll_one(size_t i, void *arg)
 		final = admin;
 	if (login(rl, m, &final, 1, &admin, r) != 0) {
 		json_decref(remote);
-		refuse(r, r->exit, r->code, "after the change: %s", r->message);
+		hsm_rpc_reply_fail(r, r->exit, r->code, "after the change: %s", r->message);
 		goto out;
 	}
 	keys = json_object_get(r->result, "keys");
@@ -245,8 +229,8 @@ static void roll_one(size_t i, void *arg)
 		have = json_string_value(json_object_get(keys, svc));
 		if ((rl->pending & (1u << s)) && want[s] && have && !in_array(remote, svc) &&
 		    hsm_ssh_pubkey_cmp(have, want[s]) != 0) {
-			refuse(r, HSM_EXIT_FAILED, "failed",
-			       "after the change the %s key is not the new one", svc);
+			hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "failed",
+					   "after the change the %s key is not the new one", svc);
 			break;
 		}
 	}

@@ -135,12 +135,8 @@ static int logs_get(struct hsm_ctx *ctx)
 	json_decref(params);
 	entries = reply.exit == 0 ? json_object_get(reply.result, "entries") : NULL;
 	if (reply.exit == 0 && !entries_valid(entries)) {
-		json_decref(reply.result);
-		reply.result = NULL;
-		reply.exit = HSM_EXIT_FAILED;
-		snprintf(reply.code, sizeof(reply.code), "protocol");
-		snprintf(reply.message, sizeof(reply.message),
-			 "monitor.logs_get: malformed log entries");
+		hsm_rpc_reply_fail(&reply, HSM_EXIT_FAILED, "protocol",
+				   "monitor.logs_get: malformed log entries");
 	}
 	rc = hsm_report(ctx, &fleet, &reply, NULL, NULL);
 	if (reply.exit == 0) {

@@ -214,7 +214,7 @@ static int select_targets(struct hsm_ctx *ctx, const struct action *a,
 			  struct target *out, size_t *count)
 {
 	int all = hsm_opt_given(ctx, "all");
-	int only = hsm_opt_given(ctx, "module") ? (int)hsm_opt_int(ctx, "module") : 0;
+	int only = hsm_tenant_module_opt(ctx);
 	size_t k = 0;
 
 	*count = 0;
@@ -290,10 +290,8 @@ static int cmd_nopclearfail(struct hsm_ctx *ctx)
 			a = &actions[i];
 	if (!a)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "usage", "give one of -M -O -I -F -c -r");
-	if ((rc = hsm_tenant_records_list(ctx, &v, &nv)) != 0)
+	if ((rc = hsm_tenant_modules_list(ctx, &v, &nv, &p, &np)) != 0)
 		return rc;
-	if ((rc = hsm_tenant_platforms_list(ctx, hsm_tenant_platform_first(v, nv), &p, &np)) != 0)
-		goto out;
 	if ((rc = read_esns(ctx, v, nv, p, np, &e)) != 0)
 		goto out;
 	if (!(t = calloc(nv + np + 1, sizeof(*t)))) {
@@ -320,20 +318,12 @@ static int cmd_nopclearfail(struct hsm_ctx *ctx)
 out:
 	free(t);
 	free(e.v);
-	hsm_tenant_platforms_free(p);
-	hsm_tenant_records_free(v, nv);
+	hsm_tenant_modules_free(v, nv, p);
 	return rc;
 }
 
 static const struct hsm_option opts[] = {
-	{ .name = "module",
-	  .short_name = 'm',
-	  .type = HSM_OPT_INT,
-	  .min = 1,
-	  .max = HSM_TENANT_MAX_MODULES,
-	  .group = G_WHICH,
-	  .metavar = "MODULE",
-	  .help = "the module (as enquiry numbers it)" },
+	HSM_TENANT_MODULE_OPTION(.group = G_WHICH, .help = "the module (as enquiry numbers it)"),
 	{ .name = "all",
 	  .short_name = 'a',
 	  .type = HSM_OPT_FLAG,

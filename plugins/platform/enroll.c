@@ -23,7 +23,6 @@
 #include "config.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,21 +51,6 @@ struct enroll_job {
 	struct hsm_enroll_secret *secrets; /* --secret-file, --secret */
 	size_t nsecrets;
 };
-
-static void refuse(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
-    HSM_PRINTF(4, 5);
-static void refuse(struct hsm_rpc_reply *r, int exit, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	json_decref(r->result);
-	r->result = NULL;
-	r->exit = exit;
-	snprintf(r->code, sizeof(r->code), "%s", code);
-	va_start(ap, fmt);
-	vsnprintf(r->message, sizeof(r->message), fmt, ap);
-	va_end(ap);
-}
 
 static int same_pins(const struct hsm_pins *p, const struct hsm_chain *c)
 {
@@ -142,22 +126,23 @@ static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
 						 why, sizeof(why)) < 0
 		     : hsm_chain_verify(hostkeys, m->esn, job->vendors, job->nvendors, &c, why,
 					sizeof(why)) < 0) {
-		refuse(r, HSM_EXIT_AUTH, "trust", "%s: %s",
-		       recovery ? "recovery host key list" : "certificate chain", why);
+		hsm_rpc_reply_fail(r, HSM_EXIT_AUTH, "trust", "%s: %s",
+				   recovery ? "recovery host key list" : "certificate chain", why);
 		return;
 	}
 	if (hsm_ssh_pubkey_cmp(presented, c.host_keys[HSM_SVC_SSHADMIN]) != 0) {
-		refuse(
+		hsm_rpc_reply_fail(
 		    r, HSM_EXIT_AUTH, "trust",
 		    "the sshadmin service presented a host key its certificate does not vouch for");
 		goto out;
 	}
 	if (have_pins && hsm_ssh_pubkey_cmp(pins->identity_key, c.identity_key) != 0) {
-		refuse(r, HSM_EXIT_AUTH, "trust",
-		       "device identity key differs from the one pinned at enrollment "
-		       "(%s/pins/%s.json): possible impostor; if this HSM was replaced, "
-		       "remove that file and enroll again",
-		       job->home, m->esn);
+		hsm_rpc_reply_fail(
+		    r, HSM_EXIT_AUTH, "trust",
+		    "device identity key differs from the one pinned at enrollment "
+		    "(%s/pins/%s.json): possible impostor; if this HSM was replaced, "
+		    "remove that file and enroll again",
+		    job->home, m->esn);
 		goto out;
 	}
 	ep.host_key = c.host_keys[HSM_SVC_SSHADMIN];
@@ -168,8 +153,8 @@ static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
 		goto out;
 	changed = json_object_get(r->result, "changed");
 	if (!json_is_boolean(changed)) {
-		refuse(r, HSM_EXIT_FAILED, "protocol",
-		       "sshadmin.enroll: reply has no boolean 'changed'");
+		hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
+				   "sshadmin.enroll: reply has no boolean 'changed'");
 		goto out;
 	}
 	pins_updated = !have_pins || !same_pins(pins, &c);
@@ -180,8 +165,8 @@ static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
 		memcpy(fresh.host_keys, c.host_keys, sizeof(fresh.host_keys));
 		fresh.pinned = (long long)time(NULL);
 		if (hsm_pins_save(job->home, &fresh, why, sizeof(why)) < 0) {
-			refuse(r, HSM_EXIT_FAILED, "local", "enrolled, but pinning failed: %s",
-			       why);
+			hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local",
+					   "enrolled, but pinning failed: %s", why);
 			goto out;
 		}
 	}
@@ -214,7 +199,8 @@ static void enroll_one(size_t i, void *arg)
 	int have = hsm_pins_load(job->home, m->esn, &pins, why, sizeof(why));
 
 	if (have < 0) {
-		refuse(r, HSM_EXIT_AUTH, "trust", "%s (remove it to enroll afresh)", why);
+		hsm_rpc_reply_fail(r, HSM_EXIT_AUTH, "trust", "%s (remove it to enroll afresh)",
+				   why);
 		return;
 	}
 	if (hsm_rpc_exec(&ep, "hostkeys", NULL, job->timeout, r) == 0) {
@@ -226,7 +212,7 @@ static void enroll_one(size_t i, void *arg)
 		r->elapsed_ms += elapsed;
 		json_decref(hostkeys);
 	} else if (r->exit == HSM_EXIT_AUTH && strcmp(r->code, "auth") == 0) {
-		refuse(
+		hsm_rpc_reply_fail(
 		    r, HSM_EXIT_AUTH, "auth",
 		    "the sshadmin service refused this host's sshadmin key: "
 		    "the HSM is enrolled with another host's keys (use --sshadmin-key FILE with a "

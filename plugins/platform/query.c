@@ -48,13 +48,9 @@ int platform_status(struct hsm_ctx *ctx)
 		if (r[i].exit != 0 ||
 		    !json_is_true(json_object_get(r[i].result, "hardware_failed")))
 			continue;
-		snprintf(r[i].message, sizeof(r[i].message), "the HSM has failed (%s): replace it",
-			 json_string_value(json_object_get(r[i].result, "hardware_fault"))
-			     ?: "unknown");
-		snprintf(r[i].code, sizeof(r[i].code), "failed");
-		json_decref(r[i].result);
-		r[i].result = NULL;
-		r[i].exit = HSM_EXIT_FAILED;
+		hsm_rpc_reply_fail(
+		    &r[i], HSM_EXIT_FAILED, "failed", "the HSM has failed (%s): replace it",
+		    json_string_value(json_object_get(r[i].result, "hardware_fault")) ?: "unknown");
 	}
 	rc = hsm_report(ctx, &fleet, r, print_status, NULL);
 	for (size_t i = 0; i < fleet.count; i++)

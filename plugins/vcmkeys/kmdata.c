@@ -121,26 +121,6 @@ int km_world_load(struct hsm_ctx *ctx, json_t **doc)
 	return 0;
 }
 
-int vk_load(struct hsm_ctx *ctx, const char *typed, struct hsm_tenant_vcm *v)
-{
-	char err[256], uuid[HSM_UUID_LEN + 1];
-
-	/* Either case names the VCM (hsm_uuid_normalize). */
-	if (!typed || hsm_uuid_normalize(typed, uuid) != 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--uuid",
-				 "'%.40s' is not a UUID (8-4-4-4-12 hex digits)",
-				 typed ? typed : "");
-	switch (hsm_tenant_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
-	case 0:
-		return 0;
-	case 1:
-		return hsm_error(ctx, HSM_EXIT_USAGE, uuid,
-				 "no enrolled VCM with this UUID (hsmadmin vcm enroll)");
-	default:
-		return hsm_error(ctx, HSM_EXIT_FAILED, uuid, "enrollment record: %s", err);
-	}
-}
-
 int vk_ncore(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method,
 	     json_t *params, struct hsm_rpc_reply *r)
 {

@@ -127,7 +127,7 @@ static int vk_cmd_generate(struct hsm_ctx *ctx)
 	if (stat(path, &st) == 0)
 		return hsm_error(ctx, HSM_EXIT_STATE, name,
 				 "a key of this name exists in kmdata (%s)", path);
-	if ((rc = vk_load(ctx, hsm_opt_str(ctx, "uuid"), &v)) != 0)
+	if ((rc = hsm_tenant_record_open(ctx, &v)) != 0)
 		return rc;
 	rc = vk_ncore(ctx, &v, "blob_generate", json_pack("{s:s, s:s}", "name", name, "type", type),
 		      &r);
@@ -186,7 +186,7 @@ static int vk_cmd_list(struct hsm_ctx *ctx)
 	}
 	/* With --uuid, also the keys made before worlds, in that VCM's store. */
 	if (hsm_opt_given(ctx, "uuid")) {
-		if ((rc = vk_load(ctx, hsm_opt_str(ctx, "uuid"), &v)) != 0) {
+		if ((rc = hsm_tenant_record_open(ctx, &v)) != 0) {
 			json_decref(keys);
 			return rc;
 		}
@@ -232,7 +232,7 @@ static int vk_cmd_sign(struct hsm_ctx *ctx)
 	if (!b64)
 		return hsm_error(ctx, HSM_EXIT_FAILED, in, "out of memory");
 	rc = blob_load(ctx, name, &blob);
-	if (rc > 0 || (rc = vk_load(ctx, hsm_opt_str(ctx, "uuid"), &v)) != 0) {
+	if (rc > 0 || (rc = hsm_tenant_record_open(ctx, &v)) != 0) {
 		free(b64);
 		json_decref(blob);
 		return rc;

@@ -29,8 +29,6 @@ int km_write_new(const char *path, const json_t *doc, mode_t mode, char *err, si
  * caller that needs it).  0, 1 when there is none, or -1 (reported). */
 int km_world_load(struct hsm_ctx *ctx, json_t **doc);
 
-/* An enrolled VCM by --uuid, reported. */
-int vk_load(struct hsm_ctx *ctx, const char *uuid, struct hsm_tenant_vcm *v);
 /* One ncoreapi call on VCM v; 0, or the exit status (reported). */
 int vk_ncore(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method,
 	     json_t *params, struct hsm_rpc_reply *r);

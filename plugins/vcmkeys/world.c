@@ -72,7 +72,7 @@ int vw_cmd_create(struct hsm_ctx *ctx)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--passphrase-file",
 				 "one per card: %u needed, %zu given", n,
 				 hsm_opt_count(ctx, "passphrase-file"));
-	if ((rc = vk_load(ctx, hsm_opt_str(ctx, "uuid"), &v)) != 0)
+	if ((rc = hsm_tenant_record_open(ctx, &v)) != 0)
 		return rc;
 	rc = km_world_load(ctx, &existing);
 	if (rc == 0) {
@@ -220,7 +220,7 @@ int vw_cmd_load(struct hsm_ctx *ctx)
 		rc = hsm_error(ctx, HSM_EXIT_AUTH, "--card",
 			       "the quorum is %u of %u cards: %zu given", first.k, first.n, ncards);
 	if (rc == 0)
-		rc = vk_load(ctx, hsm_opt_str(ctx, "uuid"), &v);
+		rc = hsm_tenant_record_open(ctx, &v);
 	if (rc == 0 && !(pass = calloc(ncards, sizeof(*pass))))
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, "passphrase", "out of memory");
 	for (size_t i = 0; rc == 0 && i < ncards; i++) {

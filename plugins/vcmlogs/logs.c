@@ -25,25 +25,6 @@
 #include "tenant.h"
 #include "vcmlogs.h"
 
-/* The record of the VCM named by --uuid; reports its own errors. */
-static int load(struct hsm_ctx *ctx, struct hsm_tenant_vcm *v)
-{
-	char uuid[HSM_UUID_LEN + 1], err[256];
-	int rc = hsm_opt_uuid(ctx, "uuid", uuid);
-
-	if (rc)
-		return rc;
-	switch (hsm_tenant_record_load(hsm_home(ctx), uuid, v, err, sizeof(err))) {
-	case 0:
-		return 0;
-	case 1:
-		return hsm_error(ctx, HSM_EXIT_USAGE, uuid,
-				 "no enrolled VCM with this UUID (hsmadmin vcm enroll)");
-	default:
-		return hsm_error(ctx, HSM_EXIT_FAILED, uuid, "enrollment record: %s", err);
-	}
-}
-
 /* Call the VCM's monitor; 0 with r->result, or the exit status reported. */
 static int monitor(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method,
 		   json_t *params, struct hsm_rpc_reply *r)
@@ -181,7 +162,7 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 	if (hsm_opt_given(ctx, "seq") && !saved)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--seq",
 				 "--seq picks a saved segment: give --saved too");
-	if ((rc = load(ctx, &v)) != 0)
+	if ((rc = hsm_tenant_record_open(ctx, &v)) != 0)
 		return rc;
 	if ((rc = certified_keys(ctx, &v, &keys, &vid, log, sizeof(log))) != 0)
 		goto out;
@@ -263,7 +244,7 @@ int vl_cmd_expire(struct hsm_ctx *ctx)
 	struct hsm_tenant_vcm v;
 	int rc;
 
-	if ((rc = load(ctx, &v)) != 0)
+	if ((rc = hsm_tenant_record_open(ctx, &v)) != 0)
 		return rc;
 	rc = expire(ctx, &v, seg, &freed);
 	if (rc == 0) {
@@ -290,7 +271,7 @@ int vl_cmd_getkey(struct hsm_ctx *ctx)
 
 	if (out && hsm_json_mode(ctx))
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--out", "give --json or --out, not both");
-	if ((rc = load(ctx, &v)) != 0)
+	if ((rc = hsm_tenant_record_open(ctx, &v)) != 0)
 		return rc;
 	if ((rc = certified_keys(ctx, &v, &keys, &vid, log, sizeof(log))) != 0) {
 		hsm_tenant_vcm_clear(&v);

@@ -10,7 +10,8 @@ is "$rc" 0 "hsmadmin --help exits 0"
 like "$out" "  good
       fixture good" "top-level help lists the fixture from its conf"
 run hsmadmin -v
-like "$out" "^hsmadmin [0-9.]+ \\(plugin ABI 1\\.0\\)$" "-v prints the version"
+abi_minor=$(sed -n 's/^#define HSMADMIN_PLUGIN_ABI_MINOR //p' "$top_srcdir/core/include/hsmadmin/plugin.h")
+like "$out" "^hsmadmin [0-9.]+ \\(plugin ABI 1\\.$abi_minor\\)$" "-v prints the version"
 run hsmadmin --version
 is "$rc" 0 "--version exits 0"
 run vcmadmin -v

@@ -16,7 +16,7 @@ undeclared() {
 }
 
 : >"$TEST_TMP/syms"
-for lib in libhsmadmin libhsmadmin-crypto libhsmadmin-net; do
+for lib in libhsmadmin libhsmadmin-crypto libhsmadmin-net libhsmadmin-call; do
 	so=$(_find_built "$top_builddir/core" "$lib.so") || { echo "Bail out! $lib not built"; exit 1; }
 	# Defined code and data; the sanitizers' own symbols start with __.
 	nm -D --defined-only "$so" | awk '$2 ~ /^[TDBRVW]$/ && $3 !~ /^_/ { print $3 }' >>"$TEST_TMP/syms"
@@ -25,6 +25,13 @@ n=$(sort -u "$TEST_TMP/syms" | wc -l)
 ok "the libraries export functions ($n)" test "$n" -gt 50
 is "$(undeclared "$TEST_TMP/syms" "$top_srcdir/core" | tr '\n' ' ')" "" \
 	"every exported symbol is declared in a header under core/"
+
+# libhsmadmin-call, the public call API for vendor plugins, exports that
+# API (<hsmadmin/call.h>) and nothing of the transport under it.
+so=$(_find_built "$top_builddir/core" libhsmadmin-call.so)
+calls=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TDBRVW]$/ && $3 !~ /^_/ { print $3 }' | sort | tr '\n' ' ')
+declared=$(grep -o 'hsm_call[a-z_]*(' "$top_srcdir/core/include/hsmadmin/call.h" | tr -d '(' | sort -u | tr '\n' ' ')
+is "$calls" "$declared" "libhsmadmin-call exports exactly the functions of <hsmadmin/call.h>"
 
 # The check can fail.
 printf 'hsm_declared\nhsm_secret_helper\n' >"$TEST_TMP/fake"

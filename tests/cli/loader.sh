@@ -17,7 +17,8 @@ check() { # check FIXTURE REGEX DESCRIPTION
 	like "$first" "^hsmadmin: plugin $1 \\(.*/plugins.d/$1.conf\\): .*/$1\\.so: $2" "$3: one line naming conf, file and reason"
 	like "$err" "command unavailable: plugin $1 could not be loaded" "$3: says the command is unavailable"
 }
-check abi "plugin ABI 99\\.0, this hsmadmin speaks 1\\.0" "wrong ABI major"
+abi_minor=$(sed -n 's/^#define HSMADMIN_PLUGIN_ABI_MINOR //p' "$top_srcdir/core/include/hsmadmin/plugin.h")
+check abi "plugin ABI 99\\.$abi_minor, this hsmadmin speaks 1\\.$abi_minor" "wrong ABI major"
 check small "descriptor too small" "too-small descriptor"
 check nosym "no 'hsmadmin_plugin' symbol" "missing descriptor symbol"
 check dup "duplicate command path 'dup show' for hsmadmin" "duplicate command path"

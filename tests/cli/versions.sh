@@ -25,6 +25,7 @@ like "$out" "\(service ABI ${service_abi//./\\.}\)" "hsmd --version names the se
 
 pc_abi() { sed -n 's/^abi=//p' "$top_builddir/core/$1"; }
 is "$(pc_abi hsmadmin-plugin.pc)" "$plugin_abi" "hsmadmin-plugin.pc abi= is plugin.h's"
+is "$(pc_abi hsmadmin-call.pc)" "$plugin_abi" "hsmadmin-call.pc abi= is plugin.h's"
 is "$(pc_abi hsmadmin-plugin-uninstalled.pc)" "$plugin_abi" "hsmadmin-plugin-uninstalled.pc abi= is plugin.h's"
 is "$(pc_abi hsmadmin-service.pc)" "$service_abi" "hsmadmin-service.pc abi= is service.h's"
 like "$(cat "$top_builddir/core/hsmadmin-service.pc")" "service ABI ${service_abi//./\\.}\)" \

@@ -15,6 +15,7 @@ links() {
 			core_libhsmadmin_la_LIBADD) name=core/lib ;;
 			core_libhsmadmin_crypto_la_LIBADD) name=core/crypto ;;
 			core_libhsmadmin_net_la_LIBADD) name=core/net ;;
+			core_libhsmadmin_call_la_LIBADD) name=core/call ;;
 			core_cli_hsmadmin_LDADD) name=core/cli ;;
 			HSMD_LIBS) name=firmware/hsmd ;;
 			firmware_hsmd_*) continue ;;

@@ -19,6 +19,7 @@
 #include "provision.h"
 #include "store.h"
 #include "vcmrules.h"
+#include "hsmd-state.h"
 #include "tap.h"
 
 static char dir[256], state[300];
@@ -87,26 +88,14 @@ static void write_text(const char *name, const char *text)
 int main(void)
 {
 	struct hsmd_store st;
-	char err[HSMD_ERRLEN], vpath[400], u[37], name[600];
-	EVP_PKEY *vendor;
+	char err[HSMD_ERRLEN], u[37], name[600];
 	json_t *doc, *vcms;
+	int rc;
 
-	snprintf(dir, sizeof(dir), "%s/hsmd-docstore-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir))
+	rc = test_hsmd_provision("hsmd-docstore", dir, sizeof(dir), state, sizeof(state));
+	if (rc < 0)
 		return 1;
-	snprintf(state, sizeof(state), "%s/s", dir);
-	snprintf(vpath, sizeof(vpath), "%s/vendor.pem", dir);
-	vendor = hsm_ed25519_generate(err, sizeof(err));
-	hsm_key_save_private(vpath, vendor, 0, err, sizeof(err));
-	EVP_PKEY_free(vendor);
-	{
-		char *argv[] = { "provision", "--state",        state,
-				 "--esn",     "1A23-BC45-6789", "--vendor-key",
-				 vpath,       "--address",      "127.0.0.9",
-				 NULL };
-		TAP_INT_EQ(hsmd_provision_main(9, argv), 0, "provision a test HSM");
-	}
+	TAP_INT_EQ(rc, 0, "provision a test HSM");
 	hsmd_config_defaults(&cfg);
 	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open");
 
@@ -263,11 +252,7 @@ int main(void)
 		tap_ok(file_size(name) < 0, "... the VCMs it does not name are gone");
 	}
 	hsmd_store_close(&st);
-	{
-		char cmd[400];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			tap_ok(0, "cleanup");
-	}
+	if (test_hsmd_cleanup(dir) != 0)
+		tap_ok(0, "cleanup");
 	return tap_done();
 }

@@ -17,6 +17,7 @@
 #include "provision.h"
 #include "server.h"
 #include "store.h"
+#include "hsmd-state.h"
 #include "tap.h"
 
 static char dir[256], state[300];
@@ -58,28 +59,16 @@ int main(void)
 {
 	struct hsmd_config cfg;
 	struct hsmd_store st;
-	char err[HSMD_ERRLEN], vpath[400], path[400];
-	EVP_PKEY *vendor;
+	char err[HSMD_ERRLEN], path[400];
+	int rc;
 	json_t *doc, *entries;
 	char *logkey;
 	struct hsmd_clock clk;
 
-	snprintf(dir, sizeof(dir), "%s/hsmd-store-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir))
+	rc = test_hsmd_provision("hsmd-store", dir, sizeof(dir), state, sizeof(state));
+	if (rc < 0)
 		return 1;
-	snprintf(state, sizeof(state), "%s/s", dir);
-	snprintf(vpath, sizeof(vpath), "%s/vendor.pem", dir);
-	vendor = hsm_ed25519_generate(err, sizeof(err));
-	hsm_key_save_private(vpath, vendor, 0, err, sizeof(err));
-	EVP_PKEY_free(vendor);
-	{
-		char *argv[] = { "provision", "--state",        state,
-				 "--esn",     "1A23-BC45-6789", "--vendor-key",
-				 vpath,       "--address",      "127.0.0.9",
-				 NULL };
-		TAP_INT_EQ(hsmd_provision_main(9, argv), 0, "provision a test HSM");
-	}
+	TAP_INT_EQ(rc, 0, "provision a test HSM");
 	hsmd_config_defaults(&cfg);
 	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open the state");
 	TAP_INT_EQ(st.slog.last_seq, 3,
@@ -250,11 +239,7 @@ int main(void)
 	TAP_INT_EQ(hsmd_clock_now(&clk, 1000 + 86400, 5), 1000 + 86400 + 10 - 5,
 		   "clock: 5 s per day backwards");
 
-	{
-		char cmd[600];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			return 1;
-	}
+	if (test_hsmd_cleanup(dir) != 0)
+		return 1;
 	return tap_done();
 }

@@ -94,6 +94,63 @@ static int bad_option(int c, char **argv)
 	return fail(HSM_EXIT_USAGE, "unknown option '%s' (see " PROG " --help)", q);
 }
 
+/* One option of a subcommand and where it goes: a string, a flag set to
+ * 1, or a function that takes each value (0, or an exit code). */
+struct vopt {
+	const char *name;
+	const char **str;
+	int *flag;
+	int (*take)(const char *arg, void *data);
+	void *data;
+};
+
+#define VOPTS_MAX 16
+
+/* Parse a subcommand's options (argv[0] is the subcommand) against opts,
+ * n of them, and --help.  operand NULL: no operands; else exactly one,
+ * stored there, and a missing one is "exactly one WHAT is required".
+ * Returns -1 to go on, or the exit code to return (0 after --help). */
+static int parse_options(int argc, char **argv, const struct vopt *opts, size_t n,
+			 const char **operand, const char *what)
+{
+	struct option lo[VOPTS_MAX + 2];
+	int c, rc;
+
+	if (n > VOPTS_MAX)
+		return fail(HSM_EXIT_FAILED, "internal error: too many options");
+	for (size_t i = 0; i < n; i++)
+		lo[i] =
+		    (struct option){ opts[i].name, opts[i].flag ? no_argument : required_argument,
+				     NULL, (int)i + 1 };
+	lo[n] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[n + 1] = (struct option){ NULL, 0, NULL, 0 };
+	while ((c = getopt_long(argc, argv, "+:", lo, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return HSM_EXIT_OK;
+		}
+		if (c < 1 || c > (int)n)
+			return bad_option(c, argv);
+		if (opts[c - 1].flag)
+			*opts[c - 1].flag = 1;
+		else if (opts[c - 1].str)
+			*opts[c - 1].str = optarg;
+		else if ((rc = opts[c - 1].take(optarg, opts[c - 1].data)) != 0)
+			return rc;
+	}
+	if (operand) {
+		if (optind + 1 != argc)
+			return fail(HSM_EXIT_USAGE, "exactly one %s is required", what);
+		*operand = argv[optind];
+	} else if (optind != argc) {
+		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'",
+			    printable(argv[optind], (char[48]){ 0 }));
+	}
+	return -1;
+}
+
+#define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Decimal without sign, leading zeros or junk, within [min, max]. */
 static int parse_uint(const char *text, long long min, long long max, long long *out)
 {
@@ -124,37 +181,19 @@ static int exists(const char *path)
 
 static int cmd_keygen(int argc, char **argv)
 {
-	static const struct option opts[] = { { "out", required_argument, NULL, 'o' },
-					      { "pub", required_argument, NULL, 'p' },
-					      { "force", no_argument, NULL, 'f' },
-					      { "help", no_argument, NULL, 'h' },
-					      { NULL, 0, NULL, 0 } };
 	const char *out = NULL, *pub = NULL;
-	int force = 0, c, rc = HSM_EXIT_FAILED;
+	int force = 0, rc = HSM_EXIT_FAILED;
+	const struct vopt opts[] = {
+		{ .name = "out", .str = &out },
+		{ .name = "pub", .str = &pub },
+		{ .name = "force", .flag = &force },
+	};
 	char err[512], *pem = NULL, *fp = NULL;
 	EVP_PKEY *key = NULL;
 
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'p':
-			pub = optarg;
-			break;
-		case 'f':
-			force = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return HSM_EXIT_OK;
-		default:
-			return bad_option(c, argv);
-		}
-	}
-	if (optind != argc)
-		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'",
-			    printable(argv[optind], (char[48]){ 0 }));
+	if ((rc = parse_options(argc, argv, opts, NOPTS(opts), NULL, NULL)) >= 0)
+		return rc;
+	rc = HSM_EXIT_FAILED;
 	if (!out)
 		return fail(HSM_EXIT_USAGE, "--out KEY is required");
 	if (pub && strcmp(pub, out) == 0)
@@ -211,70 +250,31 @@ static int random_serial(int64_t *serial)
 
 static int cmd_licence(int argc, char **argv)
 {
-	static const struct option opts[] = { { "key", required_argument, NULL, 'k' },
-					      { "esn", required_argument, NULL, 'e' },
-					      { "max-active-vcms", required_argument, NULL, 'm' },
-					      { "features", required_argument, NULL, 'F' },
-					      { "speed-upgrade", required_argument, NULL, 's' },
-					      { "type", required_argument, NULL, 't' },
-					      { "serial", required_argument, NULL, 'n' },
-					      { "issued", required_argument, NULL, 'i' },
-					      { "out", required_argument, NULL, 'o' },
-					      { "force", no_argument, NULL, 'f' },
-					      { "help", no_argument, NULL, 'h' },
-					      { NULL, 0, NULL, 0 } };
 	const char *keyfile = NULL, *esn = NULL, *vcms = NULL, *features = NULL, *speed = NULL;
 	const char *type = HSM_LICENCE_TYPE_MULTI_TENANT, *serial = NULL, *out = NULL,
 		   *issued = NULL;
+	int force = 0, rc = HSM_EXIT_FAILED;
+	const struct vopt opts[] = {
+		{ .name = "key", .str = &keyfile },
+		{ .name = "esn", .str = &esn },
+		{ .name = "max-active-vcms", .str = &vcms },
+		{ .name = "features", .str = &features },
+		{ .name = "speed-upgrade", .str = &speed },
+		{ .name = "type", .str = &type },
+		{ .name = "serial", .str = &serial },
+		{ .name = "issued", .str = &issued },
+		{ .name = "out", .str = &out },
+		{ .name = "force", .flag = &force },
+	};
 	struct hsm_licence lic = { 0 };
-	int force = 0, c, rc = HSM_EXIT_FAILED;
 	char err[512], *text = NULL;
 	EVP_PKEY *key = NULL;
 	long long n;
 	size_t len;
 
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			keyfile = optarg;
-			break;
-		case 'e':
-			esn = optarg;
-			break;
-		case 'm':
-			vcms = optarg;
-			break;
-		case 'F':
-			features = optarg;
-			break;
-		case 's':
-			speed = optarg;
-			break;
-		case 't':
-			type = optarg;
-			break;
-		case 'n':
-			serial = optarg;
-			break;
-		case 'i':
-			issued = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'f':
-			force = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return HSM_EXIT_OK;
-		default:
-			return bad_option(c, argv);
-		}
-	}
-	if (optind != argc)
-		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'",
-			    printable(argv[optind], (char[48]){ 0 }));
+	if ((rc = parse_options(argc, argv, opts, NOPTS(opts), NULL, NULL)) >= 0)
+		return rc;
+	rc = HSM_EXIT_FAILED;
 	if (!keyfile || !esn || !vcms || !out)
 		return fail(HSM_EXIT_USAGE,
 			    "--key, --esn, --max-active-vcms and --out are required");
@@ -380,62 +380,48 @@ static void print_licence(const struct hsm_licence *lic)
 	free(fp);
 }
 
-static int cmd_verify(int argc, char **argv)
+/* The trusted keys of verify-licence, one --pub each. */
+struct trusted_keys {
+	EVP_PKEY *v[HSM_VENDOR_KEYS_MAX];
+	size_t n;
+};
+
+static int take_pub(const char *arg, void *data)
 {
-	static const struct option opts[] = { { "pub", required_argument, NULL, 'p' },
-					      { "esn", required_argument, NULL, 'e' },
-					      { "json", no_argument, NULL, 'j' },
-					      { "help", no_argument, NULL, 'h' },
-					      { NULL, 0, NULL, 0 } };
-	EVP_PKEY *trusted[HSM_VENDOR_KEYS_MAX] = { 0 };
-	struct hsm_licence *lic = NULL;
-	const char *esn = NULL, *file;
-	size_t ntrusted = 0;
-	int json = 0, c, rc, status;
+	struct trusted_keys *t = data;
 	char err[512];
 
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (ntrusted == HSM_VENDOR_KEYS_MAX) {
-				rc = fail(HSM_EXIT_USAGE, "--pub: at most %d keys",
-					  HSM_VENDOR_KEYS_MAX);
-				goto out;
-			}
-			trusted[ntrusted] = hsm_key_load_public(optarg, err, sizeof(err));
-			if (!trusted[ntrusted]) {
-				rc = fail(HSM_EXIT_USAGE, "--pub: %s", err);
-				goto out;
-			}
-			ntrusted++;
-			break;
-		case 'e':
-			esn = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			rc = HSM_EXIT_OK;
-			goto out;
-		default:
-			rc = bad_option(c, argv);
-			goto out;
-		}
-	}
-	if (optind + 1 != argc) {
-		rc = fail(HSM_EXIT_USAGE, "exactly one licence FILE is required");
+	if (t->n == HSM_VENDOR_KEYS_MAX)
+		return fail(HSM_EXIT_USAGE, "--pub: at most %d keys", HSM_VENDOR_KEYS_MAX);
+	if (!(t->v[t->n] = hsm_key_load_public(arg, err, sizeof(err))))
+		return fail(HSM_EXIT_USAGE, "--pub: %s", err);
+	t->n++;
+	return 0;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	struct trusted_keys keys = { { 0 }, 0 };
+	EVP_PKEY **trusted = keys.v;
+	struct hsm_licence *lic = NULL;
+	const char *esn = NULL, *file = NULL;
+	int json = 0, rc, status;
+	const struct vopt opts[] = {
+		{ .name = "pub", .take = take_pub, .data = &keys },
+		{ .name = "esn", .str = &esn },
+		{ .name = "json", .flag = &json },
+	};
+	char err[512];
+
+	if ((rc = parse_options(argc, argv, opts, NOPTS(opts), &file, "licence FILE")) >= 0)
 		goto out;
-	}
-	if (ntrusted == 0) {
+	if (keys.n == 0) {
 		rc = fail(HSM_EXIT_USAGE, "--pub PUB (a trusted vendor public key) is required");
 		goto out;
 	}
-	file = argv[optind];
 	status = hsm_licence_load_file(file, &lic, err, sizeof(err));
 	if (status == 0) {
-		status = hsm_licence_verify(lic, trusted, ntrusted, err, sizeof(err));
+		status = hsm_licence_verify(lic, trusted, keys.n, err, sizeof(err));
 		if (status == 0 && esn)
 			status = hsm_licence_check_esn(lic, esn, err, sizeof(err));
 		if (status != 0) { /* load names the file in err; the later steps do not */
@@ -462,7 +448,7 @@ static int cmd_verify(int argc, char **argv)
 	}
 	rc = HSM_EXIT_OK;
 out:
-	for (size_t i = 0; i < ntrusted; i++)
+	for (size_t i = 0; i < keys.n; i++)
 		EVP_PKEY_free(trusted[i]);
 	hsm_licence_free(lic);
 	return rc;
@@ -524,70 +510,31 @@ static int is_dir(const char *path)
 
 static int cmd_npkg(int argc, char **argv)
 {
-	static const struct option opts[] = { { "key", required_argument, NULL, 'k' },
-					      { "component", required_argument, NULL, 'c' },
-					      { "version", required_argument, NULL, 'V' },
-					      { "vsn", required_argument, NULL, 'n' },
-					      { "revokes-older", no_argument, NULL, 'r' },
-					      { "modules", required_argument, NULL, 'm' },
-					      { "services", required_argument, NULL, 's' },
-					      { "product", required_argument, NULL, 'p' },
-					      { "out", required_argument, NULL, 'o' },
-					      { "force", no_argument, NULL, 'f' },
-					      { "help", no_argument, NULL, 'h' },
-					      { NULL, 0, NULL, 0 } };
 	const char *keyfile = NULL, *component = NULL, *version = NULL, *vsn = NULL,
 		   *modules = NULL;
 	const char *services = NULL, *product = HSM_NPKG_PRODUCT, *out = NULL;
+	int force = 0, revokes = 0, rc = HSM_EXIT_FAILED;
+	const struct vopt opts[] = {
+		{ .name = "key", .str = &keyfile },
+		{ .name = "component", .str = &component },
+		{ .name = "version", .str = &version },
+		{ .name = "vsn", .str = &vsn },
+		{ .name = "revokes-older", .flag = &revokes },
+		{ .name = "modules", .str = &modules },
+		{ .name = "services", .str = &services },
+		{ .name = "product", .str = &product },
+		{ .name = "out", .str = &out },
+		{ .name = "force", .flag = &force },
+	};
 	struct hsm_npkg_manifest m = { 0 };
 	struct sources src = { 0 };
 	char err[512], path[4400], name[256], bootpath[64] = "", svcdefault[4200];
-	int force = 0, revokes = 0, c, rc = HSM_EXIT_FAILED;
 	EVP_PKEY *key = NULL;
 	long long n;
 
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			keyfile = optarg;
-			break;
-		case 'c':
-			component = optarg;
-			break;
-		case 'V':
-			version = optarg;
-			break;
-		case 'n':
-			vsn = optarg;
-			break;
-		case 'r':
-			revokes = 1;
-			break;
-		case 'm':
-			modules = optarg;
-			break;
-		case 's':
-			services = optarg;
-			break;
-		case 'p':
-			product = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'f':
-			force = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return HSM_EXIT_OK;
-		default:
-			return bad_option(c, argv);
-		}
-	}
-	if (optind != argc)
-		return fail(HSM_EXIT_USAGE, "unexpected argument '%s'",
-			    printable(argv[optind], (char[48]){ 0 }));
+	if ((rc = parse_options(argc, argv, opts, NOPTS(opts), NULL, NULL)) >= 0)
+		return rc;
+	rc = HSM_EXIT_FAILED;
 	if (!keyfile || !component || !version || !out)
 		return fail(HSM_EXIT_USAGE, "--key, --component, --version and --out are required");
 	if (hsm_npkg_component_parse(component, &m.component) != 0)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hsmadmin/plugin.h - the host plugin ABI (version 1.0).
+ * hsmadmin/plugin.h - the host plugin ABI (version 1.1).
  *
  * A plugin is a shared object that exports exactly one symbol,
  * `hsmadmin_plugin`, a const struct hsm_plugin.  The core reads the ABI
@@ -13,6 +13,11 @@
  * Rules for changing this file: add fields only at the end of a struct and
  * bump HSMADMIN_PLUGIN_ABI_MINOR; removing or changing a field bumps the
  * major.  Tables are plain data; the only callbacks are run/init/fini.
+ *
+ * ABI 1.1 adds no field: it adds the call API of <hsmadmin/call.h>
+ * (libhsmadmin-call, `pkg-config hsmadmin-call`), with which a command
+ * calls a device method on the HSMs selected by --esn.  A plugin built
+ * for 1.0 loads unchanged.
  *
  * A minimal plugin (see docs/plugin-guide.md for the whole story):
  *
@@ -50,7 +55,7 @@ extern "C" {
 /* The one source of the plugin ABI version: configure reads these two
  * lines for hsmadmin-plugin.pc (tests/cli/versions.sh checks). */
 #define HSMADMIN_PLUGIN_ABI_MAJOR 1
-#define HSMADMIN_PLUGIN_ABI_MINOR 0
+#define HSMADMIN_PLUGIN_ABI_MINOR 1
 
 /* The one symbol the core looks up with dlsym(). */
 #define HSMADMIN_PLUGIN_SYMBOL "hsmadmin_plugin"

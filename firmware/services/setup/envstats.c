@@ -11,7 +11,6 @@
 
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "envstats.h"
 
@@ -69,21 +68,4 @@ json_t *hsmd_envstats(int64_t uptime, int64_t now, const char *esn)
 	    "sp_voltage_failures", 0, "host_bus_exceptions", 0, "crypto_bus_exceptions", 0,
 	    "sp_sensor_cmd_failures", 0, "nvm_free_space", 61440, "nvm_wear_level", 1,
 	    "nvm_worn_blocks", 0, "bios_code", "None", "dfs_throttling", 0);
-}
-
-long setup_rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }

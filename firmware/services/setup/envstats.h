@@ -3,11 +3,8 @@
 #ifndef SETUP_ENVSTATS_H
 #define SETUP_ENVSTATS_H
 #include <stdint.h>
-#include <sys/types.h>
 #include <jansson.h>
 /* Every field of the guide's list, with plausible values that drift
  * slowly with time; uptime and current_time are real. */
 json_t *hsmd_envstats(int64_t uptime, int64_t now, const char *esn);
-/* Resident memory of a process in kilobytes (0 when it is gone). */
-long setup_rss_kb(pid_t pid);
 #endif

@@ -17,6 +17,7 @@
 #include <hsmadmin/features.h>
 #include <hsmadmin/service.h>
 #include "envstats.h"
+#include "procstat.h"
 #include "setup.h"
 
 #define MAX_TIME (INT64_C(1) << 40)
@@ -45,18 +46,21 @@ static const char *platform_mode(struct hsmd_call *call)
 	return strcmp(image(call), "recovery") == 0 ? "recovery" : dev_str(call, "mode");
 }
 
+/* firmware.running: the version of the image this boot runs (its
+ * modules are the services that answer). */
 static int m_status(struct hsmd_call *call)
 {
 	const json_t *dev = hsmd_device(call), *fw = json_object_get(dev, "firmware");
 
 	hsmd_reply(
 	    call,
-	    json_pack("{s:O, s:O, s:s, s:s, s:{s:O, s:O, s:O}, s:b, s:o}", "esn",
+	    json_pack("{s:O, s:O, s:s, s:s, s:{s:O, s:O, s:O, s:O}, s:b, s:o}", "esn",
 		      json_object_get(hsmd_lifetime(call), "esn"), "state",
 		      json_object_get(dev, "state"), "mode", platform_mode(call), "image",
-		      image(call), "firmware", "primary", json_object_get(fw, "primary"),
-		      "recovery", json_object_get(fw, "recovery"), "uboot",
-		      json_object_get(fw, "uboot"), "clock_set",
+		      image(call), "firmware", "running", json_object_get(fw, image(call)),
+		      "primary", json_object_get(fw, "primary"), "recovery",
+		      json_object_get(fw, "recovery"), "uboot", json_object_get(fw, "uboot"),
+		      "clock_set",
 		      json_is_integer(json_object_get(json_object_get(dev, "clock"), "last_set")),
 		      "vcm_network", setup_vcm_network(dev)));
 	return HSMD_OK;
@@ -202,12 +206,12 @@ static int m_setminvsn(struct hsmd_call *call)
  * every VCM running on it, in kilobytes like mem_total. */
 static json_int_t mem_used_kb(struct hsmd_call *call)
 {
-	json_int_t kb = setup_rss_kb(getpid());
+	json_int_t kb = fw_rss_kb(getpid());
 	json_t *running = hsmd_has_vcm_api(call) ? hsmd_vcm_running(call) : NULL, *e;
 	const char *uuid;
 
 	json_object_foreach(running, uuid, e) if (json_is_integer(json_object_get(e, "pid"))) kb +=
-	    setup_rss_kb((pid_t)json_integer_value(json_object_get(e, "pid")));
+	    fw_rss_kb((pid_t)json_integer_value(json_object_get(e, "pid")));
 	json_decref(running);
 	return kb;
 }
