@@ -356,6 +356,16 @@ static json_t *api_vcm_prepare(struct hsmd_call *c, const json_t *spec)
 	return r;
 }
 
+static json_t *api_vcm_identity(struct hsmd_call *c, const char *uuid)
+{
+	char err[HSMD_ERRLEN];
+	json_t *r = hsmd_vcmhost_identity(c->st, uuid, err, sizeof(err));
+
+	if (!r)
+		fail(c, "cannot read the VCM's identity", err);
+	return r;
+}
+
 static int api_vcm_discard(struct hsmd_call *c, const char *uuid)
 {
 	char err[HSMD_ERRLEN];
@@ -618,6 +628,7 @@ const struct hsmd_api hsmd_api_table = {
 	.log_segment = api_log_segment,
 	.log_keys = api_log_keys,
 	.log_clear = api_log_clear,
+	.vcm_identity = api_vcm_identity,
 };
 
 void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_store *st,

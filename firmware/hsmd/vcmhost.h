@@ -32,6 +32,9 @@ void hsmd_vcmhost_init(struct hsmd_store *st, const char *confdir);
  * Returns {"identity":<VCM warrant>,"services":{svc:{port,host_key,
  * certificate}}} or NULL with err.  The directory appears whole (built
  * under a temporary name and renamed) or not at all. */
+/* An existing VCM's {"identity","services"} as prepare returned them,
+ * from its lifetime.json and device.json. */
+json_t *hsmd_vcmhost_identity(struct hsmd_store *st, const char *uuid, char *err, size_t errlen);
 json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *err, size_t errlen);
 /* Remove a VCM's state directory. */
 int hsmd_vcmhost_discard(struct hsmd_store *st, const char *uuid, char *err, size_t errlen);

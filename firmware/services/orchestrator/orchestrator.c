@@ -618,16 +618,34 @@ static int m_list(struct hsmd_call *call)
 static int m_show(struct hsmd_call *call)
 {
 	const char *uuid;
-	const json_t *e;
-	json_t *running;
+	const json_t *e, *want = json_object_get(hsmd_params(call), "config");
+	json_t *running, *res, *identity;
 	int rc;
 
-	if ((rc = not_supported(call)) || (rc = check_params(call, " uuid ")) ||
+	if ((rc = not_supported(call)) || (rc = check_params(call, " uuid config ")) ||
 	    (rc = param_uuid(call, &uuid, &e)))
 		return rc;
+	if (want && !json_is_boolean(want))
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: config must be true or false");
 	running = hsmd_vcm_running(call);
-	hsmd_reply(call, view(uuid, e, running, 1));
+	res = view(uuid, e, running, 1);
 	json_decref(running);
+	/* The tenant configuration file again, as create issued it: what a
+	 * lost file or a failed write at create needs (the create request
+	 * cannot be used twice). */
+	if (json_is_true(want)) {
+		if (!(identity = hsmd_vcm_identity(call, uuid))) {
+			json_decref(res);
+			return HSMD_FAILED;
+		}
+		json_object_set_new(
+		    res, "config",
+		    tenant_config(call, uuid, json_string_value(json_object_get(e, "name")),
+				  json_string_value(json_object_get(e, "address")), identity,
+				  json_integer_value(json_object_get(e, "created"))));
+		json_decref(identity);
+	}
+	hsmd_reply(call, res);
 	return HSMD_OK;
 }
 
