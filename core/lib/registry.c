@@ -29,8 +29,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <hsmadmin/ini-strict.h>
 #include <hsmadmin/trust.h>
-#include "ini-strict.h"
 #include "internal.h"
 #include "registry.h"
 

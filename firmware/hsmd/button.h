@@ -8,26 +8,26 @@
  * holding the host time (Unix seconds, decimal, one line) until which the
  * button is held (docs/formats/hsmd-state.md).  No file: not held.
  */
-#ifndef HSMD_BUTTON_H
-#define HSMD_BUTTON_H
+#ifndef HD_BUTTON_H
+#define HD_BUTTON_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* The button file's text: one decimal number of at most 12 digits and an
  * optional newline, nothing else.  0, or -1 with err. */
-int hsmd_button_parse(const char *buf, size_t len, int64_t *until, char *err, size_t errlen);
+int hd_button_parse(const char *buf, size_t len, int64_t *until, char *err, size_t errlen);
 
 /* Hold the button until host time `until` (atomic write), or release it. */
-int hsmd_button_hold(const char *dir, int64_t until, char *err, size_t errlen);
-int hsmd_button_release(const char *dir, char *err, size_t errlen);
+int hd_button_hold(const char *dir, int64_t until, char *err, size_t errlen);
+int hd_button_release(const char *dir, char *err, size_t errlen);
 
 /* Is the button held at host time now?  A file that does not parse counts
  * as not held (and is logged): a bad file must not trap the HSM in
  * recovery mode. */
-int hsmd_button_held(const char *dir, int64_t now);
+int hd_button_held(const char *dir, int64_t now);
 
 /* hsmd button --state DIR (--hold SECONDS | --release | --show) */
-int hsmd_button_main(int argc, char **argv);
+int hd_button_main(int argc, char **argv);
 
 #endif
