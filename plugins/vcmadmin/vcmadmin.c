@@ -387,7 +387,7 @@ static int cmd_show(struct hsm_ctx *ctx)
 	if (rc == 0 && !json_is_object(config = json_object_get(res, "config")))
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, "show",
 			       "the HSM sent no configuration file (is its hsmd older than "
-			       "service ABI 1.5?)");
+			       "service ABI 1.6?)");
 	if (rc == 0 &&
 	    !(rc = write_config(ctx, config, json_string_value(json_object_get(res, "uuid")), dir,
 				path, sizeof(path)))) {
