@@ -693,7 +693,7 @@ static void refill_from_source(struct chan *k)
 
 	if (k->out_off < k->out_len || k->src_fd < 0)
 		return;
-	if (k->src_chunked) /* the head and a first chunk are out */
+	if (!k->src_chunked) /* the head is out, the segment's bytes not yet */
 		hd_crash_point("log-stream");
 	if (!k->src_chunked) { /* the head's buffer: make it a chunk */
 		char *b = realloc(k->out, OUT_CHUNK);
