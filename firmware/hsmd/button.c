@@ -90,13 +90,15 @@ static int button_usage(const char *what, const char *arg)
 	return 2;
 }
 
+const struct option hsmd_button_options[] = {
+	{ "state", required_argument, NULL, 's' }, { "hold", required_argument, NULL, 'H' },
+	{ "release", no_argument, NULL, 'r' },     { "show", no_argument, NULL, 'S' },
+	{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+};
+
 int hsmd_button_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' }, { "hold", required_argument, NULL, 'H' },
-		{ "release", no_argument, NULL, 'r' },     { "show", no_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
-	};
+	const struct option *longopts = hsmd_button_options;
 	const char *state = NULL, *hold = NULL;
 	int release = 0, show = 0, c;
 	char err[HSMD_ERRLEN], path[PATH_MAX];

@@ -11,6 +11,8 @@
 #ifndef HSMD_BUTTON_H
 #define HSMD_BUTTON_H
 
+#include <getopt.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,5 +31,7 @@ int hsmd_button_held(const char *dir, int64_t now);
 
 /* hsmd button --state DIR (--hold SECONDS | --release | --show) */
 int hsmd_button_main(int argc, char **argv);
+/* Its options (getopt_long), also the source of hsmd's shell completion. */
+extern const struct option hsmd_button_options[];
 
 #endif

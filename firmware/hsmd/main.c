@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include "completion.h"
 #include "enrollsecret.h"
 #include "boot.h"
 #include "button.h"
@@ -42,7 +43,8 @@ static void help(void)
 	       "  simulate    set emulated hardware conditions of a stopped HSM\n"
 	       "  fail        make the HSM's module fail (it stays reachable)\n"
 	       "  button      hold or release the emulated recovery-mode button\n"
-	       "  vcm         serve one VCM (run by hsmd's VCM supervisor)\n\n"
+	       "  vcm         serve one VCM (run by hsmd's VCM supervisor)\n"
+	       "  completion  print the bash, zsh or fish completion script\n\n"
 	       "  hsmd COMMAND --help   options of one command\n"
 	       "  hsmd --version\n");
 }
@@ -78,17 +80,19 @@ static void run_boot(struct hsmd_store *st, int ok, const char *why)
 	}
 }
 
+static const struct option run_options[] = {
+	{ "state", required_argument, NULL, 's' },
+	{ "conf", required_argument, NULL, 'c' },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "log-target", required_argument, NULL, 't' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int run_main(int argc, char **argv)
 {
 	char **args = argv;
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "conf", required_argument, NULL, 'c' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "log-target", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const struct option *longopts = run_options;
 	const char *state = NULL, *confdir = HSMADMIN_SYSCONFDIR;
 	const char *log_level = "info", *log_target = "auto";
 	struct hsmd_config cfg;
@@ -223,15 +227,17 @@ static int run_main(int argc, char **argv)
 	return rc;
 }
 
+static const struct option simulate_options[] = {
+	{ "state", required_argument, NULL, 's' },
+	{ "clock-lost", required_argument, NULL, 'c' },
+	{ "ncoreapi", required_argument, NULL, 'n' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int simulate_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "clock-lost", required_argument, NULL, 'c' },
-		{ "ncoreapi", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const struct option *longopts = simulate_options;
 	const char *state = NULL, *clock_lost = NULL, *ncoreapi = NULL;
 	struct hsmd_config cfg;
 	struct hsmd_store st;
@@ -304,14 +310,16 @@ static int simulate_main(int argc, char **argv)
 
 /* hsmd fail: the emulated module fails while the appliance keeps
  * answering (fault.c); works on a running HSM. */
+static const struct option fail_options[] = {
+	{ "state", required_argument, NULL, 's' },
+	{ "reason", required_argument, NULL, 'r' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int fail_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const struct option *longopts = fail_options;
 	const char *state = NULL, *reason = "HSM Failed";
 	char err[HSMD_ERRLEN], path[4200];
 	struct stat st;
@@ -359,6 +367,100 @@ static int fail_main(int argc, char **argv)
 	return 0;
 }
 
+/* Shell completion, made from the getopt tables of the commands above:
+ * their option names and whether each takes a value.  This table only
+ * says what a value is (as a plugin's metavar does, docs/plugin-guide.md);
+ * naming an option no command has is an error, so the two cannot drift. */
+static const struct {
+	const char *command, *option, *kind;
+} value_kinds[] = {
+	{ "provision", "state", "DIR" },
+	{ "provision", "speed", "base|mid|high" },
+	{ "provision", "vendor-key", "FILE" },
+	{ "provision", "module-conf", "FILE" },
+	{ "provision", "firmware", "FILE" },
+	{ "run", "state", "DIR" },
+	{ "run", "conf", "DIR" },
+	{ "run", "log-level", "err|warning|notice|info|debug" },
+	{ "run", "log-target", "stderr|journal|syslog|auto" },
+	{ "simulate", "state", "DIR" },
+	{ "simulate", "clock-lost", "yes|no" },
+	{ "simulate", "ncoreapi", "operational|stopped" },
+	{ "fail", "state", "DIR" },
+	{ "button", "state", "DIR" },
+	{ "vcm", "state", "DIR" },
+	{ "vcm", "conf", "DIR" },
+	{ "vcm", "image", "DIR" },
+};
+
+#define COMPLETION_OPTS_MAX 16
+
+static int completion_main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		const struct option *options;
+	} commands[] = {
+		{ "provision", hsmd_provision_options }, { "run", run_options },
+		{ "simulate", simulate_options },        { "fail", fail_options },
+		{ "button", hsmd_button_options },       { "vcm", hsmd_vcm_options },
+	};
+	enum { N = sizeof(commands) / sizeof(commands[0]) };
+	static struct hsm_tool_option opts[N][COMPLETION_OPTS_MAX + 1];
+	static const struct hsm_tool_option none[] = { { NULL, 0, NULL } };
+	struct hsm_tool_command cmds[N + 2];
+	size_t used = 0;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("Usage: hsmd completion bash|zsh|fish\n"
+		       "Print the shell completion script of hsmd (the installed loaders run "
+		       "it).\n");
+		return 0;
+	}
+	if (argc != 2)
+		return usage("completion", "give one shell: bash, zsh or fish");
+	for (size_t i = 0; i < N; i++) {
+		size_t n = 0;
+
+		for (const struct option *o = commands[i].options; o->name; o++) {
+			if (!strcmp(o->name, "help"))
+				continue;
+			if (n == COMPLETION_OPTS_MAX) {
+				fprintf(stderr, "hsmd: completion: %s has too many options\n",
+					commands[i].name);
+				return 1;
+			}
+			opts[i][n++] =
+			    (struct hsm_tool_option){ o->name, o->has_arg != no_argument, NULL };
+		}
+		opts[i][n] = none[0];
+		for (size_t k = 0; k < sizeof(value_kinds) / sizeof(value_kinds[0]); k++) {
+			if (strcmp(value_kinds[k].command, commands[i].name))
+				continue;
+			size_t j = 0;
+			while (j < n && strcmp(opts[i][j].name, value_kinds[k].option))
+				j++;
+			if (j == n) {
+				fprintf(stderr, "hsmd: completion: %s has no option --%s\n",
+					commands[i].name, value_kinds[k].option);
+				return 1;
+			}
+			opts[i][j].kind = value_kinds[k].kind;
+			used++;
+		}
+		cmds[i] = (struct hsm_tool_command){ commands[i].name, opts[i], NULL };
+	}
+	if (used != sizeof(value_kinds) / sizeof(value_kinds[0])) {
+		fprintf(stderr, "hsmd: completion: a value kind names an unknown command\n");
+		return 1;
+	}
+	cmds[N] = (struct hsm_tool_command){ "completion", none, "bash|zsh|fish" };
+	cmds[N + 1] = (struct hsm_tool_command){ NULL, NULL, NULL };
+	if (hsm_tool_completion(stdout, argv[1], "hsmd", cmds) != 0)
+		return usage("completion", "'%s' is not bash, zsh or fish", argv[1]);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -386,8 +488,11 @@ int main(int argc, char **argv)
 		return fail_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "button"))
 		return hsmd_button_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "completion"))
+		return completion_main(argc - 1, argv + 1);
 	fprintf(stderr,
-		"hsmd: unknown command '%s' (provision, run, simulate, fail, button; see hsmd "
+		"hsmd: unknown command '%s' (provision, run, simulate, fail, button, completion; "
+		"see hsmd "
 		"--help)\n",
 		argv[1]);
 	return 2;

@@ -291,22 +291,24 @@ out:
 	return rc;
 }
 
+const struct option hsmd_provision_options[] = {
+	{ "state", required_argument, NULL, 's' },
+	{ "esn", required_argument, NULL, 'e' },
+	{ "psn", required_argument, NULL, 'p' },
+	{ "speed", required_argument, NULL, 'S' },
+	{ "features", required_argument, NULL, 'f' },
+	{ "address", required_argument, NULL, 'a' },
+	{ "port", required_argument, NULL, 'P' },
+	{ "vendor-key", required_argument, NULL, 'v' },
+	{ "module-conf", required_argument, NULL, 'm' },
+	{ "firmware", required_argument, NULL, 'F' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int hsmd_provision_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "esn", required_argument, NULL, 'e' },
-		{ "psn", required_argument, NULL, 'p' },
-		{ "speed", required_argument, NULL, 'S' },
-		{ "features", required_argument, NULL, 'f' },
-		{ "address", required_argument, NULL, 'a' },
-		{ "port", required_argument, NULL, 'P' },
-		{ "vendor-key", required_argument, NULL, 'v' },
-		{ "module-conf", required_argument, NULL, 'm' },
-		{ "firmware", required_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const struct option *longopts = hsmd_provision_options;
 	struct prov_opts o = { .speed = "high", .address = "127.0.0.1" };
 	int c;
 

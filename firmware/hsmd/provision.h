@@ -2,5 +2,9 @@
 /* provision.h - `hsmd provision` (see provision.c). */
 #ifndef HSMD_PROVISION_H
 #define HSMD_PROVISION_H
+
+#include <getopt.h>
 int hsmd_provision_main(int argc, char **argv);
+/* Its options (getopt_long), also the source of hsmd's shell completion. */
+extern const struct option hsmd_provision_options[];
 #endif

@@ -19,6 +19,8 @@
 #ifndef HSMD_VCMHOST_H
 #define HSMD_VCMHOST_H
 
+#include <getopt.h>
+
 #include <stddef.h>
 #include <jansson.h>
 #include "store.h"
@@ -60,5 +62,7 @@ void hsmd_vcmhost_shutdown(struct hsmd_store *st);
 
 /* `hsmd vcm --state DIR --conf DIR [--status-fd N]`. */
 int hsmd_vcm_main(int argc, char **argv);
+/* Its options (getopt_long), also the source of hsmd's shell completion. */
+extern const struct option hsmd_vcm_options[];
 
 #endif

@@ -120,17 +120,19 @@ static int resume_mode(struct hsmd_store *st, char *err, size_t errlen)
 				 err, errlen);
 }
 
+const struct option hsmd_vcm_options[] = {
+	{ "state", required_argument, NULL, 's' },
+	{ "conf", required_argument, NULL, 'c' },
+	{ "status-fd", required_argument, NULL, 'f' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "image", required_argument, NULL, 'i' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int hsmd_vcm_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "conf", required_argument, NULL, 'c' },
-		{ "status-fd", required_argument, NULL, 'f' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "image", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const struct option *longopts = hsmd_vcm_options;
 	const char *state = NULL, *confdir = HSMADMIN_SYSCONFDIR, *image = NULL;
 	struct hsmd_config cfg;
 	struct hsmd_store st;
