@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "completion.h"
+#include <hsmadmin/completion.h>
 #include "internal.h"
 
 /* Set by hsm_tool_completion: hsmd and hsm-vendor have none of the

@@ -10,7 +10,7 @@
 
 #include <ini.h>
 #include <hsmadmin/fileio.h>
-#include "ini-strict.h"
+#include <hsmadmin/ini-strict.h>
 
 struct ini_run {
 	hsm_ini_handler handler;

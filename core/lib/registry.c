@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ini-strict.h"
+#include <hsmadmin/ini-strict.h>
 #include "internal.h"
 #include "registry.h"
 

@@ -47,16 +47,16 @@ static json_t *api_begin(struct hsmd_call *c)
 }
 static int64_t api_now(struct hsmd_call *c)
 {
-	return hsmd_store_now(c->st);
+	return hd_store_now(c->st);
 }
 static int64_t api_host_now(struct hsmd_call *c)
 {
 	(void)c;
-	return hsmd_host_time();
+	return hd_host_time();
 }
 static int64_t api_uptime(struct hsmd_call *c)
 {
-	return hsmd_host_time() - c->st->boot_time;
+	return hd_host_time() - c->st->boot_time;
 }
 
 static int api_verror(struct hsmd_call *c, int status, const char *fmt, va_list ap)
@@ -82,28 +82,28 @@ static int fail(struct hsmd_call *c, const char *what, const char *why)
 /* The enrollment secret follows the state: gone once enrolled, a new one
  * in a new factory state.  Done before the reply so that the caller finds
  * it.  A failure here is the next start's to repair, not the call's. */
-static void sync_enroll_secret(struct hsmd_store *st, int renew)
+static void sync_enroll_secret(struct hd_store *st, int renew)
 {
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 	const char *state = json_string_value(json_object_get(st->device, "state"));
 	const char *esn = json_string_value(json_object_get(st->lifetime, "esn"));
 
-	if ((renew && hsmd_enroll_secret_sync(st->dir, esn, 0, err, sizeof(err)) != 0) ||
-	    hsmd_enroll_secret_sync(st->dir, esn, state && strcmp(state, "factory") == 0, err,
-				    sizeof(err)) != 0)
-		hsmd_log("enrollment secret: %s", err);
+	if ((renew && hd_enroll_secret_sync(st->dir, esn, 0, err, sizeof(err)) != 0) ||
+	    hd_enroll_secret_sync(st->dir, esn, state && strcmp(state, "factory") == 0, err,
+				  sizeof(err)) != 0)
+		hd_log("enrollment secret: %s", err);
 }
 
 static int api_commit(struct hsmd_call *c, json_t *doc, const char *event, json_t *detail)
 {
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 
-	if (event && !hsmd_name_valid(event)) {
+	if (event && !hd_name_valid(event)) {
 		json_decref(doc);
 		json_decref(detail);
 		return fail(c, "commit", "event is not a name");
 	}
-	if (hsmd_store_commit_view(c->st, doc, event, detail, err, sizeof(err)) != 0)
+	if (hd_store_commit_view(c->st, doc, event, detail, err, sizeof(err)) != 0)
 		return fail(c, "cannot store the device state", err);
 	sync_enroll_secret(c->st, 0);
 	return 0;
@@ -130,26 +130,37 @@ static json_t *host_key_public(const char *priv)
 	return line;
 }
 
-/* The recovery image makes no certificates (guide 4.5.4.1): it lists its
- * host keys uncertified and says which image it runs, so that enrollment
- * can warn instead of failing. */
+/* Is a service one this hsmd serves (the booted image's)? */
+static int served(const json_t *names, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(names, i, v) if (strcmp(json_string_value(v), name) == 0) return 1;
+	return 0;
+}
+
+/* The recovery image makes no certificates (guide 4.5.4.1): it lists the
+ * host keys of the services it runs, uncertified, and says which image it
+ * runs, so that enrollment can warn instead of failing. */
 static json_t *hostkeys_uncertified(struct hsmd_call *c)
 {
 	const json_t *lt = c->st->lifetime, *ports = json_object_get(lt, "ports");
 	const json_t *keys = json_object_get(c->st->device, "host_keys");
-	json_t *services = json_object(), *priv;
+	json_t *services = json_object(), *priv, *running = hd_server_service_names(c->srv);
 	const char *name;
 
 	json_object_foreach((json_t *)keys, name, priv)
 	{
 		const json_t *port = json_object_get(ports, name);
 		json_t *pub;
-		if (!port || !hsmd_gate_runs_in_recovery(name) ||
+		if (!port || !hd_gate_runs_in_recovery(name) || !served(running, name) ||
 		    !(pub = host_key_public(json_string_value(priv))))
 			continue;
 		json_object_set_new(services, name,
 				    json_pack("{s:O, s:o}", "port", port, "host_key", pub));
 	}
+	json_decref(running);
 	return json_pack("{s:O, s:O, s:o, s:s}", "esn", json_object_get(lt, "esn"), "identity",
 			 json_object_get(lt, "warrant"), "services", services, "image", "recovery");
 }
@@ -162,7 +173,7 @@ static json_t *api_hostkeys(struct hsmd_call *c)
 	const char *name;
 	json_t *cert;
 
-	if (strcmp(hsmd_store_image(c->st), "recovery") == 0)
+	if (strcmp(hd_store_image(c->st), "recovery") == 0)
 		return hostkeys_uncertified(c);
 	services = json_object();
 	json_object_foreach((json_t *)certs, name, cert)
@@ -181,26 +192,27 @@ static json_t *api_hostkeys(struct hsmd_call *c)
 
 static int api_factory_state(struct hsmd_call *c)
 {
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 
-	if (hsmd_store_factory_state(c->st, err, sizeof(err)) != 0)
+	if (hd_store_factory_state(c->st, err, sizeof(err)) != 0)
 		return fail(c, "factory state failed", err);
-	sync_enroll_secret(c->st, 1); /* a new factory state, a new secret */
-	if (hsmd_serve_hooks.reboot)  /* VCMs: erased with the registry */
-		hsmd_serve_hooks.reboot(c->st, "factorystate");
+	sync_enroll_secret(c->st, 1);     /* a new factory state, a new secret */
+	if (hd_boot_image_changed(c->st)) /* the recovery button decided */
+		hd_server_request_reexec(c->srv);
+	if (hd_serve_hooks.reboot) /* VCMs: erased with the registry */
+		hd_serve_hooks.reboot(c->st, "factorystate");
 	return 0;
 }
 
 static int api_reboot(struct hsmd_call *c, const char *why)
 {
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 	int was_factory =
 	    strcmp(json_string_value(json_object_get(c->st->device, "state")), "factory") == 0;
 
-	if (!hsmd_name_valid(why))
+	if (!hd_name_valid(why))
 		return fail(c, "reboot", "reason is not a name");
-	if (hsmd_store_reboot(c->st, why, json_pack("{s:s}", "by", c->method), err, sizeof(err)) !=
-	    0)
+	if (hd_store_reboot(c->st, why, json_pack("{s:s}", "by", c->method), err, sizeof(err)) != 0)
 		return fail(c, "reset failed", err);
 	/* Entering or leaving recovery mode is a new factory state. */
 	{
@@ -208,17 +220,20 @@ static int api_reboot(struct hsmd_call *c, const char *why)
 				     "factory") == 0;
 		sync_enroll_secret(c->st, factory && !was_factory);
 	}
-	if (hsmd_boot_image_changed(c->st)) /* an upgrade with --no-reset */
-		hsmd_server_request_reexec(c->srv);
-	if (hsmd_serve_hooks.reboot) /* VCMs stop; autostart VCMs start again */
-		hsmd_serve_hooks.reboot(c->st, why);
+	/* The image to run is not the one booted (an upgrade with
+	 * --no-reset, or the recovery button): its modules load at the
+	 * re-exec. */
+	if (hd_boot_image_changed(c->st))
+		hd_server_request_reexec(c->srv);
+	if (hd_serve_hooks.reboot) /* VCMs stop; autostart VCMs start again */
+		hd_serve_hooks.reboot(c->st, why);
 	return 0;
 }
 
 static json_t *api_log_entries(struct hsmd_call *c, const char *log)
 {
-	char err[HSMD_ERRLEN];
-	json_t *e = hsmd_store_log_entries(c->st, log, err, sizeof(err));
+	char err[HD_ERRLEN];
+	json_t *e = hd_store_log_entries(c->st, log, err, sizeof(err));
 
 	if (!e)
 		fail(c, "cannot read the log", err);
@@ -227,8 +242,8 @@ static json_t *api_log_entries(struct hsmd_call *c, const char *log)
 
 static char *api_log_public_key(struct hsmd_call *c)
 {
-	char err[HSMD_ERRLEN];
-	char *line = hsmd_store_log_public_key(c->st, err, sizeof(err));
+	char err[HD_ERRLEN];
+	char *line = hd_store_log_public_key(c->st, err, sizeof(err));
 
 	if (!line)
 		fail(c, "cannot read the log key", err);
@@ -237,8 +252,8 @@ static char *api_log_public_key(struct hsmd_call *c)
 
 static long long api_log_expire(struct hsmd_call *c, int64_t segment)
 {
-	char err[HSMD_ERRLEN];
-	long long gone = hsmd_store_log_expire(c->st, segment, err, sizeof(err));
+	char err[HD_ERRLEN];
+	long long gone = hd_store_log_expire(c->st, segment, err, sizeof(err));
 
 	if (gone < 0)
 		fail(c, "cannot expire the log", err);
@@ -247,14 +262,14 @@ static long long api_log_expire(struct hsmd_call *c, int64_t segment)
 
 static json_t *api_log_saved(struct hsmd_call *c)
 {
-	return json_pack("{s:o, s:I}", "saved", hsmd_slog_saved(&c->st->slog), "open",
+	return json_pack("{s:o, s:I}", "saved", hd_slog_saved(&c->st->slog), "open",
 			 (json_int_t)c->st->slog.segment);
 }
 
 static int64_t api_log_close(struct hsmd_call *c)
 {
-	char err[HSMD_ERRLEN];
-	int64_t seg = hsmd_store_log_close(c->st, err, sizeof(err));
+	char err[HD_ERRLEN];
+	int64_t seg = hd_store_log_close(c->st, err, sizeof(err));
 
 	if (seg < 0)
 		fail(c, "cannot close the log segment", err);
@@ -263,11 +278,11 @@ static int64_t api_log_close(struct hsmd_call *c)
 
 static json_t *api_log_segment(struct hsmd_call *c, int64_t segment)
 {
-	char err[HSMD_ERRLEN], *buf = NULL;
+	char err[HD_ERRLEN], *buf = NULL;
 	size_t len = 0;
 	json_t *text;
 
-	if (hsmd_slog_read_saved(&c->st->slog, segment, &buf, &len, err, sizeof(err)) != 0) {
+	if (hd_slog_read_saved(&c->st->slog, segment, &buf, &len, err, sizeof(err)) != 0) {
 		fail(c, "cannot read the log segment", err);
 		return NULL;
 	}
@@ -280,35 +295,35 @@ static json_t *api_log_segment(struct hsmd_call *c, int64_t segment)
 
 static json_t *api_log_keys(struct hsmd_call *c)
 {
-	return hsmd_store_log_keys(c->st);
+	return hd_store_log_keys(c->st);
 }
 
 static int api_log_clear(struct hsmd_call *c, const char *log)
 {
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 
-	if (hsmd_store_log_clear(c->st, log, err, sizeof(err)) != 0)
+	if (hd_store_log_clear(c->st, log, err, sizeof(err)) != 0)
 		return fail(c, "cannot clear the log", err);
 	return 0;
 }
 
 static void api_log_usage(struct hsmd_call *c, uint64_t *used, uint64_t *capacity)
 {
-	*used = hsmd_store_log_used(c->st);
+	*used = hd_store_log_used(c->st);
 	*capacity = c->st->cfg->log_capacity;
 }
 
 /* On the recovery image only the platform services run (guide 4.5.4.1). */
 static json_t *api_running_services(struct hsmd_call *c)
 {
-	json_t *all = hsmd_server_service_names(c->srv), *v;
+	json_t *all = hd_server_service_names(c->srv), *v;
 	size_t i;
 
-	if (!all || strcmp(hsmd_store_image(c->st), "recovery") != 0)
+	if (!all || strcmp(hd_store_image(c->st), "recovery") != 0)
 		return all;
 	for (i = json_array_size(all); i-- > 0;)
 		if (!(v = json_array_get(all, i)) ||
-		    !hsmd_gate_runs_in_recovery(json_string_value(v)))
+		    !hd_gate_runs_in_recovery(json_string_value(v)))
 			json_array_remove(all, i);
 	return all;
 }
@@ -322,8 +337,8 @@ static const char *api_vendor_dir(struct hsmd_call *c)
 
 static json_t *api_vcm_network(struct hsmd_call *c)
 {
-	char err[HSMD_ERRLEN];
-	json_t *n = hsmd_vcmhost_network(c->st, err, sizeof(err));
+	char err[HD_ERRLEN];
+	json_t *n = hd_vcmhost_network(c->st, err, sizeof(err));
 
 	if (!n)
 		fail(c, "VCM network", err);
@@ -332,8 +347,8 @@ static json_t *api_vcm_network(struct hsmd_call *c)
 
 static json_t *api_vcm_prepare(struct hsmd_call *c, const json_t *spec)
 {
-	char err[HSMD_ERRLEN];
-	json_t *r = hsmd_vcmhost_prepare(c->st, spec, err, sizeof(err));
+	char err[HD_ERRLEN];
+	json_t *r = hd_vcmhost_prepare(c->st, spec, err, sizeof(err));
 
 	if (!r)
 		fail(c, "cannot make the VCM's state", err);
@@ -342,27 +357,27 @@ static json_t *api_vcm_prepare(struct hsmd_call *c, const json_t *spec)
 
 static int api_vcm_discard(struct hsmd_call *c, const char *uuid)
 {
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 
-	if (hsmd_vcmhost_discard(c->st, uuid, err, sizeof(err)) != 0)
+	if (hd_vcmhost_discard(c->st, uuid, err, sizeof(err)) != 0)
 		return fail(c, "cannot remove the VCM's state", err);
 	return 0;
 }
 
 static int api_vcm_start(struct hsmd_call *c, const char *uuid)
 {
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 
-	if (hsmd_vcmhost_start(c->st, uuid, err, sizeof(err)) != 0)
+	if (hd_vcmhost_start(c->st, uuid, err, sizeof(err)) != 0)
 		return fail(c, "cannot start the VCM", err);
 	return 0;
 }
 
 static int api_vcm_stop(struct hsmd_call *c, const char *uuid)
 {
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 
-	if (hsmd_vcmhost_stop(c->st, uuid, err, sizeof(err)) != 0)
+	if (hd_vcmhost_stop(c->st, uuid, err, sizeof(err)) != 0)
 		return fail(c, "cannot stop the VCM", err);
 	return 0;
 }
@@ -370,23 +385,23 @@ static int api_vcm_stop(struct hsmd_call *c, const char *uuid)
 static json_t *api_vcm_running(struct hsmd_call *c)
 {
 	(void)c;
-	return hsmd_vcmhost_running();
+	return hd_vcmhost_running();
 }
 static json_t *api_vcm_stats(struct hsmd_call *c)
 {
 	(void)c;
-	return hsmd_vcmhost_stats();
+	return hd_vcmhost_stats();
 }
 static int api_vcm_audit_open(struct hsmd_call *c, const char *uuid)
 {
-	return hsmd_vcmhost_audit_open(c->st, uuid);
+	return hd_vcmhost_audit_open(c->st, uuid);
 }
 
 /* ---- firmware images (ABI 1.3) ------------------------------------------ */
 
 /* A package being received by one streaming call. */
-struct hsmd_upload {
-	struct hsmd_image_writer w;
+struct hd_upload {
+	struct hd_image_writer w;
 	struct hsm_npkg_reader *r;
 	EVP_PKEY **keys;
 	size_t nkeys;
@@ -419,11 +434,11 @@ static int upload_fail(struct hsmd_call *c, int status, const char *what, const 
 
 static void api_image_discard(struct hsmd_call *c)
 {
-	struct hsmd_upload *u = c->upload;
+	struct hd_upload *u = c->upload;
 
 	if (!u)
 		return;
-	hsmd_image_writer_abort(&u->w);
+	hd_image_writer_abort(&u->w);
 	hsm_npkg_reader_free(u->r);
 	hsm_vendor_keys_free(u->keys, u->nkeys);
 	free(u);
@@ -444,12 +459,12 @@ static int check_product(void *ctx, const struct hsm_npkg_manifest *m, char *err
 static int api_image_open(struct hsmd_call *c)
 {
 	static struct hsm_npkg_sink sink;
-	struct hsmd_upload *u;
-	char err[HSMD_ERRLEN];
+	struct hd_upload *u;
+	char err[HD_ERRLEN];
 
 	if (c->upload)
 		return upload_fail(c, HSMD_FAILED, "image", "a package is already being received");
-	sink = hsmd_image_sink;
+	sink = hd_image_sink;
 	sink.manifest = check_product;
 	u = calloc(1, sizeof(*u));
 	if (!u)
@@ -458,7 +473,7 @@ static int api_image_open(struct hsmd_call *c)
 	u->w.fd = -1;
 	if (hsm_vendor_keys_load(c->st->cfg->vendordir, &u->keys, &u->nkeys, err, sizeof(err)) !=
 		0 ||
-	    hsmd_image_writer_open(&u->w, c->st->dir, err, sizeof(err)) != 0) {
+	    hd_image_writer_open(&u->w, c->st->dir, err, sizeof(err)) != 0) {
 		api_image_discard(c);
 		return upload_fail(c, HSMD_FAILED, "image", err);
 	}
@@ -472,7 +487,7 @@ static int api_image_open(struct hsmd_call *c)
 
 static int api_image_write(struct hsmd_call *c, const void *data, size_t len)
 {
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 	int rc;
 
 	if (!c->upload || c->upload->closed)
@@ -487,7 +502,7 @@ static int api_image_write(struct hsmd_call *c, const void *data, size_t len)
 
 static int api_image_close(struct hsmd_call *c, json_t **manifest)
 {
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 	int rc;
 
 	*manifest = NULL;
@@ -505,26 +520,26 @@ static int api_image_close(struct hsmd_call *c, json_t **manifest)
 
 static int api_image_install(struct hsmd_call *c, int reset)
 {
-	struct hsmd_upload *u = c->upload;
+	struct hd_upload *u = c->upload;
 	const struct hsm_npkg_manifest *m;
 	json_t *images, *rec, *detail;
 	const char *slot;
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 
 	if (!u || !u->closed)
 		return upload_fail(c, HSMD_FAILED, "image", "no verified package to install");
 	m = hsm_npkg_reader_manifest(u->r);
-	images = hsmd_images_load(c->st->dir, err, sizeof(err));
+	images = hd_images_load(c->st->dir, err, sizeof(err));
 	if (!images)
 		return upload_fail(c, HSMD_FAILED, "images", err);
-	rec = hsmd_image_writer_commit(&u->w, m, hsmd_host_time(), err, sizeof(err));
+	rec = hd_image_writer_commit(&u->w, m, hd_host_time(), err, sizeof(err));
 	if (!rec) {
 		json_decref(images);
 		return upload_fail(c, HSMD_FAILED, "writing the image", err);
 	}
 	slot = hsm_npkg_component_name(m->component);
 	detail = json_pack("{s:s, s:O, s:O}", "component", slot, "from",
-			   json_object_get(hsmd_images_slot(images, slot), "version"), "to",
+			   json_object_get(hd_images_slot(images, slot), "version"), "to",
 			   json_object_get(rec, "version"));
 	if (m->component == HSM_NPKG_PRIMARY) {
 		/* The running image stays to roll back to; the new one is on
@@ -533,34 +548,34 @@ static int api_image_install(struct hsmd_call *c, int reset)
 		json_object_set_new(images, "trial", json_true());
 	}
 	json_object_set_new(images, slot, rec);
-	if (hsmd_images_save(c->st->dir, images, err, sizeof(err)) != 0) {
+	if (hd_images_save(c->st->dir, images, err, sizeof(err)) != 0) {
 		json_decref(images);
 		json_decref(detail);
 		return upload_fail(c, HSMD_FAILED, "images", err);
 	}
-	hsmd_crash_point("image-installed");
-	hsmd_images_gc(c->st->dir, images);
+	hd_crash_point("image-installed");
+	hd_images_gc(c->st->dir, images);
 	json_decref(images);
 	api_image_discard(c); /* the image is installed: nothing to drop */
-	if (hsmd_store_commit(c->st, json_deep_copy(c->st->device), "firmware_install", detail, err,
-			      sizeof(err)) != 0)
-		hsmd_log("firmware_install not logged: %s", err);
+	if (hd_store_commit(c->st, json_deep_copy(c->st->device), "firmware_install", detail, err,
+			    sizeof(err)) != 0)
+		hd_log("firmware_install not logged: %s", err);
 	if (reset)
-		hsmd_server_request_reexec(c->srv);
+		hd_server_request_reexec(c->srv);
 	return HSMD_OK;
 }
 
 static json_t *api_images(struct hsmd_call *c)
 {
-	char err[HSMD_ERRLEN];
-	json_t *doc = hsmd_images_load(c->st->dir, err, sizeof(err));
+	char err[HD_ERRLEN];
+	json_t *doc = hd_images_load(c->st->dir, err, sizeof(err));
 
 	if (!doc)
 		fail(c, "images", err);
 	return doc;
 }
 
-const struct hsmd_api hsmd_api_table = {
+const struct hsmd_api hd_api_table = {
 	.size = sizeof(struct hsmd_api),
 	.params = api_params,
 	.service = api_service,
@@ -604,23 +619,23 @@ const struct hsmd_api hsmd_api_table = {
 	.log_clear = api_log_clear,
 };
 
-void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_store *st,
-		   const struct hsmd_loaded_service *svc, const char *method, json_t *params)
+void hd_call_run(struct hsmd_call *call, struct hd_server *srv, struct hd_store *st,
+		 const struct hd_loaded_service *svc, const char *method, json_t *params)
 {
 	const struct hsmd_method *m;
-	struct hsmd_gate_facts facts;
+	struct hd_gate_facts facts;
 	char fault[256];
 	uint32_t flags;
 	int rc, faulted;
 
 	memset(call, 0, sizeof(*call));
-	call->api = &hsmd_api_table;
+	call->api = &hd_api_table;
 	call->srv = srv;
 	call->st = st;
 	call->svc = svc;
 	call->method = method;
 	call->params = params;
-	m = hsmd_service_find(svc, method);
+	m = hd_service_find(svc, method);
 	if (!m) {
 		call->status = HSMD_BAD_REQUEST;
 		snprintf(call->message, sizeof(call->message), "unknown method '%s' of service %s",
@@ -628,18 +643,17 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 		return;
 	}
 	/* A failed module answers only the calls that report on it. */
-	faulted = hsmd_fault_get(st->dir, fault, sizeof(fault));
-	if (faulted && !hsmd_fault_exempt(svc->name, method)) {
+	faulted = hd_fault_get(st->dir, fault, sizeof(fault));
+	if (faulted && !hd_fault_exempt(svc->name, method)) {
 		call->status = HSMD_FAILED;
 		snprintf(call->message, sizeof(call->message),
 			 "the HSM has failed (%s): it must be replaced", fault);
 		return;
 	}
-	flags =
-	    hsmd_gate_flags(m->flags, m->variant_param, m->variant_flags, m->plain_flags, params);
+	flags = hd_gate_flags(m->flags, m->variant_param, m->variant_flags, m->plain_flags, params);
 	call->flags = flags;
-	hsmd_store_gate_facts(st, &facts);
-	if (facts.recovery && !hsmd_gate_runs_in_recovery(svc->name)) {
+	hd_store_gate_facts(st, &facts);
+	if (facts.recovery && !hd_gate_runs_in_recovery(svc->name)) {
 		call->status = HSMD_REFUSED_STATE;
 		snprintf(
 		    call->message, sizeof(call->message),
@@ -650,9 +664,9 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 		return;
 	}
 	if (facts.factory && (flags & HSMD_METHOD_INVASIVE))
-		facts.enroll_secret_ok = hsmd_enroll_secret_check(
+		facts.enroll_secret_ok = hd_enroll_secret_check(
 		    st->dir, json_string_value(json_object_get(params, "enrollment_secret")));
-	rc = hsmd_gate_check(flags, &facts, call->message, sizeof(call->message));
+	rc = hd_gate_check(flags, &facts, call->message, sizeof(call->message));
 	if (rc != 0) {
 		call->status = rc;
 		return;
@@ -669,7 +683,7 @@ void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_
 		snprintf(call->message, sizeof(call->message), "%s failed", method);
 }
 
-void hsmd_call_clear(struct hsmd_call *call)
+void hd_call_clear(struct hsmd_call *call)
 {
 	json_decref(call->result);
 	call->result = NULL;

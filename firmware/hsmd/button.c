@@ -26,7 +26,7 @@ static void button_path(const char *dir, char *buf, size_t len)
 	snprintf(buf, len, "%s/%s", dir, BUTTON_FILE);
 }
 
-int hsmd_button_parse(const char *buf, size_t len, int64_t *until, char *err, size_t errlen)
+int hd_button_parse(const char *buf, size_t len, int64_t *until, char *err, size_t errlen)
 {
 	int64_t v = 0;
 	size_t i = 0;
@@ -34,17 +34,17 @@ int hsmd_button_parse(const char *buf, size_t len, int64_t *until, char *err, si
 	if (len && buf[len - 1] == '\n')
 		len--;
 	if (len == 0 || len > 12)
-		return hsmd_err(err, errlen, "not one number of 1-12 digits");
+		return hd_err(err, errlen, "not one number of 1-12 digits");
 	for (; i < len; i++) {
 		if (buf[i] < '0' || buf[i] > '9')
-			return hsmd_err(err, errlen, "byte %zu is not a digit", i + 1);
+			return hd_err(err, errlen, "byte %zu is not a digit", i + 1);
 		v = v * 10 + (buf[i] - '0');
 	}
 	*until = v;
 	return 0;
 }
 
-int hsmd_button_hold(const char *dir, int64_t until, char *err, size_t errlen)
+int hd_button_hold(const char *dir, int64_t until, char *err, size_t errlen)
 {
 	char path[PATH_MAX], text[32];
 	int n = snprintf(text, sizeof(text), "%lld\n", (long long)until);
@@ -53,17 +53,17 @@ int hsmd_button_hold(const char *dir, int64_t until, char *err, size_t errlen)
 	return hsm_write_file_atomic(path, text, (size_t)n, 0600, err, errlen);
 }
 
-int hsmd_button_release(const char *dir, char *err, size_t errlen)
+int hd_button_release(const char *dir, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 
 	button_path(dir, path, sizeof(path));
 	if (unlink(path) != 0 && errno != ENOENT)
-		return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
 	return hsm_fsync_dir(dir, err, errlen);
 }
 
-int hsmd_button_held(const char *dir, int64_t now)
+int hd_button_held(const char *dir, int64_t now)
 {
 	char path[PATH_MAX], why[256], *buf = NULL;
 	size_t len = 0;
@@ -74,9 +74,9 @@ int hsmd_button_held(const char *dir, int64_t now)
 	if (access(path, F_OK) != 0)
 		return 0;
 	if (hsm_read_file(path, BUTTON_MAX, &buf, &len, why, sizeof(why)) != 0)
-		hsmd_log("recovery button: %s (taken as released)", why);
-	else if (hsmd_button_parse(buf, len, &until, why, sizeof(why)) != 0)
-		hsmd_log("recovery button: %s: %s (taken as released)", path, why);
+		hd_log("recovery button: %s (taken as released)", why);
+	else if (hd_button_parse(buf, len, &until, why, sizeof(why)) != 0)
+		hd_log("recovery button: %s: %s (taken as released)", path, why);
 	else
 		held = now < until;
 	free(buf);
@@ -90,18 +90,18 @@ static int button_usage(const char *what, const char *arg)
 	return 2;
 }
 
-const struct option hsmd_button_options[] = {
+const struct option hd_button_options[] = {
 	{ "state", required_argument, NULL, 's' }, { "hold", required_argument, NULL, 'H' },
 	{ "release", no_argument, NULL, 'r' },     { "show", no_argument, NULL, 'S' },
 	{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
 };
 
-int hsmd_button_main(int argc, char **argv)
+int hd_button_main(int argc, char **argv)
 {
-	const struct option *longopts = hsmd_button_options;
+	const struct option *longopts = hd_button_options;
 	const char *state = NULL, *hold = NULL;
 	int release = 0, show = 0, c;
-	char err[HSMD_ERRLEN], path[PATH_MAX];
+	char err[HD_ERRLEN], path[PATH_MAX];
 
 	opterr = 0;
 	optind = 1;
@@ -148,11 +148,11 @@ int hsmd_button_main(int argc, char **argv)
 	if (access(path, F_OK) != 0)
 		return button_usage("--state: not a provisioned HSM state directory:", state);
 	if (show) {
-		printf("%s\n", hsmd_button_held(state, hsmd_host_time()) ? "held" : "released");
+		printf("%s\n", hd_button_held(state, hd_host_time()) ? "held" : "released");
 		return 0;
 	}
 	if (release) {
-		if (hsmd_button_release(state, err, sizeof(err)) != 0) {
+		if (hd_button_release(state, err, sizeof(err)) != 0) {
 			fprintf(stderr, "hsmd: button: %s\n", err);
 			return 1;
 		}
@@ -166,7 +166,7 @@ int hsmd_button_main(int argc, char **argv)
 		if (errno || end == hold || *end || secs < 1 || secs > MAX_HOLD)
 			return button_usage("--hold: not a number of seconds from 1 to 86400:",
 					    hold);
-		if (hsmd_button_hold(state, hsmd_host_time() + secs, err, sizeof(err)) != 0) {
+		if (hd_button_hold(state, hd_host_time() + secs, err, sizeof(err)) != 0) {
 			fprintf(stderr, "hsmd: button: %s\n", err);
 			return 1;
 		}

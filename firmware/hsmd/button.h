@@ -8,8 +8,8 @@
  * holding the host time (Unix seconds, decimal, one line) until which the
  * button is held (docs/formats/hsmd-state.md).  No file: not held.
  */
-#ifndef HSMD_BUTTON_H
-#define HSMD_BUTTON_H
+#ifndef HD_BUTTON_H
+#define HD_BUTTON_H
 
 #include <getopt.h>
 
@@ -18,20 +18,20 @@
 
 /* The button file's text: one decimal number of at most 12 digits and an
  * optional newline, nothing else.  0, or -1 with err. */
-int hsmd_button_parse(const char *buf, size_t len, int64_t *until, char *err, size_t errlen);
+int hd_button_parse(const char *buf, size_t len, int64_t *until, char *err, size_t errlen);
 
 /* Hold the button until host time `until` (atomic write), or release it. */
-int hsmd_button_hold(const char *dir, int64_t until, char *err, size_t errlen);
-int hsmd_button_release(const char *dir, char *err, size_t errlen);
+int hd_button_hold(const char *dir, int64_t until, char *err, size_t errlen);
+int hd_button_release(const char *dir, char *err, size_t errlen);
 
 /* Is the button held at host time now?  A file that does not parse counts
  * as not held (and is logged): a bad file must not trap the HSM in
  * recovery mode. */
-int hsmd_button_held(const char *dir, int64_t now);
+int hd_button_held(const char *dir, int64_t now);
 
 /* hsmd button --state DIR (--hold SECONDS | --release | --show) */
-int hsmd_button_main(int argc, char **argv);
+int hd_button_main(int argc, char **argv);
 /* Its options (getopt_long), also the source of hsmd's shell completion. */
-extern const struct option hsmd_button_options[];
+extern const struct option hd_button_options[];
 
 #endif

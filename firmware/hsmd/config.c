@@ -17,11 +17,11 @@
 
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/netaddr.h>
-#include "ini-strict.h"
+#include <hsmadmin/ini-strict.h>
 #include "licence.h"
 #include "hsmd.h"
 
-void hsmd_config_defaults(struct hsmd_config *cfg)
+void hd_config_defaults(struct hd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->servicedir, sizeof(cfg->servicedir), "%s", HSMADMIN_SERVICEDIR);
@@ -51,18 +51,18 @@ void hsmd_config_defaults(struct hsmd_config *cfg)
 
 struct key_spec {
 	const char *section, *name;
-	size_t offset; /* into struct hsmd_config */
+	size_t offset; /* into struct hd_config */
 	int is64;      /* uint64_t rather than unsigned */
 	uint64_t min, max;
 };
 
 #define U(sec, key, field, lo, hi)                                                                 \
 	{                                                                                          \
-		sec, key, offsetof(struct hsmd_config, field), 0, lo, hi                           \
+		sec, key, offsetof(struct hd_config, field), 0, lo, hi                             \
 	}
 #define U64(sec, key, field, lo, hi)                                                               \
 	{                                                                                          \
-		sec, key, offsetof(struct hsmd_config, field), 1, lo, hi                           \
+		sec, key, offsetof(struct hd_config, field), 1, lo, hi                             \
 	}
 static const struct key_spec keys[] = {
 	U("server", "login_timeout", login_timeout, 1, 600),
@@ -87,7 +87,7 @@ static const struct key_spec keys[] = {
 };
 
 struct parse_state {
-	struct hsmd_config cfg;
+	struct hd_config cfg;
 	uint32_t seen; /* bit per keys[] entry, plus bit 31 for servicedir */
 };
 
@@ -113,19 +113,19 @@ static int on_key(void *user, const char *section, const char *name, const char 
 
 	if (strcmp(section, "paths") == 0 && strcmp(name, "servicedir") == 0) {
 		if (ps->seen & (1u << 31))
-			return hsmd_err(err, errlen, "duplicate key 'servicedir'");
+			return hd_err(err, errlen, "duplicate key 'servicedir'");
 		ps->seen |= 1u << 31;
 		if (value[0] != '/' || strlen(value) >= sizeof(ps->cfg.servicedir))
-			return hsmd_err(err, errlen, "servicedir must be an absolute path");
+			return hd_err(err, errlen, "servicedir must be an absolute path");
 		snprintf(ps->cfg.servicedir, sizeof(ps->cfg.servicedir), "%s", value);
 		return 0;
 	}
 	if (strcmp(section, "paths") == 0 && strcmp(name, "vcm_allocations") == 0) {
 		if (ps->seen & (1u << 29))
-			return hsmd_err(err, errlen, "duplicate key 'vcm_allocations'");
+			return hd_err(err, errlen, "duplicate key 'vcm_allocations'");
 		ps->seen |= 1u << 29;
 		if (value[0] != '/' || strlen(value) >= sizeof(ps->cfg.vcm_allocations) - 8)
-			return hsmd_err(err, errlen, "vcm_allocations must be an absolute path");
+			return hd_err(err, errlen, "vcm_allocations must be an absolute path");
 		snprintf(ps->cfg.vcm_allocations, sizeof(ps->cfg.vcm_allocations), "%s", value);
 		return 0;
 	}
@@ -133,10 +133,10 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		struct hsm_cidr net;
 		char inner[128];
 		if (ps->seen & (1u << 30))
-			return hsmd_err(err, errlen, "duplicate key 'emulated_subnet'");
+			return hd_err(err, errlen, "duplicate key 'emulated_subnet'");
 		ps->seen |= 1u << 30;
 		if (hsm_cidr_parse(value, 0, &net, inner, sizeof(inner)) != 0)
-			return hsmd_err(err, errlen, "emulated_subnet: %s", inner);
+			return hd_err(err, errlen, "emulated_subnet: %s", inner);
 		snprintf(ps->cfg.vcm_subnet, sizeof(ps->cfg.vcm_subnet), "%s", value);
 		return 0;
 	}
@@ -145,38 +145,36 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		if (strcmp(section, keys[i].section) || strcmp(name, keys[i].name))
 			continue;
 		if (ps->seen & (1u << i))
-			return hsmd_err(err, errlen, "duplicate key '%s'", name);
+			return hd_err(err, errlen, "duplicate key '%s'", name);
 		ps->seen |= 1u << i;
 		if (parse_number(value, keys[i].min, keys[i].max, &v) != 0)
-			return hsmd_err(err, errlen,
-					"%s: '%s' is not a number from %" PRIu64 " to %" PRIu64,
-					name, value, keys[i].min, keys[i].max);
+			return hd_err(err, errlen,
+				      "%s: '%s' is not a number from %" PRIu64 " to %" PRIu64, name,
+				      value, keys[i].min, keys[i].max);
 		if (keys[i].is64)
 			*(uint64_t *)(void *)((char *)&ps->cfg + keys[i].offset) = v;
 		else
 			*(unsigned *)(void *)((char *)&ps->cfg + keys[i].offset) = (unsigned)v;
 		return 0;
 	}
-	return hsmd_err(err, errlen, "unknown key '%s' in section [%s]", name, section);
+	return hd_err(err, errlen, "unknown key '%s' in section [%s]", name, section);
 }
 
-int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, char *err,
-		      size_t errlen)
+int hd_config_parse(struct hd_config *cfg, const char *text, size_t len, char *err, size_t errlen)
 {
 	struct parse_state ps = { .cfg = *cfg };
 
 	if (hsm_ini_parse_text(text, len, on_key, &ps, err, errlen) != 0)
 		return -1;
 	if (ps.cfg.log_safe_percent >= ps.cfg.log_critical_percent)
-		return hsmd_err(err, errlen,
-				"safe_percent (%u) must be below critical_percent (%u)",
-				ps.cfg.log_safe_percent, ps.cfg.log_critical_percent);
+		return hd_err(err, errlen, "safe_percent (%u) must be below critical_percent (%u)",
+			      ps.cfg.log_safe_percent, ps.cfg.log_critical_percent);
 	if (ps.cfg.vcm_uid_base != 0 && ps.cfg.vcm_uid_base < 1000)
-		return hsmd_err(err, errlen,
-				"uid_base (%u) must be 0 (VCMs run as hsmd) or at least 1000",
-				ps.cfg.vcm_uid_base);
+		return hd_err(err, errlen,
+			      "uid_base (%u) must be 0 (VCMs run as hsmd) or at least 1000",
+			      ps.cfg.vcm_uid_base);
 	if (ps.cfg.vcm_uid_base > 4294967294u - ps.cfg.vcm_uid_count)
-		return hsmd_err(err, errlen, "uid_base + uid_count passes the largest uid");
+		return hd_err(err, errlen, "uid_base + uid_count passes the largest uid");
 	*cfg = ps.cfg;
 	return 0;
 }
@@ -185,24 +183,24 @@ int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, cha
  * The vendor keys that sign feature licences.  `fet` reads them again at
  * each call; loading them here makes a broken key file a start-up error
  * rather than a surprise when a licence arrives. */
-static int vendor_dir_load(struct hsmd_config *cfg, const char *confdir, char *err, size_t errlen)
+static int vendor_dir_load(struct hd_config *cfg, const char *confdir, char *err, size_t errlen)
 {
-	char inner[HSMD_ERRLEN];
+	char inner[HD_ERRLEN];
 	EVP_PKEY **vkeys = NULL;
 	size_t n = 0;
 
 	if (strlen(confdir) + sizeof("/vendor.d") > sizeof(cfg->vendordir))
-		return hsmd_err(err, errlen, "%s: configuration path too long", confdir);
+		return hd_err(err, errlen, "%s: configuration path too long", confdir);
 	snprintf(cfg->vendordir, sizeof(cfg->vendordir), "%s/vendor.d", confdir);
 	if (hsm_vendor_keys_load(cfg->vendordir, &vkeys, &n, inner, sizeof(inner)) != 0)
-		return hsmd_err(err, errlen, "vendor keys: %s", inner);
+		return hd_err(err, errlen, "vendor keys: %s", inner);
 	hsm_vendor_keys_free(vkeys, n);
 	return 0;
 }
 
-int hsmd_config_load(struct hsmd_config *cfg, const char *confdir, char *err, size_t errlen)
+int hd_config_load(struct hd_config *cfg, const char *confdir, char *err, size_t errlen)
 {
-	char path[4200], *text, inner[HSMD_ERRLEN];
+	char path[4200], *text, inner[HD_ERRLEN];
 	size_t len;
 	struct stat stb;
 	int rc;
@@ -213,10 +211,10 @@ int hsmd_config_load(struct hsmd_config *cfg, const char *confdir, char *err, si
 	if (stat(path, &stb) != 0 && errno == ENOENT)
 		return 0;
 	if (hsm_read_file(path, 65536, &text, &len, inner, sizeof(inner)) != 0)
-		return hsmd_err(err, errlen, "%s", inner);
-	rc = hsmd_config_parse(cfg, text, len, inner, sizeof(inner));
+		return hd_err(err, errlen, "%s", inner);
+	rc = hd_config_parse(cfg, text, len, inner, sizeof(inner));
 	free(text);
 	if (rc != 0)
-		return hsmd_err(err, errlen, "%s: %s", path, inner);
+		return hd_err(err, errlen, "%s: %s", path, inner);
 	return 0;
 }

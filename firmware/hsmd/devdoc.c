@@ -27,8 +27,8 @@
 
 static int known_service(const char *name)
 {
-	for (size_t i = 0; i < hsmd_known_service_count; i++)
-		if (strcmp(hsmd_known_services[i].name, name) == 0)
+	for (size_t i = 0; i < hd_known_service_count; i++)
+		if (strcmp(hd_known_services[i].name, name) == 0)
 			return 1;
 	return 0;
 }
@@ -74,22 +74,22 @@ static int check_ports(const json_t *ports, char *err, size_t errlen)
 	uint32_t seen[65536 / 32] = { 0 };
 
 	if (!json_is_object(ports) || json_object_size(ports) == 0)
-		return hsmd_err(err, errlen, "ports: not an object of service ports");
+		return hd_err(err, errlen, "ports: not an object of service ports");
 	json_object_foreach((json_t *)ports, name, v)
 	{
 		json_int_t p;
-		if (!hsmd_name_valid(name))
-			return hsmd_err(err, errlen, "ports: bad service name");
+		if (!hd_name_valid(name))
+			return hd_err(err, errlen, "ports: bad service name");
 		if (!json_is_integer(v) || (p = json_integer_value(v)) < 1 || p > 65535)
-			return hsmd_err(err, errlen, "ports: %s: not a port number 1-65535", name);
+			return hd_err(err, errlen, "ports: %s: not a port number 1-65535", name);
 		if (seen[p / 32] & (1u << (p % 32)))
-			return hsmd_err(err, errlen, "ports: %s: port %d used twice", name, (int)p);
+			return hd_err(err, errlen, "ports: %s: port %d used twice", name, (int)p);
 		seen[p / 32] |= 1u << (p % 32);
 	}
 	return 0;
 }
 
-int hsmd_lifetime_validate(const json_t *doc, char *err, size_t errlen)
+int hd_lifetime_validate(const json_t *doc, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_int_t version, mfgtime, features;
@@ -103,38 +103,38 @@ int hsmd_lifetime_validate(const json_t *doc, char *err, size_t errlen)
 			   &version, "esn", &esn, "psn", &psn, "mfgtime", &mfgtime, "speed", &speed,
 			   "features", &features, "identity_key", &idkey, "warrant", &warrant,
 			   "address", &address, "ports", &ports, "dbid", &dbid) != 0)
-		return hsmd_err(err, errlen, "%s", jerr.text);
+		return hd_err(err, errlen, "%s", jerr.text);
 	if (dbid && !printable(dbid, 32))
-		return hsmd_err(err, errlen, "dbid: not 1-32 printable characters");
-	if (version != HSMD_DOC_VERSION)
-		return hsmd_err(err, errlen, "version %lld is not %d", (long long)version,
-				HSMD_DOC_VERSION);
+		return hd_err(err, errlen, "dbid: not 1-32 printable characters");
+	if (version != HD_DOC_VERSION)
+		return hd_err(err, errlen, "version %lld is not %d", (long long)version,
+			      HD_DOC_VERSION);
 	if (!hsm_esn_valid(esn))
-		return hsmd_err(err, errlen, "esn: not an ESN like 1A23-BC45-6789");
+		return hd_err(err, errlen, "esn: not an ESN like 1A23-BC45-6789");
 	if (!printable(psn, 32))
-		return hsmd_err(err, errlen, "psn: not 1-32 printable characters");
+		return hd_err(err, errlen, "psn: not 1-32 printable characters");
 	if (mfgtime < 0 || mfgtime > MAX_TIME)
-		return hsmd_err(err, errlen, "mfgtime: out of range");
+		return hd_err(err, errlen, "mfgtime: out of range");
 	if (strcmp(speed, "base") && strcmp(speed, "mid") && strcmp(speed, "high"))
-		return hsmd_err(err, errlen, "speed: not base, mid or high");
+		return hd_err(err, errlen, "speed: not base, mid or high");
 	if (features < 0 || features > 0xffffffffLL)
-		return hsmd_err(err, errlen, "features: not a 32-bit word");
+		return hd_err(err, errlen, "features: not a 32-bit word");
 	if (!openssh_key_valid(idkey))
-		return hsmd_err(err, errlen, "identity_key: not an ssh-ed25519 public key");
+		return hd_err(err, errlen, "identity_key: not an ssh-ed25519 public key");
 	if (!address_valid(address))
-		return hsmd_err(err, errlen, "address: not an IPv4 or IPv6 address");
+		return hd_err(err, errlen, "address: not an IPv4 or IPv6 address");
 	if (check_ports(ports, err, errlen) != 0)
 		return -1;
 	/* The warrant must be a valid signature over this device's own
 	 * identity; whether its signer is a trusted vendor is the host's
 	 * question (docs/protocol.md). */
 	if (hsm_signed_verify(warrant, NULL, &body, NULL, inner, sizeof(inner)) != 0)
-		return hsmd_err(err, errlen, "warrant: %s", inner);
+		return hd_err(err, errlen, "warrant: %s", inner);
 	if (!json_is_string(json_object_get(body, "esn")) ||
 	    strcmp(json_string_value(json_object_get(body, "esn")), esn) != 0 ||
 	    !json_is_string(json_object_get(body, "identity_key")) ||
 	    strcmp(json_string_value(json_object_get(body, "identity_key")), idkey) != 0)
-		return hsmd_err(err, errlen, "warrant: does not name this ESN and identity key");
+		return hd_err(err, errlen, "warrant: does not name this ESN and identity key");
 	return 0;
 }
 
@@ -149,22 +149,22 @@ static int check_clock(const json_t *clock, char *err, size_t errlen)
 	if (json_unpack_ex((json_t *)clock, &jerr, JSON_STRICT, "{s:I, s:o, s:b, s:o, s?I}",
 			   "offset", &offset, "last_set", &last_set, "lost", &lost, "slew", &slew,
 			   "high_water", &high_water) != 0)
-		return hsmd_err(err, errlen, "clock: %s", jerr.text);
+		return hd_err(err, errlen, "clock: %s", jerr.text);
 	if (high_water < 0 || high_water > MAX_TIME)
-		return hsmd_err(err, errlen, "clock: high_water out of range");
+		return hd_err(err, errlen, "clock: high_water out of range");
 	if (offset < -MAX_TIME || offset > MAX_TIME)
-		return hsmd_err(err, errlen, "clock: offset out of range");
+		return hd_err(err, errlen, "clock: offset out of range");
 	if (!json_is_null(last_set) &&
 	    (!json_is_integer(last_set) || json_integer_value(last_set) < 0 ||
 	     json_integer_value(last_set) > MAX_TIME))
-		return hsmd_err(err, errlen, "clock: last_set is not a time or null");
+		return hd_err(err, errlen, "clock: last_set is not a time or null");
 	if (json_is_null(slew))
 		return 0;
 	if (json_unpack_ex(slew, &jerr, JSON_STRICT, "{s:I, s:I}", "start", &start, "delta",
 			   &delta) != 0)
-		return hsmd_err(err, errlen, "clock: slew: %s", jerr.text);
+		return hd_err(err, errlen, "clock: slew: %s", jerr.text);
 	if (start < 0 || start > MAX_TIME || delta < -MAX_TIME || delta > MAX_TIME)
-		return hsmd_err(err, errlen, "clock: slew out of range");
+		return hd_err(err, errlen, "clock: slew out of range");
 	return 0;
 }
 
@@ -175,19 +175,19 @@ static int check_string_map(const json_t *obj, const char *what, int known_only,
 	json_t *v;
 
 	if (!json_is_object(obj))
-		return hsmd_err(err, errlen, "%s: not an object", what);
+		return hd_err(err, errlen, "%s: not an object", what);
 	json_object_foreach((json_t *)obj, name, v)
 	{
-		if (!hsmd_name_valid(name) || (known_only && !known_service(name)))
-			return hsmd_err(err, errlen, "%s: unknown service '%.48s'", what, name);
+		if (!hd_name_valid(name) || (known_only && !known_service(name)))
+			return hd_err(err, errlen, "%s: unknown service '%.48s'", what, name);
 		if (!json_is_string(v) || json_string_length(v) == 0 ||
 		    json_string_length(v) > maxlen)
-			return hsmd_err(err, errlen, "%s: %s: not a string", what, name);
+			return hd_err(err, errlen, "%s: %s: not a string", what, name);
 	}
 	return 0;
 }
 
-int hsmd_log_entry_validate(const json_t *entry, char *err, size_t errlen)
+int hd_log_entry_validate(const json_t *entry, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_int_t seq, time;
@@ -196,15 +196,15 @@ int hsmd_log_entry_validate(const json_t *entry, char *err, size_t errlen)
 
 	if (json_unpack_ex((json_t *)entry, &jerr, JSON_STRICT, "{s:I, s:I, s:s, s:o}", "seq", &seq,
 			   "time", &time, "event", &event, "detail", &detail) != 0)
-		return hsmd_err(err, errlen, "%s", jerr.text);
+		return hd_err(err, errlen, "%s", jerr.text);
 	if (seq < 1 || seq > MAX_TIME * 1024)
-		return hsmd_err(err, errlen, "seq out of range");
+		return hd_err(err, errlen, "seq out of range");
 	if (time < 0 || time > MAX_TIME)
-		return hsmd_err(err, errlen, "time out of range");
-	if (!hsmd_name_valid(event))
-		return hsmd_err(err, errlen, "event is not a name");
+		return hd_err(err, errlen, "time out of range");
+	if (!hd_name_valid(event))
+		return hd_err(err, errlen, "event is not a name");
 	if (!json_is_object(detail))
-		return hsmd_err(err, errlen, "detail is not an object");
+		return hd_err(err, errlen, "detail is not an object");
 	return 0;
 }
 
@@ -222,15 +222,15 @@ static int check_log(const json_t *log, char *err, size_t errlen)
 			   "{s:I, s:I, s:s, s:b, s:o, s?I, s?I, s?o}", "next_seq", &next_seq,
 			   "segment", &segment, "key", &key, "critical", &critical, "pending",
 			   &pending, "epoch", &epoch, "since", &since, "keys", &keys) != 0)
-		return hsmd_err(err, errlen, "log: %s", jerr.text);
+		return hd_err(err, errlen, "log: %s", jerr.text);
 	if (next_seq < 1 || next_seq > MAX_TIME * 1024 || segment < 1 || segment > MAX_TIME)
-		return hsmd_err(err, errlen, "log: sequence numbers out of range");
+		return hd_err(err, errlen, "log: sequence numbers out of range");
 	if (epoch < 1 || epoch > 1000000 || since < 1 || since > MAX_TIME * 1024)
-		return hsmd_err(err, errlen, "log: epoch or since out of range");
+		return hd_err(err, errlen, "log: epoch or since out of range");
 	/* The verification keys of every epoch, each certified by the
 	 * identity key (logs_getkey hands them out). */
 	if (keys && (!json_is_array(keys) || json_array_size(keys) > 4096))
-		return hsmd_err(err, errlen, "log: keys is not an array of at most 4096");
+		return hd_err(err, errlen, "log: keys is not an array of at most 4096");
 	json_array_foreach(keys, i, k)
 	{
 		json_int_t ke, ks;
@@ -238,17 +238,17 @@ static int check_log(const json_t *log, char *err, size_t errlen)
 		json_t *cert;
 		if (json_unpack_ex(k, &jerr, JSON_STRICT, "{s:I, s:I, s:s, s:o}", "epoch", &ke,
 				   "since", &ks, "key", &kl, "certificate", &cert) != 0)
-			return hsmd_err(err, errlen, "log: keys[%zu]: %s", i, jerr.text);
+			return hd_err(err, errlen, "log: keys[%zu]: %s", i, jerr.text);
 		if (!openssh_key_valid(kl) || !json_is_object(cert))
-			return hsmd_err(err, errlen, "log: keys[%zu]: bad key or certificate", i);
+			return hd_err(err, errlen, "log: keys[%zu]: bad key or certificate", i);
 	}
 	if (strncmp(key, "-----BEGIN PRIVATE KEY-----", 27) != 0 || strlen(key) > 4096)
-		return hsmd_err(err, errlen, "log: key is not a PEM private key");
+		return hd_err(err, errlen, "log: key is not a PEM private key");
 	if (!json_is_null(pending)) {
-		if (hsmd_log_entry_validate(pending, inner, sizeof(inner)) != 0)
-			return hsmd_err(err, errlen, "log: pending: %s", inner);
+		if (hd_log_entry_validate(pending, inner, sizeof(inner)) != 0)
+			return hd_err(err, errlen, "log: pending: %s", inner);
 		if (json_integer_value(json_object_get(pending, "seq")) >= next_seq)
-			return hsmd_err(err, errlen, "log: pending entry is not before next_seq");
+			return hd_err(err, errlen, "log: pending entry is not before next_seq");
 	}
 	return 0;
 }
@@ -274,10 +274,10 @@ static int check_licence(const json_t *lic, char *err, size_t errlen)
 	if (json_unpack_ex((json_t *)lic, &jerr, JSON_STRICT, "{s:s, s:I, s:I, s:o, s:I, s:I}",
 			   "text", &text, "max_active_vcms", &max, "features", &features,
 			   "speed_upgrade", &speed, "serial", &serial, "issued", &issued) != 0)
-		return hsmd_err(err, errlen, "licence: %s", jerr.text);
+		return hd_err(err, errlen, "licence: %s", jerr.text);
 	if (hsm_licence_parse(text, json_string_length(json_object_get(lic, "text")), &parsed,
 			      inner, sizeof(inner)) != 0)
-		return hsmd_err(err, errlen, "licence: text: %s", inner);
+		return hd_err(err, errlen, "licence: text: %s", inner);
 	same = max == (json_int_t)parsed->max_active_vcms &&
 	       features == (json_int_t)parsed->features && serial == parsed->serial &&
 	       issued == parsed->issued &&
@@ -288,7 +288,7 @@ static int check_licence(const json_t *lic, char *err, size_t errlen)
 				 hsm_licence_speed_name(parsed->speed_upgrade)) == 0);
 	hsm_licence_free(parsed);
 	if (!same)
-		return hsmd_err(err, errlen, "licence: fields do not match the licence text");
+		return hd_err(err, errlen, "licence: fields do not match the licence text");
 	return 0;
 }
 
@@ -305,11 +305,11 @@ static int check_network(const json_t *net, const char *what, char *err, size_t 
 
 	if (json_unpack_ex((json_t *)net, &jerr, JSON_STRICT, "{s:s, s:o, s:o}", "mode", &mode,
 			   "address", &address, "gateway", &gateway) != 0)
-		return hsmd_err(err, errlen, "vcm_network: %s: %s", what, jerr.text);
+		return hd_err(err, errlen, "vcm_network: %s: %s", what, jerr.text);
 	if (strcmp(mode, "default") == 0) {
 		if (!json_is_null(address) || !json_is_null(gateway))
-			return hsmd_err(err, errlen,
-					"vcm_network: %s: default has no address or gateway", what);
+			return hd_err(err, errlen,
+				      "vcm_network: %s: default has no address or gateway", what);
 		return 0;
 	}
 	if (strcmp(mode, "ipv4static") == 0)
@@ -317,15 +317,15 @@ static int check_network(const json_t *net, const char *what, char *err, size_t 
 	else if (strcmp(mode, "ipv6static") == 0)
 		family = 6;
 	else
-		return hsmd_err(err, errlen,
-				"vcm_network: %s: mode is not default, ipv4static or ipv6static",
-				what);
+		return hd_err(err, errlen,
+			      "vcm_network: %s: mode is not default, ipv4static or ipv6static",
+			      what);
 	if (!json_is_string(address) || !json_is_string(gateway))
-		return hsmd_err(err, errlen, "vcm_network: %s: address and gateway must be strings",
-				what);
+		return hd_err(err, errlen, "vcm_network: %s: address and gateway must be strings",
+			      what);
 	if (hsm_netconfig_parse(family, json_string_value(address), json_string_value(gateway),
 				&cfg, inner, sizeof(inner)) != 0)
-		return hsmd_err(err, errlen, "vcm_network: %s: %s", what, inner);
+		return hd_err(err, errlen, "vcm_network: %s: %s", what, inner);
 	return 0;
 }
 
@@ -336,7 +336,7 @@ static int check_vcm_network(const json_t *vn, char *err, size_t errlen)
 
 	if (json_unpack_ex((json_t *)vn, &jerr, JSON_STRICT, "{s:o, s:o}", "current", &current,
 			   "pending", &pending) != 0)
-		return hsmd_err(err, errlen, "vcm_network: %s", jerr.text);
+		return hd_err(err, errlen, "vcm_network: %s", jerr.text);
 	if (check_network(current, "current", err, errlen) != 0)
 		return -1;
 	if (!json_is_null(pending) && check_network(pending, "pending", err, errlen) != 0)
@@ -350,7 +350,7 @@ static int check_vcms(const json_t *vcms, char *err, size_t errlen)
 	return fw_vcms_validate(vcms, err, errlen);
 }
 
-int hsmd_device_validate(const json_t *doc, char *err, size_t errlen)
+int hd_device_validate(const json_t *doc, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_int_t version, min_vsn, vsn;
@@ -371,84 +371,82 @@ int hsmd_device_validate(const json_t *doc, char *err, size_t errlen)
 			   &accel, "log", &log, "emulation", &emul, "services", &services,
 			   "licence", &licence, "vcm_network", &vcm_network, "vcms", &vcms, "image",
 			   &image) != 0)
-		return hsmd_err(err, errlen, "%s", jerr.text);
+		return hd_err(err, errlen, "%s", jerr.text);
 	/* Written only for the recovery image (absent: primary). */
 	if (image && strcmp(image, "recovery") != 0)
-		return hsmd_err(err, errlen,
-				"image: not recovery (the primary image is written as no member)");
+		return hd_err(err, errlen,
+			      "image: not recovery (the primary image is written as no member)");
 	if (licence && check_licence(licence, err, errlen) != 0)
 		return -1;
 	if (vcm_network && check_vcm_network(vcm_network, err, errlen) != 0)
 		return -1;
 	if (vcms && check_vcms(vcms, err, errlen) != 0)
 		return -1;
-	if (version != HSMD_DOC_VERSION)
-		return hsmd_err(err, errlen, "version %lld is not %d", (long long)version,
-				HSMD_DOC_VERSION);
+	if (version != HD_DOC_VERSION)
+		return hd_err(err, errlen, "version %lld is not %d", (long long)version,
+			      HD_DOC_VERSION);
 	if (strcmp(state, "factory") && strcmp(state, "enrolled"))
-		return hsmd_err(err, errlen, "state: not factory or enrolled");
+		return hd_err(err, errlen, "state: not factory or enrolled");
 	if (strcmp(mode, "operational") && strcmp(mode, "maintenance") &&
 	    strcmp(mode, "initialization"))
-		return hsmd_err(err, errlen,
-				"mode: not operational, maintenance or initialization");
+		return hd_err(err, errlen, "mode: not operational, maintenance or initialization");
 	if (check_string_map(host_keys, "host_keys", 1, 4096, err, errlen) != 0)
 		return -1;
-	for (size_t i = 0; i < hsmd_known_service_count; i++)
-		if (!json_object_get(host_keys, hsmd_known_services[i].name))
-			return hsmd_err(err, errlen, "host_keys: no key for %s",
-					hsmd_known_services[i].name);
+	for (size_t i = 0; i < hd_known_service_count; i++)
+		if (!json_object_get(host_keys, hd_known_services[i].name))
+			return hd_err(err, errlen, "host_keys: no key for %s",
+				      hd_known_services[i].name);
 	if (!json_is_object(certs))
-		return hsmd_err(err, errlen, "certificates: not an object");
+		return hd_err(err, errlen, "certificates: not an object");
 	json_object_foreach(
-	    certs, name,
-	    v) if (!known_service(name) ||
-		   !json_is_object(v)) return hsmd_err(err, errlen,
-						       "certificates: bad entry '%.48s'", name);
+	    certs, name, v) if (!known_service(name) ||
+				!json_is_object(v)) return hd_err(err, errlen,
+								  "certificates: bad entry '%.48s'",
+								  name);
 	if (check_string_map(client_keys, "client_keys", 0, 200, err, errlen) != 0)
 		return -1;
 	json_object_foreach(client_keys, name, v) if (
 	    !openssh_key_valid(json_string_value(
-		v))) return hsmd_err(err, errlen, "client_keys: %s: not an ssh-ed25519 public key",
-				     name);
+		v))) return hd_err(err, errlen, "client_keys: %s: not an ssh-ed25519 public key",
+				   name);
 	if (!strcmp(state, "factory") && json_object_size(client_keys) != 0)
-		return hsmd_err(err, errlen, "client_keys: must be empty in factory state");
+		return hd_err(err, errlen, "client_keys: must be empty in factory state");
 	if (!strcmp(state, "enrolled") && !json_object_get(client_keys, "sshadmin"))
-		return hsmd_err(err, errlen, "client_keys: enrolled without an sshadmin key");
+		return hd_err(err, errlen, "client_keys: enrolled without an sshadmin key");
 	if (check_clock(clock, err, errlen) != 0)
 		return -1;
 	if (json_unpack_ex(firmware, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "primary",
 			   &primary, "recovery", &recovery, "uboot", &uboot, "vsn", &vsn) != 0)
-		return hsmd_err(err, errlen, "firmware: %s", jerr.text);
+		return hd_err(err, errlen, "firmware: %s", jerr.text);
 	if (!printable(primary, 32) || !printable(recovery, 32) || !printable(uboot, 32))
-		return hsmd_err(err, errlen,
-				"firmware: versions must be 1-32 printable characters");
+		return hd_err(err, errlen, "firmware: versions must be 1-32 printable characters");
 	if (vsn < 1 || vsn > 1000000 || min_vsn < 1 || min_vsn > vsn)
-		return hsmd_err(err, errlen, "min_vsn: must be from 1 to the installed VSN");
+		return hd_err(err, errlen, "min_vsn: must be from 1 to the installed VSN");
 	if (json_unpack_ex(accel, &jerr, JSON_STRICT, "{s:s, s:o}", "selected", &selected,
 			   "pending", &pending) != 0)
-		return hsmd_err(err, errlen, "acceleration: %s", jerr.text);
-	if (!hsmd_name_valid(selected) ||
+		return hd_err(err, errlen, "acceleration: %s", jerr.text);
+	if (!hd_name_valid(selected) ||
 	    (!json_is_null(pending) &&
-	     (!json_is_string(pending) || !hsmd_name_valid(json_string_value(pending)))))
-		return hsmd_err(err, errlen, "acceleration: not an accelerator name");
+	     (!json_is_string(pending) || !hd_name_valid(json_string_value(pending)))))
+		return hd_err(err, errlen, "acceleration: not an accelerator name");
 	if (check_log(log, err, errlen) != 0)
 		return -1;
 	if (json_unpack_ex(emul, &jerr, JSON_STRICT, "{s:b}", "ncoreapi_operational", &ncoreapi) !=
 	    0)
-		return hsmd_err(err, errlen, "emulation: %s", jerr.text);
+		return hd_err(err, errlen, "emulation: %s", jerr.text);
 	if (!json_is_object(services))
-		return hsmd_err(err, errlen, "services: not an object");
-	json_object_foreach(
-	    services, name,
-	    v) if (!hsmd_name_valid(name) ||
-		   !json_is_object(v)) return hsmd_err(err, errlen, "services: bad entry '%.48s'",
-						       name);
+		return hd_err(err, errlen, "services: not an object");
+	json_object_foreach(services, name,
+			    v) if (!hd_name_valid(name) ||
+				   !json_is_object(v)) return hd_err(err, errlen,
+								     "services: bad entry '%.48s'",
+								     name);
 	return 0;
 }
 
 /* ---- the clock -------------------------------------------------------- */
 
-void hsmd_clock_get(const json_t *device, struct hsmd_clock *clk)
+void hd_clock_get(const json_t *device, struct hd_clock *clk)
 {
 	const json_t *c = json_object_get(device, "clock");
 	const json_t *ls = json_object_get(c, "last_set"), *slew = json_object_get(c, "slew");
@@ -464,7 +462,7 @@ void hsmd_clock_get(const json_t *device, struct hsmd_clock *clk)
 	clk->high_water = json_integer_value(json_object_get(c, "high_water"));
 }
 
-void hsmd_clock_put(json_t *device, const struct hsmd_clock *clk)
+void hd_clock_put(json_t *device, const struct hd_clock *clk)
 {
 	json_object_set_new(
 	    device, "clock",
@@ -479,7 +477,7 @@ void hsmd_clock_put(json_t *device, const struct hsmd_clock *clk)
 				    json_integer(clk->high_water));
 }
 
-int64_t hsmd_clock_slewed(const struct hsmd_clock *clk, int64_t host_now, unsigned per_day)
+int64_t hd_clock_slewed(const struct hd_clock *clk, int64_t host_now, unsigned per_day)
 {
 	int64_t elapsed, moved, mag;
 
@@ -495,14 +493,14 @@ int64_t hsmd_clock_slewed(const struct hsmd_clock *clk, int64_t host_now, unsign
 	return clk->slew_delta < 0 ? -moved : moved;
 }
 
-int64_t hsmd_clock_now(const struct hsmd_clock *clk, int64_t host_now, unsigned per_day)
+int64_t hd_clock_now(const struct hd_clock *clk, int64_t host_now, unsigned per_day)
 {
-	return host_now + clk->offset + hsmd_clock_slewed(clk, host_now, per_day);
+	return host_now + clk->offset + hd_clock_slewed(clk, host_now, per_day);
 }
 
-void hsmd_clock_adjust(struct hsmd_clock *clk, int64_t host_now, unsigned per_day, int64_t delta)
+void hd_clock_adjust(struct hd_clock *clk, int64_t host_now, unsigned per_day, int64_t delta)
 {
-	clk->offset += hsmd_clock_slewed(clk, host_now, per_day);
+	clk->offset += hd_clock_slewed(clk, host_now, per_day);
 	clk->slewing = delta != 0;
 	clk->slew_start = host_now;
 	clk->slew_delta = delta;
@@ -510,7 +508,7 @@ void hsmd_clock_adjust(struct hsmd_clock *clk, int64_t host_now, unsigned per_da
 
 /* ---- logs ------------------------------------------------------------- */
 
-json_t *hsmd_log_parse(const char *text, size_t len, size_t *good_len, char *err, size_t errlen)
+json_t *hd_log_parse(const char *text, size_t len, size_t *good_len, char *err, size_t errlen)
 {
 	json_t *entries = json_array();
 	size_t pos = 0, lineno = 0;
@@ -528,21 +526,20 @@ json_t *hsmd_log_parse(const char *text, size_t len, size_t *good_len, char *err
 		lineno++;
 		if (n == 0 || n > MAX_LOG_LINE) {
 			json_decref(entries);
-			hsmd_err(err, errlen, "line %zu: %s", lineno, n ? "too long" : "empty");
+			hd_err(err, errlen, "line %zu: %s", lineno, n ? "too long" : "empty");
 			return NULL;
 		}
 		e = hsm_json_parse(text + pos, n, MAX_LOG_LINE, inner, sizeof(inner));
-		if (!e || hsmd_log_entry_validate(e, inner, sizeof(inner)) != 0) {
+		if (!e || hd_log_entry_validate(e, inner, sizeof(inner)) != 0) {
 			json_decref(e);
 			json_decref(entries);
-			hsmd_err(err, errlen, "line %zu: %s", lineno, inner);
+			hd_err(err, errlen, "line %zu: %s", lineno, inner);
 			return NULL;
 		}
 		if (json_integer_value(json_object_get(e, "seq")) <= last) {
 			json_decref(e);
 			json_decref(entries);
-			hsmd_err(err, errlen, "line %zu: sequence number does not increase",
-				 lineno);
+			hd_err(err, errlen, "line %zu: sequence number does not increase", lineno);
 			return NULL;
 		}
 		last = json_integer_value(json_object_get(e, "seq"));

@@ -12,19 +12,19 @@
  *   system.log     the system log, one JSON entry per line, append-only
  *   init.log       the init log of the current boot, rewritten at start-up
  */
-#ifndef HSMD_DEVDOC_H
-#define HSMD_DEVDOC_H
+#ifndef HD_DEVDOC_H
+#define HD_DEVDOC_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
 
-#define HSMD_DOC_VERSION 1
-#define HSMD_DOC_MAX (4u * 1024u * 1024u)
+#define HD_DOC_VERSION 1
+#define HD_DOC_MAX (4u * 1024u * 1024u)
 
 /* The device clock (guide 4.2): host clock + offset, plus a slew in
  * progress that moves by at most `rate` seconds per second. */
-struct hsmd_clock {
+struct hd_clock {
 	int64_t offset;
 	int have_last_set;
 	int64_t last_set; /* the last time set without --adjust */
@@ -37,28 +37,28 @@ struct hsmd_clock {
 	int64_t high_water;
 };
 
-int hsmd_lifetime_validate(const json_t *doc, char *err, size_t errlen);
-int hsmd_device_validate(const json_t *doc, char *err, size_t errlen);
+int hd_lifetime_validate(const json_t *doc, char *err, size_t errlen);
+int hd_device_validate(const json_t *doc, char *err, size_t errlen);
 
 /* Read the clock out of a validated device document. */
-void hsmd_clock_get(const json_t *device, struct hsmd_clock *clk);
+void hd_clock_get(const json_t *device, struct hd_clock *clk);
 /* Store a clock into a device document (replaces "clock"). */
-void hsmd_clock_put(json_t *device, const struct hsmd_clock *clk);
+void hd_clock_put(json_t *device, const struct hd_clock *clk);
 /* Seconds of the slew applied by host time `now` (same sign as delta). */
-int64_t hsmd_clock_slewed(const struct hsmd_clock *clk, int64_t host_now, unsigned per_day);
+int64_t hd_clock_slewed(const struct hd_clock *clk, int64_t host_now, unsigned per_day);
 /* The device time at host time host_now. */
-int64_t hsmd_clock_now(const struct hsmd_clock *clk, int64_t host_now, unsigned per_day);
+int64_t hd_clock_now(const struct hd_clock *clk, int64_t host_now, unsigned per_day);
 /* Fold the applied part of a slew into the offset and start a new slew of
  * delta seconds at host_now. */
-void hsmd_clock_adjust(struct hsmd_clock *clk, int64_t host_now, unsigned per_day, int64_t delta);
+void hd_clock_adjust(struct hd_clock *clk, int64_t host_now, unsigned per_day, int64_t delta);
 
 /* One system or init log entry: {"seq","time","event","detail"}. */
-int hsmd_log_entry_validate(const json_t *entry, char *err, size_t errlen);
+int hd_log_entry_validate(const json_t *entry, char *err, size_t errlen);
 
 /* Parse log text (one entry per line).  A last line without its newline
  * (a write cut short by a crash) is dropped and *good_len tells how many
  * bytes are intact; any other damage is an error naming the line.
  * Sequence numbers must increase.  Returns a new array or NULL. */
-json_t *hsmd_log_parse(const char *text, size_t len, size_t *good_len, char *err, size_t errlen);
+json_t *hd_log_parse(const char *text, size_t len, size_t *good_len, char *err, size_t errlen);
 
 #endif

@@ -57,21 +57,21 @@ static char *dump_doc(const json_t *doc, size_t max, const char *what, size_t *l
 	size_t n;
 
 	if (depth_of(doc) > DOC_DEPTH_MAX) {
-		hsmd_err(err, errlen, "%s would nest deeper than %d levels; nothing was changed",
-			 what, DOC_DEPTH_MAX);
+		hd_err(err, errlen, "%s would nest deeper than %d levels; nothing was changed",
+		       what, DOC_DEPTH_MAX);
 		return NULL;
 	}
 	text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
 	if (!text) {
-		hsmd_err(err, errlen, "%s: out of memory", what);
+		hd_err(err, errlen, "%s: out of memory", what);
 		return NULL;
 	}
 	n = strlen(text);
 	if (n + 1 > max) {
 		free(text);
-		hsmd_err(err, errlen,
-			 "%s would be %zu bytes, more than its limit of %zu; nothing was changed",
-			 what, n + 1, (size_t)max);
+		hd_err(err, errlen,
+		       "%s would be %zu bytes, more than its limit of %zu; nothing was changed",
+		       what, n + 1, (size_t)max);
 		return NULL;
 	}
 	/* json_dumps allocates exactly n + 1 bytes: make room for the newline. */
@@ -79,7 +79,7 @@ static char *dump_doc(const json_t *doc, size_t max, const char *what, size_t *l
 		char *t = realloc(text, n + 2);
 		if (!t) {
 			free(text);
-			hsmd_err(err, errlen, "%s: out of memory", what);
+			hd_err(err, errlen, "%s: out of memory", what);
 			return NULL;
 		}
 		text = t;
@@ -92,16 +92,16 @@ static char *dump_doc(const json_t *doc, size_t max, const char *what, size_t *l
 
 static json_t *load_doc(const char *path, size_t max, char *err, size_t errlen)
 {
-	char inner[HSMD_ERRLEN];
+	char inner[HD_ERRLEN];
 	json_t *doc = hsm_json_load_file(path, max, inner, sizeof(inner));
 
 	if (!doc) {
-		hsmd_err(err, errlen, "%s", inner);
+		hd_err(err, errlen, "%s", inner);
 		return NULL;
 	}
 	if (depth_of(doc) > DOC_DEPTH_MAX) {
 		json_decref(doc);
-		hsmd_err(err, errlen, "%s: nested deeper than %d levels", path, DOC_DEPTH_MAX);
+		hd_err(err, errlen, "%s: nested deeper than %d levels", path, DOC_DEPTH_MAX);
 		return NULL;
 	}
 	return doc;
@@ -114,16 +114,16 @@ static json_t *load_doc(const char *path, size_t max, char *err, size_t errlen)
 static int write_atomic(const char *dir, const char *path, const char *data, size_t len,
 			int sync_dir, char *err, size_t errlen)
 {
-	char tmp[4300], inner[HSMD_ERRLEN];
+	char tmp[4300], inner[HD_ERRLEN];
 	size_t off = 0;
 	int fd, e;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return hsmd_err(err, errlen, "%s: path too long", path);
+		return hd_err(err, errlen, "%s: path too long", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return hsmd_err(err, errlen, "%s: cannot create a temporary file: %s", path,
-				strerror(errno));
+		return hd_err(err, errlen, "%s: cannot create a temporary file: %s", path,
+			      strerror(errno));
 	while (off < len) {
 		ssize_t n = write(fd, data + off, len - off);
 		if (n < 0 && errno == EINTR)
@@ -149,7 +149,7 @@ static int write_atomic(const char *dir, const char *path, const char *data, siz
 		goto undo;
 	}
 	if (sync_dir && hsm_fsync_dir(dir, inner, sizeof(inner)) != 0) {
-		hsmd_err(err, errlen, "%s", inner);
+		hd_err(err, errlen, "%s", inner);
 		return 1;
 	}
 	return 0;
@@ -157,7 +157,7 @@ undo:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
-	return hsmd_err(err, errlen, "%s: write failed: %s", path, strerror(e));
+	return hd_err(err, errlen, "%s: write failed: %s", path, strerror(e));
 }
 
 /* ---- temporary files --------------------------------------------------- */
@@ -175,7 +175,7 @@ static int is_temp_name(const char *name)
 	return 1;
 }
 
-int hsmd_docstore_sweep_temps(const char *dir)
+int hd_docstore_sweep_temps(const char *dir)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *d;
@@ -194,7 +194,7 @@ int hsmd_docstore_sweep_temps(const char *dir)
 			continue;
 		if (unlink(path) == 0) {
 			gone++;
-			hsmd_log("%s: removed a temporary file left by an interrupted write", path);
+			hd_log("%s: removed a temporary file left by an interrupted write", path);
 		}
 	}
 	closedir(dp);
@@ -228,14 +228,14 @@ static int apply(const char *dir, const char *device_text, size_t device_len,
 
 	snprintf(regdir, sizeof(regdir), "%s/" REGISTRY_DIR, dir);
 	if (n && mkdir(regdir, 0700) != 0 && errno != EEXIST)
-		return hsmd_err(err, errlen, "%s: %s", regdir, strerror(errno));
+		return hd_err(err, errlen, "%s: %s", regdir, strerror(errno));
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s.json", regdir, c[i].uuid);
 		if (c[i].text) {
 			if (write_atomic(regdir, path, c[i].text, c[i].len, 0, err, errlen) < 0)
 				return -1;
 		} else if (unlink(path) != 0 && errno != ENOENT) {
-			return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+			return hd_err(err, errlen, "%s: %s", path, strerror(errno));
 		}
 	}
 	if (n && hsm_fsync_dir(regdir, err, errlen) != 0)
@@ -246,7 +246,7 @@ static int apply(const char *dir, const char *device_text, size_t device_len,
 		return -1;
 	snprintf(path, sizeof(path), "%s/" JOURNAL_FILE, dir);
 	if (unlink(path) != 0 && errno != ENOENT)
-		return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
 	return hsm_fsync_dir(dir, err, errlen);
 }
 
@@ -264,7 +264,7 @@ static int finish_journal(const char *dir, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/" JOURNAL_FILE, dir);
 	if (access(path, F_OK) != 0)
 		return 0;
-	journal = load_doc(path, HSMD_DOCSTORE_JOURNAL_MAX, err, errlen);
+	journal = load_doc(path, HD_DOCSTORE_JOURNAL_MAX, err, errlen);
 	if (!journal)
 		return -1;
 	device = json_object_get(journal, "device");
@@ -272,37 +272,36 @@ static int finish_journal(const char *dir, char *err, size_t errlen)
 	if (json_integer_value(json_object_get(journal, "version")) != 1 ||
 	    json_object_size(journal) != 3 || !json_is_object(device) ||
 	    json_object_get(device, "vcms") || !json_is_object(vcms)) {
-		hsmd_err(err, errlen,
-			 "%s: not a journal of version 1 ({\"version\",\"device\",\"vcms\"})",
-			 path);
+		hd_err(err, errlen,
+		       "%s: not a journal of version 1 ({\"version\",\"device\",\"vcms\"})", path);
 		goto out;
 	}
 	c = calloc(json_object_size(vcms) + 1, sizeof(*c));
 	if (!c) {
-		hsmd_err(err, errlen, "out of memory");
+		hd_err(err, errlen, "out of memory");
 		goto out;
 	}
-	device_text = dump_doc(device, HSMD_DOCSTORE_DEVICE_MAX, path, &device_len, err, errlen);
+	device_text = dump_doc(device, HD_DOCSTORE_DEVICE_MAX, path, &device_len, err, errlen);
 	if (!device_text)
 		goto out;
 	json_object_foreach(vcms, uuid, v)
 	{
 		if (!fw_uuid_valid(uuid) || !(json_is_object(v) || json_is_null(v))) {
-			hsmd_err(err, errlen,
-				 "%s: vcms: '%.40s' is not a UUID with a document or null", path,
-				 uuid);
+			hd_err(err, errlen,
+			       "%s: vcms: '%.40s' is not a UUID with a document or null", path,
+			       uuid);
 			goto out;
 		}
 		c[n].uuid = uuid;
 		if (json_is_object(v) &&
-		    !(c[n].text = dump_doc(v, HSMD_DOCSTORE_VCM_MAX, path, &c[n].len, err, errlen)))
+		    !(c[n].text = dump_doc(v, HD_DOCSTORE_VCM_MAX, path, &c[n].len, err, errlen)))
 			goto out;
 		n++;
 	}
 	if (apply(dir, device_text, device_len, c, n, err, errlen) != 0)
 		goto out;
-	hsmd_log("%s: finished an interrupted commit (%zu VCM document%s)", path, n,
-		 n == 1 ? "" : "s");
+	hd_log("%s: finished an interrupted commit (%zu VCM document%s)", path, n,
+	       n == 1 ? "" : "s");
 	rc = 0;
 out:
 	free(device_text);
@@ -312,20 +311,20 @@ out:
 	return rc;
 }
 
-int hsmd_docstore_recover(const char *dir, char *err, size_t errlen)
+int hd_docstore_recover(const char *dir, char *err, size_t errlen)
 {
 	char regdir[4300];
 
 	snprintf(regdir, sizeof(regdir), "%s/" REGISTRY_DIR, dir);
-	hsmd_docstore_sweep_temps(dir);
-	hsmd_docstore_sweep_temps(regdir);
+	hd_docstore_sweep_temps(dir);
+	hd_docstore_sweep_temps(regdir);
 	return finish_journal(dir, err, errlen);
 }
 
 /* ---- commit ------------------------------------------------------------ */
 
-int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next, char *err,
-			 size_t errlen)
+int hd_docstore_commit(const char *dir, const json_t *prev, const json_t *next, char *err,
+		       size_t errlen)
 {
 	const json_t *pv = json_object_get(prev, "vcms"), *nv = json_object_get(next, "vcms");
 	json_t *devpart = json_copy((json_t *)next), *changes = json_object(), *v;
@@ -336,7 +335,7 @@ int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next
 	int rc = -1, w;
 
 	if (!devpart || !changes) {
-		hsmd_err(err, errlen, "out of memory");
+		hd_err(err, errlen, "out of memory");
 		goto out;
 	}
 	/* A commit whose documents are not all in place yet (its apply
@@ -351,13 +350,13 @@ int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next
 	    json_object_set(changes, uuid, v);
 	json_object_foreach((json_t *)pv, uuid, v) if (!json_object_get(nv, uuid))
 	    json_object_set_new(changes, uuid, json_null());
-	device_text = dump_doc(devpart, HSMD_DOCSTORE_DEVICE_MAX, "the device state (device.json)",
+	device_text = dump_doc(devpart, HD_DOCSTORE_DEVICE_MAX, "the device state (device.json)",
 			       &device_len, err, errlen);
 	if (!device_text)
 		goto out;
 	c = calloc(json_object_size(changes) + 1, sizeof(*c));
 	if (!c) {
-		hsmd_err(err, errlen, "out of memory");
+		hd_err(err, errlen, "out of memory");
 		goto out;
 	}
 	json_object_foreach(changes, uuid, v)
@@ -366,7 +365,7 @@ int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next
 		c[n].uuid = uuid;
 		snprintf(what, sizeof(what), "the registry document of VCM %.40s", uuid);
 		if (json_is_object(v) &&
-		    !(c[n].text = dump_doc(v, HSMD_DOCSTORE_VCM_MAX, what, &c[n].len, err, errlen)))
+		    !(c[n].text = dump_doc(v, HD_DOCSTORE_VCM_MAX, what, &c[n].len, err, errlen)))
 			goto out;
 		n++;
 	}
@@ -383,15 +382,15 @@ int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next
 		journal_text = journal ? json_dumps(journal, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 		json_decref(journal);
 		if (!journal_text) {
-			hsmd_err(err, errlen, "out of memory");
+			hd_err(err, errlen, "out of memory");
 			goto out;
 		}
 		journal_len = strlen(journal_text);
-		if (journal_len > HSMD_DOCSTORE_JOURNAL_MAX) {
-			hsmd_err(err, errlen,
-				 "the change would be %zu bytes, more than the journal's limit "
-				 "of %zu; nothing was changed",
-				 journal_len, (size_t)HSMD_DOCSTORE_JOURNAL_MAX);
+		if (journal_len > HD_DOCSTORE_JOURNAL_MAX) {
+			hd_err(err, errlen,
+			       "the change would be %zu bytes, more than the journal's limit "
+			       "of %zu; nothing was changed",
+			       journal_len, (size_t)HD_DOCSTORE_JOURNAL_MAX);
 			goto out;
 		}
 	}
@@ -432,7 +431,7 @@ static json_t *load_registry(const char *dir, char *err, size_t errlen)
 	if (!dp) {
 		if (errno == ENOENT)
 			return vcms;
-		hsmd_err(err, errlen, "%s: %s", regdir, strerror(errno));
+		hd_err(err, errlen, "%s: %s", regdir, strerror(errno));
 		json_decref(vcms);
 		return NULL;
 	}
@@ -445,20 +444,20 @@ static json_t *load_registry(const char *dir, char *err, size_t errlen)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", regdir, d->d_name);
 		if (len != 36 + 5 || strcmp(d->d_name + 36, ".json") != 0) {
-			hsmd_err(err, errlen, "%s: not a VCM document (UUID.json)", path);
+			hd_err(err, errlen, "%s: not a VCM document (UUID.json)", path);
 			goto fail;
 		}
 		memcpy(uuid, d->d_name, 36);
 		uuid[36] = '\0';
 		if (!fw_uuid_valid(uuid)) {
-			hsmd_err(err, errlen, "%s: not a VCM document (UUID.json)", path);
+			hd_err(err, errlen, "%s: not a VCM document (UUID.json)", path);
 			goto fail;
 		}
 		if (json_object_size(vcms) >= FW_VCM_MAX) {
-			hsmd_err(err, errlen, "%s: more than %u VCM documents", regdir, FW_VCM_MAX);
+			hd_err(err, errlen, "%s: more than %u VCM documents", regdir, FW_VCM_MAX);
 			goto fail;
 		}
-		e = load_doc(path, HSMD_DOCSTORE_VCM_MAX, err, errlen);
+		e = load_doc(path, HD_DOCSTORE_VCM_MAX, err, errlen);
 		if (!e)
 			goto fail;
 		json_object_set_new(vcms, uuid, e);
@@ -471,17 +470,17 @@ fail:
 	return NULL;
 }
 
-json_t *hsmd_docstore_load(const char *dir, char *err, size_t errlen)
+json_t *hd_docstore_load(const char *dir, char *err, size_t errlen)
 {
 	char path[4400];
 	json_t *device, *registry;
 
 	snprintf(path, sizeof(path), "%s/" DEVICE_FILE, dir);
-	device = load_doc(path, HSMD_DOCSTORE_DEVICE_MAX, err, errlen);
+	device = load_doc(path, HD_DOCSTORE_DEVICE_MAX, err, errlen);
 	if (!device)
 		return NULL;
 	if (!json_is_object(device)) {
-		hsmd_err(err, errlen, "%s: not a JSON object", path);
+		hd_err(err, errlen, "%s: not a JSON object", path);
 		json_decref(device);
 		return NULL;
 	}
@@ -493,30 +492,30 @@ json_t *hsmd_docstore_load(const char *dir, char *err, size_t errlen)
 	if (json_object_get(device, "vcms")) {
 		/* The registry inside device.json: move it to its documents. */
 		json_t *prev = json_copy(device);
-		char inner[HSMD_ERRLEN];
+		char inner[HD_ERRLEN];
 		int rc;
 
 		if (!prev) {
 			json_decref(registry);
 			json_decref(device);
-			hsmd_err(err, errlen, "out of memory");
+			hd_err(err, errlen, "out of memory");
 			return NULL;
 		}
 		json_object_set(prev, "vcms", registry);
 		rc = json_is_object(json_object_get(device, "vcms"))
-			 ? hsmd_docstore_commit(dir, prev, device, inner, sizeof(inner))
+			 ? hd_docstore_commit(dir, prev, device, inner, sizeof(inner))
 			 : -1;
 		json_decref(prev);
 		json_decref(registry);
 		if (rc < 0) {
-			hsmd_err(err, errlen, "%s: cannot move \"vcms\" to registry documents: %s",
-				 path,
-				 json_is_object(json_object_get(device, "vcms")) ? inner
-										 : "not an object");
+			hd_err(err, errlen, "%s: cannot move \"vcms\" to registry documents: %s",
+			       path,
+			       json_is_object(json_object_get(device, "vcms")) ? inner
+									       : "not an object");
 			json_decref(device);
 			return NULL;
 		}
-		hsmd_log("%s: the VCM registry moved to %s/" REGISTRY_DIR, path, dir);
+		hd_log("%s: the VCM registry moved to %s/" REGISTRY_DIR, path, dir);
 		return device;
 	}
 	if (json_object_size(registry))

@@ -22,42 +22,42 @@
  * numbers the loader uses: a document the loader would refuse is never
  * stored.
  */
-#ifndef HSMD_DOCSTORE_H
-#define HSMD_DOCSTORE_H
+#ifndef HD_DOCSTORE_H
+#define HD_DOCSTORE_H
 
 #include <stddef.h>
 #include <jansson.h>
 
 /* device.json (the device without "vcms"). */
-#define HSMD_DOCSTORE_DEVICE_MAX (4u * 1024u * 1024u)
+#define HD_DOCSTORE_DEVICE_MAX (4u * 1024u * 1024u)
 /* One VCM's registry document. */
-#define HSMD_DOCSTORE_VCM_MAX (64u * 1024u)
+#define HD_DOCSTORE_VCM_MAX (64u * 1024u)
 /* journal.json: a device part and at most every VCM document. */
-#define HSMD_DOCSTORE_JOURNAL_MAX                                                                  \
-	(HSMD_DOCSTORE_DEVICE_MAX + 1000u * (HSMD_DOCSTORE_VCM_MAX + 64u) + 4096u)
+#define HD_DOCSTORE_JOURNAL_MAX                                                                    \
+	(HD_DOCSTORE_DEVICE_MAX + 1000u * (HD_DOCSTORE_VCM_MAX + 64u) + 4096u)
 
 /* Finish an interrupted commit (a journal left by a crash or a failed
  * write) and remove the temporary files a crash left next to the
  * documents (they may hold host keys).  0, or -1 with err. */
-int hsmd_docstore_recover(const char *dir, char *err, size_t errlen);
+int hd_docstore_recover(const char *dir, char *err, size_t errlen);
 
 /* Load device.json with the registry documents as its "vcms" member (none:
  * no member).  A device.json that still holds "vcms" itself (the layout
  * before per-VCM documents, or a document written by hand) is moved to
  * registry documents first, replacing the registry.  Not validated here.
  * Returns a new reference or NULL with err. */
-json_t *hsmd_docstore_load(const char *dir, char *err, size_t errlen);
+json_t *hd_docstore_load(const char *dir, char *err, size_t errlen);
 
 /* Store `next` over `prev` (prev may be NULL: everything is new).  Returns
  * 0 when stored; -1 with err when nothing changed (a size limit, a failed
  * write before the commit point); 1 with err when the change is committed
  * but not yet in place (the journal is finished by the next commit or
  * start: the change stands). */
-int hsmd_docstore_commit(const char *dir, const json_t *prev, const json_t *next, char *err,
-			 size_t errlen);
+int hd_docstore_commit(const char *dir, const json_t *prev, const json_t *next, char *err,
+		       size_t errlen);
 
 /* Remove DIR/NAME.tmp.XXXXXX files (left by a crash during an atomic
  * write) in one directory; how many went. */
-int hsmd_docstore_sweep_temps(const char *dir);
+int hd_docstore_sweep_temps(const char *dir);
 
 #endif

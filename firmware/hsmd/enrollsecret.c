@@ -25,10 +25,10 @@ static const char ALPHABET[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 static void path_of(const char *dir, char *path, size_t len)
 {
-	snprintf(path, len, "%s/%s", dir, HSMD_ENROLL_SECRET_FILE);
+	snprintf(path, len, "%s/%s", dir, HD_ENROLL_SECRET_FILE);
 }
 
-int hsmd_enroll_secret_normalize(const char *s, char out[33])
+int hd_enroll_secret_normalize(const char *s, char out[33])
 {
 	size_t n = 0;
 
@@ -50,18 +50,18 @@ int hsmd_enroll_secret_normalize(const char *s, char out[33])
 	return 0;
 }
 
-int hsmd_enroll_secret_new(const char *dir, const char *esn, char *out, size_t outlen, char *err,
-			   size_t errlen)
+int hd_enroll_secret_new(const char *dir, const char *esn, char *out, size_t outlen, char *err,
+			 size_t errlen)
 {
 	unsigned char raw[20];
-	char secret[HSMD_ENROLL_SECRET_LEN + 1], line[128], path[4200];
+	char secret[HD_ENROLL_SECRET_LEN + 1], line[128], path[4200];
 	size_t o = 0;
 	int n, rc;
 
 	if (outlen < sizeof(secret))
-		return hsmd_err(err, errlen, "internal: secret buffer too small");
+		return hd_err(err, errlen, "internal: secret buffer too small");
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return hsmd_err(err, errlen, "no random bytes for the enrollment secret");
+		return hd_err(err, errlen, "no random bytes for the enrollment secret");
 	/* 160 bits, 5 at a time, most significant first. */
 	for (int bit = 0; bit < 160; bit += 5) {
 		unsigned v = 0;
@@ -77,7 +77,7 @@ int hsmd_enroll_secret_new(const char *dir, const char *esn, char *out, size_t o
 	path_of(dir, path, sizeof(path));
 	rc = n > 0 && (size_t)n < sizeof(line)
 		 ? hsm_write_file_atomic(path, line, (size_t)n, 0600, err, errlen)
-		 : hsmd_err(err, errlen, "ESN too long");
+		 : hd_err(err, errlen, "ESN too long");
 	OPENSSL_cleanse(line, sizeof(line));
 	if (rc == 0)
 		memcpy(out, secret, sizeof(secret));
@@ -88,7 +88,7 @@ int hsmd_enroll_secret_new(const char *dir, const char *esn, char *out, size_t o
 /* The stored secret, normalised; 0, or -1 when there is none usable. */
 static int stored_secret(const char *dir, char out[33])
 {
-	char path[4200], *text = NULL, *sp, inner[HSMD_ERRLEN];
+	char path[4200], *text = NULL, *sp, inner[HD_ERRLEN];
 	size_t len = 0;
 	int rc;
 
@@ -99,45 +99,44 @@ static int stored_secret(const char *dir, char out[33])
 	if (sp && len && text[len - 1] == '\n')
 		text[len - 1] = '\0';
 	rc = sp && memchr(text, '\0', len) == text + len - 1
-		 ? hsmd_enroll_secret_normalize(sp + 1, out)
+		 ? hd_enroll_secret_normalize(sp + 1, out)
 		 : -1;
 	OPENSSL_cleanse(text, len);
 	free(text);
 	return rc;
 }
 
-int hsmd_enroll_secret_sync(const char *dir, const char *esn, int factory, char *err, size_t errlen)
+int hd_enroll_secret_sync(const char *dir, const char *esn, int factory, char *err, size_t errlen)
 {
-	char path[4200], have[33], secret[HSMD_ENROLL_SECRET_LEN + 1];
+	char path[4200], have[33], secret[HD_ENROLL_SECRET_LEN + 1];
 
 	path_of(dir, path, sizeof(path));
 	if (!factory) {
 		if (unlink(path) != 0 && errno != ENOENT)
-			return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+			return hd_err(err, errlen, "%s: %s", path, strerror(errno));
 		return 0;
 	}
 	if (stored_secret(dir, have) == 0) {
 		OPENSSL_cleanse(have, sizeof(have));
-		hsmd_log("%s is in factory state: its one-time enrollment secret is in %s", esn,
-			 path);
+		hd_log("%s is in factory state: its one-time enrollment secret is in %s", esn,
+		       path);
 		return 0;
 	}
-	if (hsmd_enroll_secret_new(dir, esn, secret, sizeof(secret), err, errlen) != 0)
+	if (hd_enroll_secret_new(dir, esn, secret, sizeof(secret), err, errlen) != 0)
 		return -1;
 	/* The emulated device's console: only its owner sees it. */
-	hsmd_log(
-	    "%s is in factory state: one-time enrollment secret %s (also in %s until enrolled)",
-	    esn, secret, path);
+	hd_log("%s is in factory state: one-time enrollment secret %s (also in %s until enrolled)",
+	       esn, secret, path);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	return 0;
 }
 
-int hsmd_enroll_secret_check(const char *dir, const char *given)
+int hd_enroll_secret_check(const char *dir, const char *given)
 {
 	char want[33], got[33];
 	int same;
 
-	if (hsmd_enroll_secret_normalize(given, got) != 0)
+	if (hd_enroll_secret_normalize(given, got) != 0)
 		return 0;
 	if (stored_secret(dir, want) != 0) {
 		OPENSSL_cleanse(got, sizeof(got));

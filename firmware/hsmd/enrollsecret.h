@@ -11,35 +11,34 @@
  * The file holds one line, "ESN SECRET", so that the files of several
  * HSMs can be concatenated and given to `hsmadmin enroll --secret-file`.
  */
-#ifndef HSMD_ENROLLSECRET_H
-#define HSMD_ENROLLSECRET_H
+#ifndef HD_ENROLLSECRET_H
+#define HD_ENROLLSECRET_H
 
 #include <stddef.h>
 
-#define HSMD_ENROLL_SECRET_FILE "enrollment-secret"
+#define HD_ENROLL_SECRET_FILE "enrollment-secret"
 /* 32 base32 characters (160 bits) in 8 groups of 4 joined by '-'. */
-#define HSMD_ENROLL_SECRET_LEN 39
+#define HD_ENROLL_SECRET_LEN 39
 
 /* Make a new secret for the HSM ESN in the state directory dir: written
  * atomically (0600) to dir/enrollment-secret, copied to out (at least
- * HSMD_ENROLL_SECRET_LEN + 1 bytes).  0, or -1 with err. */
-int hsmd_enroll_secret_new(const char *dir, const char *esn, char *out, size_t outlen, char *err,
-			   size_t errlen);
+ * HD_ENROLL_SECRET_LEN + 1 bytes).  0, or -1 with err. */
+int hd_enroll_secret_new(const char *dir, const char *esn, char *out, size_t outlen, char *err,
+			 size_t errlen);
 
 /* Keep the file in step with the device state: in factory state make a
  * secret when there is none (and say so on hsmd's log, printing it when
  * it is new); once enrolled remove it.  factory: 1 in factory state.
  * 0, or -1 with err. */
-int hsmd_enroll_secret_sync(const char *dir, const char *esn, int factory, char *err,
-			    size_t errlen);
+int hd_enroll_secret_sync(const char *dir, const char *esn, int factory, char *err, size_t errlen);
 
 /* Does given (any case; '-' and spaces ignored) match the stored secret?
  * A constant-time compare of the normalised forms.  1 yes, 0 no (also
  * when there is no secret or given is NULL). */
-int hsmd_enroll_secret_check(const char *dir, const char *given);
+int hd_enroll_secret_check(const char *dir, const char *given);
 
 /* The normalised form of a secret: 32 upper-case base32 characters and a
  * NUL in out (33 bytes).  0, or -1 when s is not a secret's shape. */
-int hsmd_enroll_secret_normalize(const char *s, char out[33]);
+int hd_enroll_secret_normalize(const char *s, char out[33]);
 
 #endif

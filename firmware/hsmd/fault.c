@@ -26,7 +26,7 @@
 
 #define FAULT_FILE "hardware-fault.json"
 
-int hsmd_fault_get(const char *store_dir, char *reason, size_t len)
+int hd_fault_get(const char *store_dir, char *reason, size_t len)
 {
 	char path[4300], err[256];
 	struct stat st;
@@ -43,7 +43,7 @@ int hsmd_fault_get(const char *store_dir, char *reason, size_t len)
 	return 1;
 }
 
-int hsmd_fault_set(const char *state_dir, const char *reason, char *err, size_t errlen)
+int hd_fault_set(const char *state_dir, const char *reason, char *err, size_t errlen)
 {
 	char path[4600], vcms[4200];
 	json_t *doc = json_pack("{s:s, s:I}", "reason", reason, "time", (json_int_t)time(NULL));
@@ -77,7 +77,7 @@ int hsmd_fault_set(const char *state_dir, const char *reason, char *err, size_t 
 	return rc;
 }
 
-int hsmd_fault_exempt(const char *service, const char *method)
+int hd_fault_exempt(const char *service, const char *method)
 {
 	return (!strcmp(service, "setup") && !strcmp(method, "status")) ||
 	       (!strcmp(service, "ncoreapi") && !strcmp(method, "enquiry"));

@@ -2,18 +2,18 @@
 /*
  * fault.h - an emulated hardware fault of the whole HSM (fault.c).
  */
-#ifndef HSMD_FAULT_H
-#define HSMD_FAULT_H
+#ifndef HD_FAULT_H
+#define HD_FAULT_H
 
 #include <stddef.h>
 
 /* 1 with the reason when the HSM of this store (an HSM's or a VCM's state
  * directory) has a hardware fault, else 0. */
-int hsmd_fault_get(const char *store_dir, char *reason, size_t len);
+int hd_fault_get(const char *store_dir, char *reason, size_t len);
 /* Set the fault of the HSM whose state directory is state_dir, and of
  * each of its VCMs. */
-int hsmd_fault_set(const char *state_dir, const char *reason, char *err, size_t errlen);
+int hd_fault_set(const char *state_dir, const char *reason, char *err, size_t errlen);
 /* The methods a failed HSM still answers (they report the failure). */
-int hsmd_fault_exempt(const char *service, const char *method);
+int hd_fault_exempt(const char *service, const char *method);
 
 #endif

@@ -17,8 +17,8 @@
 #include <hsmadmin/service.h>
 #include "gate.h"
 
-uint32_t hsmd_gate_flags(uint32_t flags, const char *variant_param, uint32_t variant_flags,
-			 uint32_t plain_flags, const json_t *params)
+uint32_t hd_gate_flags(uint32_t flags, const char *variant_param, uint32_t variant_flags,
+		       uint32_t plain_flags, const json_t *params)
 {
 	const json_t *v;
 
@@ -36,7 +36,7 @@ static int refuse(char *msg, size_t msglen, const char *text)
 	return HSMD_REFUSED_STATE;
 }
 
-int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *f, char *msg, size_t msglen)
+int hd_gate_check(uint32_t flags, const struct hd_gate_facts *f, char *msg, size_t msglen)
 {
 	if (f->factory && !(flags & HSMD_METHOD_FACTORY_OK))
 		return refuse(msg, msglen, "HSM is in factory state: only enroll is accepted");
@@ -49,7 +49,7 @@ int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *f, char *msg, 
 			 "hsmadmin enroll --secret-file)");
 		return HSMD_DENIED;
 	}
-	if (f->log_level == HSMD_LOG_CRITICAL && !(flags & HSMD_METHOD_LOG_ACCESS))
+	if (f->log_level == HD_LOG_CRITICAL && !(flags & HSMD_METHOD_LOG_ACCESS))
 		return refuse(
 		    msg, msglen,
 		    "system logs are past their critical capacity: "
@@ -59,7 +59,7 @@ int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *f, char *msg, 
 		return refuse(msg, msglen,
 			      "interlock: an ncoreapi service is operational; "
 			      "put it into maintenance mode (nopclearfail -M) first");
-	if ((flags & HSMD_METHOD_LOG_GUARDED) && f->log_level >= HSMD_LOG_OVER_SAFE)
+	if ((flags & HSMD_METHOD_LOG_GUARDED) && f->log_level >= HD_LOG_OVER_SAFE)
 		return refuse(
 		    msg, msglen,
 		    "system logs are past their safe working capacity: "
@@ -84,7 +84,7 @@ int hsmd_gate_check(uint32_t flags, const struct hsmd_gate_facts *f, char *msg, 
 	return 0;
 }
 
-int hsmd_gate_runs_in_recovery(const char *service)
+int hd_gate_runs_in_recovery(const char *service)
 {
 	static const char *const platform[] = { "sshadmin", "setup", "updater", "monitor" };
 
@@ -97,15 +97,15 @@ int hsmd_gate_runs_in_recovery(const char *service)
 	return 0;
 }
 
-enum hsmd_log_level hsmd_log_level_of(uint64_t used, uint64_t capacity, unsigned safe_percent,
-				      unsigned critical_percent)
+enum hd_log_level hd_log_level_of(uint64_t used, uint64_t capacity, unsigned safe_percent,
+				  unsigned critical_percent)
 {
 	/* Compare used*100 with capacity*percent; capacity is at most 2^40. */
 	if (capacity == 0)
-		return HSMD_LOG_CRITICAL;
+		return HD_LOG_CRITICAL;
 	if (used >= capacity || used * 100 >= capacity * critical_percent)
-		return HSMD_LOG_CRITICAL;
+		return HD_LOG_CRITICAL;
 	if (used * 100 >= capacity * safe_percent)
-		return HSMD_LOG_OVER_SAFE;
-	return HSMD_LOG_OK;
+		return HD_LOG_OVER_SAFE;
+	return HD_LOG_OK;
 }

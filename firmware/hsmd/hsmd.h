@@ -4,28 +4,28 @@
  * small helpers.  Nothing here is seen by service modules (they get
  * hsmadmin/service.h only).
  */
-#ifndef HSMD_HSMD_H
-#define HSMD_HSMD_H
+#ifndef HD_HSMD_H
+#define HD_HSMD_H
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <hsmadmin/plugin.h> /* HSM_PRINTF */
 
-#define HSMD_ERRLEN 512
+#define HD_ERRLEN 512
 
 /* The platform services this HSM knows, with their default ports (guide
  * 4.6, docs/design.md "Services, ports and the protocol").  Every one gets a host key at
  * provisioning, whether or not its module runs. */
-struct hsmd_known_service {
+struct hd_known_service {
 	const char *name;
 	uint16_t port;
 };
-extern const struct hsmd_known_service hsmd_known_services[];
-extern const size_t hsmd_known_service_count;
+extern const struct hd_known_service hd_known_services[];
+extern const size_t hd_known_service_count;
 
 /* hsmd.conf (docs/man/hsmd.8). */
-struct hsmd_config {
+struct hd_config {
 	char servicedir[4096];  /* where service modules live */
 	unsigned login_timeout; /* seconds from accept to authenticated */
 	unsigned idle_timeout;  /* seconds without traffic before a session is dropped */
@@ -56,44 +56,43 @@ struct hsmd_config {
 	char vcm_allocations[4096];
 };
 
-void hsmd_config_defaults(struct hsmd_config *cfg);
+void hd_config_defaults(struct hd_config *cfg);
 /* Read DIR/hsmd.conf when it exists (a missing file keeps the defaults),
  * and check the vendor keys in DIR/vendor.d (a missing directory is no keys). */
-int hsmd_config_load(struct hsmd_config *cfg, const char *confdir, char *err, size_t errlen);
+int hd_config_load(struct hd_config *cfg, const char *confdir, char *err, size_t errlen);
 /* Parse hsmd.conf text (the fuzz target's entry point). */
-int hsmd_config_parse(struct hsmd_config *cfg, const char *text, size_t len, char *err,
-		      size_t errlen);
+int hd_config_parse(struct hd_config *cfg, const char *text, size_t len, char *err, size_t errlen);
 
-/* Diagnostics (log.c), one line each: "hsmd: ...".  hsmd_log is
- * LOG_INFO; hsmd_log_at takes a syslog(3) priority (LOG_ERR ...
+/* Diagnostics (log.c), one line each: "hsmd: ...".  hd_log is
+ * LOG_INFO; hd_log_at takes a syslog(3) priority (LOG_ERR ...
  * LOG_DEBUG).  Lines above the threshold are dropped. */
-enum hsmd_log_sink { HSMD_LOG_AUTO, HSMD_LOG_STDERR, HSMD_LOG_JOURNAL, HSMD_LOG_SYSLOG };
-void hsmd_log_setup(enum hsmd_log_sink sink, int threshold);
+enum hd_log_sink { HD_LOG_AUTO, HD_LOG_STDERR, HD_LOG_JOURNAL, HD_LOG_SYSLOG };
+void hd_log_setup(enum hd_log_sink sink, int threshold);
 /* hsmd run --log-target/--log-level: "auto|stderr|journal|syslog" and a
  * level name; -1 if either is unknown.  Exported to VCM processes in
  * HSMD_LOG_TARGET/HSMD_LOG_LEVEL, which they read with _from_env. */
-int hsmd_log_configure(const char *target, const char *level);
-void hsmd_log_configure_from_env(void);
+int hd_log_configure(const char *target, const char *level);
+void hd_log_configure_from_env(void);
 /* "err", "warning", "notice", "info", "debug" -> a priority; -1 if none. */
-int hsmd_log_level_parse(const char *name, int *priority);
-void hsmd_log(const char *fmt, ...) HSM_PRINTF(1, 2);
-void hsmd_log_at(int priority, const char *fmt, ...) HSM_PRINTF(2, 3);
-void hsmd_vlog_at(int priority, const char *fmt, va_list ap) HSM_PRINTF(2, 0);
+int hd_log_level_parse(const char *name, int *priority);
+void hd_log(const char *fmt, ...) HSM_PRINTF(1, 2);
+void hd_log_at(int priority, const char *fmt, ...) HSM_PRINTF(2, 3);
+void hd_vlog_at(int priority, const char *fmt, va_list ap) HSM_PRINTF(2, 0);
 /* Tell the service manager (sd_notify protocol, NOTIFY_SOCKET) a state
  * such as "READY=1" or "STOPPING=1"; 0 when there is none to tell. */
-int hsmd_notify(const char *state);
+int hd_notify(const char *state);
 /* The name diagnostics start with: "hsmd", or "hsmd vcm UUID" in a VCM's
  * process (its lines go to the same log as the platform's). */
-extern char hsmd_log_name[64];
+extern char hd_log_name[64];
 
 /* snprintf into err; returns -1 so callers can `return set_err(...)`. */
-int hsmd_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);
+int hd_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);
 
 /* Monotonic milliseconds, and the host's wall clock in seconds. */
-int64_t hsmd_mono_ms(void);
-int64_t hsmd_host_time(void);
+int64_t hd_mono_ms(void);
+int64_t hd_host_time(void);
 
 /* A method or service name: [a-z0-9_]{1,47}, starting with a letter. */
-int hsmd_name_valid(const char *name);
+int hd_name_valid(const char *name);
 
 #endif

@@ -34,22 +34,22 @@
 
 static const char *const slots[] = { "primary", "recovery", "bootloader", "previous", NULL };
 
-void hsmd_crash_point(const char *point)
+void hd_crash_point(const char *point)
 {
 	const char *at = secure_getenv("HSMD_CRASH_AT");
 
 	if (at && strcmp(at, point) == 0) {
-		hsmd_log("crash point %s: SIGKILL", point);
+		hd_log("crash point %s: SIGKILL", point);
 		raise(SIGKILL);
 	}
 }
 
-json_t *hsmd_images_development(void)
+json_t *hd_images_development(void)
 {
 	return json_pack(
 	    "{s:i, s:{s:n, s:b, s:s, s:i}, s:{s:n, s:b, s:s, s:i}, s:{s:n, s:b, s:s, s:b}, "
 	    "s:n, s:b}",
-	    "version", HSMD_IMAGES_VERSION, "primary", "id", "development", 1, "version",
+	    "version", HD_IMAGES_VERSION, "primary", "id", "development", 1, "version",
 	    DEV_FIRMWARE_PRIMARY, "vsn", DEV_FIRMWARE_VSN, "recovery", "id", "development", 1,
 	    "version", DEV_FIRMWARE_RECOVERY, "vsn", DEV_FIRMWARE_VSN, "bootloader", "id",
 	    "development", 1, "version", DEV_FIRMWARE_UBOOT, "revokes_older", 0, "previous",
@@ -110,7 +110,7 @@ static int image_validate(const json_t *img, const char *slot, char *err, size_t
 	return 0;
 }
 
-int hsmd_images_validate(const json_t *doc, char *err, size_t errlen)
+int hd_images_validate(const json_t *doc, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "version",  "primary", "recovery", "bootloader",
 					    "previous", "trial",   NULL };
@@ -125,9 +125,9 @@ int hsmd_images_validate(const json_t *doc, char *err, size_t errlen)
 	hsm_json_member(doc, "", "trial", JSON_TRUE, 1, &bad, err, errlen);
 	if (bad)
 		return -1;
-	if (json_integer_value(v) != HSMD_IMAGES_VERSION)
+	if (json_integer_value(v) != HD_IMAGES_VERSION)
 		return hsm_set_err(err, errlen, "version: %lld is not %d",
-				   (long long)json_integer_value(v), HSMD_IMAGES_VERSION);
+				   (long long)json_integer_value(v), HD_IMAGES_VERSION);
 	for (int i = 0; slots[i]; i++) {
 		const json_t *img = json_object_get(doc, slots[i]);
 		int optional = strcmp(slots[i], "previous") == 0;
@@ -140,46 +140,46 @@ int hsmd_images_validate(const json_t *doc, char *err, size_t errlen)
 	return 0;
 }
 
-json_t *hsmd_images_load(const char *state, char *err, size_t errlen)
+json_t *hd_images_load(const char *state, char *err, size_t errlen)
 {
-	char path[4200], inner[HSMD_ERRLEN];
+	char path[4200], inner[HD_ERRLEN];
 	struct stat st;
 	json_t *doc;
 
 	snprintf(path, sizeof(path), "%s/images.json", state);
 	if (lstat(path, &st) != 0 && errno == ENOENT)
-		return hsmd_images_development();
+		return hd_images_development();
 	doc = hsm_json_load_file(path, IMAGES_MAX, inner, sizeof(inner));
 	if (!doc) {
-		hsmd_err(err, errlen, "%s", inner);
+		hd_err(err, errlen, "%s", inner);
 		return NULL;
 	}
-	if (hsmd_images_validate(doc, inner, sizeof(inner)) != 0) {
-		hsmd_err(err, errlen, "%s: %s", path, inner);
+	if (hd_images_validate(doc, inner, sizeof(inner)) != 0) {
+		hd_err(err, errlen, "%s: %s", path, inner);
 		json_decref(doc);
 		return NULL;
 	}
 	return doc;
 }
 
-int hsmd_images_save(const char *state, const json_t *doc, char *err, size_t errlen)
+int hd_images_save(const char *state, const json_t *doc, char *err, size_t errlen)
 {
-	char path[4200], inner[HSMD_ERRLEN];
+	char path[4200], inner[HD_ERRLEN];
 
-	if (hsmd_images_validate(doc, inner, sizeof(inner)) != 0)
-		return hsmd_err(err, errlen, "images: %s", inner);
+	if (hd_images_validate(doc, inner, sizeof(inner)) != 0)
+		return hd_err(err, errlen, "images: %s", inner);
 	snprintf(path, sizeof(path), "%s/images.json", state);
 	return hsm_write_json_atomic(path, doc, 0644, err, errlen);
 }
 
-const json_t *hsmd_images_slot(const json_t *doc, const char *slot)
+const json_t *hd_images_slot(const json_t *doc, const char *slot)
 {
 	const json_t *img = json_object_get(doc, slot);
 
 	return json_is_object(img) ? img : NULL;
 }
 
-int hsmd_images_dir(const char *state, const json_t *image, char *buf, size_t len)
+int hd_images_dir(const char *state, const json_t *image, char *buf, size_t len)
 {
 	const char *id = json_string_value(json_object_get(image, "id"));
 	int n;
@@ -190,13 +190,13 @@ int hsmd_images_dir(const char *state, const json_t *image, char *buf, size_t le
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-json_t *hsmd_images_firmware(const json_t *doc)
+json_t *hd_images_firmware(const json_t *doc)
 {
-	const json_t *p = hsmd_images_slot(doc, "primary");
+	const json_t *p = hd_images_slot(doc, "primary");
 
 	return json_pack("{s:O, s:O, s:O, s:O}", "primary", json_object_get(p, "version"),
-			 "recovery", json_object_get(hsmd_images_slot(doc, "recovery"), "version"),
-			 "uboot", json_object_get(hsmd_images_slot(doc, "bootloader"), "version"),
+			 "recovery", json_object_get(hd_images_slot(doc, "recovery"), "version"),
+			 "uboot", json_object_get(hd_images_slot(doc, "bootloader"), "version"),
 			 "vsn", json_object_get(p, "vsn"));
 }
 
@@ -204,7 +204,7 @@ json_t *hsmd_images_firmware(const json_t *doc)
 
 static int w_file_begin(void *ctx, const struct hsm_npkg_file *f, char *err, size_t errlen)
 {
-	struct hsmd_image_writer *w = ctx;
+	struct hd_image_writer *w = ctx;
 	char path[4600];
 	const char *slash = strchr(f->name, '/');
 
@@ -212,20 +212,20 @@ static int w_file_begin(void *ctx, const struct hsm_npkg_file *f, char *err, siz
 		snprintf(path, sizeof(path), "%s/%.*s", w->staging, (int)(slash - f->name),
 			 f->name);
 		if (mkdir(path, 0755) != 0 && errno != EEXIST)
-			return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+			return hd_err(err, errlen, "%s: %s", path, strerror(errno));
 	}
 	snprintf(path, sizeof(path), "%s/%s", w->staging, f->name);
 	/* Modules are loaded only from files not writable by others. */
 	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		     strncmp(f->name, "modules/", 8) == 0 ? 0755 : 0644);
 	if (w->fd < 0)
-		return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
 	return 0;
 }
 
 static int w_file_data(void *ctx, const void *data, size_t len, char *err, size_t errlen)
 {
-	struct hsmd_image_writer *w = ctx;
+	struct hd_image_writer *w = ctx;
 	const char *p = data;
 
 	while (len > 0) {
@@ -233,7 +233,7 @@ static int w_file_data(void *ctx, const void *data, size_t len, char *err, size_
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
-			return hsmd_err(err, errlen, "writing the image: %s", strerror(errno));
+			return hd_err(err, errlen, "writing the image: %s", strerror(errno));
 		p += k;
 		len -= (size_t)k;
 		w->written += (uint64_t)k;
@@ -243,24 +243,24 @@ static int w_file_data(void *ctx, const void *data, size_t len, char *err, size_
 
 static int w_file_end(void *ctx, const struct hsm_npkg_file *f, char *err, size_t errlen)
 {
-	struct hsmd_image_writer *w = ctx;
+	struct hd_image_writer *w = ctx;
 	int rc = fsync(w->fd);
 
 	if (close(w->fd) != 0)
 		rc = -1;
 	w->fd = -1;
 	if (rc != 0)
-		return hsmd_err(err, errlen, "writing %s: %s", f->name, strerror(errno));
+		return hd_err(err, errlen, "writing %s: %s", f->name, strerror(errno));
 	return 0;
 }
 
-const struct hsm_npkg_sink hsmd_image_sink = {
+const struct hsm_npkg_sink hd_image_sink = {
 	.file_begin = w_file_begin,
 	.file_data = w_file_data,
 	.file_end = w_file_end,
 };
 
-int hsmd_image_writer_open(struct hsmd_image_writer *w, const char *state, char *err, size_t errlen)
+int hd_image_writer_open(struct hd_image_writer *w, const char *state, char *err, size_t errlen)
 {
 	uint8_t raw[16];
 	char dir[4200];
@@ -268,7 +268,7 @@ int hsmd_image_writer_open(struct hsmd_image_writer *w, const char *state, char 
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
 	if (hsm_random(raw, sizeof(raw)) != 0)
-		return hsmd_err(err, errlen, "no random bytes for an image id");
+		return hd_err(err, errlen, "no random bytes for an image id");
 	for (int i = 0; i < 16; i++)
 		snprintf(w->id + 2 * i, 3, "%02x", raw[i]);
 	snprintf(w->state, sizeof(w->state), "%s", state);
@@ -277,7 +277,7 @@ int hsmd_image_writer_open(struct hsmd_image_writer *w, const char *state, char 
 		return -1;
 	snprintf(w->staging, sizeof(w->staging), "%s/.staging-%s", dir, w->id);
 	if (mkdir(w->staging, 0755) != 0)
-		return hsmd_err(err, errlen, "%s: %s", w->staging, strerror(errno));
+		return hd_err(err, errlen, "%s: %s", w->staging, strerror(errno));
 	return 0;
 }
 
@@ -302,7 +302,7 @@ static void rm_tree(const char *path)
 	rmdir(path);
 }
 
-void hsmd_image_writer_abort(struct hsmd_image_writer *w)
+void hd_image_writer_abort(struct hd_image_writer *w)
 {
 	if (w->fd >= 0)
 		close(w->fd);
@@ -312,8 +312,8 @@ void hsmd_image_writer_abort(struct hsmd_image_writer *w)
 	w->staging[0] = '\0';
 }
 
-json_t *hsmd_image_writer_commit(struct hsmd_image_writer *w, const struct hsm_npkg_manifest *m,
-				 int64_t now, char *err, size_t errlen)
+json_t *hd_image_writer_commit(struct hd_image_writer *w, const struct hsm_npkg_manifest *m,
+			       int64_t now, char *err, size_t errlen)
 {
 	char path[4600], final[4400];
 	json_t *rec;
@@ -329,17 +329,17 @@ json_t *hsmd_image_writer_commit(struct hsmd_image_writer *w, const struct hsm_n
 	}
 	if (hsm_fsync_dir(w->staging, err, errlen) != 0)
 		return NULL;
-	hsmd_crash_point("image-staged");
+	hd_crash_point("image-staged");
 	snprintf(final, sizeof(final), "%s/images/%s", w->state, w->id);
 	if (rename(w->staging, final) != 0) {
-		hsmd_err(err, errlen, "%s: %s", final, strerror(errno));
+		hd_err(err, errlen, "%s: %s", final, strerror(errno));
 		return NULL;
 	}
 	w->staging[0] = '\0';
 	snprintf(path, sizeof(path), "%s/images", w->state);
 	if (hsm_fsync_dir(path, err, errlen) != 0)
 		return NULL;
-	hsmd_crash_point("image-renamed");
+	hd_crash_point("image-renamed");
 	rec = json_pack("{s:s, s:b, s:s, s:I, s:I}", "id", w->id, "development", 0, "version",
 			m->firmware_version, "installed", (json_int_t)now, "size",
 			(json_int_t)m->payload_size);
@@ -348,7 +348,7 @@ json_t *hsmd_image_writer_commit(struct hsmd_image_writer *w, const struct hsm_n
 	else if (rec)
 		json_object_set_new(rec, "vsn", json_integer(m->vsn));
 	if (!rec)
-		hsmd_err(err, errlen, "out of memory");
+		hd_err(err, errlen, "out of memory");
 	return rec;
 }
 
@@ -356,39 +356,39 @@ static int check_product(void *ctx, const struct hsm_npkg_manifest *m, char *err
 {
 	(void)ctx;
 	if (strcmp(m->product, HSM_NPKG_PRODUCT) != 0)
-		return hsmd_err(err, errlen, "the package is for product %s, this HSM is %s",
-				m->product, HSM_NPKG_PRODUCT);
+		return hd_err(err, errlen, "the package is for product %s, this HSM is %s",
+			      m->product, HSM_NPKG_PRODUCT);
 	return 0;
 }
 
-int hsmd_images_install_file(const char *state, const char *pkg, EVP_PKEY *const *trusted,
-			     size_t ntrusted, int64_t now, char *err, size_t errlen)
+int hd_images_install_file(const char *state, const char *pkg, EVP_PKEY *const *trusted,
+			   size_t ntrusted, int64_t now, char *err, size_t errlen)
 {
-	struct hsm_npkg_sink sink = hsmd_image_sink;
-	struct hsmd_image_writer w;
+	struct hsm_npkg_sink sink = hd_image_sink;
+	struct hd_image_writer w;
 	struct hsm_npkg_reader *r = NULL;
 	const struct hsm_npkg_manifest *m;
 	const char *slot;
 	json_t *doc = NULL, *rec = NULL;
-	char inner[HSMD_ERRLEN];
+	char inner[HD_ERRLEN];
 	int fd = -1, rc = -1;
 
 	sink.manifest = check_product;
-	if (hsmd_image_writer_open(&w, state, err, errlen) != 0)
+	if (hd_image_writer_open(&w, state, err, errlen) != 0)
 		return -1;
 	fd = open(pkg, O_RDONLY | O_CLOEXEC);
 	r = hsm_npkg_reader_new(trusted, ntrusted, 0, &sink, &w);
 	if (fd < 0 || !r) {
-		hsmd_err(err, errlen, "%s: %s", pkg, fd < 0 ? strerror(errno) : "out of memory");
+		hd_err(err, errlen, "%s: %s", pkg, fd < 0 ? strerror(errno) : "out of memory");
 		goto out;
 	}
 	if (hsm_npkg_read_fd(r, fd, pkg, inner, sizeof(inner)) != 0) {
-		hsmd_err(err, errlen, "%s", inner);
+		hd_err(err, errlen, "%s", inner);
 		goto out;
 	}
 	m = hsm_npkg_reader_manifest(r);
-	rec = hsmd_image_writer_commit(&w, m, now, err, errlen);
-	doc = rec ? hsmd_images_load(state, err, errlen) : NULL;
+	rec = hd_image_writer_commit(&w, m, now, err, errlen);
+	doc = rec ? hd_images_load(state, err, errlen) : NULL;
 	if (!doc)
 		goto out;
 	slot = hsm_npkg_component_name(m->component);
@@ -396,13 +396,13 @@ int hsmd_images_install_file(const char *state, const char *pkg, EVP_PKEY *const
 	if (m->component == HSM_NPKG_PRIMARY)
 		json_object_set(doc, "previous", json_object_get(doc, "primary"));
 	json_object_set(doc, slot, rec);
-	if (hsmd_images_save(state, doc, err, errlen) != 0)
+	if (hd_images_save(state, doc, err, errlen) != 0)
 		goto out;
-	hsmd_images_gc(state, doc);
+	hd_images_gc(state, doc);
 	rc = 0;
 out:
 	if (rc != 0)
-		hsmd_image_writer_abort(&w);
+		hd_image_writer_abort(&w);
 	if (fd >= 0)
 		close(fd);
 	hsm_npkg_reader_free(r);
@@ -460,7 +460,7 @@ static int no_extra(const char *dir, const char *sub, const struct hsm_npkg_mani
 	snprintf(path, sizeof(path), "%s%s%s", dir, sub[0] ? "/" : "", sub);
 	n = scandir(path, &ents, NULL, alphasort);
 	if (n < 0)
-		return sub[0] ? 0 : hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return sub[0] ? 0 : hd_err(err, errlen, "%s: %s", path, strerror(errno));
 	for (int i = 0; i < n; i++) {
 		const char *e = ents[i]->d_name;
 		snprintf(name, sizeof(name), "%s%s%s", sub, sub[0] ? "/" : "", e);
@@ -468,42 +468,42 @@ static int no_extra(const char *dir, const char *sub, const struct hsm_npkg_mani
 		    !(sub[0] == '\0' && (!strcmp(e, "manifest.json") || !strcmp(e, "modules") ||
 					 !strcmp(e, "services.d"))) &&
 		    !listed(m, name))
-			rc = hsmd_err(err, errlen, "%s: a file the signed manifest does not list",
-				      name);
+			rc = hd_err(err, errlen, "%s: a file the signed manifest does not list",
+				    name);
 		free(ents[i]);
 	}
 	free(ents);
 	return rc;
 }
 
-int hsmd_images_verify(const char *state, const json_t *image, EVP_PKEY *const *trusted,
-		       size_t ntrusted, char *err, size_t errlen)
+int hd_images_verify(const char *state, const json_t *image, EVP_PKEY *const *trusted,
+		     size_t ntrusted, char *err, size_t errlen)
 {
 	struct hsm_npkg_manifest *m = NULL;
-	char dir[4200], path[4400], inner[HSMD_ERRLEN], *text = NULL;
+	char dir[4200], path[4400], inner[HD_ERRLEN], *text = NULL;
 	size_t len;
 	int rc = -1;
 
-	if (hsmd_images_dir(state, image, dir, sizeof(dir)) != 0)
-		return hsmd_err(err, errlen, "a development image has nothing to verify");
+	if (hd_images_dir(state, image, dir, sizeof(dir)) != 0)
+		return hd_err(err, errlen, "a development image has nothing to verify");
 	snprintf(path, sizeof(path), "%s/manifest.json", dir);
 	if (hsm_read_file(path, HSM_NPKG_MANIFEST_MAX, &text, &len, inner, sizeof(inner)) != 0)
-		return hsmd_err(err, errlen, "%s", inner);
+		return hd_err(err, errlen, "%s", inner);
 	if (hsm_npkg_manifest_parse(text, len, trusted, ntrusted, &m, inner, sizeof(inner)) != 0) {
-		hsmd_err(err, errlen, "%s: %s", path, inner);
+		hd_err(err, errlen, "%s: %s", path, inner);
 		goto out;
 	}
 	if (!m->signature_ok || !m->trusted || strcmp(m->product, HSM_NPKG_PRODUCT) != 0) {
-		hsmd_err(err, errlen, "%s: %s", path,
-			 !m->signature_ok ? "the signature does not verify"
-			 : !m->trusted    ? "not signed by a trusted vendor key (vendor.d)"
-					  : "for another product");
+		hd_err(err, errlen, "%s: %s", path,
+		       !m->signature_ok ? "the signature does not verify"
+		       : !m->trusted    ? "not signed by a trusted vendor key (vendor.d)"
+					: "for another product");
 		goto out;
 	}
 	if (strcmp(m->firmware_version, json_string_value(json_object_get(image, "version"))) !=
 	    0) {
-		hsmd_err(err, errlen, "%s: version %s, images.json says %s", path,
-			 m->firmware_version, json_string_value(json_object_get(image, "version")));
+		hd_err(err, errlen, "%s: version %s, images.json says %s", path,
+		       m->firmware_version, json_string_value(json_object_get(image, "version")));
 		goto out;
 	}
 	for (size_t i = 0; i < m->nfiles; i++) {
@@ -515,14 +515,14 @@ int hsmd_images_verify(const char *state, const json_t *image, EVP_PKEY *const *
 		snprintf(path, sizeof(path), "%s/%s", dir, m->files[i].name);
 		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
-			hsmd_err(err, errlen, "%s: %s", m->files[i].name, strerror(errno));
+			hd_err(err, errlen, "%s: %s", m->files[i].name, strerror(errno));
 			goto out;
 		}
 		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || hash_fd(fd, got, &size) != 0 ||
 		    size != m->files[i].size || CRYPTO_memcmp(got, m->files[i].sha256, 32) != 0) {
 			close(fd);
-			hsmd_err(err, errlen, "%s: does not match the signed manifest",
-				 m->files[i].name);
+			hd_err(err, errlen, "%s: does not match the signed manifest",
+			       m->files[i].name);
 			goto out;
 		}
 		close(fd);
@@ -538,7 +538,7 @@ out:
 	return rc;
 }
 
-void hsmd_images_gc(const char *state, const json_t *doc)
+void hd_images_gc(const char *state, const json_t *doc)
 {
 	char dir[4200];
 	struct dirent **ents = NULL;
@@ -550,8 +550,8 @@ void hsmd_images_gc(const char *state, const json_t *doc)
 		const char *e = ents[i]->d_name;
 		int keep = !strcmp(e, ".") || !strcmp(e, "..");
 		for (int s = 0; slots[s] && !keep; s++) {
-			const char *id = json_string_value(
-			    json_object_get(hsmd_images_slot(doc, slots[s]), "id"));
+			const char *id =
+			    json_string_value(json_object_get(hd_images_slot(doc, slots[s]), "id"));
 			keep = id && strcmp(e, id) == 0;
 		}
 		if (!keep) {

@@ -16,8 +16,8 @@
  * the emulator's built-in version numbers.  Installing a package replaces
  * it.
  */
-#ifndef HSMD_IMAGES_H
-#define HSMD_IMAGES_H
+#ifndef HD_IMAGES_H
+#define HD_IMAGES_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -26,66 +26,65 @@
 
 #include "npkg.h"
 
-#define HSMD_IMAGES_VERSION 1
+#define HD_IMAGES_VERSION 1
 
 /* The images document of a state directory: read and validated, or, when
  * there is none (a development HSM), the development document.  New ref. */
-json_t *hsmd_images_load(const char *state, char *err, size_t errlen);
+json_t *hd_images_load(const char *state, char *err, size_t errlen);
 /* Check a document (the fuzzable part of load). */
-int hsmd_images_validate(const json_t *doc, char *err, size_t errlen);
+int hd_images_validate(const json_t *doc, char *err, size_t errlen);
 /* Write it atomically (temp, fsync, rename, fsync dir). */
-int hsmd_images_save(const char *state, const json_t *doc, char *err, size_t errlen);
+int hd_images_save(const char *state, const json_t *doc, char *err, size_t errlen);
 /* The document of an HSM without packages. */
-json_t *hsmd_images_development(void);
+json_t *hd_images_development(void);
 
 /* The image record of a slot ("primary", "recovery", "bootloader"), or
  * NULL. */
-const json_t *hsmd_images_slot(const json_t *doc, const char *slot);
+const json_t *hd_images_slot(const json_t *doc, const char *slot);
 /* Directory of an installed image: STATE/images/<id>; 0, or -1 for a
  * development image (no directory). */
-int hsmd_images_dir(const char *state, const json_t *image, char *buf, size_t len);
+int hd_images_dir(const char *state, const json_t *image, char *buf, size_t len);
 
 /* The device's "firmware" member for a document: {"primary","recovery",
  * "uboot","vsn"} (vsn: the primary image's).  New reference. */
-json_t *hsmd_images_firmware(const json_t *doc);
+json_t *hd_images_firmware(const json_t *doc);
 
 /* --- installing a package ------------------------------------------------- */
 
 /* Writes a package's files into a staging directory as they stream
- * through an npkg reader (use hsmd_image_sink with the writer as ctx),
+ * through an npkg reader (use hd_image_sink with the writer as ctx),
  * then makes the directory an image.  Memory use does not depend on the
  * package size. */
-struct hsmd_image_writer {
+struct hd_image_writer {
 	char state[4096];
 	char staging[4400]; /* STATE/images/.staging-<id> */
 	char id[40];
 	int fd; /* the file being written, or -1 */
 	uint64_t written;
 };
-extern const struct hsm_npkg_sink hsmd_image_sink;
+extern const struct hsm_npkg_sink hd_image_sink;
 
-int hsmd_image_writer_open(struct hsmd_image_writer *w, const char *state, char *err,
-			   size_t errlen);
+int hd_image_writer_open(struct hd_image_writer *w, const char *state, char *err, size_t errlen);
 /* After the reader's finish() returned 0: write the manifest, fsync, and
  * rename the staging directory to STATE/images/<id>.  Returns the new
  * image record {"id","version","vsn"|"revokes_older","installed","size"}
  * (new ref.) or NULL. */
-json_t *hsmd_image_writer_commit(struct hsmd_image_writer *w, const struct hsm_npkg_manifest *m,
-				 int64_t now, char *err, size_t errlen);
+json_t *hd_image_writer_commit(struct hd_image_writer *w, const struct hsm_npkg_manifest *m,
+			       int64_t now, char *err, size_t errlen);
 /* Remove the staging directory (any failure, or a dry run). */
-void hsmd_image_writer_abort(struct hsmd_image_writer *w);
+void hd_image_writer_abort(struct hd_image_writer *w);
 
 /* Install one package file into a state directory's images (provision):
  * verify it against trusted while writing it, then name it in images.json
  * for its component.  The previous primary is kept as "previous". */
-int hsmd_images_install_file(const char *state, const char *pkg, EVP_PKEY *const *trusted,
-			     size_t ntrusted, int64_t now, char *err, size_t errlen);
+int hd_images_install_file(const char *state, const char *pkg, EVP_PKEY *const *trusted,
+			   size_t ntrusted, int64_t now, char *err, size_t errlen);
 
 /* Check an installed image against its signed manifest: the signature by
  * a trusted vendor key, the product, and every file's size and SHA-256
  * (streamed).  No other file may be in the directory. */
-int hsmd_images_verify(const char *state, const json_t *image, EVP_PKEY *const *trusted,
-		       size_t ntrusted, char *err, size_t errlen);
+int hd_images_verify(const char *state, const json_t *image, EVP_PKEY *const *trusted,
+		     size_t ntrusted, char *err, size_t errlen);
 
 /* Power-loss testing: when the environment variable HSMD_CRASH_AT names
  * this point, hsmd kills itself with SIGKILL there (tests/integration/
@@ -93,9 +92,9 @@ int hsmd_images_verify(const char *state, const json_t *image, EVP_PKEY *const *
  * not yet renamed), "image-renamed" (image in place, images.json not yet
  * switched), "image-installed" (switched, not yet rebooted),
  * "image-factory" (first boot: factory state done, trial not yet cleared). */
-void hsmd_crash_point(const char *point);
+void hd_crash_point(const char *point);
 
 /* Remove image directories no slot names any more, and stale staging. */
-void hsmd_images_gc(const char *state, const json_t *doc);
+void hd_images_gc(const char *state, const json_t *doc);
 
 #endif

@@ -3,7 +3,7 @@
  * log.c - hsmd's own diagnostics (not the device's system log): priorities,
  * a threshold, and where the lines go.
  *
- * Three sinks, chosen by hsmd_log_setup():
+ * Three sinks, chosen by hd_log_setup():
  *   stderr   plain "NAME: text" lines (a terminal, the tests);
  *   journal  stderr with a "<N>" priority prefix, chosen automatically when
  *            systemd connected stderr to the journal (JOURNAL_STREAM names
@@ -30,9 +30,9 @@
 
 #include "hsmd.h"
 
-char hsmd_log_name[64] = "hsmd";
+char hd_log_name[64] = "hsmd";
 
-static enum hsmd_log_sink log_sink = HSMD_LOG_STDERR;
+static enum hd_log_sink log_sink = HD_LOG_STDERR;
 static int log_threshold = LOG_INFO;
 
 static const struct {
@@ -43,7 +43,7 @@ static const struct {
 	{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
 };
 
-int hsmd_log_level_parse(const char *name, int *priority)
+int hd_log_level_parse(const char *name, int *priority)
 {
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
 		if (strcasecmp(name, level_names[i].name) == 0) {
@@ -68,28 +68,28 @@ static int stderr_is_journal(void)
 	return (unsigned long long)sb.st_dev == dev && (unsigned long long)sb.st_ino == ino;
 }
 
-void hsmd_log_setup(enum hsmd_log_sink sink, int threshold)
+void hd_log_setup(enum hd_log_sink sink, int threshold)
 {
-	if (sink == HSMD_LOG_AUTO)
-		sink = stderr_is_journal() ? HSMD_LOG_JOURNAL : HSMD_LOG_STDERR;
-	if (log_sink == HSMD_LOG_SYSLOG && sink != HSMD_LOG_SYSLOG)
+	if (sink == HD_LOG_AUTO)
+		sink = stderr_is_journal() ? HD_LOG_JOURNAL : HD_LOG_STDERR;
+	if (log_sink == HD_LOG_SYSLOG && sink != HD_LOG_SYSLOG)
 		closelog();
 	log_sink = sink;
 	log_threshold = threshold;
-	if (sink == HSMD_LOG_SYSLOG)
-		openlog(hsmd_log_name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	if (sink == HD_LOG_SYSLOG)
+		openlog(hd_log_name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
-int hsmd_log_configure(const char *target, const char *level)
+int hd_log_configure(const char *target, const char *level)
 {
 	static const char *const targets[] = { "auto", "stderr", "journal", "syslog" };
 	int priority;
 
-	if (hsmd_log_level_parse(level, &priority) != 0)
+	if (hd_log_level_parse(level, &priority) != 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
 		if (strcmp(target, targets[i]) == 0) {
-			hsmd_log_setup((enum hsmd_log_sink)i, priority);
+			hd_log_setup((enum hd_log_sink)i, priority);
 			/* The VCM processes this one starts inherit the choice. */
 			setenv("HSMD_LOG_TARGET", target, 1);
 			setenv("HSMD_LOG_LEVEL", level, 1);
@@ -98,15 +98,15 @@ int hsmd_log_configure(const char *target, const char *level)
 	return -1;
 }
 
-void hsmd_log_configure_from_env(void)
+void hd_log_configure_from_env(void)
 {
 	const char *t = getenv("HSMD_LOG_TARGET"), *l = getenv("HSMD_LOG_LEVEL");
 
-	if (hsmd_log_configure(t ? t : "auto", l ? l : "info") != 0)
-		hsmd_log_configure("auto", "info");
+	if (hd_log_configure(t ? t : "auto", l ? l : "info") != 0)
+		hd_log_configure("auto", "info");
 }
 
-void hsmd_vlog_at(int priority, const char *fmt, va_list ap)
+void hd_vlog_at(int priority, const char *fmt, va_list ap)
 {
 	char line[1024];
 
@@ -114,38 +114,38 @@ void hsmd_vlog_at(int priority, const char *fmt, va_list ap)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	switch (log_sink) {
-	case HSMD_LOG_SYSLOG:
+	case HD_LOG_SYSLOG:
 		syslog(priority, "%s", line);
 		break;
-	case HSMD_LOG_JOURNAL:
-		fprintf(stderr, "<%d>%s: %s\n", priority, hsmd_log_name, line);
+	case HD_LOG_JOURNAL:
+		fprintf(stderr, "<%d>%s: %s\n", priority, hd_log_name, line);
 		break;
 	default:
 		/* One write per line so lines of concurrent processes never mix. */
-		fprintf(stderr, "%s: %s\n", hsmd_log_name, line);
+		fprintf(stderr, "%s: %s\n", hd_log_name, line);
 		break;
 	}
 }
 
-void hsmd_log_at(int priority, const char *fmt, ...)
+void hd_log_at(int priority, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	hsmd_vlog_at(priority, fmt, ap);
+	hd_vlog_at(priority, fmt, ap);
 	va_end(ap);
 }
 
-void hsmd_log(const char *fmt, ...)
+void hd_log(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	hsmd_vlog_at(LOG_INFO, fmt, ap);
+	hd_vlog_at(LOG_INFO, fmt, ap);
 	va_end(ap);
 }
 
-int hsmd_notify(const char *state)
+int hd_notify(const char *state)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
 	struct sockaddr_un sa;

@@ -31,17 +31,17 @@ static int structural(const char *event)
 	       strcmp(event, "log_damaged") == 0;
 }
 
-static void open_path(const struct hsmd_slog *l, char *buf, size_t len)
+static void open_path(const struct hd_slog *l, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s.log", l->dir, l->name);
 }
 
-static void saved_dir(const struct hsmd_slog *l, char *buf, size_t len)
+static void saved_dir(const struct hd_slog *l, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s.saved", l->dir, l->name);
 }
 
-static void saved_path(const struct hsmd_slog *l, int64_t seg, char *buf, size_t len)
+static void saved_path(const struct hd_slog *l, int64_t seg, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s.saved/%" PRId64 ".log", l->dir, l->name, seg);
 }
@@ -80,7 +80,7 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 /* Cut the open segment to its last whole entry. */
-static int cut_tail(struct hsmd_slog *l)
+static int cut_tail(struct hd_slog *l)
 {
 	char path[4200];
 	int fd, rc = -1;
@@ -96,18 +96,18 @@ static int cut_tail(struct hsmd_slog *l)
 }
 
 /* Write bytes at the end of the open segment, durably, or not at all. */
-static int append_bytes(struct hsmd_slog *l, const char *frame, size_t n, char *err, size_t errlen)
+static int append_bytes(struct hd_slog *l, const char *frame, size_t n, char *err, size_t errlen)
 {
 	char path[4200];
 	int fd, e;
 
 	if (l->tail_dirty && cut_tail(l) != 0)
-		return hsmd_err(err, errlen, "%s.log: a failed write could not be undone: %s",
-				l->name, strerror(errno));
+		return hd_err(err, errlen, "%s.log: a failed write could not be undone: %s",
+			      l->name, strerror(errno));
 	open_path(l, path, sizeof(path));
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
 	/* Write at the known end: anything past it is a failed write's rest. */
 	if (lseek(fd, (off_t)l->open_bytes, SEEK_SET) < 0 || write_all(fd, frame, n) != 0 ||
 	    fdatasync(fd) != 0) {
@@ -115,14 +115,14 @@ static int append_bytes(struct hsmd_slog *l, const char *frame, size_t n, char *
 		if (ftruncate(fd, (off_t)l->open_bytes) != 0 || fdatasync(fd) != 0)
 			l->tail_dirty = 1;
 		close(fd);
-		return hsmd_err(err, errlen, "%s: write: %s", path, strerror(e));
+		return hd_err(err, errlen, "%s: write: %s", path, strerror(e));
 	}
 	close(fd);
 	l->open_bytes += n;
 	return 0;
 }
 
-static int append_entry(struct hsmd_slog *l, int64_t time, const char *event, json_t *detail,
+static int append_entry(struct hd_slog *l, int64_t time, const char *event, json_t *detail,
 			char *err, size_t errlen)
 {
 	char prev[2 * HSM_SLOG_HASH_LEN + 1], *frame;
@@ -137,11 +137,11 @@ static int append_entry(struct hsmd_slog *l, int64_t time, const char *event, js
 		      "time", (json_int_t)(time < 0 ? 0 : time), "event", event, "detail", detail,
 		      "prev", prev, "seg", (json_int_t)l->segment);
 	if (!e)
-		return hsmd_err(err, errlen, "out of memory");
+		return hd_err(err, errlen, "out of memory");
 	frame = hsm_slog_frame(e, &n, hash);
 	json_decref(e);
 	if (!frame)
-		return hsmd_err(err, errlen, "log entry %s too large or not encodable", event);
+		return hd_err(err, errlen, "log entry %s too large or not encodable", event);
 	if (append_bytes(l, frame, n, err, errlen) != 0) {
 		free(frame);
 		return -1;
@@ -153,7 +153,7 @@ static int append_entry(struct hsmd_slog *l, int64_t time, const char *event, js
 	return 0;
 }
 
-int hsmd_slog_checkpoint(struct hsmd_slog *l, int64_t time, int close, char *err, size_t errlen)
+int hd_slog_checkpoint(struct hd_slog *l, int64_t time, int close, char *err, size_t errlen)
 {
 	char prev[2 * HSM_SLOG_HASH_LEN + 1], inner[256], *msg, *sig64;
 	uint8_t sig[HSM_ED25519_SIG_LEN];
@@ -166,8 +166,8 @@ int hsmd_slog_checkpoint(struct hsmd_slog *l, int64_t time, int close, char *err
 					  prev, &mlen);
 	if (!msg || hsm_ed25519_sign(l->key, msg, mlen, sig, inner, sizeof(inner)) != 0) {
 		free(msg);
-		return hsmd_err(err, errlen, "cannot sign a log checkpoint: %s",
-				msg ? inner : "out of memory");
+		return hd_err(err, errlen, "cannot sign a log checkpoint: %s",
+			      msg ? inner : "out of memory");
 	}
 	free(msg);
 	sig64 = hsm_base64_encode(sig, sizeof(sig));
@@ -175,7 +175,7 @@ int hsmd_slog_checkpoint(struct hsmd_slog *l, int64_t time, int close, char *err
 	    sig64 ? json_pack("{s:I, s:s}", "epoch", (json_int_t)l->epoch, "sig", sig64) : NULL;
 	free(sig64);
 	if (!detail)
-		return hsmd_err(err, errlen, "out of memory");
+		return hd_err(err, errlen, "out of memory");
 	if (close)
 		json_object_set_new(detail, "close", json_true());
 	rc = append_entry(l, time, "checkpoint", detail, err, errlen);
@@ -184,21 +184,21 @@ int hsmd_slog_checkpoint(struct hsmd_slog *l, int64_t time, int close, char *err
 	return rc;
 }
 
-int hsmd_slog_checkpoint_due(struct hsmd_slog *l, int64_t time, char *err, size_t errlen)
+int hd_slog_checkpoint_due(struct hd_slog *l, int64_t time, char *err, size_t errlen)
 {
 	if (l->checkpoint_every && l->uncovered >= (int64_t)l->checkpoint_every)
-		return hsmd_slog_checkpoint(l, time, 0, err, errlen);
+		return hd_slog_checkpoint(l, time, 0, err, errlen);
 	return 0;
 }
 
 /* Start segment l->segment: log_open and log_previous. */
-static int open_segment(struct hsmd_slog *l, int64_t time, int cleared, char *err, size_t errlen)
+static int open_segment(struct hd_slog *l, int64_t time, int cleared, char *err, size_t errlen)
 {
 	char *key = hsm_key_to_openssh(l->key);
 	json_t *open, *prev;
 
 	if (!key)
-		return hsmd_err(err, errlen, "the log key is unreadable");
+		return hd_err(err, errlen, "the log key is unreadable");
 	l->open_bytes = 0;
 	l->uncovered = 0;
 	open = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s}", "segment", (json_int_t)l->segment, "esn",
@@ -212,7 +212,7 @@ static int open_segment(struct hsmd_slog *l, int64_t time, int cleared, char *er
 	if (!open || !prev) {
 		json_decref(open);
 		json_decref(prev);
-		return hsmd_err(err, errlen, "out of memory");
+		return hd_err(err, errlen, "out of memory");
 	}
 	{
 		/* A fresh file: nothing of an older segment may stay in it. */
@@ -221,7 +221,7 @@ static int open_segment(struct hsmd_slog *l, int64_t time, int cleared, char *er
 		if (unlink(path) != 0 && errno != ENOENT) {
 			json_decref(open);
 			json_decref(prev);
-			return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+			return hd_err(err, errlen, "%s: %s", path, strerror(errno));
 		}
 		l->tail_dirty = 0;
 	}
@@ -236,7 +236,7 @@ static int open_segment(struct hsmd_slog *l, int64_t time, int cleared, char *er
 
 /* The open segment must exist before an append (an export may have
  * closed it without opening the next). */
-static int ensure_segment(struct hsmd_slog *l, int64_t time, char *err, size_t errlen)
+static int ensure_segment(struct hd_slog *l, int64_t time, char *err, size_t errlen)
 {
 	char path[4200];
 	struct stat sb;
@@ -247,13 +247,13 @@ static int ensure_segment(struct hsmd_slog *l, int64_t time, char *err, size_t e
 	return open_segment(l, time, 0, err, errlen);
 }
 
-int hsmd_slog_ready(struct hsmd_slog *l, int64_t time, char *err, size_t errlen)
+int hd_slog_ready(struct hd_slog *l, int64_t time, char *err, size_t errlen)
 {
 	return ensure_segment(l, time < 0 ? 0 : time, err, errlen);
 }
 
-int hsmd_slog_append(struct hsmd_slog *l, int64_t time, const char *event, json_t *detail,
-		     char *err, size_t errlen)
+int hd_slog_append(struct hd_slog *l, int64_t time, const char *event, json_t *detail, char *err,
+		   size_t errlen)
 {
 	if (ensure_segment(l, time, err, errlen) != 0) {
 		json_decref(detail);
@@ -262,17 +262,17 @@ int hsmd_slog_append(struct hsmd_slog *l, int64_t time, const char *event, json_
 	return append_entry(l, time, event, detail, err, errlen);
 }
 
-int64_t hsmd_slog_next_seq(const struct hsmd_slog *l)
+int64_t hd_slog_next_seq(const struct hd_slog *l)
 {
 	return l->last_seq + 1;
 }
 
-int64_t hsmd_slog_key_since(const struct hsmd_slog *l, int entries_before)
+int64_t hd_slog_key_since(const struct hd_slog *l, int entries_before)
 {
 	return l->last_seq + 1 + entries_before;
 }
 
-void hsmd_slog_mark(const struct hsmd_slog *l, struct hsmd_slog_mark *m)
+void hd_slog_mark(const struct hd_slog *l, struct hd_slog_mark *m)
 {
 	m->open_bytes = l->open_bytes;
 	m->last_seq = l->last_seq;
@@ -281,7 +281,7 @@ void hsmd_slog_mark(const struct hsmd_slog *l, struct hsmd_slog_mark *m)
 	memcpy(m->last_hash, l->last_hash, sizeof(m->last_hash));
 }
 
-int hsmd_slog_rollback(struct hsmd_slog *l, const struct hsmd_slog_mark *m)
+int hd_slog_rollback(struct hd_slog *l, const struct hd_slog_mark *m)
 {
 	if (m->segment != l->segment)
 		return -1; /* never across a segment change */
@@ -292,18 +292,18 @@ int hsmd_slog_rollback(struct hsmd_slog *l, const struct hsmd_slog_mark *m)
 	return cut_tail(l);
 }
 
-int hsmd_slog_change_key(struct hsmd_slog *l, int64_t time, EVP_PKEY *key, char *err, size_t errlen)
+int hd_slog_change_key(struct hd_slog *l, int64_t time, EVP_PKEY *key, char *err, size_t errlen)
 {
 	char *line = hsm_key_to_openssh(key);
 	json_t *d;
 	int64_t since = l->last_seq + 1;
 
 	if (!line)
-		return hsmd_err(err, errlen, "the new log key is unreadable");
+		return hd_err(err, errlen, "the new log key is unreadable");
 	d = json_pack("{s:I, s:s}", "epoch", (json_int_t)(l->epoch + 1), "key", line);
 	free(line);
-	if (hsmd_slog_append(l, time, "log_key", d, err, errlen) != 0 ||
-	    hsmd_slog_checkpoint(l, time, 0, err, errlen) != 0)
+	if (hd_slog_append(l, time, "log_key", d, err, errlen) != 0 ||
+	    hd_slog_checkpoint(l, time, 0, err, errlen) != 0)
 		return -1;
 	EVP_PKEY_up_ref(key);
 	EVP_PKEY_free(l->key);
@@ -406,10 +406,10 @@ static void scan_segment(const char *name, const char *buf, size_t len, int64_t 
 
 static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 {
-	char inner[HSMD_ERRLEN];
+	char inner[HD_ERRLEN];
 
 	if (hsm_read_file(path, MAX_SEGMENT_FILE, buf, len, inner, sizeof(inner)) != 0)
-		return hsmd_err(err, errlen, "%s", inner);
+		return hd_err(err, errlen, "%s", inner);
 	return 0;
 }
 
@@ -420,7 +420,7 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* Saved segment numbers, ascending; their total size in *bytes. */
-static int64_t *list_saved(const struct hsmd_slog *l, size_t *count, uint64_t *bytes)
+static int64_t *list_saved(const struct hd_slog *l, size_t *count, uint64_t *bytes)
 {
 	char path[4200];
 	DIR *d;
@@ -465,10 +465,10 @@ static int64_t *list_saved(const struct hsmd_slog *l, size_t *count, uint64_t *b
 	return v;
 }
 
-int hsmd_slog_open(struct hsmd_slog *l, const char *dir, const char *name, const char *esn,
-		   const char *log, EVP_PKEY *key, int64_t epoch, int64_t since,
-		   unsigned checkpoint_every, int64_t committed_next, int64_t seg_floor,
-		   json_t *problems, int64_t now, char *err, size_t errlen)
+int hd_slog_open(struct hd_slog *l, const char *dir, const char *name, const char *esn,
+		 const char *log, EVP_PKEY *key, int64_t epoch, int64_t since,
+		 unsigned checkpoint_every, int64_t committed_next, int64_t seg_floor,
+		 json_t *problems, int64_t now, char *err, size_t errlen)
 {
 	char path[4200], *buf = NULL;
 	size_t len = 0, nsaved;
@@ -480,7 +480,7 @@ int hsmd_slog_open(struct hsmd_slog *l, const char *dir, const char *name, const
 	memset(l, 0, sizeof(*l));
 	if (strlen(dir) >= sizeof(l->dir) - 64 || strlen(name) >= sizeof(l->name) ||
 	    strlen(esn) >= sizeof(l->esn) || strlen(log) >= sizeof(l->log))
-		return hsmd_err(err, errlen, "log names too long");
+		return hd_err(err, errlen, "log names too long");
 	snprintf(l->dir, sizeof(l->dir), "%s", dir);
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	snprintf(l->esn, sizeof(l->esn), "%s", esn);
@@ -492,7 +492,7 @@ int hsmd_slog_open(struct hsmd_slog *l, const char *dir, const char *name, const
 	l->checkpoint_every = checkpoint_every;
 	saved_dir(l, path, sizeof(path));
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
 	saved = list_saved(l, &nsaved, &l->saved_bytes);
 	/* Where the chain stands at the end of the newest saved segment. */
 	if (nsaved) {
@@ -519,11 +519,11 @@ int hsmd_slog_open(struct hsmd_slog *l, const char *dir, const char *name, const
 			/* A torn tail, or entries of a transaction that never
 			 * committed: cut them off. */
 			if (truncate(path, (off_t)s.cut) != 0)
-				return hsmd_err(err, errlen, "%s: truncate: %s", path,
-						strerror(errno));
+				return hd_err(err, errlen, "%s: truncate: %s", path,
+					      strerror(errno));
 			if (s.cut < s.good || s.good < len)
-				hsmd_log("%s: cut %zu bytes after seq %" PRId64, path, len - s.cut,
-					 s.last_seq);
+				hd_log("%s: cut %zu bytes after seq %" PRId64, path, len - s.cut,
+				       s.last_seq);
 		}
 		if (s.entries) {
 			l->segment = s.seg;
@@ -538,8 +538,7 @@ int hsmd_slog_open(struct hsmd_slog *l, const char *dir, const char *name, const
 			char to[4200];
 			saved_path(l, l->segment, to, sizeof(to));
 			if (rename(path, to) != 0)
-				return hsmd_err(err, errlen, "%s: rename: %s", path,
-						strerror(errno));
+				return hd_err(err, errlen, "%s: rename: %s", path, strerror(errno));
 			l->saved_bytes += l->open_bytes;
 			l->open_bytes = 0;
 			saved_dir(l, to, sizeof(to));
@@ -547,7 +546,7 @@ int hsmd_slog_open(struct hsmd_slog *l, const char *dir, const char *name, const
 			    hsm_fsync_dir(l->dir, err, errlen) != 0)
 				return -1;
 		} else if (s.entries == 0 && unlink(path) != 0) {
-			return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+			return hd_err(err, errlen, "%s: %s", path, strerror(errno));
 		}
 	}
 	if (l->last_seq == 0 && committed_next > 1) {
@@ -566,35 +565,35 @@ int hsmd_slog_open(struct hsmd_slog *l, const char *dir, const char *name, const
 	/* Damage stays in the file (later entries are kept); the log itself
 	 * says what was found. */
 	for (size_t i = nproblems; problems && i < json_array_size(problems); i++) {
-		hsmd_log("%s", json_string_value(json_array_get(problems, i)));
-		if (hsmd_slog_append(l, now, "log_damaged",
-				     json_pack("{s:O}", "found", json_array_get(problems, i)), err,
-				     errlen) != 0)
+		hd_log("%s", json_string_value(json_array_get(problems, i)));
+		if (hd_slog_append(l, now, "log_damaged",
+				   json_pack("{s:O}", "found", json_array_get(problems, i)), err,
+				   errlen) != 0)
 			return -1;
 	}
 	return 0;
 }
 
-void hsmd_slog_close(struct hsmd_slog *l)
+void hd_slog_close(struct hd_slog *l)
 {
 	EVP_PKEY_free(l->key);
 	l->key = NULL;
 }
 
-int hsmd_slog_close_segment(struct hsmd_slog *l, int64_t time, int64_t *closed, char *err,
-			    size_t errlen)
+int hd_slog_close_segment(struct hd_slog *l, int64_t time, int64_t *closed, char *err,
+			  size_t errlen)
 {
 	char from[4200], to[4200], sdir[4200];
 	uint64_t bytes;
 
 	if (ensure_segment(l, time, err, errlen) != 0 ||
-	    hsmd_slog_checkpoint(l, time, 1, err, errlen) != 0)
+	    hd_slog_checkpoint(l, time, 1, err, errlen) != 0)
 		return -1;
 	open_path(l, from, sizeof(from));
 	saved_path(l, l->segment, to, sizeof(to));
 	saved_dir(l, sdir, sizeof(sdir));
 	if (rename(from, to) != 0)
-		return hsmd_err(err, errlen, "%s: rename: %s", from, strerror(errno));
+		return hd_err(err, errlen, "%s: rename: %s", from, strerror(errno));
 	if (hsm_fsync_dir(sdir, err, errlen) != 0 || hsm_fsync_dir(l->dir, err, errlen) != 0)
 		return -1;
 	bytes = l->open_bytes;
@@ -604,11 +603,11 @@ int hsmd_slog_close_segment(struct hsmd_slog *l, int64_t time, int64_t *closed, 
 	l->open_bytes = 0;
 	/* If this fails the next append opens the segment. */
 	if (open_segment(l, time, 0, err, errlen) != 0)
-		hsmd_log("%s: the next segment is not open yet: %s", l->name, err);
+		hd_log("%s: the next segment is not open yet: %s", l->name, err);
 	return 0;
 }
 
-json_t *hsmd_slog_saved(const struct hsmd_slog *l)
+json_t *hd_slog_saved(const struct hd_slog *l)
 {
 	size_t n;
 	int64_t *v = list_saved(l, &n, NULL);
@@ -620,28 +619,28 @@ json_t *hsmd_slog_saved(const struct hsmd_slog *l)
 	return a;
 }
 
-int hsmd_slog_read_saved(const struct hsmd_slog *l, int64_t segment, char **buf, size_t *len,
-			 char *err, size_t errlen)
+int hd_slog_read_saved(const struct hd_slog *l, int64_t segment, char **buf, size_t *len, char *err,
+		       size_t errlen)
 {
 	char path[4200];
 	struct stat sb;
 
 	saved_path(l, segment, path, sizeof(path));
 	if (lstat(path, &sb) != 0)
-		return hsmd_err(err, errlen, "segment %" PRId64 " is not stored", segment);
+		return hd_err(err, errlen, "segment %" PRId64 " is not stored", segment);
 	return read_file(path, buf, len, err, errlen);
 }
 
-int hsmd_slog_expire(struct hsmd_slog *l, int64_t segment, char *err, size_t errlen)
+int hd_slog_expire(struct hd_slog *l, int64_t segment, char *err, size_t errlen)
 {
 	char path[4200], sdir[4200];
 	struct stat sb;
 
 	saved_path(l, segment, path, sizeof(path));
 	if (lstat(path, &sb) != 0)
-		return hsmd_err(err, errlen, "segment %" PRId64 " is not stored", segment);
+		return hd_err(err, errlen, "segment %" PRId64 " is not stored", segment);
 	if (unlink(path) != 0)
-		return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
 	saved_dir(l, sdir, sizeof(sdir));
 	if (hsm_fsync_dir(sdir, err, errlen) != 0)
 		return -1;
@@ -650,13 +649,13 @@ int hsmd_slog_expire(struct hsmd_slog *l, int64_t segment, char *err, size_t err
 	return 0;
 }
 
-int hsmd_slog_clear(struct hsmd_slog *l, int64_t time, char *err, size_t errlen)
+int hd_slog_clear(struct hd_slog *l, int64_t time, char *err, size_t errlen)
 {
 	size_t n;
 	int64_t *v = list_saved(l, &n, NULL);
 
 	for (size_t i = 0; i < n; i++)
-		if (hsmd_slog_expire(l, v[i], err, errlen) != 0) {
+		if (hd_slog_expire(l, v[i], err, errlen) != 0) {
 			free(v);
 			return -1;
 		}
@@ -666,7 +665,7 @@ int hsmd_slog_clear(struct hsmd_slog *l, int64_t time, char *err, size_t errlen)
 	return open_segment(l, time, 1, err, errlen);
 }
 
-json_t *hsmd_slog_entries(const struct hsmd_slog *l, char *err, size_t errlen)
+json_t *hd_slog_entries(const struct hd_slog *l, char *err, size_t errlen)
 {
 	json_t *out = json_array();
 	size_t n, len;
@@ -695,7 +694,7 @@ json_t *hsmd_slog_entries(const struct hsmd_slog *l, char *err, size_t errlen)
 	return out;
 }
 
-uint64_t hsmd_slog_bytes(const struct hsmd_slog *l)
+uint64_t hd_slog_bytes(const struct hd_slog *l)
 {
 	return l->open_bytes + l->saved_bytes;
 }

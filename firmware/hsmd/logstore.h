@@ -11,8 +11,8 @@
  * damage in the middle is skipped up to the next valid frame, and each
  * problem is reported with the sequence numbers around it.
  */
-#ifndef HSMD_LOGSTORE_H
-#define HSMD_LOGSTORE_H
+#ifndef HD_LOGSTORE_H
+#define HD_LOGSTORE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -21,7 +21,7 @@
 
 #include "signed-log.h"
 
-struct hsmd_slog {
+struct hd_slog {
 	char dir[4096];        /* the state directory */
 	char name[16];         /* file name stem: "system" */
 	char esn[64], log[64]; /* what log_open and checkpoints name */
@@ -40,7 +40,7 @@ struct hsmd_slog {
 
 /* A point to roll back to: a transaction whose state write failed takes
  * its entries out again. */
-struct hsmd_slog_mark {
+struct hd_slog_mark {
 	uint64_t open_bytes;
 	int64_t last_seq, uncovered, segment;
 	uint8_t last_hash[HSM_SLOG_HASH_LEN];
@@ -51,58 +51,57 @@ struct hsmd_slog_mark {
  * state write never happened: they are cut off.  Problems found (damage,
  * gaps, torn tails) are appended to *problems (array of one-line strings)
  * and recorded in the log as log_damaged entries.  0 or -1 with err. */
-int hsmd_slog_open(struct hsmd_slog *l, const char *dir, const char *name, const char *esn,
-		   const char *log, EVP_PKEY *key, int64_t epoch, int64_t since,
-		   unsigned checkpoint_every, int64_t committed_next, int64_t seg_floor,
-		   json_t *problems, int64_t now, char *err, size_t errlen);
-void hsmd_slog_close(struct hsmd_slog *l);
+int hd_slog_open(struct hd_slog *l, const char *dir, const char *name, const char *esn,
+		 const char *log, EVP_PKEY *key, int64_t epoch, int64_t since,
+		 unsigned checkpoint_every, int64_t committed_next, int64_t seg_floor,
+		 json_t *problems, int64_t now, char *err, size_t errlen);
+void hd_slog_close(struct hd_slog *l);
 
 /* Append one entry, durable when this returns 0 (steals detail). */
-int hsmd_slog_append(struct hsmd_slog *l, int64_t time, const char *event, json_t *detail,
-		     char *err, size_t errlen);
+int hd_slog_append(struct hd_slog *l, int64_t time, const char *event, json_t *detail, char *err,
+		   size_t errlen);
 /* Make sure a segment is open (an export may have closed one without
  * opening the next), so that the next append's number is known. */
-int hsmd_slog_ready(struct hsmd_slog *l, int64_t time, char *err, size_t errlen);
+int hd_slog_ready(struct hd_slog *l, int64_t time, char *err, size_t errlen);
 /* The sequence number the next append gets. */
-int64_t hsmd_slog_next_seq(const struct hsmd_slog *l);
-void hsmd_slog_mark(const struct hsmd_slog *l, struct hsmd_slog_mark *m);
+int64_t hd_slog_next_seq(const struct hd_slog *l);
+void hd_slog_mark(const struct hd_slog *l, struct hd_slog_mark *m);
 /* Cut the open segment back to m.  0 or -1 (then the tail is marked
  * dirty and the next append retries the cut first). */
-int hsmd_slog_rollback(struct hsmd_slog *l, const struct hsmd_slog_mark *m);
+int hd_slog_rollback(struct hd_slog *l, const struct hd_slog_mark *m);
 
 /* A checkpoint now (close: the segment's last one). */
-int hsmd_slog_checkpoint(struct hsmd_slog *l, int64_t time, int close, char *err, size_t errlen);
+int hd_slog_checkpoint(struct hd_slog *l, int64_t time, int close, char *err, size_t errlen);
 /* A checkpoint if checkpoint_every entries are uncovered. */
-int hsmd_slog_checkpoint_due(struct hsmd_slog *l, int64_t time, char *err, size_t errlen);
+int hd_slog_checkpoint_due(struct hd_slog *l, int64_t time, char *err, size_t errlen);
 
 /* Change the signing key (factory state): log_key entry announcing the
  * new key for epoch+1, a checkpoint with the old key, then the new key
  * signs.  key is borrowed.  The new epoch's first seq is the log_key's. */
-int hsmd_slog_change_key(struct hsmd_slog *l, int64_t time, EVP_PKEY *key, char *err,
-			 size_t errlen);
+int hd_slog_change_key(struct hd_slog *l, int64_t time, EVP_PKEY *key, char *err, size_t errlen);
 /* The seq the log_key entry of the next change_key gets, when exactly
  * `entries_before` entries are appended before it. */
-int64_t hsmd_slog_key_since(const struct hsmd_slog *l, int entries_before);
+int64_t hd_slog_key_since(const struct hd_slog *l, int entries_before);
 
 /* Export: close the open segment (a closing checkpoint, then it becomes
  * saved) and open the next.  *closed gets the closed segment's number. */
-int hsmd_slog_close_segment(struct hsmd_slog *l, int64_t time, int64_t *closed, char *err,
-			    size_t errlen);
+int hd_slog_close_segment(struct hd_slog *l, int64_t time, int64_t *closed, char *err,
+			  size_t errlen);
 /* Saved segment numbers, ascending (new reference). */
-json_t *hsmd_slog_saved(const struct hsmd_slog *l);
+json_t *hd_slog_saved(const struct hd_slog *l);
 /* The bytes of a saved segment (malloc'ed). */
-int hsmd_slog_read_saved(const struct hsmd_slog *l, int64_t segment, char **buf, size_t *len,
-			 char *err, size_t errlen);
+int hd_slog_read_saved(const struct hd_slog *l, int64_t segment, char **buf, size_t *len, char *err,
+		       size_t errlen);
 /* Remove a saved segment. */
-int hsmd_slog_expire(struct hsmd_slog *l, int64_t segment, char *err, size_t errlen);
+int hd_slog_expire(struct hd_slog *l, int64_t segment, char *err, size_t errlen);
 /* Recovery-mode clear: drop every saved segment and the open one, open
  * the next segment saying so.  Sequence numbers continue. */
-int hsmd_slog_clear(struct hsmd_slog *l, int64_t time, char *err, size_t errlen);
+int hd_slog_clear(struct hd_slog *l, int64_t time, char *err, size_t errlen);
 
 /* Every entry stored (saved segments, then the open one), unsigned view:
  * {"seq","time","event","detail","seg"} objects.  New reference. */
-json_t *hsmd_slog_entries(const struct hsmd_slog *l, char *err, size_t errlen);
+json_t *hd_slog_entries(const struct hd_slog *l, char *err, size_t errlen);
 
-uint64_t hsmd_slog_bytes(const struct hsmd_slog *l);
+uint64_t hd_slog_bytes(const struct hd_slog *l);
 
 #endif

@@ -21,7 +21,8 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
-#include "completion.h"
+#include <hsmadmin/completion.h>
+
 #include "enrollsecret.h"
 #include "boot.h"
 #include "button.h"
@@ -63,19 +64,19 @@ static int usage(const char *cmd, const char *fmt, ...)
 }
 
 /* At start-up the emulated HSM boots: autostart VCMs start. */
-static void run_boot(struct hsmd_store *st, int ok, const char *why)
+static void run_boot(struct hd_store *st, int ok, const char *why)
 {
 	static int told;
 
 	if (ok)
-		hsmd_vcmhost_boot(st, "start");
+		hd_vcmhost_boot(st, "start");
 	/* Ready once every listener is up and the VCMs have been started;
 	 * a boot that serves nothing is a failure the manager should see. */
 	if (!told) {
 		if (ok)
-			hsmd_notify("READY=1\nSTATUS=serving");
+			hd_notify("READY=1\nSTATUS=serving");
 		else
-			hsmd_log_at(LOG_ERR, "boot failed: %s", why ? why : "unknown reason");
+			hd_log_at(LOG_ERR, "boot failed: %s", why ? why : "unknown reason");
 		told = 1;
 	}
 }
@@ -95,11 +96,11 @@ static int run_main(int argc, char **argv)
 	const struct option *longopts = run_options;
 	const char *state = NULL, *confdir = HSMADMIN_SYSCONFDIR;
 	const char *log_level = "info", *log_target = "auto";
-	struct hsmd_config cfg;
-	struct hsmd_store st;
-	struct hsmd_loaded_service *svcs = NULL;
+	struct hd_config cfg;
+	struct hd_store st;
+	struct hd_loaded_service *svcs = NULL;
 	size_t nsvcs = 0;
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 	int c, rc;
 
 	opterr = 0;
@@ -140,54 +141,54 @@ static int run_main(int argc, char **argv)
 		return usage("run", "unexpected argument '%s'", argv[optind]);
 	if (!state)
 		return usage("run", "%s", "--state DIR is required");
-	if (hsmd_log_configure(log_target, log_level) != 0)
+	if (hd_log_configure(log_target, log_level) != 0)
 		return usage(
 		    "run",
 		    "--log-target '%s' or --log-level '%s' is not one of the documented values",
 		    log_target, log_level);
-	hsmd_config_defaults(&cfg);
-	if (hsmd_config_load(&cfg, confdir, err, sizeof(err)) != 0) {
+	hd_config_defaults(&cfg);
+	if (hd_config_load(&cfg, confdir, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: %s\n", err);
 		return 1;
 	}
-	if (hsmd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
+	if (hd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: %s\n", err);
 		return 1;
 	}
 	/* Power on: the recovery button decides the image (guide 4.5.4.2). */
-	if (hsmd_store_power_on(&st, err, sizeof(err)) != 0) {
+	if (hd_store_power_on(&st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: %s\n", err);
-		hsmd_store_close(&st);
+		hd_store_close(&st);
 		return 1;
 	}
-	if (hsmd_boot_image(&st, &cfg, confdir, &svcs, &nsvcs, err, sizeof(err)) != 0) {
+	if (hd_boot_image(&st, &cfg, confdir, &svcs, &nsvcs, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: %s\n", err);
-		hsmd_store_close(&st);
+		hd_store_close(&st);
 		return 1;
 	}
 	if (nsvcs == 0) {
-		if (hsmd_image_dir[0])
+		if (hd_image_dir[0])
 			fprintf(stderr, "hsmd: run: no service loaded from the firmware image %s\n",
-				hsmd_image_dir);
+				hd_image_dir);
 		else
 			fprintf(stderr,
 				"hsmd: run: no service loaded (configuration %s/services.d, "
 				"modules %s)\n",
 				confdir, cfg.servicedir);
-		hsmd_services_unload(svcs, nsvcs);
-		hsmd_store_close(&st);
+		hd_services_unload(svcs, nsvcs);
+		hd_store_close(&st);
 		return 1;
 	}
 	/* A factory-state HSM shows its enrollment secret on its console; one
 	 * that has none (a crash right after factory state, or the factory
 	 * state of a new image's first boot just now) gets a new one. */
-	if (hsmd_enroll_secret_sync(
+	if (hd_enroll_secret_sync(
 		state, json_string_value(json_object_get(st.lifetime, "esn")),
 		strcmp(json_string_value(json_object_get(st.device, "state")), "factory") == 0, err,
 		sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: enrollment secret: %s\n", err);
-		hsmd_services_unload(svcs, nsvcs);
-		hsmd_store_close(&st);
+		hd_services_unload(svcs, nsvcs);
+		hd_store_close(&st);
 		return 1;
 	}
 	/* VCMs: the supervisor runs them; ncoreapi is a VCM's
@@ -196,23 +197,23 @@ static int run_main(int argc, char **argv)
 		size_t serve = nsvcs;
 		for (size_t i = 0; i < serve; i++)
 			if (strcmp(svcs[i].name, "ncoreapi") == 0) {
-				struct hsmd_loaded_service t = svcs[i];
+				struct hd_loaded_service t = svcs[i];
 				svcs[i] = svcs[serve - 1];
 				svcs[serve - 1] = t;
 				serve--;
 				i--;
 			}
-		hsmd_vcmhost_init(&st, confdir);
-		hsmd_serve_hooks.boot = run_boot;
-		hsmd_serve_hooks.tick = hsmd_vcmhost_tick;
-		hsmd_serve_hooks.shutdown = hsmd_vcmhost_shutdown;
-		hsmd_serve_hooks.reboot = hsmd_vcmhost_boot;
-		rc = hsmd_serve(&st, &cfg, svcs, serve);
-		hsmd_notify("STOPPING=1");
+		hd_vcmhost_init(&st, confdir);
+		hd_serve_hooks.boot = run_boot;
+		hd_serve_hooks.tick = hd_vcmhost_tick;
+		hd_serve_hooks.shutdown = hd_vcmhost_shutdown;
+		hd_serve_hooks.reboot = hd_vcmhost_boot;
+		rc = hd_serve(&st, &cfg, svcs, serve);
+		hd_notify("STOPPING=1");
 	}
-	hsmd_services_unload(svcs, nsvcs);
-	hsmd_store_close(&st);
-	if (rc == HSMD_SERVE_REEXEC) {
+	hd_services_unload(svcs, nsvcs);
+	hd_store_close(&st);
+	if (rc == HD_SERVE_REEXEC) {
 		/* The emulated reboot into a new firmware image: the same
 		 * process starts again, so the new image's modules load. */
 		char *again[64] = { "hsmd" };
@@ -221,7 +222,7 @@ static int run_main(int argc, char **argv)
 			again[n++] = args[i];
 		again[n] = NULL;
 		execv("/proc/self/exe", again);
-		hsmd_log("cannot restart: %s", strerror(errno));
+		hd_log("cannot restart: %s", strerror(errno));
 		return 1;
 	}
 	return rc;
@@ -239,9 +240,9 @@ static int simulate_main(int argc, char **argv)
 {
 	const struct option *longopts = simulate_options;
 	const char *state = NULL, *clock_lost = NULL, *ncoreapi = NULL;
-	struct hsmd_config cfg;
-	struct hsmd_store st;
-	char err[HSMD_ERRLEN];
+	struct hd_config cfg;
+	struct hd_store st;
+	char err[HD_ERRLEN];
 	json_t *doc, *detail;
 	int c;
 
@@ -282,8 +283,8 @@ static int simulate_main(int argc, char **argv)
 	if (ncoreapi && strcmp(ncoreapi, "operational") && strcmp(ncoreapi, "stopped"))
 		return usage("simulate", "--ncoreapi: '%s' is not operational or stopped",
 			     ncoreapi);
-	hsmd_config_defaults(&cfg);
-	if (hsmd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
+	hd_config_defaults(&cfg);
+	if (hd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: simulate: %s\n", err);
 		return 1;
 	}
@@ -299,12 +300,12 @@ static int simulate_main(int argc, char **argv)
 				    json_boolean(!strcmp(ncoreapi, "operational")));
 		json_object_set_new(detail, "ncoreapi", json_string(ncoreapi));
 	}
-	if (hsmd_store_commit(&st, doc, "simulate", detail, err, sizeof(err)) != 0) {
+	if (hd_store_commit(&st, doc, "simulate", detail, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: simulate: %s\n", err);
-		hsmd_store_close(&st);
+		hd_store_close(&st);
 		return 1;
 	}
-	hsmd_store_close(&st);
+	hd_store_close(&st);
 	return 0;
 }
 
@@ -321,7 +322,7 @@ static int fail_main(int argc, char **argv)
 {
 	const struct option *longopts = fail_options;
 	const char *state = NULL, *reason = "HSM Failed";
-	char err[HSMD_ERRLEN], path[4200];
+	char err[HD_ERRLEN], path[4200];
 	struct stat st;
 	int c;
 
@@ -360,7 +361,7 @@ static int fail_main(int argc, char **argv)
 			state);
 		return 1;
 	}
-	if (hsmd_fault_set(state, reason, err, sizeof(err)) != 0) {
+	if (hd_fault_set(state, reason, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: fail: %s\n", err);
 		return 1;
 	}
@@ -401,9 +402,9 @@ static int completion_main(int argc, char **argv)
 		const char *name;
 		const struct option *options;
 	} commands[] = {
-		{ "provision", hsmd_provision_options }, { "run", run_options },
-		{ "simulate", simulate_options },        { "fail", fail_options },
-		{ "button", hsmd_button_options },       { "vcm", hsmd_vcm_options },
+		{ "provision", hd_provision_options }, { "run", run_options },
+		{ "simulate", simulate_options },      { "fail", fail_options },
+		{ "button", hd_button_options },       { "vcm", hd_vcm_options },
 	};
 	enum { N = sizeof(commands) / sizeof(commands[0]) };
 	static struct hsm_tool_option opts[N][COMPLETION_OPTS_MAX + 1];
@@ -477,17 +478,17 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "provision"))
-		return hsmd_provision_main(argc - 1, argv + 1);
+		return hd_provision_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run"))
 		return run_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "simulate"))
 		return simulate_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "vcm"))
-		return hsmd_vcm_main(argc - 1, argv + 1);
+		return hd_vcm_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "fail"))
 		return fail_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "button"))
-		return hsmd_button_main(argc - 1, argv + 1);
+		return hd_button_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "completion"))
 		return completion_main(argc - 1, argv + 1);
 	fprintf(stderr,

@@ -32,7 +32,7 @@
 
 /* The manufacturing database record of every emulated HSM (guide 4.9.6
  * shows a real one as "dbid : PLEXUS-01"). */
-#define HSMD_DBID "HSMD-EMU-01"
+#define HD_DBID "HSMD-EMU-01"
 
 struct prov_opts {
 	const char *state, *esn, *psn, *speed, *address, *vendor_key, *module_conf, *features;
@@ -90,8 +90,8 @@ static int parse_port(struct prov_opts *o, const char *arg)
 	port = strtol(eq + 1, &end, 10);
 	if (errno || *end || eq[1] < '0' || eq[1] > '9' || port < 1 || port > 65535)
 		return -1;
-	for (size_t i = 0; i < hsmd_known_service_count; i++)
-		if (strcmp(hsmd_known_services[i].name, name) == 0) {
+	for (size_t i = 0; i < hd_known_service_count; i++)
+		if (strcmp(hd_known_services[i].name, name) == 0) {
 			o->ports[i] = (uint16_t)port;
 			return 0;
 		}
@@ -107,26 +107,25 @@ static int write_module_conf(const char *path, const json_t *lifetime, char *err
 	n = (size_t)snprintf(buf, sizeof(buf), "[module]\nesn = %s\naddress = %s\n[ports]\n",
 			     json_string_value(json_object_get(lifetime, "esn")),
 			     json_string_value(json_object_get(lifetime, "address")));
-	for (size_t i = 0; i < hsmd_known_service_count && n < sizeof(buf); i++) {
-		const json_t *p = json_object_get(ports, hsmd_known_services[i].name);
-		n +=
-		    (size_t)snprintf(buf + n, sizeof(buf) - n, "%s = %lld\n",
-				     hsmd_known_services[i].name, (long long)json_integer_value(p));
+	for (size_t i = 0; i < hd_known_service_count && n < sizeof(buf); i++) {
+		const json_t *p = json_object_get(ports, hd_known_services[i].name);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s = %lld\n",
+				      hd_known_services[i].name, (long long)json_integer_value(p));
 	}
 	if (n >= sizeof(buf))
-		return hsmd_err(err, errlen, "module configuration too long");
+		return hd_err(err, errlen, "module configuration too long");
 	return hsm_write_file_atomic(path, buf, n, 0644, err, errlen);
 }
 
 static int provision(const struct prov_opts *o)
 {
-	char err[HSMD_ERRLEN], path[4200], esn[HSM_ESN_LEN + 1], psn[64];
-	char secret[HSMD_ENROLL_SECRET_LEN + 1];
+	char err[HD_ERRLEN], path[4200], esn[HSM_ESN_LEN + 1], psn[64];
+	char secret[HD_ENROLL_SECRET_LEN + 1];
 	uint32_t features = HSM_FEAT_BUILTIN, extra = 0;
 	EVP_PKEY *vendor = NULL, *identity = NULL;
 	json_t *lifetime = NULL, *device = NULL, *warrant = NULL, *body, *ports;
 	char *idline = NULL;
-	int64_t now = hsmd_host_time();
+	int64_t now = hd_host_time();
 	int lockfd = -1, rc = 1;
 
 	if (hsm_esn_normalize(o->esn, esn) != 0)
@@ -163,10 +162,10 @@ static int provision(const struct prov_opts *o)
 					 o->address);
 	}
 	ports = json_object();
-	for (size_t i = 0; i < hsmd_known_service_count; i++)
+	for (size_t i = 0; i < hd_known_service_count; i++)
 		json_object_set_new(
-		    ports, hsmd_known_services[i].name,
-		    json_integer(o->ports[i] ? o->ports[i] : hsmd_known_services[i].port));
+		    ports, hd_known_services[i].name,
+		    json_integer(o->ports[i] ? o->ports[i] : hd_known_services[i].port));
 	vendor = hsm_key_load_private(o->vendor_key, err, sizeof(err));
 	if (!vendor) {
 		json_decref(ports);
@@ -177,7 +176,7 @@ static int provision(const struct prov_opts *o)
 		fprintf(stderr, "hsmd: provision: %s\n", err);
 		goto out_ports;
 	}
-	lockfd = hsmd_store_lock(o->state, err, sizeof(err));
+	lockfd = hd_store_lock(o->state, err, sizeof(err));
 	if (lockfd < 0) {
 		fprintf(stderr, "hsmd: provision: %s\n", err);
 		goto out_ports;
@@ -205,17 +204,17 @@ static int provision(const struct prov_opts *o)
 		goto out_ports;
 	}
 	lifetime = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:o, s:s, s:o}", "version",
-			     HSMD_DOC_VERSION, "esn", esn, "psn", psn, "dbid", HSMD_DBID, "mfgtime",
+			     HD_DOC_VERSION, "esn", esn, "psn", psn, "dbid", HD_DBID, "mfgtime",
 			     (json_int_t)now, "speed", o->speed, "features", (json_int_t)features,
 			     "identity_key", idline, "warrant", warrant, "address", o->address,
 			     "ports", ports);
 	warrant = NULL;
 	ports = NULL;
-	if (!lifetime || hsmd_lifetime_validate(lifetime, err, sizeof(err)) != 0) {
+	if (!lifetime || hd_lifetime_validate(lifetime, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: provision: %s\n", lifetime ? err : "out of memory");
 		goto out;
 	}
-	device = hsmd_device_fresh(lifetime, identity, NULL, now, err, sizeof(err));
+	device = hd_device_fresh(lifetime, identity, NULL, now, err, sizeof(err));
 	if (!device) {
 		fprintf(stderr, "hsmd: provision: %s\n", err);
 		goto out;
@@ -236,28 +235,28 @@ static int provision(const struct prov_opts *o)
 	 * the vendor keys it trusts (CONF/vendor.d). */
 	for (size_t i = 0; i < o->nfirmware; i++) {
 		EVP_PKEY *trusted[1] = { vendor };
-		if (hsmd_images_install_file(o->state, o->firmware[i], trusted, 1, now, err,
-					     sizeof(err)) != 0) {
+		if (hd_images_install_file(o->state, o->firmware[i], trusted, 1, now, err,
+					   sizeof(err)) != 0) {
 			fprintf(stderr, "hsmd: provision: --firmware: %s\n", err);
 			goto out;
 		}
 	}
 	if (o->nfirmware) {
-		json_t *images = hsmd_images_load(o->state, err, sizeof(err));
+		json_t *images = hd_images_load(o->state, err, sizeof(err));
 		if (!images) {
 			fprintf(stderr, "hsmd: provision: %s\n", err);
 			goto out;
 		}
-		json_object_set_new(device, "firmware", hsmd_images_firmware(images));
+		json_object_set_new(device, "firmware", hd_images_firmware(images));
 		json_decref(images);
 	}
 	snprintf(path, sizeof(path), "%s/device.json", o->state);
-	if (hsmd_device_validate(device, err, sizeof(err)) != 0 ||
+	if (hd_device_validate(device, err, sizeof(err)) != 0 ||
 	    hsm_write_json_atomic(path, device, 0600, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: provision: %s\n", err);
 		goto out;
 	}
-	if (hsmd_enroll_secret_new(o->state, esn, secret, sizeof(secret), err, sizeof(err)) != 0) {
+	if (hd_enroll_secret_new(o->state, esn, secret, sizeof(secret), err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: provision: enrollment secret: %s\n", err);
 		goto out;
 	}
@@ -273,7 +272,7 @@ static int provision(const struct prov_opts *o)
 	printf("provisioned %s (PSN %s, %s speed) in %s, factory state, listening address %s\n"
 	       "one-time enrollment secret: %s\n"
 	       "  (kept in %s/%s until the HSM is enrolled: hsmadmin enroll --secret-file FILE)\n",
-	       esn, psn, o->speed, o->state, o->address, secret, o->state, HSMD_ENROLL_SECRET_FILE);
+	       esn, psn, o->speed, o->state, o->address, secret, o->state, HD_ENROLL_SECRET_FILE);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	rc = 0;
 	goto out;
@@ -291,7 +290,7 @@ out:
 	return rc;
 }
 
-const struct option hsmd_provision_options[] = {
+const struct option hd_provision_options[] = {
 	{ "state", required_argument, NULL, 's' },
 	{ "esn", required_argument, NULL, 'e' },
 	{ "psn", required_argument, NULL, 'p' },
@@ -306,9 +305,9 @@ const struct option hsmd_provision_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-int hsmd_provision_main(int argc, char **argv)
+int hd_provision_main(int argc, char **argv)
 {
-	const struct option *longopts = hsmd_provision_options;
+	const struct option *longopts = hd_provision_options;
 	struct prov_opts o = { .speed = "high", .address = "127.0.0.1" };
 	int c;
 
@@ -368,15 +367,14 @@ int hsmd_provision_main(int argc, char **argv)
 		return usage_err("%s", "--esn ESN is required");
 	if (!o.vendor_key)
 		return usage_err("%s", "--vendor-key FILE is required");
-	for (size_t i = 0; i < hsmd_known_service_count; i++)
+	for (size_t i = 0; i < hd_known_service_count; i++)
 		for (size_t j = 0; j < i; j++) {
-			uint16_t pi = o.ports[i] ? o.ports[i] : hsmd_known_services[i].port;
-			uint16_t pj = o.ports[j] ? o.ports[j] : hsmd_known_services[j].port;
+			uint16_t pi = o.ports[i] ? o.ports[i] : hd_known_services[i].port;
+			uint16_t pj = o.ports[j] ? o.ports[j] : hd_known_services[j].port;
 			if (pi == pj) {
 				fprintf(stderr,
 					"hsmd: provision: --port: %s and %s would share port %u\n",
-					hsmd_known_services[j].name, hsmd_known_services[i].name,
-					pi);
+					hd_known_services[j].name, hd_known_services[i].name, pi);
 				return 2;
 			}
 		}

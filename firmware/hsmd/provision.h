@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* provision.h - `hsmd provision` (see provision.c). */
-#ifndef HSMD_PROVISION_H
-#define HSMD_PROVISION_H
+#ifndef HD_PROVISION_H
+#define HD_PROVISION_H
 
 #include <getopt.h>
-int hsmd_provision_main(int argc, char **argv);
+int hd_provision_main(int argc, char **argv);
 /* Its options (getopt_long), also the source of hsmd's shell completion. */
-extern const struct option hsmd_provision_options[];
+extern const struct option hd_provision_options[];
 #endif

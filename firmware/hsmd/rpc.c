@@ -13,24 +13,24 @@
 #include "hsmd.h"
 #include "rpc.h"
 
-int hsmd_rpc_method(const char *command, char *out, size_t outlen, char *err, size_t errlen)
+int hd_rpc_method(const char *command, char *out, size_t outlen, char *err, size_t errlen)
 {
 	if (!command || !*command)
-		return hsmd_err(err, errlen, "empty command: the exec command is the method name");
-	if (!hsmd_name_valid(command) || strlen(command) >= outlen)
-		return hsmd_err(err, errlen, "'%.*s' is not a method name", 48, command);
+		return hd_err(err, errlen, "empty command: the exec command is the method name");
+	if (!hd_name_valid(command) || strlen(command) >= outlen)
+		return hd_err(err, errlen, "'%.*s' is not a method name", 48, command);
 	memcpy(out, command, strlen(command) + 1);
 	return 0;
 }
 
-json_t *hsmd_rpc_params(const char *buf, size_t len, char *err, size_t errlen)
+json_t *hd_rpc_params(const char *buf, size_t len, char *err, size_t errlen)
 {
 	char inner[256];
 	size_t i;
 	json_t *p;
 
-	if (len > HSMD_PARAMS_MAX) {
-		hsmd_err(err, errlen, "params larger than %u bytes", HSMD_PARAMS_MAX);
+	if (len > HD_PARAMS_MAX) {
+		hd_err(err, errlen, "params larger than %u bytes", HD_PARAMS_MAX);
 		return NULL;
 	}
 	for (i = 0; i < len; i++)
@@ -38,20 +38,20 @@ json_t *hsmd_rpc_params(const char *buf, size_t len, char *err, size_t errlen)
 			break;
 	if (i == len)
 		return json_object();
-	p = hsm_json_parse(buf, len, HSMD_PARAMS_MAX, inner, sizeof(inner));
+	p = hsm_json_parse(buf, len, HD_PARAMS_MAX, inner, sizeof(inner));
 	if (!p) {
-		hsmd_err(err, errlen, "params: %s", inner);
+		hd_err(err, errlen, "params: %s", inner);
 		return NULL;
 	}
 	if (!json_is_object(p)) {
 		json_decref(p);
-		hsmd_err(err, errlen, "params: not a JSON object");
+		hd_err(err, errlen, "params: not a JSON object");
 		return NULL;
 	}
 	return p;
 }
 
-const char *hsmd_rpc_code(int status)
+const char *hd_rpc_code(int status)
 {
 	switch (status) {
 	case HSMD_BAD_REQUEST:
@@ -65,7 +65,7 @@ const char *hsmd_rpc_code(int status)
 	}
 }
 
-char *hsmd_rpc_reply(int status, const json_t *result, const char *message, size_t *len)
+char *hd_rpc_reply(int status, const json_t *result, const char *message, size_t *len)
 {
 	json_t *doc;
 	char *text, *out;
@@ -74,7 +74,7 @@ char *hsmd_rpc_reply(int status, const json_t *result, const char *message, size
 	if (status == HSMD_OK)
 		doc = json_is_object(result) ? json_incref((json_t *)result) : json_object();
 	else
-		doc = json_pack("{s:{s:s, s:s}}", "error", "code", hsmd_rpc_code(status), "message",
+		doc = json_pack("{s:{s:s, s:s}}", "error", "code", hd_rpc_code(status), "message",
 				message && *message ? message : "the operation failed");
 	text =
 	    doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10)) : NULL;

@@ -3,29 +3,29 @@
  * rpc.h - the request and reply formats of docs/protocol.md, separate from
  * SSH so that the fuzz target runs exactly what the server runs.
  */
-#ifndef HSMD_RPC_H
-#define HSMD_RPC_H
+#ifndef HD_RPC_H
+#define HD_RPC_H
 
 #include <stddef.h>
 #include <jansson.h>
 
-#define HSMD_PARAMS_MAX 65536u /* bytes of params on stdin */
-#define HSMD_COMMAND_MAX 64u   /* bytes of an exec command we look at */
+#define HD_PARAMS_MAX 65536u /* bytes of params on stdin */
+#define HD_COMMAND_MAX 64u   /* bytes of an exec command we look at */
 
 /* The method name of an exec command: exactly one name, nothing else.
  * Returns 0 and copies it to out, or -1 with a reason. */
-int hsmd_rpc_method(const char *command, char *out, size_t outlen, char *err, size_t errlen);
+int hd_rpc_method(const char *command, char *out, size_t outlen, char *err, size_t errlen);
 
 /* The params object of stdin: empty (or only white space) is {}, more
- * than HSMD_PARAMS_MAX bytes, invalid JSON, duplicate keys or anything but
+ * than HD_PARAMS_MAX bytes, invalid JSON, duplicate keys or anything but
  * an object is an error.  New reference or NULL with a reason. */
-json_t *hsmd_rpc_params(const char *buf, size_t len, char *err, size_t errlen);
+json_t *hd_rpc_params(const char *buf, size_t len, char *err, size_t errlen);
 
 /* "failed", "bad_request", ... for an exit status. */
-const char *hsmd_rpc_code(int status);
+const char *hd_rpc_code(int status);
 
 /* The bytes to send: the result (status 0) or the error envelope, one
  * line of JSON.  malloc'ed; *len set. */
-char *hsmd_rpc_reply(int status, const json_t *result, const char *message, size_t *len);
+char *hd_rpc_reply(int status, const json_t *result, const char *message, size_t *len);
 
 #endif

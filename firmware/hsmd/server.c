@@ -54,10 +54,11 @@
 #define REFUSAL_SLOTS 64
 
 struct listener {
-	struct hsmd_server *srv;
-	const struct hsmd_loaded_service *svc;
+	struct hd_server *srv;
+	const struct hd_loaded_service *svc;
 	int fd;
 	int ready;
+	int handed; /* to the process of a reboot: not closed (hand_over) */
 	uint16_t port;
 	ssh_bind bind;
 	char *host_key_pem; /* what bind was made from, to notice a change */
@@ -66,7 +67,7 @@ struct listener {
 struct chan;
 
 struct conn {
-	struct hsmd_server *srv;
+	struct hd_server *srv;
 	struct listener *lis;
 	ssh_session session;
 	struct ssh_server_callbacks_struct cb;
@@ -89,7 +90,7 @@ struct chan {
 	struct conn *conn;
 	ssh_channel channel;
 	struct ssh_channel_callbacks_struct cb;
-	char method[HSMD_COMMAND_MAX];
+	char method[HD_COMMAND_MAX];
 	int have_exec, bad_exec, eof, closed_by_peer, overflow, dispatched, finished;
 	char *in;
 	size_t in_len;
@@ -113,10 +114,10 @@ struct refusal {
 	unsigned suppressed;
 };
 
-struct hsmd_server {
-	struct hsmd_store *st;
-	const struct hsmd_config *cfg;
-	struct hsmd_loaded_service *svcs;
+struct hd_server {
+	struct hd_store *st;
+	const struct hd_config *cfg;
+	struct hd_loaded_service *svcs;
 	size_t nsvcs;
 	ssh_event event;
 	struct listener *lis;
@@ -132,7 +133,7 @@ struct hsmd_server {
 	struct refusal refusals[REFUSAL_SLOTS];
 };
 
-struct hsmd_serve_hooks hsmd_serve_hooks;
+struct hd_serve_hooks hd_serve_hooks;
 
 /* ---- keys and binds --------------------------------------------------- */
 
@@ -147,12 +148,12 @@ static ssh_bind make_bind(const char *pem, char *err, size_t errlen)
 	bool no = false;
 
 	if (!b) {
-		hsmd_err(err, errlen, "out of memory");
+		hd_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, &key) != SSH_OK) {
 		ssh_bind_free(b);
-		hsmd_err(err, errlen, "host key does not load");
+		hd_err(err, errlen, "host key does not load");
 		return NULL;
 	}
 	if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no) != SSH_OK ||
@@ -165,7 +166,7 @@ static ssh_bind make_bind(const char *pem, char *err, size_t errlen)
 	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_CIPHERS_S_C, CIPHERS) != SSH_OK ||
 	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HMAC_C_S, MACS) != SSH_OK ||
 	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HMAC_S_C, MACS) != SSH_OK) {
-		hsmd_err(err, errlen, "libssh refused an option: %s", ssh_get_error(b));
+		hd_err(err, errlen, "libssh refused an option: %s", ssh_get_error(b));
 		ssh_bind_free(b);
 		return NULL;
 	}
@@ -175,7 +176,7 @@ static ssh_bind make_bind(const char *pem, char *err, size_t errlen)
 /* After any commit the host keys (factory state) or the authorized keys
  * may have changed: new binds for changed host keys.  Authorized keys are
  * read from the state at each check. */
-static int refresh_keys(struct hsmd_server *srv)
+static int refresh_keys(struct hd_server *srv)
 {
 	const json_t *hks = json_object_get(srv->st->device, "host_keys");
 
@@ -184,7 +185,7 @@ static int refresh_keys(struct hsmd_server *srv)
 	for (size_t i = 0; i < srv->nlis; i++) {
 		struct listener *l = &srv->lis[i];
 		const char *pem = json_string_value(json_object_get(hks, l->svc->name));
-		char err[HSMD_ERRLEN];
+		char err[HD_ERRLEN];
 		ssh_bind b;
 
 		if (!pem)
@@ -193,7 +194,7 @@ static int refresh_keys(struct hsmd_server *srv)
 			continue;
 		b = make_bind(pem, err, sizeof(err));
 		if (!b) {
-			hsmd_log("%s: %s", l->svc->name, err);
+			hd_log("%s: %s", l->svc->name, err);
 			return -1;
 		}
 		if (l->bind) {
@@ -249,18 +250,18 @@ static char *key_line(ssh_key key)
 static void refusal_summary(struct refusal *r, int64_t now)
 {
 	if (r->suppressed)
-		hsmd_log("refused %u more connection%s from %s in the last %lld s (%s)",
-			 r->suppressed, r->suppressed == 1 ? "" : "s", r->peer,
-			 (long long)((now - r->since_ms) / 1000), r->why);
+		hd_log("refused %u more connection%s from %s in the last %lld s (%s)",
+		       r->suppressed, r->suppressed == 1 ? "" : "s", r->peer,
+		       (long long)((now - r->since_ms) / 1000), r->why);
 	r->suppressed = 0;
 	r->since_ms = now;
 }
 
 /* Log a refused connection once per source and reason per interval. */
-static void note_refusal(struct hsmd_server *srv, const char *peer, const char *service,
+static void note_refusal(struct hd_server *srv, const char *peer, const char *service,
 			 const char *why)
 {
-	int64_t now = hsmd_mono_ms(), interval = (int64_t)srv->cfg->refusal_log_interval * 1000;
+	int64_t now = hd_mono_ms(), interval = (int64_t)srv->cfg->refusal_log_interval * 1000;
 	struct refusal *r = NULL, *oldest = &srv->refusals[0];
 
 	for (size_t i = 0; i < REFUSAL_SLOTS; i++) {
@@ -288,15 +289,15 @@ static void note_refusal(struct hsmd_server *srv, const char *peer, const char *
 	}
 	r->service = service;
 	r->why = why;
-	hsmd_log("%s: refused a connection from %s: %s (further refusals from %s are summed up "
-		 "every %u s)",
-		 service, peer, why, peer, srv->cfg->refusal_log_interval);
+	hd_log("%s: refused a connection from %s: %s (further refusals from %s are summed up "
+	       "every %u s)",
+	       service, peer, why, peer, srv->cfg->refusal_log_interval);
 }
 
 /* Summaries of intervals that ended without a new refusal. */
-static void flush_refusals(struct hsmd_server *srv)
+static void flush_refusals(struct hd_server *srv)
 {
-	int64_t now = hsmd_mono_ms(), interval = (int64_t)srv->cfg->refusal_log_interval * 1000;
+	int64_t now = hd_mono_ms(), interval = (int64_t)srv->cfg->refusal_log_interval * 1000;
 
 	for (size_t i = 0; i < REFUSAL_SLOTS; i++) {
 		struct refusal *r = &srv->refusals[i];
@@ -307,7 +308,7 @@ static void flush_refusals(struct hsmd_server *srv)
 	}
 }
 
-static unsigned count_unauthenticated(const struct hsmd_server *srv, const char *peer)
+static unsigned count_unauthenticated(const struct hd_server *srv, const char *peer)
 {
 	unsigned n = 0;
 
@@ -317,7 +318,7 @@ static unsigned count_unauthenticated(const struct hsmd_server *srv, const char 
 	return n;
 }
 
-static unsigned count_key_sessions(const struct hsmd_server *srv, const char *line)
+static unsigned count_key_sessions(const struct hd_server *srv, const char *line)
 {
 	unsigned n = 0;
 
@@ -354,12 +355,12 @@ static void log_auth(struct conn *c, ssh_key key, int accepted)
 	key_fingerprint(key, fp, sizeof(fp));
 	if (accepted)
 		snprintf(c->key_fp, sizeof(c->key_fp), "%s", fp);
-	hsmd_log_at(
-	    accepted ? LOG_NOTICE : LOG_WARNING, "%s: authentication %s for %s key %s from %s",
-	    c->lis->svc->name, accepted ? "accepted" : "refused",
-	    ssh_key_type_to_char(ssh_key_type(key)) ? ssh_key_type_to_char(ssh_key_type(key))
-						    : "unknown",
-	    fp, c->peer);
+	hd_log_at(accepted ? LOG_NOTICE : LOG_WARNING,
+		  "%s: authentication %s for %s key %s from %s", c->lis->svc->name,
+		  accepted ? "accepted" : "refused",
+		  ssh_key_type_to_char(ssh_key_type(key)) ? ssh_key_type_to_char(ssh_key_type(key))
+							  : "unknown",
+		  fp, c->peer);
 }
 
 /* ---- libssh callbacks: record only ------------------------------------ */
@@ -372,7 +373,7 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
 
 	(void)s;
 	(void)user; /* the user name is ignored (docs/protocol.md) */
-	c->active_ms = hsmd_mono_ms();
+	c->active_ms = hd_mono_ms();
 	if (c->authenticated || c->dead)
 		return SSH_AUTH_DENIED;
 	line = key_line(pubkey);
@@ -414,21 +415,21 @@ static void stream_fail(struct chan *k)
 {
 	set_reply(k, k->call->status ? k->call->status : HSMD_FAILED, NULL,
 		  k->call->message[0] ? k->call->message : "the call failed");
-	hsmd_call_clear(k->call);
+	hd_call_clear(k->call);
 }
 
 /* The params line is in: check the rules and start the method. */
 static void stream_start(struct chan *k)
 {
 	struct conn *c = k->conn;
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 	json_t *params;
 
 	if (!key_authorized(c, c->key_line)) {
 		set_reply(k, HSMD_DENIED, NULL, "the key of this session is no longer authorized");
 		return;
 	}
-	params = hsmd_rpc_params(k->in ? k->in : "", k->in_len, err, sizeof(err));
+	params = hd_rpc_params(k->in ? k->in : "", k->in_len, err, sizeof(err));
 	if (!params) {
 		set_reply(k, HSMD_BAD_REQUEST, NULL, err);
 		return;
@@ -439,7 +440,7 @@ static void stream_start(struct chan *k)
 		set_reply(k, HSMD_FAILED, NULL, "out of memory");
 		return;
 	}
-	hsmd_call_run(k->call, c->srv, c->srv->st, c->lis->svc, k->method, params);
+	hd_call_run(k->call, c->srv, c->srv->st, c->lis->svc, k->method, params);
 	k->call->owns_params = 1;
 	if (k->call->status != HSMD_OK)
 		stream_fail(k);
@@ -456,7 +457,7 @@ static int stream_data(struct chan *k, const char *data, uint32_t len)
 		uint32_t take = nl ? (uint32_t)(nl - data) + 1 : len;
 		char *n;
 
-		if (k->in_len + take > HSMD_PARAMS_MAX) {
+		if (k->in_len + take > HD_PARAMS_MAX) {
 			k->overflow = 1;
 			return (int)len;
 		}
@@ -486,12 +487,12 @@ static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int 
 
 	(void)s;
 	(void)ch;
-	k->conn->active_ms = hsmd_mono_ms();
+	k->conn->active_ms = hd_mono_ms();
 	if (is_stderr || k->overflow || k->dispatched)
 		return (int)len; /* discarded */
 	if (k->smethod)
 		return stream_data(k, data, len);
-	if (k->in_len + len > HSMD_PARAMS_MAX) {
+	if (k->in_len + len > HD_PARAMS_MAX) {
 		k->overflow = 1;
 		free(k->in);
 		k->in = NULL;
@@ -518,7 +519,7 @@ static void on_eof(ssh_session s, ssh_channel ch, void *ud)
 	(void)s;
 	(void)ch;
 	k->eof = 1;
-	k->conn->active_ms = hsmd_mono_ms();
+	k->conn->active_ms = hd_mono_ms();
 }
 
 static void on_close(ssh_session s, ssh_channel ch, void *ud)
@@ -537,14 +538,14 @@ static int on_exec(ssh_session s, ssh_channel ch, const char *command, void *ud)
 
 	(void)s;
 	(void)ch;
-	k->conn->active_ms = hsmd_mono_ms();
+	k->conn->active_ms = hd_mono_ms();
 	if (k->have_exec)
 		return -1; /* one request per channel */
 	k->have_exec = 1;
-	if (hsmd_rpc_method(command, k->method, sizeof(k->method), err, sizeof(err)) != 0) {
+	if (hd_rpc_method(command, k->method, sizeof(k->method), err, sizeof(err)) != 0) {
 		k->bad_exec = 1; /* accepted, answered with bad_request */
 	} else {
-		const struct hsmd_method *m = hsmd_service_find(k->conn->lis->svc, k->method);
+		const struct hsmd_method *m = hd_service_find(k->conn->lis->svc, k->method);
 		if (m && (m->flags & HSMD_METHOD_STREAMS))
 			k->smethod = m; /* services.c checked stream and finish */
 	}
@@ -556,7 +557,7 @@ static ssh_channel on_channel_open(ssh_session s, void *ud)
 	struct conn *c = ud;
 	struct chan *k;
 
-	c->active_ms = hsmd_mono_ms();
+	c->active_ms = hd_mono_ms();
 	if (!c->authenticated || c->dead || c->nchans >= c->srv->cfg->max_channels)
 		return NULL;
 	k = calloc(1, sizeof(*k));
@@ -583,7 +584,7 @@ static ssh_channel on_channel_open(ssh_session s, void *ud)
 
 /* ---- channels and calls ----------------------------------------------- */
 
-json_t *hsmd_server_service_names(const struct hsmd_server *srv)
+json_t *hd_server_service_names(const struct hd_server *srv)
 {
 	json_t *a = json_array();
 
@@ -595,7 +596,7 @@ json_t *hsmd_server_service_names(const struct hsmd_server *srv)
 static void set_reply(struct chan *k, int status, const json_t *result, const char *msg)
 {
 	k->status = status;
-	k->out = hsmd_rpc_reply(status, result, msg, &k->out_len);
+	k->out = hd_rpc_reply(status, result, msg, &k->out_len);
 	k->out_off = 0;
 	k->dispatched = 1;
 }
@@ -609,18 +610,18 @@ static void log_call(const struct conn *c, const struct hsmd_call *call)
 							 : LOG_DEBUG;
 
 	if (call->status == HSMD_OK)
-		hsmd_log_at(pri, "%s.%s by %s from %s: ok", c->lis->svc->name, call->method,
-			    c->key_fp, c->peer);
+		hd_log_at(pri, "%s.%s by %s from %s: ok", c->lis->svc->name, call->method,
+			  c->key_fp, c->peer);
 	else
-		hsmd_log_at(pri, "%s.%s by %s from %s: status %d: %s", c->lis->svc->name,
-			    call->method, c->key_fp, c->peer, call->status, call->message);
+		hd_log_at(pri, "%s.%s by %s from %s: status %d: %s", c->lis->svc->name,
+			  call->method, c->key_fp, c->peer, call->status, call->message);
 }
 
-static void dispatch(struct hsmd_server *srv, struct chan *k)
+static void dispatch(struct hd_server *srv, struct chan *k)
 {
 	struct conn *c = k->conn;
 	struct hsmd_call call;
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 	json_t *params;
 
 	if (k->bad_exec) {
@@ -655,20 +656,20 @@ static void dispatch(struct hsmd_server *srv, struct chan *k)
 			return;
 		}
 		set_reply(k, HSMD_OK, k->call->result, NULL);
-		hsmd_call_clear(k->call);
+		hd_call_clear(k->call);
 		return;
 	}
-	params = hsmd_rpc_params(k->in ? k->in : "", k->in_len, err, sizeof(err));
+	params = hd_rpc_params(k->in ? k->in : "", k->in_len, err, sizeof(err));
 	if (!params) {
 		set_reply(k, HSMD_BAD_REQUEST, NULL, err);
 		return;
 	}
-	hsmd_call_run(&call, srv, srv->st, c->lis->svc, k->method, params);
+	hd_call_run(&call, srv, srv->st, c->lis->svc, k->method, params);
 	log_call(c, &call);
 	set_reply(k, call.status, call.result, call.message);
-	hsmd_call_clear(&call);
+	hd_call_clear(&call);
 	json_decref(params);
-	c->active_ms = hsmd_mono_ms(); /* the call's own time is not the client's idleness */
+	c->active_ms = hd_mono_ms(); /* the call's own time is not the client's idleness */
 }
 
 /* Send what the window allows; then exit-status, EOF, close. */
@@ -692,7 +693,7 @@ static void flush_chan(struct chan *k)
 			return;
 		}
 		k->out_off += (size_t)w;
-		k->conn->active_ms = hsmd_mono_ms(); /* the client reads */
+		k->conn->active_ms = hd_mono_ms(); /* the client reads */
 	}
 	if (!k->finished) {
 		ssh_channel_request_send_exit_status(k->channel, k->status);
@@ -717,7 +718,7 @@ static void free_chan(struct conn *c, struct chan *k, int free_channel)
 		ssh_channel_free(k->channel);
 	}
 	if (k->call) { /* releases what a streaming call held */
-		hsmd_call_clear(k->call);
+		hd_call_clear(k->call);
 		free(k->call);
 	}
 	free(k->in);
@@ -725,7 +726,7 @@ static void free_chan(struct conn *c, struct chan *k, int free_channel)
 	free(k);
 }
 
-static void service_channels(struct hsmd_server *srv, struct conn *c)
+static void service_channels(struct hd_server *srv, struct conn *c)
 {
 	struct chan *k = c->chans, *next;
 
@@ -745,10 +746,10 @@ static void service_channels(struct hsmd_server *srv, struct conn *c)
 
 /* Has every call that was answered sent its whole reply?  (A reboot into
  * a new image waits for that, bounded by the idle timeout.) */
-static int replies_sent(struct hsmd_server *srv)
+static int replies_sent(struct hd_server *srv)
 {
 	static int64_t since;
-	int64_t now = hsmd_mono_ms();
+	int64_t now = hd_mono_ms();
 
 	if (!since)
 		since = now;
@@ -761,7 +762,7 @@ static int replies_sent(struct hsmd_server *srv)
 	return 1;
 }
 
-void hsmd_server_request_reexec(struct hsmd_server *srv)
+void hd_server_request_reexec(struct hd_server *srv)
 {
 	if (srv)
 		srv->reexec = 1;
@@ -769,7 +770,7 @@ void hsmd_server_request_reexec(struct hsmd_server *srv)
 
 /* ---- connections ------------------------------------------------------ */
 
-static void drop_conn(struct hsmd_server *srv, struct conn *c)
+static void drop_conn(struct hd_server *srv, struct conn *c)
 {
 	struct conn **pp;
 
@@ -821,7 +822,7 @@ static void peer_name(int fd, char *out, size_t outlen)
 	snprintf(out, outlen, "%s port %u", host, port);
 }
 
-static void accept_on(struct hsmd_server *srv, struct listener *l)
+static void accept_on(struct hd_server *srv, struct listener *l)
 {
 	for (int i = 0; i < ACCEPT_BURST; i++) {
 		int one = 1, fd, rc;
@@ -835,7 +836,7 @@ static void accept_on(struct hsmd_server *srv, struct listener *l)
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 			    errno != ECONNABORTED)
-				hsmd_log("%s: accept: %s", l->svc->name, strerror(errno));
+				hd_log("%s: accept: %s", l->svc->name, strerror(errno));
 			l->ready = 0;
 			return;
 		}
@@ -869,7 +870,7 @@ static void accept_on(struct hsmd_server *srv, struct listener *l)
 		c->lis = l;
 		snprintf(c->source, sizeof(c->source), "%s", source);
 		peer_name(fd, c->peer, sizeof(c->peer));
-		c->accepted_ms = c->active_ms = hsmd_mono_ms();
+		c->accepted_ms = c->active_ms = hd_mono_ms();
 		c->cb.userdata = c;
 		c->cb.auth_pubkey_function = on_auth_pubkey;
 		c->cb.channel_open_request_session_function = on_channel_open;
@@ -895,10 +896,10 @@ static void accept_on(struct hsmd_server *srv, struct listener *l)
 	}
 }
 
-static void judge_conns(struct hsmd_server *srv)
+static void judge_conns(struct hd_server *srv)
 {
-	int64_t now = hsmd_mono_ms();
-	const struct hsmd_config *cfg = srv->cfg;
+	int64_t now = hd_mono_ms();
+	const struct hd_config *cfg = srv->cfg;
 	struct conn *c, *next;
 
 	for (c = srv->conns; c; c = next) {
@@ -913,9 +914,9 @@ static void judge_conns(struct hsmd_server *srv)
 			else if (now - c->active_ms > (int64_t)cfg->idle_timeout * 1000) {
 				c->dead = 1, c->why = "idle timeout";
 				if (c->chans) /* a call left hanging: worth the admin's eye */
-					hsmd_log("%s: closed the session of %s: idle for %u s with "
-						 "a call open",
-						 c->lis->svc->name, c->peer, cfg->idle_timeout);
+					hd_log("%s: closed the session of %s: idle for %u s with "
+					       "a call open",
+					       c->lis->svc->name, c->peer, cfg->idle_timeout);
 			} else if (c->auth_failures >= cfg->max_auth_attempts)
 				c->dead = 1, c->why = "too many authentication attempts";
 		}
@@ -940,17 +941,146 @@ static int on_listener(socket_t fd, int revents, void *ud)
 
 static int on_signal(socket_t fd, int revents, void *ud)
 {
-	struct hsmd_server *srv = ud;
+	struct hd_server *srv = ud;
 	struct signalfd_siginfo si;
 
 	(void)revents;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP)
-			hsmd_log("SIGHUP: nothing to reload (configuration is read at start)");
+			hd_log("SIGHUP: nothing to reload (configuration is read at start)");
 		else
 			srv->stop = (int)si.ssi_signo;
 	}
 	return 0;
+}
+
+/* ---- listening sockets kept across a reboot ------------------------------
+ *
+ * The emulated reboot (a new firmware image, or the recovery image) is a
+ * re-exec of hsmd.  The listening sockets are handed to the new process
+ * in HSMD_LISTEN_FDS ("PORT:FD,..."), so a client that connects meanwhile
+ * waits in the backlog and is served by the new image instead of being
+ * refused.  A socket is adopted only if it is a listening TCP socket on
+ * this HSM's address and the service's port; the rest are closed once the
+ * services listen. */
+#define LISTEN_FDS_ENV "HSMD_LISTEN_FDS"
+
+static int same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_port ==
+			   ((const struct sockaddr_in *)b)->sin_port &&
+		       ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+			   ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return ((const struct sockaddr_in6 *)a)->sin6_port ==
+		   ((const struct sockaddr_in6 *)b)->sin6_port &&
+	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+/* The inherited socket for port, checked against the address it must be
+ * bound to, or -1.  An adopted socket is taken out of the list. */
+static int adopt_listener(const struct sockaddr_storage *want, uint16_t port)
+{
+	const char *env = getenv(LISTEN_FDS_ENV);
+	char rest[1024], *p, *save = NULL;
+	size_t used = 0;
+	int found = -1;
+
+	if (!env || strlen(env) >= sizeof(rest))
+		return -1;
+	rest[0] = '\0';
+	{
+		char copy[1024];
+		snprintf(copy, sizeof(copy), "%s", env);
+		for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+			unsigned long port_n, fd_n;
+			char *end;
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+			int listening = 0;
+			socklen_t ol = sizeof(listening);
+
+			port_n = strtoul(p, &end, 10);
+			if (*end != ':' || port_n != port || found >= 0) {
+				used += (size_t)snprintf(rest + used, sizeof(rest) - used, "%s%s",
+							 used ? "," : "", p);
+				continue;
+			}
+			fd_n = strtoul(end + 1, &end, 10);
+			if (*end || fd_n < 3 || fd_n > 65535)
+				continue;
+			memset(&ss, 0, sizeof(ss));
+			if (getsockname((int)fd_n, (struct sockaddr *)&ss, &sl) != 0 ||
+			    getsockopt((int)fd_n, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) !=
+				0 ||
+			    !listening || !same_address(&ss, want)) {
+				used += (size_t)snprintf(rest + used, sizeof(rest) - used, "%s%s",
+							 used ? "," : "", p);
+				continue;
+			}
+			found = (int)fd_n;
+		}
+	}
+	if (found < 0)
+		return -1;
+	if (fcntl(found, F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(found, F_SETFL, fcntl(found, F_GETFL) | O_NONBLOCK) != 0)
+		return -1;
+	if (used)
+		setenv(LISTEN_FDS_ENV, rest, 1);
+	else
+		unsetenv(LISTEN_FDS_ENV);
+	return found;
+}
+
+/* Close the inherited sockets no service adopted. */
+static void close_unadopted(void)
+{
+	const char *env = getenv(LISTEN_FDS_ENV);
+	char copy[1024], *p, *save = NULL;
+
+	if (!env)
+		return;
+	snprintf(copy, sizeof(copy), "%s", env);
+	for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		const char *colon = strchr(p, ':');
+		long fd = colon ? strtol(colon + 1, NULL, 10) : -1;
+		int listening = 0;
+		socklen_t ol = sizeof(listening);
+		if (fd >= 3 && fd <= 65535 &&
+		    getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) == 0 &&
+		    listening)
+			close((int)fd);
+	}
+	unsetenv(LISTEN_FDS_ENV);
+}
+
+/* Hand the listening sockets to the process the re-exec starts. */
+static void hand_over(struct hd_server *srv)
+{
+	char list[1024];
+	size_t used = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < srv->nlis; i++) {
+		int n;
+		if (srv->lis[i].fd < 0 || fcntl(srv->lis[i].fd, F_SETFD, 0) != 0)
+			continue;
+		n = snprintf(list + used, sizeof(list) - used, "%s%u:%d", used ? "," : "",
+			     srv->lis[i].port, srv->lis[i].fd);
+		if (n < 0 || (size_t)n >= sizeof(list) - used) {
+			fcntl(srv->lis[i].fd, F_SETFD, FD_CLOEXEC); /* closed below */
+			list[used] = '\0';
+			continue;
+		}
+		used += (size_t)n;
+		srv->lis[i].handed = 1;
+	}
+	if (used)
+		setenv(LISTEN_FDS_ENV, list, 1);
 }
 
 static int open_listener(const char *address, uint16_t port, char *err, size_t errlen)
@@ -962,7 +1092,7 @@ static int open_listener(const char *address, uint16_t port, char *err, size_t e
 
 	memset(&ss, 0, sizeof(ss));
 	if (hsm_ip_parse(address, 0, &ip, err, errlen) != 0) {
-		return hsmd_err(err, errlen, "'%s' is not an IP address", address);
+		return hd_err(err, errlen, "'%s' is not an IP address", address);
 	} else if (ip.family == 4) {
 		memcpy(&((struct sockaddr_in *)&ss)->sin_addr, ip.b, 4);
 		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
@@ -974,14 +1104,16 @@ static int open_listener(const char *address, uint16_t port, char *err, size_t e
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
 		sl = sizeof(struct sockaddr_in6);
 	}
+	if ((fd = adopt_listener(&ss, port)) >= 0)
+		return fd;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return hsmd_err(err, errlen, "socket: %s", strerror(errno));
+		return hd_err(err, errlen, "socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 512) != 0) {
 		int e = errno;
 		close(fd);
-		return hsmd_err(err, errlen, "%s port %u: %s", address, port, strerror(e));
+		return hd_err(err, errlen, "%s port %u: %s", address, port, strerror(e));
 	}
 	return fd;
 }
@@ -996,7 +1128,7 @@ static void raise_nofile(void)
 	}
 }
 
-static int setup_signals(struct hsmd_server *srv)
+static int setup_signals(struct hd_server *srv)
 {
 	sigset_t set;
 
@@ -1011,13 +1143,13 @@ static int setup_signals(struct hsmd_server *srv)
 	return srv->sigfd < 0 ? -1 : 0;
 }
 
-int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
-	       struct hsmd_loaded_service *svcs, size_t nsvcs)
+int hd_serve(struct hd_store *st, const struct hd_config *cfg, struct hd_loaded_service *svcs,
+	     size_t nsvcs)
 {
-	struct hsmd_server srv;
+	struct hd_server srv;
 	const json_t *ports = json_object_get(st->lifetime, "ports");
 	const char *address = json_string_value(json_object_get(st->lifetime, "address"));
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 	int rc = 1;
 
 	memset(&srv, 0, sizeof(srv));
@@ -1029,7 +1161,7 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 	srv.sigfd = -1;
 	raise_nofile();
 	if (setup_signals(&srv) != 0) {
-		hsmd_log("signals: %s", strerror(errno));
+		hd_log("signals: %s", strerror(errno));
 		return 1;
 	}
 	srv.event = ssh_event_new();
@@ -1037,9 +1169,9 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 	if (!srv.event || !srv.lis)
 		goto out;
 	ssh_event_add_fd(srv.event, srv.sigfd, POLLIN, on_signal, &srv);
-	hsmd_store_init_reset(st);
-	hsmd_store_init_add(
-	    st, "boot", json_pack("{s:s, s:s}", "reason", "start", "image", hsmd_store_image(st)));
+	hd_store_init_reset(st);
+	hd_store_init_add(st, "boot",
+			  json_pack("{s:s, s:s}", "reason", "start", "image", hd_store_image(st)));
 	for (size_t i = 0; i < nsvcs; i++) {
 		struct listener *l = &srv.lis[srv.nlis];
 		const json_t *p = json_object_get(ports, svcs[i].name);
@@ -1047,17 +1179,17 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 		int fd;
 
 		if (!json_object_get(json_object_get(st->device, "host_keys"), svcs[i].name)) {
-			hsmd_log("service %s: this HSM has no host key for it; not served",
-				 svcs[i].name);
-			hsmd_store_init_add(st, "service_failed",
-					    json_pack("{s:s, s:s}", "service", svcs[i].name,
-						      "reason", "no host key"));
+			hd_log("service %s: this HSM has no host key for it; not served",
+			       svcs[i].name);
+			hd_store_init_add(st, "service_failed",
+					  json_pack("{s:s, s:s}", "service", svcs[i].name, "reason",
+						    "no host key"));
 			continue;
 		}
 		fd = open_listener(address, port, err, sizeof(err));
 		if (fd < 0) {
-			hsmd_log("service %s: %s; not served", svcs[i].name, err);
-			hsmd_store_init_add(
+			hd_log("service %s: %s; not served", svcs[i].name, err);
+			hd_store_init_add(
 			    st, "service_failed",
 			    json_pack("{s:s, s:s}", "service", svcs[i].name, "reason", err));
 			continue;
@@ -1067,30 +1199,31 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 		l->fd = fd;
 		l->port = port;
 		srv.nlis++;
-		hsmd_store_init_add(st, "service_started",
-				    json_pack("{s:s, s:s, s:i}", "service", svcs[i].name, "address",
-					      address, "port", port));
+		hd_store_init_add(st, "service_started",
+				  json_pack("{s:s, s:s, s:i}", "service", svcs[i].name, "address",
+					    address, "port", port));
 	}
+	close_unadopted(); /* a service the rebooted image does not run */
 	if (srv.nlis == 0) {
-		hsmd_log("no service could be started");
-		if (hsmd_serve_hooks.boot)
-			hsmd_serve_hooks.boot(st, 0, nsvcs ? err : "no service to serve");
+		hd_log("no service could be started");
+		if (hd_serve_hooks.boot)
+			hd_serve_hooks.boot(st, 0, nsvcs ? err : "no service to serve");
 		goto out;
 	}
 	if (refresh_keys(&srv) != 0) {
-		if (hsmd_serve_hooks.boot)
-			hsmd_serve_hooks.boot(st, 0, "host keys do not load");
+		if (hd_serve_hooks.boot)
+			hd_serve_hooks.boot(st, 0, "host keys do not load");
 		goto out;
 	}
 	for (size_t i = 0; i < srv.nlis; i++)
 		ssh_event_add_fd(srv.event, srv.lis[i].fd, POLLIN, on_listener, &srv.lis[i]);
-	hsmd_store_init_add(st, "boot_complete",
-			    json_pack("{s:o}", "services", hsmd_server_service_names(&srv)));
-	hsmd_log("serving %s on %s (%zu service%s)",
-		 json_string_value(json_object_get(st->lifetime, "esn")), address, srv.nlis,
-		 srv.nlis == 1 ? "" : "s");
-	if (hsmd_serve_hooks.boot)
-		hsmd_serve_hooks.boot(st, 1, NULL);
+	hd_store_init_add(st, "boot_complete",
+			  json_pack("{s:o}", "services", hd_server_service_names(&srv)));
+	hd_log("serving %s on %s (%zu service%s)",
+	       json_string_value(json_object_get(st->lifetime, "esn")), address, srv.nlis,
+	       srv.nlis == 1 ? "" : "s");
+	if (hd_serve_hooks.boot)
+		hd_serve_hooks.boot(st, 1, NULL);
 	while (!srv.stop) {
 		ssh_event_dopoll(srv.event, POLL_MS); /* SSH_ERROR: judged per session */
 		for (size_t i = 0; i < srv.nlis && !srv.stop; i++)
@@ -1098,30 +1231,32 @@ int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
 				accept_on(&srv, &srv.lis[i]);
 		judge_conns(&srv);
 		flush_refusals(&srv);
-		if (hsmd_serve_hooks.tick)
-			hsmd_serve_hooks.tick(st);
+		if (hd_serve_hooks.tick)
+			hd_serve_hooks.tick(st);
 		if (refresh_keys(&srv) != 0) {
-			hsmd_log("cannot load new host keys; stopping");
+			hd_log("cannot load new host keys; stopping");
 			goto out;
 		}
 		if (srv.reexec && replies_sent(&srv))
 			break;
 	}
 	if (srv.reexec) {
-		hsmd_log("rebooting into the new firmware image");
-		rc = HSMD_SERVE_REEXEC;
+		hd_log("rebooting into the new firmware image");
+		rc = HD_SERVE_REEXEC;
+		hand_over(&srv);
 		goto out;
 	}
-	hsmd_log("signal %d: stopping", srv.stop);
+	hd_log("signal %d: stopping", srv.stop);
 	rc = 0;
 out:
-	if (hsmd_serve_hooks.shutdown)
-		hsmd_serve_hooks.shutdown(st);
+	if (hd_serve_hooks.shutdown)
+		hd_serve_hooks.shutdown(st);
 	while (srv.conns)
 		drop_conn(&srv, srv.conns);
 	for (size_t i = 0; i < srv.nlis; i++) {
 		ssh_event_remove_fd(srv.event, srv.lis[i].fd);
-		close(srv.lis[i].fd);
+		if (!srv.lis[i].handed)
+			close(srv.lis[i].fd);
 		if (srv.lis[i].bind)
 			ssh_bind_free(srv.lis[i].bind);
 		free(srv.lis[i].host_key_pem);

@@ -3,8 +3,8 @@
  * server.h - the event loop: one libssh event serving every service's
  * listener of one HSM, with the method calls dispatched through the gate.
  */
-#ifndef HSMD_SERVER_H
-#define HSMD_SERVER_H
+#ifndef HD_SERVER_H
+#define HD_SERVER_H
 
 #include <stddef.h>
 #include <jansson.h>
@@ -12,59 +12,59 @@
 #include "services.h"
 #include "store.h"
 
-struct hsmd_server;
+struct hd_server;
 
 /* Everything a method call needs; the api table is the first member so
  * that hsmadmin/service.h's accessors find it. */
 struct hsmd_call {
 	const struct hsmd_api *api;
-	struct hsmd_server *srv;
-	struct hsmd_store *st;
-	const struct hsmd_loaded_service *svc;
+	struct hd_server *srv;
+	struct hd_store *st;
+	const struct hd_loaded_service *svc;
 	const char *method;
 	json_t *params;
 	json_t *result;
 	char message[512];
 	int status;
 	int message_set;
-	uint32_t flags;             /* the gate flags that applied (HSMD_METHOD_*) */
-	int owns_params;            /* a streaming call: clear drops params */
-	struct hsmd_upload *upload; /* an image being received (api.c) */
+	uint32_t flags;           /* the gate flags that applied (HSMD_METHOD_*) */
+	int owns_params;          /* a streaming call: clear drops params */
+	struct hd_upload *upload; /* an image being received (api.c) */
 };
 
-extern const struct hsmd_api hsmd_api_table;
+extern const struct hsmd_api hd_api_table;
 
 /* Run one call: look the method up, parse nothing (params given), apply
  * the gate and run the handler.  Fills call->status/result/message.  Used
  * by the server and by the unit tests. */
-void hsmd_call_run(struct hsmd_call *call, struct hsmd_server *srv, struct hsmd_store *st,
-		   const struct hsmd_loaded_service *svc, const char *method, json_t *params);
-void hsmd_call_clear(struct hsmd_call *call);
+void hd_call_run(struct hsmd_call *call, struct hd_server *srv, struct hd_store *st,
+		 const struct hd_loaded_service *svc, const char *method, json_t *params);
+void hd_call_clear(struct hsmd_call *call);
 
 /* The running services' names (for the api and the init log). */
-json_t *hsmd_server_service_names(const struct hsmd_server *srv);
+json_t *hd_server_service_names(const struct hd_server *srv);
 
 /* Hooks for the VCM supervisor (vcmhost.c) and for a VCM process; any may
  * be NULL.  boot: once the listeners are open (ok 1) or could not be (ok 0,
- * why says so); tick: once per loop iteration; shutdown: before hsmd_serve
+ * why says so); tick: once per loop iteration; shutdown: before hd_serve
  * returns; reboot: see below. */
-struct hsmd_serve_hooks {
-	void (*boot)(struct hsmd_store *st, int ok, const char *why);
-	void (*tick)(struct hsmd_store *st);
-	void (*shutdown)(struct hsmd_store *st);
+struct hd_serve_hooks {
+	void (*boot)(struct hd_store *st, int ok, const char *why);
+	void (*tick)(struct hd_store *st);
+	void (*shutdown)(struct hd_store *st);
 	/* After an emulated reboot (reset, settime, factory state). */
-	void (*reboot)(struct hsmd_store *st, const char *why);
+	void (*reboot)(struct hd_store *st, const char *why);
 };
-extern struct hsmd_serve_hooks hsmd_serve_hooks;
+extern struct hd_serve_hooks hd_serve_hooks;
 
-/* hsmd_serve's result when the HSM reboots into a new firmware image:
+/* hd_serve's result when the HSM reboots into a new firmware image:
  * main restarts the process (exec) so the new image's modules load. */
-#define HSMD_SERVE_REEXEC 100
+#define HD_SERVE_REEXEC 100
 /* Ask for that once the replies in flight are sent. */
-void hsmd_server_request_reexec(struct hsmd_server *srv);
+void hd_server_request_reexec(struct hd_server *srv);
 
 /* Serve until SIGTERM/SIGINT.  Returns the process exit status. */
-int hsmd_serve(struct hsmd_store *st, const struct hsmd_config *cfg,
-	       struct hsmd_loaded_service *svcs, size_t nsvcs);
+int hd_serve(struct hd_store *st, const struct hd_config *cfg, struct hd_loaded_service *svcs,
+	     size_t nsvcs);
 
 #endif

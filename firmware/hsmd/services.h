@@ -4,8 +4,8 @@
  * modules with the same trust checks as host plugins (docs/design.md,
  * "Rules for the two ABIs").
  */
-#ifndef HSMD_SERVICES_H
-#define HSMD_SERVICES_H
+#ifndef HD_SERVICES_H
+#define HD_SERVICES_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -13,9 +13,9 @@
 
 /* The smallest method stride hsmd accepts: ABI 1.2's struct, before
  * stream and finish. */
-#define HSMD_METHOD_MIN_SIZE offsetof(struct hsmd_method, stream)
+#define HD_METHOD_MIN_SIZE offsetof(struct hsmd_method, stream)
 
-struct hsmd_service_conf {
+struct hd_service_conf {
 	char name[48];
 	char module[128]; /* a file name in the service directory */
 };
@@ -23,10 +23,10 @@ struct hsmd_service_conf {
 /* Parse one services.d file held in memory: section [service], keys name
  * and module (both required, each once).  file_name is the file's base name
  * and must be "<name>.conf". */
-int hsmd_service_conf_parse(const char *text, size_t len, const char *file_name,
-			    struct hsmd_service_conf *out, char *err, size_t errlen);
+int hd_service_conf_parse(const char *text, size_t len, const char *file_name,
+			  struct hd_service_conf *out, char *err, size_t errlen);
 
-struct hsmd_loaded_service {
+struct hd_loaded_service {
 	char name[48];
 	char conf_path[4608];
 	const struct hsmd_service *desc;
@@ -37,19 +37,21 @@ struct hsmd_loaded_service {
 };
 
 /* The i-th method of a loaded service (the descriptor's stride). */
-const struct hsmd_method *hsmd_service_method(const struct hsmd_loaded_service *s, size_t i);
-const struct hsmd_method *hsmd_service_find(const struct hsmd_loaded_service *s, const char *name);
+const struct hsmd_method *hd_service_method(const struct hd_loaded_service *s, size_t i);
+const struct hsmd_method *hd_service_find(const struct hd_loaded_service *s, const char *name);
 
 /* Check a descriptor before using it (ABI, sizes, names, flags). */
-int hsmd_service_check(const struct hsmd_service *desc, const char *want_name, size_t *nmethods,
-		       char *err, size_t errlen);
+int hd_service_check(const struct hsmd_service *desc, const char *want_name, size_t *nmethods,
+		     char *err, size_t errlen);
 
 /* Load every service named in CONFDIR/services.d/NAME.conf from servicedir.
  * A service that fails is reported on stderr (file, module, reason, hint)
- * and left out; the others load.  Returns the number loaded (malloc'ed
- * array in *out), or -1 when the directory cannot be read. */
-int hsmd_services_load(const char *confdir, const char *servicedir,
-		       struct hsmd_loaded_service **out, size_t *count, char *err, size_t errlen);
-void hsmd_services_unload(struct hsmd_loaded_service *s, size_t count);
+ * and left out; the others load.  With platform_only, a service that does
+ * not run on the recovery image (gate.h) is not loaded at all.  Returns
+ * the number loaded (malloc'ed array in *out), or -1 when the directory
+ * cannot be read. */
+int hd_services_load(const char *confdir, const char *servicedir, int platform_only,
+		     struct hd_loaded_service **out, size_t *count, char *err, size_t errlen);
+void hd_services_unload(struct hd_loaded_service *s, size_t count);
 
 #endif

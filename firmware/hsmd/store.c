@@ -24,19 +24,19 @@
 
 #define EMU_ACCEL_DEFAULT "ecc"
 
-static int default_interlock(const struct hsmd_store *st)
+static int default_interlock(const struct hd_store *st)
 {
 	return json_is_true(
 	    json_object_get(json_object_get(st->device, "emulation"), "ncoreapi_operational"));
 }
-int (*hsmd_interlock_hook)(const struct hsmd_store *st) = default_interlock;
+int (*hd_interlock_hook)(const struct hd_store *st) = default_interlock;
 
-static void path_of(const struct hsmd_store *st, const char *name, char *buf, size_t len)
+static void path_of(const struct hd_store *st, const char *name, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", st->dir, name);
 }
 
-int hsmd_store_lock(const char *dir, char *err, size_t errlen)
+int hd_store_lock(const char *dir, char *err, size_t errlen)
 {
 	char path[4200];
 	int fd;
@@ -44,13 +44,13 @@ int hsmd_store_lock(const char *dir, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/lock", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return hsmd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
 		close(fd);
 		if (e == EWOULDBLOCK)
-			return hsmd_err(err, errlen, "%s is in use by another hsmd", dir);
-		return hsmd_err(err, errlen, "%s: lock: %s", path, strerror(e));
+			return hd_err(err, errlen, "%s is in use by another hsmd", dir);
+		return hd_err(err, errlen, "%s: lock: %s", path, strerror(e));
 	}
 	return fd;
 }
@@ -124,7 +124,7 @@ static json_t *log_key_record(const json_t *lifetime, EVP_PKEY *identity, EVP_PK
 	json_t *body, *cert, *rec = NULL;
 
 	if (!line) {
-		hsmd_err(err, errlen, "the log key is unreadable");
+		hd_err(err, errlen, "the log key is unreadable");
 		return NULL;
 	}
 	log_name_of(lifetime, name, sizeof(name));
@@ -151,8 +151,8 @@ static EVP_PKEY *doc_log_key(const json_t *doc)
 	return key;
 }
 
-json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json_t *prev,
-			  int64_t host_now, char *err, size_t errlen)
+json_t *hd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json_t *prev,
+			int64_t host_now, char *err, size_t errlen)
 {
 	const char *esn = json_string_value(json_object_get(lifetime, "esn"));
 	json_t *doc, *host_keys = json_object(), *certs = json_object();
@@ -163,15 +163,15 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 	json_int_t next_seq = 1, segment = 1, min_vsn = 1, epoch = 1;
 	json_t *keys = NULL;
 
-	for (size_t i = 0; i < hsmd_known_service_count; i++) {
-		const char *svc = hsmd_known_services[i].name;
+	for (size_t i = 0; i < hd_known_service_count; i++) {
+		const char *svc = hd_known_services[i].name;
 		char *priv, *pub;
 		json_t *body, *cert;
 
 		if (new_host_key(&priv, &pub) != 0) {
 			json_decref(host_keys);
 			json_decref(certs);
-			hsmd_err(err, errlen, "cannot generate a host key for %s", svc);
+			hd_err(err, errlen, "cannot generate a host key for %s", svc);
 			return NULL;
 		}
 		body = json_pack("{s:s, s:s, s:s, s:I}", "esn", esn, "service", svc, "host_key",
@@ -185,7 +185,7 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 		if (!cert) {
 			json_decref(host_keys);
 			json_decref(certs);
-			hsmd_err(err, errlen, "cannot certify the %s host key: %s", svc, inner);
+			hd_err(err, errlen, "cannot certify the %s host key: %s", svc, inner);
 			return NULL;
 		}
 		json_object_set_new(certs, svc, cert);
@@ -194,7 +194,7 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 	logpem = logkey ? pem_private(logkey) : NULL;
 	if (prev) {
 		/* Factory state: the caller records the new key's epoch once it
-		 * knows where the epoch begins (hsmd_store_factory_state). */
+		 * knows where the epoch begins (hd_store_factory_state). */
 		epoch = json_integer_value(json_object_get(prev_log, "epoch"));
 		epoch = (epoch ? epoch : 1) + 1;
 		keys = json_deep_copy(json_object_get(prev_log, "keys"));
@@ -215,11 +215,11 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 		json_decref(host_keys);
 		json_decref(certs);
 		json_decref(keys);
-		hsmd_err(err, errlen, "cannot generate the log signing key");
+		hd_err(err, errlen, "cannot generate the log signing key");
 		return NULL;
 	}
 	if (prev) {
-		struct hsmd_clock clk;
+		struct hd_clock clk;
 		next_seq = json_integer_value(json_object_get(prev_log, "next_seq"));
 		segment = json_integer_value(json_object_get(prev_log, "segment"));
 		min_vsn = json_integer_value(json_object_get(prev, "min_vsn"));
@@ -227,14 +227,14 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 		emulation = json_deep_copy(json_object_get(prev, "emulation"));
 		/* The clock keeps running (a slew in progress stops); the
 		 * saved time is erased (guide 4.2.4.1). */
-		hsmd_clock_get(prev, &clk);
+		hd_clock_get(prev, &clk);
 		clock = json_pack("{s:I, s:n, s:b, s:n}", "offset", (json_int_t)clk.offset,
 				  "last_set", "lost", clk.lost, "slew");
 	} else {
 		/* The development image's versions until a package is
 		 * installed (images.c); boot.c keeps this in step. */
-		json_t *dev = hsmd_images_development();
-		firmware = hsmd_images_firmware(dev);
+		json_t *dev = hd_images_development();
+		firmware = hd_images_firmware(dev);
 		json_decref(dev);
 		emulation = json_pack("{s:b}", "ncoreapi_operational", 0);
 		clock =
@@ -242,7 +242,7 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 	}
 	doc = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:{s:s, s:n}, "
 			"s:{s:I, s:I, s:s, s:b, s:n, s:I, s:I, s:o}, s:o, s:o}",
-			"version", HSMD_DOC_VERSION, "state", "factory", "mode", "operational",
+			"version", HD_DOC_VERSION, "state", "factory", "mode", "operational",
 			"host_keys", host_keys, "certificates", certs, "client_keys", json_object(),
 			"clock", clock, "min_vsn", min_vsn, "firmware", firmware, "acceleration",
 			"selected", EMU_ACCEL_DEFAULT, "pending", "log", "next_seq", next_seq,
@@ -256,13 +256,13 @@ json_t *hsmd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json
 	explicit_bzero(logpem, strlen(logpem));
 	free(logpem);
 	if (!doc)
-		hsmd_err(err, errlen, "out of memory");
+		hd_err(err, errlen, "out of memory");
 	return doc;
 }
 
 /* ---- the view --------------------------------------------------------- */
 
-static void rebuild_view(struct hsmd_store *st)
+static void rebuild_view(struct hd_store *st)
 {
 	json_t *view = json_deep_copy(st->device);
 
@@ -278,7 +278,7 @@ static void rebuild_view(struct hsmd_store *st)
 /* Open the signed system log.  A state written before its entry could be
  * (provisioning, a new VCM) carries it in log.pending: it is appended now
  * and the state written again without it. */
-static int open_system_log(struct hsmd_store *st, char *err, size_t errlen)
+static int open_system_log(struct hd_store *st, char *err, size_t errlen)
 {
 	json_t *log = json_object_get(st->device, "log"),
 	       *pending = json_object_get(log, "pending");
@@ -287,22 +287,22 @@ static int open_system_log(struct hsmd_store *st, char *err, size_t errlen)
 	json_int_t committed = json_integer_value(json_object_get(log, "next_seq"));
 	json_int_t epoch = json_integer_value(json_object_get(log, "epoch"));
 	json_int_t since = json_integer_value(json_object_get(log, "since"));
-	int64_t now = hsmd_store_now(st);
+	int64_t now = hd_store_now(st);
 	char name[64];
 	int rc;
 
 	if (!key) {
 		json_decref(problems);
-		return hsmd_err(err, errlen, "device.json: the log key is unreadable");
+		return hd_err(err, errlen, "device.json: the log key is unreadable");
 	}
 	if (json_is_object(pending))
 		committed = json_integer_value(json_object_get(pending, "seq"));
 	log_name_of(st->lifetime, name, sizeof(name));
-	rc = hsmd_slog_open(&st->slog, st->dir, "system",
-			    json_string_value(json_object_get(st->lifetime, "esn")), name, key,
-			    epoch ? epoch : 1, since ? since : 1, st->cfg->log_checkpoint_every,
-			    committed, json_integer_value(json_object_get(log, "segment")),
-			    problems, now < 0 ? 0 : now, err, errlen);
+	rc = hd_slog_open(&st->slog, st->dir, "system",
+			  json_string_value(json_object_get(st->lifetime, "esn")), name, key,
+			  epoch ? epoch : 1, since ? since : 1, st->cfg->log_checkpoint_every,
+			  committed, json_integer_value(json_object_get(log, "segment")), problems,
+			  now < 0 ? 0 : now, err, errlen);
 	EVP_PKEY_free(key);
 	json_decref(problems);
 	if (rc != 0)
@@ -310,19 +310,19 @@ static int open_system_log(struct hsmd_store *st, char *err, size_t errlen)
 	st->slog_open = 1;
 	if (json_is_object(pending) &&
 	    json_integer_value(json_object_get(pending, "seq")) > st->slog.found_last_seq &&
-	    hsmd_slog_append(&st->slog, json_integer_value(json_object_get(pending, "time")),
-			     json_string_value(json_object_get(pending, "event")),
-			     json_deep_copy(json_object_get(pending, "detail")), err, errlen) != 0)
+	    hd_slog_append(&st->slog, json_integer_value(json_object_get(pending, "time")),
+			   json_string_value(json_object_get(pending, "event")),
+			   json_deep_copy(json_object_get(pending, "detail")), err, errlen) != 0)
 		return -1;
 	if (json_is_object(pending) ||
-	    json_integer_value(json_object_get(log, "next_seq")) != hsmd_slog_next_seq(&st->slog) ||
+	    json_integer_value(json_object_get(log, "next_seq")) != hd_slog_next_seq(&st->slog) ||
 	    json_integer_value(json_object_get(log, "segment")) != st->slog.segment) {
 		json_t *doc = json_deep_copy(st->device);
 		json_t *dl = json_object_get(doc, "log");
 		json_object_set_new(dl, "pending", json_null());
-		json_object_set_new(dl, "next_seq", json_integer(hsmd_slog_next_seq(&st->slog)));
+		json_object_set_new(dl, "next_seq", json_integer(hd_slog_next_seq(&st->slog)));
 		json_object_set_new(dl, "segment", json_integer(st->slog.segment));
-		if (hsmd_store_commit(st, doc, NULL, NULL, err, errlen) != 0)
+		if (hd_store_commit(st, doc, NULL, NULL, err, errlen) != 0)
 			return -1;
 	}
 	return 0;
@@ -330,7 +330,7 @@ static int open_system_log(struct hsmd_store *st, char *err, size_t errlen)
 
 static json_t *read_log(const char *path, size_t *bytes, int repair, char *err, size_t errlen)
 {
-	char *text = NULL, inner[HSMD_ERRLEN];
+	char *text = NULL, inner[HD_ERRLEN];
 	size_t len = 0, good = 0;
 	struct stat sb;
 	json_t *entries;
@@ -340,23 +340,23 @@ static json_t *read_log(const char *path, size_t *bytes, int repair, char *err, 
 		return json_array();
 	}
 	if (hsm_read_file(path, 1u << 30, &text, &len, inner, sizeof(inner)) != 0) {
-		hsmd_err(err, errlen, "%s", inner);
+		hd_err(err, errlen, "%s", inner);
 		return NULL;
 	}
-	entries = hsmd_log_parse(text, len, &good, inner, sizeof(inner));
+	entries = hd_log_parse(text, len, &good, inner, sizeof(inner));
 	free(text);
 	if (!entries) {
-		hsmd_err(err, errlen, "%s: %s", path, inner);
+		hd_err(err, errlen, "%s: %s", path, inner);
 		return NULL;
 	}
 	if (good != len && repair) {
 		/* A write cut short by a crash: drop the partial line. */
 		if (truncate(path, (off_t)good) != 0) {
 			json_decref(entries);
-			hsmd_err(err, errlen, "%s: truncate: %s", path, strerror(errno));
+			hd_err(err, errlen, "%s: truncate: %s", path, strerror(errno));
 			return NULL;
 		}
-		hsmd_log("%s: dropped %zu bytes of a partial entry", path, len - good);
+		hd_log("%s: dropped %zu bytes of a partial entry", path, len - good);
 	}
 	*bytes = good;
 	return entries;
@@ -364,10 +364,10 @@ static json_t *read_log(const char *path, size_t *bytes, int repair, char *err, 
 
 /* ---- open ------------------------------------------------------------- */
 
-int hsmd_store_open(struct hsmd_store *st, const char *dir, const struct hsmd_config *cfg,
-		    char *err, size_t errlen)
+int hd_store_open(struct hd_store *st, const char *dir, const struct hd_config *cfg, char *err,
+		  size_t errlen)
 {
-	char path[4200], inner[HSMD_ERRLEN];
+	char path[4200], inner[HD_ERRLEN];
 	json_t *entries;
 	size_t bytes;
 
@@ -375,21 +375,21 @@ int hsmd_store_open(struct hsmd_store *st, const char *dir, const struct hsmd_co
 	st->lockfd = -1;
 	st->cfg = cfg;
 	if (strlen(dir) >= sizeof(st->dir) - 32)
-		return hsmd_err(err, errlen, "%s: path too long", dir);
+		return hd_err(err, errlen, "%s: path too long", dir);
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
 	path_of(st, "lifetime.json", path, sizeof(path));
 	if (access(path, F_OK) != 0)
-		return hsmd_err(err, errlen,
-				"%s: not a provisioned HSM (no lifetime.json; run hsmd provision)",
-				dir);
-	st->lockfd = hsmd_store_lock(dir, err, errlen);
+		return hd_err(err, errlen,
+			      "%s: not a provisioned HSM (no lifetime.json; run hsmd provision)",
+			      dir);
+	st->lockfd = hd_store_lock(dir, err, errlen);
 	if (st->lockfd < 0)
 		return -1;
-	st->lifetime = hsm_json_load_file(path, HSMD_DOC_MAX, inner, sizeof(inner));
+	st->lifetime = hsm_json_load_file(path, HD_DOC_MAX, inner, sizeof(inner));
 	if (!st->lifetime)
 		goto fail_inner;
-	if (hsmd_lifetime_validate(st->lifetime, inner, sizeof(inner)) != 0) {
-		hsmd_err(err, errlen, "%s: %s", path, inner);
+	if (hd_lifetime_validate(st->lifetime, inner, sizeof(inner)) != 0) {
+		hd_err(err, errlen, "%s: %s", path, inner);
 		goto fail;
 	}
 	path_of(st, "identity.pem", path, sizeof(path));
@@ -402,21 +402,21 @@ int hsmd_store_open(struct hsmd_store *st, const char *dir, const struct hsmd_co
 						  st->lifetime, "identity_key"))) == 0;
 		free(pub);
 		if (!same) {
-			hsmd_err(err, errlen, "%s: does not match identity_key in lifetime.json",
-				 path);
+			hd_err(err, errlen, "%s: does not match identity_key in lifetime.json",
+			       path);
 			goto fail;
 		}
 	}
 	/* Finish a commit a crash interrupted, drop temporary copies of
 	 * secrets, then read the device and its registry documents. */
-	if (hsmd_docstore_recover(dir, inner, sizeof(inner)) != 0)
+	if (hd_docstore_recover(dir, inner, sizeof(inner)) != 0)
 		goto fail_inner;
 	path_of(st, "device.json", path, sizeof(path));
-	st->device = hsmd_docstore_load(dir, inner, sizeof(inner));
+	st->device = hd_docstore_load(dir, inner, sizeof(inner));
 	if (!st->device)
 		goto fail_inner;
-	if (hsmd_device_validate(st->device, inner, sizeof(inner)) != 0) {
-		hsmd_err(err, errlen, "%s: %s", path, inner);
+	if (hd_device_validate(st->device, inner, sizeof(inner)) != 0) {
+		hd_err(err, errlen, "%s: %s", path, inner);
 		goto fail;
 	}
 	rebuild_view(st);
@@ -427,17 +427,17 @@ int hsmd_store_open(struct hsmd_store *st, const char *dir, const struct hsmd_co
 	st->init_bytes = entries ? bytes : 0;
 	json_decref(entries);
 	st->init_log = json_array();
-	st->boot_time = hsmd_host_time();
+	st->boot_time = hd_host_time();
 	rebuild_view(st);
 	return 0;
 fail_inner:
-	hsmd_err(err, errlen, "%s", inner);
+	hd_err(err, errlen, "%s", inner);
 fail:
-	hsmd_store_close(st);
+	hd_store_close(st);
 	return -1;
 }
 
-void hsmd_store_close(struct hsmd_store *st)
+void hd_store_close(struct hd_store *st)
 {
 	json_decref(st->lifetime);
 	json_decref(st->device);
@@ -445,7 +445,7 @@ void hsmd_store_close(struct hsmd_store *st)
 	json_decref(st->init_log);
 	EVP_PKEY_free(st->identity);
 	if (st->slog_open)
-		hsmd_slog_close(&st->slog);
+		hd_slog_close(&st->slog);
 	if (st->lockfd >= 0)
 		close(st->lockfd);
 	memset(st, 0, sizeof(*st));
@@ -454,59 +454,58 @@ void hsmd_store_close(struct hsmd_store *st)
 
 /* ---- transactions ----------------------------------------------------- */
 
-int64_t hsmd_store_now(const struct hsmd_store *st)
+int64_t hd_store_now(const struct hd_store *st)
 {
-	struct hsmd_clock clk;
+	struct hd_clock clk;
 
-	hsmd_clock_get(st->device, &clk);
-	return hsmd_clock_now(&clk, hsmd_host_time(), st->cfg->slew_per_day);
+	hd_clock_get(st->device, &clk);
+	return hd_clock_now(&clk, hd_host_time(), st->cfg->slew_per_day);
 }
 
 /* One transaction: the entry (and, at factory state, the key change)
  * durable in the log first, then device.json; a failure of either leaves
  * the old state and cuts the entries off again. */
-static int commit_logged(struct hsmd_store *st, json_t *doc, const char *event, json_t *detail,
+static int commit_logged(struct hd_store *st, json_t *doc, const char *event, json_t *detail,
 			 EVP_PKEY *newkey, char *err, size_t errlen)
 {
 	json_t *log = json_object_get(doc, "log");
-	char inner[HSMD_ERRLEN];
-	struct hsmd_slog_mark mark;
+	char inner[HD_ERRLEN];
+	struct hd_slog_mark mark;
 	int64_t t = 0;
 	int rc;
 
 	if (!json_is_object(log)) {
 		json_decref(doc);
 		json_decref(detail);
-		return hsmd_err(err, errlen, "internal: device document without log");
+		return hd_err(err, errlen, "internal: device document without log");
 	}
 	if (event) {
-		struct hsmd_clock clk;
+		struct hd_clock clk;
 
-		if (hsmd_slog_ready(&st->slog, hsmd_store_now(st), inner, sizeof(inner)) != 0) {
+		if (hd_slog_ready(&st->slog, hd_store_now(st), inner, sizeof(inner)) != 0) {
 			json_decref(doc);
 			json_decref(detail);
-			return hsmd_err(err, errlen,
-					"cannot record the change in the system log: %s", inner);
+			return hd_err(err, errlen, "cannot record the change in the system log: %s",
+				      inner);
 		}
-		hsmd_clock_get(doc, &clk);
-		t = hsmd_clock_now(&clk, hsmd_host_time(), st->cfg->slew_per_day);
+		hd_clock_get(doc, &clk);
+		t = hd_clock_now(&clk, hd_host_time(), st->cfg->slew_per_day);
 		json_object_set_new(log, "pending", json_null());
-		json_object_set_new(log, "next_seq",
-				    json_integer(hsmd_slog_next_seq(&st->slog) + 1));
+		json_object_set_new(log, "next_seq", json_integer(hd_slog_next_seq(&st->slog) + 1));
 	}
 	/* The clock's high-water mark: every commit records the highest device
 	 * time seen, before and after this change (a settime back included). */
 	{
-		struct hsmd_clock was, next;
-		int64_t host = hsmd_host_time(), seen;
-		hsmd_clock_get(st->device, &was);
-		hsmd_clock_get(doc, &next);
-		seen = hsmd_clock_now(&was, host, st->cfg->slew_per_day);
+		struct hd_clock was, next;
+		int64_t host = hd_host_time(), seen;
+		hd_clock_get(st->device, &was);
+		hd_clock_get(doc, &next);
+		seen = hd_clock_now(&was, host, st->cfg->slew_per_day);
 		if (seen > next.high_water)
 			next.high_water = seen;
 		if (was.high_water > next.high_water)
 			next.high_water = was.high_water;
-		seen = hsmd_clock_now(&next, host, st->cfg->slew_per_day);
+		seen = hd_clock_now(&next, host, st->cfg->slew_per_day);
 		if (seen > next.high_water)
 			next.high_water = seen;
 		if (json_is_object(json_object_get(doc, "clock")))
@@ -514,54 +513,52 @@ static int commit_logged(struct hsmd_store *st, json_t *doc, const char *event, 
 			    json_object_get(doc, "clock"), "high_water",
 			    json_integer(next.high_water < 0 ? 0 : next.high_water));
 	}
-	if (hsmd_device_validate(doc, inner, sizeof(inner)) != 0) {
+	if (hd_device_validate(doc, inner, sizeof(inner)) != 0) {
 		json_decref(doc);
 		json_decref(detail);
-		return hsmd_err(err, errlen, "refusing to store an invalid device state: %s",
-				inner);
+		return hd_err(err, errlen, "refusing to store an invalid device state: %s", inner);
 	}
-	hsmd_slog_mark(&st->slog, &mark);
+	hd_slog_mark(&st->slog, &mark);
 	if (event) {
-		if (hsmd_slog_append(&st->slog, t, event, detail, inner, sizeof(inner)) != 0) {
+		if (hd_slog_append(&st->slog, t, event, detail, inner, sizeof(inner)) != 0) {
 			json_decref(doc);
-			return hsmd_err(err, errlen,
-					"cannot record the change in the system log: %s", inner);
+			return hd_err(err, errlen, "cannot record the change in the system log: %s",
+				      inner);
 		}
-		if (newkey &&
-		    hsmd_slog_change_key(&st->slog, t, newkey, inner, sizeof(inner)) != 0) {
-			hsmd_slog_rollback(&st->slog, &mark);
+		if (newkey && hd_slog_change_key(&st->slog, t, newkey, inner, sizeof(inner)) != 0) {
+			hd_slog_rollback(&st->slog, &mark);
 			json_decref(doc);
-			return hsmd_err(err, errlen, "cannot record the new log key: %s", inner);
+			return hd_err(err, errlen, "cannot record the new log key: %s", inner);
 		}
-		json_object_set_new(log, "next_seq", json_integer(hsmd_slog_next_seq(&st->slog)));
+		json_object_set_new(log, "next_seq", json_integer(hd_slog_next_seq(&st->slog)));
 		json_object_set_new(log, "segment", json_integer(st->slog.segment));
 	} else {
 		json_decref(detail);
 	}
-	rc = hsmd_docstore_commit(st->dir, st->device, doc, inner, sizeof(inner));
+	rc = hd_docstore_commit(st->dir, st->device, doc, inner, sizeof(inner));
 	if (rc < 0) {
-		if (event && hsmd_slog_rollback(&st->slog, &mark) != 0)
-			hsmd_log("system log: cannot cut off the entry of a failed change yet "
-				 "(the next write or start does)");
+		if (event && hd_slog_rollback(&st->slog, &mark) != 0)
+			hd_log("system log: cannot cut off the entry of a failed change yet "
+			       "(the next write or start does)");
 		json_decref(doc);
-		return hsmd_err(err, errlen, "%s", inner);
+		return hd_err(err, errlen, "%s", inner);
 	}
 	if (rc > 0)
 		/* Committed: the journal finishes it at the next commit or start. */
-		hsmd_log("state: %s (the change stands)", inner);
+		hd_log("state: %s (the change stands)", inner);
 	json_decref(st->device);
 	st->device = doc;
 	st->generation++;
 	rebuild_view(st);
-	if (event && hsmd_slog_checkpoint_due(&st->slog, t, inner, sizeof(inner)) != 0)
+	if (event && hd_slog_checkpoint_due(&st->slog, t, inner, sizeof(inner)) != 0)
 		/* The change and its entry are durable; the next append
 		 * retries the checkpoint. */
-		hsmd_log("system log: checkpoint: %s", inner);
+		hd_log("system log: checkpoint: %s", inner);
 	return 0;
 }
 
-int hsmd_store_commit(struct hsmd_store *st, json_t *doc, const char *event, json_t *detail,
-		      char *err, size_t errlen)
+int hd_store_commit(struct hd_store *st, json_t *doc, const char *event, json_t *detail, char *err,
+		    size_t errlen)
 {
 	return commit_logged(st, doc, event, detail, NULL, err, errlen);
 }
@@ -574,15 +571,15 @@ static const char *const service_members[] = {
 	"vcms", /* orchestrator: the VCM registry */
 };
 
-int hsmd_store_commit_view(struct hsmd_store *st, json_t *view_doc, const char *event,
-			   json_t *detail, char *err, size_t errlen)
+int hd_store_commit_view(struct hd_store *st, json_t *view_doc, const char *event, json_t *detail,
+			 char *err, size_t errlen)
 {
 	json_t *doc;
 
 	if (!json_is_object(view_doc)) {
 		json_decref(view_doc);
 		json_decref(detail);
-		return hsmd_err(err, errlen, "internal: commit without a document");
+		return hd_err(err, errlen, "internal: commit without a document");
 	}
 	doc = json_deep_copy(st->device);
 	for (size_t i = 0; i < sizeof(service_members) / sizeof(service_members[0]); i++) {
@@ -591,10 +588,10 @@ int hsmd_store_commit_view(struct hsmd_store *st, json_t *view_doc, const char *
 			json_object_set(doc, service_members[i], v);
 	}
 	json_decref(view_doc);
-	return hsmd_store_commit(st, doc, event, detail, err, errlen);
+	return hd_store_commit(st, doc, event, detail, err, errlen);
 }
 
-static void apply_reboot(struct hsmd_store *st, json_t *doc)
+static void apply_reboot(struct hd_store *st, json_t *doc)
 {
 	json_t *accel = json_object_get(doc, "acceleration");
 	json_t *pending = json_object_get(accel, "pending");
@@ -615,24 +612,23 @@ static void apply_reboot(struct hsmd_store *st, json_t *doc)
 	}
 	json_object_set_new(doc, "mode", json_string("operational"));
 	if (json_is_true(json_object_get(log, "critical")) &&
-	    hsmd_log_level_of(hsmd_store_log_used(st), st->cfg->log_capacity,
-			      st->cfg->log_safe_percent,
-			      st->cfg->log_critical_percent) < HSMD_LOG_CRITICAL)
+	    hd_log_level_of(hd_store_log_used(st), st->cfg->log_capacity, st->cfg->log_safe_percent,
+			    st->cfg->log_critical_percent) < HD_LOG_CRITICAL)
 		json_object_set_new(log, "critical", json_false());
 }
 
-static void booted(struct hsmd_store *st, const char *why)
+static void booted(struct hd_store *st, const char *why)
 {
-	st->boot_time = hsmd_host_time();
-	hsmd_store_init_reset(st);
-	hsmd_store_init_add(st, "boot",
-			    json_pack("{s:s, s:s}", "reason", why, "image", hsmd_store_image(st)));
-	hsmd_store_init_add(st, "boot_complete", json_object());
+	st->boot_time = hd_host_time();
+	hd_store_init_reset(st);
+	hd_store_init_add(st, "boot",
+			  json_pack("{s:s, s:s}", "reason", why, "image", hd_store_image(st)));
+	hd_store_init_add(st, "boot_complete", json_object());
 }
 
 /* ---- images: primary and recovery (guide 4.5.4) ------------------------ */
 
-const char *hsmd_store_image(const struct hsmd_store *st)
+const char *hd_store_image(const struct hd_store *st)
 {
 	const char *s = json_string_value(json_object_get(st->device, "image"));
 
@@ -641,9 +637,9 @@ const char *hsmd_store_image(const struct hsmd_store *st)
 
 /* The image the boot about to happen runs: the recovery image while the
  * recovery button is held (button.h). */
-static const char *next_image(const struct hsmd_store *st)
+static const char *next_image(const struct hd_store *st)
 {
-	return hsmd_button_held(st->dir, hsmd_host_time()) ? "recovery" : "primary";
+	return hd_button_held(st->dir, hd_host_time()) ? "recovery" : "primary";
 }
 
 /* Mark a fresh document with its image.  The recovery image makes no
@@ -664,7 +660,7 @@ static void set_image(json_t *doc, const char *image)
  * The key's epoch begins at its log_key entry, right after the change's
  * entry, which names the key (guide 4.12.4.4); the old key signs the
  * transition.  One commit, logged as event (steals detail). */
-static int fresh_state(struct hsmd_store *st, const char *image, const char *event, json_t *detail,
+static int fresh_state(struct hd_store *st, const char *image, const char *event, json_t *detail,
 		       char *err, size_t errlen)
 {
 	json_t *doc, *log, *rec;
@@ -673,18 +669,18 @@ static int fresh_state(struct hsmd_store *st, const char *image, const char *eve
 	char *line;
 	int rc;
 
-	if (hsmd_slog_ready(&st->slog, hsmd_store_now(st), err, errlen) != 0 ||
-	    !(doc = hsmd_device_fresh(st->lifetime, st->identity, st->device, hsmd_host_time(), err,
-				      errlen))) {
+	if (hd_slog_ready(&st->slog, hd_store_now(st), err, errlen) != 0 ||
+	    !(doc = hd_device_fresh(st->lifetime, st->identity, st->device, hd_host_time(), err,
+				    errlen))) {
 		json_decref(detail);
 		return -1;
 	}
 	log = json_object_get(doc, "log");
 	epoch = json_integer_value(json_object_get(log, "epoch"));
-	since = hsmd_slog_key_since(&st->slog, 1);
+	since = hd_slog_key_since(&st->slog, 1);
 	newkey = doc_log_key(doc);
 	rec = newkey ? log_key_record(st->lifetime, st->identity, newkey, epoch, since,
-				      hsmd_host_time(), err, errlen)
+				      hd_host_time(), err, errlen)
 		     : NULL;
 	line = newkey ? hsm_key_to_openssh(newkey) : NULL;
 	if (!rec || !line) {
@@ -693,7 +689,7 @@ static int fresh_state(struct hsmd_store *st, const char *image, const char *eve
 		free(line);
 		EVP_PKEY_free(newkey);
 		json_decref(doc);
-		return newkey ? -1 : hsmd_err(err, errlen, "the new log key is unreadable");
+		return newkey ? -1 : hd_err(err, errlen, "the new log key is unreadable");
 	}
 	json_array_append_new(json_object_get(log, "keys"), rec);
 	json_object_set_new(log, "since", json_integer(since));
@@ -709,7 +705,7 @@ static int fresh_state(struct hsmd_store *st, const char *image, const char *eve
 
 /* Entering and leaving recovery mode return the HSM to factory state
  * (guide 4.5.4.2, 4.5.4.3): one commit, logged, then the boot. */
-static int boot_other_image(struct hsmd_store *st, const char *image, const char *why, char *err,
+static int boot_other_image(struct hd_store *st, const char *image, const char *why, char *err,
 			    size_t errlen)
 {
 	int entering = strcmp(image, "recovery") == 0;
@@ -720,39 +716,39 @@ static int boot_other_image(struct hsmd_store *st, const char *image, const char
 				  "keys and log key"),
 			err, errlen) != 0)
 		return -1;
-	hsmd_log("booted the %s image (%s): factory state", image, why);
+	hd_log("booted the %s image (%s): factory state", image, why);
 	booted(st, why);
 	return 0;
 }
 
-int hsmd_store_power_on(struct hsmd_store *st, char *err, size_t errlen)
+int hd_store_power_on(struct hd_store *st, char *err, size_t errlen)
 {
 	const char *image = next_image(st);
 
-	if (strcmp(image, hsmd_store_image(st)) == 0)
+	if (strcmp(image, hd_store_image(st)) == 0)
 		return 0;
 	return boot_other_image(st, image, "start", err, errlen);
 }
 
-int hsmd_store_reboot(struct hsmd_store *st, const char *event, json_t *detail, char *err,
-		      size_t errlen)
+int hd_store_reboot(struct hd_store *st, const char *event, json_t *detail, char *err,
+		    size_t errlen)
 {
 	const char *image = next_image(st);
 	json_t *doc;
 
-	if (strcmp(image, hsmd_store_image(st)) != 0) {
+	if (strcmp(image, hd_store_image(st)) != 0) {
 		json_decref(detail);
 		return boot_other_image(st, image, event, err, errlen);
 	}
 	doc = json_deep_copy(st->device);
 	apply_reboot(st, doc);
-	if (hsmd_store_commit(st, doc, event, detail, err, errlen) != 0)
+	if (hd_store_commit(st, doc, event, detail, err, errlen) != 0)
 		return -1;
 	booted(st, event);
 	return 0;
 }
 
-int hsmd_store_factory_state(struct hsmd_store *st, char *err, size_t errlen)
+int hd_store_factory_state(struct hd_store *st, char *err, size_t errlen)
 {
 	const char *image = next_image(st);
 
@@ -769,9 +765,9 @@ int hsmd_store_factory_state(struct hsmd_store *st, char *err, size_t errlen)
 
 /* ---- the init log ----------------------------------------------------- */
 
-static int write_init_log(struct hsmd_store *st)
+static int write_init_log(struct hd_store *st)
 {
-	char path[4200], inner[HSMD_ERRLEN];
+	char path[4200], inner[HD_ERRLEN];
 	size_t total = 0, idx;
 	json_t *e;
 	char *buf = NULL;
@@ -792,22 +788,22 @@ static int write_init_log(struct hsmd_store *st)
 	path_of(st, "init.log", path, sizeof(path));
 	rc = hsm_write_file_atomic(path, buf, total, 0600, inner, sizeof(inner));
 	if (rc != 0)
-		hsmd_log("init log: %s", inner);
+		hd_log("init log: %s", inner);
 	else
 		st->init_bytes = total;
 	free(buf);
 	return rc;
 }
 
-void hsmd_store_init_reset(struct hsmd_store *st)
+void hd_store_init_reset(struct hd_store *st)
 {
 	json_array_clear(st->init_log);
 }
 
-int hsmd_store_init_add(struct hsmd_store *st, const char *event, json_t *detail)
+int hd_store_init_add(struct hd_store *st, const char *event, json_t *detail)
 {
 	json_int_t seq = (json_int_t)json_array_size(st->init_log) + 1;
-	int64_t t = hsmd_store_now(st);
+	int64_t t = hd_store_now(st);
 
 	json_array_append_new(st->init_log, json_pack("{s:I, s:I, s:s, s:o}", "seq", seq, "time",
 						      (json_int_t)(t < 0 ? 0 : t), "event", event,
@@ -815,23 +811,23 @@ int hsmd_store_init_add(struct hsmd_store *st, const char *event, json_t *detail
 	return write_init_log(st);
 }
 
-json_t *hsmd_store_log_entries(struct hsmd_store *st, const char *log, char *err, size_t errlen)
+json_t *hd_store_log_entries(struct hd_store *st, const char *log, char *err, size_t errlen)
 {
 	if (strcmp(log, "init") == 0)
 		return json_deep_copy(st->init_log);
 	if (strcmp(log, "system") != 0) {
-		hsmd_err(err, errlen, "unknown log '%.32s' (system or init)", log);
+		hd_err(err, errlen, "unknown log '%.32s' (system or init)", log);
 		return NULL;
 	}
-	return hsmd_slog_entries(&st->slog, err, errlen);
+	return hd_slog_entries(&st->slog, err, errlen);
 }
 
-uint64_t hsmd_store_log_used(const struct hsmd_store *st)
+uint64_t hd_store_log_used(const struct hd_store *st)
 {
-	return hsmd_slog_bytes(&st->slog) + st->init_bytes;
+	return hd_slog_bytes(&st->slog) + st->init_bytes;
 }
 
-char *hsmd_store_log_public_key(const struct hsmd_store *st, char *err, size_t errlen)
+char *hd_store_log_public_key(const struct hd_store *st, char *err, size_t errlen)
 {
 	const char *pem =
 	    json_string_value(json_object_get(json_object_get(st->device, "log"), "key"));
@@ -840,16 +836,16 @@ char *hsmd_store_log_public_key(const struct hsmd_store *st, char *err, size_t e
 	char *line = key ? hsm_key_to_openssh(key) : NULL;
 
 	if (!line)
-		hsmd_err(err, errlen, "the log key is missing or unreadable");
+		hd_err(err, errlen, "the log key is missing or unreadable");
 	EVP_PKEY_free(key);
 	BIO_free(bio);
 	return line;
 }
 
 /* A saved segment exists? */
-static int segment_saved(const struct hsmd_store *st, int64_t segment)
+static int segment_saved(const struct hd_store *st, int64_t segment)
 {
-	json_t *saved = hsmd_slog_saved(&st->slog), *v;
+	json_t *saved = hd_slog_saved(&st->slog), *v;
 	size_t i;
 	int found = 0;
 
@@ -858,95 +854,94 @@ static int segment_saved(const struct hsmd_store *st, int64_t segment)
 	return found;
 }
 
-long long hsmd_store_log_expire(struct hsmd_store *st, int64_t segment, char *err, size_t errlen)
+long long hd_store_log_expire(struct hd_store *st, int64_t segment, char *err, size_t errlen)
 {
-	uint64_t before = hsmd_slog_bytes(&st->slog);
+	uint64_t before = hd_slog_bytes(&st->slog);
 
 	if (segment == st->slog.segment)
-		return hsmd_err(err, errlen, "segment %lld is the open log: export it first",
-				(long long)segment);
+		return hd_err(err, errlen, "segment %lld is the open log: export it first",
+			      (long long)segment);
 	if (!segment_saved(st, segment))
-		return hsmd_err(err, errlen, "no exported segment %lld is stored",
-				(long long)segment);
+		return hd_err(err, errlen, "no exported segment %lld is stored",
+			      (long long)segment);
 	/* Logged first: an expiry is never done without its entry. */
-	if (hsmd_store_commit(st, json_deep_copy(st->device), "logs_expired",
-			      json_pack("{s:I}", "segment", (json_int_t)segment), err,
-			      errlen) != 0 ||
-	    hsmd_slog_expire(&st->slog, segment, err, errlen) != 0)
+	if (hd_store_commit(st, json_deep_copy(st->device), "logs_expired",
+			    json_pack("{s:I}", "segment", (json_int_t)segment), err, errlen) != 0 ||
+	    hd_slog_expire(&st->slog, segment, err, errlen) != 0)
 		return -1;
-	return (long long)(before - hsmd_slog_bytes(&st->slog));
+	return (long long)(before - hd_slog_bytes(&st->slog));
 }
 
-int64_t hsmd_store_log_close(struct hsmd_store *st, char *err, size_t errlen)
+int64_t hd_store_log_close(struct hd_store *st, char *err, size_t errlen)
 {
-	int64_t closed = 0, now = hsmd_store_now(st);
+	int64_t closed = 0, now = hd_store_now(st);
 
-	if (hsmd_slog_close_segment(&st->slog, now < 0 ? 0 : now, &closed, err, errlen) != 0)
+	if (hd_slog_close_segment(&st->slog, now < 0 ? 0 : now, &closed, err, errlen) != 0)
 		return -1;
-	if (hsmd_store_commit(st, json_deep_copy(st->device), "logs_exported",
-			      json_pack("{s:I}", "segment", (json_int_t)closed), err, errlen) != 0)
-		hsmd_log("system log: segment %lld closed, but its export entry failed: %s",
-			 (long long)closed, err);
+	if (hd_store_commit(st, json_deep_copy(st->device), "logs_exported",
+			    json_pack("{s:I}", "segment", (json_int_t)closed), err, errlen) != 0)
+		hd_log("system log: segment %lld closed, but its export entry failed: %s",
+		       (long long)closed, err);
 	return closed;
 }
 
-int hsmd_store_log_clear(struct hsmd_store *st, const char *log, char *err, size_t errlen)
+int hd_store_log_clear(struct hd_store *st, const char *log, char *err, size_t errlen)
 {
-	int64_t now = hsmd_store_now(st);
+	int64_t now = hd_store_now(st);
 
 	if (strcmp(log, "init") == 0) {
-		hsmd_store_init_reset(st);
+		hd_store_init_reset(st);
 		if (write_init_log(st) != 0)
-			return hsmd_err(err, errlen, "cannot write the init log");
+			return hd_err(err, errlen, "cannot write the init log");
 	} else if (strcmp(log, "system") == 0) {
-		if (hsmd_slog_clear(&st->slog, now < 0 ? 0 : now, err, errlen) != 0)
+		if (hd_slog_clear(&st->slog, now < 0 ? 0 : now, err, errlen) != 0)
 			return -1;
 	} else {
-		return hsmd_err(err, errlen, "unknown log '%.32s' (system or init)", log);
+		return hd_err(err, errlen, "unknown log '%.32s' (system or init)", log);
 	}
-	return hsmd_store_commit(st, json_deep_copy(st->device), "logs_cleared",
-				 json_pack("{s:s}", "log", log), err, errlen);
+	return hd_store_commit(st, json_deep_copy(st->device), "logs_cleared",
+			       json_pack("{s:s}", "log", log), err, errlen);
 }
 
-json_t *hsmd_store_log_keys(const struct hsmd_store *st)
+json_t *hd_store_log_keys(const struct hd_store *st)
 {
 	json_t *keys = json_object_get(json_object_get(st->device, "log"), "keys");
 
 	return keys ? json_deep_copy(keys) : json_array();
 }
 
-enum hsmd_log_level hsmd_store_log_level(struct hsmd_store *st)
+enum hd_log_level hd_store_log_level(struct hd_store *st)
 {
-	enum hsmd_log_level lvl =
-	    hsmd_log_level_of(hsmd_store_log_used(st), st->cfg->log_capacity,
-			      st->cfg->log_safe_percent, st->cfg->log_critical_percent);
+	enum hd_log_level lvl =
+	    hd_log_level_of(hd_store_log_used(st), st->cfg->log_capacity, st->cfg->log_safe_percent,
+			    st->cfg->log_critical_percent);
 	json_t *log = json_object_get(st->device, "log");
 
 	if (json_is_true(json_object_get(log, "critical")))
-		return HSMD_LOG_CRITICAL;
-	if (lvl == HSMD_LOG_CRITICAL) {
+		return HD_LOG_CRITICAL;
+	if (lvl == HD_LOG_CRITICAL) {
 		/* Latched: only a reset with logs reduced clears it (4.12.1). */
 		json_t *doc = json_deep_copy(st->device);
-		char e[HSMD_ERRLEN];
+		char e[HD_ERRLEN];
 		json_object_set_new(json_object_get(doc, "log"), "critical", json_true());
-		if (hsmd_store_commit(st, doc, NULL, NULL, e, sizeof(e)) != 0)
-			hsmd_log("cannot record the critical log state: %s", e);
+		if (hd_store_commit(st, doc, NULL, NULL, e, sizeof(e)) != 0)
+			hd_log("cannot record the critical log state: %s", e);
 		else
-			hsmd_log("system logs reached their critical capacity");
+			hd_log("system logs reached their critical capacity");
 	}
 	return lvl;
 }
 
-void hsmd_store_gate_facts(struct hsmd_store *st, struct hsmd_gate_facts *f)
+void hd_store_gate_facts(struct hd_store *st, struct hd_gate_facts *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->esn = json_string_value(json_object_get(st->lifetime, "esn"));
-	f->recovery = strcmp(hsmd_store_image(st), "recovery") == 0;
+	f->recovery = strcmp(hd_store_image(st), "recovery") == 0;
 	f->factory =
 	    strcmp(json_string_value(json_object_get(st->device, "state")), "factory") == 0;
 	f->maintenance =
 	    strcmp(json_string_value(json_object_get(st->device, "mode")), "maintenance") == 0;
-	f->ncoreapi_operational = hsmd_interlock_hook(st);
+	f->ncoreapi_operational = hd_interlock_hook(st);
 	f->clock_lost = json_is_true(json_object_get(json_object_get(st->device, "clock"), "lost"));
-	f->log_level = hsmd_store_log_level(st);
+	f->log_level = hd_store_log_level(st);
 }

@@ -11,14 +11,13 @@
 
 #include "hsmd.h"
 
-const struct hsmd_known_service hsmd_known_services[] = {
+const struct hd_known_service hd_known_services[] = {
 	{ "sshadmin", 2201 }, { "setup", 2202 },   { "ncoreapi", 2203 },     { "updater", 2204 },
 	{ "launcher", 2205 }, { "monitor", 2206 }, { "orchestrator", 2207 },
 };
-const size_t hsmd_known_service_count =
-    sizeof(hsmd_known_services) / sizeof(hsmd_known_services[0]);
+const size_t hd_known_service_count = sizeof(hd_known_services) / sizeof(hd_known_services[0]);
 
-int hsmd_err(char *err, size_t errlen, const char *fmt, ...)
+int hd_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -30,7 +29,7 @@ int hsmd_err(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-int64_t hsmd_mono_ms(void)
+int64_t hd_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -38,12 +37,12 @@ int64_t hsmd_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t hsmd_host_time(void)
+int64_t hd_host_time(void)
 {
 	return (int64_t)time(NULL);
 }
 
-int hsmd_name_valid(const char *name)
+int hd_name_valid(const char *name)
 {
 	size_t n = 0;
 

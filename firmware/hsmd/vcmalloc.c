@@ -23,24 +23,24 @@
 
 #define MAX_ENTRIES 100000
 
-json_t *hsmd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen)
+json_t *hd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen)
 {
 	char inner[256];
-	json_t *doc = hsm_json_parse(text, len, HSMD_VCMALLOC_MAX, inner, sizeof(inner));
+	json_t *doc = hsm_json_parse(text, len, HD_VCMALLOC_MAX, inner, sizeof(inner));
 	json_t *vcms, *e;
 	json_int_t version;
 	json_error_t jerr;
 	size_t i;
 
 	if (!doc) {
-		hsmd_err(err, errlen, "%s", inner);
+		hd_err(err, errlen, "%s", inner);
 		return NULL;
 	}
 	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:I, s:o}", "version", &version, "vcms",
 			   &vcms) != 0 ||
 	    version != 1 || !json_is_array(vcms) || json_array_size(vcms) > MAX_ENTRIES) {
-		hsmd_err(err, errlen, "not a version 1 table of VCMs%s%s", jerr.text[0] ? ": " : "",
-			 jerr.text);
+		hd_err(err, errlen, "not a version 1 table of VCMs%s%s", jerr.text[0] ? ": " : "",
+		       jerr.text);
 		json_decref(doc);
 		return NULL;
 	}
@@ -54,8 +54,7 @@ json_t *hsmd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errl
 				   "uuid", &uuid, "address", &address, "index", &index) != 0 ||
 		    state[0] != '/' || strlen(state) >= PATH_MAX || !fw_uuid_valid(uuid) ||
 		    hsm_ip_parse(address, 0, &ip, NULL, 0) != 0 || index < 1 || index > 1000000) {
-			hsmd_err(err, errlen, "entry %zu: not {state, uuid, address, index}",
-				 i + 1);
+			hd_err(err, errlen, "entry %zu: not {state, uuid, address, index}", i + 1);
 			json_decref(doc);
 			return NULL;
 		}
@@ -64,14 +63,14 @@ json_t *hsmd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errl
 }
 
 /* The table's path, and this HSM's state directory as the table names it. */
-static int paths(const struct hsmd_store *st, char *state, size_t len, char *err, size_t errlen)
+static int paths(const struct hd_store *st, char *state, size_t len, char *err, size_t errlen)
 {
 	char real[PATH_MAX];
 
 	if (!realpath(st->dir, real))
-		return hsmd_err(err, errlen, "%s: %s", st->dir, strerror(errno));
+		return hd_err(err, errlen, "%s: %s", st->dir, strerror(errno));
 	if (strlen(real) >= len)
-		return hsmd_err(err, errlen, "%s: path too long", real);
+		return hd_err(err, errlen, "%s: path too long", real);
 	snprintf(state, len, "%s", real);
 	return 0;
 }
@@ -92,9 +91,9 @@ static void table_close(struct table *t)
 }
 
 /* Lock and read the table (an absent one is empty). */
-static int table_open(const struct hsmd_store *st, struct table *t, char *err, size_t errlen)
+static int table_open(const struct hd_store *st, struct table *t, char *err, size_t errlen)
 {
-	char lock[4300], inner[HSMD_ERRLEN], *text = NULL, *slash;
+	char lock[4300], inner[HD_ERRLEN], *text = NULL, *slash;
 	size_t len = 0;
 	struct stat sb;
 
@@ -106,18 +105,17 @@ static int table_open(const struct hsmd_store *st, struct table *t, char *err, s
 	if (slash && slash != lock) {
 		*slash = '\0';
 		if (hsm_mkdir_p(lock, 0755, inner, sizeof(inner)) != 0)
-			return hsmd_err(err, errlen, "VCM allocations: %s", inner);
+			return hd_err(err, errlen, "VCM allocations: %s", inner);
 		*slash = '/';
 	}
 	t->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (t->lockfd < 0)
-		return hsmd_err(err, errlen,
-				"VCM allocations: %s: %s (set hsmd.conf [paths] vcm_allocations)",
-				lock, strerror(errno));
+		return hd_err(err, errlen,
+			      "VCM allocations: %s: %s (set hsmd.conf [paths] vcm_allocations)",
+			      lock, strerror(errno));
 	while (flock(t->lockfd, LOCK_EX) != 0)
 		if (errno != EINTR) {
-			hsmd_err(err, errlen, "VCM allocations: %s: lock: %s", lock,
-				 strerror(errno));
+			hd_err(err, errlen, "VCM allocations: %s: lock: %s", lock, strerror(errno));
 			table_close(t);
 			return -1;
 		}
@@ -125,10 +123,10 @@ static int table_open(const struct hsmd_store *st, struct table *t, char *err, s
 		t->doc = json_pack("{s:i, s:[]}", "version", 1, "vcms");
 		return 0;
 	}
-	if (hsm_read_file(t->path, HSMD_VCMALLOC_MAX, &text, &len, inner, sizeof(inner)) != 0 ||
-	    !(t->doc = hsmd_vcmalloc_parse(text, len, inner, sizeof(inner)))) {
+	if (hsm_read_file(t->path, HD_VCMALLOC_MAX, &text, &len, inner, sizeof(inner)) != 0 ||
+	    !(t->doc = hd_vcmalloc_parse(text, len, inner, sizeof(inner)))) {
 		free(text);
-		hsmd_err(err, errlen, "VCM allocations: %s: %s", t->path, inner);
+		hd_err(err, errlen, "VCM allocations: %s: %s", t->path, inner);
 		table_close(t);
 		return -1;
 	}
@@ -138,16 +136,16 @@ static int table_open(const struct hsmd_store *st, struct table *t, char *err, s
 
 static int table_save(struct table *t, char *err, size_t errlen)
 {
-	char inner[HSMD_ERRLEN];
+	char inner[HD_ERRLEN];
 
 	if (hsm_write_json_atomic(t->path, t->doc, 0644, inner, sizeof(inner)) != 0)
-		return hsmd_err(err, errlen, "VCM allocations: %s", inner);
+		return hd_err(err, errlen, "VCM allocations: %s", inner);
 	return 0;
 }
 
 /* Drop entries nobody can hold any more: HSMs whose state is gone, and
  * VCMs of this HSM that neither its registry nor a state directory names. */
-static void purge(const struct hsmd_store *st, const char *me, json_t *vcms)
+static void purge(const struct hd_store *st, const char *me, json_t *vcms)
 {
 	const json_t *registry = json_object_get(st->device, "vcms");
 
@@ -170,8 +168,8 @@ static void purge(const struct hsmd_store *st, const char *me, json_t *vcms)
 	}
 }
 
-int hsmd_vcmalloc_claim(const struct hsmd_store *st, const char *uuid, const char *address,
-			unsigned *index, char *err, size_t errlen)
+int hd_vcmalloc_claim(const struct hd_store *st, const char *uuid, const char *address,
+		      unsigned *index, char *err, size_t errlen)
 {
 	char me[PATH_MAX];
 	struct table t;
@@ -187,7 +185,7 @@ int hsmd_vcmalloc_claim(const struct hsmd_store *st, const char *uuid, const cha
 	purge(st, me, vcms);
 	used = calloc(count, 1);
 	if (!used) {
-		hsmd_err(err, errlen, "out of memory");
+		hd_err(err, errlen, "out of memory");
 		goto out;
 	}
 	json_array_foreach(vcms, i, e)
@@ -203,10 +201,10 @@ int hsmd_vcmalloc_claim(const struct hsmd_store *st, const char *uuid, const cha
 		if (x >= 1 && (json_int_t)count > x)
 			used[x] = 1;
 		if (strcmp(json_string_value(json_object_get(e, "address")), address) == 0) {
-			hsmd_err(err, errlen,
-				 "address %s is held by VCM %s of the HSM in %s (machine-wide "
-				 "VCM allocations %s)",
-				 address, u, state, t.path);
+			hd_err(err, errlen,
+			       "address %s is held by VCM %s of the HSM in %s (machine-wide "
+			       "VCM allocations %s)",
+			       address, u, state, t.path);
 			goto out;
 		}
 	}
@@ -217,9 +215,8 @@ int hsmd_vcmalloc_claim(const struct hsmd_store *st, const char *uuid, const cha
 		for (n = 1; n < count && used[n]; n++)
 			;
 		if (n >= count) {
-			hsmd_err(err, errlen,
-				 "no free VCM user number below uid_count %u on this machine",
-				 count);
+			hd_err(err, errlen,
+			       "no free VCM user number below uid_count %u on this machine", count);
 			goto out;
 		}
 	}
@@ -245,7 +242,7 @@ out:
 	return rc;
 }
 
-int hsmd_vcmalloc_release(const struct hsmd_store *st, const char *uuid, char *err, size_t errlen)
+int hd_vcmalloc_release(const struct hd_store *st, const char *uuid, char *err, size_t errlen)
 {
 	char me[PATH_MAX];
 	struct table t;
@@ -271,7 +268,7 @@ int hsmd_vcmalloc_release(const struct hsmd_store *st, const char *uuid, char *e
 	return rc;
 }
 
-json_t *hsmd_vcmalloc_taken(const struct hsmd_store *st, char *err, size_t errlen)
+json_t *hd_vcmalloc_taken(const struct hd_store *st, char *err, size_t errlen)
 {
 	char me[PATH_MAX];
 	struct table t;

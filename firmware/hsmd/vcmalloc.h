@@ -20,30 +20,30 @@
  * of this HSM's VCMs that have neither a registry entry nor a state
  * directory, are dropped whenever the table is changed.
  */
-#ifndef HSMD_VCMALLOC_H
-#define HSMD_VCMALLOC_H
+#ifndef HD_VCMALLOC_H
+#define HD_VCMALLOC_H
 
 #include <stddef.h>
 #include <jansson.h>
 #include "store.h"
 
-#define HSMD_VCMALLOC_MAX (16u * 1024u * 1024u)
+#define HD_VCMALLOC_MAX (16u * 1024u * 1024u)
 
 /* Record (or confirm) the VCM uuid of this HSM at address; its user
  * index in *index (may be NULL).  Refused when another HSM's VCM holds
  * the address, or no index is free.  0, or -1 with err. */
-int hsmd_vcmalloc_claim(const struct hsmd_store *st, const char *uuid, const char *address,
-			unsigned *index, char *err, size_t errlen);
+int hd_vcmalloc_claim(const struct hd_store *st, const char *uuid, const char *address,
+		      unsigned *index, char *err, size_t errlen);
 
 /* Forget the VCM uuid of this HSM.  0, or -1 with err. */
-int hsmd_vcmalloc_release(const struct hsmd_store *st, const char *uuid, char *err, size_t errlen);
+int hd_vcmalloc_release(const struct hd_store *st, const char *uuid, char *err, size_t errlen);
 
 /* The addresses held by VCMs of other HSMs on this machine: a new array of
  * strings, or NULL with err. */
-json_t *hsmd_vcmalloc_taken(const struct hsmd_store *st, char *err, size_t errlen);
+json_t *hd_vcmalloc_taken(const struct hd_store *st, char *err, size_t errlen);
 
 /* Parse and check a table (the fuzz target's entry point): a new
  * reference, or NULL with err naming what is wrong. */
-json_t *hsmd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen);
+json_t *hd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen);
 
 #endif

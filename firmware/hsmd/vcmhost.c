@@ -46,19 +46,19 @@ struct proc {
 };
 
 static struct {
-	struct hsmd_store *st;
+	struct hd_store *st;
 	char confdir[4096];
 	char exe[4096];
 	struct proc *procs;
 	size_t nprocs, cap;
 	json_t *stats; /* the last poll */
 	int64_t next_poll_ms;
-	int (*base_interlock)(const struct hsmd_store *st);
+	int (*base_interlock)(const struct hd_store *st);
 } host;
 
 /* ---- paths ------------------------------------------------------------ */
 
-static void vcm_dir(const struct hsmd_store *st, const char *uuid, char *buf, size_t len)
+static void vcm_dir(const struct hd_store *st, const char *uuid, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/vcms/%s", st->dir, uuid);
 }
@@ -125,7 +125,7 @@ static void drain_all(void)
 
 /* The interlock (guide 4.6.4): the emulation flag of `hsmd simulate`, or
  * any VCM whose ncoreapi is operational. */
-static int vcm_interlock(const struct hsmd_store *st)
+static int vcm_interlock(const struct hd_store *st)
 {
 	if (host.base_interlock && host.base_interlock(st))
 		return 1;
@@ -140,13 +140,13 @@ static int vcm_interlock(const struct hsmd_store *st)
 
 /* Set the state of VCMs in one commit; uuids NULL: every VCM in state
  * `from`.  Logged as event with detail. */
-static void set_states(struct hsmd_store *st, const json_t *uuids, const char *from, const char *to,
+static void set_states(struct hd_store *st, const json_t *uuids, const char *from, const char *to,
 		       const char *event, json_t *detail)
 {
 	json_t *doc = json_deep_copy(st->device), *vcms = json_object_get(doc, "vcms"), *e;
 	json_t *changed = json_array();
 	const char *uuid;
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 
 	json_object_foreach(vcms, uuid, e)
 	{
@@ -158,7 +158,7 @@ static void set_states(struct hsmd_store *st, const json_t *uuids, const char *f
 		if (!pick || !s || strcmp(s, to) == 0)
 			continue;
 		json_object_set_new(e, "state", json_string(to));
-		json_object_set_new(e, "changed", json_integer(hsmd_store_now(st)));
+		json_object_set_new(e, "changed", json_integer(hd_store_now(st)));
 		json_array_append_new(changed, json_string(uuid));
 	}
 	if (json_array_size(changed) == 0) {
@@ -170,8 +170,8 @@ static void set_states(struct hsmd_store *st, const json_t *uuids, const char *f
 	if (!detail)
 		detail = json_object();
 	json_object_set_new(detail, "vcms", changed);
-	if (hsmd_store_commit(st, doc, event, detail, err, sizeof(err)) != 0)
-		hsmd_log("VCM registry: %s", err);
+	if (hd_store_commit(st, doc, event, detail, err, sizeof(err)) != 0)
+		hd_log("VCM registry: %s", err);
 }
 
 /* ---- processes -------------------------------------------------------- */
@@ -185,9 +185,9 @@ static void child_exec(const char *dir, int wfd, pid_t parent, char *user)
 			 NULL,         NULL,          NULL };
 	int a = 8;
 
-	if (hsmd_image_dir[0]) { /* the services of the image the platform booted */
+	if (hd_image_dir[0]) { /* the services of the image the platform booted */
 		argv[a++] = "--image";
-		argv[a++] = hsmd_image_dir;
+		argv[a++] = hd_image_dir;
 	}
 	if (user[0]) {
 		argv[a++] = "--user";
@@ -217,43 +217,42 @@ static void child_exec(const char *dir, int wfd, pid_t parent, char *user)
 /* Wait for the first status line: "ready" or "error TEXT". */
 static int await_ready(struct proc *p, char *err, size_t errlen)
 {
-	int64_t deadline = hsmd_mono_ms() + (int64_t)host.st->cfg->vcm_start_timeout * 1000;
+	int64_t deadline = hd_mono_ms() + (int64_t)host.st->cfg->vcm_start_timeout * 1000;
 
 	for (;;) {
-		int64_t left = deadline - hsmd_mono_ms();
+		int64_t left = deadline - hd_mono_ms();
 		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
 		char *nl;
 		ssize_t n;
 
 		if (left <= 0)
-			return hsmd_err(err, errlen, "the VCM process did not start within %u s",
-					host.st->cfg->vcm_start_timeout);
+			return hd_err(err, errlen, "the VCM process did not start within %u s",
+				      host.st->cfg->vcm_start_timeout);
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return hsmd_err(err, errlen, "poll: %s", strerror(errno));
+			return hd_err(err, errlen, "poll: %s", strerror(errno));
 		n = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
 		if (n == 0)
-			return hsmd_err(
-			    err, errlen,
-			    "the VCM process exited during start-up (see the hsmd log)");
+			return hd_err(err, errlen,
+				      "the VCM process exited during start-up (see the hsmd log)");
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
-			return hsmd_err(err, errlen, "status pipe: %s", strerror(errno));
+			return hd_err(err, errlen, "status pipe: %s", strerror(errno));
 		}
 		p->len += (size_t)n;
 		p->buf[p->len] = '\0';
 		if (!(nl = memchr(p->buf, '\n', p->len))) {
 			if (p->len == sizeof(p->buf) - 1)
-				return hsmd_err(err, errlen,
-						"the VCM process sent a malformed status");
+				return hd_err(err, errlen,
+					      "the VCM process sent a malformed status");
 			continue;
 		}
 		*nl = '\0';
 		if (strcmp(p->buf, "ready") != 0) {
-			int rc = hsmd_err(err, errlen, "%.300s",
-					  strncmp(p->buf, "error ", 6) == 0
-					      ? p->buf + 6
-					      : "the VCM process sent a malformed status");
+			int rc = hd_err(err, errlen, "%.300s",
+					strncmp(p->buf, "error ", 6) == 0
+					    ? p->buf + 6
+					    : "the VCM process sent a malformed status");
 			return rc;
 		}
 		p->len -= (size_t)(nl + 1 - p->buf);
@@ -265,10 +264,10 @@ static int await_ready(struct proc *p, char *err, size_t errlen)
 
 static void kill_and_reap(pid_t pid)
 {
-	int64_t deadline = hsmd_mono_ms() + STOP_GRACE_MS;
+	int64_t deadline = hd_mono_ms() + STOP_GRACE_MS;
 
 	kill(pid, SIGTERM);
-	while (hsmd_mono_ms() < deadline) {
+	while (hd_mono_ms() < deadline) {
 		pid_t r = waitpid(pid, NULL, WNOHANG);
 		if (r == pid || (r < 0 && errno == ECHILD))
 			return;
@@ -283,22 +282,22 @@ static void kill_and_reap(pid_t pid)
  * (its death signal is on the way): wait for its lock a little. */
 static int await_unlocked(const char *dir, char *err, size_t errlen)
 {
-	int64_t deadline = hsmd_mono_ms() + 2000;
-	char inner[HSMD_ERRLEN];
+	int64_t deadline = hd_mono_ms() + 2000;
+	char inner[HD_ERRLEN];
 
 	for (;;) {
-		int fd = hsmd_store_lock(dir, inner, sizeof(inner));
+		int fd = hd_store_lock(dir, inner, sizeof(inner));
 		if (fd >= 0) {
 			close(fd);
 			return 0;
 		}
-		if (hsmd_mono_ms() >= deadline)
-			return hsmd_err(err, errlen, "%s", inner);
+		if (hd_mono_ms() >= deadline)
+			return hd_err(err, errlen, "%s", inner);
 		usleep(20000);
 	}
 }
 
-int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_t errlen)
+int hd_vcmhost_start(struct hd_store *st, const char *uuid, char *err, size_t errlen)
 {
 	char dir[4200], user[16] = "";
 	struct proc *p;
@@ -307,23 +306,23 @@ int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_
 	uid_t uid;
 
 	if (!fw_uuid_valid(uuid))
-		return hsmd_err(err, errlen, "'%.40s' is not a UUID", uuid);
+		return hd_err(err, errlen, "'%.40s' is not a UUID", uuid);
 	if (find_proc(uuid))
-		return hsmd_err(err, errlen, "VCM %s is already running", uuid);
+		return hd_err(err, errlen, "VCM %s is already running", uuid);
 	if (!host.exe[0])
-		return hsmd_err(err, errlen, "cannot find the hsmd executable to run VCMs");
+		return hd_err(err, errlen, "cannot find the hsmd executable to run VCMs");
 	vcm_dir(st, uuid, dir, sizeof(dir));
 	if (access(dir, F_OK) != 0)
-		return hsmd_err(err, errlen, "VCM %s has no state directory", uuid);
+		return hd_err(err, errlen, "VCM %s has no state directory", uuid);
 	if (await_unlocked(dir, err, errlen) != 0)
 		return -1;
 	/* Its own user (vcmuser.h), given its directory afresh at every
 	 * start: files hsmd made as root there (the lock) become its own. */
-	switch (hsmd_vcmuser_of(st, uuid, &uid, err, errlen)) {
+	switch (hd_vcmuser_of(st, uuid, &uid, err, errlen)) {
 	case -1:
 		return -1;
 	case 1:
-		if (hsmd_vcmuser_own(dir, uid, err, errlen) != 0)
+		if (hd_vcmuser_own(dir, uid, err, errlen) != 0)
 			return -1;
 		snprintf(user, sizeof(user), "%u", (unsigned)uid);
 		break;
@@ -332,17 +331,17 @@ int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_
 		size_t cap = host.cap ? host.cap * 2 : 16;
 		struct proc *n = realloc(host.procs, cap * sizeof(*n));
 		if (!n)
-			return hsmd_err(err, errlen, "out of memory");
+			return hd_err(err, errlen, "out of memory");
 		host.procs = n;
 		host.cap = cap;
 	}
 	if (pipe2(fds, O_CLOEXEC) != 0)
-		return hsmd_err(err, errlen, "pipe: %s", strerror(errno));
+		return hd_err(err, errlen, "pipe: %s", strerror(errno));
 	pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
-		return hsmd_err(err, errlen, "fork: %s", strerror(errno));
+		return hd_err(err, errlen, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		close(fds[0]);
@@ -355,30 +354,30 @@ int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_
 	snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
 	p->pid = pid;
 	p->fd = fds[0];
-	p->since = hsmd_store_now(st);
+	p->since = hd_store_now(st);
 	if (await_ready(p, err, errlen) != 0) {
 		kill_and_reap(pid);
 		drop_proc(p);
 		return -1;
 	}
-	hsmd_log("VCM %s: started (pid %d)", uuid, (int)pid);
+	hd_log("VCM %s: started (pid %d)", uuid, (int)pid);
 	return 0;
 }
 
-int hsmd_vcmhost_stop(struct hsmd_store *st, const char *uuid, char *err, size_t errlen)
+int hd_vcmhost_stop(struct hd_store *st, const char *uuid, char *err, size_t errlen)
 {
 	struct proc *p = find_proc(uuid);
 
 	(void)st;
 	if (!p)
-		return hsmd_err(err, errlen, "VCM %s is not running", uuid);
+		return hd_err(err, errlen, "VCM %s is not running", uuid);
 	kill_and_reap(p->pid);
-	hsmd_log("VCM %s: stopped", uuid);
+	hd_log("VCM %s: stopped", uuid);
 	drop_proc(p);
 	return 0;
 }
 
-json_t *hsmd_vcmhost_running(void)
+json_t *hd_vcmhost_running(void)
 {
 	json_t *out = json_object();
 
@@ -394,7 +393,7 @@ json_t *hsmd_vcmhost_running(void)
 
 /* ---- reaping and the statistics poll ------------------------------------ */
 
-static void reap(struct hsmd_store *st)
+static void reap(struct hd_store *st)
 {
 	json_t *failed = json_array(), *why = json_object();
 	int status;
@@ -412,8 +411,7 @@ static void reap(struct hsmd_store *st)
 			else
 				snprintf(text, sizeof(text), "exited with status %d",
 					 WEXITSTATUS(status));
-			hsmd_log("VCM %s: process %d %s; the VCM is failed", p->uuid, (int)pid,
-				 text);
+			hd_log("VCM %s: process %d %s; the VCM is failed", p->uuid, (int)pid, text);
 			json_array_append_new(failed, json_string(p->uuid));
 			json_object_set_new(why, p->uuid, json_string(text));
 			drop_proc(p);
@@ -445,7 +443,7 @@ static uint64_t disk_use(const char *dir)
 	return du_total;
 }
 
-static void poll_stats(struct hsmd_store *st)
+static void poll_stats(struct hd_store *st)
 {
 	json_t *vcms = json_object_get(st->device, "vcms"), *e, *per = json_object();
 	json_t *over = json_array();
@@ -468,12 +466,12 @@ static void poll_stats(struct hsmd_store *st)
 			json_array_append_new(over, json_string(uuid));
 	}
 	json_decref(host.stats);
-	host.stats = json_pack("{s:I, s:I, s:o}", "time", (json_int_t)hsmd_store_now(st),
-			       "interval", (json_int_t)st->cfg->vcm_stats_interval, "vcms", per);
+	host.stats = json_pack("{s:I, s:I, s:o}", "time", (json_int_t)hd_store_now(st), "interval",
+			       (json_int_t)st->cfg->vcm_stats_interval, "vcms", per);
 	if (json_array_size(over)) {
 		/* Guide 3.1.3.5.1: stopped, and from now on only deleted. */
 		json_t *doc = json_deep_copy(st->device), *dv = json_object_get(doc, "vcms");
-		char err[HSMD_ERRLEN];
+		char err[HD_ERRLEN];
 		size_t i;
 		json_t *u;
 
@@ -485,35 +483,35 @@ static void poll_stats(struct hsmd_store *st)
 				kill_and_reap(p->pid);
 				drop_proc(p);
 			}
-			hsmd_log("VCM %s: disk use over %llu bytes; stopped", json_string_value(u),
-				 (unsigned long long)st->cfg->vcm_disk_limit);
+			hd_log("VCM %s: disk use over %llu bytes; stopped", json_string_value(u),
+			       (unsigned long long)st->cfg->vcm_disk_limit);
 			if (strcmp(json_string_value(json_object_get(entry, "state")),
 				   "inactive") != 0)
 				json_object_set_new(entry, "state", json_string("stopped"));
 			json_object_set_new(entry, "disk_exceeded", json_true());
-			json_object_set_new(entry, "changed", json_integer(hsmd_store_now(st)));
+			json_object_set_new(entry, "changed", json_integer(hd_store_now(st)));
 		}
-		if (hsmd_store_commit(st, doc, "vcm_disk_limit",
-				      json_pack("{s:O, s:I}", "vcms", over, "limit",
-						(json_int_t)st->cfg->vcm_disk_limit),
-				      err, sizeof(err)) != 0)
-			hsmd_log("VCM registry: %s", err);
+		if (hd_store_commit(st, doc, "vcm_disk_limit",
+				    json_pack("{s:O, s:I}", "vcms", over, "limit",
+					      (json_int_t)st->cfg->vcm_disk_limit),
+				    err, sizeof(err)) != 0)
+			hd_log("VCM registry: %s", err);
 	}
 	json_decref(over);
 }
 
-json_t *hsmd_vcmhost_stats(void)
+json_t *hd_vcmhost_stats(void)
 {
 	return host.stats ? json_deep_copy(host.stats) : json_null();
 }
 
-void hsmd_vcmhost_tick(struct hsmd_store *st)
+void hd_vcmhost_tick(struct hd_store *st)
 {
 	reap(st);
 	drain_all();
-	if (hsmd_mono_ms() >= host.next_poll_ms) {
+	if (hd_mono_ms() >= host.next_poll_ms) {
 		poll_stats(st);
-		host.next_poll_ms = hsmd_mono_ms() + (int64_t)st->cfg->vcm_stats_interval * 1000;
+		host.next_poll_ms = hd_mono_ms() + (int64_t)st->cfg->vcm_stats_interval * 1000;
 	}
 }
 
@@ -537,7 +535,7 @@ static int rm_tree(const char *dir)
 
 /* State directories the registry does not name are what a crash left of
  * a create or a delete: removed, so no address or key outlives its VCM. */
-static void collect_garbage(struct hsmd_store *st)
+static void collect_garbage(struct hd_store *st)
 {
 	const json_t *vcms = json_object_get(st->device, "vcms");
 	char dir[4200], path[4500];
@@ -555,15 +553,15 @@ static void collect_garbage(struct hsmd_store *st)
 		if (fw_uuid_valid(d->d_name) && json_object_get(vcms, d->d_name)) {
 			/* A VCM's own temporary files (its host keys) go now,
 			 * not only when it next starts. */
-			hsmd_docstore_sweep_temps(path);
+			hd_docstore_sweep_temps(path);
 			continue;
 		}
 		if (rm_tree(path) == 0)
-			hsmd_log("VCM state %s: not in the registry (an interrupted create or "
-				 "delete); removed",
-				 d->d_name);
+			hd_log("VCM state %s: not in the registry (an interrupted create or "
+			       "delete); removed",
+			       d->d_name);
 		else
-			hsmd_log("VCM state %s: cannot remove: %s", d->d_name, strerror(errno));
+			hd_log("VCM state %s: cannot remove: %s", d->d_name, strerror(errno));
 	}
 	closedir(dp);
 }
@@ -578,7 +576,7 @@ static void stop_all(void)
 	}
 }
 
-void hsmd_vcmhost_boot(struct hsmd_store *st, const char *why)
+void hd_vcmhost_boot(struct hd_store *st, const char *why)
 {
 	struct fw_vcm_limits lim;
 	json_t *order, *started = json_array(), *skipped = json_array(), *u;
@@ -600,7 +598,7 @@ void hsmd_vcmhost_boot(struct hsmd_store *st, const char *why)
 	{
 		const char *uuid = json_string_value(u);
 		const json_t *e = json_object_get(vcms, uuid);
-		char err[HSMD_ERRLEN];
+		char err[HD_ERRLEN];
 
 		if (!json_is_true(json_object_get(e, "autostart")) ||
 		    json_is_true(json_object_get(e, "disk_exceeded")))
@@ -611,7 +609,7 @@ void hsmd_vcmhost_boot(struct hsmd_store *st, const char *why)
 							"licence limit of active VCMs reached"));
 			continue;
 		}
-		if (hsmd_vcmhost_start(st, uuid, err, sizeof(err)) != 0) {
+		if (hd_vcmhost_start(st, uuid, err, sizeof(err)) != 0) {
 			json_array_append_new(skipped,
 					      json_pack("{s:s, s:s}", "uuid", uuid, "reason", err));
 			continue;
@@ -625,16 +623,16 @@ void hsmd_vcmhost_boot(struct hsmd_store *st, const char *why)
 	if (json_array_size(started) || json_array_size(skipped)) {
 		json_t *d = json_pack("{s:O, s:O, s:i}", "started", started, "not_started", skipped,
 				      "max_active_vcms", (int)lim.max_active);
-		hsmd_store_init_add(st, "vcm_autostart", json_deep_copy(d));
+		hd_store_init_add(st, "vcm_autostart", json_deep_copy(d));
 		if (json_array_size(skipped)) {
 			json_t *doc = json_deep_copy(st->device);
-			char err[HSMD_ERRLEN];
+			char err[HD_ERRLEN];
 			/* Reported in the system log as well: the admin must act. */
-			if (hsmd_store_commit(st, doc, "vcm_autostart_skipped", json_deep_copy(d),
-					      err, sizeof(err)) != 0)
-				hsmd_log("system log: %s", err);
-			hsmd_log("autostart: %zu VCM(s) not started (licence allows %u active)",
-				 json_array_size(skipped), lim.max_active);
+			if (hd_store_commit(st, doc, "vcm_autostart_skipped", json_deep_copy(d),
+					    err, sizeof(err)) != 0)
+				hd_log("system log: %s", err);
+			hd_log("autostart: %zu VCM(s) not started (licence allows %u active)",
+			       json_array_size(skipped), lim.max_active);
 		}
 		json_decref(d);
 	}
@@ -643,7 +641,7 @@ void hsmd_vcmhost_boot(struct hsmd_store *st, const char *why)
 	host.next_poll_ms = 0;
 }
 
-void hsmd_vcmhost_shutdown(struct hsmd_store *st)
+void hd_vcmhost_shutdown(struct hd_store *st)
 {
 	(void)st;
 	stop_all();
@@ -656,20 +654,19 @@ void hsmd_vcmhost_shutdown(struct hsmd_store *st)
 
 /* At start-up every VCM of the registry claims its address and user in
  * the machine-wide table again (it may be new, or another machine's copy). */
-static void claim_all(struct hsmd_store *st)
+static void claim_all(struct hd_store *st)
 {
 	const char *uuid;
 	json_t *e;
-	char err[HSMD_ERRLEN];
+	char err[HD_ERRLEN];
 
 	json_object_foreach(
 	    json_object_get(st->device, "vcms"), uuid,
-	    e) if (hsmd_vcmalloc_claim(st, uuid, json_string_value(json_object_get(e, "address")),
-				       NULL, err, sizeof(err)) != 0)
-	    hsmd_log("VCM %s: %s", uuid, err);
+	    e) if (hd_vcmalloc_claim(st, uuid, json_string_value(json_object_get(e, "address")),
+				     NULL, err, sizeof(err)) != 0) hd_log("VCM %s: %s", uuid, err);
 }
 
-void hsmd_vcmhost_init(struct hsmd_store *st, const char *confdir)
+void hd_vcmhost_init(struct hd_store *st, const char *confdir)
 {
 	ssize_t n;
 
@@ -678,29 +675,29 @@ void hsmd_vcmhost_init(struct hsmd_store *st, const char *confdir)
 	n = readlink("/proc/self/exe", host.exe, sizeof(host.exe) - 1);
 	host.exe[n > 0 ? n : 0] = '\0';
 	if (!host.base_interlock)
-		host.base_interlock = hsmd_interlock_hook;
-	hsmd_interlock_hook = vcm_interlock;
+		host.base_interlock = hd_interlock_hook;
+	hd_interlock_hook = vcm_interlock;
 	claim_all(st);
 }
 
 /* ---- state directories -------------------------------------------------- */
 
-int hsmd_vcmhost_discard(struct hsmd_store *st, const char *uuid, char *err, size_t errlen)
+int hd_vcmhost_discard(struct hd_store *st, const char *uuid, char *err, size_t errlen)
 {
-	char dir[4200], inner[HSMD_ERRLEN];
+	char dir[4200], inner[HD_ERRLEN];
 
 	if (!fw_uuid_valid(uuid))
-		return hsmd_err(err, errlen, "'%.40s' is not a UUID", uuid);
+		return hd_err(err, errlen, "'%.40s' is not a UUID", uuid);
 	vcm_dir(st, uuid, dir, sizeof(dir));
 	if (rm_tree(dir) != 0)
-		return hsmd_err(err, errlen, "%s: cannot remove: %s", dir, strerror(errno));
+		return hd_err(err, errlen, "%s: cannot remove: %s", dir, strerror(errno));
 	/* A release lost here is purged by the next change of the table. */
-	if (hsmd_vcmalloc_release(st, uuid, inner, sizeof(inner)) != 0)
-		hsmd_log("VCM %s: %s", uuid, inner);
+	if (hd_vcmalloc_release(st, uuid, inner, sizeof(inner)) != 0)
+		hd_log("VCM %s: %s", uuid, inner);
 	return 0;
 }
 
-int hsmd_vcmhost_audit_open(struct hsmd_store *st, const char *uuid)
+int hd_vcmhost_audit_open(struct hd_store *st, const char *uuid)
 {
 	char path[4300], err[256];
 	json_t *doc;
@@ -717,7 +714,7 @@ int hsmd_vcmhost_audit_open(struct hsmd_store *st, const char *uuid)
 	return open_log;
 }
 
-json_t *hsmd_vcmhost_network(struct hsmd_store *st, char *err, size_t errlen)
+json_t *hd_vcmhost_network(struct hd_store *st, char *err, size_t errlen)
 {
 	struct fw_vcm_net net;
 	char a[HSM_NETADDR_STRLEN], b[HSM_NETADDR_STRLEN], c[HSM_NETADDR_STRLEN];
@@ -727,7 +724,7 @@ json_t *hsmd_vcmhost_network(struct hsmd_store *st, char *err, size_t errlen)
 	if (fw_vcm_net_get(st->lifetime, st->device, st->cfg->vcm_subnet, &net, err, errlen) != 0)
 		return NULL;
 	/* taken: addresses the VCMs of other HSMs of this machine hold. */
-	if (!(taken = hsmd_vcmalloc_taken(st, err, errlen)))
+	if (!(taken = hd_vcmalloc_taken(st, err, errlen)))
 		return NULL;
 	return json_pack(
 	    "{s:s, s:s, s:o, s:o, s:o}", "mode", net.mode, "subnet",
@@ -741,7 +738,7 @@ json_t *hsmd_vcmhost_network(struct hsmd_store *st, char *err, size_t errlen)
 /* A certificate for one VCM service: the device identity signs what the
  * platform certificates say plus the VCM's UUID and address, so that a
  * VCM's certificate can never pass for a platform service's. */
-static json_t *vcm_certificate(struct hsmd_store *st, const char *uuid, const char *address,
+static json_t *vcm_certificate(struct hd_store *st, const char *uuid, const char *address,
 			       const char *svc, const char *host_key, int64_t now, char *err,
 			       size_t errlen)
 {
@@ -755,22 +752,22 @@ static json_t *vcm_certificate(struct hsmd_store *st, const char *uuid, const ch
 	return cert;
 }
 
-json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *err, size_t errlen)
+json_t *hd_vcmhost_prepare(struct hd_store *st, const json_t *spec, char *err, size_t errlen)
 {
 	const char *uuid = json_string_value(json_object_get(spec, "uuid"));
 	const char *address = json_string_value(json_object_get(spec, "address"));
 	const char *sshkey = json_string_value(json_object_get(spec, "sshadmin_key"));
 	json_int_t features = json_integer_value(json_object_get(spec, "features"));
 	struct fw_vcm_limits lim;
-	char base[4200], tmp[4300], final[4300], path[4400], inner[HSMD_ERRLEN], psn[32];
+	char base[4200], tmp[4300], final[4300], path[4400], inner[HD_ERRLEN], psn[32];
 	EVP_PKEY *vid = NULL;
 	char *vid_line = NULL;
 	json_t *warrant = NULL, *lifetime = NULL, *device = NULL, *certs, *services = NULL, *ports;
 	json_t *result = NULL;
-	int64_t now = hsmd_host_time();
+	int64_t now = hd_host_time();
 
 	if (!fw_uuid_valid(uuid) || !address || !sshkey) {
-		hsmd_err(err, errlen, "internal: incomplete VCM specification");
+		hd_err(err, errlen, "internal: incomplete VCM specification");
 		return NULL;
 	}
 	fw_vcm_limits(st->lifetime, st->device, &lim);
@@ -780,18 +777,18 @@ json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *er
 	if (hsm_mkdir_p(base, 0700, err, errlen) != 0)
 		return NULL;
 	if (access(final, F_OK) == 0) {
-		hsmd_err(err, errlen, "VCM %s already has a state directory", uuid);
+		hd_err(err, errlen, "VCM %s already has a state directory", uuid);
 		return NULL;
 	}
 	rm_tree(tmp);
 	if (mkdir(tmp, 0700) != 0) {
-		hsmd_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		hd_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		return NULL;
 	}
 	vid = hsm_ed25519_generate(inner, sizeof(inner));
 	vid_line = vid ? hsm_key_to_openssh(vid) : NULL;
 	if (!vid_line) {
-		hsmd_err(err, errlen, "cannot make the VCM identity key");
+		hd_err(err, errlen, "cannot make the VCM identity key");
 		goto fail;
 	}
 	snprintf(psn, sizeof(psn), "VCM-%.8s", uuid);
@@ -803,22 +800,22 @@ json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *er
 		json_decref(body);
 	}
 	if (!warrant) {
-		hsmd_err(err, errlen, "cannot sign the VCM warrant: %s", inner);
+		hd_err(err, errlen, "cannot sign the VCM warrant: %s", inner);
 		goto fail;
 	}
 	ports = json_object();
 	for (int i = 0; i < FW_VCM_NSERVICES; i++)
 		json_object_set_new(ports, vcm_services[i], json_integer(vcm_ports[i]));
 	lifetime = json_pack("{s:i, s:O, s:s, s:I, s:s, s:I, s:s, s:O, s:s, s:o}", "version",
-			     HSMD_DOC_VERSION, "esn", json_object_get(st->lifetime, "esn"), "psn",
+			     HD_DOC_VERSION, "esn", json_object_get(st->lifetime, "esn"), "psn",
 			     psn, "mfgtime", (json_int_t)now, "speed", lim.speed, "features",
 			     features, "identity_key", vid_line, "warrant", warrant, "address",
 			     address, "ports", ports);
-	if (!lifetime || hsmd_lifetime_validate(lifetime, inner, sizeof(inner)) != 0) {
-		hsmd_err(err, errlen, "VCM lifetime: %s", lifetime ? inner : "out of memory");
+	if (!lifetime || hd_lifetime_validate(lifetime, inner, sizeof(inner)) != 0) {
+		hd_err(err, errlen, "VCM lifetime: %s", lifetime ? inner : "out of memory");
 		goto fail;
 	}
-	device = hsmd_device_fresh(lifetime, vid, NULL, now, err, errlen);
+	device = hd_device_fresh(lifetime, vid, NULL, now, err, errlen);
 	if (!device)
 		goto fail;
 	/* Born enrolled to its tenant: the sshadmin key from the request is
@@ -837,7 +834,7 @@ json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *er
 		       : NULL;
 		if (!cert) {
 			json_decref(certs);
-			hsmd_err(err, errlen, "cannot certify the VCM's %s host key", svc);
+			hd_err(err, errlen, "cannot certify the VCM's %s host key", svc);
 			goto fail;
 		}
 		json_object_set(certs, svc, cert);
@@ -855,8 +852,8 @@ json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *er
 	if (hsm_key_save_private(path, vid, 1, err, errlen) != 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/device.json", tmp);
-	if (hsmd_device_validate(device, inner, sizeof(inner)) != 0) {
-		hsmd_err(err, errlen, "VCM device state: %s", inner);
+	if (hd_device_validate(device, inner, sizeof(inner)) != 0) {
+		hd_err(err, errlen, "VCM device state: %s", inner);
 		goto fail;
 	}
 	if (hsm_write_json_atomic(path, device, 0600, err, errlen) != 0)
@@ -865,13 +862,13 @@ json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *er
 	if (hsm_write_json_atomic(path, lifetime, 0600, err, errlen) != 0)
 		goto fail;
 	if (rename(tmp, final) != 0) {
-		hsmd_err(err, errlen, "%s: %s", final, strerror(errno));
+		hd_err(err, errlen, "%s: %s", final, strerror(errno));
 		goto fail;
 	}
 	hsm_fsync_dir(base, inner, sizeof(inner));
 	/* The address (and a user number) for this VCM in the machine-wide
 	 * table, so that no other hsmd of this machine gives them out. */
-	if (hsmd_vcmalloc_claim(st, uuid, address, NULL, err, errlen) != 0) {
+	if (hd_vcmalloc_claim(st, uuid, address, NULL, err, errlen) != 0) {
 		rm_tree(final);
 		goto out;
 	}

@@ -16,8 +16,8 @@
  * what it is asked, plus what the device does by itself: autostart after
  * a boot or reset, the statistics poll and the disk limit.
  */
-#ifndef HSMD_VCMHOST_H
-#define HSMD_VCMHOST_H
+#ifndef HD_VCMHOST_H
+#define HD_VCMHOST_H
 
 #include <getopt.h>
 
@@ -27,42 +27,42 @@
 
 /* Once at `hsmd run`, before serving: where the configuration is (a VCM
  * process reads the same services.d and hsmd.conf). */
-void hsmd_vcmhost_init(struct hsmd_store *st, const char *confdir);
+void hd_vcmhost_init(struct hd_store *st, const char *confdir);
 
 /* A new VCM's state directory from spec {"uuid","address","features",
  * "sshadmin_key","name"}: host keys certified by the device identity key.
  * Returns {"identity":<VCM warrant>,"services":{svc:{port,host_key,
  * certificate}}} or NULL with err.  The directory appears whole (built
  * under a temporary name and renamed) or not at all. */
-json_t *hsmd_vcmhost_prepare(struct hsmd_store *st, const json_t *spec, char *err, size_t errlen);
+json_t *hd_vcmhost_prepare(struct hd_store *st, const json_t *spec, char *err, size_t errlen);
 /* Remove a VCM's state directory. */
-int hsmd_vcmhost_discard(struct hsmd_store *st, const char *uuid, char *err, size_t errlen);
+int hd_vcmhost_discard(struct hd_store *st, const char *uuid, char *err, size_t errlen);
 /* Run the VCM's process; returns once it serves (or failed to). */
-int hsmd_vcmhost_start(struct hsmd_store *st, const char *uuid, char *err, size_t errlen);
+int hd_vcmhost_start(struct hd_store *st, const char *uuid, char *err, size_t errlen);
 /* Stop it: SIGTERM, SIGKILL after a grace period; waits for it. */
-int hsmd_vcmhost_stop(struct hsmd_store *st, const char *uuid, char *err, size_t errlen);
+int hd_vcmhost_stop(struct hd_store *st, const char *uuid, char *err, size_t errlen);
 /* {"UUID":{"pid","ncoreapi":"operational"|"stopped","since"}} of the
  * processes that run, and the last statistics poll. */
-json_t *hsmd_vcmhost_running(void);
-json_t *hsmd_vcmhost_stats(void);
+json_t *hd_vcmhost_running(void);
+json_t *hd_vcmhost_stats(void);
 /* The VCM network in effect, as JSON for the orchestrator. */
-json_t *hsmd_vcmhost_network(struct hsmd_store *st, char *err, size_t errlen);
+json_t *hd_vcmhost_network(struct hd_store *st, char *err, size_t errlen);
 /* 1 when the VCM has an audit log that is not finalized (DIR/audit.json
  * {"finalized": false}, written by the VCM's audit logging). */
-int hsmd_vcmhost_audit_open(struct hsmd_store *st, const char *uuid);
+int hd_vcmhost_audit_open(struct hd_store *st, const char *uuid);
 
 /* The server's hooks (server.h): boot (after start-up, and after every
  * emulated reboot: stop everything, start autostart VCMs), tick (reap,
  * read status, poll statistics), shutdown (stop every VCM). */
-void hsmd_vcmhost_boot(struct hsmd_store *st, const char *why);
-void hsmd_vcmhost_tick(struct hsmd_store *st);
-void hsmd_vcmhost_shutdown(struct hsmd_store *st);
+void hd_vcmhost_boot(struct hd_store *st, const char *why);
+void hd_vcmhost_tick(struct hd_store *st);
+void hd_vcmhost_shutdown(struct hd_store *st);
 
 /* --- the VCM process side ------------------------------------------------ */
 
 /* `hsmd vcm --state DIR --conf DIR [--status-fd N]`. */
-int hsmd_vcm_main(int argc, char **argv);
+int hd_vcm_main(int argc, char **argv);
 /* Its options (getopt_long), also the source of hsmd's shell completion. */
-extern const struct option hsmd_vcm_options[];
+extern const struct option hd_vcm_options[];
 
 #endif

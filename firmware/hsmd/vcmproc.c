@@ -45,12 +45,12 @@ static void report(const char *word, const char *text)
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
 	if (write(status_fd, line, (size_t)n) != n)
-		hsmd_log("status fd: %s", strerror(errno));
+		hd_log("status fd: %s", strerror(errno));
 }
 
 /* ncoreapi is operational when a tenant can use it: a client key is
  * installed (the tenant enrolled) and the module is in operational mode. */
-static int ncoreapi_operational(const struct hsmd_store *st)
+static int ncoreapi_operational(const struct hd_store *st)
 {
 	const char *mode = json_string_value(json_object_get(st->device, "mode"));
 
@@ -58,7 +58,7 @@ static int ncoreapi_operational(const struct hsmd_store *st)
 	       strcmp(mode, "operational") == 0;
 }
 
-static void on_boot(struct hsmd_store *st, int ok, const char *why)
+static void on_boot(struct hd_store *st, int ok, const char *why)
 {
 	if (!ok) {
 		report("error", why && *why ? why : "no service could be started");
@@ -70,7 +70,7 @@ static void on_boot(struct hsmd_store *st, int ok, const char *why)
 	report("ncoreapi", reported_operational ? "operational" : "stopped");
 }
 
-static void on_tick(struct hsmd_store *st)
+static void on_tick(struct hd_store *st)
 {
 	int op;
 
@@ -85,13 +85,13 @@ static void on_tick(struct hsmd_store *st)
 }
 
 /* Keep the VCM's services at the front of the array; serve only those. */
-static size_t select_services(struct hsmd_loaded_service *svcs, size_t n, const json_t *ports)
+static size_t select_services(struct hd_loaded_service *svcs, size_t n, const json_t *ports)
 {
 	size_t keep = 0;
 
 	for (size_t i = 0; i < n; i++)
 		if (json_object_get(ports, svcs[i].name)) {
-			struct hsmd_loaded_service t = svcs[keep];
+			struct hd_loaded_service t = svcs[keep];
 			svcs[keep] = svcs[i];
 			svcs[i] = t;
 			keep++;
@@ -103,7 +103,7 @@ static size_t select_services(struct hsmd_loaded_service *svcs, size_t n, const 
  * demanded so that the VCM could be stopped, ends with the boot: the
  * module comes back in the mode it served in before (operational), like an
  * HSM after a reset.  Initialization mode and a failure are kept. */
-static int resume_mode(struct hsmd_store *st, char *err, size_t errlen)
+static int resume_mode(struct hd_store *st, char *err, size_t errlen)
 {
 	const char *mode = json_string_value(json_object_get(st->device, "mode"));
 	json_t *doc;
@@ -112,15 +112,15 @@ static int resume_mode(struct hsmd_store *st, char *err, size_t errlen)
 		return 0;
 	doc = json_deep_copy(st->device);
 	if (!doc)
-		return hsmd_err(err, errlen, "out of memory");
+		return hd_err(err, errlen, "out of memory");
 	json_object_set_new(doc, "mode", json_string("operational"));
-	return hsmd_store_commit(st, doc, "set_mode",
-				 json_pack("{s:s, s:s, s:s}", "mode", "operational", "previous",
-					   "maintenance", "by", "start"),
-				 err, errlen);
+	return hd_store_commit(st, doc, "set_mode",
+			       json_pack("{s:s, s:s, s:s}", "mode", "operational", "previous",
+					 "maintenance", "by", "start"),
+			       err, errlen);
 }
 
-const struct option hsmd_vcm_options[] = {
+const struct option hd_vcm_options[] = {
 	{ "state", required_argument, NULL, 's' },
 	{ "conf", required_argument, NULL, 'c' },
 	{ "status-fd", required_argument, NULL, 'f' },
@@ -130,16 +130,16 @@ const struct option hsmd_vcm_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-int hsmd_vcm_main(int argc, char **argv)
+int hd_vcm_main(int argc, char **argv)
 {
-	const struct option *longopts = hsmd_vcm_options;
+	const struct option *longopts = hd_vcm_options;
 	const char *state = NULL, *confdir = HSMADMIN_SYSCONFDIR, *image = NULL;
-	struct hsmd_config cfg;
-	struct hsmd_store st;
-	struct hsmd_loaded_service *svcs = NULL;
+	struct hd_config cfg;
+	struct hd_store st;
+	struct hd_loaded_service *svcs = NULL;
 	size_t nsvcs = 0, nserve;
 	char mods[4400];
-	char err[HSMD_ERRLEN], *end;
+	char err[HD_ERRLEN], *end;
 	int c, rc, drop = 0;
 	uid_t uid = 0;
 
@@ -167,7 +167,7 @@ int hsmd_vcm_main(int argc, char **argv)
 			}
 			break;
 		case 'u':
-			if (hsmd_vcmuser_parse(optarg, &uid) != 0) {
+			if (hd_vcmuser_parse(optarg, &uid) != 0) {
 				fprintf(stderr,
 					"hsmd: vcm: --user: '%s' is not a uid 1000-4294967294\n",
 					optarg);
@@ -193,9 +193,9 @@ int hsmd_vcm_main(int argc, char **argv)
 	}
 	{
 		const char *base = strrchr(state, '/');
-		snprintf(hsmd_log_name, sizeof(hsmd_log_name), "hsmd vcm %.36s",
+		snprintf(hd_log_name, sizeof(hd_log_name), "hsmd vcm %.36s",
 			 base ? base + 1 : state);
-		hsmd_log_configure_from_env();
+		hd_log_configure_from_env();
 		/* Only the platform process speaks to the service manager. */
 		unsetenv("NOTIFY_SOCKET");
 	}
@@ -204,30 +204,30 @@ int hsmd_vcm_main(int argc, char **argv)
 	 * from inside its directory. */
 	/* --image: the platform booted a package image (boot.c), whose
 	 * modules and services.d the VCM runs too. */
-	hsmd_config_defaults(&cfg);
+	hd_config_defaults(&cfg);
 	snprintf(mods, sizeof(mods), "%s/modules", image ? image : "");
-	if (hsmd_config_load(&cfg, confdir, err, sizeof(err)) != 0 ||
-	    hsmd_services_load(image ? image : confdir, image ? mods : cfg.servicedir, &svcs,
-			       &nsvcs, err, sizeof(err)) < 0 ||
-	    (drop && hsmd_vcmuser_drop(state, uid, err, sizeof(err)) != 0) ||
-	    hsmd_store_open(&st, drop ? "." : state, &cfg, err, sizeof(err)) != 0) {
+	if (hd_config_load(&cfg, confdir, err, sizeof(err)) != 0 ||
+	    hd_services_load(image ? image : confdir, image ? mods : cfg.servicedir, 0, &svcs,
+			     &nsvcs, err, sizeof(err)) < 0 ||
+	    (drop && hd_vcmuser_drop(state, uid, err, sizeof(err)) != 0) ||
+	    hd_store_open(&st, drop ? "." : state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: vcm: %s\n", err);
 		report("error", err);
-		hsmd_services_unload(svcs, nsvcs);
+		hd_services_unload(svcs, nsvcs);
 		return 1;
 	}
 	if (resume_mode(&st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: vcm: %s\n", err);
 		report("error", err);
-		hsmd_store_close(&st);
-		hsmd_services_unload(svcs, nsvcs);
+		hd_store_close(&st);
+		hd_services_unload(svcs, nsvcs);
 		return 1;
 	}
 	nserve = select_services(svcs, nsvcs, json_object_get(st.lifetime, "ports"));
-	hsmd_serve_hooks.boot = on_boot;
-	hsmd_serve_hooks.tick = on_tick;
-	rc = hsmd_serve(&st, &cfg, svcs, nserve);
-	hsmd_services_unload(svcs, nsvcs);
-	hsmd_store_close(&st);
+	hd_serve_hooks.boot = on_boot;
+	hd_serve_hooks.tick = on_tick;
+	rc = hd_serve(&st, &cfg, svcs, nserve);
+	hd_services_unload(svcs, nsvcs);
+	hd_store_close(&st);
 	return rc;
 }

@@ -16,8 +16,8 @@
  * hsmd's uid: the isolation is then hsmd's code alone (documented in
  * hsmd(8) and docs/formats/hsmd-state.md).
  */
-#ifndef HSMD_VCMUSER_H
-#define HSMD_VCMUSER_H
+#ifndef HD_VCMUSER_H
+#define HD_VCMUSER_H
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -25,19 +25,19 @@
 
 /* The user the VCM `uuid` runs as: 1 with *uid set, 0 when VCMs share
  * hsmd's uid (not root, or uid_base = 0), -1 with err. */
-int hsmd_vcmuser_of(const struct hsmd_store *st, const char *uuid, uid_t *uid, char *err,
-		    size_t errlen);
+int hd_vcmuser_of(const struct hd_store *st, const char *uuid, uid_t *uid, char *err,
+		  size_t errlen);
 
 /* Give the VCM's state directory (the whole tree, no symlink followed)
  * to uid:uid, the directory 0700. */
-int hsmd_vcmuser_own(const char *dir, uid_t uid, char *err, size_t errlen);
+int hd_vcmuser_own(const char *dir, uid_t uid, char *err, size_t errlen);
 
 /* In the VCM process: change to dir, then become uid:uid with no
  * supplementary groups, for good (checked); re-arm the parent-death
  * signal, which a credential change clears. */
-int hsmd_vcmuser_drop(const char *dir, uid_t uid, char *err, size_t errlen);
+int hd_vcmuser_drop(const char *dir, uid_t uid, char *err, size_t errlen);
 
 /* "UID" of `--user` (1000 … 4294967294) into *uid; -1 when not one. */
-int hsmd_vcmuser_parse(const char *text, uid_t *uid);
+int hd_vcmuser_parse(const char *text, uid_t *uid);
 
 #endif

@@ -147,6 +147,16 @@ static json_t *module_json(const struct hsm_tenant_module *m)
 	return o;
 }
 
+/* The version of the firmware image an HSM runs (the recovery image's in
+ * recovery mode); an older hsmd names only the primary one. */
+static const char *running_version(const json_t *res)
+{
+	const json_t *fw = json_object_get(res, "firmware");
+	const char *v = json_string_value(json_object_get(fw, "running"));
+
+	return v ? v : json_string_value(json_object_get(fw, "primary"));
+}
+
 /* An HSM's platform as a module: its mode is the platform mode. */
 static void print_platform(struct hsm_ctx *ctx, const struct hsm_tenant_platform *p,
 			   const struct hsm_rpc_reply *r)
@@ -163,8 +173,7 @@ static void print_platform(struct hsm_ctx *ctx, const struct hsm_tenant_platform
 	hsm_printf(ctx, " enquiry reply level  Six\n");
 	hsm_printf(ctx, " serial number        %s\n", hw_failed ? "unknown" : p->hsm.esn);
 	hsm_printf(ctx, " version              %s\n",
-		   hw_failed ? "0.0.0"
-			     : str(json_object_get(res, "firmware"), "primary", "unknown"));
+		   hw_failed ? "0.0.0" : (running_version(res) ?: "unknown"));
 	hsm_printf(ctx, " mode                 %s\n",
 		   mode ? hsm_printable_copy(mode, msafe, sizeof(msafe)) : "unknown");
 	hsm_printf(ctx, " product name         hsmadmin HSM platform\n");
@@ -191,22 +200,20 @@ static json_t *platform_json(const struct hsm_tenant_platform *p, const struct h
 	const json_t *status = r->exit == 0 ? r->result : NULL;
 	int hw_failed = json_is_true(json_object_get(status, "hardware_failed"));
 	const json_t *res = hw_failed ? NULL : status;
-	json_t *o = json_pack(
-	    "{s:i, s:s, s:s, s:s, s:b, s:s?, s:s, s:s?, s:s?, s:s?}", "module", p->module, "kind",
-	    "hsm", "esn", p->hsm.esn, "address", p->hsm.address, "failed", !res, "mode",
-	    res ? hsm_tenant_platform_mode(res) : NULL, "connection_status",
-	    status                            ? "OK"
-	    : r->exit == HSM_EXIT_UNREACHABLE ? "Unreachable"
-	    : r->exit == HSM_EXIT_AUTH        ? "AuthFailed"
-					      : "Error",
-	    "failure",
-	    hw_failed ? json_string_value(json_object_get(status, "hardware_fault"))
-	    : res     ? NULL
-		      : r->message,
-	    "serial", hw_failed ? "unknown" : p->hsm.esn, "version",
-	    hw_failed
-		? "0.0.0"
-		: json_string_value(json_object_get(json_object_get(res, "firmware"), "primary")));
+	json_t *o =
+	    json_pack("{s:i, s:s, s:s, s:s, s:b, s:s?, s:s, s:s?, s:s?, s:s?}", "module", p->module,
+		      "kind", "hsm", "esn", p->hsm.esn, "address", p->hsm.address, "failed", !res,
+		      "mode", res ? hsm_tenant_platform_mode(res) : NULL, "connection_status",
+		      status                            ? "OK"
+		      : r->exit == HSM_EXIT_UNREACHABLE ? "Unreachable"
+		      : r->exit == HSM_EXIT_AUTH        ? "AuthFailed"
+							: "Error",
+		      "failure",
+		      hw_failed ? json_string_value(json_object_get(status, "hardware_fault"))
+		      : res     ? NULL
+				: r->message,
+		      "serial", hw_failed ? "unknown" : p->hsm.esn, "version",
+		      hw_failed ? "0.0.0" : running_version(res));
 
 	if (o && status)
 		json_object_set(o, "status", (json_t *)status);

@@ -36,7 +36,7 @@
 #include "transport-report.h"
 
 #include "chain.h"
-#include "enrollsecret.h"
+#include "enrollsecret-file.h"
 #include "platform.h"
 
 struct enroll_job {

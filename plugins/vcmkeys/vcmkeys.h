@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugins/vcmkeys/vcmkeys.h - the tenant's Security World and keys:
- * the key-management directory (kmdata.c), `vcm world` (world.c) and
+ * the key-management directory (kmdata.c), `vcm world` (vcm-world.c) and
  * `vcm key` (vcmkeys.c).
  */
 #ifndef HSM_PLUGIN_VCMKEYS_H

@@ -4,7 +4,7 @@
  * (guide 4.10.1.16.10-.13).  The tenant reaches the VCM's own monitor
  * service with the monitor client key installed by `hsmadmin vcm enroll`;
  * nothing here can reach another VCM's logs or the platform's.
- * Descriptor and command tables only; the commands are in logs.c.
+ * Descriptor and command tables only; the commands are in vcm-logs.c.
  */
 #include "config.h"
 

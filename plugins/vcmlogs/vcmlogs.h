@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * plugins/vcmlogs/vcmlogs.h - `hsmadmin vcm logs` (plugin.c, logs.c).
+ * plugins/vcmlogs/vcmlogs.h - `hsmadmin vcm logs` (plugin.c, vcm-logs.c).
  * The enrollment records and the call to a VCM's service come from
  * core/tenant (tenant.h, libhsmadmin-net).
  */

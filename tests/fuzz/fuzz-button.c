@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t until = -1;
 
 	err[0] = '\0';
-	if (hsmd_button_parse((const char *)data, size, &until, err, sizeof(err)) == 0) {
+	if (hd_button_parse((const char *)data, size, &until, err, sizeof(err)) == 0) {
 		/* Accepted: at most 12 digits, so never negative or huge. */
 		if (until < 0 || until > INT64_C(999999999999))
 			__builtin_trap();

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: a file of enrollment secrets for `hsmadmin enroll
- * --secret-file` (core/net/enrollsecret.c). */
+ * --secret-file` (core/crypto/enrollsecret-file.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "enrollsecret.h"
+#include "enrollsecret-file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -2,7 +2,7 @@
 /* libFuzzer target: the hardened INI reader. */
 #include <stdint.h>
 #include <string.h>
-#include "ini-strict.h"
+#include <hsmadmin/ini-strict.h>
 
 static int handler(void *user, const char *section, const char *name, const char *value, char *err,
 		   size_t errlen)

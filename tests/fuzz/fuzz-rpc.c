@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *nl = memchr(data, '\n', size);
 	size_t clen = nl ? (size_t)(nl - (const char *)data) : size;
-	char cmd[256], method[HSMD_COMMAND_MAX], err[256];
+	char cmd[256], method[HD_COMMAND_MAX], err[256];
 	json_t *p;
 	char *reply;
 	size_t rlen;
@@ -21,11 +21,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		clen = sizeof(cmd) - 1;
 	memcpy(cmd, data, clen);
 	cmd[clen] = '\0';
-	hsmd_rpc_method(cmd, method, sizeof(method), err, sizeof(err));
-	p = nl ? hsmd_rpc_params(nl + 1, size - (size_t)(nl - (const char *)data) - 1, err,
-				 sizeof(err))
+	hd_rpc_method(cmd, method, sizeof(method), err, sizeof(err));
+	p = nl ? hd_rpc_params(nl + 1, size - (size_t)(nl - (const char *)data) - 1, err,
+			       sizeof(err))
 	       : json_object();
-	reply = hsmd_rpc_reply(p ? 0 : 2, p, p ? NULL : err, &rlen);
+	reply = hd_rpc_reply(p ? 0 : 2, p, p ? NULL : err, &rlen);
 	free(reply);
 	json_decref(p);
 	return 0;

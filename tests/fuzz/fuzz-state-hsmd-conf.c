@@ -7,10 +7,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct hsmd_config cfg;
+	struct hd_config cfg;
 	char err[512];
 
-	hsmd_config_defaults(&cfg);
-	hsmd_config_parse(&cfg, (const char *)data, size, err, sizeof(err));
+	hd_config_defaults(&cfg);
+	hd_config_parse(&cfg, (const char *)data, size, err, sizeof(err));
 	return 0;
 }

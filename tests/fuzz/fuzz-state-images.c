@@ -14,8 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512];
 	json_t *doc = hsm_json_parse((const char *)data, size, 65536, err, sizeof(err));
 
-	if (doc && hsmd_images_validate(doc, err, sizeof(err)) == 0) {
-		json_t *fw = hsmd_images_firmware(doc);
+	if (doc && hd_images_validate(doc, err, sizeof(err)) == 0) {
+		json_t *fw = hd_images_firmware(doc);
 		if (!fw)
 			abort(); /* a valid document always names its versions */
 		json_decref(fw);

@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[512];
 	size_t good = 0;
-	json_t *e = hsmd_log_parse((const char *)data, size, &good, err, sizeof(err));
+	json_t *e = hd_log_parse((const char *)data, size, &good, err, sizeof(err));
 
 	if (e && good > size)
 		__builtin_trap();

@@ -7,9 +7,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct hsmd_service_conf conf;
+	struct hd_service_conf conf;
 	char err[512];
 
-	hsmd_service_conf_parse((const char *)data, size, "setup.conf", &conf, err, sizeof(err));
+	hd_service_conf_parse((const char *)data, size, "setup.conf", &conf, err, sizeof(err));
 	return 0;
 }

@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[512] = "";
-	json_t *doc = hsmd_vcmalloc_parse((const char *)data, size, err, sizeof(err));
+	json_t *doc = hd_vcmalloc_parse((const char *)data, size, err, sizeof(err));
 
 	if (!doc) {
 		if (!err[0] || strchr(err, '\n'))

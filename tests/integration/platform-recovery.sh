@@ -71,7 +71,8 @@ ha enroll --esn "$ESN" --secret-file "$(secrets)"
 rc_is 0 "enroll in recovery mode"
 like "$err" "^hsmadmin: enroll: warning: $ESN: the HSM runs its recovery image, which makes no certificates for its SSH host keys" \
 	"... warns that the host keys are not certified"
-is "$(jq -r '.host_keys | keys | join(",")' "$HSMADMIN_HOME/pins/$ESN.json")" "monitor,setup,sshadmin,updater" \
+# (This HSM's image has no updater: the platform services it has.)
+is "$(jq -r '.host_keys | keys | join(",")' "$HSMADMIN_HOME/pins/$ESN.json")" "monitor,setup,sshadmin" \
 	"only the platform services run (no orchestrator, ncoreapi or launcher)"
 ha enroll --esn "$ESN" --json --secret-file "$(secrets)"
 is "$(printf '%s' "$out" | jq -r '.modules[0].result | "\(.recovery) \(.warning != null)"')" "true true" \
@@ -100,8 +101,9 @@ like "$out" '"event": *"recovery_enter"' "the system log records entering recove
 ha logs get --esn "$ESN" --log init --json
 like "$out" '"image": *"recovery"' "the init log shows the recovery image booted"
 
-# The orchestrator does not run, even for a client key installed for it:
-# stock ssh, the host keys taken from the device (nothing certifies them).
+# The orchestrator is not even loaded, even for a client key installed
+# for it: its port refuses connections (stock ssh, the host keys taken
+# from the device; nothing certifies them).
 host_keys_for_ssh
 ssh-keygen -q -t ed25519 -N '' -C '' -f "$TEST_TMP/keys/orch"
 for svc in sshadmin orchestrator; do
@@ -111,8 +113,10 @@ done >"$TEST_TMP/h.known_hosts"
 call h sshadmin set_key sshadmin "{\"service\":\"orchestrator\",\"key\":\"$(cut -d' ' -f1,2 "$TEST_TMP/keys/orch.pub")\"}"
 rc_is 0 "stock ssh: a client key for the orchestrator installed in recovery mode"
 call h orchestrator list orch ''
-rc_is 3 "the orchestrator refuses every call on the recovery image: exit 3"
-like "$(jqr .error.message)" "recovery image, where the orchestrator service does not run" "... saying why"
+rc_is 255 "the orchestrator does not run on the recovery image: no connection"
+like "$err" "Connection refused" "... its port is closed"
+like "$(cat "$TEST_TMP/h.log")" "service 'orchestrator' does not run on the recovery image; not loaded" \
+	"... hsmd did not load its module"
 
 # A reset with the button still held stays in recovery mode, enrolled.
 ha reset --esn "$ESN"

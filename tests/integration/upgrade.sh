@@ -9,7 +9,7 @@
 # padded (2), another product (1), a VSN below the minimum, not in
 # maintenance mode without --force, an operational ncoreapi, a lost clock,
 # logs past their safe level (3); --dry-run writes nothing; a downgrade to a VSN >= the minimum works
-# and setminvsn then forbids it; several HSMs are upgraded in parallel.
+# and setminvsn then forbids it.
 . "$top_srcdir/tests/lib/platform-lib.sh"
 VENDOR=$(_find_built "$top_builddir/tools/hsm-vendor" hsm-vendor) || { echo "Bail out! hsm-vendor not built"; exit 1; }
 for _p in upgrade nopclearfail; do
@@ -236,16 +236,5 @@ ok "after kill -9 mid-transfer hsmd boots" hsmd_start h
 is "$(jq -r .primary.id h/images.json)" "$old_id" "... the old image"
 ok "... and the partial image is gone" test -z "$(ls -d h/images/.staging-* 2>/dev/null)"
 
-# --- several HSMs in parallel ------------------------------------------------------------------
-N=4
-for i in $(seq 1 $N); do
-	hsm_new "p$i" "2B34-CD56-789$i" || { echo "Bail out! p$i did not start"; exit 1; }
-done
-ha enroll --secret-file "$(secrets)"
-args=()
-for i in $(seq 1 $N); do args+=(--esn "2B34-CD56-789$i"); done
-ha upgrade "${args[@]}" --force --json "$P8"
-is "$rc" 0 "$N HSMs upgraded in one command"
-is "$(printf '%s' "$out" | jq -r '[.modules[] | select(.ok) | .result.changed[0]] | join(",")')" \
-	"$(printf 'primary,%.0s' $(seq 1 $N) | sed 's/,$//')" "... each says primary changed"
+# Upgrading many HSMs in parallel: upgrade-vcm.sh (16, one refusing).
 done_testing

@@ -29,7 +29,7 @@ int test_hsmd_provision(const char *name, char *dir, size_t dirlen, char *state,
 				 "--esn",     "1A23-BC45-6789", "--vendor-key",
 				 vpath,       "--address",      "127.0.0.9",
 				 NULL };
-		return hsmd_provision_main(9, argv);
+		return hd_provision_main(9, argv);
 	}
 }
 

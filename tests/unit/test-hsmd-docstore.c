@@ -23,7 +23,7 @@
 #include "tap.h"
 
 static char dir[256], state[300];
-static struct hsmd_config cfg;
+static struct hd_config cfg;
 
 static void uuid_of(unsigned i, char out[37])
 {
@@ -53,10 +53,10 @@ static json_t *entry(unsigned i, unsigned nonces)
 	return e;
 }
 
-static int reopen(struct hsmd_store *st, char *err, size_t errlen)
+static int reopen(struct hd_store *st, char *err, size_t errlen)
 {
-	hsmd_store_close(st);
-	return hsmd_store_open(st, state, &cfg, err, errlen);
+	hd_store_close(st);
+	return hd_store_open(st, state, &cfg, err, errlen);
 }
 
 static long file_size(const char *name)
@@ -87,8 +87,8 @@ static void write_text(const char *name, const char *text)
 
 int main(void)
 {
-	struct hsmd_store st;
-	char err[HSMD_ERRLEN], u[37], name[600];
+	struct hd_store st;
+	char err[HD_ERRLEN], u[37], name[600];
 	json_t *doc, *vcms;
 	int rc;
 
@@ -96,8 +96,8 @@ int main(void)
 	if (rc < 0)
 		return 1;
 	TAP_INT_EQ(rc, 0, "provision a test HSM");
-	hsmd_config_defaults(&cfg);
-	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open");
+	hd_config_defaults(&cfg);
+	TAP_INT_EQ(hd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open");
 
 	/* 300 VCMs that each acted on 256 requests: more than the 4 MiB a
 	 * single device.json may hold.  The state must still open. */
@@ -108,7 +108,7 @@ int main(void)
 		json_object_set_new(vcms, u, entry(i, FW_VCM_NONCES_MAX));
 	}
 	json_object_set_new(doc, "vcms", vcms);
-	TAP_INT_EQ(hsmd_store_commit(&st, doc, "bulk", NULL, err, sizeof(err)), 0,
+	TAP_INT_EQ(hd_store_commit(&st, doc, "bulk", NULL, err, sizeof(err)), 0,
 		   "commit 300 VCMs with 256 nonces each");
 	tap_ok(file_size("device.json") < 64 * 1024, "device.json holds no registry (%ld bytes)",
 	       file_size("device.json"));
@@ -131,7 +131,7 @@ int main(void)
 		uuid_of(7, u);
 		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u), "name",
 				    json_string("renamed"));
-		TAP_INT_EQ(hsmd_store_commit(&st, doc, "rename", NULL, err, sizeof(err)), 0,
+		TAP_INT_EQ(hd_store_commit(&st, doc, "rename", NULL, err, sizeof(err)), 0,
 			   "change one VCM");
 		tap_ok(inode_of(name) == other, "... another VCM's document is not rewritten");
 		snprintf(name, sizeof(name), "registry/%s.json", u);
@@ -142,7 +142,7 @@ int main(void)
 
 	/* A save the loader would refuse is refused, and nothing changes. */
 	{
-		size_t big = HSMD_DOCSTORE_DEVICE_MAX;
+		size_t big = HD_DOCSTORE_DEVICE_MAX;
 		char *s = malloc(big + 1);
 		json_int_t seq = json_integer_value(
 		    json_object_get(json_object_get(st.device, "log"), "next_seq"));
@@ -152,7 +152,7 @@ int main(void)
 		json_object_set_new(json_object_get(doc, "services"), "setup",
 				    json_pack("{s:s}", "blob", s));
 		free(s);
-		TAP_INT_EQ(hsmd_store_commit(&st, doc, "too_big", NULL, err, sizeof(err)), -1,
+		TAP_INT_EQ(hd_store_commit(&st, doc, "too_big", NULL, err, sizeof(err)), -1,
 			   "a device.json over the load limit is refused");
 		tap_ok(strstr(err, "limit") && strstr(err, "nothing was changed"),
 		       "... saying so: %s", err);
@@ -163,13 +163,13 @@ int main(void)
 		 * all the same (docstore without the validation in front). */
 		doc = json_deep_copy(st.device);
 		uuid_of(9, u);
-		s = malloc(HSMD_DOCSTORE_VCM_MAX + 1);
-		memset(s, 'a', HSMD_DOCSTORE_VCM_MAX);
-		s[HSMD_DOCSTORE_VCM_MAX] = 0;
+		s = malloc(HD_DOCSTORE_VCM_MAX + 1);
+		memset(s, 'a', HD_DOCSTORE_VCM_MAX);
+		s[HD_DOCSTORE_VCM_MAX] = 0;
 		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u), "name",
 				    json_string(s));
 		free(s);
-		TAP_INT_EQ(hsmd_docstore_commit(state, st.device, doc, err, sizeof(err)), -1,
+		TAP_INT_EQ(hd_docstore_commit(state, st.device, doc, err, sizeof(err)), -1,
 			   "a VCM document over the load limit is refused");
 		tap_ok(strstr(err, "limit") != NULL, "... saying so: %s", err);
 		json_decref(doc);
@@ -183,7 +183,7 @@ int main(void)
 			}
 			json_object_set_new(json_object_get(doc, "services"), "setup", deep);
 		}
-		TAP_INT_EQ(hsmd_store_commit(&st, doc, "too_deep", NULL, err, sizeof(err)), -1,
+		TAP_INT_EQ(hd_store_commit(&st, doc, "too_deep", NULL, err, sizeof(err)), -1,
 			   "a document nested deeper than the loader accepts is refused");
 		TAP_INT_EQ(reopen(&st, err, sizeof(err)), 0, "... and the state still opens");
 	}
@@ -233,17 +233,17 @@ int main(void)
 		uuid_of(1, u);
 		json_object_set_new(v, u, entry(1, 0));
 		json_object_set_new(dev, "vcms", v);
-		hsmd_store_close(&st);
+		hd_store_close(&st);
 		snprintf(path, sizeof(path), "%s/device.json", state);
 		hsm_write_json_atomic(path, dev, 0600, err, sizeof(err));
 		json_decref(dev);
-		TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0,
+		TAP_INT_EQ(hd_store_open(&st, state, &cfg, err, sizeof(err)), 0,
 			   "open a single-document state");
 		TAP_INT_EQ((int)json_object_size(json_object_get(st.device, "vcms")), 1,
 			   "... its registry is in effect");
 		snprintf(name, sizeof(name), "registry/%s.json", u);
 		tap_ok(file_size(name) > 0, "... as a registry document");
-		dev = hsm_json_load_file(path, HSMD_DOCSTORE_DEVICE_MAX, err, sizeof(err));
+		dev = hsm_json_load_file(path, HD_DOCSTORE_DEVICE_MAX, err, sizeof(err));
 		tap_ok(dev && !json_object_get(dev, "vcms"),
 		       "... and device.json holds no registry now");
 		json_decref(dev);
@@ -251,7 +251,7 @@ int main(void)
 		snprintf(name, sizeof(name), "registry/%s.json", u);
 		tap_ok(file_size(name) < 0, "... the VCMs it does not name are gone");
 	}
-	hsmd_store_close(&st);
+	hd_store_close(&st);
 	if (test_hsmd_cleanup(dir) != 0)
 		tap_ok(0, "cleanup");
 	return tap_done();

@@ -11,10 +11,10 @@
 #include "gate.h"
 #include "tap.h"
 
-static int check(uint32_t flags, struct hsmd_gate_facts f, const char *want)
+static int check(uint32_t flags, struct hd_gate_facts f, const char *want)
 {
 	char msg[256] = "";
-	int rc = hsmd_gate_check(flags, &f, msg, sizeof(msg));
+	int rc = hd_gate_check(flags, &f, msg, sizeof(msg));
 
 	if (!want)
 		return rc == 0;
@@ -23,8 +23,8 @@ static int check(uint32_t flags, struct hsmd_gate_facts f, const char *want)
 
 int main(void)
 {
-	const struct hsmd_gate_facts clean = { 0 };
-	struct hsmd_gate_facts f;
+	const struct hd_gate_facts clean = { 0 };
+	struct hd_gate_facts f;
 	json_t *p;
 
 	tap_ok(check(0, clean, NULL), "read-only call on a clean device passes");
@@ -38,8 +38,8 @@ int main(void)
 	tap_ok(check(HSMD_METHOD_FACTORY_OK, f, NULL), "factory: FACTORY_OK method passes");
 	{
 		char msg[256] = "";
-		int rc = hsmd_gate_check(HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE, &f, msg,
-					 sizeof(msg));
+		int rc = hd_gate_check(HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE, &f, msg,
+				       sizeof(msg));
 		TAP_INT_EQ(rc, HSMD_DENIED,
 			   "factory: the way out (enroll) without the enrollment secret is denied");
 		tap_ok(strstr(msg, "enrollment secret") != NULL, "... naming the secret (%s)", msg);
@@ -59,7 +59,7 @@ int main(void)
 	tap_ok(check(HSMD_METHOD_LOG_ACCESS, f, NULL), "interlock allows log retrieval");
 
 	f = clean;
-	f.log_level = HSMD_LOG_OVER_SAFE;
+	f.log_level = HD_LOG_OVER_SAFE;
 	tap_ok(check(HSMD_METHOD_LOG_GUARDED, f, "safe working capacity"),
 	       "past safe: guarded refused");
 	tap_ok(check(HSMD_METHOD_INVASIVE, f, NULL),
@@ -67,7 +67,7 @@ int main(void)
 	tap_ok(check(0, f, NULL), "past safe: read-only passes");
 
 	f = clean;
-	f.log_level = HSMD_LOG_CRITICAL;
+	f.log_level = HD_LOG_CRITICAL;
 	tap_ok(check(0, f, "critical capacity"), "critical: even read-only refused");
 	tap_ok(check(HSMD_METHOD_INVASIVE, f, "critical capacity"),
 	       "critical: invasive methods refused");
@@ -78,7 +78,7 @@ int main(void)
 	tap_ok(check(HSMD_METHOD_NEEDS_CLOCK, f, "clock is lost"),
 	       "lost clock: NEEDS_CLOCK refused");
 	tap_ok(check(HSMD_METHOD_INVASIVE | HSMD_METHOD_MAINTENANCE,
-		     (struct hsmd_gate_facts){ .clock_lost = 1, .maintenance = 1 }, NULL),
+		     (struct hd_gate_facts){ .clock_lost = 1, .maintenance = 1 }, NULL),
 	       "lost clock: settime (maintenance) passes");
 
 	tap_ok(check(HSMD_METHOD_MAINTENANCE, clean, "maintenance mode"),
@@ -103,52 +103,50 @@ int main(void)
 	f.maintenance = 0;
 	tap_ok(check(HSMD_METHOD_MAINTENANCE, f, NULL),
 	       "maintenance needed on the recovery image: met (no ncoreapi runs there)");
-	tap_ok(hsmd_gate_runs_in_recovery("sshadmin") && hsmd_gate_runs_in_recovery("setup") &&
-		   hsmd_gate_runs_in_recovery("monitor") && hsmd_gate_runs_in_recovery("updater"),
+	tap_ok(hd_gate_runs_in_recovery("sshadmin") && hd_gate_runs_in_recovery("setup") &&
+		   hd_gate_runs_in_recovery("monitor") && hd_gate_runs_in_recovery("updater"),
 	       "the platform services run on the recovery image");
-	tap_ok(!hsmd_gate_runs_in_recovery("ncoreapi") && !hsmd_gate_runs_in_recovery("launcher") &&
-		   !hsmd_gate_runs_in_recovery("orchestrator") && !hsmd_gate_runs_in_recovery(NULL),
+	tap_ok(!hd_gate_runs_in_recovery("ncoreapi") && !hd_gate_runs_in_recovery("launcher") &&
+		   !hd_gate_runs_in_recovery("orchestrator") && !hd_gate_runs_in_recovery(NULL),
 	       "ncoreapi, launcher and the orchestrator do not");
 
 	/* Order: factory before critical before interlock before the rest. */
-	f = (struct hsmd_gate_facts){ .factory = 1,
-				      .log_level = HSMD_LOG_CRITICAL,
-				      .ncoreapi_operational = 1 };
+	f = (struct hd_gate_facts){ .factory = 1,
+				    .log_level = HD_LOG_CRITICAL,
+				    .ncoreapi_operational = 1 };
 	tap_ok(check(0, f, "factory state"), "factory state is reported first");
 	f.factory = 0;
 	tap_ok(check(HSMD_METHOD_INVASIVE, f, "critical"), "then the critical log level");
-	f.log_level = HSMD_LOG_OVER_SAFE;
+	f.log_level = HD_LOG_OVER_SAFE;
 	tap_ok(check(HSMD_METHOD_INVASIVE | HSMD_METHOD_LOG_GUARDED, f, "interlock"),
 	       "then the interlock");
 
 	/* Variants chosen by params. */
 	p = json_pack("{s:b}", "adjust", 1);
-	TAP_INT_EQ(hsmd_gate_flags(1, "adjust", 8, 64, p), 1 | 8,
+	TAP_INT_EQ(hd_gate_flags(1, "adjust", 8, 64, p), 1 | 8,
 		   "variant param true adds variant flags");
 	json_decref(p);
 	p = json_pack("{s:b}", "adjust", 0);
-	TAP_INT_EQ(hsmd_gate_flags(1, "adjust", 8, 64, p), 1 | 64,
+	TAP_INT_EQ(hd_gate_flags(1, "adjust", 8, 64, p), 1 | 64,
 		   "variant param false adds plain flags");
 	json_decref(p);
 	p = json_pack("{s:n}", "set");
-	TAP_INT_EQ(hsmd_gate_flags(0, "set", 1, 0, p), 0, "variant param null counts as absent");
+	TAP_INT_EQ(hd_gate_flags(0, "set", 1, 0, p), 0, "variant param null counts as absent");
 	json_decref(p);
 	p = json_pack("{s:s}", "set", "rsa");
-	TAP_INT_EQ(hsmd_gate_flags(0, "set", 1, 0, p), 1,
-		   "variant param string adds variant flags");
+	TAP_INT_EQ(hd_gate_flags(0, "set", 1, 0, p), 1, "variant param string adds variant flags");
 	json_decref(p);
 	p = json_object();
-	TAP_INT_EQ(hsmd_gate_flags(2, NULL, 1, 4, p), 2, "no variant: base flags only");
+	TAP_INT_EQ(hd_gate_flags(2, NULL, 1, 4, p), 2, "no variant: base flags only");
 	json_decref(p);
 
-	TAP_INT_EQ(hsmd_log_level_of(0, 1000, 80, 95), HSMD_LOG_OK, "log level: empty is ok");
-	TAP_INT_EQ(hsmd_log_level_of(799, 1000, 80, 95), HSMD_LOG_OK, "log level: just below safe");
-	TAP_INT_EQ(hsmd_log_level_of(800, 1000, 80, 95), HSMD_LOG_OVER_SAFE, "log level: at safe");
-	TAP_INT_EQ(hsmd_log_level_of(950, 1000, 80, 95), HSMD_LOG_CRITICAL,
-		   "log level: at critical");
-	TAP_INT_EQ(hsmd_log_level_of(UINT64_MAX, 1000, 80, 95), HSMD_LOG_CRITICAL,
+	TAP_INT_EQ(hd_log_level_of(0, 1000, 80, 95), HD_LOG_OK, "log level: empty is ok");
+	TAP_INT_EQ(hd_log_level_of(799, 1000, 80, 95), HD_LOG_OK, "log level: just below safe");
+	TAP_INT_EQ(hd_log_level_of(800, 1000, 80, 95), HD_LOG_OVER_SAFE, "log level: at safe");
+	TAP_INT_EQ(hd_log_level_of(950, 1000, 80, 95), HD_LOG_CRITICAL, "log level: at critical");
+	TAP_INT_EQ(hd_log_level_of(UINT64_MAX, 1000, 80, 95), HD_LOG_CRITICAL,
 		   "log level: huge usage, no overflow");
-	TAP_INT_EQ(hsmd_log_level_of(10, 0, 80, 95), HSMD_LOG_CRITICAL,
+	TAP_INT_EQ(hd_log_level_of(10, 0, 80, 95), HD_LOG_CRITICAL,
 		   "log level: zero capacity is critical");
 	return tap_done();
 }

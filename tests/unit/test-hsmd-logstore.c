@@ -71,13 +71,13 @@ static size_t count(const char *path, const char *needle)
 
 int main(void)
 {
-	struct hsmd_slog l;
+	struct hd_slog l;
 	char err[512], path[512], seg1[512], seg2[512], copy[512];
 	EVP_PKEY *k1 = hsm_ed25519_generate(err, sizeof(err)),
 		 *k2 = hsm_ed25519_generate(err, sizeof(err));
 	json_t *problems = json_array();
 	struct stat sb;
-	struct hsmd_slog_mark mark;
+	struct hd_slog_mark mark;
 	int64_t closed, since2;
 	int anchored;
 
@@ -87,15 +87,13 @@ int main(void)
 		return 1;
 	snprintf(path, sizeof(path), "%s/system.log", dir);
 
-	TAP_INT_EQ(hsmd_slog_open(&l, dir, "system", "1A23-BC45-6789", "system", k1, 1, 1, 4, 1, 1,
-				  problems, 1000, err, sizeof(err)),
+	TAP_INT_EQ(hd_slog_open(&l, dir, "system", "1A23-BC45-6789", "system", k1, 1, 1, 4, 1, 1,
+				problems, 1000, err, sizeof(err)),
 		   0, "open a new log");
 	TAP_INT_EQ(l.last_seq, 2, "... log_open and log_previous written");
 	for (int i = 0; i < 3; i++)
-		hsmd_slog_append(&l, 1000 + i, "touch", json_pack("{s:i}", "n", i), err,
-				 sizeof(err));
-	TAP_INT_EQ(hsmd_slog_checkpoint_due(&l, 1010, err, sizeof(err)), 0,
-		   "a checkpoint when due");
+		hd_slog_append(&l, 1000 + i, "touch", json_pack("{s:i}", "n", i), err, sizeof(err));
+	TAP_INT_EQ(hd_slog_checkpoint_due(&l, 1010, err, sizeof(err)), 0, "a checkpoint when due");
 	TAP_INT_EQ(l.uncovered, 0, "... covers every entry");
 	TAP_INT_EQ(l.last_seq, 6, "... and is an entry itself");
 
@@ -108,7 +106,7 @@ int main(void)
 		lim = old;
 		lim.rlim_cur = (rlim_t)(before + 30);
 		setrlimit(RLIMIT_FSIZE, &lim);
-		tap_ok(hsmd_slog_append(
+		tap_ok(hd_slog_append(
 			   &l, 1020, "settime",
 			   json_pack("{s:s}", "pad", "a detail long enough to cross the limit"),
 			   err, sizeof(err)) != 0,
@@ -119,36 +117,36 @@ int main(void)
 		TAP_INT_EQ(sb.st_size, before, "... and the half-written entry is cut off again");
 		TAP_INT_EQ(l.last_seq, 6, "... and takes no sequence number");
 	}
-	TAP_INT_EQ(hsmd_slog_append(&l, 1021, "settime", NULL, err, sizeof(err)), 0,
+	TAP_INT_EQ(hd_slog_append(&l, 1021, "settime", NULL, err, sizeof(err)), 0,
 		   "the next append works");
 	TAP_INT_EQ(l.last_seq, 7, "... with the next sequence number (no gap)");
 
 	/* A failed state write takes its entry out again. */
-	hsmd_slog_mark(&l, &mark);
-	hsmd_slog_append(&l, 1022, "fet", NULL, err, sizeof(err));
-	TAP_INT_EQ(hsmd_slog_rollback(&l, &mark), 0, "rollback");
+	hd_slog_mark(&l, &mark);
+	hd_slog_append(&l, 1022, "fet", NULL, err, sizeof(err));
+	TAP_INT_EQ(hd_slog_rollback(&l, &mark), 0, "rollback");
 	TAP_INT_EQ(l.last_seq, 7, "... the entry is gone");
 	stat(path, &sb);
 	TAP_INT_EQ((uint64_t)sb.st_size, l.open_bytes, "... from the file too");
-	hsmd_slog_close(&l);
+	hd_slog_close(&l);
 
 	/* Reopen: clean, nothing to report. */
 	json_array_clear(problems);
-	TAP_INT_EQ(hsmd_slog_open(&l, dir, "system", "1A23-BC45-6789", "system", k1, 1, 1, 4, 8, 1,
-				  problems, 1030, err, sizeof(err)),
+	TAP_INT_EQ(hd_slog_open(&l, dir, "system", "1A23-BC45-6789", "system", k1, 1, 1, 4, 8, 1,
+				problems, 1030, err, sizeof(err)),
 		   0, "reopen");
 	TAP_INT_EQ(json_array_size(problems), 0, "... no problems");
 	TAP_INT_EQ(l.last_seq, 7, "... the sequence continues");
 	/* A change entry at or past the state's next_seq never committed. */
-	hsmd_slog_append(&l, 1031, "setminvsn", NULL, err, sizeof(err));
-	hsmd_slog_close(&l);
-	TAP_INT_EQ(hsmd_slog_open(&l, dir, "system", "1A23-BC45-6789", "system", k1, 1, 1, 4, 8, 1,
-				  problems, 1032, err, sizeof(err)),
+	hd_slog_append(&l, 1031, "setminvsn", NULL, err, sizeof(err));
+	hd_slog_close(&l);
+	TAP_INT_EQ(hd_slog_open(&l, dir, "system", "1A23-BC45-6789", "system", k1, 1, 1, 4, 8, 1,
+				problems, 1032, err, sizeof(err)),
 		   0, "reopen after a crash before the state write");
 	TAP_INT_EQ(l.last_seq, 7, "... the uncommitted entry is cut off");
 
 	/* Export: segment 1 closes and verifies. */
-	TAP_INT_EQ(hsmd_slog_close_segment(&l, 1040, &closed, err, sizeof(err)), 0,
+	TAP_INT_EQ(hd_slog_close_segment(&l, 1040, &closed, err, sizeof(err)), 0,
 		   "close segment 1");
 	TAP_INT_EQ(closed, 1, "... its number");
 	TAP_INT_EQ(l.segment, 2, "... segment 2 is open");
@@ -213,13 +211,13 @@ int main(void)
 	}
 
 	/* Factory state: a new key for epoch 2, announced under the old. */
-	hsmd_slog_append(&l, 1050, "factorystate", NULL, err, sizeof(err));
-	since2 = hsmd_slog_key_since(&l, 0);
-	TAP_INT_EQ(hsmd_slog_change_key(&l, 1050, k2, err, sizeof(err)), 0, "change the key");
+	hd_slog_append(&l, 1050, "factorystate", NULL, err, sizeof(err));
+	since2 = hd_slog_key_since(&l, 0);
+	TAP_INT_EQ(hd_slog_change_key(&l, 1050, k2, err, sizeof(err)), 0, "change the key");
 	TAP_INT_EQ(l.epoch, 2, "... epoch 2");
 	TAP_INT_EQ(l.since, since2, "... from the log_key entry on");
-	hsmd_slog_append(&l, 1051, "enroll", NULL, err, sizeof(err));
-	TAP_INT_EQ(hsmd_slog_close_segment(&l, 1060, &closed, err, sizeof(err)), 0,
+	hd_slog_append(&l, 1051, "enroll", NULL, err, sizeof(err));
+	TAP_INT_EQ(hd_slog_close_segment(&l, 1060, &closed, err, sizeof(err)), 0,
 		   "close segment 2");
 	snprintf(seg2, sizeof(seg2), "%s/system.saved/2.log", dir);
 	{
@@ -238,8 +236,8 @@ int main(void)
 		TAP_INT_EQ(verify(only2, 1, k1, 1, k2, 1, err, sizeof(err), NULL), 0,
 			   "a since earlier than the real one is harmless");
 		/* A missing segment between two given ones. */
-		hsmd_slog_append(&l, 1061, "enroll", NULL, err, sizeof(err));
-		hsmd_slog_close_segment(&l, 1062, &closed, err, sizeof(err));
+		hd_slog_append(&l, 1061, "enroll", NULL, err, sizeof(err));
+		hd_slog_close_segment(&l, 1062, &closed, err, sizeof(err));
 		snprintf(copy, sizeof(copy), "%s/system.saved/3.log", dir);
 		TAP_INT_EQ(verify(gap, 2, k1, 1, k2, since2, err, sizeof(err), NULL), -1,
 			   "a missing segment fails");
@@ -249,15 +247,15 @@ int main(void)
 	/* A key captured later cannot sign an older epoch's entries. */
 	{
 		char forged[512];
-		struct hsmd_slog f;
+		struct hd_slog f;
 		const char *fl[] = { seg1 };
 		snprintf(forged, sizeof(forged), "%s/forged", dir);
 		mkdir(forged, 0700);
-		hsmd_slog_open(&f, forged, "system", "1A23-BC45-6789", "system", k2, 2, 1, 4, 1, 1,
-			       NULL, 1000, err, sizeof(err));
-		hsmd_slog_append(&f, 1001, "touch", NULL, err, sizeof(err));
-		hsmd_slog_close_segment(&f, 1002, &closed, err, sizeof(err));
-		hsmd_slog_close(&f);
+		hd_slog_open(&f, forged, "system", "1A23-BC45-6789", "system", k2, 2, 1, 4, 1, 1,
+			     NULL, 1000, err, sizeof(err));
+		hd_slog_append(&f, 1001, "touch", NULL, err, sizeof(err));
+		hd_slog_close_segment(&f, 1002, &closed, err, sizeof(err));
+		hd_slog_close(&f);
 		snprintf(forged, sizeof(forged), "%s/forged/system.saved/1.log", dir);
 		fl[0] = forged;
 		TAP_INT_EQ(verify(fl, 1, k1, 1, k2, since2, err, sizeof(err), NULL), -1,
@@ -267,9 +265,9 @@ int main(void)
 
 	/* Damage in the middle of the open segment: reported with sequence
 	 * numbers, later entries kept. */
-	hsmd_slog_append(&l, 1070, "a", NULL, err, sizeof(err));
-	hsmd_slog_append(&l, 1071, "b", NULL, err, sizeof(err));
-	hsmd_slog_close(&l);
+	hd_slog_append(&l, 1070, "a", NULL, err, sizeof(err));
+	hd_slog_append(&l, 1071, "b", NULL, err, sizeof(err));
+	hd_slog_close(&l);
 	{
 		size_t len;
 		char *buf = slurp(path, &len), *b = strstr(buf, "\"event\":\"a\"");
@@ -288,8 +286,8 @@ int main(void)
 		free(buf);
 	}
 	json_array_clear(problems);
-	TAP_INT_EQ(hsmd_slog_open(&l, dir, "system", "1A23-BC45-6789", "system", k2, 2, since2, 4,
-				  0, 1, problems, 1080, err, sizeof(err)),
+	TAP_INT_EQ(hd_slog_open(&l, dir, "system", "1A23-BC45-6789", "system", k2, 2, since2, 4, 0,
+				1, problems, 1080, err, sizeof(err)),
 		   0, "open over a damaged entry");
 	TAP_INT_EQ(json_array_size(problems), 3,
 		   "... damage, the gap it leaves and the garbage tail reported");
@@ -302,15 +300,15 @@ int main(void)
 	TAP_INT_EQ(count(path, "\"event\":\"log_damaged\""), 3,
 		   "... and recorded in the log itself");
 	TAP_INT_EQ(count(path, "\"event\":\"b\""), 1, "... the entry after the damage is kept");
-	hsmd_slog_append(&l, 1081, "c", NULL, err, sizeof(err));
+	hd_slog_append(&l, 1081, "c", NULL, err, sizeof(err));
 	{
-		json_t *all = hsmd_slog_entries(&l, err, sizeof(err));
+		json_t *all = hd_slog_entries(&l, err, sizeof(err));
 		json_t *last = json_array_get(all, json_array_size(all) - 1);
 		TAP_STR_EQ(json_string_value(json_object_get(last, "event")), "c",
 			   "new entries follow");
 		json_decref(all);
 	}
-	hsmd_slog_close(&l);
+	hd_slog_close(&l);
 
 	/* SIGNED_LOG_SEEDS=DIR keeps two segments and a key file as fuzz
 	 * seeds (tests/fuzz/corpus/signed-log). */

@@ -57,20 +57,20 @@ static size_t log_lines(void)
 
 int main(void)
 {
-	struct hsmd_config cfg;
-	struct hsmd_store st;
-	char err[HSMD_ERRLEN], path[400];
+	struct hd_config cfg;
+	struct hd_store st;
+	char err[HD_ERRLEN], path[400];
 	int rc;
 	json_t *doc, *entries;
 	char *logkey;
-	struct hsmd_clock clk;
+	struct hd_clock clk;
 
 	rc = test_hsmd_provision("hsmd-store", dir, sizeof(dir), state, sizeof(state));
 	if (rc < 0)
 		return 1;
 	TAP_INT_EQ(rc, 0, "provision a test HSM");
-	hsmd_config_defaults(&cfg);
-	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open the state");
+	hd_config_defaults(&cfg);
+	TAP_INT_EQ(hd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open the state");
 	TAP_INT_EQ(st.slog.last_seq, 3,
 		   "the first open writes log_open, log_previous and the provision entry");
 	TAP_INT_EQ(log_lines(), 3, "system.log has three entries");
@@ -86,7 +86,7 @@ int main(void)
 	doc = json_deep_copy(st.view);
 	json_object_set_new(doc, "mode", json_string("maintenance"));
 	json_object_set_new(doc, "host_keys", json_object()); /* not a service's to change */
-	TAP_INT_EQ(hsmd_store_commit_view(&st, doc, "set_mode", NULL, err, sizeof(err)), 0,
+	TAP_INT_EQ(hd_store_commit_view(&st, doc, "set_mode", NULL, err, sizeof(err)), 0,
 		   "commit a change");
 	TAP_STR_EQ(json_string_value(json_object_get(st.device, "mode")), "maintenance",
 		   "the change is applied");
@@ -96,7 +96,7 @@ int main(void)
 
 	doc = json_deep_copy(st.view);
 	json_object_set_new(doc, "state", json_string("bogus"));
-	tap_ok(hsmd_store_commit_view(&st, doc, "bad", NULL, err, sizeof(err)) != 0,
+	tap_ok(hd_store_commit_view(&st, doc, "bad", NULL, err, sizeof(err)) != 0,
 	       "an invalid state is not committed");
 	tap_ok(strstr(err, "state") != NULL, "... the reason names the member");
 	TAP_STR_EQ(json_string_value(json_object_get(st.device, "state")), "factory",
@@ -112,19 +112,19 @@ int main(void)
 		hsm_read_file(path, 1 << 22, &old, &oldlen, err, sizeof(err));
 		doc = json_deep_copy(st.view);
 		json_object_set_new(doc, "mode", json_string("operational"));
-		hsmd_store_commit_view(&st, doc, "set_mode", NULL, err, sizeof(err));
+		hd_store_commit_view(&st, doc, "set_mode", NULL, err, sizeof(err));
 		TAP_INT_EQ(log_lines(), 5, "a second change is logged");
-		hsmd_store_close(&st);
+		hd_store_close(&st);
 		hsm_write_file_atomic(path, old, oldlen, 0600, err,
 				      sizeof(err)); /* its state write "never happened" */
 		free(old);
 	}
-	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "reopen");
+	TAP_INT_EQ(hd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "reopen");
 	TAP_INT_EQ(log_lines(), 4, "the entry of the change that was not stored is cut off");
 	TAP_STR_EQ(json_string_value(json_object_get(st.device, "mode")), "maintenance",
 		   "... the state is the old one");
 	TAP_INT_EQ(st.slog.last_seq, 4, "... and numbering continues after the last stored change");
-	hsmd_store_close(&st);
+	hd_store_close(&st);
 
 	/* A torn last entry. */
 	snprintf(path, sizeof(path), "%s/system.log", state);
@@ -133,10 +133,9 @@ int main(void)
 		fputs("57 0badcafe {\"detail\":{},\"ev", f);
 		fclose(f);
 	}
-	TAP_INT_EQ(hsmd_store_open(&st, state, &cfg, err, sizeof(err)), 0,
-		   "open over a torn entry");
+	TAP_INT_EQ(hd_store_open(&st, state, &cfg, err, sizeof(err)), 0, "open over a torn entry");
 	TAP_INT_EQ(log_lines(), 5, "the torn bytes are cut and the cut is logged (log_damaged)");
-	entries = hsmd_store_log_entries(&st, "system", err, sizeof(err));
+	entries = hd_store_log_entries(&st, "system", err, sizeof(err));
 	TAP_INT_EQ(json_array_size(entries), 5, "the log reads back");
 	TAP_STR_EQ(json_string_value(json_object_get(json_array_get(entries, 4), "event")),
 		   "log_damaged", "... the last entry reports the torn tail");
@@ -147,15 +146,15 @@ int main(void)
 
 	/* A second open of the same state is refused. */
 	{
-		struct hsmd_store st2;
-		tap_ok(hsmd_store_open(&st2, state, &cfg, err, sizeof(err)) != 0,
+		struct hd_store st2;
+		tap_ok(hd_store_open(&st2, state, &cfg, err, sizeof(err)) != 0,
 		       "a second open is refused");
 		tap_ok(strstr(err, "in use") != NULL, "... because it is in use");
 	}
 
 	/* The gate runs before a handler. */
 	{
-		struct hsmd_loaded_service svc = { .name = "setup", .desc = &desc, .nmethods = 1 };
+		struct hd_loaded_service svc = { .name = "setup", .desc = &desc, .nmethods = 1 };
 		struct hsmd_call call;
 		json_t *params = json_object();
 
@@ -168,24 +167,24 @@ int main(void)
 			"AAAAC3NzaC1lZDI1NTE5AAAAIOGZaxjOge46gpuLF3qAvU4x8e/1lGUDnJPg58at8o7n"));
 		json_object_set_new(json_object_get(doc, "emulation"), "ncoreapi_operational",
 				    json_true());
-		hsmd_store_commit(&st, doc, NULL, NULL, err, sizeof(err));
-		hsmd_call_run(&call, NULL, &st, &svc, "touch", params);
+		hd_store_commit(&st, doc, NULL, NULL, err, sizeof(err));
+		hd_call_run(&call, NULL, &st, &svc, "touch", params);
 		TAP_INT_EQ(call.status, HSMD_REFUSED_STATE,
 			   "interlock: an invasive call is refused");
 		tap_ok(!handler_ran, "... before its handler runs");
-		hsmd_call_clear(&call);
+		hd_call_clear(&call);
 		doc = json_deep_copy(st.device);
 		json_object_set_new(json_object_get(doc, "emulation"), "ncoreapi_operational",
 				    json_false());
-		hsmd_store_commit(&st, doc, NULL, NULL, err, sizeof(err));
-		hsmd_call_run(&call, NULL, &st, &svc, "touch", params);
+		hd_store_commit(&st, doc, NULL, NULL, err, sizeof(err));
+		hd_call_run(&call, NULL, &st, &svc, "touch", params);
 		TAP_INT_EQ(call.status, HSMD_OK, "without the interlock it runs");
 		TAP_INT_EQ(json_integer_value(json_object_get(st.device, "min_vsn")), 2,
 			   "... and commits");
-		hsmd_call_clear(&call);
-		hsmd_call_run(&call, NULL, &st, &svc, "nosuch", params);
+		hd_call_clear(&call);
+		hd_call_run(&call, NULL, &st, &svc, "nosuch", params);
 		TAP_INT_EQ(call.status, HSMD_BAD_REQUEST, "an unknown method is bad_request");
-		hsmd_call_clear(&call);
+		hd_call_clear(&call);
 		json_decref(params);
 	}
 
@@ -197,7 +196,7 @@ int main(void)
 		    json_object_get(json_object_get(st.device, "log"), "next_seq"));
 		char *hk = strdup(json_string_value(
 		    json_object_get(json_object_get(st.device, "host_keys"), "setup")));
-		TAP_INT_EQ(hsmd_store_factory_state(&st, err, sizeof(err)), 0, "factory state");
+		TAP_INT_EQ(hd_store_factory_state(&st, err, sizeof(err)), 0, "factory state");
 		TAP_STR_EQ(json_string_value(json_object_get(st.device, "state")), "factory",
 			   "... state is factory");
 		TAP_INT_EQ(json_object_size(json_object_get(st.device, "client_keys")), 0,
@@ -226,17 +225,17 @@ int main(void)
 		free(hk);
 	}
 	free(logkey);
-	hsmd_store_close(&st);
+	hd_store_close(&st);
 
 	/* The clock. */
 	memset(&clk, 0, sizeof(clk));
 	clk.offset = 10;
-	TAP_INT_EQ(hsmd_clock_now(&clk, 1000, 5), 1010, "clock: host + offset");
-	hsmd_clock_adjust(&clk, 1000, 86400, 30); /* 1 s per s for the test */
-	TAP_INT_EQ(hsmd_clock_now(&clk, 1010, 86400), 1030, "clock: slews gradually");
-	TAP_INT_EQ(hsmd_clock_now(&clk, 5000, 86400), 5040, "clock: the slew stops at its delta");
-	hsmd_clock_adjust(&clk, 1000, 5, -100);
-	TAP_INT_EQ(hsmd_clock_now(&clk, 1000 + 86400, 5), 1000 + 86400 + 10 - 5,
+	TAP_INT_EQ(hd_clock_now(&clk, 1000, 5), 1010, "clock: host + offset");
+	hd_clock_adjust(&clk, 1000, 86400, 30); /* 1 s per s for the test */
+	TAP_INT_EQ(hd_clock_now(&clk, 1010, 86400), 1030, "clock: slews gradually");
+	TAP_INT_EQ(hd_clock_now(&clk, 5000, 86400), 5040, "clock: the slew stops at its delta");
+	hd_clock_adjust(&clk, 1000, 5, -100);
+	TAP_INT_EQ(hd_clock_now(&clk, 1000 + 86400, 5), 1000 + 86400 + 10 - 5,
 		   "clock: 5 s per day backwards");
 
 	if (test_hsmd_cleanup(dir) != 0)

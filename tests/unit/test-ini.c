@@ -2,7 +2,7 @@
 /* Unit tests for the hardened INI reader (core/lib/ini-strict.c). */
 #include <stdlib.h>
 #include <string.h>
-#include "ini-strict.h"
+#include <hsmadmin/ini-strict.h>
 #include "tap.h"
 
 struct seen {

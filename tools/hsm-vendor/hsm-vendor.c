@@ -28,10 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hsmadmin/completion.h>
 #include <hsmadmin/features.h>
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/plugin.h>
-#include "completion.h"
 #include "licence.h"
 #include "modules.h"
 #include "npkg.h"
@@ -99,7 +99,7 @@ static int bad_option(int c, char **argv)
 /* One option of a subcommand and where it goes: a string, a flag set to
  * 1, or a function that takes each value (0, or an exit code).  kind says
  * what the value is, for shell completion ("FILE", "DIR", "a|b"; see
- * core/lib/completion.h). */
+ * <hsmadmin/completion.h>). */
 struct vopt {
 	const char *name;
 	const char **str;

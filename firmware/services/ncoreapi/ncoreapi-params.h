@@ -4,8 +4,8 @@
  * (outside input: a tenant's JSON).  Each returns 0, or -1 with a
  * one-line reason in err.  Strings returned are borrowed from params.
  */
-#ifndef HSMD_NCOREAPI_PARAMS_H
-#define HSMD_NCOREAPI_PARAMS_H
+#ifndef NCOREAPI_PARAMS_H
+#define NCOREAPI_PARAMS_H
 
 #include <stddef.h>
 #include <jansson.h>

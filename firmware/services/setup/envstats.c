@@ -36,7 +36,7 @@ static double round_to(double v, double step)
 	return floor(v / step + 0.5) * step;
 }
 
-json_t *hsmd_envstats(int64_t uptime, int64_t now, const char *esn)
+json_t *setup_envstats(int64_t uptime, int64_t now, const char *esn)
 {
 	uint32_t s = seed_of(esn);
 	double mcp = round_to(wander(41.0, 2.5, now, s, 1), 0.25);

@@ -6,5 +6,5 @@
 #include <jansson.h>
 /* Every field of the guide's list, with plausible values that drift
  * slowly with time; uptime and current_time are real. */
-json_t *hsmd_envstats(int64_t uptime, int64_t now, const char *esn);
+json_t *setup_envstats(int64_t uptime, int64_t now, const char *esn);
 #endif

@@ -3,7 +3,7 @@
  * setup - information about the HSM and its configuration (guide 4.10.1):
  * status, info, time, environment statistics, reset, factory state,
  * accelerator selection and the platform mode; feature licences (fet,
- * licence.c) and the VCM network (setnetwork, network.c).
+ * device-licence.c) and the VCM network (setnetwork, network.c).
  *
  * The central rules (factory state, interlock, log capacity, lost clock,
  * maintenance mode) are declared in the method table and applied by hsmd.
@@ -46,18 +46,21 @@ static const char *platform_mode(struct hsmd_call *call)
 	return strcmp(image(call), "recovery") == 0 ? "recovery" : dev_str(call, "mode");
 }
 
+/* firmware.running: the version of the image this boot runs (its
+ * modules are the services that answer). */
 static int m_status(struct hsmd_call *call)
 {
 	const json_t *dev = hsmd_device(call), *fw = json_object_get(dev, "firmware");
 
 	hsmd_reply(
 	    call,
-	    json_pack("{s:O, s:O, s:s, s:s, s:{s:O, s:O, s:O}, s:b, s:o}", "esn",
+	    json_pack("{s:O, s:O, s:s, s:s, s:{s:O, s:O, s:O, s:O}, s:b, s:o}", "esn",
 		      json_object_get(hsmd_lifetime(call), "esn"), "state",
 		      json_object_get(dev, "state"), "mode", platform_mode(call), "image",
-		      image(call), "firmware", "primary", json_object_get(fw, "primary"),
-		      "recovery", json_object_get(fw, "recovery"), "uboot",
-		      json_object_get(fw, "uboot"), "clock_set",
+		      image(call), "firmware", "running", json_object_get(fw, image(call)),
+		      "primary", json_object_get(fw, "primary"), "recovery",
+		      json_object_get(fw, "recovery"), "uboot", json_object_get(fw, "uboot"),
+		      "clock_set",
 		      json_is_integer(json_object_get(json_object_get(dev, "clock"), "last_set")),
 		      "vcm_network", setup_vcm_network(dev)));
 	return HSMD_OK;
@@ -70,7 +73,7 @@ static int m_info(struct hsmd_call *call)
 	char names[512];
 
 	/* Limits, speed and features come from the lifetime data and the
-	 * feature licence, if one was applied (licence.c). */
+	 * feature licence, if one was applied (device-licence.c). */
 	setup_limits(lt, dev, &lim);
 	hsm_features_format(lim.features, names, sizeof(names));
 	hsmd_reply(
@@ -215,8 +218,8 @@ static json_int_t mem_used_kb(struct hsmd_call *call)
 
 static int m_getenvstats(struct hsmd_call *call)
 {
-	json_t *st = hsmd_envstats(hsmd_uptime(call), hsmd_now(call),
-				   json_string_value(json_object_get(hsmd_lifetime(call), "esn")));
+	json_t *st = setup_envstats(hsmd_uptime(call), hsmd_now(call),
+				    json_string_value(json_object_get(hsmd_lifetime(call), "esn")));
 
 	json_object_set_new(st, "mem_used", json_integer(mem_used_kb(call)));
 	hsmd_reply(call, st);

@@ -3,8 +3,8 @@
  * firmware/services/setup/setup.h - what the files of the setup service
  * share: the feature licence (fet) and the VCM network (setnetwork).
  */
-#ifndef HSMD_SERVICE_SETUP_H
-#define HSMD_SERVICE_SETUP_H
+#ifndef SETUP_H
+#define SETUP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -30,7 +30,7 @@ int setup_fet_params(const json_t *params, const char **text, size_t *len, char 
  * canonical text, null for default), or NULL with a one-line reason. */
 json_t *setup_network_params(const json_t *params, char *err, size_t errlen);
 
-/* --- licence.c ------------------------------------------------------------ */
+/* --- device-licence.c --------------------------------------------------- */
 
 /* What the lifetime data and the licence (device.json "licence") allow
  * together: the VCM limits, the speed and the feature word. */

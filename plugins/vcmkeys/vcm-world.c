@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * world.c - `hsmadmin vcm world create|load|info`: the tenant's Security
+ * vcm-world.c - `hsmadmin vcm world create|load|info`: the tenant's Security
  * World (docs/formats/world.md).  The VCM makes the module key and the
  * administrator secret and opens the cards (ncoreapi world_generate,
  * world_load); this host only carries the sealed cards, the passphrases

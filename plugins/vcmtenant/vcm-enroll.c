@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * enroll.c - hsmadmin vcm enroll / unenroll (guide 4.10.1.16.3-4).
+ * vcm-enroll.c - hsmadmin vcm enroll / unenroll (guide 4.10.1.16.3-4).
  *
  * Enroll: check the configuration file's signatures, reach the VCM's
  * sshadmin with the tenant's key (the VCM is born enrolled to it) and the

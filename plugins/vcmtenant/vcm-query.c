@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * query.c - hsmadmin vcm info / getenvstats (guide 4.10.1.16.7-8): ask
+ * vcm-query.c - hsmadmin vcm info / getenvstats (guide 4.10.1.16.7-8): ask
  * each enrolled VCM's ncoreapi (with this tenant's key for it) in
  * parallel; the exit code is the worst of them.
  */

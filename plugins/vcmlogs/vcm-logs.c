@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * logs.c - `hsmadmin vcm logs export|expire|getkey --uuid UUID`: calls to
+ * vcm-logs.c - `hsmadmin vcm logs export|expire|getkey --uuid UUID`: calls to
  * the VCM's monitor (docs/protocol.md, monitor) with this tenant's monitor
  * key for that VCM, the host key pinned at enrollment.  Exported segments
  * are verified (docs/formats/signed-log.md) against log keys certified by

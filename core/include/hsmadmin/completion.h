@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core/lib/completion.h - shell completion for the programs that are not
- * made of plugins (hsmd, hsm-vendor), generated from their own option
- * tables by the generator of `hsmadmin completion`, so that every tool
- * completes alike in bash, zsh and fish.
- *
- * In-tree API of libhsmadmin (exported for hsmd and hsm-vendor; not
- * installed, no stability promise).
+ * hsmadmin/completion.h - shell completion for programs built on
+ * libhsmadmin that are not made of plugins (hsmd, hsm-vendor): their
+ * script is generated from their own option tables by the generator of
+ * `hsmadmin completion`, so that every tool completes alike in bash, zsh
+ * and fish.  (Plugins need none of this: the core completes their
+ * commands from their descriptors.)
  */
-#ifndef HSMADMIN_LIB_COMPLETION_H
-#define HSMADMIN_LIB_COMPLETION_H
+#ifndef HSMADMIN_COMPLETION_H
+#define HSMADMIN_COMPLETION_H
 
 #include <stdio.h>
 #include <hsmadmin/plugin.h> /* HSM_API */
@@ -34,4 +33,4 @@ struct hsm_tool_command {
 HSM_API int hsm_tool_completion(FILE *f, const char *shell, const char *tool,
 				const struct hsm_tool_command *cmds);
 
-#endif
+#endif /* HSMADMIN_COMPLETION_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core/crypto/enrollsecret.c - parsing the files of HSMs' one-time
- * enrollment secrets (enrollsecret.h).
+ * core/crypto/enrollsecret-file.c - parsing the files of HSMs' one-time
+ * enrollment secrets (enrollsecret-file.h).
  */
 #include "config.h"
 
@@ -10,7 +10,7 @@
 
 #include <openssl/crypto.h>
 #include <hsmadmin/fileio.h>
-#include "enrollsecret.h"
+#include "enrollsecret-file.h"
 
 int hsm_enroll_secret_valid(const char *s)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * firmware/services/setup/licence.c - feature licences on the device
+ * firmware/services/setup/device-licence.c - feature licences on the device
  * (guide 3.2, 4.9; docs/formats/licence.md): `fet` verifies a licence with
  * the vendor keys hsmd trusts and stores it in device.json, where factory
  * state erases it; `info` derives the VCM limits, speed and features from

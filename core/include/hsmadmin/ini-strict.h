@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ini-strict.h - inih with the traps closed (see docs/pitfalls.md):
+ * hsmadmin/ini-strict.h - inih with the traps closed (see docs/pitfalls.md):
  * Debian's inih r55 splits lines of 200 bytes or more, cuts names at 49
  * characters and treats indented lines as continuations.  We read the file
  * ourselves, refuse all of those, and only then hand it to inih.
  *
- * Exported (HSM_API) for in-tree users: hsmd and the plugins that read
- * configuration files.
+ * Part of libhsmadmin's installed interface: the core's registry, hsmd
+ * and any plugin that reads an INI file use the same strict reader.
  */
 #ifndef HSMADMIN_INI_STRICT_H
 #define HSMADMIN_INI_STRICT_H
 
 #include <stddef.h>
-#include <hsmadmin/plugin.h>
+#include <hsmadmin/plugin.h> /* HSM_API */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define HSM_INI_MAX_LINE 198 /* bytes, without the newline */
 #define HSM_INI_MAX_NAME 48  /* section and key names */
@@ -34,5 +38,9 @@ HSM_API int hsm_ini_parse_file(const char *path, hsm_ini_handler handler, void *
 
 /* Helpers for handlers. */
 HSM_API int hsm_ini_bool(const char *value, int *out); /* yes/no/true/false/1/0 */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

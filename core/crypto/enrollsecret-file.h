@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core/crypto/enrollsecret.h - the files that hold HSMs' one-time enrollment
+ * core/crypto/enrollsecret-file.h - the files that hold HSMs' one-time enrollment
  * secrets for `hsmadmin enroll --secret-file` (docs/man/hsmadmin-enroll.1).
  *
  * One "ESN SECRET" line per HSM, as hsmd writes STATE/enrollment-secret,
