@@ -117,6 +117,29 @@ static const struct hsm_command *find_command(const struct hsm_plugin_entry *e, 
 	return best;
 }
 
+/* The plugin of a one-command tool (see main_sorted) whose command takes
+ * operands (generatekey APPNAME NAME=VALUE...), or NULL: for such a tool
+ * words that name no command are the command's operands.  self is the
+ * tool's name as the one command word. */
+static struct hsm_plugin_entry *operand_tool(struct hsm_registry *reg, const char *tool,
+					     char **self)
+{
+	struct hsm_plugin_entry *e;
+	const struct hsm_command *c;
+	const struct hsm_option **specs;
+	size_t claimed, used, n = 0;
+	int operands = 0;
+
+	if (!(e = hsm_registry_owner(reg, tool, self, 1, &claimed)) ||
+	    hsm_registry_load(reg, e) != 0 || !(c = find_command(e, tool, self, 1, &used)) ||
+	    used != 1 || !(specs = command_specs(e->desc, c, &n)))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		operands |= (specs[i]->flags & HSM_OPTF_POSITIONAL) != 0;
+	free(specs);
+	return operands ? e : NULL;
+}
+
 static int has_help_flag(int argc, char **argv)
 {
 	for (int i = 0; i < argc; i++) {
@@ -377,6 +400,11 @@ static int main_sorted(const char *tool, int argc, char **argv, size_t nwords)
 	}
 
 	owner = hsm_registry_owner(&reg, tool, words, nwords, &claimed);
+	if (!owner && own_words && (owner = operand_tool(&reg, tool, self))) {
+		words = self;
+		nwords = 1;
+		own_words = 0;
+	}
 	if (!owner) {
 		int known = 0;
 		for (size_t i = 0; i < reg.n; i++)
