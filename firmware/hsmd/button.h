@@ -11,8 +11,6 @@
 #ifndef HD_BUTTON_H
 #define HD_BUTTON_H
 
-#include <getopt.h>
-
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,7 +29,5 @@ int hd_button_held(const char *dir, int64_t now);
 
 /* hsmd button --state DIR (--hold SECONDS | --release | --show) */
 int hd_button_main(int argc, char **argv);
-/* Its options (getopt_long), also the source of hsmd's shell completion. */
-extern const struct option hd_button_options[];
 
 #endif

@@ -19,8 +19,6 @@
 #ifndef HD_VCMHOST_H
 #define HD_VCMHOST_H
 
-#include <getopt.h>
-
 #include <stddef.h>
 #include <jansson.h>
 #include "store.h"
@@ -35,6 +33,9 @@ void hd_vcmhost_init(struct hd_store *st, const char *confdir);
  * certificate}}} or NULL with err.  The directory appears whole (built
  * under a temporary name and renamed) or not at all. */
 json_t *hd_vcmhost_prepare(struct hd_store *st, const json_t *spec, char *err, size_t errlen);
+/* An existing VCM's {"identity","services"} as prepare returned them,
+ * from its lifetime.json and device.json. */
+json_t *hd_vcmhost_identity(struct hd_store *st, const char *uuid, char *err, size_t errlen);
 /* Remove a VCM's state directory. */
 int hd_vcmhost_discard(struct hd_store *st, const char *uuid, char *err, size_t errlen);
 /* Run the VCM's process; returns once it serves (or failed to). */
@@ -62,7 +63,5 @@ void hd_vcmhost_shutdown(struct hd_store *st);
 
 /* `hsmd vcm --state DIR --conf DIR [--status-fd N]`. */
 int hd_vcm_main(int argc, char **argv);
-/* Its options (getopt_long), also the source of hsmd's shell completion. */
-extern const struct option hd_vcm_options[];
 
 #endif
