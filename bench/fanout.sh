@@ -111,8 +111,9 @@ if [ "${PROFILE:-0}" = 1 ] && command -v valgrind >/dev/null; then
 		eval "ir_$n=$(callgrind_annotate "$w/cg.$n" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')"
 	done
 	eval "irk=\$ir_$k"
-	echo "callgrind: status to 1 HSM $(ms "$ir_1") M instructions, to $k HSMs $(ms "$irk") M;" \
-		"$(per "$irk" "$ir_1" "$k") M instructions per extra HSM"
+	mi() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1e6 }'; }
+	echo "callgrind: status to 1 HSM $(mi "$ir_1") M instructions, to $k HSMs $(mi "$irk") M;" \
+		"$(per "$irk" "$ir_1" "$k" | awk '{ printf "%.2f", $1 / 1000 }') M per extra HSM"
 	echo "  where the $k-HSM run spends them (self cost by library):"
 	callgrind_annotate --inclusive=no "$w/cg.$k" 2>/dev/null |
 		awk '/^ *[0-9,]+ .*\[/ && !/PROGRAM TOTALS/ { n = $1; gsub(",", "", n);
