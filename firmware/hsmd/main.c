@@ -229,10 +229,14 @@ static int simulate_main(int argc, char **argv)
 		{ "state", required_argument, NULL, 's' },
 		{ "clock-lost", required_argument, NULL, 'c' },
 		{ "ncoreapi", required_argument, NULL, 'n' },
+		{ "log-fill", required_argument, NULL, 'f' },
+		{ "log-fill-bytes", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *state = NULL, *clock_lost = NULL, *ncoreapi = NULL;
+	long long fill = 0, fill_bytes = 16;
+	char *end;
 	struct hd_config cfg;
 	struct hd_store st;
 	char err[HD_ERRLEN];
@@ -252,15 +256,35 @@ static int simulate_main(int argc, char **argv)
 		case 'n':
 			ncoreapi = optarg;
 			break;
+		case 'f':
+			errno = 0;
+			fill = strtoll(optarg, &end, 10);
+			if (errno || *end || fill < 1 || fill > 100000000)
+				return usage("simulate", "--log-fill: '%s' is not 1..100000000",
+					     optarg);
+			break;
+		case 'b':
+			errno = 0;
+			fill_bytes = strtoll(optarg, &end, 10);
+			if (errno || *end || fill_bytes < 0 ||
+			    fill_bytes > HSM_SLOG_MAX_ENTRY - 512)
+				return usage("simulate", "--log-fill-bytes: '%s' is not 0..%d",
+					     optarg, HSM_SLOG_MAX_ENTRY - 512);
+			break;
 		case 'h':
 			printf("Usage: hsmd simulate --state DIR [--clock-lost yes|no] [--ncoreapi "
 			       "operational|stopped]\n"
+			       "                     [--log-fill N [--log-fill-bytes B]]\n"
 			       "Set emulated hardware conditions of an HSM that is not running "
 			       "(for tests):\n"
 			       "  --clock-lost yes|no              the real-time clock lost its "
 			       "time (guide 4.2.2)\n"
 			       "  --ncoreapi operational|stopped   an ncoreapi service is "
-			       "operational (interlock, 4.6.4)\n");
+			       "operational (interlock, 4.6.4)\n"
+			       "  --log-fill N                     append N simulate_fill entries "
+			       "to the system log\n"
+			       "  --log-fill-bytes B               each with B bytes of padding "
+			       "(default 16)\n");
 			return 0;
 		default:
 			return usage("simulate", "unknown or incomplete option '%s'",
@@ -281,8 +305,33 @@ static int simulate_main(int argc, char **argv)
 		fprintf(stderr, "hsmd: simulate: %s\n", err);
 		return 1;
 	}
+	/* A large log quickly (tests, benches): whole entries with their
+	 * checkpoints, then the commit below records them as committed. */
+	if (fill) {
+		json_t *d = json_object();
+		char *pad = malloc((size_t)fill_bytes + 1);
+		int rc = -1;
+		if (pad) {
+			memset(pad, 'x', (size_t)fill_bytes);
+			pad[fill_bytes] = '\0';
+			json_object_set_new(d, "pad", json_string(pad));
+			rc = hd_slog_fill(&st.slog, hd_store_now(&st), "simulate_fill", d, fill,
+					  err, sizeof(err));
+		}
+		if (!pad)
+			snprintf(err, sizeof(err), "out of memory");
+		free(pad);
+		json_decref(d);
+		if (rc != 0) {
+			fprintf(stderr, "hsmd: simulate: %s\n", err);
+			hd_store_close(&st);
+			return 1;
+		}
+	}
 	doc = json_deep_copy(st.device);
 	detail = json_object();
+	if (fill)
+		json_object_set_new(detail, "log_fill", json_integer(fill));
 	if (clock_lost) {
 		json_object_set_new(json_object_get(doc, "clock"), "lost",
 				    json_boolean(!strcmp(clock_lost, "yes")));
