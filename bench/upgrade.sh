@@ -72,7 +72,7 @@ t_up16=$(secs hsmadmin upgrade "${all[@]}" --dry-run --force --timeout 120 "$w/s
 # Until each HSM I... logged one more first boot of the new image than
 # counted in before[I].
 declare -A before
-count_boots() { grep -c "firmware 13.7.1 booted for the first time" "$w/hsm$1.log" 2>/dev/null; }
+count_boots() { grep -c "firmware 13.7.1 booted for the first time" "$w/hsm$1.log" 2>/dev/null || true; }
 snapshot() { for i in "$@"; do before[$i]=$(count_boots "$i"); done; }
 booted() {
 	for _ in $(seq 1 1200); do
