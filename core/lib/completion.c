@@ -64,8 +64,8 @@ static void each_option(const struct hsm_plugin *d, const struct hsm_command *c,
 			FILE *f, void *ud)
 {
 	const char *base = (const char *)c->options;
-	const struct hsm_option *common[4];
-	size_t nc = hsm_common_options(c->flags, common, 4);
+	const struct hsm_option *common[HSM_COMMON_OPTIONS_MAX];
+	size_t nc = hsm_common_options(d, c, common, HSM_COMMON_OPTIONS_MAX);
 
 	for (size_t i = 0; base; i++) {
 		const struct hsm_option *o = (const struct hsm_option *)(base + i * d->option_size);

@@ -20,9 +20,17 @@
 static const struct hsm_option common_json = { .name = "json",
 					       .type = HSM_OPT_FLAG,
 					       .help = "print one JSON document" };
+/* --verbose and --quiet contradict each other: a group no plugin uses. */
+#define COMMON_GROUP_CHATTER 0x7fff0001
 static const struct hsm_option common_verbose = { .name = "verbose",
 						  .type = HSM_OPT_FLAG,
+						  .group = COMMON_GROUP_CHATTER,
 						  .help = "print verbose logs on stderr" };
+static const struct hsm_option common_quiet = { .name = "quiet",
+						.short_name = 'q',
+						.type = HSM_OPT_FLAG,
+						.group = COMMON_GROUP_CHATTER,
+						.help = "print only errors" };
 static const struct hsm_option common_esn = { .name = "esn",
 					      .type = HSM_OPT_STRING,
 					      .flags = HSM_OPTF_REPEATABLE,
@@ -37,20 +45,44 @@ static const struct hsm_option common_timeout = { .name = "timeout",
 						  .metavar = "SECONDS",
 						  .help = "time to wait for the HSM's answer" };
 
-size_t hsm_common_options(uint32_t cmd_flags, const struct hsm_option **out, size_t max)
+/* A command may declare an option of the same name or letter as a common
+ * one (a plugin older than that common option): its own wins. */
+static int declared(const struct hsm_plugin *d, const struct hsm_command *c,
+		    const struct hsm_option *common)
 {
-	size_t n = 0;
+	const char *base = (const char *)c->options;
 
-	if (max < 4)
-		return 0;
-	if (cmd_flags & HSM_CMDF_DEVICE) {
-		if (!(cmd_flags & HSM_CMDF_EVERY_HSM))
-			out[n++] = &common_esn;
-		out[n++] = &common_timeout;
+	for (size_t i = 0; base; i++) {
+		const struct hsm_option *o = (const struct hsm_option *)(base + i * d->option_size);
+		if (!o->name)
+			break;
+		if (!strcmp(o->name, common->name) ||
+		    (common->short_name && o->short_name == common->short_name))
+			return 1;
 	}
-	out[n++] = &common_json;
-	out[n++] = &common_verbose;
-	return n;
+	return 0;
+}
+
+size_t hsm_common_options(const struct hsm_plugin *d, const struct hsm_command *c,
+			  const struct hsm_option **out, size_t max)
+{
+	const struct hsm_option *all[HSM_COMMON_OPTIONS_MAX];
+	size_t n = 0, kept = 0;
+
+	if (max < HSM_COMMON_OPTIONS_MAX)
+		return 0;
+	if (c->flags & HSM_CMDF_DEVICE) {
+		if (!(c->flags & HSM_CMDF_EVERY_HSM))
+			all[n++] = &common_esn;
+		all[n++] = &common_timeout;
+	}
+	all[n++] = &common_json;
+	all[n++] = &common_verbose;
+	all[n++] = &common_quiet;
+	for (size_t i = 0; i < n; i++)
+		if (all[i] == &common_esn || all[i] == &common_timeout || !declared(d, c, all[i]))
+			out[kept++] = all[i];
+	return kept;
 }
 
 static const char *tool_name(const char *argv0)
@@ -75,12 +107,12 @@ static const struct hsm_option **command_specs(const struct hsm_plugin *d,
 
 	while (base && ((const struct hsm_option *)(base + own * d->option_size))->name)
 		own++;
-	v = calloc(own + 4, sizeof(*v));
+	v = calloc(own + HSM_COMMON_OPTIONS_MAX, sizeof(*v));
 	if (!v)
 		return NULL;
 	for (size_t i = 0; i < own; i++)
 		v[i] = (const struct hsm_option *)(base + i * d->option_size);
-	*n = own + hsm_common_options(c->flags, v + own, 4);
+	*n = own + hsm_common_options(d, c, v + own, HSM_COMMON_OPTIONS_MAX);
 	return v;
 }
 
@@ -115,6 +147,29 @@ static const struct hsm_command *find_command(const struct hsm_plugin_entry *e, 
 	}
 	*used = best_w;
 	return best;
+}
+
+/* The plugin of a one-command tool (see main_sorted) whose command takes
+ * operands (generatekey APPNAME NAME=VALUE...), or NULL: for such a tool
+ * words that name no command are the command's operands.  self is the
+ * tool's name as the one command word. */
+static struct hsm_plugin_entry *operand_tool(struct hsm_registry *reg, const char *tool,
+					     char **self)
+{
+	struct hsm_plugin_entry *e;
+	const struct hsm_command *c;
+	const struct hsm_option **specs;
+	size_t claimed, used, n = 0;
+	int operands = 0;
+
+	if (!(e = hsm_registry_owner(reg, tool, self, 1, &claimed)) ||
+	    hsm_registry_load(reg, e) != 0 || !(c = find_command(e, tool, self, 1, &used)) ||
+	    used != 1 || !(specs = command_specs(e->desc, c, &n)))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		operands |= (specs[i]->flags & HSM_OPTF_POSITIONAL) != 0;
+	free(specs);
+	return operands ? e : NULL;
 }
 
 static int has_help_flag(int argc, char **argv)
@@ -197,6 +252,9 @@ static int run_command(struct hsm_ctx *ctx, const struct hsm_plugin_entry *e, in
 	free(specs);
 	ctx->json = hsm_opt_given(ctx, "json");
 	ctx->verbose = hsm_opt_given(ctx, "verbose");
+	/* A command's own --quiet (if it declares one) is its business. */
+	ctx->quiet = hsm_opt_given(ctx, "quiet") &&
+		     hsm_opts_find(&ctx->parsed, "quiet")->opt == &common_quiet;
 	ctx->timeout = (ctx->cmd->flags & HSM_CMDF_DEVICE) ? (int)hsm_opt_int(ctx, "timeout") : 30;
 	rc = ctx->cmd->run(ctx);
 	if (rc < 0 || rc > 125)
@@ -251,10 +309,10 @@ static int builtin_completion(struct hsm_registry *reg, const char *tool, int ar
 static int common_anywhere(const char *arg, int *value)
 {
 	static const char *const with_value[] = { "esn", "timeout", NULL };
-	static const char *const flags[] = { "json", "verbose", "no-reset", "help", NULL };
+	static const char *const flags[] = { "json", "verbose", "quiet", "no-reset", "help", NULL };
 
 	*value = 0;
-	if (!strcmp(arg, "-h"))
+	if (!strcmp(arg, "-h") || !strcmp(arg, "-q"))
 		return 1;
 	if (strncmp(arg, "--", 2) != 0)
 		return 0;
@@ -377,6 +435,11 @@ static int main_sorted(const char *tool, int argc, char **argv, size_t nwords)
 	}
 
 	owner = hsm_registry_owner(&reg, tool, words, nwords, &claimed);
+	if (!owner && own_words && (owner = operand_tool(&reg, tool, self))) {
+		words = self;
+		nwords = 1;
+		own_words = 0;
+	}
 	if (!owner) {
 		int known = 0;
 		for (size_t i = 0; i < reg.n; i++)

@@ -17,10 +17,14 @@ struct hsm_ctx {
 	const struct hsm_command *cmd;
 	const struct hsm_plugin_entry *plugin;
 	char *home, *conf;
-	int json, verbose, timeout;
+	int json, verbose, quiet, timeout;
 	struct hsm_parsed parsed;
 	json_t *doc; /* the --json document, created on demand */
 	int errored; /* hsm_error was called */
+	/* The progress line (output.c): when the wait began (monotonic ms,
+	 * 0: none) and whether the line is on the terminal now. */
+	long long progress_since;
+	int progress_shown;
 };
 
 /* paths.c */
@@ -29,8 +33,11 @@ char *hsm_path_conf(void);
 char *hsm_path_join(const char *a, const char *b);
 
 /* The common options every command accepts; device commands add --esn and
- * --timeout.  Returned as pointers for hsm_opts_parse. */
-size_t hsm_common_options(uint32_t cmd_flags, const struct hsm_option **out, size_t max);
+ * --timeout.  A flag the command declares itself (its own --quiet) is left
+ * out.  Returned as pointers for hsm_opts_parse. */
+#define HSM_COMMON_OPTIONS_MAX 5
+size_t hsm_common_options(const struct hsm_plugin *d, const struct hsm_command *c,
+			  const struct hsm_option **out, size_t max);
 
 /* help.c */
 void hsm_help_tool(FILE *f, const char *tool, const struct hsm_registry *reg);
@@ -50,5 +57,7 @@ int hsm_completion_values(FILE *out, const char *kind);
 
 /* output.c */
 int hsm_finish_output(struct hsm_ctx *ctx, int rc);
+/* Erase the progress line, if shown, before other output. */
+void hsm_progress_clear(struct hsm_ctx *ctx);
 
 #endif

@@ -143,8 +143,22 @@ static json_t *error_json(const struct hsm_rpc_reply *r)
 			 r->message);
 }
 
-int hsm_report(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
-	       const struct hsm_rpc_reply *replies, hsm_report_fn text, void *arg)
+void hsm_report_one(struct hsm_ctx *ctx, const struct hsm_module *m, const struct hsm_rpc_reply *r,
+		    hsm_report_fn text, void *arg)
+{
+	hsm_verbosef(ctx, "%s: %u ms", m->esn, r->elapsed_ms);
+	if (r->exit == 0) {
+		if (text)
+			text(ctx, m, r->result, arg);
+	} else {
+		hsm_error(ctx, r->exit, m->esn, "%s", r->message);
+	}
+	/* Whoever reads a pipe sees this HSM now, not when the last answers. */
+	fflush(stdout);
+}
+
+int hsm_report_json(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
+		    const struct hsm_rpc_reply *replies)
 {
 	json_t *mods = json_array();
 	int rc = fleet->config_exit;
@@ -153,17 +167,13 @@ int hsm_report(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
 		const struct hsm_module *m = &fleet->modules[i];
 		const struct hsm_rpc_reply *r = &replies[i];
 
-		hsm_verbosef(ctx, "%s: %u ms", m->esn, r->elapsed_ms);
 		if (r->exit == 0) {
 			json_array_append_new(mods, json_pack("{s:s, s:b, s:O}", "esn", m->esn,
 							      "ok", 1, "result", r->result));
-			if (text)
-				text(ctx, m, r->result, arg);
 			continue;
 		}
 		json_array_append_new(mods, json_pack("{s:s, s:b, s:o}", "esn", m->esn, "ok", 0,
 						      "error", error_json(r)));
-		hsm_error(ctx, r->exit, m->esn, "%s", r->message);
 		rc = hsm_exit_worst(rc, r->exit);
 	}
 	json_object_set_new(hsm_json(ctx), "modules", mods);
@@ -172,11 +182,34 @@ int hsm_report(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
 	return rc;
 }
 
+int hsm_report(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
+	       const struct hsm_rpc_reply *replies, hsm_report_fn text, void *arg)
+{
+	for (size_t i = 0; i < fleet->count; i++)
+		hsm_report_one(ctx, &fleet->modules[i], &replies[i], text, arg);
+	return hsm_report_json(ctx, fleet, replies);
+}
+
+struct report_each {
+	const struct hsm_fleet *fleet;
+	const struct hsm_rpc_reply *replies;
+	hsm_report_fn text;
+	void *arg;
+};
+
+static void report_done(struct hsm_ctx *ctx, size_t i, void *arg)
+{
+	struct report_each *e = arg;
+
+	hsm_report_one(ctx, &e->fleet->modules[i], &e->replies[i], e->text, e->arg);
+}
+
 int hsm_report_call(struct hsm_ctx *ctx, const char *service, const char *method,
 		    const json_t *params, hsm_report_fn text, void *arg)
 {
 	struct hsm_fleet fleet;
 	struct hsm_rpc_reply *replies;
+	struct report_each each;
 	int rc = hsm_fleet_open(ctx, &fleet);
 
 	if (rc)
@@ -185,8 +218,9 @@ int hsm_report_call(struct hsm_ctx *ctx, const char *service, const char *method
 		hsm_fleet_close(&fleet);
 		return hsm_error(ctx, HSM_EXIT_FAILED, method, "out of memory");
 	}
-	hsm_rpc_fanout(ctx, &fleet, service, method, params, replies);
-	rc = hsm_report(ctx, &fleet, replies, text, arg);
+	each = (struct report_each){ &fleet, replies, text, arg };
+	hsm_rpc_fanout_each(ctx, &fleet, service, method, params, replies, report_done, &each);
+	rc = hsm_report_json(ctx, &fleet, replies);
 	for (size_t i = 0; i < fleet.count; i++)
 		hsm_rpc_reply_clear(&replies[i]);
 	free(replies);

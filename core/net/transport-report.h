@@ -2,9 +2,11 @@
 /*
  * core/net/transport-report.h - how device commands answer for many HSMs.
  *
- * Text: one block per HSM in ESN order, written by the command's own
- * formatter; a failed HSM gets one error line on stderr
- * ("hsmadmin: status: 1A23-BC45-6789: <why>").  --json: one document
+ * Text: one block per HSM as its answer arrives (hsm_report_call), or in
+ * ESN order (hsm_report), written by the command's own formatter; a failed
+ * HSM gets one error line on stderr
+ * ("hsmadmin: status: 1A23-BC45-6789: <why>").  --json: one document, its
+ * modules always in ESN order:
  *
  *   {"modules": [{"esn": "...", "ok": true,  "result": {...}},
  *                {"esn": "...", "ok": false, "error": {"exit": 5,
@@ -27,8 +29,17 @@ typedef void (*hsm_report_fn)(struct hsm_ctx *ctx, const struct hsm_module *modu
 HSM_API int hsm_report(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
 		       const struct hsm_rpc_reply *replies, hsm_report_fn text, void *arg);
 
+/* The two halves of hsm_report, for a command that prints each HSM as its
+ * reply comes (hsm_rpc_fanout_each): the text block or error line of one
+ * HSM, flushed at once; then, when all are in, the JSON document and the
+ * exit code, printing nothing. */
+HSM_API void hsm_report_one(struct hsm_ctx *ctx, const struct hsm_module *module,
+			    const struct hsm_rpc_reply *reply, hsm_report_fn text, void *arg);
+HSM_API int hsm_report_json(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
+			    const struct hsm_rpc_reply *replies);
+
 /* The whole of a simple device command: open the fleet, call service.method
- * with params on every HSM in parallel, report. */
+ * with params on every HSM in parallel, report each HSM as it answers. */
 HSM_API int hsm_report_call(struct hsm_ctx *ctx, const char *service, const char *method,
 			    const json_t *params, hsm_report_fn text, void *arg);
 

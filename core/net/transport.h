@@ -109,11 +109,22 @@ HSM_API const struct hsm_module *hsm_fleet_find(const struct hsm_fleet *fleet, c
 HSM_API int hsm_rpc_call(struct hsm_ctx *ctx, const struct hsm_module *module, const char *service,
 			 const char *method, const json_t *params, struct hsm_rpc_reply *reply);
 
+/* Called on the main thread for item i as soon as it is done, in the
+ * order the items end (not their index order): results print as they
+ * arrive instead of after the slowest HSM. */
+typedef void (*hsm_done_fn)(struct hsm_ctx *ctx, size_t i, void *arg);
+
 /* The same call against every HSM of the fleet in parallel; replies[i]
- * (caller-allocated, fleet->count entries) answers fleet->modules[i]. */
+ * (caller-allocated, fleet->count entries) answers fleet->modules[i].
+ * While it waits, the main thread shows a progress line (hsm_progress). */
 HSM_API void hsm_rpc_fanout(struct hsm_ctx *ctx, const struct hsm_fleet *fleet, const char *service,
 			    const char *method, const json_t *params,
 			    struct hsm_rpc_reply *replies);
+/* hsm_rpc_fanout that also calls done(ctx, i, arg) as each reply[i] comes
+ * (done may be NULL). */
+HSM_API void hsm_rpc_fanout_each(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
+				 const char *service, const char *method, const json_t *params,
+				 struct hsm_rpc_reply *replies, hsm_done_fn done, void *arg);
 
 /* Thread-safe form of hsm_rpc_call for workers of hsm_parallel: key is the
  * service's client key, already loaded. */
@@ -133,6 +144,12 @@ HSM_API int hsm_rpc_call_module_stream(const char *home, int timeout,
 /* Run fn(i, arg) for i in [0, n) on up to 32 threads; returns when all
  * are done.  fn must not touch ctx or print. */
 HSM_API void hsm_parallel(size_t n, void (*fn)(size_t i, void *arg), void *arg);
+
+/* hsm_parallel for a command: the work runs on other threads while the
+ * main thread calls done(ctx, i, done_arg) (may be NULL) as each i ends
+ * and keeps a progress line ("waiting for K of N HSMs") on a terminal. */
+HSM_API void hsm_parallel_report(struct hsm_ctx *ctx, size_t n, void (*fn)(size_t i, void *arg),
+				 void *arg, hsm_done_fn done, void *done_arg);
 
 /* The worst of two exit codes (the higher one): a command over many HSMs
  * exits with the worst per-HSM code. */

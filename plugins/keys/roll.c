@@ -458,7 +458,7 @@ int keys_roll_services(struct hsm_ctx *ctx, struct hsm_fleet *fleet, unsigned ma
 		roll_free(&rl);
 		return rc ? rc : hsm_error(ctx, HSM_EXIT_FAILED, "roll", "out of memory");
 	}
-	hsm_parallel(fleet->count, roll_one, &rl);
+	hsm_parallel_report(ctx, fleet->count, roll_one, &rl, NULL, NULL);
 	for (size_t i = 0; i < fleet->count; i++)
 		failed |= rl.replies[i].exit != 0;
 	rc = hsm_report(ctx, fleet, rl.replies, print_rolled, NULL);

@@ -385,7 +385,7 @@ int platform_enroll(struct hsm_ctx *ctx)
 	else if (!(rc = load_secrets(ctx, &job)))
 		rc = load_client_keys(ctx, &job);
 	if (rc == 0) {
-		hsm_parallel(fleet.count, enroll_one, &job);
+		hsm_parallel_report(ctx, fleet.count, enroll_one, &job, NULL, NULL);
 		rc = hsm_report(ctx, &fleet, job.replies, print_enroll, NULL);
 	}
 	job_free(&job);

@@ -157,7 +157,7 @@ int upgrade_run(struct hsm_ctx *ctx)
 				 .key = key,
 				 .params = params,
 				 .replies = replies };
-		hsm_parallel(fleet.count, upgrade_one, &j);
+		hsm_parallel_report(ctx, fleet.count, upgrade_one, &j, NULL, NULL);
 		/* A new primary image boots into factory state with new host
 		 * keys: forget the pins, as factorystate does, so that
 		 * `hsmadmin enroll` can enroll the HSM again. */

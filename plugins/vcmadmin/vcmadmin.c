@@ -375,11 +375,33 @@ static int cmd_show(struct hsm_ctx *ctx)
 
 /* ---- list and stats: every HSM ----------------------------------------- */
 
+struct fan_run {
+	const struct hsm_fleet *fleet;
+	const struct hsm_rpc_reply *r;
+	const char *method;
+	void (*text)(struct hsm_ctx *, const char *, const json_t *);
+};
+
+/* Each HSM's table or error as soon as it answers. */
+static void fan_done(struct hsm_ctx *ctx, size_t i, void *arg)
+{
+	const struct fan_run *f = arg;
+	const char *esn = f->fleet->modules[i].esn;
+
+	if (f->r[i].exit != 0)
+		hsm_error(ctx, f->r[i].exit, esn, "orchestrator %s: %s", f->method,
+			  f->r[i].message);
+	else
+		f->text(ctx, esn, f->r[i].result);
+	fflush(stdout);
+}
+
 static int fan(struct hsm_ctx *ctx, const char *method, json_t *params, const char *what,
 	       void (*text)(struct hsm_ctx *, const char *, const json_t *), const char *member)
 {
 	struct hsm_fleet fleet;
 	struct hsm_rpc_reply *r;
+	struct fan_run run;
 	json_t *all = json_array(), *errors = json_array();
 	int rc, worst = 0;
 	size_t i;
@@ -397,21 +419,21 @@ static int fan(struct hsm_ctx *ctx, const char *method, json_t *params, const ch
 		json_decref(errors);
 		return hsm_error(ctx, HSM_EXIT_FAILED, what, "out of memory");
 	}
-	hsm_rpc_fanout(ctx, &fleet, "orchestrator", method, params, r);
+	run = (struct fan_run){ &fleet, r, method, text };
+	hsm_rpc_fanout_each(ctx, &fleet, "orchestrator", method, params, r, fan_done, &run);
+	/* The JSON document lists the HSMs in ESN order, whatever the order
+	 * of their answers. */
 	for (i = 0; i < fleet.count; i++) {
 		const char *esn = fleet.modules[i].esn;
 		json_t *v;
 		size_t k;
 		if (r[i].exit != 0) {
-			worst = hsm_exit_worst(worst,
-					       hsm_error(ctx, r[i].exit, esn, "orchestrator %s: %s",
-							 method, r[i].message));
+			worst = hsm_exit_worst(worst, r[i].exit);
 			json_array_append_new(
 			    errors, json_pack("{s:s, s:i, s:s, s:s}", "esn", esn, "exit", r[i].exit,
 					      "code", r[i].code, "message", r[i].message));
 			continue;
 		}
-		text(ctx, esn, r[i].result);
 		json_array_foreach(json_object_get(r[i].result, member), k, v)
 		{
 			json_t *c = json_copy(v);

@@ -52,7 +52,7 @@ static int load_into(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const 
 			json_pack("{s:O, s:o}", "world", world, "cards", list), r);
 }
 
-int vw_cmd_create(struct hsm_ctx *ctx)
+int vw_create(struct hsm_ctx *ctx, const char *quorum, const char *quorum_opt)
 {
 	const char *dir = hsm_opt_str(ctx, "cards");
 	char wpath[4200], cpath[4200], err[600], prompt[96], **pass = NULL;
@@ -64,15 +64,15 @@ int vw_cmd_create(struct hsm_ctx *ctx)
 	struct stat st;
 	int rc;
 
-	if (parse_quorum(hsm_opt_str(ctx, "quorum"), &k, &n) != 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--quorum",
-				 "'%.20s' is not K/N with 1 <= K <= N <= %d",
-				 hsm_opt_str(ctx, "quorum"), HSM_WORLD_MAX_CARDS);
+	if (parse_quorum(quorum, &k, &n) != 0)
+		return hsm_error(ctx, HSM_EXIT_USAGE, quorum_opt,
+				 "'%.20s' is not K/N with 1 <= K <= N <= %d", quorum ? quorum : "",
+				 HSM_WORLD_MAX_CARDS);
 	if (hsm_opt_count(ctx, "passphrase-file") && hsm_opt_count(ctx, "passphrase-file") != n)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--passphrase-file",
 				 "one per card: %u needed, %zu given", n,
 				 hsm_opt_count(ctx, "passphrase-file"));
-	if ((rc = hsm_tenant_record_open(ctx, &v)) != 0)
+	if ((rc = vk_vcm_open(ctx, &v)) != 0)
 		return rc;
 	rc = km_world_load(ctx, &existing);
 	if (rc == 0) {
@@ -220,7 +220,7 @@ int vw_cmd_load(struct hsm_ctx *ctx)
 		rc = hsm_error(ctx, HSM_EXIT_AUTH, "--card",
 			       "the quorum is %u of %u cards: %zu given", first.k, first.n, ncards);
 	if (rc == 0)
-		rc = hsm_tenant_record_open(ctx, &v);
+		rc = vk_vcm_open(ctx, &v);
 	if (rc == 0 && !(pass = calloc(ncards, sizeof(*pass))))
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, "passphrase", "out of memory");
 	for (size_t i = 0; rc == 0 && i < ncards; i++) {
@@ -249,6 +249,11 @@ int vw_cmd_load(struct hsm_ctx *ctx)
 	json_decref(cards);
 	hsm_tenant_vcm_clear(&v);
 	return rc;
+}
+
+int vw_cmd_create(struct hsm_ctx *ctx)
+{
+	return vw_create(ctx, hsm_opt_str(ctx, "quorum"), "--quorum");
 }
 
 /* How many key blobs of this world kmdata holds. */

@@ -20,6 +20,7 @@
 
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/plugin.h>
+#include "platform-module.h"
 #include "sign.h"
 #include "vcmkeys.h"
 
@@ -111,10 +112,40 @@ int vk_blob_names(struct hsm_ctx *ctx, const char *world, json_t **names)
 	return 0;
 }
 
-static int vk_cmd_generate(struct hsm_ctx *ctx)
+int vk_vcm_open(struct hsm_ctx *ctx, struct hsm_tenant_vcm *v)
 {
-	const char *type = hsm_opt_given(ctx, "type") ? hsm_opt_str(ctx, "type") : "ed25519";
-	const char *name = hsm_opt_str(ctx, "name");
+	struct hsm_tenant_vcm *recs = NULL;
+	size_t n = 0;
+	char err[256];
+	int module, rc;
+
+	memset(v, 0, sizeof(*v));
+	if (!vk_is_tool(ctx))
+		return hsm_tenant_record_open(ctx, v);
+	module = hsm_opt_given(ctx, "no-remoteshare-cert")
+		     ? (int)hsm_opt_int(ctx, "no-remoteshare-cert")
+		     : (hsm_tenant_module_opt(ctx) ?: 1);
+	if ((rc = hsm_tenant_records_list(ctx, &recs, &n)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (recs[i].module == module) {
+			rc = hsm_tenant_record_load(hsm_home(ctx), recs[i].uuid, v, err,
+						    sizeof(err));
+			if (rc != 0)
+				rc = hsm_error(ctx, HSM_EXIT_FAILED, recs[i].uuid,
+					       "enrollment record: %s", err);
+			hsm_tenant_records_free(recs, n);
+			return rc;
+		}
+	hsm_tenant_records_free(recs, n);
+	return hsm_error(ctx, HSM_EXIT_USAGE, "-m",
+			 "no enrolled VCM is module #%d (enquiry lists the modules; a Security "
+			 "World lives in a VCM)",
+			 module);
+}
+
+int vk_generate(struct hsm_ctx *ctx, const char *name, const char *type)
+{
 	char path[4200], err[600];
 	struct hsm_rpc_reply r;
 	struct hsm_tenant_vcm v;
@@ -127,7 +158,7 @@ static int vk_cmd_generate(struct hsm_ctx *ctx)
 	if (stat(path, &st) == 0)
 		return hsm_error(ctx, HSM_EXIT_STATE, name,
 				 "a key of this name exists in kmdata (%s)", path);
-	if ((rc = hsm_tenant_record_open(ctx, &v)) != 0)
+	if ((rc = vk_vcm_open(ctx, &v)) != 0)
 		return rc;
 	rc = vk_ncore(ctx, &v, "blob_generate", json_pack("{s:s, s:s}", "name", name, "type", type),
 		      &r);
@@ -172,7 +203,13 @@ static int vk_cmd_generate(struct hsm_ctx *ctx)
 	return rc;
 }
 
-static int vk_cmd_list(struct hsm_ctx *ctx)
+static int vk_cmd_generate(struct hsm_ctx *ctx)
+{
+	return vk_generate(ctx, hsm_opt_str(ctx, "name"),
+			   hsm_opt_given(ctx, "type") ? hsm_opt_str(ctx, "type") : "ed25519");
+}
+
+int vk_cmd_list(struct hsm_ctx *ctx)
 {
 	struct hsm_rpc_reply r;
 	struct hsm_tenant_vcm v;
@@ -232,7 +269,7 @@ static int vk_cmd_sign(struct hsm_ctx *ctx)
 	if (!b64)
 		return hsm_error(ctx, HSM_EXIT_FAILED, in, "out of memory");
 	rc = blob_load(ctx, name, &blob);
-	if (rc > 0 || (rc = hsm_tenant_record_open(ctx, &v)) != 0) {
+	if (rc > 0 || (rc = vk_vcm_open(ctx, &v)) != 0) {
 		free(b64);
 		json_decref(blob);
 		return rc;
@@ -377,9 +414,22 @@ static const struct hsm_command commands[] = {
 	  .run = vw_cmd_info },
 	{ .path = "nfkminfo",
 	  .tool = "nfkminfo",
-	  .summary = "The tenant's Security World (as hsmadmin vcm world info)",
-	  .options = info_opts,
-	  .run = vw_cmd_info },
+	  .summary = "The tenant's Security World or its keys (hsmadmin vcm world info, key list)",
+	  .options = nfk_opts,
+	  .run = nfk_cmd },
+	{ .path = "new-world",
+	  .tool = "new-world",
+	  .summary =
+	      "Create a Security World in a VCM, or load it (hsmadmin vcm world create, load)",
+	  .options = nw_opts,
+	  .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE,
+	  .run = nw_cmd },
+	{ .path = "generatekey",
+	  .tool = "generatekey",
+	  .summary = "Generate a key blob in kmdata (hsmadmin vcm key generate)",
+	  .options = gk_opts,
+	  .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE,
+	  .run = gk_cmd },
 	HSM_COMMAND_END
 };
 

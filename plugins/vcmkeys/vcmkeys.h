@@ -41,8 +41,28 @@ int vk_passphrase(struct hsm_ctx *ctx, size_t i, const char *prompt, int confirm
  * sorted; unreadable files are warned about and skipped. */
 int vk_blob_names(struct hsm_ctx *ctx, const char *world, json_t **names);
 
+/* The VCM a command acts on: the one --uuid names, or for the guide's
+ * tools (tools.c) the enrolled VCM whose module number (enquiry's) -m
+ * MODULE or new-world's -S MODULE gives, by default module 1.  Reports
+ * its own errors. */
+int vk_vcm_open(struct hsm_ctx *ctx, struct hsm_tenant_vcm *v);
+/* Is the running command one of the guide's tools (tools.c)? */
+int vk_is_tool(struct hsm_ctx *ctx);
+
+/* vcm key generate: a key of this name and type as a blob in kmdata. */
+int vk_generate(struct hsm_ctx *ctx, const char *name, const char *type);
+int vk_cmd_list(struct hsm_ctx *ctx);
+
+/* vcm world create with this quorum ("K/N"; errors name quorum_opt). */
+int vw_create(struct hsm_ctx *ctx, const char *quorum, const char *quorum_opt);
 int vw_cmd_create(struct hsm_ctx *ctx);
 int vw_cmd_load(struct hsm_ctx *ctx);
 int vw_cmd_info(struct hsm_ctx *ctx);
+
+/* The guide's tool names (tools.c): new-world, generatekey, nfkminfo. */
+extern const struct hsm_option nw_opts[], gk_opts[], nfk_opts[];
+int nw_cmd(struct hsm_ctx *ctx);
+int gk_cmd(struct hsm_ctx *ctx);
+int nfk_cmd(struct hsm_ctx *ctx);
 
 #endif

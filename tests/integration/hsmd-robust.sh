@@ -3,7 +3,7 @@
 # hsmd under stress: silent clients, signals, kill -9 during state changes,
 # damaged files, bad service configuration.
 . "$top_srcdir/tests/lib/hsmd-common.sh"
-HSMD_EXTRA_CONF=$'[server]\nlogin_timeout = 2\n'
+HSMD_EXTRA_CONF=$'[server]\nlogin_timeout = 30\n'
 hsmd_setup
 client_keys
 A=$(test_address)
@@ -13,23 +13,27 @@ call h sshadmin enroll sshadmin "$(enroll_params)"
 is "$rc" 0 "enrolled"
 
 # --- slow and silent clients never block others ---------------------------------
+# The login deadline is 30 s here, longer than call's 20 s bound: a server
+# that waited for the silent clients to be dropped would fail these calls.
 exec 3<>"/dev/tcp/$A/2202"
 for i in 4 5 6 7 8 9; do eval "exec $i<>/dev/tcp/$A/2201"; done
-start=$(date +%s%N)
 call h setup info setup ''
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
-is "$rc" 0 "a call succeeds while 7 clients are connected and silent"
-ok "... without waiting for them (${ms} ms)" test "$ms" -lt 1500
+is "$rc" 0 "a call succeeds while 7 clients are connected and silent (not waiting for their 30 s deadline)"
 # a client that sent its banner and then stalls mid key exchange
 exec 10<>"/dev/tcp/$A/2206"
 printf 'SSH-2.0-stall\r\n' >&10
 call h monitor logs_get monitor '{"log":"init"}'
 is "$rc" 0 "a client stalled in key exchange does not block others"
-# the login deadline (2 s here) drops silent clients
-timeout 6 cat <&3 >"$TEST_TMP/banner"; crc=$?
+exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- 10>&-
+# the login deadline (2 s now) drops a silent client; the wait is bounded
+sed -i 's/^login_timeout = .*/login_timeout = 2/' "$HSMD_CONFDIR/hsmd.conf"
+hsmd_stop h
+hsmd_start h
+exec 3<>"/dev/tcp/$A/2202"
+timeout 20 cat <&3 >"$TEST_TMP/banner"; crc=$?
 is "$crc" 0 "the server closes a silent client after the login deadline"
 like "$(head -c 8 "$TEST_TMP/banner")" "^SSH-2.0" "... after sending its banner"
-exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- 10>&-
+exec 3>&-
 
 # --- many calls in parallel -------------------------------------------------------------
 for i in $(seq 1 12); do
@@ -40,15 +44,12 @@ for p in $wait_pids; do wait "$p"; done
 is "$(cat "$TEST_TMP"/par.* | sort -u | tr -d '\n')" 0 "12 parallel calls all succeed"
 
 # --- signals ----------------------------------------------------------------------------
-kill -HUP "${HSMD_PIDS[h]}"; sleep 0.2
+kill -HUP "${HSMD_PIDS[h]}"
+ok "SIGHUP is logged" wait_until 20 grep -q "SIGHUP: nothing to reload" "$TEST_TMP/h.log"
 call h setup info setup ''
-is "$rc" 0 "SIGHUP does not stop hsmd"
-like "$(cat "$TEST_TMP/h.log")" "SIGHUP: nothing to reload" "... and is logged"
-start=$(date +%s%N)
+is "$rc" 0 "... and does not stop hsmd"
 hsmd_stop h; src=$?
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
-is "$src" 0 "SIGTERM: exit status 0"
-ok "... within a second (${ms} ms)" test "$ms" -lt 1000
+is "$src" 0 "SIGTERM: exit status 0 (hsmd_stop waits at most 30 s)"
 
 # --- one state, one hsmd ------------------------------------------------------------------
 hsmd_start h

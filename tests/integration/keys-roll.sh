@@ -87,10 +87,10 @@ ha status
 is "$rc" 0 "both HSMs work"
 collect_seeds
 
-flock "$HSMADMIN_HOME/keys/roll.lock" sleep 5 &
+flock "$HSMADMIN_HOME/keys/roll.lock" sleep 60 &
 lockpid=$!
 cleanup_pid "$lockpid"
-sleep 0.2
+ok "another process holds the roll lock" wait_until 20 eval '! flock -n "$HSMADMIN_HOME/keys/roll.lock" true'
 ha keys roll
 is "$rc" 1 "a second roll while one runs: exit 1"
 like "$err" "another keys roll or restore is running" "... says so"

@@ -155,13 +155,20 @@ if [ "$(id -u)" = 0 ]; then
 	is "$(stat -c '%a %U %G' "$TEST_TMP/usb/sshadmin.key")" "600 daemon daemon" \
 		"... as root: owner and group of the directory, readable by the owner only"
 fi
-# On a terminal (script(1)); each answer is typed once the prompt is up,
-# as the prompt discards typeahead.
+# On a terminal (script(1)); each answer is typed once its prompt is on
+# the screen, as the prompt discards typeahead (it flushes, then prints).
+prompts_shown() { [ "$(grep -o 'Passphrase for' "$TEST_TMP/.out" 2>/dev/null | wc -l)" -ge "$1" ]; }
 tty_typed() { # ANSWER1 ANSWER2 ARGS...
 	_a1=$1 _a2=$2; shift 2
-	{ sleep 1; printf '%s\n' "$_a1"; sleep 0.7; printf '%s\n' "$_a2"; sleep 0.5; } |
-		timeout -k 5 30 script -qec "hsmadmin $*" /dev/null >"$TEST_TMP/.out" 2>&1
+	rm -f "$TEST_TMP/.tty-in" "$TEST_TMP/.out"; mkfifo "$TEST_TMP/.tty-in"
+	timeout -k 5 30 script -qec "hsmadmin $*" /dev/null <"$TEST_TMP/.tty-in" >"$TEST_TMP/.out" 2>&1 &
+	_sp=$!
+	exec {_typist}>"$TEST_TMP/.tty-in"
+	wait_until 25 prompts_shown 1 && printf '%s\n' "$_a1" >&"$_typist"
+	wait_until 25 prompts_shown 2 && printf '%s\n' "$_a2" >&"$_typist"
+	wait "$_sp"
 	rc=$?
+	exec {_typist}>&-
 	out=$(tr -d '\r' <"$TEST_TMP/.out")
 	printf '%s\n' "$out" >>"$TRANSCRIPT"
 }

@@ -5,22 +5,36 @@
 # VCM on each in one Security World and several keys; HSM 1 fails (it
 # still answers, as the report's did); enquiry shows it Failed while HSM 2
 # keeps signing; the provider removes it from the host, brings up a
-# replacement at the same address, probes it, enrolls, licenses and
-# networks it; the tenant's new VCM is created, started, enrolled and
+# replacement at the same address, probes it, enrolls it, upgrades it from
+# its own firmware to the fleet's (hsmadmin upgrade: factory state, so
+# before anything else), enrolls it again, licenses and networks it; the
+# tenant's new VCM is created, started, enrolled and
 # loaded with 2 of the 3 cards (1 is refused); every key made before the
 # failure signs, and the signatures verify against the public keys taken
 # before the failure.  No key is lost.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-for _p in vcmtenant vcmkeys enquiry; do
+for _p in vcmtenant vcmkeys enquiry upgrade nopclearfail; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
 done
 vcm_setup
-ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/enquiry"
+for t in enquiry nopclearfail; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$t"; done
+so=$(_find_built "$top_builddir/firmware/services/updater" updater.so) || skip_all "updater service not built"
+cp "$so" "$HSMD_SVCDIR/updater.so"
+cp "$top_srcdir/conf.d/services.d/updater.conf" "$HSMD_CONFDIR/services.d/"
+openssl pkey -in "$TEST_TMP/vendor.pem" -pubout -out "$HSMD_CONFDIR/vendor.d/vendor.pem" 2>/dev/null
+cp "$HSMD_CONFDIR/vendor.d/vendor.pem" "$HSMADMIN_CONF/vendor.d/firmware.pem"
 cd "$TEST_TMP" || exit 1
+# The fleet's firmware: a vendor-signed package of every service, 13.7.1.
+mkdir -p mods/services.d
+cp "$HSMD_SVCDIR"/*.so mods/
+cp "$HSMD_CONFDIR"/services.d/*.conf mods/services.d/
+"$VENDOR" npkg --key vendor.pem --component primary --version 13.7.1 --vsn 8 --modules mods --out . >/dev/null
+FLEET=nShield5s-primary-13.7.1-vsn8.npkg
+[ -f "$FLEET" ] || { echo "Bail out! the fleet's firmware package was not built"; exit 1; }
 E1=2B34-CD56-7801 E2=2B34-CD56-7802 E3=2B34-CD56-7803
-ok "HSM 1 provisioned, started and enrolled" vcm_hsm h1 "$E1"
+ok "HSM 1 (the fleet's firmware) provisioned, started and enrolled" vcm_hsm h1 "$E1" --firmware "$FLEET"
 ADDR1=${HSMD_ADDR[h1]}
-ok "HSM 2 provisioned, started and enrolled" vcm_hsm h2 "$E2"
+ok "HSM 2 (the fleet's firmware) provisioned, started and enrolled" vcm_hsm h2 "$E2" --firmware "$FLEET"
 ok "HSM 1 licensed" licence h1 "$E1" 2
 ok "HSM 2 licensed" licence h2 "$E2" 2
 
@@ -111,6 +125,28 @@ is "$rc" 2 "--probe of a non-address: exit 2"
 cp h3.conf "$HSMADMIN_CONF/modules.d/h3.conf"
 ha enroll --esn "$E3" --secret-file "$(secrets h3)"
 is "$rc" 0 "the provider enrolls the replacement"
+
+# --- firmware alignment: the replacement gets the fleet's firmware before it serves ---------
+fw_of() { ha status --esn "$1" --json; printf '%s' "$out" | jq -r '.modules[0].result.firmware.primary'; }
+is "$(fw_of "$E2") $(fw_of "$E3")" "13.7.1 13.6.3" "status: the fleet runs 13.7.1, the replacement 13.6.3"
+ha npkginfo "$FLEET" --json
+is "$(printf '%s' "$out" | jq -r '"\(.version) \(.verified)"')" "13.7.1 true" \
+	"npkginfo: the fleet's package verifies"
+run nopclearfail -M --esn "$E3" -w
+is "$rc" 0 "the replacement in maintenance mode"
+booted_before=$(grep -c "firmware 13.7.1 booted for the first time" h3.log)
+ha upgrade --esn "$E3" "$FLEET"
+is "$rc" 0 "hsmadmin upgrade brings the replacement to the fleet's firmware"
+like "$out" "$E3: current primary firmware 13.6.3; package primary 13.7.1" "... from 13.6.3 to 13.7.1"
+for _ in $(seq 1 300); do
+	[ "$(grep -c "firmware 13.7.1 booted for the first time" h3.log)" -gt "$booted_before" ] && break
+	sleep 0.05
+done
+like "$(cat h3.log)" "firmware 13.7.1 booted for the first time: factory state" \
+	"... it rebooted into 13.7.1, in factory state"
+ha enroll --esn "$E3" --secret-file "$(secrets h3)"
+is "$rc" 0 "the provider enrolls it again after the upgrade"
+is "$(fw_of "$E3")" 13.7.1 "status: the replacement runs the fleet's 13.7.1"
 ok "the provider licenses it" licence h3 "$E3" 2
 NET=127.$((200 + RANDOM % 50)).$((RANDOM % 250))
 ha setnetwork ipv4static --address "$NET.1/24" --gateway "$NET.254" --esn "$E3"
@@ -119,7 +155,6 @@ ha reset --esn "$E3"
 is "$rc" 0 "... and resets it to apply it"
 for _ in $(seq 100); do ha status --esn "$E3" >/dev/null 2>&1; [ "$rc" = 0 ] && break; sleep 0.1; done
 is "$rc" 0 "... it is back"
-# (firmware alignment with the fleet: hsmadmin upgrade, once packages can be installed)
 
 # --- the tenant's new VCM -----------------------------------------------------------------
 VCM_HSM=h3

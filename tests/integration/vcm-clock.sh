@@ -22,7 +22,14 @@ ok "the clock set to now" settime "$t0"
 tenant A vcm start --request-file start.req --uuid "$U" --request-validity 5
 is "$rc" 0 "a start request valid for 5 seconds"
 expires=$(grep -o '"not_after":[0-9]*' start.req | cut -d: -f2)
-while [ "$(date +%s)" -le $((expires + 1)) ]; do sleep 0.2; done
+# Wait on the device's clock, not the host's: the device was set to $t0
+# a moment after the host read it, so under load it runs behind.
+device_time() { call h setup gettime setup '' && jqr .time; }
+deadline=$(($(date +%s) + 60))
+while dt=$(device_time) && [ "$dt" -le "$expires" ] && [ "$(date +%s)" -lt "$deadline" ]; do
+	sleep 0.2
+done
+ok "the device clock passed the request's expiry ($dt > $expires)" test "${dt:-0}" -gt "$expires"
 va start --request start.req "$U"
 is "$rc" 4 "after it expired the start request is refused"
 like "$err" "expired" "... as expired"

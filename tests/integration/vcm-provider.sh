@@ -126,11 +126,15 @@ is "$rc" 0 "show of the upper-case UUID finds the VCM"
 like "$out" "UUID +: $U1" "... and shows it in lower case"
 
 # --- stats ------------------------------------------------------------------------------
-sleep 1.2
-va stats --json
+# hsmd samples every second here (stats_interval = 1): wait for a sample
+# that includes the active VCM
+active_sampled() {
+	va stats --json &&
+		[ "$(printf '%s' "$out" | jq --arg u "$U1" '.vcms[] | select(.uuid == $u) | .memory_kb' 2>/dev/null)" -gt 0 ] 2>/dev/null
+}
+ok "stats: an active VCM uses memory (once sampled)" wait_until 30 active_sampled
 is "$rc" 0 "stats"
 is "$(printf '%s' "$out" | jq '.vcms | length')" 5 "stats: every VCM"
-ok "stats: an active VCM uses memory" test "$(printf '%s' "$out" | jq --arg u "$U1" '.vcms[] | select(.uuid == $u) | .memory_kb')" -gt 0
 ok "stats: an inactive VCM uses none" test "$(printf '%s' "$out" | jq --arg u "${uuids[4]}" '.vcms[] | select(.uuid == $u) | .memory_kb')" -eq 0
 ok "stats: disk use is counted" test "$(printf '%s' "$out" | jq --arg u "${uuids[4]}" '.vcms[] | select(.uuid == $u) | .disk_kb')" -gt 0
 ok "stats: the poll is at most a few seconds old" test "$(printf '%s' "$out" | jq '.hsms[0].age')" -le 3

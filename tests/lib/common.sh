@@ -99,6 +99,15 @@ need_services() {
 	done
 }
 done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" -eq 0 ]; }
+# wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds; fails
+# when SECONDS pass first.  For waiting on a condition, never for luck.
+wait_until() {
+	_wu_end=$(($(date +%s) + $1)); shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$_wu_end" ] || return 1
+		sleep 0.1
+	done
+}
 
 # run CMD...: sets $out (stdout), $err (stderr) and $rc, bounded to 60 s.
 run() {

@@ -91,6 +91,12 @@ hsmd_start() { # NAME
 hsmd_stop() { # NAME: SIGTERM, wait; returns hsmd's exit status
 	_p=${HSMD_PIDS[$1]}
 	kill -TERM "$_p" 2>/dev/null
+	# bounded: a hsmd that ignores SIGTERM is killed and reported (124)
+	if ! wait_until 30 eval '! kill -0 "$_p" 2>/dev/null || ps -o stat= -p "$_p" | grep -q Z'; then
+		echo "# hsmd $1 ($_p) did not exit within 30 s of SIGTERM: killed" >&2
+		kill -KILL "$_p" 2>/dev/null; wait "$_p"
+		return 124
+	fi
 	wait "$_p"
 }
 

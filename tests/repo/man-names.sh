@@ -7,7 +7,7 @@
 . "$top_srcdir/tests/lib/common.sh"
 command -v lexgrog >/dev/null 2>&1 || skip_all "lexgrog (man-db) not installed"
 
-programs=" vcmadmin nfkminfo "
+programs=" vcmadmin "
 bad=""
 pages=0
 for f in "$top_srcdir"/docs/man/*.[158]; do

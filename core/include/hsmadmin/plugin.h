@@ -16,8 +16,10 @@
  *
  * ABI 1.1 adds no field: it adds the call API of <hsmadmin/call.h>
  * (libhsmadmin-call, `pkg-config hsmadmin-call`), with which a command
- * calls a device method on the HSMs selected by --esn.  A plugin built
- * for 1.0 loads unchanged.
+ * calls a device method on the HSMs selected by --esn, and the output
+ * helpers hsm_quiet, hsm_progress and hsm_progress_done below (the common
+ * -q/--quiet and the progress line).  A plugin built for 1.0 loads
+ * unchanged.
  *
  * A minimal plugin (see docs/plugin-guide.md for the whole story):
  *
@@ -177,6 +179,7 @@ HSM_API int hsm_opt_uuid(struct hsm_ctx *ctx, const char *name, char out[HSM_UUI
 /* Common options. */
 HSM_API int hsm_json_mode(const struct hsm_ctx *ctx);
 HSM_API int hsm_verbose(const struct hsm_ctx *ctx);
+HSM_API int hsm_quiet(const struct hsm_ctx *ctx);   /* -q/--quiet: print only errors */
 HSM_API int hsm_timeout(const struct hsm_ctx *ctx); /* seconds, 3..120 */
 HSM_API size_t hsm_esn_count(const struct hsm_ctx *ctx);
 HSM_API const char *hsm_esn_at(const struct hsm_ctx *ctx, size_t i);
@@ -189,7 +192,8 @@ HSM_API const char *hsm_conf_dir(const struct hsm_ctx *ctx);
 HSM_API const char *hsm_tool(const struct hsm_ctx *ctx);         /* "hsmadmin" */
 HSM_API const char *hsm_command_path(const struct hsm_ctx *ctx); /* "vcm create" */
 
-/* Output.  Text goes to stdout and is suppressed under --json; the JSON
+/* Output.  Text goes to stdout and is suppressed under --json and --quiet
+ * (which keeps only hsm_error's lines); the JSON
  * document (an object) is printed by the core after run() returns, and only
  * under --json.  A command fills both. */
 HSM_API void hsm_printf(struct hsm_ctx *ctx, const char *fmt, ...) HSM_PRINTF(2, 3);
@@ -202,6 +206,14 @@ HSM_API int hsm_error(struct hsm_ctx *ctx, int code, const char *what, const cha
     HSM_PRINTF(4, 5);
 /* A warning line on stderr: "<tool>: <command>: warning: <text>". */
 HSM_API void hsm_warn(struct hsm_ctx *ctx, const char *fmt, ...) HSM_PRINTF(2, 3);
+/* A one-line progress indicator on stderr for a long wait: call it every
+ * few hundred ms while waiting; the first call starts the clock and the
+ * line appears once the wait passes a second, as
+ * "<tool>: <command>: <text> (<seconds> s)".  Shown only on a terminal,
+ * never under --json or --quiet; any other output erases it first, and
+ * hsm_progress_done erases it for good.  Main thread only. */
+HSM_API void hsm_progress(struct hsm_ctx *ctx, const char *fmt, ...) HSM_PRINTF(2, 3);
+HSM_API void hsm_progress_done(struct hsm_ctx *ctx);
 
 #ifdef __cplusplus
 }
