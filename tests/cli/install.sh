@@ -53,7 +53,7 @@ for f in $(find "$d" -type f \( -perm -u+x -o -name '*.so*' \)); do
 	case ":$rp:" in *":$pkglibdir:"*) ;; *) missing="$missing ${f#"$d"}" ;; esac
 done
 is "$missing" "" "every installed file that links a private library has \$(pkglibdir) as run path"
-like "$(readelf -d "$d$sbindir/hsmd")" 'NEEDED.*\[libhsmadmin-net\.so\]' "... hsmd among them"
+like "$(readelf -d "$d$sbindir/hsmd")" 'NEEDED.*\[libhsmfw\.so\]' "... hsmd among them (libhsmfw)"
 
 # Run the installed binaries where they were installed for: a private mount
 # namespace puts DESTDIR's $(prefix) at $(prefix) and a linker cache made
@@ -83,7 +83,7 @@ else
 	# Where the loader found them: in $(pkglibdir), through hsmd's run path
 	# (without it, the search would go to the cache and fail).
 	run env LD_DEBUG=libs $in_place "$sbindir/hsmd" --version
-	like "$err" "trying file=$pkglibdir/libhsmadmin-net\.so" "hsmd loads libhsmadmin-net from \$(pkglibdir)"
+	like "$err" "trying file=$pkglibdir/libhsmfw\.so" "hsmd loads libhsmfw from \$(pkglibdir)"
 	like "$err" "search path=$pkglibdir[[:space:]]+\(RUNPATH from file $sbindir/hsmd\)" "... by its run path"
 fi
 done_testing
