@@ -574,6 +574,21 @@ HSM_API json_t *hsm_licence_summary(const struct hsm_licence *lic)
 	return o;
 }
 
+HSM_API int hsm_licence_exit(int status)
+{
+	switch (status) {
+	case HSM_LICENCE_OK:
+		return HSM_EXIT_OK;
+	case HSM_LICENCE_UNKNOWN_SIGNER:
+	case HSM_LICENCE_TAMPERED:
+		return HSM_EXIT_AUTH;
+	case HSM_LICENCE_WRONG_ESN:
+		return HSM_EXIT_FAILED;
+	default:
+		return HSM_EXIT_USAGE; /* malformed, unknown version */
+	}
+}
+
 HSM_API void hsm_licence_free(struct hsm_licence *lic)
 {
 	if (!lic)

@@ -266,6 +266,17 @@ struct hsm_slog_verifier {
 	int all_anchored, any_checkpoint;
 	struct seg_summary *segs;
 	size_t nsegs;
+	/* The file being fed (begin, push..., end). */
+	struct {
+		char *name;
+		int open, failed;
+		size_t index; /* entries so far */
+		uint64_t pos; /* file offset of the next byte not yet checked */
+		int64_t seg, first;
+		struct seg_summary sum;
+		char *carry; /* a frame cut by a push boundary (at most one frame) */
+		size_t clen;
+	} f;
 };
 
 struct hsm_slog_verifier *hsm_slog_verifier_new(void)
@@ -289,6 +300,8 @@ void hsm_slog_verifier_free(struct hsm_slog_verifier *v)
 	free(v->keys);
 	free(v->loose);
 	free(v->segs);
+	free(v->f.name);
+	free(v->f.carry);
 	free(v);
 }
 
@@ -561,149 +574,265 @@ static int check_log_key(struct hsm_slog_verifier *v, const json_t *e, int64_t s
 	return 0;
 }
 
-int hsm_slog_verifier_feed(struct hsm_slog_verifier *v, const char *name, const char *buf,
-			   size_t len, char *err, size_t errlen)
+/* One entry's json bytes at file offset at: every rule of the format.
+ * 0, or -1 with the first problem in err. */
+static int check_entry(struct hsm_slog_verifier *v, const char *json, size_t jlen, uint64_t at,
+		       char *err, size_t errlen)
 {
-	size_t pos = 0, index = 0, at = 0;
-	int64_t seg = 0, first = 0;
-	struct seg_summary sum = { 0 };
+	const char *name = v->f.name;
+	int64_t seq, seg = v->f.seg;
+	uint8_t hash[HSM_SLOG_HASH_LEN], prev[HSM_SLOG_HASH_LEN];
+	const char *event;
 	char why[512];
-	json_t *e = NULL;
+	json_t *e = hsm_slog_entry_parse(json, jlen, why, sizeof(why));
+
+	if (!e)
+		return hsm_set_err(err, errlen,
+				   "%s: byte %" PRIu64 ": entry after seq %" PRId64 ": %s", name,
+				   at, v->last_seq, why);
+	seq = json_integer_value(json_object_get(e, "seq"));
+	event = json_string_value(json_object_get(e, "event"));
+	if (v->f.index == 0) {
+		seg = v->f.seg = json_integer_value(json_object_get(e, "seg"));
+		v->f.first = seq;
+		if (strcmp(event, "log_open") != 0) {
+			hsm_set_err(why, sizeof(why), "a segment must begin with log_open, not %s",
+				    event);
+			goto bad;
+		}
+		if (v->last_seg && seg <= v->last_seg) {
+			hsm_set_err(why, sizeof(why),
+				    "segment %" PRId64 " after segment %" PRId64
+				    ": given twice or out of order",
+				    seg, v->last_seg);
+			goto bad;
+		}
+		if (v->last_seg && seg != v->last_seg + 1) {
+			hsm_set_err(why, sizeof(why),
+				    "segment %" PRId64 " follows segment %" PRId64
+				    ": segments %" PRId64 "..%" PRId64 " are missing",
+				    seg, v->last_seg, v->last_seg + 1, seg - 1);
+			goto bad;
+		}
+	} else if (json_integer_value(json_object_get(e, "seg")) != seg) {
+		hsm_set_err(why, sizeof(why),
+			    "entry of segment %" JSON_INTEGER_FORMAT " in segment %" PRId64,
+			    json_integer_value(json_object_get(e, "seg")), seg);
+		goto bad;
+	}
+	if (v->have_last && seq != v->last_seq + 1) {
+		if (seq <= v->last_seq)
+			hsm_set_err(why, sizeof(why), "sequence goes back from %" PRId64,
+				    v->last_seq);
+		else
+			hsm_set_err(why, sizeof(why),
+				    "entries %" PRId64 "..%" PRId64 " are missing", v->last_seq + 1,
+				    seq - 1);
+		goto bad;
+	}
+	hex_to_hash(json_string_value(json_object_get(e, "prev")), prev);
+	if (v->have_last && CRYPTO_memcmp(prev, v->last_hash, HSM_SLOG_HASH_LEN) != 0) {
+		hsm_set_err(why, sizeof(why),
+			    "prev is not the hash of entry %" PRId64
+			    " (an entry before it was changed)",
+			    v->last_seq);
+		goto bad;
+	}
+	if (!v->have_last) {
+		static const uint8_t zero[HSM_SLOG_HASH_LEN];
+		if (seq == 1 && CRYPTO_memcmp(prev, zero, HSM_SLOG_HASH_LEN) != 0) {
+			hsm_set_err(why, sizeof(why), "the first entry's prev is not zero");
+			goto bad;
+		}
+		v->covered = seq - 1;
+	}
+	if (v->f.index == 1) {
+		const json_t *d = json_object_get(e, "detail");
+		if (strcmp(event, "log_previous") != 0 ||
+		    json_integer_value(json_object_get(d, "segment")) != seg - 1 ||
+		    json_integer_value(json_object_get(d, "last_seq")) != v->f.first - 1) {
+			hsm_set_err(why, sizeof(why),
+				    "the second entry must be log_previous naming "
+				    "segment %" PRId64 " ending at seq %" PRId64,
+				    seg - 1, v->f.first - 1);
+			goto bad;
+		}
+	}
+	if (v->f.index == 0 ? check_log_open(v, e, seq, seg, why, sizeof(why)) != 0
+	    : strcmp(event, "log_open") == 0
+		? hsm_set_err(why, sizeof(why), "log_open inside a segment") != 0
+	    : strcmp(event, "checkpoint") == 0
+		? check_checkpoint(v, e, seq, seg, why, sizeof(why)) != 0
+	    : strcmp(event, "log_key") == 0 ? check_log_key(v, e, seq, why, sizeof(why)) != 0
+					    : 0)
+		goto bad;
+	if (strcmp(event, "checkpoint") == 0)
+		v->f.sum.checkpoints++;
+	sha256(json, jlen, hash);
+	memcpy(v->last_hash, hash, sizeof(hash));
+	v->last_seq = seq;
+	v->have_last = 1;
+	json_decref(e);
+	v->f.index++;
+	return 0;
+bad:
+	json_decref(e);
+	return hsm_set_err(err, errlen, "%s: entry seq %" PRId64 " (byte %" PRIu64 "): %s", name,
+			   seq, at, why);
+}
+
+/* The whole frames of buf (which starts at file offset v->f.pos): how many
+ * bytes they take (a cut frame at the end is left), or -1 with err. */
+static long long check_frames(struct hsm_slog_verifier *v, const char *buf, size_t len, char *err,
+			      size_t errlen)
+{
+	size_t pos = 0;
 
 	while (pos < len) {
 		const char *json;
-		size_t jlen;
-		int64_t seq;
-		uint8_t hash[HSM_SLOG_HASH_LEN], prev[HSM_SLOG_HASH_LEN];
-		const char *event;
-		int r;
-
-		at = pos;
-		r = hsm_slog_next_frame(buf, len, &pos, &json, &jlen);
+		size_t jlen, at = pos;
+		int r = hsm_slog_next_frame(buf, len, &pos, &json, &jlen);
 
 		if (r == 0)
-			return hsm_set_err(err, errlen,
-					   "%s: byte %zu: torn tail after seq %" PRId64
-					   " (%zu bytes of an incomplete entry)",
-					   name, at, v->last_seq, len - at);
+			break;
 		if (r < 0) {
 			size_t next = hsm_slog_resync(buf, len, at);
 			return hsm_set_err(err, errlen,
-					   "%s: byte %zu: damaged entry after seq %" PRId64
+					   "%s: byte %" PRIu64 ": damaged entry after seq %" PRId64
 					   " (%zu bytes up to the next valid frame)",
-					   name, at, v->last_seq, next - at);
+					   v->f.name, v->f.pos + at, v->last_seq, next - at);
 		}
-		e = hsm_slog_entry_parse(json, jlen, why, sizeof(why));
-		if (!e)
-			return hsm_set_err(err, errlen,
-					   "%s: byte %zu: entry after seq %" PRId64 ": %s", name,
-					   at, v->last_seq, why);
-		seq = json_integer_value(json_object_get(e, "seq"));
-		event = json_string_value(json_object_get(e, "event"));
-		if (index == 0) {
-			seg = json_integer_value(json_object_get(e, "seg"));
-			first = seq;
-			if (strcmp(event, "log_open") != 0) {
-				hsm_set_err(why, sizeof(why),
-					    "a segment must begin with log_open, not %s", event);
-				goto bad;
-			}
-			if (v->last_seg && seg != v->last_seg + 1) {
-				hsm_set_err(why, sizeof(why),
-					    "segment %" PRId64 " follows segment %" PRId64
-					    ": segments %" PRId64 "..%" PRId64 " are missing",
-					    seg, v->last_seg, v->last_seg + 1, seg - 1);
-				goto bad;
-			}
-		} else if (json_integer_value(json_object_get(e, "seg")) != seg) {
-			hsm_set_err(why, sizeof(why),
-				    "entry of segment %" JSON_INTEGER_FORMAT " in segment %" PRId64,
-				    json_integer_value(json_object_get(e, "seg")), seg);
-			goto bad;
-		}
-		if (v->have_last && seq != v->last_seq + 1) {
-			if (seq <= v->last_seq)
-				hsm_set_err(why, sizeof(why), "sequence goes back from %" PRId64,
-					    v->last_seq);
-			else
-				hsm_set_err(why, sizeof(why),
-					    "entries %" PRId64 "..%" PRId64 " are missing",
-					    v->last_seq + 1, seq - 1);
-			goto bad;
-		}
-		hex_to_hash(json_string_value(json_object_get(e, "prev")), prev);
-		if (v->have_last && CRYPTO_memcmp(prev, v->last_hash, HSM_SLOG_HASH_LEN) != 0) {
-			hsm_set_err(why, sizeof(why),
-				    "prev is not the hash of entry %" PRId64
-				    " (an entry before it was changed)",
-				    v->last_seq);
-			goto bad;
-		}
-		if (!v->have_last) {
-			static const uint8_t zero[HSM_SLOG_HASH_LEN];
-			if (seq == 1 && CRYPTO_memcmp(prev, zero, HSM_SLOG_HASH_LEN) != 0) {
-				hsm_set_err(why, sizeof(why), "the first entry's prev is not zero");
-				goto bad;
-			}
-			v->covered = seq - 1;
-		}
-		if (index == 1) {
-			const json_t *d = json_object_get(e, "detail");
-			if (strcmp(event, "log_previous") != 0 ||
-			    json_integer_value(json_object_get(d, "segment")) != seg - 1 ||
-			    json_integer_value(json_object_get(d, "last_seq")) != first - 1) {
-				hsm_set_err(why, sizeof(why),
-					    "the second entry must be log_previous naming "
-					    "segment %" PRId64 " ending at seq %" PRId64,
-					    seg - 1, first - 1);
-				goto bad;
-			}
-		}
-		if (index == 0 ? check_log_open(v, e, seq, seg, why, sizeof(why)) != 0
-		    : strcmp(event, "log_open") == 0
-			? hsm_set_err(why, sizeof(why), "log_open inside a segment") != 0
-		    : strcmp(event, "checkpoint") == 0
-			? check_checkpoint(v, e, seq, seg, why, sizeof(why)) != 0
-		    : strcmp(event, "log_key") == 0
-			? check_log_key(v, e, seq, why, sizeof(why)) != 0
-			: 0)
-			goto bad;
-		if (strcmp(event, "checkpoint") == 0)
-			sum.checkpoints++;
-		sha256(json, jlen, hash);
-		memcpy(v->last_hash, hash, sizeof(hash));
-		v->last_seq = seq;
-		v->have_last = 1;
-		json_decref(e);
-		e = NULL;
-		index++;
+		if (check_entry(v, json, jlen, v->f.pos + at, err, errlen) != 0)
+			return -1;
 	}
-	if (index == 0)
-		return hsm_set_err(err, errlen, "%s: no entries", name);
+	return (long long)pos;
+}
+
+int hsm_slog_verifier_begin(struct hsm_slog_verifier *v, const char *name, char *err, size_t errlen)
+{
+	free(v->f.name);
+	free(v->f.carry);
+	memset(&v->f, 0, sizeof(v->f));
+	v->f.name = strdup(name ? name : "segment");
+	v->f.carry = malloc(HSM_SLOG_MAX_FRAME);
+	if (!v->f.name || !v->f.carry)
+		return v->f.failed = 1, hsm_set_err(err, errlen, "out of memory");
+	v->f.open = 1;
+	return 0;
+}
+
+int hsm_slog_verifier_push(struct hsm_slog_verifier *v, const void *data, size_t len, char *err,
+			   size_t errlen)
+{
+	const char *p = data;
+
+	if (!v->f.open || v->f.failed)
+		return hsm_set_err(err, errlen, "%s: verification already ended",
+				   v->f.name ? v->f.name : "segment");
+	while (len) {
+		long long used;
+
+		if (v->f.clen == 0) {
+			/* Whole frames straight from the caller's buffer; a cut
+			 * frame at its end waits in carry for the next push. */
+			if ((used = check_frames(v, p, len, err, errlen)) < 0)
+				return v->f.failed = 1, -1;
+			v->f.pos += (uint64_t)used;
+			memcpy(v->f.carry, p + used, len - (size_t)used);
+			v->f.clen = len - (size_t)used;
+			return 0;
+		}
+		/* Complete the carried frame: append what may belong to it,
+		 * check, and give back to p what followed the frames. */
+		{
+			size_t orig = v->f.clen, take = HSM_SLOG_MAX_FRAME - orig;
+			if (take > len)
+				take = len;
+			memcpy(v->f.carry + orig, p, take);
+			v->f.clen += take;
+			if ((used = check_frames(v, v->f.carry, v->f.clen, err, errlen)) < 0)
+				return v->f.failed = 1, -1;
+			if (used == 0) {
+				if (v->f.clen == HSM_SLOG_MAX_FRAME) /* next_frame would say -1 */
+					return v->f.failed = 1,
+					       hsm_set_err(err, errlen,
+							   "%s: byte %" PRIu64 ": frame too long",
+							   v->f.name, v->f.pos);
+				p += take;
+				len -= take;
+				continue;
+			}
+			v->f.pos += (uint64_t)used;
+			p += (size_t)used - orig;
+			len -= (size_t)used - orig;
+			v->f.clen = 0;
+		}
+	}
+	return 0;
+}
+
+int hsm_slog_verifier_end(struct hsm_slog_verifier *v, char *err, size_t errlen)
+{
+	struct seg_summary *s;
+
+	if (!v->f.open || v->f.failed)
+		return hsm_set_err(err, errlen, "%s: verification already ended",
+				   v->f.name ? v->f.name : "segment");
+	v->f.open = 0;
+	if (v->f.clen) {
+		size_t pos = 0, jlen;
+		const char *json;
+		if (hsm_slog_next_frame(v->f.carry, v->f.clen, &pos, &json, &jlen) < 0)
+			return hsm_set_err(err, errlen,
+					   "%s: byte %" PRIu64 ": damaged entry after seq %" PRId64,
+					   v->f.name, v->f.pos, v->last_seq);
+		return hsm_set_err(err, errlen,
+				   "%s: byte %" PRIu64 ": torn tail after seq %" PRId64
+				   " (%zu bytes of an incomplete entry)",
+				   v->f.name, v->f.pos, v->last_seq, v->f.clen);
+	}
+	if (v->f.index == 0)
+		return hsm_set_err(err, errlen, "%s: no entries", v->f.name);
 	if (v->covered != v->last_seq)
 		return hsm_set_err(err, errlen,
 				   "%s: entries %" PRId64 "..%" PRId64 " are not covered by "
 				   "a checkpoint signature (a segment must end with one)",
-				   name, v->covered + 1, v->last_seq);
-	v->last_seg = seg;
-	sum.segment = seg;
-	sum.first = first;
-	sum.last = v->last_seq;
-	sum.entries = (int64_t)index;
-	{
-		struct seg_summary *s = realloc(v->segs, (v->nsegs + 1) * sizeof(*s));
-		if (!s)
-			return hsm_set_err(err, errlen, "out of memory");
-		v->segs = s;
-		v->segs[v->nsegs++] = sum;
-	}
+				   v->f.name, v->covered + 1, v->last_seq);
+	v->last_seg = v->f.seg;
+	v->f.sum.segment = v->f.seg;
+	v->f.sum.first = v->f.first;
+	v->f.sum.last = v->last_seq;
+	v->f.sum.entries = (int64_t)v->f.index;
+	s = realloc(v->segs, (v->nsegs + 1) * sizeof(*s));
+	if (!s)
+		return hsm_set_err(err, errlen, "out of memory");
+	v->segs = s;
+	v->segs[v->nsegs++] = v->f.sum;
 	return 0;
-bad : {
-	int64_t seq = json_integer_value(json_object_get(e, "seq"));
-	json_decref(e);
-	return hsm_set_err(err, errlen, "%s: entry seq %" PRId64 " (byte %zu): %s", name, seq, at,
-			   why);
 }
+
+int hsm_slog_verifier_feed(struct hsm_slog_verifier *v, const char *name, const char *buf,
+			   size_t len, char *err, size_t errlen)
+{
+	if (hsm_slog_verifier_begin(v, name, err, errlen) != 0 ||
+	    hsm_slog_verifier_push(v, buf, len, err, errlen) != 0)
+		return -1;
+	return hsm_slog_verifier_end(v, err, errlen);
+}
+
+int64_t hsm_slog_verifier_last_segment(const struct hsm_slog_verifier *v)
+{
+	return v->last_seg;
+}
+
+const char *hsm_slog_verifier_esn(const struct hsm_slog_verifier *v)
+{
+	return v->esn;
+}
+
+const char *hsm_slog_verifier_log(const struct hsm_slog_verifier *v)
+{
+	return v->log;
 }
 
 int hsm_slog_verifier_anchored(const struct hsm_slog_verifier *v)
@@ -784,38 +913,58 @@ int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *k
 	return 0;
 }
 
-json_t *hsm_slog_verify_export(const char *text, size_t len, const json_t *keys, EVP_PKEY *signer,
-			       const char *esn, const char *log, int64_t segment, char *err,
-			       size_t errlen)
+struct hsm_slog_verifier *hsm_slog_export_begin(const json_t *keys, EVP_PKEY *signer,
+						const char *esn, const char *log, const char *name,
+						char *err, size_t errlen)
 {
 	struct hsm_slog_verifier *v = hsm_slog_verifier_new();
-	json_t *sum = NULL;
-	char name[64];
 
-	snprintf(name, sizeof(name), "segment %" PRId64, segment);
 	if (!v) {
 		hsm_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (hsm_slog_verifier_pin_certified(v, keys, signer, esn, log, err, errlen) != 0 ||
-	    hsm_slog_verifier_feed(v, name, text, len, err, errlen) != 0)
-		goto out;
+	    hsm_slog_verifier_begin(v, name, err, errlen) != 0) {
+		hsm_slog_verifier_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+json_t *hsm_slog_export_finish(struct hsm_slog_verifier *v, const char *esn, const char *log,
+			       int64_t segment, char *err, size_t errlen)
+{
+	if (hsm_slog_verifier_end(v, err, errlen) != 0)
+		return NULL;
 	if (strcmp(v->esn, esn) != 0 || strcmp(v->log, log) != 0) {
 		hsm_set_err(err, errlen, "the segment is of %s %s, not %s %s", v->esn, v->log, esn,
 			    log);
-		goto out;
+		return NULL;
 	}
 	if (v->last_seg != segment) {
 		hsm_set_err(err, errlen, "asked for segment %" PRId64 ", got %" PRId64, segment,
 			    v->last_seg);
-		goto out;
+		return NULL;
 	}
 	if (!hsm_slog_verifier_anchored(v)) {
 		hsm_set_err(err, errlen, "a checkpoint is signed by a key without a certificate");
-		goto out;
+		return NULL;
 	}
-	sum = hsm_slog_verifier_summary(v);
-out:
+	return hsm_slog_verifier_summary(v);
+}
+
+json_t *hsm_slog_verify_export(const char *text, size_t len, const json_t *keys, EVP_PKEY *signer,
+			       const char *esn, const char *log, int64_t segment, char *err,
+			       size_t errlen)
+{
+	struct hsm_slog_verifier *v;
+	json_t *sum = NULL;
+	char name[64];
+
+	snprintf(name, sizeof(name), "segment %" PRId64, segment);
+	v = hsm_slog_export_begin(keys, signer, esn, log, name, err, errlen);
+	if (v && hsm_slog_verifier_push(v, text, len, err, errlen) == 0)
+		sum = hsm_slog_export_finish(v, esn, log, segment, err, errlen);
 	hsm_slog_verifier_free(v);
 	return sum;
 }

@@ -22,6 +22,8 @@
 #define HSM_SLOG_MAX_ENTRY 65536 /* bytes of one entry's JSON */
 #define HSM_SLOG_HASH_LEN 32
 #define HSM_SLOG_MAX_SEQ (INT64_C(1) << 50)
+/* Bytes of the longest frame: "65536 xxxxxxxx " + json + "\n". */
+#define HSM_SLOG_MAX_FRAME (HSM_SLOG_MAX_ENTRY + 16)
 
 /* CRC-32C (Castagnoli) of len bytes: the frame checksum. */
 HSM_API uint32_t hsm_crc32c(const void *data, size_t len);
@@ -99,6 +101,30 @@ HSM_API json_t *hsm_slog_verify_export(const char *text, size_t len, const json_
 /* Verify one segment file.  0, or -1 with the first problem in err. */
 HSM_API int hsm_slog_verifier_feed(struct hsm_slog_verifier *v, const char *name, const char *buf,
 				   size_t len, char *err, size_t errlen);
+/* The same in pieces, for a segment that streams in (an export, a large
+ * file): begin names the file, push takes its bytes in any cuts (only a
+ * frame cut between two pushes is held, at most HSM_SLOG_MAX_FRAME bytes),
+ * end says the file is complete.  Each returns 0, or -1 with the first
+ * problem (after which every call fails). */
+HSM_API int hsm_slog_verifier_begin(struct hsm_slog_verifier *v, const char *name, char *err,
+				    size_t errlen);
+HSM_API int hsm_slog_verifier_push(struct hsm_slog_verifier *v, const void *data, size_t len,
+				   char *err, size_t errlen);
+HSM_API int hsm_slog_verifier_end(struct hsm_slog_verifier *v, char *err, size_t errlen);
+/* hsm_slog_verify_export in pieces: begin pins the certified keys and
+ * starts the file; push the bytes with hsm_slog_verifier_push; finish
+ * ends it and checks it is segment `segment` of log `log` of esn,
+ * anchored.  finish returns the summary or NULL with the first problem. */
+HSM_API struct hsm_slog_verifier *hsm_slog_export_begin(const json_t *keys, EVP_PKEY *signer,
+							const char *esn, const char *log,
+							const char *name, char *err, size_t errlen);
+HSM_API json_t *hsm_slog_export_finish(struct hsm_slog_verifier *v, const char *esn,
+				       const char *log, int64_t segment, char *err, size_t errlen);
+/* What the verifier has seen: the last whole segment, the log's ESN and
+ * name ("" before a log_open). */
+HSM_API int64_t hsm_slog_verifier_last_segment(const struct hsm_slog_verifier *v);
+HSM_API const char *hsm_slog_verifier_esn(const struct hsm_slog_verifier *v);
+HSM_API const char *hsm_slog_verifier_log(const struct hsm_slog_verifier *v);
 /* What was verified: {"segments":[{"segment","first_seq","last_seq",
  * "entries","checkpoints","epochs":[..]}],"anchored":bool,"esn","log"}.
  * New reference. */

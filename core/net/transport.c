@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,95 @@ static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max, long
 	return 0;
 }
 
+/* A streamed reply: the first line into *head (bounded), every byte after
+ * it to ep->sink as it arrives; *streamed counts those.  Each wait for
+ * data is bounded by idle_ms, so a long transfer that keeps moving is not
+ * cut off.  Returns 0, or -1 with r set. */
+static int read_streamed(ssh_channel ch, char **head, size_t *hlen, uint64_t *streamed,
+			 long idle_ms, const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
+{
+	long long deadline = now_ms() + idle_ms;
+	int in_head = 1;
+	char *chunk = malloc(STREAM_CHUNK);
+
+	*head = NULL;
+	*hlen = 0;
+	*streamed = 0;
+	if (!chunk) {
+		hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+		return -1;
+	}
+	for (;;) {
+		long slice = remaining_ms(deadline);
+		int n =
+		    ssh_channel_read_timeout(ch, chunk, STREAM_CHUNK, 0,
+					     (int)(slice < READ_SLICE_MS ? slice : READ_SLICE_MS));
+		const char *data = chunk;
+		size_t len;
+
+		drain_stderr(ch);
+		if (n == SSH_ERROR) {
+			free(chunk);
+			hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+					   "%s service: connection lost: %s", ep->service,
+					   ssh_get_error(ssh_channel_get_session(ch)));
+			return -1;
+		}
+		if (n == 0) {
+			if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
+				break;
+			if (remaining_ms(deadline) == 0) {
+				free(chunk);
+				hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
+						   "%s service: no data for %ld s", ep->service,
+						   idle_ms / 1000);
+				return -1;
+			}
+			continue;
+		}
+		deadline = now_ms() + idle_ms;
+		len = (size_t)n;
+		if (in_head) {
+			const char *nl = memchr(data, '\n', len);
+			size_t take = nl ? (size_t)(nl - data) + 1 : len;
+			char *nb;
+			if (*hlen + take > HSM_RPC_MAX_HEAD) {
+				free(chunk);
+				hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
+						   "%s service: reply head larger than %u bytes",
+						   ep->service, HSM_RPC_MAX_HEAD);
+				return -1;
+			}
+			if (!(nb = realloc(*head, *hlen + take + 1))) {
+				free(chunk);
+				hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+				return -1;
+			}
+			*head = nb;
+			memcpy(*head + *hlen, data, take);
+			*hlen += take;
+			(*head)[*hlen] = '\0';
+			data += take;
+			len -= take;
+			in_head = !nl;
+		}
+		if (len) {
+			*streamed += len;
+			if (ep->sink(ep->sink_arg, data, len) != 0) {
+				free(chunk);
+				hsm_rpc_reply_fail(
+				    r, HSM_EXIT_FAILED, "local",
+				    "%s service: the streamed reply was refused by its "
+				    "receiver",
+				    ep->service);
+				return -1;
+			}
+		}
+	}
+	free(chunk);
+	return 0;
+}
+
 /* exit 0 and an object, or a non-zero exit and the error envelope. */
 int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *service,
 			const char *method, struct hsm_rpc_reply *r)
@@ -371,11 +461,12 @@ static int send_stream(ssh_channel ch, const char *params, size_t plen, const ch
 
 static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const char *method,
 		       const char *params, size_t plen, const char *path, long long deadline,
-		       struct hsm_rpc_reply *r)
+		       int timeout, struct hsm_rpc_reply *r)
 {
 	ssh_channel ch = ssh_channel_new(s);
 	char *out = NULL;
 	size_t out_len = 0;
+	uint64_t streamed = 0;
 	int status, rc = -1;
 
 	if (!ch)
@@ -398,13 +489,25 @@ static int run_channel(ssh_session s, const struct hsm_rpc_endpoint *ep, const c
 				   "%s service: sending params: %s", ep->service, ssh_get_error(s));
 		goto out;
 	}
-	if (read_stdout(ch, &out, &out_len, HSM_RPC_MAX_REPLY, deadline, ep, r) < 0)
+	if (ep->sink) {
+		if (read_streamed(ch, &out, &out_len, &streamed, (long)timeout * 1000, ep, r) < 0)
+			goto out;
+		deadline = now_ms() + (long long)timeout * 1000;
+	} else if (read_stdout(ch, &out, &out_len, HSM_RPC_MAX_REPLY, deadline, ep, r) < 0) {
 		goto out;
+	}
 	set_step_timeout(s, deadline);
 	status = ssh_channel_get_exit_status(ch);
 	if (status < 0) {
 		hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
 				   "%s.%s: the service sent no exit status", ep->service, method);
+		goto out;
+	}
+	if (status != 0 && streamed) {
+		hsm_rpc_reply_fail(
+		    r, HSM_EXIT_FAILED, "failed",
+		    "%s.%s: the device cut the streamed reply short (exit status %d)", ep->service,
+		    method, status);
 		goto out;
 	}
 	rc = hsm_rpc_parse_reply(out, out_len, status, ep->service, method, r);
@@ -475,7 +578,7 @@ static int exec_call(const struct hsm_rpc_endpoint *ep, const char *method, cons
 	}
 	if (check_host_key(s, ep, r) || (set_step_timeout(s, deadline), authenticate(s, ep, r)))
 		goto out;
-	run_channel(s, ep, method, text, plen, path, deadline, r);
+	run_channel(s, ep, method, text, plen, path, deadline, timeout, r);
 out:
 	free(text);
 	ssh_disconnect(s);
@@ -589,10 +692,23 @@ int hsm_rpc_call_module(const char *home, int timeout, const struct hsm_module *
 	return hsm_rpc_call_module_stream(home, timeout, m, service, key, method, params, NULL, r);
 }
 
+static int call_module(const char *home, int timeout, const struct hsm_module *m,
+		       const char *service, const struct hsm_client_key *key, const char *method,
+		       const json_t *params, const char *path, hsm_rpc_sink sink, void *sink_arg,
+		       struct hsm_rpc_reply *r);
+
 int hsm_rpc_call_module_stream(const char *home, int timeout, const struct hsm_module *m,
 			       const char *service, const struct hsm_client_key *key,
 			       const char *method, const json_t *params, const char *path,
 			       struct hsm_rpc_reply *r)
+{
+	return call_module(home, timeout, m, service, key, method, params, path, NULL, NULL, r);
+}
+
+static int call_module(const char *home, int timeout, const struct hsm_module *m,
+		       const char *service, const struct hsm_client_key *key, const char *method,
+		       const json_t *params, const char *path, hsm_rpc_sink sink, void *sink_arg,
+		       struct hsm_rpc_reply *r)
 {
 	struct hsm_pins pins;
 	char why[PATH_MAX + 128];
@@ -624,6 +740,8 @@ int hsm_rpc_call_module_stream(const char *home, int timeout, const struct hsm_m
 			.port = m->ports[svc],
 			.client_key = key,
 			.host_key = pins.host_keys[svc],
+			.sink = sink,
+			.sink_arg = sink_arg,
 		};
 		exec_call(&ep, method, params, path, timeout, r);
 	}
@@ -658,6 +776,20 @@ int hsm_rpc_call(struct hsm_ctx *ctx, const struct hsm_module *m, const char *se
 	if (!key)
 		return r->exit;
 	hsm_rpc_call_module(hsm_home(ctx), hsm_timeout(ctx), m, service, key, method, params, r);
+	hsm_client_key_free(key);
+	return r->exit;
+}
+
+int hsm_rpc_call_sink(struct hsm_ctx *ctx, const struct hsm_module *m, const char *service,
+		      const char *method, const json_t *params, hsm_rpc_sink sink, void *sink_arg,
+		      struct hsm_rpc_reply *r)
+{
+	struct hsm_client_key *key = load_key(hsm_home(ctx), service, r);
+
+	if (!key)
+		return r->exit;
+	call_module(hsm_home(ctx), hsm_timeout(ctx), m, service, key, method, params, NULL, sink,
+		    sink_arg, r);
 	hsm_client_key_free(key);
 	return r->exit;
 }

@@ -54,6 +54,12 @@ HSM_API void hsm_rpc_reply_clear(struct hsm_rpc_reply *reply);
 HSM_API int hsm_rpc_reply_fail(struct hsm_rpc_reply *reply, int exit, const char *code,
 			       const char *fmt, ...) HSM_PRINTF(4, 5);
 
+/* Where the bytes of a streamed reply go (struct hsm_rpc_endpoint.sink). */
+typedef int (*hsm_rpc_sink)(void *arg, const void *data, size_t len);
+
+/* The longest first line of a streamed reply (its document). */
+#define HSM_RPC_MAX_HEAD (1024u * 1024u)
+
 /* One service of one peer. */
 struct hsm_rpc_endpoint {
 	const char *label;   /* for messages, e.g. the ESN */
@@ -65,6 +71,14 @@ struct hsm_rpc_endpoint {
 	 * contact of enrollment: then any host key is accepted and returned in
 	 * reply->host_key for the caller to check against the certificate. */
 	const char *host_key;
+	/* Optional: the reply streams (docs/protocol.md, streamed replies).
+	 * Only the first line of stdout is the reply document; every byte
+	 * after it goes to sink as it arrives, never held whole.  sink
+	 * returns 0 to go on; anything else stops the call (reply code
+	 * "local").  The timeout then bounds each wait for data, not the
+	 * whole transfer. */
+	hsm_rpc_sink sink;
+	void *sink_arg;
 };
 
 /* One call, blocking, bounded by timeout seconds in total.  params may be
@@ -108,6 +122,13 @@ HSM_API const struct hsm_module *hsm_fleet_find(const struct hsm_fleet *fleet, c
  * the pins of its ESN from HSMADMIN_HOME.  Main thread only (reads ctx). */
 HSM_API int hsm_rpc_call(struct hsm_ctx *ctx, const struct hsm_module *module, const char *service,
 			 const char *method, const json_t *params, struct hsm_rpc_reply *reply);
+
+/* hsm_rpc_call for a method whose reply streams: reply->result is the
+ * first line's object, the bytes after it went to sink (see struct
+ * hsm_rpc_endpoint).  Main thread only. */
+HSM_API int hsm_rpc_call_sink(struct hsm_ctx *ctx, const struct hsm_module *module,
+			      const char *service, const char *method, const json_t *params,
+			      hsm_rpc_sink sink, void *sink_arg, struct hsm_rpc_reply *reply);
 
 /* Called on the main thread for item i as soon as it is done, in the
  * order the items end (not their index order): results print as they

@@ -287,8 +287,27 @@ int hsm_tenant_records_select(struct hsm_ctx *ctx, struct hsm_tenant_vcm **out, 
 	return 0;
 }
 
+static int call_vcm(const char *home, int timeout, const struct hsm_tenant_vcm *v, int svc,
+		    const char *method, const json_t *params, hsm_rpc_sink sink, void *sink_arg,
+		    struct hsm_rpc_reply *reply);
+
 int hsm_tenant_call_home(const char *home, int timeout, const struct hsm_tenant_vcm *v, int svc,
 			 const char *method, const json_t *params, struct hsm_rpc_reply *reply)
+{
+	return call_vcm(home, timeout, v, svc, method, params, NULL, NULL, reply);
+}
+
+int hsm_tenant_call_sink(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, int svc,
+			 const char *method, const json_t *params, hsm_rpc_sink sink,
+			 void *sink_arg, struct hsm_rpc_reply *reply)
+{
+	return call_vcm(hsm_home(ctx), hsm_timeout(ctx), v, svc, method, params, sink, sink_arg,
+			reply);
+}
+
+static int call_vcm(const char *home, int timeout, const struct hsm_tenant_vcm *v, int svc,
+		    const char *method, const json_t *params, hsm_rpc_sink sink, void *sink_arg,
+		    struct hsm_rpc_reply *reply)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32], why[256];
 	struct hsm_client_key *key;
@@ -298,6 +317,8 @@ int hsm_tenant_call_home(const char *home, int timeout, const struct hsm_tenant_
 		.address = v->address,
 		.port = v->ports[svc],
 		.host_key = v->host_keys[svc],
+		.sink = sink,
+		.sink_arg = sink_arg,
 	};
 	int rc;
 

@@ -79,6 +79,17 @@ HSM_API int hsm_tenant_records_select(struct hsm_ctx *ctx, struct hsm_tenant_vcm
 struct hsm_rpc_reply;
 HSM_API int hsm_tenant_call(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, int svc,
 			    const char *method, const json_t *params, struct hsm_rpc_reply *reply);
+/* Same, for a method whose reply streams (struct hsm_rpc_endpoint.sink). */
+HSM_API int hsm_tenant_call_sink(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, int svc,
+				 const char *method, const json_t *params, hsm_rpc_sink sink,
+				 void *sink_arg, struct hsm_rpc_reply *reply);
+/* The log verification keys of an enrolled VCM (logs_getkey), checked:
+ * the VCM's warrant from the HSM identity key of the record names this VCM
+ * and its identity key, which certifies every key.  0 with *keys and *vid
+ * (the VCM identity key; new references) and log ("vcm/UUID"), or an exit
+ * status with err (log-keys.c). */
+HSM_API int hsm_tenant_log_keys(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_t **keys,
+				EVP_PKEY **vid, char *log, size_t loglen, char *err, size_t errlen);
 /* Same, thread-safe (no ctx): home and timeout given. */
 HSM_API int hsm_tenant_call_home(const char *home, int timeout, const struct hsm_tenant_vcm *v,
 				 int svc, const char *method, const json_t *params,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libssh/libssh.h>
 #include <hsmadmin/service.h>
@@ -257,6 +258,8 @@ static long long api_log_expire(struct hsmd_call *c, int64_t segment)
 
 	if (gone < 0)
 		fail(c, "cannot expire the log", err);
+	else
+		hd_crash_point("log-expired");
 	return gone;
 }
 
@@ -273,7 +276,35 @@ static int64_t api_log_close(struct hsmd_call *c)
 
 	if (seg < 0)
 		fail(c, "cannot close the log segment", err);
+	else
+		hd_crash_point("log-closed");
 	return seg;
+}
+
+/* The segment goes out from disk as the client reads it (server.c
+ * flush_chan): hsmd's memory does not grow with the segment. */
+static int api_reply_log_segment(struct hsmd_call *c, json_t *head, int64_t segment)
+{
+	char err[HD_ERRLEN];
+	uint64_t size;
+	int fd;
+
+	if (!json_is_object(head)) {
+		json_decref(head);
+		return fail(c, "cannot stream the log segment", "the head is not an object"), -1;
+	}
+	if (hd_slog_open_saved(&c->st->slog, segment, &fd, &size, err, sizeof(err)) != 0) {
+		json_decref(head);
+		return fail(c, "cannot read the log segment", err), -1;
+	}
+	if (c->streaming)
+		close(c->stream_fd);
+	json_object_set_new(head, "bytes", json_integer((json_int_t)size));
+	api_reply(c, head);
+	c->streaming = 1;
+	c->stream_fd = fd;
+	c->stream_len = size;
+	return 0;
 }
 
 static json_t *api_log_segment(struct hsmd_call *c, int64_t segment)
@@ -617,6 +648,7 @@ const struct hsmd_api hd_api_table = {
 	.log_segment = api_log_segment,
 	.log_keys = api_log_keys,
 	.log_clear = api_log_clear,
+	.reply_log_segment = api_reply_log_segment,
 };
 
 void hd_call_run(struct hsmd_call *call, struct hd_server *srv, struct hd_store *st,
@@ -687,6 +719,10 @@ void hd_call_clear(struct hsmd_call *call)
 {
 	json_decref(call->result);
 	call->result = NULL;
+	if (call->streaming) {
+		close(call->stream_fd);
+		call->streaming = 0;
+	}
 	api_image_discard(call);
 	if (call->owns_params) {
 		json_decref(call->params);

@@ -91,7 +91,11 @@ int hd_images_verify(const char *state, const json_t *image, EVP_PKEY *const *tr
  * upgrade-crash.sh).  Points: "image-staged" (package verified, image
  * not yet renamed), "image-renamed" (image in place, images.json not yet
  * switched), "image-installed" (switched, not yet rebooted),
- * "image-factory" (first boot: factory state done, trial not yet cleared). */
+ * "image-factory" (first boot: factory state done, trial not yet cleared),
+ * "log-closed" (a log export closed and saved its segment, no reply yet),
+ * "log-stream" (a streamed export sent its head, not yet its bytes),
+ * "log-expired" (a segment expired, no reply yet; tests/integration/
+ * logs-stream.sh, logs-collect.sh). */
 void hd_crash_point(const char *point);
 
 /* Remove image directories no slot names any more, and stale staging. */

@@ -122,12 +122,12 @@ static int append_bytes(struct hd_slog *l, const char *frame, size_t n, char *er
 	return 0;
 }
 
-static int append_entry(struct hd_slog *l, int64_t time, const char *event, json_t *detail,
-			char *err, size_t errlen)
+/* The frame of the next entry (steals detail); the log's state is not
+ * touched: the caller writes it, then takes the hash in (advance). */
+static char *next_frame(struct hd_slog *l, int64_t time, const char *event, json_t *detail,
+			size_t *n, uint8_t hash[HSM_SLOG_HASH_LEN], char *err, size_t errlen)
 {
 	char prev[2 * HSM_SLOG_HASH_LEN + 1], *frame;
-	uint8_t hash[HSM_SLOG_HASH_LEN];
-	size_t n = 0;
 	json_t *e;
 
 	if (!detail)
@@ -136,48 +136,80 @@ static int append_entry(struct hd_slog *l, int64_t time, const char *event, json
 	e = json_pack("{s:I, s:I, s:s, s:o, s:s, s:I}", "seq", (json_int_t)(l->last_seq + 1),
 		      "time", (json_int_t)(time < 0 ? 0 : time), "event", event, "detail", detail,
 		      "prev", prev, "seg", (json_int_t)l->segment);
-	if (!e)
-		return hd_err(err, errlen, "out of memory");
-	frame = hsm_slog_frame(e, &n, hash);
+	if (!e) {
+		hd_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	frame = hsm_slog_frame(e, n, hash);
 	json_decref(e);
 	if (!frame)
-		return hd_err(err, errlen, "log entry %s too large or not encodable", event);
+		hd_err(err, errlen, "log entry %s too large or not encodable", event);
+	return frame;
+}
+
+static void advance(struct hd_slog *l, const uint8_t hash[HSM_SLOG_HASH_LEN])
+{
+	memcpy(l->last_hash, hash, HSM_SLOG_HASH_LEN);
+	l->last_seq++;
+	l->uncovered++;
+}
+
+static int append_entry(struct hd_slog *l, int64_t time, const char *event, json_t *detail,
+			char *err, size_t errlen)
+{
+	uint8_t hash[HSM_SLOG_HASH_LEN];
+	size_t n = 0;
+	char *frame = next_frame(l, time, event, detail, &n, hash, err, errlen);
+
+	if (!frame)
+		return -1;
 	if (append_bytes(l, frame, n, err, errlen) != 0) {
 		free(frame);
 		return -1;
 	}
 	free(frame);
-	memcpy(l->last_hash, hash, sizeof(hash));
-	l->last_seq++;
-	l->uncovered++;
+	advance(l, hash);
 	return 0;
 }
 
-int hd_slog_checkpoint(struct hd_slog *l, int64_t time, int close, char *err, size_t errlen)
+/* The detail of a checkpoint signing everything so far. */
+static json_t *checkpoint_detail(struct hd_slog *l, int close, char *err, size_t errlen)
 {
 	char prev[2 * HSM_SLOG_HASH_LEN + 1], inner[256], *msg, *sig64;
 	uint8_t sig[HSM_ED25519_SIG_LEN];
 	size_t mlen;
 	json_t *detail;
-	int rc;
 
 	hsm_slog_hex(l->last_hash, prev);
 	msg = hsm_slog_checkpoint_message(l->esn, l->log, l->segment, l->last_seq + 1, l->epoch,
 					  prev, &mlen);
 	if (!msg || hsm_ed25519_sign(l->key, msg, mlen, sig, inner, sizeof(inner)) != 0) {
 		free(msg);
-		return hd_err(err, errlen, "cannot sign a log checkpoint: %s",
-			      msg ? inner : "out of memory");
+		hd_err(err, errlen, "cannot sign a log checkpoint: %s",
+		       msg ? inner : "out of memory");
+		return NULL;
 	}
 	free(msg);
 	sig64 = hsm_base64_encode(sig, sizeof(sig));
 	detail =
 	    sig64 ? json_pack("{s:I, s:s}", "epoch", (json_int_t)l->epoch, "sig", sig64) : NULL;
 	free(sig64);
-	if (!detail)
-		return hd_err(err, errlen, "out of memory");
+	if (!detail) {
+		hd_err(err, errlen, "out of memory");
+		return NULL;
+	}
 	if (close)
 		json_object_set_new(detail, "close", json_true());
+	return detail;
+}
+
+int hd_slog_checkpoint(struct hd_slog *l, int64_t time, int close, char *err, size_t errlen)
+{
+	json_t *detail = checkpoint_detail(l, close, err, errlen);
+	int rc;
+
+	if (!detail)
+		return -1;
 	rc = append_entry(l, time, "checkpoint", detail, err, errlen);
 	if (rc == 0)
 		l->uncovered = 0;
@@ -260,6 +292,72 @@ int hd_slog_append(struct hd_slog *l, int64_t time, const char *event, json_t *d
 		return -1;
 	}
 	return append_entry(l, time, event, detail, err, errlen);
+}
+
+#define FILL_FLUSH (1024 * 1024)
+
+/* Frames gathered in buf written as one durable append; on failure the
+ * log goes back to mark. */
+static int fill_flush(struct hd_slog *l, char *buf, size_t *used, struct hd_slog_mark *mark,
+		      char *err, size_t errlen)
+{
+	if (*used && append_bytes(l, buf, *used, err, errlen) != 0) {
+		if (hd_slog_rollback(l, mark) != 0)
+			hd_log("system log: cannot cut off a failed fill yet");
+		return -1;
+	}
+	*used = 0;
+	hd_slog_mark(l, mark);
+	return 0;
+}
+
+static int fill_add(struct hd_slog *l, char *buf, size_t *used, int64_t time, const char *event,
+		    json_t *detail, char *err, size_t errlen)
+{
+	uint8_t hash[HSM_SLOG_HASH_LEN];
+	size_t n = 0;
+	char *frame = next_frame(l, time, event, detail, &n, hash, err, errlen);
+
+	if (!frame)
+		return -1;
+	memcpy(buf + *used, frame, n);
+	*used += n;
+	free(frame);
+	advance(l, hash);
+	return 0;
+}
+
+int hd_slog_fill(struct hd_slog *l, int64_t time, const char *event, const json_t *detail,
+		 int64_t count, char *err, size_t errlen)
+{
+	struct hd_slog_mark mark;
+	size_t used = 0;
+	char *buf;
+	int rc = 0;
+
+	if (ensure_segment(l, time, err, errlen) != 0)
+		return -1;
+	if (!(buf = malloc(FILL_FLUSH + 2 * HSM_SLOG_MAX_FRAME)))
+		return hd_err(err, errlen, "out of memory");
+	hd_slog_mark(l, &mark);
+	for (int64_t i = 0; i < count && rc == 0; i++) {
+		rc = fill_add(l, buf, &used, time, event, json_deep_copy(detail), err, errlen);
+		if (rc == 0 && l->checkpoint_every &&
+		    l->uncovered >= (int64_t)l->checkpoint_every) {
+			json_t *d = checkpoint_detail(l, 0, err, errlen);
+			rc = d ? fill_add(l, buf, &used, time, "checkpoint", d, err, errlen) : -1;
+			if (rc == 0)
+				l->uncovered = 0;
+		}
+		if (rc == 0 && used >= FILL_FLUSH)
+			rc = fill_flush(l, buf, &used, &mark, err, errlen);
+	}
+	if (rc == 0)
+		rc = fill_flush(l, buf, &used, &mark, err, errlen);
+	else if (hd_slog_rollback(l, &mark) != 0)
+		hd_log("system log: cannot cut off a failed fill yet");
+	free(buf);
+	return rc;
 }
 
 int64_t hd_slog_next_seq(const struct hd_slog *l)
@@ -617,6 +715,25 @@ json_t *hd_slog_saved(const struct hd_slog *l)
 		json_array_append_new(a, json_integer(v[i]));
 	free(v);
 	return a;
+}
+
+int hd_slog_open_saved(const struct hd_slog *l, int64_t segment, int *fd, uint64_t *size, char *err,
+		       size_t errlen)
+{
+	char path[4200];
+	struct stat sb;
+
+	saved_path(l, segment, path, sizeof(path));
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (*fd < 0)
+		return hd_err(err, errlen, "segment %" PRId64 " is not stored", segment);
+	if (fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(*fd);
+		*fd = -1;
+		return hd_err(err, errlen, "segment %" PRId64 ": not a regular file", segment);
+	}
+	*size = (uint64_t)sb.st_size;
+	return 0;
 }
 
 int hd_slog_read_saved(const struct hd_slog *l, int64_t segment, char **buf, size_t *len, char *err,

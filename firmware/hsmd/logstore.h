@@ -60,6 +60,11 @@ void hd_slog_close(struct hd_slog *l);
 /* Append one entry, durable when this returns 0 (steals detail). */
 int hd_slog_append(struct hd_slog *l, int64_t time, const char *event, json_t *detail, char *err,
 		   size_t errlen);
+/* Append count entries (event, a copy of detail each) with their
+ * checkpoints, written a megabyte at a time: the emulator's quick way to
+ * a large log (hsmd simulate --log-fill).  Durable when it returns 0. */
+int hd_slog_fill(struct hd_slog *l, int64_t time, const char *event, const json_t *detail,
+		 int64_t count, char *err, size_t errlen);
 /* Make sure a segment is open (an export may have closed one without
  * opening the next), so that the next append's number is known. */
 int hd_slog_ready(struct hd_slog *l, int64_t time, char *err, size_t errlen);
@@ -89,6 +94,9 @@ int hd_slog_close_segment(struct hd_slog *l, int64_t time, int64_t *closed, char
 			  size_t errlen);
 /* Saved segment numbers, ascending (new reference). */
 json_t *hd_slog_saved(const struct hd_slog *l);
+/* A saved segment opened for reading (O_CLOEXEC) and its size; 0 or -1. */
+int hd_slog_open_saved(const struct hd_slog *l, int64_t segment, int *fd, uint64_t *size, char *err,
+		       size_t errlen);
 /* The bytes of a saved segment (malloc'ed). */
 int hd_slog_read_saved(const struct hd_slog *l, int64_t segment, char **buf, size_t *len, char *err,
 		       size_t errlen);

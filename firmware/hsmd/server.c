@@ -45,6 +45,7 @@
 #include <libssh/callbacks.h>
 #include <hsmadmin/netaddr.h>
 
+#include "images.h" /* hd_crash_point */
 #include "rpc.h"
 #include "server.h"
 
@@ -97,6 +98,10 @@ struct chan {
 	char *out;
 	size_t out_len, out_off;
 	int status;
+	/* A streamed reply: after out (the head line), src_left bytes of
+	 * src_fd, read a chunk at a time as the window opens. */
+	int src_fd, src_chunked;
+	uint64_t src_left;
 	/* A streaming method (HSMD_METHOD_STREAMS): its call lives from the
 	 * params line to the end of the data. */
 	const struct hsmd_method *smethod;
@@ -569,6 +574,7 @@ static ssh_channel on_channel_open(ssh_session s, void *ud)
 		return NULL;
 	}
 	k->conn = c;
+	k->src_fd = -1;
 	k->cb.userdata = k;
 	k->cb.channel_data_function = on_data;
 	k->cb.channel_eof_function = on_eof;
@@ -667,15 +673,62 @@ static void dispatch(struct hd_server *srv, struct chan *k)
 	hd_call_run(&call, srv, srv->st, c->lis->svc, k->method, params);
 	log_call(c, &call);
 	set_reply(k, call.status, call.result, call.message);
+	if (call.status == HSMD_OK && call.streaming) {
+		k->src_fd = call.stream_fd;
+		k->src_left = call.stream_len;
+		call.streaming = 0;
+	}
 	hd_call_clear(&call);
 	json_decref(params);
 	c->active_ms = hd_mono_ms(); /* the call's own time is not the client's idleness */
 }
 
+/* The next chunk of a streamed reply into out, once out is sent.  A file
+ * that ends early or fails to read ends the call with status failed: the
+ * client sees fewer bytes than the head announced. */
+static void refill_from_source(struct chan *k)
+{
+	size_t n = k->src_left < OUT_CHUNK ? (size_t)k->src_left : OUT_CHUNK;
+	ssize_t r;
+
+	if (k->out_off < k->out_len || k->src_fd < 0)
+		return;
+	if (!k->src_chunked) /* the head is out, the segment's bytes not yet */
+		hd_crash_point("log-stream");
+	if (!k->src_chunked) { /* the head's buffer: make it a chunk */
+		char *b = realloc(k->out, OUT_CHUNK);
+		if (!b) {
+			r = -1;
+			goto end;
+		}
+		k->out = b;
+		k->src_chunked = 1;
+	}
+	do
+		r = read(k->src_fd, k->out, n);
+	while (r < 0 && errno == EINTR);
+	if (r > 0) {
+		k->out_len = (size_t)r;
+		k->out_off = 0;
+		k->src_left -= (uint64_t)r;
+		if (k->src_left)
+			return;
+	}
+end:
+	if (r <= 0) {
+		hd_log("%s: streamed reply cut short: %s", k->method,
+		       r < 0 ? strerror(errno) : "the file ended early");
+		k->status = HSMD_FAILED;
+	}
+	close(k->src_fd);
+	k->src_fd = -1;
+	k->src_left = 0;
+}
+
 /* Send what the window allows; then exit-status, EOF, close. */
 static void flush_chan(struct chan *k)
 {
-	while (k->out && k->out_off < k->out_len) {
+	for (refill_from_source(k); k->out && k->out_off < k->out_len; refill_from_source(k)) {
 		uint32_t win = ssh_channel_window_size(k->channel);
 		size_t n = k->out_len - k->out_off;
 		int w;
@@ -721,6 +774,8 @@ static void free_chan(struct conn *c, struct chan *k, int free_channel)
 		hd_call_clear(k->call);
 		free(k->call);
 	}
+	if (k->src_fd >= 0)
+		close(k->src_fd);
 	free(k->in);
 	free(k->out);
 	free(k);

@@ -30,6 +30,11 @@ struct hsmd_call {
 	uint32_t flags;           /* the gate flags that applied (HSMD_METHOD_*) */
 	int owns_params;          /* a streaming call: clear drops params */
 	struct hd_upload *upload; /* an image being received (api.c) */
+	/* A streamed reply (reply_log_segment): result is the head line,
+	 * then stream_len bytes of stream_fd follow.  Whoever takes the fd
+	 * clears streaming; hd_call_clear closes one left. */
+	int streaming, stream_fd;
+	uint64_t stream_len;
 };
 
 extern const struct hsmd_api hd_api_table;

@@ -2,22 +2,34 @@
 /*
  * plugins/logs/collect.c - hsmadmin logs collect: the audit-log collector
  * (the role of the overview's nshielddauditd).  For every HSM this host
- * administers it exports new signed segments, verifies them against the
- * certified log keys, stores each as DIR/ESN/system-SEQ.log (atomic,
- * fsync'ed), checks that it continues the last stored segment, and only
- * then expires it on the HSM.  With --daemon it does this every
- * --interval seconds until stopped; an HSM that is away is reported and
- * tried again next time.
+ * administers and every VCM enrolled on it (tenant side) it exports new
+ * signed segments, verifies them as they stream in against the certified
+ * log keys, stores each as DIR/ESN/system-SEQ.log (an HSM) or
+ * DIR/vcm-UUID/system-SEQ.log (a VCM), checks that it continues the last
+ * stored segment, and only then expires it on the device.  With --daemon
+ * it does this every --interval seconds until stopped; a device that is
+ * away is reported and tried again next time.
  *
- * Crash safety: a segment is exported without --saved only when the HSM
- * holds no exported segment; if the collector dies after an export and
- * before the expiry, the next round finds that segment stored on the HSM
- * and fetches it with saved (never exporting twice), stores it if it is not
- * already stored identically, and expires it.
+ * Crash safety (kill -9 of the collector or of hsmd at any step, tested
+ * at each one by tests/integration/logs-collect.sh): a segment is
+ * exported without saved only when the device holds no exported segment;
+ * it arrives into a temporary file that takes its name only once it
+ * verified and is on disk; so a collector that dies after an export and
+ * before the expiry finds that segment stored on the device in its next
+ * round and fetches it with saved (never exporting twice), keeps the
+ * stored copy if it is there already (identical), and expires it.
+ * Leftover temporary files are removed at the start of each round.
+ *
+ * Test hook: HSMADMIN_COLLECT_CRASH_AT=STEP (secure_getenv) kills the
+ * collector with SIGKILL at that step: "received" (verified into its
+ * temporary file), "stored" (renamed into place, not expired), "expired"
+ * (the device answered the expiry).
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -35,7 +47,11 @@
 #include "logs.h"
 #include "sign.h"
 #include "signed-log.h"
+#include "signed-log-files.h"
+#include "tenant.h"
 #include "transport.h"
+
+#define CHUNK (1024 * 1024)
 
 static volatile sig_atomic_t stop_requested;
 
@@ -45,12 +61,39 @@ static void on_stop(int sig)
 	stop_requested = 1;
 }
 
-/* One monitor call to one HSM; on failure the reason is in r. */
-static int call1(struct hsm_ctx *ctx, const struct hsm_module *m, const char *method,
-		 json_t *params, struct hsm_rpc_reply *r)
+static void crash_point(const char *step)
+{
+	const char *at = secure_getenv("HSMADMIN_COLLECT_CRASH_AT");
+
+	if (at && strcmp(at, step) == 0)
+		raise(SIGKILL);
+}
+
+/* One device whose log is collected: an HSM (module) or a VCM (vcm). */
+struct source {
+	const char *label; /* the ESN or the VCM's UUID, for messages and the report */
+	const char *esn;   /* the ESN the log's entries name */
+	char log[80];      /* "system" or "vcm/UUID" */
+	char dir[PATH_MAX];
+	const struct hsm_module *module;
+	const struct hsm_tenant_vcm *vcm;
+	json_t *keys;     /* the certified log keys */
+	EVP_PKEY *signer; /* the key that certifies them */
+};
+
+/* One monitor call; sink NULL for an ordinary reply. */
+static int call1(struct hsm_ctx *ctx, const struct source *s, const char *method, json_t *params,
+		 hsm_rpc_sink sink, void *arg, struct hsm_rpc_reply *r)
 {
 	memset(r, 0, sizeof(*r));
-	hsm_rpc_call(ctx, m, "monitor", method, params, r);
+	if (s->module && sink)
+		hsm_rpc_call_sink(ctx, s->module, "monitor", method, params, sink, arg, r);
+	else if (s->module)
+		hsm_rpc_call(ctx, s->module, "monitor", method, params, r);
+	else if (sink)
+		hsm_tenant_call_sink(ctx, s->vcm, HSM_TENANT_MONITOR, method, params, sink, arg, r);
+	else
+		hsm_tenant_call(ctx, s->vcm, HSM_TENANT_MONITOR, method, params, r);
 	json_decref(params);
 	return r->exit;
 }
@@ -68,7 +111,7 @@ static int bookkeeping(const char *event)
 }
 
 /* Does the open segment hold anything but bookkeeping? */
-static int open_segment_has_news(struct hsm_ctx *ctx, const struct hsm_module *m, int *news)
+static int open_segment_has_news(struct hsm_ctx *ctx, const struct source *s, int *news)
 {
 	struct hsm_rpc_reply r;
 	json_t *entries, *e, *last;
@@ -76,204 +119,368 @@ static int open_segment_has_news(struct hsm_ctx *ctx, const struct hsm_module *m
 	size_t i;
 
 	*news = 0;
-	if (call1(ctx, m, "logs_get", json_pack("{s:s}", "log", "system"), &r) != 0)
-		return hsm_error(ctx, r.exit, m->esn, "%s", r.message);
+	if (call1(ctx, s, "logs_get", json_pack("{s:s}", "log", "system"), NULL, NULL, &r) != 0)
+		return hsm_error(ctx, r.exit, s->label, "%s", r.message);
 	entries = json_object_get(r.result, "entries");
 	last = json_array_get(entries, json_array_size(entries) - 1);
 	seg = json_integer_value(json_object_get(last, "seg"));
-	json_array_foreach(
-	    entries, i, e) if (json_integer_value(json_object_get(e, "seg")) == seg &&
-			       json_is_string(json_object_get(e, "event")) &&
-			       !bookkeeping(json_string_value(json_object_get(e, "event")))) *news =
-	    1;
+	json_array_foreach(entries, i, e)
+	{
+		const char *ev = json_string_value(json_object_get(e, "event"));
+		if (json_integer_value(json_object_get(e, "seg")) == seg && ev && !bookkeeping(ev))
+			*news = 1;
+	}
 	hsm_rpc_reply_clear(&r);
 	return 0;
 }
 
-static int read_whole(const char *path, char **buf, size_t *len)
+/* Do two files hold the same bytes?  Read a chunk at a time. */
+static int same_file(const char *a, const char *b)
 {
-	char err[256];
+	char *x = malloc(CHUNK), *y = malloc(CHUNK);
+	int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC), same = 0;
 
-	return hsm_read_file(path, SIZE_MAX / 2, buf, len, err, sizeof(err));
+	while (x && y && fa >= 0 && fb >= 0) {
+		ssize_t n = read(fa, x, CHUNK), m;
+		size_t got = 0;
+		if (n < 0)
+			break;
+		/* b in the same amount (short reads of a regular file are rare) */
+		while (got < (size_t)n && (m = read(fb, y + got, (size_t)n - got)) > 0)
+			got += (size_t)m;
+		if (got != (size_t)n || memcmp(x, y, got) != 0)
+			break;
+		if (n == 0) {
+			same = read(fb, y, 1) == 0;
+			break;
+		}
+	}
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	free(x);
+	free(y);
+	return same;
 }
 
-/* Store a verified segment: DIR/ESN/system-SEQ.log, never replacing a
- * different file.  Checks that it continues the stored segment before it.
- * 0 stored (or already there), else the exit status reported. */
-static int store_segment(struct hsm_ctx *ctx, const char *dir, const char *esn, int64_t seg,
-			 const char *text, int *gap)
+/* Temporary files of an earlier round that died: never a verified copy. */
+static void remove_leftovers(const char *dir)
 {
-	char path[PATH_MAX], prev[PATH_MAX], err[768], *buf = NULL;
-	size_t len = 0, tlen = strlen(text);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX];
+
+	while (d && (e = readdir(d)))
+		if (strncmp(e->d_name, ".hsmadmin-export-", 17) == 0 &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path))
+			unlink(path);
+	if (d)
+		closedir(d);
+}
+
+/* Store a verified segment (in rx's temporary file) as dir/system-SEQ.log,
+ * never replacing a different file, after checking that it continues the
+ * stored segment before it.  0 stored (or already there), else the exit
+ * status reported. */
+static int store_segment(struct hsm_ctx *ctx, const struct source *s, struct hsm_slog_receiver *rx,
+			 int64_t seg, int *gap)
+{
+	char path[PATH_MAX + 32], prev[PATH_MAX + 32], err[1024];
+	const char *tmp = hsm_slog_receiver_path(rx);
 	struct stat sb;
 
 	*gap = 0;
-	snprintf(path, sizeof(path), "%s/%s", dir, esn);
-	if (hsm_mkdir_p(path, 0700, err, sizeof(err)) != 0)
-		return hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
-	snprintf(path, sizeof(path), "%s/%s/system-%" PRId64 ".log", dir, esn, seg);
+	snprintf(path, sizeof(path), "%s/system-%" PRId64 ".log", s->dir, seg);
 	if (lstat(path, &sb) == 0) {
-		int same =
-		    read_whole(path, &buf, &len) == 0 && len == tlen && memcmp(buf, text, len) == 0;
-		free(buf);
-		if (!same)
+		if (!same_file(path, tmp))
 			return hsm_error(
 			    ctx, HSM_EXIT_FAILED, path,
 			    "a different segment %" PRId64 " is stored already: not replaced", seg);
-		return 0;
+		return 0; /* stored before the collector died: the temporary copy goes */
 	}
-	/* Continuity with the stored segment before it, when there is one. */
-	snprintf(prev, sizeof(prev), "%s/%s/system-%" PRId64 ".log", dir, esn, seg - 1);
-	if (seg > 1 && read_whole(prev, &buf, &len) == 0) {
-		/* The new segment's authenticity was checked against the
-		 * certified keys; here only that the two chain. */
+	snprintf(prev, sizeof(prev), "%s/system-%" PRId64 ".log", s->dir, seg - 1);
+	if (seg > 1 && lstat(prev, &sb) == 0) {
+		/* Its authenticity was checked against the certified keys;
+		 * here only that the two chain. */
 		struct hsm_slog_verifier *v = hsm_slog_verifier_new();
-		int rc = v ? 0 : -1;
-		if (rc == 0 && (hsm_slog_verifier_feed(v, prev, buf, len, err, sizeof(err)) != 0 ||
-				hsm_slog_verifier_feed(v, path, text, tlen, err, sizeof(err)) != 0))
-			rc = -1;
+		int rc = v && hsm_slog_verifier_feed_file(v, prev, err, sizeof(err)) == 0 &&
+				 hsm_slog_verifier_feed_file(v, tmp, err, sizeof(err)) == 0
+			     ? 0
+			     : -1;
 		hsm_slog_verifier_free(v);
-		free(buf);
 		if (rc != 0)
-			return hsm_error(ctx, HSM_EXIT_AUTH, esn,
-					 "segment %" PRId64 " does not continue "
-					 "the stored segment %" PRId64 ": %s",
-					 seg, seg - 1, err);
+			return hsm_error(ctx, HSM_EXIT_AUTH, s->label,
+					 "segment %" PRId64 " does not continue the stored segment "
+					 "%" PRId64 ": %s",
+					 seg, seg - 1, v ? err : "out of memory");
 	} else if (seg > 1) {
 		/* Nothing stored before it: a gap only if older ones are here. */
-		for (int64_t s = seg - 2; s >= 1 && s >= seg - 1000; s--) {
-			snprintf(prev, sizeof(prev), "%s/%s/system-%" PRId64 ".log", dir, esn, s);
+		for (int64_t o = seg - 2; o >= 1 && o >= seg - 1000; o--) {
+			snprintf(prev, sizeof(prev), "%s/system-%" PRId64 ".log", s->dir, o);
 			if (lstat(prev, &sb) == 0) {
 				*gap = 1;
 				hsm_warn(ctx,
 					 "%s: segments %" PRId64 "..%" PRId64
-					 " were never collected "
-					 "(gap before segment %" PRId64 ")",
-					 esn, s + 1, seg - 1, seg);
+					 " were never collected (gap before segment %" PRId64 ")",
+					 s->label, o + 1, seg - 1, seg);
 				break;
 			}
 		}
 	}
-	if (hsm_write_file_atomic(path, text, tlen, 0600, err, sizeof(err)) != 0)
+	if (hsm_slog_receiver_commit(rx, path, err, sizeof(err)) != 0)
 		return hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
 	return 0;
 }
 
-/* Every entry of a stored segment to syslog (journald reads it too). */
-static void forward(const char *esn, const char *text)
+/* Every entry of a stored segment to syslog (journald reads it too),
+ * read a chunk at a time. */
+static void forward(const struct source *s, const char *path)
 {
-	size_t pos = 0, jlen, len = strlen(text);
-	const char *json;
-	char err[128];
+	char *buf = malloc(CHUNK + HSM_SLOG_MAX_FRAME), err[128];
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	while (hsm_slog_next_frame(text, len, &pos, &json, &jlen) == 1) {
-		json_t *e = hsm_slog_entry_parse(json, jlen, err, sizeof(err));
-		char *d = e ? json_dumps(json_object_get(e, "detail"),
-					 JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
-			    : NULL;
-		if (e)
-			syslog(LOG_INFO,
-			       "%s seq=%" JSON_INTEGER_FORMAT " seg=%" JSON_INTEGER_FORMAT
-			       " event=%s detail=%s",
-			       esn, json_integer_value(json_object_get(e, "seq")),
-			       json_integer_value(json_object_get(e, "seg")),
-			       json_string_value(json_object_get(e, "event")), d ? d : "{}");
-		free(d);
-		json_decref(e);
+	while (buf && fd >= 0) {
+		ssize_t n = read(fd, buf + len, CHUNK);
+		size_t pos = 0, jlen;
+		const char *json;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		while (hsm_slog_next_frame(buf, len, &pos, &json, &jlen) == 1) {
+			json_t *e = hsm_slog_entry_parse(json, jlen, err, sizeof(err));
+			char *d = e ? json_dumps(json_object_get(e, "detail"),
+						 JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
+				    : NULL;
+			if (e)
+				syslog(
+				    LOG_INFO,
+				    "%s log=%s seq=%" JSON_INTEGER_FORMAT
+				    " seg=%" JSON_INTEGER_FORMAT " event=%s detail=%s",
+				    s->label, s->log, json_integer_value(json_object_get(e, "seq")),
+				    json_integer_value(json_object_get(e, "seg")),
+				    json_string_value(json_object_get(e, "event")), d ? d : "{}");
+			free(d);
+			json_decref(e);
+		}
+		memmove(buf, buf + pos, len - pos);
+		len -= pos;
 	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
 }
 
-/* One round for one HSM: fetch what the HSM holds exported, then export
- * what is new.  Adds what it did to report. */
-static int collect_one(struct hsm_ctx *ctx, const struct hsm_module *m, const char *dir,
-		       int use_syslog, json_t *report)
+/* One segment from the device into rx: a stored one (saved) or the open
+ * one.  0 with *seg; 1 when there is nothing to fetch; else the exit
+ * status reported. */
+static int fetch(struct hsm_ctx *ctx, const struct source *s, struct hsm_slog_receiver *rx,
+		 int saved, int64_t *seg)
 {
 	struct hsm_rpc_reply r;
-	struct hsm_pins pins;
-	EVP_PKEY *identity = NULL;
-	json_t *keys = NULL, *done = json_array();
+	json_t *sum;
+	char err[1024];
+	int rc = 0, rexit;
+
+	call1(ctx, s, "logs_export", json_pack("{s:b, s:b}", "saved", saved, "stream", 1),
+	      hsm_slog_receiver_push, rx, &r);
+	if (r.exit != 0 && hsm_slog_receiver_error(rx, &rexit))
+		rc = hsm_error(ctx, rexit, s->label,
+			       "a segment was not received, not stored and not expired: %s",
+			       hsm_slog_receiver_error(rx, NULL));
+	else if (r.exit != 0 && saved && strcmp(r.code, "refused_state") == 0)
+		rc = 1; /* nothing stored on the device */
+	else if (r.exit != 0)
+		rc = hsm_error(ctx, r.exit, s->label, "%s", r.message);
+	else if (!(sum = hsm_slog_receiver_finish(rx, r.result, err, sizeof(err))))
+		rc = hsm_error(ctx, HSM_EXIT_AUTH, s->label,
+			       "segment %" JSON_INTEGER_FORMAT
+			       " does not verify, not stored and not expired: %s",
+			       json_integer_value(json_object_get(r.result, "segment")), err);
+	else {
+		*seg = json_integer_value(json_object_get(r.result, "segment"));
+		json_decref(sum);
+	}
+	hsm_rpc_reply_clear(&r);
+	return rc;
+}
+
+/* One round for one device: fetch what it holds exported, then export
+ * what is new.  Adds what it did to report. */
+static int collect_one(struct hsm_ctx *ctx, struct source *s, int use_syslog, json_t *report)
+{
+	struct hsm_rpc_reply r;
+	json_t *done = json_array();
 	char err[768];
 	int rc = 0, rounds = 0;
 
-	if (call1(ctx, m, "logs_getkey", json_object(), &r) != 0) {
-		rc = hsm_error(ctx, r.exit, m->esn, "%s", r.message);
+	if (hsm_mkdir_p(s->dir, 0700, err, sizeof(err)) != 0) {
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, s->dir, "%s", err);
 		goto out;
 	}
-	keys = json_incref(json_object_get(r.result, "keys"));
-	hsm_rpc_reply_clear(&r);
-	if (hsm_pins_load(hsm_home(ctx), m->esn, &pins, err, sizeof(err)) != 0) {
-		rc = hsm_error(ctx, HSM_EXIT_STATE, m->esn, "not enrolled from this host");
-		goto out;
-	}
-	identity = hsm_key_from_openssh(pins.identity_key, err, sizeof(err));
-	hsm_pins_clear(&pins);
-	if (!identity) {
-		rc = hsm_error(ctx, HSM_EXIT_FAILED, m->esn, "pinned identity key: %s", err);
-		goto out;
-	}
-	while (rounds++ < 64) {
+	remove_leftovers(s->dir);
+	while (rounds++ < 64 && !stop_requested) {
 		int saved = 1, news, gap = 0;
-		int64_t seg;
-		const char *text;
-		json_t *sum;
+		int64_t seg = 0;
+		struct hsm_slog_receiver *rx = hsm_slog_receiver_new(
+		    s->keys, s->signer, s->esn, s->log, s->dir, 0, err, sizeof(err));
 
-		/* A segment exported earlier and still stored comes first. */
-		if (call1(ctx, m, "logs_export", json_pack("{s:b}", "saved", 1), &r) != 0) {
-			if (strcmp(r.code, "refused_state") != 0) {
-				rc = hsm_error(ctx, r.exit, m->esn, "%s", r.message);
-				break;
-			}
-			hsm_rpc_reply_clear(&r);
-			if ((rc = open_segment_has_news(ctx, m, &news)) != 0 || !news)
-				break;
-			saved = 0;
-			if (call1(ctx, m, "logs_export", json_pack("{s:b}", "saved", 0), &r) != 0) {
-				rc = hsm_error(ctx, r.exit, m->esn, "%s", r.message);
-				break;
-			}
-		}
-		text = json_string_value(json_object_get(r.result, "text"));
-		seg = json_integer_value(json_object_get(r.result, "segment"));
-		sum = text ? hsm_slog_verify_export(text, strlen(text), keys, identity, m->esn,
-						    "system", seg, err, sizeof(err))
-			   : NULL;
-		if (!sum) {
-			rc = hsm_error(ctx, HSM_EXIT_AUTH, m->esn,
-				       "segment %" PRId64 " does not verify, "
-				       "not stored and not expired: %s",
-				       seg, text ? err : "malformed reply");
-			hsm_rpc_reply_clear(&r);
+		if (!rx) {
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, s->label, "%s", err);
 			break;
 		}
-		json_decref(sum);
-		rc = store_segment(ctx, dir, m->esn, seg, text, &gap);
-		if (rc == 0 && use_syslog)
-			forward(m->esn, text);
-		hsm_rpc_reply_clear(&r);
+		/* A segment exported earlier and still stored comes first. */
+		rc = fetch(ctx, s, rx, 1, &seg);
+		if (rc == 1) {
+			if ((rc = open_segment_has_news(ctx, s, &news)) != 0 || !news) {
+				hsm_slog_receiver_free(rx);
+				break;
+			}
+			saved = 0;
+			hsm_slog_receiver_free(rx);
+			if (!(rx = hsm_slog_receiver_new(s->keys, s->signer, s->esn, s->log, s->dir,
+							 0, err, sizeof(err)))) {
+				rc = hsm_error(ctx, HSM_EXIT_FAILED, s->label, "%s", err);
+				break;
+			}
+			rc = fetch(ctx, s, rx, 0, &seg);
+		}
+		if (rc == 0)
+			crash_point("received");
+		if (rc == 0)
+			rc = store_segment(ctx, s, rx, seg, &gap);
+		hsm_slog_receiver_free(rx);
 		if (rc != 0)
 			break;
+		crash_point("stored");
+		if (use_syslog) {
+			char path[PATH_MAX + 32];
+			snprintf(path, sizeof(path), "%s/system-%" PRId64 ".log", s->dir, seg);
+			forward(s, path);
+		}
 		/* Expired only now that the verified copy is durable. */
-		if (call1(ctx, m, "logs_expire", json_pack("{s:I}", "segment", (json_int_t)seg),
-			  &r) != 0) {
-			rc = hsm_error(ctx, r.exit, m->esn,
+		if (call1(ctx, s, "logs_expire", json_pack("{s:I}", "segment", (json_int_t)seg),
+			  NULL, NULL, &r) != 0) {
+			rc = hsm_error(ctx, r.exit, s->label,
 				       "segment %" PRId64 " stored but not expired: %s", seg,
 				       r.message);
+			hsm_rpc_reply_clear(&r);
 			break;
 		}
 		hsm_rpc_reply_clear(&r);
+		crash_point("expired");
 		json_array_append_new(done, json_pack("{s:I, s:b, s:b}", "segment", (json_int_t)seg,
 						      "saved", saved, "gap_before", gap));
 		if (!hsm_json_mode(ctx))
-			hsm_printf(ctx, "%s: segment %" PRId64 " collected%s\n", m->esn, seg,
+			hsm_printf(ctx, "%s: segment %" PRId64 " collected%s\n", s->label, seg,
 				   gap ? " (segments before it are missing)" : "");
 	}
 out:
-	hsm_rpc_reply_clear(&r);
-	json_array_append_new(
-	    report, json_pack("{s:s, s:b, s:o}", "esn", m->esn, "ok", rc == 0, "segments", done));
-	json_decref(keys);
-	EVP_PKEY_free(identity);
+	json_array_append_new(report, json_pack("{s:s, s:s, s:s, s:b, s:o}",
+						s->module ? "esn" : "uuid", s->label, "log", s->log,
+						"dir", s->dir, "ok", rc == 0, "segments", done));
 	return rc;
+}
+
+/* An HSM: its log keys checked against the identity key pinned at
+ * enrollment. */
+static int collect_hsm(struct hsm_ctx *ctx, const char *dir, const struct hsm_module *m,
+		       int use_syslog, json_t *report)
+{
+	struct source s = { .label = m->esn, .esn = m->esn, .module = m };
+	struct hsm_rpc_reply r;
+	struct hsm_pins pins;
+	char err[768];
+	int rc;
+
+	snprintf(s.log, sizeof(s.log), "system");
+	snprintf(s.dir, sizeof(s.dir), "%s/%s", dir, m->esn);
+	if (call1(ctx, &s, "logs_getkey", json_object(), NULL, NULL, &r) != 0) {
+		rc = hsm_error(ctx, r.exit, m->esn, "%s", r.message);
+		hsm_rpc_reply_clear(&r);
+		return rc;
+	}
+	s.keys = json_incref(json_object_get(r.result, "keys"));
+	hsm_rpc_reply_clear(&r);
+	if (hsm_pins_load(hsm_home(ctx), m->esn, &pins, err, sizeof(err)) != 0) {
+		json_decref(s.keys);
+		return hsm_error(ctx, HSM_EXIT_STATE, m->esn, "not enrolled from this host");
+	}
+	s.signer = hsm_key_from_openssh(pins.identity_key, err, sizeof(err));
+	hsm_pins_clear(&pins);
+	rc = s.signer ? collect_one(ctx, &s, use_syslog, report)
+		      : hsm_error(ctx, HSM_EXIT_FAILED, m->esn, "pinned identity key: %s", err);
+	json_decref(s.keys);
+	EVP_PKEY_free(s.signer);
+	return rc;
+}
+
+/* A VCM this host enrolled as its tenant: its log keys checked through
+ * its warrant from the HSM identity key of the enrollment record. */
+static int collect_vcm(struct hsm_ctx *ctx, const char *dir, const struct hsm_tenant_vcm *v,
+		       int use_syslog, json_t *report)
+{
+	struct source s = { .label = v->uuid, .esn = v->esn, .vcm = v };
+	char err[768];
+	int rc;
+
+	snprintf(s.dir, sizeof(s.dir), "%s/vcm-%s", dir, v->uuid);
+	rc =
+	    hsm_tenant_log_keys(ctx, v, &s.keys, &s.signer, s.log, sizeof(s.log), err, sizeof(err));
+	if (rc != 0)
+		return hsm_error(ctx, rc, v->uuid, "%s", err);
+	rc = collect_one(ctx, &s, use_syslog, report);
+	json_decref(s.keys);
+	EVP_PKEY_free(s.signer);
+	return rc;
+}
+
+/* Does this host know any HSM (modules.d)?  A tenant-only host has none. */
+static int hsms_known(struct hsm_ctx *ctx)
+{
+	struct hsm_module *mods = NULL;
+	size_t n = 0;
+	char err[256];
+
+	if (hsm_esn_count(ctx))
+		return 1;
+	if (hsm_modules_load(hsm_conf_dir(ctx), &mods, &n, NULL, NULL, err, sizeof(err)) < 0)
+		return 1; /* let hsm_fleet_open report it */
+	free(mods);
+	return n > 0;
+}
+
+/* One round over every HSM and VCM. */
+static int collect_round(struct hsm_ctx *ctx, const char *dir, int use_syslog)
+{
+	json_t *report = json_array();
+	struct hsm_tenant_vcm *vcms = NULL;
+	size_t nvcms = 0;
+	int worst = 0, rc;
+
+	/* VCMs only when not limited to HSMs by --esn. */
+	if (!hsm_esn_count(ctx) && (rc = hsm_tenant_records_list(ctx, &vcms, &nvcms)) != 0)
+		worst = rc;
+	if (nvcms == 0 || hsms_known(ctx)) {
+		struct hsm_fleet fleet;
+		rc = hsm_fleet_open(ctx, &fleet);
+		worst = hsm_exit_worst(worst, rc);
+		if (rc == 0) {
+			for (size_t i = 0; i < fleet.count && !stop_requested; i++)
+				worst =
+				    hsm_exit_worst(worst, collect_hsm(ctx, dir, &fleet.modules[i],
+								      use_syslog, report));
+			hsm_fleet_close(&fleet);
+		}
+	}
+	for (size_t i = 0; i < nvcms && !stop_requested; i++)
+		worst = hsm_exit_worst(worst, collect_vcm(ctx, dir, &vcms[i], use_syslog, report));
+	hsm_tenant_records_free(vcms, nvcms);
+	if (hsm_json_mode(ctx))
+		json_object_set(hsm_json(ctx), "modules", report);
+	json_decref(report);
+	return worst;
 }
 
 int logs_collect(struct hsm_ctx *ctx)
@@ -295,20 +502,7 @@ int logs_collect(struct hsm_ctx *ctx)
 	signal(SIGTERM, on_stop);
 	signal(SIGINT, on_stop);
 	do {
-		struct hsm_fleet fleet;
-		json_t *report = json_array();
-		int rc = hsm_fleet_open(ctx, &fleet);
-
-		worst = rc;
-		if (rc == 0) {
-			for (size_t i = 0; i < fleet.count && !stop_requested; i++)
-				worst = hsm_exit_worst(worst, collect_one(ctx, &fleet.modules[i],
-									  dir, use_syslog, report));
-			hsm_fleet_close(&fleet);
-		}
-		if (hsm_json_mode(ctx))
-			json_object_set(hsm_json(ctx), "modules", report);
-		json_decref(report);
+		worst = collect_round(ctx, dir, use_syslog);
 		for (int64_t s = 0; daemon_mode && s < interval && !stop_requested; s++)
 			sleep(1);
 	} while (daemon_mode && !stop_requested);

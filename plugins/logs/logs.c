@@ -23,7 +23,11 @@
 #include "logs.h"
 #include "sign.h"
 #include "signed-log.h"
+#include "signed-log-files.h"
 #include "transport-report.h"
+
+/* The most of a segment held in memory: --json prints it whole. */
+#define HSM_LOGS_JSON_MAX (16u * 1024u * 1024u)
 
 /* One entry as a line: "seq  time  event  {detail}". */
 static char *entry_line(const json_t *e)
@@ -236,25 +240,58 @@ static int expire_segment(struct hsm_ctx *ctx, struct hsm_fleet *fleet, int64_t 
 	return rc;
 }
 
-/* logs export (guide 4.12.4.2.2): the segment is verified against the
- * certified keys before anything is written; --expire only after the
- * verified copy is durably on disk. */
+/* Receive one exported segment through rx (verified as it streams in).
+ * 0 with *sum and *head (new references), or the exit status reported:
+ * nothing verified means nothing written. */
+static int receive_export(struct hsm_ctx *ctx, struct hsm_fleet *fleet,
+			  struct hsm_slog_receiver *rx, json_t *params, json_t **sum, json_t **head)
+{
+	const char *esn = fleet->modules[0].esn;
+	struct hsm_rpc_reply r;
+	char err[768];
+	int rc = 0;
+
+	*sum = *head = NULL;
+	hsm_rpc_call_sink(ctx, &fleet->modules[0], "monitor", "logs_export", params,
+			  hsm_slog_receiver_push, rx, &r);
+	json_decref(params);
+	if (r.exit != 0 && hsm_slog_receiver_error(rx, &rc)) {
+		rc = hsm_error(ctx, rc, esn, "%s, nothing written: %s",
+			       rc == HSM_EXIT_AUTH ? "the exported segment does not verify"
+						   : "the export was not received",
+			       hsm_slog_receiver_error(rx, NULL));
+	} else if (r.exit != 0) {
+		rc = hsm_report(ctx, fleet, &r, NULL, NULL);
+	} else if (!(*sum = hsm_slog_receiver_finish(rx, r.result, err, sizeof(err)))) {
+		rc = hsm_error(ctx, HSM_EXIT_AUTH, esn,
+			       "the exported segment does not verify, nothing written: %s", err);
+	} else {
+		*head = json_incref(r.result);
+	}
+	hsm_rpc_reply_clear(&r);
+	return rc;
+}
+
+/* logs export (guide 4.12.4.2.2): the segment streams in and is verified
+ * against the certified keys as it arrives, into a temporary file that
+ * takes its name only once all of it verified and is on disk; --expire
+ * only after that. */
 static int logs_export(struct hsm_ctx *ctx)
 {
 	const char *outdir = hsm_opt_str(ctx, "outdir");
 	int saved = hsm_opt_given(ctx, "saved"), expire = hsm_opt_given(ctx, "expire");
 	struct hsm_fleet fleet;
-	struct hsm_rpc_reply kr, r;
-	json_t *keys = NULL, *params, *sum = NULL, *meta;
+	struct hsm_rpc_reply kr;
+	struct hsm_slog_receiver *rx = NULL;
+	json_t *keys = NULL, *params, *sum = NULL, *head = NULL, *meta, *s0;
 	EVP_PKEY *identity = NULL;
-	const char *text;
-	char err[512], path[PATH_MAX];
+	char err[512], path[PATH_MAX] = "";
+	const char *esn;
 	int64_t seg;
 	struct stat sb;
 	int rc;
 
 	memset(&kr, 0, sizeof(kr));
-	memset(&r, 0, sizeof(r));
 	if (outdir && hsm_json_mode(ctx))
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
 				 "give either --json or --outdir, not both");
@@ -269,50 +306,43 @@ static int logs_export(struct hsm_ctx *ctx)
 				 "--seq picks a saved segment: give --saved too");
 	if ((rc = pick_one(ctx, &fleet)))
 		return rc;
+	esn = fleet.modules[0].esn;
 	if ((rc = certified_keys(ctx, &fleet, &keys, &kr)) != 0 ||
-	    (rc = identity_of(ctx, fleet.modules[0].esn, &identity)) != 0)
+	    (rc = identity_of(ctx, esn, &identity)) != 0)
 		goto out;
+	if (!(rx = hsm_slog_receiver_new(keys, identity, esn, "system", outdir, HSM_LOGS_JSON_MAX,
+					 err, sizeof(err)))) {
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, outdir ? outdir : esn, "%s", err);
+		goto out;
+	}
 	if (expire)
 		hsm_warn(ctx,
 			 "--expire is not recommended: if anything fails between export and "
 			 "expiry the segment is lost; export, keep the file, then run logs expire");
-	params = json_pack("{s:b}", "saved", saved);
+	params = json_pack("{s:b, s:b}", "saved", saved, "stream", 1);
 	if (hsm_opt_given(ctx, "seq"))
 		json_object_set_new(params, "segment", json_integer(hsm_opt_int(ctx, "seq")));
-	if ((rc = monitor_call(ctx, &fleet, "logs_export", params, &r)) != 0)
+	if ((rc = receive_export(ctx, &fleet, rx, params, &sum, &head)) != 0)
 		goto out;
-	text = json_string_value(json_object_get(r.result, "text"));
-	seg = json_integer_value(json_object_get(r.result, "segment"));
-	if (!text || seg < 1) {
-		rc = hsm_error(ctx, HSM_EXIT_FAILED, fleet.modules[0].esn,
-			       "monitor.logs_export: malformed reply");
-		goto out;
-	}
-	sum = hsm_slog_verify_export(text, strlen(text), keys, identity, fleet.modules[0].esn,
-				     "system", seg, err, sizeof(err));
-	if (!sum) {
-		rc = hsm_error(ctx, HSM_EXIT_AUTH, fleet.modules[0].esn,
-			       "the exported segment does not verify, nothing written: %s", err);
-		goto out;
-	}
-	meta = json_object_get(sum, "segments");
-	meta = json_pack("{s:s, s:s, s:I, s:O, s:O, s:O, s:b, s:b}", "esn", fleet.modules[0].esn,
-			 "log", "system", "segment", (json_int_t)seg, "first_seq",
-			 json_object_get(json_array_get(meta, 0), "first_seq"), "last_seq",
-			 json_object_get(json_array_get(meta, 0), "last_seq"), "entries",
-			 json_object_get(json_array_get(meta, 0), "entries"), "verified", 1,
-			 "saved", saved);
+	seg = json_integer_value(json_object_get(head, "segment"));
+	s0 = json_array_get(json_object_get(sum, "segments"), 0);
+	meta = json_pack("{s:s, s:s, s:I, s:O, s:O, s:O, s:O, s:b, s:b}", "esn", esn, "log",
+			 "system", "segment", (json_int_t)seg, "first_seq",
+			 json_object_get(s0, "first_seq"), "last_seq",
+			 json_object_get(s0, "last_seq"), "entries", json_object_get(s0, "entries"),
+			 "bytes", json_object_get(head, "bytes"), "verified", 1, "saved", saved);
 	if (outdir) {
-		snprintf(path, sizeof(path), "%s/%s-system-%" PRId64 ".log", outdir,
-			 fleet.modules[0].esn, seg);
-		if (hsm_write_file_atomic(path, text, strlen(text), 0600, err, sizeof(err)) != 0) {
+		snprintf(path, sizeof(path), "%s/%s-system-%" PRId64 ".log", outdir, esn, seg);
+		if (hsm_slog_receiver_commit(rx, path, err, sizeof(err)) != 0) {
 			json_decref(meta);
 			rc = hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
 			goto out;
 		}
 		json_object_set_new(meta, "file", json_string(path));
 	} else {
-		json_object_set_new(meta, "text", json_string(text));
+		size_t len;
+		const char *text = hsm_slog_receiver_text(rx, &len);
+		json_object_set_new(meta, "text", json_stringn(text, len));
 	}
 	if (expire) {
 		json_int_t freed = 0;
@@ -328,18 +358,18 @@ static int logs_export(struct hsm_ctx *ctx)
 		hsm_printf(ctx,
 			   "Exported log segment %" PRId64 " of %s (entries %" JSON_INTEGER_FORMAT
 			   "-%" JSON_INTEGER_FORMAT ", verified) to %s%s\n",
-			   seg, fleet.modules[0].esn,
-			   json_integer_value(json_object_get(meta, "first_seq")),
+			   seg, esn, json_integer_value(json_object_get(meta, "first_seq")),
 			   json_integer_value(json_object_get(meta, "last_seq")), path,
 			   expire ? "; expired on the HSM" : "");
 	json_decref(meta);
 	rc = 0;
 out:
+	hsm_slog_receiver_free(rx);
 	json_decref(sum);
+	json_decref(head);
 	json_decref(keys);
 	EVP_PKEY_free(identity);
 	hsm_rpc_reply_clear(&kr);
-	hsm_rpc_reply_clear(&r);
 	hsm_fleet_close(&fleet);
 	return rc;
 }
@@ -368,16 +398,55 @@ static int logs_expire(struct hsm_ctx *ctx)
 	return rc;
 }
 
+/* Does every key of a logs_getkey reply come with a certificate?  The
+ * recovery image gives none (guide 4.12.4.4). */
+static int keys_certified(const json_t *keys)
+{
+	size_t i;
+	json_t *k;
+
+	if (!json_array_size(keys))
+		return 0;
+	json_array_foreach(keys, i, k) if (!json_object_get(k, "certificate")) return 0;
+	return 1;
+}
+
+/* The keys of a reply without certificates, checked for shape only: what
+ * the key file holds when nothing vouches for the keys. */
+static json_t *uncertified_keys(const json_t *keys)
+{
+	json_t *out = json_array(), *k;
+	size_t i;
+
+	json_array_foreach(keys, i, k)
+	{
+		const char *line = json_string_value(json_object_get(k, "key"));
+		if (!json_is_integer(json_object_get(k, "epoch")) ||
+		    !json_is_integer(json_object_get(k, "since")) || !line ||
+		    !hsm_ssh_pubkey_valid(line)) {
+			json_decref(out);
+			return NULL;
+		}
+		json_array_append_new(out, json_pack("{s:O, s:O, s:s}", "epoch",
+						     json_object_get(k, "epoch"), "since",
+						     json_object_get(k, "since"), "key", line));
+	}
+	return out;
+}
+
 /* logs getkey (guide 4.12.4.4): the current key, and with --out/--json
- * the key file `logs verify --key` reads (every epoch's key). */
+ * the key file `logs verify --key` reads (every epoch's key).  Without a
+ * certificate (recovery mode) the key is still given, with a warning
+ * that nothing vouches for it. */
 static int logs_getkey(struct hsm_ctx *ctx)
 {
 	const char *out = hsm_opt_str(ctx, "out");
 	struct hsm_fleet fleet;
 	struct hsm_rpc_reply r;
 	json_t *keys = NULL, *doc;
+	const char *key;
 	char err[512], *text;
-	int rc;
+	int rc, certified;
 
 	memset(&r, 0, sizeof(r));
 	if (out && hsm_json_mode(ctx))
@@ -385,33 +454,35 @@ static int logs_getkey(struct hsm_ctx *ctx)
 				 "give either --json or --out, not both");
 	if ((rc = pick_one(ctx, &fleet)))
 		return rc;
-	if (!json_array_size(json_object_get(
-		(rc = monitor_call(ctx, &fleet, "logs_getkey", json_object(), &r)) == 0 ? r.result
-											: NULL,
-		"keys"))) {
-		if (rc == 0) {
-			/* No certificate (recovery mode, or a log key older than
-			 * certificates): the key is shown, unverified. */
-			const char *key = json_string_value(json_object_get(r.result, "key"));
-			hsm_warn(ctx,
-				 "no certificate for the log key of %s: it cannot be checked "
-				 "(expected in recovery mode)",
-				 fleet.modules[0].esn);
-			if (key && hsm_ssh_pubkey_valid(key))
-				hsm_printf(ctx, "%s\n", key);
-			rc = key && hsm_ssh_pubkey_valid(key)
-				 ? 0
-				 : hsm_error(ctx, HSM_EXIT_FAILED, fleet.modules[0].esn,
-					     "malformed logs_getkey reply");
-		}
+	if ((rc = monitor_call(ctx, &fleet, "logs_getkey", json_object(), &r)) != 0)
+		goto out;
+	key = json_string_value(json_object_get(r.result, "key"));
+	if (!key || !hsm_ssh_pubkey_valid(key)) {
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, fleet.modules[0].esn,
+			       "malformed logs_getkey reply");
 		goto out;
 	}
-	hsm_rpc_reply_clear(&r);
-	if ((rc = certified_keys(ctx, &fleet, &keys, &r)) != 0)
-		goto out;
-	doc = json_pack("{s:s, s:s, s:O, s:O, s:O}", "esn", fleet.modules[0].esn, "log", "system",
-			"key", json_object_get(r.result, "key"), "epoch",
-			json_object_get(r.result, "epoch"), "keys", keys);
+	certified = keys_certified(json_object_get(r.result, "keys"));
+	if (certified) {
+		hsm_rpc_reply_clear(&r);
+		if ((rc = certified_keys(ctx, &fleet, &keys, &r)) != 0)
+			goto out;
+		key = json_string_value(json_object_get(r.result, "key"));
+	} else {
+		hsm_warn(ctx,
+			 "no certificate exists for the log key of %s, so it cannot be checked "
+			 "against the HSM identity (expected in recovery mode)",
+			 fleet.modules[0].esn);
+		keys = uncertified_keys(json_object_get(r.result, "keys"));
+		if (!keys) {
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, fleet.modules[0].esn,
+				       "malformed logs_getkey reply");
+			goto out;
+		}
+	}
+	doc = json_pack("{s:s, s:s, s:s, s:O, s:O, s:b}", "esn", fleet.modules[0].esn, "log",
+			"system", "key", key, "epoch", json_object_get(r.result, "epoch"), "keys",
+			keys, "certified", certified);
 	if (out) {
 		text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (!text ||
@@ -419,21 +490,20 @@ static int logs_getkey(struct hsm_ctx *ctx)
 			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s",
 				       text ? err : "out of memory");
 		else
-			hsm_printf(
-			    ctx,
-			    "Wrote the log verification keys of %s (%zu epochs, certificates "
-			    "checked) to %s\n",
-			    fleet.modules[0].esn, json_array_size(keys), out);
+			hsm_printf(ctx,
+				   "Wrote the log verification keys of %s (%zu epochs, %s) to %s\n",
+				   fleet.modules[0].esn, json_array_size(keys),
+				   certified ? "certificates checked" : "NO certificate", out);
 		free(text);
 	} else if (hsm_json_mode(ctx)) {
 		json_object_update(hsm_json(ctx), doc);
 	} else {
-		hsm_printf(ctx, "%s\n", json_string_value(json_object_get(r.result, "key")));
-		hsm_verbosef(ctx,
-			     "epoch %" JSON_INTEGER_FORMAT
-			     ", certificate checked against the pinned "
-			     "identity key",
-			     json_integer_value(json_object_get(r.result, "epoch")));
+		hsm_printf(ctx, "%s\n", key);
+		if (certified)
+			hsm_verbosef(ctx,
+				     "epoch %" JSON_INTEGER_FORMAT
+				     ", certificate checked against the pinned identity key",
+				     json_integer_value(json_object_get(r.result, "epoch")));
 	}
 	json_decref(doc);
 out:
@@ -460,123 +530,12 @@ static int logs_clear(struct hsm_ctx *ctx)
 	return rc;
 }
 
-/* A file's segment number (from its first entry), 0 if unreadable. */
-static int64_t first_segment(const char *buf, size_t len)
-{
-	size_t pos = 0, jlen;
-	const char *json;
-	json_t *e;
-	int64_t seg = 0;
-	char err[128];
-
-	if (hsm_slog_next_frame(buf, len, &pos, &json, &jlen) == 1 &&
-	    (e = hsm_slog_entry_parse(json, jlen, err, sizeof(err)))) {
-		seg = json_integer_value(json_object_get(e, "seg"));
-		json_decref(e);
-	}
-	return seg;
-}
-
-struct vfile {
-	const char *name;
-	char *buf;
-	size_t len;
-	int64_t seg;
-};
-
-static int cmp_vfile(const void *a, const void *b)
-{
-	const struct vfile *x = a, *y = b;
-	return x->seg < y->seg ? -1 : x->seg > y->seg;
-}
-
-/* logs verify (offline): files in segment order; the first problem is
- * named with its file, byte offset and sequence number. */
+/* logs verify (offline): files in segment order, each read a piece at a
+ * time; the first problem is named with its file, byte offset and
+ * sequence number. */
 static int logs_verify(struct hsm_ctx *ctx)
 {
-	size_t n = hsm_opt_count(ctx, "FILE");
-	const char *keyfile = hsm_opt_str(ctx, "key");
-	struct vfile *files = calloc(n ? n : 1, sizeof(*files));
-	struct hsm_slog_verifier *v = hsm_slog_verifier_new();
-	char err[768];
-	json_t *sum;
-	int rc = 0;
-
-	if (!files || !v) {
-		free(files);
-		hsm_slog_verifier_free(v);
-		return hsm_error(ctx, HSM_EXIT_FAILED, "logs verify", "out of memory");
-	}
-	if (keyfile) {
-		char *buf;
-		size_t len;
-		if (hsm_read_file(keyfile, 1 << 20, &buf, &len, err, sizeof(err)) != 0) {
-			rc = hsm_error(ctx, HSM_EXIT_USAGE, "--key", "%s", err);
-			goto out;
-		}
-		if (hsm_slog_verifier_pin_file(v, buf, len, err, sizeof(err)) != 0) {
-			free(buf);
-			rc = hsm_error(ctx, HSM_EXIT_USAGE, keyfile, "%s", err);
-			goto out;
-		}
-		free(buf);
-	}
-	for (size_t i = 0; i < n; i++) {
-		files[i].name = hsm_opt_str_at(ctx, "FILE", i);
-		if (hsm_read_file(files[i].name, SIZE_MAX / 2, &files[i].buf, &files[i].len, err,
-				  sizeof(err)) != 0) {
-			rc = hsm_error(ctx, HSM_EXIT_USAGE, files[i].name, "%s", err);
-			goto out;
-		}
-		files[i].seg = first_segment(files[i].buf, files[i].len);
-	}
-	qsort(files, n, sizeof(*files), cmp_vfile);
-	for (size_t i = 0; i < n; i++)
-		if (hsm_slog_verifier_feed(v, files[i].name, files[i].buf, files[i].len, err,
-					   sizeof(err)) != 0) {
-			if (hsm_json_mode(ctx))
-				json_object_update_new(
-				    hsm_json(ctx),
-				    json_pack("{s:b, s:s}", "verified", 0, "error", err));
-			rc = hsm_error(ctx, HSM_EXIT_AUTH, "verification failed", "%s", err);
-			goto out;
-		}
-	sum = hsm_slog_verifier_summary(v);
-	json_object_set_new(sum, "verified", json_true());
-	if (!hsm_slog_verifier_anchored(v))
-		hsm_warn(ctx, "%s",
-			 keyfile ? "a checkpoint is signed by a key the key file does not give: "
-				   "the segments are consistent but not proven to come from the HSM"
-				 : "no --key given: the segments are consistent with the keys they "
-				   "announce, "
-				   "which proves nothing about who wrote them (give --key from "
-				   "logs getkey)");
-	if (hsm_json_mode(ctx)) {
-		json_object_update(hsm_json(ctx), sum);
-	} else {
-		size_t i;
-		json_t *s;
-		json_array_foreach(json_object_get(sum, "segments"), i, s) hsm_printf(
-		    ctx,
-		    "segment %" JSON_INTEGER_FORMAT ": entries %" JSON_INTEGER_FORMAT
-		    "-%" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT " checkpoints: OK\n",
-		    json_integer_value(json_object_get(s, "segment")),
-		    json_integer_value(json_object_get(s, "first_seq")),
-		    json_integer_value(json_object_get(s, "last_seq")),
-		    json_integer_value(json_object_get(s, "checkpoints")));
-		hsm_printf(ctx, "%s %s: %zu segment(s) verified%s\n",
-			   json_string_value(json_object_get(sum, "esn")),
-			   json_string_value(json_object_get(sum, "log")), n,
-			   hsm_slog_verifier_anchored(v) ? " against the given keys"
-							 : " (NOT anchored to a given key)");
-	}
-	json_decref(sum);
-out:
-	for (size_t i = 0; i < n; i++)
-		free(files[i].buf);
-	free(files);
-	hsm_slog_verifier_free(v);
-	return rc;
+	return hsm_slog_verify_command(ctx, "logs getkey --out");
 }
 
 static const struct hsm_option get_opts[] = { { .name = "log",

@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include <hsmadmin/fileio.h>
 #include "sign.h"
+#include "tty-prompt.h"
 #include "vcmkeys.h"
 
 int km_dir(struct hsm_ctx *ctx, char *buf, size_t len, int create)
@@ -132,32 +132,6 @@ int vk_ncore(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *me
 	return 0;
 }
 
-static int tty_read(int fd, const char *prompt, char *buf, size_t len)
-{
-	struct termios old, quiet;
-	size_t n = 0;
-	int echo_off = tcgetattr(fd, &old) == 0;
-	char c;
-
-	if (echo_off) {
-		quiet = old;
-		quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
-		tcsetattr(fd, TCSAFLUSH, &quiet);
-	}
-	if (write(fd, prompt, strlen(prompt)) < 0)
-		n = 0;
-	while (read(fd, &c, 1) == 1 && c != '\n') {
-		if (n + 1 < len)
-			buf[n++] = c;
-	}
-	buf[n] = '\0';
-	if (echo_off)
-		tcsetattr(fd, TCSAFLUSH, &old);
-	if (write(fd, "\n", 1) < 0)
-		n = n + 0;
-	return (int)n;
-}
-
 int vk_passphrase(struct hsm_ctx *ctx, size_t i, const char *prompt, int confirm, char **out)
 {
 	char err[512], *data = NULL, *nl, a[HSM_WORLD_PASS_MAX + 2], b[HSM_WORLD_PASS_MAX + 2];
@@ -188,9 +162,13 @@ int vk_passphrase(struct hsm_ctx *ctx, size_t i, const char *prompt, int confirm
 	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "passphrase",
 				 "no terminal to ask on: give --passphrase-file for each card");
-	tty_read(fd, prompt, a, sizeof(a));
-	if (confirm)
-		tty_read(fd, "Again: ", b, sizeof(b));
+	/* Echo off, and the terminal restored even if a signal ends the
+	 * command at the prompt (tty-prompt.h).  Too long a line reads as
+	 * empty: refused below. */
+	b[0] = '\0';
+	hsm_tty_prompt_hidden(fd, prompt, a, sizeof(a));
+	if (confirm && a[0])
+		hsm_tty_prompt_hidden(fd, "Again: ", b, sizeof(b));
 	close(fd);
 	if (!a[0] || strlen(a) > HSM_WORLD_PASS_MAX || (confirm && strcmp(a, b) != 0)) {
 		const char *why = a[0] && strlen(a) <= HSM_WORLD_PASS_MAX ? "the two entries differ"

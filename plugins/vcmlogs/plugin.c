@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugin.c - the vcmlogs plugin: `hsmadmin vcm logs export|expire|getkey`
- * (guide 4.10.1.16.10-.13).  The tenant reaches the VCM's own monitor
- * service with the monitor client key installed by `hsmadmin vcm enroll`;
+ * (guide 4.10.1.16.10-.13) and the offline `vcm logs verify`.  The tenant
+ * reaches the VCM's own monitor service with the monitor client key
+ * installed by `hsmadmin vcm enroll`;
  * nothing here can reach another VCM's logs or the platform's.
  * Descriptor and command tables only; the commands are in vcm-logs.c.
  */
@@ -59,6 +60,18 @@ static const struct hsm_option getkey_opts[] = {
 	HSM_OPTION_END
 };
 
+static const struct hsm_option verify_opts[] = {
+	{ .name = "key",
+	  .type = HSM_OPT_STRING,
+	  .metavar = "KEYFILE",
+	  .help = "the keys to trust: a file from vcm logs getkey --out, or one OpenSSH key line" },
+	{ .name = "FILE",
+	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_POSITIONAL | HSM_OPTF_REPEATABLE | HSM_OPTF_REQUIRED,
+	  .help = "exported segments of one VCM (any order)" },
+	HSM_OPTION_END
+};
+
 static const struct hsm_command commands[] = {
 	{ .path = "vcm logs export",
 	  .tool = "hsmadmin",
@@ -66,7 +79,7 @@ static const struct hsm_command commands[] = {
 	  .description = "Closes the VCM's open log segment and writes it (or prints its entries), "
 			 "after verifying it against the VCM's certified log keys.  A segment goes "
 			 "out once; --saved exports a stored one again.  Verify files later with "
-			 "'hsmadmin logs verify --key KEYFILE'.",
+			 "'hsmadmin vcm logs verify --key KEYFILE'.",
 	  .options = export_opts,
 	  .flags = HSM_CMDF_DEVICE,
 	  .run = vl_cmd_export },
@@ -82,6 +95,15 @@ static const struct hsm_command commands[] = {
 	  .options = getkey_opts,
 	  .flags = HSM_CMDF_DEVICE,
 	  .run = vl_cmd_getkey },
+	{ .path = "vcm logs verify",
+	  .tool = "hsmadmin",
+	  .summary = "Verify exported log segments of a VCM offline",
+	  .description = "Checks frames, sequence numbers, the hash chain and every checkpoint "
+			 "signature of segments from 'vcm logs export', and names the first bad "
+			 "entry or missing sequence number.  Needs no VCM and no enrollment: give "
+			 "--key from 'vcm logs getkey --out' to anchor the check.",
+	  .options = verify_opts,
+	  .run = vl_cmd_verify },
 	HSM_COMMAND_END
 };
 

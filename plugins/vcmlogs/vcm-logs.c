@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vcm-logs.c - `hsmadmin vcm logs export|expire|getkey --uuid UUID`: calls to
+ * vcm-logs.c - `hsmadmin vcm logs export|expire|getkey --uuid UUID` and
+ * the offline `vcm logs verify`: calls to
  * the VCM's monitor (docs/protocol.md, monitor) with this tenant's monitor
  * key for that VCM, the host key pinned at enrollment.  Exported segments
  * are verified (docs/formats/signed-log.md) against log keys certified by
@@ -21,9 +22,14 @@
 #include <hsmadmin/fileio.h>
 #include "sign.h"
 #include "signed-log.h"
+#include "signed-log-files.h"
 #include "transport.h"
 #include "tenant.h"
 #include "vcmlogs.h"
+
+/* The most of a segment held in memory (printed or --json; --outdir
+ * streams to disk whatever the size). */
+#define VL_MEMORY_MAX (16u * 1024u * 1024u)
 
 /* Call the VCM's monitor; 0 with r->result, or the exit status reported. */
 static int monitor(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const char *method,
@@ -68,60 +74,15 @@ static int expire(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_int_
 	return rc;
 }
 
-/* The VCM's log keys, checked: the VCM's warrant signed by the HSM
- * identity key of the enrollment record names this VCM and its identity
- * key, which certifies every log key.  0 with *keys and *vid (new
- * references), or the exit status reported. */
+/* The VCM's log keys, checked (hsm_tenant_log_keys).  0 with *keys and
+ * *vid (new references), or the exit status reported. */
 static int certified_keys(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, json_t **keys,
 			  EVP_PKEY **vid, char *log, size_t loglen)
 {
-	struct hsm_rpc_reply r;
-	const json_t *body = NULL;
-	EVP_PKEY *hsmid;
-	struct hsm_slog_verifier *ver;
-	char err[512];
-	int rc;
+	char err[768];
+	int rc = hsm_tenant_log_keys(ctx, v, keys, vid, log, loglen, err, sizeof(err));
 
-	*keys = NULL;
-	*vid = NULL;
-	snprintf(log, loglen, "vcm/%s", v->uuid);
-	if ((rc = monitor(ctx, v, "logs_getkey", json_object(), &r)) != 0)
-		return rc;
-	hsmid = hsm_key_from_openssh(v->identity_key, err, sizeof(err));
-	if (!hsmid) {
-		hsm_rpc_reply_clear(&r);
-		return hsm_error(ctx, HSM_EXIT_FAILED, v->uuid,
-				 "enrollment record: identity key: %s", err);
-	}
-	if (hsm_signed_verify(json_object_get(r.result, "warrant"), hsmid, &body, NULL, err,
-			      sizeof(err)) != 0 ||
-	    !json_is_string(json_object_get(body, "vcm")) ||
-	    strcmp(json_string_value(json_object_get(body, "vcm")), v->uuid) != 0 ||
-	    !json_is_string(json_object_get(body, "esn")) ||
-	    strcmp(json_string_value(json_object_get(body, "esn")), v->esn) != 0) {
-		EVP_PKEY_free(hsmid);
-		hsm_rpc_reply_clear(&r);
-		return hsm_error(ctx, HSM_EXIT_AUTH, v->uuid,
-				 "the VCM's warrant does not check out%s%s", body ? "" : ": ",
-				 body ? "" : err);
-	}
-	EVP_PKEY_free(hsmid);
-	*vid = hsm_key_from_openssh(json_string_value(json_object_get(body, "identity_key")), err,
-				    sizeof(err));
-	ver = *vid ? hsm_slog_verifier_new() : NULL;
-	rc = ver ? hsm_slog_verifier_pin_certified(ver, json_object_get(r.result, "keys"), *vid,
-						   v->esn, log, err, sizeof(err))
-		 : -1;
-	hsm_slog_verifier_free(ver);
-	if (rc != 0) {
-		hsm_rpc_reply_clear(&r);
-		EVP_PKEY_free(*vid);
-		*vid = NULL;
-		return hsm_error(ctx, HSM_EXIT_AUTH, v->uuid, "log key: %s", err);
-	}
-	*keys = json_incref(json_object_get(r.result, "keys"));
-	hsm_rpc_reply_clear(&r);
-	return 0;
+	return rc ? hsm_error(ctx, rc, v->uuid, "%s", err) : 0;
 }
 
 /* The entries of a verified segment, for the terminal. */
@@ -145,11 +106,13 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 	int saved = hsm_opt_given(ctx, "saved");
 	struct hsm_rpc_reply r;
 	struct hsm_tenant_vcm v;
+	struct hsm_slog_receiver *rx = NULL;
 	json_t *keys = NULL, *sum = NULL, *meta = NULL, *params, *s0;
 	EVP_PKEY *vid = NULL;
-	const char *text;
-	char path[PATH_MAX], err[512], log[64];
+	const char *text = NULL;
+	char path[PATH_MAX], err[768], log[64];
 	json_int_t seg;
+	size_t tlen = 0;
 	struct stat sb;
 	int rc;
 
@@ -166,45 +129,59 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 		return rc;
 	if ((rc = certified_keys(ctx, &v, &keys, &vid, log, sizeof(log))) != 0)
 		goto out;
+	/* Verified as it streams in; to a temporary file in OUTDIR that takes
+	 * its name only once all of it verified, or (printed, --json) held in
+	 * memory up to a bound. */
+	if (!(rx = hsm_slog_receiver_new(keys, vid, v.esn, log, outdir, VL_MEMORY_MAX, err,
+					 sizeof(err)))) {
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, outdir ? outdir : v.uuid, "%s", err);
+		goto out;
+	}
 	if (hsm_opt_given(ctx, "expire"))
 		hsm_warn(
 		    ctx,
 		    "--expire is not recommended: if anything fails between export and "
 		    "expiry the segment is lost; export, keep the file, then run vcm logs expire");
-	params = json_pack("{s:b}", "saved", saved);
+	params = json_pack("{s:b, s:b}", "saved", saved, "stream", 1);
 	if (hsm_opt_given(ctx, "seq"))
 		json_object_set_new(params, "segment", json_integer(hsm_opt_int(ctx, "seq")));
-	if ((rc = monitor(ctx, &v, "logs_export", params, &r)) != 0)
-		goto out;
-	text = json_string_value(json_object_get(r.result, "text"));
-	seg = json_integer_value(json_object_get(r.result, "segment"));
-	if (!text || seg < 1) {
-		rc = hsm_error(ctx, HSM_EXIT_FAILED, v.uuid,
-			       "monitor: logs_export: malformed reply");
+	hsm_tenant_call_sink(ctx, &v, HSM_TENANT_MONITOR, "logs_export", params,
+			     hsm_slog_receiver_push, rx, &r);
+	json_decref(params);
+	if (r.exit != 0 && hsm_slog_receiver_error(rx, &rc)) {
+		rc = hsm_error(ctx, rc, v.uuid, "%s, nothing written: %s",
+			       rc == HSM_EXIT_AUTH ? "the exported segment does not verify"
+						   : "the export was not received",
+			       hsm_slog_receiver_error(rx, NULL));
 		goto out;
 	}
-	sum = hsm_slog_verify_export(text, strlen(text), keys, vid, v.esn, log, seg, err,
-				     sizeof(err));
-	if (!sum) {
+	if (r.exit != 0) {
+		rc = hsm_error(ctx, r.exit, v.uuid, "%s", r.message);
+		goto out;
+	}
+	if (!(sum = hsm_slog_receiver_finish(rx, r.result, err, sizeof(err)))) {
 		rc = hsm_error(ctx, HSM_EXIT_AUTH, v.uuid,
 			       "the exported segment does not verify, nothing written: %s", err);
 		goto out;
 	}
+	seg = json_integer_value(json_object_get(r.result, "segment"));
 	s0 = json_array_get(json_object_get(sum, "segments"), 0);
-	meta = json_pack("{s:s, s:s, s:I, s:O, s:O, s:O, s:b}", "uuid", v.uuid, "log", log,
+	meta = json_pack("{s:s, s:s, s:I, s:O, s:O, s:O, s:b, s:b}", "uuid", v.uuid, "log", log,
 			 "segment", seg, "first_seq", json_object_get(s0, "first_seq"), "last_seq",
 			 json_object_get(s0, "last_seq"), "entries", json_object_get(s0, "entries"),
-			 "verified", 1);
+			 "verified", 1, "saved", saved);
 	if (outdir) {
 		snprintf(path, sizeof(path), "%s/vcm-%s-system-%" JSON_INTEGER_FORMAT ".log",
 			 outdir, v.uuid, seg);
-		if (hsm_write_file_atomic(path, text, strlen(text), 0600, err, sizeof(err)) != 0) {
+		if (hsm_slog_receiver_commit(rx, path, err, sizeof(err)) != 0) {
 			rc = hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
 			goto out;
 		}
 		json_object_set_new(meta, "file", json_string(path));
-	} else if (hsm_json_mode(ctx)) {
-		json_object_set_new(meta, "text", json_string(text));
+	} else {
+		text = hsm_slog_receiver_text(rx, &tlen);
+		if (hsm_json_mode(ctx))
+			json_object_set_new(meta, "text", json_stringn(text, tlen));
 	}
 	/* Expire only once the verified copy is safe on this host (written,
 	 * or about to be printed). */
@@ -220,15 +197,17 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 		hsm_printf(ctx,
 			   "Exported log segment %" JSON_INTEGER_FORMAT
 			   " of VCM %s (entries %" JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT
-			   ", verified) to %s\n",
+			   ", verified%s) to %s\n",
 			   seg, v.uuid, json_integer_value(json_object_get(meta, "first_seq")),
-			   json_integer_value(json_object_get(meta, "last_seq")), path);
+			   json_integer_value(json_object_get(meta, "last_seq")),
+			   saved ? ", saved" : "", path);
 	else
-		print_segment(ctx, text, strlen(text));
+		print_segment(ctx, text, tlen);
 	if (!hsm_json_mode(ctx) && hsm_opt_given(ctx, "expire"))
 		hsm_printf(ctx, "Expired log segment %" JSON_INTEGER_FORMAT "\n", seg);
 	rc = 0;
 out:
+	hsm_slog_receiver_free(rx);
 	json_decref(meta);
 	json_decref(sum);
 	json_decref(keys);
@@ -236,6 +215,12 @@ out:
 	hsm_rpc_reply_clear(&r);
 	hsm_tenant_vcm_clear(&v);
 	return rc;
+}
+
+/* vcm logs verify: offline, like logs verify (the same library code). */
+int vl_cmd_verify(struct hsm_ctx *ctx)
+{
+	return hsm_slog_verify_command(ctx, "vcm logs getkey --out");
 }
 
 int vl_cmd_expire(struct hsm_ctx *ctx)

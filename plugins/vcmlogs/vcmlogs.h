@@ -12,5 +12,6 @@
 int vl_cmd_export(struct hsm_ctx *ctx);
 int vl_cmd_expire(struct hsm_ctx *ctx);
 int vl_cmd_getkey(struct hsm_ctx *ctx);
+int vl_cmd_verify(struct hsm_ctx *ctx);
 
 #endif

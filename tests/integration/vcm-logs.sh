@@ -4,7 +4,8 @@
 # tenant reaches its own VCM's monitor with the key enrollment installed;
 # the VCM's log is its own (not the platform's, not another VCM's); signed
 # segments verify offline and tampering is caught; a segment exports once
-# (again with --saved); expiry only of exported segments; and a tenant's
+# (again with --saved); expiry only of exported segments; `vcm logs verify`
+# checks good, tampered, cut and missing segments offline; and a tenant's
 # monitor key gets into neither another tenant's VCM nor the platform's
 # monitor (exit 4).
 . "$top_srcdir/tests/lib/vcm-lib.sh"
@@ -105,14 +106,47 @@ tenant A vcm logs export --uuid "$UA" --json
 rc_is 0 "export after expiry"
 is "$(printf '%s' "$out" | jq -r .segment)" 2 "... the next segment"
 like "$(printf '%s' "$out" | jq -r .text)" "logs_expired" "... which logs the expiry"
+printf '%s' "$out" | jq -j .text >seg2.log
 last=$(printf '%s' "$out" | jq -r .last_seq)
+tenant A vcm logs export --uuid "$UA" --saved --json
+rc_is 0 "export --saved --json"
+is "$(printf '%s' "$out" | jq -r '"\(.segment) \(.saved) \(.verified)"')" "2 true true" \
+	"... the stored segment again, verified"
 tenant A vcm logs expire --uuid "$UA" --seq 2
 rc_is 0 "expire it"
 tenant A vcm logs export --uuid "$UA" --expire --json
 rc_is 0 "export --expire"
 is "$(printf '%s' "$out" | jq -r .expired)" true "... expired what it exported"
 like "$err" "not recommended" "... with the warning"
+printf '%s' "$out" | jq -j .text >seg3.log
 last=$(printf '%s' "$out" | jq -r .last_seq)
+
+# --- vcm logs verify (offline, the code of logs verify) ------------------------------------
+tenant A vcm logs verify --key a-log.pub seg3.log "$f" seg2.log
+rc_is 0 "vcm logs verify: three segments in any order"
+like "$out" "vcm/$UA: 3 segment\(s\) verified against the given keys" "... anchored to the VCM's key"
+like "$out" "segment 2: entries" "... each named"
+tenant A vcm logs verify --key a-log.pub --json "$f" seg2.log seg3.log
+rc_is 0 "vcm logs verify --json"
+is "$(jqr '"\(.verified) \(.anchored) \([.segments[].segment] | join(","))"')" "true true 1,2,3" \
+	"... verified, anchored, segments 1,2,3"
+tenant A vcm logs verify --key a-log.pub "$f" seg3.log
+rc_is 4 "vcm logs verify: a missing segment fails (exit 4)"
+like "$err" "segments 2\.\.2 are missing" "... naming the gap"
+tenant A vcm logs verify --key a-log.pub tampered.log
+rc_is 4 "vcm logs verify: a tampered segment fails (exit 4)"
+like "$err" "tampered.log: byte [0-9]+: damaged entry after seq" "... naming where"
+awk 'NR != 3' seg2.log >cut2.log
+tenant A vcm logs verify --key a-log.pub "$f" cut2.log seg3.log
+rc_is 4 "vcm logs verify: an entry removed from a segment fails (exit 4)"
+like "$err" "entries [0-9]+\.\.[0-9]+ are missing" "... naming the missing sequence numbers"
+tenant A vcm logs verify --key b-log.pub "$f"
+rc_is 4 "vcm logs verify: another VCM's key fails (exit 4)"
+tenant A vcm logs verify "$f" seg2.log
+rc_is 0 "vcm logs verify without --key: consistent"
+like "$err" "no --key given.*vcm logs getkey" "... with a warning naming vcm logs getkey"
+tenant A vcm logs verify --key a-log.pub missing.log
+rc_is 2 "vcm logs verify: an unreadable file is a usage error (exit 2)"
 va stop --force "$UA"
 va start "$UA"
 tenant A vcm logs export --uuid "$UA" --json

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hsmadmin/service.h - the hsmd service ABI (version 1.3).
+ * hsmadmin/service.h - the hsmd service ABI (version 1.5).
  *
  * A service module is a shared object that exports exactly one symbol,
  * `hsmd_service`, a const struct hsmd_service.  hsmd reads the ABI version
@@ -50,7 +50,7 @@ extern "C" {
 /* The one source of the service ABI version: configure reads these two
  * lines for hsmadmin-service.pc (tests/cli/versions.sh checks). */
 #define HSMD_SERVICE_ABI_MAJOR 1
-#define HSMD_SERVICE_ABI_MINOR 4
+#define HSMD_SERVICE_ABI_MINOR 5
 
 /* The one symbol hsmd looks up with dlsym(). */
 #define HSMD_SERVICE_SYMBOL "hsmd_service"
@@ -275,6 +275,13 @@ struct hsmd_api {
 	json_t *(*log_segment)(struct hsmd_call *call, int64_t segment);
 	json_t *(*log_keys)(struct hsmd_call *call);
 	int (*log_clear)(struct hsmd_call *call, const char *log);
+	/* --- ABI 1.5: a streamed reply (docs/protocol.md).  The reply is
+	 * head (an object, stolen) as one line, then the bytes of saved
+	 * segment `segment`, which hsmd reads from disk as the client takes
+	 * them (never whole in memory, whatever the segment's size); head
+	 * gains "bytes", the length that follows.  0, or -1 with an error
+	 * set (the segment is not stored). */
+	int (*reply_log_segment)(struct hsmd_call *call, json_t *head, int64_t segment);
 };
 
 /* Every call starts with the table pointer. */
@@ -424,6 +431,16 @@ static inline json_t *hsmd_log_keys(struct hsmd_call *c)
 static inline int hsmd_log_clear(struct hsmd_call *c, const char *log)
 {
 	return HSMD_API_CALL(c, log_clear, "1.4", -1, c, log);
+}
+/* A streamed reply of a saved log segment: has the running hsmd got it
+ * (ABI 1.5)? */
+static inline int hsmd_has_stream_reply(struct hsmd_call *c)
+{
+	return HSMD_API_HAS(c, reply_log_segment);
+}
+static inline int hsmd_reply_log_segment(struct hsmd_call *c, json_t *head, int64_t segment)
+{
+	return HSMD_API_CALL(c, reply_log_segment, "1.5", -1, c, head, segment);
 }
 /* Firmware images: has the running hsmd got them (ABI 1.3)? */
 static inline int hsmd_has_image_api(struct hsmd_call *c)

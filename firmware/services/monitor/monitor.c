@@ -56,14 +56,17 @@ static int need_segment_api(struct hsmd_call *call)
 static int m_logs_export(struct hsmd_call *call)
 {
 	json_error_t jerr;
-	int saved = 0;
+	int saved = 0, stream = 0;
 	json_int_t want = 0;
-	json_t *list, *text, *ids;
+	json_t *list, *text, *ids, *head;
 	int64_t seg;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?b, s?I}", "saved",
-			   &saved, "segment", &want) != 0)
+	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?b, s?I, s?b}",
+			   "saved", &saved, "segment", &want, "stream", &stream) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (stream && !hsmd_has_stream_reply(call))
+		return hsmd_error(call, HSMD_BAD_REQUEST,
+				  "stream: this hsmd cannot stream replies (service ABI 1.5)");
 	if (want < 0 || (want && !saved))
 		return hsmd_error(call, HSMD_BAD_REQUEST,
 				  "segment: a segment number goes with saved");
@@ -96,12 +99,19 @@ static int m_logs_export(struct hsmd_call *call)
 		}
 	}
 	json_decref(list);
+	head = json_pack("{s:O, s:s, s:I, s:b}", "esn", json_object_get(hsmd_lifetime(call), "esn"),
+			 "log", "system", "segment", (json_int_t)seg, "saved", saved);
+	/* Streamed, the segment goes out from disk whatever its size; the
+	 * older form holds it whole in one JSON string. */
+	if (stream)
+		return hsmd_reply_log_segment(call, head, seg) == 0 ? HSMD_OK : HSMD_FAILED;
 	text = hsmd_log_segment(call, seg);
-	if (!text)
+	if (!text) {
+		json_decref(head);
 		return HSMD_FAILED;
-	hsmd_reply(call, json_pack("{s:O, s:s, s:I, s:b, s:o}", "esn",
-				   json_object_get(hsmd_lifetime(call), "esn"), "log", "system",
-				   "segment", (json_int_t)seg, "saved", saved, "text", text));
+	}
+	json_object_set_new(head, "text", text);
+	hsmd_reply(call, head);
 	return HSMD_OK;
 }
 
@@ -164,6 +174,13 @@ static int m_logs_getkey(struct hsmd_call *call)
 	if (!key)
 		return HSMD_FAILED;
 	keys = hsmd_log_keys(call);
+	/* The recovery image holds no certificates (guide 4.12.4.4): the keys
+	 * go out without them and the host warns that they cannot be checked. */
+	if (in_recovery(call)) {
+		size_t i;
+		json_t *k;
+		json_array_foreach(keys, i, k) json_object_del(k, "certificate");
+	}
 	cur = json_array_get(keys, json_array_size(keys) - 1);
 	warrant = json_object_get(hsmd_lifetime(call), "warrant");
 	vcm = json_string_value(json_object_get(json_object_get(warrant, "body"), "vcm"));
@@ -172,7 +189,10 @@ static int m_logs_getkey(struct hsmd_call *call)
 	reply = json_pack("{s:s, s:O, s:s, s:O, s:O, s:o}", "key", key, "esn",
 			  json_object_get(hsmd_lifetime(call), "esn"), "log", log, "epoch",
 			  cur ? json_object_get(cur, "epoch") : json_null(), "certificate",
-			  cur ? json_object_get(cur, "certificate") : json_null(), "keys", keys);
+			  cur && json_object_get(cur, "certificate")
+			      ? json_object_get(cur, "certificate")
+			      : json_null(),
+			  "keys", keys);
 	/* A VCM's keys are certified by its own identity key; its warrant
 	 * (signed by the HSM identity key) vouches for that key. */
 	if (vcm && reply)

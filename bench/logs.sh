@@ -1,0 +1,106 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# bench/logs.sh - the signed system log, measured in one run against one
+# emulated HSM (an -O2 build installed under _build/bench, like
+# bench/store.sh):
+#
+#  (a) offline `hsmadmin logs verify` of an exported segment of about MB
+#      megabytes (default 100) against `openssl dgst -sha256` of the same
+#      file: the throughput ratio, best of N runs each.  Target >= 0.5;
+#  (b) `hsmadmin logs export` of ENTRIES entries (default 1000000) over
+#      SSH: the time, and hsmd's peak memory (VmHWM) before and after the
+#      export against the segment's size (a streamed export does not grow
+#      with the segment).  Also the host's peak (GNU time, maximum RSS).
+#
+# The logs are made with `hsmd simulate --log-fill` (not timed).
+set -eu
+cd "$(dirname "$0")/.."
+top=$PWD
+N=${N:-3}
+MB=${MB:-100}
+ENTRIES=${ENTRIES:-1000000}
+b=$top/_build/bench
+mkdir -p "$b"
+[ -x configure ] || autoreconf -fi >/dev/null
+(cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g")
+make -C "$b" -j"$(nproc)" --quiet >/dev/null
+make -C "$b" install --quiet >/dev/null
+
+w=$(mktemp -d /tmp/hsmbench.XXXXXX)
+hsmd_pid=
+stop_hsmd() { [ -z "$hsmd_pid" ] || { kill "$hsmd_pid" 2>/dev/null; wait "$hsmd_pid" 2>/dev/null || true; hsmd_pid=; }; }
+cleanup() { stop_hsmd; rm -rf "$w"; }
+trap cleanup EXIT
+export PATH="$b/inst/bin:$b/inst/sbin:$PATH"
+export HSMADMIN_CONF=$w/conf HSMADMIN_HOME=$w/home
+head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$w/system-uuid"
+export HSMADMIN_SYSTEM_UUID_FILE=$w/system-uuid
+cp -r "$b/inst/etc/hsmadmin" "$HSMADMIN_CONF"
+mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
+# Room for a large log: the capacity rules are not what is measured.
+sed -i 's/^#capacity = .*/capacity = 17179869184/' "$HSMADMIN_CONF/hsmd.conf"
+hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
+esn=BE0C-0000-0045
+addr=127.78.0.5
+hsmd provision --state "$w/hsm" --esn "$esn" --address "$addr" --vendor-key "$w/vendor.key" \
+	--module-conf "$HSMADMIN_CONF/modules.d/hsm.conf" >/dev/null
+
+start_hsmd() {
+	hsmd run --state "$w/hsm" --conf "$HSMADMIN_CONF" >>"$w/hsm.log" 2>&1 &
+	hsmd_pid=$!
+	for _ in $(seq 1 2000); do (exec 3<>"/dev/tcp/$addr/2201") 2>/dev/null && break; sleep 0.005; done
+}
+now_ns() { date +%s%N; }
+hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$hsmd_pid/status"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+best() { sort -n | head -1; } # the fastest of N runs (nanoseconds)
+fill() { # ENTRIES BYTES: a segment of that many entries, exported (not timed)
+	stop_hsmd
+	hsmd simulate --state "$w/hsm" --log-fill "$1" --log-fill-bytes "$2" >/dev/null
+	start_hsmd
+}
+
+start_hsmd
+hsmadmin enroll --secret-file "$w/hsm/enrollment-secret" >/dev/null
+hsmadmin logs getkey --out "$w/key.json" >/dev/null
+
+# --- (a) offline verify against sha256 ---------------------------------------------------
+# Entries of about 400 bytes, as a busy log has them (a checkpoint every 64).
+fill $((MB * 1024 * 1024 / 400)) 250
+mkdir "$w/a"
+hsmadmin logs export --outdir "$w/a" >/dev/null
+hsmadmin logs expire --seq 1 >/dev/null
+f=$w/a/$esn-system-1.log
+size=$(stat -c %s "$f")
+cat "$f" >/dev/null # both read it from the page cache
+for _ in $(seq 1 "$N"); do
+	t0=$(now_ns)
+	openssl dgst -sha256 "$f" >/dev/null
+	echo $(($(now_ns) - t0))
+done | best >"$w/sha"
+for _ in $(seq 1 "$N"); do
+	t0=$(now_ns)
+	hsmadmin logs verify --key "$w/key.json" "$f" >/dev/null
+	echo $(($(now_ns) - t0))
+done | best >"$w/verify"
+sha=$(cat "$w/sha") ver=$(cat "$w/verify")
+echo "(a) offline verify of a $((size / 1048576)) MiB segment ($(grep -c '' "$f") entries), best of $N:"
+echo "    openssl dgst -sha256: $(awk -v s="$size" -v t="$sha" 'BEGIN { printf "%.0f", s / t * 1e9 / 1048576 }') MiB/s"
+echo "    hsmadmin logs verify: $(awk -v s="$size" -v t="$ver" 'BEGIN { printf "%.0f", s / t * 1e9 / 1048576 }') MiB/s"
+echo "    verify / sha256 throughput: $(ratio "$sha" "$ver") (target >= 0.5)"
+
+# --- (b) export of ENTRIES entries over SSH ----------------------------------------------------
+fill "$ENTRIES" 100
+before=$(hwm_kb)
+mkdir "$w/b"
+t0=$(now_ns)
+/usr/bin/time -f %M -o "$w/host-rss" hsmadmin --timeout 600 logs export --outdir "$w/b" >/dev/null
+t1=$(now_ns)
+after=$(hwm_kb)
+size=$(stat -c %s "$w/b/$esn-system-2.log")
+echo "(b) export of $ENTRIES entries ($((size / 1048576)) MiB) over SSH, verified and written:"
+echo "    time: $(awk -v t="$((t1 - t0))" 'BEGIN { printf "%.2f", t / 1e9 }') s," \
+	"$(awk -v s="$size" -v t="$((t1 - t0))" 'BEGIN { printf "%.0f", s / t * 1e9 / 1048576 }') MiB/s"
+echo "    hsmd peak memory (VmHWM): $before kB before, $after kB after" \
+	"(+$((after - before)) kB for a $((size / 1024)) kB segment)"
+echo "    hsmadmin peak memory (max RSS): $(cat "$w/host-rss") kB"

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core/crypto/signed-log-files.h - signed log segments as files: an
+ * export received and verified as it streams in, segment files verified a
+ * piece at a time, and the verify command of `hsmadmin logs verify` and
+ * `hsmadmin vcm logs verify` (docs/formats/signed-log.md).
+ *
+ * In-tree API of libhsmadmin-crypto (no stability promise to vendors).
+ */
+#ifndef HSMADMIN_CRYPTO_SIGNED_LOG_FILES_H
+#define HSMADMIN_CRYPTO_SIGNED_LOG_FILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <hsmadmin/plugin.h>
+
+/* ---- an export as it streams in ---------------------------------------------
+ *   r = hsm_slog_receiver_new(keys, identity, esn, "system", outdir, 0, err, n);
+ *   hsm_rpc_call_sink(..., hsm_slog_receiver_push, r, &reply);
+ *   sum = hsm_slog_receiver_finish(r, reply.result, err, n);   // verified?
+ *   if (sum) hsm_slog_receiver_commit(r, "outdir/ESN-system-7.log", err, n);
+ *   hsm_slog_receiver_free(r);       // removes the temporary file if not committed
+ * Every byte is verified as it arrives (against the keys certified by
+ * signer, see hsm_slog_export_begin) and written to a temporary file in
+ * dir; nothing takes the final name before the whole segment verified and
+ * was fsync'ed.  With dir NULL the bytes are kept in memory instead, up to
+ * mem_max (for --json and printing). */
+struct hsm_slog_receiver;
+
+HSM_API struct hsm_slog_receiver *hsm_slog_receiver_new(const json_t *keys, EVP_PKEY *signer,
+							const char *esn, const char *log,
+							const char *dir, size_t mem_max, char *err,
+							size_t errlen);
+/* An hsm_rpc_sink: 0, or -1 once anything failed (the reason is kept for
+ * finish). */
+HSM_API int hsm_slog_receiver_push(void *r, const void *data, size_t len);
+/* The stream ended: head is the reply document ({"segment","bytes",...}).
+ * Every byte announced must have arrived and the segment must verify as
+ * segment head.segment; the temporary file is fsync'ed.  The verifier's
+ * summary, or NULL with the first problem. */
+HSM_API json_t *hsm_slog_receiver_finish(struct hsm_slog_receiver *r, const json_t *head, char *err,
+					 size_t errlen);
+/* After a successful finish: rename the temporary file to path (same
+ * directory) and fsync the directory.  0 or -1. */
+HSM_API int hsm_slog_receiver_commit(struct hsm_slog_receiver *r, const char *path, char *err,
+				     size_t errlen);
+/* Why the receiver refused the data (the sink returned -1), or NULL;
+ * *exit (may be NULL) is HSM_EXIT_AUTH when the data does not verify,
+ * HSM_EXIT_FAILED for a local problem (disk, memory bound). */
+HSM_API const char *hsm_slog_receiver_error(const struct hsm_slog_receiver *r, int *exit);
+/* The temporary file (NULL in memory mode or once committed). */
+HSM_API const char *hsm_slog_receiver_path(const struct hsm_slog_receiver *r);
+/* In memory mode: the bytes received (NUL-terminated). */
+HSM_API const char *hsm_slog_receiver_text(const struct hsm_slog_receiver *r, size_t *len);
+HSM_API void hsm_slog_receiver_free(struct hsm_slog_receiver *r);
+
+/* ---- segment files ------------------------------------------------------- */
+
+/* Feed a segment file to the verifier a chunk at a time. */
+struct hsm_slog_verifier;
+HSM_API int hsm_slog_verifier_feed_file(struct hsm_slog_verifier *v, const char *path, char *err,
+					size_t errlen);
+/* A file's segment number (its first entry's), 0 if it has none. */
+HSM_API int64_t hsm_slog_file_segment(const char *path);
+
+/* The verify command: FILE... (any order) and --key KEYFILE from ctx;
+ * getkey names the command that writes key files, for the warning when
+ * none is given.  Returns the exit code (0, 2 unreadable, 4 fails). */
+HSM_API int hsm_slog_verify_command(struct hsm_ctx *ctx, const char *getkey);
+
+#endif
