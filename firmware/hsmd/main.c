@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include <hsmadmin/trust.h>
 #include "enrollsecret.h"
 #include "boot.h"
 #include "button.h"
@@ -107,6 +108,11 @@ static int run_main(int argc, char **argv)
 	hd_config_defaults(&cfg);
 	if (hd_config_load(&cfg, confdir, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: %s\n", err);
+		return 1;
+	}
+	/* The state holds the device's keys and decides what it trusts. */
+	if (hsm_trust_dir(state, err, sizeof(err)) == -1) {
+		fprintf(stderr, "hsmd: run: state directory %s\n", err);
 		return 1;
 	}
 	if (hd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {

@@ -40,6 +40,14 @@ HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mo
  * devices are refused. */
 HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len, char *err,
 			  size_t errlen);
+/* The same, refusing a symbolic link (an input file whose rule is "the
+ * file itself", e.g. a tenant request). */
+HSM_API int hsm_read_file_nofollow(const char *path, size_t max, char **data, size_t *len,
+				   char *err, size_t errlen);
+/* The same from an open descriptor (closed in all cases); path names it
+ * in messages. */
+HSM_API int hsm_read_fd(int fd, const char *path, size_t max, char **data, size_t *len, char *err,
+			size_t errlen);
 
 /* Parse untrusted JSON: at most max bytes (0: HSM_JSON_MAX_BYTES), valid
  * UTF-8, no duplicate keys, nesting at most HSM_JSON_MAX_DEPTH, nothing
