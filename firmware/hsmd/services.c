@@ -271,7 +271,7 @@ int hd_services_load(const char *confdir, const char *servicedir, int platform_o
 		if (hd_service_conf_parse(text, len, names[i]->d_name, &conf, inner,
 					  sizeof(inner)) != 0) {
 			free(text);
-			hd_log("%s:%s; service skipped", path, inner);
+			hd_log("%s: %s; service skipped", path, inner);
 			continue;
 		}
 		free(text);

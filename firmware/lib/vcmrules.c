@@ -293,7 +293,7 @@ int fw_vcm_nonce_record(json_t *entry, const struct fw_nonce_use *use, int64_t n
 
 int fw_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char jwhy[256];
 	json_int_t seq, features, created, changed, floor;
 	const char *name, *address, *ktr, *ssh, *state, *nonce;
 	int autostart, restrict_startup, cardreader, disk;
@@ -303,15 +303,15 @@ int fw_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t e
 
 	if (!fw_uuid_valid(uuid))
 		return hsm_set_err(err, errlen, "vcms: '%.40s' is not a lower-case UUID", uuid);
-	if (json_unpack_ex(
-		(json_t *)e, &jerr, JSON_STRICT,
+	if (hsm_json_unpack(
+		(json_t *)e, JSON_STRICT, jwhy, sizeof(jwhy),
 		"{s:I, s:s, s:s, s:I, s:b, s:b, s:b, s:s, s:s, s:s, s:b, s:I, s:I, s:s, s:o, s:I}",
 		"seq", &seq, "name", &name, "address", &address, "features", &features, "autostart",
 		&autostart, "restrict_startup", &restrict_startup, "serial_cardreader", &cardreader,
 		"k_tenant_req", &ktr, "sshadmin_key", &ssh, "state", &state, "disk_exceeded", &disk,
 		"created", &created, "changed", &changed, "request_nonce", &nonce, "nonces",
 		&nonces, "nonce_floor", &floor) != 0)
-		return hsm_set_err(err, errlen, "vcms: %s: %s", uuid, jerr.text);
+		return hsm_set_err(err, errlen, "vcms: %s: %s", uuid, jwhy);
 	if (seq < 1 || seq > MAX_TIME)
 		return hsm_set_err(err, errlen, "vcms: %s: seq out of range", uuid);
 	if (!name_valid(name))

@@ -84,6 +84,13 @@ HSM_API const char *hsm_printable(const char *s, char buf[HSM_PRINTABLE_LEN]);
  * non-ASCII bytes become '?', at most len - 1 bytes, NULL gives "". */
 HSM_API const char *hsm_printable_copy(const char *s, char *buf, size_t len);
 
+/* json_unpack_ex of doc with flags, fmt and its arguments, but on failure
+ * err gets a reason that names the field instead of jansson's own text:
+ * "missing field 'esn'", "field 'clock.offset': expected integer, got
+ * string", "unknown field 'bogus'".  0 or -1. */
+HSM_API int hsm_json_unpack(const json_t *doc, size_t flags, char *err, size_t errlen,
+			    const char *fmt, ...);
+
 /* "an object", "a string", ... ("nothing" for NULL). */
 HSM_API const char *hsm_json_type_name(const json_t *v);
 
