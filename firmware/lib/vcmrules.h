@@ -82,14 +82,15 @@ enum fw_nonce_verdict {
 	FW_NONCE_FLOOR,     /* issued at or before nonce_floor */
 	FW_NONCE_FULL       /* no room before a record expires (*retry_at) */
 };
-enum fw_nonce_verdict fw_vcm_nonce_check(const json_t *entry, const struct fw_nonce_use *use,
-					 int64_t now, int64_t *retry_at);
+HSM_API enum fw_nonce_verdict fw_vcm_nonce_check(const json_t *entry,
+						 const struct fw_nonce_use *use, int64_t now,
+						 int64_t *retry_at);
 /* Drop the records of requests expired by now; the number dropped. */
-size_t fw_vcm_nonces_prune(json_t *entry, int64_t now);
+HSM_API size_t fw_vcm_nonces_prune(json_t *entry, int64_t now);
 /* Record use (after fw_vcm_nonce_check said FRESH): prunes, then makes
  * room by forgetting the oldest record without expiry if needed.  0, or -1
  * when there is no room (nothing changed). */
-int fw_vcm_nonce_record(json_t *entry, const struct fw_nonce_use *use, int64_t now);
+HSM_API int fw_vcm_nonce_record(json_t *entry, const struct fw_nonce_use *use, int64_t now);
 
 /* One registry entry and the whole registry (unique addresses, at most
  * one serial-cardreader VCM, never autostart with restrict-startup, at
