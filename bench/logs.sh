@@ -94,7 +94,7 @@ fill "$ENTRIES" 100
 before=$(hwm_kb)
 mkdir "$w/b"
 t0=$(now_ns)
-/usr/bin/time -f %M -o "$w/host-rss" hsmadmin --timeout 600 logs export --outdir "$w/b" >/dev/null
+/usr/bin/time -f %M -o "$w/host-rss" hsmadmin logs export --timeout 120 --outdir "$w/b" >/dev/null
 t1=$(now_ns)
 after=$(hwm_kb)
 size=$(stat -c %s "$w/b/$esn-system-2.log")
