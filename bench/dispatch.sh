@@ -10,16 +10,10 @@
 # links libcrypto), all measured by one helper in this run.
 # Targets: (a) < 2x /bin/true; (b) <= 1x openssl version.
 set -eu
-cd "$(dirname "$0")/.."
-top=$PWD
+. "$(dirname "$0")/lib.sh"
 N=${N:-300}
-b=$top/_build/bench
-mkdir -p "$b"
-[ -x configure ] || autoreconf -fi >/dev/null
-( cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g" )
-make -C "$b" -j"$(nproc)" --quiet >/dev/null
-make -C "$b" install --quiet >/dev/null
-cc -O2 -o "$b/runtimes" bench/runtimes.c
+bench_build
+bench_runtimes
 
 export HSMADMIN_CONF=$b/inst/etc/hsmadmin HSMADMIN_HOME=$b/home
 plugindir=$b/inst/lib/hsmadmin/plugins
@@ -40,7 +34,6 @@ t_true=$("$b/runtimes" "$N" /bin/true)
 t_openssl=$("$b/runtimes" "$N" "$(command -v openssl)" version)
 t_help=$("$b/runtimes" "$N" "$hsm" --help)
 t_cmd=$("$b/runtimes" "$N" "$hsm" vcm inspect-request --help)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "median of $N runs, microseconds: /bin/true $t_true, openssl version $t_openssl,"
 echo "  hsmadmin --help $t_help, hsmadmin vcm inspect-request --help $t_cmd"
 echo "(a) hsmadmin --help / true                      = $(ratio "$t_help" "$t_true")  (target < 2)"

@@ -8,14 +8,9 @@
 # a KP (scrypt) file, and prints medians and ratios.
 # Target: a KFSG load under 5 ms (exit 1 otherwise).
 set -eu
-cd "$(dirname "$0")/.."
-top=$PWD
+. "$(dirname "$0")/lib.sh"
 N=${N:-1000}
-b=${BENCH_BUILD:-$top/_build/bench}   # build dir (default shared with dispatch.sh)
-mkdir -p "$b"
-[ -x configure ] || autoreconf -fi >/dev/null
-( cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g" )
-make -C "$b" -j"$(nproc)" --quiet core/libhsmadmin-crypto.la >/dev/null
+bench_build core/libhsmadmin-crypto.la
 cc -O2 -o "$b/keyload" bench/keyload.c -I"$top/core/crypto" -I"$top/core/include" \
 	-L"$b/core/.libs" -lhsmadmin-crypto -lhsmadmin -lcrypto -Wl,-rpath,"$b/core/.libs"
 "$b/keyload" "$N"

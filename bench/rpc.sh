@@ -12,29 +12,11 @@
 #
 # Needs root for sshd (privilege separation).  N runs per median (default 50).
 set -eu
-cd "$(dirname "$0")/.."
-top=$PWD
+. "$(dirname "$0")/lib.sh"
 N=${N:-50}
-b=$top/_build/bench
-mkdir -p "$b"
-[ -x configure ] || autoreconf -fi >/dev/null
-( cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g" )
-make -C "$b" -j"$(nproc)" --quiet >/dev/null
-make -C "$b" install --quiet >/dev/null
-cc -O2 -o "$b/runtimes" bench/runtimes.c
-
-w=$(mktemp -d /tmp/hsmbench.XXXXXX)
-pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; sleep 0.2; rm -rf "$w"; }
-trap cleanup EXIT
-export PATH="$b/inst/bin:$b/inst/sbin:$PATH"
-export HSMADMIN_CONF=$w/conf HSMADMIN_HOME=$w/home
-# This machine may have no DMI system UUID: give key protection one.
-head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$w/system-uuid"
-export HSMADMIN_SYSTEM_UUID_FILE=$w/system-uuid
-cp -r "$b/inst/etc/hsmadmin" "$HSMADMIN_CONF"
-mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
-hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
+bench_build
+bench_runtimes
+bench_scratch
 
 # --- (a) the reference: a bare OpenSSH round trip -------------------------
 port=$((20000 + RANDOM % 20000))
@@ -75,20 +57,13 @@ chmod +x "$w/ssh-true"
 
 # --- 16 emulated HSMs ---------------------------------------------------------
 start_hsm() { # I
-	esn=$(printf 'BE0C-0000-%04d' "$1")
-	addr=127.77.0.$1
-	hsmd provision --state "$w/hsm$1" --esn "$esn" --address "$addr" --vendor-key "$w/vendor.key" \
-		--module-conf "$HSMADMIN_CONF/modules.d/hsm$1.conf" >/dev/null
-	hsmd run --state "$w/hsm$1" --conf "$b/inst/etc/hsmadmin" >"$w/hsm$1.log" 2>&1 &
-	pids="$pids $!"
-	eval "hsm_pid_$1=$!"
+	bench_provision "hsm$1" "$(printf 'BE0C-0000-%04d' "$1")" "127.77.0.$1"
+	bench_run "hsm$1" "$b/inst/etc/hsmadmin"
+	eval "hsm_pid_$1=$bench_pid"
 }
 for i in $(seq 1 16); do start_hsm "$i"; done
-for i in $(seq 1 16); do
-	for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.77.0.$i/2201") 2>/dev/null && break; sleep 0.05; done
-done
-cat "$w"/hsm*/enrollment-secret >"$w/secrets"
-hsmadmin enroll --secret-file "$w/secrets" >/dev/null
+for i in $(seq 1 16); do bench_wait_port "127.77.0.$i" 2201; done
+bench_enroll
 one=BE0C-0000-0001
 
 t_ssh=$("$b/runtimes" "$N" "$w/ssh-true")
@@ -101,8 +76,7 @@ t_status16=$("$b/runtimes" "$N" "$b/inst/bin/hsmadmin" status)
 # A 17th HSM left in factory state, whose sshadmin accepts any ed25519 key:
 # 16 stock `ssh -N` sessions authenticate and then sit idle.
 start_hsm 17
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.77.0.17/2201") 2>/dev/null && break; sleep 0.05; done
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+bench_wait_port 127.77.0.17 2201
 p17=$hsm_pid_17
 before=$(rss "$p17")
 for i in $(seq 1 16); do
@@ -115,9 +89,8 @@ sleep 2
 after=$(rss "$p17")
 sessions=$(ss -tn state established "( sport = :2201 )" 2>/dev/null | grep -c 127.77.0.17 || true)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 echo "medians of $N runs (microseconds): ssh true $t_ssh, hsmadmin info $t_info,"
 echo "  hsmadmin status (1 HSM) $t_status1, hsmadmin status (16 HSMs) $t_status16"
-echo "(a) hsmadmin info / OpenSSH ssh true     = $(ratio "$t_info" "$t_ssh")   (target <= 0.1)"
-echo "(b) status 16 HSMs / status 1 HSM        = $(ratio "$t_status16" "$t_status1")   (target <= 2)"
+echo "(a) hsmadmin info / OpenSSH ssh true     = $(ratio "$t_info" "$t_ssh" 3)   (target <= 0.1)"
+echo "(b) status 16 HSMs / status 1 HSM        = $(ratio "$t_status16" "$t_status1" 3)   (target <= 2)"
 echo "(c) hsmd RSS: $before KiB idle, $after KiB with $sessions open sessions ($(( (after - before) / 16 )) KiB per session)"

@@ -13,50 +13,31 @@
 #
 # N runs per median (default 20).
 set -eu
-cd "$(dirname "$0")/.."
-top=$PWD
+. "$(dirname "$0")/lib.sh"
 N=${N:-20}
 COUNT=${COUNT:-1000}
-b=$top/_build/bench
-mkdir -p "$b"
-[ -x configure ] || autoreconf -fi >/dev/null
-( cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g" )
-make -C "$b" -j"$(nproc)" --quiet >/dev/null
-make -C "$b" install --quiet >/dev/null
+bench_build
 
-w=$(mktemp -d /tmp/hsmbench.XXXXXX)
+bench_scratch
 hsmd_pid=
-stop_hsmd() { [ -z "$hsmd_pid" ] || { kill "$hsmd_pid" 2>/dev/null; wait "$hsmd_pid" 2>/dev/null || true; hsmd_pid=; }; }
-cleanup() { stop_hsmd; rm -rf "$w"; }
-trap cleanup EXIT
-export PATH="$b/inst/bin:$b/inst/sbin:$PATH"
-export HSMADMIN_CONF=$w/conf HSMADMIN_HOME=$w/home
-head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$w/system-uuid"
-export HSMADMIN_SYSTEM_UUID_FILE=$w/system-uuid
-cp -r "$b/inst/etc/hsmadmin" "$HSMADMIN_CONF"
-mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
-hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
+stop_hsmd() { [ -z "$hsmd_pid" ] || { kill "$hsmd_pid" 2>/dev/null; wait "$hsmd_pid" 2>/dev/null || true; hsmd_pid=; pids=; }; }
 esn=BE0C-0000-0043
 addr=127.78.0.2
-hsmd provision --state "$w/hsm" --esn "$esn" --address "$addr" --vendor-key "$w/vendor.key" \
-	--module-conf "$HSMADMIN_CONF/modules.d/hsm.conf" >/dev/null
+bench_provision hsm "$esn" "$addr"
 
 now_ns() { date +%s%N; }
 # Start hsmd; print how long until the sshadmin port answers (microseconds).
 start_hsmd() {
 	_t0=$(now_ns)
-	hsmd run --state "$w/hsm" --conf "$HSMADMIN_CONF" >>"$w/hsm.log" 2>&1 &
-	hsmd_pid=$!
-	for _ in $(seq 1 2000); do (exec 3<>"/dev/tcp/$addr/2201") 2>/dev/null && break; sleep 0.005; done
+	bench_run hsm "$HSMADMIN_CONF"
+	hsmd_pid=$bench_pid
+	bench_wait_port "$addr" 2201 2000 0.005
 	echo $(( ($(now_ns) - _t0) / 1000 ))
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-ms() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1000 }'; }
 
 # --- (b) reference: start-up without VCMs ------------------------------------------
 start_hsmd >/dev/null
-hsmadmin enroll >/dev/null
+bench_enroll
 hsm-vendor licence --key "$w/vendor.key" --esn "$esn" --max-active-vcms 1000 --out "$w/1000.lic" >/dev/null
 hsmadmin fet "$w/1000.lic" >/dev/null
 stop_hsmd

@@ -17,26 +17,13 @@
 #
 # SIZE (MiB, default 256), SMALL (default 16).  Prints ratios.
 set -eu
-cd "$(dirname "$0")/.."
-top=$PWD
+. "$(dirname "$0")/lib.sh"
 SIZE=${SIZE:-256}
 SMALL=${SMALL:-16}
-b=$top/_build/bench
-mkdir -p "$b"
-[ -x configure ] || autoreconf -fi >/dev/null
-( cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g" )
-make -C "$b" -j"$(nproc)" --quiet >/dev/null
-make -C "$b" install --quiet >/dev/null
+bench_build
 
-w=$(mktemp -d /tmp/hsmbench.XXXXXX)
-pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; sleep 0.2; rm -rf "$w"; }
-trap cleanup EXIT
-export PATH="$b/inst/bin:$b/inst/sbin:$PATH"
-export HSMADMIN_CONF=$w/conf HSMADMIN_HOME=$w/home NFAST_KEYPROT=KFG
-cp -r "$b/inst/etc/hsmadmin" "$HSMADMIN_CONF"
-mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
-hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
+bench_scratch
+export NFAST_KEYPROT=KFG
 # hsmd's configuration: the installed one, trusting the bench vendor.
 cp -r "$HSMADMIN_CONF" "$w/hsmdconf"
 
@@ -56,18 +43,13 @@ pkg "$SMALL" "$w/small.npkg"
 rm -f "$w/mods/zzpayload.so"
 
 start_hsm() { # I
-	esn=$(printf 'BE0D-0000-%04d' "$1")
-	hsmd provision --state "$w/hsm$1" --esn "$esn" --address "127.78.0.$1" --vendor-key "$w/vendor.key" \
-		--module-conf "$HSMADMIN_CONF/modules.d/hsm$1.conf" >/dev/null
-	hsmd run --state "$w/hsm$1" --conf "$w/hsmdconf" >"$w/hsm$1.log" 2>&1 &
-	pids="$pids $!"
-	eval "hsm_pid_$1=$!"
+	bench_provision "hsm$1" "$(printf 'BE0D-0000-%04d' "$1")" "127.78.0.$1"
+	bench_run "hsm$1" "$w/hsmdconf"
+	eval "hsm_pid_$1=$bench_pid"
 }
 for i in $(seq 1 16); do start_hsm "$i"; done
-for i in $(seq 1 16); do
-	for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.78.0.$i/2204") 2>/dev/null && break; sleep 0.05; done
-done
-hsmadmin enroll >/dev/null
+for i in $(seq 1 16); do bench_wait_port "127.78.0.$i" 2204; done
+bench_enroll
 
 secs() { local s e; s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }
 best() { local m=; for _ in 1 2 3; do t=$(secs "$@"); [ -z "$m" ] || [ "$t" -lt "$m" ] && m=$t; done; echo "$m"; }
@@ -83,7 +65,6 @@ all=(); for i in $(seq 1 16); do all+=(--esn "$(printf 'BE0D-0000-%04d' "$i")");
 t_small1=$(best hsmadmin upgrade --esn "$one" --dry-run --force --timeout 120 "$w/small.npkg")
 t_up16=$(secs hsmadmin upgrade "${all[@]}" --dry-run --force --timeout 120 "$w/small.npkg")
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 mbs() { awk -v s="$(stat -c %s "$w/big.npkg")" -v t="$1" 'BEGIN { printf "%.0f MB/s", s / t }'; }
 echo "package: $(stat -c %s "$w/big.npkg") bytes (${SIZE} MiB payload); best of 3 (microseconds)"
 echo "  openssl dgst -sha256 $t_openssl ($(mbs "$t_openssl")), npkginfo $t_info ($(mbs "$t_info")),"

@@ -16,43 +16,25 @@
 # N runs per median (default 20); COUNT VCMs (default 1000); ACTIVE VCMs
 # started for (c) (default 10).
 set -eu
-cd "$(dirname "$0")/.."
-top=$PWD
+. "$(dirname "$0")/lib.sh"
 N=${N:-20}
 COUNT=${COUNT:-1000}
 ACTIVE=${ACTIVE:-10}
-b=$top/_build/bench
-mkdir -p "$b"
-[ -x configure ] || autoreconf -fi >/dev/null
-( cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g" )
-make -C "$b" -j"$(nproc)" --quiet >/dev/null
-make -C "$b" install --quiet >/dev/null
-cc -O2 -o "$b/runtimes" bench/runtimes.c
+bench_build
+bench_runtimes
+bench_scratch
 
-w=$(mktemp -d /tmp/hsmbench.XXXXXX)
-hsmd_pid=
-cleanup() { [ -n "$hsmd_pid" ] && kill "$hsmd_pid" 2>/dev/null; sleep 0.5; rm -rf "$w"; }
-trap cleanup EXIT
-export PATH="$b/inst/bin:$b/inst/sbin:$PATH"
-export HSMADMIN_CONF=$w/conf HSMADMIN_HOME=$w/home
-head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$w/system-uuid"
-export HSMADMIN_SYSTEM_UUID_FILE=$w/system-uuid
-cp -r "$b/inst/etc/hsmadmin" "$HSMADMIN_CONF"
-mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
-hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
 # hsmd reads the same configuration (its vendor.d trusts the licence key).
 esn=BE0C-0000-0042
 addr=127.78.0.1
-hsmd provision --state "$w/hsm" --esn "$esn" --address "$addr" --vendor-key "$w/vendor.key" \
-	--module-conf "$HSMADMIN_CONF/modules.d/hsm.conf" >/dev/null
-hsmd run --state "$w/hsm" --conf "$HSMADMIN_CONF" >"$w/hsm.log" 2>&1 &
-hsmd_pid=$!
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/$addr/2201") 2>/dev/null && break; sleep 0.05; done
-hsmadmin enroll --secret-file "$w/hsm/enrollment-secret" >/dev/null
+bench_provision hsm "$esn" "$addr"
+bench_run hsm "$HSMADMIN_CONF"
+hsmd_pid=$bench_pid
+bench_wait_port "$addr" 2201
+bench_enroll
 hsm-vendor licence --key "$w/vendor.key" --esn "$esn" --max-active-vcms 1000 --out "$w/1000.lic" >/dev/null
 hsmadmin fet "$w/1000.lic" >/dev/null
 
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 now_ms() { date +%s%3N; }
 
 # --- (a) create ----------------------------------------------------------------
@@ -91,11 +73,9 @@ for p in $(pgrep -P "$hsmd_pid"); do vcm_rss=$((vcm_rss + $(rss "$p"))); done
 disk=$(du -sk "$w/hsm/vcms" | cut -f1)
 devjson=$(stat -c %s "$w/hsm/device.json")
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "(a) $COUNT creates: $((t1 - t0)) ms ($(ratio $((t1 - t0)) "$COUNT") ms each, one vcmadmin run per create)"
 echo "    the 1001st create: $over (limit 1000)"
 echo "    hsmd RSS: $rss0 KiB before, $rss1 KiB after $COUNT VCMs; device.json $devjson bytes"
-ms() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1000 }'; }
 echo "(b) medians of $N runs: hsmadmin info $(ms "$t_info") ms, vcmadmin list --json ($COUNT VCMs," \
 	"$list_bytes bytes) $(ms "$t_list") ms"
 echo "    list / info = $(ratio "$t_list" "$t_info")   (target: list under 100 ms)"

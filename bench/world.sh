@@ -16,36 +16,18 @@
 #
 # N runs per median (default 20).
 set -eu
-cd "$(dirname "$0")/.."
-top=$PWD
+. "$(dirname "$0")/lib.sh"
 N=${N:-20}
-b=$top/_build/bench
-mkdir -p "$b"
-[ -x configure ] || autoreconf -fi >/dev/null
-( cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g" )
-make -C "$b" -j"$(nproc)" --quiet >/dev/null
-make -C "$b" install --quiet >/dev/null
-cc -O2 -o "$b/runtimes" bench/runtimes.c
+bench_build
+bench_runtimes
+bench_scratch
 
-w=$(mktemp -d /tmp/hsmbench.XXXXXX)
-hsmd_pid=
-cleanup() { [ -n "$hsmd_pid" ] && kill "$hsmd_pid" 2>/dev/null; sleep 0.5; rm -rf "$w"; }
-trap cleanup EXIT
-export PATH="$b/inst/bin:$b/inst/sbin:$PATH"
-export HSMADMIN_CONF=$w/conf HSMADMIN_HOME=$w/home
-head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$w/system-uuid"
-export HSMADMIN_SYSTEM_UUID_FILE=$w/system-uuid
-cp -r "$b/inst/etc/hsmadmin" "$HSMADMIN_CONF"
-mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
-hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
 esn=BE0C-0000-0043
 addr=127.78.$((RANDOM % 200 + 10)).1
-hsmd provision --state "$w/hsm" --esn "$esn" --address "$addr" --vendor-key "$w/vendor.key" \
-	--module-conf "$HSMADMIN_CONF/modules.d/hsm.conf" >/dev/null
-hsmd run --state "$w/hsm" --conf "$HSMADMIN_CONF" >"$w/hsm.log" 2>&1 &
-hsmd_pid=$!
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/$addr/2201") 2>/dev/null && break; sleep 0.05; done
-hsmadmin enroll --secret-file "$w/hsm/enrollment-secret" >/dev/null
+bench_provision hsm "$esn" "$addr"
+bench_run hsm "$HSMADMIN_CONF"
+bench_wait_port "$addr" 2201
+bench_enroll
 hsm-vendor licence --key "$w/vendor.key" --esn "$esn" --max-active-vcms 2 --out "$w/2.lic" >/dev/null
 hsmadmin fet "$w/2.lic" >/dev/null
 

@@ -13,6 +13,8 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 
 #include <hsmadmin/features.h>
 #include <hsmadmin/fileio.h>
+#include <hsmadmin/trust.h>
 #include "licence.h"
 #include "modules.h"
 #include "sign.h"
@@ -574,6 +577,21 @@ HSM_API json_t *hsm_licence_summary(const struct hsm_licence *lic)
 	return o;
 }
 
+HSM_API int hsm_licence_exit(int status)
+{
+	switch (status) {
+	case HSM_LICENCE_OK:
+		return HSM_EXIT_OK;
+	case HSM_LICENCE_UNKNOWN_SIGNER:
+	case HSM_LICENCE_TAMPERED:
+		return HSM_EXIT_AUTH;
+	case HSM_LICENCE_WRONG_ESN:
+		return HSM_EXIT_FAILED;
+	default:
+		return HSM_EXIT_USAGE; /* malformed, unknown version */
+	}
+}
+
 HSM_API void hsm_licence_free(struct hsm_licence *lic)
 {
 	if (!lic)
@@ -606,13 +624,22 @@ HSM_API int hsm_vendor_keys_load(const char *dir, EVP_PKEY ***keys, size_t *n, c
 	struct dirent *de;
 	EVP_PKEY **out;
 	DIR *d;
-	int rc = 0;
+	int rc = 0, dfd, fd;
 
 	*keys = NULL;
 	*n = 0;
-	d = opendir(dir);
-	if (!d)
+	/* vendor.d decides whose licences are applied: the trust rules apply
+	 * to it and to each key file. */
+	dfd = hsm_trust_open(dir, 1, err, errlen);
+	if (dfd == HSM_TRUST_ABSENT)
 		return 0; /* no vendor.d: nothing is trusted */
+	if (dfd < 0)
+		return -1;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return hsm_set_err(err, errlen, "%s: %s", dir, strerror(errno));
+	}
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
 		if (de->d_name[0] == '.' || l < 5 || strcmp(de->d_name + l - 4, ".pem") != 0)
@@ -639,6 +666,13 @@ HSM_API int hsm_vendor_keys_load(const char *dir, EVP_PKEY ***keys, size_t *n, c
 			rc = hsm_set_err(err, errlen, "%s: path too long", dir);
 			break;
 		}
+		/* Checked, then read by name: vendor.d itself is trusted, so
+		 * only a trusted user could swap the file in between. */
+		if ((fd = hsm_trust_open(path, 0, inner, sizeof(inner))) < 0) {
+			rc = hsm_set_err(err, errlen, "vendor key %s", inner);
+			break;
+		}
+		close(fd);
 		out[loaded] = hsm_key_load_public(path, inner, sizeof(inner));
 		if (!out[loaded]) {
 			rc = hsm_set_err(err, errlen, "vendor key: %s", inner);

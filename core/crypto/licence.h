@@ -50,6 +50,11 @@ enum hsm_licence_status {
 	HSM_LICENCE_WRONG_ESN = -5        /* for another HSM */
 };
 
+/* The exit code (enum hsm_exit) of a status, the same in every tool: a
+ * bad file is bad input (2), an untrusted or bad signature a trust
+ * failure (4), another HSM's licence a failure (1). */
+HSM_API int hsm_licence_exit(int status);
+
 enum hsm_licence_speed {
 	HSM_LICENCE_SPEED_NONE = 0,
 	HSM_LICENCE_SPEED_MID = 1,

@@ -17,8 +17,11 @@
 #include <string.h>
 
 #include <ini.h>
+#include <unistd.h>
+
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/netaddr.h>
+#include <hsmadmin/trust.h>
 
 #include "modules.h"
 
@@ -355,17 +358,23 @@ static int by_esn(const void *a, const void *b)
 /* The .conf names in dir, sorted so that "first file wins" is stable. */
 static int list_conf_files(const char *dir, char ***names, size_t *count, char *err, size_t errlen)
 {
-	DIR *d = opendir(dir);
+	/* modules.d says which hosts and keys are the HSMs: the trust rules
+	 * apply to the directory (and to each file, when read). */
+	int fd = hsm_trust_open(dir, 1, err, errlen);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 	char **v = NULL;
 	size_t n = 0, cap = 0;
 
 	*names = NULL;
 	*count = 0;
+	if (fd == HSM_TRUST_ABSENT)
+		return 0;
+	if (fd < 0)
+		return -1;
 	if (!d) {
-		if (errno == ENOENT)
-			return 0;
 		hsm_set_err(err, errlen, "%s: %s", dir, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	while ((e = readdir(d))) {
@@ -432,7 +441,7 @@ int hsm_modules_load(const char *confdir, struct hsm_module **mods, size_t *coun
 
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= sizeof(path))
 			continue;
-		if (hsm_read_file(path, MODULE_FILE_MAX, &data, &len, why, sizeof(why)) < 0 ||
+		if (hsm_trust_read_file(path, MODULE_FILE_MAX, &data, &len, why, sizeof(why)) < 0 ||
 		    hsm_module_parse(data, len, &v[n], why, sizeof(why)) < 0) {
 			if (skip)
 				skip(arg, path, why);

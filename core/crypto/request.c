@@ -595,7 +595,7 @@ HSM_API int hsm_request_load_file(const char *path, struct hsm_request **out, ch
 	int rc;
 
 	*out = NULL;
-	if (hsm_read_file(path, HSM_REQUEST_MAX_BYTES, &data, &len, err, errlen) != 0)
+	if (hsm_read_file_nofollow(path, HSM_REQUEST_MAX_BYTES, &data, &len, err, errlen) != 0)
 		return -1;
 	rc = hsm_request_parse(data, len, out, inner, sizeof(inner));
 	free(data);

@@ -331,13 +331,14 @@ int hsm_completion_fish(FILE *f, struct hsm_registry *reg)
 
 static int esn_valid(const char *s)
 {
-	/* XXXX-XXXX-XXXX, upper-case hex digits (modules.d's own rule). */
+	/* XXXX-XXXX-XXXX, digits and upper-case letters: modules.d's own
+	 * rule (hsm_esn_valid), so every ESN the commands accept is offered. */
 	if (strlen(s) != 14)
 		return 0;
 	for (int i = 0; i < 14; i++)
 		if (i == 4 || i == 9
 			? s[i] != '-'
-			: !(isdigit((unsigned char)s[i]) || (s[i] >= 'A' && s[i] <= 'F')))
+			: !(isdigit((unsigned char)s[i]) || (s[i] >= 'A' && s[i] <= 'Z')))
 			return 0;
 	return 1;
 }
@@ -351,6 +352,28 @@ static int uuid_valid(const char *s)
 							    : !isxdigit((unsigned char)s[i]))
 			return 0;
 	return 1;
+}
+
+HSM_API int hsm_completion_esn_line(const char *line, char out[15])
+{
+	char key[16], val[64];
+
+	if (sscanf(line, " %15[a-z] = %63s", key, val) != 2 || strcmp(key, "esn") != 0 ||
+	    !esn_valid(val))
+		return 0;
+	memcpy(out, val, 15);
+	return 1;
+}
+
+HSM_API int hsm_completion_uuid_line(const char *line, char out[37])
+{
+	size_t n = strcspn(line, "\n");
+
+	if (n != 36 || (line[n] && line[n + 1]))
+		return 0;
+	memcpy(out, line, 36);
+	out[36] = '\0';
+	return uuid_valid(out);
 }
 
 /* "esn = VALUE" lines of the .conf files in modules.d.  Completion only offers words:
@@ -370,10 +393,9 @@ static void values_esn(FILE *out)
 			path = hsm_path_join(dir, names[i]->d_name);
 			f = fopen(path, "re");
 			while (f && fgets(line, sizeof(line), f)) {
-				char key[16], val[64];
-				if (sscanf(line, " %15[a-z] = %63s", key, val) == 2 &&
-				    !strcmp(key, "esn") && esn_valid(val))
-					fprintf(out, "%s\n", val);
+				char esn[15];
+				if (hsm_completion_esn_line(line, esn))
+					fprintf(out, "%s\n", esn);
 			}
 			if (f)
 				fclose(f);
@@ -405,9 +427,9 @@ static void values_uuid(FILE *out)
 	free(names);
 	f = fopen(cache, "re");
 	while (f && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (uuid_valid(line))
-			fprintf(out, "%s\n", line);
+		char uuid[37];
+		if (hsm_completion_uuid_line(line, uuid))
+			fprintf(out, "%s\n", uuid);
 	}
 	if (f)
 		fclose(f);

@@ -245,7 +245,7 @@ static int run_command(struct hsm_ctx *ctx, const struct hsm_plugin_entry *e, in
 		return HSM_EXIT_USAGE;
 	}
 	if (ctx->parsed.help) {
-		hsm_help_command(stdout, ctx->tool, ctx->cmd, specs, n);
+		hsm_help_command(stdout, ctx->tool, ctx->plugin, ctx->cmd, specs, n);
 		free(specs);
 		return HSM_EXIT_OK;
 	}

@@ -122,21 +122,15 @@ HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mo
 	return rc;
 }
 
-HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len, char *err,
-			  size_t errlen)
+HSM_API int hsm_read_fd(int fd, const char *path, size_t max, char **data, size_t *len, char *err,
+			size_t errlen)
 {
 	struct stat st;
 	char *buf;
 	size_t got = 0;
-	int fd;
 
 	*data = NULL;
 	*len = 0;
-	/* O_NONBLOCK: a FIFO (or a device) given as a file is refused below
-	 * instead of blocking the open; regular files ignore the flag. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return hsm_set_err(err, errlen, "%s: not a regular file", path);
@@ -171,6 +165,37 @@ HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len
 	*data = buf;
 	*len = got;
 	return 0;
+}
+
+static int read_file(const char *path, int nofollow, size_t max, char **data, size_t *len,
+		     char *err, size_t errlen)
+{
+	int fd;
+
+	*data = NULL;
+	*len = 0;
+	/* O_NONBLOCK: a FIFO (or a device) given as a file is refused by
+	 * hsm_read_fd instead of blocking the open; regular files ignore the
+	 * flag. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
+	if (fd < 0 && nofollow && errno == ELOOP)
+		return hsm_set_err(err, errlen,
+				   "%s: refused: a symbolic link (give the file itself)", path);
+	if (fd < 0)
+		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
+	return hsm_read_fd(fd, path, max, data, len, err, errlen);
+}
+
+HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len, char *err,
+			  size_t errlen)
+{
+	return read_file(path, 0, max, data, len, err, errlen);
+}
+
+HSM_API int hsm_read_file_nofollow(const char *path, size_t max, char **data, size_t *len,
+				   char *err, size_t errlen)
+{
+	return read_file(path, 1, max, data, len, err, errlen);
 }
 
 HSM_API int hsm_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)

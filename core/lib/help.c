@@ -77,13 +77,20 @@ void hsm_usage_line(FILE *f, const char *tool, const struct hsm_command *cmd,
 	fputc('\n', f);
 }
 
-void hsm_help_command(FILE *f, const char *tool, const struct hsm_command *cmd,
-		      const struct hsm_option *const *specs, size_t n)
+void hsm_help_command(FILE *f, const char *tool, const struct hsm_plugin_entry *e,
+		      const struct hsm_command *cmd, const struct hsm_option *const *specs,
+		      size_t n)
 {
 	char left[96], mv[48];
 
 	hsm_usage_line(f, tool, cmd, specs, n);
 	fprintf(f, "\n%s\n", cmd->summary);
+	/* The command's other spellings follow it in its plugin's table. */
+	for (size_t k = 0; e && k < e->n_cmds; k++)
+		if (e->cmds[k] == cmd && !(cmd->flags & HSM_CMDF_ALIAS))
+			for (size_t a = k + 1;
+			     a < e->n_cmds && (e->cmds[a]->flags & HSM_CMDF_ALIAS); a++)
+				fprintf(f, "Also written: %s %s\n", tool, e->cmds[a]->path);
 	if (cmd->description)
 		fprintf(f, "\n%s\n", cmd->description);
 	if (cmd->flags & HSM_CMDF_INVASIVE)
@@ -180,7 +187,17 @@ void hsm_help_group(FILE *f, const char *tool, const char *prefix, const struct 
 			if (strcmp(c->tool ? c->tool : "hsmadmin", tool) ||
 			    !hsm_path_has_prefix(c->path, prefix))
 				continue;
-			fprintf(f, "  %-28s %s\n", c->path, c->summary);
+			/* A form of the command before it: listed on that line. */
+			if ((c->flags & HSM_CMDF_ALIAS) && k > 0)
+				continue;
+			fprintf(f, "  %-28s %s", c->path, c->summary);
+			for (size_t a = k + 1;
+			     a < e->n_cmds && (e->cmds[a]->flags & HSM_CMDF_ALIAS); a++)
+				fprintf(f, "%s%s", a == k + 1 ? " (also: " : ", ",
+					e->cmds[a]->path);
+			fputs(k + 1 < e->n_cmds && (e->cmds[k + 1]->flags & HSM_CMDF_ALIAS) ? ")\n"
+											    : "\n",
+			      f);
 		}
 	}
 	fprintf(f, "\nRun '%s %s <command> --help' for the options of a command.\n", tool, prefix);

@@ -42,8 +42,9 @@ size_t hsm_common_options(const struct hsm_plugin *d, const struct hsm_command *
 /* help.c */
 void hsm_help_tool(FILE *f, const char *tool, const struct hsm_registry *reg);
 void hsm_help_group(FILE *f, const char *tool, const char *prefix, const struct hsm_registry *reg);
-void hsm_help_command(FILE *f, const char *tool, const struct hsm_command *cmd,
-		      const struct hsm_option *const *specs, size_t n);
+void hsm_help_command(FILE *f, const char *tool, const struct hsm_plugin_entry *e,
+		      const struct hsm_command *cmd, const struct hsm_option *const *specs,
+		      size_t n);
 void hsm_usage_line(FILE *f, const char *tool, const struct hsm_command *cmd,
 		    const struct hsm_option *const *specs, size_t n);
 
@@ -54,6 +55,11 @@ int hsm_completion_fish(FILE *f, struct hsm_registry *reg);
 /* KIND "esn" or "uuid": the values known on this host, one a line; -1 for
  * another KIND. */
 int hsm_completion_values(FILE *out, const char *kind);
+/* The value readers behind it (exposed for the fuzz target): one line of a
+ * modules.d file, 1 when it is "esn = ESN" (out: the ESN); one line of
+ * cache/vcms, 1 when it is a UUID and nothing else (out: the UUID). */
+HSM_API int hsm_completion_esn_line(const char *line, char out[15]);
+HSM_API int hsm_completion_uuid_line(const char *line, char out[37]);
 
 /* output.c */
 int hsm_finish_output(struct hsm_ctx *ctx, int rc);

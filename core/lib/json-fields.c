@@ -49,6 +49,112 @@ HSM_API const char *hsm_printable(const char *s, char buf[HSM_PRINTABLE_LEN])
 	return buf;
 }
 
+/* The key path of the format token at index `at` of fmt, walking the
+ * arguments the way json_vunpack_ex does: object keys (`s` where a key is
+ * due) take a const char *, each value a pointer (`s%` one more).  Our
+ * formats use objects, arrays and the s o O b i I f F n values. */
+static void unpack_path(const char *fmt, size_t at, va_list ap, char *path, size_t len)
+{
+	struct {
+		int object, want_key;
+		size_t mark; /* length of path before this level's key */
+	} stack[16];
+	int depth = -1;
+	size_t n = 0;
+
+	path[0] = '\0';
+	for (size_t i = 0; fmt[i] && i <= at; i++) {
+		char c = fmt[i];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == ',' || c == ':' || c == '?' ||
+		    c == '*' || c == '!')
+			continue;
+		if (depth >= 0 && stack[depth].object && stack[depth].want_key && c == 's') {
+			const char *key = va_arg(ap, const char *);
+			stack[depth].want_key = 0;
+			n = stack[depth].mark;
+			n += (size_t)snprintf(path + n, n < len ? len - n : 0, "%s%s", n ? "." : "",
+					      key ? key : "?");
+			if (n >= len)
+				n = len - 1;
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			if (depth + 1 >= (int)(sizeof(stack) / sizeof(stack[0])))
+				return;
+			depth++;
+			stack[depth].object = c == '{';
+			stack[depth].want_key = c == '{';
+			stack[depth].mark = n;
+			continue;
+		}
+		if (c == '}' || c == ']') {
+			if (depth < 0)
+				return;
+			if (i == at) { /* the path of the object itself */
+				path[stack[depth].mark] = '\0';
+				return;
+			}
+			n = stack[depth].mark;
+			path[n] = '\0';
+			depth--;
+			if (depth >= 0 && stack[depth].object)
+				stack[depth].want_key = 1;
+			continue;
+		}
+		if (i == at)
+			return;
+		if (c != 'n')
+			(void)va_arg(ap, void *);
+		if (c == 's' && fmt[i + 1] == '%') {
+			(void)va_arg(ap, void *);
+			i++;
+		}
+		if (depth >= 0 && stack[depth].object)
+			stack[depth].want_key = 1;
+	}
+}
+
+HSM_API int hsm_json_unpack(const json_t *doc, size_t flags, char *err, size_t errlen,
+			    const char *fmt, ...)
+{
+	static const char unpacked[] = " object item(s) left unpacked: ";
+	json_error_t jerr;
+	char path[160], shown[HSM_PRINTABLE_LEN];
+	const char *list;
+	va_list ap, again;
+	int rc;
+
+	va_start(ap, fmt);
+	va_copy(again, ap);
+	rc = json_vunpack_ex((json_t *)doc, &jerr, flags, fmt, ap);
+	va_end(ap);
+	if (rc == 0) {
+		va_end(again);
+		return 0;
+	}
+	path[0] = '\0';
+	if (jerr.position > 0 && strcmp(jerr.source, "<validation>") == 0)
+		unpack_path(fmt, (size_t)jerr.position - 1, again, path, sizeof(path));
+	va_end(again);
+	if (!strncmp(jerr.text, "Object item not found: ", 23))
+		return hsm_set_err(err, errlen, "missing field '%s'",
+				   hsm_printable(path[0] ? path : jerr.text + 23, shown));
+	if ((list = strstr(jerr.text, unpacked)) != NULL) {
+		list += sizeof(unpacked) - 1;
+		return hsm_set_err(err, errlen, "unknown field%s '%s'%s%s",
+				   strchr(list, ',') ? "s" : "", hsm_printable(list, shown),
+				   path[0] ? " in " : "", path);
+	}
+	if (!strncmp(jerr.text, "Expected ", 9))
+		return path[0] ? hsm_set_err(err, errlen, "field '%s': expected %s", path,
+					     jerr.text + 9)
+			       : hsm_set_err(err, errlen, "expected %s", jerr.text + 9);
+	if (path[0])
+		return hsm_set_err(err, errlen, "field '%s': %s", path, jerr.text);
+	return hsm_set_err(err, errlen, "%s", jerr.text);
+}
+
 HSM_API const char *hsm_json_type_name(const json_t *v)
 {
 	if (!v)

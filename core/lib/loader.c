@@ -20,10 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <hsmadmin/trust.h>
 #include "internal.h"
 #include "registry.h"
-
-int hsm_trusted_stat(const struct stat *st, char *why, size_t whylen);
 
 /* The smallest descriptor and tables this core can use (ABI 1.0). */
 #define MIN_PLUGIN_SIZE (offsetof(struct hsm_plugin, fini) + sizeof(void (*)(void)))
@@ -86,7 +85,7 @@ static int open_trusted(struct hsm_registry *reg, struct hsm_plugin_entry *e, co
 	if (dirfd < 0)
 		return refuse(reg, e, path, "cannot open plugin directory %s: %s", reg->plugindir,
 			      strerror(errno));
-	if (fstat(dirfd, &st) != 0 || hsm_trusted_stat(&st, why, sizeof(why)) != 0) {
+	if (fstat(dirfd, &st) != 0 || hsm_trust_stat(&st, why, sizeof(why)) != 0) {
 		close(dirfd);
 		return refuse(reg, e, path, "plugin directory %s refused: %s", reg->plugindir, why);
 	}
@@ -99,7 +98,7 @@ static int open_trusted(struct hsm_registry *reg, struct hsm_plugin_entry *e, co
 		close(fd);
 		return refuse(reg, e, path, "not a regular file");
 	}
-	if (hsm_trusted_stat(&st, why, sizeof(why)) != 0) {
+	if (hsm_trust_stat(&st, why, sizeof(why)) != 0) {
 		close(fd);
 		return refuse(reg, e, path, "refused: %s", why);
 	}

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <hsmadmin/ini-strict.h>
+#include <hsmadmin/trust.h>
 #include "internal.h"
 #include "registry.h"
 
@@ -112,27 +113,6 @@ static int parse_requires(const char *value, char **out, char *err, size_t errle
 		return -1;
 	}
 	*out = list;
-	return 0;
-}
-
-/* --- trust -------------------------------------------------------------- */
-
-/* Configuration chooses which code runs: the same ownership and mode rules
- * as for plugin files. */
-int hsm_trusted_stat(const struct stat *st, char *why, size_t whylen);
-int hsm_trusted_stat(const struct stat *st, char *why, size_t whylen)
-{
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(why, whylen, "owned by uid %u, not by root or by us",
-			 (unsigned)st->st_uid);
-		return -1;
-	}
-	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(why, whylen, "writable by %s (mode %04o); chmod go-w it",
-			 (st->st_mode & S_IWOTH) ? "others" : "its group",
-			 (unsigned)(st->st_mode & 07777));
-		return -1;
-	}
 	return 0;
 }
 
@@ -301,7 +281,7 @@ static int conf_file_trusted(struct hsm_registry *reg, int dirfd, const char *na
 		diag(reg, "%s: not a regular file; skipped", path);
 		return 0;
 	}
-	if (hsm_trusted_stat(&st, why, sizeof(why)) != 0) {
+	if (hsm_trust_stat(&st, why, sizeof(why)) != 0) {
 		diag(reg, "%s: refused: %s", path, why);
 		return 0;
 	}
@@ -407,15 +387,15 @@ static int cmp_names(const void *a, const void *b)
 static void read_plugins_d(struct hsm_registry *reg)
 {
 	char *dirpath = hsm_path_join(reg->conf_dir, "plugins.d");
-	int dirfd = open(dirpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	char **names = NULL;
+	char **names = NULL, err[512];
 	size_t n = 0;
 	struct dirent *de;
 	DIR *d;
+	int dirfd = hsm_trust_open(dirpath, 1, err, sizeof(err));
 
 	if (dirfd < 0) {
-		if (errno != ENOENT)
-			diag(reg, "%s: %s", dirpath, strerror(errno));
+		if (dirfd != HSM_TRUST_ABSENT)
+			diag(reg, "%s; no plugin is configured from it", err);
 		free(dirpath);
 		return;
 	}
@@ -447,25 +427,33 @@ HSM_API int hsm_registry_open(struct hsm_registry *reg, const char *conf_dir, co
 			      FILE *f)
 {
 	struct main_conf mc = { 0 };
-	char *main_path, err[512];
-	struct stat st;
+	char *main_path, *text, err[512];
+	size_t len;
+	int rc;
 
 	memset(reg, 0, sizeof(*reg));
 	reg->diag = f;
 	reg->prog = prog;
 	reg->conf_dir = strdup(conf_dir);
-	main_path = hsm_path_join(conf_dir, "hsmadmin.conf");
-	if (stat(main_path, &st) == 0) {
-		char why[128];
-		if (hsm_trusted_stat(&st, why, sizeof(why)) != 0)
-			diag(reg, "%s: refused: %s; using built-in defaults", main_path, why);
-		else if (hsm_ini_parse_file(main_path, main_conf_pair, &mc, err, sizeof(err)) !=
-			 0) {
-			diag(reg, "%s; using built-in defaults", err);
-			free(mc.plugindir);
-			mc.plugindir = NULL;
-		}
+	/* The configuration directory decides which code runs: if others may
+	 * write to it, nothing in it is trusted. */
+	if (hsm_trust_dir(conf_dir, err, sizeof(err)) == -1) {
+		diag(reg, "%s; no configuration or plugin is read from it", err);
+		reg->plugindir = strdup(HSMADMIN_PLUGINDIR);
+		return 0;
 	}
+	main_path = hsm_path_join(conf_dir, "hsmadmin.conf");
+	rc = hsm_trust_read_file(main_path, HSM_INI_MAX_FILE, &text, &len, err, sizeof(err));
+	if (rc == -1)
+		diag(reg, "%s; using built-in defaults", err);
+	else if (rc == 0 &&
+		 hsm_ini_parse_text(text, len, main_conf_pair, &mc, err, sizeof(err)) != 0) {
+		diag(reg, "%s: %s; using built-in defaults", main_path, err);
+		free(mc.plugindir);
+		mc.plugindir = NULL;
+	}
+	if (rc == 0)
+		free(text);
 	free(main_path);
 	reg->plugindir = mc.plugindir ? mc.plugindir : strdup(HSMADMIN_PLUGINDIR);
 	read_plugins_d(reg);

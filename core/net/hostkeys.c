@@ -629,12 +629,12 @@ static int pins_from_json(const json_t *doc, const char *esn, struct hsm_pins *p
 	const char *file_esn, *identity, *svc;
 	json_t *keys, *val;
 	json_int_t pinned;
-	json_error_t jerr;
+	char jwhy[256];
 
-	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT, "{s:s, s:s, s:o, s:I}", "esn",
-			   &file_esn, "identity_key", &identity, "host_keys", &keys, "pinned",
-			   &pinned) < 0) {
-		hsm_set_err(err, errlen, "%s", jerr.text);
+	if (hsm_json_unpack((json_t *)doc, JSON_STRICT, jwhy, sizeof(jwhy), "{s:s, s:s, s:o, s:I}",
+			    "esn", &file_esn, "identity_key", &identity, "host_keys", &keys,
+			    "pinned", &pinned) < 0) {
+		hsm_set_err(err, errlen, "%s", jwhy);
 		return -1;
 	}
 	if (strcmp(file_esn, esn) != 0) {

@@ -47,15 +47,15 @@ int hsm_tenant_record_parse(const json_t *doc, struct hsm_tenant_vcm *out, char 
 	const char *uuid, *esn, *name = NULL, *address, *identity;
 	json_t *ports, *keys;
 	json_int_t module, enrolled;
-	json_error_t jerr;
+	char jwhy[256];
 
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT,
-			   "{s:s, s:s, s?s, s:s, s:o, s:o, s:s, s:I, s:I}", "uuid", &uuid, "esn",
-			   &esn, "name", &name, "address", &address, "ports", &ports, "host_keys",
-			   &keys, "identity_key", &identity, "module", &module, "enrolled",
-			   &enrolled) < 0)
-		return hsm_set_err(err, errlen, "%s", jerr.text);
+	if (hsm_json_unpack((json_t *)doc, JSON_STRICT, jwhy, sizeof(jwhy),
+			    "{s:s, s:s, s?s, s:s, s:o, s:o, s:s, s:I, s:I}", "uuid", &uuid, "esn",
+			    &esn, "name", &name, "address", &address, "ports", &ports, "host_keys",
+			    &keys, "identity_key", &identity, "module", &module, "enrolled",
+			    &enrolled) < 0)
+		return hsm_set_err(err, errlen, "%s", jwhy);
 	if (!hsm_tenant_uuid_valid(uuid))
 		return hsm_set_err(err, errlen, "uuid: not a lower-case UUID");
 	memcpy(out->uuid, uuid, HSM_TENANT_UUID_LEN + 1);

@@ -65,16 +65,16 @@ static int verify_vcm_warrant(const json_t *env, EVP_PKEY *id, const struct hsm_
 	const json_t *body = NULL;
 	const char *esn, *psn, *key, *vcm;
 	json_int_t issued;
-	json_error_t jerr;
+	char jwhy[256];
 	char why[256];
 
 	if (hsm_signed_verify(env, id, &body, NULL, why, sizeof(why)) < 0)
 		return hsm_set_err(err, errlen,
 				   "vcm_identity is not signed by the HSM identity key: %s", why);
-	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I, s:s}", "esn",
-			   &esn, "psn", &psn, "identity_key", &key, "issued", &issued, "vcm",
-			   &vcm) < 0)
-		return hsm_set_err(err, errlen, "vcm_identity: %s", jerr.text);
+	if (hsm_json_unpack((json_t *)body, JSON_STRICT, jwhy, sizeof(jwhy),
+			    "{s:s, s:s, s:s, s:I, s:s}", "esn", &esn, "psn", &psn, "identity_key",
+			    &key, "issued", &issued, "vcm", &vcm) < 0)
+		return hsm_set_err(err, errlen, "vcm_identity: %s", jwhy);
 	if (strcmp(esn, v->esn) != 0 || strcmp(vcm, v->uuid) != 0)
 		return hsm_set_err(err, errlen, "vcm_identity names another HSM or VCM");
 	return 0;
@@ -88,14 +88,14 @@ static int verify_service(int s, const json_t *entry, EVP_PKEY *id, struct hsm_t
 	json_int_t port, issued;
 	json_t *cert;
 	const json_t *body = NULL;
-	json_error_t jerr;
+	char jwhy[256];
 	char why[256];
 
 	if (!entry)
 		return hsm_set_err(err, errlen, "services: no %s", name);
-	if (json_unpack_ex((json_t *)entry, &jerr, JSON_STRICT, "{s:I, s:s, s:o}", "port", &port,
-			   "host_key", &host_key, "certificate", &cert) < 0)
-		return hsm_set_err(err, errlen, "services.%s: %s", name, jerr.text);
+	if (hsm_json_unpack((json_t *)entry, JSON_STRICT, jwhy, sizeof(jwhy), "{s:I, s:s, s:o}",
+			    "port", &port, "host_key", &host_key, "certificate", &cert) < 0)
+		return hsm_set_err(err, errlen, "services.%s: %s", name, jwhy);
 	if (port != (json_int_t)v->ports[s])
 		return hsm_set_err(err, errlen, "services.%s.port differs from ports.%s", name,
 				   name);
@@ -103,13 +103,14 @@ static int verify_service(int s, const json_t *entry, EVP_PKEY *id, struct hsm_t
 		return hsm_set_err(err, errlen,
 				   "%s certificate is not signed by the HSM identity key: %s", name,
 				   why);
-	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I, s:s, s:s}",
-			   "esn", &c_esn, "service", &c_svc, "host_key", &c_key, "issued", &issued,
-			   "vcm", &c_vcm, "address", &c_addr) < 0)
+	if (hsm_json_unpack((json_t *)body, JSON_STRICT, jwhy, sizeof(jwhy),
+			    "{s:s, s:s, s:s, s:I, s:s, s:s}", "esn", &c_esn, "service", &c_svc,
+			    "host_key", &c_key, "issued", &issued, "vcm", &c_vcm, "address",
+			    &c_addr) < 0)
 		return hsm_set_err(err, errlen,
 				   "%s certificate: %s (a VCM certificate names its vcm "
 				   "and address)",
-				   name, jerr.text);
+				   name, jwhy);
 	if (strcmp(c_esn, v->esn) || strcmp(c_svc, name) || strcmp(c_vcm, v->uuid) ||
 	    strcmp(c_addr, v->address))
 		return hsm_set_err(

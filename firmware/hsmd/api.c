@@ -386,6 +386,16 @@ static json_t *api_vcm_prepare(struct hsmd_call *c, const json_t *spec)
 	return r;
 }
 
+static json_t *api_vcm_identity(struct hsmd_call *c, const char *uuid)
+{
+	char err[HD_ERRLEN];
+	json_t *r = hd_vcmhost_identity(c->st, uuid, err, sizeof(err));
+
+	if (!r)
+		fail(c, "cannot read the VCM's identity", err);
+	return r;
+}
+
 static int api_vcm_discard(struct hsmd_call *c, const char *uuid)
 {
 	char err[HD_ERRLEN];
@@ -649,6 +659,7 @@ const struct hsmd_api hd_api_table = {
 	.log_keys = api_log_keys,
 	.log_clear = api_log_clear,
 	.reply_log_segment = api_reply_log_segment,
+	.vcm_identity = api_vcm_identity,
 };
 
 void hd_call_run(struct hsmd_call *call, struct hd_server *srv, struct hd_store *st,

@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include <hsmadmin/fileio.h>
 #include "button.h"
+#include "cmdline.h"
 #include "hsmd.h"
 
 #define BUTTON_FILE "button"
@@ -83,68 +83,42 @@ int hd_button_held(const char *dir, int64_t now)
 	return held;
 }
 
-static int button_usage(const char *what, const char *arg)
+static void button_help(void)
 {
-	fprintf(stderr, "hsmd: button: %s%s%s%s\n(see hsmd button --help)\n", what, arg ? " '" : "",
-		arg ? arg : "", arg ? "'" : "");
-	return 2;
+	printf("Usage: hsmd button --state DIR (--hold SECONDS | --release | --show)\n"
+	       "The emulated recovery-mode button of the HSM whose state is in DIR "
+	       "(guide 4.5.4.2);\n"
+	       "hsmd may be running.  A boot (hsmadmin reset, settime, factorystate, "
+	       "or hsmd run)\n"
+	       "while the button is held boots the recovery image; a boot without it "
+	       "held leaves\n"
+	       "recovery mode.  Both return the HSM to factory state.\n"
+	       "  --hold SECONDS   hold the button for SECONDS (1-%d) from now\n"
+	       "  --release        let go of it\n"
+	       "  --show           print 'held' or 'released'\n",
+	       MAX_HOLD);
 }
 
 int hd_button_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' }, { "hold", required_argument, NULL, 'H' },
-		{ "release", no_argument, NULL, 'r' },     { "show", no_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
-	};
 	const char *state = NULL, *hold = NULL;
-	int release = 0, show = 0, c;
+	int release = 0, show = 0, rc;
+	const struct hd_opt opts[] = {
+		{ .name = "state", .str = &state, .required = "--state DIR" },
+		{ .name = "hold", .str = &hold },
+		{ .name = "release", .flag = &release },
+		{ .name = "show", .flag = &show },
+	};
 	char err[HD_ERRLEN], path[PATH_MAX];
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			state = optarg;
-			break;
-		case 'H':
-			hold = optarg;
-			break;
-		case 'r':
-			release = 1;
-			break;
-		case 'S':
-			show = 1;
-			break;
-		case 'h':
-			printf(
-			    "Usage: hsmd button --state DIR (--hold SECONDS | --release | --show)\n"
-			    "The emulated recovery-mode button of the HSM whose state is in DIR "
-			    "(guide 4.5.4.2);\n"
-			    "hsmd may be running.  A boot (hsmadmin reset, settime, factorystate, "
-			    "or hsmd run)\n"
-			    "while the button is held boots the recovery image; a boot without it "
-			    "held leaves\n"
-			    "recovery mode.  Both return the HSM to factory state.\n"
-			    "  --hold SECONDS   hold the button for SECONDS (1-%d) from now\n"
-			    "  --release        let go of it\n"
-			    "  --show           print 'held' or 'released'\n",
-			    MAX_HOLD);
-			return 0;
-		default:
-			return button_usage("unknown or incomplete option", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return button_usage("unexpected argument", argv[optind]);
-	if (!state)
-		return button_usage("--state DIR is required", NULL);
+	if ((rc = hd_cmdline_parse("button", argc, argv, opts, HD_NOPTS(opts), button_help)) >= 0)
+		return rc;
 	if (!!hold + release + show != 1)
-		return button_usage("give one of --hold SECONDS, --release, --show", NULL);
+		return hd_usage("button", "give one of --hold SECONDS, --release, --show");
 	snprintf(path, sizeof(path), "%s/lifetime.json", state);
 	if (access(path, F_OK) != 0)
-		return button_usage("--state: not a provisioned HSM state directory:", state);
+		return hd_usage("button", "--state: not a provisioned HSM state directory: '%s'",
+				state);
 	if (show) {
 		printf("%s\n", hd_button_held(state, hd_host_time()) ? "held" : "released");
 		return 0;
@@ -162,8 +136,9 @@ int hd_button_main(int argc, char **argv)
 		errno = 0;
 		secs = strtol(hold, &end, 10);
 		if (errno || end == hold || *end || secs < 1 || secs > MAX_HOLD)
-			return button_usage("--hold: not a number of seconds from 1 to 86400:",
-					    hold);
+			return hd_usage("button",
+					"--hold: not a number of seconds from 1 to 86400: '%s'",
+					hold);
 		if (hd_button_hold(state, hd_host_time() + secs, err, sizeof(err)) != 0) {
 			fprintf(stderr, "hsmd: button: %s\n", err);
 			return 1;

@@ -18,6 +18,7 @@
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/netaddr.h>
 #include <hsmadmin/ini-strict.h>
+#include <hsmadmin/trust.h>
 #include "licence.h"
 #include "hsmd.h"
 
@@ -202,15 +203,19 @@ int hd_config_load(struct hd_config *cfg, const char *confdir, char *err, size_t
 {
 	char path[4200], *text, inner[HD_ERRLEN];
 	size_t len;
-	struct stat stb;
 	int rc;
 
+	/* The configuration directory, hsmd.conf and vendor.d configure a
+	 * process running as root: the trust rules (hsmadmin/trust.h). */
+	if ((rc = hsm_trust_dir(confdir, inner, sizeof(inner))) == -1)
+		return hd_err(err, errlen, "configuration directory %s", inner);
 	if (vendor_dir_load(cfg, confdir, err, errlen) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/hsmd.conf", confdir);
-	if (stat(path, &stb) != 0 && errno == ENOENT)
+	rc = hsm_trust_read_file(path, 65536, &text, &len, inner, sizeof(inner));
+	if (rc == HSM_TRUST_ABSENT)
 		return 0;
-	if (hsm_read_file(path, 65536, &text, &len, inner, sizeof(inner)) != 0)
+	if (rc != 0)
 		return hd_err(err, errlen, "%s", inner);
 	rc = hd_config_parse(cfg, text, len, inner, sizeof(inner));
 	free(text);

@@ -91,19 +91,19 @@ static int check_ports(const json_t *ports, char *err, size_t errlen)
 
 int hd_lifetime_validate(const json_t *doc, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char jwhy[256];
 	json_int_t version, mfgtime, features;
 	const char *esn, *psn, *speed, *idkey, *address, *dbid = NULL;
 	json_t *warrant, *ports;
 	const json_t *body;
 	char inner[256];
 
-	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT,
-			   "{s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:o, s:s, s:o, s?:s}", "version",
-			   &version, "esn", &esn, "psn", &psn, "mfgtime", &mfgtime, "speed", &speed,
-			   "features", &features, "identity_key", &idkey, "warrant", &warrant,
-			   "address", &address, "ports", &ports, "dbid", &dbid) != 0)
-		return hd_err(err, errlen, "%s", jerr.text);
+	if (hsm_json_unpack((json_t *)doc, JSON_STRICT, jwhy, sizeof(jwhy),
+			    "{s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:o, s:s, s:o, s?:s}", "version",
+			    &version, "esn", &esn, "psn", &psn, "mfgtime", &mfgtime, "speed",
+			    &speed, "features", &features, "identity_key", &idkey, "warrant",
+			    &warrant, "address", &address, "ports", &ports, "dbid", &dbid) != 0)
+		return hd_err(err, errlen, "%s", jwhy);
 	if (dbid && !printable(dbid, 32))
 		return hd_err(err, errlen, "dbid: not 1-32 printable characters");
 	if (version != HD_DOC_VERSION)
@@ -140,16 +140,16 @@ int hd_lifetime_validate(const json_t *doc, char *err, size_t errlen)
 
 static int check_clock(const json_t *clock, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char jwhy[256];
 	json_int_t offset, start, delta;
 	json_int_t high_water = 0;
 	json_t *last_set, *slew;
 	int lost;
 
-	if (json_unpack_ex((json_t *)clock, &jerr, JSON_STRICT, "{s:I, s:o, s:b, s:o, s?I}",
-			   "offset", &offset, "last_set", &last_set, "lost", &lost, "slew", &slew,
-			   "high_water", &high_water) != 0)
-		return hd_err(err, errlen, "clock: %s", jerr.text);
+	if (hsm_json_unpack((json_t *)clock, JSON_STRICT, jwhy, sizeof(jwhy),
+			    "{s:I, s:o, s:b, s:o, s?I}", "offset", &offset, "last_set", &last_set,
+			    "lost", &lost, "slew", &slew, "high_water", &high_water) != 0)
+		return hd_err(err, errlen, "clock: %s", jwhy);
 	if (high_water < 0 || high_water > MAX_TIME)
 		return hd_err(err, errlen, "clock: high_water out of range");
 	if (offset < -MAX_TIME || offset > MAX_TIME)
@@ -160,9 +160,9 @@ static int check_clock(const json_t *clock, char *err, size_t errlen)
 		return hd_err(err, errlen, "clock: last_set is not a time or null");
 	if (json_is_null(slew))
 		return 0;
-	if (json_unpack_ex(slew, &jerr, JSON_STRICT, "{s:I, s:I}", "start", &start, "delta",
-			   &delta) != 0)
-		return hd_err(err, errlen, "clock: slew: %s", jerr.text);
+	if (hsm_json_unpack(slew, JSON_STRICT, jwhy, sizeof(jwhy), "{s:I, s:I}", "start", &start,
+			    "delta", &delta) != 0)
+		return hd_err(err, errlen, "clock: slew: %s", jwhy);
 	if (start < 0 || start > MAX_TIME || delta < -MAX_TIME || delta > MAX_TIME)
 		return hd_err(err, errlen, "clock: slew out of range");
 	return 0;
@@ -189,14 +189,15 @@ static int check_string_map(const json_t *obj, const char *what, int known_only,
 
 int hd_log_entry_validate(const json_t *entry, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char jwhy[256];
 	json_int_t seq, time;
 	const char *event;
 	json_t *detail;
 
-	if (json_unpack_ex((json_t *)entry, &jerr, JSON_STRICT, "{s:I, s:I, s:s, s:o}", "seq", &seq,
-			   "time", &time, "event", &event, "detail", &detail) != 0)
-		return hd_err(err, errlen, "%s", jerr.text);
+	if (hsm_json_unpack((json_t *)entry, JSON_STRICT, jwhy, sizeof(jwhy),
+			    "{s:I, s:I, s:s, s:o}", "seq", &seq, "time", &time, "event", &event,
+			    "detail", &detail) != 0)
+		return hd_err(err, errlen, "%s", jwhy);
 	if (seq < 1 || seq > MAX_TIME * 1024)
 		return hd_err(err, errlen, "seq out of range");
 	if (time < 0 || time > MAX_TIME)
@@ -210,7 +211,7 @@ int hd_log_entry_validate(const json_t *entry, char *err, size_t errlen)
 
 static int check_log(const json_t *log, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char jwhy[256];
 	json_int_t next_seq, segment, epoch = 1, since = 1;
 	const char *key;
 	int critical;
@@ -218,11 +219,11 @@ static int check_log(const json_t *log, char *err, size_t errlen)
 	char inner[256];
 	size_t i;
 
-	if (json_unpack_ex((json_t *)log, &jerr, JSON_STRICT,
-			   "{s:I, s:I, s:s, s:b, s:o, s?I, s?I, s?o}", "next_seq", &next_seq,
-			   "segment", &segment, "key", &key, "critical", &critical, "pending",
-			   &pending, "epoch", &epoch, "since", &since, "keys", &keys) != 0)
-		return hd_err(err, errlen, "log: %s", jerr.text);
+	if (hsm_json_unpack((json_t *)log, JSON_STRICT, jwhy, sizeof(jwhy),
+			    "{s:I, s:I, s:s, s:b, s:o, s?I, s?I, s?o}", "next_seq", &next_seq,
+			    "segment", &segment, "key", &key, "critical", &critical, "pending",
+			    &pending, "epoch", &epoch, "since", &since, "keys", &keys) != 0)
+		return hd_err(err, errlen, "log: %s", jwhy);
 	if (next_seq < 1 || next_seq > MAX_TIME * 1024 || segment < 1 || segment > MAX_TIME)
 		return hd_err(err, errlen, "log: sequence numbers out of range");
 	if (epoch < 1 || epoch > 1000000 || since < 1 || since > MAX_TIME * 1024)
@@ -236,9 +237,10 @@ static int check_log(const json_t *log, char *err, size_t errlen)
 		json_int_t ke, ks;
 		const char *kl;
 		json_t *cert;
-		if (json_unpack_ex(k, &jerr, JSON_STRICT, "{s:I, s:I, s:s, s:o}", "epoch", &ke,
-				   "since", &ks, "key", &kl, "certificate", &cert) != 0)
-			return hd_err(err, errlen, "log: keys[%zu]: %s", i, jerr.text);
+		if (hsm_json_unpack(k, JSON_STRICT, jwhy, sizeof(jwhy), "{s:I, s:I, s:s, s:o}",
+				    "epoch", &ke, "since", &ks, "key", &kl, "certificate",
+				    &cert) != 0)
+			return hd_err(err, errlen, "log: keys[%zu]: %s", i, jwhy);
 		if (!openssh_key_valid(kl) || !json_is_object(cert))
 			return hd_err(err, errlen, "log: keys[%zu]: bad key or certificate", i);
 	}
@@ -261,7 +263,7 @@ static int check_log(const json_t *log, char *err, size_t errlen)
  * be the text's, so that readers may trust them. */
 static int check_licence(const json_t *lic, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char jwhy[256];
 	json_int_t max, features, serial, issued;
 	const char *text;
 	json_t *speed;
@@ -271,10 +273,11 @@ static int check_licence(const json_t *lic, char *err, size_t errlen)
 
 	if (json_is_null(lic))
 		return 0;
-	if (json_unpack_ex((json_t *)lic, &jerr, JSON_STRICT, "{s:s, s:I, s:I, s:o, s:I, s:I}",
-			   "text", &text, "max_active_vcms", &max, "features", &features,
-			   "speed_upgrade", &speed, "serial", &serial, "issued", &issued) != 0)
-		return hd_err(err, errlen, "licence: %s", jerr.text);
+	if (hsm_json_unpack((json_t *)lic, JSON_STRICT, jwhy, sizeof(jwhy),
+			    "{s:s, s:I, s:I, s:o, s:I, s:I}", "text", &text, "max_active_vcms",
+			    &max, "features", &features, "speed_upgrade", &speed, "serial", &serial,
+			    "issued", &issued) != 0)
+		return hd_err(err, errlen, "licence: %s", jwhy);
 	if (hsm_licence_parse(text, json_string_length(json_object_get(lic, "text")), &parsed,
 			      inner, sizeof(inner)) != 0)
 		return hd_err(err, errlen, "licence: text: %s", inner);
@@ -296,16 +299,16 @@ static int check_licence(const json_t *lic, char *err, size_t errlen)
  * static network that passes the rules of hsm_netconfig_parse. */
 static int check_network(const json_t *net, const char *what, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char jwhy[256];
 	const char *mode;
 	json_t *address, *gateway;
 	struct hsm_netconfig cfg;
 	char inner[256];
 	int family;
 
-	if (json_unpack_ex((json_t *)net, &jerr, JSON_STRICT, "{s:s, s:o, s:o}", "mode", &mode,
-			   "address", &address, "gateway", &gateway) != 0)
-		return hd_err(err, errlen, "vcm_network: %s: %s", what, jerr.text);
+	if (hsm_json_unpack((json_t *)net, JSON_STRICT, jwhy, sizeof(jwhy), "{s:s, s:o, s:o}",
+			    "mode", &mode, "address", &address, "gateway", &gateway) != 0)
+		return hd_err(err, errlen, "vcm_network: %s: %s", what, jwhy);
 	if (strcmp(mode, "default") == 0) {
 		if (!json_is_null(address) || !json_is_null(gateway))
 			return hd_err(err, errlen,
@@ -331,12 +334,12 @@ static int check_network(const json_t *net, const char *what, char *err, size_t 
 
 static int check_vcm_network(const json_t *vn, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char jwhy[256];
 	json_t *current, *pending;
 
-	if (json_unpack_ex((json_t *)vn, &jerr, JSON_STRICT, "{s:o, s:o}", "current", &current,
-			   "pending", &pending) != 0)
-		return hd_err(err, errlen, "vcm_network: %s", jerr.text);
+	if (hsm_json_unpack((json_t *)vn, JSON_STRICT, jwhy, sizeof(jwhy), "{s:o, s:o}", "current",
+			    &current, "pending", &pending) != 0)
+		return hd_err(err, errlen, "vcm_network: %s", jwhy);
 	if (check_network(current, "current", err, errlen) != 0)
 		return -1;
 	if (!json_is_null(pending) && check_network(pending, "pending", err, errlen) != 0)
@@ -352,7 +355,7 @@ static int check_vcms(const json_t *vcms, char *err, size_t errlen)
 
 int hd_device_validate(const json_t *doc, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char jwhy[256];
 	json_int_t version, min_vsn, vsn;
 	const char *state, *mode, *primary, *recovery, *uboot, *selected;
 	json_t *host_keys, *certs, *client_keys, *clock, *firmware, *accel, *log, *emul, *services;
@@ -362,16 +365,16 @@ int hd_device_validate(const json_t *doc, char *err, size_t errlen)
 	int ncoreapi;
 	const char *name;
 
-	if (json_unpack_ex((json_t *)doc, &jerr, JSON_STRICT,
-			   "{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s?o, "
-			   "s?o, s?o, s?s}",
-			   "version", &version, "state", &state, "mode", &mode, "host_keys",
-			   &host_keys, "certificates", &certs, "client_keys", &client_keys, "clock",
-			   &clock, "min_vsn", &min_vsn, "firmware", &firmware, "acceleration",
-			   &accel, "log", &log, "emulation", &emul, "services", &services,
-			   "licence", &licence, "vcm_network", &vcm_network, "vcms", &vcms, "image",
-			   &image) != 0)
-		return hd_err(err, errlen, "%s", jerr.text);
+	if (hsm_json_unpack(
+		(json_t *)doc, JSON_STRICT, jwhy, sizeof(jwhy),
+		"{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s?o, "
+		"s?o, s?o, s?s}",
+		"version", &version, "state", &state, "mode", &mode, "host_keys", &host_keys,
+		"certificates", &certs, "client_keys", &client_keys, "clock", &clock, "min_vsn",
+		&min_vsn, "firmware", &firmware, "acceleration", &accel, "log", &log, "emulation",
+		&emul, "services", &services, "licence", &licence, "vcm_network", &vcm_network,
+		"vcms", &vcms, "image", &image) != 0)
+		return hd_err(err, errlen, "%s", jwhy);
 	/* Written only for the recovery image (absent: primary). */
 	if (image && strcmp(image, "recovery") != 0)
 		return hd_err(err, errlen,
@@ -415,25 +418,26 @@ int hd_device_validate(const json_t *doc, char *err, size_t errlen)
 		return hd_err(err, errlen, "client_keys: enrolled without an sshadmin key");
 	if (check_clock(clock, err, errlen) != 0)
 		return -1;
-	if (json_unpack_ex(firmware, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "primary",
-			   &primary, "recovery", &recovery, "uboot", &uboot, "vsn", &vsn) != 0)
-		return hd_err(err, errlen, "firmware: %s", jerr.text);
+	if (hsm_json_unpack(firmware, JSON_STRICT, jwhy, sizeof(jwhy), "{s:s, s:s, s:s, s:I}",
+			    "primary", &primary, "recovery", &recovery, "uboot", &uboot, "vsn",
+			    &vsn) != 0)
+		return hd_err(err, errlen, "firmware: %s", jwhy);
 	if (!printable(primary, 32) || !printable(recovery, 32) || !printable(uboot, 32))
 		return hd_err(err, errlen, "firmware: versions must be 1-32 printable characters");
 	if (vsn < 1 || vsn > 1000000 || min_vsn < 1 || min_vsn > vsn)
 		return hd_err(err, errlen, "min_vsn: must be from 1 to the installed VSN");
-	if (json_unpack_ex(accel, &jerr, JSON_STRICT, "{s:s, s:o}", "selected", &selected,
-			   "pending", &pending) != 0)
-		return hd_err(err, errlen, "acceleration: %s", jerr.text);
+	if (hsm_json_unpack(accel, JSON_STRICT, jwhy, sizeof(jwhy), "{s:s, s:o}", "selected",
+			    &selected, "pending", &pending) != 0)
+		return hd_err(err, errlen, "acceleration: %s", jwhy);
 	if (!hd_name_valid(selected) ||
 	    (!json_is_null(pending) &&
 	     (!json_is_string(pending) || !hd_name_valid(json_string_value(pending)))))
 		return hd_err(err, errlen, "acceleration: not an accelerator name");
 	if (check_log(log, err, errlen) != 0)
 		return -1;
-	if (json_unpack_ex(emul, &jerr, JSON_STRICT, "{s:b}", "ncoreapi_operational", &ncoreapi) !=
-	    0)
-		return hd_err(err, errlen, "emulation: %s", jerr.text);
+	if (hsm_json_unpack(emul, JSON_STRICT, jwhy, sizeof(jwhy), "{s:b}", "ncoreapi_operational",
+			    &ncoreapi) != 0)
+		return hd_err(err, errlen, "emulation: %s", jwhy);
 	if (!json_is_object(services))
 		return hd_err(err, errlen, "services: not an object");
 	json_object_foreach(services, name,

@@ -12,18 +12,18 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <unistd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include <hsmadmin/trust.h>
 #include "enrollsecret.h"
 #include "boot.h"
 #include "button.h"
+#include "cmdline.h"
 #include "fault.h"
 #include "hsmd.h"
 #include "provision.h"
@@ -47,19 +47,6 @@ static void help(void)
 	       "  hsmd --version\n");
 }
 
-static int usage(const char *cmd, const char *fmt, ...) HSM_PRINTF(2, 3);
-static int usage(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "hsmd: %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(see hsmd %s --help)\n", cmd);
-	return 2;
-}
-
 /* At start-up the emulated HSM boots: autostart VCMs start. */
 static void run_boot(struct hd_store *st, int ok, const char *why)
 {
@@ -78,72 +65,54 @@ static void run_boot(struct hd_store *st, int ok, const char *why)
 	}
 }
 
+static void run_help(void)
+{
+	printf("Usage: hsmd run --state DIR [--conf DIR] [--log-level LEVEL] "
+	       "[--log-target TARGET]\n"
+	       "Serve the HSM whose state is in DIR until SIGTERM or SIGINT.\n"
+	       "  --conf DIR            configuration: DIR/hsmd.conf and "
+	       "DIR/services.d/*.conf [%s]\n"
+	       "  --log-level LEVEL     err, warning, notice, info or debug [info]\n"
+	       "  --log-target TARGET   stderr, journal, syslog or auto [auto: "
+	       "journal when\n"
+	       "                        systemd connected stderr to it, else "
+	       "stderr]\n",
+	       HSMADMIN_SYSCONFDIR);
+}
+
 static int run_main(int argc, char **argv)
 {
 	char **args = argv;
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "conf", required_argument, NULL, 'c' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "log-target", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *state = NULL, *confdir = HSMADMIN_SYSCONFDIR;
 	const char *log_level = "info", *log_target = "auto";
+	const struct hd_opt opts[] = {
+		{ .name = "state", .str = &state, .required = "--state DIR" },
+		{ .name = "conf", .str = &confdir },
+		{ .name = "log-level", .str = &log_level },
+		{ .name = "log-target", .str = &log_target },
+	};
 	struct hd_config cfg;
 	struct hd_store st;
 	struct hd_loaded_service *svcs = NULL;
 	size_t nsvcs = 0;
 	char err[HD_ERRLEN];
-	int c, rc;
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			state = optarg;
-			break;
-		case 'c':
-			confdir = optarg;
-			break;
-		case 'l':
-			log_level = optarg;
-			break;
-		case 't':
-			log_target = optarg;
-			break;
-		case 'h':
-			printf(
-			    "Usage: hsmd run --state DIR [--conf DIR] [--log-level LEVEL] "
-			    "[--log-target TARGET]\n"
-			    "Serve the HSM whose state is in DIR until SIGTERM or SIGINT.\n"
-			    "  --conf DIR            configuration: DIR/hsmd.conf and "
-			    "DIR/services.d/*.conf [%s]\n"
-			    "  --log-level LEVEL     err, warning, notice, info or debug [info]\n"
-			    "  --log-target TARGET   stderr, journal, syslog or auto [auto: "
-			    "journal when\n"
-			    "                        systemd connected stderr to it, else "
-			    "stderr]\n",
-			    HSMADMIN_SYSCONFDIR);
-			return 0;
-		default:
-			return usage("run", "unknown or incomplete option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage("run", "unexpected argument '%s'", argv[optind]);
-	if (!state)
-		return usage("run", "%s", "--state DIR is required");
+	if ((rc = hd_cmdline_parse("run", argc, argv, opts, HD_NOPTS(opts), run_help)) >= 0)
+		return rc;
 	if (hd_log_configure(log_target, log_level) != 0)
-		return usage(
+		return hd_usage(
 		    "run",
 		    "--log-target '%s' or --log-level '%s' is not one of the documented values",
 		    log_target, log_level);
 	hd_config_defaults(&cfg);
 	if (hd_config_load(&cfg, confdir, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: run: %s\n", err);
+		return 1;
+	}
+	/* The state holds the device's keys and decides what it trusts. */
+	if (hsm_trust_dir(state, err, sizeof(err)) == -1) {
+		fprintf(stderr, "hsmd: run: state directory %s\n", err);
 		return 1;
 	}
 	if (hd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
@@ -223,83 +192,73 @@ static int run_main(int argc, char **argv)
 	return rc;
 }
 
+static void simulate_help(void)
+{
+	printf("Usage: hsmd simulate --state DIR [--clock-lost yes|no] [--ncoreapi "
+	       "operational|stopped]\n"
+	       "                     [--log-fill N [--log-fill-bytes B]]\n"
+	       "Set emulated hardware conditions of an HSM that is not running "
+	       "(for tests):\n"
+	       "  --clock-lost yes|no              the real-time clock lost its "
+	       "time (guide 4.2.2)\n"
+	       "  --ncoreapi operational|stopped   an ncoreapi service is "
+	       "operational (interlock, 4.6.4)\n"
+	       "  --log-fill N                     append N simulate_fill entries "
+	       "to the system log\n"
+	       "  --log-fill-bytes B               each with B bytes of padding "
+	       "(default 16)\n");
+}
+
+/* A decimal number in [min, max] into *out; -1 if it is not one. */
+static int take_range(const char *arg, long long min, long long max, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(arg, &end, 10);
+	return errno || *end || *out < min || *out > max ? -1 : 0;
+}
+
+static int take_log_fill(const char *cmd, const char *arg, void *data)
+{
+	if (take_range(arg, 1, 100000000, data) != 0)
+		return hd_usage(cmd, "--log-fill: '%s' is not 1..100000000", arg);
+	return 0;
+}
+
+static int take_log_fill_bytes(const char *cmd, const char *arg, void *data)
+{
+	if (take_range(arg, 0, HSM_SLOG_MAX_ENTRY - 512, data) != 0)
+		return hd_usage(cmd, "--log-fill-bytes: '%s' is not 0..%d", arg,
+				HSM_SLOG_MAX_ENTRY - 512);
+	return 0;
+}
+
 static int simulate_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "clock-lost", required_argument, NULL, 'c' },
-		{ "ncoreapi", required_argument, NULL, 'n' },
-		{ "log-fill", required_argument, NULL, 'f' },
-		{ "log-fill-bytes", required_argument, NULL, 'b' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *state = NULL, *clock_lost = NULL, *ncoreapi = NULL;
 	long long fill = 0, fill_bytes = 16;
-	char *end;
+	const struct hd_opt opts[] = {
+		{ .name = "state", .str = &state, .required = "--state DIR" },
+		{ .name = "clock-lost", .str = &clock_lost },
+		{ .name = "ncoreapi", .str = &ncoreapi },
+		{ .name = "log-fill", .take = take_log_fill, .data = &fill },
+		{ .name = "log-fill-bytes", .take = take_log_fill_bytes, .data = &fill_bytes },
+	};
 	struct hd_config cfg;
 	struct hd_store st;
 	char err[HD_ERRLEN];
 	json_t *doc, *detail;
-	int c;
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			state = optarg;
-			break;
-		case 'c':
-			clock_lost = optarg;
-			break;
-		case 'n':
-			ncoreapi = optarg;
-			break;
-		case 'f':
-			errno = 0;
-			fill = strtoll(optarg, &end, 10);
-			if (errno || *end || fill < 1 || fill > 100000000)
-				return usage("simulate", "--log-fill: '%s' is not 1..100000000",
-					     optarg);
-			break;
-		case 'b':
-			errno = 0;
-			fill_bytes = strtoll(optarg, &end, 10);
-			if (errno || *end || fill_bytes < 0 ||
-			    fill_bytes > HSM_SLOG_MAX_ENTRY - 512)
-				return usage("simulate", "--log-fill-bytes: '%s' is not 0..%d",
-					     optarg, HSM_SLOG_MAX_ENTRY - 512);
-			break;
-		case 'h':
-			printf("Usage: hsmd simulate --state DIR [--clock-lost yes|no] [--ncoreapi "
-			       "operational|stopped]\n"
-			       "                     [--log-fill N [--log-fill-bytes B]]\n"
-			       "Set emulated hardware conditions of an HSM that is not running "
-			       "(for tests):\n"
-			       "  --clock-lost yes|no              the real-time clock lost its "
-			       "time (guide 4.2.2)\n"
-			       "  --ncoreapi operational|stopped   an ncoreapi service is "
-			       "operational (interlock, 4.6.4)\n"
-			       "  --log-fill N                     append N simulate_fill entries "
-			       "to the system log\n"
-			       "  --log-fill-bytes B               each with B bytes of padding "
-			       "(default 16)\n");
-			return 0;
-		default:
-			return usage("simulate", "unknown or incomplete option '%s'",
-				     argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage("simulate", "unexpected argument '%s'", argv[optind]);
-	if (!state)
-		return usage("simulate", "%s", "--state DIR is required");
+	if ((rc = hd_cmdline_parse("simulate", argc, argv, opts, HD_NOPTS(opts), simulate_help)) >=
+	    0)
+		return rc;
 	if (clock_lost && strcmp(clock_lost, "yes") && strcmp(clock_lost, "no"))
-		return usage("simulate", "--clock-lost: '%s' is not yes or no", clock_lost);
+		return hd_usage("simulate", "--clock-lost: '%s' is not yes or no", clock_lost);
 	if (ncoreapi && strcmp(ncoreapi, "operational") && strcmp(ncoreapi, "stopped"))
-		return usage("simulate", "--ncoreapi: '%s' is not operational or stopped",
-			     ncoreapi);
+		return hd_usage("simulate", "--ncoreapi: '%s' is not operational or stopped",
+				ncoreapi);
 	hd_config_defaults(&cfg);
 	if (hd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: simulate: %s\n", err);
@@ -310,7 +269,7 @@ static int simulate_main(int argc, char **argv)
 	if (fill) {
 		json_t *d = json_object();
 		char *pad = malloc((size_t)fill_bytes + 1);
-		int rc = -1;
+		rc = -1;
 		if (pad) {
 			memset(pad, 'x', (size_t)fill_bytes);
 			pad[fill_bytes] = '\0';
@@ -353,48 +312,32 @@ static int simulate_main(int argc, char **argv)
 
 /* hsmd fail: the emulated module fails while the appliance keeps
  * answering (fault.c); works on a running HSM. */
+static void fail_help(void)
+{
+	printf("Usage: hsmd fail --state DIR [--reason TEXT]\n"
+	       "Make the emulated HSM's module fail (for tests and drills): the "
+	       "HSM, running or\n"
+	       "not, keeps answering on the network, but every call fails except "
+	       "setup status and\n"
+	       "ncoreapi enquiry, which report it failed.  There is no way back: "
+	       "replace the HSM.\n");
+}
+
 static int fail_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *state = NULL, *reason = "HSM Failed";
+	const struct hd_opt opts[] = {
+		{ .name = "state", .str = &state, .required = "--state DIR" },
+		{ .name = "reason", .str = &reason },
+	};
 	char err[HD_ERRLEN], path[4200];
 	struct stat st;
-	int c;
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			state = optarg;
-			break;
-		case 'r':
-			reason = optarg;
-			break;
-		case 'h':
-			printf("Usage: hsmd fail --state DIR [--reason TEXT]\n"
-			       "Make the emulated HSM's module fail (for tests and drills): the "
-			       "HSM, running or\n"
-			       "not, keeps answering on the network, but every call fails except "
-			       "setup status and\n"
-			       "ncoreapi enquiry, which report it failed.  There is no way back: "
-			       "replace the HSM.\n");
-			return 0;
-		default:
-			return usage("fail", "unknown or incomplete option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage("fail", "unexpected argument '%s'", argv[optind]);
-	if (!state)
-		return usage("fail", "%s", "--state DIR is required");
+	if ((rc = hd_cmdline_parse("fail", argc, argv, opts, HD_NOPTS(opts), fail_help)) >= 0)
+		return rc;
 	if (!*reason || strlen(reason) > 128)
-		return usage("fail", "%s", "--reason: 1-128 characters");
+		return hd_usage("fail", "%s", "--reason: 1-128 characters");
 	snprintf(path, sizeof(path), "%s/lifetime.json", state);
 	if (stat(path, &st) != 0) {
 		fprintf(stderr, "hsmd: fail: %s is not an HSM state directory (no lifetime.json)\n",

@@ -11,8 +11,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +22,7 @@
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/netaddr.h>
 #include "sign.h"
+#include "cmdline.h"
 #include "enrollsecret.h"
 #include "modules.h"
 #include "images.h"
@@ -40,19 +39,6 @@ struct prov_opts {
 	const char *firmware[3]; /* packages to install (primary, recovery, bootloader) */
 	size_t nfirmware;
 };
-
-static int usage_err(const char *fmt, ...) HSM_PRINTF(1, 2);
-static int usage_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "hsmd: provision: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(see hsmd provision --help)\n");
-	return 2;
-}
 
 static void provision_help(void)
 {
@@ -129,16 +115,18 @@ static int provision(const struct prov_opts *o)
 	int lockfd = -1, rc = 1;
 
 	if (hsm_esn_normalize(o->esn, esn) != 0)
-		return usage_err("--esn: '%s' is not an ESN like 1A23-BC45-6789", o->esn);
+		return hd_usage("provision", "--esn: '%s' is not an ESN like 1A23-BC45-6789",
+				o->esn);
 	if (o->psn)
 		snprintf(psn, sizeof(psn), "%s", o->psn);
 	else
 		snprintf(psn, sizeof(psn), "EMU-%.4s%.4s%.4s", esn, esn + 5, esn + 10);
 	if (strlen(psn) > 32)
-		return usage_err("--psn: '%s' is longer than 32 characters", o->psn);
+		return hd_usage("provision", "--psn: '%s' is longer than 32 characters", o->psn);
 	for (const char *p = psn; *p; p++)
 		if (*p < 0x21 || *p > 0x7e)
-			return usage_err("--psn: '%s' must be printable without spaces", psn);
+			return hd_usage("provision", "--psn: '%s' must be printable without spaces",
+					psn);
 	if (strcmp(o->speed, "base") == 0)
 		features |= HSM_FEAT_HSM_SPEED0;
 	else if (strcmp(o->speed, "mid") == 0)
@@ -146,20 +134,22 @@ static int provision(const struct prov_opts *o)
 	else if (strcmp(o->speed, "high") == 0)
 		features |= HSM_FEAT_HSM_SPEED2;
 	else
-		return usage_err("--speed: '%s' is not base, mid or high", o->speed);
+		return hd_usage("provision", "--speed: '%s' is not base, mid or high", o->speed);
 	if (o->features) {
 		if (hsm_features_parse(o->features, &extra, err, sizeof(err)) != 0)
-			return usage_err("--features: %s", err);
+			return hd_usage("provision", "--features: %s", err);
 		if (extra & HSM_FEAT_SPEED_MASK)
-			return usage_err("--features: '%s': give the speed with --speed",
-					 o->features);
+			return hd_usage("provision",
+					"--features: '%s': give the speed with --speed",
+					o->features);
 		features |= extra;
 	}
 	{
 		struct hsm_ipaddr a;
 		if (hsm_ip_parse(o->address, 0, &a, err, sizeof(err)) != 0)
-			return usage_err("--address: '%s' is not an IPv4 or IPv6 address",
-					 o->address);
+			return hd_usage("provision",
+					"--address: '%s' is not an IPv4 or IPv6 address",
+					o->address);
 	}
 	ports = json_object();
 	for (size_t i = 0; i < hd_known_service_count; i++)
@@ -290,81 +280,48 @@ out:
 	return rc;
 }
 
+static int take_firmware(const char *cmd, const char *arg, void *data)
+{
+	struct prov_opts *o = data;
+
+	if (o->nfirmware == 3)
+		return hd_usage(cmd, "%s",
+				"--firmware: at most three packages "
+				"(primary, recovery, bootloader)");
+	o->firmware[o->nfirmware++] = arg;
+	return 0;
+}
+
+static int take_port(const char *cmd, const char *arg, void *data)
+{
+	if (parse_port(data, arg) != 0)
+		return hd_usage(cmd,
+				"--port: '%s' is not SERVICE=PORT with a known platform "
+				"service and a port 1-65535",
+				arg);
+	return 0;
+}
+
 int hd_provision_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "esn", required_argument, NULL, 'e' },
-		{ "psn", required_argument, NULL, 'p' },
-		{ "speed", required_argument, NULL, 'S' },
-		{ "features", required_argument, NULL, 'f' },
-		{ "address", required_argument, NULL, 'a' },
-		{ "port", required_argument, NULL, 'P' },
-		{ "vendor-key", required_argument, NULL, 'v' },
-		{ "module-conf", required_argument, NULL, 'm' },
-		{ "firmware", required_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct prov_opts o = { .speed = "high", .address = "127.0.0.1" };
-	int c;
+	const struct hd_opt opts[] = {
+		{ .name = "state", .str = &o.state, .required = "--state DIR" },
+		{ .name = "esn", .str = &o.esn, .required = "--esn ESN" },
+		{ .name = "psn", .str = &o.psn },
+		{ .name = "speed", .str = &o.speed },
+		{ .name = "features", .str = &o.features },
+		{ .name = "address", .str = &o.address },
+		{ .name = "port", .take = take_port, .data = &o },
+		{ .name = "vendor-key", .str = &o.vendor_key, .required = "--vendor-key FILE" },
+		{ .name = "module-conf", .str = &o.module_conf },
+		{ .name = "firmware", .take = take_firmware, .data = &o },
+	};
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			o.state = optarg;
-			break;
-		case 'e':
-			o.esn = optarg;
-			break;
-		case 'p':
-			o.psn = optarg;
-			break;
-		case 'S':
-			o.speed = optarg;
-			break;
-		case 'f':
-			o.features = optarg;
-			break;
-		case 'a':
-			o.address = optarg;
-			break;
-		case 'v':
-			o.vendor_key = optarg;
-			break;
-		case 'm':
-			o.module_conf = optarg;
-			break;
-		case 'F':
-			if (o.nfirmware == 3)
-				return usage_err("%s", "--firmware: at most three packages "
-						       "(primary, recovery, bootloader)");
-			o.firmware[o.nfirmware++] = optarg;
-			break;
-		case 'P':
-			if (parse_port(&o, optarg) != 0)
-				return usage_err(
-				    "--port: '%s' is not SERVICE=PORT with a known platform "
-				    "service and a port 1-65535",
-				    optarg);
-			break;
-		case 'h':
-			provision_help();
-			return 0;
-		default:
-			return usage_err("unknown or incomplete option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_err("unexpected argument '%s'", argv[optind]);
-	if (!o.state)
-		return usage_err("%s", "--state DIR is required");
-	if (!o.esn)
-		return usage_err("%s", "--esn ESN is required");
-	if (!o.vendor_key)
-		return usage_err("%s", "--vendor-key FILE is required");
+	if ((rc = hd_cmdline_parse("provision", argc, argv, opts, HD_NOPTS(opts),
+				   provision_help)) >= 0)
+		return rc;
 	for (size_t i = 0; i < hd_known_service_count; i++)
 		for (size_t j = 0; j < i; j++) {
 			uint16_t pi = o.ports[i] ? o.ports[i] : hd_known_services[i].port;

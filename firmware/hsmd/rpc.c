@@ -51,6 +51,26 @@ json_t *hd_rpc_params(const char *buf, size_t len, char *err, size_t errlen)
 	return p;
 }
 
+long hd_rpc_head_feed(char **buf, size_t *len, const char *data, size_t dlen, int *done)
+{
+	const char *nl = memchr(data, '\n', dlen);
+	size_t take = nl ? (size_t)(nl - data) + 1 : dlen;
+	char *n;
+
+	*done = 0;
+	if (*len + take > HD_PARAMS_MAX)
+		return -1;
+	n = realloc(*buf, *len + take + 1);
+	if (!n)
+		return -1;
+	memcpy(n + *len, data, take);
+	*buf = n;
+	*len += take - (nl ? 1 : 0);
+	n[*len] = '\0';
+	*done = nl != NULL;
+	return (long)take;
+}
+
 const char *hd_rpc_code(int status)
 {
 	switch (status) {

@@ -21,6 +21,15 @@ int hd_rpc_method(const char *command, char *out, size_t outlen, char *err, size
  * an object is an error.  New reference or NULL with a reason. */
 json_t *hd_rpc_params(const char *buf, size_t len, char *err, size_t errlen);
 
+/* The params line of a streaming method, gathered from the reads of its
+ * channel: the bytes of data up to the first newline are appended to *buf
+ * (*len bytes so far, kept NUL-terminated; the newline ends the params and
+ * is not kept).  Returns the bytes of data used: all of them while no
+ * newline came (*done 0), up to and including the newline when it came
+ * (*done 1; what follows is the stream).  -1 when the line would pass
+ * HD_PARAMS_MAX bytes or memory ran out; *buf is left as it was. */
+long hd_rpc_head_feed(char **buf, size_t *len, const char *data, size_t dlen, int *done);
+
 /* "failed", "bad_request", ... for an exit status. */
 const char *hd_rpc_code(int status);
 

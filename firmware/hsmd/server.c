@@ -458,25 +458,15 @@ static int stream_data(struct chan *k, const char *data, uint32_t len)
 	uint32_t used = 0;
 
 	if (!k->call) {
-		const char *nl = memchr(data, '\n', len);
-		uint32_t take = nl ? (uint32_t)(nl - data) + 1 : len;
-		char *n;
+		int done;
+		long take = hd_rpc_head_feed(&k->in, &k->in_len, data, len, &done);
 
-		if (k->in_len + take > HD_PARAMS_MAX) {
+		if (take < 0) {
 			k->overflow = 1;
 			return (int)len;
 		}
-		n = realloc(k->in, k->in_len + take + 1);
-		if (!n) {
-			k->overflow = 1;
-			return (int)len;
-		}
-		memcpy(n + k->in_len, data, take);
-		k->in = n;
-		k->in_len += take - (nl ? 1 : 0); /* the newline ends the params */
-		k->in[k->in_len] = '\0';
-		used = take;
-		if (!nl)
+		used = (uint32_t)take;
+		if (!done)
 			return (int)len;
 		stream_start(k);
 	}

@@ -21,6 +21,7 @@
 
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/ini-strict.h>
+#include <hsmadmin/trust.h>
 #include "gate.h"
 #include "hsmd.h"
 #include "services.h"
@@ -162,7 +163,9 @@ int hd_service_check(const struct hsmd_service *d, const char *want_name, size_t
 
 static int trusted(const struct stat *sb)
 {
-	return (sb->st_uid == 0 || sb->st_uid == geteuid()) && !(sb->st_mode & 022);
+	char why[128];
+
+	return hsm_trust_stat(sb, why, sizeof(why)) == 0;
 }
 
 static int load_one(int dirfd, const char *servicedir, const struct hd_service_conf *conf,
@@ -228,7 +231,7 @@ static int conf_filter(const struct dirent *d)
 int hd_services_load(const char *confdir, const char *servicedir, int platform_only,
 		     struct hd_loaded_service **out, size_t *count, char *err, size_t errlen)
 {
-	char dpath[4200];
+	char dpath[4200], inner0[HD_ERRLEN];
 	struct dirent **names = NULL;
 	struct hd_loaded_service *svcs;
 	struct stat sb;
@@ -238,6 +241,8 @@ int hd_services_load(const char *confdir, const char *servicedir, int platform_o
 	*out = NULL;
 	*count = 0;
 	snprintf(dpath, sizeof(dpath), "%s/services.d", confdir);
+	if (hsm_trust_dir(dpath, inner0, sizeof(inner0)) == -1)
+		return hd_err(err, errlen, "%s", inner0);
 	n = scandir(dpath, &names, conf_filter, alphasort);
 	if (n < 0)
 		return hd_err(err, errlen, "%s: %s", dpath, strerror(errno));
@@ -259,14 +264,14 @@ int hd_services_load(const char *confdir, const char *servicedir, int platform_o
 		int dup = 0;
 
 		snprintf(path, sizeof(path), "%s/%s", dpath, names[i]->d_name);
-		if (hsm_read_file(path, 65536, &text, &len, inner, sizeof(inner)) != 0) {
+		if (hsm_trust_read_file(path, 65536, &text, &len, inner, sizeof(inner)) != 0) {
 			hd_log("%s: %s; service skipped", path, inner);
 			continue;
 		}
 		if (hd_service_conf_parse(text, len, names[i]->d_name, &conf, inner,
 					  sizeof(inner)) != 0) {
 			free(text);
-			hd_log("%s:%s; service skipped", path, inner);
+			hd_log("%s: %s; service skipped", path, inner);
 			continue;
 		}
 		free(text);

@@ -29,18 +29,17 @@ json_t *hd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen
 	json_t *doc = hsm_json_parse(text, len, HD_VCMALLOC_MAX, inner, sizeof(inner));
 	json_t *vcms, *e;
 	json_int_t version;
-	json_error_t jerr;
+	char jwhy[256];
 	size_t i;
 
 	if (!doc) {
 		hd_err(err, errlen, "%s", inner);
 		return NULL;
 	}
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:I, s:o}", "version", &version, "vcms",
-			   &vcms) != 0 ||
+	if (hsm_json_unpack(doc, JSON_STRICT, jwhy, sizeof(jwhy), "{s:I, s:o}", "version", &version,
+			    "vcms", &vcms) != 0 ||
 	    version != 1 || !json_is_array(vcms) || json_array_size(vcms) > MAX_ENTRIES) {
-		hd_err(err, errlen, "not a version 1 table of VCMs%s%s", jerr.text[0] ? ": " : "",
-		       jerr.text);
+		hd_err(err, errlen, "not a version 1 table of VCMs%s%s", jwhy[0] ? ": " : "", jwhy);
 		json_decref(doc);
 		return NULL;
 	}
@@ -50,8 +49,9 @@ json_t *hd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen
 		json_int_t index;
 		struct hsm_ipaddr ip;
 
-		if (json_unpack_ex(e, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "state", &state,
-				   "uuid", &uuid, "address", &address, "index", &index) != 0 ||
+		if (hsm_json_unpack(e, JSON_STRICT, jwhy, sizeof(jwhy), "{s:s, s:s, s:s, s:I}",
+				    "state", &state, "uuid", &uuid, "address", &address, "index",
+				    &index) != 0 ||
 		    state[0] != '/' || strlen(state) >= PATH_MAX || !fw_uuid_valid(uuid) ||
 		    hsm_ip_parse(address, 0, &ip, NULL, 0) != 0 || index < 1 || index > 1000000) {
 			hd_err(err, errlen, "entry %zu: not {state, uuid, address, index}", i + 1);

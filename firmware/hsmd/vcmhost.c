@@ -735,6 +735,57 @@ json_t *hd_vcmhost_network(struct hd_store *st, char *err, size_t errlen)
 	    "taken", taken);
 }
 
+json_t *hd_vcmhost_identity(struct hd_store *st, const char *uuid, char *err, size_t errlen)
+{
+	char dir[4200], path[4400], inner[HD_ERRLEN];
+	json_t *lifetime = NULL, *device = NULL, *services = NULL, *result = NULL;
+	const json_t *certs, *ports;
+
+	if (!fw_uuid_valid(uuid)) {
+		hd_err(err, errlen, "'%.40s' is not a UUID", uuid);
+		return NULL;
+	}
+	vcm_dir(st, uuid, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/lifetime.json", dir);
+	if (!(lifetime = hsm_json_load_file(path, 1u << 20, inner, sizeof(inner)))) {
+		hd_err(err, errlen, "VCM %s: %s", uuid, inner);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/device.json", dir);
+	if (!(device = hsm_json_load_file(path, 4u << 20, inner, sizeof(inner)))) {
+		hd_err(err, errlen, "VCM %s: %s", uuid, inner);
+		goto out;
+	}
+	certs = json_object_get(device, "certificates");
+	ports = json_object_get(lifetime, "ports");
+	services = json_object();
+	for (int i = 0; i < FW_VCM_NSERVICES; i++) {
+		const char *svc = vcm_services[i];
+		const json_t *cert = json_object_get(certs, svc);
+		const json_t *hk = json_object_get(json_object_get(cert, "body"), "host_key");
+		const json_t *port = json_object_get(ports, svc);
+		if (!json_is_string(hk) || !json_is_integer(port)) {
+			hd_err(err, errlen, "VCM %s: no %s certificate or port in its state", uuid,
+			       svc);
+			goto out;
+		}
+		json_object_set_new(services, svc,
+				    json_pack("{s:O, s:O, s:O}", "port", port, "host_key", hk,
+					      "certificate", cert));
+	}
+	if (!json_is_object(json_object_get(lifetime, "warrant"))) {
+		hd_err(err, errlen, "VCM %s: no warrant in its state", uuid);
+		goto out;
+	}
+	result = json_pack("{s:O, s:O}", "identity", json_object_get(lifetime, "warrant"),
+			   "services", services);
+out:
+	json_decref(services);
+	json_decref(lifetime);
+	json_decref(device);
+	return result;
+}
+
 /* A certificate for one VCM service: the device identity signs what the
  * platform certificates say plus the VCM's UUID and address, so that a
  * VCM's certificate can never pass for a platform service's. */

@@ -33,6 +33,9 @@ void hd_vcmhost_init(struct hd_store *st, const char *confdir);
  * certificate}}} or NULL with err.  The directory appears whole (built
  * under a temporary name and renamed) or not at all. */
 json_t *hd_vcmhost_prepare(struct hd_store *st, const json_t *spec, char *err, size_t errlen);
+/* An existing VCM's {"identity","services"} as prepare returned them,
+ * from its lifetime.json and device.json. */
+json_t *hd_vcmhost_identity(struct hd_store *st, const char *uuid, char *err, size_t errlen);
 /* Remove a VCM's state directory. */
 int hd_vcmhost_discard(struct hd_store *st, const char *uuid, char *err, size_t errlen);
 /* Run the VCM's process; returns once it serves (or failed to). */

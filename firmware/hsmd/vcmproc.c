@@ -12,13 +12,13 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "server.h"
 #include "services.h"
 #include "vcmhost.h"
@@ -120,75 +120,54 @@ static int resume_mode(struct hd_store *st, char *err, size_t errlen)
 			       err, errlen);
 }
 
+static void vcm_help(void)
+{
+	printf("Usage: hsmd vcm --state DIR [--conf DIR] [--image DIR] "
+	       "[--status-fd N] [--user UID]\n"
+	       "Serve one VCM (started by hsmd's VCM supervisor, see hsmd(8)).\n");
+}
+
+static int take_status_fd(const char *cmd, const char *arg, void *data)
+{
+	char *end;
+
+	(void)data;
+	errno = 0;
+	status_fd = (int)strtol(arg, &end, 10);
+	if (errno || *end || status_fd < 3 || status_fd > 1023)
+		return hd_usage(cmd, "--status-fd: '%s' is not a descriptor 3-1023", arg);
+	return 0;
+}
+
+static int take_user(const char *cmd, const char *arg, void *data)
+{
+	if (hd_vcmuser_parse(arg, data) != 0)
+		return hd_usage(cmd, "--user: '%s' is not a uid 1000-4294967294", arg);
+	return 0;
+}
+
 int hd_vcm_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "conf", required_argument, NULL, 'c' },
-		{ "status-fd", required_argument, NULL, 'f' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "image", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *state = NULL, *confdir = HSMADMIN_SYSCONFDIR, *image = NULL;
+	uid_t uid = 0;
+	const struct hd_opt opts[] = {
+		{ .name = "state", .str = &state, .required = "--state DIR" },
+		{ .name = "conf", .str = &confdir },
+		{ .name = "status-fd", .take = take_status_fd },
+		{ .name = "user", .take = take_user, .data = &uid },
+		{ .name = "image", .str = &image },
+	};
 	struct hd_config cfg;
 	struct hd_store st;
 	struct hd_loaded_service *svcs = NULL;
 	size_t nsvcs = 0, nserve;
 	char mods[4400];
-	char err[HD_ERRLEN], *end;
-	int c, rc, drop = 0;
-	uid_t uid = 0;
+	char err[HD_ERRLEN];
+	int rc, drop;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			state = optarg;
-			break;
-		case 'c':
-			confdir = optarg;
-			break;
-		case 'i':
-			image = optarg;
-			break;
-		case 'f':
-			errno = 0;
-			status_fd = (int)strtol(optarg, &end, 10);
-			if (errno || *end || status_fd < 3 || status_fd > 1023) {
-				fprintf(stderr,
-					"hsmd: vcm: --status-fd: '%s' is not a descriptor 3-1023\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'u':
-			if (hd_vcmuser_parse(optarg, &uid) != 0) {
-				fprintf(stderr,
-					"hsmd: vcm: --user: '%s' is not a uid 1000-4294967294\n",
-					optarg);
-				return 2;
-			}
-			drop = 1;
-			break;
-		case 'h':
-			printf("Usage: hsmd vcm --state DIR [--conf DIR] [--image DIR] "
-			       "[--status-fd N] [--user UID]\n"
-			       "Serve one VCM (started by hsmd's VCM supervisor, see hsmd(8)).\n");
-			return 0;
-		default:
-			fprintf(stderr, "hsmd: vcm: unknown or incomplete option '%s'\n",
-				argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (!state || optind < argc) {
-		fprintf(stderr, "hsmd: vcm: usage: hsmd vcm --state DIR [--conf DIR] [--status-fd "
-				"N] [--user UID]\n");
-		return 2;
-	}
+	if ((rc = hd_cmdline_parse("vcm", argc, argv, opts, HD_NOPTS(opts), vcm_help)) >= 0)
+		return rc;
+	drop = uid != 0;
 	{
 		const char *base = strrchr(state, '/');
 		snprintf(hd_log_name, sizeof(hd_log_name), "hsmd vcm %.36s",

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <hsmadmin/features.h>
 #include <hsmadmin/fileio.h>
@@ -157,13 +158,142 @@ static int hex_valid(const char *s, size_t len)
 	return 1;
 }
 
+/* ---- replay records --------------------------------------------------- */
+
+/* A record's fields; a bare string (an older hsmd's record) has no issue
+ * time (-1) and no expiry. */
+static const char *record_get(const json_t *r, int64_t *issued, int64_t *not_after)
+{
+	const json_t *x;
+
+	*issued = -1;
+	*not_after = -1;
+	if (json_is_string(r))
+		return json_string_value(r);
+	*issued = json_integer_value(json_object_get(r, "issued"));
+	x = json_object_get(r, "not_after");
+	if (json_is_integer(x))
+		*not_after = json_integer_value(x);
+	return json_string_value(json_object_get(r, "nonce"));
+}
+
+/* Expired by now, the way a request is (hsm_request_check_time). */
+static int record_expired(int64_t not_after, int64_t now)
+{
+	return not_after >= 0 && now > not_after;
+}
+
+/* The record to forget for room: the request without expiry issued
+ * first (the floor rises least); -1 when every live record expires. */
+static ssize_t record_evictable(const json_t *nonces)
+{
+	ssize_t best = -1;
+	int64_t best_issued = 0, issued, not_after;
+	size_t i;
+	const json_t *r;
+
+	json_array_foreach(nonces, i, r)
+	{
+		record_get(r, &issued, &not_after);
+		if (not_after < 0 && (best < 0 || issued < best_issued)) {
+			best = (ssize_t)i;
+			best_issued = issued;
+		}
+	}
+	return best;
+}
+
+enum fw_nonce_verdict fw_vcm_nonce_check(const json_t *entry, const struct fw_nonce_use *use,
+					 int64_t now, int64_t *retry_at)
+{
+	const json_t *nonces = json_object_get(entry, "nonces"), *r;
+	int64_t issued, not_after, soonest = -1;
+	size_t i, live = 0;
+	int evictable = 0;
+	const char *tag;
+
+	if (retry_at)
+		*retry_at = 0;
+	if (use->issued <= json_integer_value(json_object_get(entry, "nonce_floor")))
+		return FW_NONCE_FLOOR;
+	json_array_foreach(nonces, i, r)
+	{
+		tag = record_get(r, &issued, &not_after);
+		/* An expired record still refuses its own request: harmless,
+		 * the request has expired too. */
+		if (tag && strcmp(tag, use->tag) == 0)
+			return FW_NONCE_REPLAY;
+		if (record_expired(not_after, now))
+			continue;
+		live++;
+		if (not_after < 0)
+			evictable = 1;
+		else if (soonest < 0 || not_after < soonest)
+			soonest = not_after;
+	}
+	if (live >= FW_VCM_NONCES_MAX && !evictable) {
+		if (retry_at)
+			*retry_at = soonest + 1;
+		return FW_NONCE_FULL;
+	}
+	return FW_NONCE_FRESH;
+}
+
+size_t fw_vcm_nonces_prune(json_t *entry, int64_t now)
+{
+	json_t *nonces = json_object_get(entry, "nonces");
+	int64_t issued, not_after;
+	size_t i = 0, dropped = 0;
+
+	while (i < json_array_size(nonces)) {
+		record_get(json_array_get(nonces, i), &issued, &not_after);
+		if (record_expired(not_after, now)) {
+			json_array_remove(nonces, i);
+			dropped++;
+		} else {
+			i++;
+		}
+	}
+	return dropped;
+}
+
+int fw_vcm_nonce_record(json_t *entry, const struct fw_nonce_use *use, int64_t now)
+{
+	json_t *nonces = json_object_get(entry, "nonces");
+	int64_t floor = json_integer_value(json_object_get(entry, "nonce_floor"));
+	int64_t issued, not_after;
+	ssize_t victim;
+
+	if (!json_is_array(nonces))
+		return -1;
+	fw_vcm_nonces_prune(entry, now);
+	while (json_array_size(nonces) >= FW_VCM_NONCES_MAX) {
+		if ((victim = record_evictable(nonces)) < 0)
+			return -1;
+		record_get(json_array_get(nonces, (size_t)victim), &issued, &not_after);
+		/* An older hsmd's record has no issue time: no request issued
+		 * before now is known not to be it. */
+		if (issued < 0)
+			issued = now;
+		if (issued > floor)
+			floor = issued;
+		json_array_remove(nonces, (size_t)victim);
+	}
+	json_object_set_new(entry, "nonce_floor", json_integer(floor));
+	json_array_append_new(
+	    nonces, json_pack("{s:s, s:I, s:o}", "nonce", use->tag, "issued",
+			      (json_int_t)use->issued, "not_after",
+			      use->not_after < 0 ? json_null() : json_integer(use->not_after)));
+	return 0;
+}
+
 /* ---- the registry ----------------------------------------------------- */
 
 #define MAX_TIME (INT64_C(1) << 40)
 
 int fw_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char jwhy[256];
 	json_int_t seq, features, created, changed, floor;
 	const char *name, *address, *ktr, *ssh, *state, *nonce;
 	int autostart, restrict_startup, cardreader, disk;
@@ -173,15 +303,15 @@ int fw_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t e
 
 	if (!fw_uuid_valid(uuid))
 		return hsm_set_err(err, errlen, "vcms: '%.40s' is not a lower-case UUID", uuid);
-	if (json_unpack_ex(
-		(json_t *)e, &jerr, JSON_STRICT,
+	if (hsm_json_unpack(
+		(json_t *)e, JSON_STRICT, jwhy, sizeof(jwhy),
 		"{s:I, s:s, s:s, s:I, s:b, s:b, s:b, s:s, s:s, s:s, s:b, s:I, s:I, s:s, s:o, s:I}",
 		"seq", &seq, "name", &name, "address", &address, "features", &features, "autostart",
 		&autostart, "restrict_startup", &restrict_startup, "serial_cardreader", &cardreader,
 		"k_tenant_req", &ktr, "sshadmin_key", &ssh, "state", &state, "disk_exceeded", &disk,
 		"created", &created, "changed", &changed, "request_nonce", &nonce, "nonces",
 		&nonces, "nonce_floor", &floor) != 0)
-		return hsm_set_err(err, errlen, "vcms: %s: %s", uuid, jerr.text);
+		return hsm_set_err(err, errlen, "vcms: %s: %s", uuid, jwhy);
 	if (seq < 1 || seq > MAX_TIME)
 		return hsm_set_err(err, errlen, "vcms: %s: seq out of range", uuid);
 	if (!name_valid(name))
@@ -218,7 +348,17 @@ int fw_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t e
 				   uuid, FW_VCM_NONCES_MAX);
 	json_array_foreach(nonces, i, v)
 	{
-		const char *s = json_string_value(v);
+		int64_t issued, not_after;
+		const char *s = record_get(v, &issued, &not_after);
+		if (json_is_object(v) &&
+		    (json_object_size(v) != 3 || !json_is_integer(json_object_get(v, "issued")) ||
+		     (!json_is_integer(json_object_get(v, "not_after")) &&
+		      !json_is_null(json_object_get(v, "not_after"))) ||
+		     issued < 0 || issued > MAX_TIME || not_after > MAX_TIME ||
+		     (json_is_integer(json_object_get(v, "not_after")) && not_after < issued)))
+			return hsm_set_err(
+			    err, errlen, "vcms: %s: nonces[%zu] is not {nonce, issued, not_after}",
+			    uuid, i);
 		if (!s || strlen(s) < 32 || strlen(s) > 64)
 			return hsm_set_err(err, errlen, "vcms: %s: nonces[%zu] is not a nonce",
 					   uuid, i);

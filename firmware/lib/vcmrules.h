@@ -25,7 +25,8 @@
 #define FW_VCM_UNLICENSED 1u
 /* Guide 3.1.3.5.1: a VCM storing more than this is stopped. */
 #define FW_VCM_DISK_LIMIT (16u * 1024u * 1024u)
-/* Nonces of acted-on requests a VCM remembers (docs/formats/hsmd-state.md). */
+/* Replay records a VCM holds at most (docs/formats/hsmd-state.md, "Replay
+ * decision"): a record is kept until its request expires. */
 #define FW_VCM_NONCES_MAX 256u
 /* The services a VCM serves, with their ports (docs/design.md, "Services,
  * ports and the protocol"). */
@@ -57,6 +58,37 @@ int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_
 int fw_uuid_valid(const char *s);
 /* "true"/"True"/"false"/"False" (guide 3.1.3.4): 0 or 1, -1 otherwise. */
 int fw_vcm_bool_parse(const char *s);
+
+/* ---- replay records (docs/formats/hsmd-state.md, "Replay decision") ----
+ * A start request starts a VCM once; a setproperties request sets each of
+ * its properties once.  The entry's "nonces" holds one record per acted-on
+ * request, {"nonce": TAG, "issued": T, "not_after": T|null}, TAG being
+ * "NONCE" or "NONCE/PROPERTY" (a bare TAG string is a record of an older
+ * hsmd: issued unknown, no expiry).  A record of an expiring request is
+ * kept until the request has expired by now (the clock's high-water mark)
+ * and is never forgotten before: when FW_VCM_NONCES_MAX records of live
+ * expiring requests are held, a new request is refused.  A record of a
+ * request without expiry may be forgotten for room, raising "nonce_floor"
+ * to its issue time: requests issued at or before the floor are refused. */
+struct fw_nonce_use {
+	const char *tag;
+	int64_t issued;
+	int64_t not_after; /* -1: the request does not expire */
+};
+enum fw_nonce_verdict {
+	FW_NONCE_FRESH = 0, /* may be acted on */
+	FW_NONCE_REPLAY,    /* already acted on */
+	FW_NONCE_FLOOR,     /* issued at or before nonce_floor */
+	FW_NONCE_FULL       /* no room before a record expires (*retry_at) */
+};
+enum fw_nonce_verdict fw_vcm_nonce_check(const json_t *entry, const struct fw_nonce_use *use,
+					 int64_t now, int64_t *retry_at);
+/* Drop the records of requests expired by now; the number dropped. */
+size_t fw_vcm_nonces_prune(json_t *entry, int64_t now);
+/* Record use (after fw_vcm_nonce_check said FRESH): prunes, then makes
+ * room by forgetting the oldest record without expiry if needed.  0, or -1
+ * when there is no room (nothing changed). */
+int fw_vcm_nonce_record(json_t *entry, const struct fw_nonce_use *use, int64_t now);
 
 /* One registry entry and the whole registry (unique addresses, at most
  * one serial-cardreader VCM, never autostart with restrict-startup, at

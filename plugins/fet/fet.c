@@ -20,21 +20,6 @@
 #include "licence.h"
 #include "transport-report.h"
 
-/* Host exit code of a licence refusal: a bad file is bad input (2), a
- * bad signature a trust failure (4), another HSM's licence a failure (1). */
-static int exit_of(int rc)
-{
-	switch (rc) {
-	case HSM_LICENCE_UNKNOWN_SIGNER:
-	case HSM_LICENCE_TAMPERED:
-		return HSM_EXIT_AUTH;
-	case HSM_LICENCE_WRONG_ESN:
-		return HSM_EXIT_FAILED;
-	default:
-		return HSM_EXIT_USAGE;
-	}
-}
-
 static int read_licence(struct hsm_ctx *ctx, const char *path, char **text, size_t *len,
 			struct hsm_licence **lic)
 {
@@ -49,7 +34,7 @@ static int read_licence(struct hsm_ctx *ctx, const char *path, char **text, size
 		free(*text);
 		*text = NULL;
 		snprintf(err, sizeof(err), "%s: %s", path, inner);
-		return hsm_error(ctx, exit_of(rc), "licence", "%s", err);
+		return hsm_error(ctx, hsm_licence_exit(rc), "licence", "%s", err);
 	}
 	return 0;
 }
@@ -73,7 +58,7 @@ static int precheck_signature(struct hsm_ctx *ctx, const char *path, const struc
 	rc = hsm_licence_verify(lic, keys, n, err, sizeof(err));
 	hsm_vendor_keys_free(keys, n);
 	if (rc != 0)
-		return hsm_error(ctx, exit_of(rc), "licence", "%s: %s", path, err);
+		return hsm_error(ctx, hsm_licence_exit(rc), "licence", "%s: %s", path, err);
 	hsm_verbosef(ctx, "%s: vendor signature good", path);
 	return 0;
 }

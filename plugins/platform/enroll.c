@@ -103,19 +103,27 @@ static json_t *summary(const struct hsm_chain *c, int changed, int pins_updated,
 	return doc;
 }
 
-/* Steps 2-4 once the host key list is in hand.  Returns the exit code in
- * r->exit and, on success, a summary in r->result. */
-static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
-			    const struct hsm_pins *pins, int have_pins, const json_t *hostkeys,
-			    const char *presented, struct hsm_rpc_reply *r)
+/* This HSM's sshadmin service with this host's sshadmin key; no host key
+ * pinned yet (the caller sets it once the chain vouches for one). */
+static struct hsm_rpc_endpoint sshadmin_endpoint(const struct enroll_job *job,
+						 const struct hsm_module *m)
 {
-	struct hsm_rpc_endpoint ep = {
+	return (struct hsm_rpc_endpoint){
 		.label = m->esn,
 		.service = "sshadmin",
 		.address = m->address,
 		.port = m->ports[HSM_SVC_SSHADMIN],
 		.client_key = job->keys[HSM_SVC_SSHADMIN],
 	};
+}
+
+/* Steps 2-4 once the host key list is in hand.  Returns the exit code in
+ * r->exit and, on success, a summary in r->result. */
+static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
+			    const struct hsm_pins *pins, int have_pins, const json_t *hostkeys,
+			    const char *presented, struct hsm_rpc_reply *r)
+{
+	struct hsm_rpc_endpoint ep = sshadmin_endpoint(job, m);
 	struct hsm_pins fresh;
 	struct hsm_chain c;
 	char why[512];
@@ -184,14 +192,9 @@ static void enroll_one(size_t i, void *arg)
 	struct enroll_job *job = arg;
 	const struct hsm_module *m = &job->fleet->modules[i];
 	struct hsm_rpc_reply *r = &job->replies[i];
-	struct hsm_rpc_endpoint ep = {
-		.label = m->esn,
-		.service = "sshadmin",
-		.address = m->address,
-		.port = m->ports[HSM_SVC_SSHADMIN],
-		.client_key = job->keys[HSM_SVC_SSHADMIN],
-		.host_key = NULL, /* first contact: captured, checked against the chain */
-	};
+	/* First contact: no pinned host key; the one presented is captured
+	 * and checked against the chain. */
+	struct hsm_rpc_endpoint ep = sshadmin_endpoint(job, m);
 	struct hsm_pins pins;
 	char why[PATH_MAX + 128], presented[sizeof(r->host_key)];
 	json_t *hostkeys;

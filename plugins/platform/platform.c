@@ -139,7 +139,7 @@ static const struct hsm_command commands[] = {
 	  .description =
 	      "The guide's other spelling of settime --adjust (guide 4.2.4): answers "
 	      "\"HSM system time calibration in progress\"; allowed in operational mode.",
-	  .flags = DEVICE | ROOT | INVASIVE,
+	  .flags = DEVICE | ROOT | INVASIVE | HSM_CMDF_ALIAS,
 	  .run = platform_settime },
 	{ .path = "setminvsn",
 	  .summary = "Set the minimum firmware VSN the HSM accepts",

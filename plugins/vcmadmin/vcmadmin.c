@@ -166,10 +166,9 @@ static void json_result(struct hsm_ctx *ctx, const json_t *res, const char *esn)
 
 /* ---- create ----------------------------------------------------------- */
 
-static int write_config(struct hsm_ctx *ctx, const json_t *config, const char *uuid, char *path,
-			size_t pathlen)
+static int write_config(struct hsm_ctx *ctx, const json_t *config, const char *uuid,
+			const char *dir, char *path, size_t pathlen)
 {
-	const char *dir = hsm_opt_str(ctx, "outdir");
 	char err[512];
 
 	snprintf(path, pathlen, "%s/vcm-%s.json", dir ? dir : ".", uuid);
@@ -180,26 +179,26 @@ static int write_config(struct hsm_ctx *ctx, const json_t *config, const char *u
 	return 0;
 }
 
-/* --outdir is checked (and made) before the device is asked: a VCM whose
- * configuration file cannot be written would be created for nothing, and
- * its create request cannot be used again. */
-static int check_outdir(struct hsm_ctx *ctx)
+/* The directory for a configuration file is checked (and made) before the
+ * device is asked: a VCM whose configuration file cannot be written would
+ * be created for nothing, and its create request cannot be used again.
+ * what: the option; outcome: what did not happen. */
+static int check_outdir(struct hsm_ctx *ctx, const char *what, const char *outcome)
 {
-	const char *dir = hsm_opt_str(ctx, "outdir");
+	const char *dir = hsm_opt_str(ctx, what + 2);
 	char err[512];
 	struct stat sb;
 
 	if (!dir)
 		dir = ".";
 	if (stat(dir, &sb) != 0 && errno == ENOENT && hsm_mkdir_p(dir, 0755, err, sizeof(err)) != 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s; no VCM was created", err);
+		return hsm_error(ctx, HSM_EXIT_USAGE, what, "%s; %s", err, outcome);
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
-				 "%s is not a directory; no VCM was created", dir);
+		return hsm_error(ctx, HSM_EXIT_USAGE, what, "%s is not a directory; %s", dir,
+				 outcome);
 	if (access(dir, W_OK | X_OK) != 0)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
-				 "%s is not writable (%s); no VCM was created", dir,
-				 strerror(errno));
+		return hsm_error(ctx, HSM_EXIT_USAGE, what, "%s is not writable (%s); %s", dir,
+				 strerror(errno), outcome);
 	return 0;
 }
 
@@ -215,7 +214,7 @@ static int cmd_create(struct hsm_ctx *ctx)
 
 	if ((rc = request_envelope(ctx, hsm_opt_str(ctx, "request"), &env)))
 		return rc;
-	if ((rc = check_outdir(ctx))) {
+	if ((rc = check_outdir(ctx, "--outdir", "no VCM was created"))) {
 		json_decref(env);
 		return rc;
 	}
@@ -274,7 +273,8 @@ static int cmd_create(struct hsm_ctx *ctx)
 				       "malformed reply from the HSM");
 			goto out;
 		}
-		if ((rc = write_config(ctx, config, uuid, path, sizeof(path))))
+		if ((rc = write_config(ctx, config, uuid, hsm_opt_str(ctx, "outdir"), path,
+				       sizeof(path))))
 			goto out;
 		hsm_printf(ctx, "Created VCM %s\n", uuid);
 		hsm_printf(ctx, "IP ADDRESS        : %s\n",
@@ -368,9 +368,38 @@ static int cmd_delete(struct hsm_ctx *ctx)
 static int cmd_show(struct hsm_ctx *ctx)
 {
 	int rc;
-	json_t *params = uuid_params(ctx, &rc);
+	json_t *params = uuid_params(ctx, &rc), *res = NULL, *config;
+	const char *esn = NULL, *dir = hsm_opt_str(ctx, "config");
+	char path[4200];
 
-	return params ? simple(ctx, "show", params, "Failed to show VCM", NULL) : rc;
+	if (!params)
+		return rc;
+	if (!hsm_opt_given(ctx, "config"))
+		return simple(ctx, "show", params, "Failed to show VCM", NULL);
+	/* --config DIR: the tenant configuration file issued again. */
+	if ((rc = check_outdir(ctx, "--config", "no file was written"))) {
+		json_decref(params);
+		return rc;
+	}
+	json_object_set_new(params, "config", json_true());
+	rc = call_vcm(ctx, "show", params, "Failed to show VCM", &res, &esn);
+	json_decref(params);
+	if (rc == 0 && !json_is_object(config = json_object_get(res, "config")))
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, "show",
+			       "the HSM sent no configuration file (is its hsmd older than "
+			       "service ABI 1.6?)");
+	if (rc == 0 &&
+	    !(rc = write_config(ctx, config, json_string_value(json_object_get(res, "uuid")), dir,
+				path, sizeof(path)))) {
+		json_object_del(res, "config");
+		print_show(ctx, esn, res);
+		hsm_printf(ctx, "Configuration file for the tenant: %s\n", path);
+		json_result(ctx, res, esn);
+		json_object_set_new(hsm_json(ctx), "config_file", json_string(path));
+	}
+	json_decref(res);
+	free((char *)esn);
+	return rc;
 }
 
 /* ---- list and stats: every HSM ----------------------------------------- */
@@ -697,7 +726,14 @@ static const struct hsm_option delete_opts[] = {
 	UUID_ARG,
 	HSM_OPTION_END
 };
-static const struct hsm_option show_opts[] = { UUID_ARG, HSM_OPTION_END };
+static const struct hsm_option show_opts[] = {
+	UUID_ARG,
+	{ .name = "config",
+	  .type = HSM_OPT_STRING,
+	  .metavar = "DIR",
+	  .help = "write the tenant's configuration file (vcm-UUID.json) to DIR again" },
+	HSM_OPTION_END
+};
 static const struct hsm_option list_opts[] = {
 	{ .name = "active", .type = HSM_OPT_FLAG, .help = "only the VCMs that run" }, HSM_OPTION_END
 };
@@ -763,7 +799,7 @@ static const struct hsm_command commands[] = {
 	  .summary = "Show the properties of a VCM (show uuid UUID)",
 	  .description = "The guide's other spelling of 'vcmadmin show UUID' (guide 3.4.1.5).",
 	  .options = show_opts,
-	  .flags = DEVICE,
+	  .flags = DEVICE | HSM_CMDF_ALIAS,
 	  .run = cmd_show },
 	{ .path = "delete",
 	  .tool = "vcmadmin",

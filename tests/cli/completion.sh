@@ -49,9 +49,13 @@ fi
 printf '[module]\nesn = 1A23-BC45-0001\naddress = 127.0.0.9\n' >"$HSMADMIN_CONF/modules.d/one.conf"
 printf '[module]\nesn = 1A23-BC45-0002\naddress = 127.0.0.10\n' >"$HSMADMIN_CONF/modules.d/two.conf"
 printf '[module]\nesn = not-an-esn; rm -rf /\n' >"$HSMADMIN_CONF/modules.d/bad.conf"
+# An ESN is digits and upper-case letters, not only hex (modules.d's rule).
+printf '[module]\nesn = ZZ99-ABCG-0003\naddress = 127.0.0.11\n' >"$HSMADMIN_CONF/modules.d/zz.conf"
 run hsmadmin completion values esn
 is "$out" "1A23-BC45-0001
-1A23-BC45-0002" "completion values esn lists the ESNs of modules.d (and nothing that is not an ESN)"
+1A23-BC45-0002
+ZZ99-ABCG-0003" "completion values esn lists the ESNs of modules.d (and nothing that is not an ESN)"
+rm -f "$HSMADMIN_CONF/modules.d/zz.conf"
 is "$(complete_words hsmadmin good device show --esn 1A)" "1A23-BC45-0001 1A23-BC45-0002 " "--esn offers the ESNs of modules.d"
 u1=0c3e9a4e-5a8e-4c41-9d0e-6f5b5d3c1a01 u2=7f1d2b3c-1111-4222-8333-944455556666
 mkdir -p "$HSMADMIN_HOME/tenant/vcms/$u1" "$HSMADMIN_HOME/cache"

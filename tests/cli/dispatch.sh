@@ -67,6 +67,16 @@ is "$rc" 2 "a group without subcommand is a usage error"
 like "$err" "good show" "group help lists the subcommands"
 run hsmadmin good --help
 is "$rc" 0 "group --help exits 0"
+# Another spelling of a command (HSM_CMDF_ALIAS, like the guide's
+# "settime adjust" and "show uuid") is a form of that command in help.
+is "$(printf '%s\n' "$out" | grep -c 'good device')" 1 "group help lists a command and its other spelling once"
+like "$out" "good device show +Show parsed options of a device command \(also: good device list\)" \
+	"... on the command's line, naming the other form"
+run hsmadmin good device show -h
+like "$out" "Also written: hsmadmin good device list" "a command's help names its other spelling"
+run hsmadmin good device list --name x f
+is "$rc" 0 "the other spelling runs"
+like "$out" "name=x" "... as the same command"
 run hsmadmin good bogus
 is "$rc" 2 "unknown subcommand"
 run hsmadmin nosuch

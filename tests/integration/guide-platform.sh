@@ -236,6 +236,11 @@ done <<EOF
 $cmds
 EOF
 is "$bad" "" "every command's --help lists -h and each option it accepts exactly once"
+ha settime --help
+like "$out" "Also written: hsmadmin settime adjust" "4.2.4: settime --help names the guide's form 'settime adjust'"
+ha --help
+is "$(printf '%s\n' "$out" | grep -o 'settime[a-z ]*' | sort -u | tr '\n' '|')" "settime|" \
+	"4.2.4: hsmadmin --help lists settime once"
 ok "... checked more than 20 commands" test "$(printf '%s\n' "$cmds" | grep -c .)" -gt 20
 
 # --- configuration files: errors name the file and the field ---------------------------------

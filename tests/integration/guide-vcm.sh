@@ -197,4 +197,10 @@ rc_is 2 "3.4.1.1: create without --esn on a host with four HSMs: usage (exit 2)"
 like "$err" "--esn: needed: this host knows 4 HSMs" "... says how many HSMs there are and what to do"
 unlike "$err" "0 HSMs" "... never '0 HSMs are known'"
 
+# --- help: the guide's other spelling is a form of the command, not a command --------------
+run vcmadmin show --help
+like "$out" "Also written: vcmadmin show uuid" "3.4.1.5: vcmadmin show --help names the form 'show uuid UUID'"
+run vcmadmin show uuid --help
+is "$rc" 0 "3.4.1.5: vcmadmin show uuid --help"
+
 done_testing

@@ -129,7 +129,7 @@ hsmd_stop h
 printf '[service]\nname = monitor\nmodule = monitor.so\nextra = 1\n' >"$HSMD_CONFDIR/services.d/monitor.conf"
 chmod 0666 "$HSMD_SVCDIR/setup.so"
 hsmd_start h
-like "$(cat "$TEST_TMP/h.log")" "monitor.conf:line 4: unknown key 'extra'" "a bad services.d file is reported with its line"
+like "$(cat "$TEST_TMP/h.log")" "monitor.conf: line 4: unknown key 'extra'" "a bad services.d file is reported with its line"
 like "$(cat "$TEST_TMP/h.log")" "setup.so: owned by another user or writable" "a world-writable module is refused"
 like "$(cat "$TEST_TMP/h.log")" "serving .* \(1 service\)" "... and the other services still run"
 call h sshadmin authorized_keys sshadmin ''
@@ -141,5 +141,5 @@ printf 'not an ELF file' >"$HSMD_SVCDIR/monitor.so"
 printf '[service]\nname = setup\nmodule = monitor.so\n' >"$HSMD_CONFDIR/services.d/zz.conf"
 hsmd_start h
 like "$(cat "$TEST_TMP/h.log")" "monitor.so: .*(invalid ELF|too short|file too short|ELF)" "a broken module is refused with dlerror's reason"
-like "$(cat "$TEST_TMP/h.log")" "zz.conf:names service 'setup' but is not called setup.conf" "a misnamed services.d file is refused"
+like "$(cat "$TEST_TMP/h.log")" "zz.conf: names service 'setup' but is not called setup.conf" "a misnamed services.d file is refused"
 done_testing

@@ -14,8 +14,10 @@ ok "a VCM" test -n "$UUID"
 U=$UUID
 
 settime() { # T: maintenance mode, then settime (which resets)
-	call h setup set_mode setup '{"mode":"maintenance"}' &&
-		call h setup settime setup "{\"time\":$1}"
+	call h setup set_mode setup '{"mode":"maintenance"}'
+	[ "$rc" = 0 ] || return 1
+	call h setup settime setup "{\"time\":$1}"
+	[ "$rc" = 0 ]
 }
 t0=$(date +%s)
 ok "the clock set to now" settime "$t0"

@@ -55,5 +55,41 @@ int main(void)
 	tap_ok(parse("{\"a\":\n\x01\nbad}", err, sizeof(err)) == NULL,
 	       "garbage with control bytes refused");
 	tap_ok(strpbrk(err, "\n\r\x01") == NULL, "the reason stays one printable line");
+	/* hsm_json_unpack: a failed unpack names the field, never jansson's
+	 * own text ("Object item not found: format"). */
+	{
+		const char *str;
+		json_int_t i;
+		json_t *o;
+		int b = 0;
+
+		j = parse("{\"format\":\"x\",\"n\":\"one\",\"c\":{\"offset\":\"z\"}}", err,
+			  sizeof(err));
+		tap_ok(hsm_json_unpack(j, JSON_STRICT, err, sizeof(err), "{s:s, s:s, s:{s:s}}",
+				       "format", &str, "n", &str, "c", "offset", &str) == 0,
+		       "hsm_json_unpack: a matching document unpacks");
+		tap_ok(hsm_json_unpack(j, JSON_STRICT, err, sizeof(err), "{s:s, s:I, s:o}",
+				       "format", &str, "n", &i, "c", &o) != 0,
+		       "hsm_json_unpack: a field of the wrong type fails");
+		TAP_STR_EQ(err, "field 'n': expected integer, got string", "... naming the field");
+		hsm_json_unpack(j, JSON_STRICT, err, sizeof(err), "{s:s, s:s, s:{s:I}}", "format",
+				&str, "n", &str, "c", "offset", &i);
+		TAP_STR_EQ(err, "field 'c.offset': expected integer, got string",
+			   "... a nested field by its path");
+		hsm_json_unpack(j, JSON_STRICT, err, sizeof(err), "{s?b, s:s, s:s, s:o, s:s}",
+				"flag", &b, "format", &str, "n", &str, "c", &o, "version", &str);
+		TAP_STR_EQ(err, "missing field 'version'", "... a missing field");
+		hsm_json_unpack(j, JSON_STRICT, err, sizeof(err), "{s:s, s:o}", "format", &str, "c",
+				&o);
+		TAP_STR_EQ(err, "unknown field 'n'", "... an unknown field");
+		hsm_json_unpack(j, JSON_STRICT, err, sizeof(err), "{s:s, s:s, s:{}}", "format",
+				&str, "n", &str, "c");
+		TAP_STR_EQ(err, "unknown field 'offset' in c", "... an unknown field of a member");
+		json_decref(j);
+		j = json_array();
+		hsm_json_unpack(j, JSON_STRICT, err, sizeof(err), "{s:s}", "format", &str);
+		TAP_STR_EQ(err, "expected object, got array", "... a document of the wrong type");
+		json_decref(j);
+	}
 	return tap_done();
 }

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <hsmadmin/features.h>
@@ -42,6 +43,115 @@ static json_t *entry(int seq, const char *addr, const char *state)
 
 static const char *U1 = "0b3c5f2e-0000-4000-8000-000000000001";
 static const char *U2 = "0b3c5f2e-0000-4000-8000-000000000002";
+
+/* A start request's nonce: 32 hex digits from n. */
+static const char *tag_of(unsigned n, char buf[40])
+{
+	snprintf(buf, 40, "%032x", n);
+	return buf;
+}
+
+static size_t nonces_of(const json_t *e)
+{
+	return json_array_size(json_object_get(e, "nonces"));
+}
+
+/* Replay records: kept until their request expires, never forgotten
+ * while it is live, the document bounded. */
+static void replay_records(void)
+{
+	struct fw_nonce_use u, r;
+	json_t *e = entry(1, "127.0.0.2", "stopped");
+	char tr[40], t[40], err[512], *dump;
+	int64_t now = 1000, retry;
+	int fresh = 1, recorded = 1;
+	unsigned i;
+	size_t n;
+
+	r = (struct fw_nonce_use){ tag_of(0xffff, tr), now, now + 86400 };
+	tap_ok(fw_vcm_nonce_check(e, &r, now, NULL) == FW_NONCE_FRESH &&
+		   fw_vcm_nonce_record(e, &r, now) == 0,
+	       "a request valid for a day is recorded");
+	for (i = 1; i <= 1000; i++) {
+		now++;
+		u = (struct fw_nonce_use){ tag_of(i, t), now, now + 60 };
+		fresh &= fw_vcm_nonce_check(e, &u, now, NULL) == FW_NONCE_FRESH;
+		recorded &= fw_vcm_nonce_record(e, &u, now) == 0;
+	}
+	tap_ok(fresh && recorded, "1000 more requests valid for 60 s are each accepted");
+	TAP_INT_EQ(fw_vcm_nonce_check(e, &r, now, NULL), FW_NONCE_REPLAY,
+		   "after 1000 other requests (more than 256), a live request is still a replay");
+	tap_ok(nonces_of(e) <= 62, "only live records are kept (%zu)", nonces_of(e));
+	dump = json_dumps(e, JSON_COMPACT);
+	tap_ok(dump && strlen(dump) < 16384, "the entry stays small (%zu bytes)",
+	       dump ? strlen(dump) : 0);
+	free(dump);
+	tap_ok(fw_vcm_entry_validate(U1, e, err, sizeof(err)) == 0, "the entry validates: %s", err);
+	n = nonces_of(e);
+	TAP_INT_EQ(fw_vcm_nonces_prune(e, 1000 + 86400), n - 1,
+		   "at the day's end only the day-long record is left");
+	TAP_INT_EQ(fw_vcm_nonces_prune(e, 1000 + 86401), 1, "one second later it is pruned too");
+	TAP_INT_EQ(nonces_of(e), 0, "no records left");
+	json_decref(e);
+
+	/* The cap: 256 live records of expiring requests refuse a new one
+	 * rather than forget one. */
+	e = entry(1, "127.0.0.2", "stopped");
+	now = 5000;
+	for (i = 0; i < FW_VCM_NONCES_MAX; i++) {
+		u = (struct fw_nonce_use){ tag_of(i, t), now, now + 1000 + i };
+		fw_vcm_nonce_record(e, &u, now);
+	}
+	u = (struct fw_nonce_use){ tag_of(9999, t), now, now + 1000 };
+	TAP_INT_EQ(fw_vcm_nonce_check(e, &u, now, &retry), FW_NONCE_FULL,
+		   "256 live expiring records: a new request is refused");
+	TAP_INT_EQ(retry, now + 1001, "retry when the oldest expires");
+	tap_ok(fw_vcm_nonce_record(e, &u, now) == -1 && nonces_of(e) == FW_VCM_NONCES_MAX,
+	       "and recording it changes nothing");
+	r = (struct fw_nonce_use){ tag_of(0, tr), now, now + 1000 };
+	TAP_INT_EQ(fw_vcm_nonce_check(e, &r, now, NULL), FW_NONCE_REPLAY,
+		   "every live record still refuses its replay");
+	TAP_INT_EQ(fw_vcm_nonce_check(e, &u, now + 1001, NULL), FW_NONCE_FRESH,
+		   "once the oldest has expired, there is room");
+	tap_ok(fw_vcm_nonce_record(e, &u, now + 1001) == 0 && nonces_of(e) == FW_VCM_NONCES_MAX,
+	       "recorded in the expired one's place");
+	json_decref(e);
+
+	/* Requests without expiry: the oldest is forgotten, the floor rises
+	 * to its issue time, so it stays refused. */
+	e = entry(1, "127.0.0.2", "stopped");
+	now = 10000;
+	r = (struct fw_nonce_use){ tag_of(0xffff, tr), now + 200, -1 };
+	tap_ok(fw_vcm_nonce_check(e, &r, now, NULL) == FW_NONCE_FRESH &&
+		   fw_vcm_nonce_record(e, &r, now) == 0,
+	       "a request issued 200 s ahead (within the skew) is recorded");
+	for (i = 1; i <= 300; i++) {
+		u = (struct fw_nonce_use){ tag_of(i, t), now + 200 + i, -1 };
+		fw_vcm_nonce_record(e, &u, now + i);
+	}
+	TAP_INT_EQ(nonces_of(e), FW_VCM_NONCES_MAX, "at most 256 records");
+	TAP_INT_EQ(fw_vcm_nonce_check(e, &r, now + 300, NULL), FW_NONCE_FLOOR,
+		   "a forgotten request issued ahead of the clock is still refused (floor)");
+	u = (struct fw_nonce_use){ tag_of(300, t), now + 500, -1 };
+	TAP_INT_EQ(fw_vcm_nonce_check(e, &u, now + 300, NULL), FW_NONCE_REPLAY,
+		   "a remembered one is a replay");
+	tap_ok(fw_vcm_entry_validate(U1, e, err, sizeof(err)) == 0, "the entry validates: %s", err);
+	json_decref(e);
+
+	/* An older hsmd's records (bare strings) still count. */
+	e = entry(1, "127.0.0.2", "stopped");
+	json_array_append_new(json_object_get(e, "nonces"), json_string(tag_of(7, t)));
+	tap_ok(fw_vcm_entry_validate(U1, e, err, sizeof(err)) == 0,
+	       "a bare-string record validates");
+	u = (struct fw_nonce_use){ tag_of(7, t), 1, -1 };
+	TAP_INT_EQ(fw_vcm_nonce_check(e, &u, 5, NULL), FW_NONCE_REPLAY, "and refuses its replay");
+	json_array_append_new(
+	    json_object_get(e, "nonces"),
+	    json_pack("{s:s, s:i, s:i}", "nonce", tag_of(8, t), "issued", 10, "not_after", 5));
+	tap_ok(fw_vcm_entry_validate(U1, e, err, sizeof(err)) != 0 && strstr(err, "nonces[1]"),
+	       "a record expiring before it was issued is refused: %s", err);
+	json_decref(e);
+}
 
 int main(void)
 {
@@ -185,5 +295,6 @@ int main(void)
 	       "no derivable default pool: the error names the setting");
 	json_decref(dev);
 	json_decref(lt);
+	replay_records();
 	return tap_done();
 }

@@ -343,21 +343,6 @@ out:
 
 /* --- verify-licence -------------------------------------------------------------- */
 
-static int status_exit(int status)
-{
-	switch (status) {
-	case HSM_LICENCE_OK:
-		return HSM_EXIT_OK;
-	case HSM_LICENCE_UNKNOWN_SIGNER:
-	case HSM_LICENCE_TAMPERED:
-		return HSM_EXIT_AUTH;
-	case HSM_LICENCE_WRONG_ESN:
-		return HSM_EXIT_FAILED;
-	default:
-		return HSM_EXIT_USAGE; /* malformed, unknown version: a bad input file */
-	}
-}
-
 static void print_licence(const struct hsm_licence *lic)
 {
 	char names[512], when[32], *fp = hsm_key_fingerprint(lic->signer);
@@ -425,12 +410,12 @@ static int cmd_verify(int argc, char **argv)
 		if (status == 0 && esn)
 			status = hsm_licence_check_esn(lic, esn, err, sizeof(err));
 		if (status != 0) { /* load names the file in err; the later steps do not */
-			rc = fail(status_exit(status), "%s: %s", file, err);
+			rc = fail(hsm_licence_exit(status), "%s: %s", file, err);
 			goto out;
 		}
 	}
 	if (status != 0) {
-		rc = fail(status_exit(status), "%s", err);
+		rc = fail(hsm_licence_exit(status), "%s", err);
 		goto out;
 	}
 	if (json) {

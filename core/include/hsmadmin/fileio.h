@@ -40,6 +40,14 @@ HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mo
  * devices are refused. */
 HSM_API int hsm_read_file(const char *path, size_t max, char **data, size_t *len, char *err,
 			  size_t errlen);
+/* The same, refusing a symbolic link (an input file whose rule is "the
+ * file itself", e.g. a tenant request). */
+HSM_API int hsm_read_file_nofollow(const char *path, size_t max, char **data, size_t *len,
+				   char *err, size_t errlen);
+/* The same from an open descriptor (closed in all cases); path names it
+ * in messages. */
+HSM_API int hsm_read_fd(int fd, const char *path, size_t max, char **data, size_t *len, char *err,
+			size_t errlen);
 
 /* Parse untrusted JSON: at most max bytes (0: HSM_JSON_MAX_BYTES), valid
  * UTF-8, no duplicate keys, nesting at most HSM_JSON_MAX_DEPTH, nothing
@@ -75,6 +83,13 @@ HSM_API const char *hsm_printable(const char *s, char buf[HSM_PRINTABLE_LEN]);
 /* The same for text shown whole (a device's answer): control and
  * non-ASCII bytes become '?', at most len - 1 bytes, NULL gives "". */
 HSM_API const char *hsm_printable_copy(const char *s, char *buf, size_t len);
+
+/* json_unpack_ex of doc with flags, fmt and its arguments, but on failure
+ * err gets a reason that names the field instead of jansson's own text:
+ * "missing field 'esn'", "field 'clock.offset': expected integer, got
+ * string", "unknown field 'bogus'".  0 or -1. */
+HSM_API int hsm_json_unpack(const json_t *doc, size_t flags, char *err, size_t errlen,
+			    const char *fmt, ...);
 
 /* "an object", "a string", ... ("nothing" for NULL). */
 HSM_API const char *hsm_json_type_name(const json_t *v);

@@ -119,6 +119,11 @@ struct hsm_option {
  * accepts --timeout but not --esn (keys restore).  A core that predates
  * this bit ignores it and offers --esn, which the command then refuses. */
 #define HSM_CMDF_EVERY_HSM 0x8u
+/* Another spelling of the command just before it in the same table (the
+ * guide's "settime adjust" for "settime --adjust"): it runs like any
+ * command, and help lists it as a form of that command instead of as a
+ * command of its own.  A core that predates this bit lists it apart. */
+#define HSM_CMDF_ALIAS 0x10u
 
 struct hsm_ctx; /* opaque: everything a running command may ask the core */
 

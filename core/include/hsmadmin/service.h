@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hsmadmin/service.h - the hsmd service ABI (version 1.5).
+ * hsmadmin/service.h - the hsmd service ABI (version 1.6).
  *
  * A service module is a shared object that exports exactly one symbol,
  * `hsmd_service`, a const struct hsmd_service.  hsmd reads the ABI version
@@ -50,7 +50,7 @@ extern "C" {
 /* The one source of the service ABI version: configure reads these two
  * lines for hsmadmin-service.pc (tests/cli/versions.sh checks). */
 #define HSMD_SERVICE_ABI_MAJOR 1
-#define HSMD_SERVICE_ABI_MINOR 5
+#define HSMD_SERVICE_ABI_MINOR 6
 
 /* The one symbol hsmd looks up with dlsym(). */
 #define HSMD_SERVICE_SYMBOL "hsmd_service"
@@ -282,6 +282,10 @@ struct hsmd_api {
 	 * gains "bytes", the length that follows.  0, or -1 with an error
 	 * set (the segment is not stored). */
 	int (*reply_log_segment)(struct hsmd_call *call, json_t *head, int64_t segment);
+	/* --- ABI 1.6: an existing VCM's identity, as vcm_prepare gave it
+	 * ({"identity","services"}), read from its state: what a tenant
+	 * configuration file issued again is made of. */
+	json_t *(*vcm_identity)(struct hsmd_call *call, const char *uuid);
 };
 
 /* Every call starts with the table pointer. */
@@ -486,6 +490,10 @@ static inline json_t *hsmd_vcm_network(struct hsmd_call *c)
 static inline json_t *hsmd_vcm_prepare(struct hsmd_call *c, const json_t *spec)
 {
 	return HSMD_API_CALL(c, vcm_prepare, "1.1", (json_t *)NULL, c, spec);
+}
+static inline json_t *hsmd_vcm_identity(struct hsmd_call *c, const char *uuid)
+{
+	return HSMD_API_CALL(c, vcm_identity, "1.6", (json_t *)NULL, c, uuid);
 }
 static inline int hsmd_vcm_discard(struct hsmd_call *c, const char *uuid)
 {

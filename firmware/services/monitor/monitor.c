@@ -15,19 +15,16 @@
 #include <string.h>
 
 #include <hsmadmin/service.h>
+#include "monitor-params.h"
 
 static int m_logs_get(struct hsmd_call *call)
 {
-	json_error_t jerr;
-	const char *log = "system";
+	char err[256];
+	const char *log;
 	json_t *entries;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?s}", "log", &log) !=
-	    0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
-	if (strcmp(log, "system") != 0 && strcmp(log, "init") != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "log: '%.32s' is not system or init",
-				  log);
+	if (monitor_params_log(hsmd_params(call), 0, &log, err, sizeof(err)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", err);
 	entries = hsmd_log_entries(call, log);
 	if (!entries)
 		return HSMD_FAILED;
@@ -55,21 +52,17 @@ static int need_segment_api(struct hsmd_call *call)
  * only with "saved". */
 static int m_logs_export(struct hsmd_call *call)
 {
-	json_error_t jerr;
-	int saved = 0, stream = 0;
-	json_int_t want = 0;
+	char err[256];
+	int saved, stream;
+	json_int_t want;
 	json_t *list, *text, *ids, *head;
 	int64_t seg;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?b, s?I, s?b}",
-			   "saved", &saved, "segment", &want, "stream", &stream) != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (monitor_params_export(hsmd_params(call), &saved, &want, &stream, err, sizeof(err)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", err);
 	if (stream && !hsmd_has_stream_reply(call))
 		return hsmd_error(call, HSMD_BAD_REQUEST,
 				  "stream: this hsmd cannot stream replies (service ABI 1.5)");
-	if (want < 0 || (want && !saved))
-		return hsmd_error(call, HSMD_BAD_REQUEST,
-				  "segment: a segment number goes with saved");
 	if (need_segment_api(call))
 		return HSMD_FAILED;
 	list = hsmd_log_saved(call);
@@ -118,16 +111,12 @@ static int m_logs_export(struct hsmd_call *call)
 /* Expire (guide 4.12.4.3.2): only a segment that was exported. */
 static int m_logs_expire(struct hsmd_call *call)
 {
-	json_error_t jerr;
+	char err[256];
 	json_int_t seg;
 	long long freed;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:I}", "segment",
-			   &seg) != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
-	if (seg < 1)
-		return hsmd_error(call, HSMD_BAD_REQUEST,
-				  "segment: %lld is not a log sequence number", (long long)seg);
+	if (monitor_params_expire(hsmd_params(call), &seg, err, sizeof(err)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", err);
 	if (need_segment_api(call))
 		return HSMD_FAILED;
 	{
@@ -161,13 +150,13 @@ static int m_logs_expire(struct hsmd_call *call)
  * epoch's, each with its certificate from the identity key. */
 static int m_logs_getkey(struct hsmd_call *call)
 {
-	json_error_t jerr;
+	char err[256];
 	json_t *keys, *cur, *warrant, *reply;
 	const char *vcm;
 	char *key, log[64] = "system";
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{}") != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (monitor_params_none(hsmd_params(call), err, sizeof(err)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", err);
 	if (need_segment_api(call))
 		return HSMD_FAILED;
 	key = hsmd_log_public_key(call);
@@ -207,15 +196,11 @@ static int m_logs_getkey(struct hsmd_call *call)
  * expired. */
 static int m_logs_clear(struct hsmd_call *call)
 {
-	json_error_t jerr;
+	char err[256];
 	const char *log;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s}", "log", &log) !=
-	    0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
-	if (strcmp(log, "system") != 0 && strcmp(log, "init") != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "log: '%.32s' is not system or init",
-				  log);
+	if (monitor_params_log(hsmd_params(call), 1, &log, err, sizeof(err)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", err);
 	if (need_segment_api(call))
 		return HSMD_FAILED;
 	if (!in_recovery(call))

@@ -427,17 +427,48 @@ static int m_key_list(struct hsmd_call *call)
 	return HSMD_OK;
 }
 
+/* Sign the base64 data with key (NULL: a key that would not load) and
+ * reply with the signature. */
+static int sign_with(struct hsmd_call *call, EVP_PKEY *key, const char *name, const char *type,
+		     const char *data64)
+{
+	unsigned char *data = NULL, *sig = NULL;
+	size_t dlen = 0, slen = 0;
+	EVP_MD_CTX *mc = NULL;
+	char *sig64 = NULL;
+	int rc = HSMD_FAILED;
+
+	if (!(data = malloc(NCORE_MAX_SIGN_DATA)) ||
+	    hsm_base64_decode(data64, data, NCORE_MAX_SIGN_DATA, &dlen) != 0) {
+		free(data);
+		return hsmd_error(call, HSMD_BAD_REQUEST, "data: not base64 of at most %d bytes",
+				  NCORE_MAX_SIGN_DATA);
+	}
+	if (key && (mc = EVP_MD_CTX_new()) &&
+	    EVP_DigestSignInit(mc, NULL,
+			       EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256(), NULL,
+			       key) == 1 &&
+	    EVP_DigestSign(mc, NULL, &slen, data, dlen) == 1 && (sig = malloc(slen)) &&
+	    EVP_DigestSign(mc, sig, &slen, data, dlen) == 1 &&
+	    (sig64 = hsm_base64_encode(sig, slen))) {
+		hsmd_reply(call, json_pack("{s:s, s:s, s:s}", "name", name, "type", type,
+					   "signature", sig64));
+		rc = HSMD_OK;
+	}
+	free(sig64);
+	EVP_MD_CTX_free(mc);
+	free(sig);
+	free(data);
+	return rc == HSMD_OK ? rc : hsmd_error(call, HSMD_FAILED, "cannot sign with '%s'", name);
+}
+
 static int m_key_sign(struct hsmd_call *call)
 {
 	char why[160];
 	const char *name, *data64, *pem;
-	unsigned char *data = NULL, *sig = NULL;
-	size_t dlen = 0, slen = 0;
 	const json_t *k;
 	EVP_PKEY *key = NULL;
-	EVP_MD_CTX *mc = NULL;
 	BIO *b;
-	char *sig64;
 	int rc;
 
 	if (ncore_params_sign(hsmd_params(call), &name, &data64, why, sizeof(why)) != 0)
@@ -447,35 +478,14 @@ static int m_key_sign(struct hsmd_call *call)
 	k = json_object_get(json_object_get(state_of(call), "keys"), name);
 	if (!k)
 		return hsmd_error(call, HSMD_FAILED, "no key named '%s'", name);
-	if (!(data = malloc(NCORE_MAX_SIGN_DATA)) ||
-	    hsm_base64_decode(data64, data, NCORE_MAX_SIGN_DATA, &dlen) != 0) {
-		free(data);
-		return hsmd_error(call, HSMD_BAD_REQUEST, "data: not base64 of at most %d bytes",
-				  NCORE_MAX_SIGN_DATA);
-	}
 	pem = json_string_value(json_object_get(k, "private"));
 	if (pem && (b = BIO_new_mem_buf(pem, -1))) {
 		key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
 		BIO_free(b);
 	}
-	rc = HSMD_FAILED;
-	if (key && (mc = EVP_MD_CTX_new()) &&
-	    EVP_DigestSignInit(mc, NULL,
-			       EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256(), NULL,
-			       key) == 1 &&
-	    EVP_DigestSign(mc, NULL, &slen, data, dlen) == 1 && (sig = malloc(slen)) &&
-	    EVP_DigestSign(mc, sig, &slen, data, dlen) == 1 &&
-	    (sig64 = hsm_base64_encode(sig, slen))) {
-		hsmd_reply(call, json_pack("{s:s, s:O, s:s}", "name", name, "type",
-					   json_object_get(k, "type"), "signature", sig64));
-		free(sig64);
-		rc = HSMD_OK;
-	}
-	EVP_MD_CTX_free(mc);
+	rc = sign_with(call, key, name, json_string_value(json_object_get(k, "type")), data64);
 	EVP_PKEY_free(key);
-	free(sig);
-	free(data);
-	return rc == HSMD_OK ? rc : hsmd_error(call, HSMD_FAILED, "cannot sign with '%s'", name);
+	return rc;
 }
 
 static int m_key_delete(struct hsmd_call *call)
@@ -736,39 +746,6 @@ static int m_blob_generate(struct hsmd_call *call)
 	hsmd_reply(call, json_pack("{s:s, s:s, s:O, s:o}", "name", name, "type", type, "public",
 				   json_object_get(blob, "public"), "blob", blob));
 	return HSMD_OK;
-}
-
-static int sign_with(struct hsmd_call *call, EVP_PKEY *key, const char *name, const char *type,
-		     const char *data64)
-{
-	unsigned char *data = NULL, *sig = NULL;
-	size_t dlen = 0, slen = 0;
-	EVP_MD_CTX *mc = NULL;
-	char *sig64 = NULL;
-	int rc = HSMD_FAILED;
-
-	if (!(data = malloc(NCORE_MAX_SIGN_DATA)) ||
-	    hsm_base64_decode(data64, data, NCORE_MAX_SIGN_DATA, &dlen) != 0) {
-		free(data);
-		return hsmd_error(call, HSMD_BAD_REQUEST, "data: not base64 of at most %d bytes",
-				  NCORE_MAX_SIGN_DATA);
-	}
-	if ((mc = EVP_MD_CTX_new()) &&
-	    EVP_DigestSignInit(mc, NULL,
-			       EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256(), NULL,
-			       key) == 1 &&
-	    EVP_DigestSign(mc, NULL, &slen, data, dlen) == 1 && (sig = malloc(slen)) &&
-	    EVP_DigestSign(mc, sig, &slen, data, dlen) == 1 &&
-	    (sig64 = hsm_base64_encode(sig, slen))) {
-		hsmd_reply(call, json_pack("{s:s, s:s, s:s}", "name", name, "type", type,
-					   "signature", sig64));
-		rc = HSMD_OK;
-	}
-	free(sig64);
-	EVP_MD_CTX_free(mc);
-	free(sig);
-	free(data);
-	return rc == HSMD_OK ? rc : hsmd_error(call, HSMD_FAILED, "cannot sign with '%s'", name);
 }
 
 /* Sign with a blob: it opens only with the module key of its own world,

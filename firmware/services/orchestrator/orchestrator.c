@@ -107,24 +107,6 @@ static json_t *view(const char *uuid, const json_t *e, const json_t *running, in
 }
 
 /* Commit a registry with one VCM replaced (entry NULL: removed). */
-static int commit_entry(struct hsmd_call *call, const char *uuid, json_t *entry, const char *event,
-			json_t *detail)
-{
-	json_t *doc = hsmd_begin(call), *vcms = json_object_get(doc, "vcms");
-
-	if (!vcms) {
-		vcms = json_object();
-		json_object_set_new(doc, "vcms", vcms);
-	}
-	if (entry)
-		json_object_set_new(vcms, uuid, entry);
-	else
-		json_object_del(vcms, uuid);
-	if (json_is_object(detail))
-		json_object_set_new(detail, "uuid", json_string(uuid));
-	return hsmd_commit(call, doc, event, detail) == 0 ? HSMD_OK : HSMD_FAILED;
-}
-
 /* The time requests expire by: the highest device time the HSM has seen
  * (clock.high_water, kept by hsmd), so setting the clock back revives no
  * expired request. */
@@ -135,6 +117,26 @@ static int64_t expiry_now(struct hsmd_call *call)
 	    json_object_get(json_object_get(hsmd_device(call), "clock"), "high_water"));
 
 	return hw > now ? hw : now;
+}
+
+static int commit_entry(struct hsmd_call *call, const char *uuid, json_t *entry, const char *event,
+			json_t *detail)
+{
+	json_t *doc = hsmd_begin(call), *vcms = json_object_get(doc, "vcms");
+
+	if (!vcms) {
+		vcms = json_object();
+		json_object_set_new(doc, "vcms", vcms);
+	}
+	if (entry) {
+		/* Records of expired requests go with any change of the VCM. */
+		fw_vcm_nonces_prune(entry, expiry_now(call));
+		json_object_set_new(vcms, uuid, entry);
+	} else
+		json_object_del(vcms, uuid);
+	if (json_is_object(detail))
+		json_object_set_new(detail, "uuid", json_string(uuid));
+	return hsmd_commit(call, doc, event, detail) == 0 ? HSMD_OK : HSMD_FAILED;
 }
 
 static int not_supported(struct hsmd_call *call)
@@ -445,7 +447,8 @@ static int m_start(struct hsmd_call *call)
 					expiry_now(call), &req, msg, sizeof(msg));
 		if (rc != HSMD_OK)
 			return hsmd_error(call, rc, "%s", msg);
-		if ((rc = orch_nonce_used(e, req->nonce, req->issued, msg, sizeof(msg))) != 0) {
+		if ((rc = orch_nonce_used(e, req, req->nonce, expiry_now(call), msg,
+					  sizeof(msg))) != 0) {
 			hsm_request_free(req);
 			return hsmd_error(call, rc, "%s", msg);
 		}
@@ -468,8 +471,12 @@ static int m_start(struct hsmd_call *call)
 	entry = json_deep_copy(e);
 	json_object_set_new(entry, "state", json_string("active"));
 	json_object_set_new(entry, "changed", json_integer(hsmd_now(call)));
-	if (req)
-		orch_nonce_add(entry, req->nonce, hsmd_now(call));
+	if (req && orch_nonce_add(entry, req, req->nonce, expiry_now(call)) != 0) {
+		json_decref(entry);
+		hsm_request_free(req);
+		hsmd_vcm_stop(call, uuid);
+		return hsmd_error(call, HSMD_FAILED, "internal: no room for the request's nonce");
+	}
 	rc = commit_entry(call, uuid, entry, "vcm_start",
 			  json_pack("{s:s, s:b}", "from", state, "request", req != NULL));
 	hsm_request_free(req);
@@ -611,16 +618,34 @@ static int m_list(struct hsmd_call *call)
 static int m_show(struct hsmd_call *call)
 {
 	const char *uuid;
-	const json_t *e;
-	json_t *running;
+	const json_t *e, *want = json_object_get(hsmd_params(call), "config");
+	json_t *running, *res, *identity;
 	int rc;
 
-	if ((rc = not_supported(call)) || (rc = check_params(call, " uuid ")) ||
+	if ((rc = not_supported(call)) || (rc = check_params(call, " uuid config ")) ||
 	    (rc = param_uuid(call, &uuid, &e)))
 		return rc;
+	if (want && !json_is_boolean(want))
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: config must be true or false");
 	running = hsmd_vcm_running(call);
-	hsmd_reply(call, view(uuid, e, running, 1));
+	res = view(uuid, e, running, 1);
 	json_decref(running);
+	/* The tenant configuration file again, as create issued it: what a
+	 * lost file or a failed write at create needs (the create request
+	 * cannot be used twice). */
+	if (json_is_true(want)) {
+		if (!(identity = hsmd_vcm_identity(call, uuid))) {
+			json_decref(res);
+			return HSMD_FAILED;
+		}
+		json_object_set_new(
+		    res, "config",
+		    tenant_config(call, uuid, json_string_value(json_object_get(e, "name")),
+				  json_string_value(json_object_get(e, "address")), identity,
+				  json_integer_value(json_object_get(e, "created"))));
+		json_decref(identity);
+	}
+	hsmd_reply(call, res);
 	return HSMD_OK;
 }
 
@@ -718,7 +743,7 @@ static int m_setproperties(struct hsmd_call *call)
 		goto out;
 	}
 	snprintf(tag, sizeof(tag), "%s/%s", req->nonce, property);
-	if ((rc = orch_nonce_used(e, tag, req->issued, msg, sizeof(msg))) != 0) {
+	if ((rc = orch_nonce_used(e, req, tag, expiry_now(call), msg, sizeof(msg))) != 0) {
 		hsmd_error(call, rc, "%s", msg);
 		goto out;
 	}
@@ -753,7 +778,10 @@ static int m_setproperties(struct hsmd_call *call)
 		goto out;
 	}
 	json_object_set_new(entry, "changed", json_integer(hsmd_now(call)));
-	orch_nonce_add(entry, tag, hsmd_now(call));
+	if (orch_nonce_add(entry, req, tag, expiry_now(call)) != 0) {
+		rc = hsmd_error(call, HSMD_FAILED, "internal: no room for the request's nonce");
+		goto out;
+	}
 	rc = commit_entry(call, uuid, entry, "vcm_setproperties",
 			  json_pack("{s:s, s:O}", "property", property, "value",
 				    json_object_get(entry, property)));

@@ -25,13 +25,15 @@ int orch_check_request(const json_t *envelope, enum hsm_request_type type, const
 		       const char *key_line, int64_t now, struct hsm_request **out, char *msg,
 		       size_t msglen);
 
-/* Replays (docs/formats/hsmd-state.md, "VCMs"): a start request starts a
- * VCM once; a setproperties request sets each of its properties once.
- * tag is "NONCE" or "NONCE/PROPERTY".  0 when unused. */
-int orch_nonce_used(const json_t *entry, const char *tag, int64_t issued, char *msg, size_t msglen);
-/* Remember tag in the entry (oldest forgotten past the limit, raising the
- * floor below which requests are refused). */
-void orch_nonce_add(json_t *entry, const char *tag, int64_t now);
+/* Replays (docs/formats/hsmd-state.md, "Replay decision"; the rules are
+ * fw_vcm_nonce_*): tag is "NONCE" or "NONCE/PROPERTY" of req; now is the
+ * time requests expire by.  0 when req may be acted on, else an
+ * hsmd_status with the reason in msg. */
+int orch_nonce_used(const json_t *entry, const struct hsm_request *req, const char *tag,
+		    int64_t now, char *msg, size_t msglen);
+/* Record tag in the entry (expired records pruned).  0, or -1 when there
+ * is no room (orch_nonce_used said so first). */
+int orch_nonce_add(json_t *entry, const struct hsm_request *req, const char *tag, int64_t now);
 
 /* The value a property is set to, from the command line's text: booleans
  * as true/false/True/False, features as a hex word or names, name as

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <hsmadmin/features.h>
+#include <hsmadmin/fileio.h>
 #include <hsmadmin/service.h>
 #include "sign.h"
 #include "vcmrules.h"
@@ -90,32 +91,51 @@ fail:
 	return rc;
 }
 
-int orch_nonce_used(const json_t *entry, const char *tag, int64_t issued, char *msg, size_t msglen)
+static void nonce_use(const struct hsm_request *req, const char *tag, struct fw_nonce_use *use)
 {
-	const json_t *nonces = json_object_get(entry, "nonces"), *v;
-	size_t i;
+	use->tag = tag;
+	use->issued = req->issued;
+	use->not_after = req->has_not_after ? req->not_after : -1;
+}
 
-	if (issued <= json_integer_value(json_object_get(entry, "nonce_floor")))
+int orch_nonce_used(const json_t *entry, const struct hsm_request *req, const char *tag,
+		    int64_t now, char *msg, size_t msglen)
+{
+	struct fw_nonce_use use;
+	int64_t retry;
+	char when[HSM_TIME_ISO_LEN];
+
+	nonce_use(req, tag, &use);
+	switch (fw_vcm_nonce_check(entry, &use, now, &retry)) {
+	case FW_NONCE_FRESH:
+		return 0;
+	case FW_NONCE_FLOOR:
 		return say(msg, msglen, HSMD_DENIED,
 			   "request: issued before the oldest request this VCM "
 			   "remembers; ask the tenant for a new request");
-	json_array_foreach(nonces, i, v) if (strcmp(json_string_value(v), tag) == 0) return say(
-	    msg, msglen, HSMD_DENIED,
-	    "request: already used for this VCM%s%s "
-	    "(replay); ask the tenant for a new request",
-	    strchr(tag, '/') ? " and property " : "", strchr(tag, '/') ? strchr(tag, '/') + 1 : "");
-	return 0;
+	case FW_NONCE_REPLAY:
+		return say(msg, msglen, HSMD_DENIED,
+			   "request: already used for this VCM%s%s "
+			   "(replay); ask the tenant for a new request",
+			   strchr(tag, '/') ? " and property " : "",
+			   strchr(tag, '/') ? strchr(tag, '/') + 1 : "");
+	case FW_NONCE_FULL:
+		break;
+	}
+	hsm_time_iso(retry, when);
+	return say(msg, msglen, HSMD_REFUSED_STATE,
+		   "request: this VCM already holds %u unexpired requests, the most it "
+		   "remembers against replay; retry at %s (when the oldest expires) or ask the "
+		   "tenant for requests with a shorter --request-validity",
+		   FW_VCM_NONCES_MAX, when);
 }
 
-void orch_nonce_add(json_t *entry, const char *tag, int64_t now)
+int orch_nonce_add(json_t *entry, const struct hsm_request *req, const char *tag, int64_t now)
 {
-	json_t *nonces = json_object_get(entry, "nonces");
+	struct fw_nonce_use use;
 
-	while (json_array_size(nonces) >= FW_VCM_NONCES_MAX) {
-		json_array_remove(nonces, 0);
-		json_object_set_new(entry, "nonce_floor", json_integer(now));
-	}
-	json_array_append_new(nonces, json_string(tag));
+	nonce_use(req, tag, &use);
+	return fw_vcm_nonce_record(entry, &use, now);
 }
 
 int orch_property_value(const char *property, const char *text, json_t **out, char *msg,

@@ -11,43 +11,7 @@
 
 #include <openssl/evp.h>
 #include <hsmadmin/service.h>
-#include "sign.h"
-
-/* A client key line in canonical form ("ssh-ed25519 AAAA..." without a
- * comment), malloc'ed, or NULL when it is not an Ed25519 public key. */
-static char *canonical_key(const char *line)
-{
-	char err[128];
-	EVP_PKEY *k;
-	char *out;
-
-	if (!line || strlen(line) > 200)
-		return NULL;
-	k = hsm_key_from_openssh(line, err, sizeof(err));
-	if (!k)
-		return NULL;
-	out = hsm_key_to_openssh(k);
-	EVP_PKEY_free(k);
-	return out;
-}
-
-/* Services that have a host key on this HSM (lifetime ports). */
-static int known_service(struct hsmd_call *call, const char *name)
-{
-	return json_object_get(json_object_get(hsmd_lifetime(call), "ports"), name) != NULL;
-}
-
-/* Is this key already authorized for a service other than `except`? */
-static const char *key_used_by(const json_t *keys, const char *line, const char *except)
-{
-	const char *name;
-	json_t *v;
-
-	json_object_foreach((json_t *)keys, name,
-			    v) if (strcmp(name, except) != 0 &&
-				   strcmp(json_string_value(v), line) == 0) return name;
-	return NULL;
-}
+#include "sshadmin-params.h"
 
 /* --- keys set for remote access (hsmadmin keys remote-set) ----------------
  * The device member services.sshadmin.remote lists the services whose key
@@ -102,50 +66,13 @@ static int m_hostkeys(struct hsmd_call *call)
 /* The checked, canonical client_keys of an enroll request. */
 static int enroll_keys(struct hsmd_call *call, json_t **out)
 {
-	json_error_t jerr;
-	json_t *given, *keys, *v, *running;
-	const char *name, *secret = NULL;
+	char err[256];
+	json_t *keys, *v, *running;
+	const json_t *ports = json_object_get(hsmd_lifetime(call), "ports");
 	size_t i;
 
-	/* enrollment_secret: checked by hsmd before this runs (factory state
-	 * only; an enrolled HSM ignores it). */
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:o, s?s}",
-			   "client_keys", &given, "enrollment_secret", &secret) != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
-	if (!json_is_object(given) || json_object_size(given) > 32)
-		return hsmd_error(call, HSMD_BAD_REQUEST,
-				  "client_keys: not an object of service keys");
-	keys = json_object();
-	json_object_foreach(given, name, v)
-	{
-		char *line;
-		const char *other;
-
-		if (!known_service(call, name)) {
-			json_decref(keys);
-			return hsmd_error(call, HSMD_BAD_REQUEST,
-					  "client_keys: '%.48s' is not a service of this HSM",
-					  name);
-		}
-		line = canonical_key(json_string_value(v));
-		if (!line) {
-			json_decref(keys);
-			return hsmd_error(call, HSMD_BAD_REQUEST,
-					  "client_keys: %s: not an ssh-ed25519 public key", name);
-		}
-		other = key_used_by(keys, line, name);
-		if (other) {
-			hsmd_error(
-			    call, HSMD_BAD_REQUEST,
-			    "client_keys: %s and %s have the same key; each service needs its own",
-			    other, name);
-			free(line);
-			json_decref(keys); /* owns the string `other` points to */
-			return HSMD_BAD_REQUEST;
-		}
-		json_object_set_new(keys, name, json_string(line));
-		free(line);
-	}
+	if (sshadmin_params_enroll(hsmd_params(call), ports, &keys, err, sizeof(err)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", err);
 	running = hsmd_running_services(call);
 	json_array_foreach(running, i, v)
 	{
@@ -194,8 +121,8 @@ static int enroll_again(struct hsmd_call *call, json_t *keys)
 		/* a given key may be another (remote) service's installed key */
 		json_object_foreach(json_object_get(doc, "client_keys"), name, v)
 		{
-			if (key_used_by(json_object_get(doc, "client_keys"), json_string_value(v),
-					name)) {
+			if (sshadmin_key_used_by(json_object_get(doc, "client_keys"),
+						 json_string_value(v), name)) {
 				hsmd_error(
 				    call, HSMD_BAD_REQUEST,
 				    "client_keys: %s would share its key with another service",
@@ -270,24 +197,19 @@ static int m_authorized_keys(struct hsmd_call *call)
 
 static int m_set_key(struct hsmd_call *call)
 {
-	json_error_t jerr;
-	const char *service, *key, *other;
+	char err[256];
+	const char *service, *other;
+	const json_t *ports = json_object_get(hsmd_lifetime(call), "ports");
 	json_t *doc, *keys;
 	char *line;
 	int remote = 0;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s, s:s, s?b}",
-			   "service", &service, "key", &key, "remote", &remote) != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
-	if (!known_service(call, service))
-		return hsmd_error(call, HSMD_BAD_REQUEST,
-				  "service: '%.48s' is not a service of this HSM", service);
-	line = canonical_key(key);
-	if (!line)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "key: not an ssh-ed25519 public key");
+	if (sshadmin_params_set_key(hsmd_params(call), ports, &service, &line, &remote, err,
+				    sizeof(err)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", err);
 	doc = hsmd_begin(call);
 	keys = json_object_get(doc, "client_keys");
-	other = key_used_by(keys, line, service);
+	other = sshadmin_key_used_by(keys, line, service);
 	if (other) {
 		hsmd_error(call, HSMD_BAD_REQUEST, "key: already the key of service %s", other);
 		free(line);

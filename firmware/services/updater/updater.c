@@ -28,20 +28,14 @@
 #include <string.h>
 
 #include <hsmadmin/service.h>
-
-struct upgrade_params {
-	int dry_run, force, no_reset;
-};
+#include "updater-params.h"
 
 static int read_params(struct hsmd_call *call, struct upgrade_params *p)
 {
-	json_error_t jerr;
+	char err[256];
 
-	memset(p, 0, sizeof(*p));
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?b, s?b, s?b}",
-			   "dry_run", &p->dry_run, "force", &p->force, "no_reset",
-			   &p->no_reset) != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (updater_params_upgrade(hsmd_params(call), p, err, sizeof(err)) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", err);
 	return HSMD_OK;
 }
 

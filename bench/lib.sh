@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# bench/lib.sh - what every benchmark does before it measures: build and
+# install an -O2 tree under _build/bench (BENCH_BUILD), make a scratch
+# HSMADMIN_CONF/HSMADMIN_HOME with a bench vendor key, start emulated HSMs,
+# and the median and ratio arithmetic.  Source it after `set -eu`; it
+# leaves the working directory at the top of the tree, with $top and $b.
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+top=$PWD
+b=${BENCH_BUILD:-$top/_build/bench}
+
+# bench_build [TARGET...]: configure once, then make the targets (none: the
+# whole tree, installed under $b/inst).
+bench_build() {
+	mkdir -p "$b"
+	[ -x configure ] || autoreconf -fi >/dev/null
+	(cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g")
+	if [ $# -gt 0 ]; then
+		make -C "$b" -j"$(nproc)" --quiet "$@" >/dev/null
+	else
+		make -C "$b" -j"$(nproc)" --quiet >/dev/null
+		make -C "$b" install --quiet >/dev/null
+	fi
+}
+
+# bench_runtimes: $b/runtimes N CMD... prints the median run time (us).
+bench_runtimes() {
+	cc -O2 -o "$b/runtimes" bench/runtimes.c
+}
+
+# bench_scratch: $w, removed on exit with every process in $pids; the
+# installed configuration as HSMADMIN_CONF with modules.d and a vendor.d
+# that trusts $w/vendor.key; an empty HSMADMIN_HOME; a system UUID for key
+# protection (this machine may have no DMI one).
+bench_scratch() {
+	w=$(mktemp -d /tmp/hsmbench.XXXXXX)
+	pids=""
+	trap bench_cleanup EXIT
+	export PATH="$b/inst/bin:$b/inst/sbin:$PATH"
+	export HSMADMIN_CONF=$w/conf HSMADMIN_HOME=$w/home
+	head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$w/system-uuid"
+	export HSMADMIN_SYSTEM_UUID_FILE=$w/system-uuid
+	cp -r "$b/inst/etc/hsmadmin" "$HSMADMIN_CONF"
+	mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
+	hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
+}
+
+# Under set -e: a process that is already gone must not stop the cleanup.
+bench_cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$w"
+}
+
+# bench_provision NAME ESN ADDRESS: a factory-state HSM in $w/NAME whose
+# modules.d entry is $HSMADMIN_CONF/modules.d/NAME.conf.
+bench_provision() {
+	hsmd provision --state "$w/$1" --esn "$2" --address "$3" --vendor-key "$w/vendor.key" \
+		--module-conf "$HSMADMIN_CONF/modules.d/$1.conf" >/dev/null
+}
+
+# bench_run NAME CONF: run the HSM of $w/NAME in the background with hsmd's
+# configuration CONF (log $w/NAME.log); its pid is $bench_pid, also in $pids.
+bench_run() {
+	hsmd run --state "$w/$1" --conf "$2" >>"$w/$1.log" 2>&1 &
+	bench_pid=$!
+	pids="$pids $bench_pid"
+}
+
+# bench_wait_port ADDRESS PORT [TRIES [SECONDS]]: until something listens
+# there, trying TRIES times (default 100) SECONDS apart (default 0.05).
+bench_wait_port() {
+	for _ in $(seq 1 "${3:-100}"); do
+		(exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
+		sleep "${4:-0.05}"
+	done
+	return 0
+}
+
+# bench_enroll: enroll this host with every HSM provisioned under $w (each
+# in factory state shows its one-time enrollment secret in its state
+# directory).
+bench_enroll() {
+	cat "$w"/*/enrollment-secret >"$w/secrets"
+	hsmadmin enroll --secret-file "$w/secrets" >/dev/null
+}
+
+# The median of the numbers on stdin.
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# ratio A B [DIGITS]: A / B with DIGITS decimals (default 2).
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%." d "f", a / b }'; }
+# Microseconds as milliseconds.
+ms() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1000 }'; }
+# Resident memory of a process, KiB.
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* updater-params.c - the params of `upgrade` (see updater-params.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "updater-params.h"
+
+int updater_params_upgrade(const json_t *params, struct upgrade_params *p, char *err, size_t errlen)
+{
+	json_error_t jerr;
+
+	memset(p, 0, sizeof(*p));
+	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, "{s?b, s?b, s?b}", "dry_run",
+			   &p->dry_run, "force", &p->force, "no_reset", &p->no_reset) != 0) {
+		snprintf(err, errlen, "params: %s", jerr.text);
+		return -1;
+	}
+	return 0;
+}
