@@ -48,7 +48,8 @@ hsmd provision --state "$w/hsm" --esn "$esn" --address "$addr" --vendor-key "$w/
 start_hsmd() {
 	hsmd run --state "$w/hsm" --conf "$HSMADMIN_CONF" >>"$w/hsm.log" 2>&1 &
 	hsmd_pid=$!
-	for _ in $(seq 1 2000); do (exec 3<>"/dev/tcp/$addr/2201") 2>/dev/null && break; sleep 0.005; done
+	# A large log takes hsmd a while to read at start: wait for the monitor.
+	for _ in $(seq 1 60000); do (exec 3<>"/dev/tcp/$addr/2206") 2>/dev/null && break; sleep 0.01; done
 }
 now_ns() { date +%s%N; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$hsmd_pid/status"; }
