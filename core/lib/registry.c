@@ -318,6 +318,39 @@ static int plugin_file_gone(const struct hsm_registry *reg, const char *file)
 	return gone;
 }
 
+/* What a parsed conf must have besides well-formed lines. */
+static int plugin_conf_complete(const struct plugin_conf *pc, char *err, size_t errlen)
+{
+	if (!pc->seen_name || !pc->seen_file) {
+		snprintf(err, errlen, "needs 'name' and 'file' in [plugin]");
+		return -1;
+	}
+	if (pc->e.n_claims == 0) {
+		snprintf(err, errlen, "[commands] names no command");
+		return -1;
+	}
+	return 0;
+}
+
+HSM_API int hsm_plugin_conf_parse(const char *text, size_t len, struct hsm_plugin_entry *out,
+				  char *err, size_t errlen)
+{
+	struct plugin_conf pc = { 0 };
+
+	if (hsm_ini_parse_text(text, len, plugin_conf_pair, &pc, err, errlen) != 0 ||
+	    plugin_conf_complete(&pc, err, errlen) != 0) {
+		entry_free(&pc.e);
+		return -1;
+	}
+	*out = pc.e;
+	return 0;
+}
+
+HSM_API void hsm_plugin_entry_free(struct hsm_plugin_entry *e)
+{
+	entry_free(e);
+}
+
 static void read_plugin_conf(struct hsm_registry *reg, int dirfd, const char *name)
 {
 	struct plugin_conf pc = { 0 };
@@ -336,12 +369,8 @@ static void read_plugin_conf(struct hsm_registry *reg, int dirfd, const char *na
 		diag(reg, "%s; plugin configuration skipped", err);
 		goto skip;
 	}
-	if (!pc.seen_name || !pc.seen_file) {
-		diag(reg, "%s: needs 'name' and 'file' in [plugin]; skipped", full);
-		goto skip;
-	}
-	if (pc.e.n_claims == 0) {
-		diag(reg, "%s: [commands] names no command; skipped", full);
+	if (plugin_conf_complete(&pc, err, sizeof(err)) != 0) {
+		diag(reg, "%s: %s; skipped", full, err);
 		goto skip;
 	}
 	if (plugin_file_gone(reg, pc.e.file)) {

@@ -33,6 +33,14 @@ struct hsm_plugin_entry {
 	size_t n_cmds;
 };
 
+/* Parse one plugins.d file held in memory (the rules of read_plugins_d
+ * for one file, without the file system): 0 with out filled (free it with
+ * hsm_plugin_entry_free), or -1 with a one-line reason.  For the fuzz
+ * target. */
+HSM_API int hsm_plugin_conf_parse(const char *text, size_t len, struct hsm_plugin_entry *out,
+				  char *err, size_t errlen);
+HSM_API void hsm_plugin_entry_free(struct hsm_plugin_entry *e);
+
 struct hsm_registry {
 	char *conf_dir;
 	char *plugindir;

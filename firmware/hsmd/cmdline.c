@@ -12,6 +12,8 @@
 
 #define OPTS_MAX 16
 
+struct hd_cmdline_sink *hd_cmdline_sink;
+
 int hd_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -32,6 +34,14 @@ int hd_cmdline_parse(const char *cmd, int argc, char **argv, const struct hd_opt
 
 	if (n > OPTS_MAX)
 		return hd_usage(cmd, "internal error: more than %d options", OPTS_MAX);
+	if (hd_cmdline_sink) {
+		for (size_t i = 0; i < n && i < HD_CMDLINE_OPTS_MAX; i++) {
+			hd_cmdline_sink->names[i] = opts[i].name;
+			hd_cmdline_sink->takes_value[i] = !opts[i].flag;
+		}
+		hd_cmdline_sink->n = n < HD_CMDLINE_OPTS_MAX ? n : HD_CMDLINE_OPTS_MAX;
+		return 0;
+	}
 	for (size_t i = 0; i < n; i++)
 		lo[i] =
 		    (struct option){ opts[i].name, opts[i].flag ? no_argument : required_argument,

@@ -35,4 +35,16 @@ int hd_usage(const char *cmd, const char *fmt, ...) HSM_PRINTF(2, 3);
 
 #define HD_NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 
+/* `hsmd completion`: while hd_cmdline_sink is set, hd_cmdline_parse copies
+ * the command's option names (and whether each takes a value) into it and
+ * returns 0 without parsing, so that shell completion is made from the
+ * very tables the commands parse with. */
+#define HD_CMDLINE_OPTS_MAX 24
+struct hd_cmdline_sink {
+	const char *names[HD_CMDLINE_OPTS_MAX];
+	int takes_value[HD_CMDLINE_OPTS_MAX];
+	size_t n;
+};
+extern struct hd_cmdline_sink *hd_cmdline_sink;
+
 #endif

@@ -19,7 +19,9 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include <hsmadmin/completion.h>
 #include <hsmadmin/trust.h>
+
 #include "enrollsecret.h"
 #include "boot.h"
 #include "button.h"
@@ -42,7 +44,8 @@ static void help(void)
 	       "  simulate    set emulated hardware conditions of a stopped HSM\n"
 	       "  fail        make the HSM's module fail (it stays reachable)\n"
 	       "  button      hold or release the emulated recovery-mode button\n"
-	       "  vcm         serve one VCM (run by hsmd's VCM supervisor)\n\n"
+	       "  vcm         serve one VCM (run by hsmd's VCM supervisor)\n"
+	       "  completion  print the bash, zsh or fish completion script\n\n"
 	       "  hsmd COMMAND --help   options of one command\n"
 	       "  hsmd --version\n");
 }
@@ -351,6 +354,95 @@ static int fail_main(int argc, char **argv)
 	return 0;
 }
 
+/* Shell completion, made from the option tables of the commands above
+ * (hd_cmdline_sink): their option names and whether each takes a value.  This table only
+ * says what a value is (as a plugin's metavar does, docs/plugin-guide.md);
+ * naming an option no command has is an error, so the two cannot drift. */
+static const struct {
+	const char *command, *option, *kind;
+} value_kinds[] = {
+	{ "provision", "state", "DIR" },
+	{ "provision", "speed", "base|mid|high" },
+	{ "provision", "vendor-key", "FILE" },
+	{ "provision", "module-conf", "FILE" },
+	{ "provision", "firmware", "FILE" },
+	{ "run", "state", "DIR" },
+	{ "run", "conf", "DIR" },
+	{ "run", "log-level", "err|warning|notice|info|debug" },
+	{ "run", "log-target", "stderr|journal|syslog|auto" },
+	{ "simulate", "state", "DIR" },
+	{ "simulate", "clock-lost", "yes|no" },
+	{ "simulate", "ncoreapi", "operational|stopped" },
+	{ "fail", "state", "DIR" },
+	{ "button", "state", "DIR" },
+	{ "vcm", "state", "DIR" },
+	{ "vcm", "conf", "DIR" },
+	{ "vcm", "image", "DIR" },
+};
+
+static int completion_main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(int argc, char **argv);
+	} commands[] = {
+		{ "provision", hd_provision_main }, { "run", run_main },
+		{ "simulate", simulate_main },      { "fail", fail_main },
+		{ "button", hd_button_main },       { "vcm", hd_vcm_main },
+	};
+	enum { N = sizeof(commands) / sizeof(commands[0]) };
+	static struct hsm_tool_option opts[N][HD_CMDLINE_OPTS_MAX + 1];
+	static const struct hsm_tool_option none[] = { { NULL, 0, NULL } };
+	struct hsm_tool_command cmds[N + 2];
+	size_t used = 0;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("Usage: hsmd completion bash|zsh|fish\n"
+		       "Print the shell completion script of hsmd (the installed loaders run "
+		       "it).\n");
+		return 0;
+	}
+	if (argc != 2)
+		return hd_usage("completion", "give one shell: bash, zsh or fish");
+	for (size_t i = 0; i < N; i++) {
+		struct hd_cmdline_sink sink = { .n = 0 };
+		char *args[] = { (char *)commands[i].name, NULL };
+
+		hd_cmdline_sink = &sink;
+		commands[i].run(1, args);
+		hd_cmdline_sink = NULL;
+		for (size_t j = 0; j < sink.n; j++)
+			opts[i][j] =
+			    (struct hsm_tool_option){ sink.names[j], sink.takes_value[j], NULL };
+		opts[i][sink.n] = none[0];
+		for (size_t k = 0; k < sizeof(value_kinds) / sizeof(value_kinds[0]); k++) {
+			size_t j = 0;
+
+			if (strcmp(value_kinds[k].command, commands[i].name))
+				continue;
+			while (j < sink.n && strcmp(opts[i][j].name, value_kinds[k].option))
+				j++;
+			if (j == sink.n) {
+				fprintf(stderr, "hsmd: completion: %s has no option --%s\n",
+					commands[i].name, value_kinds[k].option);
+				return 1;
+			}
+			opts[i][j].kind = value_kinds[k].kind;
+			used++;
+		}
+		cmds[i] = (struct hsm_tool_command){ commands[i].name, opts[i], NULL };
+	}
+	if (used != sizeof(value_kinds) / sizeof(value_kinds[0])) {
+		fprintf(stderr, "hsmd: completion: a value kind names an unknown command\n");
+		return 1;
+	}
+	cmds[N] = (struct hsm_tool_command){ "completion", none, "bash|zsh|fish" };
+	cmds[N + 1] = (struct hsm_tool_command){ NULL, NULL, NULL };
+	if (hsm_tool_completion(stdout, argv[1], "hsmd", cmds) != 0)
+		return hd_usage("completion", "'%s' is not bash, zsh or fish", argv[1]);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -378,8 +470,11 @@ int main(int argc, char **argv)
 		return fail_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "button"))
 		return hd_button_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "completion"))
+		return completion_main(argc - 1, argv + 1);
 	fprintf(stderr,
-		"hsmd: unknown command '%s' (provision, run, simulate, fail, button; see hsmd "
+		"hsmd: unknown command '%s' (provision, run, simulate, fail, button, completion; "
+		"see hsmd "
 		"--help)\n",
 		argv[1]);
 	return 2;

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hsmadmin/completion.h>
 #include <hsmadmin/features.h>
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/plugin.h>
@@ -67,6 +68,7 @@ static void usage(FILE *f)
 	    "[--force]\n"
 	    "       " PROG " npkg --key KEY --component bootloader --version V [--revokes-older]\n"
 	    "                  [--product P] --out FILE|DIR [--force]\n"
+	    "       " PROG " completion bash|zsh|fish\n"
 	    "       " PROG " --version | --help\n"
 	    "See hsm-vendor(1).\n");
 }
@@ -95,16 +97,39 @@ static int bad_option(int c, char **argv)
 }
 
 /* One option of a subcommand and where it goes: a string, a flag set to
- * 1, or a function that takes each value (0, or an exit code). */
+ * 1, or a function that takes each value (0, or an exit code).  kind says
+ * what the value is, for shell completion ("FILE", "DIR", "a|b"; see
+ * <hsmadmin/completion.h>). */
 struct vopt {
 	const char *name;
 	const char **str;
 	int *flag;
 	int (*take)(const char *arg, void *data);
 	void *data;
+	const char *kind;
 };
 
 #define VOPTS_MAX 16
+
+/* `hsm-vendor completion SHELL` runs each subcommand with this set:
+ * parse_options then hands over the subcommand's table instead of
+ * parsing, and the subcommand returns at once.  So completion is made
+ * from the very tables the subcommands parse with. */
+static struct completion_sink {
+	struct hsm_tool_command *cmd;
+	struct hsm_tool_option *opts; /* VOPTS_MAX + 1 */
+} * completion_sink;
+
+static int completion_record(const struct vopt *opts, size_t n, const char *operand_what)
+{
+	for (size_t i = 0; i < n; i++)
+		completion_sink->opts[i] =
+		    (struct hsm_tool_option){ opts[i].name, !opts[i].flag, opts[i].kind };
+	completion_sink->opts[n] = (struct hsm_tool_option){ NULL, 0, NULL };
+	completion_sink->cmd->options = completion_sink->opts;
+	completion_sink->cmd->operand = operand_what;
+	return HSM_EXIT_OK;
+}
 
 /* Parse a subcommand's options (argv[0] is the subcommand) against opts,
  * n of them, and --help.  operand NULL: no operands; else exactly one,
@@ -118,6 +143,8 @@ static int parse_options(int argc, char **argv, const struct vopt *opts, size_t 
 
 	if (n > VOPTS_MAX)
 		return fail(HSM_EXIT_FAILED, "internal error: too many options");
+	if (completion_sink)
+		return completion_record(opts, n, operand ? what : NULL);
 	for (size_t i = 0; i < n; i++)
 		lo[i] =
 		    (struct option){ opts[i].name, opts[i].flag ? no_argument : required_argument,
@@ -184,8 +211,8 @@ static int cmd_keygen(int argc, char **argv)
 	const char *out = NULL, *pub = NULL;
 	int force = 0, rc = HSM_EXIT_FAILED;
 	const struct vopt opts[] = {
-		{ .name = "out", .str = &out },
-		{ .name = "pub", .str = &pub },
+		{ .name = "out", .str = &out, .kind = "FILE" },
+		{ .name = "pub", .str = &pub, .kind = "FILE" },
 		{ .name = "force", .flag = &force },
 	};
 	char err[512], *pem = NULL, *fp = NULL;
@@ -255,15 +282,15 @@ static int cmd_licence(int argc, char **argv)
 		   *issued = NULL;
 	int force = 0, rc = HSM_EXIT_FAILED;
 	const struct vopt opts[] = {
-		{ .name = "key", .str = &keyfile },
+		{ .name = "key", .str = &keyfile, .kind = "FILE" },
 		{ .name = "esn", .str = &esn },
 		{ .name = "max-active-vcms", .str = &vcms },
 		{ .name = "features", .str = &features },
-		{ .name = "speed-upgrade", .str = &speed },
+		{ .name = "speed-upgrade", .str = &speed, .kind = "mid|high" },
 		{ .name = "type", .str = &type },
 		{ .name = "serial", .str = &serial },
 		{ .name = "issued", .str = &issued },
-		{ .name = "out", .str = &out },
+		{ .name = "out", .str = &out, .kind = "FILE" },
 		{ .name = "force", .flag = &force },
 	};
 	struct hsm_licence lic = { 0 };
@@ -392,7 +419,7 @@ static int cmd_verify(int argc, char **argv)
 	const char *esn = NULL, *file = NULL;
 	int json = 0, rc, status;
 	const struct vopt opts[] = {
-		{ .name = "pub", .take = take_pub, .data = &keys },
+		{ .name = "pub", .take = take_pub, .data = &keys, .kind = "FILE" },
 		{ .name = "esn", .str = &esn },
 		{ .name = "json", .flag = &json },
 	};
@@ -500,15 +527,15 @@ static int cmd_npkg(int argc, char **argv)
 	const char *services = NULL, *product = HSM_NPKG_PRODUCT, *out = NULL;
 	int force = 0, revokes = 0, rc = HSM_EXIT_FAILED;
 	const struct vopt opts[] = {
-		{ .name = "key", .str = &keyfile },
-		{ .name = "component", .str = &component },
+		{ .name = "key", .str = &keyfile, .kind = "FILE" },
+		{ .name = "component", .str = &component, .kind = "primary|recovery|bootloader" },
 		{ .name = "version", .str = &version },
 		{ .name = "vsn", .str = &vsn },
 		{ .name = "revokes-older", .flag = &revokes },
-		{ .name = "modules", .str = &modules },
-		{ .name = "services", .str = &services },
+		{ .name = "modules", .str = &modules, .kind = "DIR" },
+		{ .name = "services", .str = &services, .kind = "DIR" },
 		{ .name = "product", .str = &product },
-		{ .name = "out", .str = &out },
+		{ .name = "out", .str = &out, .kind = "FILE" },
 		{ .name = "force", .flag = &force },
 	};
 	struct hsm_npkg_manifest m = { 0 };
@@ -637,12 +664,49 @@ out:
 	return rc;
 }
 
+struct subcommand {
+	const char *name;
+	int (*run)(int, char **);
+};
+
+/* hsm-vendor completion bash|zsh|fish */
+static int completion_main(int argc, char **argv, const struct subcommand *cmds, size_t n)
+{
+	static struct hsm_tool_option opts[8][VOPTS_MAX + 1];
+	static const struct hsm_tool_option none[] = { { NULL, 0, NULL } };
+	struct hsm_tool_command table[8 + 2];
+	struct completion_sink sink;
+
+	subcommand = "completion";
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("Usage: " PROG " completion bash|zsh|fish\n"
+		       "Print the shell completion script of " PROG ".\n");
+		return HSM_EXIT_OK;
+	}
+	if (argc != 2)
+		return fail(HSM_EXIT_USAGE, "give one shell: bash, zsh or fish");
+	if (n > 8)
+		return fail(HSM_EXIT_FAILED, "internal error: too many commands");
+	for (size_t i = 0; i < n; i++) {
+		char *args[] = { (char *)cmds[i].name, NULL };
+
+		table[i] = (struct hsm_tool_command){ cmds[i].name, none, NULL };
+		sink = (struct completion_sink){ &table[i], opts[i] };
+		completion_sink = &sink;
+		cmds[i].run(1, args);
+		completion_sink = NULL;
+	}
+	table[n] = (struct hsm_tool_command){ "completion", none, "bash|zsh|fish" };
+	table[n + 1] = (struct hsm_tool_command){ NULL, NULL, NULL };
+	if (hsm_tool_completion(stdout, argv[1], PROG, table) != 0)
+		return fail(HSM_EXIT_USAGE, "'%s' is not bash, zsh or fish",
+			    printable(argv[1], (char[48]){ 0 }));
+	return fflush(stdout) == 0 ? HSM_EXIT_OK : HSM_EXIT_FAILED;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*run)(int, char **);
-	} cmds[] = {
+	static const struct subcommand cmds[] = {
 		{ "keygen", cmd_keygen },
 		{ "licence", cmd_licence },
 		{ "verify-licence", cmd_verify },
@@ -660,6 +724,8 @@ int main(int argc, char **argv)
 		return HSM_EXIT_OK;
 	}
 	opterr = 0; /* errors are ours, one line */
+	if (strcmp(argv[1], "completion") == 0)
+		return completion_main(argc - 1, argv + 1, cmds, sizeof(cmds) / sizeof(cmds[0]));
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].name) == 0) {
 			subcommand = cmds[i].name;
@@ -667,6 +733,7 @@ int main(int argc, char **argv)
 		}
 	}
 	char q[48];
-	return fail(HSM_EXIT_USAGE, "unknown command '%s' (keygen, licence, verify-licence, npkg)",
+	return fail(HSM_EXIT_USAGE,
+		    "unknown command '%s' (keygen, licence, verify-licence, npkg, completion)",
 		    printable(argv[1], q));
 }
