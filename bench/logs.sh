@@ -48,7 +48,8 @@ hsmd provision --state "$w/hsm" --esn "$esn" --address "$addr" --vendor-key "$w/
 start_hsmd() {
 	hsmd run --state "$w/hsm" --conf "$HSMADMIN_CONF" >>"$w/hsm.log" 2>&1 &
 	hsmd_pid=$!
-	for _ in $(seq 1 2000); do (exec 3<>"/dev/tcp/$addr/2201") 2>/dev/null && break; sleep 0.005; done
+	# A large log takes hsmd a while to read at start: wait for the monitor.
+	for _ in $(seq 1 60000); do (exec 3<>"/dev/tcp/$addr/2206") 2>/dev/null && break; sleep 0.01; done
 }
 now_ns() { date +%s%N; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$hsmd_pid/status"; }
@@ -94,7 +95,7 @@ fill "$ENTRIES" 100
 before=$(hwm_kb)
 mkdir "$w/b"
 t0=$(now_ns)
-/usr/bin/time -f %M -o "$w/host-rss" hsmadmin --timeout 600 logs export --outdir "$w/b" >/dev/null
+/usr/bin/time -f %M -o "$w/host-rss" hsmadmin logs export --timeout 120 --outdir "$w/b" >/dev/null
 t1=$(now_ns)
 after=$(hwm_kb)
 size=$(stat -c %s "$w/b/$esn-system-2.log")

@@ -14,6 +14,9 @@
 #  (d) `hsmadmin upgrade --dry-run` of the SMALL package to 16 HSMs in
 #      parallel vs to one (16 x SIZE MiB would exceed the 120 s timeout on
 #      a small machine: every byte goes through SSH to every HSM).
+#  (e) a real `hsmadmin upgrade` (install, reboot into the new image) of
+#      the SMALL package: the command's time for one HSM and for 16, and
+#      until every upgraded HSM serves again (first boot: factory state).
 #
 # SIZE (MiB, default 256), SMALL (default 16).  Prints ratios.
 set -eu
@@ -65,6 +68,38 @@ all=(); for i in $(seq 1 16); do all+=(--esn "$(printf 'BE0D-0000-%04d' "$i")");
 t_small1=$(best hsmadmin upgrade --esn "$one" --dry-run --force --timeout 120 "$w/small.npkg")
 t_up16=$(secs hsmadmin upgrade "${all[@]}" --dry-run --force --timeout 120 "$w/small.npkg")
 
+# (e) real upgrades: one HSM, then (enrolled again) all 16.
+# Until each HSM I... logged one more first boot of the new image than
+# counted in before[I].
+declare -A before
+count_boots() { grep -c "firmware 13.7.1 booted for the first time" "$w/hsm$1.log" 2>/dev/null || true; }
+snapshot() { for i in "$@"; do before[$i]=$(count_boots "$i"); done; }
+booted() {
+	for _ in $(seq 1 1200); do
+		local left=0
+		for i in "$@"; do [ "$(count_boots "$i")" -gt "${before[$i]:-0}" ] || left=1; done
+		[ "$left" = 0 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+snapshot 1
+s0=$(date +%s%N)
+hsmadmin upgrade --esn "$one" --force --timeout 120 "$w/small.npkg" >/dev/null
+s1=$(date +%s%N)
+booted 1 || echo "(e) HSM 1 did not reboot in 60 s"
+s2=$(date +%s%N)
+t_real1=$(( (s1 - s0) / 1000 )) t_serve1=$(( (s2 - s0) / 1000 ))
+hsmadmin enroll --esn "$one" --secret-file "$w/hsm1/enrollment-secret" >/dev/null
+snapshot $(seq 1 16)
+s0=$(date +%s%N)
+hsmadmin upgrade "${all[@]}" --force --timeout 120 "$w/small.npkg" >/dev/null || echo "(e) an upgrade of the 16 failed"
+s1=$(date +%s%N)
+booted $(seq 1 16) || echo "(e) not every HSM rebooted in 60 s"
+s2=$(date +%s%N)
+t_real16=$(( (s1 - s0) / 1000 )) t_serve16=$(( (s2 - s0) / 1000 ))
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 mbs() { awk -v s="$(stat -c %s "$w/big.npkg")" -v t="$1" 'BEGIN { printf "%.0f MB/s", s / t }'; }
 echo "package: $(stat -c %s "$w/big.npkg") bytes (${SIZE} MiB payload); best of 3 (microseconds)"
 echo "  openssl dgst -sha256 $t_openssl ($(mbs "$t_openssl")), npkginfo $t_info ($(mbs "$t_info")),"
@@ -73,3 +108,5 @@ echo "(a) verifier throughput / openssl dgst      = $(ratio "$t_openssl" "$t_inf
 echo "(b) device-side dry run / openssl dgst      = $(ratio "$t_openssl" "$t_up1")"
 echo "(c) hsmd peak RSS: $hwm_small KiB after ${SMALL} MiB, $hwm_big KiB after ${SIZE} MiB (target: the same)"
 echo "(d) 16 HSMs / 1 HSM (${SMALL} MiB)               = $(ratio "$t_up16" "$t_small1")"
+echo "(e) real upgrade (${SMALL} MiB): 1 HSM $t_real1 us (serving again after $t_serve1 us);"
+echo "    16 HSMs $t_real16 us (all serving again after $t_serve16 us); 16/1 = $(ratio "$t_real16" "$t_real1")"

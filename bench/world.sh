@@ -13,8 +13,14 @@
 #      is the whole per-command cost;
 #  (b) `hsmadmin vcm world load` with K = 3 cards (3 scrypt openings in the
 #      VCM) against an `hsmadmin vcm info` round trip to the same VCM.
+#  (c) per signature once connected: one `hsmadmin vcm key sign` with
+#      BATCH inputs of 1 KiB (--in repeated: one call, one SSH connection,
+#      the blob opened once), its time divided by BATCH, against one
+#      `openssl pkeyutl -sign` (PEM key, same data) per signature as in
+#      (a), and against `openssl pkeyutl -sign` of BATCH inputs in one
+#      shell loop divided by BATCH.  Target: <= 3x openssl per signature.
 #
-# N runs per median (default 20).
+# N runs per median (default 20); BATCH inputs for (c) (default 64).
 set -eu
 . "$(dirname "$0")/lib.sh"
 N=${N:-20}
@@ -82,3 +88,21 @@ echo "(b) world load into a fresh VCM, K = 3 cards (mean of $loads):"
 echo "    hsmadmin vcm world load        $t_load us"
 echo "    hsmadmin vcm info              $t_info us"
 awk -v a="$t_load" -v b="$t_info" 'BEGIN { printf "    ratio                          %.1fx\n", a / b }'
+
+# --- (c) many signatures over one connection ----------------------------------------
+batch=${BATCH:-64}
+mkdir -p "$w/batch"
+bargs=()
+for i in $(seq 1 "$batch"); do
+	head -c 1024 /dev/urandom >"$w/batch/$i"
+	bargs+=(--in "$w/batch/$i" --out "$w/batch/$i.sig")
+done
+t_batch=$(HSMADMIN_HOME=$t "$b/runtimes" "$N" "$b/inst/bin/hsmadmin" vcm key sign --uuid "$u" \
+	--name bench "${bargs[@]}")
+printf 'for i in $(seq 1 %s); do openssl pkeyutl -sign -inkey %s -rawin -in %s/batch/$i -out %s/batch/$i.ref; done\n' \
+	"$batch" "$w/ref.pem" "$w" "$w" >"$w/ossl-loop.sh"
+t_oloop=$("$b/runtimes" "$N" /bin/sh "$w/ossl-loop.sh")
+echo "(c) $batch signatures of 1 KiB in one command (median of $N):"
+awk -v a="$t_batch" -v n="$batch" 'BEGIN { printf "    hsmadmin vcm key sign, %d --in  %d us, %.0f us per signature\n", n, a, a / n }'
+awk -v a="$t_oloop" -v n="$batch" 'BEGIN { printf "    openssl pkeyutl x %d (loop)     %d us, %.0f us per signature\n", n, a, a / n }'
+awk -v a="$t_batch" -v b="$t_oloop" 'BEGIN { printf "    ratio per signature            %.2fx   (target <= 3)\n", a / b }'

@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +21,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <openssl/core_names.h>
@@ -34,6 +32,7 @@
 
 #include <hsmadmin/fileio.h>
 #include "keyprot.h"
+#include "tty-prompt.h"
 
 /* --- the format (docs/formats/keys.md) --------------------------------- */
 #define KP_MAGIC "HSMKEY"
@@ -610,104 +609,16 @@ static int gnonce(const struct hsm_keyprot_ctx *ctx, int mode, uint8_t *out, siz
 	return 0;
 }
 
-/* While echo is off, a signal that ends the process (Ctrl-C, Ctrl-\, a
- * hang-up, kill) must not leave the terminal without echo: the handler
- * restores the saved settings, then lets the signal do what it would have
- * done.  tcsetattr, sigaction and raise are async-signal-safe. */
-static const int tty_signals[] = { SIGINT,  SIGQUIT, SIGTERM, SIGHUP,
-				   SIGPIPE, SIGALRM, SIGUSR1, SIGUSR2 };
-#define N_TTY_SIGNALS (sizeof(tty_signals) / sizeof(tty_signals[0]))
-static volatile sig_atomic_t tty_saved_fd = -1;
-static struct termios tty_saved;
-static struct sigaction tty_old_actions[N_TTY_SIGNALS];
-static int tty_guarded[N_TTY_SIGNALS];
-
-static void tty_restore_and_reraise(int sig)
-{
-	int e = errno;
-
-	if (tty_saved_fd >= 0)
-		tcsetattr(tty_saved_fd, TCSAFLUSH, &tty_saved);
-	for (size_t i = 0; i < N_TTY_SIGNALS; i++)
-		if (tty_signals[i] == sig)
-			sigaction(sig, &tty_old_actions[i], NULL);
-	/* The old action runs when the handler returns and the signal,
-	 * blocked until then, is delivered. */
-	raise(sig);
-	errno = e;
-}
-
-static void tty_guard(int fd, const struct termios *old)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = tty_restore_and_reraise;
-	sigfillset(&sa.sa_mask);
-	tty_saved = *old;
-	tty_saved_fd = fd;
-	/* A signal the process ignores (as a shell's background job ignores
-	 * SIGINT) stays ignored: it cannot end the process. */
-	for (size_t i = 0; i < N_TTY_SIGNALS; i++)
-		tty_guarded[i] = sigaction(tty_signals[i], NULL, &tty_old_actions[i]) == 0 &&
-				 tty_old_actions[i].sa_handler != SIG_IGN &&
-				 sigaction(tty_signals[i], &sa, NULL) == 0;
-}
-
-static void tty_unguard(void)
-{
-	for (size_t i = 0; i < N_TTY_SIGNALS; i++)
-		if (tty_guarded[i])
-			sigaction(tty_signals[i], &tty_old_actions[i], NULL);
-	tty_saved_fd = -1;
-}
-
-/* P: one line from the terminal without echo. */
+/* P: one line from the terminal without echo (hsm_tty_prompt_hidden
+ * restores the terminal when a signal ends the command at the prompt). */
 static int prompt_line(int fd, const char *prompt, char *buf, size_t max, char *err, size_t errlen)
 {
-	struct termios old, quiet;
-	size_t n = 0;
-	int rc = 0, restore = tcgetattr(fd, &old) == 0;
-
-	if (restore) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-		tty_guard(fd, &old);
-		if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
-			tty_unguard();
-			return hsm_set_err(err, errlen,
-					   "protection option %s: cannot turn off terminal echo",
-					   opt_names[5]);
-		}
-	}
-	if (write(fd, prompt, strlen(prompt)) < 0)
-		rc = hsm_set_err(err, errlen, "protection option %s: cannot write to the terminal",
-				 opt_names[5]);
-	while (rc == 0) {
-		char c;
-		ssize_t r = read(fd, &c, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 || c == '\n' || c == '\r')
-			break;
-		if (n + 1 >= max) {
-			rc = hsm_set_err(err, errlen,
-					 "protection option %s: passphrase longer than %d bytes",
-					 opt_names[5], PASS_MAX - 1);
-			break;
-		}
-		buf[n++] = c;
-	}
-	buf[n] = '\0';
-	if (restore) {
-		tcsetattr(fd, TCSAFLUSH, &old);
-		tty_unguard();
-	}
-	if (write(fd, "\n", 1) < 0) {
-		/* nothing useful to do: the passphrase was read */
-	}
-	return rc;
+	if (hsm_tty_prompt_hidden(fd, prompt, buf, max) < 0)
+		return hsm_set_err(err, errlen,
+				   "protection option %s: cannot read a passphrase of at most %zu "
+				   "bytes from the terminal",
+				   opt_names[5], max - 1);
+	return 0;
 }
 
 static int passphrase(const struct hsm_keyprot_ctx *ctx, int confirm, char *buf, size_t max,

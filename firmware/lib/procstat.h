@@ -8,9 +8,10 @@
 #define FW_PROCSTAT_H
 
 #include <sys/types.h>
+#include <hsmadmin/plugin.h> /* HSM_API: exported from libhsmfw */
 
 /* Resident memory of a process in kilobytes (VmRSS of /proc/PID/status);
  * 0 when the process is gone or the kernel does not say. */
-long fw_rss_kb(pid_t pid);
+HSM_API long fw_rss_kb(pid_t pid);
 
 #endif

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include <hsmadmin/netaddr.h>
+#include <hsmadmin/plugin.h> /* HSM_API: exported from libhsmfw */
 
 /* Guide 3.1.2.2.1 and 3.2.1.1. */
 #define FW_VCM_MAX 1000u
@@ -45,19 +46,19 @@ struct fw_vcm_limits {
 };
 
 /* The limits of this HSM from lifetime.json and device.json. */
-void fw_vcm_limits(const json_t *lifetime, const json_t *device, struct fw_vcm_limits *out);
+HSM_API void fw_vcm_limits(const json_t *lifetime, const json_t *device, struct fw_vcm_limits *out);
 
 /* The feature word a VCM gets for a requested word (guide 3.3): every
  * non-speed bit must be a platform feature; speed bits may not rate above
  * the HSM; HSMSpeed1 becomes HSMSpeed0 on a mid-speed HSM; built-in
  * features are always added.  0 or -1 with the reason. */
-int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_t *out, char *err,
-		    size_t errlen);
+HSM_API int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim, uint32_t *out,
+			    char *err, size_t errlen);
 
 /* A lower-case 8-4-4-4-12 hex UUID. */
-int fw_uuid_valid(const char *s);
+HSM_API int fw_uuid_valid(const char *s);
 /* "true"/"True"/"false"/"False" (guide 3.1.3.4): 0 or 1, -1 otherwise. */
-int fw_vcm_bool_parse(const char *s);
+HSM_API int fw_vcm_bool_parse(const char *s);
 
 /* ---- replay records (docs/formats/hsmd-state.md, "Replay decision") ----
  * A start request starts a VCM once; a setproperties request sets each of
@@ -81,28 +82,29 @@ enum fw_nonce_verdict {
 	FW_NONCE_FLOOR,     /* issued at or before nonce_floor */
 	FW_NONCE_FULL       /* no room before a record expires (*retry_at) */
 };
-enum fw_nonce_verdict fw_vcm_nonce_check(const json_t *entry, const struct fw_nonce_use *use,
-					 int64_t now, int64_t *retry_at);
+HSM_API enum fw_nonce_verdict fw_vcm_nonce_check(const json_t *entry,
+						 const struct fw_nonce_use *use, int64_t now,
+						 int64_t *retry_at);
 /* Drop the records of requests expired by now; the number dropped. */
-size_t fw_vcm_nonces_prune(json_t *entry, int64_t now);
+HSM_API size_t fw_vcm_nonces_prune(json_t *entry, int64_t now);
 /* Record use (after fw_vcm_nonce_check said FRESH): prunes, then makes
  * room by forgetting the oldest record without expiry if needed.  0, or -1
  * when there is no room (nothing changed). */
-int fw_vcm_nonce_record(json_t *entry, const struct fw_nonce_use *use, int64_t now);
+HSM_API int fw_vcm_nonce_record(json_t *entry, const struct fw_nonce_use *use, int64_t now);
 
 /* One registry entry and the whole registry (unique addresses, at most
  * one serial-cardreader VCM, never autostart with restrict-startup, at
  * most FW_VCM_MAX entries, unique sequence numbers). */
-int fw_vcm_entry_validate(const char *uuid, const json_t *entry, char *err, size_t errlen);
-int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen);
+HSM_API int fw_vcm_entry_validate(const char *uuid, const json_t *entry, char *err, size_t errlen);
+HSM_API int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen);
 
 /* How many VCMs are in state "active". */
-unsigned fw_vcms_active(const json_t *vcms);
+HSM_API unsigned fw_vcms_active(const json_t *vcms);
 /* The UUIDs in creation order ("seq"): the stable order of autostart and
  * of every listing.  New array. */
-json_t *fw_vcms_ordered(const json_t *vcms);
+HSM_API json_t *fw_vcms_ordered(const json_t *vcms);
 /* The UUID of the VCM holding the serial card reader, other than except. */
-const char *fw_vcms_cardreader(const json_t *vcms, const char *except);
+HSM_API const char *fw_vcms_cardreader(const json_t *vcms, const char *except);
 
 /* The VCM subnet in effect.  Static modes use the configured prefix (the
  * HSM's own address and the gateway are reserved); the default mode of the
@@ -114,7 +116,7 @@ struct fw_vcm_net {
 	struct hsm_ipaddr hsm, gateway;
 	char mode[16];
 };
-int fw_vcm_net_get(const json_t *lifetime, const json_t *device, const char *override,
-		   struct fw_vcm_net *out, char *err, size_t errlen);
+HSM_API int fw_vcm_net_get(const json_t *lifetime, const json_t *device, const char *override,
+			   struct fw_vcm_net *out, char *err, size_t errlen);
 
 #endif

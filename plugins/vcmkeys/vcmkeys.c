@@ -250,6 +250,94 @@ int vk_cmd_list(struct hsm_ctx *ctx)
 	return rc;
 }
 
+/* One signature of a batch: written to out (when given) and reported. */
+static int sign_result(struct hsm_ctx *ctx, const char *in, const char *out, const char *sig,
+		       json_t *list)
+{
+	uint8_t raw[512];
+	size_t rawlen = 0;
+	char err[256];
+
+	if (!sig || hsm_base64_decode(sig, raw, sizeof(raw), &rawlen) != 0)
+		return hsm_error(ctx, HSM_EXIT_FAILED, in, "ncoreapi: no signature in the reply");
+	if (out && hsm_write_file_atomic(out, raw, rawlen, 0644, err, sizeof(err)) != 0)
+		return hsm_error(ctx, HSM_EXIT_FAILED, out, "%s", err);
+	if (out)
+		hsm_printf(ctx, "%s: %s (%zu bytes)\n", in, out, rawlen);
+	else
+		hsm_printf(ctx, "%s: %s\n", in, sig);
+	json_array_append_new(
+	    list, json_pack("{s:s, s:s, s:s?}", "in", in, "signature", sig, "out", out));
+	return 0;
+}
+
+/* Several --in: each call signs a batch of inputs (ncoreapi blob_sign
+ * data_list: the blob is opened once per call), as many as fit in one
+ * call's params. */
+#define SIGN_BATCH_BYTES (48u * 1024u)
+#define SIGN_BATCH_MAX 64u
+static int sign_many(struct hsm_ctx *ctx, const struct hsm_tenant_vcm *v, const json_t *blob,
+		     const char *name)
+{
+	size_t n = hsm_opt_count(ctx, "in"), nout = hsm_opt_count(ctx, "out"), next = 0;
+	json_t *done = json_array();
+	int rc = 0;
+
+	if (nout && nout != n)
+		rc = hsm_error(ctx, HSM_EXIT_USAGE, "--out",
+			       "one per --in: %zu inputs, %zu outputs", n, nout);
+	while (rc == 0 && next < n) {
+		json_t *batch = json_array();
+		size_t first = next, bytes = 0;
+		struct hsm_rpc_reply r;
+
+		while (rc == 0 && next < n && json_array_size(batch) < SIGN_BATCH_MAX) {
+			const char *in = hsm_opt_str_at(ctx, "in", next);
+			char err[256], *data = NULL, *b64;
+			size_t len = 0;
+
+			if (hsm_read_file(in, SIGN_INPUT_MAX, &data, &len, err, sizeof(err)) != 0) {
+				rc = hsm_error(ctx, HSM_EXIT_USAGE, in, "%s", err);
+				break;
+			}
+			b64 = hsm_base64_encode((const uint8_t *)data, len);
+			free(data);
+			if (!b64) {
+				rc = hsm_error(ctx, HSM_EXIT_FAILED, in, "out of memory");
+				break;
+			}
+			if (json_array_size(batch) && bytes + strlen(b64) > SIGN_BATCH_BYTES) {
+				free(b64); /* the next batch reads it again */
+				break;
+			}
+			bytes += strlen(b64);
+			json_array_append_new(batch, json_string(b64));
+			free(b64);
+			next++;
+		}
+		if (rc != 0) {
+			json_decref(batch);
+			break;
+		}
+		rc = vk_ncore(ctx, v, "blob_sign",
+			      json_pack("{s:O, s:o}", "blob", blob, "data_list", batch), &r);
+		for (size_t i = first; rc == 0 && i < next; i++)
+			rc = sign_result(ctx, hsm_opt_str_at(ctx, "in", i),
+					 nout ? hsm_opt_str_at(ctx, "out", i) : NULL,
+					 json_string_value(json_array_get(
+					     json_object_get(r.result, "signatures"), i - first)),
+					 done);
+		hsm_rpc_reply_clear(&r);
+	}
+	if (rc == 0) {
+		json_object_set_new(hsm_json(ctx), "name", json_string(name));
+		json_object_set_new(hsm_json(ctx), "uuid", json_string(v->uuid));
+		json_object_set(hsm_json(ctx), "signatures", done);
+	}
+	json_decref(done);
+	return rc;
+}
+
 static int vk_cmd_sign(struct hsm_ctx *ctx)
 {
 	const char *in = hsm_opt_str(ctx, "in"), *out = hsm_opt_str(ctx, "out"), *sig;
@@ -262,6 +350,22 @@ static int vk_cmd_sign(struct hsm_ctx *ctx)
 	json_t *blob = NULL;
 	int rc;
 
+	if (hsm_opt_count(ctx, "in") > 1) {
+		rc = blob_load(ctx, name, &blob);
+		if (rc == 0 && !blob)
+			rc = hsm_error(ctx, HSM_EXIT_USAGE, name,
+				       "several --in need a key blob in kmdata (a key made before "
+				       "worlds signs one input per command)");
+		if (rc == 0 && (rc = vk_vcm_open(ctx, &v)) == 0) {
+			rc = sign_many(ctx, &v, blob, name);
+			hsm_tenant_vcm_clear(&v);
+		}
+		json_decref(blob);
+		return rc;
+	}
+	if (hsm_opt_count(ctx, "out") > 1)
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--out", "one per --in: 1 input, %zu outputs",
+				 hsm_opt_count(ctx, "out"));
 	if (hsm_read_file(in, SIGN_INPUT_MAX, &data, &len, err, sizeof(err)) != 0)
 		return hsm_error(ctx, HSM_EXIT_USAGE, in, "%s", err);
 	b64 = hsm_base64_encode((const uint8_t *)data, len);
@@ -341,13 +445,14 @@ static const struct hsm_option sign_opts[] = {
 	OPT_NAME,
 	{ .name = "in",
 	  .type = HSM_OPT_STRING,
-	  .flags = HSM_OPTF_REQUIRED,
+	  .flags = HSM_OPTF_REQUIRED | HSM_OPTF_REPEATABLE,
 	  .metavar = "FILE",
-	  .help = "the data to sign (at most 1 MiB)" },
+	  .help = "the data to sign; repeat it to sign many files with one call per batch" },
 	{ .name = "out",
 	  .type = HSM_OPT_STRING,
+	  .flags = HSM_OPTF_REPEATABLE,
 	  .metavar = "SIGFILE",
-	  .help = "write the raw signature here (default: print it in base64)" },
+	  .help = "write the raw signature here, one per --in in order (default: print base64)" },
 	HSM_OPTION_END
 };
 static const struct hsm_option create_opts[] = {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Nothing is exported without a declaration: every symbol the libraries
-# export (nm -D) is declared in a header of core/ (HSM_API marks them;
+# export (nm -D) is declared in a header of core/ or firmware/lib/ (HSM_API marks them;
 # everything else is hidden by -fvisibility=hidden).  An exported symbol
 # no header names is an ABI nobody can see or keep.
 . "$top_srcdir/tests/lib/common.sh"
@@ -16,15 +16,15 @@ undeclared() {
 }
 
 : >"$TEST_TMP/syms"
-for lib in libhsmadmin libhsmadmin-crypto libhsmadmin-net libhsmadmin-call; do
-	so=$(_find_built "$top_builddir/core" "$lib.so") || { echo "Bail out! $lib not built"; exit 1; }
+for lib in core/libhsmadmin core/libhsmadmin-crypto core/libhsmadmin-net core/libhsmadmin-call firmware/lib/libhsmfw; do
+	so=$(_find_built "$top_builddir/${lib%/*}" "${lib##*/}.so") || { echo "Bail out! $lib not built"; exit 1; }
 	# Defined code and data; the sanitizers' own symbols start with __.
 	nm -D --defined-only "$so" | awk '$2 ~ /^[TDBRVW]$/ && $3 !~ /^_/ { print $3 }' >>"$TEST_TMP/syms"
 done
 n=$(sort -u "$TEST_TMP/syms" | wc -l)
 ok "the libraries export functions ($n)" test "$n" -gt 50
-is "$(undeclared "$TEST_TMP/syms" "$top_srcdir/core" | tr '\n' ' ')" "" \
-	"every exported symbol is declared in a header under core/"
+is "$(undeclared "$TEST_TMP/syms" "$top_srcdir/core" "$top_srcdir/firmware/lib" | tr '\n' ' ')" "" \
+	"every exported symbol is declared in a header under core/ or firmware/lib/"
 
 # libhsmadmin-call, the public call API for vendor plugins, exports that
 # API (<hsmadmin/call.h>) and nothing of the transport under it.

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		(void)ncore_params_world_generate(p, &k, &n, &x, err, sizeof(err));
 		(void)ncore_params_world_load(p, &x, &y, err, sizeof(err));
-		(void)ncore_params_blob_sign(p, &x, &a, err, sizeof(err));
+		(void)ncore_params_blob_sign(p, &x, &a, &y, err, sizeof(err));
 	}
 	json_decref(p);
 	return 0;

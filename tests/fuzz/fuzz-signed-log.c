@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-signed-log.c - libFuzzer target for the signed log reader
- * (core/net/signed-log.c): exported segment files as `logs verify` and the
- * export check read them, and key files as `logs verify --key` reads them.
- * Any bytes must give a verdict with a one-line reason, never a crash, a
- * leak or a hang; the frame scanner must always make progress.
+ * (core/crypto/signed-log.c): exported segment files as `logs verify` and
+ * the export check read them, and key files as `logs verify --key` reads
+ * them.  Any bytes must give a verdict with a one-line reason, never a
+ * crash, a leak or a hang; the frame scanner must always make progress;
+ * and the same bytes arriving in pieces (a streamed export) must get the
+ * same verdict as whole.
  */
 #include "config.h"
 
@@ -21,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hsm_slog_verifier *v = hsm_slog_verifier_new();
 	const char *nul = memchr(buf, '\0', size);
 	char err[768];
-	size_t pos = 0, keylen = 0;
+	size_t pos = 0, keylen = 0, cut;
+	int whole, pieces;
 	json_t *sum;
 
 	/* Walk every frame the way the device's recovery does. */
@@ -52,11 +55,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		keylen++;
 	}
 	err[0] = '\0';
-	if (hsm_slog_verifier_feed(v, "fuzz", buf + keylen, size - keylen, err, sizeof(err)) != 0 &&
-	    (!err[0] || strchr(err, '\n')))
+	whole = hsm_slog_verifier_feed(v, "fuzz", buf + keylen, size - keylen, err, sizeof(err));
+	if (whole != 0 && (!err[0] || strchr(err, '\n')))
 		__builtin_trap();
 	sum = hsm_slog_verifier_summary(v);
 	json_decref(sum);
+	hsm_slog_verifier_free(v);
+	/* The same segment in pieces of 1..97 bytes (the first byte says). */
+	v = hsm_slog_verifier_new();
+	if (nul)
+		hsm_slog_verifier_pin_file(v, buf, keylen - 1, err, sizeof(err));
+	cut = size ? (size_t)data[0] % 97 + 1 : 1;
+	pieces = hsm_slog_verifier_begin(v, "fuzz", err, sizeof(err));
+	for (size_t at = keylen; pieces == 0 && at < size; at += cut)
+		pieces = hsm_slog_verifier_push(v, buf + at, size - at < cut ? size - at : cut, err,
+						sizeof(err));
+	if (pieces == 0)
+		pieces = hsm_slog_verifier_end(v, err, sizeof(err));
+	if ((pieces != 0) != (whole != 0))
+		__builtin_trap();
 	hsm_slog_verifier_free(v);
 	return 0;
 }

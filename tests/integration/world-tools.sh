@@ -92,6 +92,38 @@ ok "... and verifies with its public key" \
 A nfkminfo
 like "$out" "module 2 +VCM $U2 on $E2: loaded" "nfkminfo: loaded in module 2 now"
 
+# --- many inputs signed by one command (batches of one call each) ---------------------------
+for i in 1 2 3; do printf 'document %s\n' "$i" >"doc$i"; done
+A hsmadmin vcm key sign --uuid "$U2" --name signing --in doc1 --in doc2 --in doc3 \
+	--out doc1.sig --out doc2.sig --out doc3.sig
+rc_is 0 "vcm key sign with three --in and three --out"
+like "$out" "^doc1: doc1.sig \(64 bytes\)" "... one line per input"
+for i in 1 2 3; do
+	ok "... doc$i's signature verifies" \
+		openssl pkeyutl -verify -pubin -inkey signing.pub -rawin -in "doc$i" -sigfile "doc$i.sig"
+done
+A hsmadmin vcm key sign --uuid "$U2" --name signing --in doc1 --in doc2 --json
+is "$(printf '%s' "$out" | jq -r '[.signatures[].in] | join(",")')" "doc1,doc2" "--json: a signature per input"
+printf '%s' "$out" | jq -r '.signatures[1].signature' | base64 -d >doc2.b64sig
+ok "... in base64, verifying" openssl pkeyutl -verify -pubin -inkey signing.pub -rawin -in doc2 -sigfile doc2.b64sig
+mkdir -p many
+args=()
+for i in $(seq 1 150); do head -c 600 /dev/urandom >"many/$i"; args+=(--in "many/$i" --out "many/$i.sig"); done
+A hsmadmin vcm key sign --uuid "$U2" --name signing "${args[@]}"
+rc_is 0 "150 inputs of 600 bytes in one command (several calls: 64 inputs or 48 KiB each)"
+bad=0
+for i in $(seq 1 150); do
+	openssl pkeyutl -verify -pubin -inkey signing.pub -rawin -in "many/$i" -sigfile "many/$i.sig" \
+		>/dev/null 2>&1 || bad=$((bad + 1))
+done
+is "$bad" 0 "... every one of the 150 signatures verifies"
+A hsmadmin vcm key sign --uuid "$U2" --name signing --in doc1 --in doc2 --out doc1.sig
+rc_is 2 "two --in and one --out: usage error"
+like "$err" "--out: one per --in: 2 inputs, 1 outputs" "... saying so"
+A hsmadmin vcm key sign --uuid "$U2" --name signing --in doc1 --in nosuchfile
+rc_is 2 "an unreadable input among several: exit 2"
+like "$err" "nosuchfile" "... naming it"
+
 # --- misuse: one line, exit 2 (3 for state) ---------------------------------------------------
 misuse() { # WANT_RC REGEX NAME ARGS...
 	_w=$1 _re=$2 _n=$3; shift 3

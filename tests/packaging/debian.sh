@@ -52,11 +52,23 @@ for p in $pkgs; do
 	ok "package $p was built" sh -c "ls '$work'/${p}_*.deb"
 done
 ok "no .la file is shipped" not sh -c "for d in $work/*.deb; do dpkg-deb -c \$d; done | grep '\\.la\$'"
+# Private libraries (docs/architecture.md): only in /usr/lib/<triplet>/hsmadmin,
+# one file each, no dev symlink; the public ones in the libdir.
+shipped() { for d in "$work"/*.deb; do dpkg-deb -c "$d"; done | awk '{ print $6 }' | grep -E "$1"; }
+private_only() {
+	_p=$(shipped '/(libhsmadmin-(crypto|net)|libhsmfw)\.so'); printf '%s\n' "$_p"
+	[ "$(printf '%s\n' "$_p" | grep -c .)" = 3 ] && ! printf '%s\n' "$_p" | grep -v '^\./usr/lib/[^/]*/hsmadmin/lib'
+}
+ok "the private libraries are shipped, in /usr/lib/<triplet>/hsmadmin/ only" private_only
+ok "the public libhsmadmin has a soname and a dev symlink" \
+	test "$(shipped '/libhsmadmin\.so(\.0)?$' | wc -l)" = 2
 
 # --- install and use ------------------------------------------------------------------
 purge_all
 ok "dpkg -i installs them all" dpkg -i $debs
 ok "hsmadmin runs from /usr/bin" /usr/bin/hsmadmin --version
+ok "hsmd runs from /usr/sbin (its private libraries by run path)" env -u LD_LIBRARY_PATH /usr/sbin/hsmd --version
+ok "hsm-vendor runs from /usr/bin" env -u LD_LIBRARY_PATH /usr/bin/hsm-vendor --help
 ok "/etc/hsmadmin holds the shipped configuration as conffiles" \
 	sh -c "dpkg-query -W -f='\${Conffiles}\n' hsmadmin | grep -q /etc/hsmadmin/plugins.d/platform.conf"
 

@@ -178,15 +178,29 @@ int ncore_params_world_load(const json_t *params, const json_t **world, const js
 	return 0;
 }
 
-int ncore_params_blob_sign(const json_t *params, const json_t **blob, const char **data, char *err,
-			   size_t errlen)
+int ncore_params_blob_sign(const json_t *params, const json_t **blob, const char **data,
+			   const json_t **list, char *err, size_t errlen)
 {
-	json_t *b;
+	json_t *b, *l = NULL, *v;
+	size_t i;
 
-	if (unpack(params, err, errlen, "{s:o, s:s}", "blob", &b, "data", data) != 0)
+	*data = NULL;
+	*list = NULL;
+	if (unpack(params, err, errlen, "{s:o, s?s, s?o}", "blob", &b, "data", data, "data_list",
+		   &l) != 0)
 		return -1;
 	if (!json_is_object(b))
 		return say(err, errlen, "blob: not an object");
+	if (!*data == !l)
+		return say(err, errlen, "give either data or data_list");
+	if (l) {
+		if (!json_is_array(l) || json_array_size(l) < 1 ||
+		    json_array_size(l) > NCORE_MAX_SIGN_BATCH)
+			return say(err, errlen, "data_list: an array of 1-64 strings");
+		json_array_foreach(l, i, v) if (!json_is_string(v)) return say(
+		    err, errlen, "data_list: an item is not a string");
+	}
 	*blob = b;
+	*list = l;
 	return 0;
 }

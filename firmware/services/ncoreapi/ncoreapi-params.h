@@ -35,8 +35,11 @@ int ncore_params_world_generate(const json_t *params, unsigned *k, unsigned *n, 
 /* {"world": {...}, "cards": [{"card": {...}, "passphrase"}, ...1-64]} */
 int ncore_params_world_load(const json_t *params, const json_t **world, const json_t **cards,
 			    char *err, size_t errlen);
-/* {"blob": {...}, "data": base64} */
-int ncore_params_blob_sign(const json_t *params, const json_t **blob, const char **data, char *err,
-			   size_t errlen);
+/* {"blob": {...}, "data": base64} or, to sign several inputs in one call,
+ * {"blob": {...}, "data_list": [base64, ... 1-NCORE_MAX_SIGN_BATCH]}:
+ * exactly one of the two; *data or *list is set, the other NULL. */
+#define NCORE_MAX_SIGN_BATCH 64
+int ncore_params_blob_sign(const json_t *params, const json_t **blob, const char **data,
+			   const json_t **list, char *err, size_t errlen);
 
 #endif

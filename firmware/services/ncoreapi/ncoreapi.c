@@ -427,39 +427,77 @@ static int m_key_list(struct hsmd_call *call)
 	return HSMD_OK;
 }
 
-/* Sign the base64 data with key (NULL: a key that would not load) and
- * reply with the signature. */
-static int sign_with(struct hsmd_call *call, EVP_PKEY *key, const char *name, const char *type,
-		     const char *data64)
+/* The signature of one base64 input with key (NULL: a key that would not
+ * load) as a new string, or NULL, with *bad set when the input is not
+ * base64 of at most NCORE_MAX_SIGN_DATA bytes. */
+static char *sign_one(EVP_PKEY *key, const char *data64, int *bad)
 {
 	unsigned char *data = NULL, *sig = NULL;
 	size_t dlen = 0, slen = 0;
 	EVP_MD_CTX *mc = NULL;
 	char *sig64 = NULL;
-	int rc = HSMD_FAILED;
 
+	*bad = 0;
 	if (!(data = malloc(NCORE_MAX_SIGN_DATA)) ||
 	    hsm_base64_decode(data64, data, NCORE_MAX_SIGN_DATA, &dlen) != 0) {
+		*bad = data != NULL;
 		free(data);
-		return hsmd_error(call, HSMD_BAD_REQUEST, "data: not base64 of at most %d bytes",
-				  NCORE_MAX_SIGN_DATA);
+		return NULL;
 	}
 	if (key && (mc = EVP_MD_CTX_new()) &&
 	    EVP_DigestSignInit(mc, NULL,
 			       EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256(), NULL,
 			       key) == 1 &&
 	    EVP_DigestSign(mc, NULL, &slen, data, dlen) == 1 && (sig = malloc(slen)) &&
-	    EVP_DigestSign(mc, sig, &slen, data, dlen) == 1 &&
-	    (sig64 = hsm_base64_encode(sig, slen))) {
-		hsmd_reply(call, json_pack("{s:s, s:s, s:s}", "name", name, "type", type,
-					   "signature", sig64));
-		rc = HSMD_OK;
-	}
-	free(sig64);
+	    EVP_DigestSign(mc, sig, &slen, data, dlen) == 1)
+		sig64 = hsm_base64_encode(sig, slen);
 	EVP_MD_CTX_free(mc);
 	free(sig);
 	free(data);
-	return rc == HSMD_OK ? rc : hsmd_error(call, HSMD_FAILED, "cannot sign with '%s'", name);
+	return sig64;
+}
+
+/* Sign data64, or each item of list (one call, many signatures: the key
+ * is opened once), and reply. */
+static int sign_with(struct hsmd_call *call, EVP_PKEY *key, const char *name, const char *type,
+		     const char *data64, const json_t *list)
+{
+	json_t *sigs = list ? json_array() : NULL, *v;
+	char *sig64 = NULL;
+	size_t i, n = list ? json_array_size(list) : 1;
+	int bad = 0;
+
+	for (i = 0; i < n; i++) {
+		v = list ? json_array_get(list, i) : NULL;
+		sig64 = sign_one(key, list ? json_string_value(v) : data64, &bad);
+		if (!sig64)
+			break;
+		if (sigs) {
+			json_array_append_new(sigs, json_string(sig64));
+			free(sig64);
+			sig64 = NULL;
+		}
+	}
+	if (i < n) {
+		json_decref(sigs);
+		if (bad)
+			return list ? hsmd_error(call, HSMD_BAD_REQUEST,
+						 "data_list: item %zu is not base64 of at most %d "
+						 "bytes",
+						 i, NCORE_MAX_SIGN_DATA)
+				    : hsmd_error(call, HSMD_BAD_REQUEST,
+						 "data: not base64 of at most %d bytes",
+						 NCORE_MAX_SIGN_DATA);
+		return hsmd_error(call, HSMD_FAILED, "cannot sign with '%s'", name);
+	}
+	if (sigs)
+		hsmd_reply(call, json_pack("{s:s, s:s, s:o}", "name", name, "type", type,
+					   "signatures", sigs));
+	else
+		hsmd_reply(call, json_pack("{s:s, s:s, s:s}", "name", name, "type", type,
+					   "signature", sig64));
+	free(sig64);
+	return HSMD_OK;
 }
 
 static int m_key_sign(struct hsmd_call *call)
@@ -483,7 +521,8 @@ static int m_key_sign(struct hsmd_call *call)
 		key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
 		BIO_free(b);
 	}
-	rc = sign_with(call, key, name, json_string_value(json_object_get(k, "type")), data64);
+	rc =
+	    sign_with(call, key, name, json_string_value(json_object_get(k, "type")), data64, NULL);
 	EVP_PKEY_free(key);
 	return rc;
 }
@@ -755,12 +794,13 @@ static int m_blob_sign(struct hsmd_call *call)
 	char why[256];
 	const json_t *bdoc, *w;
 	const char *data64;
+	const json_t *list;
 	struct hsm_key_blob b;
 	uint8_t mk[HSM_WORLD_KEY_LEN];
 	EVP_PKEY *key;
 	int rc;
 
-	if (ncore_params_blob_sign(hsmd_params(call), &bdoc, &data64, why, sizeof(why)) != 0)
+	if (ncore_params_blob_sign(hsmd_params(call), &bdoc, &data64, &list, why, sizeof(why)) != 0)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", why);
 	if ((rc = world_usable(call)) != HSMD_OK)
 		return rc;
@@ -785,7 +825,7 @@ static int m_blob_sign(struct hsmd_call *call)
 	}
 	key = hsm_key_blob_unwrap(mk, &b, why, sizeof(why));
 	OPENSSL_cleanse(mk, sizeof(mk));
-	rc = key ? sign_with(call, key, b.name, b.type, data64)
+	rc = key ? sign_with(call, key, b.name, b.type, data64, list)
 		 : hsmd_error(call, HSMD_DENIED, "%s", why);
 	EVP_PKEY_free(key);
 	hsm_key_blob_clear(&b);
