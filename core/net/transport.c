@@ -29,12 +29,7 @@
 
 #define STREAM_CHUNK (64 * 1024)
 #define KEX_ALGOS "curve25519-sha256,curve25519-sha256@libssh.org"
-/* AES-GCM first: libssh 0.10 builds chacha20-poly1305's Poly1305 key as a
- * new OpenSSL 3 key object (a provider fetch and decode) and MACs every
- * packet through EVP_DigestSign, which made it the largest per-HSM cost of
- * a fan-out (bench/fanout.sh); AES-GCM is one EVP cipher context per
- * direction.  chacha20-poly1305 stays offered for a peer without AES-GCM. */
-#define CIPHERS "aes256-gcm@openssh.com,chacha20-poly1305@openssh.com"
+#define CIPHERS "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com"
 #define MAX_THREADS 32
 #define READ_SLICE_MS 50
 
