@@ -58,8 +58,10 @@ ha status --json
 is "$rc" 0 "status --json"
 is "$(printf '%s' "$out" | jq -r '.modules[0].esn')" "$ESN" "status --json: esn"
 is "$(printf '%s' "$out" | jq -r '.modules[0].ok')" true "status --json: ok"
-is "$(printf '%s' "$out" | jq -r '.modules[0].result.firmware | keys | join(",")')" "primary,recovery,uboot" \
-	"status --json: primary, recovery and uboot versions"
+is "$(printf '%s' "$out" | jq -r '.modules[0].result.firmware | keys | join(",")')" "primary,recovery,running,uboot" \
+	"status --json: primary, recovery and uboot versions, and the running image's"
+is "$(printf '%s' "$out" | jq -r '.modules[0].result | [.image, .firmware.running == .firmware.primary] | @csv')" \
+	'"primary",true' "... which is the primary image"
 ha status --verbose
 like "$err" "$ESN: [0-9]+ ms" "--verbose: round-trip time on stderr"
 

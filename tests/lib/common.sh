@@ -109,13 +109,15 @@ wait_until() {
 	done
 }
 
-# run CMD...: sets $out (stdout), $err (stderr) and $rc, bounded to 60 s.
+# run CMD...: sets $out (stdout), $err (stderr) and $rc, bounded to 60 s;
+# returns $rc, so `ok NAME helper` fails when the helper's command does.
 run() {
 	_last_command "$@"
 	_o=$TEST_TMP/.out; _e=$TEST_TMP/.err
 	timeout -k 5 "${RUN_TIMEOUT:-60}" "$@" >"$_o" 2>"$_e" </dev/null
 	rc=$?
 	out=$(cat "$_o"); err=$(cat "$_e")
+	return "$rc"
 }
 
 # --- the built tree ---------------------------------------------------------

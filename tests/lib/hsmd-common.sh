@@ -117,6 +117,7 @@ call() {
 	rc=$?
 	out=$(cat "$TEST_TMP/.out")
 	err=$(cat "$TEST_TMP/.err")
+	return "$rc"
 }
 
 # The device document as hsmd holds it: DIR/device.json with the registry
