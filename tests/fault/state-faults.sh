@@ -154,7 +154,11 @@ run_method() { # NAME BASE EVENT PROJECTION PRE COMMAND
 	before=$(project "$f_proj")
 	last=$(log_entries | jq '.[-1].seq // 0')
 	# Reference run: the count, and the state after.
-	start_shimmed || { ok "$f_name: hsmd starts with the fault shim" false; return; }
+	start_shimmed || {
+		ok "$f_name: hsmd starts with the fault shim" false
+		tail -5 "$TEST_TMP/h.log" | sed "s/^/#   hsmd: /"
+		return
+	}
 	[ -z "$f_pre" ] || eval "$f_pre" >/dev/null 2>&1
 	"$FAULTCTL" "$CTL" arm 0 eio
 	eval "$f_cmd"

@@ -48,8 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (rc == HSMD_OK) {
 				json_t *entry =
 				    json_pack("{s:[], s:i}", "nonces", "nonce_floor", 0);
-				orch_nonce_used(entry, req->nonce, req->issued, msg, sizeof(msg));
-				orch_nonce_add(entry, req->nonce, 1795431000);
+				if (orch_nonce_used(entry, req, req->nonce, 1795431000, msg,
+						    sizeof(msg)) == 0)
+					orch_nonce_add(entry, req, req->nonce, 1795431000);
 				json_decref(entry);
 				prop = json_string_value(json_object_get(doc, "property"));
 				text = json_string_value(json_object_get(doc, "value"));

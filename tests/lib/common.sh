@@ -128,7 +128,9 @@ _find_built() { # _find_built DIR NAME: the real ELF file libtool made
 	return 1
 }
 HSMADMIN_BIN=$(_find_built "$top_builddir/core/cli" hsmadmin) || { echo "Bail out! hsmadmin not built"; exit 1; }
-export LD_LIBRARY_PATH="$top_builddir/core/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The built ELF files (not libtool's wrappers) are run: they find the
+# uninstalled libraries here (their run path names only the install place).
+export LD_LIBRARY_PATH="$top_builddir/core/.libs:$top_builddir/firmware/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # Sanitizer runtimes must not abort on the leaks of dlopen'ed code we do not own.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
