@@ -17,13 +17,19 @@ set -u
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hsmtest.XXXXXX")
 chmod 0755 "$TEST_TMP"
+# Processes to stop at exit, each kept as PID:START-TIME.  A PID alone is
+# not enough: with pid_max at 32768 a busy machine reuses the PID of a
+# process that ended long ago, and the cleanup then killed whatever had it
+# (a compiler of another build was seen killed so).
 _cleanup_pids=""
-cleanup_pid() { _cleanup_pids="$_cleanup_pids $1"; }
+_pid_start() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+cleanup_pid() { _cleanup_pids="$_cleanup_pids $1:$(_pid_start "$1")"; }
+_still_ours() { [ -n "${1#*:}" ] && [ "$(_pid_start "${1%%:*}")" = "${1#*:}" ]; }
 _test_cleanup() {
-	for p in $_cleanup_pids; do kill -TERM "$p" 2>/dev/null; done
+	for p in $_cleanup_pids; do _still_ours "$p" && kill -TERM "${p%%:*}" 2>/dev/null; done
 	for p in $_cleanup_pids; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
+		for _ in 1 2 3 4 5 6 7 8 9 10; do _still_ours "$p" || break; sleep 0.1; done
+		_still_ours "$p" && kill -KILL "${p%%:*}" 2>/dev/null
 	done
 	rm -rf "$TEST_TMP"
 }
