@@ -38,6 +38,8 @@
 #define PINS_FILE_MAX 65536
 #define PUBKEY_LINE_MAX 256
 #define PEM_START "-----BEGIN "
+#define OSSH_BEGIN "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+#define OSSH_END "-----END OPENSSH PRIVATE KEY-----\n"
 
 struct hsm_client_key {
 	char *text; /* OpenSSH private key text for libssh */
@@ -101,7 +103,9 @@ static struct hsm_client_key *key_from_text(char *text, size_t len, EVP_PKEY *pk
 	key->text = text;
 	key->len = len;
 	key->pkey = pkey;
-	if (!(k = hsm_client_key_ssh(key))) {
+	/* libssh also imports other PEM keys (it finds a PKCS#8 block anywhere
+	 * in the text) but cannot use them: only OpenSSH's format is handed on. */
+	if (strncmp(text, OSSH_BEGIN, strlen(OSSH_BEGIN)) != 0 || !(k = hsm_client_key_ssh(key))) {
 		hsm_client_key_free(key);
 		hsm_set_err(err, errlen, "not an Ed25519 private key");
 		return NULL;
@@ -144,9 +148,6 @@ static void put_string(struct wbuf *b, const void *data, size_t n)
 	put_u32(b, (uint32_t)n);
 	put_bytes(b, data, n);
 }
-
-#define OSSH_BEGIN "-----BEGIN OPENSSH PRIVATE KEY-----\n"
-#define OSSH_END "-----END OPENSSH PRIVATE KEY-----\n"
 
 static char *openssh_text(EVP_PKEY *pkey)
 {

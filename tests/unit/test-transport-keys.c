@@ -131,6 +131,27 @@ static void test_client_keys(void)
 			tap_ok(!l && strstr(err, "unprotected key: refused"),
 			       "a group-readable legacy key is refused (%s)", err);
 			hsm_client_key_free(l);
+			/* A broken header before a good PKCS#8 block: libssh finds
+			 * the block and imports a key it cannot use (a fuzz find). */
+			{
+				char *body = NULL;
+				size_t blen = 0;
+				char *two = NULL;
+				if (hsm_read_file(other, 4096, &body, &blen, err, sizeof(err)) ==
+					0 &&
+				    asprintf(&two, "-----BEGIN PRIVATE KEY-\nMC4C\n%s", body) > 0) {
+					write_text(other, two, 0600);
+					l = hsm_client_key_load(other, err, sizeof(err));
+					tap_ok(!l && strstr(err, "unencrypted Ed25519"),
+					       "a broken PEM header before a key is refused (%s)",
+					       l ? "loaded" : err);
+					hsm_client_key_free(l);
+				} else {
+					tap_ok(0, "read the PKCS#8 key back (%s)", err);
+				}
+				free(two);
+				free(body);
+			}
 		} else {
 			tap_ok(0, "PKCS#8 key written by sign.c (%s)", err);
 		}
