@@ -14,46 +14,29 @@
 #
 # The logs are made with `hsmd simulate --log-fill` (not timed).
 set -eu
-cd "$(dirname "$0")/.."
-top=$PWD
+. "$(dirname "$0")/lib.sh"
 N=${N:-3}
 MB=${MB:-100}
 ENTRIES=${ENTRIES:-1000000}
-b=$top/_build/bench
-mkdir -p "$b"
-[ -x configure ] || autoreconf -fi >/dev/null
-(cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g")
-make -C "$b" -j"$(nproc)" --quiet >/dev/null
-make -C "$b" install --quiet >/dev/null
+bench_build
 
-w=$(mktemp -d /tmp/hsmbench.XXXXXX)
+bench_scratch
 hsmd_pid=
-stop_hsmd() { [ -z "$hsmd_pid" ] || { kill "$hsmd_pid" 2>/dev/null; wait "$hsmd_pid" 2>/dev/null || true; hsmd_pid=; }; }
-cleanup() { stop_hsmd; rm -rf "$w"; }
-trap cleanup EXIT
-export PATH="$b/inst/bin:$b/inst/sbin:$PATH"
-export HSMADMIN_CONF=$w/conf HSMADMIN_HOME=$w/home
-head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$w/system-uuid"
-export HSMADMIN_SYSTEM_UUID_FILE=$w/system-uuid
-cp -r "$b/inst/etc/hsmadmin" "$HSMADMIN_CONF"
-mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
+stop_hsmd() { [ -z "$hsmd_pid" ] || { kill "$hsmd_pid" 2>/dev/null; wait "$hsmd_pid" 2>/dev/null || true; hsmd_pid=; pids=; }; }
 # Room for a large log: the capacity rules are not what is measured.
 sed -i 's/^#capacity = .*/capacity = 17179869184/' "$HSMADMIN_CONF/hsmd.conf"
-hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
 esn=BE0C-0000-0045
 addr=127.78.0.5
-hsmd provision --state "$w/hsm" --esn "$esn" --address "$addr" --vendor-key "$w/vendor.key" \
-	--module-conf "$HSMADMIN_CONF/modules.d/hsm.conf" >/dev/null
+bench_provision hsm "$esn" "$addr"
 
 start_hsmd() {
-	hsmd run --state "$w/hsm" --conf "$HSMADMIN_CONF" >>"$w/hsm.log" 2>&1 &
-	hsmd_pid=$!
+	bench_run hsm "$HSMADMIN_CONF"
+	hsmd_pid=$bench_pid
 	# A large log takes hsmd a while to read at start: wait for the monitor.
-	for _ in $(seq 1 60000); do (exec 3<>"/dev/tcp/$addr/2206") 2>/dev/null && break; sleep 0.01; done
+	bench_wait_port "$addr" 2206 60000 0.01
 }
 now_ns() { date +%s%N; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$hsmd_pid/status"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 best() { sort -n | head -1; } # the fastest of N runs (nanoseconds)
 fill() { # ENTRIES BYTES: a segment of that many entries, exported (not timed)
 	stop_hsmd
@@ -62,7 +45,7 @@ fill() { # ENTRIES BYTES: a segment of that many entries, exported (not timed)
 }
 
 start_hsmd
-hsmadmin enroll --secret-file "$w/hsm/enrollment-secret" >/dev/null
+bench_enroll
 hsmadmin logs getkey --out "$w/key.json" >/dev/null
 
 # --- (a) offline verify against sha256 ---------------------------------------------------
