@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core/crypto/signed-log-scan.c - the verifier's fast reading of an
+ * ordinary entry: the members of an entry in the exact canonical form the
+ * device writes, taken from its bytes without building a jansson tree.
+ *
+ * It never rejects: it either vouches that hsm_slog_entry_parse would
+ * accept the bytes and find the same members, or says it cannot tell, and
+ * the caller parses with jansson (which then gives the one true verdict
+ * and its reason).  So it only needs to be sure of what it accepts: no
+ * white space, keys in canonical order, ASCII strings with escapes jansson
+ * decodes to something other than NUL, integers that fit, nesting well
+ * under HSM_JSON_MAX_DEPTH, no key twice in one object (jansson is run
+ * with JSON_REJECT_DUPLICATES).  Anything else is "cannot tell".
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "signed-log.h"
+
+#define SCAN_MAX_DEPTH 8 /* of detail; the whole entry stays far below 32 */
+#define SCAN_MAX_KEYS 32 /* per object, for the duplicate check */
+
+struct scan {
+	const char *p, *end;
+};
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A string at s->p (the opening quote).  Key strings may hold no escape
+ * (two spellings of one key would defeat the duplicate check). */
+static int scan_string(struct scan *s, int key, const char **text, size_t *len)
+{
+	const char *p = s->p;
+
+	if (p >= s->end || *p != '"')
+		return 0;
+	p++;
+	*text = p;
+	for (;;) {
+		unsigned char c;
+
+		if (p >= s->end)
+			return 0;
+		c = (unsigned char)*p;
+		if (c == '"')
+			break;
+		if (c < 0x20 || c >= 0x7f)
+			return 0; /* control bytes, UTF-8: jansson decides */
+		if (c == '\\') {
+			if (key || p + 1 >= s->end)
+				return 0;
+			c = (unsigned char)p[1];
+			if (c == 'u') {
+				int v = 0;
+				if (s->end - p < 6)
+					return 0;
+				for (int i = 2; i < 6; i++) {
+					int h = hexval(p[i]);
+					if (h < 0)
+						return 0;
+					v = v << 4 | h;
+				}
+				/* NUL and surrogates (halves or pairs): jansson decides. */
+				if (v == 0 || (v >= 0xD800 && v <= 0xDFFF))
+					return 0;
+				p += 6;
+				continue;
+			}
+			if (!strchr("\"\\/bfnrt", c) || c == '\0')
+				return 0;
+			p += 2;
+			continue;
+		}
+		p++;
+	}
+	*len = (size_t)(p - *text);
+	s->p = p + 1;
+	return 1;
+}
+
+/* A JSON integer that fits a json_int_t: -?(0|[1-9][0-9]{0,17}), not
+ * followed by a fraction or exponent (jansson would make it a real). */
+static int scan_int(struct scan *s, int64_t *out)
+{
+	const char *p = s->p;
+	int neg = 0, digits = 0;
+	int64_t v = 0;
+
+	if (p < s->end && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (p >= s->end || *p < '0' || *p > '9')
+		return 0;
+	if (*p == '0') {
+		p++;
+		digits = 1;
+	} else {
+		while (p + digits < s->end && p[digits] >= '0' && p[digits] <= '9' && digits < 19)
+			digits++;
+		if (digits > 18)
+			return 0;
+		for (int i = 0; i < digits; i++)
+			v = v * 10 + (p[i] - '0');
+		p += digits;
+	}
+	if (p < s->end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E'))
+		return 0;
+	*out = neg ? -v : v;
+	s->p = p;
+	return 1;
+}
+
+static int scan_lit(struct scan *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+		return 0;
+	s->p += n;
+	return 1;
+}
+
+static int scan_value(struct scan *s, int depth);
+
+static int scan_object(struct scan *s, int depth)
+{
+	const char *keys[SCAN_MAX_KEYS];
+	size_t klen[SCAN_MAX_KEYS], n = 0;
+
+	if (depth > SCAN_MAX_DEPTH || !scan_lit(s, "{"))
+		return 0;
+	if (scan_lit(s, "}"))
+		return 1;
+	for (;;) {
+		const char *k;
+		size_t kl;
+
+		if (n == SCAN_MAX_KEYS || !scan_string(s, 1, &k, &kl))
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			if (klen[i] == kl && memcmp(keys[i], k, kl) == 0)
+				return 0; /* a duplicate: jansson refuses it */
+		keys[n] = k;
+		klen[n++] = kl;
+		if (!scan_lit(s, ":") || !scan_value(s, depth))
+			return 0;
+		if (scan_lit(s, "}"))
+			return 1;
+		if (!scan_lit(s, ","))
+			return 0;
+	}
+}
+
+static int scan_array(struct scan *s, int depth)
+{
+	if (depth > SCAN_MAX_DEPTH || !scan_lit(s, "["))
+		return 0;
+	if (scan_lit(s, "]"))
+		return 1;
+	for (;;) {
+		if (!scan_value(s, depth))
+			return 0;
+		if (scan_lit(s, "]"))
+			return 1;
+		if (!scan_lit(s, ","))
+			return 0;
+	}
+}
+
+static int scan_value(struct scan *s, int depth)
+{
+	const char *t;
+	size_t tl;
+	int64_t i;
+
+	if (s->p >= s->end)
+		return 0;
+	switch (*s->p) {
+	case '{':
+		return scan_object(s, depth + 1);
+	case '[':
+		return scan_array(s, depth + 1);
+	case '"':
+		return scan_string(s, 0, &t, &tl);
+	case 't':
+		return scan_lit(s, "true");
+	case 'f':
+		return scan_lit(s, "false");
+	case 'n':
+		return scan_lit(s, "null");
+	default:
+		return scan_int(s, &i);
+	}
+}
+
+static int scan_member_int(struct scan *s, const char *prefix, int64_t *v)
+{
+	return scan_lit(s, prefix) && scan_int(s, v);
+}
+
+int hsm_slog_entry_scan(const char *json, size_t jlen, struct hsm_slog_fields *f)
+{
+	struct scan s = { json, json + jlen };
+	const char *t;
+	size_t tl;
+
+	if (jlen > HSM_SLOG_MAX_ENTRY || !scan_lit(&s, "{\"detail\":") || s.p >= s.end ||
+	    *s.p != '{' || !scan_value(&s, 0) || !scan_lit(&s, ",\"event\":") ||
+	    !scan_string(&s, 1, &t, &tl))
+		return 0;
+	if (tl == 0 || tl > 47)
+		return 0;
+	for (size_t i = 0; i < tl; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') || t[i] == '_'))
+			return 0;
+	f->event = t;
+	f->event_len = tl;
+	if (!scan_lit(&s, ",\"prev\":") || !scan_string(&s, 1, &t, &tl) ||
+	    tl != 2 * HSM_SLOG_HASH_LEN)
+		return 0;
+	for (size_t i = 0; i < tl; i++)
+		if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f')))
+			return 0;
+	f->prev = t;
+	if (!scan_member_int(&s, ",\"seg\":", &f->seg) ||
+	    !scan_member_int(&s, ",\"seq\":", &f->seq) ||
+	    !scan_member_int(&s, ",\"time\":", &f->time) || !scan_lit(&s, "}") || s.p != s.end)
+		return 0;
+	/* Out of range: the full parse names what is wrong. */
+	if (f->seq < 1 || f->seq > HSM_SLOG_MAX_SEQ || f->seg < 1 || f->seg > HSM_SLOG_MAX_SEQ ||
+	    f->time < 0 || f->time > INT64_C(253402300799))
+		return 0;
+	return 1;
+}
