@@ -416,90 +416,223 @@ int hd_slog_change_key(struct hd_slog *l, int64_t time, EVP_PKEY *key, char *err
 struct scan {
 	int64_t first_seq, last_seq, seg, uncovered;
 	uint8_t last_hash[HSM_SLOG_HASH_LEN];
-	size_t good; /* end of the last whole entry */
-	size_t cut;  /* where uncommitted change entries begin (or good) */
-	int closed;  /* the last entry is a closing checkpoint */
+	uint64_t good; /* end of the last whole entry */
+	uint64_t cut;  /* where uncommitted change entries begin (or good) */
+	uint64_t size; /* bytes read: the file's size (or the limit) */
+	int closed;    /* the last entry is a closing checkpoint */
 	size_t entries;
 };
 
-/* Scan a segment file: entries in order, damage skipped and reported.
- * With out, the entries are collected (unsigned view). */
-static void scan_segment(const char *name, const char *buf, size_t len, int64_t committed_next,
-			 int64_t prev_seq, struct scan *s, json_t *problems, json_t *out)
+/* A segment file read a chunk at a time: memory stays bounded however
+ * long the log grew (a whole 1M-entry segment in memory cost hsmd a
+ * quarter of a gigabyte at start).  buf[off..len) are the bytes not yet
+ * consumed, buf[0] being file offset base. */
+#define SCAN_CHUNK (1024 * 1024)
+
+struct reader {
+	int fd;
+	char *buf;
+	size_t off, len;
+	uint64_t base, left; /* bytes still to read up to the limit */
+	int eof;
+};
+
+/* Drop the consumed bytes and read until the buffer is full or the file
+ * (or the limit) ends.  0 or -1 with errno. */
+static int reader_fill(struct reader *r)
 {
-	size_t pos = 0;
+	memmove(r->buf, r->buf + r->off, r->len - r->off);
+	r->base += r->off;
+	r->len -= r->off;
+	r->off = 0;
+	while (!r->eof && r->len < SCAN_CHUNK + HSM_SLOG_MAX_FRAME) {
+		size_t want = SCAN_CHUNK + HSM_SLOG_MAX_FRAME - r->len;
+		ssize_t n;
+
+		if (want > r->left)
+			want = (size_t)r->left;
+		n = want ? read(r->fd, r->buf + r->len, want) : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			r->eof = 1;
+			break;
+		}
+		r->len += (size_t)n;
+		r->left -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/* At least one whole frame's worth of bytes from buf[off] on, unless the
+ * file ends first: then hsm_slog_next_frame's "torn" means the end of the
+ * file and never the end of a chunk. */
+static int reader_window(struct reader *r)
+{
+	if (!r->eof && r->len - r->off < HSM_SLOG_MAX_FRAME)
+		return reader_fill(r);
+	return 0;
+}
+
+/* After damage at buf[off]: consume up to the next byte that starts a
+ * valid (or, at the end of the file, torn) frame, as hsm_slog_resync does
+ * on a whole buffer.  0 or -1 with errno. */
+static int reader_resync(struct reader *r)
+{
+	for (;;) {
+		const char *nl = memchr(r->buf + r->off, '\n', r->len - r->off);
+		size_t p, jl;
+		const char *j;
+
+		if (!nl) {
+			r->off = r->len;
+			if (r->eof)
+				return 0;
+			if (reader_fill(r) != 0)
+				return -1;
+			continue;
+		}
+		r->off = (size_t)(nl - r->buf) + 1;
+		if (reader_window(r) != 0)
+			return -1;
+		p = r->off;
+		if (r->off == r->len || hsm_slog_next_frame(r->buf, r->len, &p, &j, &jl) != -1)
+			return 0;
+	}
+}
+
+/* What scan_segment needs of an entry: the fast reading when it vouches
+ * for the bytes (a checkpoint's close flag and the collected view need
+ * the detail: parsed), else jansson's.  0, or -1 with why. */
+static int scan_read(const char *json, size_t jlen, int need_tree, struct hsm_slog_fields *f,
+		     int *close, json_t **tree, char *why, size_t whylen)
+{
+	*tree = NULL;
+	*close = 0;
+	if (!need_tree && hsm_slog_entry_scan(json, jlen, f) &&
+	    !(f->event_len == 10 && memcmp(f->event, "checkpoint", 10) == 0))
+		return 0;
+	if (!(*tree = hsm_slog_entry_parse(json, jlen, why, whylen)))
+		return -1;
+	f->seq = json_integer_value(json_object_get(*tree, "seq"));
+	f->seg = json_integer_value(json_object_get(*tree, "seg"));
+	f->event = json_string_value(json_object_get(*tree, "event"));
+	f->event_len = strlen(f->event);
+	*close = strcmp(f->event, "checkpoint") == 0 &&
+		 json_is_true(json_object_get(json_object_get(*tree, "detail"), "close"));
+	return 0;
+}
+
+/* Scan the first limit bytes of a segment file (UINT64_MAX: all of it):
+ * entries in order, damage skipped and reported.  With out, the entries
+ * are collected (unsigned view).  0, or -1 with err (unreadable). */
+static int scan_segment(const char *name, uint64_t limit, int64_t committed_next, int64_t prev_seq,
+			struct scan *s, json_t *problems, json_t *out, char *err, size_t errlen)
+{
+	struct reader r = { .left = limit };
 	int64_t last = prev_seq;
-	int cut_set = 0;
+	int cut_set = 0, rc = -1;
 
 	memset(s, 0, sizeof(*s));
-	while (pos < len) {
+	r.fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (r.fd < 0)
+		return hd_err(err, errlen, "%s: %s", name, strerror(errno));
+	if (!(r.buf = malloc(SCAN_CHUNK + HSM_SLOG_MAX_FRAME))) {
+		close(r.fd);
+		return hd_err(err, errlen, "out of memory");
+	}
+	for (;;) {
 		const char *json;
-		size_t jlen, at = pos;
+		size_t jlen, pos;
+		uint64_t at;
 		char why[256];
-		json_t *e;
-		int r = hsm_slog_next_frame(buf, len, &pos, &json, &jlen);
-		int64_t seq;
-		const char *event;
+		json_t *e = NULL;
+		struct hsm_slog_fields f;
+		int fr, closing;
 
-		if (r == 0) {
+		if (reader_window(&r) != 0)
+			goto io;
+		if (r.off == r.len)
+			break;
+		pos = r.off;
+		at = r.base + r.off;
+		fr = hsm_slog_next_frame(r.buf, r.len, &pos, &json, &jlen);
+		if (fr == 0) {
 			problem(problems,
 				"%s: torn tail after seq %" PRId64 ": %zu bytes of an incomplete "
 				"entry dropped",
-				name, last, len - at);
+				name, last, r.len - r.off);
 			break;
 		}
-		if (r < 0 || !(e = hsm_slog_entry_parse(json, jlen, why, sizeof(why)))) {
-			size_t next = hsm_slog_resync(buf, len, at);
-			if (r < 0)
+		if (fr < 0 ||
+		    scan_read(json, jlen, out != NULL, &f, &closing, &e, why, sizeof(why)) != 0) {
+			if (fr < 0)
 				snprintf(why, sizeof(why), "not a valid frame");
+			if (reader_resync(&r) != 0)
+				goto io;
 			problem(problems,
-				"%s: byte %zu: %zu damaged bytes after seq %" PRId64
+				"%s: byte %" PRIu64 ": %" PRIu64 " damaged bytes after seq %" PRId64
 				" skipped (%s)",
-				name, at, next - at, last, why);
-			pos = next;
+				name, at, r.base + r.off - at, last, why);
 			continue;
 		}
-		seq = json_integer_value(json_object_get(e, "seq"));
-		event = json_string_value(json_object_get(e, "event"));
-		if (seq <= last && last) {
+		r.off = pos;
+		if (f.seq <= last && last) {
 			problem(problems,
-				"%s: byte %zu: entry seq %" PRId64 " after seq %" PRId64 " skipped",
-				name, at, seq, last);
+				"%s: byte %" PRIu64 ": entry seq %" PRId64 " after seq %" PRId64
+				" skipped",
+				name, at, f.seq, last);
 			json_decref(e);
 			continue;
 		}
-		if (last && seq != last + 1)
+		if (last && f.seq != last + 1)
 			problem(problems,
 				"%s: entries %" PRId64 "..%" PRId64
 				" are missing (gap before seq %" PRId64 ")",
-				name, last + 1, seq - 1, seq);
-		if (!cut_set && committed_next > 0 && !structural(event) && seq >= committed_next) {
-			/* The state write of this transaction never happened. */
-			s->cut = at;
-			cut_set = 1;
-		}
-		if (!cut_set) {
-			if (!s->first_seq)
-				s->first_seq = seq;
-			s->last_seq = seq;
-			s->seg = json_integer_value(json_object_get(e, "seg"));
-			s->good = pos;
-			s->entries++;
-			hsm_slog_hash_json(json, jlen, s->last_hash);
-			s->closed =
-			    strcmp(event, "checkpoint") == 0 &&
-			    json_is_true(json_object_get(json_object_get(e, "detail"), "close"));
-			s->uncovered = strcmp(event, "checkpoint") == 0 ? 0 : s->uncovered + 1;
-			if (out) {
-				json_object_del(e, "prev");
-				json_array_append(out, e);
+				name, last + 1, f.seq - 1, f.seq);
+		{
+			char event[48];
+			memcpy(event, f.event, f.event_len);
+			event[f.event_len] = '\0';
+			if (!cut_set && committed_next > 0 && !structural(event) &&
+			    f.seq >= committed_next) {
+				/* The state write of this transaction never happened. */
+				s->cut = at;
+				cut_set = 1;
+			}
+			if (!cut_set) {
+				if (!s->first_seq)
+					s->first_seq = f.seq;
+				s->last_seq = f.seq;
+				s->seg = f.seg;
+				s->good = r.base + r.off;
+				s->entries++;
+				hsm_slog_hash_json(json, jlen, s->last_hash);
+				s->closed = closing;
+				s->uncovered =
+				    strcmp(event, "checkpoint") == 0 ? 0 : s->uncovered + 1;
+				if (out) {
+					json_object_del(e, "prev");
+					json_array_append(out, e);
+				}
 			}
 		}
-		last = seq;
+		last = f.seq;
 		json_decref(e);
 	}
 	if (!cut_set)
 		s->cut = s->good;
+	s->size = r.base + r.len;
+	rc = 0;
+	goto done;
+io:
+	hd_err(err, errlen, "%s: read: %s", name, strerror(errno));
+done:
+	free(r.buf);
+	close(r.fd);
+	return rc;
 }
 
 static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
@@ -568,8 +701,8 @@ int hd_slog_open(struct hd_slog *l, const char *dir, const char *name, const cha
 		 unsigned checkpoint_every, int64_t committed_next, int64_t seg_floor,
 		 json_t *problems, int64_t now, char *err, size_t errlen)
 {
-	char path[4200], *buf = NULL;
-	size_t len = 0, nsaved;
+	char path[4200];
+	size_t nsaved;
 	int64_t *saved;
 	struct stat sb;
 	size_t nproblems = problems ? json_array_size(problems) : 0;
@@ -595,13 +728,10 @@ int hd_slog_open(struct hd_slog *l, const char *dir, const char *name, const cha
 	/* Where the chain stands at the end of the newest saved segment. */
 	if (nsaved) {
 		saved_path(l, saved[nsaved - 1], path, sizeof(path));
-		if (read_file(path, &buf, &len, err, errlen) != 0) {
+		if (scan_segment(path, UINT64_MAX, 0, 0, &s, problems, NULL, err, errlen) != 0) {
 			free(saved);
 			return -1;
 		}
-		scan_segment(path, buf, len, 0, 0, &s, problems, NULL);
-		free(buf);
-		buf = NULL;
 		l->segment = saved[nsaved - 1];
 		l->last_seq = s.last_seq;
 		memcpy(l->last_hash, s.last_hash, sizeof(l->last_hash));
@@ -609,19 +739,18 @@ int hd_slog_open(struct hd_slog *l, const char *dir, const char *name, const cha
 	free(saved);
 	open_path(l, path, sizeof(path));
 	if (lstat(path, &sb) == 0) {
-		if (read_file(path, &buf, &len, err, errlen) != 0)
+		if (scan_segment(path, UINT64_MAX, committed_next, l->last_seq, &s, problems, NULL,
+				 err, errlen) != 0)
 			return -1;
-		scan_segment(path, buf, len, committed_next, l->last_seq, &s, problems, NULL);
-		free(buf);
-		if (s.cut != len) {
+		if (s.cut != s.size) {
 			/* A torn tail, or entries of a transaction that never
 			 * committed: cut them off. */
 			if (truncate(path, (off_t)s.cut) != 0)
 				return hd_err(err, errlen, "%s: truncate: %s", path,
 					      strerror(errno));
-			if (s.cut < s.good || s.good < len)
-				hd_log("%s: cut %zu bytes after seq %" PRId64, path, len - s.cut,
-				       s.last_seq);
+			if (s.cut < s.good || s.good < s.size)
+				hd_log("%s: cut %" PRIu64 " bytes after seq %" PRId64, path,
+				       s.size - s.cut, s.last_seq);
 		}
 		if (s.entries) {
 			l->segment = s.seg;
@@ -785,9 +914,9 @@ int hd_slog_clear(struct hd_slog *l, int64_t time, char *err, size_t errlen)
 json_t *hd_slog_entries(const struct hd_slog *l, char *err, size_t errlen)
 {
 	json_t *out = json_array();
-	size_t n, len;
+	size_t n;
 	int64_t *v = list_saved(l, &n, NULL);
-	char path[4200], *buf;
+	char path[4200];
 	struct scan s;
 
 	for (size_t i = 0; i <= n; i++) {
@@ -797,15 +926,13 @@ json_t *hd_slog_entries(const struct hd_slog *l, char *err, size_t errlen)
 			open_path(l, path, sizeof(path));
 		if (i == n && l->open_bytes == 0)
 			break;
-		if (read_file(path, &buf, &len, err, errlen) != 0) {
+		/* Of the open segment only whole, committed entries. */
+		if (scan_segment(path, i == n ? l->open_bytes : UINT64_MAX, 0, 0, &s, NULL, out,
+				 err, errlen) != 0) {
 			free(v);
 			json_decref(out);
 			return NULL;
 		}
-		if (i == n && len > l->open_bytes)
-			len = (size_t)l->open_bytes; /* only whole, committed entries */
-		scan_segment(path, buf, len, 0, 0, &s, NULL, out);
-		free(buf);
 	}
 	free(v);
 	return out;

@@ -35,12 +35,13 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-static int verify(const char *const *files, size_t n, EVP_PKEY *k1, int64_t s1, EVP_PKEY *k2,
-		  int64_t s2, char *err, size_t errlen, int *anchored)
+static int verify_once(const char *const *files, size_t n, EVP_PKEY *k1, int64_t s1, EVP_PKEY *k2,
+		       int64_t s2, int fast, char *err, size_t errlen, int *anchored)
 {
 	struct hsm_slog_verifier *v = hsm_slog_verifier_new();
 	int rc = 0;
 
+	hsm_slog_verifier_fast(v, fast);
 	if (k1)
 		hsm_slog_verifier_pin(v, 1, s1, k1, err, errlen);
 	if (k2)
@@ -57,6 +58,29 @@ static int verify(const char *const *files, size_t n, EVP_PKEY *k1, int64_t s1, 
 	return rc;
 }
 
+/* Verdicts where the fast reading of entries and the full parse differed. */
+static int differ;
+
+/* Verify with the fast reading, and again with every entry parsed in
+ * full: both must give the same verdict and reason. */
+static int verify(const char *const *files, size_t n, EVP_PKEY *k1, int64_t s1, EVP_PKEY *k2,
+		  int64_t s2, char *err, size_t errlen, int *anchored)
+{
+	char full[512] = "";
+	int a_full = 0,
+	    rc_full = verify_once(files, n, k1, s1, k2, s2, 0, full, sizeof(full), &a_full);
+	int rc;
+
+	err[0] = '\0';
+	rc = verify_once(files, n, k1, s1, k2, s2, 1, err, errlen, anchored);
+	if (rc != rc_full || (rc && strcmp(err, full) != 0) || (anchored && *anchored != a_full)) {
+		differ++;
+		printf("# fast: %d %s\n# full: %d %s\n", rc, rc ? err : "", rc_full,
+		       rc_full ? full : "");
+	}
+	return rc;
+}
+
 static size_t count(const char *path, const char *needle)
 {
 	size_t len, n = 0;
@@ -68,6 +92,51 @@ static size_t count(const char *path, const char *needle)
 	}
 	free(buf);
 	return n;
+}
+
+/* Verify buf (one segment, key k1 for epoch 1) fast and in full; 1 when
+ * both gave the same verdict and reason. */
+static int same_verdict(const char *buf, size_t len, EVP_PKEY *k1)
+{
+	char e[2][512];
+	int rc[2];
+
+	for (int fast = 0; fast < 2; fast++) {
+		struct hsm_slog_verifier *v = hsm_slog_verifier_new();
+		hsm_slog_verifier_fast(v, fast);
+		hsm_slog_verifier_pin(v, 1, 1, k1, e[fast], sizeof(e[fast]));
+		e[fast][0] = '\0';
+		rc[fast] = hsm_slog_verifier_feed(v, "t", buf, len, e[fast], sizeof(e[fast]));
+		hsm_slog_verifier_free(v);
+	}
+	if (rc[0] == rc[1] && strcmp(e[0], e[1]) == 0)
+		return 1;
+	printf("# fast: %d %s\n# full: %d %s\n", rc[1], e[1], rc[0], e[0]);
+	return 0;
+}
+
+/* Set buf[at] to c and give its line a frame header with the new
+ * checksum (when the header keeps its length), so that the entry's JSON
+ * is what the verifier judges. */
+static void reframe(char *buf, size_t len, size_t at, char c)
+{
+	size_t start = at, end = at, json;
+	char hdr[32];
+
+	buf[at] = c;
+	while (start > 0 && buf[start - 1] != '\n')
+		start--;
+	while (end < len && buf[end] != '\n')
+		end++;
+	json = start;
+	for (int spaces = 0; json < end && spaces < 2; json++)
+		if (buf[json] == ' ')
+			spaces++;
+	if (json >= end || at < json)
+		return;
+	snprintf(hdr, sizeof(hdr), "%zu %08x ", end - json, hsm_crc32c(buf + json, end - json));
+	if (strlen(hdr) == json - start)
+		memcpy(buf + start, hdr, json - start);
 }
 
 int main(void)
@@ -375,6 +444,106 @@ int main(void)
 		}
 		free(buf);
 	}
+
+	/* Start-up reads the open segment a chunk at a time (1 MiB): damage
+	 * anywhere, also across chunk boundaries and longer than a chunk, is
+	 * found where it starts and skipped to the next valid frame exactly
+	 * as on the whole file. */
+	{
+		char fseg[700], ddir[700], dlog[800], want[256];
+		char *buf;
+		size_t len, starts[4] = { 0 }, ends[4] = { 0 }, nd = 0;
+		int64_t seqs[4] = { 0 };
+		/* frames holding these offsets are damaged (the last for 1.5 MiB) */
+		const size_t at[] = { (1u << 20) - 3, (1u << 20) + 65552, 2u << 20 };
+		struct hd_slog d;
+
+		snprintf(fseg, sizeof(fseg), "%s/fill/system.saved/1.log", dir);
+		snprintf(ddir, sizeof(ddir), "%s/damaged", dir);
+		snprintf(dlog, sizeof(dlog), "%s/system.log", ddir);
+		mkdir(ddir, 0700);
+		buf = slurp(fseg, &len);
+		for (size_t i = 0, start = 0, k = 0; buf && i < len && k < 3; i++) {
+			if (buf[i] != '\n')
+				continue;
+			if (at[k] >= start && at[k] <= i) {
+				const char *sq = strstr(buf + start, "\"seq\":");
+				starts[k] = start;
+				ends[k] = i + 1;
+				seqs[k] = sq ? strtoll(sq + 6, NULL, 10) : 0;
+				k++;
+				nd = k;
+			}
+			start = i + 1;
+		}
+		tap_ok(buf && nd == 3 && len > (7u << 19) + HSM_SLOG_MAX_FRAME,
+		       "a segment of more than 3.5 MiB to damage");
+		if (buf && nd == 3) {
+			size_t gend, lastline = len - 1;
+			int64_t last_seq;
+			while (lastline > 0 && buf[lastline - 1] != '\n')
+				lastline--;
+			last_seq = strtoll(strstr(buf + lastline, "\"seq\":") + 6, NULL, 10);
+			buf[starts[0] + 20] ^= 1; /* a checksum mismatch */
+			buf[starts[1] + 20] ^= 1;
+			/* 1.5 MiB of garbage without a newline from the third on */
+			memset(buf + starts[2], 'x', (3u << 19));
+			gend = starts[2] + (3u << 19);
+			while (buf[gend - 1] != '\n')
+				gend++;
+			ends[2] = gend;
+			hsm_write_file_atomic(dlog, buf, len, 0600, err, sizeof(err));
+			json_array_clear(problems);
+			TAP_INT_EQ(hd_slog_open(&d, ddir, "system", "1A23-BC45-6789", "system", k1,
+						1, 1, 64, 0, 1, problems, 3000, err, sizeof(err)),
+				   0, "open a segment damaged across chunk boundaries");
+			for (size_t i = 0; i < json_array_size(problems); i++)
+				printf("# %s\n", json_string_value(json_array_get(problems, i)));
+			TAP_INT_EQ(json_array_size(problems), 6,
+				   "... three damages and their gaps");
+			for (size_t k = 0; k < 3; k++) {
+				snprintf(want, sizeof(want),
+					 "byte %zu: %zu damaged bytes after seq %lld skipped",
+					 starts[k], ends[k] - starts[k], (long long)seqs[k] - 1);
+				TAP_HAS(json_string_value(json_array_get(problems, 2 * k)), want,
+					"... each where it starts, up to the next valid frame");
+			}
+			TAP_INT_EQ(d.found_last_seq, last_seq,
+				   "... and the entries after the damage are kept");
+			hd_slog_close(&d);
+		}
+		free(buf);
+	}
+
+	/* The fast reading against the full parse, entry bytes changed one at
+	 * a time and re-framed (the first entries of the filled segment: a
+	 * prefix of whole frames, with a checkpoint in it). */
+	{
+		char fseg[700], *buf, *cp;
+		size_t len, pre = 0, n = 0, bad = 0;
+		static const char subst[] = "\"\\{}[],:0179-e.aZ \x01\x80";
+
+		snprintf(fseg, sizeof(fseg), "%s/fill/system.saved/1.log", dir);
+		buf = slurp(fseg, &len);
+		for (int lines = 0; buf && pre < len && lines < 70; pre++)
+			if (buf[pre] == '\n')
+				lines++;
+		cp = buf ? malloc(pre) : NULL;
+		for (size_t at = 0; cp && at < pre; at += 7)
+			for (size_t k = 0; k < sizeof(subst) - 1; k++) {
+				memcpy(cp, buf, pre);
+				reframe(cp, pre, at, subst[k]);
+				n++;
+				bad += !same_verdict(cp, pre, k1);
+			}
+		printf("# %zu changed segments\n", n);
+		tap_ok(n > 1000 && bad == 0,
+		       "changed entries: the same verdict and reason fast and in full");
+		free(cp);
+		free(buf);
+	}
+
+	TAP_INT_EQ(differ, 0, "the fast reading and the full parse gave the same verdicts");
 
 	/* SIGNED_LOG_SEEDS=DIR keeps two segments and a key file as fuzz
 	 * seeds (tests/fuzz/corpus/signed-log). */
