@@ -171,7 +171,7 @@ static int on_section(void *user, const char *section, char *err, size_t errlen)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(section, keys[i].section) == 0)
 			return 0;
-	return hd_err(err, errlen, "unknown section [%s]", section);
+	return hsm_set_err(err, errlen, "unknown section [%s]", section);
 }
 
 int hd_config_parse(struct hd_config *cfg, const char *text, size_t len, char *err, size_t errlen)

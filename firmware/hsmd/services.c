@@ -73,7 +73,7 @@ static int on_conf_section(void *user, const char *section, char *err, size_t er
 {
 	(void)user;
 	if (strcmp(section, "service") != 0)
-		return hd_err(err, errlen, "unknown section [%s] (only [service])", section);
+		return hsm_set_err(err, errlen, "unknown section [%s] (only [service])", section);
 	return 0;
 }
 
