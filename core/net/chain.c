@@ -35,7 +35,6 @@ HSM_API EVP_PKEY *hsm_chain_verify_warrant(const json_t *env, const char *esn,
 	const json_t *body = NULL;
 	const char *w_esn, *psn, *identity;
 	json_int_t issued;
-	json_error_t jerr;
 	char why[256] = "no trusted vendor keys";
 	EVP_PKEY *id;
 	size_t i;
@@ -47,9 +46,9 @@ HSM_API EVP_PKEY *hsm_chain_verify_warrant(const json_t *env, const char *esn,
 		return hsm_set_err(err, errlen,
 				   "device warrant is not signed by a trusted vendor key: %s", why),
 		       NULL;
-	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "esn",
-			   &w_esn, "psn", &psn, "identity_key", &identity, "issued", &issued) < 0)
-		return hsm_set_err(err, errlen, "device warrant: %s", jerr.text), NULL;
+	if (hsm_json_unpack(body, JSON_STRICT, why, sizeof(why), "{s:s, s:s, s:s, s:I}", "esn",
+			    &w_esn, "psn", &psn, "identity_key", &identity, "issued", &issued) < 0)
+		return hsm_set_err(err, errlen, "device warrant: %s", why), NULL;
 	if (strcmp(w_esn, esn) != 0)
 		return hsm_set_err(err, errlen, "device warrant is for ESN '%.20s', not %s", w_esn,
 				   esn),
@@ -73,7 +72,6 @@ static int verify_service(const char *name, const json_t *entry, const char *esn
 	json_int_t port, issued;
 	json_t *cert;
 	const json_t *body = NULL;
-	json_error_t jerr;
 	char why[256];
 	int svc = hsm_service_lookup(name);
 
@@ -81,25 +79,25 @@ static int verify_service(const char *name, const json_t *entry, const char *esn
 		return hsm_set_err(err, errlen, "unknown service '%.32s' in the host key list",
 				   name);
 	if (recovery) {
-		if (json_unpack_ex((json_t *)entry, &jerr, JSON_STRICT, "{s:I, s:s}", "port", &port,
-				   "host_key", &host_key) < 0 ||
+		if (hsm_json_unpack(entry, JSON_STRICT, NULL, 0, "{s:I, s:s}", "port", &port,
+				    "host_key", &host_key) < 0 ||
 		    !hsm_ssh_pubkey_valid(host_key))
 			return hsm_set_err(err, errlen,
 					   "%s: not a port and an ssh-ed25519 host key", name);
 		c_key = host_key;
 	} else {
-		if (json_unpack_ex((json_t *)entry, &jerr, JSON_STRICT, "{s:I, s:s, s:o}", "port",
-				   &port, "host_key", &host_key, "certificate", &cert) < 0)
-			return hsm_set_err(err, errlen, "%s: %s", name, jerr.text);
+		if (hsm_json_unpack(entry, JSON_STRICT, why, sizeof(why), "{s:I, s:s, s:o}", "port",
+				    &port, "host_key", &host_key, "certificate", &cert) < 0)
+			return hsm_set_err(err, errlen, "host key list: service %s: %s", name, why);
 		if (hsm_signed_verify(cert, id, &body, NULL, why, sizeof(why)) < 0)
 			return hsm_set_err(
 			    err, errlen,
 			    "%s certificate is not signed by the device identity key: %s", name,
 			    why);
-		if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}",
-				   "esn", &c_esn, "service", &c_svc, "host_key", &c_key, "issued",
-				   &issued) < 0)
-			return hsm_set_err(err, errlen, "%s certificate: %s", name, jerr.text);
+		if (hsm_json_unpack(body, JSON_STRICT, why, sizeof(why), "{s:s, s:s, s:s, s:I}",
+				    "esn", &c_esn, "service", &c_svc, "host_key", &c_key, "issued",
+				    &issued) < 0)
+			return hsm_set_err(err, errlen, "%s certificate: %s", name, why);
 		if (strcmp(c_esn, esn) != 0 || strcmp(c_svc, name) != 0)
 			return hsm_set_err(err, errlen, "%s certificate names %.20s/%.32s", name,
 					   c_esn, c_svc);
@@ -123,16 +121,16 @@ static int verify_list(const json_t *hostkeys, const char *esn, EVP_PKEY *const 
 	const char *what = recovery ? "recovery host key list" : "host key list";
 	const char *h_esn, *image = NULL, *name;
 	json_t *warrant, *services, *entry;
-	json_error_t jerr;
+	char why[256];
 	EVP_PKEY *id;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	/* The recovery format has one more field; the other leaves &image unused. */
-	if (json_unpack_ex((json_t *)hostkeys, &jerr, JSON_STRICT,
-			   recovery ? "{s:s, s:o, s:o, s:s}" : "{s:s, s:o, s:o}", "esn", &h_esn,
-			   "identity", &warrant, "services", &services, "image", &image) < 0)
-		return hsm_set_err(err, errlen, "malformed %s: %s", what, jerr.text);
+	if (hsm_json_unpack(hostkeys, JSON_STRICT, why, sizeof(why),
+			    recovery ? "{s:s, s:o, s:o, s:s}" : "{s:s, s:o, s:o}", "esn", &h_esn,
+			    "identity", &warrant, "services", &services, "image", &image) < 0)
+		return hsm_set_err(err, errlen, "malformed %s: %s", what, why);
 	if (recovery && strcmp(image, "recovery") != 0)
 		return hsm_set_err(err, errlen, "malformed %s: image is not recovery", what);
 	if (strcmp(h_esn, esn) != 0)

@@ -161,11 +161,24 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	return hsm_set_err(err, errlen, "unknown key '%s' in section [%s]", name, section);
 }
 
+/* A section is known when a key of it is: [paths] and the table's.  An
+ * unknown one is refused even when it has no keys. */
+static int on_section(void *user, const char *section, char *err, size_t errlen)
+{
+	(void)user;
+	if (strcmp(section, "paths") == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(section, keys[i].section) == 0)
+			return 0;
+	return hsm_set_err(err, errlen, "unknown section [%s]", section);
+}
+
 int hd_config_parse(struct hd_config *cfg, const char *text, size_t len, char *err, size_t errlen)
 {
 	struct parse_state ps = { .cfg = *cfg };
 
-	if (hsm_ini_parse_text(text, len, on_key, &ps, err, errlen) != 0)
+	if (hsm_ini_parse_sections(text, len, on_section, on_key, &ps, err, errlen) != 0)
 		return -1;
 	if (ps.cfg.log_safe_percent >= ps.cfg.log_critical_percent)
 		return hsm_set_err(err, errlen,

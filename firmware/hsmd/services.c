@@ -68,6 +68,15 @@ static int on_conf_key(void *user, const char *section, const char *name, const 
 	return hsm_set_err(err, errlen, "unknown key '%s' (name, module)", name);
 }
 
+/* An unknown section is refused even when it has no keys. */
+static int on_conf_section(void *user, const char *section, char *err, size_t errlen)
+{
+	(void)user;
+	if (strcmp(section, "service") != 0)
+		return hsm_set_err(err, errlen, "unknown section [%s] (only [service])", section);
+	return 0;
+}
+
 int hd_service_conf_parse(const char *text, size_t len, const char *file_name,
 			  struct hd_service_conf *out, char *err, size_t errlen)
 {
@@ -75,7 +84,7 @@ int hd_service_conf_parse(const char *text, size_t len, const char *file_name,
 	char want[64];
 
 	memset(&cp, 0, sizeof(cp));
-	if (hsm_ini_parse_text(text, len, on_conf_key, &cp, err, errlen) != 0)
+	if (hsm_ini_parse_sections(text, len, on_conf_section, on_conf_key, &cp, err, errlen) != 0)
 		return -1;
 	if (!cp.have_name || !cp.have_module)
 		return hsm_set_err(err, errlen, "missing key '%s' in [service]",
