@@ -87,7 +87,7 @@ rc_is 0 "4.10.1.16.6: hsmadmin vcm inspect-request --verify --key-file <KEY_FILE
 tenant A vcm inspect-request --verify --key-file "$TEST_TMP/tenants/B/tenant/request.pub" a.req
 rc_is 4 "4.10.1.16.6: --key-file of another tenant: the signature does not verify (exit 4)"
 sed 's/"name": *"a"/"name":"m"/' a.req >forged.req
-ok "a copy of the request with another name" sh -c '! cmp -s a.req forged.req' 
+ok "a copy of the request with another name" sh -c '! cmp -s a.req forged.req'
 tenant A vcm inspect-request --verify forged.req
 rc_is 4 "4.10.1.16.6: a changed request does not verify (exit 4)"
 tenant A vcm inspect-request
