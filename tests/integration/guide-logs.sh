@@ -82,6 +82,13 @@ ha logs get --timeout 121 --esn "$ESN" --log system
 rc_is 2 "4.10.1.8.1: --timeout 121 (maximum 120s): usage (exit 2)"
 ha --esn "$ESN" logs get --log system --json
 rc_is 0 "4.10.1.8.1: the common options before the command words"
+is "$(jqr '[.modules[].esn] | join(" ")')" "$ESN" "4.10.1.8.1: ... with the same meaning"
+ha logs --esn "$E2" --timeout 10 get --log system --json
+rc_is 0 "4.10.1.8.1: ... between them: hsmadmin logs --esn E --timeout 10 get --log system"
+is "$(jqr '[.modules[].esn] | join(" ")')" "$E2" "4.10.1.8.1: ... with the same meaning"
+ha logs --log system get --esn "$ESN"
+rc_is 2 "4.10.1.8.1: the subcommand's own --log before the subcommand: usage (exit 2)"
+like "$err" "logs: usage: a subcommand is needed before '--log'" "4.10.1.8.1: ... naming the option"
 
 # --- 4.12.3.1: hsmadmin logs get --esn <ESN> --log init [--json | --out <OUTFILE>] -------------
 ha logs get --esn "$ESN" --log init --out init.log

@@ -87,7 +87,7 @@ rc_is 0 "4.10.1.16.6: hsmadmin vcm inspect-request --verify --key-file <KEY_FILE
 tenant A vcm inspect-request --verify --key-file "$TEST_TMP/tenants/B/tenant/request.pub" a.req
 rc_is 4 "4.10.1.16.6: --key-file of another tenant: the signature does not verify (exit 4)"
 sed 's/"name": *"a"/"name":"m"/' a.req >forged.req
-ok "a copy of the request with another name" sh -c '! cmp -s a.req forged.req' 
+ok "a copy of the request with another name" sh -c '! cmp -s a.req forged.req'
 tenant A vcm inspect-request --verify forged.req
 rc_is 4 "4.10.1.16.6: a changed request does not verify (exit 4)"
 tenant A vcm inspect-request
@@ -230,6 +230,16 @@ rc_is 0 "4.10.1.16.13: hsmadmin vcm logs getkey ... --out <OUTFILE>"
 is "$(jq -r .key vkey.json 2>/dev/null)" "$key" "4.10.1.16.13: --out writes the key to OUTFILE"
 tenant A vcm logs getkey --uuid "$UA" --json --out vk2.json
 rc_is 2 "4.10.1.16.13: [--json | --out]: not both (exit 2)"
+tenant A vcm logs --timeout 10 getkey --uuid "$UA" --json
+rc_is 0 "4.10.1.16.13: a common option between the command words: hsmadmin vcm logs --timeout 10 getkey"
+tenant A --json vcm --verbose logs getkey --uuid "$UA"
+rc_is 0 "4.10.1.16.13: ... and before them: hsmadmin --json vcm --verbose logs getkey"
+is "$(jqr .key)" "$key" "4.10.1.16.13: ... with the same meaning"
+tenant A vcm logs --uuid "$UA" getkey
+rc_is 2 "4.10.1.16.13: the subcommand's own --uuid before the subcommand: usage (exit 2)"
+like "$err" "vcm logs: usage: a subcommand is needed before '--uuid'" "4.10.1.16.13: ... naming the option"
+tenant A vcm --uuid "$UA" logs getkey
+like "$err" "vcm: usage: a subcommand is needed before '--uuid'" "4.10.1.16.13: ... also before 'logs'"
 # 4.10.1.16.11: hsmadmin vcm logs export [-h] [--verbose] [--timeout] --uuid <UUID> [--saved]
 #     [--expire] [--json | --outdir <OUTDIR>]
 SECTION=4.10.1.16.11
