@@ -18,6 +18,8 @@
 #   vcm_pid UUID                    the pid of its process ("" when none)
 #   tcall UUID SERVICE METHOD T [PARAMS]  stock ssh to a VCM's service with
 #                                   tenant T's sshadmin key: $out $err $rc
+#   vcm_tools_setup                 vcm_setup, with enquiry and nopclearfail
+#                                   as commands of their own (or skip)
 #   vcm_clock_setup NAME            HSM h enrolled, tenant A's VCM NAME in $U,
 #                                   in $TEST_TMP; settime T sets the clock
 
@@ -140,6 +142,19 @@ tcall() {
 	rc=$?
 	out=$(cat "$TEST_TMP/.out")
 	err=$(cat "$TEST_TMP/.err")
+}
+
+# vcm_tools_setup: for the tests of the tenant's commands beside the core's
+# single-command tools: skip unless the vcmtenant, enquiry and nopclearfail
+# plugins are built; `enquiry` and `nopclearfail` on PATH as links to
+# hsmadmin; vcm_setup; the working directory is $TEST_TMP.
+vcm_tools_setup() {
+	for _p in vcmtenant enquiry nopclearfail; do
+		case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
+	done
+	for _t in enquiry nopclearfail; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$_t"; done
+	vcm_setup
+	cd "$TEST_TMP" || exit 1
 }
 
 # vcm_clock_setup NAME: for the tests of the device clock's effect on
