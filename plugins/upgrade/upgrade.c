@@ -4,13 +4,15 @@
  * 4.1.4, 4.10.1.4): stream a firmware package to each HSM's updater
  * service, in parallel.
  *
- * The host reads the package once first: it must be well formed and, when
- * HSMADMIN_CONF/vendor.d holds vendor keys, signed by one of them with
- * every digest matching.  Then each HSM receives the file as a stream and
- * verifies all of it again with its own vendor keys before it installs
- * anything; its verdict and its rules (minimum VSN, active VCMs, the
- * interlock, log capacity, the clock, maintenance mode) are the ones that
- * count.
+ * The host checks the package's header and manifest first: well formed,
+ * exactly as long as its files and, when HSMADMIN_CONF/vendor.d holds
+ * vendor keys, signed by one of them.  It does not hash the payload: each
+ * HSM receives the file as a stream and verifies the signature with its
+ * own vendor keys and every file's digest as the bytes arrive, before it
+ * installs anything, so a second pass over the payload on this host would
+ * only double the time before the transfer starts.  The HSM's verdict and
+ * its rules (minimum VSN, active VCMs, the interlock, log capacity, the
+ * clock, maintenance mode) are the ones that count.
  */
 #include "config.h"
 
@@ -44,7 +46,7 @@ static int precheck(struct hsm_ctx *ctx, const char *path)
 	}
 	/* Without host vendor keys only the HSM judges the signature. */
 	r = hsm_npkg_reader_new(keys, nkeys, nkeys ? 0 : HSM_NPKG_INSPECT, NULL, NULL);
-	status = r ? hsm_npkg_read_fd(r, fd, path, err, sizeof(err)) : HSM_NPKG_IO;
+	status = r ? hsm_npkg_check_fd(r, fd, path, err, sizeof(err)) : HSM_NPKG_IO;
 	close(fd);
 	m = r ? hsm_npkg_reader_manifest(r) : NULL;
 	if (status == HSM_NPKG_UNKNOWN_SIGNER && !nkeys && m && m->signature_ok) {
@@ -57,8 +59,10 @@ static int precheck(struct hsm_ctx *ctx, const char *path)
 		rc = hsm_error(ctx, upgrade_exit_of(status), "package", "%s",
 			       r ? err : "out of memory");
 	else
-		hsm_verbosef(ctx, "%s: %s %s (%llu bytes of files) checked", path,
-			     hsm_npkg_component_name(m->component), m->firmware_version,
+		hsm_verbosef(ctx,
+			     "%s: %s %s (%llu bytes of files): manifest checked; each HSM "
+			     "verifies the files",
+			     path, hsm_npkg_component_name(m->component), m->firmware_version,
 			     (unsigned long long)m->payload_size);
 	hsm_npkg_reader_free(r);
 	hsm_vendor_keys_free(keys, nkeys);
