@@ -6,6 +6,10 @@
 #  (a) the streaming verifier alone (`hsmadmin npkginfo`: signature, every
 #      digest, the framing; no network) vs `openssl dgst -sha256` of the
 #      same SIZE MiB package.  Target >= 0.8x its throughput.
+#      And the device's own verifier without any transport: `hsmd
+#      provision --firmware` of the package (the same reader and image
+#      writer as the updater: hash every file, stage it, fsync, commit)
+#      minus a provision without it, in CPU time, vs openssl dgst's.
 #  (b) the full device-side path, `hsmadmin upgrade --dry-run` to one
 #      emulated HSM (host check, SSH transfer, hsmd verifying and writing
 #      the staged image), against two references:
@@ -145,6 +149,16 @@ t_info=$(best hsmadmin npkginfo "$w/big.npkg")
 c_openssl=$(own_cpu openssl dgst -sha256 "$w/big.npkg")
 c_info=$(own_cpu hsmadmin npkginfo "$w/big.npkg")
 
+# (a) the device's verifier and image writer, offline (CPU time).
+cat >"$w/prov.sh" <<EOF
+rm -rf "$w/prov" "$w/prov.conf"
+exec hsmd provision --state "$w/prov" --esn BE0D-0000-0099 --address 127.0.0.1 \\
+	--vendor-key "$w/vendor.key" --module-conf "$w/prov.conf" "\$@"
+EOF
+c_prov0=$(own_cpu bash "$w/prov.sh")
+c_prov1=$(own_cpu bash "$w/prov.sh" --firmware "$w/big.npkg")
+rm -rf "$w/prov" "$w/prov.conf"
+
 # (b) the device side, and (c) its memory.
 dry "$one" "$w/small.npkg" >/dev/null || failed="$failed (b)"
 hwm_small=$(hwm "$hsm_pid_1")
@@ -211,6 +225,8 @@ echo "package: $size bytes (${SIZE} MiB payload); best of $REPS, microseconds"
 echo "(a) verifier alone: openssl dgst -sha256 $t_openssl ($(mbs "$t_openssl" "$w/big.npkg")),"
 echo "    npkginfo $t_info ($(mbs "$t_info" "$w/big.npkg")); CPU: openssl $c_openssl, npkginfo $c_info"
 echo "    verifier throughput / openssl dgst           = $(r "$t_openssl" "$t_info")   (target >= 0.8; CPU: $(r "$c_openssl" "$c_info"))"
+echo "    hsmd provision CPU: with the package $c_prov1, without $c_prov0; verify+install = $(d "$c_prov1" "$c_prov0") us"
+echo "    device verifier offline, CPU throughput / openssl = $(r "$c_openssl" "$(d "$c_prov1" "$c_prov0")")   (target >= 0.8)"
 echo "(b) upgrade --dry-run 1 HSM $t_up1 ($(mbs "$t_up1" "$w/big.npkg")); the same to the sink $t_sink ($(mbs "$t_sink" "$w/big.npkg"))"
 echo "    bare transfer (sink) / full dry run          = $(r "$t_sink" "$t_up1")   (1.00: verifying costs nothing over the transfer)"
 echo "    full dry run / openssl dgst                  = $(r "$t_openssl" "$t_up1")"

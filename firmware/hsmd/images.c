@@ -267,11 +267,11 @@ static int sync_files(const struct hd_image_writer *w, const struct hsm_npkg_man
 		snprintf(path, sizeof(path), "%s/%s", w->staging, m->files[i].name);
 		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
-			return hd_err(err, errlen, "%s: %s", path, strerror(errno));
+			return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 		rc = fsync(fd);
 		if (close(fd) != 0 || rc != 0)
-			return hd_err(err, errlen, "writing %s: %s", m->files[i].name,
-				      strerror(errno));
+			return hsm_set_err(err, errlen, "writing %s: %s", m->files[i].name,
+					   strerror(errno));
 	}
 	return 0;
 }
