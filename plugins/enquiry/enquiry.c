@@ -285,7 +285,6 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 
 	if (rc)
 		return rc;
-	memset(&f, 0, sizeof(f));
 	f = (struct fan){
 		.home = hsm_home(ctx), .timeout = hsm_timeout(ctx), .v = v, .nv = n, .p = p
 	};
