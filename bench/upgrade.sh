@@ -42,11 +42,12 @@ TIMEOUT=${TIMEOUT:-120}
 bench_build
 
 bench_scratch
+bench_net
 export NFAST_KEYPROT=KFG
 # hsmd's configuration: the installed one, trusting the bench vendor.
 cp -r "$HSMADMIN_CONF" "$w/hsmdconf"
 svcdir=$(sed -n 's/^servicedir *= *//p' "$w/hsmdconf/hsmd.conf" | head -1)
-[ -n "$svcdir" ] || svcdir=$b/inst/lib/hsmadmin/services
+[ -n "$svcdir" ] || svcdir=$inst/lib/hsmadmin/services
 
 # The reference HSM's configuration: the same modules, but the updater is
 # the bench sink.
@@ -73,9 +74,7 @@ pkg "$SIZE" "$w/big.npkg"
 pkg "$SMALL" "$w/small.npkg"
 rm -f "$w/mods/zzpayload.so"
 
-# HSMs 1-16 real, 17 the sink; addresses in a random 127.78.N.0/24 so that
-# two runs on one machine do not collide.
-net=127.78.$((RANDOM % 250 + 1))
+# HSMs 1-16 real, 17 the sink, in this run's own network (bench_net).
 esn() { printf 'BE0D-0000-%04d' "$1"; }
 start_hsm() { # I CONF
 	bench_provision "hsm$1" "$(esn "$1")" "$net.$1"

@@ -209,21 +209,18 @@ static void drain_stderr(ssh_channel ch)
 		;
 }
 
-/* Bounded read of stdout until EOF.  Returns 0, or -1 with r set. */
-static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max, long long deadline,
-		       const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
+/* Wait for the next bytes of stdout until deadline, in short slices:
+ * stderr arriving while we wait on stdout must be drained, or the channel
+ * window fills and stdout never comes.  The count read (> 0), 0 at EOF, or
+ * -1 with r set: the connection was lost, or nothing came by the deadline
+ * (late says what was late). */
+static int read_some(ssh_channel ch, char *buf, size_t size, long long deadline, const char *late,
+		     const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
 {
-	size_t cap = 0;
-	char chunk[16384];
-
-	*buf = NULL;
-	*len = 0;
 	for (;;) {
-		/* Short slices: stderr arriving while we wait on stdout must be
-		 * drained, or the channel window fills and stdout never comes. */
 		long slice = remaining_ms(deadline);
 		int n =
-		    ssh_channel_read_timeout(ch, chunk, sizeof(chunk), 0,
+		    ssh_channel_read_timeout(ch, buf, (uint32_t)size, 0,
 					     (int)(slice < READ_SLICE_MS ? slice : READ_SLICE_MS));
 
 		drain_stderr(ch);
@@ -233,41 +230,64 @@ static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max, long
 					   ssh_get_error(ssh_channel_get_session(ch)));
 			return -1;
 		}
-		if (n == 0) {
-			if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
-				break;
-			if (remaining_ms(deadline) == 0) {
-				hsm_rpc_reply_fail(
-				    r, HSM_EXIT_UNREACHABLE, "unreachable",
-				    "%s service: no complete reply within the timeout",
-				    ep->service);
-				return -1;
-			}
-			continue;
+		if (n > 0)
+			return n;
+		if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
+			return 0;
+		if (remaining_ms(deadline) == 0) {
+			hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: %s",
+					   ep->service, late);
+			return -1;
 		}
+	}
+}
+
+/* Append n bytes to the NUL-terminated *buf of *len bytes (*cap
+ * allocated).  0, or -1 with r set. */
+static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t n,
+		  struct hsm_rpc_reply *r)
+{
+	if (*len + n + 1 > *cap) {
+		size_t ncap = *cap ? *cap * 2 : 4096;
+		char *nb;
+
+		while (ncap < *len + n + 1)
+			ncap *= 2;
+		if (!(nb = realloc(*buf, ncap))) {
+			hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+			return -1;
+		}
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+/* Bounded read of stdout until EOF.  Returns 0, or -1 with r set. */
+static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max, long long deadline,
+		       const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
+{
+	size_t cap = 0;
+	char chunk[16384];
+	int n;
+
+	*buf = NULL;
+	*len = 0;
+	while ((n = read_some(ch, chunk, sizeof(chunk), deadline,
+			      "no complete reply within the timeout", ep, r)) > 0) {
 		if (*len + (size_t)n > max) {
 			hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
 					   "%s service: reply larger than %zu bytes", ep->service,
 					   max);
 			return -1;
 		}
-		if (*len + (size_t)n + 1 > cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			char *nb;
-			while (ncap < *len + (size_t)n + 1)
-				ncap *= 2;
-			if (!(nb = realloc(*buf, ncap))) {
-				hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
-				return -1;
-			}
-			*buf = nb;
-			cap = ncap;
-		}
-		memcpy(*buf + *len, chunk, (size_t)n);
-		*len += (size_t)n;
-		(*buf)[*len] = '\0';
+		if (append(buf, len, &cap, chunk, (size_t)n, r) != 0)
+			return -1;
 	}
-	return 0;
+	return n;
 }
 
 /* A streamed reply: the first line into *head (bounded), every byte after
@@ -277,67 +297,35 @@ static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max, long
 static int read_streamed(ssh_channel ch, char **head, size_t *hlen, uint64_t *streamed,
 			 long idle_ms, const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
 {
-	long long deadline = now_ms() + idle_ms;
-	int in_head = 1;
-	char *chunk = malloc(STREAM_CHUNK);
+	size_t hcap = 0;
+	int in_head = 1, n;
+	char *chunk = malloc(STREAM_CHUNK), late[64];
 
 	*head = NULL;
 	*hlen = 0;
 	*streamed = 0;
-	if (!chunk) {
-		hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
-		return -1;
-	}
-	for (;;) {
-		long slice = remaining_ms(deadline);
-		int n =
-		    ssh_channel_read_timeout(ch, chunk, STREAM_CHUNK, 0,
-					     (int)(slice < READ_SLICE_MS ? slice : READ_SLICE_MS));
+	if (!chunk)
+		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+	snprintf(late, sizeof(late), "no data for %ld s", idle_ms / 1000);
+	while ((n = read_some(ch, chunk, STREAM_CHUNK, now_ms() + idle_ms, late, ep, r)) > 0) {
 		const char *data = chunk;
-		size_t len;
+		size_t len = (size_t)n;
 
-		drain_stderr(ch);
-		if (n == SSH_ERROR) {
-			free(chunk);
-			hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
-					   "%s service: connection lost: %s", ep->service,
-					   ssh_get_error(ssh_channel_get_session(ch)));
-			return -1;
-		}
-		if (n == 0) {
-			if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
-				break;
-			if (remaining_ms(deadline) == 0) {
-				free(chunk);
-				hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
-						   "%s service: no data for %ld s", ep->service,
-						   idle_ms / 1000);
-				return -1;
-			}
-			continue;
-		}
-		deadline = now_ms() + idle_ms;
-		len = (size_t)n;
 		if (in_head) {
 			const char *nl = memchr(data, '\n', len);
 			size_t take = nl ? (size_t)(nl - data) + 1 : len;
-			char *nb;
+
 			if (*hlen + take > HSM_RPC_MAX_HEAD) {
-				free(chunk);
 				hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
 						   "%s service: reply head larger than %u bytes",
 						   ep->service, HSM_RPC_MAX_HEAD);
-				return -1;
+				n = -1;
+				break;
 			}
-			if (!(nb = realloc(*head, *hlen + take + 1))) {
-				free(chunk);
-				hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
-				return -1;
+			if (append(head, hlen, &hcap, data, take, r) != 0) {
+				n = -1;
+				break;
 			}
-			*head = nb;
-			memcpy(*head + *hlen, data, take);
-			*hlen += take;
-			(*head)[*hlen] = '\0';
 			data += take;
 			len -= take;
 			in_head = !nl;
@@ -345,18 +333,17 @@ static int read_streamed(ssh_channel ch, char **head, size_t *hlen, uint64_t *st
 		if (len) {
 			*streamed += len;
 			if (ep->sink(ep->sink_arg, data, len) != 0) {
-				free(chunk);
-				hsm_rpc_reply_fail(
-				    r, HSM_EXIT_FAILED, "local",
-				    "%s service: the streamed reply was refused by its "
-				    "receiver",
-				    ep->service);
-				return -1;
+				hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local",
+						   "%s service: the streamed reply was refused by "
+						   "its receiver",
+						   ep->service);
+				n = -1;
+				break;
 			}
 		}
 	}
 	free(chunk);
-	return 0;
+	return n;
 }
 
 /* exit 0 and an object, or a non-zero exit and the error envelope. */
@@ -449,6 +436,8 @@ static int send_stream(ssh_channel ch, const char *params, size_t plen, const ch
 		}
 		if (ssh_channel_write(ch, buf, (uint32_t)n) != (int)n)
 			break; /* the service answered early */
+		if (ep->sent)  /* read by the main thread for its progress line */
+			__atomic_add_fetch(ep->sent, (uint64_t)n, __ATOMIC_RELAXED);
 	}
 	free(buf);
 	close(fd);
@@ -688,23 +677,43 @@ int hsm_rpc_call_module(const char *home, int timeout, const struct hsm_module *
 	return hsm_rpc_call_module_stream(home, timeout, m, service, key, method, params, NULL, r);
 }
 
+/* What a call sends besides its params and where the rest of a streamed
+ * reply goes (all optional): the file to stream, the counter of its bytes
+ * sent, the sink of a streamed reply. */
+struct call_io {
+	const char *path;
+	uint64_t *sent;
+	hsm_rpc_sink sink;
+	void *sink_arg;
+};
+
 static int call_module(const char *home, int timeout, const struct hsm_module *m,
 		       const char *service, const struct hsm_client_key *key, const char *method,
-		       const json_t *params, const char *path, hsm_rpc_sink sink, void *sink_arg,
-		       struct hsm_rpc_reply *r);
+		       const json_t *params, const struct call_io *io, struct hsm_rpc_reply *r);
 
 int hsm_rpc_call_module_stream(const char *home, int timeout, const struct hsm_module *m,
 			       const char *service, const struct hsm_client_key *key,
 			       const char *method, const json_t *params, const char *path,
 			       struct hsm_rpc_reply *r)
 {
-	return call_module(home, timeout, m, service, key, method, params, path, NULL, NULL, r);
+	struct call_io io = { .path = path };
+
+	return call_module(home, timeout, m, service, key, method, params, &io, r);
+}
+
+int hsm_rpc_call_module_upload(const char *home, int timeout, const struct hsm_module *m,
+			       const char *service, const struct hsm_client_key *key,
+			       const char *method, const json_t *params, const char *path,
+			       uint64_t *sent, struct hsm_rpc_reply *r)
+{
+	struct call_io io = { .path = path, .sent = sent };
+
+	return call_module(home, timeout, m, service, key, method, params, &io, r);
 }
 
 static int call_module(const char *home, int timeout, const struct hsm_module *m,
 		       const char *service, const struct hsm_client_key *key, const char *method,
-		       const json_t *params, const char *path, hsm_rpc_sink sink, void *sink_arg,
-		       struct hsm_rpc_reply *r)
+		       const json_t *params, const struct call_io *io, struct hsm_rpc_reply *r)
 {
 	struct hsm_pins pins;
 	char why[PATH_MAX + 128];
@@ -736,10 +745,11 @@ static int call_module(const char *home, int timeout, const struct hsm_module *m
 			.port = m->ports[svc],
 			.client_key = key,
 			.host_key = pins.host_keys[svc],
-			.sink = sink,
-			.sink_arg = sink_arg,
+			.sink = io->sink,
+			.sink_arg = io->sink_arg,
+			.sent = io->sent,
 		};
-		exec_call(&ep, method, params, path, timeout, r);
+		exec_call(&ep, method, params, io->path, timeout, r);
 	}
 	hsm_pins_clear(&pins);
 	return r->exit;
@@ -747,8 +757,8 @@ static int call_module(const char *home, int timeout, const struct hsm_module *m
 
 /* A missing key means this host never enrolled (state, 3); a key that is
  * there but unusable (permissions, garbage) is a credential failure (4). */
-static struct hsm_client_key *load_key(const char *home, const char *service,
-				       struct hsm_rpc_reply *r)
+struct hsm_client_key *hsm_rpc_client_key(const char *home, const char *service,
+					  struct hsm_rpc_reply *r)
 {
 	char why[PATH_MAX + 128], path[PATH_MAX];
 	struct hsm_client_key *key = hsm_client_key_load_service(home, service, why, sizeof(why));
@@ -767,7 +777,7 @@ static struct hsm_client_key *load_key(const char *home, const char *service,
 int hsm_rpc_call(struct hsm_ctx *ctx, const struct hsm_module *m, const char *service,
 		 const char *method, const json_t *params, struct hsm_rpc_reply *r)
 {
-	struct hsm_client_key *key = load_key(hsm_home(ctx), service, r);
+	struct hsm_client_key *key = hsm_rpc_client_key(hsm_home(ctx), service, r);
 
 	if (!key)
 		return r->exit;
@@ -780,12 +790,12 @@ int hsm_rpc_call_sink(struct hsm_ctx *ctx, const struct hsm_module *m, const cha
 		      const char *method, const json_t *params, hsm_rpc_sink sink, void *sink_arg,
 		      struct hsm_rpc_reply *r)
 {
-	struct hsm_client_key *key = load_key(hsm_home(ctx), service, r);
+	struct hsm_client_key *key = hsm_rpc_client_key(hsm_home(ctx), service, r);
 
 	if (!key)
 		return r->exit;
-	call_module(hsm_home(ctx), hsm_timeout(ctx), m, service, key, method, params, NULL, sink,
-		    sink_arg, r);
+	call_module(hsm_home(ctx), hsm_timeout(ctx), m, service, key, method, params,
+		    &(struct call_io){ .sink = sink, .sink_arg = sink_arg }, r);
 	hsm_client_key_free(key);
 	return r->exit;
 }
@@ -819,7 +829,7 @@ void hsm_rpc_fanout_each(struct hsm_ctx *ctx, const struct hsm_fleet *fleet, con
 			 hsm_done_fn done, void *arg)
 {
 	struct hsm_rpc_reply first;
-	struct hsm_client_key *key = load_key(hsm_home(ctx), service, &first);
+	struct hsm_client_key *key = hsm_rpc_client_key(hsm_home(ctx), service, &first);
 	struct fanout f = {
 		.home = hsm_home(ctx),
 		.timeout = hsm_timeout(ctx),
@@ -913,8 +923,9 @@ static void wait_tick(struct par *p)
 	pthread_cond_timedwait(&p->ended, &p->lock, &ts);
 }
 
-static void show_waiting(struct hsm_ctx *ctx, size_t left, size_t n)
+static void show_waiting(struct hsm_ctx *ctx, size_t left, size_t n, void *arg)
 {
+	(void)arg;
 	if (n == 1)
 		hsm_progress(ctx, "waiting for the HSM");
 	else
@@ -923,6 +934,13 @@ static void show_waiting(struct hsm_ctx *ctx, size_t left, size_t n)
 
 void hsm_parallel_report(struct hsm_ctx *ctx, size_t n, void (*fn)(size_t i, void *arg), void *arg,
 			 hsm_done_fn done, void *done_arg)
+{
+	hsm_parallel_report_with(ctx, n, fn, arg, done, done_arg, NULL, NULL);
+}
+
+void hsm_parallel_report_with(struct hsm_ctx *ctx, size_t n, void (*fn)(size_t i, void *arg),
+			      void *arg, hsm_done_fn done, void *done_arg, hsm_waiting_fn waiting,
+			      void *waiting_arg)
 {
 	struct par p = { .next = 0, .n = n, .fn = fn, .arg = arg };
 	pthread_condattr_t ca;
@@ -949,9 +967,11 @@ void hsm_parallel_report(struct hsm_ctx *ctx, size_t n, void (*fn)(size_t i, voi
 	pthread_condattr_destroy(&ca);
 	while (started < want && pthread_create(&tid[started], NULL, par_worker, &p) == 0)
 		started++;
+	if (!waiting)
+		waiting = show_waiting;
 	if (started == 0) /* no thread at all: do the work here, then report */
 		par_worker(&p);
-	show_waiting(ctx, n, n); /* starts the clock */
+	waiting(ctx, n, n, waiting_arg); /* starts the clock */
 	pthread_mutex_lock(&p.lock);
 	while (reported < n) {
 		size_t i;
@@ -959,7 +979,7 @@ void hsm_parallel_report(struct hsm_ctx *ctx, size_t n, void (*fn)(size_t i, voi
 			wait_tick(&p);
 			if (reported == p.nends) {
 				pthread_mutex_unlock(&p.lock);
-				show_waiting(ctx, n - reported, n);
+				waiting(ctx, n - reported, n, waiting_arg);
 				pthread_mutex_lock(&p.lock);
 			}
 			continue;
