@@ -53,7 +53,9 @@ is "$(jq '[.[] | select(.runs_on == [])] | length' methods.json)" 0 "every metho
 # --- keys ------------------------------------------------------------------------------------
 declare -A KEY         # name -> OpenSSH private key file ("" for no key)
 keyline() { ssh-keygen -y -f "$1" | cut -d' ' -f1,2; }
-newkey() { ssh-keygen -q -t ed25519 -N '' -C '' -f "$TEST_TMP/keys/$1" && KEY[$1]=$TEST_TMP/keys/$1; }
+declare -A KEYLINE     # name -> its public key line
+setkey() { KEY[$1]=$2 KEYLINE[$1]=$(keyline "$2"); }
+newkey() { ssh-keygen -q -t ed25519 -N '' -C '' -f "$TEST_TMP/keys/$1" && setkey "$1" "$TEST_TMP/keys/$1"; }
 mkdir -p keys
 newkey stranger
 KEY[none]=
@@ -61,7 +63,7 @@ KEY[none]=
 for T in A B; do
 	create_req "$T" "$TEST_TMP/req-$T.req" --name "tenant $T"
 	rc_is 0 "tenant $T writes a create request"
-	KEY[$T-sshadmin]=$(tenant_ssh_key "$T")
+	setkey "$T-sshadmin" "$(tenant_ssh_key "$T")"
 done
 # The host's client keys for the platform services (the host keeps them
 # protected; KEYEXPORT opens them for ssh), and one for the updater, which
@@ -71,12 +73,12 @@ platform_keys() {
 		[ -f "$HSMADMIN_HOME/keys/client/$_s" ] || continue
 		rm -f "$TEST_TMP/keys/$_s"
 		"$KEYEXPORT" "$_s" "$HSMADMIN_HOME/keys/client/$_s" "$TEST_TMP/keys/$_s" &&
-			KEY[p-$_s]=$TEST_TMP/keys/$_s
+			setkey "p-$_s" "$TEST_TMP/keys/$_s"
 	done
 	if [ ! -f "$HSMADMIN_HOME/keys/client/updater" ]; then
 		[ -n "${KEY[p-updater]+x}" ] || newkey p-updater
 		pcall "${KEY[p-sshadmin]}" sshadmin set_key \
-			"$(jq -nc --arg k "$(keyline "${KEY[p-updater]}")" '{service: "updater", key: $k}')"
+			"$(jq -nc --arg k "${KEYLINE[p-updater]}" '{service: "updater", key: $k}')"
 		rc_is 0 "a client key for the updater"
 	fi
 }
@@ -93,48 +95,46 @@ cleanup_masters() {
 }
 trap 'cleanup_masters; rm -rf "$CM"; _test_cleanup' EXIT
 
+_io=$TEST_TMP/.io # where a call's input and output go (one per job)
 # open_master SOCK KEY ADDR PORT: one authenticated connection for the
-# calls of one key to one service; sets $rc, $out, $err.
+# calls of one key to one service; sets $rc, $out, $err.  The master ends
+# with `-O exit`, or when hsmd goes.
 open_master() {
 	_sock=$1 _key=$2 _addr=$3 _port=$4
 	if [ -n "$_key" ]; then set -- -i "$_key"; else set -- -o PubkeyAuthentication=no; fi
 	_last_command ssh -M "$_addr:$_port" "key ${_key:-none}"
 	timeout -k 2 30 ssh "${SSHOPTS[@]}" "$@" -o ControlMaster=yes -o ControlPath="$_sock" \
-		-o ControlPersist=yes -f -N -p "$_port" "hsm@$_addr" >"$TEST_TMP/.out" 2>"$TEST_TMP/.err" </dev/null
+		-o ControlPersist=yes -f -N -p "$_port" "hsm@$_addr" >"$_io.out" 2>"$_io.err" </dev/null
 	rc=$?
-	out=$(cat "$TEST_TMP/.out") err=$(cat "$TEST_TMP/.err")
-	if [ "$rc" = 0 ]; then
-		_mp=$(ssh "${SSHOPTS[@]}" -S "$_sock" -O check x 2>&1 | sed -n 's/.*pid=\([0-9]*\).*/\1/p')
-		[ -n "$_mp" ] && cleanup_pid "$_mp"
-	fi
+	out=$(cat "$_io.out") err=$(cat "$_io.err")
 }
 
-# mcall SOCK ADDR PORT METHOD PARAMS: one call over the open connection.
+# mcall SOCK KEY ADDR PORT METHOD PARAMS: one call over the open
+# connection (should it have gone, a new one with the same key).
 mcall() {
-	_last_command ssh "$4" "params $5"
-	printf '%s\n' "$5" >"$TEST_TMP/.params"
-	timeout -k 2 30 ssh "${SSHOPTS[@]}" -S "$1" -o ControlMaster=no -p "$3" "hsm@$2" "$4" \
-		<"$TEST_TMP/.params" >"$TEST_TMP/.out" 2>"$TEST_TMP/.err"
+	_last_command ssh "$5" "params $6"
+	printf '%s\n' "$6" >"$_io.params"
+	timeout -k 2 30 ssh "${SSHOPTS[@]}" -S "$1" -o ControlMaster=no -i "$2" -p "$4" "hsm@$3" "$5" \
+		<"$_io.params" >"$_io.out" 2>"$_io.err"
 	rc=$?
-	out=$(cat "$TEST_TMP/.out") err=$(cat "$TEST_TMP/.err")
+	out=$(cat "$_io.out") err=$(cat "$_io.err")
 }
 
-# The answer class of the last call (docs/protocol.md, "Who may call what").
+# The answer class of the last call (docs/protocol.md, "Who may call
+# what"), from its exit status and its one-line JSON reply.
 classify() {
-	_msg=$(printf '%s' "$out" | jq -r '.error.message // empty' 2>/dev/null)
 	case "$rc" in
-	0) if [ "$(printf '%s' "$out" | jq -r .probe 2>/dev/null)" = admitted ]; then echo admitted
-	   else echo "ran-without-probe"; fi ;;
-	1) case "$_msg" in *"has failed"*) echo failed ;; *) echo "failed-other" ;; esac ;;
+	0) case "$out" in *'"probe":"admitted"'*) echo admitted ;; *) echo "ran-without-probe" ;; esac ;;
+	1) case "$out" in *'"message":"the HSM has failed'*) echo failed ;; *) echo "failed-other" ;; esac ;;
 	2) echo bad_request ;;
-	3) case "$_msg" in
-	   "HSM is in factory state"*) echo state-factory ;;
-	   "interlock:"*"nopclearfail -M"*) echo state-interlock ;;
-	   *"not in maintenance mode"*"nopclearfail -M"*) echo state-maintenance ;;
-	   "only in recovery mode"*"hsmd button --hold"*) echo state-recovery ;;
+	3) case "$out" in
+	   *'"message":"HSM is in factory state'*) echo state-factory ;;
+	   *'"message":"interlock:'*'nopclearfail -M'*) echo state-interlock ;;
+	   *'not in maintenance mode'*'nopclearfail -M'*) echo state-maintenance ;;
+	   *'"message":"only in recovery mode'*'hsmd button --hold'*) echo state-recovery ;;
 	   *) echo "state-other" ;;
 	   esac ;;
-	4) case "$_msg" in *"enrollment secret"*) echo denied-secret ;; *) echo denied ;; esac ;;
+	4) case "$out" in *'enrollment secret'*) echo denied-secret ;; *) echo denied ;; esac ;;
 	255) case "$err" in
 	     *"Permission denied"*) echo auth ;;
 	     *"Connection refused"*) echo absent ;;
@@ -180,51 +180,80 @@ def expect($m; $v; $f):
  ({hsmd_probe: true} + (if $v then {($m.variant_param): true} else {} end) | tojson),
  expect($m; $v; $facts)] | @tsv'
 
+# probe_service DIR WHERE ADDR PORT SERVICE DEVICE_JSON FACTS_JSON KEYNAME...:
+# every method of one service with every key; for each key the answers
+# and the expected answers go to DIR/KEY.{got,want,out,err}.  A key's
+# authentication does not depend on the method (SSH authenticates before
+# the exec request names it), so each key opens one connection and every
+# method is called over it.
+probe_service() {
+	_dir=$1 _where=$2 _addr=$3 _port=$4 _svc=$5 _dev=$6 _f=$7
+	shift 7
+	_io=$_dir/io
+	_factory=$(jq -r '.state == "factory"' "$_dev")
+	_want_key=$(jq -r --arg s "$_svc" '.client_keys[$s] // empty' "$_dev")
+	for _k in "$@"; do
+		_file=${KEY[$_k]-}
+		_keyok=false
+		if [ -n "$_file" ]; then
+			if [ "$_factory" = true ]; then [ "$_svc" = sshadmin ] && _keyok=true
+			elif [ "${KEYLINE[$_k]}" = "$_want_key" ]; then _keyok=true; fi
+		fi
+		_sock=$CM/$_k-$_svc
+		open_master "$_sock" "$_file" "$_addr" "$_port"
+		_conn=$(classify) _cout=$out _cerr=$err _crc=$rc
+		_got= _want=
+		: >"$_dir/$_k.out"
+		: >"$_dir/$_k.err"
+		while IFS=$'\t' read -r _name _mn _p _e; do
+			if [ "$_crc" = 0 ]; then
+				mcall "$_sock" "$_file" "$_addr" "$_port" "$_mn" "$_p"
+				_c=$(classify)
+			else
+				_c=$_conn out=$_cout err=$_cerr rc=$_crc
+			fi
+			_got="$_got $_name=$_c" _want="$_want $_name=$_e"
+			if [ "$_c" != "$_e" ]; then
+				printf '%s (exit %s): %s\n' "$_name" "$rc" "$out" >>"$_dir/$_k.out"
+				printf '%s: %s\n' "$_name" "$err" >>"$_dir/$_k.err"
+			fi
+		done < <(jq -r --arg s "$_svc" --argjson facts "$_f" --argjson keyok "$_keyok" \
+			"$EXPECT_JQ" methods.json)
+		[ "$_crc" = 0 ] && ssh "${SSHOPTS[@]}" -S "$_sock" -O exit x >/dev/null 2>&1
+		printf '%s\n' "${_got# }" >"$_dir/$_k.got"
+		printf '%s\n' "${_want# }" >"$_dir/$_k.want"
+	done
+}
+
 # probe MODE WHERE ADDR PORTS_JSON DEVICE_JSON FACTS_JSON KEYNAME...: the
-# whole matrix of one target (the platform, or one VCM) in one mode.  A
-# key's authentication does not depend on the method (SSH authenticates
-# before the exec request names it), so each key opens one connection per
-# service and every method is called over it.
+# whole matrix of one target (the platform, or one VCM) in one mode, the
+# services side by side.
 probe() {
 	_mode=$1 _where=$2 _addr=$3 _ports=$4 _dev=$5 _facts=$6
 	shift 6
-	_factory=$(jq -r '.state == "factory"' "$_dev")
-	for _svc in $(jq -r --arg w "$_where" '[.[] | select(.runs_on | index($w)) | .service] | unique[]' methods.json); do
+	_svcs=$(jq -r --arg w "$_where" '[.[] | select(.runs_on | index($w)) | .service] | unique[]' methods.json)
+	_jobs=
+	for _svc in $_svcs; do
 		_port=$(jq -r --arg s "$_svc" '.[$s] // empty' "$_ports")
 		[ -n "$_port" ] || { ok "$_mode: $_where has a port for $_svc" false; continue; }
-		_want_key=$(jq -r --arg s "$_svc" '.client_keys[$s] // empty' "$_dev")
 		_f=$(jq -c --arg s "$_svc" --argjson f "$_facts" \
 			'$f + {served: ($f.served and (($f.recovery | not) or
 				([.[] | select(.service == $s)][0].in_recovery)))}' methods.json)
+		_d=$TEST_TMP/res/$_where-$_svc
+		rm -rf "$_d"
+		mkdir -p "$_d"
+		probe_service "$_d" "$_where" "$_addr" "$_port" "$_svc" "$_dev" "$_f" "$@" &
+		_jobs="$_jobs $!"
+	done
+	for _j in $_jobs; do wait "$_j"; done
+	for _svc in $_svcs; do
+		_d=$TEST_TMP/res/$_where-$_svc
+		[ -d "$_d" ] || continue
 		for _k in "$@"; do
-			_file=${KEY[$_k]-}
-			_keyok=false
-			if [ -n "$_file" ]; then
-				if [ "$_factory" = true ]; then [ "$_svc" = sshadmin ] && _keyok=true
-				elif [ "$(keyline "$_file")" = "$_want_key" ]; then _keyok=true; fi
-			fi
-			_sock=$CM/$_k-$_svc
-			open_master "$_sock" "$_file" "$_addr" "$_port"
-			_conn=$(classify) _cout=$out _cerr=$err _crc=$rc
-			_got= _want= _bad_out= _bad_err=
-			while IFS=$'\t' read -r _name _mn _p _e; do
-				if [ "$_crc" = 0 ]; then
-					mcall "$_sock" "$_addr" "$_port" "$_mn" "$_p"
-					_c=$(classify)
-				else
-					_c=$_conn out=$_cout err=$_cerr rc=$_crc
-				fi
-				_got="$_got $_name=$_c" _want="$_want $_name=$_e"
-				if [ "$_c" != "$_e" ]; then
-					_bad_out="$_bad_out$_name (exit $rc): $out"$'\n'
-					_bad_err="$_bad_err$_name: $err"$'\n'
-				fi
-			done < <(jq -r --arg s "$_svc" --argjson facts "$_f" --argjson keyok "$_keyok" \
-				"$EXPECT_JQ" methods.json)
-			[ "$_crc" = 0 ] && ssh "${SSHOPTS[@]}" -S "$_sock" -O exit x >/dev/null 2>&1
-			out=$_bad_out err=$_bad_err rc=
-			_last_command "the calls of $_svc with key $_k on $_addr:$_port that differ"
-			is "${_got# }" "${_want# }" "$_mode: $_where $_svc with key $_k"
+			out=$(cat "$_d/$_k.out" 2>/dev/null) err=$(cat "$_d/$_k.err" 2>/dev/null) rc=
+			_last_command "the calls of $_svc with key $_k that differ"
+			is "$(cat "$_d/$_k.got" 2>/dev/null)" "$(cat "$_d/$_k.want" 2>/dev/null)" \
+				"$_mode: $_where $_svc with key $_k"
 		done
 	done
 	cleanup_masters
@@ -273,7 +302,6 @@ run "$HSMD" button --state "$S" --hold 120
 rc_is 0 "hold the recovery button"
 ha reset --esn "$ESN"
 rc_is 0 "reset: the recovery image boots in factory state"
-platform_probe "recovery, factory state" "$(facts '{"recovery":true,"factory":true}')" $KEYS_P
 ha enroll --esn "$ESN" --secret-file "$(secrets h)"
 rc_is 0 "enroll on the recovery image"
 platform_keys
@@ -301,7 +329,7 @@ for T in A B; do
 	for s in ncoreapi monitor; do
 		newkey "$T-$s"
 		tcall "${VCM[$T]}" sshadmin set_key "${KEY[$T-sshadmin]}" \
-			"$(jq -nc --arg s "$s" --arg k "$(keyline "${KEY[$T-$s]}")" '{service: $s, key: $k}')"
+			"$(jq -nc --arg s "$s" --arg k "${KEYLINE[$T-$s]}" '{service: $s, key: $k}')"
 		rc_is 0 "tenant $T installs its $s key"
 	done
 done
@@ -317,8 +345,6 @@ for T in A B; do
 	tcall "${VCM[$T]}" ncoreapi set_mode "${KEY[$T-ncoreapi]}" '{"mode":"maintenance"}'
 	rc_is 0 "tenant $T puts its VCM into maintenance mode"
 done
-platform_probe "operational" "$F" $KEYS_P
-vcm_probe "VCM maintenance" "${VCM[A]}" "$(facts '{"maintenance":true}')" $KEYS_V
 
 # --- maintenance ----------------------------------------------------------------------------
 run nopclearfail -M --esn "$ESN" -w
