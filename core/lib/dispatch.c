@@ -330,6 +330,20 @@ static int common_anywhere(const char *arg, int *value)
 	return 0;
 }
 
+/* The first argument that is not a common option (nor a common option's
+ * value), or NULL. */
+static const char *first_uncommon(int argc, char **argv)
+{
+	int value;
+
+	for (int i = 0; i < argc; i++) {
+		if (!common_anywhere(argv[i], &value))
+			return argv[i];
+		i += value;
+	}
+	return NULL;
+}
+
 /* Reorder argv (after the tool's name) as: the leading command words, the
  * common options found among them, then the rest untouched.  The words
  * then name the command wherever the common options were written, and the
@@ -487,8 +501,21 @@ static int main_sorted(const char *tool, int argc, char **argv, size_t nwords)
 		int help =
 		    has_help_flag(argc - (int)(nwords * own_words), argv + nwords * own_words);
 		hsm_help_group(help ? stdout : stderr, tool, group, &reg);
-		if (!help)
-			fprintf(stderr, "%s: %s: usage: a subcommand is needed\n", tool, group);
+		if (!help) {
+			/* An option of a subcommand written before the subcommand
+			 * ("vcm logs --uuid U getkey") is named: only the common
+			 * options go before the command words. */
+			const char *stray = first_uncommon(argc - (int)(nwords * own_words),
+							   argv + nwords * own_words);
+			if (stray)
+				fprintf(stderr,
+					"%s: %s: usage: a subcommand is needed before '%s' "
+					"(a subcommand's own options follow it)\n",
+					tool, group, stray);
+			else
+				fprintf(stderr, "%s: %s: usage: a subcommand is needed\n", tool,
+					group);
+		}
 		free(group);
 		hsm_registry_close(&reg);
 		return help ? HSM_EXIT_OK : HSM_EXIT_USAGE;

@@ -35,7 +35,6 @@ HSM_API EVP_PKEY *hsm_chain_verify_warrant(const json_t *env, const char *esn,
 	const json_t *body = NULL;
 	const char *w_esn, *psn, *identity;
 	json_int_t issued;
-	json_error_t jerr;
 	char why[256] = "no trusted vendor keys";
 	EVP_PKEY *id;
 	size_t i;
@@ -47,9 +46,9 @@ HSM_API EVP_PKEY *hsm_chain_verify_warrant(const json_t *env, const char *esn,
 		return hsm_set_err(err, errlen,
 				   "device warrant is not signed by a trusted vendor key: %s", why),
 		       NULL;
-	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "esn",
-			   &w_esn, "psn", &psn, "identity_key", &identity, "issued", &issued) < 0)
-		return hsm_set_err(err, errlen, "device warrant: %s", jerr.text), NULL;
+	if (hsm_json_unpack(body, JSON_STRICT, why, sizeof(why), "{s:s, s:s, s:s, s:I}", "esn",
+			    &w_esn, "psn", &psn, "identity_key", &identity, "issued", &issued) < 0)
+		return hsm_set_err(err, errlen, "device warrant: %s", why), NULL;
 	if (strcmp(w_esn, esn) != 0)
 		return hsm_set_err(err, errlen, "device warrant is for ESN '%.20s', not %s", w_esn,
 				   esn),
@@ -72,23 +71,22 @@ static int verify_service(const char *name, const json_t *entry, const char *esn
 	json_int_t port, issued;
 	json_t *cert;
 	const json_t *body = NULL;
-	json_error_t jerr;
 	char why[256];
 	int svc = hsm_service_lookup(name);
 
 	if (svc < 0)
 		return hsm_set_err(err, errlen, "unknown service '%.32s' in the host key list",
 				   name);
-	if (json_unpack_ex((json_t *)entry, &jerr, JSON_STRICT, "{s:I, s:s, s:o}", "port", &port,
-			   "host_key", &host_key, "certificate", &cert) < 0)
-		return hsm_set_err(err, errlen, "%s: %s", name, jerr.text);
+	if (hsm_json_unpack(entry, JSON_STRICT, why, sizeof(why), "{s:I, s:s, s:o}", "port", &port,
+			    "host_key", &host_key, "certificate", &cert) < 0)
+		return hsm_set_err(err, errlen, "host key list: service %s: %s", name, why);
 	if (hsm_signed_verify(cert, id, &body, NULL, why, sizeof(why)) < 0)
 		return hsm_set_err(err, errlen,
 				   "%s certificate is not signed by the device identity key: %s",
 				   name, why);
-	if (json_unpack_ex((json_t *)body, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I}", "esn",
-			   &c_esn, "service", &c_svc, "host_key", &c_key, "issued", &issued) < 0)
-		return hsm_set_err(err, errlen, "%s certificate: %s", name, jerr.text);
+	if (hsm_json_unpack(body, JSON_STRICT, why, sizeof(why), "{s:s, s:s, s:s, s:I}", "esn",
+			    &c_esn, "service", &c_svc, "host_key", &c_key, "issued", &issued) < 0)
+		return hsm_set_err(err, errlen, "%s certificate: %s", name, why);
 	if (strcmp(c_esn, esn) != 0 || strcmp(c_svc, name) != 0)
 		return hsm_set_err(err, errlen, "%s certificate names %.20s/%.32s", name, c_esn,
 				   c_svc);
@@ -104,14 +102,14 @@ HSM_API int hsm_chain_verify(const json_t *hostkeys, const char *esn, EVP_PKEY *
 {
 	const char *h_esn, *name;
 	json_t *warrant, *services, *entry;
-	json_error_t jerr;
+	char why[256];
 	EVP_PKEY *id;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex((json_t *)hostkeys, &jerr, JSON_STRICT, "{s:s, s:o, s:o}", "esn", &h_esn,
-			   "identity", &warrant, "services", &services) < 0)
-		return hsm_set_err(err, errlen, "malformed host key list: %s", jerr.text);
+	if (hsm_json_unpack(hostkeys, JSON_STRICT, why, sizeof(why), "{s:s, s:o, s:o}", "esn",
+			    &h_esn, "identity", &warrant, "services", &services) < 0)
+		return hsm_set_err(err, errlen, "malformed host key list: %s", why);
 	if (strcmp(h_esn, esn) != 0)
 		return hsm_set_err(err, errlen, "the HSM says it is ESN '%.20s'", h_esn);
 	if (!json_is_object(services))
@@ -146,14 +144,14 @@ HSM_API int hsm_chain_verify_recovery(const json_t *hostkeys, const char *esn,
 {
 	const char *h_esn, *image, *name;
 	json_t *warrant, *services, *entry;
-	json_error_t jerr;
+	char why[256];
 	EVP_PKEY *id;
 
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex((json_t *)hostkeys, &jerr, JSON_STRICT, "{s:s, s:o, s:o, s:s}", "esn",
-			   &h_esn, "identity", &warrant, "services", &services, "image",
-			   &image) < 0)
-		return hsm_set_err(err, errlen, "malformed recovery host key list: %s", jerr.text);
+	if (hsm_json_unpack(hostkeys, JSON_STRICT, why, sizeof(why), "{s:s, s:o, s:o, s:s}", "esn",
+			    &h_esn, "identity", &warrant, "services", &services, "image",
+			    &image) < 0)
+		return hsm_set_err(err, errlen, "malformed recovery host key list: %s", why);
 	if (strcmp(image, "recovery") != 0)
 		return hsm_set_err(err, errlen,
 				   "malformed recovery host key list: image is not recovery");
@@ -178,8 +176,8 @@ HSM_API int hsm_chain_verify_recovery(const json_t *hostkeys, const char *esn,
 			return hsm_set_err(err, errlen,
 					   "unknown service '%.32s' in the host key list", name);
 		}
-		if (json_unpack_ex(entry, &jerr, JSON_STRICT, "{s:I, s:s}", "port", &port,
-				   "host_key", &host_key) < 0 ||
+		if (hsm_json_unpack(entry, JSON_STRICT, NULL, 0, "{s:I, s:s}", "port", &port,
+				    "host_key", &host_key) < 0 ||
 		    !hsm_ssh_pubkey_valid(host_key) || !(out->host_keys[svc] = strdup(host_key))) {
 			hsm_chain_clear(out);
 			return hsm_set_err(err, errlen,

@@ -366,7 +366,6 @@ int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *ser
 	char why[256];
 	json_t *doc = hsm_json_parse(out ? out : "", len, HSM_RPC_MAX_REPLY, why, sizeof(why));
 	const char *code, *message;
-	json_error_t jerr;
 
 	if (!doc)
 		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
@@ -382,12 +381,12 @@ int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *ser
 		r->exit = 0;
 		return 0;
 	}
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:{s:s, s:s}}", "error", "code", &code,
-			   "message", &message) < 0) {
+	if (hsm_json_unpack(doc, JSON_STRICT, why, sizeof(why), "{s:{s:s, s:s}}", "error", "code",
+			    &code, "message", &message) < 0) {
 		json_decref(doc);
 		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
 					  "%s.%s: exit status %d with a malformed error: %s",
-					  service, method, status, jerr.text);
+					  service, method, status, why);
 	}
 	if (!*code)
 		code = "unknown";

@@ -33,13 +33,14 @@ json_t *hd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen
 	size_t i;
 
 	if (!doc) {
-		hd_err(err, errlen, "%s", inner);
+		hsm_set_err(err, errlen, "%s", inner);
 		return NULL;
 	}
 	if (hsm_json_unpack(doc, JSON_STRICT, jwhy, sizeof(jwhy), "{s:I, s:o}", "version", &version,
 			    "vcms", &vcms) != 0 ||
 	    version != 1 || !json_is_array(vcms) || json_array_size(vcms) > MAX_ENTRIES) {
-		hd_err(err, errlen, "not a version 1 table of VCMs%s%s", jwhy[0] ? ": " : "", jwhy);
+		hsm_set_err(err, errlen, "not a version 1 table of VCMs%s%s", jwhy[0] ? ": " : "",
+			    jwhy);
 		json_decref(doc);
 		return NULL;
 	}
@@ -54,7 +55,8 @@ json_t *hd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen
 				    &index) != 0 ||
 		    state[0] != '/' || strlen(state) >= PATH_MAX || !fw_uuid_valid(uuid) ||
 		    hsm_ip_parse(address, 0, &ip, NULL, 0) != 0 || index < 1 || index > 1000000) {
-			hd_err(err, errlen, "entry %zu: not {state, uuid, address, index}", i + 1);
+			hsm_set_err(err, errlen, "entry %zu: not {state, uuid, address, index}",
+				    i + 1);
 			json_decref(doc);
 			return NULL;
 		}
@@ -68,9 +70,9 @@ static int paths(const struct hd_store *st, char *state, size_t len, char *err, 
 	char real[PATH_MAX];
 
 	if (!realpath(st->dir, real))
-		return hd_err(err, errlen, "%s: %s", st->dir, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", st->dir, strerror(errno));
 	if (strlen(real) >= len)
-		return hd_err(err, errlen, "%s: path too long", real);
+		return hsm_set_err(err, errlen, "%s: path too long", real);
 	snprintf(state, len, "%s", real);
 	return 0;
 }
@@ -105,17 +107,18 @@ static int table_open(const struct hd_store *st, struct table *t, char *err, siz
 	if (slash && slash != lock) {
 		*slash = '\0';
 		if (hsm_mkdir_p(lock, 0755, inner, sizeof(inner)) != 0)
-			return hd_err(err, errlen, "VCM allocations: %s", inner);
+			return hsm_set_err(err, errlen, "VCM allocations: %s", inner);
 		*slash = '/';
 	}
 	t->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (t->lockfd < 0)
-		return hd_err(err, errlen,
-			      "VCM allocations: %s: %s (set hsmd.conf [paths] vcm_allocations)",
-			      lock, strerror(errno));
+		return hsm_set_err(
+		    err, errlen, "VCM allocations: %s: %s (set hsmd.conf [paths] vcm_allocations)",
+		    lock, strerror(errno));
 	while (flock(t->lockfd, LOCK_EX) != 0)
 		if (errno != EINTR) {
-			hd_err(err, errlen, "VCM allocations: %s: lock: %s", lock, strerror(errno));
+			hsm_set_err(err, errlen, "VCM allocations: %s: lock: %s", lock,
+				    strerror(errno));
 			table_close(t);
 			return -1;
 		}
@@ -126,7 +129,7 @@ static int table_open(const struct hd_store *st, struct table *t, char *err, siz
 	if (hsm_read_file(t->path, HD_VCMALLOC_MAX, &text, &len, inner, sizeof(inner)) != 0 ||
 	    !(t->doc = hd_vcmalloc_parse(text, len, inner, sizeof(inner)))) {
 		free(text);
-		hd_err(err, errlen, "VCM allocations: %s: %s", t->path, inner);
+		hsm_set_err(err, errlen, "VCM allocations: %s: %s", t->path, inner);
 		table_close(t);
 		return -1;
 	}
@@ -139,7 +142,7 @@ static int table_save(struct table *t, char *err, size_t errlen)
 	char inner[HD_ERRLEN];
 
 	if (hsm_write_json_atomic(t->path, t->doc, 0644, inner, sizeof(inner)) != 0)
-		return hd_err(err, errlen, "VCM allocations: %s", inner);
+		return hsm_set_err(err, errlen, "VCM allocations: %s", inner);
 	return 0;
 }
 
@@ -185,7 +188,7 @@ int hd_vcmalloc_claim(const struct hd_store *st, const char *uuid, const char *a
 	purge(st, me, vcms);
 	used = calloc(count, 1);
 	if (!used) {
-		hd_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 		goto out;
 	}
 	json_array_foreach(vcms, i, e)
@@ -201,10 +204,10 @@ int hd_vcmalloc_claim(const struct hd_store *st, const char *uuid, const char *a
 		if (x >= 1 && (json_int_t)count > x)
 			used[x] = 1;
 		if (strcmp(json_string_value(json_object_get(e, "address")), address) == 0) {
-			hd_err(err, errlen,
-			       "address %s is held by VCM %s of the HSM in %s (machine-wide "
-			       "VCM allocations %s)",
-			       address, u, state, t.path);
+			hsm_set_err(err, errlen,
+				    "address %s is held by VCM %s of the HSM in %s (machine-wide "
+				    "VCM allocations %s)",
+				    address, u, state, t.path);
 			goto out;
 		}
 	}
@@ -215,8 +218,9 @@ int hd_vcmalloc_claim(const struct hd_store *st, const char *uuid, const char *a
 		for (n = 1; n < count && used[n]; n++)
 			;
 		if (n >= count) {
-			hd_err(err, errlen,
-			       "no free VCM user number below uid_count %u on this machine", count);
+			hsm_set_err(err, errlen,
+				    "no free VCM user number below uid_count %u on this machine",
+				    count);
 			goto out;
 		}
 	}
