@@ -110,11 +110,12 @@ open_master() {
 }
 
 # mcall SOCK KEY ADDR PORT METHOD PARAMS: one call over the open
-# connection (should it have gone, a new one with the same key).
+# connection (should it have gone, a new one with the same key; SOCK none:
+# a new one).
 mcall() {
 	_last_command ssh "$5" "params $6"
 	printf '%s\n' "$6" >"$_io.params"
-	timeout -k 2 30 ssh "${SSHOPTS[@]}" -S "$1" -o ControlMaster=no -i "$2" -p "$4" "hsm@$3" "$5" \
+	timeout -k 2 30 ssh "${SSHOPTS[@]}" -o ControlPath="$1" -o ControlMaster=no -i "$2" -p "$4" "hsm@$3" "$5" \
 		<"$_io.params" >"$_io.out" 2>"$_io.err"
 	rc=$?
 	out=$(cat "$_io.out") err=$(cat "$_io.err")
@@ -209,6 +210,12 @@ probe_service() {
 			if [ "$_crc" = 0 ]; then
 				mcall "$_sock" "$_file" "$_addr" "$_port" "$_mn" "$_p"
 				_c=$(classify)
+				# The shared connection failed under us (seen on a loaded
+				# machine): the same call once more on a connection of its own.
+				if [ "$_c" = ssh-error ]; then
+					mcall none "$_file" "$_addr" "$_port" "$_mn" "$_p"
+					_c=$(classify)
+				fi
 			else
 				_c=$_conn out=$_cout err=$_cerr rc=$_crc
 			fi

