@@ -211,6 +211,77 @@ const char *hsm_slog_receiver_error(const struct hsm_slog_receiver *r, int *exit
 	return r->failed ? r->err : NULL;
 }
 
+json_t *hsm_slog_receiver_end(struct hsm_slog_receiver *r, int call_exit, const json_t *head,
+			      int *exit, char *err, size_t errlen)
+{
+	json_t *sum;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (call_exit != 0 && r->failed) {
+		*exit = r->fail_exit;
+		hsm_set_err(err, errlen, "%s, nothing written: %s",
+			    r->fail_exit == HSM_EXIT_AUTH ? "the exported segment does not verify"
+							  : "the export was not received",
+			    r->err);
+		return NULL;
+	}
+	if (call_exit != 0) {
+		*exit = call_exit; /* the call's own failure: the caller reports it */
+		return NULL;
+	}
+	if (!(sum = hsm_slog_receiver_finish(r, head, err, errlen))) {
+		char why[640];
+
+		snprintf(why, sizeof(why), "%s", err ? err : "");
+		*exit = HSM_EXIT_AUTH;
+		hsm_set_err(err, errlen,
+			    "the exported segment does not verify, nothing written: %s", why);
+	}
+	return sum;
+}
+
+json_t *hsm_slog_export_report(const json_t *sum, json_int_t segment, int saved)
+{
+	json_t *s0 = json_array_get(json_object_get(sum, "segments"), 0);
+
+	return json_pack("{s:I, s:O, s:O, s:O, s:b, s:b}", "segment", segment, "first_seq",
+			 json_object_get(s0, "first_seq"), "last_seq",
+			 json_object_get(s0, "last_seq"), "entries", json_object_get(s0, "entries"),
+			 "verified", 1, "saved", saved);
+}
+
+int hsm_slog_export_check(struct hsm_ctx *ctx)
+{
+	const char *outdir = hsm_opt_str(ctx, "outdir");
+	struct stat sb;
+
+	if (outdir && hsm_json_mode(ctx))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
+				 "give either --json or --outdir, not both");
+	if (outdir && (stat(outdir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s is not an existing directory",
+				 outdir);
+	if (hsm_opt_given(ctx, "seq") && !hsm_opt_given(ctx, "saved"))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--seq",
+				 "--seq picks a saved segment: give --saved too");
+	return 0;
+}
+
+json_t *hsm_slog_export_params(struct hsm_ctx *ctx, const char *expire_cmd)
+{
+	json_t *params = json_pack("{s:b, s:b}", "saved", hsm_opt_given(ctx, "saved"), "stream", 1);
+
+	if (hsm_opt_given(ctx, "expire"))
+		hsm_warn(ctx,
+			 "--expire is not recommended: if anything fails between export and "
+			 "expiry the segment is lost; export, keep the file, then run %s",
+			 expire_cmd);
+	if (params && hsm_opt_given(ctx, "seq"))
+		json_object_set_new(params, "segment", json_integer(hsm_opt_int(ctx, "seq")));
+	return params;
+}
+
 const char *hsm_slog_receiver_path(const struct hsm_slog_receiver *r)
 {
 	return r->fd >= 0 ? r->tmp : NULL;

@@ -380,6 +380,25 @@ static size_t sort_arguments(int argc, char **argv, char ***out)
 	return nw;
 }
 
+/* -v/--version first, or where the guide writes the tool's options, after
+ * the command words and common options ("hsmadmin <subcommand> [-h] [-v]
+ * [--no-reset]", guide 4.10.1): the first argument that is neither. */
+static int version_asked(int argc, char **argv)
+{
+	int value;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--version"))
+			return 1;
+		if (argv[i][0] != '-' || argv[i][1] == '\0')
+			continue;
+		if (!common_anywhere(argv[i], &value))
+			return 0;
+		i += value;
+	}
+	return 0;
+}
+
 static int main_sorted(const char *tool, int argc, char **argv, size_t nwords);
 
 HSM_API int hsm_main(int argc, char **argv)
@@ -391,7 +410,7 @@ HSM_API int hsm_main(int argc, char **argv)
 
 	argc--;
 	argv++;
-	if (argc >= 1 && (!strcmp(argv[0], "-v") || !strcmp(argv[0], "--version"))) {
+	if (version_asked(argc, argv)) {
 		printf("%s %s (plugin ABI %d.%d)\n", tool, PACKAGE_VERSION,
 		       HSMADMIN_PLUGIN_ABI_MAJOR, HSMADMIN_PLUGIN_ABI_MINOR);
 		return HSM_EXIT_OK;

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <sys/stat.h>
 
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/plugin.h>
@@ -255,19 +254,12 @@ static int receive_export(struct hsm_ctx *ctx, struct hsm_fleet *fleet,
 	hsm_rpc_call_sink(ctx, &fleet->modules[0], "monitor", "logs_export", params,
 			  hsm_slog_receiver_push, rx, &r);
 	json_decref(params);
-	if (r.exit != 0 && hsm_slog_receiver_error(rx, &rc)) {
-		rc = hsm_error(ctx, rc, esn, "%s, nothing written: %s",
-			       rc == HSM_EXIT_AUTH ? "the exported segment does not verify"
-						   : "the export was not received",
-			       hsm_slog_receiver_error(rx, NULL));
-	} else if (r.exit != 0) {
-		rc = hsm_report(ctx, fleet, &r, NULL, NULL);
-	} else if (!(*sum = hsm_slog_receiver_finish(rx, r.result, err, sizeof(err)))) {
-		rc = hsm_error(ctx, HSM_EXIT_AUTH, esn,
-			       "the exported segment does not verify, nothing written: %s", err);
-	} else {
+	if ((*sum = hsm_slog_receiver_end(rx, r.exit, r.result, &rc, err, sizeof(err))))
 		*head = json_incref(r.result);
-	}
+	else if (err[0])
+		rc = hsm_error(ctx, rc, esn, "%s", err);
+	else
+		rc = hsm_report(ctx, fleet, &r, NULL, NULL);
 	hsm_rpc_reply_clear(&r);
 	return rc;
 }
@@ -283,27 +275,19 @@ static int logs_export(struct hsm_ctx *ctx)
 	struct hsm_fleet fleet;
 	struct hsm_rpc_reply kr;
 	struct hsm_slog_receiver *rx = NULL;
-	json_t *keys = NULL, *params, *sum = NULL, *head = NULL, *meta, *s0;
+	json_t *keys = NULL, *params, *sum = NULL, *head = NULL, *meta;
 	EVP_PKEY *identity = NULL;
 	char err[512], path[PATH_MAX] = "";
 	const char *esn;
 	int64_t seg;
-	struct stat sb;
 	int rc;
 
 	memset(&kr, 0, sizeof(kr));
-	if (outdir && hsm_json_mode(ctx))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
-				 "give either --json or --outdir, not both");
+	if ((rc = hsm_slog_export_check(ctx)) != 0)
+		return rc;
 	if (!outdir && !hsm_json_mode(ctx))
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
 				 "give --outdir DIR (or --json to print the segment)");
-	if (outdir && (stat(outdir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s is not an existing directory",
-				 outdir);
-	if (hsm_opt_given(ctx, "seq") && !saved)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--seq",
-				 "--seq picks a saved segment: give --saved too");
 	if ((rc = pick_one(ctx, &fleet)))
 		return rc;
 	esn = fleet.modules[0].esn;
@@ -315,22 +299,14 @@ static int logs_export(struct hsm_ctx *ctx)
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, outdir ? outdir : esn, "%s", err);
 		goto out;
 	}
-	if (expire)
-		hsm_warn(ctx,
-			 "--expire is not recommended: if anything fails between export and "
-			 "expiry the segment is lost; export, keep the file, then run logs expire");
-	params = json_pack("{s:b, s:b}", "saved", saved, "stream", 1);
-	if (hsm_opt_given(ctx, "seq"))
-		json_object_set_new(params, "segment", json_integer(hsm_opt_int(ctx, "seq")));
+	params = hsm_slog_export_params(ctx, "logs expire");
 	if ((rc = receive_export(ctx, &fleet, rx, params, &sum, &head)) != 0)
 		goto out;
 	seg = json_integer_value(json_object_get(head, "segment"));
-	s0 = json_array_get(json_object_get(sum, "segments"), 0);
-	meta = json_pack("{s:s, s:s, s:I, s:O, s:O, s:O, s:O, s:b, s:b}", "esn", esn, "log",
-			 "system", "segment", (json_int_t)seg, "first_seq",
-			 json_object_get(s0, "first_seq"), "last_seq",
-			 json_object_get(s0, "last_seq"), "entries", json_object_get(s0, "entries"),
-			 "bytes", json_object_get(head, "bytes"), "verified", 1, "saved", saved);
+	meta = hsm_slog_export_report(sum, (json_int_t)seg, saved);
+	json_object_set_new(meta, "esn", json_string(esn));
+	json_object_set_new(meta, "log", json_string("system"));
+	json_object_set(meta, "bytes", json_object_get(head, "bytes"));
 	if (outdir) {
 		snprintf(path, sizeof(path), "%s/%s-system-%" PRId64 ".log", outdir, esn, seg);
 		if (hsm_slog_receiver_commit(rx, path, err, sizeof(err)) != 0) {

@@ -55,6 +55,10 @@ like "$err" "modules\.d/h\.conf: .*esn: '1A23_BC45' is not an ESN" "modules.d: a
 sed 's/^address = .*/address = 300.1.1.1/' "$TEST_TMP/h.conf.good" >"$HSMADMIN_CONF/modules.d/h.conf"
 ha status
 like "$err" "modules\.d/h\.conf: .*address: '300\.1\.1\.1' is not an IPv4 or IPv6 address" "modules.d: a bad address is named"
+{ cat "$TEST_TMP/h.conf.good"; printf '[bogus]\n'; } >"$HSMADMIN_CONF/modules.d/h.conf"
+ha status
+like "$err" "modules\.d/h\.conf: .*line $(( $(wc -l <"$TEST_TMP/h.conf.good") + 1 )): unknown section \[bogus\]" \
+	"modules.d: an unknown section without keys is refused, naming the file, the line and the section"
 cp "$TEST_TMP/h.conf.good" "$HSMADMIN_CONF/modules.d/h.conf"
 
 # --- host: vendor.d ----------------------------------------------------------------------------
