@@ -282,6 +282,18 @@ json_t *hsm_slog_export_params(struct hsm_ctx *ctx, const char *expire_cmd)
 	return params;
 }
 
+int hsm_slog_key_file_write(const json_t *doc, const char *path, char *err, size_t errlen)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	int rc;
+
+	if (!text)
+		return hsm_set_err(err, errlen, "out of memory");
+	rc = hsm_write_file_atomic(path, text, strlen(text), 0644, err, errlen);
+	free(text);
+	return rc;
+}
+
 const char *hsm_slog_receiver_path(const struct hsm_slog_receiver *r)
 {
 	return r->fd >= 0 ? r->tmp : NULL;

@@ -87,6 +87,12 @@ HSM_API int hsm_slog_export_check(struct hsm_ctx *ctx);
  * expire_cmd is the command that expires a segment later. */
 HSM_API json_t *hsm_slog_export_params(struct hsm_ctx *ctx, const char *expire_cmd);
 
+/* Write the key file doc (what logs getkey --out and vcm logs getkey --out
+ * write, the --key of the verify command) to path: indented JSON with
+ * sorted keys, atomically, mode 0644 (the keys are public).  0, or -1
+ * with the reason. */
+HSM_API int hsm_slog_key_file_write(const json_t *doc, const char *path, char *err, size_t errlen);
+
 /* The verify command: FILE... (any order) and --key KEYFILE from ctx;
  * getkey names the command that writes key files, for the warning when
  * none is given.  Returns the exit code (0, 2 unreadable, 4 fails). */

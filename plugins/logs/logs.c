@@ -421,7 +421,7 @@ static int logs_getkey(struct hsm_ctx *ctx)
 	struct hsm_rpc_reply r;
 	json_t *keys = NULL, *doc;
 	const char *key;
-	char err[512], *text;
+	char err[512];
 	int rc, certified;
 
 	memset(&r, 0, sizeof(r));
@@ -460,17 +460,13 @@ static int logs_getkey(struct hsm_ctx *ctx)
 			"system", "key", key, "epoch", json_object_get(r.result, "epoch"), "keys",
 			keys, "certified", certified);
 	if (out) {
-		text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-		if (!text ||
-		    hsm_write_file_atomic(out, text, strlen(text), 0644, err, sizeof(err)) != 0)
-			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s",
-				       text ? err : "out of memory");
+		if (hsm_slog_key_file_write(doc, out, err, sizeof(err)) != 0)
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s", err);
 		else
 			hsm_printf(ctx,
 				   "Wrote the log verification keys of %s (%zu epochs, %s) to %s\n",
 				   fleet.modules[0].esn, json_array_size(keys),
 				   certified ? "certificates checked" : "NO certificate", out);
-		free(text);
 	} else if (hsm_json_mode(ctx)) {
 		json_object_update(hsm_json(ctx), doc);
 	} else {

@@ -222,7 +222,7 @@ int vl_cmd_getkey(struct hsm_ctx *ctx)
 	struct hsm_tenant_vcm v;
 	json_t *keys = NULL, *doc, *cur;
 	EVP_PKEY *vid = NULL;
-	char err[256], log[64], *text;
+	char err[256], log[64];
 	int rc;
 
 	if (out && hsm_json_mode(ctx))
@@ -238,15 +238,11 @@ int vl_cmd_getkey(struct hsm_ctx *ctx)
 			"key", json_object_get(cur, "key"), "epoch", json_object_get(cur, "epoch"),
 			"keys", keys);
 	if (out) {
-		text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-		if (!text ||
-		    hsm_write_file_atomic(out, text, strlen(text), 0644, err, sizeof(err)) != 0)
-			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s",
-				       text ? err : "out of memory");
+		if (hsm_slog_key_file_write(doc, out, err, sizeof(err)) != 0)
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s", err);
 		else
 			hsm_printf(ctx, "Wrote the log verification keys of VCM %s to %s\n", v.uuid,
 				   out);
-		free(text);
 	} else if (hsm_json_mode(ctx)) {
 		json_object_update(hsm_json(ctx), doc);
 	} else {
