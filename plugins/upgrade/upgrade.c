@@ -4,13 +4,15 @@
  * 4.1.4, 4.10.1.4): stream a firmware package to each HSM's updater
  * service, in parallel.
  *
- * The host reads the package once first: it must be well formed and, when
- * HSMADMIN_CONF/vendor.d holds vendor keys, signed by one of them with
- * every digest matching.  Then each HSM receives the file as a stream and
- * verifies all of it again with its own vendor keys before it installs
- * anything; its verdict and its rules (minimum VSN, active VCMs, the
- * interlock, log capacity, the clock, maintenance mode) are the ones that
- * count.
+ * The host checks the package's header and manifest first: well formed,
+ * exactly as long as its files and, when HSMADMIN_CONF/vendor.d holds
+ * vendor keys, signed by one of them.  It does not hash the payload: each
+ * HSM receives the file as a stream and verifies the signature with its
+ * own vendor keys and every file's digest as the bytes arrive, before it
+ * installs anything, so a second pass over the payload on this host would
+ * only double the time before the transfer starts.  The HSM's verdict and
+ * its rules (minimum VSN, active VCMs, the interlock, log capacity, the
+ * clock, maintenance mode) are the ones that count.
  */
 #include "config.h"
 
@@ -33,7 +35,7 @@ static int precheck(struct hsm_ctx *ctx, const char *path, uint64_t *size)
 	struct stat st;
 	int rc, status;
 
-	if ((rc = upgrade_package_read(ctx, path, 0, &p)) != 0)
+	if ((rc = upgrade_package_read(ctx, path, UPGRADE_READ_MANIFEST, &p)) != 0)
 		return rc;
 	*size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 	m = p.manifest;
@@ -47,8 +49,10 @@ static int precheck(struct hsm_ctx *ctx, const char *path, uint64_t *size)
 	if (status != 0)
 		rc = hsm_error(ctx, upgrade_exit_of(status), "package", "%s", p.err);
 	else
-		hsm_verbosef(ctx, "%s: %s %s (%llu bytes of files) checked", path,
-			     hsm_npkg_component_name(m->component), m->firmware_version,
+		hsm_verbosef(ctx,
+			     "%s: %s %s (%llu bytes of files): manifest checked; each HSM "
+			     "verifies the files",
+			     path, hsm_npkg_component_name(m->component), m->firmware_version,
 			     (unsigned long long)m->payload_size);
 	upgrade_package_free(&p);
 	return rc;

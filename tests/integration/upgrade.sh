@@ -94,8 +94,16 @@ ok "after every refusal no image was installed" images_unchanged
 ok "... and no staging directory is left" test -z "$(ls -A h/images 2>/dev/null)"
 
 # --- the same through hsmadmin ------------------------------------------------------------
+ha upgrade --esn "$E" manifest.npkg
+is "$rc" 4 "hsmadmin: a tampered manifest is refused on the host already"
+like "$err" "^hsmadmin: upgrade: package: .*signature" "... before any HSM is contacted"
 ha upgrade --esn "$E" payload.npkg
-is "$rc" 4 "hsmadmin: a tampered package is refused on the host already"
+is "$rc" 4 "hsmadmin: a tampered payload is refused by the HSM, which hashes every file (4)"
+like "$err" "$E: .*does not match the manifest \(tampered\)" "... naming the HSM and the file"
+ok "... and nothing was installed" images_unchanged
+ha upgrade --esn "$E" padded.npkg
+is "$rc" 2 "hsmadmin: padded: refused on the host from the manifest's sizes (2)"
+like "$err" "package: .*padded" "... saying so"
 ha upgrade "$P8"
 is "$rc" 2 "hsmadmin upgrade needs --esn"
 mv "$HSMADMIN_CONF/vendor.d" vendor.d.off  # the host trusts nothing: the HSM decides

@@ -12,11 +12,6 @@
 case " ${BUILT_PLUGINS:-} " in *" vcmtenant "*) ;; *) skip_all "vcmtenant plugin not built" ;; esac
 case " ${BUILT_PLUGINS:-} " in *" vcmlogs "*) ;; *) skip_all "vcmlogs plugin not built" ;; esac
 case " ${BUILT_PLUGINS:-} " in *" logs "*) ;; *) skip_all "logs plugin not built" ;; esac
-# is for an exit status; on failure it shows the command's output.
-rc_is() { # WANT NAME
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err"
-}
 vcm_two_tenants 1A23-BC45-6791
 tenant A vcm enroll --config "configs/vcm-$UA.json"
 rc_is 0 "tenant A enrolls its VCM"

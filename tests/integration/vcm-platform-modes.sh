@@ -8,10 +8,6 @@
 vcm_tools_setup
 E1=1A23-BC45-6789
 E2=2B34-CD56-7890
-rc_is() {
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err" | head -20
-}
 ok "HSM 1 provisioned, started and enrolled" vcm_hsm h1 "$E1"
 ok "HSM 2 provisioned, started and enrolled" vcm_hsm h2 "$E2"
 VCM_HSM=h1
