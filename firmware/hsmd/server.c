@@ -447,8 +447,12 @@ static void stream_start(struct chan *k)
 	}
 	hd_call_run(k->call, c->srv, c->srv->st, c->lis->svc, k->method, params);
 	k->call->owns_params = 1;
-	if (k->call->status != HSMD_OK)
+	if (k->call->status != HSMD_OK) {
 		stream_fail(k);
+	} else if (k->call->probed) { /* the data that follows is discarded */
+		set_reply(k, HSMD_OK, k->call->result, NULL);
+		hd_call_clear(k->call);
+	}
 }
 
 /* Bytes of a streaming method: the params line, then the data, handed to
