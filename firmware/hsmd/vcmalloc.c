@@ -23,6 +23,8 @@
 
 #define MAX_ENTRIES 100000
 
+unsigned long hd_vcmalloc_reads, hd_vcmalloc_saves;
+
 json_t *hd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen)
 {
 	char inner[256];
@@ -123,6 +125,7 @@ static int table_open(const struct hd_store *st, struct table *t, char *err, siz
 		t->doc = json_pack("{s:i, s:[]}", "version", 1, "vcms");
 		return 0;
 	}
+	hd_vcmalloc_reads++;
 	if (hsm_read_file(t->path, HD_VCMALLOC_MAX, &text, &len, inner, sizeof(inner)) != 0 ||
 	    !(t->doc = hd_vcmalloc_parse(text, len, inner, sizeof(inner)))) {
 		free(text);
@@ -138,6 +141,7 @@ static int table_save(struct table *t, char *err, size_t errlen)
 {
 	char inner[HD_ERRLEN];
 
+	hd_vcmalloc_saves++;
 	if (hsm_write_json_atomic(t->path, t->doc, 0644, inner, sizeof(inner)) != 0)
 		return hd_err(err, errlen, "VCM allocations: %s", inner);
 	return 0;
@@ -168,78 +172,209 @@ static void purge(const struct hd_store *st, const char *me, json_t *vcms)
 	}
 }
 
+/* What the table's entries hold, counted once per table read so that
+ * claiming many VCMs costs one pass over the table, not one per VCM. */
+struct held {
+	unsigned *index; /* entries holding each user index below count */
+	unsigned count;
+	unsigned next;     /* no index below it is free */
+	json_t *addresses; /* address -> [entries holding it] */
+	json_t *mine;      /* uuid -> this HSM's entry */
+};
+
+static void held_free(struct held *h)
+{
+	free(h->index);
+	json_decref(h->addresses);
+	json_decref(h->mine);
+}
+
+static void held_add_address(struct held *h, const char *address, json_t *e)
+{
+	json_t *list = json_object_get(h->addresses, address);
+
+	if (!list) {
+		list = json_array();
+		json_object_set_new(h->addresses, address, list);
+	}
+	json_array_append(list, e);
+}
+
+static void held_drop_address(struct held *h, const char *address, const json_t *e)
+{
+	json_t *list = json_object_get(h->addresses, address);
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(list, i, v) if (v == e)
+	{
+		json_array_remove(list, i);
+		break;
+	}
+}
+
+static int held_count(struct held *h, const char *me, json_t *vcms, unsigned count, char *err,
+		      size_t errlen)
+{
+	size_t i;
+	json_t *e;
+
+	memset(h, 0, sizeof(*h));
+	h->count = count;
+	h->next = 1;
+	h->index = calloc(count ? count : 1, sizeof(*h->index));
+	h->addresses = json_object();
+	h->mine = json_object();
+	if (!h->index || !h->addresses || !h->mine) {
+		held_free(h);
+		return hd_err(err, errlen, "out of memory");
+	}
+	json_array_foreach(vcms, i, e)
+	{
+		json_int_t x = json_integer_value(json_object_get(e, "index"));
+
+		if (x >= 1 && x < (json_int_t)count)
+			h->index[x]++;
+		held_add_address(h, json_string_value(json_object_get(e, "address")), e);
+		if (strcmp(json_string_value(json_object_get(e, "state")), me) == 0)
+			json_object_set(h->mine, json_string_value(json_object_get(e, "uuid")), e);
+	}
+	return 0;
+}
+
+/* Record (or confirm) one VCM of this HSM in the table vcms, keeping h in
+ * step.  *changed is set when the table changed.  0, or -1 with err (the
+ * table is then as it was for this VCM). */
+static int claim_one(struct held *h, const char *me, const char *path, json_t *vcms,
+		     const char *uuid, const char *address, unsigned *index, int *changed,
+		     char *err, size_t errlen)
+{
+	json_t *mine = json_object_get(h->mine, uuid), *e;
+	json_int_t old = mine ? json_integer_value(json_object_get(mine, "index")) : 0;
+	int old_held = old >= 1 && old < (json_int_t)h->count;
+	size_t i;
+	unsigned n;
+
+	json_array_foreach(json_object_get(h->addresses, address), i, e)
+	{
+		if (e == mine || (strcmp(json_string_value(json_object_get(e, "state")), me) == 0 &&
+				  strcmp(json_string_value(json_object_get(e, "uuid")), uuid) == 0))
+			continue; /* this VCM's own entry (or a copy of it) */
+		return hd_err(err, errlen,
+			      "address %s is held by VCM %s of the HSM in %s (machine-wide "
+			      "VCM allocations %s)",
+			      address, json_string_value(json_object_get(e, "uuid")),
+			      json_string_value(json_object_get(e, "state")), path);
+	}
+	if (old_held && h->index[old] == 1) {
+		n = (unsigned)old; /* held by this VCM alone: kept */
+	} else {
+		while (h->next < h->count && h->index[h->next])
+			h->next++;
+		if (h->next >= h->count)
+			return hd_err(err, errlen,
+				      "no free VCM user number below uid_count %u on this machine",
+				      h->count);
+		n = h->next;
+		if (old_held)
+			h->index[old]--;
+		h->index[n]++;
+	}
+	*index = n;
+	if (mine && (json_int_t)n == old &&
+	    strcmp(json_string_value(json_object_get(mine, "address")), address) == 0)
+		return 0; /* already so */
+	if (mine) {
+		held_drop_address(h, json_string_value(json_object_get(mine, "address")), mine);
+		json_object_set_new(mine, "address", json_string(address));
+		json_object_set_new(mine, "index", json_integer(n));
+	} else {
+		mine = json_pack("{s:s, s:s, s:s, s:I}", "state", me, "uuid", uuid, "address",
+				 address, "index", (json_int_t)n);
+		if (!mine) {
+			h->index[n]--;
+			return hd_err(err, errlen, "out of memory");
+		}
+		json_array_append_new(vcms, mine);
+		json_object_set(h->mine, uuid, mine);
+	}
+	held_add_address(h, address, mine);
+	*changed = 1;
+	return 0;
+}
+
 int hd_vcmalloc_claim(const struct hd_store *st, const char *uuid, const char *address,
 		      unsigned *index, char *err, size_t errlen)
 {
 	char me[PATH_MAX];
 	struct table t;
-	json_t *vcms, *e, *mine = NULL;
-	unsigned char *used;
-	unsigned count = st->cfg->vcm_uid_count, n = 0;
-	size_t i;
-	int rc = -1;
+	struct held h;
+	json_t *vcms;
+	unsigned n = 0;
+	int rc = -1, changed = 0;
 
 	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, err, errlen) != 0)
 		return -1;
 	vcms = json_object_get(t.doc, "vcms");
 	purge(st, me, vcms);
-	used = calloc(count, 1);
-	if (!used) {
-		hd_err(err, errlen, "out of memory");
+	if (held_count(&h, me, vcms, st->cfg->vcm_uid_count, err, errlen) != 0)
 		goto out;
-	}
-	json_array_foreach(vcms, i, e)
-	{
-		const char *state = json_string_value(json_object_get(e, "state"));
-		const char *u = json_string_value(json_object_get(e, "uuid"));
-		json_int_t x = json_integer_value(json_object_get(e, "index"));
-
-		if (strcmp(state, me) == 0 && strcmp(u, uuid) == 0) {
-			mine = e;
-			continue;
-		}
-		if (x >= 1 && (json_int_t)count > x)
-			used[x] = 1;
-		if (strcmp(json_string_value(json_object_get(e, "address")), address) == 0) {
-			hd_err(err, errlen,
-			       "address %s is held by VCM %s of the HSM in %s (machine-wide "
-			       "VCM allocations %s)",
-			       address, u, state, t.path);
-			goto out;
-		}
-	}
-	if (mine && json_integer_value(json_object_get(mine, "index")) < (json_int_t)count &&
-	    !used[json_integer_value(json_object_get(mine, "index"))]) {
-		n = (unsigned)json_integer_value(json_object_get(mine, "index"));
-	} else {
-		for (n = 1; n < count && used[n]; n++)
-			;
-		if (n >= count) {
-			hd_err(err, errlen,
-			       "no free VCM user number below uid_count %u on this machine", count);
-			goto out;
-		}
-	}
-	if (mine && n == json_integer_value(json_object_get(mine, "index")) &&
-	    strcmp(json_string_value(json_object_get(mine, "address")), address) == 0) {
-		rc = 0; /* already so: no write */
-		goto out;
-	}
-	if (mine) {
-		json_object_set_new(mine, "address", json_string(address));
-		json_object_set_new(mine, "index", json_integer(n));
-	} else {
-		json_array_append_new(vcms,
-				      json_pack("{s:s, s:s, s:s, s:I}", "state", me, "uuid", uuid,
-						"address", address, "index", (json_int_t)n));
-	}
-	rc = table_save(&t, err, errlen);
+	rc = claim_one(&h, me, t.path, vcms, uuid, address, &n, &changed, err, errlen);
+	held_free(&h);
+	if (rc == 0 && changed)
+		rc = table_save(&t, err, errlen);
 out:
 	if (rc == 0 && index)
 		*index = n;
-	free(used);
 	table_close(&t);
 	return rc;
+}
+
+json_t *hd_vcmalloc_claim_all(const struct hd_store *st, char *err, size_t errlen)
+{
+	const json_t *registry = json_object_get(st->device, "vcms");
+	char me[PATH_MAX];
+	struct table t;
+	struct held h;
+	json_t *vcms, *order, *u, *out = NULL;
+	size_t i;
+	int changed = 0;
+
+	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, err, errlen) != 0)
+		return NULL;
+	vcms = json_object_get(t.doc, "vcms");
+	purge(st, me, vcms);
+	if (held_count(&h, me, vcms, st->cfg->vcm_uid_count, err, errlen) != 0) {
+		table_close(&t);
+		return NULL;
+	}
+	/* In creation order, so that user numbers do not depend on hashing. */
+	order = fw_vcms_ordered(registry);
+	out = json_object();
+	json_array_foreach(order, i, u)
+	{
+		const char *uuid = json_string_value(u);
+		const char *address =
+		    json_string_value(json_object_get(json_object_get(registry, uuid), "address"));
+		char why[HD_ERRLEN];
+		unsigned n;
+
+		if (!address)
+			continue;
+		if (claim_one(&h, me, t.path, vcms, uuid, address, &n, &changed, why,
+			      sizeof(why)) == 0)
+			json_object_set_new(out, uuid, json_integer(n));
+		else
+			json_object_set_new(out, uuid, json_string(why));
+	}
+	json_decref(order);
+	held_free(&h);
+	if (changed && table_save(&t, err, errlen) != 0) {
+		json_decref(out);
+		out = NULL;
+	}
+	table_close(&t);
+	return out;
 }
 
 int hd_vcmalloc_release(const struct hd_store *st, const char *uuid, char *err, size_t errlen)

@@ -653,17 +653,21 @@ void hd_vcmhost_shutdown(struct hd_store *st)
 }
 
 /* At start-up every VCM of the registry claims its address and user in
- * the machine-wide table again (it may be new, or another machine's copy). */
+ * the machine-wide table again (it may be new, or another machine's copy):
+ * all in one pass over the table. */
 static void claim_all(struct hd_store *st)
 {
-	const char *uuid;
-	json_t *e;
 	char err[HD_ERRLEN];
+	json_t *claimed = hd_vcmalloc_claim_all(st, err, sizeof(err)), *v;
+	const char *uuid;
 
-	json_object_foreach(
-	    json_object_get(st->device, "vcms"), uuid,
-	    e) if (hd_vcmalloc_claim(st, uuid, json_string_value(json_object_get(e, "address")),
-				     NULL, err, sizeof(err)) != 0) hd_log("VCM %s: %s", uuid, err);
+	if (!claimed) {
+		hd_log("VCM allocations: %s", err);
+		return;
+	}
+	json_object_foreach(claimed, uuid, v) if (json_is_string(v))
+	    hd_log("VCM %s: %s", uuid, json_string_value(v));
+	json_decref(claimed);
 }
 
 void hd_vcmhost_init(struct hd_store *st, const char *confdir)
