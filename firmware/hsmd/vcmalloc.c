@@ -83,6 +83,56 @@ struct table {
 	char path[4200];
 };
 
+/* The table as this process last read or wrote it, with a descriptor of
+ * that file held open (so its inode cannot be reused).  Every writer
+ * replaces the file by rename under the lock, so while the path still
+ * names that file, with the same size and modification time, the table
+ * has not changed and is not read and parsed again: a VCM create reads it
+ * twice, which cost more than the rest of the create at 1000 VCMs. */
+static struct {
+	char path[4200];
+	int fd;
+	struct stat sb;
+	json_t *doc; /* never changed: callers get a copy */
+} cache = { .fd = -1 };
+
+static void cache_drop(void)
+{
+	if (cache.fd >= 0)
+		close(cache.fd);
+	json_decref(cache.doc);
+	cache.fd = -1;
+	cache.doc = NULL;
+}
+
+/* Remember doc as the content of path (the caller holds the lock). */
+static void cache_keep(const char *path, json_t *doc)
+{
+	cache_drop();
+	cache.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (cache.fd < 0)
+		return;
+	if (fstat(cache.fd, &cache.sb) != 0) {
+		cache_drop();
+		return;
+	}
+	snprintf(cache.path, sizeof(cache.path), "%s", path);
+	cache.doc = json_incref(doc);
+}
+
+static int cache_valid(const char *path, const struct stat *sb)
+{
+	return cache.doc && strcmp(cache.path, path) == 0 && sb->st_dev == cache.sb.st_dev &&
+	       sb->st_ino == cache.sb.st_ino && sb->st_size == cache.sb.st_size &&
+	       sb->st_mtim.tv_sec == cache.sb.st_mtim.tv_sec &&
+	       sb->st_mtim.tv_nsec == cache.sb.st_mtim.tv_nsec;
+}
+
+void hd_vcmalloc_forget(void)
+{
+	cache_drop();
+}
+
 static void table_close(struct table *t)
 {
 	json_decref(t->doc);
@@ -92,12 +142,15 @@ static void table_close(struct table *t)
 	t->lockfd = -1;
 }
 
-/* Lock and read the table (an absent one is empty). */
-static int table_open(const struct hd_store *st, struct table *t, char *err, size_t errlen)
+/* Lock and read the table (an absent one is empty).  writable: t->doc is
+ * the caller's to change; else it must not be changed. */
+static int table_open(const struct hd_store *st, struct table *t, int writable, char *err,
+		      size_t errlen)
 {
 	char lock[4300], inner[HD_ERRLEN], *text = NULL, *slash;
 	size_t len = 0;
 	struct stat sb;
+	json_t *doc;
 
 	t->lockfd = -1;
 	t->doc = NULL;
@@ -122,54 +175,140 @@ static int table_open(const struct hd_store *st, struct table *t, char *err, siz
 			return -1;
 		}
 	if (lstat(t->path, &sb) != 0 && errno == ENOENT) {
+		cache_drop();
 		t->doc = json_pack("{s:i, s:[]}", "version", 1, "vcms");
 		return 0;
 	}
-	hd_vcmalloc_reads++;
-	if (hsm_read_file(t->path, HD_VCMALLOC_MAX, &text, &len, inner, sizeof(inner)) != 0 ||
-	    !(t->doc = hd_vcmalloc_parse(text, len, inner, sizeof(inner)))) {
+	if (!cache_valid(t->path, &sb)) {
+		cache_drop();
+		hd_vcmalloc_reads++;
+		if (hsm_read_file(t->path, HD_VCMALLOC_MAX, &text, &len, inner, sizeof(inner)) !=
+			0 ||
+		    !(doc = hd_vcmalloc_parse(text, len, inner, sizeof(inner)))) {
+			free(text);
+			hd_err(err, errlen, "VCM allocations: %s: %s", t->path, inner);
+			table_close(t);
+			return -1;
+		}
 		free(text);
-		hd_err(err, errlen, "VCM allocations: %s: %s", t->path, inner);
+		cache_keep(t->path, doc);
+		if (!cache.doc) { /* not kept: the parsed table serves once */
+			t->doc = doc;
+			return 0;
+		}
+		json_decref(doc);
+	}
+	/* A writer gets its own array of the same entries (entries are never
+	 * changed in place, claim_one replaces them). */
+	if (writable) {
+		t->doc = json_pack("{s:i, s:[]}", "version", 1, "vcms");
+		if (t->doc && json_array_extend(json_object_get(t->doc, "vcms"),
+						json_object_get(cache.doc, "vcms")) != 0) {
+			json_decref(t->doc);
+			t->doc = NULL;
+		}
+	} else {
+		t->doc = json_incref(cache.doc);
+	}
+	if (!t->doc) {
+		hd_err(err, errlen, "VCM allocations: out of memory");
 		table_close(t);
 		return -1;
 	}
-	free(text);
 	return 0;
+}
+
+/* A JSON string (valid UTF-8, as every string jansson holds). */
+static void put_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* The table as it is stored: one entry a line, written directly (jansson's
+ * indented dump of a table of 1000 VCMs cost more than the rest of a VCM
+ * create). */
+static char *table_text(const json_t *doc, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	json_t *e;
+	size_t i;
+
+	if (!f)
+		return NULL;
+	fputs("{\n  \"version\": 1,\n  \"vcms\": [", f);
+	json_array_foreach(json_object_get(doc, "vcms"), i, e)
+	{
+		fputs(i ? ",\n    {\"address\": " : "\n    {\"address\": ", f);
+		put_string(f, json_string_value(json_object_get(e, "address")));
+		fprintf(f, ", \"index\": %lld, \"state\": ",
+			(long long)json_integer_value(json_object_get(e, "index")));
+		put_string(f, json_string_value(json_object_get(e, "state")));
+		fputs(", \"uuid\": ", f);
+		put_string(f, json_string_value(json_object_get(e, "uuid")));
+		fputc('}', f);
+	}
+	fputs(json_array_size(json_object_get(doc, "vcms")) ? "\n  ]\n}\n" : "]\n}\n", f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 static int table_save(struct table *t, char *err, size_t errlen)
 {
-	char inner[HD_ERRLEN];
+	char inner[HD_ERRLEN], *text;
+	size_t len = 0;
+	int rc;
 
 	hd_vcmalloc_saves++;
-	if (hsm_write_json_atomic(t->path, t->doc, 0644, inner, sizeof(inner)) != 0)
+	cache_drop();
+	text = table_text(t->doc, &len);
+	if (!text)
+		return hd_err(err, errlen, "VCM allocations: out of memory");
+	rc = hsm_write_file_atomic(t->path, text, len, 0644, inner, sizeof(inner));
+	free(text);
+	if (rc != 0)
 		return hd_err(err, errlen, "VCM allocations: %s", inner);
+	/* Still under the lock: the file is the one just written. */
+	cache_keep(t->path, t->doc);
 	return 0;
 }
 
-/* Drop entries nobody can hold any more: HSMs whose state is gone, and
- * VCMs of this HSM that neither its registry nor a state directory names. */
-static void purge(const struct hd_store *st, const char *me, json_t *vcms)
+/* An entry nobody can hold any more: of an HSM whose state is gone, or a
+ * VCM of this HSM that neither its registry nor a state directory names. */
+static int gone(const struct hd_store *st, const char *me, const json_t *e)
 {
 	const json_t *registry = json_object_get(st->device, "vcms");
+	const char *state = json_string_value(json_object_get(e, "state"));
+	const char *uuid = json_string_value(json_object_get(e, "uuid"));
+	char path[PATH_MAX + 64];
 
-	for (size_t i = json_array_size(vcms); i-- > 0;) {
-		json_t *e = json_array_get(vcms, i);
-		const char *state = json_string_value(json_object_get(e, "state"));
-		const char *uuid = json_string_value(json_object_get(e, "uuid"));
-		char path[PATH_MAX + 64];
-		int gone;
-
-		if (strcmp(state, me) == 0) {
-			snprintf(path, sizeof(path), "%s/vcms/%s", state, uuid);
-			gone = !json_object_get(registry, uuid) && access(path, F_OK) != 0;
-		} else {
-			snprintf(path, sizeof(path), "%s/lifetime.json", state);
-			gone = access(path, F_OK) != 0;
-		}
-		if (gone)
-			json_array_remove(vcms, i);
+	if (strcmp(state, me) == 0) {
+		snprintf(path, sizeof(path), "%s/vcms/%s", state, uuid);
+		return !json_object_get(registry, uuid) && access(path, F_OK) != 0;
 	}
+	snprintf(path, sizeof(path), "%s/lifetime.json", state);
+	return access(path, F_OK) != 0;
+}
+
+/* Drop the entries nobody can hold any more. */
+static void purge(const struct hd_store *st, const char *me, json_t *vcms)
+{
+	for (size_t i = json_array_size(vcms); i-- > 0;)
+		if (gone(st, me, json_array_get(vcms, i)))
+			json_array_remove(vcms, i);
 }
 
 /* What the table's entries hold, counted once per table read so that
@@ -284,21 +423,30 @@ static int claim_one(struct held *h, const char *me, const char *path, json_t *v
 	if (mine && (json_int_t)n == old &&
 	    strcmp(json_string_value(json_object_get(mine, "address")), address) == 0)
 		return 0; /* already so */
+	/* A new entry, also for a changed one: entries are shared with the
+	 * copy of the table this process keeps, and never changed in place. */
+	e = json_pack("{s:s, s:s, s:s, s:I}", "state", me, "uuid", uuid, "address", address,
+		      "index", (json_int_t)n);
+	if (!e) {
+		if (n != (unsigned)old) {
+			h->index[n]--;
+			if (old_held)
+				h->index[old]++;
+		}
+		return hd_err(err, errlen, "out of memory");
+	}
 	if (mine) {
 		held_drop_address(h, json_string_value(json_object_get(mine, "address")), mine);
-		json_object_set_new(mine, "address", json_string(address));
-		json_object_set_new(mine, "index", json_integer(n));
+		for (i = 0; i < json_array_size(vcms); i++)
+			if (json_array_get(vcms, i) == mine)
+				break;
+		json_array_set(vcms, i, e); /* i is in the table: mine came from it */
 	} else {
-		mine = json_pack("{s:s, s:s, s:s, s:I}", "state", me, "uuid", uuid, "address",
-				 address, "index", (json_int_t)n);
-		if (!mine) {
-			h->index[n]--;
-			return hd_err(err, errlen, "out of memory");
-		}
-		json_array_append_new(vcms, mine);
-		json_object_set(h->mine, uuid, mine);
+		json_array_append(vcms, e);
 	}
-	held_add_address(h, address, mine);
+	json_object_set(h->mine, uuid, e);
+	held_add_address(h, address, e);
+	json_decref(e);
 	*changed = 1;
 	return 0;
 }
@@ -313,7 +461,7 @@ int hd_vcmalloc_claim(const struct hd_store *st, const char *uuid, const char *a
 	unsigned n = 0;
 	int rc = -1, changed = 0;
 
-	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, err, errlen) != 0)
+	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, 1, err, errlen) != 0)
 		return -1;
 	vcms = json_object_get(t.doc, "vcms");
 	purge(st, me, vcms);
@@ -340,7 +488,7 @@ json_t *hd_vcmalloc_claim_all(const struct hd_store *st, char *err, size_t errle
 	size_t i;
 	int changed = 0;
 
-	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, err, errlen) != 0)
+	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, 1, err, errlen) != 0)
 		return NULL;
 	vcms = json_object_get(t.doc, "vcms");
 	purge(st, me, vcms);
@@ -385,7 +533,7 @@ int hd_vcmalloc_release(const struct hd_store *st, const char *uuid, char *err, 
 	size_t i, before;
 	int rc = 0;
 
-	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, err, errlen) != 0)
+	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, 1, err, errlen) != 0)
 		return -1;
 	vcms = json_object_get(t.doc, "vcms");
 	before = json_array_size(vcms);
@@ -407,16 +555,17 @@ json_t *hd_vcmalloc_taken(const struct hd_store *st, char *err, size_t errlen)
 {
 	char me[PATH_MAX];
 	struct table t;
-	json_t *vcms, *e, *out;
+	json_t *e, *out;
 	size_t i;
 
-	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, err, errlen) != 0)
+	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, 0, err, errlen) != 0)
 		return NULL;
-	vcms = json_object_get(t.doc, "vcms");
-	purge(st, me, vcms); /* in memory only: a reader does not write */
 	out = json_array();
-	json_array_foreach(vcms, i,
-			   e) if (strcmp(json_string_value(json_object_get(e, "state")), me) != 0)
+	/* A reader does not write: entries nobody holds are skipped, not
+	 * dropped. */
+	json_array_foreach(json_object_get(t.doc, "vcms"), i,
+			   e) if (strcmp(json_string_value(json_object_get(e, "state")), me) != 0 &&
+				  !gone(st, me, e))
 	    json_array_append(out, json_object_get(e, "address"));
 	table_close(&t);
 	return out;

@@ -48,6 +48,10 @@ int hd_vcmalloc_release(const struct hd_store *st, const char *uuid, char *err, 
  * strings, or NULL with err. */
 json_t *hd_vcmalloc_taken(const struct hd_store *st, char *err, size_t errlen);
 
+/* Forget the copy of the table this process keeps (it is read again at
+ * the next use; tests). */
+void hd_vcmalloc_forget(void);
+
 /* How often this process read and wrote the table (tests count them:
  * start-up reads it once, however many VCMs there are). */
 extern unsigned long hd_vcmalloc_reads, hd_vcmalloc_saves;

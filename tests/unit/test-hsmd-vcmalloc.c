@@ -158,7 +158,8 @@ int main(void)
 		json_decref(t);
 	}
 
-	/* The next start: nothing to write. */
+	/* The next start (a new process): nothing to write. */
+	hd_vcmalloc_forget();
 	reads = hd_vcmalloc_reads;
 	saves = hd_vcmalloc_saves;
 	{
@@ -168,6 +169,31 @@ int main(void)
 		TAP_INT_EQ((int)(hd_vcmalloc_saves - saves), 0, "... no write");
 		json_decref(again);
 	}
+
+	/* In one process, an unchanged table is not read again; one another
+	 * process replaced is. */
+	reads = hd_vcmalloc_reads;
+	{
+		json_t *addrs = hd_vcmalloc_taken(&st, err, sizeof(err));
+		TAP_INT_EQ((int)json_array_size(addrs), 2, "the other HSM holds two addresses");
+		json_decref(addrs);
+	}
+	TAP_INT_EQ((int)(hd_vcmalloc_reads - reads), 0,
+		   "... the unchanged table is not read again");
+	doc = read_table();
+	json_array_append_new(json_object_get(doc, "vcms"),
+			      json_pack("{s:s, s:s, s:s, s:i}", "state", real_other, "uuid",
+					"ffffffff-0000-4000-8000-000000000003", "address",
+					"127.9.0.3", "index", 60000));
+	hsm_write_json_atomic(table, doc, 0644, err, sizeof(err));
+	json_decref(doc);
+	{
+		json_t *addrs = hd_vcmalloc_taken(&st, err, sizeof(err));
+		TAP_INT_EQ((int)json_array_size(addrs), 3,
+			   "another process's change is seen (three addresses)");
+		json_decref(addrs);
+	}
+	TAP_INT_EQ((int)(hd_vcmalloc_reads - reads), 1, "... the table was read again");
 
 	/* One VCM (a copy from elsewhere) has an address another HSM's VCM
 	 * holds: refused for it alone. */
