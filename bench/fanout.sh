@@ -13,52 +13,22 @@
 # compare).  PROFILE=1 also records where the client's CPU goes for status
 # to 16 HSMs (valgrind --tool=callgrind, inclusive cost by library).
 set -eu
-cd "$(dirname "$0")/.."
-top=$PWD
+. "$(dirname "$0")/lib.sh"
 N=${N:-20}
 MAX=${MAX:-64}
-b=$top/_build/bench
-if [ -z "${INST:-}" ]; then
-	mkdir -p "$b"
-	[ -x configure ] || autoreconf -fi >/dev/null
-	(cd "$b" && [ -f Makefile ] || "$top/configure" --quiet --prefix="$b/inst" CFLAGS="-O2 -g")
-	make -C "$b" -j"$(nproc)" --quiet >/dev/null
-	make -C "$b" install --quiet >/dev/null
-	INST=$b/inst
-fi
+[ -n "${INST:-}" ] || bench_build
 mkdir -p "$b"
-cc -O2 -o "$b/runtimes" bench/runtimes.c
+bench_runtimes
 
 # Each hsmd holds a few dozen descriptors; the client one socket per HSM.
 [ "$(ulimit -n)" -ge $((MAX * 4 + 64)) ] || ulimit -n $((MAX * 4 + 64))
 
-w=$(mktemp -d /tmp/hsmbench.XXXXXX)
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	rm -rf "$w"
-}
-trap cleanup EXIT
-export PATH="$INST/bin:$INST/sbin:$PATH"
-export HSMADMIN_CONF=$w/conf HSMADMIN_HOME=$w/home
-head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$w/system-uuid"
-export HSMADMIN_SYSTEM_UUID_FILE=$w/system-uuid
-cp -r "$INST/etc/hsmadmin" "$HSMADMIN_CONF"
-mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
-hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
-
-# A random 127.X.Y.0/24 of our own, so that two runs never collide.
-net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
+bench_scratch
+bench_net
 esn() { printf 'BF0A-0000-%04d' "$1"; }
 for i in $(seq 1 "$MAX"); do
-	hsmd provision --state "$w/hsm$i" --esn "$(esn "$i")" --address "$net.$i" \
-		--vendor-key "$w/vendor.key" --module-conf "$HSMADMIN_CONF/modules.d/hsm$i.conf" >/dev/null
-	hsmd run --state "$w/hsm$i" --conf "$INST/etc/hsmadmin" >"$w/hsm$i.log" 2>&1 &
-	pids="$pids $!"
+	bench_provision "hsm$i" "$(esn "$i")" "$net.$i"
+	bench_run "hsm$i" "$inst/etc/hsmadmin"
 done
 for i in $(seq 1 "$MAX"); do
 	for _ in $(seq 1 400); do grep -q serving "$w/hsm$i.log" 2>/dev/null && break; sleep 0.05; done
@@ -79,12 +49,10 @@ for k in $counts; do
 	got=$(hsmadmin status --json --timeout 120 $args | jq '[.modules[] | select(.ok)] | length')
 	[ "$got" = "$k" ] || { echo "status reached $got of $k HSMs"; exit 1; }
 	# shellcheck disable=SC2086
-	read -r wall cpu < <("$b/runtimes" -c "$N" "$INST/bin/hsmadmin" status --timeout 120 $args)
+	read -r wall cpu < <("$b/runtimes" -c "$N" "$inst/bin/hsmadmin" status --timeout 120 $args)
 	eval "wall_$k=$wall cpu_$k=$cpu"
 done
 
-r() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-ms() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1000 }'; }
 per() { awk -v a="$1" -v b="$2" -v k="$3" 'BEGIN { printf "%.2f", (a - b) / (k - 1) / 1000 }'; }
 echo "hsmadmin status, medians of $N runs ($(nproc) CPUs, $MAX hsmd on $net.0/24," \
 	"hsmd RSS $((hsmd_rss / 1024)) MiB in all)"
@@ -92,14 +60,14 @@ printf '  %5s  %10s  %10s  %9s  %9s\n' HSMs "wall ms" "CPU ms" "wall/1" "CPU/1"
 for k in $counts; do
 	eval "wk=\$wall_$k ck=\$cpu_$k"
 	printf '  %5s  %10s  %10s  %9s  %9s\n' "$k" "$(ms "$wk")" "$(ms "$ck")" \
-		"$(r "$wk" "$wall_1")" "$(r "$ck" "$cpu_1")"
+		"$(ratio "$wk" "$wall_1")" "$(ratio "$ck" "$cpu_1")"
 done
 for k in $counts; do
 	[ "$k" = 1 ] && continue
 	eval "ck=\$cpu_$k"
 	echo "  client CPU per extra HSM (1 -> $k): $(per "$ck" "$cpu_1" "$k") ms"
 done
-[ "$MAX" -gt 16 ] && echo "  status 16 HSMs / 1 HSM: wall $(r "$wall_16" "$wall_1") (target <= 2)"
+[ "$MAX" -gt 16 ] && echo "  status 16 HSMs / 1 HSM: wall $(ratio "$wall_16" "$wall_1") (target <= 2)"
 
 if [ "${PROFILE:-0}" = 1 ] && command -v valgrind >/dev/null; then
 	# Instructions, not time: stable however busy the machine is.
@@ -107,7 +75,7 @@ if [ "${PROFILE:-0}" = 1 ] && command -v valgrind >/dev/null; then
 	for n in 1 "$k"; do
 		# shellcheck disable=SC2046
 		valgrind --tool=callgrind --callgrind-out-file="$w/cg.$n" \
-			"$INST/bin/hsmadmin" status --timeout 120 $(esns "$n") >/dev/null 2>"$w/cg.log" || true
+			"$inst/bin/hsmadmin" status --timeout 120 $(esns "$n") >/dev/null 2>"$w/cg.log" || true
 		eval "ir_$n=$(callgrind_annotate "$w/cg.$n" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')"
 	done
 	eval "irk=\$ir_$k"

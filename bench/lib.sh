@@ -4,11 +4,14 @@
 # install an -O2 tree under _build/bench (BENCH_BUILD), make a scratch
 # HSMADMIN_CONF/HSMADMIN_HOME with a bench vendor key, start emulated HSMs,
 # and the median and ratio arithmetic.  Source it after `set -eu`; it
-# leaves the working directory at the top of the tree, with $top and $b.
+# leaves the working directory at the top of the tree, with $top, $b and
+# $inst (the installation measured: INST=DIR, e.g. an older build to
+# compare, or else the one bench_build makes in $b/inst).
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 top=$PWD
 b=${BENCH_BUILD:-$top/_build/bench}
+inst=${INST:-$b/inst}
 
 # bench_build [TARGET...]: configure once, then make the targets (none: the
 # whole tree, installed under $b/inst).
@@ -37,11 +40,11 @@ bench_scratch() {
 	w=$(mktemp -d /tmp/hsmbench.XXXXXX)
 	pids=""
 	trap bench_cleanup EXIT
-	export PATH="$b/inst/bin:$b/inst/sbin:$PATH"
+	export PATH="$inst/bin:$inst/sbin:$PATH"
 	export HSMADMIN_CONF=$w/conf HSMADMIN_HOME=$w/home
 	head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$w/system-uuid"
 	export HSMADMIN_SYSTEM_UUID_FILE=$w/system-uuid
-	cp -r "$b/inst/etc/hsmadmin" "$HSMADMIN_CONF"
+	cp -r "$inst/etc/hsmadmin" "$HSMADMIN_CONF"
 	mkdir -p "$HSMADMIN_CONF/modules.d" "$HSMADMIN_CONF/vendor.d"
 	hsm-vendor keygen --out "$w/vendor.key" --pub "$HSMADMIN_CONF/vendor.d/bench.pem" >/dev/null
 }
@@ -51,6 +54,13 @@ bench_cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null || true; done
 	for p in $pids; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$w"
+}
+
+# bench_net: a random 127.X.Y of this run's own in $net (addresses $net.1
+# to $net.254), as tests/lib/common.sh's test_address does for the tests:
+# two runs, or a run beside the test suite, never collide on an address.
+bench_net() {
+	net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
 }
 
 # bench_provision NAME ESN ADDRESS: a factory-state HSM in $w/NAME whose

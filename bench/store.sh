@@ -26,7 +26,8 @@ bench_scratch
 hsmd_pid=
 stop_hsmd() { [ -z "$hsmd_pid" ] || { kill "$hsmd_pid" 2>/dev/null; wait "$hsmd_pid" 2>/dev/null || true; hsmd_pid=; pids=; }; }
 esn=BE0C-0000-0043
-addr=127.78.0.2
+bench_net
+addr=$net.1
 bench_provision hsm "$esn" "$addr"
 printf '\n[paths]\nvcm_allocations = %s/vcm-allocations.json\n' "$w" >>"$HSMADMIN_CONF/hsmd.conf"
 

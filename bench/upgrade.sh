@@ -26,6 +26,7 @@ SMALL=${SMALL:-16}
 bench_build
 
 bench_scratch
+bench_net
 export NFAST_KEYPROT=KFG
 # hsmd's configuration: the installed one, trusting the bench vendor.
 cp -r "$HSMADMIN_CONF" "$w/hsmdconf"
@@ -46,12 +47,12 @@ pkg "$SMALL" "$w/small.npkg"
 rm -f "$w/mods/zzpayload.so"
 
 start_hsm() { # I
-	bench_provision "hsm$1" "$(printf 'BE0D-0000-%04d' "$1")" "127.78.0.$1"
+	bench_provision "hsm$1" "$(printf 'BE0D-0000-%04d' "$1")" "$net.$1"
 	bench_run "hsm$1" "$w/hsmdconf"
 	eval "hsm_pid_$1=$bench_pid"
 }
 for i in $(seq 1 16); do start_hsm "$i"; done
-for i in $(seq 1 16); do bench_wait_port "127.78.0.$i" 2204; done
+for i in $(seq 1 16); do bench_wait_port "$net.$i" 2204; done
 bench_enroll
 
 secs() { local s e; s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }

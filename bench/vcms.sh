@@ -26,7 +26,8 @@ bench_scratch
 
 # hsmd reads the same configuration (its vendor.d trusts the licence key).
 esn=BE0C-0000-0042
-addr=127.78.0.1
+bench_net
+addr=$net.1
 bench_provision hsm "$esn" "$addr"
 bench_run hsm "$HSMADMIN_CONF"
 hsmd_pid=$bench_pid

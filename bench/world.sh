@@ -29,7 +29,8 @@ bench_runtimes
 bench_scratch
 
 esn=BE0C-0000-0043
-addr=127.78.$((RANDOM % 200 + 10)).1
+bench_net
+addr=$net.1
 bench_provision hsm "$esn" "$addr"
 bench_run hsm "$HSMADMIN_CONF"
 bench_wait_port "$addr" 2201

@@ -302,6 +302,29 @@ static size_t line_of_key(const char *buf, size_t len, int key_no)
 	return lineno;
 }
 
+/* inih calls the handler for keys only, so a section without keys would
+ * pass unseen: refuse an unknown one like one with keys. */
+static int check_sections(const char *buf, size_t len, char *err, size_t errlen)
+{
+	size_t lineno = 1;
+
+	for (size_t pos = 0; pos < len; lineno++) {
+		const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - line) : len - pos;
+		const char *close = n && line[0] == '[' ? memchr(line, ']', n) : NULL;
+
+		if (close) {
+			size_t k = (size_t)(close - line - 1);
+			if (!(k == 6 && !memcmp(line + 1, "module", 6)) &&
+			    !(k == 5 && !memcmp(line + 1, "ports", 5)))
+				return hsm_set_err(err, errlen, "line %zu: unknown section [%.*s]",
+						   lineno, (int)k, line + 1);
+		}
+		pos += n + 1;
+	}
+	return 0;
+}
+
 int hsm_module_parse(const char *buf, size_t len, struct hsm_module *out, char *err, size_t errlen)
 {
 	struct parse p;
@@ -327,6 +350,8 @@ int hsm_module_parse(const char *buf, size_t len, struct hsm_module *out, char *
 		hsm_set_err(err, errlen, "line %d: syntax error", rc);
 		return -1;
 	}
+	if (check_sections(buf, len, err, errlen) != 0)
+		return -1;
 	if (!p.have_esn || !p.have_address) {
 		hsm_set_err(err, errlen, "[module] needs both 'esn' and 'address'");
 		return -1;

@@ -199,7 +199,7 @@ static int set_key_line(json_t *obj, const char *field, EVP_PKEY *key)
 	return rc;
 }
 
-static json_t *props_to_json(const struct hsm_request_props *p)
+HSM_API json_t *hsm_request_props_json(const struct hsm_request_props *p)
 {
 	json_t *o = json_object();
 
@@ -236,7 +236,7 @@ static json_t *body_to_json(const struct hsm_request *req)
 	if (!bad && req->uuid[0])
 		bad |= json_object_set_new(b, "uuid", json_string(req->uuid));
 	if (!bad && req->type != HSM_REQUEST_START) {
-		json_t *props = props_to_json(&req->props);
+		json_t *props = hsm_request_props_json(&req->props);
 		bad |= !props || json_object_set_new(b, "properties", props);
 	}
 	if (!bad && req->request_key)

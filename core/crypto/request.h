@@ -95,6 +95,10 @@ struct hsm_request {
 };
 
 HSM_API const char *hsm_request_type_name(enum hsm_request_type type);
+/* The properties present in p as the request carries them ("properties"):
+ * booleans, the feature word, the name, k_tenant_req as an OpenSSH line.
+ * NULL when out of memory or a key cannot be encoded. */
+HSM_API json_t *hsm_request_props_json(const struct hsm_request_props *p);
 
 /* --- building (the tenant's side) -------------------------------------- */
 

@@ -417,17 +417,16 @@ HSM_API int hsm_signed_verify(const json_t *envelope, EVP_PKEY *pub, const json_
 {
 	json_t *b = NULL;
 	const char *alg, *keyline, *sigtext;
-	json_error_t jerr;
 	uint8_t sig[HSM_ED25519_SIG_LEN + 3];
 	size_t siglen, len;
 	EVP_PKEY *embedded;
 	char *bytes, inner[128];
 	int rc;
 
-	if (json_unpack_ex((json_t *)envelope, &jerr, JSON_STRICT, "{s:o, s:{s:s, s:s, s:s}}",
-			   "body", &b, "signature", "alg", &alg, "key", &keyline, "sig",
-			   &sigtext) != 0)
-		return ERR("malformed signed document: %s", jerr.text);
+	if (hsm_json_unpack(envelope, JSON_STRICT, inner, sizeof(inner), "{s:o, s:{s:s, s:s, s:s}}",
+			    "body", &b, "signature", "alg", &alg, "key", &keyline, "sig",
+			    &sigtext) != 0)
+		return ERR("malformed signed document: %s", inner);
 	if (!json_is_object(b))
 		return ERR("malformed signed document: body is not an object");
 	if (strcmp(alg, "ed25519") != 0)

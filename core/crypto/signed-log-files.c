@@ -211,6 +211,46 @@ const char *hsm_slog_receiver_error(const struct hsm_slog_receiver *r, int *exit
 	return r->failed ? r->err : NULL;
 }
 
+json_t *hsm_slog_receiver_end(struct hsm_slog_receiver *r, int call_exit, const json_t *head,
+			      int *exit, char *err, size_t errlen)
+{
+	json_t *sum;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (call_exit != 0 && r->failed) {
+		*exit = r->fail_exit;
+		hsm_set_err(err, errlen, "%s, nothing written: %s",
+			    r->fail_exit == HSM_EXIT_AUTH ? "the exported segment does not verify"
+							  : "the export was not received",
+			    r->err);
+		return NULL;
+	}
+	if (call_exit != 0) {
+		*exit = call_exit; /* the call's own failure: the caller reports it */
+		return NULL;
+	}
+	if (!(sum = hsm_slog_receiver_finish(r, head, err, errlen))) {
+		char why[640];
+
+		snprintf(why, sizeof(why), "%s", err ? err : "");
+		*exit = HSM_EXIT_AUTH;
+		hsm_set_err(err, errlen,
+			    "the exported segment does not verify, nothing written: %s", why);
+	}
+	return sum;
+}
+
+json_t *hsm_slog_export_report(const json_t *sum, json_int_t segment, int saved)
+{
+	json_t *s0 = json_array_get(json_object_get(sum, "segments"), 0);
+
+	return json_pack("{s:I, s:O, s:O, s:O, s:b, s:b}", "segment", segment, "first_seq",
+			 json_object_get(s0, "first_seq"), "last_seq",
+			 json_object_get(s0, "last_seq"), "entries", json_object_get(s0, "entries"),
+			 "verified", 1, "saved", saved);
+}
+
 const char *hsm_slog_receiver_path(const struct hsm_slog_receiver *r)
 {
 	return r->fd >= 0 ? r->tmp : NULL;

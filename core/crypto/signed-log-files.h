@@ -50,6 +50,18 @@ HSM_API int hsm_slog_receiver_commit(struct hsm_slog_receiver *r, const char *pa
  * *exit (may be NULL) is HSM_EXIT_AUTH when the data does not verify,
  * HSM_EXIT_FAILED for a local problem (disk, memory bound). */
 HSM_API const char *hsm_slog_receiver_error(const struct hsm_slog_receiver *r, int *exit);
+/* The export call ended with status call_exit and reply document head:
+ * finish the receiver.  The verifier's summary, or NULL with the exit
+ * status in *exit and the reason in err ("..., nothing written: ...").  A
+ * call that failed because the receiver refused the data is blamed on the
+ * data; a call that failed otherwise leaves err empty and *exit the call's
+ * status, for the caller to report as it reports any failed call. */
+HSM_API json_t *hsm_slog_receiver_end(struct hsm_slog_receiver *r, int call_exit,
+				      const json_t *head, int *exit, char *err, size_t errlen);
+/* What an export reports of a verified segment (sum from the receiver):
+ * segment, first_seq, last_seq, entries, verified, saved; the caller adds
+ * whose log it is. */
+HSM_API json_t *hsm_slog_export_report(const json_t *sum, json_int_t segment, int saved);
 /* The temporary file (NULL in memory mode or once committed). */
 HSM_API const char *hsm_slog_receiver_path(const struct hsm_slog_receiver *r);
 /* In memory mode: the bytes received (NUL-terminated). */

@@ -330,6 +330,20 @@ static int common_anywhere(const char *arg, int *value)
 	return 0;
 }
 
+/* The first argument that is not a common option (nor a common option's
+ * value), or NULL. */
+static const char *first_uncommon(int argc, char **argv)
+{
+	int value;
+
+	for (int i = 0; i < argc; i++) {
+		if (!common_anywhere(argv[i], &value))
+			return argv[i];
+		i += value;
+	}
+	return NULL;
+}
+
 /* Reorder argv (after the tool's name) as: the leading command words, the
  * common options found among them, then the rest untouched.  The words
  * then name the command wherever the common options were written, and the
@@ -366,6 +380,25 @@ static size_t sort_arguments(int argc, char **argv, char ***out)
 	return nw;
 }
 
+/* -v/--version first, or where the guide writes the tool's options, after
+ * the command words and common options ("hsmadmin <subcommand> [-h] [-v]
+ * [--no-reset]", guide 4.10.1): the first argument that is neither. */
+static int version_asked(int argc, char **argv)
+{
+	int value;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--version"))
+			return 1;
+		if (argv[i][0] != '-' || argv[i][1] == '\0')
+			continue;
+		if (!common_anywhere(argv[i], &value))
+			return 0;
+		i += value;
+	}
+	return 0;
+}
+
 static int main_sorted(const char *tool, int argc, char **argv, size_t nwords);
 
 HSM_API int hsm_main(int argc, char **argv)
@@ -377,7 +410,7 @@ HSM_API int hsm_main(int argc, char **argv)
 
 	argc--;
 	argv++;
-	if (argc >= 1 && (!strcmp(argv[0], "-v") || !strcmp(argv[0], "--version"))) {
+	if (version_asked(argc, argv)) {
 		printf("%s %s (plugin ABI %d.%d)\n", tool, PACKAGE_VERSION,
 		       HSMADMIN_PLUGIN_ABI_MAJOR, HSMADMIN_PLUGIN_ABI_MINOR);
 		return HSM_EXIT_OK;
@@ -487,8 +520,21 @@ static int main_sorted(const char *tool, int argc, char **argv, size_t nwords)
 		int help =
 		    has_help_flag(argc - (int)(nwords * own_words), argv + nwords * own_words);
 		hsm_help_group(help ? stdout : stderr, tool, group, &reg);
-		if (!help)
-			fprintf(stderr, "%s: %s: usage: a subcommand is needed\n", tool, group);
+		if (!help) {
+			/* An option of a subcommand written before the subcommand
+			 * ("vcm logs --uuid U getkey") is named: only the common
+			 * options go before the command words. */
+			const char *stray = first_uncommon(argc - (int)(nwords * own_words),
+							   argv + nwords * own_words);
+			if (stray)
+				fprintf(stderr,
+					"%s: %s: usage: a subcommand is needed before '%s' "
+					"(a subcommand's own options follow it)\n",
+					tool, group, stray);
+			else
+				fprintf(stderr, "%s: %s: usage: a subcommand is needed\n", tool,
+					group);
+		}
 		free(group);
 		hsm_registry_close(&reg);
 		return help ? HSM_EXIT_OK : HSM_EXIT_USAGE;

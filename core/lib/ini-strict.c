@@ -99,8 +99,48 @@ static int on_pair(void *user, const char *section, const char *name, const char
 	return 1;
 }
 
+/* Each section header of the (already checked) text, with its line, to
+ * on_section: inih never reports a section that has no keys, so an unknown
+ * one would pass unseen.  The name is what inih takes: the text between
+ * '[' and the first ']'. */
+static int check_sections(const char *text, size_t len, hsm_ini_section_handler on_section,
+			  void *user, char *err, size_t errlen)
+{
+	size_t lineno = 1;
+
+	for (size_t pos = 0; pos < len; lineno++) {
+		const char *line = text + pos, *nl = memchr(line, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - line) : len - pos;
+
+		if (n > 0 && line[0] == '[') {
+			const char *end = memchr(line, ']', n);
+			char name[HSM_INI_MAX_NAME + 1], why[256];
+			size_t k = end ? (size_t)(end - line - 1) : 0;
+
+			if (k > HSM_INI_MAX_NAME) /* refused by check_line already */
+				k = HSM_INI_MAX_NAME;
+			memcpy(name, line + 1, k);
+			name[k] = '\0';
+			why[0] = '\0';
+			if (on_section(user, name, why, sizeof(why)) != 0) {
+				snprintf(err, errlen, "line %zu: %s", lineno,
+					 why[0] ? why : "section refused");
+				return -1;
+			}
+		}
+		pos += n + 1;
+	}
+	return 0;
+}
+
 HSM_API int hsm_ini_parse_text(const char *text, size_t len, hsm_ini_handler handler, void *user,
 			       char *err, size_t errlen)
+{
+	return hsm_ini_parse_sections(text, len, NULL, handler, user, err, errlen);
+}
+
+HSM_API int hsm_ini_parse_sections(const char *text, size_t len, hsm_ini_section_handler on_section,
+				   hsm_ini_handler handler, void *user, char *err, size_t errlen)
 {
 	struct ini_run run = { .handler = handler, .user = user };
 	size_t lineno = 1;
@@ -132,11 +172,18 @@ HSM_API int hsm_ini_parse_text(const char *text, size_t len, hsm_ini_handler han
 			 run.reason[0] ? run.reason : "syntax error");
 		return -1;
 	}
-	return 0;
+	return on_section ? check_sections(text, len, on_section, user, err, errlen) : 0;
 }
 
 HSM_API int hsm_ini_parse_file(const char *path, hsm_ini_handler handler, void *user, char *err,
 			       size_t errlen)
+{
+	return hsm_ini_parse_file_sections(path, NULL, handler, user, err, errlen);
+}
+
+HSM_API int hsm_ini_parse_file_sections(const char *path, hsm_ini_section_handler on_section,
+					hsm_ini_handler handler, void *user, char *err,
+					size_t errlen)
 {
 	char *text, inner[320];
 	size_t len;
@@ -144,7 +191,7 @@ HSM_API int hsm_ini_parse_file(const char *path, hsm_ini_handler handler, void *
 
 	if (hsm_read_file(path, HSM_INI_MAX_FILE, &text, &len, err, errlen) != 0)
 		return -1;
-	rc = hsm_ini_parse_text(text, len, handler, user, inner, sizeof(inner));
+	rc = hsm_ini_parse_sections(text, len, on_section, handler, user, inner, sizeof(inner));
 	if (rc != 0)
 		snprintf(err, errlen, "%s:%s", path, inner + 5 /* "line N: why" -> "N: why" */);
 	free(text);

@@ -118,17 +118,27 @@ static void unpack_path(const char *fmt, size_t at, va_list ap, char *path, size
 HSM_API int hsm_json_unpack(const json_t *doc, size_t flags, char *err, size_t errlen,
 			    const char *fmt, ...)
 {
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = hsm_json_vunpack(doc, flags, err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+HSM_API int hsm_json_vunpack(const json_t *doc, size_t flags, char *err, size_t errlen,
+			     const char *fmt, va_list ap)
+{
 	static const char unpacked[] = " object item(s) left unpacked: ";
 	json_error_t jerr;
 	char path[160], shown[HSM_PRINTABLE_LEN];
 	const char *list;
-	va_list ap, again;
+	va_list again;
 	int rc;
 
-	va_start(ap, fmt);
 	va_copy(again, ap);
 	rc = json_vunpack_ex((json_t *)doc, &jerr, flags, fmt, ap);
-	va_end(ap);
 	if (rc == 0) {
 		va_end(again);
 		return 0;

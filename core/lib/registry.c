@@ -122,6 +122,27 @@ struct main_conf {
 	char *plugindir;
 };
 
+/* Unknown sections are refused even when they have no keys. */
+static int main_conf_section(void *user, const char *section, char *err, size_t errlen)
+{
+	(void)user;
+	if (strcmp(section, "paths") != 0) {
+		snprintf(err, errlen, "unknown section [%s]", section);
+		return -1;
+	}
+	return 0;
+}
+
+static int plugin_conf_section(void *user, const char *section, char *err, size_t errlen)
+{
+	(void)user;
+	if (strcmp(section, "plugin") != 0 && strcmp(section, "commands") != 0) {
+		snprintf(err, errlen, "unknown section [%s]", section);
+		return -1;
+	}
+	return 0;
+}
+
 static int main_conf_pair(void *user, const char *section, const char *name, const char *value,
 			  char *err, size_t errlen)
 {
@@ -337,7 +358,8 @@ HSM_API int hsm_plugin_conf_parse(const char *text, size_t len, struct hsm_plugi
 {
 	struct plugin_conf pc = { 0 };
 
-	if (hsm_ini_parse_text(text, len, plugin_conf_pair, &pc, err, errlen) != 0 ||
+	if (hsm_ini_parse_sections(text, len, plugin_conf_section, plugin_conf_pair, &pc, err,
+				   errlen) != 0 ||
 	    plugin_conf_complete(&pc, err, errlen) != 0) {
 		entry_free(&pc.e);
 		return -1;
@@ -365,7 +387,8 @@ static void read_plugin_conf(struct hsm_registry *reg, int dirfd, const char *na
 		free(full);
 		return;
 	}
-	if (hsm_ini_parse_file(full, plugin_conf_pair, &pc, err, sizeof(err)) != 0) {
+	if (hsm_ini_parse_file_sections(full, plugin_conf_section, plugin_conf_pair, &pc, err,
+					sizeof(err)) != 0) {
 		diag(reg, "%s; plugin configuration skipped", err);
 		goto skip;
 	}
@@ -475,8 +498,8 @@ HSM_API int hsm_registry_open(struct hsm_registry *reg, const char *conf_dir, co
 	rc = hsm_trust_read_file(main_path, HSM_INI_MAX_FILE, &text, &len, err, sizeof(err));
 	if (rc == -1)
 		diag(reg, "%s; using built-in defaults", err);
-	else if (rc == 0 &&
-		 hsm_ini_parse_text(text, len, main_conf_pair, &mc, err, sizeof(err)) != 0) {
+	else if (rc == 0 && hsm_ini_parse_sections(text, len, main_conf_section, main_conf_pair,
+						   &mc, err, sizeof(err)) != 0) {
 		diag(reg, "%s: %s; using built-in defaults", main_path, err);
 		free(mc.plugindir);
 		mc.plugindir = NULL;

@@ -209,21 +209,18 @@ static void drain_stderr(ssh_channel ch)
 		;
 }
 
-/* Bounded read of stdout until EOF.  Returns 0, or -1 with r set. */
-static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max, long long deadline,
-		       const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
+/* Wait for the next bytes of stdout until deadline, in short slices:
+ * stderr arriving while we wait on stdout must be drained, or the channel
+ * window fills and stdout never comes.  The count read (> 0), 0 at EOF, or
+ * -1 with r set: the connection was lost, or nothing came by the deadline
+ * (late says what was late). */
+static int read_some(ssh_channel ch, char *buf, size_t size, long long deadline, const char *late,
+		     const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
 {
-	size_t cap = 0;
-	char chunk[16384];
-
-	*buf = NULL;
-	*len = 0;
 	for (;;) {
-		/* Short slices: stderr arriving while we wait on stdout must be
-		 * drained, or the channel window fills and stdout never comes. */
 		long slice = remaining_ms(deadline);
 		int n =
-		    ssh_channel_read_timeout(ch, chunk, sizeof(chunk), 0,
+		    ssh_channel_read_timeout(ch, buf, (uint32_t)size, 0,
 					     (int)(slice < READ_SLICE_MS ? slice : READ_SLICE_MS));
 
 		drain_stderr(ch);
@@ -233,41 +230,64 @@ static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max, long
 					   ssh_get_error(ssh_channel_get_session(ch)));
 			return -1;
 		}
-		if (n == 0) {
-			if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
-				break;
-			if (remaining_ms(deadline) == 0) {
-				hsm_rpc_reply_fail(
-				    r, HSM_EXIT_UNREACHABLE, "unreachable",
-				    "%s service: no complete reply within the timeout",
-				    ep->service);
-				return -1;
-			}
-			continue;
+		if (n > 0)
+			return n;
+		if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
+			return 0;
+		if (remaining_ms(deadline) == 0) {
+			hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable", "%s service: %s",
+					   ep->service, late);
+			return -1;
 		}
+	}
+}
+
+/* Append n bytes to the NUL-terminated *buf of *len bytes (*cap
+ * allocated).  0, or -1 with r set. */
+static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t n,
+		  struct hsm_rpc_reply *r)
+{
+	if (*len + n + 1 > *cap) {
+		size_t ncap = *cap ? *cap * 2 : 4096;
+		char *nb;
+
+		while (ncap < *len + n + 1)
+			ncap *= 2;
+		if (!(nb = realloc(*buf, ncap))) {
+			hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+			return -1;
+		}
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+/* Bounded read of stdout until EOF.  Returns 0, or -1 with r set. */
+static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max, long long deadline,
+		       const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
+{
+	size_t cap = 0;
+	char chunk[16384];
+	int n;
+
+	*buf = NULL;
+	*len = 0;
+	while ((n = read_some(ch, chunk, sizeof(chunk), deadline,
+			      "no complete reply within the timeout", ep, r)) > 0) {
 		if (*len + (size_t)n > max) {
 			hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
 					   "%s service: reply larger than %zu bytes", ep->service,
 					   max);
 			return -1;
 		}
-		if (*len + (size_t)n + 1 > cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			char *nb;
-			while (ncap < *len + (size_t)n + 1)
-				ncap *= 2;
-			if (!(nb = realloc(*buf, ncap))) {
-				hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
-				return -1;
-			}
-			*buf = nb;
-			cap = ncap;
-		}
-		memcpy(*buf + *len, chunk, (size_t)n);
-		*len += (size_t)n;
-		(*buf)[*len] = '\0';
+		if (append(buf, len, &cap, chunk, (size_t)n, r) != 0)
+			return -1;
 	}
-	return 0;
+	return n;
 }
 
 /* A streamed reply: the first line into *head (bounded), every byte after
@@ -277,67 +297,35 @@ static int read_stdout(ssh_channel ch, char **buf, size_t *len, size_t max, long
 static int read_streamed(ssh_channel ch, char **head, size_t *hlen, uint64_t *streamed,
 			 long idle_ms, const struct hsm_rpc_endpoint *ep, struct hsm_rpc_reply *r)
 {
-	long long deadline = now_ms() + idle_ms;
-	int in_head = 1;
-	char *chunk = malloc(STREAM_CHUNK);
+	size_t hcap = 0;
+	int in_head = 1, n;
+	char *chunk = malloc(STREAM_CHUNK), late[64];
 
 	*head = NULL;
 	*hlen = 0;
 	*streamed = 0;
-	if (!chunk) {
-		hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
-		return -1;
-	}
-	for (;;) {
-		long slice = remaining_ms(deadline);
-		int n =
-		    ssh_channel_read_timeout(ch, chunk, STREAM_CHUNK, 0,
-					     (int)(slice < READ_SLICE_MS ? slice : READ_SLICE_MS));
+	if (!chunk)
+		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
+	snprintf(late, sizeof(late), "no data for %ld s", idle_ms / 1000);
+	while ((n = read_some(ch, chunk, STREAM_CHUNK, now_ms() + idle_ms, late, ep, r)) > 0) {
 		const char *data = chunk;
-		size_t len;
+		size_t len = (size_t)n;
 
-		drain_stderr(ch);
-		if (n == SSH_ERROR) {
-			free(chunk);
-			hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
-					   "%s service: connection lost: %s", ep->service,
-					   ssh_get_error(ssh_channel_get_session(ch)));
-			return -1;
-		}
-		if (n == 0) {
-			if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
-				break;
-			if (remaining_ms(deadline) == 0) {
-				free(chunk);
-				hsm_rpc_reply_fail(r, HSM_EXIT_UNREACHABLE, "unreachable",
-						   "%s service: no data for %ld s", ep->service,
-						   idle_ms / 1000);
-				return -1;
-			}
-			continue;
-		}
-		deadline = now_ms() + idle_ms;
-		len = (size_t)n;
 		if (in_head) {
 			const char *nl = memchr(data, '\n', len);
 			size_t take = nl ? (size_t)(nl - data) + 1 : len;
-			char *nb;
+
 			if (*hlen + take > HSM_RPC_MAX_HEAD) {
-				free(chunk);
 				hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
 						   "%s service: reply head larger than %u bytes",
 						   ep->service, HSM_RPC_MAX_HEAD);
-				return -1;
+				n = -1;
+				break;
 			}
-			if (!(nb = realloc(*head, *hlen + take + 1))) {
-				free(chunk);
-				hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local", "out of memory");
-				return -1;
+			if (append(head, hlen, &hcap, data, take, r) != 0) {
+				n = -1;
+				break;
 			}
-			*head = nb;
-			memcpy(*head + *hlen, data, take);
-			*hlen += take;
-			(*head)[*hlen] = '\0';
 			data += take;
 			len -= take;
 			in_head = !nl;
@@ -345,18 +333,17 @@ static int read_streamed(ssh_channel ch, char **head, size_t *hlen, uint64_t *st
 		if (len) {
 			*streamed += len;
 			if (ep->sink(ep->sink_arg, data, len) != 0) {
-				free(chunk);
-				hsm_rpc_reply_fail(
-				    r, HSM_EXIT_FAILED, "local",
-				    "%s service: the streamed reply was refused by its "
-				    "receiver",
-				    ep->service);
-				return -1;
+				hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local",
+						   "%s service: the streamed reply was refused by "
+						   "its receiver",
+						   ep->service);
+				n = -1;
+				break;
 			}
 		}
 	}
 	free(chunk);
-	return 0;
+	return n;
 }
 
 /* exit 0 and an object, or a non-zero exit and the error envelope. */
@@ -366,7 +353,6 @@ int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *ser
 	char why[256];
 	json_t *doc = hsm_json_parse(out ? out : "", len, HSM_RPC_MAX_REPLY, why, sizeof(why));
 	const char *code, *message;
-	json_error_t jerr;
 
 	if (!doc)
 		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
@@ -382,12 +368,12 @@ int hsm_rpc_parse_reply(const char *out, size_t len, int status, const char *ser
 		r->exit = 0;
 		return 0;
 	}
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:{s:s, s:s}}", "error", "code", &code,
-			   "message", &message) < 0) {
+	if (hsm_json_unpack(doc, JSON_STRICT, why, sizeof(why), "{s:{s:s, s:s}}", "error", "code",
+			    &code, "message", &message) < 0) {
 		json_decref(doc);
 		return hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "protocol",
 					  "%s.%s: exit status %d with a malformed error: %s",
-					  service, method, status, jerr.text);
+					  service, method, status, why);
 	}
 	if (!*code)
 		code = "unknown";

@@ -107,17 +107,18 @@ static int load_image(struct hd_store *st, const json_t *img, int platform_only,
 	size_t want;
 
 	if (hd_images_dir(st->dir, img, dir, sizeof(dir)) != 0)
-		return hd_err(err, errlen, "the image has no directory");
+		return hsm_set_err(err, errlen, "the image has no directory");
 	if (hd_images_verify(st->dir, img, keys, nkeys, inner, sizeof(inner)) != 0)
-		return hd_err(err, errlen, "image %s fails its check: %s",
-			      json_string_value(json_object_get(img, "version")), inner);
+		return hsm_set_err(err, errlen, "image %s fails its check: %s",
+				   json_string_value(json_object_get(img, "version")), inner);
 	snprintf(mods, sizeof(mods), "%s/modules", dir);
 	if (hd_services_load(dir, mods, platform_only, svcs, nsvcs, inner, sizeof(inner)) < 0)
-		return hd_err(err, errlen, "%s", inner);
+		return hsm_set_err(err, errlen, "%s", inner);
 	want = expected_services(dir, platform_only);
 	if (*nsvcs == 0 || *nsvcs < want) {
-		hd_err(err, errlen, "image %s: %zu of its %zu services failed to start",
-		       json_string_value(json_object_get(img, "version")), want - *nsvcs, want);
+		hsm_set_err(err, errlen, "image %s: %zu of its %zu services failed to start",
+			    json_string_value(json_object_get(img, "version")), want - *nsvcs,
+			    want);
 		hd_services_unload(*svcs, *nsvcs);
 		*svcs = NULL;
 		*nsvcs = 0;
@@ -155,14 +156,15 @@ static int boot_recovery(struct hd_store *st, const struct hd_config *cfg, const
 	if (!img || json_is_true(json_object_get(img, "development")))
 		return load_development(cfg, confdir, 1, svcs, nsvcs, err, errlen);
 	if (hsm_vendor_keys_load(cfg->vendordir, &keys, &nkeys, inner, sizeof(inner)) != 0)
-		return hd_err(err, errlen, "vendor keys: %s", inner);
+		return hsm_set_err(err, errlen, "vendor keys: %s", inner);
 	rc = load_image(st, img, 1, keys, nkeys, svcs, nsvcs, inner, sizeof(inner));
 	hsm_vendor_keys_free(keys, nkeys);
 	if (rc != 0)
-		return hd_err(err, errlen,
-			      "the recovery image does not boot: %s; release the recovery button "
-			      "(hsmd button --release) to boot the primary image",
-			      inner);
+		return hsm_set_err(
+		    err, errlen,
+		    "the recovery image does not boot: %s; release the recovery button "
+		    "(hsmd button --release) to boot the primary image",
+		    inner);
 	hd_log("booted the recovery image %s", json_string_value(json_object_get(img, "version")));
 	return 0;
 }
@@ -221,7 +223,7 @@ int hd_boot_image(struct hd_store *st, const struct hd_config *cfg, const char *
 		goto out;
 	}
 	if (hsm_vendor_keys_load(cfg->vendordir, &keys, &nkeys, inner, sizeof(inner)) != 0) {
-		hd_err(err, errlen, "vendor keys: %s", inner);
+		hsm_set_err(err, errlen, "vendor keys: %s", inner);
 		goto out;
 	}
 	if (load_image(st, img, 0, keys, nkeys, svcs, nsvcs, why, sizeof(why)) == 0) {
@@ -245,7 +247,7 @@ int hd_boot_image(struct hd_store *st, const struct hd_config *cfg, const char *
 	}
 	hd_log("%s", why);
 	if (!hd_images_slot(images, "previous")) {
-		hd_err(err, errlen, "no bootable image: %s", why);
+		hsm_set_err(err, errlen, "no bootable image: %s", why);
 		goto out;
 	}
 	/* Roll back: the previous image becomes the primary again. */
@@ -256,7 +258,7 @@ int hd_boot_image(struct hd_store *st, const struct hd_config *cfg, const char *
 		json_object_set_new(images, "trial", json_false());
 		if (hd_images_save(st->dir, images, inner, sizeof(inner)) != 0) {
 			json_decref(bad);
-			hd_err(err, errlen, "cannot roll back: %s", inner);
+			hsm_set_err(err, errlen, "cannot roll back: %s", inner);
 			goto out;
 		}
 		hd_log("firmware rolled back from %s to %s",

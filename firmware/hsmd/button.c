@@ -34,10 +34,10 @@ int hd_button_parse(const char *buf, size_t len, int64_t *until, char *err, size
 	if (len && buf[len - 1] == '\n')
 		len--;
 	if (len == 0 || len > 12)
-		return hd_err(err, errlen, "not one number of 1-12 digits");
+		return hsm_set_err(err, errlen, "not one number of 1-12 digits");
 	for (; i < len; i++) {
 		if (buf[i] < '0' || buf[i] > '9')
-			return hd_err(err, errlen, "byte %zu is not a digit", i + 1);
+			return hsm_set_err(err, errlen, "byte %zu is not a digit", i + 1);
 		v = v * 10 + (buf[i] - '0');
 	}
 	*until = v;
@@ -59,7 +59,7 @@ int hd_button_release(const char *dir, char *err, size_t errlen)
 
 	button_path(dir, path, sizeof(path));
 	if (unlink(path) != 0 && errno != ENOENT)
-		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	return hsm_fsync_dir(dir, err, errlen);
 }
 

@@ -114,19 +114,19 @@ static int on_key(void *user, const char *section, const char *name, const char 
 
 	if (strcmp(section, "paths") == 0 && strcmp(name, "servicedir") == 0) {
 		if (ps->seen & (1u << 31))
-			return hd_err(err, errlen, "duplicate key 'servicedir'");
+			return hsm_set_err(err, errlen, "duplicate key 'servicedir'");
 		ps->seen |= 1u << 31;
 		if (value[0] != '/' || strlen(value) >= sizeof(ps->cfg.servicedir))
-			return hd_err(err, errlen, "servicedir must be an absolute path");
+			return hsm_set_err(err, errlen, "servicedir must be an absolute path");
 		snprintf(ps->cfg.servicedir, sizeof(ps->cfg.servicedir), "%s", value);
 		return 0;
 	}
 	if (strcmp(section, "paths") == 0 && strcmp(name, "vcm_allocations") == 0) {
 		if (ps->seen & (1u << 29))
-			return hd_err(err, errlen, "duplicate key 'vcm_allocations'");
+			return hsm_set_err(err, errlen, "duplicate key 'vcm_allocations'");
 		ps->seen |= 1u << 29;
 		if (value[0] != '/' || strlen(value) >= sizeof(ps->cfg.vcm_allocations) - 8)
-			return hd_err(err, errlen, "vcm_allocations must be an absolute path");
+			return hsm_set_err(err, errlen, "vcm_allocations must be an absolute path");
 		snprintf(ps->cfg.vcm_allocations, sizeof(ps->cfg.vcm_allocations), "%s", value);
 		return 0;
 	}
@@ -134,10 +134,10 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		struct hsm_cidr net;
 		char inner[128];
 		if (ps->seen & (1u << 30))
-			return hd_err(err, errlen, "duplicate key 'emulated_subnet'");
+			return hsm_set_err(err, errlen, "duplicate key 'emulated_subnet'");
 		ps->seen |= 1u << 30;
 		if (hsm_cidr_parse(value, 0, &net, inner, sizeof(inner)) != 0)
-			return hd_err(err, errlen, "emulated_subnet: %s", inner);
+			return hsm_set_err(err, errlen, "emulated_subnet: %s", inner);
 		snprintf(ps->cfg.vcm_subnet, sizeof(ps->cfg.vcm_subnet), "%s", value);
 		return 0;
 	}
@@ -146,36 +146,50 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		if (strcmp(section, keys[i].section) || strcmp(name, keys[i].name))
 			continue;
 		if (ps->seen & (1u << i))
-			return hd_err(err, errlen, "duplicate key '%s'", name);
+			return hsm_set_err(err, errlen, "duplicate key '%s'", name);
 		ps->seen |= 1u << i;
 		if (parse_number(value, keys[i].min, keys[i].max, &v) != 0)
-			return hd_err(err, errlen,
-				      "%s: '%s' is not a number from %" PRIu64 " to %" PRIu64, name,
-				      value, keys[i].min, keys[i].max);
+			return hsm_set_err(err, errlen,
+					   "%s: '%s' is not a number from %" PRIu64 " to %" PRIu64,
+					   name, value, keys[i].min, keys[i].max);
 		if (keys[i].is64)
 			*(uint64_t *)(void *)((char *)&ps->cfg + keys[i].offset) = v;
 		else
 			*(unsigned *)(void *)((char *)&ps->cfg + keys[i].offset) = (unsigned)v;
 		return 0;
 	}
-	return hd_err(err, errlen, "unknown key '%s' in section [%s]", name, section);
+	return hsm_set_err(err, errlen, "unknown key '%s' in section [%s]", name, section);
+}
+
+/* A section is known when a key of it is: [paths] and the table's.  An
+ * unknown one is refused even when it has no keys. */
+static int on_section(void *user, const char *section, char *err, size_t errlen)
+{
+	(void)user;
+	if (strcmp(section, "paths") == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(section, keys[i].section) == 0)
+			return 0;
+	return hsm_set_err(err, errlen, "unknown section [%s]", section);
 }
 
 int hd_config_parse(struct hd_config *cfg, const char *text, size_t len, char *err, size_t errlen)
 {
 	struct parse_state ps = { .cfg = *cfg };
 
-	if (hsm_ini_parse_text(text, len, on_key, &ps, err, errlen) != 0)
+	if (hsm_ini_parse_sections(text, len, on_section, on_key, &ps, err, errlen) != 0)
 		return -1;
 	if (ps.cfg.log_safe_percent >= ps.cfg.log_critical_percent)
-		return hd_err(err, errlen, "safe_percent (%u) must be below critical_percent (%u)",
-			      ps.cfg.log_safe_percent, ps.cfg.log_critical_percent);
+		return hsm_set_err(err, errlen,
+				   "safe_percent (%u) must be below critical_percent (%u)",
+				   ps.cfg.log_safe_percent, ps.cfg.log_critical_percent);
 	if (ps.cfg.vcm_uid_base != 0 && ps.cfg.vcm_uid_base < 1000)
-		return hd_err(err, errlen,
-			      "uid_base (%u) must be 0 (VCMs run as hsmd) or at least 1000",
-			      ps.cfg.vcm_uid_base);
+		return hsm_set_err(err, errlen,
+				   "uid_base (%u) must be 0 (VCMs run as hsmd) or at least 1000",
+				   ps.cfg.vcm_uid_base);
 	if (ps.cfg.vcm_uid_base > 4294967294u - ps.cfg.vcm_uid_count)
-		return hd_err(err, errlen, "uid_base + uid_count passes the largest uid");
+		return hsm_set_err(err, errlen, "uid_base + uid_count passes the largest uid");
 	*cfg = ps.cfg;
 	return 0;
 }
@@ -191,10 +205,10 @@ static int vendor_dir_load(struct hd_config *cfg, const char *confdir, char *err
 	size_t n = 0;
 
 	if (strlen(confdir) + sizeof("/vendor.d") > sizeof(cfg->vendordir))
-		return hd_err(err, errlen, "%s: configuration path too long", confdir);
+		return hsm_set_err(err, errlen, "%s: configuration path too long", confdir);
 	snprintf(cfg->vendordir, sizeof(cfg->vendordir), "%s/vendor.d", confdir);
 	if (hsm_vendor_keys_load(cfg->vendordir, &vkeys, &n, inner, sizeof(inner)) != 0)
-		return hd_err(err, errlen, "vendor keys: %s", inner);
+		return hsm_set_err(err, errlen, "vendor keys: %s", inner);
 	hsm_vendor_keys_free(vkeys, n);
 	return 0;
 }
@@ -208,7 +222,7 @@ int hd_config_load(struct hd_config *cfg, const char *confdir, char *err, size_t
 	/* The configuration directory, hsmd.conf and vendor.d configure a
 	 * process running as root: the trust rules (hsmadmin/trust.h). */
 	if ((rc = hsm_trust_dir(confdir, inner, sizeof(inner))) == -1)
-		return hd_err(err, errlen, "configuration directory %s", inner);
+		return hsm_set_err(err, errlen, "configuration directory %s", inner);
 	if (vendor_dir_load(cfg, confdir, err, errlen) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/hsmd.conf", confdir);
@@ -216,10 +230,10 @@ int hd_config_load(struct hd_config *cfg, const char *confdir, char *err, size_t
 	if (rc == HSM_TRUST_ABSENT)
 		return 0;
 	if (rc != 0)
-		return hd_err(err, errlen, "%s", inner);
+		return hsm_set_err(err, errlen, "%s", inner);
 	rc = hd_config_parse(cfg, text, len, inner, sizeof(inner));
 	free(text);
 	if (rc != 0)
-		return hd_err(err, errlen, "%s: %s", path, inner);
+		return hsm_set_err(err, errlen, "%s: %s", path, inner);
 	return 0;
 }

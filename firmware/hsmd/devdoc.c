@@ -74,16 +74,18 @@ static int check_ports(const json_t *ports, char *err, size_t errlen)
 	uint32_t seen[65536 / 32] = { 0 };
 
 	if (!json_is_object(ports) || json_object_size(ports) == 0)
-		return hd_err(err, errlen, "ports: not an object of service ports");
+		return hsm_set_err(err, errlen, "ports: not an object of service ports");
 	json_object_foreach((json_t *)ports, name, v)
 	{
 		json_int_t p;
 		if (!hd_name_valid(name))
-			return hd_err(err, errlen, "ports: bad service name");
+			return hsm_set_err(err, errlen, "ports: bad service name");
 		if (!json_is_integer(v) || (p = json_integer_value(v)) < 1 || p > 65535)
-			return hd_err(err, errlen, "ports: %s: not a port number 1-65535", name);
+			return hsm_set_err(err, errlen, "ports: %s: not a port number 1-65535",
+					   name);
 		if (seen[p / 32] & (1u << (p % 32)))
-			return hd_err(err, errlen, "ports: %s: port %d used twice", name, (int)p);
+			return hsm_set_err(err, errlen, "ports: %s: port %d used twice", name,
+					   (int)p);
 		seen[p / 32] |= 1u << (p % 32);
 	}
 	return 0;
@@ -103,38 +105,38 @@ int hd_lifetime_validate(const json_t *doc, char *err, size_t errlen)
 			    &version, "esn", &esn, "psn", &psn, "mfgtime", &mfgtime, "speed",
 			    &speed, "features", &features, "identity_key", &idkey, "warrant",
 			    &warrant, "address", &address, "ports", &ports, "dbid", &dbid) != 0)
-		return hd_err(err, errlen, "%s", jwhy);
+		return hsm_set_err(err, errlen, "%s", jwhy);
 	if (dbid && !printable(dbid, 32))
-		return hd_err(err, errlen, "dbid: not 1-32 printable characters");
+		return hsm_set_err(err, errlen, "dbid: not 1-32 printable characters");
 	if (version != HD_DOC_VERSION)
-		return hd_err(err, errlen, "version %lld is not %d", (long long)version,
-			      HD_DOC_VERSION);
+		return hsm_set_err(err, errlen, "version %lld is not %d", (long long)version,
+				   HD_DOC_VERSION);
 	if (!hsm_esn_valid(esn))
-		return hd_err(err, errlen, "esn: not an ESN like 1A23-BC45-6789");
+		return hsm_set_err(err, errlen, "esn: not an ESN like 1A23-BC45-6789");
 	if (!printable(psn, 32))
-		return hd_err(err, errlen, "psn: not 1-32 printable characters");
+		return hsm_set_err(err, errlen, "psn: not 1-32 printable characters");
 	if (mfgtime < 0 || mfgtime > MAX_TIME)
-		return hd_err(err, errlen, "mfgtime: out of range");
+		return hsm_set_err(err, errlen, "mfgtime: out of range");
 	if (strcmp(speed, "base") && strcmp(speed, "mid") && strcmp(speed, "high"))
-		return hd_err(err, errlen, "speed: not base, mid or high");
+		return hsm_set_err(err, errlen, "speed: not base, mid or high");
 	if (features < 0 || features > 0xffffffffLL)
-		return hd_err(err, errlen, "features: not a 32-bit word");
+		return hsm_set_err(err, errlen, "features: not a 32-bit word");
 	if (!openssh_key_valid(idkey))
-		return hd_err(err, errlen, "identity_key: not an ssh-ed25519 public key");
+		return hsm_set_err(err, errlen, "identity_key: not an ssh-ed25519 public key");
 	if (!address_valid(address))
-		return hd_err(err, errlen, "address: not an IPv4 or IPv6 address");
+		return hsm_set_err(err, errlen, "address: not an IPv4 or IPv6 address");
 	if (check_ports(ports, err, errlen) != 0)
 		return -1;
 	/* The warrant must be a valid signature over this device's own
 	 * identity; whether its signer is a trusted vendor is the host's
 	 * question (docs/protocol.md). */
 	if (hsm_signed_verify(warrant, NULL, &body, NULL, inner, sizeof(inner)) != 0)
-		return hd_err(err, errlen, "warrant: %s", inner);
+		return hsm_set_err(err, errlen, "warrant: %s", inner);
 	if (!json_is_string(json_object_get(body, "esn")) ||
 	    strcmp(json_string_value(json_object_get(body, "esn")), esn) != 0 ||
 	    !json_is_string(json_object_get(body, "identity_key")) ||
 	    strcmp(json_string_value(json_object_get(body, "identity_key")), idkey) != 0)
-		return hd_err(err, errlen, "warrant: does not name this ESN and identity key");
+		return hsm_set_err(err, errlen, "warrant: does not name this ESN and identity key");
 	return 0;
 }
 
@@ -149,22 +151,22 @@ static int check_clock(const json_t *clock, char *err, size_t errlen)
 	if (hsm_json_unpack((json_t *)clock, JSON_STRICT, jwhy, sizeof(jwhy),
 			    "{s:I, s:o, s:b, s:o, s?I}", "offset", &offset, "last_set", &last_set,
 			    "lost", &lost, "slew", &slew, "high_water", &high_water) != 0)
-		return hd_err(err, errlen, "clock: %s", jwhy);
+		return hsm_set_err(err, errlen, "clock: %s", jwhy);
 	if (high_water < 0 || high_water > MAX_TIME)
-		return hd_err(err, errlen, "clock: high_water out of range");
+		return hsm_set_err(err, errlen, "clock: high_water out of range");
 	if (offset < -MAX_TIME || offset > MAX_TIME)
-		return hd_err(err, errlen, "clock: offset out of range");
+		return hsm_set_err(err, errlen, "clock: offset out of range");
 	if (!json_is_null(last_set) &&
 	    (!json_is_integer(last_set) || json_integer_value(last_set) < 0 ||
 	     json_integer_value(last_set) > MAX_TIME))
-		return hd_err(err, errlen, "clock: last_set is not a time or null");
+		return hsm_set_err(err, errlen, "clock: last_set is not a time or null");
 	if (json_is_null(slew))
 		return 0;
 	if (hsm_json_unpack(slew, JSON_STRICT, jwhy, sizeof(jwhy), "{s:I, s:I}", "start", &start,
 			    "delta", &delta) != 0)
-		return hd_err(err, errlen, "clock: slew: %s", jwhy);
+		return hsm_set_err(err, errlen, "clock: slew: %s", jwhy);
 	if (start < 0 || start > MAX_TIME || delta < -MAX_TIME || delta > MAX_TIME)
-		return hd_err(err, errlen, "clock: slew out of range");
+		return hsm_set_err(err, errlen, "clock: slew out of range");
 	return 0;
 }
 
@@ -175,14 +177,14 @@ static int check_string_map(const json_t *obj, const char *what, int known_only,
 	json_t *v;
 
 	if (!json_is_object(obj))
-		return hd_err(err, errlen, "%s: not an object", what);
+		return hsm_set_err(err, errlen, "%s: not an object", what);
 	json_object_foreach((json_t *)obj, name, v)
 	{
 		if (!hd_name_valid(name) || (known_only && !known_service(name)))
-			return hd_err(err, errlen, "%s: unknown service '%.48s'", what, name);
+			return hsm_set_err(err, errlen, "%s: unknown service '%.48s'", what, name);
 		if (!json_is_string(v) || json_string_length(v) == 0 ||
 		    json_string_length(v) > maxlen)
-			return hd_err(err, errlen, "%s: %s: not a string", what, name);
+			return hsm_set_err(err, errlen, "%s: %s: not a string", what, name);
 	}
 	return 0;
 }
@@ -197,15 +199,15 @@ int hd_log_entry_validate(const json_t *entry, char *err, size_t errlen)
 	if (hsm_json_unpack((json_t *)entry, JSON_STRICT, jwhy, sizeof(jwhy),
 			    "{s:I, s:I, s:s, s:o}", "seq", &seq, "time", &time, "event", &event,
 			    "detail", &detail) != 0)
-		return hd_err(err, errlen, "%s", jwhy);
+		return hsm_set_err(err, errlen, "%s", jwhy);
 	if (seq < 1 || seq > MAX_TIME * 1024)
-		return hd_err(err, errlen, "seq out of range");
+		return hsm_set_err(err, errlen, "seq out of range");
 	if (time < 0 || time > MAX_TIME)
-		return hd_err(err, errlen, "time out of range");
+		return hsm_set_err(err, errlen, "time out of range");
 	if (!hd_name_valid(event))
-		return hd_err(err, errlen, "event is not a name");
+		return hsm_set_err(err, errlen, "event is not a name");
 	if (!json_is_object(detail))
-		return hd_err(err, errlen, "detail is not an object");
+		return hsm_set_err(err, errlen, "detail is not an object");
 	return 0;
 }
 
@@ -223,15 +225,15 @@ static int check_log(const json_t *log, char *err, size_t errlen)
 			    "{s:I, s:I, s:s, s:b, s:o, s?I, s?I, s?o}", "next_seq", &next_seq,
 			    "segment", &segment, "key", &key, "critical", &critical, "pending",
 			    &pending, "epoch", &epoch, "since", &since, "keys", &keys) != 0)
-		return hd_err(err, errlen, "log: %s", jwhy);
+		return hsm_set_err(err, errlen, "log: %s", jwhy);
 	if (next_seq < 1 || next_seq > MAX_TIME * 1024 || segment < 1 || segment > MAX_TIME)
-		return hd_err(err, errlen, "log: sequence numbers out of range");
+		return hsm_set_err(err, errlen, "log: sequence numbers out of range");
 	if (epoch < 1 || epoch > 1000000 || since < 1 || since > MAX_TIME * 1024)
-		return hd_err(err, errlen, "log: epoch or since out of range");
+		return hsm_set_err(err, errlen, "log: epoch or since out of range");
 	/* The verification keys of every epoch, each certified by the
 	 * identity key (logs_getkey hands them out). */
 	if (keys && (!json_is_array(keys) || json_array_size(keys) > 4096))
-		return hd_err(err, errlen, "log: keys is not an array of at most 4096");
+		return hsm_set_err(err, errlen, "log: keys is not an array of at most 4096");
 	json_array_foreach(keys, i, k)
 	{
 		json_int_t ke, ks;
@@ -240,17 +242,19 @@ static int check_log(const json_t *log, char *err, size_t errlen)
 		if (hsm_json_unpack(k, JSON_STRICT, jwhy, sizeof(jwhy), "{s:I, s:I, s:s, s:o}",
 				    "epoch", &ke, "since", &ks, "key", &kl, "certificate",
 				    &cert) != 0)
-			return hd_err(err, errlen, "log: keys[%zu]: %s", i, jwhy);
+			return hsm_set_err(err, errlen, "log: keys[%zu]: %s", i, jwhy);
 		if (!openssh_key_valid(kl) || !json_is_object(cert))
-			return hd_err(err, errlen, "log: keys[%zu]: bad key or certificate", i);
+			return hsm_set_err(err, errlen, "log: keys[%zu]: bad key or certificate",
+					   i);
 	}
 	if (strncmp(key, "-----BEGIN PRIVATE KEY-----", 27) != 0 || strlen(key) > 4096)
-		return hd_err(err, errlen, "log: key is not a PEM private key");
+		return hsm_set_err(err, errlen, "log: key is not a PEM private key");
 	if (!json_is_null(pending)) {
 		if (hd_log_entry_validate(pending, inner, sizeof(inner)) != 0)
-			return hd_err(err, errlen, "log: pending: %s", inner);
+			return hsm_set_err(err, errlen, "log: pending: %s", inner);
 		if (json_integer_value(json_object_get(pending, "seq")) >= next_seq)
-			return hd_err(err, errlen, "log: pending entry is not before next_seq");
+			return hsm_set_err(err, errlen,
+					   "log: pending entry is not before next_seq");
 	}
 	return 0;
 }
@@ -277,10 +281,10 @@ static int check_licence(const json_t *lic, char *err, size_t errlen)
 			    "{s:s, s:I, s:I, s:o, s:I, s:I}", "text", &text, "max_active_vcms",
 			    &max, "features", &features, "speed_upgrade", &speed, "serial", &serial,
 			    "issued", &issued) != 0)
-		return hd_err(err, errlen, "licence: %s", jwhy);
+		return hsm_set_err(err, errlen, "licence: %s", jwhy);
 	if (hsm_licence_parse(text, json_string_length(json_object_get(lic, "text")), &parsed,
 			      inner, sizeof(inner)) != 0)
-		return hd_err(err, errlen, "licence: text: %s", inner);
+		return hsm_set_err(err, errlen, "licence: text: %s", inner);
 	same = max == (json_int_t)parsed->max_active_vcms &&
 	       features == (json_int_t)parsed->features && serial == parsed->serial &&
 	       issued == parsed->issued &&
@@ -291,7 +295,7 @@ static int check_licence(const json_t *lic, char *err, size_t errlen)
 				 hsm_licence_speed_name(parsed->speed_upgrade)) == 0);
 	hsm_licence_free(parsed);
 	if (!same)
-		return hd_err(err, errlen, "licence: fields do not match the licence text");
+		return hsm_set_err(err, errlen, "licence: fields do not match the licence text");
 	return 0;
 }
 
@@ -308,11 +312,12 @@ static int check_network(const json_t *net, const char *what, char *err, size_t 
 
 	if (hsm_json_unpack((json_t *)net, JSON_STRICT, jwhy, sizeof(jwhy), "{s:s, s:o, s:o}",
 			    "mode", &mode, "address", &address, "gateway", &gateway) != 0)
-		return hd_err(err, errlen, "vcm_network: %s: %s", what, jwhy);
+		return hsm_set_err(err, errlen, "vcm_network: %s: %s", what, jwhy);
 	if (strcmp(mode, "default") == 0) {
 		if (!json_is_null(address) || !json_is_null(gateway))
-			return hd_err(err, errlen,
-				      "vcm_network: %s: default has no address or gateway", what);
+			return hsm_set_err(err, errlen,
+					   "vcm_network: %s: default has no address or gateway",
+					   what);
 		return 0;
 	}
 	if (strcmp(mode, "ipv4static") == 0)
@@ -320,15 +325,15 @@ static int check_network(const json_t *net, const char *what, char *err, size_t 
 	else if (strcmp(mode, "ipv6static") == 0)
 		family = 6;
 	else
-		return hd_err(err, errlen,
-			      "vcm_network: %s: mode is not default, ipv4static or ipv6static",
-			      what);
+		return hsm_set_err(err, errlen,
+				   "vcm_network: %s: mode is not default, ipv4static or ipv6static",
+				   what);
 	if (!json_is_string(address) || !json_is_string(gateway))
-		return hd_err(err, errlen, "vcm_network: %s: address and gateway must be strings",
-			      what);
+		return hsm_set_err(err, errlen,
+				   "vcm_network: %s: address and gateway must be strings", what);
 	if (hsm_netconfig_parse(family, json_string_value(address), json_string_value(gateway),
 				&cfg, inner, sizeof(inner)) != 0)
-		return hd_err(err, errlen, "vcm_network: %s: %s", what, inner);
+		return hsm_set_err(err, errlen, "vcm_network: %s: %s", what, inner);
 	return 0;
 }
 
@@ -339,7 +344,7 @@ static int check_vcm_network(const json_t *vn, char *err, size_t errlen)
 
 	if (hsm_json_unpack((json_t *)vn, JSON_STRICT, jwhy, sizeof(jwhy), "{s:o, s:o}", "current",
 			    &current, "pending", &pending) != 0)
-		return hd_err(err, errlen, "vcm_network: %s", jwhy);
+		return hsm_set_err(err, errlen, "vcm_network: %s", jwhy);
 	if (check_network(current, "current", err, errlen) != 0)
 		return -1;
 	if (!json_is_null(pending) && check_network(pending, "pending", err, errlen) != 0)
@@ -373,11 +378,11 @@ int hd_device_validate_since(const json_t *doc, const json_t *prev, char *err, s
 		&min_vsn, "firmware", &firmware, "acceleration", &accel, "log", &log, "emulation",
 		&emul, "services", &services, "licence", &licence, "vcm_network", &vcm_network,
 		"vcms", &vcms, "image", &image) != 0)
-		return hd_err(err, errlen, "%s", jwhy);
+		return hsm_set_err(err, errlen, "%s", jwhy);
 	/* Written only for the recovery image (absent: primary). */
 	if (image && strcmp(image, "recovery") != 0)
-		return hd_err(err, errlen,
-			      "image: not recovery (the primary image is written as no member)");
+		return hsm_set_err(
+		    err, errlen, "image: not recovery (the primary image is written as no member)");
 	if (licence && check_licence(licence, err, errlen) != 0)
 		return -1;
 	if (vcm_network && check_vcm_network(vcm_network, err, errlen) != 0)
@@ -386,65 +391,67 @@ int hd_device_validate_since(const json_t *doc, const json_t *prev, char *err, s
 	if (vcms && fw_vcms_validate_since(vcms, json_object_get(prev, "vcms"), err, errlen) != 0)
 		return -1;
 	if (version != HD_DOC_VERSION)
-		return hd_err(err, errlen, "version %lld is not %d", (long long)version,
-			      HD_DOC_VERSION);
+		return hsm_set_err(err, errlen, "version %lld is not %d", (long long)version,
+				   HD_DOC_VERSION);
 	if (strcmp(state, "factory") && strcmp(state, "enrolled"))
-		return hd_err(err, errlen, "state: not factory or enrolled");
+		return hsm_set_err(err, errlen, "state: not factory or enrolled");
 	if (strcmp(mode, "operational") && strcmp(mode, "maintenance") &&
 	    strcmp(mode, "initialization"))
-		return hd_err(err, errlen, "mode: not operational, maintenance or initialization");
+		return hsm_set_err(err, errlen,
+				   "mode: not operational, maintenance or initialization");
 	if (check_string_map(host_keys, "host_keys", 1, 4096, err, errlen) != 0)
 		return -1;
 	for (size_t i = 0; i < hd_known_service_count; i++)
 		if (!json_object_get(host_keys, hd_known_services[i].name))
-			return hd_err(err, errlen, "host_keys: no key for %s",
-				      hd_known_services[i].name);
+			return hsm_set_err(err, errlen, "host_keys: no key for %s",
+					   hd_known_services[i].name);
 	if (!json_is_object(certs))
-		return hd_err(err, errlen, "certificates: not an object");
+		return hsm_set_err(err, errlen, "certificates: not an object");
 	json_object_foreach(
-	    certs, name, v) if (!known_service(name) ||
-				!json_is_object(v)) return hd_err(err, errlen,
-								  "certificates: bad entry '%.48s'",
-								  name);
+	    certs, name,
+	    v) if (!known_service(name) ||
+		   !json_is_object(v)) return hsm_set_err(err, errlen,
+							  "certificates: bad entry '%.48s'", name);
 	if (check_string_map(client_keys, "client_keys", 0, 200, err, errlen) != 0)
 		return -1;
 	json_object_foreach(client_keys, name, v) if (
 	    !openssh_key_valid(json_string_value(
-		v))) return hd_err(err, errlen, "client_keys: %s: not an ssh-ed25519 public key",
-				   name);
+		v))) return hsm_set_err(err, errlen,
+					"client_keys: %s: not an ssh-ed25519 public key", name);
 	if (!strcmp(state, "factory") && json_object_size(client_keys) != 0)
-		return hd_err(err, errlen, "client_keys: must be empty in factory state");
+		return hsm_set_err(err, errlen, "client_keys: must be empty in factory state");
 	if (!strcmp(state, "enrolled") && !json_object_get(client_keys, "sshadmin"))
-		return hd_err(err, errlen, "client_keys: enrolled without an sshadmin key");
+		return hsm_set_err(err, errlen, "client_keys: enrolled without an sshadmin key");
 	if (check_clock(clock, err, errlen) != 0)
 		return -1;
 	if (hsm_json_unpack(firmware, JSON_STRICT, jwhy, sizeof(jwhy), "{s:s, s:s, s:s, s:I}",
 			    "primary", &primary, "recovery", &recovery, "uboot", &uboot, "vsn",
 			    &vsn) != 0)
-		return hd_err(err, errlen, "firmware: %s", jwhy);
+		return hsm_set_err(err, errlen, "firmware: %s", jwhy);
 	if (!printable(primary, 32) || !printable(recovery, 32) || !printable(uboot, 32))
-		return hd_err(err, errlen, "firmware: versions must be 1-32 printable characters");
+		return hsm_set_err(err, errlen,
+				   "firmware: versions must be 1-32 printable characters");
 	if (vsn < 1 || vsn > 1000000 || min_vsn < 1 || min_vsn > vsn)
-		return hd_err(err, errlen, "min_vsn: must be from 1 to the installed VSN");
+		return hsm_set_err(err, errlen, "min_vsn: must be from 1 to the installed VSN");
 	if (hsm_json_unpack(accel, JSON_STRICT, jwhy, sizeof(jwhy), "{s:s, s:o}", "selected",
 			    &selected, "pending", &pending) != 0)
-		return hd_err(err, errlen, "acceleration: %s", jwhy);
+		return hsm_set_err(err, errlen, "acceleration: %s", jwhy);
 	if (!hd_name_valid(selected) ||
 	    (!json_is_null(pending) &&
 	     (!json_is_string(pending) || !hd_name_valid(json_string_value(pending)))))
-		return hd_err(err, errlen, "acceleration: not an accelerator name");
+		return hsm_set_err(err, errlen, "acceleration: not an accelerator name");
 	if (check_log(log, err, errlen) != 0)
 		return -1;
 	if (hsm_json_unpack(emul, JSON_STRICT, jwhy, sizeof(jwhy), "{s:b}", "ncoreapi_operational",
 			    &ncoreapi) != 0)
-		return hd_err(err, errlen, "emulation: %s", jwhy);
+		return hsm_set_err(err, errlen, "emulation: %s", jwhy);
 	if (!json_is_object(services))
-		return hd_err(err, errlen, "services: not an object");
-	json_object_foreach(services, name,
-			    v) if (!hd_name_valid(name) ||
-				   !json_is_object(v)) return hd_err(err, errlen,
-								     "services: bad entry '%.48s'",
-								     name);
+		return hsm_set_err(err, errlen, "services: not an object");
+	json_object_foreach(
+	    services, name,
+	    v) if (!hd_name_valid(name) ||
+		   !json_is_object(v)) return hsm_set_err(err, errlen,
+							  "services: bad entry '%.48s'", name);
 	return 0;
 }
 
@@ -530,20 +537,21 @@ json_t *hd_log_parse(const char *text, size_t len, size_t *good_len, char *err, 
 		lineno++;
 		if (n == 0 || n > MAX_LOG_LINE) {
 			json_decref(entries);
-			hd_err(err, errlen, "line %zu: %s", lineno, n ? "too long" : "empty");
+			hsm_set_err(err, errlen, "line %zu: %s", lineno, n ? "too long" : "empty");
 			return NULL;
 		}
 		e = hsm_json_parse(text + pos, n, MAX_LOG_LINE, inner, sizeof(inner));
 		if (!e || hd_log_entry_validate(e, inner, sizeof(inner)) != 0) {
 			json_decref(e);
 			json_decref(entries);
-			hd_err(err, errlen, "line %zu: %s", lineno, inner);
+			hsm_set_err(err, errlen, "line %zu: %s", lineno, inner);
 			return NULL;
 		}
 		if (json_integer_value(json_object_get(e, "seq")) <= last) {
 			json_decref(e);
 			json_decref(entries);
-			hd_err(err, errlen, "line %zu: sequence number does not increase", lineno);
+			hsm_set_err(err, errlen, "line %zu: sequence number does not increase",
+				    lineno);
 			return NULL;
 		}
 		last = json_integer_value(json_object_get(e, "seq"));

@@ -57,21 +57,22 @@ static char *dump_doc(const json_t *doc, size_t max, const char *what, size_t *l
 	size_t n;
 
 	if (depth_of(doc) > DOC_DEPTH_MAX) {
-		hd_err(err, errlen, "%s would nest deeper than %d levels; nothing was changed",
-		       what, DOC_DEPTH_MAX);
+		hsm_set_err(err, errlen, "%s would nest deeper than %d levels; nothing was changed",
+			    what, DOC_DEPTH_MAX);
 		return NULL;
 	}
 	text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
 	if (!text) {
-		hd_err(err, errlen, "%s: out of memory", what);
+		hsm_set_err(err, errlen, "%s: out of memory", what);
 		return NULL;
 	}
 	n = strlen(text);
 	if (n + 1 > max) {
 		free(text);
-		hd_err(err, errlen,
-		       "%s would be %zu bytes, more than its limit of %zu; nothing was changed",
-		       what, n + 1, (size_t)max);
+		hsm_set_err(
+		    err, errlen,
+		    "%s would be %zu bytes, more than its limit of %zu; nothing was changed", what,
+		    n + 1, (size_t)max);
 		return NULL;
 	}
 	/* json_dumps allocates exactly n + 1 bytes: make room for the newline. */
@@ -79,7 +80,7 @@ static char *dump_doc(const json_t *doc, size_t max, const char *what, size_t *l
 		char *t = realloc(text, n + 2);
 		if (!t) {
 			free(text);
-			hd_err(err, errlen, "%s: out of memory", what);
+			hsm_set_err(err, errlen, "%s: out of memory", what);
 			return NULL;
 		}
 		text = t;
@@ -96,12 +97,12 @@ static json_t *load_doc(const char *path, size_t max, char *err, size_t errlen)
 	json_t *doc = hsm_json_load_file(path, max, inner, sizeof(inner));
 
 	if (!doc) {
-		hd_err(err, errlen, "%s", inner);
+		hsm_set_err(err, errlen, "%s", inner);
 		return NULL;
 	}
 	if (depth_of(doc) > DOC_DEPTH_MAX) {
 		json_decref(doc);
-		hd_err(err, errlen, "%s: nested deeper than %d levels", path, DOC_DEPTH_MAX);
+		hsm_set_err(err, errlen, "%s: nested deeper than %d levels", path, DOC_DEPTH_MAX);
 		return NULL;
 	}
 	return doc;
@@ -119,11 +120,11 @@ static int write_atomic(const char *dir, const char *path, const char *data, siz
 	int fd, e;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return hd_err(err, errlen, "%s: path too long", path);
+		return hsm_set_err(err, errlen, "%s: path too long", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return hd_err(err, errlen, "%s: cannot create a temporary file: %s", path,
-			      strerror(errno));
+		return hsm_set_err(err, errlen, "%s: cannot create a temporary file: %s", path,
+				   strerror(errno));
 	while (off < len) {
 		ssize_t n = write(fd, data + off, len - off);
 		if (n < 0 && errno == EINTR)
@@ -149,7 +150,7 @@ static int write_atomic(const char *dir, const char *path, const char *data, siz
 		goto undo;
 	}
 	if (sync_dir && hsm_fsync_dir(dir, inner, sizeof(inner)) != 0) {
-		hd_err(err, errlen, "%s", inner);
+		hsm_set_err(err, errlen, "%s", inner);
 		return 1;
 	}
 	return 0;
@@ -157,7 +158,7 @@ undo:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
-	return hd_err(err, errlen, "%s: write failed: %s", path, strerror(e));
+	return hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(e));
 }
 
 /* ---- temporary files --------------------------------------------------- */
@@ -228,14 +229,14 @@ static int apply(const char *dir, const char *device_text, size_t device_len,
 
 	snprintf(regdir, sizeof(regdir), "%s/" REGISTRY_DIR, dir);
 	if (n && mkdir(regdir, 0700) != 0 && errno != EEXIST)
-		return hd_err(err, errlen, "%s: %s", regdir, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", regdir, strerror(errno));
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s.json", regdir, c[i].uuid);
 		if (c[i].text) {
 			if (write_atomic(regdir, path, c[i].text, c[i].len, 0, err, errlen) < 0)
 				return -1;
 		} else if (unlink(path) != 0 && errno != ENOENT) {
-			return hd_err(err, errlen, "%s: %s", path, strerror(errno));
+			return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 		}
 	}
 	if (n && hsm_fsync_dir(regdir, err, errlen) != 0)
@@ -246,7 +247,7 @@ static int apply(const char *dir, const char *device_text, size_t device_len,
 		return -1;
 	snprintf(path, sizeof(path), "%s/" JOURNAL_FILE, dir);
 	if (unlink(path) != 0 && errno != ENOENT)
-		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	return hsm_fsync_dir(dir, err, errlen);
 }
 
@@ -272,13 +273,14 @@ static int finish_journal(const char *dir, char *err, size_t errlen)
 	if (json_integer_value(json_object_get(journal, "version")) != 1 ||
 	    json_object_size(journal) != 3 || !json_is_object(device) ||
 	    json_object_get(device, "vcms") || !json_is_object(vcms)) {
-		hd_err(err, errlen,
-		       "%s: not a journal of version 1 ({\"version\",\"device\",\"vcms\"})", path);
+		hsm_set_err(err, errlen,
+			    "%s: not a journal of version 1 ({\"version\",\"device\",\"vcms\"})",
+			    path);
 		goto out;
 	}
 	c = calloc(json_object_size(vcms) + 1, sizeof(*c));
 	if (!c) {
-		hd_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 		goto out;
 	}
 	device_text = dump_doc(device, HD_DOCSTORE_DEVICE_MAX, path, &device_len, err, errlen);
@@ -287,9 +289,9 @@ static int finish_journal(const char *dir, char *err, size_t errlen)
 	json_object_foreach(vcms, uuid, v)
 	{
 		if (!fw_uuid_valid(uuid) || !(json_is_object(v) || json_is_null(v))) {
-			hd_err(err, errlen,
-			       "%s: vcms: '%.40s' is not a UUID with a document or null", path,
-			       uuid);
+			hsm_set_err(err, errlen,
+				    "%s: vcms: '%.40s' is not a UUID with a document or null", path,
+				    uuid);
 			goto out;
 		}
 		c[n].uuid = uuid;
@@ -335,7 +337,7 @@ int hd_docstore_commit(const char *dir, const json_t *prev, const json_t *next, 
 	int rc = -1, w;
 
 	if (!devpart || !changes) {
-		hd_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 		goto out;
 	}
 	/* A commit whose documents are not all in place yet (its apply
@@ -356,7 +358,7 @@ int hd_docstore_commit(const char *dir, const json_t *prev, const json_t *next, 
 		goto out;
 	c = calloc(json_object_size(changes) + 1, sizeof(*c));
 	if (!c) {
-		hd_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 		goto out;
 	}
 	json_object_foreach(changes, uuid, v)
@@ -382,15 +384,15 @@ int hd_docstore_commit(const char *dir, const json_t *prev, const json_t *next, 
 		journal_text = journal ? json_dumps(journal, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 		json_decref(journal);
 		if (!journal_text) {
-			hd_err(err, errlen, "out of memory");
+			hsm_set_err(err, errlen, "out of memory");
 			goto out;
 		}
 		journal_len = strlen(journal_text);
 		if (journal_len > HD_DOCSTORE_JOURNAL_MAX) {
-			hd_err(err, errlen,
-			       "the change would be %zu bytes, more than the journal's limit "
-			       "of %zu; nothing was changed",
-			       journal_len, (size_t)HD_DOCSTORE_JOURNAL_MAX);
+			hsm_set_err(err, errlen,
+				    "the change would be %zu bytes, more than the journal's limit "
+				    "of %zu; nothing was changed",
+				    journal_len, (size_t)HD_DOCSTORE_JOURNAL_MAX);
 			goto out;
 		}
 	}
@@ -431,7 +433,7 @@ static json_t *load_registry(const char *dir, char *err, size_t errlen)
 	if (!dp) {
 		if (errno == ENOENT)
 			return vcms;
-		hd_err(err, errlen, "%s: %s", regdir, strerror(errno));
+		hsm_set_err(err, errlen, "%s: %s", regdir, strerror(errno));
 		json_decref(vcms);
 		return NULL;
 	}
@@ -444,17 +446,18 @@ static json_t *load_registry(const char *dir, char *err, size_t errlen)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", regdir, d->d_name);
 		if (len != 36 + 5 || strcmp(d->d_name + 36, ".json") != 0) {
-			hd_err(err, errlen, "%s: not a VCM document (UUID.json)", path);
+			hsm_set_err(err, errlen, "%s: not a VCM document (UUID.json)", path);
 			goto fail;
 		}
 		memcpy(uuid, d->d_name, 36);
 		uuid[36] = '\0';
 		if (!fw_uuid_valid(uuid)) {
-			hd_err(err, errlen, "%s: not a VCM document (UUID.json)", path);
+			hsm_set_err(err, errlen, "%s: not a VCM document (UUID.json)", path);
 			goto fail;
 		}
 		if (json_object_size(vcms) >= FW_VCM_MAX) {
-			hd_err(err, errlen, "%s: more than %u VCM documents", regdir, FW_VCM_MAX);
+			hsm_set_err(err, errlen, "%s: more than %u VCM documents", regdir,
+				    FW_VCM_MAX);
 			goto fail;
 		}
 		e = load_doc(path, HD_DOCSTORE_VCM_MAX, err, errlen);
@@ -480,7 +483,7 @@ json_t *hd_docstore_load(const char *dir, char *err, size_t errlen)
 	if (!device)
 		return NULL;
 	if (!json_is_object(device)) {
-		hd_err(err, errlen, "%s: not a JSON object", path);
+		hsm_set_err(err, errlen, "%s: not a JSON object", path);
 		json_decref(device);
 		return NULL;
 	}
@@ -498,7 +501,7 @@ json_t *hd_docstore_load(const char *dir, char *err, size_t errlen)
 		if (!prev) {
 			json_decref(registry);
 			json_decref(device);
-			hd_err(err, errlen, "out of memory");
+			hsm_set_err(err, errlen, "out of memory");
 			return NULL;
 		}
 		json_object_set(prev, "vcms", registry);
@@ -508,10 +511,10 @@ json_t *hd_docstore_load(const char *dir, char *err, size_t errlen)
 		json_decref(prev);
 		json_decref(registry);
 		if (rc < 0) {
-			hd_err(err, errlen, "%s: cannot move \"vcms\" to registry documents: %s",
-			       path,
-			       json_is_object(json_object_get(device, "vcms")) ? inner
-									       : "not an object");
+			hsm_set_err(
+			    err, errlen, "%s: cannot move \"vcms\" to registry documents: %s", path,
+			    json_is_object(json_object_get(device, "vcms")) ? inner
+									    : "not an object");
 			json_decref(device);
 			return NULL;
 		}

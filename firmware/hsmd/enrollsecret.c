@@ -59,9 +59,9 @@ int hd_enroll_secret_new(const char *dir, const char *esn, char *out, size_t out
 	int n, rc;
 
 	if (outlen < sizeof(secret))
-		return hd_err(err, errlen, "internal: secret buffer too small");
+		return hsm_set_err(err, errlen, "internal: secret buffer too small");
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return hd_err(err, errlen, "no random bytes for the enrollment secret");
+		return hsm_set_err(err, errlen, "no random bytes for the enrollment secret");
 	/* 160 bits, 5 at a time, most significant first. */
 	for (int bit = 0; bit < 160; bit += 5) {
 		unsigned v = 0;
@@ -77,7 +77,7 @@ int hd_enroll_secret_new(const char *dir, const char *esn, char *out, size_t out
 	path_of(dir, path, sizeof(path));
 	rc = n > 0 && (size_t)n < sizeof(line)
 		 ? hsm_write_file_atomic(path, line, (size_t)n, 0600, err, errlen)
-		 : hd_err(err, errlen, "ESN too long");
+		 : hsm_set_err(err, errlen, "ESN too long");
 	OPENSSL_cleanse(line, sizeof(line));
 	if (rc == 0)
 		memcpy(out, secret, sizeof(secret));
@@ -113,7 +113,7 @@ int hd_enroll_secret_sync(const char *dir, const char *esn, int factory, char *e
 	path_of(dir, path, sizeof(path));
 	if (!factory) {
 		if (unlink(path) != 0 && errno != ENOENT)
-			return hd_err(err, errlen, "%s: %s", path, strerror(errno));
+			return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return 0;
 	}
 	if (stored_secret(dir, have) == 0) {

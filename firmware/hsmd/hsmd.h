@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <hsmadmin/fileio.h> /* hsm_set_err: errors are reported through it */
 #include <hsmadmin/plugin.h> /* HSM_PRINTF */
 
 #define HD_ERRLEN 512
@@ -84,9 +85,6 @@ int hd_notify(const char *state);
 /* The name diagnostics start with: "hsmd", or "hsmd vcm UUID" in a VCM's
  * process (its lines go to the same log as the platform's). */
 extern char hd_log_name[64];
-
-/* snprintf into err; returns -1 so callers can `return set_err(...)`. */
-int hd_err(char *err, size_t errlen, const char *fmt, ...) HSM_PRINTF(3, 4);
 
 /* Monotonic milliseconds, and the host's wall clock in seconds. */
 int64_t hd_mono_ms(void);

@@ -151,11 +151,11 @@ json_t *hd_images_load(const char *state, char *err, size_t errlen)
 		return hd_images_development();
 	doc = hsm_json_load_file(path, IMAGES_MAX, inner, sizeof(inner));
 	if (!doc) {
-		hd_err(err, errlen, "%s", inner);
+		hsm_set_err(err, errlen, "%s", inner);
 		return NULL;
 	}
 	if (hd_images_validate(doc, inner, sizeof(inner)) != 0) {
-		hd_err(err, errlen, "%s: %s", path, inner);
+		hsm_set_err(err, errlen, "%s: %s", path, inner);
 		json_decref(doc);
 		return NULL;
 	}
@@ -167,7 +167,7 @@ int hd_images_save(const char *state, const json_t *doc, char *err, size_t errle
 	char path[4200], inner[HD_ERRLEN];
 
 	if (hd_images_validate(doc, inner, sizeof(inner)) != 0)
-		return hd_err(err, errlen, "images: %s", inner);
+		return hsm_set_err(err, errlen, "images: %s", inner);
 	snprintf(path, sizeof(path), "%s/images.json", state);
 	return hsm_write_json_atomic(path, doc, 0644, err, errlen);
 }
@@ -212,14 +212,14 @@ static int w_file_begin(void *ctx, const struct hsm_npkg_file *f, char *err, siz
 		snprintf(path, sizeof(path), "%s/%.*s", w->staging, (int)(slash - f->name),
 			 f->name);
 		if (mkdir(path, 0755) != 0 && errno != EEXIST)
-			return hd_err(err, errlen, "%s: %s", path, strerror(errno));
+			return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	}
 	snprintf(path, sizeof(path), "%s/%s", w->staging, f->name);
 	/* Modules are loaded only from files not writable by others. */
 	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		     strncmp(f->name, "modules/", 8) == 0 ? 0755 : 0644);
 	if (w->fd < 0)
-		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -233,7 +233,7 @@ static int w_file_data(void *ctx, const void *data, size_t len, char *err, size_
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
-			return hd_err(err, errlen, "writing the image: %s", strerror(errno));
+			return hsm_set_err(err, errlen, "writing the image: %s", strerror(errno));
 		p += k;
 		len -= (size_t)k;
 		w->written += (uint64_t)k;
@@ -250,7 +250,7 @@ static int w_file_end(void *ctx, const struct hsm_npkg_file *f, char *err, size_
 		rc = -1;
 	w->fd = -1;
 	if (rc != 0)
-		return hd_err(err, errlen, "writing %s: %s", f->name, strerror(errno));
+		return hsm_set_err(err, errlen, "writing %s: %s", f->name, strerror(errno));
 	return 0;
 }
 
@@ -268,7 +268,7 @@ int hd_image_writer_open(struct hd_image_writer *w, const char *state, char *err
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
 	if (hsm_random(raw, sizeof(raw)) != 0)
-		return hd_err(err, errlen, "no random bytes for an image id");
+		return hsm_set_err(err, errlen, "no random bytes for an image id");
 	for (int i = 0; i < 16; i++)
 		snprintf(w->id + 2 * i, 3, "%02x", raw[i]);
 	snprintf(w->state, sizeof(w->state), "%s", state);
@@ -277,7 +277,7 @@ int hd_image_writer_open(struct hd_image_writer *w, const char *state, char *err
 		return -1;
 	snprintf(w->staging, sizeof(w->staging), "%s/.staging-%s", dir, w->id);
 	if (mkdir(w->staging, 0755) != 0)
-		return hd_err(err, errlen, "%s: %s", w->staging, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", w->staging, strerror(errno));
 	return 0;
 }
 
@@ -332,7 +332,7 @@ json_t *hd_image_writer_commit(struct hd_image_writer *w, const struct hsm_npkg_
 	hd_crash_point("image-staged");
 	snprintf(final, sizeof(final), "%s/images/%s", w->state, w->id);
 	if (rename(w->staging, final) != 0) {
-		hd_err(err, errlen, "%s: %s", final, strerror(errno));
+		hsm_set_err(err, errlen, "%s: %s", final, strerror(errno));
 		return NULL;
 	}
 	w->staging[0] = '\0';
@@ -348,7 +348,7 @@ json_t *hd_image_writer_commit(struct hd_image_writer *w, const struct hsm_npkg_
 	else if (rec)
 		json_object_set_new(rec, "vsn", json_integer(m->vsn));
 	if (!rec)
-		hd_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 	return rec;
 }
 
@@ -356,8 +356,8 @@ static int check_product(void *ctx, const struct hsm_npkg_manifest *m, char *err
 {
 	(void)ctx;
 	if (strcmp(m->product, HSM_NPKG_PRODUCT) != 0)
-		return hd_err(err, errlen, "the package is for product %s, this HSM is %s",
-			      m->product, HSM_NPKG_PRODUCT);
+		return hsm_set_err(err, errlen, "the package is for product %s, this HSM is %s",
+				   m->product, HSM_NPKG_PRODUCT);
 	return 0;
 }
 
@@ -379,11 +379,11 @@ int hd_images_install_file(const char *state, const char *pkg, EVP_PKEY *const *
 	fd = open(pkg, O_RDONLY | O_CLOEXEC);
 	r = hsm_npkg_reader_new(trusted, ntrusted, 0, &sink, &w);
 	if (fd < 0 || !r) {
-		hd_err(err, errlen, "%s: %s", pkg, fd < 0 ? strerror(errno) : "out of memory");
+		hsm_set_err(err, errlen, "%s: %s", pkg, fd < 0 ? strerror(errno) : "out of memory");
 		goto out;
 	}
 	if (hsm_npkg_read_fd(r, fd, pkg, inner, sizeof(inner)) != 0) {
-		hd_err(err, errlen, "%s", inner);
+		hsm_set_err(err, errlen, "%s", inner);
 		goto out;
 	}
 	m = hsm_npkg_reader_manifest(r);
@@ -460,7 +460,7 @@ static int no_extra(const char *dir, const char *sub, const struct hsm_npkg_mani
 	snprintf(path, sizeof(path), "%s%s%s", dir, sub[0] ? "/" : "", sub);
 	n = scandir(path, &ents, NULL, alphasort);
 	if (n < 0)
-		return sub[0] ? 0 : hd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return sub[0] ? 0 : hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	for (int i = 0; i < n; i++) {
 		const char *e = ents[i]->d_name;
 		snprintf(name, sizeof(name), "%s%s%s", sub, sub[0] ? "/" : "", e);
@@ -468,8 +468,8 @@ static int no_extra(const char *dir, const char *sub, const struct hsm_npkg_mani
 		    !(sub[0] == '\0' && (!strcmp(e, "manifest.json") || !strcmp(e, "modules") ||
 					 !strcmp(e, "services.d"))) &&
 		    !listed(m, name))
-			rc = hd_err(err, errlen, "%s: a file the signed manifest does not list",
-				    name);
+			rc = hsm_set_err(err, errlen,
+					 "%s: a file the signed manifest does not list", name);
 		free(ents[i]);
 	}
 	free(ents);
@@ -485,25 +485,26 @@ int hd_images_verify(const char *state, const json_t *image, EVP_PKEY *const *tr
 	int rc = -1;
 
 	if (hd_images_dir(state, image, dir, sizeof(dir)) != 0)
-		return hd_err(err, errlen, "a development image has nothing to verify");
+		return hsm_set_err(err, errlen, "a development image has nothing to verify");
 	snprintf(path, sizeof(path), "%s/manifest.json", dir);
 	if (hsm_read_file(path, HSM_NPKG_MANIFEST_MAX, &text, &len, inner, sizeof(inner)) != 0)
-		return hd_err(err, errlen, "%s", inner);
+		return hsm_set_err(err, errlen, "%s", inner);
 	if (hsm_npkg_manifest_parse(text, len, trusted, ntrusted, &m, inner, sizeof(inner)) != 0) {
-		hd_err(err, errlen, "%s: %s", path, inner);
+		hsm_set_err(err, errlen, "%s: %s", path, inner);
 		goto out;
 	}
 	if (!m->signature_ok || !m->trusted || strcmp(m->product, HSM_NPKG_PRODUCT) != 0) {
-		hd_err(err, errlen, "%s: %s", path,
-		       !m->signature_ok ? "the signature does not verify"
-		       : !m->trusted    ? "not signed by a trusted vendor key (vendor.d)"
-					: "for another product");
+		hsm_set_err(err, errlen, "%s: %s", path,
+			    !m->signature_ok ? "the signature does not verify"
+			    : !m->trusted    ? "not signed by a trusted vendor key (vendor.d)"
+					     : "for another product");
 		goto out;
 	}
 	if (strcmp(m->firmware_version, json_string_value(json_object_get(image, "version"))) !=
 	    0) {
-		hd_err(err, errlen, "%s: version %s, images.json says %s", path,
-		       m->firmware_version, json_string_value(json_object_get(image, "version")));
+		hsm_set_err(err, errlen, "%s: version %s, images.json says %s", path,
+			    m->firmware_version,
+			    json_string_value(json_object_get(image, "version")));
 		goto out;
 	}
 	for (size_t i = 0; i < m->nfiles; i++) {
@@ -515,14 +516,14 @@ int hd_images_verify(const char *state, const json_t *image, EVP_PKEY *const *tr
 		snprintf(path, sizeof(path), "%s/%s", dir, m->files[i].name);
 		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
-			hd_err(err, errlen, "%s: %s", m->files[i].name, strerror(errno));
+			hsm_set_err(err, errlen, "%s: %s", m->files[i].name, strerror(errno));
 			goto out;
 		}
 		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || hash_fd(fd, got, &size) != 0 ||
 		    size != m->files[i].size || CRYPTO_memcmp(got, m->files[i].sha256, 32) != 0) {
 			close(fd);
-			hd_err(err, errlen, "%s: does not match the signed manifest",
-			       m->files[i].name);
+			hsm_set_err(err, errlen, "%s: does not match the signed manifest",
+				    m->files[i].name);
 			goto out;
 		}
 		close(fd);

@@ -102,12 +102,12 @@ static int append_bytes(struct hd_slog *l, const char *frame, size_t n, char *er
 	int fd, e;
 
 	if (l->tail_dirty && cut_tail(l) != 0)
-		return hd_err(err, errlen, "%s.log: a failed write could not be undone: %s",
-			      l->name, strerror(errno));
+		return hsm_set_err(err, errlen, "%s.log: a failed write could not be undone: %s",
+				   l->name, strerror(errno));
 	open_path(l, path, sizeof(path));
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	/* Write at the known end: anything past it is a failed write's rest. */
 	if (lseek(fd, (off_t)l->open_bytes, SEEK_SET) < 0 || write_all(fd, frame, n) != 0 ||
 	    fdatasync(fd) != 0) {
@@ -115,7 +115,7 @@ static int append_bytes(struct hd_slog *l, const char *frame, size_t n, char *er
 		if (ftruncate(fd, (off_t)l->open_bytes) != 0 || fdatasync(fd) != 0)
 			l->tail_dirty = 1;
 		close(fd);
-		return hd_err(err, errlen, "%s: write: %s", path, strerror(e));
+		return hsm_set_err(err, errlen, "%s: write: %s", path, strerror(e));
 	}
 	close(fd);
 	l->open_bytes += n;
@@ -137,13 +137,13 @@ static char *next_frame(struct hd_slog *l, int64_t time, const char *event, json
 		      "time", (json_int_t)(time < 0 ? 0 : time), "event", event, "detail", detail,
 		      "prev", prev, "seg", (json_int_t)l->segment);
 	if (!e) {
-		hd_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	frame = hsm_slog_frame(e, n, hash);
 	json_decref(e);
 	if (!frame)
-		hd_err(err, errlen, "log entry %s too large or not encodable", event);
+		hsm_set_err(err, errlen, "log entry %s too large or not encodable", event);
 	return frame;
 }
 
@@ -185,8 +185,8 @@ static json_t *checkpoint_detail(struct hd_slog *l, int close, char *err, size_t
 					  prev, &mlen);
 	if (!msg || hsm_ed25519_sign(l->key, msg, mlen, sig, inner, sizeof(inner)) != 0) {
 		free(msg);
-		hd_err(err, errlen, "cannot sign a log checkpoint: %s",
-		       msg ? inner : "out of memory");
+		hsm_set_err(err, errlen, "cannot sign a log checkpoint: %s",
+			    msg ? inner : "out of memory");
 		return NULL;
 	}
 	free(msg);
@@ -195,7 +195,7 @@ static json_t *checkpoint_detail(struct hd_slog *l, int close, char *err, size_t
 	    sig64 ? json_pack("{s:I, s:s}", "epoch", (json_int_t)l->epoch, "sig", sig64) : NULL;
 	free(sig64);
 	if (!detail) {
-		hd_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (close)
@@ -230,7 +230,7 @@ static int open_segment(struct hd_slog *l, int64_t time, int cleared, char *err,
 	json_t *open, *prev;
 
 	if (!key)
-		return hd_err(err, errlen, "the log key is unreadable");
+		return hsm_set_err(err, errlen, "the log key is unreadable");
 	l->open_bytes = 0;
 	l->uncovered = 0;
 	open = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s}", "segment", (json_int_t)l->segment, "esn",
@@ -244,7 +244,7 @@ static int open_segment(struct hd_slog *l, int64_t time, int cleared, char *err,
 	if (!open || !prev) {
 		json_decref(open);
 		json_decref(prev);
-		return hd_err(err, errlen, "out of memory");
+		return hsm_set_err(err, errlen, "out of memory");
 	}
 	{
 		/* A fresh file: nothing of an older segment may stay in it. */
@@ -253,7 +253,7 @@ static int open_segment(struct hd_slog *l, int64_t time, int cleared, char *err,
 		if (unlink(path) != 0 && errno != ENOENT) {
 			json_decref(open);
 			json_decref(prev);
-			return hd_err(err, errlen, "%s: %s", path, strerror(errno));
+			return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 		}
 		l->tail_dirty = 0;
 	}
@@ -338,7 +338,7 @@ int hd_slog_fill(struct hd_slog *l, int64_t time, const char *event, const json_
 	if (ensure_segment(l, time, err, errlen) != 0)
 		return -1;
 	if (!(buf = malloc(FILL_FLUSH + 2 * HSM_SLOG_MAX_FRAME)))
-		return hd_err(err, errlen, "out of memory");
+		return hsm_set_err(err, errlen, "out of memory");
 	hd_slog_mark(l, &mark);
 	for (int64_t i = 0; i < count && rc == 0; i++) {
 		rc = fill_add(l, buf, &used, time, event, json_deep_copy(detail), err, errlen);
@@ -397,7 +397,7 @@ int hd_slog_change_key(struct hd_slog *l, int64_t time, EVP_PKEY *key, char *err
 	int64_t since = l->last_seq + 1;
 
 	if (!line)
-		return hd_err(err, errlen, "the new log key is unreadable");
+		return hsm_set_err(err, errlen, "the new log key is unreadable");
 	d = json_pack("{s:I, s:s}", "epoch", (json_int_t)(l->epoch + 1), "key", line);
 	free(line);
 	if (hd_slog_append(l, time, "log_key", d, err, errlen) != 0 ||
@@ -507,7 +507,7 @@ static int read_file(const char *path, char **buf, size_t *len, char *err, size_
 	char inner[HD_ERRLEN];
 
 	if (hsm_read_file(path, MAX_SEGMENT_FILE, buf, len, inner, sizeof(inner)) != 0)
-		return hd_err(err, errlen, "%s", inner);
+		return hsm_set_err(err, errlen, "%s", inner);
 	return 0;
 }
 
@@ -578,7 +578,7 @@ int hd_slog_open(struct hd_slog *l, const char *dir, const char *name, const cha
 	memset(l, 0, sizeof(*l));
 	if (strlen(dir) >= sizeof(l->dir) - 64 || strlen(name) >= sizeof(l->name) ||
 	    strlen(esn) >= sizeof(l->esn) || strlen(log) >= sizeof(l->log))
-		return hd_err(err, errlen, "log names too long");
+		return hsm_set_err(err, errlen, "log names too long");
 	snprintf(l->dir, sizeof(l->dir), "%s", dir);
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	snprintf(l->esn, sizeof(l->esn), "%s", esn);
@@ -590,7 +590,7 @@ int hd_slog_open(struct hd_slog *l, const char *dir, const char *name, const cha
 	l->checkpoint_every = checkpoint_every;
 	saved_dir(l, path, sizeof(path));
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	saved = list_saved(l, &nsaved, &l->saved_bytes);
 	/* Where the chain stands at the end of the newest saved segment. */
 	if (nsaved) {
@@ -617,8 +617,8 @@ int hd_slog_open(struct hd_slog *l, const char *dir, const char *name, const cha
 			/* A torn tail, or entries of a transaction that never
 			 * committed: cut them off. */
 			if (truncate(path, (off_t)s.cut) != 0)
-				return hd_err(err, errlen, "%s: truncate: %s", path,
-					      strerror(errno));
+				return hsm_set_err(err, errlen, "%s: truncate: %s", path,
+						   strerror(errno));
 			if (s.cut < s.good || s.good < len)
 				hd_log("%s: cut %zu bytes after seq %" PRId64, path, len - s.cut,
 				       s.last_seq);
@@ -636,7 +636,8 @@ int hd_slog_open(struct hd_slog *l, const char *dir, const char *name, const cha
 			char to[4200];
 			saved_path(l, l->segment, to, sizeof(to));
 			if (rename(path, to) != 0)
-				return hd_err(err, errlen, "%s: rename: %s", path, strerror(errno));
+				return hsm_set_err(err, errlen, "%s: rename: %s", path,
+						   strerror(errno));
 			l->saved_bytes += l->open_bytes;
 			l->open_bytes = 0;
 			saved_dir(l, to, sizeof(to));
@@ -644,7 +645,7 @@ int hd_slog_open(struct hd_slog *l, const char *dir, const char *name, const cha
 			    hsm_fsync_dir(l->dir, err, errlen) != 0)
 				return -1;
 		} else if (s.entries == 0 && unlink(path) != 0) {
-			return hd_err(err, errlen, "%s: %s", path, strerror(errno));
+			return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 		}
 	}
 	if (l->last_seq == 0 && committed_next > 1) {
@@ -691,7 +692,7 @@ int hd_slog_close_segment(struct hd_slog *l, int64_t time, int64_t *closed, char
 	saved_path(l, l->segment, to, sizeof(to));
 	saved_dir(l, sdir, sizeof(sdir));
 	if (rename(from, to) != 0)
-		return hd_err(err, errlen, "%s: rename: %s", from, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: rename: %s", from, strerror(errno));
 	if (hsm_fsync_dir(sdir, err, errlen) != 0 || hsm_fsync_dir(l->dir, err, errlen) != 0)
 		return -1;
 	bytes = l->open_bytes;
@@ -726,11 +727,11 @@ int hd_slog_open_saved(const struct hd_slog *l, int64_t segment, int *fd, uint64
 	saved_path(l, segment, path, sizeof(path));
 	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (*fd < 0)
-		return hd_err(err, errlen, "segment %" PRId64 " is not stored", segment);
+		return hsm_set_err(err, errlen, "segment %" PRId64 " is not stored", segment);
 	if (fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		close(*fd);
 		*fd = -1;
-		return hd_err(err, errlen, "segment %" PRId64 ": not a regular file", segment);
+		return hsm_set_err(err, errlen, "segment %" PRId64 ": not a regular file", segment);
 	}
 	*size = (uint64_t)sb.st_size;
 	return 0;
@@ -744,7 +745,7 @@ int hd_slog_read_saved(const struct hd_slog *l, int64_t segment, char **buf, siz
 
 	saved_path(l, segment, path, sizeof(path));
 	if (lstat(path, &sb) != 0)
-		return hd_err(err, errlen, "segment %" PRId64 " is not stored", segment);
+		return hsm_set_err(err, errlen, "segment %" PRId64 " is not stored", segment);
 	return read_file(path, buf, len, err, errlen);
 }
 
@@ -755,9 +756,9 @@ int hd_slog_expire(struct hd_slog *l, int64_t segment, char *err, size_t errlen)
 
 	saved_path(l, segment, path, sizeof(path));
 	if (lstat(path, &sb) != 0)
-		return hd_err(err, errlen, "segment %" PRId64 " is not stored", segment);
+		return hsm_set_err(err, errlen, "segment %" PRId64 " is not stored", segment);
 	if (unlink(path) != 0)
-		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	saved_dir(l, sdir, sizeof(sdir));
 	if (hsm_fsync_dir(sdir, err, errlen) != 0)
 		return -1;

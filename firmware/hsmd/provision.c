@@ -99,7 +99,7 @@ static int write_module_conf(const char *path, const json_t *lifetime, char *err
 				      hd_known_services[i].name, (long long)json_integer_value(p));
 	}
 	if (n >= sizeof(buf))
-		return hd_err(err, errlen, "module configuration too long");
+		return hsm_set_err(err, errlen, "module configuration too long");
 	return hsm_write_file_atomic(path, buf, n, 0644, err, errlen);
 }
 

@@ -16,9 +16,10 @@
 int hd_rpc_method(const char *command, char *out, size_t outlen, char *err, size_t errlen)
 {
 	if (!command || !*command)
-		return hd_err(err, errlen, "empty command: the exec command is the method name");
+		return hsm_set_err(err, errlen,
+				   "empty command: the exec command is the method name");
 	if (!hd_name_valid(command) || strlen(command) >= outlen)
-		return hd_err(err, errlen, "'%.*s' is not a method name", 48, command);
+		return hsm_set_err(err, errlen, "'%.*s' is not a method name", 48, command);
 	memcpy(out, command, strlen(command) + 1);
 	return 0;
 }
@@ -30,7 +31,7 @@ json_t *hd_rpc_params(const char *buf, size_t len, char *err, size_t errlen)
 	json_t *p;
 
 	if (len > HD_PARAMS_MAX) {
-		hd_err(err, errlen, "params larger than %u bytes", HD_PARAMS_MAX);
+		hsm_set_err(err, errlen, "params larger than %u bytes", HD_PARAMS_MAX);
 		return NULL;
 	}
 	for (i = 0; i < len; i++)
@@ -40,12 +41,12 @@ json_t *hd_rpc_params(const char *buf, size_t len, char *err, size_t errlen)
 		return json_object();
 	p = hsm_json_parse(buf, len, HD_PARAMS_MAX, inner, sizeof(inner));
 	if (!p) {
-		hd_err(err, errlen, "params: %s", inner);
+		hsm_set_err(err, errlen, "params: %s", inner);
 		return NULL;
 	}
 	if (!json_is_object(p)) {
 		json_decref(p);
-		hd_err(err, errlen, "params: not a JSON object");
+		hsm_set_err(err, errlen, "params: not a JSON object");
 		return NULL;
 	}
 	return p;

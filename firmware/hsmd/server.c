@@ -153,12 +153,12 @@ static ssh_bind make_bind(const char *pem, char *err, size_t errlen)
 	bool no = false;
 
 	if (!b) {
-		hd_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, &key) != SSH_OK) {
 		ssh_bind_free(b);
-		hd_err(err, errlen, "host key does not load");
+		hsm_set_err(err, errlen, "host key does not load");
 		return NULL;
 	}
 	if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no) != SSH_OK ||
@@ -171,7 +171,7 @@ static ssh_bind make_bind(const char *pem, char *err, size_t errlen)
 	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_CIPHERS_S_C, CIPHERS) != SSH_OK ||
 	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HMAC_C_S, MACS) != SSH_OK ||
 	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HMAC_S_C, MACS) != SSH_OK) {
-		hd_err(err, errlen, "libssh refused an option: %s", ssh_get_error(b));
+		hsm_set_err(err, errlen, "libssh refused an option: %s", ssh_get_error(b));
 		ssh_bind_free(b);
 		return NULL;
 	}
@@ -1137,7 +1137,7 @@ static int open_listener(const char *address, uint16_t port, char *err, size_t e
 
 	memset(&ss, 0, sizeof(ss));
 	if (hsm_ip_parse(address, 0, &ip, err, errlen) != 0) {
-		return hd_err(err, errlen, "'%s' is not an IP address", address);
+		return hsm_set_err(err, errlen, "'%s' is not an IP address", address);
 	} else if (ip.family == 4) {
 		memcpy(&((struct sockaddr_in *)&ss)->sin_addr, ip.b, 4);
 		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
@@ -1153,12 +1153,12 @@ static int open_listener(const char *address, uint16_t port, char *err, size_t e
 		return fd;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return hd_err(err, errlen, "socket: %s", strerror(errno));
+		return hsm_set_err(err, errlen, "socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 512) != 0) {
 		int e = errno;
 		close(fd);
-		return hd_err(err, errlen, "%s port %u: %s", address, port, strerror(e));
+		return hsm_set_err(err, errlen, "%s port %u: %s", address, port, strerror(e));
 	}
 	return fd;
 }

@@ -43,28 +43,38 @@ static int on_conf_key(void *user, const char *section, const char *name, const 
 	struct conf_parse *cp = user;
 
 	if (strcmp(section, "service") != 0)
-		return hd_err(err, errlen, "unknown section [%s] (only [service])", section);
+		return hsm_set_err(err, errlen, "unknown section [%s] (only [service])", section);
 	if (strcmp(name, "name") == 0) {
 		if (cp->have_name++)
-			return hd_err(err, errlen, "duplicate key 'name'");
+			return hsm_set_err(err, errlen, "duplicate key 'name'");
 		if (!hd_name_valid(value))
-			return hd_err(err, errlen,
-				      "name: '%s' is not a service name ([a-z][a-z0-9_]*)", value);
+			return hsm_set_err(err, errlen,
+					   "name: '%s' is not a service name ([a-z][a-z0-9_]*)",
+					   value);
 		snprintf(cp->conf.name, sizeof(cp->conf.name), "%s", value);
 		return 0;
 	}
 	if (strcmp(name, "module") == 0) {
 		size_t n = strlen(value);
 		if (cp->have_module++)
-			return hd_err(err, errlen, "duplicate key 'module'");
+			return hsm_set_err(err, errlen, "duplicate key 'module'");
 		if (n < 4 || n >= sizeof(cp->conf.module) || strchr(value, '/') ||
 		    value[0] == '.' || strcmp(value + n - 3, ".so") != 0)
-			return hd_err(err, errlen, "module: '%s' is not a file name ending in .so",
-				      value);
+			return hsm_set_err(err, errlen,
+					   "module: '%s' is not a file name ending in .so", value);
 		snprintf(cp->conf.module, sizeof(cp->conf.module), "%s", value);
 		return 0;
 	}
-	return hd_err(err, errlen, "unknown key '%s' (name, module)", name);
+	return hsm_set_err(err, errlen, "unknown key '%s' (name, module)", name);
+}
+
+/* An unknown section is refused even when it has no keys. */
+static int on_conf_section(void *user, const char *section, char *err, size_t errlen)
+{
+	(void)user;
+	if (strcmp(section, "service") != 0)
+		return hsm_set_err(err, errlen, "unknown section [%s] (only [service])", section);
+	return 0;
 }
 
 int hd_service_conf_parse(const char *text, size_t len, const char *file_name,
@@ -74,15 +84,15 @@ int hd_service_conf_parse(const char *text, size_t len, const char *file_name,
 	char want[64];
 
 	memset(&cp, 0, sizeof(cp));
-	if (hsm_ini_parse_text(text, len, on_conf_key, &cp, err, errlen) != 0)
+	if (hsm_ini_parse_sections(text, len, on_conf_section, on_conf_key, &cp, err, errlen) != 0)
 		return -1;
 	if (!cp.have_name || !cp.have_module)
-		return hd_err(err, errlen, "missing key '%s' in [service]",
-			      cp.have_name ? "module" : "name");
+		return hsm_set_err(err, errlen, "missing key '%s' in [service]",
+				   cp.have_name ? "module" : "name");
 	snprintf(want, sizeof(want), "%s.conf", cp.conf.name);
 	if (file_name && strcmp(file_name, want) != 0)
-		return hd_err(err, errlen, "names service '%s' but is not called %s", cp.conf.name,
-			      want);
+		return hsm_set_err(err, errlen, "names service '%s' but is not called %s",
+				   cp.conf.name, want);
 	*out = cp.conf;
 	return 0;
 }
@@ -109,44 +119,45 @@ int hd_service_check(const struct hsmd_service *d, const char *want_name, size_t
 	size_t n;
 
 	if (d->abi_major != HSMD_SERVICE_ABI_MAJOR)
-		return hd_err(
+		return hsm_set_err(
 		    err, errlen, "built for service ABI %u.%u, hsmd has %u.%u: rebuild the module",
 		    d->abi_major, d->abi_minor, HSMD_SERVICE_ABI_MAJOR, HSMD_SERVICE_ABI_MINOR);
 	/* A method table of ABI 1.2 (no stream, finish) is still good. */
 	if (d->size < sizeof(struct hsmd_service) || d->method_size < HD_METHOD_MIN_SIZE)
-		return hd_err(
+		return hsm_set_err(
 		    err, errlen,
 		    "descriptor smaller than ABI %u.%u needs (struct %u/%zu, method %u/%zu)",
 		    HSMD_SERVICE_ABI_MAJOR, HSMD_SERVICE_ABI_MINOR, d->size,
 		    sizeof(struct hsmd_service), d->method_size, (size_t)HD_METHOD_MIN_SIZE);
 	if (d->method_size > 4096)
-		return hd_err(err, errlen, "method table stride %u is implausible", d->method_size);
+		return hsm_set_err(err, errlen, "method table stride %u is implausible",
+				   d->method_size);
 	if (!d->name || strcmp(d->name, want_name) != 0)
-		return hd_err(err, errlen, "module is service '%s', configuration says '%s'",
-			      d->name ? d->name : "(null)", want_name);
+		return hsm_set_err(err, errlen, "module is service '%s', configuration says '%s'",
+				   d->name ? d->name : "(null)", want_name);
 	if (!d->methods)
-		return hd_err(err, errlen, "no method table");
+		return hsm_set_err(err, errlen, "no method table");
 	for (n = 0;; n++) {
 		const struct hsmd_method *m =
 		    (const void *)((const char *)d->methods + n * d->method_size);
 		if (!m->name)
 			break;
 		if (n >= MAX_METHODS)
-			return hd_err(err, errlen, "more than %d methods", MAX_METHODS);
+			return hsm_set_err(err, errlen, "more than %d methods", MAX_METHODS);
 		if (!hd_name_valid(m->name))
-			return hd_err(err, errlen, "method %zu: bad name", n);
+			return hsm_set_err(err, errlen, "method %zu: bad name", n);
 		if (!m->handler)
-			return hd_err(err, errlen, "method %s: no handler", m->name);
+			return hsm_set_err(err, errlen, "method %s: no handler", m->name);
 		if ((m->flags | m->variant_flags | m->plain_flags) & ~KNOWN_FLAGS)
-			return hd_err(err, errlen, "method %s: unknown flags", m->name);
+			return hsm_set_err(err, errlen, "method %s: unknown flags", m->name);
 		if ((m->variant_flags | m->plain_flags) & HSMD_METHOD_STREAMS)
-			return hd_err(
+			return hsm_set_err(
 			    err, errlen,
 			    "method %s: streaming is a flag of the method, not of a variant",
 			    m->name);
 		if ((m->flags & HSMD_METHOD_STREAMS) &&
 		    (d->method_size < sizeof(struct hsmd_method) || !m->stream || !m->finish))
-			return hd_err(
+			return hsm_set_err(
 			    err, errlen,
 			    "method %s: a streaming method needs stream and finish (ABI 1.3)",
 			    m->name);
@@ -154,7 +165,8 @@ int hd_service_check(const struct hsmd_service *d, const char *want_name, size_t
 			const struct hsmd_method *o =
 			    (const void *)((const char *)d->methods + j * d->method_size);
 			if (strcmp(o->name, m->name) == 0)
-				return hd_err(err, errlen, "method %s declared twice", m->name);
+				return hsm_set_err(err, errlen, "method %s declared twice",
+						   m->name);
 		}
 	}
 	*nmethods = n;
@@ -179,40 +191,42 @@ static int load_one(int dirfd, const char *servicedir, const struct hd_service_c
 
 	fd = openat(dirfd, conf->module, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return hd_err(err, errlen, "%s/%s: %s", servicedir, conf->module, strerror(errno));
+		return hsm_set_err(err, errlen, "%s/%s: %s", servicedir, conf->module,
+				   strerror(errno));
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		close(fd);
-		return hd_err(err, errlen, "%s/%s: not a regular file", servicedir, conf->module);
+		return hsm_set_err(err, errlen, "%s/%s: not a regular file", servicedir,
+				   conf->module);
 	}
 	if (!trusted(&sb)) {
 		close(fd);
-		return hd_err(err, errlen,
-			      "%s/%s: owned by another user or writable by group/others; "
-			      "fix with chown root and chmod go-w",
-			      servicedir, conf->module);
+		return hsm_set_err(err, errlen,
+				   "%s/%s: owned by another user or writable by group/others; "
+				   "fix with chown root and chmod go-w",
+				   servicedir, conf->module);
 	}
 	snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d", fd);
 	handle = dlopen(procpath, RTLD_NOW | RTLD_LOCAL);
 	if (!handle) {
 		close(fd);
-		return hd_err(err, errlen, "%s/%s: %s", servicedir, conf->module, dlerror());
+		return hsm_set_err(err, errlen, "%s/%s: %s", servicedir, conf->module, dlerror());
 	}
 	desc = dlsym(handle, HSMD_SERVICE_SYMBOL);
 	if (!desc) {
 		dlclose(handle);
 		close(fd);
-		return hd_err(err, errlen, "%s/%s: no '%s' symbol: not an hsmd service module",
-			      servicedir, conf->module, HSMD_SERVICE_SYMBOL);
+		return hsm_set_err(err, errlen, "%s/%s: no '%s' symbol: not an hsmd service module",
+				   servicedir, conf->module, HSMD_SERVICE_SYMBOL);
 	}
 	if (hd_service_check(desc, conf->name, &out->nmethods, inner, sizeof(inner)) != 0) {
 		dlclose(handle);
 		close(fd);
-		return hd_err(err, errlen, "%s/%s: %s", servicedir, conf->module, inner);
+		return hsm_set_err(err, errlen, "%s/%s: %s", servicedir, conf->module, inner);
 	}
 	if (desc->init && desc->init(inner, sizeof(inner)) != 0) {
 		dlclose(handle);
 		close(fd);
-		return hd_err(err, errlen, "%s/%s: init: %s", servicedir, conf->module, inner);
+		return hsm_set_err(err, errlen, "%s/%s: init: %s", servicedir, conf->module, inner);
 	}
 	snprintf(out->name, sizeof(out->name), "%s", conf->name);
 	out->desc = desc;
@@ -242,10 +256,10 @@ int hd_services_load(const char *confdir, const char *servicedir, int platform_o
 	*count = 0;
 	snprintf(dpath, sizeof(dpath), "%s/services.d", confdir);
 	if (hsm_trust_dir(dpath, inner0, sizeof(inner0)) == -1)
-		return hd_err(err, errlen, "%s", inner0);
+		return hsm_set_err(err, errlen, "%s", inner0);
 	n = scandir(dpath, &names, conf_filter, alphasort);
 	if (n < 0)
-		return hd_err(err, errlen, "%s: %s", dpath, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", dpath, strerror(errno));
 	svcs = calloc((size_t)n + 1, sizeof(*svcs));
 	dirfd = open(servicedir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd < 0)
@@ -301,7 +315,7 @@ int hd_services_load(const char *confdir, const char *servicedir, int platform_o
 	if (dirfd >= 0)
 		close(dirfd);
 	if (!svcs)
-		return hd_err(err, errlen, "out of memory");
+		return hsm_set_err(err, errlen, "out of memory");
 	*out = svcs;
 	*count = loaded;
 	return (int)loaded;

@@ -44,13 +44,13 @@ int hd_store_lock(const char *dir, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/lock", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return hd_err(err, errlen, "%s: %s", path, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
 		close(fd);
 		if (e == EWOULDBLOCK)
-			return hd_err(err, errlen, "%s is in use by another hsmd", dir);
-		return hd_err(err, errlen, "%s: lock: %s", path, strerror(e));
+			return hsm_set_err(err, errlen, "%s is in use by another hsmd", dir);
+		return hsm_set_err(err, errlen, "%s: lock: %s", path, strerror(e));
 	}
 	return fd;
 }
@@ -124,7 +124,7 @@ static json_t *log_key_record(const json_t *lifetime, EVP_PKEY *identity, EVP_PK
 	json_t *body, *cert, *rec = NULL;
 
 	if (!line) {
-		hd_err(err, errlen, "the log key is unreadable");
+		hsm_set_err(err, errlen, "the log key is unreadable");
 		return NULL;
 	}
 	log_name_of(lifetime, name, sizeof(name));
@@ -171,7 +171,7 @@ json_t *hd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json_t
 		if (new_host_key(&priv, &pub) != 0) {
 			json_decref(host_keys);
 			json_decref(certs);
-			hd_err(err, errlen, "cannot generate a host key for %s", svc);
+			hsm_set_err(err, errlen, "cannot generate a host key for %s", svc);
 			return NULL;
 		}
 		body = json_pack("{s:s, s:s, s:s, s:I}", "esn", esn, "service", svc, "host_key",
@@ -185,7 +185,7 @@ json_t *hd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json_t
 		if (!cert) {
 			json_decref(host_keys);
 			json_decref(certs);
-			hd_err(err, errlen, "cannot certify the %s host key: %s", svc, inner);
+			hsm_set_err(err, errlen, "cannot certify the %s host key: %s", svc, inner);
 			return NULL;
 		}
 		json_object_set_new(certs, svc, cert);
@@ -215,7 +215,7 @@ json_t *hd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json_t
 		json_decref(host_keys);
 		json_decref(certs);
 		json_decref(keys);
-		hd_err(err, errlen, "cannot generate the log signing key");
+		hsm_set_err(err, errlen, "cannot generate the log signing key");
 		return NULL;
 	}
 	if (prev) {
@@ -256,7 +256,7 @@ json_t *hd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json_t
 	explicit_bzero(logpem, strlen(logpem));
 	free(logpem);
 	if (!doc)
-		hd_err(err, errlen, "out of memory");
+		hsm_set_err(err, errlen, "out of memory");
 	return doc;
 }
 
@@ -299,7 +299,7 @@ static int open_system_log(struct hd_store *st, char *err, size_t errlen)
 
 	if (!key) {
 		json_decref(problems);
-		return hd_err(err, errlen, "device.json: the log key is unreadable");
+		return hsm_set_err(err, errlen, "device.json: the log key is unreadable");
 	}
 	if (json_is_object(pending))
 		committed = json_integer_value(json_object_get(pending, "seq"));
@@ -346,20 +346,20 @@ static json_t *read_log(const char *path, size_t *bytes, int repair, char *err, 
 		return json_array();
 	}
 	if (hsm_read_file(path, 1u << 30, &text, &len, inner, sizeof(inner)) != 0) {
-		hd_err(err, errlen, "%s", inner);
+		hsm_set_err(err, errlen, "%s", inner);
 		return NULL;
 	}
 	entries = hd_log_parse(text, len, &good, inner, sizeof(inner));
 	free(text);
 	if (!entries) {
-		hd_err(err, errlen, "%s: %s", path, inner);
+		hsm_set_err(err, errlen, "%s: %s", path, inner);
 		return NULL;
 	}
 	if (good != len && repair) {
 		/* A write cut short by a crash: drop the partial line. */
 		if (truncate(path, (off_t)good) != 0) {
 			json_decref(entries);
-			hd_err(err, errlen, "%s: truncate: %s", path, strerror(errno));
+			hsm_set_err(err, errlen, "%s: truncate: %s", path, strerror(errno));
 			return NULL;
 		}
 		hd_log("%s: dropped %zu bytes of a partial entry", path, len - good);
@@ -381,13 +381,13 @@ int hd_store_open(struct hd_store *st, const char *dir, const struct hd_config *
 	st->lockfd = -1;
 	st->cfg = cfg;
 	if (strlen(dir) >= sizeof(st->dir) - 32)
-		return hd_err(err, errlen, "%s: path too long", dir);
+		return hsm_set_err(err, errlen, "%s: path too long", dir);
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
 	path_of(st, "lifetime.json", path, sizeof(path));
 	if (access(path, F_OK) != 0)
-		return hd_err(err, errlen,
-			      "%s: not a provisioned HSM (no lifetime.json; run hsmd provision)",
-			      dir);
+		return hsm_set_err(
+		    err, errlen, "%s: not a provisioned HSM (no lifetime.json; run hsmd provision)",
+		    dir);
 	st->lockfd = hd_store_lock(dir, err, errlen);
 	if (st->lockfd < 0)
 		return -1;
@@ -395,7 +395,7 @@ int hd_store_open(struct hd_store *st, const char *dir, const struct hd_config *
 	if (!st->lifetime)
 		goto fail_inner;
 	if (hd_lifetime_validate(st->lifetime, inner, sizeof(inner)) != 0) {
-		hd_err(err, errlen, "%s: %s", path, inner);
+		hsm_set_err(err, errlen, "%s: %s", path, inner);
 		goto fail;
 	}
 	path_of(st, "identity.pem", path, sizeof(path));
@@ -408,8 +408,8 @@ int hd_store_open(struct hd_store *st, const char *dir, const struct hd_config *
 						  st->lifetime, "identity_key"))) == 0;
 		free(pub);
 		if (!same) {
-			hd_err(err, errlen, "%s: does not match identity_key in lifetime.json",
-			       path);
+			hsm_set_err(err, errlen, "%s: does not match identity_key in lifetime.json",
+				    path);
 			goto fail;
 		}
 	}
@@ -422,7 +422,7 @@ int hd_store_open(struct hd_store *st, const char *dir, const struct hd_config *
 	if (!st->device)
 		goto fail_inner;
 	if (hd_device_validate(st->device, inner, sizeof(inner)) != 0) {
-		hd_err(err, errlen, "%s: %s", path, inner);
+		hsm_set_err(err, errlen, "%s: %s", path, inner);
 		goto fail;
 	}
 	rebuild_view(st);
@@ -437,7 +437,7 @@ int hd_store_open(struct hd_store *st, const char *dir, const struct hd_config *
 	rebuild_view(st);
 	return 0;
 fail_inner:
-	hd_err(err, errlen, "%s", inner);
+	hsm_set_err(err, errlen, "%s", inner);
 fail:
 	hd_store_close(st);
 	return -1;
@@ -483,7 +483,7 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 	if (!json_is_object(log)) {
 		json_decref(doc);
 		json_decref(detail);
-		return hd_err(err, errlen, "internal: device document without log");
+		return hsm_set_err(err, errlen, "internal: device document without log");
 	}
 	if (event) {
 		struct hd_clock clk;
@@ -491,8 +491,8 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 		if (hd_slog_ready(&st->slog, hd_store_now(st), inner, sizeof(inner)) != 0) {
 			json_decref(doc);
 			json_decref(detail);
-			return hd_err(err, errlen, "cannot record the change in the system log: %s",
-				      inner);
+			return hsm_set_err(err, errlen,
+					   "cannot record the change in the system log: %s", inner);
 		}
 		hd_clock_get(doc, &clk);
 		t = hd_clock_now(&clk, hd_host_time(), st->cfg->slew_per_day);
@@ -522,19 +522,20 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 	if (hd_device_validate_since(doc, st->device, inner, sizeof(inner)) != 0) {
 		json_decref(doc);
 		json_decref(detail);
-		return hd_err(err, errlen, "refusing to store an invalid device state: %s", inner);
+		return hsm_set_err(err, errlen, "refusing to store an invalid device state: %s",
+				   inner);
 	}
 	hd_slog_mark(&st->slog, &mark);
 	if (event) {
 		if (hd_slog_append(&st->slog, t, event, detail, inner, sizeof(inner)) != 0) {
 			json_decref(doc);
-			return hd_err(err, errlen, "cannot record the change in the system log: %s",
-				      inner);
+			return hsm_set_err(err, errlen,
+					   "cannot record the change in the system log: %s", inner);
 		}
 		if (newkey && hd_slog_change_key(&st->slog, t, newkey, inner, sizeof(inner)) != 0) {
 			hd_slog_rollback(&st->slog, &mark);
 			json_decref(doc);
-			return hd_err(err, errlen, "cannot record the new log key: %s", inner);
+			return hsm_set_err(err, errlen, "cannot record the new log key: %s", inner);
 		}
 		json_object_set_new(log, "next_seq", json_integer(hd_slog_next_seq(&st->slog)));
 		json_object_set_new(log, "segment", json_integer(st->slog.segment));
@@ -547,7 +548,7 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 			hd_log("system log: cannot cut off the entry of a failed change yet "
 			       "(the next write or start does)");
 		json_decref(doc);
-		return hd_err(err, errlen, "%s", inner);
+		return hsm_set_err(err, errlen, "%s", inner);
 	}
 	if (rc > 0)
 		/* Committed: the journal finishes it at the next commit or start. */
@@ -604,7 +605,7 @@ int hd_store_commit_view(struct hd_store *st, json_t *view_doc, const char *even
 	if (!json_is_object(view_doc)) {
 		json_decref(view_doc);
 		json_decref(detail);
-		return hd_err(err, errlen, "internal: commit without a document");
+		return hsm_set_err(err, errlen, "internal: commit without a document");
 	}
 	/* hsmd's members as they are (shared with the device, which is never
 	 * changed in place), the service's from its copy; the members the
@@ -720,7 +721,7 @@ static int fresh_state(struct hd_store *st, const char *image, const char *event
 		free(line);
 		EVP_PKEY_free(newkey);
 		json_decref(doc);
-		return newkey ? -1 : hd_err(err, errlen, "the new log key is unreadable");
+		return newkey ? -1 : hsm_set_err(err, errlen, "the new log key is unreadable");
 	}
 	json_array_append_new(json_object_get(log, "keys"), rec);
 	json_object_set_new(log, "since", json_integer(since));
@@ -847,7 +848,7 @@ json_t *hd_store_log_entries(struct hd_store *st, const char *log, char *err, si
 	if (strcmp(log, "init") == 0)
 		return json_deep_copy(st->init_log);
 	if (strcmp(log, "system") != 0) {
-		hd_err(err, errlen, "unknown log '%.32s' (system or init)", log);
+		hsm_set_err(err, errlen, "unknown log '%.32s' (system or init)", log);
 		return NULL;
 	}
 	return hd_slog_entries(&st->slog, err, errlen);
@@ -867,7 +868,7 @@ char *hd_store_log_public_key(const struct hd_store *st, char *err, size_t errle
 	char *line = key ? hsm_key_to_openssh(key) : NULL;
 
 	if (!line)
-		hd_err(err, errlen, "the log key is missing or unreadable");
+		hsm_set_err(err, errlen, "the log key is missing or unreadable");
 	EVP_PKEY_free(key);
 	BIO_free(bio);
 	return line;
@@ -890,11 +891,11 @@ long long hd_store_log_expire(struct hd_store *st, int64_t segment, char *err, s
 	uint64_t before = hd_slog_bytes(&st->slog);
 
 	if (segment == st->slog.segment)
-		return hd_err(err, errlen, "segment %lld is the open log: export it first",
-			      (long long)segment);
+		return hsm_set_err(err, errlen, "segment %lld is the open log: export it first",
+				   (long long)segment);
 	if (!segment_saved(st, segment))
-		return hd_err(err, errlen, "no exported segment %lld is stored",
-			      (long long)segment);
+		return hsm_set_err(err, errlen, "no exported segment %lld is stored",
+				   (long long)segment);
 	/* Logged first: an expiry is never done without its entry. */
 	if (hd_store_commit(st, json_deep_copy(st->device), "logs_expired",
 			    json_pack("{s:I}", "segment", (json_int_t)segment), err, errlen) != 0 ||
@@ -923,12 +924,12 @@ int hd_store_log_clear(struct hd_store *st, const char *log, char *err, size_t e
 	if (strcmp(log, "init") == 0) {
 		hd_store_init_reset(st);
 		if (write_init_log(st) != 0)
-			return hd_err(err, errlen, "cannot write the init log");
+			return hsm_set_err(err, errlen, "cannot write the init log");
 	} else if (strcmp(log, "system") == 0) {
 		if (hd_slog_clear(&st->slog, now < 0 ? 0 : now, err, errlen) != 0)
 			return -1;
 	} else {
-		return hd_err(err, errlen, "unknown log '%.32s' (system or init)", log);
+		return hsm_set_err(err, errlen, "unknown log '%.32s' (system or init)", log);
 	}
 	return hd_store_commit(st, json_deep_copy(st->device), "logs_cleared",
 			       json_pack("{s:s}", "log", log), err, errlen);

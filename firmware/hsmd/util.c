@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,18 +15,6 @@ const struct hd_known_service hd_known_services[] = {
 	{ "launcher", 2205 }, { "monitor", 2206 }, { "orchestrator", 2207 },
 };
 const size_t hd_known_service_count = sizeof(hd_known_services) / sizeof(hd_known_services[0]);
-
-int hd_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 int64_t hd_mono_ms(void)
 {

@@ -35,13 +35,14 @@ json_t *hd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen
 	size_t i;
 
 	if (!doc) {
-		hd_err(err, errlen, "%s", inner);
+		hsm_set_err(err, errlen, "%s", inner);
 		return NULL;
 	}
 	if (hsm_json_unpack(doc, JSON_STRICT, jwhy, sizeof(jwhy), "{s:I, s:o}", "version", &version,
 			    "vcms", &vcms) != 0 ||
 	    version != 1 || !json_is_array(vcms) || json_array_size(vcms) > MAX_ENTRIES) {
-		hd_err(err, errlen, "not a version 1 table of VCMs%s%s", jwhy[0] ? ": " : "", jwhy);
+		hsm_set_err(err, errlen, "not a version 1 table of VCMs%s%s", jwhy[0] ? ": " : "",
+			    jwhy);
 		json_decref(doc);
 		return NULL;
 	}
@@ -56,7 +57,8 @@ json_t *hd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen
 				    &index) != 0 ||
 		    state[0] != '/' || strlen(state) >= PATH_MAX || !fw_uuid_valid(uuid) ||
 		    hsm_ip_parse(address, 0, &ip, NULL, 0) != 0 || index < 1 || index > 1000000) {
-			hd_err(err, errlen, "entry %zu: not {state, uuid, address, index}", i + 1);
+			hsm_set_err(err, errlen, "entry %zu: not {state, uuid, address, index}",
+				    i + 1);
 			json_decref(doc);
 			return NULL;
 		}
@@ -70,9 +72,9 @@ static int paths(const struct hd_store *st, char *state, size_t len, char *err, 
 	char real[PATH_MAX];
 
 	if (!realpath(st->dir, real))
-		return hd_err(err, errlen, "%s: %s", st->dir, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", st->dir, strerror(errno));
 	if (strlen(real) >= len)
-		return hd_err(err, errlen, "%s: path too long", real);
+		return hsm_set_err(err, errlen, "%s: path too long", real);
 	snprintf(state, len, "%s", real);
 	return 0;
 }
@@ -160,17 +162,18 @@ static int table_open(const struct hd_store *st, struct table *t, int writable, 
 	if (slash && slash != lock) {
 		*slash = '\0';
 		if (hsm_mkdir_p(lock, 0755, inner, sizeof(inner)) != 0)
-			return hd_err(err, errlen, "VCM allocations: %s", inner);
+			return hsm_set_err(err, errlen, "VCM allocations: %s", inner);
 		*slash = '/';
 	}
 	t->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (t->lockfd < 0)
-		return hd_err(err, errlen,
-			      "VCM allocations: %s: %s (set hsmd.conf [paths] vcm_allocations)",
-			      lock, strerror(errno));
+		return hsm_set_err(
+		    err, errlen, "VCM allocations: %s: %s (set hsmd.conf [paths] vcm_allocations)",
+		    lock, strerror(errno));
 	while (flock(t->lockfd, LOCK_EX) != 0)
 		if (errno != EINTR) {
-			hd_err(err, errlen, "VCM allocations: %s: lock: %s", lock, strerror(errno));
+			hsm_set_err(err, errlen, "VCM allocations: %s: lock: %s", lock,
+				    strerror(errno));
 			table_close(t);
 			return -1;
 		}
@@ -186,7 +189,7 @@ static int table_open(const struct hd_store *st, struct table *t, int writable, 
 			0 ||
 		    !(doc = hd_vcmalloc_parse(text, len, inner, sizeof(inner)))) {
 			free(text);
-			hd_err(err, errlen, "VCM allocations: %s: %s", t->path, inner);
+			hsm_set_err(err, errlen, "VCM allocations: %s: %s", t->path, inner);
 			table_close(t);
 			return -1;
 		}
@@ -211,7 +214,7 @@ static int table_open(const struct hd_store *st, struct table *t, int writable, 
 		t->doc = json_incref(cache.doc);
 	}
 	if (!t->doc) {
-		hd_err(err, errlen, "VCM allocations: out of memory");
+		hsm_set_err(err, errlen, "VCM allocations: out of memory");
 		table_close(t);
 		return -1;
 	}
@@ -276,11 +279,11 @@ static int table_save(struct table *t, char *err, size_t errlen)
 	cache_drop();
 	text = table_text(t->doc, &len);
 	if (!text)
-		return hd_err(err, errlen, "VCM allocations: out of memory");
+		return hsm_set_err(err, errlen, "VCM allocations: out of memory");
 	rc = hsm_write_file_atomic(t->path, text, len, 0644, inner, sizeof(inner));
 	free(text);
 	if (rc != 0)
-		return hd_err(err, errlen, "VCM allocations: %s", inner);
+		return hsm_set_err(err, errlen, "VCM allocations: %s", inner);
 	/* Still under the lock: the file is the one just written. */
 	cache_keep(t->path, t->doc);
 	return 0;
@@ -366,7 +369,7 @@ static int held_count(struct held *h, const char *me, json_t *vcms, unsigned cou
 	h->mine = json_object();
 	if (!h->index || !h->addresses || !h->mine) {
 		held_free(h);
-		return hd_err(err, errlen, "out of memory");
+		return hsm_set_err(err, errlen, "out of memory");
 	}
 	json_array_foreach(vcms, i, e)
 	{
@@ -399,11 +402,11 @@ static int claim_one(struct held *h, const char *me, const char *path, json_t *v
 		if (e == mine || (strcmp(json_string_value(json_object_get(e, "state")), me) == 0 &&
 				  strcmp(json_string_value(json_object_get(e, "uuid")), uuid) == 0))
 			continue; /* this VCM's own entry (or a copy of it) */
-		return hd_err(err, errlen,
-			      "address %s is held by VCM %s of the HSM in %s (machine-wide "
-			      "VCM allocations %s)",
-			      address, json_string_value(json_object_get(e, "uuid")),
-			      json_string_value(json_object_get(e, "state")), path);
+		return hsm_set_err(err, errlen,
+				   "address %s is held by VCM %s of the HSM in %s (machine-wide "
+				   "VCM allocations %s)",
+				   address, json_string_value(json_object_get(e, "uuid")),
+				   json_string_value(json_object_get(e, "state")), path);
 	}
 	if (old_held && h->index[old] == 1) {
 		n = (unsigned)old; /* held by this VCM alone: kept */
@@ -411,9 +414,9 @@ static int claim_one(struct held *h, const char *me, const char *path, json_t *v
 		while (h->next < h->count && h->index[h->next])
 			h->next++;
 		if (h->next >= h->count)
-			return hd_err(err, errlen,
-				      "no free VCM user number below uid_count %u on this machine",
-				      h->count);
+			return hsm_set_err(
+			    err, errlen,
+			    "no free VCM user number below uid_count %u on this machine", h->count);
 		n = h->next;
 		if (old_held)
 			h->index[old]--;
@@ -433,7 +436,7 @@ static int claim_one(struct held *h, const char *me, const char *path, json_t *v
 			if (old_held)
 				h->index[old]++;
 		}
-		return hd_err(err, errlen, "out of memory");
+		return hsm_set_err(err, errlen, "out of memory");
 	}
 	if (mine) {
 		held_drop_address(h, json_string_value(json_object_get(mine, "address")), mine);

@@ -238,33 +238,34 @@ static int await_ready(struct proc *p, char *err, size_t errlen)
 		ssize_t n;
 
 		if (left <= 0)
-			return hd_err(err, errlen, "the VCM process did not start within %u s",
-				      host.st->cfg->vcm_start_timeout);
+			return hsm_set_err(err, errlen, "the VCM process did not start within %u s",
+					   host.st->cfg->vcm_start_timeout);
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return hd_err(err, errlen, "poll: %s", strerror(errno));
+			return hsm_set_err(err, errlen, "poll: %s", strerror(errno));
 		n = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
 		if (n == 0)
-			return hd_err(err, errlen,
-				      "the VCM process exited during start-up (see the hsmd log)");
+			return hsm_set_err(
+			    err, errlen,
+			    "the VCM process exited during start-up (see the hsmd log)");
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
-			return hd_err(err, errlen, "status pipe: %s", strerror(errno));
+			return hsm_set_err(err, errlen, "status pipe: %s", strerror(errno));
 		}
 		p->len += (size_t)n;
 		p->buf[p->len] = '\0';
 		if (!(nl = memchr(p->buf, '\n', p->len))) {
 			if (p->len == sizeof(p->buf) - 1)
-				return hd_err(err, errlen,
-					      "the VCM process sent a malformed status");
+				return hsm_set_err(err, errlen,
+						   "the VCM process sent a malformed status");
 			continue;
 		}
 		*nl = '\0';
 		if (strcmp(p->buf, "ready") != 0) {
-			int rc = hd_err(err, errlen, "%.300s",
-					strncmp(p->buf, "error ", 6) == 0
-					    ? p->buf + 6
-					    : "the VCM process sent a malformed status");
+			int rc = hsm_set_err(err, errlen, "%.300s",
+					     strncmp(p->buf, "error ", 6) == 0
+						 ? p->buf + 6
+						 : "the VCM process sent a malformed status");
 			return rc;
 		}
 		p->len -= (size_t)(nl + 1 - p->buf);
@@ -304,7 +305,7 @@ static int await_unlocked(const char *dir, char *err, size_t errlen)
 			return 0;
 		}
 		if (hd_mono_ms() >= deadline)
-			return hd_err(err, errlen, "%s", inner);
+			return hsm_set_err(err, errlen, "%s", inner);
 		usleep(20000);
 	}
 }
@@ -318,14 +319,14 @@ int hd_vcmhost_start(struct hd_store *st, const char *uuid, char *err, size_t er
 	uid_t uid;
 
 	if (!fw_uuid_valid(uuid))
-		return hd_err(err, errlen, "'%.40s' is not a UUID", uuid);
+		return hsm_set_err(err, errlen, "'%.40s' is not a UUID", uuid);
 	if (find_proc(uuid))
-		return hd_err(err, errlen, "VCM %s is already running", uuid);
+		return hsm_set_err(err, errlen, "VCM %s is already running", uuid);
 	if (!host.exe[0])
-		return hd_err(err, errlen, "cannot find the hsmd executable to run VCMs");
+		return hsm_set_err(err, errlen, "cannot find the hsmd executable to run VCMs");
 	vcm_dir(st, uuid, dir, sizeof(dir));
 	if (access(dir, F_OK) != 0)
-		return hd_err(err, errlen, "VCM %s has no state directory", uuid);
+		return hsm_set_err(err, errlen, "VCM %s has no state directory", uuid);
 	if (await_unlocked(dir, err, errlen) != 0)
 		return -1;
 	/* Its own user (vcmuser.h), given its directory afresh at every
@@ -343,17 +344,17 @@ int hd_vcmhost_start(struct hd_store *st, const char *uuid, char *err, size_t er
 		size_t cap = host.cap ? host.cap * 2 : 16;
 		struct proc *n = realloc(host.procs, cap * sizeof(*n));
 		if (!n)
-			return hd_err(err, errlen, "out of memory");
+			return hsm_set_err(err, errlen, "out of memory");
 		host.procs = n;
 		host.cap = cap;
 	}
 	if (pipe2(fds, O_CLOEXEC) != 0)
-		return hd_err(err, errlen, "pipe: %s", strerror(errno));
+		return hsm_set_err(err, errlen, "pipe: %s", strerror(errno));
 	pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
-		return hd_err(err, errlen, "fork: %s", strerror(errno));
+		return hsm_set_err(err, errlen, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		close(fds[0]);
@@ -382,7 +383,7 @@ int hd_vcmhost_stop(struct hd_store *st, const char *uuid, char *err, size_t err
 
 	(void)st;
 	if (!p)
-		return hd_err(err, errlen, "VCM %s is not running", uuid);
+		return hsm_set_err(err, errlen, "VCM %s is not running", uuid);
 	kill_and_reap(p->pid);
 	hd_log("VCM %s: stopped", uuid);
 	drop_proc(p);
@@ -703,10 +704,10 @@ int hd_vcmhost_discard(struct hd_store *st, const char *uuid, char *err, size_t 
 	char dir[4200], inner[HD_ERRLEN];
 
 	if (!fw_uuid_valid(uuid))
-		return hd_err(err, errlen, "'%.40s' is not a UUID", uuid);
+		return hsm_set_err(err, errlen, "'%.40s' is not a UUID", uuid);
 	vcm_dir(st, uuid, dir, sizeof(dir));
 	if (rm_tree(dir) != 0)
-		return hd_err(err, errlen, "%s: cannot remove: %s", dir, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: cannot remove: %s", dir, strerror(errno));
 	/* A release lost here is purged by the next change of the table. */
 	if (hd_vcmalloc_release(st, uuid, inner, sizeof(inner)) != 0)
 		hd_log("VCM %s: %s", uuid, inner);
@@ -758,18 +759,18 @@ json_t *hd_vcmhost_identity(struct hd_store *st, const char *uuid, char *err, si
 	const json_t *certs, *ports;
 
 	if (!fw_uuid_valid(uuid)) {
-		hd_err(err, errlen, "'%.40s' is not a UUID", uuid);
+		hsm_set_err(err, errlen, "'%.40s' is not a UUID", uuid);
 		return NULL;
 	}
 	vcm_dir(st, uuid, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/lifetime.json", dir);
 	if (!(lifetime = hsm_json_load_file(path, 1u << 20, inner, sizeof(inner)))) {
-		hd_err(err, errlen, "VCM %s: %s", uuid, inner);
+		hsm_set_err(err, errlen, "VCM %s: %s", uuid, inner);
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/device.json", dir);
 	if (!(device = hsm_json_load_file(path, 4u << 20, inner, sizeof(inner)))) {
-		hd_err(err, errlen, "VCM %s: %s", uuid, inner);
+		hsm_set_err(err, errlen, "VCM %s: %s", uuid, inner);
 		goto out;
 	}
 	certs = json_object_get(device, "certificates");
@@ -781,8 +782,8 @@ json_t *hd_vcmhost_identity(struct hd_store *st, const char *uuid, char *err, si
 		const json_t *hk = json_object_get(json_object_get(cert, "body"), "host_key");
 		const json_t *port = json_object_get(ports, svc);
 		if (!json_is_string(hk) || !json_is_integer(port)) {
-			hd_err(err, errlen, "VCM %s: no %s certificate or port in its state", uuid,
-			       svc);
+			hsm_set_err(err, errlen, "VCM %s: no %s certificate or port in its state",
+				    uuid, svc);
 			goto out;
 		}
 		json_object_set_new(services, svc,
@@ -790,7 +791,7 @@ json_t *hd_vcmhost_identity(struct hd_store *st, const char *uuid, char *err, si
 					      "certificate", cert));
 	}
 	if (!json_is_object(json_object_get(lifetime, "warrant"))) {
-		hd_err(err, errlen, "VCM %s: no warrant in its state", uuid);
+		hsm_set_err(err, errlen, "VCM %s: no warrant in its state", uuid);
 		goto out;
 	}
 	result = json_pack("{s:O, s:O}", "identity", json_object_get(lifetime, "warrant"),
@@ -834,7 +835,7 @@ json_t *hd_vcmhost_prepare(struct hd_store *st, const json_t *spec, char *err, s
 	int64_t now = hd_host_time();
 
 	if (!fw_uuid_valid(uuid) || !address || !sshkey) {
-		hd_err(err, errlen, "internal: incomplete VCM specification");
+		hsm_set_err(err, errlen, "internal: incomplete VCM specification");
 		return NULL;
 	}
 	fw_vcm_limits(st->lifetime, st->device, &lim);
@@ -844,18 +845,18 @@ json_t *hd_vcmhost_prepare(struct hd_store *st, const json_t *spec, char *err, s
 	if (hsm_mkdir_p(base, 0700, err, errlen) != 0)
 		return NULL;
 	if (access(final, F_OK) == 0) {
-		hd_err(err, errlen, "VCM %s already has a state directory", uuid);
+		hsm_set_err(err, errlen, "VCM %s already has a state directory", uuid);
 		return NULL;
 	}
 	rm_tree(tmp);
 	if (mkdir(tmp, 0700) != 0) {
-		hd_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		hsm_set_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		return NULL;
 	}
 	vid = hsm_ed25519_generate(inner, sizeof(inner));
 	vid_line = vid ? hsm_key_to_openssh(vid) : NULL;
 	if (!vid_line) {
-		hd_err(err, errlen, "cannot make the VCM identity key");
+		hsm_set_err(err, errlen, "cannot make the VCM identity key");
 		goto fail;
 	}
 	snprintf(psn, sizeof(psn), "VCM-%.8s", uuid);
@@ -867,7 +868,7 @@ json_t *hd_vcmhost_prepare(struct hd_store *st, const json_t *spec, char *err, s
 		json_decref(body);
 	}
 	if (!warrant) {
-		hd_err(err, errlen, "cannot sign the VCM warrant: %s", inner);
+		hsm_set_err(err, errlen, "cannot sign the VCM warrant: %s", inner);
 		goto fail;
 	}
 	ports = json_object();
@@ -879,7 +880,7 @@ json_t *hd_vcmhost_prepare(struct hd_store *st, const json_t *spec, char *err, s
 			     features, "identity_key", vid_line, "warrant", warrant, "address",
 			     address, "ports", ports);
 	if (!lifetime || hd_lifetime_validate(lifetime, inner, sizeof(inner)) != 0) {
-		hd_err(err, errlen, "VCM lifetime: %s", lifetime ? inner : "out of memory");
+		hsm_set_err(err, errlen, "VCM lifetime: %s", lifetime ? inner : "out of memory");
 		goto fail;
 	}
 	device = hd_device_fresh(lifetime, vid, NULL, now, err, errlen);
@@ -901,7 +902,7 @@ json_t *hd_vcmhost_prepare(struct hd_store *st, const json_t *spec, char *err, s
 		       : NULL;
 		if (!cert) {
 			json_decref(certs);
-			hd_err(err, errlen, "cannot certify the VCM's %s host key", svc);
+			hsm_set_err(err, errlen, "cannot certify the VCM's %s host key", svc);
 			goto fail;
 		}
 		json_object_set(certs, svc, cert);
@@ -920,7 +921,7 @@ json_t *hd_vcmhost_prepare(struct hd_store *st, const json_t *spec, char *err, s
 		goto fail;
 	snprintf(path, sizeof(path), "%s/device.json", tmp);
 	if (hd_device_validate(device, inner, sizeof(inner)) != 0) {
-		hd_err(err, errlen, "VCM device state: %s", inner);
+		hsm_set_err(err, errlen, "VCM device state: %s", inner);
 		goto fail;
 	}
 	if (hsm_write_json_atomic(path, device, 0600, err, errlen) != 0)
@@ -929,7 +930,7 @@ json_t *hd_vcmhost_prepare(struct hd_store *st, const json_t *spec, char *err, s
 	if (hsm_write_json_atomic(path, lifetime, 0600, err, errlen) != 0)
 		goto fail;
 	if (rename(tmp, final) != 0) {
-		hd_err(err, errlen, "%s: %s", final, strerror(errno));
+		hsm_set_err(err, errlen, "%s: %s", final, strerror(errno));
 		goto fail;
 	}
 	hsm_fsync_dir(base, inner, sizeof(inner));

@@ -112,7 +112,7 @@ static int resume_mode(struct hd_store *st, char *err, size_t errlen)
 		return 0;
 	doc = json_deep_copy(st->device);
 	if (!doc)
-		return hd_err(err, errlen, "out of memory");
+		return hsm_set_err(err, errlen, "out of memory");
 	json_object_set_new(doc, "mode", json_string("operational"));
 	return hd_store_commit(st, doc, "set_mode",
 			       json_pack("{s:s, s:s, s:s}", "mode", "operational", "previous",

@@ -31,7 +31,7 @@ int hd_vcmuser_of(const struct hd_store *st, const char *uuid, uid_t *uid, char 
 	if (geteuid() != 0 || base == 0)
 		return 0;
 	if (!e)
-		return hd_err(err, errlen, "VCM %s is not in the registry", uuid);
+		return hsm_set_err(err, errlen, "VCM %s is not in the registry", uuid);
 	/* The user number comes from the machine-wide table, so that VCM #1
 	 * of two HSMs on one machine never share a uid (vcmalloc.h). */
 	if (hd_vcmalloc_claim(st, uuid, json_string_value(json_object_get(e, "address")), &index,
@@ -68,8 +68,8 @@ int hd_vcmuser_own(const char *dir, uid_t uid, char *err, size_t errlen)
 {
 	own_uid = uid;
 	if (nftw(dir, own_one, 16, FTW_PHYS) != 0)
-		return hd_err(err, errlen, "%s: cannot give it to uid %u: %s", dir, (unsigned)uid,
-			      strerror(errno));
+		return hsm_set_err(err, errlen, "%s: cannot give it to uid %u: %s", dir,
+				   (unsigned)uid, strerror(errno));
 	return 0;
 }
 
@@ -80,17 +80,17 @@ int hd_vcmuser_drop(const char *dir, uid_t uid, char *err, size_t errlen)
 	/* Into the directory while still root: its ancestors (hsmd's state
 	 * directory, 0700) stay closed to the VCM's user. */
 	if (chdir(dir) != 0)
-		return hd_err(err, errlen, "%s: %s", dir, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: %s", dir, strerror(errno));
 	if (setgroups(0, NULL) != 0 || setresgid(uid, uid, uid) != 0 ||
 	    setresuid(uid, uid, uid) != 0)
-		return hd_err(err, errlen, "cannot become uid %u: %s", (unsigned)uid,
-			      strerror(errno));
+		return hsm_set_err(err, errlen, "cannot become uid %u: %s", (unsigned)uid,
+				   strerror(errno));
 	if (setuid(0) == 0 || geteuid() != uid || getegid() != (gid_t)uid)
-		return hd_err(err, errlen, "uid %u: the change of user did not hold",
-			      (unsigned)uid);
+		return hsm_set_err(err, errlen, "uid %u: the change of user did not hold",
+				   (unsigned)uid);
 	/* A credential change clears the parent-death signal (prctl(2)). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-		return hd_err(err, errlen, "hsmd went away during start-up");
+		return hsm_set_err(err, errlen, "hsmd went away during start-up");
 	return 0;
 }
 

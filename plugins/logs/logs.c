@@ -255,19 +255,12 @@ static int receive_export(struct hsm_ctx *ctx, struct hsm_fleet *fleet,
 	hsm_rpc_call_sink(ctx, &fleet->modules[0], "monitor", "logs_export", params,
 			  hsm_slog_receiver_push, rx, &r);
 	json_decref(params);
-	if (r.exit != 0 && hsm_slog_receiver_error(rx, &rc)) {
-		rc = hsm_error(ctx, rc, esn, "%s, nothing written: %s",
-			       rc == HSM_EXIT_AUTH ? "the exported segment does not verify"
-						   : "the export was not received",
-			       hsm_slog_receiver_error(rx, NULL));
-	} else if (r.exit != 0) {
-		rc = hsm_report(ctx, fleet, &r, NULL, NULL);
-	} else if (!(*sum = hsm_slog_receiver_finish(rx, r.result, err, sizeof(err)))) {
-		rc = hsm_error(ctx, HSM_EXIT_AUTH, esn,
-			       "the exported segment does not verify, nothing written: %s", err);
-	} else {
+	if ((*sum = hsm_slog_receiver_end(rx, r.exit, r.result, &rc, err, sizeof(err))))
 		*head = json_incref(r.result);
-	}
+	else if (err[0])
+		rc = hsm_error(ctx, rc, esn, "%s", err);
+	else
+		rc = hsm_report(ctx, fleet, &r, NULL, NULL);
 	hsm_rpc_reply_clear(&r);
 	return rc;
 }
@@ -283,7 +276,7 @@ static int logs_export(struct hsm_ctx *ctx)
 	struct hsm_fleet fleet;
 	struct hsm_rpc_reply kr;
 	struct hsm_slog_receiver *rx = NULL;
-	json_t *keys = NULL, *params, *sum = NULL, *head = NULL, *meta, *s0;
+	json_t *keys = NULL, *params, *sum = NULL, *head = NULL, *meta;
 	EVP_PKEY *identity = NULL;
 	char err[512], path[PATH_MAX] = "";
 	const char *esn;
@@ -325,12 +318,10 @@ static int logs_export(struct hsm_ctx *ctx)
 	if ((rc = receive_export(ctx, &fleet, rx, params, &sum, &head)) != 0)
 		goto out;
 	seg = json_integer_value(json_object_get(head, "segment"));
-	s0 = json_array_get(json_object_get(sum, "segments"), 0);
-	meta = json_pack("{s:s, s:s, s:I, s:O, s:O, s:O, s:O, s:b, s:b}", "esn", esn, "log",
-			 "system", "segment", (json_int_t)seg, "first_seq",
-			 json_object_get(s0, "first_seq"), "last_seq",
-			 json_object_get(s0, "last_seq"), "entries", json_object_get(s0, "entries"),
-			 "bytes", json_object_get(head, "bytes"), "verified", 1, "saved", saved);
+	meta = hsm_slog_export_report(sum, (json_int_t)seg, saved);
+	json_object_set_new(meta, "esn", json_string(esn));
+	json_object_set_new(meta, "log", json_string("system"));
+	json_object_set(meta, "bytes", json_object_get(head, "bytes"));
 	if (outdir) {
 		snprintf(path, sizeof(path), "%s/%s-system-%" PRId64 ".log", outdir, esn, seg);
 		if (hsm_slog_receiver_commit(rx, path, err, sizeof(err)) != 0) {

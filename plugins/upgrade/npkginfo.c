@@ -10,46 +10,13 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/plugin.h>
 #include "upgrade.h"
-
-int upgrade_exit_of(int status)
-{
-	switch (status) {
-	case HSM_NPKG_OK:
-		return HSM_EXIT_OK;
-	case HSM_NPKG_UNKNOWN_SIGNER:
-	case HSM_NPKG_BAD_SIGNATURE:
-	case HSM_NPKG_DIGEST_MISMATCH:
-		return HSM_EXIT_AUTH;
-	case HSM_NPKG_MALFORMED:
-	case HSM_NPKG_UNKNOWN_VERSION:
-	case HSM_NPKG_TRUNCATED:
-	case HSM_NPKG_PADDED:
-		return HSM_EXIT_USAGE;
-	default:
-		return HSM_EXIT_FAILED;
-	}
-}
-
-int upgrade_vendor_keys(struct hsm_ctx *ctx, EVP_PKEY ***keys, size_t *n)
-{
-	char dir[4096], err[512];
-
-	snprintf(dir, sizeof(dir), "%s/vendor.d", hsm_conf_dir(ctx));
-	if (hsm_vendor_keys_load(dir, keys, n, err, sizeof(err)) != 0)
-		return hsm_error(ctx, HSM_EXIT_FAILED, "vendor keys", "%s", err);
-	return 0;
-}
 
 static void print_text(struct hsm_ctx *ctx, const char *path, const struct hsm_npkg_manifest *m,
 		       int status, const char *why)
@@ -89,31 +56,16 @@ static void print_text(struct hsm_ctx *ctx, const char *path, const struct hsm_n
 int upgrade_npkginfo_run(struct hsm_ctx *ctx)
 {
 	const char *path = hsm_opt_str(ctx, "NPKGFILE");
+	struct upgrade_package p;
 	const struct hsm_npkg_manifest *m;
-	struct hsm_npkg_reader *r = NULL;
-	EVP_PKEY **keys = NULL;
-	size_t nkeys = 0;
-	char err[640];
-	int fd, rc, status;
+	int rc, status;
 
-	if ((rc = upgrade_vendor_keys(ctx, &keys, &nkeys)) != 0)
+	if ((rc = upgrade_package_read(ctx, path, HSM_NPKG_INSPECT, &p)) != 0)
 		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = hsm_error(ctx, HSM_EXIT_USAGE, "package", "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	r = hsm_npkg_reader_new(keys, nkeys, HSM_NPKG_INSPECT, NULL, NULL);
-	if (!r) {
-		close(fd);
-		rc = hsm_error(ctx, HSM_EXIT_FAILED, "package", "out of memory");
-		goto out;
-	}
-	status = hsm_npkg_read_fd(r, fd, path, err, sizeof(err));
-	close(fd);
-	m = hsm_npkg_reader_manifest(r);
+	m = p.manifest;
+	status = p.status;
 	if (!m) { /* nothing to show: not even the manifest parsed */
-		rc = hsm_error(ctx, upgrade_exit_of(status), "package", "%s", err);
+		rc = hsm_error(ctx, upgrade_exit_of(status), "package", "%s", p.err);
 		goto out;
 	}
 	if (hsm_json_mode(ctx)) {
@@ -123,7 +75,7 @@ int upgrade_npkginfo_run(struct hsm_ctx *ctx)
 		if (status != 0) {
 			json_object_set_new(o, "problem",
 					    json_string(hsm_npkg_status_text(status)));
-			json_object_set_new(o, "reason", json_string(err));
+			json_object_set_new(o, "reason", json_string(p.err));
 		}
 		json_object_update(hsm_json(ctx), o);
 		json_decref(o);
@@ -131,12 +83,11 @@ int upgrade_npkginfo_run(struct hsm_ctx *ctx)
 		print_text(ctx, path, m, status, hsm_npkg_status_text(status));
 	}
 	rc = status == 0 ? HSM_EXIT_OK
-			 : hsm_error(ctx, upgrade_exit_of(status), "package", "%s", err);
-	if (status == HSM_NPKG_UNKNOWN_SIGNER && nkeys == 0)
+			 : hsm_error(ctx, upgrade_exit_of(status), "package", "%s", p.err);
+	if (status == HSM_NPKG_UNKNOWN_SIGNER && p.nkeys == 0)
 		hsm_warn(ctx, "%s/vendor.d holds no vendor keys", hsm_conf_dir(ctx));
 out:
-	hsm_npkg_reader_free(r);
-	hsm_vendor_keys_free(keys, nkeys);
+	upgrade_package_free(&p);
 	return rc;
 }
 

@@ -14,12 +14,9 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <hsmadmin/plugin.h>
 #include "hostkeys.h"
@@ -28,40 +25,27 @@
 
 static int precheck(struct hsm_ctx *ctx, const char *path)
 {
-	EVP_PKEY **keys = NULL;
-	size_t nkeys = 0;
-	struct hsm_npkg_reader *r;
+	struct upgrade_package p;
 	const struct hsm_npkg_manifest *m;
-	char err[640];
-	int fd, rc, status;
+	int rc, status;
 
-	if ((rc = upgrade_vendor_keys(ctx, &keys, &nkeys)) != 0)
+	if ((rc = upgrade_package_read(ctx, path, 0, &p)) != 0)
 		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		hsm_vendor_keys_free(keys, nkeys);
-		return hsm_error(ctx, HSM_EXIT_USAGE, "package", "%s: %s", path, strerror(errno));
-	}
-	/* Without host vendor keys only the HSM judges the signature. */
-	r = hsm_npkg_reader_new(keys, nkeys, nkeys ? 0 : HSM_NPKG_INSPECT, NULL, NULL);
-	status = r ? hsm_npkg_read_fd(r, fd, path, err, sizeof(err)) : HSM_NPKG_IO;
-	close(fd);
-	m = r ? hsm_npkg_reader_manifest(r) : NULL;
-	if (status == HSM_NPKG_UNKNOWN_SIGNER && !nkeys && m && m->signature_ok) {
+	m = p.manifest;
+	status = p.status;
+	if (status == HSM_NPKG_UNKNOWN_SIGNER && !p.nkeys && m && m->signature_ok) {
 		hsm_verbosef(ctx,
 			     "%s/vendor.d holds no vendor keys: only the HSM checks the signer",
 			     hsm_conf_dir(ctx));
 		status = 0;
 	}
 	if (status != 0)
-		rc = hsm_error(ctx, upgrade_exit_of(status), "package", "%s",
-			       r ? err : "out of memory");
+		rc = hsm_error(ctx, upgrade_exit_of(status), "package", "%s", p.err);
 	else
 		hsm_verbosef(ctx, "%s: %s %s (%llu bytes of files) checked", path,
 			     hsm_npkg_component_name(m->component), m->firmware_version,
 			     (unsigned long long)m->payload_size);
-	hsm_npkg_reader_free(r);
-	hsm_vendor_keys_free(keys, nkeys);
+	upgrade_package_free(&p);
 	return rc;
 }
 

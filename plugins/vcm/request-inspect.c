@@ -40,25 +40,20 @@ static const char *time_status(const struct hsm_request *req, int64_t now)
 
 static json_t *fingerprint_json(EVP_PKEY *key);
 
+/* The properties as the request carries them, with the features also by
+ * name (as vcmadmin shows them, guide 3.3.3.4) and the new request key by
+ * its fingerprint. */
 static json_t *props_json(const struct hsm_request_props *p)
 {
-	json_t *o = json_object();
+	json_t *o = hsm_request_props_json(p);
 	char names[512];
 
-	if (p->present & HSM_REQP_AUTOSTART)
-		json_object_set_new(o, "autostart", json_boolean(p->autostart));
-	if (p->present & HSM_REQP_RESTRICT_STARTUP)
-		json_object_set_new(o, "restrict_startup", json_boolean(p->restrict_startup));
-	if (p->present & HSM_REQP_SERIAL_CARDREADER)
-		json_object_set_new(o, "serial_cardreader", json_boolean(p->serial_cardreader));
+	if (!o)
+		return NULL;
 	if (p->present & HSM_REQP_FEATURES) {
-		/* As vcmadmin shows it (guide 3.3.3.4): the decimal word, and names. */
 		hsm_features_format(p->features, names, sizeof(names));
-		json_object_set_new(o, "features", json_integer(p->features));
 		json_object_set_new(o, "features_names", json_string(names));
 	}
-	if (p->present & HSM_REQP_NAME)
-		json_object_set_new(o, "name", json_string(p->name));
 	if (p->present & HSM_REQP_K_TENANT_REQ)
 		json_object_set_new(o, "k_tenant_req", fingerprint_json(p->k_tenant_req));
 	return o;

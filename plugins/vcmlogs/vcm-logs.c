@@ -107,7 +107,7 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 	struct hsm_rpc_reply r;
 	struct hsm_tenant_vcm v;
 	struct hsm_slog_receiver *rx = NULL;
-	json_t *keys = NULL, *sum = NULL, *meta = NULL, *params, *s0;
+	json_t *keys = NULL, *sum = NULL, *meta = NULL, *params;
 	EVP_PKEY *vid = NULL;
 	const char *text = NULL;
 	char path[PATH_MAX], err[768], log[64];
@@ -148,28 +148,14 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 	hsm_tenant_call_sink(ctx, &v, HSM_TENANT_MONITOR, "logs_export", params,
 			     hsm_slog_receiver_push, rx, &r);
 	json_decref(params);
-	if (r.exit != 0 && hsm_slog_receiver_error(rx, &rc)) {
-		rc = hsm_error(ctx, rc, v.uuid, "%s, nothing written: %s",
-			       rc == HSM_EXIT_AUTH ? "the exported segment does not verify"
-						   : "the export was not received",
-			       hsm_slog_receiver_error(rx, NULL));
-		goto out;
-	}
-	if (r.exit != 0) {
-		rc = hsm_error(ctx, r.exit, v.uuid, "%s", r.message);
-		goto out;
-	}
-	if (!(sum = hsm_slog_receiver_finish(rx, r.result, err, sizeof(err)))) {
-		rc = hsm_error(ctx, HSM_EXIT_AUTH, v.uuid,
-			       "the exported segment does not verify, nothing written: %s", err);
+	if (!(sum = hsm_slog_receiver_end(rx, r.exit, r.result, &rc, err, sizeof(err)))) {
+		rc = hsm_error(ctx, rc, v.uuid, "%s", err[0] ? err : r.message);
 		goto out;
 	}
 	seg = json_integer_value(json_object_get(r.result, "segment"));
-	s0 = json_array_get(json_object_get(sum, "segments"), 0);
-	meta = json_pack("{s:s, s:s, s:I, s:O, s:O, s:O, s:b, s:b}", "uuid", v.uuid, "log", log,
-			 "segment", seg, "first_seq", json_object_get(s0, "first_seq"), "last_seq",
-			 json_object_get(s0, "last_seq"), "entries", json_object_get(s0, "entries"),
-			 "verified", 1, "saved", saved);
+	meta = hsm_slog_export_report(sum, seg, saved);
+	json_object_set_new(meta, "uuid", json_string(v.uuid));
+	json_object_set_new(meta, "log", json_string(log));
 	if (outdir) {
 		snprintf(path, sizeof(path), "%s/vcm-%s-system-%" JSON_INTEGER_FORMAT ".log",
 			 outdir, v.uuid, seg);

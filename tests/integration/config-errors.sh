@@ -23,6 +23,11 @@ ha status
 like "$err" "hsmadmin\.conf:( line)? ?3: unknown key 'colour' in section \[paths\]" \
 	"hsmadmin.conf: an unknown key names the file, the line and the key"
 cp "$TEST_TMP/hsmadmin.conf.good" "$HSMADMIN_CONF/hsmadmin.conf"
+printf '[bogus]\n' >>"$HSMADMIN_CONF/hsmadmin.conf"
+ha status
+like "$err" "hsmadmin\.conf:( line)? ?3: unknown section \[bogus\]" \
+	"hsmadmin.conf: an unknown section without keys is refused too, naming the file, the line and the section"
+cp "$TEST_TMP/hsmadmin.conf.good" "$HSMADMIN_CONF/hsmadmin.conf"
 
 # --- host: plugins.d ---------------------------------------------------------------------------
 cp "$HSMADMIN_CONF/plugins.d/keys.conf" "$TEST_TMP/keys.conf.good"
@@ -30,6 +35,10 @@ sed 's/^\[plugin\]$/[plugin]\ncolour = blue/' "$TEST_TMP/keys.conf.good" >"$HSMA
 ha keys show
 is "$rc" 2 "plugins.d: a plugin whose file is bad is not configured (keys: unknown command, exit 2)"
 like "$err" "plugins\.d/keys\.conf:[0-9]+: unknown key 'colour'" "plugins.d: names the file, the line and the key"
+{ cat "$TEST_TMP/keys.conf.good"; printf '[bogus]\n'; } >"$HSMADMIN_CONF/plugins.d/keys.conf"
+ha keys show
+is "$rc" 2 "plugins.d: an empty unknown section: the file is refused (keys: unknown command, exit 2)"
+like "$err" "plugins\.d/keys\.conf:[0-9]+: unknown section \[bogus\]" "plugins.d: names the file, the line and the section"
 sed 's/^file = .*/file = ..\/keys.so/' "$TEST_TMP/keys.conf.good" >"$HSMADMIN_CONF/plugins.d/keys.conf"
 ha keys show
 like "$err" "plugins\.d/keys\.conf:[0-9]+: file must be a plain file name" "plugins.d: a bad value names the field and why"
@@ -46,6 +55,10 @@ like "$err" "modules\.d/h\.conf: .*esn: '1A23_BC45' is not an ESN" "modules.d: a
 sed 's/^address = .*/address = 300.1.1.1/' "$TEST_TMP/h.conf.good" >"$HSMADMIN_CONF/modules.d/h.conf"
 ha status
 like "$err" "modules\.d/h\.conf: .*address: '300\.1\.1\.1' is not an IPv4 or IPv6 address" "modules.d: a bad address is named"
+{ cat "$TEST_TMP/h.conf.good"; printf '[bogus]\n'; } >"$HSMADMIN_CONF/modules.d/h.conf"
+ha status
+like "$err" "modules\.d/h\.conf: .*line $(( $(wc -l <"$TEST_TMP/h.conf.good") + 1 )): unknown section \[bogus\]" \
+	"modules.d: an unknown section without keys is refused, naming the file, the line and the section"
 cp "$TEST_TMP/h.conf.good" "$HSMADMIN_CONF/modules.d/h.conf"
 
 # --- host: vendor.d ----------------------------------------------------------------------------
@@ -86,6 +99,11 @@ like "$err" "hsmd\.conf: line [0-9]+: idle_timeout: 'soon' is not a number from 
 printf '[server]\ncolour = blue\n' >"$TEST_TMP/extra" && cat "$TEST_TMP/hsmd.conf.good" "$TEST_TMP/extra" >"$HSMD_CONFDIR/hsmd.conf"
 hsmd_fails
 like "$err" "hsmd\.conf: line [0-9]+: unknown key 'colour' in section \[server\]" "hsmd.conf: an unknown key is named"
+printf '[bogus]\n' >"$TEST_TMP/extra" && cat "$TEST_TMP/hsmd.conf.good" "$TEST_TMP/extra" >"$HSMD_CONFDIR/hsmd.conf"
+hsmd_fails
+ok "hsmd.conf: an unknown section without keys stops hsmd" test "$rc" != 0
+like "$err" "hsmd\.conf: line $(( $(wc -l <"$TEST_TMP/hsmd.conf.good") + 1 )): unknown section \[bogus\]" \
+	"hsmd.conf: ... naming the file, the line and the section"
 cp "$TEST_TMP/hsmd.conf.good" "$HSMD_CONFDIR/hsmd.conf"
 
 cp "$TEST_TMP/h/device.json" "$TEST_TMP/device.good"
@@ -118,6 +136,11 @@ printf '[service]\nname = monitor\nmodule = monitor.so\nport = 22\n' >"$HSMD_CON
 ok "hsmd starts with a bad services.d file" hsmd_start h
 like "$(cat "$TEST_TMP/h.log")" "services\.d/monitor\.conf: line 4: unknown key 'port' \(name, module\); service skipped" \
 	"services.d: names the file, the line and the key"
+hsmd_stop h
+printf '[service]\nname = monitor\nmodule = monitor.so\n\n[bogus]\n' >"$HSMD_CONFDIR/services.d/monitor.conf"
+ok "hsmd starts with a services.d file that has an empty unknown section" hsmd_start h
+like "$(cat "$TEST_TMP/h.log")" "services\.d/monitor\.conf: line 5: unknown section \[bogus\] \(only \[service\]\); service skipped" \
+	"services.d: an unknown section without keys is refused like one with keys (file, line, section)"
 hsmd_stop h
 
 done_testing

@@ -32,6 +32,14 @@ like "$err" "--no-reset needs a command" "4.10.1: ... the option is known, the c
 unlike "$err" "unknown option" "4.10.1: --no-reset is not an unknown option"
 ha -v
 rc_is 0 "4.10.1: hsmadmin -v"
+like "$out" "^hsmadmin [0-9]" "4.10.1: ... the version"
+ha status -v
+rc_is 0 "4.10.1: hsmadmin <subcommand> -v, as the synopsis writes it (hsmadmin status -v)"
+like "$out" "^hsmadmin [0-9]" "4.10.1: ... the version"
+ha --no-reset settime -v
+like "$out" "^hsmadmin [0-9]" "4.10.1: hsmadmin --no-reset settime -v: the version, nothing set"
+ha vcm create --name -v --request-file x.req
+unlike "$out" "^hsmadmin [0-9]" "... but -v as an option's value is that value"
 ha -h
 rc_is 0 "4.10.1: hsmadmin -h"
 for c in factorystate status reset enroll keys info settime gettime setminvsn getenvstats cs5 select \

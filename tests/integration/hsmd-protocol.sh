@@ -107,10 +107,27 @@ is "$rc" 2 "non-JSON params are bad_request"
 call h setup info setup '[1,2]'
 is "$rc" 2 "params that are not an object are bad_request"
 call h setup set_mode setup '{"mode":"maintenance"}' # setminvsn needs it
+raw='item not found|left unpacked|Expected [a-z]+, got'
 call h setup setminvsn setup '{"vsn":"seven"}'
 is "$rc" 2 "a wrong type is bad_request"
+like "$(jqr .error.message)" "^params: field 'vsn': expected integer, got string$" \
+	"... naming the field and the type in our words"
 call h setup setminvsn setup '{"vsn":3,"extra":1}'
 is "$rc" 2 "an unknown member is bad_request"
+like "$(jqr .error.message)" "^params: unknown field 'extra'$" "... naming it"
+call h setup setminvsn setup '{}'
+like "$(jqr .error.message)" "^params: missing field 'vsn'$" "a missing member is named"
+call h monitor logs_get monitor '{"log":5}'
+like "$(jqr .error.message)" "^params: field 'log': expected string, got integer$" \
+	"monitor: a wrong type is named"
+call h monitor logs_expire monitor '{"seq":1}'
+like "$(jqr .error.message)" "^params: missing field 'segment'$" "monitor: a missing member is named"
+call h sshadmin set_key sshadmin '{"service":"monitor"}'
+like "$(jqr .error.message)" "^params: missing field 'key'$" "sshadmin set_key: a missing member is named"
+unlike "$(jqr .error.message)" "$raw" "... never the JSON library's own words"
+call h setup set_mode setup '{"mode":1}'
+like "$(jqr .error.message)" "^params: field 'mode': expected string, got integer$" \
+	"setup set_mode: a wrong type is named"
 call h setup setminvsn setup '{"vsn":4294967299}'
 is "$rc" 3 "a huge VSN is refused, not truncated"
 like "$(jqr .error.message)" "higher than the VSN of the installed firmware" "... as higher than the installed VSN"

@@ -6,6 +6,7 @@
 # and on "another machine"), remote-set / remote-remove, a legacy
 # unprotected key, and no private key in any output or log.
 . "$top_srcdir/tests/lib/keys-lib.sh"
+. "$top_srcdir/tests/lib/tty-lib.sh"
 platform_setup
 E1=1A23-BC45-6789
 hsm_new h "$E1"
@@ -180,32 +181,9 @@ tty_typed 'tty pass 1' 'another' keys backup -p "$TEST_TMP/bk-tty2"
 is "$rc" 1 "two different passphrases on the terminal: exit 1"
 ok "... no file" test ! -e "$TEST_TMP/bk-tty2"
 # A signal at the prompt (Ctrl-C, a hang-up, kill) ends the command with the
-# terminal's echo restored: on a pty, wait until the prompt turned echo
-# off, send the signal, then ask the same terminal for its settings.
-cat >"$TEST_TMP/sig-at-prompt.sh" <<'EOS'
-sig=$1; shift
-ulimit -c 0 # SIGQUIT: no core file
-# The command runs in the foreground (its signals at their defaults); a
-# helper started just before the exec signals it once echo is off.
-sh -c 'sig=$1; shift
-	( for _ in $(seq 1 100); do stty -a </dev/tty | grep -q -- "-echo " && break; sleep 0.1; done
-	  stty -a </dev/tty | grep -q -- "-echo " && echo "ECHO-OFF-AT-PROMPT"
-	  kill -"$sig" $$ ) &
-	exec "$@"' _ "$sig" "$@"
-echo "EXIT=$?"
-stty -a | grep -q -- ' echo ' && echo "ECHO-RESTORED"
-EOS
+# terminal's echo restored.
 for sig in INT TERM HUP QUIT; do
-	# script's input stays open and silent: at end of input (</dev/null)
-	# the prompt would read an empty passphrase at once, often before the
-	# signal comes (seen under load).
-	exec {quiet}< <(exec sleep 60)
-	quiet_pid=$!
-	timeout -k 5 30 script -qec "sh $TEST_TMP/sig-at-prompt.sh $sig hsmadmin keys backup --passphrase $TEST_TMP/bk-sig" \
-		/dev/null <&"$quiet" >"$TEST_TMP/.out" 2>&1
-	kill "$quiet_pid" 2>/dev/null
-	exec {quiet}<&-
-	out=$(tr -d '\r' <"$TEST_TMP/.out")
+	signal_at_prompt "$sig" "hsmadmin keys backup --passphrase $TEST_TMP/bk-sig"
 	like "$out" "ECHO-OFF-AT-PROMPT" "SIG$sig at the passphrase prompt (pty): the prompt had turned echo off"
 	like "$out" "ECHO-RESTORED" "... and after SIG$sig the terminal echoes again"
 	like "$out" "EXIT=(129|13[01]|143)" "... the command ended by the signal"

@@ -3,22 +3,8 @@
 # The device clock's high-water mark: setting the clock back (allowed while
 # it is not earlier than the last time set) revives no expired request.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-vcm_setup
-cd "$TEST_TMP" || exit 1
-ESN=1A23-BC45-6789
-VCM_HSM=h
-ok "HSM enrolled" vcm_hsm h "$ESN"
-host_keys_for_ssh
-new_vcm A "clock"
-ok "a VCM" test -n "$UUID"
-U=$UUID
+vcm_clock_setup clock
 
-settime() { # T: maintenance mode, then settime (which resets)
-	call h setup set_mode setup '{"mode":"maintenance"}'
-	[ "$rc" = 0 ] || return 1
-	call h setup settime setup "{\"time\":$1}"
-	[ "$rc" = 0 ]
-}
 t0=$(date +%s)
 ok "the clock set to now" settime "$t0"
 tenant A vcm start --request-file start.req --uuid "$U" --request-validity 5

@@ -4,23 +4,8 @@
 # decision"): a record is kept while its request is valid, refuses its
 # replay, and is pruned once the request has expired by the device clock.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-vcm_setup
-cd "$TEST_TMP" || exit 1
-ESN=1A23-BC45-6789
-VCM_HSM=h
-ok "HSM enrolled" vcm_hsm h "$ESN"
-host_keys_for_ssh
+vcm_clock_setup replay
 hsmd_known_hosts h
-new_vcm A "replay"
-ok "a VCM" test -n "$UUID"
-U=$UUID
-
-settime() { # T: maintenance mode, then settime (which resets)
-	call h setup set_mode setup '{"mode":"maintenance"}'
-	[ "$rc" = 0 ] || return 1
-	call h setup settime setup "{\"time\":$1}"
-	[ "$rc" = 0 ]
-}
 records() { hsmd_device_doc "$TEST_TMP/h" | jq -c --arg u "$U" '.vcms[$u].nonces'; }
 show() { echo "# out: $out"; echo "# err: $err"; }
 

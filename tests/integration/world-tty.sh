@@ -7,6 +7,7 @@
 # signal at the prompt (Ctrl-C, a hang-up, kill) ends the command with the
 # terminal's echo restored and no card or world file written.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
+. "$top_srcdir/tests/lib/tty-lib.sh"
 for _p in vcmtenant vcmkeys; do
 	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
 done
@@ -76,28 +77,11 @@ like "$out" "Passphrase for cards/card-1.json: " "... asking for each card by it
 like "$out" "World $(jq -r .world "$TA/kmdata/world") was already loaded|Loaded Security World" "... loaded"
 
 # --- a signal at the prompt restores the terminal ---------------------------------------------
-cat >sig-at-prompt.sh <<'EOS'
-sig=$1; shift
-ulimit -c 0 # SIGQUIT: no core file
-sh -c 'sig=$1; shift
-	( for _ in $(seq 1 100); do stty -a </dev/tty | grep -q -- "-echo " && break; sleep 0.1; done
-	  stty -a </dev/tty | grep -q -- "-echo " && echo "ECHO-OFF-AT-PROMPT"
-	  kill -"$sig" $$ ) &
-	exec "$@"' _ "$sig" "$@"
-echo "EXIT=$?"
-stty -a | grep -q -- ' echo ' && echo "ECHO-RESTORED"
-EOS
 # A kmdata of its own (empty), so that create gets to the prompts.
 mkdir -p -m 0700 km2
 for sig in INT HUP TERM; do
-	exec {quiet}< <(exec sleep 60)
-	quiet_pid=$!
-	HSMADMIN_HOME=$TA NFAST_KMDATA=$TEST_TMP/km2 timeout -k 5 30 script -qec \
-		"sh sig-at-prompt.sh $sig hsmadmin vcm world create --uuid $U --quorum 1/1 --cards sigcards" \
-		/dev/null <&"$quiet" >.out 2>&1
-	kill "$quiet_pid" 2>/dev/null
-	exec {quiet}<&-
-	out=$(tr -d '\r' <.out)
+	HSMADMIN_HOME=$TA NFAST_KMDATA=$TEST_TMP/km2 signal_at_prompt "$sig" \
+		"hsmadmin vcm world create --uuid $U --quorum 1/1 --cards sigcards"
 	like "$out" "ECHO-OFF-AT-PROMPT" "SIG$sig at a card's passphrase prompt: the prompt had turned echo off"
 	like "$out" "ECHO-RESTORED" "... and after SIG$sig the terminal echoes again"
 	like "$out" "EXIT=(129|130|143)" "... the command ended by the signal"

@@ -18,6 +18,8 @@
 #   vcm_pid UUID                    the pid of its process ("" when none)
 #   tcall UUID SERVICE METHOD T [PARAMS]  stock ssh to a VCM's service with
 #                                   tenant T's sshadmin key: $out $err $rc
+#   vcm_clock_setup NAME            HSM h enrolled, tenant A's VCM NAME in $U,
+#                                   in $TEST_TMP; settime T sets the clock
 
 . "$top_srcdir/tests/lib/platform-lib.sh"
 case " ${BUILT_PLUGINS:-} " in *" vcmadmin "*) ;; *) skip_all "vcmadmin plugin not built" ;; esac
@@ -138,4 +140,29 @@ tcall() {
 	rc=$?
 	out=$(cat "$TEST_TMP/.out")
 	err=$(cat "$TEST_TMP/.err")
+}
+
+# vcm_clock_setup NAME: for the tests of the device clock's effect on
+# requests: vcm_setup, HSM "h" (ESN $ESN) enrolled, the platform client
+# keys exported for ssh, tenant A's VCM NAME created (its UUID in $U); the
+# working directory is $TEST_TMP.  Then settime T sets the device clock.
+vcm_clock_setup() {
+	vcm_setup
+	cd "$TEST_TMP" || exit 1
+	ESN=1A23-BC45-6789
+	VCM_HSM=h
+	ok "HSM enrolled" vcm_hsm h "$ESN"
+	host_keys_for_ssh
+	new_vcm A "$1"
+	ok "a VCM" test -n "$UUID"
+	U=$UUID
+}
+
+# settime T: the device clock of HSM h set to T (maintenance mode, then
+# settime, which resets the HSM).
+settime() {
+	call h setup set_mode setup '{"mode":"maintenance"}'
+	[ "$rc" = 0 ] || return 1
+	call h setup settime setup "{\"time\":$1}"
+	[ "$rc" = 0 ]
 }

@@ -145,14 +145,57 @@ int main(void)
 	json_object_del(json_object_get(doc, "services"), "sshadmin");
 	refused(doc, "no sshadmin service", "no sshadmin entry");
 
+	/* Malformed JSON is named in our words: the field and what was wrong,
+	 * never the JSON library's own text ("Object item not found", "left
+	 * unpacked", "Expected integer, got string"). */
 	doc = good();
 	json_object_set_new(doc, "extra", json_true());
-	refused(doc, "malformed host key list", "unknown member");
+	refused(doc, "malformed host key list: unknown field 'extra'", "unknown member");
+
+	doc = good();
+	json_object_del(doc, "esn");
+	refused(doc, "malformed host key list: missing field 'esn'", "no esn");
 
 	doc = good();
 	json_object_set_new(json_object_get(json_object_get(doc, "services"), "setup"), "port",
 			    json_string("2202"));
-	refused(doc, "setup:", "port as a string");
+	refused(doc, "host key list: service setup: field 'port': expected integer, got string",
+		"port as a string");
+
+	{ /* a warrant body without psn, signed by the vendor */
+		char *idline = hsm_key_to_openssh(identity);
+		json_t *body = json_pack("{s:s, s:s, s:I}", "esn", ESN, "identity_key", idline,
+					 "issued", (json_int_t)1700000000);
+		doc = good();
+		json_object_set_new(doc, "identity", hsm_signed_wrap(body, vendor, NULL, 0));
+		refused(doc, "device warrant: missing field 'psn'", "warrant without psn");
+		json_decref(body);
+		free(idline);
+	}
+	{ /* a certificate body whose issued is a string, signed by the identity */
+		char *hk = hsm_key_to_openssh(hk_setup);
+		json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "esn", ESN, "service", "setup",
+					 "host_key", hk, "issued", "yesterday");
+		doc = good();
+		json_object_set_new(json_object_get(json_object_get(doc, "services"), "setup"),
+				    "certificate", hsm_signed_wrap(body, identity, NULL, 0));
+		refused(doc, "setup certificate: field 'issued': expected integer, got string",
+			"certificate issued as a string");
+		json_decref(body);
+		free(hk);
+	}
+
+	doc = good();
+	json_object_del(json_object_get(json_object_get(doc, "identity"), "signature"), "sig");
+	refused(doc, "malformed signed document: missing field 'signature.sig'",
+		"warrant without its signature value");
+
+	doc = good();
+	json_object_set_new(doc, "identity",
+			    json_pack("{s:{}, s:{s:s, s:s, s:i}}", "body", "signature", "alg",
+				      "ed25519", "key", "x", "sig", 5));
+	refused(doc, "field 'signature.sig': expected string, got integer",
+		"a signature value that is a number");
 
 	EVP_PKEY_free(vendor);
 	EVP_PKEY_free(identity);

@@ -81,6 +81,10 @@ static void test_hostile(void)
 	    "line 6: duplicate key 'setup'", "duplicate port");
 	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n[extra]\nx = 1\n",
 		"line 5: unknown section [extra]", "unknown section");
+	REFUSED("[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n\n[extra]\n",
+		"line 5: unknown section [extra]", "unknown section without keys");
+	REFUSED("[extra]\n[module]\nesn = 1A23-BC45-6789\naddress = 127.0.0.2\n",
+		"line 1: unknown section [extra]", "unknown section without keys, first");
 	REFUSED("esn = 1A23-BC45-6789\n", "line 1: key 'esn' outside a section",
 		"key before any section");
 	REFUSED("[module]\nesn = 1a23-bc45-6789\naddress = 127.0.0.2\n", "line 2: esn",

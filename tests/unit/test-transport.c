@@ -596,6 +596,33 @@ static void test_parallel(void)
 		   "worst exit code with success");
 }
 
+/* A malformed error envelope is named in our words (the field), never
+ * with the JSON library's text. */
+static void test_malformed_error(void)
+{
+	static const struct {
+		const char *out, *want;
+	} cases[] = {
+		{ "{\"error\":{\"code\":\"x\"}}",
+		  "malformed error: missing field 'error.message'" },
+		{ "{\"error\":{\"code\":\"x\",\"message\":5}}",
+		  "malformed error: field 'error.message': expected string, got integer" },
+		{ "{\"error\":{\"code\":\"x\",\"message\":\"m\"},\"more\":1}",
+		  "malformed error: unknown field 'more'" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hsm_rpc_reply r;
+		memset(&r, 0, sizeof(r));
+		int rc = hsm_rpc_parse_reply(cases[i].out, strlen(cases[i].out), 3, "setup",
+					     "settime", &r);
+		tap_ok(rc == HSM_EXIT_FAILED, "malformed error envelope %zu: exit 1 (%d)", i, rc);
+		tap_ok(strstr(r.message, cases[i].want) != NULL &&
+			   !strstr(r.message, "Object item") && !strstr(r.message, "Expected"),
+		       "... names the field: %s", r.message);
+		hsm_rpc_reply_clear(&r);
+	}
+}
+
 int main(void)
 {
 	char err[256];
@@ -605,6 +632,7 @@ int main(void)
 		printf("Bail out! cannot start the test SSH server\n");
 		return 1;
 	}
+	test_malformed_error();
 	test_success();
 	test_trust();
 	test_errors();

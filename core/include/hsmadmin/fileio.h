@@ -10,6 +10,7 @@
 #ifndef HSMADMIN_FILEIO_H
 #define HSMADMIN_FILEIO_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <jansson.h>
@@ -90,6 +91,9 @@ HSM_API const char *hsm_printable_copy(const char *s, char *buf, size_t len);
  * string", "unknown field 'bogus'".  0 or -1. */
 HSM_API int hsm_json_unpack(const json_t *doc, size_t flags, char *err, size_t errlen,
 			    const char *fmt, ...);
+/* The same with a va_list, for wrappers of their own. */
+HSM_API int hsm_json_vunpack(const json_t *doc, size_t flags, char *err, size_t errlen,
+			     const char *fmt, va_list ap);
 
 /* "an object", "a string", ... ("nothing" for NULL). */
 HSM_API const char *hsm_json_type_name(const json_t *v);

@@ -5,17 +5,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <hsmadmin/fileio.h>
 #include "monitor-params.h"
 
 int monitor_params_log(const json_t *params, int required, const char **log, char *err,
 		       size_t errlen)
 {
-	json_error_t jerr;
+	char why[160];
 
 	*log = "system";
-	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, required ? "{s:s}" : "{s?s}",
-			   "log", log) != 0) {
-		snprintf(err, errlen, "params: %s", jerr.text);
+	if (hsm_json_unpack(params, JSON_STRICT, why, sizeof(why), required ? "{s:s}" : "{s?s}",
+			    "log", log) != 0) {
+		snprintf(err, errlen, "params: %s", why);
 		return -1;
 	}
 	if (strcmp(*log, "system") != 0 && strcmp(*log, "init") != 0) {
@@ -28,14 +29,14 @@ int monitor_params_log(const json_t *params, int required, const char **log, cha
 int monitor_params_export(const json_t *params, int *saved, json_int_t *segment, int *stream,
 			  char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char why[160];
 
 	*saved = 0;
 	*segment = 0;
 	*stream = 0;
-	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, "{s?b, s?I, s?b}", "saved", saved,
-			   "segment", segment, "stream", stream) != 0) {
-		snprintf(err, errlen, "params: %s", jerr.text);
+	if (hsm_json_unpack(params, JSON_STRICT, why, sizeof(why), "{s?b, s?I, s?b}", "saved",
+			    saved, "segment", segment, "stream", stream) != 0) {
+		snprintf(err, errlen, "params: %s", why);
 		return -1;
 	}
 	if (*segment < 0 || (*segment && !*saved)) {
@@ -47,11 +48,11 @@ int monitor_params_export(const json_t *params, int *saved, json_int_t *segment,
 
 int monitor_params_expire(const json_t *params, json_int_t *segment, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char why[160];
 
-	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, "{s:I}", "segment", segment) !=
+	if (hsm_json_unpack(params, JSON_STRICT, why, sizeof(why), "{s:I}", "segment", segment) !=
 	    0) {
-		snprintf(err, errlen, "params: %s", jerr.text);
+		snprintf(err, errlen, "params: %s", why);
 		return -1;
 	}
 	if (*segment < 1) {
@@ -64,10 +65,10 @@ int monitor_params_expire(const json_t *params, json_int_t *segment, char *err, 
 
 int monitor_params_none(const json_t *params, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char why[160];
 
-	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, "{}") != 0) {
-		snprintf(err, errlen, "params: %s", jerr.text);
+	if (hsm_json_unpack(params, JSON_STRICT, why, sizeof(why), "{}") != 0) {
+		snprintf(err, errlen, "params: %s", why);
 		return -1;
 	}
 	return 0;

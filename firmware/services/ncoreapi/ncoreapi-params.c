@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <hsmadmin/fileio.h>
 #include "ncoreapi-params.h"
 
 static int say(char *err, size_t errlen, const char *text)
@@ -19,18 +20,18 @@ static int say(char *err, size_t errlen, const char *text)
 
 static int unpack(const json_t *params, char *err, size_t errlen, const char *fmt, ...)
 {
-	json_error_t jerr;
+	char why[160];
 	va_list ap;
 	int rc;
 
 	if (!json_is_object(params))
 		return say(err, errlen, "params: not an object");
 	va_start(ap, fmt);
-	rc = json_vunpack_ex((json_t *)params, &jerr, JSON_STRICT, fmt, ap);
+	rc = hsm_json_vunpack(params, JSON_STRICT, why, sizeof(why), fmt, ap);
 	va_end(ap);
 	if (rc != 0) {
 		if (err)
-			snprintf(err, errlen, "params: %s", jerr.text);
+			snprintf(err, errlen, "params: %s", why);
 		return -1;
 	}
 	return 0;

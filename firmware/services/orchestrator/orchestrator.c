@@ -22,6 +22,7 @@
 #include <hsmadmin/features.h>
 #include <hsmadmin/netaddr.h>
 #include <hsmadmin/service.h>
+#include <hsmadmin/fileio.h>
 #include "sign.h"
 #include "vcmrules.h"
 #include "orchestrator.h"
@@ -158,15 +159,15 @@ struct create_args {
 
 static int create_params(struct hsmd_call *call, struct create_args *a)
 {
-	json_error_t jerr;
+	char why[160];
 	json_t *features = NULL;
 
 	memset(a, 0, sizeof(*a));
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT,
-			   "{s:o, s?s, s?s, s?o, s?b, s?b}", "request", &a->request, "name",
-			   &a->name, "ip_address", &a->ip, "features", &features, "autostart",
-			   &a->autostart, "serial_cardreader", &a->cardreader) != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (hsm_json_unpack(hsmd_params(call), JSON_STRICT, why, sizeof(why),
+			    "{s:o, s?s, s?s, s?o, s?b, s?b}", "request", &a->request, "name",
+			    &a->name, "ip_address", &a->ip, "features", &features, "autostart",
+			    &a->autostart, "serial_cardreader", &a->cardreader) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", why);
 	if (features && !json_is_null(features)) {
 		if (!json_is_integer(features) || json_integer_value(features) < 0 ||
 		    json_integer_value(features) > 0xffffffffLL)
@@ -578,7 +579,7 @@ static int m_delete(struct hsmd_call *call)
 
 static int m_list(struct hsmd_call *call)
 {
-	json_error_t jerr;
+	char why[160];
 	int only_active = 0, rc;
 	const json_t *vcms = registry(call);
 	json_t *order, *out = json_array(), *running, *u;
@@ -588,10 +589,10 @@ static int m_list(struct hsmd_call *call)
 		json_decref(out);
 		return rc;
 	}
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?b}", "active",
-			   &only_active) != 0) {
+	if (hsm_json_unpack(hsmd_params(call), JSON_STRICT, why, sizeof(why), "{s?b}", "active",
+			    &only_active) != 0) {
 		json_decref(out);
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", why);
 	}
 	running = hsmd_vcm_running(call);
 	order = fw_vcms_ordered(vcms);
@@ -699,7 +700,7 @@ static int m_stats(struct hsmd_call *call)
 
 static int m_setproperties(struct hsmd_call *call)
 {
-	json_error_t jerr;
+	char why[160];
 	const char *uuid, *property, *text, *holder;
 	const json_t *e, *env;
 	struct hsm_request *req = NULL;
@@ -709,10 +710,10 @@ static int m_setproperties(struct hsmd_call *call)
 
 	if ((rc = not_supported(call)))
 		return rc;
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:o}",
-			   "uuid", &uuid, "property", &property, "value", &text, "request",
-			   &env) != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (hsm_json_unpack(hsmd_params(call), JSON_STRICT, why, sizeof(why),
+			    "{s:s, s:s, s:s, s:o}", "uuid", &uuid, "property", &property, "value",
+			    &text, "request", &env) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", why);
 	if ((rc = param_uuid(call, &uuid, &e)))
 		return rc;
 	if ((rc = orch_property_value(property, text, &value, msg, sizeof(msg))) != HSMD_OK)

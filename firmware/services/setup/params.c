@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <hsmadmin/netaddr.h>
+#include <hsmadmin/fileio.h>
 #include "licence.h"
 #include "setup.h"
 
@@ -33,11 +34,11 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 int setup_fet_params(const json_t *params, const char **text, size_t *len, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char why[160];
 	json_t *lic;
 
-	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, "{s:o}", "licence", &lic) != 0)
-		return fail(err, errlen, "params: %s", jerr.text);
+	if (hsm_json_unpack(params, JSON_STRICT, why, sizeof(why), "{s:o}", "licence", &lic) != 0)
+		return fail(err, errlen, "params: %s", why);
 	if (!json_is_string(lic))
 		return fail(err, errlen,
 			    "params: licence must be the licence file's text (a string)");
@@ -70,16 +71,16 @@ static const char *str_member(const json_t *params, const char *name, char *err,
 
 json_t *setup_network_params(const json_t *params, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char why[160];
 	const char *mode, *address, *gateway;
 	json_t *a = NULL, *g = NULL;
 	struct hsm_netconfig cfg;
 	char abuf[HSM_NETADDR_STRLEN], gbuf[HSM_NETADDR_STRLEN], inner[256];
 	int family;
 
-	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, "{s:s, s?o, s?o}", "mode", &mode,
-			   "address", &a, "gateway", &g) != 0) {
-		fail(err, errlen, "params: %s", jerr.text);
+	if (hsm_json_unpack(params, JSON_STRICT, why, sizeof(why), "{s:s, s?o, s?o}", "mode", &mode,
+			    "address", &a, "gateway", &g) != 0) {
+		fail(err, errlen, "params: %s", why);
 		return NULL;
 	}
 	if (strlen(mode) != json_string_length(json_object_get(params, "mode"))) {

@@ -16,6 +16,7 @@
 
 #include <hsmadmin/features.h>
 #include <hsmadmin/service.h>
+#include <hsmadmin/fileio.h>
 #include "envstats.h"
 #include "procstat.h"
 #include "setup.h"
@@ -105,7 +106,7 @@ static int m_gettime(struct hsmd_call *call)
 
 static int m_settime(struct hsmd_call *call)
 {
-	json_error_t jerr;
+	char why[160];
 	json_int_t t;
 	int adjust = 0, no_reset = 0;
 	const json_t *lt = hsmd_lifetime(call);
@@ -113,9 +114,9 @@ static int m_settime(struct hsmd_call *call)
 	const json_t *last_set;
 	int64_t host = hsmd_host_now(call), now = hsmd_now(call);
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:I, s?b, s?b}",
-			   "time", &t, "adjust", &adjust, "no_reset", &no_reset) != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (hsm_json_unpack(hsmd_params(call), JSON_STRICT, why, sizeof(why), "{s:I, s?b, s?b}",
+			    "time", &t, "adjust", &adjust, "no_reset", &no_reset) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", why);
 	if (t < 0 || t > MAX_TIME)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "time: %lld is out of range",
 				  (long long)t);
@@ -172,14 +173,14 @@ static int m_settime(struct hsmd_call *call)
 
 static int m_setminvsn(struct hsmd_call *call)
 {
-	json_error_t jerr;
+	char why[160];
 	json_int_t vsn, cur, installed;
 	const json_t *dev = hsmd_device(call);
 	json_t *doc;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:I}", "vsn", &vsn) !=
-	    0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (hsm_json_unpack(hsmd_params(call), JSON_STRICT, why, sizeof(why), "{s:I}", "vsn",
+			    &vsn) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", why);
 	cur = json_integer_value(json_object_get(dev, "min_vsn"));
 	installed = json_integer_value(json_object_get(json_object_get(dev, "firmware"), "vsn"));
 	if (vsn < cur)
@@ -285,15 +286,15 @@ static int m_factorystate(struct hsmd_call *call)
 
 static int m_select_acceleration(struct hsmd_call *call)
 {
-	json_error_t jerr;
+	char why[160];
 	const char *set = NULL;
 	json_t *doc, *accel, *avail = json_array();
 	int known = 0;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s?s}", "set", &set) !=
-	    0) {
+	if (hsm_json_unpack(hsmd_params(call), JSON_STRICT, why, sizeof(why), "{s?s}", "set",
+			    &set) != 0) {
 		json_decref(avail);
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", why);
 	}
 	for (size_t i = 0; i < sizeof(accelerators) / sizeof(accelerators[0]); i++) {
 		json_array_append_new(avail, json_string(accelerators[i]));
@@ -334,13 +335,13 @@ static int m_select_acceleration(struct hsmd_call *call)
 
 static int m_set_mode(struct hsmd_call *call)
 {
-	json_error_t jerr;
+	char why[160];
 	const char *mode;
 	json_t *doc;
 
-	if (json_unpack_ex((json_t *)hsmd_params(call), &jerr, JSON_STRICT, "{s:s}", "mode",
-			   &mode) != 0)
-		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", jerr.text);
+	if (hsm_json_unpack(hsmd_params(call), JSON_STRICT, why, sizeof(why), "{s:s}", "mode",
+			    &mode) != 0)
+		return hsmd_error(call, HSMD_BAD_REQUEST, "params: %s", why);
 	if (strcmp(mode, "operational") && strcmp(mode, "maintenance") &&
 	    strcmp(mode, "initialization"))
 		return hsmd_error(call, HSMD_BAD_REQUEST,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <hsmadmin/fileio.h>
 #include "sign.h"
 #include "sshadmin-params.h"
 
@@ -45,16 +46,16 @@ const char *sshadmin_key_used_by(const json_t *keys, const char *line, const cha
 int sshadmin_params_enroll(const json_t *params, const json_t *ports, json_t **out, char *err,
 			   size_t errlen)
 {
-	json_error_t jerr;
+	char why[160];
 	json_t *given, *keys, *v;
 	const char *name, *secret = NULL;
 
 	*out = NULL;
 	/* enrollment_secret: checked by hsmd before this runs (factory state
 	 * only; an enrolled HSM ignores it). */
-	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, "{s:o, s?s}", "client_keys",
-			   &given, "enrollment_secret", &secret) != 0) {
-		snprintf(err, errlen, "params: %s", jerr.text);
+	if (hsm_json_unpack(params, JSON_STRICT, why, sizeof(why), "{s:o, s?s}", "client_keys",
+			    &given, "enrollment_secret", &secret) != 0) {
+		snprintf(err, errlen, "params: %s", why);
 		return -1;
 	}
 	if (!json_is_object(given) || json_object_size(given) > 32) {
@@ -100,14 +101,14 @@ int sshadmin_params_enroll(const json_t *params, const json_t *ports, json_t **o
 int sshadmin_params_set_key(const json_t *params, const json_t *ports, const char **service,
 			    char **line, int *remote, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	char why[160];
 	const char *key;
 
 	*line = NULL;
 	*remote = 0;
-	if (json_unpack_ex((json_t *)params, &jerr, JSON_STRICT, "{s:s, s:s, s?b}", "service",
-			   service, "key", &key, "remote", remote) != 0) {
-		snprintf(err, errlen, "params: %s", jerr.text);
+	if (hsm_json_unpack(params, JSON_STRICT, why, sizeof(why), "{s:s, s:s, s?b}", "service",
+			    service, "key", &key, "remote", remote) != 0) {
+		snprintf(err, errlen, "params: %s", why);
 		return -1;
 	}
 	if (!json_object_get(ports, *service)) {
