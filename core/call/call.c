@@ -15,20 +15,47 @@
 #include <string.h>
 
 #include <hsmadmin/call.h>
+#include "transport-report.h"
 #include "transport.h"
 
 struct hsm_call {
 	struct hsm_fleet fleet;
 	struct hsm_rpc_reply *replies; /* fleet.count, replies[i] of fleet.modules[i] */
+	int reported;                  /* hsm_call_each printed each HSM's error line */
 };
+
+/* hsm_call_each: the plugin's printer for the successes, the core's
+ * printer (the one of the core's own commands) for everything else. */
+struct each_run {
+	const struct hsm_call *call;
+	hsm_call_fn each;
+	void *arg;
+};
+
+static void each_text(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *result,
+		      void *arg)
+{
+	const struct each_run *e = arg;
+
+	(void)result;
+	if (e->each)
+		e->each(ctx, e->call, (size_t)(m - e->call->fleet.modules), e->arg);
+}
+
+static void each_done(struct hsm_ctx *ctx, size_t i, void *arg)
+{
+	const struct each_run *e = arg;
+
+	hsm_report_one(ctx, &e->call->fleet.modules[i], &e->call->replies[i], each_text, arg);
+}
 
 static const struct hsm_rpc_reply *reply_at(const struct hsm_call *c, size_t i)
 {
 	return c && i < c->fleet.count ? &c->replies[i] : NULL;
 }
 
-int hsm_call(struct hsm_ctx *ctx, const char *service, const char *method, const json_t *params,
-	     struct hsm_call **out)
+static int call(struct hsm_ctx *ctx, const char *service, const char *method, const json_t *params,
+		const struct each_run *each, struct hsm_call **out)
 {
 	struct hsm_call *c;
 	int rc;
@@ -56,9 +83,31 @@ int hsm_call(struct hsm_ctx *ctx, const char *service, const char *method, const
 		return hsm_error(ctx, HSM_EXIT_FAILED, "call", "out of memory");
 	}
 	hsm_verbosef(ctx, "calling %s.%s on %zu HSM(s)\n", service, method, c->fleet.count);
-	hsm_rpc_fanout(ctx, &c->fleet, service, method, params, c->replies);
+	if (each) {
+		struct each_run run = { c, each->each, each->arg };
+
+		hsm_rpc_fanout_each(ctx, &c->fleet, service, method, params, c->replies, each_done,
+				    &run);
+		c->reported = 1;
+	} else {
+		hsm_rpc_fanout(ctx, &c->fleet, service, method, params, c->replies);
+	}
 	*out = c;
 	return HSM_EXIT_OK;
+}
+
+int hsm_call(struct hsm_ctx *ctx, const char *service, const char *method, const json_t *params,
+	     struct hsm_call **out)
+{
+	return call(ctx, service, method, params, NULL, out);
+}
+
+int hsm_call_each(struct hsm_ctx *ctx, const char *service, const char *method,
+		  const json_t *params, hsm_call_fn each, void *arg, struct hsm_call **out)
+{
+	struct each_run run = { NULL, each, arg };
+
+	return call(ctx, service, method, params, &run, out);
 }
 
 size_t hsm_call_count(const struct hsm_call *c)
@@ -111,7 +160,8 @@ int hsm_call_report(struct hsm_ctx *ctx, const struct hsm_call *c)
 
 		if (r->exit == HSM_EXIT_OK)
 			continue;
-		hsm_error(ctx, r->exit, c->fleet.modules[i].esn, "%s", r->message);
+		if (!c->reported)
+			hsm_error(ctx, r->exit, c->fleet.modules[i].esn, "%s", r->message);
 		rc = hsm_exit_worst(rc, r->exit);
 	}
 	return rc;

@@ -810,6 +810,48 @@ HSM_API int hsm_npkg_read_fd(struct hsm_npkg_reader *r, int fd, const char *name
 	return rc;
 }
 
+HSM_API int hsm_npkg_check_fd(struct hsm_npkg_reader *r, int fd, const char *name, char *err,
+			      size_t errlen)
+{
+	uint8_t buf[16384];
+	struct stat st;
+	uint64_t want;
+	char inner[512];
+	int rc;
+
+	/* The header and the manifest: a few KiB, read in small pieces. */
+	while (!r->m) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ERRS(HSM_NPKG_IO, "%s: %s", name, strerror(errno));
+		if (n == 0)
+			rc = hsm_npkg_reader_finish(r, inner, sizeof(inner));
+		else
+			rc = hsm_npkg_reader_feed(r, buf, (size_t)n, inner, sizeof(inner));
+		if (rc != 0)
+			return ERRS(rc, "%s: %s", name, inner);
+		if (n == 0)
+			break;
+	}
+	if (!r->m) /* the stream ended inside the manifest: finish() said so */
+		return ERRS(HSM_NPKG_TRUNCATED, "%s: the package ends inside its manifest", name);
+	if (fstat(fd, &st) != 0)
+		return ERRS(HSM_NPKG_IO, "%s: %s", name, strerror(errno));
+	want = (uint64_t)r->header_len + r->mlen + 1 + r->m->payload_size;
+	if ((uint64_t)st.st_size < want)
+		return ERRS(fail(r, HSM_NPKG_TRUNCATED, "truncated"),
+			    "%s: the package ends %llu bytes early (truncated)", name,
+			    (unsigned long long)(want - (uint64_t)st.st_size));
+	if ((uint64_t)st.st_size > want)
+		return ERRS(fail(r, HSM_NPKG_PADDED, "padded"),
+			    "%s: bytes after the last file (padded)", name);
+	if (r->deferred)
+		return ERRS(r->deferred, "%s: %s", name, r->deferred_err);
+	return 0;
+}
+
 /* --- writing ------------------------------------------------------------------ */
 
 static int cmp_source(const void *a, const void *b)

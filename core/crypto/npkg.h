@@ -139,6 +139,16 @@ HSM_API void hsm_npkg_reader_free(struct hsm_npkg_reader *r);
 HSM_API int hsm_npkg_read_fd(struct hsm_npkg_reader *r, int fd, const char *name, char *err,
 			     size_t errlen);
 
+/* Check a package file without reading its payload: the header, the
+ * manifest and its signature (as the reader's flags say), and that the
+ * file's size is exactly what the manifest's file sizes add up to (else
+ * truncated or padded).  The files' digests are NOT checked: for a
+ * sender whose receiver verifies every digest as the bytes arrive (hsmd),
+ * so the payload is hashed once, not twice.  Returns the reader's status,
+ * err naming the file. */
+HSM_API int hsm_npkg_check_fd(struct hsm_npkg_reader *r, int fd, const char *name, char *err,
+			      size_t errlen);
+
 /* The manifest as JSON for npkginfo --json and the device:
  * {"product","component","version","vsn"(not bootloader),
  * "revokes_older"(bootloader),"created","files":[{"name","size","sha256"}],

@@ -251,6 +251,49 @@ json_t *hsm_slog_export_report(const json_t *sum, json_int_t segment, int saved)
 			 "verified", 1, "saved", saved);
 }
 
+int hsm_slog_export_check(struct hsm_ctx *ctx)
+{
+	const char *outdir = hsm_opt_str(ctx, "outdir");
+	struct stat sb;
+
+	if (outdir && hsm_json_mode(ctx))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
+				 "give either --json or --outdir, not both");
+	if (outdir && (stat(outdir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s is not an existing directory",
+				 outdir);
+	if (hsm_opt_given(ctx, "seq") && !hsm_opt_given(ctx, "saved"))
+		return hsm_error(ctx, HSM_EXIT_USAGE, "--seq",
+				 "--seq picks a saved segment: give --saved too");
+	return 0;
+}
+
+json_t *hsm_slog_export_params(struct hsm_ctx *ctx, const char *expire_cmd)
+{
+	json_t *params = json_pack("{s:b, s:b}", "saved", hsm_opt_given(ctx, "saved"), "stream", 1);
+
+	if (hsm_opt_given(ctx, "expire"))
+		hsm_warn(ctx,
+			 "--expire is not recommended: if anything fails between export and "
+			 "expiry the segment is lost; export, keep the file, then run %s",
+			 expire_cmd);
+	if (params && hsm_opt_given(ctx, "seq"))
+		json_object_set_new(params, "segment", json_integer(hsm_opt_int(ctx, "seq")));
+	return params;
+}
+
+int hsm_slog_key_file_write(const json_t *doc, const char *path, char *err, size_t errlen)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	int rc;
+
+	if (!text)
+		return hsm_set_err(err, errlen, "out of memory");
+	rc = hsm_write_file_atomic(path, text, strlen(text), 0644, err, errlen);
+	free(text);
+	return rc;
+}
+
 const char *hsm_slog_receiver_path(const struct hsm_slog_receiver *r)
 {
 	return r->fd >= 0 ? r->tmp : NULL;

@@ -77,6 +77,22 @@ HSM_API int hsm_slog_verifier_feed_file(struct hsm_slog_verifier *v, const char 
 /* A file's segment number (its first entry's), 0 if it has none. */
 HSM_API int64_t hsm_slog_file_segment(const char *path);
 
+/* The options of the export commands (logs export, vcm logs export),
+ * checked before anything is asked of the device: --outdir an existing
+ * directory and not with --json, --seq only with --saved.  0, or the usage
+ * error reported (exit 2). */
+HSM_API int hsm_slog_export_check(struct hsm_ctx *ctx);
+/* The parameters of the logs_export call those options ask for (--saved,
+ * --seq; always streamed), after a warning when --expire was given:
+ * expire_cmd is the command that expires a segment later. */
+HSM_API json_t *hsm_slog_export_params(struct hsm_ctx *ctx, const char *expire_cmd);
+
+/* Write the key file doc (what logs getkey --out and vcm logs getkey --out
+ * write, the --key of the verify command) to path: indented JSON with
+ * sorted keys, atomically, mode 0644 (the keys are public).  0, or -1
+ * with the reason. */
+HSM_API int hsm_slog_key_file_write(const json_t *doc, const char *path, char *err, size_t errlen);
+
 /* The verify command: FILE... (any order) and --key KEYFILE from ctx;
  * getkey names the command that writes key files, for the warning when
  * none is given.  Returns the exit code (0, 2 unreadable, 4 fails). */

@@ -190,18 +190,14 @@ int hsm_report(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
 	return hsm_report_json(ctx, fleet, replies);
 }
 
-struct report_each {
-	const struct hsm_fleet *fleet;
-	const struct hsm_rpc_reply *replies;
-	hsm_report_fn text;
-	void *arg;
-};
-
-static void report_done(struct hsm_ctx *ctx, size_t i, void *arg)
+void hsm_report_done(struct hsm_ctx *ctx, size_t i, void *arg)
 {
-	struct report_each *e = arg;
+	const struct hsm_report_run *run = arg;
+	const struct hsm_module *m = &run->fleet->modules[i];
 
-	hsm_report_one(ctx, &e->fleet->modules[i], &e->replies[i], e->text, e->arg);
+	if (run->judge)
+		run->judge(ctx, m, &run->replies[i], run->arg);
+	hsm_report_one(ctx, m, &run->replies[i], run->text, run->arg);
 }
 
 int hsm_report_call(struct hsm_ctx *ctx, const char *service, const char *method,
@@ -209,7 +205,7 @@ int hsm_report_call(struct hsm_ctx *ctx, const char *service, const char *method
 {
 	struct hsm_fleet fleet;
 	struct hsm_rpc_reply *replies;
-	struct report_each each;
+	struct hsm_report_run run;
 	int rc = hsm_fleet_open(ctx, &fleet);
 
 	if (rc)
@@ -218,8 +214,10 @@ int hsm_report_call(struct hsm_ctx *ctx, const char *service, const char *method
 		hsm_fleet_close(&fleet);
 		return hsm_error(ctx, HSM_EXIT_FAILED, method, "out of memory");
 	}
-	each = (struct report_each){ &fleet, replies, text, arg };
-	hsm_rpc_fanout_each(ctx, &fleet, service, method, params, replies, report_done, &each);
+	run = (struct hsm_report_run){
+		.fleet = &fleet, .replies = replies, .text = text, .arg = arg
+	};
+	hsm_rpc_fanout_each(ctx, &fleet, service, method, params, replies, hsm_report_done, &run);
 	rc = hsm_report_json(ctx, &fleet, replies);
 	for (size_t i = 0; i < fleet.count; i++)
 		hsm_rpc_reply_clear(&replies[i]);

@@ -38,6 +38,23 @@ HSM_API void hsm_report_one(struct hsm_ctx *ctx, const struct hsm_module *module
 HSM_API int hsm_report_json(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
 			    const struct hsm_rpc_reply *replies);
 
+/* What hsm_report_done needs: the fleet and its replies, the command's
+ * formatter, and optionally judge, which looks at reply i first (on the
+ * main thread, before it is printed): it may turn a reply into a failure
+ * or act on it (forget the pins of an HSM that went to factory state). */
+struct hsm_report_run {
+	const struct hsm_fleet *fleet;
+	struct hsm_rpc_reply *replies;
+	hsm_report_fn text;
+	void *arg;
+	void (*judge)(struct hsm_ctx *ctx, const struct hsm_module *module,
+		      struct hsm_rpc_reply *reply, void *arg);
+};
+
+/* An hsm_done_fn (hsm_rpc_fanout_each, hsm_parallel_report) with a struct
+ * hsm_report_run as its argument: judges and prints HSM i as it comes. */
+HSM_API void hsm_report_done(struct hsm_ctx *ctx, size_t i, void *run);
+
 /* The whole of a simple device command: open the fleet, call service.method
  * with params on every HSM in parallel, report each HSM as it answers. */
 HSM_API int hsm_report_call(struct hsm_ctx *ctx, const char *service, const char *method,

@@ -436,6 +436,8 @@ static int send_stream(ssh_channel ch, const char *params, size_t plen, const ch
 		}
 		if (ssh_channel_write(ch, buf, (uint32_t)n) != (int)n)
 			break; /* the service answered early */
+		if (ep->sent)  /* read by the main thread for its progress line */
+			__atomic_add_fetch(ep->sent, (uint64_t)n, __ATOMIC_RELAXED);
 	}
 	free(buf);
 	close(fd);
@@ -675,23 +677,43 @@ int hsm_rpc_call_module(const char *home, int timeout, const struct hsm_module *
 	return hsm_rpc_call_module_stream(home, timeout, m, service, key, method, params, NULL, r);
 }
 
+/* What a call sends besides its params and where the rest of a streamed
+ * reply goes (all optional): the file to stream, the counter of its bytes
+ * sent, the sink of a streamed reply. */
+struct call_io {
+	const char *path;
+	uint64_t *sent;
+	hsm_rpc_sink sink;
+	void *sink_arg;
+};
+
 static int call_module(const char *home, int timeout, const struct hsm_module *m,
 		       const char *service, const struct hsm_client_key *key, const char *method,
-		       const json_t *params, const char *path, hsm_rpc_sink sink, void *sink_arg,
-		       struct hsm_rpc_reply *r);
+		       const json_t *params, const struct call_io *io, struct hsm_rpc_reply *r);
 
 int hsm_rpc_call_module_stream(const char *home, int timeout, const struct hsm_module *m,
 			       const char *service, const struct hsm_client_key *key,
 			       const char *method, const json_t *params, const char *path,
 			       struct hsm_rpc_reply *r)
 {
-	return call_module(home, timeout, m, service, key, method, params, path, NULL, NULL, r);
+	struct call_io io = { .path = path };
+
+	return call_module(home, timeout, m, service, key, method, params, &io, r);
+}
+
+int hsm_rpc_call_module_upload(const char *home, int timeout, const struct hsm_module *m,
+			       const char *service, const struct hsm_client_key *key,
+			       const char *method, const json_t *params, const char *path,
+			       uint64_t *sent, struct hsm_rpc_reply *r)
+{
+	struct call_io io = { .path = path, .sent = sent };
+
+	return call_module(home, timeout, m, service, key, method, params, &io, r);
 }
 
 static int call_module(const char *home, int timeout, const struct hsm_module *m,
 		       const char *service, const struct hsm_client_key *key, const char *method,
-		       const json_t *params, const char *path, hsm_rpc_sink sink, void *sink_arg,
-		       struct hsm_rpc_reply *r)
+		       const json_t *params, const struct call_io *io, struct hsm_rpc_reply *r)
 {
 	struct hsm_pins pins;
 	char why[PATH_MAX + 128];
@@ -723,10 +745,11 @@ static int call_module(const char *home, int timeout, const struct hsm_module *m
 			.port = m->ports[svc],
 			.client_key = key,
 			.host_key = pins.host_keys[svc],
-			.sink = sink,
-			.sink_arg = sink_arg,
+			.sink = io->sink,
+			.sink_arg = io->sink_arg,
+			.sent = io->sent,
 		};
-		exec_call(&ep, method, params, path, timeout, r);
+		exec_call(&ep, method, params, io->path, timeout, r);
 	}
 	hsm_pins_clear(&pins);
 	return r->exit;
@@ -734,8 +757,8 @@ static int call_module(const char *home, int timeout, const struct hsm_module *m
 
 /* A missing key means this host never enrolled (state, 3); a key that is
  * there but unusable (permissions, garbage) is a credential failure (4). */
-static struct hsm_client_key *load_key(const char *home, const char *service,
-				       struct hsm_rpc_reply *r)
+struct hsm_client_key *hsm_rpc_client_key(const char *home, const char *service,
+					  struct hsm_rpc_reply *r)
 {
 	char why[PATH_MAX + 128], path[PATH_MAX];
 	struct hsm_client_key *key = hsm_client_key_load_service(home, service, why, sizeof(why));
@@ -754,7 +777,7 @@ static struct hsm_client_key *load_key(const char *home, const char *service,
 int hsm_rpc_call(struct hsm_ctx *ctx, const struct hsm_module *m, const char *service,
 		 const char *method, const json_t *params, struct hsm_rpc_reply *r)
 {
-	struct hsm_client_key *key = load_key(hsm_home(ctx), service, r);
+	struct hsm_client_key *key = hsm_rpc_client_key(hsm_home(ctx), service, r);
 
 	if (!key)
 		return r->exit;
@@ -767,12 +790,12 @@ int hsm_rpc_call_sink(struct hsm_ctx *ctx, const struct hsm_module *m, const cha
 		      const char *method, const json_t *params, hsm_rpc_sink sink, void *sink_arg,
 		      struct hsm_rpc_reply *r)
 {
-	struct hsm_client_key *key = load_key(hsm_home(ctx), service, r);
+	struct hsm_client_key *key = hsm_rpc_client_key(hsm_home(ctx), service, r);
 
 	if (!key)
 		return r->exit;
-	call_module(hsm_home(ctx), hsm_timeout(ctx), m, service, key, method, params, NULL, sink,
-		    sink_arg, r);
+	call_module(hsm_home(ctx), hsm_timeout(ctx), m, service, key, method, params,
+		    &(struct call_io){ .sink = sink, .sink_arg = sink_arg }, r);
 	hsm_client_key_free(key);
 	return r->exit;
 }
@@ -806,7 +829,7 @@ void hsm_rpc_fanout_each(struct hsm_ctx *ctx, const struct hsm_fleet *fleet, con
 			 hsm_done_fn done, void *arg)
 {
 	struct hsm_rpc_reply first;
-	struct hsm_client_key *key = load_key(hsm_home(ctx), service, &first);
+	struct hsm_client_key *key = hsm_rpc_client_key(hsm_home(ctx), service, &first);
 	struct fanout f = {
 		.home = hsm_home(ctx),
 		.timeout = hsm_timeout(ctx),
@@ -900,8 +923,9 @@ static void wait_tick(struct par *p)
 	pthread_cond_timedwait(&p->ended, &p->lock, &ts);
 }
 
-static void show_waiting(struct hsm_ctx *ctx, size_t left, size_t n)
+static void show_waiting(struct hsm_ctx *ctx, size_t left, size_t n, void *arg)
 {
+	(void)arg;
 	if (n == 1)
 		hsm_progress(ctx, "waiting for the HSM");
 	else
@@ -910,6 +934,13 @@ static void show_waiting(struct hsm_ctx *ctx, size_t left, size_t n)
 
 void hsm_parallel_report(struct hsm_ctx *ctx, size_t n, void (*fn)(size_t i, void *arg), void *arg,
 			 hsm_done_fn done, void *done_arg)
+{
+	hsm_parallel_report_with(ctx, n, fn, arg, done, done_arg, NULL, NULL);
+}
+
+void hsm_parallel_report_with(struct hsm_ctx *ctx, size_t n, void (*fn)(size_t i, void *arg),
+			      void *arg, hsm_done_fn done, void *done_arg, hsm_waiting_fn waiting,
+			      void *waiting_arg)
 {
 	struct par p = { .next = 0, .n = n, .fn = fn, .arg = arg };
 	pthread_condattr_t ca;
@@ -936,9 +967,11 @@ void hsm_parallel_report(struct hsm_ctx *ctx, size_t n, void (*fn)(size_t i, voi
 	pthread_condattr_destroy(&ca);
 	while (started < want && pthread_create(&tid[started], NULL, par_worker, &p) == 0)
 		started++;
+	if (!waiting)
+		waiting = show_waiting;
 	if (started == 0) /* no thread at all: do the work here, then report */
 		par_worker(&p);
-	show_waiting(ctx, n, n); /* starts the clock */
+	waiting(ctx, n, n, waiting_arg); /* starts the clock */
 	pthread_mutex_lock(&p.lock);
 	while (reported < n) {
 		size_t i;
@@ -946,7 +979,7 @@ void hsm_parallel_report(struct hsm_ctx *ctx, size_t n, void (*fn)(size_t i, voi
 			wait_tick(&p);
 			if (reported == p.nends) {
 				pthread_mutex_unlock(&p.lock);
-				show_waiting(ctx, n - reported, n);
+				waiting(ctx, n - reported, n, waiting_arg);
 				pthread_mutex_lock(&p.lock);
 			}
 			continue;

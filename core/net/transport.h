@@ -23,6 +23,7 @@
 #define HSMADMIN_NET_TRANSPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 #include <hsmadmin/plugin.h>
 #include "hostkeys.h"
@@ -79,6 +80,9 @@ struct hsm_rpc_endpoint {
 	 * whole transfer. */
 	hsm_rpc_sink sink;
 	void *sink_arg;
+	/* Optional: with a streaming method, the bytes of the file written
+	 * to the channel so far are added here (atomically). */
+	uint64_t *sent;
 };
 
 /* One call, blocking, bounded by timeout seconds in total.  params may be
@@ -161,6 +165,20 @@ HSM_API int hsm_rpc_call_module_stream(const char *home, int timeout,
 				       const struct hsm_client_key *key, const char *method,
 				       const json_t *params, const char *path,
 				       struct hsm_rpc_reply *reply);
+/* hsm_rpc_call_module_stream that adds the bytes of the file sent so far
+ * to *sent as they go (atomically: the main thread reads it for its
+ * progress line with __atomic_load_n). */
+HSM_API int hsm_rpc_call_module_upload(const char *home, int timeout,
+				       const struct hsm_module *module, const char *service,
+				       const struct hsm_client_key *key, const char *method,
+				       const json_t *params, const char *path, uint64_t *sent,
+				       struct hsm_rpc_reply *reply);
+
+/* This host's client key of service, for the workers of hsm_parallel;
+ * NULL with reply made a failure when it is missing (not_enrolled, 3) or
+ * unusable (auth, 4).  Free with hsm_client_key_free. */
+HSM_API struct hsm_client_key *hsm_rpc_client_key(const char *home, const char *service,
+						  struct hsm_rpc_reply *reply);
 
 /* Run fn(i, arg) for i in [0, n) on up to 32 threads; returns when all
  * are done.  fn must not touch ctx or print. */
@@ -171,6 +189,17 @@ HSM_API void hsm_parallel(size_t n, void (*fn)(size_t i, void *arg), void *arg);
  * and keeps a progress line ("waiting for K of N HSMs") on a terminal. */
 HSM_API void hsm_parallel_report(struct hsm_ctx *ctx, size_t n, void (*fn)(size_t i, void *arg),
 				 void *arg, hsm_done_fn done, void *done_arg);
+
+/* The progress line of a wait: called on the main thread a few times a
+ * second with how many of the n items are not done yet; it calls
+ * hsm_progress with what the command is waiting for. */
+typedef void (*hsm_waiting_fn)(struct hsm_ctx *ctx, size_t left, size_t n, void *arg);
+
+/* hsm_parallel_report whose progress line waiting (NULL: "waiting for K
+ * of N HSMs") writes: VCMs, modules, bytes of a transfer. */
+HSM_API void hsm_parallel_report_with(struct hsm_ctx *ctx, size_t n,
+				      void (*fn)(size_t i, void *arg), void *arg, hsm_done_fn done,
+				      void *done_arg, hsm_waiting_fn waiting, void *waiting_arg);
 
 /* The worst of two exit codes (the higher one): a command over many HSMs
  * exits with the worst per-HSM code. */

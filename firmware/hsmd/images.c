@@ -241,16 +241,38 @@ static int w_file_data(void *ctx, const void *data, size_t len, char *err, size_
 	return 0;
 }
 
+/* No fsync here: a staged file is made durable only when the image is
+ * committed (hd_image_writer_commit, before the rename that makes it an
+ * image), so a dry run or a refused package never waits for the disk. */
 static int w_file_end(void *ctx, const struct hsm_npkg_file *f, char *err, size_t errlen)
 {
 	struct hd_image_writer *w = ctx;
-	int rc = fsync(w->fd);
+	int rc = close(w->fd);
 
-	if (close(w->fd) != 0)
-		rc = -1;
 	w->fd = -1;
 	if (rc != 0)
 		return hsm_set_err(err, errlen, "writing %s: %s", f->name, strerror(errno));
+	return 0;
+}
+
+/* Every staged file of the manifest on disk: fsync each. */
+static int sync_files(const struct hd_image_writer *w, const struct hsm_npkg_manifest *m, char *err,
+		      size_t errlen)
+{
+	char path[4600];
+
+	for (size_t i = 0; i < m->nfiles; i++) {
+		int fd, rc;
+
+		snprintf(path, sizeof(path), "%s/%s", w->staging, m->files[i].name);
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
+		rc = fsync(fd);
+		if (close(fd) != 0 || rc != 0)
+			return hsm_set_err(err, errlen, "writing %s: %s", m->files[i].name,
+					   strerror(errno));
+	}
 	return 0;
 }
 
@@ -318,6 +340,8 @@ json_t *hd_image_writer_commit(struct hd_image_writer *w, const struct hsm_npkg_
 	char path[4600], final[4400];
 	json_t *rec;
 
+	if (sync_files(w, m, err, errlen) != 0)
+		return NULL;
 	snprintf(path, sizeof(path), "%s/manifest.json", w->staging);
 	if (hsm_write_file_atomic(path, m->text, m->text_len, 0644, err, errlen) != 0)
 		return NULL;

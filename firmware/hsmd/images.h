@@ -65,8 +65,10 @@ struct hd_image_writer {
 extern const struct hsm_npkg_sink hd_image_sink;
 
 int hd_image_writer_open(struct hd_image_writer *w, const char *state, char *err, size_t errlen);
-/* After the reader's finish() returned 0: write the manifest, fsync, and
- * rename the staging directory to STATE/images/<id>.  Returns the new
+/* After the reader's finish() returned 0: fsync every staged file (the
+ * sink does not, so a dry run never waits for the disk), write the
+ * manifest, fsync the directories, and rename the staging directory to
+ * STATE/images/<id>.  Returns the new
  * image record {"id","version","vsn"|"revokes_older","installed","size"}
  * (new ref.) or NULL. */
 json_t *hd_image_writer_commit(struct hd_image_writer *w, const struct hsm_npkg_manifest *m,

@@ -21,18 +21,38 @@
 #include "platform-module.h"
 #include "tenant.h"
 
+/* Every module is asked at once: the VCMs (items below nv) for their
+ * enquiry, the HSMs (items from nv) for their platform status. */
 struct fan {
 	const char *home;
 	int timeout;
 	const struct hsm_tenant_vcm *v;
 	struct hsm_tenant_module *m;
+	size_t nv;
+	const struct hsm_tenant_platform *p;
+	struct hsm_rpc_reply *pr;
+	const struct hsm_client_key *setup_key; /* NULL: key_failure says why */
+	struct hsm_rpc_reply key_failure;
+	const size_t *items; /* the modules asked, in module order (-m: one) */
 };
 
 static void one(size_t i, void *arg)
 {
 	struct fan *f = arg;
+	size_t k = f->items[i];
 
-	hsm_tenant_module_query(f->home, f->timeout, &f->v[i], &f->m[i]);
+	if (k < f->nv) {
+		hsm_tenant_module_query(f->home, f->timeout, &f->v[k], &f->m[k]);
+		return;
+	}
+	k -= f->nv;
+	if (!f->setup_key) {
+		hsm_rpc_reply_fail(&f->pr[k], f->key_failure.exit, f->key_failure.code, "%s",
+				   f->key_failure.message);
+		return;
+	}
+	hsm_rpc_call_module(f->home, f->timeout, &f->p[k].hsm, "setup", f->setup_key, "status",
+			    NULL, &f->pr[k]);
 }
 
 /* Each call's copy lives until the next eight calls. */
@@ -220,29 +240,70 @@ static json_t *platform_json(const struct hsm_tenant_platform *p, const struct h
 	return o;
 }
 
+static void print_one(struct hsm_ctx *ctx, const struct fan *f, size_t k)
+{
+	if (k < f->nv)
+		print_module(ctx, &f->m[k]);
+	else
+		print_platform(ctx, &f->p[k - f->nv], &f->pr[k - f->nv]);
+}
+
+/* Each module's block as soon as it answers (a module that does not
+ * answer holds back none of the others); --json lists them in module
+ * order at the end. */
+static void module_done(struct hsm_ctx *ctx, size_t i, void *arg)
+{
+	const struct fan *f = arg;
+
+	print_one(ctx, f, f->items[i]);
+	fflush(stdout);
+}
+
+static void module_waiting(struct hsm_ctx *ctx, size_t left, size_t n, void *arg)
+{
+	(void)arg;
+	if (n == 1)
+		hsm_progress(ctx, "waiting for the module");
+	else
+		hsm_progress(ctx, "waiting for %zu of %zu modules", left, n);
+}
+
+static int module_number(const struct fan *f, size_t k)
+{
+	return k < f->nv ? f->v[k].module : f->p[k - f->nv].module;
+}
+
 static int cmd_enquiry(struct hsm_ctx *ctx)
 {
 	struct hsm_tenant_vcm *v = NULL;
-	size_t n = 0;
-	struct hsm_tenant_module *m;
+	size_t n = 0, np = 0, nitems = 0, *items = NULL;
 	struct hsm_tenant_platform *p = NULL;
-	struct hsm_rpc_reply *pr = NULL;
-	size_t np = 0;
+	struct hsm_client_key *key;
+	struct fan f;
 	json_t *mods;
-	int rc = hsm_tenant_modules_list(ctx, &v, &n, &p, &np), only = hsm_tenant_module_opt(ctx),
-	    shown = 0;
+	int rc = hsm_tenant_modules_list(ctx, &v, &n, &p, &np), only = hsm_tenant_module_opt(ctx);
 
 	if (rc)
 		return rc;
-	if (!(m = calloc(n + 1, sizeof(*m))) || !(pr = calloc(np + 1, sizeof(*pr)))) {
-		free(m);
+	f = (struct fan){
+		.home = hsm_home(ctx), .timeout = hsm_timeout(ctx), .v = v, .nv = n, .p = p
+	};
+	f.m = calloc(n + 1, sizeof(*f.m));
+	f.pr = calloc(np + 1, sizeof(*f.pr));
+	items = calloc(n + np + 1, sizeof(*items));
+	if (!f.m || !f.pr || !items) {
+		free(f.m);
+		free(f.pr);
+		free(items);
 		hsm_tenant_modules_free(v, n, p);
 		return hsm_error(ctx, HSM_EXIT_FAILED, "enquiry", "out of memory");
 	}
-	hsm_parallel(n, one, &(struct fan){ hsm_home(ctx), hsm_timeout(ctx), v, m });
-	for (size_t i = 0; i < np; i++)
-		if (!only || p[i].module == only)
-			hsm_tenant_platform_status(ctx, &p[i], &pr[i]);
+	for (size_t k = 0; k < n + np; k++)
+		if (!only || module_number(&f, k) == only)
+			items[nitems++] = k;
+	f.items = items;
+	key = np ? hsm_rpc_client_key(f.home, "setup", &f.key_failure) : NULL;
+	f.setup_key = key;
 	hsm_printf(ctx,
 		   "Server:\n enquiry reply flags  none\n enquiry reply level  Six\n"
 		   " serial number        none\n mode                 operational\n"
@@ -250,33 +311,29 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 		   " module type code     0\n product name         nFast server\n"
 		   " modules              %zu\n",
 		   PACKAGE_VERSION, n + np);
+	fflush(stdout);
+	hsm_parallel_report_with(ctx, nitems, one, &f, module_done, &f, module_waiting, NULL);
 	mods = json_array();
-	for (size_t i = 0; i < n; i++) {
-		if (only && v[i].module != only)
-			continue;
-		shown++;
-		print_module(ctx, &m[i]);
-		json_array_append_new(mods, module_json(&m[i]));
-	}
-	for (size_t i = 0; i < np; i++) {
-		if (only && p[i].module != only)
-			continue;
-		shown++;
-		print_platform(ctx, &p[i], &pr[i]);
-		json_array_append_new(mods, platform_json(&p[i], &pr[i]));
-		hsm_rpc_reply_clear(&pr[i]);
+	for (size_t i = 0; i < nitems; i++) {
+		size_t k = items[i];
+		json_array_append_new(mods, k < n ? module_json(&f.m[k])
+						  : platform_json(&p[k - n], &f.pr[k - n]));
 	}
 	json_object_set_new(hsm_json(ctx), "server",
 			    json_pack("{s:s, s:s, s:s, s:i}", "version", PACKAGE_VERSION, "mode",
 				      "operational", "product_name", "nFast server",
 				      "module_type_code", 0));
 	json_object_set_new(hsm_json(ctx), "modules", mods);
-	for (size_t i = 0; i < n; i++)
-		hsm_tenant_module_clear(&m[i]);
-	free(m);
-	free(pr);
+	for (size_t k = 0; k < n; k++)
+		hsm_tenant_module_clear(&f.m[k]);
+	for (size_t k = 0; k < np; k++)
+		hsm_rpc_reply_clear(&f.pr[k]);
+	hsm_client_key_free(key);
+	free(f.m);
+	free(f.pr);
+	free(items);
 	hsm_tenant_modules_free(v, n, p);
-	if (only && !shown)
+	if (only && !nitems)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "-m",
 				 "no module #%d (hsmadmin vcm enroll, hsmadmin enroll)", only);
 	return HSM_EXIT_OK;

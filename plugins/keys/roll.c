@@ -458,10 +458,14 @@ int keys_roll_services(struct hsm_ctx *ctx, struct hsm_fleet *fleet, unsigned ma
 		roll_free(&rl);
 		return rc ? rc : hsm_error(ctx, HSM_EXIT_FAILED, "roll", "out of memory");
 	}
-	hsm_parallel_report(ctx, fleet->count, roll_one, &rl, NULL, NULL);
+	/* Each HSM reported as it is done: a silent one holds back none of
+	 * the others. */
+	hsm_parallel_report(ctx, fleet->count, roll_one, &rl, hsm_report_done,
+			    &(struct hsm_report_run){
+				.fleet = fleet, .replies = rl.replies, .text = print_rolled });
 	for (size_t i = 0; i < fleet->count; i++)
 		failed |= rl.replies[i].exit != 0;
-	rc = hsm_report(ctx, fleet, rl.replies, print_rolled, NULL);
+	rc = hsm_report_json(ctx, fleet, rl.replies);
 	json_object_set_new(hsm_json(ctx), "resumed", json_boolean(resumed));
 	if (!failed) {
 		int src = switch_host(ctx, &rl);

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <sys/stat.h>
 
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/plugin.h>
@@ -281,22 +280,14 @@ static int logs_export(struct hsm_ctx *ctx)
 	char err[512], path[PATH_MAX] = "";
 	const char *esn;
 	int64_t seg;
-	struct stat sb;
 	int rc;
 
 	memset(&kr, 0, sizeof(kr));
-	if (outdir && hsm_json_mode(ctx))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
-				 "give either --json or --outdir, not both");
+	if ((rc = hsm_slog_export_check(ctx)) != 0)
+		return rc;
 	if (!outdir && !hsm_json_mode(ctx))
 		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
 				 "give --outdir DIR (or --json to print the segment)");
-	if (outdir && (stat(outdir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir", "%s is not an existing directory",
-				 outdir);
-	if (hsm_opt_given(ctx, "seq") && !saved)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--seq",
-				 "--seq picks a saved segment: give --saved too");
 	if ((rc = pick_one(ctx, &fleet)))
 		return rc;
 	esn = fleet.modules[0].esn;
@@ -308,13 +299,7 @@ static int logs_export(struct hsm_ctx *ctx)
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, outdir ? outdir : esn, "%s", err);
 		goto out;
 	}
-	if (expire)
-		hsm_warn(ctx,
-			 "--expire is not recommended: if anything fails between export and "
-			 "expiry the segment is lost; export, keep the file, then run logs expire");
-	params = json_pack("{s:b, s:b}", "saved", saved, "stream", 1);
-	if (hsm_opt_given(ctx, "seq"))
-		json_object_set_new(params, "segment", json_integer(hsm_opt_int(ctx, "seq")));
+	params = hsm_slog_export_params(ctx, "logs expire");
 	if ((rc = receive_export(ctx, &fleet, rx, params, &sum, &head)) != 0)
 		goto out;
 	seg = json_integer_value(json_object_get(head, "segment"));
@@ -436,7 +421,7 @@ static int logs_getkey(struct hsm_ctx *ctx)
 	struct hsm_rpc_reply r;
 	json_t *keys = NULL, *doc;
 	const char *key;
-	char err[512], *text;
+	char err[512];
 	int rc, certified;
 
 	memset(&r, 0, sizeof(r));
@@ -475,17 +460,13 @@ static int logs_getkey(struct hsm_ctx *ctx)
 			"system", "key", key, "epoch", json_object_get(r.result, "epoch"), "keys",
 			keys, "certified", certified);
 	if (out) {
-		text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-		if (!text ||
-		    hsm_write_file_atomic(out, text, strlen(text), 0644, err, sizeof(err)) != 0)
-			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s",
-				       text ? err : "out of memory");
+		if (hsm_slog_key_file_write(doc, out, err, sizeof(err)) != 0)
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s", err);
 		else
 			hsm_printf(ctx,
 				   "Wrote the log verification keys of %s (%zu epochs, %s) to %s\n",
 				   fleet.modules[0].esn, json_array_size(keys),
 				   certified ? "certificates checked" : "NO certificate", out);
-		free(text);
 	} else if (hsm_json_mode(ctx)) {
 		json_object_update(hsm_json(ctx), doc);
 	} else {

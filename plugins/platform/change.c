@@ -114,11 +114,24 @@ static void print_reset(struct hsm_ctx *ctx, const struct hsm_module *m, const j
 		       json_string_value(json_object_get(v, "reason")) ?: "?");
 }
 
+/* An HSM that changed image is in factory state with new host keys: its
+ * pins are stale, as after factorystate. */
+static void reset_forget(struct hsm_ctx *ctx, const struct hsm_module *m, struct hsm_rpc_reply *r,
+			 void *arg)
+{
+	char why[512];
+
+	(void)arg;
+	if (r->exit == 0 && json_is_true(json_object_get(r->result, "factory_state")) &&
+	    hsm_pins_remove(hsm_home(ctx), m->esn, why, sizeof(why)) < 0)
+		hsm_warn(ctx, "%s: %s", m->esn, why);
+}
+
 int platform_reset(struct hsm_ctx *ctx)
 {
 	struct hsm_fleet fleet;
 	struct hsm_rpc_reply *replies;
-	char why[512];
+	struct hsm_report_run run;
 	int rc = hsm_fleet_open(ctx, &fleet);
 
 	if (rc)
@@ -127,15 +140,11 @@ int platform_reset(struct hsm_ctx *ctx)
 		hsm_fleet_close(&fleet);
 		return hsm_error(ctx, HSM_EXIT_FAILED, "reset", "out of memory");
 	}
-	hsm_rpc_fanout(ctx, &fleet, "setup", "reset", NULL, replies);
-	/* An HSM that changed image is in factory state with new host keys:
-	 * its pins are stale, as after factorystate. */
-	for (size_t i = 0; i < fleet.count; i++)
-		if (replies[i].exit == 0 &&
-		    json_is_true(json_object_get(replies[i].result, "factory_state")) &&
-		    hsm_pins_remove(hsm_home(ctx), fleet.modules[i].esn, why, sizeof(why)) < 0)
-			hsm_warn(ctx, "%s: %s", fleet.modules[i].esn, why);
-	rc = hsm_report(ctx, &fleet, replies, print_reset, NULL);
+	run = (struct hsm_report_run){
+		.fleet = &fleet, .replies = replies, .text = print_reset, .judge = reset_forget
+	};
+	hsm_rpc_fanout_each(ctx, &fleet, "setup", "reset", NULL, replies, hsm_report_done, &run);
+	rc = hsm_report_json(ctx, &fleet, replies);
 	for (size_t i = 0; i < fleet.count; i++)
 		hsm_rpc_reply_clear(&replies[i]);
 	free(replies);
@@ -181,11 +190,23 @@ static void print_factorystate(struct hsm_ctx *ctx, const struct hsm_module *m, 
 		   m->esn, m->esn);
 }
 
+/* The device now has new host keys and no client keys: the pins are
+ * stale, and keeping them would turn the next enroll into a trust error. */
+static void factorystate_forget(struct hsm_ctx *ctx, const struct hsm_module *m,
+				struct hsm_rpc_reply *r, void *arg)
+{
+	char why[512];
+
+	(void)arg;
+	if (r->exit == 0 && hsm_pins_remove(hsm_home(ctx), m->esn, why, sizeof(why)) < 0)
+		hsm_warn(ctx, "%s: %s", m->esn, why);
+}
+
 int platform_factorystate(struct hsm_ctx *ctx)
 {
 	struct hsm_fleet fleet;
 	struct hsm_rpc_reply *replies;
-	char why[512];
+	struct hsm_report_run run;
 	int rc = hsm_fleet_open(ctx, &fleet);
 
 	if (rc)
@@ -199,14 +220,13 @@ int platform_factorystate(struct hsm_ctx *ctx)
 		hsm_fleet_close(&fleet);
 		return hsm_error(ctx, HSM_EXIT_FAILED, "factorystate", "out of memory");
 	}
-	hsm_rpc_fanout(ctx, &fleet, "setup", "factorystate", NULL, replies);
-	/* The device now has new host keys and no client keys: the pins are
-	 * stale, and keeping them would turn the next enroll into a trust error. */
-	for (size_t i = 0; i < fleet.count; i++)
-		if (replies[i].exit == 0 &&
-		    hsm_pins_remove(hsm_home(ctx), fleet.modules[i].esn, why, sizeof(why)) < 0)
-			hsm_warn(ctx, "%s: %s", fleet.modules[i].esn, why);
-	rc = hsm_report(ctx, &fleet, replies, print_factorystate, NULL);
+	run = (struct hsm_report_run){ .fleet = &fleet,
+				       .replies = replies,
+				       .text = print_factorystate,
+				       .judge = factorystate_forget };
+	hsm_rpc_fanout_each(ctx, &fleet, "setup", "factorystate", NULL, replies, hsm_report_done,
+			    &run);
+	rc = hsm_report_json(ctx, &fleet, replies);
 	for (size_t i = 0; i < fleet.count; i++)
 		hsm_rpc_reply_clear(&replies[i]);
 	free(replies);

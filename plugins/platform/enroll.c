@@ -388,8 +388,14 @@ int platform_enroll(struct hsm_ctx *ctx)
 	else if (!(rc = load_secrets(ctx, &job)))
 		rc = load_client_keys(ctx, &job);
 	if (rc == 0) {
-		hsm_parallel_report(ctx, fleet.count, enroll_one, &job, NULL, NULL);
-		rc = hsm_report(ctx, &fleet, job.replies, print_enroll, NULL);
+		/* Each HSM reported as it is done: a silent one holds back
+		 * none of the others. */
+		struct hsm_report_run run = { .fleet = &fleet,
+					      .replies = job.replies,
+					      .text = print_enroll };
+
+		hsm_parallel_report(ctx, fleet.count, enroll_one, &job, hsm_report_done, &run);
+		rc = hsm_report_json(ctx, &fleet, job.replies);
 	}
 	job_free(&job);
 	hsm_fleet_close(&fleet);

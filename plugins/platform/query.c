@@ -31,8 +31,10 @@ static void print_status(struct hsm_ctx *ctx, const struct hsm_module *m, const 
 
 /* A failed module (hsmd fail) still answers status, saying so: for the
  * admin that is a failed HSM, reported like any other failure. */
-static void judge_status(struct hsm_rpc_reply *r)
+static void judge_status(struct hsm_ctx *ctx, const struct hsm_module *m, struct hsm_rpc_reply *r,
+			 void *arg)
 {
+	(void)ctx, (void)m, (void)arg;
 	if (r->exit != 0 || !json_is_true(json_object_get(r->result, "hardware_failed")))
 		return;
 	hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "failed", "the HSM has failed (%s): replace it",
@@ -40,24 +42,11 @@ static void judge_status(struct hsm_rpc_reply *r)
 			       ?: "unknown");
 }
 
-struct status_run {
-	const struct hsm_fleet *fleet;
-	struct hsm_rpc_reply *r;
-};
-
-static void status_done(struct hsm_ctx *ctx, size_t i, void *arg)
-{
-	struct status_run *s = arg;
-
-	judge_status(&s->r[i]);
-	hsm_report_one(ctx, &s->fleet->modules[i], &s->r[i], print_status, NULL);
-}
-
 int platform_status(struct hsm_ctx *ctx)
 {
 	struct hsm_fleet fleet;
 	struct hsm_rpc_reply *r;
-	struct status_run run;
+	struct hsm_report_run run;
 	int rc = hsm_fleet_open(ctx, &fleet);
 
 	if (rc)
@@ -66,8 +55,10 @@ int platform_status(struct hsm_ctx *ctx)
 		hsm_fleet_close(&fleet);
 		return hsm_error(ctx, HSM_EXIT_FAILED, "status", "out of memory");
 	}
-	run = (struct status_run){ &fleet, r };
-	hsm_rpc_fanout_each(ctx, &fleet, "setup", "status", NULL, r, status_done, &run);
+	run = (struct hsm_report_run){
+		.fleet = &fleet, .replies = r, .text = print_status, .judge = judge_status
+	};
+	hsm_rpc_fanout_each(ctx, &fleet, "setup", "status", NULL, r, hsm_report_done, &run);
 	rc = hsm_report_json(ctx, &fleet, r);
 	for (size_t i = 0; i < fleet.count; i++)
 		hsm_rpc_reply_clear(&r[i]);

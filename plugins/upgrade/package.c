@@ -2,7 +2,8 @@
 /*
  * plugins/upgrade/package.c - reading a firmware package on the host, for
  * npkginfo (to show it) and upgrade (to check it before sending it): the
- * vendor keys of HSMADMIN_CONF/vendor.d, one pass of the streaming reader,
+ * vendor keys of HSMADMIN_CONF/vendor.d, one pass of the streaming reader
+ * (for upgrade only over the header and manifest: the HSMs hash the files),
  * and the exit code its verdict maps to.
  */
 #include "config.h"
@@ -48,8 +49,9 @@ int upgrade_vendor_keys(struct hsm_ctx *ctx, EVP_PKEY ***keys, size_t *n)
 int upgrade_package_read(struct hsm_ctx *ctx, const char *path, unsigned flags,
 			 struct upgrade_package *p)
 {
-	int fd, rc;
+	int fd, rc, whole = !(flags & UPGRADE_READ_MANIFEST);
 
+	flags &= ~UPGRADE_READ_MANIFEST;
 	memset(p, 0, sizeof(*p));
 	if ((rc = upgrade_vendor_keys(ctx, &p->keys, &p->nkeys)) != 0)
 		return rc;
@@ -68,7 +70,8 @@ int upgrade_package_read(struct hsm_ctx *ctx, const char *path, unsigned flags,
 		upgrade_package_free(p);
 		return hsm_error(ctx, HSM_EXIT_FAILED, "package", "out of memory");
 	}
-	p->status = hsm_npkg_read_fd(p->reader, fd, path, p->err, sizeof(p->err));
+	p->status = whole ? hsm_npkg_read_fd(p->reader, fd, path, p->err, sizeof(p->err))
+			  : hsm_npkg_check_fd(p->reader, fd, path, p->err, sizeof(p->err));
 	close(fd);
 	p->manifest = hsm_npkg_reader_manifest(p->reader);
 	return 0;

@@ -25,6 +25,10 @@ struct upgrade_package {
 	int status;                               /* HSM_NPKG_*; 0 when it verified */
 	char err[640];                            /* the reason when status is not 0 */
 };
+/* upgrade_package_read flag: only the header, the signed manifest and the
+ * file's exact size (hsm_npkg_check_fd), not the files' digests: for
+ * upgrade, whose HSMs hash every file as it arrives. */
+#define UPGRADE_READ_MANIFEST 0x10000u
 /* Read the whole package at path with the reader flags (HSM_NPKG_INSPECT is
  * added when vendor.d holds no keys).  Returns 0 with the verdict in p, or
  * an exit code after reporting why the file could not be read at all; p is

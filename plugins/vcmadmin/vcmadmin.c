@@ -404,33 +404,22 @@ static int cmd_show(struct hsm_ctx *ctx)
 
 /* ---- list and stats: every HSM ----------------------------------------- */
 
-struct fan_run {
-	const struct hsm_fleet *fleet;
-	const struct hsm_rpc_reply *r;
-	const char *method;
-	void (*text)(struct hsm_ctx *, const char *, const json_t *);
-};
+typedef void (*fan_text_fn)(struct hsm_ctx *, const char *, const json_t *);
 
-/* Each HSM's table or error as soon as it answers. */
-static void fan_done(struct hsm_ctx *ctx, size_t i, void *arg)
+static void fan_text(struct hsm_ctx *ctx, const struct hsm_module *m, const json_t *result,
+		     void *arg)
 {
-	const struct fan_run *f = arg;
-	const char *esn = f->fleet->modules[i].esn;
+	fan_text_fn text = *(fan_text_fn *)arg;
 
-	if (f->r[i].exit != 0)
-		hsm_error(ctx, f->r[i].exit, esn, "orchestrator %s: %s", f->method,
-			  f->r[i].message);
-	else
-		f->text(ctx, esn, f->r[i].result);
-	fflush(stdout);
+	text(ctx, m->esn, result);
 }
 
 static int fan(struct hsm_ctx *ctx, const char *method, json_t *params, const char *what,
-	       void (*text)(struct hsm_ctx *, const char *, const json_t *), const char *member)
+	       fan_text_fn text, const char *member)
 {
 	struct hsm_fleet fleet;
 	struct hsm_rpc_reply *r;
-	struct fan_run run;
+	struct hsm_report_run run;
 	json_t *all = json_array(), *errors = json_array();
 	int rc, worst = 0;
 	size_t i;
@@ -448,8 +437,12 @@ static int fan(struct hsm_ctx *ctx, const char *method, json_t *params, const ch
 		json_decref(errors);
 		return hsm_error(ctx, HSM_EXIT_FAILED, what, "out of memory");
 	}
-	run = (struct fan_run){ &fleet, r, method, text };
-	hsm_rpc_fanout_each(ctx, &fleet, "orchestrator", method, params, r, fan_done, &run);
+	/* Each HSM's table or error as soon as it answers, by the core's
+	 * printer of per-HSM results (the one of hsmadmin status). */
+	run = (struct hsm_report_run){
+		.fleet = &fleet, .replies = r, .text = fan_text, .arg = &text
+	};
+	hsm_rpc_fanout_each(ctx, &fleet, "orchestrator", method, params, r, hsm_report_done, &run);
 	/* The JSON document lists the HSMs in ESN order, whatever the order
 	 * of their answers. */
 	for (i = 0; i < fleet.count; i++) {

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <hsmadmin/fileio.h>
@@ -113,18 +112,11 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 	char path[PATH_MAX], err[768], log[64];
 	json_int_t seg;
 	size_t tlen = 0;
-	struct stat sb;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	if (outdir && hsm_json_mode(ctx))
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--outdir",
-				 "give --json or --outdir, not both");
-	if (outdir && (stat(outdir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
-		return hsm_error(ctx, HSM_EXIT_USAGE, outdir, "not an existing directory");
-	if (hsm_opt_given(ctx, "seq") && !saved)
-		return hsm_error(ctx, HSM_EXIT_USAGE, "--seq",
-				 "--seq picks a saved segment: give --saved too");
+	if ((rc = hsm_slog_export_check(ctx)) != 0)
+		return rc;
 	if ((rc = hsm_tenant_record_open(ctx, &v)) != 0)
 		return rc;
 	if ((rc = certified_keys(ctx, &v, &keys, &vid, log, sizeof(log))) != 0)
@@ -137,14 +129,7 @@ int vl_cmd_export(struct hsm_ctx *ctx)
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, outdir ? outdir : v.uuid, "%s", err);
 		goto out;
 	}
-	if (hsm_opt_given(ctx, "expire"))
-		hsm_warn(
-		    ctx,
-		    "--expire is not recommended: if anything fails between export and "
-		    "expiry the segment is lost; export, keep the file, then run vcm logs expire");
-	params = json_pack("{s:b, s:b}", "saved", saved, "stream", 1);
-	if (hsm_opt_given(ctx, "seq"))
-		json_object_set_new(params, "segment", json_integer(hsm_opt_int(ctx, "seq")));
+	params = hsm_slog_export_params(ctx, "vcm logs expire");
 	hsm_tenant_call_sink(ctx, &v, HSM_TENANT_MONITOR, "logs_export", params,
 			     hsm_slog_receiver_push, rx, &r);
 	json_decref(params);
@@ -237,7 +222,7 @@ int vl_cmd_getkey(struct hsm_ctx *ctx)
 	struct hsm_tenant_vcm v;
 	json_t *keys = NULL, *doc, *cur;
 	EVP_PKEY *vid = NULL;
-	char err[256], log[64], *text;
+	char err[256], log[64];
 	int rc;
 
 	if (out && hsm_json_mode(ctx))
@@ -253,15 +238,11 @@ int vl_cmd_getkey(struct hsm_ctx *ctx)
 			"key", json_object_get(cur, "key"), "epoch", json_object_get(cur, "epoch"),
 			"keys", keys);
 	if (out) {
-		text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-		if (!text ||
-		    hsm_write_file_atomic(out, text, strlen(text), 0644, err, sizeof(err)) != 0)
-			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s",
-				       text ? err : "out of memory");
+		if (hsm_slog_key_file_write(doc, out, err, sizeof(err)) != 0)
+			rc = hsm_error(ctx, HSM_EXIT_FAILED, out, "%s", err);
 		else
 			hsm_printf(ctx, "Wrote the log verification keys of VCM %s to %s\n", v.uuid,
 				   out);
-		free(text);
 	} else if (hsm_json_mode(ctx)) {
 		json_object_update(hsm_json(ctx), doc);
 	} else {

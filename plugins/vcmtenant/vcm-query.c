@@ -2,7 +2,8 @@
 /*
  * vcm-query.c - hsmadmin vcm info / getenvstats (guide 4.10.1.16.7-8): ask
  * each enrolled VCM's ncoreapi (with this tenant's key for it) in
- * parallel; the exit code is the worst of them.
+ * parallel, each VCM printed as it answers; the exit code is the worst of
+ * them.
  */
 #include "config.h"
 
@@ -54,25 +55,56 @@ static void print_value(struct hsm_ctx *ctx, const char *key, const json_t *val)
 	}
 }
 
+/* One VCM's block, or its error line, as soon as it answers: a VCM that
+ * does not answer holds back none of the others. */
+static void vcm_done(struct hsm_ctx *ctx, size_t i, void *arg)
+{
+	const struct fan *f = arg;
+	const char *k;
+	json_t *x;
+	char safe[48];
+
+	if (f->r[i].exit != 0) {
+		hsm_error(ctx, f->r[i].exit, f->v[i].uuid, "%s", f->r[i].message);
+		return;
+	}
+	hsm_printf(ctx, "VCM %s (module %d):\n", f->v[i].uuid, f->v[i].module);
+	json_object_foreach(f->r[i].result, k, x)
+	    print_value(ctx, hsm_printable_copy(k, safe, sizeof(safe)), x);
+	fflush(stdout);
+}
+
+static void vcm_waiting(struct hsm_ctx *ctx, size_t left, size_t n, void *arg)
+{
+	(void)arg;
+	if (n == 1)
+		hsm_progress(ctx, "waiting for the VCM");
+	else
+		hsm_progress(ctx, "waiting for %zu of %zu VCMs", left, n);
+}
+
 static int query(struct hsm_ctx *ctx, const char *method)
 {
 	struct hsm_tenant_vcm *v = NULL;
 	size_t n = 0;
 	struct hsm_rpc_reply *r;
+	struct fan f;
 	json_t *rows;
 	int rc = hsm_tenant_records_select(ctx, &v, &n), worst = 0;
 
 	if (rc)
 		return rc;
-	if (!(r = calloc(n, sizeof(*r)))) {
+	if (!(r = calloc(n ? n : 1, sizeof(*r)))) {
 		hsm_tenant_records_free(v, n);
 		return hsm_error(ctx, HSM_EXIT_FAILED, method, "out of memory");
 	}
-	hsm_parallel(n, one, &(struct fan){ hsm_home(ctx), hsm_timeout(ctx), v, method, r });
+	f = (struct fan){ hsm_home(ctx), hsm_timeout(ctx), v, method, r };
+	hsm_parallel_report_with(ctx, n, one, &f, vcm_done, &f, vcm_waiting, NULL);
+	/* --json: the VCMs in the order of their records, whatever the
+	 * order of their answers. */
 	rows = json_array();
 	for (size_t i = 0; i < n; i++) {
 		if (r[i].exit != 0) {
-			hsm_error(ctx, r[i].exit, v[i].uuid, "%s", r[i].message);
 			worst = hsm_exit_worst(worst, r[i].exit);
 			json_array_append_new(rows,
 					      json_pack("{s:s, s:i, s:s, s:s}", "uuid", v[i].uuid,
@@ -80,12 +112,6 @@ static int query(struct hsm_ctx *ctx, const char *method)
 							"message", r[i].message));
 			continue;
 		}
-		hsm_printf(ctx, "VCM %s (module %d):\n", v[i].uuid, v[i].module);
-		const char *k;
-		json_t *x;
-		char safe[48];
-		json_object_foreach(r[i].result, k, x)
-		    print_value(ctx, hsm_printable_copy(k, safe, sizeof(safe)), x);
 		json_object_set_new(r[i].result, "module", json_integer(v[i].module));
 		json_array_append(rows, r[i].result);
 	}

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # An install matches the plugin set: configure refuses a set in which a
 # plugin lacks a plugin it requires (requires = in its plugins.d conf),
-# naming the missing one; a build of platform and logs installs their man
-# pages and nothing of the others', and no vcmadmin link or completion.
+# naming the missing one; a build of platform and logs, compiled and
+# installed in a scratch prefix, installs their plugins, man pages and
+# plugins.d files and nothing of the others', no vcmadmin link or
+# completion, and its installed hsmadmin offers only their commands.
 # At run time a plugin whose required plugin is not installed is refused
 # in one line and its commands exit 6.
 . "$top_srcdir/tests/lib/common.sh"
@@ -14,46 +16,71 @@ like "$(grep '^requires' "$top_srcdir/conf.d/plugins.d/vcmsetup.conf")" \
 
 # --- configure: one build directory, its cache shared by both runs -------------
 B=$TEST_TMP/build
+D=$TEST_TMP/prefix
 mkdir -p "$B"
 cd "$B" || exit 1
-RUN_TIMEOUT=600 run "$top_srcdir/configure" -C --enable-plugins=platform,vcmsetup
+# (CFLAGS in both runs: the cache refuses a changed precious variable.)
+RUN_TIMEOUT=600 run "$top_srcdir/configure" -C --enable-plugins=platform,vcmsetup CFLAGS=-O0
 is "$rc" 1 "configure refuses vcmsetup without vcmadmin"
 like "$err" "plugin vcmsetup requires plugin vcmadmin, which is not enabled" "... naming the missing plugin"
 ok "... and writes no Makefile" test ! -f "$B/Makefile"
-RUN_TIMEOUT=600 run "$top_srcdir/configure" -C --enable-plugins=platform,logs --enable-services=sshadmin
+# -O0: the fastest compile; this build is run, not measured.
+RUN_TIMEOUT=600 run "$top_srcdir/configure" -C --prefix="$D" --enable-plugins=platform,logs \
+	--enable-services=sshadmin CFLAGS=-O0
 is "$rc" 0 "configure --enable-plugins=platform,logs"
 
-# --- what that build installs ----------------------------------------------------
-# The pieces of `make install` that depend on the plugin set (man pages,
-# plugins.d files, tool links, completion), without compiling the tree.
-D=$TEST_TMP/dest
-RUN_TIMEOUT=300 run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$B" DESTDIR="$D" \
-	install-man install-pluginconfDATA install-tool-links install-bash-completion \
-	install-fish-zsh-completion
-is "$rc" 0 "make install DESTDIR of the reduced set"
+# --- the reduced set, compiled and installed ------------------------------------
+# A make of its own, not a part of the make check that runs this test.
+nomake="env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL"
+RUN_TIMEOUT=1200 run $nomake make -s -j2 -C "$B"
+is "$rc" 0 "the reduced set builds"
+RUN_TIMEOUT=300 run $nomake make -s -C "$B" install
+is "$rc" 0 "... and installs (make install into its prefix)"
 cd "$TEST_TMP" || exit 1
-pages=$(find "$D" -path '*/man1/*' -printf '%f\n' | sort | tr '\n' ' ')
+names() { # the names of the files below $D matching find's ARGS, sorted, on one line
+	find "$D" "$@" -printf '%f\n' | sort | tr '\n' ' '
+}
+is "$(names -path '*/hsmadmin/plugins/*' -name '*.so')" "logs.so platform.so " "only the two plugins are installed"
+is "$(names -path '*/hsmadmin/services/*' -name '*.so')" "sshadmin.so " "... and only the one service module"
+pages=$(names -path '*/man1/*')
 like "$pages" 'hsmadmin-enroll\.1 .*hsmadmin-logs\.1' "platform's and logs' man pages are installed"
 like "$pages" '(^| )hsmadmin\.1 ' "... and the core's"
 unlike "$pages" 'vcmadmin|hsmadmin-vcm|hsmadmin-keys|hsmadmin-fet|enquiry|nopclearfail|upgrade' \
 	"... and no other plugin's"
-is "$(find "$D" -path '*/plugins.d/*' -printf '%f\n' | sort | tr '\n' ' ')" "logs.conf platform.conf " \
-	"only their plugins.d files"
-is "$(find "$D" -path '*/bin/*' -printf '%f\n' | sort | tr '\n' ' ')" "" "no tool link (vcmadmin, enquiry, ...)"
-is "$(find "$D" -path '*bash-completion*' -name '*' -type l -printf '%f\n' | tr '\n' ' ')" "" \
-	"no bash completion link for another tool"
+is "$(names -path '*/plugins.d/*')" "logs.conf platform.conf " "only their plugins.d files"
+is "$(names -path '*/bin/*' -type l)" "" "no tool link (vcmadmin, enquiry, ...)"
+is "$(names -path '*bash-completion*' -type l)" "" "no bash completion link for another tool"
 ok "bash completion for hsmadmin" test -n "$(find "$D" -path '*bash-completion*' -name hsmadmin)"
-is "$(find "$D" -name '*.fish' -printf '%f\n' | sort | tr '\n' ' ')" "hsmadmin.fish " "fish: hsmadmin only"
+fish=$(names -name '*.fish')
+like "$fish" "(^| )hsmadmin\.fish " "fish: hsmadmin's completion"
+unlike "$fish" "vcmadmin|enquiry|nopclearfail|nfkminfo" "... and no other plugin tool's"
 is "$(head -1 "$(find "$D" -name _hsmadmin)" | sed 's/ *$//')" "#compdef hsmadmin" "zsh: hsmadmin only"
 links() { # the tool links build directory $1 installs
 	printf 'show-links:\n\t@echo $(HSMADMIN_TOOL_LINKS)\n' |
-		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$1" -f Makefile -f - show-links
+		$nomake make -s -C "$1" -f Makefile -f - show-links
 }
 is "$(links "$B")" "" "the reduced build links no other tool"
 case " ${BUILT_PLUGINS:-} " in
 *" vcmadmin "*) like "$(links "$top_builddir")" "vcmadmin" "... while this build, with vcmadmin, links vcmadmin" ;;
 esac
 
+# The installed hsmadmin, from its prefix (its own libraries, its own
+# plugins.d), offers the commands of the two plugins and no other.
+installed() { # ARGS...: the installed hsmadmin
+	HSMADMIN_CONF=$D/etc/hsmadmin LD_LIBRARY_PATH=$D/lib run "$D/bin/hsmadmin" "$@"
+}
+installed --help
+is "$rc" 0 "the installed hsmadmin --help runs"
+# the command words: the lines "  enroll, status, ..." of the listing
+cmds=$(printf '%s\n' "$out" | grep -E '^  [a-z]' | tr ', ' '\n\n' | grep . | sort -u | tr '\n' ' ')
+like "$cmds" "(^| )enroll .*(^| )status " "... lists platform's commands"
+like "$cmds" "(^| )logs " "... and logs'"
+unlike "$cmds" "(^| )(vcm|keys|fet|upgrade|setnetwork|npkginfo) " "... and no other plugin's ($cmds)"
+installed vcm --help
+is "$rc" 2 "hsmadmin vcm is not a command of this build: exit 2"
+installed completion bash
+like "$out" "enroll" "its completion offers platform's commands"
+unlike "$out" "vcmadmin|nopclearfail" "... and no other tool"
 # --- run time: a conf whose required plugin is missing ----------------------------
 if [ -f "$PLUGIN_DIR/vcmsetup.so" ]; then
 	rm -f "$HSMADMIN_CONF/plugins.d/vcmadmin.conf"

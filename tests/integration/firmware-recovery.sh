@@ -50,10 +50,6 @@ mkdir -m 0755 "$HSMD_SVCDIR"
 hsmd_start h || { echo "Bail out! hsmd did not start: $(tail -5 h.log)"; exit 1; }
 PID=${HSMD_PIDS[h]}
 
-rc_is() {
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err" | head -20
-}
 status_of() { ha status --esn "$ESN" --json; printf '%s' "$out" | jq -r ".modules[0].result | $1"; }
 enquiry_version() { run enquiry --json; printf '%s' "$out" | jq -r '.modules[] | select(.kind == "hsm") | .version'; }
 pins() { jq -r '.host_keys | keys | join(",")' "$HSMADMIN_HOME/pins/$ESN.json" 2>/dev/null; }

@@ -173,7 +173,7 @@ rc_is 0 "4.10.1.8.2: hsmadmin logs clear -h"
 npf -M --esn "$E2" -w
 rc_is 0 "4.12.3.2: the units in maintenance mode (nopclearfail -M -w)"
 ha logs clear --esn "$ESN" --esn "$E2" --log init
-rc_is 3 "4.12.3.2: hsmadmin logs clear --esn E1 --esn E2 --log init: v13.7 on, refused outside recovery mode (exit 3)"
+rc_is 3 "4.12.3.2: hsmadmin logs clear --esn E1 --esn E2 --log init: refused outside recovery mode (exit 3, the rule the guide gives from v13.7)"
 like "$err" "$ESN.*recovery mode" "4.12.3.2: ... the first HSM says it needs recovery mode"
 like "$err" "$E2.*recovery mode" "4.12.3.2: ... and the second"
 ha logs clear --esn "$ESN" --log system --json

@@ -9,12 +9,7 @@
 # the guide section.  (vcm logs and vcm key/world are covered by the logs
 # and Security World tests.)
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-for _p in vcmtenant enquiry nopclearfail; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
-for t in enquiry nopclearfail; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$t"; done
-vcm_setup
-cd "$TEST_TMP" || exit 1
+vcm_tools_setup
 ESN=1A23-BC45-6789
 rc_is() { # WANT NAME: the exit code, with the output when it differs
 	is "$rc" "$1" "$2"

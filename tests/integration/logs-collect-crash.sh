@@ -14,10 +14,6 @@
 case " ${BUILT_PLUGINS:-} " in *" logs "*) ;; *) skip_all "logs plugin not built" ;; esac
 case " ${BUILT_PLUGINS:-} " in *" vcmtenant "*) ;; *) skip_all "vcmtenant plugin not built" ;; esac
 
-rc_is() { # WANT NAME: is for an exit status; on failure it shows the output
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err"
-}
 stored() { (cd "$1" 2>/dev/null && ls) | tr '\n' ' '; } # DIR
 expected() { for i in $(seq 1 "$1"); do printf 'system-%s.log ' "$i"; done; } # N
 news() { # a change in the HSM's system log (whatever mode it is in)

@@ -9,10 +9,6 @@
 . "$top_srcdir/tests/lib/platform-lib.sh"
 case " ${BUILT_PLUGINS:-} " in *" logs "*) ;; *) skip_all "logs plugin not built" ;; esac
 
-rc_is() { # WANT NAME: is for an exit status; on failure it shows the output
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err"
-}
 stored() { ls "$TEST_TMP/col/$1" 2>/dev/null | tr '\n' ' '; } # ESN
 
 platform_setup

@@ -12,10 +12,6 @@
 case " ${BUILT_PLUGINS:-} " in *" logs "*) ;; *) skip_all "logs plugin not built" ;; esac
 SHIM=$(_find_built "$top_builddir/tests/fault" enospc-shim.so) || { echo "Bail out! enospc shim not built"; exit 1; }
 
-rc_is() { # WANT NAME: is for an exit status; on failure it shows the output
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err"
-}
 
 platform_setup
 ESN=4D56-EF78-9012

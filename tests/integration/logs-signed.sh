@@ -11,10 +11,6 @@
 . "$top_srcdir/tests/lib/platform-lib.sh"
 case " ${BUILT_PLUGINS:-} " in *" logs "*) ;; *) skip_all "logs plugin not built" ;; esac
 
-rc_is() { # WANT NAME: is for an exit status; on failure it shows the output
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err"
-}
 entry() { sed -n "$2p" "$1" | sed 's/^[^{]*//'; } # FILE LINE: an entry's JSON
 
 HSMD_EXTRA_CONF=$(printf '[logs]\ncheckpoint_every = 3\n')

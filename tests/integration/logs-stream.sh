@@ -11,10 +11,6 @@
 . "$top_srcdir/tests/lib/platform-lib.sh"
 case " ${BUILT_PLUGINS:-} " in *" logs "*) ;; *) skip_all "logs plugin not built" ;; esac
 
-rc_is() { # WANT NAME: is for an exit status; on failure it shows the output
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err"
-}
 nothing_written() { # DIR NAME
 	is "$(find "$1" -mindepth 1 | wc -l)" 0 "$2: nothing written, no temporary file left"
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # How a command over several HSMs reports: each HSM's result as it
-# arrives (a silent HSM does not hold back the others), -q/--quiet keeps
+# arrives (a silent HSM does not hold back the others: status, enroll,
+# enquiry), -q/--quiet keeps
 # only the errors, a progress line on a terminal only, --json unchanged.
 . "$top_srcdir/tests/lib/platform-lib.sh"
 platform_setup
@@ -69,6 +70,48 @@ is "$(printf '%s\n' "$out" | grep '^HSM ' | cut -d' ' -f2 | tail -n 1)" "$E1" \
 	"... its block comes last, in the order of arrival"
 is "$(printf '%s\n' "$out" | grep -c '^HSM ')" 3 "... one block per HSM"
 
+# The same for the other commands over several HSMs: enroll (again: nothing
+# changes), enquiry (the HSMs as modules 1-3, the silent one module 1).
+# streamed NAME PATTERN N ARGS...: run ARGS with the silent HSM stopped,
+# read stdout until N lines match PATTERN, check the command still waits.
+streamed() {
+	_name=$1 _pat=$2 _n=$3
+	shift 3
+	kill -STOP "$silent"
+	mkfifo "$TEST_TMP/$_name.fifo"
+	"$@" --timeout 60 >"$TEST_TMP/$_name.fifo" 2>"$TEST_TMP/$_name.err" &
+	_cmd=$!
+	cleanup_pid "$_cmd"
+	exec 3<"$TEST_TMP/$_name.fifo"
+	early=
+	while [ "$(printf '%s' "$early" | grep -Ec "$_pat")" -lt "$_n" ] && IFS= read -r -t 60 _l <&3; do
+		early="$early$_l
+"
+	done
+	kill -0 "$_cmd" 2>/dev/null && running=yes || running=no
+	kill -CONT "$silent"
+	late=$(cat <&3)
+	exec 3<&-
+	wait "$_cmd"
+	rc=$?
+}
+streamed enroll "^($E2|$E3): already enrolled" 2 hsmadmin enroll
+is "$running" yes "enroll: the live HSMs' lines came while the silent one was waited for"
+is "$rc" 0 "... exit 0 once it answers"
+like "$late" "^$E1: already enrolled" "... its line last"
+case " ${BUILT_PLUGINS:-} " in *" enquiry "*) has_enquiry=yes ;; *) has_enquiry=no ;; esac
+if [ "$has_enquiry" = yes ]; then
+	ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/enquiry"
+	streamed enquiry "^Module #[23]:" 2 enquiry
+	is "$running" yes "enquiry: modules 2 and 3 came while module 1 was waited for"
+	unlike "$early" "Module #1:" "... not module 1"
+	is "$rc" 0 "... exit 0 once it answers"
+	like "$late" "^Module #1:" "... its block last"
+	like "$late" "serial number +$E1" "... the silent HSM's"
+else
+	skip 5 "enquiry plugin not built"
+fi
+
 # --- progress: on a terminal only -----------------------------------------------
 kill -STOP "$silent"
 ha_tty status --timeout 3
@@ -99,5 +142,12 @@ ha status --timeout 3 -q
 is "$rc" 5 "-q with an HSM that does not answer: exit 5"
 is "$out" "" "... no result printed"
 like "$err" "^hsmadmin: status: $E1: " "... the one error line"
+if [ "$has_enquiry" = yes ]; then
+	timeout -k 5 60 script -qec "enquiry --timeout 3" /dev/null </dev/null >"$TEST_TMP/.enq" 2>&1
+	like "$(tr -d '\r' <"$TEST_TMP/.enq")" "^enquiry: (enquiry: )?waiting for 1 of 3 modules \([0-9]+ s\)" \
+		"enquiry on a terminal: a progress line while module 1 is waited for"
+else
+	skip 1 "enquiry plugin not built"
+fi
 kill -CONT "$silent"
 done_testing

@@ -16,10 +16,6 @@ OTHER=9Z87-YX65-4321
 hsm_new h "$ESN"
 npf() { run nopclearfail "$@"; }
 # is "$rc" WANT NAME, printing the command's output when it fails.
-rc_is() {
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err" | head -20
-}
 enq() { run enquiry "$@"; }
 mode_of() { ha status --esn "$ESN" --json; printf '%s' "$out" | jq -r '.modules[0].result.mode'; }
 

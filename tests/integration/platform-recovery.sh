@@ -20,10 +20,6 @@ cp "$top_srcdir/conf.d/services.d/orchestrator.conf" "$HSMD_CONFDIR/services.d/"
 ESN=1A23-BC45-6789
 S=$TEST_TMP/h
 hsm_new h "$ESN"
-rc_is() {
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err" | head -20
-}
 button() { run "$HSMD" button --state "$S" "$@"; }
 dev() { jq -r "$1" "$S/device.json"; }
 status_of() { ha status --esn "$ESN" --json; printf '%s' "$out" | jq -r ".modules[0].result | $1"; }

@@ -94,8 +94,16 @@ ok "after every refusal no image was installed" images_unchanged
 ok "... and no staging directory is left" test -z "$(ls -A h/images 2>/dev/null)"
 
 # --- the same through hsmadmin ------------------------------------------------------------
+ha upgrade --esn "$E" manifest.npkg
+is "$rc" 4 "hsmadmin: a tampered manifest is refused on the host already"
+like "$err" "^hsmadmin: upgrade: package: .*signature" "... before any HSM is contacted"
 ha upgrade --esn "$E" payload.npkg
-is "$rc" 4 "hsmadmin: a tampered package is refused on the host already"
+is "$rc" 4 "hsmadmin: a tampered payload is refused by the HSM, which hashes every file (4)"
+like "$err" "$E: .*does not match the manifest \(tampered\)" "... naming the HSM and the file"
+ok "... and nothing was installed" images_unchanged
+ha upgrade --esn "$E" padded.npkg
+is "$rc" 2 "hsmadmin: padded: refused on the host from the manifest's sizes (2)"
+like "$err" "package: .*padded" "... saying so"
 ha upgrade "$P8"
 is "$rc" 2 "hsmadmin upgrade needs --esn"
 mv "$HSMADMIN_CONF/vendor.d" vendor.d.off  # the host trusts nothing: the HSM decides
@@ -147,6 +155,30 @@ is "$rc" 0 "--dry-run --force: every check passes"
 like "$out" "$E: current primary firmware 13.6.3; package primary 13.7.1 \(VSN 8\)" "shows the current and the new version"
 like "$out" "dry run: .*nothing was written" "... and that nothing was written"
 ok "--dry-run wrote nothing" images_unchanged
+
+# --- the progress line of the transfer: the bytes sent of the total -------------------------
+# On a terminal, with the HSM stopped (it takes no byte): "sent 0 B of
+# TOTAL (0%)"; once it runs again the transfer ends and the result replaces
+# the line.
+total=$(awk -v n="$size" 'BEGIN { split("KiB MiB GiB TiB", u, " ");
+	if (n < 1024) { printf "%d B", n; exit } v = n; i = 0
+	while (v >= 1024 && i < 4) { v /= 1024; i++ } printf "%.1f %s", v, u[i] }')
+kill -STOP "${HSMD_PIDS[h]}"
+timeout -k 5 90 script -qec "hsmadmin upgrade --esn $E --dry-run --force --timeout 60 $P8" /dev/null \
+	</dev/null >up.tty 2>&1 &
+up=$!
+cleanup_pid "$up"
+for _ in $(seq 1 300); do grep -q 'sent 0 B' up.tty 2>/dev/null && break; sleep 0.1; done
+like "$(tr -d '\r' <up.tty)" "hsmadmin: upgrade: sent 0 B of $total \(0%\) \([0-9]+ s\)" \
+	"on a terminal, the HSM taking nothing: 'sent 0 B of $total (0%)'"
+kill -CONT "${HSMD_PIDS[h]}"
+wait "$up"
+is "$?" 0 "... once the HSM runs again, the dry run completes"
+visible=$(tail -n 1 up.tty | awk '{ sub(/\r$/, ""); n = split($0, a, "\r"); print a[n] }')
+like "$visible" "dry run: .*nothing was written" "... its result is what stays on the last line"
+unlike "$visible" "sent " "... with no progress left visible"
+ha upgrade --esn "$E" --dry-run --force "$P8"
+unlike "$err" "sent |$(printf '\033')" "no progress line when stderr is not a terminal"
 run nopclearfail -O --esn "$E" -w
 ha upgrade --esn "$E" "$P8"
 is "$rc" 3 "without --force the HSM must be in maintenance mode"

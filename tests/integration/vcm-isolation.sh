@@ -7,20 +7,7 @@
 # into tenant B's VCM, the provider's platform keys into any VCM service,
 # a tenant's keys into the platform's services.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-vcm_setup
-cd "$TEST_TMP" || exit 1
-ESN=1A23-BC45-6790
-VCM_HSM=h
-ok "HSM provisioned, started and enrolled" vcm_hsm h "$ESN"
-ok "licence for 2 active VCMs" licence h "$ESN" 2
-ok "tenant A's VCM created" new_vcm A "tenant a"
-UA=$UUID
-ok "tenant B's VCM created" new_vcm B "tenant b"
-UB=$UUID
-va start "$UA"
-is "$rc" 0 "start A's VCM"
-va start "$UB"
-is "$rc" 0 "start B's VCM"
+vcm_two_tenants 1A23-BC45-6790
 
 # --- keys: each service takes only the keys made for it ------------------------------
 ka=$(tenant_ssh_key A)

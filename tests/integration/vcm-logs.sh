@@ -12,25 +12,7 @@
 case " ${BUILT_PLUGINS:-} " in *" vcmtenant "*) ;; *) skip_all "vcmtenant plugin not built" ;; esac
 case " ${BUILT_PLUGINS:-} " in *" vcmlogs "*) ;; *) skip_all "vcmlogs plugin not built" ;; esac
 case " ${BUILT_PLUGINS:-} " in *" logs "*) ;; *) skip_all "logs plugin not built" ;; esac
-# is for an exit status; on failure it shows the command's output.
-rc_is() { # WANT NAME
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err"
-}
-vcm_setup
-cd "$TEST_TMP" || exit 1
-ESN=1A23-BC45-6791
-VCM_HSM=h
-ok "HSM provisioned, started and enrolled" vcm_hsm h "$ESN"
-ok "licence for 2 active VCMs" licence h "$ESN" 2
-ok "tenant A's VCM created" new_vcm A "tenant a"
-UA=$UUID
-ok "tenant B's VCM created" new_vcm B "tenant b"
-UB=$UUID
-va start "$UA"
-rc_is 0 "start A's VCM"
-va start "$UB"
-rc_is 0 "start B's VCM"
+vcm_two_tenants 1A23-BC45-6791
 tenant A vcm enroll --config "configs/vcm-$UA.json"
 rc_is 0 "tenant A enrolls its VCM"
 tenant B vcm enroll --config "configs/vcm-$UB.json"

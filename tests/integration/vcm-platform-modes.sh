@@ -5,18 +5,9 @@
 # --esn is always honoured (a module on another HSM is refused, never
 # acted on) and the platform's mode is independent of the VCM's.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-for _p in vcmtenant enquiry nopclearfail; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
-for t in enquiry nopclearfail; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$t"; done
-vcm_setup
-cd "$TEST_TMP" || exit 1
+vcm_tools_setup
 E1=1A23-BC45-6789
 E2=2B34-CD56-7890
-rc_is() {
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err" | head -20
-}
 ok "HSM 1 provisioned, started and enrolled" vcm_hsm h1 "$E1"
 ok "HSM 2 provisioned, started and enrolled" vcm_hsm h2 "$E2"
 VCM_HSM=h1

@@ -7,12 +7,7 @@
 # stop and start, and a restart of hsmd.  Also the core's single-command
 # tools: `enquiry` and `nopclearfail` run with no command words.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-for _p in vcmtenant enquiry nopclearfail; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
-for t in enquiry nopclearfail; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$t"; done
-vcm_setup
-cd "$TEST_TMP" || exit 1
+vcm_tools_setup
 ESN=1A23-BC45-6789
 VCM_HSM=h
 ok "HSM provisioned, started and enrolled" vcm_hsm h "$ESN"

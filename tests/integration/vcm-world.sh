@@ -4,7 +4,9 @@
 # instances: a world made 2 of 3 in a VCM on one HSM and loaded with 2
 # cards in a VCM on another; key blobs made on one sign on the other; the
 # refusals (too few cards, a wrong passphrase, a card of another world, a
-# changed world file), each leaving nothing loaded; another tenant's VCM
+# changed world file), each leaving nothing loaded, and the same refusals
+# when the VCM already has that world (a load never succeeds without a
+# quorum of good cards, asked through hsmadmin or directly); another tenant's VCM
 # refuses the blob; the provider's keys do not reach a world; a loaded
 # world survives stop and start and goes with delete; kill -9 of the VCM
 # process during a create or a load, and of hsmd during a load, leaves no
@@ -121,6 +123,36 @@ tenant A vcm world load --uuid "$U2" --card cards/card-3.json --card cards/card-
 	--passphrase-file pass3 --passphrase-file pass2
 is "$rc" 0 "cards 3 and 2 load the world in A's VCM on HSM 2"
 is "$(loaded2)" loaded "... world info shows it loaded there"
+
+# --- loading the world a VCM already has still takes the quorum of cards -------------
+tenant A vcm world load --uuid "$U2" --card cards/card-2.json --card cards/card-3.json \
+	--passphrase-file pass2 --passphrase-file wrong
+is "$rc" 4 "the world loaded already, a wrong passphrase: refused all the same"
+like "$err" "card 3 does not open" "... naming the card"
+unlike "$out" "loaded" "... and nothing says the world was loaded"
+is "$(loaded2)" loaded "... the world loaded before stays loaded"
+tenant A vcm world load --uuid "$U2" --card cards/card-2.json --card bcards/card-1.json \
+	--passphrase-file pass2 --passphrase-file pass1
+is "$rc" 4 "the world loaded already, a card of another world: refused"
+like "$err" "belongs to world" "... saying so"
+# The same world ID and quorum, its module key wrapped otherwise: the cards
+# do not open it, whatever the VCM has loaded.
+NFAST_KMDATA=$TEST_TMP/tampered tenant A vcm world load --uuid "$U2" --card cards/card-2.json \
+	--card cards/card-3.json --passphrase-file pass2 --passphrase-file pass3
+is "$rc" 4 "the world loaded already, a world file with another module key: refused"
+# Below the host's own check: the VCM itself asks for the quorum.
+( umask 077; HSMADMIN_HOME=$TEST_TMP/tenants/A "$KEYPROT_PEM" \
+	"tenants/A/tenant/vcms/$U2/ncoreapi.key" >a2-nc.pem ) && pem_to_openssh a2-nc.pem a2-nc
+one_card=$(jq -nc --slurpfile w tenants/A/kmdata/world --slurpfile c cards/card-2.json \
+	'{world: $w[0], cards: [{card: $c[0], passphrase: "passphrase of card 2"}]}')
+tcall "$U2" ncoreapi world_load a2-nc "$one_card"
+is "$rc" 4 "the VCM, asked directly with one card of 2/3 for the world it has: refused (4)"
+like "$out" "quorum is 2 of 3 cards: 1 given" "... the VCM names the quorum"
+tenant A vcm world load --uuid "$U2" --card cards/card-1.json --card cards/card-3.json \
+	--passphrase-file pass1 --passphrase-file pass3
+is "$rc" 0 "the world loaded already, a quorum of good cards: accepted"
+like "$out" "was already loaded in VCM $U2" "... saying it was loaded already"
+is "$(loaded2)" loaded "... and it stays loaded"
 tenant A vcm key sign --uuid "$U2" --name signing --in msg --out msg.sig2
 is "$rc" 0 "the blob made on HSM 1 signs on HSM 2"
 ok "... and the signature verifies with the public key made before" \

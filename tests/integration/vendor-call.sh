@@ -6,7 +6,9 @@
 # plugins.d and services.d files, and the plugin calling its service module
 # on real hsmd processes on loopback through <hsmadmin/call.h>: fan-out and
 # --esn, per-HSM results, host-key pinning, the client key of the service,
-# the timeout, and the device's refusal of bad params.
+# the timeout, each HSM's line as it answers (a silent HSM holds nothing
+# back) with the progress line on a terminal, and the device's refusal of
+# bad params.
 . "$top_srcdir/tests/lib/platform-lib.sh"
 command -v cc >/dev/null || skip_all "no C compiler"
 command -v pkg-config >/dev/null || skip_all "no pkg-config"
@@ -67,11 +69,11 @@ is "$rc" 0 "enroll both HSMs"
 
 ha acme info
 is "$rc" 0 "acme info on every HSM"
-is "$out" "$E1: acme 1.0
-$E2: acme 1.0" "... one line per HSM, in ESN order"
+is "$(printf '%s\n' "$out" | sort)" "$E1: acme 1.0
+$E2: acme 1.0" "... one line per HSM (in the order they answer)"
 ha acme sum 1 2 39
 is "$rc" 0 "acme sum"
-is "$out" "$E1: sum 42 of 3 values
+is "$(printf '%s\n' "$out" | sort)" "$E1: sum 42 of 3 values
 $E2: sum 42 of 3 values" "... computed by the module on each HSM"
 ha acme sum --esn "$E2" -- -5 5 7
 is "$rc" 0 "acme sum --esn (one HSM; negative values after --)"
@@ -134,6 +136,39 @@ is "$rc" 5 "a silent HSM: exit 5 after --timeout"
 like "$err" "^hsmadmin: acme info: $E2: " "... reported for that HSM"
 is "$out" "$E1: acme 1.0" "... the other HSM's answer is printed"
 ok "... bounded by the timeout, not by the silent HSM ($elapsed ms)" test "$elapsed" -lt 20000
+
+# Each HSM as it answers (hsm_call_each): the silent HSM sorts first by
+# ESN, so printing in ESN order would hold the other one back.
+silent=${HSMD_PIDS[h]}
+kill -STOP "$silent"
+mkfifo "$TEST_TMP/acme.fifo"
+hsmadmin acme info --timeout 60 >"$TEST_TMP/acme.fifo" 2>"$TEST_TMP/acme.err" &
+cmd=$!
+cleanup_pid "$cmd"
+exec 3<"$TEST_TMP/acme.fifo"
+first=
+IFS= read -r -t 60 first <&3
+is "$first" "$E2: acme 1.0" "a silent HSM: the other HSM's line comes while it is waited for"
+# It cannot have ended: the silent HSM has 60 s and is still stopped.
+ok "... the command still waits for the silent HSM" kill -0 "$cmd"
+kill -CONT "$silent"
+rest=$(cat <&3)
+exec 3<&-
+wait "$cmd"
+rc=$?
+is "$rc" 0 "... once it answers: exit 0"
+is "$rest" "$E1: acme 1.0" "... and its line comes last"
+is "$(cat "$TEST_TMP/acme.err")" "" "... nothing on stderr"
+# On a terminal, the core's progress line while the silent HSM is waited for.
+kill -STOP "$silent"
+ha_tty acme info --timeout 3
+kill -CONT "$silent"
+is "$rc" 5 "on a terminal, the silent HSM times out: exit 5"
+like "$out" "hsmadmin: acme info: waiting for 1 of 2 HSMs \([0-9]+ s\)" \
+	"... a progress line while it is waited for"
+like "$out" "$E1: " "... then its error line"
+ha acme info --timeout 3 --quiet --esn "$E2"
+is "$rc$out$err" "0" "--quiet: nothing printed for an HSM that answered"
 
 # An HSM that is gone: unreachable, exit 5.
 hsmd_stop g

@@ -32,10 +32,6 @@ U2=$UUID
 for i in 1 2 3; do printf 'passphrase of card %s\n' "$i" >"pass$i"; done
 # As tenant A: $out $err $rc.
 A() { HSMADMIN_HOME=$TEST_TMP/tenants/A run "$@"; }
-rc_is() {
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err" | head -20
-}
 A enquiry --json
 M1=$(printf '%s' "$out" | jq -r --arg u "$U1" '.modules[] | select(.uuid == $u) | .module')
 M2=$(printf '%s' "$out" | jq -r --arg u "$U2" '.modules[] | select(.uuid == $u) | .module')

@@ -44,10 +44,6 @@ tty_typed() {
 	exec {typist}>&-
 	out=$(tr -d '\r' <.out)
 }
-rc_is() {
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   output: %s\n' "$out" | head -20
-}
 
 # --- create: two entries per card, never echoed ---------------------------------------------
 tty_typed 'first card' 'first card' 'second card' 'not the same' -- \

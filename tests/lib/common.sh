@@ -67,6 +67,10 @@ is() { # is GOT WANT NAME
 		_tap_diag
 	fi
 }
+rc_is() { # rc_is WANT NAME: is for an exit status ($rc); on failure it shows the output
+	is "${rc-}" "$1" "$2"
+	[ "${rc-}" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "${out-}" "${err-}" | head -20
+}
 like() { # like TEXT EXTENDED-REGEX NAME
 	_tap_n=$((_tap_n + 1))
 	if printf '%s' "$1" | grep -Eq -- "$2"; then echo "ok $_tap_n - $3"

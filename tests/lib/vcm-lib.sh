@@ -18,6 +18,10 @@
 #   vcm_pid UUID                    the pid of its process ("" when none)
 #   tcall UUID SERVICE METHOD T [PARAMS]  stock ssh to a VCM's service with
 #                                   tenant T's sshadmin key: $out $err $rc
+#   vcm_two_tenants ESN             HSM h, tenants A and B each with a
+#                                   started VCM: $UA $UB
+#   vcm_tools_setup                 vcm_setup, with enquiry and nopclearfail
+#                                   as commands of their own (or skip)
 #   vcm_clock_setup NAME            HSM h enrolled, tenant A's VCM NAME in $U,
 #                                   in $TEST_TMP; settime T sets the clock
 
@@ -140,6 +144,39 @@ tcall() {
 	rc=$?
 	out=$(cat "$TEST_TMP/.out")
 	err=$(cat "$TEST_TMP/.err")
+}
+
+# vcm_two_tenants ESN: vcm_setup, HSM "h" of ESN (in $ESN) enrolled with a
+# licence for 2 active VCMs, tenant A's VCM ($UA) and tenant B's ($UB)
+# created and started; the working directory is $TEST_TMP.
+vcm_two_tenants() {
+	vcm_setup
+	cd "$TEST_TMP" || exit 1
+	ESN=$1
+	VCM_HSM=h
+	ok "HSM provisioned, started and enrolled" vcm_hsm h "$ESN"
+	ok "licence for 2 active VCMs" licence h "$ESN" 2
+	ok "tenant A's VCM created" new_vcm A "tenant a"
+	UA=$UUID
+	ok "tenant B's VCM created" new_vcm B "tenant b"
+	UB=$UUID
+	va start "$UA"
+	is "$rc" 0 "start A's VCM"
+	va start "$UB"
+	is "$rc" 0 "start B's VCM"
+}
+
+# vcm_tools_setup: for the tests of the tenant's commands beside the core's
+# single-command tools: skip unless the vcmtenant, enquiry and nopclearfail
+# plugins are built; `enquiry` and `nopclearfail` on PATH as links to
+# hsmadmin; vcm_setup; the working directory is $TEST_TMP.
+vcm_tools_setup() {
+	for _p in vcmtenant enquiry nopclearfail; do
+		case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
+	done
+	for _t in enquiry nopclearfail; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$_t"; done
+	vcm_setup
+	cd "$TEST_TMP" || exit 1
 }
 
 # vcm_clock_setup NAME: for the tests of the device clock's effect on

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hsmadmin/call.h - calling a device method from a plugin (plugin ABI 1.1).
+ * hsmadmin/call.h - calling a device method from a plugin (plugin ABI 1.1;
+ * hsm_call_each since 1.2).
  *
  * A command calls one method of one service on the HSMs it addresses: the
  * ones named by --esn, or every HSM of modules.d.  The core does the rest,
@@ -14,7 +15,9 @@
  *     client/<service>), the one enrollment installed on the HSM;
  *   - timeout: the command's --timeout (3..120 s, default 30) bounds the
  *     call to each HSM, connection included;
- *   - results: one per HSM, in ESN order, with its exit code.
+ *   - results: one per HSM, in ESN order, with its exit code; or, with
+ *     hsm_call_each, each HSM's as it arrives, so that a silent HSM does
+ *     not hold back what the others answered.
  *
  * Link with `pkg-config --libs hsmadmin-call` (libhsmadmin-call).  SSH
  * and the host's keys stay inside the core: a plugin sees only this.
@@ -28,6 +31,15 @@
  *   rc = hsm_call_report(ctx, c);             // one error line per failed HSM
  *   hsm_call_free(c);
  *   return rc;
+ *
+ * or, printing each HSM as it answers (a command over many HSMs should):
+ *
+ *   static void show(struct hsm_ctx *ctx, const struct hsm_call *c, size_t i, void *arg)
+ *   { hsm_printf(ctx, "%s: ...\n", hsm_call_esn(c, i)); }
+ *   int rc = hsm_call_each(ctx, "launcher", "acme_sum", params, show, NULL, &c);
+ *   if (rc) return rc;
+ *   rc = hsm_call_report(ctx, c);             // the exit code; the errors are out
+ *   hsm_call_free(c);
  */
 #ifndef HSMADMIN_CALL_H
 #define HSMADMIN_CALL_H
@@ -56,6 +68,22 @@ struct hsm_call;
 HSM_API int hsm_call(struct hsm_ctx *ctx, const char *service, const char *method,
 		     const json_t *params, struct hsm_call **out);
 
+/* What hsm_call_each does with HSM i once its method succeeded: print its
+ * result (hsm_printf), add to the --json document.  Main thread. */
+typedef void (*hsm_call_fn)(struct hsm_ctx *ctx, const struct hsm_call *call, size_t i, void *arg);
+
+/* hsm_call that reports each HSM as soon as it answers, in the order the
+ * answers arrive: each(ctx, call, i, arg) for an HSM whose method
+ * succeeded (each may be NULL), the error line "<tool>: <command>: <ESN>:
+ * <message>" for one that failed, then stdout is flushed, so whoever reads
+ * a pipe sees that HSM at once.  While HSMs are still being waited for, a
+ * terminal shows the core's progress line.  Under --json nothing is
+ * printed on the way and each sees the HSMs in ESN order at the end.
+ * Returns like hsm_call; hsm_call_report then prints no line again.
+ * Plugin ABI 1.2. */
+HSM_API int hsm_call_each(struct hsm_ctx *ctx, const char *service, const char *method,
+			  const json_t *params, hsm_call_fn each, void *arg, struct hsm_call **out);
+
 /* Number of HSMs called; answer i (0 <= i < count) is of HSM i, in ESN order. */
 HSM_API size_t hsm_call_count(const struct hsm_call *call);
 /* Its ESN ("1A23-BC45-6789"). */
@@ -73,9 +101,10 @@ HSM_API const char *hsm_call_code(const struct hsm_call *call, size_t i);
 HSM_API const char *hsm_call_message(const struct hsm_call *call, size_t i);
 
 /* Print one error line per failed HSM ("<tool>: <command>: <ESN>:
- * <message>") and return the worst exit code of all of them (0 when every
- * HSM answered, HSM_EXIT_USAGE when a modules.d file had to be skipped):
- * the exit code of a command over many HSMs. */
+ * <message>"; not again after hsm_call_each, which printed them as they
+ * came) and return the worst exit code of all of them (0 when every HSM
+ * answered, HSM_EXIT_USAGE when a modules.d file had to be skipped): the
+ * exit code of a command over many HSMs. */
 HSM_API int hsm_call_report(struct hsm_ctx *ctx, const struct hsm_call *call);
 
 HSM_API void hsm_call_free(struct hsm_call *call);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hsmadmin/plugin.h - the host plugin ABI (version 1.1).
+ * hsmadmin/plugin.h - the host plugin ABI (version 1.2).
  *
  * A plugin is a shared object that exports exactly one symbol,
  * `hsmadmin_plugin`, a const struct hsm_plugin.  The core reads the ABI
@@ -18,8 +18,9 @@
  * (libhsmadmin-call, `pkg-config hsmadmin-call`), with which a command
  * calls a device method on the HSMs selected by --esn, and the output
  * helpers hsm_quiet, hsm_progress and hsm_progress_done below (the common
- * -q/--quiet and the progress line).  A plugin built for 1.0 loads
- * unchanged.
+ * -q/--quiet and the progress line).  ABI 1.2 adds hsm_call_each to the
+ * call API (each HSM's result as it arrives).  A plugin built for 1.0 or
+ * 1.1 loads unchanged.
  *
  * A minimal plugin (see docs/plugin-guide.md for the whole story):
  *
@@ -57,7 +58,7 @@ extern "C" {
 /* The one source of the plugin ABI version: configure reads these two
  * lines for hsmadmin-plugin.pc (tests/cli/versions.sh checks). */
 #define HSMADMIN_PLUGIN_ABI_MAJOR 1
-#define HSMADMIN_PLUGIN_ABI_MINOR 1
+#define HSMADMIN_PLUGIN_ABI_MINOR 2
 
 /* The one symbol the core looks up with dlsym(). */
 #define HSMADMIN_PLUGIN_SYMBOL "hsmadmin_plugin"

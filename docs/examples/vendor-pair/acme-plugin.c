@@ -10,21 +10,31 @@
  *
  * The core connects, checks each HSM's pinned host key, authenticates
  * with this host's launcher client key, applies --timeout and calls every
- * HSM in parallel; the plugin prints one line per HSM that answered and
- * lets hsm_call_report print the others and choose the exit code.
+ * HSM in parallel; as each HSM answers, the plugin prints its line (the
+ * core prints the error line of an HSM that failed), so a silent HSM does
+ * not hold back the others; hsm_call_report chooses the exit code.
  */
 #include <stdlib.h>
 #include <hsmadmin/call.h>
 
+typedef void (*show_fn)(struct hsm_ctx *ctx, const char *esn, const json_t *result);
+
+/* One HSM that answered, as it answers: its text line. */
+static void answered(struct hsm_ctx *ctx, const struct hsm_call *call, size_t i, void *arg)
+{
+	show_fn show = *(show_fn *)arg;
+
+	show(ctx, hsm_call_esn(call, i), hsm_call_result(call, i));
+}
+
 /* Run service.method on the addressed HSMs; show(esn, result, text) makes
  * the text line of one answer.  The --json document is
  * {"hsms": {ESN: result}, "errors": {ESN: {"exit", "code", "message"}}}. */
-static int acme_call(struct hsm_ctx *ctx, const char *method, json_t *params,
-		     void (*show)(struct hsm_ctx *ctx, const char *esn, const json_t *result))
+static int acme_call(struct hsm_ctx *ctx, const char *method, json_t *params, show_fn show)
 {
 	json_t *hsms = json_object(), *errors = json_object();
 	struct hsm_call *call;
-	int rc = hsm_call(ctx, "launcher", method, params, &call);
+	int rc = hsm_call_each(ctx, "launcher", method, params, answered, &show, &call);
 
 	json_decref(params);
 	if (rc != HSM_EXIT_OK) {
@@ -36,7 +46,6 @@ static int acme_call(struct hsm_ctx *ctx, const char *method, json_t *params,
 		const char *esn = hsm_call_esn(call, i);
 
 		if (hsm_call_exit(call, i) == HSM_EXIT_OK) {
-			show(ctx, esn, hsm_call_result(call, i));
 			json_object_set(hsms, esn, (json_t *)hsm_call_result(call, i));
 		} else {
 			json_object_set_new(errors, esn,

@@ -612,6 +612,25 @@ static int m_world_generate(struct hsmd_call *call)
 	return HSMD_OK;
 }
 
+/* A load of the world already loaded: the cards must open the very
+ * module key the VCM holds (a world file of the same ID made otherwise
+ * is not this world).  Nothing changes either way. */
+static int same_module_key(struct hsmd_call *call, const json_t *cur,
+			   const uint8_t mk[HSM_WORLD_KEY_LEN])
+{
+	uint8_t held[HSM_WORLD_KEY_LEN];
+	int rc = HSMD_OK;
+
+	if (module_key(cur, held) != 0)
+		rc = hsmd_error(call, HSMD_FAILED, "the loaded world's module key is damaged");
+	else if (CRYPTO_memcmp(held, mk, HSM_WORLD_KEY_LEN) != 0)
+		rc = hsmd_error(call, HSMD_DENIED,
+				"the cards open another module key than that of the world "
+				"loaded in this VCM");
+	OPENSSL_cleanse(held, sizeof(held));
+	return rc;
+}
+
 /* Open the cards, combine the shares and unwrap the module key; only a
  * world that fully checks out is committed (one atomic write), so a
  * refusal or a crash leaves nothing of it loaded. */
@@ -634,15 +653,14 @@ static int m_world_load(struct hsmd_call *call)
 		return rc;
 	if (hsm_world_parse(wdoc, &w, why, sizeof(why)) != 0)
 		return hsmd_error(call, HSMD_DENIED, "world file: %s", why);
-	if ((cur = loaded_world(call))) {
-		rc = strcmp(json_string_value(json_object_get(cur, "id")) ?: "", w.id) == 0
-			 ? HSMD_OK
-			 : hsmd_error(call, HSMD_REFUSED_STATE,
-				      "this VCM already has another world loaded (%s)",
-				      json_string_value(json_object_get(cur, "id")));
-		if (rc == HSMD_OK)
-			hsmd_reply(call, json_pack("{s:s, s:i, s:i, s:b}", "world", w.id, "k",
-						   (int)w.k, "n", (int)w.n, "already_loaded", 1));
+	/* Loading the world this VCM already has is no shortcut: the cards
+	 * are checked in full below all the same, so a load never succeeds
+	 * without a quorum of cards that open this world. */
+	cur = loaded_world(call);
+	if (cur && strcmp(json_string_value(json_object_get(cur, "id")) ?: "", w.id) != 0) {
+		rc = hsmd_error(call, HSMD_REFUSED_STATE,
+				"this VCM already has another world loaded (%s)",
+				json_string_value(json_object_get(cur, "id")));
 		hsm_world_clear(&w);
 		return rc;
 	}
@@ -700,7 +718,13 @@ static int m_world_load(struct hsmd_call *call)
 					      w.k, mk, why, sizeof(why)) != 0)
 		rc = hsmd_error(call, HSMD_DENIED, "%s", why);
 	OPENSSL_secure_clear_free(shares, NCORE_WORLD_MAX_CARDS * HSM_WORLD_KEY_LEN);
-	if (rc != HSMD_OK) {
+	if (rc == HSMD_OK && cur)
+		rc = same_module_key(call, cur, mk);
+	if (rc != HSMD_OK || cur) {
+		OPENSSL_cleanse(mk, sizeof(mk));
+		if (rc == HSMD_OK)
+			hsmd_reply(call, json_pack("{s:s, s:i, s:i, s:b}", "world", w.id, "k",
+						   (int)w.k, "n", (int)w.n, "already_loaded", 1));
 		hsm_world_clear(&w);
 		return rc;
 	}

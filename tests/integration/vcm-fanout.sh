@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# A tenant's commands over several VCMs report each VCM as it answers: with
+# the VCM of module 1 silent (its process stopped), `hsmadmin vcm info`,
+# `vcm getenvstats` and `enquiry` print the other VCM while the silent one
+# is still waited for, then the silent one's block once it answers; on a
+# terminal a progress line names what is waited for; --json keeps the
+# order of the records; -q prints only errors.
+. "$top_srcdir/tests/lib/vcm-lib.sh"
+for _p in vcmtenant enquiry; do
+	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
+done
+vcm_setup
+cd "$TEST_TMP" || exit 1
+ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/enquiry"
+E1=1A23-BC45-6821 E2=1A23-BC45-6822
+ok "HSM 1 provisioned, started and enrolled" vcm_hsm h1 "$E1"
+ok "HSM 2 provisioned, started and enrolled" vcm_hsm h2 "$E2"
+ok "licence on HSM 1" licence h1 "$E1" 2
+ok "licence on HSM 2" licence h2 "$E2" 2
+
+vcm_up() { # T NAME ESN: a started VCM of tenant T on that HSM, enrolled ($UUID)
+	new_vcm "$1" "$2" --esn "$3" || return 1
+	va start "$UUID"
+	[ "$rc" = 0 ] || { echo "# $err"; return 1; }
+	tenant "$1" vcm enroll --config "configs/vcm-$UUID.json"
+	[ "$rc" = 0 ] || { echo "# $err"; return 1; }
+}
+ok "tenant A: a VCM on HSM 1 (module 1)" vcm_up A a1 "$E1"
+U1=$UUID
+ok "tenant A: a VCM on HSM 2 (module 2)" vcm_up A a2 "$E2"
+U2=$UUID
+tenant A vcm info --json
+is "$(printf '%s' "$out" | jq -r '[.vcms[] | "\(.module)"] | join(" ")')" "1 2" \
+	"both VCMs answer, modules 1 and 2"
+
+VCM_HSM=h1
+silent=$(vcm_pid "$U1")
+like "$silent" '^[0-9]+$' "the process of module 1's VCM ($silent)"
+
+# streamed NAME PATTERN ARGS...: run tenant A's hsmadmin ARGS with module 1's
+# VCM stopped; read its stdout as it comes until a line matches PATTERN
+# (the other VCM's block), check the command still waits, then let the
+# silent VCM answer.  Sets $early (lines read before), $late, $rc, $running.
+streamed() {
+	_name=$1 _pat=$2
+	shift 2
+	kill -STOP "$silent"
+	rm -f "$TEST_TMP/$_name.fifo"
+	mkfifo "$TEST_TMP/$_name.fifo"
+	HSMADMIN_HOME=$TEST_TMP/tenants/A "$@" --timeout 60 >"$TEST_TMP/$_name.fifo" \
+		2>"$TEST_TMP/$_name.err" &
+	_cmd=$!
+	cleanup_pid "$_cmd"
+	exec 3<"$TEST_TMP/$_name.fifo"
+	early=
+	while IFS= read -r -t 60 _line <&3; do
+		early="$early$_line
+"
+		printf '%s\n' "$_line" | grep -Eq "$_pat" && break
+	done
+	# The command cannot have ended: the silent VCM has 60 s to answer.
+	kill -0 "$_cmd" 2>/dev/null && running=yes || running=no
+	kill -CONT "$silent"
+	late=$(cat <&3)
+	exec 3<&-
+	wait "$_cmd"
+	rc=$?
+}
+
+streamed info "^VCM $U2 " hsmadmin vcm info
+is "$running" yes "vcm info: the answering VCM's block came while the silent one was waited for"
+unlike "$early" "VCM $U1" "... and not the silent VCM's"
+is "$rc" 0 "... once the silent VCM answers: exit 0"
+like "$late" "^VCM $U1 \(module 1\):" "... its block comes last"
+
+streamed stats "^VCM $U2 " hsmadmin vcm getenvstats
+is "$running" yes "vcm getenvstats: the same"
+is "$rc" 0 "... exit 0"
+like "$late" "^VCM $U1 " "... the silent VCM's block last"
+
+streamed enquiry "^Module #2:" enquiry
+is "$running" yes "enquiry: module 2 came while module 1 was waited for"
+like "$early" "^Server:" "... after the server block"
+unlike "$early" "Module #1:" "... and before module 1's"
+is "$rc" 0 "... exit 0"
+like "$late" "^Module #1:" "... module 1's block comes last"
+
+# --- a terminal: the progress line -------------------------------------------------
+kill -STOP "$silent"
+HSMADMIN_HOME=$TEST_TMP/tenants/A ha_tty vcm info --timeout 3
+info_rc=$rc info_out=$out
+HSMADMIN_HOME=$TEST_TMP/tenants/A ha_tty vcm info --timeout 3 --json
+json_tty=$out
+HSMADMIN_HOME=$TEST_TMP/tenants/A timeout -k 5 60 script -qec "enquiry --timeout 3" /dev/null \
+	</dev/null >"$TEST_TMP/.enq" 2>&1
+enq_out=$(tr -d '\r' <"$TEST_TMP/.enq")
+tenant A vcm info --timeout 3 --json
+json_rc=$rc json_out=$out
+tenant A vcm info --timeout 3 -q
+q_rc=$rc q_out=$out q_err=$err
+kill -CONT "$silent"
+is "$info_rc" 5 "vcm info on a terminal, the silent VCM times out: exit 5"
+like "$info_out" "hsmadmin: vcm info: waiting for 1 of 2 VCMs \([0-9]+ s\)" \
+	"... a progress line names the VCMs waited for"
+like "$info_out" "hsmadmin: vcm info: $U1: " "... then the silent VCM's error line"
+like "$enq_out" "^enquiry: (enquiry: )?waiting for 1 of 2 modules \([0-9]+ s\)" \
+	"enquiry on a terminal: a progress line names the modules waited for"
+like "$(printf '%s\n' "$enq_out" | grep -A1 'Module #1:' | tail -n 1)" "enquiry reply flags +Failed" \
+	"... then the silent module, shown Failed"
+unlike "$json_tty" "waiting for" "no progress line under --json"
+is "$json_rc" 5 "--json: exit 5"
+is "$(printf '%s' "$json_out" | jq -r '[.vcms[] | .uuid] | join(" ")')" "$U1 $U2" \
+	"... the VCMs in the order of their records"
+is "$(printf '%s' "$json_out" | jq -r '.vcms[0].error')" unreachable "... the silent one unreachable"
+is "$q_rc" 5 "-q: exit 5"
+is "$q_out" "" "... no block printed"
+like "$q_err" "^hsmadmin: vcm info: $U1: " "... only the error line"
+done_testing
