@@ -97,6 +97,11 @@ int hd_gate_runs_in_recovery(const char *service)
 	return 0;
 }
 
+int hd_gate_runs_on_platform(const char *service)
+{
+	return service && strcmp(service, "ncoreapi") != 0;
+}
+
 enum hd_log_level hd_log_level_of(uint64_t used, uint64_t capacity, unsigned safe_percent,
 				  unsigned critical_percent)
 {

@@ -45,6 +45,10 @@ int hd_gate_check(uint32_t flags, const struct hd_gate_facts *facts, char *msg, 
  * or the VCM orchestrator (guide 4.5.4.1). */
 int hd_gate_runs_in_recovery(const char *service);
 
+/* Does the platform serve this service?  Every one but ncoreapi, which is
+ * a VCM's service, never the platform's (overview 5.1). */
+int hd_gate_runs_on_platform(const char *service);
+
 /* The log level for a usage, given the capacity and the two percentages. */
 enum hd_log_level hd_log_level_of(uint64_t used, uint64_t capacity, unsigned safe_percent,
 				  unsigned critical_percent);

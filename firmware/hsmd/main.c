@@ -27,6 +27,8 @@
 #include "button.h"
 #include "cmdline.h"
 #include "fault.h"
+#include "gate.h"
+#include "methods.h"
 #include "hsmd.h"
 #include "provision.h"
 #include "server.h"
@@ -45,6 +47,7 @@ static void help(void)
 	       "  fail        make the HSM's module fail (it stays reachable)\n"
 	       "  button      hold or release the emulated recovery-mode button\n"
 	       "  vcm         serve one VCM (run by hsmd's VCM supervisor)\n"
+	       "  methods     list every method of the configured services and its rules\n"
 	       "  completion  print the bash, zsh or fish completion script\n\n"
 	       "  hsmd COMMAND --help   options of one command\n"
 	       "  hsmd --version\n");
@@ -163,7 +166,7 @@ static int run_main(int argc, char **argv)
 	{
 		size_t serve = nsvcs;
 		for (size_t i = 0; i < serve; i++)
-			if (strcmp(svcs[i].name, "ncoreapi") == 0) {
+			if (!hd_gate_runs_on_platform(svcs[i].name)) {
 				struct hd_loaded_service t = svcs[i];
 				svcs[i] = svcs[serve - 1];
 				svcs[serve - 1] = t;
@@ -378,6 +381,7 @@ static const struct {
 	{ "vcm", "state", "DIR" },
 	{ "vcm", "conf", "DIR" },
 	{ "vcm", "image", "DIR" },
+	{ "methods", "conf", "DIR" },
 };
 
 static int completion_main(int argc, char **argv)
@@ -389,6 +393,7 @@ static int completion_main(int argc, char **argv)
 		{ "provision", hd_provision_main }, { "run", run_main },
 		{ "simulate", simulate_main },      { "fail", fail_main },
 		{ "button", hd_button_main },       { "vcm", hd_vcm_main },
+		{ "methods", hd_methods_main },
 	};
 	enum { N = sizeof(commands) / sizeof(commands[0]) };
 	static struct hsm_tool_option opts[N][HD_CMDLINE_OPTS_MAX + 1];
@@ -472,8 +477,11 @@ int main(int argc, char **argv)
 		return hd_button_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "completion"))
 		return completion_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "methods"))
+		return hd_methods_main(argc - 1, argv + 1);
 	fprintf(stderr,
-		"hsmd: unknown command '%s' (provision, run, simulate, fail, button, completion; "
+		"hsmd: unknown command '%s' (provision, run, simulate, fail, button, methods, "
+		"completion; "
 		"see hsmd "
 		"--help)\n",
 		argv[1]);

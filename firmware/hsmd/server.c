@@ -447,8 +447,12 @@ static void stream_start(struct chan *k)
 	}
 	hd_call_run(k->call, c->srv, c->srv->st, c->lis->svc, k->method, params);
 	k->call->owns_params = 1;
-	if (k->call->status != HSMD_OK)
+	if (k->call->status != HSMD_OK) {
 		stream_fail(k);
+	} else if (k->call->probed) { /* the data that follows is discarded */
+		set_reply(k, HSMD_OK, k->call->result, NULL);
+		hd_call_clear(k->call);
+	}
 }
 
 /* Bytes of a streaming method: the params line, then the data, handed to
@@ -1264,11 +1268,14 @@ int hd_serve(struct hd_store *st, const struct hd_config *cfg, struct hd_loaded_
 		ssh_event_add_fd(srv.event, srv.lis[i].fd, POLLIN, on_listener, &srv.lis[i]);
 	hd_store_init_add(st, "boot_complete",
 			  json_pack("{s:o}", "services", hd_server_service_names(&srv)));
+	if (hd_serve_hooks.boot)
+		hd_serve_hooks.boot(st, 1, NULL);
+	/* Logged once the boot hook has stopped or started the VCMs and
+	 * committed that: whoever waits for this line (an admin, the tests)
+	 * then reads the state the device serves, not one being written. */
 	hd_log("serving %s on %s (%zu service%s)",
 	       json_string_value(json_object_get(st->lifetime, "esn")), address, srv.nlis,
 	       srv.nlis == 1 ? "" : "s");
-	if (hd_serve_hooks.boot)
-		hd_serve_hooks.boot(st, 1, NULL);
 	while (!srv.stop) {
 		ssh_event_dopoll(srv.event, POLL_MS); /* SSH_ERROR: judged per session */
 		for (size_t i = 0; i < srv.nlis && !srv.stop; i++)

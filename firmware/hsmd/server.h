@@ -35,6 +35,7 @@ struct hsmd_call {
 	 * clears streaming; hd_call_clear closes one left. */
 	int streaming, stream_fd;
 	uint64_t stream_len;
+	int probed; /* answered by the probe hook: the handler did not run */
 };
 
 extern const struct hsmd_api hd_api_table;

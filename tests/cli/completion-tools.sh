@@ -26,7 +26,7 @@ complete_words() {
 h() { complete_words "$TEST_TMP/hsmd.bash" _hsmd_complete hsmd "$@"; }
 v() { complete_words "$TEST_TMP/vendor.bash" _hsm_vendor_complete hsm-vendor "$@"; }
 
-is "$(h "")" "button completion fail provision run simulate vcm " "hsmd: its commands"
+is "$(h "")" "button completion fail methods provision run simulate vcm " "hsmd: its commands"
 is "$(h pro)" "provision " "hsmd: a command word"
 is "$(h run --)" "--conf --help --log-level --log-target --state " "hsmd run: the options of its getopt table"
 is "$(h run --log-level "")" "debug err info notice warning " "hsmd run --log-level: the levels"
@@ -68,7 +68,7 @@ both=$(bash -c '. "$1"; . "$2"; . "$3"
 	COMP_WORDS=(hsmadmin ""); COMP_CWORD=1; _hsmadmin_complete; c=${#COMPREPLY[@]}
 	echo "$a $b $c"' _ "$TEST_TMP/hsmadmin.bash" "$TEST_TMP/hsmd.bash" "$TEST_TMP/vendor.bash")
 set -- $both
-is "$2" 7 "with all three loaded, hsmd still offers its 7 commands"
+is "$2" 8 "with all three loaded, hsmd still offers its 8 commands"
 is "$3" "$1" "... and hsmadmin its own, unchanged ($1)"
 ok "... which are more than none" test "${1:-0}" -gt 0
 
