@@ -352,13 +352,12 @@ static int check_vcm_network(const json_t *vn, char *err, size_t errlen)
 	return 0;
 }
 
-/* "vcms": the VCM registry, every rule of firmware/lib/vcmrules.c. */
-static int check_vcms(const json_t *vcms, char *err, size_t errlen)
+int hd_device_validate(const json_t *doc, char *err, size_t errlen)
 {
-	return fw_vcms_validate(vcms, err, errlen);
+	return hd_device_validate_since(doc, NULL, err, errlen);
 }
 
-int hd_device_validate(const json_t *doc, char *err, size_t errlen)
+int hd_device_validate_since(const json_t *doc, const json_t *prev, char *err, size_t errlen)
 {
 	char jwhy[256];
 	json_int_t version, min_vsn, vsn;
@@ -388,7 +387,8 @@ int hd_device_validate(const json_t *doc, char *err, size_t errlen)
 		return -1;
 	if (vcm_network && check_vcm_network(vcm_network, err, errlen) != 0)
 		return -1;
-	if (vcms && check_vcms(vcms, err, errlen) != 0)
+	/* "vcms": every rule of firmware/lib/vcmrules.c. */
+	if (vcms && fw_vcms_validate_since(vcms, json_object_get(prev, "vcms"), err, errlen) != 0)
 		return -1;
 	if (version != HD_DOC_VERSION)
 		return hsm_set_err(err, errlen, "version %lld is not %d", (long long)version,

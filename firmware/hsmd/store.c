@@ -262,13 +262,19 @@ json_t *hd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json_t
 
 /* ---- the view --------------------------------------------------------- */
 
+/* The view shares every member but the secret ones with the device:
+ * neither is ever changed in place (a commit replaces the device, and
+ * services change copies), so copying the whole registry at every commit,
+ * which grew with the number of VCMs, is not needed. */
 static void rebuild_view(struct hd_store *st)
 {
-	json_t *view = json_deep_copy(st->device);
+	json_t *view = json_copy(st->device);
+	json_t *log = json_copy(json_object_get(st->device, "log"));
 
 	json_object_del(view, "host_keys");
-	json_object_del(json_object_get(view, "log"), "key");
-	json_object_del(json_object_get(view, "log"), "pending");
+	json_object_del(log, "key");
+	json_object_del(log, "pending");
+	json_object_set_new(view, "log", log);
 	json_decref(st->view);
 	st->view = view;
 }
@@ -513,7 +519,7 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 			    json_object_get(doc, "clock"), "high_water",
 			    json_integer(next.high_water < 0 ? 0 : next.high_water));
 	}
-	if (hd_device_validate(doc, inner, sizeof(inner)) != 0) {
+	if (hd_device_validate_since(doc, st->device, inner, sizeof(inner)) != 0) {
 		json_decref(doc);
 		json_decref(detail);
 		return hsm_set_err(err, errlen, "refusing to store an invalid device state: %s",
@@ -572,6 +578,25 @@ static const char *const service_members[] = {
 	"vcms", /* orchestrator: the VCM registry */
 };
 
+/* VCM entries a service did not change (its copy equals the device's) are
+ * the device's own objects again: the commit then checks and writes only
+ * the entries that changed (hd_device_validate_since, docstore.c). */
+static void share_unchanged(json_t *doc, const json_t *device)
+{
+	json_t *nv = json_object_get(doc, "vcms"), *e;
+	const json_t *pv = json_object_get(device, "vcms");
+	const char *uuid;
+
+	if (!json_is_object(nv) || nv == pv)
+		return;
+	json_object_foreach(nv, uuid, e)
+	{
+		json_t *old = json_object_get(pv, uuid);
+		if (old && old != e && json_equal(e, old))
+			json_object_set(nv, uuid, old);
+	}
+}
+
 int hd_store_commit_view(struct hd_store *st, json_t *view_doc, const char *event, json_t *detail,
 			 char *err, size_t errlen)
 {
@@ -582,13 +607,19 @@ int hd_store_commit_view(struct hd_store *st, json_t *view_doc, const char *even
 		json_decref(detail);
 		return hsm_set_err(err, errlen, "internal: commit without a document");
 	}
-	doc = json_deep_copy(st->device);
+	/* hsmd's members as they are (shared with the device, which is never
+	 * changed in place), the service's from its copy; the members the
+	 * commit changes in place are the new document's own. */
+	doc = json_copy(st->device);
 	for (size_t i = 0; i < sizeof(service_members) / sizeof(service_members[0]); i++) {
 		json_t *v = json_object_get(view_doc, service_members[i]);
 		if (v)
 			json_object_set(doc, service_members[i], v);
 	}
 	json_decref(view_doc);
+	share_unchanged(doc, st->device);
+	json_object_set_new(doc, "log", json_deep_copy(json_object_get(doc, "log")));
+	json_object_set_new(doc, "clock", json_deep_copy(json_object_get(doc, "clock")));
 	return hd_store_commit(st, doc, event, detail, err, errlen);
 }
 

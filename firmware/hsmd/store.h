@@ -26,6 +26,10 @@
 #include "hsmd.h"
 #include "logstore.h"
 
+/* device and view are never changed in place: a commit replaces the
+ * device with a new document, and the view, the next device and unchanged
+ * VCM entries share members with it (store.c: rebuild_view,
+ * hd_store_commit_view).  Change a json_deep_copy of them. */
 struct hd_store {
 	char dir[4096];
 	int lockfd;

@@ -35,12 +35,26 @@
 int hd_vcmalloc_claim(const struct hd_store *st, const char *uuid, const char *address,
 		      unsigned *index, char *err, size_t errlen);
 
+/* Claim every VCM of this HSM's registry (start-up: it may be new, or
+ * another machine's copy) with one read of the table and at most one
+ * write: an object uuid -> its user index, or the reason (a string) it
+ * could not be claimed.  NULL with err when the table is unusable. */
+json_t *hd_vcmalloc_claim_all(const struct hd_store *st, char *err, size_t errlen);
+
 /* Forget the VCM uuid of this HSM.  0, or -1 with err. */
 int hd_vcmalloc_release(const struct hd_store *st, const char *uuid, char *err, size_t errlen);
 
 /* The addresses held by VCMs of other HSMs on this machine: a new array of
  * strings, or NULL with err. */
 json_t *hd_vcmalloc_taken(const struct hd_store *st, char *err, size_t errlen);
+
+/* Forget the copy of the table this process keeps (it is read again at
+ * the next use; tests). */
+void hd_vcmalloc_forget(void);
+
+/* How often this process read and wrote the table (tests count them:
+ * start-up reads it once, however many VCMs there are). */
+extern unsigned long hd_vcmalloc_reads, hd_vcmalloc_saves;
 
 /* Parse and check a table (the fuzz target's entry point): a new
  * reference, or NULL with err naming what is wrong. */

@@ -139,33 +139,45 @@ static int vcm_interlock(const struct hd_store *st)
 /* ---- registry changes made by the device itself ------------------------ */
 
 /* Set the state of VCMs in one commit; uuids NULL: every VCM in state
- * `from`.  Logged as event with detail. */
+ * `from`.  Logged as event with detail.  The registry is copied only when
+ * a VCM changes (a boot calls this for every VCM state it resets). */
 static void set_states(struct hd_store *st, const json_t *uuids, const char *from, const char *to,
 		       const char *event, json_t *detail)
 {
-	json_t *doc = json_deep_copy(st->device), *vcms = json_object_get(doc, "vcms"), *e;
-	json_t *changed = json_array();
+	const json_t *vcms = json_object_get(st->device, "vcms"), *e, *u;
+	json_t *changed = json_array(), *doc, *dv;
 	const char *uuid;
 	char err[HD_ERRLEN];
+	size_t i;
 
-	json_object_foreach(vcms, uuid, e)
-	{
-		const char *s = json_string_value(json_object_get(e, "state"));
-		int pick = uuids ? 0 : (s && strcmp(s, from) == 0);
-		size_t i;
-		json_t *u;
-		json_array_foreach(uuids, i, u) pick |= strcmp(json_string_value(u), uuid) == 0;
-		if (!pick || !s || strcmp(s, to) == 0)
-			continue;
-		json_object_set_new(e, "state", json_string(to));
-		json_object_set_new(e, "changed", json_integer(hd_store_now(st)));
-		json_array_append_new(changed, json_string(uuid));
+	if (uuids) {
+		json_array_foreach(uuids, i, u)
+		{
+			const char *s = json_string_value(
+			    json_object_get(json_object_get(vcms, json_string_value(u)), "state"));
+			if (s && strcmp(s, to) != 0)
+				json_array_append_new(changed, json_string(json_string_value(u)));
+		}
+	} else {
+		json_object_foreach((json_t *)vcms, uuid, e)
+		{
+			const char *s = json_string_value(json_object_get(e, "state"));
+			if (s && strcmp(s, from) == 0 && strcmp(s, to) != 0)
+				json_array_append_new(changed, json_string(uuid));
+		}
 	}
 	if (json_array_size(changed) == 0) {
-		json_decref(doc);
 		json_decref(changed);
 		json_decref(detail);
 		return;
+	}
+	doc = json_deep_copy(st->device);
+	dv = json_object_get(doc, "vcms");
+	json_array_foreach(changed, i, u)
+	{
+		json_t *entry = json_object_get(dv, json_string_value(u));
+		json_object_set_new(entry, "state", json_string(to));
+		json_object_set_new(entry, "changed", json_integer(hd_store_now(st)));
 	}
 	if (!detail)
 		detail = json_object();
@@ -654,17 +666,21 @@ void hd_vcmhost_shutdown(struct hd_store *st)
 }
 
 /* At start-up every VCM of the registry claims its address and user in
- * the machine-wide table again (it may be new, or another machine's copy). */
+ * the machine-wide table again (it may be new, or another machine's copy):
+ * all in one pass over the table. */
 static void claim_all(struct hd_store *st)
 {
-	const char *uuid;
-	json_t *e;
 	char err[HD_ERRLEN];
+	json_t *claimed = hd_vcmalloc_claim_all(st, err, sizeof(err)), *v;
+	const char *uuid;
 
-	json_object_foreach(
-	    json_object_get(st->device, "vcms"), uuid,
-	    e) if (hd_vcmalloc_claim(st, uuid, json_string_value(json_object_get(e, "address")),
-				     NULL, err, sizeof(err)) != 0) hd_log("VCM %s: %s", uuid, err);
+	if (!claimed) {
+		hd_log("VCM allocations: %s", err);
+		return;
+	}
+	json_object_foreach(claimed, uuid, v) if (json_is_string(v))
+	    hd_log("VCM %s: %s", uuid, json_string_value(v));
+	json_decref(claimed);
 }
 
 void hd_vcmhost_init(struct hd_store *st, const char *confdir)

@@ -393,6 +393,11 @@ static int seq_cmp(const void *a, const void *b)
 
 int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen)
 {
+	return fw_vcms_validate_since(vcms, NULL, err, errlen);
+}
+
+int fw_vcms_validate_since(const json_t *vcms, const json_t *checked, char *err, size_t errlen)
+{
 	size_t n = json_object_size(vcms), i = 0;
 	struct addr_ref *addrs;
 	json_int_t *seqs;
@@ -415,7 +420,8 @@ int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen)
 	}
 	json_object_foreach((json_t *)vcms, uuid, e)
 	{
-		if (fw_vcm_entry_validate(uuid, e, err, errlen) != 0) {
+		if (e != json_object_get(checked, uuid) &&
+		    fw_vcm_entry_validate(uuid, e, err, errlen) != 0) {
 			rc = -1;
 			goto out;
 		}

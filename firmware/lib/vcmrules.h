@@ -97,6 +97,12 @@ HSM_API int fw_vcm_nonce_record(json_t *entry, const struct fw_nonce_use *use, i
  * most FW_VCM_MAX entries, unique sequence numbers). */
 HSM_API int fw_vcm_entry_validate(const char *uuid, const json_t *entry, char *err, size_t errlen);
 HSM_API int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen);
+/* The same, where an entry that is the very object `checked` (a registry
+ * validated before, never changed in place) holds for the UUID is not
+ * checked again: a commit that changes one VCM checks one entry, and only
+ * the rules between entries for the others. */
+HSM_API int fw_vcms_validate_since(const json_t *vcms, const json_t *checked, char *err,
+				   size_t errlen);
 
 /* How many VCMs are in state "active". */
 HSM_API unsigned fw_vcms_active(const json_t *vcms);

@@ -10,11 +10,6 @@
 platform_setup
 ESN=1A23-BC45-6789
 keys=$HSMADMIN_HOME/keys/client
-rc_is() { # WANT NAME: the exit code, with the output when it differs
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err" | head -20
-}
-jqr() { printf '%s' "$out" | jq -r "$1" 2>/dev/null; }
 
 ok "HSM $ESN provisioned and started" hsm_new h "$ESN"
 ha enroll --secret-file "$(secrets)"

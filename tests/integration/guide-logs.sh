@@ -16,11 +16,6 @@ platform_setup
 cd "$TEST_TMP" || exit 1
 ESN=1A23-BC45-6789
 E2=9Z87-YX65-4321
-rc_is() { # WANT NAME: the exit code, with the output when it differs
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err" | head -20
-}
-jqr() { printf '%s' "$out" | jq -r "$1" 2>/dev/null; }
 npf() { run nopclearfail "$@"; }
 
 ok "HSM $ESN provisioned and started" hsm_new h "$ESN"

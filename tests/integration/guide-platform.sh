@@ -19,11 +19,6 @@ ESN=1A23-BC45-6789
 E2=9Z87-YX65-4321
 ha() { run hsmadmin "$@"; }
 npf() { run nopclearfail "$@"; }
-rc_is() { # WANT NAME: the exit code, with the output when it differs
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err" | head -20
-}
-jqr() { printf '%s' "$out" | jq -r "$1" 2>/dev/null; }
 
 # --- 4.10.1: the tool and its own options ----------------------------------------------
 ha --no-reset

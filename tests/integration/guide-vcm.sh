@@ -11,11 +11,6 @@
 . "$top_srcdir/tests/lib/vcm-lib.sh"
 vcm_tools_setup
 ESN=1A23-BC45-6789
-rc_is() { # WANT NAME: the exit code, with the output when it differs
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || printf '#   stdout: %s\n#   stderr: %s\n' "$out" "$err" | head -20
-}
-jqr() { printf '%s' "$out" | jq -r "$1" 2>/dev/null; }
 upper() { printf '%s' "$1" | tr a-f A-F; }
 enq() { HSMADMIN_HOME="$TEST_TMP/tenants/A" run enquiry "$@"; }
 npf() { HSMADMIN_HOME="$TEST_TMP/tenants/A" run nopclearfail "$@"; }
