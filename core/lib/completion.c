@@ -218,10 +218,10 @@ int hsm_completion_bash(FILE *f, struct hsm_registry *reg)
 	      f);
 	each_command(reg, bash_command, f);
 	tool_list(reg, tools, sizeof(tools));
-	fputs("  'hsmadmin|completion bash||'\n"
-	      "  'hsmadmin|completion zsh||'\n"
-	      "  'hsmadmin|completion fish||'\n"
-	      "  'hsmadmin|completion values||@=enum:esn,uuid'\n)\n",
+	fputs("  'hsmadmin|completion bash|--help|'\n"
+	      "  'hsmadmin|completion zsh|--help|'\n"
+	      "  'hsmadmin|completion fish|--help|'\n"
+	      "  'hsmadmin|completion values|--help|@=enum:esn,uuid'\n)\n",
 	      f);
 	fputs(bash_functions, f);
 	fprintf(f, "complete -F _hsmadmin_complete%s\n", tools);

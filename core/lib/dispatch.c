@@ -274,6 +274,8 @@ static int builtin_completion(struct hsm_registry *reg, const char *tool, int ar
 		{ "zsh", hsm_completion_zsh },
 		{ "fish", hsm_completion_fish },
 	};
+	const char *bad;
+	int start = 0;
 
 	/* --help alone or after the shell's name ("completion bash --help"). */
 	if (has_help_flag(argc, argv) && argc <= 2) {
@@ -281,7 +283,9 @@ static int builtin_completion(struct hsm_registry *reg, const char *tool, int ar
 		       "       %s completion values esn|uuid\n\n"
 		       "Print the completion script of a shell for every installed tool, or the\n"
 		       "values the scripts offer for --esn (modules.d) and VCM UUIDs (this host's\n"
-		       "tenant enrollments and the last 'vcmadmin list').\n",
+		       "tenant enrollments and the last 'vcmadmin list').\n\n"
+		       "options:\n"
+		       "  -h, --help                     show this help and exit\n",
 		       tool, tool);
 		return HSM_EXIT_OK;
 	}
@@ -295,9 +299,17 @@ static int builtin_completion(struct hsm_registry *reg, const char *tool, int ar
 			argv[1]);
 		return HSM_EXIT_USAGE;
 	}
+	/* Name the first word that does not fit ("completion bash --bogus"
+	 * names --bogus, not bash); none when a word is missing instead. */
+	for (size_t i = 0; argc && i < sizeof(shells) / sizeof(shells[0]); i++)
+		if (!strcmp(argv[0], shells[i].shell))
+			start = 1;
+	if (argc && !strcmp(argv[0], "values"))
+		start = 2;
+	bad = start < argc ? argv[start] : NULL;
 	fprintf(stderr,
 		"%s: completion: usage: %s completion bash|zsh|fish, or values esn|uuid%s%s%s\n",
-		tool, tool, argc ? " (not '" : "", argc ? argv[0] : "", argc ? "')" : "");
+		tool, tool, bad ? " (not '" : "", bad ? bad : "", bad ? "')" : "");
 	return HSM_EXIT_USAGE;
 }
 
