@@ -13,9 +13,7 @@
 # every method with the rules its table entry declares: a new method
 # without a documented rule fails here.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-for _p in nopclearfail; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins nopclearfail
 ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/nopclearfail"
 need_services updater
 vcm_setup

@@ -8,9 +8,7 @@
 # description names the guide section.  (The signed log's own rules are
 # tested in logs-signed.sh.)
 . "$top_srcdir/tests/lib/platform-lib.sh"
-for _p in logs nopclearfail; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins logs nopclearfail
 ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/nopclearfail"
 platform_setup
 cd "$TEST_TMP" || exit 1

@@ -9,9 +9,7 @@
 # the parser accepts.  Each description names the guide section.
 # (npkginfo/upgrade and logs are covered with the firmware and logs tests.)
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-for _p in enquiry nopclearfail keys fet setnetwork; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins enquiry nopclearfail keys fet setnetwork
 for t in enquiry nopclearfail; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$t"; done
 vcm_setup
 cd "$TEST_TMP" || exit 1

@@ -9,9 +9,7 @@
 # description names the guide section.  (guide-vcm.sh walks the
 # provider's vcmadmin lines.)
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-for _p in vcmtenant vcmlogs vcmsetup; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins vcmtenant vcmlogs vcmsetup
 vcm_setup
 cd "$TEST_TMP" || exit 1
 ESN=1A23-BC45-6789

@@ -6,9 +6,7 @@
 # enters it; `nopclearfail -M|-O|-I` reaches the platform by --esn or by
 # its module number; maintenance mode -> settime -> operational again.
 . "$top_srcdir/tests/lib/platform-lib.sh"
-for _p in enquiry nopclearfail; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins enquiry nopclearfail
 for t in enquiry nopclearfail; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$t"; done
 platform_setup
 ESN=1A23-BC45-6789

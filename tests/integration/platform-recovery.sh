@@ -7,9 +7,7 @@
 # recovery and cannot be changed, and a reset without the button (or a
 # power cycle) returns to the primary image, in factory state again.
 . "$top_srcdir/tests/lib/platform-lib.sh"
-for _p in enquiry nopclearfail; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins enquiry nopclearfail
 for t in enquiry nopclearfail; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$t"; done
 platform_setup
 # The VCM orchestrator too: it must not run on the recovery image.

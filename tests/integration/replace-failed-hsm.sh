@@ -13,9 +13,7 @@
 # failure signs, and the signatures verify against the public keys taken
 # before the failure.  No key is lost.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-for _p in vcmtenant vcmkeys enquiry upgrade nopclearfail; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins vcmtenant vcmkeys enquiry upgrade nopclearfail
 vcm_setup
 for t in enquiry nopclearfail; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$t"; done
 so=$(_find_built "$top_builddir/firmware/services/updater" updater.so) || skip_all "updater service not built"

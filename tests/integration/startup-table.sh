@@ -6,9 +6,7 @@
 # HSM a real hsmd.  Then the tenant uses its VCM: enquiry shows the module
 # operational, a Security World is made in it and a key blob signs.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-for _p in vcmtenant enquiry vcmkeys vcmlogs; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins vcmtenant enquiry vcmkeys vcmlogs
 ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/enquiry"
 vcm_setup
 cd "$TEST_TMP" || exit 1

@@ -7,9 +7,7 @@
 # nothing on that HSM, and each of the 15 others boots the new firmware.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
 VENDOR=$(_find_built "$top_builddir/tools/hsm-vendor" hsm-vendor) || { echo "Bail out! hsm-vendor not built"; exit 1; }
-for _p in upgrade vcmadmin vcmtenant; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins upgrade vcmadmin vcmtenant
 vcm_setup
 so=$(_find_built "$top_builddir/firmware/services/updater" updater.so) || skip_all "updater service not built"
 cp "$so" "$HSMD_SVCDIR/updater.so"

@@ -12,9 +12,7 @@
 # and setminvsn then forbids it.
 . "$top_srcdir/tests/lib/platform-lib.sh"
 VENDOR=$(_find_built "$top_builddir/tools/hsm-vendor" hsm-vendor) || { echo "Bail out! hsm-vendor not built"; exit 1; }
-for _p in upgrade nopclearfail; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins upgrade nopclearfail
 ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/nopclearfail"
 platform_setup
 so=$(_find_built "$top_builddir/firmware/services/updater" updater.so) || skip_all "updater service not built"

@@ -7,9 +7,7 @@
 # terminal a progress line names what is waited for; --json keeps the
 # order of the records; -q prints only errors.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-for _p in vcmtenant enquiry; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins vcmtenant enquiry
 vcm_setup
 cd "$TEST_TMP" || exit 1
 ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/enquiry"

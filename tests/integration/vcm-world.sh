@@ -13,9 +13,7 @@
 # half world (in the VCM: whole or absent; in kmdata: a world file only
 # with all its cards).
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-for _p in vcmtenant vcmkeys; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins vcmtenant vcmkeys
 vcm_setup
 cd "$TEST_TMP" || exit 1
 E1=1A23-BC45-6801 E2=1A23-BC45-6802

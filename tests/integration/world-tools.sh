@@ -9,9 +9,7 @@
 # enquiry's numbers; every misuse is a one-line usage error; help and
 # completion know the tools.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-for _p in vcmtenant vcmkeys enquiry; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins vcmtenant vcmkeys enquiry
 for t in new-world nfkminfo generatekey enquiry; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$t"; done
 vcm_setup
 cd "$TEST_TMP" || exit 1

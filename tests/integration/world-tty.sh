@@ -8,9 +8,7 @@
 # terminal's echo restored and no card or world file written.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
 . "$top_srcdir/tests/lib/tty-lib.sh"
-for _p in vcmtenant vcmkeys; do
-	case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-done
+need_plugins vcmtenant vcmkeys
 command -v script >/dev/null 2>&1 || skip_all "script(1) not installed"
 vcm_setup
 cd "$TEST_TMP" || exit 1

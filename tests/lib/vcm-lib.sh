@@ -171,9 +171,7 @@ vcm_two_tenants() {
 # plugins are built; `enquiry` and `nopclearfail` on PATH as links to
 # hsmadmin; vcm_setup; the working directory is $TEST_TMP.
 vcm_tools_setup() {
-	for _p in vcmtenant enquiry nopclearfail; do
-		case " ${BUILT_PLUGINS:-} " in *" $_p "*) ;; *) skip_all "$_p plugin not built" ;; esac
-	done
+	need_plugins vcmtenant enquiry nopclearfail
 	for _t in enquiry nopclearfail; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$_t"; done
 	vcm_setup
 	cd "$TEST_TMP" || exit 1
