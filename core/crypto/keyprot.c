@@ -1298,6 +1298,14 @@ HSM_API int hsm_keyprot_save(const char *path, EVP_PKEY *key, unsigned opts,
 	return rc;
 }
 
+/* The group a key file may be readable by when loading with ctx: NULL
+ * (the one it was saved with) while NFAST_<SERVICE>_GROUP is unset, ""
+ * for none. */
+static const char *load_group(const struct hsm_keyprot_ctx *ctx)
+{
+	return ctx->group_unset ? NULL : ctx->group ? ctx->group : "";
+}
+
 HSM_API EVP_PKEY *hsm_keyprot_load(const char *path, const struct hsm_keyprot_ctx *ctx,
 				   unsigned *opts, char *err, size_t errlen)
 {
@@ -1308,11 +1316,7 @@ HSM_API EVP_PKEY *hsm_keyprot_load(const char *path, const struct hsm_keyprot_ct
 
 	if (!ctx)
 		ctx = &no_ctx;
-	if (read_key_file(path,
-			  ctx->group_unset ? NULL
-			  : ctx->group     ? ctx->group
-					   : "",
-			  1, &data, &len, err, errlen) != 0)
+	if (read_key_file(path, load_group(ctx), 1, &data, &len, err, errlen) != 0)
 		return NULL;
 	key = hsm_keyprot_open(data, len, ctx, opts, why, sizeof(why));
 	free(data);
@@ -1352,11 +1356,7 @@ HSM_API char *hsm_keyprot_load_pem(const char *path, const struct hsm_keyprot_ct
 
 	if (!ctx)
 		ctx = &no_ctx;
-	if (read_key_file(path,
-			  ctx->group_unset ? NULL
-			  : ctx->group     ? ctx->group
-					   : "",
-			  1, &data, &len, err, errlen) != 0)
+	if (read_key_file(path, load_group(ctx), 1, &data, &len, err, errlen) != 0)
 		return NULL;
 	rc = open_der(data, len, ctx, opts, &der, &derlen, NULL, why, sizeof(why));
 	free(data);
