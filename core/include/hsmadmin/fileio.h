@@ -72,6 +72,12 @@ HSM_API int hsm_fsync_dir(const char *dir, char *err, size_t errlen);
 #define HSM_TIME_ISO_LEN 32
 HSM_API const char *hsm_time_iso(int64_t t, char buf[HSM_TIME_ISO_LEN]);
 
+/* --- hex digits (hex-digit.c) ------------------------------------------ */
+
+/* The value of the hex digit c (0-9, a-f, A-F), or -1 for any other
+ * character. */
+HSM_API int hsm_hex_digit(char c);
+
 /* --- checking untrusted JSON objects (json-fields.c) ------------------ */
 
 /* snprintf into err (when err is not NULL) and return -1. */
