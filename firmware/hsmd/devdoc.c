@@ -299,8 +299,6 @@ static int check_licence(const json_t *lic, char *err, size_t errlen)
 	return 0;
 }
 
-/* One VCM network: {"mode":"default","address":null,"gateway":null} or a
- * static network that passes the rules of hsm_netconfig_parse. */
 /* Is lic the licence of prev, a document already validated (loaded or
  * committed), member for member and its text byte for byte?  Then the
  * licence was checked when prev was: every commit (a VCM create, a key
@@ -313,6 +311,8 @@ static int same_licence(const json_t *lic, const json_t *prev)
 	return old && json_is_object(lic) && json_equal((json_t *)lic, (json_t *)old);
 }
 
+/* One VCM network: {"mode":"default","address":null,"gateway":null} or a
+ * static network that passes the rules of hsm_netconfig_parse. */
 static int check_network(const json_t *net, const char *what, char *err, size_t errlen)
 {
 	char jwhy[256];

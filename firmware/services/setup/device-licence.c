@@ -15,46 +15,25 @@
 #include <hsmadmin/features.h>
 #include "licence.h"
 #include "setup.h"
+#include "vcmrules.h"
 
-static int speed_rank(const char *speed)
-{
-	if (speed && strcmp(speed, "high") == 0)
-		return 2;
-	if (speed && strcmp(speed, "mid") == 0)
-		return 1;
-	return 0;
-}
-
-static const char *const speed_names[] = { "base", "mid", "high" };
-static const uint32_t speed_bits[] = { HSM_FEAT_HSM_SPEED0, HSM_FEAT_HSM_SPEED1,
-				       HSM_FEAT_HSM_SPEED2 };
-
+/* The limits are the firmware's own (fw_vcm_limits: the rule VCM create
+ * and start enforce); info and fet add the two words they came from. */
 void setup_limits(const json_t *lifetime, const json_t *device, struct setup_limits *out)
 {
 	const json_t *lic = json_object_get(device, "licence");
-	int factory = speed_rank(json_string_value(json_object_get(lifetime, "speed")));
-	int speed = factory;
+	struct fw_vcm_limits lim;
 
+	fw_vcm_limits(lifetime, device, &lim);
 	memset(out, 0, sizeof(*out));
 	out->factory_features = (uint32_t)json_integer_value(json_object_get(lifetime, "features"));
-	out->features = out->factory_features;
-	out->max_active_vcms = out->max_creatable_vcms = SETUP_VCMS_UNLICENSED;
-	if (json_is_object(lic)) {
-		/* A speed upgrade only ever raises the rating. */
-		int up = speed_rank(json_string_value(json_object_get(lic, "speed_upgrade")));
-		if (up > speed)
-			speed = up;
+	if (json_is_object(lic))
 		out->licensed_features =
 		    (uint32_t)json_integer_value(json_object_get(lic, "features"));
-		out->features |= out->licensed_features;
-		if (speed != factory)
-			out->features = (out->features & ~HSM_FEAT_SPEED_MASK) | speed_bits[speed];
-		out->max_active_vcms =
-		    (unsigned)json_integer_value(json_object_get(lic, "max_active_vcms"));
-		out->max_creatable_vcms =
-		    speed == 0 ? SETUP_VCMS_CREATABLE_BASE : SETUP_VCMS_CREATABLE;
-	}
-	out->speed = speed_names[speed];
+	out->features = lim.platform;
+	out->max_active_vcms = lim.max_active;
+	out->max_creatable_vcms = lim.max_creatable;
+	out->speed = lim.speed;
 }
 
 json_t *setup_licence_summary(const json_t *device)

@@ -11,12 +11,6 @@
 #include <jansson.h>
 #include <hsmadmin/service.h>
 
-/* Without a licence one VCM may exist and run (guide 3.2.1.1); with one,
- * up to 1000 may be created (5 on a base-speed HSM). */
-#define SETUP_VCMS_UNLICENSED 1
-#define SETUP_VCMS_CREATABLE 1000
-#define SETUP_VCMS_CREATABLE_BASE 5
-
 /* --- params.c: the params of fet and setnetwork (pure; fuzzed) --------- */
 
 /* {"licence": "<file text>"}: *text points into params (len bytes, may
@@ -40,7 +34,7 @@ struct setup_limits {
 	const char *speed;         /* "base", "mid" or "high" */
 	uint32_t factory_features; /* lifetime.json */
 	uint32_t licensed_features;
-	uint32_t features; /* in effect: factory | licensed, speed bits of .speed */
+	uint32_t features; /* in effect: fw_vcm_limits' platform word */
 };
 void setup_limits(const json_t *lifetime, const json_t *device, struct setup_limits *out);
 /* The summary of the applied licence (hsm_licence_summary) or JSON null. */
