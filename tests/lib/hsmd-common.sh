@@ -137,3 +137,25 @@ hsmd_device_doc() { # DIR
 }
 
 jqr() { printf '%s' "$out" | jq -r "$1" 2>/dev/null; }
+
+# hsmd_put_vcms NAME [STATE@ADDRESS...]: the device state of the stopped
+# HSM NAME holds these VCMs and no other, as registry entries the way the
+# orchestrator writes them (firmware/lib/vcmrules.c): the Nth has sequence
+# number N and UUID 0b3c5f2e-0000-4000-8000-00000000000N.  For tests of
+# what the registry forbids (the state file is rewritten in place).
+hsmd_put_vcms() {
+	_sd=$TEST_TMP/$1
+	shift
+	[ -f "$TEST_TMP/vcmkey.pub" ] || ssh-keygen -q -t ed25519 -N '' -C '' -f "$TEST_TMP/vcmkey"
+	printf '%s\n' "$@" | jq -nR --arg k "$(cut -d' ' -f1,2 "$TEST_TMP/vcmkey.pub")" \
+		--slurpfile d "$_sd/device.json" '[inputs | select(. != "")] | to_entries |
+		map({key: "0b3c5f2e-0000-4000-8000-\(1000000000000 + .key + 1 | tostring | .[1:])",
+		     value: {seq: (.key + 1), name: "tenant\(.key + 1)", address: (.value | sub("^[^@]*@"; "")),
+		             features: 0, autostart: false, restrict_startup: false,
+		             serial_cardreader: false, k_tenant_req: $k, sshadmin_key: $k,
+		             state: (.value | sub("@.*"; "")), disk_exceeded: false,
+		             created: 1700000000, changed: 1700000000,
+		             request_nonce: "00112233445566778899aabbccddeeff", nonces: [], nonce_floor: 0}}) |
+		from_entries as $v | $d[0] | .vcms = $v' >"$_sd/.device.json.new" &&
+		cat "$_sd/.device.json.new" >"$_sd/device.json" && rm -f "$_sd/.device.json.new"
+}
