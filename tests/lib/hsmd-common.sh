@@ -26,16 +26,36 @@ hsmd_setup() {
 	mkdir -p "$HSMD_CONFDIR/services.d" "$HSMD_SVCDIR" "$TEST_TMP/keys"
 	chmod 0755 "$HSMD_SVCDIR"
 	for s in sshadmin setup monitor; do
-		so=$(_find_built "$top_builddir/firmware/services/$s" "$s.so") ||
-			{ echo "Bail out! service $s not built"; exit 1; }
-		cp "$so" "$HSMD_SVCDIR/$s.so"
-		chmod 0755 "$HSMD_SVCDIR/$s.so"
-		cp "$top_srcdir/conf.d/services.d/$s.conf" "$HSMD_CONFDIR/services.d/"
+		hsmd_add_service "$s" || { echo "Bail out! service $s not built"; exit 1; }
 	done
 	printf '[paths]\nservicedir = %s\nvcm_allocations = %s\n%s' "$HSMD_SVCDIR" "$HSMD_VCM_ALLOCATIONS" \
 		"${HSMD_EXTRA_CONF:-}" >"$HSMD_CONFDIR/hsmd.conf"
 	openssl genpkey -algorithm ed25519 -out "$TEST_TMP/vendor.pem" 2>/dev/null
 	chmod 0600 "$TEST_TMP/vendor.pem"
+}
+
+# hsmd_add_service NAME: a built service module and its shipped conf in
+# this test's hsmd, as installed; fails when configure did not build it.
+hsmd_add_service() {
+	_so=$(_find_built "$top_builddir/firmware/services/$1" "$1.so") || return 1
+	cp "$_so" "$HSMD_SVCDIR/$1.so"
+	chmod 0755 "$HSMD_SVCDIR/$1.so"
+	cp "$top_srcdir/conf.d/services.d/$1.conf" "$HSMD_CONFDIR/services.d/"
+}
+
+# updater_setup: for the tests of firmware upgrades, after hsmd_setup (or
+# an area's set-up): the updater service (the test skips itself without
+# it), the test's vendor key trusted by hsmd for firmware packages, and
+# the working directory $TEST_TMP with mods/ holding hsmd's service modules
+# and their confs (for `hsm-vendor npkg --modules mods`).
+updater_setup() {
+	hsmd_add_service updater || skip_all "updater service not built"
+	mkdir -p "$HSMD_CONFDIR/vendor.d"
+	openssl pkey -in "$TEST_TMP/vendor.pem" -pubout -out "$HSMD_CONFDIR/vendor.d/vendor.pem" 2>/dev/null
+	cd "$TEST_TMP" || exit 1
+	mkdir -p mods/services.d
+	cp "$HSMD_SVCDIR"/*.so mods/
+	cp "$HSMD_CONFDIR"/services.d/*.conf mods/services.d/
 }
 
 client_keys() {
