@@ -23,7 +23,8 @@
  *   if (sum) hsm_slog_receiver_commit(r, "outdir/ESN-system-7.log", err, n);
  *   hsm_slog_receiver_free(r);       // removes the temporary file if not committed
  * Every byte is verified as it arrives (against the keys certified by
- * signer, see hsm_slog_export_begin) and written to a temporary file in
+ * signer, or with signer NULL against keys that carry no certificate, as
+ * in recovery mode: see hsm_slog_export_begin) and written to a temporary file in
  * dir; nothing takes the final name before the whole segment verified and
  * was fsync'ed.  With dir NULL the bytes are kept in memory instead, up to
  * mem_max (for --json and printing). */
