@@ -9,6 +9,8 @@
 #   hsmd_stop NAME                  SIGTERM and wait
 #   client_keys                     $TEST_TMP/keys/{sshadmin,setup,monitor,other}
 #   call NAME SERVICE METHOD KEY [PARAMS]   sets $out $err $rc (ssh's status)
+#   hsmd_enrolled ESN               all of the above for one HSM h at $A,
+#                                   enrolled with the stock ssh client keys
 
 . "$top_srcdir/tests/lib/common.sh"
 
@@ -80,6 +82,18 @@ hsmd_provision() { # NAME ADDR ESN [options]
 	HSMD_ADDR[$_n]=$_a
 	"$HSMD" provision --state "$TEST_TMP/$_n" --esn "$_e" --address "$_a" \
 		--vendor-key "$TEST_TMP/vendor.pem" "$@" >/dev/null
+}
+
+# hsmd_enrolled ESN: hsmd_setup, client_keys, HSM "h" of ESN at a fresh
+# address ($A) provisioned and started, then enrolled with the keys of
+# client_keys: $rc, $out and $err are those of the enroll call.
+hsmd_enrolled() {
+	hsmd_setup
+	client_keys
+	A=$(test_address)
+	hsmd_provision h "$A" "$1"
+	hsmd_start h
+	call h sshadmin enroll sshadmin "$(enroll_params)"
 }
 
 # known_hosts of an HSM from its current host keys (what enroll pins).
