@@ -172,6 +172,21 @@ hsmd_device_doc() { # DIR
 
 jqr() { printf '%s' "$out" | jq -r "$1" 2>/dev/null; }
 
+# envstats_missing JSON: which of the members guide 4.10.1.13 lists for a
+# getenvstats result, and mem_used (3.1.3.5.1), JSON lacks (space-separated,
+# empty when none).
+ENVSTATS_FIELDS="uptime current_time mem_total mcp_temp cpu_temp crypto_co_proc_temp voltage_t1022_core
+voltage_t1022_ifc_io voltage_t1022_serdes voltage_t1022_serdes_io voltage_c292_serdes
+voltage_fpga_serdes voltage_c292_serdes_io voltage_fpga_serdes_io voltage_msp_avcc
+voltage_ddr4_io_access voltage_ddr4_io voltage_battery voltage_pci_bus max_temp min_temp
+ais31_preliminary_alarm_count spl_retries sp_i2c_total_failures sp_i2c_slave_failures
+sp_temp_failures sp_voltage_failures host_bus_exceptions crypto_bus_exceptions
+sp_sensor_cmd_failures nvm_free_space nvm_wear_level nvm_worn_blocks bios_code
+dfs_throttling mem_used"
+envstats_missing() {
+	printf '%s' "$1" | jq -r --arg f "$ENVSTATS_FIELDS" '[$f | splits("\\s+")] - keys | join(" ")'
+}
+
 # hsmd_put_vcms NAME [STATE@ADDRESS...]: the device state of the stopped
 # HSM NAME holds these VCMs and no other, as registry entries the way the
 # orchestrator writes them (firmware/lib/vcmrules.c): the Nth has sequence
