@@ -30,13 +30,7 @@ printf '\n[paths]\nvcm_allocations = %s/vcm-allocations.json\n' "$w" >>"$HSMADMI
 
 # Start hsmd; print how long until the sshadmin port accepts and until it
 # sends its banner (microseconds).
-start_hsmd() {
-	_t0=$(now_ns)
-	bench_hsm_start 2201 20000 0.005
-	_t1=$(now_ns)
-	bench_wait_banner "$addr" 2201 2000
-	echo $(( (_t1 - _t0) / 1000 )) $(( ($(now_ns) - _t0) / 1000 ))
-}
+start_hsmd() { bench_hsm_start_timed 2000; }
 
 # --- (b) reference: start-up without VCMs ------------------------------------------
 start_hsmd >/dev/null
