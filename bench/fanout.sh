@@ -10,8 +10,12 @@
 #
 # An -O2 build installed under _build/bench, like bench/rpc.sh; INST=DIR
 # measures an installation made elsewhere instead (e.g. an older build, to
-# compare).  PROFILE=1 also records where the client's CPU goes for status
-# to 16 HSMs (valgrind --tool=callgrind, inclusive cost by library).
+# compare).  CURVE=1 measures every power of two up to MAX (1, 2, 4, 8, 16,
+# 32, 64) instead of 1, 16 and MAX: the curve shows whether the cost per HSM
+# is flat (a fixed price per connection) or grows with the count (contention:
+# the HSMs themselves run on the same CPUs).  PROFILE=1 also records where
+# the client's CPU goes for status to 16 HSMs (valgrind --tool=callgrind,
+# inclusive cost by library).
 set -eu
 . "$(dirname "$0")/lib.sh"
 N=${N:-20}
@@ -38,36 +42,71 @@ cat "$w"/hsm*/enrollment-secret >"$w/secrets"
 hsmadmin enroll --timeout 120 --secret-file "$w/secrets" >/dev/null
 hsmd_rss=$(awk '/^VmRSS/ {s += $2} END {print s}' $(for p in $pids; do echo "/proc/$p/status"; done))
 
+# The CPU time all the hsmd have used so far (us): the HSMs' side of the
+# calls runs on the same CPUs as the client, so on a small machine it sets
+# the floor of the wall time as much as the client does.
+hz=$(getconf CLK_TCK)
+hsmd_cpu() {
+	for p in $pids; do cut -d' ' -f14-17 "/proc/$p/stat"; done |
+		awk -v hz="$hz" '{ t += $1 + $2 + $3 + $4 } END { printf "%.0f", t * 1e6 / hz }'
+}
+
 # The ESNs of the first K HSMs as --esn options (all MAX: none, the default).
 esns() { for i in $(seq 1 "$1"); do printf -- '--esn %s ' "$(esn "$i")"; done; }
 counts="1 16 $MAX"
 [ "$MAX" -gt 16 ] || counts="1 $MAX"
+if [ "${CURVE:-0}" = 1 ]; then
+	counts=""
+	for k in 1 2 4 8 16 32 64 128 256; do [ "$k" -ge "$MAX" ] || counts="$counts $k"; done
+	counts="$counts $MAX"
+fi
 for k in $counts; do
 	# shellcheck disable=SC2046
 	args=$([ "$k" = "$MAX" ] || esns "$k")
 	# shellcheck disable=SC2086
 	got=$(hsmadmin status --json --timeout 120 $args | jq '[.modules[] | select(.ok)] | length')
 	[ "$got" = "$k" ] || { echo "status reached $got of $k HSMs"; exit 1; }
+	h0=$(hsmd_cpu)
 	# shellcheck disable=SC2086
 	read -r wall cpu < <("$b/runtimes" -c "$N" "$inst/bin/hsmadmin" status --timeout 120 $args)
-	eval "wall_$k=$wall cpu_$k=$cpu"
+	eval "wall_$k=$wall cpu_$k=$cpu srv_$k=$(awk -v a="$h0" -v b="$(hsmd_cpu)" -v n="$N" \
+		'BEGIN { printf "%.1f", (b - a) / n }')"
 done
 
 per() { awk -v a="$1" -v b="$2" -v k="$3" 'BEGIN { printf "%.2f", (a - b) / (k - 1) / 1000 }'; }
 echo "hsmadmin status, medians of $N runs ($(nproc) CPUs, $MAX hsmd on $net.0/24," \
 	"hsmd RSS $((hsmd_rss / 1024)) MiB in all)"
-printf '  %5s  %10s  %10s  %9s  %9s\n' HSMs "wall ms" "CPU ms" "wall/1" "CPU/1"
+# The least wall time these CPU times allow.  The client's fixed part S
+# (start-up, plugins, the client key, the report: its CPU for one HSM less
+# one HSM's share) runs on one thread; the calls' client and HSM CPU then
+# spread over every CPU.  One HSM: client and HSM take turns (each waits
+# for the other's reply), so C + H.
+eval "cmax=\$cpu_$MAX"
+fixed=$(awk -v c1="$cpu_1" -v cm="$cmax" -v k="$MAX" 'BEGIN { printf "%.1f", c1 - (cm - c1) / (k - 1) }')
+floor() {
+	awk -v k="$1" -v c="$2" -v s="$3" -v f="$fixed" -v n="$(nproc)" \
+		'BEGIN { printf "%.1f", (k == 1 ? c + s : f + (c - f + s) / n) }'
+}
+floor_1=$(floor 1 "$cpu_1" "$srv_1")
+printf '  %5s  %9s  %9s  %7s  %7s  %11s  %9s  %9s\n' HSMs "wall ms" "CPU ms" "wall/1" "CPU/1" \
+	"HSMs CPU ms" "floor ms" "floor/1"
 for k in $counts; do
-	eval "wk=\$wall_$k ck=\$cpu_$k"
-	printf '  %5s  %10s  %10s  %9s  %9s\n' "$k" "$(ms "$wk")" "$(ms "$ck")" \
-		"$(ratio "$wk" "$wall_1")" "$(ratio "$ck" "$cpu_1")"
+	eval "wk=\$wall_$k ck=\$cpu_$k sk=\$srv_$k"
+	fk=$(floor "$k" "$ck" "$sk")
+	printf '  %5s  %9s  %9s  %7s  %7s  %11s  %9s  %9s\n' "$k" "$(ms "$wk")" "$(ms "$ck")" \
+		"$(ratio "$wk" "$wall_1")" "$(ratio "$ck" "$cpu_1")" "$(ms "$sk")" "$(ms "$fk")" \
+		"$(ratio "$fk" "$floor_1")"
 done
+echo "  (HSMs CPU: what the hsmd processes used per run, on the same CPUs.  floor: the least"
+echo "  wall time that CPU allows on $(nproc) CPUs: the client's fixed part ($(ms "$fixed") ms) on one"
+echo "  CPU, then (client + HSMs CPU) spread over all; for one HSM client + HSM CPU in turn.)"
 for k in $counts; do
 	[ "$k" = 1 ] && continue
-	eval "ck=\$cpu_$k"
-	echo "  client CPU per extra HSM (1 -> $k): $(per "$ck" "$cpu_1" "$k") ms"
+	eval "ck=\$cpu_$k wk=\$wall_$k sk=\$srv_$k"
+	echo "  per extra HSM (1 -> $k): client CPU $(per "$ck" "$cpu_1" "$k") ms," \
+		"HSMs CPU $(per "$sk" "$srv_1" "$k") ms, wall $(per "$wk" "$wall_1" "$k") ms"
 done
-[ "$MAX" -gt 16 ] && echo "  status 16 HSMs / 1 HSM: wall $(ratio "$wall_16" "$wall_1") (target <= 2)"
+[ -n "${wall_16:-}" ] && [ "$MAX" -gt 16 ] && echo "  status 16 HSMs / 1 HSM: wall $(ratio "$wall_16" "$wall_1") (target <= 2)"
 
 if [ "${PROFILE:-0}" = 1 ] && command -v valgrind >/dev/null; then
 	# Instructions, not time: stable however busy the machine is.
@@ -91,6 +130,6 @@ if [ "${PROFILE:-0}" = 1 ] && command -v valgrind >/dev/null; then
 		sort -rn | head -8
 	echo "  by OpenSSL entry point and libssh step (inclusive, $k HSMs):"
 	callgrind_annotate --inclusive=yes "$w/cg.$k" 2>/dev/null |
-		grep -E ':(ssh_connect|ssh_userauth_publickey|EVP_DigestVerify|EVP_DigestSign|EVP_PKEY_new_raw_private_key|EVP_PKEY_keygen|EVP_PKEY_derive|EVP_CIPHER_fetch|hsm_pins_load|hsm_registry_load) ' |
+		grep -E ':(ssh_connect|ssh_userauth_publickey|EVP_DigestVerify|EVP_DigestSign|EVP_PKEY_new_raw_private_key|EVP_PKEY_keygen|EVP_PKEY_derive|EVP_CIPHER_fetch|EVP_CipherInit_ex|hsm_pins_load|hsm_registry_load) ' |
 		sed -E 's/ +\[.*//; s/\?\?\?://; s/^ */    /' | head -12
 fi

@@ -721,7 +721,8 @@ void hd_call_run(struct hsmd_call *call, struct hd_server *srv, struct hd_store 
 	if (facts.factory && (flags & HSMD_METHOD_INVASIVE))
 		facts.enroll_secret_ok = hd_enroll_secret_check(
 		    st->dir, json_string_value(json_object_get(params, "enrollment_secret")));
-	rc = hd_gate_check(flags, &facts, call->message, sizeof(call->message));
+	rc = hd_gate_check(flags, hd_service_gate_hint(svc, m), &facts, call->message,
+			   sizeof(call->message));
 	if (rc != 0) {
 		call->status = rc;
 		return;

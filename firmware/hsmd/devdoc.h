@@ -41,7 +41,7 @@ int hd_lifetime_validate(const json_t *doc, char *err, size_t errlen);
 int hd_device_validate(const json_t *doc, char *err, size_t errlen);
 /* The same for a document that replaces `prev` (validated before): VCM
  * entries that are prev's very objects are not checked again
- * (fw_vcms_validate_since). */
+ * (fw_vcms_validate_since), nor a licence equal to prev's in every byte. */
 int hd_device_validate_since(const json_t *doc, const json_t *prev, char *err, size_t errlen);
 
 /* Read the clock out of a validated device document. */

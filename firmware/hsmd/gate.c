@@ -36,7 +36,8 @@ static int refuse(char *msg, size_t msglen, const char *text)
 	return HSMD_REFUSED_STATE;
 }
 
-int hd_gate_check(uint32_t flags, const struct hd_gate_facts *f, char *msg, size_t msglen)
+int hd_gate_check(uint32_t flags, const char *hint, const struct hd_gate_facts *f, char *msg,
+		  size_t msglen)
 {
 	if (f->factory && !(flags & HSMD_METHOD_FACTORY_OK))
 		return refuse(msg, msglen, "HSM is in factory state: only enroll is accepted");
@@ -66,19 +67,36 @@ int hd_gate_check(uint32_t flags, const struct hd_gate_facts *f, char *msg, size
 		    "export and expire logs first (hsmadmin logs export, hsmadmin logs expire)");
 	if ((flags & HSMD_METHOD_NEEDS_CLOCK) && f->clock_lost)
 		return refuse(msg, msglen, "the system clock is lost: set it with settime first");
-	if ((flags & HSMD_METHOD_RECOVERY) && !f->recovery)
-		return refuse(msg, msglen,
-			      "only in recovery mode: hold the recovery button "
-			      "(hsmd button --hold 60) and reset the HSM (guide 4.5.4.2)");
+	/* A mode rule's message starts with the method's own hint (why it
+	 * needs the mode) when it has one, then says how to enter the mode. */
+	if ((flags & HSMD_METHOD_RECOVERY) && !f->recovery) {
+		if (hint)
+			snprintf(msg, msglen,
+				 "%s; to enter recovery mode hold the recovery button "
+				 "(hsmd button --hold 60) and reset the HSM (guide 4.5.4.2)",
+				 hint);
+		else
+			snprintf(msg, msglen,
+				 "only in recovery mode: hold the recovery button "
+				 "(hsmd button --hold 60) and reset the HSM (guide 4.5.4.2)");
+		return HSMD_REFUSED_STATE;
+	}
 	/* Maintenance mode is what keeps ncoreapi from serving (guide 4.6.4);
 	 * on the recovery image none runs, so the rule is met there (the
 	 * guide's upgrade and clock recovery work in recovery mode). */
 	if ((flags & HSMD_METHOD_MAINTENANCE) && !f->maintenance && !f->recovery) {
 		/* Name the command that gets there (guide 4.6.4). */
-		snprintf(msg, msglen,
-			 "the HSM is not in maintenance mode: enter it with "
-			 "'nopclearfail -M --esn %s -w' first",
-			 f->esn && *f->esn ? f->esn : "ESN");
+		const char *esn = f->esn && *f->esn ? f->esn : "ESN";
+		if (hint)
+			snprintf(msg, msglen,
+				 "%s; enter maintenance mode with 'nopclearfail -M --esn %s -w' "
+				 "first",
+				 hint, esn);
+		else
+			snprintf(msg, msglen,
+				 "the HSM is not in maintenance mode: enter it with "
+				 "'nopclearfail -M --esn %s -w' first",
+				 esn);
 		return HSMD_REFUSED_STATE;
 	}
 	return 0;

@@ -37,8 +37,11 @@ uint32_t hd_gate_flags(uint32_t flags, const char *variant_param, uint32_t varia
 
 /* 0: the call may run.  Otherwise HSMD_REFUSED_STATE (HSMD_DENIED for a
  * way out of factory state without the enrollment secret) with a one-line
- * message naming the rule. */
-int hd_gate_check(uint32_t flags, const struct hd_gate_facts *facts, char *msg, size_t msglen);
+ * message naming the rule.  hint (NULL for none) is the method's own
+ * reason for its mode rule (struct hsmd_method gate_hint): a refusal by
+ * the recovery or maintenance rule starts with it. */
+int hd_gate_check(uint32_t flags, const char *hint, const struct hd_gate_facts *facts, char *msg,
+		  size_t msglen);
 
 /* Does this service run on the recovery image?  Only the platform
  * services do: sshadmin, setup, updater, monitor; not ncoreapi, launcher

@@ -61,17 +61,18 @@ json_t *hd_methods_json(const struct hd_loaded_service *svcs, size_t n)
 	for (size_t s = 0; out && s < n; s++)
 		for (size_t i = 0; i < svcs[s].nmethods; i++) {
 			const struct hsmd_method *m = hd_service_method(&svcs[s], i);
-			json_t *o = json_pack(
-			    "{s:s, s:s, s:o, s:s?, s:o, s:o, s:o, s:b, s:b, s:s?}", "service",
-			    svcs[s].name, "method", m->name, "flags",
-			    hd_method_flag_names(m->flags), "variant_param", m->variant_param,
-			    "variant_flags",
-			    hd_method_flag_names(m->variant_param ? m->variant_flags : 0),
-			    "plain_flags",
-			    hd_method_flag_names(m->variant_param ? m->plain_flags : 0), "runs_on",
-			    runs_on(svcs[s].name), "in_recovery",
-			    hd_gate_runs_in_recovery(svcs[s].name), "fault_exempt",
-			    hd_fault_exempt(svcs[s].name, m->name), "summary", m->summary);
+			json_t *o =
+			    json_pack("{s:s, s:s, s:o, s:s?, s:o, s:o, s:o, s:b, s:b, s:s?, s:s?}",
+				      "service", svcs[s].name, "method", m->name, "flags",
+				      hd_method_flag_names(m->flags), "variant_param",
+				      m->variant_param, "variant_flags",
+				      hd_method_flag_names(m->variant_param ? m->variant_flags : 0),
+				      "plain_flags",
+				      hd_method_flag_names(m->variant_param ? m->plain_flags : 0),
+				      "runs_on", runs_on(svcs[s].name), "in_recovery",
+				      hd_gate_runs_in_recovery(svcs[s].name), "fault_exempt",
+				      hd_fault_exempt(svcs[s].name, m->name), "summary", m->summary,
+				      "gate_hint", hd_service_gate_hint(&svcs[s], m));
 
 			if (!o || json_array_append_new(out, o) != 0) {
 				json_decref(out);

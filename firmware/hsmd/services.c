@@ -31,6 +31,7 @@
 	 HSMD_METHOD_NEEDS_CLOCK | HSMD_METHOD_LOG_GUARDED | HSMD_METHOD_LOG_ACCESS |              \
 	 HSMD_METHOD_MAINTENANCE | HSMD_METHOD_RECOVERY)
 #define MAX_METHODS 256
+#define HD_GATE_HINT_MAX 240
 
 struct conf_parse {
 	struct hd_service_conf conf;
@@ -113,6 +114,40 @@ const struct hsmd_method *hd_service_find(const struct hd_loaded_service *s, con
 	return NULL;
 }
 
+/* gate_hint of a table whose stride reaches it (ABI 1.7), else NULL. */
+static const char *method_hint(const struct hsmd_service *d, const struct hsmd_method *m)
+{
+	if (d->method_size < offsetof(struct hsmd_method, gate_hint) + sizeof(m->gate_hint))
+		return NULL;
+	return m->gate_hint;
+}
+
+const char *hd_service_gate_hint(const struct hd_loaded_service *s, const struct hsmd_method *m)
+{
+	return method_hint(s->desc, m);
+}
+
+/* A hint is one short printable line (it goes into a one-line message)
+ * and explains a mode rule the method has. */
+static int hint_check(const struct hsmd_method *m, const char *hint, char *err, size_t errlen)
+{
+	size_t n = strlen(hint);
+
+	if (n == 0 || n > HD_GATE_HINT_MAX)
+		return hsm_set_err(err, errlen, "method %s: gate_hint is not 1..%d characters",
+				   m->name, HD_GATE_HINT_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)hint[i] < 0x20 || hint[i] == 0x7f)
+			return hsm_set_err(err, errlen,
+					   "method %s: gate_hint has a control character", m->name);
+	if (!((m->flags | m->variant_flags | m->plain_flags) &
+	      (HSMD_METHOD_RECOVERY | HSMD_METHOD_MAINTENANCE)))
+		return hsm_set_err(err, errlen,
+				   "method %s: gate_hint without a recovery or maintenance rule",
+				   m->name);
+	return 0;
+}
+
 int hd_service_check(const struct hsmd_service *d, const char *want_name, size_t *nmethods,
 		     char *err, size_t errlen)
 {
@@ -161,6 +196,8 @@ int hd_service_check(const struct hsmd_service *d, const char *want_name, size_t
 			    err, errlen,
 			    "method %s: a streaming method needs stream and finish (ABI 1.3)",
 			    m->name);
+		if (method_hint(d, m) && hint_check(m, method_hint(d, m), err, errlen) != 0)
+			return -1;
 		for (size_t j = 0; j < n; j++) {
 			const struct hsmd_method *o =
 			    (const void *)((const char *)d->methods + j * d->method_size);

@@ -39,6 +39,9 @@ struct hd_loaded_service {
 /* The i-th method of a loaded service (the descriptor's stride). */
 const struct hsmd_method *hd_service_method(const struct hd_loaded_service *s, size_t i);
 const struct hsmd_method *hd_service_find(const struct hd_loaded_service *s, const char *name);
+/* A method's gate_hint (ABI 1.7), or NULL when it has none or its table
+ * is older than the member. */
+const char *hd_service_gate_hint(const struct hd_loaded_service *s, const struct hsmd_method *m);
 
 /* Check a descriptor before using it (ABI, sizes, names, flags). */
 int hd_service_check(const struct hsmd_service *desc, const char *want_name, size_t *nmethods,

@@ -3,8 +3,9 @@
 # The access matrix (docs/protocol.md, "Who may call what"): every method
 # of every service, as `hsmd methods` lists it from the very tables hsmd
 # dispatches with, in every mode of the platform (operational with the
-# interlock, maintenance, recovery, factory state, failed) and of a VCM
-# (operational, maintenance, failed, not running on the recovery image),
+# interlock, maintenance, recovery enrolled and in factory state, factory
+# state, a lost clock, logs past their safe and past their critical
+# capacity, failed) and of a VCM (operational, maintenance, failed),
 # with every key (each platform service key, the VCM's tenant's keys,
 # another tenant's keys, a stranger's key, no key), against the answer the
 # documented rule gives.  Calls carry "hsmd_probe": true under
@@ -17,11 +18,7 @@ need_plugins nopclearfail
 ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/nopclearfail"
 need_services updater
 vcm_setup
-so=$(_find_built "$top_builddir/firmware/services/updater" updater.so) ||
-	{ echo "Bail out! service updater not built"; exit 1; }
-cp "$so" "$HSMD_SVCDIR/updater.so"
-chmod 0755 "$HSMD_SVCDIR/updater.so"
-cp "$top_srcdir/conf.d/services.d/updater.conf" "$HSMD_CONFDIR/services.d/"
+hsmd_add_service updater || { echo "Bail out! service updater not built"; exit 1; }
 cd "$TEST_TMP" || exit 1
 ESN=1A23-BC45-6789
 S=$TEST_TMP/h
@@ -120,7 +117,10 @@ mcall() {
 }
 
 # The answer class of the last call (docs/protocol.md, "Who may call
-# what"), from its exit status and its one-line JSON reply.
+# what"), from its exit status and its one-line JSON reply; $_hint is the
+# method's gate_hint ("-" for none), which must start the message of its
+# recovery or maintenance rule.
+_hint=-
 classify() {
 	case "$rc" in
 	0) case "$out" in *'"probe":"admitted"'*) echo admitted ;; *) echo "ran-without-probe" ;; esac ;;
@@ -128,9 +128,12 @@ classify() {
 	2) echo bad_request ;;
 	3) case "$out" in
 	   *'"message":"HSM is in factory state'*) echo state-factory ;;
+	   *'"message":"system logs are past their critical capacity'*) echo state-critical ;;
 	   *'"message":"interlock:'*'nopclearfail -M'*) echo state-interlock ;;
-	   *'not in maintenance mode'*'nopclearfail -M'*) echo state-maintenance ;;
-	   *'"message":"only in recovery mode'*'hsmd button --hold'*) echo state-recovery ;;
+	   *'"message":"system logs are past their safe working capacity'*) echo state-safe ;;
+	   *'"message":"the system clock is lost'*) echo state-clock ;;
+	   *'maintenance mode'*"'nopclearfail -M --esn"*) echo "state-maintenance$(hinted)" ;;
+	   *'recovery mode'*'hsmd button --hold'*) echo "state-recovery$(hinted)" ;;
 	   *) echo "state-other" ;;
 	   esac ;;
 	4) case "$out" in *'enrollment secret'*) echo denied-secret ;; *) echo denied ;; esac ;;
@@ -141,6 +144,13 @@ classify() {
 	     esac ;;
 	*) echo "exit-$rc" ;;
 	esac
+}
+
+# "" when the last reply's message starts with the method's hint (or it
+# has none), else "-without-its-hint".
+hinted() {
+	[ "$_hint" = - ] && return
+	case "$out" in *"\"message\":\"$_hint; "*) ;; *) echo "-without-its-hint" ;; esac
 }
 
 # pcall KEYFILE SERVICE METHOD PARAMS: one call to a platform service,
@@ -156,9 +166,9 @@ pcall() {
 
 # The documented rule (docs/protocol.md, "Who may call what") as one jq
 # program: for each method of service $s (and its variant), the row
-# NAME METHOD PARAMS EXPECTED, given the facts of the mode
-# {served, factory, recovery, maintenance, failed, interlock} and whether
-# the key authenticates ($keyok).
+# NAME METHOD PARAMS EXPECTED HINT, given the facts of the mode
+# {served, factory, recovery, maintenance, failed, interlock, clock_lost,
+# safe, critical} and whether the key authenticates ($keyok).
 EXPECT_JQ='
 def hasf($f): index($f) != null;
 def expect($m; $v; $f):
@@ -168,7 +178,10 @@ def expect($m; $v; $f):
 	elif $f.failed and ($m.fault_exempt | not) then "failed"
 	elif $f.factory and ($fl | hasf("factory_ok") | not) then "state-factory"
 	elif $f.factory and ($fl | hasf("invasive")) then "denied-secret"
+	elif $f.critical and ($fl | hasf("log_access") | not) then "state-critical"
 	elif ($fl | hasf("invasive")) and $f.interlock then "state-interlock"
+	elif ($fl | hasf("log_guarded")) and ($f.safe or $f.critical) then "state-safe"
+	elif ($fl | hasf("needs_clock")) and $f.clock_lost then "state-clock"
 	elif ($fl | hasf("recovery")) and ($f.recovery | not) then "state-recovery"
 	elif ($fl | hasf("maintenance")) and ($f.maintenance | not) and ($f.recovery | not)
 		then "state-maintenance"
@@ -177,7 +190,7 @@ def expect($m; $v; $f):
 ([false] + (if $m.variant_param then [true] else [] end))[] as $v |
 [$m.method + (if $v then "+" + $m.variant_param else "" end), $m.method,
  ({hsmd_probe: true} + (if $v then {($m.variant_param): true} else {} end) | tojson),
- expect($m; $v; $facts)] | @tsv'
+ expect($m; $v; $facts), ($m.gate_hint // "-")] | @tsv'
 
 # probe_service DIR WHERE ADDR PORT SERVICE DEVICE_JSON FACTS_JSON KEYNAME...:
 # every method of one service with every key; for each key the answers
@@ -204,7 +217,7 @@ probe_service() {
 		_got= _want=
 		: >"$_dir/$_k.out"
 		: >"$_dir/$_k.err"
-		while IFS=$'\t' read -r _name _mn _p _e; do
+		while IFS=$'\t' read -r _name _mn _p _e _hint; do
 			if [ "$_crc" = 0 ]; then
 				mcall "$_sock" "$_file" "$_addr" "$_port" "$_mn" "$_p"
 				_c=$(classify)
@@ -281,7 +294,8 @@ vcm_probe() { # MODE UUID FACTS KEYNAME...
 	echo "# $(date +%T) $_m"
 	probe "$_m" vcm "$(jq -r .address "configs/vcm-$_u.json")" "ports-$_u.json" "dev-$_u.json" "$_fa" "$@"
 }
-F='{"served":true,"factory":false,"recovery":false,"maintenance":false,"failed":false,"interlock":false}'
+F='{"served":true,"factory":false,"recovery":false,"maintenance":false,"failed":false,"interlock":false,
+"clock_lost":false,"safe":false,"critical":false}'
 facts() { jq -c ". + $1" <<<"$F"; }
 
 # --- an HSM serving every service ----------------------------------------------------------
@@ -302,6 +316,42 @@ ok "hsmd starts again, with the probe hook" hsmd_start h
 pcall "${KEY[p-sshadmin]}" sshadmin authorized_keys '{"hsmd_probe":true}'
 is "$(jqr '.probe // "none"')" admitted "with HSMD_PROBE=1 an admitted call is answered by the probe"
 
+# --- a lost clock, then logs past their safe and their critical capacity (guide 4.12.1, 4.12.2)
+# The thresholds are hsmd.conf's [logs] settings (hsmd.conf(5)), so that
+# the log in hand crosses them at once: a capacity four times its size is
+# past a safe level of 5% and below a critical one of 95%; 1024 bytes
+# (the least) is past any critical level.
+cp "$HSMD_CONFDIR/hsmd.conf" hsmd.conf.base
+hsmd_conf() { { cat hsmd.conf.base; printf '%s\n' "$1"; } >"$HSMD_CONFDIR/hsmd.conf"; }
+log_bytes() { cat "$S"/system.log "$S"/system.saved/*.log "$S"/init.log 2>/dev/null | wc -c; }
+# Authentication does not depend on these modes (docs/protocol.md, rule 2;
+# every key is tried in the modes above and below): the platform's keys
+# and no key.
+KEYS_M=$(keys p-sshadmin p-setup p-monitor p-updater p-orchestrator none)
+ok "hsmd stops" hsmd_stop h
+run "$HSMD" simulate --state "$S" --clock-lost yes
+rc_is 0 "the real-time clock loses its time (hsmd simulate --clock-lost yes)"
+ok "hsmd starts with a lost clock" hsmd_start h
+platform_probe "operational, lost clock" "$(facts '{"clock_lost":true}')" $KEYS_M
+ok "hsmd stops" hsmd_stop h
+run "$HSMD" simulate --state "$S" --clock-lost no
+rc_is 0 "the clock is back"
+used=$(log_bytes)
+hsmd_conf "$(printf '[logs]\ncapacity = %d\nsafe_percent = 5\ncritical_percent = 95\n' $((used * 4 + 1024)))"
+ok "hsmd starts with its logs past the safe capacity" hsmd_start h
+platform_probe "operational, logs past the safe capacity" "$(facts '{"safe":true}')" $KEYS_M
+ok "hsmd stops" hsmd_stop h
+hsmd_conf "$(printf '[logs]\ncapacity = 1024\n')"
+ok "hsmd starts with its logs past the critical capacity" hsmd_start h
+platform_probe "error state: logs past the critical capacity" "$(facts '{"critical":true}')" $KEYS_M
+ok "hsmd stops" hsmd_stop h
+hsmd_conf ""
+ok "hsmd starts with the capacity it had" hsmd_start h
+ha reset --esn "$ESN"
+rc_is 0 "reset: the critical state (latched) ends with the logs below it"
+pcall "${KEY[p-setup]}" setup gettime '{}'
+rc_is 0 "... gettime works again"
+
 # --- recovery mode, in factory state and enrolled ----------------------------------------------
 run "$HSMD" button --state "$S" --hold 120
 rc_is 0 "hold the recovery button"
@@ -312,12 +362,25 @@ rc_is 0 "enroll on the recovery image"
 platform_keys
 platform_probe "recovery" "$(facts '{"recovery":true}')" $KEYS_P
 
-# --- factory state on the primary image --------------------------------------------------------
+# --- factory state on the primary image, and recovery mode entered from it ---------------------
 run "$HSMD" button --state "$S" --release
 rc_is 0 "release the recovery button"
 ha reset --esn "$ESN"
 rc_is 0 "reset: the primary image boots in factory state"
 platform_probe "factory state" "$(facts '{"factory":true}')" $KEYS_P
+# No host may reset an HSM in factory state (none is enrolled): a power
+# cycle with the button held boots the recovery image (hsmd(8), button).
+run "$HSMD" button --state "$S" --hold 120
+rc_is 0 "hold the recovery button in factory state"
+ok "power off" hsmd_stop h
+ok "power on: the recovery image boots, in factory state" hsmd_start h
+is "$(hsmd_device_doc "$S" | jq -r '.image // "primary"')" recovery "... the recovery image"
+platform_probe "recovery, factory state" "$(facts '{"recovery":true,"factory":true}')" $KEYS_P
+run "$HSMD" button --state "$S" --release
+rc_is 0 "release the recovery button"
+ok "power off" hsmd_stop h
+ok "power on: the primary image boots, in factory state" hsmd_start h
+is "$(hsmd_device_doc "$S" | jq -r '.image // "primary"')" primary "... the primary image"
 ha enroll --esn "$ESN" --secret-file "$(secrets h)"
 rc_is 0 "enroll on the primary image"
 platform_keys
@@ -350,6 +413,8 @@ for T in A B; do
 	tcall "${VCM[$T]}" ncoreapi set_mode "${KEY[$T-ncoreapi]}" '{"mode":"maintenance"}'
 	rc_is 0 "tenant $T puts its VCM into maintenance mode"
 done
+vcm_probe "VCM maintenance" "${VCM[A]}" "$(facts '{"maintenance":true}')" \
+	$(keys A-sshadmin A-ncoreapi A-monitor B-ncoreapi p-sshadmin none)
 
 # --- maintenance ----------------------------------------------------------------------------
 run nopclearfail -M --esn "$ESN" -w

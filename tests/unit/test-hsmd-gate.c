@@ -14,7 +14,7 @@
 static int check(uint32_t flags, struct hd_gate_facts f, const char *want)
 {
 	char msg[256] = "";
-	int rc = hd_gate_check(flags, &f, msg, sizeof(msg));
+	int rc = hd_gate_check(flags, NULL, &f, msg, sizeof(msg));
 
 	if (!want)
 		return rc == 0;
@@ -38,7 +38,7 @@ int main(void)
 	tap_ok(check(HSMD_METHOD_FACTORY_OK, f, NULL), "factory: FACTORY_OK method passes");
 	{
 		char msg[256] = "";
-		int rc = hd_gate_check(HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE, &f, msg,
+		int rc = hd_gate_check(HSMD_METHOD_FACTORY_OK | HSMD_METHOD_INVASIVE, NULL, &f, msg,
 				       sizeof(msg));
 		TAP_INT_EQ(rc, HSMD_DENIED,
 			   "factory: the way out (enroll) without the enrollment secret is denied");
@@ -95,6 +95,33 @@ int main(void)
 	/* Recovery mode (guide 4.5.4). */
 	tap_ok(check(HSMD_METHOD_RECOVERY, clean, "only in recovery mode"),
 	       "recovery needed, not in it: refused");
+	{
+		/* A method's hint leads the message of its mode rule, and of
+		 * that rule only. */
+		char msg[512] = "";
+		int rc = hd_gate_check(HSMD_METHOD_RECOVERY, "logs are cleared only there", &clean,
+				       msg, sizeof(msg));
+		TAP_INT_EQ(rc, HSMD_REFUSED_STATE, "recovery needed, with a hint: refused");
+		TAP_STR_EQ(msg,
+			   "logs are cleared only there; to enter recovery mode hold the recovery "
+			   "button (hsmd button --hold 60) and reset the HSM (guide 4.5.4.2)",
+			   "... the hint, then how to enter recovery mode");
+		f = clean;
+		f.esn = "1A23-BC45-6789";
+		rc = hd_gate_check(HSMD_METHOD_MAINTENANCE, "keys change only there", &f, msg,
+				   sizeof(msg));
+		TAP_STR_EQ(msg,
+			   "keys change only there; enter maintenance mode with 'nopclearfail -M "
+			   "--esn 1A23-BC45-6789 -w' first",
+			   "maintenance needed, with a hint: the hint, then the command");
+		f = clean;
+		f.clock_lost = 1;
+		rc = hd_gate_check(HSMD_METHOD_RECOVERY | HSMD_METHOD_NEEDS_CLOCK, "a hint", &f,
+				   msg, sizeof(msg));
+		tap_ok(rc == HSMD_REFUSED_STATE && strstr(msg, "clock is lost") &&
+			   !strstr(msg, "a hint"),
+		       "another rule keeps its own message (%s)", msg);
+	}
 	f = clean;
 	f.recovery = 1;
 	tap_ok(check(HSMD_METHOD_RECOVERY | HSMD_METHOD_INVASIVE, f, NULL),

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <hsmadmin/fileio.h>
+#include "licence.h"
 #include "sign.h"
 #include "provision.h"
 #include "server.h"
@@ -53,6 +54,64 @@ static size_t log_lines(void)
 		n += buf[i] == '\n';
 	free(buf);
 	return n;
+}
+
+/* A commit with the device's own licence skips the licence check (it was
+ * checked when the device took it); any other licence text or fields must
+ * still be checked, even right after the device's licence was accepted. */
+static void test_licence_commits(struct hd_store *st)
+{
+	struct hsm_licence lic = { .max_active_vcms = 1000, .serial = 7, .issued = 1700000000 };
+	char err[HD_ERRLEN] = "no key", *text = NULL, *at;
+	EVP_PKEY *vendor = hsm_ed25519_generate(err, sizeof(err));
+	size_t len = 0;
+	json_t *good, *doc;
+
+	snprintf(lic.esn, sizeof(lic.esn), "%s",
+		 json_string_value(json_object_get(st->lifetime, "esn")));
+	if (!vendor || hsm_licence_sign(&lic, vendor, &text, &len, err, sizeof(err)) != 0) {
+		tap_ok(0, "issue a test licence: %s", err);
+		EVP_PKEY_free(vendor);
+		return;
+	}
+	good = json_pack("{s:s%, s:i, s:i, s:n, s:I, s:I}", "text", text, len, "max_active_vcms",
+			 1000, "features", 0, "speed_upgrade", "serial", (json_int_t)7, "issued",
+			 (json_int_t)1700000000);
+	doc = json_deep_copy(st->device);
+	json_object_set(doc, "licence", good);
+	TAP_INT_EQ(hd_store_commit(st, doc, "fet", NULL, err, sizeof(err)), 0,
+		   "licence: the device takes a valid licence");
+
+	doc = json_deep_copy(st->device);
+	json_object_set_new(doc, "min_vsn", json_integer(3));
+	TAP_INT_EQ(hd_device_validate_since(doc, st->device, err, sizeof(err)), 0,
+		   "licence: a commit with the same licence is valid");
+	json_decref(doc);
+
+	/* The header says 1001 VCMs, the signed body 1000: same length, one
+	 * byte apart from the licence the device holds. */
+	doc = json_deep_copy(st->device);
+	at = strstr(text, "# max-active-vcms: 1000\n");
+	if (at)
+		at[sizeof("# max-active-vcms: 100") - 1] = '1';
+	json_object_set_new(json_object_get(doc, "licence"), "text", json_stringn(text, len));
+	tap_ok(at && hd_device_validate_since(doc, st->device, err, sizeof(err)) != 0,
+	       "licence: a text altered in one byte is refused after the original was accepted");
+	TAP_HAS(err, "altered", "... as altered");
+	json_decref(doc);
+
+	doc = json_deep_copy(st->device);
+	json_object_set_new(json_object_get(doc, "licence"), "max_active_vcms", json_integer(1001));
+	tap_ok(hd_device_validate_since(doc, st->device, err, sizeof(err)) != 0,
+	       "licence: the same text with other fields is refused");
+	TAP_HAS(err, "do not match", "... as not matching its text");
+	json_decref(doc);
+
+	json_decref(good);
+	free(text);
+	EVP_PKEY_free(lic.signer);
+	json_decref(lic.envelope);
+	EVP_PKEY_free(vendor);
 }
 
 int main(void)
@@ -187,6 +246,8 @@ int main(void)
 		hd_call_clear(&call);
 		json_decref(params);
 	}
+
+	test_licence_commits(&st);
 
 	/* Factory state. */
 	logkey =

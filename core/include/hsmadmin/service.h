@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hsmadmin/service.h - the hsmd service ABI (version 1.6).
+ * hsmadmin/service.h - the hsmd service ABI (version 1.7).
  *
  * A service module is a shared object that exports exactly one symbol,
  * `hsmd_service`, a const struct hsmd_service.  hsmd reads the ABI version
@@ -50,7 +50,7 @@ extern "C" {
 /* The one source of the service ABI version: configure reads these two
  * lines for hsmadmin-service.pc (tests/cli/versions.sh checks). */
 #define HSMD_SERVICE_ABI_MAJOR 1
-#define HSMD_SERVICE_ABI_MINOR 6
+#define HSMD_SERVICE_ABI_MINOR 7
 
 /* The one symbol hsmd looks up with dlsym(). */
 #define HSMD_SERVICE_SYMBOL "hsmd_service"
@@ -82,7 +82,7 @@ enum hsmd_status {
 #define HSMD_METHOD_LOG_GUARDED 0x10u /* refused past the safe log level */
 #define HSMD_METHOD_LOG_ACCESS 0x20u /* retrieves or clears logs: allowed past the critical level */
 #define HSMD_METHOD_MAINTENANCE 0x40u /* needs the HSM in maintenance mode */
-#define HSMD_METHOD_RECOVERY 0x80u    /* needs the HSM in recovery mode (guide 4.5.4: log clear) */
+#define HSMD_METHOD_RECOVERY 0x80u    /* needs the HSM in recovery mode (guide 4.5.4: logs clear) */
 
 struct hsmd_call; /* opaque: one method call */
 
@@ -107,6 +107,13 @@ struct hsmd_method {
 	 * being received) whatever happens, also when the client goes away. */
 	int (*stream)(struct hsmd_call *call, const void *data, size_t len);
 	int (*finish)(struct hsmd_call *call);
+	/* --- ABI 1.7: optional, one line in the admin's words saying why the
+	 * method's mode rule (HSMD_METHOD_RECOVERY or HSMD_METHOD_MAINTENANCE)
+	 * applies to it.  When hsmd refuses the call by that rule, the
+	 * message is this hint followed by how to enter the mode; the other
+	 * rules keep their own messages.  hsmd reads it only from a table
+	 * whose stride reaches it (a service of ABI 1.6 or older has none). */
+	const char *gate_hint;
 };
 #define HSMD_METHOD_END                                                                            \
 	{                                                                                          \

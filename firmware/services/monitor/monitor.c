@@ -192,8 +192,9 @@ static int m_logs_getkey(struct hsmd_call *call)
 }
 
 /* Clear (guide 4.10.1.8.2, 4.12.3.2, 4.12.4.3.1): both logs only in
- * recovery mode; the signed system log is otherwise exported and
- * expired. */
+ * recovery mode, which hsmd's gate enforces from the table's
+ * HSMD_METHOD_RECOVERY (the init log from v13.7; the signed system log
+ * is otherwise exported and expired: the gate_hint says so). */
 static int m_logs_clear(struct hsmd_call *call)
 {
 	char err[256];
@@ -203,13 +204,6 @@ static int m_logs_clear(struct hsmd_call *call)
 		return hsmd_error(call, HSMD_BAD_REQUEST, "%s", err);
 	if (need_segment_api(call))
 		return HSMD_FAILED;
-	if (!in_recovery(call))
-		return hsmd_error(
-		    call, HSMD_REFUSED_STATE, "%s",
-		    strcmp(log, "init") == 0
-			? "the init log can only be cleared in recovery mode"
-			: "the signed system log can only be cleared in recovery mode: "
-			  "export and expire it instead (logs export, logs expire)");
 	if (hsmd_log_clear(call, log) != 0)
 		return HSMD_FAILED;
 	hsmd_reply(call, json_pack("{s:s, s:b}", "log", log, "cleared", 1));
@@ -234,9 +228,12 @@ static const struct hsmd_method methods[] = {
 	  .handler = m_logs_getkey,
 	  .summary = "the log verification keys and their certificates" },
 	{ .name = "logs_clear",
-	  .flags = HSMD_METHOD_LOG_ACCESS,
+	  .flags = HSMD_METHOD_LOG_ACCESS | HSMD_METHOD_RECOVERY,
 	  .handler = m_logs_clear,
-	  .summary = "clear the system or init log (recovery mode only)" },
+	  .summary = "clear the system or init log (recovery mode only)",
+	  .gate_hint = "the init log and the signed system log can only be cleared in recovery "
+		       "mode (guide 4.12.3.2, 4.12.4.3.1): otherwise export and expire the system "
+		       "log instead (logs export, logs expire)" },
 	HSMD_METHOD_END
 };
 
