@@ -502,21 +502,6 @@ static int gnonce_path(const struct hsm_keyprot_ctx *ctx, char *buf, size_t len)
 		   : 0;
 }
 
-static int split_dir(const char *path, char *dir, size_t len)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return snprintf(dir, len, ".") >= (int)len ? -1 : 0;
-	if ((size_t)(slash - path) + 1 > len)
-		return -1;
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash - path] = '\0';
-	if (!*dir)
-		snprintf(dir, len, "/");
-	return 0;
-}
-
 /* A new global nonce, published with link() so that two processes racing
  * to create it agree on one and nobody ever reads a half-written file. */
 static int gnonce_create(const char *path, char *err, size_t errlen)
@@ -525,7 +510,7 @@ static int gnonce_create(const char *path, char *err, size_t errlen)
 	uint8_t nonce[GNONCE_LEN];
 	int fd, rc = 0;
 
-	if (split_dir(path, dir, sizeof(dir)) != 0 ||
+	if (hsm_path_dir(path, dir, sizeof(dir)) != 0 ||
 	    snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
 		return hsm_set_err(err, errlen, "protection option %s: %s: path too long",
 				   opt_names[4], path);
@@ -1220,21 +1205,6 @@ static int read_key_file(const char *path, const char *group, int check, uint8_t
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Atomic like hsm_write_file_atomic, and the group and mode are set on the
  * temporary file before it gets its name, so the key is never visible
  * with looser permissions.  Without overwrite, link() refuses to replace. */
@@ -1248,7 +1218,7 @@ static int write_key_file(const char *path, const uint8_t *data, size_t len, con
 	if (group && *group && group_lookup(group, &gid) != 0)
 		return hsm_set_err(err, errlen, "%s: group \"%.64s\" does not exist", path,
 				   shown(group));
-	if (split_dir(path, dir, sizeof(dir)) != 0 ||
+	if (hsm_path_dir(path, dir, sizeof(dir)) != 0 ||
 	    snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
 		return hsm_set_err(err, errlen, "%s: path too long", path);
 	if (!overwrite && access(path, F_OK) == 0)
@@ -1260,8 +1230,8 @@ static int write_key_file(const char *path, const uint8_t *data, size_t len, con
 	if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0)
 		rc = hsm_set_err(err, errlen, "%s: cannot give the key to group %.64s: %s", path,
 				 shown(group), strerror(errno));
-	else if (fchmod(fd, gid != (gid_t)-1 ? 0640 : 0600) != 0 || write_all(fd, data, len) != 0 ||
-		 fsync(fd) != 0)
+	else if (fchmod(fd, gid != (gid_t)-1 ? 0640 : 0600) != 0 ||
+		 hsm_write_all(fd, data, len) != 0 || fsync(fd) != 0)
 		rc = hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
 	if (close(fd) != 0 && rc == 0)
 		rc = hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
@@ -1298,6 +1268,14 @@ HSM_API int hsm_keyprot_save(const char *path, EVP_PKEY *key, unsigned opts,
 	return rc;
 }
 
+/* The group a key file may be readable by when loading with ctx: NULL
+ * (the one it was saved with) while NFAST_<SERVICE>_GROUP is unset, ""
+ * for none. */
+static const char *load_group(const struct hsm_keyprot_ctx *ctx)
+{
+	return ctx->group_unset ? NULL : ctx->group ? ctx->group : "";
+}
+
 HSM_API EVP_PKEY *hsm_keyprot_load(const char *path, const struct hsm_keyprot_ctx *ctx,
 				   unsigned *opts, char *err, size_t errlen)
 {
@@ -1308,11 +1286,7 @@ HSM_API EVP_PKEY *hsm_keyprot_load(const char *path, const struct hsm_keyprot_ct
 
 	if (!ctx)
 		ctx = &no_ctx;
-	if (read_key_file(path,
-			  ctx->group_unset ? NULL
-			  : ctx->group     ? ctx->group
-					   : "",
-			  1, &data, &len, err, errlen) != 0)
+	if (read_key_file(path, load_group(ctx), 1, &data, &len, err, errlen) != 0)
 		return NULL;
 	key = hsm_keyprot_open(data, len, ctx, opts, why, sizeof(why));
 	free(data);
@@ -1352,11 +1326,7 @@ HSM_API char *hsm_keyprot_load_pem(const char *path, const struct hsm_keyprot_ct
 
 	if (!ctx)
 		ctx = &no_ctx;
-	if (read_key_file(path,
-			  ctx->group_unset ? NULL
-			  : ctx->group     ? ctx->group
-					   : "",
-			  1, &data, &len, err, errlen) != 0)
+	if (read_key_file(path, load_group(ctx), 1, &data, &len, err, errlen) != 0)
 		return NULL;
 	rc = open_der(data, len, ctx, opts, &der, &derlen, NULL, why, sizeof(why));
 	free(data);

@@ -886,15 +886,9 @@ static int hash_file(const char *path, int out, uint64_t *size, uint8_t sha[32],
 			break;
 		EVP_DigestUpdate(md, buf, (size_t)n);
 		*size += (uint64_t)n;
-		for (ssize_t w = 0; out >= 0 && w < n;) {
-			ssize_t k = write(out, buf + w, (size_t)(n - w));
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0) {
-				snprintf(err, errlen, "writing the package: %s", strerror(errno));
-				goto out;
-			}
-			w += k;
+		if (out >= 0 && hsm_write_all(out, buf, (size_t)n) != 0) {
+			snprintf(err, errlen, "writing the package: %s", strerror(errno));
+			goto out;
 		}
 	}
 	if (EVP_DigestFinal_ex(md, sha, &n32) != 1)
@@ -908,22 +902,6 @@ out:
 	return rc;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t k = write(fd, p, len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		p += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
 HSM_API int hsm_npkg_write(const char *out, const struct hsm_npkg_manifest *m,
 			   const struct hsm_npkg_source *src, size_t nsrc, EVP_PKEY *key, char *err,
 			   size_t errlen)
@@ -931,7 +909,7 @@ HSM_API int hsm_npkg_write(const char *out, const struct hsm_npkg_manifest *m,
 	struct hsm_npkg_source *sorted = NULL;
 	struct hsm_npkg_manifest *check = NULL;
 	json_t *body = NULL, *files = NULL, *env = NULL;
-	char *text = NULL, tmp[4200] = "", head[HEADER_MAX], hex[65], inner[512], dir[4200], *slash;
+	char *text = NULL, tmp[4200] = "", head[HEADER_MAX], hex[65], inner[512], dir[4200];
 	size_t tlen;
 	int fd = -1, rc = -1;
 
@@ -984,8 +962,8 @@ HSM_API int hsm_npkg_write(const char *out, const struct hsm_npkg_manifest *m,
 		goto out;
 	}
 	snprintf(head, sizeof(head), HSM_NPKG_MAGIC " %d %zu\n", HSM_NPKG_VERSION, tlen);
-	if (fchmod(fd, 0644) != 0 || write_all(fd, head, strlen(head)) != 0 ||
-	    write_all(fd, text, tlen) != 0 || write_all(fd, "\n", 1) != 0) {
+	if (fchmod(fd, 0644) != 0 || hsm_write_all(fd, head, strlen(head)) != 0 ||
+	    hsm_write_all(fd, text, tlen) != 0 || hsm_write_all(fd, "\n", 1) != 0) {
 		snprintf(err, errlen, "writing %s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -1012,12 +990,7 @@ HSM_API int hsm_npkg_write(const char *out, const struct hsm_npkg_manifest *m,
 		goto out;
 	}
 	tmp[0] = '\0';
-	snprintf(dir, sizeof(dir), "%s", out);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
+	hsm_path_dir(out, dir, sizeof(dir));
 	if (hsm_fsync_dir(dir, err, errlen) != 0)
 		goto out;
 	rc = 0;

@@ -91,20 +91,6 @@ static int rfail(struct hsm_slog_receiver *r, int exit, const char *what)
 	return -1;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int hsm_slog_receiver_push(void *arg, const void *data, size_t len)
 {
 	struct hsm_slog_receiver *r = arg;
@@ -116,7 +102,7 @@ int hsm_slog_receiver_push(void *arg, const void *data, size_t len)
 		return rfail(r, HSM_EXIT_AUTH, why);
 	r->bytes += len;
 	if (r->fd >= 0) {
-		if (write_all(r->fd, data, len) != 0)
+		if (hsm_write_all(r->fd, data, len) != 0)
 			return rfail(r, HSM_EXIT_FAILED, strerror(errno ? errno : EIO));
 		return 0;
 	}
@@ -181,7 +167,7 @@ json_t *hsm_slog_receiver_finish(struct hsm_slog_receiver *r, const json_t *head
 int hsm_slog_receiver_commit(struct hsm_slog_receiver *r, const char *path, char *err,
 			     size_t errlen)
 {
-	char dir[PATH_MAX], *slash;
+	char dir[PATH_MAX];
 
 	if (!r->finished || r->failed || r->fd < 0 || r->committed)
 		return hsm_set_err(err, errlen, "nothing verified to write");
@@ -193,14 +179,7 @@ int hsm_slog_receiver_commit(struct hsm_slog_receiver *r, const char *path, char
 	if (rename(r->tmp, path) != 0)
 		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	r->committed = 1;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
+	hsm_path_dir(path, dir, sizeof(dir));
 	return hsm_fsync_dir(dir, err, errlen);
 }
 

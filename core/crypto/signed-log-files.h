@@ -23,7 +23,8 @@
  *   if (sum) hsm_slog_receiver_commit(r, "outdir/ESN-system-7.log", err, n);
  *   hsm_slog_receiver_free(r);       // removes the temporary file if not committed
  * Every byte is verified as it arrives (against the keys certified by
- * signer, see hsm_slog_export_begin) and written to a temporary file in
+ * signer, or with signer NULL against keys that carry no certificate, as
+ * in recovery mode: see hsm_slog_export_begin) and written to a temporary file in
  * dir; nothing takes the final name before the whole segment verified and
  * was fsync'ed.  With dir NULL the bytes are kept in memory instead, up to
  * mem_max (for --json and printing). */
@@ -92,6 +93,31 @@ HSM_API json_t *hsm_slog_export_params(struct hsm_ctx *ctx, const char *expire_c
  * sorted keys, atomically, mode 0644 (the keys are public).  0, or -1
  * with the reason. */
 HSM_API int hsm_slog_key_file_write(const json_t *doc, const char *path, char *err, size_t errlen);
+
+/* The options `logs export|expire` and `vcm logs export|expire` share,
+ * word for word: export's --saved, its --seq and --expire; expire's --seq. */
+#define HSM_SLOG_OPT_SAVED                                                                         \
+	{                                                                                          \
+		.name = "saved", .type = HSM_OPT_FLAG,                                             \
+		.help = "export again a segment exported before and not yet expired"               \
+	}
+#define HSM_SLOG_OPT_SAVED_SEQ                                                                     \
+	{                                                                                          \
+		.name = "seq", .type = HSM_OPT_INT, .metavar = "SEQ_NO", .min = 1,                 \
+		.max = INT64_C(1) << 50,                                                           \
+		.help = "with --saved: which saved segment (default: the oldest)"                  \
+	}
+#define HSM_SLOG_OPT_EXPIRE                                                                        \
+	{                                                                                          \
+		.name = "expire", .type = HSM_OPT_FLAG,                                            \
+		.help = "expire the segment once its verified copy is written (not recommended)"   \
+	}
+#define HSM_SLOG_OPT_EXPIRE_SEQ                                                                    \
+	{                                                                                          \
+		.name = "seq", .type = HSM_OPT_INT, .flags = HSM_OPTF_REQUIRED,                    \
+		.metavar = "SEQ_NO", .min = 1, .max = INT64_C(1) << 50,                            \
+		.help = "the log sequence number of an exported segment"                           \
+	}
 
 /* The verify command: FILE... (any order) and --key KEYFILE from ctx;
  * getkey names the command that writes key files, for the warning when

@@ -17,6 +17,7 @@
 
 #include <string.h>
 
+#include <hsmadmin/fileio.h>
 #include "signed-log.h"
 
 #define SCAN_MAX_DEPTH 8 /* of detail; the whole entry stays far below 32 */
@@ -25,17 +26,6 @@
 struct scan {
 	const char *p, *end;
 };
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* A string at s->p (the opening quote).  Key strings may hold no escape
  * (two spellings of one key would defeat the duplicate check). */
@@ -66,7 +56,7 @@ static int scan_string(struct scan *s, int key, const char **text, size_t *len)
 				if (s->end - p < 6)
 					return 0;
 				for (int i = 2; i < 6; i++) {
-					int h = hexval(p[i]);
+					int h = hsm_hex_digit(p[i]);
 					if (h < 0)
 						return 0;
 					v = v << 4 | h;

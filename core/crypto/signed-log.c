@@ -301,6 +301,7 @@ struct hsm_slog_verifier {
 	EVP_PKEY *next_key;
 	char esn[64], log[64];
 	int all_anchored, any_checkpoint;
+	int uncertified; /* keys pinned without certificates (recovery mode) */
 	struct seg_summary *segs;
 	size_t nsegs;
 	/* SHA-256 fetched once and one context for every entry: the
@@ -1007,6 +1008,47 @@ int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *k
 	return 0;
 }
 
+int hsm_slog_keys_certified(const json_t *keys)
+{
+	size_t i;
+	json_t *k;
+
+	if (!json_array_size(keys))
+		return 0;
+	json_array_foreach(keys, i, k) if (!json_object_get(k, "certificate")) return 0;
+	return 1;
+}
+
+int hsm_slog_verifier_pin_uncertified(struct hsm_slog_verifier *v, const json_t *keys, char *err,
+				      size_t errlen)
+{
+	size_t i;
+	json_t *k;
+	char inner[256];
+
+	if (!json_is_array(keys) || json_array_size(keys) == 0)
+		return hsm_set_err(err, errlen, "no log keys");
+	json_array_foreach(keys, i, k)
+	{
+		const char *line = json_string_value(json_object_get(k, "key"));
+		json_t *ep = json_object_get(k, "epoch"), *since = json_object_get(k, "since");
+		EVP_PKEY *key;
+		int rc;
+
+		if (!line || !json_is_integer(ep) || !json_is_integer(since))
+			return hsm_set_err(err, errlen, "keys[%zu]: needs epoch, since and key", i);
+		if (!(key = hsm_key_from_openssh_strict("key", line, inner, sizeof(inner))))
+			return hsm_set_err(err, errlen, "keys[%zu]: %s", i, inner);
+		rc = hsm_slog_verifier_pin(v, json_integer_value(ep), json_integer_value(since),
+					   key, err, errlen);
+		EVP_PKEY_free(key);
+		if (rc)
+			return -1;
+	}
+	v->uncertified = 1;
+	return 0;
+}
+
 struct hsm_slog_verifier *hsm_slog_export_begin(const json_t *keys, EVP_PKEY *signer,
 						const char *esn, const char *log, const char *name,
 						char *err, size_t errlen)
@@ -1017,7 +1059,10 @@ struct hsm_slog_verifier *hsm_slog_export_begin(const json_t *keys, EVP_PKEY *si
 		hsm_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (hsm_slog_verifier_pin_certified(v, keys, signer, esn, log, err, errlen) != 0 ||
+	/* Without a signer only the certificates go unchecked: the chain,
+	 * the sequence and every checkpoint signature are checked the same. */
+	if ((signer ? hsm_slog_verifier_pin_certified(v, keys, signer, esn, log, err, errlen)
+		    : hsm_slog_verifier_pin_uncertified(v, keys, err, errlen)) != 0 ||
 	    hsm_slog_verifier_begin(v, name, err, errlen) != 0) {
 		hsm_slog_verifier_free(v);
 		return NULL;
@@ -1041,7 +1086,10 @@ json_t *hsm_slog_export_finish(struct hsm_slog_verifier *v, const char *esn, con
 		return NULL;
 	}
 	if (!hsm_slog_verifier_anchored(v)) {
-		hsm_set_err(err, errlen, "a checkpoint is signed by a key without a certificate");
+		hsm_set_err(err, errlen, "%s",
+			    v->uncertified
+				? "a checkpoint is signed by a key the device did not give"
+				: "a checkpoint is signed by a key without a certificate");
 		return NULL;
 	}
 	return hsm_slog_verifier_summary(v);

@@ -109,8 +109,19 @@ HSM_API int hsm_slog_verifier_pin_file(struct hsm_slog_verifier *v, const char *
 HSM_API int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *keys,
 					    EVP_PKEY *signer, const char *esn, const char *log,
 					    char *err, size_t errlen);
+/* Does every key of a logs_getkey reply carry a certificate?  0 for an
+ * empty list, and on the recovery image, which makes none (guide 4.5.4.1). */
+HSM_API int hsm_slog_keys_certified(const json_t *keys);
+/* Pin the keys of a logs_getkey reply as given, without certificates (the
+ * recovery image's): each must have epoch, since and an OpenSSH ed25519
+ * key.  Everything is verified against them as against certified keys,
+ * but nothing ties them to the HSM identity: the caller must say so. */
+HSM_API int hsm_slog_verifier_pin_uncertified(struct hsm_slog_verifier *v, const json_t *keys,
+					      char *err, size_t errlen);
 /* The whole check of an exported segment: its text against the certified
- * keys; it must be segment `segment` of log `log` of esn and anchored.
+ * keys (signer NULL: against the uncertified keys, see
+ * hsm_slog_export_begin); it must be segment `segment` of log `log` of esn
+ * and anchored.
  * Returns the summary (see hsm_slog_verifier_summary) or NULL with the
  * first problem. */
 HSM_API json_t *hsm_slog_verify_export(const char *text, size_t len, const json_t *keys,
@@ -130,7 +141,11 @@ HSM_API int hsm_slog_verifier_push(struct hsm_slog_verifier *v, const void *data
 				   char *err, size_t errlen);
 HSM_API int hsm_slog_verifier_end(struct hsm_slog_verifier *v, char *err, size_t errlen);
 /* hsm_slog_verify_export in pieces: begin pins the certified keys and
- * starts the file; push the bytes with hsm_slog_verifier_push; finish
+ * starts the file (signer NULL: the keys carry no certificates, as in
+ * recovery mode, and are pinned with hsm_slog_verifier_pin_uncertified;
+ * the chain, the sequence numbers and every checkpoint signature are
+ * still verified, only the certificate chain to the identity is absent);
+ * push the bytes with hsm_slog_verifier_push; finish
  * ends it and checks it is segment `segment` of log `log` of esn,
  * anchored.  finish returns the summary or NULL with the first problem. */
 HSM_API struct hsm_slog_verifier *hsm_slog_export_begin(const json_t *keys, EVP_PKEY *signer,

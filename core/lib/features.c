@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include <hsmadmin/features.h>
+#include <hsmadmin/fileio.h>
 
 struct feature_name {
 	uint32_t bit;
@@ -63,17 +64,6 @@ static int is_space(char c)
 	return c == ' ' || c == '\t';
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Copy at most 40 bytes of untrusted text into an error message, with
  * anything unprintable shown as '?', so hostile input cannot forge lines
  * or terminal escapes. */
@@ -112,7 +102,7 @@ static int parse_hex(const char *s, size_t n, uint32_t *word, char *err, size_t 
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int v = hex_value(s[i]);
+		int v = hsm_hex_digit(s[i]);
 		if (v < 0) {
 			quote_part(q, sizeof(q), s, n);
 			snprintf(err, errlen, "'%s' is not a hex word", q);
@@ -127,7 +117,7 @@ static int parse_hex(const char *s, size_t n, uint32_t *word, char *err, size_t 
 static int all_hex(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (hex_value(s[i]) < 0)
+		if (hsm_hex_digit(s[i]) < 0)
 			return 0;
 	return n > 0;
 }

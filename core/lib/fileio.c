@@ -21,18 +21,19 @@
 #include <hsmadmin/fileio.h>
 #include "internal.h"
 
-static void split_dir(const char *path, char *dir, size_t dirlen)
+int hsm_path_dir(const char *path, char *dir, size_t len)
 {
 	const char *slash = strrchr(path, '/');
+	int n;
 
 	if (!slash)
-		snprintf(dir, dirlen, ".");
+		n = snprintf(dir, len, ".");
 	else if (slash == path)
-		snprintf(dir, dirlen, "/");
+		n = snprintf(dir, len, "/");
 	else
-		snprintf(dir, dirlen, "%.*s", (int)(slash - path), path);
+		n = snprintf(dir, len, "%.*s", (int)(slash - path), path);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
-
 HSM_API int hsm_fsync_dir(const char *dir, char *err, size_t errlen)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -48,15 +49,17 @@ HSM_API int hsm_fsync_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int hsm_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
 	while (len) {
 		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
 			return -1;
 		}
 		p += n;
@@ -64,7 +67,6 @@ static int write_all(int fd, const void *data, size_t len)
 	}
 	return 0;
 }
-
 HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 				  char *err, size_t errlen)
 {
@@ -73,14 +75,14 @@ HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len
 
 	if (strlen(path) >= PATH_MAX)
 		return hsm_set_err(err, errlen, "%s: path too long", path);
-	split_dir(path, dir, sizeof(dir));
+	hsm_path_dir(path, dir, sizeof(dir));
 	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return hsm_set_err(err, errlen, "%s: cannot create temporary file: %s", path,
 				   strerror(errno));
 	/* mkostemp creates 0600; widen (or keep) to what the caller asked. */
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, mode) != 0 || hsm_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		e = errno;
 		close(fd);
 		unlink(tmp);

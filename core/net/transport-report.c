@@ -200,28 +200,43 @@ void hsm_report_done(struct hsm_ctx *ctx, size_t i, void *arg)
 	hsm_report_one(ctx, m, &run->replies[i], run->text, run->arg);
 }
 
-int hsm_report_call(struct hsm_ctx *ctx, const char *service, const char *method,
-		    const json_t *params, hsm_report_fn text, void *arg)
+int hsm_report_fleet_call(struct hsm_ctx *ctx, const struct hsm_fleet *fleet, const char *service,
+			  const char *method, const json_t *params, hsm_report_fn text,
+			  hsm_report_judge_fn judge, void *arg)
 {
-	struct hsm_fleet fleet;
 	struct hsm_rpc_reply *replies;
 	struct hsm_report_run run;
+	int rc;
+
+	if (!(replies = calloc(fleet->count ? fleet->count : 1, sizeof(*replies))))
+		return hsm_error(ctx, HSM_EXIT_FAILED, method, "out of memory");
+	run = (struct hsm_report_run){
+		.fleet = fleet, .replies = replies, .text = text, .arg = arg, .judge = judge
+	};
+	hsm_rpc_fanout_each(ctx, fleet, service, method, params, replies, hsm_report_done, &run);
+	rc = hsm_report_json(ctx, fleet, replies);
+	for (size_t i = 0; i < fleet->count; i++)
+		hsm_rpc_reply_clear(&replies[i]);
+	free(replies);
+	return rc;
+}
+
+int hsm_report_call_judged(struct hsm_ctx *ctx, const char *service, const char *method,
+			   const json_t *params, hsm_report_fn text, hsm_report_judge_fn judge,
+			   void *arg)
+{
+	struct hsm_fleet fleet;
 	int rc = hsm_fleet_open(ctx, &fleet);
 
 	if (rc)
 		return rc;
-	if (!(replies = calloc(fleet.count ? fleet.count : 1, sizeof(*replies)))) {
-		hsm_fleet_close(&fleet);
-		return hsm_error(ctx, HSM_EXIT_FAILED, method, "out of memory");
-	}
-	run = (struct hsm_report_run){
-		.fleet = &fleet, .replies = replies, .text = text, .arg = arg
-	};
-	hsm_rpc_fanout_each(ctx, &fleet, service, method, params, replies, hsm_report_done, &run);
-	rc = hsm_report_json(ctx, &fleet, replies);
-	for (size_t i = 0; i < fleet.count; i++)
-		hsm_rpc_reply_clear(&replies[i]);
-	free(replies);
+	rc = hsm_report_fleet_call(ctx, &fleet, service, method, params, text, judge, arg);
 	hsm_fleet_close(&fleet);
 	return rc;
+}
+
+int hsm_report_call(struct hsm_ctx *ctx, const char *service, const char *method,
+		    const json_t *params, hsm_report_fn text, void *arg)
+{
+	return hsm_report_call_judged(ctx, service, method, params, text, NULL, arg);
 }

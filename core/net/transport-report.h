@@ -42,13 +42,14 @@ HSM_API int hsm_report_json(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
  * formatter, and optionally judge, which looks at reply i first (on the
  * main thread, before it is printed): it may turn a reply into a failure
  * or act on it (forget the pins of an HSM that went to factory state). */
+typedef void (*hsm_report_judge_fn)(struct hsm_ctx *ctx, const struct hsm_module *module,
+				    struct hsm_rpc_reply *reply, void *arg);
 struct hsm_report_run {
 	const struct hsm_fleet *fleet;
 	struct hsm_rpc_reply *replies;
 	hsm_report_fn text;
 	void *arg;
-	void (*judge)(struct hsm_ctx *ctx, const struct hsm_module *module,
-		      struct hsm_rpc_reply *reply, void *arg);
+	hsm_report_judge_fn judge;
 };
 
 /* An hsm_done_fn (hsm_rpc_fanout_each, hsm_parallel_report) with a struct
@@ -59,6 +60,16 @@ HSM_API void hsm_report_done(struct hsm_ctx *ctx, size_t i, void *run);
  * with params on every HSM in parallel, report each HSM as it answers. */
 HSM_API int hsm_report_call(struct hsm_ctx *ctx, const char *service, const char *method,
 			    const json_t *params, hsm_report_fn text, void *arg);
+/* The same with judge (may be NULL) looking at each reply before it is
+ * printed, as in struct hsm_report_run. */
+HSM_API int hsm_report_call_judged(struct hsm_ctx *ctx, const char *service, const char *method,
+				   const json_t *params, hsm_report_fn text,
+				   hsm_report_judge_fn judge, void *arg);
+/* The same on a fleet the command opened itself (to ask a person first);
+ * the fleet stays open. */
+HSM_API int hsm_report_fleet_call(struct hsm_ctx *ctx, const struct hsm_fleet *fleet,
+				  const char *service, const char *method, const json_t *params,
+				  hsm_report_fn text, hsm_report_judge_fn judge, void *arg);
 
 /* Text helpers for formatters. */
 /* "2026-11-23 10:38:32 UTC" for Unix seconds, into buf. */

@@ -931,13 +931,15 @@ static void wait_tick(struct par *p)
 	pthread_cond_timedwait(&p->ended, &p->lock, &ts);
 }
 
-static void show_waiting(struct hsm_ctx *ctx, size_t left, size_t n, void *arg)
+void hsm_waiting_count(struct hsm_ctx *ctx, size_t left, size_t n, void *arg)
 {
-	(void)arg;
+	static const struct hsm_waiting_items hsms = { "HSM", "HSMs" };
+	const struct hsm_waiting_items *w = arg ? arg : &hsms;
+
 	if (n == 1)
-		hsm_progress(ctx, "waiting for the HSM");
+		hsm_progress(ctx, "waiting for the %s", w->one);
 	else
-		hsm_progress(ctx, "waiting for %zu of %zu HSMs", left, n);
+		hsm_progress(ctx, "waiting for %zu of %zu %s", left, n, w->many);
 }
 
 void hsm_parallel_report(struct hsm_ctx *ctx, size_t n, void (*fn)(size_t i, void *arg), void *arg,
@@ -976,7 +978,7 @@ void hsm_parallel_report_with(struct hsm_ctx *ctx, size_t n, void (*fn)(size_t i
 	while (started < want && pthread_create(&tid[started], NULL, par_worker, &p) == 0)
 		started++;
 	if (!waiting)
-		waiting = show_waiting;
+		waiting = hsm_waiting_count;
 	if (started == 0) /* no thread at all: do the work here, then report */
 		par_worker(&p);
 	waiting(ctx, n, n, waiting_arg); /* starts the clock */

@@ -195,6 +195,15 @@ HSM_API void hsm_parallel_report(struct hsm_ctx *ctx, size_t n, void (*fn)(size_
  * hsm_progress with what the command is waiting for. */
 typedef void (*hsm_waiting_fn)(struct hsm_ctx *ctx, size_t left, size_t n, void *arg);
 
+/* What a wait counts, for hsm_waiting_count: "waiting for the <one>",
+ * "waiting for K of N <many>". */
+struct hsm_waiting_items {
+	const char *one, *many;
+};
+/* The hsm_waiting_fn of a wait for items: arg is a struct
+ * hsm_waiting_items (NULL: HSMs). */
+HSM_API void hsm_waiting_count(struct hsm_ctx *ctx, size_t left, size_t n, void *arg);
+
 /* hsm_parallel_report whose progress line waiting (NULL: "waiting for K
  * of N HSMs") writes: VCMs, modules, bytes of a transfer. */
 HSM_API void hsm_parallel_report_with(struct hsm_ctx *ctx, size_t n,

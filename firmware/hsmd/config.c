@@ -92,7 +92,7 @@ struct parse_state {
 	uint32_t seen; /* bit per keys[] entry, plus bit 31 for servicedir */
 };
 
-static int parse_number(const char *value, uint64_t min, uint64_t max, uint64_t *out)
+int hd_config_number(const char *value, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -148,7 +148,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		if (ps->seen & (1u << i))
 			return hsm_set_err(err, errlen, "duplicate key '%s'", name);
 		ps->seen |= 1u << i;
-		if (parse_number(value, keys[i].min, keys[i].max, &v) != 0)
+		if (hd_config_number(value, keys[i].min, keys[i].max, &v) != 0)
 			return hsm_set_err(err, errlen,
 					   "%s: '%s' is not a number from %" PRIu64 " to %" PRIu64,
 					   name, value, keys[i].min, keys[i].max);

@@ -116,7 +116,6 @@ static int write_atomic(const char *dir, const char *path, const char *data, siz
 			int sync_dir, char *err, size_t errlen)
 {
 	char tmp[4300], inner[HD_ERRLEN];
-	size_t off = 0;
 	int fd, e;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
@@ -125,15 +124,9 @@ static int write_atomic(const char *dir, const char *path, const char *data, siz
 	if (fd < 0)
 		return hsm_set_err(err, errlen, "%s: cannot create a temporary file: %s", path,
 				   strerror(errno));
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			e = n < 0 ? errno : EIO;
-			goto undo;
-		}
-		off += (size_t)n;
+	if (hsm_write_all(fd, data, len) != 0) {
+		e = errno;
+		goto undo;
 	}
 	if (fchmod(fd, 0600) != 0 || fsync(fd) != 0) {
 		e = errno;

@@ -63,6 +63,9 @@ void hd_config_defaults(struct hd_config *cfg);
 int hd_config_load(struct hd_config *cfg, const char *confdir, char *err, size_t errlen);
 /* Parse hsmd.conf text (the fuzz target's entry point). */
 int hd_config_parse(struct hd_config *cfg, const char *text, size_t len, char *err, size_t errlen);
+/* A number as hsmd.conf writes them: decimal digits only (no sign, no
+ * blanks), in [min, max], into *out; -1 when it is not one. */
+int hd_config_number(const char *value, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Diagnostics (log.c), one line each: "hsmd: ...".  hd_log is
  * LOG_INFO; hd_log_at takes a syslog(3) priority (LOG_ERR ...

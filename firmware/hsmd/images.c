@@ -226,18 +226,10 @@ static int w_file_begin(void *ctx, const struct hsm_npkg_file *f, char *err, siz
 static int w_file_data(void *ctx, const void *data, size_t len, char *err, size_t errlen)
 {
 	struct hd_image_writer *w = ctx;
-	const char *p = data;
 
-	while (len > 0) {
-		ssize_t k = write(w->fd, p, len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return hsm_set_err(err, errlen, "writing the image: %s", strerror(errno));
-		p += k;
-		len -= (size_t)k;
-		w->written += (uint64_t)k;
-	}
+	if (hsm_write_all(w->fd, data, len) != 0)
+		return hsm_set_err(err, errlen, "writing the image: %s", strerror(errno));
+	w->written += (uint64_t)len;
 	return 0;
 }
 

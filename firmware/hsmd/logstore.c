@@ -62,23 +62,6 @@ static int problem(json_t *problems, const char *fmt, ...)
 
 /* ---- writing ---------------------------------------------------------- */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Cut the open segment to its last whole entry. */
 static int cut_tail(struct hd_slog *l)
 {
@@ -109,7 +92,7 @@ static int append_bytes(struct hd_slog *l, const char *frame, size_t n, char *er
 	if (fd < 0)
 		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	/* Write at the known end: anything past it is a failed write's rest. */
-	if (lseek(fd, (off_t)l->open_bytes, SEEK_SET) < 0 || write_all(fd, frame, n) != 0 ||
+	if (lseek(fd, (off_t)l->open_bytes, SEEK_SET) < 0 || hsm_write_all(fd, frame, n) != 0 ||
 	    fdatasync(fd) != 0) {
 		e = errno;
 		if (ftruncate(fd, (off_t)l->open_bytes) != 0 || fdatasync(fd) != 0)

@@ -310,7 +310,9 @@ static int await_unlocked(const char *dir, char *err, size_t errlen)
 	}
 }
 
-int hd_vcmhost_start(struct hd_store *st, const char *uuid, char *err, size_t errlen)
+/* Fork and exec a VCM's process; finish_start awaits its readiness.  0, or
+ * -1 with err set (then nothing runs). */
+static int spawn_vcm(struct hd_store *st, const char *uuid, char *err, size_t errlen)
 {
 	char dir[4200], user[16] = "";
 	struct proc *p;
@@ -368,13 +370,31 @@ int hd_vcmhost_start(struct hd_store *st, const char *uuid, char *err, size_t er
 	p->pid = pid;
 	p->fd = fds[0];
 	p->since = hd_store_now(st);
+	return 0;
+}
+
+/* Wait until a spawned VCM's process says it is ready; one that does not
+ * is stopped.  0, or -1 with err set. */
+static int finish_start(const char *uuid, char *err, size_t errlen)
+{
+	struct proc *p = find_proc(uuid);
+
+	if (!p)
+		return hsm_set_err(err, errlen, "VCM %s: no process to wait for", uuid);
 	if (await_ready(p, err, errlen) != 0) {
-		kill_and_reap(pid);
+		kill_and_reap(p->pid);
 		drop_proc(p);
 		return -1;
 	}
-	hd_log("VCM %s: started (pid %d)", uuid, (int)pid);
+	hd_log("VCM %s: started (pid %d)", uuid, (int)p->pid);
 	return 0;
+}
+
+int hd_vcmhost_start(struct hd_store *st, const char *uuid, char *err, size_t errlen)
+{
+	if (spawn_vcm(st, uuid, err, errlen) != 0)
+		return -1;
+	return finish_start(uuid, err, errlen);
 }
 
 int hd_vcmhost_stop(struct hd_store *st, const char *uuid, char *err, size_t errlen)
@@ -589,12 +609,44 @@ static void stop_all(void)
 	}
 }
 
+/* How many autostart VCMs start at once at boot: a start is mostly waiting
+ * for a new process to load and bind, so a few overlap well even on two
+ * CPUs; more only add contention. */
+#define AUTOSTART_PARALLEL 4
+
+/* The autostart VCMs whose processes run but were not awaited yet, oldest
+ * first, and what became of those awaited. */
+struct autostart {
+	json_t *pending, *started, *skipped;
+	unsigned active; /* started or pending */
+};
+
+/* Await the oldest pending VCMs until at most keep are left; one that does
+ * not come up is reported and frees its place under the licence limit. */
+static void autostart_settle(struct autostart *a, size_t keep)
+{
+	while (json_array_size(a->pending) > keep) {
+		json_t *u = json_array_get(a->pending, 0);
+		char err[HD_ERRLEN];
+
+		if (finish_start(json_string_value(u), err, sizeof(err)) == 0) {
+			json_array_append(a->started, u);
+		} else {
+			json_array_append_new(
+			    a->skipped,
+			    json_pack("{s:s, s:s}", "uuid", json_string_value(u), "reason", err));
+			a->active--;
+		}
+		json_array_remove(a->pending, 0);
+	}
+}
+
 void hd_vcmhost_boot(struct hd_store *st, const char *why)
 {
 	struct fw_vcm_limits lim;
-	json_t *order, *started = json_array(), *skipped = json_array(), *u;
+	struct autostart a = { json_array(), json_array(), json_array(), 0 };
+	json_t *order, *started, *skipped, *u;
 	const json_t *vcms;
-	unsigned active = 0;
 	size_t i;
 
 	stop_all();
@@ -616,21 +668,32 @@ void hd_vcmhost_boot(struct hd_store *st, const char *why)
 		if (!json_is_true(json_object_get(e, "autostart")) ||
 		    json_is_true(json_object_get(e, "disk_exceeded")))
 			continue;
-		if (active >= lim.max_active) {
-			json_array_append_new(skipped,
+		/* At the limit, the VCMs still starting decide: one that fails
+		 * leaves its place to the next, as in creation order one by
+		 * one; and the report keeps that order. */
+		if (a.active >= lim.max_active)
+			autostart_settle(&a, 0);
+		if (a.active >= lim.max_active) {
+			json_array_append_new(a.skipped,
 					      json_pack("{s:s, s:s}", "uuid", uuid, "reason",
 							"licence limit of active VCMs reached"));
 			continue;
 		}
-		if (hd_vcmhost_start(st, uuid, err, sizeof(err)) != 0) {
-			json_array_append_new(skipped,
+		if (spawn_vcm(st, uuid, err, sizeof(err)) != 0) {
+			autostart_settle(&a, 0);
+			json_array_append_new(a.skipped,
 					      json_pack("{s:s, s:s}", "uuid", uuid, "reason", err));
 			continue;
 		}
-		json_array_append_new(started, json_string(uuid));
-		active++;
+		json_array_append_new(a.pending, json_string(uuid));
+		a.active++;
+		autostart_settle(&a, AUTOSTART_PARALLEL - 1);
 	}
+	autostart_settle(&a, 0);
 	json_decref(order);
+	json_decref(a.pending);
+	started = a.started;
+	skipped = a.skipped;
 	if (json_array_size(started))
 		set_states(st, started, NULL, "active", "vcm_autostart", NULL);
 	if (json_array_size(started) || json_array_size(skipped)) {

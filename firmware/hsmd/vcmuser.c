@@ -96,14 +96,9 @@ int hd_vcmuser_drop(const char *dir, uid_t uid, char *err, size_t errlen)
 
 int hd_vcmuser_parse(const char *text, uid_t *uid)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	if (text[0] < '0' || text[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno || *end || v < 1000 || v > 4294967294ULL)
+	if (hd_config_number(text, 1000, 4294967294ULL, &v) != 0)
 		return -1;
 	*uid = (uid_t)v;
 	return 0;

@@ -259,14 +259,7 @@ static void module_done(struct hsm_ctx *ctx, size_t i, void *arg)
 	fflush(stdout);
 }
 
-static void module_waiting(struct hsm_ctx *ctx, size_t left, size_t n, void *arg)
-{
-	(void)arg;
-	if (n == 1)
-		hsm_progress(ctx, "waiting for the module");
-	else
-		hsm_progress(ctx, "waiting for %zu of %zu modules", left, n);
-}
+static struct hsm_waiting_items modules_waited = { "module", "modules" };
 
 static int module_number(const struct fan *f, size_t k)
 {
@@ -312,7 +305,8 @@ static int cmd_enquiry(struct hsm_ctx *ctx)
 		   " modules              %zu\n",
 		   PACKAGE_VERSION, n + np);
 	fflush(stdout);
-	hsm_parallel_report_with(ctx, nitems, one, &f, module_done, &f, module_waiting, NULL);
+	hsm_parallel_report_with(ctx, nitems, one, &f, module_done, &f, hsm_waiting_count,
+				 &modules_waited);
 	mods = json_array();
 	for (size_t i = 0; i < nitems; i++) {
 		size_t k = items[i];

@@ -4,7 +4,8 @@
  * (the role of the overview's nshielddauditd).  For every HSM this host
  * administers and every VCM enrolled on it (tenant side) it exports new
  * signed segments, verifies them as they stream in against the certified
- * log keys, stores each as DIR/ESN/system-SEQ.log (an HSM) or
+ * log keys (on a recovery image, which certifies none, against the keys
+ * it gives, and says so next to each segment), stores each as DIR/ESN/system-SEQ.log (an HSM) or
  * DIR/vcm-UUID/system-SEQ.log (a VCM), checks that it continues the last
  * stored segment, and only then expires it on the device.  With --daemon
  * it does this every --interval seconds until stopped; a device that is
@@ -77,8 +78,8 @@ struct source {
 	char dir[PATH_MAX];
 	const struct hsm_module *module;
 	const struct hsm_tenant_vcm *vcm;
-	json_t *keys;     /* the certified log keys */
-	EVP_PKEY *signer; /* the key that certifies them */
+	json_t *keys;     /* the log keys */
+	EVP_PKEY *signer; /* the key that certifies them; NULL: uncertified */
 };
 
 /* One monitor call; sink NULL for an ordinary reply. */
@@ -179,6 +180,40 @@ static void remove_leftovers(const char *dir)
 		closedir(d);
 }
 
+/* A segment verified against keys without certificates (recovery mode)
+ * is stored with dir/system-SEQ.uncertified-keys.json: those keys, in the
+ * key file format of logs getkey --out with certified false, so that the
+ * copy says how far it was checked and logs verify --key can check it
+ * again.  Written before the segment takes its name: a stored segment
+ * never lacks it.  A segment verified against certified keys removes a
+ * stale one (left by a round that died before storing). */
+static int mark_keys(struct hsm_ctx *ctx, const struct source *s, int64_t seg)
+{
+	char path[PATH_MAX + 48], err[768];
+	json_t *doc, *keys, *k;
+	size_t i;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/system-%" PRId64 ".uncertified-keys.json", s->dir, seg);
+	if (s->signer) {
+		if (unlink(path) != 0 && errno != ENOENT)
+			return hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", strerror(errno));
+		return 0;
+	}
+	keys = json_array();
+	json_array_foreach(s->keys, i, k) json_array_append_new(
+	    keys, json_pack("{s:O, s:O, s:O}", "epoch", json_object_get(k, "epoch"), "since",
+			    json_object_get(k, "since"), "key", json_object_get(k, "key")));
+	doc = json_pack("{s:s, s:s, s:I, s:b, s:o, s:s}", "esn", s->esn, "log", s->log, "segment",
+			(json_int_t)seg, "certified", 0, "keys", keys, "note",
+			"the HSM gave these keys without certificates (recovery mode): the segment "
+			"verified against them, but nothing ties them to the HSM identity");
+	rc = doc ? hsm_slog_key_file_write(doc, path, err, sizeof(err))
+		 : hsm_set_err(err, sizeof(err), "out of memory");
+	json_decref(doc);
+	return rc ? hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err) : 0;
+}
+
 /* Store a verified segment (in rx's temporary file) as dir/system-SEQ.log,
  * never replacing a different file, after checking that it continues the
  * stored segment before it.  0 stored (or already there), else the exit
@@ -228,9 +263,11 @@ static int store_segment(struct hsm_ctx *ctx, const struct source *s, struct hsm
 			}
 		}
 	}
+	if (!s->signer && mark_keys(ctx, s, seg) != 0)
+		return HSM_EXIT_FAILED;
 	if (hsm_slog_receiver_commit(rx, path, err, sizeof(err)) != 0)
 		return hsm_error(ctx, HSM_EXIT_FAILED, path, "%s", err);
-	return 0;
+	return s->signer ? mark_keys(ctx, s, seg) : 0;
 }
 
 /* Every entry of a stored segment to syslog (journald reads it too),
@@ -370,23 +407,28 @@ static int collect_one(struct hsm_ctx *ctx, struct source *s, int use_syslog, js
 		}
 		hsm_rpc_reply_clear(&r);
 		crash_point("expired");
-		json_array_append_new(done, json_pack("{s:I, s:b, s:b}", "segment", (json_int_t)seg,
-						      "saved", saved, "gap_before", gap));
+		json_array_append_new(done, json_pack("{s:I, s:b, s:b, s:b}", "segment",
+						      (json_int_t)seg, "saved", saved, "gap_before",
+						      gap, "certified", s->signer != NULL));
 		if (!hsm_json_mode(ctx))
-			hsm_printf(ctx, "%s: segment %" PRId64 " collected%s\n", s->label, seg,
+			hsm_printf(ctx, "%s: segment %" PRId64 " collected%s%s\n", s->label, seg,
+				   s->signer ? "" : " (verified against an uncertified key)",
 				   gap ? " (segments before it are missing)" : "");
 	}
 out:
-	json_array_append_new(report, json_pack("{s:s, s:s, s:s, s:b, s:o}",
+	json_array_append_new(report, json_pack("{s:s, s:s, s:s, s:b, s:b, s:o}",
 						s->module ? "esn" : "uuid", s->label, "log", s->log,
-						"dir", s->dir, "ok", rc == 0, "segments", done));
+						"dir", s->dir, "ok", rc == 0, "certified",
+						s->signer != NULL, "segments", done));
 	return rc;
 }
 
 /* An HSM: its log keys checked against the identity key pinned at
- * enrollment. */
+ * enrollment.  On its recovery image, which certifies nothing (guide
+ * 4.5.4.1), against the keys it gives: warned once per HSM while it stays
+ * so (warned holds the ESNs warned about in this run). */
 static int collect_hsm(struct hsm_ctx *ctx, const char *dir, const struct hsm_module *m,
-		       int use_syslog, json_t *report)
+		       int use_syslog, json_t *warned, json_t *report)
 {
 	struct source s = { .label = m->esn, .esn = m->esn, .module = m };
 	struct hsm_rpc_reply r;
@@ -407,6 +449,21 @@ static int collect_hsm(struct hsm_ctx *ctx, const char *dir, const struct hsm_mo
 		json_decref(s.keys);
 		return hsm_error(ctx, HSM_EXIT_STATE, m->esn, "not enrolled from this host");
 	}
+	if (!hsm_slog_keys_certified(s.keys)) {
+		hsm_pins_clear(&pins);
+		if (!json_object_get(warned, m->esn))
+			hsm_warn(ctx,
+				 "%s: no certificate exists for the log keys (recovery mode): "
+				 "segments are verified against the keys the HSM gives, which the "
+				 "HSM identity does not certify, and stored with "
+				 "system-SEQ.uncertified-keys.json",
+				 m->esn);
+		json_object_set_new(warned, m->esn, json_true());
+		rc = collect_one(ctx, &s, use_syslog, report);
+		json_decref(s.keys);
+		return rc;
+	}
+	json_object_del(warned, m->esn); /* certified again: warn if it changes back */
 	s.signer = hsm_key_from_openssh(pins.identity_key, err, sizeof(err));
 	hsm_pins_clear(&pins);
 	rc = s.signer ? collect_one(ctx, &s, use_syslog, report)
@@ -452,7 +509,7 @@ static int hsms_known(struct hsm_ctx *ctx)
 }
 
 /* One round over every HSM and VCM. */
-static int collect_round(struct hsm_ctx *ctx, const char *dir, int use_syslog)
+static int collect_round(struct hsm_ctx *ctx, const char *dir, int use_syslog, json_t *warned)
 {
 	json_t *report = json_array();
 	struct hsm_tenant_vcm *vcms = NULL;
@@ -470,7 +527,7 @@ static int collect_round(struct hsm_ctx *ctx, const char *dir, int use_syslog)
 			for (size_t i = 0; i < fleet.count && !stop_requested; i++)
 				worst =
 				    hsm_exit_worst(worst, collect_hsm(ctx, dir, &fleet.modules[i],
-								      use_syslog, report));
+								      use_syslog, warned, report));
 			hsm_fleet_close(&fleet);
 		}
 	}
@@ -489,6 +546,7 @@ int logs_collect(struct hsm_ctx *ctx)
 	int daemon_mode = hsm_opt_given(ctx, "daemon"), use_syslog = hsm_opt_given(ctx, "syslog");
 	int64_t interval = hsm_opt_given(ctx, "interval") ? hsm_opt_int(ctx, "interval") : 300;
 	struct stat sb;
+	json_t *warned;
 	int worst = 0;
 
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
@@ -501,11 +559,13 @@ int logs_collect(struct hsm_ctx *ctx)
 		openlog("hsmadmin-auditd", LOG_PID, LOG_DAEMON);
 	signal(SIGTERM, on_stop);
 	signal(SIGINT, on_stop);
+	warned = json_object();
 	do {
-		worst = collect_round(ctx, dir, use_syslog);
+		worst = collect_round(ctx, dir, use_syslog, warned);
 		for (int64_t s = 0; daemon_mode && s < interval && !stop_requested; s++)
 			sleep(1);
 	} while (daemon_mode && !stop_requested);
+	json_decref(warned);
 	if (use_syslog)
 		closelog();
 	return daemon_mode ? 0 : worst;

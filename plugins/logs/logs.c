@@ -169,22 +169,19 @@ static int monitor_call(struct hsm_ctx *ctx, struct hsm_fleet *fleet, const char
 	return 0;
 }
 
-/* The verification keys of an HSM, their certificates checked against the
- * identity key pinned when this host enrolled it.  0 with *keys (new
- * reference) and the reply's current key, or an exit status reported. */
-static int certified_keys(struct hsm_ctx *ctx, struct hsm_fleet *fleet, json_t **keys,
-			  struct hsm_rpc_reply *reply)
+/* Check that the certificates of the keys of a logs_getkey reply are
+ * signed by the identity key pinned when this host enrolled the HSM.  0
+ * (with *identity, a new reference, when identity is not NULL), or an
+ * exit status reported. */
+static int check_certified(struct hsm_ctx *ctx, const char *esn, const json_t *keys,
+			   EVP_PKEY **identity)
 {
-	const char *esn = fleet->modules[0].esn;
 	struct hsm_pins pins;
 	struct hsm_slog_verifier *v;
-	EVP_PKEY *identity;
+	EVP_PKEY *id;
 	char err[512];
 	int rc;
 
-	*keys = NULL;
-	if ((rc = monitor_call(ctx, fleet, "logs_getkey", json_object(), reply)) != 0)
-		return rc;
 	switch (hsm_pins_load(hsm_home(ctx), esn, &pins, err, sizeof(err))) {
 	case 0:
 		break;
@@ -195,34 +192,21 @@ static int certified_keys(struct hsm_ctx *ctx, struct hsm_fleet *fleet, json_t *
 	default:
 		return hsm_error(ctx, HSM_EXIT_FAILED, esn, "pins: %s", err);
 	}
-	identity = hsm_key_from_openssh(pins.identity_key, err, sizeof(err));
+	id = hsm_key_from_openssh(pins.identity_key, err, sizeof(err));
 	hsm_pins_clear(&pins);
-	if (!identity)
+	if (!id)
 		return hsm_error(ctx, HSM_EXIT_FAILED, esn, "pinned identity key: %s", err);
 	v = hsm_slog_verifier_new();
-	rc = v ? hsm_slog_verifier_pin_certified(v, json_object_get(reply->result, "keys"),
-						 identity, esn, "system", err, sizeof(err))
-	       : -1;
+	rc = v ? hsm_slog_verifier_pin_certified(v, keys, id, esn, "system", err, sizeof(err)) : -1;
 	hsm_slog_verifier_free(v);
-	EVP_PKEY_free(identity);
-	if (rc != 0)
+	if (rc != 0) {
+		EVP_PKEY_free(id);
 		return hsm_error(ctx, HSM_EXIT_AUTH, esn, "log key: %s", v ? err : "out of memory");
-	*keys = json_incref(json_object_get(reply->result, "keys"));
-	return 0;
-}
-
-static int identity_of(struct hsm_ctx *ctx, const char *esn, EVP_PKEY **identity)
-{
-	struct hsm_pins pins;
-	char err[512];
-
-	if (hsm_pins_load(hsm_home(ctx), esn, &pins, err, sizeof(err)) != 0)
-		return hsm_error(ctx, HSM_EXIT_STATE, esn,
-				 "no pinned identity key (hsmadmin enroll)");
-	*identity = hsm_key_from_openssh(pins.identity_key, err, sizeof(err));
-	hsm_pins_clear(&pins);
-	if (!*identity)
-		return hsm_error(ctx, HSM_EXIT_FAILED, esn, "pinned identity key: %s", err);
+	}
+	if (identity)
+		*identity = id;
+	else
+		EVP_PKEY_free(id);
 	return 0;
 }
 
@@ -235,6 +219,62 @@ static int expire_segment(struct hsm_ctx *ctx, struct hsm_fleet *fleet, int64_t 
 
 	if (rc == 0)
 		*freed = json_integer_value(json_object_get(r.result, "freed"));
+	hsm_rpc_reply_clear(&r);
+	return rc;
+}
+
+/* The keys of a reply without certificates, checked for shape only: what
+ * the key file holds when nothing vouches for the keys. */
+static json_t *uncertified_keys(const json_t *keys)
+{
+	json_t *out = json_array(), *k;
+	size_t i;
+
+	json_array_foreach(keys, i, k)
+	{
+		const char *line = json_string_value(json_object_get(k, "key"));
+		if (!json_is_integer(json_object_get(k, "epoch")) ||
+		    !json_is_integer(json_object_get(k, "since")) || !line ||
+		    !hsm_ssh_pubkey_valid(line)) {
+			json_decref(out);
+			return NULL;
+		}
+		json_array_append_new(out, json_pack("{s:O, s:O, s:s}", "epoch",
+						     json_object_get(k, "epoch"), "since",
+						     json_object_get(k, "since"), "key", line));
+	}
+	return out;
+}
+
+/* The keys an export is verified against.  Certified by the identity key
+ * pinned at enrollment (*identity set, *certified 1); or, when the HSM
+ * gives no certificates (its recovery image makes none, guide 4.5.4.1),
+ * the keys as given (*identity NULL, *certified 0): the segment is still
+ * verified in full against them, but nothing ties them to the identity.
+ * Checked before the export, which closes the open segment.  0 with *keys
+ * (new reference), or an exit status reported. */
+static int export_keys(struct hsm_ctx *ctx, struct hsm_fleet *fleet, json_t **keys,
+		       EVP_PKEY **identity, int *certified)
+{
+	struct hsm_rpc_reply r;
+	json_t *given;
+	int rc;
+
+	*keys = NULL;
+	*identity = NULL;
+	if ((rc = monitor_call(ctx, fleet, "logs_getkey", json_object(), &r)) != 0) {
+		hsm_rpc_reply_clear(&r);
+		return rc;
+	}
+	given = json_object_get(r.result, "keys");
+	*certified = hsm_slog_keys_certified(given);
+	if (*certified) {
+		if ((rc = check_certified(ctx, fleet->modules[0].esn, given, identity)) == 0)
+			*keys = json_incref(given);
+	} else if (!(*keys = uncertified_keys(given))) {
+		rc = hsm_error(ctx, HSM_EXIT_FAILED, fleet->modules[0].esn,
+			       "malformed logs_getkey reply");
+	}
 	hsm_rpc_reply_clear(&r);
 	return rc;
 }
@@ -264,8 +304,9 @@ static int receive_export(struct hsm_ctx *ctx, struct hsm_fleet *fleet,
 	return rc;
 }
 
-/* logs export (guide 4.12.4.2.2): the segment streams in and is verified
- * against the certified keys as it arrives, into a temporary file that
+/* logs export (guide 4.12.4.2.2; in recovery mode too, guide 4.5.4.1):
+ * the segment streams in and is verified against the keys (see
+ * export_keys) as it arrives, into a temporary file that
  * takes its name only once all of it verified and is on disk; --expire
  * only after that. */
 static int logs_export(struct hsm_ctx *ctx)
@@ -273,16 +314,14 @@ static int logs_export(struct hsm_ctx *ctx)
 	const char *outdir = hsm_opt_str(ctx, "outdir");
 	int saved = hsm_opt_given(ctx, "saved"), expire = hsm_opt_given(ctx, "expire");
 	struct hsm_fleet fleet;
-	struct hsm_rpc_reply kr;
 	struct hsm_slog_receiver *rx = NULL;
 	json_t *keys = NULL, *params, *sum = NULL, *head = NULL, *meta;
 	EVP_PKEY *identity = NULL;
 	char err[512], path[PATH_MAX] = "";
 	const char *esn;
 	int64_t seg;
-	int rc;
+	int rc, certified = 0;
 
-	memset(&kr, 0, sizeof(kr));
 	if ((rc = hsm_slog_export_check(ctx)) != 0)
 		return rc;
 	if (!outdir && !hsm_json_mode(ctx))
@@ -291,8 +330,7 @@ static int logs_export(struct hsm_ctx *ctx)
 	if ((rc = pick_one(ctx, &fleet)))
 		return rc;
 	esn = fleet.modules[0].esn;
-	if ((rc = certified_keys(ctx, &fleet, &keys, &kr)) != 0 ||
-	    (rc = identity_of(ctx, esn, &identity)) != 0)
+	if ((rc = export_keys(ctx, &fleet, &keys, &identity, &certified)) != 0)
 		goto out;
 	if (!(rx = hsm_slog_receiver_new(keys, identity, esn, "system", outdir, HSM_LOGS_JSON_MAX,
 					 err, sizeof(err)))) {
@@ -307,6 +345,7 @@ static int logs_export(struct hsm_ctx *ctx)
 	json_object_set_new(meta, "esn", json_string(esn));
 	json_object_set_new(meta, "log", json_string("system"));
 	json_object_set(meta, "bytes", json_object_get(head, "bytes"));
+	json_object_set_new(meta, "certified", json_boolean(certified));
 	if (outdir) {
 		snprintf(path, sizeof(path), "%s/%s-system-%" PRId64 ".log", outdir, esn, seg);
 		if (hsm_slog_receiver_commit(rx, path, err, sizeof(err)) != 0) {
@@ -328,14 +367,21 @@ static int logs_export(struct hsm_ctx *ctx)
 		}
 		json_object_set_new(meta, "expired", json_true());
 	}
+	if (!certified)
+		hsm_warn(
+		    ctx,
+		    "%s: segment %" PRId64 " was verified against a log key NOT certified by "
+		    "the HSM identity (recovery mode: the recovery image makes no certificates)",
+		    esn, seg);
 	if (hsm_json_mode(ctx))
 		json_object_update(hsm_json(ctx), meta);
 	else
 		hsm_printf(ctx,
 			   "Exported log segment %" PRId64 " of %s (entries %" JSON_INTEGER_FORMAT
-			   "-%" JSON_INTEGER_FORMAT ", verified) to %s%s\n",
+			   "-%" JSON_INTEGER_FORMAT ", verified%s) to %s%s\n",
 			   seg, esn, json_integer_value(json_object_get(meta, "first_seq")),
-			   json_integer_value(json_object_get(meta, "last_seq")), path,
+			   json_integer_value(json_object_get(meta, "last_seq")),
+			   certified ? "" : " against an uncertified key", path,
 			   expire ? "; expired on the HSM" : "");
 	json_decref(meta);
 	rc = 0;
@@ -345,7 +391,6 @@ out:
 	json_decref(head);
 	json_decref(keys);
 	EVP_PKEY_free(identity);
-	hsm_rpc_reply_clear(&kr);
 	hsm_fleet_close(&fleet);
 	return rc;
 }
@@ -372,42 +417,6 @@ static int logs_expire(struct hsm_ctx *ctx)
 	}
 	hsm_fleet_close(&fleet);
 	return rc;
-}
-
-/* Does every key of a logs_getkey reply come with a certificate?  The
- * recovery image gives none (guide 4.12.4.4). */
-static int keys_certified(const json_t *keys)
-{
-	size_t i;
-	json_t *k;
-
-	if (!json_array_size(keys))
-		return 0;
-	json_array_foreach(keys, i, k) if (!json_object_get(k, "certificate")) return 0;
-	return 1;
-}
-
-/* The keys of a reply without certificates, checked for shape only: what
- * the key file holds when nothing vouches for the keys. */
-static json_t *uncertified_keys(const json_t *keys)
-{
-	json_t *out = json_array(), *k;
-	size_t i;
-
-	json_array_foreach(keys, i, k)
-	{
-		const char *line = json_string_value(json_object_get(k, "key"));
-		if (!json_is_integer(json_object_get(k, "epoch")) ||
-		    !json_is_integer(json_object_get(k, "since")) || !line ||
-		    !hsm_ssh_pubkey_valid(line)) {
-			json_decref(out);
-			return NULL;
-		}
-		json_array_append_new(out, json_pack("{s:O, s:O, s:s}", "epoch",
-						     json_object_get(k, "epoch"), "since",
-						     json_object_get(k, "since"), "key", line));
-	}
-	return out;
 }
 
 /* logs getkey (guide 4.12.4.4): the current key, and with --out/--json
@@ -438,12 +447,12 @@ static int logs_getkey(struct hsm_ctx *ctx)
 			       "malformed logs_getkey reply");
 		goto out;
 	}
-	certified = keys_certified(json_object_get(r.result, "keys"));
+	certified = hsm_slog_keys_certified(json_object_get(r.result, "keys"));
 	if (certified) {
-		hsm_rpc_reply_clear(&r);
-		if ((rc = certified_keys(ctx, &fleet, &keys, &r)) != 0)
+		if ((rc = check_certified(ctx, fleet.modules[0].esn,
+					  json_object_get(r.result, "keys"), NULL)) != 0)
 			goto out;
-		key = json_string_value(json_object_get(r.result, "key"));
+		keys = json_incref(json_object_get(r.result, "keys"));
 	} else {
 		hsm_warn(ctx,
 			 "no certificate exists for the log key of %s, so it cannot be checked "
@@ -527,31 +536,13 @@ static const struct hsm_option export_opts[] = {
 	  .type = HSM_OPT_STRING,
 	  .metavar = "OUTDIR",
 	  .help = "write the segment to OUTDIR/ESN-system-SEQ.log (the directory must exist)" },
-	{ .name = "saved",
-	  .type = HSM_OPT_FLAG,
-	  .help = "export again a segment exported before and not yet expired" },
-	{ .name = "seq",
-	  .type = HSM_OPT_INT,
-	  .metavar = "SEQ_NO",
-	  .min = 1,
-	  .max = INT64_C(1) << 50,
-	  .help = "with --saved: which saved segment (default: the oldest)" },
-	{ .name = "expire",
-	  .type = HSM_OPT_FLAG,
-	  .help = "expire the segment once its verified copy is written (not recommended)" },
+	HSM_SLOG_OPT_SAVED,
+	HSM_SLOG_OPT_SAVED_SEQ,
+	HSM_SLOG_OPT_EXPIRE,
 	HSM_OPTION_END
 };
 
-static const struct hsm_option expire_opts[] = {
-	{ .name = "seq",
-	  .type = HSM_OPT_INT,
-	  .flags = HSM_OPTF_REQUIRED,
-	  .metavar = "SEQ_NO",
-	  .min = 1,
-	  .max = INT64_C(1) << 50,
-	  .help = "the log sequence number of an exported segment" },
-	HSM_OPTION_END
-};
+static const struct hsm_option expire_opts[] = { HSM_SLOG_OPT_EXPIRE_SEQ, HSM_OPTION_END };
 
 static const struct hsm_option getkey_opts[] = {
 	{ .name = "out",
@@ -613,8 +604,10 @@ static const struct hsm_command commands[] = {
 	  .summary = "Export the signed system log segment of an HSM",
 	  .description =
 	      "Closes the HSM's open log segment and writes it, after verifying it against "
-	      "the log keys certified by the HSM identity key.  A segment goes out once; "
-	      "--saved exports a stored one again.  Refused while the clock is lost.",
+	      "the log keys certified by the HSM identity key (in recovery mode, which "
+	      "certifies nothing, against the keys the HSM gives, with a warning).  A segment "
+	      "goes out once; --saved exports a stored one again.  Refused while the clock is "
+	      "lost.",
 	  .options = export_opts,
 	  .flags = HSM_CMDF_DEVICE | HSM_CMDF_INVASIVE,
 	  .run = logs_export },

@@ -129,27 +129,7 @@ static void reset_forget(struct hsm_ctx *ctx, const struct hsm_module *m, struct
 
 int platform_reset(struct hsm_ctx *ctx)
 {
-	struct hsm_fleet fleet;
-	struct hsm_rpc_reply *replies;
-	struct hsm_report_run run;
-	int rc = hsm_fleet_open(ctx, &fleet);
-
-	if (rc)
-		return rc;
-	if (!(replies = calloc(fleet.count, sizeof(*replies)))) {
-		hsm_fleet_close(&fleet);
-		return hsm_error(ctx, HSM_EXIT_FAILED, "reset", "out of memory");
-	}
-	run = (struct hsm_report_run){
-		.fleet = &fleet, .replies = replies, .text = print_reset, .judge = reset_forget
-	};
-	hsm_rpc_fanout_each(ctx, &fleet, "setup", "reset", NULL, replies, hsm_report_done, &run);
-	rc = hsm_report_json(ctx, &fleet, replies);
-	for (size_t i = 0; i < fleet.count; i++)
-		hsm_rpc_reply_clear(&replies[i]);
-	free(replies);
-	hsm_fleet_close(&fleet);
-	return rc;
+	return hsm_report_call_judged(ctx, "setup", "reset", NULL, print_reset, reset_forget, NULL);
 }
 
 /* --- factorystate ------------------------------------------------------ */
@@ -205,31 +185,15 @@ static void factorystate_forget(struct hsm_ctx *ctx, const struct hsm_module *m,
 int platform_factorystate(struct hsm_ctx *ctx)
 {
 	struct hsm_fleet fleet;
-	struct hsm_rpc_reply *replies;
-	struct hsm_report_run run;
 	int rc = hsm_fleet_open(ctx, &fleet);
 
 	if (rc)
 		return rc;
-	if (hsm_esn_count(ctx) == 0 && !hsm_opt_given(ctx, "all") &&
-	    (rc = confirm_all(ctx, &fleet))) {
-		hsm_fleet_close(&fleet);
-		return rc;
-	}
-	if (!(replies = calloc(fleet.count, sizeof(*replies)))) {
-		hsm_fleet_close(&fleet);
-		return hsm_error(ctx, HSM_EXIT_FAILED, "factorystate", "out of memory");
-	}
-	run = (struct hsm_report_run){ .fleet = &fleet,
-				       .replies = replies,
-				       .text = print_factorystate,
-				       .judge = factorystate_forget };
-	hsm_rpc_fanout_each(ctx, &fleet, "setup", "factorystate", NULL, replies, hsm_report_done,
-			    &run);
-	rc = hsm_report_json(ctx, &fleet, replies);
-	for (size_t i = 0; i < fleet.count; i++)
-		hsm_rpc_reply_clear(&replies[i]);
-	free(replies);
+	if (hsm_esn_count(ctx) == 0 && !hsm_opt_given(ctx, "all"))
+		rc = confirm_all(ctx, &fleet);
+	if (rc == 0)
+		rc = hsm_report_fleet_call(ctx, &fleet, "setup", "factorystate", NULL,
+					   print_factorystate, factorystate_forget, NULL);
 	hsm_fleet_close(&fleet);
 	return rc;
 }

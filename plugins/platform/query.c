@@ -44,27 +44,8 @@ static void judge_status(struct hsm_ctx *ctx, const struct hsm_module *m, struct
 
 int platform_status(struct hsm_ctx *ctx)
 {
-	struct hsm_fleet fleet;
-	struct hsm_rpc_reply *r;
-	struct hsm_report_run run;
-	int rc = hsm_fleet_open(ctx, &fleet);
-
-	if (rc)
-		return rc;
-	if (!(r = calloc(fleet.count, sizeof(*r)))) {
-		hsm_fleet_close(&fleet);
-		return hsm_error(ctx, HSM_EXIT_FAILED, "status", "out of memory");
-	}
-	run = (struct hsm_report_run){
-		.fleet = &fleet, .replies = r, .text = print_status, .judge = judge_status
-	};
-	hsm_rpc_fanout_each(ctx, &fleet, "setup", "status", NULL, r, hsm_report_done, &run);
-	rc = hsm_report_json(ctx, &fleet, r);
-	for (size_t i = 0; i < fleet.count; i++)
-		hsm_rpc_reply_clear(&r[i]);
-	free(r);
-	hsm_fleet_close(&fleet);
-	return rc;
+	return hsm_report_call_judged(ctx, "setup", "status", NULL, print_status, judge_status,
+				      NULL);
 }
 
 /* Manufacturing time and features read better as text than as numbers. */

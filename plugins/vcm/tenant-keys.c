@@ -193,32 +193,6 @@ void vcm_key_release(struct vcm_key *k)
 	memset(k, 0, sizeof(*k));
 }
 
-static void dir_of(const char *path, char *dir, size_t len)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		snprintf(dir, len, ".");
-	else if (slash == path)
-		snprintf(dir, len, "/");
-	else
-		snprintf(dir, len, "%.*s", (int)(slash - path), path);
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Like hsm_write_file_atomic, but the final step is a no-replace rename
  * (or, where the file system lacks it, a hard link), so an existing file is
  * never touched and two writers cannot both win. */
@@ -232,14 +206,14 @@ int vcm_write_new_file(const char *path, const void *data, size_t len, mode_t mo
 		snprintf(err, errlen, "%s: path too long", path);
 		return -1;
 	}
-	dir_of(path, dir, sizeof(dir));
+	hsm_path_dir(path, dir, sizeof(dir));
 	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, mode) != 0 || hsm_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		e = errno;
 		close(fd);
 		unlink(tmp);

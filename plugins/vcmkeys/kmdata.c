@@ -52,8 +52,8 @@ int km_path(struct hsm_ctx *ctx, const char *file, char *buf, size_t len, int cr
 
 int km_write_new(const char *path, const json_t *doc, mode_t mode, char *err, size_t errlen)
 {
-	char tmp[4200], dir[4200], *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS), *slash;
-	size_t len, off = 0;
+	char tmp[4200], dir[4200], *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	size_t len;
 	int fd, rc, e;
 
 	if (!text)
@@ -66,15 +66,8 @@ int km_write_new(const char *path, const json_t *doc, mode_t mode, char *err, si
 		return hsm_set_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
 	}
 	rc = fchmod(fd, mode);
-	while (rc == 0 && off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			rc = -1;
-		else
-			off += (size_t)n;
-	}
+	if (rc == 0)
+		rc = hsm_write_all(fd, text, len);
 	if (rc == 0 && write(fd, "\n", 1) != 1)
 		rc = -1;
 	if (rc == 0)
@@ -95,12 +88,7 @@ int km_write_new(const char *path, const json_t *doc, mode_t mode, char *err, si
 		return e == EEXIST
 			   ? hsm_set_err(err, errlen, "%s: already exists", path)
 			   : hsm_set_err(err, errlen, "%s: cannot create: %s", path, strerror(e));
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), "%s", slash ? "/" : ".");
+	hsm_path_dir(path, dir, sizeof(dir));
 	return hsm_fsync_dir(dir, err, errlen);
 }
 

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <hsmadmin/plugin.h>
+#include "signed-log-files.h"
 #include "vcmlogs.h"
 
 #define OPT_UUID                                                                                   \
@@ -24,32 +25,14 @@ static const struct hsm_option export_opts[] = {
 	  .type = HSM_OPT_STRING,
 	  .metavar = "OUTDIR",
 	  .help = "write the log to a file in this existing directory" },
-	{ .name = "saved",
-	  .type = HSM_OPT_FLAG,
-	  .help = "export again a segment exported before and not yet expired" },
-	{ .name = "seq",
-	  .type = HSM_OPT_INT,
-	  .metavar = "SEQ_NO",
-	  .min = 1,
-	  .max = INT64_C(1) << 50,
-	  .help = "with --saved: which saved segment (default: the oldest)" },
-	{ .name = "expire",
-	  .type = HSM_OPT_FLAG,
-	  .help = "expire the segment once its verified copy is written (not recommended)" },
+	HSM_SLOG_OPT_SAVED,
+	HSM_SLOG_OPT_SAVED_SEQ,
+	HSM_SLOG_OPT_EXPIRE,
 	HSM_OPTION_END
 };
 
-static const struct hsm_option expire_opts[] = {
-	OPT_UUID,
-	{ .name = "seq",
-	  .type = HSM_OPT_INT,
-	  .flags = HSM_OPTF_REQUIRED,
-	  .metavar = "SEQ_NO",
-	  .min = 1,
-	  .max = INT64_C(1) << 50,
-	  .help = "the log sequence number of an exported segment" },
-	HSM_OPTION_END
-};
+static const struct hsm_option expire_opts[] = { OPT_UUID, HSM_SLOG_OPT_EXPIRE_SEQ,
+						 HSM_OPTION_END };
 
 static const struct hsm_option getkey_opts[] = {
 	OPT_UUID,

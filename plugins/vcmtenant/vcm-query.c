@@ -74,14 +74,7 @@ static void vcm_done(struct hsm_ctx *ctx, size_t i, void *arg)
 	fflush(stdout);
 }
 
-static void vcm_waiting(struct hsm_ctx *ctx, size_t left, size_t n, void *arg)
-{
-	(void)arg;
-	if (n == 1)
-		hsm_progress(ctx, "waiting for the VCM");
-	else
-		hsm_progress(ctx, "waiting for %zu of %zu VCMs", left, n);
-}
+static struct hsm_waiting_items vcms_waited = { "VCM", "VCMs" };
 
 static int query(struct hsm_ctx *ctx, const char *method)
 {
@@ -99,7 +92,7 @@ static int query(struct hsm_ctx *ctx, const char *method)
 		return hsm_error(ctx, HSM_EXIT_FAILED, method, "out of memory");
 	}
 	f = (struct fan){ hsm_home(ctx), hsm_timeout(ctx), v, method, r };
-	hsm_parallel_report_with(ctx, n, one, &f, vcm_done, &f, vcm_waiting, NULL);
+	hsm_parallel_report_with(ctx, n, one, &f, vcm_done, &f, hsm_waiting_count, &vcms_waited);
 	/* --json: the VCMs in the order of their records, whatever the
 	 * order of their answers. */
 	rows = json_array();

@@ -12,6 +12,15 @@ cd "$TEST_TMP" || exit 1
 ESN=1A23-BC45-6789
 
 one_line() { [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && [ -n "$err" ]; }
+# verify ARGS...: verify-licence with the test's vendor key trusted.
+verify() { run "$VENDOR" verify-licence --pub vendor.pub "$@"; }
+# refused FILE EXIT NAME [REGEX WHAT]: verify FILE exits EXIT, its error
+# matching REGEX.
+refused() {
+	verify "$1"
+	is "$rc" "$2" "$3: exit $2"
+	[ $# -lt 4 ] || like "$err" "$4" "$5"
+}
 
 # --- keys ---------------------------------------------------------------------
 run "$VENDOR" keygen --out vendor.key --pub vendor.pub
@@ -37,7 +46,7 @@ like "$(head -1 good.lic)" "^# hsmadmin feature licence$" "the file starts with 
 like "$(cat good.lic)" "# esn: $ESN" "the header shows the ESN (normalised)"
 like "$(cat good.lic)" "# max-active-vcms: 8" "the header shows the VCM count"
 like "$(cat good.lic)" "# features: ForeignTokenOpen\|RemoteShare" "the header shows features by name"
-run "$VENDOR" verify-licence --pub vendor.pub good.lic
+verify good.lic
 is "$rc" 0 "verify-licence accepts it"
 like "$out" "signature: good" "and says the signature is good"
 like "$out" "max-active-vcms: 8" "and prints the VCM count"
@@ -51,7 +60,7 @@ run "$VENDOR" licence --key vendor.key --esn $ESN --max-active-vcms 1000 --featu
 	--speed-upgrade high --out speed.lic
 is "$rc" 0 "a licence with a hex feature word and a speed upgrade"
 like "$(cat speed.lic)" "# speed-upgrade: high" "the header shows the speed upgrade"
-run "$VENDOR" verify-licence --pub vendor.pub speed.lic
+verify speed.lic
 like "$out" "features: ForeignTokenOpen\|RemoteShare\|KISAAlgorithms \(0x00000013\)" "hex word shown by name"
 like "$out" "speed-upgrade: high" "speed upgrade verified"
 run "$VENDOR" licence --key vendor.key --esn $ESN --max-active-vcms 1 --out good.lic
@@ -59,27 +68,24 @@ is "$rc" 1 "licence refuses to replace a file"
 
 # --- refusals ---------------------------------------------------------------------
 sed 's/"max_active_vcms":8/"max_active_vcms":9/; s/^# max-active-vcms: 8$/# max-active-vcms: 9/' good.lic >forged.lic
-run "$VENDOR" verify-licence --pub vendor.pub forged.lic
-is "$rc" 4 "one byte of the body changed (header agreeing): exit 4"
-like "$err" "signature does not match.*altered" "reported as tampered"
+refused forged.lic 4 "one byte of the body changed (header agreeing)" \
+	"signature does not match.*altered" "reported as tampered"
 ok "one line" one_line
 
 sed 's/"max_active_vcms":8/"max_active_vcms":9/' good.lic >body.lic
-run "$VENDOR" verify-licence --pub vendor.pub body.lic
-is "$rc" 4 "one byte of the body changed: exit 4"
-like "$err" "body.lic: header line 4 reads '# max-active-vcms: 8' but the signed body says '# max-active-vcms: 9'" "the header disagrees"
+refused body.lic 4 "one byte of the body changed" \
+	"body.lic: header line 4 reads '# max-active-vcms: 8' but the signed body says '# max-active-vcms: 9'" "the header disagrees"
 
 sed 's/^# max-active-vcms: 8$/# max-active-vcms: 80/' good.lic >header.lic
-run "$VENDOR" verify-licence --pub vendor.pub header.lic
-is "$rc" 4 "header edited: exit 4"
-like "$err" "header line 4 reads '# max-active-vcms: 80'.*altered" "reported as altered"
+refused header.lic 4 "header edited" \
+	"header line 4 reads '# max-active-vcms: 80'.*altered" "reported as altered"
 
 run "$VENDOR" verify-licence --pub other.pub good.lic
 is "$rc" 4 "another vendor's key: exit 4"
 like "$err" "which is not a trusted vendor key" "reported as unknown signer"
 ok "one line" one_line
 
-run "$VENDOR" verify-licence --pub vendor.pub --esn 1A23-BC45-0000 good.lic
+verify --esn 1A23-BC45-0000 good.lic
 is "$rc" 1 "wrong ESN: exit 1"
 like "$err" "for ESN $ESN, not for 1A23-BC45-0000" "names both ESNs"
 
@@ -94,11 +100,11 @@ handmade() { # handmade VERSION SERIAL: a licence signed by openssl, not by us
 }
 if command -v openssl >/dev/null && [ -n "$keyline" ]; then
 	handmade 1 5 >v1.lic
-	run "$VENDOR" verify-licence --pub vendor.pub v1.lic
+	verify v1.lic
 	is "$rc" 0 "a licence signed by openssl over the documented body verifies"
 	like "$out" "max-active-vcms: 4" "with the hand-written fields"
 	handmade 2 5 >v2.lic
-	run "$VENDOR" verify-licence --pub vendor.pub v2.lic
+	verify v2.lic
 	is "$rc" 2 "format version 2: exit 2"
 	like "$err" "unknown licence format version 2" "reported as unknown version"
 else
@@ -107,37 +113,23 @@ fi
 
 # --- hostile files ------------------------------------------------------------------
 head -c 300 good.lic >truncated.lic
-run "$VENDOR" verify-licence --pub vendor.pub truncated.lic
-is "$rc" 2 "truncated: exit 2"
+refused truncated.lic 2 "truncated"
 ok "one line" one_line
 { cat good.lic; head -c 70000 /dev/zero | tr '\0' '#'; } >big.lic
-run "$VENDOR" verify-licence --pub vendor.pub big.lic
-is "$rc" 2 "over 64 KiB: exit 2"
-like "$err" "too large|larger" "reported as too large"
+refused big.lic 2 "over 64 KiB" "too large|larger" "reported as too large"
 sed '2s/^# type/# \xff\xfeype/' good.lic >utf.lic
-run "$VENDOR" verify-licence --pub vendor.pub utf.lic
-is "$rc" 2 "non-UTF-8: exit 2"
-like "$err" "not UTF-8" "reported as not UTF-8"
+refused utf.lic 2 "non-UTF-8" "not UTF-8" "reported as not UTF-8"
 sed 's/{"body":{"esn"/{"body":{"esn":"0000-0000-0000","esn"/' good.lic >dup.lic
-run "$VENDOR" verify-licence --pub vendor.pub dup.lic
-is "$rc" 2 "duplicate keys: exit 2"
-like "$err" "duplicate" "reported as duplicate"
+refused dup.lic 2 "duplicate keys" "duplicate" "reported as duplicate"
 grep -v BEGIN good.lic >nobegin.lic
-run "$VENDOR" verify-licence --pub vendor.pub nobegin.lic
-is "$rc" 2 "no BEGIN line: exit 2"
-like "$err" "no '-----BEGIN HSMADMIN LICENCE-----' line" "names the missing line"
+refused nobegin.lic 2 "no BEGIN line" \
+	"no '-----BEGIN HSMADMIN LICENCE-----' line" "names the missing line"
 grep -v END good.lic >noend.lic
-run "$VENDOR" verify-licence --pub vendor.pub noend.lic
-is "$rc" 2 "no END line: exit 2"
-like "$err" "END HSMADMIN LICENCE" "names the missing line"
+refused noend.lic 2 "no END line" "END HSMADMIN LICENCE" "names the missing line"
 : >empty.lic
-run "$VENDOR" verify-licence --pub vendor.pub empty.lic
-is "$rc" 2 "empty file: exit 2"
-run "$VENDOR" verify-licence --pub vendor.pub "$TEST_TMP"
-is "$rc" 2 "a directory: exit 2"
-run "$VENDOR" verify-licence --pub vendor.pub missing.lic
-is "$rc" 2 "a missing file: exit 2"
-like "$err" "missing.lic" "names the file"
+refused empty.lic 2 "empty file"
+refused "$TEST_TMP" 2 "a directory"
+refused missing.lic 2 "a missing file" "missing.lic" "names the file"
 run "$VENDOR" verify-licence --pub good.lic good.lic
 is "$rc" 2 "a licence given as a key: exit 2"
 run "$VENDOR" verify-licence good.lic

@@ -11,8 +11,14 @@
  * that segments signed by that key reach the anchored checks.  Without a
  * NUL the whole input is the segment, checked against a key of no one.
  *
+ * Each input is checked twice: against the certified keys, and as in
+ * recovery mode against the keys without their certificates (signer NULL,
+ * hsm_slog_verifier_pin_uncertified).
+ *
  * Invariants: a refusal names its reason on one line; an accepted segment
- * is segment 1 of the system log of the ESN asked for, and anchored.
+ * is segment 1 of the system log of the ESN asked for, and anchored; a
+ * segment accepted against certified keys is accepted against the same
+ * keys uncertified (only the certificate check is left out).
  */
 #include "config.h"
 
@@ -43,13 +49,35 @@ static json_t *certified(const char *line)
 			 "certificate", cert);
 }
 
+/* One check of the segment against keys (signer NULL: uncertified); 1
+ * accepted, 0 refused, the invariants trapped. */
+static int check(const char *seg, size_t len, const json_t *keys, EVP_PKEY *signer)
+{
+	char err[768] = "";
+	json_t *sum =
+	    hsm_slog_verify_export(seg, len, keys, signer, ESN, "system", 1, err, sizeof(err));
+
+	if (sum) {
+		if (!json_is_true(json_object_get(sum, "anchored")) ||
+		    strcmp(json_string_value(json_object_get(sum, "esn")), ESN) != 0 ||
+		    strcmp(json_string_value(json_object_get(sum, "log")), "system") != 0)
+			__builtin_trap();
+		json_decref(sum);
+		return 1;
+	}
+	if (!err[0] || strchr(err, '\n'))
+		__builtin_trap();
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *buf = (const char *)data, *nul = memchr(buf, '\0', size);
 	char err[768];
 	size_t klen = nul ? (size_t)(nul - buf) : 0;
-	json_t *keys, *sum;
+	json_t *keys;
+	int ok;
 
 	if (!identity && !(identity = hsm_ed25519_generate(err, sizeof(err))))
 		abort();
@@ -68,18 +96,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!keys)
 		return 0;
-	err[0] = '\0';
-	sum = hsm_slog_verify_export(nul ? nul + 1 : buf, nul ? size - klen - 1 : size, keys,
-				     identity, ESN, "system", 1, err, sizeof(err));
-	if (sum) {
-		if (!json_is_true(json_object_get(sum, "anchored")) ||
-		    strcmp(json_string_value(json_object_get(sum, "esn")), ESN) != 0 ||
-		    strcmp(json_string_value(json_object_get(sum, "log")), "system") != 0)
-			__builtin_trap();
-		json_decref(sum);
-	} else if (!err[0] || strchr(err, '\n')) {
+	ok = check(nul ? nul + 1 : buf, nul ? size - klen - 1 : size, keys, identity);
+	if (check(nul ? nul + 1 : buf, nul ? size - klen - 1 : size, keys, NULL) < ok)
 		__builtin_trap();
-	}
 	json_decref(keys);
 	return 0;
 }

@@ -18,11 +18,7 @@ need_plugins nopclearfail
 ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/nopclearfail"
 need_services updater
 vcm_setup
-so=$(_find_built "$top_builddir/firmware/services/updater" updater.so) ||
-	{ echo "Bail out! service updater not built"; exit 1; }
-cp "$so" "$HSMD_SVCDIR/updater.so"
-chmod 0755 "$HSMD_SVCDIR/updater.so"
-cp "$top_srcdir/conf.d/services.d/updater.conf" "$HSMD_CONFDIR/services.d/"
+hsmd_add_service updater || { echo "Bail out! service updater not built"; exit 1; }
 cd "$TEST_TMP" || exit 1
 ESN=1A23-BC45-6789
 S=$TEST_TMP/h

@@ -192,22 +192,8 @@ like "$err" "^hsmadmin: fet: $E1: licence refused \(unknown signer\)" "... with 
 mv "$TEST_TMP/host-vendor.d" "$HSMADMIN_CONF/vendor.d"
 
 # --- fewer VCMs than exist or are active; the interlock ------------------------------------
-# Registry entries as the orchestrator writes them (firmware/lib/vcmrules.c).
-vcm_record() { # vcm_record STATE SEQ ADDRESS
-	[ -f "$TEST_TMP/vcmkey.pub" ] || ssh-keygen -q -t ed25519 -N '' -C '' -f "$TEST_TMP/vcmkey"
-	jq -nc --arg st "$1" --argjson seq "$2" --arg a "$3" --arg k "$(cut -d' ' -f1,2 "$TEST_TMP/vcmkey.pub")" \
-		'{seq: $seq, name: "tenant\($seq)", address: $a, features: 0, autostart: false,
-		  restrict_startup: false, serial_cardreader: false, k_tenant_req: $k, sshadmin_key: $k,
-		  state: $st, disk_exceeded: false, created: 1700000000, changed: 1700000000,
-		  request_nonce: "00112233445566778899aabbccddeeff", nonces: [], nonce_floor: 0}'
-}
 hsmd_stop a
-cp "$TEST_TMP/a/device.json" "$TEST_TMP/dev.json"
-jq -n --slurpfile d "$TEST_TMP/dev.json" --argjson v1 "$(vcm_record active 1 fe80::a1)" \
-	--argjson v2 "$(vcm_record active 2 fe80::a2)" --argjson v3 "$(vcm_record active 3 fe80::a3)" \
-	'$d[0] | .vcms = {"0b3c5f2e-0000-4000-8000-000000000001": $v1,
-	                  "0b3c5f2e-0000-4000-8000-000000000002": $v2,
-	                  "0b3c5f2e-0000-4000-8000-000000000003": $v3}' >"$TEST_TMP/a/device.json"
+hsmd_put_vcms a active@fe80::a1 active@fe80::a2 active@fe80::a3
 "$HSMD" simulate --state "$TEST_TMP/a" --ncoreapi operational
 ok "restarted with 3 VCMs and an operational ncoreapi" hsmd_start a
 lic two.lic "$E1" 2 --serial 2

@@ -18,9 +18,7 @@ case " ${BUILT_PLUGINS:-} " in *" enquiry "*) ;; *) skip_all "enquiry plugin not
 ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/enquiry"
 platform_setup
 for s in updater orchestrator; do
-	so=$(_find_built "$top_builddir/firmware/services/$s" "$s.so") || skip_all "service $s not built"
-	cp "$so" "$HSMD_SVCDIR/$s.so"
-	cp "$top_srcdir/conf.d/services.d/$s.conf" "$HSMD_CONFDIR/services.d/"
+	hsmd_add_service "$s" || skip_all "service $s not built"
 done
 mkdir -p "$HSMD_CONFDIR/vendor.d"
 openssl pkey -in "$TEST_TMP/vendor.pem" -pubout -out "$HSMD_CONFDIR/vendor.d/vendor.pem" 2>/dev/null

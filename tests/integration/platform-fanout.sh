@@ -43,28 +43,12 @@ like "$out" "--quiet" "bash completion offers --quiet"
 # A stopped hsmd still has the kernel accept connections on its ports, and
 # then never answers: the client waits for it until the timeout.
 silent=${HSMD_PIDS[a]}
-kill -STOP "$silent"
-mkfifo "$TEST_TMP/out.fifo"
-hsmadmin status --timeout 60 >"$TEST_TMP/out.fifo" 2>"$TEST_TMP/status.err" &
-cmd=$!
-cleanup_pid "$cmd"
-exec 3<"$TEST_TMP/out.fifo"
-: >"$TEST_TMP/early"
-while [ "$(grep -c '^HSM ' "$TEST_TMP/early")" -lt 2 ] && IFS= read -r -t 60 line <&3; do
-	printf '%s\n' "$line" >>"$TEST_TMP/early"
-done
-# Both answers were read while the command still waits for the silent HSM
+stream_while_stopped "$silent" 2 '^HSM ' hsmadmin status --timeout 60
+# Both answers were read while the command still waited for the silent HSM
 # (it cannot end before that HSM answers or its 60 s run out).
-ok "the live HSMs' results came while the command still ran" kill -0 "$cmd"
-is "$(grep '^HSM ' "$TEST_TMP/early" | cut -d' ' -f2 | sort | tr '\n' ' ')" "$E2 $E3 " \
+is "$running" yes "the live HSMs' results came while the command still ran"
+is "$(printf '%s' "$early" | grep '^HSM ' | cut -d' ' -f2 | sort | tr '\n' ' ')" "$E2 $E3 " \
 	"... both live HSMs, and not the silent one"
-kill -CONT "$silent"
-cat <&3 >"$TEST_TMP/late"
-exec 3<&-
-wait "$cmd"
-rc=$?
-out=$(cat "$TEST_TMP/early" "$TEST_TMP/late")
-err=$(cat "$TEST_TMP/status.err")
 is "$rc" 0 "once the silent HSM answers: exit 0"
 is "$(printf '%s\n' "$out" | grep '^HSM ' | cut -d' ' -f2 | tail -n 1)" "$E1" \
 	"... its block comes last, in the order of arrival"
@@ -72,37 +56,14 @@ is "$(printf '%s\n' "$out" | grep -c '^HSM ')" 3 "... one block per HSM"
 
 # The same for the other commands over several HSMs: enroll (again: nothing
 # changes), enquiry (the HSMs as modules 1-3, the silent one module 1).
-# streamed NAME PATTERN N ARGS...: run ARGS with the silent HSM stopped,
-# read stdout until N lines match PATTERN, check the command still waits.
-streamed() {
-	_name=$1 _pat=$2 _n=$3
-	shift 3
-	kill -STOP "$silent"
-	mkfifo "$TEST_TMP/$_name.fifo"
-	"$@" --timeout 60 >"$TEST_TMP/$_name.fifo" 2>"$TEST_TMP/$_name.err" &
-	_cmd=$!
-	cleanup_pid "$_cmd"
-	exec 3<"$TEST_TMP/$_name.fifo"
-	early=
-	while [ "$(printf '%s' "$early" | grep -Ec "$_pat")" -lt "$_n" ] && IFS= read -r -t 60 _l <&3; do
-		early="$early$_l
-"
-	done
-	kill -0 "$_cmd" 2>/dev/null && running=yes || running=no
-	kill -CONT "$silent"
-	late=$(cat <&3)
-	exec 3<&-
-	wait "$_cmd"
-	rc=$?
-}
-streamed enroll "^($E2|$E3): already enrolled" 2 hsmadmin enroll
+stream_while_stopped "$silent" 2 "^($E2|$E3): already enrolled" hsmadmin enroll --timeout 60
 is "$running" yes "enroll: the live HSMs' lines came while the silent one was waited for"
 is "$rc" 0 "... exit 0 once it answers"
 like "$late" "^$E1: already enrolled" "... its line last"
 case " ${BUILT_PLUGINS:-} " in *" enquiry "*) has_enquiry=yes ;; *) has_enquiry=no ;; esac
 if [ "$has_enquiry" = yes ]; then
 	ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/enquiry"
-	streamed enquiry "^Module #[23]:" 2 enquiry
+	stream_while_stopped "$silent" 2 "^Module #[23]:" enquiry --timeout 60
 	is "$running" yes "enquiry: modules 2 and 3 came while module 1 was waited for"
 	unlike "$early" "Module #1:" "... not module 1"
 	is "$rc" 0 "... exit 0 once it answers"

@@ -11,10 +11,7 @@ need_plugins enquiry nopclearfail
 for t in enquiry nopclearfail; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$t"; done
 platform_setup
 # The VCM orchestrator too: it must not run on the recovery image.
-so=$(_find_built "$top_builddir/firmware/services/orchestrator" orchestrator.so) ||
-	{ echo "Bail out! service orchestrator not built"; exit 1; }
-cp "$so" "$HSMD_SVCDIR/orchestrator.so"
-cp "$top_srcdir/conf.d/services.d/orchestrator.conf" "$HSMD_CONFDIR/services.d/"
+hsmd_add_service orchestrator || { echo "Bail out! service orchestrator not built"; exit 1; }
 ESN=1A23-BC45-6789
 S=$TEST_TMP/h
 hsm_new h "$ESN"

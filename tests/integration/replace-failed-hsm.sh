@@ -16,16 +16,9 @@
 need_plugins vcmtenant vcmkeys enquiry upgrade nopclearfail
 vcm_setup
 for t in enquiry nopclearfail; do ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/$t"; done
-so=$(_find_built "$top_builddir/firmware/services/updater" updater.so) || skip_all "updater service not built"
-cp "$so" "$HSMD_SVCDIR/updater.so"
-cp "$top_srcdir/conf.d/services.d/updater.conf" "$HSMD_CONFDIR/services.d/"
-openssl pkey -in "$TEST_TMP/vendor.pem" -pubout -out "$HSMD_CONFDIR/vendor.d/vendor.pem" 2>/dev/null
+updater_setup
 cp "$HSMD_CONFDIR/vendor.d/vendor.pem" "$HSMADMIN_CONF/vendor.d/firmware.pem"
-cd "$TEST_TMP" || exit 1
 # The fleet's firmware: a vendor-signed package of every service, 13.7.1.
-mkdir -p mods/services.d
-cp "$HSMD_SVCDIR"/*.so mods/
-cp "$HSMD_CONFDIR"/services.d/*.conf mods/services.d/
 "$VENDOR" npkg --key vendor.pem --component primary --version 13.7.1 --vsn 8 --modules mods --out . >/dev/null
 FLEET=nShield5s-primary-13.7.1-vsn8.npkg
 [ -f "$FLEET" ] || { echo "Bail out! the fleet's firmware package was not built"; exit 1; }

@@ -158,26 +158,15 @@ is "$rc:$(jqr .error.code)" "2:bad_request" "device: params not an object: bad_r
 is "$(vn info .pending)" null "no device refusal left anything pending"
 
 # --- refused while a VCM exists ---
-# A registry entry as the orchestrator writes it (firmware/lib/vcmrules.c).
-vcm_record() { # vcm_record STATE SEQ ADDRESS
-	[ -f "$TEST_TMP/vcmkey.pub" ] || ssh-keygen -q -t ed25519 -N '' -C '' -f "$TEST_TMP/vcmkey"
-	jq -nc --arg st "$1" --argjson seq "$2" --arg a "$3" --arg k "$(cut -d' ' -f1,2 "$TEST_TMP/vcmkey.pub")" \
-		'{seq: $seq, name: "tenant\($seq)", address: $a, features: 0, autostart: false,
-		  restrict_startup: false, serial_cardreader: false, k_tenant_req: $k, sshadmin_key: $k,
-		  state: $st, disk_exceeded: false, created: 1700000000, changed: 1700000000,
-		  request_nonce: "00112233445566778899aabbccddeeff", nonces: [], nonce_floor: 0}'
-}
 hsmd_stop h
-cp "$TEST_TMP/h/device.json" "$TEST_TMP/dev.json"
-vcm_record inactive 1 10.20.0.5 | jq --slurpfile d "$TEST_TMP/dev.json" \
-	'. as $v | $d[0] | .vcms = {"0b3c5f2e-0000-4000-8000-000000000001": $v}' >"$TEST_TMP/h/device.json"
+hsmd_put_vcms h inactive@10.20.0.5
 ok "restarted with a VCM" hsmd_start h
 ha setnetwork default
 is "$rc" 3 "refused while a VCM exists: exit 3"
 like "$err" "1 VCM exists: the VCM network can change only while no VCM exists" "... says why and what to do"
 is "$(vn info .pending)" null "... nothing pending"
 hsmd_stop h
-jq '.vcms = {}' "$TEST_TMP/h/device.json" >"$TEST_TMP/dev.json" && cat "$TEST_TMP/dev.json" >"$TEST_TMP/h/device.json"
+hsmd_put_vcms h
 hsmd_start h
 ha setnetwork default
 is "$rc" 0 "accepted again once no VCM exists"

@@ -12,15 +12,7 @@
 VENDOR=$(_find_built "$top_builddir/tools/hsm-vendor" hsm-vendor) || { echo "Bail out! hsm-vendor not built"; exit 1; }
 case " ${BUILT_PLUGINS:-} " in *" upgrade "*) ;; *) skip_all "upgrade plugin not built" ;; esac
 platform_setup
-so=$(_find_built "$top_builddir/firmware/services/updater" updater.so) || skip_all "updater service not built"
-cp "$so" "$HSMD_SVCDIR/updater.so"
-cp "$top_srcdir/conf.d/services.d/updater.conf" "$HSMD_CONFDIR/services.d/"
-mkdir -p "$HSMD_CONFDIR/vendor.d"
-openssl pkey -in "$TEST_TMP/vendor.pem" -pubout -out "$HSMD_CONFDIR/vendor.d/vendor.pem" 2>/dev/null
-cd "$TEST_TMP" || exit 1
-mkdir -p mods/services.d
-cp "$HSMD_SVCDIR"/*.so mods/
-cp "$HSMD_CONFDIR"/services.d/*.conf mods/services.d/
+updater_setup
 "$VENDOR" npkg --key vendor.pem --component primary --version 13.7.1 --vsn 8 --modules mods --out new.npkg >/dev/null
 [ -s new.npkg ] || { echo "Bail out! no package"; exit 1; }
 

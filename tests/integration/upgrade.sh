@@ -15,17 +15,10 @@ VENDOR=$(_find_built "$top_builddir/tools/hsm-vendor" hsm-vendor) || { echo "Bai
 need_plugins upgrade nopclearfail
 ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/nopclearfail"
 platform_setup
-so=$(_find_built "$top_builddir/firmware/services/updater" updater.so) || skip_all "updater service not built"
-cp "$so" "$HSMD_SVCDIR/updater.so"
-cp "$top_srcdir/conf.d/services.d/updater.conf" "$HSMD_CONFDIR/services.d/"
-mkdir -p "$HSMD_CONFDIR/vendor.d"
-openssl pkey -in "$TEST_TMP/vendor.pem" -pubout -out "$HSMD_CONFDIR/vendor.d/vendor.pem" 2>/dev/null
-cd "$TEST_TMP" || exit 1
+updater_setup
 
 # --- packages ---------------------------------------------------------------------
-mkdir -p mods/services.d pkgs
-cp "$HSMD_SVCDIR"/*.so mods/
-cp "$HSMD_CONFDIR"/services.d/*.conf mods/services.d/
+mkdir -p pkgs
 npkg() { "$VENDOR" npkg --key vendor.pem --modules mods --out pkgs "$@" >/dev/null; }
 npkg --component primary --version 13.7.1 --vsn 8
 npkg --component primary --version 13.6.9 --vsn 7

@@ -36,48 +36,23 @@ VCM_HSM=h1
 silent=$(vcm_pid "$U1")
 like "$silent" '^[0-9]+$' "the process of module 1's VCM ($silent)"
 
-# streamed NAME PATTERN ARGS...: run tenant A's hsmadmin ARGS with module 1's
-# VCM stopped; read its stdout as it comes until a line matches PATTERN
-# (the other VCM's block), check the command still waits, then let the
-# silent VCM answer.  Sets $early (lines read before), $late, $rc, $running.
-streamed() {
-	_name=$1 _pat=$2
-	shift 2
-	kill -STOP "$silent"
-	rm -f "$TEST_TMP/$_name.fifo"
-	mkfifo "$TEST_TMP/$_name.fifo"
-	HSMADMIN_HOME=$TEST_TMP/tenants/A "$@" --timeout 60 >"$TEST_TMP/$_name.fifo" \
-		2>"$TEST_TMP/$_name.err" &
-	_cmd=$!
-	cleanup_pid "$_cmd"
-	exec 3<"$TEST_TMP/$_name.fifo"
-	early=
-	while IFS= read -r -t 60 _line <&3; do
-		early="$early$_line
-"
-		printf '%s\n' "$_line" | grep -Eq "$_pat" && break
-	done
-	# The command cannot have ended: the silent VCM has 60 s to answer.
-	kill -0 "$_cmd" 2>/dev/null && running=yes || running=no
-	kill -CONT "$silent"
-	late=$(cat <&3)
-	exec 3<&-
-	wait "$_cmd"
-	rc=$?
-}
+# streamed PATTERN ARGS...: tenant A's hsmadmin ARGS with module 1's VCM
+# stopped until a line matches PATTERN (the other VCM's block); the
+# silent VCM has 60 s to answer, so the command cannot have ended by then.
+streamed() { HSMADMIN_HOME=$TEST_TMP/tenants/A stream_while_stopped "$silent" 1 "$@" --timeout 60; }
 
-streamed info "^VCM $U2 " hsmadmin vcm info
+streamed "^VCM $U2 " hsmadmin vcm info
 is "$running" yes "vcm info: the answering VCM's block came while the silent one was waited for"
 unlike "$early" "VCM $U1" "... and not the silent VCM's"
 is "$rc" 0 "... once the silent VCM answers: exit 0"
 like "$late" "^VCM $U1 \(module 1\):" "... its block comes last"
 
-streamed stats "^VCM $U2 " hsmadmin vcm getenvstats
+streamed "^VCM $U2 " hsmadmin vcm getenvstats
 is "$running" yes "vcm getenvstats: the same"
 is "$rc" 0 "... exit 0"
 like "$late" "^VCM $U1 " "... the silent VCM's block last"
 
-streamed enquiry "^Module #2:" enquiry
+streamed "^Module #2:" enquiry
 is "$running" yes "enquiry: module 2 came while module 1 was waited for"
 like "$early" "^Server:" "... after the server block"
 unlike "$early" "Module #1:" "... and before module 1's"

@@ -140,25 +140,14 @@ ok "... bounded by the timeout, not by the silent HSM ($elapsed ms)" test "$elap
 # Each HSM as it answers (hsm_call_each): the silent HSM sorts first by
 # ESN, so printing in ESN order would hold the other one back.
 silent=${HSMD_PIDS[h]}
-kill -STOP "$silent"
-mkfifo "$TEST_TMP/acme.fifo"
-hsmadmin acme info --timeout 60 >"$TEST_TMP/acme.fifo" 2>"$TEST_TMP/acme.err" &
-cmd=$!
-cleanup_pid "$cmd"
-exec 3<"$TEST_TMP/acme.fifo"
-first=
-IFS= read -r -t 60 first <&3
-is "$first" "$E2: acme 1.0" "a silent HSM: the other HSM's line comes while it is waited for"
-# It cannot have ended: the silent HSM has 60 s and is still stopped.
-ok "... the command still waits for the silent HSM" kill -0 "$cmd"
-kill -CONT "$silent"
-rest=$(cat <&3)
-exec 3<&-
-wait "$cmd"
-rc=$?
+stream_while_stopped "$silent" 1 . hsmadmin acme info --timeout 60
+is "$early" "$E2: acme 1.0
+" "a silent HSM: the other HSM's line comes while it is waited for"
+# It cannot have ended: the silent HSM had 60 s and was still stopped.
+is "$running" yes "... the command still waits for the silent HSM"
 is "$rc" 0 "... once it answers: exit 0"
-is "$rest" "$E1: acme 1.0" "... and its line comes last"
-is "$(cat "$TEST_TMP/acme.err")" "" "... nothing on stderr"
+is "$late" "$E1: acme 1.0" "... and its line comes last"
+is "$err" "" "... nothing on stderr"
 # On a terminal, the core's progress line while the silent HSM is waited for.
 kill -STOP "$silent"
 ha_tty acme info --timeout 3

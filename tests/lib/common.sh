@@ -130,6 +130,45 @@ run() {
 	return "$rc"
 }
 
+# --- a command's output as it comes ------------------------------------------
+# stream_while_stopped PID N REGEX CMD...: for a command that must report
+# what it has while a peer (process PID) is silent: stop PID (SIGSTOP),
+# start CMD with its stdout on a FIFO and read its lines as they come until
+# N of them match REGEX (60 s at the most), note whether CMD still runs,
+# then let PID go on (SIGCONT) and read the rest.  Sets $early (the lines
+# read while PID was stopped, each with its newline), $running (yes when
+# CMD had not ended by then: those lines came while it still waited),
+# $late (the rest of stdout), $rc (bounded: CMD is killed after 90 s more),
+# and $out (all of stdout) and $err (its stderr), which a failed assertion
+# then prints.
+stream_while_stopped() {
+	_st_peer=$1 _st_n=$2 _st_re=$3
+	shift 3
+	_last_command "$@"
+	rm -f "$TEST_TMP/.stream"
+	mkfifo "$TEST_TMP/.stream"
+	kill -STOP "$_st_peer"
+	"$@" >"$TEST_TMP/.stream" 2>"$TEST_TMP/.stream.err" </dev/null &
+	_st_pid=$!
+	cleanup_pid "$_st_pid"
+	exec {_st_fd}<"$TEST_TMP/.stream"
+	early= _st_m=0 _st_end=$((SECONDS + 60))
+	while [ "$_st_m" -lt "$_st_n" ] && [ "$SECONDS" -lt "$_st_end" ] &&
+		IFS= read -r -t "$((_st_end - SECONDS))" _st_l <&"$_st_fd"; do
+		early="$early$_st_l
+"
+		printf '%s\n' "$_st_l" | grep -Eq -- "$_st_re" && _st_m=$((_st_m + 1))
+	done
+	kill -0 "$_st_pid" 2>/dev/null && running=yes || running=no
+	kill -CONT "$_st_peer"
+	late=$(timeout -k 5 90 cat <&"$_st_fd") || kill -KILL "$_st_pid" 2>/dev/null
+	exec {_st_fd}<&-
+	wait "$_st_pid"
+	rc=$?
+	out=$early$late
+	err=$(cat "$TEST_TMP/.stream.err")
+}
+
 # --- the built tree ---------------------------------------------------------
 _find_built() { # _find_built DIR NAME: the real ELF file libtool made
 	for c in "$1/.libs/$2" "$1/.libs/lt-$2" "$1/$2"; do

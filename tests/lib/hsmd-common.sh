@@ -26,16 +26,36 @@ hsmd_setup() {
 	mkdir -p "$HSMD_CONFDIR/services.d" "$HSMD_SVCDIR" "$TEST_TMP/keys"
 	chmod 0755 "$HSMD_SVCDIR"
 	for s in sshadmin setup monitor; do
-		so=$(_find_built "$top_builddir/firmware/services/$s" "$s.so") ||
-			{ echo "Bail out! service $s not built"; exit 1; }
-		cp "$so" "$HSMD_SVCDIR/$s.so"
-		chmod 0755 "$HSMD_SVCDIR/$s.so"
-		cp "$top_srcdir/conf.d/services.d/$s.conf" "$HSMD_CONFDIR/services.d/"
+		hsmd_add_service "$s" || { echo "Bail out! service $s not built"; exit 1; }
 	done
 	printf '[paths]\nservicedir = %s\nvcm_allocations = %s\n%s' "$HSMD_SVCDIR" "$HSMD_VCM_ALLOCATIONS" \
 		"${HSMD_EXTRA_CONF:-}" >"$HSMD_CONFDIR/hsmd.conf"
 	openssl genpkey -algorithm ed25519 -out "$TEST_TMP/vendor.pem" 2>/dev/null
 	chmod 0600 "$TEST_TMP/vendor.pem"
+}
+
+# hsmd_add_service NAME: a built service module and its shipped conf in
+# this test's hsmd, as installed; fails when configure did not build it.
+hsmd_add_service() {
+	_so=$(_find_built "$top_builddir/firmware/services/$1" "$1.so") || return 1
+	cp "$_so" "$HSMD_SVCDIR/$1.so"
+	chmod 0755 "$HSMD_SVCDIR/$1.so"
+	cp "$top_srcdir/conf.d/services.d/$1.conf" "$HSMD_CONFDIR/services.d/"
+}
+
+# updater_setup: for the tests of firmware upgrades, after hsmd_setup (or
+# an area's set-up): the updater service (the test skips itself without
+# it), the test's vendor key trusted by hsmd for firmware packages, and
+# the working directory $TEST_TMP with mods/ holding hsmd's service modules
+# and their confs (for `hsm-vendor npkg --modules mods`).
+updater_setup() {
+	hsmd_add_service updater || skip_all "updater service not built"
+	mkdir -p "$HSMD_CONFDIR/vendor.d"
+	openssl pkey -in "$TEST_TMP/vendor.pem" -pubout -out "$HSMD_CONFDIR/vendor.d/vendor.pem" 2>/dev/null
+	cd "$TEST_TMP" || exit 1
+	mkdir -p mods/services.d
+	cp "$HSMD_SVCDIR"/*.so mods/
+	cp "$HSMD_CONFDIR"/services.d/*.conf mods/services.d/
 }
 
 client_keys() {
@@ -137,3 +157,25 @@ hsmd_device_doc() { # DIR
 }
 
 jqr() { printf '%s' "$out" | jq -r "$1" 2>/dev/null; }
+
+# hsmd_put_vcms NAME [STATE@ADDRESS...]: the device state of the stopped
+# HSM NAME holds these VCMs and no other, as registry entries the way the
+# orchestrator writes them (firmware/lib/vcmrules.c): the Nth has sequence
+# number N and UUID 0b3c5f2e-0000-4000-8000-00000000000N.  For tests of
+# what the registry forbids (the state file is rewritten in place).
+hsmd_put_vcms() {
+	_sd=$TEST_TMP/$1
+	shift
+	[ -f "$TEST_TMP/vcmkey.pub" ] || ssh-keygen -q -t ed25519 -N '' -C '' -f "$TEST_TMP/vcmkey"
+	printf '%s\n' "$@" | jq -nR --arg k "$(cut -d' ' -f1,2 "$TEST_TMP/vcmkey.pub")" \
+		--slurpfile d "$_sd/device.json" '[inputs | select(. != "")] | to_entries |
+		map({key: "0b3c5f2e-0000-4000-8000-\(1000000000000 + .key + 1 | tostring | .[1:])",
+		     value: {seq: (.key + 1), name: "tenant\(.key + 1)", address: (.value | sub("^[^@]*@"; "")),
+		             features: 0, autostart: false, restrict_startup: false,
+		             serial_cardreader: false, k_tenant_req: $k, sshadmin_key: $k,
+		             state: (.value | sub("@.*"; "")), disk_exceeded: false,
+		             created: 1700000000, changed: 1700000000,
+		             request_nonce: "00112233445566778899aabbccddeeff", nonces: [], nonce_floor: 0}}) |
+		from_entries as $v | $d[0] | .vcms = $v' >"$_sd/.device.json.new" &&
+		cat "$_sd/.device.json.new" >"$_sd/device.json" && rm -f "$_sd/.device.json.new"
+}

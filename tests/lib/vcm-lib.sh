@@ -33,11 +33,7 @@ VENDOR=$(_find_built "$top_builddir/tools/hsm-vendor" hsm-vendor) || { echo "Bai
 vcm_setup() {
 	platform_setup
 	for _s in orchestrator ncoreapi; do
-		_so=$(_find_built "$top_builddir/firmware/services/$_s" "$_s.so") ||
-			{ echo "Bail out! service $_s not built"; exit 1; }
-		cp "$_so" "$HSMD_SVCDIR/$_s.so"
-		chmod 0755 "$HSMD_SVCDIR/$_s.so"
-		cp "$top_srcdir/conf.d/services.d/$_s.conf" "$HSMD_CONFDIR/services.d/"
+		hsmd_add_service "$_s" || { echo "Bail out! service $_s not built"; exit 1; }
 	done
 	"$VENDOR" keygen --out "$TEST_TMP/lic.key" --pub "$TEST_TMP/lic.pub" >/dev/null
 	mkdir -p "$HSMD_CONFDIR/vendor.d"

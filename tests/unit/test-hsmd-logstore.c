@@ -5,8 +5,9 @@
  * after it follow without a gap; damage and gaps are found with their
  * sequence numbers and later entries survive; exported segments verify,
  * and tampering, a missing entry, a missing segment and a key used before
- * its epoch are each pinpointed; a log filled quickly verifies also when
- * its bytes arrive in pieces cut anywhere.
+ * its epoch are each pinpointed; keys without certificates (recovery
+ * mode) still check everything else; a log filled quickly verifies also
+ * when its bytes arrive in pieces cut anywhere.
  */
 #include "config.h"
 
@@ -278,6 +279,55 @@ int main(void)
 			   "a missing entry fails");
 		TAP_HAS(err, "entries 4..4 are missing", "... naming the missing sequence numbers");
 		free(buf);
+	}
+
+	/* Recovery mode: keys without certificates, pinned as given; every
+	 * other check stays. */
+	{
+		char *k1line = hsm_key_to_openssh(k1), *k2line = hsm_key_to_openssh(k2);
+		json_t *unc = json_pack("[{s:i, s:i, s:s}]", "epoch", 1, "since", 1, "key", k1line);
+		json_t *other =
+		    json_pack("[{s:i, s:i, s:s}]", "epoch", 1, "since", 1, "key", k2line);
+		json_t *bad = json_pack("[{s:i, s:s}]", "epoch", 1, "key", k1line);
+		json_t *cert = json_pack("[{s:i, s:i, s:s, s:{}}]", "epoch", 1, "since", 1, "key",
+					 k1line, "certificate");
+		json_t *sum, *none = json_array();
+		size_t len, tlen;
+		char *buf = slurp(seg1, &len), *tampered = slurp(copy, &tlen);
+
+		tap_ok(!hsm_slog_keys_certified(unc) && !hsm_slog_keys_certified(none) &&
+			   hsm_slog_keys_certified(cert),
+		       "keys_certified: only when every key has a certificate");
+		sum = hsm_slog_verify_export(buf, len, unc, NULL, "1A23-BC45-6789", "system", 1,
+					     err, sizeof(err));
+		tap_ok(sum && json_is_true(json_object_get(sum, "anchored")),
+		       "uncertified keys: segment 1 verifies, anchored to the keys given");
+		json_decref(sum);
+		sum = hsm_slog_verify_export(buf, len, other, NULL, "1A23-BC45-6789", "system", 1,
+					     err, sizeof(err));
+		tap_ok(!sum, "... not with another key given");
+		TAP_HAS(err, "not the key given", "... naming it");
+		sum = hsm_slog_verify_export(tampered, tlen, unc, NULL, "1A23-BC45-6789", "system",
+					     1, err, sizeof(err));
+		tap_ok(!sum, "... a segment with an entry missing fails");
+		TAP_HAS(err, "missing", "... naming it");
+		sum = hsm_slog_verify_export(buf, len, bad, NULL, "1A23-BC45-6789", "system", 1,
+					     err, sizeof(err));
+		tap_ok(!sum, "... a key without since is refused");
+		TAP_HAS(err, "keys[0]: needs epoch, since and key", "... naming it");
+		sum = hsm_slog_verify_export(buf, len, unc, k1, "1A23-BC45-6789", "system", 1, err,
+					     sizeof(err));
+		tap_ok(!sum, "the same keys with a signer: the certificate is required");
+		TAP_HAS(err, "certificate", "... naming it");
+		json_decref(unc);
+		json_decref(other);
+		json_decref(bad);
+		json_decref(cert);
+		json_decref(none);
+		free(buf);
+		free(tampered);
+		free(k1line);
+		free(k2line);
 	}
 
 	/* Factory state: a new key for epoch 2, announced under the old. */

@@ -98,27 +98,26 @@ static EVP_PKEY *new_key(void)
 	return k;
 }
 
-static struct hsm_keyprot_ctx machine1(void)
+/* The protection inputs of one machine (no passphrase prompt). */
+static struct hsm_keyprot_ctx machine(const char *home, const char *system_uuid,
+				      const char *board_uuid)
 {
 	struct hsm_keyprot_ctx c = {
-		.home = home1,
-		.system_uuid_file = s1,
-		.board_uuid_file = b1,
+		.home = home,
+		.system_uuid_file = system_uuid,
+		.board_uuid_file = board_uuid,
 		.no_prompt = 1,
 	};
 	return c;
 }
-
+static struct hsm_keyprot_ctx machine1(void)
+{
+	return machine(home1, s1, b1);
+}
 /* The same installation moved to other hardware, or another host. */
 static struct hsm_keyprot_ctx machine2(void)
 {
-	struct hsm_keyprot_ctx c = {
-		.home = home2,
-		.system_uuid_file = s2,
-		.board_uuid_file = b2,
-		.no_prompt = 1,
-	};
-	return c;
+	return machine(home2, s2, b2);
 }
 
 static void unset_env(void)
@@ -177,6 +176,19 @@ static void test_parse(void)
 	tap_ok(hsm_keyprot_parse(NULL, &o, err, sizeof(err)) == -1, "parse refuses NULL");
 }
 
+/* The protection of a service's key as the environment sets it, formatted
+ * ("" when refused). */
+static const char *prot_of(const char *svc)
+{
+	static char buf[HSM_KEYPROT_STRLEN];
+	unsigned o = 0;
+
+	if (hsm_keyprot_for_service(svc, &o, err, sizeof(err)) != 0)
+		return "";
+	hsm_keyprot_format(o, buf);
+	return buf;
+}
+
 static void test_service_env(void)
 {
 	static const struct {
@@ -186,37 +198,22 @@ static void test_service_env(void)
 		{ "tenantreq", "KFSG" }, { "updater", "KF" },      { "monitor", "KF" },
 		{ "launcher", "KF" },    { "orchestrator", "KF" },
 	};
-	char buf[HSM_KEYPROT_STRLEN];
 	unsigned o;
 
-	for (size_t i = 0; i < sizeof(def) / sizeof(def[0]); i++) {
-		o = 0;
-		hsm_keyprot_for_service(def[i].svc, &o, err, sizeof(err));
-		hsm_keyprot_format(o, buf);
-		TAP_STR_EQ(buf, def[i].want, def[i].svc);
-	}
+	for (size_t i = 0; i < sizeof(def) / sizeof(def[0]); i++)
+		TAP_STR_EQ(prot_of(def[i].svc), def[i].want, def[i].svc);
 	tap_ok(hsm_keyprot_for_service("bogus", &o, err, sizeof(err)) == -1 && strstr(err, "bogus"),
 	       "unknown service refused: %s", err);
 	log_err();
 
 	setenv("NFAST_KEYPROT", "KP", 1);
-	hsm_keyprot_for_service("sshadmin", &o, err, sizeof(err));
-	hsm_keyprot_format(o, buf);
-	TAP_STR_EQ(buf, "KP", "NFAST_KEYPROT overrides sshadmin");
-	hsm_keyprot_for_service("updater", &o, err, sizeof(err));
-	hsm_keyprot_format(o, buf);
-	TAP_STR_EQ(buf, "KP", "NFAST_KEYPROT overrides updater");
+	TAP_STR_EQ(prot_of("sshadmin"), "KP", "NFAST_KEYPROT overrides sshadmin");
+	TAP_STR_EQ(prot_of("updater"), "KP", "NFAST_KEYPROT overrides updater");
 	setenv("NFAST_UPDATER_KEYPROT", "GFK", 1);
-	hsm_keyprot_for_service("updater", &o, err, sizeof(err));
-	hsm_keyprot_format(o, buf);
-	TAP_STR_EQ(buf, "KFG", "NFAST_UPDATER_KEYPROT wins over NFAST_KEYPROT");
-	hsm_keyprot_for_service("monitor", &o, err, sizeof(err));
-	hsm_keyprot_format(o, buf);
-	TAP_STR_EQ(buf, "KP", "... and touches no other service");
+	TAP_STR_EQ(prot_of("updater"), "KFG", "NFAST_UPDATER_KEYPROT wins over NFAST_KEYPROT");
+	TAP_STR_EQ(prot_of("monitor"), "KP", "... and touches no other service");
 	setenv("NFAST_UPDATER_KEYPROT", "", 1);
-	hsm_keyprot_for_service("updater", &o, err, sizeof(err));
-	hsm_keyprot_format(o, buf);
-	TAP_STR_EQ(buf, "KP", "an empty per-service variable counts as unset");
+	TAP_STR_EQ(prot_of("updater"), "KP", "an empty per-service variable counts as unset");
 	setenv("NFAST_ORCHESTRATOR_KEYPROT", "KZ", 1);
 	tap_ok(hsm_keyprot_for_service("orchestrator", &o, err, sizeof(err)) == -1 &&
 		   strstr(err, "NFAST_ORCHESTRATOR_KEYPROT") && strstr(err, "'Z'"),

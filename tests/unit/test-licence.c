@@ -98,6 +98,19 @@ static void replace(char *text, const char *from, const char *to)
 	memcpy(p, to, strlen(to));
 }
 
+/* parse_rc of text with from replaced by to (of the same length). */
+static int edited_rc(const char *text, size_t len, const char *from, const char *to, char *err,
+		     size_t errlen)
+{
+	char *t = strdup(text);
+	int rc;
+
+	replace(t, from, to);
+	rc = parse_rc(t, len, err, errlen);
+	free(t);
+	return rc;
+}
+
 static void test_roundtrip(void)
 {
 	struct hsm_licence *lic = NULL;
@@ -226,24 +239,18 @@ static void test_tampering(void)
 	free(t);
 
 	/* One byte of the body only: the header disagrees. */
-	t = strdup(text);
-	replace(t, "\"max_active_vcms\":8", "\"max_active_vcms\":9");
-	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_TAMPERED,
-		   "body changed, header not: tampered");
+	TAP_INT_EQ(edited_rc(text, len, "\"max_active_vcms\":8", "\"max_active_vcms\":9", err,
+			     sizeof(err)),
+		   HSM_LICENCE_TAMPERED, "body changed, header not: tampered");
 	tap_ok(strstr(err, "header line 4") != NULL, "names the header line: %s", err);
-	free(t);
 
 	/* The header only. */
-	t = strdup(text);
-	replace(t, "# esn: 1A23-BC45-6789", "# esn: 1A23-BC45-6788");
-	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_TAMPERED,
-		   "header edited: tampered");
-	free(t);
-	t = strdup(text);
-	replace(t, "ForeignTokenOpen|RemoteShare", "ForeignTokenOpen|RemoteSharf");
-	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_TAMPERED,
-		   "feature names edited: tampered");
-	free(t);
+	TAP_INT_EQ(edited_rc(text, len, "# esn: 1A23-BC45-6789", "# esn: 1A23-BC45-6788", err,
+			     sizeof(err)),
+		   HSM_LICENCE_TAMPERED, "header edited: tampered");
+	TAP_INT_EQ(edited_rc(text, len, "ForeignTokenOpen|RemoteShare",
+			     "ForeignTokenOpen|RemoteSharf", err, sizeof(err)),
+		   HSM_LICENCE_TAMPERED, "feature names edited: tampered");
 	{
 		char *extra;
 		if (asprintf(&extra, "# note: hello\n%s", text) < 0)
@@ -398,17 +405,11 @@ truncated_done:
 		   "NUL byte: malformed");
 	free(t);
 
-	t = strdup(text);
-	replace(t, "-----BEGIN", "-----BEGIM");
-	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_MALFORMED,
-		   "missing BEGIN: malformed");
+	TAP_INT_EQ(edited_rc(text, len, "-----BEGIN", "-----BEGIM", err, sizeof(err)),
+		   HSM_LICENCE_MALFORMED, "missing BEGIN: malformed");
 	tap_ok(strstr(err, "BEGIN HSMADMIN LICENCE") != NULL, "names the line: %s", err);
-	free(t);
-	t = strdup(text);
-	replace(t, "-----END", "-----EN_");
-	TAP_INT_EQ(parse_rc(t, len, err, sizeof(err)), HSM_LICENCE_MALFORMED,
-		   "missing END: malformed");
-	free(t);
+	TAP_INT_EQ(edited_rc(text, len, "-----END", "-----EN_", err, sizeof(err)),
+		   HSM_LICENCE_MALFORMED, "missing END: malformed");
 	{
 		char *more;
 		if (asprintf(&more, "%sjunk\n", text) < 0)

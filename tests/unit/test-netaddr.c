@@ -11,15 +11,21 @@
 #include <hsmadmin/netaddr.h>
 #include "tap.h"
 
+/* A fixture's parse must succeed, or the test bails out. */
+static void fixture(int rc, const char *what, const char *text, const char *err)
+{
+	if (rc != 0) {
+		printf("Bail out! fixture %s %s: %s\n", what, text, err);
+		exit(1);
+	}
+}
+
 static struct hsm_ipaddr ip(const char *text)
 {
 	struct hsm_ipaddr a;
 	char err[256];
 
-	if (hsm_ip_parse(text, 0, &a, err, sizeof(err)) != 0) {
-		printf("Bail out! fixture address %s: %s\n", text, err);
-		exit(1);
-	}
+	fixture(hsm_ip_parse(text, 0, &a, err, sizeof(err)), "address", text, err);
 	return a;
 }
 
@@ -28,10 +34,7 @@ static struct hsm_cidr cidr(const char *text)
 	struct hsm_cidr c;
 	char err[256];
 
-	if (hsm_cidr_parse(text, 0, &c, err, sizeof(err)) != 0) {
-		printf("Bail out! fixture prefix %s: %s\n", text, err);
-		exit(1);
-	}
+	fixture(hsm_cidr_parse(text, 0, &c, err, sizeof(err)), "prefix", text, err);
 	return c;
 }
 

@@ -129,120 +129,58 @@ static char *resign(json_t *env, EVP_PKEY *key, size_t *len)
 	return out;
 }
 
-/* Edit one field of a valid file's body and expect the parser to say want. */
+/* One hostile edit of a valid file's body, re-signed with the tenant key:
+ * the parser must then refuse it with a line containing want.  The edit
+ * sets the member at path (a body member, or "properties.NAME") to the JSON
+ * text value, deletes it when value is NULL, or is done by fn when the new
+ * value is made from the keys of the test. */
 typedef void (*edit_fn)(json_t *body);
-static void body_edit_fails(const char *file, size_t len, edit_fn edit, const char *want,
-			    const char *name)
-{
-	json_t *env = load_env(file, len);
-	size_t n;
-	char *bad;
+struct body_edit {
+	const char *path, *value;
+	edit_fn fn;
+	const char *want, *name;
+};
 
-	edit(json_object_get(env, "body"));
-	bad = resign(env, tenant_key, &n);
-	parse_fails(bad, n, want, name);
-	free(bad);
-	json_decref(env);
+static void edit_member(json_t *body, const char *path, const char *value)
+{
+	const char *dot = strchr(path, '.');
+	json_t *obj = dot ? json_object_get(body, "properties") : body;
+	const char *key = dot ? dot + 1 : path;
+	json_t *v;
+
+	if (!value) {
+		json_object_del(obj, key);
+		return;
+	}
+	v = json_loads(value, JSON_DECODE_ANY, NULL);
+	if (!v) {
+		printf("Bail out! bad edit value %s\n", value);
+		exit(1);
+	}
+	json_object_set_new(obj, key, v);
 }
 
-static void e_version2(json_t *b)
+static void body_edits_fail(const char *file, size_t len, const struct body_edit *e, size_t n)
 {
-	json_object_set_new(b, "version", json_integer(2));
+	for (size_t i = 0; i < n; i++) {
+		json_t *env = load_env(file, len);
+		json_t *body = json_object_get(env, "body");
+		size_t blen;
+		char *bad;
+
+		if (e[i].fn)
+			e[i].fn(body);
+		else
+			edit_member(body, e[i].path, e[i].value);
+		bad = resign(env, tenant_key, &blen);
+		parse_fails(bad, blen, e[i].want, e[i].name);
+		free(bad);
+		json_decref(env);
+	}
 }
-static void e_format(json_t *b)
-{
-	json_object_set_new(b, "format", json_string("hsmadmin-licence"));
-}
-static void e_no_nonce(json_t *b)
-{
-	json_object_del(b, "nonce");
-}
-static void e_no_issued(json_t *b)
-{
-	json_object_del(b, "issued");
-}
-static void e_no_type(json_t *b)
-{
-	json_object_del(b, "type");
-}
-static void e_no_props(json_t *b)
-{
-	json_object_del(b, "properties");
-}
-static void e_no_sshkey(json_t *b)
-{
-	json_object_del(b, "sshadmin_key");
-}
-static void e_issued_str(json_t *b)
-{
-	json_object_set_new(b, "issued", json_string("1700000000"));
-}
-static void e_issued_real(json_t *b)
-{
-	json_object_set_new(b, "issued", json_real(1.7e9));
-}
-static void e_issued_neg(json_t *b)
-{
-	json_object_set_new(b, "issued", json_integer(-5));
-}
-static void e_version_str(json_t *b)
-{
-	json_object_set_new(b, "version", json_string("1"));
-}
-static void e_type_bad(json_t *b)
-{
-	json_object_set_new(b, "type", json_string("erase"));
-}
-static void e_nonce_short(json_t *b)
-{
-	json_object_set_new(b, "nonce", json_string("abcd"));
-}
-static void e_nonce_upper(json_t *b)
-{
-	json_object_set_new(b, "nonce", json_string("ABCDEF0123456789ABCDEF0123456789"));
-}
-static void e_extra(json_t *b)
-{
-	json_object_set_new(b, "erase_everything", json_true());
-}
-static void e_props_array(json_t *b)
-{
-	json_object_set_new(b, "properties", json_array());
-}
-static void e_autostart_str(json_t *b)
-{
-	json_object_set_new(json_object_get(b, "properties"), "autostart", json_string("true"));
-}
-static void e_no_autostart(json_t *b)
-{
-	json_object_del(json_object_get(b, "properties"), "autostart");
-}
-static void e_feat_big(json_t *b)
-{
-	json_object_set_new(json_object_get(b, "properties"), "features",
-			    json_integer(0x100000000LL));
-}
-static void e_feat_neg(json_t *b)
-{
-	json_object_set_new(json_object_get(b, "properties"), "features", json_integer(-1));
-}
-static void e_name_ctrl(json_t *b)
-{
-	json_object_set_new(json_object_get(b, "properties"), "name", json_string("a\x1b[2Jb"));
-}
-static void e_prop_extra(json_t *b)
-{
-	json_object_set_new(json_object_get(b, "properties"), "ip_address",
-			    json_string("10.0.0.1"));
-}
-static void e_both_true(json_t *b)
-{
-	json_object_set_new(json_object_get(b, "properties"), "restrict_startup", json_true());
-}
-static void e_uuid_in_create(json_t *b)
-{
-	json_object_set_new(b, "uuid", json_string("4f9d05b8-95f4-41ab-8b0a-0c9c7ce14209"));
-}
+#define BODY_EDITS_FAIL(file, len, edits)                                                          \
+	body_edits_fail(file, len, edits, sizeof(edits) / sizeof(edits[0]))
+
 static void e_key_comment(json_t *b)
 {
 	char line[256];
@@ -250,40 +188,69 @@ static void e_key_comment(json_t *b)
 		 json_string_value(json_object_get(b, "sshadmin_key")));
 	json_object_set_new(b, "sshadmin_key", json_string(line));
 }
-static void e_key_rsa(json_t *b)
-{
-	json_object_set_new(b, "sshadmin_key",
-			    json_string("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"));
-}
-static void e_not_after_before(json_t *b)
-{
-	json_object_set_new(b, "not_after", json_integer(NOW - 1));
-}
-static void e_not_after_far(json_t *b)
-{
-	json_object_set_new(b, "not_after", json_integer(NOW + 2LL * 31536000));
-}
-/* start / setproperties */
-static void e_start_props(json_t *b)
-{
-	json_object_set_new(b, "properties", json_pack("{s:b}", "autostart", 1));
-}
-static void e_start_key(json_t *b)
-{
-	json_object_set_new(b, "request_key", json_string("ssh-ed25519 AAAA"));
-}
-static void e_uuid_upper(json_t *b)
-{
-	json_object_set_new(b, "uuid", json_string("4F9D05B8-95F4-41AB-8B0A-0C9C7CE14209"));
-}
-static void e_uuid_bad(json_t *b)
-{
-	json_object_set_new(b, "uuid", json_string("not-a-uuid"));
-}
-static void e_empty_props(json_t *b)
-{
-	json_object_set_new(b, "properties", json_object());
-}
+
+/* A create request: every field checked (not_after: NOW - 1 and NOW plus two
+ * years). */
+static const struct body_edit create_edits[] = {
+	{ "version", "2", NULL, "unsupported request format version 2",
+	  "format version 2 refused" },
+	{ "version", "\"1\"", NULL, "'version' must be an integer, not a string",
+	  "version as a string" },
+	{ "format", "\"hsmadmin-licence\"", NULL, "not a VCM request", "another format refused" },
+	{ "nonce", NULL, NULL, "missing field 'nonce'", "missing nonce" },
+	{ "issued", NULL, NULL, "missing field 'issued'", "missing issued" },
+	{ "type", NULL, NULL, "missing field 'type'", "missing type" },
+	{ "properties", NULL, NULL, "missing field 'properties'", "create without properties" },
+	{ "sshadmin_key", NULL, NULL, "missing field 'sshadmin_key'",
+	  "create without sshadmin key" },
+	{ "issued", "\"1700000000\"", NULL, "'issued' must be an integer, not a string",
+	  "issued as a string" },
+	{ "issued", "1.7e9", NULL, "'issued' must be an integer, not a number",
+	  "issued as a real" },
+	{ "issued", "-5", NULL, "'issued' is out of range", "negative issued" },
+	{ "type", "\"erase\"", NULL, "unknown request type 'erase'", "unknown type" },
+	{ "nonce", "\"abcd\"", NULL, "'nonce' must be 32 lower-case hex", "short nonce" },
+	{ "nonce", "\"ABCDEF0123456789ABCDEF0123456789\"", NULL,
+	  "'nonce' must be 32 lower-case hex", "upper-case nonce" },
+	{ "erase_everything", "true", NULL, "unknown field 'erase_everything'",
+	  "unknown body field" },
+	{ "properties", "[]", NULL, "'properties' must be an object, not an array",
+	  "properties as array" },
+	{ "properties.autostart", "\"true\"", NULL,
+	  "'properties.autostart' must be a boolean, not a string", "autostart as string" },
+	{ "properties.autostart", NULL, NULL, "missing field 'properties.autostart'",
+	  "create must say autostart" },
+	{ "properties.features", "4294967296", NULL, "32-bit word", "features above 32 bits" },
+	{ "properties.features", "-1", NULL, "32-bit word", "negative features" },
+	{ "properties.name", "\"a\\u001b[2Jb\"", NULL, "'properties.name'",
+	  "name with escape sequence" },
+	{ "properties.ip_address", "\"10.0.0.1\"", NULL, "unknown field 'properties.ip_address'",
+	  "unknown property" },
+	{ "properties.restrict_startup", "true", NULL, "cannot both be true",
+	  "autostart and restrict_startup both true" },
+	{ "uuid", "\"4f9d05b8-95f4-41ab-8b0a-0c9c7ce14209\"", NULL, "must not name a VCM uuid",
+	  "uuid in create" },
+	{ NULL, NULL, e_key_comment, "without a comment", "key line with comment" },
+	{ "sshadmin_key", "\"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ\"", NULL, "not an ssh-ed25519",
+	  "RSA key refused" },
+	{ "not_after", "1699999999", NULL, "'not_after' must be 1 to", "not_after before issued" },
+	{ "not_after", "1763072000", NULL, "'not_after' must be 1 to",
+	  "not_after over a year away" },
+};
+
+static const struct body_edit start_edits[] = {
+	{ "properties", "{\"autostart\":true}", NULL, "start request carries no properties",
+	  "start with a property" },
+	{ "request_key", "\"ssh-ed25519 AAAA\"", NULL, "only a create request carries keys",
+	  "start with a key" },
+	{ "uuid", "\"4F9D05B8-95F4-41AB-8B0A-0C9C7CE14209\"", NULL, "lower-case UUID",
+	  "upper-case uuid in file" },
+	{ "uuid", "\"not-a-uuid\"", NULL, "lower-case UUID", "malformed uuid" },
+};
+
+static const struct body_edit setproperties_edits[] = {
+	{ "properties", "{}", NULL, "at least one property", "setproperties changing nothing" },
+};
 
 static void verify_fails(const struct hsm_request *req, EVP_PKEY *key, const char *want,
 			 const char *name)
@@ -425,51 +392,7 @@ static void test_create(void)
 	free(bad);
 
 	/* Hostile bodies, each signed properly: the parser names the field. */
-	body_edit_fails(file, len, e_version2, "unsupported request format version 2",
-			"format version 2 refused");
-	body_edit_fails(file, len, e_version_str, "'version' must be an integer, not a string",
-			"version as a string");
-	body_edit_fails(file, len, e_format, "not a VCM request", "another format refused");
-	body_edit_fails(file, len, e_no_nonce, "missing field 'nonce'", "missing nonce");
-	body_edit_fails(file, len, e_no_issued, "missing field 'issued'", "missing issued");
-	body_edit_fails(file, len, e_no_type, "missing field 'type'", "missing type");
-	body_edit_fails(file, len, e_no_props, "missing field 'properties'",
-			"create without properties");
-	body_edit_fails(file, len, e_no_sshkey, "missing field 'sshadmin_key'",
-			"create without sshadmin key");
-	body_edit_fails(file, len, e_issued_str, "'issued' must be an integer, not a string",
-			"issued as a string");
-	body_edit_fails(file, len, e_issued_real, "'issued' must be an integer, not a number",
-			"issued as a real");
-	body_edit_fails(file, len, e_issued_neg, "'issued' is out of range", "negative issued");
-	body_edit_fails(file, len, e_type_bad, "unknown request type 'erase'", "unknown type");
-	body_edit_fails(file, len, e_nonce_short, "'nonce' must be 32 lower-case hex",
-			"short nonce");
-	body_edit_fails(file, len, e_nonce_upper, "'nonce' must be 32 lower-case hex",
-			"upper-case nonce");
-	body_edit_fails(file, len, e_extra, "unknown field 'erase_everything'",
-			"unknown body field");
-	body_edit_fails(file, len, e_props_array, "'properties' must be an object, not an array",
-			"properties as array");
-	body_edit_fails(file, len, e_autostart_str,
-			"'properties.autostart' must be a boolean, not a string",
-			"autostart as string");
-	body_edit_fails(file, len, e_no_autostart, "missing field 'properties.autostart'",
-			"create must say autostart");
-	body_edit_fails(file, len, e_feat_big, "32-bit word", "features above 32 bits");
-	body_edit_fails(file, len, e_feat_neg, "32-bit word", "negative features");
-	body_edit_fails(file, len, e_name_ctrl, "'properties.name'", "name with escape sequence");
-	body_edit_fails(file, len, e_prop_extra, "unknown field 'properties.ip_address'",
-			"unknown property");
-	body_edit_fails(file, len, e_both_true, "cannot both be true",
-			"autostart and restrict_startup both true");
-	body_edit_fails(file, len, e_uuid_in_create, "must not name a VCM uuid", "uuid in create");
-	body_edit_fails(file, len, e_key_comment, "without a comment", "key line with comment");
-	body_edit_fails(file, len, e_key_rsa, "not an ssh-ed25519", "RSA key refused");
-	body_edit_fails(file, len, e_not_after_before, "'not_after' must be 1 to",
-			"not_after before issued");
-	body_edit_fails(file, len, e_not_after_far, "'not_after' must be 1 to",
-			"not_after over a year away");
+	BODY_EDITS_FAIL(file, len, create_edits);
 
 	/* The envelope itself. */
 	json_t *e2 = json_deep_copy(env);
@@ -550,12 +473,7 @@ static void test_start_and_setproperties(void)
 	parse_fails(bad, n, "start request carries no properties", "start with properties");
 	free(bad);
 	json_decref(env);
-	body_edit_fails(file, len, e_start_props, "start request carries no properties",
-			"start with a property");
-	body_edit_fails(file, len, e_start_key, "only a create request carries keys",
-			"start with a key");
-	body_edit_fails(file, len, e_uuid_upper, "lower-case UUID", "upper-case uuid in file");
-	body_edit_fails(file, len, e_uuid_bad, "lower-case UUID", "malformed uuid");
+	BODY_EDITS_FAIL(file, len, start_edits);
 	free(file);
 
 	file = make(HSM_REQUEST_SETPROPERTIES, 0, &len);
@@ -572,8 +490,7 @@ static void test_start_and_setproperties(void)
 		     "setproperties with another key fails");
 	hsm_request_free(req);
 	every_byte(file, len, tenant_key, "setproperties");
-	body_edit_fails(file, len, e_empty_props, "at least one property",
-			"setproperties changing nothing");
+	BODY_EDITS_FAIL(file, len, setproperties_edits);
 	free(file);
 
 	/* The builder enforces the same rules as the parser. */
@@ -660,26 +577,6 @@ static void e_ktr_truncated(json_t *b)
 	set_ktr(b, json_string(l));
 	free(l);
 }
-static void e_ktr_rsa(json_t *b)
-{
-	set_ktr(b, json_string("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"));
-}
-static void e_ktr_int(json_t *b)
-{
-	set_ktr(b, json_integer(1));
-}
-static void e_ktr_null(json_t *b)
-{
-	set_ktr(b, json_null());
-}
-static void e_ktr_empty(json_t *b)
-{
-	set_ktr(b, json_string(""));
-}
-static void e_ktr_ctrl(json_t *b)
-{
-	set_ktr(b, json_string("ssh-ed25519 \x1b[2J AAAA"));
-}
 static void e_ktr_long(json_t *b)
 {
 	char *big = malloc(20000);
@@ -695,6 +592,33 @@ static void e_ktr_in_create(json_t *b)
 	set_ktr(b, json_string(l));
 	free(l);
 }
+
+/* Edits of a valid rotation request's properties.k_tenant_req. */
+static const struct body_edit ktr_edits[] = {
+	{ NULL, NULL, e_ktr_signer, "must differ from the current one",
+	  "k_tenant_req equal to the signing key refused" },
+	{ NULL, NULL, e_ktr_comment, "properties.k_tenant_req",
+	  "k_tenant_req with a comment refused" },
+	{ NULL, NULL, e_ktr_newline, "properties.k_tenant_req",
+	  "k_tenant_req with a newline refused" },
+	{ NULL, NULL, e_ktr_truncated, "properties.k_tenant_req",
+	  "truncated k_tenant_req refused" },
+	{ "properties.k_tenant_req", "\"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ\"", NULL,
+	  "properties.k_tenant_req", "ssh-rsa k_tenant_req refused" },
+	{ "properties.k_tenant_req", "1", NULL, "field 'properties.k_tenant_req' must be a string",
+	  "integer k_tenant_req refused" },
+	{ "properties.k_tenant_req", "null", NULL, "properties.k_tenant_req",
+	  "null k_tenant_req refused" },
+	{ "properties.k_tenant_req", "\"\"", NULL, "properties.k_tenant_req",
+	  "empty k_tenant_req refused" },
+	{ "properties.k_tenant_req", "\"ssh-ed25519 \\u001b[2J AAAA\"", NULL,
+	  "properties.k_tenant_req", "k_tenant_req with control characters refused" },
+	{ NULL, NULL, e_ktr_long, "properties.k_tenant_req", "20000-byte k_tenant_req refused" },
+};
+static const struct body_edit ktr_create_edits[] = {
+	{ NULL, NULL, e_ktr_in_create, "only a setproperties request carries",
+	  "create carrying k_tenant_req refused" },
+};
 
 static void test_k_tenant_req(void)
 {
@@ -726,31 +650,11 @@ static void test_k_tenant_req(void)
 	hsm_request_free(req);
 	every_byte(out, len, tenant_key, "k_tenant_req rotation");
 
-	body_edit_fails(out, len, e_ktr_signer, "must differ from the current one",
-			"k_tenant_req equal to the signing key refused");
-	body_edit_fails(out, len, e_ktr_comment, "properties.k_tenant_req",
-			"k_tenant_req with a comment refused");
-	body_edit_fails(out, len, e_ktr_newline, "properties.k_tenant_req",
-			"k_tenant_req with a newline refused");
-	body_edit_fails(out, len, e_ktr_truncated, "properties.k_tenant_req",
-			"truncated k_tenant_req refused");
-	body_edit_fails(out, len, e_ktr_rsa, "properties.k_tenant_req",
-			"ssh-rsa k_tenant_req refused");
-	body_edit_fails(out, len, e_ktr_int, "field 'properties.k_tenant_req' must be a string",
-			"integer k_tenant_req refused");
-	body_edit_fails(out, len, e_ktr_null, "properties.k_tenant_req",
-			"null k_tenant_req refused");
-	body_edit_fails(out, len, e_ktr_empty, "properties.k_tenant_req",
-			"empty k_tenant_req refused");
-	body_edit_fails(out, len, e_ktr_ctrl, "properties.k_tenant_req",
-			"k_tenant_req with control characters refused");
-	body_edit_fails(out, len, e_ktr_long, "properties.k_tenant_req",
-			"20000-byte k_tenant_req refused");
+	BODY_EDITS_FAIL(out, len, ktr_edits);
 	free(out);
 
 	out = make(HSM_REQUEST_CREATE, 0, &len);
-	body_edit_fails(out, len, e_ktr_in_create, "only a setproperties request carries",
-			"create carrying k_tenant_req refused");
+	BODY_EDITS_FAIL(out, len, ktr_create_edits);
 	free(out);
 
 	/* The builder: the same rules, before anything is written. */

@@ -67,6 +67,29 @@ static void refused(json_t *doc, const char *want, const char *name)
 	json_decref(doc);
 }
 
+/* services[as] replaced by a certificate that signer made for esn and
+ * service svc over the host key certified, listed with the key listed. */
+static const struct bad_service {
+	const char *as;
+	EVP_PKEY **signer;
+	const char *esn, *svc;
+	EVP_PKEY **certified, **listed;
+	const char *want, *name;
+} bad_services[] = {
+	{ "setup", &stranger, ESN, "setup", &hk_setup, &hk_setup,
+	  "setup certificate is not signed by the device identity key",
+	  "certificate by a stranger" },
+	{ "setup", &identity, "9Z87-YX65-4321", "setup", &hk_setup, &hk_setup,
+	  "setup certificate names 9Z87-YX65-4321", "certificate for another ESN" },
+	{ "setup", &identity, ESN, "monitor", &hk_setup, &hk_setup, "setup certificate names",
+	  "monitor's certificate listed as setup" },
+	{ "setup", &identity, ESN, "setup", &hk_setup, &stranger,
+	  "setup host key differs from the certified one",
+	  "listed host key not the certified one" },
+	{ "telnet", &identity, ESN, "telnet", &hk_setup, &hk_setup, "unknown service 'telnet'",
+	  "unknown service" },
+};
+
 int main(void)
 {
 	struct hsm_chain c;
@@ -114,32 +137,14 @@ int main(void)
 			    json_string("EMU-2"));
 	refused(doc, "signature verification failed", "warrant body changed after signing");
 
-	doc = good();
-	json_object_set_new(json_object_get(doc, "services"), "setup",
-			    service(stranger, ESN, "setup", hk_setup, hk_setup));
-	refused(doc, "setup certificate is not signed by the device identity key",
-		"certificate by a stranger");
+	for (size_t i = 0; i < sizeof(bad_services) / sizeof(bad_services[0]); i++) {
+		const struct bad_service *e = &bad_services[i];
 
-	doc = good();
-	json_object_set_new(json_object_get(doc, "services"), "setup",
-			    service(identity, "9Z87-YX65-4321", "setup", hk_setup, hk_setup));
-	refused(doc, "setup certificate names 9Z87-YX65-4321", "certificate for another ESN");
-
-	doc = good();
-	json_object_set_new(json_object_get(doc, "services"), "setup",
-			    service(identity, ESN, "monitor", hk_setup, hk_setup));
-	refused(doc, "setup certificate names", "monitor's certificate listed as setup");
-
-	doc = good();
-	json_object_set_new(json_object_get(doc, "services"), "setup",
-			    service(identity, ESN, "setup", hk_setup, stranger));
-	refused(doc, "setup host key differs from the certified one",
-		"listed host key not the certified one");
-
-	doc = good();
-	json_object_set_new(json_object_get(doc, "services"), "telnet",
-			    service(identity, ESN, "telnet", hk_setup, hk_setup));
-	refused(doc, "unknown service 'telnet'", "unknown service");
+		doc = good();
+		json_object_set_new(json_object_get(doc, "services"), e->as,
+				    service(*e->signer, e->esn, e->svc, *e->certified, *e->listed));
+		refused(doc, e->want, e->name);
+	}
 
 	doc = good();
 	json_object_del(json_object_get(doc, "services"), "sshadmin");

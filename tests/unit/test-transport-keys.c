@@ -240,9 +240,21 @@ static void test_ensure(void)
 	tap_ok(!k, "an unknown service has no key path");
 }
 
+/* The pins of ESN 9Z87-YX65-4321 in home, stored as text, are refused. */
+static void pins_refused(const char *home, const char *text, const char *name)
+{
+	char path[256], err[512];
+	struct hsm_pins q;
+
+	snprintf(path, sizeof(path), "%s/pins/9Z87-YX65-4321.json", home);
+	write_text(path, text, 0644);
+	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0, "%s (%s)", name,
+	       err);
+}
+
 static void test_pins(void)
 {
-	char home[128], path[256], err[512];
+	char home[128], text[1024], err[512];
 	struct hsm_client_key *a = hsm_client_key_generate(err, sizeof(err));
 	struct hsm_client_key *b = hsm_client_key_generate(err, sizeof(err));
 	struct hsm_pins p = { .esn = "1A23-BC45-6789", .pinned = 1700000000 }, q;
@@ -262,37 +274,28 @@ static void test_pins(void)
 	TAP_INT_EQ(hsm_ssh_pubkey_cmp(pa, pa), 0, "same key compares equal");
 	tap_ok(hsm_ssh_pubkey_cmp(pa, pb) != 0, "different keys differ");
 
-	snprintf(path, sizeof(path), "%s/pins/9Z87-YX65-4321.json", home);
-	write_text(
-	    path,
+	pins_refused(
+	    home,
 	    "{\"esn\":\"1A23-BC45-6789\",\"identity_key\":\"x\",\"host_keys\":{},\"pinned\":1}",
-	    0644);
-	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
-	       "pins of another ESN refused (%s)", err);
-	write_text(path, "{\"esn\":\"9Z87-YX65-4321\",\"esn\":\"9Z87-YX65-4321\"}", 0644);
-	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
-	       "duplicate keys refused (%s)", err);
-	snprintf(err, sizeof(err),
-		 "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s\",\"host_keys\":{\"ssh\":\"%"
-		 "s\"},\"pinned\":1}",
-		 pa, pb);
-	write_text(path, err, 0644);
-	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
-	       "unknown service in pins refused (%s)", err);
-	snprintf(err, sizeof(err),
-		 "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s\",\"host_keys\":{},\"pinned\":"
-		 "1,\"x\":1}",
+	    "pins of another ESN refused");
+	pins_refused(home, "{\"esn\":\"9Z87-YX65-4321\",\"esn\":\"9Z87-YX65-4321\"}",
+		     "duplicate keys refused");
+	snprintf(
+	    text, sizeof(text),
+	    "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s\",\"host_keys\":{\"ssh\":\"%s\"},"
+	    "\"pinned\":1}",
+	    pa, pb);
+	pins_refused(home, text, "unknown service in pins refused");
+	snprintf(text, sizeof(text),
+		 "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s\",\"host_keys\":{},"
+		 "\"pinned\":1,\"x\":1}",
 		 pa);
-	write_text(path, err, 0644);
-	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
-	       "unknown member in pins refused (%s)", err);
-	snprintf(err, sizeof(err),
-		 "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s "
-		 "comment\",\"host_keys\":{},\"pinned\":1}",
+	pins_refused(home, text, "unknown member in pins refused");
+	snprintf(text, sizeof(text),
+		 "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s comment\",\"host_keys\":{},"
+		 "\"pinned\":1}",
 		 pa);
-	write_text(path, err, 0644);
-	tap_ok(hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) < 0,
-	       "key line with a comment refused (%s)", err);
+	pins_refused(home, text, "key line with a comment refused");
 	tap_ok(hsm_pins_load(home, "../../etc/x", &q, err, sizeof(err)) < 0,
 	       "a path is not an ESN");
 

@@ -442,57 +442,70 @@ static void test_trust(void)
 	hsm_client_key_free(other);
 }
 
+/* Checks of a reply beyond its exit status and the words of its message. */
+static void message_is_factory(const struct hsm_rpc_reply *r)
+{
+	TAP_STR_EQ(r->message, "HSM is in factory state: only enroll is accepted",
+		   "refused_state: message");
+}
+static void message_is_clean(const struct hsm_rpc_reply *r)
+{
+	tap_ok(!strchr(r->message, '\033') && !strchr(r->message, '\n'),
+	       "device message cleaned to one printable line (%s)", r->message);
+}
+static void result_kept(const struct hsm_rpc_reply *r)
+{
+	tap_ok(json_is_false(json_object_get(r->result, "quiet")), "... with the stdout result");
+}
+
+/* Each way a device can answer badly: what the call returns (exit status),
+ * the error code kept (code), the words its message must hold (has), and
+ * any further check. */
+static const struct device_error {
+	enum mode mode;
+	int timeout, exit;
+	const char *exit_name, *code, *code_name, *has, *has_name;
+	void (*check)(const struct hsm_rpc_reply *r);
+} device_errors[] = {
+	{ MODE_STATE, 10, HSM_EXIT_STATE, "refused_state: exit 3", "refused_state",
+	  "refused_state: device code kept", NULL, NULL, message_is_factory },
+	{ MODE_BADREQ, 10, HSM_EXIT_FAILED, "bad_request: exit 1", NULL, NULL, NULL, NULL, NULL },
+	{ MODE_DENIED, 10, HSM_EXIT_AUTH, "denied: exit 4", NULL, NULL, NULL, NULL, NULL },
+	{ MODE_CTRL, 10, HSM_EXIT_FAILED, "failed: exit 1", NULL, NULL, NULL, NULL,
+	  message_is_clean },
+	{ MODE_GARBAGE, 10, HSM_EXIT_FAILED, "not JSON: exit 1", "protocol",
+	  "not JSON: protocol error", NULL, NULL, NULL },
+	{ MODE_ARRAY, 10, HSM_EXIT_FAILED, "array result refused", NULL, NULL, NULL, NULL, NULL },
+	{ MODE_DUP, 10, HSM_EXIT_FAILED, "duplicate keys refused", NULL, NULL, "duplicate",
+	  "duplicate keys: says so", NULL },
+	{ MODE_BADERR, 10, HSM_EXIT_FAILED, "non-zero exit without an error envelope: exit 1",
+	  "protocol", "malformed envelope: protocol error", NULL, NULL, NULL },
+	{ MODE_NOSTATUS, 10, HSM_EXIT_FAILED, "no exit status: exit 1", NULL, NULL,
+	  "no exit status", "no exit status: says so", NULL },
+	{ MODE_STDERR, 20, 0, "4 MiB on stderr: ignored, call succeeds", NULL, NULL, NULL, NULL,
+	  result_kept },
+	{ MODE_BIG, 20, HSM_EXIT_FAILED, "oversized reply: exit 1", NULL, NULL, "larger than",
+	  "oversized reply: stops reading", NULL },
+};
+
 static void test_errors(void)
 {
 	struct hsm_rpc_reply r;
 
-	TAP_INT_EQ(call(MODE_STATE, srv.host_key, client, NULL, 10, &r), HSM_EXIT_STATE,
-		   "refused_state: exit 3");
-	TAP_STR_EQ(r.code, "refused_state", "refused_state: device code kept");
-	TAP_STR_EQ(r.message, "HSM is in factory state: only enroll is accepted",
-		   "refused_state: message");
-	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_BADREQ, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
-		   "bad_request: exit 1");
-	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_DENIED, srv.host_key, client, NULL, 10, &r), HSM_EXIT_AUTH,
-		   "denied: exit 4");
-	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_CTRL, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
-		   "failed: exit 1");
-	tap_ok(!strchr(r.message, '\033') && !strchr(r.message, '\n'),
-	       "device message cleaned to one printable line (%s)", r.message);
-	hsm_rpc_reply_clear(&r);
+	for (size_t i = 0; i < sizeof(device_errors) / sizeof(device_errors[0]); i++) {
+		const struct device_error *e = &device_errors[i];
 
-	TAP_INT_EQ(call(MODE_GARBAGE, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
-		   "not JSON: exit 1");
-	TAP_STR_EQ(r.code, "protocol", "not JSON: protocol error");
-	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_ARRAY, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
-		   "array result refused");
-	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_DUP, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
-		   "duplicate keys refused");
-	tap_ok(strstr(r.message, "duplicate") != NULL, "duplicate keys: says so (%s)", r.message);
-	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_BADERR, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
-		   "non-zero exit without an error envelope: exit 1");
-	TAP_STR_EQ(r.code, "protocol", "malformed envelope: protocol error");
-	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_NOSTATUS, srv.host_key, client, NULL, 10, &r), HSM_EXIT_FAILED,
-		   "no exit status: exit 1");
-	tap_ok(strstr(r.message, "no exit status") != NULL, "no exit status: says so (%s)",
-	       r.message);
-	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_STDERR, srv.host_key, client, NULL, 20, &r), 0,
-		   "4 MiB on stderr: ignored, call succeeds");
-	tap_ok(json_is_false(json_object_get(r.result, "quiet")), "... with the stdout result");
-	hsm_rpc_reply_clear(&r);
-	TAP_INT_EQ(call(MODE_BIG, srv.host_key, client, NULL, 20, &r), HSM_EXIT_FAILED,
-		   "oversized reply: exit 1");
-	tap_ok(strstr(r.message, "larger than") != NULL, "oversized reply: stops reading (%s)",
-	       r.message);
-	hsm_rpc_reply_clear(&r);
+		TAP_INT_EQ(call(e->mode, srv.host_key, client, NULL, e->timeout, &r), e->exit,
+			   e->exit_name);
+		if (e->code)
+			TAP_STR_EQ(r.code, e->code, e->code_name);
+		if (e->has)
+			tap_ok(strstr(r.message, e->has) != NULL, "%s (%s)", e->has_name,
+			       r.message);
+		if (e->check)
+			e->check(&r);
+		hsm_rpc_reply_clear(&r);
+	}
 	{
 		json_t *big = json_pack("{s:s%}", "x", "", (size_t)0);
 		char *s = malloc(HSM_RPC_MAX_PARAMS + 1);

@@ -62,6 +62,14 @@ HSM_API json_t *hsm_json_load_file(const char *path, size_t max, char *err, size
  * creates.  An existing directory is fine. */
 HSM_API int hsm_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen);
 
+/* The directory part of path into dir: "." when path has no '/', "/" for
+ * a file in the root.  -1 when it does not fit in len. */
+HSM_API int hsm_path_dir(const char *path, char *dir, size_t len);
+
+/* write(2) all len bytes of data to fd, again after EINTR.  0, or -1 with
+ * errno set (EIO when the system wrote nothing). */
+HSM_API int hsm_write_all(int fd, const void *data, size_t len);
+
 /* fsync a directory so that a rename or unlink in it is durable. */
 HSM_API int hsm_fsync_dir(const char *dir, char *err, size_t errlen);
 
@@ -71,6 +79,12 @@ HSM_API int hsm_fsync_dir(const char *dir, char *err, size_t errlen);
  * range); returns buf. */
 #define HSM_TIME_ISO_LEN 32
 HSM_API const char *hsm_time_iso(int64_t t, char buf[HSM_TIME_ISO_LEN]);
+
+/* --- hex digits (hex-digit.c) ------------------------------------------ */
+
+/* The value of the hex digit c (0-9, a-f, A-F), or -1 for any other
+ * character. */
+HSM_API int hsm_hex_digit(char c);
 
 /* --- checking untrusted JSON objects (json-fields.c) ------------------ */
 
