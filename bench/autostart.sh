@@ -18,56 +18,36 @@ bench_build
 
 bench_scratch
 esn=BE0C-0000-0044
-bench_net
 addr=$net.1
 bench_provision hsm "$esn" "$addr"
 printf '\n[paths]\nvcm_allocations = %s/vcm-allocations.json\n' "$w" >>"$HSMADMIN_CONF/hsmd.conf"
 
-now_ns() { date +%s%N; }
-# Until a connection to ADDRESS PORT gets an SSH banner (TRIES tries).
-wait_banner() {
-	for _ in $(seq 1 "$3"); do
-		if exec 3<>"/dev/tcp/$1/$2"; then
-			if read -t 60 -r _line <&3 && [ "${_line#SSH-}" != "$_line" ]; then
-				exec 3<&-
-				return 0
-			fi
-			exec 3<&-
-		fi 2>/dev/null
-		sleep 0.005
-	done
-}
-hsmd_pid=
 # Start hsmd; print how long until its boot is over (microseconds).
 start_hsmd() {
 	_t0=$(now_ns)
-	bench_run hsm "$HSMADMIN_CONF"
-	hsmd_pid=$bench_pid
-	bench_wait_port "$addr" 2201 20000 0.005
-	wait_banner "$addr" 2201 4000
+	bench_hsm_start 2201 20000 0.005
+	bench_wait_banner "$addr" 2201 4000
 	echo $(((($(now_ns) - _t0)) / 1000))
 }
-stop_hsmd() { [ -z "$hsmd_pid" ] || { kill "$hsmd_pid" 2>/dev/null; wait "$hsmd_pid" 2>/dev/null || true; hsmd_pid=; pids=; }; }
 active_vcms() { vcmadmin list --json | jq '[.vcms[] | select(.state == "active")] | length'; }
 
 start_hsmd >/dev/null
 bench_enroll
-hsm-vendor licence --key "$w/vendor.key" --esn "$esn" --max-active-vcms "$COUNT" --out "$w/l.lic" >/dev/null
-hsmadmin fet "$w/l.lic" >/dev/null
-stop_hsmd
-for _ in $(seq 1 "$N"); do start_hsmd; stop_hsmd; done >"$w/start0"
+bench_licence "$esn" "$COUNT"
+bench_hsm_stop
+for _ in $(seq 1 "$N"); do start_hsmd; bench_hsm_stop; done >"$w/start0"
 
 start_hsmd >/dev/null
 for i in $(seq 1 "$COUNT"); do
 	hsmadmin vcm create --request-file "$w/req$i" --name "auto $i" --autostart >/dev/null
 	vcmadmin create --request "$w/req$i" --autostart --outdir "$w/configs" "auto $i" >/dev/null
 done
-stop_hsmd
+bench_hsm_stop
 for _ in $(seq 1 "$N"); do
 	start_hsmd
 	n=$(active_vcms)
 	[ "$n" = "$COUNT" ] || { echo "only $n of $COUNT autostart VCMs are active after the boot"; exit 1; }
-	stop_hsmd
+	bench_hsm_stop
 done >"$w/startN"
 
 s0=$(median <"$w/start0")

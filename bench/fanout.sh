@@ -28,7 +28,6 @@ bench_runtimes
 [ "$(ulimit -n)" -ge $((MAX * 4 + 64)) ] || ulimit -n $((MAX * 4 + 64))
 
 bench_scratch
-bench_net
 esn() { printf 'BF0A-0000-%04d' "$1"; }
 for i in $(seq 1 "$MAX"); do
 	bench_provision "hsm$i" "$(esn "$i")" "$net.$i"

@@ -35,10 +35,13 @@ bench_runtimes() {
 # bench_scratch: $w, removed on exit with every process in $pids; the
 # installed configuration as HSMADMIN_CONF with modules.d and a vendor.d
 # that trusts $w/vendor.key; an empty HSMADMIN_HOME; a system UUID for key
-# protection (this machine may have no DMI one).
+# protection (this machine may have no DMI one); this run's own addresses
+# ($net, bench_net).
 bench_scratch() {
 	w=$(mktemp -d /tmp/hsmbench.XXXXXX)
 	pids=""
+	hsmd_pid=""
+	bench_net
 	trap bench_cleanup EXIT
 	export PATH="$inst/bin:$inst/sbin:$PATH"
 	export HSMADMIN_CONF=$w/conf HSMADMIN_HOME=$w/home
@@ -78,6 +81,32 @@ bench_run() {
 	pids="$pids $bench_pid"
 }
 
+# bench_hsm_start [PORT [TRIES [SECONDS]]]: run the HSM "hsm" (bench_provision
+# hsm ESN $addr) with the installed configuration $HSMADMIN_CONF; its pid is
+# $hsmd_pid; returns once PORT (default 2201, sshadmin) accepts, tried as
+# bench_wait_port does.
+bench_hsm_start() {
+	bench_run hsm "$HSMADMIN_CONF"
+	hsmd_pid=$bench_pid
+	bench_wait_port "$addr" "${1:-2201}" "${2:-100}" "${3:-0.05}"
+}
+
+# bench_hsm_stop: stop the HSM bench_hsm_start ran (SIGTERM, wait), if any.
+bench_hsm_stop() {
+	[ -n "$hsmd_pid" ] || return 0
+	kill "$hsmd_pid" 2>/dev/null || true
+	wait "$hsmd_pid" 2>/dev/null || true
+	pids=${pids/ $hsmd_pid/}
+	hsmd_pid=
+}
+
+# bench_licence ESN COUNT: a licence for COUNT active VCMs, made with the
+# bench vendor key, applied with hsmadmin fet.
+bench_licence() {
+	hsm-vendor licence --key "$w/vendor.key" --esn "$1" --max-active-vcms "$2" --out "$w/$2.lic" >/dev/null
+	hsmadmin fet "$w/$2.lic" >/dev/null
+}
+
 # bench_wait_port ADDRESS PORT [TRIES [SECONDS]]: until something listens
 # there, trying TRIES times (default 100) SECONDS apart (default 0.05).
 bench_wait_port() {
@@ -86,6 +115,22 @@ bench_wait_port() {
 		sleep "${4:-0.05}"
 	done
 	return 0
+}
+
+# bench_wait_banner ADDRESS PORT TRIES: until a connection there gets an
+# SSH banner (hsmd's event loop runs: its boot is over), TRIES tries 5 ms
+# apart.
+bench_wait_banner() {
+	for _ in $(seq 1 "$3"); do
+		if exec 3<>"/dev/tcp/$1/$2"; then
+			if read -t 60 -r _line <&3 && [ "${_line#SSH-}" != "$_line" ]; then
+				exec 3<&-
+				return 0
+			fi
+			exec 3<&-
+		fi 2>/dev/null
+		sleep 0.005
+	done
 }
 
 # bench_enroll: enroll this host with every HSM provisioned under $w (each
@@ -102,5 +147,8 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%." d "f", a / b }'; }
 # Microseconds as milliseconds.
 ms() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1000 }'; }
+# Now, in nanoseconds and in milliseconds since the epoch.
+now_ns() { date +%s%N; }
+now_ms() { date +%s%3N; }
 # Resident memory of a process, KiB.
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }

@@ -24,26 +24,18 @@ ENTRIES=${ENTRIES:-1000000}
 bench_build
 
 bench_scratch
-hsmd_pid=
-stop_hsmd() { [ -z "$hsmd_pid" ] || { kill "$hsmd_pid" 2>/dev/null; wait "$hsmd_pid" 2>/dev/null || true; hsmd_pid=; pids=; }; }
 # Room for a large log: the capacity rules are not what is measured.
 sed -i 's/^#capacity = .*/capacity = 17179869184/' "$HSMADMIN_CONF/hsmd.conf"
 esn=BE0C-0000-0045
-# A random address: other checkouts run this benchmark at the same time.
-addr=127.78.$((RANDOM % 200 + 10)).5
+addr=$net.1
 bench_provision hsm "$esn" "$addr"
 
-start_hsmd() {
-	bench_run hsm "$HSMADMIN_CONF"
-	hsmd_pid=$bench_pid
-	# A large log takes hsmd a while to read at start: wait for the monitor.
-	bench_wait_port "$addr" 2206 60000 0.01
-}
-now_ns() { date +%s%N; }
+# A large log takes hsmd a while to read at start: wait for the monitor.
+start_hsmd() { bench_hsm_start 2206 60000 0.01; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$hsmd_pid/status"; }
 best() { sort -n | head -1; } # the fastest of N runs (nanoseconds)
 fill() { # ENTRIES BYTES: a segment of that many entries, exported (not timed)
-	stop_hsmd
+	bench_hsm_stop
 	hsmd simulate --state "$w/hsm" --log-fill "$1" --log-fill-bytes "$2" >/dev/null
 	t0=$(now_ns)
 	start_hsmd

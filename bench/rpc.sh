@@ -17,7 +17,6 @@ N=${N:-50}
 bench_build
 bench_runtimes
 bench_scratch
-bench_net
 sshd_addr=$net.200
 
 # --- (a) the reference: a bare OpenSSH round trip -------------------------

@@ -23,47 +23,27 @@ COUNT=${COUNT:-1000}
 bench_build
 
 bench_scratch
-hsmd_pid=
-stop_hsmd() { [ -z "$hsmd_pid" ] || { kill "$hsmd_pid" 2>/dev/null; wait "$hsmd_pid" 2>/dev/null || true; hsmd_pid=; pids=; }; }
 esn=BE0C-0000-0043
-bench_net
 addr=$net.1
 bench_provision hsm "$esn" "$addr"
 printf '\n[paths]\nvcm_allocations = %s/vcm-allocations.json\n' "$w" >>"$HSMADMIN_CONF/hsmd.conf"
 
-now_ns() { date +%s%N; }
-# Until a connection to ADDRESS PORT gets an SSH banner (TRIES tries).
-wait_banner() {
-	for _ in $(seq 1 "$3"); do
-		if exec 3<>"/dev/tcp/$1/$2"; then
-			if read -t 60 -r _line <&3 && [ "${_line#SSH-}" != "$_line" ]; then
-				exec 3<&-
-				return 0
-			fi
-			exec 3<&-
-		fi 2>/dev/null
-		sleep 0.005
-	done
-}
 # Start hsmd; print how long until the sshadmin port accepts and until it
 # sends its banner (microseconds).
 start_hsmd() {
 	_t0=$(now_ns)
-	bench_run hsm "$HSMADMIN_CONF"
-	hsmd_pid=$bench_pid
-	bench_wait_port "$addr" 2201 20000 0.005
+	bench_hsm_start 2201 20000 0.005
 	_t1=$(now_ns)
-	wait_banner "$addr" 2201 2000
+	bench_wait_banner "$addr" 2201 2000
 	echo $(( (_t1 - _t0) / 1000 )) $(( ($(now_ns) - _t0) / 1000 ))
 }
 
 # --- (b) reference: start-up without VCMs ------------------------------------------
 start_hsmd >/dev/null
 bench_enroll
-hsm-vendor licence --key "$w/vendor.key" --esn "$esn" --max-active-vcms 1000 --out "$w/1000.lic" >/dev/null
-hsmadmin fet "$w/1000.lic" >/dev/null
-stop_hsmd
-for _ in $(seq 1 "$N"); do start_hsmd; stop_hsmd; done >"$w/start0"
+bench_licence "$esn" 1000
+bench_hsm_stop
+for _ in $(seq 1 "$N"); do start_hsmd; bench_hsm_stop; done >"$w/start0"
 
 # --- (a) creates ------------------------------------------------------------------
 echo "making $COUNT tenant requests (not timed) ..."
@@ -80,10 +60,10 @@ done >"$w/creates"
 t1=$(now_ns)
 n=$(vcmadmin list --json | jq '.vcms | length')
 [ "$n" = "$COUNT" ] || { echo "only $n VCMs were created"; exit 1; }
-stop_hsmd
+bench_hsm_stop
 
 # --- (b) start-up with COUNT VCMs ----------------------------------------------------
-for _ in $(seq 1 "$N"); do start_hsmd; stop_hsmd; done >"$w/startN"
+for _ in $(seq 1 "$N"); do start_hsmd; bench_hsm_stop; done >"$w/startN"
 
 early=$(head -n "$N" "$w/creates" | median)
 late=$(tail -n "$N" "$w/creates" | median)

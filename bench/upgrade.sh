@@ -42,7 +42,6 @@ TIMEOUT=${TIMEOUT:-120}
 bench_build
 
 bench_scratch
-bench_net
 export NFAST_KEYPROT=KFG
 # hsmd's configuration: the installed one, trusting the bench vendor.
 cp -r "$HSMADMIN_CONF" "$w/hsmdconf"

@@ -26,17 +26,11 @@ bench_scratch
 
 # hsmd reads the same configuration (its vendor.d trusts the licence key).
 esn=BE0C-0000-0042
-bench_net
 addr=$net.1
 bench_provision hsm "$esn" "$addr"
-bench_run hsm "$HSMADMIN_CONF"
-hsmd_pid=$bench_pid
-bench_wait_port "$addr" 2201
+bench_hsm_start
 bench_enroll
-hsm-vendor licence --key "$w/vendor.key" --esn "$esn" --max-active-vcms 1000 --out "$w/1000.lic" >/dev/null
-hsmadmin fet "$w/1000.lic" >/dev/null
-
-now_ms() { date +%s%3N; }
+bench_licence "$esn" 1000
 
 # --- (a) create ----------------------------------------------------------------
 echo "making $COUNT tenant requests (not timed) ..."

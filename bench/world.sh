@@ -29,14 +29,11 @@ bench_runtimes
 bench_scratch
 
 esn=BE0C-0000-0043
-bench_net
 addr=$net.1
 bench_provision hsm "$esn" "$addr"
-bench_run hsm "$HSMADMIN_CONF"
-bench_wait_port "$addr" 2201
+bench_hsm_start
 bench_enroll
-hsm-vendor licence --key "$w/vendor.key" --esn "$esn" --max-active-vcms 2 --out "$w/2.lic" >/dev/null
-hsmadmin fet "$w/2.lic" >/dev/null
+bench_licence "$esn" 2
 
 # The tenant: its own home, a VCM, a world, a key.
 t=$w/tenant

@@ -85,18 +85,7 @@ ok "4.10.1.11: ... a time" test "$(jqr '.modules[0].result.time | type')" = numb
 # --- 4.10.1.13 and 3.1.3.5.1: getenvstats ------------------------------------------------
 ha getenvstats --timeout 30 --esn "$ESN" --verbose --json
 rc_is 0 "4.10.1.13: hsmadmin getenvstats [--timeout] [--esn] [--verbose] [--json]"
-missing=""
-for f in uptime current_time mem_total mcp_temp cpu_temp crypto_co_proc_temp voltage_t1022_core \
-	voltage_t1022_ifc_io voltage_t1022_serdes voltage_t1022_serdes_io voltage_c292_serdes \
-	voltage_fpga_serdes voltage_c292_serdes_io voltage_fpga_serdes_io voltage_msp_avcc \
-	voltage_ddr4_io_access voltage_ddr4_io voltage_battery voltage_pci_bus max_temp min_temp \
-	ais31_preliminary_alarm_count spl_retries sp_i2c_total_failures sp_i2c_slave_failures \
-	sp_temp_failures sp_voltage_failures host_bus_exceptions crypto_bus_exceptions \
-	sp_sensor_cmd_failures nvm_free_space nvm_wear_level nvm_worn_blocks bios_code dfs_throttling \
-	mem_used; do
-	[ "$(jqr ".modules[0].result | has(\"$f\")")" = true ] || missing="$missing $f"
-done
-is "$missing" "" "4.10.1.13 and 3.1.3.5.1: every field of the guide's list, and mem_used"
+is "$(envstats_missing "$(jqr '.modules[0].result')")" "" "4.10.1.13 and 3.1.3.5.1: every field of the guide's list, and mem_used"
 used=$(jqr '.modules[0].result.mem_used')
 total=$(jqr '.modules[0].result.mem_total')
 ok "3.1.3.5.1: mem_used ($used kB) is the HSM's memory in use: above 0, below mem_total" \

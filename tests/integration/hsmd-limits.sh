@@ -15,12 +15,7 @@
 # Limits low enough to reach quickly; the login deadline long enough that
 # the flood is still held while the other clients are served.
 HSMD_EXTRA_CONF=$'[server]\nlogin_timeout = 60\nidle_timeout = 3\nmax_unauthenticated_per_source = 8\nmax_sessions_per_key = 4\nrefusal_log_interval = 3600\n'
-hsmd_setup
-client_keys
-A=$(test_address)
-hsmd_provision h "$A" 4D56-EF78-9012
-hsmd_start h
-call h sshadmin enroll sshadmin "$(enroll_params)"
+hsmd_enrolled 4D56-EF78-9012
 is "$rc" 0 "enrolled (stderr: $err)"
 
 # --- 1030 unauthenticated connections from one source -----------------------------

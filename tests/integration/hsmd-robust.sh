@@ -4,12 +4,7 @@
 # damaged files, bad service configuration.
 . "$top_srcdir/tests/lib/hsmd-common.sh"
 HSMD_EXTRA_CONF=$'[server]\nlogin_timeout = 30\n'
-hsmd_setup
-client_keys
-A=$(test_address)
-hsmd_provision h "$A" 3C45-DE67-8901
-hsmd_start h
-call h sshadmin enroll sshadmin "$(enroll_params)"
+hsmd_enrolled 3C45-DE67-8901
 is "$rc" 0 "enrolled"
 
 # --- slow and silent clients never block others ---------------------------------

@@ -9,9 +9,7 @@
 . "$top_srcdir/tests/lib/tty-lib.sh"
 platform_setup
 E1=1A23-BC45-6789
-hsm_new h "$E1"
-ha enroll --secret-file "$(secrets)"
-is "$rc" 0 "enrolled"
+ok "enrolled" hsm_enrolled h "$E1"
 keys=$HSMADMIN_HOME/keys/client
 collect_seeds
 

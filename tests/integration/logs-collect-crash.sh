@@ -11,8 +11,7 @@
 # collector stores its VCM's segment under DIR/vcm-UUID, also when killed
 # between storing and expiring it.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-case " ${BUILT_PLUGINS:-} " in *" logs "*) ;; *) skip_all "logs plugin not built" ;; esac
-case " ${BUILT_PLUGINS:-} " in *" vcmtenant "*) ;; *) skip_all "vcmtenant plugin not built" ;; esac
+need_plugins logs vcmtenant
 
 stored() { (cd "$1" 2>/dev/null && ls) | tr '\n' ' '; } # DIR
 expected() { for i in $(seq 1 "$1"); do printf 'system-%s.log ' "$i"; done; } # N
@@ -33,11 +32,7 @@ check_store() { # WHAT N: at least N segments
 	is "$(find "$col" -name '.hsmadmin-export-*' | wc -l)" 0 "$1: ... no temporary file left"
 }
 
-vcm_setup
-cd "$TEST_TMP" || exit 1
-ESN=1A23-BC45-6795
-VCM_HSM=h
-ok "HSM provisioned, started and enrolled" vcm_hsm h "$ESN"
+vcm_one_hsm 1A23-BC45-6795
 host_keys_for_ssh
 ha logs getkey --out key.json
 rc_is 0 "getkey"

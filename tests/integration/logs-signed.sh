@@ -16,9 +16,7 @@ entry() { sed -n "$2p" "$1" | sed 's/^[^{]*//'; } # FILE LINE: an entry's JSON
 HSMD_EXTRA_CONF=$(printf '[logs]\ncheckpoint_every = 3\n')
 platform_setup
 ESN=5E67-FA89-0123
-hsm_new h "$ESN"
-ha enroll --secret-file "$(secrets)"
-rc_is 0 "enrolled"
+ok "enrolled" hsm_enrolled h "$ESN"
 host_keys_for_ssh
 cd "$TEST_TMP" || exit 1
 mkdir out

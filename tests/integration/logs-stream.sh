@@ -18,9 +18,7 @@ nothing_written() { # DIR NAME
 HSMD_EXTRA_CONF=$(printf '[logs]\ncapacity = 1073741824\n')
 platform_setup
 ESN=5E67-FA89-0456
-hsm_new h "$ESN"
-ha enroll --secret-file "$(secrets)"
-rc_is 0 "enrolled"
+ok "enrolled" hsm_enrolled h "$ESN"
 cd "$TEST_TMP" || exit 1
 mkdir out bad
 

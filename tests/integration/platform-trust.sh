@@ -8,9 +8,7 @@
 platform_setup
 ESN=3C45-DE67-8901
 ADDR=$(test_address)
-hsm_new h "$ESN" "$ADDR"
-ha enroll --secret-file "$(secrets)"
-is "$rc" 0 "enrolled"
+ok "enrolled" hsm_enrolled h "$ESN" "$ADDR"
 host_keys_for_ssh
 hsmd_known_hosts h
 

@@ -29,11 +29,6 @@ ok "HSM 2 (the fleet's firmware) provisioned, started and enrolled" vcm_hsm h2 "
 ok "HSM 1 licensed" licence h1 "$E1" 2
 ok "HSM 2 licensed" licence h2 "$E2" 2
 
-vcm_up() { # T NAME ESN: a started, enrolled VCM of tenant T on that HSM ($UUID)
-	new_vcm "$1" "$2" --esn "$3" || return 1
-	va start "$UUID"; [ "$rc" = 0 ] || { echo "# $err"; return 1; }
-	tenant "$1" vcm enroll --config "configs/vcm-$UUID.json"; [ "$rc" = 0 ] || { echo "# $err"; return 1; }
-}
 ten() { tenant T "$@"; }
 
 # --- before: redundant VCMs in one world, several keys ------------------------------

@@ -8,11 +8,7 @@
 . "$top_srcdir/tests/lib/vcm-lib.sh"
 need_plugins vcmtenant enquiry vcmkeys vcmlogs
 ln -sf "$HSMADMIN_BIN" "$TEST_TMP/bin/enquiry"
-vcm_setup
-cd "$TEST_TMP" || exit 1
-ESN=1A23-BC45-6793
-VCM_HSM=h
-ok "HSM provisioned, started and enrolled by the provider" vcm_hsm h "$ESN"
+vcm_one_hsm 1A23-BC45-6793
 T=$TEST_TMP/tenants/T
 mkdir -p "$T" provider tenant
 chmod 0700 "$T"

@@ -5,11 +5,7 @@
 # the tenant enrolls with it.  What a lost file, or a create whose file
 # could not be written, needs: the create request cannot be used twice.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-vcm_setup
-cd "$TEST_TMP" || exit 1
-ESN=4D56-EF78-9012
-VCM_HSM=h
-ok "HSM enrolled" vcm_hsm h "$ESN"
+vcm_one_hsm 4D56-EF78-9012
 new_vcm A "again"
 ok "a VCM" test -n "$UUID"
 U=$UUID

@@ -5,11 +5,7 @@
 # (no lost and no duplicate VCM, no leaked address, no orphan state), no
 # VCM process outlives hsmd, and everything works on.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-vcm_setup
-cd "$TEST_TMP" || exit 1
-ESN=1A23-BC45-6789
-VCM_HSM=h
-ok "HSM enrolled" vcm_hsm h "$ESN"
+vcm_one_hsm 1A23-BC45-6789
 ok "licence: 50 active VCMs" licence h "$ESN" 50
 
 # --- create many ------------------------------------------------------------------

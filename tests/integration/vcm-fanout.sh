@@ -17,13 +17,6 @@ ok "HSM 2 provisioned, started and enrolled" vcm_hsm h2 "$E2"
 ok "licence on HSM 1" licence h1 "$E1" 2
 ok "licence on HSM 2" licence h2 "$E2" 2
 
-vcm_up() { # T NAME ESN: a started VCM of tenant T on that HSM, enrolled ($UUID)
-	new_vcm "$1" "$2" --esn "$3" || return 1
-	va start "$UUID"
-	[ "$rc" = 0 ] || { echo "# $err"; return 1; }
-	tenant "$1" vcm enroll --config "configs/vcm-$UUID.json"
-	[ "$rc" = 0 ] || { echo "# $err"; return 1; }
-}
 ok "tenant A: a VCM on HSM 1 (module 1)" vcm_up A a1 "$E1"
 U1=$UUID
 ok "tenant A: a VCM on HSM 2 (module 2)" vcm_up A a2 "$E2"

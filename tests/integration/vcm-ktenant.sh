@@ -7,11 +7,7 @@
 # key the request carries; afterwards the old key is refused and the new
 # one works.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-vcm_setup
-cd "$TEST_TMP" || exit 1
-ESN=1A23-BC45-6790
-VCM_HSM=h
-ok "HSM enrolled" vcm_hsm h "$ESN"
+vcm_one_hsm 1A23-BC45-6790
 ok "licence: 1 active VCM" licence h "$ESN" 1
 
 key_line() { cut -d' ' -f1,2 "tenants/$1/tenant/request.pub"; }

@@ -7,11 +7,7 @@
 # properties, delete; each VCM a process of its own on its own address.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
 HSMD_EXTRA_CONF=$(printf '[vcm]\nstats_interval = 1\n')
-vcm_setup
-cd "$TEST_TMP" || exit 1
-ESN=1A23-BC45-6789
-VCM_HSM=h
-ok "HSM provisioned, started and enrolled" vcm_hsm h "$ESN"
+vcm_one_hsm 1A23-BC45-6789
 
 # --- without a licence: one VCM ---------------------------------------------------
 ok "tenant A requests a VCM" create_req A a1.req --name "tenant a"

@@ -9,11 +9,7 @@
 # within the licence; the base-speed limit of 5 VCMs.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
 HSMD_EXTRA_CONF=$(printf '[vcm]\nstats_interval = 1\ndisk_limit = 262144\n')
-vcm_setup
-cd "$TEST_TMP" || exit 1
-ESN=1A23-BC45-6789
-VCM_HSM=h
-ok "HSM (high speed, factory feature KISAAlgorithms) enrolled" vcm_hsm h "$ESN" --features KISAAlgorithms
+vcm_one_hsm 1A23-BC45-6789 --features KISAAlgorithms
 ok "licence: 2 active VCMs" licence h "$ESN" 2
 "$KEYEXPORT" orchestrator "$HSMADMIN_HOME/keys/client/orchestrator" "$TEST_TMP/keys/orchestrator"
 device() { call h orchestrator "$1" orchestrator "$2"; }

@@ -5,13 +5,8 @@
 # enrolls it; the VCM then serves its tenant (this host).  A second run is
 # refused by the licence and leaves nothing behind.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-case " ${BUILT_PLUGINS:-} " in *" vcmtenant "*) ;; *) skip_all "vcmtenant plugin not built" ;; esac
-case " ${BUILT_PLUGINS:-} " in *" vcmsetup "*) ;; *) skip_all "vcmsetup plugin not built" ;; esac
-vcm_setup
-cd "$TEST_TMP" || exit 1
-ESN=1A23-BC45-6792
-VCM_HSM=h
-ok "HSM provisioned, started and enrolled (no licence)" vcm_hsm h "$ESN"
+need_plugins vcmtenant vcmsetup
+vcm_one_hsm 1A23-BC45-6792
 
 run hsmadmin vcm single-setup --json
 is "$rc" 0 "single-setup"

@@ -7,12 +7,8 @@
 # info/getenvstats; the VCM's key store through ncoreapi with stock ssh
 # (kept across a stop and start; another tenant's key refused).
 . "$top_srcdir/tests/lib/vcm-lib.sh"
-case " ${BUILT_PLUGINS:-} " in *" vcmtenant "*) ;; *) skip_all "vcmtenant plugin not built" ;; esac
-vcm_setup
-cd "$TEST_TMP" || exit 1
-ESN=1A23-BC45-6789
-VCM_HSM=h
-ok "HSM provisioned, started and enrolled" vcm_hsm h "$ESN"
+need_plugins vcmtenant
+vcm_one_hsm 1A23-BC45-6789
 ok "licence for 3 active VCMs" licence h "$ESN" 3
 
 ok "tenant A's first VCM created" new_vcm A "tenant a"

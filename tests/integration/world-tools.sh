@@ -18,14 +18,9 @@ ok "HSM 1 provisioned, started and enrolled" vcm_hsm h1 "$E1"
 ok "HSM 2 provisioned, started and enrolled" vcm_hsm h2 "$E2"
 ok "licences" licence h1 "$E1" 1
 ok "licences" licence h2 "$E2" 1
-vcm_up() { # NAME ESN: a started VCM of tenant A on that HSM, enrolled ($UUID)
-	new_vcm A "$1" --esn "$2" || return 1
-	va start "$UUID"; [ "$rc" = 0 ] || { echo "# $err"; return 1; }
-	tenant A vcm enroll --config "configs/vcm-$UUID.json"; [ "$rc" = 0 ] || { echo "# $err"; return 1; }
-}
-ok "tenant A: a VCM on HSM 1" vcm_up a1 "$E1"
+ok "tenant A: a VCM on HSM 1" vcm_up A a1 "$E1"
 U1=$UUID
-ok "tenant A: a VCM on HSM 2" vcm_up a2 "$E2"
+ok "tenant A: a VCM on HSM 2" vcm_up A a2 "$E2"
 U2=$UUID
 for i in 1 2 3; do printf 'passphrase of card %s\n' "$i" >"pass$i"; done
 # As tenant A: $out $err $rc.

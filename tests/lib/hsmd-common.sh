@@ -9,6 +9,8 @@
 #   hsmd_stop NAME                  SIGTERM and wait
 #   client_keys                     $TEST_TMP/keys/{sshadmin,setup,monitor,other}
 #   call NAME SERVICE METHOD KEY [PARAMS]   sets $out $err $rc (ssh's status)
+#   hsmd_enrolled ESN               all of the above for one HSM h at $A,
+#                                   enrolled with the stock ssh client keys
 
 . "$top_srcdir/tests/lib/common.sh"
 
@@ -80,6 +82,18 @@ hsmd_provision() { # NAME ADDR ESN [options]
 	HSMD_ADDR[$_n]=$_a
 	"$HSMD" provision --state "$TEST_TMP/$_n" --esn "$_e" --address "$_a" \
 		--vendor-key "$TEST_TMP/vendor.pem" "$@" >/dev/null
+}
+
+# hsmd_enrolled ESN: hsmd_setup, client_keys, HSM "h" of ESN at a fresh
+# address ($A) provisioned and started, then enrolled with the keys of
+# client_keys: $rc, $out and $err are those of the enroll call.
+hsmd_enrolled() {
+	hsmd_setup
+	client_keys
+	A=$(test_address)
+	hsmd_provision h "$A" "$1"
+	hsmd_start h
+	call h sshadmin enroll sshadmin "$(enroll_params)"
 }
 
 # known_hosts of an HSM from its current host keys (what enroll pins).
@@ -157,6 +171,21 @@ hsmd_device_doc() { # DIR
 }
 
 jqr() { printf '%s' "$out" | jq -r "$1" 2>/dev/null; }
+
+# envstats_missing JSON: which of the members guide 4.10.1.13 lists for a
+# getenvstats result, and mem_used (3.1.3.5.1), JSON lacks (space-separated,
+# empty when none).
+ENVSTATS_FIELDS="uptime current_time mem_total mcp_temp cpu_temp crypto_co_proc_temp voltage_t1022_core
+voltage_t1022_ifc_io voltage_t1022_serdes voltage_t1022_serdes_io voltage_c292_serdes
+voltage_fpga_serdes voltage_c292_serdes_io voltage_fpga_serdes_io voltage_msp_avcc
+voltage_ddr4_io_access voltage_ddr4_io voltage_battery voltage_pci_bus max_temp min_temp
+ais31_preliminary_alarm_count spl_retries sp_i2c_total_failures sp_i2c_slave_failures
+sp_temp_failures sp_voltage_failures host_bus_exceptions crypto_bus_exceptions
+sp_sensor_cmd_failures nvm_free_space nvm_wear_level nvm_worn_blocks bios_code
+dfs_throttling mem_used"
+envstats_missing() {
+	printf '%s' "$1" | jq -r --arg f "$ENVSTATS_FIELDS" '[$f | splits("\\s+")] - keys | join(" ")'
+}
 
 # hsmd_put_vcms NAME [STATE@ADDRESS...]: the device state of the stopped
 # HSM NAME holds these VCMs and no other, as registry entries the way the

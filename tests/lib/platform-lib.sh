@@ -6,6 +6,7 @@
 #   . "$top_srcdir/tests/lib/platform-lib.sh"
 #   platform_setup                  hsmd services, a vendor key trusted by both sides
 #   hsm_new NAME ESN [ADDR]         provision (modules.d entry written by hsmd) and start
+#   hsm_enrolled NAME ESN [ADDR]    hsm_new, then this host enrolled with it
 #   ha ARGS...                      run hsmadmin: $out $err $rc
 #   secrets [NAME...]               the path of a file with the enrollment
 #                                   secrets of HSMs NAME... (default: all)
@@ -34,6 +35,15 @@ hsm_new() { # NAME ESN [ADDR]
 }
 
 ha() { run hsmadmin "$@"; }
+
+# hsm_enrolled NAME ESN [ADDR]: hsm_new, then `hsmadmin enroll` with that
+# HSM's one-time secret; fails unless both succeed ($out $err $rc are the
+# enroll's).
+hsm_enrolled() {
+	hsm_new "$@" || return 1
+	ha enroll --secret-file "$(secrets "$1")"
+	[ "$rc" = 0 ]
+}
 
 # The one-time enrollment secrets (hsmd(8)) of the HSMs of this test that
 # are in factory state, concatenated as `hsmadmin enroll --secret-file`

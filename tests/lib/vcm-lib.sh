@@ -14,10 +14,14 @@
 #   va ARGS...                      vcmadmin: $out $err $rc
 #   create_req T FILE [options]     tenant T writes a create request
 #   new_vcm T NAME [vcmadmin create options]  $UUID $ADDR of a new VCM
+#   vcm_up T NAME ESN               a started VCM of tenant T on that HSM,
+#                                   enrolled by T: $UUID
 #   vcm_state UUID                  the registry's state of a VCM
 #   vcm_pid UUID                    the pid of its process ("" when none)
 #   tcall UUID SERVICE METHOD T [PARAMS]  stock ssh to a VCM's service with
 #                                   tenant T's sshadmin key: $out $err $rc
+#   vcm_one_hsm ESN [provision options...]  vcm_setup, HSM h of $ESN
+#                                   enrolled, in $TEST_TMP
 #   vcm_two_tenants ESN             HSM h, tenants A and B each with a
 #                                   started VCM: $UA $UB
 #   vcm_tools_setup                 vcm_setup, with enquiry and nopclearfail
@@ -82,6 +86,16 @@ new_vcm() { # T NAME [vcmadmin create options]: sets UUID ADDR
 	ADDR=$(printf '%s' "$out" | jq -r .address)
 }
 
+# vcm_up T NAME ESN: a VCM of tenant T on the HSM of ESN, created, started
+# and enrolled by T ($UUID); fails, saying why, when a step does.
+vcm_up() {
+	new_vcm "$1" "$2" --esn "$3" || return 1
+	va start "$UUID"
+	[ "$rc" = 0 ] || { echo "# $err"; return 1; }
+	tenant "$1" vcm enroll --config "$TEST_TMP/configs/vcm-$UUID.json"
+	[ "$rc" = 0 ] || { echo "# $err"; return 1; }
+}
+
 # Registry facts, read from the device state (as the device wrote it).
 vcm_state() { jq -r --arg u "$1" '.vcms[$u].state // "none"' <(hsmd_device_doc "$TEST_TMP/${VCM_HSM:-h}"); }
 vcm_pid() {
@@ -142,15 +156,22 @@ tcall() {
 	err=$(cat "$TEST_TMP/.err")
 }
 
-# vcm_two_tenants ESN: vcm_setup, HSM "h" of ESN (in $ESN) enrolled with a
-# licence for 2 active VCMs, tenant A's VCM ($UA) and tenant B's ($UB)
-# created and started; the working directory is $TEST_TMP.
-vcm_two_tenants() {
+# vcm_one_hsm ESN [provision options...]: vcm_setup and HSM "h" of ESN (in
+# $ESN; the HSM of vcm_state) provisioned, started and enrolled (a test
+# point); the working directory is $TEST_TMP.
+vcm_one_hsm() {
 	vcm_setup
 	cd "$TEST_TMP" || exit 1
 	ESN=$1
 	VCM_HSM=h
-	ok "HSM provisioned, started and enrolled" vcm_hsm h "$ESN"
+	shift
+	ok "HSM h ($ESN${*:+ $*}) provisioned, started and enrolled" vcm_hsm h "$ESN" "$@"
+}
+
+# vcm_two_tenants ESN: vcm_one_hsm ESN with a licence for 2 active VCMs,
+# tenant A's VCM ($UA) and tenant B's ($UB) created and started.
+vcm_two_tenants() {
+	vcm_one_hsm "$1"
 	ok "licence for 2 active VCMs" licence h "$ESN" 2
 	ok "tenant A's VCM created" new_vcm A "tenant a"
 	UA=$UUID
@@ -178,11 +199,7 @@ vcm_tools_setup() {
 # keys exported for ssh, tenant A's VCM NAME created (its UUID in $U); the
 # working directory is $TEST_TMP.  Then settime T sets the device clock.
 vcm_clock_setup() {
-	vcm_setup
-	cd "$TEST_TMP" || exit 1
-	ESN=1A23-BC45-6789
-	VCM_HSM=h
-	ok "HSM enrolled" vcm_hsm h "$ESN"
+	vcm_one_hsm 1A23-BC45-6789
 	host_keys_for_ssh
 	new_vcm A "$1"
 	ok "a VCM" test -n "$UUID"
