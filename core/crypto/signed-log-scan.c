@@ -16,6 +16,9 @@
 #include "config.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <hsmadmin/fileio.h>
 #include "signed-log.h"
@@ -26,6 +29,33 @@
 struct scan {
 	const char *p, *end;
 };
+
+/* From p: past the bytes a string holds as they are (printable ASCII but
+ * the quote and the backslash), 16 at a time; the rest, byte by byte, is
+ * scan_string's.  Most of an entry is such bytes. */
+static const char *plain_run(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		/* A signed compare: bytes from 0x80 count as below 0x20. */
+		__m128i stop =
+		    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+				 _mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)));
+		int m = _mm_movemask_epi8(stop);
+
+		if (m)
+			return p + __builtin_ctz((unsigned)m);
+		p += 16;
+	}
+#else
+	(void)end;
+#endif
+	return p;
+}
 
 /* A string at s->p (the opening quote).  Key strings may hold no escape
  * (two spellings of one key would defeat the duplicate check). */
@@ -40,6 +70,7 @@ static int scan_string(struct scan *s, int key, const char **text, size_t *len)
 	for (;;) {
 		unsigned char c;
 
+		p = plain_run(p, s->end);
 		if (p >= s->end)
 			return 0;
 		c = (unsigned char)*p;
@@ -195,6 +226,19 @@ static int scan_value(struct scan *s, int depth)
 	}
 }
 
+/* 1 when the n bytes of t are lower-case hex digits (without a branch per
+ * digit: prev is 64 of them in every entry). */
+static int lower_hex(const char *t, size_t n)
+{
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = (unsigned char)t[i];
+		bad |= (c - '0' > 9u) & (c - 'a' > 5u);
+	}
+	return !bad;
+}
+
 static int scan_member_int(struct scan *s, const char *prefix, int64_t *v)
 {
 	return scan_lit(s, prefix) && scan_int(s, v);
@@ -220,9 +264,8 @@ int hsm_slog_entry_scan(const char *json, size_t jlen, struct hsm_slog_fields *f
 	if (!scan_lit(&s, ",\"prev\":") || !scan_string(&s, 1, &t, &tl) ||
 	    tl != 2 * HSM_SLOG_HASH_LEN)
 		return 0;
-	for (size_t i = 0; i < tl; i++)
-		if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f')))
-			return 0;
+	if (!lower_hex(t, tl))
+		return 0;
 	f->prev = t;
 	if (!scan_member_int(&s, ",\"seg\":", &f->seg) ||
 	    !scan_member_int(&s, ",\"seq\":", &f->seq) ||

@@ -15,6 +15,7 @@
 #include <hsmadmin/fileio.h>
 #include "sign.h"
 #include "signed-log.h"
+#include "signed-log-sigq.h"
 
 /* ---- framing ---------------------------------------------------------- */
 
@@ -294,7 +295,10 @@ struct hsm_slog_verifier {
 	EVP_PKEY **loose; /* pinned without an epoch */
 	size_t nloose;
 	int64_t last_seq, covered, cur_epoch, last_seg;
-	uint8_t last_hash[HSM_SLOG_HASH_LEN];
+	/* The last entry's hash as the next entry's prev spells it: both
+	 * readings of an entry check prev is lower-case hex, so comparing
+	 * the digits compares the hashes, without decoding each prev. */
+	char last_hex[2 * HSM_SLOG_HASH_LEN + 1];
 	int have_last;
 	/* a key transition waiting for the old key's checkpoint */
 	int64_t next_epoch, next_since;
@@ -310,11 +314,15 @@ struct hsm_slog_verifier {
 	EVP_MD *md;
 	EVP_MD_CTX *mdctx;
 	int fast; /* ordinary entries read with hsm_slog_entry_scan */
+	/* Fast: checkpoint signatures checked on a second thread, settled
+	 * before anything is reported (NULL until the first checkpoint). */
+	struct slog_sigq *sigq;
 	/* The file being fed (begin, push..., end). */
 	struct {
 		char *name;
 		int open, failed;
 		size_t index; /* entries so far */
+		uint64_t at;  /* file offset of the entry being checked */
 		uint64_t pos; /* file offset of the next byte not yet checked */
 		int64_t seg, first;
 		struct seg_summary sum;
@@ -353,6 +361,7 @@ void hsm_slog_verifier_free(struct hsm_slog_verifier *v)
 	free(v->segs);
 	free(v->f.name);
 	free(v->f.carry);
+	slog_sigq_free(v->sigq);
 	EVP_MD_CTX_free(v->mdctx);
 	EVP_MD_free(v->md);
 	free(v);
@@ -499,16 +508,11 @@ static int announce_key(struct hsm_slog_verifier *v, int64_t epoch, int64_t sinc
 	return k ? 0 : hsm_set_err(why, whylen, "too many key epochs");
 }
 
-static int hex_to_hash(const char *hex, uint8_t out[HSM_SLOG_HASH_LEN])
+static int bad_signature(char *why, size_t whylen, int64_t epoch)
 {
-	for (size_t i = 0; i < HSM_SLOG_HASH_LEN; i++) {
-		unsigned hi, lo;
-		char c = hex[2 * i], d = hex[2 * i + 1];
-		hi = (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
-		lo = (unsigned)(d <= '9' ? d - '0' : d - 'a' + 10);
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return hsm_set_err(why, whylen,
+			   "checkpoint signature does not verify with the key of epoch %" PRId64,
+			   epoch);
 }
 
 static int check_checkpoint(struct hsm_slog_verifier *v, const json_t *e, int64_t seq, int64_t seg,
@@ -543,13 +547,17 @@ static int check_checkpoint(struct hsm_slog_verifier *v, const json_t *e, int64_
 		return hsm_set_err(why, whylen, "checkpoint sig is not a 64-byte base64 signature");
 	msg = hsm_slog_checkpoint_message(v->esn, v->log, seg, seq, epoch,
 					  json_string_value(json_object_get(e, "prev")), &mlen);
-	ok = msg && hsm_ed25519_verify(k->key, msg, mlen, sig, siglen) == 0;
-	free(msg);
-	if (!ok)
-		return hsm_set_err(
-		    why, whylen,
-		    "checkpoint signature does not verify with the key of epoch %" PRId64,
-		    (int64_t)epoch);
+	if (v->fast && (v->sigq || (v->sigq = slog_sigq_new()))) {
+		/* Checked beside the verifier: it goes on as if the signature
+		 * were good, and settles the queue before it reports anything. */
+		struct slog_sig_at at = { .seq = seq, .epoch = epoch, .byte = v->f.at };
+		slog_sigq_add(v->sigq, k->key, msg, mlen, sig, &at);
+	} else {
+		ok = msg && hsm_ed25519_verify(k->key, msg, mlen, sig, siglen) == 0;
+		free(msg);
+		if (!ok)
+			return bad_signature(why, whylen, epoch);
+	}
 	if (!k->anchored)
 		v->all_anchored = 0;
 	v->any_checkpoint = 1;
@@ -665,11 +673,12 @@ static int check_entry(struct hsm_slog_verifier *v, const char *json, size_t jle
 {
 	const char *name = v->f.name;
 	int64_t seq, seg = v->f.seg;
-	uint8_t hash[HSM_SLOG_HASH_LEN], prev[HSM_SLOG_HASH_LEN];
+	uint8_t hash[HSM_SLOG_HASH_LEN];
 	struct hsm_slog_fields fl;
 	char why[512], event[48];
 	json_t *e = NULL;
 
+	v->f.at = at;
 	if (!(v->fast && v->f.index >= 2 && hsm_slog_entry_scan(json, jlen, &fl) &&
 	      !special_event(fl.event, fl.event_len))) {
 		e = hsm_slog_entry_parse(json, jlen, why, sizeof(why));
@@ -724,8 +733,7 @@ static int check_entry(struct hsm_slog_verifier *v, const char *json, size_t jle
 				    seq - 1);
 		goto bad;
 	}
-	hex_to_hash(fl.prev, prev);
-	if (v->have_last && CRYPTO_memcmp(prev, v->last_hash, HSM_SLOG_HASH_LEN) != 0) {
+	if (v->have_last && memcmp(fl.prev, v->last_hex, 2 * HSM_SLOG_HASH_LEN) != 0) {
 		hsm_set_err(why, sizeof(why),
 			    "prev is not the hash of entry %" PRId64
 			    " (an entry before it was changed)",
@@ -733,8 +741,9 @@ static int check_entry(struct hsm_slog_verifier *v, const char *json, size_t jle
 		goto bad;
 	}
 	if (!v->have_last) {
-		static const uint8_t zero[HSM_SLOG_HASH_LEN];
-		if (seq == 1 && CRYPTO_memcmp(prev, zero, HSM_SLOG_HASH_LEN) != 0) {
+		static const char zero[] =
+		    "0000000000000000000000000000000000000000000000000000000000000000";
+		if (seq == 1 && memcmp(fl.prev, zero, 2 * HSM_SLOG_HASH_LEN) != 0) {
 			hsm_set_err(why, sizeof(why), "the first entry's prev is not zero");
 			goto bad;
 		}
@@ -764,7 +773,7 @@ static int check_entry(struct hsm_slog_verifier *v, const char *json, size_t jle
 	if (strcmp(event, "checkpoint") == 0)
 		v->f.sum.checkpoints++;
 	entry_hash(v, json, jlen, hash);
-	memcpy(v->last_hash, hash, sizeof(hash));
+	hsm_slog_hex(hash, v->last_hex);
 	v->last_seq = seq;
 	v->have_last = 1;
 	json_decref(e);
@@ -776,8 +785,33 @@ bad:
 			   seq, at, why);
 }
 
+/* The error of a bad checkpoint signature found by the queue. */
+static int sig_error(struct hsm_slog_verifier *v, const struct slog_sig_at *bad, char *err,
+		     size_t errlen)
+{
+	char why[128];
+
+	v->f.failed = 1;
+	bad_signature(why, sizeof(why), bad->epoch);
+	return hsm_set_err(err, errlen, "%s: entry seq %" PRId64 " (byte %" PRIu64 "): %s",
+			   v->f.name, bad->seq, bad->byte, why);
+}
+
+/* Wait for the queued checkpoint signatures: 0 when all verified, or -1
+ * with the first bad one in err (which it replaces: whatever problem was
+ * found after that checkpoint comes second). */
+static int settle_sigs(struct hsm_slog_verifier *v, char *err, size_t errlen)
+{
+	struct slog_sig_at bad;
+
+	if (!v->sigq || slog_sigq_settle(v->sigq, &bad) == 0)
+		return 0;
+	return sig_error(v, &bad, err, errlen);
+}
+
 /* The whole frames of buf (which starts at file offset v->f.pos): how many
- * bytes they take (a cut frame at the end is left), or -1 with err. */
+ * bytes they take (a cut frame at the end is left), or -1 with err (the
+ * signature queue settled). */
 static long long check_frames(struct hsm_slog_verifier *v, const char *buf, size_t len, char *err,
 			      size_t errlen)
 {
@@ -792,13 +826,22 @@ static long long check_frames(struct hsm_slog_verifier *v, const char *buf, size
 			break;
 		if (r < 0) {
 			size_t next = hsm_slog_resync(buf, len, at);
-			return hsm_set_err(err, errlen,
-					   "%s: byte %" PRIu64 ": damaged entry after seq %" PRId64
-					   " (%zu bytes up to the next valid frame)",
-					   v->f.name, v->f.pos + at, v->last_seq, next - at);
-		}
-		if (check_entry(v, json, jlen, v->f.pos + at, err, errlen) != 0)
+			hsm_set_err(err, errlen,
+				    "%s: byte %" PRIu64 ": damaged entry after seq %" PRId64
+				    " (%zu bytes up to the next valid frame)",
+				    v->f.name, v->f.pos + at, v->last_seq, next - at);
+			settle_sigs(v, err, errlen);
 			return -1;
+		}
+		if (check_entry(v, json, jlen, v->f.pos + at, err, errlen) != 0) {
+			settle_sigs(v, err, errlen);
+			return -1;
+		}
+		if (v->sigq) {
+			struct slog_sig_at bad;
+			if (slog_sigq_poll(v->sigq, &bad))
+				return sig_error(v, &bad, err, errlen);
+		}
 	}
 	return (long long)pos;
 }
@@ -848,11 +891,13 @@ int hsm_slog_verifier_push(struct hsm_slog_verifier *v, const void *data, size_t
 			if ((used = check_frames(v, v->f.carry, v->f.clen, err, errlen)) < 0)
 				return v->f.failed = 1, -1;
 			if (used == 0) {
-				if (v->f.clen == HSM_SLOG_MAX_FRAME) /* next_frame would say -1 */
-					return v->f.failed = 1,
-					       hsm_set_err(err, errlen,
-							   "%s: byte %" PRIu64 ": frame too long",
-							   v->f.name, v->f.pos);
+				if (v->f.clen == HSM_SLOG_MAX_FRAME) { /* next_frame would say -1 */
+					hsm_set_err(err, errlen,
+						    "%s: byte %" PRIu64 ": frame too long",
+						    v->f.name, v->f.pos);
+					settle_sigs(v, err, errlen);
+					return v->f.failed = 1, -1;
+				}
 				p += take;
 				len -= take;
 				continue;
@@ -874,6 +919,9 @@ int hsm_slog_verifier_end(struct hsm_slog_verifier *v, char *err, size_t errlen)
 		return hsm_set_err(err, errlen, "%s: verification already ended",
 				   v->f.name ? v->f.name : "segment");
 	v->f.open = 0;
+	/* Every signature of the file checked before anything after it. */
+	if (settle_sigs(v, err, errlen) != 0)
+		return -1;
 	if (v->f.clen) {
 		size_t pos = 0, jlen;
 		const char *json;

@@ -89,9 +89,10 @@ struct hsm_slog_verifier;
 
 HSM_API struct hsm_slog_verifier *hsm_slog_verifier_new(void);
 HSM_API void hsm_slog_verifier_free(struct hsm_slog_verifier *v);
-/* Whether ordinary entries are read with hsm_slog_entry_scan (the
- * default) or each parsed with jansson: the verdicts and reasons are the
- * same either way (the tests compare them). */
+/* Whether ordinary entries are read with hsm_slog_entry_scan and
+ * checkpoint signatures checked on a second thread (the default), or each
+ * entry parsed with jansson and each signature checked in line: the
+ * verdicts and reasons are the same either way (the tests compare them). */
 HSM_API void hsm_slog_verifier_fast(struct hsm_slog_verifier *v, int on);
 /* Trust key for epoch (from seq `since` on).  Pinned keys make the
  * verification anchored; a key the log announces for an epoch with a
@@ -134,7 +135,10 @@ HSM_API int hsm_slog_verifier_feed(struct hsm_slog_verifier *v, const char *name
  * file): begin names the file, push takes its bytes in any cuts (only a
  * frame cut between two pushes is held, at most HSM_SLOG_MAX_FRAME bytes),
  * end says the file is complete.  Each returns 0, or -1 with the first
- * problem (after which every call fails). */
+ * problem (after which every call fails).  In fast mode a bad checkpoint
+ * signature may be reported by a later push or by end, since it is
+ * checked beside the reading: still as the first problem, with the same
+ * reason. */
 HSM_API int hsm_slog_verifier_begin(struct hsm_slog_verifier *v, const char *name, char *err,
 				    size_t errlen);
 HSM_API int hsm_slog_verifier_push(struct hsm_slog_verifier *v, const void *data, size_t len,

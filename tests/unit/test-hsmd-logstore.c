@@ -7,7 +7,9 @@
  * and tampering, a missing entry, a missing segment and a key used before
  * its epoch are each pinpointed; keys without certificates (recovery
  * mode) still check everything else; a log filled quickly verifies also
- * when its bytes arrive in pieces cut anywhere.
+ * when its bytes arrive in pieces cut anywhere; checkpoint signatures
+ * checked on a second thread give the verdicts and reasons of the in-line
+ * check.
  */
 #include "config.h"
 
@@ -138,6 +140,94 @@ static void reframe(char *buf, size_t len, size_t at, char c)
 	snprintf(hdr, sizeof(hdr), "%zu %08x ", end - json, hsm_crc32c(buf + json, end - json));
 	if (strlen(hdr) == json - start)
 		memcpy(buf + start, hdr, json - start);
+}
+
+/* Verify buf (key k1 for epoch 1) fast or in full, whole or pushed in
+ * pieces of cut bytes (0: whole).  0, or -1 with the reason in err. */
+static int verdict(const char *buf, size_t len, EVP_PKEY *k1, int fast, size_t cut, char *err,
+		   size_t errlen)
+{
+	struct hsm_slog_verifier *v = hsm_slog_verifier_new();
+	int rc;
+
+	hsm_slog_verifier_fast(v, fast);
+	hsm_slog_verifier_pin(v, 1, 1, k1, err, errlen);
+	err[0] = '\0';
+	if (!cut) {
+		rc = hsm_slog_verifier_feed(v, "t", buf, len, err, errlen);
+	} else {
+		rc = hsm_slog_verifier_begin(v, "t", err, errlen);
+		for (size_t at = 0; rc == 0 && at < len; at += cut)
+			rc = hsm_slog_verifier_push(v, buf + at, len - at < cut ? len - at : cut,
+						    err, errlen);
+		if (rc == 0)
+			rc = hsm_slog_verifier_end(v, err, errlen);
+	}
+	hsm_slog_verifier_free(v);
+	return rc;
+}
+
+/* buf with the signature of the checkpoint at seq sig_seq changed (one
+ * base64 digit), the entry at seq drop_seq left out (0: none), and the
+ * chain rebuilt from sig_seq on: only signatures are wrong from there
+ * (that one, and every later one, whose prev changed), and the entry
+ * left out makes a gap.  NULL if buf is not a segment. */
+static char *tamper(const char *buf, size_t len, int64_t sig_seq, int64_t drop_seq, size_t *outlen)
+{
+	char *out = malloc(len + 4096), prev[2 * HSM_SLOG_HASH_LEN + 1] = "", why[256];
+	size_t pos = 0, olen = 0, jlen;
+	const char *json;
+
+	while (out && hsm_slog_next_frame(buf, len, &pos, &json, &jlen) == 1) {
+		json_t *e = hsm_slog_entry_parse(json, jlen, why, sizeof(why));
+		int64_t seq = json_integer_value(json_object_get(e, "seq"));
+		uint8_t hash[HSM_SLOG_HASH_LEN];
+		size_t flen;
+		char *frame;
+
+		if (!e)
+			break;
+		if (seq == drop_seq) {
+			json_decref(e);
+			continue;
+		}
+		if (seq == sig_seq) {
+			json_t *d = json_object_get(e, "detail");
+			char *sig = strdup(json_string_value(json_object_get(d, "sig")));
+			sig[10] = sig[10] == 'A' ? 'B' : 'A';
+			json_object_set_new(d, "sig", json_string(sig));
+			free(sig);
+		}
+		if (seq > sig_seq)
+			json_object_set_new(e, "prev", json_string(prev));
+		frame = hsm_slog_frame(e, &flen, hash);
+		json_decref(e);
+		if (!frame || olen + flen > len + 4096)
+			break;
+		memcpy(out + olen, frame, flen);
+		olen += flen;
+		free(frame);
+		hsm_slog_hex(hash, prev);
+	}
+	if (!out || pos != len) {
+		free(out);
+		return NULL;
+	}
+	*outlen = olen;
+	return out;
+}
+
+/* The seq of the n-th checkpoint of buf (from 1), or 0. */
+static int64_t checkpoint_seq(const char *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n && (p = strstr(p, "\"event\":\"checkpoint\"")))
+		if (--n == 0)
+			return strtoll(strstr(p, "\"seq\":") + 6, NULL, 10);
+		else
+			p++;
+	return 0;
 }
 
 int main(void)
@@ -590,6 +680,50 @@ int main(void)
 		tap_ok(n > 1000 && bad == 0,
 		       "changed entries: the same verdict and reason fast and in full");
 		free(cp);
+		free(buf);
+	}
+
+	/* Bad checkpoint signatures in a segment with 300 checkpoints: the
+	 * second thread's verdicts are the in-line check's, whole and in
+	 * pieces, and the first bad signature is reported ahead of every
+	 * later problem (the later signatures, a gap). */
+	{
+		char fseg[700], *buf, *bad, full[512], fast[512], want[128];
+		size_t len, blen;
+		int64_t cp[2];
+		static const size_t cuts[] = { 0, 4096, 65552 };
+
+		snprintf(fseg, sizeof(fseg), "%s/fill/system.saved/1.log", dir);
+		buf = slurp(fseg, &len);
+		cp[0] = buf ? checkpoint_seq(buf, 150) : 0;
+		cp[1] = buf ? checkpoint_seq(buf, 2) : 0;
+		tap_ok(cp[0] > 0 && cp[1] > 0, "checkpoints to change");
+		for (size_t i = 0; buf && cp[0] > 0 && i < 4; i++) {
+			/* the 150th, the 2nd, the 150th with a gap after it, the last */
+			int64_t sig_seq = cp[i == 1 ? 1 : 0], drop = i == 2 ? sig_seq + 3000 : 0;
+			if (i == 3) {
+				size_t lastline = len - 1;
+				while (lastline > 0 && buf[lastline - 1] != '\n')
+					lastline--;
+				sig_seq = strtoll(strstr(buf + lastline, "\"seq\":") + 6, NULL, 10);
+			}
+			bad = tamper(buf, len, sig_seq, drop, &blen);
+			tap_ok(bad != NULL, "a segment with a bad signature at seq %lld",
+			       (long long)sig_seq);
+			if (!bad)
+				continue;
+			tap_ok(verdict(bad, blen, k1, 0, 0, full, sizeof(full)) != 0,
+			       "... fails in line");
+			snprintf(want, sizeof(want), "entry seq %lld (byte ", (long long)sig_seq);
+			TAP_HAS(full, want, "... at that checkpoint");
+			TAP_HAS(full, "checkpoint signature does not verify", "... its signature");
+			for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+				tap_ok(verdict(bad, blen, k1, 1, cuts[c], fast, sizeof(fast)) != 0,
+				       "... fails on the second thread (pieces of %zu)", cuts[c]);
+				TAP_STR_EQ(fast, full, "... with the same reason");
+			}
+			free(bad);
+		}
 		free(buf);
 	}
 
