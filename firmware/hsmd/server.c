@@ -775,10 +775,32 @@ static void free_chan(struct conn *c, struct chan *k, int free_channel)
 	free(k);
 }
 
+/* Does a channel of c have a reply, an EOF or a close to send now? */
+static int chans_to_send(const struct conn *c)
+{
+	for (const struct chan *k = c->chans; k; k = k->next)
+		if (k->dispatched || k->finished || k->closed_by_peer ||
+		    (k->have_exec && (k->eof || k->overflow || k->bad_exec)))
+			return 1;
+	return 0;
+}
+
+/* ssh_channel_write, _send_eof and _close end with a blocking flush that
+ * polls the poll context the session is in.  In the shared event that
+ * runs every other session's callbacks too, and when one of those
+ * connections has just ended (its socket callback returns -2), libssh
+ * marks the session being flushed as failed (SSH_CLOSED_ERROR, no error
+ * text): a healthy client then lost its connection after its reply's
+ * data, without the exit status.  So a session sends out of the shared
+ * event, in its own poll context, and joins it again afterwards. */
 static void service_channels(struct hd_server *srv, struct conn *c)
 {
 	struct chan *k = c->chans, *next;
+	int detached = 0;
 
+	if (c->in_event && chans_to_send(c) &&
+	    ssh_event_remove_session(srv->event, c->session) == SSH_OK)
+		detached = 1;
 	for (; k; k = next) {
 		next = k->next;
 		if (!k->dispatched && k->have_exec && (k->eof || k->overflow || k->bad_exec))
@@ -790,6 +812,11 @@ static void service_channels(struct hd_server *srv, struct conn *c)
 				ssh_channel_close(k->channel);
 			free_chan(c, k, 1);
 		}
+	}
+	if (detached && ssh_event_add_session(srv->event, c->session) != SSH_OK) {
+		c->in_event = 0;
+		c->dead = 1;
+		c->why = "cannot add the session to the event loop";
 	}
 }
 

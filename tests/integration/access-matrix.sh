@@ -222,7 +222,10 @@ probe_service() {
 				mcall "$_sock" "$_file" "$_addr" "$_port" "$_mn" "$_p"
 				_c=$(classify)
 				# The shared connection failed under us (seen on a loaded
-				# machine): the same call once more on a connection of its own.
+				# machine: hsmd dropped a session whose reply it was flushing
+				# when another connection ended meanwhile; server.c now sends
+				# out of the shared event): the same call once more on a
+				# connection of its own, until that fix has proved itself.
 				if [ "$_c" = ssh-error ]; then
 					mcall none "$_file" "$_addr" "$_port" "$_mn" "$_p"
 					_c=$(classify)
