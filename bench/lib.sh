@@ -91,15 +91,18 @@ bench_hsm_start() {
 	bench_wait_port "$addr" "${1:-2201}" "${2:-100}" "${3:-0.05}"
 }
 
-# bench_hsm_start_timed [BANNER_TRIES]: bench_hsm_start, timed; prints the
-# microseconds until the port accepts and until it answers with an SSH
-# banner (the boot is over), tried BANNER_TRIES times (default 4000).
+# bench_hsm_start_timed [BANNER_TRIES]: bench_hsm_start, timed.  Sets
+# start_port_us and start_banner_us: the microseconds until the port accepts
+# and until it answers with an SSH banner (the boot is over), tried
+# BANNER_TRIES times (default 4000).  Not in a subshell or pipe: hsmd_pid
+# must reach bench_hsm_stop.
 bench_hsm_start_timed() {
 	_t0=$(now_ns)
 	bench_hsm_start 2201 20000 0.005
 	_t1=$(now_ns)
 	bench_wait_banner "$addr" 2201 "${1:-4000}"
-	echo $(((_t1 - _t0) / 1000)) $((($(now_ns) - _t0) / 1000))
+	start_port_us=$(((_t1 - _t0) / 1000))
+	start_banner_us=$((($(now_ns) - _t0) / 1000))
 }
 
 # bench_hsm_stop: stop the HSM bench_hsm_start ran (SIGTERM, wait), if any.

@@ -30,7 +30,10 @@ printf '\n[paths]\nvcm_allocations = %s/vcm-allocations.json\n' "$w" >>"$HSMADMI
 
 # Start hsmd; print how long until the sshadmin port accepts and until it
 # sends its banner (microseconds).
-start_hsmd() { bench_hsm_start_timed 2000; }
+start_hsmd() {
+	bench_hsm_start_timed 2000
+	echo "$start_port_us $start_banner_us"
+}
 
 # --- (b) reference: start-up without VCMs ------------------------------------------
 start_hsmd >/dev/null
