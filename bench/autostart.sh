@@ -17,10 +17,7 @@ COUNT=${COUNT:-16}
 bench_build
 
 bench_scratch
-esn=BE0C-0000-0044
-addr=$net.1
-bench_provision hsm "$esn" "$addr"
-printf '\n[paths]\nvcm_allocations = %s/vcm-allocations.json\n' "$w" >>"$HSMADMIN_CONF/hsmd.conf"
+bench_one_hsm BE0C-0000-0044 --own-allocations
 
 # Start hsmd; print how long until its boot is over (microseconds).
 start_hsmd() {

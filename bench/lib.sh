@@ -73,6 +73,18 @@ bench_provision() {
 		--module-conf "$HSMADMIN_CONF/modules.d/$1.conf" >/dev/null
 }
 
+# bench_one_hsm ESN: the HSM "hsm" with this ESN on $net.1 (sets esn and
+# addr), provisioned; with --own-allocations it also gets a machine-wide VCM
+# allocations table of its own under $w (the stores benches measure).
+bench_one_hsm() {
+	esn=$1
+	addr=$net.1
+	bench_provision hsm "$esn" "$addr"
+	if [ "${2:-}" = --own-allocations ]; then
+		printf '\n[paths]\nvcm_allocations = %s/vcm-allocations.json\n' "$w" >>"$HSMADMIN_CONF/hsmd.conf"
+	fi
+}
+
 # bench_run NAME CONF: run the HSM of $w/NAME in the background with hsmd's
 # configuration CONF (log $w/NAME.log); its pid is $bench_pid, also in $pids.
 bench_run() {

@@ -23,10 +23,7 @@ COUNT=${COUNT:-1000}
 bench_build
 
 bench_scratch
-esn=BE0C-0000-0043
-addr=$net.1
-bench_provision hsm "$esn" "$addr"
-printf '\n[paths]\nvcm_allocations = %s/vcm-allocations.json\n' "$w" >>"$HSMADMIN_CONF/hsmd.conf"
+bench_one_hsm BE0C-0000-0043 --own-allocations
 
 # Start hsmd; print how long until the sshadmin port accepts and until it
 # sends its banner (microseconds).

@@ -25,9 +25,7 @@ bench_runtimes
 bench_scratch
 
 # hsmd reads the same configuration (its vendor.d trusts the licence key).
-esn=BE0C-0000-0042
-addr=$net.1
-bench_provision hsm "$esn" "$addr"
+bench_one_hsm BE0C-0000-0042
 bench_hsm_start
 bench_enroll
 bench_licence "$esn" 1000

@@ -28,9 +28,7 @@ bench_build
 bench_runtimes
 bench_scratch
 
-esn=BE0C-0000-0043
-addr=$net.1
-bench_provision hsm "$esn" "$addr"
+bench_one_hsm BE0C-0000-0043
 bench_hsm_start
 bench_enroll
 bench_licence "$esn" 2

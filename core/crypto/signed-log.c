@@ -1007,19 +1007,48 @@ json_t *hsm_slog_verifier_summary(const struct hsm_slog_verifier *v)
 			 segs, "epochs", epochs, "anchored", hsm_slog_verifier_anchored(v));
 }
 
-int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *keys,
-				    EVP_PKEY *signer, const char *esn, const char *log, char *err,
-				    size_t errlen)
+/* keys[i]'s certificate (k's) is signer's and names this very key, epoch,
+ * since, ESN and log. */
+static int check_key_certificate(const json_t *k, size_t i, EVP_PKEY *signer, const char *esn,
+				 const char *log, char *err, size_t errlen)
+{
+	const json_t *body = NULL;
+	const char *line = json_string_value(json_object_get(k, "key"));
+	json_t *ep = json_object_get(k, "epoch"), *since = json_object_get(k, "since");
+	char inner[256];
+
+	if (hsm_signed_verify(json_object_get(k, "certificate"), signer, &body, NULL, inner,
+			      sizeof(inner)) != 0)
+		return hsm_set_err(err, errlen,
+				   "keys[%zu] (epoch %" JSON_INTEGER_FORMAT "): certificate: %s", i,
+				   json_integer_value(ep), inner);
+	if (!json_equal(json_object_get(body, "epoch"), ep) ||
+	    !json_equal(json_object_get(body, "since"), since) ||
+	    !json_is_string(json_object_get(body, "key")) ||
+	    strcmp(json_string_value(json_object_get(body, "key")), line) != 0 ||
+	    !json_is_string(json_object_get(body, "esn")) ||
+	    strcmp(json_string_value(json_object_get(body, "esn")), esn) != 0 ||
+	    !json_is_string(json_object_get(body, "log")) ||
+	    strcmp(json_string_value(json_object_get(body, "log")), log) != 0)
+		return hsm_set_err(
+		    err, errlen, "keys[%zu]: the certificate is for another key, epoch or log", i);
+	return 0;
+}
+
+/* Pin every key of keys ({epoch, since, key, certificate?} each); with a
+ * signer, only keys whose certificate check_key_certificate accepts.  none
+ * is the message for no keys at all. */
+static int pin_keys(struct hsm_slog_verifier *v, const json_t *keys, EVP_PKEY *signer,
+		    const char *esn, const char *log, const char *none, char *err, size_t errlen)
 {
 	size_t i;
 	json_t *k;
 	char inner[256];
 
 	if (!json_is_array(keys) || json_array_size(keys) == 0)
-		return hsm_set_err(err, errlen, "no certified log keys");
+		return hsm_set_err(err, errlen, "%s", none);
 	json_array_foreach(keys, i, k)
 	{
-		const json_t *body = NULL;
 		const char *line = json_string_value(json_object_get(k, "key"));
 		json_t *ep = json_object_get(k, "epoch"), *since = json_object_get(k, "since");
 		EVP_PKEY *key;
@@ -1027,24 +1056,8 @@ int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *k
 
 		if (!line || !json_is_integer(ep) || !json_is_integer(since))
 			return hsm_set_err(err, errlen, "keys[%zu]: needs epoch, since and key", i);
-		if (hsm_signed_verify(json_object_get(k, "certificate"), signer, &body, NULL, inner,
-				      sizeof(inner)) != 0)
-			return hsm_set_err(err, errlen,
-					   "keys[%zu] (epoch %" JSON_INTEGER_FORMAT
-					   "): certificate: %s",
-					   i, json_integer_value(ep), inner);
-		if (!json_equal(json_object_get(body, "epoch"), ep) ||
-		    !json_equal(json_object_get(body, "since"), since) ||
-		    !json_is_string(json_object_get(body, "key")) ||
-		    strcmp(json_string_value(json_object_get(body, "key")), line) != 0 ||
-		    !json_is_string(json_object_get(body, "esn")) ||
-		    strcmp(json_string_value(json_object_get(body, "esn")), esn) != 0 ||
-		    !json_is_string(json_object_get(body, "log")) ||
-		    strcmp(json_string_value(json_object_get(body, "log")), log) != 0)
-			return hsm_set_err(err, errlen,
-					   "keys[%zu]: the certificate is for another key, "
-					   "epoch or log",
-					   i);
+		if (signer && check_key_certificate(k, i, signer, esn, log, err, errlen) != 0)
+			return -1;
 		if (!(key = hsm_key_from_openssh_strict("key", line, inner, sizeof(inner))))
 			return hsm_set_err(err, errlen, "keys[%zu]: %s", i, inner);
 		rc = hsm_slog_verifier_pin(v, json_integer_value(ep), json_integer_value(since),
@@ -1054,6 +1067,16 @@ int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *k
 			return -1;
 	}
 	return 0;
+}
+
+int hsm_slog_verifier_pin_certified(struct hsm_slog_verifier *v, const json_t *keys,
+				    EVP_PKEY *signer, const char *esn, const char *log, char *err,
+				    size_t errlen)
+{
+	/* pin_keys skips the certificates without a signer: never here. */
+	if (!signer)
+		return hsm_set_err(err, errlen, "no key to check the log key certificates with");
+	return pin_keys(v, keys, signer, esn, log, "no certified log keys", err, errlen);
 }
 
 int hsm_slog_keys_certified(const json_t *keys)
@@ -1070,29 +1093,8 @@ int hsm_slog_keys_certified(const json_t *keys)
 int hsm_slog_verifier_pin_uncertified(struct hsm_slog_verifier *v, const json_t *keys, char *err,
 				      size_t errlen)
 {
-	size_t i;
-	json_t *k;
-	char inner[256];
-
-	if (!json_is_array(keys) || json_array_size(keys) == 0)
-		return hsm_set_err(err, errlen, "no log keys");
-	json_array_foreach(keys, i, k)
-	{
-		const char *line = json_string_value(json_object_get(k, "key"));
-		json_t *ep = json_object_get(k, "epoch"), *since = json_object_get(k, "since");
-		EVP_PKEY *key;
-		int rc;
-
-		if (!line || !json_is_integer(ep) || !json_is_integer(since))
-			return hsm_set_err(err, errlen, "keys[%zu]: needs epoch, since and key", i);
-		if (!(key = hsm_key_from_openssh_strict("key", line, inner, sizeof(inner))))
-			return hsm_set_err(err, errlen, "keys[%zu]: %s", i, inner);
-		rc = hsm_slog_verifier_pin(v, json_integer_value(ep), json_integer_value(since),
-					   key, err, errlen);
-		EVP_PKEY_free(key);
-		if (rc)
-			return -1;
-	}
+	if (pin_keys(v, keys, NULL, NULL, NULL, "no log keys", err, errlen) != 0)
+		return -1;
 	v->uncertified = 1;
 	return 0;
 }

@@ -409,6 +409,32 @@ int main(void)
 					     sizeof(err));
 		tap_ok(!sum, "the same keys with a signer: the certificate is required");
 		TAP_HAS(err, "certificate", "... naming it");
+		/* Certificates signed by k2 (as the HSM identity would): one for
+		 * this key, epoch and log is accepted; one for another log is not. */
+		for (int other_log = 0; other_log < 2; other_log++) {
+			json_t *body = json_pack("{s:i, s:i, s:s, s:s, s:s}", "epoch", 1, "since",
+						 1, "key", k1line, "esn", "1A23-BC45-6789", "log",
+						 other_log ? "vcm" : "system");
+			json_t *signed_cert = hsm_signed_wrap(body, k2, err, sizeof(err));
+			json_t *keys = json_pack("[{s:i, s:i, s:s, s:o}]", "epoch", 1, "since", 1,
+						 "key", k1line, "certificate", signed_cert);
+
+			sum = hsm_slog_verify_export(buf, len, keys, k2, "1A23-BC45-6789", "system",
+						     1, err, sizeof(err));
+			if (!other_log) {
+				tap_ok(sum != NULL,
+				       "certified keys: a certificate for this key, epoch and log "
+				       "verifies the segment (%s)",
+				       sum ? "ok" : err);
+			} else {
+				tap_ok(!sum, "... one for another log is refused");
+				TAP_HAS(err, "the certificate is for another key, epoch or log",
+					"... naming it");
+			}
+			json_decref(sum);
+			json_decref(keys);
+			json_decref(body);
+		}
 		json_decref(unc);
 		json_decref(other);
 		json_decref(bad);
