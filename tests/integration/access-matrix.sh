@@ -227,6 +227,9 @@ probe_service() {
 				# out of the shared event): the same call once more on a
 				# connection of its own, until that fix has proved itself.
 				if [ "$_c" = ssh-error ]; then
+					printf '%s: the shared connection failed (exit %s: %.200s);' \
+						"$_name" "$rc" "${err%%$'\n'*}" >>"$_dir/$_k.retried"
+					echo ' called again on its own connection' >>"$_dir/$_k.retried"
 					mcall none "$_file" "$_addr" "$_port" "$_mn" "$_p"
 					_c=$(classify)
 				fi
@@ -275,6 +278,12 @@ probe() {
 			_last_command "the calls of $_svc with key $_k that differ"
 			is "$(cat "$_d/$_k.got" 2>/dev/null)" "$(cat "$_d/$_k.want" 2>/dev/null)" \
 				"$_mode: $_where $_svc with key $_k"
+			# Retries stay visible, so a log shows whether the fix holds.
+			if [ -s "$_d/$_k.retried" ]; then
+				while IFS= read -r _line; do
+					echo "# $_mode: $_where $_svc with key $_k: $_line"
+				done <"$_d/$_k.retried"
+			fi
 		done
 	done
 	cleanup_masters
