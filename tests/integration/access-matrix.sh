@@ -5,7 +5,9 @@
 # dispatches with, in every mode of the platform (operational with the
 # interlock, maintenance, recovery enrolled and in factory state, factory
 # state, a lost clock, logs past their safe and past their critical
-# capacity, failed) and of a VCM (operational, maintenance, failed),
+# capacity, failed) and of a VCM (operational, maintenance, on an HSM
+# with a lost clock, past the safe and the critical capacity, failed; a
+# VCM that cannot start past the critical capacity refuses connections),
 # with every key (each platform service key, the VCM's tenant's keys,
 # another tenant's keys, a stranger's key, no key), against the answer the
 # documented rule gives.  Calls carry "hsmd_probe": true under
@@ -62,6 +64,8 @@ for T in A B; do
 	create_req "$T" "$TEST_TMP/req-$T.req" --name "tenant $T" $(autostart "$T")
 	rc_is 0 "tenant $T writes a create request $(autostart "$T")"
 	setkey "$T-sshadmin" "$(tenant_ssh_key "$T")"
+	# The keys the tenant installs on its VCM later, tried before too.
+	newkey "$T-ncoreapi" && newkey "$T-monitor"
 done
 # The host's client keys for the platform services (the host keeps them
 # protected; KEYEXPORT opens them for ssh), and one for the updater, which
@@ -353,7 +357,8 @@ ok "HSM provisioned, started and enrolled" vcm_hsm h "$ESN"
 platform_keys
 # The keys there are: the platform's for each service it has a client key for.
 keys() { for _k in "$@"; do [ -n "${KEY[$_k]+x}" ] && printf '%s ' "$_k"; done; }
-KEYS_P=$(keys p-sshadmin p-setup p-monitor p-updater p-orchestrator A-sshadmin B-sshadmin stranger none)
+KEYS_P=$(keys p-sshadmin p-setup p-monitor p-updater p-orchestrator A-sshadmin A-ncoreapi A-monitor \
+	B-sshadmin B-ncoreapi B-monitor stranger none)
 # Without HSMD_PROBE in hsmd's environment the member is an ordinary
 # param: the handler runs.
 pcall "${KEY[p-sshadmin]}" sshadmin authorized_keys '{"hsmd_probe":true}'
@@ -409,7 +414,6 @@ for T in A B; do
 	va start "${VCM[$T]}"
 	rc_is 0 "... and starts it"
 	for s in ncoreapi monitor; do
-		newkey "$T-$s"
 		tcall "${VCM[$T]}" sshadmin set_key "${KEY[$T-sshadmin]}" \
 			"$(jq -nc --arg s "$s" --arg k "${KEYLINE[$T-$s]}" '{service: $s, key: $k}')"
 		rc_is 0 "tenant $T installs its $s key"
@@ -427,8 +431,7 @@ for T in A B; do
 	tcall "${VCM[$T]}" ncoreapi set_mode "${KEY[$T-ncoreapi]}" '{"mode":"maintenance"}'
 	rc_is 0 "tenant $T puts its VCM into maintenance mode"
 done
-vcm_probe "VCM maintenance" "${VCM[A]}" "$(facts '{"maintenance":true}')" \
-	$(keys A-sshadmin A-ncoreapi A-monitor B-ncoreapi p-sshadmin none)
+vcm_probe "VCM maintenance" "${VCM[A]}" "$(facts '{"maintenance":true}')" $KEYS_V
 
 # --- a lost clock, then logs past their safe and their critical capacity (guide 4.2.2, 4.12.1)
 # Each is a start of hsmd, so VCM A (autostart) comes back by itself and
