@@ -493,7 +493,10 @@ is "$(jq -r .state "$S/registry/${VCM[A]}.json" 2>/dev/null)" active "... A star
 vcm_probe "VCM of an HSM past the critical capacity" "${VCM[A]}" "$(facts '{"critical":true}')" $KEYS_V
 vcm_probe "stopped VCM of an HSM past the critical capacity" "${VCM[B]}" \
 	"$(facts '{"served":false}')" $KEYS_V
-platform_probe "error state: logs past the critical capacity" "$(facts '{"critical":true}')" $KEYS_P
+# A's ncoreapi, operational again since its start, holds the interlock:
+# past the critical level it decides reset, the one invasive log method.
+platform_probe "error state: logs past the critical capacity" \
+	"$(facts '{"critical":true,"interlock":true}')" $KEYS_P
 ok "hsmd stops" hsmd_stop h
 hsmd_conf ""
 ok "hsmd starts with the capacity it had" hsmd_start h
