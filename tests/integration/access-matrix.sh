@@ -448,7 +448,16 @@ log_bytes() { # STATE-DIR
 	cat "$1"/system.log "$1"/system.saved/*.log "$1"/init.log 2>/dev/null | wc -c
 }
 VA=$S/vcms/${VCM[A]}
+# Right after a start only the autostarted A runs: its ncoreapi, operational
+# again, holds the interlock (once missed when its status lines came in one
+# read).
+a_holds_interlock() {
+	pcall "${KEY[p-setup]}" setup reset '{"hsmd_probe":true}'
+	rc_is 3 "$1: the autostarted VCM A holds the interlock"
+	like "$out" '"message":"interlock:' "... reset is refused by the interlock"
+}
 start_vcm_b() {
+	a_holds_interlock "$1"
 	va start "${VCM[B]}"
 	rc_is 0 "$1: the provider starts tenant B's VCM (A started by itself)"
 	is "$(jq -r .state "$S/registry/${VCM[A]}.json" 2>/dev/null)" active "... A is active"
@@ -486,6 +495,7 @@ ok "hsmd starts with its logs past the critical capacity" hsmd_start h
 # No VCM starts past the critical level (orchestrator start is not a log
 # method): B stays stopped, its services refuse connections.  A, started
 # at boot, runs, and its own logs are past the critical level too.
+a_holds_interlock "logs past the critical capacity"
 va start "${VCM[B]}"
 rc_is 3 "past the critical capacity the provider cannot start tenant B's VCM (exit 3)"
 like "$out$err" 'critical capacity' "... the message names the critical capacity"
