@@ -1252,6 +1252,10 @@ HSM_API EVP_PKEY *hsm_keyprot_load(const char *path, const struct hsm_keyprot_ct
 
 	if (!ctx)
 		ctx = &no_ctx;
+	/* A copy of this key a save killed mid-write left goes at its next
+	 * use, not only at its next save (which may never come). */
+	if (path)
+		hsm_remove_stale_temps_of(path);
 	if (read_key_file(path, load_group(ctx), 1, &data, &len, err, errlen) != 0)
 		return NULL;
 	key = hsm_keyprot_open(data, len, ctx, opts, why, sizeof(why));
