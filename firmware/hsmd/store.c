@@ -974,6 +974,8 @@ void hd_store_gate_facts(struct hd_store *st, struct hd_gate_facts *f)
 	f->maintenance =
 	    strcmp(json_string_value(json_object_get(st->device, "mode")), "maintenance") == 0;
 	f->ncoreapi_operational = hd_interlock_hook(st);
-	f->clock_lost = json_is_true(json_object_get(json_object_get(st->device, "clock"), "lost"));
-	f->log_level = hd_store_log_level(st);
+	f->clock_lost =
+	    json_is_true(json_object_get(json_object_get(st->device, "clock"), "lost")) ||
+	    st->hsm_clock_lost;
+	f->log_level = st->hsm_critical ? HD_LOG_CRITICAL : hd_store_log_level(st);
 }

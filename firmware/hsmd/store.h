@@ -44,6 +44,10 @@ struct hd_store {
 	uint64_t init_bytes; /* size of init.log */
 	struct hd_slog slog; /* the signed system log */
 	int slog_open;
+	/* A VCM's process: what its HSM's supervisor says of the HSM, whose
+	 * clock the VCM shares and whose monitor only state it is in. */
+	int hsm_clock_lost;
+	int hsm_critical;
 };
 
 /* Take the state directory's lock (DIR/lock, flock): one process at a time

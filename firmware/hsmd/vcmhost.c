@@ -38,7 +38,8 @@ static const int vcm_ports[] = { 2201, 2203, 2206 };
 struct proc {
 	char uuid[37];
 	pid_t pid;
-	int fd; /* status pipe, read end */
+	int fd;  /* status pipe, read end */
+	int pfd; /* platform pipe, write end (see tell_platform) */
 	char buf[STATUS_LINE_MAX];
 	size_t len;
 	int operational; /* its ncoreapi is operational */
@@ -54,6 +55,7 @@ static struct {
 	json_t *stats; /* the last poll */
 	int64_t next_poll_ms;
 	int (*base_interlock)(const struct hd_store *st);
+	char platform[64]; /* the last platform line the VCMs were told */
 } host;
 
 /* ---- paths ------------------------------------------------------------ */
@@ -77,6 +79,8 @@ static void drop_proc(struct proc *p)
 
 	if (p->fd >= 0)
 		close(p->fd);
+	if (p->pfd >= 0)
+		close(p->pfd);
 	host.procs[i] = host.procs[--host.nprocs];
 }
 
@@ -197,16 +201,56 @@ static void set_states(struct hd_store *st, const json_t *uuids, const char *fro
 		hd_log("VCM registry: %s", err);
 }
 
+/* ---- what the VCMs learn of the HSM ------------------------------------ */
+
+/* The VCMs run on the HSM's hardware: its clock is theirs (guide 4.2.2),
+ * and its logs past their critical capacity put the whole HSM into the
+ * monitor only state (guide 4.12.1), ncoreapi terminated.  A VCM's
+ * process reads its own state only, so the supervisor tells it, on the
+ * platform pipe, one line: "platform" and the words that hold of the HSM
+ * ("clock_lost", "critical"); at its start and at every change. */
+static void platform_line(struct hd_store *st, char *buf, size_t len)
+{
+	int lost = json_is_true(json_object_get(json_object_get(st->device, "clock"), "lost"));
+	int critical = hd_store_log_level(st) == HD_LOG_CRITICAL;
+
+	snprintf(buf, len, "platform%s%s\n", lost ? " clock_lost" : "",
+		 critical ? " critical" : "");
+}
+
+static void tell_platform(struct proc *p, const char *line)
+{
+	size_t n = strlen(line);
+
+	/* Non-blocking: a VCM that does not read never stalls hsmd. */
+	if (p->pfd >= 0 && write(p->pfd, line, n) != (ssize_t)n)
+		hd_log("VCM %s: cannot tell it the HSM's state: %s", p->uuid, strerror(errno));
+}
+
+static void tell_platform_changes(struct hd_store *st)
+{
+	char line[sizeof(host.platform)];
+
+	platform_line(st, line, sizeof(line));
+	if (strcmp(line, host.platform) == 0)
+		return;
+	snprintf(host.platform, sizeof(host.platform), "%s", line);
+	for (size_t i = 0; i < host.nprocs; i++)
+		tell_platform(&host.procs[i], line);
+}
+
 /* ---- processes -------------------------------------------------------- */
 
 /* user: "" to run as hsmd, or the uid the VCM drops to (vcmuser.h). */
-static void child_exec(const char *dir, int wfd, pid_t parent, char *user)
+static void child_exec(const char *dir, int wfd, int rfd, pid_t parent, char *user)
 {
 	sigset_t none;
-	char *argv[] = { "hsmd",       "vcm",         "--state", (char *)dir, "--conf",
-			 host.confdir, "--status-fd", "3",       NULL,        NULL,
-			 NULL,         NULL,          NULL };
-	int a = 8;
+	char *argv[] = { "hsmd",        "vcm",    "--state",
+			 (char *)dir,   "--conf", host.confdir,
+			 "--status-fd", "3",      "--platform-fd",
+			 "4",           NULL,     NULL,
+			 NULL,          NULL,     NULL };
+	int a = 10;
 
 	if (hd_image_dir[0]) { /* the services of the image the platform booted */
 		argv[a++] = "--image";
@@ -224,14 +268,18 @@ static void child_exec(const char *dir, int wfd, pid_t parent, char *user)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	if (wfd != 3) {
-		if (dup2(wfd, 3) < 0)
+	/* The status pipe on 3, the platform pipe on 4 (both made with
+	 * O_CLOEXEC, far above 4 in a running hsmd, moved without clash). */
+	if (rfd == 3 || wfd == 4) {
+		int t = fcntl(rfd, F_DUPFD_CLOEXEC, 5);
+		if (t < 0)
 			_exit(127);
-		close(wfd);
-	} else {
-		fcntl(3, F_SETFD, 0);
+		rfd = t;
 	}
-	for (int fd = 4; fd < 1024; fd++)
+	if (dup2(wfd, 3) < 0 || dup2(rfd, 4) < 0 || fcntl(3, F_SETFD, 0) < 0 ||
+	    fcntl(4, F_SETFD, 0) < 0)
+		_exit(127);
+	for (int fd = 5; fd < 1024; fd++)
 		close(fd);
 	execv(host.exe, argv);
 	_exit(127);
@@ -327,9 +375,10 @@ static int spawn_vcm(struct hd_store *st, const char *uuid, char *err, size_t er
 {
 	char dir[4200], user[16] = "";
 	struct proc *p;
-	int fds[2];
+	int fds[2], pfds[2];
 	pid_t pid, self = getpid();
 	uid_t uid;
+	char line[sizeof(host.platform)];
 
 	if (!fw_uuid_valid(uuid))
 		return hsm_set_err(err, errlen, "'%.40s' is not a UUID", uuid);
@@ -363,23 +412,37 @@ static int spawn_vcm(struct hd_store *st, const char *uuid, char *err, size_t er
 	}
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		return hsm_set_err(err, errlen, "pipe: %s", strerror(errno));
+	if (pipe2(pfds, O_CLOEXEC) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return hsm_set_err(err, errlen, "pipe: %s", strerror(errno));
+	}
 	pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
+		close(pfds[0]);
+		close(pfds[1]);
 		return hsm_set_err(err, errlen, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_exec(dir, fds[1], self, user);
+		close(pfds[1]);
+		child_exec(dir, fds[1], pfds[0], self, user);
 	}
 	close(fds[1]);
+	close(pfds[0]);
 	fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+	fcntl(pfds[1], F_SETFL, fcntl(pfds[1], F_GETFL) | O_NONBLOCK);
 	p = &host.procs[host.nprocs++];
 	memset(p, 0, sizeof(*p));
 	snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
 	p->pid = pid;
 	p->fd = fds[0];
+	p->pfd = pfds[1];
+	/* In the pipe before the VCM serves: it reads this first. */
+	platform_line(st, line, sizeof(line));
+	tell_platform(p, line);
 	p->since = hd_store_now(st);
 	return 0;
 }
@@ -553,6 +616,7 @@ void hd_vcmhost_tick(struct hd_store *st)
 {
 	reap(st);
 	drain_all();
+	tell_platform_changes(st);
 	if (hd_mono_ms() >= host.next_poll_ms) {
 		poll_stats(st);
 		host.next_poll_ms = hd_mono_ms() + (int64_t)st->cfg->vcm_stats_interval * 1000;
@@ -659,6 +723,7 @@ void hd_vcmhost_boot(struct hd_store *st, const char *why)
 	json_t *order, *started, *skipped, *u;
 	const json_t *vcms;
 	size_t i;
+	int critical;
 
 	stop_all();
 	collect_garbage(st);
@@ -670,6 +735,9 @@ void hd_vcmhost_boot(struct hd_store *st, const char *why)
 	vcms = json_object_get(st->device, "vcms");
 	fw_vcm_limits(st->lifetime, st->device, &lim);
 	order = fw_vcms_ordered(vcms);
+	/* Past the critical log capacity the HSM is in the monitor only
+	 * state (guide 4.12.1): no VCM starts until a boot below it. */
+	critical = hd_store_log_level(st) == HD_LOG_CRITICAL;
 	json_array_foreach(order, i, u)
 	{
 		const char *uuid = json_string_value(u);
@@ -679,6 +747,12 @@ void hd_vcmhost_boot(struct hd_store *st, const char *why)
 		if (!json_is_true(json_object_get(e, "autostart")) ||
 		    json_is_true(json_object_get(e, "disk_exceeded")))
 			continue;
+		if (critical) {
+			json_array_append_new(
+			    a.skipped, json_pack("{s:s, s:s}", "uuid", uuid, "reason",
+						 "system logs are past their critical capacity"));
+			continue;
+		}
 		/* At the limit, the VCMs still starting decide: one that fails
 		 * leaves its place to the next, as in creation order one by
 		 * one; and the report keeps that order. */
@@ -718,8 +792,9 @@ void hd_vcmhost_boot(struct hd_store *st, const char *why)
 			if (hd_store_commit(st, doc, "vcm_autostart_skipped", json_deep_copy(d),
 					    err, sizeof(err)) != 0)
 				hd_log("system log: %s", err);
-			hd_log("autostart: %zu VCM(s) not started (licence allows %u active)",
-			       json_array_size(skipped), lim.max_active);
+			hd_log("autostart: %zu VCM(s) not started (%s)", json_array_size(skipped),
+			       critical ? "system logs past their critical capacity"
+					: "licence limit of active VCMs");
 		}
 		json_decref(d);
 	}

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,9 @@
 #include "vcmuser.h"
 
 static int status_fd = -1;
+static int platform_fd = -1;
+static char platform_buf[256];
+static size_t platform_len;
 static int reported_operational = -1;
 static uint64_t seen_generation = (uint64_t)-1;
 
@@ -54,8 +58,52 @@ static int ncoreapi_operational(const struct hd_store *st)
 {
 	const char *mode = json_string_value(json_object_get(st->device, "mode"));
 
+	/* In the HSM's monitor only state ncoreapi is terminated
+	 * (guide 4.12.1): it serves nothing and holds no interlock. */
+	if (st->hsm_critical)
+		return 0;
 	return json_object_get(json_object_get(st->device, "client_keys"), "ncoreapi") && mode &&
 	       strcmp(mode, "operational") == 0;
+}
+
+/* One line from the supervisor: "platform" and the words that hold of
+ * the HSM (vcmhost.c, tell_platform); the last one counts. */
+static void platform_said(struct hd_store *st, char *line)
+{
+	char *save = NULL, *w = strtok_r(line, " ", &save);
+
+	if (!w || strcmp(w, "platform") != 0)
+		return;
+	st->hsm_clock_lost = 0;
+	st->hsm_critical = 0;
+	while ((w = strtok_r(NULL, " ", &save))) {
+		if (strcmp(w, "clock_lost") == 0)
+			st->hsm_clock_lost = 1;
+		else if (strcmp(w, "critical") == 0)
+			st->hsm_critical = 1;
+	}
+}
+
+/* Take what the supervisor wrote on the platform pipe (non-blocking). */
+static void read_platform(struct hd_store *st)
+{
+	char *nl;
+	ssize_t n;
+
+	if (platform_fd < 0)
+		return;
+	while ((n = read(platform_fd, platform_buf + platform_len,
+			 sizeof(platform_buf) - 1 - platform_len)) > 0) {
+		platform_len += (size_t)n;
+		while ((nl = memchr(platform_buf, '\n', platform_len))) {
+			*nl = '\0';
+			platform_said(st, platform_buf);
+			platform_len -= (size_t)(nl + 1 - platform_buf);
+			memmove(platform_buf, nl + 1, platform_len);
+		}
+		if (platform_len == sizeof(platform_buf) - 1)
+			platform_len = 0; /* an over-long line: not the supervisor's */
+	}
 }
 
 static void on_boot(struct hd_store *st, int ok, const char *why)
@@ -72,9 +120,10 @@ static void on_boot(struct hd_store *st, int ok, const char *why)
 
 static void on_tick(struct hd_store *st)
 {
-	int op;
+	int critical = st->hsm_critical, op;
 
-	if (st->generation == seen_generation)
+	read_platform(st);
+	if (st->generation == seen_generation && st->hsm_critical == critical)
 		return;
 	seen_generation = st->generation;
 	op = ncoreapi_operational(st);
@@ -144,7 +193,7 @@ static int clear_critical(struct hd_store *st, char *err, size_t errlen)
 static void vcm_help(void)
 {
 	printf("Usage: hsmd vcm --state DIR [--conf DIR] [--image DIR] "
-	       "[--status-fd N] [--user UID]\n"
+	       "[--status-fd N] [--platform-fd N] [--user UID]\n"
 	       "Serve one VCM (started by hsmd's VCM supervisor, see hsmd(8)).\n");
 }
 
@@ -157,6 +206,18 @@ static int take_status_fd(const char *cmd, const char *arg, void *data)
 	status_fd = (int)strtol(arg, &end, 10);
 	if (errno || *end || status_fd < 3 || status_fd > 1023)
 		return hd_usage(cmd, "--status-fd: '%s' is not a descriptor 3-1023", arg);
+	return 0;
+}
+
+static int take_platform_fd(const char *cmd, const char *arg, void *data)
+{
+	char *end;
+
+	(void)data;
+	errno = 0;
+	platform_fd = (int)strtol(arg, &end, 10);
+	if (errno || *end || platform_fd < 3 || platform_fd > 1023)
+		return hd_usage(cmd, "--platform-fd: '%s' is not a descriptor 3-1023", arg);
 	return 0;
 }
 
@@ -175,6 +236,7 @@ int hd_vcm_main(int argc, char **argv)
 		{ .name = "state", .str = &state, .required = "--state DIR" },
 		{ .name = "conf", .str = &confdir },
 		{ .name = "status-fd", .take = take_status_fd },
+		{ .name = "platform-fd", .take = take_platform_fd },
 		{ .name = "user", .take = take_user, .data = &uid },
 		{ .name = "image", .str = &image },
 	};
@@ -221,6 +283,11 @@ int hd_vcm_main(int argc, char **argv)
 		hd_services_unload(svcs, nsvcs);
 		return 1;
 	}
+	/* What the supervisor wrote before the start: the HSM's state
+	 * holds from the first call on. */
+	if (platform_fd >= 0)
+		fcntl(platform_fd, F_SETFL, fcntl(platform_fd, F_GETFL) | O_NONBLOCK);
+	read_platform(&st);
 	nserve = select_services(svcs, nsvcs, json_object_get(st.lifetime, "ports"));
 	hd_serve_hooks.boot = on_boot;
 	hd_serve_hooks.tick = on_tick;

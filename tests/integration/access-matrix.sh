@@ -6,8 +6,8 @@
 # interlock, maintenance, recovery enrolled and in factory state, factory
 # state, a lost clock, logs past their safe and past their critical
 # capacity, failed) and of a VCM (operational, maintenance, on an HSM
-# with a lost clock, past the safe and the critical capacity, failed; a
-# VCM that cannot start past the critical capacity refuses connections),
+# with a lost clock, past the safe capacity, failed; past the HSM's
+# critical capacity no VCM starts, autostart or not, and refuses connections),
 # with every key (each platform service key, the VCM's tenant's keys,
 # another tenant's keys, a stranger's key, no key), against the answer the
 # documented rule gives.  Calls carry "hsmd_probe": true under
@@ -431,9 +431,11 @@ vcm_probe "VCM maintenance" "${VCM[A]}" "$(facts '{"maintenance":true}')" $KEYS_
 # --- a lost clock, then logs past their safe and their critical capacity (guide 4.2.2, 4.12.1)
 # Each is a start of hsmd, so VCM A (autostart) comes back by itself and
 # B is started by the provider.  A VCM meets the central rules with its own
-# state (docs/protocol.md, "Who may call what"): its own clock, which the
-# HSM's lost clock leaves set, and its own logs, measured against the same
-# hsmd.conf [logs] settings.  Each mode probes VCM A with its tenants'
+# state (docs/protocol.md, "Who may call what") and its HSM's: the HSM's
+# clock, which is the VCM's (guide 4.2.2: a lost clock refuses the VCM's
+# log export and expire and set_key too), and its own logs, measured
+# against the same hsmd.conf [logs] settings; past the HSM's critical
+# capacity no VCM runs (guide 4.12.1).  Each mode probes VCM A with its tenants'
 # ncoreapi operational (the platform then holds the interlock), then the
 # platform with both VCMs in maintenance mode, so that the mode's own rule
 # answers the invasive methods rather than the interlock.
@@ -473,7 +475,7 @@ run "$HSMD" simulate --state "$S" --clock-lost yes
 rc_is 0 "the real-time clock loses its time (hsmd simulate --clock-lost yes)"
 ok "hsmd starts with a lost clock" hsmd_start h
 start_vcm_b "lost clock"
-vcm_probe "VCM operational, HSM with a lost clock" "${VCM[A]}" "$F" $KEYS_V
+vcm_probe "VCM operational, HSM with a lost clock" "${VCM[A]}" "$(facts '{"clock_lost":true}')" $KEYS_V
 to_maintenance "lost clock"
 platform_probe "operational, lost clock" "$(facts '{"clock_lost":true}')" $KEYS_P
 ok "hsmd stops" hsmd_stop h
@@ -492,33 +494,36 @@ platform_probe "operational, logs past the safe capacity" "$(facts '{"safe":true
 ok "hsmd stops" hsmd_stop h
 hsmd_conf "$(printf '[logs]\ncapacity = 1024\n')"
 ok "hsmd starts with its logs past the critical capacity" hsmd_start h
-# No VCM starts past the critical level (orchestrator start is not a log
-# method): B stays stopped, its services refuse connections.  A, started
-# at boot, runs, and its own logs are past the critical level too.
-a_holds_interlock "logs past the critical capacity"
+# The HSM is in the monitor only state (guide 4.12.1): no VCM starts, the
+# autostart A included, so no ncoreapi holds the interlock; the provider
+# cannot start B (orchestrator start is not a log method); the VCMs'
+# services refuse connections.
+pcall "${KEY[p-setup]}" setup reset '{"hsmd_probe":true}'
+rc_is 0 "past the critical capacity no VCM holds the interlock (reset admitted)"
+is "$(jqr '.probe // "none"')" admitted "... by the probe"
+is "$(jq -r .state "$S/registry/${VCM[A]}.json" 2>/dev/null)" stopped \
+	"... the autostart VCM A did not start"
 va start "${VCM[B]}"
 rc_is 3 "past the critical capacity the provider cannot start tenant B's VCM (exit 3)"
 like "$out$err" 'critical capacity' "... the message names the critical capacity"
-is "$(jq -r .state "$S/registry/${VCM[A]}.json" 2>/dev/null)" active "... A started at boot"
-vcm_probe "VCM of an HSM past the critical capacity" "${VCM[A]}" "$(facts '{"critical":true}')" $KEYS_V
+vcm_probe "autostart VCM of an HSM past the critical capacity" "${VCM[A]}" \
+	"$(facts '{"served":false}')" $KEYS_V
 vcm_probe "stopped VCM of an HSM past the critical capacity" "${VCM[B]}" \
 	"$(facts '{"served":false}')" $KEYS_V
-# A's ncoreapi, operational again since its start, holds the interlock:
-# past the critical level it decides reset, the one invasive log method.
-platform_probe "error state: logs past the critical capacity" \
-	"$(facts '{"critical":true,"interlock":true}')" $KEYS_P
+platform_probe "error state: logs past the critical capacity" "$(facts '{"critical":true}')" $KEYS_P
 ok "hsmd stops" hsmd_stop h
 hsmd_conf ""
 ok "hsmd starts with the capacity it had" hsmd_start h
-# VCM A's own critical level ended with its start (a VCM's boot) below
-# it; the HSM's lasts until its reset, which the interlock refuses while
-# A's ncoreapi is operational.
-tcall "${VCM[A]}" ncoreapi set_mode "${KEY[A-ncoreapi]}" '{"mode":"maintenance"}'
-rc_is 0 "VCM A, started again with its logs below the critical level, goes into maintenance mode"
+# The HSM's critical state lasts until its reset (latched): A still does
+# not start; the reset, below the critical level, ends it and A starts.
+is "$(jq -r .state "$S/registry/${VCM[A]}.json" 2>/dev/null)" stopped \
+	"the error state lasts until the reset: A does not start"
 ha reset --esn "$ESN"
 rc_is 0 "reset: the critical state (latched) ends with the logs below it"
 pcall "${KEY[p-setup]}" setup gettime '{}'
 rc_is 0 "... gettime works again"
+is "$(jq -r .state "$S/registry/${VCM[A]}.json" 2>/dev/null)" active \
+	"... and the autostart VCM A starts with the reset"
 start_vcm_b "after the reset"
 to_maintenance "after the reset"
 
