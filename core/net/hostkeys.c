@@ -646,11 +646,15 @@ static int pins_from_json(const json_t *doc, const char *esn, struct hsm_pins *p
 	const char *file_esn, *identity, *svc;
 	json_t *keys, *val;
 	json_int_t pinned;
+	int recovery = 0;
 	char jwhy[256];
 
-	if (hsm_json_unpack((json_t *)doc, JSON_STRICT, jwhy, sizeof(jwhy), "{s:s, s:s, s:o, s:I}",
-			    "esn", &file_esn, "identity_key", &identity, "host_keys", &keys,
-			    "pinned", &pinned) < 0) {
+	/* recovery is optional: pins written before it existed, and those of
+	 * a primary-mode enrollment, have none (strict). */
+	if (hsm_json_unpack((json_t *)doc, JSON_STRICT, jwhy, sizeof(jwhy),
+			    "{s:s, s:s, s:o, s:I, s?b}", "esn", &file_esn, "identity_key",
+			    &identity, "host_keys", &keys, "pinned", &pinned, "recovery",
+			    &recovery) < 0) {
 		hsm_set_err(err, errlen, "%s", jwhy);
 		return -1;
 	}
@@ -664,6 +668,7 @@ static int pins_from_json(const json_t *doc, const char *esn, struct hsm_pins *p
 	}
 	memcpy(pins->esn, esn, HSM_ESN_LEN + 1);
 	pins->pinned = pinned;
+	pins->recovery = recovery != 0;
 	if (!(pins->identity_key = strdup(identity)))
 		goto oom;
 	json_object_foreach(keys, svc, val)
@@ -730,6 +735,10 @@ int hsm_pins_save(const char *home, const struct hsm_pins *pins, char *err, size
 	doc = json_pack("{s:s, s:s, s:o, s:I}", "esn", pins->esn, "identity_key",
 			pins->identity_key ? pins->identity_key : "", "host_keys", keys, "pinned",
 			(json_int_t)pins->pinned);
+	/* Written only when set, so that the pins of a primary-mode
+	 * enrollment stay readable by earlier versions. */
+	if (doc && pins->recovery)
+		json_object_set_new(doc, "recovery", json_true());
 	if (!doc) {
 		hsm_set_err(err, errlen, "cannot build the pins document");
 		return -1;

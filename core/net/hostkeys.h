@@ -81,6 +81,11 @@ struct hsm_pins {
 	char *identity_key;             /* OpenSSH line of the device identity key */
 	char *host_keys[HSM_SVC_COUNT]; /* OpenSSH lines; NULL: service not enrolled */
 	long long pinned;               /* when (Unix seconds) */
+	/* Enrolled while the HSM ran its recovery image, which certifies
+	 * nothing (guide 4.5.4.1): only then may its log keys come without
+	 * certificates.  0 (the member absent, as in pins of earlier
+	 * versions): enrolled in primary mode, certificates required. */
+	int recovery;
 };
 
 /* 0: loaded; 1: no pins for this ESN (not enrolled from this host);

@@ -425,8 +425,9 @@ out:
 
 /* An HSM: its log keys checked against the identity key pinned at
  * enrollment.  On its recovery image, which certifies nothing (guide
- * 4.5.4.1), against the keys it gives: warned once per HSM while it stays
- * so (warned holds the ESNs warned about in this run). */
+ * 4.5.4.1), against the keys it gives, if this host enrolled it in
+ * recovery mode (else refused, uncertified.c): warned once per HSM while
+ * it stays so (warned holds the ESNs warned about in this run). */
 static int collect_hsm(struct hsm_ctx *ctx, const char *dir, const struct hsm_module *m,
 		       int use_syslog, json_t *warned, json_t *report)
 {
@@ -445,12 +446,25 @@ static int collect_hsm(struct hsm_ctx *ctx, const char *dir, const struct hsm_mo
 	}
 	s.keys = json_incref(json_object_get(r.result, "keys"));
 	hsm_rpc_reply_clear(&r);
-	if (hsm_pins_load(hsm_home(ctx), m->esn, &pins, err, sizeof(err)) != 0) {
+	switch (hsm_pins_load(hsm_home(ctx), m->esn, &pins, err, sizeof(err))) {
+	case 0:
+		break;
+	case 1:
 		json_decref(s.keys);
 		return hsm_error(ctx, HSM_EXIT_STATE, m->esn, "not enrolled from this host");
+	default:
+		json_decref(s.keys);
+		return hsm_error(ctx, HSM_EXIT_FAILED, m->esn, "pins: %s", err);
 	}
 	if (!hsm_slog_keys_certified(s.keys)) {
+		int recovery = pins.recovery;
+
 		hsm_pins_clear(&pins);
+		if (!recovery) {
+			json_decref(s.keys);
+			json_object_del(warned, m->esn);
+			return logs_refuse_uncertified(ctx, m->esn, "nothing collected or expired");
+		}
 		if (!json_object_get(warned, m->esn))
 			hsm_warn(ctx,
 				 "%s: no certificate exists for the log keys (recovery mode): "

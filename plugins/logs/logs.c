@@ -248,11 +248,12 @@ static json_t *uncertified_keys(const json_t *keys)
 
 /* The keys an export is verified against.  Certified by the identity key
  * pinned at enrollment (*identity set, *certified 1); or, when the HSM
- * gives no certificates (its recovery image makes none, guide 4.5.4.1),
- * the keys as given (*identity NULL, *certified 0): the segment is still
- * verified in full against them, but nothing ties them to the identity.
- * Checked before the export, which closes the open segment.  0 with *keys
- * (new reference), or an exit status reported. */
+ * gives no certificates (its recovery image makes none, guide 4.5.4.1)
+ * and this host enrolled it in recovery mode, the keys as given
+ * (*identity NULL, *certified 0): the segment is still verified in full
+ * against them, but nothing ties them to the identity.  Checked before
+ * the export, which closes the open segment.  0 with *keys (new
+ * reference), or an exit status reported. */
 static int export_keys(struct hsm_ctx *ctx, struct hsm_fleet *fleet, json_t **keys,
 		       EVP_PKEY **identity, int *certified)
 {
@@ -271,6 +272,9 @@ static int export_keys(struct hsm_ctx *ctx, struct hsm_fleet *fleet, json_t **ke
 	if (*certified) {
 		if ((rc = check_certified(ctx, fleet->modules[0].esn, given, identity)) == 0)
 			*keys = json_incref(given);
+	} else if ((rc = logs_uncertified_permitted(ctx, fleet->modules[0].esn,
+						    "nothing exported")) != 0) {
+		/* reported */
 	} else if (!(*keys = uncertified_keys(given))) {
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, fleet->modules[0].esn,
 			       "malformed logs_getkey reply");
@@ -422,7 +426,8 @@ static int logs_expire(struct hsm_ctx *ctx)
 /* logs getkey (guide 4.12.4.4): the current key, and with --out/--json
  * the key file `logs verify --key` reads (every epoch's key).  Without a
  * certificate (recovery mode) the key is still given, with a warning
- * that nothing vouches for it. */
+ * that nothing vouches for it, if this host enrolled the HSM in recovery
+ * mode. */
 static int logs_getkey(struct hsm_ctx *ctx)
 {
 	const char *out = hsm_opt_str(ctx, "out");
@@ -454,6 +459,9 @@ static int logs_getkey(struct hsm_ctx *ctx)
 			goto out;
 		keys = json_incref(json_object_get(r.result, "keys"));
 	} else {
+		if ((rc = logs_uncertified_permitted(ctx, fleet.modules[0].esn, "no key given")) !=
+		    0)
+			goto out;
 		hsm_warn(ctx,
 			 "no certificate exists for the log key of %s, so it cannot be checked "
 			 "against the HSM identity (expected in recovery mode)",

@@ -11,4 +11,13 @@
 /* hsmadmin logs collect [--daemon] */
 int logs_collect(struct hsm_ctx *ctx);
 
+/* Log keys without certificates (uncertified.c): taken only from an HSM
+ * this host enrolled in recovery mode.  logs_uncertified_permitted reads
+ * its pins: 0 when they say so, else the exit status reported (4 when it
+ * was enrolled in primary mode).  logs_refuse_uncertified reports the
+ * refusal (exit 4) of an HSM whose pins say primary mode.  not_done says
+ * what the refusal left undone ("nothing exported"). */
+int logs_uncertified_permitted(struct hsm_ctx *ctx, const char *esn, const char *not_done);
+int logs_refuse_uncertified(struct hsm_ctx *ctx, const char *esn, const char *not_done);
+
 #endif

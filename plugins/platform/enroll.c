@@ -18,7 +18,10 @@
  * An HSM running its recovery image makes no host key certificates (guide
  * 4.5.4.1): then only the warrant is checked, the host keys it lists are
  * pinned as presented, and enroll warns (the guide: "a warning will
- * appear ... you can ignore this warning").
+ * appear ... you can ignore this warning").  The pins then say so
+ * ("recovery": true): only for such an HSM do `logs export` and `logs
+ * collect` accept log keys without certificates.  Enrolling it again on
+ * its primary image clears the mark.
  */
 #include "config.h"
 
@@ -52,9 +55,12 @@ struct enroll_job {
 	size_t nsecrets;
 };
 
-static int same_pins(const struct hsm_pins *p, const struct hsm_chain *c)
+/* Do the pins already record this enrollment: the same keys, and made in
+ * the same mode (a primary-mode enrollment after a recovery-mode one must
+ * clear the recovery mark, or uncertified log keys would stay accepted). */
+static int same_pins(const struct hsm_pins *p, const struct hsm_chain *c, int recovery)
 {
-	if (hsm_ssh_pubkey_cmp(p->identity_key, c->identity_key) != 0)
+	if (p->recovery != recovery || hsm_ssh_pubkey_cmp(p->identity_key, c->identity_key) != 0)
 		return 0;
 	for (int i = 0; i < HSM_SVC_COUNT; i++) {
 		if (!p->host_keys[i] != !c->host_keys[i])
@@ -165,13 +171,14 @@ static void enroll_verified(struct enroll_job *job, const struct hsm_module *m,
 				   "sshadmin.enroll: reply has no boolean 'changed'");
 		goto out;
 	}
-	pins_updated = !have_pins || !same_pins(pins, &c);
+	pins_updated = !have_pins || !same_pins(pins, &c, recovery);
 	if (pins_updated) {
 		memset(&fresh, 0, sizeof(fresh));
 		memcpy(fresh.esn, m->esn, sizeof(fresh.esn));
 		fresh.identity_key = c.identity_key;
 		memcpy(fresh.host_keys, c.host_keys, sizeof(fresh.host_keys));
 		fresh.pinned = (long long)time(NULL);
+		fresh.recovery = recovery;
 		if (hsm_pins_save(job->home, &fresh, why, sizeof(why)) < 0) {
 			hsm_rpc_reply_fail(r, HSM_EXIT_FAILED, "local",
 					   "enrolled, but pinning failed: %s", why);

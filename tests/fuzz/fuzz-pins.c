@@ -5,8 +5,10 @@
  * the pins of one ESN in a private temporary home and loaded.
  *
  * Invariants: a refusal (-1) names its reason on one line; loaded pins
- * hold the ESN asked for and only well-formed keys, and saving them and
- * loading them again gives the same pins.
+ * hold the ESN asked for, only well-formed keys and a recovery flag of 0
+ * or 1, and saving them and loading them again gives the same pins (the
+ * recovery flag included: it decides whether uncertified log keys are
+ * accepted).
  */
 #include "config.h"
 
@@ -76,7 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		return 0;
 	}
-	if (strcmp(pins.esn, ESN) != 0 || !hsm_ssh_pubkey_valid(pins.identity_key))
+	if (strcmp(pins.esn, ESN) != 0 || !hsm_ssh_pubkey_valid(pins.identity_key) ||
+	    (pins.recovery != 0 && pins.recovery != 1))
 		__builtin_trap();
 	for (int i = 0; i < HSM_SVC_COUNT; i++)
 		if (pins.host_keys[i] && !hsm_ssh_pubkey_valid(pins.host_keys[i]))
@@ -85,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    hsm_pins_load(again, ESN, &back, err, sizeof(err)) != 0)
 		__builtin_trap();
 	if (strcmp(back.esn, pins.esn) != 0 || !same(back.identity_key, pins.identity_key) ||
-	    back.pinned != pins.pinned)
+	    back.pinned != pins.pinned || back.recovery != pins.recovery)
 		__builtin_trap();
 	for (int i = 0; i < HSM_SVC_COUNT; i++)
 		if (!same(back.host_keys[i], pins.host_keys[i]))

@@ -365,12 +365,7 @@ pcall "${KEY[p-setup]}" setup gettime '{}'
 rc_is 0 "... gettime works again"
 
 # --- recovery mode, in factory state and enrolled ----------------------------------------------
-run "$HSMD" button --state "$S" --hold 120
-rc_is 0 "hold the recovery button"
-ha reset --esn "$ESN"
-rc_is 0 "reset: the recovery image boots in factory state"
-ha enroll --esn "$ESN" --secret-file "$(secrets h)"
-rc_is 0 "enroll on the recovery image"
+enter_recovery h
 platform_keys
 platform_probe "recovery" "$(facts '{"recovery":true}')" $KEYS_P
 

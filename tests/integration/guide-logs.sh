@@ -177,11 +177,7 @@ rc_is 2 "4.10.1.8.2: --log is required: usage (exit 2)"
 ha logs clear --esn "$ESN" --log audit
 rc_is 2 "4.10.1.8.2: --log audit: usage (exit 2)"
 # recovery mode (guide 4.12.3.2: from v13.7 the init log is cleared only there)
-for n in h h2; do "$HSMD" button --state "$TEST_TMP/$n" --hold 60 >/dev/null; done
-ha reset --esn "$ESN" --esn "$E2"
-rc_is 0 "both HSMs reset with the recovery button held: recovery mode"
-ha enroll --secret-file "$(secrets)"
-rc_is 0 "both enrolled in recovery mode"
+enter_recovery h h2
 ha logs clear --verbose --timeout 30 --esn "$ESN" --esn "$E2" --log init --json
 rc_is 0 "4.10.1.8.2: hsmadmin logs clear --verbose --timeout 30 --esn E1 --esn E2 --log init --json (recovery mode)"
 is "$(jqr '[.modules[] | "\(.esn):\(.result.cleared)"] | sort | join(" ")')" "$ESN:true $E2:true" \

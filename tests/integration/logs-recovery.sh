@@ -10,6 +10,13 @@
 # checkpoint signatures are still checked: a changed segment is refused
 # with nothing written.  Leaving recovery mode (factory state again) gives
 # certified keys and ordinary exports back.
+#
+# Uncertified keys are taken only from an HSM this host enrolled in
+# recovery mode (its pins say "recovery": true): an HSM enrolled in
+# primary mode that gives them without certificates is refused (exit 4)
+# by export, collect and getkey, before and after a stay in recovery mode,
+# and so is one whose pins (of an earlier version) do not say recovery
+# until it is enrolled again.
 . "$top_srcdir/tests/lib/platform-lib.sh"
 need_plugins logs
 
@@ -47,6 +54,49 @@ nothing_written() { # DIR NAME
 	is "$(find "$1" -mindepth 1 | wc -l)" 0 "$2: nothing written, no temporary file left"
 }
 warnings() { printf '%s\n' "$1" | grep -c "$2"; } # TEXT REGEX: how many lines match
+pins_recovery() { jq -r '.recovery // "absent"' "$HSMADMIN_HOME/pins/$ESN.json"; }
+
+# Boot hsmd again on IMAGE (primary or recovery) without the factory state
+# a real change of image brings (guide 4.5.4.2): the host keys, the
+# enrollment and so the pins stay valid, but on the recovery image the
+# monitor gives the log keys without certificates.  On an HSM enrolled in
+# primary mode this is an HSM that simply stops sending certificates.
+boot_keeping_state() { # IMAGE
+	hsmd_stop h || return 1
+	if [ "$1" = recovery ]; then
+		"$HSMD" button --state h --hold 120 >/dev/null && jq -c '.image = "recovery"' h/device.json >dev.tmp
+	else
+		"$HSMD" button --state h --release >/dev/null && jq -c 'del(.image)' h/device.json >dev.tmp
+	fi || return 1
+	cat dev.tmp >h/device.json && rm -f dev.tmp && hsmd_start h
+}
+
+# refused WHEN: export, collect and getkey of the uncertified log keys of
+# an HSM whose pins say primary mode are refused with exit 4, one line
+# saying what to do, nothing written and nothing exported on the HSM.
+refused() {
+	mkdir -p refused refused-col
+	ha logs export --outdir refused
+	rc_is 4 "$1: logs export refuses log keys without certificates (exit 4)"
+	like "$err" "^hsmadmin: logs export: $ESN: the HSM gave its log keys without certificates, but this host enrolled it in primary mode \($HSMADMIN_HOME/pins/$ESN.json\): refused, nothing exported; if it really runs its recovery image, enroll it again \(hsmadmin enroll\) while it is in recovery mode$" \
+		"... one line saying why and what to do"
+	is "$(printf '%s\n' "$err" | grep -c .)" 1 "... only that line"
+	nothing_written refused "$1: refused export"
+	ha logs collect --outdir refused-col --json
+	rc_is 4 "$1: logs collect refuses them too (exit 4)"
+	like "$err" "$ESN: the HSM gave its log keys without certificates, but this host enrolled it in primary mode .*: refused, nothing collected or expired; .*enroll it again" \
+		"... saying so"
+	unlike "$err" "warning" "... with no warning of an accepted key"
+	nothing_written refused-col "$1: refused collection"
+	ha logs getkey --out refused/key.json
+	rc_is 4 "$1: logs getkey refuses them too (exit 4)"
+	nothing_written refused "$1: refused getkey"
+}
+# Nothing was exported on the HSM (a refusal comes before the export).
+none_saved() {
+	ha logs export --saved --json
+	rc_is 3 "$1: the HSM holds no exported segment"
+}
 
 platform_setup
 ESN=6A12-CD34-5678
@@ -62,13 +112,31 @@ ha logs expire --seq 1
 rc_is 0 "... expired"
 ha logs getkey --out key-primary.json
 rc_is 0 "the certified key file of primary mode"
+is "$(pins_recovery)" absent "the pins of a primary-mode enrollment say nothing of recovery mode"
+
+# --- an HSM enrolled in primary mode stops sending certificates ----------------------------
+ok "hsmd booted on the recovery image, keeping its enrollment" boot_keeping_state recovery
+refused "enrolled in primary mode"
+ok "hsmd booted on the primary image again" boot_keeping_state primary
+none_saved "after the refusals"
 
 # --- export in recovery mode ----------------------------------------------------------------
-"$HSMD" button --state "$TEST_TMP/h" --hold 60 >/dev/null
-ha reset
-rc_is 0 "reset with the recovery button held: recovery mode"
-ha enroll --secret-file "$(secrets)"
-rc_is 0 "enroll in recovery mode"
+enter_recovery h
+is "$(pins_recovery)" true "the pins say the HSM was enrolled in recovery mode"
+like "$err" "warning: $ESN: the HSM runs its recovery image" "... and enroll warned"
+
+# Pins of an earlier version do not say so: refused until enrolled again.
+cp "$HSMADMIN_HOME/pins/$ESN.json" pins-recovery.json
+jq -c 'del(.recovery)' pins-recovery.json >"$HSMADMIN_HOME/pins/$ESN.json"
+refused "pins without the recovery mark"
+ha enroll
+rc_is 0 "enroll again (no secret: it is enrolled) as the error says"
+like "$out" "pins restored" "... the pins rewritten"
+is "$(pins_recovery)" true "... saying recovery mode"
+ok "... and otherwise as before" \
+	test "$(jq -c 'del(.pinned)' "$HSMADMIN_HOME/pins/$ESN.json")" = "$(jq -c 'del(.pinned)' pins-recovery.json)"
+none_saved "after the refusals"
+
 ha logs export --outdir out
 rc_is 0 "logs export in recovery mode: exit 0"
 seg=$(ls out | sed -n "s/^$ESN-system-\([0-9]*\)\.log$/\1/p" | sort -n | tail -1)
@@ -202,4 +270,15 @@ is "$(jqr '"\(.modules[0].certified) \(.modules[0].segments[0].segment)"')" "tru
 unlike "$err" "no certificate" "... no warning"
 is "$(ls col/$ESN | grep 'system-7' | tr '\n' ' ')" "system-7.log " \
 	"... stored without an uncertified key file"
+
+# --- enrolled in primary mode again: strict again ------------------------------------------
+is "$(pins_recovery)" absent "the primary-mode enrollment cleared the recovery mark"
+ok "hsmd booted on the recovery image, keeping its enrollment" boot_keeping_state recovery
+refused "enrolled in primary mode again"
+ok "hsmd booted on the primary image again" boot_keeping_state primary
+none_saved "after the refusals"
+ha logs verify --key "col/$ESN/system-3.uncertified-keys.json" "col/$ESN/system-3.log"
+rc_is 0 "the stored uncertified key files still verify their segments (verify reads no pins)"
+ha logs verify --key key-recovery.json "out/$ESN-system-2.log"
+rc_is 0 "... and so does the key file of getkey in recovery mode"
 done_testing

@@ -213,11 +213,7 @@ rc_is 0 "after the reset with logs reduced the HSM works again"
 # --- recovery mode: both logs can be cleared, numbering goes on ----------------------------
 call h monitor logs_get monitor '{"log":"system"}'
 before=$(jqr '.entries[-1].seq')
-"$HSMD" button --state "$TEST_TMP/h" --hold 60 >/dev/null
-ha reset
-rc_is 0 "reset with the recovery button held: recovery mode"
-ha enroll --secret-file "$(secrets)"
-rc_is 0 "enroll in recovery mode"
+enter_recovery h
 ha logs clear --log init
 rc_is 0 "in recovery mode the init log can be cleared"
 ha logs clear --log system

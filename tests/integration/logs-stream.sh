@@ -89,11 +89,7 @@ rc_is 0 "after the restart the saved segment exports"
 ok "... whole" cmp -s bad/$ESN-system-1.log orig.log
 
 # --- recovery mode: the key without a certificate -------------------------------------------
-"$HSMD" button --state "$TEST_TMP/h" --hold 60 >/dev/null
-ha reset
-rc_is 0 "reset with the recovery button held: recovery mode"
-ha enroll --secret-file "$(secrets)"
-rc_is 0 "enroll in recovery mode"
+enter_recovery h
 ha logs getkey
 rc_is 0 "getkey in recovery mode gives the key"
 like "$out" "^ssh-ed25519 [A-Za-z0-9+/]+=*$" "... an OpenSSH line"

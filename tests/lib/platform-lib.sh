@@ -11,6 +11,8 @@
 #   secrets [NAME...]               the path of a file with the enrollment
 #                                   secrets of HSMs NAME... (default: all)
 #                                   while they are in factory state
+#   enter_recovery NAME...          HSMs NAME... into recovery mode and enrolled there
+#                                   (two test points: the reset and the enroll)
 #   ha_tty ARGS...                  the same with stdin on a pseudo-terminal
 #   host_keys_for_ssh               export this host's client keys to $TEST_TMP/keys
 #                                   so that `call` (stock ssh) uses them
@@ -55,6 +57,30 @@ secrets() {
 	fi
 	for _f in "$@"; do [ -f "$_f" ] && cat "$_f" >>"$TEST_TMP/secrets"; done
 	echo "$TEST_TMP/secrets"
+}
+
+# enter_recovery NAME...: the HSMs NAME... (enrolled from this host) into
+# recovery mode as the guide does it (4.5.4.2): the recovery button of each
+# held (hsmd(8), button), one `hsmadmin reset` of them all (the recovery
+# image boots, in factory state) and one `hsmadmin enroll` with their new
+# enrollment secrets.  Two test points, the reset and the enroll; returns
+# non-zero at the first step that fails ($out $err $rc are its).
+enter_recovery() {
+	_esns=()
+	for _n in "$@"; do
+		run "$HSMD" button --state "$TEST_TMP/$_n" --hold 120
+		if [ "$rc" != 0 ]; then
+			rc_is 0 "hold the recovery button of $_n"
+			return 1
+		fi
+		_esns+=(--esn "$(jq -r .esn "$TEST_TMP/$_n/lifetime.json")")
+	done
+	ha reset "${_esns[@]}"
+	rc_is 0 "reset $* with the recovery button held: recovery mode"
+	[ "$rc" = 0 ] || return 1
+	ha enroll "${_esns[@]}" --secret-file "$(secrets "$@")"
+	rc_is 0 "enroll $* in recovery mode"
+	[ "$rc" = 0 ]
 }
 
 # stdin on a pseudo-terminal (script(1)), answering with $TTY_ANSWER.

@@ -252,6 +252,41 @@ static void pins_refused(const char *home, const char *text, const char *name)
 	       err);
 }
 
+/* Does the file at path hold text? */
+static int file_has(const char *path, const char *text)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+/* The pins of ESN 9Z87-YX65-4321 with identity key id and members extra
+ * (",\"recovery\":..." or "") load with this recovery flag. */
+static void pins_recovery_is(const char *home, const char *id, const char *extra, int want,
+			     const char *name)
+{
+	char path[256], text[1024], err[512];
+	struct hsm_pins q;
+
+	snprintf(path, sizeof(path), "%s/pins/9Z87-YX65-4321.json", home);
+	snprintf(text, sizeof(text),
+		 "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s\",\"host_keys\":{},"
+		 "\"pinned\":1%s}",
+		 id, extra);
+	write_text(path, text, 0644);
+	if (hsm_pins_load(home, "9Z87-YX65-4321", &q, err, sizeof(err)) != 0) {
+		tap_ok(0, "%s (%s)", name, err);
+		return;
+	}
+	TAP_INT_EQ(q.recovery, want, name);
+	hsm_pins_clear(&q);
+}
+
 static void test_pins(void)
 {
 	char home[128], text[1024], err[512];
@@ -270,7 +305,32 @@ static void test_pins(void)
 	TAP_STR_EQ(q.host_keys[HSM_SVC_SETUP], pb, "setup host key round trip");
 	tap_ok(q.host_keys[HSM_SVC_MONITOR] == NULL, "no pin for a service not enrolled");
 	TAP_INT_EQ(q.pinned, 1700000000, "pin time round trip");
+	TAP_INT_EQ(q.recovery, 0, "pins of a primary-mode enrollment: recovery 0");
 	hsm_pins_clear(&q);
+	snprintf(text, sizeof(text), "%s/pins/1A23-BC45-6789.json", home);
+	tap_ok(!file_has(text, "recovery"), "... and no recovery member written (earlier "
+					    "versions read these pins)");
+	p.recovery = 1;
+	TAP_INT_EQ(hsm_pins_save(home, &p, err, sizeof(err)), 0,
+		   "save pins of a recovery enrollment");
+	tap_ok(file_has(text, "\"recovery\""), "... a recovery member written");
+	TAP_INT_EQ(hsm_pins_load(home, "1A23-BC45-6789", &q, err, sizeof(err)), 0, "... loaded");
+	TAP_INT_EQ(q.recovery, 1, "... recovery round trip");
+	hsm_pins_clear(&q);
+	p.recovery = 0;
+	pins_recovery_is(home, pa, "", 0, "pins without recovery (earlier versions): primary mode");
+	pins_recovery_is(home, pa, ",\"recovery\":false", 0, "recovery false: primary mode");
+	pins_recovery_is(home, pa, ",\"recovery\":true", 1, "recovery true: recovery mode");
+	snprintf(text, sizeof(text),
+		 "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s\",\"host_keys\":{},"
+		 "\"pinned\":1,\"recovery\":1}",
+		 pa);
+	pins_refused(home, text, "recovery not a boolean refused");
+	snprintf(text, sizeof(text),
+		 "{\"esn\":\"9Z87-YX65-4321\",\"identity_key\":\"%s\",\"host_keys\":{},"
+		 "\"pinned\":1,\"recovery\":\"true\"}",
+		 pa);
+	pins_refused(home, text, "recovery as a string refused");
 	TAP_INT_EQ(hsm_ssh_pubkey_cmp(pa, pa), 0, "same key compares equal");
 	tap_ok(hsm_ssh_pubkey_cmp(pa, pb) != 0, "different keys differ");
 
