@@ -502,16 +502,16 @@ static int gnonce_path(const struct hsm_keyprot_ctx *ctx, char *buf, size_t len)
 		   : 0;
 }
 
-/* A new global nonce, published with link() so that two processes racing
- * to create it agree on one and nobody ever reads a half-written file. */
+/* A new global nonce, published as a new file (never replacing one) so
+ * that two processes racing to create it agree on one and nobody ever
+ * reads a half-written file. */
 static int gnonce_create(const char *path, char *err, size_t errlen)
 {
-	char dir[4096], tmp[4200], why[256];
+	char dir[4096], why[256];
 	uint8_t nonce[GNONCE_LEN];
-	int fd, rc = 0;
+	int rc;
 
-	if (hsm_path_dir(path, dir, sizeof(dir)) != 0 ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+	if (hsm_path_dir(path, dir, sizeof(dir)) != 0)
 		return hsm_set_err(err, errlen, "protection option %s: %s: path too long",
 				   opt_names[4], path);
 	if (hsm_mkdir_p(dir, 0700, why, sizeof(why)) != 0)
@@ -519,27 +519,15 @@ static int gnonce_create(const char *path, char *err, size_t errlen)
 	if (RAND_priv_bytes(nonce, sizeof(nonce)) != 1)
 		return hsm_set_err(err, errlen, "protection option %s: no random bytes",
 				   opt_names[4]);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		OPENSSL_cleanse(nonce, sizeof(nonce));
-		return hsm_set_err(err, errlen, "protection option %s: cannot create %s: %s",
-				   opt_names[4], path, strerror(errno));
-	}
-	if (fchmod(fd, 0600) != 0 || write(fd, nonce, sizeof(nonce)) != (ssize_t)sizeof(nonce) ||
-	    fsync(fd) != 0)
-		rc = hsm_set_err(err, errlen, "protection option %s: cannot write %s: %s",
-				 opt_names[4], path, strerror(errno));
+	hsm_remove_stale_temps_of(path);
+	rc = hsm_write_file_ex(path, nonce, sizeof(nonce), 0600, (gid_t)-1, HSM_WRITE_NOREPLACE,
+			       why, sizeof(why));
 	OPENSSL_cleanse(nonce, sizeof(nonce));
-	if (close(fd) != 0 && rc == 0)
-		rc = hsm_set_err(err, errlen, "protection option %s: cannot write %s: %s",
-				 opt_names[4], path, strerror(errno));
-	if (rc == 0 && link(tmp, path) != 0 && errno != EEXIST) /* EEXIST: another won */
-		rc = hsm_set_err(err, errlen, "protection option %s: cannot create %s: %s",
-				 opt_names[4], path, strerror(errno));
-	unlink(tmp);
-	if (rc == 0 && hsm_fsync_dir(dir, why, sizeof(why)) != 0)
-		rc = hsm_set_err(err, errlen, "protection option %s: %s", opt_names[4], why);
-	return rc;
+	if (rc < 0 && errno == EEXIST) /* another won: its nonce stands */
+		return 0;
+	if (rc != 0)
+		return hsm_set_err(err, errlen, "protection option %s: %s", opt_names[4], why);
+	return 0;
 }
 
 /* G: mode is 'l' (load: must exist), 's' (save: create if missing) or
@@ -1205,46 +1193,24 @@ static int read_key_file(const char *path, const char *group, int check, uint8_t
 	return 0;
 }
 
-/* Atomic like hsm_write_file_atomic, and the group and mode are set on the
- * temporary file before it gets its name, so the key is never visible
- * with looser permissions.  Without overwrite, link() refuses to replace. */
+/* hsm_write_file_ex with the key's group (mode 0640) or none (0600), set
+ * before the key is written.  Without overwrite an existing key is never
+ * replaced. */
 static int write_key_file(const char *path, const uint8_t *data, size_t len, const char *group,
 			  int overwrite, char *err, size_t errlen)
 {
-	char dir[4096], tmp[4200], why[256];
 	gid_t gid = (gid_t)-1;
-	int fd, e, rc = 0;
+	int rc;
 
 	if (group && *group && group_lookup(group, &gid) != 0)
 		return hsm_set_err(err, errlen, "%s: group \"%.64s\" does not exist", path,
 				   shown(group));
-	if (hsm_path_dir(path, dir, sizeof(dir)) != 0 ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return hsm_set_err(err, errlen, "%s: path too long", path);
 	if (!overwrite && access(path, F_OK) == 0)
 		return hsm_set_err(err, errlen, "%s: exists already: not replaced", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return hsm_set_err(err, errlen, "%s: cannot create a temporary file: %s", path,
-				   strerror(errno));
-	if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0)
-		rc = hsm_set_err(err, errlen, "%s: cannot give the key to group %.64s: %s", path,
-				 shown(group), strerror(errno));
-	else if (fchmod(fd, gid != (gid_t)-1 ? 0640 : 0600) != 0 ||
-		 hsm_write_all(fd, data, len) != 0 || fsync(fd) != 0)
-		rc = hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
-	if (close(fd) != 0 && rc == 0)
-		rc = hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
-	if (rc == 0 && (overwrite ? rename(tmp, path) : link(tmp, path)) != 0) {
-		e = errno;
-		rc = hsm_set_err(err, errlen,
-				 e == EEXIST ? "%s: exists already: not replaced" : "%s: %s", path,
-				 strerror(e));
-	}
-	unlink(tmp);
-	if (rc == 0 && hsm_fsync_dir(dir, why, sizeof(why)) != 0)
-		rc = hsm_set_err(err, errlen, "%s", why);
-	return rc;
+	hsm_remove_stale_temps_of(path);
+	rc = hsm_write_file_ex(path, data, len, gid != (gid_t)-1 ? 0640 : 0600, gid,
+			       overwrite ? 0 : HSM_WRITE_NOREPLACE, err, errlen);
+	return rc == 0 ? 0 : -1;
 }
 
 HSM_API int hsm_keyprot_save(const char *path, EVP_PKEY *key, unsigned opts,
@@ -1286,6 +1252,10 @@ HSM_API EVP_PKEY *hsm_keyprot_load(const char *path, const struct hsm_keyprot_ct
 
 	if (!ctx)
 		ctx = &no_ctx;
+	/* A copy of this key a save killed mid-write left goes at its next
+	 * use, not only at its next save (which may never come). */
+	if (path)
+		hsm_remove_stale_temps_of(path);
 	if (read_key_file(path, load_group(ctx), 1, &data, &len, err, errlen) != 0)
 		return NULL;
 	key = hsm_keyprot_open(data, len, ctx, opts, why, sizeof(why));

@@ -128,13 +128,12 @@ static int scan_int(struct scan *s, int64_t *out)
 		p++;
 		digits = 1;
 	} else {
-		while (p + digits < s->end && p[digits] >= '0' && p[digits] <= '9' && digits < 19)
-			digits++;
-		if (digits > 18)
-			return 0;
-		for (int i = 0; i < digits; i++)
-			v = v * 10 + (p[i] - '0');
-		p += digits;
+		/* At most 18 digits: below 10^18, no overflow. */
+		for (; p < s->end && *p >= '0' && *p <= '9'; p++) {
+			if (++digits > 18)
+				return 0;
+			v = v * 10 + (*p - '0');
+		}
 	}
 	if (p < s->end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E'))
 		return 0;
@@ -143,15 +142,16 @@ static int scan_int(struct scan *s, int64_t *out)
 	return 1;
 }
 
-static int scan_lit(struct scan *s, const char *lit)
+static int scan_litn(struct scan *s, const char *lit, size_t n)
 {
-	size_t n = strlen(lit);
-
 	if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
 		return 0;
 	s->p += n;
 	return 1;
 }
+
+/* A string literal's length is known here: no strlen per member. */
+#define scan_lit(s, lit) scan_litn((s), (lit), sizeof(lit) - 1)
 
 static int scan_value(struct scan *s, int depth);
 
@@ -231,18 +231,28 @@ static int scan_value(struct scan *s, int depth)
 static int lower_hex(const char *t, size_t n)
 {
 	unsigned bad = 0;
+	size_t i = 0;
+#if defined(__SSE2__)
+	/* Signed compares: bytes from 0x80 are below '0' and fail both. */
+	const __m128i d0 = _mm_set1_epi8('0' - 1), d9 = _mm_set1_epi8('9' + 1);
+	const __m128i a0 = _mm_set1_epi8('a' - 1), f9 = _mm_set1_epi8('f' + 1);
 
-	for (size_t i = 0; i < n; i++) {
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
+		__m128i ok =
+		    _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(x, d0), _mm_cmplt_epi8(x, d9)),
+				 _mm_and_si128(_mm_cmpgt_epi8(x, a0), _mm_cmplt_epi8(x, f9)));
+		bad |= _mm_movemask_epi8(ok) != 0xFFFF;
+	}
+#endif
+	for (; i < n; i++) {
 		unsigned c = (unsigned char)t[i];
 		bad |= (c - '0' > 9u) & (c - 'a' > 5u);
 	}
 	return !bad;
 }
 
-static int scan_member_int(struct scan *s, const char *prefix, int64_t *v)
-{
-	return scan_lit(s, prefix) && scan_int(s, v);
-}
+#define scan_member_int(s, prefix, v) (scan_lit((s), prefix) && scan_int((s), (v)))
 
 int hsm_slog_entry_scan(const char *json, size_t jlen, struct hsm_slog_fields *f)
 {

@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fileio.c - crash-safe writes and bounded reads.
- *
- * The atomic write is the one way state reaches disk in hsmadmin: write a
- * temp file next to the target, fsync it, rename it over the target, fsync
- * the directory.  After a crash the target holds the old or the new bytes.
+ * fileio.c - bounded reads and the pieces of a crash-safe write (the
+ * write itself is atomic-file.c).
  */
 #include "config.h"
 
@@ -67,63 +64,6 @@ int hsm_write_all(int fd, const void *data, size_t len)
 	}
 	return 0;
 }
-HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-				  char *err, size_t errlen)
-{
-	char dir[PATH_MAX], tmp[PATH_MAX + 32];
-	int fd, e;
-
-	if (strlen(path) >= PATH_MAX)
-		return hsm_set_err(err, errlen, "%s: path too long", path);
-	hsm_path_dir(path, dir, sizeof(dir));
-	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return hsm_set_err(err, errlen, "%s: cannot create temporary file: %s", path,
-				   strerror(errno));
-	/* mkostemp creates 0600; widen (or keep) to what the caller asked. */
-	if (fchmod(fd, mode) != 0 || hsm_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		e = errno;
-		close(fd);
-		unlink(tmp);
-		return hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(e));
-	}
-	if (close(fd) != 0) {
-		e = errno;
-		unlink(tmp);
-		return hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(e));
-	}
-	if (rename(tmp, path) != 0) {
-		e = errno;
-		unlink(tmp);
-		return hsm_set_err(err, errlen, "%s: rename failed: %s", path, strerror(e));
-	}
-	return hsm_fsync_dir(dir, err, errlen);
-}
-
-HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mode, char *err,
-				  size_t errlen)
-{
-	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-	int rc;
-
-	if (!text)
-		return hsm_set_err(err, errlen, "%s: cannot serialise JSON", path);
-	size_t n = strlen(text);
-	/* End with a newline so the file is friendly to people and tools. */
-	char *buf = malloc(n + 2);
-	if (!buf) {
-		free(text);
-		return hsm_set_err(err, errlen, "%s: out of memory", path);
-	}
-	memcpy(buf, text, n);
-	buf[n] = '\n';
-	rc = hsm_write_file_atomic(path, buf, n + 1, mode, err, errlen);
-	free(buf);
-	free(text);
-	return rc;
-}
-
 HSM_API int hsm_read_fd(int fd, const char *path, size_t max, char **data, size_t *len, char *err,
 			size_t errlen)
 {

@@ -38,7 +38,7 @@ void hd_config_defaults(struct hd_config *cfg)
 	cfg->log_capacity = 64u * 1024u * 1024u;
 	cfg->log_safe_percent = 80;
 	cfg->log_critical_percent = 95;
-	cfg->log_checkpoint_every = 64;
+	cfg->log_checkpoint_every = 1024;
 	cfg->slew_per_day = 5;
 	cfg->vcm_stats_interval = 30;
 	cfg->vcm_start_timeout = 10;

@@ -108,92 +108,27 @@ static json_t *load_doc(const char *path, size_t max, char *err, size_t errlen)
 	return doc;
 }
 
-/* Write path atomically (0600).  -1: nothing changed; 1: the new file is
- * in place but the directory fsync failed (it may not survive a power
- * loss; a crash of hsmd alone keeps it); 0: done.  sync_dir 0 leaves the
- * directory fsync to the caller (several files in one directory). */
-static int write_atomic(const char *dir, const char *path, const char *data, size_t len,
-			int sync_dir, char *err, size_t errlen)
+/* Write path atomically (0600): hsm_write_file_ex, whose -1 (nothing
+ * changed), 1 (in place, the directory fsync failed: it may not survive a
+ * power loss, a crash of hsmd alone keeps it) and 0 are the commit
+ * protocol's.  sync_dir 0 leaves the directory fsync to the caller
+ * (several files in one directory). */
+static int write_atomic(const char *path, const char *data, size_t len, int sync_dir, char *err,
+			size_t errlen)
 {
-	char tmp[4300], inner[HD_ERRLEN];
-	int fd, e;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return hsm_set_err(err, errlen, "%s: path too long", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return hsm_set_err(err, errlen, "%s: cannot create a temporary file: %s", path,
-				   strerror(errno));
-	if (hsm_write_all(fd, data, len) != 0) {
-		e = errno;
-		goto undo;
-	}
-	if (fchmod(fd, 0600) != 0 || fsync(fd) != 0) {
-		e = errno;
-		goto undo;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		e = errno;
-		goto undo;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		e = errno;
-		goto undo;
-	}
-	if (sync_dir && hsm_fsync_dir(dir, inner, sizeof(inner)) != 0) {
-		hsm_set_err(err, errlen, "%s", inner);
-		return 1;
-	}
-	return 0;
-undo:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(e));
+	return hsm_write_file_ex(path, data, len, 0600, (gid_t)-1,
+				 sync_dir ? 0 : HSM_WRITE_NODIRSYNC, err, errlen);
 }
 
 /* ---- temporary files --------------------------------------------------- */
 
-static int is_temp_name(const char *name)
-{
-	const char *t = strstr(name, ".tmp.");
-
-	if (!t || t == name || strlen(t + 5) != 6)
-		return 0;
-	for (t += 5; *t; t++)
-		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
-		      (*t >= '0' && *t <= '9')))
-			return 0;
-	return 1;
-}
-
 int hd_docstore_sweep_temps(const char *dir)
 {
-	DIR *dp = opendir(dir);
-	struct dirent *d;
-	int gone = 0;
+	int gone = hsm_remove_stale_temps(dir, NULL);
 
-	if (!dp)
-		return 0;
-	while ((d = readdir(dp))) {
-		char path[4600];
-		struct stat sb;
-
-		if (!is_temp_name(d->d_name))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
-		if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
-			continue;
-		if (unlink(path) == 0) {
-			gone++;
-			hd_log("%s: removed a temporary file left by an interrupted write", path);
-		}
-	}
-	closedir(dp);
 	if (gone)
-		hsm_fsync_dir(dir, NULL, 0);
+		hd_log("%s: removed %d temporary file%s left by an interrupted write", dir, gone,
+		       gone == 1 ? "" : "s");
 	return gone;
 }
 
@@ -226,7 +161,7 @@ static int apply(const char *dir, const char *device_text, size_t device_len,
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s.json", regdir, c[i].uuid);
 		if (c[i].text) {
-			if (write_atomic(regdir, path, c[i].text, c[i].len, 0, err, errlen) < 0)
+			if (write_atomic(path, c[i].text, c[i].len, 0, err, errlen) < 0)
 				return -1;
 		} else if (unlink(path) != 0 && errno != ENOENT) {
 			return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
@@ -235,7 +170,7 @@ static int apply(const char *dir, const char *device_text, size_t device_len,
 	if (n && hsm_fsync_dir(regdir, err, errlen) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/" DEVICE_FILE, dir);
-	rc = write_atomic(dir, path, device_text, device_len, 1, err, errlen);
+	rc = write_atomic(path, device_text, device_len, 1, err, errlen);
 	if (rc != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/" JOURNAL_FILE, dir);
@@ -384,7 +319,7 @@ int hd_docstore_commit_changes(const char *dir, const json_t *prev, const json_t
 	}
 	if (n == 0) {
 		snprintf(path, sizeof(path), "%s/" DEVICE_FILE, dir);
-		w = write_atomic(dir, path, device_text, device_len, 1, err, errlen);
+		w = write_atomic(path, device_text, device_len, 1, err, errlen);
 		rc = w;
 		goto out;
 	}
@@ -408,7 +343,7 @@ int hd_docstore_commit_changes(const char *dir, const json_t *prev, const json_t
 		}
 	}
 	snprintf(path, sizeof(path), "%s/" JOURNAL_FILE, dir);
-	w = write_atomic(dir, path, journal_text, journal_len, 1, err, errlen);
+	w = write_atomic(path, journal_text, journal_len, 1, err, errlen);
 	if (w < 0)
 		goto out;
 	/* Committed (w == 1: the directory fsync failed, but the journal is

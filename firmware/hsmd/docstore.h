@@ -63,7 +63,8 @@ int hd_docstore_commit_changes(const char *dir, const json_t *prev, const json_t
 			       const json_t *changed, char *err, size_t errlen);
 
 /* Remove DIR/NAME.tmp.XXXXXX files (left by a crash during an atomic
- * write) in one directory; how many went. */
+ * write, hsm_remove_stale_temps) in one directory, logged; how many
+ * went. */
 int hd_docstore_sweep_temps(const char *dir);
 
 #endif

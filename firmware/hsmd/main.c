@@ -202,7 +202,7 @@ static void simulate_help(void)
 {
 	printf("Usage: hsmd simulate --state DIR [--clock-lost yes|no] [--ncoreapi "
 	       "operational|stopped]\n"
-	       "                     [--log-fill N [--log-fill-bytes B]]\n"
+	       "                     [--log-fill N [--log-fill-bytes B] [--conf DIR]]\n"
 	       "Set emulated hardware conditions of an HSM that is not running "
 	       "(for tests):\n"
 	       "  --clock-lost yes|no              the real-time clock lost its "
@@ -212,7 +212,11 @@ static void simulate_help(void)
 	       "  --log-fill N                     append N simulate_fill entries "
 	       "to the system log\n"
 	       "  --log-fill-bytes B               each with B bytes of padding "
-	       "(default 16)\n");
+	       "(default 16)\n"
+	       "  --conf DIR                       read DIR/hsmd.conf as hsmd run does "
+	       "(the fill's\n"
+	       "                                   checkpoint_every; default: hsmd's "
+	       "defaults)\n");
 }
 
 /* A decimal number in [min, max] into *out; -1 if it is not one. */
@@ -242,10 +246,11 @@ static int take_log_fill_bytes(const char *cmd, const char *arg, void *data)
 
 static int simulate_main(int argc, char **argv)
 {
-	const char *state = NULL, *clock_lost = NULL, *ncoreapi = NULL;
+	const char *state = NULL, *clock_lost = NULL, *ncoreapi = NULL, *confdir = NULL;
 	long long fill = 0, fill_bytes = 16;
 	const struct hd_opt opts[] = {
 		{ .name = "state", .str = &state, .required = "--state DIR" },
+		{ .name = "conf", .str = &confdir },
 		{ .name = "clock-lost", .str = &clock_lost },
 		{ .name = "ncoreapi", .str = &ncoreapi },
 		{ .name = "log-fill", .take = take_log_fill, .data = &fill },
@@ -266,6 +271,11 @@ static int simulate_main(int argc, char **argv)
 		return hd_usage("simulate", "--ncoreapi: '%s' is not operational or stopped",
 				ncoreapi);
 	hd_config_defaults(&cfg);
+	/* The checkpoints of a fill as the running device would place them. */
+	if (confdir && hd_config_load(&cfg, confdir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hsmd: simulate: %s\n", err);
+		return 1;
+	}
 	if (hd_store_open(&st, state, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: simulate: %s\n", err);
 		return 1;

@@ -96,6 +96,9 @@ static int check_key_dir(struct hsm_ctx *ctx, const char *dir)
 		    "%s: refusing a key directory owned by another user or writable by others "
 		    "(mode %04o); chmod 700 it",
 		    dir, (unsigned)(st.st_mode & 07777));
+	/* A key a writer killed mid-write left in a temporary file goes
+	 * before the keys are used. */
+	hsm_remove_stale_temps(dir, NULL);
 	return HSM_EXIT_OK;
 }
 
@@ -193,50 +196,17 @@ void vcm_key_release(struct vcm_key *k)
 	memset(k, 0, sizeof(*k));
 }
 
-/* Like hsm_write_file_atomic, but the final step is a no-replace rename
- * (or, where the file system lacks it, a hard link), so an existing file is
- * never touched and two writers cannot both win. */
+/* An existing file is never touched, and of two writers one wins; the
+ * message says what to do about it. */
 int vcm_write_new_file(const char *path, const void *data, size_t len, mode_t mode, char *err,
 		       size_t errlen)
 {
-	char dir[PATH_MAX], tmp[PATH_MAX + 32];
-	int fd, rc, e;
-
-	if (strlen(path) >= PATH_MAX) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
-	hsm_path_dir(path, dir, sizeof(dir));
-	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fchmod(fd, mode) != 0 || hsm_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		e = errno;
-		close(fd);
-		unlink(tmp);
-		snprintf(err, errlen, "%s: write failed: %s", path, strerror(e));
-		return -1;
-	}
-	close(fd);
-	rc = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
-	if (rc != 0 && (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
-		rc = link(tmp, path);
-		e = errno;
-		unlink(tmp);
-		errno = e;
-	}
-	if (rc != 0) {
-		e = errno;
-		unlink(tmp);
-		if (e == EEXIST)
-			snprintf(err, errlen,
-				 "%s: already exists; remove it or choose another file name", path);
-		else
-			snprintf(err, errlen, "%s: cannot create: %s", path, strerror(e));
-		return -1;
-	}
-	return hsm_fsync_dir(dir, err, errlen);
+	hsm_remove_stale_temps_of(path);
+	if (hsm_write_file_ex(path, data, len, mode, (gid_t)-1, HSM_WRITE_NOREPLACE, err, errlen) ==
+	    0)
+		return 0;
+	if (errno == EEXIST)
+		snprintf(err, errlen, "%s: already exists; remove it or choose another file name",
+			 path);
+	return -1;
 }

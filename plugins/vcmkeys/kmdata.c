@@ -35,6 +35,10 @@ int km_dir(struct hsm_ctx *ctx, char *buf, size_t len, int create)
 		return hsm_error(ctx, HSM_EXIT_USAGE, "kmdata", "path too long");
 	if (create && hsm_mkdir_p(buf, 0700, err, sizeof(err)) != 0)
 		return hsm_error(ctx, HSM_EXIT_FAILED, "kmdata", "%s", err);
+	/* What a writer killed mid-write left (key blobs, cards) goes before
+	 * anything is written here. */
+	if (create)
+		hsm_remove_stale_temps(buf, NULL);
 	return 0;
 }
 
@@ -52,44 +56,28 @@ int km_path(struct hsm_ctx *ctx, const char *file, char *buf, size_t len, int cr
 
 int km_write_new(const char *path, const json_t *doc, mode_t mode, char *err, size_t errlen)
 {
-	char tmp[4200], dir[4200], *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS), *t;
 	size_t len;
-	int fd, rc, e;
+	int rc;
 
 	if (!text)
 		return hsm_set_err(err, errlen, "%s: out of memory", path);
 	len = strlen(text);
-	text[len] = '\0';
-	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+	/* End with a newline (json_dumps allocates exactly len + 1 bytes). */
+	if (!(t = realloc(text, len + 2))) {
 		free(text);
-		return hsm_set_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+		return hsm_set_err(err, errlen, "%s: out of memory", path);
 	}
-	rc = fchmod(fd, mode);
-	if (rc == 0)
-		rc = hsm_write_all(fd, text, len);
-	if (rc == 0 && write(fd, "\n", 1) != 1)
-		rc = -1;
-	if (rc == 0)
-		rc = fsync(fd);
-	e = errno;
-	close(fd);
+	text = t;
+	text[len++] = '\n';
+	/* An existing world or key is never replaced; a card written outside
+	 * kmdata gets its own leftovers removed. */
+	hsm_remove_stale_temps_of(path);
+	rc = hsm_write_file_ex(path, text, len, mode, (gid_t)-1, HSM_WRITE_NOREPLACE, err, errlen);
+	if (rc < 0 && errno == EEXIST)
+		hsm_set_err(err, errlen, "%s: already exists", path);
 	free(text);
-	if (rc != 0) {
-		unlink(tmp);
-		return hsm_set_err(err, errlen, "%s: write failed: %s", path, strerror(e));
-	}
-	/* link() publishes the complete file under its name or fails with
-	 * EEXIST: an existing world or key is never replaced. */
-	rc = link(tmp, path);
-	e = errno;
-	unlink(tmp);
-	if (rc != 0)
-		return e == EEXIST
-			   ? hsm_set_err(err, errlen, "%s: already exists", path)
-			   : hsm_set_err(err, errlen, "%s: cannot create: %s", path, strerror(e));
-	hsm_path_dir(path, dir, sizeof(dir));
-	return hsm_fsync_dir(dir, err, errlen);
+	return rc == 0 ? 0 : -1;
 }
 
 int km_world_load(struct hsm_ctx *ctx, json_t **doc)

@@ -97,6 +97,16 @@ is "$rc" 1 "create refuses an existing request file"
 one_error "already exists" "existing request file"
 is "$(md5sum <"$T/create.req")" "$sum" "existing request file untouched"
 
+# What a writer killed mid-write left (a temporary file next to a key or a
+# request, which may hold the key) goes at the next use.
+printf 'secret\n' >"$HSMADMIN_HOME/tenant/request.key.tmp.Ab3xYz"
+printf 'half\n' >"$T/create3.req.tmp.q1W2e3"
+run hsmadmin vcm create --request-file "$T/create3.req"
+keep
+is "$rc" 0 "create after a crash left temporary files"
+ok "... the key directory's leftover is gone" test ! -e "$HSMADMIN_HOME/tenant/request.key.tmp.Ab3xYz"
+ok "... and the request file's" test ! -e "$T/create3.req.tmp.q1W2e3"
+
 # --- any one-byte change fails verification ---------------------------------
 check_change() { # check_change OFFSET NAME WANT_RC
 	cp "$T/create.req" "$T/changed.req"

@@ -15,7 +15,9 @@ nothing_written() { # DIR NAME
 	is "$(find "$1" -mindepth 1 | wc -l)" 0 "$2: nothing written, no temporary file left"
 }
 
-HSMD_EXTRA_CONF=$(printf '[logs]\ncapacity = 1073741824\n')
+# Checkpoints every 64 entries (not hsmd's default): the stream carries
+# several, checked as they arrive, the second thread's included.
+HSMD_EXTRA_CONF=$(printf '[logs]\ncapacity = 1073741824\ncheckpoint_every = 64\n')
 platform_setup
 ESN=5E67-FA89-0456
 ok "enrolled" hsm_enrolled h "$ESN"
@@ -24,7 +26,8 @@ mkdir out bad
 
 # --- a segment over the old 16 MiB bound ------------------------------------------------------
 hsmd_stop h
-"$HSMD" simulate --state "$TEST_TMP/h" --log-fill 300 --log-fill-bytes 60000 >/dev/null
+"$HSMD" simulate --state "$TEST_TMP/h" --conf "$HSMD_CONFDIR" --log-fill 300 \
+	--log-fill-bytes 60000 >/dev/null
 rc=$?
 rc_is 0 "hsmd simulate --log-fill: 300 entries of 60000 bytes"
 hsmd_start h
@@ -44,6 +47,8 @@ is "$(find out -name '.hsmadmin-export-*' | wc -l)" 0 "... no temporary file lef
 ha logs verify --key key.json "$f"
 rc_is 0 "... verifies offline"
 like "$out" "segment 1: entries 1-" "... naming its entries"
+like "$out" "segment 1: entries 1-[0-9]+, [4-9] checkpoints" \
+	"... with a checkpoint every 64 entries (simulate --conf) and the closing one"
 ha logs export --outdir bad --saved --seq 1 --json
 rc_is 2 "--json with --outdir: usage"
 ha logs export --json --saved --seq 1

@@ -33,6 +33,8 @@ for i in 1 2 3; do printf 'passphrase of card %s\n' "$i" >"pass$i"; done
 printf 'not the passphrase\n' >wrong
 
 # --- create -------------------------------------------------------------------------
+# A key blob a writer killed mid-write left in kmdata goes when kmdata is next written.
+mkdir -p -m 700 tenants/A/kmdata && printf 'secret\n' >tenants/A/kmdata/key_simple_k.tmp.Ab3xYz
 tenant A vcm world create --uuid "$U1" --quorum 2/3 --cards cards --passphrase-file pass1 \
 	--passphrase-file pass2 --passphrase-file pass3 --json
 is "$rc" 0 "world create 2/3 in A's VCM on HSM 1"
@@ -41,6 +43,7 @@ like "$W" '^[0-9a-f]{32}$' "... a world ID"
 ok "... three card files and the world file" test -f cards/card-1.json -a -f cards/card-2.json \
 	-a -f cards/card-3.json -a -f tenants/A/kmdata/world
 is "$(stat -c %a cards/card-1.json tenants/A/kmdata/world | tr '\n' ' ')" "600 600 " "... owner-only"
+ok "... the leftover temporary file in kmdata is gone" test ! -e tenants/A/kmdata/key_simple_k.tmp.Ab3xYz
 ok "... no passphrase or share in the clear in a card" sh -c "! grep -q 'passphrase of card' cards/*.json"
 tenant A vcm world create --uuid "$U1" --quorum 2/3 --cards cards2 --passphrase-file pass1 \
 	--passphrase-file pass2 --passphrase-file pass3

@@ -841,6 +841,26 @@ static void test_permissions(void)
 		snprintf(cmd, sizeof(cmd), "ls %s | grep -q '\\.tmp\\.'", dir);
 		tap_ok(system(cmd) != 0, "no temporary files left behind");
 	}
+	/* A save killed mid-write left a copy of the key: its next load or
+	 * save removes it. */
+	{
+		char tmp[300];
+		FILE *f;
+
+		snprintf(tmp, sizeof(tmp), "%s.tmp.Ab3xYz", path);
+		f = fopen(tmp, "w");
+		tap_ok(f && fputs("a half-written key", f) >= 0 && fclose(f) == 0,
+		       "a leftover temporary file of the key");
+		back = hsm_keyprot_load(path, &c, NULL, err, sizeof(err));
+		tap_ok(back && access(tmp, F_OK) != 0, "... is removed when the key is loaded");
+		EVP_PKEY_free(back);
+		f = fopen(tmp, "w");
+		tap_ok(f && fclose(f) == 0 &&
+			   hsm_keyprot_save(path, k, HSM_KEYPROT_K, &c, HSM_KEYPROT_OVERWRITE, err,
+					    sizeof(err)) == 0 &&
+			   access(tmp, F_OK) != 0,
+		       "... and when it is saved");
+	}
 	EVP_PKEY_free(k);
 }
 

@@ -25,16 +25,54 @@ extern "C" {
 /* Deepest nesting any hsmadmin JSON parser accepts. */
 #define HSM_JSON_MAX_DEPTH 32
 
-/* Write data to path atomically: a temp file in the same directory,
- * fsync, rename over path, fsync the directory.  mode is applied to the
- * new file (0600 for secrets).  A crash at any point leaves either the old
- * or the new content, never a mix. */
+/* --- atomic writes (atomic-file.c) --------------------------------------- */
+
+/* Flags of hsm_write_file_ex. */
+/* Never replace path: fail with errno EEXIST when it exists (a new key, a
+ * world file: an existing one is never touched, and of two writers racing
+ * one wins). */
+#define HSM_WRITE_NOREPLACE 0x1u
+/* Leave the fsync of the directory to the caller (several files written
+ * into one directory, then one hsm_fsync_dir). */
+#define HSM_WRITE_NODIRSYNC 0x2u
+
+/* The one atomic write every piece of state goes through.  data goes to
+ * a temporary file PATH.tmp.XXXXXX in path's directory, created with
+ * O_EXCL and mode 0600, given the group gid (unless (gid_t)-1) and mode
+ * before a byte is written (a secret is never readable by more than its
+ * final mode allows, and never chmod'ed after it is written); then
+ * write(2), fsync(2), rename(2) over path (with HSM_WRITE_NOREPLACE: only
+ * where path does not exist), and an fsync of the directory.  A crash at
+ * any point leaves the old content or the new one, never a mix.  The
+ * temporary file is removed on every failure and held locked (flock) while
+ * it exists, so that hsm_remove_stale_temps leaves a live writer's alone.
+ * Returns 0 when done; -1 when path is unchanged, with the reason in err
+ * and the cause in errno (EEXIST: HSM_WRITE_NOREPLACE and path exists);
+ * 1 when path holds the new content but the directory fsync failed (err
+ * says so: a power loss may still undo the change, a crash of the process
+ * alone cannot). */
+HSM_API int hsm_write_file_ex(const char *path, const void *data, size_t len, mode_t mode,
+			      gid_t gid, unsigned flags, char *err, size_t errlen);
+
+/* hsm_write_file_ex without group or flags, -1 also when the directory
+ * fsync failed.  mode is applied to the new file (0600 for secrets). */
 HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 				  char *err, size_t errlen);
 
 /* Serialise a JSON value (sorted keys, indented) and write it atomically. */
 HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mode, char *err,
 				  size_t errlen);
+
+/* Remove the temporary files (NAME.tmp.XXXXXX, regular files) that a
+ * writer killed mid-write left in dir: those of the target name, or of
+ * any name when name is NULL.  One a live writer still holds is kept, so
+ * this is safe while other processes write.  Every writer calls it when
+ * it starts (the files may hold secrets).  Returns how many went. */
+HSM_API int hsm_remove_stale_temps(const char *dir, const char *name);
+/* The same for the temporary files of one target path. */
+HSM_API int hsm_remove_stale_temps_of(const char *path);
+
+/* --- reads and the pieces of a write (fileio.c) ---------------------------- */
 
 /* Read a whole regular file of at most max bytes into a NUL-terminated
  * malloc'ed buffer (*len excludes the NUL).  Larger files, directories and
