@@ -76,7 +76,7 @@ for _ in $(seq 1 "$N"); do
 done | best >"$w/verify"
 sha=$(cat "$w/sha") ver=$(cat "$w/verify")
 echo "(a) offline verify of a $((size / 1048576)) MiB segment ($(grep -c '' "$f") entries," \
-	"$(grep -c '"event":"checkpoint"' "$f") checkpoints: every ${every:-hsmd default} entries)," \
+	"$(grep -c '"event":"checkpoint"' "$f") checkpoints, checkpoint_every ${every:-default})," \
 	"best of $N:"
 echo "    openssl dgst -sha256: $(awk -v s="$size" -v t="$sha" 'BEGIN { printf "%.0f", s / t * 1e9 / 1048576 }') MiB/s"
 echo "    hsmadmin logs verify: $(awk -v s="$size" -v t="$ver" 'BEGIN { printf "%.0f", s / t * 1e9 / 1048576 }') MiB/s"

@@ -90,12 +90,28 @@ static void status_line(struct proc *p, const char *line)
 		p->operational = 0;
 }
 
-/* Read what a process wrote; 1 at EOF. */
+/* Take the whole lines in the buffer. */
+static void take_lines(struct proc *p)
+{
+	char *nl;
+
+	while ((nl = memchr(p->buf, '\n', p->len))) {
+		*nl = '\0';
+		status_line(p, p->buf);
+		p->len -= (size_t)(nl + 1 - p->buf);
+		memmove(p->buf, nl + 1, p->len);
+	}
+}
+
+/* Read what a process wrote; 1 at EOF.  Lines already in the buffer are
+ * taken first: "ready" and "ncoreapi operational" often come in one read
+ * (an autostart VCM is awaited after it wrote both), and the second line
+ * left behind would have waited for the next status line. */
 static int drain(struct proc *p)
 {
+	take_lines(p);
 	for (;;) {
 		ssize_t n = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
-		char *nl;
 
 		if (n == 0)
 			return 1;
@@ -103,12 +119,7 @@ static int drain(struct proc *p)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : 1;
 		p->len += (size_t)n;
 		p->buf[p->len] = '\0';
-		while ((nl = memchr(p->buf, '\n', p->len))) {
-			*nl = '\0';
-			status_line(p, p->buf);
-			p->len -= (size_t)(nl + 1 - p->buf);
-			memmove(p->buf, nl + 1, p->len);
-		}
+		take_lines(p);
 		if (p->len == sizeof(p->buf) - 1)
 			p->len = 0; /* an over-long line: not ours to trust */
 	}

@@ -120,6 +120,27 @@ static int resume_mode(struct hd_store *st, char *err, size_t errlen)
 			       err, errlen);
 }
 
+/* The critical log level latches until the module boots with its logs
+ * below it (guide 4.12.1: "reboot the HSM to clear the error state"); the
+ * platform's boot is its reset, a VCM's is its start.  Without this a VCM
+ * that saw the critical level kept refusing everything but its logs, its
+ * ncoreapi among them: its tenant could not put it into maintenance mode,
+ * and while it held the interlock the HSM could not be reset. */
+static int clear_critical(struct hd_store *st, char *err, size_t errlen)
+{
+	json_t *doc;
+
+	if (!json_is_true(json_object_get(json_object_get(st->device, "log"), "critical")) ||
+	    hd_log_level_of(hd_store_log_used(st), st->cfg->log_capacity, st->cfg->log_safe_percent,
+			    st->cfg->log_critical_percent) == HD_LOG_CRITICAL)
+		return 0;
+	doc = json_deep_copy(st->device);
+	if (!doc)
+		return hsm_set_err(err, errlen, "out of memory");
+	json_object_set_new(json_object_get(doc, "log"), "critical", json_false());
+	return hd_store_commit(st, doc, NULL, NULL, err, errlen);
+}
+
 static void vcm_help(void)
 {
 	printf("Usage: hsmd vcm --state DIR [--conf DIR] [--image DIR] "
@@ -193,7 +214,7 @@ int hd_vcm_main(int argc, char **argv)
 		hd_services_unload(svcs, nsvcs);
 		return 1;
 	}
-	if (resume_mode(&st, err, sizeof(err)) != 0) {
+	if (resume_mode(&st, err, sizeof(err)) != 0 || clear_critical(&st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsmd: vcm: %s\n", err);
 		report("error", err);
 		hd_store_close(&st);

@@ -2,7 +2,8 @@
 /*
  * plugins/keys/show.c - keys show (guide 4.7.4, 4.10.1.7.1): this host's
  * client keys (public key, file time, protection, mode and group) and, per
- * HSM, the pinned server host keys and the client key each service accepts.
+ * HSM, the pinned server host keys, whether it was enrolled in recovery mode
+ * (its pins, docs/formats/modules.md) and the client key each service accepts.
  * Only public keys are ever printed.
  */
 #include "config.h"
@@ -148,7 +149,7 @@ int keys_show(struct hsm_ctx *ctx)
 		json_t *mod = json_pack("{s:s}", "esn", m->esn), *pinned = json_object(), *auth;
 		struct hsm_pins pins;
 		char why[PATH_MAX + 128];
-		int have = hsm_pins_load(home, m->esn, &pins, why, sizeof(why));
+		int have = hsm_pins_load(home, m->esn, &pins, why, sizeof(why)), recovery = 0;
 
 		hsm_printf(ctx, "HSM %s (%s):\n", m->esn, m->address);
 		if (have == 0) {
@@ -160,13 +161,22 @@ int keys_show(struct hsm_ctx *ctx)
 					json_object_set_new(pinned, hsm_service_name(s),
 							    json_string(pins.host_keys[s]));
 				}
+			/* What logs export, collect and getkey accept from it:
+			 * an HSM enrolled on its recovery image certifies no
+			 * log key. */
+			hsm_printf(ctx, "  enrolled in:  %s\n",
+				   pins.recovery ? "recovery mode (log keys without certificates "
+						   "accepted)"
+						 : "primary mode");
 			json_object_set_new(mod, "identity_key", json_string(pins.identity_key));
+			recovery = pins.recovery;
 			hsm_pins_clear(&pins);
 		} else {
 			hsm_printf(ctx, "  server keys: %s\n",
 				   have == 1 ? "not pinned (not enrolled from this host)" : why);
 		}
 		json_object_set_new(mod, "server_keys", pinned);
+		json_object_set_new(mod, "recovery", json_boolean(recovery));
 		if (replies[i].exit == 0) {
 			const json_t *keys = json_object_get(replies[i].result, "keys");
 			const json_t *remote = json_object_get(replies[i].result, "remote");

@@ -30,8 +30,11 @@ is "$(printf '%s' "$out" | jq -r '.modules[0].client_keys.monitor.owner')" "this
 	"the HSM's monitor key is this host's"
 is "$(printf '%s' "$out" | jq -r '.modules[0].server_keys.setup')" "$(jq -r '.host_keys.setup' "$HSMADMIN_HOME/pins/$E1.json")" \
 	"pinned server keys shown"
+is "$(printf '%s' "$out" | jq -c '.modules[0].recovery')" false \
+	"enrolled in primary mode: recovery false"
 ha keys show
 like "$out" "sshadmin +ssh-ed25519 AAAA" "text: public key lines"
+like "$out" "enrolled in: +primary mode" "text: the HSM was enrolled in primary mode"
 like "$out" "protection KFSG, mode 0600" "text: protection and mode"
 like "$out" "HSM $E1 .*" "text: a block per HSM"
 ok "key files start with the protected-file magic" sh -c '[ "$(head -c 6 "$1")" = HSMKEY ]' _ "$keys/setup"
@@ -314,6 +317,26 @@ call h sshadmin authorized_keys sshadmin ''
 is "$(printf '%s' "$out" | jq -c .remote)" '[]' "a set_key without remote clears the mark"
 ha status
 is "$rc" 0 "setup works with this host's key again"
+
+# --- show after an enrollment in recovery mode -----------------------------------------
+enter_recovery h
+ha keys show --json
+is "$rc" 0 "keys show --json of an HSM enrolled in recovery mode"
+is "$(printf '%s' "$out" | jq -c '.modules[0].recovery')" true \
+	"... recovery true, as its pins say"
+ha keys show
+like "$out" "enrolled in: +recovery mode \\(log keys without certificates accepted\\)" \
+	"text: ... recovery mode"
+jq -c 'del(.recovery)' "$HSMADMIN_HOME/pins/$E1.json" >"$TEST_TMP/pins-old"
+cp "$TEST_TMP/pins-old" "$HSMADMIN_HOME/pins/$E1.json"
+ha keys show --json
+is "$(printf '%s' "$out" | jq -c '.modules[0].recovery')" false \
+	"pins of an earlier version (no recovery member): recovery false"
+mv "$HSMADMIN_HOME/pins/$E1.json" "$TEST_TMP/pins-saved"
+ha keys show --json
+is "$(printf '%s' "$out" | jq -c '.modules[0].recovery')" false \
+	"no pins: recovery false, still present"
+mv "$TEST_TMP/pins-saved" "$HSMADMIN_HOME/pins/$E1.json"
 
 # --- no private key anywhere in what was printed or logged -----------------------------
 no_key_leaked 30
