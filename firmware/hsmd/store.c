@@ -262,12 +262,19 @@ json_t *hd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json_t
 
 /* ---- the view --------------------------------------------------------- */
 
-/* Index the device's registry afresh (after a load, or a commit that did
- * not say which VCMs it changed). */
-static void index_registry(struct hd_store *st)
+/* Forget the index of the device's registry (a commit that did not say
+ * which VCMs it changed); the next commit that does builds it again, so
+ * neither the start-up nor hsmd's own commits pay for it. */
+static void drop_index(struct hd_store *st)
 {
 	if (st->vcm_index_ok)
 		fw_vcms_index_free(&st->vcm_index);
+	st->vcm_index_ok = 0;
+}
+
+static void index_registry(struct hd_store *st)
+{
+	drop_index(st);
 	st->vcm_index_ok =
 	    fw_vcms_index_build(&st->vcm_index, json_object_get(st->device, "vcms")) == 0;
 }
@@ -435,7 +442,6 @@ int hd_store_open(struct hd_store *st, const char *dir, const struct hd_config *
 		hsm_set_err(err, errlen, "%s: %s", path, inner);
 		goto fail;
 	}
-	index_registry(st);
 	rebuild_view(st);
 	if (open_system_log(st, err, errlen) != 0)
 		goto fail;
@@ -460,8 +466,7 @@ void hd_store_close(struct hd_store *st)
 	json_decref(st->device);
 	json_decref(st->view);
 	json_decref(st->init_log);
-	if (st->vcm_index_ok)
-		fw_vcms_index_free(&st->vcm_index);
+	drop_index(st);
 	EVP_PKEY_free(st->identity);
 	if (st->slog_open)
 		hd_slog_close(&st->slog);
@@ -491,7 +496,7 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 	char inner[HD_ERRLEN];
 	struct hd_slog_mark mark;
 	int64_t t = 0;
-	int rc, reindex;
+	int rc, stale;
 
 	if (!json_is_object(log)) {
 		json_decref(doc);
@@ -533,6 +538,8 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 			    json_integer(next.high_water < 0 ? 0 : next.high_water));
 	}
 	/* A commit that names its changed VCMs checks them alone. */
+	if (changed && !st->vcm_index_ok)
+		index_registry(st);
 	if (changed && st->vcm_index_ok)
 		rc = hd_device_validate_change(doc, st->device, changed, &st->vcm_index, inner,
 					       sizeof(inner));
@@ -572,13 +579,13 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 	if (rc > 0)
 		/* Committed: the journal finishes it at the next commit or start. */
 		hd_log("state: %s (the change stands)", inner);
-	reindex = !changed || !st->vcm_index_ok ||
-		  fw_vcms_index_update(&st->vcm_index, json_object_get(st->device, "vcms"),
-				       json_object_get(doc, "vcms"), changed) != 0;
+	stale = !changed || !st->vcm_index_ok ||
+		fw_vcms_index_update(&st->vcm_index, json_object_get(st->device, "vcms"),
+				     json_object_get(doc, "vcms"), changed) != 0;
 	json_decref(st->device);
 	st->device = doc;
-	if (reindex)
-		index_registry(st);
+	if (stale)
+		drop_index(st);
 	st->generation++;
 	rebuild_view(st);
 	if (event && hd_slog_checkpoint_due(&st->slog, t, inner, sizeof(inner)) != 0)
