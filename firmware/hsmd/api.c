@@ -42,9 +42,18 @@ static const json_t *api_device(struct hsmd_call *c)
 {
 	return c->st->view;
 }
+/* A service of ABI 1.8 or newer changes the registry through vcm_put
+ * (service.h): its working document holds changed entries only. */
+static int registry_by_changes(const struct hsmd_call *c)
+{
+	const struct hsmd_service *d = c->svc ? c->svc->desc : NULL;
+
+	return d && (d->abi_major > 1 || d->abi_minor >= 8);
+}
+
 static json_t *api_begin(struct hsmd_call *c)
 {
-	return json_deep_copy(c->st->view);
+	return registry_by_changes(c) ? hd_store_begin(c->st) : json_deep_copy(c->st->view);
 }
 static int64_t api_now(struct hsmd_call *c)
 {
@@ -104,9 +113,32 @@ static int api_commit(struct hsmd_call *c, json_t *doc, const char *event, json_
 		json_decref(detail);
 		return fail(c, "commit", "event is not a name");
 	}
-	if (hd_store_commit_view(c->st, doc, event, detail, err, sizeof(err)) != 0)
+	if ((registry_by_changes(c)
+		 ? hd_store_commit_changes(c->st, doc, event, detail, err, sizeof(err))
+		 : hd_store_commit_view(c->st, doc, event, detail, err, sizeof(err))) != 0)
 		return fail(c, "cannot store the device state", err);
 	sync_enroll_secret(c->st, 0);
+	return 0;
+}
+
+static int api_vcm_put(struct hsmd_call *c, json_t *doc, const char *uuid, json_t *entry)
+{
+	json_t *vcms = json_object_get(doc, "vcms");
+
+	if (!uuid || !fw_uuid_valid(uuid)) {
+		json_decref(entry);
+		return fail(c, "vcm_put", "not a VCM UUID");
+	}
+	if (!registry_by_changes(c) || !json_is_object(doc) || (vcms && !json_is_object(vcms))) {
+		json_decref(entry);
+		return fail(c, "vcm_put", "not a document of hsmd_begin");
+	}
+	if (!vcms) {
+		vcms = json_object();
+		json_object_set_new(doc, "vcms", vcms);
+	}
+	if (json_object_set_new(vcms, uuid, entry ? entry : json_null()) != 0)
+		return fail(c, "vcm_put", "out of memory");
 	return 0;
 }
 
@@ -660,6 +692,7 @@ const struct hsmd_api hd_api_table = {
 	.log_clear = api_log_clear,
 	.reply_log_segment = api_reply_log_segment,
 	.vcm_identity = api_vcm_identity,
+	.vcm_put = api_vcm_put,
 };
 
 /* The test hook of the access matrix (hsmd(8), ENVIRONMENT): with

@@ -364,12 +364,29 @@ static int check_vcm_network(const json_t *vn, char *err, size_t errlen)
 	return 0;
 }
 
+static int validate(const json_t *doc, const json_t *prev, const json_t *changed,
+		    const struct fw_vcms_index *idx, char *err, size_t errlen);
+
 int hd_device_validate(const json_t *doc, char *err, size_t errlen)
 {
-	return hd_device_validate_since(doc, NULL, err, errlen);
+	return validate(doc, NULL, NULL, NULL, err, errlen);
 }
 
 int hd_device_validate_since(const json_t *doc, const json_t *prev, char *err, size_t errlen)
+{
+	return validate(doc, prev, NULL, NULL, err, errlen);
+}
+
+int hd_device_validate_change(const json_t *doc, const json_t *prev, const json_t *changed,
+			      const struct fw_vcms_index *idx, char *err, size_t errlen)
+{
+	return validate(doc, prev, changed, idx, err, errlen);
+}
+
+/* The registry: every entry and the rules between them, or (changed and
+ * idx given) the changed entries alone against the index of prev's. */
+static int validate(const json_t *doc, const json_t *prev, const json_t *changed,
+		    const struct fw_vcms_index *idx, char *err, size_t errlen)
 {
 	char jwhy[256];
 	json_int_t version, min_vsn, vsn;
@@ -400,8 +417,13 @@ int hd_device_validate_since(const json_t *doc, const json_t *prev, char *err, s
 	if (vcm_network && check_vcm_network(vcm_network, err, errlen) != 0)
 		return -1;
 	/* "vcms": every rule of firmware/lib/vcmrules.c. */
-	if (vcms && fw_vcms_validate_since(vcms, json_object_get(prev, "vcms"), err, errlen) != 0)
+	if (vcms && changed && idx) {
+		if (fw_vcms_validate_changes(vcms, changed, idx, err, errlen) != 0)
+			return -1;
+	} else if (vcms &&
+		   fw_vcms_validate_since(vcms, json_object_get(prev, "vcms"), err, errlen) != 0) {
 		return -1;
+	}
 	if (version != HD_DOC_VERSION)
 		return hsm_set_err(err, errlen, "version %lld is not %d", (long long)version,
 				   HD_DOC_VERSION);

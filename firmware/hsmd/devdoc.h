@@ -43,6 +43,14 @@ int hd_device_validate(const json_t *doc, char *err, size_t errlen);
  * entries that are prev's very objects are not checked again
  * (fw_vcms_validate_since), nor a licence equal to prev's in every byte. */
 int hd_device_validate_since(const json_t *doc, const json_t *prev, char *err, size_t errlen);
+/* The same where doc's registry differs from prev's only in the entries
+ * `changed` names (UUID -> anything) and idx indexes prev's registry: the
+ * changed entries are checked, the rules between entries for them alone
+ * (fw_vcms_validate_changes), so the cost does not grow with the number
+ * of VCMs. */
+struct fw_vcms_index;
+int hd_device_validate_change(const json_t *doc, const json_t *prev, const json_t *changed,
+			      const struct fw_vcms_index *idx, char *err, size_t errlen);
 
 /* Read the clock out of a validated device document. */
 void hd_clock_get(const json_t *device, struct hd_clock *clk);

@@ -256,6 +256,12 @@ int hd_docstore_recover(const char *dir, char *err, size_t errlen)
 int hd_docstore_commit(const char *dir, const json_t *prev, const json_t *next, char *err,
 		       size_t errlen)
 {
+	return hd_docstore_commit_changes(dir, prev, next, NULL, err, errlen);
+}
+
+int hd_docstore_commit_changes(const char *dir, const json_t *prev, const json_t *next,
+			       const json_t *changed, char *err, size_t errlen)
+{
 	const json_t *pv = json_object_get(prev, "vcms"), *nv = json_object_get(next, "vcms");
 	json_t *devpart = json_copy((json_t *)next), *changes = json_object(), *v;
 	char path[4400], *device_text = NULL, *journal_text = NULL;
@@ -274,12 +280,24 @@ int hd_docstore_commit(const char *dir, const json_t *prev, const json_t *next, 
 	if (access(path, F_OK) == 0 && finish_journal(dir, err, errlen) != 0)
 		goto out;
 	json_object_del(devpart, "vcms");
-	/* Which VCM documents change: compared in memory, one entry at a
-	 * time; only those are written. */
-	json_object_foreach((json_t *)nv, uuid, v) if (!json_equal(v, json_object_get(pv, uuid)))
-	    json_object_set(changes, uuid, v);
-	json_object_foreach((json_t *)pv, uuid, v) if (!json_object_get(nv, uuid))
-	    json_object_set_new(changes, uuid, json_null());
+	/* Which VCM documents change: those the caller names, or else every
+	 * entry compared in memory; only those are written. */
+	if (changed) {
+		json_object_foreach((json_t *)changed, uuid, v)
+		{
+			json_t *now = json_object_get(nv, uuid), *was = json_object_get(pv, uuid);
+			if (now && !json_equal(now, was))
+				json_object_set(changes, uuid, now);
+			else if (!now && was)
+				json_object_set_new(changes, uuid, json_null());
+		}
+	} else {
+		json_object_foreach((json_t *)nv, uuid,
+				    v) if (!json_equal(v, json_object_get(pv, uuid)))
+		    json_object_set(changes, uuid, v);
+		json_object_foreach((json_t *)pv, uuid, v) if (!json_object_get(nv, uuid))
+		    json_object_set_new(changes, uuid, json_null());
+	}
 	device_text = dump_doc(devpart, HD_DOCSTORE_DEVICE_MAX, "the device state (device.json)",
 			       &device_len, err, errlen);
 	if (!device_text)

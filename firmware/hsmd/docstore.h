@@ -56,6 +56,12 @@ json_t *hd_docstore_load(const char *dir, char *err, size_t errlen);
 int hd_docstore_commit(const char *dir, const json_t *prev, const json_t *next, char *err,
 		       size_t errlen);
 
+/* The same where next differs from prev in the registry only in the
+ * entries `changed` names (UUID -> anything): only those are compared,
+ * so the cost does not grow with the number of VCMs. */
+int hd_docstore_commit_changes(const char *dir, const json_t *prev, const json_t *next,
+			       const json_t *changed, char *err, size_t errlen);
+
 /* Remove DIR/NAME.tmp.XXXXXX files (left by a crash during an atomic
  * write, hsm_remove_stale_temps) in one directory, logged; how many
  * went. */

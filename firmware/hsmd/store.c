@@ -262,6 +262,23 @@ json_t *hd_device_fresh(const json_t *lifetime, EVP_PKEY *identity, const json_t
 
 /* ---- the view --------------------------------------------------------- */
 
+/* Forget the index of the device's registry (a commit that did not say
+ * which VCMs it changed); the next commit that does builds it again, so
+ * neither the start-up nor hsmd's own commits pay for it. */
+static void drop_index(struct hd_store *st)
+{
+	if (st->vcm_index_ok)
+		fw_vcms_index_free(&st->vcm_index);
+	st->vcm_index_ok = 0;
+}
+
+static void index_registry(struct hd_store *st)
+{
+	drop_index(st);
+	st->vcm_index_ok =
+	    fw_vcms_index_build(&st->vcm_index, json_object_get(st->device, "vcms")) == 0;
+}
+
 /* The view shares every member but the secret ones with the device:
  * neither is ever changed in place (a commit replaces the device, and
  * services change copies), so copying the whole registry at every commit,
@@ -449,6 +466,7 @@ void hd_store_close(struct hd_store *st)
 	json_decref(st->device);
 	json_decref(st->view);
 	json_decref(st->init_log);
+	drop_index(st);
 	EVP_PKEY_free(st->identity);
 	if (st->slog_open)
 		hd_slog_close(&st->slog);
@@ -472,13 +490,13 @@ int64_t hd_store_now(const struct hd_store *st)
  * durable in the log first, then device.json; a failure of either leaves
  * the old state and cuts the entries off again. */
 static int commit_logged(struct hd_store *st, json_t *doc, const char *event, json_t *detail,
-			 EVP_PKEY *newkey, char *err, size_t errlen)
+			 EVP_PKEY *newkey, const json_t *changed, char *err, size_t errlen)
 {
 	json_t *log = json_object_get(doc, "log");
 	char inner[HD_ERRLEN];
 	struct hd_slog_mark mark;
 	int64_t t = 0;
-	int rc;
+	int rc, stale;
 
 	if (!json_is_object(log)) {
 		json_decref(doc);
@@ -519,7 +537,15 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 			    json_object_get(doc, "clock"), "high_water",
 			    json_integer(next.high_water < 0 ? 0 : next.high_water));
 	}
-	if (hd_device_validate_since(doc, st->device, inner, sizeof(inner)) != 0) {
+	/* A commit that names its changed VCMs checks them alone. */
+	if (changed && !st->vcm_index_ok)
+		index_registry(st);
+	if (changed && st->vcm_index_ok)
+		rc = hd_device_validate_change(doc, st->device, changed, &st->vcm_index, inner,
+					       sizeof(inner));
+	else
+		rc = hd_device_validate_since(doc, st->device, inner, sizeof(inner));
+	if (rc != 0) {
 		json_decref(doc);
 		json_decref(detail);
 		return hsm_set_err(err, errlen, "refusing to store an invalid device state: %s",
@@ -542,7 +568,7 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 	} else {
 		json_decref(detail);
 	}
-	rc = hd_docstore_commit(st->dir, st->device, doc, inner, sizeof(inner));
+	rc = hd_docstore_commit_changes(st->dir, st->device, doc, changed, inner, sizeof(inner));
 	if (rc < 0) {
 		if (event && hd_slog_rollback(&st->slog, &mark) != 0)
 			hd_log("system log: cannot cut off the entry of a failed change yet "
@@ -553,8 +579,13 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 	if (rc > 0)
 		/* Committed: the journal finishes it at the next commit or start. */
 		hd_log("state: %s (the change stands)", inner);
+	stale = !changed || !st->vcm_index_ok ||
+		fw_vcms_index_update(&st->vcm_index, json_object_get(st->device, "vcms"),
+				     json_object_get(doc, "vcms"), changed) != 0;
 	json_decref(st->device);
 	st->device = doc;
+	if (stale)
+		drop_index(st);
 	st->generation++;
 	rebuild_view(st);
 	if (event && hd_slog_checkpoint_due(&st->slog, t, inner, sizeof(inner)) != 0)
@@ -567,7 +598,7 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 int hd_store_commit(struct hd_store *st, json_t *doc, const char *event, json_t *detail, char *err,
 		    size_t errlen)
 {
-	return commit_logged(st, doc, event, detail, NULL, err, errlen);
+	return commit_logged(st, doc, event, detail, NULL, NULL, err, errlen);
 }
 
 /* What a service may change.  Everything else (keys, certificates, log
@@ -621,6 +652,71 @@ int hd_store_commit_view(struct hd_store *st, json_t *view_doc, const char *even
 	json_object_set_new(doc, "log", json_deep_copy(json_object_get(doc, "log")));
 	json_object_set_new(doc, "clock", json_deep_copy(json_object_get(doc, "clock")));
 	return hd_store_commit(st, doc, event, detail, err, errlen);
+}
+
+json_t *hd_store_begin(const struct hd_store *st)
+{
+	json_t *top = json_copy(st->view), *doc;
+
+	if (!top)
+		return NULL;
+	json_object_del(top, "vcms");
+	doc = json_deep_copy(top);
+	json_decref(top);
+	if (doc)
+		json_object_set_new(doc, "vcms", json_object());
+	return doc;
+}
+
+int hd_store_commit_changes(struct hd_store *st, json_t *view_doc, const char *event,
+			    json_t *detail, char *err, size_t errlen)
+{
+	json_t *doc, *changes, *registry = NULL, *v;
+	const json_t *was = json_object_get(st->device, "vcms");
+	const char *uuid;
+	int rc;
+
+	changes = json_object_get(view_doc, "vcms");
+	if (!json_is_object(view_doc) || (changes && !json_is_object(changes))) {
+		json_decref(view_doc);
+		json_decref(detail);
+		return hsm_set_err(err, errlen, "internal: commit without a document of changes");
+	}
+	changes = changes ? json_incref(changes) : json_object();
+	/* The registry as it stands with the changes applied: its entries are
+	 * the device's own objects (never changed in place) but for those. */
+	if (json_object_size(changes)) {
+		registry = was ? json_copy((json_t *)was) : json_object();
+		json_object_foreach(changes, uuid, v)
+		{
+			if (json_is_null(v))
+				json_object_del(registry, uuid);
+			else
+				json_object_set(registry, uuid, v);
+		}
+	}
+	/* The service's other members; the registry is set after them. */
+	json_object_del(view_doc, "vcms");
+	doc = json_copy(st->device);
+	for (size_t i = 0; i < sizeof(service_members) / sizeof(service_members[0]); i++) {
+		json_t *m = json_object_get(view_doc, service_members[i]);
+		if (m && strcmp(service_members[i], "vcms") != 0)
+			json_object_set(doc, service_members[i], m);
+	}
+	json_decref(view_doc);
+	if (registry) {
+		if (json_object_size(registry))
+			json_object_set_new(doc, "vcms", registry);
+		else {
+			json_object_del(doc, "vcms");
+			json_decref(registry);
+		}
+	}
+	json_object_set_new(doc, "log", json_deep_copy(json_object_get(doc, "log")));
+	json_object_set_new(doc, "clock", json_deep_copy(json_object_get(doc, "clock")));
+	rc = commit_logged(st, doc, event, detail, NULL, changes, err, errlen);
+	json_decref(changes);
+	return rc;
 }
 
 static void apply_reboot(struct hd_store *st, json_t *doc)
@@ -730,7 +826,7 @@ static int fresh_state(struct hd_store *st, const char *image, const char *event
 	json_object_set_new(detail, "epoch", json_integer(epoch));
 	json_object_set_new(detail, "log_key", json_string(line));
 	free(line);
-	rc = commit_logged(st, doc, event, detail, newkey, err, errlen);
+	rc = commit_logged(st, doc, event, detail, newkey, NULL, err, errlen);
 	EVP_PKEY_free(newkey);
 	return rc;
 }

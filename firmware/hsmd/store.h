@@ -25,6 +25,7 @@
 #include "gate.h"
 #include "hsmd.h"
 #include "logstore.h"
+#include "vcmrules.h"
 
 /* device and view are never changed in place: a commit replaces the
  * device with a new document, and the view, the next device and unchanged
@@ -48,6 +49,10 @@ struct hd_store {
 	 * clock the VCM shares and whose monitor only state it is in. */
 	int hsm_clock_lost;
 	int hsm_critical;
+	/* The index of the device's registry (vcmrules.h): a commit that
+	 * names its changed VCMs checks them alone against it. */
+	struct fw_vcms_index vcm_index;
+	int vcm_index_ok;
 };
 
 /* Take the state directory's lock (DIR/lock, flock): one process at a time
@@ -79,6 +84,18 @@ int hd_store_commit(struct hd_store *st, json_t *doc, const char *event, json_t 
  * the view (steals view_doc and detail). */
 int hd_store_commit_view(struct hd_store *st, json_t *view_doc, const char *event, json_t *detail,
 			 char *err, size_t errlen);
+
+/* A working document for a service of ABI 1.8 or newer (service.h,
+ * vcm_put): a deep copy of the view without the registry's entries, whose
+ * "vcms" is an empty object to collect changed entries in (UUID -> entry,
+ * null: deleted).  Its cost does not grow with the number of VCMs. */
+json_t *hd_store_begin(const struct hd_store *st);
+
+/* Commit such a document: as hd_store_commit_view, but view_doc's "vcms"
+ * holds only the changed entries, applied to the registry as it stands;
+ * only they are checked and written (steals view_doc and detail). */
+int hd_store_commit_changes(struct hd_store *st, json_t *view_doc, const char *event,
+			    json_t *detail, char *err, size_t errlen);
 
 /* Factory state (guide 4.5.3): a fresh device document keeping what must
  * survive, committed with one log entry, then a reboot. */

@@ -460,6 +460,170 @@ out:
 	return rc;
 }
 
+/* ---- the index of a validated registry -------------------------------- */
+
+/* An entry's address in the canonical form (the index's key). */
+static int canonical_address(const json_t *e, char out[HSM_NETADDR_STRLEN])
+{
+	const char *a = json_string_value(json_object_get(e, "address"));
+	struct hsm_ipaddr ip;
+
+	if (!a || hsm_ip_parse(a, 0, &ip, NULL, 0) != 0)
+		return -1;
+	hsm_ip_format(&ip, out, HSM_NETADDR_STRLEN);
+	return 0;
+}
+
+static void seq_key(const json_t *e, char out[32])
+{
+	snprintf(out, 32, "%lld", (long long)json_integer_value(json_object_get(e, "seq")));
+}
+
+static int index_add(struct fw_vcms_index *idx, const char *uuid, const json_t *e)
+{
+	char addr[HSM_NETADDR_STRLEN], seq[32];
+
+	seq_key(e, seq);
+	if ((canonical_address(e, addr) == 0 &&
+	     json_object_set_new(idx->addresses, addr, json_string(uuid)) != 0) ||
+	    json_object_set_new(idx->seqs, seq, json_string(uuid)) != 0)
+		return -1;
+	if (json_is_true(json_object_get(e, "serial_cardreader")))
+		snprintf(idx->reader, sizeof(idx->reader), "%s", uuid);
+	return 0;
+}
+
+/* Forget what entry e of uuid holds (only where the index names uuid). */
+static void index_drop(struct fw_vcms_index *idx, const char *uuid, const json_t *e)
+{
+	char addr[HSM_NETADDR_STRLEN], seq[32];
+	const char *holder;
+
+	seq_key(e, seq);
+	if (canonical_address(e, addr) == 0 &&
+	    (holder = json_string_value(json_object_get(idx->addresses, addr))) &&
+	    strcmp(holder, uuid) == 0)
+		json_object_del(idx->addresses, addr);
+	if ((holder = json_string_value(json_object_get(idx->seqs, seq))) &&
+	    strcmp(holder, uuid) == 0)
+		json_object_del(idx->seqs, seq);
+	if (strcmp(idx->reader, uuid) == 0)
+		idx->reader[0] = '\0';
+}
+
+void fw_vcms_index_free(struct fw_vcms_index *idx)
+{
+	json_decref(idx->addresses);
+	json_decref(idx->seqs);
+	memset(idx, 0, sizeof(*idx));
+}
+
+int fw_vcms_index_build(struct fw_vcms_index *idx, const json_t *vcms)
+{
+	const char *uuid;
+	json_t *e;
+
+	memset(idx, 0, sizeof(*idx));
+	idx->addresses = json_object();
+	idx->seqs = json_object();
+	if (!idx->addresses || !idx->seqs)
+		goto fail;
+	json_object_foreach((json_t *)vcms, uuid, e) if (index_add(idx, uuid, e) != 0) goto fail;
+	return 0;
+fail:
+	fw_vcms_index_free(idx);
+	idx->addresses = json_object();
+	idx->seqs = json_object();
+	return -1;
+}
+
+int fw_vcms_index_update(struct fw_vcms_index *idx, const json_t *prev, const json_t *vcms,
+			 const json_t *changed)
+{
+	const char *uuid;
+	const json_t *e;
+	json_t *x;
+
+	/* Every old holding goes first: two VCMs may swap an address. */
+	json_object_foreach((json_t *)changed, uuid, x) if ((e = json_object_get(prev, uuid)))
+	    index_drop(idx, uuid, e);
+	json_object_foreach((json_t *)changed, uuid, x) if ((e = json_object_get(vcms, uuid)) &&
+							    index_add(idx, uuid, e) != 0) return -1;
+	return 0;
+}
+
+/* Does the indexed VCM `holder` (may be NULL) stand in the way of uuid?
+ * Not when it is uuid, nor when it is changed too: its old entry is gone
+ * and its new one is compared with uuid's directly. */
+static int blocks(const char *holder, const char *uuid, const json_t *changed)
+{
+	return holder && *holder && strcmp(holder, uuid) != 0 && !json_object_get(changed, holder);
+}
+
+/* The rules between two changed entries. */
+static int check_pair(const char *u1, const json_t *e1, const char *u2, const json_t *e2, char *err,
+		      size_t errlen)
+{
+	char a1[HSM_NETADDR_STRLEN], a2[HSM_NETADDR_STRLEN];
+
+	if (canonical_address(e1, a1) == 0 && canonical_address(e2, a2) == 0 && strcmp(a1, a2) == 0)
+		return hsm_set_err(err, errlen, "vcms: %s and %s have the same address", u1, u2);
+	if (json_integer_value(json_object_get(e1, "seq")) ==
+	    json_integer_value(json_object_get(e2, "seq")))
+		return hsm_set_err(err, errlen, "vcms: two VCMs have sequence number %lld",
+				   (long long)json_integer_value(json_object_get(e1, "seq")));
+	if (json_is_true(json_object_get(e1, "serial_cardreader")) &&
+	    json_is_true(json_object_get(e2, "serial_cardreader")))
+		return hsm_set_err(err, errlen, "vcms: %s and %s both have the serial card reader",
+				   u1, u2);
+	return 0;
+}
+
+int fw_vcms_validate_changes(const json_t *vcms, const json_t *changed,
+			     const struct fw_vcms_index *idx, char *err, size_t errlen)
+{
+	const char *uuid, *other;
+	json_t *x, *y;
+
+	if (!json_is_object(vcms))
+		return hsm_set_err(err, errlen, "vcms: not an object");
+	if (json_object_size(vcms) > FW_VCM_MAX)
+		return hsm_set_err(err, errlen, "vcms: more than %u VCMs", FW_VCM_MAX);
+	json_object_foreach((json_t *)changed, uuid, x)
+	{
+		const json_t *e = json_object_get(vcms, uuid), *o;
+		char addr[HSM_NETADDR_STRLEN], seq[32];
+		const char *holder;
+
+		if (!e)
+			continue; /* deleted */
+		if (fw_vcm_entry_validate(uuid, e, err, errlen) != 0)
+			return -1;
+		canonical_address(e, addr); /* a valid entry's address parses */
+		seq_key(e, seq);
+		holder = json_string_value(json_object_get(idx->addresses, addr));
+		if (blocks(holder, uuid, changed))
+			return hsm_set_err(err, errlen, "vcms: %s and %s have the same address",
+					   holder, uuid);
+		if (blocks(json_string_value(json_object_get(idx->seqs, seq)), uuid, changed))
+			return hsm_set_err(err, errlen, "vcms: two VCMs have sequence number %s",
+					   seq);
+		if (json_is_true(json_object_get(e, "serial_cardreader")) &&
+		    blocks(idx->reader, uuid, changed))
+			return hsm_set_err(err, errlen,
+					   "vcms: %s and %s both have the serial card reader",
+					   idx->reader, uuid);
+		json_object_foreach((json_t *)changed, other, y)
+		{
+			if (strcmp(other, uuid) >= 0 || !(o = json_object_get(vcms, other)))
+				continue;
+			if (check_pair(other, o, uuid, e, err, errlen) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 unsigned fw_vcms_active(const json_t *vcms)
 {
 	const char *uuid;

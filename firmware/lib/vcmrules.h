@@ -104,6 +104,31 @@ HSM_API int fw_vcms_validate(const json_t *vcms, char *err, size_t errlen);
 HSM_API int fw_vcms_validate_since(const json_t *vcms, const json_t *checked, char *err,
 				   size_t errlen);
 
+/* What the rules between entries need of a validated registry, kept up to
+ * date commit by commit so that checking a change looks at the changed
+ * entries alone: which VCM holds each address (in the canonical form of
+ * hsm_ip_format) and each sequence number, and which the card reader. */
+struct fw_vcms_index {
+	json_t *addresses; /* address -> UUID */
+	json_t *seqs;      /* decimal seq -> UUID */
+	char reader[40];   /* UUID, or "" */
+};
+/* Index a registry that fw_vcms_validate accepted (NULL: none).  0, or -1
+ * (out of memory; the index is then empty). */
+HSM_API int fw_vcms_index_build(struct fw_vcms_index *idx, const json_t *vcms);
+HSM_API void fw_vcms_index_free(struct fw_vcms_index *idx);
+/* The rules of fw_vcms_validate for a registry `vcms` that differs from
+ * the indexed one only in the entries `changed` names (UUID -> anything;
+ * absent from vcms: deleted): those entries are checked, and the rules
+ * between entries for them alone.  0, or -1 with err. */
+HSM_API int fw_vcms_validate_changes(const json_t *vcms, const json_t *changed,
+				     const struct fw_vcms_index *idx, char *err, size_t errlen);
+/* Bring the index of `prev` to `vcms` (prev changed in the entries
+ * `changed` names, validated by fw_vcms_validate_changes).  0, or -1 (out
+ * of memory: rebuild it). */
+HSM_API int fw_vcms_index_update(struct fw_vcms_index *idx, const json_t *prev, const json_t *vcms,
+				 const json_t *changed);
+
 /* How many VCMs are in state "active". */
 HSM_API unsigned fw_vcms_active(const json_t *vcms);
 /* The UUIDs in creation order ("seq"): the stable order of autostart and

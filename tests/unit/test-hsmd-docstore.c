@@ -140,6 +140,80 @@ int main(void)
 		tap_ok(access(name, F_OK) != 0, "... and no journal is left");
 	}
 
+	/* A handler's working document (service ABI 1.8) holds changed VCMs
+	 * only: the commit checks and writes them alone, and every other
+	 * entry stays the very object it was. */
+	{
+		const json_t *before;
+		char u2[37];
+		ino_t other;
+
+		err[0] = '\0';
+		doc = hd_store_begin(&st);
+		tap_ok(json_is_object(json_object_get(doc, "vcms")) &&
+			   json_object_size(json_object_get(doc, "vcms")) == 0 &&
+			   !json_object_get(doc, "host_keys"),
+		       "a working document has no registry entries and no secrets");
+		uuid_of(8, u);
+		before = json_object_get(json_object_get(st.device, "vcms"), u);
+		snprintf(name, sizeof(name), "registry/%s.json", u);
+		other = inode_of(name);
+		uuid_of(301, u2);
+		json_object_set_new(json_object_get(doc, "vcms"), u2, entry(301, 0));
+		TAP_INT_EQ(hd_store_commit_changes(&st, doc, "vcm_create", NULL, err, sizeof(err)),
+			   0, "a new VCM is committed as a change");
+		TAP_INT_EQ((int)json_object_size(json_object_get(st.device, "vcms")), 301,
+			   "... the registry has 301 VCMs");
+		tap_ok(json_object_get(json_object_get(st.device, "vcms"), u) == before,
+		       "... an unchanged entry is the same object");
+		tap_ok(inode_of(name) == other, "... and its document is not rewritten");
+		snprintf(name, sizeof(name), "registry/%s.json", u2);
+		tap_ok(file_size(name) > 0, "... the new VCM's document is written");
+
+		/* A change that breaks a rule with an unchanged VCM is refused. */
+		doc = hd_store_begin(&st);
+		uuid_of(302, u2);
+		json_object_set_new(json_object_get(doc, "vcms"), u2, entry(302, 0));
+		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u2), "address",
+				    json_string("10.1.0.8"));
+		tap_ok(hd_store_commit_changes(&st, doc, "vcm_create", NULL, err, sizeof(err)) !=
+			       0 &&
+			   strstr(err, "same address"),
+		       "a new VCM with VCM 8's address is refused: %s", err);
+		snprintf(name, sizeof(name), "registry/%s.json", u2);
+		tap_ok(file_size(name) < 0 &&
+			   json_object_size(json_object_get(st.device, "vcms")) == 301,
+		       "... and nothing changed");
+
+		/* null deletes; the address is free again at once. */
+		doc = hd_store_begin(&st);
+		uuid_of(301, u2);
+		json_object_set_new(json_object_get(doc, "vcms"), u2, json_null());
+		TAP_INT_EQ(hd_store_commit_changes(&st, doc, "vcm_delete", NULL, err, sizeof(err)),
+			   0, "a VCM is deleted as a change");
+		snprintf(name, sizeof(name), "registry/%s.json", u2);
+		tap_ok(file_size(name) < 0 &&
+			   json_object_size(json_object_get(st.device, "vcms")) == 300,
+		       "... its document is gone");
+		doc = hd_store_begin(&st);
+		uuid_of(302, u2);
+		json_object_set_new(json_object_get(doc, "vcms"), u2, entry(302, 0));
+		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u2), "address",
+				    json_string("10.1.1.45"));
+		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u2), "seq",
+				    json_integer(301));
+		TAP_INT_EQ(hd_store_commit_changes(&st, doc, "vcm_create", NULL, err, sizeof(err)),
+			   0, "its address and sequence number may be taken again");
+		doc = hd_store_begin(&st);
+		json_object_set_new(json_object_get(doc, "vcms"), u2, json_null());
+		TAP_INT_EQ(hd_store_commit_changes(&st, doc, "vcm_delete", NULL, err, sizeof(err)),
+			   0, "... and deleted again");
+		doc = hd_store_begin(&st);
+		json_object_set_new(doc, "vcms", json_string("all of them"));
+		tap_ok(hd_store_commit_changes(&st, doc, "bad", NULL, err, sizeof(err)) != 0,
+		       "changes that are not an object are refused: %s", err);
+	}
+
 	/* A save the loader would refuse is refused, and nothing changes. */
 	{
 		size_t big = HD_DOCSTORE_DEVICE_MAX;

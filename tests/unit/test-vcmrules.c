@@ -153,6 +153,112 @@ static void replay_records(void)
 	json_decref(e);
 }
 
+static const char *U3 = "0b3c5f2e-0000-4000-8000-000000000003";
+static const char *U4 = "0b3c5f2e-0000-4000-8000-000000000004";
+
+/* Check vcms changed in `changed` (UUID -> entry or null) against the index
+ * of base, the way hsmd commits: 0 or -1 with err.  The verdict must be
+ * that of validating the whole new registry. */
+static int check_change(const json_t *base, const struct fw_vcms_index *idx, json_t *changed,
+			char *err, size_t errlen)
+{
+	json_t *next = json_copy((json_t *)base), *v;
+	const char *u;
+	char whole[512];
+	int rc, full;
+
+	json_object_foreach(changed, u, v)
+	{
+		if (json_is_null(v))
+			json_object_del(next, u);
+		else
+			json_object_set(next, u, v);
+	}
+	rc = fw_vcms_validate_changes(next, changed, idx, err, errlen);
+	full = fw_vcms_validate(next, whole, sizeof(whole));
+	if ((rc == 0) != (full == 0))
+		tap_ok(0, "the change's verdict (%d: %s) is the whole registry's (%d: %s)", rc,
+		       rc ? err : "", full, full ? whole : "");
+	json_decref(next);
+	json_decref(changed);
+	return rc;
+}
+
+/* A commit checks the changed entries alone against the index of the
+ * registry before it, with the verdict of checking the whole registry;
+ * the index follows each change. */
+static void changes_checked(void)
+{
+	struct fw_vcms_index idx;
+	json_t *base, *e, *ch;
+	char err[512] = "";
+
+	base = json_pack("{s:o, s:o, s:o}", U1, entry(1, "127.1.0.1", "active"), U2,
+			 entry(2, "fd00::2", "inactive"), U3, entry(3, "127.1.0.3", "stopped"));
+	json_object_set_new(json_object_get(base, U1), "serial_cardreader", json_true());
+	tap_ok(fw_vcms_index_build(&idx, base) == 0, "a registry is indexed");
+	TAP_STR_EQ(idx.reader, U1, "the index names the card reader's holder");
+
+	ch = json_pack("{s:o}", U4, entry(4, "127.1.0.4", "inactive"));
+	tap_ok(check_change(base, &idx, ch, err, sizeof(err)) == 0, "a new VCM is accepted: %s",
+	       err);
+	ch = json_pack("{s:o}", U4, entry(4, "fd00:0:0::2", "inactive"));
+	tap_ok(check_change(base, &idx, ch, err, sizeof(err)) != 0 && strstr(err, U2) &&
+		   strstr(err, "same address"),
+	       "another VCM's address, written differently, is refused: %s", err);
+	ch = json_pack("{s:o}", U4, entry(3, "127.1.0.4", "inactive"));
+	tap_ok(check_change(base, &idx, ch, err, sizeof(err)) != 0 && strstr(err, "sequence"),
+	       "another VCM's sequence number is refused: %s", err);
+	e = entry(4, "127.1.0.4", "inactive");
+	json_object_set_new(e, "serial_cardreader", json_true());
+	ch = json_pack("{s:o}", U4, e);
+	tap_ok(check_change(base, &idx, ch, err, sizeof(err)) != 0 && strstr(err, U1) &&
+		   strstr(err, "card reader"),
+	       "a second card reader is refused: %s", err);
+	e = entry(4, "127.1.0.4", "inactive");
+	json_object_set_new(e, "serial_cardreader", json_true());
+	ch = json_pack("{s:o, s:n}", U4, e, U1);
+	tap_ok(check_change(base, &idx, ch, err, sizeof(err)) == 0,
+	       "the card reader's holder deleted in the same change frees it: %s", err);
+	ch = json_pack("{s:o, s:o}", U4, entry(4, "fd00::2", "inactive"), U2,
+		       entry(2, "fd00::9", "inactive"));
+	tap_ok(check_change(base, &idx, ch, err, sizeof(err)) == 0,
+	       "an address moved to a new VCM in one change is accepted: %s", err);
+	ch = json_pack("{s:o, s:o}", U4, entry(4, "fd00::2", "inactive"), U2,
+		       entry(2, "fd00::2", "active"));
+	tap_ok(check_change(base, &idx, ch, err, sizeof(err)) != 0 && strstr(err, "same address"),
+	       "two changed VCMs with one address are refused: %s", err);
+	ch = json_pack("{s:o}", U4, entry(4, "127.1.0.4", "running"));
+	tap_ok(check_change(base, &idx, ch, err, sizeof(err)) != 0 && strstr(err, "state"),
+	       "a changed entry is checked in full: %s", err);
+	ch = json_pack("{s:o}", "0B3C5F2E-0000-4000-8000-000000000004",
+		       entry(4, "127.1.0.4", "inactive"));
+	tap_ok(check_change(base, &idx, ch, err, sizeof(err)) != 0 && strstr(err, "UUID"),
+	       "a new entry's UUID is checked: %s", err);
+
+	/* The index follows a change: U2's old address is free, U4 holds its
+	 * new one. */
+	ch = json_pack("{s:o, s:o}", U4, entry(4, "127.1.0.4", "inactive"), U2,
+		       entry(2, "fd00::9", "inactive"));
+	{
+		json_t *next = json_copy(base), *v;
+		const char *u;
+		json_object_foreach(ch, u, v) json_object_set(next, u, v);
+		tap_ok(fw_vcms_index_update(&idx, base, next, ch) == 0, "the index is updated");
+		json_decref(base);
+		base = next;
+	}
+	json_decref(ch);
+	ch = json_pack("{s:o}", U3, entry(3, "fd00::2", "stopped"));
+	tap_ok(check_change(base, &idx, ch, err, sizeof(err)) == 0,
+	       "a released address may be taken: %s", err);
+	ch = json_pack("{s:o}", U3, entry(3, "127.1.0.4", "stopped"));
+	tap_ok(check_change(base, &idx, ch, err, sizeof(err)) != 0 && strstr(err, U4),
+	       "the new holder of an address is known: %s", err);
+	fw_vcms_index_free(&idx);
+	json_decref(base);
+}
+
 int main(void)
 {
 	struct fw_vcm_limits lim;
@@ -296,5 +402,6 @@ int main(void)
 	json_decref(dev);
 	json_decref(lt);
 	replay_records();
+	changes_checked();
 	return tap_done();
 }

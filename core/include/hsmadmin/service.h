@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hsmadmin/service.h - the hsmd service ABI (version 1.7).
+ * hsmadmin/service.h - the hsmd service ABI (version 1.8).
  *
  * A service module is a shared object that exports exactly one symbol,
  * `hsmd_service`, a const struct hsmd_service.  hsmd reads the ABI version
@@ -50,7 +50,7 @@ extern "C" {
 /* The one source of the service ABI version: configure reads these two
  * lines for hsmadmin-service.pc (tests/cli/versions.sh checks). */
 #define HSMD_SERVICE_ABI_MAJOR 1
-#define HSMD_SERVICE_ABI_MINOR 7
+#define HSMD_SERVICE_ABI_MINOR 8
 
 /* The one symbol hsmd looks up with dlsym(). */
 #define HSMD_SERVICE_SYMBOL "hsmd_service"
@@ -293,6 +293,17 @@ struct hsmd_api {
 	 * ({"identity","services"}), read from its state: what a tenant
 	 * configuration file issued again is made of. */
 	json_t *(*vcm_identity)(struct hsmd_call *call, const char *uuid);
+	/* --- ABI 1.8: the VCM registry in a working document.  For a service
+	 * built with ABI 1.8 or newer, begin() leaves the registry's entries
+	 * out: the document's "vcms" is an object of changes only (UUID -> the
+	 * new entry, or null: deleted), empty at first, and commit applies
+	 * them to the registry as it then stands.  So a handler never holds a
+	 * committed entry as its own to change by accident (device() shows
+	 * them, read-only; change a json_deep_copy), and a commit costs the
+	 * same whatever the number of VCMs.  vcm_put records one change in
+	 * doc: entry (stolen) replaces the VCM's entry, NULL deletes it.  0,
+	 * or -1 with an error set (not a UUID, or not a begin() document). */
+	int (*vcm_put)(struct hsmd_call *call, json_t *doc, const char *uuid, json_t *entry);
 };
 
 /* Every call starts with the table pointer. */
@@ -497,6 +508,25 @@ static inline json_t *hsmd_vcm_network(struct hsmd_call *c)
 static inline json_t *hsmd_vcm_prepare(struct hsmd_call *c, const json_t *spec)
 {
 	return HSMD_API_CALL(c, vcm_prepare, "1.1", (json_t *)NULL, c, spec);
+}
+/* Replace (entry, stolen) or delete (NULL) one VCM's registry entry in a
+ * document from hsmd_begin.  An hsmd older than ABI 1.8 gave the whole
+ * registry in the document: the entry is changed there. */
+static inline int hsmd_vcm_put(struct hsmd_call *c, json_t *doc, const char *uuid, json_t *entry)
+{
+	json_t *vcms;
+
+	if (HSMD_API_HAS(c, vcm_put))
+		return HSMD_API(c)->vcm_put(c, doc, uuid, entry);
+	vcms = json_object_get(doc, "vcms");
+	if (!vcms) {
+		vcms = json_object();
+		json_object_set_new(doc, "vcms", vcms);
+	}
+	if (entry)
+		return json_object_set_new(vcms, uuid, entry);
+	json_object_del(vcms, uuid);
+	return 0;
 }
 static inline json_t *hsmd_vcm_identity(struct hsmd_call *c, const char *uuid)
 {

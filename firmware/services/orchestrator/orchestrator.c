@@ -107,7 +107,6 @@ static json_t *view(const char *uuid, const json_t *e, const json_t *running, in
 	return v;
 }
 
-/* Commit a registry with one VCM replaced (entry NULL: removed). */
 /* The time requests expire by: the highest device time the HSM has seen
  * (clock.high_water, kept by hsmd), so setting the clock back revives no
  * expired request. */
@@ -120,21 +119,24 @@ static int64_t expiry_now(struct hsmd_call *call)
 	return hw > now ? hw : now;
 }
 
+/* Commit a registry with one VCM replaced (entry, stolen; NULL: removed).
+ * hsmd_vcm_put puts only that entry in the working document: the other
+ * entries stay hsmd's, so the commit costs the same at any number of VCMs. */
 static int commit_entry(struct hsmd_call *call, const char *uuid, json_t *entry, const char *event,
 			json_t *detail)
 {
-	json_t *doc = hsmd_begin(call), *vcms = json_object_get(doc, "vcms");
+	json_t *doc = hsmd_begin(call);
 
-	if (!vcms) {
-		vcms = json_object();
-		json_object_set_new(doc, "vcms", vcms);
-	}
-	if (entry) {
-		/* Records of expired requests go with any change of the VCM. */
+	/* Records of expired requests go with any change of the VCM. */
+	if (entry)
 		fw_vcm_nonces_prune(entry, expiry_now(call));
-		json_object_set_new(vcms, uuid, entry);
-	} else
-		json_object_del(vcms, uuid);
+	if (!doc)
+		json_decref(entry);
+	if (!doc || hsmd_vcm_put(call, doc, uuid, entry) != 0) {
+		json_decref(doc);
+		json_decref(detail);
+		return HSMD_FAILED;
+	}
 	if (json_is_object(detail))
 		json_object_set_new(detail, "uuid", json_string(uuid));
 	return hsmd_commit(call, doc, event, detail) == 0 ? HSMD_OK : HSMD_FAILED;
