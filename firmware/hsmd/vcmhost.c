@@ -24,13 +24,13 @@
 #include "vcmalloc.h"
 #include "boot.h"
 #include "docstore.h"
+#include "lines.h"
 #include "vcmhost.h"
 #include "procstat.h"
 #include "vcmrules.h"
 #include "vcmuser.h"
 
 #define STOP_GRACE_MS 3000
-#define STATUS_LINE_MAX 512
 
 static const char *const vcm_services[] = FW_VCM_SERVICES;
 static const int vcm_ports[] = { 2201, 2203, 2206 };
@@ -38,11 +38,10 @@ static const int vcm_ports[] = { 2201, 2203, 2206 };
 struct proc {
 	char uuid[37];
 	pid_t pid;
-	int fd;  /* status pipe, read end */
-	int pfd; /* platform pipe, write end (see tell_platform) */
-	char buf[STATUS_LINE_MAX];
-	size_t len;
-	int operational; /* its ncoreapi is operational */
+	int fd;                /* status pipe, read end */
+	int pfd;               /* platform pipe, write end (see tell_platform) */
+	struct hd_lines lines; /* from the status pipe */
+	int operational;       /* its ncoreapi is operational */
 	int64_t since;
 };
 
@@ -94,38 +93,20 @@ static void status_line(struct proc *p, const char *line)
 		p->operational = 0;
 }
 
-/* Take the whole lines in the buffer. */
-static void take_lines(struct proc *p)
-{
-	char *nl;
-
-	while ((nl = memchr(p->buf, '\n', p->len))) {
-		*nl = '\0';
-		status_line(p, p->buf);
-		p->len -= (size_t)(nl + 1 - p->buf);
-		memmove(p->buf, nl + 1, p->len);
-	}
-}
-
-/* Read what a process wrote; 1 at EOF.  Lines already in the buffer are
- * taken first: "ready" and "ncoreapi operational" often come in one read
- * (an autostart VCM is awaited after it wrote both), and the second line
- * left behind would have waited for the next status line. */
+/* Take what a process wrote; 1 at EOF or on a broken pipe. */
 static int drain(struct proc *p)
 {
-	take_lines(p);
 	for (;;) {
-		ssize_t n = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
+		char *line;
+		ssize_t n;
 
+		while ((line = hd_lines_next(&p->lines)))
+			status_line(p, line);
+		n = hd_lines_fill(p->fd, &p->lines);
 		if (n == 0)
 			return 1;
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : 1;
-		p->len += (size_t)n;
-		p->buf[p->len] = '\0';
-		take_lines(p);
-		if (p->len == sizeof(p->buf) - 1)
-			p->len = 0; /* an over-long line: not ours to trust */
 	}
 }
 
@@ -293,7 +274,7 @@ static int await_ready(struct proc *p, char *err, size_t errlen)
 	for (;;) {
 		int64_t left = deadline - hd_mono_ms();
 		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
-		char *nl;
+		char *line;
 		ssize_t n;
 
 		if (left <= 0)
@@ -301,7 +282,7 @@ static int await_ready(struct proc *p, char *err, size_t errlen)
 					   host.st->cfg->vcm_start_timeout);
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
 			return hsm_set_err(err, errlen, "poll: %s", strerror(errno));
-		n = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
+		n = hd_lines_fill(p->fd, &p->lines);
 		if (n == 0)
 			return hsm_set_err(
 			    err, errlen,
@@ -311,24 +292,17 @@ static int await_ready(struct proc *p, char *err, size_t errlen)
 				continue;
 			return hsm_set_err(err, errlen, "status pipe: %s", strerror(errno));
 		}
-		p->len += (size_t)n;
-		p->buf[p->len] = '\0';
-		if (!(nl = memchr(p->buf, '\n', p->len))) {
-			if (p->len == sizeof(p->buf) - 1)
+		if (!(line = hd_lines_next(&p->lines))) {
+			if (p->lines.overlong)
 				return hsm_set_err(err, errlen,
 						   "the VCM process sent a malformed status");
 			continue;
 		}
-		*nl = '\0';
-		if (strcmp(p->buf, "ready") != 0) {
-			int rc = hsm_set_err(err, errlen, "%.300s",
-					     strncmp(p->buf, "error ", 6) == 0
-						 ? p->buf + 6
-						 : "the VCM process sent a malformed status");
-			return rc;
-		}
-		p->len -= (size_t)(nl + 1 - p->buf);
-		memmove(p->buf, nl + 1, p->len);
+		if (strcmp(line, "ready") != 0)
+			return hsm_set_err(err, errlen, "%.300s",
+					   strncmp(line, "error ", 6) == 0
+					       ? line + 6
+					       : "the VCM process sent a malformed status");
 		drain(p);
 		return 0;
 	}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cmdline.h"
+#include "lines.h"
 #include "server.h"
 #include "services.h"
 #include "vcmhost.h"
@@ -28,8 +29,7 @@
 
 static int status_fd = -1;
 static int platform_fd = -1;
-static char platform_buf[256];
-static size_t platform_len;
+static struct hd_lines platform_lines;
 static int reported_operational = -1;
 static uint64_t seen_generation = (uint64_t)-1;
 
@@ -87,23 +87,14 @@ static void platform_said(struct hd_store *st, char *line)
 /* Take what the supervisor wrote on the platform pipe (non-blocking). */
 static void read_platform(struct hd_store *st)
 {
-	char *nl;
-	ssize_t n;
+	char *line;
 
 	if (platform_fd < 0)
 		return;
-	while ((n = read(platform_fd, platform_buf + platform_len,
-			 sizeof(platform_buf) - 1 - platform_len)) > 0) {
-		platform_len += (size_t)n;
-		while ((nl = memchr(platform_buf, '\n', platform_len))) {
-			*nl = '\0';
-			platform_said(st, platform_buf);
-			platform_len -= (size_t)(nl + 1 - platform_buf);
-			memmove(platform_buf, nl + 1, platform_len);
-		}
-		if (platform_len == sizeof(platform_buf) - 1)
-			platform_len = 0; /* an over-long line: not the supervisor's */
-	}
+	do {
+		while ((line = hd_lines_next(&platform_lines)))
+			platform_said(st, line);
+	} while (hd_lines_fill(platform_fd, &platform_lines) > 0);
 }
 
 static void on_boot(struct hd_store *st, int ok, const char *why)
@@ -197,27 +188,25 @@ static void vcm_help(void)
 	       "Serve one VCM (started by hsmd's VCM supervisor, see hsmd(8)).\n");
 }
 
-static int take_status_fd(const char *cmd, const char *arg, void *data)
+/* The pipes the supervisor hands a VCM process, by option. */
+struct fd_option {
+	const char *name;
+	int *fd;
+};
+static struct fd_option status_fd_option = { "--status-fd", &status_fd };
+static struct fd_option platform_fd_option = { "--platform-fd", &platform_fd };
+
+static int take_fd(const char *cmd, const char *arg, void *data)
 {
+	const struct fd_option *o = data;
 	char *end;
+	long v;
 
-	(void)data;
 	errno = 0;
-	status_fd = (int)strtol(arg, &end, 10);
-	if (errno || *end || status_fd < 3 || status_fd > 1023)
-		return hd_usage(cmd, "--status-fd: '%s' is not a descriptor 3-1023", arg);
-	return 0;
-}
-
-static int take_platform_fd(const char *cmd, const char *arg, void *data)
-{
-	char *end;
-
-	(void)data;
-	errno = 0;
-	platform_fd = (int)strtol(arg, &end, 10);
-	if (errno || *end || platform_fd < 3 || platform_fd > 1023)
-		return hd_usage(cmd, "--platform-fd: '%s' is not a descriptor 3-1023", arg);
+	v = strtol(arg, &end, 10);
+	if (errno || *end || end == arg || v < 3 || v > 1023)
+		return hd_usage(cmd, "%s: '%s' is not a descriptor 3-1023", o->name, arg);
+	*o->fd = (int)v;
 	return 0;
 }
 
@@ -235,8 +224,8 @@ int hd_vcm_main(int argc, char **argv)
 	const struct hd_opt opts[] = {
 		{ .name = "state", .str = &state, .required = "--state DIR" },
 		{ .name = "conf", .str = &confdir },
-		{ .name = "status-fd", .take = take_status_fd },
-		{ .name = "platform-fd", .take = take_platform_fd },
+		{ .name = "status-fd", .take = take_fd, .data = &status_fd_option },
+		{ .name = "platform-fd", .take = take_fd, .data = &platform_fd_option },
 		{ .name = "user", .take = take_user, .data = &uid },
 		{ .name = "image", .str = &image },
 	};

@@ -169,6 +169,22 @@ static int monitor_call(struct hsm_ctx *ctx, struct hsm_fleet *fleet, const char
 	return 0;
 }
 
+int logs_load_pins(struct hsm_ctx *ctx, const char *esn, struct hsm_pins *pins,
+		   const char *unenrolled)
+{
+	char err[512];
+
+	switch (hsm_pins_load(hsm_home(ctx), esn, pins, err, sizeof(err))) {
+	case 0:
+		return 0;
+	case 1:
+		return hsm_error(ctx, HSM_EXIT_STATE, esn,
+				 "not enrolled from this host%s (hsmadmin enroll)", unenrolled);
+	default:
+		return hsm_error(ctx, HSM_EXIT_FAILED, esn, "pins: %s", err);
+	}
+}
+
 /* Check that the certificates of the keys of a logs_getkey reply are
  * signed by the identity key pinned when this host enrolled the HSM.  0
  * (with *identity, a new reference, when identity is not NULL), or an
@@ -182,16 +198,9 @@ static int check_certified(struct hsm_ctx *ctx, const char *esn, const json_t *k
 	char err[512];
 	int rc;
 
-	switch (hsm_pins_load(hsm_home(ctx), esn, &pins, err, sizeof(err))) {
-	case 0:
-		break;
-	case 1:
-		return hsm_error(ctx, HSM_EXIT_STATE, esn,
-				 "not enrolled from this host: no identity key "
-				 "to check the log key's certificate against (hsmadmin enroll)");
-	default:
-		return hsm_error(ctx, HSM_EXIT_FAILED, esn, "pins: %s", err);
-	}
+	if ((rc = logs_load_pins(ctx, esn, &pins,
+				 ": no identity key to check the log key's certificate against")))
+		return rc;
 	id = hsm_key_from_openssh(pins.identity_key, err, sizeof(err));
 	hsm_pins_clear(&pins);
 	if (!id)

@@ -11,6 +11,13 @@
 /* hsmadmin logs collect [--daemon] */
 int logs_collect(struct hsm_ctx *ctx);
 
+/* The pins this host keeps of esn (hostkeys.h): 0, or the exit status
+ * reported (3 with "not enrolled from this host", unenrolled appended,
+ * when there are none). */
+struct hsm_pins;
+int logs_load_pins(struct hsm_ctx *ctx, const char *esn, struct hsm_pins *pins,
+		   const char *unenrolled);
+
 /* Log keys without certificates (uncertified.c): taken only from an HSM
  * this host enrolled in recovery mode.  logs_uncertified_permitted reads
  * its pins: 0 when they say so, else the exit status reported (4 when it

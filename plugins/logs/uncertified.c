@@ -33,18 +33,10 @@ int logs_refuse_uncertified(struct hsm_ctx *ctx, const char *esn, const char *no
 int logs_uncertified_permitted(struct hsm_ctx *ctx, const char *esn, const char *not_done)
 {
 	struct hsm_pins pins;
-	char err[512];
-	int recovery;
+	int rc, recovery;
 
-	switch (hsm_pins_load(hsm_home(ctx), esn, &pins, err, sizeof(err))) {
-	case 0:
-		break;
-	case 1:
-		return hsm_error(ctx, HSM_EXIT_STATE, esn,
-				 "not enrolled from this host (hsmadmin enroll)");
-	default:
-		return hsm_error(ctx, HSM_EXIT_FAILED, esn, "pins: %s", err);
-	}
+	if ((rc = logs_load_pins(ctx, esn, &pins, "")))
+		return rc;
 	recovery = pins.recovery;
 	hsm_pins_clear(&pins);
 	return recovery ? 0 : logs_refuse_uncertified(ctx, esn, not_done);
