@@ -142,6 +142,15 @@ static int api_vcm_put(struct hsmd_call *c, json_t *doc, const char *uuid, json_
 	return 0;
 }
 
+static const struct fw_vcms_index *api_vcm_index(struct hsmd_call *c)
+{
+	const struct fw_vcms_index *idx = hd_store_vcm_index(c->st);
+
+	if (!idx)
+		fail(c, "the index of the VCM registry", "out of memory");
+	return idx;
+}
+
 static void api_reply(struct hsmd_call *c, json_t *result)
 {
 	json_decref(c->result);
@@ -693,6 +702,7 @@ const struct hsmd_api hd_api_table = {
 	.reply_log_segment = api_reply_log_segment,
 	.vcm_identity = api_vcm_identity,
 	.vcm_put = api_vcm_put,
+	.vcm_index = api_vcm_index,
 };
 
 /* The test hook of the access matrix (hsmd(8), ENVIRONMENT): with

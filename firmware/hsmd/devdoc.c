@@ -416,12 +416,15 @@ static int validate(const json_t *doc, const json_t *prev, const json_t *changed
 		return -1;
 	if (vcm_network && check_vcm_network(vcm_network, err, errlen) != 0)
 		return -1;
-	/* "vcms": every rule of firmware/lib/vcmrules.c. */
+	/* "vcms": every rule of firmware/lib/vcmrules.c.  Changes without an
+	 * index: prev's registry may be doc's, changed in place, so every
+	 * entry is checked. */
 	if (vcms && changed && idx) {
 		if (fw_vcms_validate_changes(vcms, changed, idx, err, errlen) != 0)
 			return -1;
 	} else if (vcms &&
-		   fw_vcms_validate_since(vcms, json_object_get(prev, "vcms"), err, errlen) != 0) {
+		   fw_vcms_validate_since(vcms, changed ? NULL : json_object_get(prev, "vcms"), err,
+					  errlen) != 0) {
 		return -1;
 	}
 	if (version != HD_DOC_VERSION)

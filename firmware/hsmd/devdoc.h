@@ -47,7 +47,8 @@ int hd_device_validate_since(const json_t *doc, const json_t *prev, char *err, s
  * `changed` names (UUID -> anything) and idx indexes prev's registry: the
  * changed entries are checked, the rules between entries for them alone
  * (fw_vcms_validate_changes), so the cost does not grow with the number
- * of VCMs. */
+ * of VCMs.  prev's registry may be doc's, changed in place; without idx
+ * (it could not be built) every entry is checked. */
 struct fw_vcms_index;
 int hd_device_validate_change(const json_t *doc, const json_t *prev, const json_t *changed,
 			      const struct fw_vcms_index *idx, char *err, size_t errlen);

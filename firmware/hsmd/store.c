@@ -279,10 +279,18 @@ static void index_registry(struct hd_store *st)
 	    fw_vcms_index_build(&st->vcm_index, json_object_get(st->device, "vcms")) == 0;
 }
 
+const struct fw_vcms_index *hd_store_vcm_index(struct hd_store *st)
+{
+	if (!st->vcm_index_ok)
+		index_registry(st);
+	return st->vcm_index_ok ? &st->vcm_index : NULL;
+}
+
 /* The view shares every member but the secret ones with the device:
- * neither is ever changed in place (a commit replaces the device, and
- * services change copies), so copying the whole registry at every commit,
- * which grew with the number of VCMs, is not needed. */
+ * neither is changed in place but by a commit (which replaces the device,
+ * or the registry's changed entries; services change copies), so copying
+ * the whole registry at every commit, which grew with the number of VCMs,
+ * is not needed. */
 static void rebuild_view(struct hd_store *st)
 {
 	json_t *view = json_copy(st->device);
@@ -488,10 +496,16 @@ int64_t hd_store_now(const struct hd_store *st)
 
 /* One transaction: the entry (and, at factory state, the key change)
  * durable in the log first, then device.json; a failure of either leaves
- * the old state and cuts the entries off again. */
+ * the old state and cuts the entries off again.  changed (UUID ->
+ * anything; NULL: any VCM may have changed) names the VCMs whose entries
+ * doc's registry changed in place; replaced holds the entries they
+ * replaced (absent: new), which hd_store_commit_changes puts back if this
+ * fails. */
 static int commit_logged(struct hd_store *st, json_t *doc, const char *event, json_t *detail,
-			 EVP_PKEY *newkey, const json_t *changed, char *err, size_t errlen)
+			 EVP_PKEY *newkey, const json_t *changed, const json_t *replaced, char *err,
+			 size_t errlen)
 {
+	json_t *before = NULL;
 	json_t *log = json_object_get(doc, "log");
 	char inner[HD_ERRLEN];
 	struct hd_slog_mark mark;
@@ -537,11 +551,11 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 			    json_object_get(doc, "clock"), "high_water",
 			    json_integer(next.high_water < 0 ? 0 : next.high_water));
 	}
-	/* A commit that names its changed VCMs checks them alone. */
-	if (changed && !st->vcm_index_ok)
-		index_registry(st);
-	if (changed && st->vcm_index_ok)
-		rc = hd_device_validate_change(doc, st->device, changed, &st->vcm_index, inner,
+	/* A commit that names its changed VCMs checks them alone, against
+	 * the index of the registry before them (hd_store_commit_changes). */
+	if (changed)
+		rc = hd_device_validate_change(doc, st->device, changed,
+					       st->vcm_index_ok ? &st->vcm_index : NULL, inner,
 					       sizeof(inner));
 	else
 		rc = hd_device_validate_since(doc, st->device, inner, sizeof(inner));
@@ -568,7 +582,18 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 	} else {
 		json_decref(detail);
 	}
-	rc = hd_docstore_commit_changes(st->dir, st->device, doc, changed, inner, sizeof(inner));
+	/* The registry changed in place: the documents compared are the
+	 * replaced entries, not the device's (which are the new ones). */
+	if (replaced && !(before = json_pack("{s:O}", "vcms", replaced))) {
+		if (event && hd_slog_rollback(&st->slog, &mark) != 0)
+			hd_log("system log: cannot cut off the entry of a failed change yet "
+			       "(the next write or start does)");
+		json_decref(doc);
+		return hsm_set_err(err, errlen, "out of memory");
+	}
+	rc = hd_docstore_commit_changes(st->dir, before ? before : st->device, doc, changed, inner,
+					sizeof(inner));
+	json_decref(before);
 	if (rc < 0) {
 		if (event && hd_slog_rollback(&st->slog, &mark) != 0)
 			hd_log("system log: cannot cut off the entry of a failed change yet "
@@ -580,8 +605,8 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 		/* Committed: the journal finishes it at the next commit or start. */
 		hd_log("state: %s (the change stands)", inner);
 	stale = !changed || !st->vcm_index_ok ||
-		fw_vcms_index_update(&st->vcm_index, json_object_get(st->device, "vcms"),
-				     json_object_get(doc, "vcms"), changed) != 0;
+		fw_vcms_index_update(&st->vcm_index, replaced, json_object_get(doc, "vcms"),
+				     changed) != 0;
 	json_decref(st->device);
 	st->device = doc;
 	if (stale)
@@ -598,7 +623,7 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 int hd_store_commit(struct hd_store *st, json_t *doc, const char *event, json_t *detail, char *err,
 		    size_t errlen)
 {
-	return commit_logged(st, doc, event, detail, NULL, NULL, err, errlen);
+	return commit_logged(st, doc, event, detail, NULL, NULL, NULL, err, errlen);
 }
 
 /* What a service may change.  Everything else (keys, certificates, log
@@ -638,8 +663,8 @@ int hd_store_commit_view(struct hd_store *st, json_t *view_doc, const char *even
 		json_decref(detail);
 		return hsm_set_err(err, errlen, "internal: commit without a document");
 	}
-	/* hsmd's members as they are (shared with the device, which is never
-	 * changed in place), the service's from its copy; the members the
+	/* hsmd's members as they are (shared with the device, which no one
+	 * else changes in place), the service's from its copy; the members the
 	 * commit changes in place are the new document's own. */
 	doc = json_copy(st->device);
 	for (size_t i = 0; i < sizeof(service_members) / sizeof(service_members[0]); i++) {
@@ -668,12 +693,56 @@ json_t *hd_store_begin(const struct hd_store *st)
 	return doc;
 }
 
+/* Put changes (UUID -> entry, null: deleted) into the registry in place,
+ * in their order; was gets the entries they replace (absent: the VCM is
+ * new).  How many were put: all, or fewer when memory ran out. */
+static size_t apply_changes(json_t *registry, const json_t *changes, json_t *was)
+{
+	const char *uuid;
+	json_t *v, *old;
+	size_t n = 0;
+
+	json_object_foreach((json_t *)changes, uuid, v)
+	{
+		if ((old = json_object_get(registry, uuid)) && json_object_set(was, uuid, old) != 0)
+			break;
+		if (json_is_null(v))
+			json_object_del(registry, uuid);
+		else if (json_object_set(registry, uuid, v) != 0)
+			break;
+		n++;
+	}
+	return n;
+}
+
+/* The registry as it was before apply_changes put the first n changes. */
+static void undo_changes(json_t *registry, const json_t *changes, const json_t *was, size_t n)
+{
+	const char *uuid;
+	json_t *v, *old;
+	int lost = 0;
+
+	json_object_foreach((json_t *)changes, uuid, v)
+	{
+		if (n-- == 0)
+			break;
+		if ((old = json_object_get(was, uuid)))
+			lost |= json_object_set(registry, uuid, old) != 0;
+		else
+			json_object_del(registry, uuid);
+	}
+	if (lost)
+		/* Out of memory: the documents on disk are the old ones, and
+		 * the next start loads them. */
+		hd_log("state: cannot restore the VCM registry in memory after a failed change "
+		       "(out of memory); restart hsmd");
+}
+
 int hd_store_commit_changes(struct hd_store *st, json_t *view_doc, const char *event,
 			    json_t *detail, char *err, size_t errlen)
 {
-	json_t *doc, *changes, *registry = NULL, *v;
-	const json_t *was = json_object_get(st->device, "vcms");
-	const char *uuid;
+	json_t *doc, *changes, *registry = NULL, *was = NULL;
+	size_t applied = 0;
 	int rc;
 
 	changes = json_object_get(view_doc, "vcms");
@@ -683,38 +752,48 @@ int hd_store_commit_changes(struct hd_store *st, json_t *view_doc, const char *e
 		return hsm_set_err(err, errlen, "internal: commit without a document of changes");
 	}
 	changes = changes ? json_incref(changes) : json_object();
-	/* The registry as it stands with the changes applied: its entries are
-	 * the device's own objects (never changed in place) but for those. */
-	if (json_object_size(changes)) {
-		registry = was ? json_copy((json_t *)was) : json_object();
-		json_object_foreach(changes, uuid, v)
-		{
-			if (json_is_null(v))
-				json_object_del(registry, uuid);
-			else
-				json_object_set(registry, uuid, v);
-		}
-	}
-	/* The service's other members; the registry is set after them. */
+	/* The service's other members; the registry is the device's own. */
 	json_object_del(view_doc, "vcms");
 	doc = json_copy(st->device);
 	for (size_t i = 0; i < sizeof(service_members) / sizeof(service_members[0]); i++) {
 		json_t *m = json_object_get(view_doc, service_members[i]);
-		if (m && strcmp(service_members[i], "vcms") != 0)
+		if (m)
 			json_object_set(doc, service_members[i], m);
 	}
 	json_decref(view_doc);
-	if (registry) {
-		if (json_object_size(registry))
-			json_object_set_new(doc, "vcms", registry);
-		else {
-			json_object_del(doc, "vcms");
-			json_decref(registry);
-		}
-	}
 	json_object_set_new(doc, "log", json_deep_copy(json_object_get(doc, "log")));
 	json_object_set_new(doc, "clock", json_deep_copy(json_object_get(doc, "clock")));
-	rc = commit_logged(st, doc, event, detail, NULL, changes, err, errlen);
+	/* The changes go into the registry in place, not into a copy of it
+	 * (whose cost grew with the number of VCMs); a commit that fails puts
+	 * the replaced entries back, so a failed change changes nothing. */
+	if (!st->vcm_index_ok)
+		index_registry(st); /* of the registry before the changes */
+	if (json_object_size(changes)) {
+		registry = json_object_get(doc, "vcms");
+		if (!registry) {
+			registry = json_object();
+			json_object_set_new(doc, "vcms", registry);
+		}
+		json_incref(registry);
+		was = json_object();
+		applied = was ? apply_changes(registry, changes, was) : 0;
+		if (applied < json_object_size(changes)) {
+			undo_changes(registry, changes, was, applied);
+			json_decref(registry);
+			json_decref(was);
+			json_decref(changes);
+			json_decref(doc);
+			json_decref(detail);
+			return hsm_set_err(err, errlen, "out of memory");
+		}
+		if (json_object_size(registry) == 0)
+			json_object_del(doc, "vcms");
+	}
+	rc = commit_logged(st, doc, event, detail, NULL, changes, was, err, errlen);
+	if (rc != 0 && registry)
+		undo_changes(registry, changes, was, applied);
+	json_decref(registry);
+	json_decref(was);
 	json_decref(changes);
 	return rc;
 }
@@ -826,7 +905,7 @@ static int fresh_state(struct hd_store *st, const char *image, const char *event
 	json_object_set_new(detail, "epoch", json_integer(epoch));
 	json_object_set_new(detail, "log_key", json_string(line));
 	free(line);
-	rc = commit_logged(st, doc, event, detail, newkey, NULL, err, errlen);
+	rc = commit_logged(st, doc, event, detail, newkey, NULL, NULL, err, errlen);
 	EVP_PKEY_free(newkey);
 	return rc;
 }

@@ -27,10 +27,14 @@
 #include "logstore.h"
 #include "vcmrules.h"
 
-/* device and view are never changed in place: a commit replaces the
- * device with a new document, and the view, the next device and unchanged
- * VCM entries share members with it (store.c: rebuild_view,
- * hd_store_commit_view).  Change a json_deep_copy of them. */
+/* device and view are never changed in place but by a commit: it
+ * replaces the device with a new document, and the view, the next device
+ * and unchanged VCM entries share members with it (store.c: rebuild_view,
+ * hd_store_commit_view).  The registry object (member "vcms", shared by
+ * device and view) is the exception: hd_store_commit_changes replaces
+ * entries in it in place, so a commit does not copy it; the entries
+ * themselves are never changed.  Change a json_deep_copy of them, and do
+ * not commit while iterating over the registry. */
 struct hd_store {
 	char dir[4096];
 	int lockfd;
@@ -92,10 +96,15 @@ int hd_store_commit_view(struct hd_store *st, json_t *view_doc, const char *even
 json_t *hd_store_begin(const struct hd_store *st);
 
 /* Commit such a document: as hd_store_commit_view, but view_doc's "vcms"
- * holds only the changed entries, applied to the registry as it stands;
- * only they are checked and written (steals view_doc and detail). */
+ * holds only the changed entries, applied to the registry in place (put
+ * back if the commit fails); only they are checked and written (steals
+ * view_doc and detail). */
 int hd_store_commit_changes(struct hd_store *st, json_t *view_doc, const char *event,
 			    json_t *detail, char *err, size_t errlen);
+
+/* The index of the device's registry (vcmrules.h), built now if a
+ * commit dropped it; valid until the next commit.  NULL: out of memory. */
+const struct fw_vcms_index *hd_store_vcm_index(struct hd_store *st);
 
 /* Factory state (guide 4.5.3): a fresh device document keeping what must
  * survive, committed with one log entry, then a reboot. */

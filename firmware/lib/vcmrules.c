@@ -420,6 +420,7 @@ int fw_vcms_validate_since(const json_t *vcms, const json_t *checked, char *err,
 	}
 	json_object_foreach((json_t *)vcms, uuid, e)
 	{
+		fw_vcms_visits++;
 		if (e != json_object_get(checked, uuid) &&
 		    fw_vcm_entry_validate(uuid, e, err, errlen) != 0) {
 			rc = -1;
@@ -460,6 +461,8 @@ out:
 	return rc;
 }
 
+unsigned long fw_vcms_visits;
+
 /* ---- the index of a validated registry -------------------------------- */
 
 /* An entry's address in the canonical form (the index's key). */
@@ -479,34 +482,127 @@ static void seq_key(const json_t *e, char out[32])
 	snprintf(out, 32, "%lld", (long long)json_integer_value(json_object_get(e, "seq")));
 }
 
+/* ---- the index's sorted addresses ---- */
+
+/* Where addr is, or would go, in the sorted addresses. */
+static size_t sorted_find(const struct fw_vcms_index *idx, const struct hsm_ipaddr *addr)
+{
+	size_t lo = 0, hi = idx->nsorted;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (hsm_ip_compare(&idx->sorted[mid], addr) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int sorted_insert(struct fw_vcms_index *idx, const struct hsm_ipaddr *addr)
+{
+	size_t at = sorted_find(idx, addr);
+
+	if (at < idx->nsorted && hsm_ip_equal(&idx->sorted[at], addr))
+		return 0;
+	if (idx->nsorted == idx->capsorted) {
+		size_t cap = idx->capsorted ? 2 * idx->capsorted : 64;
+		struct hsm_ipaddr *n = realloc(idx->sorted, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		idx->sorted = n;
+		idx->capsorted = cap;
+	}
+	memmove(&idx->sorted[at + 1], &idx->sorted[at], (idx->nsorted - at) * sizeof(*addr));
+	idx->sorted[at] = *addr;
+	idx->nsorted++;
+	return 0;
+}
+
+static void sorted_remove(struct fw_vcms_index *idx, const struct hsm_ipaddr *addr)
+{
+	size_t at = sorted_find(idx, addr);
+
+	if (at == idx->nsorted || !hsm_ip_equal(&idx->sorted[at], addr))
+		return;
+	memmove(&idx->sorted[at], &idx->sorted[at + 1], (idx->nsorted - at - 1) * sizeof(*addr));
+	idx->nsorted--;
+}
+
 static int index_add(struct fw_vcms_index *idx, const char *uuid, const json_t *e)
 {
 	char addr[HSM_NETADDR_STRLEN], seq[32];
+	const char *nonce = json_string_value(json_object_get(e, "request_nonce"));
+	json_int_t n = json_integer_value(json_object_get(e, "seq"));
+	struct hsm_ipaddr ip;
 
 	seq_key(e, seq);
-	if ((canonical_address(e, addr) == 0 &&
-	     json_object_set_new(idx->addresses, addr, json_string(uuid)) != 0) ||
-	    json_object_set_new(idx->seqs, seq, json_string(uuid)) != 0)
+	if (canonical_address(e, addr) == 0) {
+		hsm_ip_parse(addr, 0, &ip, NULL, 0);
+		if (json_object_set_new(idx->addresses, addr, json_string(uuid)) != 0 ||
+		    sorted_insert(idx, &ip) != 0)
+			return -1;
+	}
+	if (json_object_set_new(idx->seqs, seq, json_string(uuid)) != 0 ||
+	    (nonce && json_object_set_new(idx->nonces, nonce, json_string(uuid)) != 0))
 		return -1;
+	if (n > idx->seq_max)
+		idx->seq_max = n;
 	if (json_is_true(json_object_get(e, "serial_cardreader")))
 		snprintf(idx->reader, sizeof(idx->reader), "%s", uuid);
 	return 0;
+}
+
+static int holds(const json_t *map, const char *key, const char *uuid)
+{
+	const char *holder = json_string_value(json_object_get(map, key));
+
+	return holder && strcmp(holder, uuid) == 0;
+}
+
+/* The highest sequence number went: the next one down that a VCM holds.
+ * Numbers are given in turn, so it is a few steps down; past those (VCMs
+ * deleted in between), the numbers held are read. */
+static void seq_max_lower(struct fw_vcms_index *idx)
+{
+	const char *k;
+	json_t *v;
+	char key[32];
+
+	for (int step = 0; step < 64 && idx->seq_max > 0; step++) {
+		snprintf(key, sizeof(key), "%lld", (long long)--idx->seq_max);
+		if (json_object_get(idx->seqs, key))
+			return;
+	}
+	idx->seq_max = 0;
+	json_object_foreach(idx->seqs, k, v)
+	{
+		json_int_t n = strtoll(k, NULL, 10);
+		if (n > idx->seq_max)
+			idx->seq_max = n;
+	}
 }
 
 /* Forget what entry e of uuid holds (only where the index names uuid). */
 static void index_drop(struct fw_vcms_index *idx, const char *uuid, const json_t *e)
 {
 	char addr[HSM_NETADDR_STRLEN], seq[32];
-	const char *holder;
+	const char *nonce = json_string_value(json_object_get(e, "request_nonce"));
+	struct hsm_ipaddr ip;
 
 	seq_key(e, seq);
-	if (canonical_address(e, addr) == 0 &&
-	    (holder = json_string_value(json_object_get(idx->addresses, addr))) &&
-	    strcmp(holder, uuid) == 0)
+	if (canonical_address(e, addr) == 0 && holds(idx->addresses, addr, uuid)) {
 		json_object_del(idx->addresses, addr);
-	if ((holder = json_string_value(json_object_get(idx->seqs, seq))) &&
-	    strcmp(holder, uuid) == 0)
+		hsm_ip_parse(addr, 0, &ip, NULL, 0);
+		sorted_remove(idx, &ip);
+	}
+	if (holds(idx->seqs, seq, uuid)) {
 		json_object_del(idx->seqs, seq);
+		if (json_integer_value(json_object_get(e, "seq")) == idx->seq_max)
+			seq_max_lower(idx);
+	}
+	if (nonce && holds(idx->nonces, nonce, uuid))
+		json_object_del(idx->nonces, nonce);
 	if (strcmp(idx->reader, uuid) == 0)
 		idx->reader[0] = '\0';
 }
@@ -515,7 +611,18 @@ void fw_vcms_index_free(struct fw_vcms_index *idx)
 {
 	json_decref(idx->addresses);
 	json_decref(idx->seqs);
+	json_decref(idx->nonces);
+	free(idx->sorted);
 	memset(idx, 0, sizeof(*idx));
+}
+
+static int index_empty(struct fw_vcms_index *idx)
+{
+	memset(idx, 0, sizeof(*idx));
+	idx->addresses = json_object();
+	idx->seqs = json_object();
+	idx->nonces = json_object();
+	return idx->addresses && idx->seqs && idx->nonces ? 0 : -1;
 }
 
 int fw_vcms_index_build(struct fw_vcms_index *idx, const json_t *vcms)
@@ -523,17 +630,18 @@ int fw_vcms_index_build(struct fw_vcms_index *idx, const json_t *vcms)
 	const char *uuid;
 	json_t *e;
 
-	memset(idx, 0, sizeof(*idx));
-	idx->addresses = json_object();
-	idx->seqs = json_object();
-	if (!idx->addresses || !idx->seqs)
+	if (index_empty(idx) != 0)
 		goto fail;
-	json_object_foreach((json_t *)vcms, uuid, e) if (index_add(idx, uuid, e) != 0) goto fail;
+	json_object_foreach((json_t *)vcms, uuid, e)
+	{
+		fw_vcms_visits++;
+		if (index_add(idx, uuid, e) != 0)
+			goto fail;
+	}
 	return 0;
 fail:
 	fw_vcms_index_free(idx);
-	idx->addresses = json_object();
-	idx->seqs = json_object();
+	index_empty(idx);
 	return -1;
 }
 
@@ -550,6 +658,117 @@ int fw_vcms_index_update(struct fw_vcms_index *idx, const json_t *prev, const js
 	json_object_foreach((json_t *)changed, uuid, x) if ((e = json_object_get(vcms, uuid)) &&
 							    index_add(idx, uuid, e) != 0) return -1;
 	return 0;
+}
+
+const char *fw_vcms_index_nonce(const struct fw_vcms_index *idx, const char *nonce)
+{
+	return nonce ? json_string_value(json_object_get(idx->nonces, nonce)) : NULL;
+}
+
+const char *fw_vcms_index_address(const struct fw_vcms_index *idx, const struct hsm_ipaddr *addr)
+{
+	char a[HSM_NETADDR_STRLEN];
+
+	return json_string_value(
+	    json_object_get(idx->addresses, hsm_ip_format(addr, a, sizeof(a))));
+}
+
+json_int_t fw_vcms_index_seq_max(const struct fw_vcms_index *idx)
+{
+	return idx->seq_max;
+}
+
+/* a + n within the family's bytes; -1 when that passes its last address. */
+static int addr_plus(const struct hsm_ipaddr *a, uint64_t n, struct hsm_ipaddr *out)
+{
+	*out = *a;
+	for (size_t i = a->family == 4 ? 4 : 16; i-- > 0 && n;) {
+		uint64_t v = (uint64_t)out->b[i] + (n & 0xffu);
+		out->b[i] = (uint8_t)v;
+		n = (n >> 8) + (v >> 8);
+	}
+	return n ? -1 : 0;
+}
+
+static void addr_minus_one(struct hsm_ipaddr *a)
+{
+	for (size_t i = a->family == 4 ? 4 : 16; i-- > 0;)
+		if (a->b[i]-- != 0)
+			break;
+}
+
+/* The lowest address from `from` to `to` that no indexed VCM holds: 0, or
+ * -1 when they hold every one.  The held addresses from `from` on are
+ * from, from + 1, ... up to the first gap, so the sorted addresses find it
+ * by bisection: sorted[j + k] == from + k holds below the gap only. */
+static int index_unheld(const struct fw_vcms_index *idx, const struct hsm_ipaddr *from,
+			const struct hsm_ipaddr *to, struct hsm_ipaddr *out)
+{
+	size_t j = sorted_find(idx, from), lo = 0, hi = idx->nsorted - j;
+	struct hsm_ipaddr x;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (addr_plus(from, mid, &x) == 0 && hsm_ip_equal(&idx->sorted[j + mid], &x))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (addr_plus(from, lo, out) != 0 || hsm_ip_compare(out, to) > 0)
+		return -1;
+	return 0;
+}
+
+static int ip_cmp(const void *a, const void *b)
+{
+	return hsm_ip_compare(a, b);
+}
+
+int fw_vcms_index_alloc(const struct fw_vcms_index *idx, const struct hsm_addr_pool *pool,
+			struct hsm_ipaddr *out, char *err, size_t errlen)
+{
+	struct hsm_ipaddr cand, hi, *other;
+	struct hsm_cidr network;
+	char net[HSM_NETADDR_STRLEN];
+	size_t n = 0;
+	int rc;
+
+	/* The lowest address free of the pool's own: below it every host
+	 * address is taken already (and the pool's errors are its). */
+	if ((rc = hsm_addr_alloc(pool, &cand, err, errlen)) != HSM_ADDR_OK)
+		return rc;
+	hsm_cidr_last(&pool->subnet, &hi);
+	if (!hsm_ip_is_host(&hi, &pool->subnet))
+		addr_minus_one(&hi);
+	other = malloc((pool->nused + 2) * sizeof(*other));
+	if (!other) {
+		hsm_set_err(err, errlen, "out of memory");
+		return HSM_ADDR_INVALID;
+	}
+	for (size_t i = 0; i < pool->nused; i++)
+		other[n++] = pool->used[i];
+	if (pool->hsm)
+		other[n++] = *pool->hsm;
+	if (pool->gateway)
+		other[n++] = *pool->gateway;
+	qsort(other, n, sizeof(*other), ip_cmp);
+	/* Each turn passes one address of the pool's: at most n + 1 turns. */
+	while (index_unheld(idx, &cand, &hi, &cand) == 0) {
+		if (!bsearch(&cand, other, n, sizeof(*other), ip_cmp)) {
+			free(other);
+			*out = cand;
+			return HSM_ADDR_OK;
+		}
+		if (hsm_ip_equal(&cand, &hi))
+			break;
+		addr_plus(&cand, 1, &cand);
+	}
+	free(other);
+	network = pool->subnet;
+	hsm_cidr_first(&pool->subnet, &network.addr);
+	hsm_set_err(err, errlen, "no free address left in %s",
+		    hsm_cidr_format(&network, net, sizeof(net)));
+	return HSM_ADDR_EXHAUSTED;
 }
 
 /* Does the indexed VCM `holder` (may be NULL) stand in the way of uuid?
@@ -633,6 +852,7 @@ unsigned fw_vcms_active(const json_t *vcms)
 	json_object_foreach((json_t *)vcms, uuid, e)
 	{
 		const char *s = json_string_value(json_object_get(e, "state"));
+		fw_vcms_visits++;
 		n += s && strcmp(s, "active") == 0;
 	}
 	return n;
@@ -659,6 +879,7 @@ json_t *fw_vcms_ordered(const json_t *vcms)
 		return out;
 	json_object_foreach((json_t *)vcms, uuid, e)
 	{
+		fw_vcms_visits++;
 		refs[i].seq = json_integer_value(json_object_get(e, "seq"));
 		refs[i].uuid = uuid;
 		i++;
@@ -675,9 +896,13 @@ const char *fw_vcms_cardreader(const json_t *vcms, const char *except)
 	const char *uuid;
 	json_t *e;
 
-	json_object_foreach((json_t *)vcms, uuid,
-			    e) if (json_is_true(json_object_get(e, "serial_cardreader")) &&
-				   (!except || strcmp(uuid, except) != 0)) return uuid;
+	json_object_foreach((json_t *)vcms, uuid, e)
+	{
+		fw_vcms_visits++;
+		if (json_is_true(json_object_get(e, "serial_cardreader")) &&
+		    (!except || strcmp(uuid, except) != 0))
+			return uuid;
+	}
 	return NULL;
 }
 

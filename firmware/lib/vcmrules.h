@@ -107,11 +107,18 @@ HSM_API int fw_vcms_validate_since(const json_t *vcms, const json_t *checked, ch
 /* What the rules between entries need of a validated registry, kept up to
  * date commit by commit so that checking a change looks at the changed
  * entries alone: which VCM holds each address (in the canonical form of
- * hsm_ip_format) and each sequence number, and which the card reader. */
+ * hsm_ip_format) and each sequence number, and which the card reader;
+ * and what a create asks of the registry (the create request's nonce, the
+ * highest sequence number, the lowest free address), answered without
+ * looking at every entry. */
 struct fw_vcms_index {
 	json_t *addresses; /* address -> UUID */
 	json_t *seqs;      /* decimal seq -> UUID */
 	char reader[40];   /* UUID, or "" */
+	json_t *nonces;    /* request_nonce -> UUID */
+	json_int_t seq_max;
+	struct hsm_ipaddr *sorted; /* the keys of addresses, ascending */
+	size_t nsorted, capsorted;
 };
 /* Index a registry that fw_vcms_validate accepted (NULL: none).  0, or -1
  * (out of memory; the index is then empty). */
@@ -128,6 +135,25 @@ HSM_API int fw_vcms_validate_changes(const json_t *vcms, const json_t *changed,
  * of memory: rebuild it). */
 HSM_API int fw_vcms_index_update(struct fw_vcms_index *idx, const json_t *prev, const json_t *vcms,
 				 const json_t *changed);
+
+/* The VCM created from the request with this nonce ("request_nonce"),
+ * or NULL. */
+HSM_API const char *fw_vcms_index_nonce(const struct fw_vcms_index *idx, const char *nonce);
+/* The VCM holding this address, or NULL. */
+HSM_API const char *fw_vcms_index_address(const struct fw_vcms_index *idx,
+					  const struct hsm_ipaddr *addr);
+/* The highest sequence number ("seq"), 0 without VCMs. */
+HSM_API json_int_t fw_vcms_index_seq_max(const struct fw_vcms_index *idx);
+/* hsm_addr_alloc of pool with the addresses of the indexed VCMs used as
+ * well (pool->used: the others, such as other HSMs' VCMs): the lowest free
+ * host address, at a cost that grows with pool->nused but not with the
+ * number of VCMs.  The same statuses and errors as hsm_addr_alloc. */
+HSM_API int fw_vcms_index_alloc(const struct fw_vcms_index *idx, const struct hsm_addr_pool *pool,
+				struct hsm_ipaddr *out, char *err, size_t errlen);
+
+/* Registry entries the functions here have looked at, one by one: a test
+ * tells an operation that walks every VCM from one that does not. */
+HSM_API extern unsigned long fw_vcms_visits;
 
 /* How many VCMs are in state "active". */
 HSM_API unsigned fw_vcms_active(const json_t *vcms);

@@ -214,6 +214,85 @@ int main(void)
 		       "changes that are not an object are refused: %s", err);
 	}
 
+	/* A change goes into the registry in place: a create neither copies
+	 * the registry nor looks at another VCM's entry.  A save refused by a
+	 * size limit puts every replaced entry back: nothing changed. */
+	{
+		const json_t *reg = json_object_get(st.device, "vcms"), *eight;
+		json_t *snapshot, *blob;
+		unsigned long visits;
+		char u2[37], *s;
+
+		uuid_of(303, u);
+		doc = hd_store_begin(&st);
+		json_object_set_new(json_object_get(doc, "vcms"), u, entry(303, 0));
+		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u), "seq",
+				    json_integer(303));
+		visits = fw_vcms_visits;
+		TAP_INT_EQ(hd_store_commit_changes(&st, doc, "vcm_create", NULL, err, sizeof(err)),
+			   0, "a create among 300 VCMs is committed");
+		TAP_INT_EQ((int)(fw_vcms_visits - visits), 0,
+			   "... looking at no other VCM's entry");
+		tap_ok(json_object_get(st.device, "vcms") == reg &&
+			   json_object_get(st.view, "vcms") == reg,
+		       "... the registry is the same object, changed in place");
+
+		snapshot = json_deep_copy(reg);
+		uuid_of(8, u);
+		eight = json_object_get(reg, u);
+		doc = hd_store_begin(&st);
+		json_object_set_new(json_object_get(doc, "vcms"), u, json_deep_copy(eight));
+		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u), "name",
+				    json_string("renamed again"));
+		uuid_of(9, u2);
+		json_object_set_new(json_object_get(doc, "vcms"), u2, json_null());
+		uuid_of(304, u2);
+		json_object_set_new(json_object_get(doc, "vcms"), u2, entry(304, 0));
+		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u2), "seq",
+				    json_integer(304));
+		s = malloc(HD_DOCSTORE_DEVICE_MAX + 1);
+		memset(s, 'x', HD_DOCSTORE_DEVICE_MAX);
+		s[HD_DOCSTORE_DEVICE_MAX] = '\0';
+		blob = json_pack("{s:s}", "blob", s);
+		free(s);
+		json_object_set_new(json_object_get(doc, "services"), "setup", blob);
+		tap_ok(hd_store_commit_changes(&st, doc, "too_big", NULL, err, sizeof(err)) != 0 &&
+			   strstr(err, "nothing was changed"),
+		       "a change, a delete and a create with a device.json over its limit are "
+		       "refused: %s",
+		       err);
+		tap_ok(json_equal(snapshot, json_object_get(st.device, "vcms")) &&
+			   json_object_get(reg, u) == eight,
+		       "... the registry is as it was, the changed entry the very same object");
+		snprintf(name, sizeof(name), "registry/%s.json", u2);
+		tap_ok(file_size(name) < 0, "... the new VCM's document is not written");
+		uuid_of(9, u2);
+		snprintf(name, sizeof(name), "registry/%s.json", u2);
+		tap_ok(file_size(name) > 0, "... the deleted VCM's document is still there");
+		/* The index is the old registry's too: VCM 9 holds its address. */
+		doc = hd_store_begin(&st);
+		uuid_of(305, u2);
+		json_object_set_new(json_object_get(doc, "vcms"), u2, entry(305, 0));
+		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u2), "seq",
+				    json_integer(305));
+		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u2), "address",
+				    json_string("10.1.0.9"));
+		tap_ok(hd_store_commit_changes(&st, doc, "vcm_create", NULL, err, sizeof(err)) !=
+			       0 &&
+			   strstr(err, "same address"),
+		       "... and its index: VCM 9's address is still taken: %s", err);
+		tap_ok(json_equal(snapshot, json_object_get(st.device, "vcms")),
+		       "... a refused check puts the registry back as well");
+		json_decref(snapshot);
+		/* The state on disk is the state in memory. */
+		tap_ok(reopen(&st, err, sizeof(err)) == 0, "reopened: %s", err);
+		TAP_INT_EQ((int)json_object_size(json_object_get(st.device, "vcms")), 301,
+			   "... 301 VCMs, VCM 303 among them");
+		uuid_of(303, u);
+		tap_ok(json_object_get(json_object_get(st.device, "vcms"), u) != NULL,
+		       "... VCM 303 is there");
+	}
+
 	/* A save the loader would refuse is refused, and nothing changes. */
 	{
 		size_t big = HD_DOCSTORE_DEVICE_MAX;

@@ -259,6 +259,185 @@ static void changes_checked(void)
 	json_decref(base);
 }
 
+/* VCM i of the lookups' registry: address 10.0.B.C from i, seq i, a nonce
+ * of its own. */
+static void lookup_uuid(unsigned i, char out[37])
+{
+	snprintf(out, 37, "0b3c5f2e-0000-4000-8000-%012u", i);
+}
+static void lookup_nonce(unsigned i, char out[33])
+{
+	snprintf(out, 33, "%032x", i);
+}
+static json_t *lookup_entry(unsigned i, const char *addr)
+{
+	char nonce[33];
+	json_t *e = entry((int)i, addr, "inactive");
+
+	lookup_nonce(i, nonce);
+	json_object_set_new(e, "request_nonce", json_string(nonce));
+	return e;
+}
+
+/* Apply changes (UUID -> entry or null) to vcms and to its index. */
+static void lookup_change(struct fw_vcms_index *idx, json_t **vcms, json_t *changes)
+{
+	json_t *next = json_copy(*vcms), *v;
+	const char *u;
+
+	json_object_foreach(changes, u, v)
+	{
+		if (json_is_null(v))
+			json_object_del(next, u);
+		else
+			json_object_set(next, u, v);
+	}
+	if (fw_vcms_index_update(idx, *vcms, next, changes) != 0)
+		tap_ok(0, "index update");
+	json_decref(*vcms);
+	json_decref(changes);
+	*vcms = next;
+}
+
+/* fw_vcms_index_alloc against hsm_addr_alloc given every address (the
+ * index's and the pool's) as used: the same address or the same status. */
+static int alloc_agrees(const struct fw_vcms_index *idx, const json_t *vcms,
+			struct hsm_addr_pool pool)
+{
+	struct hsm_ipaddr *all = calloc(pool.nused + json_object_size(vcms) + 1, sizeof(*all));
+	struct hsm_ipaddr a, b;
+	char e1[160], e2[160];
+	const char *u;
+	json_t *v;
+	size_t n = 0;
+	int r1, r2;
+
+	for (size_t i = 0; i < pool.nused; i++)
+		all[n++] = pool.used[i];
+	json_object_foreach((json_t *)vcms, u, v)
+	    hsm_ip_parse(json_string_value(json_object_get(v, "address")), 0, &all[n++], NULL, 0);
+	r1 = fw_vcms_index_alloc(idx, &pool, &a, e1, sizeof(e1));
+	pool.used = all;
+	pool.nused = n;
+	r2 = hsm_addr_alloc(&pool, &b, e2, sizeof(e2));
+	free(all);
+	return r1 == r2 && (r1 != 0 ? strcmp(e1, e2) == 0 : hsm_ip_equal(&a, &b));
+}
+
+/* What a create asks of the registry (its request's nonce used before,
+ * the next sequence number, a free address) is answered by the index
+ * without looking at any entry, and the answers follow every change. */
+static void create_lookups(void)
+{
+	struct fw_vcms_index idx;
+	struct hsm_addr_pool pool;
+	struct hsm_ipaddr ip, hsm, taken[2];
+	json_t *vcms = json_object();
+	char u[37], nonce[33], addr[32], err[160];
+	unsigned long visits;
+	int agree = 1;
+
+	for (unsigned i = 1; i <= 200; i++) {
+		lookup_uuid(i, u);
+		snprintf(addr, sizeof(addr), "10.0.%u.%u", i / 256, i % 256);
+		json_object_set_new(vcms, u, lookup_entry(i, addr));
+	}
+	visits = fw_vcms_visits;
+	tap_ok(fw_vcms_index_build(&idx, vcms) == 0, "200 VCMs are indexed");
+	TAP_INT_EQ((int)(fw_vcms_visits - visits), 200, "... looking at each entry once");
+
+	visits = fw_vcms_visits;
+	lookup_nonce(57, nonce);
+	lookup_uuid(57, u);
+	TAP_STR_EQ(fw_vcms_index_nonce(&idx, nonce), u, "a used create request's nonce is known");
+	lookup_nonce(201, nonce);
+	tap_ok(fw_vcms_index_nonce(&idx, nonce) == NULL, "... an unused one is not");
+	TAP_INT_EQ((int)fw_vcms_index_seq_max(&idx), 200, "the highest sequence number is known");
+	hsm_ip_parse("10.0.0.5", 0, &ip, NULL, 0);
+	lookup_uuid(5, u);
+	TAP_STR_EQ(fw_vcms_index_address(&idx, &ip), u, "the holder of an address is known");
+	memset(&pool, 0, sizeof(pool));
+	hsm_cidr_parse("10.0.0.0/22", 0, &pool.subnet, NULL, 0);
+	hsm_ip_parse("10.0.0.201", 0, &hsm, NULL, 0);
+	hsm_ip_parse("10.0.0.202", 0, &taken[0], NULL, 0);
+	hsm_ip_parse("10.0.0.204", 0, &taken[1], NULL, 0);
+	pool.hsm = &hsm;
+	pool.used = taken;
+	pool.nused = 2;
+	TAP_INT_EQ(fw_vcms_index_alloc(&idx, &pool, &ip, err, sizeof(err)), 0,
+		   "the lowest free address is found");
+	TAP_STR_EQ(hsm_ip_format(&ip, addr, sizeof(addr)), "10.0.0.203",
+		   "... past the VCMs, the HSM and other HSMs' VCMs");
+	TAP_INT_EQ((int)(fw_vcms_visits - visits), 0, "... and no lookup looked at an entry");
+
+	/* They follow changes: a hole, a deleted highest number. */
+	lookup_uuid(3, u);
+	lookup_change(&idx, &vcms, json_pack("{s:n}", u));
+	pool.nused = 0;
+	pool.hsm = NULL;
+	tap_ok(fw_vcms_index_alloc(&idx, &pool, &ip, err, sizeof(err)) == 0 &&
+		   !strcmp(hsm_ip_format(&ip, addr, sizeof(addr)), "10.0.0.3"),
+	       "a deleted VCM's address is the lowest free one again (%s)", addr);
+	lookup_nonce(3, nonce);
+	tap_ok(fw_vcms_index_nonce(&idx, nonce) == NULL, "... its nonce is forgotten");
+	lookup_uuid(200, u);
+	lookup_change(&idx, &vcms, json_pack("{s:n}", u));
+	TAP_INT_EQ((int)fw_vcms_index_seq_max(&idx), 199, "the highest number deleted: the next");
+	{
+		char u2[37];
+		lookup_uuid(199, u);
+		lookup_uuid(198, u2);
+		lookup_change(&idx, &vcms, json_pack("{s:n, s:n}", u, u2));
+	}
+	TAP_INT_EQ((int)fw_vcms_index_seq_max(&idx), 197, "... two at once");
+	for (unsigned i = 2; i <= 197; i++) {
+		lookup_uuid(i, u);
+		if (json_object_get(vcms, u) && i != 100)
+			lookup_change(&idx, &vcms, json_pack("{s:n}", u));
+	}
+	lookup_uuid(100, u);
+	lookup_change(&idx, &vcms, json_pack("{s:n}", u));
+	TAP_INT_EQ((int)fw_vcms_index_seq_max(&idx), 1, "... far down");
+	lookup_uuid(1, u);
+	lookup_change(&idx, &vcms, json_pack("{s:n}", u));
+	TAP_INT_EQ((int)fw_vcms_index_seq_max(&idx), 0, "... none left: 0");
+	fw_vcms_index_free(&idx);
+	json_decref(vcms);
+
+	/* The allocator agrees with hsm_addr_alloc over the whole registry,
+	 * in small IPv4 and IPv6 subnets, full ones included. */
+	srand(7);
+	for (int round = 0; round < 300; round++) {
+		int v6 = round % 3 == 0, bits = 2 + rand() % 4;
+		struct hsm_ipaddr other[4];
+		char net[64];
+
+		vcms = json_object();
+		memset(&pool, 0, sizeof(pool));
+		snprintf(net, sizeof(net), v6 ? "fd00::%x:0/%d" : "10.9.%d.0/%d", round % 250,
+			 (v6 ? 128 : 32) - bits);
+		hsm_cidr_parse(net, 0, &pool.subnet, NULL, 0);
+		for (unsigned h = 0; h < (1u << bits); h++) {
+			snprintf(addr, sizeof(addr), v6 ? "fd00::%x:%x" : "10.9.%d.%u", round % 250,
+				 h);
+			if (rand() % 4 == 0 && pool.nused < 4)
+				hsm_ip_parse(addr, 0, &other[pool.nused++], NULL, 0);
+			else if (rand() % 4 != 0) {
+				lookup_uuid(h + 1, u);
+				json_object_set_new(vcms, u, lookup_entry(h + 1, addr));
+			}
+		}
+		pool.used = other;
+		if (round % 2 && pool.nused)
+			pool.hsm = &other[0];
+		fw_vcms_index_build(&idx, vcms);
+		agree &= alloc_agrees(&idx, vcms, pool);
+		fw_vcms_index_free(&idx);
+		json_decref(vcms);
+	}
+	tap_ok(agree, "the index's allocator agrees with hsm_addr_alloc in 300 random subnets");
+}
+
 int main(void)
 {
 	struct fw_vcm_limits lim;
@@ -403,5 +582,6 @@ int main(void)
 	json_decref(lt);
 	replay_records();
 	changes_checked();
+	create_lookups();
 	return tap_done();
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hsmadmin/service.h - the hsmd service ABI (version 1.8).
+ * hsmadmin/service.h - the hsmd service ABI (version 1.9).
  *
  * A service module is a shared object that exports exactly one symbol,
  * `hsmd_service`, a const struct hsmd_service.  hsmd reads the ABI version
@@ -50,7 +50,7 @@ extern "C" {
 /* The one source of the service ABI version: configure reads these two
  * lines for hsmadmin-service.pc (tests/cli/versions.sh checks). */
 #define HSMD_SERVICE_ABI_MAJOR 1
-#define HSMD_SERVICE_ABI_MINOR 8
+#define HSMD_SERVICE_ABI_MINOR 9
 
 /* The one symbol hsmd looks up with dlsym(). */
 #define HSMD_SERVICE_SYMBOL "hsmd_service"
@@ -84,7 +84,8 @@ enum hsmd_status {
 #define HSMD_METHOD_MAINTENANCE 0x40u /* needs the HSM in maintenance mode */
 #define HSMD_METHOD_RECOVERY 0x80u    /* needs the HSM in recovery mode (guide 4.5.4: logs clear) */
 
-struct hsmd_call; /* opaque: one method call */
+struct hsmd_call;     /* opaque: one method call */
+struct fw_vcms_index; /* opaque here: see vcm_index (ABI 1.9) */
 
 struct hsmd_method {
 	const char *name; /* [a-z0-9_]{1,47}; NULL ends a table */
@@ -304,6 +305,14 @@ struct hsmd_api {
 	 * doc: entry (stolen) replaces the VCM's entry, NULL deletes it.  0,
 	 * or -1 with an error set (not a UUID, or not a begin() document). */
 	int (*vcm_put)(struct hsmd_call *call, json_t *doc, const char *uuid, json_t *entry);
+	/* --- ABI 1.9: the index hsmd keeps of the registry, brought up to
+	 * date by every commit (struct fw_vcms_index of the firmware library,
+	 * firmware/lib/vcmrules.h, read with its fw_vcms_index_* functions):
+	 * which VCM holds an address, a sequence number or a create request's
+	 * nonce, and the lowest free address, without walking every entry, so
+	 * that a create costs the same whatever the number of VCMs.  Valid
+	 * until the next commit; NULL with an error set (out of memory). */
+	const struct fw_vcms_index *(*vcm_index)(struct hsmd_call *call);
 };
 
 /* Every call starts with the table pointer. */
@@ -527,6 +536,16 @@ static inline int hsmd_vcm_put(struct hsmd_call *c, json_t *doc, const char *uui
 		return json_object_set_new(vcms, uuid, entry);
 	json_object_del(vcms, uuid);
 	return 0;
+}
+/* The registry's index: has the running hsmd got it (ABI 1.9)?  Without
+ * it, a service indexes device()'s "vcms" itself (fw_vcms_index_build). */
+static inline int hsmd_has_vcm_index(struct hsmd_call *c)
+{
+	return HSMD_API_HAS(c, vcm_index);
+}
+static inline const struct fw_vcms_index *hsmd_vcm_index(struct hsmd_call *c)
+{
+	return HSMD_API_CALL(c, vcm_index, "1.9", (const struct fw_vcms_index *)NULL, c);
 }
 static inline json_t *hsmd_vcm_identity(struct hsmd_call *c, const char *uuid)
 {

@@ -194,16 +194,33 @@ static int random_uuid(char out[37])
 	return 0;
 }
 
-/* The address for a new VCM: the one asked for, checked, or the lowest
- * free one of the VCM subnet. */
-static int pick_address(struct hsmd_call *call, const char *want, char out[HSM_NETADDR_STRLEN])
+/* The index of the registry (vcmrules.h): hsmd's, kept commit by commit
+ * (ABI 1.9), valid until the next commit; from an older hsmd, own, built
+ * for this call (*built: free it).  NULL with an error set. */
+static const struct fw_vcms_index *registry_index(struct hsmd_call *call, struct fw_vcms_index *own,
+						  int *built)
 {
-	const json_t *vcms = registry(call), *e;
-	json_t *net = hsmd_vcm_network(call);
+	*built = 0;
+	if (hsmd_has_vcm_index(call))
+		return hsmd_vcm_index(call);
+	*built = 1;
+	if (fw_vcms_index_build(own, registry(call)) != 0) {
+		hsmd_error(call, HSMD_FAILED, "out of memory");
+		return NULL;
+	}
+	return own;
+}
+
+/* The address for a new VCM: the one asked for, checked, or the lowest
+ * free one of the VCM subnet.  This HSM's VCMs' addresses are the index's:
+ * neither is a walk over the registry. */
+static int pick_address(struct hsmd_call *call, const struct fw_vcms_index *idx, const char *want,
+			char out[HSM_NETADDR_STRLEN])
+{
+	json_t *net = hsmd_vcm_network(call), *t;
 	struct hsm_addr_pool pool;
 	struct hsm_ipaddr hsm, gw, got, *used;
-	size_t n = 0;
-	const char *uuid;
+	size_t n = 0, i;
 	char inner[256];
 	int rc;
 
@@ -223,33 +240,36 @@ static int pick_address(struct hsmd_call *call, const char *want, char out[HSM_N
 		pool.gateway = &gw;
 	/* taken: addresses of other HSMs' VCMs on this machine (hsmd's
 	 * machine-wide allocations); absent from an older hsmd. */
-	used = calloc(json_object_size(vcms) + json_array_size(json_object_get(net, "taken")) + 1,
-		      sizeof(*used));
+	used = calloc(json_array_size(json_object_get(net, "taken")) + 1, sizeof(*used));
 	if (!used) {
 		json_decref(net);
 		return hsmd_error(call, HSMD_FAILED, "out of memory");
 	}
-	json_object_foreach((json_t *)vcms, uuid,
-			    e) if (hsm_ip_parse(json_string_value(json_object_get(e, "address")), 0,
-						&used[n], NULL, 0) == 0) n++;
+	json_array_foreach(json_object_get(net, "taken"), i, t)
 	{
-		size_t i;
-		json_t *t;
-		json_array_foreach(
-		    json_object_get(net, "taken"), i,
-		    t) if (hsm_ip_parse(json_string_value(t), 0, &used[n], NULL, 0) == 0) n++;
+		if (hsm_ip_parse(json_string_value(t), 0, &used[n], NULL, 0) == 0)
+			n++;
 	}
 	pool.used = used;
 	pool.nused = n;
 	if (want) {
-		if (hsm_ip_parse(want, 0, &got, inner, sizeof(inner)) != 0)
+		if (hsm_ip_parse(want, 0, &got, inner, sizeof(inner)) != 0) {
 			rc = hsmd_error(call, HSMD_BAD_REQUEST, "ip_address: %s", inner);
-		else if (hsm_addr_check(&pool, &got, inner, sizeof(inner)) != 0)
-			rc = hsmd_error(call, HSMD_REFUSED_STATE, "ip_address: %s (VCM subnet %s)",
-					inner, json_string_value(json_object_get(net, "subnet")));
-		else
-			rc = HSMD_OK;
-	} else if (hsm_addr_alloc(&pool, &got, inner, sizeof(inner)) != 0) {
+		} else {
+			rc = hsm_addr_check(&pool, &got, inner, sizeof(inner)) != 0
+				 ? HSMD_REFUSED_STATE
+				 : HSMD_OK;
+			if (rc == HSMD_OK && fw_vcms_index_address(idx, &got)) {
+				char a[HSM_NETADDR_STRLEN];
+				snprintf(inner, sizeof(inner), "%s is already used by another VCM",
+					 hsm_ip_format(&got, a, sizeof(a)));
+				rc = HSMD_REFUSED_STATE;
+			}
+			if (rc != HSMD_OK)
+				rc = hsmd_error(call, rc, "ip_address: %s (VCM subnet %s)", inner,
+						json_string_value(json_object_get(net, "subnet")));
+		}
+	} else if (fw_vcms_index_alloc(idx, &pool, &got, inner, sizeof(inner)) != 0) {
 		rc =
 		    hsmd_error(call, HSMD_REFUSED_STATE, "no free address in the VCM subnet %s: %s",
 			       json_string_value(json_object_get(net, "subnet")), inner);
@@ -286,14 +306,16 @@ static int m_create(struct hsmd_call *call)
 	struct create_args a;
 	struct fw_vcm_limits lim;
 	struct hsm_request *req = NULL;
-	const json_t *vcms = registry(call), *e;
+	const json_t *vcms = registry(call);
+	const struct fw_vcms_index *idx = NULL;
+	struct fw_vcms_index own;
 	char msg[512], uuid[37], address[HSM_NETADDR_STRLEN], *ktr = NULL, *ssh = NULL;
-	const char *name, *u, *holder;
+	const char *name, *u;
 	uint32_t features;
 	json_t *spec, *prepared = NULL, *entry;
 	int64_t now = hsmd_now(call);
-	json_int_t seq = 0;
-	int rc, restrict_startup;
+	json_int_t seq;
+	int rc, restrict_startup, own_built = 0;
 
 	if ((rc = not_supported(call)) || (rc = create_params(call, &a)))
 		return rc;
@@ -302,17 +324,18 @@ static int m_create(struct hsmd_call *call)
 	if (rc != HSMD_OK)
 		return hsmd_error(call, rc, "%s", msg);
 	fw_vcm_limits(hsmd_lifetime(call), hsmd_device(call), &lim);
-	json_object_foreach((json_t *)vcms, u, e)
-	{
-		if (strcmp(json_string_value(json_object_get(e, "request_nonce")), req->nonce) ==
-		    0) {
-			rc = hsmd_error(call, HSMD_DENIED,
-					"request: already used to create VCM %s (replay)", u);
-			goto out;
-		}
-		if (json_integer_value(json_object_get(e, "seq")) > seq)
-			seq = json_integer_value(json_object_get(e, "seq"));
+	/* What the registry holds, from its index (valid until the commit):
+	 * a create looks at no other VCM's entry. */
+	if (!(idx = registry_index(call, &own, &own_built))) {
+		rc = HSMD_FAILED;
+		goto out;
 	}
+	if ((u = fw_vcms_index_nonce(idx, req->nonce))) {
+		rc = hsmd_error(call, HSMD_DENIED,
+				"request: already used to create VCM %s (replay)", u);
+		goto out;
+	}
+	seq = fw_vcms_index_seq_max(idx);
 	if (json_object_size(vcms) >= lim.max_creatable) {
 		rc = hsmd_error(call, HSMD_REFUSED_STATE,
 				"this HSM can hold at most %u VCM%s (%s); "
@@ -343,11 +366,11 @@ static int m_create(struct hsmd_call *call)
 				"exclusive (the request asks for restrict_startup)");
 		goto out;
 	}
-	if (a.cardreader && (holder = fw_vcms_cardreader(vcms, NULL))) {
+	if (a.cardreader && idx->reader[0]) {
 		rc = hsmd_error(call, HSMD_REFUSED_STATE,
 				"only one VCM may have the serial card reader; "
 				"VCM %s has it",
-				holder);
+				idx->reader);
 		goto out;
 	}
 	if (fw_vcm_features(a.has_features ? (uint32_t)a.features : lim.platform, &lim, &features,
@@ -364,7 +387,7 @@ static int m_create(struct hsmd_call *call)
 		rc = hsmd_error(call, HSMD_BAD_REQUEST, "name: %s", msg);
 		goto out;
 	}
-	if ((rc = pick_address(call, a.ip, address)) != HSMD_OK)
+	if ((rc = pick_address(call, idx, a.ip, address)) != HSMD_OK)
 		goto out;
 	if (random_uuid(uuid) != 0 || json_object_get(vcms, uuid)) {
 		rc = hsmd_error(call, HSMD_FAILED, "cannot make a UUID");
@@ -391,6 +414,7 @@ static int m_create(struct hsmd_call *call)
 	    a.cardreader, "k_tenant_req", ktr, "sshadmin_key", ssh, "state", "inactive",
 	    "disk_exceeded", 0, "created", (json_int_t)now, "changed", (json_int_t)now,
 	    "request_nonce", req->nonce, "nonces", "nonce_floor", 0);
+	idx = NULL; /* the commit changes the index */
 	rc = commit_entry(call, uuid, entry, "vcm_create",
 			  json_pack("{s:s, s:s, s:I}", "name", name, "address", address, "features",
 				    (json_int_t)features));
@@ -406,6 +430,8 @@ static int m_create(struct hsmd_call *call)
 	}
 	rc = HSMD_OK;
 out:
+	if (own_built)
+		fw_vcms_index_free(&own);
 	free(ktr);
 	free(ssh);
 	json_decref(prepared);
