@@ -105,7 +105,14 @@ done
 rc_is 3 "the HSM's logs cross the critical level after $n logged calls"
 like "$out" 'past their critical capacity' "... the platform is in the monitor only state"
 # No waiting from here on: the call that crossed the level returned once
-# the VCM had taken it in.
+# the VCM had taken it in.  hsmd's log (the VCM's lines too) shows the
+# order: the VCM ended its ncoreapi before the HSM refused the next call.
+order=$(grep -E "ncoreapi: no longer served|setup\.set_mode .*past their critical capacity" \
+	"$TEST_TMP/h.log" | head -2 |
+	sed 's/.*no longer served.*/vcm ncoreapi terminated/; s/.*set_mode.*/hsm set_mode refused/' |
+	paste -sd, -)
+is "$order" "vcm ncoreapi terminated,hsm set_mode refused" \
+	"the VCM acted before the call that crossed the level returned"
 is "$(interlock)" free "the running VCM's ncoreapi is terminated: it holds no interlock"
 tcall "$U" ncoreapi set_mode "$NK" '{"mode":"maintenance"}'
 rc_is 255 "the VCM's ncoreapi refuses connections (terminated)"
@@ -129,5 +136,28 @@ is "$(vcm_state "$U")" active "the autostart VCM starts with the reset"
 is "$(interlock)" held "... its ncoreapi operational again"
 tcall "$U" ncoreapi set_mode "$NK" '{"mode":"maintenance"}'
 rc_is 0 "... and serving"
+
+# --- a VCM that does not answer: waited for, but not for ever ------------------------------
+# The call that crosses the critical level waits for every running VCM to
+# take it in, at most 3 s (hsmd(8), VCMs): a VCM whose process is stopped
+# (SIGSTOP) does not; the call returns after the bound, hsmd logs it, and
+# the VCM acts once it runs again.
+P=$(vcm_pid "$U")
+ok "the VCM's process ($P) is stopped (SIGSTOP)" kill -STOP "$P"
+mode=maintenance n=0
+while [ $n -lt 200 ]; do
+	call h setup set_mode setup "{\"mode\":\"$mode\"}"
+	[ "$rc" = 0 ] || break
+	[ $mode = maintenance ] && mode=operational || mode=maintenance
+	n=$((n + 1))
+done
+rc_is 3 "the HSM's logs cross the critical level again after $n logged calls"
+ok "hsmd logged that the stopped VCM did not take it in within 3 s" \
+	grep -qF "VCM $U: did not take in \"platform critical\" within 3000 ms" "$TEST_TMP/h.log"
+ok "the VCM's process runs again (SIGCONT)" kill -CONT "$P"
+ok "... takes the HSM's state in: its ncoreapi ends, the interlock is free" \
+	wait_until 20 eval '[ "$(interlock)" = free ]'
+tcall "$U" ncoreapi set_mode "$NK" '{"mode":"maintenance"}'
+rc_is 255 "... its ncoreapi refuses connections"
 cp hsmd.conf.base "$HSMD_CONFDIR/hsmd.conf"
 done_testing
