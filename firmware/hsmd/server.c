@@ -131,7 +131,8 @@ struct hd_server {
 	unsigned nconns;
 	int sigfd;
 	int stop;
-	int reexec; /* restart the process into a new image once replies are out */
+	int reexec;      /* restart the process into a new image once replies are out */
+	int watch_ready; /* hd_serve_hooks.watch_fd is readable */
 	uint64_t keys_generation;
 	ssh_bind *old_binds; /* replaced after factory state; freed at exit */
 	size_t nold;
@@ -1015,6 +1016,44 @@ static int on_listener(socket_t fd, int revents, void *ud)
 	return 0;
 }
 
+/* Only noted here: the hook runs in the loop, where it may close
+ * listeners and drop connections (libssh is iterating its poll set now). */
+static int on_watch(socket_t fd, int revents, void *ud)
+{
+	struct hd_server *srv = ud;
+
+	(void)fd;
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		srv->watch_ready = 1;
+	return 0;
+}
+
+static void run_watch(struct hd_server *srv)
+{
+	if (!srv->watch_ready)
+		return;
+	srv->watch_ready = 0;
+	if (hd_serve_hooks.watch(srv->st, srv) < 0)
+		ssh_event_remove_fd(srv->event, hd_serve_hooks.watch_fd);
+}
+
+void hd_server_withdraw(struct hd_server *srv, const char *service, const char *why)
+{
+	for (size_t i = 0; i < srv->nlis; i++) {
+		struct listener *l = &srv->lis[i];
+		if (strcmp(l->svc->name, service) != 0 || l->fd < 0)
+			continue;
+		ssh_event_remove_fd(srv->event, l->fd);
+		close(l->fd);
+		l->fd = -1;
+		l->ready = 0;
+		for (struct conn *c = srv->conns; c; c = c->next)
+			if (c->lis == l && !c->dead)
+				c->dead = 1, c->why = why;
+		hd_log("%s: no longer served: %s", service, why);
+	}
+}
+
 static int on_signal(socket_t fd, int revents, void *ud)
 {
 	struct hd_server *srv = ud;
@@ -1293,6 +1332,8 @@ int hd_serve(struct hd_store *st, const struct hd_config *cfg, struct hd_loaded_
 	}
 	for (size_t i = 0; i < srv.nlis; i++)
 		ssh_event_add_fd(srv.event, srv.lis[i].fd, POLLIN, on_listener, &srv.lis[i]);
+	if (hd_serve_hooks.watch)
+		ssh_event_add_fd(srv.event, hd_serve_hooks.watch_fd, POLLIN, on_watch, &srv);
 	hd_store_init_add(st, "boot_complete",
 			  json_pack("{s:o}", "services", hd_server_service_names(&srv)));
 	if (hd_serve_hooks.boot)
@@ -1305,6 +1346,7 @@ int hd_serve(struct hd_store *st, const struct hd_config *cfg, struct hd_loaded_
 	       srv.nlis == 1 ? "" : "s");
 	while (!srv.stop) {
 		ssh_event_dopoll(srv.event, POLL_MS); /* SSH_ERROR: judged per session */
+		run_watch(&srv);
 		for (size_t i = 0; i < srv.nlis && !srv.stop; i++)
 			if (srv.lis[i].ready)
 				accept_on(&srv, &srv.lis[i]);
@@ -1333,9 +1375,11 @@ out:
 	while (srv.conns)
 		drop_conn(&srv, srv.conns);
 	for (size_t i = 0; i < srv.nlis; i++) {
-		ssh_event_remove_fd(srv.event, srv.lis[i].fd);
-		if (!srv.lis[i].handed)
-			close(srv.lis[i].fd);
+		if (srv.lis[i].fd >= 0) { /* -1: withdrawn */
+			ssh_event_remove_fd(srv.event, srv.lis[i].fd);
+			if (!srv.lis[i].handed)
+				close(srv.lis[i].fd);
+		}
 		if (srv.lis[i].bind)
 			ssh_bind_free(srv.lis[i].bind);
 		free(srv.lis[i].host_key_pem);
@@ -1346,6 +1390,8 @@ out:
 	free(srv.lis);
 	if (srv.event) {
 		ssh_event_remove_fd(srv.event, srv.sigfd);
+		if (hd_serve_hooks.watch) /* gone already at EOF: then a no-op */
+			ssh_event_remove_fd(srv.event, hd_serve_hooks.watch_fd);
 		ssh_event_free(srv.event);
 	}
 	close(srv.sigfd);

@@ -60,8 +60,20 @@ struct hd_serve_hooks {
 	void (*shutdown)(struct hd_store *st);
 	/* After an emulated reboot (reset, settime, factory state). */
 	void (*reboot)(struct hd_store *st, const char *why);
+	/* A descriptor the loop watches beside its sockets (a VCM process:
+	 * the platform pipe), and what to do once it is readable, called
+	 * from the loop before the calls that arrived with it are run; it
+	 * returns -1 when the descriptor is done with (EOF).  Used only when
+	 * watch is set. */
+	int watch_fd;
+	int (*watch)(struct hd_store *st, struct hd_server *srv);
 };
 extern struct hd_serve_hooks hd_serve_hooks;
+
+/* Stop serving one service at once: its listener closes (a connection
+ * attempt is refused, as to a service not served) and its connections
+ * are dropped; why goes to the log.  For as long as the process runs. */
+void hd_server_withdraw(struct hd_server *srv, const char *service, const char *why);
 
 /* hd_serve's result when the HSM reboots into a new firmware image:
  * main restarts the process (exec) so the new image's modules load. */

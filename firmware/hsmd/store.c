@@ -30,6 +30,7 @@ static int default_interlock(const struct hd_store *st)
 	    json_object_get(json_object_get(st->device, "emulation"), "ncoreapi_operational"));
 }
 int (*hd_interlock_hook)(const struct hd_store *st) = default_interlock;
+void (*hd_commit_hook)(struct hd_store *st);
 
 static void path_of(const struct hd_store *st, const char *name, char *buf, size_t len)
 {
@@ -592,6 +593,8 @@ static int commit_logged(struct hd_store *st, json_t *doc, const char *event, js
 		/* The change and its entry are durable; the next append
 		 * retries the checkpoint. */
 		hd_log("system log: checkpoint: %s", inner);
+	if (hd_commit_hook)
+		hd_commit_hook(st);
 	return 0;
 }
 

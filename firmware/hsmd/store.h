@@ -149,4 +149,8 @@ void hd_store_gate_facts(struct hd_store *st, struct hd_gate_facts *facts);
  * this by setting hd_interlock_hook. */
 extern int (*hd_interlock_hook)(const struct hd_store *st);
 
+/* Called after every commit (NULL: nothing): the VCM supervisor tells
+ * the VCMs of a change of the HSM's state that concerns them at once. */
+extern void (*hd_commit_hook)(struct hd_store *st);
+
 #endif

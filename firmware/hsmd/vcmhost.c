@@ -31,6 +31,10 @@
 #include "vcmuser.h"
 
 #define STOP_GRACE_MS 3000
+/* How long a change of the HSM's state waits for the running VCMs to take
+ * it in (await_platform): far longer than a VCM's loop takes to answer,
+ * short enough that a wedged VCM does not stall the platform for long. */
+#define PLATFORM_ACK_MS 3000
 
 static const char *const vcm_services[] = FW_VCM_SERVICES;
 static const int vcm_ports[] = { 2201, 2203, 2206 };
@@ -42,6 +46,8 @@ struct proc {
 	int pfd;               /* platform pipe, write end (see tell_platform) */
 	struct hd_lines lines; /* from the status pipe */
 	int operational;       /* its ncoreapi is operational */
+	int up;                /* it said "ready" */
+	char acked[64];        /* the last platform line it took in */
 	int64_t since;
 };
 
@@ -54,7 +60,8 @@ static struct {
 	json_t *stats; /* the last poll */
 	int64_t next_poll_ms;
 	int (*base_interlock)(const struct hd_store *st);
-	char platform[64]; /* the last platform line the VCMs were told */
+	char platform[64]; /* the last platform line the VCMs were told, no '\n' */
+	int telling;       /* tell_platform_changes runs (a commit inside it) */
 } host;
 
 /* ---- paths ------------------------------------------------------------ */
@@ -91,6 +98,8 @@ static void status_line(struct proc *p, const char *line)
 		p->operational = 1;
 	else if (strcmp(line, "ncoreapi stopped") == 0)
 		p->operational = 0;
+	else if (strncmp(line, "platform", 8) == 0 && (!line[8] || line[8] == ' '))
+		snprintf(p->acked, sizeof(p->acked), "%s", line);
 }
 
 /* Take what a process wrote; 1 at EOF or on a broken pipe. */
@@ -195,29 +204,72 @@ static void platform_line(struct hd_store *st, char *buf, size_t len)
 	int lost = json_is_true(json_object_get(json_object_get(st->device, "clock"), "lost"));
 	int critical = hd_store_log_level(st) == HD_LOG_CRITICAL;
 
-	snprintf(buf, len, "platform%s%s\n", lost ? " clock_lost" : "",
-		 critical ? " critical" : "");
+	snprintf(buf, len, "platform%s%s", lost ? " clock_lost" : "", critical ? " critical" : "");
 }
 
 static void tell_platform(struct proc *p, const char *line)
 {
-	size_t n = strlen(line);
+	char buf[sizeof(host.platform) + 1];
+	int n = snprintf(buf, sizeof(buf), "%s\n", line);
 
 	/* Non-blocking: a VCM that does not read never stalls hsmd. */
-	if (p->pfd >= 0 && write(p->pfd, line, n) != (ssize_t)n)
+	if (p->pfd >= 0 && write(p->pfd, buf, (size_t)n) != (ssize_t)n)
 		hd_log("VCM %s: cannot tell it the HSM's state: %s", p->uuid, strerror(errno));
+}
+
+/* Wait until every running VCM has taken the line in (it echoes it on its
+ * status pipe, after its ncoreapi state), for at most PLATFORM_ACK_MS: when
+ * the call that changed the HSM's state returns, its VCMs act on it and the
+ * interlock counts their ncoreapi as they now are.  A VCM still starting
+ * reads the line before it serves; one that does not answer in time takes
+ * it when it does, and is logged. */
+static void await_platform(void)
+{
+	int64_t deadline = hd_mono_ms() + PLATFORM_ACK_MS;
+	struct pollfd *pfds = calloc(host.nprocs ? host.nprocs : 1, sizeof(*pfds));
+
+	for (;;) {
+		int64_t left = deadline - hd_mono_ms();
+		nfds_t n = 0;
+
+		drain_all();
+		for (size_t i = 0; i < host.nprocs; i++) {
+			struct proc *p = &host.procs[i];
+			if (p->up && p->fd >= 0 && p->pfd >= 0 &&
+			    strcmp(p->acked, host.platform) != 0) {
+				if (left <= 0 || !pfds)
+					hd_log("VCM %s: did not take in \"%s\" within %d ms",
+					       p->uuid, host.platform, PLATFORM_ACK_MS);
+				else
+					pfds[n++] =
+					    (struct pollfd){ .fd = p->fd, .events = POLLIN };
+			}
+		}
+		if (n == 0 || left <= 0 || !pfds)
+			break;
+		if (poll(pfds, n, (int)left) < 0 && errno != EINTR)
+			break;
+	}
+	free(pfds);
 }
 
 static void tell_platform_changes(struct hd_store *st)
 {
 	char line[sizeof(host.platform)];
 
-	platform_line(st, line, sizeof(line));
-	if (strcmp(line, host.platform) == 0)
+	/* platform_line may commit (the critical level latches), which
+	 * calls this again: the outer call tells. */
+	if (host.telling)
 		return;
-	snprintf(host.platform, sizeof(host.platform), "%s", line);
-	for (size_t i = 0; i < host.nprocs; i++)
-		tell_platform(&host.procs[i], line);
+	host.telling = 1;
+	platform_line(st, line, sizeof(line));
+	if (strcmp(line, host.platform) != 0) {
+		snprintf(host.platform, sizeof(host.platform), "%s", line);
+		for (size_t i = 0; i < host.nprocs; i++)
+			tell_platform(&host.procs[i], line);
+		await_platform();
+	}
+	host.telling = 0;
 }
 
 /* ---- processes -------------------------------------------------------- */
@@ -303,6 +355,7 @@ static int await_ready(struct proc *p, char *err, size_t errlen)
 					   strncmp(line, "error ", 6) == 0
 					       ? line + 6
 					       : "the VCM process sent a malformed status");
+		p->up = 1;
 		drain(p);
 		return 0;
 	}
@@ -817,6 +870,10 @@ void hd_vcmhost_init(struct hd_store *st, const char *confdir)
 	if (!host.base_interlock)
 		host.base_interlock = hd_interlock_hook;
 	hd_interlock_hook = vcm_interlock;
+	/* The VCMs learn a change of the HSM's state at the commit that
+	 * makes it (the tick still tells what no commit made: the init log
+	 * growing past the critical level). */
+	hd_commit_hook = tell_platform_changes;
 	claim_all(st);
 }
 

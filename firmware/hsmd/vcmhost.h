@@ -7,7 +7,9 @@
  * Each active VCM is `hsmd vcm --state DIR/vcms/UUID`, exec'ed (not only
  * forked: it holds none of the platform's secrets), with its own state
  * directory (0700), its own host keys and its own address.  It reports on
- * a pipe (fd 3): "ready", "error TEXT", "ncoreapi operational|stopped".
+ * a pipe (fd 3): "ready", "error TEXT", "ncoreapi operational|stopped",
+ * and echoes each line of the platform pipe (fd 4, "platform [WORDS]") once
+ * it acted on it.
  * The child dies with hsmd (PR_SET_PDEATHSIG), so a killed hsmd never
  * leaves a VCM holding its address.  A VCM process that exits on its own
  * is marked "failed" in the registry and nothing restarts it.

@@ -32,24 +32,45 @@ static int platform_fd = -1;
 static struct hd_lines platform_lines;
 static int reported_operational = -1;
 static uint64_t seen_generation = (uint64_t)-1;
+static int ncoreapi_withdrawn;
 
-/* One status line: WORD or "WORD TEXT". */
+/* One status line, WORD or "WORD TEXT", into buf: its length with the
+ * '\n', or 0 when it does not fit. */
+static size_t status_text(char *buf, size_t len, const char *word, const char *text)
+{
+	int n = snprintf(buf, len, "%s%s%s\n", word, text ? " " : "", text ? text : "");
+
+	if (n <= 0 || (size_t)n >= len)
+		return 0;
+	/* One line; newlines inside a reason would split it. */
+	for (int i = 0; i < n - 1; i++)
+		if (buf[i] == '\n' || buf[i] == '\r')
+			buf[i] = ' ';
+	return (size_t)n;
+}
+
+static void send_status(const char *buf, size_t n)
+{
+	if (status_fd >= 0 && n && write(status_fd, buf, n) != (ssize_t)n)
+		hd_log("status fd: %s", strerror(errno));
+}
+
 static void report(const char *word, const char *text)
 {
 	char line[600];
-	int n;
 
-	if (status_fd < 0)
-		return;
-	n = snprintf(line, sizeof(line), "%s%s%s\n", word, text ? " " : "", text ? text : "");
-	if (n <= 0 || (size_t)n >= sizeof(line))
-		return;
-	/* One line; newlines inside a reason would split it. */
-	for (int i = 0; i < n - 1; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
-	if (write(status_fd, line, (size_t)n) != n)
-		hd_log("status fd: %s", strerror(errno));
+	send_status(line, status_text(line, sizeof(line), word, text));
+}
+
+/* The test hook of the status pipe (hsmd(8), ENVIRONMENT): with
+ * HSMD_VCM_STATUS_ONE_WRITE=1 a VCM process writes its first two status
+ * lines, "ready" and its ncoreapi state, with one write(), so that the
+ * supervisor reads them in one read, as it often does anyway. */
+static int one_write_requested(void)
+{
+	const char *on = secure_getenv("HSMD_VCM_STATUS_ONE_WRITE");
+
+	return on && strcmp(on, "1") == 0;
 }
 
 /* ncoreapi is operational when a tenant can use it: a client key is
@@ -66,16 +87,31 @@ static int ncoreapi_operational(const struct hd_store *st)
 	       strcmp(mode, "operational") == 0;
 }
 
-/* One line from the supervisor: "platform" and the words that hold of
- * the HSM (vcmhost.c, tell_platform); the last one counts. */
-static void platform_said(struct hd_store *st, char *line)
+/* Tell the supervisor when ncoreapi's state changed. */
+static void report_operational(const struct hd_store *st)
 {
-	char *save = NULL, *w = strtok_r(line, " ", &save);
+	int op = ncoreapi_operational(st);
 
-	if (!w || strcmp(w, "platform") != 0)
+	seen_generation = st->generation;
+	if (op == reported_operational)
 		return;
+	reported_operational = op;
+	report("ncoreapi", op ? "operational" : "stopped");
+}
+
+/* One line from the supervisor: "platform" and the words that hold of
+ * the HSM (vcmhost.c, tell_platform); the last one counts.  said keeps
+ * the line as it came, to be echoed. */
+static void platform_said(struct hd_store *st, char *line, char *said, size_t saidlen)
+{
+	char *save = NULL, *w;
+
+	if (strncmp(line, "platform", 8) != 0 || (line[8] && line[8] != ' '))
+		return;
+	snprintf(said, saidlen, "%s", line);
 	st->hsm_clock_lost = 0;
 	st->hsm_critical = 0;
+	w = strtok_r(line, " ", &save);
 	while ((w = strtok_r(NULL, " ", &save))) {
 		if (strcmp(w, "clock_lost") == 0)
 			st->hsm_clock_lost = 1;
@@ -84,53 +120,93 @@ static void platform_said(struct hd_store *st, char *line)
 	}
 }
 
-/* Take what the supervisor wrote on the platform pipe (non-blocking). */
-static void read_platform(struct hd_store *st)
+/* Take what the supervisor wrote on the platform pipe (non-blocking):
+ * said is the last line taken ("" for none); eof set when the supervisor
+ * closed the pipe. */
+static void read_platform(struct hd_store *st, char *said, size_t saidlen, int *eof)
 {
 	char *line;
+	ssize_t n;
 
+	said[0] = '\0';
+	*eof = platform_fd < 0;
 	if (platform_fd < 0)
 		return;
 	do {
 		while ((line = hd_lines_next(&platform_lines)))
-			platform_said(st, line);
-	} while (hd_lines_fill(platform_fd, &platform_lines) > 0);
+			platform_said(st, line, said, saidlen);
+	} while ((n = hd_lines_fill(platform_fd, &platform_lines)) > 0);
+	*eof = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* What the monitor only state (guide 4.12.1, 4.17.1: "ncoreapi service
+ * terminated") does to ncoreapi: it no longer listens, like a service
+ * the HSM does not run, and its sessions end.  Until the process ends:
+ * only the HSM's boot ends that state, and it restarts every VCM. */
+#define NCOREAPI_TERMINATED "ncoreapi terminated: the HSM's logs are past their critical capacity"
+
+/* The platform pipe is readable (the server's watch hook): the HSM's state
+ * applies at once; then ncoreapi's state and the line taken are echoed on
+ * the status pipe, which the supervisor awaits before the call that
+ * changed the HSM's state returns (hsmd(8), VCMs). */
+static int on_platform(struct hd_store *st, struct hd_server *srv)
+{
+	char said[128];
+	int eof;
+
+	read_platform(st, said, sizeof(said), &eof);
+	if (said[0]) {
+		if (st->hsm_critical && !ncoreapi_withdrawn) {
+			hd_server_withdraw(srv, "ncoreapi", NCOREAPI_TERMINATED);
+			ncoreapi_withdrawn = 1;
+		}
+		report_operational(st);
+		report(said, NULL);
+	}
+	if (eof)
+		hd_log("platform pipe: closed by hsmd");
+	return eof ? -1 : 0;
 }
 
 static void on_boot(struct hd_store *st, int ok, const char *why)
 {
+	char buf[64];
+	size_t n, m;
+
 	if (!ok) {
 		report("error", why && *why ? why : "no service could be started");
 		return;
 	}
-	report("ready", NULL);
 	seen_generation = st->generation;
 	reported_operational = ncoreapi_operational(st);
-	report("ncoreapi", reported_operational ? "operational" : "stopped");
-}
-
-static void on_tick(struct hd_store *st)
-{
-	int critical = st->hsm_critical, op;
-
-	read_platform(st);
-	if (st->generation == seen_generation && st->hsm_critical == critical)
-		return;
-	seen_generation = st->generation;
-	op = ncoreapi_operational(st);
-	if (op != reported_operational) {
-		reported_operational = op;
-		report("ncoreapi", op ? "operational" : "stopped");
+	n = status_text(buf, sizeof(buf), "ready", NULL);
+	m = status_text(buf + n, sizeof(buf) - n, "ncoreapi",
+			reported_operational ? "operational" : "stopped");
+	if (one_write_requested()) {
+		send_status(buf, n + m);
+	} else {
+		send_status(buf, n);
+		send_status(buf + n, m);
 	}
 }
 
-/* Keep the VCM's services at the front of the array; serve only those. */
-static size_t select_services(struct hd_loaded_service *svcs, size_t n, const json_t *ports)
+/* The VCM's own state changed (a commit): ncoreapi's state may have. */
+static void on_tick(struct hd_store *st)
+{
+	if (st->generation != seen_generation)
+		report_operational(st);
+}
+
+/* Keep the VCM's services at the front of the array; serve only those.
+ * In the HSM's monitor only state ncoreapi is not among them. */
+static size_t select_services(struct hd_loaded_service *svcs, size_t n, const json_t *ports,
+			      int critical)
 {
 	size_t keep = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (json_object_get(ports, svcs[i].name)) {
+		if (json_object_get(ports, svcs[i].name) &&
+		    !(critical && strcmp(svcs[i].name, "ncoreapi") == 0)) {
 			struct hd_loaded_service t = svcs[keep];
 			svcs[keep] = svcs[i];
 			svcs[i] = t;
@@ -274,10 +350,21 @@ int hd_vcm_main(int argc, char **argv)
 	}
 	/* What the supervisor wrote before the start: the HSM's state
 	 * holds from the first call on. */
-	if (platform_fd >= 0)
+	if (platform_fd >= 0) {
+		char said[128];
+		int eof;
+
 		fcntl(platform_fd, F_SETFL, fcntl(platform_fd, F_GETFL) | O_NONBLOCK);
-	read_platform(&st);
-	nserve = select_services(svcs, nsvcs, json_object_get(st.lifetime, "ports"));
+		read_platform(&st, said, sizeof(said), &eof);
+		/* What comes later is taken as soon as it comes. */
+		if (!eof) {
+			hd_serve_hooks.watch_fd = platform_fd;
+			hd_serve_hooks.watch = on_platform;
+		}
+	}
+	ncoreapi_withdrawn = st.hsm_critical;
+	nserve =
+	    select_services(svcs, nsvcs, json_object_get(st.lifetime, "ports"), st.hsm_critical);
 	hd_serve_hooks.boot = on_boot;
 	hd_serve_hooks.tick = on_tick;
 	rc = hd_serve(&st, &cfg, svcs, nserve);

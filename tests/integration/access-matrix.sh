@@ -6,8 +6,10 @@
 # interlock, maintenance, recovery enrolled and in factory state, factory
 # state, a lost clock, logs past their safe and past their critical
 # capacity, failed) and of a VCM (operational, maintenance, on an HSM
-# with a lost clock, past the safe capacity, failed; past the HSM's
-# critical capacity no VCM starts, autostart or not, and refuses connections),
+# with a lost clock, past the safe capacity, failed; one running when its
+# HSM's logs cross the critical capacity keeps its log methods and its
+# ncoreapi, terminated, refuses connections; past the HSM's critical
+# capacity no VCM starts, autostart or not, and refuses connections),
 # with every key (each platform service key, the VCM's tenant's keys,
 # another tenant's keys, a stranger's key, no key), against the answer the
 # documented rule gives.  Calls carry "hsmd_probe": true under
@@ -199,7 +201,8 @@ pcall() {
 # program: for each method of service $s (and its variant), the row
 # NAME METHOD PARAMS EXPECTED HINT, given the facts of the mode
 # {served, factory, recovery, maintenance, failed, interlock, clock_lost,
-# safe, critical} and whether the key authenticates ($keyok).
+# safe, critical, and terminated: the services not served while the rest
+# are} and whether the key authenticates ($keyok).
 EXPECT_JQ='
 def hasf($f): index($f) != null;
 def expect($m; $v; $f):
@@ -302,7 +305,8 @@ probe() {
 		_port=$(jq -r --arg s "$_svc" '.[$s] // empty' "$_ports")
 		[ -n "$_port" ] || { ok "$_mode: $_where has a port for $_svc" false; continue; }
 		_f=$(jq -c --arg s "$_svc" --argjson f "$_facts" \
-			'$f + {served: ($f.served and (($f.recovery | not) or
+			'$f + {served: ($f.served and (($f.terminated // []) | index($s) | not) and
+				(($f.recovery | not) or
 				([.[] | select(.service == $s)][0].in_recovery)))}' methods.json)
 		_d=$TEST_TMP/res/$_where-$_svc
 		rm -rf "$_d"
@@ -491,6 +495,29 @@ start_vcm_b "logs past the safe capacity"
 vcm_probe "VCM operational, logs past the safe capacity" "${VCM[A]}" "$(facts '{"safe":true}')" $KEYS_V
 to_maintenance "logs past the safe capacity"
 platform_probe "operational, logs past the safe capacity" "$(facts '{"safe":true}')" $KEYS_P
+# The HSM's logs cross the critical capacity while the VCMs run (guide
+# 4.12.1, 4.17.1): a little room below it, then logged platform calls until
+# the platform refuses; the VCMs took it in before the call that crossed it
+# returned (hsmd(8), VCMs), so A is probed at once: its ncoreapi terminated
+# (no port, as a service not served), its other services at the critical
+# level.  Safe at 99%: A's own logs, far smaller, stay below it.
+ok "hsmd stops" hsmd_stop h
+used_h=$(log_bytes "$S") used_a=$(log_bytes "$VA")
+cap=$(((used_h > used_a ? used_h : used_a) + 8192))
+hsmd_conf "$(printf '[logs]\ncapacity = %d\nsafe_percent = 99\ncritical_percent = 100\n' $cap)"
+ok "hsmd starts with its logs ($used_h bytes) below a critical level of $cap bytes" hsmd_start h
+start_vcm_b "logs below the critical capacity"
+mode=maintenance n=0
+while [ $n -lt 400 ]; do
+	pcall "${KEY[p-setup]}" setup set_mode "{\"mode\":\"$mode\"}"
+	[ "$rc" = 0 ] || break
+	[ $mode = maintenance ] && mode=operational || mode=maintenance
+	n=$((n + 1))
+done
+rc_is 3 "the HSM's logs cross the critical capacity after $n logged calls"
+like "$out" 'past their critical capacity' "... the platform is in the monitor only state"
+vcm_probe "VCM running when its HSM's logs crossed the critical capacity" "${VCM[A]}" \
+	"$(facts '{"critical":true,"terminated":["ncoreapi"]}')" $KEYS_V
 ok "hsmd stops" hsmd_stop h
 hsmd_conf "$(printf '[logs]\ncapacity = 1024\n')"
 ok "hsmd starts with its logs past the critical capacity" hsmd_start h

@@ -10,9 +10,18 @@
 #   HSM's reset interlock; now, once the HSM's logs cross the critical level
 #   while it runs, its ncoreapi is terminated (no interlock, its calls
 #   refused), its logs still served; export, expire and reset end it.
+#   That took the VCM a tick of hsmd and one of its own: the call that
+#   crossed the level now returns once the VCM took it in, so the very
+#   next call finds the interlock free, the VCM's ncoreapi refusing
+#   connections (terminated, guide 4.17.1) and its other calls refused.
+# And an autostarted VCM whose "ready" and "ncoreapi operational" reached
+# hsmd in one read held no interlock (the second line waited in the buffer
+# for the VCM's next one): HSMD_VCM_STATUS_ONE_WRITE=1 (hsmd(8)) makes
+# every VCM write the two with one write(), so each start here reads both
+# at once.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
 case " ${BUILT_PLUGINS:-} " in *" logs "*) ;; *) skip_all "logs plugin not built" ;; esac
-export HSMD_PROBE=1
+export HSMD_PROBE=1 HSMD_VCM_STATUS_ONE_WRITE=1
 vcm_one_hsm 1A23-BC45-6789
 host_keys_for_ssh
 S=$TEST_TMP/h
@@ -42,6 +51,16 @@ interlock() { # the reset probe: "held" or "free"
 	esac
 }
 is "$(interlock)" held "A's operational ncoreapi holds the HSM's interlock"
+
+# --- an autostarted VCM's two first status lines in one read ----------------------------------
+ok "hsmd stops" hsmd_stop h
+ok "hsmd starts: A starts by itself, its ready and ncoreapi lines in one write" hsmd_start h
+is "$(vcm_state "$U")" active "the autostart VCM runs"
+for m in "setup reset" "setup factorystate" "sshadmin set_key"; do
+	call h $m "${m%% *}" '{"hsmd_probe":true}'
+	rc_is 3 "the HSM's ${m#* } is refused (exit 3)"
+	like "$out" '"message":"interlock:' "... by the interlock A's operational ncoreapi holds"
+done
 
 # --- the HSM's clock is lost -----------------------------------------------------------------
 ok "hsmd stops" hsmd_stop h
@@ -85,11 +104,24 @@ while [ $n -lt 200 ]; do
 done
 rc_is 3 "the HSM's logs cross the critical level after $n logged calls"
 like "$out" 'past their critical capacity' "... the platform is in the monitor only state"
-for _ in $(seq 1 100); do [ "$(interlock)" = free ] && break; sleep 0.1; done
+# No waiting from here on: the call that crossed the level returned once
+# the VCM had taken it in.  hsmd's log (the VCM's lines too) shows the
+# order: the VCM ended its ncoreapi before the HSM refused the next call.
+order=$(grep -E "ncoreapi: no longer served|setup\.set_mode .*past their critical capacity" \
+	"$TEST_TMP/h.log" | head -2 |
+	sed 's/.*no longer served.*/vcm ncoreapi terminated/; s/.*set_mode.*/hsm set_mode refused/' |
+	paste -sd, -)
+is "$order" "vcm ncoreapi terminated,hsm set_mode refused" \
+	"the VCM acted before the call that crossed the level returned"
 is "$(interlock)" free "the running VCM's ncoreapi is terminated: it holds no interlock"
 tcall "$U" ncoreapi set_mode "$NK" '{"mode":"maintenance"}'
-rc_is 3 "the VCM's ncoreapi serves nothing (exit 3)"
+rc_is 255 "the VCM's ncoreapi refuses connections (terminated)"
+like "$err" 'Connection refused' "... as a service the HSM does not run"
+tcall "$U" sshadmin set_key "$SK" "$KEYP"
+rc_is 3 "the VCM's set_key is refused (exit 3)"
 like "$out" 'past their critical capacity' "... with the critical capacity message"
+ok "the VCM logged why its ncoreapi ended" \
+	grep -q "ncoreapi terminated: the HSM's logs are past their critical capacity" "$TEST_TMP/h.log"
 tcall "$U" monitor logs_get "$MK" '{"log":"system"}'
 rc_is 0 "the VCM's logs are still retrieved"
 is "$(vcm_state "$U")" active "the VCM runs on (monitor only)"
@@ -104,5 +136,28 @@ is "$(vcm_state "$U")" active "the autostart VCM starts with the reset"
 is "$(interlock)" held "... its ncoreapi operational again"
 tcall "$U" ncoreapi set_mode "$NK" '{"mode":"maintenance"}'
 rc_is 0 "... and serving"
+
+# --- a VCM that does not answer: waited for, but not for ever ------------------------------
+# The call that crosses the critical level waits for every running VCM to
+# take it in, at most 3 s (hsmd(8), VCMs): a VCM whose process is stopped
+# (SIGSTOP) does not; the call returns after the bound, hsmd logs it, and
+# the VCM acts once it runs again.
+P=$(vcm_pid "$U")
+ok "the VCM's process ($P) is stopped (SIGSTOP)" kill -STOP "$P"
+mode=maintenance n=0
+while [ $n -lt 200 ]; do
+	call h setup set_mode setup "{\"mode\":\"$mode\"}"
+	[ "$rc" = 0 ] || break
+	[ $mode = maintenance ] && mode=operational || mode=maintenance
+	n=$((n + 1))
+done
+rc_is 3 "the HSM's logs cross the critical level again after $n logged calls"
+ok "hsmd logged that the stopped VCM did not take it in within 3 s" \
+	grep -qF "VCM $U: did not take in \"platform critical\" within 3000 ms" "$TEST_TMP/h.log"
+ok "the VCM's process runs again (SIGCONT)" kill -CONT "$P"
+ok "... takes the HSM's state in: its ncoreapi ends, the interlock is free" \
+	wait_until 20 eval '[ "$(interlock)" = free ]'
+tcall "$U" ncoreapi set_mode "$NK" '{"mode":"maintenance"}'
+rc_is 255 "... its ncoreapi refuses connections"
 cp hsmd.conf.base "$HSMD_CONFDIR/hsmd.conf"
 done_testing
