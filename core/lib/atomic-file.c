@@ -6,7 +6,9 @@
  * renamed over the target, and the directory fsynced: after a crash the
  * target holds the old or the new bytes.  The temporary file a crash left
  * behind (it may hold a secret) is removed by the writer's next start
- * (hsm_remove_stale_temps).
+ * (hsm_remove_stale_temps).  hsm_write_file_ex writes bytes held in
+ * memory; hsm_atomic_file_open/write/commit the same way a file written a
+ * piece at a time (a package, a log segment as it arrives): one code path.
  *
  * Every step is a plain write(2), fsync(2) and rename(2): the fault
  * injection tests (tests/fault) count and break exactly these calls.
@@ -91,49 +93,127 @@ static int rename_noreplace(const char *tmp, const char *path)
 	return 0;
 }
 
-HSM_API int hsm_write_file_ex(const char *path, const void *data, size_t len, mode_t mode,
-			      gid_t gid, unsigned flags, char *err, size_t errlen)
-{
-	char dir[PATH_MAX], tmp[PATH_MAX + 32];
-	int fd, e, rc;
+/* A write in progress: the locked temporary file and where it goes. */
+struct hsm_atomic_file {
+	int fd;
+	int failed; /* a write failed: nothing may be committed */
+	unsigned flags;
+	char path[PATH_MAX];
+	char dir[PATH_MAX];
+	char tmp[PATH_MAX + 32];
+};
 
-	if (strlen(path) >= PATH_MAX || hsm_path_dir(path, dir, sizeof(dir)) != 0)
+/* Close and remove the temporary file, keeping errno. */
+static void af_discard(struct hsm_atomic_file *f)
+{
+	int e = errno;
+
+	if (f->fd >= 0) {
+		close(f->fd);
+		unlink(f->tmp);
+	}
+	f->fd = -1;
+	errno = e;
+}
+
+/* Start a write to path in f (see hsm_af_open). */
+static int af_begin(struct hsm_atomic_file *f, const char *path, mode_t mode, gid_t gid,
+		    unsigned flags, char *err, size_t errlen)
+{
+	int e;
+
+	f->fd = -1;
+	f->failed = 0;
+	f->flags = flags;
+	if (strlen(path) >= sizeof(f->path) || hsm_path_dir(path, f->dir, sizeof(f->dir)) != 0)
 		return fail(ENAMETOOLONG, err, errlen, "%s: path too long", path);
-	fd = temp_create(path, tmp, sizeof(tmp));
-	if (fd < 0)
+	memcpy(f->path, path, strlen(path) + 1);
+	f->fd = temp_create(path, f->tmp, sizeof(f->tmp));
+	if (f->fd < 0)
 		return fail(errno, err, errlen, "%s: cannot create a temporary file: %s", path,
 			    strerror(errno));
 	/* The file was created 0600; its group and mode are set before a
 	 * byte is written, so a secret is never readable by more than its
 	 * final mode allows, and never chmod'ed after it is written. */
-	if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) {
+	if (gid != (gid_t)-1 && fchown(f->fd, (uid_t)-1, gid) != 0) {
 		e = errno;
-		close(fd);
-		unlink(tmp);
+		af_discard(f);
 		return fail(e, err, errlen, "%s: cannot give the file to group %ld: %s", path,
 			    (long)gid, strerror(e));
 	}
-	if (fchmod(fd, mode) != 0 || hsm_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (fchmod(f->fd, mode) != 0) {
 		e = errno;
-		close(fd);
-		unlink(tmp);
+		af_discard(f);
 		return fail(e, err, errlen, "%s: write failed: %s", path, strerror(e));
 	}
-	rc = flags & HSM_WRITE_NOREPLACE ? rename_noreplace(tmp, path) : rename(tmp, path);
+	return 0;
+}
+
+static int af_write(struct hsm_atomic_file *f, const void *data, size_t len, char *err,
+		    size_t errlen)
+{
+	if (f->failed || f->fd < 0)
+		return fail(EINVAL, err, errlen, "%s: write failed: an earlier write failed",
+			    f->path);
+	if (hsm_write_all(f->fd, data, len) != 0) {
+		f->failed = 1;
+		return fail(errno, err, errlen, "%s: write failed: %s", f->path, strerror(errno));
+	}
+	return 0;
+}
+
+/* fsync, rename to path (f->path when NULL), fsync of the directory; the
+ * temporary file is gone afterwards in every case. */
+static int af_commit(struct hsm_atomic_file *f, const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	int e, rc;
+
+	if (f->fd < 0 || f->failed) {
+		af_discard(f);
+		return fail(EINVAL, err, errlen, "%s: write failed: an earlier write failed",
+			    f->path);
+	}
+	if (!path)
+		path = f->path;
+	else if (hsm_path_dir(path, dir, sizeof(dir)) != 0 || strcmp(dir, f->dir) != 0) {
+		af_discard(f);
+		return fail(EXDEV, err, errlen, "%s: not in the directory %s", path, f->dir);
+	}
+	if (fsync(f->fd) != 0) {
+		e = errno;
+		af_discard(f);
+		return fail(e, err, errlen, "%s: write failed: %s", path, strerror(e));
+	}
+	rc = f->flags & HSM_WRITE_NOREPLACE ? rename_noreplace(f->tmp, path) : rename(f->tmp, path);
 	if (rc != 0) {
 		e = errno;
-		close(fd);
-		unlink(tmp);
+		af_discard(f);
 		if (e == EEXIST)
 			return fail(e, err, errlen, "%s: exists already: not replaced", path);
 		return fail(e, err, errlen, "%s: rename failed: %s", path, strerror(e));
 	}
 	/* Closed only now: the lock keeps a sweep off the file until it has
 	 * its name.  The fsync succeeded, so the close cannot lose data. */
-	close(fd);
-	if (!(flags & HSM_WRITE_NODIRSYNC) && hsm_fsync_dir(dir, err, errlen) != 0)
+	close(f->fd);
+	f->fd = -1;
+	if (!(f->flags & HSM_WRITE_NODIRSYNC) && hsm_fsync_dir(f->dir, err, errlen) != 0)
 		return 1;
 	return 0;
+}
+
+HSM_API int hsm_write_file_ex(const char *path, const void *data, size_t len, mode_t mode,
+			      gid_t gid, unsigned flags, char *err, size_t errlen)
+{
+	struct hsm_atomic_file f;
+
+	if (af_begin(&f, path, mode, gid, flags, err, errlen) != 0)
+		return -1;
+	if (af_write(&f, data, len, err, errlen) != 0) {
+		af_discard(&f);
+		return -1;
+	}
+	return af_commit(&f, NULL, err, errlen);
 }
 
 HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
@@ -163,6 +243,56 @@ HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mo
 	free(buf);
 	free(text);
 	return rc;
+}
+
+/* ---- a write in several pieces ------------------------------------------ */
+
+HSM_API struct hsm_atomic_file *hsm_atomic_file_open(const char *path, mode_t mode, gid_t gid,
+						     unsigned flags, char *err, size_t errlen)
+{
+	struct hsm_atomic_file *f = malloc(sizeof(*f));
+	int e;
+
+	if (!f) {
+		fail(ENOMEM, err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	if (af_begin(f, path, mode, gid, flags, err, errlen) != 0) {
+		e = errno;
+		free(f);
+		errno = e;
+		return NULL;
+	}
+	return f;
+}
+
+HSM_API int hsm_atomic_file_write(struct hsm_atomic_file *f, const void *data, size_t len,
+				  char *err, size_t errlen)
+{
+	return af_write(f, data, len, err, errlen);
+}
+
+HSM_API const char *hsm_atomic_file_temp(const struct hsm_atomic_file *f)
+{
+	return f->tmp;
+}
+
+HSM_API int hsm_atomic_file_commit(struct hsm_atomic_file *f, const char *path, char *err,
+				   size_t errlen)
+{
+	int rc = af_commit(f, path, err, errlen), e = errno;
+
+	free(f);
+	errno = e;
+	return rc;
+}
+
+HSM_API void hsm_atomic_file_abort(struct hsm_atomic_file *f)
+{
+	if (!f)
+		return;
+	af_discard(f);
+	free(f);
 }
 
 /* ---- leftovers ---------------------------------------------------------- */

@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vcmalloc.c - the machine-wide table of VCM addresses and user numbers
- * (see vcmalloc.h for why).
+ * (see vcmalloc.h for why and for the layout).
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include <hsmadmin/fileio.h>
 #include <hsmadmin/netaddr.h>
@@ -22,8 +26,15 @@
 #include "vcmrules.h"
 
 #define MAX_ENTRIES 100000
+#define INDEX_MAX 1000000
+/* An entry file is one short line: anything longer is refused unread. */
+#define ENTRY_MAX 4096
+/* Paths inside the table (PATH.d plus a few names). */
+#define PLEN 4400
 
-unsigned long hd_vcmalloc_reads, hd_vcmalloc_saves;
+unsigned long hd_vcmalloc_reads, hd_vcmalloc_saves, hd_vcmalloc_bytes;
+
+/* ---- parsers ------------------------------------------------------------- */
 
 json_t *hd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen)
 {
@@ -66,98 +77,525 @@ json_t *hd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen
 	return doc;
 }
 
-/* The table's path, and this HSM's state directory as the table names it. */
-static int paths(const struct hd_store *st, char *state, size_t len, char *err, size_t errlen)
+/* snprintf for the table's paths and lines: they fit (the configured path
+ * is below 4088 bytes, a name inside the table below 100), and a cut one
+ * would name nothing that exists. */
+static int pf(char *out, size_t len, const char *fmt, ...) HSM_PRINTF(3, 4);
+static int pf(char *out, size_t len, const char *fmt, ...)
 {
-	char real[PATH_MAX];
+	va_list ap;
+	int n;
 
-	if (!realpath(st->dir, real))
-		return hsm_set_err(err, errlen, "%s: %s", st->dir, strerror(errno));
-	if (strlen(real) >= len)
-		return hsm_set_err(err, errlen, "%s: path too long", real);
-	snprintf(state, len, "%s", real);
+	va_start(ap, fmt);
+	n = vsnprintf(out, len, fmt, ap);
+	va_end(ap);
+	return n < 0 ? 0 : (size_t)n >= len ? (int)len - 1 : n;
+}
+
+static int hex_name(const char *s)
+{
+	if (strlen(s) != HD_VCMALLOC_HSMLEN)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* The canonical form of an address (the name of its entry), or -1. */
+static int canonical(const char *address, char out[HSM_NETADDR_STRLEN], char *err, size_t errlen)
+{
+	struct hsm_ipaddr ip;
+	char inner[256];
+
+	if (hsm_ip_parse(address, 0, &ip, inner, sizeof(inner)) != 0)
+		return hsm_set_err(err, errlen, "address: %s", inner);
+	hsm_ip_format(&ip, out, HSM_NETADDR_STRLEN);
 	return 0;
 }
 
+int hd_vcmalloc_parse_claim(const char *text, size_t len, struct hd_vcmalloc_claim *c, char *err,
+			    size_t errlen)
+{
+	char inner[256], jwhy[256] = "";
+	json_t *doc = hsm_json_parse(text, len, ENTRY_MAX, inner, sizeof(inner));
+	const char *hsm, *uuid, *address;
+	json_int_t index;
+	int rc = -1;
+
+	if (!doc)
+		return hsm_set_err(err, errlen, "%s", inner);
+	if (hsm_json_unpack(doc, JSON_STRICT, jwhy, sizeof(jwhy), "{s:s, s:s, s:s, s:I}", "hsm",
+			    &hsm, "uuid", &uuid, "address", &address, "index", &index) != 0)
+		hsm_set_err(err, errlen, "not a claim {hsm, uuid, address, index}%s%s",
+			    jwhy[0] ? ": " : "", jwhy);
+	else if (!hex_name(hsm) || !fw_uuid_valid(uuid))
+		hsm_set_err(err, errlen, "hsm or uuid malformed");
+	else if (index < 1 || index > INDEX_MAX)
+		hsm_set_err(err, errlen, "index %lld out of range", (long long)index);
+	else if (canonical(address, c->address, inner, sizeof(inner)) != 0)
+		hsm_set_err(err, errlen, "%s", inner);
+	else if (strcmp(c->address, address) != 0)
+		hsm_set_err(err, errlen, "address not in canonical form");
+	else {
+		memcpy(c->hsm, hsm, sizeof(c->hsm));
+		memcpy(c->uuid, uuid, sizeof(c->uuid));
+		c->index = (unsigned)index;
+		rc = 0;
+	}
+	json_decref(doc);
+	return rc;
+}
+
+int hd_vcmalloc_parse_state(const char *text, size_t len, char *state, size_t statelen, char *err,
+			    size_t errlen)
+{
+	if (len < 2 || text[0] != '/' || text[len - 1] != '\n' || len > statelen ||
+	    memchr(text, '\n', len - 1) || memchr(text, '\0', len))
+		return hsm_set_err(err, errlen, "not an absolute path on one line");
+	memcpy(state, text, len - 1);
+	state[len - 1] = '\0';
+	return 0;
+}
+
+/* ---- the table on disk ---------------------------------------------------- */
+
 struct table {
+	const struct hd_store *st;
 	int lockfd;
-	json_t *doc;
-	char path[4200];
+	char path[4200];                  /* PATH: a version 1 table, the lock's name */
+	char dir[4200];                   /* PATH.d: the table */
+	char me[PATH_MAX];                /* this HSM's state directory, resolved */
+	char hsm[HD_VCMALLOC_HSMLEN + 1]; /* and its name in the table */
 };
 
-/* The table as this process last read or wrote it, with a descriptor of
- * that file held open (so its inode cannot be reused).  Every writer
- * replaces the file by rename under the lock, so while the path still
- * names that file, with the same size and modification time, the table
- * has not changed and is not read and parsed again: a VCM create reads it
- * twice, which cost more than the rest of the create at 1000 VCMs. */
+/* The lowest user number this process knows may be free (it scans up from
+ * there; what others release below it is found at its next start). */
 static struct {
-	char path[4200];
-	int fd;
-	struct stat sb;
-	json_t *doc; /* never changed: callers get a copy */
-} cache = { .fd = -1 };
+	char dir[4200];
+	unsigned next;
+} hint;
 
-static void cache_drop(void)
-{
-	if (cache.fd >= 0)
-		close(cache.fd);
-	json_decref(cache.doc);
-	cache.fd = -1;
-	cache.doc = NULL;
-}
-
-/* Remember doc as the content of path (the caller holds the lock). */
-static void cache_keep(const char *path, json_t *doc)
-{
-	cache_drop();
-	cache.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (cache.fd < 0)
-		return;
-	if (fstat(cache.fd, &cache.sb) != 0) {
-		cache_drop();
-		return;
-	}
-	snprintf(cache.path, sizeof(cache.path), "%s", path);
-	cache.doc = json_incref(doc);
-}
-
-static int cache_valid(const char *path, const struct stat *sb)
-{
-	return cache.doc && strcmp(cache.path, path) == 0 && sb->st_dev == cache.sb.st_dev &&
-	       sb->st_ino == cache.sb.st_ino && sb->st_size == cache.sb.st_size &&
-	       sb->st_mtim.tv_sec == cache.sb.st_mtim.tv_sec &&
-	       sb->st_mtim.tv_nsec == cache.sb.st_mtim.tv_nsec;
-}
+static unsigned long tmp_seq;
 
 void hd_vcmalloc_forget(void)
 {
-	cache_drop();
+	hint.dir[0] = '\0';
 }
+
+static unsigned hint_get(const struct table *t)
+{
+	if (strcmp(hint.dir, t->dir) != 0) {
+		pf(hint.dir, sizeof(hint.dir), "%s", t->dir);
+		hint.next = 1;
+	}
+	return hint.next;
+}
+
+static void hint_set(const struct table *t, unsigned next)
+{
+	hint_get(t);
+	hint.next = next;
+}
+
+static int hsm_name(const char *state, char out[HD_VCMALLOC_HSMLEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+
+	if (EVP_Digest(state, strlen(state), md, &n, EVP_sha256(), NULL) != 1 || n < 16)
+		return -1;
+	for (int i = 0; i < HD_VCMALLOC_HSMLEN / 2; i++)
+		pf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/* Read one entry file: 0, 1 when it does not exist, -1 with err (a
+ * symbolic link, not a regular file, too large, unreadable). */
+static int entry_read(const char *path, char **text, size_t *len, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+
+	*text = NULL;
+	if (fd < 0 && errno == ENOENT)
+		return 1;
+	if (fd < 0 && errno == ELOOP)
+		return hsm_set_err(err, errlen, "%s: refused: a symbolic link", path);
+	if (fd < 0)
+		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
+	hd_vcmalloc_reads++;
+	return hsm_read_fd(fd, path, ENTRY_MAX, text, len, err, errlen);
+}
+
+/* The claim of VCM uuid of HSM hsm: 0, 1 when there is none, -1. */
+static int claim_read(const struct table *t, const char *hsm, const char *uuid,
+		      struct hd_vcmalloc_claim *c, char *err, size_t errlen)
+{
+	char path[PLEN], inner[HD_ERRLEN], *text;
+	size_t len = 0;
+	int rc;
+
+	pf(path, sizeof(path), "%s/hsms/%s/%s", t->dir, hsm, uuid);
+	rc = entry_read(path, &text, &len, err, errlen);
+	if (rc == 0 && hd_vcmalloc_parse_claim(text, len, c, inner, sizeof(inner)) != 0)
+		rc = hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, inner);
+	else if (rc == 0 && (strcmp(c->hsm, hsm) != 0 || strcmp(c->uuid, uuid) != 0))
+		rc = hsm_set_err(err, errlen, "VCM allocations: %s: names another VCM", path);
+	free(text);
+	return rc;
+}
+
+/* The state directory of HSM hsm: 0, 1 when its marker is missing, -1. */
+static int state_read(const struct table *t, const char *hsm, char *state, size_t statelen,
+		      char *err, size_t errlen)
+{
+	char path[PLEN], inner[HD_ERRLEN], *text;
+	size_t len = 0;
+	int rc;
+
+	pf(path, sizeof(path), "%s/hsms/%s/state", t->dir, hsm);
+	rc = entry_read(path, &text, &len, err, errlen);
+	if (rc == 0 &&
+	    hd_vcmalloc_parse_state(text, len, state, statelen, inner, sizeof(inner)) != 0)
+		rc = hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, inner);
+	free(text);
+	return rc;
+}
+
+/* Whether a VCM of this HSM is gone: neither the registry nor a state
+ * directory names it. */
+static int vcm_gone(const struct table *t, const char *uuid)
+{
+	char path[PATH_MAX + 64];
+
+	if (json_object_get(json_object_get(t->st->device, "vcms"), uuid))
+		return 0;
+	pf(path, sizeof(path), "%s/vcms/%s", t->me, uuid);
+	return access(path, F_OK) != 0;
+}
+
+/* Whether another HSM is gone (its lifetime.json is): 1, 0, -1.  One
+ * without its marker cannot be checked and is kept. */
+static int hsm_gone(const struct table *t, const char *hsm, char *err, size_t errlen)
+{
+	char state[PATH_MAX], path[PATH_MAX + 32];
+	int rc = state_read(t, hsm, state, sizeof(state), err, errlen);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	pf(path, sizeof(path), "%s/lifetime.json", state);
+	return access(path, F_OK) != 0;
+}
+
+enum { NAME_FREE, NAME_MINE, NAME_STALE, NAME_HELD };
+
+/* Who holds index/name or address/name: nobody (FREE), the VCM uuid of
+ * this HSM (MINE), a leftover nobody holds (STALE: the claim the name is a
+ * copy of is no longer the claim of its VCM, or its HSM or VCM is gone),
+ * another VCM (HELD, *o is its claim); -1 with err.  index: the number
+ * name stands for (0 for an address). */
+static int name_state(const struct table *t, const char *kind, const char *name, unsigned index,
+		      const char *uuid, struct hd_vcmalloc_claim *o, char *err, size_t errlen)
+{
+	char path[PLEN], inner[HD_ERRLEN], *text;
+	struct hd_vcmalloc_claim c;
+	size_t len = 0;
+	int rc;
+
+	pf(path, sizeof(path), "%s/%s/%s", t->dir, kind, name);
+	rc = entry_read(path, &text, &len, err, errlen);
+	if (rc != 0)
+		return rc > 0 ? NAME_FREE : -1;
+	rc = hd_vcmalloc_parse_claim(text, len, o, inner, sizeof(inner));
+	free(text);
+	if (rc != 0)
+		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, inner);
+	if (strcmp(o->hsm, t->hsm) == 0 && strcmp(o->uuid, uuid) == 0)
+		return NAME_MINE;
+	rc = claim_read(t, o->hsm, o->uuid, &c, err, errlen);
+	if (rc != 0)
+		return rc > 0 ? NAME_STALE : -1;
+	if (index ? c.index != index : strcmp(c.address, name) != 0)
+		return NAME_STALE;
+	rc = strcmp(o->hsm, t->hsm) == 0 ? vcm_gone(t, o->uuid) : hsm_gone(t, o->hsm, err, errlen);
+	if (rc < 0)
+		return -1;
+	return rc ? NAME_STALE : NAME_HELD;
+}
+
+/* Remove kind/name when it is a claim of the VCM hsm/uuid. */
+static void unlink_if_owned(const struct table *t, const char *kind, const char *name,
+			    const char *hsm, const char *uuid)
+{
+	char path[PLEN], *text;
+	struct hd_vcmalloc_claim o;
+	char inner[HD_ERRLEN];
+	size_t len = 0;
+
+	pf(path, sizeof(path), "%s/%s/%s", t->dir, kind, name);
+	if (entry_read(path, &text, &len, inner, sizeof(inner)) == 0 &&
+	    hd_vcmalloc_parse_claim(text, len, &o, inner, sizeof(inner)) == 0 &&
+	    strcmp(o.hsm, hsm) == 0 && strcmp(o.uuid, uuid) == 0)
+		unlink(path);
+	free(text);
+}
+
+/* A new file in the table's tmp/ holding data, on disk (fsync) before it
+ * is linked or renamed into place; its path in out. */
+static int tmp_write(const struct table *t, const char *data, size_t len, char out[PLEN], char *err,
+		     size_t errlen)
+{
+	int fd, e;
+
+	pf(out, PLEN, "%s/tmp/%ld.%lu", t->dir, (long)getpid(), ++tmp_seq);
+	fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		e = errno;
+		out[0] = '\0';
+		return hsm_set_err(err, errlen, "VCM allocations: %s/tmp: %s", t->dir, strerror(e));
+	}
+	if (hsm_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		unlink(out);
+		out[0] = '\0';
+		return hsm_set_err(err, errlen, "VCM allocations: %s/tmp: %s", t->dir, strerror(e));
+	}
+	close(fd);
+	hd_vcmalloc_bytes += len;
+	return 0;
+}
+
+static int dir_sync(const struct table *t, const char *sub, char *err, size_t errlen)
+{
+	char path[PLEN], inner[HD_ERRLEN];
+
+	pf(path, sizeof(path), "%s/%s", t->dir, sub);
+	if (hsm_fsync_dir(path, inner, sizeof(inner)) != 0)
+		return hsm_set_err(err, errlen, "VCM allocations: %s", inner);
+	return 0;
+}
+
+/* This HSM's directory and marker (the first claim of an HSM). */
+static int hsm_marker(const struct table *t, char *err, size_t errlen)
+{
+	char path[PLEN], tmp[PLEN], line[PATH_MAX + 2];
+	struct stat sb;
+	int n;
+
+	pf(path, sizeof(path), "%s/hsms/%s/state", t->dir, t->hsm);
+	if (lstat(path, &sb) == 0)
+		return 0;
+	pf(path, sizeof(path), "%s/hsms/%s", t->dir, t->hsm);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, strerror(errno));
+	n = pf(line, sizeof(line), "%s\n", t->me);
+	if (tmp_write(t, line, (size_t)n, tmp, err, errlen) != 0)
+		return -1;
+	pf(path, sizeof(path), "%s/hsms/%s/state", t->dir, t->hsm);
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, strerror(e));
+	}
+	pf(path, sizeof(path), "hsms/%s", t->hsm);
+	return dir_sync(t, "hsms", err, errlen) != 0 || dir_sync(t, path, err, errlen) != 0 ? -1
+											    : 0;
+}
+
+static int claim_line(char *out, size_t len, const char *hsm, const char *uuid, const char *address,
+		      unsigned index);
+
+/* ---- opening: the lock, and the table made or converted ------------------ */
 
 static void table_close(struct table *t)
 {
-	json_decref(t->doc);
 	if (t->lockfd >= 0)
 		close(t->lockfd); /* releases the lock */
-	t->doc = NULL;
 	t->lockfd = -1;
 }
 
-/* Lock and read the table (an absent one is empty).  writable: t->doc is
- * the caller's to change; else it must not be changed. */
-static int table_open(const struct hd_store *st, struct table *t, int writable, char *err,
-		      size_t errlen)
+static int mkdirs(const char *top, char *err, size_t errlen)
 {
-	char lock[4300], inner[HD_ERRLEN], *text = NULL, *slash;
-	size_t len = 0;
-	struct stat sb;
-	json_t *doc;
+	static const char *const sub[] = { "hsms", "index", "address", "tmp" };
+	char path[PLEN];
 
+	if (mkdir(top, 0755) != 0)
+		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", top, strerror(errno));
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		pf(path, sizeof(path), "%s/%s", top, sub[i]);
+		if (mkdir(path, 0755) != 0)
+			return hsm_set_err(err, errlen, "VCM allocations: %s: %s", path,
+					   strerror(errno));
+	}
+	return 0;
+}
+
+/* Remove a tree of the table (no symbolic link is followed). */
+static void rm_tree_at(int at, const char *name)
+{
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+
+	if (fd < 0) {
+		unlinkat(at, name, 0);
+		return;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			rm_tree_at(dirfd(d), de->d_name);
+	closedir(d);
+	unlinkat(at, name, AT_REMOVEDIR);
+}
+
+/* A plain new file of the table being built (not yet visible). */
+static int put_new(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int rc;
+
+	if (fd < 0)
+		return errno == EEXIST ? 1 : -1;
+	rc = hsm_write_all(fd, data, len);
+	if (close(fd) != 0)
+		rc = -1;
+	hd_vcmalloc_bytes += len;
+	return rc;
+}
+
+/* One entry of a version 1 table into the table built in top.  Entries
+ * nobody can hold (of an HSM or a VCM that is gone) and the second holder
+ * of a number or address (a table edited by hand) are left out: their HSM
+ * claims them again at its next start. */
+static int convert_one(const struct table *t, const char *top, const json_t *e)
+{
+	const char *state = json_string_value(json_object_get(e, "state"));
+	const char *uuid = json_string_value(json_object_get(e, "uuid"));
+	unsigned index = (unsigned)json_integer_value(json_object_get(e, "index"));
+	char hsm[HD_VCMALLOC_HSMLEN + 1], address[HSM_NETADDR_STRLEN], inner[256];
+	char path[PLEN], ipath[PLEN], apath[PLEN], line[PATH_MAX + 2];
+	int n;
+
+	if (canonical(json_string_value(json_object_get(e, "address")), address, inner,
+		      sizeof(inner)) != 0 ||
+	    hsm_name(state, hsm) != 0)
+		return -1;
+	if (strcmp(state, t->me) == 0) {
+		if (vcm_gone(t, uuid))
+			return 0;
+	} else {
+		pf(path, sizeof(path), "%s/lifetime.json", state);
+		if (access(path, F_OK) != 0)
+			return 0;
+	}
+	pf(path, sizeof(path), "%s/hsms/%s", top, hsm);
+	if (mkdir(path, 0755) == 0) {
+		n = pf(line, sizeof(line), "%s\n", state);
+		pf(path, sizeof(path), "%s/hsms/%s/state", top, hsm);
+		if (put_new(path, line, (size_t)n) != 0)
+			return -1;
+	} else if (errno != EEXIST) {
+		return -1;
+	}
+	pf(ipath, sizeof(ipath), "%s/index/%u", top, index);
+	pf(apath, sizeof(apath), "%s/address/%s", top, address);
+	pf(path, sizeof(path), "%s/hsms/%s/%s", top, hsm, uuid);
+	if (access(ipath, F_OK) == 0 || access(apath, F_OK) == 0 || access(path, F_OK) == 0)
+		return 0;
+	n = claim_line(line, sizeof(line), hsm, uuid, address, index);
+	if (put_new(path, line, (size_t)n) != 0 || link(path, ipath) != 0 || link(path, apath) != 0)
+		return -1;
+	hd_vcmalloc_saves++;
+	return 0;
+}
+
+/* Make the table: empty, or converted from the version 1 table at PATH
+ * (then kept as PATH.v1).  It is built in PATH.d.tmp and renamed into
+ * place whole, so a crash leaves no table (built again next time) or the
+ * whole one. */
+static int table_make(struct table *t, char *err, size_t errlen)
+{
+	char top[PLEN], parent[PLEN], old[PLEN], inner[HD_ERRLEN], *text = NULL;
+	json_t *doc = NULL, *e;
+	struct stat sb;
+	size_t len = 0, i;
+	int fd, rc = -1;
+
+	pf(top, sizeof(top), "%s.tmp", t->dir);
+	rm_tree_at(AT_FDCWD, top);
+	if (lstat(t->path, &sb) == 0) {
+		hd_vcmalloc_reads++;
+		if (hsm_read_file_nofollow(t->path, HD_VCMALLOC_MAX, &text, &len, inner,
+					   sizeof(inner)) != 0 ||
+		    !(doc = hd_vcmalloc_parse(text, len, inner, sizeof(inner)))) {
+			free(text);
+			return hsm_set_err(err, errlen, "VCM allocations: %s: %s", t->path, inner);
+		}
+		free(text);
+	}
+	if (mkdirs(top, err, errlen) != 0)
+		goto out;
+	json_array_foreach(json_object_get(doc, "vcms"), i, e) if (convert_one(t, top, e) != 0)
+	{
+		hsm_set_err(err, errlen, "VCM allocations: converting %s into %s: %s", t->path, top,
+			    strerror(errno));
+		goto out;
+	}
+	/* Everything on disk before the table appears. */
+	fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd) != 0) {
+		hsm_set_err(err, errlen, "VCM allocations: %s: sync: %s", top, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	if (rename(top, t->dir) != 0) {
+		hsm_set_err(err, errlen, "VCM allocations: %s: %s", t->dir, strerror(errno));
+		goto out;
+	}
+	hsm_path_dir(t->dir, parent, sizeof(parent));
+	if (hsm_fsync_dir(parent, inner, sizeof(inner)) != 0) {
+		hsm_set_err(err, errlen, "VCM allocations: %s", inner);
+		goto out;
+	}
+	if (doc) {
+		pf(old, sizeof(old), "%s.v1", t->path);
+		if (rename(t->path, old) == 0)
+			hd_log(
+			    "VCM allocations: %s converted into %s (the old table is kept as %s)",
+			    t->path, t->dir, old);
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		rm_tree_at(AT_FDCWD, top);
+	json_decref(doc);
+	return rc;
+}
+
+/* Lock the table and make sure it exists. */
+static int table_open(const struct hd_store *st, struct table *t, char *err, size_t errlen)
+{
+	char lock[4300], inner[HD_ERRLEN], real[PATH_MAX], *slash;
+	struct stat sb;
+
+	t->st = st;
 	t->lockfd = -1;
-	t->doc = NULL;
-	snprintf(t->path, sizeof(t->path), "%s", st->cfg->vcm_allocations);
-	snprintf(lock, sizeof(lock), "%s.lock", t->path);
+	if (!realpath(st->dir, real))
+		return hsm_set_err(err, errlen, "%s: %s", st->dir, strerror(errno));
+	pf(t->me, sizeof(t->me), "%s", real);
+	if (hsm_name(t->me, t->hsm) != 0)
+		return hsm_set_err(err, errlen, "VCM allocations: cannot hash %s", t->me);
+	pf(t->path, sizeof(t->path), "%s", st->cfg->vcm_allocations);
+	pf(t->dir, sizeof(t->dir), "%s.d", t->path);
+	pf(lock, sizeof(lock), "%s.lock", t->path);
 	slash = strrchr(lock, '/');
 	if (slash && slash != lock) {
 		*slash = '\0';
@@ -177,328 +615,333 @@ static int table_open(const struct hd_store *st, struct table *t, int writable, 
 			table_close(t);
 			return -1;
 		}
-	if (lstat(t->path, &sb) != 0 && errno == ENOENT) {
-		cache_drop();
-		t->doc = json_pack("{s:i, s:[]}", "version", 1, "vcms");
-		return 0;
-	}
-	if (!cache_valid(t->path, &sb)) {
-		cache_drop();
-		hd_vcmalloc_reads++;
-		if (hsm_read_file(t->path, HD_VCMALLOC_MAX, &text, &len, inner, sizeof(inner)) !=
-			0 ||
-		    !(doc = hd_vcmalloc_parse(text, len, inner, sizeof(inner)))) {
-			free(text);
-			hsm_set_err(err, errlen, "VCM allocations: %s: %s", t->path, inner);
-			table_close(t);
-			return -1;
-		}
-		free(text);
-		cache_keep(t->path, doc);
-		if (!cache.doc) { /* not kept: the parsed table serves once */
-			t->doc = doc;
+	if (lstat(t->dir, &sb) == 0) {
+		if (S_ISDIR(sb.st_mode))
 			return 0;
-		}
-		json_decref(doc);
+		hsm_set_err(err, errlen, "VCM allocations: %s: not a directory", t->dir);
+		table_close(t);
+		return -1;
 	}
-	/* A writer gets its own array of the same entries (entries are never
-	 * changed in place, claim_one replaces them). */
-	if (writable) {
-		t->doc = json_pack("{s:i, s:[]}", "version", 1, "vcms");
-		if (t->doc && json_array_extend(json_object_get(t->doc, "vcms"),
-						json_object_get(cache.doc, "vcms")) != 0) {
-			json_decref(t->doc);
-			t->doc = NULL;
-		}
-	} else {
-		t->doc = json_incref(cache.doc);
+	if (errno != ENOENT) {
+		hsm_set_err(err, errlen, "VCM allocations: %s: %s", t->dir, strerror(errno));
+		table_close(t);
+		return -1;
 	}
-	if (!t->doc) {
-		hsm_set_err(err, errlen, "VCM allocations: out of memory");
+	if (table_make(t, err, errlen) != 0) {
 		table_close(t);
 		return -1;
 	}
 	return 0;
 }
 
-/* A JSON string (valid UTF-8, as every string jansson holds). */
-static void put_string(FILE *f, const char *s)
+/* ---- claims --------------------------------------------------------------- */
+
+static int claim_line(char *out, size_t len, const char *hsm, const char *uuid, const char *address,
+		      unsigned index)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	return pf(out, len, "{\"hsm\":\"%s\",\"uuid\":\"%s\",\"address\":\"%s\",\"index\":%u}\n",
+		  hsm, uuid, address, index);
 }
 
-/* The table as it is stored: one entry a line, written directly (jansson's
- * indented dump of a table of 1000 VCMs cost more than the rest of a VCM
- * create). */
-static char *table_text(const json_t *doc, size_t *len)
+/* Record (or confirm) the VCM uuid of this HSM at address: 0 with its
+ * number in *index (*changed set when the table changed), or -1 with err
+ * (the table then holds for this VCM what it held before). */
+static int claim_one(const struct table *t, const char *uuid, const char *address_in,
+		     unsigned *index, int *changed, char *err, size_t errlen)
 {
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-	json_t *e;
-	size_t i;
+	const unsigned count = t->st->cfg->vcm_uid_count;
+	char address[HSM_NETADDR_STRLEN], num[16], line[256], path[PLEN], inner[HD_ERRLEN];
+	char tmp[PLEN] = "", apath[PLEN], ipath[PLEN];
+	struct hd_vcmalloc_claim old, o;
+	int have_old, a_state, i_state = -1, made_a = 0, made_i = 0, rc = -1, n;
+	unsigned x = 0;
 
-	if (!f)
-		return NULL;
-	fputs("{\n  \"version\": 1,\n  \"vcms\": [", f);
-	json_array_foreach(json_object_get(doc, "vcms"), i, e)
-	{
-		fputs(i ? ",\n    {\"address\": " : "\n    {\"address\": ", f);
-		put_string(f, json_string_value(json_object_get(e, "address")));
-		fprintf(f, ", \"index\": %lld, \"state\": ",
-			(long long)json_integer_value(json_object_get(e, "index")));
-		put_string(f, json_string_value(json_object_get(e, "state")));
-		fputs(", \"uuid\": ", f);
-		put_string(f, json_string_value(json_object_get(e, "uuid")));
-		fputc('}', f);
-	}
-	fputs(json_array_size(json_object_get(doc, "vcms")) ? "\n  ]\n}\n" : "]\n}\n", f);
-	if (fclose(f) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
-static int table_save(struct table *t, char *err, size_t errlen)
-{
-	char inner[HD_ERRLEN], *text;
-	size_t len = 0;
-	int rc;
-
-	hd_vcmalloc_saves++;
-	cache_drop();
-	text = table_text(t->doc, &len);
-	if (!text)
-		return hsm_set_err(err, errlen, "VCM allocations: out of memory");
-	rc = hsm_write_file_atomic(t->path, text, len, 0644, inner, sizeof(inner));
-	free(text);
-	if (rc != 0)
-		return hsm_set_err(err, errlen, "VCM allocations: %s", inner);
-	/* Still under the lock: the file is the one just written. */
-	cache_keep(t->path, t->doc);
-	return 0;
-}
-
-/* An entry nobody can hold any more: of an HSM whose state is gone, or a
- * VCM of this HSM that neither its registry nor a state directory names. */
-static int gone(const struct hd_store *st, const char *me, const json_t *e)
-{
-	const json_t *registry = json_object_get(st->device, "vcms");
-	const char *state = json_string_value(json_object_get(e, "state"));
-	const char *uuid = json_string_value(json_object_get(e, "uuid"));
-	char path[PATH_MAX + 64];
-
-	if (strcmp(state, me) == 0) {
-		snprintf(path, sizeof(path), "%s/vcms/%s", state, uuid);
-		return !json_object_get(registry, uuid) && access(path, F_OK) != 0;
-	}
-	snprintf(path, sizeof(path), "%s/lifetime.json", state);
-	return access(path, F_OK) != 0;
-}
-
-/* Drop the entries nobody can hold any more. */
-static void purge(const struct hd_store *st, const char *me, json_t *vcms)
-{
-	for (size_t i = json_array_size(vcms); i-- > 0;)
-		if (gone(st, me, json_array_get(vcms, i)))
-			json_array_remove(vcms, i);
-}
-
-/* What the table's entries hold, counted once per table read so that
- * claiming many VCMs costs one pass over the table, not one per VCM. */
-struct held {
-	unsigned *index; /* entries holding each user index below count */
-	unsigned count;
-	unsigned next;     /* no index below it is free */
-	json_t *addresses; /* address -> [entries holding it] */
-	json_t *mine;      /* uuid -> this HSM's entry */
-};
-
-static void held_free(struct held *h)
-{
-	free(h->index);
-	json_decref(h->addresses);
-	json_decref(h->mine);
-}
-
-static void held_add_address(struct held *h, const char *address, json_t *e)
-{
-	json_t *list = json_object_get(h->addresses, address);
-
-	if (!list) {
-		list = json_array();
-		json_object_set_new(h->addresses, address, list);
-	}
-	json_array_append(list, e);
-}
-
-static void held_drop_address(struct held *h, const char *address, const json_t *e)
-{
-	json_t *list = json_object_get(h->addresses, address);
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(list, i, v) if (v == e)
-	{
-		json_array_remove(list, i);
-		break;
-	}
-}
-
-static int held_count(struct held *h, const char *me, json_t *vcms, unsigned count, char *err,
-		      size_t errlen)
-{
-	size_t i;
-	json_t *e;
-
-	memset(h, 0, sizeof(*h));
-	h->count = count;
-	h->next = 1;
-	h->index = calloc(count ? count : 1, sizeof(*h->index));
-	h->addresses = json_object();
-	h->mine = json_object();
-	if (!h->index || !h->addresses || !h->mine) {
-		held_free(h);
-		return hsm_set_err(err, errlen, "out of memory");
-	}
-	json_array_foreach(vcms, i, e)
-	{
-		json_int_t x = json_integer_value(json_object_get(e, "index"));
-
-		if (x >= 1 && x < (json_int_t)count)
-			h->index[x]++;
-		held_add_address(h, json_string_value(json_object_get(e, "address")), e);
-		if (strcmp(json_string_value(json_object_get(e, "state")), me) == 0)
-			json_object_set(h->mine, json_string_value(json_object_get(e, "uuid")), e);
-	}
-	return 0;
-}
-
-/* Record (or confirm) one VCM of this HSM in the table vcms, keeping h in
- * step.  *changed is set when the table changed.  0, or -1 with err (the
- * table is then as it was for this VCM). */
-static int claim_one(struct held *h, const char *me, const char *path, json_t *vcms,
-		     const char *uuid, const char *address, unsigned *index, int *changed,
-		     char *err, size_t errlen)
-{
-	json_t *mine = json_object_get(h->mine, uuid), *e;
-	json_int_t old = mine ? json_integer_value(json_object_get(mine, "index")) : 0;
-	int old_held = old >= 1 && old < (json_int_t)h->count;
-	size_t i;
-	unsigned n;
-
-	json_array_foreach(json_object_get(h->addresses, address), i, e)
-	{
-		if (e == mine || (strcmp(json_string_value(json_object_get(e, "state")), me) == 0 &&
-				  strcmp(json_string_value(json_object_get(e, "uuid")), uuid) == 0))
-			continue; /* this VCM's own entry (or a copy of it) */
+	if (canonical(address_in, address, inner, sizeof(inner)) != 0)
+		return hsm_set_err(err, errlen, "VCM %s: %s", uuid, inner);
+	have_old = claim_read(t, t->hsm, uuid, &old, err, errlen);
+	if (have_old < 0)
+		return -1;
+	have_old = have_old == 0;
+	a_state = name_state(t, "address", address, 0, uuid, &o, err, errlen);
+	if (a_state < 0)
+		return -1;
+	if (a_state == NAME_HELD) {
+		char state[PATH_MAX];
+		if (state_read(t, o.hsm, state, sizeof(state), inner, sizeof(inner)) != 0)
+			pf(state, sizeof(state), "table entry hsms/%s", o.hsm);
 		return hsm_set_err(err, errlen,
 				   "address %s is held by VCM %s of the HSM in %s (machine-wide "
 				   "VCM allocations %s)",
-				   address, json_string_value(json_object_get(e, "uuid")),
-				   json_string_value(json_object_get(e, "state")), path);
+				   address, o.uuid, state, t->dir);
 	}
-	if (old_held && h->index[old] == 1) {
-		n = (unsigned)old; /* held by this VCM alone: kept */
-	} else {
-		while (h->next < h->count && h->index[h->next])
-			h->next++;
-		if (h->next >= h->count)
-			return hsm_set_err(
-			    err, errlen,
-			    "no free VCM user number below uid_count %u on this machine", h->count);
-		n = h->next;
-		if (old_held)
-			h->index[old]--;
-		h->index[n]++;
+	/* The user number: kept unless another VCM holds it, else the
+	 * lowest free one from the hint up. */
+	if (have_old && old.index < count) {
+		pf(num, sizeof(num), "%u", old.index);
+		i_state = name_state(t, "index", num, old.index, uuid, &o, err, errlen);
+		if (i_state < 0)
+			return -1;
+		x = old.index;
 	}
-	*index = n;
-	if (mine && (json_int_t)n == old &&
-	    strcmp(json_string_value(json_object_get(mine, "address")), address) == 0)
-		return 0; /* already so */
-	/* A new entry, also for a changed one: entries are shared with the
-	 * copy of the table this process keeps, and never changed in place. */
-	e = json_pack("{s:s, s:s, s:s, s:I}", "state", me, "uuid", uuid, "address", address,
-		      "index", (json_int_t)n);
-	if (!e) {
-		if (n != (unsigned)old) {
-			h->index[n]--;
-			if (old_held)
-				h->index[old]++;
-		}
-		return hsm_set_err(err, errlen, "out of memory");
-	}
-	if (mine) {
-		held_drop_address(h, json_string_value(json_object_get(mine, "address")), mine);
-		for (i = 0; i < json_array_size(vcms); i++)
-			if (json_array_get(vcms, i) == mine)
+	if (i_state != NAME_MINE && i_state != NAME_FREE && i_state != NAME_STALE) {
+		for (x = hint_get(t);; x++) {
+			if (x >= count)
+				return hsm_set_err(
+				    err, errlen,
+				    "no free VCM user number below uid_count %u on this machine",
+				    count);
+			pf(num, sizeof(num), "%u", x);
+			i_state = name_state(t, "index", num, x, uuid, &o, err, errlen);
+			if (i_state < 0)
+				return -1;
+			if (i_state != NAME_HELD)
 				break;
-		json_array_set(vcms, i, e); /* i is in the table: mine came from it */
-	} else {
-		json_array_append(vcms, e);
+		}
 	}
-	json_object_set(h->mine, uuid, e);
-	held_add_address(h, address, e);
-	json_decref(e);
+	*index = x;
+	if (have_old && old.index == x && strcmp(old.address, address) == 0 &&
+	    a_state == NAME_MINE && i_state == NAME_MINE)
+		return 0; /* already so */
+	if (hsm_marker(t, err, errlen) != 0)
+		return -1;
+	/* The claim, on disk; then the names as links to it (a leftover of
+	 * a killed claim is replaced), on disk before the rename that makes
+	 * them held. */
+	n = claim_line(line, sizeof(line), t->hsm, uuid, address, x);
+	if (tmp_write(t, line, (size_t)n, tmp, err, errlen) != 0)
+		return -1;
+	pf(apath, sizeof(apath), "%s/address/%s", t->dir, address);
+	pf(ipath, sizeof(ipath), "%s/index/%u", t->dir, x);
+	if (a_state != NAME_MINE) {
+		if (a_state == NAME_STALE)
+			unlink(apath);
+		if (link(tmp, apath) != 0) {
+			hsm_set_err(err, errlen, "VCM allocations: %s: %s", apath, strerror(errno));
+			goto out;
+		}
+		made_a = 1;
+	}
+	if (i_state != NAME_MINE) {
+		if (i_state == NAME_STALE)
+			unlink(ipath);
+		if (link(tmp, ipath) != 0) {
+			hsm_set_err(err, errlen, "VCM allocations: %s: %s", ipath, strerror(errno));
+			goto out;
+		}
+		made_i = 1;
+	}
+	if ((made_a && dir_sync(t, "address", err, errlen) != 0) ||
+	    (made_i && dir_sync(t, "index", err, errlen) != 0))
+		goto out;
+	/* The commit. */
+	pf(path, sizeof(path), "%s/hsms/%s/%s", t->dir, t->hsm, uuid);
+	if (rename(tmp, path) != 0) {
+		hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0';
+	made_a = made_i = 0; /* held now */
+	hd_vcmalloc_saves++;
 	*changed = 1;
-	return 0;
+	pf(path, sizeof(path), "hsms/%s", t->hsm);
+	rc = dir_sync(t, path, err, errlen);
+	/* What the old claim named is nobody's now. */
+	if (have_old && strcmp(old.address, address) != 0)
+		unlink_if_owned(t, "address", old.address, t->hsm, uuid);
+	if (have_old && old.index != x) {
+		pf(num, sizeof(num), "%u", old.index);
+		unlink_if_owned(t, "index", num, t->hsm, uuid);
+	}
+	if (x >= hint_get(t))
+		hint_set(t, x + 1);
+out:
+	if (made_a)
+		unlink(apath);
+	if (made_i)
+		unlink(ipath);
+	if (tmp[0])
+		unlink(tmp);
+	return rc;
 }
 
 int hd_vcmalloc_claim(const struct hd_store *st, const char *uuid, const char *address,
 		      unsigned *index, char *err, size_t errlen)
 {
-	char me[PATH_MAX];
 	struct table t;
-	struct held h;
-	json_t *vcms;
 	unsigned n = 0;
-	int rc = -1, changed = 0;
+	int rc, changed = 0;
 
-	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, 1, err, errlen) != 0)
+	if (table_open(st, &t, err, errlen) != 0)
 		return -1;
-	vcms = json_object_get(t.doc, "vcms");
-	purge(st, me, vcms);
-	if (held_count(&h, me, vcms, st->cfg->vcm_uid_count, err, errlen) != 0)
-		goto out;
-	rc = claim_one(&h, me, t.path, vcms, uuid, address, &n, &changed, err, errlen);
-	held_free(&h);
-	if (rc == 0 && changed)
-		rc = table_save(&t, err, errlen);
-out:
+	rc = claim_one(&t, uuid, address, &n, &changed, err, errlen);
 	if (rc == 0 && index)
 		*index = n;
 	table_close(&t);
 	return rc;
 }
 
+/* Drop the claim of VCM uuid of HSM hsm, then the names it held: 0, or -1
+ * with err. */
+static int drop_claim(const struct table *t, const char *hsm, const char *uuid, char *err,
+		      size_t errlen)
+{
+	struct hd_vcmalloc_claim c;
+	char path[PLEN], num[16];
+	int rc = claim_read(t, hsm, uuid, &c, err, errlen);
+
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	pf(path, sizeof(path), "%s/hsms/%s/%s", t->dir, hsm, uuid);
+	if (unlink(path) != 0)
+		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, strerror(errno));
+	hd_vcmalloc_saves++;
+	pf(path, sizeof(path), "hsms/%s", hsm);
+	rc = dir_sync(t, path, err, errlen);
+	unlink_if_owned(t, "address", c.address, hsm, uuid);
+	pf(num, sizeof(num), "%u", c.index);
+	unlink_if_owned(t, "index", num, hsm, uuid);
+	if (c.index < hint_get(t))
+		hint_set(t, c.index);
+	return rc;
+}
+
+int hd_vcmalloc_release(const struct hd_store *st, const char *uuid, char *err, size_t errlen)
+{
+	struct table t;
+	int rc;
+
+	if (!fw_uuid_valid(uuid))
+		return hsm_set_err(err, errlen, "'%.40s' is not a UUID", uuid);
+	if (table_open(st, &t, err, errlen) != 0)
+		return -1;
+	rc = drop_claim(&t, t.hsm, uuid, err, errlen);
+	table_close(&t);
+	return rc;
+}
+
+/* Open a directory of the table without following a symbolic link. */
+static DIR *dir_open(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (fd >= 0 && !d)
+		close(fd);
+	return d;
+}
+
+/* Every claim of HSM hsm: an array of UUIDs, or NULL when its directory
+ * cannot be read. */
+static json_t *claims_of(const struct table *t, const char *hsm)
+{
+	char path[PLEN];
+	DIR *d;
+	struct dirent *de;
+	json_t *out;
+
+	pf(path, sizeof(path), "%s/hsms/%s", t->dir, hsm);
+	if (!(d = dir_open(path)))
+		return NULL;
+	out = json_array();
+	while ((de = readdir(d)))
+		if (fw_uuid_valid(de->d_name))
+			json_array_append_new(out, json_string(de->d_name));
+	closedir(d);
+	return out;
+}
+
+/* Every HSM of the table: an array of names, or NULL. */
+static json_t *hsms_of(const struct table *t)
+{
+	char path[PLEN];
+	DIR *d;
+	struct dirent *de;
+	json_t *out;
+
+	pf(path, sizeof(path), "%s/hsms", t->dir);
+	if (!(d = dir_open(path)))
+		return NULL;
+	out = json_array();
+	while ((de = readdir(d)))
+		if (hex_name(de->d_name))
+			json_array_append_new(out, json_string(de->d_name));
+	closedir(d);
+	return out;
+}
+
+/* Drop every claim nobody can hold any more (start-up: it costs one look
+ * at each HSM and one at each of this HSM's claims), and the files killed
+ * writers left in tmp/. */
+static void sweep(const struct table *t)
+{
+	char path[PLEN], err[HD_ERRLEN];
+	json_t *hsms = hsms_of(t), *uuids, *h, *u;
+	size_t i, j;
+	DIR *d;
+	struct dirent *de;
+
+	pf(path, sizeof(path), "%s/tmp", t->dir);
+	if ((d = dir_open(path))) {
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.')
+				unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+	}
+	json_array_foreach(hsms, i, h)
+	{
+		const char *hsm = json_string_value(h);
+		int mine = strcmp(hsm, t->hsm) == 0, gone = 0;
+
+		if (!mine && (gone = hsm_gone(t, hsm, err, sizeof(err))) < 0) {
+			hd_log("VCM allocations: %s", err);
+			continue;
+		}
+		if (!mine && !gone) {
+			/* Kept; but the directory of a drop killed after its
+			 * marker went is empty, and goes (rmdir refuses any
+			 * other). */
+			pf(path, sizeof(path), "%s/hsms/%s", t->dir, hsm);
+			rmdir(path);
+			continue;
+		}
+		uuids = claims_of(t, hsm);
+		json_array_foreach(uuids, j, u) if (mine ? vcm_gone(t, json_string_value(u)) : 1)
+		{
+			if (drop_claim(t, hsm, json_string_value(u), err, sizeof(err)) != 0)
+				hd_log("VCM allocations: %s", err);
+		}
+		json_decref(uuids);
+		if (gone) {
+			pf(path, sizeof(path), "%s/hsms/%s/state", t->dir, hsm);
+			unlink(path);
+			pf(path, sizeof(path), "%s/hsms/%s", t->dir, hsm);
+			rmdir(path);
+		}
+	}
+	json_decref(hsms);
+	/* A version 1 table left by a conversion killed before it was
+	 * renamed is kept beside it, as a finished conversion keeps it. */
+	{
+		char old[PLEN];
+		struct stat sb;
+		if (lstat(t->path, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			pf(old, sizeof(old), "%s.v1", t->path);
+			rename(t->path, old);
+		}
+	}
+}
+
 json_t *hd_vcmalloc_claim_all(const struct hd_store *st, char *err, size_t errlen)
 {
 	const json_t *registry = json_object_get(st->device, "vcms");
-	char me[PATH_MAX];
 	struct table t;
-	struct held h;
-	json_t *vcms, *order, *u, *out = NULL;
+	json_t *order, *u, *out;
 	size_t i;
 	int changed = 0;
 
-	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, 1, err, errlen) != 0)
+	if (table_open(st, &t, err, errlen) != 0)
 		return NULL;
-	vcms = json_object_get(t.doc, "vcms");
-	purge(st, me, vcms);
-	if (held_count(&h, me, vcms, st->cfg->vcm_uid_count, err, errlen) != 0) {
-		table_close(&t);
-		return NULL;
-	}
+	sweep(&t);
 	/* In creation order, so that user numbers do not depend on hashing. */
 	order = fw_vcms_ordered(registry);
 	out = json_object();
@@ -512,64 +955,43 @@ json_t *hd_vcmalloc_claim_all(const struct hd_store *st, char *err, size_t errle
 
 		if (!address)
 			continue;
-		if (claim_one(&h, me, t.path, vcms, uuid, address, &n, &changed, why,
-			      sizeof(why)) == 0)
+		if (claim_one(&t, uuid, address, &n, &changed, why, sizeof(why)) == 0)
 			json_object_set_new(out, uuid, json_integer(n));
 		else
 			json_object_set_new(out, uuid, json_string(why));
 	}
 	json_decref(order);
-	held_free(&h);
-	if (changed && table_save(&t, err, errlen) != 0) {
-		json_decref(out);
-		out = NULL;
-	}
 	table_close(&t);
 	return out;
 }
 
-int hd_vcmalloc_release(const struct hd_store *st, const char *uuid, char *err, size_t errlen)
-{
-	char me[PATH_MAX];
-	struct table t;
-	json_t *vcms, *e;
-	size_t i, before;
-	int rc = 0;
-
-	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, 1, err, errlen) != 0)
-		return -1;
-	vcms = json_object_get(t.doc, "vcms");
-	before = json_array_size(vcms);
-	json_array_foreach(vcms, i,
-			   e) if (strcmp(json_string_value(json_object_get(e, "state")), me) == 0 &&
-				  strcmp(json_string_value(json_object_get(e, "uuid")), uuid) == 0)
-	{
-		json_array_remove(vcms, i);
-		break;
-	}
-	purge(st, me, vcms);
-	if (json_array_size(vcms) != before)
-		rc = table_save(&t, err, errlen);
-	table_close(&t);
-	return rc;
-}
-
 json_t *hd_vcmalloc_taken(const struct hd_store *st, char *err, size_t errlen)
 {
-	char me[PATH_MAX];
 	struct table t;
-	json_t *e, *out;
-	size_t i;
+	struct hd_vcmalloc_claim c;
+	json_t *hsms, *uuids, *h, *u, *out;
+	size_t i, j;
 
-	if (paths(st, me, sizeof(me), err, errlen) != 0 || table_open(st, &t, 0, err, errlen) != 0)
+	if (table_open(st, &t, err, errlen) != 0)
 		return NULL;
 	out = json_array();
-	/* A reader does not write: entries nobody holds are skipped, not
+	/* A reader does not write: claims nobody holds are skipped, not
 	 * dropped. */
-	json_array_foreach(json_object_get(t.doc, "vcms"), i,
-			   e) if (strcmp(json_string_value(json_object_get(e, "state")), me) != 0 &&
-				  !gone(st, me, e))
-	    json_array_append(out, json_object_get(e, "address"));
+	hsms = hsms_of(&t);
+	json_array_foreach(hsms, i, h)
+	{
+		const char *hsm = json_string_value(h);
+		char why[HD_ERRLEN];
+
+		if (strcmp(hsm, t.hsm) == 0 || hsm_gone(&t, hsm, why, sizeof(why)) != 0)
+			continue;
+		uuids = claims_of(&t, hsm);
+		json_array_foreach(uuids, j, u) if (claim_read(&t, hsm, json_string_value(u), &c,
+							       why, sizeof(why)) == 0)
+		    json_array_append_new(out, json_string(c.address));
+		json_decref(uuids);
+	}
+	json_decref(hsms);
 	table_close(&t);
 	return out;
 }

@@ -8,37 +8,55 @@
  * addresses; without a shared allocator VCM #1 of every HSM ran as the same
  * uid (and could signal another HSM's VCM) and their addresses collided.
  * So every VCM's address and user number are recorded in one table per
- * machine (hsmd.conf [paths] vcm_allocations), changed only under an
- * exclusive lock (PATH.lock) and written atomically:
+ * machine (hsmd.conf [paths] vcm_allocations = PATH), changed only under an
+ * exclusive lock (PATH.lock).
  *
- *   {"version":1,"vcms":[{"state":"/abs/hsm/state","uuid":"...",
- *                          "address":"127.128.0.1","index":1}, ...]}
+ * The table is the directory PATH.d, one small file per fact, so that a
+ * claim writes the same few files however many VCMs the machine has (it
+ * used to be one file, PATH, rewritten whole on every claim):
  *
- * A VCM runs as uid_base + index (index >= 1, < uid_count): the lowest
- * index no VCM of any HSM holds.  An address held by a VCM of another HSM
- * is never given out.  Entries of HSMs whose state directory is gone, and
- * of this HSM's VCMs that have neither a registry entry nor a state
- * directory, are dropped whenever the table is changed.
+ *   hsms/HSM/state   the HSM's state directory (HSM: 32 hex digits of the
+ *                    SHA-256 of that path), for the sweep of gone HSMs
+ *   hsms/HSM/UUID    the claim of VCM UUID: {"hsm":HSM,"uuid":UUID,
+ *                    "address":"127.128.0.1","index":1}
+ *   index/N          a hard link to the claim holding user number N
+ *   address/ADDRESS  a hard link to the claim holding the address
+ *                    (canonical form)
+ *
+ * A claim is written to tmp/, linked as index/N and address/A (link(2):
+ * exclusive), then renamed to hsms/HSM/UUID: the commit.  A name is held
+ * only while it is (a copy of) the claim of its VCM, and its HSM (or VCM)
+ * is not gone; any other name is a leftover (of a killed claim) that the
+ * next claim of that number or address removes.  A VCM runs as uid_base +
+ * index (index >= 1, < uid_count): the lowest index free at or above the
+ * lowest this process knows to be free.  docs/formats/hsmd-state.md has
+ * the proof that a crash leaves every number and address with one holder.
+ * A version 1 table found at PATH is converted once and kept as PATH.v1.
  */
 #ifndef HD_VCMALLOC_H
 #define HD_VCMALLOC_H
 
 #include <stddef.h>
 #include <jansson.h>
+#include <hsmadmin/netaddr.h>
 #include "store.h"
 
+/* The largest version 1 table read (for its conversion). */
 #define HD_VCMALLOC_MAX (16u * 1024u * 1024u)
+/* An HSM's name in the table: hex digits of the SHA-256 of its path. */
+#define HD_VCMALLOC_HSMLEN 32
 
 /* Record (or confirm) the VCM uuid of this HSM at address; its user
- * index in *index (may be NULL).  Refused when another HSM's VCM holds
- * the address, or no index is free.  0, or -1 with err. */
+ * index in *index (may be NULL).  Refused when another VCM holds the
+ * address, or no index is free.  0, or -1 with err. */
 int hd_vcmalloc_claim(const struct hd_store *st, const char *uuid, const char *address,
 		      unsigned *index, char *err, size_t errlen);
 
 /* Claim every VCM of this HSM's registry (start-up: it may be new, or
- * another machine's copy) with one read of the table and at most one
- * write: an object uuid -> its user index, or the reason (a string) it
- * could not be claimed.  NULL with err when the table is unusable. */
+ * another machine's copy), after a sweep of the entries of HSMs whose
+ * state is gone and of this HSM's VCMs that are gone: an object uuid -> its
+ * user index, or the reason (a string) it could not be claimed.  NULL with
+ * err when the table is unusable. */
 json_t *hd_vcmalloc_claim_all(const struct hd_store *st, char *err, size_t errlen);
 
 /* Forget the VCM uuid of this HSM.  0, or -1 with err. */
@@ -48,16 +66,34 @@ int hd_vcmalloc_release(const struct hd_store *st, const char *uuid, char *err, 
  * strings, or NULL with err. */
 json_t *hd_vcmalloc_taken(const struct hd_store *st, char *err, size_t errlen);
 
-/* Forget the copy of the table this process keeps (it is read again at
- * the next use; tests). */
+/* Forget what this process remembers of the table (the lowest number it
+ * knows to be free: as a new process; tests). */
 void hd_vcmalloc_forget(void);
 
-/* How often this process read and wrote the table (tests count them:
- * start-up reads it once, however many VCMs there are). */
-extern unsigned long hd_vcmalloc_reads, hd_vcmalloc_saves;
+/* What this process did to the table (tests count them: a claim writes
+ * the same whatever the number of entries): entry files read, claims
+ * written or removed, bytes written. */
+extern unsigned long hd_vcmalloc_reads, hd_vcmalloc_saves, hd_vcmalloc_bytes;
 
-/* Parse and check a table (the fuzz target's entry point): a new
+/* Parse and check a version 1 table (read once, to convert it): a new
  * reference, or NULL with err naming what is wrong. */
 json_t *hd_vcmalloc_parse(const char *text, size_t len, char *err, size_t errlen);
+
+/* The entry files of the table (outside input: the fuzz target's entry
+ * points).  Each returns 0, or -1 with a one-line err. */
+struct hd_vcmalloc_claim {
+	char hsm[HD_VCMALLOC_HSMLEN + 1];
+	char uuid[37];
+	char address[HSM_NETADDR_STRLEN]; /* canonical */
+	unsigned index;
+};
+/* hsms/HSM/UUID and its links index/N, address/A:
+ * {"hsm","uuid","address","index"}. */
+int hd_vcmalloc_parse_claim(const char *text, size_t len, struct hd_vcmalloc_claim *c, char *err,
+			    size_t errlen);
+/* hsms/HSM/state: an absolute path and a newline, into state (statelen
+ * bytes). */
+int hd_vcmalloc_parse_state(const char *text, size_t len, char *state, size_t statelen, char *err,
+			    size_t errlen);
 
 #endif

@@ -842,8 +842,8 @@ void hd_vcmhost_shutdown(struct hd_store *st)
 }
 
 /* At start-up every VCM of the registry claims its address and user in
- * the machine-wide table again (it may be new, or another machine's copy):
- * all in one pass over the table. */
+ * the machine-wide table again (it may be new, or another machine's copy),
+ * after the sweep of claims nobody holds any more. */
 static void claim_all(struct hd_store *st)
 {
 	char err[HD_ERRLEN];
@@ -888,7 +888,8 @@ int hd_vcmhost_discard(struct hd_store *st, const char *uuid, char *err, size_t 
 	vcm_dir(st, uuid, dir, sizeof(dir));
 	if (rm_tree(dir) != 0)
 		return hsm_set_err(err, errlen, "%s: cannot remove: %s", dir, strerror(errno));
-	/* A release lost here is purged by the next change of the table. */
+	/* A release lost here is swept at the next start of an hsmd; until
+	 * then the claim of a VCM without a state directory is nobody's. */
 	if (hd_vcmalloc_release(st, uuid, inner, sizeof(inner)) != 0)
 		hd_log("VCM %s: %s", uuid, inner);
 	return 0;

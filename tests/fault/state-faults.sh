@@ -7,7 +7,8 @@
 # with hsmd killed (SIGKILL) just before it.  After each, hsmd is started
 # again and must start, hold the state from before or after the method, have
 # the method's log entry if and only if the change is there, have no gap in
-# the system log, and leave no temporary file (they may hold host keys).
+# the system log, leave no temporary file (they may hold host keys), and
+# every VCM must hold its claim in the machine-wide VCM allocations.
 #
 # A method is one line in the table below.  FAULT_METHODS="a b" runs only
 # those; FAULT_KINDS="kill" only those kinds (default "enospc kill"; "eio"
@@ -109,6 +110,23 @@ stop_any() { # hsmd h, however it is (a kill -9 at rest is one more crash it mus
 	for _ in $(seq 100); do pgrep -f "hsmd vcm --state $TEST_TMP/h/vcms/" >/dev/null || break; sleep 0.05; done
 }
 
+# The machine-wide VCM allocations after a start: every VCM of the registry
+# holds its claim, i.e. hsms/HSM/UUID is also the entry of its number and
+# of its address (one file), so no other VCM can hold either
+# (docs/formats/hsmd-state.md).  Prints what is wrong.
+alloc_check() {
+	a_t=$HSMD_VCM_ALLOCATIONS.d
+	for a_u in $(hsmd_device_doc "$TEST_TMP/h" | jq -r '.vcms // {} | keys[]'); do
+		a_f=$(ls "$a_t"/hsms/*/"$a_u" 2>/dev/null | head -1)
+		[ -n "$a_f" ] || { echo "VCM $a_u has no claim in $a_t"; continue; }
+		a_c=$(cat "$a_f")
+		[[ $a_c =~ \"address\":\"([^\"]+)\",\"index\":([0-9]+) ]] || { echo "VCM $a_u: claim $a_c"; continue; }
+		[ "$(stat -c %i "$a_t/index/${BASH_REMATCH[2]}" "$a_t/address/${BASH_REMATCH[1]}" 2>/dev/null |
+			sort -u)" = "$(stat -c %i "$a_f")" ] ||
+			echo "VCM $a_u: its claim $a_c is not its number's and its address's entry"
+	done
+}
+
 # check NAME KIND N EVENT PROJECTION BEFORE AFTER LASTSEQ: one ok per fault
 check() {
 	f_name=$1 f_kind=$2 f_n=$3 f_ev=$4 f_proj=$5 f_before=$6 f_after=$7 f_last=$8
@@ -123,6 +141,7 @@ check() {
 			 ([.[1][].seq] as \$q | \$q == [range(\$q[0]; \$q[0] + (\$q | length))]), ([.[1][].seq] | tojson)")
 		{ read -r f_now; read -r f_count; read -r f_gapless; read -r f_seqs; } <<<"$f_res"
 		f_tmp=$(find "$TEST_TMP/h" -name '*.tmp.*' 2>/dev/null | head -3)
+		f_alloc=$(alloc_check)
 		if [ "$f_now" != "$f_before" ] && [ "$f_now" != "$f_after" ]; then
 			f_why="state is neither before ($f_before) nor after ($f_after): $f_now"
 		elif [ "$f_before" != "$f_after" ] && [ "$f_now" = "$f_after" ] && [ "$f_count" != 1 ]; then
@@ -135,6 +154,8 @@ check() {
 			f_why="a gap in the system log: $f_seqs"
 		elif [ -n "$f_tmp" ]; then
 			f_why="temporary files left: $f_tmp"
+		elif [ -n "$f_alloc" ]; then
+			f_why="VCM allocations: $f_alloc"
 		fi
 	fi
 	stop_any

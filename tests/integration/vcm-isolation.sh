@@ -58,7 +58,7 @@ uid_of() { awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status"; }
 pa=$(vcm_pid "$UA")
 pb=$(vcm_pid "$UB")
 # the VCM's user number in the machine-wide allocations (hsmd(8))
-index_of() { jq -r --arg u "$1" '.vcms[] | select(.uuid == $u) | .index' "$HSMD_VCM_ALLOCATIONS"; }
+index_of() { hsmd_vcm_claims "$1" | jq -r .index; }
 uida=$((200000 + $(index_of "$UA")))
 uidb=$((200000 + $(index_of "$UB")))
 is "$(uid_of "$pa")" "$uida $uida $uida $uida" "A's VCM process runs as uid 200000 + its user number (real, effective, saved, fs)"

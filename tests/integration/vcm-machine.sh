@@ -24,8 +24,16 @@ for i in 1 2 3; do
 done
 like "${A[1]}" "^[0-9a-f.:]+$" "VCM addresses: ${A[1]} ${A[2]} ${A[3]}"
 is "$(printf '%s\n' "${A[@]:1}" | sort -u | wc -l)" 3 "the three HSMs' VCMs have three different addresses"
-is "$(jq -r '[.vcms[] | select(.uuid as $u | ["'"${U[1]}"'","'"${U[2]}"'","'"${U[3]}"'"] | index($u)) | .index] | unique | length' \
-	"$HSMD_VCM_ALLOCATIONS")" 3 "... and three different user numbers in the machine-wide table"
+is "$(for i in 1 2 3; do hsmd_vcm_claims "${U[i]}"; done | jq -r .index | sort -u | wc -l)" 3 \
+	"... and three different user numbers in the machine-wide table"
+# each claim is linked as its number and its address (one file, three names)
+T=$HSMD_VCM_ALLOCATIONS.d
+for i in 1 2 3; do
+	c=$(hsmd_vcm_claims "${U[i]}")
+	f=$(ls "$T"/hsms/*/"${U[i]}")
+	is "$(stat -c %i "$T/index/$(jq -r .index <<<"$c")" "$T/address/$(jq -r .address <<<"$c")" | sort -u)" \
+		"$(stat -c %i "$f")" "VCM $i's claim is its number's and its address's entry ($c)"
+done
 for i in 1 2 3; do
 	va start "${U[i]}" --esn "${E[i]}"
 	is "$rc" 0 "VCM of HSM $i starts (stderr: $err)"
@@ -52,13 +60,26 @@ va stop "${U[3]}" --force --esn "${E[3]}"
 is "$rc" 0 "VCM of HSM 3 stopped (its ncoreapi is operational: --force) (stderr: $err)"
 va delete "${U[3]}" --esn "${E[3]}"
 is "$rc" 0 "VCM of HSM 3 deleted (stderr: $err)"
-is "$(jq -r --arg u "${U[3]}" '[.vcms[] | select(.uuid == $u)] | length' "$HSMD_VCM_ALLOCATIONS")" 0 \
-	"... and released from the table"
+is "$(hsmd_vcm_claims "${U[3]}" | wc -l)" 0 "... and released from the table"
 hsmd_stop h2
 rm -rf "$TEST_TMP/h2"
 new_vcm T3 w3 --esn "${E[3]}"
 is "$rc" 0 "a new VCM on HSM 3 (stderr: $err)"
-is "$(jq -r --arg u "${U[2]}" '[.vcms[] | select(.uuid == $u)] | length' "$HSMD_VCM_ALLOCATIONS")" 0 \
-	"the entries of a removed HSM are purged at the next change"
-ok "the new VCM does not take HSM 1's VCM address" test "$ADDR" != "${A[1]}"
+# the removed HSM's claim is nobody's: its address (the lowest free one)
+# goes to the new VCM, which takes the claim's names over
+is "$ADDR" "${A[2]}" "... at the removed HSM's VCM address"
+is "$(hsmd_vcm_claims "$UUID" | jq -r .address)" "${A[2]}" "... claimed in the table"
+is "$(stat -c %i "$T/address/${A[2]}")" "$(stat -c %i "$(ls "$T"/hsms/*/"$UUID")")" \
+	"... whose address entry is the new VCM's claim"
+licence h3 "${E[3]}" 3
+is "$rc" 0 "HSM 3 licensed for 3 VCMs (stderr: $err)"
+new_vcm T3 w5 --esn "${E[3]}" --ip-address "${A[1]}"
+ok "HSM 1's VCM address is refused to HSM 3 (rc $rc)" test "$rc" = 3
+like "$err" "${A[1]} is already used" "... saying so"
+# and the next start of any hsmd sweeps the removed HSM's claims
+is "$(ls "$T"/hsms/*/"${U[2]}" 2>/dev/null | wc -l)" 1 "the removed HSM's claim is still in the table"
+hsmd_stop h1
+ok "HSM 1 starts again" hsmd_start h1
+is "$(hsmd_vcm_claims "${U[2]}" | wc -l)" 0 "... and its start swept the removed HSM's claims"
+is "$(hsmd_vcm_claims "${U[1]}" | jq -r .address)" "${A[1]}" "... keeping HSM 1's own"
 done_testing

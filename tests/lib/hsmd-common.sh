@@ -24,6 +24,11 @@ HSMD_SVCDIR=$TEST_TMP/services
 HSMD_VCM_ALLOCATIONS=${HSMD_VCM_ALLOCATIONS:-${TMPDIR:-/tmp}/hsmadmin-tests-vcm-allocations.json}
 declare -A HSMD_PIDS HSMD_ADDR
 
+# hsmd_vcm_claims UUID: the claim of VCM UUID in the machine-wide table
+# (PATH.d/hsms/HSM/UUID, docs/formats/hsmd-state.md): one JSON line, or
+# nothing.
+hsmd_vcm_claims() { cat "$HSMD_VCM_ALLOCATIONS".d/hsms/*/"$1" 2>/dev/null; }
+
 hsmd_setup() {
 	mkdir -p "$HSMD_CONFDIR/services.d" "$HSMD_SVCDIR" "$TEST_TMP/keys"
 	chmod 0755 "$HSMD_SVCDIR"

@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test-hsmd-vcmalloc.c - the machine-wide table of VCM addresses and user
- * numbers (firmware/hsmd/vcmalloc.c): start-up claims every VCM of a
- * large registry with one read and at most one write of the table (hsmd
- * used to read and rewrite it once per VCM, which made start-up with 1000
- * VCMs take minutes), unique user numbers, addresses of another HSM's VCMs
- * refused for that VCM alone, and a shared user number repaired.
+ * numbers (firmware/hsmd/vcmalloc.c): a version 1 table is converted once
+ * (entries of gone HSMs and second holders left out, the old file kept as
+ * PATH.v1); start-up claims every VCM of a large registry reading a few
+ * entries per VCM and writing only the new claims; unique user numbers,
+ * addresses of another HSM's VCMs refused for that VCM alone; a claim
+ * reads and writes the same with 1 and with 1000 entries in the table (it
+ * used to rewrite the whole table: create #1000 cost twice create #10); a
+ * name a killed claim left is taken over; hostile entries (a symbolic
+ * link, a huge file, a bad line) are refused with a one-line error.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +28,7 @@
 
 #define NVCMS 300
 
-static char top[256], me[300], other[300], table[300];
+static char top[256], me[300], other[300], gone_hsm[300], table[300], tdir[310];
 
 static void uuid_of(int i, char *buf, size_t len)
 {
@@ -42,27 +47,67 @@ static void touch(const char *dir, const char *name)
 		fclose(f);
 }
 
-static json_t *read_table(void)
+static void put(const char *path, const char *text)
 {
-	char err[256];
+	FILE *f = fopen(path, "w");
 
-	return hsm_json_load_file(table, HD_VCMALLOC_MAX, err, sizeof(err));
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
 }
 
-/* The table's entries of this HSM: uuid -> index. */
-static json_t *mine(void)
+/* The table's directory of the HSM in state dir (found by its marker). */
+static int hsm_dir(const char *state, char *out, size_t len)
 {
-	json_t *doc = read_table(), *out = json_object(), *e;
-	char real[4096];
-	size_t i;
+	char real[4096], path[1200], line[4200];
+	DIR *d;
+	struct dirent *de;
+	int found = 0;
 
-	if (!realpath(me, real))
-		real[0] = '\0';
-	json_array_foreach(json_object_get(doc, "vcms"), i,
-			   e) if (strcmp(json_string_value(json_object_get(e, "state")), real) == 0)
-	    json_object_set(out, json_string_value(json_object_get(e, "uuid")),
-			    json_object_get(e, "index"));
-	json_decref(doc);
+	if (!realpath(state, real))
+		return 0;
+	snprintf(path, sizeof(path), "%s/hsms", tdir);
+	if (!(d = opendir(path)))
+		return 0;
+	while (!found && (de = readdir(d))) {
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/hsms/%.100s/state", tdir, de->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			if (strcmp(line, real) == 0) {
+				snprintf(out, len, "%s/hsms/%.100s", tdir, de->d_name);
+				found = 1;
+			}
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/* The table's claims of the HSM in state: uuid -> index. */
+static json_t *claims(const char *state)
+{
+	json_t *out = json_object();
+	char dir[1200], path[1300], err[256];
+	DIR *d;
+	struct dirent *de;
+
+	if (!hsm_dir(state, dir, sizeof(dir)) || !(d = opendir(dir)))
+		return out;
+	while ((de = readdir(d))) {
+		json_t *c;
+		if (strlen(de->d_name) != 36)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		c = hsm_json_load_file(path, 4096, err, sizeof(err));
+		json_object_set(out, de->d_name, json_object_get(c, "index"));
+		json_decref(c);
+	}
+	closedir(d);
 	return out;
 }
 
@@ -90,15 +135,64 @@ static int unique_indexes(const json_t *claimed, const int *taken, size_t ntaken
 	return ok;
 }
 
+/* A version 1 table at path: the HSM in state holds the numbers of
+ * indexes (n of them) at addresses 127.9.I/250.I%250+1. */
+static void write_v1(const char *path, const char *state, const int *indexes, int n)
+{
+	json_t *vcms = json_array(), *doc;
+	char uuid[40], addr[32], err[256];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(uuid, sizeof(uuid), "ffffffff-0000-4000-8000-%012x", (unsigned)i + 1);
+		snprintf(addr, sizeof(addr), "127.9.%d.%d", i / 250, i % 250 + 1);
+		json_array_append_new(vcms,
+				      json_pack("{s:s, s:s, s:s, s:i}", "state", state, "uuid",
+						uuid, "address", addr, "index", indexes[i]));
+	}
+	doc = json_pack("{s:i, s:o}", "version", 1, "vcms", vcms);
+	if (hsm_write_json_atomic(path, doc, 0644, err, sizeof(err)) != 0)
+		fprintf(stderr, "# %s\n", err);
+	json_decref(doc);
+}
+
+struct cost {
+	unsigned long reads, saves, bytes;
+	unsigned index;
+	int rc;
+};
+
+/* One new VCM claimed in the table at path (a first claim of this
+ * process: no hint), and what it cost. */
+static struct cost claim_cost(struct hd_config *cfg, struct hd_store *st, const char *path)
+{
+	struct cost c;
+	char err[HD_ERRLEN], uuid[40];
+
+	snprintf(cfg->vcm_allocations, sizeof(cfg->vcm_allocations), "%s", path);
+	hd_vcmalloc_forget();
+	uuid_of(1, uuid, sizeof(uuid));
+	c.reads = hd_vcmalloc_reads;
+	c.saves = hd_vcmalloc_saves;
+	c.bytes = hd_vcmalloc_bytes;
+	c.rc = hd_vcmalloc_claim(st, uuid, "127.10.0.2", &c.index, err, sizeof(err));
+	if (c.rc != 0)
+		fprintf(stderr, "# %s\n", err);
+	c.reads = hd_vcmalloc_reads - c.reads;
+	c.saves = hd_vcmalloc_saves - c.saves;
+	c.bytes = hd_vcmalloc_bytes - c.bytes;
+	return c;
+}
+
 int main(void)
 {
 	struct hd_config cfg;
-	struct hd_store st;
-	char err[HD_ERRLEN], uuid[40], addr[32], real_other[4096];
-	json_t *claimed, *doc, *registry;
+	struct hd_store st, st_other;
+	char err[HD_ERRLEN], uuid[40], addr[32], real_other[4096], real_gone[4096], path[1400];
+	json_t *claimed, *registry;
 	const int taken[] = { 1, 3 };
 	unsigned long reads, saves;
 	unsigned index;
+	struct stat sb;
 
 	snprintf(top, sizeof(top), "%s/test-hsmd-vcmalloc.XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -108,21 +202,35 @@ int main(void)
 	}
 	snprintf(me, sizeof(me), "%s/hsm", top);
 	snprintf(other, sizeof(other), "%s/other", top);
+	snprintf(gone_hsm, sizeof(gone_hsm), "%s/gone", top);
 	snprintf(table, sizeof(table), "%s/vcm-allocations.json", top);
+	snprintf(tdir, sizeof(tdir), "%s.d", table);
 	touch(me, "lifetime.json");
 	touch(other, "lifetime.json");
-	if (!realpath(other, real_other))
+	touch(gone_hsm, "lifetime.json");
+	if (!realpath(other, real_other) || !realpath(gone_hsm, real_gone))
 		return 1;
 
-	/* Another HSM of this machine holds user numbers 1 and 3 and one
-	 * address. */
-	doc = json_pack("{s:i, s:[{s:s, s:s, s:s, s:i}, {s:s, s:s, s:s, s:i}]}", "version", 1,
-			"vcms", "state", real_other, "uuid", "ffffffff-0000-4000-8000-000000000001",
-			"address", "127.9.0.1", "index", 1, "state", real_other, "uuid",
-			"ffffffff-0000-4000-8000-000000000002", "address", "127.9.0.2", "index", 3);
-	TAP_INT_EQ(hsm_write_json_atomic(table, doc, 0644, err, sizeof(err)), 0,
-		   "a table with another HSM's VCMs");
-	json_decref(doc);
+	/* A version 1 table: another HSM of this machine holds user numbers
+	 * 1 and 3 and two addresses; an HSM since removed holds 2; a hand
+	 * edit gave 3 twice. */
+	{
+		json_t *doc = json_pack(
+		    "{s:i, s:[{s:s, s:s, s:s, s:i}, {s:s, s:s, s:s, s:i}, {s:s, s:s, s:s, s:i},"
+		    " {s:s, s:s, s:s, s:i}]}",
+		    "version", 1, "vcms", "state", real_other, "uuid",
+		    "ffffffff-0000-4000-8000-000000000001", "address", "127.9.0.1", "index", 1,
+		    "state", real_other, "uuid", "ffffffff-0000-4000-8000-000000000002", "address",
+		    "127.9.0.2", "index", 3, "state", real_gone, "uuid",
+		    "eeeeeeee-0000-4000-8000-000000000001", "address", "127.9.0.7", "index", 2,
+		    "state", real_other, "uuid", "ffffffff-0000-4000-8000-000000000009", "address",
+		    "127.9.0.9", "index", 3);
+		TAP_INT_EQ(hsm_write_json_atomic(table, doc, 0644, err, sizeof(err)), 0,
+			   "a version 1 table with another HSM's VCMs");
+		json_decref(doc);
+	}
+	snprintf(path, sizeof(path), "%s/lifetime.json", gone_hsm);
+	unlink(path);
 
 	hd_config_defaults(&cfg);
 	snprintf(cfg.vcm_allocations, sizeof(cfg.vcm_allocations), "%s", table);
@@ -138,24 +246,38 @@ int main(void)
 				    json_pack("{s:s, s:i}", "address", addr, "seq", NVCMS + 1 - i));
 	}
 	st.device = json_pack("{s:o}", "vcms", registry);
+	memset(&st_other, 0, sizeof(st_other));
+	snprintf(st_other.dir, sizeof(st_other.dir), "%s", other);
+	st_other.cfg = &cfg;
+	st_other.device = json_pack("{s:{}}", "vcms");
 
-	/* Start-up: every VCM claimed in one pass. */
+	/* Start-up: the table converted, every VCM claimed. */
 	reads = hd_vcmalloc_reads;
 	saves = hd_vcmalloc_saves;
 	claimed = hd_vcmalloc_claim_all(&st, err, sizeof(err));
-	tap_ok(claimed != NULL, "claim %d VCMs", NVCMS);
+	tap_ok(claimed != NULL, "claim %d VCMs (%s)", NVCMS, claimed ? "" : err);
 	TAP_INT_EQ((int)json_object_size(claimed), NVCMS, "... each has an answer");
-	TAP_INT_EQ((int)(hd_vcmalloc_reads - reads), 1, "... the table was read once");
-	TAP_INT_EQ((int)(hd_vcmalloc_saves - saves), 1, "... and written once");
+	tap_ok(hd_vcmalloc_reads - reads <= 3 * NVCMS + 20, "... a few entries read per VCM (%lu)",
+	       hd_vcmalloc_reads - reads);
+	TAP_INT_EQ((int)(hd_vcmalloc_saves - saves), NVCMS + 2,
+		   "... one claim written per VCM (and two converted)");
+	tap_ok(stat(tdir, &sb) == 0 && S_ISDIR(sb.st_mode), "... the table is now %s", tdir);
+	snprintf(path, sizeof(path), "%s.v1", table);
+	tap_ok(access(table, F_OK) != 0 && access(path, F_OK) == 0,
+	       "... and the version 1 table is kept as PATH.v1");
 	tap_ok(unique_indexes(claimed, taken, 2),
 	       "... every user number differs, none is the other HSM's");
 	uuid_of(NVCMS, uuid, sizeof(uuid));
 	TAP_INT_EQ((int)json_integer_value(json_object_get(claimed, uuid)), 2,
-		   "... the first created VCM has the lowest free number");
+		   "... the first created VCM has the lowest free number (the gone HSM's)");
 	{
-		json_t *t = mine();
+		json_t *t = claims(me), *o = claims(other);
 		tap_ok(json_equal(t, claimed), "... and the table holds what was claimed");
+		TAP_INT_EQ((int)json_object_size(o), 2,
+			   "... the other HSM's two VCMs converted, its second number 3 not");
+		tap_ok(!hsm_dir(gone_hsm, path, sizeof(path)), "... the gone HSM's left out");
 		json_decref(t);
+		json_decref(o);
 	}
 
 	/* The next start (a new process): nothing to write. */
@@ -165,35 +287,30 @@ int main(void)
 	{
 		json_t *again = hd_vcmalloc_claim_all(&st, err, sizeof(err));
 		tap_ok(json_equal(again, claimed), "a second start claims the same numbers");
-		TAP_INT_EQ((int)(hd_vcmalloc_reads - reads), 1, "... one read");
+		tap_ok(hd_vcmalloc_reads - reads <= 3 * NVCMS + 2,
+		       "... reading 3 entries a VCM, one per other HSM (%lu)",
+		       hd_vcmalloc_reads - reads);
 		TAP_INT_EQ((int)(hd_vcmalloc_saves - saves), 0, "... no write");
 		json_decref(again);
 	}
 
-	/* In one process, an unchanged table is not read again; one another
-	 * process replaced is. */
-	reads = hd_vcmalloc_reads;
+	/* The other HSM's addresses, also one it claims now. */
 	{
 		json_t *addrs = hd_vcmalloc_taken(&st, err, sizeof(err));
 		TAP_INT_EQ((int)json_array_size(addrs), 2, "the other HSM holds two addresses");
 		json_decref(addrs);
 	}
-	TAP_INT_EQ((int)(hd_vcmalloc_reads - reads), 0,
-		   "... the unchanged table is not read again");
-	doc = read_table();
-	json_array_append_new(json_object_get(doc, "vcms"),
-			      json_pack("{s:s, s:s, s:s, s:i}", "state", real_other, "uuid",
-					"ffffffff-0000-4000-8000-000000000003", "address",
-					"127.9.0.3", "index", 60000));
-	hsm_write_json_atomic(table, doc, 0644, err, sizeof(err));
-	json_decref(doc);
+	json_object_set_new(json_object_get(st_other.device, "vcms"),
+			    "ffffffff-0000-4000-8000-000000000003",
+			    json_pack("{s:s, s:i}", "address", "127.9.0.3", "seq", 1));
+	TAP_INT_EQ(hd_vcmalloc_claim(&st_other, "ffffffff-0000-4000-8000-000000000003", "127.9.0.3",
+				     &index, err, sizeof(err)),
+		   0, "the other HSM claims a VCM");
 	{
 		json_t *addrs = hd_vcmalloc_taken(&st, err, sizeof(err));
-		TAP_INT_EQ((int)json_array_size(addrs), 3,
-			   "another process's change is seen (three addresses)");
+		TAP_INT_EQ((int)json_array_size(addrs), 3, "... it is seen (three addresses)");
 		json_decref(addrs);
 	}
-	TAP_INT_EQ((int)(hd_vcmalloc_reads - reads), 1, "... the table was read again");
 
 	/* One VCM (a copy from elsewhere) has an address another HSM's VCM
 	 * holds: refused for it alone. */
@@ -208,39 +325,13 @@ int main(void)
 	json_object_del(claimed, uuid);
 	tap_ok(unique_indexes(claimed, taken, 2), "... the other VCMs keep their numbers");
 	{
-		json_t *t = mine();
+		json_t *t = claims(me);
 		tap_ok(!json_object_get(t, uuid), "... and the refused VCM is not in the table");
 		json_decref(t);
 	}
 	json_object_del(registry, uuid);
 
-	/* Two VCMs of this HSM share a number (a table edited by hand): one
-	 * gets another number. */
-	doc = read_table();
-	{
-		json_t *e;
-		size_t i, n = 0;
-		json_array_foreach(json_object_get(doc, "vcms"), i,
-				   e) if (json_integer_value(json_object_get(e, "index")) == 5 ||
-					  json_integer_value(json_object_get(e, "index")) == 6)
-		{
-			json_object_set_new(e, "index", json_integer(5));
-			n++;
-		}
-		TAP_INT_EQ((int)n, 2, "make two VCMs share user number 5");
-	}
-	hsm_write_json_atomic(table, doc, 0644, err, sizeof(err));
-	json_decref(doc);
-	json_decref(claimed);
-	claimed = hd_vcmalloc_claim_all(&st, err, sizeof(err));
-	tap_ok(unique_indexes(claimed, taken, 2), "... after a start every number differs again");
-	{
-		json_t *t = mine();
-		tap_ok(json_equal(t, claimed), "... in the table too");
-		json_decref(t);
-	}
-
-	/* One VCM alone (a create) keeps its number, without a write. */
+	/* One VCM alone (a start) keeps its number, without a write. */
 	uuid_of(7, uuid, sizeof(uuid));
 	saves = hd_vcmalloc_saves;
 	TAP_INT_EQ(hd_vcmalloc_claim(&st, uuid,
@@ -255,8 +346,108 @@ int main(void)
 	       "a VCM cannot claim an address another HSM's VCM holds");
 	TAP_HAS(err, "is held by VCM", "... the error says so");
 
+	/* Released, its number goes to the next new VCM, also when a killed
+	 * claim left a name for it (a name whose claim does not name it back
+	 * is nobody's). */
+	{
+		unsigned freed = (unsigned)json_integer_value(json_object_get(claimed, uuid));
+		char line[300], hsm[1200];
+		json_t *t;
+
+		TAP_INT_EQ(hd_vcmalloc_release(&st, uuid, err, sizeof(err)), 0, "release a VCM");
+		json_object_del(registry, uuid);
+		t = claims(me);
+		tap_ok(!json_object_get(t, uuid), "... its claim is gone");
+		json_decref(t);
+		snprintf(path, sizeof(path), "%s/index/%u", tdir, freed);
+		tap_ok(access(path, F_OK) != 0, "... and its number's name");
+		hsm_dir(me, hsm, sizeof(hsm));
+		snprintf(line, sizeof(line),
+			 "{\"hsm\":\"%s\",\"uuid\":\"aaaaaaaa-0000-4000-8000-000000000000\","
+			 "\"address\":\"127.99.0.1\",\"index\":%u}\n",
+			 strrchr(hsm, '/') + 1, freed);
+		put(path, line);
+		uuid_of(NVCMS + 2, uuid, sizeof(uuid));
+		json_object_set_new(registry, uuid,
+				    json_pack("{s:s, s:i}", "address", "127.11.0.1", "seq", 999));
+		TAP_INT_EQ(hd_vcmalloc_claim(&st, uuid, "127.11.0.1", &index, err, sizeof(err)), 0,
+			   "a new VCM");
+		TAP_INT_EQ((int)index, (int)freed,
+			   "... gets the freed number despite the leftover");
+	}
+
+	/* A claim costs the same with 1 and with 1000 entries in the table. */
+	{
+		int idx[1000];
+		char small[400], big[400];
+		struct cost c1, c1000;
+		json_t *reg1 = json_pack("{s:{s:s}}", "00000001-0000-4000-8000-000000000001",
+					 "address", "127.10.0.2");
+		struct hd_store s2 = st;
+
+		s2.device = json_pack("{s:o}", "vcms", reg1);
+		idx[0] = 1;
+		for (int i = 1; i < 1000; i++)
+			idx[i] = i + 2; /* 1, 3..1001: the free number is 2 in both */
+		snprintf(small, sizeof(small), "%s/small.json", top);
+		snprintf(big, sizeof(big), "%s/big.json", top);
+		write_v1(small, real_other, idx, 1);
+		write_v1(big, real_other, idx, 1000);
+		/* converted first (not measured) */
+		snprintf(cfg.vcm_allocations, sizeof(cfg.vcm_allocations), "%s", small);
+		json_decref(hd_vcmalloc_taken(&s2, err, sizeof(err)));
+		snprintf(cfg.vcm_allocations, sizeof(cfg.vcm_allocations), "%s", big);
+		json_decref(hd_vcmalloc_taken(&s2, err, sizeof(err)));
+		c1 = claim_cost(&cfg, &s2, small);
+		c1000 = claim_cost(&cfg, &s2, big);
+		tap_ok(c1.rc == 0 && c1000.rc == 0 && c1.index == 2 && c1000.index == 2,
+		       "a claim in tables of 1 and 1000 entries (numbers %u, %u)", c1.index,
+		       c1000.index);
+		tap_ok(c1.bytes > 0 && c1.bytes == c1000.bytes,
+		       "... writes as many bytes (%lu, %lu)", c1.bytes, c1000.bytes);
+		tap_ok(c1.saves == 1 && c1000.saves == 1, "... one claim (%lu, %lu)", c1.saves,
+		       c1000.saves);
+		tap_ok(c1.reads == c1000.reads, "... reads as many entries (%lu, %lu)", c1.reads,
+		       c1000.reads);
+
+		/* Hostile entries: refused with one line, never followed. */
+		snprintf(cfg.vcm_allocations, sizeof(cfg.vcm_allocations), "%s", small);
+		snprintf(path, sizeof(path), "%s.d/address/127.10.0.9", small);
+		if (symlink("/etc/passwd", path) != 0)
+			perror("symlink");
+		tap_ok(hd_vcmalloc_claim(&s2, "00000001-0000-4000-8000-000000000001", "127.10.0.9",
+					 &index, err, sizeof(err)) != 0,
+		       "a symbolic link in the table is refused");
+		TAP_HAS(err, "symbolic link", "... the error says so");
+		tap_ok(!strchr(err, '\n'), "... in one line");
+		unlink(path);
+		{
+			char *huge = malloc(100000);
+			memset(huge, 'x', 99999);
+			huge[99999] = '\0';
+			put(path, huge);
+			free(huge);
+		}
+		tap_ok(hd_vcmalloc_claim(&s2, "00000001-0000-4000-8000-000000000001", "127.10.0.9",
+					 &index, err, sizeof(err)) != 0 &&
+			   !strchr(err, '\n'),
+		       "a huge entry is refused in one line (%s)", err);
+		put(path, "../../etc/passwd\n");
+		tap_ok(hd_vcmalloc_claim(&s2, "00000001-0000-4000-8000-000000000001", "127.10.0.9",
+					 &index, err, sizeof(err)) != 0 &&
+			   !strchr(err, '\n'),
+		       "a bad entry is refused in one line (%s)", err);
+		TAP_HAS(err, "address/127.10.0.9", "... naming it");
+		unlink(path);
+		TAP_INT_EQ(hd_vcmalloc_claim(&s2, "00000001-0000-4000-8000-000000000001",
+					     "127.10.0.9", &index, err, sizeof(err)),
+			   0, "... without it the claim is made");
+		json_decref(s2.device);
+	}
+
 	json_decref(claimed);
 	json_decref(st.device);
+	json_decref(st_other.device);
 	{
 		char cmd[400];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);

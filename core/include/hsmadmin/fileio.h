@@ -63,6 +63,39 @@ HSM_API int hsm_write_file_atomic(const char *path, const void *data, size_t len
 HSM_API int hsm_write_json_atomic(const char *path, const json_t *doc, mode_t mode, char *err,
 				  size_t errlen);
 
+/* The same write a piece at a time, for a file too large to hold in
+ * memory or made as it is read (a package, a log segment as it arrives):
+ *   f = hsm_atomic_file_open(path, 0644, (gid_t)-1, 0, err, n);
+ *   hsm_atomic_file_write(f, piece, len, err, n);   ... as often as needed
+ *   rc = hsm_atomic_file_commit(f, NULL, err, n);   (or hsm_atomic_file_abort)
+ * hsm_write_file_ex is open, one write and commit.  open makes the locked
+ * temporary file PATH.tmp.XXXXXX with its group and mode (before any byte,
+ * as above); NULL with the reason and errno.  Until commit or abort, a
+ * killed process leaves only that temporary file, which
+ * hsm_remove_stale_temps removes once nobody holds it. */
+struct hsm_atomic_file;
+HSM_API struct hsm_atomic_file *hsm_atomic_file_open(const char *path, mode_t mode, gid_t gid,
+						     unsigned flags, char *err, size_t errlen);
+/* Append len bytes (all of them: a short write continues, EINTR is
+ * retried).  0, or -1 with the reason: the file can then only be
+ * aborted (a commit refuses it). */
+HSM_API int hsm_atomic_file_write(struct hsm_atomic_file *f, const void *data, size_t len,
+				  char *err, size_t errlen);
+/* The temporary file's path, to read back what was written before the
+ * commit. */
+HSM_API const char *hsm_atomic_file_temp(const struct hsm_atomic_file *f);
+/* fsync, rename to the path given to open (or, when path is not NULL, to
+ * path: the name may be known only once the content is, and must be in
+ * the same directory, spelt the same), fsync of the directory; the flags
+ * of open apply.  Frees f.  Returns as hsm_write_file_ex: 0; -1 with the
+ * target unchanged and the temporary file removed (EEXIST: never-replace
+ * and the target exists); 1 when only the directory fsync failed. */
+HSM_API int hsm_atomic_file_commit(struct hsm_atomic_file *f, const char *path, char *err,
+				   size_t errlen);
+/* Remove the temporary file and free f (NULL is fine): nothing is
+ * written. */
+HSM_API void hsm_atomic_file_abort(struct hsm_atomic_file *f);
+
 /* Remove the temporary files (NAME.tmp.XXXXXX, regular files) that a
  * writer killed mid-write left in dir: those of the target name, or of
  * any name when name is NULL.  One a live writer still holds is kept, so
