@@ -1016,6 +1016,40 @@ static void sweep(const struct table *t)
 	}
 }
 
+/* The lowest user number without an entry in index/ (a look at the names,
+ * none read): where this process starts looking for a free number after
+ * a start, so that its first create does not read every entry below.  A
+ * leftover name below it is only taken over after a release lowers the
+ * hint below it. */
+static unsigned lowest_unnamed(const struct table *t)
+{
+	char path[PLEN];
+	unsigned char *seen;
+	unsigned count = t->st->cfg->vcm_uid_count, x = 1;
+	DIR *d;
+	struct dirent *de;
+
+	pf(path, sizeof(path), "%s/index", t->dir);
+	if (count < 2 || !(seen = calloc(count, 1)))
+		return 1;
+	if ((d = dir_open(path))) {
+		while ((de = readdir(d))) {
+			char *end;
+			unsigned long n;
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			n = strtoul(de->d_name, &end, 10);
+			if (!*end && n < count)
+				seen[n] = 1;
+		}
+		closedir(d);
+	}
+	while (x < count && seen[x])
+		x++;
+	free(seen);
+	return x;
+}
+
 json_t *hd_vcmalloc_claim_all(const struct hd_store *st, char *err, size_t errlen)
 {
 	const json_t *registry = json_object_get(st->device, "vcms");
@@ -1046,6 +1080,7 @@ json_t *hd_vcmalloc_claim_all(const struct hd_store *st, char *err, size_t errle
 			json_object_set_new(out, uuid, json_string(why));
 	}
 	json_decref(order);
+	hint_set(&t, lowest_unnamed(&t));
 	table_close(&t);
 	return out;
 }
