@@ -860,9 +860,9 @@ static int cmp_source(const void *a, const void *b)
 		      ((const struct hsm_npkg_source *)b)->name);
 }
 
-/* SHA-256 and size of a file, streaming; with out >= 0 also copy it there. */
-static int hash_file(const char *path, int out, uint64_t *size, uint8_t sha[32], char *err,
-		     size_t errlen)
+/* SHA-256 and size of a file, streaming; with out also copy it there. */
+static int hash_file(const char *path, struct hsm_atomic_file *out, uint64_t *size, uint8_t sha[32],
+		     char *err, size_t errlen)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint8_t *buf = malloc(IO_CHUNK);
@@ -886,10 +886,8 @@ static int hash_file(const char *path, int out, uint64_t *size, uint8_t sha[32],
 			break;
 		EVP_DigestUpdate(md, buf, (size_t)n);
 		*size += (uint64_t)n;
-		if (out >= 0 && hsm_write_all(out, buf, (size_t)n) != 0) {
-			snprintf(err, errlen, "writing the package: %s", strerror(errno));
+		if (out && hsm_atomic_file_write(out, buf, (size_t)n, err, errlen) != 0)
 			goto out;
-		}
 	}
 	if (EVP_DigestFinal_ex(md, sha, &n32) != 1)
 		goto out;
@@ -909,9 +907,10 @@ HSM_API int hsm_npkg_write(const char *out, const struct hsm_npkg_manifest *m,
 	struct hsm_npkg_source *sorted = NULL;
 	struct hsm_npkg_manifest *check = NULL;
 	json_t *body = NULL, *files = NULL, *env = NULL;
-	char *text = NULL, tmp[4200] = "", head[HEADER_MAX], hex[65], inner[512], dir[4200];
+	struct hsm_atomic_file *pkg = NULL;
+	char *text = NULL, head[HEADER_MAX], hex[65], inner[512];
 	size_t tlen;
-	int fd = -1, rc = -1;
+	int rc = -1;
 
 	if (nsrc == 0 || nsrc > HSM_NPKG_FILES_MAX)
 		return hsm_set_err(err, errlen, "a package holds 1 to %d files",
@@ -927,7 +926,7 @@ HSM_API int hsm_npkg_write(const char *out, const struct hsm_npkg_manifest *m,
 	for (size_t i = 0; i < nsrc; i++) {
 		uint64_t size;
 		uint8_t sha[32];
-		if (hash_file(sorted[i].path, -1, &size, sha, err, errlen) != 0)
+		if (hash_file(sorted[i].path, NULL, &size, sha, err, errlen) != 0)
 			goto out;
 		hex_encode32(sha, hex);
 		json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "name", sorted[i].name,
@@ -955,22 +954,20 @@ HSM_API int hsm_npkg_write(const char *out, const struct hsm_npkg_manifest *m,
 		snprintf(err, errlen, "%s", inner);
 		goto out;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", out);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", out, strerror(errno));
+	/* Published whole or not at all: a writer killed half-way leaves
+	 * only its temporary file, removed by the next write. */
+	hsm_remove_stale_temps_of(out);
+	if (!(pkg = hsm_atomic_file_open(out, 0644, (gid_t)-1, 0, err, errlen)))
 		goto out;
-	}
 	snprintf(head, sizeof(head), HSM_NPKG_MAGIC " %d %zu\n", HSM_NPKG_VERSION, tlen);
-	if (fchmod(fd, 0644) != 0 || hsm_write_all(fd, head, strlen(head)) != 0 ||
-	    hsm_write_all(fd, text, tlen) != 0 || hsm_write_all(fd, "\n", 1) != 0) {
-		snprintf(err, errlen, "writing %s: %s", tmp, strerror(errno));
+	if (hsm_atomic_file_write(pkg, head, strlen(head), err, errlen) != 0 ||
+	    hsm_atomic_file_write(pkg, text, tlen, err, errlen) != 0 ||
+	    hsm_atomic_file_write(pkg, "\n", 1, err, errlen) != 0)
 		goto out;
-	}
 	for (size_t i = 0; i < nsrc; i++) {
 		uint64_t size;
 		uint8_t sha[32];
-		if (hash_file(sorted[i].path, fd, &size, sha, err, errlen) != 0)
+		if (hash_file(sorted[i].path, pkg, &size, sha, err, errlen) != 0)
 			goto out;
 		if (size != check->files[i].size ||
 		    CRYPTO_memcmp(sha, check->files[i].sha256, 32) != 0) {
@@ -979,26 +976,10 @@ HSM_API int hsm_npkg_write(const char *out, const struct hsm_npkg_manifest *m,
 			goto out;
 		}
 	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		snprintf(err, errlen, "writing %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, out) != 0) {
-		snprintf(err, errlen, "%s: %s", out, strerror(errno));
-		goto out;
-	}
-	tmp[0] = '\0';
-	hsm_path_dir(out, dir, sizeof(dir));
-	if (hsm_fsync_dir(dir, err, errlen) != 0)
-		goto out;
-	rc = 0;
+	rc = hsm_atomic_file_commit(pkg, NULL, err, errlen) == 0 ? 0 : -1;
+	pkg = NULL;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0 && tmp[0])
-		unlink(tmp);
+	hsm_atomic_file_abort(pkg);
 	hsm_npkg_manifest_free(check);
 	free(text);
 	json_decref(env);

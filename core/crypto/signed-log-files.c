@@ -2,8 +2,8 @@
 /*
  * core/crypto/signed-log-files.c - signed log segments as files
  * (docs/formats/signed-log.md): an export received as it streams in,
- * verified on the way and written to a temporary file that is renamed
- * into place only once the whole segment verified; segment files verified
+ * verified on the way and written to a temporary file (hsm_atomic_file)
+ * that takes its name only once the whole segment verified; segment files verified
  * offline a piece at a time; and the `logs verify` / `vcm logs verify`
  * command both plugins run.  Memory stays the same whatever the size of a
  * segment.
@@ -26,17 +26,19 @@
 #include "signed-log-files.h"
 
 #define READ_CHUNK (1024 * 1024)
+/* The name an export has until it verified (as EXPORT_TEMP.tmp.XXXXXX in
+ * the output directory: hidden, and no segment's name). */
+#define EXPORT_TEMP ".hsmadmin-export"
 
 /* ---- an export as it streams in ------------------------------------------ */
 
 struct hsm_slog_receiver {
 	struct hsm_slog_verifier *v;
-	int fd; /* the temporary file, or -1 (memory) */
-	char tmp[PATH_MAX];
+	struct hsm_atomic_file *file; /* or NULL: in memory */
 	char *mem;
 	size_t mlen, mcap, mmax;
 	uint64_t bytes;
-	int failed, finished, committed;
+	int failed, finished;
 	int fail_exit; /* HSM_EXIT_AUTH: it does not verify; HSM_EXIT_FAILED: local */
 	char esn[64], log[80];
 	char err[768];
@@ -52,7 +54,6 @@ struct hsm_slog_receiver *hsm_slog_receiver_new(const json_t *keys, EVP_PKEY *si
 		hsm_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
-	r->fd = -1;
 	r->mmax = mem_max;
 	snprintf(r->esn, sizeof(r->esn), "%s", esn);
 	snprintf(r->log, sizeof(r->log), "%s", log);
@@ -61,21 +62,16 @@ struct hsm_slog_receiver *hsm_slog_receiver_new(const json_t *keys, EVP_PKEY *si
 		return NULL;
 	}
 	if (dir) {
-		if ((size_t)snprintf(r->tmp, sizeof(r->tmp), "%s/.hsmadmin-export-XXXXXX", dir) >=
-		    sizeof(r->tmp)) {
+		char path[PATH_MAX];
+
+		if ((size_t)snprintf(path, sizeof(path), "%s/" EXPORT_TEMP, dir) >= sizeof(path)) {
 			hsm_set_err(err, errlen, "%s: path too long", dir);
 			hsm_slog_receiver_free(r);
 			return NULL;
 		}
-		r->fd = mkostemp(r->tmp, O_CLOEXEC);
-		if (r->fd < 0) {
-			hsm_set_err(err, errlen, "%s: %s", dir, strerror(errno));
-			r->tmp[0] = '\0';
-			hsm_slog_receiver_free(r);
-			return NULL;
-		}
-		if (fchmod(r->fd, 0600) != 0) {
-			hsm_set_err(err, errlen, "%s: %s", r->tmp, strerror(errno));
+		/* What an export killed half-way left: never a verified copy. */
+		hsm_remove_stale_temps(dir, EXPORT_TEMP);
+		if (!(r->file = hsm_atomic_file_open(path, 0600, (gid_t)-1, 0, err, errlen))) {
 			hsm_slog_receiver_free(r);
 			return NULL;
 		}
@@ -101,9 +97,9 @@ int hsm_slog_receiver_push(void *arg, const void *data, size_t len)
 	if (hsm_slog_verifier_push(r->v, data, len, why, sizeof(why)) != 0)
 		return rfail(r, HSM_EXIT_AUTH, why);
 	r->bytes += len;
-	if (r->fd >= 0) {
-		if (hsm_write_all(r->fd, data, len) != 0)
-			return rfail(r, HSM_EXIT_FAILED, strerror(errno ? errno : EIO));
+	if (r->file) {
+		if (hsm_atomic_file_write(r->file, data, len, why, sizeof(why)) != 0)
+			return rfail(r, HSM_EXIT_FAILED, why);
 		return 0;
 	}
 	if (r->mlen + len > r->mmax)
@@ -154,33 +150,18 @@ json_t *hsm_slog_receiver_finish(struct hsm_slog_receiver *r, const json_t *head
 		return NULL;
 	}
 	sum = hsm_slog_export_finish(r->v, r->esn, r->log, json_integer_value(seg), err, errlen);
-	if (!sum)
-		return NULL;
-	if (r->fd >= 0 && fsync(r->fd) != 0) {
-		hsm_set_err(err, errlen, "%s: fsync: %s", r->tmp, strerror(errno));
-		json_decref(sum);
-		return NULL;
-	}
 	return sum;
 }
 
 int hsm_slog_receiver_commit(struct hsm_slog_receiver *r, const char *path, char *err,
 			     size_t errlen)
 {
-	char dir[PATH_MAX];
+	struct hsm_atomic_file *f = r->file;
 
-	if (!r->finished || r->failed || r->fd < 0 || r->committed)
+	if (!r->finished || r->failed || !f)
 		return hsm_set_err(err, errlen, "nothing verified to write");
-	if (close(r->fd) != 0) {
-		r->fd = -1;
-		return hsm_set_err(err, errlen, "%s: %s", r->tmp, strerror(errno));
-	}
-	r->fd = -1;
-	if (rename(r->tmp, path) != 0)
-		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
-	r->committed = 1;
-	hsm_path_dir(path, dir, sizeof(dir));
-	return hsm_fsync_dir(dir, err, errlen);
+	r->file = NULL;
+	return hsm_atomic_file_commit(f, path, err, errlen) == 0 ? 0 : -1;
 }
 
 const char *hsm_slog_receiver_error(const struct hsm_slog_receiver *r, int *exit)
@@ -275,7 +256,7 @@ int hsm_slog_key_file_write(const json_t *doc, const char *path, char *err, size
 
 const char *hsm_slog_receiver_path(const struct hsm_slog_receiver *r)
 {
-	return r->fd >= 0 ? r->tmp : NULL;
+	return r->file ? hsm_atomic_file_temp(r->file) : NULL;
 }
 
 const char *hsm_slog_receiver_text(const struct hsm_slog_receiver *r, size_t *len)
@@ -288,10 +269,7 @@ void hsm_slog_receiver_free(struct hsm_slog_receiver *r)
 {
 	if (!r)
 		return;
-	if (r->fd >= 0)
-		close(r->fd);
-	if (r->tmp[0] && !r->committed)
-		unlink(r->tmp); /* never leave an unverified copy behind */
+	hsm_atomic_file_abort(r->file); /* never leave an unverified copy behind */
 	hsm_slog_verifier_free(r->v);
 	free(r->mem);
 	free(r);

@@ -25,8 +25,10 @@
  * Every byte is verified as it arrives (against the keys certified by
  * signer, or with signer NULL against keys that carry no certificate, as
  * in recovery mode: see hsm_slog_export_begin) and written to a temporary file in
- * dir; nothing takes the final name before the whole segment verified and
- * was fsync'ed.  With dir NULL the bytes are kept in memory instead, up to
+ * dir (dir/.hsmadmin-export.tmp.XXXXXX, an hsm_atomic_file: the leftovers
+ * of a killed export are removed when the next receiver starts); nothing
+ * takes the final name before the whole segment verified and was
+ * fsync'ed.  With dir NULL the bytes are kept in memory instead, up to
  * mem_max (for --json and printing). */
 struct hsm_slog_receiver;
 
@@ -39,12 +41,13 @@ HSM_API struct hsm_slog_receiver *hsm_slog_receiver_new(const json_t *keys, EVP_
 HSM_API int hsm_slog_receiver_push(void *r, const void *data, size_t len);
 /* The stream ended: head is the reply document ({"segment","bytes",...}).
  * Every byte announced must have arrived and the segment must verify as
- * segment head.segment; the temporary file is fsync'ed.  The verifier's
- * summary, or NULL with the first problem. */
+ * segment head.segment.  The verifier's summary, or NULL with the first
+ * problem. */
 HSM_API json_t *hsm_slog_receiver_finish(struct hsm_slog_receiver *r, const json_t *head, char *err,
 					 size_t errlen);
-/* After a successful finish: rename the temporary file to path (same
- * directory) and fsync the directory.  0 or -1. */
+/* After a successful finish: the temporary file fsync'ed and renamed to
+ * path (in dir, spelt as dir was), the directory fsync'ed
+ * (hsm_atomic_file_commit).  0 or -1 (the temporary file is then gone). */
 HSM_API int hsm_slog_receiver_commit(struct hsm_slog_receiver *r, const char *path, char *err,
 				     size_t errlen);
 /* Why the receiver refused the data (the sink returned -1), or NULL;

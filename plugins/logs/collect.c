@@ -28,7 +28,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -163,21 +162,6 @@ static int same_file(const char *a, const char *b)
 	free(x);
 	free(y);
 	return same;
-}
-
-/* Temporary files of an earlier round that died: never a verified copy. */
-static void remove_leftovers(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[PATH_MAX];
-
-	while (d && (e = readdir(d)))
-		if (strncmp(e->d_name, ".hsmadmin-export-", 17) == 0 &&
-		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path))
-			unlink(path);
-	if (d)
-		closedir(d);
 }
 
 /* A segment verified against keys without certificates (recovery mode)
@@ -356,7 +340,6 @@ static int collect_one(struct hsm_ctx *ctx, struct source *s, int use_syslog, js
 		rc = hsm_error(ctx, HSM_EXIT_FAILED, s->dir, "%s", err);
 		goto out;
 	}
-	remove_leftovers(s->dir);
 	while (rounds++ < 64 && !stop_requested) {
 		int saved = 1, news, gap = 0;
 		int64_t seg = 0;

@@ -39,6 +39,12 @@ is "$rc" 0 "a bootloader package"
 run "$VENDOR" npkg --key vendor.key --component primary --version 13.7.1 --vsn 8 --modules mods --out pkgs
 is "$rc" 1 "npkg refuses to replace a package"
 like "$err" "exists \(use --force" "... and says how"
+# A writer killed half-way left its temporary file: the next one removes it.
+echo partial >"$P.tmp.Ab12Cd"
+run "$VENDOR" npkg --key vendor.key --component primary --version 13.7.1 --vsn 8 --modules mods --out pkgs --force
+is "$rc" 0 "--force replaces a package"
+is "$(stat -c %a "$P")" 644 "... written with mode 0644"
+is "$(find pkgs -name '*.tmp.*' | wc -l)" 0 "... a killed writer's temporary file is removed, none is left"
 run "$VENDOR" npkg --key vendor.key --component primary --version 13.7 --modules mods --out x.npkg
 is "$rc" 2 "a primary package needs a VSN"
 run "$VENDOR" npkg --key vendor.key --component primary --version 13.x --vsn 1 --modules mods --out x.npkg

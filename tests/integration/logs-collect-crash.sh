@@ -29,7 +29,7 @@ check_store() { # WHAT N: at least N segments
 	rc_is 0 "$1: ... they chain and verify (nothing lost, nothing duplicated)"
 	ha logs export --saved --json
 	rc_is 3 "$1: ... nothing exported is left on the HSM"
-	is "$(find "$col" -name '.hsmadmin-export-*' | wc -l)" 0 "$1: ... no temporary file left"
+	is "$(find "$col" -name '.hsmadmin-export*' | wc -l)" 0 "$1: ... no temporary file left"
 }
 
 vcm_one_hsm 1A23-BC45-6795
@@ -47,6 +47,8 @@ for pt in received stored expired; do
 	news
 	HSMADMIN_COLLECT_CRASH_AT=$pt ha logs collect --outdir col
 	is "$rc" 137 "collector killed (SIGKILL) at step $pt"
+	[ "$pt" != received ] || is "$(find "$col" -name '.hsmadmin-export.tmp.*' | wc -l)" 1 \
+		"received: ... the segment it received is left as its temporary file"
 	ha logs collect --outdir col
 	rc_is 0 "$pt: the next round completes"
 	check_store "collector killed at $pt" $((n + 1))

@@ -43,7 +43,7 @@ size=$(stat -c %s "$f" 2>/dev/null || echo 0)
 ok "... written, larger than 16 MiB ($size bytes)" test "$size" -gt 16777216
 ok "... byte for byte the device's segment" cmp -s "$f" "$TEST_TMP/h/system.saved/1.log"
 is "$(stat -c %a "$f")" 600 "... readable by its owner only"
-is "$(find out -name '.hsmadmin-export-*' | wc -l)" 0 "... no temporary file left"
+is "$(find out -name '.hsmadmin-export*' | wc -l)" 0 "... no temporary file left"
 ha logs verify --key key.json "$f"
 rc_is 0 "... verifies offline"
 like "$out" "segment 1: entries 1-" "... naming its entries"

@@ -598,7 +598,9 @@ static int cmd_npkg(int argc, char **argv)
 		fd = mkstemp(bootpath);
 		snprintf(text, sizeof(text), "{\"bootloader\":\"%s\",\"revokes_older\":%s}\n",
 			 version, revokes ? "true" : "false");
-		if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		/* A scratch input of hsm_npkg_write (which publishes the
+		 * package atomically), removed below: no rename needed. */
+		if (fd < 0 || hsm_write_all(fd, text, strlen(text)) != 0) {
 			if (fd >= 0)
 				close(fd);
 			fail(HSM_EXIT_FAILED, "cannot write a temporary file: %s", strerror(errno));
