@@ -714,6 +714,38 @@ static int claim_line(char *out, size_t len, const char *hsm, const char *uuid, 
 		  hsm, uuid, address, index);
 }
 
+/* A new name of a claim: the link tmp -> path (a leftover there removed
+ * first); *made set.  0, or -1 with err. */
+static int name_link(const char *tmp, const char *path, int state, int *made, char *err,
+		     size_t errlen)
+{
+	if (state == NAME_STALE)
+		unlink(path);
+	if (link(tmp, path) != 0)
+		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, strerror(errno));
+	*made = 1;
+	return 0;
+}
+
+/* A name the VCM holds, made a link to its new claim tmp: atomically (a
+ * second link renamed over it), so that it is never missing, and every
+ * name of a claim is the claim.  0, or -1 with err. */
+static int relink(const struct table *t, const char *tmp, const char *path, char *err,
+		  size_t errlen)
+{
+	char t2[PLEN];
+
+	pf(t2, sizeof(t2), "%s/tmp/%ld.%lu", t->dir, (long)getpid(), ++tmp_seq);
+	if (link(tmp, t2) != 0)
+		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", t2, strerror(errno));
+	if (rename(t2, path) != 0) {
+		int e = errno;
+		unlink(t2);
+		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, strerror(e));
+	}
+	return 0;
+}
+
 /* Record (or confirm) the VCM uuid of this HSM at address: 0 with its
  * number in *index (*changed set when the table changed), or -1 with err
  * (the table then holds for this VCM what it held before). */
@@ -791,30 +823,17 @@ static int claim_one(const struct table *t, const char *uuid, const char *addres
 	if (tmp_create(t, line, (size_t)n, tmp, &fd, err, errlen) != 0)
 		return -1;
 	pf(ipath, sizeof(ipath), "%s/index/%u", t->dir, x);
-	if (a_state != NAME_MINE) {
-		if (a_state == NAME_STALE)
-			unlink(apath);
-		if (link(tmp, apath) != 0) {
-			hsm_set_err(err, errlen, "VCM allocations: %s: %s", apath, strerror(errno));
-			goto out;
-		}
-		made_a = 1;
-	}
-	if (i_state != NAME_MINE) {
-		if (i_state == NAME_STALE)
-			unlink(ipath);
-		if (link(tmp, ipath) != 0) {
-			hsm_set_err(err, errlen, "VCM allocations: %s: %s", ipath, strerror(errno));
-			goto out;
-		}
-		made_i = 1;
-	}
+	if (a_state == NAME_MINE ? relink(t, tmp, apath, err, errlen) != 0
+				 : name_link(tmp, apath, a_state, &made_a, err, errlen) != 0)
+		goto out;
+	if (i_state == NAME_MINE ? relink(t, tmp, ipath, err, errlen) != 0
+				 : name_link(tmp, ipath, i_state, &made_i, err, errlen) != 0)
+		goto out;
 	/* One fsync of the claim after its links: a file system with a
 	 * journal commits the links with it, and the directory fsyncs then
 	 * find nothing left to write. */
-	if (tmp_sync(t, &fd, err, errlen) != 0 ||
-	    (made_a && dir_sync(t, "address", err, errlen) != 0) ||
-	    (made_i && dir_sync(t, "index", err, errlen) != 0))
+	if (tmp_sync(t, &fd, err, errlen) != 0 || dir_sync(t, "address", err, errlen) != 0 ||
+	    dir_sync(t, "index", err, errlen) != 0)
 		goto out;
 	/* The commit. */
 	pf(path, sizeof(path), "%s/hsms/%s/%s", t->dir, t->hsm, uuid);

@@ -347,6 +347,34 @@ int main(void)
 	       "a VCM cannot claim an address another HSM's VCM holds");
 	TAP_HAS(err, "is held by VCM", "... the error says so");
 
+	/* A VCM given another address keeps its number; both its entries are
+	 * its new claim, the old address's entry is gone. */
+	{
+		char hsm[1200], cpath[1400], ipath[1400], apath[1400], oldaddr[40];
+		unsigned keep;
+		struct stat c, i1, a1;
+
+		uuid_of(8, uuid, sizeof(uuid));
+		keep = (unsigned)json_integer_value(json_object_get(claimed, uuid));
+		snprintf(
+		    oldaddr, sizeof(oldaddr), "%s",
+		    json_string_value(json_object_get(json_object_get(registry, uuid), "address")));
+		TAP_INT_EQ(hd_vcmalloc_claim(&st, uuid, "127.12.0.1", &index, err, sizeof(err)), 0,
+			   "a VCM moves to another address");
+		TAP_INT_EQ((int)index, (int)keep, "... it keeps its number");
+		hsm_dir(me, hsm, sizeof(hsm));
+		snprintf(cpath, sizeof(cpath), "%s/%s", hsm, uuid);
+		snprintf(ipath, sizeof(ipath), "%s/index/%u", tdir, keep);
+		snprintf(apath, sizeof(apath), "%s/address/127.12.0.1", tdir);
+		tap_ok(stat(cpath, &c) == 0 && stat(ipath, &i1) == 0 && stat(apath, &a1) == 0 &&
+			   c.st_ino == i1.st_ino && c.st_ino == a1.st_ino,
+		       "... its number's and its new address's entries are its new claim");
+		snprintf(apath, sizeof(apath), "%s/address/%s", tdir, oldaddr);
+		tap_ok(access(apath, F_OK) != 0, "... the old address's entry is gone");
+		json_object_set_new(json_object_get(registry, uuid), "address",
+				    json_string("127.12.0.1"));
+	}
+
 	/* Released, its number goes to the next new VCM, also when a killed
 	 * claim left a name for it (a name whose claim does not name it back
 	 * is nobody's). */
