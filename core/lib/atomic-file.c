@@ -116,7 +116,7 @@ static void af_discard(struct hsm_atomic_file *f)
 	errno = e;
 }
 
-/* Start a write to path in f (see hsm_af_open). */
+/* Start a write to path in f (see hsm_atomic_file_open). */
 static int af_begin(struct hsm_atomic_file *f, const char *path, mode_t mode, gid_t gid,
 		    unsigned flags, char *err, size_t errlen)
 {

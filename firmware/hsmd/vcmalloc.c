@@ -92,6 +92,16 @@ static int pf(char *out, size_t len, const char *fmt, ...)
 	return n < 0 ? 0 : (size_t)n >= len ? (int)len - 1 : n;
 }
 
+/* The table's directories and files have these modes whatever the umask:
+ * every hsmd of the machine reads them, and they hold no secret. */
+static int mkdir_table(const char *path)
+{
+	if (mkdir(path, 0755) != 0)
+		return -1;
+	chmod(path, 0755);
+	return 0;
+}
+
 static int hex_name(const char *s)
 {
 	if (strlen(s) != HD_VCMALLOC_HSMLEN)
@@ -212,7 +222,8 @@ static int hsm_name(const char *state, char out[HD_VCMALLOC_HSMLEN + 1])
 
 /* Read one entry file: 0, 1 when it does not exist, -1 with err (a
  * symbolic link, not a regular file, too large, unreadable). */
-static int entry_read(const char *path, char **text, size_t *len, char *err, size_t errlen)
+static int entry_read(const char *path, char **text, size_t *len, struct stat *sb, char *err,
+		      size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 
@@ -224,19 +235,24 @@ static int entry_read(const char *path, char **text, size_t *len, char *err, siz
 	if (fd < 0)
 		return hsm_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	hd_vcmalloc_reads++;
+	if (sb && fstat(fd, sb) != 0) {
+		int e = errno;
+		close(fd);
+		return hsm_set_err(err, errlen, "%s: %s", path, strerror(e));
+	}
 	return hsm_read_fd(fd, path, ENTRY_MAX, text, len, err, errlen);
 }
 
 /* The claim of VCM uuid of HSM hsm: 0, 1 when there is none, -1. */
 static int claim_read(const struct table *t, const char *hsm, const char *uuid,
-		      struct hd_vcmalloc_claim *c, char *err, size_t errlen)
+		      struct hd_vcmalloc_claim *c, struct stat *sb, char *err, size_t errlen)
 {
 	char path[PLEN], inner[HD_ERRLEN], *text;
 	size_t len = 0;
 	int rc;
 
 	pf(path, sizeof(path), "%s/hsms/%s/%s", t->dir, hsm, uuid);
-	rc = entry_read(path, &text, &len, err, errlen);
+	rc = entry_read(path, &text, &len, sb, err, errlen);
 	if (rc == 0 && hd_vcmalloc_parse_claim(text, len, c, inner, sizeof(inner)) != 0)
 		rc = hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, inner);
 	else if (rc == 0 && (strcmp(c->hsm, hsm) != 0 || strcmp(c->uuid, uuid) != 0))
@@ -254,7 +270,7 @@ static int state_read(const struct table *t, const char *hsm, char *state, size_
 	int rc;
 
 	pf(path, sizeof(path), "%s/hsms/%s/state", t->dir, hsm);
-	rc = entry_read(path, &text, &len, err, errlen);
+	rc = entry_read(path, &text, &len, NULL, err, errlen);
 	if (rc == 0 &&
 	    hd_vcmalloc_parse_state(text, len, state, statelen, inner, sizeof(inner)) != 0)
 		rc = hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, inner);
@@ -289,6 +305,26 @@ static int hsm_gone(const struct table *t, const char *hsm, char *err, size_t er
 
 enum { NAME_FREE, NAME_MINE, NAME_STALE, NAME_HELD };
 
+/* Empty or zeros: a claim a power loss cut before its fsync.  Such a claim
+ * was never committed (its fsync comes before the rename that commits it),
+ * so a name of it is a leftover. */
+static int cut_by_power_loss(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (text[i])
+			return 0;
+	return 1;
+}
+
+/* Whether path is the file sb describes (a name linked to a claim). */
+static int same_file(const char *path, const struct stat *sb)
+{
+	struct stat n;
+
+	return lstat(path, &n) == 0 && S_ISREG(n.st_mode) && n.st_ino == sb->st_ino &&
+	       n.st_dev == sb->st_dev;
+}
+
 /* Who holds index/name or address/name: nobody (FREE), the VCM uuid of
  * this HSM (MINE), a leftover nobody holds (STALE: the claim the name is a
  * copy of is no longer the claim of its VCM, or its HSM or VCM is gone),
@@ -303,16 +339,20 @@ static int name_state(const struct table *t, const char *kind, const char *name,
 	int rc;
 
 	pf(path, sizeof(path), "%s/%s/%s", t->dir, kind, name);
-	rc = entry_read(path, &text, &len, err, errlen);
+	rc = entry_read(path, &text, &len, NULL, err, errlen);
 	if (rc != 0)
 		return rc > 0 ? NAME_FREE : -1;
+	if (cut_by_power_loss(text, len)) {
+		free(text);
+		return NAME_STALE;
+	}
 	rc = hd_vcmalloc_parse_claim(text, len, o, inner, sizeof(inner));
 	free(text);
 	if (rc != 0)
 		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, inner);
 	if (strcmp(o->hsm, t->hsm) == 0 && strcmp(o->uuid, uuid) == 0)
 		return NAME_MINE;
-	rc = claim_read(t, o->hsm, o->uuid, &c, err, errlen);
+	rc = claim_read(t, o->hsm, o->uuid, &c, NULL, err, errlen);
 	if (rc != 0)
 		return rc > 0 ? NAME_STALE : -1;
 	if (index ? c.index != index : strcmp(c.address, name) != 0)
@@ -333,36 +373,66 @@ static void unlink_if_owned(const struct table *t, const char *kind, const char 
 	size_t len = 0;
 
 	pf(path, sizeof(path), "%s/%s/%s", t->dir, kind, name);
-	if (entry_read(path, &text, &len, inner, sizeof(inner)) == 0 &&
+	if (entry_read(path, &text, &len, NULL, inner, sizeof(inner)) == 0 &&
 	    hd_vcmalloc_parse_claim(text, len, &o, inner, sizeof(inner)) == 0 &&
 	    strcmp(o.hsm, hsm) == 0 && strcmp(o.uuid, uuid) == 0)
 		unlink(path);
 	free(text);
 }
 
-/* A new file in the table's tmp/ holding data, on disk (fsync) before it
- * is linked or renamed into place; its path in out. */
-static int tmp_write(const struct table *t, const char *data, size_t len, char out[PLEN], char *err,
-		     size_t errlen)
+/* A new file in the table's tmp/ holding data (not yet fsync'ed: *fd is
+ * left open for that); its path in out. */
+static int tmp_create(const struct table *t, const char *data, size_t len, char out[PLEN], int *fd,
+		      char *err, size_t errlen)
 {
-	int fd, e;
+	int e;
 
 	pf(out, PLEN, "%s/tmp/%ld.%lu", t->dir, (long)getpid(), ++tmp_seq);
-	fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
+	*fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (*fd < 0) {
 		e = errno;
 		out[0] = '\0';
 		return hsm_set_err(err, errlen, "VCM allocations: %s/tmp: %s", t->dir, strerror(e));
 	}
-	if (hsm_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	fchmod(*fd, 0644);
+	if (hsm_write_all(*fd, data, len) != 0) {
 		e = errno;
-		close(fd);
+		close(*fd);
+		*fd = -1;
 		unlink(out);
 		out[0] = '\0';
 		return hsm_set_err(err, errlen, "VCM allocations: %s/tmp: %s", t->dir, strerror(e));
 	}
-	close(fd);
 	hd_vcmalloc_bytes += len;
+	return 0;
+}
+
+/* fsync and close a file of tmp_create: 0, or -1 with err. */
+static int tmp_sync(const struct table *t, int *fd, char *err, size_t errlen)
+{
+	int rc = fsync(*fd), e = errno;
+
+	close(*fd);
+	*fd = -1;
+	if (rc != 0)
+		return hsm_set_err(err, errlen, "VCM allocations: %s/tmp: fsync: %s", t->dir,
+				   strerror(e));
+	return 0;
+}
+
+/* tmp_create, fsync'ed and closed. */
+static int tmp_write(const struct table *t, const char *data, size_t len, char out[PLEN], char *err,
+		     size_t errlen)
+{
+	int fd;
+
+	if (tmp_create(t, data, len, out, &fd, err, errlen) != 0)
+		return -1;
+	if (tmp_sync(t, &fd, err, errlen) != 0) {
+		unlink(out);
+		out[0] = '\0';
+		return -1;
+	}
 	return 0;
 }
 
@@ -387,7 +457,7 @@ static int hsm_marker(const struct table *t, char *err, size_t errlen)
 	if (lstat(path, &sb) == 0)
 		return 0;
 	pf(path, sizeof(path), "%s/hsms/%s", t->dir, t->hsm);
-	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+	if (mkdir_table(path) != 0 && errno != EEXIST)
 		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, strerror(errno));
 	n = pf(line, sizeof(line), "%s\n", t->me);
 	if (tmp_write(t, line, (size_t)n, tmp, err, errlen) != 0)
@@ -420,11 +490,11 @@ static int mkdirs(const char *top, char *err, size_t errlen)
 	static const char *const sub[] = { "hsms", "index", "address", "tmp" };
 	char path[PLEN];
 
-	if (mkdir(top, 0755) != 0)
+	if (mkdir_table(top) != 0)
 		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", top, strerror(errno));
 	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
 		pf(path, sizeof(path), "%s/%s", top, sub[i]);
-		if (mkdir(path, 0755) != 0)
+		if (mkdir_table(path) != 0)
 			return hsm_set_err(err, errlen, "VCM allocations: %s: %s", path,
 					   strerror(errno));
 	}
@@ -462,6 +532,7 @@ static int put_new(const char *path, const char *data, size_t len)
 
 	if (fd < 0)
 		return errno == EEXIST ? 1 : -1;
+	fchmod(fd, 0644);
 	rc = hsm_write_all(fd, data, len);
 	if (close(fd) != 0)
 		rc = -1;
@@ -495,7 +566,7 @@ static int convert_one(const struct table *t, const char *top, const json_t *e)
 			return 0;
 	}
 	pf(path, sizeof(path), "%s/hsms/%s", top, hsm);
-	if (mkdir(path, 0755) == 0) {
+	if (mkdir_table(path) == 0) {
 		n = pf(line, sizeof(line), "%s\n", state);
 		pf(path, sizeof(path), "%s/hsms/%s/state", top, hsm);
 		if (put_new(path, line, (size_t)n) != 0)
@@ -643,6 +714,38 @@ static int claim_line(char *out, size_t len, const char *hsm, const char *uuid, 
 		  hsm, uuid, address, index);
 }
 
+/* A new name of a claim: the link tmp -> path (a leftover there removed
+ * first); *made set.  0, or -1 with err. */
+static int name_link(const char *tmp, const char *path, int state, int *made, char *err,
+		     size_t errlen)
+{
+	if (state == NAME_STALE)
+		unlink(path);
+	if (link(tmp, path) != 0)
+		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, strerror(errno));
+	*made = 1;
+	return 0;
+}
+
+/* A name the VCM holds, made a link to its new claim tmp: atomically (a
+ * second link renamed over it), so that it is never missing, and every
+ * name of a claim is the claim.  0, or -1 with err. */
+static int relink(const struct table *t, const char *tmp, const char *path, char *err,
+		  size_t errlen)
+{
+	char t2[PLEN];
+
+	pf(t2, sizeof(t2), "%s/tmp/%ld.%lu", t->dir, (long)getpid(), ++tmp_seq);
+	if (link(tmp, t2) != 0)
+		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", t2, strerror(errno));
+	if (rename(t2, path) != 0) {
+		int e = errno;
+		unlink(t2);
+		return hsm_set_err(err, errlen, "VCM allocations: %s: %s", path, strerror(e));
+	}
+	return 0;
+}
+
 /* Record (or confirm) the VCM uuid of this HSM at address: 0 with its
  * number in *index (*changed set when the table changed), or -1 with err
  * (the table then holds for this VCM what it held before). */
@@ -653,16 +756,23 @@ static int claim_one(const struct table *t, const char *uuid, const char *addres
 	char address[HSM_NETADDR_STRLEN], num[16], line[256], path[PLEN], inner[HD_ERRLEN];
 	char tmp[PLEN] = "", apath[PLEN], ipath[PLEN];
 	struct hd_vcmalloc_claim old, o;
-	int have_old, a_state, i_state = -1, made_a = 0, made_i = 0, rc = -1, n;
+	struct stat oldsb;
+	int have_old, a_state, i_state = -1, made_a = 0, made_i = 0, rc = -1, n, fd = -1;
 	unsigned x = 0;
 
 	if (canonical(address_in, address, inner, sizeof(inner)) != 0)
 		return hsm_set_err(err, errlen, "VCM %s: %s", uuid, inner);
-	have_old = claim_read(t, t->hsm, uuid, &old, err, errlen);
+	have_old = claim_read(t, t->hsm, uuid, &old, &oldsb, err, errlen);
 	if (have_old < 0)
 		return -1;
 	have_old = have_old == 0;
-	a_state = name_state(t, "address", address, 0, uuid, &o, err, errlen);
+	pf(apath, sizeof(apath), "%s/address/%s", t->dir, address);
+	/* A name linked to this VCM's claim is its own, unread (a start
+	 * confirms every VCM's claim: a look at each name, not a read). */
+	if (have_old && strcmp(old.address, address) == 0 && same_file(apath, &oldsb))
+		a_state = NAME_MINE;
+	else
+		a_state = name_state(t, "address", address, 0, uuid, &o, err, errlen);
 	if (a_state < 0)
 		return -1;
 	if (a_state == NAME_HELD) {
@@ -678,7 +788,10 @@ static int claim_one(const struct table *t, const char *uuid, const char *addres
 	 * lowest free one from the hint up. */
 	if (have_old && old.index < count) {
 		pf(num, sizeof(num), "%u", old.index);
-		i_state = name_state(t, "index", num, old.index, uuid, &o, err, errlen);
+		pf(ipath, sizeof(ipath), "%s/index/%s", t->dir, num);
+		i_state = same_file(ipath, &oldsb)
+			      ? NAME_MINE
+			      : name_state(t, "index", num, old.index, uuid, &o, err, errlen);
 		if (i_state < 0)
 			return -1;
 		x = old.index;
@@ -704,34 +817,23 @@ static int claim_one(const struct table *t, const char *uuid, const char *addres
 		return 0; /* already so */
 	if (hsm_marker(t, err, errlen) != 0)
 		return -1;
-	/* The claim, on disk; then the names as links to it (a leftover of
-	 * a killed claim is replaced), on disk before the rename that makes
-	 * them held. */
+	/* The claim, linked as its names (a leftover of a killed claim is
+	 * replaced); all on disk before the rename that makes them held. */
 	n = claim_line(line, sizeof(line), t->hsm, uuid, address, x);
-	if (tmp_write(t, line, (size_t)n, tmp, err, errlen) != 0)
+	if (tmp_create(t, line, (size_t)n, tmp, &fd, err, errlen) != 0)
 		return -1;
-	pf(apath, sizeof(apath), "%s/address/%s", t->dir, address);
 	pf(ipath, sizeof(ipath), "%s/index/%u", t->dir, x);
-	if (a_state != NAME_MINE) {
-		if (a_state == NAME_STALE)
-			unlink(apath);
-		if (link(tmp, apath) != 0) {
-			hsm_set_err(err, errlen, "VCM allocations: %s: %s", apath, strerror(errno));
-			goto out;
-		}
-		made_a = 1;
-	}
-	if (i_state != NAME_MINE) {
-		if (i_state == NAME_STALE)
-			unlink(ipath);
-		if (link(tmp, ipath) != 0) {
-			hsm_set_err(err, errlen, "VCM allocations: %s: %s", ipath, strerror(errno));
-			goto out;
-		}
-		made_i = 1;
-	}
-	if ((made_a && dir_sync(t, "address", err, errlen) != 0) ||
-	    (made_i && dir_sync(t, "index", err, errlen) != 0))
+	if (a_state == NAME_MINE ? relink(t, tmp, apath, err, errlen) != 0
+				 : name_link(tmp, apath, a_state, &made_a, err, errlen) != 0)
+		goto out;
+	if (i_state == NAME_MINE ? relink(t, tmp, ipath, err, errlen) != 0
+				 : name_link(tmp, ipath, i_state, &made_i, err, errlen) != 0)
+		goto out;
+	/* One fsync of the claim after its links: a file system with a
+	 * journal commits the links with it, and the directory fsyncs then
+	 * find nothing left to write. */
+	if (tmp_sync(t, &fd, err, errlen) != 0 || dir_sync(t, "address", err, errlen) != 0 ||
+	    dir_sync(t, "index", err, errlen) != 0)
 		goto out;
 	/* The commit. */
 	pf(path, sizeof(path), "%s/hsms/%s/%s", t->dir, t->hsm, uuid);
@@ -755,6 +857,8 @@ static int claim_one(const struct table *t, const char *uuid, const char *addres
 	if (x >= hint_get(t))
 		hint_set(t, x + 1);
 out:
+	if (fd >= 0)
+		close(fd);
 	if (made_a)
 		unlink(apath);
 	if (made_i)
@@ -787,7 +891,7 @@ static int drop_claim(const struct table *t, const char *hsm, const char *uuid, 
 {
 	struct hd_vcmalloc_claim c;
 	char path[PLEN], num[16];
-	int rc = claim_read(t, hsm, uuid, &c, err, errlen);
+	int rc = claim_read(t, hsm, uuid, &c, NULL, err, errlen);
 
 	if (rc != 0)
 		return rc > 0 ? 0 : -1;
@@ -931,6 +1035,40 @@ static void sweep(const struct table *t)
 	}
 }
 
+/* The lowest user number without an entry in index/ (a look at the names,
+ * none read): where this process starts looking for a free number after
+ * a start, so that its first create does not read every entry below.  A
+ * leftover name below it is only taken over after a release lowers the
+ * hint below it. */
+static unsigned lowest_unnamed(const struct table *t)
+{
+	char path[PLEN];
+	unsigned char *seen;
+	unsigned count = t->st->cfg->vcm_uid_count, x = 1;
+	DIR *d;
+	struct dirent *de;
+
+	pf(path, sizeof(path), "%s/index", t->dir);
+	if (count < 2 || !(seen = calloc(count, 1)))
+		return 1;
+	if ((d = dir_open(path))) {
+		while ((de = readdir(d))) {
+			char *end;
+			unsigned long n;
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			n = strtoul(de->d_name, &end, 10);
+			if (!*end && n < count)
+				seen[n] = 1;
+		}
+		closedir(d);
+	}
+	while (x < count && seen[x])
+		x++;
+	free(seen);
+	return x;
+}
+
 json_t *hd_vcmalloc_claim_all(const struct hd_store *st, char *err, size_t errlen)
 {
 	const json_t *registry = json_object_get(st->device, "vcms");
@@ -961,6 +1099,7 @@ json_t *hd_vcmalloc_claim_all(const struct hd_store *st, char *err, size_t errle
 			json_object_set_new(out, uuid, json_string(why));
 	}
 	json_decref(order);
+	hint_set(&t, lowest_unnamed(&t));
 	table_close(&t);
 	return out;
 }
@@ -987,7 +1126,7 @@ json_t *hd_vcmalloc_taken(const struct hd_store *st, char *err, size_t errlen)
 			continue;
 		uuids = claims_of(&t, hsm);
 		json_array_foreach(uuids, j, u) if (claim_read(&t, hsm, json_string_value(u), &c,
-							       why, sizeof(why)) == 0)
+							       NULL, why, sizeof(why)) == 0)
 		    json_array_append_new(out, json_string(c.address));
 		json_decref(uuids);
 	}

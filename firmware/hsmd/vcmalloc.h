@@ -29,7 +29,8 @@
  * is not gone; any other name is a leftover (of a killed claim) that the
  * next claim of that number or address removes.  A VCM runs as uid_base +
  * index (index >= 1, < uid_count): the lowest index free at or above the
- * lowest this process knows to be free.  docs/formats/hsmd-state.md has
+ * lowest this process knows may be free (after a start: the lowest
+ * without an index/ entry).  docs/formats/hsmd-state.md has
  * the proof that a crash leaves every number and address with one holder.
  * A version 1 table found at PATH is converted once and kept as PATH.v1.
  */

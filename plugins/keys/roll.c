@@ -272,10 +272,14 @@ static int make_new_keys(struct hsm_ctx *ctx, const char *home, unsigned mask)
 			return hsm_error(ctx, HSM_EXIT_FAILED, "new keys", "%s", why);
 		}
 	}
-	if (hsm_fsync_dir(tmp, why, sizeof(why)) != 0 || rename(tmp, dst) != 0 ||
+	/* Each key file is on disk (hsm_client_key_save); the directory
+	 * takes the name roll/ whole, then that name is on disk. */
+	if (hsm_fsync_dir(tmp, why, sizeof(why)) != 0 ||
+	    (rename(tmp, dst) != 0 &&
+	     hsm_set_err(why, sizeof(why), "%s: %s", dst, strerror(errno))) ||
 	    hsm_fsync_dir(keysdir, why, sizeof(why)) != 0) {
 		remove_dir(tmp, NULL, 0);
-		return hsm_error(ctx, HSM_EXIT_FAILED, "new keys", "%s: %s", dst, strerror(errno));
+		return hsm_error(ctx, HSM_EXIT_FAILED, "new keys", "%s", why);
 	}
 	return 0;
 }
