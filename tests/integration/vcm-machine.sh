@@ -8,6 +8,10 @@
 # machine-wide table (hsmd(8), [paths] vcm_allocations) hands out every VCM
 # address and user number once.
 . "$top_srcdir/tests/lib/vcm-lib.sh"
+# A table of this test's own: it removes an HSM and checks its claims stay
+# until an hsmd start sweeps them, and any other test's hsmd starting on
+# the shared table would sweep them in between.
+HSMD_VCM_ALLOCATIONS=$TEST_TMP/vcm-allocations.json
 vcm_setup
 cd "$TEST_TMP" || exit 1
 net=$(test_address | cut -d. -f1-3)
