@@ -104,12 +104,7 @@ static int mkdir_table(const char *path)
 
 static int hex_name(const char *s)
 {
-	if (strlen(s) != HD_VCMALLOC_HSMLEN)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return 0;
-	return 1;
+	return fw_hex_valid(s, HD_VCMALLOC_HSMLEN);
 }
 
 /* The canonical form of an address (the name of its entry), or -1. */
@@ -934,43 +929,40 @@ static DIR *dir_open(const char *path)
 	return d;
 }
 
-/* Every claim of HSM hsm: an array of UUIDs, or NULL when its directory
- * cannot be read. */
-static json_t *claims_of(const struct table *t, const char *hsm)
+/* The names in the table's directory sub that keep accepts: an array,
+ * or NULL when the directory cannot be read. */
+static json_t *names_in(const struct table *t, const char *sub, int (*keep)(const char *))
 {
 	char path[PLEN];
 	DIR *d;
 	struct dirent *de;
 	json_t *out;
 
-	pf(path, sizeof(path), "%s/hsms/%s", t->dir, hsm);
+	pf(path, sizeof(path), "%s/%s", t->dir, sub);
 	if (!(d = dir_open(path)))
 		return NULL;
 	out = json_array();
 	while ((de = readdir(d)))
-		if (fw_uuid_valid(de->d_name))
+		if (keep(de->d_name))
 			json_array_append_new(out, json_string(de->d_name));
 	closedir(d);
 	return out;
 }
 
+/* Every claim of HSM hsm: an array of UUIDs, or NULL when its directory
+ * cannot be read. */
+static json_t *claims_of(const struct table *t, const char *hsm)
+{
+	char sub[16 + HD_VCMALLOC_HSMLEN];
+
+	snprintf(sub, sizeof(sub), "hsms/%s", hsm);
+	return names_in(t, sub, fw_uuid_valid);
+}
+
 /* Every HSM of the table: an array of names, or NULL. */
 static json_t *hsms_of(const struct table *t)
 {
-	char path[PLEN];
-	DIR *d;
-	struct dirent *de;
-	json_t *out;
-
-	pf(path, sizeof(path), "%s/hsms", t->dir);
-	if (!(d = dir_open(path)))
-		return NULL;
-	out = json_array();
-	while ((de = readdir(d)))
-		if (hex_name(de->d_name))
-			json_array_append_new(out, json_string(de->d_name));
-	closedir(d);
-	return out;
+	return names_in(t, "hsms", hex_name);
 }
 
 /* Drop every claim nobody can hold any more (start-up: it costs one look

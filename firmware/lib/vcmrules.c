@@ -148,7 +148,7 @@ static int key_line_valid(const char *s)
 	return 1;
 }
 
-static int hex_valid(const char *s, size_t len)
+int fw_hex_valid(const char *s, size_t len)
 {
 	if (strlen(s) != len)
 		return 0;
@@ -340,7 +340,7 @@ int fw_vcm_entry_validate(const char *uuid, const json_t *e, char *err, size_t e
 	if (created < 0 || created > MAX_TIME || changed < 0 || changed > MAX_TIME || floor < 0 ||
 	    floor > MAX_TIME)
 		return hsm_set_err(err, errlen, "vcms: %s: times out of range", uuid);
-	if (!hex_valid(nonce, 32))
+	if (!fw_hex_valid(nonce, 32))
 		return hsm_set_err(err, errlen, "vcms: %s: request_nonce is not 32 hex digits",
 				   uuid);
 	if (!json_is_array(nonces) || json_array_size(nonces) > FW_VCM_NONCES_MAX)

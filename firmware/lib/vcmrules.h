@@ -57,6 +57,8 @@ HSM_API int fw_vcm_features(uint32_t requested, const struct fw_vcm_limits *lim,
 
 /* A lower-case 8-4-4-4-12 hex UUID. */
 HSM_API int fw_uuid_valid(const char *s);
+/* Exactly len lower-case hex digits. */
+HSM_API int fw_hex_valid(const char *s, size_t len);
 /* "true"/"True"/"false"/"False" (guide 3.1.3.4): 0 or 1, -1 otherwise. */
 HSM_API int fw_vcm_bool_parse(const char *s);
 

@@ -507,13 +507,7 @@ cap=$(((used_h > used_a ? used_h : used_a) + 8192))
 hsmd_conf "$(printf '[logs]\ncapacity = %d\nsafe_percent = 99\ncritical_percent = 100\n' $cap)"
 ok "hsmd starts with its logs ($used_h bytes) below a critical level of $cap bytes" hsmd_start h
 start_vcm_b "logs below the critical capacity"
-mode=maintenance n=0
-while [ $n -lt 400 ]; do
-	pcall "${KEY[p-setup]}" setup set_mode "{\"mode\":\"$mode\"}"
-	[ "$rc" = 0 ] || break
-	[ $mode = maintenance ] && mode=operational || mode=maintenance
-	n=$((n + 1))
-done
+log_until_refused 400 pcall "${KEY[p-setup]}" setup set_mode
 rc_is 3 "the HSM's logs cross the critical capacity after $n logged calls"
 like "$out" 'past their critical capacity' "... the platform is in the monitor only state"
 vcm_probe "VCM running when its HSM's logs crossed the critical capacity" "${VCM[A]}" \

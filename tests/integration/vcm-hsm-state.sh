@@ -95,13 +95,7 @@ printf '[logs]\ncapacity = %d\nsafe_percent = 99\ncritical_percent = 100\n' $cap
 ok "hsmd starts with its logs below a critical level of $cap bytes" hsmd_start h
 is "$(vcm_state "$U")" active "the autostart VCM runs"
 is "$(interlock)" held "... its ncoreapi holds the interlock"
-mode=maintenance n=0
-while [ $n -lt 200 ]; do
-	call h setup set_mode setup "{\"mode\":\"$mode\"}"
-	[ "$rc" = 0 ] || break
-	[ $mode = maintenance ] && mode=operational || mode=maintenance
-	n=$((n + 1))
-done
+log_until_refused 200 call h setup set_mode setup
 rc_is 3 "the HSM's logs cross the critical level after $n logged calls"
 like "$out" 'past their critical capacity' "... the platform is in the monitor only state"
 # No waiting from here on: the call that crossed the level returned once
@@ -144,13 +138,7 @@ rc_is 0 "... and serving"
 # the VCM acts once it runs again.
 P=$(vcm_pid "$U")
 ok "the VCM's process ($P) is stopped (SIGSTOP)" kill -STOP "$P"
-mode=maintenance n=0
-while [ $n -lt 200 ]; do
-	call h setup set_mode setup "{\"mode\":\"$mode\"}"
-	[ "$rc" = 0 ] || break
-	[ $mode = maintenance ] && mode=operational || mode=maintenance
-	n=$((n + 1))
-done
+log_until_refused 200 call h setup set_mode setup
 rc_is 3 "the HSM's logs cross the critical level again after $n logged calls"
 ok "hsmd logged that the stopped VCM did not take it in within 3 s" \
 	grep -qF "VCM $U: did not take in \"platform critical\" within 3000 ms" "$TEST_TMP/h.log"

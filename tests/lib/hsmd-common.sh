@@ -143,6 +143,22 @@ port_of() { # NAME SERVICE
 	jq -r --arg s "$2" '.ports[$s]' "$TEST_TMP/$1/lifetime.json"
 }
 
+# log_until_refused MAX CMD...: `CMD... PARAMS` with PARAMS setting the
+# HSM's mode to maintenance and operational in turn, until a call is
+# refused or MAX went through: each one is logged, so with a small [logs]
+# capacity the logs cross their critical level.  $n is how many went
+# through; $out $err $rc are the last call's.
+log_until_refused() {
+	_max=$1 _mode=maintenance n=0
+	shift
+	while [ $n -lt "$_max" ]; do
+		"$@" "{\"mode\":\"$_mode\"}"
+		[ "$rc" = 0 ] || return 0
+		[ $_mode = maintenance ] && _mode=operational || _mode=maintenance
+		n=$((n + 1))
+	done
+}
+
 # call NAME SERVICE METHOD KEYNAME [PARAMS]: one exec with the stock ssh.
 call() {
 	_n=$1 _s=$2 _m=$3 _k=$4 _p=${5-}
