@@ -13,6 +13,18 @@
 #      port accepts a connection, and until hsmd sends its SSH banner on it
 #      (its event loop runs: the boot, VCM autostart included, is over).
 #
+#  (c) with OTHER=M (default 0: not run): creates while ANOTHER HSM of this
+#      machine (same allocations table, same VCM subnet) holds M VCMs.
+#      After (a), N creates are timed alone ("without"); then the other
+#      HSM's M claims are written into the table (a live HSM's: its state
+#      directory has a lifetime.json), holding the next M addresses of the
+#      subnet, and N more creates are timed ("with"; they get the
+#      addresses above).  Target: with / without <= 1.5 (a create asks
+#      about the address it picks, and passes over those it found held
+#      before, instead of reading every claim of the other HSM).  The
+#      subnet is a /22: COUNT + 2N + M must stay below 1020 (e.g. COUNT=200
+#      OTHER=600).
+#
 # The machine-wide VCM allocations table is the scratch directory's own.
 #
 # N runs per median (default 20).
@@ -20,6 +32,13 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 N=${N:-20}
 COUNT=${COUNT:-1000}
+OTHER=${OTHER:-0}
+if [ "$OTHER" -gt 0 ] && [ $((COUNT + 2 * N + OTHER)) -ge 1020 ]; then
+	echo "COUNT + 2N + OTHER must stay below 1020 (the VCM subnet is a /22)" >&2
+	exit 2
+fi
+extra=0
+[ "$OTHER" -gt 0 ] && extra=$((2 * N))
 bench_build
 
 bench_scratch
@@ -41,7 +60,7 @@ for _ in $(seq 1 "$N"); do start_hsmd; bench_hsm_stop; done >"$w/start0"
 
 # --- (a) creates ------------------------------------------------------------------
 echo "making $COUNT tenant requests (not timed) ..."
-for i in $(seq 1 "$COUNT"); do
+for i in $(seq 1 $((COUNT + extra))); do
 	hsmadmin vcm create --request-file "$w/req$i" --name "bench $i" >/dev/null
 done
 start_hsmd >/dev/null
@@ -54,6 +73,54 @@ done >"$w/creates"
 t1=$(now_ns)
 n=$(vcmadmin list --json | jq '.vcms | length')
 [ "$n" = "$COUNT" ] || { echo "only $n VCMs were created"; exit 1; }
+
+# --- (c) creates beside another HSM's VCMs -------------------------------------------
+# create_timed FROM TO: creates of requests FROM..TO, each timed alone (us).
+create_timed() {
+	for i in $(seq "$1" "$2"); do
+		c0=$(now_ns)
+		vcmadmin create --request "$w/req$i" --outdir "$w/configs" "bench $i" >/dev/null
+		echo $(( ($(now_ns) - c0) / 1000 ))
+	done
+}
+ip_int() { local IFS=.; set -- $1; echo $(( ($1 << 24) | ($2 << 16) | ($3 << 8) | $4 )); }
+int_ip() { echo "$(($1 >> 24 & 255)).$(($1 >> 16 & 255)).$(($1 >> 8 & 255)).$(($1 & 255))"; }
+# other_hsm M FROM: a live HSM of this machine holding M VCMs at the
+# addresses from FROM (an integer) up, written into the table as hsmd
+# writes its claims (docs/formats/hsmd-state.md), under its lock.
+other_hsm() {
+	local state tdir hsm i a u
+	state=$(realpath -m "$w/other")
+	mkdir -p "$state"
+	: >"$state/lifetime.json"
+	tdir=$w/vcm-allocations.json.d
+	hsm=$(printf %s "$state" | sha256sum | cut -c1-32)
+	(
+		flock 9
+		mkdir -p "$tdir/hsms/$hsm"
+		printf '%s\n' "$state" >"$tdir/hsms/$hsm/state"
+		for i in $(seq 1 "$1"); do
+			a=$(int_ip $(($2 + i - 1)))
+			u=$(printf 'bbbbbbbb-0000-4000-8000-%012d' "$i")
+			printf '{"hsm":"%s","uuid":"%s","address":"%s","index":%d}\n' "$hsm" "$u" "$a" \
+				$((60000 + i)) >"$tdir/tmp/o$i"
+			ln "$tdir/tmp/o$i" "$tdir/address/$a"
+			ln "$tdir/tmp/o$i" "$tdir/index/$((60000 + i))"
+			mv "$tdir/tmp/o$i" "$tdir/hsms/$hsm/$u"
+		done
+	) 9>"$w/vcm-allocations.json.lock"
+}
+if [ "$OTHER" -gt 0 ]; then
+	create_timed $((COUNT + 1)) $((COUNT + N)) >"$w/without"
+	top_addr=$(vcmadmin list --json | jq -r '.vcms[].address' | sort -V | tail -n 1)
+	other_hsm "$OTHER" $(($(ip_int "$top_addr") + 1))
+	create_timed $((COUNT + N + 1)) $((COUNT + 2 * N)) >"$w/with"
+	n=$(vcmadmin list --json | jq '[.vcms[].address] | unique | length')
+	[ "$n" = $((COUNT + 2 * N)) ] || { echo "(c): $n VCM addresses, not $((COUNT + 2 * N))"; exit 1; }
+	low=$(vcmadmin list --json | jq -r '.vcms[].address' | sort -V | tail -n "$N" | head -n 1)
+	[ "$(ip_int "$low")" -gt $(($(ip_int "$top_addr") + OTHER)) ] ||
+		{ echo "(c): a create was given an address of the other HSM ($low)"; exit 1; }
+fi
 bench_hsm_stop
 
 # --- (b) start-up with COUNT VCMs ----------------------------------------------------
@@ -75,3 +142,11 @@ echo "    with / without = $(ratio "$sn" "$s0")"
 echo "    until its SSH banner (boot over): $(ms "$b0") ms with no VCM, $(ms "$bn") ms with" \
 	"$COUNT VCMs"
 echo "    with / without = $(ratio "$bn" "$b0")"
+if [ "$OTHER" -gt 0 ]; then
+	wo=$(median <"$w/without")
+	wi=$(median <"$w/with")
+	echo "(c) creates beside another HSM holding $OTHER VCMs (same table and subnet), median" \
+		"of $N: $(ms "$wo") ms without, $(ms "$wi") ms with"
+	echo "    with / without = $(ratio "$wi" "$wo")   (target <= 1.5);" \
+		"first create with: $(ms "$(head -n 1 "$w/with")") ms"
+fi

@@ -20,6 +20,7 @@
 #include "images.h"
 #include "licence.h" /* hsm_vendor_keys_load */
 #include "server.h"
+#include "vcmalloc.h"
 #include "vcmhost.h"
 
 static const json_t *api_params(struct hsmd_call *c)
@@ -407,14 +408,33 @@ static const char *api_vendor_dir(struct hsmd_call *c)
 
 /* ---- VCMs (vcmhost.c does the work) ---------------------------------- */
 
+/* A service of ABI 1.10 or newer asks vcm_address_taken about the address
+ * it picks: vcm_network need not read every other HSM's claims for it. */
+static int asks_address_taken(const struct hsmd_call *c)
+{
+	const struct hsmd_service *d = c->svc ? c->svc->desc : NULL;
+
+	return d && (d->abi_major > 1 || d->abi_minor >= 10);
+}
+
 static json_t *api_vcm_network(struct hsmd_call *c)
 {
 	char err[HD_ERRLEN];
-	json_t *n = hd_vcmhost_network(c->st, err, sizeof(err));
+	json_t *n = hd_vcmhost_network(c->st, !asks_address_taken(c), err, sizeof(err));
 
 	if (!n)
 		fail(c, "VCM network", err);
 	return n;
+}
+
+static int api_vcm_address_taken(struct hsmd_call *c, const char *address)
+{
+	char err[HD_ERRLEN];
+	int rc = hd_vcmalloc_address_taken(c->st, address ? address : "", err, sizeof(err));
+
+	if (rc < 0)
+		fail(c, "machine-wide VCM allocations", err);
+	return rc;
 }
 
 static json_t *api_vcm_prepare(struct hsmd_call *c, const json_t *spec)
@@ -703,6 +723,7 @@ const struct hsmd_api hd_api_table = {
 	.vcm_identity = api_vcm_identity,
 	.vcm_put = api_vcm_put,
 	.vcm_index = api_vcm_index,
+	.vcm_address_taken = api_vcm_address_taken,
 };
 
 /* The test hook of the access matrix (hsmd(8), ENVIRONMENT): with

@@ -183,9 +183,55 @@ static struct {
 
 static unsigned long tmp_seq;
 
+/* Addresses this process has found held by VCMs of other HSMs, by HSM
+ * (an object HSM -> {address: true}), of the table in dir.  Conservative:
+ * an HSM found gone takes its addresses with it (hd_vcmalloc_known_taken
+ * looks at each HSM here, not at its VCMs), but an address another HSM's
+ * VCM freed is only passed over by allocation until it is asked about
+ * again (hd_vcmalloc_address_taken forgets it) or hsmd starts again; an
+ * address held since is still refused by the claim's link. */
+static struct {
+	char dir[4200];
+	json_t *hsms;
+} others;
+
 void hd_vcmalloc_forget(void)
 {
 	hint.dir[0] = '\0';
+	others.dir[0] = '\0';
+	json_decref(others.hsms);
+	others.hsms = NULL;
+}
+
+static json_t *others_get(const struct table *t)
+{
+	if (!others.hsms || strcmp(others.dir, t->dir) != 0) {
+		json_decref(others.hsms);
+		others.hsms = json_object();
+		pf(others.dir, sizeof(others.dir), "%s", t->dir);
+	}
+	return others.hsms;
+}
+
+/* Remember that a VCM of HSM hsm holds address (hsm NULL: nobody else). */
+static void others_note(const struct table *t, const char *address, const char *hsm)
+{
+	json_t *hsms = others_get(t), *set;
+	const char *h;
+	void *tmp;
+
+	json_object_foreach_safe(hsms, tmp, h, set)
+	{
+		if (!hsm || strcmp(h, hsm) != 0)
+			json_object_del(set, address);
+	}
+	if (!hsm)
+		return;
+	if (!(set = json_object_get(hsms, hsm))) {
+		set = json_object();
+		json_object_set_new(hsms, hsm, set);
+	}
+	json_object_set_new(set, address, json_true());
 }
 
 static unsigned hint_get(const struct table *t)
@@ -772,6 +818,8 @@ static int claim_one(const struct table *t, const char *uuid, const char *addres
 		return -1;
 	if (a_state == NAME_HELD) {
 		char state[PATH_MAX];
+		if (strcmp(o.hsm, t->hsm) != 0)
+			others_note(t, address, o.hsm);
 		if (state_read(t, o.hsm, state, sizeof(state), inner, sizeof(inner)) != 0)
 			pf(state, sizeof(state), "table entry hsms/%s", o.hsm);
 		return hsm_set_err(err, errlen,
@@ -1123,6 +1171,56 @@ json_t *hd_vcmalloc_taken(const struct hd_store *st, char *err, size_t errlen)
 		json_decref(uuids);
 	}
 	json_decref(hsms);
+	table_close(&t);
+	return out;
+}
+
+int hd_vcmalloc_address_taken(const struct hd_store *st, const char *address, char *err,
+			      size_t errlen)
+{
+	char canon[HSM_NETADDR_STRLEN], inner[HD_ERRLEN];
+	struct hd_vcmalloc_claim o;
+	struct table t;
+	int rc;
+
+	if (canonical(address, canon, inner, sizeof(inner)) != 0)
+		return hsm_set_err(err, errlen, "%s", inner);
+	if (table_open(st, &t, err, errlen) != 0)
+		return -1;
+	/* One look at address/A; only when it exists, its claim, the claim
+	 * it is a copy of and its HSM's marker: never a walk.  No VCM has
+	 * the empty UUID, so this HSM's own names come back HELD or STALE. */
+	rc = name_state(&t, "address", canon, 0, "", &o, err, errlen);
+	if (rc >= 0) {
+		rc = rc == NAME_HELD && strcmp(o.hsm, t.hsm) != 0;
+		others_note(&t, canon, rc ? o.hsm : NULL);
+	}
+	table_close(&t);
+	return rc;
+}
+
+json_t *hd_vcmalloc_known_taken(const struct hd_store *st, char *err, size_t errlen)
+{
+	json_t *out, *set, *v;
+	const char *hsm, *address;
+	struct table t;
+	void *tmp;
+
+	if (table_open(st, &t, err, errlen) != 0)
+		return NULL;
+	out = json_array();
+	/* One look at each HSM remembered (its marker, its lifetime.json),
+	 * none at its VCMs. */
+	json_object_foreach_safe(others_get(&t), tmp, hsm, set)
+	{
+		char why[HD_ERRLEN];
+		if (hsm_gone(&t, hsm, why, sizeof(why)) == 1) {
+			json_object_del(others.hsms, hsm);
+			continue;
+		}
+		json_object_foreach(set, address, v)
+		    json_array_append_new(out, json_string(address));
+	}
 	table_close(&t);
 	return out;
 }

@@ -64,11 +64,32 @@ json_t *hd_vcmalloc_claim_all(const struct hd_store *st, char *err, size_t errle
 int hd_vcmalloc_release(const struct hd_store *st, const char *uuid, char *err, size_t errlen);
 
 /* The addresses held by VCMs of other HSMs on this machine: a new array of
- * strings, or NULL with err. */
+ * strings, or NULL with err.  It reads every claim of every other HSM:
+ * only for services older than ABI 1.10 (vcm_network's "taken"). */
 json_t *hd_vcmalloc_taken(const struct hd_store *st, char *err, size_t errlen);
 
+/* Whether a VCM of ANOTHER HSM of this machine holds address (the
+ * question a create asks of the address it is about to give): 1 when
+ * address/A is the current claim of such a VCM and that HSM is not gone,
+ * 0 when it is free, a leftover or held by a VCM of this HSM (the
+ * registry's business); -1 with err (not an address; a hostile or
+ * unreadable entry; the table unusable).  One look at the name, and at
+ * most three entries read when it exists, whatever the number of VCMs.
+ * The answer is remembered for hd_vcmalloc_known_taken. */
+int hd_vcmalloc_address_taken(const struct hd_store *st, const char *address, char *err,
+			      size_t errlen);
+
+/* The addresses this process has found held by VCMs of other HSMs (by
+ * hd_vcmalloc_address_taken, or a claim refused for one) whose HSM is not
+ * gone: a new array, from memory and one look at each such HSM, none at
+ * its VCMs; or NULL with err (the table unusable).  An address one of
+ * their VCMs freed since stays in it until it is asked about again or
+ * hsmd starts again: allocation then only passes it over. */
+json_t *hd_vcmalloc_known_taken(const struct hd_store *st, char *err, size_t errlen);
+
 /* Forget what this process remembers of the table (the lowest number it
- * knows to be free: as a new process; tests). */
+ * knows to be free, the addresses it found other HSMs hold: as a new
+ * process; tests). */
 void hd_vcmalloc_forget(void);
 
 /* What this process did to the table (tests count them: a claim writes

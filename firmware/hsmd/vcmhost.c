@@ -912,7 +912,7 @@ int hd_vcmhost_audit_open(struct hd_store *st, const char *uuid)
 	return open_log;
 }
 
-json_t *hd_vcmhost_network(struct hd_store *st, char *err, size_t errlen)
+json_t *hd_vcmhost_network(struct hd_store *st, int every_taken, char *err, size_t errlen)
 {
 	struct fw_vcm_net net;
 	char a[HSM_NETADDR_STRLEN], b[HSM_NETADDR_STRLEN], c[HSM_NETADDR_STRLEN];
@@ -921,8 +921,14 @@ json_t *hd_vcmhost_network(struct hd_store *st, char *err, size_t errlen)
 
 	if (fw_vcm_net_get(st->lifetime, st->device, st->cfg->vcm_subnet, &net, err, errlen) != 0)
 		return NULL;
-	/* taken: addresses the VCMs of other HSMs of this machine hold. */
-	if (!(taken = hd_vcmalloc_taken(st, err, errlen)))
+	/* taken: addresses the VCMs of other HSMs of this machine hold.  All
+	 * of them (a read of every claim of every other HSM) only for a
+	 * service older than ABI 1.10, which knows no other way; a newer one
+	 * asks vcm_address_taken about the address it picks, and gets here
+	 * what is known without a read, to pass over. */
+	taken = every_taken ? hd_vcmalloc_taken(st, err, errlen)
+			    : hd_vcmalloc_known_taken(st, err, errlen);
+	if (!taken)
 		return NULL;
 	return json_pack(
 	    "{s:s, s:s, s:o, s:o, s:o}", "mode", net.mode, "subnet",

@@ -48,8 +48,11 @@ int hd_vcmhost_stop(struct hd_store *st, const char *uuid, char *err, size_t err
  * processes that run, and the last statistics poll. */
 json_t *hd_vcmhost_running(void);
 json_t *hd_vcmhost_stats(void);
-/* The VCM network in effect, as JSON for the orchestrator. */
-json_t *hd_vcmhost_network(struct hd_store *st, char *err, size_t errlen);
+/* The VCM network in effect, as JSON for the orchestrator.  "taken": with
+ * every_taken, every address a VCM of another HSM of this machine holds
+ * (a read of each of their claims: services older than ABI 1.10); else
+ * those this hsmd has found so, from memory (hd_vcmalloc_known_taken). */
+json_t *hd_vcmhost_network(struct hd_store *st, int every_taken, char *err, size_t errlen);
 /* 1 when the VCM has an audit log that is not finalized (DIR/audit.json
  * {"finalized": false}, written by the VCM's audit logging). */
 int hd_vcmhost_audit_open(struct hd_store *st, const char *uuid);

@@ -10,7 +10,11 @@
  * used to rewrite the whole table: create #1000 cost twice create #10); a
  * name a killed claim left is taken over; hostile entries (a symbolic
  * link, a huge file, a bad line) are refused with a one-line error; an
- * empty one (a claim cut by a power loss) is a leftover.
+ * empty one (a claim cut by a power loss) is a leftover.  A create's
+ * check of an address against other HSMs' VCMs reads as many entries
+ * with 1000 of their claims as with 1 (it used to read them all), says
+ * taken only for a live other HSM's current claim, and refuses hostile
+ * names and entries in one line.
  */
 #include "config.h"
 
@@ -181,6 +185,27 @@ static struct cost claim_cost(struct hd_config *cfg, struct hd_store *st, const 
 	c.reads = hd_vcmalloc_reads - c.reads;
 	c.saves = hd_vcmalloc_saves - c.saves;
 	c.bytes = hd_vcmalloc_bytes - c.bytes;
+	return c;
+}
+
+/* The check of one address against other HSMs' VCMs in the table at
+ * path, and what it cost (rc: its answer). */
+static struct cost taken_cost(struct hd_config *cfg, struct hd_store *st, const char *path,
+			      const char *address)
+{
+	struct cost c;
+	char err[HD_ERRLEN];
+
+	snprintf(cfg->vcm_allocations, sizeof(cfg->vcm_allocations), "%s", path);
+	c.reads = hd_vcmalloc_reads;
+	c.saves = hd_vcmalloc_saves;
+	c.rc = hd_vcmalloc_address_taken(st, address, err, sizeof(err));
+	if (c.rc < 0)
+		fprintf(stderr, "# %s\n", err);
+	c.reads = hd_vcmalloc_reads - c.reads;
+	c.saves = hd_vcmalloc_saves - c.saves;
+	c.bytes = 0;
+	c.index = 0;
 	return c;
 }
 
@@ -438,6 +463,122 @@ int main(void)
 		       c1000.saves);
 		tap_ok(c1.reads == c1000.reads, "... reads as many entries (%lu, %lu)", c1.reads,
 		       c1000.reads);
+
+		/* A create's check of the address it picks against other HSMs'
+		 * VCMs: one name looked at, whatever their number (it used to
+		 * read every claim of every other HSM). */
+		{
+			struct cost f1 = taken_cost(&cfg, &s2, small, "127.9.200.1");
+			struct cost t1 = taken_cost(&cfg, &s2, small, "127.9.0.1");
+			struct cost f1000 = taken_cost(&cfg, &s2, big, "127.9.200.1");
+			struct cost t1000 = taken_cost(&cfg, &s2, big, "127.9.0.1");
+			struct cost k1000;
+			json_t *known;
+
+			tap_ok(t1.rc == 1 && t1000.rc == 1,
+			       "an address another HSM's VCM holds is taken (1 and 1000 claims)");
+			tap_ok(t1.reads == t1000.reads && t1000.reads <= 3,
+			       "... its check reads as many entries with 1 and 1000 claims (%lu, "
+			       "%lu)",
+			       t1.reads, t1000.reads);
+			tap_ok(f1.rc == 0 && f1000.rc == 0 && f1.reads == 0 && f1000.reads == 0,
+			       "a free address is not, and reads no entry (%lu, %lu)", f1.reads,
+			       f1000.reads);
+			k1000 = taken_cost(&cfg, &s2, big, "127.9.3.250");
+			tap_ok(k1000.rc == 1 && k1000.reads <= 3,
+			       "the other HSM's last address is taken (%lu entries read)",
+			       k1000.reads);
+			reads = hd_vcmalloc_reads;
+			known = hd_vcmalloc_known_taken(&s2, err, sizeof(err));
+			tap_ok(json_array_size(known) == 2 && hd_vcmalloc_reads - reads <= 1,
+			       "... both are remembered, given with one read (the HSM's marker: "
+			       "%zu, %lu)",
+			       json_array_size(known), hd_vcmalloc_reads - reads);
+			json_decref(known);
+			TAP_INT_EQ(hd_vcmalloc_address_taken(&s2, "127.10.0.2", err, sizeof(err)),
+				   0, "this HSM's own VCM's address is not (the registry's)");
+
+			/* The other HSM gone: its addresses are free again. */
+			snprintf(path, sizeof(path), "%s/lifetime.json", other);
+			unlink(path);
+			known = hd_vcmalloc_known_taken(&s2, err, sizeof(err));
+			TAP_INT_EQ((int)json_array_size(known), 0,
+				   "a gone HSM's addresses are no longer remembered");
+			json_decref(known);
+			TAP_INT_EQ(hd_vcmalloc_address_taken(&s2, "127.9.0.1", err, sizeof(err)), 0,
+				   "... nor taken");
+			touch(other, "lifetime.json");
+			TAP_INT_EQ(hd_vcmalloc_address_taken(&s2, "127.9.0.1", err, sizeof(err)), 1,
+				   "... until it is back");
+
+			/* A leftover (a name whose claim does not name it back) and
+			 * a claim cut by a power loss are nobody's. */
+			snprintf(path, sizeof(path), "%s.d/address/127.9.200.2", big);
+			put(path, "{\"hsm\":\"00000000000000000000000000000000\","
+				  "\"uuid\":\"aaaaaaaa-0000-4000-8000-000000000000\","
+				  "\"address\":\"127.9.200.2\",\"index\":5}\n");
+			TAP_INT_EQ(hd_vcmalloc_address_taken(&s2, "127.9.200.2", err, sizeof(err)),
+				   0, "a leftover's address is not taken");
+			put(path, "");
+			TAP_INT_EQ(hd_vcmalloc_address_taken(&s2, "127.9.200.2", err, sizeof(err)),
+				   0, "... nor an empty entry's");
+
+			/* Hostile names and entries: refused in one line, nothing
+			 * followed or created. */
+			{
+				static const char *const bad[] = {
+					"../../etc/passwd",
+					"127.9.0.1/../../x",
+					"",
+					"127.9.0.1\n",
+					"-1",
+					"127.9.0.1 ",
+					"::ffff:127.9.0.1x",
+				};
+				char longname[600];
+				memset(longname, '1', sizeof(longname) - 1);
+				longname[sizeof(longname) - 1] = '\0';
+				for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+					tap_ok(hd_vcmalloc_address_taken(&s2, bad[i], err,
+									 sizeof(err)) == -1 &&
+						   !strchr(err, '\n'),
+					       "the address '%s' is refused in one line (%s)",
+					       i == 3 ? "127.9.0.1\\n" : bad[i], err);
+				tap_ok(hd_vcmalloc_address_taken(&s2, longname, err, sizeof(err)) ==
+					   -1,
+				       "a 599-character address is refused");
+			}
+			if (symlink("/etc/passwd", path) != 0 && unlink(path) == 0 &&
+			    symlink("/etc/passwd", path) != 0)
+				perror("symlink");
+			tap_ok(hd_vcmalloc_address_taken(&s2, "127.9.200.2", err, sizeof(err)) ==
+				       -1 &&
+				   !strchr(err, '\n'),
+			       "a symbolic link as an address entry is refused in one line");
+			TAP_HAS(err, "symbolic link", "... the error says so");
+			unlink(path);
+			mkdir(path, 0700);
+			tap_ok(hd_vcmalloc_address_taken(&s2, "127.9.200.2", err, sizeof(err)) ==
+				       -1 &&
+				   !strchr(err, '\n'),
+			       "a directory as an address entry is refused in one line (%s)", err);
+			rmdir(path);
+
+			/* A claim refused because another HSM's VCM holds the
+			 * address (another hsmd took it after it was checked)
+			 * says so, and the address is remembered. */
+			hd_vcmalloc_forget();
+			tap_ok(hd_vcmalloc_claim(&s2, "00000001-0000-4000-8000-000000000001",
+						 "127.9.1.1", &index, err, sizeof(err)) != 0,
+			       "a claim of an address another HSM's VCM holds is refused");
+			TAP_HAS(err, "address 127.9.1.1 is held by VCM", "... saying by whom");
+			known = hd_vcmalloc_known_taken(&s2, err, sizeof(err));
+			tap_ok(json_array_size(known) == 1 &&
+				   strcmp(json_string_value(json_array_get(known, 0)),
+					  "127.9.1.1") == 0,
+			       "... and the address is remembered as taken");
+			json_decref(known);
+		}
 
 		/* Hostile entries: refused with one line, never followed. */
 		snprintf(cfg.vcm_allocations, sizeof(cfg.vcm_allocations), "%s", small);

@@ -40,6 +40,12 @@ static json_t *fake_vcm_network(struct hsmd_call *c)
 	return json_object();
 }
 
+static int fake_vcm_address_taken(struct hsmd_call *c, const char *address)
+{
+	c->called++;
+	return strcmp(address, "127.128.0.1") == 0;
+}
+
 static long long fake_log_expire(struct hsmd_call *c, int64_t upto)
 {
 	(void)upto;
@@ -58,6 +64,7 @@ int main(void)
 	api.vcm_start = fake_vcm_start;
 	api.vcm_network = fake_vcm_network;
 	api.log_expire = fake_log_expire;
+	api.vcm_address_taken = fake_vcm_address_taken;
 
 	/* An ABI 1.0 hsmd: its table ends before vendor_dir. */
 	api.size = (uint32_t)offsetof(struct hsmd_api, vendor_dir);
@@ -86,6 +93,19 @@ int main(void)
 	       "... naming log_expire and 1.2");
 	TAP_INT_EQ(call.called, 1, "... without calling it");
 
+	/* An ABI 1.9 hsmd: the registry's index, no check of one address
+	 * against other HSMs' VCMs (its vcm_network lists them all). */
+	api.size = (uint32_t)offsetof(struct hsmd_api, vcm_address_taken);
+	memset(&call, 0, sizeof(call));
+	call.api = &api;
+	TAP_INT_EQ(hsmd_has_vcm_index(&call), 1, "1.9 table: the registry's index");
+	TAP_INT_EQ(hsmd_has_vcm_address_taken(&call), 0, "1.9 table: no vcm_address_taken");
+	TAP_INT_EQ(hsmd_vcm_address_taken(&call, "127.128.0.1"), -1,
+		   "1.9 table: hsmd_vcm_address_taken fails");
+	tap_ok(call.called == 0 && strstr(call.error, "vcm_address_taken") &&
+		   strstr(call.error, "1.10"),
+	       "... without calling it, naming it and 1.10 (%s)", call.error);
+
 	/* This hsmd's own table: everything. */
 	api.size = sizeof(api);
 	memset(&call, 0, sizeof(call));
@@ -94,5 +114,8 @@ int main(void)
 	j = hsmd_vcm_network(&call);
 	tap_ok(j != NULL, "full table: hsmd_vcm_network answers");
 	json_decref(j);
+	TAP_INT_EQ(hsmd_has_vcm_address_taken(&call), 1, "full table: vcm_address_taken");
+	TAP_INT_EQ(hsmd_vcm_address_taken(&call, "127.128.0.1"), 1,
+		   "full table: hsmd_vcm_address_taken is called");
 	return tap_done();
 }

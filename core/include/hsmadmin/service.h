@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hsmadmin/service.h - the hsmd service ABI (version 1.9).
+ * hsmadmin/service.h - the hsmd service ABI (version 1.10).
  *
  * A service module is a shared object that exports exactly one symbol,
  * `hsmd_service`, a const struct hsmd_service.  hsmd reads the ABI version
@@ -50,7 +50,7 @@ extern "C" {
 /* The one source of the service ABI version: configure reads these two
  * lines for hsmadmin-service.pc (tests/cli/versions.sh checks). */
 #define HSMD_SERVICE_ABI_MAJOR 1
-#define HSMD_SERVICE_ABI_MINOR 9
+#define HSMD_SERVICE_ABI_MINOR 10
 
 /* The one symbol hsmd looks up with dlsym(). */
 #define HSMD_SERVICE_SYMBOL "hsmd_service"
@@ -215,9 +215,14 @@ struct hsmd_api {
 	 * or -1 with a "failed" error set on the call; those returning json_t
 	 * give a new reference or NULL with the error set. */
 	/* The VCM network in effect: {"mode","subnet","hsm","gateway"}, and
-	 * (since hsmd 0.1 with machine-wide allocations) "taken": the
-	 * addresses VCMs of other HSMs on this machine hold, never to be
-	 * given to a new VCM. */
+	 * (since hsmd 0.1 with machine-wide allocations) "taken": addresses
+	 * VCMs of other HSMs on this machine hold, never to be given to a new
+	 * VCM.  To a service built with ABI 1.9 or older, every such address
+	 * (hsmd reads every claim of every other HSM for it: a cost that
+	 * grows with their VCMs).  To one built with ABI 1.10 or newer, only
+	 * those hsmd already knows of, without a read (some may have been
+	 * freed since): a hint to pass over; such a service asks
+	 * vcm_address_taken about the address it picks. */
 	json_t *(*vcm_network)(struct hsmd_call *call);
 	/* Make a new VCM's state directory from {"uuid","address","features",
 	 * "sshadmin_key","name"}; returns {"identity","services":{svc:{"port",
@@ -313,6 +318,15 @@ struct hsmd_api {
 	 * that a create costs the same whatever the number of VCMs.  Valid
 	 * until the next commit; NULL with an error set (out of memory). */
 	const struct fw_vcms_index *(*vcm_index)(struct hsmd_call *call);
+	/* --- ABI 1.10: whether a VCM of ANOTHER HSM of this machine holds
+	 * address (hsmd's machine-wide VCM allocations): 1, or 0 when it is
+	 * free (or a leftover, or held by a VCM of this HSM: the registry and
+	 * vcm_index tell those), or -1 with an error set (not an address, an
+	 * unreadable table).  It looks at that one address, whatever the
+	 * number of VCMs on the machine, and hsmd remembers a 1 in
+	 * vcm_network's "taken".  Still only a check: vcm_prepare's claim
+	 * refuses an address another hsmd took in between. */
+	int (*vcm_address_taken)(struct hsmd_call *call, const char *address);
 };
 
 /* Every call starts with the table pointer. */
@@ -546,6 +560,17 @@ static inline int hsmd_has_vcm_index(struct hsmd_call *c)
 static inline const struct fw_vcms_index *hsmd_vcm_index(struct hsmd_call *c)
 {
 	return HSMD_API_CALL(c, vcm_index, "1.9", (const struct fw_vcms_index *)NULL, c);
+}
+/* The check of one address against other HSMs' VCMs: has the running
+ * hsmd got it (ABI 1.10)?  Without it, vcm_network's "taken" lists every
+ * such address. */
+static inline int hsmd_has_vcm_address_taken(struct hsmd_call *c)
+{
+	return HSMD_API_HAS(c, vcm_address_taken);
+}
+static inline int hsmd_vcm_address_taken(struct hsmd_call *c, const char *address)
+{
+	return HSMD_API_CALL(c, vcm_address_taken, "1.10", -1, c, address);
 }
 static inline json_t *hsmd_vcm_identity(struct hsmd_call *c, const char *uuid)
 {

@@ -211,24 +211,73 @@ static const struct fw_vcms_index *registry_index(struct hsmd_call *call, struct
 	return own;
 }
 
+/* Whether a VCM of another HSM of this machine holds addr (hsmd ABI
+ * 1.10: one look at that address): HSMD_OK when not, HSMD_REFUSED_STATE
+ * when it does (*held set), or HSMD_FAILED with the error set. */
+static int held_elsewhere(struct hsmd_call *call, const struct hsm_ipaddr *addr, int *held)
+{
+	char a[HSM_NETADDR_STRLEN];
+	int rc = hsmd_vcm_address_taken(call, hsm_ip_format(addr, a, sizeof(a)));
+
+	*held = rc == 1;
+	return rc < 0 ? HSMD_FAILED : rc ? HSMD_REFUSED_STATE : HSMD_OK;
+}
+
+/* The lowest free address of the VCM subnet for a new VCM: the lowest that
+ * neither this HSM's VCMs (the index) nor the addresses in pool->used hold,
+ * asked of hsmd (ABI 1.10) against other HSMs' VCMs; one found held joins
+ * pool->used (*used, *cap: its array) and the next is tried.  pool->used
+ * starts as what hsmd knows other HSMs hold, so that a run of their
+ * addresses is passed over in memory, not looked at again create by
+ * create.  HSMD_OK, or a status with the error set. */
+static int alloc_address(struct hsmd_call *call, const struct fw_vcms_index *idx,
+			 struct hsm_addr_pool *pool, struct hsm_ipaddr **used, size_t *cap,
+			 const char *subnet, struct hsm_ipaddr *got)
+{
+	char inner[256];
+	int held = 0, rc;
+
+	for (;;) {
+		if (fw_vcms_index_alloc(idx, pool, got, inner, sizeof(inner)) != 0)
+			return hsmd_error(call, HSMD_REFUSED_STATE,
+					  "no free address in the VCM subnet %s: %s", subnet,
+					  inner);
+		if (!hsmd_has_vcm_address_taken(call))
+			return HSMD_OK; /* an older hsmd: pool->used lists them all */
+		if ((rc = held_elsewhere(call, got, &held)) != HSMD_REFUSED_STATE)
+			return rc;
+		if (pool->nused == *cap) {
+			struct hsm_ipaddr *more = realloc(*used, (*cap * 2 + 16) * sizeof(*more));
+			if (!more)
+				return hsmd_error(call, HSMD_FAILED, "out of memory");
+			*used = more;
+			*cap = *cap * 2 + 16;
+			pool->used = more;
+		}
+		(*used)[pool->nused++] = *got;
+	}
+}
+
 /* The address for a new VCM: the one asked for, checked, or the lowest
- * free one of the VCM subnet.  This HSM's VCMs' addresses are the index's:
- * neither is a walk over the registry. */
+ * free one of the VCM subnet.  This HSM's VCMs' addresses are the index's,
+ * other HSMs' are hsmd's to tell one by one (ABI 1.10): neither is a walk
+ * over every VCM. */
 static int pick_address(struct hsmd_call *call, const struct fw_vcms_index *idx, const char *want,
 			char out[HSM_NETADDR_STRLEN])
 {
 	json_t *net = hsmd_vcm_network(call), *t;
+	const char *subnet;
 	struct hsm_addr_pool pool;
 	struct hsm_ipaddr hsm, gw, got, *used;
-	size_t n = 0, i;
+	size_t n = 0, cap, i;
 	char inner[256];
-	int rc;
+	int rc, held = 0;
 
 	if (!net)
 		return HSMD_FAILED;
+	subnet = json_string_value(json_object_get(net, "subnet"));
 	memset(&pool, 0, sizeof(pool));
-	if (hsm_cidr_parse(json_string_value(json_object_get(net, "subnet")), 0, &pool.subnet,
-			   inner, sizeof(inner)) != 0) {
+	if (hsm_cidr_parse(subnet, 0, &pool.subnet, inner, sizeof(inner)) != 0) {
 		json_decref(net);
 		return hsmd_error(call, HSMD_FAILED, "VCM subnet: %s", inner);
 	}
@@ -239,8 +288,10 @@ static int pick_address(struct hsmd_call *call, const struct fw_vcms_index *idx,
 	    hsm_ip_parse(json_string_value(json_object_get(net, "gateway")), 0, &gw, NULL, 0) == 0)
 		pool.gateway = &gw;
 	/* taken: addresses of other HSMs' VCMs on this machine (hsmd's
-	 * machine-wide allocations); absent from an older hsmd. */
-	used = calloc(json_array_size(json_object_get(net, "taken")) + 1, sizeof(*used));
+	 * machine-wide allocations): from an hsmd of ABI 1.10 those it knows
+	 * of already, from an older one all of them, from the oldest none. */
+	cap = json_array_size(json_object_get(net, "taken")) + 1;
+	used = calloc(cap, sizeof(*used));
 	if (!used) {
 		json_decref(net);
 		return hsmd_error(call, HSMD_FAILED, "out of memory");
@@ -251,30 +302,37 @@ static int pick_address(struct hsmd_call *call, const struct fw_vcms_index *idx,
 			n++;
 	}
 	pool.used = used;
-	pool.nused = n;
+	/* An address asked for is checked against hsmd's answer now, never
+	 * against what it knew before (that VCM may be gone). */
+	pool.nused = want && hsmd_has_vcm_address_taken(call) ? 0 : n;
 	if (want) {
 		if (hsm_ip_parse(want, 0, &got, inner, sizeof(inner)) != 0) {
 			rc = hsmd_error(call, HSMD_BAD_REQUEST, "ip_address: %s", inner);
 		} else {
+			char a[HSM_NETADDR_STRLEN];
 			rc = hsm_addr_check(&pool, &got, inner, sizeof(inner)) != 0
 				 ? HSMD_REFUSED_STATE
 				 : HSMD_OK;
 			if (rc == HSMD_OK && fw_vcms_index_address(idx, &got)) {
-				char a[HSM_NETADDR_STRLEN];
 				snprintf(inner, sizeof(inner), "%s is already used by another VCM",
 					 hsm_ip_format(&got, a, sizeof(a)));
 				rc = HSMD_REFUSED_STATE;
 			}
-			if (rc != HSMD_OK)
+			if (rc == HSMD_OK && hsmd_has_vcm_address_taken(call)) {
+				rc = held_elsewhere(call, &got, &held);
+				if (held)
+					snprintf(
+					    inner, sizeof(inner),
+					    "%s is already used by a VCM of another HSM on this "
+					    "machine",
+					    hsm_ip_format(&got, a, sizeof(a)));
+			}
+			if (rc == HSMD_REFUSED_STATE)
 				rc = hsmd_error(call, rc, "ip_address: %s (VCM subnet %s)", inner,
-						json_string_value(json_object_get(net, "subnet")));
+						subnet);
 		}
-	} else if (fw_vcms_index_alloc(idx, &pool, &got, inner, sizeof(inner)) != 0) {
-		rc =
-		    hsmd_error(call, HSMD_REFUSED_STATE, "no free address in the VCM subnet %s: %s",
-			       json_string_value(json_object_get(net, "subnet")), inner);
 	} else {
-		rc = HSMD_OK;
+		rc = alloc_address(call, idx, &pool, &used, &cap, subnet, &got);
 	}
 	if (rc == HSMD_OK)
 		hsm_ip_format(&got, out, HSM_NETADDR_STRLEN);
