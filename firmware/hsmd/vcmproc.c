@@ -24,6 +24,7 @@
 #include "server.h"
 #include "services.h"
 #include "vcmhost.h"
+#include "vcmlines.h"
 #include "vcmrules.h"
 #include "vcmuser.h"
 
@@ -42,9 +43,10 @@ static size_t status_text(char *buf, size_t len, const char *word, const char *t
 
 	if (n <= 0 || (size_t)n >= len)
 		return 0;
-	/* One line; newlines inside a reason would split it. */
+	/* One printable line (vcmlines.h): a newline inside a reason would
+	 * split it, another control character make it malformed. */
 	for (int i = 0; i < n - 1; i++)
-		if (buf[i] == '\n' || buf[i] == '\r')
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
 			buf[i] = ' ';
 	return (size_t)n;
 }
@@ -102,22 +104,15 @@ static void report_operational(const struct hd_store *st)
 /* One line from the supervisor: "platform" and the words that hold of
  * the HSM (vcmhost.c, tell_platform); the last one counts.  said keeps
  * the line as it came, to be echoed. */
-static void platform_said(struct hd_store *st, char *line, char *said, size_t saidlen)
+static void platform_said(struct hd_store *st, const char *line, char *said, size_t saidlen)
 {
-	char *save = NULL, *w;
+	struct hd_platform pf;
 
-	if (strncmp(line, "platform", 8) != 0 || (line[8] && line[8] != ' '))
+	if (!hd_platform_parse(line, &pf))
 		return;
 	snprintf(said, saidlen, "%s", line);
-	st->hsm_clock_lost = 0;
-	st->hsm_critical = 0;
-	w = strtok_r(line, " ", &save);
-	while ((w = strtok_r(NULL, " ", &save))) {
-		if (strcmp(w, "clock_lost") == 0)
-			st->hsm_clock_lost = 1;
-		else if (strcmp(w, "critical") == 0)
-			st->hsm_critical = 1;
-	}
+	st->hsm_clock_lost = pf.clock_lost;
+	st->hsm_critical = pf.critical;
 }
 
 /* Take what the supervisor wrote on the platform pipe (non-blocking):
