@@ -44,6 +44,27 @@ static void platform_is(const char *line, int want, int clock_lost, int critical
 	}
 }
 
+/* Platform lines (vcmproc.c) and what they say. */
+static const struct platform_case {
+	const char *line;
+	int is, clock_lost, critical;
+	const char *name;
+} platform_cases[] = {
+	{ "platform", 1, 0, 0, "platform: nothing holds" },
+	{ "platform clock_lost", 1, 1, 0, "clock_lost" },
+	{ "platform critical", 1, 0, 1, "critical" },
+	{ "platform critical clock_lost", 1, 1, 1, "both, any order" },
+	{ "platform   critical  ", 1, 0, 1, "many spaces" },
+	{ "platform frobnicate", 1, 0, 0, "an unknown word is ignored" },
+	{ "platform criticalX clock_lostX Xcritical", 1, 0, 0,
+	  "words only alike are unknown words" },
+	{ "platformX", 0, 0, 0, "platformX is no platform line" },
+	{ "platforms critical", 0, 0, 0, "platforms is none" },
+	{ "", 0, 0, 0, "empty" },
+	{ " platform critical", 0, 0, 0, "a leading space" },
+	{ "PLATFORM critical", 0, 0, 0, "upper case" },
+};
+
 /* What a peer's bytes give through the line reader, as the status pipe
  * is read: the lines given, each followed by '|', into out. */
 static void through_pipe(const char *bytes, size_t n, char *out, size_t outlen, int *dropped)
@@ -112,19 +133,10 @@ int main(void)
 		  "... trailing space too");
 
 	/* platform lines (vcmproc.c) */
-	platform_is("platform", 1, 0, 0, "platform: nothing holds");
-	platform_is("platform clock_lost", 1, 1, 0, "clock_lost");
-	platform_is("platform critical", 1, 0, 1, "critical");
-	platform_is("platform critical clock_lost", 1, 1, 1, "both, any order");
-	platform_is("platform   critical  ", 1, 0, 1, "many spaces");
-	platform_is("platform frobnicate", 1, 0, 0, "an unknown word is ignored");
-	platform_is("platform criticalX clock_lostX Xcritical", 1, 0, 0,
-		    "words only alike are unknown words");
-	platform_is("platformX", 0, 0, 0, "platformX is no platform line");
-	platform_is("platforms critical", 0, 0, 0, "platforms is none");
-	platform_is("", 0, 0, 0, "empty");
-	platform_is(" platform critical", 0, 0, 0, "a leading space");
-	platform_is("PLATFORM critical", 0, 0, 0, "upper case");
+	for (size_t i = 0; i < sizeof(platform_cases) / sizeof(platform_cases[0]); i++) {
+		const struct platform_case *c = &platform_cases[i];
+		platform_is(c->line, c->is, c->clock_lost, c->critical, c->name);
+	}
 	/* as many words as the longest line holds */
 	memset(many, 0, sizeof(many));
 	memcpy(many, "platform", 8);
