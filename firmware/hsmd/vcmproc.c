@@ -75,6 +75,28 @@ static int one_write_requested(void)
 	return on && strcmp(on, "1") == 0;
 }
 
+/* The other test hook of the status pipe (hsmd(8), DESCRIPTION): with
+ * HSMD_VCM_STATUS_NOISE=before or after a VCM process writes hostile
+ * lines ("ready" and a NUL byte, unknown ones, one with a control
+ * character, an over-long one ending in "ready") before its first status
+ * line or after its
+ * first two, as a VCM whose tenant-facing code went wrong could: the
+ * supervisor must refuse the start, or ignore them and log one line. */
+static void status_noise(const char *when)
+{
+	static const char lines[] = "ready\0junk\nplatformX\nerror\nerror \n"
+				    "ncoreapi operational\r\nfrobnicate a b c\n";
+	const char *on = secure_getenv("HSMD_VCM_STATUS_NOISE");
+	char big[4096 + 6];
+
+	if (!on || strcmp(on, when) != 0)
+		return;
+	memset(big, 'x', 4096);
+	memcpy(big + 4096, "ready\n", 6);
+	send_status(lines, sizeof(lines) - 1);
+	send_status(big, sizeof(big));
+}
+
 /* ncoreapi is operational when a tenant can use it: a client key is
  * installed (the tenant enrolled) and the module is in operational mode. */
 static int ncoreapi_operational(const struct hd_store *st)
@@ -168,6 +190,7 @@ static void on_boot(struct hd_store *st, int ok, const char *why)
 	char buf[64];
 	size_t n, m;
 
+	status_noise("before");
 	if (!ok) {
 		report("error", why && *why ? why : "no service could be started");
 		return;
@@ -183,6 +206,7 @@ static void on_boot(struct hd_store *st, int ok, const char *why)
 		send_status(buf, n);
 		send_status(buf + n, m);
 	}
+	status_noise("after");
 }
 
 /* The VCM's own state changed (a commit): ncoreapi's state may have. */
