@@ -17,13 +17,15 @@
 #      machine (same allocations table, same VCM subnet) holds M VCMs.
 #      After (a), N creates are timed alone ("without"); then the other
 #      HSM's M claims are written into the table (a live HSM's: its state
-#      directory has a lifetime.json), holding the next M addresses of the
-#      subnet, and N more creates are timed ("with"; they get the
-#      addresses above).  Target: with / without <= 1.5 (a create asks
-#      about the address it picks, and passes over those it found held
-#      before, instead of reading every claim of the other HSM).  The
-#      subnet is a /22: COUNT + 2N + M must stay below 1020 (e.g. COUNT=200
-#      OTHER=600).
+#      directory has a lifetime.json): the next addresses of the subnet
+#      but N (those the "with" creates get), and the rest of the M, if the
+#      /22 subnet has no room left, in the next /22 (never met by an
+#      allocation, but once read by every create that reads every claim);
+#      then N more creates are timed ("with").  Target: with / without
+#      <= 1.5 (a create asks about the address it picks, and passes over
+#      those it found held before, instead of reading every claim of the
+#      other HSM).  COUNT + 2N must stay below 1000 (e.g. COUNT=100
+#      OTHER=3000).
 #
 # The machine-wide VCM allocations table is the scratch directory's own.
 #
@@ -33,8 +35,8 @@ set -eu
 N=${N:-20}
 COUNT=${COUNT:-1000}
 OTHER=${OTHER:-0}
-if [ "$OTHER" -gt 0 ] && [ $((COUNT + 2 * N + OTHER)) -ge 1020 ]; then
-	echo "COUNT + 2N + OTHER must stay below 1020 (the VCM subnet is a /22)" >&2
+if [ "$OTHER" -gt 0 ] && [ $((COUNT + 2 * N)) -ge 1000 ]; then
+	echo "with OTHER, COUNT + 2N must stay below 1000 (the licence; the subnet is a /22)" >&2
 	exit 2
 fi
 extra=0
@@ -85,11 +87,12 @@ create_timed() {
 }
 ip_int() { local IFS=.; set -- $1; echo $(( ($1 << 24) | ($2 << 16) | ($3 << 8) | $4 )); }
 int_ip() { echo "$(($1 >> 24 & 255)).$(($1 >> 16 & 255)).$(($1 >> 8 & 255)).$(($1 & 255))"; }
-# other_hsm M FROM: a live HSM of this machine holding M VCMs at the
-# addresses from FROM (an integer) up, written into the table as hsmd
+# other_hsm M FROM ROOM: a live HSM of this machine holding M VCMs at the
+# addresses from FROM (an integer) up, ROOM of them there and the rest
+# 1024 addresses higher (the next /22), written into the table as hsmd
 # writes its claims (docs/formats/hsmd-state.md), under its lock.
 other_hsm() {
-	local state tdir hsm i a u
+	local state tdir hsm i a u ai
 	state=$(realpath -m "$w/other")
 	mkdir -p "$state"
 	: >"$state/lifetime.json"
@@ -100,7 +103,9 @@ other_hsm() {
 		mkdir -p "$tdir/hsms/$hsm"
 		printf '%s\n' "$state" >"$tdir/hsms/$hsm/state"
 		for i in $(seq 1 "$1"); do
-			a=$(int_ip $(($2 + i - 1)))
+			ai=$(($2 + i - 1))
+			[ "$i" -le "$3" ] || ai=$((ai + 1024))
+			a=$(int_ip "$ai")
 			u=$(printf 'bbbbbbbb-0000-4000-8000-%012d' "$i")
 			printf '{"hsm":"%s","uuid":"%s","address":"%s","index":%d}\n' "$hsm" "$u" "$a" \
 				$((60000 + i)) >"$tdir/tmp/o$i"
@@ -113,12 +118,16 @@ other_hsm() {
 if [ "$OTHER" -gt 0 ]; then
 	create_timed $((COUNT + 1)) $((COUNT + N)) >"$w/without"
 	top_addr=$(vcmadmin list --json | jq -r '.vcms[].address' | sort -V | tail -n 1)
-	other_hsm "$OTHER" $(($(ip_int "$top_addr") + 1))
+	# the subnet's last host address (hsmd's default VCM subnet: a /22)
+	last=$(( ($(ip_int "$top_addr") | 1023) - 1 ))
+	room=$(( last - $(ip_int "$top_addr") - N ))
+	[ "$room" -lt "$OTHER" ] || room=$OTHER
+	other_hsm "$OTHER" $(($(ip_int "$top_addr") + 1)) "$room"
 	create_timed $((COUNT + N + 1)) $((COUNT + 2 * N)) >"$w/with"
 	n=$(vcmadmin list --json | jq '[.vcms[].address] | unique | length')
 	[ "$n" = $((COUNT + 2 * N)) ] || { echo "(c): $n VCM addresses, not $((COUNT + 2 * N))"; exit 1; }
 	low=$(vcmadmin list --json | jq -r '.vcms[].address' | sort -V | tail -n "$N" | head -n 1)
-	[ "$(ip_int "$low")" -gt $(($(ip_int "$top_addr") + OTHER)) ] ||
+	[ "$(ip_int "$low")" -gt $(($(ip_int "$top_addr") + room)) ] ||
 		{ echo "(c): a create was given an address of the other HSM ($low)"; exit 1; }
 fi
 bench_hsm_stop
@@ -145,7 +154,7 @@ echo "    with / without = $(ratio "$bn" "$b0")"
 if [ "$OTHER" -gt 0 ]; then
 	wo=$(median <"$w/without")
 	wi=$(median <"$w/with")
-	echo "(c) creates beside another HSM holding $OTHER VCMs (same table and subnet), median" \
+	echo "(c) creates beside another HSM holding $OTHER VCMs ($room in the same subnet), median" \
 		"of $N: $(ms "$wo") ms without, $(ms "$wi") ms with"
 	echo "    with / without = $(ratio "$wi" "$wo")   (target <= 1.5);" \
 		"first create with: $(ms "$(head -n 1 "$w/with")") ms"
