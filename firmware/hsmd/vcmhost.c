@@ -26,6 +26,7 @@
 #include "docstore.h"
 #include "lines.h"
 #include "vcmhost.h"
+#include "vcmlines.h"
 #include "procstat.h"
 #include "vcmrules.h"
 #include "vcmuser.h"
@@ -35,6 +36,10 @@
  * it in (await_platform): far longer than a VCM's loop takes to answer,
  * short enough that a wedged VCM does not stall the platform for long. */
 #define PLATFORM_ACK_MS 3000
+/* The reads one drain takes at most: a VCM that writes without end
+ * (its status lines come from tenant-facing code) never holds hsmd in
+ * drain; what it wrote more is read at the next drain. */
+#define DRAIN_MAX_READS 64
 
 static const char *const vcm_services[] = FW_VCM_SERVICES;
 static const int vcm_ports[] = { 2201, 2203, 2206 };
@@ -48,6 +53,7 @@ struct proc {
 	int operational;       /* its ncoreapi is operational */
 	int up;                /* it said "ready" */
 	char acked[64];        /* the last platform line it took in */
+	int warned;            /* a malformed status line of it was logged */
 	int64_t since;
 };
 
@@ -92,31 +98,58 @@ static void drop_proc(struct proc *p)
 
 /* ---- status lines from VCM processes ------------------------------------ */
 
+/* A line hd_status_parse does not take, or one dropped by the line
+ * reader, is ignored; the first one of a process is logged, the rest not
+ * (a VCM must not flood the platform's log). */
+static void malformed_status(struct proc *p)
+{
+	if (p->warned)
+		return;
+	p->warned = 1;
+	hd_log("VCM %s: ignored a malformed status line (further ones are not logged)", p->uuid);
+}
+
 static void status_line(struct proc *p, const char *line)
 {
-	if (strcmp(line, "ncoreapi operational") == 0)
+	const char *text;
+
+	switch (hd_status_parse(line, &text)) {
+	case HD_STATUS_OPERATIONAL:
 		p->operational = 1;
-	else if (strcmp(line, "ncoreapi stopped") == 0)
+		break;
+	case HD_STATUS_STOPPED:
 		p->operational = 0;
-	else if (strncmp(line, "platform", 8) == 0 && (!line[8] || line[8] == ' '))
-		snprintf(p->acked, sizeof(p->acked), "%s", line);
+		break;
+	case HD_STATUS_PLATFORM:
+		snprintf(p->acked, sizeof(p->acked), "%s", text);
+		break;
+	case HD_STATUS_READY: /* await_ready's */
+	case HD_STATUS_ERROR:
+		break;
+	case HD_STATUS_MALFORMED:
+		malformed_status(p);
+		break;
+	}
 }
 
 /* Take what a process wrote; 1 at EOF or on a broken pipe. */
 static int drain(struct proc *p)
 {
-	for (;;) {
+	for (int reads = 0; reads < DRAIN_MAX_READS; reads++) {
 		char *line;
 		ssize_t n;
 
 		while ((line = hd_lines_next(&p->lines)))
 			status_line(p, line);
+		if (p->lines.dropped)
+			malformed_status(p);
 		n = hd_lines_fill(p->fd, &p->lines);
 		if (n == 0)
 			return 1;
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : 1;
 	}
+	return 0;
 }
 
 static void drain_all(void)
@@ -326,6 +359,7 @@ static int await_ready(struct proc *p, char *err, size_t errlen)
 	for (;;) {
 		int64_t left = deadline - hd_mono_ms();
 		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+		const char *text;
 		char *line;
 		ssize_t n;
 
@@ -345,16 +379,19 @@ static int await_ready(struct proc *p, char *err, size_t errlen)
 			return hsm_set_err(err, errlen, "status pipe: %s", strerror(errno));
 		}
 		if (!(line = hd_lines_next(&p->lines))) {
-			if (p->lines.overlong)
+			if (p->lines.dropped)
 				return hsm_set_err(err, errlen,
 						   "the VCM process sent a malformed status");
 			continue;
 		}
-		if (strcmp(line, "ready") != 0)
-			return hsm_set_err(err, errlen, "%.300s",
-					   strncmp(line, "error ", 6) == 0
-					       ? line + 6
-					       : "the VCM process sent a malformed status");
+		switch (hd_status_parse(line, &text)) {
+		case HD_STATUS_READY:
+			break;
+		case HD_STATUS_ERROR:
+			return hsm_set_err(err, errlen, "%.300s", text);
+		default:
+			return hsm_set_err(err, errlen, "the VCM process sent a malformed status");
+		}
 		p->up = 1;
 		drain(p);
 		return 0;

@@ -24,6 +24,7 @@
 #include "server.h"
 #include "services.h"
 #include "vcmhost.h"
+#include "vcmlines.h"
 #include "vcmrules.h"
 #include "vcmuser.h"
 
@@ -42,9 +43,10 @@ static size_t status_text(char *buf, size_t len, const char *word, const char *t
 
 	if (n <= 0 || (size_t)n >= len)
 		return 0;
-	/* One line; newlines inside a reason would split it. */
+	/* One printable line (vcmlines.h): a newline inside a reason would
+	 * split it, another control character make it malformed. */
 	for (int i = 0; i < n - 1; i++)
-		if (buf[i] == '\n' || buf[i] == '\r')
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
 			buf[i] = ' ';
 	return (size_t)n;
 }
@@ -71,6 +73,28 @@ static int one_write_requested(void)
 	const char *on = secure_getenv("HSMD_VCM_STATUS_ONE_WRITE");
 
 	return on && strcmp(on, "1") == 0;
+}
+
+/* The other test hook of the status pipe (hsmd(8), DESCRIPTION): with
+ * HSMD_VCM_STATUS_NOISE=before or after a VCM process writes hostile
+ * lines ("ready" and a NUL byte, unknown ones, one with a control
+ * character, an over-long one ending in "ready") before its first status
+ * line or after its
+ * first two, as a VCM whose tenant-facing code went wrong could: the
+ * supervisor must refuse the start, or ignore them and log one line. */
+static void status_noise(const char *when)
+{
+	static const char lines[] = "ready\0junk\nplatformX\nerror\nerror \n"
+				    "ncoreapi operational\r\nfrobnicate a b c\n";
+	const char *on = secure_getenv("HSMD_VCM_STATUS_NOISE");
+	char big[4096 + 6];
+
+	if (!on || strcmp(on, when) != 0)
+		return;
+	memset(big, 'x', 4096);
+	memcpy(big + 4096, "ready\n", 6);
+	send_status(lines, sizeof(lines) - 1);
+	send_status(big, sizeof(big));
 }
 
 /* ncoreapi is operational when a tenant can use it: a client key is
@@ -102,22 +126,15 @@ static void report_operational(const struct hd_store *st)
 /* One line from the supervisor: "platform" and the words that hold of
  * the HSM (vcmhost.c, tell_platform); the last one counts.  said keeps
  * the line as it came, to be echoed. */
-static void platform_said(struct hd_store *st, char *line, char *said, size_t saidlen)
+static void platform_said(struct hd_store *st, const char *line, char *said, size_t saidlen)
 {
-	char *save = NULL, *w;
+	struct hd_platform pf;
 
-	if (strncmp(line, "platform", 8) != 0 || (line[8] && line[8] != ' '))
+	if (!hd_platform_parse(line, &pf))
 		return;
 	snprintf(said, saidlen, "%s", line);
-	st->hsm_clock_lost = 0;
-	st->hsm_critical = 0;
-	w = strtok_r(line, " ", &save);
-	while ((w = strtok_r(NULL, " ", &save))) {
-		if (strcmp(w, "clock_lost") == 0)
-			st->hsm_clock_lost = 1;
-		else if (strcmp(w, "critical") == 0)
-			st->hsm_critical = 1;
-	}
+	st->hsm_clock_lost = pf.clock_lost;
+	st->hsm_critical = pf.critical;
 }
 
 /* Take what the supervisor wrote on the platform pipe (non-blocking):
@@ -173,6 +190,7 @@ static void on_boot(struct hd_store *st, int ok, const char *why)
 	char buf[64];
 	size_t n, m;
 
+	status_noise("before");
 	if (!ok) {
 		report("error", why && *why ? why : "no service could be started");
 		return;
@@ -188,6 +206,7 @@ static void on_boot(struct hd_store *st, int ok, const char *why)
 		send_status(buf, n);
 		send_status(buf + n, m);
 	}
+	status_noise("after");
 }
 
 /* The VCM's own state changed (a commit): ncoreapi's state may have. */

@@ -74,13 +74,13 @@ create_req() { # T FILE [hsmadmin vcm create options]
 	tenant "$_t" vcm create --request-file "$_f" "$@"
 }
 
-new_vcm() { # T NAME [vcmadmin create options]: sets UUID ADDR
-	_t=$1 _name=$2; shift 2
+new_vcm() { # T NAME [vcmadmin create options]: sets UUID ADDR (not _name: ok's)
+	_t=$1 _vcm_name=$2; shift 2
 	_f=$TEST_TMP/req-$_t-$RANDOM$RANDOM.req
 	UUID= ADDR=
-	create_req "$_t" "$_f" --name "$_name" || return 1
+	create_req "$_t" "$_f" --name "$_vcm_name" || return 1
 	[ "$rc" = 0 ] || return 1
-	va create --request "$_f" --outdir "$TEST_TMP/configs" --json "$@" "$_name"
+	va create --request "$_f" --outdir "$TEST_TMP/configs" --json "$@" "$_vcm_name"
 	[ "$rc" = 0 ] || return 1
 	UUID=$(printf '%s' "$out" | jq -r .uuid)
 	ADDR=$(printf '%s' "$out" | jq -r .address)

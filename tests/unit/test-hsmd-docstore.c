@@ -53,6 +53,20 @@ static json_t *entry(unsigned i, unsigned nonces)
 	return e;
 }
 
+/* Commit the creation of VCM i (its uuid into u) at address, another
+ * VCM's: 1 when it is refused for that address (err says why). */
+static int create_refused_at(struct hd_store *st, unsigned i, const char *address, char u[37],
+			     char *err, size_t errlen)
+{
+	json_t *doc = hd_store_begin(st), *e = entry(i, 0);
+
+	uuid_of(i, u);
+	json_object_set_new(e, "address", json_string(address));
+	json_object_set_new(json_object_get(doc, "vcms"), u, e);
+	return hd_store_commit_changes(st, doc, "vcm_create", NULL, err, errlen) != 0 &&
+	       strstr(err, "same address");
+}
+
 static int reopen(struct hd_store *st, char *err, size_t errlen)
 {
 	hd_store_close(st);
@@ -171,14 +185,7 @@ int main(void)
 		tap_ok(file_size(name) > 0, "... the new VCM's document is written");
 
 		/* A change that breaks a rule with an unchanged VCM is refused. */
-		doc = hd_store_begin(&st);
-		uuid_of(302, u2);
-		json_object_set_new(json_object_get(doc, "vcms"), u2, entry(302, 0));
-		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u2), "address",
-				    json_string("10.1.0.8"));
-		tap_ok(hd_store_commit_changes(&st, doc, "vcm_create", NULL, err, sizeof(err)) !=
-			       0 &&
-			   strstr(err, "same address"),
+		tap_ok(create_refused_at(&st, 302, "10.1.0.8", u2, err, sizeof(err)),
 		       "a new VCM with VCM 8's address is refused: %s", err);
 		snprintf(name, sizeof(name), "registry/%s.json", u2);
 		tap_ok(file_size(name) < 0 &&
@@ -270,16 +277,7 @@ int main(void)
 		snprintf(name, sizeof(name), "registry/%s.json", u2);
 		tap_ok(file_size(name) > 0, "... the deleted VCM's document is still there");
 		/* The index is the old registry's too: VCM 9 holds its address. */
-		doc = hd_store_begin(&st);
-		uuid_of(305, u2);
-		json_object_set_new(json_object_get(doc, "vcms"), u2, entry(305, 0));
-		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u2), "seq",
-				    json_integer(305));
-		json_object_set_new(json_object_get(json_object_get(doc, "vcms"), u2), "address",
-				    json_string("10.1.0.9"));
-		tap_ok(hd_store_commit_changes(&st, doc, "vcm_create", NULL, err, sizeof(err)) !=
-			       0 &&
-			   strstr(err, "same address"),
+		tap_ok(create_refused_at(&st, 305, "10.1.0.9", u2, err, sizeof(err)),
 		       "... and its index: VCM 9's address is still taken: %s", err);
 		tap_ok(json_equal(snapshot, json_object_get(st.device, "vcms")),
 		       "... a refused check puts the registry back as well");

@@ -4,7 +4,8 @@
  * lines.c): two lines that arrive in one read are both given before the
  * next read (a VCM's "ready" and "ncoreapi operational" often do, and the
  * second one used to wait for the VCM's next line), a line cut between
- * reads is given whole, an over-long line is dropped and said so, and
+ * reads is given whole, an over-long line is dropped whole (its tail is
+ * not a line of its own) and said so, so is a line with a NUL byte, and
  * EOF and an empty non-blocking pipe are told apart.
  */
 #include "config.h"
@@ -60,13 +61,18 @@ int main(void)
 	put(p[1], big);
 	tap_ok(hd_lines_fill(p[0], &l) > 0, "an over-long line fills the buffer");
 	next_is(&l, NULL, "an over-long line is not given");
-	TAP_INT_EQ(l.overlong, 1, "... and is said to be dropped");
-	while (hd_lines_fill(p[0], &l) > 0)
-		while (hd_lines_next(&l))
-			;
+	TAP_INT_EQ(l.dropped, 1, "... and is said to be dropped");
+	tap_ok(hd_lines_fill(p[0], &l) > 0, "the rest of the over-long line is read");
+	next_is(&l, NULL, "... and dropped too, not taken for a line of its own");
 	put(p[1], "ncoreapi stopped\n");
 	tap_ok(hd_lines_fill(p[0], &l) > 0, "after it, reading goes on");
 	next_is(&l, "ncoreapi stopped", "the next line is given");
+
+	l.dropped = 0;
+	tap_ok(write(p[1], "ready\0junk\nready\n", 17) == 17, "a line with a NUL byte");
+	tap_ok(hd_lines_fill(p[0], &l) > 0, "both lines read");
+	next_is(&l, "ready", "the line with a NUL byte is dropped, the next one given");
+	TAP_INT_EQ(l.dropped, 1, "... and the dropped one said");
 
 	close(p[1]);
 	TAP_INT_EQ(hd_lines_fill(p[0], &l), 0, "EOF: 0");
