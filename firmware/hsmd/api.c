@@ -726,7 +726,7 @@ const struct hsmd_api hd_api_table = {
 	.vcm_address_taken = api_vcm_address_taken,
 };
 
-/* The test hook of the access matrix (hsmd(8), ENVIRONMENT): with
+/* The test hook of the access matrix (hsmd(8), DESCRIPTION): with
  * HSMD_PROBE=1 in hsmd's environment, a call whose params have
  * "hsmd_probe": true is answered once every rule has let it through, and
  * its handler never runs, so that every method can be tried in every mode

@@ -787,6 +787,33 @@ static int relink(const struct table *t, const char *tmp, const char *path, char
 	return 0;
 }
 
+/* The lowest user number nobody holds, from the hint up, then (once) from
+ * 1 up to the hint: a leftover of a killed claim below the hint is taken
+ * over rather than the numbers running out.  Its state (NAME_FREE or
+ * NAME_STALE) with the number in *x, or -1 with err. */
+static int free_number(const struct table *t, const char *uuid, unsigned *x, char *err,
+		       size_t errlen)
+{
+	const unsigned count = t->st->cfg->vcm_uid_count, start = hint_get(t);
+	struct hd_vcmalloc_claim o;
+	char num[16];
+	unsigned n = start < count ? start : 1;
+
+	for (unsigned tried = 1; tried < count; tried++, n = n + 1 < count ? n + 1 : 1) {
+		int state;
+		pf(num, sizeof(num), "%u", n);
+		state = name_state(t, "index", num, n, uuid, &o, err, errlen);
+		if (state < 0)
+			return -1;
+		if (state != NAME_HELD) {
+			*x = n;
+			return state;
+		}
+	}
+	return hsm_set_err(err, errlen,
+			   "no free VCM user number below uid_count %u on this machine", count);
+}
+
 /* Record (or confirm) the VCM uuid of this HSM at address: 0 with its
  * number in *index (*changed set when the table changed), or -1 with err
  * (the table then holds for this VCM what it held before). */
@@ -827,8 +854,8 @@ static int claim_one(const struct table *t, const char *uuid, const char *addres
 				   "VCM allocations %s)",
 				   address, o.uuid, state, t->dir);
 	}
-	/* The user number: kept unless another VCM holds it, else the
-	 * lowest free one from the hint up. */
+	/* The user number: kept unless another VCM holds it, else a free
+	 * one. */
 	if (have_old && old.index < count) {
 		pf(num, sizeof(num), "%u", old.index);
 		pf(ipath, sizeof(ipath), "%s/index/%s", t->dir, num);
@@ -839,21 +866,9 @@ static int claim_one(const struct table *t, const char *uuid, const char *addres
 			return -1;
 		x = old.index;
 	}
-	if (i_state != NAME_MINE && i_state != NAME_FREE && i_state != NAME_STALE) {
-		for (x = hint_get(t);; x++) {
-			if (x >= count)
-				return hsm_set_err(
-				    err, errlen,
-				    "no free VCM user number below uid_count %u on this machine",
-				    count);
-			pf(num, sizeof(num), "%u", x);
-			i_state = name_state(t, "index", num, x, uuid, &o, err, errlen);
-			if (i_state < 0)
-				return -1;
-			if (i_state != NAME_HELD)
-				break;
-		}
-	}
+	if (i_state != NAME_MINE && i_state != NAME_FREE && i_state != NAME_STALE &&
+	    (i_state = free_number(t, uuid, &x, err, errlen)) < 0)
+		return -1;
 	*index = x;
 	if (have_old && old.index == x && strcmp(old.address, address) == 0 &&
 	    a_state == NAME_MINE && i_state == NAME_MINE)
@@ -1078,8 +1093,8 @@ static void sweep(const struct table *t)
 /* The lowest user number without an entry in index/ (a look at the names,
  * none read): where this process starts looking for a free number after
  * a start, so that its first create does not read every entry below.  A
- * leftover name below it is only taken over after a release lowers the
- * hint below it. */
+ * leftover name below it is taken over once the numbers above run out, or
+ * after a release lowers the hint below it. */
 static unsigned lowest_unnamed(const struct table *t)
 {
 	char path[PLEN];

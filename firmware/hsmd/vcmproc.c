@@ -64,7 +64,7 @@ static void report(const char *word, const char *text)
 	send_status(line, status_text(line, sizeof(line), word, text));
 }
 
-/* The test hook of the status pipe (hsmd(8), ENVIRONMENT): with
+/* The test hook of the status pipe (hsmd(8), DESCRIPTION): with
  * HSMD_VCM_STATUS_ONE_WRITE=1 a VCM process writes its first two status
  * lines, "ready" and its ncoreapi state, with one write(), so that the
  * supervisor reads them in one read, as it often does anyway. */

@@ -114,8 +114,8 @@ open_master() {
 }
 
 # mcall SOCK KEY ADDR PORT METHOD PARAMS: one call over the open
-# connection (should it have gone, a new one with the same key; SOCK none:
-# a new one).
+# connection (should it have gone, a new one with the same key).  A call
+# that fails in transport is not called again: it is a failure.
 mcall() {
 	_last_command ssh "$5" "params $6"
 	printf '%s\n' "$6" >"$_io.params"
@@ -154,30 +154,6 @@ classify() {
 	*) echo "exit-$rc" ;;
 	esac
 }
-
-# Whether the last call failed in transport only, the one failure the
-# probe calls again: ssh's own exit status 255 (hsmd answers with 0-4, and
-# a bounded call that timed out exits 124: neither is retried), and no
-# refusal by the server at the SSH layer (authentication, a refused
-# connection or channel), which are answers.
-transport_failed() {
-	[ "$rc" = 255 ] || return 1
-	case "$err" in
-	*"Permission denied"* | *"Connection refused"* | *"open failed"*) return 1 ;;
-	esac
-	return 0
-}
-
-for _case in '255 Connection closed by 127.0.0.2 port 2201:yes' \
-	'255 mux_client_request_session: read from master failed: Broken pipe:yes' \
-	'255 hsm@127.0.0.2: Permission denied (publickey).:no' \
-	'255 ssh: connect to host 127.0.0.2 port 2201: Connection refused:no' \
-	'255 channel 0: open failed: administratively prohibited:no' \
-	'3 interlock: an ncoreapi service is operational:no' '124 :no' '5 :no'; do
-	rc=${_case%% *} err=${_case#* } err=${err%:*}
-	transport_failed && _t=yes || _t=no
-	is "$_t" "${_case##*:}" "a call that exited $rc (${err:-no message}) is retried: ${_case##*:}"
-done
 
 # "" when the last reply's message starts with the method's hint (or it
 # has none), else "-without-its-hint".
@@ -255,28 +231,6 @@ probe_service() {
 			if [ "$_crc" = 0 ]; then
 				mcall "$_sock" "$_file" "$_addr" "$_port" "$_mn" "$_p"
 				_c=$(classify)
-				# The shared connection failed under us (seen on a loaded
-				# machine: hsmd dropped a session whose reply it was flushing
-				# when another connection ended meanwhile; server.c now sends
-				# out of the shared event): the same call once more on a
-				# connection of its own, until that fix has proved itself.
-				# Only a failure of the transport is retried, never an
-				# answer, and the retry's answer is the one compared; a reply
-				# the failed call did get must be the retry's reply.
-				if transport_failed; then
-					_rc1=$rc _out1=$out _err1=${err%%$'\n'*}
-					mcall none "$_file" "$_addr" "$_port" "$_mn" "$_p"
-					_c=$(classify)
-					if [ -n "$_out1" ] && [ "$_out1" != "$out" ]; then
-						_c="$_c-but-the-failed-call-was-answered-otherwise"
-						out="first: $_out1; retry: $out"
-					fi
-					printf '%s: the shared connection failed (exit %s: %.200s%s);' \
-						"$_name" "$_rc1" "$_err1" "${_out1:+, after a reply}" \
-						>>"$_dir/$_k.retried"
-					printf ' called again on its own connection: %s\n' "$_c" \
-						>>"$_dir/$_k.retried"
-				fi
 			else
 				_c=$_conn out=$_cout err=$_cerr rc=$_crc
 			fi
@@ -323,12 +277,6 @@ probe() {
 			_last_command "the calls of $_svc with key $_k that differ"
 			is "$(cat "$_d/$_k.got" 2>/dev/null)" "$(cat "$_d/$_k.want" 2>/dev/null)" \
 				"$_mode: $_where $_svc with key $_k"
-			# Retries stay visible, so a log shows whether the fix holds.
-			if [ -s "$_d/$_k.retried" ]; then
-				while IFS= read -r _line; do
-					echo "# $_mode: $_where $_svc with key $_k: $_line"
-				done <"$_d/$_k.retried"
-			fi
 		done
 	done
 	cleanup_masters

@@ -625,6 +625,58 @@ int main(void)
 		json_decref(s2.device);
 	}
 
+	/* A number a killed claim left named below where the search starts is
+	 * taken over once the numbers above it are gone, not reported as
+	 * none left: user numbers 1-3, a leftover name for 1. */
+	{
+		char few[400], line[300], hsm[1200];
+		struct hd_store s3 = st;
+		json_t *reg3 = json_object(), *got;
+		unsigned n[3] = { 0, 0, 0 }, saved_count = cfg.vcm_uid_count;
+		int rc[3];
+
+		snprintf(few, sizeof(few), "%s/few.json", top);
+		snprintf(cfg.vcm_allocations, sizeof(cfg.vcm_allocations), "%s", few);
+		cfg.vcm_uid_count = 4;
+		s3.device = json_pack("{s:o}", "vcms", reg3);
+		hd_vcmalloc_forget();
+		got = hd_vcmalloc_claim_all(&s3, err, sizeof(err)); /* makes the table */
+		tap_ok(got && json_object_size(got) == 0, "a table with user numbers 1-3 (%s)",
+		       got ? "" : err);
+		json_decref(got);
+		hsm_dir(me, hsm, sizeof(hsm));
+		snprintf(path, sizeof(path), "%s.d/index/1", few);
+		snprintf(line, sizeof(line),
+			 "{\"hsm\":\"%s\",\"uuid\":\"aaaaaaaa-0000-4000-8000-000000000000\","
+			 "\"address\":\"127.99.0.1\",\"index\":1}\n",
+			 strrchr(hsm, '/') + 1);
+		put(path, line);
+		hd_vcmalloc_forget(); /* as after a restart: the search starts at 2 */
+		got = hd_vcmalloc_claim_all(&s3, err, sizeof(err));
+		json_decref(got);
+		for (int i = 0; i < 3; i++) {
+			char a[32];
+			uuid_of(5000 + i, uuid, sizeof(uuid));
+			snprintf(a, sizeof(a), "127.13.0.%d", i + 1);
+			json_object_set_new(reg3, uuid,
+					    json_pack("{s:s, s:i}", "address", a, "seq", i));
+			rc[i] = hd_vcmalloc_claim(&s3, uuid, a, &n[i], err, sizeof(err));
+		}
+		tap_ok(rc[0] == 0 && rc[1] == 0 && n[0] == 2 && n[1] == 3,
+		       "two new VCMs get the numbers above the leftover (%u, %u)", n[0], n[1]);
+		tap_ok(rc[2] == 0 && n[2] == 1,
+		       "a third takes over the leftover's number (rc %d, number %u: %s)", rc[2],
+		       n[2], rc[2] ? err : "");
+		uuid_of(5003, uuid, sizeof(uuid));
+		json_object_set_new(reg3, uuid,
+				    json_pack("{s:s, s:i}", "address", "127.13.0.4", "seq", 3));
+		tap_ok(hd_vcmalloc_claim(&s3, uuid, "127.13.0.4", &index, err, sizeof(err)) != 0,
+		       "a fourth finds no number");
+		TAP_HAS(err, "no free VCM user number below uid_count 4", "... and says so");
+		json_decref(s3.device);
+		cfg.vcm_uid_count = saved_count;
+	}
+
 	json_decref(claimed);
 	json_decref(st.device);
 	json_decref(st_other.device);
